@@ -1,0 +1,355 @@
+"""The allow-graph engine: equivalence classes, selector index, class-level verdicts.
+
+Pods that no selector, named port or ipBlock can tell apart behave the same
+in every policy decision, so they share one class and everything is computed
+between classes. Selectors are evaluated once each through a label index of
+class bitsets (Python ints), never by scanning pods per rule.
+
+Class key = (namespace name if any policy lives in it, else None;
+             namespace labels projected onto keys namespaceSelectors use;
+             pod labels projected onto keys podSelectors use;
+             container ports whose names policies use;
+             which ipBlocks contain the pod's IPs, whether it has IPs;
+             hostNetwork).
+A projected label keeps its value only if some selector names that value;
+any other value becomes one placeholder no selector can name, which keeps
+every In/NotIn/Exists/DoesNotExist result unchanged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from functools import cached_property
+
+import networkx as nx
+
+from netpol.compile import CompiledRule, RuleRef, Target, compile_policies, resolve_ports
+from netpol.model import (
+    DIRECTIONS,
+    Cluster,
+    ContainerPort,
+    Direction,
+    IPAddress,
+    IPBlock,
+    IPBlockPeer,
+    NetworkPolicy,
+    Pod,
+    PodPeer,
+)
+from netpol.portsets import ALL_PORTS, PortSet, Protocol, union_all
+from netpol.selectors import LabelSelector
+
+_OTHER = "\x00other"  # a label value no selector can name
+
+Projection = tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class PodClass:
+    """Pods that every policy treats identically."""
+
+    id: int
+    pods: tuple[Pod, ...]
+    named_ports: tuple[ContainerPort, ...]
+    host_network: bool
+    has_ips: bool
+
+    @property
+    def size(self) -> int:
+        return len(self.pods)
+
+
+@dataclass(frozen=True)
+class PeerMatch:
+    """What one rule's peers match: class bitsets, external blocks, or everything."""
+
+    classes: int
+    via_ip_block: int  # classes matched only because their IPs fall in an ipBlock
+    blocks: tuple[IPBlock, ...]
+    everything: bool
+
+    def matches_class(self, cls: int) -> bool:
+        return self.everything or bool((self.classes >> cls) & 1)
+
+    def matches_ip(self, ip: IPAddress) -> bool:
+        return self.everything or any(b.contains(ip) for b in self.blocks)
+
+
+@dataclass(frozen=True)
+class Match:
+    """A rule that matched a peer, with the ports it allows towards the destination."""
+
+    ref: RuleRef
+    ports: PortSet
+    via_ip_block: bool = False
+
+
+@dataclass(frozen=True)
+class DirectionResult:
+    """One direction of one connection: who isolates the subject and which rules match the peer."""
+
+    direction: Direction
+    isolated_by: tuple[str, ...]
+    matches: tuple[Match, ...]
+
+    @property
+    def isolated(self) -> bool:
+        return bool(self.isolated_by)
+
+    @cached_property
+    def ports(self) -> PortSet:
+        if not self.isolated:
+            return ALL_PORTS
+        return union_all(m.ports for m in self.matches)
+
+    def allowed_by(self, protocol: Protocol, port: int) -> tuple[Match, ...]:
+        return tuple(m for m in self.matches if m.ports.contains(protocol, port))
+
+    def allows(self, protocol: Protocol, port: int) -> bool:
+        return not self.isolated or bool(self.allowed_by(protocol, port))
+
+
+Peer = int | IPAddress  # a class id, or an address outside the cluster
+
+
+class Engine:
+    """Compiled cluster: classes, per-class isolation and rules, and the allow-graph."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.targets: tuple[Target, ...] = compile_policies(cluster.policies)
+        self._pod_values = _referenced_values(_pod_selectors(cluster.policies))
+        self._ns_values = _referenced_values(_namespace_selectors(cluster.policies))
+        self._port_names = {
+            p.port for pol in cluster.policies for d in DIRECTIONS for r in pol.rules(d)
+            for p in r.ports if isinstance(p.port, str)
+        }
+        self.blocks: tuple[IPBlock, ...] = tuple(sorted(
+            {peer.block for pol in cluster.policies for d in DIRECTIONS for r in pol.rules(d)
+             for peer in r.peers if isinstance(peer, IPBlockPeer)},
+            key=str,
+        ))
+        self._policy_namespaces = {p.namespace for p in cluster.policies}
+        self._build_classes()
+        self._build_index()
+        self._selector_cache: dict[tuple[str, LabelSelector], int] = {}
+        self._resolved: dict[tuple[object, tuple[ContainerPort, ...] | None], PortSet] = {}
+        self.isolating: dict[Direction, list[list[str]]] = {d: [[] for _ in self.classes] for d in DIRECTIONS}
+        self.rules: dict[Direction, list[list[tuple[CompiledRule, PeerMatch]]]] = {
+            d: [[] for _ in self.classes] for d in DIRECTIONS
+        }
+        self._apply_targets()
+
+    # -- classes and index -------------------------------------------------
+
+    def _build_classes(self) -> None:
+        ns_labels = {ns.name: ns.label_map for ns in self.cluster.namespaces}
+        groups: dict[tuple[object, ...], list[Pod]] = {}
+        for pod in self.cluster.pods:
+            key = (
+                pod.namespace if pod.namespace in self._policy_namespaces else None,
+                _project(ns_labels.get(pod.namespace, {}), self._ns_values),
+                _project(pod.label_map, self._pod_values),
+                tuple(p for p in pod.ports if p.name in self._port_names),
+                tuple(any(b.contains(ip) for ip in pod.ips) for b in self.blocks),
+                bool(pod.ips) if self.blocks else True,
+                pod.host_network,
+            )
+            groups.setdefault(key, []).append(pod)
+        ordered = sorted(groups.items(), key=lambda kv: kv[1][0].key)
+        self.classes: tuple[PodClass, ...] = tuple(
+            PodClass(i, tuple(pods), key[3], key[6], bool(pods[0].ips))  # type: ignore[arg-type]
+            for i, (key, pods) in enumerate(ordered)
+        )
+        self._keys = [key for key, _ in ordered]
+        self.class_of: dict[str, int] = {p.key: c.id for c in self.classes for p in c.pods}
+
+    def _build_index(self) -> None:
+        self.all_bits = (1 << len(self.classes)) - 1
+        self.host_bits = 0
+        self._ns_bits: dict[str, int] = {}
+        index: dict[str, dict[tuple[str, str], int]] = {"pod": {}, "ns": {}}
+        key_index: dict[str, dict[str, int]] = {"pod": {}, "ns": {}}
+        for cid, key in enumerate(self._keys):
+            bit = 1 << cid
+            if key[6]:
+                self.host_bits |= bit
+            if key[0] is not None:
+                self._ns_bits[str(key[0])] = self._ns_bits.get(str(key[0]), 0) | bit
+            for kind, projection in (("ns", key[1]), ("pod", key[2])):
+                for k, v in projection:  # type: ignore[attr-defined]
+                    index[kind][(k, v)] = index[kind].get((k, v), 0) | bit
+                    key_index[kind][k] = key_index[kind].get(k, 0) | bit
+        self._index = index
+        self._key_index = key_index
+        self._block_bits = {
+            b: sum(1 << cid for cid, key in enumerate(self._keys) if key[4][i])  # type: ignore[index]
+            for i, b in enumerate(self.blocks)
+        }
+
+    def select(self, kind: str, selector: LabelSelector) -> int:
+        """Bitset of classes whose pod ('pod') or namespace ('ns') labels match the selector."""
+        cached = self._selector_cache.get((kind, selector))
+        if cached is not None:
+            return cached
+        bits = self.all_bits
+        index, keys = self._index[kind], self._key_index[kind]
+        for r in selector.requirements:
+            named = 0
+            for v in r.values:
+                named |= index.get((r.key, v), 0)
+            if r.operator == "In":
+                bits &= named
+            elif r.operator == "NotIn":
+                bits &= ~named
+            elif r.operator == "Exists":
+                bits &= keys.get(r.key, 0)
+            else:
+                bits &= ~keys.get(r.key, 0)
+        bits &= self.all_bits
+        self._selector_cache[(kind, selector)] = bits
+        return bits
+
+    def namespace_bits(self, namespace: str) -> int:
+        return self._ns_bits.get(namespace, 0)
+
+    # -- policies ----------------------------------------------------------
+
+    def _peer_match(self, rule: CompiledRule, namespace: str) -> PeerMatch:
+        if not rule.peers:
+            return PeerMatch(self.all_bits, 0, (), True)
+        by_selector = 0
+        by_block = 0
+        blocks = []
+        for peer in rule.peers:
+            if isinstance(peer, PodPeer):
+                ns_bits = (
+                    self.namespace_bits(namespace)
+                    if peer.namespace_selector is None
+                    else self.select("ns", peer.namespace_selector)
+                )
+                pod_bits = self.all_bits if peer.pod_selector is None else self.select("pod", peer.pod_selector)
+                by_selector |= ns_bits & pod_bits & ~self.host_bits
+            else:
+                by_block |= self._block_bits[peer.block]
+                blocks.append(peer.block)
+        return PeerMatch(by_selector | by_block, by_block & ~by_selector, tuple(blocks), False)
+
+    def _apply_targets(self) -> None:
+        for target in self.targets:
+            selected = (
+                self.namespace_bits(target.namespace)
+                & self.select("pod", target.pod_selector)
+                & ~self.host_bits
+            )
+            matches = [(rule, self._peer_match(rule, target.namespace)) for rule in target.rules]
+            for cid in _bits(selected):
+                self.isolating[target.direction][cid].extend(target.policies)
+                self.rules[target.direction][cid].extend(matches)
+
+    # -- verdicts ----------------------------------------------------------
+
+    def resolve(self, rule: CompiledRule, destination: tuple[ContainerPort, ...] | None) -> PortSet:
+        key = (rule.ports, destination)
+        cached = self._resolved.get(key)
+        if cached is None:
+            cached = self._resolved[key] = resolve_ports(rule.ports, destination)
+        return cached
+
+    def evaluate(self, direction: Direction, subject: int, peer: Peer,
+                 destination: tuple[ContainerPort, ...] | None) -> DirectionResult:
+        """Isolation of class `subject` in `direction` and its rules that match `peer`.
+
+        `destination` is the named-port table the ports resolve against: the
+        subject's for ingress, the peer's for egress (None outside the cluster).
+        """
+        matches = []
+        for rule, pm in self.rules[direction][subject]:
+            if isinstance(peer, int):
+                if not pm.matches_class(peer):
+                    continue
+                via_block = not pm.everything and bool((pm.via_ip_block >> peer) & 1)
+            else:
+                if not pm.matches_ip(peer):
+                    continue
+                via_block = False
+            ports = self.resolve(rule, destination)
+            if ports:
+                matches.append(Match(rule.ref, ports, via_block))
+        isolated_by = tuple(sorted(set(self.isolating[direction][subject])))
+        return DirectionResult(direction, isolated_by, tuple(matches))
+
+    def connection(self, src: Peer, dst: Peer) -> tuple[DirectionResult | None, DirectionResult | None]:
+        """(egress of src, ingress of dst); None for a side outside the cluster."""
+        dst_ports = self.classes[dst].named_ports if isinstance(dst, int) else None
+        egress = self.evaluate("egress", src, dst, dst_ports) if isinstance(src, int) else None
+        ingress = self.evaluate("ingress", dst, src, dst_ports) if isinstance(dst, int) else None
+        return egress, ingress
+
+    def allowed_ports(self, src: Peer, dst: Peer) -> PortSet:
+        egress, ingress = self.connection(src, dst)
+        ports = ALL_PORTS if egress is None else egress.ports
+        return ports if ingress is None else ports.intersection(ingress.ports)
+
+    def is_isolated(self, direction: Direction, cls: int) -> bool:
+        return bool(self.isolating[direction][cls])
+
+    # -- graph -------------------------------------------------------------
+
+    @cached_property
+    def graph(self) -> nx.DiGraph:
+        """Class-level allow-graph: an edge carries the ports both sides allow and each side's result."""
+        g = nx.DiGraph()
+        for c in self.classes:
+            g.add_node(c.id, kind="pods", pods=tuple(p.key for p in c.pods),
+                       ingress_isolated=self.is_isolated("ingress", c.id),
+                       egress_isolated=self.is_isolated("egress", c.id))
+        for src in range(len(self.classes)):
+            for dst in range(len(self.classes)):
+                egress, ingress = self.connection(src, dst)
+                assert egress is not None and ingress is not None
+                ports = egress.ports.intersection(ingress.ports)
+                if ports:
+                    g.add_edge(src, dst, ports=ports, egress=egress, ingress=ingress)
+        return g
+
+
+def _bits(value: int) -> Iterator[int]:
+    while value:
+        low = value & -value
+        yield low.bit_length() - 1
+        value ^= low
+
+
+def _pod_selectors(policies: Iterable[NetworkPolicy]) -> Iterator[LabelSelector]:
+    for pol in policies:
+        yield pol.pod_selector
+        for d in DIRECTIONS:
+            for r in pol.rules(d):
+                for peer in r.peers:
+                    if isinstance(peer, PodPeer) and peer.pod_selector is not None:
+                        yield peer.pod_selector
+
+
+def _namespace_selectors(policies: Iterable[NetworkPolicy]) -> Iterator[LabelSelector]:
+    for pol in policies:
+        for d in DIRECTIONS:
+            for r in pol.rules(d):
+                for peer in r.peers:
+                    if isinstance(peer, PodPeer) and peer.namespace_selector is not None:
+                        yield peer.namespace_selector
+
+
+def _referenced_values(selectors: Iterable[LabelSelector]) -> dict[str, frozenset[str]]:
+    values: dict[str, set[str]] = {}
+    for sel in selectors:
+        for r in sel.requirements:
+            values.setdefault(r.key, set()).update(r.values)
+    return {k: frozenset(v) for k, v in values.items()}
+
+
+def _project(labels: dict[str, str], referenced: dict[str, frozenset[str]]) -> Projection:
+    return tuple(sorted(
+        (k, v if v in referenced[k] else _OTHER) for k, v in labels.items() if k in referenced
+    ))

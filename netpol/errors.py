@@ -1,0 +1,98 @@
+"""The exception tree and diagnostics.
+
+    NetpolError                 anything netpol reports to a user instead of an answer
+    ├── InputError              a manifest is unreadable or not a valid object
+    └── QueryError              a question names something the cluster does not have
+        └── UnknownEndpointError  an endpoint matches no pod (with close names)
+
+The library raises these and never prints or exits; the CLI maps every
+NetpolError to one line on stderr and exit code 2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where an object came from, so every message can point back at it."""
+
+    file: str
+    document: int | None = None  # 1-based document number within the file
+    item: int | None = None  # index in a `kind: List` document's items
+    line: int | None = None
+    object: str | None = None  # e.g. "NetworkPolicy default/api-allow"
+
+    def __str__(self) -> str:
+        parts = [self.file]
+        where: list[str] = []
+        if self.document is not None:
+            where.append(f"document {self.document}")
+        if self.item is not None:
+            where.append(f"items[{self.item}]")
+        if self.line is not None:
+            where.append(f"line {self.line}")
+        if where:
+            parts.append(", ".join(where))
+        text = ": ".join(parts)
+        if self.object:
+            text += f" ({self.object})"
+        return text
+
+    def describing(self, obj: str) -> Location:
+        return Location(self.file, self.document, self.item, self.line, obj)
+
+
+class NetpolError(Exception):
+    """Base of every error a user can cause; never a bug in netpol."""
+
+
+class InputError(NetpolError):
+    """Raised when a manifest cannot be read or holds an invalid object."""
+
+    def __init__(self, location: Location | None, field: str | None, message: str) -> None:
+        self.location = location
+        self.field = field
+        self.message = message
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        parts = []
+        if self.location is not None:
+            parts.append(str(self.location))
+        if self.field:
+            parts.append(self.field)
+        parts.append(self.message)
+        return ": ".join(parts)
+
+
+class QueryError(NetpolError):
+    """Raised when a question cannot be answered as asked (bad endpoint, port, option)."""
+
+
+class UnknownEndpointError(QueryError):
+    """Raised when an endpoint names no pod; carries close names to suggest."""
+
+    def __init__(self, text: str, suggestions: tuple[str, ...]) -> None:
+        self.text = text
+        self.suggestions = suggestions
+        hint = f"; did you mean {', '.join(suggestions)}?" if suggestions else ""
+        super().__init__(f"unknown pod {text!r}{hint}")
+
+
+Severity = Literal["warning", "info"]
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """A non-fatal remark about the input, shown to the user rather than dropped."""
+
+    severity: Severity
+    message: str
+    location: Location | None = None
+
+    def __str__(self) -> str:
+        prefix = f"{self.location}: " if self.location else ""
+        return f"{self.severity}: {prefix}{self.message}"

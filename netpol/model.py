@@ -1,0 +1,195 @@
+"""Typed, frozen model of the objects netpol analyses.
+
+Loaders produce these and nothing else; raw manifest dicts never get past
+`netpol.sources`. Absent and empty lists are both stored as empty tuples
+where the API gives them the same meaning; where it does not
+(policyTypes, which the API server defaults from the rules), the declared
+value is kept and the defaulting happens in one property.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import Literal, NewType
+
+from netpol.errors import Location
+from netpol.portsets import Protocol
+from netpol.selectors import LabelSelector
+
+NamespaceName = NewType("NamespaceName", str)
+Direction = Literal["ingress", "egress"]
+DIRECTIONS: tuple[Direction, ...] = ("ingress", "egress")
+PolicyType = Literal["Ingress", "Egress"]
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+METADATA_NAME_LABEL = "kubernetes.io/metadata.name"
+
+
+@dataclass(frozen=True)
+class Namespace:
+    """A namespace; its labels always include kubernetes.io/metadata.name."""
+
+    name: NamespaceName
+    labels: tuple[tuple[str, str], ...]
+    declared: bool = True  # False when only implied by a pod or policy
+    location: Location | None = field(default=None, compare=False)
+
+    @property
+    def label_map(self) -> dict[str, str]:
+        return dict(self.labels)
+
+
+@dataclass(frozen=True, order=True)
+class ContainerPort:
+    """A declared container port; `name` is what a policy's named port resolves against."""
+
+    port: int
+    protocol: Protocol = "TCP"
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Pod:
+    """A pod, or a pod a workload will create."""
+
+    namespace: NamespaceName
+    name: str
+    labels: tuple[tuple[str, str], ...] = ()
+    ports: tuple[ContainerPort, ...] = ()
+    ips: tuple[IPAddress, ...] = ()
+    host_network: bool = False
+    location: Location | None = field(default=None, compare=False)
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def label_map(self) -> dict[str, str]:
+        return dict(self.labels)
+
+    def __str__(self) -> str:
+        return self.key
+
+
+@dataclass(frozen=True)
+class IPBlock:
+    """A CIDR minus exceptions. Host bits in `cidr` are cleared, as older API servers accepted them."""
+
+    cidr: IPNetwork
+    excepts: tuple[IPNetwork, ...] = ()
+
+    def contains(self, ip: IPAddress) -> bool:
+        if ip.version != self.cidr.version or ip not in self.cidr:
+            return False
+        return not any(ip in ex for ex in self.excepts)
+
+    def __str__(self) -> str:
+        if not self.excepts:
+            return str(self.cidr)
+        return f"{self.cidr} except {', '.join(str(e) for e in self.excepts)}"
+
+
+@dataclass(frozen=True)
+class PodPeer:
+    """podSelector and/or namespaceSelector in one peer: both must match (AND).
+
+    namespace_selector None means "the policy's own namespace";
+    pod_selector None means "every pod" in the selected namespaces.
+    """
+
+    pod_selector: LabelSelector | None
+    namespace_selector: LabelSelector | None
+
+    def __str__(self) -> str:
+        ns = "this namespace" if self.namespace_selector is None else (
+            "any namespace" if self.namespace_selector.selects_all
+            else f"namespaces {self.namespace_selector}"
+        )
+        pods = "all pods" if self.pod_selector is None or self.pod_selector.selects_all else (
+            f"pods {self.pod_selector}"
+        )
+        return f"{pods} in {ns}"
+
+
+@dataclass(frozen=True)
+class IPBlockPeer:
+    block: IPBlock
+
+    def __str__(self) -> str:
+        return f"ipBlock {self.block}"
+
+
+Peer = PodPeer | IPBlockPeer
+
+
+@dataclass(frozen=True)
+class PolicyPort:
+    """One entry of a rule's `ports`: port None means every port of the protocol."""
+
+    protocol: Protocol = "TCP"
+    port: int | str | None = None
+    end_port: int | None = None
+
+    def __str__(self) -> str:
+        if self.port is None:
+            return f"{self.protocol}:all"
+        if self.end_port is not None:
+            return f"{self.protocol}:{self.port}-{self.end_port}"
+        return f"{self.protocol}:{self.port}"
+
+
+@dataclass(frozen=True)
+class Rule:
+    """An ingress or egress rule. Empty `peers` = every peer; empty `ports` = every port."""
+
+    peers: tuple[Peer, ...] = ()
+    ports: tuple[PolicyPort, ...] = ()
+
+
+@dataclass(frozen=True)
+class NetworkPolicy:
+    namespace: NamespaceName
+    name: str
+    pod_selector: LabelSelector
+    ingress: tuple[Rule, ...] = ()
+    egress: tuple[Rule, ...] = ()
+    declared_policy_types: tuple[PolicyType, ...] | None = None
+    location: Location | None = field(default=None, compare=False)
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
+
+    @property
+    def policy_types(self) -> tuple[PolicyType, ...]:
+        """As the API server defaults it: Ingress always, Egress only when there are egress rules."""
+        if self.declared_policy_types:
+            return self.declared_policy_types
+        return ("Ingress", "Egress") if self.egress else ("Ingress",)
+
+    def affects(self, direction: Direction) -> bool:
+        return ("Ingress" if direction == "ingress" else "Egress") in self.policy_types
+
+    def rules(self, direction: Direction) -> tuple[Rule, ...]:
+        return self.ingress if direction == "ingress" else self.egress
+
+
+@dataclass(frozen=True)
+class Cluster:
+    """Everything the analysis needs, sorted so that output never depends on input order."""
+
+    namespaces: tuple[Namespace, ...] = ()
+    pods: tuple[Pod, ...] = ()
+    policies: tuple[NetworkPolicy, ...] = ()
+
+    @cached_property
+    def namespaces_by_name(self) -> dict[str, Namespace]:
+        return {ns.name: ns for ns in self.namespaces}
+
+    @cached_property
+    def pods_by_key(self) -> dict[str, Pod]:
+        return {pod.key: pod for pod in self.pods}

@@ -1,0 +1,345 @@
+"""Questions asked of a compiled cluster: can_reach, matrix, explain.
+
+Answers are data (Verdict, Matrix, PolicySummary) with their provenance and
+the plugin-dependent assumptions they rely on; rendering them is someone
+else's job. Nothing here prints or exits.
+"""
+
+from __future__ import annotations
+
+import difflib
+import ipaddress
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from netpol.compile import RuleRef
+from netpol.engine import DirectionResult, Engine, Peer
+from netpol.errors import QueryError, UnknownEndpointError
+from netpol.model import Cluster, Direction, IPAddress, IPBlockPeer, NetworkPolicy, Pod, PodPeer, Rule
+from netpol.portsets import PROTOCOLS, PortSet, Protocol
+
+ASSUME_SELF = (
+    "traffic from a pod to itself is assumed allowed: policies cannot block a pod's own "
+    "local traffic, and plugins differ for traffic to its own pod IP"
+)
+ASSUME_EXTERNAL = (
+    "{ip} is outside the cluster: only the in-cluster side's policies apply; NAT or load "
+    "balancers may change the address the plugin sees"
+)
+ASSUME_HOST_NETWORK = (
+    "{pod} uses hostNetwork: assuming the plugin cannot tell its traffic from its node's, so "
+    "policies do not isolate it and pod/namespace selectors do not match it (ipBlock may, by node IP)"
+)
+ASSUME_NO_IP = "{pod} has no known IP (status.podIP): ipBlock rules are assumed not to match it"
+ASSUME_IPBLOCK_POD = (
+    "{rule} matches {pod} only through an ipBlock containing its IP; plugins differ on whether "
+    "ipBlock applies to pod IPs"
+)
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A pod of the cluster, or an address outside it."""
+
+    pod: Pod | None = None
+    ip: IPAddress | None = None
+
+    @property
+    def name(self) -> str:
+        return self.pod.key if self.pod is not None else str(self.ip)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+@dataclass(frozen=True)
+class DirectionVerdict:
+    """One side of a connection: the source's egress or the destination's ingress."""
+
+    direction: Direction
+    allowed: bool
+    governed: bool  # False when this side is outside the cluster
+    isolated_by: tuple[str, ...] = ()
+    allowed_by: tuple[RuleRef, ...] = ()
+    reason: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "direction": self.direction,
+            "allowed": self.allowed,
+            "governed": self.governed,
+            "isolated": bool(self.isolated_by),
+            "isolated_by": list(self.isolated_by),
+            "allowed_by": [
+                {"policy": r.policy, "direction": r.direction, "rule": r.index} for r in self.allowed_by
+            ],
+            "reason": self.reason,
+        }
+
+
+@dataclass(frozen=True)
+class Verdict:
+    source: Endpoint
+    destination: Endpoint
+    protocol: Protocol
+    port: int
+    allowed: bool
+    egress: DirectionVerdict
+    ingress: DirectionVerdict
+    assumptions: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source.name,
+            "destination": self.destination.name,
+            "protocol": self.protocol,
+            "port": self.port,
+            "allowed": self.allowed,
+            "egress": self.egress.to_dict(),
+            "ingress": self.ingress.to_dict(),
+            "assumptions": list(self.assumptions),
+        }
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """Reachability between every ordered pair of pods, computed per class pair on demand."""
+
+    analyzer: Analyzer
+    pods: tuple[Pod, ...]
+    protocol: Protocol | None = None
+    port: int | None = None
+    _cache: dict[tuple[int, int], PortSet] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def probe(self) -> bool:
+        return self.port is not None
+
+    def ports(self, src: Pod, dst: Pod) -> PortSet:
+        """Ports on which src may open connections to dst (egress and ingress both allow)."""
+        engine = self.analyzer.engine
+        key = (engine.class_of[src.key], engine.class_of[dst.key])
+        if key not in self._cache:
+            self._cache[key] = engine.allowed_ports(*key)
+        return self._cache[key]
+
+    def allowed(self, src: Pod, dst: Pod) -> bool:
+        if src.key == dst.key:
+            return True
+        if self.port is None or self.protocol is None:
+            return bool(self.ports(src, dst))
+        return self.ports(src, dst).contains(self.protocol, self.port)
+
+    def allowed_pairs(self) -> Iterator[tuple[Pod, Pod]]:
+        """Ordered pairs of distinct pods that may connect, row by row."""
+        for src in self.pods:
+            for dst in self.pods:
+                if src.key != dst.key and self.allowed(src, dst):
+                    yield src, dst
+
+
+@dataclass(frozen=True)
+class RuleSummary:
+    index: int
+    peers: tuple[str, ...]
+    ports: str
+
+
+@dataclass(frozen=True)
+class PolicySummary:
+    """What one policy does in one direction, in words."""
+
+    policy: NetworkPolicy
+    direction: Direction
+    selector: str
+    targets: tuple[str, ...]
+    rules: tuple[RuleSummary, ...]
+    types_defaulted: bool
+
+    @property
+    def effect(self) -> str:
+        if not self.rules:
+            return f"deny all {self.direction}"
+        return f"allow {len(self.rules)} rule(s)"
+
+
+class Analyzer:
+    """The public entry point: compile once, then ask."""
+
+    def __init__(self, cluster: Cluster) -> None:
+        self.cluster = cluster
+        self.engine = Engine(cluster)
+        self._by_ip: dict[IPAddress, list[Pod]] = {}
+        for pod in cluster.pods:
+            for ip in pod.ips:
+                self._by_ip.setdefault(ip, []).append(pod)
+
+    # -- endpoints -----------------------------------------------------------
+
+    def endpoint(self, text: str, namespace: str = "default") -> Endpoint:
+        """`ns/pod`, `pod` (in `namespace`), a pod's IP, or an address outside the cluster."""
+        try:
+            ip = ipaddress.ip_address(text)
+        except ValueError:
+            ip = None
+        if ip is not None:
+            owners = self._by_ip.get(ip, [])
+            if len(owners) > 1:
+                names = ", ".join(p.key for p in owners)
+                raise QueryError(f"IP {ip} belongs to several pods ({names}); name the pod instead")
+            return Endpoint(pod=owners[0], ip=ip) if owners else Endpoint(ip=ip)
+        key = text if "/" in text else f"{namespace}/{text}"
+        pod = self.cluster.pods_by_key.get(key)
+        if pod is None:
+            keys = list(self.cluster.pods_by_key)
+            close = difflib.get_close_matches(key, keys, n=3, cutoff=0.6)
+            by_name = [k for k in keys if k.split("/", 1)[1] == text.rsplit("/", 1)[-1] and k not in close]
+            raise UnknownEndpointError(text, tuple(close + by_name)[:3])
+        return Endpoint(pod=pod)
+
+    def _peer(self, ep: Endpoint) -> Peer:
+        if ep.pod is not None:
+            return self.engine.class_of[ep.pod.key]
+        assert ep.ip is not None
+        return ep.ip
+
+    def resolve_port(self, port: int | str, protocol: Protocol, destination: Endpoint) -> int:
+        """A port number as is; a port name through the destination pod's container ports."""
+        if isinstance(port, int) or port.isdigit():
+            number = int(port)
+            if not 1 <= number <= 65535:
+                raise QueryError(f"port {number} is outside 1-65535")
+            return number
+        if destination.pod is None:
+            raise QueryError(f"port name {port!r} needs a destination pod; {destination} is outside the cluster")
+        for c in destination.pod.ports:
+            if c.name == port and c.protocol == protocol:
+                return c.port
+        raise QueryError(f"{destination} declares no {protocol} container port named {port!r}")
+
+    # -- can_reach ----------------------------------------------------------
+
+    def can_reach(self, src: str | Endpoint, dst: str | Endpoint, port: int | str,
+                  protocol: str = "TCP", namespace: str = "default") -> Verdict:
+        if protocol not in PROTOCOLS:
+            raise QueryError(f"unknown protocol {protocol!r} (expected one of: {', '.join(PROTOCOLS)})")
+        proto: Protocol = protocol  # type: ignore[assignment]
+        source = src if isinstance(src, Endpoint) else self.endpoint(src, namespace)
+        destination = dst if isinstance(dst, Endpoint) else self.endpoint(dst, namespace)
+        if source.pod is None and destination.pod is None:
+            raise QueryError("at least one endpoint must be a pod of the cluster")
+        number = self.resolve_port(port, proto, destination)
+        egress, ingress = self.engine.connection(self._peer(source), self._peer(destination))
+        e = _side("egress", source, destination, egress, proto, number)
+        i = _side("ingress", destination, source, ingress, proto, number)
+        same = source.pod is not None and destination.pod is not None and source.pod.key == destination.pod.key
+        assumptions = self._assumptions(source, destination, egress, ingress, proto, number, same)
+        return Verdict(source, destination, proto, number, same or (e.allowed and i.allowed), e, i, assumptions)
+
+    def _assumptions(self, src: Endpoint, dst: Endpoint, egress: DirectionResult | None,
+                     ingress: DirectionResult | None, protocol: Protocol, port: int, same: bool) -> tuple[str, ...]:
+        notes: list[str] = []
+        if same:
+            notes.append(ASSUME_SELF)
+        for ep in (src, dst):
+            if ep.pod is None:
+                notes.append(ASSUME_EXTERNAL.format(ip=ep.ip))
+            elif ep.pod.host_network:
+                notes.append(ASSUME_HOST_NETWORK.format(pod=ep.name))
+        for result, subject, peer in ((egress, src, dst), (ingress, dst, src)):
+            if result is None or subject.pod is None or peer.pod is None:
+                continue
+            for m in result.allowed_by(protocol, port):
+                if m.via_ip_block:
+                    notes.append(ASSUME_IPBLOCK_POD.format(rule=m.ref, pod=peer.name))
+            if not peer.pod.ips and self._has_ip_block_rules(result.direction, subject.pod):
+                notes.append(ASSUME_NO_IP.format(pod=peer.name))
+        return tuple(dict.fromkeys(notes))
+
+    def _has_ip_block_rules(self, direction: Direction, pod: Pod) -> bool:
+        cls = self.engine.class_of[pod.key]
+        return any(
+            isinstance(peer, IPBlockPeer)
+            for rule, _ in self.engine.rules[direction][cls]
+            for peer in rule.peers
+        )
+
+    # -- matrix ------------------------------------------------------------
+
+    def matrix(self, port: int | None = None, protocol: str = "TCP",
+               namespaces: Iterable[str] | None = None) -> Matrix:
+        if protocol not in PROTOCOLS:
+            raise QueryError(f"unknown protocol {protocol!r} (expected one of: {', '.join(PROTOCOLS)})")
+        if port is not None and not 1 <= port <= 65535:
+            raise QueryError(f"port {port} is outside 1-65535")
+        wanted = set(namespaces or ())
+        unknown = sorted(wanted - set(self.cluster.namespaces_by_name))
+        if unknown:
+            raise QueryError(f"unknown namespace(s): {', '.join(unknown)}")
+        pods = tuple(p for p in self.cluster.pods if not wanted or p.namespace in wanted)
+        return Matrix(self, pods, protocol if port is not None else None, port)  # type: ignore[arg-type]
+
+    # -- explain -----------------------------------------------------------
+
+    def explain(self) -> tuple[PolicySummary, ...]:
+        out = []
+        for pol in self.cluster.policies:
+            targets = tuple(
+                p.key for p in self.cluster.pods
+                if p.namespace == pol.namespace and not p.host_network and pol.pod_selector.matches(p.label_map)
+            )
+            for direction in ("ingress", "egress"):
+                if pol.affects(direction):
+                    out.append(PolicySummary(
+                        pol, direction, str(pol.pod_selector), targets,
+                        tuple(_summarize_rule(i, r, pol.namespace) for i, r in enumerate(pol.rules(direction))),
+                        pol.declared_policy_types is None,
+                    ))
+        return tuple(out)
+
+
+def describe_peer(peer: PodPeer | IPBlockPeer, namespace: str) -> str:
+    if isinstance(peer, IPBlockPeer):
+        return f"ipBlock {peer.block}"
+    if peer.namespace_selector is None:
+        where = f"namespace {namespace}"
+    elif peer.namespace_selector.selects_all:
+        where = "all namespaces"
+    else:
+        where = f"namespaces [{peer.namespace_selector}]"
+    if peer.pod_selector is None or peer.pod_selector.selects_all:
+        return f"all pods in {where}"
+    return f"pods [{peer.pod_selector}] in {where}"
+
+
+def _summarize_rule(index: int, rule: Rule, namespace: str) -> RuleSummary:
+    peers = tuple(describe_peer(p, namespace) for p in rule.peers) or ("all sources and destinations",)
+    ports = ", ".join(str(p) for p in rule.ports) if rule.ports else "all ports"
+    return RuleSummary(index, peers, ports)
+
+
+def _side(direction: Direction, subject: Endpoint, peer: Endpoint, result: DirectionResult | None,
+          protocol: Protocol, port: int) -> DirectionVerdict:
+    what = "sending" if direction == "egress" else "receiving"
+    if result is None:
+        return DirectionVerdict(direction, True, False,
+                                reason=f"not governed: {subject} is outside the cluster")
+    if subject.pod is not None and subject.pod.host_network:
+        return DirectionVerdict(direction, True, True,
+                                reason=f"not isolated: {subject} uses hostNetwork (see assumptions)")
+    if not result.isolated:
+        return DirectionVerdict(direction, True, True,
+                                reason=f"not isolated: no NetworkPolicy selects {subject} for {direction}")
+    allowed_by = tuple(m.ref for m in result.allowed_by(protocol, port))
+    prep = "to" if direction == "egress" else "from"
+    if allowed_by:
+        rules = ", ".join(str(r) for r in allowed_by)
+        return DirectionVerdict(direction, True, True, result.isolated_by, allowed_by,
+                                f"allowed by {rules}")
+    policies = ", ".join(result.isolated_by)
+    return DirectionVerdict(
+        direction, False, True, result.isolated_by, (),
+        f"denied: {subject} is isolated for {direction} by {policies} and no rule allows "
+        f"{what} {protocol}/{port} {prep} {peer}",
+    )

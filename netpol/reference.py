@@ -1,0 +1,109 @@
+"""A deliberately naive evaluator that decides one connection straight from the spec.
+
+It shares nothing with the engine but the model and LabelSelector.matches:
+no classes, no index, no caches, no compiled targets. Property-based tests
+check that the engine agrees with it on every pair of random clusters, so
+keep it obviously correct rather than fast. It makes the same documented
+plugin-dependent assumptions as the engine (docs/semantics.md).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+
+from netpol.model import Cluster, IPAddress, NetworkPolicy, Pod, PodPeer, Rule
+from netpol.portsets import Protocol
+
+Endpoint = Pod | IPAddress
+
+
+def reference_allowed(cluster: Cluster, src: Endpoint, dst: Endpoint, protocol: Protocol, port: int) -> bool:
+    """True when the source's egress and the destination's ingress both allow the connection."""
+    if isinstance(src, Pod) and isinstance(dst, Pod) and src.key == dst.key:
+        return True  # a pod's traffic to itself is not subject to policy (assumption)
+    return (
+        _direction_allows(cluster, "Egress", src, dst, dst, protocol, port)
+        and _direction_allows(cluster, "Ingress", dst, src, dst, protocol, port)
+    )
+
+
+def _policy_types(policy: NetworkPolicy) -> list[str]:
+    if policy.declared_policy_types:
+        return list(policy.declared_policy_types)
+    types = ["Ingress"]
+    if len(policy.egress) > 0:
+        types.append("Egress")
+    return types
+
+
+def _direction_allows(cluster: Cluster, policy_type: str, subject: Endpoint, peer: Endpoint,
+                      dst: Endpoint, protocol: Protocol, port: int) -> bool:
+    if not isinstance(subject, Pod):
+        return True  # outside the cluster: no policy applies
+    if subject.host_network:
+        return True
+    selecting = [
+        pol for pol in cluster.policies
+        if pol.namespace == subject.namespace
+        and policy_type in _policy_types(pol)
+        and pol.pod_selector.matches(dict(subject.labels))
+    ]
+    if not selecting:
+        return True
+    for pol in selecting:
+        rules = pol.ingress if policy_type == "Ingress" else pol.egress
+        for rule in rules:
+            if _peer_ok(cluster, pol, rule, peer) and _port_ok(rule, dst, protocol, port):
+                return True
+    return False
+
+
+def _in_block(ip: IPAddress, cidr: object, excepts: tuple[object, ...]) -> bool:
+    net = ipaddress.ip_network(str(cidr), strict=False)
+    if ip.version != net.version or ip not in net:
+        return False
+    return all(ip not in ipaddress.ip_network(str(e), strict=False) for e in excepts)
+
+
+def _peer_ok(cluster: Cluster, policy: NetworkPolicy, rule: Rule, peer: Endpoint) -> bool:
+    if len(rule.peers) == 0:
+        return True
+    for spec in rule.peers:
+        if isinstance(spec, PodPeer):
+            if not isinstance(peer, Pod) or peer.host_network:
+                continue
+            if spec.namespace_selector is None:
+                ns_ok = peer.namespace == policy.namespace
+            else:
+                ns_labels = {}
+                for ns in cluster.namespaces:
+                    if ns.name == peer.namespace:
+                        ns_labels = dict(ns.labels)
+                ns_ok = spec.namespace_selector.matches(ns_labels)
+            pod_ok = spec.pod_selector is None or spec.pod_selector.matches(dict(peer.labels))
+            if ns_ok and pod_ok:
+                return True
+        else:
+            ips = list(peer.ips) if isinstance(peer, Pod) else [peer]
+            if any(_in_block(ip, spec.block.cidr, spec.block.excepts) for ip in ips):
+                return True
+    return False
+
+
+def _port_ok(rule: Rule, dst: Endpoint, protocol: Protocol, port: int) -> bool:
+    if len(rule.ports) == 0:
+        return True
+    for p in rule.ports:
+        if p.protocol != protocol:
+            continue
+        if p.port is None:
+            return True
+        if isinstance(p.port, int):
+            end = p.end_port if p.end_port is not None else p.port
+            if p.port <= port <= end:
+                return True
+        elif isinstance(dst, Pod):
+            for c in dst.ports:
+                if c.name == p.port and c.protocol == protocol and c.port == port:
+                    return True
+    return False

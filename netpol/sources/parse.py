@@ -1,0 +1,342 @@
+"""Validate raw API objects and convert them into the model.
+
+Validation follows what the API server would accept, so that a manifest
+netpol analyses is a manifest the cluster would take: unknown fields,
+wrong types, invalid names, ports and CIDRs are errors naming the field path.
+Every source (files, live cluster, memory) converts through here.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from typing import Any, NoReturn, cast
+
+from netpol.errors import InputError, Location
+from netpol.model import (
+    METADATA_NAME_LABEL,
+    ContainerPort,
+    IPBlock,
+    IPBlockPeer,
+    IPNetwork,
+    Namespace,
+    NamespaceName,
+    NetworkPolicy,
+    Peer,
+    Pod,
+    PodPeer,
+    PolicyPort,
+    PolicyType,
+    Rule,
+)
+from netpol.portsets import MAX_PORT, MIN_PORT, PROTOCOLS, Protocol
+from netpol.selectors import OPERATORS, LabelSelector, Operator, Requirement, requirement
+
+DEFAULT_NAMESPACE = NamespaceName("default")
+
+_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
+_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+_LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+_PORT_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
+
+_TYPE_NAMES = {dict: "an object", list: "a list", str: "a string", int: "an integer", bool: "a boolean"}
+
+
+@dataclass(frozen=True)
+class Field:
+    """A value with its path, so any check can fail with a precise message."""
+
+    value: Any
+    path: str
+    location: Location
+
+    def fail(self, message: str) -> NoReturn:
+        raise InputError(self.location, self.path or None, message)
+
+    def _join(self, key: str) -> str:
+        return f"{self.path}.{key}" if self.path else key
+
+    @property
+    def present(self) -> bool:
+        return self.value is not None
+
+    def _typed(self, kind: type) -> Any:
+        # bool is a subclass of int: a YAML `true` is never a valid port.
+        if not isinstance(self.value, kind) or (kind is int and isinstance(self.value, bool)):
+            found = _TYPE_NAMES.get(type(self.value), type(self.value).__name__)
+            self.fail(f"must be {_TYPE_NAMES[kind]}, not {found}")
+        return self.value
+
+    def mapping(self, allowed: tuple[str, ...] | None = None) -> dict[str, Any]:
+        """The value as a dict ({} when absent); unknown keys are errors when `allowed` is given."""
+        if self.value is None:
+            return {}
+        value = cast(dict[str, Any], self._typed(dict))
+        if allowed is not None:
+            for key in value:
+                if key not in allowed:
+                    self.child(str(key)).fail(f"unknown field (expected one of: {', '.join(allowed)})")
+        return value
+
+    def child(self, key: str) -> Field:
+        value = self.value.get(key) if isinstance(self.value, dict) else None
+        return Field(value, self._join(key), self.location)
+
+    def items(self) -> list[Field]:
+        if self.value is None:
+            return []
+        return [Field(v, f"{self.path}[{i}]", self.location) for i, v in enumerate(self._typed(list))]
+
+    def string(self) -> str:
+        return cast(str, self._typed(str))
+
+    def integer(self) -> int:
+        return cast(int, self._typed(int))
+
+    def boolean(self) -> bool:
+        return cast(bool, self._typed(bool))
+
+    def required(self) -> Field:
+        if self.value is None:
+            self.fail("required field is missing")
+        return self
+
+
+def _check_name(f: Field, pattern: re.Pattern[str], limit: int, what: str) -> str:
+    name = f.required().string()
+    if len(name) > limit or not pattern.match(name):
+        f.fail(f"{name!r} is not a valid {what}")
+    return name
+
+
+def parse_labels(f: Field) -> tuple[tuple[str, str], ...]:
+    """Labels as the API server takes them: string keys and values (a YAML `true` or `1` is an error)."""
+    out = []
+    for key, value in f.mapping().items():
+        entry = f.child(str(key))
+        _check_label_key(entry, str(key))
+        text = entry.string() if value is not None else entry.fail("label value must be a string, not null")
+        if text and (len(text) > 63 or not _LABEL_NAME.match(text)):
+            entry.fail(f"{text!r} is not a valid label value")
+        out.append((str(key), text))
+    return tuple(sorted(out))
+
+
+def _check_label_key(f: Field, key: str) -> None:
+    prefix, _, name = key.rpartition("/")
+    if (
+        not name
+        or len(name) > 63
+        or not _LABEL_NAME.match(name)
+        or (prefix and (len(prefix) > 253 or not _DNS_SUBDOMAIN.match(prefix)))
+    ):
+        f.fail(f"{key!r} is not a valid label key")
+
+
+def parse_selector(f: Field) -> LabelSelector:
+    """A LabelSelector; absent or null means {} (selects everything), as in the API."""
+    f.mapping(("matchLabels", "matchExpressions"))
+    match_labels = parse_labels(f.child("matchLabels"))
+    reqs: list[Requirement] = []
+    for e in f.child("matchExpressions").items():
+        e.mapping(("key", "operator", "values"))
+        key_field = e.child("key").required()
+        key = key_field.string()
+        _check_label_key(key_field, key)
+        op_field = e.child("operator").required()
+        op = op_field.string()
+        if op not in OPERATORS:
+            op_field.fail(f"unknown operator {op!r} (expected one of: {', '.join(OPERATORS)})")
+        values = [v.string() for v in e.child("values").items()]
+        if op in ("In", "NotIn") and not values:
+            e.child("values").fail(f"must be non-empty for operator {op}")
+        if op in ("Exists", "DoesNotExist") and values:
+            e.child("values").fail(f"must be empty for operator {op}")
+        reqs.append(requirement(key, cast(Operator, op), values))
+    return LabelSelector.build(dict(match_labels), tuple(reqs))
+
+
+def _metadata(f: Field, namespaced: bool) -> tuple[NamespaceName, str, Field]:
+    meta = f.child("metadata")
+    meta.required().mapping()
+    name_field = meta.child("name")
+    if namespaced:
+        name = _check_name(name_field, _DNS_SUBDOMAIN, 253, "object name")
+        ns_field = meta.child("namespace")
+        namespace = (
+            NamespaceName(_check_name(ns_field, _DNS_LABEL, 63, "namespace name"))
+            if ns_field.present
+            else DEFAULT_NAMESPACE
+        )
+    else:
+        name = _check_name(name_field, _DNS_LABEL, 63, "namespace name")
+        namespace = NamespaceName(name)
+    return namespace, name, meta
+
+
+def parse_namespace(f: Field) -> Namespace:
+    _, name, meta = _metadata(f, namespaced=False)
+    labels = dict(parse_labels(meta.child("labels")))
+    labels[METADATA_NAME_LABEL] = name  # the API server sets it and overrides any other value
+    return Namespace(NamespaceName(name), tuple(sorted(labels.items())), True, f.location)
+
+
+def _protocol(f: Field) -> Protocol:
+    if not f.present:
+        return "TCP"
+    proto = f.string()
+    if proto not in PROTOCOLS:
+        f.fail(f"unknown protocol {proto!r} (expected one of: {', '.join(PROTOCOLS)})")
+    return cast(Protocol, proto)
+
+
+def _port_number(f: Field) -> int:
+    port = f.integer()
+    if not MIN_PORT <= port <= MAX_PORT:
+        f.fail(f"must be between {MIN_PORT} and {MAX_PORT}, not {port}")
+    return port
+
+
+def _port_name(f: Field) -> str:
+    name = f.string()
+    if (
+        len(name) > 15
+        or not _PORT_NAME.match(name)
+        or "--" in name
+        or not any(c.isalpha() for c in name)
+    ):
+        f.fail(f"{name!r} is neither a port number (1-65535) nor a valid port name")
+    return name
+
+
+def parse_pod(f: Field) -> Pod:
+    namespace, name, meta = _metadata(f, namespaced=True)
+    labels = parse_labels(meta.child("labels"))
+    spec = f.child("spec")
+    spec.mapping()
+    ports: list[ContainerPort] = []
+    for c in spec.child("containers").items():
+        c.mapping()
+        for p in c.child("ports").items():
+            p.mapping()
+            number = _port_number(p.child("containerPort").required())
+            name_field = p.child("name")
+            port_name = _port_name(name_field) if name_field.present else None
+            ports.append(ContainerPort(number, _protocol(p.child("protocol")), port_name))
+    host_field = spec.child("hostNetwork")
+    host_network = host_field.boolean() if host_field.present else False
+    return Pod(namespace, name, labels, tuple(sorted(set(ports))), _pod_ips(f.child("status")),
+               host_network, f.location)
+
+
+def _pod_ips(status: Field) -> tuple[Any, ...]:
+    status.mapping()
+    found: list[Any] = []
+    fields = [status.child("podIP")] + [e.child("ip") for e in status.child("podIPs").items()]
+    for ip_field in fields:
+        if not ip_field.present:
+            continue
+        try:
+            ip = ipaddress.ip_address(ip_field.string())
+        except ValueError:
+            ip_field.fail(f"{ip_field.value!r} is not an IP address")
+        if ip not in found:
+            found.append(ip)
+    return tuple(found)
+
+
+def _network(f: Field) -> IPNetwork:
+    text = f.required().string()
+    try:
+        return ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        f.fail(f"{text!r} is not a CIDR")
+
+
+def _ip_block(f: Field) -> IPBlock:
+    f.mapping(("cidr", "except"))
+    cidr = _network(f.child("cidr"))
+    excepts: list[IPNetwork] = []
+    for e in f.child("except").items():
+        net = _network(e)
+        if net.version != cidr.version or not net.subnet_of(cidr) or net.prefixlen <= cidr.prefixlen:  # type: ignore[arg-type]
+            e.fail(f"{e.value} must be a strict subset of cidr {f.child('cidr').value}")
+        excepts.append(net)
+    return IPBlock(cidr, tuple(sorted(set(excepts), key=lambda n: (n.network_address, n.prefixlen))))
+
+
+def _peer(f: Field) -> Peer:
+    data = f.mapping(("podSelector", "namespaceSelector", "ipBlock"))
+    if not data or all(v is None for v in data.values()):
+        f.fail("must specify a peer (podSelector, namespaceSelector or ipBlock)")
+    if f.child("ipBlock").present:
+        if f.child("podSelector").present or f.child("namespaceSelector").present:
+            f.fail("ipBlock may not be combined with podSelector or namespaceSelector")
+        return IPBlockPeer(_ip_block(f.child("ipBlock")))
+    pods = f.child("podSelector")
+    nss = f.child("namespaceSelector")
+    return PodPeer(
+        parse_selector(pods) if pods.present else None,
+        parse_selector(nss) if nss.present else None,
+    )
+
+
+def _policy_port(f: Field) -> PolicyPort:
+    f.mapping(("protocol", "port", "endPort"))
+    protocol = _protocol(f.child("protocol"))
+    port_field = f.child("port")
+    port: int | str | None = None
+    if port_field.present:
+        port = _port_name(port_field) if isinstance(port_field.value, str) else _port_number(port_field)
+    end_field = f.child("endPort")
+    end_port = None
+    if end_field.present:
+        end_port = _port_number(end_field)
+        if port is None:
+            end_field.fail("requires port to be set")
+        if isinstance(port, str):
+            end_field.fail(f"may not be used with a named port ({port})")
+        if end_port < cast(int, port):
+            end_field.fail(f"must be >= port ({port})")
+    return PolicyPort(protocol, port, end_port)
+
+
+def _rules(f: Field, peers_key: str, other_key: str) -> tuple[Rule, ...]:
+    rules = []
+    for r in f.items():
+        if isinstance(r.value, dict) and other_key in r.value:
+            r.child(other_key).fail(
+                f"unknown field ({'ingress' if peers_key == 'from' else 'egress'} rules use {peers_key!r})"
+            )
+        r.mapping((peers_key, "ports"))
+        peers = tuple(_peer(p) for p in r.child(peers_key).items())
+        ports = tuple(_policy_port(p) for p in r.child("ports").items())
+        rules.append(Rule(peers, ports))
+    return tuple(rules)
+
+
+def parse_network_policy(f: Field) -> NetworkPolicy:
+    namespace, name, _ = _metadata(f, namespaced=True)
+    spec = f.child("spec")
+    spec.required().mapping(("podSelector", "policyTypes", "ingress", "egress"))
+    declared: list[PolicyType] | None = None
+    types_field = spec.child("policyTypes")
+    if types_field.present:
+        declared = []
+        for t in types_field.items():
+            value = t.string()
+            if value not in ("Ingress", "Egress"):
+                t.fail(f"unknown policy type {value!r} (expected Ingress or Egress)")
+            if value in declared:
+                t.fail(f"duplicate policy type {value!r}")
+            declared.append(cast(PolicyType, value))
+    return NetworkPolicy(
+        namespace,
+        name,
+        parse_selector(spec.child("podSelector")),
+        _rules(spec.child("ingress"), "from", "to"),
+        _rules(spec.child("egress"), "to", "from"),
+        tuple(sorted(declared, reverse=True)) if declared else None,
+        f.location,
+    )
