@@ -293,7 +293,8 @@ class Analyzer:
                 if pol.affects(direction):
                     out.append(PolicySummary(
                         pol, direction, str(pol.pod_selector), targets,
-                        tuple(_summarize_rule(i, r, pol.namespace) for i, r in enumerate(pol.rules(direction))),
+                        tuple(_summarize_rule(i, r, pol.namespace, direction)
+                              for i, r in enumerate(pol.rules(direction))),
                         pol.declared_policy_types is None,
                     ))
         return tuple(out)
@@ -313,8 +314,9 @@ def describe_peer(peer: PodPeer | IPBlockPeer, namespace: str) -> str:
     return f"pods [{peer.pod_selector}] in {where}"
 
 
-def _summarize_rule(index: int, rule: Rule, namespace: str) -> RuleSummary:
-    peers = tuple(describe_peer(p, namespace) for p in rule.peers) or ("all sources and destinations",)
+def _summarize_rule(index: int, rule: Rule, namespace: str, direction: Direction) -> RuleSummary:
+    everyone = "all sources" if direction == "ingress" else "all destinations"
+    peers = tuple(describe_peer(p, namespace) for p in rule.peers) or (f"{everyone} (pods and addresses)",)
     ports = ", ".join(str(p) for p in rule.ports) if rule.ports else "all ports"
     return RuleSummary(index, peers, ports)
 

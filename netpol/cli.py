@@ -1,0 +1,185 @@
+"""The `netpol` command: a thin typer layer over the library.
+
+This is the only module that prints or exits. Exit codes: 0 success /
+allowed, 1 denied, 2 usage or input error (see docs/cli.md).
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from enum import Enum
+from typing import Annotated, NoReturn
+
+import typer
+from rich.console import Console
+
+from netpol import __version__
+from netpol.errors import NetpolError
+from netpol.query import Analyzer
+from netpol.render.explain import explain_json, explain_table
+from netpol.render.matrix import matrix_csv, matrix_json, matrix_markdown, matrix_table
+from netpol.render.verdict import verdict_json, verdict_text
+from netpol.sources import LoadResult, load_manifests
+
+EXIT_OK = 0
+EXIT_DENIED = 1
+EXIT_ERROR = 2
+
+app = typer.Typer(
+    name="netpol",
+    help="Analyse Kubernetes NetworkPolicies: who can reach whom, on which ports, and why.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+class VerdictFormat(str, Enum):
+    text = "text"
+    json = "json"
+
+
+class MatrixFormat(str, Enum):
+    table = "table"
+    json = "json"
+    csv = "csv"
+    md = "md"
+
+
+class ExplainFormat(str, Enum):
+    table = "table"
+    json = "json"
+
+
+class ProtocolName(str, Enum):
+    TCP = "TCP"
+    UDP = "UDP"
+    SCTP = "SCTP"
+
+
+Files = Annotated[
+    list[str] | None,
+    typer.Option("--filename", "-f", help="Manifest file, directory (recursive) or '-' for stdin. Repeatable."),
+]
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="List objects of kinds netpol does not analyse.")]
+ProtocolOpt = Annotated[ProtocolName, typer.Option("--protocol", case_sensitive=False, help="TCP, UDP or SCTP.")]
+
+
+def _stderr() -> Console:
+    return Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _stdout() -> Console:
+    return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 100_000)
+
+
+def _fail(message: str) -> NoReturn:
+    _stderr().print(f"netpol: error: {message}", markup=False)
+    raise typer.Exit(EXIT_ERROR)
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """The one place where library errors become a message and exit code 2."""
+    try:
+        yield
+    except NetpolError as exc:
+        _fail(str(exc))
+
+
+def _load(files: list[str] | None, verbose: bool) -> LoadResult:
+    if not files:
+        _fail("no input: pass manifests with -f PATH (a file, a directory, or - for stdin)")
+    stdin_text = sys.stdin.read() if "-" in files else None
+    result = load_manifests(files, stdin_text)
+    err = _stderr()
+    for diag in result.diagnostics:
+        err.print(f"netpol: {diag}", markup=False)
+    if result.ignored:
+        err.print(f"netpol: ignored {len(result.ignored)} object(s) of other kinds: {result.ignored_summary()}"
+                  + ("" if verbose else " (--verbose lists them)"), markup=False)
+        if verbose:
+            for obj in result.ignored:
+                err.print(f"netpol:   {obj.location}: {obj.kind} ({obj.api_version}) {obj.name}", markup=False)
+    return result
+
+
+def _write(chunks: Iterable[str]) -> None:
+    for chunk in chunks:
+        sys.stdout.write(chunk)
+
+
+@app.command("can-reach")
+def can_reach(
+    source: Annotated[str, typer.Argument(metavar="SRC", help="ns/pod, pod (in -n), or an IP address.")],
+    destination: Annotated[str, typer.Argument(metavar="DST", help="ns/pod, pod (in -n), or an IP address.")],
+    port: Annotated[str, typer.Option("--port", "-p", help="Port number, or a port name of DST.")],
+    files: Files = None,
+    protocol: ProtocolOpt = ProtocolName.TCP,
+    namespace: Annotated[str, typer.Option("--namespace", "-n", help="Namespace for bare pod names.")] = "default",
+    output: Annotated[VerdictFormat, typer.Option("--output", "-o")] = VerdictFormat.text,
+    verbose: Verbose = False,
+) -> None:
+    """Can SRC open a connection to DST on PORT? Exit 0 allowed, 1 denied, 2 error."""
+    with _user_errors():
+        analyzer = Analyzer(_load(files, verbose).cluster)
+        verdict = analyzer.can_reach(source, destination, port, protocol.value, namespace)
+    print(verdict_json(verdict) if output is VerdictFormat.json else verdict_text(verdict))
+    raise typer.Exit(EXIT_OK if verdict.allowed else EXIT_DENIED)
+
+
+@app.command()
+def matrix(
+    files: Files = None,
+    port: Annotated[int | None, typer.Option("--port", "-p", help="Probe one port; without it, cells list ports.")] = None,
+    protocol: ProtocolOpt = ProtocolName.TCP,
+    namespace: Annotated[list[str] | None, typer.Option("--namespace", "-n", help="Only pods of these namespaces.")] = None,
+    output: Annotated[MatrixFormat, typer.Option("--output", "-o")] = MatrixFormat.table,
+    verbose: Verbose = False,
+) -> None:
+    """Reachability of every ordered pair of pods."""
+    with _user_errors():
+        analyzer = Analyzer(_load(files, verbose).cluster)
+        m = analyzer.matrix(port, protocol.value, namespace)
+    if output is MatrixFormat.table:
+        _stdout().print(matrix_table(m))
+    elif output is MatrixFormat.json:
+        _write(matrix_json(m))
+    elif output is MatrixFormat.csv:
+        _write(matrix_csv(m))
+    else:
+        _write(matrix_markdown(m))
+
+
+@app.command()
+def explain(
+    files: Files = None,
+    output: Annotated[ExplainFormat, typer.Option("--output", "-o")] = ExplainFormat.table,
+    verbose: Verbose = False,
+) -> None:
+    """What each NetworkPolicy does: targets, direction, peers and ports."""
+    with _user_errors():
+        summaries = Analyzer(_load(files, verbose).cluster).explain()
+    if output is ExplainFormat.json:
+        print(explain_json(summaries))
+    else:
+        _stdout().print(explain_table(summaries))
+
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"netpol {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+) -> None:
+    """Analyse Kubernetes NetworkPolicies: who can reach whom, on which ports, and why."""
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,94 @@
+"""Reachability matrices as a rich table, CSV, Markdown or JSON.
+
+The text formats are generators of lines, so a large matrix is written row
+by row instead of being built in memory first.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterator
+
+from rich.table import Table
+from rich.text import Text
+
+from netpol.model import Pod
+from netpol.query import Matrix
+
+SELF = "self"
+
+
+def _cell(m: Matrix, src: Pod, dst: Pod, yes: str, no: str) -> str:
+    if src.key == dst.key:
+        return SELF
+    if m.probe:
+        return yes if m.allowed(src, dst) else no
+    ports = m.ports(src, dst)
+    return str(ports) if ports else no
+
+
+def _title(m: Matrix) -> str:
+    if m.probe:
+        return f"can FROM (row) reach TO (column) on {m.protocol}/{m.port}?"
+    return "ports FROM (row) may open to TO (column)"
+
+
+def matrix_table(m: Matrix) -> Table:
+    table = Table(title=Text(_title(m)), show_lines=False)
+    table.add_column("FROM \\ TO", no_wrap=True)
+    for pod in m.pods:
+        table.add_column(pod.key, justify="center")
+    for src in m.pods:
+        table.add_row(Text(src.key), *(Text(_cell(m, src, dst, "✓", "✗")) for dst in m.pods))
+    return table
+
+
+def matrix_markdown(m: Matrix) -> Iterator[str]:
+    yield f"{_title(m)}\n\n"
+    yield "| from \\ to | " + " | ".join(f"`{p.key}`" for p in m.pods) + " |\n"
+    yield "|---|" + "---|" * len(m.pods) + "\n"
+    for src in m.pods:
+        cells = (_cell(m, src, dst, "✓", "✗") for dst in m.pods)
+        yield f"| `{src.key}` | " + " | ".join(cells) + " |\n"
+
+
+def matrix_csv(m: Matrix) -> Iterator[str]:
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+
+    def row(values: list[str]) -> str:
+        buf.seek(0)
+        buf.truncate()
+        writer.writerow(values)
+        return buf.getvalue()
+
+    yield row(["from"] + [p.key for p in m.pods])
+    for src in m.pods:
+        yield row([src.key] + [_cell(m, src, dst, "allow", "deny") for dst in m.pods])
+
+
+def matrix_json(m: Matrix) -> Iterator[str]:
+    """One JSON object; `allowed` lists [from, to] pairs of distinct pods (a public contract)."""
+    yield "{\n"
+    yield f'  "port": {json.dumps(m.port)},\n'
+    yield f'  "protocol": {json.dumps(m.protocol)},\n'
+    yield f'  "pods": {json.dumps([p.key for p in m.pods])},\n'
+    yield '  "allowed": ['
+    first = True
+    for src, dst in m.allowed_pairs():
+        yield ("\n    " if first else ",\n    ") + json.dumps([src.key, dst.key])
+        first = False
+    yield "\n  ]" if not first else "]"
+    if not m.probe:
+        yield ',\n  "ports": ['
+        first = True
+        for src, dst in m.allowed_pairs():
+            ports = m.ports(src, dst)
+            entry = {"from": src.key, "to": dst.key, "ports": str(ports),
+                     "ranges": {proto: [list(iv) for iv in ivs] for proto, ivs in ports.ranges}}
+            yield ("\n    " if first else ",\n    ") + json.dumps(entry)
+            first = False
+        yield "\n  ]" if not first else "]"
+    yield "\n}\n"
