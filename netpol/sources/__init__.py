@@ -128,4 +128,10 @@ def load_manifests(paths: Iterable[str], stdin_text: str | None = None) -> LoadR
 
 def load_objects(objects: Iterable[Mapping[str, Any]], origin: str = "<memory>") -> LoadResult:
     """Build a Cluster from in-memory API objects (dicts in their JSON/YAML form)."""
-    return assemble(located(dict(obj), Location(origin, item=i)) for i, obj in enumerate(objects))
+    return assemble(_in_memory(obj, Location(origin, item=i)) for i, obj in enumerate(objects))
+
+
+def _in_memory(obj: object, loc: Location) -> RawObject:
+    if not isinstance(obj, Mapping):
+        raise InputError(loc, None, f"expected an object (a mapping), found {type(obj).__name__}")
+    return located(dict(obj), loc)

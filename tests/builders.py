@@ -1,0 +1,59 @@
+"""Small builders for API objects in their manifest (dict) form, for in-memory tests."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from netpol import Analyzer, load_manifests, load_objects
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def namespace(name: str, **labels: str) -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": labels}}
+
+
+def pod(name: str, ns: str = "default", labels: dict[str, str] | None = None, ports: list[Any] | None = None,
+        ip: str | None = None, host_network: bool = False) -> dict[str, Any]:
+    """ports: ints (TCP), or (number, protocol, name) tuples."""
+    container_ports = []
+    for p in ports or []:
+        if isinstance(p, int):
+            container_ports.append({"containerPort": p})
+        else:
+            number, protocol, pname = p
+            entry: dict[str, Any] = {"containerPort": number, "protocol": protocol}
+            if pname:
+                entry["name"] = pname
+            container_ports.append(entry)
+    obj: dict[str, Any] = {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": ns, "labels": labels or {}},
+        "spec": {"containers": [{"name": "c", "image": "x", "ports": container_ports}]},
+    }
+    if host_network:
+        obj["spec"]["hostNetwork"] = True
+    if ip:
+        obj["status"] = {"podIP": ip}
+    return obj
+
+
+def policy(name: str, ns: str = "default", selector: dict[str, Any] | None = None, **spec: Any) -> dict[str, Any]:
+    """spec keys: ingress, egress, policyTypes (passed through as in a manifest)."""
+    body: dict[str, Any] = {"podSelector": selector if selector is not None else {}}
+    body.update(spec)
+    return {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+            "metadata": {"name": name, "namespace": ns}, "spec": body}
+
+
+def labels(**kv: str) -> dict[str, Any]:
+    return {"matchLabels": kv}
+
+
+def analyzer(*objects: dict[str, Any]) -> Analyzer:
+    return Analyzer(load_objects(objects).cluster)
+
+
+def fixture(name: str) -> Analyzer:
+    return Analyzer(load_manifests([str(FIXTURES / name)]).cluster)

@@ -1,0 +1,123 @@
+"""Hypothesis strategies for small random clusters, in manifest (dict) form."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import strategies as st
+
+NAMESPACES = ["a", "b", "c"]
+LABEL_VALUES = {"app": ["p", "q", "r"], "tier": ["f", "b"], "team": ["x", "y"]}
+CONTAINER_PORTS = [(80, "TCP", "http"), (8080, "TCP", "http"), (53, "UDP", "dns"), (53, "TCP", "dns"),
+                   (443, "TCP", None), (80, "SCTP", "http")]
+IPS = ["10.0.0.1", "10.0.0.2", "10.0.0.9", "10.0.1.1", "10.0.1.2", "192.168.0.1"]
+CIDRS = [("10.0.0.0/24", []), ("10.0.0.0/16", ["10.0.1.0/24"]), ("0.0.0.0/0", ["10.0.0.0/8"]),
+         ("10.0.0.0/30", []), ("198.51.100.0/24", [])]
+EXTERNAL = ["10.0.0.2", "198.51.100.7", "203.0.113.1", "10.0.1.5"]
+PROBES = [("TCP", 80), ("TCP", 8080), ("UDP", 53), ("TCP", 53), ("SCTP", 80), ("TCP", 443), ("TCP", 9000)]
+
+
+def label_map() -> st.SearchStrategy[dict[str, str]]:
+    return st.dictionaries(st.sampled_from(sorted(LABEL_VALUES)), st.sampled_from(["p", "q", "f", "x"]), max_size=3).map(
+        lambda d: {k: v if v in LABEL_VALUES[k] else LABEL_VALUES[k][0] for k, v in d.items()}
+    )
+
+
+@st.composite
+def selector(draw: st.DrawFn) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    if draw(st.booleans()):
+        out["matchLabels"] = draw(label_map())
+    if draw(st.booleans()):
+        exprs = []
+        for _ in range(draw(st.integers(0, 2))):
+            key = draw(st.sampled_from(sorted(LABEL_VALUES)))
+            op = draw(st.sampled_from(["In", "NotIn", "Exists", "DoesNotExist"]))
+            expr: dict[str, Any] = {"key": key, "operator": op}
+            if op in ("In", "NotIn"):
+                expr["values"] = draw(st.lists(st.sampled_from(LABEL_VALUES[key]), min_size=1, max_size=2))
+            exprs.append(expr)
+        out["matchExpressions"] = exprs
+    return out
+
+
+@st.composite
+def peer(draw: st.DrawFn) -> dict[str, Any]:
+    kind = draw(st.sampled_from(["pod", "ns", "both", "ip"]))
+    if kind == "ip":
+        cidr, excepts = draw(st.sampled_from(CIDRS))
+        block: dict[str, Any] = {"cidr": cidr}
+        if excepts:
+            block["except"] = excepts
+        return {"ipBlock": block}
+    out: dict[str, Any] = {}
+    if kind in ("pod", "both"):
+        out["podSelector"] = draw(selector())
+    if kind in ("ns", "both"):
+        out["namespaceSelector"] = draw(selector())
+    return out
+
+
+@st.composite
+def policy_port(draw: st.DrawFn) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    proto = draw(st.sampled_from([None, "TCP", "UDP", "SCTP"]))
+    if proto:
+        out["protocol"] = proto
+    port = draw(st.sampled_from([None, 80, 53, 443, "http", "dns", "range"]))
+    if port == "range":
+        out["port"], out["endPort"] = 53, 8080
+    elif port is not None:
+        out["port"] = port
+    return out
+
+
+@st.composite
+def rules(draw: st.DrawFn, peers_key: str) -> list[dict[str, Any]] | None:
+    if draw(st.integers(0, 4)) == 0:
+        return None
+    out = []
+    for _ in range(draw(st.integers(0, 2))):
+        rule: dict[str, Any] = {}
+        if draw(st.booleans()):
+            rule[peers_key] = draw(st.lists(peer(), max_size=2))
+        if draw(st.booleans()):
+            rule["ports"] = draw(st.lists(policy_port(), max_size=2))
+        out.append(rule)
+    return out
+
+
+@st.composite
+def cluster(draw: st.DrawFn) -> list[dict[str, Any]]:
+    objects: list[dict[str, Any]] = []
+    for ns in NAMESPACES:
+        if draw(st.booleans()):
+            objects.append({"apiVersion": "v1", "kind": "Namespace",
+                            "metadata": {"name": ns, "labels": draw(label_map())}})
+    for i in range(draw(st.integers(1, 6))):
+        ports = draw(st.lists(st.sampled_from(CONTAINER_PORTS), max_size=3, unique=True))
+        pod: dict[str, Any] = {
+            "apiVersion": "v1", "kind": "Pod",
+            "metadata": {"name": f"pod{i}", "namespace": draw(st.sampled_from(NAMESPACES)), "labels": draw(label_map())},
+            "spec": {"containers": [{"name": "c", "ports": [
+                {"containerPort": n, "protocol": p, **({"name": nm} if nm else {})} for n, p, nm in ports]}]},
+        }
+        ip = draw(st.sampled_from(IPS + [None]))
+        if ip:
+            pod["status"] = {"podIP": ip}
+        if draw(st.integers(0, 9)) == 0:
+            pod["spec"]["hostNetwork"] = True
+        objects.append(pod)
+    for i in range(draw(st.integers(0, 4))):
+        spec: dict[str, Any] = {"podSelector": draw(selector())}
+        types = draw(st.sampled_from([None, ["Ingress"], ["Egress"], ["Ingress", "Egress"]]))
+        if types:
+            spec["policyTypes"] = types
+        for key, peers_key in (("ingress", "from"), ("egress", "to")):
+            value = draw(rules(peers_key))
+            if value is not None:
+                spec[key] = value
+        objects.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                        "metadata": {"name": f"pol{i}", "namespace": draw(st.sampled_from(NAMESPACES))},
+                        "spec": spec})
+    return objects
