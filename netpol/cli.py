@@ -9,7 +9,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated, NoReturn
 
 import typer
@@ -36,24 +36,24 @@ app = typer.Typer(
 )
 
 
-class VerdictFormat(str, Enum):
+class VerdictFormat(StrEnum):
     text = "text"
     json = "json"
 
 
-class MatrixFormat(str, Enum):
+class MatrixFormat(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"
     md = "md"
 
 
-class ExplainFormat(str, Enum):
+class ExplainFormat(StrEnum):
     table = "table"
     json = "json"
 
 
-class ProtocolName(str, Enum):
+class ProtocolName(StrEnum):
     TCP = "TCP"
     UDP = "UDP"
     SCTP = "SCTP"
@@ -133,9 +133,13 @@ def can_reach(
 @app.command()
 def matrix(
     files: Files = None,
-    port: Annotated[int | None, typer.Option("--port", "-p", help="Probe one port; without it, cells list ports.")] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", "-p", help="Probe one port; without it, cells list ports.")
+    ] = None,
     protocol: ProtocolOpt = ProtocolName.TCP,
-    namespace: Annotated[list[str] | None, typer.Option("--namespace", "-n", help="Only pods of these namespaces.")] = None,
+    namespace: Annotated[
+        list[str] | None, typer.Option("--namespace", "-n", help="Only pods of these namespaces. Repeatable.")
+    ] = None,
     output: Annotated[MatrixFormat, typer.Option("--output", "-o")] = MatrixFormat.table,
     verbose: Verbose = False,
 ) -> None:
@@ -176,7 +180,9 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def _main(
-    version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")] = False,
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
+    ] = False,
 ) -> None:
     """Analyse Kubernetes NetworkPolicies: who can reach whom, on which ports, and why."""
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from netpol.model import ContainerPort, Direction, NamespaceName, NetworkPolicy, Peer, PolicyPort
+from netpol.model import DIRECTIONS, ContainerPort, Direction, NamespaceName, NetworkPolicy, Peer, PolicyPort
 from netpol.portsets import ALL_PORTS, MAX_PORT, NO_PORTS, PortSet, Protocol
 from netpol.selectors import LabelSelector
 
@@ -49,7 +49,7 @@ def compile_policies(policies: Iterable[NetworkPolicy]) -> tuple[Target, ...]:
     """Targets sorted by (direction, namespace, selector) so output is deterministic."""
     grouped: dict[tuple[Direction, str, LabelSelector], tuple[list[str], list[CompiledRule]]] = {}
     for policy in policies:
-        for direction in ("ingress", "egress"):
+        for direction in DIRECTIONS:
             if not policy.affects(direction):
                 continue
             key = (direction, policy.namespace, policy.pod_selector)
@@ -61,7 +61,7 @@ def compile_policies(policies: Iterable[NetworkPolicy]) -> tuple[Target, ...]:
             )
     return tuple(
         Target(NamespaceName(ns), sel, direction, tuple(sorted(names)), tuple(sorted(rules, key=lambda r: r.ref)))
-        for (direction, ns, sel), (names, rules) in sorted(grouped.items(), key=lambda kv: (kv[0][0], kv[0][1], kv[0][2]))
+        for (direction, ns, sel), (names, rules) in sorted(grouped.items(), key=lambda kv: kv[0])
     )
 
 

@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
+from typing import NamedTuple
 
 import networkx as nx
 
@@ -43,6 +44,16 @@ from netpol.selectors import LabelSelector
 _OTHER = "\x00other"  # a label value no selector can name
 
 Projection = tuple[tuple[str, str], ...]
+
+
+class _ClassKey(NamedTuple):
+    namespace: str | None
+    namespace_labels: Projection
+    pod_labels: Projection
+    named_ports: tuple[ContainerPort, ...]
+    in_blocks: tuple[bool, ...]
+    has_ips: bool
+    host_network: bool
 
 
 @dataclass(frozen=True)
@@ -145,9 +156,9 @@ class Engine:
 
     def _build_classes(self) -> None:
         ns_labels = {ns.name: ns.label_map for ns in self.cluster.namespaces}
-        groups: dict[tuple[object, ...], list[Pod]] = {}
+        groups: dict[_ClassKey, list[Pod]] = {}
         for pod in self.cluster.pods:
-            key = (
+            key = _ClassKey(
                 pod.namespace if pod.namespace in self._policy_namespaces else None,
                 _project(ns_labels.get(pod.namespace, {}), self._ns_values),
                 _project(pod.label_map, self._pod_values),
@@ -159,7 +170,7 @@ class Engine:
             groups.setdefault(key, []).append(pod)
         ordered = sorted(groups.items(), key=lambda kv: kv[1][0].key)
         self.classes: tuple[PodClass, ...] = tuple(
-            PodClass(i, tuple(pods), key[3], key[6], bool(pods[0].ips))  # type: ignore[arg-type]
+            PodClass(i, tuple(pods), key.named_ports, key.host_network, bool(pods[0].ips))
             for i, (key, pods) in enumerate(ordered)
         )
         self._keys = [key for key, _ in ordered]
@@ -173,18 +184,18 @@ class Engine:
         key_index: dict[str, dict[str, int]] = {"pod": {}, "ns": {}}
         for cid, key in enumerate(self._keys):
             bit = 1 << cid
-            if key[6]:
+            if key.host_network:
                 self.host_bits |= bit
-            if key[0] is not None:
-                self._ns_bits[str(key[0])] = self._ns_bits.get(str(key[0]), 0) | bit
-            for kind, projection in (("ns", key[1]), ("pod", key[2])):
-                for k, v in projection:  # type: ignore[attr-defined]
+            if key.namespace is not None:
+                self._ns_bits[key.namespace] = self._ns_bits.get(key.namespace, 0) | bit
+            for kind, projection in (("ns", key.namespace_labels), ("pod", key.pod_labels)):
+                for k, v in projection:
                     index[kind][(k, v)] = index[kind].get((k, v), 0) | bit
                     key_index[kind][k] = key_index[kind].get(k, 0) | bit
         self._index = index
         self._key_index = key_index
         self._block_bits = {
-            b: sum(1 << cid for cid, key in enumerate(self._keys) if key[4][i])  # type: ignore[index]
+            b: sum(1 << cid for cid, key in enumerate(self._keys) if key.in_blocks[i])
             for i, b in enumerate(self.blocks)
         }
 
@@ -298,15 +309,17 @@ class Engine:
     # -- graph -------------------------------------------------------------
 
     @cached_property
-    def graph(self) -> nx.DiGraph:
+    def graph(self) -> nx.DiGraph[int]:
         """Class-level allow-graph: an edge carries the ports both sides allow and each side's result."""
-        g = nx.DiGraph()
+        g: nx.DiGraph[int] = nx.DiGraph()
         for c in self.classes:
             g.add_node(c.id, kind="pods", pods=tuple(p.key for p in c.pods),
                        ingress_isolated=self.is_isolated("ingress", c.id),
                        egress_isolated=self.is_isolated("egress", c.id))
         for src in range(len(self.classes)):
             for dst in range(len(self.classes)):
+                if src == dst and self.classes[src].size == 1:
+                    continue  # a lone pod's traffic to itself is not a policy question
                 egress, ingress = self.connection(src, dst)
                 assert egress is not None and ingress is not None
                 ports = egress.ports.intersection(ingress.ports)

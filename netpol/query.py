@@ -222,9 +222,7 @@ class Analyzer:
 
     def can_reach(self, src: str | Endpoint, dst: str | Endpoint, port: int | str,
                   protocol: str = "TCP", namespace: str = "default") -> Verdict:
-        if protocol not in PROTOCOLS:
-            raise QueryError(f"unknown protocol {protocol!r} (expected one of: {', '.join(PROTOCOLS)})")
-        proto: Protocol = protocol  # type: ignore[assignment]
+        proto = _protocol(protocol)
         source = src if isinstance(src, Endpoint) else self.endpoint(src, namespace)
         destination = dst if isinstance(dst, Endpoint) else self.endpoint(dst, namespace)
         if source.pod is None and destination.pod is None:
@@ -269,8 +267,7 @@ class Analyzer:
 
     def matrix(self, port: int | None = None, protocol: str = "TCP",
                namespaces: Iterable[str] | None = None) -> Matrix:
-        if protocol not in PROTOCOLS:
-            raise QueryError(f"unknown protocol {protocol!r} (expected one of: {', '.join(PROTOCOLS)})")
+        proto = _protocol(protocol)
         if port is not None and not 1 <= port <= 65535:
             raise QueryError(f"port {port} is outside 1-65535")
         wanted = set(namespaces or ())
@@ -278,7 +275,7 @@ class Analyzer:
         if unknown:
             raise QueryError(f"unknown namespace(s): {', '.join(unknown)}")
         pods = tuple(p for p in self.cluster.pods if not wanted or p.namespace in wanted)
-        return Matrix(self, pods, protocol if port is not None else None, port)  # type: ignore[arg-type]
+        return Matrix(self, pods, proto if port is not None else None, port)
 
     # -- explain -----------------------------------------------------------
 
@@ -298,6 +295,12 @@ class Analyzer:
                         pol.declared_policy_types is None,
                     ))
         return tuple(out)
+
+
+def _protocol(name: str) -> Protocol:
+    if name not in PROTOCOLS:
+        raise QueryError(f"unknown protocol {name!r} (expected one of: {', '.join(PROTOCOLS)})")
+    return name
 
 
 def describe_peer(peer: PodPeer | IPBlockPeer, namespace: str) -> str:

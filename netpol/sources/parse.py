@@ -31,7 +31,7 @@ from netpol.model import (
     Rule,
 )
 from netpol.portsets import MAX_PORT, MIN_PORT, PROTOCOLS, Protocol
-from netpol.selectors import OPERATORS, LabelSelector, Operator, Requirement, requirement
+from netpol.selectors import OPERATORS, LabelSelector, Requirement, requirement
 
 DEFAULT_NAMESPACE = NamespaceName("default")
 
@@ -153,7 +153,7 @@ def parse_selector(f: Field) -> LabelSelector:
             e.child("values").fail(f"must be non-empty for operator {op}")
         if op in ("Exists", "DoesNotExist") and values:
             e.child("values").fail(f"must be empty for operator {op}")
-        reqs.append(requirement(key, cast(Operator, op), values))
+        reqs.append(requirement(key, op, values))
     return LabelSelector.build(dict(match_labels), tuple(reqs))
 
 
@@ -188,7 +188,7 @@ def _protocol(f: Field) -> Protocol:
     proto = f.string()
     if proto not in PROTOCOLS:
         f.fail(f"unknown protocol {proto!r} (expected one of: {', '.join(PROTOCOLS)})")
-    return cast(Protocol, proto)
+    return proto
 
 
 def _port_number(f: Field) -> int:
@@ -297,7 +297,7 @@ def _policy_port(f: Field) -> PolicyPort:
             end_field.fail("requires port to be set")
         if isinstance(port, str):
             end_field.fail(f"may not be used with a named port ({port})")
-        if end_port < cast(int, port):
+        if end_port < port:
             end_field.fail(f"must be >= port ({port})")
     return PolicyPort(protocol, port, end_port)
 

@@ -1,0 +1,189 @@
+"""The CLI through typer's runner: output, formats and exit codes."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from netpol.cli import app
+from tests.builders import FIXTURES
+
+runner = CliRunner()
+
+
+def run(*args: str, stdin: str | None = None):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, list(args), input=stdin)
+
+
+def fx(name: str) -> str:
+    return str(FIXTURES / name)
+
+
+def test_can_reach_allowed_exit_0() -> None:
+    r = run("can-reach", "test-2", "apiserver", "--port", "80", "-f", fx("limit"))
+    assert r.exit_code == 0
+    assert r.stdout == (
+        "ALLOWED: default/test-2 -> default/apiserver TCP/80\n"
+        "  egress  of default/test-2: not isolated: no NetworkPolicy selects default/test-2 for egress\n"
+        "  ingress of default/apiserver: allowed by default/api-allow ingress[0]\n"
+    )
+
+
+def test_can_reach_denied_exit_1() -> None:
+    r = run("can-reach", "default/test-1", "default/apiserver", "-p", "80", "-f", fx("limit"))
+    assert r.exit_code == 1
+    assert r.stdout.splitlines()[0] == "DENIED: default/test-1 -> default/apiserver TCP/80"
+    assert r.stdout.splitlines()[2] == (
+        "  ingress of default/apiserver: denied: default/apiserver is isolated for ingress by "
+        "default/api-allow and no rule allows receiving TCP/80 from default/test-1"
+    )
+
+
+def test_can_reach_json() -> None:
+    r = run("can-reach", "test", "kube-system/coredns", "-p", "53", "--protocol", "UDP", "-o", "json",
+            "-f", fx("egress-allow-dns"))
+    assert r.exit_code == 0
+    data = json.loads(r.stdout)
+    assert data["allowed"] is True and data["protocol"] == "UDP" and data["port"] == 53
+    assert data["egress"]["allowed_by"] == [{"policy": "default/foo-deny-egress", "direction": "egress", "rule": 0}]
+    assert data["ingress"]["isolated"] is False
+
+
+def test_can_reach_by_ip_and_port_name() -> None:
+    r = run("can-reach", "10.244.13.11", "kube-system/coredns", "-p", "dns", "--protocol", "udp",
+            "-f", fx("egress-allow-dns"))
+    assert r.exit_code == 0
+    assert r.stdout.splitlines()[0] == "ALLOWED: default/test -> kube-system/coredns UDP/53"
+
+
+def test_can_reach_external_address() -> None:
+    r = run("can-reach", "test", "198.51.100.7", "-p", "443", "-f", fx("egress-cluster-only"))
+    assert r.exit_code == 1
+    assert "assumption: 198.51.100.7 is outside the cluster" in r.stdout
+
+
+def test_unknown_pod_exits_2_with_suggestions() -> None:
+    r = run("can-reach", "test-9", "apiserver", "-p", "80", "-f", fx("limit"))
+    assert r.exit_code == 2
+    assert r.stderr == ("netpol: error: unknown pod 'test-9'; did you mean default/test-2, default/test-1?\n")
+
+
+def test_unknown_port_name_exits_2() -> None:
+    r = run("can-reach", "test-1", "apiserver", "-p", "http", "-f", fx("limit"))
+    assert r.exit_code == 2
+    assert r.stderr == "netpol: error: default/apiserver declares no TCP container port named 'http'\n"
+
+
+def test_bad_manifest_is_one_line_exit_2(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "p.yaml"
+    bad.write_text("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: x}\n"
+                   "spec:\n  podSelector: {}\n  ingress:\n  - ports: [{port: 80, endPort: 8}]\n")
+    r = run("matrix", "-f", str(bad))
+    assert r.exit_code == 2
+    assert r.stderr == (f"netpol: error: {bad}: document 1, line 1 (NetworkPolicy x): "
+                        "spec.ingress[0].ports[0].endPort: must be >= port (80)\n")
+    assert "Traceback" not in r.output
+
+
+def test_no_input_exits_2() -> None:
+    r = run("matrix")
+    assert r.exit_code == 2
+    assert r.stderr.startswith("netpol: error: no input: pass manifests with -f PATH")
+
+
+def test_bad_protocol_is_a_usage_error() -> None:
+    r = run("can-reach", "a", "b", "-p", "80", "--protocol", "ICMP", "-f", fx("limit"))
+    assert r.exit_code == 2
+
+
+def test_matrix_json_contract() -> None:
+    r = run("matrix", "-f", fx("external-port-80"), "--port", "80", "--protocol", "TCP", "-o", "json")
+    assert r.exit_code == 0
+    assert json.loads(r.stdout) == {
+        "port": 80,
+        "protocol": "TCP",
+        "pods": ["default/test-1", "default/test-nginx", "default/web"],
+        "allowed": [["default/test-1", "default/web"], ["default/test-nginx", "default/web"]],
+    }
+
+
+def test_matrix_json_empty_allowed_is_valid_json() -> None:
+    r = run("matrix", "-f", fx("deny-all"), "--port", "80", "-o", "json")
+    assert json.loads(r.stdout)["allowed"] == []
+
+
+def test_matrix_ports_json_lists_port_sets() -> None:
+    r = run("matrix", "-f", fx("specific-port"), "-o", "json")
+    data = json.loads(r.stdout)
+    assert data["port"] is None and data["protocol"] is None
+    entry = next(e for e in data["ports"] if e["from"] == "default/test-2" and e["to"] == "default/apiserver")
+    assert entry == {"from": "default/test-2", "to": "default/apiserver", "ports": "TCP:5000",
+                     "ranges": {"TCP": [[5000, 5000]]}}
+    assert ["default/test-1", "default/apiserver"] not in data["allowed"]
+
+
+def test_matrix_csv() -> None:
+    r = run("matrix", "-f", fx("limit"), "-p", "80", "-o", "csv")
+    assert r.stdout == (
+        "from,default/apiserver,default/test-1,default/test-2\n"
+        "default/apiserver,self,allow,allow\n"
+        "default/test-1,deny,self,allow\n"
+        "default/test-2,allow,allow,self\n"
+    )
+
+
+def test_matrix_markdown_with_ports() -> None:
+    r = run("matrix", "-f", fx("egress-allow-dns"), "-o", "md")
+    assert r.stdout.splitlines()[2:] == [
+        "| from \\ to | `default/test` | `default/web` | `kube-system/coredns` |",
+        "|---|---|---|---|",
+        "| `default/test` | self | TCP:53 UDP:53 | TCP:53 UDP:53 |",
+        "| `default/web` | all | self | all |",
+        "| `kube-system/coredns` | all | all | self |",
+    ]
+
+
+def test_matrix_namespace_filter() -> None:
+    r = run("matrix", "-f", fx("deny-from-other-namespaces"), "-n", "foo", "-p", "80", "-o", "json")
+    assert json.loads(r.stdout)["pods"] == ["foo/test-2", "foo/web"]
+    r = run("matrix", "-f", fx("deny-from-other-namespaces"), "-n", "nope")
+    assert r.exit_code == 2 and r.stderr == "netpol: error: unknown namespace(s): nope\n"
+
+
+def test_matrix_table() -> None:
+    r = run("matrix", "-f", fx("limit"), "-p", "80")
+    assert r.exit_code == 0
+    rows = [line for line in r.stdout.splitlines() if "default/test-1 " in line and "│" in line]
+    assert rows and "✗" in rows[0].split("│")[2]
+
+
+def test_explain_table_and_json() -> None:
+    r = run("explain", "-f", fx("egress-to-a-namespace"))
+    assert r.exit_code == 0
+    assert "pods [k8s-app=kube-dns] in namespaces [kubernetes.io/metadata.name=kube-system]" in r.stdout
+    r = run("explain", "-f", fx("deny-all"), "-o", "json")
+    assert json.loads(r.stdout) == [{
+        "namespace": "default", "policy": "default-deny-ingress", "direction": "ingress",
+        "policy_types_defaulted": False, "pod_selector": "{}", "targets": ["default/test-1", "default/web"],
+        "effect": "deny all ingress", "rules": [],
+    }]
+
+
+def test_stdin_and_verbose_ignored_objects() -> None:
+    text = (FIXTURES / "specific-port" / "cluster.yaml").read_text()
+    r = run("matrix", "-f", "-", "-v", "-o", "csv", stdin=text)
+    assert r.exit_code == 0
+    assert "netpol: ignored 1 object(s) of other kinds: Service (v1) x1\n" in r.stderr
+    assert "<stdin>: document 3, line 25 (Service default/apiserver): Service (v1) apiserver" in r.stderr
+
+
+def test_version() -> None:
+    r = run("--version")
+    assert r.exit_code == 0 and r.stdout.startswith("netpol ")
+
+
+@pytest.mark.parametrize("command", ["can-reach", "matrix", "explain"])
+def test_help(command: str) -> None:
+    assert run(command, "--help").exit_code == 0

@@ -1,0 +1,40 @@
+"""End to end: the installed `netpol` command, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+
+import pytest
+
+from tests.builders import FIXTURES
+
+NETPOL = shutil.which("netpol")
+pytestmark = pytest.mark.skipif(NETPOL is None, reason="netpol is not installed on PATH")
+
+
+def netpol(*args: str) -> subprocess.CompletedProcess[str]:
+    assert NETPOL is not None
+    return subprocess.run([NETPOL, *args], capture_output=True, text=True, timeout=120, check=False)
+
+
+def test_quick_start_question() -> None:
+    r = netpol("can-reach", "default/test-2", "default/apiserver", "--port", "80", "-f", str(FIXTURES / "limit"))
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("ALLOWED: default/test-2 -> default/apiserver TCP/80\n")
+
+
+def test_exit_codes() -> None:
+    assert netpol("can-reach", "test-1", "apiserver", "-p", "80", "-f", str(FIXTURES / "limit")).returncode == 1
+    r = netpol("can-reach", "test-1", "apiserver", "-p", "80", "-f", "/nonexistent")
+    assert r.returncode == 2
+    assert r.stderr == "netpol: error: /nonexistent: no such file or directory\n"
+
+
+def test_matrix_json_over_all_fixtures_dirs() -> None:
+    r = netpol("matrix", "-f", str(FIXTURES / "multiple-selectors"), "-p", "6379", "-o", "json")
+    assert r.returncode == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert ["default/test-2", "default/db"] not in data["allowed"]
+    assert ["default/test-1", "default/db"] in data["allowed"]

@@ -1,0 +1,114 @@
+"""Bad input: one line naming the file, the document, the object and the field path."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from netpol import InputError, load_manifests
+
+NP = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: api-allow\n  namespace: default\n"
+POD = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n"
+
+
+def np(spec: str) -> str:
+    return NP + "spec:\n" + spec
+
+
+OBJ = "(NetworkPolicy default/api-allow)"
+
+CASES = {
+    "invalid yaml": ("a: [1, 2\n", "f.yaml: document 1, line 2: invalid YAML: ..."),
+    "invalid yaml in a later document": (
+        POD + "---\n" + POD.replace("web", "x") + "---\nkind: : :\n",
+        "f.yaml: document 3, line 11: invalid YAML: ..."),
+    "not a mapping": ("- 1\n- 2\n", "f.yaml: document 1, line 1: expected an object (a mapping), found list"),
+    "missing kind": ("apiVersion: v1\nmetadata: {name: x}\n", "f.yaml: document 1, line 1: kind: required field is missing"),
+    "missing apiVersion": ("kind: Pod\nmetadata: {name: x}\n", "f.yaml: document 1, line 1 (Pod x): apiVersion: required field is missing"),
+    "missing metadata.name": ("apiVersion: v1\nkind: Pod\nmetadata: {}\n",
+                              "f.yaml: document 1, line 1 (Pod): metadata.name: required field is missing"),
+    "invalid name": ("apiVersion: v1\nkind: Pod\nmetadata: {name: Web_1}\n",
+                     "f.yaml: document 1, line 1 (Pod Web_1): metadata.name: 'Web_1' is not a valid object name"),
+    "label value not a string": (POD + "  labels: {version: 1}\n",
+                                 "f.yaml: document 1, line 1 (Pod web): metadata.labels.version: must be a string, not an integer"),
+    "wrong type": (np("  podSelector: {}\n  ingress: {from: []}\n"),
+                   f"f.yaml: document 1, line 1 {OBJ}: spec.ingress: must be a list, not an object"),
+    "port neither number nor name": (np("  podSelector: {}\n  ingress:\n  - ports:\n    - port: '80'\n"),
+                                     f"f.yaml: document 1, line 1 {OBJ}: spec.ingress[0].ports[0].port: '80' is neither a port number (1-65535) nor a valid port name"),
+    "port out of range": (np("  podSelector: {}\n  ingress:\n  - ports:\n    - port: 70000\n"),
+                          f"f.yaml: document 1, line 1 {OBJ}: spec.ingress[0].ports[0].port: must be between 1 and 65535, not 70000"),
+    "endPort below port": (np("  podSelector: {}\n  ingress:\n  - ports:\n    - {port: 80, endPort: 79}\n"),
+                           f"f.yaml: document 1, line 1 {OBJ}: spec.ingress[0].ports[0].endPort: must be >= port (80)"),
+    "endPort with a named port": (np("  podSelector: {}\n  ingress:\n  - ports:\n    - {port: http, endPort: 90}\n"),
+                                  f"f.yaml: document 1, line 1 {OBJ}: spec.ingress[0].ports[0].endPort: may not be used with a named port (http)"),
+    "endPort without port": (np("  podSelector: {}\n  egress:\n  - ports:\n    - {endPort: 90}\n"),
+                             f"f.yaml: document 1, line 1 {OBJ}: spec.egress[0].ports[0].endPort: requires port to be set"),
+    "unknown operator": (np("  podSelector:\n    matchExpressions:\n    - {key: app, operator: Equals, values: [a]}\n"),
+                         f"f.yaml: document 1, line 1 {OBJ}: spec.podSelector.matchExpressions[0].operator: unknown operator 'Equals' (expected one of: In, NotIn, Exists, DoesNotExist)"),
+    "In without values": (np("  podSelector:\n    matchExpressions:\n    - {key: app, operator: In}\n"),
+                          f"f.yaml: document 1, line 1 {OBJ}: spec.podSelector.matchExpressions[0].values: must be non-empty for operator In"),
+    "Exists with values": (np("  podSelector:\n    matchExpressions:\n    - {key: app, operator: Exists, values: [a]}\n"),
+                           f"f.yaml: document 1, line 1 {OBJ}: spec.podSelector.matchExpressions[0].values: must be empty for operator Exists"),
+    "unparsable CIDR": (np("  podSelector: {}\n  ingress:\n  - from:\n    - ipBlock: {cidr: 10.0.0.0/33}\n"),
+                        f"f.yaml: document 1, line 1 {OBJ}: spec.ingress[0].from[0].ipBlock.cidr: '10.0.0.0/33' is not a CIDR"),
+    "except outside cidr": (np("  podSelector: {}\n  ingress:\n  - from:\n    - ipBlock: {cidr: 10.0.0.0/16, except: [10.1.0.0/24]}\n"),
+                            f"f.yaml: document 1, line 1 {OBJ}: spec.ingress[0].from[0].ipBlock.except[0]: 10.1.0.0/24 must be a strict subset of cidr 10.0.0.0/16"),
+    "except equal to cidr": (np("  podSelector: {}\n  ingress:\n  - from:\n    - ipBlock: {cidr: 10.0.0.0/16, except: [10.0.0.0/16]}\n"),
+                             f"f.yaml: document 1, line 1 {OBJ}: spec.ingress[0].from[0].ipBlock.except[0]: 10.0.0.0/16 must be a strict subset of cidr 10.0.0.0/16"),
+    "unknown protocol": (np("  podSelector: {}\n  ingress:\n  - ports:\n    - {port: 80, protocol: tcp}\n"),
+                         f"f.yaml: document 1, line 1 {OBJ}: spec.ingress[0].ports[0].protocol: unknown protocol 'tcp' (expected one of: TCP, UDP, SCTP)"),
+    "ipBlock combined with a selector": (np("  podSelector: {}\n  ingress:\n  - from:\n    - {ipBlock: {cidr: 10.0.0.0/8}, podSelector: {}}\n"),
+                                         f"f.yaml: document 1, line 1 {OBJ}: spec.ingress[0].from[0]: ipBlock may not be combined with podSelector or namespaceSelector"),
+    "empty peer": (np("  podSelector: {}\n  ingress:\n  - from:\n    - {}\n"),
+                   f"f.yaml: document 1, line 1 {OBJ}: spec.ingress[0].from[0]: must specify a peer (podSelector, namespaceSelector or ipBlock)"),
+    "to in an ingress rule": (np("  podSelector: {}\n  ingress:\n  - to: []\n"),
+                              f"f.yaml: document 1, line 1 {OBJ}: spec.ingress[0].to: unknown field (ingress rules use 'from')"),
+    "misspelled field": (np("  podselector: {}\n"),
+                         f"f.yaml: document 1, line 1 {OBJ}: spec.podselector: unknown field (expected one of: podSelector, policyTypes, ingress, egress)"),
+    "unknown policy type": (np("  podSelector: {}\n  policyTypes: [Ingres]\n"),
+                            f"f.yaml: document 1, line 1 {OBJ}: spec.policyTypes[0]: unknown policy type 'Ingres' (expected Ingress or Egress)"),
+    "missing spec": (NP, f"f.yaml: document 1, line 1 {OBJ}: spec: required field is missing"),
+    "duplicate object": (POD + "---\n" + POD, "f.yaml: document 2, line 6 (Pod web): duplicate Pod default/web (first defined at f.yaml: document 1, line 1 (Pod web))"),
+    "bad container port": (POD + "spec:\n  containers:\n  - name: c\n    ports:\n    - containerPort: 0\n",
+                           "f.yaml: document 1, line 1 (Pod web): spec.containers[0].ports[0].containerPort: must be between 1 and 65535, not 0"),
+    "bad pod IP": (POD + "status: {podIP: 10.0.0.300}\n",
+                   "f.yaml: document 1, line 1 (Pod web): status.podIP: '10.0.0.300' is not an IP address"),
+    "bad item in a List": ("apiVersion: v1\nkind: List\nitems:\n- " + POD.replace("\n", "\n  ").rstrip() + "\n- 3\n",
+                           "f.yaml: document 1, items[1]: expected an object, found int"),
+    "port as a boolean": (np("  podSelector: {}\n  ingress:\n  - ports:\n    - port: true\n"),
+                          f"f.yaml: document 1, line 1 {OBJ}: spec.ingress[0].ports[0].port: must be an integer, not a boolean"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CASES))
+def test_error_message(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    text, expected = CASES[name]
+    monkeypatch.chdir(tmp_path)
+    Path("f.yaml").write_text(text)
+    with pytest.raises(InputError) as info:
+        load_manifests(["f.yaml"])
+    if expected.endswith("..."):  # the wording of YAML errors depends on libyaml vs pure Python
+        assert str(info.value).startswith(expected[:-3]) and "\n" not in str(info.value)
+    else:
+        assert str(info.value) == expected
+
+
+def test_invalid_json_names_the_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("f.json").write_text('{\n  "kind": "Pod",\n  "x": ]\n}')
+    with pytest.raises(InputError) as info:
+        load_manifests(["f.json"])
+    assert str(info.value) == "f.json: line 3: invalid JSON: Expecting value"
+
+
+def test_missing_file() -> None:
+    with pytest.raises(InputError) as info:
+        load_manifests(["/nonexistent/x.yaml"])
+    assert str(info.value) == "/nonexistent/x.yaml: no such file or directory"
+
+
+def test_empty_directory(tmp_path: Path) -> None:
+    with pytest.raises(InputError) as info:
+        load_manifests([str(tmp_path)])
+    assert str(info.value) == f"{tmp_path}: directory holds no .yaml, .yml or .json files"

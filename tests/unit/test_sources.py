@@ -1,0 +1,107 @@
+"""Loading: files, directories, stdin, JSON, Lists, kinds, implied namespaces."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+
+from netpol import load_manifests, load_objects
+from netpol.model import METADATA_NAME_LABEL
+from netpol.sources import manifests
+from tests.builders import FIXTURES, namespace, pod, policy
+
+
+def test_uses_libyaml_when_present() -> None:
+    if getattr(yaml, "__with_libyaml__", False):
+        assert manifests._YamlLoader is yaml.CSafeLoader
+
+
+def test_directory_is_walked_recursively_in_order(tmp_path: Path) -> None:
+    (tmp_path / "sub").mkdir()
+    (tmp_path / "sub" / "b.yml").write_text(yaml.safe_dump(pod("b")))
+    (tmp_path / "a.json").write_text(json.dumps(pod("a")))
+    (tmp_path / "notes.txt").write_text("not a manifest")
+    result = load_manifests([str(tmp_path)])
+    assert [p.key for p in result.cluster.pods] == ["default/a", "default/b"]
+    assert [str(p.location) for p in result.cluster.pods] == [
+        f"{tmp_path}/a.json: document 1, line 1 (Pod default/a)",
+        f"{tmp_path}/sub/b.yml: document 1, line 1 (Pod default/b)",
+    ]
+
+
+def test_kubectl_list_output_yaml_and_json(tmp_path: Path) -> None:
+    items = [namespace("x", team="t"), pod("p", ns="x"), policy("deny", ns="x")]
+    (tmp_path / "l.yaml").write_text(yaml.safe_dump({"apiVersion": "v1", "kind": "List", "items": items}))
+    (tmp_path / "l.json").write_text(json.dumps({"apiVersion": "v1", "kind": "PodList",
+                                                 "items": [pod("q", ns="x")]}))
+    result = load_manifests([str(tmp_path / "l.yaml"), str(tmp_path / "l.json")])
+    assert [p.key for p in result.cluster.pods] == ["x/p", "x/q"]
+    assert [p.key for p in result.cluster.policies] == ["x/deny"]
+    assert str(result.cluster.pods[1].location) == f"{tmp_path}/l.json: document 1, items[0] (Pod x/q)"
+
+
+def test_stdin_yaml_and_json() -> None:
+    text = yaml.safe_dump_all([pod("a"), pod("b")])
+    assert [p.name for p in load_manifests(["-"], stdin_text=text).cluster.pods] == ["a", "b"]
+    assert [p.name for p in load_manifests(["-"], stdin_text=json.dumps(pod("c"))).cluster.pods] == ["c"]
+
+
+def test_empty_documents_are_skipped(tmp_path: Path) -> None:
+    (tmp_path / "f.yaml").write_text("---\n---\n# only a comment\n---\n" + yaml.safe_dump(pod("a")))
+    result = load_manifests([str(tmp_path / "f.yaml")])
+    assert [str(p.location) for p in result.cluster.pods] == [f"{tmp_path}/f.yaml: document 3, line 5 (Pod default/a)"]
+
+
+def test_other_kinds_are_kept_visible() -> None:
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}}
+    deploy = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}}
+    calico = {"apiVersion": "projectcalico.org/v3", "kind": "NetworkPolicy", "metadata": {"name": "c"}}
+    result = load_objects([pod("a"), svc, deploy, calico])
+    assert [(o.kind, o.name) for o in result.ignored] == [("Service", "s"), ("Deployment", "d"), ("NetworkPolicy", "c")]
+    assert result.ignored_summary() == (
+        "Deployment (apps/v1) x1, NetworkPolicy (projectcalico.org/v3) x1, Service (v1) x1"
+    )
+    messages = [d.message for d in result.diagnostics]
+    assert "workloads are not analysed yet, their pods are missing: Deployment x1" in messages
+    assert any("NetworkPolicy c of apiVersion projectcalico.org/v3 is not analysed" in m for m in messages)
+
+
+def test_implied_namespace_gets_only_the_name_label_and_a_warning() -> None:
+    result = load_objects([pod("a", ns="shop")])
+    ns = result.cluster.namespaces_by_name["shop"]
+    assert ns.labels == ((METADATA_NAME_LABEL, "shop"),) and not ns.declared
+    assert [str(d) for d in result.diagnostics] == [
+        "warning: namespace 'shop' is used but not declared; assuming it has only the label "
+        "kubernetes.io/metadata.name=shop"
+    ]
+
+
+def test_declared_namespace_always_carries_its_name_label() -> None:
+    ns = load_objects([namespace("shop", team="a")]).cluster.namespaces[0]
+    assert ns.labels == ((METADATA_NAME_LABEL, "shop"), ("team", "a"))
+
+
+def test_policy_without_namespace_is_in_default() -> None:
+    obj = policy("p")
+    del obj["metadata"]["namespace"]
+    assert load_objects([obj]).cluster.policies[0].key == "default/p"
+
+
+def test_policy_types_are_kept_as_declared() -> None:
+    c = load_objects([policy("a"), policy("b", egress=[{}]), policy("c", policyTypes=["Egress"]),
+                      policy("d", policyTypes=[])]).cluster
+    assert [(p.name, p.declared_policy_types, p.policy_types) for p in c.policies] == [
+        ("a", None, ("Ingress",)),
+        ("b", None, ("Ingress", "Egress")),
+        ("c", ("Egress",), ("Egress",)),
+        ("d", None, ("Ingress",)),
+    ]
+
+
+def test_every_fixture_loads_without_warnings() -> None:
+    for d in sorted(p for p in FIXTURES.iterdir() if p.is_dir()):
+        result = load_manifests([str(d)])
+        assert result.diagnostics == (), d.name
+        assert {o.kind for o in result.ignored} <= {"Service"}, d.name
