@@ -19,7 +19,7 @@ from netpol import __version__
 from netpol.errors import NetpolError
 from netpol.query import Analyzer
 from netpol.render.explain import explain_json, explain_table
-from netpol.render.matrix import matrix_csv, matrix_json, matrix_markdown, matrix_table
+from netpol.render.matrix import matrix_csv, matrix_json, matrix_markdown, matrix_notes, matrix_table
 from netpol.render.verdict import verdict_json, verdict_text
 from netpol.sources import LoadResult, load_manifests
 
@@ -149,10 +149,13 @@ def matrix(
         m = analyzer.matrix(port, protocol.value, namespace)
     if output is MatrixFormat.table:
         _stdout().print(matrix_table(m))
+        _write(matrix_notes(m))
     elif output is MatrixFormat.json:
         _write(matrix_json(m))
     elif output is MatrixFormat.csv:
         _write(matrix_csv(m))
+        for note in matrix_notes(m):
+            sys.stderr.write(f"netpol: {note}")
     else:
         _write(matrix_markdown(m))
 

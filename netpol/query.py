@@ -36,6 +36,12 @@ ASSUME_IPBLOCK_POD = (
     "{rule} matches {pod} only through an ipBlock containing its IP; plugins differ on whether "
     "ipBlock applies to pod IPs"
 )
+_SHOWN = 3
+
+
+def _names(pods: list[Pod]) -> str:
+    more = f" +{len(pods) - _SHOWN} more" if len(pods) > _SHOWN else ""
+    return ", ".join(p.key for p in pods[:_SHOWN]) + more
 
 
 @dataclass(frozen=True)
@@ -130,6 +136,23 @@ class Matrix:
         if self.port is None or self.protocol is None:
             return bool(self.ports(src, dst))
         return self.ports(src, dst).contains(self.protocol, self.port)
+
+    def assumptions(self) -> tuple[str, ...]:
+        """The plugin-dependent choices this matrix relies on, for its pods."""
+        notes = ["a pod's traffic to itself ('self') is assumed allowed"]
+        host = [p for p in self.pods if p.host_network]
+        if host:
+            notes.append(ASSUME_HOST_NETWORK.format(pod=_names(host)))
+        blocks = self.analyzer.engine.blocks
+        if blocks:
+            no_ip = [p for p in self.pods if not p.ips]
+            if no_ip:
+                notes.append(ASSUME_NO_IP.format(pod=_names(no_ip)))
+            inside = [p for p in self.pods if any(b.contains(ip) for b in blocks for ip in p.ips)]
+            if inside:
+                notes.append(f"ipBlock rules are assumed to match pods whose IP they contain ({_names(inside)}); "
+                             "plugins differ on this")
+        return tuple(notes)
 
     def allowed_pairs(self) -> Iterator[tuple[Pod, Pod]]:
         """Ordered pairs of distinct pods that may connect, row by row."""

@@ -45,6 +45,11 @@ def matrix_table(m: Matrix) -> Table:
     return table
 
 
+def matrix_notes(m: Matrix) -> Iterator[str]:
+    for note in m.assumptions():
+        yield f"assumption: {note}\n"
+
+
 def matrix_markdown(m: Matrix) -> Iterator[str]:
     yield f"{_title(m)}\n\n"
     yield "| from \\ to | " + " | ".join(f"`{p.key}`" for p in m.pods) + " |\n"
@@ -52,6 +57,9 @@ def matrix_markdown(m: Matrix) -> Iterator[str]:
     for src in m.pods:
         cells = (_cell(m, src, dst, "✓", "✗") for dst in m.pods)
         yield f"| `{src.key}` | " + " | ".join(cells) + " |\n"
+    yield "\n"
+    for note in matrix_notes(m):
+        yield f"- {note}"
 
 
 def matrix_csv(m: Matrix) -> Iterator[str]:
@@ -91,4 +99,5 @@ def matrix_json(m: Matrix) -> Iterator[str]:
             yield ("\n    " if first else ",\n    ") + json.dumps(entry)
             first = False
         yield "\n  ]" if not first else "]"
+    yield f',\n  "assumptions": {json.dumps(list(m.assumptions()))}'
     yield "\n}\n"

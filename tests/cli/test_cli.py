@@ -106,6 +106,7 @@ def test_matrix_json_contract() -> None:
         "protocol": "TCP",
         "pods": ["default/test-1", "default/test-nginx", "default/web"],
         "allowed": [["default/test-1", "default/web"], ["default/test-nginx", "default/web"]],
+        "assumptions": ["a pod's traffic to itself ('self') is assumed allowed"],
     }
 
 
@@ -142,6 +143,8 @@ def test_matrix_markdown_with_ports() -> None:
         "| `default/test` | self | TCP:53 UDP:53 | TCP:53 UDP:53 |",
         "| `default/web` | all | self | all |",
         "| `kube-system/coredns` | all | all | self |",
+        "",
+        "- assumption: a pod's traffic to itself ('self') is assumed allowed",
     ]
 
 
@@ -177,6 +180,22 @@ def test_stdin_and_verbose_ignored_objects() -> None:
     assert r.exit_code == 0
     assert "netpol: ignored 1 object(s) of other kinds: Service (v1) x1\n" in r.stderr
     assert "<stdin>: document 3, line 25 (Service default/apiserver): Service (v1) apiserver" in r.stderr
+
+
+def test_matrix_reports_plugin_dependent_assumptions(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "c.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: node-agent}\nspec: {hostNetwork: true}\n"
+        "status: {podIP: 192.168.0.5}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: pending}\n---\n"
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\n"
+        "spec: {podSelector: {}, ingress: [{from: [{ipBlock: {cidr: 192.168.0.0/16}}]}]}\n")
+    r = run("matrix", "-f", str(tmp_path), "-p", "80", "-o", "json")
+    notes = json.loads(r.stdout)["assumptions"]
+    assert len(notes) == 4
+    assert notes[1].startswith("default/node-agent uses hostNetwork")
+    assert notes[2] == "default/pending has no known IP (status.podIP): ipBlock rules are assumed not to match it"
+    assert notes[3].startswith("ipBlock rules are assumed to match pods whose IP they contain (default/node-agent)")
+    r = run("matrix", "-f", str(tmp_path), "-p", "80", "-o", "csv")
+    assert r.stderr.count("netpol: ") == 4 + 1  # the notes, and the undeclared-namespace warning
 
 
 def test_version() -> None:
