@@ -15,6 +15,11 @@ from typing import Annotated, NoReturn
 import typer
 from rich.console import Console
 
+try:  # typer >= 0.29 vendors click; older releases use click itself
+    from typer._click.exceptions import ClickException
+except ImportError:  # pragma: no cover - depends on the installed typer
+    from click import ClickException  # type: ignore[assignment]
+
 from netpol import __version__
 from netpol.errors import NetpolError
 from netpol.query import Analyzer
@@ -191,4 +196,16 @@ def _main(
 
 
 def main() -> None:
-    app()
+    """Console entry point: usage errors become one line, like every other error."""
+    try:
+        code = app(standalone_mode=False)
+    except ClickException as exc:
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        if exc.format_message():  # empty when the help was shown for a bare `netpol`
+            sys.stderr.write(f"netpol: error: {exc.format_message()}{hint}\n")
+        code = EXIT_ERROR
+    except typer.Abort:
+        sys.stderr.write("netpol: aborted\n")
+        code = EXIT_ERROR
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

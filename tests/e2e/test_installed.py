@@ -38,3 +38,13 @@ def test_matrix_json_over_all_fixtures_dirs() -> None:
     data = json.loads(r.stdout)
     assert ["default/test-2", "default/db"] not in data["allowed"]
     assert ["default/test-1", "default/db"] in data["allowed"]
+
+
+def test_usage_errors_are_one_line() -> None:
+    r = netpol("matrix", "--bogus")
+    assert r.returncode == 2
+    assert r.stderr.startswith("netpol: error: No such option: --bogus")
+    assert r.stderr.count("\n") == 1
+    r = netpol("can-reach", "a", "b", "-f", str(FIXTURES / "limit"))
+    assert r.returncode == 2
+    assert r.stderr == "netpol: error: Missing option '--port' / '-p'. (see 'netpol can-reach --help')\n"
