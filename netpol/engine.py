@@ -309,13 +309,22 @@ class Engine:
     # -- graph -------------------------------------------------------------
 
     @cached_property
-    def graph(self) -> nx.DiGraph[int]:
-        """Class-level allow-graph: an edge carries the ports both sides allow and each side's result."""
-        g: nx.DiGraph[int] = nx.DiGraph()
+    def graph(self) -> nx.DiGraph[int | str]:
+        """Class-level allow-graph: an edge carries the ports both sides allow and each side's result.
+
+        Nodes are class ids, plus one node per ipBlock that rules name and
+        ANY_ADDRESS for addresses outside the cluster; an edge to or from those
+        carries only the in-cluster side's result (the other side is None).
+        """
+        g: nx.DiGraph[int | str] = nx.DiGraph()
         for c in self.classes:
             g.add_node(c.id, kind="pods", pods=tuple(p.key for p in c.pods),
                        ingress_isolated=self.is_isolated("ingress", c.id),
                        egress_isolated=self.is_isolated("egress", c.id))
+        g.add_node(ANY_ADDRESS, kind="external", block=None)
+        for block in self.blocks:
+            g.add_node(_block_node(block), kind="external", block=block)
+        self._add_external_edges(g)
         for src in range(len(self.classes)):
             for dst in range(len(self.classes)):
                 if src == dst and self.classes[src].size == 1:
@@ -326,6 +335,40 @@ class Engine:
                 if ports:
                     g.add_edge(src, dst, ports=ports, egress=egress, ingress=ingress)
         return g
+
+    def _add_external_edges(self, g: nx.DiGraph[int | str]) -> None:
+        for c in self.classes:
+            for direction in DIRECTIONS:
+                targets: list[IPBlock | None] = [None]
+                if self.is_isolated(direction, c.id):
+                    targets.extend(self.blocks)
+                for block in targets:
+                    result = self._external_result(direction, c.id, block)
+                    if not result.ports:
+                        continue
+                    node = ANY_ADDRESS if block is None else _block_node(block)
+                    if direction == "egress":
+                        g.add_edge(c.id, node, ports=result.ports, egress=result, ingress=None)
+                    else:
+                        g.add_edge(node, c.id, ports=result.ports, egress=None, ingress=result)
+
+    def _external_result(self, direction: Direction, cls: int, block: IPBlock | None) -> DirectionResult:
+        """The rules of `cls` that name `block`, or that admit any address (block None)."""
+        destination = self.classes[cls].named_ports if direction == "ingress" else None
+        matches = []
+        for rule, pm in self.rules[direction][cls]:
+            if pm.everything or (block is not None and block in pm.blocks):
+                ports = self.resolve(rule, destination)
+                if ports:
+                    matches.append(Match(rule.ref, ports))
+        return DirectionResult(direction, tuple(sorted(set(self.isolating[direction][cls]))), tuple(matches))
+
+
+ANY_ADDRESS = "any address"
+
+
+def _block_node(block: IPBlock) -> str:
+    return f"ipBlock {block}"
 
 
 def _bits(value: int) -> Iterator[int]:

@@ -14,7 +14,7 @@ from typing import Any
 from netpol.errors import Diagnostic, InputError, Location
 from netpol.model import METADATA_NAME_LABEL, Cluster, Namespace, NamespaceName, NetworkPolicy, Pod
 from netpol.sources.manifests import RawObject, expand_paths, located, raw_objects, read_text
-from netpol.sources.parse import Field, parse_namespace, parse_network_policy, parse_pod
+from netpol.sources.parse import Field, parse_namespace, parse_network_policy, parse_pod, pod_has_finished
 
 __all__ = ["IgnoredObject", "LoadResult", "assemble", "load_manifests", "load_objects"]
 
@@ -60,6 +60,7 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
     policies: dict[str, NetworkPolicy] = {}
     ignored: list[IgnoredObject] = []
     diagnostics: list[Diagnostic] = []
+    finished: list[str] = []
 
     def remember(store: dict[str, Any], key: str, kind: str, obj: Any, loc: Location) -> None:
         if key in store:
@@ -80,7 +81,10 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
             remember(namespaces, ns.name, kind, ns, raw.location)
         elif kind == "Pod":
             pod = parse_pod(top)
-            remember(pods, pod.key, kind, pod, raw.location)
+            if pod_has_finished(top):
+                finished.append(pod.key)
+            else:
+                remember(pods, pod.key, kind, pod, raw.location)
         else:
             policy = parse_network_policy(top)
             remember(policies, policy.key, kind, policy, raw.location)
@@ -94,6 +98,11 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
                 f"namespace {name!r} is used but not declared; assuming it has only the label "
                 f"{METADATA_NAME_LABEL}={name}",
             ))
+    if finished:
+        shown = ", ".join(finished[:3]) + (f" +{len(finished) - 3} more" if len(finished) > 3 else "")
+        diagnostics.append(Diagnostic(
+            "info", f"skipped {len(finished)} finished pod(s) (phase Succeeded or Failed): {shown}"
+        ))
     diagnostics.extend(_ignored_warnings(ignored))
     cluster = Cluster(
         tuple(namespaces[k] for k in sorted(namespaces)),

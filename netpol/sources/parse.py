@@ -230,6 +230,12 @@ def parse_pod(f: Field) -> Pod:
                host_network, f.location)
 
 
+def pod_has_finished(f: Field) -> bool:
+    """Succeeded and Failed pods keep no network: policies and connections no longer concern them."""
+    phase = f.child("status").child("phase")
+    return phase.present and phase.string() in ("Succeeded", "Failed")
+
+
 def _pod_ips(status: Field) -> tuple[Any, ...]:
     status.mapping()
     found: list[Any] = []

@@ -64,9 +64,33 @@ def test_allow_graph_edges_carry_ports_and_provenance() -> None:
                                                                  "ports": [{"port": "http"}]}]))
     a, b = e.class_of["default/a"], e.class_of["default/b"]
     g = e.graph
-    assert set(g.edges) == {(a, b), (b, a)}
+    assert set(g.edges) == {(a, b), (b, a), (a, "any address"), (b, "any address"), ("any address", a)}
     edge = g.edges[a, b]
     assert str(edge["ports"]) == "TCP:80"
     assert [str(m.ref) for m in edge["ingress"].matches] == ["default/p ingress[0]"]
     assert edge["egress"].isolated_by == ()
     assert g.nodes[b]["ingress_isolated"] and not g.nodes[a]["ingress_isolated"]
+
+
+def test_allow_graph_external_nodes() -> None:
+    e = _engine(pod("a", labels={"app": "a"}, ports=[(80, "TCP", "http")]), pod("b", labels={"app": "b"}),
+                policy("in", selector=labels(app="a"), ingress=[
+                    {"from": [{"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16"]}}], "ports": [{"port": "http"}]}]),
+                policy("out", selector=labels(app="b"), policyTypes=["Egress"], egress=[
+                    {"to": [{"ipBlock": {"cidr": "0.0.0.0/0"}}], "ports": [{"port": 443}, {"port": "http"}]},
+                    {"ports": [{"port": 53, "protocol": "UDP"}]}]))
+    a, b = e.class_of["default/a"], e.class_of["default/b"]
+    g = e.graph
+    edges = {(u, v): str(d["ports"]) for u, v, d in g.edges(data=True)}
+    assert edges == {
+        ("ipBlock 10.0.0.0/8 except 10.1.0.0/16", a): "TCP:80",  # named port resolved against a
+        (a, "any address"): "all",                                # a's egress is not isolated
+        (b, "any address"): "UDP:53",                             # the rule with no peers
+        (b, "ipBlock 0.0.0.0/0"): "TCP:443 UDP:53",               # named port: no match outside
+        (b, "ipBlock 10.0.0.0/8 except 10.1.0.0/16"): "UDP:53",   # through the rule with no peers
+        ("any address", b): "all",                                # b's ingress is not isolated
+        (a, b): "all",
+        # no (b, a): a admits only 10.0.0.0/8, and b has no known IP
+    }
+    assert g.nodes["ipBlock 0.0.0.0/0"]["kind"] == "external"
+    assert [str(m.ref) for m in g.edges[b, "any address"]["egress"].matches] == ["default/out egress[1]"]

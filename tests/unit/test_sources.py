@@ -105,3 +105,15 @@ def test_every_fixture_loads_without_warnings() -> None:
         result = load_manifests([str(d)])
         assert result.diagnostics == (), d.name
         assert {o.kind for o in result.ignored} <= {"Service"}, d.name
+
+
+def test_finished_pods_are_skipped_visibly() -> None:
+    done = pod("job-1")
+    done["status"] = {"phase": "Succeeded", "podIP": "10.0.0.9"}
+    running = pod("web")
+    running["status"] = {"phase": "Running"}
+    result = load_objects([namespace("default"), done, running])
+    assert [p.name for p in result.cluster.pods] == ["web"]
+    assert [str(d) for d in result.diagnostics] == [
+        "info: skipped 1 finished pod(s) (phase Succeeded or Failed): default/job-1"
+    ]
