@@ -64,7 +64,6 @@ class PodClass:
     pods: tuple[Pod, ...]
     named_ports: tuple[ContainerPort, ...]
     host_network: bool
-    has_ips: bool
 
     @property
     def size(self) -> int:
@@ -117,11 +116,8 @@ class DirectionResult:
     def allowed_by(self, protocol: Protocol, port: int) -> tuple[Match, ...]:
         return tuple(m for m in self.matches if m.ports.contains(protocol, port))
 
-    def allows(self, protocol: Protocol, port: int) -> bool:
-        return not self.isolated or bool(self.allowed_by(protocol, port))
 
-
-Peer = int | IPAddress  # a class id, or an address outside the cluster
+PeerRef = int | IPAddress  # a class id, or an address outside the cluster
 
 
 class Engine:
@@ -170,7 +166,7 @@ class Engine:
             groups.setdefault(key, []).append(pod)
         ordered = sorted(groups.items(), key=lambda kv: kv[1][0].key)
         self.classes: tuple[PodClass, ...] = tuple(
-            PodClass(i, tuple(pods), key.named_ports, key.host_network, bool(pods[0].ips))
+            PodClass(i, tuple(pods), key.named_ports, key.host_network)
             for i, (key, pods) in enumerate(ordered)
         )
         self._keys = [key for key, _ in ordered]
@@ -268,7 +264,7 @@ class Engine:
             cached = self._resolved[key] = resolve_ports(rule.ports, destination)
         return cached
 
-    def evaluate(self, direction: Direction, subject: int, peer: Peer,
+    def evaluate(self, direction: Direction, subject: int, peer: PeerRef,
                  destination: tuple[ContainerPort, ...] | None) -> DirectionResult:
         """Isolation of class `subject` in `direction` and its rules that match `peer`.
 
@@ -291,14 +287,14 @@ class Engine:
         isolated_by = tuple(sorted(set(self.isolating[direction][subject])))
         return DirectionResult(direction, isolated_by, tuple(matches))
 
-    def connection(self, src: Peer, dst: Peer) -> tuple[DirectionResult | None, DirectionResult | None]:
+    def connection(self, src: PeerRef, dst: PeerRef) -> tuple[DirectionResult | None, DirectionResult | None]:
         """(egress of src, ingress of dst); None for a side outside the cluster."""
         dst_ports = self.classes[dst].named_ports if isinstance(dst, int) else None
         egress = self.evaluate("egress", src, dst, dst_ports) if isinstance(src, int) else None
         ingress = self.evaluate("ingress", dst, src, dst_ports) if isinstance(dst, int) else None
         return egress, ingress
 
-    def allowed_ports(self, src: Peer, dst: Peer) -> PortSet:
+    def allowed_ports(self, src: PeerRef, dst: PeerRef) -> PortSet:
         egress, ingress = self.connection(src, dst)
         ports = ALL_PORTS if egress is None else egress.ports
         return ports if ingress is None else ports.intersection(ingress.ports)

@@ -104,23 +104,10 @@ class PodPeer:
     pod_selector: LabelSelector | None
     namespace_selector: LabelSelector | None
 
-    def __str__(self) -> str:
-        ns = "this namespace" if self.namespace_selector is None else (
-            "any namespace" if self.namespace_selector.selects_all
-            else f"namespaces {self.namespace_selector}"
-        )
-        pods = "all pods" if self.pod_selector is None or self.pod_selector.selects_all else (
-            f"pods {self.pod_selector}"
-        )
-        return f"{pods} in {ns}"
-
 
 @dataclass(frozen=True)
 class IPBlockPeer:
     block: IPBlock
-
-    def __str__(self) -> str:
-        return f"ipBlock {self.block}"
 
 
 Peer = PodPeer | IPBlockPeer

@@ -58,14 +58,6 @@ class PortSet:
             by_proto.setdefault(proto, []).append((lo, hi))
         return cls(tuple((p, _merge(by_proto[p])) for p in PROTOCOLS if p in by_proto))
 
-    @classmethod
-    def all(cls) -> PortSet:
-        return ALL_PORTS
-
-    @classmethod
-    def none(cls) -> PortSet:
-        return NO_PORTS
-
     def intervals(self, protocol: Protocol) -> tuple[Interval, ...]:
         for proto, ivs in self.ranges:
             if proto == protocol:

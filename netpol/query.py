@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from netpol.compile import RuleRef
-from netpol.engine import DirectionResult, Engine, Peer
+from netpol.engine import DirectionResult, Engine, PeerRef
 from netpol.errors import QueryError, UnknownEndpointError
 from netpol.model import Cluster, Direction, IPAddress, IPBlockPeer, NetworkPolicy, Pod, PodPeer, Rule
 from netpol.portsets import PROTOCOLS, PortSet, Protocol
@@ -221,7 +221,7 @@ class Analyzer:
             raise UnknownEndpointError(text, tuple(close + by_name)[:3])
         return Endpoint(pod=pod)
 
-    def _peer(self, ep: Endpoint) -> Peer:
+    def _peer(self, ep: Endpoint) -> PeerRef:
         if ep.pod is not None:
             return self.engine.class_of[ep.pod.key]
         assert ep.ip is not None

@@ -116,11 +116,17 @@ def parse_labels(f: Field) -> tuple[tuple[str, str], ...]:
     for key, value in f.mapping().items():
         entry = f.child(str(key))
         _check_label_key(entry, str(key))
-        text = entry.string() if value is not None else entry.fail("label value must be a string, not null")
-        if text and (len(text) > 63 or not _LABEL_NAME.match(text)):
-            entry.fail(f"{text!r} is not a valid label value")
-        out.append((str(key), text))
+        if value is None:
+            entry.fail("label value must be a string, not null")
+        out.append((str(key), _label_value(entry)))
     return tuple(sorted(out))
+
+
+def _label_value(f: Field) -> str:
+    text = f.string()
+    if text and (len(text) > 63 or not _LABEL_NAME.match(text)):
+        f.fail(f"{text!r} is not a valid label value")
+    return text
 
 
 def _check_label_key(f: Field, key: str) -> None:
@@ -148,7 +154,7 @@ def parse_selector(f: Field) -> LabelSelector:
         op = op_field.string()
         if op not in OPERATORS:
             op_field.fail(f"unknown operator {op!r} (expected one of: {', '.join(OPERATORS)})")
-        values = [v.string() for v in e.child("values").items()]
+        values = [_label_value(v) for v in e.child("values").items()]
         if op in ("In", "NotIn") and not values:
             e.child("values").fail(f"must be non-empty for operator {op}")
         if op in ("Exists", "DoesNotExist") and values:

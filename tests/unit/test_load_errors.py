@@ -48,6 +48,8 @@ CASES = {
                          f"f.yaml: document 1, line 1 {OBJ}: spec.podSelector.matchExpressions[0].operator: unknown operator 'Equals' (expected one of: In, NotIn, Exists, DoesNotExist)"),
     "In without values": (np("  podSelector:\n    matchExpressions:\n    - {key: app, operator: In}\n"),
                           f"f.yaml: document 1, line 1 {OBJ}: spec.podSelector.matchExpressions[0].values: must be non-empty for operator In"),
+    "invalid value in an expression": (np("  podSelector:\n    matchExpressions:\n    - {key: app, operator: In, values: ['a b']}\n"),
+                                       f"f.yaml: document 1, line 1 {OBJ}: spec.podSelector.matchExpressions[0].values[0]: 'a b' is not a valid label value"),
     "Exists with values": (np("  podSelector:\n    matchExpressions:\n    - {key: app, operator: Exists, values: [a]}\n"),
                            f"f.yaml: document 1, line 1 {OBJ}: spec.podSelector.matchExpressions[0].values: must be empty for operator Exists"),
     "unparsable CIDR": (np("  podSelector: {}\n  ingress:\n  - from:\n    - ipBlock: {cidr: 10.0.0.0/33}\n"),
