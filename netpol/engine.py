@@ -54,6 +54,7 @@ class _ClassKey(NamedTuple):
     in_blocks: tuple[bool, ...]
     has_ips: bool
     host_network: bool
+    node: str | None
 
 
 @dataclass(frozen=True)
@@ -64,6 +65,7 @@ class PodClass:
     pods: tuple[Pod, ...]
     named_ports: tuple[ContainerPort, ...]
     host_network: bool
+    node: str | None  # kept only for nodes that run hostNetwork pods
 
     @property
     def size(self) -> int:
@@ -102,6 +104,7 @@ class DirectionResult:
     direction: Direction
     isolated_by: tuple[str, ...]
     matches: tuple[Match, ...]
+    from_local_node: bool = False  # ingress from a hostNetwork pod on the subject's node
 
     @property
     def isolated(self) -> bool:
@@ -109,7 +112,7 @@ class DirectionResult:
 
     @cached_property
     def ports(self) -> PortSet:
-        if not self.isolated:
+        if not self.isolated or self.from_local_node:
             return ALL_PORTS
         return union_all(m.ports for m in self.matches)
 
@@ -152,6 +155,7 @@ class Engine:
 
     def _build_classes(self) -> None:
         ns_labels = {ns.name: ns.label_map for ns in self.cluster.namespaces}
+        host_nodes = {p.node for p in self.cluster.pods if p.host_network and p.node is not None}
         groups: dict[_ClassKey, list[Pod]] = {}
         for pod in self.cluster.pods:
             key = _ClassKey(
@@ -162,11 +166,12 @@ class Engine:
                 tuple(any(b.contains(ip) for ip in pod.ips) for b in self.blocks),
                 bool(pod.ips) if self.blocks else True,
                 pod.host_network,
+                pod.node if pod.node in host_nodes else None,
             )
             groups.setdefault(key, []).append(pod)
         ordered = sorted(groups.items(), key=lambda kv: kv[1][0].key)
         self.classes: tuple[PodClass, ...] = tuple(
-            PodClass(i, tuple(pods), key.named_ports, key.host_network)
+            PodClass(i, tuple(pods), key.named_ports, key.host_network, key.node)
             for i, (key, pods) in enumerate(ordered)
         )
         self._keys = [key for key, _ in ordered]
@@ -285,7 +290,13 @@ class Engine:
             if ports:
                 matches.append(Match(rule.ref, ports, via_block))
         isolated_by = tuple(sorted(set(self.isolating[direction][subject])))
-        return DirectionResult(direction, isolated_by, tuple(matches))
+        local = direction == "ingress" and isinstance(peer, int) and self._is_local_node(peer, subject)
+        return DirectionResult(direction, isolated_by, tuple(matches), local)
+
+    def _is_local_node(self, src: int, dst: int) -> bool:
+        """Ingress from the destination's own node is always allowed; a hostNetwork pod speaks for its node."""
+        s, d = self.classes[src], self.classes[dst]
+        return s.host_network and s.node is not None and s.node == d.node
 
     def connection(self, src: PeerRef, dst: PeerRef) -> tuple[DirectionResult | None, DirectionResult | None]:
         """(egress of src, ingress of dst); None for a side outside the cluster."""

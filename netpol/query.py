@@ -359,6 +359,11 @@ def _side(direction: Direction, subject: Endpoint, peer: Endpoint, result: Direc
     if not result.isolated:
         return DirectionVerdict(direction, True, True,
                                 reason=f"not isolated: no NetworkPolicy selects {subject} for {direction}")
+    if result.from_local_node:
+        node = subject.pod.node if subject.pod is not None else None
+        return DirectionVerdict(direction, True, True, result.isolated_by, (),
+                                f"allowed: {peer} uses the host network of {subject}'s node ({node}), and "
+                                "ingress from a pod's own node is always allowed")
     allowed_by = tuple(m.ref for m in result.allowed_by(protocol, port))
     prep = "to" if direction == "egress" else "from"
     if allowed_by:

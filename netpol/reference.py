@@ -42,6 +42,9 @@ def _direction_allows(cluster: Cluster, policy_type: str, subject: Endpoint, pee
         return True  # outside the cluster: no policy applies
     if subject.host_network:
         return True
+    if policy_type == "Ingress" and isinstance(peer, Pod) and peer.host_network and peer.node is not None \
+            and peer.node == subject.node:
+        return True  # the API always allows ingress from the pod's own node
     selecting = [
         pol for pol in cluster.policies
         if pol.namespace == subject.namespace

@@ -15,7 +15,7 @@ def namespace(name: str, **labels: str) -> dict[str, Any]:
 
 
 def pod(name: str, ns: str = "default", labels: dict[str, str] | None = None, ports: list[Any] | None = None,
-        ip: str | None = None, host_network: bool = False) -> dict[str, Any]:
+        ip: str | None = None, host_network: bool = False, node: str | None = None) -> dict[str, Any]:
     """ports: ints (TCP), or (number, protocol, name) tuples."""
     container_ports = []
     for p in ports or []:
@@ -34,6 +34,8 @@ def pod(name: str, ns: str = "default", labels: dict[str, str] | None = None, po
     }
     if host_network:
         obj["spec"]["hostNetwork"] = True
+    if node:
+        obj["spec"]["nodeName"] = node
     if ip:
         obj["status"] = {"podIP": ip}
     return obj

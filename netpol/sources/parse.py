@@ -232,8 +232,10 @@ def parse_pod(f: Field) -> Pod:
             ports.append(ContainerPort(number, _protocol(p.child("protocol")), port_name))
     host_field = spec.child("hostNetwork")
     host_network = host_field.boolean() if host_field.present else False
+    node_field = spec.child("nodeName")
+    node = node_field.string() if node_field.present else None
     return Pod(namespace, name, labels, tuple(sorted(set(ports))), _pod_ips(f.child("status")),
-               host_network, f.location)
+               host_network, node, f.location)
 
 
 def pod_has_finished(f: Field) -> bool:

@@ -105,8 +105,11 @@ def cluster(draw: st.DrawFn) -> list[dict[str, Any]]:
         ip = draw(st.sampled_from(IPS + [None]))
         if ip:
             pod["status"] = {"podIP": ip}
-        if draw(st.integers(0, 9)) == 0:
+        if draw(st.integers(0, 5)) == 0:
             pod["spec"]["hostNetwork"] = True
+        node = draw(st.sampled_from([None, "n1", "n2"]))
+        if node:
+            pod["spec"]["nodeName"] = node
         objects.append(pod)
     for i in range(draw(st.integers(0, 4))):
         spec: dict[str, Any] = {"podSelector": draw(selector())}

@@ -206,6 +206,14 @@ CASES: dict[str, Case] = {
         [("a", "b", 80, "TCP", True), ("b", "h", 80, "TCP", True), ("h", "a", 80, "TCP", False),
          ("h", "b", 80, "TCP", True)],
     ),
+    "ingress from the pod's own node (a hostNetwork pod on it) is always allowed": Case(
+        [pod("a", labels={"app": "a"}, ip="10.0.0.1", node="n1"), pod("b", labels={"app": "b"}, ip="10.0.0.2", node="n2"),
+         pod("c", labels={"app": "c"}, ip="10.0.0.3", node="n1"),
+         pod("h", labels={"app": "h"}, ip="192.168.1.5", host_network=True, node="n1"),
+         policy("p", selector={}, ingress=[])],
+        [("h", "a", 80, "TCP", True), ("h", "a", 9, "UDP", True), ("h", "b", 80, "TCP", False),
+         ("c", "a", 80, "TCP", False), ("a", "h", 80, "TCP", True)],
+    ),
     "traffic from a pod to itself is allowed": Case(
         [A, policy("p", selector={}, policyTypes=["Ingress", "Egress"])],
         [("a", "a", 80, "TCP", True)],
@@ -238,6 +246,14 @@ def test_host_network_and_ip_block_are_reported_as_assumptions() -> None:
     verdict = a.can_reach("h", "b", 80)
     assert any("hostNetwork" in note for note in verdict.assumptions)
     assert any("only through an ipBlock" in note for note in verdict.assumptions)
+
+
+def test_local_node_reason() -> None:
+    a = analyzer(*CASES["ingress from the pod's own node (a hostNetwork pod on it) is always allowed"].objects)
+    assert a.can_reach("h", "a", 80).ingress.reason == (
+        "allowed: default/h uses the host network of default/a's node (n1), and ingress from a pod's own node "
+        "is always allowed"
+    )
 
 
 def test_missing_ip_is_reported() -> None:
