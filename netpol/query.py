@@ -17,7 +17,7 @@ from netpol.compile import RuleRef
 from netpol.engine import DirectionResult, Engine, PeerRef
 from netpol.errors import QueryError, UnknownEndpointError
 from netpol.model import Cluster, Direction, IPAddress, IPBlockPeer, NetworkPolicy, Pod, PodPeer, Rule
-from netpol.portsets import PROTOCOLS, PortSet, Protocol
+from netpol.portsets import MAX_PORT, MIN_PORT, PROTOCOLS, PortSet, Protocol
 
 ASSUME_SELF = (
     "traffic from a pod to itself is assumed allowed: policies cannot block a pod's own "
@@ -230,10 +230,7 @@ class Analyzer:
     def resolve_port(self, port: int | str, protocol: Protocol, destination: Endpoint) -> int:
         """A port number as is; a port name through the destination pod's container ports."""
         if isinstance(port, int) or port.isdigit():
-            number = int(port)
-            if not 1 <= number <= 65535:
-                raise QueryError(f"port {number} is outside 1-65535")
-            return number
+            return _port_number(int(port))
         if destination.pod is None:
             raise QueryError(f"port name {port!r} needs a destination pod; {destination} is outside the cluster")
         for c in destination.pod.ports:
@@ -291,8 +288,8 @@ class Analyzer:
     def matrix(self, port: int | None = None, protocol: str = "TCP",
                namespaces: Iterable[str] | None = None) -> Matrix:
         proto = _protocol(protocol)
-        if port is not None and not 1 <= port <= 65535:
-            raise QueryError(f"port {port} is outside 1-65535")
+        if port is not None:
+            _port_number(port)
         wanted = set(namespaces or ())
         unknown = sorted(wanted - set(self.cluster.namespaces_by_name))
         if unknown:
@@ -318,6 +315,12 @@ class Analyzer:
                         pol.declared_policy_types is None,
                     ))
         return tuple(out)
+
+
+def _port_number(port: int) -> int:
+    if not MIN_PORT <= port <= MAX_PORT:
+        raise QueryError(f"port {port} is outside {MIN_PORT}-{MAX_PORT}")
+    return port
 
 
 def _protocol(name: str) -> Protocol:
