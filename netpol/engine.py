@@ -310,6 +310,51 @@ class Engine:
         ports = ALL_PORTS if egress is None else egress.ports
         return ports if ingress is None else ports.intersection(ingress.ports)
 
+    def reachability(self, protocol: Protocol, port: int) -> tuple[int, ...]:
+        """For each source class, the bitset of destination classes it may connect to on one port.
+
+        Built from per-class bitsets: what each source's egress sends to, and
+        (transposed, grouped by identical sets) what each destination's ingress
+        admits; no evaluation per class pair. Bit s of row s means "between
+        two pods of class s".
+        """
+        n = len(self.classes)
+        by_ports: dict[tuple[ContainerPort, ...], int] = {}
+        for c in self.classes:
+            by_ports[c.named_ports] = by_ports.get(c.named_ports, 0) | (1 << c.id)
+        sends = [self._sends(s, protocol, port, by_ports) for s in range(n)]
+        admitted_by: dict[int, int] = {}
+        for d in range(n):
+            admits = self._admits(d, protocol, port)
+            admitted_by[admits] = admitted_by.get(admits, 0) | (1 << d)
+        received = [0] * n
+        for sources, destinations in admitted_by.items():
+            for s in _bits(sources):
+                received[s] |= destinations
+        return tuple(sends[s] & received[s] for s in range(n))
+
+    def _sends(self, s: int, protocol: Protocol, port: int, by_ports: dict[tuple[ContainerPort, ...], int]) -> int:
+        if not self.is_isolated("egress", s):
+            return self.all_bits
+        bits = 0
+        for rule, pm in self.rules["egress"][s]:
+            for named_ports, group in by_ports.items():  # egress ports resolve against each destination
+                if self.resolve(rule, named_ports).contains(protocol, port):
+                    bits |= pm.classes & group
+        return bits
+
+    def _admits(self, d: int, protocol: Protocol, port: int) -> int:
+        if not self.is_isolated("ingress", d):
+            return self.all_bits
+        bits = 0
+        for rule, pm in self.rules["ingress"][d]:
+            if self.resolve(rule, self.classes[d].named_ports).contains(protocol, port):
+                bits |= pm.classes
+        for c in _bits(self.host_bits):
+            if self._is_local_node(c, d):
+                bits |= 1 << c
+        return bits
+
     def is_isolated(self, direction: Direction, cls: int) -> bool:
         return bool(self.isolating[direction][cls])
 

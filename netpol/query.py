@@ -11,6 +11,7 @@ import difflib
 import ipaddress
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 
 from netpol.compile import RuleRef
@@ -130,12 +131,18 @@ class Matrix:
             self._cache[key] = engine.allowed_ports(*key)
         return self._cache[key]
 
+    @cached_property
+    def _rows(self) -> tuple[int, ...]:
+        assert self.protocol is not None and self.port is not None
+        return self.analyzer.engine.reachability(self.protocol, self.port)
+
     def allowed(self, src: Pod, dst: Pod) -> bool:
         if src.key == dst.key:
             return True
         if self.port is None or self.protocol is None:
             return bool(self.ports(src, dst))
-        return self.ports(src, dst).contains(self.protocol, self.port)
+        class_of = self.analyzer.engine.class_of
+        return bool((self._rows[class_of[src.key]] >> class_of[dst.key]) & 1)
 
     def assumptions(self) -> tuple[str, ...]:
         """The plugin-dependent choices this matrix relies on, for its pods."""
