@@ -1,0 +1,37 @@
+from __future__ import annotations
+
+import io
+
+from rich.console import Console
+
+from netpol.render.explain import explain_table
+from netpol.render.verdict import verdict_text
+from tests.builders import analyzer, labels, pod, policy
+
+
+def _text(renderable: object) -> str:
+    buf = io.StringIO()
+    Console(file=buf, width=200, color_system=None).print(renderable)
+    return buf.getvalue()
+
+
+def test_verdict_text_lists_directions_and_assumptions() -> None:
+    a = analyzer(pod("a", labels={"app": "a"}), pod("b", labels={"app": "b"}),
+                 policy("p", selector=labels(app="b"), ingress=[{"from": [{"ipBlock": {"cidr": "10.0.0.0/8"}}]}]))
+    assert verdict_text(a.can_reach("a", "b", 443)) == (
+        "DENIED: default/a -> default/b TCP/443\n"
+        "  egress  of default/a: not isolated: no NetworkPolicy selects default/a for egress\n"
+        "  ingress of default/b: denied: default/b is isolated for ingress by default/p and no rule allows "
+        "receiving TCP/443 from default/a\n"
+        "  assumption: default/a has no known IP (status.podIP): ipBlock rules are assumed not to match it"
+    )
+
+
+def test_explain_table_shows_markup_characters_literally() -> None:
+    a = analyzer(pod("a", labels={"app": "a"}),
+                 policy("p", selector=labels(app="a"), egress=[{"to": [{"podSelector": labels(app="b")}],
+                                                                "ports": [{"port": 53, "protocol": "UDP"}]}]))
+    text = _text(explain_table(a.explain()))
+    assert "pods [app=b] in namespace default" in text
+    assert "none: deny all ingress" in text  # Ingress defaulted on, with no rules
+    assert "egress (defaulted)" in text and "UDP:53" in text
