@@ -23,6 +23,8 @@ CASES = {
     "invalid yaml in a later document": (
         POD + "---\n" + POD.replace("web", "x") + "---\nkind: : :\n",
         "f.yaml: document 3, line 11: invalid YAML: ..."),
+    "duplicate key": (np("  podSelector: {}\n  ingress: []\n  ingress:\n  - {}\n"),
+                      "f.yaml: document 1, line 9: invalid YAML: duplicate key 'ingress'"),
     "not a mapping": ("- 1\n- 2\n", "f.yaml: document 1, line 1: expected an object (a mapping), found list"),
     "missing kind": ("apiVersion: v1\nmetadata: {name: x}\n", "f.yaml: document 1, line 1: kind: required field is missing"),
     "missing apiVersion": ("kind: Pod\nmetadata: {name: x}\n", "f.yaml: document 1, line 1 (Pod x): apiVersion: required field is missing"),

@@ -15,7 +15,7 @@ from tests.builders import FIXTURES, namespace, pod, policy
 
 def test_uses_libyaml_when_present() -> None:
     if getattr(yaml, "__with_libyaml__", False):
-        assert manifests._YamlLoader is yaml.CSafeLoader
+        assert issubclass(manifests._YamlLoader, yaml.CSafeLoader)
 
 
 def test_directory_is_walked_recursively_in_order(tmp_path: Path) -> None:
