@@ -87,6 +87,19 @@ def read_text(path: str, stdin_text: str | None) -> str:
         raise InputError(Location(path), None, exc.strerror or str(exc)) from None
 
 
+class _DuplicateKey(Exception):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise _DuplicateKey(key)
+        out[key] = value
+    return out
+
+
 def _looks_like_json(path: str, text: str) -> bool:
     if path.lower().endswith(".json"):
         return True
@@ -98,9 +111,11 @@ def decode_documents(path: str, text: str) -> Iterator[tuple[int, int | None, An
     name = "<stdin>" if path == STDIN else path
     if _looks_like_json(path, text):
         try:
-            value = json.loads(text)
+            value = json.loads(text, object_pairs_hook=_unique_keys)
         except json.JSONDecodeError as exc:
             raise InputError(Location(name, line=exc.lineno), None, f"invalid JSON: {exc.msg}") from None
+        except _DuplicateKey as exc:
+            raise InputError(Location(name), None, f"invalid JSON: duplicate key {exc.args[0]!r}") from None
         yield 1, 1, value
         return
     loader = _YamlLoader(text)

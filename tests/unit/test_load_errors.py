@@ -106,6 +106,14 @@ def test_invalid_json_names_the_line(tmp_path: Path, monkeypatch: pytest.MonkeyP
     assert str(info.value) == "f.json: line 3: invalid JSON: Expecting value"
 
 
+def test_duplicate_json_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    Path("f.json").write_text('{"kind": "Pod", "kind": "Namespace"}')
+    with pytest.raises(InputError) as info:
+        load_manifests(["f.json"])
+    assert str(info.value) == "f.json: invalid JSON: duplicate key 'kind'"
+
+
 def test_missing_file() -> None:
     with pytest.raises(InputError) as info:
         load_manifests(["/nonexistent/x.yaml"])
