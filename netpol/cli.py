@@ -69,6 +69,9 @@ Files = Annotated[
     typer.Option("--filename", "-f", help="Manifest file, directory (recursive) or '-' for stdin. Repeatable."),
 ]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="List objects of kinds netpol does not analyse.")]
+Namespaces = Annotated[
+    list[str] | None, typer.Option("--namespace", "-n", help="Only these namespaces. Repeatable.")
+]
 ProtocolOpt = Annotated[ProtocolName, typer.Option("--protocol", case_sensitive=False, help="TCP, UDP or SCTP.")]
 
 
@@ -142,9 +145,7 @@ def matrix(
         int | None, typer.Option("--port", "-p", help="Probe one port; without it, cells list ports.")
     ] = None,
     protocol: ProtocolOpt = ProtocolName.TCP,
-    namespace: Annotated[
-        list[str] | None, typer.Option("--namespace", "-n", help="Only pods of these namespaces. Repeatable.")
-    ] = None,
+    namespace: Namespaces = None,
     output: Annotated[MatrixFormat, typer.Option("--output", "-o")] = MatrixFormat.table,
     verbose: Verbose = False,
 ) -> None:
@@ -168,12 +169,13 @@ def matrix(
 @app.command()
 def explain(
     files: Files = None,
+    namespace: Namespaces = None,
     output: Annotated[ExplainFormat, typer.Option("--output", "-o")] = ExplainFormat.table,
     verbose: Verbose = False,
 ) -> None:
     """What each NetworkPolicy does: targets, direction, peers and ports."""
     with _user_errors():
-        summaries = Analyzer(_load(files, verbose).cluster).explain()
+        summaries = Analyzer(_load(files, verbose).cluster).explain(namespace)
     if output is ExplainFormat.json:
         print(explain_json(summaries))
     else:

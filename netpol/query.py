@@ -297,18 +297,25 @@ class Analyzer:
         proto = _protocol(protocol)
         if port is not None:
             _port_number(port)
+        wanted = self._namespaces(namespaces)
+        pods = tuple(p for p in self.cluster.pods if not wanted or p.namespace in wanted)
+        return Matrix(self, pods, proto if port is not None else None, port)
+
+    def _namespaces(self, namespaces: Iterable[str] | None) -> set[str]:
         wanted = set(namespaces or ())
         unknown = sorted(wanted - set(self.cluster.namespaces_by_name))
         if unknown:
             raise QueryError(f"unknown namespace(s): {', '.join(unknown)}")
-        pods = tuple(p for p in self.cluster.pods if not wanted or p.namespace in wanted)
-        return Matrix(self, pods, proto if port is not None else None, port)
+        return wanted
 
     # -- explain -----------------------------------------------------------
 
-    def explain(self) -> tuple[PolicySummary, ...]:
+    def explain(self, namespaces: Iterable[str] | None = None) -> tuple[PolicySummary, ...]:
+        wanted = self._namespaces(namespaces)
         out = []
         for pol in self.cluster.policies:
+            if wanted and pol.namespace not in wanted:
+                continue
             targets = tuple(
                 p.key for p in self.cluster.pods
                 if p.namespace == pol.namespace and not p.host_network and pol.pod_selector.matches(p.label_map)

@@ -174,6 +174,15 @@ def test_explain_table_and_json() -> None:
     }]
 
 
+def test_explain_namespace_filter() -> None:
+    r = run("explain", "-f", fx("allow-from-a-namespace"), "-f", fx("deny-from-other-namespaces"), "-n", "foo", "-o", "json")
+    assert r.exit_code == 2  # both fixtures declare namespace default: a duplicate object
+    r = run("explain", "-f", fx("deny-from-other-namespaces"), "-n", "foo", "-o", "json")
+    assert [s["policy"] for s in json.loads(r.stdout)] == ["deny-from-other-namespaces"]
+    r = run("explain", "-f", fx("deny-from-other-namespaces"), "-n", "bar", "-o", "json")
+    assert json.loads(r.stdout) == []
+
+
 def test_stdin_and_verbose_ignored_objects() -> None:
     text = (FIXTURES / "specific-port" / "cluster.yaml").read_text()
     r = run("matrix", "-f", "-", "-v", "-o", "csv", stdin=text)

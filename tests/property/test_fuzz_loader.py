@@ -107,3 +107,20 @@ def test_mutated_files_report_the_file(tmp_path: Path) -> None:
         assert "metadata.labels: must be an object, not a list" in str(exc)
     else:
         raise AssertionError("expected an InputError")
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@given(mutated())
+def test_cli_on_mutated_files_never_shows_a_traceback(tmp_path: Path, objects: list[dict[str, Any]]) -> None:
+    from typer.testing import CliRunner
+
+    from netpol.cli import app
+
+    path = tmp_path / "m.yaml"
+    path.write_text(yaml.safe_dump_all(objects))
+    result = CliRunner().invoke(app, ["matrix", "-f", str(path), "-o", "csv"])
+    assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+    assert result.exit_code in (0, 2)
+    if result.exit_code == 2:
+        errors = [line for line in result.stderr.splitlines() if line.startswith("netpol: error:")]
+        assert len(errors) == 1 and str(path) in errors[0]
