@@ -98,20 +98,16 @@ def test_error_message(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
         assert str(info.value) == expected
 
 
-def test_invalid_json_names_the_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(("text", "expected"), [
+    ('{\n  "kind": "Pod",\n  "x": ]\n}', "f.json: line 3: invalid JSON: Expecting value"),
+    ('{"kind": "Pod", "kind": "Namespace"}', "f.json: invalid JSON: duplicate key 'kind'"),
+])
+def test_invalid_json(text: str, expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
-    Path("f.json").write_text('{\n  "kind": "Pod",\n  "x": ]\n}')
+    Path("f.json").write_text(text)
     with pytest.raises(InputError) as info:
         load_manifests(["f.json"])
-    assert str(info.value) == "f.json: line 3: invalid JSON: Expecting value"
-
-
-def test_duplicate_json_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    Path("f.json").write_text('{"kind": "Pod", "kind": "Namespace"}')
-    with pytest.raises(InputError) as info:
-        load_manifests(["f.json"])
-    assert str(info.value) == "f.json: invalid JSON: duplicate key 'kind'"
+    assert str(info.value) == expected
 
 
 def test_missing_file() -> None:
