@@ -9,8 +9,9 @@ Class key = (namespace name if any policy lives in it, else None;
              namespace labels projected onto keys namespaceSelectors use;
              pod labels projected onto keys podSelectors use;
              container ports whose names policies use;
-             which ipBlocks contain the pod's IPs, whether it has IPs;
-             hostNetwork).
+             which ipBlocks contain the pod's IPs;
+             hostNetwork;
+             the node, for nodes that run hostNetwork pods).
 A projected label keeps its value only if some selector names that value;
 any other value becomes one placeholder no selector can name, which keeps
 every In/NotIn/Exists/DoesNotExist result unchanged.
@@ -52,7 +53,6 @@ class _ClassKey(NamedTuple):
     pod_labels: Projection
     named_ports: tuple[ContainerPort, ...]
     in_blocks: tuple[bool, ...]
-    has_ips: bool
     host_network: bool
     node: str | None
 
@@ -164,7 +164,6 @@ class Engine:
                 _project(pod.label_map, self._pod_values),
                 tuple(p for p in pod.ports if p.name in self._port_names),
                 tuple(any(b.contains(ip) for ip in pod.ips) for b in self.blocks),
-                bool(pod.ips) if self.blocks else True,
                 pod.host_network,
                 pod.node if pod.node in host_nodes else None,
             )
@@ -289,9 +288,11 @@ class Engine:
             ports = self.resolve(rule, destination)
             if ports:
                 matches.append(Match(rule.ref, ports, via_block))
-        isolated_by = tuple(sorted(set(self.isolating[direction][subject])))
         local = direction == "ingress" and isinstance(peer, int) and self._is_local_node(peer, subject)
-        return DirectionResult(direction, isolated_by, tuple(matches), local)
+        return DirectionResult(direction, self._isolated_by(direction, subject), tuple(matches), local)
+
+    def _isolated_by(self, direction: Direction, cls: int) -> tuple[str, ...]:
+        return tuple(sorted(set(self.isolating[direction][cls])))
 
     def _is_local_node(self, src: int, dst: int) -> bool:
         """Ingress from the destination's own node is always allowed; a hostNetwork pod speaks for its node."""
@@ -413,7 +414,7 @@ class Engine:
                 ports = self.resolve(rule, destination)
                 if ports:
                     matches.append(Match(rule.ref, ports))
-        return DirectionResult(direction, tuple(sorted(set(self.isolating[direction][cls]))), tuple(matches))
+        return DirectionResult(direction, self._isolated_by(direction, cls), tuple(matches))
 
 
 ANY_ADDRESS = "any address"

@@ -68,10 +68,6 @@ class Pod:
     def key(self) -> str:
         return f"{self.namespace}/{self.name}"
 
-    def is_local_node_of(self, other: Pod) -> bool:
-        """A hostNetwork pod's traffic is its node's; ingress from a pod's own node is always allowed."""
-        return self.host_network and self.node is not None and self.node == other.node
-
     @property
     def label_map(self) -> dict[str, str]:
         return dict(self.labels)
