@@ -82,6 +82,12 @@ class UnknownEndpointError(QueryError):
         super().__init__(f"unknown pod {text!r}{hint}")
 
 
+def name_list(names: list[str], shown: int = 3) -> str:
+    """A few names for a one-line message, and how many more there are."""
+    more = f" +{len(names) - shown} more" if len(names) > shown else ""
+    return ", ".join(names[:shown]) + more
+
+
 Severity = Literal["warning", "info"]
 
 

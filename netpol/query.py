@@ -16,7 +16,7 @@ from typing import Any
 
 from netpol.compile import RuleRef
 from netpol.engine import DirectionResult, Engine, PeerRef
-from netpol.errors import QueryError, UnknownEndpointError
+from netpol.errors import QueryError, UnknownEndpointError, name_list
 from netpol.model import Cluster, Direction, IPAddress, IPBlockPeer, NetworkPolicy, Pod, PodPeer, Rule
 from netpol.portsets import MAX_PORT, MIN_PORT, PROTOCOLS, PortSet, Protocol
 
@@ -37,12 +37,10 @@ ASSUME_IPBLOCK_POD = (
     "{rule} matches {pod} only through an ipBlock containing its IP; plugins differ on whether "
     "ipBlock applies to pod IPs"
 )
-_SHOWN = 3
 
 
 def _names(pods: list[Pod]) -> str:
-    more = f" +{len(pods) - _SHOWN} more" if len(pods) > _SHOWN else ""
-    return ", ".join(p.key for p in pods[:_SHOWN]) + more
+    return name_list([p.key for p in pods])
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from netpol.errors import Diagnostic, InputError, Location
+from netpol.errors import Diagnostic, InputError, Location, name_list
 from netpol.model import METADATA_NAME_LABEL, Cluster, Namespace, NamespaceName, NetworkPolicy, Pod
 from netpol.sources.manifests import RawObject, expand_paths, located, raw_objects, read_text
 from netpol.sources.parse import Field, parse_namespace, parse_network_policy, parse_pod, pod_has_finished
@@ -99,9 +99,8 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
                 f"{METADATA_NAME_LABEL}={name}",
             ))
     if finished:
-        shown = ", ".join(finished[:3]) + (f" +{len(finished) - 3} more" if len(finished) > 3 else "")
         diagnostics.append(Diagnostic(
-            "info", f"skipped {len(finished)} finished pod(s) (phase Succeeded or Failed): {shown}"
+            "info", f"skipped {len(finished)} finished pod(s) (phase Succeeded or Failed): {name_list(finished)}"
         ))
     diagnostics.extend(_ignored_warnings(ignored))
     cluster = Cluster(
