@@ -314,19 +314,25 @@ class Engine:
     def reachability(self, protocol: Protocol, port: int) -> tuple[int, ...]:
         """For each source class, the bitset of destination classes it may connect to on one port.
 
+        Bit s of row s means "between two pods of class s".
+        """
+        return self._rows((protocol, port))
+
+    def _rows(self, probe: tuple[Protocol, int] | None) -> tuple[int, ...]:
+        """Per source class, the destinations it may reach on the probe (None: on some port).
+
         Built from per-class bitsets: what each source's egress sends to, and
         (transposed, grouped by identical sets) what each destination's ingress
-        admits; no evaluation per class pair. Bit s of row s means "between
-        two pods of class s".
+        admits; no evaluation per class pair.
         """
         n = len(self.classes)
         by_ports: dict[tuple[ContainerPort, ...], int] = {}
         for c in self.classes:
             by_ports[c.named_ports] = by_ports.get(c.named_ports, 0) | (1 << c.id)
-        sends = [self._sends(s, protocol, port, by_ports) for s in range(n)]
+        sends = [self._sends(s, probe, by_ports) for s in range(n)]
         admitted_by: dict[int, int] = {}
         for d in range(n):
-            admits = self._admits(d, protocol, port)
+            admits = self._admits(d, probe)
             admitted_by[admits] = admitted_by.get(admits, 0) | (1 << d)
         received = [0] * n
         for sources, destinations in admitted_by.items():
@@ -334,22 +340,23 @@ class Engine:
                 received[s] |= destinations
         return tuple(sends[s] & received[s] for s in range(n))
 
-    def _sends(self, s: int, protocol: Protocol, port: int, by_ports: dict[tuple[ContainerPort, ...], int]) -> int:
+    def _sends(self, s: int, probe: tuple[Protocol, int] | None,
+               by_ports: dict[tuple[ContainerPort, ...], int]) -> int:
         if not self.is_isolated("egress", s):
             return self.all_bits
         bits = 0
         for rule, pm in self.rules["egress"][s]:
             for named_ports, group in by_ports.items():  # egress ports resolve against each destination
-                if self.resolve(rule, named_ports).contains(protocol, port):
+                if _allows(self.resolve(rule, named_ports), probe):
                     bits |= pm.classes & group
         return bits
 
-    def _admits(self, d: int, protocol: Protocol, port: int) -> int:
+    def _admits(self, d: int, probe: tuple[Protocol, int] | None) -> int:
         if not self.is_isolated("ingress", d):
             return self.all_bits
         bits = 0
         for rule, pm in self.rules["ingress"][d]:
-            if self.resolve(rule, self.classes[d].named_ports).contains(protocol, port):
+            if _allows(self.resolve(rule, self.classes[d].named_ports), probe):
                 bits |= pm.classes
         for c in _bits(self.host_bits):
             if self._is_local_node(c, d):
@@ -378,8 +385,8 @@ class Engine:
         for block in self.blocks:
             g.add_node(_block_node(block), kind="external", block=block)
         self._add_external_edges(g)
-        for src in range(len(self.classes)):
-            for dst in range(len(self.classes)):
+        for src, row in enumerate(self._rows(None)):  # only pairs some port may connect
+            for dst in _bits(row):
                 if src == dst and self.classes[src].size == 1:
                     continue  # a lone pod's traffic to itself is not a policy question
                 egress, ingress = self.connection(src, dst)
@@ -422,6 +429,10 @@ ANY_ADDRESS = "any address"
 
 def _block_node(block: IPBlock) -> str:
     return f"ipBlock {block}"
+
+
+def _allows(ports: PortSet, probe: tuple[Protocol, int] | None) -> bool:
+    return ports.contains(*probe) if probe is not None else bool(ports)
 
 
 def _bits(value: int) -> Iterator[int]:
