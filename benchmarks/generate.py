@@ -1,0 +1,216 @@
+"""A seeded generator of realistic clusters, for the benchmark and for scale tests.
+
+Namespaces are labelled team/env; each holds a few workloads (apps) whose
+replicas carry app/tier/role labels, a per-workload pod-template-hash, and
+container ports (some named). Policies mix what real clusters have: a
+default-deny per namespace, podSelector allows on named ports, allows from
+other teams' namespaces, combined namespace+pod peers, matchExpressions,
+port ranges (endPort), and egress with DNS and an ipBlock with except.
+
+    python benchmarks/generate.py --pods 1000 --policies 500 -o /tmp/c.yaml
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TEAMS = [f"team-{i}" for i in range(40)]
+ENVS = ["prod", "staging", "dev"]
+TIERS = ["frontend", "backend", "data"]
+ROLES = ["web", "api", "worker", "db", "cache", "gateway"]
+APPS = [f"{role}-{i}" for role in ROLES for i in range(30)]
+PORTS = {"web": (8080, "http"), "api": (8443, "https"), "worker": (9090, "metrics"), "db": (5432, "postgres"),
+         "cache": (6379, "redis"), "gateway": (443, "tls")}
+
+Obj = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Size:
+    pods: int
+    policies: int
+    namespaces: int
+
+    @property
+    def name(self) -> str:
+        return f"{self.pods // 1000}k-pods" if self.pods >= 1000 else f"{self.pods}-pods"
+
+
+SIZES = (
+    Size(1_000, 500, 67),
+    Size(10_000, 5_000, 667),
+    Size(50_000, 25_000, 3_334),
+    Size(150_000, 75_000, 10_000),
+)
+
+
+def generate(size: Size, seed: int = 1) -> list[Obj]:
+    """Namespaces, then pods, then policies; the same size and seed give the same objects."""
+    rng = random.Random(seed)
+    namespaces = [f"ns-{i:05d}" for i in range(size.namespaces)]
+    objects: list[Obj] = [_namespace("kube-system", "platform", "prod")]
+    objects += [_namespace(ns, rng.choice(TEAMS), rng.choice(ENVS)) for ns in namespaces]
+    objects += _dns_pods()
+    apps: dict[str, list[str]] = {}
+    per_ns = _spread(size.pods - 2, size.namespaces, rng)
+    ip = 1
+    for ns, count in zip(namespaces, per_ns, strict=True):
+        apps[ns] = []
+        for app, replicas in _workloads(count, rng):
+            apps[ns].append(app)
+            template_hash = f"{rng.getrandbits(40):010x}"
+            for r in range(replicas):
+                objects.append(_pod(ns, app, f"{app}-{template_hash[:5]}-{r}", template_hash, ip))
+                ip += 1
+    per_ns_policies = _spread(size.policies, size.namespaces, rng)
+    for ns, count in zip(namespaces, per_ns_policies, strict=True):
+        objects += _policies(ns, apps[ns] or ["web-0"], count, rng)
+    return objects
+
+
+def _spread(total: int, buckets: int, rng: random.Random) -> list[int]:
+    """total split over buckets, uneven but with every bucket near the mean."""
+    base, extra = divmod(total, buckets)
+    counts = [base + (1 if i < extra else 0) for i in range(buckets)]
+    for _ in range(buckets // 2):
+        a, b = rng.randrange(buckets), rng.randrange(buckets)
+        move = min(counts[a] // 3, counts[a])
+        counts[a] -= move
+        counts[b] += move
+    return counts
+
+
+def _workloads(pods: int, rng: random.Random) -> Iterator[tuple[str, int]]:
+    used: set[str] = set()
+    while pods > 0:
+        app = rng.choice(APPS)
+        if app in used:
+            continue
+        used.add(app)
+        replicas = min(pods, rng.choice([1, 1, 2, 3, 3, 5, 8]))
+        pods -= replicas
+        yield app, replicas
+
+
+def _namespace(name: str, team: str, env: str) -> Obj:
+    return {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": name, "labels": {"team": team, "env": env}}}
+
+
+def _dns_pods() -> list[Obj]:
+    return [{
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": f"coredns-{i}", "namespace": "kube-system", "labels": {"k8s-app": "kube-dns"}},
+        "spec": {"containers": [{"name": "coredns", "image": "coredns", "ports": [
+            {"containerPort": 53, "protocol": "UDP", "name": "dns"},
+            {"containerPort": 53, "protocol": "TCP", "name": "dns-tcp"}]}]},
+        "status": {"podIP": f"10.96.0.{10 + i}"},
+    } for i in range(2)]
+
+
+def _pod(ns: str, app: str, name: str, template_hash: str, ip: int) -> Obj:
+    role = app.split("-")[0]
+    number, port_name = PORTS[role]
+    tier = "frontend" if role in ("web", "gateway") else "data" if role in ("db", "cache") else "backend"
+    return {
+        "apiVersion": "v1", "kind": "Pod",
+        "metadata": {"name": name, "namespace": ns,
+                     "labels": {"app": app, "tier": tier, "role": role, "pod-template-hash": template_hash}},
+        "spec": {"containers": [{"name": role, "image": f"registry.example/{role}:1", "ports": [
+            {"containerPort": number, "name": port_name}, {"containerPort": 9100}]}]},
+        "status": {"podIP": f"10.{ip >> 16 & 255}.{ip >> 8 & 255}.{ip & 255}"},
+    }
+
+
+def _policies(ns: str, apps: list[str], count: int, rng: random.Random) -> list[Obj]:
+    makers = [_default_deny, _allow_from_app, _allow_from_team, _allow_combined, _allow_tiers, _egress]
+    out = []
+    for i in range(count):
+        maker = makers[i] if i < len(makers) else rng.choice(makers[1:])
+        out.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                    "metadata": {"name": f"{maker.__name__.strip('_').replace('_', '-')}-{i}", "namespace": ns},
+                    "spec": maker(apps, rng)})
+    return out
+
+
+def _app_port(app: str) -> Obj:
+    return {"port": PORTS[app.split("-")[0]][1]}
+
+
+def _default_deny(apps: list[str], rng: random.Random) -> Obj:
+    return {"podSelector": {}, "policyTypes": ["Ingress"]}
+
+
+def _allow_from_app(apps: list[str], rng: random.Random) -> Obj:
+    target, source = rng.choice(apps), rng.choice(apps)
+    return {"podSelector": {"matchLabels": {"app": target}},
+            "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": source}}}], "ports": [_app_port(target)]}]}
+
+
+def _allow_from_team(apps: list[str], rng: random.Random) -> Obj:
+    target = rng.choice(apps)
+    return {"podSelector": {"matchLabels": {"app": target}},
+            "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"team": rng.choice(TEAMS)}}}],
+                         "ports": [_app_port(target), {"port": 9100, "protocol": "TCP"}]}]}
+
+
+def _allow_combined(apps: list[str], rng: random.Random) -> Obj:
+    return {"podSelector": {"matchLabels": {"tier": rng.choice(TIERS)}},
+            "ingress": [{"from": [{"namespaceSelector": {"matchLabels": {"env": rng.choice(ENVS)}},
+                                   "podSelector": {"matchLabels": {"role": rng.choice(ROLES)}}}],
+                         "ports": [{"port": 8000, "endPort": 8100}]}]}
+
+
+def _allow_tiers(apps: list[str], rng: random.Random) -> Obj:
+    return {"podSelector": {"matchExpressions": [{"key": "role", "operator": "In",
+                                                  "values": rng.sample(ROLES, 2)}]},
+            "ingress": [{"from": [{"podSelector": {"matchExpressions": [
+                {"key": "tier", "operator": "NotIn", "values": ["data"]},
+                {"key": "app", "operator": "Exists"}]}}]}]}
+
+
+def _egress(apps: list[str], rng: random.Random) -> Obj:
+    return {"podSelector": {"matchLabels": {"app": rng.choice(apps)}}, "policyTypes": ["Egress"],
+            "egress": [
+                {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                         "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+                 "ports": [{"port": 53, "protocol": "UDP"}, {"port": "dns-tcp", "protocol": "TCP"}]},
+                {"to": [{"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.96.0.0/12"]}}],
+                 "ports": [{"port": 443}]},
+                {"to": [{"podSelector": {}}]},
+            ]}
+
+
+def write(objects: list[Obj], path: Path) -> None:
+    """A v1 List as JSON, or multi-document YAML through libyaml, by the file's extension."""
+    with path.open("w") as fh:
+        if path.suffix == ".json":
+            json.dump({"apiVersion": "v1", "kind": "List", "items": objects}, fh, separators=(",", ":"))
+        else:
+            yaml.dump_all(objects, fh, Dumper=getattr(yaml, "CSafeDumper", yaml.SafeDumper), sort_keys=False)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pods", type=int, required=True)
+    parser.add_argument("--policies", type=int, required=True)
+    parser.add_argument("--namespaces", type=int, help="default: one per 15 pods")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("-o", "--output", type=Path, required=True, help="a .yaml or .json file")
+    args = parser.parse_args()
+    size = Size(args.pods, args.policies, args.namespaces or max(1, args.pods // 15))
+    objects = generate(size, args.seed)
+    write(objects, args.output)
+    print(f"wrote {len(objects)} objects to {args.output}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
