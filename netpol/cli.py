@@ -24,6 +24,7 @@ from netpol import __version__
 from netpol.errors import NetpolError
 from netpol.query import Analyzer
 from netpol.render.explain import explain_json, explain_table
+from netpol.render.graph import diagram_dot, render_image
 from netpol.render.matrix import matrix_csv, matrix_json, matrix_markdown, matrix_notes, matrix_table
 from netpol.render.verdict import verdict_json, verdict_text
 from netpol.sources import LoadResult, load_manifests
@@ -31,6 +32,7 @@ from netpol.sources import LoadResult, load_manifests
 EXIT_OK = 0
 EXIT_DENIED = 1
 EXIT_ERROR = 2
+LARGE_GRAPH_EDGES = 1000  # beyond this, dot's layout takes minutes (docs/cli.md#netpol-graph)
 
 app = typer.Typer(
     name="netpol",
@@ -56,6 +58,12 @@ class MatrixFormat(StrEnum):
 class ExplainFormat(StrEnum):
     table = "table"
     json = "json"
+
+
+class GraphFormat(StrEnum):
+    dot = "dot"
+    svg = "svg"
+    png = "png"
 
 
 class ProtocolName(StrEnum):
@@ -180,6 +188,56 @@ def explain(
         print(explain_json(summaries))
     else:
         _stdout().print(explain_table(summaries))
+
+
+@app.command()
+def graph(
+    files: Files = None,
+    out: Annotated[
+        str | None, typer.Option("--output", "-o", metavar="FILE", help="Write here; the extension picks the format.")
+    ] = None,
+    fmt: Annotated[
+        GraphFormat | None, typer.Option("--format", help="dot, svg or png (default: from -o, else dot).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option("--port", "-p", help="Draw one probe; without it, edges list ports.")
+    ] = None,
+    protocol: ProtocolOpt = ProtocolName.TCP,
+    namespace: Namespaces = None,
+    focus: Annotated[
+        str | None, typer.Option("--focus", metavar="NS/POD", help="Only who can reach this pod and whom it reaches.")
+    ] = None,
+    verbose: Verbose = False,
+) -> None:
+    """Draw the allow-graph as DOT, SVG or PNG (SVG and PNG need Graphviz's `dot`)."""
+    chosen = fmt or _format_from_name(out)
+    if chosen is not GraphFormat.dot and out is None and sys.stdout.isatty():
+        _fail(f"{chosen.value} is binary or long; write it to a file with -o FILE")
+    with _user_errors():
+        diagram = Analyzer(_load(files, verbose).cluster).diagram(port, protocol.value, namespace, focus)
+        dot = diagram_dot(diagram)
+        if chosen is not GraphFormat.dot and len(diagram.edges) > LARGE_GRAPH_EDGES:
+            _stderr().print(f"netpol: note: {len(diagram.edges)} edges to lay out; Graphviz may take minutes "
+                            "(-n NS or --focus NS/POD draws less)", markup=False)
+        data = dot.encode() if chosen is GraphFormat.dot else render_image(dot, chosen.value)
+    if out is None:
+        sys.stdout.buffer.write(data)
+        return
+    try:
+        with open(out, "wb") as fh:
+            fh.write(data)
+    except OSError as exc:
+        _fail(f"cannot write {out}: {exc.strerror}")
+
+
+def _format_from_name(out: str | None) -> GraphFormat:
+    if out is None:
+        return GraphFormat.dot
+    suffix = out.rsplit(".", 1)[-1].lower() if "." in out else ""
+    try:
+        return GraphFormat(suffix)
+    except ValueError:
+        _fail(f"cannot tell the format of {out!r} from its extension: use .dot, .svg or .png, or --format")
 
 
 def _version(value: bool) -> None:

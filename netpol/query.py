@@ -15,6 +15,7 @@ from functools import cached_property
 from typing import Any
 
 from netpol.compile import RuleRef
+from netpol.diagram import Diagram, build_diagram
 from netpol.engine import DirectionResult, Engine, PeerRef
 from netpol.errors import QueryError, UnknownEndpointError, name_list
 from netpol.model import Cluster, Direction, IPAddress, IPBlockPeer, NetworkPolicy, Pod, PodPeer, Rule
@@ -305,6 +306,20 @@ class Analyzer:
         if unknown:
             raise QueryError(f"unknown namespace(s): {', '.join(unknown)}")
         return wanted
+
+    # -- diagram -----------------------------------------------------------
+
+    def diagram(self, port: int | None = None, protocol: str = "TCP", namespaces: Iterable[str] | None = None,
+                focus: str | None = None) -> Diagram:
+        """The allow-graph grouped and collapsed for drawing; `focus` keeps one pod's neighbourhood."""
+        proto = _protocol(protocol)
+        probe = (proto, _port_number(port)) if port is not None else None
+        pod = None
+        if focus is not None:
+            pod = self.endpoint(focus).pod
+            if pod is None:
+                raise QueryError(f"--focus needs a pod (ns/name), not the address {focus}")
+        return build_diagram(self.engine, probe=probe, namespaces=self._namespaces(namespaces), focus=pod)
 
     # -- explain -----------------------------------------------------------
 

@@ -215,3 +215,45 @@ def test_version() -> None:
 @pytest.mark.parametrize("command", ["can-reach", "matrix", "explain"])
 def test_help(command: str) -> None:
     assert run(command, "--help").exit_code == 0
+
+
+def test_graph_dot_to_stdout_and_files(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    r = run("graph", "-f", fx("deny-all"))
+    assert r.exit_code == 0
+    assert r.stdout.startswith("digraph netpol {\n")
+    for ext, magic in (("dot", b"digraph"), ("svg", b"<?xml"), ("png", b"\x89PNG")):
+        out = tmp_path / f"g.{ext}"
+        r = run("graph", "-f", fx("deny-all"), "-o", str(out))
+        assert r.exit_code == 0, r.stderr
+        assert out.read_bytes().startswith(magic)
+    r = run("graph", "-f", fx("deny-all"), "-o", str(tmp_path / "g.out"), "--format", "svg")
+    assert r.exit_code == 0 and (tmp_path / "g.out").read_bytes().startswith(b"<?xml")
+
+
+def test_graph_options_reach_the_diagram() -> None:
+    r = run("graph", "-f", fx("limit"), "--focus", "default/apiserver", "-p", "80")
+    assert r.exit_code == 0
+    assert 'label="netpol allow-graph (probe TCP/80)\nneighbourhood of default/apiserver"' in r.stdout
+    r = run("graph", "-f", fx("allow-from-a-namespace"), "-n", "prod")
+    assert "cluster_prod" in r.stdout and "cluster_default" not in r.stdout
+
+
+def test_graph_errors(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    r = run("graph", "-f", fx("limit"), "-o", str(tmp_path / "g.jpg"))
+    assert r.exit_code == 2
+    assert r.stderr == (f"netpol: error: cannot tell the format of '{tmp_path / 'g.jpg'}' from its extension: "
+                        "use .dot, .svg or .png, or --format\n")
+    r = run("graph", "-f", fx("limit"), "--focus", "default/nope")
+    assert r.exit_code == 2 and "unknown" in r.stderr
+    r = run("graph", "-f", fx("limit"), "-o", str(tmp_path / "missing-dir" / "g.dot"))
+    assert r.exit_code == 2
+    assert r.stderr.startswith(f"netpol: error: cannot write {tmp_path / 'missing-dir' / 'g.dot'}: ")
+
+
+def test_graph_without_graphviz(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    r = runner.invoke(app, ["graph", "-f", fx("limit"), "-o", str(tmp_path / "g.png")], env={"PATH": str(tmp_path)})
+    assert r.exit_code == 2
+    assert r.stderr.startswith("netpol: error: Graphviz's 'dot' program is not installed: install Graphviz")
+    assert r.stderr.count("\n") == 1
+    r = runner.invoke(app, ["graph", "-f", fx("limit"), "-o", str(tmp_path / "g.dot")], env={"PATH": str(tmp_path)})
+    assert r.exit_code == 0

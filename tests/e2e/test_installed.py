@@ -50,3 +50,10 @@ def test_usage_errors_are_one_line() -> None:
     r = netpol("can-reach", "a", "b", "-f", str(FIXTURES / "limit"))
     assert r.returncode == 2
     assert r.stderr == "netpol: error: Missing option '--port' / '-p'. (see 'netpol can-reach --help')\n"
+
+
+def test_graph_png(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    out = tmp_path / "deny-all.png"
+    r = netpol("graph", "-f", str(FIXTURES / "deny-all"), "-o", str(out))
+    assert r.returncode == 0, r.stderr
+    assert out.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"

@@ -8,6 +8,7 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 
 from netpol import Analyzer, load_objects, reference_allowed
+from netpol.diagram import ANY_POD, ANY_UNRESTRICTED_POD
 from tests.property.strategies import EXTERNAL, PROBES, cluster
 
 
@@ -70,3 +71,43 @@ def _admits(g: Any, node: Any, addr: Any) -> bool:
     if data["kind"] != "external":
         return False
     return data["block"] is None or data["block"].contains(addr)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cluster())
+def test_collapsed_diagram_says_exactly_what_the_matrix_says(objects: list[dict[str, Any]]) -> None:
+    """Expanding every group, namespace and 'any pod' node back to pods gives the pod matrix."""
+    c = load_objects(objects).cluster
+    analyzer = Analyzer(c)
+    d = analyzer.diagram()
+    members: dict[str, set[str]] = {ANY_POD: {p.key for p in c.pods}, ANY_UNRESTRICTED_POD: set()}
+    for box in d.namespaces:
+        members[f"ns:{box.name}"] = {p.key for p in c.pods if p.namespace == box.name}
+        for g in box.groups:
+            members[g.id] = {p.key for p in g.pods}
+            if not g.egress_isolated:
+                members[ANY_UNRESTRICTED_POD] |= members[g.id]
+    got: dict[tuple[str, str], set[str]] = {}
+    for e in d.edges:
+        for s in members.get(e.source, {e.source}):
+            for t in members.get(e.target, {e.target}):
+                if s != t:
+                    got.setdefault((s, t), set()).add(str(e.ports))
+    m = analyzer.matrix()
+    want = {(s.key, t.key): {str(m.ports(s, t))} for s in c.pods for t in c.pods if s.key != t.key and m.ports(s, t)}
+    assert {k: v for k, v in got.items() if not k[0].startswith("ext:") and not k[1].startswith("ext:")} == want
+    engine = analyzer.engine
+    external = {(s, t): v for (s, t), v in got.items() if s.startswith("ext:") or t.startswith("ext:")}
+    assert external == {
+        (_ext(engine.graph, u, p.key), _ext(engine.graph, v, p.key)): {str(data["ports"])}
+        for u, v, data in engine.graph.edges(data=True)
+        if isinstance(u, str) or isinstance(v, str)
+        for p in engine.classes[v if isinstance(u, str) else u].pods
+    }
+
+
+def _ext(g: Any, node: Any, pod_key: str) -> str:
+    if isinstance(node, int):
+        return pod_key
+    block = g.nodes[node]["block"]
+    return "ext:any" if block is None else f"ext:{block}"

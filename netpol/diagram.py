@@ -1,0 +1,252 @@
+"""The allow-graph as a diagram: pods grouped, edges collapsed, ready to draw.
+
+Drawing one node per pod and one edge per allowed pair stops being readable
+at a few dozen pods, so this module shrinks the graph without losing facts:
+
+* Pods with identical connectivity (same ports to and from every other pod
+  and external node, same isolation) and the same namespace become one group.
+* Edges into one node on the same ports collapse by source: from every pod of
+  the cluster into one edge from ANY_POD; else from every pod not isolated for
+  egress (usually most of them) into one edge from ANY_UNRESTRICTED_POD, and
+  from every group of a namespace into one edge from that namespace's
+  "any pod in NS" node.
+
+A single-pod group counts as one of the sources of an edge into itself when
+its policies allow its own traffic on those ports (the self pair the graph
+leaves out), so "every pod of the namespace" stays exact.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from netpol.engine import Engine
+from netpol.model import METADATA_NAME_LABEL, Cluster, IPBlock, Pod
+from netpol.portsets import PortSet, Protocol
+
+ANY_POD = "any-pod"
+ANY_UNRESTRICTED_POD = "any-unrestricted-pod"  # every pod not isolated for egress
+
+@dataclass(frozen=True)
+class Group:
+    """Pods of one namespace that every allowed connection treats alike."""
+
+    id: str
+    namespace: str
+    pods: tuple[Pod, ...]
+    labels: tuple[tuple[str, str], ...]  # labels all its pods share
+    ingress_isolated: bool
+    egress_isolated: bool
+    host_network: bool
+
+    @property
+    def title(self) -> str:
+        if len(self.pods) == 1:
+            return self.pods[0].name
+        if self.labels:
+            return f"{','.join(f'{k}={v}' for k, v in self.labels[:2])} x{len(self.pods)}"
+        if len(self.pods) <= 3:
+            return ", ".join(p.name for p in self.pods)
+        return f"{len(self.pods)} pods"
+
+
+@dataclass(frozen=True)
+class External:
+    """An address range outside the cluster that rules name, or any address."""
+
+    id: str
+    block: IPBlock | None  # None: any address
+
+
+@dataclass(frozen=True)
+class NamespaceBox:
+    name: str
+    labels: tuple[tuple[str, str], ...]  # without the automatic metadata.name label
+    groups: tuple[Group, ...]
+    has_anchor: bool  # an "any pod in NS" node is drawn
+
+
+@dataclass(frozen=True)
+class Edge:
+    source: str
+    target: str
+    ports: PortSet
+
+
+@dataclass(frozen=True)
+class Diagram:
+    namespaces: tuple[NamespaceBox, ...]
+    externals: tuple[External, ...]
+    any_pod: bool  # the ANY_POD node is drawn
+    any_unrestricted_pod: bool  # the ANY_UNRESTRICTED_POD node is drawn
+    edges: tuple[Edge, ...]
+    probe: tuple[Protocol, int] | None
+    focus: str | None
+
+
+def namespace_node(namespace: str) -> str:
+    return f"ns:{namespace}"
+
+
+def external_node(block: IPBlock | None) -> str:
+    return "ext:any" if block is None else f"ext:{block}"
+
+
+def build_diagram(engine: Engine, *, probe: tuple[Protocol, int] | None = None,
+                  namespaces: Iterable[str] | None = None, focus: Pod | None = None) -> Diagram:
+    """Group, collapse and filter the engine's allow-graph; see the module docstring."""
+    cluster = engine.cluster
+    wanted = set(namespaces or ())
+    flow = _Flow(engine, probe)
+    groups = _group(engine, flow, focus)
+    edges = flow.group_edges(groups)
+    if focus is not None:
+        focus_id = next(g.id for g in groups if focus in g.pods)
+        edges = {k: v for k, v in edges.items() if focus_id in k}
+    collapsed = _collapse(edges, groups, flow)
+    if focus is not None:
+        touched = {n for e in collapsed for n in (e.source, e.target)} | {focus_id}
+        groups = [g for g in groups if g.id in touched]
+    if wanted:
+        groups = [g for g in groups if g.namespace in wanted]
+    return _assemble(cluster, groups, collapsed, flow.blocks, probe, focus)
+
+
+class _Flow:
+    """Class-level ports between classes and external nodes, probed to one port if asked."""
+
+    def __init__(self, engine: Engine, probe: tuple[Protocol, int] | None) -> None:
+        self.engine = engine
+        self.only = PortSet.of([(probe[0], probe[1], probe[1])]) if probe else None
+        self.between: dict[tuple[int | str, int | str], PortSet] = {}
+        graph = engine.graph
+        self.blocks: dict[str, IPBlock | None] = {
+            external_node(data["block"]): data["block"]
+            for _, data in graph.nodes(data=True) if data["kind"] == "external"
+        }
+        key = {n: n if isinstance(n, int) else external_node(graph.nodes[n]["block"]) for n in graph.nodes}
+        for src, dst, data in graph.edges(data=True):
+            self._put(key[src], key[dst], data["ports"])
+        for c in engine.classes:
+            if c.size == 1:  # the graph leaves out a lone pod's self pair; grouping needs it
+                self._put(c.id, c.id, engine.allowed_ports(c.id, c.id))
+
+    def _put(self, src: int | str, dst: int | str, ports: PortSet) -> None:
+        if self.only is not None:
+            ports = ports.intersection(self.only)
+        if ports:
+            self.between[(src, dst)] = ports
+
+    def externals(self) -> list[str]:
+        return sorted({n for pair in self.between for n in pair if isinstance(n, str)})
+
+    def group_edges(self, groups: list[Group]) -> dict[tuple[str, str], PortSet]:
+        class_of = self.engine.class_of
+        reps: list[tuple[str, int | str]] = [(g.id, class_of[g.pods[0].key]) for g in groups]
+        reps += [(n, n) for n in self.externals()]
+        edges: dict[tuple[str, str], PortSet] = {}
+        for a, ka in reps:
+            for b, kb in reps:
+                ports = self.between.get((ka, kb))
+                if ports is None or (a == b and _is_single(groups, a)):
+                    continue
+                edges[(a, b)] = ports
+        return edges
+
+
+def _is_single(groups: list[Group], node: str) -> bool:
+    return any(g.id == node and len(g.pods) == 1 for g in groups)
+
+
+def _group(engine: Engine, flow: _Flow, focus: Pod | None) -> list[Group]:
+    """Merge (namespace, class) units whose rows and columns of ports are equal."""
+    units: dict[tuple[str, int, bool], list[Pod]] = {}
+    for pod in engine.cluster.pods:
+        is_focus = focus is not None and pod.key == focus.key
+        units.setdefault((pod.namespace, engine.class_of[pod.key], is_focus), []).append(pod)
+    peers: list[int | str] = [c.id for c in engine.classes]
+    peers += flow.externals()
+    merged: dict[tuple[Any, ...], list[Pod]] = {}
+    for (namespace, cls, is_focus), pods in units.items():
+        signature = (
+            namespace, is_focus,
+            engine.is_isolated("ingress", cls), engine.is_isolated("egress", cls), engine.classes[cls].host_network,
+            tuple(flow.between.get((cls, p)) for p in peers),
+            tuple(flow.between.get((p, cls)) for p in peers),
+        )
+        merged.setdefault(signature, []).extend(pods)
+    groups = []
+    for signature, pods in merged.items():
+        pods.sort(key=lambda p: p.key)
+        common = set(pods[0].labels).intersection(*(p.labels for p in pods[1:]))
+        groups.append(Group(
+            pods[0].key, pods[0].namespace, tuple(pods), tuple(sorted(common)),
+            bool(signature[2]), bool(signature[3]), bool(signature[4]),
+        ))
+    groups.sort(key=lambda g: g.id)
+    return groups
+
+
+def _collapse(edges: dict[tuple[str, str], PortSet], groups: list[Group], flow: _Flow) -> list[Edge]:
+    """Edges into one node on the same ports: from ANY_POD, a namespace, or each group."""
+    everyone = frozenset(g.id for g in groups)
+    by_namespace: dict[str, frozenset[str]] = {}
+    for g in groups:
+        by_namespace[g.namespace] = by_namespace.get(g.namespace, frozenset()) | {g.id}
+    class_of = flow.engine.class_of
+    self_ports = {
+        g.id: flow.between.get((class_of[g.pods[0].key],) * 2) for g in groups if len(g.pods) == 1
+    }
+
+    unrestricted = frozenset(g.id for g in groups if not g.egress_isolated)
+
+    def cover(target: str, ports: PortSet, members: set[str]) -> list[str]:
+        have = members | {target} if self_ports.get(target) == ports else members
+        if have >= everyone and len(everyone) > 1:
+            return [ANY_POD]
+        items, rest = [], set(members)
+        if len(unrestricted) > 1 and have >= unrestricted:
+            items.append(ANY_UNRESTRICTED_POD)
+            rest -= unrestricted
+        for ns, ids in sorted(by_namespace.items()):
+            if len(ids) > 1 and have >= ids and ids & rest:
+                items.append(namespace_node(ns))
+                rest -= ids
+        return items + sorted(rest)
+
+    sources: dict[tuple[str, PortSet], set[str]] = {}
+    out = []
+    for (src, dst), ports in edges.items():
+        if src in everyone:
+            sources.setdefault((dst, ports), set()).add(src)
+        else:
+            out.append(Edge(src, dst, ports))
+    for (dst, ports), members in sources.items():
+        out.extend(Edge(src, dst, ports) for src in cover(dst, ports, members))
+    return sorted(out, key=lambda e: (e.source, e.target))
+
+
+def _assemble(cluster: Cluster, groups: list[Group], edges: list[Edge], blocks: dict[str, IPBlock | None],
+              probe: tuple[Protocol, int] | None, focus: Pod | None) -> Diagram:
+    shown_ns = {g.namespace for g in groups}
+    pods_and_anchors = {g.id for g in groups} | {namespace_node(ns) for ns in shown_ns}
+
+    def shown(node: str) -> bool:
+        return node in pods_and_anchors or node in (ANY_POD, ANY_UNRESTRICTED_POD) or node.startswith("ext:")
+
+    kept = tuple(e for e in edges if shown(e.source) and shown(e.target))
+    touched = {n for e in kept for n in (e.source, e.target)}
+    boxes = tuple(
+        NamespaceBox(
+            ns.name,
+            tuple(kv for kv in ns.labels if kv[0] != METADATA_NAME_LABEL),
+            tuple(g for g in groups if g.namespace == ns.name),
+            namespace_node(ns.name) in touched,
+        )
+        for ns in sorted(cluster.namespaces, key=lambda n: n.name) if ns.name in shown_ns
+    )
+    externals = tuple(External(n, blocks[n]) for n in sorted(touched) if n.startswith("ext:"))
+    return Diagram(boxes, externals, ANY_POD in touched, ANY_UNRESTRICTED_POD in touched, kept, probe,
+                   focus.key if focus else None)

@@ -1,0 +1,142 @@
+"""A Diagram as Graphviz DOT, and DOT as SVG or PNG through the `dot` program.
+
+The DOT is built in a fixed order (namespaces, then nodes and edges sorted
+by id) so the same input gives byte-identical output that diffs in Git.
+"""
+
+from __future__ import annotations
+
+import graphviz
+
+from netpol.diagram import ANY_POD, ANY_UNRESTRICTED_POD, Diagram, External, Group, NamespaceBox
+from netpol.errors import NetpolError, name_list
+
+INGRESS_BORDER = "#c0392b"
+EGRESS_FILL = "#fdebd0"
+ANCHOR_STYLE = {"shape": "box", "style": "rounded,dashed", "color": "#566573"}
+EXTERNAL_STYLE = {"shape": "hexagon", "style": "filled", "fillcolor": "#eaf2f8", "color": "#2e86c1"}
+LEGEND_ROWS = (  # (cell attributes, cell text, meaning)
+    ('BORDER="1" COLOR="#2c3e50"', "pod", "not isolated in either direction"),
+    (f'BORDER="3" COLOR="{INGRESS_BORDER}"', "pod", "ingress isolated: only the drawn edges come in"),
+    (f'BORDER="1" COLOR="#2c3e50" BGCOLOR="{EGRESS_FILL}"', "pod", "egress isolated: only the drawn edges go out"),
+    ('BORDER="1" COLOR="#566573" STYLE="dashed"', "any pod", "every pod of the cluster, or of one namespace"),
+    ('BORDER="1" COLOR="#2e86c1" BGCOLOR="#eaf2f8"', "address", "outside the cluster: an ipBlock, or any address"),
+    ('BORDER="0"', "A &#8594; B", "A may connect to B on the labelled ports<BR ALIGN=\"LEFT\"/>"
+                                  "(A's egress and B's ingress allow; all = every port)"),
+    ('BORDER="0"', "x N", "N pods that every policy treats alike<BR ALIGN=\"LEFT\"/>"
+                          "(a pod's traffic to itself is not drawn)"),
+)
+
+class GraphvizMissingError(NetpolError):
+    """The `dot` program is needed for SVG and PNG."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Graphviz's 'dot' program is not installed: install Graphviz (Debian/Ubuntu: apt-get install "
+            "graphviz; macOS: brew install graphviz), or write DOT with --format dot, which needs no Graphviz"
+        )
+
+
+class RenderError(NetpolError):
+    pass
+
+
+def diagram_dot(diagram: Diagram) -> str:
+    g = graphviz.Digraph(
+        "netpol",
+        graph_attr={"rankdir": "LR", "fontname": "Helvetica", "fontsize": "12", "labelloc": "t",
+                    "label": _title(diagram), "nodesep": "0.25", "ranksep": "0.9", "newrank": "true"},
+        node_attr={"fontname": "Helvetica", "fontsize": "10", "shape": "box", "style": "rounded,filled",
+                   "fillcolor": "white", "color": "#2c3e50"},
+        edge_attr={"fontname": "Helvetica", "fontsize": "9", "color": "#34495e"},
+    )
+    for box in diagram.namespaces:
+        _namespace(g, box)
+    if diagram.any_pod:
+        g.node(_id(ANY_POD), "any pod\n(any namespace)", **ANCHOR_STYLE)
+    if diagram.any_unrestricted_pod:
+        g.node(_id(ANY_UNRESTRICTED_POD), "any pod not isolated\nfor egress", **ANCHOR_STYLE)
+    for ext in diagram.externals:
+        g.node(_id(ext.id), _external_label(ext), **EXTERNAL_STYLE)
+    for edge in diagram.edges:
+        g.edge(_id(edge.source), _id(edge.target), label=str(edge.ports))
+    _legend(g)
+    source: str = g.source
+    return source
+
+
+def render_image(dot: str, fmt: str) -> bytes:
+    """Run Graphviz's `dot` on DOT source; fmt is one of its output formats (svg, png)."""
+    try:
+        image: bytes = graphviz.Source(dot).pipe(format=fmt)
+        return image
+    except graphviz.ExecutableNotFound as exc:
+        raise GraphvizMissingError() from exc
+    except graphviz.CalledProcessError as exc:
+        detail = (exc.stderr or b"").decode(errors="replace").strip().splitlines()
+        raise RenderError(f"Graphviz 'dot' failed: {detail[-1] if detail else exc}") from exc
+
+
+def _id(node: str) -> str:
+    """DOT ids as the diagram names them; ':' would read as a DOT port, so it is escaped."""
+    return node.replace("%", "%25").replace(":", "%3A")
+
+
+def _title(d: Diagram) -> str:
+    what = f"probe {d.probe[0]}/{d.probe[1]}" if d.probe else "allowed ports"
+    parts = [f"netpol allow-graph ({what})"]
+    if d.focus:
+        parts.append(f"neighbourhood of {d.focus}")
+    return "\n".join(parts)
+
+
+def _namespace(g: graphviz.Digraph, box: NamespaceBox) -> None:
+    with g.subgraph(name=f"cluster_{_id(box.name)}") as c:
+        labels = "".join(f"\n{k}={v}" for k, v in box.labels)
+        c.attr(label=f"namespace {box.name}{labels}", style="rounded", color="#7f8c8d", fontsize="11")
+        if box.has_anchor:
+            c.node(_id(f"ns:{box.name}"), f"any pod in {box.name}", **ANCHOR_STYLE)
+        for group in box.groups:
+            c.node(_id(group.id), _group_label(group), **_isolation_style(group.ingress_isolated,
+                                                                           group.egress_isolated))
+
+
+def _group_label(group: Group) -> str:
+    lines = [group.title]
+    if len(group.pods) > 1 and not group.title.startswith(group.pods[0].name):
+        lines.append(name_list([p.name for p in group.pods], 3))
+    if len(group.pods) == 1:
+        lines.extend(f"{k}={v}" for k, v in group.labels[:3])
+    isolated = [d for d, on in (("ingress", group.ingress_isolated), ("egress", group.egress_isolated)) if on]
+    if isolated:
+        lines.append(f"[{' + '.join(isolated)} isolated]")
+    if group.host_network:
+        lines.append("[hostNetwork]")
+    return "\n".join(lines)
+
+
+def _isolation_style(ingress: bool, egress: bool) -> dict[str, str]:
+    style: dict[str, str] = {}
+    if ingress:
+        style.update(color=INGRESS_BORDER, penwidth="2.5")
+    if egress:
+        style.update(fillcolor=EGRESS_FILL)
+    return style
+
+
+def _external_label(ext: External) -> str:
+    if ext.block is None:
+        return "any address\n(outside the cluster)"
+    lines = [str(ext.block.cidr)]
+    lines.extend(f"except {e}" for e in ext.block.excepts)
+    return "\n".join(lines)
+
+
+def _legend(g: graphviz.Digraph) -> None:
+    rows = "".join(
+        f'<TR><TD {cell} CELLPADDING="4">{text}</TD><TD ALIGN="LEFT">{meaning}</TD></TR>'
+        for cell, text, meaning in LEGEND_ROWS
+    )
+    table = f'<<TABLE BORDER="1" COLOR="#aab7b8" CELLBORDER="0" CELLSPACING="4">' \
+            f'<TR><TD COLSPAN="2"><B>legend</B></TD></TR>{rows}</TABLE>>'
+    g.node("legend", table, shape="plaintext", style="", fontsize="9")

@@ -1,0 +1,128 @@
+"""The diagram: grouping, collapsed edges and filters, asserted exactly on the gallery's cases."""
+
+from __future__ import annotations
+
+import pytest
+
+from netpol.diagram import Diagram
+from netpol.errors import QueryError
+from tests.builders import analyzer, fixture, labels, namespace, pod, policy
+
+
+def edges(d: Diagram) -> set[tuple[str, str, str]]:
+    return {(e.source, e.target, str(e.ports)) for e in d.edges}
+
+
+def groups(d: Diagram) -> dict[str, tuple[list[str], str]]:
+    """group id -> (pod names, isolation mark)."""
+    out = {}
+    for box in d.namespaces:
+        for g in box.groups:
+            mark = ("in" if g.ingress_isolated else "") + ("+out" if g.egress_isolated else "")
+            out[g.id] = ([p.name for p in g.pods], mark)
+    return out
+
+
+def test_deny_all_no_edges_into_the_isolated_pods() -> None:
+    d = fixture("deny-all").diagram()
+    assert groups(d) == {"default/test-1": (["test-1", "web"], "in")}
+    assert edges(d) == {("default/test-1", "ext:any", "all")}
+    assert not d.any_pod and [e.id for e in d.externals] == ["ext:any"]
+
+
+def test_allow_all_one_edge_from_any_pod() -> None:
+    d = fixture("allow-all").diagram()
+    assert groups(d) == {"default/test-1": (["test-1", "test-2"], ""), "default/web": (["web"], "in")}
+    assert edges(d) == {
+        ("any-pod", "default/test-1", "all"), ("any-pod", "default/web", "all"), ("any-pod", "ext:any", "all"),
+        ("ext:any", "default/test-1", "all"), ("ext:any", "default/web", "all"),
+    }
+
+
+def test_allow_from_a_namespace() -> None:
+    d = fixture("allow-from-a-namespace").diagram()
+    assert groups(d) == {"default/web": (["web"], "in"), "dev/test-1": (["test-1"], ""),
+                         "prod/test-2": (["test-2"], "")}
+    assert [(b.name, b.labels) for b in d.namespaces] == [
+        ("default", ()), ("dev", (("purpose", "testing"),)), ("prod", (("purpose", "production"),))]
+    assert edges(d) == {
+        ("any-pod", "dev/test-1", "all"), ("any-pod", "prod/test-2", "all"), ("any-pod", "ext:any", "all"),
+        ("ext:any", "dev/test-1", "all"), ("ext:any", "prod/test-2", "all"),
+        ("prod/test-2", "default/web", "all"),
+    }
+
+
+def test_egress_to_a_namespace() -> None:
+    d = fixture("egress-to-a-namespace").diagram()
+    assert groups(d)["default/test"] == (["test"], "+out")
+    assert d.any_unrestricted_pod
+    assert edges(d) == {
+        ("any-pod", "prod/api", "all"),
+        ("any-unrestricted-pod", "default/test", "all"), ("any-unrestricted-pod", "default/web", "all"),
+        ("any-unrestricted-pod", "dev/api", "all"), ("any-unrestricted-pod", "ext:any", "all"),
+        ("any-unrestricted-pod", "kube-system/coredns", "all"),
+        ("default/test", "kube-system/coredns", "TCP:53 UDP:53"),
+        ("ext:any", "default/test", "all"), ("ext:any", "default/web", "all"), ("ext:any", "dev/api", "all"),
+        ("ext:any", "kube-system/coredns", "all"), ("ext:any", "prod/api", "all"),
+    }
+
+
+def test_namespace_edge_and_identical_pods_collapse() -> None:
+    a = analyzer(
+        namespace("shop"), namespace("other"),
+        *(pod(f"web-{i}", "shop", {"app": "web"}) for i in range(12)),
+        pod("db", "shop", {"app": "db"}), pod("x", "other", {"app": "x"}),
+        policy("db-from-shop", "shop", labels(app="db"), ingress=[{"from": [{"podSelector": {}}]}]),
+    )
+    d = a.diagram(port=5432)
+    web = next(g for b in d.namespaces for g in b.groups if g.id == "shop/web-0")
+    assert web.title == "app=web x12" and len(web.pods) == 12
+    assert ("ns:shop", "shop/db", "TCP:5432") in edges(d)
+    assert d.namespaces[1].has_anchor
+    assert not any(e.target == "shop/db" and e.source != "ns:shop" for e in d.edges)
+
+
+def test_probe_keeps_only_that_port() -> None:
+    d = fixture("specific-port").diagram(port=8000)
+    assert all(str(e.ports) == "TCP:8000" for e in d.edges)
+    assert not any(e.target == "default/apiserver" for e in d.edges)
+    d5000 = fixture("specific-port").diagram(port=5000)
+    assert {e.source for e in d5000.edges if e.target == "default/apiserver"} == {"default/test-2"}
+
+
+def test_focus_draws_one_neighbourhood() -> None:
+    d = fixture("limit").diagram(focus="default/apiserver")
+    assert edges(d) == {
+        ("default/test-2", "default/apiserver", "all"),
+        ("default/apiserver", "default/test-1", "all"), ("default/apiserver", "default/test-2", "all"),
+        ("default/apiserver", "ext:any", "all"),
+    }
+    assert d.focus == "default/apiserver"
+
+
+def test_namespace_filter_keeps_any_pod_edges_and_drops_other_namespaces() -> None:
+    d = fixture("allow-from-a-namespace").diagram(namespaces=["default", "prod"])
+    assert [b.name for b in d.namespaces] == ["default", "prod"]
+    assert edges(d) == {
+        ("any-pod", "prod/test-2", "all"), ("any-pod", "ext:any", "all"),
+        ("ext:any", "prod/test-2", "all"), ("prod/test-2", "default/web", "all"),
+    }
+
+
+def test_ip_block_nodes_show_their_excepts() -> None:
+    a = analyzer(
+        namespace("default"), pod("app", labels={"app": "a"}),
+        policy("out", egress=[{"to": [{"ipBlock": {"cidr": "10.0.0.0/8", "except": ["10.1.0.0/16"]}}],
+                               "ports": [{"port": 443}]}], policyTypes=["Egress"]),
+    )
+    d = a.diagram()
+    assert edges(d) == {("default/app", "ext:10.0.0.0/8 except 10.1.0.0/16", "TCP:443"),
+                        ("ext:any", "default/app", "all")}
+    assert [str(e.block) for e in d.externals] == ["10.0.0.0/8 except 10.1.0.0/16", "None"]
+
+
+def test_focus_must_be_a_pod_and_namespaces_must_exist() -> None:
+    with pytest.raises(QueryError, match="needs a pod"):
+        fixture("external").diagram(focus="203.0.113.7")
+    with pytest.raises(QueryError, match="unknown namespace"):
+        fixture("limit").diagram(namespaces=["nope"])
