@@ -21,13 +21,18 @@ except ImportError:  # pragma: no cover - depends on the installed typer
     from click import ClickException  # type: ignore[assignment]
 
 from netpol import __version__
+from netpol.check import check_intent
+from netpol.diff import diff as reachability_diff
 from netpol.errors import NetpolError
 from netpol.query import Analyzer
+from netpol.render.check import check_json, check_junit, check_text, counts
+from netpol.render.diff import diff_json, diff_markdown, diff_text
 from netpol.render.explain import explain_json, explain_table
 from netpol.render.graph import diagram_dot, render_image
 from netpol.render.matrix import matrix_csv, matrix_json, matrix_markdown, matrix_notes, matrix_table
 from netpol.render.verdict import verdict_json, verdict_text
 from netpol.sources import LoadResult, load_manifests
+from netpol.sources.intents import load_intent_file
 
 EXIT_OK = 0
 EXIT_DENIED = 1
@@ -43,7 +48,9 @@ app = typer.Typer(
 )
 
 
-class VerdictFormat(StrEnum):
+class TextFormat(StrEnum):
+    """For can-reach and check."""
+
     text = "text"
     json = "json"
 
@@ -64,6 +71,12 @@ class GraphFormat(StrEnum):
     dot = "dot"
     svg = "svg"
     png = "png"
+
+
+class DiffFormat(StrEnum):
+    text = "text"
+    json = "json"
+    md = "md"
 
 
 class ProtocolName(StrEnum):
@@ -135,14 +148,14 @@ def can_reach(
     files: Files = None,
     protocol: ProtocolOpt = ProtocolName.TCP,
     namespace: Annotated[str, typer.Option("--namespace", "-n", help="Namespace for bare pod names.")] = "default",
-    output: Annotated[VerdictFormat, typer.Option("--output", "-o")] = VerdictFormat.text,
+    output: Annotated[TextFormat, typer.Option("--output", "-o")] = TextFormat.text,
     verbose: Verbose = False,
 ) -> None:
     """Can SRC open a connection to DST on PORT? Exit 0 allowed, 1 denied, 2 error."""
     with _user_errors():
         analyzer = Analyzer(_load(files, verbose).cluster)
         verdict = analyzer.can_reach(source, destination, port, protocol.value, namespace)
-    print(verdict_json(verdict) if output is VerdictFormat.json else verdict_text(verdict))
+    print(verdict_json(verdict) if output is TextFormat.json else verdict_text(verdict))
     raise typer.Exit(EXIT_OK if verdict.allowed else EXIT_DENIED)
 
 
@@ -222,12 +235,8 @@ def graph(
         data = dot.encode() if chosen is GraphFormat.dot else render_image(dot, chosen.value)
     if out is None:
         sys.stdout.buffer.write(data)
-        return
-    try:
-        with open(out, "wb") as fh:
-            fh.write(data)
-    except OSError as exc:
-        _fail(f"cannot write {out}: {exc.strerror}")
+    else:
+        _write_file(out, data)
 
 
 def _format_from_name(out: str | None) -> GraphFormat:
@@ -238,6 +247,62 @@ def _format_from_name(out: str | None) -> GraphFormat:
         return GraphFormat(suffix)
     except ValueError:
         _fail(f"cannot tell the format of {out!r} from its extension: use .dot, .svg or .png, or --format")
+
+
+@app.command()
+def check(
+    intents: Annotated[list[str], typer.Argument(metavar="INTENT...", help="Intent files (docs/intent.md).")],
+    files: Annotated[
+        list[str] | None,
+        typer.Option("--filename", "-f", help="Manifests for every intent file, instead of each file's own "
+                     "'manifests'. Repeatable."),
+    ] = None,
+    output: Annotated[TextFormat, typer.Option("--output", "-o")] = TextFormat.text,
+    junit: Annotated[str | None, typer.Option("--junit", metavar="FILE", help="Also write JUnit XML here.")] = None,
+    verbose: Verbose = False,
+) -> None:
+    """Check intent files against the manifests. Exit 0 all pass, 1 any failure, 2 error."""
+    analyzers: dict[tuple[str, ...], Analyzer] = {}
+    results = []
+    with _user_errors():
+        for path in intents:
+            intent = load_intent_file(path)
+            manifests = tuple(files or intent.manifests)
+            if not manifests:
+                _fail(f"{path}: names no manifests; add 'manifests:' to it or pass -f PATH")
+            if manifests not in analyzers:
+                analyzers[manifests] = Analyzer(_load(list(manifests), verbose).cluster)
+            results.append((intent, check_intent(analyzers[manifests], intent)))
+    if junit is not None:
+        _write_file(junit, check_junit(results).encode())
+    _write([check_json(results)] if output is TextFormat.json else check_text(results))
+    raise typer.Exit(EXIT_DENIED if counts(results)[1] else EXIT_OK)
+
+
+@app.command()
+def diff(
+    base: Annotated[str, typer.Argument(metavar="BASE", help="Manifests before: a file, a directory, or -.")],
+    head: Annotated[str, typer.Argument(metavar="HEAD", help="Manifests after: a file, a directory, or -.")],
+    output: Annotated[DiffFormat, typer.Option("--output", "-o")] = DiffFormat.text,
+    verbose: Verbose = False,
+) -> None:
+    """Connections gained, lost or changed between two versions. Exit 0 no change, 1 changed, 2 error."""
+    if base == "-" and head == "-":
+        _fail("only one of BASE and HEAD can be standard input")
+    with _user_errors():
+        changes = reachability_diff(Analyzer(_load([base], verbose).cluster),
+                                    Analyzer(_load([head], verbose).cluster))
+    render = {DiffFormat.text: diff_text, DiffFormat.json: diff_json, DiffFormat.md: diff_markdown}[output]
+    sys.stdout.write(render(changes))
+    raise typer.Exit(EXIT_DENIED if changes.changed else EXIT_OK)
+
+
+def _write_file(path: str, data: bytes) -> None:
+    try:
+        with open(path, "wb") as fh:
+            fh.write(data)
+    except OSError as exc:
+        _fail(f"cannot write {path}: {exc.strerror}")
 
 
 def _version(value: bool) -> None:

@@ -84,6 +84,24 @@ class PortSet:
                 out.append((proto, ivs))
         return PortSet(tuple(out))
 
+    def difference(self, other: PortSet) -> PortSet:
+        """The ports of self that other lacks."""
+        gaps: list[tuple[Protocol, int, int]] = []
+        for proto in PROTOCOLS:
+            start = MIN_PORT
+            for lo, hi in other.intervals(proto):
+                if lo > start:
+                    gaps.append((proto, start, lo - 1))
+                start = hi + 1
+            if start <= MAX_PORT:
+                gaps.append((proto, start, MAX_PORT))
+        return self.intersection(PortSet.of(gaps))
+
+    def first(self) -> tuple[Protocol, int]:
+        """The lowest port of the first protocol, as an example of the set."""
+        proto, ivs = self.ranges[0]
+        return proto, ivs[0][0]
+
     @property
     def is_empty(self) -> bool:
         return not self.ranges

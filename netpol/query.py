@@ -233,6 +233,10 @@ class Analyzer:
         assert ep.ip is not None
         return ep.ip
 
+    def allowed_ports(self, src: Endpoint, dst: Endpoint) -> PortSet:
+        """Ports on which src may open connections to dst: its egress and dst's ingress both allow."""
+        return self.engine.allowed_ports(self._peer(src), self._peer(dst))
+
     def resolve_port(self, port: int | str, protocol: Protocol, destination: Endpoint) -> int:
         """A port number as is; a port name through the destination pod's container ports."""
         if isinstance(port, int) or port.isdigit():

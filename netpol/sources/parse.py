@@ -204,7 +204,7 @@ def _port_number(f: Field) -> int:
     return port
 
 
-def _port_name(f: Field) -> str:
+def port_name(f: Field) -> str:
     name = f.string()
     if (
         len(name) > 15
@@ -228,8 +228,8 @@ def parse_pod(f: Field) -> Pod:
             p.mapping()
             number = _port_number(p.child("containerPort").required())
             name_field = p.child("name")
-            port_name = _port_name(name_field) if name_field.present else None
-            ports.append(ContainerPort(number, _protocol(p.child("protocol")), port_name))
+            pname = port_name(name_field) if name_field.present else None
+            ports.append(ContainerPort(number, _protocol(p.child("protocol")), pname))
     host_field = spec.child("hostNetwork")
     host_network = host_field.boolean() if host_field.present else False
     node_field = spec.child("nodeName")
@@ -302,7 +302,7 @@ def _policy_port(f: Field) -> PolicyPort:
     port_field = f.child("port")
     port: int | str | None = None
     if port_field.present:
-        port = _port_name(port_field) if isinstance(port_field.value, str) else _port_number(port_field)
+        port = port_name(port_field) if isinstance(port_field.value, str) else _port_number(port_field)
     end_field = f.child("endPort")
     end_port = None
     if end_field.present:

@@ -257,3 +257,65 @@ def test_graph_without_graphviz(tmp_path) -> None:  # type: ignore[no-untyped-de
     assert r.stderr.count("\n") == 1
     r = runner.invoke(app, ["graph", "-f", fx("limit"), "-o", str(tmp_path / "g.dot")], env={"PATH": str(tmp_path)})
     assert r.exit_code == 0
+
+
+INTENTS = FIXTURES.parent / "intents"
+WRONG = FIXTURES.parent / "tests" / "data" / "limit-wrong.yaml"
+
+
+def test_check_all_fixture_intents_pass() -> None:
+    r = run("check", *sorted(str(p) for p in INTENTS.glob("*.intent.yaml")))
+    assert r.exit_code == 0, r.stdout
+    assert r.stdout.splitlines()[-1] == "39 passed, 0 failed"
+
+
+def test_check_failures_explain_and_exit_1(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    junit = tmp_path / "junit.xml"
+    r = run("check", str(WRONG), "--junit", str(junit))
+    assert r.exit_code == 1
+    lines = r.stdout.splitlines()
+    assert lines[0] == f"FAIL limit-wrong: test-1 reaches the API ({WRONG}:7)"
+    assert lines[1] == "  expected: default/test-1 -> default/apiserver on 80: allow (1 of 1 pairs wrong)"
+    assert lines[2] == "    default/test-1 -> default/apiserver should be allowed but is denied on TCP:80"
+    assert lines[5].endswith("denied: default/apiserver is isolated for ingress by default/api-allow and no rule "
+                             "allows receiving TCP/80 from default/test-1")
+    assert "    default/test-2 -> default/apiserver should be denied but is allowed on all" in lines
+    assert lines[-2:] == ["PASS limit-wrong: the front end reaches test-1 (1 pair)", "1 passed, 2 failed"]
+    import xml.etree.ElementTree as ET
+    root = ET.parse(junit).getroot()
+    assert (root.tag, root.get("tests"), root.get("failures")) == ("testsuites", "3", "2")
+    cases = root.findall("testsuite/testcase")
+    assert [(c.get("name"), c.get("line"), c.find("failure") is not None) for c in cases] == [
+        ("test-1 reaches the API", "7", True), ("nobody reaches the API", "12", True),
+        ("the front end reaches test-1", "16", False)]
+    assert cases[0].find("failure").get("message") == (  # type: ignore[union-attr]
+        "expected: default/test-1 -> default/apiserver on 80: allow (1 of 1 pairs wrong)")
+
+
+def test_check_json_and_manifest_override() -> None:
+    r = run("check", str(WRONG), "-o", "json", "-f", fx("allow-all"))
+    assert r.exit_code == 2  # allow-all has no apiserver: the expectation names an unknown pod
+    assert r.stderr == (f"netpol: error: {WRONG}: line 7 (test-1 reaches the API): unknown pod "
+                        "'default/apiserver'; did you mean default/web?\n")
+    r = run("check", str(WRONG), "-o", "json")
+    assert r.exit_code == 1
+    data = json.loads(r.stdout)
+    assert (data["passed"], data["failed"]) == (1, 2)
+    first = data["results"][0]
+    assert (first["name"], first["line"], first["passed"], first["pairs"]) == ("test-1 reaches the API", 7, False, 1)
+    assert first["failures"][0]["verdict"]["ingress"]["isolated_by"] == ["default/api-allow"]
+
+
+def test_diff_exit_codes_and_formats(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    r = run("diff", fx("limit"), fx("limit"))
+    assert (r.exit_code, r.stdout) == (0, "no reachability change\n")
+    r = run("diff", fx("deny-all"), fx("allow-all"))
+    assert r.exit_code == 1
+    assert r.stdout.splitlines()[0] == (
+        "4 connection(s) gained, 0 lost, 0 with changed ports, pods: 1 added, 0 removed")
+    assert "+ any address, default/test-1 -> default/web: all" in r.stdout
+    r = run("diff", fx("deny-all"), fx("allow-all"), "-o", "md")
+    assert r.stdout.startswith("### netpol: reachability changes\n")
+    assert json.loads(run("diff", fx("limit"), fx("deny-all"), "-o", "json").stdout)["changed"] is True
+    r = run("diff", "-", "-")
+    assert r.exit_code == 2

@@ -25,3 +25,13 @@ def test_union_and_text() -> None:
     assert str(ALL_PORTS) == "all" and str(NO_PORTS) == "none"
     assert str(PortSet.of([("UDP", 1, 65535), ("TCP", 53, 53)])) == "TCP:53 UDP:all"
     assert PortSet.of([("TCP", 1, 2)]).union(PortSet.of([("TCP", 3, 4)])) == PortSet.of([("TCP", 1, 4)])
+
+
+def test_difference_and_first() -> None:
+    a = PortSet.of([("TCP", 1, 100), ("UDP", 53, 53)])
+    b = PortSet.of([("TCP", 50, 60), ("TCP", 90, 200)])
+    assert a.difference(b) == PortSet.of([("TCP", 1, 49), ("TCP", 61, 89), ("UDP", 53, 53)])
+    assert a.difference(ALL_PORTS) == NO_PORTS
+    assert ALL_PORTS.difference(NO_PORTS) == ALL_PORTS
+    assert b.first() == ("TCP", 50)
+    assert PortSet.of([("UDP", 53, 53)]).first() == ("UDP", 53)

@@ -1,0 +1,153 @@
+"""Check intent expectations against a compiled cluster.
+
+An expectation holds when every (source, destination) pair it names is
+allowed (or denied) on every port it names. Pairs of a pod with itself are
+skipped: policies do not govern them. Endpoints that match nothing are an
+error, never a pass.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from netpol.errors import InputError, QueryError
+from netpol.intent import Expect, Expectation, IntentFile, PortSpec, Selection
+from netpol.model import IPNetwork
+from netpol.portsets import ALL_PORTS, MAX_PORT, MIN_PORT, PortSet, Protocol
+from netpol.query import Analyzer, Endpoint, Verdict
+
+EXPLAINED_FAILURES = 3  # failures that carry a full verdict; the rest are listed
+
+
+@dataclass(frozen=True)
+class PairFailure:
+    source: Endpoint
+    destination: Endpoint
+    expect: Expect  # for this pair: an `only` expectation denies the sources it does not list
+    wanted: PortSet  # the ports the expectation is about
+    wrong: PortSet  # of those, the ones allowed against a deny or denied against an allow
+    verdict: Verdict | None  # can_reach on the first wrong port, for the first few failures
+
+
+@dataclass(frozen=True)
+class Outcome:
+    expectation: Expectation
+    pairs: int
+    failures: tuple[PairFailure, ...]
+
+    @property
+    def passed(self) -> bool:
+        return not self.failures
+
+
+def check_intent(analyzer: Analyzer, intent: IntentFile) -> tuple[Outcome, ...]:
+    return tuple(check_expectation(analyzer, e) for e in intent.expectations)
+
+
+def check_expectation(analyzer: Analyzer, exp: Expectation) -> Outcome:
+    try:
+        sources = _endpoints(analyzer, exp.sources)
+        destinations = _endpoints(analyzer, exp.destinations)
+        pairs = list(_pairs(analyzer, exp, sources, destinations))
+        if not pairs:
+            raise QueryError("names no pair of distinct endpoints to check")
+        failures: list[PairFailure] = []
+        for src, dst, expect in pairs:
+            wanted = _wanted(analyzer, exp, dst)
+            allowed = analyzer.allowed_ports(src, dst)
+            wrong = wanted.difference(allowed) if expect == "allow" else wanted.intersection(allowed)
+            if wrong:
+                verdict = None
+                if len(failures) < EXPLAINED_FAILURES:
+                    proto, port = wrong.first()
+                    verdict = analyzer.can_reach(src, dst, port, proto)
+                failures.append(PairFailure(src, dst, expect, wanted, wrong, verdict))
+    except QueryError as exc:
+        raise InputError(exp.location, None, str(exc)) from None
+    return Outcome(exp, len(pairs), tuple(failures))
+
+
+def _pairs(analyzer: Analyzer, exp: Expectation, sources: list[Endpoint],
+           destinations: list[Endpoint]) -> Iterator[tuple[Endpoint, Endpoint, Expect]]:
+    """(source, destination, allow|deny) for every pair the expectation covers."""
+    def distinct(a: Endpoint, b: Endpoint) -> bool:
+        return a.name != b.name and (a.pod is not None or b.pod is not None)
+
+    for dst in destinations:
+        for src in sources:
+            if distinct(src, dst):
+                yield src, dst, exp.expect
+    if exp.kind == "isolated":
+        for src in destinations:
+            for dst in sources:
+                if distinct(src, dst):
+                    yield src, dst, "deny"
+    elif exp.kind == "only":
+        listed = {s.name for s in sources}
+        for dst in destinations:
+            for pod in analyzer.cluster.pods:
+                other = Endpoint(pod=pod)
+                if pod.key not in listed and distinct(other, dst):
+                    yield other, dst, "deny"
+
+
+def _endpoints(analyzer: Analyzer, selections: tuple[Selection, ...]) -> list[Endpoint]:
+    out: dict[str, Endpoint] = {}
+    for sel in selections:
+        found = _resolve(analyzer, sel)
+        if not found:
+            raise QueryError(f"{sel.text} matches no pod: an expectation about nothing would always pass")
+        out.update((e.name, e) for e in found)
+    return list(out.values())
+
+
+def _resolve(analyzer: Analyzer, sel: Selection) -> list[Endpoint]:
+    if sel.pod is not None:
+        return [analyzer.endpoint(sel.pod)]
+    if sel.network is not None:
+        return [analyzer.endpoint(str(ip)) for ip in _representatives(analyzer, sel.network)]
+    assert sel.namespace is not None
+    if sel.namespace not in analyzer.cluster.namespaces_by_name:
+        raise QueryError(f"unknown namespace {sel.namespace!r}")
+    return [
+        Endpoint(pod=p) for p in analyzer.cluster.pods
+        if p.namespace == sel.namespace and (sel.selector is None or sel.selector.matches(p.label_map))
+    ]
+
+
+def _representatives(analyzer: Analyzer, network: IPNetwork) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """One address per part of `network` that the policies' ipBlocks treat alike.
+
+    The ipBlock CIDRs and excepts cut the network at their first address and
+    just after their last; every address between two cuts is in the same
+    blocks, so checking one of each part checks the whole network.
+    """
+    first, last = int(network.network_address), int(network.broadcast_address)
+    cuts = {first}
+    for block in analyzer.engine.blocks:
+        for net in (block.cidr, *block.excepts):
+            if net.version != network.version:
+                continue
+            for cut in (int(net.network_address), int(net.broadcast_address) + 1):
+                if first <= cut <= last:
+                    cuts.add(cut)
+    return [ipaddress.ip_address(c) if network.version == 4 else ipaddress.IPv6Address(c) for c in sorted(cuts)]
+
+
+def _wanted(analyzer: Analyzer, exp: Expectation, dst: Endpoint) -> PortSet:
+    if not exp.ports:
+        if exp.protocol is None:
+            return ALL_PORTS
+        return PortSet.of([(exp.protocol, MIN_PORT, MAX_PORT)])
+    return PortSet.of(_port_range(analyzer, spec, dst) for spec in exp.ports)
+
+
+def _port_range(analyzer: Analyzer, spec: PortSpec, dst: Endpoint) -> tuple[Protocol, int, int]:
+    proto: Protocol = spec.protocol or "TCP"
+    if spec.name is not None:
+        number = analyzer.resolve_port(spec.name, proto, dst)
+        return proto, number, number
+    assert spec.first is not None and spec.last is not None
+    return proto, spec.first, spec.last

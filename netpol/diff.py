@@ -1,0 +1,98 @@
+"""Semantic diff of reachability between two versions of a cluster's manifests.
+
+Pods are matched by namespace/name. Pods that share an engine class in the
+base and in the head behave identically in both, so pairs are compared per
+such (base class, head class) group and only changed pairs are expanded
+to pods. Connections to and from outside nodes (any address, each ipBlock)
+are compared by the node's name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from netpol.engine import Engine
+from netpol.portsets import NO_PORTS, PortSet
+from netpol.query import Analyzer
+
+ChangeKind = Literal["gained", "lost", "changed"]
+
+
+@dataclass(frozen=True)
+class Change:
+    """Sources whose connections to one destination changed the same way."""
+
+    kind: ChangeKind
+    sources: tuple[str, ...]
+    destination: str
+    before: PortSet
+    after: PortSet
+
+
+@dataclass(frozen=True)
+class ReachabilityDiff:
+    changes: tuple[Change, ...]
+    added_pods: tuple[str, ...]
+    removed_pods: tuple[str, ...]
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changes or self.added_pods or self.removed_pods)
+
+    def count(self, kind: ChangeKind) -> int:
+        """Changed connections (source, destination pairs) of one kind."""
+        return sum(len(c.sources) for c in self.changes if c.kind == kind)
+
+
+def diff(base: Analyzer, head: Analyzer) -> ReachabilityDiff:
+    before, after = base.engine, head.engine
+    old = set(before.class_of)
+    new = set(after.class_of)
+    common = sorted(old & new)
+    groups: dict[tuple[int, int], list[str]] = {}
+    for key in common:
+        groups.setdefault((before.class_of[key], after.class_of[key]), []).append(key)
+    found: dict[tuple[str, PortSet, PortSet], set[str]] = {}
+
+    def record(sources: list[str], destination: str, b: PortSet, a: PortSet) -> None:
+        srcs = [s for s in sources if s != destination]
+        if b != a and srcs:
+            found.setdefault((destination, b, a), set()).update(srcs)
+
+    for (sb, sa), sources in groups.items():
+        for (db, da), destinations in groups.items():
+            b, a = _ports(before, sb, db), _ports(after, sa, da)
+            if b != a:
+                for dst in destinations:
+                    record(sources, dst, b, a)
+        for node in sorted(_external(before, sb) | _external(after, sa)):
+            record(sources, node, _ports(before, sb, node), _ports(after, sa, node))
+            b, a = _ports(before, node, sb), _ports(after, node, sa)
+            if b != a:
+                for dst in sources:
+                    record([node], dst, b, a)
+    changes = sorted(
+        (Change(_kind(b, a), tuple(sorted(srcs)), dst, b, a) for (dst, b, a), srcs in found.items()),
+        key=lambda c: (("gained", "lost", "changed").index(c.kind), c.destination, c.sources),
+    )
+    return ReachabilityDiff(tuple(changes), tuple(sorted(new - old)), tuple(sorted(old - new)))
+
+
+def _ports(engine: Engine, src: int | str, dst: int | str) -> PortSet:
+    data = engine.graph.get_edge_data(src, dst)
+    ports: PortSet = data["ports"] if data is not None else NO_PORTS
+    return ports
+
+
+def _external(engine: Engine, cls: int) -> set[str]:
+    g = engine.graph
+    return {n for n in (*g.successors(cls), *g.predecessors(cls)) if isinstance(n, str)}
+
+
+def _kind(before: PortSet, after: PortSet) -> ChangeKind:
+    if not before:
+        return "gained"
+    if not after:
+        return "lost"
+    return "changed"

@@ -1,0 +1,72 @@
+"""Intent: what a set of policies is meant to allow and deny, as checkable expectations.
+
+An intent file (docs/intent.md) is parsed into these values by
+netpol.sources.intents and checked against a cluster by netpol.check.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from netpol.errors import Location
+from netpol.model import IPNetwork
+from netpol.portsets import Protocol
+from netpol.selectors import LabelSelector
+
+INTENT_API_VERSION = "netpol/v1"
+INTENT_KIND = "NetworkPolicyIntent"
+
+Expect = Literal["allow", "deny"]
+ExpectationKind = Literal["reach", "isolated", "only"]
+
+
+@dataclass(frozen=True)
+class Selection:
+    """Endpoints an expectation names: a pod, a namespace, pods by label in a namespace, or addresses."""
+
+    text: str  # as the user would write it, for messages
+    pod: str | None = None  # ns/name
+    namespace: str | None = None  # with selector None: every pod of the namespace
+    selector: LabelSelector | None = None
+    network: IPNetwork | None = None  # an IP is a /32 or /128
+
+
+@dataclass(frozen=True)
+class PortSpec:
+    """A port number, a range, or a name resolved against each destination pod."""
+
+    protocol: Protocol | None  # None: TCP for numbers and names
+    first: int | None = None
+    last: int | None = None
+    name: str | None = None
+
+    def __str__(self) -> str:
+        proto = f"{self.protocol}/" if self.protocol else ""
+        if self.name is not None:
+            return f"{proto}{self.name}"
+        return f"{proto}{self.first}" if self.first == self.last else f"{proto}{self.first}-{self.last}"
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """One assertion. `reach`: every source to every destination is allowed (or denied) on
+    the ports. `isolated`: deny in both directions. `only`: the sources are allowed and
+    every other pod of the cluster is denied."""
+
+    name: str
+    kind: ExpectationKind
+    sources: tuple[Selection, ...]
+    destinations: tuple[Selection, ...]
+    ports: tuple[PortSpec, ...]  # empty: every port
+    protocol: Protocol | None  # with no ports: only this protocol's ports
+    expect: Expect
+    location: Location
+
+
+@dataclass(frozen=True)
+class IntentFile:
+    path: str
+    name: str
+    manifests: tuple[str, ...]  # resolved against the intent file's directory
+    expectations: tuple[Expectation, ...]

@@ -1,0 +1,69 @@
+"""A reachability diff as text, JSON, or Markdown for a pull-request comment."""
+
+from __future__ import annotations
+
+import json
+
+from netpol.diff import Change, ReachabilityDiff
+from netpol.errors import name_list
+
+SIGN = {"gained": "+", "lost": "-", "changed": "~"}
+SHOWN_SOURCES = 10
+
+
+def _summary(d: ReachabilityDiff) -> str:
+    if not d.changed:
+        return "no reachability change"
+    parts = [f"{d.count('gained')} connection(s) gained", f"{d.count('lost')} lost", f"{d.count('changed')} with "
+             "changed ports"]
+    if d.added_pods or d.removed_pods:
+        parts.append(f"pods: {len(d.added_pods)} added, {len(d.removed_pods)} removed")
+    return ", ".join(parts)
+
+
+def _ports(c: Change) -> str:
+    if c.kind == "gained":
+        return str(c.after)
+    if c.kind == "lost":
+        return f"was {c.before}"
+    return f"{c.before} => {c.after}"
+
+
+def diff_text(d: ReachabilityDiff) -> str:
+    lines = [_summary(d)]
+    for c in d.changes:
+        lines.append(f"{SIGN[c.kind]} {name_list(list(c.sources), SHOWN_SOURCES)} -> {c.destination}: {_ports(c)}")
+    lines.extend(f"pod added: {p}" for p in d.added_pods)
+    lines.extend(f"pod removed: {p}" for p in d.removed_pods)
+    return "\n".join(lines) + "\n"
+
+
+def diff_markdown(d: ReachabilityDiff) -> str:
+    lines = ["### netpol: reachability changes", "", f"**{_summary(d)}**"]
+    if d.changes:
+        lines += ["", "| change | from | to | before | after |", "|---|---|---|---|---|"]
+        for c in d.changes:
+            sources = ", ".join(f"`{s}`" for s in c.sources[:SHOWN_SOURCES])
+            if len(c.sources) > SHOWN_SOURCES:
+                sources += f" +{len(c.sources) - SHOWN_SOURCES} more"
+            lines.append(f"| {SIGN[c.kind]} {c.kind} | {sources} | `{c.destination}` | {c.before} | {c.after} |")
+    if d.added_pods or d.removed_pods:
+        lines.append("")
+        lines += [f"- pod added: `{p}`" for p in d.added_pods] + [f"- pod removed: `{p}`" for p in d.removed_pods]
+    return "\n".join(lines) + "\n"
+
+
+def diff_json(d: ReachabilityDiff) -> str:
+    return json.dumps({
+        "changed": d.changed,
+        "gained": d.count("gained"),
+        "lost": d.count("lost"),
+        "ports_changed": d.count("changed"),
+        "changes": [
+            {"kind": c.kind, "sources": list(c.sources), "destination": c.destination,
+             "before": str(c.before), "after": str(c.after)}
+            for c in d.changes
+        ],
+        "added_pods": list(d.added_pods),
+        "removed_pods": list(d.removed_pods),
+    }, indent=2) + "\n"

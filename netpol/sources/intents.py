@@ -1,0 +1,179 @@
+"""Read intent files (docs/intent.md) into netpol.intent values, strictly.
+
+Every mistake names the file, the expectation's line and the field: an
+intent file that silently means less than it says is a test that cannot fail.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from typing import Any
+
+import yaml
+
+from netpol.errors import InputError, Location
+from netpol.intent import (
+    INTENT_API_VERSION,
+    INTENT_KIND,
+    Expect,
+    Expectation,
+    ExpectationKind,
+    IntentFile,
+    PortSpec,
+    Selection,
+)
+from netpol.portsets import MAX_PORT, MIN_PORT, PROTOCOLS, Protocol
+from netpol.sources.manifests import decode_documents, read_text
+from netpol.sources.parse import Field, parse_selector, port_name
+
+_TOP = ("apiVersion", "kind", "metadata", "manifests", "expectations")
+_EXPECTATION = ("name", "from", "to", "isolated", "only", "port", "ports", "protocol", "expect")
+
+
+def load_intent_file(path: str) -> IntentFile:
+    text = read_text(path, None)
+    documents = list(decode_documents(path, text))
+    if len(documents) != 1:
+        raise InputError(Location(path), None, f"an intent file holds one document, found {len(documents)}")
+    _, line, data = documents[0]
+    top = Field(data, "", Location(path, line=line))
+    spec = top.mapping(_TOP)
+    if spec.get("apiVersion") != INTENT_API_VERSION or spec.get("kind") != INTENT_KIND:
+        top.fail(f"not an intent file: expected apiVersion: {INTENT_API_VERSION} and kind: {INTENT_KIND}")
+    meta = top.child("metadata").mapping(("name",))
+    name = top.child("metadata").child("name").string() if "name" in meta else os.path.basename(path)
+    base = os.path.dirname(path)
+    manifests = tuple(os.path.normpath(os.path.join(base, m.string())) for m in top.child("manifests").items())
+    items = top.child("expectations").required().items()
+    if not items:
+        top.child("expectations").fail("must list at least one expectation")
+    lines = _item_lines(text)
+    expectations = []
+    for index, item in enumerate(items):
+        loc = Location(path, line=lines[index] if index < len(lines) else None)
+        expectations.append(_expectation(Field(item.value, item.path, loc), index))
+    return IntentFile(path, name, manifests, tuple(expectations))
+
+
+def _item_lines(text: str) -> list[int]:
+    """Line of each expectation, from the YAML node tree (JSON files have none)."""
+    try:
+        root = yaml.compose(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError:
+        return []
+    if not isinstance(root, yaml.MappingNode):
+        return []
+    for key, value in root.value:
+        if key.value == "expectations" and isinstance(value, yaml.SequenceNode):
+            return [item.start_mark.line + 1 for item in value.value]
+    return []
+
+
+def _expectation(f: Field, index: int) -> Expectation:
+    spec = f.mapping(_EXPECTATION)
+    shapes = [k for k in ("to", "isolated", "only") if k in spec]
+    if len(shapes) != 1:
+        f.fail("needs exactly one of: from/to, isolated, only")
+    kind: ExpectationKind = "reach" if shapes[0] == "to" else shapes[0]
+    name = f.child("name").string() if "name" in spec else f"expectation {index + 1}"
+    where = Location(f.location.file, line=f.location.line, object=name)
+    f = Field(f.value, f.path, where)
+    if "port" in spec and "ports" in spec:
+        f.child("ports").fail("give port or ports, not both")
+    protocol = _protocol(f.child("protocol")) if "protocol" in spec else None
+    ports = tuple(_port(p, protocol) for p in (f.child("ports").items() if "ports" in spec else
+                                                [f.child("port")] if "port" in spec else []))
+    if kind == "reach":
+        sources, destinations = _selections(f.child("from").required()), _selections(f.child("to").required())
+        expect = _expect(f.child("expect").required())
+    elif kind == "isolated":
+        if "from" in spec or "expect" in spec:
+            f.child("isolated").fail("isolated takes no from/expect: it expects deny both ways")
+        pair = f.child("isolated").items()
+        if len(pair) != 2:
+            f.child("isolated").fail("must list two namespaces")
+        sources = (Selection(pair[0].string(), namespace=pair[0].string()),)
+        destinations = (Selection(pair[1].string(), namespace=pair[1].string()),)
+        expect = "deny"
+    else:
+        if "from" in spec or "expect" in spec:
+            f.child("only").fail("put from inside only; only expects its sources allowed and all others denied")
+        only = f.child("only")
+        only.mapping(("from", "to"))
+        sources, destinations = _selections(only.child("from").required()), _selections(only.child("to").required())
+        expect = "allow"
+    return Expectation(name, kind, sources, destinations, ports, protocol, expect, where)
+
+
+def _expect(f: Field) -> Expect:
+    value = f.string()
+    if value not in ("allow", "deny"):
+        f.fail(f"must be allow or deny, not {value!r}")
+    return value  # type: ignore[return-value]
+
+
+def _protocol(f: Field) -> Protocol:
+    value = f.string()
+    if value not in PROTOCOLS:
+        f.fail(f"must be one of {', '.join(PROTOCOLS)}, not {value!r}")
+    return value
+
+
+def _port(f: Field, protocol: Protocol | None) -> PortSpec:
+    """80, "80", "8000-8100", "http", or {port: one of those, protocol: UDP}."""
+    if isinstance(f.value, dict):
+        spec = f.mapping(("port", "protocol"))
+        own = _protocol(f.child("protocol")) if "protocol" in spec else protocol
+        return _port(f.child("port").required(), own)
+    value = f.required().value
+    if isinstance(value, int) and not isinstance(value, bool):
+        return PortSpec(protocol, *_range(f, value, value))
+    text = f.string()
+    if "-" in text and text.replace("-", "").isdigit():
+        first, _, last = text.partition("-")
+        return PortSpec(protocol, *_range(f, int(first), int(last)))
+    if text.isdigit():
+        return PortSpec(protocol, *_range(f, int(text), int(text)))
+    return PortSpec(protocol, name=port_name(f))
+
+
+def _range(f: Field, first: int, last: int) -> tuple[int, int]:
+    if not MIN_PORT <= first <= last <= MAX_PORT:
+        f.fail(f"port range {first}-{last} is not within {MIN_PORT}-{MAX_PORT} in increasing order")
+    return first, last
+
+
+def _selections(f: Field) -> tuple[Selection, ...]:
+    items = f.items() if isinstance(f.value, list) else [f]
+    if not items:
+        f.fail("must name at least one endpoint")
+    return tuple(_selection(i) for i in items)
+
+
+def _selection(f: Field) -> Selection:
+    if isinstance(f.value, str):
+        text = f.value
+        if "/" in text or ":" in text or text.replace(".", "").isdigit():
+            try:
+                return Selection(text, network=ipaddress.ip_network(text, strict=False))
+            except ValueError:
+                pass
+        ns, sep, name = text.partition("/")
+        if not sep or not ns or not name or "/" in name:
+            f.fail(f"{text!r} is not ns/pod, an IP or a CIDR (a namespace is {{namespace: NAME}})")
+        return Selection(text, pod=text)
+    spec: dict[str, Any] = f.mapping(("pod", "namespace", "podSelector", "cidr"))
+    if "pod" in spec:
+        if len(spec) > 1:
+            f.fail("pod stands alone: write ns/name")
+        return _selection(f.child("pod"))
+    if "cidr" in spec:
+        if len(spec) > 1:
+            f.fail("cidr stands alone")
+        return _selection(f.child("cidr"))
+    namespace = f.child("namespace").required().string()
+    if "podSelector" not in spec:
+        return Selection(f"namespace {namespace}", namespace=namespace)
+    selector = parse_selector(f.child("podSelector"))
+    return Selection(f"pods [{selector}] in {namespace}", namespace=namespace, selector=selector)

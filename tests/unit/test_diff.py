@@ -1,0 +1,73 @@
+"""Reachability diffs between two versions, asserted exactly."""
+
+from __future__ import annotations
+
+import json
+
+from netpol.diff import diff
+from netpol.render.diff import diff_json, diff_markdown, diff_text
+from tests.builders import analyzer, labels, namespace, pod, policy
+
+BASE = (
+    namespace("default"),
+    pod("web", labels={"app": "web"}, ports=[80, 443]), pod("a", labels={"role": "a"}), pod("b", labels={"role": "b"}),
+    policy("web", selector=labels(app="web"), ingress=[{"from": [{"podSelector": labels(role="a")}],
+                                                        "ports": [{"port": 80}]}]),
+)
+
+
+def changes(base: tuple, head: tuple) -> list[tuple[str, tuple[str, ...], str, str, str]]:  # type: ignore[type-arg]
+    d = diff(analyzer(*base), analyzer(*head))
+    return [(c.kind, c.sources, c.destination, str(c.before), str(c.after)) for c in d.changes]
+
+
+def test_no_change() -> None:
+    d = diff(analyzer(*BASE), analyzer(*BASE))
+    assert not d.changed and d.changes == ()
+    assert diff_text(d) == "no reachability change\n"
+
+
+def test_gained_lost_and_changed_ports() -> None:
+    head = (*BASE[:4], policy("web", selector=labels(app="web"), ingress=[
+        {"from": [{"podSelector": labels(role="a")}], "ports": [{"port": 80}, {"port": 443}]},
+        {"from": [{"podSelector": labels(role="b")}], "ports": [{"port": 443}]}]))
+    assert changes(BASE, head) == [
+        ("gained", ("default/b",), "default/web", "none", "TCP:443"),
+        ("changed", ("default/a",), "default/web", "TCP:80", "TCP:80,443"),
+    ]
+    assert changes(head, BASE) == [
+        ("lost", ("default/b",), "default/web", "TCP:443", "none"),
+        ("changed", ("default/a",), "default/web", "TCP:80,443", "TCP:80"),
+    ]
+
+
+def test_egress_isolation_changes_external_edges_and_groups_sources() -> None:
+    head = (*BASE, policy("no-egress", policyTypes=["Egress"]))
+    assert changes(BASE, head) == [
+        ("lost", ("default/a", "default/b", "default/web"), "any address", "all", "none"),
+        ("lost", ("default/b", "default/web"), "default/a", "all", "none"),
+        ("lost", ("default/a", "default/web"), "default/b", "all", "none"),
+        ("lost", ("default/a",), "default/web", "TCP:80", "none"),
+    ]
+
+
+def test_added_and_removed_pods_and_renderings() -> None:
+    head = (*BASE[:3], pod("c", labels={"role": "c"}), BASE[4])
+    d = diff(analyzer(*BASE), analyzer(*head))
+    assert d.changes == () and d.added_pods == ("default/c",) and d.removed_pods == ("default/b",)
+    assert d.changed
+    text = diff_text(d)
+    assert text.splitlines() == [
+        "0 connection(s) gained, 0 lost, 0 with changed ports, pods: 1 added, 1 removed",
+        "pod added: default/c", "pod removed: default/b"]
+    opened = diff(analyzer(*BASE), analyzer(*BASE[:4]))
+    assert diff_markdown(opened).splitlines()[2:] == [
+        "**2 connection(s) gained, 0 lost, 1 with changed ports**", "",
+        "| change | from | to | before | after |", "|---|---|---|---|---|",
+        "| + gained | `any address`, `default/b` | `default/web` | none | all |",
+        "| ~ changed | `default/a` | `default/web` | TCP:80 | all |",
+    ]
+    data = json.loads(diff_json(opened))
+    assert (data["changed"], data["gained"], data["lost"], data["ports_changed"]) == (True, 2, 0, 1)
+    assert data["changes"][0] == {"kind": "gained", "sources": ["any address", "default/b"],
+                                  "destination": "default/web", "before": "none", "after": "all"}

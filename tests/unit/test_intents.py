@@ -1,0 +1,154 @@
+"""Intent files: parsing, strict errors, the JSON Schema, and checking expectations exactly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+from netpol.check import check_expectation, check_intent
+from netpol.errors import InputError
+from netpol.sources.intents import load_intent_file
+from tests.builders import FIXTURES, analyzer, fixture, labels, namespace, pod, policy
+
+ROOT = Path(__file__).resolve().parents[2]
+SCHEMA = json.loads((ROOT / "docs" / "intent.schema.json").read_text())
+INTENTS = sorted((ROOT / "intents").glob("*.intent.yaml"))
+HEAD = "apiVersion: netpol/v1\nkind: NetworkPolicyIntent\nmanifests: [x]\nexpectations:\n"
+
+
+def write(tmp_path: Path, body: str) -> str:
+    path = tmp_path / "t.intent.yaml"
+    path.write_text(HEAD + body)
+    return str(path)
+
+
+def test_every_fixture_has_an_intent_file_that_passes() -> None:
+    assert sorted(p.name.removesuffix(".intent.yaml") for p in INTENTS) == sorted(
+        p.name for p in FIXTURES.iterdir() if p.is_dir())
+    for path in INTENTS:
+        intent = load_intent_file(str(path))
+        assert intent.manifests == (str(FIXTURES / path.name.removesuffix(".intent.yaml")),)
+        outcomes = check_intent(fixture(path.name.removesuffix(".intent.yaml")), intent)
+        assert [o.expectation.name for o in outcomes if not o.passed] == [], path.name
+
+
+@pytest.mark.parametrize("path", INTENTS + [ROOT / "tests" / "data" / "limit-wrong.yaml"], ids=lambda p: p.name)
+def test_intent_files_follow_the_schema(path: Path) -> None:
+    jsonschema.validate(yaml.safe_load(path.read_text()), SCHEMA)
+
+
+@pytest.mark.parametrize("body", [
+    "- {from: a/b, to: c/d, expect: maybe}",
+    "- {from: a/b, isolated: [x, y]}",
+    "- {isolated: [x]}",
+    "- {from: a/b, to: c/d, expect: allow, port: 80, ports: [81]}",
+    "- {from: a/b, to: c/d, expect: allow, port: 70000}",
+    "- {from: a/b, to: c/d, expect: allow, port: Http_Port}",
+    "- {from: a/b, to: c/d, expect: allow, protocol: ICMP}",
+    "- {from: a, to: c/d, expect: allow}",
+    "- {from: {namespace: x, podSelector: {matchLabels: {a: b}}, pod: y}, to: c/d, expect: allow}",
+    "- {from: a/b, to: c/d, expect: allow, color: red}",
+])
+def test_bad_expectations_are_rejected_by_parser_and_schema(tmp_path: Path, body: str) -> None:
+    path = write(tmp_path, body)
+    with pytest.raises(InputError) as err:
+        load_intent_file(path)
+    assert str(err.value).startswith(f"{path}: line 5")
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate(yaml.safe_load(Path(path).read_text()), SCHEMA)
+
+
+def test_error_names_file_line_expectation_and_field(tmp_path: Path) -> None:
+    path = write(tmp_path, "- name: ok\n  from: a/b\n  to: c/d\n  expect: allow\n- name: broken\n  from: a/b\n"
+                           "  to: c/d\n  expect: perhaps\n")
+    with pytest.raises(InputError) as err:
+        load_intent_file(path)
+    assert str(err.value) == (f"{path}: line 9 (broken): expectations[1].expect: must be allow or deny, "
+                              "not 'perhaps'")
+
+
+def test_not_an_intent_file(tmp_path: Path) -> None:
+    path = tmp_path / "x.yaml"
+    path.write_text("apiVersion: v1\nkind: Pod\n")
+    with pytest.raises(InputError, match="not an intent file"):
+        load_intent_file(str(path))
+
+
+def _check(tmp_path: Path, body: str, *objects: dict) -> list[tuple[bool, int, list[str]]]:  # type: ignore[type-arg]
+    intent = load_intent_file(write(tmp_path, body))
+    a = analyzer(*objects)
+    return [(o.passed, o.pairs, [f"{f.source}>{f.destination}:{f.wrong}" for f in o.failures])
+            for o in (check_expectation(a, e) for e in intent.expectations)]
+
+
+SHOP = (
+    namespace("shop", team="a"), namespace("ops", team="b"),
+    pod("web", "shop", {"app": "web"}, ports=[(8080, "TCP", "http")], ip="10.0.0.1"),
+    pod("db", "shop", {"app": "db"}, ports=[5432], ip="10.0.0.2"),
+    pod("mon", "ops", {"app": "mon"}, ip="10.0.1.1"),
+    policy("db", "shop", labels(app="db"), ingress=[{"from": [{"podSelector": labels(app="web")}],
+                                                     "ports": [{"port": 5432}]}]),
+    policy("web", "shop", labels(app="web"), ingress=[{"ports": [{"port": "http"}]}]),
+)
+
+
+def test_check_truth_table(tmp_path: Path) -> None:
+    got = _check(tmp_path, """
+- {from: shop/web, to: shop/db, port: 5432, expect: allow}
+- {from: shop/web, to: shop/db, ports: [5432, 5433], expect: allow}
+- {from: shop/web, to: shop/db, expect: deny}
+- {from: {namespace: ops}, to: shop/web, port: http, expect: allow}
+- {from: 203.0.113.0/24, to: shop/web, ports: [8080], expect: allow}
+- {from: 203.0.113.9, to: shop/web, port: 80, expect: deny}
+- {only: {from: [shop/web], to: shop/db}, port: 5432}
+- {only: {from: [shop/web], to: shop/db}}
+- {isolated: [shop, ops], port: 5432}
+- {from: {namespace: shop, podSelector: {matchExpressions: [{key: app, operator: In, values: [web]}]}},
+   to: shop/db, port: 5432, protocol: UDP, expect: deny}
+""", *SHOP)
+    assert got == [
+        (True, 1, []),
+        (False, 1, ["shop/web>shop/db:TCP:5433"]),
+        (False, 1, ["shop/web>shop/db:TCP:5432"]),
+        (True, 1, []),
+        (True, 1, []),
+        (True, 1, []),
+        (True, 2, []),
+        (False, 2, ["shop/web>shop/db:TCP:1-5431,5433-65535 UDP:all SCTP:all"]),
+        (False, 4, ["shop/db>ops/mon:TCP:5432", "shop/web>ops/mon:TCP:5432"]),
+        (True, 1, []),
+    ]
+
+
+def test_cidr_is_checked_part_by_part(tmp_path: Path) -> None:
+    objects = (*SHOP, policy("edge", "shop", labels(app="web"), ingress=[
+        {"from": [{"ipBlock": {"cidr": "198.51.100.0/24", "except": ["198.51.100.128/25"]}}]}]))
+    got = _check(tmp_path, """
+- {from: 198.51.100.0/25, to: shop/web, port: 9999, expect: allow}
+- {from: 198.51.100.0/24, to: shop/web, port: 9999, expect: allow}
+- {from: 198.51.100.0/24, to: shop/web, port: 9999, expect: deny}
+""", *objects)
+    assert got == [
+        (True, 1, []),
+        (False, 2, ["198.51.100.128>shop/web:TCP:9999"]),
+        (False, 2, ["198.51.100.0>shop/web:TCP:9999"]),
+    ]
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("- {from: {namespace: shop, podSelector: {matchLabels: {app: nope}}}, to: shop/db, expect: deny}",
+     "pods [app=nope] in shop matches no pod: an expectation about nothing would always pass"),
+    ("- {from: {namespace: nowhere}, to: shop/db, expect: deny}", "unknown namespace 'nowhere'"),
+    ("- {from: shop/web, to: shop/web, expect: deny}", "names no pair of distinct endpoints to check"),
+    ("- {from: shop/wbe, to: shop/db, expect: deny}", "unknown pod 'shop/wbe'; did you mean shop/web, shop/db?"),
+    ("- {from: shop/web, to: shop/db, port: http, expect: deny}",
+     "shop/db declares no TCP container port named 'http'"),
+])
+def test_vacuous_or_unknown_endpoints_are_errors(tmp_path: Path, body: str, message: str) -> None:
+    with pytest.raises(InputError) as err:
+        _check(tmp_path, body, *SHOP)
+    assert str(err.value).endswith(f"line 5 (expectation 1): {message}")
