@@ -122,7 +122,8 @@ def _load(files: list[str] | None, verbose: bool) -> LoadResult:
     if not files:
         _fail("no input: pass manifests with -f PATH (a file, a directory, or - for stdin)")
     stdin_text = sys.stdin.read() if "-" in files else None
-    result = load_manifests(files, stdin_text)
+    with _phase("reading manifests"):
+        result = load_manifests(files, stdin_text)
     err = _stderr()
     for diag in result.diagnostics:
         err.print(f"netpol: {diag}", markup=False)
@@ -133,6 +134,23 @@ def _load(files: list[str] | None, verbose: bool) -> LoadResult:
             for obj in result.ignored:
                 err.print(f"netpol:   {obj.location}: {obj.kind} ({obj.api_version}) {obj.name}", markup=False)
     return result
+
+
+@contextmanager
+def _phase(message: str) -> Iterator[None]:
+    """A transient spinner on stderr while a phase runs (seconds on large clusters); only on a terminal."""
+    err = _stderr()
+    if not err.is_terminal:
+        yield
+        return
+    with err.status(f"netpol: {message}…"):
+        yield
+
+
+def _analyze(files: list[str] | None, verbose: bool) -> Analyzer:
+    cluster = _load(files, verbose).cluster
+    with _phase(f"compiling {len(cluster.pods)} pods and {len(cluster.policies)} policies"):
+        return Analyzer(cluster)
 
 
 def _write(chunks: Iterable[str]) -> None:
@@ -153,7 +171,7 @@ def can_reach(
 ) -> None:
     """Can SRC open a connection to DST on PORT? Exit 0 allowed, 1 denied, 2 error."""
     with _user_errors():
-        analyzer = Analyzer(_load(files, verbose).cluster)
+        analyzer = _analyze(files, verbose)
         verdict = analyzer.can_reach(source, destination, port, protocol.value, namespace)
     print(verdict_json(verdict) if output is TextFormat.json else verdict_text(verdict))
     raise typer.Exit(EXIT_OK if verdict.allowed else EXIT_DENIED)
@@ -172,7 +190,7 @@ def matrix(
 ) -> None:
     """Reachability of every ordered pair of pods."""
     with _user_errors():
-        analyzer = Analyzer(_load(files, verbose).cluster)
+        analyzer = _analyze(files, verbose)
         m = analyzer.matrix(port, protocol.value, namespace)
     if output is MatrixFormat.table:
         _stdout().print(matrix_table(m))
@@ -196,7 +214,7 @@ def explain(
 ) -> None:
     """What each NetworkPolicy does: targets, direction, peers and ports."""
     with _user_errors():
-        summaries = Analyzer(_load(files, verbose).cluster).explain(namespace)
+        summaries = _analyze(files, verbose).explain(namespace)
     if output is ExplainFormat.json:
         print(explain_json(summaries))
     else:
@@ -227,7 +245,7 @@ def graph(
     if chosen is not GraphFormat.dot and out is None and sys.stdout.isatty():
         _fail(f"{chosen.value} is binary or long; write it to a file with -o FILE")
     with _user_errors():
-        diagram = Analyzer(_load(files, verbose).cluster).diagram(port, protocol.value, namespace, focus)
+        diagram = _analyze(files, verbose).diagram(port, protocol.value, namespace, focus)
         dot = diagram_dot(diagram)
         if chosen is not GraphFormat.dot and len(diagram.edges) > LARGE_GRAPH_EDGES:
             _stderr().print(f"netpol: note: {len(diagram.edges)} edges to lay out; Graphviz may take minutes "
@@ -271,7 +289,7 @@ def check(
             if not manifests:
                 _fail(f"{path}: names no manifests; add 'manifests:' to it or pass -f PATH")
             if manifests not in analyzers:
-                analyzers[manifests] = Analyzer(_load(list(manifests), verbose).cluster)
+                analyzers[manifests] = _analyze(list(manifests), verbose)
             results.append((intent, check_intent(analyzers[manifests], intent)))
     if junit is not None:
         _write_file(junit, check_junit(results).encode())
@@ -290,8 +308,8 @@ def diff(
     if base == "-" and head == "-":
         _fail("only one of BASE and HEAD can be standard input")
     with _user_errors():
-        changes = reachability_diff(Analyzer(_load([base], verbose).cluster),
-                                    Analyzer(_load([head], verbose).cluster))
+        changes = reachability_diff(_analyze([base], verbose),
+                                    _analyze([head], verbose))
     render = {DiffFormat.text: diff_text, DiffFormat.json: diff_json, DiffFormat.md: diff_markdown}[output]
     sys.stdout.write(render(changes))
     raise typer.Exit(EXIT_DENIED if changes.changed else EXIT_OK)

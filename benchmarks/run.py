@@ -1,0 +1,210 @@
+"""Benchmark netpol on generated clusters of growing size and write docs/performance.md.
+
+    python benchmarks/run.py                 # every size, about 15 minutes on 2 cores
+    python benchmarks/run.py --sizes 1k,10k  # some sizes
+    python benchmarks/run.py --smoke --out /tmp/perf.md   # the smallest size, as CI runs it
+
+Each size is measured in a fresh child process so that its peak RSS is its
+own: load (JSON and YAML, each in its own process), compile, point queries,
+the class-level reachability of one port, and peak RSS. The end-to-end time
+of `netpol can-reach` on the 10k-pod file is measured through the CLI.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import random
+import resource
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from benchmarks.generate import SIZES, Size, generate, write  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+QUERIES = 200
+PROBE = ("TCP", 8080)
+TARGETS = {  # at the largest size (docs/performance.md)
+    "compile_s": 10.0, "query_ms": 10.0, "reach_s": 10.0, "rss_mb": 2048.0, "json_pods_per_s": 15_000.0,
+}
+
+
+def measure(path: str, full: bool) -> dict[str, Any]:
+    """In a child process: load the file, and with `full` compile and query it too."""
+    from netpol import Analyzer, load_manifests
+
+    started = time.perf_counter()
+    cluster = load_manifests([path]).cluster
+    out: dict[str, Any] = {"load_s": time.perf_counter() - started, "pods": len(cluster.pods),
+                           "policies": len(cluster.policies), "namespaces": len(cluster.namespaces)}
+    if full:
+        started = time.perf_counter()
+        analyzer = Analyzer(cluster)
+        out["compile_s"] = time.perf_counter() - started
+        out["classes"] = len(analyzer.engine.classes)
+        rng = random.Random(7)
+        pods = cluster.pods
+        times = []
+        for _ in range(QUERIES):
+            src, dst = rng.choice(pods), rng.choice(pods)
+            started = time.perf_counter()
+            analyzer.can_reach(src.key, dst.key, PROBE[1], PROBE[0])
+            times.append(time.perf_counter() - started)
+        out["query_ms"] = statistics.median(times) * 1000
+        out["query_max_ms"] = max(times) * 1000
+        started = time.perf_counter()
+        rows = analyzer.engine.reachability(*PROBE)  # type: ignore[arg-type]
+        out["reach_s"] = time.perf_counter() - started
+        out["reach_pairs"] = sum(bin(r).count("1") for r in rows)
+    out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return out
+
+
+def _child(path: Path, full: bool) -> dict[str, Any]:
+    cmd = [sys.executable, __file__, "--measure", str(path)] + (["--full"] if full else [])
+    result = subprocess.run(cmd, capture_output=True, text=True, check=True)
+    data: dict[str, Any] = json.loads(result.stdout)
+    return data
+
+
+def _end_to_end(path: Path) -> float:
+    netpol = shutil.which("netpol") or str(Path(sys.executable).parent / "netpol")
+    from netpol import load_manifests
+
+    pods = load_manifests([str(path)]).cluster.pods
+    started = time.perf_counter()
+    subprocess.run([netpol, "can-reach", pods[0].key, pods[-1].key, "-p", str(PROBE[1]), "-f", str(path)],
+                   capture_output=True, check=False)
+    return time.perf_counter() - started
+
+
+def _machine() -> str:
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+    return (f"{cpu}, {os.cpu_count()} cores, {mem:.0f} GiB, Python {platform.python_version()}, "
+            f"{platform.system()} {platform.release()}")
+
+
+def _row(size: Size, j: dict[str, Any], y: dict[str, Any]) -> str:
+    return (f"| {size.pods:,} pods / {j['namespaces']:,} ns / {j['policies']:,} policies | {j['classes']:,} "
+            f"| {j['load_s']:.2f} s ({j['pods'] / j['load_s']:,.0f} pods/s) "
+            f"| {y['load_s']:.2f} s ({y['pods'] / y['load_s']:,.0f} pods/s) "
+            f"| {j['compile_s']:.2f} s | {j['query_ms']:.2f} ms (max {j['query_max_ms']:.1f}) "
+            f"| {j['reach_s']:.2f} s | {j['rss_mb']:,.0f} MiB |")
+
+
+def _verdicts(size: Size, j: dict[str, Any]) -> list[str]:
+    got = {"compile_s": j["compile_s"], "query_ms": j["query_ms"], "reach_s": j["reach_s"], "rss_mb": j["rss_mb"],
+           "json_pods_per_s": j["pods"] / j["load_s"]}
+    lines = []
+    for key, target in TARGETS.items():
+        ok = got[key] >= target if key == "json_pods_per_s" else got[key] <= target
+        lines.append(f"| {key} | {'>=' if key == 'json_pods_per_s' else '<='} {target:,.0f} | {got[key]:,.2f} "
+                     f"| {'met' if ok else 'NOT met'} |")
+    return lines
+
+
+def _report(results: list[tuple[Size, dict[str, Any], dict[str, Any]]], e2e: float | None, elapsed: float) -> str:
+    largest = results[-1]
+    lines = [
+        "# Performance",
+        "",
+        "Generated by `python benchmarks/run.py` (seeded clusters from `benchmarks/generate.py`; see its",
+        "docstring for what they contain). Do not edit by hand: rerun the script.",
+        "",
+        f"- Machine: {_machine()}",
+        f"- Date: {time.strftime('%Y-%m-%d')}; whole run {elapsed:.0f} s; one process per measurement, one core.",
+        f"- Point query: median (and max) of {QUERIES} `Analyzer.can_reach` calls between random pods, on "
+        f"{PROBE[0]}/{PROBE[1]}.",
+        f"- Reachability: `Engine.reachability('{PROBE[0]}', {PROBE[1]})`, every ordered pair of equivalence "
+        "classes.",
+        "- RSS: peak resident memory of the process that loaded the JSON file, compiled, queried and computed "
+        "the reachability.",
+        "",
+        "| cluster | classes | load JSON | load YAML (libyaml) | compile | point query | reachability | peak RSS |",
+        "|---|---|---|---|---|---|---|---|",
+        *(_row(size, j, y) for size, j, y in results),
+        "",
+        f"Targets, checked at the largest size measured ({largest[0].pods:,} pods):",
+        "",
+        "| measure | target | measured | |",
+        "|---|---|---|---|",
+        *_verdicts(largest[0], largest[1]),
+    ]
+    if e2e is not None:
+        lines += ["", f"`netpol can-reach` end to end (start, load, compile, answer) on the 10k-pod JSON file: "
+                  f"{e2e:.2f} s."]
+    return "\n".join(lines) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", default="1k,10k,50k,150k", help="comma-separated: 1k, 10k, 50k, 150k")
+    parser.add_argument("--smoke", action="store_true", help="only the smallest size")
+    parser.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md")
+    parser.add_argument("--workdir", type=Path, help="keep generated files here (default: a temporary directory)")
+    parser.add_argument("--measure", help=argparse.SUPPRESS)
+    parser.add_argument("--full", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.measure:
+        print(json.dumps(measure(args.measure, args.full)))
+        return
+    wanted = ["1k"] if args.smoke else args.sizes.split(",")
+    by_name = {f"{s.pods // 1000}k": s for s in SIZES}
+    unknown = [w for w in wanted if w not in by_name]
+    if unknown:
+        parser.error(f"unknown size(s) {', '.join(unknown)}; choose from {', '.join(by_name)}")
+    started = time.perf_counter()
+    workdir = args.workdir or Path(tempfile.mkdtemp(prefix="netpol-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    results = []
+    e2e = None
+    console = Console(stderr=True)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
+                  disable=not console.is_terminal) as progress:
+        for name in wanted:
+            size = by_name[name]
+            task = progress.add_task(f"{name}: generating", total=None)
+            objects = generate(size)
+            files = {ext: workdir / f"cluster-{name}.{ext}" for ext in ("json", "yaml")}
+            for path in files.values():
+                write(objects, path)
+            del objects
+            progress.update(task, description=f"{name}: load, compile, query (JSON)")
+            j = _child(files["json"], full=True)
+            progress.update(task, description=f"{name}: load (YAML)")
+            y = _child(files["yaml"], full=False)
+            if name == "10k":
+                progress.update(task, description=f"{name}: netpol can-reach end to end")
+                e2e = _end_to_end(files["json"])
+            results.append((size, j, y))
+            progress.update(task, description=f"{name}: done")
+            console.print(_row(size, j, y), markup=False, highlight=False)
+    args.out.write_text(_report(results, e2e, time.perf_counter() - started))
+    console.print(f"wrote {args.out}")
+    if args.workdir is None:
+        shutil.rmtree(workdir)
+
+
+if __name__ == "__main__":
+    main()

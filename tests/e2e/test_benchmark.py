@@ -1,0 +1,28 @@
+"""The benchmark runs at its smallest size (numbers live in docs/performance.md, not in assertions)."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_benchmark_smoke(tmp_path: Path) -> None:
+    out = tmp_path / "performance.md"
+    r = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "run.py"), "--smoke", "--out", str(out)],
+                       capture_output=True, text=True, timeout=600, check=False)
+    assert r.returncode == 0, r.stderr
+    text = out.read_text()
+    assert "| 1,000 pods / 68 ns / 500 policies |" in text
+    assert text.count("| met |") + text.count("| NOT met |") == 5
+
+
+def test_generator_is_seeded() -> None:
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.generate import SIZES, generate
+
+    assert generate(SIZES[0]) == generate(SIZES[0])
+    kinds = [o["kind"] for o in generate(SIZES[0])]
+    assert (kinds.count("Pod"), kinds.count("NetworkPolicy"), kinds.count("Namespace")) == (1000, 500, 68)
