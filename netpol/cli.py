@@ -24,13 +24,13 @@ from netpol import __version__
 from netpol.check import check_intent
 from netpol.diff import diff as reachability_diff
 from netpol.errors import NetpolError
-from netpol.query import Analyzer
+from netpol.query import SERVICE_REF, Analyzer
 from netpol.render.check import check_json, check_junit, check_text, counts
 from netpol.render.diff import diff_json, diff_markdown, diff_text
 from netpol.render.explain import explain_json, explain_table
 from netpol.render.graph import diagram_dot, render_image
 from netpol.render.matrix import matrix_csv, matrix_json, matrix_markdown, matrix_notes, matrix_table
-from netpol.render.verdict import verdict_json, verdict_text
+from netpol.render.verdict import service_json, service_text, verdict_json, verdict_text
 from netpol.sources import LoadResult, load_manifests
 from netpol.sources.intents import load_intent_file
 
@@ -160,18 +160,37 @@ def _write(chunks: Iterable[str]) -> None:
 
 @app.command("can-reach")
 def can_reach(
-    source: Annotated[str, typer.Argument(metavar="SRC", help="ns/pod, pod (in -n), or an IP address.")],
-    destination: Annotated[str, typer.Argument(metavar="DST", help="ns/pod, pod (in -n), or an IP address.")],
-    port: Annotated[str, typer.Option("--port", "-p", help="Port number, or a port name of DST.")],
+    source: Annotated[
+        str, typer.Argument(metavar="SRC", help="ns/pod, pod (in -n), ns/deployment/NAME, or an IP address.")
+    ],
+    destination: Annotated[str, typer.Argument(
+        metavar="DST", help="As SRC, or a Service: svc/NAME:PORT or NS/svc/NAME:PORT (PORT: number or name)."
+    )],
+    port: Annotated[
+        str | None, typer.Option("--port", "-p", help="Port number, or a port name of DST. Not for a Service.")
+    ] = None,
     files: Files = None,
     protocol: ProtocolOpt = ProtocolName.TCP,
     namespace: Annotated[str, typer.Option("--namespace", "-n", help="Namespace for bare pod names.")] = "default",
     output: Annotated[TextFormat, typer.Option("--output", "-o")] = TextFormat.text,
     verbose: Verbose = False,
 ) -> None:
-    """Can SRC open a connection to DST on PORT? Exit 0 allowed, 1 denied, 2 error."""
+    """Can SRC open a connection to DST on PORT? Exit 0 allowed, 1 denied, 2 error.
+
+    For a Service, every backing pod is checked: exit 0 when all are reachable, 1 when some or none are.
+    """
+    service = SERVICE_REF.match(destination)
+    if service is not None and port is not None:
+        _fail("a Service destination takes its port as svc/NAME:PORT, not --port")
+    if service is None and port is None:
+        _fail("--port is required (or DST is a Service: svc/NAME:PORT)")
     with _user_errors():
         analyzer = _analyze(files, verbose)
+        if service is not None:
+            sv = analyzer.can_reach_service(source, destination, protocol.value, namespace)
+            print(service_json(sv) if output is TextFormat.json else service_text(sv))
+            raise typer.Exit(EXIT_OK if sv.summary == "all" else EXIT_DENIED)
+        assert port is not None
         verdict = analyzer.can_reach(source, destination, port, protocol.value, namespace)
     print(verdict_json(verdict) if output is TextFormat.json else verdict_text(verdict))
     raise typer.Exit(EXIT_OK if verdict.allowed else EXIT_DENIED)

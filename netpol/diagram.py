@@ -44,7 +44,7 @@ class Group:
     @property
     def title(self) -> str:
         if len(self.pods) == 1:
-            return self.pods[0].name
+            return self.pods[0].name + self.pods[0].replica_note
         if self.labels:
             return f"{','.join(f'{k}={v}' for k, v in self.labels[:2])} x{len(self.pods)}"
         if len(self.pods) <= 3:

@@ -63,6 +63,10 @@ class Pod:
     host_network: bool = False
     node: str | None = None  # spec.nodeName, when scheduled
     location: Location | None = field(default=None, compare=False)
+    # A workload's pods: name is "<kind>/<workload name>", e.g. "deployment/web".
+    workload: str | None = None  # the workload kind, e.g. "Deployment"; None for a real pod
+    replicas: int | None = 1  # pods the workload creates; None: one per node (DaemonSet)
+    owner: str | None = None  # a real pod's controlling workload, e.g. "deployment/web"
 
     @property
     def key(self) -> str:
@@ -72,8 +76,42 @@ class Pod:
     def label_map(self) -> dict[str, str]:
         return dict(self.labels)
 
+    @property
+    def replica_note(self) -> str:
+        """How many pods a workload endpoint stands for: " (x3)", " (one per node)"; "" for a real pod."""
+        if self.workload is None:
+            return ""
+        return f" (x{self.replicas})" if self.replicas is not None else " (one per node)"
+
+    @property
+    def display(self) -> str:
+        return self.key + self.replica_note
+
     def __str__(self) -> str:
         return self.key
+
+
+@dataclass(frozen=True)
+class ServicePort:
+    port: int
+    protocol: Protocol = "TCP"
+    name: str | None = None
+    target: int | str = 0  # targetPort: a number, or a container port name on each backing pod
+
+
+@dataclass(frozen=True)
+class Service:
+    """A Service, for queries that name it: its selector picks the backing pods."""
+
+    namespace: NamespaceName
+    name: str
+    selector: tuple[tuple[str, str], ...] | None  # None: no selector, endpoints managed elsewhere
+    ports: tuple[ServicePort, ...] = ()
+    location: Location | None = field(default=None, compare=False)
+
+    @property
+    def key(self) -> str:
+        return f"{self.namespace}/{self.name}"
 
 
 @dataclass(frozen=True)
@@ -173,6 +211,7 @@ class Cluster:
     namespaces: tuple[Namespace, ...] = ()
     pods: tuple[Pod, ...] = ()
     policies: tuple[NetworkPolicy, ...] = ()
+    services: tuple[Service, ...] = ()
 
     @cached_property
     def namespaces_by_name(self) -> dict[str, Namespace]:

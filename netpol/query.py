@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -19,7 +20,18 @@ from netpol.compile import RuleRef
 from netpol.diagram import Diagram, build_diagram
 from netpol.engine import DirectionResult, Engine, PeerRef
 from netpol.errors import QueryError, UnknownEndpointError, name_list
-from netpol.model import Cluster, Direction, IPAddress, IPBlockPeer, NetworkPolicy, Pod, PodPeer, Rule
+from netpol.model import (
+    Cluster,
+    Direction,
+    IPAddress,
+    IPBlockPeer,
+    NetworkPolicy,
+    Pod,
+    PodPeer,
+    Rule,
+    Service,
+    ServicePort,
+)
 from netpol.portsets import MAX_PORT, MIN_PORT, PROTOCOLS, PortSet, Protocol
 
 ASSUME_SELF = (
@@ -194,6 +206,55 @@ class PolicySummary:
         return f"allow {len(self.rules)} rule(s)"
 
 
+SERVICE_REF = re.compile(r"^(?:([^/]+)/)?svc/([^/:]+)(?::(.+))?$")
+WORKLOAD_PREFIXES = frozenset(
+    {"deployment", "replicaset", "statefulset", "daemonset", "job", "cronjob", "replicationcontroller"}
+)
+
+
+@dataclass(frozen=True)
+class Backend:
+    """One pod behind a Service port: the port it resolves to there, and the verdict."""
+
+    pod: Pod
+    port: int | None  # None: the pod declares no container port of that name, so it serves nothing here
+    verdict: Verdict | None
+
+
+@dataclass(frozen=True)
+class ServiceVerdict:
+    source: Endpoint
+    service: Service
+    port: ServicePort
+    backends: tuple[Backend, ...]
+
+    @property
+    def reachable(self) -> tuple[Backend, ...]:
+        return tuple(b for b in self.backends if b.verdict is not None and b.verdict.allowed)
+
+    @property
+    def summary(self) -> str:
+        """all / some / none of the backing pods that serve this port are reachable."""
+        serving = [b for b in self.backends if b.verdict is not None]
+        if serving and len(self.reachable) == len(serving):
+            return "all"
+        return "some" if self.reachable else "none"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source.name,
+            "service": self.service.key,
+            "service_port": {"port": self.port.port, "name": self.port.name, "protocol": self.port.protocol,
+                             "target_port": self.port.target},
+            "summary": self.summary,
+            "backends": [
+                {"pod": b.pod.key, "port": b.port, "allowed": b.verdict.allowed if b.verdict else None,
+                 "verdict": b.verdict.to_dict() if b.verdict else None}
+                for b in self.backends
+            ],
+        }
+
+
 class Analyzer:
     """The public entry point: compile once, then ask."""
 
@@ -220,9 +281,15 @@ class Analyzer:
                 names = ", ".join(p.key for p in owners)
                 raise QueryError(f"IP {ip} belongs to several pods ({names}); name the pod instead")
             return Endpoint(pod=owners[0], ip=ip) if owners else Endpoint(ip=ip)
-        key = text if "/" in text else f"{namespace}/{text}"
+        first = text.split("/", 1)[0]
+        key = text if "/" in text and first not in WORKLOAD_PREFIXES else f"{namespace}/{text}"
         pod = self.cluster.pods_by_key.get(key)
         if pod is None:
+            ns, _, rest = key.partition("/")
+            owned = [p.key for p in self.cluster.pods if p.namespace == ns and p.owner == rest]
+            if owned:
+                raise QueryError(f"{key} is a workload whose pods are in the input: name one of them "
+                                 f"({name_list(owned)}), or ask about a Service in front of them")
             keys = list(self.cluster.pods_by_key)
             close = difflib.get_close_matches(key, keys, n=3, cutoff=0.6)
             by_name = [k for k in keys if k.split("/", 1)[1] == text.rsplit("/", 1)[-1] and k not in close]
@@ -249,6 +316,39 @@ class Analyzer:
             if c.name == port and c.protocol == protocol:
                 return c.port
         raise QueryError(f"{destination} declares no {protocol} container port named {port!r}")
+
+    # -- services ----------------------------------------------------------
+
+    def can_reach_service(self, src: str | Endpoint, service: str, protocol: str | None = None,
+                          namespace: str = "default") -> ServiceVerdict:
+        """can_reach from src to every pod behind a Service port (`svc/NAME:PORT`, `NS/svc/NAME:PORT`).
+
+        Policies see the pod's port, not the Service's: the Service port resolves
+        to its targetPort on each backing pod (a named targetPort per pod).
+        """
+        match = SERVICE_REF.match(service)
+        if match is None:
+            raise QueryError(f"{service!r} is not a Service reference (svc/NAME:PORT or NS/svc/NAME:PORT)")
+        ns, name, port_text = match.group(1) or namespace, match.group(2), match.group(3)
+        svc = next((s for s in self.cluster.services if s.namespace == ns and s.name == name), None)
+        if svc is None:
+            raise QueryError(f"unknown Service {ns}/{name}")
+        if svc.selector is None:
+            raise QueryError(f"Service {svc.key} has no selector: its endpoints are managed outside Kubernetes' "
+                             "selector logic, so netpol cannot resolve its pods from manifests")
+        sport = _service_port(svc, port_text, protocol)
+        source = src if isinstance(src, Endpoint) else self.endpoint(src, namespace)
+        selector = dict(svc.selector)
+        pods = [p for p in self.cluster.pods
+                if p.namespace == svc.namespace and all(p.label_map.get(k) == v for k, v in selector.items())]
+        if not pods:
+            raise QueryError(f"Service {svc.key} selects no pod ({', '.join(f'{k}={v}' for k, v in svc.selector)})")
+        backends = []
+        for pod in pods:
+            target = _target_port(sport, pod)
+            verdict = None if target is None else self.can_reach(source, Endpoint(pod=pod), target, sport.protocol)
+            backends.append(Backend(pod, target, verdict))
+        return ServiceVerdict(source, svc, sport, tuple(backends))
 
     # -- can_reach ----------------------------------------------------------
 
@@ -348,6 +448,23 @@ class Analyzer:
                         pol.declared_policy_types is None,
                     ))
         return tuple(out)
+
+
+def _service_port(svc: Service, text: str | None, protocol: str | None) -> ServicePort:
+    candidates = [p for p in svc.ports if protocol is None or p.protocol == protocol]
+    if text is not None:
+        candidates = [p for p in candidates if str(p.port) == text or p.name == text]
+    if len(candidates) == 1:
+        return candidates[0]
+    listed = ", ".join(f"{p.name + '=' if p.name else ''}{p.port}/{p.protocol}" for p in svc.ports) or "none"
+    what = "matches no port" if not candidates else "is ambiguous; add :PORT (or --protocol)"
+    raise QueryError(f"svc/{svc.name}{':' + text if text else ''} {what} of Service {svc.key} (ports: {listed})")
+
+
+def _target_port(port: ServicePort, pod: Pod) -> int | None:
+    if isinstance(port.target, int):
+        return port.target
+    return next((c.port for c in pod.ports if c.name == port.target and c.protocol == port.protocol), None)
 
 
 def _port_number(port: int) -> int:

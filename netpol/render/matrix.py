@@ -39,9 +39,9 @@ def matrix_table(m: Matrix) -> Table:
     table = Table(title=Text(_title(m)), show_lines=False)
     table.add_column("FROM \\ TO", no_wrap=True)
     for pod in m.pods:
-        table.add_column(pod.key, justify="center")
+        table.add_column(pod.display, justify="center")
     for src in m.pods:
-        table.add_row(Text(src.key), *(Text(_cell(m, src, dst, "✓", "✗")) for dst in m.pods))
+        table.add_row(Text(src.display), *(Text(_cell(m, src, dst, "✓", "✗")) for dst in m.pods))
     return table
 
 
@@ -52,11 +52,11 @@ def matrix_notes(m: Matrix) -> Iterator[str]:
 
 def matrix_markdown(m: Matrix) -> Iterator[str]:
     yield f"{_title(m)}\n\n"
-    yield "| from \\ to | " + " | ".join(f"`{p.key}`" for p in m.pods) + " |\n"
+    yield "| from \\ to | " + " | ".join(f"`{p.display}`" for p in m.pods) + " |\n"
     yield "|---|" + "---|" * len(m.pods) + "\n"
     for src in m.pods:
         cells = (_cell(m, src, dst, "✓", "✗") for dst in m.pods)
-        yield f"| `{src.key}` | " + " | ".join(cells) + " |\n"
+        yield f"| `{src.display}` | " + " | ".join(cells) + " |\n"
     yield "\n"
     for note in matrix_notes(m):
         yield f"- {note}"

@@ -1,10 +1,10 @@
-"""A can-reach verdict as terminal text or JSON."""
+"""A can-reach verdict (to a pod, an address or a Service) as terminal text or JSON."""
 
 from __future__ import annotations
 
 import json
 
-from netpol.query import Verdict
+from netpol.query import ServiceVerdict, Verdict
 
 
 def verdict_text(v: Verdict) -> str:
@@ -18,3 +18,20 @@ def verdict_text(v: Verdict) -> str:
 
 def verdict_json(v: Verdict) -> str:
     return json.dumps(v.to_dict(), indent=2)
+
+
+def service_text(sv: ServiceVerdict) -> str:
+    p = sv.port
+    serving = [b for b in sv.backends if b.verdict is not None]
+    lines = [f"{sv.summary.upper()}: {sv.source} -> svc/{sv.service.key}:{p.port} ({p.protocol}, targetPort "
+             f"{p.target}): {len(sv.reachable)} of {len(serving)} backing pod(s) reachable"]
+    for b in sv.backends:
+        if b.verdict is None:
+            lines.append(f"  SKIPPED {b.pod.key}: declares no {p.protocol} container port named {p.target!r}")
+        else:
+            lines.extend("  " + line for line in verdict_text(b.verdict).splitlines())
+    return "\n".join(lines)
+
+
+def service_json(sv: ServiceVerdict) -> str:
+    return json.dumps(sv.to_dict(), indent=2)

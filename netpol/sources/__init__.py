@@ -13,17 +13,28 @@ from typing import Any
 
 from netpol.bulk import paused_gc
 from netpol.errors import Diagnostic, InputError, Location, name_list
-from netpol.model import METADATA_NAME_LABEL, Cluster, Namespace, NamespaceName, NetworkPolicy, Pod
+from netpol.model import METADATA_NAME_LABEL, Cluster, Namespace, NamespaceName, NetworkPolicy, Pod, Service
 from netpol.sources.manifests import RawObject, expand_paths, located, raw_objects, read_text
-from netpol.sources.parse import Field, parse_namespace, parse_network_policy, parse_pod, pod_has_finished
+from netpol.sources.parse import (
+    Field,
+    parse_namespace,
+    parse_network_policy,
+    parse_pod,
+    parse_service,
+    parse_workload,
+    pod_has_finished,
+    workload_owner,
+)
 
 __all__ = ["IgnoredObject", "LoadResult", "assemble", "load_manifests", "load_objects"]
 
-# Workloads stand for pods netpol cannot see yet; ignoring them silently would hide pods.
-WORKLOAD_KINDS = frozenset(
-    {"Deployment", "ReplicaSet", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicationController"}
-)
-_SUPPORTED = {"Namespace": "v1", "Pod": "v1", "NetworkPolicy": "networking.k8s.io/v1"}
+# Workloads stand for the pods they create (netpol.model.Pod with `workload` set).
+WORKLOAD_KINDS = {
+    "Deployment": "apps/v1", "ReplicaSet": "apps/v1", "StatefulSet": "apps/v1", "DaemonSet": "apps/v1",
+    "Job": "batch/v1", "CronJob": "batch/v1", "ReplicationController": "v1",
+}
+_SUPPORTED = {"Namespace": "v1", "Pod": "v1", "NetworkPolicy": "networking.k8s.io/v1", "Service": "v1",
+              **WORKLOAD_KINDS}
 
 
 @dataclass(frozen=True)
@@ -59,6 +70,8 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
     namespaces: dict[str, Namespace] = {}
     pods: dict[str, Pod] = {}
     policies: dict[str, NetworkPolicy] = {}
+    services: dict[str, Service] = {}
+    workloads: dict[str, Pod] = {}
     ignored: list[IgnoredObject] = []
     diagnostics: list[Diagnostic] = []
     finished: list[str] = []
@@ -86,11 +99,21 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
                 finished.append(pod.key)
             else:
                 remember(pods, pod.key, kind, pod, raw.location)
+        elif kind == "Service":
+            service = parse_service(top)
+            remember(services, service.key, kind, service, raw.location)
+        elif kind in WORKLOAD_KINDS:
+            workload = parse_workload(top, kind)
+            if workload_owner(top) is None:  # a Deployment's ReplicaSet, a CronJob's Job: the owner stands for it
+                remember(workloads, workload.key, kind, workload, raw.location)
         else:
             policy = parse_network_policy(top)
             remember(policies, policy.key, kind, policy, raw.location)
 
-    used = sorted({p.namespace for p in pods.values()} | {p.namespace for p in policies.values()})
+    diagnostics.extend(_add_workloads(pods, workloads))
+
+    used = sorted({p.namespace for p in pods.values()} | {p.namespace for p in policies.values()}
+                  | {s.namespace for s in services.values()})
     for name in used:
         if name not in namespaces:
             namespaces[name] = Namespace(NamespaceName(name), ((METADATA_NAME_LABEL, name),), False)
@@ -108,25 +131,38 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
         tuple(namespaces[k] for k in sorted(namespaces)),
         tuple(pods[k] for k in sorted(pods)),
         tuple(policies[k] for k in sorted(policies)),
+        tuple(services[k] for k in sorted(services)),
     )
     return LoadResult(cluster, tuple(diagnostics), tuple(ignored))
 
 
-def _ignored_warnings(ignored: list[IgnoredObject]) -> list[Diagnostic]:
+def _add_workloads(pods: dict[str, Pod], workloads: dict[str, Pod]) -> list[Diagnostic]:
+    """A workload becomes one endpoint for its pods, unless its pods are in the input already."""
+    running = {f"{p.namespace}/{p.owner}" for p in pods.values() if p.owner}
+    covered, idle = [], []
+    for key, w in workloads.items():
+        if key in running:
+            covered.append(key)
+        elif w.replicas == 0:
+            idle.append(key)
+        else:
+            pods[key] = w
     out = []
-    workloads = Counter(o.kind for o in ignored if o.kind in WORKLOAD_KINDS)
-    if workloads:
-        names = ", ".join(f"{k} x{n}" for k, n in sorted(workloads.items()))
-        out.append(Diagnostic("warning", f"workloads are not analysed yet, their pods are missing: {names}"))
-    for o in ignored:
-        if o.kind == "NetworkPolicy":
-            out.append(Diagnostic(
-                "warning",
-                f"NetworkPolicy {o.name} of apiVersion {o.api_version} is not analysed "
-                "(only networking.k8s.io/v1 is)",
-                o.location,
-            ))
+    if covered:
+        out.append(Diagnostic("info", f"{len(covered)} workload(s) have their pods in the input, which are used "
+                                      f"instead: {name_list(covered)}"))
+    if idle:
+        out.append(Diagnostic("info", f"{len(idle)} workload(s) scaled to 0 have no pods: {name_list(idle)}"))
     return out
+
+
+def _ignored_warnings(ignored: list[IgnoredObject]) -> list[Diagnostic]:
+    """A kind netpol analyses, under an API version it does not, is probably a mistake worth a warning."""
+    return [
+        Diagnostic("warning", f"{o.kind} {o.name} of apiVersion {o.api_version} is not analysed "
+                              f"(only {_SUPPORTED[o.kind]} is)", o.location)
+        for o in ignored if o.kind in _SUPPORTED
+    ]
 
 
 def load_manifests(paths: Iterable[str], stdin_text: str | None = None) -> LoadResult:

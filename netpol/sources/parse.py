@@ -32,6 +32,8 @@ from netpol.model import (
     PolicyPort,
     PolicyType,
     Rule,
+    Service,
+    ServicePort,
 )
 from netpol.portsets import MAX_PORT, MIN_PORT, PROTOCOLS, Protocol
 from netpol.selectors import OPERATORS, LabelSelector, Requirement, requirement
@@ -277,7 +279,13 @@ def port_name(f: Field) -> str:
 def parse_pod(f: Field) -> Pod:
     namespace, name, meta = _metadata(f, namespaced=True)
     labels = parse_labels(meta.child("labels"))
-    spec = f.child("spec")
+    ports, host_network, node = _pod_spec(f.child("spec"))
+    return Pod(namespace, name, labels, ports, _pod_ips(f.child("status")), host_network, node, f.location,
+               owner=_owner(meta, dict(labels)))
+
+
+def _pod_spec(spec: Field) -> tuple[tuple[ContainerPort, ...], bool, str | None]:
+    """Container ports, hostNetwork and nodeName: what a pod spec means to policies."""
     spec.mapping()
     ports: list[ContainerPort] = []
     for c in spec.child("containers").items():
@@ -292,8 +300,80 @@ def parse_pod(f: Field) -> Pod:
     host_network = host_field.boolean() if host_field.present else False
     node_field = spec.child("nodeName")
     node = node_field.string() if node_field.present else None
-    return Pod(namespace, name, labels, tuple(sorted(set(ports))), _pod_ips(f.child("status")),
-               host_network, node, f.location)
+    return tuple(sorted(set(ports))), host_network, node
+
+
+def _owner(meta: Field, labels: dict[str, str]) -> str | None:
+    """The controlling workload as "kind/name"; a ReplicaSet named <deployment>-<pod-template-hash>
+    stands for its Deployment, as the Deployment controller names it."""
+    for ref in meta.child("ownerReferences").items():
+        data = ref.mapping()
+        if data.get("controller") is True and isinstance(data.get("kind"), str) and isinstance(data.get("name"), str):
+            kind, name = data["kind"], data["name"]
+            suffix = f"-{labels.get('pod-template-hash', '')}"
+            if kind == "ReplicaSet" and len(suffix) > 1 and name.endswith(suffix):
+                return f"deployment/{name[: -len(suffix)]}"
+            return f"{kind.lower()}/{name}"
+    return None
+
+
+# Where each workload kind keeps its pod template, and its pod count.
+_TEMPLATES = {
+    "Deployment": ("spec", "template"), "ReplicaSet": ("spec", "template"), "StatefulSet": ("spec", "template"),
+    "ReplicationController": ("spec", "template"), "DaemonSet": ("spec", "template"), "Job": ("spec", "template"),
+    "CronJob": ("spec", "jobTemplate", "spec", "template"),
+}
+
+
+def parse_workload(f: Field, kind: str) -> Pod:
+    """The pods a workload creates, as one endpoint: the template's labels and ports, and how many."""
+    namespace, name, meta = _metadata(f, namespaced=True)
+    template = f
+    for key in _TEMPLATES[kind]:
+        template = template.child(key)
+    template.required().mapping()
+    labels = parse_labels(template.child("metadata").child("labels"))
+    ports, host_network, _ = _pod_spec(template.child("spec").required())
+    return Pod(namespace, f"{kind.lower()}/{name}", labels, ports, (), host_network, None, f.location,
+               workload=kind, replicas=_replicas(f, kind))
+
+
+def _replicas(f: Field, kind: str) -> int | None:
+    if kind == "DaemonSet":
+        return None
+    spec = f.child("spec") if kind != "CronJob" else f.child("spec").child("jobTemplate").child("spec")
+    count = spec.child("parallelism" if kind in ("Job", "CronJob") else "replicas")
+    if not count.present:
+        return 1
+    value = count.integer()
+    if value < 0:
+        count.fail(f"must be >= 0, not {value}")
+    return value
+
+
+def workload_owner(f: Field) -> str | None:
+    """The workload that controls this one (a Deployment's ReplicaSet, a CronJob's Job)."""
+    return _owner(f.child("metadata"), {})
+
+
+def parse_service(f: Field) -> Service:
+    namespace, name, _ = _metadata(f, namespaced=True)
+    spec = f.child("spec")
+    spec.mapping()
+    selector_field = spec.child("selector")
+    selector = parse_labels(selector_field) if selector_field.present else None
+    ports = []
+    for p in spec.child("ports").items():
+        p.mapping()
+        number = _port_number(p.child("port").required())
+        name_field = p.child("name")
+        target_field = p.child("targetPort")
+        target: int | str = number
+        if target_field.present:
+            target = port_name(target_field) if isinstance(target_field.value, str) else _port_number(target_field)
+        ports.append(ServicePort(number, _protocol(p.child("protocol")),
+                                 name_field.string() if name_field.present else None, target))
+    return Service(namespace, name, selector, tuple(ports), f.location)
 
 
 def pod_has_finished(f: Field) -> bool:

@@ -185,10 +185,11 @@ def test_explain_namespace_filter() -> None:
 
 def test_stdin_and_verbose_ignored_objects() -> None:
     text = (FIXTURES / "specific-port" / "cluster.yaml").read_text()
+    text += "---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: settings}\n"
     r = run("matrix", "-f", "-", "-v", "-o", "csv", stdin=text)
     assert r.exit_code == 0
-    assert "netpol: ignored 1 object(s) of other kinds: Service (v1) x1\n" in r.stderr
-    assert "<stdin>: document 3, line 25 (Service default/apiserver): Service (v1) apiserver" in r.stderr
+    assert "netpol: ignored 1 object(s) of other kinds: ConfigMap (v1) x1\n" in r.stderr
+    assert "<stdin>: document 6, line 64 (ConfigMap settings): ConfigMap (v1) settings" in r.stderr
 
 
 def test_matrix_reports_plugin_dependent_assumptions(tmp_path) -> None:  # type: ignore[no-untyped-def]
@@ -319,3 +320,19 @@ def test_diff_exit_codes_and_formats(tmp_path) -> None:  # type: ignore[no-untyp
     assert json.loads(run("diff", fx("limit"), fx("deny-all"), "-o", "json").stdout)["changed"] is True
     r = run("diff", "-", "-")
     assert r.exit_code == 2
+
+
+def test_can_reach_a_service_resolves_the_target_port() -> None:
+    r = run("can-reach", "default/test-2", "svc/apiserver:5001", "-f", fx("specific-port"))
+    assert r.exit_code == 0
+    assert r.stdout.splitlines()[:2] == [
+        "ALL: default/test-2 -> svc/default/apiserver:5001 (TCP, targetPort 5000): 1 of 1 backing pod(s) reachable",
+        "  ALLOWED: default/test-2 -> default/apiserver TCP/5000",
+    ]
+    r = run("can-reach", "default/test-2", "svc/apiserver:8001", "-f", fx("specific-port"), "-o", "json")
+    assert r.exit_code == 1
+    data = json.loads(r.stdout)
+    assert (data["summary"], data["service_port"]["target_port"]) == ("none", 8000)
+    r = run("can-reach", "default/test-2", "svc/apiserver:8001", "-p", "80", "-f", fx("specific-port"))
+    assert r.exit_code == 2
+    assert r.stderr == "netpol: error: a Service destination takes its port as svc/NAME:PORT, not --port\n"

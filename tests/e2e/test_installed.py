@@ -49,7 +49,7 @@ def test_usage_errors_are_one_line() -> None:
     assert r.stderr.count("\n") == 1
     r = netpol("can-reach", "a", "b", "-f", str(FIXTURES / "limit"))
     assert r.returncode == 2
-    assert r.stderr == "netpol: error: Missing option '--port' / '-p'. (see 'netpol can-reach --help')\n"
+    assert r.stderr == "netpol: error: --port is required (or DST is a Service: svc/NAME:PORT)\n"
 
 
 def test_graph_png(tmp_path) -> None:  # type: ignore[no-untyped-def]

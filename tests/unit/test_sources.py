@@ -55,16 +55,15 @@ def test_empty_documents_are_skipped(tmp_path: Path) -> None:
 
 
 def test_other_kinds_are_kept_visible() -> None:
-    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s"}}
-    deploy = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"}}
+    cm = {"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "s"}}
+    old = {"apiVersion": "extensions/v1beta1", "kind": "Deployment", "metadata": {"name": "d"}}
     calico = {"apiVersion": "projectcalico.org/v3", "kind": "NetworkPolicy", "metadata": {"name": "c"}}
-    result = load_objects([pod("a"), svc, deploy, calico])
-    assert [(o.kind, o.name) for o in result.ignored] == [("Service", "s"), ("Deployment", "d"), ("NetworkPolicy", "c")]
+    result = load_objects([pod("a"), cm, old, calico])
+    assert [(o.kind, o.name) for o in result.ignored] == [("ConfigMap", "s"), ("Deployment", "d"), ("NetworkPolicy", "c")]
     assert result.ignored_summary() == (
-        "Deployment (apps/v1) x1, NetworkPolicy (projectcalico.org/v3) x1, Service (v1) x1"
+        "ConfigMap (v1) x1, Deployment (extensions/v1beta1) x1, NetworkPolicy (projectcalico.org/v3) x1"
     )
     messages = [d.message for d in result.diagnostics]
-    assert "workloads are not analysed yet, their pods are missing: Deployment x1" in messages
     assert any("NetworkPolicy c of apiVersion projectcalico.org/v3 is not analysed" in m for m in messages)
 
 

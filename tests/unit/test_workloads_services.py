@@ -1,0 +1,144 @@
+"""Workloads stand for their pods; Services resolve to their backing pods and target ports."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from netpol.errors import InputError, QueryError
+from tests.builders import analyzer, labels, namespace, policy
+
+
+def template(labels_: dict[str, str], ports: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    return {"metadata": {"labels": labels_},
+            "spec": {"containers": [{"name": "c", "image": "x", "ports": ports or []}]}}
+
+
+def workload(kind: str, name: str, labels_: dict[str, str], ns: str = "default", **spec: Any) -> dict[str, Any]:
+    api = {"Job": "batch/v1", "CronJob": "batch/v1", "ReplicationController": "v1"}.get(kind, "apps/v1")
+    ports = spec.pop("ports", None)
+    body: dict[str, Any] = dict(spec)
+    if kind == "CronJob":
+        body = {"schedule": "* * * * *", "jobTemplate": {"spec": {**spec, "template": template(labels_, ports)}}}
+    else:
+        body["template"] = template(labels_, ports)
+    return {"apiVersion": api, "kind": kind, "metadata": {"name": name, "namespace": ns}, "spec": body}
+
+
+def service(name: str, selector: dict[str, str] | None, ports: list[dict[str, Any]], ns: str = "default") -> dict[str, Any]:
+    spec: dict[str, Any] = {"ports": ports}
+    if selector is not None:
+        spec["selector"] = selector
+    return {"apiVersion": "v1", "kind": "Service", "metadata": {"name": name, "namespace": ns}, "spec": spec}
+
+
+@pytest.mark.parametrize(("kind", "spec", "key", "replicas"), [
+    ("Deployment", {"replicas": 3}, "default/deployment/web", 3),
+    ("Deployment", {}, "default/deployment/web", 1),
+    ("ReplicaSet", {"replicas": 2}, "default/replicaset/web", 2),
+    ("StatefulSet", {"replicas": 5}, "default/statefulset/web", 5),
+    ("DaemonSet", {}, "default/daemonset/web", None),
+    ("Job", {"parallelism": 4}, "default/job/web", 4),
+    ("CronJob", {}, "default/cronjob/web", 1),
+    ("ReplicationController", {"replicas": 2}, "default/replicationcontroller/web", 2),
+])
+def test_each_workload_kind_is_one_endpoint(kind: str, spec: dict[str, Any], key: str, replicas: int | None) -> None:
+    a = analyzer(namespace("default"), workload(kind, "web", {"app": "web"}, ports=[{"containerPort": 80, "name": "http"}],
+                                                **spec))
+    (pod,) = a.cluster.pods
+    assert (pod.key, pod.workload, pod.replicas, pod.label_map, pod.ips) == (key, kind, replicas, {"app": "web"}, ())
+    assert [(p.port, p.name) for p in pod.ports] == [(80, "http")]
+
+
+def test_workloads_in_queries_matrices_and_policies() -> None:
+    a = analyzer(
+        namespace("default"),
+        workload("Deployment", "web", {"app": "web"}, replicas=3, ports=[{"containerPort": 8080, "name": "http"}]),
+        workload("Deployment", "client", {"app": "client"}),
+        workload("Deployment", "other", {"app": "other"}),
+        policy("web", selector=labels(app="web"),
+               ingress=[{"from": [{"podSelector": labels(app="client")}], "ports": [{"port": "http"}]}]),
+    )
+    assert a.can_reach("default/deployment/client", "default/deployment/web", "http").allowed
+    assert a.can_reach("deployment/client", "deployment/web", 8080).allowed  # bare form, in -n's namespace
+    assert not a.can_reach("default/deployment/other", "default/deployment/web", 8080).allowed
+    assert [p.display for p in a.matrix().pods] == [
+        "default/deployment/client (x1)", "default/deployment/other (x1)", "default/deployment/web (x3)"]
+
+
+def test_real_pods_replace_their_workload_and_scaled_to_zero_is_noted() -> None:
+    owned = {"apiVersion": "v1", "kind": "Pod", "metadata": {
+        "name": "web-5d9c7-abcde", "namespace": "default", "labels": {"app": "web", "pod-template-hash": "5d9c7"},
+        "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-5d9c7", "uid": "u",
+                             "controller": True}]}, "spec": {"containers": [{"name": "c", "image": "x"}]}}
+    rs = workload("ReplicaSet", "web-5d9c7", {"app": "web"}, replicas=1)
+    rs["metadata"]["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "uid": "d",
+                                          "controller": True}]
+    from netpol import load_objects
+    result = load_objects([namespace("default"), owned, rs, workload("Deployment", "web", {"app": "web"}),
+                           workload("Deployment", "idle", {"app": "idle"}, replicas=0)])
+    assert [(p.key, p.owner) for p in result.cluster.pods] == [("default/web-5d9c7-abcde", "deployment/web")]
+    assert [d.message for d in result.diagnostics] == [
+        "1 workload(s) have their pods in the input, which are used instead: default/deployment/web",
+        "1 workload(s) scaled to 0 have no pods: default/deployment/idle",
+    ]
+    with pytest.raises(QueryError, match="is a workload whose pods are in the input: name one of them "
+                                         r"\(default/web-5d9c7-abcde\)"):
+        analyzer(namespace("default"), owned).endpoint("default/deployment/web")
+
+
+def test_bad_workload_fields_are_located_errors() -> None:
+    bad = workload("Deployment", "web", {"app": "web"}, replicas=-1)
+    with pytest.raises(InputError, match=r"\(Deployment default/web\): spec.replicas: must be >= 0, not -1"):
+        analyzer(bad)
+    bad = workload("StatefulSet", "db", {"app": "db"}, ports=[{"containerPort": 99999}])
+    with pytest.raises(InputError, match=r"spec.template.spec.containers\[0\].ports\[0\].containerPort"):
+        analyzer(bad)
+
+
+PODS = (
+    namespace("default"),
+    {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "api-a", "labels": {"app": "api", "v": "1"}},
+     "spec": {"containers": [{"name": "c", "image": "x", "ports": [{"containerPort": 8000, "name": "web"}]}]}},
+    {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "api-b", "labels": {"app": "api", "v": "2"}},
+     "spec": {"containers": [{"name": "c", "image": "x", "ports": [{"containerPort": 9000, "name": "web"}]}]}},
+    {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "api-c", "labels": {"app": "api", "v": "3"}},
+     "spec": {"containers": [{"name": "c", "image": "x"}]}},
+    {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "client", "labels": {"app": "client"}},
+     "spec": {"containers": [{"name": "c", "image": "x"}]}},
+    service("api", {"app": "api"}, [{"name": "http", "port": 80, "targetPort": "web"},
+                                     {"name": "metrics", "port": 9100, "protocol": "TCP"}]),
+    service("external-db", None, [{"port": 5432}]),
+    service("nothing", {"app": "missing"}, [{"port": 80}]),
+)
+
+
+@pytest.mark.parametrize(("ref", "policies", "summary", "backends"), [
+    ("svc/api:80", [], "all", [("default/api-a", 8000, True), ("default/api-b", 9000, True), ("default/api-c", None, None)]),
+    ("svc/api:http", [policy("p", selector=labels(v="2"), ingress=[{"ports": [{"port": 9000}]}])], "all",
+     [("default/api-a", 8000, True), ("default/api-b", 9000, True), ("default/api-c", None, None)]),
+    ("svc/api:http", [policy("p", selector=labels(v="2"), ingress=[{"ports": [{"port": 80}]}])], "some",
+     [("default/api-a", 8000, True), ("default/api-b", 9000, False), ("default/api-c", None, None)]),
+    ("default/svc/api:9100", [policy("p", selector=labels(app="api"), ingress=[{"ports": [{"port": "web"}]}])],
+     "none", [("default/api-a", 9100, False), ("default/api-b", 9100, False), ("default/api-c", 9100, False)]),
+])
+def test_service_resolution(ref: str, policies: list[dict[str, Any]], summary: str,
+                            backends: list[tuple[str, int | None, bool | None]]) -> None:
+    sv = analyzer(*PODS, *policies).can_reach_service("default/client", ref)
+    assert sv.summary == summary
+    assert [(b.pod.key, b.port, b.verdict.allowed if b.verdict else None) for b in sv.backends] == backends
+
+
+@pytest.mark.parametrize(("ref", "message"), [
+    ("svc/external-db:5432", "Service default/external-db has no selector"),
+    ("svc/nothing:80", "Service default/nothing selects no pod (app=missing)"),
+    ("svc/api", "svc/api is ambiguous; add :PORT (or --protocol) of Service default/api "
+                "(ports: http=80/TCP, metrics=9100/TCP)"),
+    ("svc/api:81", "svc/api:81 matches no port of Service default/api"),
+    ("svc/nope:80", "unknown Service default/nope"),
+])
+def test_service_errors(ref: str, message: str) -> None:
+    with pytest.raises(QueryError) as err:
+        analyzer(*PODS).can_reach_service("default/client", ref)
+    assert str(err.value).startswith(message)
