@@ -25,6 +25,8 @@ from functools import cached_property
 from typing import NamedTuple
 
 import networkx as nx
+import numpy as np
+import numpy.typing as npt
 
 from netpol.compile import CompiledRule, RuleRef, Target, compile_policies, resolve_ports
 from netpol.model import (
@@ -121,6 +123,34 @@ class DirectionResult:
 
 
 PeerRef = int | IPAddress  # a class id, or an address outside the cluster
+_STRIPE = 256  # 8x8 blocks per stripe when transposing: 2048 rows at a time
+_TRANSPOSE_STEPS = tuple(
+    (np.uint64(shift), np.uint64(mask))
+    for shift, mask in ((7, 0x00AA00AA00AA00AA), (14, 0x0000CCCC0000CCCC), (28, 0x00000000F0F0F0F0))
+)
+
+
+class ClassMatrix:
+    """A packed bit matrix over classes: bit d of row s means class s may connect to class d.
+
+    Rows are little-endian bit arrays (bit d is bit d % 8 of byte d // 8),
+    the same layout as a Python int bitset's to_bytes(..., "little").
+    """
+
+    def __init__(self, packed: npt.NDArray[np.uint8], size: int) -> None:
+        self.packed = packed
+        self.size = size
+
+    def allowed(self, src: int, dst: int) -> bool:
+        return bool((int(self.packed[src, dst >> 3]) >> (dst & 7)) & 1)
+
+    def row(self, src: int) -> int:
+        """Row src as a Python int bitset."""
+        return int.from_bytes(self.packed[src].tobytes(), "little")
+
+    def count(self) -> int:
+        """Allowed ordered class pairs."""
+        return int(np.bitwise_count(self.packed).sum(dtype=np.int64))
 
 
 class Engine:
@@ -311,34 +341,33 @@ class Engine:
         ports = ALL_PORTS if egress is None else egress.ports
         return ports if ingress is None else ports.intersection(ingress.ports)
 
-    def reachability(self, protocol: Protocol, port: int) -> tuple[int, ...]:
-        """For each source class, the bitset of destination classes it may connect to on one port.
-
-        Bit s of row s means "between two pods of class s".
-        """
+    def reachability(self, protocol: Protocol, port: int) -> ClassMatrix:
+        """Which class may connect to which on one port. Bit s of row s means "between two pods of class s"."""
         return self._rows((protocol, port))
 
-    def _rows(self, probe: tuple[Protocol, int] | None) -> tuple[int, ...]:
+    def _rows(self, probe: tuple[Protocol, int] | None) -> ClassMatrix:
         """Per source class, the destinations it may reach on the probe (None: on some port).
 
-        Built from per-class bitsets: what each source's egress sends to, and
-        (transposed, grouped by identical sets) what each destination's ingress
-        admits; no evaluation per class pair.
+        What each source's egress sends to is one bitset per source. What each
+        destination's ingress admits is one bitset per destination; its
+        transpose (who is admitted where, per source) is taken as a packed bit
+        matrix, so no class pair is evaluated one by one and memory stays at
+        two packed n x n bit matrices.
         """
         n = len(self.classes)
+        width = (n + 7) // 8
         by_ports: dict[tuple[ContainerPort, ...], int] = {}
         for c in self.classes:
             by_ports[c.named_ports] = by_ports.get(c.named_ports, 0) | (1 << c.id)
-        sends = [self._sends(s, probe, by_ports) for s in range(n)]
-        admitted_by: dict[int, int] = {}
+        admits = np.zeros((8 * width, width), np.uint8)  # square, padded to whole bytes
         for d in range(n):
-            admits = self._admits(d, probe)
-            admitted_by[admits] = admitted_by.get(admits, 0) | (1 << d)
-        received = [0] * n
-        for sources, destinations in admitted_by.items():
-            for s in _bits(sources):
-                received[s] |= destinations
-        return tuple(sends[s] & received[s] for s in range(n))
+            admits[d] = np.frombuffer(self._admits(d, probe).to_bytes(width, "little"), np.uint8)
+        rows = _transpose(admits)  # row s: the destinations whose ingress admits s
+        del admits
+        for s in range(n):
+            sends = np.frombuffer(self._sends(s, probe, by_ports).to_bytes(width, "little"), np.uint8)
+            np.bitwise_and(rows[s], sends, out=rows[s])
+        return ClassMatrix(rows, n)
 
     def _sends(self, s: int, probe: tuple[Protocol, int] | None,
                by_ports: dict[tuple[ContainerPort, ...], int]) -> int:
@@ -385,8 +414,9 @@ class Engine:
         for block in self.blocks:
             g.add_node(_block_node(block), kind="external", block=block)
         self._add_external_edges(g)
-        for src, row in enumerate(self._rows(None)):  # only pairs some port may connect
-            for dst in _bits(row):
+        candidates = self._rows(None)  # only pairs some port may connect
+        for src in range(len(self.classes)):
+            for dst in _bits(candidates.row(src)):
                 if src == dst and self.classes[src].size == 1:
                     continue  # a lone pod's traffic to itself is not a policy question
                 egress, ingress = self.connection(src, dst)
@@ -429,6 +459,26 @@ ANY_ADDRESS = "any address"
 
 def _block_node(block: IPBlock) -> str:
     return f"ipBlock {block}"
+
+
+def _transpose(packed: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
+    """Transpose a square bit matrix packed little-endian along rows (8w rows of w bytes).
+
+    Each 8x8 bit block is one 64-bit word, transposed in three mask-and-shift
+    steps (Hacker's Delight 7-3) for whole stripes of blocks at once, then
+    written to the mirrored block position.
+    """
+    w = packed.shape[1]
+    out = np.empty_like(packed)
+    for i0 in range(0, w, _STRIPE):
+        i1 = min(w, i0 + _STRIPE)
+        c = i1 - i0
+        x = packed[8 * i0:8 * i1].reshape(c, 8, w).transpose(0, 2, 1).copy().view("<u8").reshape(c, w)
+        for shift, mask in _TRANSPOSE_STEPS:
+            t = (x ^ (x >> shift)) & mask
+            x ^= t ^ (t << shift)
+        out[:, i0:i1] = x.T.copy().view(np.uint8).reshape(w, c, 8).transpose(0, 2, 1).reshape(8 * w, c)
+    return out
 
 
 def _allows(ports: PortSet, probe: tuple[Protocol, int] | None) -> bool:

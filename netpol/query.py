@@ -18,7 +18,7 @@ from typing import Any
 from netpol.bulk import paused_gc
 from netpol.compile import RuleRef
 from netpol.diagram import Diagram, build_diagram
-from netpol.engine import DirectionResult, Engine, PeerRef
+from netpol.engine import ClassMatrix, DirectionResult, Engine, PeerRef
 from netpol.errors import QueryError, UnknownEndpointError, name_list
 from netpol.model import (
     Cluster,
@@ -144,7 +144,7 @@ class Matrix:
         return self._cache[key]
 
     @cached_property
-    def _rows(self) -> tuple[int, ...]:
+    def _rows(self) -> ClassMatrix:
         assert self.protocol is not None and self.port is not None
         return self.analyzer.engine.reachability(self.protocol, self.port)
 
@@ -154,7 +154,7 @@ class Matrix:
         if self.port is None or self.protocol is None:
             return bool(self.ports(src, dst))
         class_of = self.analyzer.engine.class_of
-        return bool((self._rows[class_of[src.key]] >> class_of[dst.key]) & 1)
+        return self._rows.allowed(class_of[src.key], class_of[dst.key])
 
     def assumptions(self) -> tuple[str, ...]:
         """The plugin-dependent choices this matrix relies on, for its pods."""

@@ -173,6 +173,7 @@ def raw_objects(path: str, text: str) -> Iterator[RawObject]:
         if not isinstance(items, list):
             raise InputError(loc, "items", "must be a list")
         for index, item in enumerate(items):
+            items[index] = None  # let each raw object go once parsed: a 150k-pod List is most of the memory
             item_loc = Location(name, document=number, item=index)
             if not isinstance(item, dict):
                 raise InputError(item_loc, None, f"expected an object, found {type(item).__name__}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from netpol import load_objects
 from netpol.compile import compile_policies
 from netpol.engine import Engine
@@ -94,3 +96,17 @@ def test_allow_graph_external_nodes() -> None:
     }
     assert g.nodes["ipBlock 0.0.0.0/0"]["kind"] == "external"
     assert [str(m.ref) for m in g.edges[b, "any address"]["egress"].matches] == ["default/out egress[1]"]
+
+
+@pytest.mark.parametrize("n", [1, 7, 8, 9, 64, 1000, 2049])
+def test_bit_matrix_transpose(n: int) -> None:
+    import numpy as np
+
+    from netpol.engine import _transpose
+
+    width = (n + 7) // 8
+    rng = np.random.default_rng(n)
+    packed = np.zeros((8 * width, width), np.uint8)
+    packed[:n] = rng.integers(0, 256, (n, width), dtype=np.uint8)
+    bits = np.unpackbits(packed, axis=1, bitorder="little")
+    assert np.array_equal(np.unpackbits(_transpose(packed), axis=1, bitorder="little"), bits.T)
