@@ -6,14 +6,19 @@ allowed, 1 denied, 2 usage or input error (see docs/cli.md).
 
 from __future__ import annotations
 
+import ipaddress
+import json
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 from enum import StrEnum
 from typing import Annotated, NoReturn
 
 import typer
+import yaml
 from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn
 
 try:  # typer >= 0.29 vendors click; older releases use click itself
     from typer._click.exceptions import ClickException
@@ -24,7 +29,7 @@ from netpol import __version__
 from netpol.check import check_intent
 from netpol.diff import diff as reachability_diff
 from netpol.errors import NetpolError
-from netpol.query import SERVICE_REF, Analyzer
+from netpol.query import SERVICE_REF, WORKLOAD_PREFIXES, Analyzer
 from netpol.render.check import check_json, check_junit, check_text, counts
 from netpol.render.diff import diff_json, diff_markdown, diff_text
 from netpol.render.explain import explain_json, explain_table
@@ -32,6 +37,7 @@ from netpol.render.graph import diagram_dot, render_image
 from netpol.render.matrix import matrix_csv, matrix_json, matrix_markdown, matrix_notes, matrix_table
 from netpol.render.verdict import service_json, service_text, verdict_json, verdict_text
 from netpol.sources import LoadResult, load_manifests
+from netpol.sources.cluster import ClusterRead, read_cluster
 from netpol.sources.intents import load_intent_file
 
 EXIT_OK = 0
@@ -87,9 +93,14 @@ class ProtocolName(StrEnum):
 
 Files = Annotated[
     list[str] | None,
-    typer.Option("--filename", "-f", help="Manifest file, directory (recursive) or '-' for stdin. Repeatable."),
+    typer.Option("--filename", "-f", help="Manifest file, directory (recursive) or '-' for stdin. Repeatable. "
+                 "Without it, the live cluster is read."),
 ]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="List objects of kinds netpol does not analyse.")]
+Kubeconfig = Annotated[str | None, typer.Option(
+    "--kubeconfig", help="Without -f, read the live cluster with this kube config (default: $KUBECONFIG, "
+    "~/.kube/config, or the in-cluster service account).")]
+Context = Annotated[str | None, typer.Option("--context", help="Kube config context (default: the current one).")]
 Namespaces = Annotated[
     list[str] | None, typer.Option("--namespace", "-n", help="Only these namespaces. Repeatable.")
 ]
@@ -118,12 +129,43 @@ def _user_errors() -> Iterator[None]:
         _fail(str(exc))
 
 
-def _load(files: list[str] | None, verbose: bool) -> LoadResult:
-    if not files:
-        _fail("no input: pass manifests with -f PATH (a file, a directory, or - for stdin)")
-    stdin_text = sys.stdin.read() if "-" in files else None
-    with _phase("reading manifests"):
-        result = load_manifests(files, stdin_text)
+@dataclass(frozen=True)
+class Source:
+    """Where a command reads the cluster from: manifests (-f), else the live cluster."""
+
+    files: list[str] | None = None
+    kubeconfig: str | None = None
+    context: str | None = None
+    verbose: bool = False
+
+
+def _load(source: Source, scope: list[str] | None = None) -> LoadResult:
+    """Manifests when -f is given, else the live cluster (all namespaces, or `scope`)."""
+    if source.files:
+        stdin_text = sys.stdin.read() if "-" in source.files else None
+        with _phase("reading manifests"):
+            result = load_manifests(source.files, stdin_text)
+    else:
+        result = _read_live(source, scope).result
+    _report(result, source.verbose)
+    return result
+
+
+def _read_live(source: Source, scope: list[str] | None) -> ClusterRead:
+    err = _stderr()
+    with Progress(SpinnerColumn(), TextColumn("netpol: reading the cluster: {task.description}"),
+                  console=err, transient=True, disable=not err.is_terminal) as progress:
+        tasks: dict[str, TaskID] = {}
+
+        def seen(kind: str, count: int) -> None:
+            if kind not in tasks:
+                tasks[kind] = progress.add_task(kind, total=None)
+            progress.update(tasks[kind], description=f"{count} {kind} object(s)")
+
+        return read_cluster(source.kubeconfig, source.context, scope, seen)
+
+
+def _report(result: LoadResult, verbose: bool) -> None:
     err = _stderr()
     for diag in result.diagnostics:
         err.print(f"netpol: {diag}", markup=False)
@@ -133,7 +175,6 @@ def _load(files: list[str] | None, verbose: bool) -> LoadResult:
         if verbose:
             for obj in result.ignored:
                 err.print(f"netpol:   {obj.location}: {obj.kind} ({obj.api_version}) {obj.name}", markup=False)
-    return result
 
 
 @contextmanager
@@ -147,10 +188,28 @@ def _phase(message: str) -> Iterator[None]:
         yield
 
 
-def _analyze(files: list[str] | None, verbose: bool) -> Analyzer:
-    cluster = _load(files, verbose).cluster
+def _analyze(source: Source, scope: list[str] | None = None) -> Analyzer:
+    cluster = _load(source, scope).cluster
     with _phase(f"compiling {len(cluster.pods)} pods and {len(cluster.policies)} policies"):
         return Analyzer(cluster)
+
+
+def _endpoint_namespaces(endpoints: Iterable[str], default: str) -> list[str] | None:
+    """The namespaces a live read needs for a can-reach question; None (all) when an endpoint is an IP."""
+    out = set()
+    for text in endpoints:
+        service = SERVICE_REF.match(text)
+        if service is not None:
+            out.add(service.group(1) or default)
+            continue
+        try:
+            ipaddress.ip_address(text)
+            return None
+        except ValueError:
+            pass
+        first = text.split("/", 1)[0]
+        out.add(first if "/" in text and first not in WORKLOAD_PREFIXES else default)
+    return sorted(out)
 
 
 def _write(chunks: Iterable[str]) -> None:
@@ -173,6 +232,8 @@ def can_reach(
     protocol: ProtocolOpt = ProtocolName.TCP,
     namespace: Annotated[str, typer.Option("--namespace", "-n", help="Namespace for bare pod names.")] = "default",
     output: Annotated[TextFormat, typer.Option("--output", "-o")] = TextFormat.text,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
     verbose: Verbose = False,
 ) -> None:
     """Can SRC open a connection to DST on PORT? Exit 0 allowed, 1 denied, 2 error.
@@ -185,7 +246,8 @@ def can_reach(
     if service is None and port is None:
         _fail("--port is required (or DST is a Service: svc/NAME:PORT)")
     with _user_errors():
-        analyzer = _analyze(files, verbose)
+        inputs = Source(files, kubeconfig, context, verbose)
+        analyzer = _analyze(inputs, _endpoint_namespaces((source, destination), namespace))
         if service is not None:
             sv = analyzer.can_reach_service(source, destination, protocol.value, namespace)
             print(service_json(sv) if output is TextFormat.json else service_text(sv))
@@ -205,11 +267,13 @@ def matrix(
     protocol: ProtocolOpt = ProtocolName.TCP,
     namespace: Namespaces = None,
     output: Annotated[MatrixFormat, typer.Option("--output", "-o")] = MatrixFormat.table,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
     verbose: Verbose = False,
 ) -> None:
     """Reachability of every ordered pair of pods."""
     with _user_errors():
-        analyzer = _analyze(files, verbose)
+        analyzer = _analyze(Source(files, kubeconfig, context, verbose), namespace)
         m = analyzer.matrix(port, protocol.value, namespace)
     if output is MatrixFormat.table:
         _stdout().print(matrix_table(m))
@@ -229,11 +293,13 @@ def explain(
     files: Files = None,
     namespace: Namespaces = None,
     output: Annotated[ExplainFormat, typer.Option("--output", "-o")] = ExplainFormat.table,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
     verbose: Verbose = False,
 ) -> None:
     """What each NetworkPolicy does: targets, direction, peers and ports."""
     with _user_errors():
-        summaries = _analyze(files, verbose).explain(namespace)
+        summaries = _analyze(Source(files, kubeconfig, context, verbose), namespace).explain(namespace)
     if output is ExplainFormat.json:
         print(explain_json(summaries))
     else:
@@ -257,6 +323,8 @@ def graph(
     focus: Annotated[
         str | None, typer.Option("--focus", metavar="NS/POD", help="Only who can reach this pod and whom it reaches.")
     ] = None,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
     verbose: Verbose = False,
 ) -> None:
     """Draw the allow-graph as DOT, SVG or PNG (SVG and PNG need Graphviz's `dot`)."""
@@ -264,7 +332,8 @@ def graph(
     if chosen is not GraphFormat.dot and out is None and sys.stdout.isatty():
         _fail(f"{chosen.value} is binary or long; write it to a file with -o FILE")
     with _user_errors():
-        diagram = _analyze(files, verbose).diagram(port, protocol.value, namespace, focus)
+        source = Source(files, kubeconfig, context, verbose)
+        diagram = _analyze(source, None if focus else namespace).diagram(port, protocol.value, namespace, focus)
         dot = diagram_dot(diagram)
         if chosen is not GraphFormat.dot and len(diagram.edges) > LARGE_GRAPH_EDGES:
             _stderr().print(f"netpol: note: {len(diagram.edges)} edges to lay out; Graphviz may take minutes "
@@ -296,19 +365,22 @@ def check(
     ] = None,
     output: Annotated[TextFormat, typer.Option("--output", "-o")] = TextFormat.text,
     junit: Annotated[str | None, typer.Option("--junit", metavar="FILE", help="Also write JUnit XML here.")] = None,
+    live: Annotated[bool, typer.Option("--live", help="Check against the live cluster, not the manifests.")] = False,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
     verbose: Verbose = False,
 ) -> None:
-    """Check intent files against the manifests. Exit 0 all pass, 1 any failure, 2 error."""
+    """Check intent files against manifests or the live cluster. Exit 0 all pass, 1 any failure, 2 error."""
     analyzers: dict[tuple[str, ...], Analyzer] = {}
     results = []
     with _user_errors():
         for path in intents:
             intent = load_intent_file(path)
-            manifests = tuple(files or intent.manifests)
-            if not manifests:
-                _fail(f"{path}: names no manifests; add 'manifests:' to it or pass -f PATH")
+            manifests = () if live else tuple(files or intent.manifests)
+            if not manifests and not live:
+                _fail(f"{path}: names no manifests; add 'manifests:' to it, pass -f PATH, or use --live")
             if manifests not in analyzers:
-                analyzers[manifests] = _analyze(list(manifests), verbose)
+                analyzers[manifests] = _analyze(Source(list(manifests), kubeconfig, context, verbose))
             results.append((intent, check_intent(analyzers[manifests], intent)))
     if junit is not None:
         _write_file(junit, check_junit(results).encode())
@@ -327,11 +399,39 @@ def diff(
     if base == "-" and head == "-":
         _fail("only one of BASE and HEAD can be standard input")
     with _user_errors():
-        changes = reachability_diff(_analyze([base], verbose),
-                                    _analyze([head], verbose))
+        changes = reachability_diff(_analyze(Source([base], verbose=verbose)),
+                                    _analyze(Source([head], verbose=verbose)))
     render = {DiffFormat.text: diff_text, DiffFormat.json: diff_json, DiffFormat.md: diff_markdown}[output]
     sys.stdout.write(render(changes))
     raise typer.Exit(EXIT_DENIED if changes.changed else EXIT_OK)
+
+
+@app.command()
+def snapshot(
+    out: Annotated[str, typer.Option("--output", "-o", metavar="FILE", help="A .yaml/.yml or .json file.")],
+    namespace: Namespaces = None,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
+    verbose: Verbose = False,
+) -> None:
+    """Save what netpol reads from the live cluster as a v1 List, for -f: CI, offline use, bug reports."""
+    suffix = out.rsplit(".", 1)[-1].lower() if "." in out else ""
+    if suffix not in ("yaml", "yml", "json"):
+        _fail(f"cannot tell the format of {out!r} from its extension: use .yaml, .yml or .json")
+    with _user_errors():
+        read = _read_live(Source(None, kubeconfig, context, verbose), namespace)
+    _report(read.result, verbose)
+    document = {"apiVersion": "v1", "kind": "List", "metadata": {}, "items": list(read.objects)}
+    if suffix == "json":
+        data = json.dumps(document, indent=1, sort_keys=True).encode() + b"\n"
+    else:
+        dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+        data = yaml.dump(document, Dumper=dumper, sort_keys=True, default_flow_style=False).encode()
+    _write_file(out, data)
+    c = read.result.cluster
+    _stderr().print(f"netpol: wrote {len(read.objects)} object(s) from context {read.context} to {out}: "
+                    f"{len(c.namespaces)} namespaces, {len(c.pods)} pods and workloads, {len(c.policies)} "
+                    f"policies, {len(c.services)} services", markup=False)
 
 
 def _write_file(path: str, data: bytes) -> None:

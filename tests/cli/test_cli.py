@@ -87,10 +87,11 @@ def test_bad_manifest_is_one_line_exit_2(tmp_path) -> None:  # type: ignore[no-u
     assert "Traceback" not in r.output
 
 
-def test_no_input_exits_2() -> None:
-    r = run("matrix")
+def test_no_input_and_no_kube_config_exits_2(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    r = runner.invoke(app, ["matrix"], env={"KUBECONFIG": str(tmp_path / "none"), "HOME": str(tmp_path)})
     assert r.exit_code == 2
-    assert r.stderr.startswith("netpol: error: no input: pass manifests with -f PATH")
+    assert r.stderr.startswith(f"netpol: error: cannot load the kube config ({tmp_path / 'none'}): ")
+    assert r.stderr.endswith("(to analyse manifests instead, pass -f PATH)\n")
 
 
 def test_bad_protocol_is_a_usage_error() -> None:

@@ -1,0 +1,196 @@
+"""Read a live cluster through the official kubernetes client: list and get only, paged.
+
+Objects come back as the API server's JSON (no client-side model classes,
+which would cost more than the analysis at 150k pods) and go through the
+same `assemble` as manifests. Secrets and ConfigMaps are never read.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from kubernetes import client, config
+from kubernetes.client.exceptions import ApiException
+from kubernetes.config.config_exception import ConfigException
+from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError, SSLError, TimeoutError
+
+from netpol.bulk import paused_gc
+from netpol.errors import Location, NetpolError
+from netpol.sources import LoadResult, assemble
+from netpol.sources.manifests import RawObject, located
+
+
+@dataclass(frozen=True)
+class Resource:
+    kind: str
+    api_version: str
+    plural: str
+    namespaced: bool = True
+
+    @property
+    def base(self) -> str:
+        return "/api/v1" if self.api_version == "v1" else f"/apis/{self.api_version}"
+
+
+# Everything netpol reads, and so exactly what docs/rbac.yaml grants (list; get for namespaces).
+RESOURCES = (
+    Resource("Namespace", "v1", "namespaces", namespaced=False),
+    Resource("Pod", "v1", "pods"),
+    Resource("Service", "v1", "services"),
+    Resource("ReplicationController", "v1", "replicationcontrollers"),
+    Resource("NetworkPolicy", "networking.k8s.io/v1", "networkpolicies"),
+    Resource("Deployment", "apps/v1", "deployments"),
+    Resource("ReplicaSet", "apps/v1", "replicasets"),
+    Resource("StatefulSet", "apps/v1", "statefulsets"),
+    Resource("DaemonSet", "apps/v1", "daemonsets"),
+    Resource("Job", "batch/v1", "jobs"),
+    Resource("CronJob", "batch/v1", "cronjobs"),
+)
+PAGE_SIZE = 500
+TIMEOUT_SECONDS = 30.0
+
+Progress = Callable[[str, int], None]  # (kind, objects read so far of that kind)
+
+
+class ClusterError(NetpolError):
+    """The cluster could not be read: configuration, network, TLS, authentication or permission."""
+
+
+@dataclass(frozen=True)
+class ClusterRead:
+    objects: tuple[dict[str, Any], ...]  # as the API returned them, with kind and apiVersion set
+    result: LoadResult
+    context: str
+
+
+def read_cluster(kubeconfig: str | None = None, context: str | None = None,
+                 namespaces: Iterable[str] | None = None, progress: Progress | None = None,
+                 timeout: float = TIMEOUT_SECONDS) -> ClusterRead:
+    """Read what netpol analyses from the cluster: every namespace, or only `namespaces`."""
+    api, name = _api_client(kubeconfig, context)
+    scope = sorted(set(namespaces or ()))
+    reader = _Reader(api, name, timeout, progress)
+    with api, paused_gc():
+        objects = [obj for resource in RESOURCES for obj in reader.read(resource, scope)]
+        origin = f"cluster {name}"
+        result = assemble(_located(obj, origin) for obj in objects)
+    return ClusterRead(tuple(objects), result, name)
+
+
+def _api_client(kubeconfig: str | None, context: str | None) -> tuple[client.ApiClient, str]:
+    configuration = client.Configuration()
+    try:
+        if kubeconfig is None and context is None and not os.environ.get("KUBECONFIG") \
+                and os.environ.get("KUBERNETES_SERVICE_HOST") \
+                and not os.path.exists(os.path.expanduser("~/.kube/config")):
+            config.load_incluster_config(client_configuration=configuration)
+            name = "in-cluster"
+        else:
+            config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=configuration)
+            _, active = config.list_kube_config_contexts(config_file=kubeconfig)
+            name = context or str(active.get("name", "current"))
+    except (ConfigException, OSError, TypeError, ValueError) as exc:
+        where = kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
+        raise ClusterError(f"cannot load the kube config ({where}): {_first_line(exc)} "
+                           "(to analyse manifests instead, pass -f PATH)") from None
+    configuration.retries = 1
+    return client.ApiClient(configuration), name
+
+
+class _Reader:
+    def __init__(self, api: client.ApiClient, context: str, timeout: float, progress: Progress | None) -> None:
+        self.api = api
+        self.context = context
+        self.timeout = timeout
+        self.progress = progress
+
+    def read(self, resource: Resource, scope: list[str]) -> Iterator[dict[str, Any]]:
+        count = 0
+        if not resource.namespaced and scope:
+            for ns in scope:
+                yield self._item(resource, self._get(resource, f"{resource.base}/namespaces/{ns}", [], scope))
+                count += 1
+        else:
+            paths = ([f"{resource.base}/namespaces/{ns}/{resource.plural}" for ns in scope]
+                     if resource.namespaced and scope else [f"{resource.base}/{resource.plural}"])
+            for path in paths:
+                token = ""
+                while True:
+                    query = [("limit", str(PAGE_SIZE))] + ([("continue", token)] if token else [])
+                    page = self._get(resource, path, query, scope)
+                    for item in page.get("items") or []:
+                        yield self._item(resource, item)
+                        count += 1
+                    if self.progress is not None:
+                        self.progress(resource.kind, count)
+                    token = (page.get("metadata") or {}).get("continue") or ""
+                    if not token:
+                        break
+
+    @staticmethod
+    def _item(resource: Resource, item: dict[str, Any]) -> dict[str, Any]:
+        item["kind"] = resource.kind  # list items come without them
+        item["apiVersion"] = resource.api_version
+        meta = item.get("metadata")
+        if isinstance(meta, dict):
+            meta.pop("managedFields", None)
+        return item
+
+    def _get(self, resource: Resource, path: str, query: list[tuple[str, str]],
+             scope: list[str] | None = None) -> dict[str, Any]:
+        host = self.api.configuration.host
+        try:
+            request = self.api.param_serialize("GET", path, query_params=query,
+                                               header_params={"Accept": "application/json"},
+                                               auth_settings=["BearerToken"])
+            response = self.api.call_api(*request, _request_timeout=self.timeout)
+            body = response.read()
+            if not 200 <= response.status <= 299:
+                raise ApiException(status=response.status, reason=response.reason)
+            data: dict[str, Any] = json.loads(body)
+            return data
+        except ApiException as exc:
+            raise ClusterError(self._status_message(exc, resource, path, scope)) from None
+        except SSLError as exc:
+            raise ClusterError(f"TLS error talking to the API server at {host}: {_first_line(exc)}") from None
+        except (TimeoutError, MaxRetryError, ProtocolError, OSError) as exc:
+            reason = getattr(exc, "reason", None) or exc
+            if isinstance(reason, SSLError):
+                raise ClusterError(f"TLS error talking to the API server at {host}: {_first_line(reason)}") from None
+            timed_out = isinstance(reason, TimeoutError) and not isinstance(reason, NewConnectionError)
+            if timed_out or "timed out" in str(reason).lower():
+                raise ClusterError(f"the API server at {host} did not answer within {self.timeout:g} s "
+                                   f"({resource.plural})") from None
+            raise ClusterError(f"cannot reach the API server at {host}: {_first_line(reason)}") from None
+        except ValueError as exc:
+            raise ClusterError(f"the API server at {host} sent invalid JSON for {path}: {exc}") from None
+
+    def _status_message(self, exc: ApiException, resource: Resource, path: str, scope: list[str] | None) -> str:
+        what = f"{resource.plural} ({resource.api_version})"
+        if exc.status == 401:
+            return (f"unauthorized (401): the API server rejected the credentials of context {self.context}; "
+                    "log in again or check the kube config")
+        if exc.status == 403:
+            verb = "get" if not resource.namespaced and scope else "list"
+            where = "in the namespaces given" if scope else "at cluster scope"
+            hint = "" if scope else "; with -n NS, netpol only needs that permission in those namespaces"
+            return (f"forbidden (403): cannot {verb} {what} {where}; netpol needs {verb} on {resource.plural} "
+                    f"(see docs/rbac.yaml){hint}")
+        if exc.status == 404:
+            if not resource.namespaced and scope:
+                return f"namespace {path.rsplit('/', 1)[-1]} not found (404)"
+            return f"the API server does not serve {what} (404 for {path})"
+        return f"the API server answered {exc.status} {exc.reason or ''} for {path}".rstrip()
+
+
+def _located(obj: dict[str, Any], origin: str) -> RawObject:
+    return located(obj, Location(origin))
+
+
+def _first_line(exc: object) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

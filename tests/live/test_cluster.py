@@ -1,0 +1,160 @@
+"""Reading a live cluster through the official client, against a fake API server on 127.0.0.1."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from netpol import Analyzer
+from netpol.cli import app
+from netpol.sources import cluster as live
+from netpol.sources.cluster import ClusterError, read_cluster
+from tests.builders import FIXTURES, fixture
+from tests.live.fake_api import FakeApi
+
+runner = CliRunner()
+SCENARIOS = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir())
+
+
+def manifests(name: str) -> list[dict[str, Any]]:
+    out = []
+    for path in sorted((FIXTURES / name).glob("*.yaml")):
+        out += [d for d in yaml.safe_load_all(path.read_text()) if d]
+    return out
+
+
+@pytest.fixture
+def api() -> Iterator[FakeApi]:
+    with FakeApi(manifests("specific-port") + [
+        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "default"},
+         "spec": {"replicas": 2, "template": {"metadata": {"labels": {"app": "web"}},
+                                              "spec": {"containers": [{"name": "c", "image": "x"}]}}}},
+        {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "report", "namespace": "default"},
+         "spec": {"schedule": "@daily", "jobTemplate": {"spec": {"template": {
+             "metadata": {"labels": {"app": "report"}}, "spec": {"containers": [{"name": "c", "image": "x"}]}}}}}},
+    ]) as server:
+        yield server
+
+
+def table(a: Analyzer) -> dict[tuple[str, str], str]:
+    m = a.matrix()
+    return {(s.key, d.key): str(m.ports(s, d)) for s in m.pods for d in m.pods if s.key != d.key}
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_files_and_server_give_identical_matrices(name: str, tmp_path: Path) -> None:
+    with FakeApi(manifests(name)) as server:
+        read = read_cluster(server.kubeconfig(tmp_path / "kubeconfig"))
+    assert read.context == "fake"
+    assert table(Analyzer(read.result.cluster)) == table(fixture(name))
+
+
+def test_paging_follows_continue_and_only_gets(api: FakeApi, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(live, "PAGE_SIZE", 2)
+    seen: list[tuple[str, int]] = []
+    read = read_cluster(api.kubeconfig(tmp_path / "k"), progress=lambda kind, n: seen.append((kind, n)))
+    pods = [r for r in api.requests if r[1].startswith("/api/v1/pods")]
+    assert pods == [("GET", "/api/v1/pods?limit=2"), ("GET", "/api/v1/pods?limit=2&continue=2")]
+    assert {m for m, _ in api.requests} == {"GET"}
+    assert not any("secrets" in p or "configmaps" in p for _, p in api.requests)
+    assert ("Pod", 2) in seen and ("Pod", 3) in seen
+    keys = [p.key for p in read.result.cluster.pods]
+    assert keys == ["default/apiserver", "default/cronjob/report", "default/deployment/web", "default/test-1",
+                    "default/test-2"]
+    assert all("managedFields" not in o["metadata"] for o in read.objects)
+
+
+def test_namespace_scope_reads_only_those_namespaces(api: FakeApi, tmp_path: Path) -> None:
+    read_cluster(api.kubeconfig(tmp_path / "k"), namespaces=["default"])
+    paths = [p for _, p in api.requests]
+    assert "/api/v1/namespaces/default" in paths
+    assert "/api/v1/namespaces/default/pods?limit=500" in paths
+    assert "/apis/networking.k8s.io/v1/namespaces/default/networkpolicies?limit=500" in paths
+    assert not any(p.startswith("/api/v1/pods") or p == "/api/v1/namespaces?limit=500" for p in paths)
+
+
+@pytest.mark.parametrize(("plural", "status", "message"), [
+    ("pods", 401, "unauthorized (401): the API server rejected the credentials of context fake; log in again or "
+                  "check the kube config"),
+    ("networkpolicies", 403, "forbidden (403): cannot list networkpolicies (networking.k8s.io/v1) at cluster scope; "
+                             "netpol needs list on networkpolicies (see docs/rbac.yaml); with -n NS, netpol only "
+                             "needs that permission in those namespaces"),
+    ("cronjobs", 404, "the API server does not serve cronjobs (batch/v1) (404 for /apis/batch/v1/cronjobs)"),
+    ("services", 500, "the API server answered 500 Internal Server Error for /api/v1/services"),
+])
+def test_api_errors_are_one_line(api: FakeApi, tmp_path: Path, plural: str, status: int, message: str) -> None:
+    api.fail[plural] = status
+    with pytest.raises(ClusterError) as err:
+        read_cluster(api.kubeconfig(tmp_path / "k"))
+    assert str(err.value) == message
+
+
+def test_forbidden_in_a_namespace_and_unknown_namespace(api: FakeApi, tmp_path: Path) -> None:
+    with pytest.raises(ClusterError, match=r"^namespace nope not found \(404\)$"):
+        read_cluster(api.kubeconfig(tmp_path / "k"), namespaces=["nope"])
+    api.fail["pods"] = 403
+    with pytest.raises(ClusterError, match=r"cannot list pods \(v1\) in the namespaces given; netpol needs list on "
+                                           r"pods \(see docs/rbac.yaml\)$"):
+        read_cluster(api.kubeconfig(tmp_path / "k"), namespaces=["default"])
+
+
+def test_timeouts_unreachable_tls_and_bad_config(api: FakeApi, tmp_path: Path) -> None:
+    api.delay = 2
+    with pytest.raises(ClusterError, match=r"^the API server at http://127\.0\.0\.1:\d+ did not answer within "
+                                           r"0\.5 s \(namespaces\)$"):
+        read_cluster(api.kubeconfig(tmp_path / "k"), timeout=0.5)
+    api.delay = 0
+    https = api.url.replace("http://", "https://")
+    with pytest.raises(ClusterError, match=r"^TLS error talking to the API server at https://127\.0\.0\.1:\d+: "):
+        read_cluster(api.kubeconfig(tmp_path / "tls", server=https))
+    with pytest.raises(ClusterError, match=r"^cannot reach the API server at http://127\.0\.0\.1:9: "):
+        read_cluster(api.kubeconfig(tmp_path / "closed", server="http://127.0.0.1:9"))
+    with pytest.raises(ClusterError, match=r"^cannot load the kube config \(.*missing\): "):
+        read_cluster(str(tmp_path / "missing"))
+    with pytest.raises(ClusterError, match=r"^cannot load the kube config .*nope"):
+        read_cluster(api.kubeconfig(tmp_path / "k"), context="nope")
+
+
+def test_cli_reads_the_cluster_without_f(api: FakeApi, tmp_path: Path) -> None:
+    kubeconfig = api.kubeconfig(tmp_path / "k")
+    r = runner.invoke(app, ["can-reach", "default/test-2", "svc/apiserver:5001", "--kubeconfig", kubeconfig])
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.startswith("ALL: default/test-2 -> svc/default/apiserver:5001")
+    assert all("/api/v1/pods?" not in p for _, p in api.requests)  # can-reach reads only its namespaces
+    api.fail["pods"] = 403
+    r = runner.invoke(app, ["matrix", "--kubeconfig", kubeconfig])
+    assert r.exit_code == 2
+    assert r.stderr.startswith("netpol: error: forbidden (403): cannot list pods (v1) at cluster scope")
+    assert r.stderr.count("\n") == 1
+
+
+@pytest.mark.parametrize("ext", ["yaml", "json"])
+def test_snapshot_round_trips(api: FakeApi, tmp_path: Path, ext: str) -> None:
+    kubeconfig = api.kubeconfig(tmp_path / "k")
+    out = tmp_path / f"snap.{ext}"
+    r = runner.invoke(app, ["snapshot", "-o", str(out), "--kubeconfig", kubeconfig])
+    assert r.exit_code == 0, r.stderr
+    assert r.stderr.endswith(f"to {out}: 1 namespaces, 5 pods and workloads, 1 policies, 1 services\n")
+    data = yaml.safe_load(out.read_text()) if ext == "yaml" else json.loads(out.read_text())
+    assert (data["apiVersion"], data["kind"], len(data["items"])) == ("v1", "List", 8)
+    live_matrix = runner.invoke(app, ["matrix", "-o", "json", "--kubeconfig", kubeconfig])
+    file_matrix = runner.invoke(app, ["matrix", "-o", "json", "-f", str(out)])
+    assert live_matrix.exit_code == file_matrix.exit_code == 0
+    assert json.loads(live_matrix.stdout) == json.loads(file_matrix.stdout)
+    r = runner.invoke(app, ["snapshot", "-o", str(tmp_path / "snap.txt"), "--kubeconfig", kubeconfig])
+    assert r.exit_code == 2
+
+
+def test_rbac_grants_exactly_what_is_read() -> None:
+    docs = list(yaml.safe_load_all((FIXTURES.parent / "docs" / "rbac.yaml").read_text()))
+    granted = {(g, r, v) for rule in docs[0]["rules"] for g in rule["apiGroups"] for r in rule["resources"]
+               for v in rule["verbs"]}
+    needed = {("" if res.api_version == "v1" else res.api_version.split("/")[0], res.plural, "list")
+              for res in live.RESOURCES} | {("", "namespaces", "get")}
+    assert granted == needed
