@@ -48,14 +48,14 @@ def check_intent(analyzer: Analyzer, intent: IntentFile) -> tuple[Outcome, ...]:
 
 def check_expectation(analyzer: Analyzer, exp: Expectation) -> Outcome:
     try:
-        sources = _endpoints(analyzer, exp.sources)
-        destinations = _endpoints(analyzer, exp.destinations)
+        sources, _ = _endpoints(analyzer, exp.sources)
+        destinations, fixed = _endpoints(analyzer, exp.destinations)
         pairs = list(_pairs(analyzer, exp, sources, destinations))
         if not pairs:
             raise QueryError("names no pair of distinct endpoints to check")
         failures: list[PairFailure] = []
         for src, dst, expect in pairs:
-            wanted = _wanted(analyzer, exp, dst)
+            wanted = fixed.get(dst.name) or _wanted(analyzer, exp, dst)
             allowed = analyzer.allowed_ports(src, dst)
             wrong = wanted.difference(allowed) if expect == "allow" else wanted.intersection(allowed)
             if wrong:
@@ -93,14 +93,24 @@ def _pairs(analyzer: Analyzer, exp: Expectation, sources: list[Endpoint],
                     yield other, dst, "deny"
 
 
-def _endpoints(analyzer: Analyzer, selections: tuple[Selection, ...]) -> list[Endpoint]:
+def _endpoints(analyzer: Analyzer, selections: tuple[Selection, ...]) -> tuple[list[Endpoint], dict[str, PortSet]]:
+    """The endpoints, and the ports fixed for some of them (a Service's target port on each backing pod)."""
     out: dict[str, Endpoint] = {}
+    fixed: dict[str, PortSet] = {}
     for sel in selections:
-        found = _resolve(analyzer, sel)
+        if sel.service is not None:
+            _, sport, backends = analyzer.service_backends(sel.service)
+            found = [Endpoint(pod=pod) for pod, target in backends if target is not None]
+            for pod, target in backends:
+                if target is not None:
+                    fixed[pod.key] = fixed.get(pod.key, PortSet()).union(
+                        PortSet.of([(sport.protocol, target, target)]))
+        else:
+            found = _resolve(analyzer, sel)
         if not found:
             raise QueryError(f"{sel.text} matches no pod: an expectation about nothing would always pass")
         out.update((e.name, e) for e in found)
-    return list(out.values())
+    return list(out.values()), fixed
 
 
 def _resolve(analyzer: Analyzer, sel: Selection) -> list[Endpoint]:

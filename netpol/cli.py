@@ -6,6 +6,7 @@ allowed, 1 denied, 2 usage or input error (see docs/cli.md).
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import json
 import sys
@@ -29,7 +30,8 @@ from netpol import __version__
 from netpol.check import check_intent
 from netpol.diff import diff as reachability_diff
 from netpol.errors import NetpolError
-from netpol.query import SERVICE_REF, WORKLOAD_PREFIXES, Analyzer
+from netpol.model import SERVICE_REF
+from netpol.query import WORKLOAD_PREFIXES, Analyzer
 from netpol.render.check import check_json, check_junit, check_text, counts
 from netpol.render.diff import diff_json, diff_markdown, diff_text
 from netpol.render.explain import explain_json, explain_table
@@ -147,6 +149,7 @@ def _load(source: Source, scope: list[str] | None = None) -> LoadResult:
             result = load_manifests(source.files, stdin_text)
     else:
         result = _read_live(source, scope).result
+    gc.freeze()  # a short-lived process: keep the collector from re-walking millions of live objects
     _report(result, source.verbose)
     return result
 
@@ -191,7 +194,9 @@ def _phase(message: str) -> Iterator[None]:
 def _analyze(source: Source, scope: list[str] | None = None) -> Analyzer:
     cluster = _load(source, scope).cluster
     with _phase(f"compiling {len(cluster.pods)} pods and {len(cluster.policies)} policies"):
-        return Analyzer(cluster)
+        analyzer = Analyzer(cluster)
+    gc.freeze()
+    return analyzer
 
 
 def _endpoint_namespaces(endpoints: Iterable[str], default: str) -> list[str] | None:

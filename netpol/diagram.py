@@ -45,6 +45,9 @@ class Group:
     def title(self) -> str:
         if len(self.pods) == 1:
             return self.pods[0].name + self.pods[0].replica_note
+        owners = {p.owner for p in self.pods}
+        if len(owners) == 1 and None not in owners:  # a live cluster's pods of one workload
+            return f"{owners.pop()} x{len(self.pods)}"
         if self.labels:
             return f"{','.join(f'{k}={v}' for k, v in self.labels[:2])} x{len(self.pods)}"
         if len(self.pods) <= 3:

@@ -23,13 +23,15 @@ ExpectationKind = Literal["reach", "isolated", "only"]
 
 @dataclass(frozen=True)
 class Selection:
-    """Endpoints an expectation names: a pod, a namespace, pods by label in a namespace, or addresses."""
+    """Endpoints an expectation names: a pod, a namespace, pods by label in a namespace, addresses,
+    or (as a destination) a Service port."""
 
     text: str  # as the user would write it, for messages
     pod: str | None = None  # ns/name
     namespace: str | None = None  # with selector None: every pod of the namespace
     selector: LabelSelector | None = None
     network: IPNetwork | None = None  # an IP is a /32 or /128
+    service: str | None = None  # svc/NAME:PORT or NS/svc/NAME:PORT: its backing pods, on their target ports
 
 
 @dataclass(frozen=True)

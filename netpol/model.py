@@ -10,6 +10,7 @@ value is kept and the defaulting happens in one property.
 from __future__ import annotations
 
 import ipaddress
+import re
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Literal, NewType
@@ -97,6 +98,10 @@ class ServicePort:
     protocol: Protocol = "TCP"
     name: str | None = None
     target: int | str = 0  # targetPort: a number, or a container port name on each backing pod
+
+
+# How users name a Service port: svc/NAME[:PORT] or NS/svc/NAME[:PORT] (PORT: number or name).
+SERVICE_REF = re.compile(r"^(?:([^/]+)/)?svc/([^/:]+)(?::(.+))?$")
 
 
 @dataclass(frozen=True)

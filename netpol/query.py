@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
-import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -21,6 +20,7 @@ from netpol.diagram import Diagram, build_diagram
 from netpol.engine import ClassMatrix, DirectionResult, Engine, PeerRef
 from netpol.errors import QueryError, UnknownEndpointError, name_list
 from netpol.model import (
+    SERVICE_REF,
     Cluster,
     Direction,
     IPAddress,
@@ -206,7 +206,6 @@ class PolicySummary:
         return f"allow {len(self.rules)} rule(s)"
 
 
-SERVICE_REF = re.compile(r"^(?:([^/]+)/)?svc/([^/:]+)(?::(.+))?$")
 WORKLOAD_PREFIXES = frozenset(
     {"deployment", "replicaset", "statefulset", "daemonset", "job", "cronjob", "replicationcontroller"}
 )
@@ -262,10 +261,11 @@ class Analyzer:
         self.cluster = cluster
         with paused_gc():
             self.engine = Engine(cluster)
-        self._by_ip: dict[IPAddress, list[Pod]] = {}
-        for pod in cluster.pods:
-            for ip in pod.ips:
-                self._by_ip.setdefault(ip, []).append(pod)
+            self._by_ip: dict[IPAddress, list[Pod]] = {}
+            for pod in cluster.pods:
+                for ip in pod.ips:
+                    self._by_ip.setdefault(ip, []).append(pod)
+            _ = cluster.pods_by_key  # built here, not on the first query
 
     # -- endpoints -----------------------------------------------------------
 
@@ -326,6 +326,17 @@ class Analyzer:
         Policies see the pod's port, not the Service's: the Service port resolves
         to its targetPort on each backing pod (a named targetPort per pod).
         """
+        source = src if isinstance(src, Endpoint) else self.endpoint(src, namespace)
+        svc, sport, targets = self.service_backends(service, protocol, namespace)
+        backends = []
+        for pod, target in targets:
+            verdict = None if target is None else self.can_reach(source, Endpoint(pod=pod), target, sport.protocol)
+            backends.append(Backend(pod, target, verdict))
+        return ServiceVerdict(source, svc, sport, tuple(backends))
+
+    def service_backends(self, service: str, protocol: str | None = None, namespace: str = "default",
+                         ) -> tuple[Service, ServicePort, list[tuple[Pod, int | None]]]:
+        """The Service a reference names, its port, and each backing pod with its target port there."""
         match = SERVICE_REF.match(service)
         if match is None:
             raise QueryError(f"{service!r} is not a Service reference (svc/NAME:PORT or NS/svc/NAME:PORT)")
@@ -337,18 +348,12 @@ class Analyzer:
             raise QueryError(f"Service {svc.key} has no selector: its endpoints are managed outside Kubernetes' "
                              "selector logic, so netpol cannot resolve its pods from manifests")
         sport = _service_port(svc, port_text, protocol)
-        source = src if isinstance(src, Endpoint) else self.endpoint(src, namespace)
         selector = dict(svc.selector)
         pods = [p for p in self.cluster.pods
                 if p.namespace == svc.namespace and all(p.label_map.get(k) == v for k, v in selector.items())]
         if not pods:
             raise QueryError(f"Service {svc.key} selects no pod ({', '.join(f'{k}={v}' for k, v in svc.selector)})")
-        backends = []
-        for pod in pods:
-            target = _target_port(sport, pod)
-            verdict = None if target is None else self.can_reach(source, Endpoint(pod=pod), target, sport.protocol)
-            backends.append(Backend(pod, target, verdict))
-        return ServiceVerdict(source, svc, sport, tuple(backends))
+        return svc, sport, [(pod, _target_port(sport, pod)) for pod in pods]
 
     # -- can_reach ----------------------------------------------------------
 

@@ -23,6 +23,7 @@ from netpol.intent import (
     PortSpec,
     Selection,
 )
+from netpol.model import SERVICE_REF
 from netpol.portsets import MAX_PORT, MIN_PORT, PROTOCOLS, Protocol
 from netpol.sources.manifests import decode_documents, read_text
 from netpol.sources.parse import Field, parse_selector, port_name
@@ -86,6 +87,7 @@ def _expectation(f: Field, index: int) -> Expectation:
                                                 [f.child("port")] if "port" in spec else []))
     if kind == "reach":
         sources, destinations = _selections(f.child("from").required()), _selections(f.child("to").required())
+        _check_services(f.child("from"), sources, f.child("to"), destinations, bool(ports))
         expect = _expect(f.child("expect").required())
     elif kind == "isolated":
         if "from" in spec or "expect" in spec:
@@ -102,8 +104,17 @@ def _expectation(f: Field, index: int) -> Expectation:
         only = f.child("only")
         only.mapping(("from", "to"))
         sources, destinations = _selections(only.child("from").required()), _selections(only.child("to").required())
+        _check_services(only.child("from"), sources, only.child("to"), destinations, bool(ports))
         expect = "allow"
     return Expectation(name, kind, sources, destinations, ports, protocol, expect, where)
+
+
+def _check_services(src_field: Field, sources: tuple[Selection, ...], dst_field: Field,
+                    destinations: tuple[Selection, ...], has_ports: bool) -> None:
+    if any(s.service for s in sources):
+        src_field.fail("a Service can only be a destination: traffic comes from pods")
+    if has_ports and any(d.service for d in destinations):
+        dst_field.fail("a Service destination carries its port (svc/NAME:PORT); leave out port/ports")
 
 
 def _expect(f: Field) -> Expect:
@@ -154,14 +165,17 @@ def _selections(f: Field) -> tuple[Selection, ...]:
 def _selection(f: Field) -> Selection:
     if isinstance(f.value, str):
         text = f.value
+        if SERVICE_REF.match(text):
+            return Selection(text, service=text)
         if "/" in text or ":" in text or text.replace(".", "").isdigit():
             try:
                 return Selection(text, network=ipaddress.ip_network(text, strict=False))
             except ValueError:
                 pass
         ns, sep, name = text.partition("/")
-        if not sep or not ns or not name or "/" in name:
-            f.fail(f"{text!r} is not ns/pod, an IP or a CIDR (a namespace is {{namespace: NAME}})")
+        if not sep or not ns or not name or name.count("/") > 1:
+            f.fail(f"{text!r} is not ns/pod, ns/deployment/NAME, an IP, a CIDR or svc/NAME:PORT "
+                   "(a namespace is {namespace: NAME})")
         return Selection(text, pod=text)
     spec: dict[str, Any] = f.mapping(("pod", "namespace", "podSelector", "cidr"))
     if "pod" in spec:

@@ -126,3 +126,19 @@ def test_focus_must_be_a_pod_and_namespaces_must_exist() -> None:
         fixture("external").diagram(focus="203.0.113.7")
     with pytest.raises(QueryError, match="unknown namespace"):
         fixture("limit").diagram(namespaces=["nope"])
+
+
+def test_pods_of_one_workload_and_workload_endpoints_are_titled_by_it() -> None:
+    def owned(name: str) -> dict:  # type: ignore[type-arg]
+        p = pod(name, labels={"app": "web", "pod-template-hash": "5d9c7"})
+        p["metadata"]["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": "web-5d9c7",
+                                             "uid": "u", "controller": True}]
+        return p
+
+    d = analyzer(namespace("default"), owned("web-5d9c7-a"), owned("web-5d9c7-b"), owned("web-5d9c7-c")).diagram()
+    assert [g.title for b in d.namespaces for g in b.groups] == ["deployment/web x3"]
+    deploy = {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "api", "namespace": "default"},
+              "spec": {"replicas": 4, "template": {"metadata": {"labels": {"app": "api"}},
+                                                   "spec": {"containers": [{"name": "c", "image": "x"}]}}}}
+    d = analyzer(namespace("default"), deploy).diagram()
+    assert [g.title for b in d.namespaces for g in b.groups] == ["deployment/api (x4)"]

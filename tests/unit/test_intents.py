@@ -152,3 +152,20 @@ def test_vacuous_or_unknown_endpoints_are_errors(tmp_path: Path, body: str, mess
     with pytest.raises(InputError) as err:
         _check(tmp_path, body, *SHOP)
     assert str(err.value).endswith(f"line 5 (expectation 1): {message}")
+
+
+def test_service_destinations(tmp_path: Path) -> None:
+    svc = {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "db", "namespace": "shop"},
+           "spec": {"selector": {"app": "db"}, "ports": [{"port": 15432, "targetPort": 5432}]}}
+    got = _check(tmp_path, """
+- {from: shop/web, to: shop/svc/db:15432, expect: allow}
+- {from: ops/mon, to: shop/svc/db, expect: allow}
+- {only: {from: [shop/web], to: shop/svc/db:15432}}
+""", *SHOP, svc)
+    assert got == [(True, 1, []), (False, 1, ["ops/mon>shop/db:TCP:5432"]), (True, 2, [])]
+    for body, message in [
+        ("- {from: shop/svc/db, to: shop/web, expect: deny}", "a Service can only be a destination"),
+        ("- {from: shop/web, to: shop/svc/db, port: 80, expect: deny}", "carries its port"),
+    ]:
+        with pytest.raises(InputError, match=message):
+            load_intent_file(write(tmp_path, body))
