@@ -59,6 +59,9 @@ class LoadResult:
 
 
 def _header(raw: RawObject) -> tuple[str, str]:
+    kind, api_version = raw.data.get("kind"), raw.data.get("apiVersion")
+    if isinstance(kind, str) and isinstance(api_version, str):  # the usual case, without building fields
+        return kind, api_version
     top = Field(raw.data, "", raw.location)
     kind = top.child("kind").required().string()
     api_version = top.child("apiVersion").required().string()

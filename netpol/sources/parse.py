@@ -126,15 +126,23 @@ class Field:
 
 def _check_name(f: Field, pattern: re.Pattern[str], limit: int, what: str) -> str:
     name = f.required().string()
-    if len(name) > limit or not pattern.match(name):
+    if not _valid_name(pattern, limit, name):
         f.fail(f"{name!r} is not a valid {what}")
     return name
+
+
+@lru_cache(maxsize=65536)  # namespace names repeat on every object
+def _valid_name(pattern: re.Pattern[str], limit: int, name: str) -> bool:
+    return len(name) <= limit and bool(pattern.match(name))
 
 
 def parse_labels(f: Field) -> tuple[tuple[str, str], ...]:
     """Labels as the API server takes them: string keys and values (a YAML `true` or `1` is an error)."""
     out = []
     for key, value in f.mapping().items():
+        if isinstance(key, str) and isinstance(value, str) and _valid_label_key(key) and _valid_label_value(value):
+            out.append((key, value))  # valid: no field needed; anything else is checked below for its message
+            continue
         entry = f.child(str(key))
         _check_label_key(entry, str(key))
         if value is None:
@@ -266,14 +274,14 @@ def _port_number(f: Field) -> int:
 
 def port_name(f: Field) -> str:
     name = f.string()
-    if (
-        len(name) > 15
-        or not _PORT_NAME.match(name)
-        or "--" in name
-        or not any(c.isalpha() for c in name)
-    ):
+    if not _valid_port_name(name):
         f.fail(f"{name!r} is neither a port number (1-65535) nor a valid port name")
     return name
+
+
+@lru_cache(maxsize=4096)
+def _valid_port_name(name: str) -> bool:
+    return len(name) <= 15 and bool(_PORT_NAME.match(name)) and "--" not in name and any(c.isalpha() for c in name)
 
 
 def parse_pod(f: Field) -> Pod:
@@ -284,6 +292,20 @@ def parse_pod(f: Field) -> Pod:
                owner=_owner(meta, dict(labels)))
 
 
+def _plain_container_port(value: object) -> ContainerPort | None:
+    """The common, valid container port without building fields; None sends it through the full checks."""
+    if not isinstance(value, dict):
+        return None
+    number, name, protocol = value.get("containerPort"), value.get("name"), value.get("protocol")
+    if type(number) is not int or not MIN_PORT <= number <= MAX_PORT:
+        return None
+    if name is not None and not (isinstance(name, str) and _valid_port_name(name)):
+        return None
+    if protocol is not None and protocol not in PROTOCOLS:
+        return None
+    return ContainerPort(number, protocol or "TCP", name)
+
+
 def _pod_spec(spec: Field) -> tuple[tuple[ContainerPort, ...], bool, str | None]:
     """Container ports, hostNetwork and nodeName: what a pod spec means to policies."""
     spec.mapping()
@@ -291,7 +313,11 @@ def _pod_spec(spec: Field) -> tuple[tuple[ContainerPort, ...], bool, str | None]
     for c in spec.child("containers").items():
         c.mapping()
         for p in c.child("ports").items():
-            p.mapping()
+            port = _plain_container_port(p.value)
+            if port is not None:
+                ports.append(port)
+                continue
+            p.mapping()  # not plain: check it field by field, for the message
             number = _port_number(p.child("containerPort").required())
             name_field = p.child("name")
             pname = port_name(name_field) if name_field.present else None
