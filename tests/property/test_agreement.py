@@ -111,3 +111,29 @@ def _ext(g: Any, node: Any, pod_key: str) -> str:
         return pod_key
     block = g.nodes[node]["block"]
     return "ext:any" if block is None else f"ext:{block}"
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(cluster(), cluster())
+def test_diff_reports_exactly_the_changed_pod_pairs(base_objects: list[dict[str, Any]],
+                                                    other: list[dict[str, Any]]) -> None:
+    """Same pods, policies from another random cluster: the diff is the difference of the two matrices."""
+    from netpol.diff import diff
+
+    pods_and_namespaces = [o for o in base_objects if o["kind"] != "NetworkPolicy"]
+    namespaces = {o["metadata"]["name"] for o in pods_and_namespaces if o["kind"] == "Namespace"}
+    head_policies = [o for o in other if o["kind"] == "NetworkPolicy" and o["metadata"]["namespace"] in namespaces]
+    base = Analyzer(load_objects(base_objects).cluster)
+    head = Analyzer(load_objects(pods_and_namespaces + head_policies).cluster)
+    got = {(s, c.destination): (str(c.before), str(c.after)) for c in diff(base, head).changes for s in c.sources
+           if not s.startswith(("any address", "ipBlock")) and not c.destination.startswith(("any address", "ipBlock"))}
+    mb, mh = base.matrix(), head.matrix()
+    want = {}
+    for src in base.cluster.pods:
+        for dst in base.cluster.pods:
+            if src.key != dst.key:
+                before = mb.ports(src, dst)
+                after = mh.ports(head.cluster.pods_by_key[src.key], head.cluster.pods_by_key[dst.key])
+                if before != after:
+                    want[(src.key, dst.key)] = (str(before), str(after))
+    assert got == want
