@@ -158,3 +158,15 @@ def test_rbac_grants_exactly_what_is_read() -> None:
     needed = {("" if res.api_version == "v1" else res.api_version.split("/")[0], res.plural, "list")
               for res in live.RESOURCES} | {("", "namespaces", "get")}
     assert granted == needed
+
+
+def test_check_and_graph_against_the_live_cluster(tmp_path: Path) -> None:
+    with FakeApi(manifests("specific-port")) as server:
+        kubeconfig = server.kubeconfig(tmp_path / "k")
+        intent = str(FIXTURES.parent / "intents" / "specific-port.intent.yaml")
+        r = runner.invoke(app, ["check", intent, "--live", "--kubeconfig", kubeconfig])
+        assert r.exit_code == 0, r.stdout + r.stderr
+        assert r.stdout.endswith("4 passed, 0 failed\n")
+        r = runner.invoke(app, ["graph", "--kubeconfig", kubeconfig])
+        assert r.exit_code == 0
+        assert r.stdout == runner.invoke(app, ["graph", "-f", str(FIXTURES / "specific-port")]).stdout
