@@ -146,21 +146,18 @@ class _Flow:
         return sorted({n for pair in self.between for n in pair if isinstance(n, str)})
 
     def group_edges(self, groups: list[Group]) -> dict[tuple[str, str], PortSet]:
-        class_of = self.engine.class_of
-        reps: list[tuple[str, int | str]] = [(g.id, class_of[g.pods[0].key]) for g in groups]
-        reps += [(n, n) for n in self.externals()]
+        """Edges between groups (and external nodes), read off their representative classes."""
+        nodes: dict[int | str, list[str]] = {n: [n] for n in self.externals()}
+        for g in groups:
+            nodes.setdefault(self.engine.class_of[g.pods[0].key], []).append(g.id)
+        singles = {g.id for g in groups if len(g.pods) == 1}
         edges: dict[tuple[str, str], PortSet] = {}
-        for a, ka in reps:
-            for b, kb in reps:
-                ports = self.between.get((ka, kb))
-                if ports is None or (a == b and _is_single(groups, a)):
-                    continue
-                edges[(a, b)] = ports
+        for (ka, kb), ports in self.between.items():
+            for a in nodes.get(ka, ()):
+                for b in nodes.get(kb, ()):
+                    if a != b or a not in singles:
+                        edges[(a, b)] = ports
         return edges
-
-
-def _is_single(groups: list[Group], node: str) -> bool:
-    return any(g.id == node and len(g.pods) == 1 for g in groups)
 
 
 def _group(engine: Engine, flow: _Flow, focus: Pod | None) -> list[Group]:
@@ -169,15 +166,18 @@ def _group(engine: Engine, flow: _Flow, focus: Pod | None) -> list[Group]:
     for pod in engine.cluster.pods:
         is_focus = focus is not None and pod.key == focus.key
         units.setdefault((pod.namespace, engine.class_of[pod.key], is_focus), []).append(pod)
-    peers: list[int | str] = [c.id for c in engine.classes]
-    peers += flow.externals()
+    outgoing: dict[int | str, set[tuple[int | str, PortSet]]] = {}
+    incoming: dict[int | str, set[tuple[int | str, PortSet]]] = {}
+    for (src, dst), ports in flow.between.items():  # sparse rows and columns: equal sets, equal dense rows
+        outgoing.setdefault(src, set()).add((dst, ports))
+        incoming.setdefault(dst, set()).add((src, ports))
     merged: dict[tuple[Any, ...], list[Pod]] = {}
     for (namespace, cls, is_focus), pods in units.items():
         signature = (
             namespace, is_focus,
             engine.is_isolated("ingress", cls), engine.is_isolated("egress", cls), engine.classes[cls].host_network,
-            tuple(flow.between.get((cls, p)) for p in peers),
-            tuple(flow.between.get((p, cls)) for p in peers),
+            frozenset(outgoing.get(cls, ())),
+            frozenset(incoming.get(cls, ())),
         )
         merged.setdefault(signature, []).extend(pods)
     groups = []

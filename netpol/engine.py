@@ -175,6 +175,8 @@ class Engine:
         self._build_index()
         self._selector_cache: dict[tuple[str, LabelSelector], int] = {}
         self._resolved: dict[tuple[object, tuple[ContainerPort, ...] | None], PortSet] = {}
+        self._results: dict[tuple[object, ...], DirectionResult] = {}
+        self._both: dict[tuple[int, int], PortSet] = {}
         self.isolating: dict[Direction, list[list[str]]] = {d: [[] for _ in self.classes] for d in DIRECTIONS}
         self.rules: dict[Direction, list[list[tuple[CompiledRule, PeerMatch]]]] = {
             d: [[] for _ in self.classes] for d in DIRECTIONS
@@ -304,7 +306,27 @@ class Engine:
 
         `destination` is the named-port table the ports resolve against: the
         subject's for ingress, the peer's for egress (None outside the cluster).
+        Between classes, the result depends only on which of the subject's
+        rules match the peer (and how), so it is shared by every peer that
+        matches the same rules: the allow-graph evaluates each once.
         """
+        if isinstance(peer, int):
+            matched = via = 0
+            for i, (_, pm) in enumerate(self.rules[direction][subject]):
+                if pm.matches_class(peer):
+                    matched |= 1 << i
+                    if not pm.everything and (pm.via_ip_block >> peer) & 1:
+                        via |= 1 << i
+            local = direction == "ingress" and self._is_local_node(peer, subject)
+            key = (direction, subject, matched, via, destination, local)
+            cached = self._results.get(key)
+            if cached is None:
+                cached = self._results[key] = self._evaluate(direction, subject, peer, destination)
+            return cached
+        return self._evaluate(direction, subject, peer, destination)
+
+    def _evaluate(self, direction: Direction, subject: int, peer: PeerRef,
+                  destination: tuple[ContainerPort, ...] | None) -> DirectionResult:
         matches = []
         for rule, pm in self.rules[direction][subject]:
             if isinstance(peer, int):
@@ -338,8 +360,19 @@ class Engine:
 
     def allowed_ports(self, src: PeerRef, dst: PeerRef) -> PortSet:
         egress, ingress = self.connection(src, dst)
-        ports = ALL_PORTS if egress is None else egress.ports
-        return ports if ingress is None else ports.intersection(ingress.ports)
+        return self._combine(egress, ingress)
+
+    def _combine(self, egress: DirectionResult | None, ingress: DirectionResult | None) -> PortSet:
+        """Ports both sides allow; results are shared (see evaluate), so each combination is computed once."""
+        if egress is None:
+            return ALL_PORTS if ingress is None else ingress.ports
+        if ingress is None:
+            return egress.ports
+        key = (id(egress), id(ingress))
+        ports = self._both.get(key)
+        if ports is None:
+            ports = self._both[key] = egress.ports.intersection(ingress.ports)
+        return ports
 
     def reachability(self, protocol: Protocol, port: int) -> ClassMatrix:
         """Which class may connect to which on one port. Bit s of row s means "between two pods of class s"."""
@@ -420,8 +453,7 @@ class Engine:
                 if src == dst and self.classes[src].size == 1:
                     continue  # a lone pod's traffic to itself is not a policy question
                 egress, ingress = self.connection(src, dst)
-                assert egress is not None and ingress is not None
-                ports = egress.ports.intersection(ingress.ports)
+                ports = self._combine(egress, ingress)
                 if ports:
                     g.add_edge(src, dst, ports=ports, egress=egress, ingress=ingress)
         return g
