@@ -75,6 +75,7 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
     policies: dict[str, NetworkPolicy] = {}
     services: dict[str, Service] = {}
     workloads: dict[str, Pod] = {}
+    owned_by: dict[str, str] = {}  # a controlled workload's key -> its controller's key
     ignored: list[IgnoredObject] = []
     diagnostics: list[Diagnostic] = []
     finished: list[str] = []
@@ -107,13 +108,16 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
             remember(services, service.key, kind, service, raw.location)
         elif kind in WORKLOAD_KINDS:
             workload = parse_workload(top, kind)
-            if workload_owner(top) is None:  # a Deployment's ReplicaSet, a CronJob's Job: the owner stands for it
+            owner = workload_owner(top)
+            if owner is None:
                 remember(workloads, workload.key, kind, workload, raw.location)
+            else:  # a Deployment's ReplicaSet, a CronJob's Job: the owner stands for it
+                owned_by[workload.key] = f"{workload.namespace}/{owner}"
         else:
             policy = parse_network_policy(top)
             remember(policies, policy.key, kind, policy, raw.location)
 
-    diagnostics.extend(_add_workloads(pods, workloads))
+    diagnostics.extend(_add_workloads(pods, workloads, owned_by))
 
     used = sorted({p.namespace for p in pods.values()} | {p.namespace for p in policies.values()}
                   | {s.namespace for s in services.values()})
@@ -139,9 +143,15 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
     return LoadResult(cluster, tuple(diagnostics), tuple(ignored))
 
 
-def _add_workloads(pods: dict[str, Pod], workloads: dict[str, Pod]) -> list[Diagnostic]:
-    """A workload becomes one endpoint for its pods, unless its pods are in the input already."""
-    running = {f"{p.namespace}/{p.owner}" for p in pods.values() if p.owner}
+def _add_workloads(pods: dict[str, Pod], workloads: dict[str, Pod], owned_by: dict[str, str]) -> list[Diagnostic]:
+    """A workload becomes one endpoint for its pods, unless its pods are in the input already
+    (directly, or through a workload it controls: a CronJob's running Job)."""
+    running = set()
+    for p in pods.values():
+        key = f"{p.namespace}/{p.owner}" if p.owner else None
+        while key is not None and key not in running:
+            running.add(key)
+            key = owned_by.get(key)
     covered, idle = [], []
     for key, w in workloads.items():
         if key in running:

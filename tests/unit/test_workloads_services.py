@@ -142,3 +142,19 @@ def test_service_errors(ref: str, message: str) -> None:
     with pytest.raises(QueryError) as err:
         analyzer(*PODS).can_reach_service("default/client", ref)
     assert str(err.value).startswith(message)
+
+
+def test_a_running_job_of_a_cronjob_stands_for_the_cronjob() -> None:
+    from netpol import load_objects
+
+    job = workload("Job", "report-28790", {"app": "report"})
+    job["metadata"]["ownerReferences"] = [{"apiVersion": "batch/v1", "kind": "CronJob", "name": "report",
+                                           "uid": "c", "controller": True}]
+    running = {"apiVersion": "v1", "kind": "Pod", "metadata": {
+        "name": "report-28790-xyz", "namespace": "default", "labels": {"app": "report"},
+        "ownerReferences": [{"apiVersion": "batch/v1", "kind": "Job", "name": "report-28790", "uid": "j",
+                             "controller": True}]}, "spec": {"containers": [{"name": "c", "image": "x"}]}}
+    result = load_objects([namespace("default"), workload("CronJob", "report", {"app": "report"}), job, running])
+    assert [p.key for p in result.cluster.pods] == ["default/report-28790-xyz"]
+    result = load_objects([namespace("default"), workload("CronJob", "report", {"app": "report"}), job])
+    assert [p.key for p in result.cluster.pods] == ["default/cronjob/report"]
