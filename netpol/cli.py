@@ -272,6 +272,9 @@ def matrix(
     protocol: ProtocolOpt = ProtocolName.TCP,
     namespace: Namespaces = None,
     output: Annotated[MatrixFormat, typer.Option("--output", "-o")] = MatrixFormat.table,
+    by_workload: Annotated[bool, typer.Option(
+        "--by-workload", help="One row and column per workload whose pods policies treat alike (live clusters, "
+        "snapshots).")] = False,
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     verbose: Verbose = False,
@@ -279,7 +282,7 @@ def matrix(
     """Reachability of every ordered pair of pods."""
     with _user_errors():
         analyzer = _analyze(Source(files, kubeconfig, context, verbose), namespace)
-        m = analyzer.matrix(port, protocol.value, namespace)
+        m = analyzer.matrix(port, protocol.value, namespace, by_workload)
     if output is MatrixFormat.table:
         _stdout().print(matrix_table(m))
         _write(matrix_notes(m))

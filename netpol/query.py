@@ -129,7 +129,23 @@ class Matrix:
     pods: tuple[Pod, ...]
     protocol: Protocol | None = None
     port: int | None = None
+    # Pods that stand for all pods of their workload (matrix by_workload): key -> (workload id, pod count).
+    grouped: dict[str, tuple[str, int]] = field(default_factory=dict)
     _cache: dict[tuple[int, int], PortSet] = field(default_factory=dict, compare=False, repr=False)
+
+    def ident(self, pod: Pod) -> str:
+        """The row/column id: the pod's key, or its workload's for a grouped pod."""
+        return self.grouped[pod.key][0] if pod.key in self.grouped else pod.key
+
+    def is_self(self, src: Pod, dst: Pod) -> bool:
+        """One pod and itself; a grouped workload's diagonal is between its distinct pods instead."""
+        return src.key == dst.key and self.grouped.get(src.key, ("", 1))[1] == 1
+
+    def display(self, pod: Pod) -> str:
+        if pod.key in self.grouped:
+            ident, count = self.grouped[pod.key]
+            return f"{ident} (x{count})"
+        return pod.display
 
     @property
     def probe(self) -> bool:
@@ -149,7 +165,7 @@ class Matrix:
         return self.analyzer.engine.reachability(self.protocol, self.port)
 
     def allowed(self, src: Pod, dst: Pod) -> bool:
-        if src.key == dst.key:
+        if self.is_self(src, dst):
             return True
         if self.port is None or self.protocol is None:
             return bool(self.ports(src, dst))
@@ -177,7 +193,7 @@ class Matrix:
         """Ordered pairs of distinct pods that may connect, row by row."""
         for src in self.pods:
             for dst in self.pods:
-                if src.key != dst.key and self.allowed(src, dst):
+                if not self.is_self(src, dst) and self.allowed(src, dst):
                     yield src, dst
 
 
@@ -403,13 +419,29 @@ class Analyzer:
     # -- matrix ------------------------------------------------------------
 
     def matrix(self, port: int | None = None, protocol: str = "TCP",
-               namespaces: Iterable[str] | None = None) -> Matrix:
+               namespaces: Iterable[str] | None = None, by_workload: bool = False) -> Matrix:
+        """`by_workload`: pods of one workload that policies treat alike are one row and column."""
         proto = _protocol(protocol)
         if port is not None:
             _port_number(port)
         wanted = self._namespaces(namespaces)
-        pods = tuple(p for p in self.cluster.pods if not wanted or p.namespace in wanted)
-        return Matrix(self, pods, proto if port is not None else None, port)
+        pods = [p for p in self.cluster.pods if not wanted or p.namespace in wanted]
+        grouped: dict[str, tuple[str, int]] = {}
+        if by_workload:
+            members: dict[tuple[str, str, int], list[Pod]] = {}
+            for p in pods:
+                if p.owner is not None:
+                    members.setdefault((p.namespace, p.owner, self.engine.class_of[p.key]), []).append(p)
+            by_owner: dict[tuple[str, str], int] = {}
+            for ns, owner, _ in members:
+                by_owner[(ns, owner)] = by_owner.get((ns, owner), 0) + 1
+            drop: set[str] = set()
+            for (ns, owner, _), group in members.items():
+                if by_owner[(ns, owner)] == 1:  # one class: policies treat every pod of the workload alike
+                    grouped[group[0].key] = (f"{ns}/{owner}", len(group))
+                    drop.update(p.key for p in group[1:])
+            pods = [p for p in pods if p.key not in drop]
+        return Matrix(self, tuple(pods), proto if port is not None else None, port, grouped)
 
     def _namespaces(self, namespaces: Iterable[str] | None) -> set[str]:
         wanted = set(namespaces or ())

@@ -21,7 +21,7 @@ SELF = "self"
 
 
 def _cell(m: Matrix, src: Pod, dst: Pod, yes: str, no: str) -> str:
-    if src.key == dst.key:
+    if m.is_self(src, dst):
         return SELF
     if m.probe:
         return yes if m.allowed(src, dst) else no
@@ -39,9 +39,9 @@ def matrix_table(m: Matrix) -> Table:
     table = Table(title=Text(_title(m)), show_lines=False)
     table.add_column("FROM \\ TO", no_wrap=True)
     for pod in m.pods:
-        table.add_column(pod.display, justify="center")
+        table.add_column(m.display(pod), justify="center")
     for src in m.pods:
-        table.add_row(Text(src.display), *(Text(_cell(m, src, dst, "✓", "✗")) for dst in m.pods))
+        table.add_row(Text(m.display(src)), *(Text(_cell(m, src, dst, "✓", "✗")) for dst in m.pods))
     return table
 
 
@@ -52,11 +52,11 @@ def matrix_notes(m: Matrix) -> Iterator[str]:
 
 def matrix_markdown(m: Matrix) -> Iterator[str]:
     yield f"{_title(m)}\n\n"
-    yield "| from \\ to | " + " | ".join(f"`{p.display}`" for p in m.pods) + " |\n"
+    yield "| from \\ to | " + " | ".join(f"`{m.display(p)}`" for p in m.pods) + " |\n"
     yield "|---|" + "---|" * len(m.pods) + "\n"
     for src in m.pods:
         cells = (_cell(m, src, dst, "✓", "✗") for dst in m.pods)
-        yield f"| `{src.display}` | " + " | ".join(cells) + " |\n"
+        yield f"| `{m.display(src)}` | " + " | ".join(cells) + " |\n"
     yield "\n"
     for note in matrix_notes(m):
         yield f"- {note}"
@@ -72,21 +72,26 @@ def matrix_csv(m: Matrix) -> Iterator[str]:
         writer.writerow(values)
         return buf.getvalue()
 
-    yield row(["from"] + [p.key for p in m.pods])
+    yield row(["from"] + [m.ident(p) for p in m.pods])
     for src in m.pods:
-        yield row([src.key] + [_cell(m, src, dst, "allow", "deny") for dst in m.pods])
+        yield row([m.ident(src)] + [_cell(m, src, dst, "allow", "deny") for dst in m.pods])
 
 
 def matrix_json(m: Matrix) -> Iterator[str]:
-    """One JSON object; `allowed` lists [from, to] pairs of distinct pods (a public contract)."""
+    """One JSON object; `allowed` lists [from, to] pairs of distinct pods (a public contract).
+
+    With pods grouped by workload, `workloads` maps each workload id to its pod count, and
+    [id, id] means its distinct pods may reach each other."""
     yield "{\n"
     yield f'  "port": {json.dumps(m.port)},\n'
     yield f'  "protocol": {json.dumps(m.protocol)},\n'
-    yield f'  "pods": {json.dumps([p.key for p in m.pods])},\n'
+    yield f'  "pods": {json.dumps([m.ident(p) for p in m.pods])},\n'
+    if m.grouped:
+        yield f'  "workloads": {json.dumps(dict(sorted(m.grouped.values())))},\n'
     yield '  "allowed": ['
     first = True
     for src, dst in m.allowed_pairs():
-        yield ("\n    " if first else ",\n    ") + json.dumps([src.key, dst.key])
+        yield ("\n    " if first else ",\n    ") + json.dumps([m.ident(src), m.ident(dst)])
         first = False
     yield "\n  ]" if not first else "]"
     if not m.probe:
@@ -94,7 +99,7 @@ def matrix_json(m: Matrix) -> Iterator[str]:
         first = True
         for src, dst in m.allowed_pairs():
             ports = m.ports(src, dst)
-            entry = {"from": src.key, "to": dst.key, "ports": str(ports),
+            entry = {"from": m.ident(src), "to": m.ident(dst), "ports": str(ports),
                      "ranges": {proto: [list(iv) for iv in ivs] for proto, ivs in ports.ranges}}
             yield ("\n    " if first else ",\n    ") + json.dumps(entry)
             first = False

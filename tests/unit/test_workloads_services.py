@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from netpol.errors import InputError, QueryError
-from tests.builders import analyzer, labels, namespace, policy
+from tests.builders import analyzer, labels, namespace, pod, policy
 
 
 def template(labels_: dict[str, str], ports: list[dict[str, Any]] | None = None) -> dict[str, Any]:
@@ -158,3 +158,42 @@ def test_a_running_job_of_a_cronjob_stands_for_the_cronjob() -> None:
     assert [p.key for p in result.cluster.pods] == ["default/report-28790-xyz"]
     result = load_objects([namespace("default"), workload("CronJob", "report", {"app": "report"}), job])
     assert [p.key for p in result.cluster.pods] == ["default/cronjob/report"]
+
+
+def _owned_pod(name: str, labels_: dict[str, str], rs: str, ip: str | None = None) -> dict[str, Any]:
+    meta: dict[str, Any] = {"name": name, "namespace": "default", "labels": labels_,
+                            "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs, "uid": "u",
+                                                 "controller": True}]}
+    obj: dict[str, Any] = {"apiVersion": "v1", "kind": "Pod", "metadata": meta,
+                           "spec": {"containers": [{"name": "c", "image": "x"}]}}
+    if ip:
+        obj["status"] = {"podIP": ip}
+    return obj
+
+
+def test_matrix_by_workload_groups_pods_policies_treat_alike() -> None:
+    web = {"app": "web", "pod-template-hash": "h1"}
+    api = {"app": "api", "pod-template-hash": "h2"}
+    a = analyzer(
+        namespace("default"),
+        *(_owned_pod(f"web-h1-{i}", web, "web-h1", f"10.0.0.{i}") for i in range(3)),
+        _owned_pod("api-h2-0", api, "api-h2", "10.0.1.1"), _owned_pod("api-h2-1", api, "api-h2", "10.9.9.9"),
+        pod("lone", labels={"app": "lone"}),
+        policy("web", selector=labels(app="web"), ingress=[{"from": [{"podSelector": labels(app="api")}]}]),
+        policy("api", selector=labels(app="api"),
+               ingress=[{"from": [{"ipBlock": {"cidr": "10.0.0.0/16"}}]}]),  # splits the api pods by IP
+    )
+    m = a.matrix(by_workload=True)
+    assert [m.display(p) for p in m.pods] == [
+        "default/api-h2-0", "default/api-h2-1", "default/lone", "default/deployment/web (x3)"]
+    pods = {m.ident(p): p for p in m.pods}
+    web_row = pods["default/deployment/web"]
+    assert str(m.ports(web_row, web_row)) == "none"  # web pods only accept app=api
+    assert not m.is_self(web_row, web_row)
+    assert str(m.ports(pods["default/api-h2-0"], web_row)) == "all"
+    assert str(m.ports(web_row, pods["default/api-h2-0"])) == "all"  # 10.0.0.x is in the ipBlock
+    assert str(m.ports(pods["default/lone"], pods["default/api-h2-1"])) == "none"
+    probe = a.matrix(80, by_workload=True)
+    assert not probe.allowed(web_row, web_row)
+    assert ("default/lone", "default/deployment/web") not in {(probe.ident(s), probe.ident(d))
+                                                              for s, d in probe.allowed_pairs()}
