@@ -14,7 +14,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 import yaml
@@ -39,8 +39,10 @@ from netpol.render.graph import diagram_dot, render_image
 from netpol.render.matrix import matrix_csv, matrix_json, matrix_markdown, matrix_notes, matrix_table
 from netpol.render.verdict import service_json, service_text, verdict_json, verdict_text
 from netpol.sources import LoadResult, load_manifests
-from netpol.sources.cluster import ClusterRead, read_cluster
 from netpol.sources.intents import load_intent_file
+
+if TYPE_CHECKING:
+    from netpol.sources.cluster import ClusterRead
 
 EXIT_OK = 0
 EXIT_DENIED = 1
@@ -155,6 +157,8 @@ def _load(source: Source, scope: list[str] | None = None) -> LoadResult:
 
 
 def _read_live(source: Source, scope: list[str] | None) -> ClusterRead:
+    from netpol.sources.cluster import read_cluster  # the kubernetes client costs 0.3 s to import: only when used
+
     err = _stderr()
     with Progress(SpinnerColumn(), TextColumn("netpol: reading the cluster: {task.description}"),
                   console=err, transient=True, disable=not err.is_terminal) as progress:
