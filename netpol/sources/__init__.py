@@ -1,4 +1,4 @@
-"""Sources turn manifests (or, later, a live cluster) into one validated Cluster.
+"""Sources turn manifests and live clusters (sources/cluster.py) into one validated Cluster.
 
 Whatever the source, objects go through `assemble`, which checks kinds,
 duplicates and implied namespaces in one place.
