@@ -175,7 +175,8 @@ class Engine:
         self._build_index()
         self._selector_cache: dict[tuple[str, LabelSelector], int] = {}
         self._resolved: dict[tuple[object, tuple[ContainerPort, ...] | None], PortSet] = {}
-        self._results: dict[tuple[object, ...], DirectionResult] = {}
+        self._results: dict[tuple[object, ...], DirectionResult] = {}  # see evaluate; never evicted, so
+        # result ids are stable keys for _both
         self._both: dict[tuple[int, int], PortSet] = {}
         self.isolating: dict[Direction, list[list[str]]] = {d: [[] for _ in self.classes] for d in DIRECTIONS}
         self.rules: dict[Direction, list[list[tuple[CompiledRule, PeerMatch]]]] = {
@@ -306,42 +307,30 @@ class Engine:
 
         `destination` is the named-port table the ports resolve against: the
         subject's for ingress, the peer's for egress (None outside the cluster).
-        Between classes, the result depends only on which of the subject's
-        rules match the peer (and how), so it is shared by every peer that
-        matches the same rules: the allow-graph evaluates each once.
+        The result depends only on which of the subject's rules match the peer
+        (and how), so it is shared by every peer that matches the same rules:
+        the allow-graph builds each once.
         """
-        if isinstance(peer, int):
-            matched = via = 0
-            for i, (_, pm) in enumerate(self.rules[direction][subject]):
-                if pm.matches_class(peer):
-                    matched |= 1 << i
-                    if not pm.everything and (pm.via_ip_block >> peer) & 1:
-                        via |= 1 << i
-            local = direction == "ingress" and self._is_local_node(peer, subject)
-            key = (direction, subject, matched, via, destination, local)
-            cached = self._results.get(key)
-            if cached is None:
-                cached = self._results[key] = self._evaluate(direction, subject, peer, destination)
-            return cached
-        return self._evaluate(direction, subject, peer, destination)
-
-    def _evaluate(self, direction: Direction, subject: int, peer: PeerRef,
-                  destination: tuple[ContainerPort, ...] | None) -> DirectionResult:
-        matches = []
-        for rule, pm in self.rules[direction][subject]:
+        rules = self.rules[direction][subject]
+        hits: list[tuple[int, bool]] = []  # (rule index, matched only through an ipBlock)
+        for i, (_, pm) in enumerate(rules):
             if isinstance(peer, int):
-                if not pm.matches_class(peer):
-                    continue
-                via_block = not pm.everything and bool((pm.via_ip_block >> peer) & 1)
-            else:
-                if not pm.matches_ip(peer):
-                    continue
-                via_block = False
-            ports = self.resolve(rule, destination)
-            if ports:
-                matches.append(Match(rule.ref, ports, via_block))
+                if pm.matches_class(peer):
+                    hits.append((i, not pm.everything and bool((pm.via_ip_block >> peer) & 1)))
+            elif pm.matches_ip(peer):
+                hits.append((i, False))
         local = direction == "ingress" and isinstance(peer, int) and self._is_local_node(peer, subject)
-        return DirectionResult(direction, self._isolated_by(direction, subject), tuple(matches), local)
+        key = (direction, subject, tuple(hits), destination, local)
+        cached = self._results.get(key)
+        if cached is None:
+            matches = []
+            for i, via_block in hits:
+                ports = self.resolve(rules[i][0], destination)
+                if ports:
+                    matches.append(Match(rules[i][0].ref, ports, via_block))
+            cached = self._results[key] = DirectionResult(
+                direction, self._isolated_by(direction, subject), tuple(matches), local)
+        return cached
 
     def _isolated_by(self, direction: Direction, cls: int) -> tuple[str, ...]:
         return tuple(sorted(set(self.isolating[direction][cls])))
