@@ -77,6 +77,10 @@ class Pod:
     def label_map(self) -> dict[str, str]:
         return dict(self.labels)
 
+    def port_named(self, name: str, protocol: Protocol) -> int | None:
+        """The number of the container port with this name and protocol (names are unique in a pod)."""
+        return next((c.port for c in self.ports if c.name == name and c.protocol == protocol), None)
+
     @property
     def replica_note(self) -> str:
         """How many pods a workload endpoint stands for: " (x3)", " (one per node)"; "" for a real pod."""

@@ -33,6 +33,7 @@ from netpol.model import (
     ServicePort,
 )
 from netpol.portsets import MAX_PORT, MIN_PORT, PROTOCOLS, PortSet, Protocol
+from netpol.selectors import LabelSelector
 
 ASSUME_SELF = (
     "traffic from a pod to itself is assumed allowed: policies cannot block a pod's own "
@@ -227,6 +228,12 @@ WORKLOAD_PREFIXES = frozenset(
 )
 
 
+def endpoint_key(text: str, namespace: str) -> str:
+    """`ns/pod` or `ns/<kind>/name` as is; `pod` and `<kind>/name` in `namespace`."""
+    first = text.split("/", 1)[0]
+    return text if "/" in text and first not in WORKLOAD_PREFIXES else f"{namespace}/{text}"
+
+
 @dataclass(frozen=True)
 class Backend:
     """One pod behind a Service port: the port it resolves to there, and the verdict."""
@@ -297,8 +304,7 @@ class Analyzer:
                 names = ", ".join(p.key for p in owners)
                 raise QueryError(f"IP {ip} belongs to several pods ({names}); name the pod instead")
             return Endpoint(pod=owners[0], ip=ip) if owners else Endpoint(ip=ip)
-        first = text.split("/", 1)[0]
-        key = text if "/" in text and first not in WORKLOAD_PREFIXES else f"{namespace}/{text}"
+        key = endpoint_key(text, namespace)
         pod = self.cluster.pods_by_key.get(key)
         if pod is None:
             ns, _, rest = key.partition("/")
@@ -328,10 +334,10 @@ class Analyzer:
             return _port_number(int(port))
         if destination.pod is None:
             raise QueryError(f"port name {port!r} needs a destination pod; {destination} is outside the cluster")
-        for c in destination.pod.ports:
-            if c.name == port and c.protocol == protocol:
-                return c.port
-        raise QueryError(f"{destination} declares no {protocol} container port named {port!r}")
+        number = destination.pod.port_named(port, protocol)
+        if number is None:
+            raise QueryError(f"{destination} declares no {protocol} container port named {port!r}")
+        return number
 
     # -- services ----------------------------------------------------------
 
@@ -364,9 +370,8 @@ class Analyzer:
             raise QueryError(f"Service {svc.key} has no selector: its endpoints are managed outside Kubernetes' "
                              "selector logic, so netpol cannot resolve its pods from manifests")
         sport = _service_port(svc, port_text, protocol)
-        selector = dict(svc.selector)
-        pods = [p for p in self.cluster.pods
-                if p.namespace == svc.namespace and all(p.label_map.get(k) == v for k, v in selector.items())]
+        selector = LabelSelector.build(dict(svc.selector))
+        pods = [p for p in self.cluster.pods if p.namespace == svc.namespace and selector.matches(p.label_map)]
         if not pods:
             raise QueryError(f"Service {svc.key} selects no pod ({', '.join(f'{k}={v}' for k, v in svc.selector)})")
         return svc, sport, [(pod, _target_port(sport, pod)) for pod in pods]
@@ -428,16 +433,13 @@ class Analyzer:
         pods = [p for p in self.cluster.pods if not wanted or p.namespace in wanted]
         grouped: dict[str, tuple[str, int]] = {}
         if by_workload:
-            members: dict[tuple[str, str, int], list[Pod]] = {}
+            by_owner: dict[tuple[str, str], list[Pod]] = {}
             for p in pods:
                 if p.owner is not None:
-                    members.setdefault((p.namespace, p.owner, self.engine.class_of[p.key]), []).append(p)
-            by_owner: dict[tuple[str, str], int] = {}
-            for ns, owner, _ in members:
-                by_owner[(ns, owner)] = by_owner.get((ns, owner), 0) + 1
+                    by_owner.setdefault((p.namespace, p.owner), []).append(p)
             drop: set[str] = set()
-            for (ns, owner, _), group in members.items():
-                if by_owner[(ns, owner)] == 1:  # one class: policies treat every pod of the workload alike
+            for (ns, owner), group in by_owner.items():
+                if len({self.engine.class_of[p.key] for p in group}) == 1:  # policies treat its pods alike
                     grouped[group[0].key] = (f"{ns}/{owner}", len(group))
                     drop.update(p.key for p in group[1:])
             pods = [p for p in pods if p.key not in drop]
@@ -499,9 +501,7 @@ def _service_port(svc: Service, text: str | None, protocol: str | None) -> Servi
 
 
 def _target_port(port: ServicePort, pod: Pod) -> int | None:
-    if isinstance(port.target, int):
-        return port.target
-    return next((c.port for c in pod.ports if c.name == port.target and c.protocol == port.protocol), None)
+    return port.target if isinstance(port.target, int) else pod.port_named(port.target, port.protocol)
 
 
 def _port_number(port: int) -> int:
