@@ -31,7 +31,7 @@ from netpol.check import check_intent
 from netpol.diff import diff as reachability_diff
 from netpol.errors import NetpolError
 from netpol.model import SERVICE_REF
-from netpol.query import WORKLOAD_PREFIXES, Analyzer
+from netpol.query import Analyzer, endpoint_key
 from netpol.render.check import check_json, check_junit, check_text, counts
 from netpol.render.diff import diff_json, diff_markdown, diff_text
 from netpol.render.explain import explain_json, explain_table
@@ -216,8 +216,7 @@ def _endpoint_namespaces(endpoints: Iterable[str], default: str) -> list[str] | 
             return None
         except ValueError:
             pass
-        first = text.split("/", 1)[0]
-        out.add(first if "/" in text and first not in WORKLOAD_PREFIXES else default)
+        out.add(endpoint_key(text, default).split("/", 1)[0])
     return sorted(out)
 
 
@@ -360,9 +359,8 @@ def graph(
 def _format_from_name(out: str | None) -> GraphFormat:
     if out is None:
         return GraphFormat.dot
-    suffix = out.rsplit(".", 1)[-1].lower() if "." in out else ""
     try:
-        return GraphFormat(suffix)
+        return GraphFormat(_suffix(out))
     except ValueError:
         _fail(f"cannot tell the format of {out!r} from its extension: use .dot, .svg or .png, or --format")
 
@@ -427,7 +425,7 @@ def snapshot(
     verbose: Verbose = False,
 ) -> None:
     """Save what netpol reads from the live cluster as a v1 List, for -f: CI, offline use, bug reports."""
-    suffix = out.rsplit(".", 1)[-1].lower() if "." in out else ""
+    suffix = _suffix(out)
     if suffix not in ("yaml", "yml", "json"):
         _fail(f"cannot tell the format of {out!r} from its extension: use .yaml, .yml or .json")
     with _user_errors():
@@ -444,6 +442,11 @@ def snapshot(
     _stderr().print(f"netpol: wrote {len(read.objects)} object(s) from context {read.context} to {out}: "
                     f"{len(c.namespaces)} namespaces, {len(c.pods)} pods and workloads, {len(c.policies)} "
                     f"policies, {len(c.services)} services", markup=False)
+
+
+def _suffix(path: str) -> str:
+    """The extension that picks an output format, lower-cased; "" without one."""
+    return path.rsplit(".", 1)[-1].lower() if "." in path else ""
 
 
 def _write_file(path: str, data: bytes) -> None:
