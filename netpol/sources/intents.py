@@ -24,9 +24,9 @@ from netpol.intent import (
     Selection,
 )
 from netpol.model import SERVICE_REF
-from netpol.portsets import MAX_PORT, MIN_PORT, PROTOCOLS, Protocol
+from netpol.portsets import MAX_PORT, MIN_PORT, Protocol
 from netpol.sources.manifests import decode_documents, read_text
-from netpol.sources.parse import Field, parse_selector, port_name
+from netpol.sources.parse import Field, parse_protocol, parse_selector, port_name
 
 _TOP = ("apiVersion", "kind", "metadata", "manifests", "expectations")
 _EXPECTATION = ("name", "from", "to", "isolated", "only", "port", "ports", "protocol", "expect")
@@ -82,7 +82,7 @@ def _expectation(f: Field, index: int) -> Expectation:
     f = Field(f.value, f.path, where)
     if "port" in spec and "ports" in spec:
         f.child("ports").fail("give port or ports, not both")
-    protocol = _protocol(f.child("protocol")) if "protocol" in spec else None
+    protocol = parse_protocol(f.child("protocol")) if "protocol" in spec else None
     ports = tuple(_port(p, protocol) for p in (f.child("ports").items() if "ports" in spec else
                                                 [f.child("port")] if "port" in spec else []))
     if kind == "reach":
@@ -124,18 +124,11 @@ def _expect(f: Field) -> Expect:
     return value  # type: ignore[return-value]
 
 
-def _protocol(f: Field) -> Protocol:
-    value = f.string()
-    if value not in PROTOCOLS:
-        f.fail(f"must be one of {', '.join(PROTOCOLS)}, not {value!r}")
-    return value
-
-
 def _port(f: Field, protocol: Protocol | None) -> PortSpec:
     """80, "80", "8000-8100", "http", or {port: one of those, protocol: UDP}."""
     if isinstance(f.value, dict):
         spec = f.mapping(("port", "protocol"))
-        own = _protocol(f.child("protocol")) if "protocol" in spec else protocol
+        own = parse_protocol(f.child("protocol")) if "protocol" in spec else protocol
         return _port(f.child("port").required(), own)
     value = f.required().value
     if isinstance(value, int) and not isinstance(value, bool):

@@ -256,7 +256,8 @@ def parse_namespace(f: Field) -> Namespace:
     return Namespace(NamespaceName(name), tuple(sorted(labels.items())), True, f.location)
 
 
-def _protocol(f: Field) -> Protocol:
+def parse_protocol(f: Field) -> Protocol:
+    """A protocol field; absent means TCP, as in the API."""
     if not f.present:
         return "TCP"
     proto = f.string()
@@ -321,7 +322,7 @@ def _pod_spec(spec: Field) -> tuple[tuple[ContainerPort, ...], bool, str | None]
             number = _port_number(p.child("containerPort").required())
             name_field = p.child("name")
             pname = port_name(name_field) if name_field.present else None
-            ports.append(ContainerPort(number, _protocol(p.child("protocol")), pname))
+            ports.append(ContainerPort(number, parse_protocol(p.child("protocol")), pname))
     host_field = spec.child("hostNetwork")
     host_network = host_field.boolean() if host_field.present else False
     node_field = spec.child("nodeName")
@@ -397,7 +398,7 @@ def parse_service(f: Field) -> Service:
         target: int | str = number
         if target_field.present:
             target = port_name(target_field) if isinstance(target_field.value, str) else _port_number(target_field)
-        ports.append(ServicePort(number, _protocol(p.child("protocol")),
+        ports.append(ServicePort(number, parse_protocol(p.child("protocol")),
                                  name_field.string() if name_field.present else None, target))
     return Service(namespace, name, selector, tuple(ports), f.location)
 
@@ -471,7 +472,7 @@ def _peer(f: Field) -> Peer:
 
 def _policy_port(f: Field) -> PolicyPort:
     f.mapping(("protocol", "port", "endPort"))
-    protocol = _protocol(f.child("protocol"))
+    protocol = parse_protocol(f.child("protocol"))
     port_field = f.child("port")
     port: int | str | None = None
     if port_field.present:
