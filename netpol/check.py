@@ -49,13 +49,15 @@ def check_intent(analyzer: Analyzer, intent: IntentFile) -> tuple[Outcome, ...]:
 def check_expectation(analyzer: Analyzer, exp: Expectation) -> Outcome:
     try:
         sources, _ = _endpoints(analyzer, exp.sources)
-        destinations, fixed = _endpoints(analyzer, exp.destinations)
+        destinations, wanted_for = _endpoints(analyzer, exp.destinations)  # Service ports come fixed
         pairs = list(_pairs(analyzer, exp, sources, destinations))
         if not pairs:
             raise QueryError("names no pair of distinct endpoints to check")
         failures: list[PairFailure] = []
         for src, dst, expect in pairs:
-            wanted = fixed.get(dst.name) or _wanted(analyzer, exp, dst)
+            wanted = wanted_for.get(dst.name)
+            if wanted is None:  # once per destination: `only` pairs it with every pod of the cluster
+                wanted = wanted_for[dst.name] = _wanted(analyzer, exp, dst)
             allowed = analyzer.allowed_ports(src, dst)
             wrong = wanted.difference(allowed) if expect == "allow" else wanted.intersection(allowed)
             if wrong:
