@@ -1,7 +1,8 @@
 """The `netpol` command: a thin typer layer over the library.
 
 This is the only module that prints or exits. Exit codes: 0 success /
-allowed, 1 denied, 2 usage or input error (see docs/cli.md).
+allowed, 1 denied / failed / changed, 2 usage or input error, 3 internal
+error (see docs/cli.md). A crash must never look like a verdict.
 """
 
 from __future__ import annotations
@@ -47,6 +48,8 @@ if TYPE_CHECKING:
 EXIT_OK = 0
 EXIT_DENIED = 1
 EXIT_ERROR = 2
+EXIT_INTERNAL = 3
+DEBUG_FLAG = "--debug"
 LARGE_GRAPH_EDGES = 1000  # beyond this, dot's layout takes minutes (docs/cli.md#netpol-graph)
 
 app = typer.Typer(
@@ -468,14 +471,59 @@ def _main(
     version: Annotated[
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version.")
     ] = False,
+    debug: Annotated[bool, typer.Option(
+        DEBUG_FLAG, help="On an internal error (exit 3), print the traceback. Accepted anywhere on the line.",
+    )] = False,
 ) -> None:
     """Analyse Kubernetes NetworkPolicies: who can reach whom, on which ports, and why."""
 
 
+def _hoist_debug(argv: list[str]) -> tuple[list[str], bool]:
+    """`--debug` may be given after the command too; typer only knows it before, so move it there."""
+    head, rest = argv[:1], argv[1:]
+    cut = rest.index("--") if "--" in rest else len(rest)
+    debug = DEBUG_FLAG in rest[:cut]
+    if debug:
+        rest = [a for a in rest[:cut] if a != DEBUG_FLAG] + rest[cut:]
+        rest.insert(0, DEBUG_FLAG)
+    return head + rest, debug
+
+
+def _internal_error(exc: BaseException, debug: bool) -> int:
+    """One line and exit 3 for anything that is netpol's fault, never 1 (a verdict) or 2 (the user's)."""
+    if debug:
+        import traceback
+
+        traceback.print_exception(exc, file=sys.stderr)
+    if isinstance(exc, BrokenPipeError):
+        what = "the output was closed before netpol finished writing (broken pipe)"
+    elif isinstance(exc, RecursionError):
+        what = "recursion limit reached"
+    else:
+        what = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'no message'}"
+    hint = "" if debug else f"; rerun with {DEBUG_FLAG} for the traceback"
+    sys.stderr.write(f"netpol: error: internal error: {what}{hint}\n")
+    return EXIT_INTERNAL
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe, Python's final flush of stdout would fail again: point it at /dev/null."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass
+
+
 def main() -> None:
-    """Console entry point: usage errors become one line, like every other error."""
+    """Console entry point: usage errors become one line, like every other error; crashes exit 3."""
+    argv, debug = _hoist_debug(sys.argv)
+    sys.argv = argv
     try:
         code = app(standalone_mode=False)
+        sys.stdout.flush()
     except ClickException as exc:
         ctx = getattr(exc, "ctx", None)
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
@@ -485,4 +533,16 @@ def main() -> None:
     except typer.Abort:
         sys.stderr.write("netpol: aborted\n")
         code = EXIT_ERROR
+    except SystemExit as exc:
+        if not isinstance(exc.__context__, BrokenPipeError):
+            raise
+        _quiet_stdout()  # typer turned the broken pipe into exit 1, which would read as "denied"
+        code = _internal_error(exc.__context__, debug)
+    except NetpolError as exc:  # a user error raised outside a command's _user_errors block
+        sys.stderr.write(f"netpol: error: {exc}\n")
+        code = EXIT_ERROR
+    except Exception as exc:  # noqa: BLE001 - the one place every unexpected error is turned into exit 3
+        if isinstance(exc, BrokenPipeError):
+            _quiet_stdout()
+        code = _internal_error(exc, debug)
     sys.exit(code if isinstance(code, int) else EXIT_OK)
