@@ -75,7 +75,10 @@ def _pairs(analyzer: Analyzer, exp: Expectation, sources: list[Endpoint],
            destinations: list[Endpoint]) -> Iterator[tuple[Endpoint, Endpoint, Expect]]:
     """(source, destination, allow|deny) for every pair the expectation covers."""
     def distinct(a: Endpoint, b: Endpoint) -> bool:
-        return a.name != b.name and (a.pod is not None or b.pod is not None)
+        """Two endpoints, one of them a pod; a workload of several replicas with itself is a real pair."""
+        if a.pod is None and b.pod is None:
+            return False
+        return a.name != b.name or (a.pod is not None and not a.pod.is_one_pod)
 
     for dst in destinations:
         for src in sources:

@@ -42,6 +42,11 @@ class Group:
     host_network: bool
 
     @property
+    def lone(self) -> bool:
+        """One pod, whose traffic to itself is not drawn (a workload of several replicas is not lone)."""
+        return len(self.pods) == 1 and self.pods[0].is_one_pod
+
+    @property
     def title(self) -> str:
         if len(self.pods) == 1:
             return self.pods[0].name + self.pods[0].replica_note
@@ -133,7 +138,7 @@ class _Flow:
         for src, dst, data in graph.edges(data=True):
             self._put(key[src], key[dst], data["ports"])
         for c in engine.classes:
-            if c.size == 1:  # the graph leaves out a lone pod's self pair; grouping needs it
+            if c.lone:  # the graph leaves out a lone pod's self pair; grouping needs it
                 self._put(c.id, c.id, engine.allowed_ports(c.id, c.id))
 
     def _put(self, src: int | str, dst: int | str, ports: PortSet) -> None:
@@ -150,7 +155,7 @@ class _Flow:
         nodes: dict[int | str, list[str]] = {n: [n] for n in self.externals()}
         for g in groups:
             nodes.setdefault(self.engine.class_of[g.pods[0].key], []).append(g.id)
-        singles = {g.id for g in groups if len(g.pods) == 1}
+        singles = {g.id for g in groups if g.lone}
         edges: dict[tuple[str, str], PortSet] = {}
         for (ka, kb), ports in self.between.items():
             for a in nodes.get(ka, ()):
@@ -200,7 +205,7 @@ def _collapse(edges: dict[tuple[str, str], PortSet], groups: list[Group], flow: 
         by_namespace[g.namespace] = by_namespace.get(g.namespace, frozenset()) | {g.id}
     class_of = flow.engine.class_of
     self_ports = {
-        g.id: flow.between.get((class_of[g.pods[0].key],) * 2) for g in groups if len(g.pods) == 1
+        g.id: flow.between.get((class_of[g.pods[0].key],) * 2) for g in groups if g.lone
     }
 
     unrestricted = frozenset(g.id for g in groups if not g.egress_isolated)

@@ -3,8 +3,10 @@
 Pods are matched by namespace/name. Pods that share an engine class in the
 base and in the head behave identically in both, so pairs are compared per
 such (base class, head class) group and only changed pairs are expanded
-to pods. Connections to and from outside nodes (any address, each ipBlock)
-are compared by the node's name.
+to pods. A pod on one side only has no class on the other, where it has no
+connections: what an added pod gains and a removed pod loses are changes
+like any other. Connections to and from outside nodes (any address, each
+ipBlock) are compared by the node's name.
 """
 
 from __future__ import annotations
@@ -49,14 +51,14 @@ def diff(base: Analyzer, head: Analyzer) -> ReachabilityDiff:
     before, after = base.engine, head.engine
     old = set(before.class_of)
     new = set(after.class_of)
-    common = sorted(old & new)
-    groups: dict[tuple[int, int], list[str]] = {}
-    for key in common:
-        groups.setdefault((before.class_of[key], after.class_of[key]), []).append(key)
+    groups: dict[tuple[int | None, int | None], list[str]] = {}
+    for key in sorted(old | new):
+        groups.setdefault((before.class_of.get(key), after.class_of.get(key)), []).append(key)
+    replicated = {p.key for c in (base.cluster, head.cluster) for p in c.pods if not p.is_one_pod}
     found: dict[tuple[str, PortSet, PortSet], set[str]] = {}
 
     def record(sources: list[str], destination: str, b: PortSet, a: PortSet) -> None:
-        srcs = [s for s in sources if s != destination]
+        srcs = [s for s in sources if s != destination or s in replicated]  # replicas reach each other
         if b != a and srcs:
             found.setdefault((destination, b, a), set()).update(srcs)
 
@@ -79,13 +81,18 @@ def diff(base: Analyzer, head: Analyzer) -> ReachabilityDiff:
     return ReachabilityDiff(tuple(changes), tuple(sorted(new - old)), tuple(sorted(old - new)))
 
 
-def _ports(engine: Engine, src: int | str, dst: int | str) -> PortSet:
+def _ports(engine: Engine, src: int | str | None, dst: int | str | None) -> PortSet:
+    """The ports of one class-level edge; none when either end does not exist on this side."""
+    if src is None or dst is None:
+        return NO_PORTS
     data = engine.graph.get_edge_data(src, dst)
     ports: PortSet = data["ports"] if data is not None else NO_PORTS
     return ports
 
 
-def _external(engine: Engine, cls: int) -> set[str]:
+def _external(engine: Engine, cls: int | None) -> set[str]:
+    if cls is None:
+        return set()
     g = engine.graph
     return {n for n in (*g.successors(cls), *g.predecessors(cls)) if isinstance(n, str)}
 

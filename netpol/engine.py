@@ -73,6 +73,11 @@ class PodClass:
     def size(self) -> int:
         return len(self.pods)
 
+    @property
+    def lone(self) -> bool:
+        """One pod only: its pair with itself is the pod's own traffic, which policies do not govern."""
+        return len(self.pods) == 1 and self.pods[0].is_one_pod
+
 
 @dataclass(frozen=True)
 class PeerMatch:
@@ -106,7 +111,7 @@ class DirectionResult:
     direction: Direction
     isolated_by: tuple[str, ...]
     matches: tuple[Match, ...]
-    from_local_node: bool = False  # ingress from a hostNetwork pod on the subject's node
+    from_local_node: bool = False  # the peer is a hostNetwork pod on the subject's node: always allowed
 
     @property
     def isolated(self) -> bool:
@@ -319,7 +324,7 @@ class Engine:
                     hits.append((i, not pm.everything and bool((pm.via_ip_block >> peer) & 1)))
             elif pm.matches_ip(peer):
                 hits.append((i, False))
-        local = direction == "ingress" and isinstance(peer, int) and self._is_local_node(peer, subject)
+        local = isinstance(peer, int) and self._is_local_node(peer, subject)
         key = (direction, subject, tuple(hits), destination, local)
         cached = self._results.get(key)
         if cached is None:
@@ -335,10 +340,10 @@ class Engine:
     def _isolated_by(self, direction: Direction, cls: int) -> tuple[str, ...]:
         return tuple(sorted(set(self.isolating[direction][cls])))
 
-    def _is_local_node(self, src: int, dst: int) -> bool:
-        """Ingress from the destination's own node is always allowed; a hostNetwork pod speaks for its node."""
-        s, d = self.classes[src], self.classes[dst]
-        return s.host_network and s.node is not None and s.node == d.node
+    def _is_local_node(self, peer: int, subject: int) -> bool:
+        """Traffic to and from a pod's own node is always allowed; a hostNetwork pod speaks for its node."""
+        p, s = self.classes[peer], self.classes[subject]
+        return p.host_network and p.node is not None and p.node == s.node
 
     def connection(self, src: PeerRef, dst: PeerRef) -> tuple[DirectionResult | None, DirectionResult | None]:
         """(egress of src, ingress of dst); None for a side outside the cluster."""
@@ -395,23 +400,28 @@ class Engine:
                by_ports: dict[tuple[ContainerPort, ...], int]) -> int:
         if not self.is_isolated("egress", s):
             return self.all_bits
-        bits = 0
+        bits = self._local_node_bits(s)
         for rule, pm in self.rules["egress"][s]:
             for named_ports, group in by_ports.items():  # egress ports resolve against each destination
                 if _allows(self.resolve(rule, named_ports), probe):
                     bits |= pm.classes & group
         return bits
 
+    def _local_node_bits(self, subject: int) -> int:
+        """The hostNetwork classes on the subject's node: its node's own traffic, always allowed."""
+        bits = 0
+        for c in _bits(self.host_bits):
+            if self._is_local_node(c, subject):
+                bits |= 1 << c
+        return bits
+
     def _admits(self, d: int, probe: tuple[Protocol, int] | None) -> int:
         if not self.is_isolated("ingress", d):
             return self.all_bits
-        bits = 0
+        bits = self._local_node_bits(d)
         for rule, pm in self.rules["ingress"][d]:
             if _allows(self.resolve(rule, self.classes[d].named_ports), probe):
                 bits |= pm.classes
-        for c in _bits(self.host_bits):
-            if self._is_local_node(c, d):
-                bits |= 1 << c
         return bits
 
     def is_isolated(self, direction: Direction, cls: int) -> bool:
@@ -439,7 +449,7 @@ class Engine:
         candidates = self._rows(None)  # only pairs some port may connect
         for src in range(len(self.classes)):
             for dst in _bits(candidates.row(src)):
-                if src == dst and self.classes[src].size == 1:
+                if src == dst and self.classes[src].lone:
                     continue  # a lone pod's traffic to itself is not a policy question
                 egress, ingress = self.connection(src, dst)
                 ports = self._combine(egress, ingress)

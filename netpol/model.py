@@ -68,6 +68,12 @@ class Pod:
     workload: str | None = None  # the workload kind, e.g. "Deployment"; None for a real pod
     replicas: int | None = 1  # pods the workload creates; None: one per node (DaemonSet)
     owner: str | None = None  # a real pod's controlling workload, e.g. "deployment/web"
+    host_ip: IPAddress | None = None  # status.hostIP: its node's address, to and from which traffic is allowed
+
+    @property
+    def is_one_pod(self) -> bool:
+        """False for a workload of several pods (or one per node): traffic between its replicas is real."""
+        return self.workload is None or self.replicas == 1
 
     @property
     def key(self) -> str:

@@ -47,6 +47,7 @@ ASSUME_HOST_NETWORK = (
     "{pod} uses hostNetwork: assuming the plugin cannot tell its traffic from its node's, so "
     "policies do not isolate it and pod/namespace selectors do not match it (ipBlock may, by node IP)"
 )
+NODE_RULE = "traffic to and from a pod's own node is always allowed"
 ASSUME_NO_IP = "{pod} has no known IP (status.podIP): ipBlock rules are assumed not to match it"
 ASSUME_IPBLOCK_POD = (
     "{rule} matches {pod} only through an ipBlock containing its IP; plugins differ on whether "
@@ -139,8 +140,11 @@ class Matrix:
         return self.grouped[pod.key][0] if pod.key in self.grouped else pod.key
 
     def is_self(self, src: Pod, dst: Pod) -> bool:
-        """One pod and itself; a grouped workload's diagonal is between its distinct pods instead."""
-        return src.key == dst.key and self.grouped.get(src.key, ("", 1))[1] == 1
+        """One pod and itself; a workload's diagonal (of several replicas, or grouped pods) is between
+        its distinct pods instead."""
+        if src.key != dst.key:
+            return False
+        return self.grouped[src.key][1] == 1 if src.key in self.grouped else src.is_one_pod
 
     def display(self, pod: Pod) -> str:
         if pod.key in self.grouped:
@@ -389,7 +393,8 @@ class Analyzer:
         egress, ingress = self.engine.connection(self._peer(source), self._peer(destination))
         e = _side("egress", source, destination, egress, proto, number)
         i = _side("ingress", destination, source, ingress, proto, number)
-        same = source.pod is not None and destination.pod is not None and source.pod.key == destination.pod.key
+        same = (source.pod is not None and destination.pod is not None and source.pod.key == destination.pod.key
+                and source.pod.is_one_pod)
         assumptions = self._assumptions(source, destination, egress, ingress, proto, number, same)
         return Verdict(source, destination, proto, number, same or (e.allowed and i.allowed), e, i, assumptions)
 
@@ -553,7 +558,10 @@ def _side(direction: Direction, subject: Endpoint, peer: Endpoint, result: Direc
         node = subject.pod.node if subject.pod is not None else None
         return DirectionVerdict(direction, True, True, result.isolated_by, (),
                                 f"allowed: {peer} uses the host network of {subject}'s node ({node}), and "
-                                "ingress from a pod's own node is always allowed")
+                                f"{NODE_RULE}")
+    if subject.pod is not None and peer.pod is None and peer.ip is not None and peer.ip == subject.pod.host_ip:
+        return DirectionVerdict(direction, True, True, result.isolated_by, (),
+                                f"allowed: {peer} is the address of {subject}'s node (status.hostIP), and {NODE_RULE}")
     allowed_by = tuple(m.ref for m in result.allowed_by(protocol, port))
     prep = "to" if direction == "egress" else "from"
     if allowed_by:

@@ -19,8 +19,8 @@ Endpoint = Pod | IPAddress
 
 def reference_allowed(cluster: Cluster, src: Endpoint, dst: Endpoint, protocol: Protocol, port: int) -> bool:
     """True when the source's egress and the destination's ingress both allow the connection."""
-    if isinstance(src, Pod) and isinstance(dst, Pod) and src.key == dst.key:
-        return True  # a pod's traffic to itself is not subject to policy (assumption)
+    if isinstance(src, Pod) and isinstance(dst, Pod) and src.key == dst.key and src.is_one_pod:
+        return True  # a pod's traffic to itself is not subject to policy (assumption); replicas are distinct pods
     return (
         _direction_allows(cluster, "Egress", src, dst, dst, protocol, port)
         and _direction_allows(cluster, "Ingress", dst, src, dst, protocol, port)
@@ -42,9 +42,10 @@ def _direction_allows(cluster: Cluster, policy_type: str, subject: Endpoint, pee
         return True  # outside the cluster: no policy applies
     if subject.host_network:
         return True
-    if policy_type == "Ingress" and isinstance(peer, Pod) and peer.host_network and peer.node is not None \
-            and peer.node == subject.node:
-        return True  # the API always allows ingress from the pod's own node
+    if isinstance(peer, Pod) and peer.host_network and peer.node is not None and peer.node == subject.node:
+        return True  # traffic to and from the pod's own node is always allowed
+    if not isinstance(peer, Pod) and subject.host_ip is not None and peer == subject.host_ip:
+        return True  # the same, for the node's address
     selecting = [
         pol for pol in cluster.policies
         if pol.namespace == subject.namespace

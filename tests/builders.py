@@ -15,7 +15,8 @@ def namespace(name: str, **labels: str) -> dict[str, Any]:
 
 
 def pod(name: str, ns: str = "default", labels: dict[str, str] | None = None, ports: list[Any] | None = None,
-        ip: str | None = None, host_network: bool = False, node: str | None = None) -> dict[str, Any]:
+        ip: str | None = None, host_network: bool = False, node: str | None = None,
+        host_ip: str | None = None) -> dict[str, Any]:
     """ports: ints (TCP), or (number, protocol, name) tuples."""
     container_ports = []
     for p in ports or []:
@@ -36,9 +37,20 @@ def pod(name: str, ns: str = "default", labels: dict[str, str] | None = None, po
         obj["spec"]["hostNetwork"] = True
     if node:
         obj["spec"]["nodeName"] = node
-    if ip:
-        obj["status"] = {"podIP": ip}
+    if ip or host_ip:
+        obj["status"] = {k: v for k, v in (("podIP", ip), ("hostIP", host_ip)) if v}
     return obj
+
+
+def workload(name: str, ns: str = "default", kind: str = "Deployment", replicas: int | None = 1,
+             labels: dict[str, str] | None = None) -> dict[str, Any]:
+    """A workload; replicas None leaves the field out (a DaemonSet has none)."""
+    spec: dict[str, Any] = {"selector": {"matchLabels": labels or {}},
+                            "template": {"metadata": {"labels": labels or {}},
+                                         "spec": {"containers": [{"name": "c", "image": "x"}]}}}
+    if replicas is not None and kind != "DaemonSet":
+        spec["replicas"] = replicas
+    return {"apiVersion": "apps/v1", "kind": kind, "metadata": {"name": name, "namespace": ns}, "spec": spec}
 
 
 def policy(name: str, ns: str = "default", selector: dict[str, Any] | None = None, **spec: Any) -> dict[str, Any]:

@@ -289,8 +289,9 @@ def parse_pod(f: Field) -> Pod:
     namespace, name, meta = _metadata(f, namespaced=True)
     labels = parse_labels(meta.child("labels"))
     ports, host_network, node = _pod_spec(f.child("spec"))
-    return Pod(namespace, name, labels, ports, _pod_ips(f.child("status")), host_network, node, f.location,
-               owner=_owner(meta, dict(labels)))
+    status = f.child("status")
+    return Pod(namespace, name, labels, ports, _pod_ips(status), host_network, node, f.location,
+               owner=_owner(meta, dict(labels)), host_ip=_host_ip(status))
 
 
 def _plain_container_port(value: object) -> ContainerPort | None:
@@ -431,6 +432,17 @@ def _pod_ips(status: Field) -> tuple[Any, ...]:
         if ip not in found:
             found.append(ip)
     return tuple(found)
+
+
+def _host_ip(status: Field) -> Any:
+    """status.hostIP: the node's address, which a pod may always talk to and hear from."""
+    ip_field = status.child("hostIP")
+    if not ip_field.present:
+        return None
+    try:
+        return _ip_address(ip_field.string())
+    except ValueError:
+        ip_field.fail(f"{ip_field.value!r} is not an IP address")
 
 
 def _network(f: Field) -> IPNetwork:

@@ -313,9 +313,19 @@ def test_diff_exit_codes_and_formats(tmp_path) -> None:  # type: ignore[no-untyp
     assert (r.exit_code, r.stdout) == (0, "no reachability change\n")
     r = run("diff", fx("deny-all"), fx("allow-all"))
     assert r.exit_code == 1
-    assert r.stdout.splitlines()[0] == (
-        "4 connection(s) gained, 0 lost, 0 with changed ports, pods: 1 added, 0 removed")
-    assert "+ any address, default/test-1 -> default/web: all" in r.stdout
+    assert r.stdout == (  # the added pod's connections are changes like any other
+        "10 connection(s) gained, 0 lost, 0 with changed ports, pods: 1 added, 0 removed\n"
+        "+ default/test-2 -> any address: all\n"
+        "+ any address, default/test-2, default/web -> default/test-1: all\n"
+        "+ any address, default/test-1, default/web -> default/test-2: all\n"
+        "+ any address, default/test-1, default/test-2 -> default/web: all\n"
+        "pod added: default/test-2\n")
+    r = run("diff", fx("allow-all"), fx("deny-all"))
+    assert r.exit_code == 1
+    assert r.stdout.splitlines()[:3] == [
+        "0 connection(s) gained, 10 lost, 0 with changed ports, pods: 0 added, 1 removed",
+        "- default/test-2 -> any address: was all",
+        "- any address, default/test-2, default/web -> default/test-1: was all"]
     r = run("diff", fx("deny-all"), fx("allow-all"), "-o", "md")
     assert r.stdout.startswith("### netpol: reachability changes\n")
     assert json.loads(run("diff", fx("limit"), fx("deny-all"), "-o", "json").stdout)["changed"] is True

@@ -66,4 +66,21 @@ def test_check_and_diff(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert r.stdout.endswith("41 passed, 0 failed\n")
     assert (tmp_path / "j.xml").read_text().count("<testcase ") == 41
     r = netpol("diff", str(FIXTURES / "deny-all"), str(FIXTURES / "allow-all"), "-o", "json")
-    assert r.returncode == 1 and json.loads(r.stdout)["gained"] == 4
+    assert r.returncode == 1 and json.loads(r.stdout)["gained"] == 10
+
+
+def test_broken_pipe_is_an_internal_error_not_a_verdict(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`netpol ... | head` must not exit 1 (a verdict) or print a traceback: exit 3, one line."""
+    pods = "apiVersion: v1\nkind: Namespace\nmetadata: {name: default}\n" + "".join(f"---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}, labels: {{i: '{i}'}}}}\n"
+                   for i in range(150))
+    (tmp_path / "pods.yaml").write_text(pods)
+    assert NETPOL is not None
+    reader = subprocess.Popen([NETPOL, "matrix", "-o", "csv", "-f", str(tmp_path / "pods.yaml")],
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert reader.stdout is not None and reader.stderr is not None
+    reader.stdout.read(10)
+    reader.stdout.close()  # like `| head -c 10`
+    err = reader.stderr.read().decode()
+    assert reader.wait(timeout=60) == 3
+    assert err.splitlines()[-1] + "\n" == ("netpol: error: internal error: the output was closed before netpol finished writing "
+                   "(broken pipe); rerun with --debug for the traceback\n")

@@ -105,12 +105,24 @@ def cluster(draw: st.DrawFn) -> list[dict[str, Any]]:
         ip = draw(st.sampled_from(IPS + [None]))
         if ip:
             pod["status"] = {"podIP": ip}
+        host_ip = draw(st.sampled_from([None, None, "198.51.100.7", "192.168.0.1"]))
+        if host_ip:
+            pod.setdefault("status", {})["hostIP"] = host_ip
         if draw(st.integers(0, 5)) == 0:
             pod["spec"]["hostNetwork"] = True
         node = draw(st.sampled_from([None, "n1", "n2"]))
         if node:
             pod["spec"]["nodeName"] = node
         objects.append(pod)
+    for i in range(draw(st.integers(0, 2))):  # workloads: one endpoint for 1 or 2 replicas (not "self")
+        labels = draw(label_map())
+        template = {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "c", "ports": [
+            {"containerPort": n, "protocol": p, **({"name": nm} if nm else {})}
+            for n, p, nm in draw(st.lists(st.sampled_from(CONTAINER_PORTS), max_size=2, unique=True))]}]}}
+        objects.append({"apiVersion": "apps/v1", "kind": "Deployment",
+                        "metadata": {"name": f"work{i}", "namespace": draw(st.sampled_from(NAMESPACES))},
+                        "spec": {"replicas": draw(st.integers(1, 2)), "selector": {"matchLabels": labels},
+                                 "template": template}})
     for i in range(draw(st.integers(0, 4))):
         spec: dict[str, Any] = {"podSelector": draw(selector())}
         types = draw(st.sampled_from([None, ["Ingress"], ["Egress"], ["Ingress", "Egress"]]))

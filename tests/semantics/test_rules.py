@@ -14,7 +14,8 @@ from typing import Any
 import pytest
 
 from netpol import reference_allowed
-from tests.builders import analyzer, labels, namespace, pod, policy
+from netpol.query import endpoint_key
+from tests.builders import analyzer, labels, namespace, pod, policy, workload
 
 Check = tuple[str, str, int, str, bool]  # src, dst, port, protocol, allowed
 
@@ -214,6 +215,28 @@ CASES: dict[str, Case] = {
         [("h", "a", 80, "TCP", True), ("h", "a", 9, "UDP", True), ("h", "b", 80, "TCP", False),
          ("c", "a", 80, "TCP", False), ("a", "h", 80, "TCP", True)],
     ),
+    "egress to the pod's own node (a hostNetwork pod or the node's address) is always allowed": Case(
+        [pod("a", labels={"app": "a"}, ip="10.0.0.1", node="n1", host_ip="192.168.1.9"),
+         pod("b", labels={"app": "b"}, ip="10.0.0.2", node="n2", host_ip="192.168.1.8"),
+         pod("h", labels={"app": "h"}, ip="192.168.1.5", host_network=True, node="n1"),
+         policy("p", selector={}, policyTypes=["Ingress", "Egress"])],
+        [("a", "h", 53, "UDP", True), ("b", "h", 53, "UDP", False), ("a", "b", 80, "TCP", False),
+         ("a", "192.168.1.9", 10250, "TCP", True), ("b", "192.168.1.9", 10250, "TCP", False),
+         ("192.168.1.9", "a", 10250, "TCP", True), ("192.168.1.9", "b", 10250, "TCP", False)],
+    ),
+    "a workload of several replicas with itself is traffic between distinct pods": Case(
+        [workload("db", replicas=3, labels={"app": "db"}), workload("one", replicas=1, labels={"app": "one"}),
+         workload("agent", kind="DaemonSet", labels={"app": "agent"}),
+         policy("deny", selector={}, policyTypes=["Ingress"])],
+        [("deployment/db", "deployment/db", 5432, "TCP", False), ("deployment/one", "deployment/one", 80, "TCP", True),
+         ("daemonset/agent", "daemonset/agent", 80, "TCP", False)],
+    ),
+    "replicas allowed to reach each other": Case(
+        [workload("db", replicas=3, labels={"app": "db"}),
+         policy("peers", selector=labels(app="db"), ingress=[{"from": [{"podSelector": labels(app="db")}],
+                                                             "ports": [{"port": 5432}]}])],
+        [("deployment/db", "deployment/db", 5432, "TCP", True), ("deployment/db", "deployment/db", 80, "TCP", False)],
+    ),
     "traffic from a pod to itself is allowed": Case(
         [A, policy("p", selector={}, policyTypes=["Ingress", "Egress"])],
         [("a", "a", 80, "TCP", True)],
@@ -235,8 +258,7 @@ def test_rule(name: str) -> None:
     for src, dst, port, proto, expected in case.checks:
         verdict = a.can_reach(src, dst, port, proto)
         assert verdict.allowed is expected, (src, dst, port, proto)
-        ends = [a.cluster.pods_by_key.get(e if "/" in e else f"default/{e}") or ipaddress.ip_address(e)
-                for e in (src, dst)]
+        ends = [a.cluster.pods_by_key.get(endpoint_key(e, "default")) or ipaddress.ip_address(e) for e in (src, dst)]
         assert reference_allowed(a.cluster, ends[0], ends[1], proto, port) is expected, "reference"  # type: ignore[arg-type]
 
 
@@ -251,9 +273,18 @@ def test_host_network_and_ip_block_are_reported_as_assumptions() -> None:
 def test_local_node_reason() -> None:
     a = analyzer(*CASES["ingress from the pod's own node (a hostNetwork pod on it) is always allowed"].objects)
     assert a.can_reach("h", "a", 80).ingress.reason == (
-        "allowed: default/h uses the host network of default/a's node (n1), and ingress from a pod's own node "
-        "is always allowed"
+        "allowed: default/h uses the host network of default/a's node (n1), and traffic to and from a pod's own "
+        "node is always allowed"
     )
+    a = analyzer(*CASES["egress to the pod's own node (a hostNetwork pod or the node's address) is always allowed"]
+                 .objects)
+    assert a.can_reach("a", "h", 53, "UDP").egress.reason == (
+        "allowed: default/h uses the host network of default/a's node (n1), and traffic to and from a pod's own "
+        "node is always allowed")
+    assert a.can_reach("a", "192.168.1.9", 10250).egress.reason == (
+        "allowed: 192.168.1.9 is the address of default/a's node (status.hostIP), and traffic to and from a pod's "
+        "own node is always allowed")
+    assert a.can_reach("192.168.1.9", "a", 10250).ingress.allowed
 
 
 def test_missing_ip_is_reported() -> None:

@@ -54,11 +54,17 @@ def test_egress_isolation_changes_external_edges_and_groups_sources() -> None:
 def test_added_and_removed_pods_and_renderings() -> None:
     head = (*BASE[:3], pod("c", labels={"role": "c"}), BASE[4])
     d = diff(analyzer(*BASE), analyzer(*head))
-    assert d.changes == () and d.added_pods == ("default/c",) and d.removed_pods == ("default/b",)
+    assert d.added_pods == ("default/c",) and d.removed_pods == ("default/b",)
     assert d.changed
     text = diff_text(d)
-    assert text.splitlines() == [
-        "0 connection(s) gained, 0 lost, 0 with changed ports, pods: 1 added, 1 removed",
+    assert text.splitlines() == [  # what the added pod gained and the removed one lost, like any change
+        "5 connection(s) gained, 5 lost, 0 with changed ports, pods: 1 added, 1 removed",
+        "+ default/c -> any address: all",
+        "+ default/c -> default/a: all",
+        "+ any address, default/a, default/web -> default/c: all",
+        "- default/b -> any address: was all",
+        "- default/b -> default/a: was all",
+        "- any address, default/a, default/web -> default/b: was all",
         "pod added: default/c", "pod removed: default/b"]
     opened = diff(analyzer(*BASE), analyzer(*BASE[:4]))
     assert diff_markdown(opened).splitlines()[2:] == [
