@@ -198,8 +198,15 @@ def _phase(message: str) -> Iterator[None]:
         yield
 
 
-def _analyze(source: Source, scope: list[str] | None = None) -> Analyzer:
+NO_PODS_HINT = ("pass the manifests that create the pods too (Deployments, StatefulSets, ...; for a chart: "
+                 "helm template ... | netpol ... -f -), or a snapshot of the cluster (netpol snapshot)")
+
+
+def _analyze(source: Source, scope: list[str] | None = None, warn_no_pods: bool = False) -> Analyzer:
     cluster = _load(source, scope).cluster
+    if warn_no_pods and cluster.policies and not cluster.pods:
+        _stderr().print(f"netpol: warning: the input has {len(cluster.policies)} NetworkPolicies but no pods or "
+                        f"workloads, so there is no connection to show; {NO_PODS_HINT}", markup=False)
     with _phase(f"compiling {len(cluster.pods)} pods and {len(cluster.policies)} policies"):
         analyzer = Analyzer(cluster)
     gc.freeze()
@@ -287,7 +294,7 @@ def matrix(
 ) -> None:
     """Reachability of every ordered pair of pods."""
     with _user_errors():
-        analyzer = _analyze(Source(files, kubeconfig, context, verbose), namespace)
+        analyzer = _analyze(Source(files, kubeconfig, context, verbose), namespace, warn_no_pods=True)
         m = analyzer.matrix(port, protocol.value, namespace, by_workload)
     if output is MatrixFormat.table:
         _stdout().print(matrix_table(m))
@@ -347,7 +354,7 @@ def graph(
         _fail(f"{chosen.value} is binary or long; write it to a file with -o FILE")
     with _user_errors():
         source = Source(files, kubeconfig, context, verbose)
-        diagram = _analyze(source, None if focus else namespace).diagram(port, protocol.value, namespace, focus)
+        diagram = _analyze(source, None if focus else namespace, warn_no_pods=True).diagram(port, protocol.value, namespace, focus)
         dot = diagram_dot(diagram)
         if chosen is not GraphFormat.dot and len(diagram.edges) > LARGE_GRAPH_EDGES:
             _stderr().print(f"netpol: note: {len(diagram.edges)} edges to lay out; Graphviz may take minutes "
@@ -393,7 +400,8 @@ def check(
             if not manifests and not live:
                 _fail(f"{path}: names no manifests; add 'manifests:' to it, pass -f PATH, or use --live")
             if manifests not in analyzers:
-                analyzers[manifests] = _analyze(Source(list(manifests), kubeconfig, context, verbose))
+                analyzers[manifests] = _analyze(Source(list(manifests), kubeconfig, context, verbose),
+                                                warn_no_pods=True)
             results.append((intent, check_intent(analyzers[manifests], intent)))
     if junit is not None:
         _write_file(junit, check_junit(results).encode())
@@ -412,8 +420,11 @@ def diff(
     if base == "-" and head == "-":
         _fail("only one of BASE and HEAD can be standard input")
     with _user_errors():
-        changes = reachability_diff(_analyze(Source([base], verbose=verbose)),
-                                    _analyze(Source([head], verbose=verbose)))
+        before, after = _analyze(Source([base], verbose=verbose)), _analyze(Source([head], verbose=verbose))
+        if not before.cluster.pods and not after.cluster.pods:
+            _fail("BASE and HEAD hold no pods or workloads (only policies), so no connection could be compared "
+                  f"and a change that opens access would pass unseen; {NO_PODS_HINT}")
+        changes = reachability_diff(before, after)
     render = {DiffFormat.text: diff_text, DiffFormat.json: diff_json, DiffFormat.md: diff_markdown}[output]
     sys.stdout.write(render(changes))
     raise typer.Exit(EXIT_DENIED if changes.changed else EXIT_OK)

@@ -1,0 +1,60 @@
+"""Inputs with policies but no pods: a diff must not pass, matrix and check warn."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from netpol.cli import app
+
+runner = CliRunner()
+
+DENY = """apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: db, namespace: payments}
+spec:
+  podSelector: {matchLabels: {app: db}}
+  ingress: []
+"""
+OPEN = DENY.replace("ingress: []", "ingress: [{}]")  # opens the database to everyone
+HINT = ("pass the manifests that create the pods too (Deployments, StatefulSets, ...; for a chart: helm template "
+        "... | netpol ... -f -), or a snapshot of the cluster (netpol snapshot)")
+
+
+def write(tmp_path: Path, name: str, text: str) -> str:
+    path = tmp_path / name
+    path.write_text(text)
+    return str(path)
+
+
+def test_diff_of_policies_only_is_exit_2_not_no_change(tmp_path: Path) -> None:
+    r = runner.invoke(app, ["diff", write(tmp_path, "base.yaml", DENY), write(tmp_path, "head.yaml", OPEN)])
+    assert r.exit_code == 2
+    assert r.stdout == ""
+    assert r.stderr.splitlines()[-1] == (
+        "netpol: error: BASE and HEAD hold no pods or workloads (only policies), so no connection could be "
+        f"compared and a change that opens access would pass unseen; {HINT}")
+
+
+def test_diff_with_pods_on_one_side_compares(tmp_path: Path) -> None:
+    pods = DENY + "---\napiVersion: v1\nkind: Pod\nmetadata: {name: db-0, namespace: payments, labels: {app: db}}\n"
+    r = runner.invoke(app, ["diff", write(tmp_path, "base.yaml", DENY), write(tmp_path, "head.yaml", pods)])
+    assert r.exit_code == 1
+    assert "pod added: payments/db-0" in r.stdout
+
+
+def test_matrix_and_check_warn_when_there_are_no_pods(tmp_path: Path) -> None:
+    path = write(tmp_path, "p.yaml", DENY)
+    warning = (f"netpol: warning: the input has 1 NetworkPolicies but no pods or workloads, so there is no "
+               f"connection to show; {HINT}")
+    r = runner.invoke(app, ["matrix", "-f", path, "-o", "json"])
+    assert r.exit_code == 0
+    assert warning in r.stderr.splitlines()
+    intent = write(tmp_path, "i.intent.yaml", "apiVersion: netpol/v1\nkind: NetworkPolicyIntent\nmanifests: [p.yaml]\n"
+                   "expectations:\n- {from: {namespace: payments}, to: {namespace: payments}, expect: deny}\n")
+    r = runner.invoke(app, ["check", intent])
+    assert warning in r.stderr.splitlines()
+    assert r.exit_code == 2  # and the expectation about no pod is an error, never a pass
+    r = runner.invoke(app, ["explain", "-f", path])  # explain is about policies: no warning
+    assert "no pods or workloads" not in r.stderr
