@@ -25,7 +25,7 @@ from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn
 try:  # typer >= 0.29 vendors click; older releases use click itself
     from typer._click.exceptions import ClickException
 except ImportError:  # pragma: no cover - depends on the installed typer
-    from click import ClickException  # type: ignore[assignment]
+    from click import ClickException  # type: ignore[assignment,no-redef,import-not-found,unused-ignore]
 
 from netpol import __version__
 from netpol.check import check_intent
@@ -178,7 +178,8 @@ def _read_live(source: Source, scope: list[str] | None) -> ClusterRead:
 def _report(result: LoadResult, verbose: bool) -> None:
     err = _stderr()
     for diag in result.diagnostics:
-        err.print(f"netpol: {diag}", markup=False)
+        if diag.severity != "note" or verbose:
+            err.print(f"netpol: {diag}", markup=False)
     if result.ignored:
         err.print(f"netpol: ignored {len(result.ignored)} object(s) of other kinds: {result.ignored_summary()}"
                   + ("" if verbose else " (--verbose lists them)"), markup=False)
@@ -354,7 +355,8 @@ def graph(
         _fail(f"{chosen.value} is binary or long; write it to a file with -o FILE")
     with _user_errors():
         source = Source(files, kubeconfig, context, verbose)
-        diagram = _analyze(source, None if focus else namespace, warn_no_pods=True).diagram(port, protocol.value, namespace, focus)
+        analyzer = _analyze(source, None if focus else namespace, warn_no_pods=True)
+        diagram = analyzer.diagram(port, protocol.value, namespace, focus)
         dot = diagram_dot(diagram)
         if chosen is not GraphFormat.dot and len(diagram.edges) > LARGE_GRAPH_EDGES:
             _stderr().print(f"netpol: note: {len(diagram.edges)} edges to lay out; Graphviz may take minutes "

@@ -88,7 +88,7 @@ def name_list(names: list[str], shown: int = 3) -> str:
     return ", ".join(names[:shown]) + more
 
 
-Severity = Literal["warning", "info"]
+Severity = Literal["warning", "info", "note"]  # notes are details shown with --verbose
 
 
 @dataclass(frozen=True)

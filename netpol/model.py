@@ -135,6 +135,7 @@ class IPBlock:
 
     cidr: IPNetwork
     excepts: tuple[IPNetwork, ...] = ()
+    written: str | None = field(default=None, compare=False)  # the cidr as written, when it had host bits set
 
     def contains(self, ip: IPAddress) -> bool:
         if ip.version != self.cidr.version or ip not in self.cidr:

@@ -7,14 +7,24 @@ duplicates and implied namespaces in one place.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from netpol.bulk import paused_gc
 from netpol.errors import Diagnostic, InputError, Location, name_list
-from netpol.model import METADATA_NAME_LABEL, Cluster, Namespace, NamespaceName, NetworkPolicy, Pod, Service
-from netpol.sources.manifests import RawObject, expand_paths, located, raw_objects, read_text
+from netpol.model import (
+    DIRECTIONS,
+    METADATA_NAME_LABEL,
+    Cluster,
+    IPBlockPeer,
+    Namespace,
+    NamespaceName,
+    NetworkPolicy,
+    Pod,
+    Service,
+)
+from netpol.sources.manifests import STDIN, Inputs, RawObject, expand_paths, located, raw_objects, read_text
 from netpol.sources.parse import (
     Field,
     parse_namespace,
@@ -79,11 +89,17 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
     ignored: list[IgnoredObject] = []
     diagnostics: list[Diagnostic] = []
     finished: list[str] = []
+    merged: list[str] = []
 
     def remember(store: dict[str, Any], key: str, kind: str, obj: Any, loc: Location) -> None:
+        """The same object twice (one file given twice, a Namespace in two files) is one; a conflict is an error."""
         if key in store:
             first = store[key].location
-            raise InputError(loc, None, f"duplicate {kind} {key} (first defined at {first})")
+            if store[key] != obj:
+                raise InputError(loc, None, f"{kind} {key} is defined twice, differently (first at {first})")
+            merged.append(f"{kind} {key} ({first.file} and {loc.file})" if first and first.file != loc.file
+                          else f"{kind} {key}")
+            return
         store[key] = obj
 
     for raw in objects:
@@ -118,6 +134,7 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
             remember(policies, policy.key, kind, policy, raw.location)
 
     diagnostics.extend(_add_workloads(pods, workloads, owned_by))
+    diagnostics.extend(_host_bits(policies.values()))
 
     used = sorted({p.namespace for p in pods.values()} | {p.namespace for p in policies.values()}
                   | {s.namespace for s in services.values()})
@@ -129,6 +146,9 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
                 f"namespace {name!r} is used but not declared; assuming it has only the label "
                 f"{METADATA_NAME_LABEL}={name}",
             ))
+    if merged:
+        diagnostics.append(Diagnostic("info", f"merged {len(merged)} identical duplicate object(s): "
+                                              f"{name_list(merged)}"))
     if finished:
         diagnostics.append(Diagnostic(
             "info", f"skipped {len(finished)} finished pod(s) (phase Succeeded or Failed): {name_list(finished)}"
@@ -141,6 +161,18 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
         tuple(services[k] for k in sorted(services)),
     )
     return LoadResult(cluster, tuple(diagnostics), tuple(ignored))
+
+
+def _host_bits(policies: Iterable[NetworkPolicy]) -> Iterator[Diagnostic]:
+    """A CIDR with host bits set loads, as the API server takes it, but it rarely means what it says."""
+    for pol in policies:
+        for direction in DIRECTIONS:
+            for index, rule in enumerate(pol.rules(direction)):
+                for peer in rule.peers:
+                    if isinstance(peer, IPBlockPeer) and peer.block.written is not None:
+                        yield Diagnostic("warning", f"{direction}[{index}]: ipBlock cidr {peer.block.written} has "
+                                                    f"host bits set; it means the network {peer.block.cidr}",
+                                         pol.location)
 
 
 def _add_workloads(pods: dict[str, Pod], workloads: dict[str, Pod], owned_by: dict[str, str]) -> list[Diagnostic]:
@@ -180,9 +212,32 @@ def _ignored_warnings(ignored: list[IgnoredObject]) -> list[Diagnostic]:
 
 def load_manifests(paths: Iterable[str], stdin_text: str | None = None) -> LoadResult:
     """Load files, directories (recursive) and '-' (stdin_text) into a Cluster."""
-    files = expand_paths(paths)
+    inputs = expand_paths(paths)
+    empty: list[str] = []
     with paused_gc():
-        return assemble(obj for path in files for obj in raw_objects(path, read_text(path, stdin_text)))
+        result = assemble(_read_all(inputs, stdin_text, empty))
+    notes = [Diagnostic("note", f"skipped {what}") for what in inputs.skipped]
+    notes += [Diagnostic("note", f"skipped {path}: holds no objects") for path in empty]
+    return replace(result, diagnostics=tuple(notes) + result.diagnostics)
+
+
+def _read_all(inputs: Inputs, stdin_text: str | None, empty: list[str]) -> Iterator[RawObject]:
+    """Every object of every file. A file named on the command line that holds none, or an input with
+    no object at all, is an error, never an empty answer; an empty file found in a directory is noted."""
+    total = 0
+    for path in inputs.files:
+        count = 0
+        for obj in raw_objects(path, read_text(path, stdin_text)):
+            count += 1
+            yield obj
+        if count == 0:
+            name = "<stdin>" if path == STDIN else path
+            if path in inputs.given:
+                raise InputError(Location(name), None, "holds no Kubernetes objects (empty input)")
+            empty.append(name)
+        total += count
+    if total == 0:
+        raise InputError(Location(", ".join(inputs.files)), None, "no Kubernetes objects in the input")
 
 
 def load_objects(objects: Iterable[Mapping[str, Any]], origin: str = "<memory>") -> LoadResult:

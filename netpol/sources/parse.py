@@ -312,18 +312,22 @@ def _pod_spec(spec: Field) -> tuple[tuple[ContainerPort, ...], bool, str | None]
     """Container ports, hostNetwork and nodeName: what a pod spec means to policies."""
     spec.mapping()
     ports: list[ContainerPort] = []
+    names: set[str] = set()
     for c in spec.child("containers").items():
         c.mapping()
         for p in c.child("ports").items():
             port = _plain_container_port(p.value)
-            if port is not None:
-                ports.append(port)
-                continue
-            p.mapping()  # not plain: check it field by field, for the message
-            number = _port_number(p.child("containerPort").required())
-            name_field = p.child("name")
-            pname = port_name(name_field) if name_field.present else None
-            ports.append(ContainerPort(number, parse_protocol(p.child("protocol")), pname))
+            if port is None:
+                p.mapping()  # not plain: check it field by field, for the message
+                number = _port_number(p.child("containerPort").required())
+                name_field = p.child("name")
+                pname = port_name(name_field) if name_field.present else None
+                port = ContainerPort(number, parse_protocol(p.child("protocol")), pname)
+            if port.name is not None:
+                if port.name in names:  # the API server requires port names unique within the pod
+                    p.child("name").fail(f"duplicate port name {port.name!r} in the pod")
+                names.add(port.name)
+            ports.append(port)
     host_field = spec.child("hostNetwork")
     host_network = host_field.boolean() if host_field.present else False
     node_field = spec.child("nodeName")
@@ -446,7 +450,10 @@ def _host_ip(status: Field) -> Any:
 
 
 def _network(f: Field) -> IPNetwork:
+    """A CIDR as the API server takes it: an address and a prefix length (host bits may be set)."""
     text = f.required().string()
+    if "/" not in text:
+        f.fail(f"{text!r} is not a CIDR: it needs a prefix length, e.g. {text}/32")
     try:
         return ipaddress.ip_network(text, strict=False)
     except ValueError:
@@ -457,13 +464,16 @@ def _network(f: Field) -> IPNetwork:
 def _ip_block(f: Field) -> IPBlock:
     f.mapping(("cidr", "except"))
     cidr = _network(f.child("cidr"))
+    written = f.child("cidr").value
     excepts: list[IPNetwork] = []
     for e in f.child("except").items():
         net = _network(e)
         if net.version != cidr.version or not net.subnet_of(cidr) or net.prefixlen <= cidr.prefixlen:  # type: ignore[arg-type]
             e.fail(f"{e.value} must be a strict subset of cidr {f.child('cidr').value}")
         excepts.append(net)
-    return IPBlock(cidr, tuple(sorted(set(excepts), key=lambda n: (n.network_address, n.prefixlen))))
+    host_bits = ipaddress.ip_interface(written).ip != cidr.network_address
+    return IPBlock(cidr, tuple(sorted(set(excepts), key=lambda n: (n.network_address, n.prefixlen))),
+                   written if host_bits else None)
 
 
 def _peer(f: Field) -> Peer:

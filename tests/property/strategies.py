@@ -17,6 +17,11 @@ EXTERNAL = ["10.0.0.2", "198.51.100.7", "203.0.113.1", "10.0.1.5"]
 PROBES = [("TCP", 80), ("TCP", 8080), ("UDP", 53), ("TCP", 53), ("SCTP", 80), ("TCP", 443), ("TCP", 9000)]
 
 
+def _port_name(port: tuple[int, str, str | None]) -> str:
+    """Port names are unique within a pod (the API server rejects a repeated one)."""
+    return port[2] or f"{port[0]}/{port[1]}"
+
+
 def label_map() -> st.SearchStrategy[dict[str, str]]:
     return st.dictionaries(st.sampled_from(sorted(LABEL_VALUES)), st.sampled_from(["p", "q", "f", "x"]), max_size=3).map(
         lambda d: {k: v if v in LABEL_VALUES[k] else LABEL_VALUES[k][0] for k, v in d.items()}
@@ -95,7 +100,7 @@ def cluster(draw: st.DrawFn) -> list[dict[str, Any]]:
             objects.append({"apiVersion": "v1", "kind": "Namespace",
                             "metadata": {"name": ns, "labels": draw(label_map())}})
     for i in range(draw(st.integers(1, 6))):
-        ports = draw(st.lists(st.sampled_from(CONTAINER_PORTS), max_size=3, unique=True))
+        ports = draw(st.lists(st.sampled_from(CONTAINER_PORTS), max_size=3, unique_by=_port_name))
         pod: dict[str, Any] = {
             "apiVersion": "v1", "kind": "Pod",
             "metadata": {"name": f"pod{i}", "namespace": draw(st.sampled_from(NAMESPACES)), "labels": draw(label_map())},
@@ -118,7 +123,7 @@ def cluster(draw: st.DrawFn) -> list[dict[str, Any]]:
         labels = draw(label_map())
         template = {"metadata": {"labels": labels}, "spec": {"containers": [{"name": "c", "ports": [
             {"containerPort": n, "protocol": p, **({"name": nm} if nm else {})}
-            for n, p, nm in draw(st.lists(st.sampled_from(CONTAINER_PORTS), max_size=2, unique=True))]}]}}
+            for n, p, nm in draw(st.lists(st.sampled_from(CONTAINER_PORTS), max_size=2, unique_by=_port_name))]}]}}
         objects.append({"apiVersion": "apps/v1", "kind": "Deployment",
                         "metadata": {"name": f"work{i}", "namespace": draw(st.sampled_from(NAMESPACES))},
                         "spec": {"replicas": draw(st.integers(1, 2)), "selector": {"matchLabels": labels},

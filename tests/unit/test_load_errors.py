@@ -73,7 +73,20 @@ CASES = {
     "unknown policy type": (np("  podSelector: {}\n  policyTypes: [Ingres]\n"),
                             f"f.yaml: document 1, line 1 {OBJ}: spec.policyTypes[0]: unknown policy type 'Ingres' (expected Ingress or Egress)"),
     "missing spec": (NP, f"f.yaml: document 1, line 1 {OBJ}: spec: required field is missing"),
-    "duplicate object": (POD + "---\n" + POD, "f.yaml: document 2, line 6 (Pod web): duplicate Pod default/web (first defined at f.yaml: document 1, line 1 (Pod web))"),
+    "conflicting duplicate object": (POD + "---\n" + POD + "  labels: {app: web}\n", "f.yaml: document 2, line 6 (Pod web): Pod default/web is defined twice, differently (first at f.yaml: document 1, line 1 (Pod web))"),
+    "CIDR without a prefix length": (np("  podSelector: {}\n  ingress:\n  - from:\n    - ipBlock: {cidr: 10.0.0.1}\n"),
+                                     f"f.yaml: document 1, line 1 {OBJ}: spec.ingress[0].from[0].ipBlock.cidr: '10.0.0.1' is not a CIDR: it needs a prefix length, e.g. 10.0.0.1/32"),
+    "except without a prefix length": (np("  podSelector: {}\n  ingress:\n  - from:\n    - ipBlock: {cidr: 10.0.0.0/8, except: [10.0.0.1]}\n"),
+                                       f"f.yaml: document 1, line 1 {OBJ}: spec.ingress[0].from[0].ipBlock.except[0]: '10.0.0.1' is not a CIDR: it needs a prefix length, e.g. 10.0.0.1/32"),
+    "duplicate container port name": (POD + "spec:\n  containers:\n  - name: a\n    ports: [{containerPort: 80, name: http}]\n"
+                                      "  - name: b\n    ports: [{containerPort: 8080, name: http}]\n",
+                                      "f.yaml: document 1, line 1 (Pod web): spec.containers[1].ports[0].name: duplicate port name 'http' in the pod"),
+    "nested too deeply": ("a: " + "[" * 5000 + "]" * 5000 + "\n", "f.yaml: document 1, line 1: nested deeper than 1000 levels; no Kubernetes object is"),
+    "an alias bomb": ("a: &a [x, x, x, x, x, x, x, x, x, x]\n" + "".join(
+        f"{k}: &{k} [{', '.join(['*' + p] * 10)}]\n" for p, k in zip("abcdefgh", "bcdefghi", strict=True)),
+        "f.yaml: document 1, line 1: its aliases expand to more than 1,000,000 nodes (a 'billion laughs' document?); netpol refuses it rather than using unbounded memory"),
+    "a recursive alias": ("a: &a [*a]\n", "f.yaml: document 1, line 1: its aliases expand to more than 1,000,000 nodes (a 'billion laughs' document?); netpol refuses it rather than using unbounded memory"),
+    "an empty file": ("# nothing here\n", "f.yaml: holds no Kubernetes objects (empty input)"),
     "bad container port": (POD + "spec:\n  containers:\n  - name: c\n    ports:\n    - containerPort: 0\n",
                            "f.yaml: document 1, line 1 (Pod web): spec.containers[0].ports[0].containerPort: must be between 1 and 65535, not 0"),
     "bad pod IP": (POD + "status: {podIP: 10.0.0.300}\n",
@@ -101,6 +114,7 @@ def test_error_message(name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatc
 @pytest.mark.parametrize(("text", "expected"), [
     ('{\n  "kind": "Pod",\n  "x": ]\n}', "f.json: line 3: invalid JSON: Expecting value"),
     ('{"kind": "Pod", "kind": "Namespace"}', "f.json: invalid JSON: duplicate key 'kind'"),
+    ('{"a": ' + "[" * 100_000 + "]" * 100_000 + "}", "f.json: invalid JSON: nested too deeply"),
 ])
 def test_invalid_json(text: str, expected: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
