@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import json
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import yaml
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
@@ -81,24 +83,60 @@ def read_cluster(kubeconfig: str | None = None, context: str | None = None,
     return ClusterRead(tuple(objects), result, name)
 
 
+NO_CONFIG_HINT = "(to analyse manifests instead, pass -f PATH)"
+
+
 def _api_client(kubeconfig: str | None, context: str | None) -> tuple[client.ApiClient, str]:
     configuration = client.Configuration()
+    files = _kubeconfig_files(kubeconfig)
+    in_cluster = (kubeconfig is None and context is None and not os.environ.get("KUBECONFIG")
+                  and os.environ.get("KUBERNETES_SERVICE_HOST") and not os.path.exists(files[0]))
+    where = ", ".join(files)
     try:
-        if kubeconfig is None and context is None and not os.environ.get("KUBECONFIG") \
-                and os.environ.get("KUBERNETES_SERVICE_HOST") \
-                and not os.path.exists(os.path.expanduser("~/.kube/config")):
+        if in_cluster:
             config.load_incluster_config(client_configuration=configuration)
             name = "in-cluster"
         else:
+            _check_kubeconfig(files)
             config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=configuration)
             _, active = config.list_kube_config_contexts(config_file=kubeconfig)
             name = context or str(active.get("name", "current"))
-    except (ConfigException, OSError, TypeError, ValueError) as exc:
-        where = kubeconfig or os.environ.get("KUBECONFIG") or "~/.kube/config"
-        raise ClusterError(f"cannot load the kube config ({where}): {_first_line(exc)} "
-                           "(to analyse manifests instead, pass -f PATH)") from None
-    configuration.retries = 1
+    except ClusterError:
+        raise
+    except (ConfigException, OSError, TypeError, ValueError, KeyError, AttributeError, yaml.YAMLError) as exc:
+        raise ClusterError(f"cannot load the kube config ({where}): {_first_line(exc)} {NO_CONFIG_HINT}") from None
+    configuration.retries = 0  # one request, so a timeout message states the time actually waited
     return client.ApiClient(configuration), name
+
+
+def _kubeconfig_files(kubeconfig: str | None) -> list[str]:
+    """The files the client would read: --kubeconfig, else $KUBECONFIG's list, else ~/.kube/config."""
+    if kubeconfig:
+        return [kubeconfig]
+    listed = [p for p in os.environ.get("KUBECONFIG", "").split(os.pathsep) if p]
+    return listed or [os.path.expanduser("~/.kube/config")]
+
+
+def _check_kubeconfig(files: list[str]) -> None:
+    """One line naming the file and the problem, before the client's own messages (or tracebacks)."""
+    present = [f for f in files if os.path.exists(f)]
+    if not present:
+        raise ClusterError(f"cannot load the kube config {', '.join(files)}: no such file {NO_CONFIG_HINT}")
+    for path in present:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                data = yaml.safe_load(fh)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            at = f" at line {mark.line + 1}" if mark is not None else ""
+            problem = getattr(exc, "problem", None) or _first_line(exc)
+            raise ClusterError(f"cannot load the kube config {path}: invalid YAML{at}: {problem}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise ClusterError(f"cannot load the kube config {path}: {reason}") from None
+        if data is not None and not isinstance(data, dict):
+            raise ClusterError(f"cannot load the kube config {path}: not a kube config (expected a mapping with "
+                               "clusters, contexts and users)")
 
 
 class _Reader:
@@ -143,6 +181,7 @@ class _Reader:
     def _get(self, resource: Resource, path: str, query: list[tuple[str, str]],
              scope: list[str] | None = None) -> dict[str, Any]:
         host = self.api.configuration.host
+        started = time.monotonic()
         try:
             request = self.api.param_serialize("GET", path, query_params=query,
                                                header_params={"Accept": "application/json"},
@@ -163,7 +202,8 @@ class _Reader:
                 raise ClusterError(f"TLS error talking to the API server at {host}: {_first_line(reason)}") from None
             timed_out = isinstance(reason, TimeoutError) and not isinstance(reason, NewConnectionError)
             if timed_out or "timed out" in str(reason).lower():
-                raise ClusterError(f"the API server at {host} did not answer within {self.timeout:g} s "
+                waited = time.monotonic() - started
+                raise ClusterError(f"the API server at {host} did not answer within {waited:.1f} s "
                                    f"({resource.plural})") from None
             raise ClusterError(f"cannot reach the API server at {host}: {_first_line(reason)}") from None
         except ValueError as exc:
