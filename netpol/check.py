@@ -36,14 +36,30 @@ class Outcome:
     expectation: Expectation
     pairs: int
     failures: tuple[PairFailure, ...]
+    error: str | None = None  # the expectation could not be checked (it names nothing, an unknown pod, ...)
 
     @property
     def passed(self) -> bool:
-        return not self.failures
+        return not self.failures and self.error is None
+
+
+@dataclass(frozen=True)
+class FileError:
+    """An intent file that could not be checked at all (invalid, or its manifests do not load)."""
+
+    path: str
+    message: str
 
 
 def check_intent(analyzer: Analyzer, intent: IntentFile) -> tuple[Outcome, ...]:
-    return tuple(check_expectation(analyzer, e) for e in intent.expectations)
+    """Every expectation; one that cannot be checked is an error outcome and the others still run."""
+    outcomes = []
+    for exp in intent.expectations:
+        try:
+            outcomes.append(check_expectation(analyzer, exp))
+        except InputError as exc:
+            outcomes.append(Outcome(exp, 0, (), str(exc)))
+    return tuple(outcomes)
 
 
 def check_expectation(analyzer: Analyzer, exp: Expectation) -> Outcome:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import gc
 import ipaddress
 import json
+import os
+import re
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -28,9 +30,9 @@ except ImportError:  # pragma: no cover - depends on the installed typer
     from click import ClickException  # type: ignore[assignment,no-redef,import-not-found,unused-ignore]
 
 from netpol import __version__
-from netpol.check import check_intent
+from netpol.check import FileError, check_intent
 from netpol.diff import diff as reachability_diff
-from netpol.errors import NetpolError
+from netpol.errors import NetpolError, QueryError
 from netpol.model import SERVICE_REF
 from netpol.query import Analyzer, endpoint_key
 from netpol.render.check import check_json, check_junit, check_text, counts
@@ -40,7 +42,7 @@ from netpol.render.graph import diagram_dot, render_image
 from netpol.render.matrix import matrix_csv, matrix_json, matrix_markdown, matrix_notes, matrix_table
 from netpol.render.verdict import service_json, service_text, verdict_json, verdict_text
 from netpol.sources import LoadResult, load_manifests
-from netpol.sources.intents import load_intent_file
+from netpol.sources.intents import intent_files, load_intent_file
 
 if TYPE_CHECKING:
     from netpol.sources.cluster import ClusterRead
@@ -122,8 +124,37 @@ def _stdout() -> Console:
     return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 100_000)
 
 
+# Control characters from the input (names in intent files, paths) never reach the terminal raw.
+_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x09), *range(0x0b, 0x20), *range(0x7f, 0xa0))}
+_VERDICT = re.compile(r"^( *)(ALLOWED|DENIED|PASS|FAIL|ERROR|ALL|SOME|NONE)\b", re.MULTILINE)
+_COLOURS = {"ALLOWED": "32", "PASS": "32", "ALL": "32", "DENIED": "31", "FAIL": "31", "ERROR": "31", "NONE": "31",
+            "SOME": "33"}
+
+
+def terminal_safe(text: str) -> str:
+    return text.translate(_CONTROL)
+
+
+def _colour() -> bool:
+    """Colour only for a person at a terminal, and never when NO_COLOR is set (no-color.org)."""
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and os.environ.get("TERM") != "dumb"
+
+
+def _say(text: str) -> None:
+    """Text for standard output: made safe, verdict words coloured on a terminal."""
+    text = terminal_safe(text)
+    if _colour():
+        text = _VERDICT.sub(lambda m: f"{m.group(1)}\x1b[1;{_COLOURS[m.group(2)]}m{m.group(2)}\x1b[0m", text)
+    sys.stdout.write(text)
+
+
+def _note(message: str) -> None:
+    """One line on standard error."""
+    sys.stderr.write(terminal_safe(message) + "\n")
+
+
 def _fail(message: str) -> NoReturn:
-    _stderr().print(f"netpol: error: {message}", markup=False)
+    _note(f"netpol: error: {message}")
     raise typer.Exit(EXIT_ERROR)
 
 
@@ -179,13 +210,13 @@ def _report(result: LoadResult, verbose: bool) -> None:
     err = _stderr()
     for diag in result.diagnostics:
         if diag.severity != "note" or verbose:
-            err.print(f"netpol: {diag}", markup=False)
+            _note(f"netpol: {diag}")
     if result.ignored:
-        err.print(f"netpol: ignored {len(result.ignored)} object(s) of other kinds: {result.ignored_summary()}"
-                  + ("" if verbose else " (--verbose lists them)"), markup=False)
+        _note(f"netpol: ignored {len(result.ignored)} object(s) of other kinds: {result.ignored_summary()}"
+              + ("" if verbose else " (--verbose lists them)"))
         if verbose:
             for obj in result.ignored:
-                err.print(f"netpol:   {obj.location}: {obj.kind} ({obj.api_version}) {obj.name}", markup=False)
+                _note(f"netpol:   {obj.location}: {obj.kind} ({obj.api_version}) {obj.name}")
 
 
 @contextmanager
@@ -206,8 +237,8 @@ NO_PODS_HINT = ("pass the manifests that create the pods too (Deployments, State
 def _analyze(source: Source, scope: list[str] | None = None, warn_no_pods: bool = False) -> Analyzer:
     cluster = _load(source, scope).cluster
     if warn_no_pods and cluster.policies and not cluster.pods:
-        _stderr().print(f"netpol: warning: the input has {len(cluster.policies)} NetworkPolicies but no pods or "
-                        f"workloads, so there is no connection to show; {NO_PODS_HINT}", markup=False)
+        _note(f"netpol: warning: the input has {len(cluster.policies)} NetworkPolicies but no pods or "
+              f"workloads, so there is no connection to show; {NO_PODS_HINT}")
     with _phase(f"compiling {len(cluster.pods)} pods and {len(cluster.policies)} policies"):
         analyzer = Analyzer(cluster)
     gc.freeze()
@@ -233,7 +264,7 @@ def _endpoint_namespaces(endpoints: Iterable[str], default: str) -> list[str] | 
 
 def _write(chunks: Iterable[str]) -> None:
     for chunk in chunks:
-        sys.stdout.write(chunk)
+        sys.stdout.write(terminal_safe(chunk))
 
 
 @app.command("can-reach")
@@ -269,11 +300,11 @@ def can_reach(
         analyzer = _analyze(inputs, _endpoint_namespaces((source, destination), namespace))
         if service is not None:
             sv = analyzer.can_reach_service(source, destination, protocol.value, namespace)
-            print(service_json(sv) if output is TextFormat.json else service_text(sv))
+            _say((service_json(sv) if output is TextFormat.json else service_text(sv)) + "\n")
             raise typer.Exit(EXIT_OK if sv.summary == "all" else EXIT_DENIED)
         assert port is not None
         verdict = analyzer.can_reach(source, destination, port, protocol.value, namespace)
-    print(verdict_json(verdict) if output is TextFormat.json else verdict_text(verdict))
+    _say((verdict_json(verdict) if output is TextFormat.json else verdict_text(verdict)) + "\n")
     raise typer.Exit(EXIT_OK if verdict.allowed else EXIT_DENIED)
 
 
@@ -305,7 +336,7 @@ def matrix(
     elif output is MatrixFormat.csv:
         _write(matrix_csv(m))
         for note in matrix_notes(m):
-            sys.stderr.write(f"netpol: {note}")
+            sys.stderr.write(terminal_safe(f"netpol: {note}"))
     else:
         _write(matrix_markdown(m))
 
@@ -323,7 +354,7 @@ def explain(
     with _user_errors():
         summaries = _analyze(Source(files, kubeconfig, context, verbose), namespace).explain(namespace)
     if output is ExplainFormat.json:
-        print(explain_json(summaries))
+        _say(explain_json(summaries) + "\n")
     else:
         _stdout().print(explain_table(summaries))
 
@@ -359,8 +390,8 @@ def graph(
         diagram = analyzer.diagram(port, protocol.value, namespace, focus)
         dot = diagram_dot(diagram)
         if chosen is not GraphFormat.dot and len(diagram.edges) > LARGE_GRAPH_EDGES:
-            _stderr().print(f"netpol: note: {len(diagram.edges)} edges to lay out; Graphviz may take minutes "
-                            "(-n NS or --focus NS/POD draws less)", markup=False)
+            _note(f"netpol: note: {len(diagram.edges)} edges to lay out; Graphviz may take minutes "
+                  "(-n NS or --focus NS/POD draws less)")
         data = dot.encode() if chosen is GraphFormat.dot else render_image(dot, chosen.value)
     if out is None:
         sys.stdout.buffer.write(data)
@@ -379,7 +410,8 @@ def _format_from_name(out: str | None) -> GraphFormat:
 
 @app.command()
 def check(
-    intents: Annotated[list[str], typer.Argument(metavar="INTENT...", help="Intent files (docs/intent.md).")],
+    intents: Annotated[list[str], typer.Argument(
+        metavar="INTENT...", help="Intent files (docs/intent.md), or directories of *.intent.yaml files.")],
     files: Annotated[
         list[str] | None,
         typer.Option("--filename", "-f", help="Manifests for every intent file, instead of each file's own "
@@ -388,27 +420,48 @@ def check(
     output: Annotated[TextFormat, typer.Option("--output", "-o")] = TextFormat.text,
     junit: Annotated[str | None, typer.Option("--junit", metavar="FILE", help="Also write JUnit XML here.")] = None,
     live: Annotated[bool, typer.Option("--live", help="Check against the live cluster, not the manifests.")] = False,
+    allow_outside_repo: Annotated[bool, typer.Option(
+        "--allow-outside-repo", help="Let intent files name manifests outside their git repository.")] = False,
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     verbose: Verbose = False,
 ) -> None:
-    """Check intent files against manifests or the live cluster. Exit 0 all pass, 1 any failure, 2 error."""
-    analyzers: dict[tuple[str, ...], Analyzer] = {}
+    """Check intent files against manifests or the live cluster. Exit 0 all pass, 1 any failure, 2 error.
+
+    An invalid intent file (or one expectation that cannot be checked) is reported as an error and the
+    others still run; any error makes the exit code 2.
+
+    Example: netpol check intents/ --junit netpol-junit.xml
+    """
+    analyzers: dict[tuple[str, ...], Analyzer | NetpolError] = {}
     results = []
+    errors: list[FileError] = []
     with _user_errors():
-        for path in intents:
-            intent = load_intent_file(path)
+        paths = intent_files(intents)
+        if live:  # one cluster for every file: failing to read it is fatal
+            analyzers[()] = _analyze(Source(None, kubeconfig, context, verbose), warn_no_pods=True)
+    for path in paths:
+        try:
+            intent = load_intent_file(path, confine=not allow_outside_repo)
             manifests = () if live else tuple(files or intent.manifests)
             if not manifests and not live:
-                _fail(f"{path}: names no manifests; add 'manifests:' to it, pass -f PATH, or use --live")
+                raise QueryError(f"{path}: names no manifests; add 'manifests:' to it, pass -f PATH, or use --live")
             if manifests not in analyzers:
-                analyzers[manifests] = _analyze(Source(list(manifests), kubeconfig, context, verbose),
-                                                warn_no_pods=True)
-            results.append((intent, check_intent(analyzers[manifests], intent)))
+                try:
+                    analyzers[manifests] = _analyze(Source(list(manifests), verbose=verbose), warn_no_pods=True)
+                except NetpolError as exc:
+                    analyzers[manifests] = exc
+            analyzer = analyzers[manifests]
+            if isinstance(analyzer, NetpolError):
+                raise analyzer
+            results.append((intent, check_intent(analyzer, intent)))
+        except NetpolError as exc:
+            errors.append(FileError(path, str(exc)))
     if junit is not None:
-        _write_file(junit, check_junit(results).encode())
-    _write([check_json(results)] if output is TextFormat.json else check_text(results))
-    raise typer.Exit(EXIT_DENIED if counts(results)[1] else EXIT_OK)
+        _write_file(junit, check_junit(results, errors).encode())
+    _say(check_json(results, errors) if output is TextFormat.json else "".join(check_text(results, errors)))
+    _, failed, errored = counts(results, errors)
+    raise typer.Exit(EXIT_ERROR if errored else EXIT_DENIED if failed else EXIT_OK)
 
 
 @app.command()
@@ -428,7 +481,7 @@ def diff(
                   f"and a change that opens access would pass unseen; {NO_PODS_HINT}")
         changes = reachability_diff(before, after)
     render = {DiffFormat.text: diff_text, DiffFormat.json: diff_json, DiffFormat.md: diff_markdown}[output]
-    sys.stdout.write(render(changes))
+    _say(render(changes))
     raise typer.Exit(EXIT_DENIED if changes.changed else EXIT_OK)
 
 
@@ -455,9 +508,9 @@ def snapshot(
         data = yaml.dump(document, Dumper=dumper, sort_keys=True, default_flow_style=False).encode()
     _write_file(out, data)
     c = read.result.cluster
-    _stderr().print(f"netpol: wrote {len(read.objects)} object(s) from context {read.context} to {out}: "
-                    f"{len(c.namespaces)} namespaces, {len(c.pods)} pods and workloads, {len(c.policies)} "
-                    f"policies, {len(c.services)} services", markup=False)
+    _note(f"netpol: wrote {len(read.objects)} object(s) from context {read.context} to {out}: "
+          f"{len(c.namespaces)} namespaces, {len(c.pods)} pods and workloads, {len(c.policies)} "
+          f"policies, {len(c.services)} services")
 
 
 def _suffix(path: str) -> str:
@@ -515,14 +568,12 @@ def _internal_error(exc: BaseException, debug: bool) -> int:
     else:
         what = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'no message'}"
     hint = "" if debug else f"; rerun with {DEBUG_FLAG} for the traceback"
-    sys.stderr.write(f"netpol: error: internal error: {what}{hint}\n")
+    _note(f"netpol: error: internal error: {what}{hint}")
     return EXIT_INTERNAL
 
 
 def _quiet_stdout() -> None:
     """After a broken pipe, Python's final flush of stdout would fail again: point it at /dev/null."""
-    import os
-
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
@@ -541,7 +592,7 @@ def main() -> None:
         ctx = getattr(exc, "ctx", None)
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
         if exc.format_message():  # empty when the help was shown for a bare `netpol`
-            sys.stderr.write(f"netpol: error: {exc.format_message()}{hint}\n")
+            _note(f"netpol: error: {exc.format_message()}{hint}")
         code = EXIT_ERROR
     except typer.Abort:
         sys.stderr.write("netpol: aborted\n")
@@ -552,7 +603,7 @@ def main() -> None:
         _quiet_stdout()  # typer turned the broken pipe into exit 1, which would read as "denied"
         code = _internal_error(exc.__context__, debug)
     except NetpolError as exc:  # a user error raised outside a command's _user_errors block
-        sys.stderr.write(f"netpol: error: {exc}\n")
+        _note(f"netpol: error: {exc}")
         code = EXIT_ERROR
     except Exception as exc:  # noqa: BLE001 - the one place every unexpected error is turned into exit 3
         if isinstance(exc, BrokenPipeError):

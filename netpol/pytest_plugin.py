@@ -83,7 +83,9 @@ def pytest_collect_file(parent: pytest.Collector, file_path: Path) -> pytest.Col
 
 class IntentFileCollector(pytest.File):
     def collect(self) -> Iterator[pytest.Item]:
-        intent = load_intent_file(str(self.path))
+        # Not confined to the repository as `netpol check` is: a pytest run executes the repository's own
+        # code (conftest.py) anyway, so a path outside it opens nothing new.
+        intent = load_intent_file(str(self.path), confine=False)
         if not intent.manifests:
             raise NetpolError(f"{self.path}: names no manifests; add 'manifests:' to it")
         for exp in intent.expectations:

@@ -3,28 +3,32 @@
 from __future__ import annotations
 
 import json
+import re
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from netpol.check import Outcome, PairFailure
+from netpol.check import FileError, Outcome, PairFailure
 from netpol.errors import name_list
 from netpol.intent import Expectation, IntentFile
 from netpol.render.verdict import verdict_text
 
 Results = Sequence[tuple[IntentFile, Sequence[Outcome]]]
+Errors = Sequence[FileError]
 LISTED_FAILURES = 10
 
 
-def counts(results: Results) -> tuple[int, int]:
+def counts(results: Results, errors: Errors = ()) -> tuple[int, int, int]:
+    """(passed, failed, errors): an expectation that could not be checked, or a whole file, is an error."""
     outcomes = [o for _, outs in results for o in outs]
     passed = sum(o.passed for o in outcomes)
-    return passed, len(outcomes) - passed
+    errored = sum(o.error is not None for o in outcomes) + len(errors)
+    return passed, len(outcomes) - passed - (errored - len(errors)), errored
 
 
-def summary(results: Results) -> str:
-    passed, failed = counts(results)
-    return f"{passed} passed, {failed} failed"
+def summary(results: Results, errors: Errors = ()) -> str:
+    passed, failed, errored = counts(results, errors)
+    return f"{passed} passed, {failed} failed" + (f", {errored} errors" if errored else "")
 
 
 def _where(exp: Expectation) -> str:
@@ -62,24 +66,30 @@ def failure_text(outcome: Outcome) -> list[str]:
     return lines
 
 
-def check_text(results: Results) -> Iterator[str]:
+def check_text(results: Results, errors: Errors = ()) -> Iterator[str]:
     for intent, outcomes in results:
         for o in outcomes:
             exp = o.expectation
-            if o.passed:
+            if o.error is not None:
+                yield f"ERROR {intent.name}: {exp.name} ({_where(exp)})\n  {o.error}\n"
+            elif o.passed:
                 yield f"PASS {intent.name}: {exp.name} ({o.pairs} pair{'' if o.pairs == 1 else 's'})\n"
             else:
                 yield f"FAIL {intent.name}: {exp.name} ({_where(exp)})\n"
                 yield from (f"  {line}\n" for line in failure_text(o))
-    yield summary(results) + "\n"
+    for e in errors:
+        yield f"ERROR {e.path}\n  {e.message}\n"
+    yield summary(results, errors) + "\n"
 
 
-def check_json(results: Results) -> str:
-    passed, failed = counts(results)
+def check_json(results: Results, errors: Errors = ()) -> str:
+    passed, failed, errored = counts(results, errors)
     return json.dumps({
         "passed": passed,
         "failed": failed,
+        "errors": errored,
         "results": [_outcome_dict(intent, o) for intent, outs in results for o in outs],
+        "file_errors": [{"file": e.path, "error": e.message} for e in errors],
     }, indent=2) + "\n"
 
 
@@ -93,6 +103,7 @@ def _outcome_dict(intent: IntentFile, o: Outcome) -> dict[str, Any]:
         "kind": exp.kind,
         "expect": exp.expect,
         "passed": o.passed,
+        "error": o.error,
         "pairs": o.pairs,
         "failures": [
             {"source": f.source.name, "destination": f.destination.name, "wanted": str(f.wanted),
@@ -102,22 +113,45 @@ def _outcome_dict(intent: IntentFile, o: Outcome) -> dict[str, Any]:
     }
 
 
-def check_junit(results: Results) -> str:
-    """JUnit XML: one testsuite per intent file, one testcase per expectation."""
-    passed, failed = counts(results)
-    root = ET.Element("testsuites", name="netpol check", tests=str(passed + failed), failures=str(failed))
+def check_junit(results: Results, errors: Errors = ()) -> str:
+    """JUnit XML: one testsuite per intent file, one testcase per expectation; always well-formed XML,
+    whatever the names hold (characters XML cannot carry are written as escapes)."""
+    passed, failed, errored = counts(results, errors)
+    root = ET.Element("testsuites", name="netpol check", tests=str(passed + failed + errored),
+                      failures=str(failed), errors=str(errored))
+
+    def element(parent: ET.Element, tag: str, text: str | None = None, **attrs: str) -> ET.Element:
+        node = ET.SubElement(parent, tag, {k: xml_safe(v) for k, v in attrs.items()})
+        if text is not None:
+            node.text = xml_safe(text)
+        return node
+
     for intent, outcomes in results:
-        suite = ET.SubElement(root, "testsuite", name=intent.name, file=intent.path, tests=str(len(outcomes)),
-                              failures=str(sum(not o.passed for o in outcomes)), errors="0")
+        suite = element(root, "testsuite", name=intent.name, file=intent.path, tests=str(len(outcomes)),
+                        failures=str(sum(not o.passed and o.error is None for o in outcomes)),
+                        errors=str(sum(o.error is not None for o in outcomes)))
         for o in outcomes:
             exp = o.expectation
-            case = ET.SubElement(suite, "testcase", classname=f"netpol.{intent.name}", name=exp.name,
-                                 file=exp.location.file)
+            case = element(suite, "testcase", classname=f"netpol.{intent.name}", name=exp.name,
+                           file=exp.location.file)
             if exp.location.line:
                 case.set("line", str(exp.location.line))
-            if not o.passed:
+            if o.error is not None:
+                element(case, "error", o.error + "\n", message=o.error, type="NetworkPolicyIntentError")
+            elif not o.passed:
                 text = failure_text(o)
-                failure = ET.SubElement(case, "failure", message=text[0], type="NetworkPolicyIntent")
-                failure.text = "\n".join(text) + "\n"
+                element(case, "failure", "\n".join(text) + "\n", message=text[0], type="NetworkPolicyIntent")
+    for e in errors:
+        suite = element(root, "testsuite", name=e.path, file=e.path, tests="1", failures="0", errors="1")
+        case = element(suite, "testcase", classname="netpol", name=e.path, file=e.path)
+        element(case, "error", e.message + "\n", message=e.message, type="NetworkPolicyIntentError")
     ET.indent(root)
     return '<?xml version="1.0" encoding="utf-8"?>\n' + ET.tostring(root, encoding="unicode") + "\n"
+
+
+# Characters XML 1.0 cannot hold at all: C0 controls but tab, newline and return; surrogates; U+FFFE/U+FFFF.
+_XML_ILLEGAL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_safe(text: str) -> str:
+    return _XML_ILLEGAL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)

@@ -32,7 +32,39 @@ _TOP = ("apiVersion", "kind", "metadata", "manifests", "expectations")
 _EXPECTATION = ("name", "from", "to", "isolated", "only", "port", "ports", "protocol", "expect")
 
 
-def load_intent_file(path: str) -> IntentFile:
+INTENT_SUFFIXES = (".intent.yaml", ".intent.yml")
+
+
+def intent_files(paths: list[str]) -> list[str]:
+    """Intent files as given; a directory stands for its *.intent.yaml/.yml files (recursive, sorted)."""
+    out: list[str] = []
+    for path in paths:
+        if os.path.isdir(path):
+            found = sorted(os.path.join(d, f) for d, _, files in os.walk(path, followlinks=True)
+                           for f in files if f.endswith(INTENT_SUFFIXES))
+            if not found:
+                raise InputError(Location(path), None, "directory holds no *.intent.yaml or *.intent.yml files")
+            out.extend(found)
+        else:
+            out.append(path)
+    return out
+
+
+def repository_root(path: str) -> str:
+    """The git work tree holding `path` (the nearest directory with .git), else the current directory."""
+    here = os.path.dirname(os.path.realpath(path))
+    while True:
+        if os.path.exists(os.path.join(here, ".git")):
+            return here
+        parent = os.path.dirname(here)
+        if parent == here:
+            return os.path.realpath(os.getcwd())
+        here = parent
+
+
+def load_intent_file(path: str, confine: bool = True) -> IntentFile:
+    """`confine`: `manifests:` must stay inside the intent file's repository, so that an intent file
+    from a pull request cannot make CI read files elsewhere on the machine."""
     text = read_text(path, None)
     documents = list(decode_documents(path, text))
     if len(documents) != 1:
@@ -45,7 +77,8 @@ def load_intent_file(path: str) -> IntentFile:
     meta = top.child("metadata").mapping(("name",))
     name = top.child("metadata").child("name").string() if "name" in meta else os.path.basename(path)
     base = os.path.dirname(path)
-    manifests = tuple(os.path.normpath(os.path.join(base, m.string())) for m in top.child("manifests").items())
+    root = repository_root(path) if confine else None
+    manifests = tuple(_manifest_path(m, base, root) for m in top.child("manifests").items())
     items = top.child("expectations").required().items()
     if not items:
         top.child("expectations").fail("must list at least one expectation")
@@ -55,6 +88,15 @@ def load_intent_file(path: str) -> IntentFile:
         loc = Location(path, line=lines[index] if index < len(lines) else None)
         expectations.append(_expectation(Field(item.value, item.path, loc), index))
     return IntentFile(path, name, manifests, tuple(expectations))
+
+
+def _manifest_path(f: Field, base: str, root: str | None) -> str:
+    joined = os.path.normpath(os.path.join(base, f.string()))
+    if root is not None:
+        real = os.path.realpath(joined)
+        if os.path.commonpath([real, root]) != root:
+            f.fail(f"{f.value} is outside the repository ({root}); pass --allow-outside-repo to read it")
+    return joined
 
 
 def _item_lines(text: str) -> list[int]:

@@ -56,7 +56,7 @@ def test_intent_files_follow_the_schema(path: Path) -> None:
 def test_bad_expectations_are_rejected_by_parser_and_schema(tmp_path: Path, body: str) -> None:
     path = write(tmp_path, body)
     with pytest.raises(InputError) as err:
-        load_intent_file(path)
+        load_intent_file(path, confine=False)
     assert str(err.value).startswith(f"{path}: line 5")
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate(yaml.safe_load(Path(path).read_text()), SCHEMA)
@@ -66,7 +66,7 @@ def test_error_names_file_line_expectation_and_field(tmp_path: Path) -> None:
     path = write(tmp_path, "- name: ok\n  from: a/b\n  to: c/d\n  expect: allow\n- name: broken\n  from: a/b\n"
                            "  to: c/d\n  expect: perhaps\n")
     with pytest.raises(InputError) as err:
-        load_intent_file(path)
+        load_intent_file(path, confine=False)
     assert str(err.value) == (f"{path}: line 9 (broken): expectations[1].expect: must be allow or deny, "
                               "not 'perhaps'")
 
@@ -79,7 +79,7 @@ def test_not_an_intent_file(tmp_path: Path) -> None:
 
 
 def _check(tmp_path: Path, body: str, *objects: dict) -> list[tuple[bool, int, list[str]]]:  # type: ignore[type-arg]
-    intent = load_intent_file(write(tmp_path, body))
+    intent = load_intent_file(write(tmp_path, body), confine=False)
     a = analyzer(*objects)
     return [(o.passed, o.pairs, [f"{f.source}>{f.destination}:{f.wrong}" for f in o.failures])
             for o in (check_expectation(a, e) for e in intent.expectations)]
@@ -168,4 +168,4 @@ def test_service_destinations(tmp_path: Path) -> None:
         ("- {from: shop/web, to: shop/svc/db, port: 80, expect: deny}", "carries its port"),
     ]:
         with pytest.raises(InputError, match=message):
-            load_intent_file(write(tmp_path, body))
+            load_intent_file(write(tmp_path, body), confine=False)
