@@ -493,14 +493,22 @@ def snapshot(
     context: Context = None,
     verbose: Verbose = False,
 ) -> None:
-    """Save what netpol reads from the live cluster as a v1 List, for -f: CI, offline use, bug reports."""
+    """Save what netpol reads from the live cluster as a v1 List, for -f: CI, offline use, bug reports.
+
+    Only the fields netpol reads are written (labels, ports, IPs, selectors, policies...): no environment
+    values, commands, images or last-applied-configuration, so the file is safe to attach to a bug report.
+
+    Example: netpol snapshot -o cluster.yaml -n shop
+    """
     suffix = _suffix(out)
     if suffix not in ("yaml", "yml", "json"):
         _fail(f"cannot tell the format of {out!r} from its extension: use .yaml, .yml or .json")
     with _user_errors():
         read = _read_live(Source(None, kubeconfig, context, verbose), namespace)
     _report(read.result, verbose)
-    document = {"apiVersion": "v1", "kind": "List", "metadata": {}, "items": list(read.objects)}
+    from netpol.sources.snapshot import shareable
+
+    document = {"apiVersion": "v1", "kind": "List", "metadata": {}, "items": [shareable(o) for o in read.objects]}
     if suffix == "json":
         data = json.dumps(document, indent=1, sort_keys=True).encode() + b"\n"
     else:

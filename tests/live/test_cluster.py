@@ -33,9 +33,17 @@ def manifests(name: str) -> list[dict[str, Any]]:
 @pytest.fixture
 def api() -> Iterator[FakeApi]:
     with FakeApi(manifests("specific-port") + [
-        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web", "namespace": "default"},
+        {"apiVersion": "apps/v1", "kind": "Deployment",
+         "metadata": {"name": "web", "namespace": "default", "uid": "1234", "annotations": {
+             "kubectl.kubernetes.io/last-applied-configuration": '{"SECRET_LAST_APPLIED": 1}',
+             "netpol.io/lint-ignore": "NP101"}},
          "spec": {"replicas": 2, "template": {"metadata": {"labels": {"app": "web"}},
-                                              "spec": {"containers": [{"name": "c", "image": "x"}]}}}},
+                                              "spec": {"containers": [{
+                                                  "name": "c", "image": "registry/SECRET_IMAGE",
+                                                  "args": ["--token=SECRET_ARG"],
+                                                  "env": [{"name": "PASSWORD", "value": "SECRET_ENV"}],
+                                                  "ports": [{"containerPort": 80, "name": "http"}]}],
+                                                  "volumes": [{"name": "v", "secret": {"secretName": "SECRET_VOL"}}]}}}},
         {"apiVersion": "batch/v1", "kind": "CronJob", "metadata": {"name": "report", "namespace": "default"},
          "spec": {"schedule": "@daily", "jobTemplate": {"spec": {"template": {
              "metadata": {"labels": {"app": "report"}}, "spec": {"containers": [{"name": "c", "image": "x"}]}}}}}},
@@ -158,8 +166,16 @@ def test_snapshot_round_trips(api: FakeApi, tmp_path: Path, ext: str) -> None:
     r = runner.invoke(app, ["snapshot", "-o", str(out), "--kubeconfig", kubeconfig])
     assert r.exit_code == 0, r.stderr
     assert r.stderr.endswith(f"to {out}: 1 namespaces, 5 pods and workloads, 1 policies, 1 services\n")
-    data = yaml.safe_load(out.read_text()) if ext == "yaml" else json.loads(out.read_text())
+    text = out.read_text()
+    data = yaml.safe_load(text) if ext == "yaml" else json.loads(text)
     assert (data["apiVersion"], data["kind"], len(data["items"])) == ("v1", "List", 8)
+    assert "SECRET" not in text and "uid" not in text and "image" not in text  # only what netpol reads
+    web = next(o for o in data["items"] if o["kind"] == "Deployment")
+    assert web == {"apiVersion": "apps/v1", "kind": "Deployment",
+                   "metadata": {"name": "web", "namespace": "default",
+                                "annotations": {"netpol.io/lint-ignore": "NP101"}},
+                   "spec": {"replicas": 2, "template": {"metadata": {"labels": {"app": "web"}}, "spec": {
+                       "containers": [{"name": "c", "ports": [{"containerPort": 80, "name": "http"}]}]}}}}
     live_matrix = runner.invoke(app, ["matrix", "-o", "json", "--kubeconfig", kubeconfig])
     file_matrix = runner.invoke(app, ["matrix", "-o", "json", "-f", str(out)])
     assert live_matrix.exit_code == file_matrix.exit_code == 0
