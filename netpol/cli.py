@@ -37,9 +37,16 @@ from netpol.model import SERVICE_REF
 from netpol.query import Analyzer, endpoint_key
 from netpol.render.check import check_json, check_junit, check_text, counts
 from netpol.render.diff import diff_json, diff_markdown, diff_text
-from netpol.render.explain import explain_json, explain_table
+from netpol.render.explain import WIDE, explain_json, explain_text
 from netpol.render.graph import diagram_dot, render_image
-from netpol.render.matrix import matrix_csv, matrix_json, matrix_markdown, matrix_notes, matrix_table
+from netpol.render.matrix import (
+    TABLE_LIMIT,
+    matrix_csv,
+    matrix_json,
+    matrix_markdown,
+    matrix_notes,
+    matrix_table,
+)
 from netpol.render.verdict import service_json, service_text, verdict_json, verdict_text
 from netpol.sources import LoadResult, load_manifests
 from netpol.sources.intents import intent_files, load_intent_file
@@ -207,7 +214,6 @@ def _read_live(source: Source, scope: list[str] | None) -> ClusterRead:
 
 
 def _report(result: LoadResult, verbose: bool) -> None:
-    err = _stderr()
     for diag in result.diagnostics:
         if diag.severity != "note" or verbose:
             _note(f"netpol: {diag}")
@@ -314,7 +320,9 @@ def matrix(
     port: Annotated[
         int | None, typer.Option("--port", "-p", help="Probe one port; without it, cells list ports.")
     ] = None,
-    protocol: ProtocolOpt = ProtocolName.TCP,
+    protocol: Annotated[ProtocolName | None, typer.Option(
+        "--protocol", case_sensitive=False,
+        help="With --port: the probe's protocol (default TCP). Without: show only this protocol's ports.")] = None,
     namespace: Namespaces = None,
     output: Annotated[MatrixFormat, typer.Option("--output", "-o")] = MatrixFormat.table,
     by_workload: Annotated[bool, typer.Option(
@@ -324,12 +332,21 @@ def matrix(
     context: Context = None,
     verbose: Verbose = False,
 ) -> None:
-    """Reachability of every ordered pair of pods."""
+    """Reachability of every ordered pair of pods.
+
+    A table is for a few dozen pods; for more, use -o csv or -o json (streamed), -n, or --by-workload.
+
+    Example: netpol matrix -f k8s/ --port 5432 -n payments
+    """
     with _user_errors():
         analyzer = _analyze(Source(files, kubeconfig, context, verbose), namespace, warn_no_pods=True)
-        m = analyzer.matrix(port, protocol.value, namespace, by_workload)
+        m = analyzer.matrix(port, protocol.value if protocol else None, namespace, by_workload)
     if output is MatrixFormat.table:
-        _stdout().print(matrix_table(m))
+        if len(m.pods) > TABLE_LIMIT:
+            _fail(f"{len(m.pods)} pods are too many for a readable table (at most {TABLE_LIMIT}): use -o csv or "
+                  "-o json (written as computed), -n NS for some namespaces, or --by-workload")
+        console = _stdout()
+        console.print(matrix_table(m, console.width if console.is_terminal else 120))
         _write(matrix_notes(m))
     elif output is MatrixFormat.json:
         _write(matrix_json(m))
@@ -356,7 +373,8 @@ def explain(
     if output is ExplainFormat.json:
         _say(explain_json(summaries) + "\n")
     else:
-        _stdout().print(explain_table(summaries))
+        console = _stdout()
+        console.print(explain_text(summaries, console.width if console.is_terminal else WIDE))
 
 
 @app.command()

@@ -157,11 +157,15 @@ class Matrix:
         return self.port is not None
 
     def ports(self, src: Pod, dst: Pod) -> PortSet:
-        """Ports on which src may open connections to dst (egress and ingress both allow)."""
+        """Ports on which src may open connections to dst (egress and ingress both allow); only
+        `protocol`'s in an all-port matrix filtered to one protocol."""
         engine = self.analyzer.engine
         key = (engine.class_of[src.key], engine.class_of[dst.key])
         if key not in self._cache:
-            self._cache[key] = engine.allowed_ports(*key)
+            ports = engine.allowed_ports(*key)
+            if self.protocol is not None and self.port is None:
+                ports = ports.intersection(PortSet.of([(self.protocol, MIN_PORT, MAX_PORT)]))
+            self._cache[key] = ports
         return self._cache[key]
 
     @cached_property
@@ -428,10 +432,12 @@ class Analyzer:
 
     # -- matrix ------------------------------------------------------------
 
-    def matrix(self, port: int | None = None, protocol: str = "TCP",
+    def matrix(self, port: int | None = None, protocol: str | None = None,
                namespaces: Iterable[str] | None = None, by_workload: bool = False) -> Matrix:
-        """`by_workload`: pods of one workload that policies treat alike are one row and column."""
-        proto = _protocol(protocol)
+        """With `port`, a probe on `protocol` (TCP by default); without, the ports of every pair, only
+        `protocol`'s when given. `by_workload`: pods of one workload that policies treat alike are one
+        row and column."""
+        proto = _protocol(protocol or "TCP")
         if port is not None:
             _port_number(port)
         wanted = self._namespaces(namespaces)
@@ -448,7 +454,7 @@ class Analyzer:
                     grouped[group[0].key] = (f"{ns}/{owner}", len(group))
                     drop.update(p.key for p in group[1:])
             pods = [p for p in pods if p.key not in drop]
-        return Matrix(self, tuple(pods), proto if port is not None else None, port, grouped)
+        return Matrix(self, tuple(pods), proto if port is not None or protocol else None, port, grouped)
 
     def _namespaces(self, namespaces: Iterable[str] | None) -> set[str]:
         wanted = set(namespaces or ())

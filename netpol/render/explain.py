@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 
+from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
@@ -19,10 +20,31 @@ def _targets(s: PolicySummary) -> str:
     return f"[{s.selector}] -> {len(s.targets)} pod(s){': ' + pods + more if s.targets else ''}"
 
 
+WIDE = 120  # below this width a 7-column table truncates: explain writes blocks instead
+
+
+def explain_text(summaries: Iterable[PolicySummary], width: int = WIDE) -> RenderableType:
+    """The table on a wide terminal; else one block per policy direction, wrapped, never truncated."""
+    if width >= WIDE:
+        return explain_table(summaries)
+    blocks: list[Text] = []
+    for s in summaries:
+        direction = s.direction + (" (policyTypes defaulted)" if s.types_defaulted else "")
+        lines = [f"{s.policy.namespace}/{s.policy.name}  {direction}", f"  targets: {_targets(s)}"]
+        if not s.rules:
+            lines.append(f"  none: deny all {s.direction}")
+        for rule in s.rules:
+            prep = "from" if s.direction == "ingress" else "to"
+            lines.append(f"  {s.direction}[{rule.index}] on {rule.ports}, {prep}:")
+            lines.extend(f"    - {peer}" for peer in rule.peers)
+        blocks.append(Text("\n".join(lines) + "\n"))
+    return Group(Text("NetworkPolicies\n"), *blocks)
+
+
 def explain_table(summaries: Iterable[PolicySummary]) -> Table:
     table = Table(title="NetworkPolicies", show_lines=True)
     for name in ("namespace", "policy", "direction", "target pods", "rule", "peers", "ports"):
-        table.add_column(name)
+        table.add_column(name, overflow="fold")
     for s in summaries:
         direction = s.direction + (" (defaulted)" if s.types_defaulted else "")
         first = (s.policy.namespace, s.policy.name, direction, _targets(s))

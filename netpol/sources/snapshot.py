@@ -54,7 +54,7 @@ def shareable(obj: dict[str, Any]) -> dict[str, Any]:
 
 
 def _metadata(meta: dict[str, Any]) -> dict[str, Any]:
-    out = {k: meta[k] for k in ("name", "namespace", "labels") if k in meta}
+    out: dict[str, Any] = {k: meta[k] for k in ("name", "namespace", "labels") if k in meta}
     annotations = meta.get("annotations")
     if isinstance(annotations, dict):
         kept = {k: v for k, v in annotations.items() if isinstance(k, str) and k.startswith(KEPT_ANNOTATION_PREFIX)}

@@ -57,7 +57,7 @@ def test_one_invalid_file_is_reported_and_the_others_run(tmp_path: Path) -> None
 
 
 def test_junit_is_well_formed_whatever_the_names_hold(tmp_path: Path) -> None:
-    path = intent(tmp_path / "x.intent.yaml", str(FIXTURES / "deny-all"), 
+    path = intent(tmp_path / "x.intent.yaml", str(FIXTURES / "deny-all"),
                   expectation='"bell\\x07 & <tag> \\"q\\" \\x1b[31m"')  # YAML escapes: BEL and ESC
     r = runner.invoke(app, ["check", str(path), "--allow-outside-repo", "--junit", str(tmp_path / "j.xml")])
     assert r.exit_code == 2  # deny-all has no apiserver: an error outcome, still in the XML

@@ -1,0 +1,71 @@
+"""Output people can read: tables that fit the terminal, bounded sizes, wrapped explanations."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import yaml
+from rich.console import Console
+from typer.testing import CliRunner
+
+from netpol.cli import app
+from netpol.render.explain import explain_text
+from netpol.render.matrix import TABLE_LIMIT, matrix_table
+from tests.builders import FIXTURES, analyzer, fixture, namespace, pod
+
+
+def shown(renderable: object, width: int) -> list[str]:
+    buf = io.StringIO()
+    Console(file=buf, width=width, color_system=None).print(renderable)
+    return buf.getvalue().splitlines()
+
+
+def test_matrix_table_uses_names_then_numbers_then_a_list() -> None:
+    m = fixture("egress-to-some-pods").matrix()
+    wide = shown(matrix_table(m, 120), 120)
+    assert wide[2] == "┃ FROM \\ TO           ┃ default/hello ┃ default/test ┃ default/web ┃ kube-system/coredns ┃"
+    narrow = shown(matrix_table(m, 80), 80)
+    assert max(map(len, narrow)) <= 80
+    assert narrow[2] == "┃ FROM \\ TO             ┃  1   ┃  2   ┃  3   ┃  4   ┃"
+    assert narrow[5] == "│ 2 default/test        │ all  │ self │  ✗   │  ✗   │"
+    tiny = shown(matrix_table(m, 40), 200)
+    assert tiny[0] == "ports each source may open to each destination"
+    assert "  default/test -> default/hello: all" in tiny
+    assert "  default/test -> default/web: all" not in tiny
+    assert tiny[-1] == "  every other pair: denied on every port"
+
+
+def test_large_matrix_table_points_at_readable_formats() -> None:
+    text = yaml.safe_dump_all([namespace("default"), *(pod(f"p{i}") for i in range(TABLE_LIMIT + 1))])
+    r = CliRunner().invoke(app, ["matrix", "-f", "-"], input=text)
+    assert r.exit_code == 2
+    assert r.stderr == ("netpol: error: 41 pods are too many for a readable table (at most 40): use -o csv or "
+                        "-o json (written as computed), -n NS for some namespaces, or --by-workload\n")
+    assert CliRunner().invoke(app, ["matrix", "-f", "-", "-o", "csv"], input=text).exit_code == 0
+
+
+def test_protocol_without_port_filters_the_all_port_matrix() -> None:
+    r = CliRunner().invoke(app, ["matrix", "-f", str(FIXTURES / "egress-allow-dns"), "--protocol", "udp",
+                                 "-o", "json"])
+    data = json.loads(r.stdout)
+    assert (data["port"], data["protocol"]) == (None, "UDP")
+    ports = {(p["from"], p["to"]): p["ports"] for p in data["ports"]}
+    assert ports[("default/test", "kube-system/coredns")] == "UDP:53"
+    assert ports[("default/web", "default/test")] == "UDP:all"
+    m = analyzer(pod("a"), pod("b")).matrix(protocol="SCTP")
+    assert str(m.ports(m.pods[0], m.pods[1])) == "SCTP:all"
+
+
+def test_explain_wraps_at_80_columns_without_truncating() -> None:
+    summaries = fixture("multiple-selectors").explain()
+    lines = shown(explain_text(summaries, 80), 80)
+    assert lines == [
+        "NetworkPolicies", "",
+        "default/redis-allow-services  ingress (policyTypes defaulted)",
+        "  targets: [app=bookstore,role=db] -> 1 pod(s): db",
+        "  ingress[0] on all ports, from:",
+        "    - pods [app=bookstore,role=search] in namespace default",
+        "    - pods [app=bookstore,role=api] in namespace default",
+        "    - pods [app=inventory,role=web] in namespace default", ""]
+    assert "…" not in "".join(shown(explain_text(summaries, 120), 120))
