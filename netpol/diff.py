@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from netpol.engine import Engine
+from netpol.errors import natural_key
 from netpol.portsets import NO_PORTS, PortSet
 from netpol.query import Analyzer
 
@@ -75,7 +76,7 @@ def diff(base: Analyzer, head: Analyzer) -> ReachabilityDiff:
                 for dst in sources:
                     record([node], dst, b, a)
     changes = sorted(
-        (Change(_kind(b, a), tuple(sorted(srcs)), dst, b, a) for (dst, b, a), srcs in found.items()),
+        (Change(_kind(b, a), tuple(sorted(srcs, key=natural_key)), dst, b, a) for (dst, b, a), srcs in found.items()),
         key=lambda c: (("gained", "lost", "changed").index(c.kind), c.destination, c.sources),
     )
     return ReachabilityDiff(tuple(changes), tuple(sorted(new - old)), tuple(sorted(old - new)))

@@ -11,6 +11,7 @@ NetpolError to one line on stderr and exit code 2.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Literal
 
@@ -82,10 +83,23 @@ class UnknownEndpointError(QueryError):
         super().__init__(f"unknown pod {text!r}{hint}")
 
 
+LONG_NAME = 160  # characters of one name in a message; longer ones are cut
+
+
+def natural_key(name: str) -> tuple[tuple[int, int | str], ...]:
+    """Sort key that puts p2 before p10, as a person reads them."""
+    return tuple((0, int(part)) if part.isdigit() else (1, part) for part in re.split(r"(\d+)", name) if part)
+
+
+def short(name: str, limit: int = LONG_NAME) -> str:
+    return name if len(name) <= limit else name[: limit - 1] + "…"
+
+
 def name_list(names: list[str], shown: int = 3) -> str:
-    """A few names for a one-line message, and how many more there are."""
-    more = f" +{len(names) - shown} more" if len(names) > shown else ""
-    return ", ".join(names[:shown]) + more
+    """A few names for a one-line message, in natural order, long ones cut, and how many more there are."""
+    ordered = sorted(names, key=natural_key)
+    more = f" +{len(names) - shown:,} more" if len(names) > shown else ""
+    return ", ".join(short(n) for n in ordered[:shown]) + more
 
 
 Severity = Literal["warning", "info", "note"]  # notes are details shown with --verbose

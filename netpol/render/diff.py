@@ -5,10 +5,9 @@ from __future__ import annotations
 import json
 
 from netpol.diff import Change, ReachabilityDiff
-from netpol.errors import name_list
 
 SIGN = {"gained": "+", "lost": "-", "changed": "~"}
-SHOWN_SOURCES = 10
+SHOWN_SOURCES = 10  # in a Markdown cell before the list folds into a <details> block
 
 
 def _summary(d: ReachabilityDiff) -> str:
@@ -32,7 +31,7 @@ def _ports(c: Change) -> str:
 def diff_text(d: ReachabilityDiff) -> str:
     lines = [_summary(d)]
     for c in d.changes:
-        lines.append(f"{SIGN[c.kind]} {name_list(list(c.sources), SHOWN_SOURCES)} -> {c.destination}: {_ports(c)}")
+        lines.append(f"{SIGN[c.kind]} {', '.join(c.sources)} -> {c.destination}: {_ports(c)}")  # every source
     lines.extend(f"pod added: {p}" for p in d.added_pods)
     lines.extend(f"pod removed: {p}" for p in d.removed_pods)
     return "\n".join(lines) + "\n"
@@ -43,9 +42,9 @@ def diff_markdown(d: ReachabilityDiff) -> str:
     if d.changes:
         lines += ["", "| change | from | to | before | after |", "|---|---|---|---|---|"]
         for c in d.changes:
-            sources = ", ".join(f"`{s}`" for s in c.sources[:SHOWN_SOURCES])
-            if len(c.sources) > SHOWN_SOURCES:
-                sources += f" +{len(c.sources) - SHOWN_SOURCES} more"
+            sources = ", ".join(f"`{s}`" for s in c.sources)
+            if len(c.sources) > SHOWN_SOURCES:  # every source, folded: a review comment stays short
+                sources = f"<details><summary>{len(c.sources)} sources</summary>{sources}</details>"
             lines.append(f"| {SIGN[c.kind]} {c.kind} | {sources} | `{c.destination}` | {c.before} | {c.after} |")
     if d.added_pods or d.removed_pods:
         lines.append("")

@@ -89,7 +89,7 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
     ignored: list[IgnoredObject] = []
     diagnostics: list[Diagnostic] = []
     finished: list[str] = []
-    merged: list[str] = []
+    merged: list[tuple[str, str]] = []  # (object, where it was seen twice)
 
     def remember(store: dict[str, Any], key: str, kind: str, obj: Any, loc: Location) -> None:
         """The same object twice (one file given twice, a Namespace in two files) is one; a conflict is an error."""
@@ -97,8 +97,7 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
             first = store[key].location
             if store[key] != obj:
                 raise InputError(loc, None, f"{kind} {key} is defined twice, differently (first at {first})")
-            merged.append(f"{kind} {key} ({first.file} and {loc.file})" if first and first.file != loc.file
-                          else f"{kind} {key}")
+            merged.append((f"{kind} {key}", f"{first} and {loc}"))
             return
         store[key] = obj
 
@@ -148,7 +147,8 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
             ))
     if merged:
         diagnostics.append(Diagnostic("info", f"merged {len(merged)} identical duplicate object(s): "
-                                              f"{name_list(merged)}"))
+                                              f"{name_list(sorted({obj for obj, _ in merged}))}"))
+        diagnostics.extend(Diagnostic("note", f"{obj} is defined identically at {where}") for obj, where in merged)
     if finished:
         diagnostics.append(Diagnostic(
             "info", f"skipped {len(finished)} finished pod(s) (phase Succeeded or Failed): {name_list(finished)}"

@@ -77,3 +77,15 @@ def test_added_and_removed_pods_and_renderings() -> None:
     assert (data["changed"], data["gained"], data["lost"], data["ports_changed"]) == (True, 2, 0, 1)
     assert data["changes"][0] == {"kind": "gained", "sources": ["any address", "default/b"],
                                   "destination": "default/web", "before": "none", "after": "all"}
+
+
+def test_every_source_is_listed_and_long_markdown_lists_fold() -> None:
+    clients = tuple(pod(f"c{i}", labels={"role": "c"}) for i in range(12))
+    base = (*BASE, *clients)
+    head = (*base, policy("c", selector=labels(app="web"), ingress=[{"from": [{"podSelector": labels(role="c")}]}]))
+    d = diff(analyzer(*base), analyzer(*head))
+    names = ", ".join(f"default/c{i}" for i in range(12))  # natural order: c2 before c10
+    assert diff_text(d).splitlines()[1] == f"+ {names} -> default/web: all"
+    row = diff_markdown(d).splitlines()[-1]
+    assert row.startswith("| + gained | <details><summary>12 sources</summary>`default/c0`, `default/c1`, ")
+    assert row.endswith("`default/c10`, `default/c11`</details> | `default/web` | none | all |")

@@ -96,7 +96,13 @@ def test_identical_duplicates_merge_conflicting_ones_fail(tmp_path: Path) -> Non
     result = load_manifests([str(a), str(b), str(a)])  # one file given twice, a Namespace in two files
     assert pods(result) == ["default/a"]
     assert [d.message for d in result.diagnostics] == [
-        f"merged 3 identical duplicate object(s): Namespace default ({a} and {b}), Namespace default, Pod default/a"]
+        "merged 3 identical duplicate object(s): Namespace default, Pod default/a",
+        f"Namespace default is defined identically at {a}: document 1, line 1 (Namespace default) and {b}: "
+        "document 1, line 1 (Namespace default)",
+        f"Namespace default is defined identically at {a}: document 1, line 1 (Namespace default) and {a}: "
+        "document 1, line 1 (Namespace default)",
+        f"Pod default/a is defined identically at {a}: document 2, line 5 (Pod default/a) and {a}: "
+        "document 2, line 5 (Pod default/a)"]
     c = write(tmp_path / "c.yaml", "apiVersion: v1\nkind: Namespace\nmetadata: {name: default, labels: {x: y}}\n")
     assert error([str(a), str(c)]) == (
         f"{c}: document 1, line 1 (Namespace default): Namespace default is defined twice, differently "

@@ -35,3 +35,11 @@ def test_explain_table_shows_markup_characters_literally() -> None:
     assert "pods [app=b] in namespace default" in text
     assert "none: deny all ingress" in text  # Ingress defaulted on, with no rules
     assert "egress (defaulted)" in text and "UDP:53" in text
+
+
+def test_name_lists_are_in_natural_order_with_long_names_cut() -> None:
+    from netpol.errors import name_list
+
+    assert name_list([f"p{i}" for i in range(100_000)]) == "p0, p1, p2 +99,997 more"
+    assert name_list(["web-10", "web-9", "api"]) == "api, web-9, web-10"
+    assert name_list(["x" * 300]) == "x" * 159 + "…"
