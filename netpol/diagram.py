@@ -27,7 +27,7 @@ from netpol.model import METADATA_NAME_LABEL, Cluster, IPBlock, Pod
 from netpol.portsets import PortSet, Protocol
 
 ANY_POD = "any-pod"
-ANY_UNRESTRICTED_POD = "any-unrestricted-pod"  # every pod not isolated for egress
+ANY_UNRESTRICTED_POD = "any-unrestricted-pod"  # every pod whose egress is not restricted
 
 @dataclass(frozen=True)
 class Group:
@@ -38,7 +38,7 @@ class Group:
     pods: tuple[Pod, ...]
     labels: tuple[tuple[str, str], ...]  # labels all its pods share
     ingress_isolated: bool
-    egress_isolated: bool
+    egress_isolated: bool  # restricted: isolated, and not only by policies that allow all egress
     host_network: bool
 
     @property
@@ -57,7 +57,9 @@ class Group:
             return f"{','.join(f'{k}={v}' for k, v in self.labels[:2])} x{len(self.pods)}"
         if len(self.pods) <= 3:
             return ", ".join(p.name for p in self.pods)
-        return f"{len(self.pods)} pods"
+        workloads = sum(p.workload is not None for p in self.pods)
+        kind = "workloads" if workloads == len(self.pods) else "pods" if not workloads else "pods and workloads"
+        return f"{len(self.pods)} {kind}"
 
 
 @dataclass(frozen=True)
@@ -92,6 +94,7 @@ class Diagram:
     edges: tuple[Edge, ...]
     probe: tuple[Protocol, int] | None
     focus: str | None
+    hidden_edges: int = 0  # with -n: edges between a drawn node and pods of other namespaces, left out
 
 
 def namespace_node(namespace: str) -> str:
@@ -180,7 +183,8 @@ def _group(engine: Engine, flow: _Flow, focus: Pod | None) -> list[Group]:
     for (namespace, cls, is_focus), pods in units.items():
         signature = (
             namespace, is_focus,
-            engine.is_isolated("ingress", cls), engine.is_isolated("egress", cls), engine.classes[cls].host_network,
+            # An allow-all egress policy restricts nothing (it is there to keep egress open): not marked.
+            engine.is_isolated("ingress", cls), engine.is_restricted("egress", cls), engine.classes[cls].host_network,
             frozenset(outgoing.get(cls, ())),
             frozenset(incoming.get(cls, ())),
         )
@@ -245,6 +249,13 @@ def _assemble(cluster: Cluster, groups: list[Group], edges: list[Edge], blocks: 
         return node in pods_and_anchors or node in (ANY_POD, ANY_UNRESTRICTED_POD) or node.startswith("ext:")
 
     kept = tuple(e for e in edges if shown(e.source) and shown(e.target))
+    drawn = {g.id for g in groups}
+
+    def elsewhere(node: str) -> bool:  # a pod group or namespace anchor that is not drawn
+        return not shown(node) and not node.startswith("ext:")
+
+    hidden = sum((e.source in drawn and elsewhere(e.target)) or (e.target in drawn and elsewhere(e.source))
+                 for e in edges)
     touched = {n for e in kept for n in (e.source, e.target)}
     boxes = tuple(
         NamespaceBox(
@@ -257,4 +268,4 @@ def _assemble(cluster: Cluster, groups: list[Group], edges: list[Edge], blocks: 
     )
     externals = tuple(External(n, blocks[n]) for n in sorted(touched) if n.startswith("ext:"))
     return Diagram(boxes, externals, ANY_POD in touched, ANY_UNRESTRICTED_POD in touched, kept, probe,
-                   focus.key if focus else None)
+                   focus.key if focus else None, hidden)

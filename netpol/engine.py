@@ -427,6 +427,12 @@ class Engine:
     def is_isolated(self, direction: Direction, cls: int) -> bool:
         return bool(self.isolating[direction][cls])
 
+    def is_restricted(self, direction: Direction, cls: int) -> bool:
+        """Isolated, and some connection is denied: an allow-all rule (`egress: [{}]`) restricts nothing."""
+        if not self.is_isolated(direction, cls):
+            return False
+        return not any(pm.everything and self.resolve(rule, None) == ALL_PORTS for rule, pm in self.rules[direction][cls])
+
     # -- graph -------------------------------------------------------------
 
     @cached_property

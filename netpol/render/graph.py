@@ -18,7 +18,9 @@ EXTERNAL_STYLE = {"shape": "hexagon", "style": "filled", "fillcolor": "#eaf2f8",
 LEGEND_ROWS = (  # (cell attributes, cell text, meaning)
     ('BORDER="1" COLOR="#2c3e50"', "pod", "not isolated in either direction"),
     (f'BORDER="3" COLOR="{INGRESS_BORDER}"', "pod", "ingress isolated: only the drawn edges come in"),
-    (f'BORDER="1" COLOR="#2c3e50" BGCOLOR="{EGRESS_FILL}"', "pod", "egress isolated: only the drawn edges go out"),
+    (f'BORDER="1" COLOR="#2c3e50" BGCOLOR="{EGRESS_FILL}"', "pod", "egress isolated: only the drawn edges go out"
+                                                                   "<BR ALIGN=\"LEFT\"/>(an allow-all egress "
+                                                                   "policy is no restriction)"),
     ('BORDER="1" COLOR="#566573" STYLE="dashed"', "any pod", "every pod of the cluster, or of one namespace"),
     ('BORDER="1" COLOR="#2e86c1" BGCOLOR="#eaf2f8"', "address", "outside the cluster: an ipBlock, or any address"),
     ('BORDER="0"', "A &#8594; B", "A may connect to B on the labelled ports<BR ALIGN=\"LEFT\"/>"
@@ -55,7 +57,7 @@ def diagram_dot(diagram: Diagram) -> str:
     if diagram.any_pod:
         g.node(_id(ANY_POD), "any pod\n(any namespace)", **ANCHOR_STYLE)
     if diagram.any_unrestricted_pod:
-        g.node(_id(ANY_UNRESTRICTED_POD), "any pod not isolated\nfor egress", **ANCHOR_STYLE)
+        g.node(_id(ANY_UNRESTRICTED_POD), "any pod whose egress\nis not restricted", **ANCHOR_STYLE)
     for ext in diagram.externals:
         g.node(_id(ext.id), _external_label(ext), **EXTERNAL_STYLE)
     for edge in diagram.edges:
@@ -87,6 +89,9 @@ def _title(d: Diagram) -> str:
     parts = [f"netpol allow-graph ({what})"]
     if d.focus:
         parts.append(f"neighbourhood of {d.focus}")
+    if d.hidden_edges:
+        parts.append(f"{d.hidden_edges} edge(s) to or from pods of other namespaces are not drawn "
+                     "(without -n they are)")
     return "\n".join(parts)
 
 

@@ -6,7 +6,8 @@ import pytest
 
 from netpol.diagram import Diagram
 from netpol.errors import QueryError
-from tests.builders import analyzer, fixture, labels, namespace, pod, policy
+from netpol.render.graph import diagram_dot
+from tests.builders import analyzer, fixture, labels, namespace, pod, policy, workload
 
 
 def edges(d: Diagram) -> set[tuple[str, str, str]]:
@@ -142,3 +143,27 @@ def test_pods_of_one_workload_and_workload_endpoints_are_titled_by_it() -> None:
                                                    "spec": {"containers": [{"name": "c", "image": "x"}]}}}}
     d = analyzer(namespace("default"), deploy).diagram()
     assert [g.title for b in d.namespaces for g in b.groups] == ["deployment/api (x4)"]
+    assert edges(d) == {("default/deployment/api", "default/deployment/api", "all"),  # replicas reach each other
+                        ("default/deployment/api", "ext:any", "all"), ("ext:any", "default/deployment/api", "all")}
+
+
+def test_a_group_of_workloads_is_titled_workloads() -> None:
+    d = analyzer(namespace("default"), *(workload(f"w{i}", replicas=1) for i in range(8))).diagram()
+    assert [g.title for b in d.namespaces for g in b.groups] == ["8 workloads"]
+    d = analyzer(namespace("default"), *(pod(f"p{i}") for i in range(5))).diagram()
+    assert [g.title for b in d.namespaces for g in b.groups] == ["5 pods"]
+
+
+def test_allow_all_egress_is_not_marked_as_a_restriction() -> None:
+    a = analyzer(namespace("default"), pod("a", labels={"app": "a"}), pod("b", labels={"app": "b"}),
+                 policy("open", selector=labels(app="a"), egress=[{}], policyTypes=["Egress"]),
+                 policy("dns", selector=labels(app="b"), egress=[{"ports": [{"port": 53, "protocol": "UDP"}]}],
+                        policyTypes=["Egress"]))
+    assert groups(a.diagram()) == {"default/a": (["a"], ""), "default/b": (["b"], "+out")}
+
+
+def test_namespace_filter_counts_the_edges_it_leaves_out() -> None:
+    d = fixture("allow-from-a-namespace").diagram(namespaces=["prod"])
+    assert d.hidden_edges == 1  # prod/test-2 -> default/web
+    assert "1 edge(s) to or from pods of other namespaces are not drawn (without -n they are)" in diagram_dot(d)
+    assert fixture("allow-from-a-namespace").diagram().hidden_edges == 0

@@ -41,7 +41,7 @@ def test_deny_all_dot() -> None:
 def test_isolation_marks_and_external_nodes() -> None:
     dot = diagram_dot(fixture("egress-to-a-namespace").diagram())
     assert '"default/test" [label="test\napp=foo\n[egress isolated]" fillcolor="#fdebd0"]' in dot
-    assert '"any-unrestricted-pod" [label="any pod not isolated\nfor egress"' in dot
+    assert '"any-unrestricted-pod" [label="any pod whose egress\nis not restricted"' in dot
     assert '"ext%3Aany" [label="any address\n(outside the cluster)"' in dot
     assert '"default/test" -> "kube-system/coredns" [label="TCP:53 UDP:53"]' in dot
     assert "legend" in dot and "ingress isolated: only the drawn edges come in" in dot
