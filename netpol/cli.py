@@ -61,12 +61,21 @@ EXIT_INTERNAL = 3
 DEBUG_FLAG = "--debug"
 LARGE_GRAPH_EDGES = 1000  # beyond this, dot's layout takes minutes (docs/cli.md#netpol-graph)
 
+def _untyped_argument_help(self: object, ctx: object) -> None:
+    """Arguments are named by their metavar (SRC, INTENT); typer >= 0.2x would add "<str>" after it."""
+    return None
+
+
+if hasattr(typer.core, "TyperArgument") and hasattr(typer.core.TyperArgument, "display_type_rich"):
+    typer.core.TyperArgument.display_type_rich = _untyped_argument_help  # type: ignore[method-assign]
+
 app = typer.Typer(
     name="netpol",
     help="Analyse Kubernetes NetworkPolicies: who can reach whom, on which ports, and why.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    rich_markup_mode=None,  # plain help: no <bool>/<list[str]> type labels; every option has a metavar
 )
 
 
@@ -109,18 +118,20 @@ class ProtocolName(StrEnum):
 
 Files = Annotated[
     list[str] | None,
-    typer.Option("--filename", "-f", help="Manifest file, directory (recursive) or '-' for stdin. Repeatable. "
-                 "Without it, the live cluster is read."),
+    typer.Option("--filename", "-f", metavar="PATH", help="Manifest file, directory (recursive) or '-' for stdin. "
+                 "Repeatable. Without it, the live cluster is read."),
 ]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="List objects of kinds netpol does not analyse.")]
 Kubeconfig = Annotated[str | None, typer.Option(
-    "--kubeconfig", help="Without -f, read the live cluster with this kube config (default: $KUBECONFIG, "
-    "~/.kube/config, or the in-cluster service account).")]
-Context = Annotated[str | None, typer.Option("--context", help="Kube config context (default: the current one).")]
+    "--kubeconfig", metavar="FILE", help="Without -f, read the live cluster with this kube config (default: "
+    "$KUBECONFIG, ~/.kube/config, or the in-cluster service account).")]
+Context = Annotated[str | None, typer.Option("--context", metavar="NAME",
+                                             help="Kube config context (default: the current one).")]
 Namespaces = Annotated[
-    list[str] | None, typer.Option("--namespace", "-n", help="Only these namespaces. Repeatable.")
+    list[str] | None, typer.Option("--namespace", "-n", metavar="NS", help="Only these namespaces. Repeatable.")
 ]
-ProtocolOpt = Annotated[ProtocolName, typer.Option("--protocol", case_sensitive=False, help="TCP, UDP or SCTP.")]
+ProtocolOpt = Annotated[ProtocolName, typer.Option("--protocol", metavar="TCP|UDP|SCTP", case_sensitive=False,
+                                                   help="The protocol.")]
 
 
 def _stderr() -> Console:
@@ -282,12 +293,15 @@ def can_reach(
         metavar="DST", help="As SRC, or a Service: svc/NAME:PORT or NS/svc/NAME:PORT (PORT: number or name)."
     )],
     port: Annotated[
-        str | None, typer.Option("--port", "-p", help="Port number, or a port name of DST. Not for a Service.")
+        str | None, typer.Option("--port", "-p", metavar="PORT",
+                                 help="Port number, or a port name of DST. Not for a Service.")
     ] = None,
     files: Files = None,
     protocol: ProtocolOpt = ProtocolName.TCP,
-    namespace: Annotated[str, typer.Option("--namespace", "-n", help="Namespace for bare pod names.")] = "default",
-    output: Annotated[TextFormat, typer.Option("--output", "-o")] = TextFormat.text,
+    namespace: Annotated[str, typer.Option("--namespace", "-n", metavar="NS",
+                                           help="Namespace for bare pod names.")] = "default",
+    output: Annotated[TextFormat, typer.Option("--output", "-o", metavar="text|json", help="Output format.")
+                      ] = TextFormat.text,
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     verbose: Verbose = False,
@@ -295,6 +309,11 @@ def can_reach(
     """Can SRC open a connection to DST on PORT? Exit 0 allowed, 1 denied, 2 error.
 
     For a Service, every backing pod is checked: exit 0 when all are reachable, 1 when some or none are.
+
+    \b
+    Examples:
+      netpol can-reach default/test-2 default/apiserver --port 80 -f fixtures/limit
+      netpol can-reach shop/deployment/web svc/db:5432 -f k8s/
     """
     service = SERVICE_REF.match(destination)
     if service is not None and port is not None:
@@ -318,13 +337,14 @@ def can_reach(
 def matrix(
     files: Files = None,
     port: Annotated[
-        int | None, typer.Option("--port", "-p", help="Probe one port; without it, cells list ports.")
+        int | None, typer.Option("--port", "-p", metavar="PORT", help="Probe one port; without it, cells list ports.")
     ] = None,
     protocol: Annotated[ProtocolName | None, typer.Option(
-        "--protocol", case_sensitive=False,
+        "--protocol", metavar="TCP|UDP|SCTP", case_sensitive=False,
         help="With --port: the probe's protocol (default TCP). Without: show only this protocol's ports.")] = None,
     namespace: Namespaces = None,
-    output: Annotated[MatrixFormat, typer.Option("--output", "-o")] = MatrixFormat.table,
+    output: Annotated[MatrixFormat, typer.Option("--output", "-o", metavar="table|json|csv|md",
+                                                 help="Output format.")] = MatrixFormat.table,
     by_workload: Annotated[bool, typer.Option(
         "--by-workload", help="One row and column per workload whose pods policies treat alike (live clusters, "
         "snapshots).")] = False,
@@ -336,7 +356,9 @@ def matrix(
 
     A table is for a few dozen pods; for more, use -o csv or -o json (streamed), -n, or --by-workload.
 
-    Example: netpol matrix -f k8s/ --port 5432 -n payments
+    \b
+    Example:
+      netpol matrix -f k8s/ --port 5432 -n payments
     """
     with _user_errors():
         analyzer = _analyze(Source(files, kubeconfig, context, verbose), namespace, warn_no_pods=True)
@@ -362,12 +384,18 @@ def matrix(
 def explain(
     files: Files = None,
     namespace: Namespaces = None,
-    output: Annotated[ExplainFormat, typer.Option("--output", "-o")] = ExplainFormat.table,
+    output: Annotated[ExplainFormat, typer.Option("--output", "-o", metavar="table|json",
+                                                  help="Output format.")] = ExplainFormat.table,
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     verbose: Verbose = False,
 ) -> None:
-    """What each NetworkPolicy does: targets, direction, peers and ports."""
+    """What each NetworkPolicy does: targets, direction, peers and ports.
+
+    \b
+    Example:
+      netpol explain -f k8s/ -n payments
+    """
     with _user_errors():
         summaries = _analyze(Source(files, kubeconfig, context, verbose), namespace).explain(namespace)
     if output is ExplainFormat.json:
@@ -384,10 +412,11 @@ def graph(
         str | None, typer.Option("--output", "-o", metavar="FILE", help="Write here; the extension picks the format.")
     ] = None,
     fmt: Annotated[
-        GraphFormat | None, typer.Option("--format", help="dot, svg or png (default: from -o, else dot).")
+        GraphFormat | None, typer.Option("--format", metavar="dot|svg|png",
+                                         help="The format (default: from -o, else dot).")
     ] = None,
     port: Annotated[
-        int | None, typer.Option("--port", "-p", help="Draw one probe; without it, edges list ports.")
+        int | None, typer.Option("--port", "-p", metavar="PORT", help="Draw one probe; without it, edges list ports.")
     ] = None,
     protocol: ProtocolOpt = ProtocolName.TCP,
     namespace: Namespaces = None,
@@ -398,7 +427,12 @@ def graph(
     context: Context = None,
     verbose: Verbose = False,
 ) -> None:
-    """Draw the allow-graph as DOT, SVG or PNG (SVG and PNG need Graphviz's `dot`)."""
+    """Draw the allow-graph as DOT, SVG or PNG (SVG and PNG need Graphviz's `dot`).
+
+    \b
+    Example:
+      netpol graph -f k8s/ -n payments -o payments.svg
+    """
     chosen = fmt or _format_from_name(out)
     if chosen is not GraphFormat.dot and out is None and sys.stdout.isatty():
         _fail(f"{chosen.value} is binary or long; write it to a file with -o FILE")
@@ -429,13 +463,14 @@ def _format_from_name(out: str | None) -> GraphFormat:
 @app.command()
 def check(
     intents: Annotated[list[str], typer.Argument(
-        metavar="INTENT...", help="Intent files (docs/intent.md), or directories of *.intent.yaml files.")],
+        metavar="INTENT", help="Intent files (docs/intent.md), or directories of *.intent.yaml files.")],
     files: Annotated[
         list[str] | None,
-        typer.Option("--filename", "-f", help="Manifests for every intent file, instead of each file's own "
-                     "'manifests'. Repeatable."),
+        typer.Option("--filename", "-f", metavar="PATH", help="Manifests for every intent file, instead of each "
+                     "file's own 'manifests'. Repeatable."),
     ] = None,
-    output: Annotated[TextFormat, typer.Option("--output", "-o")] = TextFormat.text,
+    output: Annotated[TextFormat, typer.Option("--output", "-o", metavar="text|json",
+                                               help="Output format.")] = TextFormat.text,
     junit: Annotated[str | None, typer.Option("--junit", metavar="FILE", help="Also write JUnit XML here.")] = None,
     live: Annotated[bool, typer.Option("--live", help="Check against the live cluster, not the manifests.")] = False,
     allow_outside_repo: Annotated[bool, typer.Option(
@@ -449,7 +484,9 @@ def check(
     An invalid intent file (or one expectation that cannot be checked) is reported as an error and the
     others still run; any error makes the exit code 2.
 
-    Example: netpol check intents/ --junit netpol-junit.xml
+    \b
+    Example:
+      netpol check intents/ --junit netpol-junit.xml
     """
     analyzers: dict[tuple[str, ...], Analyzer | NetpolError] = {}
     results = []
@@ -486,10 +523,18 @@ def check(
 def diff(
     base: Annotated[str, typer.Argument(metavar="BASE", help="Manifests before: a file, a directory, or -.")],
     head: Annotated[str, typer.Argument(metavar="HEAD", help="Manifests after: a file, a directory, or -.")],
-    output: Annotated[DiffFormat, typer.Option("--output", "-o")] = DiffFormat.text,
+    output: Annotated[DiffFormat, typer.Option("--output", "-o", metavar="text|json|md",
+                                               help="Output format.")] = DiffFormat.text,
     verbose: Verbose = False,
 ) -> None:
-    """Connections gained, lost or changed between two versions. Exit 0 no change, 1 changed, 2 error."""
+    """Connections gained, lost or changed between two versions. Exit 0 no change, 1 changed, 2 error.
+
+    Inputs with no pods or workloads cannot be compared: exit 2, never "no change".
+
+    \b
+    Example:
+      netpol diff base/k8s k8s -o md > netpol-diff.md
+    """
     if base == "-" and head == "-":
         _fail("only one of BASE and HEAD can be standard input")
     with _user_errors():
@@ -516,7 +561,9 @@ def snapshot(
     Only the fields netpol reads are written (labels, ports, IPs, selectors, policies...): no environment
     values, commands, images or last-applied-configuration, so the file is safe to attach to a bug report.
 
-    Example: netpol snapshot -o cluster.yaml -n shop
+    \b
+    Example:
+      netpol snapshot -o cluster.yaml -n shop
     """
     suffix = _suffix(out)
     if suffix not in ("yaml", "yml", "json"):

@@ -431,7 +431,8 @@ class Engine:
         """Isolated, and some connection is denied: an allow-all rule (`egress: [{}]`) restricts nothing."""
         if not self.is_isolated(direction, cls):
             return False
-        return not any(pm.everything and self.resolve(rule, None) == ALL_PORTS for rule, pm in self.rules[direction][cls])
+        rules = self.rules[direction][cls]
+        return not any(pm.everything and self.resolve(rule, None) == ALL_PORTS for rule, pm in rules)
 
     # -- graph -------------------------------------------------------------
 

@@ -38,3 +38,11 @@ def test_no_color_and_dumb_terminals_get_plain_text(monkeypatch: pytest.MonkeyPa
 
 def test_control_characters_are_escaped() -> None:
     assert cli.terminal_safe("a\x1b[31mb\x07c\td\ne\x9b") == "a\\x1b[31mb\\x07c\td\ne\\x9b"
+
+
+@pytest.mark.parametrize("command", ["can-reach", "matrix", "explain", "graph", "check", "diff", "snapshot"])
+def test_help_is_clean_and_has_an_example(command: str) -> None:
+    r = CliRunner().invoke(cli.app, [command, "--help"])
+    assert r.exit_code == 0
+    assert "<" not in r.stdout and "list[" not in r.stdout  # no <bool>, <str>, <list[str]> type labels
+    assert "Example" in r.stdout and f"netpol {command} " in r.stdout
