@@ -8,13 +8,11 @@ error, never a pass.
 
 from __future__ import annotations
 
-import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass
 
 from netpol.errors import InputError, QueryError
 from netpol.intent import Expect, Expectation, IntentFile, PortSpec, Selection
-from netpol.model import IPNetwork
 from netpol.portsets import ALL_PORTS, MAX_PORT, MIN_PORT, PortSet, Protocol
 from netpol.query import Analyzer, Endpoint, Verdict
 
@@ -137,8 +135,8 @@ def _endpoints(analyzer: Analyzer, selections: tuple[Selection, ...]) -> tuple[l
 def _resolve(analyzer: Analyzer, sel: Selection) -> list[Endpoint]:
     if sel.pod is not None:
         return [analyzer.endpoint(sel.pod)]
-    if sel.network is not None:
-        return [analyzer.endpoint(str(ip)) for ip in _representatives(analyzer, sel.network)]
+    if sel.network is not None:  # one address per range the policies tell apart covers the whole network
+        return [analyzer.endpoint(str(r.first)) for r in analyzer.address_ranges(sel.network)]
     assert sel.namespace is not None
     if sel.namespace not in analyzer.cluster.namespaces_by_name:
         raise QueryError(f"unknown namespace {sel.namespace!r}")
@@ -146,25 +144,6 @@ def _resolve(analyzer: Analyzer, sel: Selection) -> list[Endpoint]:
         Endpoint(pod=p) for p in analyzer.cluster.pods
         if p.namespace == sel.namespace and (sel.selector is None or sel.selector.matches(p.label_map))
     ]
-
-
-def _representatives(analyzer: Analyzer, network: IPNetwork) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
-    """One address per part of `network` that the policies' ipBlocks treat alike.
-
-    The ipBlock CIDRs and excepts cut the network at their first address and
-    just after their last; every address between two cuts is in the same
-    blocks, so checking one of each part checks the whole network.
-    """
-    first, last = int(network.network_address), int(network.broadcast_address)
-    cuts = {first}
-    for block in analyzer.engine.blocks:
-        for net in (block.cidr, *block.excepts):
-            if net.version != network.version:
-                continue
-            for cut in (int(net.network_address), int(net.broadcast_address) + 1):
-                if first <= cut <= last:
-                    cuts.add(cut)
-    return [ipaddress.ip_address(c) if network.version == 4 else ipaddress.IPv6Address(c) for c in sorted(cuts)]
 
 
 def _wanted(analyzer: Analyzer, exp: Expectation, dst: Endpoint) -> PortSet:

@@ -67,7 +67,8 @@ class Pod:
     # A workload's pods: name is "<kind>/<workload name>", e.g. "deployment/web".
     workload: str | None = None  # the workload kind, e.g. "Deployment"; None for a real pod
     replicas: int | None = 1  # pods the workload creates; None: one per node (DaemonSet)
-    owner: str | None = None  # a real pod's controlling workload, e.g. "deployment/web"
+    owner: str | None = None  # the workload a real pod stands for, e.g. "deployment/web"
+    controller: tuple[str, str] | None = None  # its controlling ownerReference as written: ("ReplicaSet", "web-5d9c7")
     host_ip: IPAddress | None = None  # status.hostIP: its node's address, to and from which traffic is allowed
 
     @property

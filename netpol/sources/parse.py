@@ -291,7 +291,7 @@ def parse_pod(f: Field) -> Pod:
     ports, host_network, node = _pod_spec(f.child("spec"))
     status = f.child("status")
     return Pod(namespace, name, labels, ports, _pod_ips(status), host_network, node, f.location,
-               owner=_owner(meta, dict(labels)), host_ip=_host_ip(status))
+               owner=_owner(meta, dict(labels)), host_ip=_host_ip(status), controller=_controller(meta))
 
 
 def _plain_container_port(value: object) -> ContainerPort | None:
@@ -335,18 +335,26 @@ def _pod_spec(spec: Field) -> tuple[tuple[ContainerPort, ...], bool, str | None]
     return tuple(sorted(set(ports))), host_network, node
 
 
-def _owner(meta: Field, labels: dict[str, str]) -> str | None:
-    """The controlling workload as "kind/name"; a ReplicaSet named <deployment>-<pod-template-hash>
-    stands for its Deployment, as the Deployment controller names it."""
+def _controller(meta: Field) -> tuple[str, str] | None:
+    """The controlling ownerReference (kind, name), as written."""
     for ref in meta.child("ownerReferences").items():
         data = ref.mapping()
         if data.get("controller") is True and isinstance(data.get("kind"), str) and isinstance(data.get("name"), str):
-            kind, name = data["kind"], data["name"]
-            suffix = f"-{labels.get('pod-template-hash', '')}"
-            if kind == "ReplicaSet" and len(suffix) > 1 and name.endswith(suffix):
-                return f"deployment/{name[: -len(suffix)]}"
-            return f"{kind.lower()}/{name}"
+            return data["kind"], data["name"]
     return None
+
+
+def _owner(meta: Field, labels: dict[str, str]) -> str | None:
+    """The controlling workload as "kind/name"; a ReplicaSet named <deployment>-<pod-template-hash>
+    stands for its Deployment, as the Deployment controller names it."""
+    controller = _controller(meta)
+    if controller is None:
+        return None
+    kind, name = controller
+    suffix = f"-{labels.get('pod-template-hash', '')}"
+    if kind == "ReplicaSet" and len(suffix) > 1 and name.endswith(suffix):
+        return f"deployment/{name[: -len(suffix)]}"
+    return f"{kind.lower()}/{name}"
 
 
 # Where each workload kind keeps its pod template, and its pod count.
