@@ -34,8 +34,8 @@ from netpol.query import (
     ServiceVerdict,
     Verdict,
 )
-from netpol.selectors import LabelSelector
 from netpol.reference import reference_allowed
+from netpol.selectors import LabelSelector
 from netpol.sources import LoadResult, load_manifests, load_objects
 
 __all__ = [
