@@ -197,3 +197,24 @@ def test_matrix_by_workload_groups_pods_policies_treat_alike() -> None:
     assert not probe.allowed(web_row, web_row)
     assert ("default/lone", "default/deployment/web") not in {(probe.ident(s), probe.ident(d))
                                                               for s, d in probe.allowed_pairs()}
+
+
+def test_replicas_of_a_workload_are_distinct_pods_in_matrix_and_intents(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from netpol.check import check_intent
+    from netpol.sources.intents import load_intent_file
+    from tests.builders import namespace, policy, workload
+
+    a = analyzer(namespace("db"), workload("pg", ns="db", kind="StatefulSet", replicas=3, labels={"app": "pg"}),
+                 workload("one", ns="db", replicas=1, labels={"app": "one"}),
+                 policy("deny", ns="db", selector={}, policyTypes=["Ingress"]))
+    m = a.matrix(5432)
+    pg, one = a.cluster.pods_by_key["db/statefulset/pg"], a.cluster.pods_by_key["db/deployment/one"]
+    assert not m.is_self(pg, pg) and not m.allowed(pg, pg)  # the diagonal answers for two replicas: denied
+    assert m.is_self(one, one) and m.allowed(one, one)
+    assert a.can_reach("db/statefulset/pg", "db/statefulset/pg", 5432).allowed is False
+    path = tmp_path / "pg.intent.yaml"
+    path.write_text("apiVersion: netpol/v1\nkind: NetworkPolicyIntent\nexpectations:\n"
+                    "- {name: replicas replicate, from: db/statefulset/pg, to: db/statefulset/pg, port: 5432, "
+                    "expect: allow}\n")
+    (outcome,) = check_intent(a, load_intent_file(str(path), confine=False))
+    assert (outcome.passed, outcome.pairs, outcome.error) == (False, 1, None)
