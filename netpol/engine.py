@@ -19,6 +19,7 @@ every In/NotIn/Exists/DoesNotExist result unchanged.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -37,12 +38,18 @@ from netpol.model import (
     IPAddress,
     IPBlock,
     IPBlockPeer,
+    IPNetwork,
     NetworkPolicy,
+    Node,
     Pod,
     PodPeer,
+    Tier,
+    TieredPolicy,
+    TierSelector,
 )
 from netpol.portsets import ALL_PORTS, PortSet, Protocol, union_all
 from netpol.selectors import LabelSelector
+from netpol.tiers import CompiledTierRule, TierHit, Walk, compile_tiers, port_atoms, tier_ports, walk
 
 _OTHER = "\x00other"  # a label value no selector can name
 
@@ -96,6 +103,23 @@ class PeerMatch:
 
 
 @dataclass(frozen=True)
+class TierPeerMatch:
+    """What one tiered rule's peers match: class bitsets, addresses (networks, node addresses), or all."""
+
+    classes: int
+    networks: tuple[IPNetwork, ...]
+    node_ips: frozenset[IPAddress]
+    everything: bool  # a Deny or Pass with a peer netpol does not know: fails closed
+
+    def matches_class(self, cls: int) -> bool:
+        return self.everything or bool((self.classes >> cls) & 1)
+
+    def matches_ip(self, ip: IPAddress) -> bool:
+        return self.everything or ip in self.node_ips or any(
+            ip.version == n.version and ip in n for n in self.networks)
+
+
+@dataclass(frozen=True)
 class Match:
     """A rule that matched a peer, with the ports it allows towards the destination."""
 
@@ -112,6 +136,7 @@ class DirectionResult:
     isolated_by: tuple[str, ...]
     matches: tuple[Match, ...]
     from_local_node: bool = False  # the peer is a hostNetwork pod on the subject's node: always allowed
+    walk: Walk | None = None  # the tier walk, when Admin or Baseline policies select the subject
 
     @property
     def isolated(self) -> bool:
@@ -119,6 +144,8 @@ class DirectionResult:
 
     @cached_property
     def ports(self) -> PortSet:
+        if self.walk is not None:
+            return self.walk.allowed
         if not self.isolated or self.from_local_node:
             return ALL_PORTS
         return union_all(m.ports for m in self.matches)
@@ -164,15 +191,17 @@ class Engine:
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
         self.targets: tuple[Target, ...] = compile_policies(cluster.policies)
-        self._pod_values = _referenced_values(_pod_selectors(cluster.policies))
-        self._ns_values = _referenced_values(_namespace_selectors(cluster.policies))
+        tier_pod, tier_ns = _tier_selectors(cluster.tiered)
+        self._pod_values = _referenced_values([*_pod_selectors(cluster.policies), *tier_pod])
+        self._ns_values = _referenced_values([*_namespace_selectors(cluster.policies), *tier_ns])
         self._port_names = {
             p.port for pol in cluster.policies for d in DIRECTIONS for r in pol.rules(d)
             for p in r.ports if isinstance(p.port, str)
-        }
+        } | {p.name for pol in cluster.tiered for d in DIRECTIONS for r in pol.rules(d) for p in r.ports or ()
+             if p.name is not None}
         self.blocks: tuple[IPBlock, ...] = tuple(sorted(
             {peer.block for pol in cluster.policies for d in DIRECTIONS for r in pol.rules(d)
-             for peer in r.peers if isinstance(peer, IPBlockPeer)},
+             for peer in r.peers if isinstance(peer, IPBlockPeer)} | _tier_blocks(cluster),
             key=str,
         ))
         self._policy_namespaces = {p.namespace for p in cluster.policies}
@@ -188,6 +217,9 @@ class Engine:
             d: [[] for _ in self.classes] for d in DIRECTIONS
         }
         self._apply_targets()
+        self.tier_rules = compile_tiers(cluster.tiered)
+        self.tiered: dict[tuple[Tier, Direction], list[list[tuple[CompiledTierRule, TierPeerMatch]]]] = {}
+        self._apply_tiers()
 
     # -- classes and index -------------------------------------------------
 
@@ -297,6 +329,64 @@ class Engine:
                 self.isolating[target.direction][cid].extend(target.policies)
                 self.rules[target.direction][cid].extend(matches)
 
+    # -- tiered policies ---------------------------------------------------
+
+    def _apply_tiers(self) -> None:
+        """Per class and direction, the Admin and Baseline rules whose subject selects it, in order."""
+        nodes = self.cluster.nodes_by_name
+        for (tier, direction), rules in self.tier_rules.items():
+            per_class: list[list[tuple[CompiledTierRule, TierPeerMatch]]] = [[] for _ in self.classes]
+            for rule in rules:
+                subject = self._tier_select(rule.subject)
+                if not subject:
+                    continue
+                pm = self._tier_peer_match(rule, nodes)
+                for cid in _bits(subject):
+                    per_class[cid].append((rule, pm))
+            self.tiered[(tier, direction)] = per_class
+        self.tier_atoms = tuple(port_atoms(
+            [r for rules in self.tier_rules.values() for r in rules],
+            [*((c.protocol, c.port, c.port) for cls in self.classes for c in cls.named_ports),
+             *((p.protocol, p.port, p.end_port or p.port) for pol in self.cluster.policies for d in DIRECTIONS
+               for r in pol.rules(d) for p in r.ports if isinstance(p.port, int))],
+        )) if self.tier_rules else ()
+
+    def _tier_select(self, sel: TierSelector) -> int:
+        pods = self.all_bits if sel.pod_selector is None else self.select("pod", sel.pod_selector)
+        return self.select("ns", sel.namespace_selector) & pods & ~self.host_bits
+
+    def _tier_peer_match(self, rule: CompiledTierRule, nodes: dict[str, Node]) -> TierPeerMatch:
+        classes, everything = 0, False
+        networks: list[IPNetwork] = []
+        node_ips: set[IPAddress] = set()
+        for peer in rule.peers:
+            if peer.unknown is not None:
+                everything = everything or rule.ref.action != "Accept"  # fails closed
+            elif peer.pods is not None:
+                classes |= self._tier_select(peer.pods)
+            elif peer.networks:
+                networks.extend(peer.networks)
+                for net in peer.networks:
+                    classes |= self._block_bits[IPBlock(net)]
+            elif peer.nodes is not None:
+                matching = {n.name for n in nodes.values() if peer.nodes.matches(n.label_map)}
+                node_ips.update(ip for name in matching for ip in nodes[name].addresses)
+                for c in self.classes:
+                    if c.host_network and c.node in matching:
+                        classes |= 1 << c.id
+        return TierPeerMatch(self.all_bits if everything else classes, tuple(networks), frozenset(node_ips),
+                             everything)
+
+    def _tier_lists(self, direction: Direction, cls: int) -> tuple[list[tuple[CompiledTierRule, TierPeerMatch]],
+                                                                      list[tuple[CompiledTierRule, TierPeerMatch]]]:
+        admin = self.tiered.get(("Admin", direction))
+        baseline = self.tiered.get(("Baseline", direction))
+        return (admin[cls] if admin else []), (baseline[cls] if baseline else [])
+
+    def has_tier_rules(self, direction: Direction, cls: int) -> bool:
+        admin, baseline = self._tier_lists(direction, cls)
+        return bool(admin or baseline)
+
     # -- verdicts ----------------------------------------------------------
 
     def resolve(self, rule: CompiledRule, destination: tuple[ContainerPort, ...] | None) -> PortSet:
@@ -325,7 +415,12 @@ class Engine:
             elif pm.matches_ip(peer):
                 hits.append((i, False))
         local = isinstance(peer, int) and self._is_local_node(peer, subject)
-        key = (direction, subject, tuple(hits), destination, local)
+        admin, baseline = self._tier_lists(direction, subject)
+        tier_hits = tuple(
+            tuple(i for i, (_, pm) in enumerate(lst) if (pm.matches_class(peer) if isinstance(peer, int)
+                                                          else pm.matches_ip(peer)))
+            for lst in (admin, baseline))
+        key = (direction, subject, tuple(hits), destination, local, tier_hits)
         cached = self._results.get(key)
         if cached is None:
             matches = []
@@ -333,8 +428,16 @@ class Engine:
                 ports = self.resolve(rules[i][0], destination)
                 if ports:
                     matches.append(Match(rules[i][0].ref, ports, via_block))
-            cached = self._results[key] = DirectionResult(
-                direction, self._isolated_by(direction, subject), tuple(matches), local)
+            isolated_by = self._isolated_by(direction, subject)
+            tier_walk = None
+            if admin or baseline:
+                v1_ports = ALL_PORTS if local else union_all(m.ports for m in matches)
+                tier_walk = walk(
+                    (TierHit(admin[i][0].ref, tier_ports(admin[i][0].ports, destination)) for i in tier_hits[0]),
+                    bool(isolated_by) or local, v1_ports,
+                    (TierHit(baseline[i][0].ref, tier_ports(baseline[i][0].ports, destination))
+                     for i in tier_hits[1]))
+            cached = self._results[key] = DirectionResult(direction, isolated_by, tuple(matches), local, tier_walk)
         return cached
 
     def _isolated_by(self, direction: Direction, cls: int) -> tuple[str, ...]:
@@ -398,6 +501,15 @@ class Engine:
 
     def _sends(self, s: int, probe: tuple[Protocol, int] | None,
                by_ports: dict[tuple[ContainerPort, ...], int]) -> int:
+        if self.has_tier_rules("egress", s):
+            if probe is None:  # on some port: some port atom
+                return _or(self._sends(s, atom, by_ports) for atom in self.tier_atoms)
+            v1 = self._v1_sends(s, probe, by_ports)
+            return _or(self._tier_bits("egress", s, probe, ports, v1) & group for ports, group in by_ports.items())
+        return self._v1_sends(s, probe, by_ports)
+
+    def _v1_sends(self, s: int, probe: tuple[Protocol, int] | None,
+                  by_ports: dict[tuple[ContainerPort, ...], int]) -> int:
         if not self.is_isolated("egress", s):
             return self.all_bits
         bits = self._local_node_bits(s)
@@ -416,6 +528,50 @@ class Engine:
         return bits
 
     def _admits(self, d: int, probe: tuple[Protocol, int] | None) -> int:
+        if self.has_tier_rules("ingress", d):
+            if probe is None:
+                return _or(self._admits(d, atom) for atom in self.tier_atoms)
+            return self._tier_bits("ingress", d, probe, self.classes[d].named_ports, self._v1_admits(d, probe))
+        return self._v1_admits(d, probe)
+
+    def _tier_bits(self, direction: Direction, cls: int, probe: tuple[Protocol, int],
+                   destination: tuple[ContainerPort, ...], v1: int) -> int:
+        """Peer classes the tier walk allows on the probe: first match per peer, with bitsets.
+
+        `v1` is what NetworkPolicy allows (everything when it does not isolate `cls`); `destination`
+        is the named-port table the rules' ports resolve against.
+        """
+        admin, baseline = self._tier_lists(direction, cls)
+        remaining, allowed, passed = self.all_bits, 0, 0
+        for rule, pm in admin:
+            if not tier_ports(rule.ports, destination).contains(*probe):
+                continue
+            hit = pm.classes & remaining
+            remaining &= ~hit
+            if rule.ref.action == "Accept":
+                allowed |= hit
+            elif rule.ref.action == "Pass":  # skips the rest of the Admin tier
+                passed |= hit
+        return allowed | self._after_admin(direction, cls, probe, destination, remaining | passed, v1, baseline)
+
+    def _after_admin(self, direction: Direction, cls: int, probe: tuple[Protocol, int],
+                     destination: tuple[ContainerPort, ...], peers: int, v1: int,
+                     baseline: list[tuple[CompiledTierRule, TierPeerMatch]]) -> int:
+        """NetworkPolicy decides for the peers left, where it isolates (or for local-node peers); else
+        Baseline, first match; what is left is allowed by default."""
+        local = self._local_node_bits(cls)
+        if self.is_isolated(direction, cls):
+            return peers & (v1 | local)
+        allowed, rest = peers & local, peers & ~local
+        for rule, pm in baseline:
+            if tier_ports(rule.ports, destination).contains(*probe):
+                hit = pm.classes & rest
+                if rule.ref.action != "Deny":
+                    allowed |= hit
+                rest &= ~hit
+        return allowed | rest
+
+    def _v1_admits(self, d: int, probe: tuple[Protocol, int] | None) -> int:
         if not self.is_isolated("ingress", d):
             return self.all_bits
         bits = self._local_node_bits(d)
@@ -528,6 +684,42 @@ def _bits(value: int) -> Iterator[int]:
         low = value & -value
         yield low.bit_length() - 1
         value ^= low
+
+
+def _or(values: Iterable[int]) -> int:
+    out = 0
+    for v in values:
+        out |= v
+    return out
+
+
+def _tier_selectors(policies: Iterable[TieredPolicy]) -> tuple[list[LabelSelector], list[LabelSelector]]:
+    """(pod selectors, namespace selectors) of tiered subjects and peers: classes must tell them apart."""
+    pods: list[LabelSelector] = []
+    namespaces: list[LabelSelector] = []
+    for pol in policies:
+        sels = [pol.subject] + [p.pods for d in DIRECTIONS for r in pol.rules(d) for p in r.peers if p.pods]
+        for sel in sels:
+            namespaces.append(sel.namespace_selector)
+            if sel.pod_selector is not None:
+                pods.append(sel.pod_selector)
+    return pods, namespaces
+
+
+def _tier_blocks(cluster: Cluster) -> set[IPBlock]:
+    """Address sets tiered rules tell apart: each `networks` CIDR, and each address of a node that a
+    `nodes` peer could select (as a /32 or /128)."""
+    out: set[IPBlock] = set()
+    uses_nodes = False
+    for pol in cluster.tiered:
+        for d in DIRECTIONS:
+            for r in pol.rules(d):
+                for p in r.peers:
+                    out.update(IPBlock(n) for n in p.networks)
+                    uses_nodes = uses_nodes or p.nodes is not None
+    if uses_nodes:
+        out.update(IPBlock(ipaddress.ip_network(ip)) for n in cluster.nodes for ip in n.addresses)
+    return out
 
 
 def _pod_selectors(policies: Iterable[NetworkPolicy]) -> Iterator[LabelSelector]:

@@ -221,6 +221,103 @@ class NetworkPolicy:
         return self.ingress if direction == "ingress" else self.egress
 
 
+# -- cluster-scoped tiered policies (policy.networking.k8s.io: AdminNetworkPolicy,
+#    BaselineAdminNetworkPolicy v1alpha1; ClusterNetworkPolicy v1alpha2) --------------
+
+Tier = Literal["Admin", "Baseline"]
+Action = Literal["Accept", "Deny", "Pass"]  # v1alpha1's Allow is Accept; the written word is kept for output
+TieredKind = Literal["AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "ClusterNetworkPolicy"]
+TIER_GROUP = "policy.networking.k8s.io"
+
+
+@dataclass(frozen=True)
+class Node:
+    """A node: its labels (for `nodes` peers) and addresses (what a host-network pod is reached as)."""
+
+    name: str
+    labels: tuple[tuple[str, str], ...] = ()
+    addresses: tuple[IPAddress, ...] = ()
+    location: Location | None = field(default=None, compare=False)
+
+    @property
+    def label_map(self) -> dict[str, str]:
+        return dict(self.labels)
+
+
+@dataclass(frozen=True)
+class TierSelector:
+    """A subject or a pod peer: pods matching `pod_selector` (None: every pod) in namespaces matching
+    `namespace_selector`. Host-network pods never match."""
+
+    namespace_selector: LabelSelector
+    pod_selector: LabelSelector | None
+
+
+@dataclass(frozen=True)
+class TierPeer:
+    """One peer of a tiered rule: exactly one of its kinds.
+
+    `unknown` holds a field netpol does not know (a newer API): the API says such a peer fails
+    closed, so an Accept rule matches nothing with it and a Deny or Pass rule matches everything.
+    """
+
+    pods: TierSelector | None = None  # `namespaces` peers have pod_selector None
+    networks: tuple[IPNetwork, ...] = ()
+    nodes: LabelSelector | None = None
+    domains: tuple[str, ...] = ()
+    unknown: str | None = None
+
+
+@dataclass(frozen=True)
+class TierPort:
+    """A destination port: a number or range of one protocol, or a named port (its protocol is the
+    container port's)."""
+
+    protocol: Protocol | None = "TCP"  # None for a named port
+    first: int = 1
+    last: int = 65535
+    name: str | None = None
+
+    def __str__(self) -> str:
+        if self.name is not None:
+            return f"named:{self.name}"
+        return f"{self.protocol}:{self.first}" + (f"-{self.last}" if self.last != self.first else "")
+
+
+@dataclass(frozen=True)
+class TierRule:
+    action: Action
+    written_action: str  # Allow (v1alpha1) or Accept, Deny, Pass
+    peers: tuple[TierPeer, ...]
+    ports: tuple[TierPort, ...] | None  # None: every port of every protocol
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class TieredPolicy:
+    kind: TieredKind
+    api_version: str
+    name: str
+    tier: Tier
+    priority: int | None  # None for the BaselineAdminNetworkPolicy, which has none
+    subject: TierSelector
+    ingress: tuple[TierRule, ...] = ()
+    egress: tuple[TierRule, ...] = ()
+    location: Location | None = field(default=None, compare=False)
+
+    @property
+    def key(self) -> str:
+        return f"{self.kind}/{self.name}"
+
+    @property
+    def short_kind(self) -> str:
+        return {"AdminNetworkPolicy": "ANP", "BaselineAdminNetworkPolicy": "BANP",
+                "ClusterNetworkPolicy": "CNP"}[self.kind]
+
+    def rules(self, direction: Direction) -> tuple[TierRule, ...]:
+        return self.ingress if direction == "ingress" else self.egress
+
+
 @dataclass(frozen=True)
 class Cluster:
     """Everything the analysis needs, sorted so that output never depends on input order."""
@@ -229,6 +326,12 @@ class Cluster:
     pods: tuple[Pod, ...] = ()
     policies: tuple[NetworkPolicy, ...] = ()
     services: tuple[Service, ...] = ()
+    tiered: tuple[TieredPolicy, ...] = ()  # in evaluation order: tier, priority, then kind and name
+    nodes: tuple[Node, ...] = ()
+
+    @cached_property
+    def nodes_by_name(self) -> dict[str, Node]:
+        return {n.name: n for n in self.nodes}
 
     @cached_property
     def namespaces_by_name(self) -> dict[str, Namespace]:

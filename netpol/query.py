@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any
 
@@ -36,6 +36,7 @@ from netpol.model import (
 )
 from netpol.portsets import MAX_PORT, MIN_PORT, PROTOCOLS, PortSet, Protocol
 from netpol.selectors import LabelSelector
+from netpol.tiers import TierRuleRef
 
 ASSUME_SELF = (
     "traffic from a pod to itself is assumed allowed: policies cannot block a pod's own "
@@ -108,9 +109,14 @@ class DirectionVerdict:
     isolated_by: tuple[str, ...] = ()
     allowed_by: tuple[RuleRef, ...] = ()
     reason: str = ""
+    # With tiered policies: the tier that decided (Admin, NetworkPolicy, Baseline, default), the
+    # tiered rule that decided, and the Admin Pass rule that handed the decision on, if any.
+    tier: str | None = None
+    decided_by: TierRuleRef | None = None
+    passed_by: TierRuleRef | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "direction": self.direction,
             "allowed": self.allowed,
             "governed": self.governed,
@@ -121,6 +127,11 @@ class DirectionVerdict:
             ],
             "reason": self.reason,
         }
+        if self.tier is not None:
+            out["tier"] = self.tier
+            out["decided_by"] = self.decided_by.to_dict() if self.decided_by else None
+            out["passed_by"] = self.passed_by.to_dict() if self.passed_by else None
+        return out
 
 
 @dataclass(frozen=True)
@@ -601,13 +612,42 @@ def _summarize_rule(index: int, rule: Rule, namespace: str, direction: Direction
 
 def _side(direction: Direction, subject: Endpoint, peer: Endpoint, result: DirectionResult | None,
           protocol: Protocol, port: int) -> DirectionVerdict:
-    what = "sending" if direction == "egress" else "receiving"
     if result is None:
         return DirectionVerdict(direction, True, False,
                                 reason=f"not governed: {subject} is outside the cluster")
     if subject.pod is not None and subject.pod.host_network:
         return DirectionVerdict(direction, True, True,
                                 reason=f"not isolated: {subject} uses hostNetwork (see assumptions)")
+    if result.walk is None:
+        return _v1_side(direction, subject, peer, result, protocol, port)
+    seg = result.walk.at(protocol, port)
+    passed = f"passed on by {seg.passed}; " if seg.passed is not None else ""
+    node_address = subject.pod is not None and peer.pod is None and peer.ip is not None \
+        and peer.ip == subject.pod.host_ip
+    if isinstance(seg.decider, TierRuleRef) and seg.decider.tier == "Admin":
+        verb = "allowed" if seg.allowed else "denied"
+        return DirectionVerdict(direction, seg.allowed, True, result.isolated_by, (),
+                                f"{verb} by {seg.decider} (Admin tier)", "Admin", seg.decider, seg.passed)
+    if seg.decider == "NetworkPolicy" or node_address:
+        v1 = _v1_side(direction, subject, peer, result, protocol, port)
+        return replace(v1, reason=f"{passed}NetworkPolicy tier: {v1.reason}", tier="NetworkPolicy",
+                       passed_by=seg.passed)
+    if isinstance(seg.decider, TierRuleRef):
+        verb = "allowed" if seg.allowed else "denied"
+        return DirectionVerdict(direction, seg.allowed, True, (), (),
+                                f"{passed}no NetworkPolicy selects {subject} for {direction}; {verb} by "
+                                f"{seg.decider} (Baseline tier)", "Baseline", seg.decider, seg.passed)
+    why = "no rule of any tier matched" if seg.passed is None else \
+        "no NetworkPolicy selects it and no Baseline rule matched" if seg.passed.tier == "Admin" else \
+        "the Baseline tier passed"
+    return DirectionVerdict(direction, True, True, (), (), f"{passed}allowed by default: {why}", "default",
+                            None, seg.passed)
+
+
+def _v1_side(direction: Direction, subject: Endpoint, peer: Endpoint, result: DirectionResult,
+             protocol: Protocol, port: int) -> DirectionVerdict:
+    """The NetworkPolicy v1 decision, and why."""
+    what = "sending" if direction == "egress" else "receiving"
     if not result.isolated:
         return DirectionVerdict(direction, True, True,
                                 reason=f"not isolated: no NetworkPolicy selects {subject} for {direction}")

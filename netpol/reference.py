@@ -1,4 +1,5 @@
-"""A deliberately naive evaluator that decides one connection straight from the spec.
+"""A deliberately naive evaluator that decides one connection straight from the spec (and, for the
+tiered policies, straight from the brief's §3 walk: Admin, NetworkPolicy, Baseline, default).
 
 It shares nothing with the engine but the model and LabelSelector.matches:
 no classes, no index, no caches, no compiled targets. Property-based tests
@@ -11,7 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 
-from netpol.model import Cluster, IPAddress, NetworkPolicy, Pod, PodPeer, Rule
+from netpol.model import Cluster, IPAddress, NetworkPolicy, Pod, PodPeer, Rule, TierRule, TierSelector
 from netpol.portsets import Protocol
 
 Endpoint = Pod | IPAddress
@@ -41,9 +42,13 @@ def _direction_allows(cluster: Cluster, policy_type: str, subject: Endpoint, pee
     if not isinstance(subject, Pod):
         return True  # outside the cluster: no policy applies
     if subject.host_network:
-        return True
+        return True  # never a subject of any tier, never isolated by NetworkPolicy
+    direction = "ingress" if policy_type == "Ingress" else "egress"
+    decided = _tier(cluster, "Admin", direction, subject, peer, dst, protocol, port)
+    if decided is not None:
+        return decided
     if isinstance(peer, Pod) and peer.host_network and peer.node is not None and peer.node == subject.node:
-        return True  # traffic to and from the pod's own node is always allowed
+        return True  # NetworkPolicy: traffic to and from the pod's own node is always allowed
     if not isinstance(peer, Pod) and subject.host_ip is not None and peer == subject.host_ip:
         return True  # the same, for the node's address
     selecting = [
@@ -53,12 +58,84 @@ def _direction_allows(cluster: Cluster, policy_type: str, subject: Endpoint, pee
         and pol.pod_selector.matches(dict(subject.labels))
     ]
     if not selecting:
-        return True
+        decided = _tier(cluster, "Baseline", direction, subject, peer, dst, protocol, port)
+        return True if decided is None else decided  # nothing decided: the Kubernetes default, allowed
     for pol in selecting:
         rules = pol.ingress if policy_type == "Ingress" else pol.egress
         for rule in rules:
             if _peer_ok(cluster, pol, rule, peer) and _port_ok(rule, dst, protocol, port):
                 return True
+    return False
+
+
+def _tier(cluster: Cluster, tier: str, direction: str, subject: Pod, peer: Endpoint, dst: Endpoint,
+          protocol: Protocol, port: int) -> bool | None:
+    """The first matching rule of the tier decides: True (Accept), False (Deny); None: Pass, or no match.
+
+    cluster.tiered is in evaluation order (priority, then v1alpha1 before v1alpha2, then name).
+    """
+    for pol in cluster.tiered:
+        if pol.tier != tier or not _selects(cluster, pol.subject, subject):
+            continue
+        for rule in pol.ingress if direction == "ingress" else pol.egress:
+            if _tier_peer_ok(cluster, rule, peer) and _tier_port_ok(rule, dst, protocol, port):
+                if rule.action == "Pass":
+                    return None  # skip every remaining rule of this tier
+                return rule.action == "Accept"
+    return None
+
+
+def _namespace_labels(cluster: Cluster, name: str) -> dict[str, str]:
+    for ns in cluster.namespaces:
+        if ns.name == name:
+            return dict(ns.labels)
+    return {}
+
+
+def _selects(cluster: Cluster, sel: TierSelector, pod: Pod) -> bool:
+    """A tiered subject or pod peer: never a host-network pod."""
+    if pod.host_network:
+        return False
+    if not sel.namespace_selector.matches(_namespace_labels(cluster, pod.namespace)):
+        return False
+    return sel.pod_selector is None or sel.pod_selector.matches(dict(pod.labels))
+
+
+def _tier_peer_ok(cluster: Cluster, rule: TierRule, peer: Endpoint) -> bool:
+    for p in rule.peers:
+        if p.unknown is not None:
+            if rule.action != "Accept":
+                return True  # fails closed: a Deny or Pass with an unknown peer matches everything
+            continue
+        if p.pods is not None:
+            if isinstance(peer, Pod) and _selects(cluster, p.pods, peer):
+                return True
+        elif p.networks:
+            ips = list(peer.ips) if isinstance(peer, Pod) else [peer]
+            if any(ip.version == n.version and ip in n for ip in ips for n in p.networks):
+                return True
+        elif p.nodes is not None:
+            for node in cluster.nodes:
+                if not p.nodes.matches(dict(node.labels)):
+                    continue
+                if isinstance(peer, Pod) and peer.host_network and peer.node == node.name:
+                    return True
+                if not isinstance(peer, Pod) and peer in node.addresses:
+                    return True
+        # domainNames: no pod or address of the analysis has a DNS name to match (an assumption)
+    return False
+
+
+def _tier_port_ok(rule: TierRule, dst: Endpoint, protocol: Protocol, port: int) -> bool:
+    if rule.ports is None:
+        return True
+    for p in rule.ports:
+        if p.name is not None:
+            if isinstance(dst, Pod) and any(c.name == p.name and c.protocol == protocol and c.port == port
+                                            for c in dst.ports):
+                return True
+        elif p.protocol == protocol and p.first <= port <= p.last:
+            return True
     return False
 
 

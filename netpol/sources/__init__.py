@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import Any, cast
 
 from netpol.bulk import paused_gc
 from netpol.errors import Diagnostic, InputError, Location, name_list
@@ -21,8 +21,11 @@ from netpol.model import (
     Namespace,
     NamespaceName,
     NetworkPolicy,
+    Node,
     Pod,
     Service,
+    TieredKind,
+    TieredPolicy,
 )
 from netpol.sources.manifests import STDIN, Inputs, RawObject, expand_paths, located, raw_objects, read_text
 from netpol.sources.parse import (
@@ -35,6 +38,7 @@ from netpol.sources.parse import (
     pod_has_finished,
     workload_owner,
 )
+from netpol.sources.tiered import V1ALPHA1, V1ALPHA2, evaluation_key, parse_node, parse_tiered
 
 __all__ = ["IgnoredObject", "LoadResult", "assemble", "load_manifests", "load_objects"]
 
@@ -43,8 +47,11 @@ WORKLOAD_KINDS = {
     "Deployment": "apps/v1", "ReplicaSet": "apps/v1", "StatefulSet": "apps/v1", "DaemonSet": "apps/v1",
     "Job": "batch/v1", "CronJob": "batch/v1", "ReplicationController": "v1",
 }
+TIERED_KINDS: dict[str, str] = {
+    "AdminNetworkPolicy": V1ALPHA1, "BaselineAdminNetworkPolicy": V1ALPHA1, "ClusterNetworkPolicy": V1ALPHA2,
+}
 _SUPPORTED = {"Namespace": "v1", "Pod": "v1", "NetworkPolicy": "networking.k8s.io/v1", "Service": "v1",
-              **WORKLOAD_KINDS}
+              "Node": "v1", **WORKLOAD_KINDS, **TIERED_KINDS}
 
 
 @dataclass(frozen=True)
@@ -85,6 +92,8 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
     policies: dict[str, NetworkPolicy] = {}
     services: dict[str, Service] = {}
     workloads: dict[str, Pod] = {}
+    tiered: dict[str, TieredPolicy] = {}
+    nodes: dict[str, Node] = {}
     owned_by: dict[str, str] = {}  # a controlled workload's key -> its controller's key
     ignored: list[IgnoredObject] = []
     diagnostics: list[Diagnostic] = []
@@ -121,6 +130,12 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
         elif kind == "Service":
             service = parse_service(top)
             remember(services, service.key, kind, service, raw.location)
+        elif kind in TIERED_KINDS:
+            tp = parse_tiered(top, cast(TieredKind, kind), diagnostics.append)
+            remember(tiered, tp.key, kind, tp, raw.location)
+        elif kind == "Node":
+            node = parse_node(top)
+            remember(nodes, node.name, kind, node, raw.location)
         elif kind in WORKLOAD_KINDS:
             workload = parse_workload(top, kind)
             owner = workload_owner(top)
@@ -154,13 +169,27 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
             "info", f"skipped {len(finished)} finished pod(s) (phase Succeeded or Failed): {name_list(finished)}"
         ))
     diagnostics.extend(_ignored_warnings(ignored))
+    diagnostics.extend(_tier_order_warnings(tiered.values()))
     cluster = Cluster(
         tuple(namespaces[k] for k in sorted(namespaces)),
         tuple(pods[k] for k in sorted(pods)),
         tuple(policies[k] for k in sorted(policies)),
         tuple(services[k] for k in sorted(services)),
+        tuple(sorted(tiered.values(), key=evaluation_key)),
+        tuple(nodes[k] for k in sorted(nodes)),
     )
     return LoadResult(cluster, tuple(diagnostics), tuple(ignored))
+
+
+def _tier_order_warnings(tiered: Iterable[TieredPolicy]) -> Iterator[Diagnostic]:
+    """v1alpha1 and v1alpha2 objects have no defined joint order: say so, and which order netpol used."""
+    versions = {p.api_version for p in tiered}
+    if len(versions) > 1:
+        yield Diagnostic("warning", "the input mixes v1alpha1 (AdminNetworkPolicy, BaselineAdminNetworkPolicy) and "
+                                    "v1alpha2 (ClusterNetworkPolicy) objects, whose joint order the API does not "
+                                    "define; netpol orders each tier by priority, v1alpha1 first at equal "
+                                    "priority, and the BaselineAdminNetworkPolicy before Baseline "
+                                    "ClusterNetworkPolicies")
 
 
 def _host_bits(policies: Iterable[NetworkPolicy]) -> Iterator[Diagnostic]:

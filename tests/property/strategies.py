@@ -141,3 +141,94 @@ def cluster(draw: st.DrawFn) -> list[dict[str, Any]]:
                         "metadata": {"name": f"pol{i}", "namespace": draw(st.sampled_from(NAMESPACES))},
                         "spec": spec})
     return objects
+
+
+NODES = {"n1": {"labels": {"zone": "a"}, "addresses": ["192.168.0.1", "203.0.113.1"]},
+         "n2": {"labels": {"zone": "b"}, "addresses": ["192.168.0.2"]}}
+NETWORKS = ["10.0.0.0/24", "10.0.0.0/16", "0.0.0.0/0", "10.0.0.2/32", "198.51.100.0/24", "203.0.113.0/24"]
+
+
+@st.composite
+def tier_selector(draw: st.DrawFn, v2: bool) -> dict[str, Any]:
+    if draw(st.booleans()):
+        return {"namespaces": draw(selector())}
+    pods: dict[str, Any] = {"podSelector": draw(selector())}
+    if not v2 or draw(st.booleans()):
+        pods["namespaceSelector"] = draw(selector())
+    return {"pods": pods}
+
+
+@st.composite
+def tier_peer(draw: st.DrawFn, egress: bool, v2: bool, baseline_v1: bool) -> dict[str, Any]:
+    kinds = ["sel", "sel", "unknown"] + (["networks", "networks", "nodes"] if egress else [])
+    kind = draw(st.sampled_from(kinds))
+    if kind == "sel":
+        return draw(tier_selector(v2))
+    if kind == "networks":
+        return {"networks": draw(st.lists(st.sampled_from(NETWORKS), min_size=1, max_size=2, unique=True))}
+    if kind == "nodes":
+        return {"nodes": {"matchLabels": {"zone": draw(st.sampled_from(["a", "b"]))}}}
+    return {"futurePeer": {"x": 1}}
+
+
+@st.composite
+def tier_ports(draw: st.DrawFn, v2: bool, named_ok: bool) -> list[dict[str, Any]]:
+    out = []
+    for _ in range(draw(st.integers(1, 2))):
+        choice = draw(st.sampled_from(["number", "range"] + (["named"] if named_ok else [])))
+        proto = draw(st.sampled_from(["TCP", "UDP", "SCTP"]))
+        if choice == "named":
+            name = draw(st.sampled_from(["http", "dns"]))
+            out.append({"destinationNamedPort": name} if v2 else {"namedPort": name})
+        elif choice == "number":
+            port = draw(st.sampled_from([80, 53, 443, 8080]))
+            out.append({proto.lower(): {"destinationPort": {"number": port}}} if v2
+                       else {"portNumber": {"protocol": proto, "port": port}})
+        else:
+            out.append({proto.lower(): {"destinationPort": {"range": {"start": 53, "end": 8080}}}} if v2
+                       else {"portRange": {"protocol": proto, "start": 53, "end": 8080}})
+    return out
+
+
+@st.composite
+def tiered_policy(draw: st.DrawFn, index: int) -> dict[str, Any]:
+    kind = draw(st.sampled_from(["ANP", "BANP", "CNP-Admin", "CNP-Baseline"]))
+    v2 = kind.startswith("CNP")
+    banp = kind == "BANP"
+    actions = ["Accept", "Deny", "Pass"] if v2 else ["Allow", "Deny"] if banp else ["Allow", "Deny", "Pass"]
+    spec: dict[str, Any] = {"subject": draw(tier_selector(v2))}
+    if not banp:
+        spec["priority"] = draw(st.sampled_from([0, 5, 10, 1000]))
+    if v2:
+        spec["tier"] = kind.split("-")[1]
+    for direction, key in (("ingress", "from"), ("egress", "to")):
+        rules = []
+        for _ in range(draw(st.integers(0, 3))):
+            peers = draw(st.lists(tier_peer(direction == "egress", v2, banp), min_size=1, max_size=2))
+            rule: dict[str, Any] = {"action": draw(st.sampled_from(actions)), key: peers}
+            named_ok = not any(set(p) & {"networks", "nodes"} for p in peers)
+            if draw(st.booleans()):
+                rule["protocols" if v2 else "ports"] = draw(tier_ports(v2, named_ok))
+            rules.append(rule)
+        if rules:
+            spec[direction] = rules
+    api = "policy.networking.k8s.io/v1alpha2" if v2 else "policy.networking.k8s.io/v1alpha1"
+    k = "ClusterNetworkPolicy" if v2 else "BaselineAdminNetworkPolicy" if banp else "AdminNetworkPolicy"
+    return {"apiVersion": api, "kind": k, "metadata": {"name": "default" if banp else f"t{index}"}, "spec": spec}
+
+
+@st.composite
+def tiered_cluster(draw: st.DrawFn) -> list[dict[str, Any]]:
+    """A random cluster, plus random Admin/Baseline policies of both API versions and the nodes."""
+    objects = draw(cluster())
+    objects += [{"apiVersion": "v1", "kind": "Node", "metadata": {"name": name, "labels": n["labels"]},
+                 "status": {"addresses": [{"type": "InternalIP", "address": a} for a in n["addresses"]]}}
+                for name, n in NODES.items()]
+    policies = [draw(tiered_policy(i)) for i in range(draw(st.integers(1, 4)))]
+    seen = set()
+    for p in policies:  # one BANP at most; names unique per kind
+        key = (p["kind"], p["metadata"]["name"])
+        if key not in seen:
+            seen.add(key)
+            objects.append(p)
+    return objects

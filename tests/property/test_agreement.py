@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 
 from netpol import Analyzer, load_objects, reference_allowed
 from netpol.diagram import ANY_POD, ANY_UNRESTRICTED_POD
-from tests.property.strategies import EXTERNAL, PROBES, cluster
+from tests.property.strategies import EXTERNAL, PROBES, cluster, tiered_cluster
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -138,3 +138,30 @@ def test_diff_reports_exactly_the_changed_pod_pairs(base_objects: list[dict[str,
                 if before != after:
                     want[(src.key, dst.key)] = (str(before), str(after))
     assert got == want
+
+
+@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tiered_cluster())
+def test_tiered_engine_agrees_with_reference(objects: list[dict[str, Any]]) -> None:
+    """Admin, NetworkPolicy and Baseline tiers, both API versions: point queries, probe matrices and the
+    all-port matrix give the reference's first-match answer on every pair, port and outside address."""
+    c = load_objects(objects).cluster
+    analyzer = Analyzer(c)
+    ports_matrix = analyzer.matrix()
+    for protocol, port in PROBES:
+        m = analyzer.matrix(port, protocol)
+        for src in c.pods:
+            for dst in c.pods:
+                want = reference_allowed(c, src, dst, protocol, port)  # type: ignore[arg-type]
+                assert m.allowed(src, dst) == want, (src.key, dst.key, protocol, port)
+                assert analyzer.can_reach(src.key, dst.key, port, protocol).allowed == want, (src.key, dst.key)
+                if not m.is_self(src, dst):
+                    assert ports_matrix.ports(src, dst).contains(protocol, port) == want  # type: ignore[arg-type]
+            for ip in EXTERNAL:
+                addr = ipaddress.ip_address(ip)
+                if any(addr in p.ips for p in c.pods):
+                    continue
+                out = analyzer.can_reach(src.key, ip, port, protocol).allowed
+                assert out == reference_allowed(c, src, addr, protocol, port), (src.key, ip)  # type: ignore[arg-type]
+                inn = analyzer.can_reach(ip, src.key, port, protocol).allowed
+                assert inn == reference_allowed(c, addr, src, protocol, port), (ip, src.key)  # type: ignore[arg-type]
