@@ -5,6 +5,7 @@ is an implementation detail.
 """
 
 from netpol.compile import RuleRef
+from netpol.engine import AddressRange
 from netpol.errors import Diagnostic, InputError, Location, NetpolError, QueryError, UnknownEndpointError
 from netpol.model import (
     Cluster,
@@ -23,7 +24,6 @@ from netpol.model import (
 )
 from netpol.portsets import PortSet
 from netpol.query import (
-    AddressRange,
     Analyzer,
     Backend,
     DirectionVerdict,

@@ -68,6 +68,7 @@ class External:
 
     id: str
     block: IPBlock | None  # None: any address
+    within: tuple[IPBlock, ...] | None = None  # tiered inputs: the addresses in exactly these blocks
 
 
 @dataclass(frozen=True)
@@ -105,6 +106,11 @@ def external_node(block: IPBlock | None) -> str:
     return "ext:any" if block is None else f"ext:{block}"
 
 
+def _external_id(name: int | str, data: dict[str, Any]) -> str:
+    """A block node's id is its block; a tiered graph's address set node keeps its name."""
+    return f"ext:{name}" if "within" in data else external_node(data["block"])
+
+
 def build_diagram(engine: Engine, *, probe: tuple[Protocol, int] | None = None,
                   namespaces: Iterable[str] | None = None, focus: Pod | None = None) -> Diagram:
     """Group, collapse and filter the engine's allow-graph; see the module docstring."""
@@ -133,11 +139,11 @@ class _Flow:
         self.only = PortSet.of([(probe[0], probe[1], probe[1])]) if probe else None
         self.between: dict[tuple[int | str, int | str], PortSet] = {}
         graph = engine.graph
-        self.blocks: dict[str, IPBlock | None] = {
-            external_node(data["block"]): data["block"]
-            for _, data in graph.nodes(data=True) if data["kind"] == "external"
+        key = {n: n if isinstance(n, int) else _external_id(n, graph.nodes[n]) for n in graph.nodes}
+        self.blocks: dict[str, External] = {
+            str(key[n]): External(str(key[n]), data["block"], data.get("within"))
+            for n, data in graph.nodes(data=True) if data["kind"] == "external"
         }
-        key = {n: n if isinstance(n, int) else external_node(graph.nodes[n]["block"]) for n in graph.nodes}
         for src, dst, data in graph.edges(data=True):
             self._put(key[src], key[dst], data["ports"])
         for c in engine.classes:
@@ -240,7 +246,7 @@ def _collapse(edges: dict[tuple[str, str], PortSet], groups: list[Group], flow: 
     return sorted(out, key=lambda e: (e.source, e.target))
 
 
-def _assemble(cluster: Cluster, groups: list[Group], edges: list[Edge], blocks: dict[str, IPBlock | None],
+def _assemble(cluster: Cluster, groups: list[Group], edges: list[Edge], blocks: dict[str, External],
               probe: tuple[Protocol, int] | None, focus: Pod | None) -> Diagram:
     shown_ns = {g.namespace for g in groups}
     pods_and_anchors = {g.id for g in groups} | {namespace_node(ns) for ns in shown_ns}
@@ -266,6 +272,6 @@ def _assemble(cluster: Cluster, groups: list[Group], edges: list[Edge], blocks: 
         )
         for ns in sorted(cluster.namespaces, key=lambda n: n.name) if ns.name in shown_ns
     )
-    externals = tuple(External(n, blocks[n]) for n in sorted(touched) if n.startswith("ext:"))
+    externals = tuple(blocks[n] for n in sorted(touched) if n.startswith("ext:"))
     return Diagram(boxes, externals, ANY_POD in touched, ANY_UNRESTRICTED_POD in touched, kept, probe,
                    focus.key if focus else None, hidden)

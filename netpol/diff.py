@@ -14,8 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from netpol.engine import Engine
+from netpol.engine import Engine, address_set_node
 from netpol.errors import natural_key
+from netpol.model import Direction, IPAddress
 from netpol.portsets import NO_PORTS, PortSet
 from netpol.query import Analyzer
 
@@ -63,12 +64,21 @@ def diff(base: Analyzer, head: Analyzer) -> ReachabilityDiff:
         if b != a and srcs:
             found.setdefault((destination, b, a), set()).update(srcs)
 
+    address_sets = _address_sets(before, after) if base.cluster.tiered or head.cluster.tiered else None
     for (sb, sa), sources in groups.items():
         for (db, da), destinations in groups.items():
             b, a = _ports(before, sb, db), _ports(after, sa, da)
             if b != a:
                 for dst in destinations:
                     record(sources, dst, b, a)
+        if address_sets is not None:  # first-match tiers: compare each set of outside addresses exactly
+            for name, ip in address_sets.items():
+                record(sources, name, _outside(before, "egress", sb, ip), _outside(after, "egress", sa, ip))
+                b, a = _outside(before, "ingress", sb, ip), _outside(after, "ingress", sa, ip)
+                if b != a:
+                    for dst in sources:
+                        record([name], dst, b, a)
+            continue
         for node in sorted(_external(before, sb) | _external(after, sa)):
             record(sources, node, _ports(before, sb, node), _ports(after, sa, node))
             b, a = _ports(before, node, sb), _ports(after, node, sa)
@@ -80,6 +90,19 @@ def diff(base: Analyzer, head: Analyzer) -> ReachabilityDiff:
         key=lambda c: (("gained", "lost", "changed").index(c.kind), c.destination, c.sources),
     )
     return ReachabilityDiff(tuple(changes), tuple(sorted(new - old)), tuple(sorted(old - new)))
+
+
+def _address_sets(before: Engine, after: Engine) -> dict[str, IPAddress]:
+    """Outside addresses that both versions' rules treat alike, named by the blocks they are in."""
+    blocks = sorted(set(before.blocks) | set(after.blocks), key=str)
+    out: dict[str, IPAddress] = {}
+    for r in before.address_ranges(blocks=after.blocks):
+        out.setdefault(address_set_node(tuple(b for b in blocks if b.contains(r.first))), r.first)
+    return out
+
+
+def _outside(engine: Engine, direction: Direction, cls: int | None, ip: IPAddress) -> PortSet:
+    return NO_PORTS if cls is None else engine.external_ports(direction, cls, ip)
 
 
 def _ports(engine: Engine, src: int | str | None, dst: int | str | None) -> PortSet:

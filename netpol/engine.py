@@ -154,6 +154,28 @@ class DirectionResult:
         return tuple(m for m in self.matches if m.ports.contains(protocol, port))
 
 
+@dataclass(frozen=True)
+class AddressRange:
+    """Addresses outside the cluster that every ipBlock treats alike: `first` to `last`, inside `blocks`.
+
+    The policies' CIDRs and excepts cut the address space at their first
+    address and just after their last; every address between two cuts is in
+    the same blocks, so one answer per range is the answer for each address.
+    """
+
+    first: IPAddress
+    last: IPAddress
+    blocks: tuple[IPBlock, ...]  # the ipBlocks (cidr minus excepts) that contain this range
+
+    @property
+    def networks(self) -> tuple[IPNetwork, ...]:
+        """The range as CIDRs."""
+        return tuple(ipaddress.summarize_address_range(self.first, self.last))
+
+    def __str__(self) -> str:
+        return ", ".join(str(n) for n in self.networks)
+
+
 PeerRef = int | IPAddress  # a class id, or an address outside the cluster
 _STRIPE = 256  # 8x8 blocks per stripe when transposing: 2048 rows at a time
 _TRANSPOSE_STEPS = tuple(
@@ -580,6 +602,39 @@ class Engine:
                 bits |= pm.classes
         return bits
 
+    def address_ranges(self, network: IPNetwork | None = None,
+                       blocks: Iterable[IPBlock] = ()) -> tuple[AddressRange, ...]:
+        """`network` (default: IPv4, and IPv6 when a block is IPv6) cut at every boundary of this
+        engine's blocks and `blocks`, in address order; each range is in the same blocks throughout."""
+        every = (*self.blocks, *blocks)
+        if network is not None:
+            networks = [network]
+        else:
+            families = {4} | {b.cidr.version for b in every}
+            networks = [ipaddress.ip_network("0.0.0.0/0" if v == 4 else "::/0") for v in sorted(families)]
+        out = []
+        for net in networks:
+            first, last = int(net.network_address), int(net.broadcast_address)
+            cuts = {first}
+            for block in every:
+                for part in (block.cidr, *block.excepts):
+                    if part.version != net.version:
+                        continue
+                    for cut in (int(part.network_address), int(part.broadcast_address) + 1):
+                        if first <= cut <= last:
+                            cuts.add(cut)
+            bounds = sorted(cuts) + [last + 1]
+            make = ipaddress.IPv4Address if net.version == 4 else ipaddress.IPv6Address
+            for lo, hi in zip(bounds, bounds[1:], strict=False):
+                start = make(lo)
+                out.append(AddressRange(start, make(hi - 1), tuple(b for b in self.blocks if b.contains(start))))
+        return tuple(out)
+
+    def external_ports(self, direction: Direction, cls: int, ip: IPAddress) -> PortSet:
+        """What class `cls` may send to (egress) or receive from (ingress) the outside address `ip`."""
+        destination = self.classes[cls].named_ports if direction == "ingress" else None
+        return self.evaluate(direction, cls, ip, destination).ports
+
     def is_isolated(self, direction: Direction, cls: int) -> bool:
         return bool(self.isolating[direction][cls])
 
@@ -599,16 +654,24 @@ class Engine:
         Nodes are class ids, plus one node per ipBlock that rules name and
         ANY_ADDRESS for addresses outside the cluster; an edge to or from those
         carries only the in-cluster side's result (the other side is None).
+        The ports to an outside address are the union over ANY_ADDRESS and the
+        block nodes that contain it, as v1 allows are a union. With tiered
+        policies (first match, Deny) that union would be wrong, so the outside
+        nodes are instead the sets of addresses every rule treats alike
+        (`within`: the blocks they are in), each with its exact ports.
         """
         g: nx.DiGraph[int | str] = nx.DiGraph()
         for c in self.classes:
             g.add_node(c.id, kind="pods", pods=tuple(p.key for p in c.pods),
                        ingress_isolated=self.is_isolated("ingress", c.id),
                        egress_isolated=self.is_isolated("egress", c.id))
-        g.add_node(ANY_ADDRESS, kind="external", block=None)
-        for block in self.blocks:
-            g.add_node(_block_node(block), kind="external", block=block)
-        self._add_external_edges(g)
+        if self.cluster.tiered:
+            self._add_address_set_edges(g)
+        else:
+            g.add_node(ANY_ADDRESS, kind="external", block=None)
+            for block in self.blocks:
+                g.add_node(_block_node(block), kind="external", block=block)
+            self._add_external_edges(g)
         candidates = self._rows(None)  # only pairs some port may connect
         for src in range(len(self.classes)):
             for dst in _bits(candidates.row(src)):
@@ -636,6 +699,29 @@ class Engine:
                     else:
                         g.add_edge(node, c.id, ports=result.ports, egress=None, ingress=result)
 
+    def address_sets(self) -> dict[tuple[IPBlock, ...], IPAddress]:
+        """Outside addresses grouped by the blocks they are in (every rule treats a group alike), each
+        with one representative address."""
+        out: dict[tuple[IPBlock, ...], IPAddress] = {}
+        for r in self.address_ranges():
+            out.setdefault(r.blocks, r.first)
+        return out
+
+    def _add_address_set_edges(self, g: nx.DiGraph[int | str]) -> None:
+        for within, ip in sorted(self.address_sets().items(), key=lambda kv: address_set_node(kv[0])):
+            node = address_set_node(within)
+            g.add_node(node, kind="external", block=None, within=within)
+            for c in self.classes:
+                for direction in DIRECTIONS:
+                    destination = c.named_ports if direction == "ingress" else None
+                    result = self.evaluate(direction, c.id, ip, destination)
+                    if not result.ports:
+                        continue
+                    if direction == "egress":
+                        g.add_edge(c.id, node, ports=result.ports, egress=result, ingress=None)
+                    else:
+                        g.add_edge(node, c.id, ports=result.ports, egress=None, ingress=result)
+
     def _external_result(self, direction: Direction, cls: int, block: IPBlock | None) -> DirectionResult:
         """The rules of `cls` that name `block`, or that admit any address (block None)."""
         destination = self.classes[cls].named_ports if direction == "ingress" else None
@@ -653,6 +739,11 @@ ANY_ADDRESS = "any address"
 
 def _block_node(block: IPBlock) -> str:
     return f"ipBlock {block}"
+
+
+def address_set_node(within: tuple[IPBlock, ...]) -> str:
+    """The graph node of outside addresses in exactly these blocks (tiered inputs)."""
+    return "addresses in " + " and ".join(str(b) for b in within) + " only" if within else "any other address"
 
 
 def _transpose(packed: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:

@@ -17,14 +17,13 @@ from typing import Any
 from netpol.bulk import paused_gc
 from netpol.compile import RuleRef
 from netpol.diagram import Diagram, build_diagram
-from netpol.engine import ClassMatrix, DirectionResult, Engine, PeerRef
+from netpol.engine import AddressRange, ClassMatrix, DirectionResult, Engine, PeerRef
 from netpol.errors import QueryError, UnknownEndpointError, name_list
 from netpol.model import (
     SERVICE_REF,
     Cluster,
     Direction,
     IPAddress,
-    IPBlock,
     IPBlockPeer,
     IPNetwork,
     NetworkPolicy,
@@ -75,28 +74,6 @@ class Endpoint:
 
     def __str__(self) -> str:
         return self.name
-
-
-@dataclass(frozen=True)
-class AddressRange:
-    """Addresses outside the cluster that every ipBlock treats alike: `first` to `last`, inside `blocks`.
-
-    The policies' CIDRs and excepts cut the address space at their first
-    address and just after their last; every address between two cuts is in
-    the same blocks, so one answer per range is the answer for each address.
-    """
-
-    first: IPAddress
-    last: IPAddress
-    blocks: tuple[IPBlock, ...]  # the ipBlocks (cidr minus excepts) that contain this range
-
-    @property
-    def networks(self) -> tuple[IPNetwork, ...]:
-        """The range as CIDRs."""
-        return tuple(ipaddress.summarize_address_range(self.first, self.last))
-
-    def __str__(self) -> str:
-        return ", ".join(str(n) for n in self.networks)
 
 
 @dataclass(frozen=True)
@@ -363,30 +340,9 @@ class Analyzer:
 
     def address_ranges(self, network: IPNetwork | None = None) -> tuple[AddressRange, ...]:
         """`network` (default: all of IPv4, and all of IPv6 when a policy names IPv6) cut into the ranges
-        the policies' ipBlocks tell apart, in address order: list connectivity to outside addresses
-        range by range with `can_reach(pod, str(r.first), port)`."""
-        if network is not None:
-            networks = [network]
-        else:
-            families = {4} | {b.cidr.version for b in self.engine.blocks}
-            networks = [ipaddress.ip_network("0.0.0.0/0" if v == 4 else "::/0") for v in sorted(families)]
-        out = []
-        for net in networks:
-            first, last = int(net.network_address), int(net.broadcast_address)
-            cuts = {first}
-            for block in self.engine.blocks:
-                for part in (block.cidr, *block.excepts):
-                    if part.version != net.version:
-                        continue
-                    for cut in (int(part.network_address), int(part.broadcast_address) + 1):
-                        if first <= cut <= last:
-                            cuts.add(cut)
-            bounds = sorted(cuts) + [last + 1]
-            make = ipaddress.IPv4Address if net.version == 4 else ipaddress.IPv6Address
-            for lo, hi in zip(bounds, bounds[1:], strict=False):
-                start = make(lo)
-                out.append(AddressRange(start, make(hi - 1), tuple(b for b in self.engine.blocks if b.contains(start))))
-        return tuple(out)
+        the policies tell apart, in address order: list connectivity to outside addresses range by
+        range with `can_reach(pod, str(r.first), port)`."""
+        return self.engine.address_ranges(network)
 
     def _peer(self, ep: Endpoint) -> PeerRef:
         if ep.pod is not None:

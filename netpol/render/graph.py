@@ -130,6 +130,10 @@ def _isolation_style(ingress: bool, egress: bool) -> dict[str, str]:
 
 
 def _external_label(ext: External) -> str:
+    if ext.within is not None:
+        if not ext.within:
+            return "any other address\n(outside the cluster)"
+        return "addresses in\n" + "\nand ".join(str(b) for b in ext.within)
     if ext.block is None:
         return "any address\n(outside the cluster)"
     lines = [str(ext.block.cidr)]

@@ -40,6 +40,17 @@ def test_engine_agrees_with_reference(objects: list[dict[str, Any]]) -> None:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cluster())
 def test_allow_graph_agrees_with_reference(objects: list[dict[str, Any]]) -> None:
+    _graph_agrees(objects)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tiered_cluster())
+def test_tiered_allow_graph_agrees_with_reference(objects: list[dict[str, Any]]) -> None:
+    """With tiers the outside nodes are address sets, each with its exact ports."""
+    _graph_agrees(objects)
+
+
+def _graph_agrees(objects: list[dict[str, Any]]) -> None:
     """Edges between classes, and to/from external nodes, give the reference's answers."""
     c = load_objects(objects).cluster
     engine = Analyzer(c).engine
@@ -58,24 +69,36 @@ def test_allow_graph_agrees_with_reference(objects: list[dict[str, Any]]) -> Non
                 addr = ipaddress.ip_address(ip)
                 if any(addr in p.ips for p in c.pods) or addr == src.host_ip:
                     continue  # a pod's, or its node's: the graph draws no single addresses (docs/semantics.md)
-                out_nodes = [n for n in g.successors(s) if _admits(g, n, addr)]
-                in_nodes = [n for n in g.predecessors(s) if _admits(g, n, addr)]
+                out_nodes = [n for n in g.successors(s) if _admits(engine, n, addr)]
+                in_nodes = [n for n in g.predecessors(s) if _admits(engine, n, addr)]
                 out = any(g.edges[s, n]["ports"].contains(protocol, port) for n in out_nodes)
                 inn = any(g.edges[n, s]["ports"].contains(protocol, port) for n in in_nodes)
                 assert out == reference_allowed(c, src, addr, protocol, port)  # type: ignore[arg-type]
                 assert inn == reference_allowed(c, addr, src, protocol, port)  # type: ignore[arg-type]
 
 
-def _admits(g: Any, node: Any, addr: Any) -> bool:
-    data = g.nodes[node]
+def _admits(engine: Any, node: Any, addr: Any) -> bool:
+    data = engine.graph.nodes[node]
     if data["kind"] != "external":
         return False
+    if "within" in data:  # a tiered graph's address set: exactly the addresses in these blocks
+        return bool(data["within"] == tuple(b for b in engine.blocks if b.contains(addr)))
     return data["block"] is None or data["block"].contains(addr)
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(cluster())
 def test_collapsed_diagram_says_exactly_what_the_matrix_says(objects: list[dict[str, Any]]) -> None:
+    _diagram_agrees(objects)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tiered_cluster())
+def test_tiered_collapsed_diagram_says_exactly_what_the_matrix_says(objects: list[dict[str, Any]]) -> None:
+    _diagram_agrees(objects)
+
+
+def _diagram_agrees(objects: list[dict[str, Any]]) -> None:
     """Expanding every group, namespace and 'any pod' node back to pods gives the pod matrix."""
     c = load_objects(objects).cluster
     analyzer = Analyzer(c)
@@ -110,6 +133,8 @@ def test_collapsed_diagram_says_exactly_what_the_matrix_says(objects: list[dict[
 def _ext(g: Any, node: Any, pod_key: str) -> str:
     if isinstance(node, int):
         return pod_key
+    if "within" in g.nodes[node]:
+        return f"ext:{node}"
     block = g.nodes[node]["block"]
     return "ext:any" if block is None else f"ext:{block}"
 
@@ -118,16 +143,31 @@ def _ext(g: Any, node: Any, pod_key: str) -> str:
 @given(cluster(), cluster())
 def test_diff_reports_exactly_the_changed_pod_pairs(base_objects: list[dict[str, Any]],
                                                     other: list[dict[str, Any]]) -> None:
+    _diff_agrees(base_objects, other)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(tiered_cluster(), tiered_cluster())
+def test_tiered_diff_reports_exactly_the_changed_pod_pairs(base_objects: list[dict[str, Any]],
+                                                           other: list[dict[str, Any]]) -> None:
+    _diff_agrees(base_objects, other)
+
+
+POLICY_KINDS = ("NetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "ClusterNetworkPolicy")
+
+
+def _diff_agrees(base_objects: list[dict[str, Any]], other: list[dict[str, Any]]) -> None:
     """Same pods, policies from another random cluster: the diff is the difference of the two matrices."""
     from netpol.diff import diff
 
-    pods_and_namespaces = [o for o in base_objects if o["kind"] != "NetworkPolicy"]
+    pods_and_namespaces = [o for o in base_objects if o["kind"] not in POLICY_KINDS]
     namespaces = {o["metadata"]["name"] for o in pods_and_namespaces if o["kind"] == "Namespace"}
-    head_policies = [o for o in other if o["kind"] == "NetworkPolicy" and o["metadata"]["namespace"] in namespaces]
+    head_policies = [o for o in other if o["kind"] in POLICY_KINDS[1:]
+                     or (o["kind"] == "NetworkPolicy" and o["metadata"]["namespace"] in namespaces)]
     base = Analyzer(load_objects(base_objects).cluster)
     head = Analyzer(load_objects(pods_and_namespaces + head_policies).cluster)
     got = {(s, c.destination): (str(c.before), str(c.after)) for c in diff(base, head).changes for s in c.sources
-           if not s.startswith(("any address", "ipBlock")) and not c.destination.startswith(("any address", "ipBlock"))}
+           if s in base.cluster.pods_by_key and c.destination in base.cluster.pods_by_key}  # pod pairs
     mb, mh = base.matrix(), head.matrix()
     want = {}
     for src in base.cluster.pods:
