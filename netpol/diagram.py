@@ -40,6 +40,7 @@ class Group:
     ingress_isolated: bool
     egress_isolated: bool  # restricted: isolated, and not only by policies that allow all egress
     host_network: bool
+    tiered: bool = False  # an Admin or Baseline policy selects these pods (in either direction)
 
     @property
     def lone(self) -> bool:
@@ -191,6 +192,7 @@ def _group(engine: Engine, flow: _Flow, focus: Pod | None) -> list[Group]:
             namespace, is_focus,
             # An allow-all egress policy restricts nothing (it is there to keep egress open): not marked.
             engine.is_isolated("ingress", cls), engine.is_restricted("egress", cls), engine.classes[cls].host_network,
+            engine.has_tier_rules("ingress", cls) or engine.has_tier_rules("egress", cls),
             frozenset(outgoing.get(cls, ())),
             frozenset(incoming.get(cls, ())),
         )
@@ -201,7 +203,7 @@ def _group(engine: Engine, flow: _Flow, focus: Pod | None) -> list[Group]:
         common = set(pods[0].labels).intersection(*(p.labels for p in pods[1:]))
         groups.append(Group(
             pods[0].key, pods[0].namespace, tuple(pods), tuple(sorted(common)),
-            bool(signature[2]), bool(signature[3]), bool(signature[4]),
+            bool(signature[2]), bool(signature[3]), bool(signature[4]), bool(signature[5]),
         ))
     groups.sort(key=lambda g: g.id)
     return groups

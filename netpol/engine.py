@@ -137,6 +137,7 @@ class DirectionResult:
     matches: tuple[Match, ...]
     from_local_node: bool = False  # the peer is a hostNetwork pod on the subject's node: always allowed
     walk: Walk | None = None  # the tier walk, when Admin or Baseline policies select the subject
+    tier_hits: tuple[TierHit, ...] = ()  # the tiered rules that match the peer, in evaluation order
 
     @property
     def isolated(self) -> bool:
@@ -221,11 +222,9 @@ class Engine:
             for p in r.ports if isinstance(p.port, str)
         } | {p.name for pol in cluster.tiered for d in DIRECTIONS for r in pol.rules(d) for p in r.ports or ()
              if p.name is not None}
-        self.blocks: tuple[IPBlock, ...] = tuple(sorted(
-            {peer.block for pol in cluster.policies for d in DIRECTIONS for r in pol.rules(d)
-             for peer in r.peers if isinstance(peer, IPBlockPeer)} | _tier_blocks(cluster),
-            key=str,
-        ))
+        self.ip_blocks = {peer.block for pol in cluster.policies for d in DIRECTIONS for r in pol.rules(d)
+                          for peer in r.peers if isinstance(peer, IPBlockPeer)}  # NetworkPolicy's own
+        self.blocks: tuple[IPBlock, ...] = tuple(sorted(self.ip_blocks | _tier_blocks(cluster), key=str))
         self._policy_namespaces = {p.namespace for p in cluster.policies}
         self._build_classes()
         self._build_index()
@@ -452,14 +451,15 @@ class Engine:
                     matches.append(Match(rules[i][0].ref, ports, via_block))
             isolated_by = self._isolated_by(direction, subject)
             tier_walk = None
+            admin_hits = tuple(TierHit(admin[i][0].ref, tier_ports(admin[i][0].ports, destination))
+                               for i in tier_hits[0])
+            baseline_hits = tuple(TierHit(baseline[i][0].ref, tier_ports(baseline[i][0].ports, destination))
+                                  for i in tier_hits[1])
             if admin or baseline:
                 v1_ports = ALL_PORTS if local else union_all(m.ports for m in matches)
-                tier_walk = walk(
-                    (TierHit(admin[i][0].ref, tier_ports(admin[i][0].ports, destination)) for i in tier_hits[0]),
-                    bool(isolated_by) or local, v1_ports,
-                    (TierHit(baseline[i][0].ref, tier_ports(baseline[i][0].ports, destination))
-                     for i in tier_hits[1]))
-            cached = self._results[key] = DirectionResult(direction, isolated_by, tuple(matches), local, tier_walk)
+                tier_walk = walk(admin_hits, bool(isolated_by) or local, v1_ports, baseline_hits)
+            cached = self._results[key] = DirectionResult(direction, isolated_by, tuple(matches), local, tier_walk,
+                                                          admin_hits + baseline_hits)
         return cached
 
     def _isolated_by(self, direction: Direction, cls: int) -> tuple[str, ...]:

@@ -204,7 +204,8 @@ class Matrix:
             no_ip = [p for p in self.pods if not p.ips]
             if no_ip:
                 notes.append(ASSUME_NO_IP.format(pod=_names(no_ip)))
-            inside = [p for p in self.pods if any(b.contains(ip) for b in blocks for ip in p.ips)]
+            v1_blocks = self.analyzer.engine.ip_blocks  # tiered `networks` match pod IPs by definition
+            inside = [p for p in self.pods if any(b.contains(ip) for b in v1_blocks for ip in p.ips)]
             if inside:
                 notes.append(f"ipBlock rules are assumed to match pods whose IP they contain ({_names(inside)}); "
                              "plugins differ on this")
@@ -418,6 +419,8 @@ class Analyzer:
         same = (source.pod is not None and destination.pod is not None and source.pod.key == destination.pod.key
                 and source.pod.is_one_pod)
         assumptions = self._assumptions(source, destination, egress, ingress, proto, number, same)
+        assumptions += tuple(_ties(side, result, proto, number) for side, result in ((e, egress), (i, ingress))
+                             if result is not None and _ties(side, result, proto, number))
         return Verdict(source, destination, proto, number, same or (e.allowed and i.allowed), e, i, assumptions)
 
     def _assumptions(self, src: Endpoint, dst: Endpoint, egress: DirectionResult | None,
@@ -598,6 +601,26 @@ def _side(direction: Direction, subject: Endpoint, peer: Endpoint, result: Direc
         "the Baseline tier passed"
     return DirectionVerdict(direction, True, True, (), (), f"{passed}allowed by default: {why}", "default",
                             None, seg.passed)
+
+
+def _ties(side: DirectionVerdict, result: DirectionResult, protocol: Protocol, port: int) -> str:
+    """A same-priority policy of the deciding tier that would decide differently: the API leaves their
+    order undefined, so the answer is ambiguous and says so (empty when it is not)."""
+    d = side.decided_by
+    if d is None:
+        return ""
+    first: dict[str, TierRuleRef] = {}
+    for hit in result.tier_hits:
+        ref = hit.ref
+        if ref.tier == d.tier and ref.priority == d.priority and hit.ports.contains(protocol, port):
+            first.setdefault(ref.policy, ref)
+    rivals = [r for p, r in first.items() if p != d.policy and r.action != d.action]
+    if not rivals:
+        return ""
+    names = ", ".join(f"{r.short_kind} {r.policy} ({r.written_action})" for r in rivals)
+    return (f"ambiguous: {names} has the same priority {d.priority} as {d.short_kind} {d.policy} "
+            f"({d.written_action}) and decides this {side.direction} differently; the API leaves their order "
+            f"undefined (netpol applied {d.policy}, by name), so the network plugin may do either")
 
 
 def _v1_side(direction: Direction, subject: Endpoint, peer: Endpoint, result: DirectionResult,

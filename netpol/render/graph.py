@@ -28,6 +28,8 @@ LEGEND_ROWS = (  # (cell attributes, cell text, meaning)
     ('BORDER="0"', "x N", "N pods that every policy treats alike<BR ALIGN=\"LEFT\"/>"
                           "(a pod's traffic to itself is not drawn)"),
 )
+TIERED_ROW = ('BORDER="1" COLOR="#6c3483" STYLE="dashed"', "pod",
+              "[tiered]: an Admin or Baseline policy selects it<BR ALIGN=\"LEFT\"/>(drawn with a double border)")
 
 class GraphvizMissingError(NetpolError):
     """The `dot` program is needed for SVG and PNG."""
@@ -62,7 +64,7 @@ def diagram_dot(diagram: Diagram) -> str:
         g.node(_id(ext.id), _external_label(ext), **EXTERNAL_STYLE)
     for edge in diagram.edges:
         g.edge(_id(edge.source), _id(edge.target), label=str(edge.ports))
-    _legend(g)
+    _legend(g, any(grp.tiered for box in diagram.namespaces for grp in box.groups))
     source: str = g.source
     return source
 
@@ -102,8 +104,10 @@ def _namespace(g: graphviz.Digraph, box: NamespaceBox) -> None:
         if box.has_anchor:
             c.node(_id(f"ns:{box.name}"), f"any pod in {box.name}", **ANCHOR_STYLE)
         for group in box.groups:
-            c.node(_id(group.id), _group_label(group), **_isolation_style(group.ingress_isolated,
-                                                                           group.egress_isolated))
+            style = _isolation_style(group.ingress_isolated, group.egress_isolated)
+            if group.tiered:
+                style["peripheries"] = "2"
+            c.node(_id(group.id), _group_label(group), **style)
 
 
 def _group_label(group: Group) -> str:
@@ -117,6 +121,8 @@ def _group_label(group: Group) -> str:
         lines.append(f"[{' + '.join(isolated)} isolated]")
     if group.host_network:
         lines.append("[hostNetwork]")
+    if group.tiered:
+        lines.append("[tiered]")
     return "\n".join(lines)
 
 
@@ -141,10 +147,10 @@ def _external_label(ext: External) -> str:
     return "\n".join(lines)
 
 
-def _legend(g: graphviz.Digraph) -> None:
+def _legend(g: graphviz.Digraph, tiered: bool) -> None:
     rows = "".join(
         f'<TR><TD {cell} CELLPADDING="4">{text}</TD><TD ALIGN="LEFT">{meaning}</TD></TR>'
-        for cell, text, meaning in LEGEND_ROWS
+        for cell, text, meaning in (*LEGEND_ROWS, *((TIERED_ROW,) if tiered else ()))
     )
     table = f'<<TABLE BORDER="1" COLOR="#aab7b8" CELLBORDER="0" CELLSPACING="4">' \
             f'<TR><TD COLSPAN="2"><B>legend</B></TD></TR>{rows}</TABLE>>'
