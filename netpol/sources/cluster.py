@@ -11,7 +11,7 @@ import json
 import os
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import yaml
@@ -21,7 +21,7 @@ from kubernetes.config.config_exception import ConfigException
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError, SSLError, TimeoutError
 
 from netpol.bulk import paused_gc
-from netpol.errors import Location, NetpolError
+from netpol.errors import Diagnostic, Location, NetpolError
 from netpol.sources import LoadResult, assemble
 from netpol.sources.manifests import RawObject, located
 
@@ -32,6 +32,7 @@ class Resource:
     api_version: str
     plural: str
     namespaced: bool = True
+    optional: bool = False  # a CRD that may not be installed: 404 means none of them, with a note
 
     @property
     def base(self) -> str:
@@ -51,6 +52,13 @@ RESOURCES = (
     Resource("DaemonSet", "apps/v1", "daemonsets"),
     Resource("Job", "batch/v1", "jobs"),
     Resource("CronJob", "batch/v1", "cronjobs"),
+    Resource("Node", "v1", "nodes", namespaced=False),
+    Resource("AdminNetworkPolicy", "policy.networking.k8s.io/v1alpha1", "adminnetworkpolicies",
+             namespaced=False, optional=True),
+    Resource("BaselineAdminNetworkPolicy", "policy.networking.k8s.io/v1alpha1", "baselineadminnetworkpolicies",
+             namespaced=False, optional=True),
+    Resource("ClusterNetworkPolicy", "policy.networking.k8s.io/v1alpha2", "clusternetworkpolicies",
+             namespaced=False, optional=True),
 )
 PAGE_SIZE = 500
 TIMEOUT_SECONDS = 30.0
@@ -60,6 +68,10 @@ Progress = Callable[[str, int], None]  # (kind, objects read so far of that kind
 
 class ClusterError(NetpolError):
     """The cluster could not be read: configuration, network, TLS, authentication or permission."""
+
+
+class _Absent(Exception):
+    """An optional resource (a CRD) the API server does not serve."""
 
 
 @dataclass(frozen=True)
@@ -80,7 +92,9 @@ def read_cluster(kubeconfig: str | None = None, context: str | None = None,
         objects = [obj for resource in RESOURCES for obj in reader.read(resource, scope)]
         origin = f"cluster {name}"
         result = assemble(_located(obj, origin) for obj in objects)
-    return ClusterRead(tuple(objects), result, name)
+    notes = tuple(Diagnostic("info", f"the API server does not serve {r.plural} ({r.api_version}): the CRD is not "
+                                     "installed, so there are none") for r in reader.absent)
+    return ClusterRead(tuple(objects), replace(result, diagnostics=notes + result.diagnostics), name)
 
 
 NO_CONFIG_HINT = "(to analyse manifests instead, pass -f PATH)"
@@ -145,8 +159,15 @@ class _Reader:
         self.context = context
         self.timeout = timeout
         self.progress = progress
+        self.absent: list[Resource] = []
 
     def read(self, resource: Resource, scope: list[str]) -> Iterator[dict[str, Any]]:
+        try:
+            yield from self._read(resource, scope if resource.namespaced or resource.kind == "Namespace" else [])
+        except _Absent:
+            self.absent.append(resource)
+
+    def _read(self, resource: Resource, scope: list[str]) -> Iterator[dict[str, Any]]:
         count = 0
         if not resource.namespaced and scope:
             for ns in scope:
@@ -193,6 +214,8 @@ class _Reader:
             data: dict[str, Any] = json.loads(body)
             return data
         except ApiException as exc:
+            if exc.status == 404 and resource.optional:
+                raise _Absent() from None
             raise ClusterError(self._status_message(exc, resource, path, scope)) from None
         except SSLError as exc:
             raise ClusterError(f"TLS error talking to the API server at {host}: {_first_line(exc)}") from None

@@ -17,7 +17,10 @@ PLURALS = {
     "Namespace": "namespaces", "Pod": "pods", "Service": "services", "ReplicationController": "replicationcontrollers",
     "NetworkPolicy": "networkpolicies", "Deployment": "deployments", "ReplicaSet": "replicasets",
     "StatefulSet": "statefulsets", "DaemonSet": "daemonsets", "Job": "jobs", "CronJob": "cronjobs",
+    "Node": "nodes", "AdminNetworkPolicy": "adminnetworkpolicies",
+    "BaselineAdminNetworkPolicy": "baselineadminnetworkpolicies", "ClusterNetworkPolicy": "clusternetworkpolicies",
 }
+CLUSTER_SCOPED = {"Namespace", "Node", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "ClusterNetworkPolicy"}
 
 
 class FakeApi:
@@ -124,7 +127,7 @@ class FakeApi:
 def _bare(obj: dict[str, Any]) -> dict[str, Any]:
     """As a list item comes from the API: without kind and apiVersion, with server-set fields."""
     out = {k: v for k, v in json.loads(json.dumps(obj)).items() if k not in ("kind", "apiVersion")}
-    if obj["kind"] != "Namespace":
+    if obj["kind"] not in CLUSTER_SCOPED:
         out["metadata"].setdefault("namespace", "default")
     out["metadata"]["managedFields"] = [{"manager": "kubectl", "operation": "Apply"}]
     return out

@@ -203,3 +203,17 @@ def test_check_and_graph_against_the_live_cluster(tmp_path: Path) -> None:
         r = runner.invoke(app, ["graph", "--kubeconfig", kubeconfig])
         assert r.exit_code == 0
         assert r.stdout == runner.invoke(app, ["graph", "-f", str(FIXTURES / "specific-port")]).stdout
+
+
+def test_a_tiered_crd_that_is_not_installed_means_none(tmp_path: Path) -> None:
+    with FakeApi(manifests("tiered-admin-deny-v1alpha1")) as server:
+        server.fail["clusternetworkpolicies"] = 404  # a v0.1.x cluster: no v1alpha2 CRD
+        read = read_cluster(server.kubeconfig(tmp_path / "k"))
+        assert [p.name for p in read.result.cluster.tiered] == ["gryffindor-no-slytherin"]
+        assert [d.message for d in read.result.diagnostics if "not installed" in d.message] == [
+            "the API server does not serve clusternetworkpolicies (policy.networking.k8s.io/v1alpha2): the CRD is "
+            "not installed, so there are none"]
+        assert not Analyzer(read.result.cluster).can_reach("slytherin/draco", "gryffindor/harry", 80).allowed
+        server.fail["nodes"] = 404  # nodes are not optional: a real error
+        with pytest.raises(ClusterError, match=r"does not serve nodes \(v1\)"):
+            read_cluster(server.kubeconfig(tmp_path / "k"))
