@@ -390,19 +390,20 @@ def explain(
     context: Context = None,
     verbose: Verbose = False,
 ) -> None:
-    """What each NetworkPolicy does: targets, direction, peers and ports.
+    """What each policy does, in evaluation order: Admin tier, NetworkPolicies, Baseline tier.
 
     \b
     Example:
       netpol explain -f k8s/ -n payments
     """
     with _user_errors():
-        summaries = _analyze(Source(files, kubeconfig, context, verbose), namespace).explain(namespace)
+        analyzer = _analyze(Source(files, kubeconfig, context, verbose), namespace)
+        summaries, tiers = analyzer.explain(namespace), analyzer.explain_tiers(namespace)
     if output is ExplainFormat.json:
-        _say(explain_json(summaries) + "\n")
+        _say(explain_json(summaries, tiers) + "\n")
     else:
         console = _stdout()
-        console.print(explain_text(summaries, console.width if console.is_terminal else WIDE))
+        console.print(explain_text(summaries, console.width if console.is_terminal else WIDE, tiers))
 
 
 @app.command()

@@ -358,7 +358,7 @@ class Engine:
         for (tier, direction), rules in self.tier_rules.items():
             per_class: list[list[tuple[CompiledTierRule, TierPeerMatch]]] = [[] for _ in self.classes]
             for rule in rules:
-                subject = self._tier_select(rule.subject)
+                subject = self.tier_select(rule.subject)
                 if not subject:
                     continue
                 pm = self._tier_peer_match(rule, nodes)
@@ -372,7 +372,7 @@ class Engine:
                for r in pol.rules(d) for p in r.ports if isinstance(p.port, int))],
         )) if self.tier_rules else ()
 
-    def _tier_select(self, sel: TierSelector) -> int:
+    def tier_select(self, sel: TierSelector) -> int:
         pods = self.all_bits if sel.pod_selector is None else self.select("pod", sel.pod_selector)
         return self.select("ns", sel.namespace_selector) & pods & ~self.host_bits
 
@@ -384,7 +384,7 @@ class Engine:
             if peer.unknown is not None:
                 everything = everything or rule.ref.action != "Accept"  # fails closed
             elif peer.pods is not None:
-                classes |= self._tier_select(peer.pods)
+                classes |= self.tier_select(peer.pods)
             elif peer.networks:
                 networks.extend(peer.networks)
                 for net in peer.networks:

@@ -35,6 +35,7 @@ from netpol.model import (
 )
 from netpol.portsets import MAX_PORT, MIN_PORT, PROTOCOLS, PortSet, Protocol
 from netpol.selectors import LabelSelector
+from netpol.tier_explain import TierPolicySummary, summarize_tiers
 from netpol.tiers import TierRuleRef
 
 ASSUME_SELF = (
@@ -499,6 +500,12 @@ class Analyzer:
         return build_diagram(self.engine, probe=probe, namespaces=self._namespaces(namespaces), focus=pod)
 
     # -- explain -----------------------------------------------------------
+
+    def explain_tiers(self, namespaces: Iterable[str] | None = None) -> tuple[TierPolicySummary, ...]:
+        """Admin and Baseline policies in evaluation order; with `namespaces`, those that select a pod there."""
+        wanted = self._namespaces(namespaces)
+        return tuple(s for s in summarize_tiers(self.engine)
+                     if not wanted or any(t.split("/", 1)[0] in wanted for t in s.targets))
 
     def explain(self, namespaces: Iterable[str] | None = None) -> tuple[PolicySummary, ...]:
         wanted = self._namespaces(namespaces)

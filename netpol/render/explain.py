@@ -10,6 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 from netpol.query import PolicySummary
+from netpol.tier_explain import TierPolicySummary
 
 _SHOWN_TARGETS = 5
 
@@ -23,8 +24,47 @@ def _targets(s: PolicySummary) -> str:
 WIDE = 120  # below this width a 7-column table truncates: explain writes blocks instead
 
 
-def explain_text(summaries: Iterable[PolicySummary], width: int = WIDE) -> RenderableType:
-    """The table on a wide terminal; else one block per policy direction, wrapped, never truncated."""
+TIER_TITLES = {"Admin": "Admin tier: evaluated first, by priority; the first matching rule decides",
+               "Baseline": "Baseline tier: only for pods no NetworkPolicy selects; the first matching rule decides"}
+
+
+def tier_blocks(tiers: Iterable[TierPolicySummary], tier: str) -> list[Text]:
+    """One block per Admin or Baseline policy, rules in order, shadowed rules and ties marked."""
+    chosen = [t for t in tiers if t.tier == tier]
+    if not chosen:
+        return []
+    blocks = [Text(TIER_TITLES[tier] + "\n")]
+    for t in chosen:
+        pol = t.policy
+        priority = f"  priority {pol.priority}" if pol.priority is not None else ""
+        pods = ", ".join(t.targets[:_SHOWN_TARGETS]) + (f" +{len(t.targets) - _SHOWN_TARGETS}"
+                                                         if len(t.targets) > _SHOWN_TARGETS else "")
+        lines = [f"{pol.short_kind} {pol.name}{priority}  ({pol.kind}, {pol.api_version})",
+                 f"  subject: {t.subject} -> {len(t.targets)} pod(s){': ' + pods if t.targets else ''}"]
+        if t.ties:
+            lines.append(f"  same priority as {', '.join(t.ties)}: their order is undefined (netpol uses name order)")
+        if not t.rules:
+            lines.append("  no rules: it decides nothing (tiered policies never isolate)")
+        for r in t.rules:
+            ref = r.ref
+            name = f" {ref.name!r}" if ref.name else ""
+            prep = "from" if ref.direction == "ingress" else "to"
+            lines.append(f"  {ref.direction}[{ref.index}]{name}: {ref.written_action} on {r.ports}, {prep}:")
+            lines.extend(f"    - {peer}" for peer in r.peers)
+            if r.shadowed_by:
+                lines.append("    shadowed: never decides here, " + ", ".join(str(s) for s in r.shadowed_by)
+                             + " decide(s) first")
+        blocks.append(Text("\n".join(lines) + "\n"))
+    return blocks
+
+
+def explain_text(summaries: Iterable[PolicySummary], width: int = WIDE,
+                 tiers: Iterable[TierPolicySummary] = ()) -> RenderableType:
+    """The table on a wide terminal; else one block per policy direction, wrapped, never truncated.
+    Tiered policies come as blocks around it, in evaluation order: Admin, NetworkPolicy, Baseline."""
+    tiers = list(tiers)
+    if tiers:
+        return Group(*tier_blocks(tiers, "Admin"), explain_text(summaries, width), *tier_blocks(tiers, "Baseline"))
     if width >= WIDE:
         return explain_table(summaries)
     blocks: list[Text] = []
@@ -57,9 +97,23 @@ def explain_table(summaries: Iterable[PolicySummary]) -> Table:
     return table
 
 
-def explain_json(summaries: Iterable[PolicySummary]) -> str:
-    return json.dumps([
+def _tier_dict(t: TierPolicySummary) -> dict[str, object]:
+    pol = t.policy
+    return {
+        "tier": pol.tier, "kind": pol.kind, "api_version": pol.api_version, "policy": pol.name,
+        "priority": pol.priority, "subject": t.subject, "targets": list(t.targets), "same_priority": list(t.ties),
+        "rules": [{"direction": r.ref.direction, "index": r.ref.index, "name": r.ref.name,
+                   "action": r.ref.written_action, "peers": list(r.peers), "ports": r.ports,
+                   "shadowed_by": [s.to_dict() for s in r.shadowed_by]} for r in t.rules],
+    }
+
+
+def explain_json(summaries: Iterable[PolicySummary], tiers: Iterable[TierPolicySummary] = ()) -> str:
+    """One list in evaluation order: Admin policies, NetworkPolicies (per direction), Baseline policies."""
+    tiers = list(tiers)
+    return json.dumps([_tier_dict(t) for t in tiers if t.tier == "Admin"] + [
         {
+            "tier": "NetworkPolicy",
             "namespace": s.policy.namespace,
             "policy": s.policy.name,
             "direction": s.direction,
@@ -70,4 +124,4 @@ def explain_json(summaries: Iterable[PolicySummary]) -> str:
             "rules": [{"index": r.index, "peers": list(r.peers), "ports": r.ports} for r in s.rules],
         }
         for s in summaries
-    ], indent=2)
+    ] + [_tier_dict(t) for t in tiers if t.tier == "Baseline"], indent=2)

@@ -41,6 +41,7 @@ _DOMAIN = re.compile(r"^(\*\.)?([a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?\.)+[
                      r"[a-zA-Z0-9])?\.?$")
 
 Warn = Callable[[Diagnostic], None]
+_PEER_FIELDS = ("namespaces", "pods", "networks", "nodes", "domainNames")  # every peer field the API has had
 
 
 class _Version:
@@ -161,6 +162,9 @@ def _rule(f: Field, direction: Direction, peers_key: str, version: _Version, war
 def _peer(f: Field, kinds: tuple[str, ...], version: _Version, action: str, warn: Warn) -> TierPeer:
     data = f.required().mapping()
     known = [k for k in kinds if data.get(k) is not None]
+    for key in data:
+        if key in _PEER_FIELDS and key not in kinds:  # a field of the API, but not of this kind of peer
+            f.child(str(key)).fail(f"not allowed here (expected one of: {', '.join(kinds)})")
     unknown = sorted(str(k) for k in data if k not in kinds and data.get(k) is not None)
     if unknown and not known:
         outcome = "matches nothing" if action in ("Allow", "Accept") else "denies all traffic"
