@@ -398,14 +398,14 @@ class Engine:
         return TierPeerMatch(self.all_bits if everything else classes, tuple(networks), frozenset(node_ips),
                              everything)
 
-    def _tier_lists(self, direction: Direction, cls: int) -> tuple[list[tuple[CompiledTierRule, TierPeerMatch]],
+    def tier_lists(self, direction: Direction, cls: int) -> tuple[list[tuple[CompiledTierRule, TierPeerMatch]],
                                                                       list[tuple[CompiledTierRule, TierPeerMatch]]]:
         admin = self.tiered.get(("Admin", direction))
         baseline = self.tiered.get(("Baseline", direction))
         return (admin[cls] if admin else []), (baseline[cls] if baseline else [])
 
     def has_tier_rules(self, direction: Direction, cls: int) -> bool:
-        admin, baseline = self._tier_lists(direction, cls)
+        admin, baseline = self.tier_lists(direction, cls)
         return bool(admin or baseline)
 
     # -- verdicts ----------------------------------------------------------
@@ -436,7 +436,7 @@ class Engine:
             elif pm.matches_ip(peer):
                 hits.append((i, False))
         local = isinstance(peer, int) and self._is_local_node(peer, subject)
-        admin, baseline = self._tier_lists(direction, subject)
+        admin, baseline = self.tier_lists(direction, subject)
         tier_hits = tuple(
             tuple(i for i, (_, pm) in enumerate(lst) if (pm.matches_class(peer) if isinstance(peer, int)
                                                           else pm.matches_ip(peer)))
@@ -563,7 +563,7 @@ class Engine:
         `v1` is what NetworkPolicy allows (everything when it does not isolate `cls`); `destination`
         is the named-port table the rules' ports resolve against.
         """
-        admin, baseline = self._tier_lists(direction, cls)
+        admin, baseline = self.tier_lists(direction, cls)
         remaining, allowed, passed = self.all_bits, 0, 0
         for rule, pm in admin:
             if not tier_ports(rule.ports, destination).contains(*probe):

@@ -50,6 +50,10 @@ ASSUME_HOST_NETWORK = (
     "{pod} uses hostNetwork: assuming the plugin cannot tell its traffic from its node's, so "
     "policies do not isolate it and pod/namespace selectors do not match it (ipBlock may, by node IP)"
 )
+ASSUME_DOMAINS = (
+    "{pod}'s egress has domainNames rules ({names}): which addresses they match depends on DNS at run time, "
+    "so netpol assumes they match no pod or address it knows; the network plugin may allow more"
+)
 NODE_RULE = "traffic to and from a pod's own node is always allowed"
 ASSUME_NO_IP = "{pod} has no known IP (status.podIP): ipBlock rules are assumed not to match it"
 ASSUME_IPBLOCK_POD = (
@@ -442,6 +446,11 @@ class Analyzer:
                     notes.append(ASSUME_IPBLOCK_POD.format(rule=m.ref, pod=peer.name))
             if not peer.pod.ips and self._has_ip_block_rules(result.direction, subject.pod):
                 notes.append(ASSUME_NO_IP.format(pod=peer.name))
+        if egress is not None and src.pod is not None:
+            admin, baseline = self.engine.tier_lists("egress", self.engine.class_of[src.pod.key])
+            named = sorted({d for rule, _ in (*admin, *baseline) for p in rule.peers for d in p.domains})
+            if named:
+                notes.append(ASSUME_DOMAINS.format(pod=src.name, names=name_list(named)))
         return tuple(dict.fromkeys(notes))
 
     def _has_ip_block_rules(self, direction: Direction, pod: Pod) -> bool:

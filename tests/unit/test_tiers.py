@@ -158,3 +158,16 @@ def _raw(pol: Any) -> dict[str, Any]:
 
 def _objs(result: Any) -> list[dict[str, Any]]:
     return [_raw(p) for p in result.cluster.tiered]
+
+
+def test_domain_names_are_an_explicit_assumption() -> None:
+    a = analyzer(namespace("default"), pod("a", ip="10.0.0.1"), {
+        "apiVersion": "policy.networking.k8s.io/v1alpha2", "kind": "ClusterNetworkPolicy", "metadata": {"name": "fqdn"},
+        "spec": {"tier": "Admin", "priority": 1, "subject": {"namespaces": {}},
+                 "egress": [{"action": "Accept", "to": [{"domainNames": ["*.example.com"]}]},
+                            {"action": "Deny", "to": [{"networks": ["0.0.0.0/0"]}]}]}})
+    v = a.can_reach("default/a", "93.184.216.34", 443)
+    assert not v.allowed and v.egress.reason.startswith("denied by CNP fqdn priority 1 egress[1] (Deny)")
+    assert ("default/a's egress has domainNames rules (*.example.com): which addresses they match depends on DNS "
+            "at run time, so netpol assumes they match no pod or address it knows; the network plugin may allow "
+            "more") in v.assumptions
