@@ -189,6 +189,52 @@ def _egress(apps: list[str], rng: random.Random) -> Obj:
             ]}
 
 
+def tiered_policies(count: int, seed: int = 1) -> list[Obj]:
+    """About `count` cluster-scoped policies of both API versions, as a platform team writes them: Admin
+    Denies between teams, Passes that delegate to the namespaces, an Allow for DNS and monitoring, an
+    egress Deny of the internet with carve-outs, and a Baseline that denies across teams."""
+    if count <= 0:
+        return []
+    rng = random.Random(seed)
+    out: list[Obj] = []
+
+    def team(name: str) -> Obj:
+        return {"namespaces": {"matchLabels": {"team": name}}}
+
+    def policy(v2: bool, name: str, priority: int, subject: Obj, tier: str = "Admin", **rules: Any) -> Obj:
+        spec: Obj = {"priority": priority, "subject": subject, **rules}
+        if v2:
+            spec["tier"] = tier
+            for direction in ("ingress", "egress"):
+                for r in spec.get(direction, []):
+                    r["action"] = "Accept" if r["action"] == "Allow" else r["action"]
+                    if "ports" in r:
+                        r["protocols"] = [{p["portNumber"]["protocol"].lower(): {"destinationPort": {
+                            "number": p["portNumber"]["port"]}}} for p in r.pop("ports")]
+        return {"apiVersion": f"policy.networking.k8s.io/{'v1alpha2' if v2 else 'v1alpha1'}",
+                "kind": "ClusterNetworkPolicy" if v2 else "AdminNetworkPolicy", "metadata": {"name": name},
+                "spec": spec}
+
+    dns = {"action": "Allow", "to": [{"pods": {"namespaceSelector": {"matchLabels": {
+        "kubernetes.io/metadata.name": "kube-system"}}, "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}}],
+           "ports": [{"portNumber": {"protocol": "UDP", "port": 53}}]}
+    out.append(policy(False, "allow-dns", 0, {"namespaces": {}}, egress=[dns]))
+    for i in range(max(0, count - 3)):
+        v2 = i % 2 == 1
+        a, b = rng.sample(TEAMS, 2)
+        action = rng.choice(["Deny", "Deny", "Pass", "Allow"])
+        rule: Obj = {"name": f"{action.lower()}-{b}", "action": action, "from": [team(b)]}
+        if rng.random() < 0.5:
+            rule["ports"] = [{"portNumber": {"protocol": "TCP", "port": rng.choice([5432, 6379, 8080, 443])}}]
+        out.append(policy(v2, f"{a}-from-{b}-{i}", 10 + i, team(a), ingress=[rule]))
+    out.append(policy(True, "internet-egress", 900, {"namespaces": {"matchLabels": {"env": "prod"}}}, egress=[
+        {"action": "Allow", "to": [{"networks": ["10.0.0.0/8"]}]},
+        {"action": "Deny", "to": [{"networks": ["0.0.0.0/0"]}]}]))
+    out.append(policy(True, "baseline-teams", 0, {"namespaces": {}}, tier="Baseline", ingress=[
+        {"action": "Deny", "from": [{"namespaces": {"matchLabels": {"env": "dev"}}}]}]))
+    return out
+
+
 def write(objects: list[Obj], path: Path) -> None:
     """A v1 List as JSON, or multi-document YAML through libyaml, by the file's extension."""
     with path.open("w") as fh:
@@ -204,10 +250,11 @@ def main() -> None:
     parser.add_argument("--policies", type=int, required=True)
     parser.add_argument("--namespaces", type=int, help="default: one per 15 pods")
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--tiered", type=int, default=0, help="add about this many Admin and Baseline policies")
     parser.add_argument("-o", "--output", type=Path, required=True, help="a .yaml or .json file")
     args = parser.parse_args()
     size = Size(args.pods, args.policies, args.namespaces or max(1, args.pods // 15))
-    objects = generate(size, args.seed)
+    objects = generate(size, args.seed) + tiered_policies(args.tiered, args.seed)
     write(objects, args.output)
     print(f"wrote {len(objects)} objects to {args.output}", file=sys.stderr)
 
