@@ -290,8 +290,9 @@ def parse_pod(f: Field) -> Pod:
     labels = parse_labels(meta.child("labels"))
     ports, host_network, node = _pod_spec(f.child("spec"))
     status = f.child("status")
+    controller = _controller(meta)
     return Pod(namespace, name, labels, ports, _pod_ips(status), host_network, node, f.location,
-               owner=_owner(meta, dict(labels)), host_ip=_host_ip(status), controller=_controller(meta))
+               owner=_owner(controller, dict(labels)), host_ip=_host_ip(status), controller=controller)
 
 
 def _plain_container_port(value: object) -> ContainerPort | None:
@@ -344,10 +345,9 @@ def _controller(meta: Field) -> tuple[str, str] | None:
     return None
 
 
-def _owner(meta: Field, labels: dict[str, str]) -> str | None:
+def _owner(controller: tuple[str, str] | None, labels: dict[str, str]) -> str | None:
     """The controlling workload as "kind/name"; a ReplicaSet named <deployment>-<pod-template-hash>
     stands for its Deployment, as the Deployment controller names it."""
-    controller = _controller(meta)
     if controller is None:
         return None
     kind, name = controller
@@ -393,7 +393,7 @@ def _replicas(f: Field, kind: str) -> int | None:
 
 def workload_owner(f: Field) -> str | None:
     """The workload that controls this one (a Deployment's ReplicaSet, a CronJob's Job)."""
-    return _owner(f.child("metadata"), {})
+    return _owner(_controller(f.child("metadata")), {})
 
 
 def parse_service(f: Field) -> Service:
