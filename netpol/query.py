@@ -32,6 +32,7 @@ from netpol.model import (
     Rule,
     Service,
     ServicePort,
+    TieredPolicy,
 )
 from netpol.portsets import MAX_PORT, MIN_PORT, PROTOCOLS, PortSet, Protocol
 from netpol.selectors import LabelSelector
@@ -201,6 +202,7 @@ class Matrix:
     def assumptions(self) -> tuple[str, ...]:
         """The plugin-dependent choices this matrix relies on, for its pods."""
         notes = ["a pod's traffic to itself ('self') is assumed allowed"]
+        notes.extend(tie_notes(self.analyzer.cluster.tiered))
         host = [p for p in self.pods if p.host_network]
         if host:
             notes.append(ASSUME_HOST_NETWORK.format(pod=_names(host)))
@@ -617,6 +619,16 @@ def _side(direction: Direction, subject: Endpoint, peer: Endpoint, result: Direc
         "the Baseline tier passed"
     return DirectionVerdict(direction, True, True, (), (), f"{passed}allowed by default: {why}", "default",
                             None, seg.passed)
+
+
+def tie_notes(tiered: Iterable[TieredPolicy]) -> list[str]:
+    """Policies of one tier sharing a priority: where they disagree, the answer depends on the plugin."""
+    groups: dict[tuple[str, int | None], list[str]] = {}
+    for pol in tiered:
+        groups.setdefault((pol.tier, pol.priority), []).append(f"{pol.short_kind} {pol.name}")
+    return [f"{tier} policies {', '.join(names)} share priority {priority}: where they decide a connection "
+            "differently the API leaves their order undefined; netpol applies name order (can-reach names the "
+            "pairs affected)" for (tier, priority), names in groups.items() if len(names) > 1]
 
 
 def _ties(side: DirectionVerdict, result: DirectionResult, protocol: Protocol, port: int) -> str:

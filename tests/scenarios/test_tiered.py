@@ -112,3 +112,10 @@ def test_egress_accept_does_not_override_the_destination_ingress() -> None:
     b = analyzer(*raw, *objects)
     v = b.can_reach(D, H, 80)
     assert (v.allowed, v.egress.allowed, v.ingress.allowed) == (False, True, False)
+
+
+def test_matrices_state_same_priority_ties() -> None:
+    for a in versions("same-priority"):
+        (note,) = [n for n in a.matrix(80).assumptions() if "share priority" in n]
+        assert note.startswith("Admin policies ") and "a-allow-slytherin" in note and "b-deny-slytherin" in note
+    assert not [n for n in versions("admin-deny")[0].matrix(80).assumptions() if "share priority" in n]
