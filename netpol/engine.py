@@ -20,7 +20,7 @@ every In/NotIn/Exists/DoesNotExist result unchanged.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
 from typing import NamedTuple
@@ -248,13 +248,14 @@ class Engine:
         ns_labels = {ns.name: ns.label_map for ns in self.cluster.namespaces}
         host_nodes = {p.node for p in self.cluster.pods if p.host_network and p.node is not None}
         groups: dict[_ClassKey, list[Pod]] = {}
+        in_blocks = _block_membership(self.blocks)
         for pod in self.cluster.pods:
             key = _ClassKey(
                 pod.namespace if pod.namespace in self._policy_namespaces else None,
                 _project(ns_labels.get(pod.namespace, {}), self._ns_values),
                 _project(pod.label_map, self._pod_values),
                 tuple(p for p in pod.ports if p.name in self._port_names),
-                tuple(any(b.contains(ip) for ip in pod.ips) for b in self.blocks),
+                in_blocks(pod.ips),
                 pod.host_network,
                 pod.node if pod.node in host_nodes else None,
             )
@@ -775,6 +776,22 @@ def _bits(value: int) -> Iterator[int]:
         low = value & -value
         yield low.bit_length() - 1
         value ^= low
+
+
+def _block_membership(blocks: tuple[IPBlock, ...]) -> Callable[[tuple[IPAddress, ...]], tuple[bool, ...]]:
+    """Which blocks contain any of a pod's IPs, with the CIDRs as integer ranges: the same answer as
+    IPBlock.contains, without building address objects per pod and block (150k pods x blocks)."""
+    spans = [(b.cidr.version, int(b.cidr.network_address), int(b.cidr.broadcast_address),
+              [(int(e.network_address), int(e.broadcast_address)) for e in b.excepts]) for b in blocks]
+
+    def member(ips: tuple[IPAddress, ...]) -> tuple[bool, ...]:
+        if not ips:
+            return (False,) * len(spans)
+        values = [(ip.version, int(ip)) for ip in ips]
+        return tuple(any(v == ver and lo <= n <= hi and not any(elo <= n <= ehi for elo, ehi in ex)
+                         for v, n in values) for ver, lo, hi, ex in spans)
+
+    return member
 
 
 def _or(values: Iterable[int]) -> int:
