@@ -170,7 +170,7 @@ def test_explain_table_and_json() -> None:
     assert "pods [k8s-app=kube-dns] in namespaces [kubernetes.io/metadata.name=kube-system]" in r.stdout
     r = run("explain", "-f", fx("deny-all"), "-o", "json")
     assert json.loads(r.stdout) == [{
-        "namespace": "default", "policy": "default-deny-ingress", "direction": "ingress",
+        "tier": "NetworkPolicy", "namespace": "default", "policy": "default-deny-ingress", "direction": "ingress",
         "policy_types_defaulted": False, "pod_selector": "{}", "targets": ["default/test-1", "default/web"],
         "effect": "deny all ingress", "rules": [],
     }]

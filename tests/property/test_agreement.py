@@ -5,17 +5,25 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from netpol import Analyzer, load_objects, reference_allowed
 from netpol.diagram import ANY_POD, ANY_UNRESTRICTED_POD
 from tests.property.strategies import EXTERNAL, PROBES, cluster, tiered_cluster
 
+# NetworkPolicies alone, and with random Admin and Baseline policies (whose graphs have address sets).
+BOTH = pytest.mark.parametrize("clusters", [cluster(), tiered_cluster()], ids=["v1", "tiered"])
 
+
+@BOTH
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(cluster())
-def test_engine_agrees_with_reference(objects: list[dict[str, Any]]) -> None:
-    c = load_objects(objects).cluster
+@given(data=st.data())
+def test_engine_agrees_with_reference(clusters: Any, data: st.DataObject) -> None:
+    """Point queries, probe matrices and the all-port matrix give the reference's answer on every pair,
+    port and outside address; with Admin and Baseline policies of both API versions too (first match)."""
+    c = load_objects(data.draw(clusters)).cluster
     analyzer = Analyzer(c)
     ports_matrix = analyzer.matrix()
     for protocol, port in PROBES:
@@ -24,6 +32,7 @@ def test_engine_agrees_with_reference(objects: list[dict[str, Any]]) -> None:
             for dst in c.pods:
                 want = reference_allowed(c, src, dst, protocol, port)  # type: ignore[arg-type]
                 assert m.allowed(src, dst) == want, (src.key, dst.key, protocol, port)
+                assert analyzer.can_reach(src.key, dst.key, port, protocol).allowed == want, (src.key, dst.key)
                 if not m.is_self(src, dst):
                     assert ports_matrix.ports(src, dst).contains(protocol, port) == want  # type: ignore[arg-type]
             for ip in EXTERNAL:
@@ -37,22 +46,12 @@ def test_engine_agrees_with_reference(objects: list[dict[str, Any]]) -> None:
                 assert inn == reference_allowed(c, addr, src, protocol, port), (ip, src.key)  # type: ignore[arg-type]
 
 
+@BOTH
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(cluster())
-def test_allow_graph_agrees_with_reference(objects: list[dict[str, Any]]) -> None:
-    _graph_agrees(objects)
-
-
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(tiered_cluster())
-def test_tiered_allow_graph_agrees_with_reference(objects: list[dict[str, Any]]) -> None:
-    """With tiers the outside nodes are address sets, each with its exact ports."""
-    _graph_agrees(objects)
-
-
-def _graph_agrees(objects: list[dict[str, Any]]) -> None:
+@given(data=st.data())
+def test_allow_graph_agrees_with_reference(clusters: Any, data: st.DataObject) -> None:
     """Edges between classes, and to/from external nodes, give the reference's answers."""
-    c = load_objects(objects).cluster
+    c = load_objects(data.draw(clusters)).cluster
     engine = Analyzer(c).engine
     g = engine.graph
     for protocol, port in PROBES:
@@ -86,21 +85,12 @@ def _admits(engine: Any, node: Any, addr: Any) -> bool:
     return data["block"] is None or data["block"].contains(addr)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(cluster())
-def test_collapsed_diagram_says_exactly_what_the_matrix_says(objects: list[dict[str, Any]]) -> None:
-    _diagram_agrees(objects)
-
-
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(tiered_cluster())
-def test_tiered_collapsed_diagram_says_exactly_what_the_matrix_says(objects: list[dict[str, Any]]) -> None:
-    _diagram_agrees(objects)
-
-
-def _diagram_agrees(objects: list[dict[str, Any]]) -> None:
+@BOTH
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_collapsed_diagram_says_exactly_what_the_matrix_says(clusters: Any, data: st.DataObject) -> None:
     """Expanding every group, namespace and 'any pod' node back to pods gives the pod matrix."""
-    c = load_objects(objects).cluster
+    c = load_objects(data.draw(clusters)).cluster
     analyzer = Analyzer(c)
     d = analyzer.diagram()
     members: dict[str, set[str]] = {ANY_POD: {p.key for p in c.pods}, ANY_UNRESTRICTED_POD: set()}
@@ -139,27 +129,17 @@ def _ext(g: Any, node: Any, pod_key: str) -> str:
     return "ext:any" if block is None else f"ext:{block}"
 
 
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(cluster(), cluster())
-def test_diff_reports_exactly_the_changed_pod_pairs(base_objects: list[dict[str, Any]],
-                                                    other: list[dict[str, Any]]) -> None:
-    _diff_agrees(base_objects, other)
-
-
-@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(tiered_cluster(), tiered_cluster())
-def test_tiered_diff_reports_exactly_the_changed_pod_pairs(base_objects: list[dict[str, Any]],
-                                                           other: list[dict[str, Any]]) -> None:
-    _diff_agrees(base_objects, other)
-
-
 POLICY_KINDS = ("NetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "ClusterNetworkPolicy")
 
 
-def _diff_agrees(base_objects: list[dict[str, Any]], other: list[dict[str, Any]]) -> None:
+@BOTH
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_diff_reports_exactly_the_changed_pod_pairs(clusters: Any, data: st.DataObject) -> None:
     """Same pods, policies from another random cluster: the diff is the difference of the two matrices."""
     from netpol.diff import diff
 
+    base_objects, other = data.draw(clusters), data.draw(clusters)
     pods_and_namespaces = [o for o in base_objects if o["kind"] not in POLICY_KINDS]
     namespaces = {o["metadata"]["name"] for o in pods_and_namespaces if o["kind"] == "Namespace"}
     head_policies = [o for o in other if o["kind"] in POLICY_KINDS[1:]
@@ -178,30 +158,3 @@ def _diff_agrees(base_objects: list[dict[str, Any]], other: list[dict[str, Any]]
                 if before != after:
                     want[(src.key, dst.key)] = (str(before), str(after))
     assert got == want
-
-
-@settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(tiered_cluster())
-def test_tiered_engine_agrees_with_reference(objects: list[dict[str, Any]]) -> None:
-    """Admin, NetworkPolicy and Baseline tiers, both API versions: point queries, probe matrices and the
-    all-port matrix give the reference's first-match answer on every pair, port and outside address."""
-    c = load_objects(objects).cluster
-    analyzer = Analyzer(c)
-    ports_matrix = analyzer.matrix()
-    for protocol, port in PROBES:
-        m = analyzer.matrix(port, protocol)
-        for src in c.pods:
-            for dst in c.pods:
-                want = reference_allowed(c, src, dst, protocol, port)  # type: ignore[arg-type]
-                assert m.allowed(src, dst) == want, (src.key, dst.key, protocol, port)
-                assert analyzer.can_reach(src.key, dst.key, port, protocol).allowed == want, (src.key, dst.key)
-                if not m.is_self(src, dst):
-                    assert ports_matrix.ports(src, dst).contains(protocol, port) == want  # type: ignore[arg-type]
-            for ip in EXTERNAL:
-                addr = ipaddress.ip_address(ip)
-                if any(addr in p.ips for p in c.pods):
-                    continue
-                out = analyzer.can_reach(src.key, ip, port, protocol).allowed
-                assert out == reference_allowed(c, src, addr, protocol, port), (src.key, ip)  # type: ignore[arg-type]
-                inn = analyzer.can_reach(ip, src.key, port, protocol).allowed
-                assert inn == reference_allowed(c, addr, src, protocol, port), (ip, src.key)  # type: ignore[arg-type]
