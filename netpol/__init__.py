@@ -4,39 +4,69 @@ The public surface is pinned here (a test checks __all__); everything else
 is an implementation detail.
 """
 
-from netpol.compile import RuleRef
-from netpol.engine import AddressRange
-from netpol.errors import Diagnostic, InputError, Location, NetpolError, QueryError, UnknownEndpointError
-from netpol.model import (
-    Cluster,
-    ContainerPort,
-    IPBlock,
-    IPBlockPeer,
-    Namespace,
-    NetworkPolicy,
-    Peer,
-    Pod,
-    PodPeer,
-    PolicyPort,
-    Rule,
-    Service,
-    ServicePort,
-)
-from netpol.portsets import PortSet
-from netpol.query import (
-    Analyzer,
-    Backend,
-    DirectionVerdict,
-    Endpoint,
-    Matrix,
-    PolicySummary,
-    RuleSummary,
-    ServiceVerdict,
-    Verdict,
-)
-from netpol.reference import reference_allowed
-from netpol.selectors import LabelSelector
-from netpol.sources import LoadResult, load_manifests, load_objects
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from netpol.compile import RuleRef
+    from netpol.engine import AddressRange
+    from netpol.errors import Diagnostic, InputError, Location, NetpolError, QueryError, UnknownEndpointError
+    from netpol.model import (
+        Cluster,
+        ContainerPort,
+        IPBlock,
+        IPBlockPeer,
+        Namespace,
+        NetworkPolicy,
+        Peer,
+        Pod,
+        PodPeer,
+        PolicyPort,
+        Rule,
+        Service,
+        ServicePort,
+    )
+    from netpol.portsets import PortSet
+    from netpol.query import (
+        Analyzer,
+        Backend,
+        DirectionVerdict,
+        Endpoint,
+        Matrix,
+        PolicySummary,
+        RuleSummary,
+        ServiceVerdict,
+        Verdict,
+    )
+    from netpol.reference import reference_allowed
+    from netpol.selectors import LabelSelector
+    from netpol.sources import LoadResult, load_manifests, load_objects
+
+# Where each public name lives: loaded on first use, so that `import netpol.cli` (and `netpol --help`)
+# does not pay for the whole library.
+_HOMES = {
+    "RuleRef": "netpol.compile", "AddressRange": "netpol.engine", "PortSet": "netpol.portsets",
+    "reference_allowed": "netpol.reference", "LabelSelector": "netpol.selectors",
+    **dict.fromkeys(("Diagnostic", "InputError", "Location", "NetpolError", "QueryError", "UnknownEndpointError"),
+                    "netpol.errors"),
+    **dict.fromkeys(("Cluster", "ContainerPort", "IPBlock", "IPBlockPeer", "Namespace", "NetworkPolicy", "Peer",
+                     "Pod", "PodPeer", "PolicyPort", "Rule", "Service", "ServicePort"), "netpol.model"),
+    **dict.fromkeys(("Analyzer", "Backend", "DirectionVerdict", "Endpoint", "Matrix", "PolicySummary",
+                     "RuleSummary", "ServiceVerdict", "Verdict"), "netpol.query"),
+    **dict.fromkeys(("LoadResult", "load_manifests", "load_objects"), "netpol.sources"),
+}
+
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'netpol' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
 
 __all__ = [
     "AddressRange",

@@ -20,38 +20,21 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
-import yaml
-from rich.console import Console
-from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn
 
 try:  # typer >= 0.29 vendors click; older releases use click itself
     from typer._click.exceptions import ClickException
 except ImportError:  # pragma: no cover - depends on the installed typer
     from click import ClickException  # type: ignore[assignment,no-redef,import-not-found,unused-ignore]
 
-from netpol import __version__
-from netpol.check import FileError, check_intent
-from netpol.diff import diff as reachability_diff
 from netpol.errors import NetpolError, QueryError
-from netpol.model import SERVICE_REF
-from netpol.query import Analyzer, endpoint_key
-from netpol.render.check import check_json, check_junit, check_text, counts
-from netpol.render.diff import diff_json, diff_markdown, diff_text
-from netpol.render.explain import WIDE, explain_json, explain_text
-from netpol.render.graph import diagram_dot, render_image
-from netpol.render.matrix import (
-    TABLE_LIMIT,
-    matrix_csv,
-    matrix_json,
-    matrix_markdown,
-    matrix_notes,
-    matrix_table,
-)
-from netpol.render.verdict import service_json, service_text, verdict_json, verdict_text
-from netpol.sources import LoadResult, load_manifests
-from netpol.sources.intents import intent_files, load_intent_file
 
+# The library, rich, yaml, numpy, networkx and graphviz are imported by the commands that use them, so
+# that `netpol --help` and a small `can-reach` start fast.
 if TYPE_CHECKING:
+    from rich.console import Console
+
+    from netpol.query import Analyzer
+    from netpol.sources import LoadResult
     from netpol.sources.cluster import ClusterRead
 
 EXIT_OK = 0
@@ -135,10 +118,14 @@ ProtocolOpt = Annotated[ProtocolName, typer.Option("--protocol", metavar="TCP|UD
 
 
 def _stderr() -> Console:
+    from rich.console import Console
+
     return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _stdout() -> Console:
+    from rich.console import Console
+
     return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 100_000)
 
 
@@ -197,6 +184,8 @@ class Source:
 
 def _load(source: Source, scope: list[str] | None = None) -> LoadResult:
     """Manifests when -f is given, else the live cluster (all namespaces, or `scope`)."""
+    from netpol.sources import load_manifests
+
     if source.files:
         stdin_text = sys.stdin.read() if "-" in source.files else None
         with _phase("reading manifests"):
@@ -209,6 +198,8 @@ def _load(source: Source, scope: list[str] | None = None) -> LoadResult:
 
 
 def _read_live(source: Source, scope: list[str] | None) -> ClusterRead:
+    from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn
+
     from netpol.sources.cluster import read_cluster  # the kubernetes client costs 0.3 s to import: only when used
 
     err = _stderr()
@@ -252,6 +243,8 @@ NO_PODS_HINT = ("pass the manifests that create the pods too (Deployments, State
 
 
 def _analyze(source: Source, scope: list[str] | None = None, warn_no_pods: bool = False) -> Analyzer:
+    from netpol.query import Analyzer
+
     cluster = _load(source, scope).cluster
     if warn_no_pods and cluster.policies and not cluster.pods:
         _note(f"netpol: warning: the input has {len(cluster.policies)} NetworkPolicies but no pods or "
@@ -264,6 +257,9 @@ def _analyze(source: Source, scope: list[str] | None = None, warn_no_pods: bool 
 
 def _endpoint_namespaces(endpoints: Iterable[str], default: str) -> list[str] | None:
     """The namespaces a live read needs for a can-reach question; None (all) when an endpoint is an IP."""
+    from netpol.model import SERVICE_REF
+    from netpol.query import endpoint_key
+
     out = set()
     for text in endpoints:
         service = SERVICE_REF.match(text)
@@ -315,6 +311,9 @@ def can_reach(
       netpol can-reach default/test-2 default/apiserver --port 80 -f fixtures/limit
       netpol can-reach shop/deployment/web svc/db:5432 -f k8s/
     """
+    from netpol.model import SERVICE_REF
+    from netpol.render.verdict import service_json, service_text, verdict_json, verdict_text
+
     service = SERVICE_REF.match(destination)
     if service is not None and port is not None:
         _fail("a Service destination takes its port as svc/NAME:PORT, not --port")
@@ -360,6 +359,15 @@ def matrix(
     Example:
       netpol matrix -f k8s/ --port 5432 -n payments
     """
+    from netpol.render.matrix import (
+        TABLE_LIMIT,
+        matrix_csv,
+        matrix_json,
+        matrix_markdown,
+        matrix_notes,
+        matrix_table,
+    )
+
     with _user_errors():
         analyzer = _analyze(Source(files, kubeconfig, context, verbose), namespace, warn_no_pods=True)
         m = analyzer.matrix(port, protocol.value if protocol else None, namespace, by_workload)
@@ -396,6 +404,8 @@ def explain(
     Example:
       netpol explain -f k8s/ -n payments
     """
+    from netpol.render.explain import WIDE, explain_json, explain_text
+
     with _user_errors():
         analyzer = _analyze(Source(files, kubeconfig, context, verbose), namespace)
         summaries, tiers = analyzer.explain(namespace), analyzer.explain_tiers(namespace)
@@ -434,6 +444,8 @@ def graph(
     Example:
       netpol graph -f k8s/ -n payments -o payments.svg
     """
+    from netpol.render.graph import diagram_dot, render_image
+
     chosen = fmt or _format_from_name(out)
     if chosen is not GraphFormat.dot and out is None and sys.stdout.isatty():
         _fail(f"{chosen.value} is binary or long; write it to a file with -o FILE")
@@ -489,6 +501,10 @@ def check(
     Example:
       netpol check intents/ --junit netpol-junit.xml
     """
+    from netpol.check import FileError, check_intent
+    from netpol.render.check import check_json, check_junit, check_text, counts
+    from netpol.sources.intents import intent_files, load_intent_file
+
     analyzers: dict[tuple[str, ...], Analyzer | NetpolError] = {}
     results = []
     errors: list[FileError] = []
@@ -536,6 +552,9 @@ def diff(
     Example:
       netpol diff base/k8s k8s -o md > netpol-diff.md
     """
+    from netpol.diff import diff as reachability_diff
+    from netpol.render.diff import diff_json, diff_markdown, diff_text
+
     if base == "-" and head == "-":
         _fail("only one of BASE and HEAD can be standard input")
     with _user_errors():
@@ -572,6 +591,8 @@ def snapshot(
     with _user_errors():
         read = _read_live(Source(None, kubeconfig, context, verbose), namespace)
     _report(read.result, verbose)
+    import yaml
+
     from netpol.sources.snapshot import shareable
 
     document = {"apiVersion": "v1", "kind": "List", "metadata": {}, "items": [shareable(o) for o in read.objects]}
@@ -602,6 +623,8 @@ def _write_file(path: str, data: bytes) -> None:
 
 def _version(value: bool) -> None:
     if value:
+        from netpol import __version__
+
         print(f"netpol {__version__}")
         raise typer.Exit()
 

@@ -23,11 +23,12 @@ import ipaddress
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
-import networkx as nx
-import numpy as np
-import numpy.typing as npt
+if TYPE_CHECKING:  # numpy and networkx cost 0.5 s to import: only the commands that need them do
+    import networkx as nx
+    import numpy as np
+    import numpy.typing as npt
 
 from netpol.compile import CompiledRule, RuleRef, Target, compile_policies, resolve_ports
 from netpol.model import (
@@ -179,10 +180,7 @@ class AddressRange:
 
 PeerRef = int | IPAddress  # a class id, or an address outside the cluster
 _STRIPE = 256  # 8x8 blocks per stripe when transposing: 2048 rows at a time
-_TRANSPOSE_STEPS = tuple(
-    (np.uint64(shift), np.uint64(mask))
-    for shift, mask in ((7, 0x00AA00AA00AA00AA), (14, 0x0000CCCC0000CCCC), (28, 0x00000000F0F0F0F0))
-)
+_TRANSPOSE_MASKS = ((7, 0x00AA00AA00AA00AA), (14, 0x0000CCCC0000CCCC), (28, 0x00000000F0F0F0F0))
 
 
 class ClassMatrix:
@@ -205,6 +203,8 @@ class ClassMatrix:
 
     def count(self) -> int:
         """Allowed ordered class pairs."""
+        import numpy as np
+
         return int(np.bitwise_count(self.packed).sum(dtype=np.int64))
 
 
@@ -507,6 +507,8 @@ class Engine:
         matrix, so no class pair is evaluated one by one and memory stays at
         two packed n x n bit matrices.
         """
+        import numpy as np
+
         n = len(self.classes)
         width = (n + 7) // 8
         by_ports: dict[tuple[ContainerPort, ...], int] = {}
@@ -661,6 +663,8 @@ class Engine:
         nodes are instead the sets of addresses every rule treats alike
         (`within`: the blocks they are in), each with its exact ports.
         """
+        import networkx as nx
+
         g: nx.DiGraph[int | str] = nx.DiGraph()
         for c in self.classes:
             g.add_node(c.id, kind="pods", pods=tuple(p.key for p in c.pods),
@@ -754,13 +758,16 @@ def _transpose(packed: npt.NDArray[np.uint8]) -> npt.NDArray[np.uint8]:
     steps (Hacker's Delight 7-3) for whole stripes of blocks at once, then
     written to the mirrored block position.
     """
+    import numpy as np
+
+    steps = tuple((np.uint64(shift), np.uint64(mask)) for shift, mask in _TRANSPOSE_MASKS)
     w = packed.shape[1]
     out = np.empty_like(packed)
     for i0 in range(0, w, _STRIPE):
         i1 = min(w, i0 + _STRIPE)
         c = i1 - i0
         x = packed[8 * i0:8 * i1].reshape(c, 8, w).transpose(0, 2, 1).copy().view("<u8").reshape(c, w)
-        for shift, mask in _TRANSPOSE_STEPS:
+        for shift, mask in steps:
             t = (x ^ (x >> shift)) & mask
             x ^= t ^ (t << shift)
         out[:, i0:i1] = x.T.copy().view(np.uint8).reshape(w, c, 8).transpose(0, 2, 1).reshape(8 * w, c)

@@ -7,6 +7,8 @@ import sys
 import pytest
 
 from netpol import cli
+from netpol.query import Analyzer
+from netpol.render import matrix as render_matrix
 from netpol.errors import QueryError
 from tests.builders import FIXTURES
 
@@ -28,7 +30,7 @@ def _boom(*_: object, **__: object) -> None:
 
 def test_unexpected_exception_is_exit_3_with_one_line(monkeypatch: pytest.MonkeyPatch,
                                                       capsys: pytest.CaptureFixture[str]) -> None:
-    monkeypatch.setattr(cli.Analyzer, "can_reach", _boom)
+    monkeypatch.setattr(Analyzer, "can_reach", _boom)
     code = run_main(monkeypatch, "can-reach", "test-1", "apiserver", "-p", "80", "-f", LIMIT)
     err = capsys.readouterr().err
     assert code == 3
@@ -38,7 +40,7 @@ def test_unexpected_exception_is_exit_3_with_one_line(monkeypatch: pytest.Monkey
 @pytest.mark.parametrize("where", ["before", "after"])
 def test_debug_prints_the_traceback_wherever_it_is_given(monkeypatch: pytest.MonkeyPatch,
                                                          capsys: pytest.CaptureFixture[str], where: str) -> None:
-    monkeypatch.setattr(cli.Analyzer, "can_reach", _boom)
+    monkeypatch.setattr(Analyzer, "can_reach", _boom)
     args = ["can-reach", "test-1", "apiserver", "-p", "80", "-f", LIMIT]
     args = ["--debug", *args] if where == "before" else [*args, "--debug"]
     code = run_main(monkeypatch, *args)
@@ -52,7 +54,7 @@ def test_recursion_limit_is_internal(monkeypatch: pytest.MonkeyPatch, capsys: py
     def deep(*_: object, **__: object) -> None:
         raise RecursionError("maximum recursion depth exceeded")
 
-    monkeypatch.setattr(cli.Analyzer, "matrix", deep)
+    monkeypatch.setattr(Analyzer, "matrix", deep)
     assert run_main(monkeypatch, "matrix", "-f", LIMIT) == 3
     assert "internal error: recursion limit reached" in capsys.readouterr().err
 
@@ -62,7 +64,7 @@ def test_a_user_error_outside_a_command_block_stays_exit_2(monkeypatch: pytest.M
     def bad(*_: object, **__: object) -> None:
         raise QueryError("unknown thing")
 
-    monkeypatch.setattr(cli, "matrix_table", bad)
+    monkeypatch.setattr(render_matrix, "matrix_table", bad)
     assert run_main(monkeypatch, "matrix", "-f", LIMIT) == 2
     assert capsys.readouterr().err == "netpol: error: unknown thing\n"
 
