@@ -188,10 +188,11 @@ def _report(results: list[tuple[Size, dict[str, Any], dict[str, Any]]], e2e: flo
         lines += ["", f"`netpol can-reach` end to end (start, load, compile, answer) on the 10k-pod JSON file: "
                   f"{e2e:.2f} s."]
     if startup is not None:
-        lines += ["", f"Start-up, whole process (median of 5): `netpol --help` {startup['help_s']:.2f} s (target 0.2 s); "
-                  f"`netpol can-reach` on fixtures/limit {startup['can_reach_s']:.2f} s (target 0.4 s). The "
-                  "library, rich, yaml, numpy, networkx, graphviz and the kubernetes client are imported only by "
-                  "the commands that use them."]
+        lines += ["", "Start-up, whole process (median of 5): "
+                  f"`netpol --help` {startup['help_s']:.2f} s (target 0.2 s); "
+                  f"`netpol can-reach` on fixtures/limit {startup['can_reach_s']:.2f} s (target 0.4 s). "
+                  "The library, rich, yaml, numpy, networkx, graphviz and the kubernetes client are imported "
+                  "only by the commands that use them."]
     if tiered is not None:
         ok = [f"{key} {tiered[key]:.2f} ({'met' if tiered[key] <= TARGETS[key] else 'NOT met'}: <= {TARGETS[key]:g})"
               for key in ("compile_s", "query_ms")]

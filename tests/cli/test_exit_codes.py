@@ -7,9 +7,9 @@ import sys
 import pytest
 
 from netpol import cli
+from netpol.errors import QueryError
 from netpol.query import Analyzer
 from netpol.render import matrix as render_matrix
-from netpol.errors import QueryError
 from tests.builders import FIXTURES
 
 LIMIT = str(FIXTURES / "limit")
