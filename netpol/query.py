@@ -12,7 +12,11 @@ import ipaddress
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field, replace
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 from netpol.bulk import paused_gc
 from netpol.compile import RuleRef
@@ -152,6 +156,7 @@ class Matrix:
     # Pods that stand for all pods of their workload (matrix by_workload): key -> (workload id, pod count).
     grouped: dict[str, tuple[str, int]] = field(default_factory=dict)
     _cache: dict[tuple[int, int], PortSet] = field(default_factory=dict, compare=False, repr=False)
+    _class_rows: dict[int, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def ident(self, pod: Pod) -> str:
         """The row/column id: the pod's key, or its workload's for a grouped pod."""
@@ -177,14 +182,8 @@ class Matrix:
     def ports(self, src: Pod, dst: Pod) -> PortSet:
         """Ports on which src may open connections to dst (egress and ingress both allow); only
         `protocol`'s in an all-port matrix filtered to one protocol."""
-        engine = self.analyzer.engine
-        key = (engine.class_of[src.key], engine.class_of[dst.key])
-        if key not in self._cache:
-            ports = engine.allowed_ports(*key)
-            if self.protocol is not None and self.port is None:
-                ports = ports.intersection(PortSet.of([(self.protocol, MIN_PORT, MAX_PORT)]))
-            self._cache[key] = ports
-        return self._cache[key]
+        class_of = self.analyzer.engine.class_of
+        return self.class_ports(class_of[src.key], class_of[dst.key])
 
     @cached_property
     def _rows(self) -> ClassMatrix:
@@ -220,10 +219,60 @@ class Matrix:
 
     def allowed_pairs(self) -> Iterator[tuple[Pod, Pod]]:
         """Ordered pairs of distinct pods that may connect, row by row."""
-        for src in self.pods:
-            for dst in self.pods:
-                if not self.is_self(src, dst) and self.allowed(src, dst):
-                    yield src, dst
+        for i, src in enumerate(self.pods):
+            for j in self.allowed_from(i):
+                yield src, self.pods[j]
+
+    @cached_property
+    def pod_classes(self) -> npt.NDArray[np.int64]:
+        """The engine class of each row/column, in order: expands class results to pods in bulk."""
+        import numpy as np
+
+        class_of = self.analyzer.engine.class_of
+        return np.fromiter((class_of[p.key] for p in self.pods), dtype=np.int64, count=len(self.pods))
+
+    def class_row(self, cls: int) -> npt.NDArray[np.bool_]:
+        """Which destination classes class `cls` may reach (on the probe, else on some port)."""
+        import numpy as np
+
+        cached = self._class_rows.get(cls)
+        if cached is None:
+            engine = self.analyzer.engine
+            n = len(engine.classes)
+            if self.probe:
+                packed = self._rows.packed[cls]
+            else:  # the any-port candidates, kept where the exact port set is not empty
+                packed = self._candidates.packed[cls]
+            cached = np.unpackbits(packed, bitorder="little")[:n].astype(bool)
+            if not self.probe:
+                for d in np.flatnonzero(cached).tolist():
+                    if not self.class_ports(cls, d):
+                        cached[d] = False
+            self._class_rows[cls] = cached
+        return cached
+
+    def allowed_from(self, i: int) -> list[int]:
+        """Indices of the pods that pod i may reach, itself left out unless it stands for several pods."""
+        import numpy as np
+
+        src = self.pods[i]
+        mask = self.class_row(int(self.pod_classes[i]))[self.pod_classes]
+        if self.is_self(src, src):
+            mask[i] = False
+        return np.flatnonzero(mask).tolist()
+
+    @cached_property
+    def _candidates(self) -> ClassMatrix:
+        return self.analyzer.engine._rows(None)
+
+    def class_ports(self, src: int, dst: int) -> PortSet:
+        key = (src, dst)
+        if key not in self._cache:
+            ports = self.analyzer.engine.allowed_ports(src, dst)
+            if self.protocol is not None and self.port is None:
+                ports = ports.intersection(PortSet.of([(self.protocol, MIN_PORT, MAX_PORT)]))
+            self._cache[key] = ports
+        return self._cache[key]
 
 
 @dataclass(frozen=True)

@@ -10,16 +10,16 @@ points at the formats that are.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import Iterator
+from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
 from netpol.model import Pod
+from netpol.portsets import PortSet
 from netpol.query import Matrix
 
 SELF = "self"
@@ -88,47 +88,75 @@ def matrix_markdown(m: Matrix) -> Iterator[str]:
         yield f"- {note}"
 
 
+def _csv_field(text: str) -> str:
+    """One CSV field as csv.writer writes it (minimal quoting), for rows joined in bulk."""
+    if any(c in text for c in ',"\r\n'):
+        return '"' + text.replace('"', '""') + '"'
+    return text
+
+
 def matrix_csv(m: Matrix) -> Iterator[str]:
-    buf = io.StringIO()
-    writer = csv.writer(buf, lineterminator="\n")
+    """A header row, then one row per source: its cells come from its class's row, expanded to the
+    destination pods with numpy, and are joined once per row (no per-cell Python work per pod pair)."""
+    import numpy as np
 
-    def row(values: list[str]) -> str:
-        buf.seek(0)
-        buf.truncate()
-        writer.writerow(values)
-        return buf.getvalue()
-
-    yield row(["from"] + [m.ident(p) for p in m.pods])
-    for src in m.pods:
-        yield row([m.ident(src)] + [_cell(m, src, dst, "allow", "deny") for dst in m.pods])
+    idents = [_csv_field(m.ident(p)) for p in m.pods]
+    yield ",".join(["from", *idents]) + "\n"
+    by_class: dict[int, Any] = {}
+    classes = m.pod_classes
+    for i, src in enumerate(m.pods):
+        cls = int(classes[i])
+        table = by_class.get(cls)
+        if table is None:  # the cell for each destination class, as text
+            allowed = m.class_row(cls)
+            if m.probe:
+                cells = np.where(allowed, "allow", "deny").astype(object)
+            else:
+                cells = np.array(["deny"] * len(allowed), dtype=object)
+                for d in np.flatnonzero(allowed).tolist():
+                    cells[d] = _csv_field(str(m.class_ports(cls, d)))
+            table = by_class[cls] = cells
+        row = table[classes]
+        if m.is_self(src, src):
+            row[i] = SELF
+        yield idents[i] + "," + ",".join(row.tolist()) + "\n"
 
 
 def matrix_json(m: Matrix) -> Iterator[str]:
     """One JSON object; `allowed` lists [from, to] pairs of distinct pods (a public contract).
 
     With pods grouped by workload, `workloads` maps each workload id to its pod count, and
-    [id, id] means its distinct pods may reach each other."""
+    [id, id] means its distinct pods may reach each other. Written a source row at a time."""
     yield "{\n"
     yield f'  "port": {json.dumps(m.port)},\n'
     yield f'  "protocol": {json.dumps(m.protocol)},\n'
-    yield f'  "pods": {json.dumps([m.ident(p) for p in m.pods])},\n'
+    idents = [json.dumps(m.ident(p)) for p in m.pods]
+    yield f'  "pods": [{", ".join(idents)}],\n'
     if m.grouped:
         yield f'  "workloads": {json.dumps(dict(sorted(m.grouped.values())))},\n'
     yield '  "allowed": ['
     first = True
-    for src, dst in m.allowed_pairs():
-        yield ("\n    " if first else ",\n    ") + json.dumps([m.ident(src), m.ident(dst)])
-        first = False
+    for i in range(len(m.pods)):
+        targets = m.allowed_from(i)
+        if targets:
+            prefix = "[" + idents[i] + ", "
+            yield ("\n    " if first else ",\n    ") + ",\n    ".join(prefix + idents[j] + "]" for j in targets)
+            first = False
     yield "\n  ]" if not first else "]"
     if not m.probe:
         yield ',\n  "ports": ['
         first = True
-        for src, dst in m.allowed_pairs():
-            ports = m.ports(src, dst)
-            entry = {"from": m.ident(src), "to": m.ident(dst), "ports": str(ports),
-                     "ranges": {proto: [list(iv) for iv in ivs] for proto, ivs in ports.ranges}}
-            yield ("\n    " if first else ",\n    ") + json.dumps(entry)
-            first = False
+        ranges: dict[PortSet, str] = {}
+        for i, src in enumerate(m.pods):
+            for j in m.allowed_from(i):
+                ports = m.ports(src, m.pods[j])
+                text = ranges.get(ports)
+                if text is None:
+                    text = ranges[ports] = json.dumps(str(ports)) + ", \"ranges\": " + json.dumps(
+                        {proto: [list(iv) for iv in ivs] for proto, ivs in ports.ranges})
+                yield (("\n    " if first else ",\n    ") + '{"from": ' + idents[i] + ', "to": ' + idents[j]
+                       + ', "ports": ' + text + "}")
+                first = False
         yield "\n  ]" if not first else "]"
     yield f',\n  "assumptions": {json.dumps(list(m.assumptions()))}'
     yield "\n}\n"

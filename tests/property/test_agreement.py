@@ -26,8 +26,13 @@ def test_engine_agrees_with_reference(clusters: Any, data: st.DataObject) -> Non
     c = load_objects(data.draw(clusters)).cluster
     analyzer = Analyzer(c)
     ports_matrix = analyzer.matrix()
+    assert {(s.key, d.key) for s, d in ports_matrix.allowed_pairs()} == {  # rows expanded with numpy
+        (s.key, d.key) for s in c.pods for d in c.pods if not ports_matrix.is_self(s, d) and ports_matrix.ports(s, d)}
     for protocol, port in PROBES:
         m = analyzer.matrix(port, protocol)
+        assert {(s.key, d.key) for s, d in m.allowed_pairs()} == {
+            (s.key, d.key) for s in c.pods for d in c.pods
+            if not m.is_self(s, d) and reference_allowed(c, s, d, protocol, port)}  # type: ignore[arg-type]
         for src in c.pods:
             for dst in c.pods:
                 want = reference_allowed(c, src, dst, protocol, port)  # type: ignore[arg-type]
