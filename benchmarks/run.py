@@ -113,6 +113,34 @@ def _startup() -> dict[str, float]:
     return out
 
 
+COMMANDS = (  # (what a user runs, generated size (pods, policies), arguments); whole process, one core
+    ("matrix --port 8080 -o json", (2_000, 400), ["matrix", "--port", "8080", "-o", "json"]),
+    ("matrix --port 8080 -o json", (10_000, 5_000), ["matrix", "--port", "8080", "-o", "json"]),
+    ("matrix --port 8080 -o csv", (10_000, 5_000), ["matrix", "--port", "8080", "-o", "csv"]),
+    ("matrix -o json (every port)", (3_000, 1_500), ["matrix", "-o", "json"]),
+)
+
+
+def _command(args: list[str]) -> tuple[float, float]:
+    """Wall time and peak RSS (MiB) of one netpol process, its output discarded."""
+    netpol = shutil.which("netpol") or str(Path(sys.executable).parent / "netpol")
+    started = time.perf_counter()
+    proc = subprocess.Popen([netpol, *args], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    _, _, usage = os.wait4(proc.pid, 0)
+    return time.perf_counter() - started, usage.ru_maxrss / 1024
+
+
+def _commands(workdir: Path) -> list[str]:
+    rows = []
+    for what, (pods, policies), args in COMMANDS:
+        path = workdir / f"cmd-{pods}-{policies}.json"
+        if not path.exists():
+            write(generate(Size(pods, policies, max(1, pods // 15))), path)
+        seconds, rss = _command([*args, "-f", str(path)])
+        rows.append(f"| `netpol {what}` | {pods:,} pods / {policies:,} policies | {seconds:.2f} s | {rss:,.0f} MiB |")
+    return rows
+
+
 def _machine() -> str:
     cpu = platform.processor() or platform.machine()
     try:
@@ -153,7 +181,8 @@ def _tiered_row(size: Size, t: dict[str, Any]) -> str:
 
 
 def _report(results: list[tuple[Size, dict[str, Any], dict[str, Any]]], e2e: float | None, elapsed: float,
-            tiered: dict[str, Any] | None = None, startup: dict[str, float] | None = None) -> str:
+            tiered: dict[str, Any] | None = None, startup: dict[str, float] | None = None,
+            commands: list[str] | None = None) -> str:
     largest = results[-1]
     lines = [
         "# Performance",
@@ -193,6 +222,11 @@ def _report(results: list[tuple[Size, dict[str, Any], dict[str, Any]]], e2e: flo
                   f"`netpol can-reach` on fixtures/limit {startup['can_reach_s']:.2f} s (target 0.4 s). "
                   "The library, rich, yaml, numpy, networkx, graphviz and the kubernetes client are imported "
                   "only by the commands that use them."]
+    if commands:
+        lines += ["", "## Commands, whole process", "",
+                  "Each on a generated cluster (JSON), in its own process, output discarded. Pod-level matrices "
+                  "expand the class-level rows to pods with numpy and are written a row at a time.", "",
+                  "| command | cluster | time | peak RSS |", "|---|---|---|---|", *commands]
     if tiered is not None:
         ok = [f"{key} {tiered[key]:.2f} ({'met' if tiered[key] <= TARGETS[key] else 'NOT met'}: <= {TARGETS[key]:g})"
               for key in ("compile_s", "query_ms")]
@@ -257,7 +291,8 @@ def main() -> None:
         tiered = _child(tiered_file, full=True)
         console.print(_tiered_row(size, tiered), markup=False, highlight=False)
     startup = _startup()
-    args.out.write_text(_report(results, e2e, time.perf_counter() - started, tiered, startup))
+    commands = None if args.smoke else _commands(workdir)
+    args.out.write_text(_report(results, e2e, time.perf_counter() - started, tiered, startup, commands))
     console.print(f"wrote {args.out}")
     if args.workdir is None:
         shutil.rmtree(workdir)
