@@ -230,6 +230,7 @@ class Engine:
         self._build_index()
         self._selector_cache: dict[tuple[str, LabelSelector], int] = {}
         self._resolved: dict[tuple[object, tuple[ContainerPort, ...] | None], PortSet] = {}
+        self._tier_resolved: dict[tuple[object, tuple[ContainerPort, ...] | None], PortSet] = {}
         self._results: dict[tuple[object, ...], DirectionResult] = {}  # see evaluate; never evicted, so
         # result ids are stable keys for _both
         self._both: dict[tuple[int, int], PortSet] = {}
@@ -366,12 +367,18 @@ class Engine:
                 for cid in _bits(subject):
                     per_class[cid].append((rule, pm))
             self.tiered[(tier, direction)] = per_class
-        self.tier_atoms = tuple(port_atoms(
+
+    @cached_property
+    def tier_atoms(self) -> tuple[tuple[Protocol, int], ...]:
+        """One port per interval every rule treats alike: probes for "allowed on some port" with tiers."""
+        if not self.tier_rules:
+            return ()
+        return tuple(port_atoms(
             [r for rules in self.tier_rules.values() for r in rules],
             [*((c.protocol, c.port, c.port) for cls in self.classes for c in cls.named_ports),
              *((p.protocol, p.port, p.end_port or p.port) for pol in self.cluster.policies for d in DIRECTIONS
                for r in pol.rules(d) for p in r.ports if isinstance(p.port, int))],
-        )) if self.tier_rules else ()
+        ))
 
     def tier_select(self, sel: TierSelector) -> int:
         pods = self.all_bits if sel.pod_selector is None else self.select("pod", sel.pod_selector)
@@ -410,6 +417,14 @@ class Engine:
         return bool(admin or baseline)
 
     # -- verdicts ----------------------------------------------------------
+
+    def tier_resolve(self, rule: CompiledTierRule, destination: tuple[ContainerPort, ...] | None) -> PortSet:
+        """A tiered rule's ports towards one destination, resolved once per (ports, named-port table)."""
+        key = (rule.ports, destination)
+        cached = self._tier_resolved.get(key)
+        if cached is None:
+            cached = self._tier_resolved[key] = tier_ports(rule.ports, destination)
+        return cached
 
     def resolve(self, rule: CompiledRule, destination: tuple[ContainerPort, ...] | None) -> PortSet:
         key = (rule.ports, destination)
@@ -452,9 +467,9 @@ class Engine:
                     matches.append(Match(rules[i][0].ref, ports, via_block))
             isolated_by = self._isolated_by(direction, subject)
             tier_walk = None
-            admin_hits = tuple(TierHit(admin[i][0].ref, tier_ports(admin[i][0].ports, destination))
+            admin_hits = tuple(TierHit(admin[i][0].ref, self.tier_resolve(admin[i][0], destination))
                                for i in tier_hits[0])
-            baseline_hits = tuple(TierHit(baseline[i][0].ref, tier_ports(baseline[i][0].ports, destination))
+            baseline_hits = tuple(TierHit(baseline[i][0].ref, self.tier_resolve(baseline[i][0], destination))
                                   for i in tier_hits[1])
             if admin or baseline:
                 v1_ports = ALL_PORTS if local else union_all(m.ports for m in matches)
@@ -530,6 +545,9 @@ class Engine:
             if probe is None:  # on some port: some port atom
                 return _or(self._sends(s, atom, by_ports) for atom in self.tier_atoms)
             v1 = self._v1_sends(s, probe, by_ports)
+            admin, baseline = self.tier_lists("egress", s)
+            if not any(p.name is not None for rule, _ in (*admin, *baseline) for p in rule.ports or ()):
+                return self._tier_bits("egress", s, probe, (), v1)  # no named port: one walk for every peer
             return _or(self._tier_bits("egress", s, probe, ports, v1) & group for ports, group in by_ports.items())
         return self._v1_sends(s, probe, by_ports)
 
@@ -569,7 +587,7 @@ class Engine:
         admin, baseline = self.tier_lists(direction, cls)
         remaining, allowed, passed = self.all_bits, 0, 0
         for rule, pm in admin:
-            if not tier_ports(rule.ports, destination).contains(*probe):
+            if not self.tier_resolve(rule, destination).contains(*probe):
                 continue
             hit = pm.classes & remaining
             remaining &= ~hit
@@ -589,7 +607,7 @@ class Engine:
             return peers & (v1 | local)
         allowed, rest = peers & local, peers & ~local
         for rule, pm in baseline:
-            if tier_ports(rule.ports, destination).contains(*probe):
+            if self.tier_resolve(rule, destination).contains(*probe):
                 hit = pm.classes & rest
                 if rule.ref.action != "Deny":
                     allowed |= hit

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from netpol.engine import Engine, TierPeerMatch
 from netpol.model import DIRECTIONS, ContainerPort, Direction, Tier, TieredPolicy, TierPeer, TierSelector
 from netpol.portsets import NO_PORTS
-from netpol.tiers import CompiledTierRule, TierRuleRef, tier_ports
+from netpol.tiers import CompiledTierRule, TierRuleRef
 
 
 @dataclass(frozen=True)
@@ -109,10 +109,10 @@ def _shadowed_by(engine: Engine, rule: CompiledTierRule, direction: Direction) -
                               [e for e, m in earlier if m.matches_ip(ip)]))
         for destination, matching in peers:
             reached = True
-            wanted = tier_ports(rule.ports, destination)
+            wanted = engine.tier_resolve(rule, destination)
             covered = NO_PORTS
             for e in matching:
-                part = tier_ports(e.ports, destination)
+                part = engine.tier_resolve(e, destination)
                 if part.intersection(wanted):
                     deciders.add(e.ref)
                 covered = covered.union(part)
