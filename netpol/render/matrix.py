@@ -102,21 +102,22 @@ def matrix_csv(m: Matrix) -> Iterator[str]:
 
     idents = [_csv_field(m.ident(p)) for p in m.pods]
     yield ",".join(["from", *idents]) + "\n"
-    by_class: dict[int, Any] = {}
+    by_class: dict[int, Any] = {}  # every-port matrices: the cell text per destination class
+    verdicts = np.array(["deny", "allow"], dtype=object)
     classes = m.pod_classes
     for i, src in enumerate(m.pods):
         cls = int(classes[i])
-        table = by_class.get(cls)
-        if table is None:  # the cell for each destination class, as text
-            allowed = m.class_row(cls)
-            if m.probe:
-                cells = np.where(allowed, "allow", "deny").astype(object)
-            else:
-                cells = np.array(["deny"] * len(allowed), dtype=object)
+        allowed = m.class_row(cls)
+        if m.probe:  # two words: index them, no per-class table to keep
+            row = verdicts[allowed[classes].astype(np.intp)]
+        else:
+            table = by_class.get(cls)
+            if table is None:
+                table = np.array(["deny"] * len(allowed), dtype=object)
                 for d in np.flatnonzero(allowed).tolist():
-                    cells[d] = _csv_field(str(m.class_ports(cls, d)))
-            table = by_class[cls] = cells
-        row = table[classes]
+                    table[d] = _csv_field(str(m.class_ports(cls, d)))
+                by_class[cls] = table
+            row = table[classes]
         if m.is_self(src, src):
             row[i] = SELF
         yield idents[i] + "," + ",".join(row.tolist()) + "\n"
