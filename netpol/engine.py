@@ -230,7 +230,6 @@ class Engine:
         self._build_index()
         self._selector_cache: dict[tuple[str, LabelSelector], int] = {}
         self._resolved: dict[tuple[object, tuple[ContainerPort, ...] | None], PortSet] = {}
-        self._tier_resolved: dict[tuple[object, tuple[ContainerPort, ...] | None], PortSet] = {}
         self._results: dict[tuple[object, ...], DirectionResult] = {}  # see evaluate; never evicted, so
         # result ids are stable keys for _both
         self._both: dict[tuple[int, int], PortSet] = {}
@@ -418,19 +417,18 @@ class Engine:
 
     # -- verdicts ----------------------------------------------------------
 
-    def tier_resolve(self, rule: CompiledTierRule, destination: tuple[ContainerPort, ...] | None) -> PortSet:
-        """A tiered rule's ports towards one destination, resolved once per (ports, named-port table)."""
-        key = (rule.ports, destination)
-        cached = self._tier_resolved.get(key)
-        if cached is None:
-            cached = self._tier_resolved[key] = tier_ports(rule.ports, destination)
-        return cached
-
-    def resolve(self, rule: CompiledRule, destination: tuple[ContainerPort, ...] | None) -> PortSet:
+    def resolve(self, rule: CompiledRule | CompiledTierRule, destination: tuple[ContainerPort, ...] | None
+                ) -> PortSet:
+        """A rule's ports towards one destination (NetworkPolicy or tiered), resolved once per (ports,
+        named-port table); the two kinds of ports never compare equal, so they share the cache."""
         key = (rule.ports, destination)
         cached = self._resolved.get(key)
         if cached is None:
-            cached = self._resolved[key] = resolve_ports(rule.ports, destination)
+            if isinstance(rule, CompiledTierRule):
+                cached = tier_ports(rule.ports, destination)
+            else:
+                cached = resolve_ports(rule.ports, destination)
+            self._resolved[key] = cached
         return cached
 
     def evaluate(self, direction: Direction, subject: int, peer: PeerRef,
@@ -467,9 +465,9 @@ class Engine:
                     matches.append(Match(rules[i][0].ref, ports, via_block))
             isolated_by = self._isolated_by(direction, subject)
             tier_walk = None
-            admin_hits = tuple(TierHit(admin[i][0].ref, self.tier_resolve(admin[i][0], destination))
+            admin_hits = tuple(TierHit(admin[i][0].ref, self.resolve(admin[i][0], destination))
                                for i in tier_hits[0])
-            baseline_hits = tuple(TierHit(baseline[i][0].ref, self.tier_resolve(baseline[i][0], destination))
+            baseline_hits = tuple(TierHit(baseline[i][0].ref, self.resolve(baseline[i][0], destination))
                                   for i in tier_hits[1])
             if admin or baseline:
                 v1_ports = ALL_PORTS if local else union_all(m.ports for m in matches)
@@ -587,7 +585,7 @@ class Engine:
         admin, baseline = self.tier_lists(direction, cls)
         remaining, allowed, passed = self.all_bits, 0, 0
         for rule, pm in admin:
-            if not self.tier_resolve(rule, destination).contains(*probe):
+            if not self.resolve(rule, destination).contains(*probe):
                 continue
             hit = pm.classes & remaining
             remaining &= ~hit
@@ -607,7 +605,7 @@ class Engine:
             return peers & (v1 | local)
         allowed, rest = peers & local, peers & ~local
         for rule, pm in baseline:
-            if self.tier_resolve(rule, destination).contains(*probe):
+            if self.resolve(rule, destination).contains(*probe):
                 hit = pm.classes & rest
                 if rule.ref.action != "Deny":
                     allowed |= hit

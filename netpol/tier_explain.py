@@ -109,10 +109,10 @@ def _shadowed_by(engine: Engine, rule: CompiledTierRule, direction: Direction) -
                               [e for e, m in earlier if m.matches_ip(ip)]))
         for destination, matching in peers:
             reached = True
-            wanted = engine.tier_resolve(rule, destination)
+            wanted = engine.resolve(rule, destination)
             covered = NO_PORTS
             for e in matching:
-                part = engine.tier_resolve(e, destination)
+                part = engine.resolve(e, destination)
                 if part.intersection(wanted):
                     deciders.add(e.ref)
                 covered = covered.union(part)
