@@ -507,6 +507,12 @@ class Engine:
             ports = self._both[key] = egress.ports.intersection(ingress.ports)
         return ports
 
+    @cached_property
+    def candidates(self) -> ClassMatrix:
+        """Class pairs that may connect on some port: each side allows some port (their intersection
+        can still be empty, so an exact answer checks the pair's ports)."""
+        return self._rows(None)
+
     def reachability(self, protocol: Protocol, port: int) -> ClassMatrix:
         """Which class may connect to which on one port. Bit s of row s means "between two pods of class s"."""
         return self._rows((protocol, port))
@@ -524,49 +530,58 @@ class Engine:
 
         n = len(self.classes)
         width = (n + 7) // 8
-        by_ports: dict[tuple[ContainerPort, ...], int] = {}
-        for c in self.classes:
-            by_ports[c.named_ports] = by_ports.get(c.named_ports, 0) | (1 << c.id)
         admits = np.zeros((8 * width, width), np.uint8)  # square, padded to whole bytes
         for d in range(n):
             admits[d] = np.frombuffer(self._admits(d, probe).to_bytes(width, "little"), np.uint8)
         rows = _transpose(admits)  # row s: the destinations whose ingress admits s
         del admits
         for s in range(n):
-            sends = np.frombuffer(self._sends(s, probe, by_ports).to_bytes(width, "little"), np.uint8)
+            sends = np.frombuffer(self._sends(s, probe).to_bytes(width, "little"), np.uint8)
             np.bitwise_and(rows[s], sends, out=rows[s])
         return ClassMatrix(rows, n)
 
-    def _sends(self, s: int, probe: tuple[Protocol, int] | None,
-               by_ports: dict[tuple[ContainerPort, ...], int]) -> int:
+    @cached_property
+    def by_named_ports(self) -> dict[tuple[ContainerPort, ...], int]:
+        """Classes grouped by their named-port table: egress ports resolve once per group."""
+        out: dict[tuple[ContainerPort, ...], int] = {}
+        for c in self.classes:
+            out[c.named_ports] = out.get(c.named_ports, 0) | (1 << c.id)
+        return out
+
+    def _sends(self, s: int, probe: tuple[Protocol, int] | None) -> int:
         if self.has_tier_rules("egress", s):
             if probe is None:  # on some port: some port atom
-                return _or(self._sends(s, atom, by_ports) for atom in self.tier_atoms)
-            v1 = self._v1_sends(s, probe, by_ports)
+                return _or(self._sends(s, atom) for atom in self.tier_atoms)
+            v1 = self._v1_sends(s, probe)
             admin, baseline = self.tier_lists("egress", s)
             if not any(p.name is not None for rule, _ in (*admin, *baseline) for p in rule.ports or ()):
                 return self._tier_bits("egress", s, probe, (), v1)  # no named port: one walk for every peer
-            return _or(self._tier_bits("egress", s, probe, ports, v1) & group for ports, group in by_ports.items())
-        return self._v1_sends(s, probe, by_ports)
+            return _or(self._tier_bits("egress", s, probe, ports, v1) & group
+                       for ports, group in self.by_named_ports.items())
+        return self._v1_sends(s, probe)
 
-    def _v1_sends(self, s: int, probe: tuple[Protocol, int] | None,
-                  by_ports: dict[tuple[ContainerPort, ...], int]) -> int:
+    def _v1_sends(self, s: int, probe: tuple[Protocol, int] | None) -> int:
         if not self.is_isolated("egress", s):
             return self.all_bits
         bits = self._local_node_bits(s)
         for rule, pm in self.rules["egress"][s]:
-            for named_ports, group in by_ports.items():  # egress ports resolve against each destination
+            for named_ports, group in self.by_named_ports.items():  # egress ports resolve per destination
                 if _allows(self.resolve(rule, named_ports), probe):
                     bits |= pm.classes & group
         return bits
 
     def _local_node_bits(self, subject: int) -> int:
         """The hostNetwork classes on the subject's node: its node's own traffic, always allowed."""
-        bits = 0
-        for c in _bits(self.host_bits):
-            if self._is_local_node(c, subject):
-                bits |= 1 << c
-        return bits
+        node = self.classes[subject].node
+        return 0 if node is None else self._host_bits_by_node.get(node, 0)
+
+    @cached_property
+    def _host_bits_by_node(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for c in self.classes:
+            if c.host_network and c.node is not None:
+                out[c.node] = out.get(c.node, 0) | (1 << c.id)
+        return out
 
     def _admits(self, d: int, probe: tuple[Protocol, int] | None) -> int:
         if self.has_tier_rules("ingress", d):
@@ -693,7 +708,7 @@ class Engine:
             for block in self.blocks:
                 g.add_node(_block_node(block), kind="external", block=block)
             self._add_external_edges(g)
-        candidates = self._rows(None)  # only pairs some port may connect
+        candidates = self.candidates  # only pairs some port may connect
         for src in range(len(self.classes)):
             for dst in _bits(candidates.row(src)):
                 if src == dst and self.classes[src].lone:
@@ -720,6 +735,7 @@ class Engine:
                     else:
                         g.add_edge(node, c.id, ports=result.ports, egress=None, ingress=result)
 
+    @cached_property
     def address_sets(self) -> dict[tuple[IPBlock, ...], IPAddress]:
         """Outside addresses grouped by the blocks they are in (every rule treats a group alike), each
         with one representative address."""
@@ -729,7 +745,7 @@ class Engine:
         return out
 
     def _add_address_set_edges(self, g: nx.DiGraph[int | str]) -> None:
-        for within, ip in sorted(self.address_sets().items(), key=lambda kv: address_set_node(kv[0])):
+        for within, ip in sorted(self.address_sets.items(), key=lambda kv: address_set_node(kv[0])):
             node = address_set_node(within)
             g.add_node(node, kind="external", block=None, within=within)
             for c in self.classes:

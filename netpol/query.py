@@ -242,7 +242,7 @@ class Matrix:
             if self.probe:
                 packed = self._rows.packed[cls]
             else:  # the any-port candidates, kept where the exact port set is not empty
-                packed = self._candidates.packed[cls]
+                packed = self.analyzer.engine.candidates.packed[cls]
             cached = np.unpackbits(packed, bitorder="little")[:n].astype(bool)
             if not self.probe:
                 for d in np.flatnonzero(cached).tolist():
@@ -260,10 +260,6 @@ class Matrix:
         if self.is_self(src, src):
             mask[i] = False
         return np.flatnonzero(mask).tolist()
-
-    @cached_property
-    def _candidates(self) -> ClassMatrix:
-        return self.analyzer.engine._rows(None)
 
     def class_ports(self, src: int, dst: int) -> PortSet:
         key = (src, dst)

@@ -103,7 +103,7 @@ def _shadowed_by(engine: Engine, rule: CompiledTierRule, direction: Direction) -
             first = engine.classes[(bits & -bits).bit_length() - 1]
             peers.append((c.named_ports if direction == "ingress" else first.named_ports,
                           [e for e, _ in region_rules]))
-        for ip in engine.address_sets().values():
+        for ip in engine.address_sets.values():
             if pm.matches_ip(ip):
                 peers.append((c.named_ports if direction == "ingress" else None,
                               [e for e, m in earlier if m.matches_ip(ip)]))
@@ -135,8 +135,5 @@ def _regions(engine: Engine, peers: int, earlier: list[tuple[CompiledTierRule, T
             if outside:
                 refined.append((outside, matching))
         parts = refined
-    by_ports: dict[object, int] = {}
-    for c in engine.classes:
-        by_ports[c.named_ports] = by_ports.get(c.named_ports, 0) | (1 << c.id)
-    return [(region & group, matching) for region, matching in parts for group in by_ports.values()
+    return [(region & group, matching) for region, matching in parts for group in engine.by_named_ports.values()
             if region & group]
