@@ -94,10 +94,9 @@ def diff(base: Analyzer, head: Analyzer) -> ReachabilityDiff:
 
 def _address_sets(before: Engine, after: Engine) -> dict[str, IPAddress]:
     """Outside addresses that both versions' rules treat alike, named by the blocks they are in."""
-    blocks = sorted(set(before.blocks) | set(after.blocks), key=str)
     out: dict[str, IPAddress] = {}
     for r in before.address_ranges(blocks=after.blocks):
-        out.setdefault(address_set_node(tuple(b for b in blocks if b.contains(r.first))), r.first)
+        out.setdefault(address_set_node(r.blocks), r.first)
     return out
 
 

@@ -639,8 +639,9 @@ class Engine:
     def address_ranges(self, network: IPNetwork | None = None,
                        blocks: Iterable[IPBlock] = ()) -> tuple[AddressRange, ...]:
         """`network` (default: IPv4, and IPv6 when a block is IPv6) cut at every boundary of this
-        engine's blocks and `blocks`, in address order; each range is in the same blocks throughout."""
-        every = (*self.blocks, *blocks)
+        engine's blocks and `blocks`, in address order; each range is in the same blocks throughout
+        (`AddressRange.blocks`: which of them, sorted)."""
+        every = tuple(sorted(set(self.blocks) | set(blocks), key=str))
         if network is not None:
             networks = [network]
         else:
@@ -661,7 +662,7 @@ class Engine:
             make = ipaddress.IPv4Address if net.version == 4 else ipaddress.IPv6Address
             for lo, hi in zip(bounds, bounds[1:], strict=False):
                 start = make(lo)
-                out.append(AddressRange(start, make(hi - 1), tuple(b for b in self.blocks if b.contains(start))))
+                out.append(AddressRange(start, make(hi - 1), tuple(b for b in every if b.contains(start))))
         return tuple(out)
 
     def external_ports(self, direction: Direction, cls: int, ip: IPAddress) -> PortSet:

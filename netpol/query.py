@@ -471,8 +471,9 @@ class Analyzer:
         same = (source.pod is not None and destination.pod is not None and source.pod.key == destination.pod.key
                 and source.pod.is_one_pod)
         assumptions = self._assumptions(source, destination, egress, ingress, proto, number, same)
-        assumptions += tuple(_ties(side, result, proto, number) for side, result in ((e, egress), (i, ingress))
-                             if result is not None and _ties(side, result, proto, number))
+        ties = (_ties(side, result, proto, number) for side, result in ((e, egress), (i, ingress))
+                if result is not None)
+        assumptions += tuple(note for note in ties if note)
         return Verdict(source, destination, proto, number, same or (e.allowed and i.allowed), e, i, assumptions)
 
     def _assumptions(self, src: Endpoint, dst: Endpoint, egress: DirectionResult | None,
@@ -644,13 +645,11 @@ def _side(direction: Direction, subject: Endpoint, peer: Endpoint, result: Direc
         return _v1_side(direction, subject, peer, result, protocol, port)
     seg = result.walk.at(protocol, port)
     passed = f"passed on by {seg.passed}; " if seg.passed is not None else ""
-    node_address = subject.pod is not None and peer.pod is None and peer.ip is not None \
-        and peer.ip == subject.pod.host_ip
     if isinstance(seg.decider, TierRuleRef) and seg.decider.tier == "Admin":
         verb = "allowed" if seg.allowed else "denied"
         return DirectionVerdict(direction, seg.allowed, True, result.isolated_by, (),
                                 f"{verb} by {seg.decider} (Admin tier)", "Admin", seg.decider, seg.passed)
-    if seg.decider == "NetworkPolicy" or node_address:
+    if seg.decider == "NetworkPolicy" or _is_node_address(subject, peer):
         v1 = _v1_side(direction, subject, peer, result, protocol, port)
         return replace(v1, reason=f"{passed}NetworkPolicy tier: {v1.reason}", tier="NetworkPolicy",
                        passed_by=seg.passed)
@@ -696,6 +695,11 @@ def _ties(side: DirectionVerdict, result: DirectionResult, protocol: Protocol, p
             f"undefined (netpol applied {d.policy}, by name), so the network plugin may do either")
 
 
+def _is_node_address(subject: Endpoint, peer: Endpoint) -> bool:
+    """The peer is the address of the subject pod's node (status.hostIP)."""
+    return subject.pod is not None and peer.pod is None and peer.ip is not None and peer.ip == subject.pod.host_ip
+
+
 def _v1_side(direction: Direction, subject: Endpoint, peer: Endpoint, result: DirectionResult,
              protocol: Protocol, port: int) -> DirectionVerdict:
     """The NetworkPolicy v1 decision, and why."""
@@ -708,7 +712,7 @@ def _v1_side(direction: Direction, subject: Endpoint, peer: Endpoint, result: Di
         return DirectionVerdict(direction, True, True, result.isolated_by, (),
                                 f"allowed: {peer} uses the host network of {subject}'s node ({node}), and "
                                 f"{NODE_RULE}")
-    if subject.pod is not None and peer.pod is None and peer.ip is not None and peer.ip == subject.pod.host_ip:
+    if _is_node_address(subject, peer):
         return DirectionVerdict(direction, True, True, result.isolated_by, (),
                                 f"allowed: {peer} is the address of {subject}'s node (status.hostIP), and {NODE_RULE}")
     allowed_by = tuple(m.ref for m in result.allowed_by(protocol, port))
