@@ -139,9 +139,18 @@ class IPBlock:
     written: str | None = field(default=None, compare=False)  # the cidr as written, when it had host bits set
 
     def contains(self, ip: IPAddress) -> bool:
-        if ip.version != self.cidr.version or ip not in self.cidr:
-            return False
-        return not any(ip in ex for ex in self.excepts)
+        return self.contains_int(ip.version, int(ip))
+
+    def contains_int(self, version: int, address: int) -> bool:
+        """`contains` for an address as (IP version, integer): with the CIDRs as integer ranges, so that
+        checking 150k pod IPs against every block builds no address objects."""
+        v, lo, hi, excepts = self._spans
+        return version == v and lo <= address <= hi and not any(elo <= address <= ehi for elo, ehi in excepts)
+
+    @cached_property
+    def _spans(self) -> tuple[int, int, int, tuple[tuple[int, int], ...]]:
+        return (self.cidr.version, int(self.cidr.network_address), int(self.cidr.broadcast_address),
+                tuple((int(e.network_address), int(e.broadcast_address)) for e in self.excepts))
 
     def __str__(self) -> str:
         if not self.excepts:
