@@ -22,8 +22,8 @@ def counts(results: Results, errors: Errors = ()) -> tuple[int, int, int]:
     """(passed, failed, errors): an expectation that could not be checked, or a whole file, is an error."""
     outcomes = [o for _, outs in results for o in outs]
     passed = sum(o.passed for o in outcomes)
-    errored = sum(o.error is not None for o in outcomes) + len(errors)
-    return passed, len(outcomes) - passed - (errored - len(errors)), errored
+    failed = sum(not o.passed and o.error is None for o in outcomes)
+    return passed, failed, len(outcomes) - passed - failed + len(errors)
 
 
 def summary(results: Results, errors: Errors = ()) -> str:

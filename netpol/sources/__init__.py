@@ -27,7 +27,7 @@ from netpol.model import (
     TieredKind,
     TieredPolicy,
 )
-from netpol.sources.manifests import STDIN, Inputs, RawObject, expand_paths, located, raw_objects, read_text
+from netpol.sources.manifests import Inputs, RawObject, display_name, expand_paths, located, raw_objects, read_text
 from netpol.sources.parse import (
     Field,
     parse_namespace,
@@ -260,10 +260,9 @@ def _read_all(inputs: Inputs, stdin_text: str | None, empty: list[str]) -> Itera
             count += 1
             yield obj
         if count == 0:
-            name = "<stdin>" if path == STDIN else path
             if path in inputs.given:
-                raise InputError(Location(name), None, "holds no Kubernetes objects (empty input)")
-            empty.append(name)
+                raise InputError(Location(display_name(path)), None, "holds no Kubernetes objects (empty input)")
+            empty.append(display_name(path))
         total += count
     if total == 0:
         raise InputError(Location(", ".join(inputs.files)), None, "no Kubernetes objects in the input")

@@ -174,6 +174,11 @@ def _render_first(directory: Path, marker: str, what: str, how: str) -> None:
                      f"is {what} ({marker}), not manifests: render it first, e.g. {how.format(dir=directory)}")
 
 
+def display_name(path: str) -> str:
+    """How messages name an input: `<stdin>` for `-`."""
+    return "<stdin>" if path == STDIN else path
+
+
 def read_text(path: str, stdin_text: str | None) -> str:
     if path == STDIN:
         if stdin_text is None:
@@ -206,7 +211,7 @@ def _looks_like_json(path: str, text: str) -> bool:
 
 def decode_documents(path: str, text: str) -> Iterator[tuple[int, int | None, Any]]:
     """Yield (document number, first line, decoded value) for every non-empty document."""
-    name = "<stdin>" if path == STDIN else path
+    name = display_name(path)
     if _looks_like_json(path, text):
         try:
             value = json.loads(text, object_pairs_hook=_unique_keys)
@@ -351,7 +356,7 @@ def _is_list(data: dict[str, Any]) -> bool:
 
 def raw_objects(path: str, text: str) -> Iterator[RawObject]:
     """Every object in one file, with List documents expanded."""
-    name = "<stdin>" if path == STDIN else path
+    name = display_name(path)
     for number, line, value in decode_documents(path, text):
         loc = Location(name, document=number, line=line)
         if not isinstance(value, dict):
