@@ -246,8 +246,9 @@ def _analyze(source: Source, scope: list[str] | None = None, warn_no_pods: bool 
     from netpol.query import Analyzer
 
     cluster = _load(source, scope).cluster
-    if warn_no_pods and cluster.policies and not cluster.pods:
-        _note(f"netpol: warning: the input has {len(cluster.policies)} NetworkPolicies but no pods or "
+    if warn_no_pods and (cluster.policies or cluster.tiered) and not cluster.pods:
+        tiered = f" and {len(cluster.tiered)} Admin or Baseline policies" if cluster.tiered else ""
+        _note(f"netpol: warning: the input has {len(cluster.policies)} NetworkPolicies{tiered} but no pods or "
               f"workloads, so there is no connection to show; {NO_PODS_HINT}")
     with _phase(f"compiling {len(cluster.pods)} pods and {len(cluster.policies)} policies"):
         analyzer = Analyzer(cluster)

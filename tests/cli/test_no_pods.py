@@ -58,3 +58,11 @@ def test_matrix_and_check_warn_when_there_are_no_pods(tmp_path: Path) -> None:
     assert r.exit_code == 2  # and the expectation about no pod is an error, never a pass
     r = runner.invoke(app, ["explain", "-f", path])  # explain is about policies: no warning
     assert "no pods or workloads" not in r.stderr
+
+
+def test_tiered_policies_without_pods_warn_too(tmp_path: Path) -> None:
+    path = write(tmp_path, "anp.yaml", "apiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\n"
+                 "metadata: {name: deny}\nspec: {tier: Admin, priority: 1, subject: {namespaces: {}}}\n")
+    r = runner.invoke(app, ["matrix", "-f", path, "-o", "json"])
+    assert (f"netpol: warning: the input has 0 NetworkPolicies and 1 Admin or Baseline policies but no pods or "
+            f"workloads, so there is no connection to show; {HINT}") in r.stderr.splitlines()
