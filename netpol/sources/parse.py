@@ -124,6 +124,13 @@ class Field:
         return self
 
 
+def cluster_object_name(f: Field, what: str = "object name") -> tuple[str, Field]:
+    """The name (a DNS subdomain) and metadata of a cluster-scoped object: a node, a tiered policy."""
+    meta = f.child("metadata")
+    meta.required().mapping()
+    return _check_name(meta.child("name"), _DNS_SUBDOMAIN, 253, what), meta
+
+
 def _check_name(f: Field, pattern: re.Pattern[str], limit: int, what: str) -> str:
     name = f.required().string()
     if not _valid_name(pattern, limit, name):

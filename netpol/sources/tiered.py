@@ -31,12 +31,11 @@ from netpol.model import (
     TierSelector,
 )
 from netpol.portsets import MAX_PORT, MIN_PORT, Protocol
-from netpol.sources.parse import Field, parse_labels, parse_selector, port_name
+from netpol.sources.parse import Field, cluster_object_name, parse_labels, parse_selector, port_name
 
 V1ALPHA1 = "policy.networking.k8s.io/v1alpha1"
 V1ALPHA2 = "policy.networking.k8s.io/v1alpha2"
 MAX_PRIORITY = 1000
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
 _DOMAIN = re.compile(r"^(\*\.)?([a-zA-Z0-9]([-a-zA-Z0-9]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z0-9]([-a-zA-Z0-9]{0,61}"
                      r"[a-zA-Z0-9])?\.?$")
 
@@ -64,18 +63,13 @@ class _Version:
 
 def parse_tiered(f: Field, kind: TieredKind, warn: Warn) -> TieredPolicy:
     version = _Version(kind)
-    meta = f.child("metadata")
-    meta.required().mapping()
-    name_field = meta.child("name")
-    name = name_field.required().string()
-    if len(name) > 253 or not _DNS_SUBDOMAIN.match(name):
-        name_field.fail(f"{name!r} is not a valid object name")
+    name, meta = cluster_object_name(f)
     spec = f.child("spec")
     allowed = ("priority", "subject", "ingress", "egress") + (("tier",) if version.v2 else ())
     if kind == "BaselineAdminNetworkPolicy":
         allowed = ("subject", "ingress", "egress")
         if name != "default":
-            name_field.fail("a BaselineAdminNetworkPolicy must be named 'default' (there is only one)")
+            meta.child("name").fail("a BaselineAdminNetworkPolicy must be named 'default' (there is only one)")
     spec.required().mapping(allowed)
     tier: Tier = "Baseline" if kind == "BaselineAdminNetworkPolicy" else "Admin"
     if version.v2:
@@ -274,12 +268,7 @@ def _protocol(f: Field) -> TierPort:
 
 
 def parse_node(f: Field) -> Node:
-    meta = f.child("metadata")
-    meta.required().mapping()
-    name_field = meta.child("name")
-    name = name_field.required().string()
-    if len(name) > 253 or not _DNS_SUBDOMAIN.match(name):
-        name_field.fail(f"{name!r} is not a valid node name")
+    name, meta = cluster_object_name(f, "node name")
     labels = parse_labels(meta.child("labels"))
     addresses: list[IPAddress] = []
     for entry in f.child("status").child("addresses").items():
