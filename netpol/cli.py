@@ -93,6 +93,19 @@ class DiffFormat(StrEnum):
     md = "md"
 
 
+class LintFormat(StrEnum):
+    text = "text"
+    json = "json"
+    sarif = "sarif"
+
+
+class FailOn(StrEnum):
+    error = "error"
+    warning = "warning"
+    info = "info"
+    never = "never"
+
+
 class ProtocolName(StrEnum):
     TCP = "TCP"
     UDP = "UDP"
@@ -567,6 +580,57 @@ def diff(
     render = {DiffFormat.text: diff_text, DiffFormat.json: diff_json, DiffFormat.md: diff_markdown}[output]
     _say(render(changes))
     raise typer.Exit(EXIT_DENIED if changes.changed else EXIT_OK)
+
+
+@app.command()
+def lint(
+    files: Files = None,
+    namespace: Namespaces = None,
+    output: Annotated[LintFormat, typer.Option("--output", "-o", metavar="text|json|sarif",
+                                               help="Output format; sarif is for code scanning.")] = LintFormat.text,
+    fail_on: Annotated[FailOn, typer.Option("--fail-on", metavar="error|warning|info|never",
+                                            help="Exit 1 when a finding has this severity or a higher one.")
+                       ] = FailOn.warning,
+    disable: Annotated[list[str] | None, typer.Option(
+        "--disable", metavar="ID", help="Count this rule's findings as suppressed ('all' for every rule). "
+        "Repeatable, or comma-separated.")] = None,
+    enable: Annotated[list[str] | None, typer.Option(
+        "--enable", metavar="ID", help="Report this rule even if --disable names it (e.g. --disable all "
+        "--enable NP204). Repeatable.")] = None,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
+    verbose: Verbose = False,
+) -> None:
+    """Find policies that do not do what their author meant: exact findings with file and line.
+
+    Policy checks (NP1xx) need no pods, so they run on a pull request that holds only policies; cluster
+    checks (NP2xx) run when the input has pods or workloads. Exit codes: 0 no finding at or above
+    --fail-on, 1 findings, 2 usage or input error. Rules: docs/lint.md.
+
+    \b
+    Example:
+      netpol lint -f k8s/ -o sarif > netpol.sarif
+    """
+    from netpol import __version__
+    from netpol.lint import lint as run_lint
+    from netpol.lint import rule_ids
+    from netpol.render.lint import lint_json, lint_sarif, lint_text
+    from netpol.sources.positions import field_position, repository_path
+
+    with _user_errors():
+        rule_ids([*(disable or []), *(enable or [])])  # a typo is an error before any reading
+        cluster = _load(Source(files, kubeconfig, context, verbose), namespace).cluster
+        with _phase("linting"):
+            report = run_lint(cluster, namespace or (), disable or (), enable or ())
+    report = report.with_positions(field_position)
+    if output is LintFormat.sarif:
+        files_seen = {f.location.file for f in report.findings if f.location and f.location.document is not None}
+        _write([lint_sarif(report, {f: repository_path(f) for f in files_seen}, __version__)])
+    elif output is LintFormat.json:
+        _write([lint_json(report)])
+    else:
+        _write(lint_text(report))
+    raise typer.Exit(EXIT_DENIED if report.fails(fail_on.value) else EXIT_OK)
 
 
 @app.command()

@@ -20,10 +20,10 @@ every In/NotIn/Exists/DoesNotExist result unchanged.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 if TYPE_CHECKING:  # numpy and networkx cost 0.5 s to import: only the commands that need them do
     import networkx as nx
@@ -178,6 +178,7 @@ class AddressRange:
         return ", ".join(str(n) for n in self.networks)
 
 
+_Entry = TypeVar("_Entry", bound=tuple[object, PeerMatch | TierPeerMatch])
 PeerRef = int | IPAddress  # a class id, or an address outside the cluster
 _STRIPE = 256  # 8x8 blocks per stripe when transposing: 2048 rows at a time
 _TRANSPOSE_MASKS = ((7, 0x00AA00AA00AA00AA), (14, 0x0000CCCC0000CCCC), (28, 0x00000000F0F0F0F0))
@@ -316,6 +317,10 @@ class Engine:
 
     def namespace_bits(self, namespace: str) -> int:
         return self._ns_bits.get(namespace, 0)
+
+    def block_classes(self, block: IPBlock) -> int:
+        """Classes whose pod IPs fall in `block` (a block some rule names)."""
+        return self._block_bits.get(block, 0)
 
     # -- policies ----------------------------------------------------------
 
@@ -539,6 +544,26 @@ class Engine:
             sends = np.frombuffer(self._sends(s, probe).to_bytes(width, "little"), np.uint8)
             np.bitwise_and(rows[s], sends, out=rows[s])
         return ClassMatrix(rows, n)
+
+    def peer_regions(self, peers: int, entries: Sequence[_Entry], split_named_ports: bool = True
+                     ) -> list[tuple[int, list[_Entry]]]:
+        """`peers` (a class bitset) split into regions whose classes the same `entries` match (partition
+        refinement on their bitsets), and by named-port table: one class then answers for its region."""
+        parts: list[tuple[int, list[_Entry]]] = [(peers, [])]
+        for entry in entries:
+            bits = entry[1].classes
+            refined: list[tuple[int, list[_Entry]]] = []
+            for part in parts:
+                inside, outside = part[0] & bits, part[0] & ~bits
+                if inside:
+                    refined.append((inside, [*part[1], entry]))
+                if outside:
+                    refined.append((outside, part[1]))
+            parts = refined
+        if not split_named_ports:
+            return parts
+        return [(region & group, matching) for region, matching in parts for group in self.by_named_ports.values()
+                if region & group]
 
     @cached_property
     def by_named_ports(self) -> dict[tuple[ContainerPort, ...], int]:

@@ -37,6 +37,7 @@ class Namespace:
     labels: tuple[tuple[str, str], ...]
     declared: bool = True  # False when only implied by a pod or policy
     location: Location | None = field(default=None, compare=False)
+    lint_ignore: tuple[str, ...] = field(default=(), compare=False)  # netpol.io/lint-ignore: rule ids
 
     @property
     def label_map(self) -> dict[str, str]:
@@ -70,6 +71,7 @@ class Pod:
     owner: str | None = None  # the workload a real pod stands for, e.g. "deployment/web"
     controller: tuple[str, str] | None = None  # its controlling ownerReference as written: ("ReplicaSet", "web-5d9c7")
     host_ip: IPAddress | None = None  # status.hostIP: its node's address, to and from which traffic is allowed
+    lint_ignore: tuple[str, ...] = field(default=(), compare=False)  # netpol.io/lint-ignore: rule ids
 
     @property
     def is_one_pod(self) -> bool:
@@ -211,6 +213,7 @@ class NetworkPolicy:
     egress: tuple[Rule, ...] = ()
     declared_policy_types: tuple[PolicyType, ...] | None = None
     location: Location | None = field(default=None, compare=False)
+    lint_ignore: tuple[str, ...] = field(default=(), compare=False)  # netpol.io/lint-ignore: rule ids
 
     @property
     def key(self) -> str:
@@ -313,6 +316,7 @@ class TieredPolicy:
     ingress: tuple[TierRule, ...] = ()
     egress: tuple[TierRule, ...] = ()
     location: Location | None = field(default=None, compare=False)
+    lint_ignore: tuple[str, ...] = field(default=(), compare=False)  # netpol.io/lint-ignore: rule ids
 
     @property
     def key(self) -> str:

@@ -68,8 +68,41 @@ class LabelSelector:
     def matches(self, labels: Mapping[str, str]) -> bool:
         return all(r.matches(labels) for r in self.requirements)
 
+    def covers(self, other: LabelSelector) -> bool:
+        """Certainly selects everything `other` does: its conditions are a subset of other's (sufficient,
+        not necessary: `a in (x,y)` covers `a=x` only when written so)."""
+        return set(self.requirements) <= set(other.requirements)
+
     def __str__(self) -> str:
         return ",".join(str(r) for r in self.requirements) if self.requirements else "{}"
+
+
+def satisfiable(*selectors: LabelSelector) -> bool:
+    """Some label set matches all the selectors: exact, key by key (a key absent from a label set
+    satisfies NotIn and DoesNotExist; any value outside finite In lists is possible)."""
+    by_key: dict[str, list[Requirement]] = {}
+    for sel in selectors:
+        for r in sel.requirements:
+            by_key.setdefault(r.key, []).append(r)
+    for reqs in by_key.values():
+        allowed: set[str] | None = None
+        excluded: set[str] = set()
+        present = absent = False
+        for r in reqs:
+            if r.operator == "In":
+                allowed = set(r.values) if allowed is None else allowed & set(r.values)
+                present = True
+            elif r.operator == "NotIn":
+                excluded.update(r.values)
+            elif r.operator == "Exists":
+                present = True
+            else:
+                absent = True
+        if present and absent:
+            return False
+        if allowed is not None and not allowed - excluded:
+            return False
+    return True
 
 
 def requirement(key: str, operator: Operator, values: tuple[str, ...] | list[str] = ()) -> Requirement:

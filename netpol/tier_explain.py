@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from netpol.engine import Engine, TierPeerMatch
+from netpol.engine import Engine
 from netpol.model import DIRECTIONS, ContainerPort, Direction, Tier, TieredPolicy, TierPeer, TierSelector
 from netpol.portsets import NO_PORTS
 from netpol.tiers import CompiledTierRule, TierRuleRef
@@ -69,7 +69,7 @@ def summarize_tiers(engine: Engine) -> tuple[TierPolicySummary, ...]:
             for rule, written in zip(compiled, pol.rules(direction), strict=True):
                 ports = ", ".join(str(p) for p in written.ports) if written.ports is not None else "all ports"
                 rules.append(TierRuleSummary(rule.ref, tuple(describe_peer(p) for p in written.peers), ports,
-                                             _shadowed_by(engine, rule, direction)))
+                                             shadowed_by(engine, rule, direction)))
         ties = tuple(f"{o.short_kind} {o.name}" for o in policies
                      if o is not pol and o.tier == pol.tier and o.priority == pol.priority)
         out.append(TierPolicySummary(pol, describe_selector(pol.subject), targets, tuple(rules), ties))
@@ -81,7 +81,7 @@ def _targets(engine: Engine, pol: TieredPolicy) -> tuple[str, ...]:
     return tuple(sorted(p.key for c in engine.classes if (bits >> c.id) & 1 for p in c.pods))
 
 
-def _shadowed_by(engine: Engine, rule: CompiledTierRule, direction: Direction) -> tuple[TierRuleRef, ...]:
+def shadowed_by(engine: Engine, rule: CompiledTierRule, direction: Direction) -> tuple[TierRuleRef, ...]:
     """The earlier rules that decide everything `rule` would, for every subject and peer it has here;
     empty when some (subject, peer, port) reaches it, or when it matches nothing at all."""
     lists = engine.tiered.get((rule.ref.tier, direction))
@@ -99,7 +99,7 @@ def _shadowed_by(engine: Engine, rule: CompiledTierRule, direction: Direction) -
         # Peers: classes split into regions whose classes share their earlier rules and named ports,
         # so one class decides for its region; and the outside address sets (egress peers).
         peers: list[tuple[tuple[ContainerPort, ...] | None, list[CompiledTierRule]]] = []
-        for bits, region_rules in _regions(engine, pm.classes, earlier):
+        for bits, region_rules in engine.peer_regions(pm.classes, earlier):
             first = engine.classes[(bits & -bits).bit_length() - 1]
             peers.append((c.named_ports if direction == "ingress" else first.named_ports,
                           [e for e, _ in region_rules]))
@@ -119,21 +119,3 @@ def _shadowed_by(engine: Engine, rule: CompiledTierRule, direction: Direction) -
             if wanted.difference(covered):
                 return ()
     return tuple(sorted(deciders)) if reached else ()
-
-
-def _regions(engine: Engine, peers: int, earlier: list[tuple[CompiledTierRule, TierPeerMatch]]
-             ) -> list[tuple[int, list[tuple[CompiledTierRule, TierPeerMatch]]]]:
-    """`peers` split by which earlier rules match them (bitset partition refinement), and by named ports."""
-    parts: list[tuple[int, list[tuple[CompiledTierRule, TierPeerMatch]]]] = [(peers, [])]
-    for entry in earlier:
-        bits = entry[1].classes
-        refined = []
-        for region, matching in parts:
-            inside, outside = region & bits, region & ~bits
-            if inside:
-                refined.append((inside, [*matching, entry]))
-            if outside:
-                refined.append((outside, matching))
-        parts = refined
-    return [(region & group, matching) for region, matching in parts for group in engine.by_named_ports.values()
-            if region & group]

@@ -131,6 +131,18 @@ def cluster_object_name(f: Field, what: str = "object name") -> tuple[str, Field
     return _check_name(meta.child("name"), _DNS_SUBDOMAIN, 253, what), meta
 
 
+LINT_IGNORE = "netpol.io/lint-ignore"  # annotation: lint rule ids not to report for this object
+
+
+def lint_ignore(meta: Field) -> tuple[str, ...]:
+    """The rule ids in the object's netpol.io/lint-ignore annotation ("NP101,NP203" or "all")."""
+    annotations = meta.value.get("annotations") if isinstance(meta.value, dict) else None
+    if not isinstance(annotations, dict) or LINT_IGNORE not in annotations:
+        return ()
+    value = meta.child("annotations").child(LINT_IGNORE).string()
+    return tuple(sorted({part for part in re.split(r"[\s,]+", value) if part}))
+
+
 def _check_name(f: Field, pattern: re.Pattern[str], limit: int, what: str) -> str:
     name = f.required().string()
     if not _valid_name(pattern, limit, name):
@@ -260,7 +272,7 @@ def parse_namespace(f: Field) -> Namespace:
     _, name, meta = _metadata(f, namespaced=False)
     labels = dict(parse_labels(meta.child("labels")))
     labels[METADATA_NAME_LABEL] = name  # the API server sets it and overrides any other value
-    return Namespace(NamespaceName(name), tuple(sorted(labels.items())), True, f.location)
+    return Namespace(NamespaceName(name), tuple(sorted(labels.items())), True, f.location, lint_ignore(meta))
 
 
 def parse_protocol(f: Field) -> Protocol:
@@ -299,7 +311,8 @@ def parse_pod(f: Field) -> Pod:
     status = f.child("status")
     controller = _controller(meta)
     return Pod(namespace, name, labels, ports, _pod_ips(status), host_network, node, f.location,
-               owner=_owner(controller, dict(labels)), host_ip=_host_ip(status), controller=controller)
+               owner=_owner(controller, dict(labels)), host_ip=_host_ip(status), controller=controller,
+               lint_ignore=lint_ignore(meta))
 
 
 def _plain_container_port(value: object) -> ContainerPort | None:
@@ -382,7 +395,7 @@ def parse_workload(f: Field, kind: str) -> Pod:
     labels = parse_labels(template.child("metadata").child("labels"))
     ports, host_network, _ = _pod_spec(template.child("spec").required())
     return Pod(namespace, f"{kind.lower()}/{name}", labels, ports, (), host_network, None, f.location,
-               workload=kind, replicas=_replicas(f, kind))
+               workload=kind, replicas=_replicas(f, kind), lint_ignore=lint_ignore(meta))
 
 
 def _replicas(f: Field, kind: str) -> int | None:
@@ -542,7 +555,7 @@ def _rules(f: Field, peers_key: str, other_key: str) -> tuple[Rule, ...]:
 
 
 def parse_network_policy(f: Field) -> NetworkPolicy:
-    namespace, name, _ = _metadata(f, namespaced=True)
+    namespace, name, meta = _metadata(f, namespaced=True)
     spec = f.child("spec")
     spec.required().mapping(("podSelector", "policyTypes", "ingress", "egress"))
     declared: list[PolicyType] | None = None
@@ -564,4 +577,5 @@ def parse_network_policy(f: Field) -> NetworkPolicy:
         _rules(spec.child("egress"), "to", "from"),
         tuple(sorted(declared, reverse=True)) if declared else None,
         f.location,
+        lint_ignore(meta),
     )

@@ -31,7 +31,7 @@ from netpol.model import (
     TierSelector,
 )
 from netpol.portsets import MAX_PORT, MIN_PORT, Protocol
-from netpol.sources.parse import Field, cluster_object_name, parse_labels, parse_selector, port_name
+from netpol.sources.parse import Field, cluster_object_name, lint_ignore, parse_labels, parse_selector, port_name
 
 V1ALPHA1 = "policy.networking.k8s.io/v1alpha1"
 V1ALPHA2 = "policy.networking.k8s.io/v1alpha2"
@@ -88,7 +88,7 @@ def parse_tiered(f: Field, kind: TieredKind, warn: Warn) -> TieredPolicy:
     ingress = _rules(spec.child("ingress"), "ingress", version, warn)
     egress = _rules(spec.child("egress"), "egress", version, warn)
     return TieredPolicy(kind, V1ALPHA2 if version.v2 else V1ALPHA1, name, tier, priority, subject, ingress, egress,
-                        f.location)
+                        f.location, lint_ignore(meta))
 
 
 def _exactly_one(f: Field, choices: tuple[str, ...]) -> str:

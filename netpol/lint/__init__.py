@@ -1,0 +1,104 @@
+"""`netpol lint`: findings about policies that do not do what their author meant.
+
+Each check is exact: it fires only when what it says is certainly true of the
+input, and where the judgement rests on something the input does not show
+(pods of another namespace, undeclared namespace labels) the message says so.
+Policy-only checks (NP1xx) need no pods; cluster checks (NP2xx) run when the
+input has pods or workloads, on the engine's classes, never on pod pairs.
+Suppressed findings (an annotation on the object, or `--disable`) are kept
+and counted, not dropped.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, replace
+
+from netpol.errors import Location, QueryError
+from netpol.lint.catalogue import RULES, SEVERITIES, LintRule
+from netpol.lint.findings import Finding
+from netpol.model import Cluster
+
+__all__ = ["RULES", "Finding", "LintReport", "LintRule", "lint", "rule_ids"]
+
+@dataclass(frozen=True)
+class LintReport:
+    findings: tuple[Finding, ...]  # sorted by file, line, rule id; suppressed ones included
+    cluster_checks: bool  # False when the input had no pods: only the policy checks ran
+
+    @property
+    def active(self) -> tuple[Finding, ...]:
+        return tuple(f for f in self.findings if f.suppressed is None)
+
+    def counts(self) -> dict[str, int]:
+        """Unsuppressed findings per severity, and how many were suppressed."""
+        counted = Counter(f.rule.severity for f in self.active)
+        out: dict[str, int] = {s: counted.get(s, 0) for s in SEVERITIES}
+        out["suppressed"] = len(self.findings) - len(self.active)
+        return out
+
+    def with_positions(self, position: Callable[[Location, str | None], tuple[int, int] | None]) -> LintReport:
+        """The findings with the line and column of their field (found by `position`), re-sorted."""
+        out = []
+        for f in self.findings:
+            where = position(f.location, f.path) if f.location is not None else None
+            out.append(replace(f, line=where[0], column=where[1]) if where else f)
+        out.sort(key=_order)
+        return LintReport(tuple(out), self.cluster_checks)
+
+    def fails(self, fail_on: str) -> bool:
+        """`fail_on`: error, warning, info, or never."""
+        if fail_on == "never":
+            return False
+        limit = SEVERITIES.index(fail_on)
+        return any(SEVERITIES.index(f.rule.severity) <= limit for f in self.active)
+
+
+def rule_ids(ids: Iterable[str]) -> set[str]:
+    """Ids from --disable/--enable (comma-separated too; 'all' for every rule), checked."""
+    out: set[str] = set()
+    for item in ids:
+        for part in item.replace(",", " ").split():
+            ident = part.upper()
+            if ident == "ALL":
+                out.update(RULES)
+            elif ident in RULES:
+                out.add(ident)
+            else:
+                raise QueryError(f"unknown lint rule {part!r}; the rules are {', '.join(RULES)} (docs/lint.md)")
+    return out
+
+
+def lint(cluster: Cluster, namespaces: Iterable[str] = (), disabled: Iterable[str] = (),
+         enabled: Iterable[str] = ()) -> LintReport:
+    """Run every check. `namespaces`: report only namespaced objects of these (cluster-scoped ones always);
+    `disabled` rules still run but their findings count as suppressed, unless `enabled` names them again."""
+    from netpol.lint import cluster as cluster_checks
+    from netpol.lint import policies, tiered
+
+    off = rule_ids(disabled) - rule_ids(enabled)
+    found: list[Finding] = [*policies.check(cluster), *tiered.check(cluster)]
+    has_pods = bool(cluster.pods)
+    if has_pods:
+        from netpol.engine import Engine
+
+        engine = Engine(cluster)
+        found.extend(cluster_checks.check(engine))
+        found.extend(tiered.check_engine(engine))
+    wanted = set(namespaces)
+    out = []
+    for f in found:
+        if wanted and f.namespace is not None and f.namespace not in wanted:
+            continue
+        if f.suppressed is None and f.rule.id in off:
+            f = replace(f, suppressed="option")
+        out.append(f)
+    out.sort(key=_order)
+    return LintReport(tuple(out), has_pods)
+
+
+def _order(f: Finding) -> tuple[str, int, int, int, str, str]:
+    loc = f.location or Location("")
+    return (loc.file, loc.document or 0, loc.item or 0, f.start_line or 0, f.rule.id, f.message)
+

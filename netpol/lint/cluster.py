@@ -1,0 +1,462 @@
+"""Checks that use the pods in the input (NP201-NP210), on the engine's classes and port sets.
+
+A judgement about pods is made only where the input shows the pods it is
+about: a policy in a namespace the input has no pods for is not "selecting
+nothing", it is unknown. Findings about many pods are one finding per
+policy or namespace, naming a few pods and counting the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+
+from netpol.compile import CompiledRule
+from netpol.engine import Engine, PeerMatch
+from netpol.errors import name_list
+from netpol.lint.findings import Finding, Subject, finding
+from netpol.model import (
+    DIRECTIONS,
+    ContainerPort,
+    Direction,
+    IPBlock,
+    IPBlockPeer,
+    NetworkPolicy,
+    Pod,
+    PodPeer,
+    TieredPolicy,
+    TierSelector,
+)
+from netpol.portsets import Protocol, union_all
+from netpol.selectors import LabelSelector
+from netpol.tiers import TierRuleRef
+
+_PEERS_KEY = {"ingress": "from", "egress": "to"}
+DNS_APPS = frozenset({"kube-dns", "coredns"})
+DNS_PROBES: tuple[tuple[Protocol, int], ...] = (("UDP", 53), ("TCP", 53))
+API_SERVER_PROBES: tuple[tuple[Protocol, int], ...] = (("TCP", 6443), ("TCP", 443))
+
+
+def is_dns_pod(pod: Pod) -> bool:
+    """The cluster DNS, as kubeadm, kops, EKS, GKE and k3s label it (k8s-app=kube-dns in kube-system)."""
+    labels = pod.label_map
+    return pod.namespace == "kube-system" and (
+        labels.get("k8s-app") in DNS_APPS or labels.get("app.kubernetes.io/name") in DNS_APPS)
+
+
+def is_api_server_pod(pod: Pod) -> bool:
+    return pod.namespace == "kube-system" and pod.label_map.get("component") == "kube-apiserver"
+
+
+def check(engine: Engine) -> Iterator[Finding]:
+    ctx = _Context(engine)
+    yield from _selects_nothing(ctx)
+    yield from _peers(ctx)
+    yield from _dns(ctx)
+    yield from _redundant(ctx)
+    yield from _unprotected(ctx)
+    yield from _baseline_cuts(ctx)
+
+
+class _Context:
+    """The engine plus lookups every check needs: pods per namespace, objects by key."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        cluster = engine.cluster
+        self.pods_in: dict[str, int] = {}
+        for pod in cluster.pods:
+            self.pods_in[pod.namespace] = self.pods_in.get(pod.namespace, 0) + 1
+        self.policies = {p.key: p for p in cluster.policies}
+        self.tiered = {(p.kind, p.name): p for p in cluster.tiered}
+        self.usable = engine.all_bits & ~engine.host_bits  # classes policies can select
+
+    def pods(self, bits: int, but: Callable[[Pod], bool] | None = None) -> str:
+        """'N pods (a, b, c +N more)' for the classes in `bits` (`but`: leaving out the pods it is true of)."""
+        names = [p.display for c in self.engine.classes if (bits >> c.id) & 1 for p in c.pods
+                 if but is None or not but(p)]
+        return f"{len(names):,} pod{'s' if len(names) != 1 else ''} ({name_list(names)})"
+
+    def count(self, bits: int) -> int:
+        return sum(c.size for c in self.engine.classes if (bits >> c.id) & 1)
+
+    def namespaces_of(self, bits: int) -> set[str]:
+        return {p.namespace for c in self.engine.classes if (bits >> c.id) & 1 for p in c.pods}
+
+    def policy_bits(self, policy: NetworkPolicy) -> int:
+        e = self.engine
+        return e.namespace_bits(policy.namespace) & e.select("pod", policy.pod_selector)
+
+    def tier_policy(self, ref: TierRuleRef) -> TieredPolicy:
+        return self.tiered[(ref.kind, ref.policy)]  # type: ignore[index]
+
+
+# -- NP201: selects nothing ---------------------------------------------------------------------
+
+def _selects_nothing(ctx: _Context) -> Iterator[Finding]:
+    e = ctx.engine
+    for policy in e.cluster.policies:
+        present = ctx.pods_in.get(policy.namespace, 0)
+        if not present:
+            continue  # the input shows no pods of this namespace: nothing to judge
+        bits = ctx.policy_bits(policy)
+        if bits & ctx.usable:
+            continue
+        if bits:
+            message = (f"podSelector [{policy.pod_selector}] selects only host-network pods "
+                       f"({ctx.pods(bits)}), which NetworkPolicies do not apply to")
+        else:
+            message = (f"podSelector [{policy.pod_selector}] selects none of the {present:,} pods in namespace "
+                       f"{policy.namespace}")
+        yield finding("NP201", policy, message, "spec.podSelector")
+    for tp in e.cluster.tiered:
+        if not e.tier_select(tp.subject):
+            yield finding("NP201", tp, f"subject selects none of the {len(e.cluster.pods):,} pods in the input",
+                          "spec.subject")
+
+
+# -- NP202, NP203, NP210: peers and named ports ------------------------------------------------
+
+def _peers(ctx: _Context) -> Iterator[Finding]:
+    e = ctx.engine
+    for policy in e.cluster.policies:
+        selected = ctx.policy_bits(policy) & ctx.usable
+        for direction in DIRECTIONS:
+            key = _PEERS_KEY[direction]
+            for i, rule in enumerate(policy.rules(direction)):
+                path = f"spec.{direction}[{i}]"
+                destinations = 0 if rule.peers else e.all_bits
+                for j, peer in enumerate(rule.peers):
+                    where = f"{path}.{key}[{j}]"
+                    if isinstance(peer, IPBlockPeer):
+                        yield from _block_with_pods(ctx, policy, where, peer.block)
+                        destinations |= e.block_classes(peer.block)
+                        continue
+                    yield from _pod_peer(ctx, policy, where, peer)
+                    destinations |= _pod_peer_bits(ctx, policy.namespace, peer)
+                targets = selected if direction == "ingress" else destinations
+                for k, port in enumerate(rule.ports):
+                    if isinstance(port.port, str):
+                        yield from _named_port(ctx, policy, f"{path}.ports[{k}]", port.port, port.protocol,
+                                               targets, direction)
+    for tp in e.cluster.tiered:
+        subject = e.tier_select(tp.subject)
+        for direction in DIRECTIONS:
+            for i, tier_rule in enumerate(tp.rules(direction)):
+                path = f"spec.{direction}[{i}]"
+                destinations = 0
+                for j, tier_peer in enumerate(tier_rule.peers):
+                    where = f"{path}.{_PEERS_KEY[direction]}[{j}]"
+                    if tier_peer.pods is not None:  # (networks match pod IPs by definition: nothing to say)
+                        bits = e.tier_select(tier_peer.pods)
+                        destinations |= bits
+                        yield from _tier_peer(ctx, tp, where, tier_peer.pods, bits)
+                targets = subject if direction == "ingress" else destinations
+                for k, tier_port in enumerate(tier_rule.ports or ()):
+                    if tier_port.name is not None:
+                        yield from _named_port(ctx, tp, f"{path}.ports[{k}]", tier_port.name, None, targets,
+                                               direction)
+
+
+def _pod_peer_bits(ctx: _Context, namespace: str, peer: PodPeer) -> int:
+    e = ctx.engine
+    ns = e.namespace_bits(namespace) if peer.namespace_selector is None else e.select("ns", peer.namespace_selector)
+    pods = e.all_bits if peer.pod_selector is None else e.select("pod", peer.pod_selector)
+    return ns & pods & ctx.usable
+
+
+def _pod_peer(ctx: _Context, policy: NetworkPolicy, where: str, peer: PodPeer) -> Iterator[Finding]:
+    e = ctx.engine
+    short = where.removeprefix("spec.")
+    if peer.namespace_selector is not None:
+        yield from _namespaces_match(ctx, policy, where, peer.namespace_selector)
+        within = e.select("ns", peer.namespace_selector)
+        scope = f"namespaces [{peer.namespace_selector}]"
+    else:
+        within = e.namespace_bits(policy.namespace)
+        scope = f"namespace {policy.namespace}"
+    if peer.pod_selector is None or not within or _pod_peer_bits(ctx, policy.namespace, peer):
+        return  # every pod of the namespaces, or no pods of theirs in the input to judge by
+    yield finding("NP202", policy, f"{short}: podSelector [{peer.pod_selector}] matches none of the "
+                  f"{ctx.count(within):,} pods in {scope}", f"{where}.podSelector")
+
+
+def _tier_peer(ctx: _Context, policy: TieredPolicy, where: str, sel: TierSelector, bits: int) -> Iterator[Finding]:
+    yield from _namespaces_match(ctx, policy, where, sel.namespace_selector)
+    within = ctx.engine.select("ns", sel.namespace_selector) & ctx.usable
+    if sel.pod_selector is not None and within and not bits:
+        yield finding("NP202", policy, f"{where.removeprefix('spec.')}: podSelector [{sel.pod_selector}] matches "
+                      f"none of the {ctx.count(within):,} pods in namespaces [{sel.namespace_selector}]",
+                      f"{where}.pods.podSelector")
+
+
+def _namespaces_match(ctx: _Context, obj: Subject, where: str, selector: LabelSelector) -> Iterator[Finding]:
+    namespaces = ctx.engine.cluster.namespaces
+    if any(selector.matches(ns.label_map) for ns in namespaces):
+        return
+    undeclared: list[str] = [ns.name for ns in namespaces if not ns.declared]
+    note = ""
+    if undeclared and any(r.key != "kubernetes.io/metadata.name" for r in selector.requirements):
+        note = (f"; {name_list(undeclared)} {'are' if len(undeclared) > 1 else 'is'} not declared in the input, "
+                "so their labels are unknown")
+    yield finding("NP202", obj, f"{where.removeprefix('spec.')}: namespaceSelector [{selector}] matches none of the "
+                  f"{len(namespaces):,} namespaces in the input{note}", where)
+
+
+def _named_port(ctx: _Context, obj: Subject, where: str, name: str, protocol: Protocol | None, targets: int,
+                direction: Direction) -> Iterator[Finding]:
+    targets &= ctx.usable
+    if not targets:
+        return
+    classes = [c for c in ctx.engine.classes if (targets >> c.id) & 1]
+    declared = {(p.name, p.protocol) for c in classes for p in c.named_ports}
+    if any(n == name and (protocol is None or proto == protocol) for n, proto in declared):
+        return
+    other = sorted(proto for n, proto in declared if n == name)
+    hint = f" (some declare it for {', '.join(other)})" if other else ""
+    what = f"{protocol} port" if protocol else "port"
+    whose = "it selects" if direction == "ingress" else "its peers match"
+    yield finding("NP203", obj, f"{where.removeprefix('spec.')}: named port {name!r}: none of the "
+                  f"{ctx.count(targets):,} destination pods {whose} declares a {what} named {name}{hint}", where)
+
+
+def _block_with_pods(ctx: _Context, obj: NetworkPolicy, where: str, block: IPBlock) -> Iterator[Finding]:
+    bits = ctx.engine.block_classes(block)
+    if bits:
+        yield finding("NP210", obj, f"{where.removeprefix('spec.')}: {block} contains the IPs of {ctx.pods(bits)}; "
+                      "whether it matches them depends on the network plugin (netpol assumes it does)", where)
+
+
+# -- NP204: DNS --------------------------------------------------------------------------------
+
+def _dns(ctx: _Context) -> Iterator[Finding]:
+    e = ctx.engine
+    dns = _bits_of(e, is_dns_pod)
+    groups: dict[Subject, int] = {}
+    if dns:
+        reachable = _reaching(e, dns, DNS_PROBES)
+        for c in e.classes:
+            if (ctx.usable >> c.id) & 1 and not all(map(is_dns_pod, c.pods)) and not (reachable >> c.id) & 1:
+                blame = _blame(ctx, c.id, dns, DNS_PROBES)
+                if isinstance(blame, TieredPolicy) and blame.tier == "Baseline":
+                    continue  # a Baseline deny: NP209 reports it, with the rule
+                groups[blame] = groups.get(blame, 0) | (1 << c.id)
+        names = [p.display for c in e.classes if (dns >> c.id) & 1 for p in c.pods if is_dns_pod(p)]
+        target = f"the DNS pods {name_list(names)} on UDP/53 or TCP/53"
+    else:
+        for c in e.classes:
+            if (ctx.usable >> c.id) & 1 and _surely_no_dns(e, c.id):
+                blame = ctx.policies[e.isolating["egress"][c.id][0]]
+                groups[blame] = groups.get(blame, 0) | (1 << c.id)
+        target = ("any pod or address on UDP/53 or TCP/53 (the input has no DNS pods; this holds for any DNS "
+                  "server)")
+    for obj, bits in sorted(groups.items(), key=lambda kv: str(kv[0].location)):
+        yield finding("NP204", obj, f"{ctx.pods(bits, is_dns_pod)} cannot reach {target}, so they cannot resolve names",
+                      "spec")
+
+
+def _bits_of(e: Engine, test: Callable[[Pod], bool]) -> int:
+    return sum(1 << c.id for c in e.classes if any(test(p) for p in c.pods))
+
+
+def _reaching(e: Engine, targets: int, probes: Sequence[tuple[Protocol, int]]) -> int:
+    """Classes that may connect to some class in `targets` on some probe (both sides' verdicts)."""
+    import numpy as np
+
+    n = len(e.classes)
+    reach = np.zeros(n, dtype=bool)
+    for proto, port in probes:
+        packed = e.reachability(proto, port).packed[:n]  # rows may be padded to whole bytes
+        for d in _ids(targets):
+            reach |= ((packed[:, d >> 3] >> (d & 7)) & 1).astype(bool)
+    return sum(1 << int(i) for i in np.flatnonzero(reach))
+
+
+def _blame(ctx: _Context, src: int, targets: int, probes: Sequence[tuple[Protocol, int]]) -> Subject:
+    """The policy that denies `src` the first target: its egress isolation, else the target's ingress."""
+    e = ctx.engine
+    dst = (targets & -targets).bit_length() - 1
+    egress, ingress = e.connection(src, dst)
+    for side in (egress, ingress):
+        if side is None or any(side.ports.contains(*p) for p in probes):
+            continue
+        if side.walk is not None:
+            segment = side.walk.at(*probes[0])
+            if isinstance(segment.decider, TierRuleRef):
+                return ctx.tier_policy(segment.decider)
+        if side.isolated_by:
+            return ctx.policies[side.isolated_by[0]]
+    raise AssertionError("a denied connection with no deciding policy")  # pragma: no cover
+
+
+def _surely_no_dns(e: Engine, cls: int) -> bool:
+    """Without DNS pods in the input: isolated for egress by NetworkPolicies only, and no rule allows port 53
+    to any address or to any pod (a pod peer could match a DNS pod the input does not show)."""
+    if not e.is_isolated("egress", cls) or e.has_tier_rules("egress", cls):
+        return False
+    for rule, pm in e.rules["egress"][cls]:
+        if any(isinstance(p.port, str) for p in rule.ports):
+            return False  # a named port might be the DNS pods' "dns"
+        ports = e.resolve(rule, None)
+        if not any(ports.contains(*p) for p in DNS_PROBES):
+            continue
+        if pm.everything or any(isinstance(p, PodPeer) for p in rule.peers) or pm.blocks:
+            return False
+    return True
+
+
+# -- NP205, NP206: redundancy ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Cover:
+    """Whether a rule allows anything the others do not, for the classes seen so far."""
+
+    covered: bool
+    reached: bool
+    by: frozenset[str] = frozenset()
+
+
+def _redundant(ctx: _Context) -> Iterator[Finding]:
+    e = ctx.engine
+    for policy in e.cluster.policies:
+        selected = ctx.policy_bits(policy) & ctx.usable
+        if not selected:
+            continue
+        directions = [d for d in DIRECTIONS if policy.affects(d)]
+        if not any(policy.rules(d) for d in directions):
+            continue  # a deny-all is a safety net for pods to come; NP109 covers its overlap with allows
+        whole = all(_isolated_by_another(e, policy, d, selected) for d in directions)
+        per_rule: list[tuple[Direction, int, _Cover]] = []
+        for d in directions:
+            for i in range(len(policy.rules(d))):
+                alone = _rule_cover(e, policy, d, i, selected, exclude_policy=False)
+                per_rule.append((d, i, alone))
+                if whole and not _rule_cover(e, policy, d, i, selected, exclude_policy=True).covered:
+                    whole = False
+        if whole:
+            yield finding("NP206", policy, f"changes no verdict for the pods in the input: other policies isolate "
+                          f"its {ctx.pods(selected)} and allow all it allows", "spec")
+            continue
+        for d, i, cover in per_rule:
+            if cover.covered and cover.reached:
+                yield finding("NP205", policy, f"{d}[{i}] allows nothing that {', '.join(sorted(cover.by))} "
+                              "do not already allow, for the pods in the input", f"spec.{d}[{i}]")
+
+
+def _isolated_by_another(e: Engine, policy: NetworkPolicy, direction: Direction, selected: int) -> bool:
+    return all(any(k != policy.key for k in e.isolating[direction][c]) for c in _ids(selected))
+
+
+def _rule_cover(e: Engine, policy: NetworkPolicy, direction: Direction, index: int, selected: int,
+                exclude_policy: bool) -> _Cover:
+    """Does every connection rule `index` allows, for every selected class, have another allowing rule?"""
+    by: set[str] = set()
+    reached = False
+    seen: set[tuple[object, ...]] = set()
+    for c in _ids(selected):
+        entries = e.rules[direction][c]
+        mine = next(x for x in entries if x[0].ref.policy == policy.key and x[0].ref.index == index)
+        others = [x for x in entries if x is not mine and not (exclude_policy and x[0].ref.policy == policy.key)]
+        destination = e.classes[c].named_ports if direction == "ingress" else None
+        key = (id(mine[0]), tuple(id(x[0]) for x in others), destination)
+        if key in seen:
+            continue
+        seen.add(key)
+        cover = _cover_one(e, direction, mine, others, destination)
+        if not cover.covered:
+            return cover
+        reached = reached or cover.reached
+        by |= cover.by
+    return _Cover(True, reached, frozenset(by))
+
+
+def _cover_one(e: Engine, direction: Direction, mine: tuple[CompiledRule, PeerMatch],
+               others: list[tuple[CompiledRule, PeerMatch]],
+               destination: tuple[ContainerPort, ...] | None) -> _Cover:
+    rule, pm = mine
+    peers: list[tuple[tuple[ContainerPort, ...] | None, list[CompiledRule]]] = []
+    for bits, region in e.peer_regions(pm.classes, others, split_named_ports=direction == "egress"):
+        first = e.classes[(bits & -bits).bit_length() - 1]
+        peers.append((destination if direction == "ingress" else first.named_ports, [r for r, _ in region]))
+    for ip in e.address_sets.values():
+        if pm.matches_ip(ip):
+            peers.append((destination, [r for r, m in others if m.matches_ip(ip)]))
+    by: set[str] = set()
+    reached = False
+    for dest, matching in peers:
+        wanted = e.resolve(rule, dest)
+        if not wanted:
+            continue
+        reached = True
+        covering = [(r, e.resolve(r, dest)) for r in matching]
+        if wanted.difference(union_all(ports for _, ports in covering)):
+            return _Cover(False, True)
+        by.update(str(r.ref) for r, ports in covering if ports.intersection(wanted))
+    return _Cover(True, reached, frozenset(by))
+
+
+def _ids(bits: int) -> Iterator[int]:
+    while bits:
+        low = bits & -bits
+        yield low.bit_length() - 1
+        bits ^= low
+
+
+# -- NP207, NP208: unprotected pods, namespaces without a default deny ------------------------
+
+def _unprotected(ctx: _Context) -> Iterator[Finding]:
+    e = ctx.engine
+    cluster = e.cluster
+    open_pods: dict[str, list[Pod]] = {}
+    for c in e.classes:
+        if c.host_network or e.is_isolated("ingress", c.id) or e.has_tier_rules("ingress", c.id):
+            continue
+        for pod in c.pods:
+            open_pods.setdefault(pod.namespace, []).append(pod)
+    default_deny = {p.namespace for p in cluster.policies if p.pod_selector.selects_all and p.affects("ingress")}
+    namespaces = cluster.namespaces_by_name
+    first_pod: dict[str, Pod] = {}
+    for pod in cluster.pods:
+        first_pod.setdefault(pod.namespace, pod)
+    for ns in sorted(ctx.pods_in):
+        pods = open_pods.get(ns, [])
+        declared = namespaces.get(ns)
+        obj: Subject = declared if declared is not None and declared.declared else first_pod[ns]
+        if pods:
+            names = [p.display for p in pods]
+            yield finding("NP207", obj, f"{len(pods):,} of the {ctx.pods_in[ns]:,} pods in namespace {ns} are not "
+                          f"isolated for ingress by any policy: {name_list(names)}")
+        elif ns not in default_deny:  # where NP207 speaks, this would only repeat it
+            yield finding("NP208", obj, f"namespace {ns} has no default-deny ingress NetworkPolicy "
+                          "(podSelector: {}, policyTypes: [Ingress])")
+
+
+# -- NP209: Baseline denies that cut DNS or the API server ------------------------------------
+
+def _baseline_cuts(ctx: _Context) -> Iterator[Finding]:
+    e = ctx.engine
+    baseline = e.tiered.get(("Baseline", "egress"))
+    if not baseline:
+        return
+    cut: dict[tuple[TierRuleRef, str], int] = {}
+    for what, test, probes in (("DNS", is_dns_pod, DNS_PROBES), ("the API server", is_api_server_pod,
+                                                                  API_SERVER_PROBES)):
+        targets = _bits_of(e, test)
+        if not targets:
+            continue
+        dst = (targets & -targets).bit_length() - 1
+        for c in e.classes:
+            if not baseline[c.id] or c.host_network or all(map(test, c.pods)):
+                continue
+            result = e.evaluate("egress", c.id, dst, e.classes[dst].named_ports)
+            if result.walk is None or any(result.ports.contains(*p) for p in probes):
+                continue
+            decider = result.walk.at(*probes[0]).decider
+            if isinstance(decider, TierRuleRef) and decider.tier == "Baseline" and decider.action == "Deny":
+                cut[(decider, what)] = cut.get((decider, what), 0) | (1 << c.id)
+    tests = {"DNS": is_dns_pod, "the API server": is_api_server_pod}
+    for (ref, what), bits in sorted(cut.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        ports = ", ".join(f"{p}/{n}" for p, n in (DNS_PROBES if what == "DNS" else API_SERVER_PROBES))
+        yield finding("NP209", ctx.tier_policy(ref), f"{ref.direction}[{ref.index}] ({ref.written_action}) cuts "
+                      f"{ctx.pods(bits, tests[what])} off from {what} ({ports})", f"spec.egress[{ref.index}]")
+

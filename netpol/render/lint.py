@@ -1,0 +1,119 @@
+"""Lint findings as compiler-style text, JSON, and SARIF 2.1.0 for code scanning."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from netpol.lint import LintReport
+from netpol.lint.catalogue import DOCS_URL, RULES, SEVERITIES
+from netpol.lint.findings import Finding
+
+SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+_SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
+_SUPPRESSED_BY = {"annotation": "netpol.io/lint-ignore", "option": "--disable"}
+
+
+def _where(f: Finding) -> str:
+    if f.location is None:
+        return "<cluster>"
+    line = f.start_line
+    if line is None:
+        return f.location.file
+    return f"{f.location.file}:{line}" + (f":{f.column}" if f.column is not None else "")
+
+
+def _summary(report: LintReport) -> str:
+    counts = report.counts()
+    parts = [f"{counts[s]} {s}{'s' if counts[s] != 1 and s != 'info' else ''}" for s in SEVERITIES]
+    return ", ".join(parts) + f", {counts['suppressed']} suppressed"
+
+
+def lint_text(report: LintReport) -> Iterator[str]:
+    """One line per finding (and the rule's reason the first time), files in order with a blank line
+    between them; the count last."""
+    current: str | None = None
+    explained: set[str] = set()
+    for f in report.findings:
+        file = f.location.file if f.location else "<cluster>"
+        if current is not None and file != current:
+            yield "\n"
+        current = file
+        if f.suppressed is not None:
+            yield (f"{_where(f)}: suppressed {f.rule.severity} {f.rule.id} [{f.rule.name}] {f.message} "
+                   f"(by {_SUPPRESSED_BY[f.suppressed]})\n")
+            continue
+        yield f"{_where(f)}: {f.rule.severity} {f.rule.id} [{f.rule.name}] {f.message}\n"
+        if f.rule.id not in explained:  # once per rule: the reason does not change between findings
+            explained.add(f.rule.id)
+            yield f"    why: {f.rule.why}\n"
+    if report.findings:
+        yield "\n"
+    if not report.cluster_checks:
+        yield ("note: the input has no pods or workloads, so only the policy checks (NP0xx, NP1xx) ran; pass "
+               "the workloads or a snapshot for the cluster checks (NP2xx)\n")
+    yield _summary(report) + "\n"
+
+
+def _finding_dict(f: Finding) -> dict[str, Any]:
+    loc = f.location
+    return {
+        "id": f.rule.id, "name": f.rule.name, "severity": f.rule.severity, "message": f.message,
+        "object": f.object, "namespace": f.namespace, "file": loc.file if loc else None,
+        "document": loc.document if loc else None, "item": loc.item if loc else None,
+        "line": f.start_line, "column": f.column, "path": f.path, "suppressed": f.suppressed,
+        "why": f.rule.why, "help_uri": f.rule.help_uri,
+    }
+
+
+def lint_json(report: LintReport) -> str:
+    return json.dumps({"findings": [_finding_dict(f) for f in report.findings], "summary": report.counts(),
+                       "cluster_checks": report.cluster_checks}, indent=2) + "\n"
+
+
+def lint_sarif(report: LintReport, uris: Mapping[str, str], version: str) -> str:
+    """`uris`: each input file's path relative to the repository root (code scanning resolves them there)."""
+    ids = list(RULES)
+    rules = [{
+        "id": r.id, "name": r.name,
+        "shortDescription": {"text": r.summary}, "fullDescription": {"text": r.why},
+        "help": {"text": f"{r.summary} {r.why}", "markdown": f"**{r.summary}**\n\n{r.why}\n\n[docs]({r.help_uri})"},
+        "helpUri": r.help_uri,
+        "defaultConfiguration": {"level": _SARIF_LEVEL[r.severity]},
+        "properties": {"tags": ["kubernetes", "networkpolicy", "security"], "precision": "very-high",
+                       "problem.severity": {"info": "recommendation"}.get(r.severity, r.severity)},
+    } for r in RULES.values()]
+    results = [_sarif_result(f, ids.index(f.rule.id), uris) for f in report.findings]
+    log = {
+        "$schema": SARIF_SCHEMA, "version": "2.1.0",
+        "runs": [{
+            "tool": {"driver": {"name": "netpol", "version": version, "semanticVersion": version,
+                                "informationUri": DOCS_URL, "rules": rules}},
+            "columnKind": "unicodeCodePoints",
+            "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "The repository root."}}},
+            "results": results,
+        }],
+    }
+    return json.dumps(log, indent=2) + "\n"
+
+
+def _sarif_result(f: Finding, index: int, uris: Mapping[str, str]) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "ruleId": f.rule.id, "ruleIndex": index, "level": _SARIF_LEVEL[f.rule.severity],
+        "message": {"text": f.message},
+        # stable across edits that move lines: the rule, the object and the field
+        "partialFingerprints": {"netpolFinding/v1": hashlib.sha256(
+            f"{f.rule.id}\0{f.object}\0{f.path or ''}".encode()).hexdigest()[:32]},
+    }
+    if f.location is not None and f.location.file in uris:
+        region: dict[str, int] = {"startLine": f.start_line or 1}
+        if f.column is not None:
+            region["startColumn"] = f.column
+        out["locations"] = [{"physicalLocation": {
+            "artifactLocation": {"uri": uris[f.location.file], "uriBaseId": "%SRCROOT%"}, "region": region}}]
+    if f.suppressed is not None:
+        out["suppressions"] = [{"kind": "inSource" if f.suppressed == "annotation" else "external",
+                                "justification": f"suppressed by {_SUPPRESSED_BY[f.suppressed]}"}]
+    return out

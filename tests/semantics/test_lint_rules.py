@@ -1,0 +1,272 @@
+"""Every lint rule, table-driven: an input that fires it and a near miss that does not.
+
+Each case lists the exact findings (rule id, object, field path) that lint reports, not "some finding":
+a check that fires too often fails its near miss, one that fires too rarely fails its case. NP207 and
+NP208 (unprotected pods, no default deny) are left out of the comparison except in their own cases,
+since almost every small input has unprotected pods.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from netpol import load_manifests
+from netpol.lint import RULES, lint
+from netpol.sources.positions import field_position
+
+NS = "apiVersion: v1\nkind: Namespace\nmetadata: {name: %s, labels: {team: %s}}\n"
+POD = ("apiVersion: v1\nkind: Pod\nmetadata: {name: %s, namespace: %s, labels: {app: %s}}\n"
+       "spec: {containers: [{name: c, image: x, ports: [%s]}]}\n")
+
+
+def pod(name: str, ns: str = "default", app: str = "web", ports: str = "", ip: str | None = None) -> str:
+    text = POD % (name, ns, app, ports)
+    return text + (f"status: {{podIP: {ip}}}\n" if ip else "")
+
+
+def netpol(name: str, spec: str, ns: str = "default", annotations: str = "") -> str:
+    meta = f"{{name: {name}, namespace: {ns}{', annotations: ' + annotations if annotations else ''}}}"
+    return f"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {meta}\nspec:\n{spec}"
+
+
+def anp(name: str, priority: int, spec: str, subject: str = "{namespaces: {}}") -> str:
+    return ("apiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\n"
+            f"metadata: {{name: {name}}}\nspec:\n  priority: {priority}\n  subject: {subject}\n{spec}")
+
+
+def banp(spec: str) -> str:
+    return ("apiVersion: policy.networking.k8s.io/v1alpha1\nkind: BaselineAdminNetworkPolicy\n"
+            f"metadata: {{name: default}}\nspec:\n  subject: {{namespaces: {{}}}}\n{spec}")
+
+
+def cnp(name: str, spec: str) -> str:
+    return ("apiVersion: policy.networking.k8s.io/v1alpha2\nkind: ClusterNetworkPolicy\n"
+            f"metadata: {{name: {name}}}\nspec:\n  tier: Admin\n  priority: 50\n  subject: {{namespaces: {{}}}}\n"
+            f"{spec}")
+
+
+def docs(*parts: str) -> str:
+    return "---\n".join(parts)
+
+
+WEB = pod("web-1") + "---\n" + pod("client", app="client")
+DNS = pod("coredns", "kube-system", "x", "{containerPort: 53, protocol: UDP, name: dns}").replace(
+    "app: x", "k8s-app: kube-dns")
+ING = "  podSelector: {matchLabels: {app: web}}\n  ingress:\n"
+NET = "NetworkPolicy default/"
+
+# name -> (manifests, expected {(rule id, object, path)})
+CASES: dict[str, tuple[str, set[tuple[str, str, str | None]]]] = {
+    # -- NP101 / NP102: rules a policyTypes list ignores
+    "NP101 egress rules ignored": (netpol("p", "  podSelector: {}\n  policyTypes: [Ingress]\n  egress: [{}]\n"),
+                                   {("NP101", NET + "p", "spec.egress")}),
+    "NP101 near miss: policyTypes lists Egress": (
+        netpol("p", "  podSelector: {}\n  policyTypes: [Ingress, Egress]\n  egress: [{}]\n"), set()),
+    "NP101 near miss: policyTypes absent (defaulted from the rules)": (
+        netpol("p", "  podSelector: {}\n  egress: [{}]\n"), set()),
+    "NP102 ingress rules ignored": (netpol("p", "  podSelector: {}\n  policyTypes: [Egress]\n  ingress: [{}]\n"),
+                                    {("NP102", NET + "p", "spec.ingress")}),
+    "NP102 near miss: no ingress rules": (netpol("p", "  podSelector: {}\n  policyTypes: [Egress]\n"), set()),
+    # -- NP103: OR of a namespaceSelector-only and a podSelector-only peer
+    "NP103 OR of peers": (netpol("p", ING + "  - from:\n    - namespaceSelector: {matchLabels: {team: a}}\n"
+                                 "    - podSelector: {matchLabels: {app: api}}\n"),
+                          {("NP103", NET + "p", "spec.ingress[0].from[0]")}),
+    "NP103 near miss: one peer with both (AND)": (
+        netpol("p", ING + "  - from:\n    - namespaceSelector: {matchLabels: {team: a}}\n"
+               "      podSelector: {matchLabels: {app: api}}\n"), set()),
+    # -- NP104 / NP105: ipBlocks
+    "NP104 host bits": (netpol("p", ING + "  - from: [{ipBlock: {cidr: 10.0.1.1/24}}]\n"),
+                        {("NP104", NET + "p", "spec.ingress[0].from[0].ipBlock.cidr")}),
+    "NP104 near miss: the network address": (netpol("p", ING + "  - from: [{ipBlock: {cidr: 10.0.1.0/24}}]\n"),
+                                             set()),
+    "NP105 excepts cover the cidr": (
+        netpol("p", ING + "  - from: [{ipBlock: {cidr: 10.0.0.0/24, except: [10.0.0.0/25, 10.0.0.128/25]}}]\n"),
+        {("NP105", NET + "p", "spec.ingress[0].from[0].ipBlock.except")}),
+    "NP105 near miss: half excepted": (
+        netpol("p", ING + "  - from: [{ipBlock: {cidr: 10.0.0.0/24, except: [10.0.0.0/25]}}]\n"), set()),
+    # -- NP106: namespaceSelector {} with a podSelector
+    "NP106 every namespace": (
+        netpol("p", ING + "  - from: [{namespaceSelector: {}, podSelector: {matchLabels: {app: prom}}}]\n"),
+        {("NP106", NET + "p", "spec.ingress[0].from[0].namespaceSelector")}),
+    "NP106 near miss: own namespace": (netpol("p", ING + "  - from: [{podSelector: {matchLabels: {app: prom}}}]\n"),
+                                       set()),
+    # -- NP107: a rule that undoes the isolation
+    "NP107 every pod of every namespace": (netpol("p", ING + "  - from: [{namespaceSelector: {}}]\n"),
+                                           {("NP107", NET + "p", "spec.ingress[0]")}),
+    "NP107 0.0.0.0/0 on every TCP port": (
+        netpol("p", ING + "  - from: [{ipBlock: {cidr: 0.0.0.0/0}}]\n    ports: [{protocol: TCP}]\n"),
+        {("NP107", NET + "p", "spec.ingress[0]")}),
+    "NP107 near miss: one port": (netpol("p", ING + "  - from: [{namespaceSelector: {}}]\n    ports: [{port: 80}]\n"),
+                                  set()),
+    "NP107 near miss: 0.0.0.0/0 with an except": (
+        netpol("p", ING + "  - from: [{ipBlock: {cidr: 0.0.0.0/0, except: [10.0.0.0/8]}}]\n"), set()),
+    # -- NP108 / NP109: policies with the same podSelector
+    "NP108 duplicate": (docs(netpol("a", ING + "  - ports: [{port: 80}]\n"), netpol("b", ING + "  - ports: [{port: 80}]\n")),
+                        {("NP108", NET + "b", "spec")}),
+    "NP108 near miss: another port": (
+        docs(netpol("a", ING + "  - ports: [{port: 80}]\n"), netpol("b", ING + "  - ports: [{port: 81}]\n")), set()),
+    "NP109 deny-all beside an allow": (
+        docs(netpol("deny", "  podSelector: {matchLabels: {app: web}}\n"), netpol("allow", ING + "  - ports: [{port: 80}]\n")),
+        {("NP109", NET + "deny", "spec.podSelector")}),
+    "NP109 near miss: the deny-all selects every pod": (
+        docs(netpol("deny", "  podSelector: {}\n"), netpol("allow", ING + "  - ports: [{port: 80}]\n")), set()),
+    # -- NP110 - NP113: tiered policies
+    "NP110 shadowed in one policy": (
+        anp("a", 10, "  ingress:\n  - {action: Deny, from: [{namespaces: {}}]}\n"
+            "  - {action: Allow, from: [{namespaces: {matchLabels: {team: x}}}]}\n"),
+        {("NP110", "AdminNetworkPolicy a", "spec.ingress[1]")}),
+    "NP110 shadowed by a lower priority number": (
+        docs(anp("a", 10, "  egress:\n  - {action: Pass, to: [{networks: [10.0.0.0/8]}], ports: [{portRange: {protocol: TCP, start: 1, end: 9000}}]}\n"),
+             anp("b", 20, "  egress:\n  - {action: Deny, to: [{networks: [10.1.0.0/16]}], ports: [{portNumber: {protocol: TCP, port: 443}}]}\n")),
+        {("NP110", "AdminNetworkPolicy b", "spec.egress[0]")}),
+    "NP110 near miss: the narrower rule first": (
+        anp("a", 10, "  ingress:\n  - {action: Allow, from: [{namespaces: {matchLabels: {team: x}}}]}\n"
+            "  - {action: Deny, from: [{namespaces: {}}]}\n"), set()),
+    "NP110 near miss: equal priority is not an order": (
+        docs(anp("a", 10, "  egress:\n  - {action: Pass, to: [{networks: [10.0.0.0/8]}]}\n"),
+             anp("b", 10, "  egress:\n  - {action: Pass, to: [{networks: [10.1.0.0/16]}]}\n")), set()),
+    "NP111 same priority, different actions": (
+        docs(anp("a", 5, "  ingress:\n  - {action: Allow, from: [{namespaces: {}}]}\n"),
+             anp("b", 5, "  ingress:\n  - {action: Deny, from: [{namespaces: {matchLabels: {team: x}}}]}\n")),
+        {("NP111", "AdminNetworkPolicy b", "spec.priority")}),
+    "NP111 near miss: subjects no pod can match both": (
+        docs(anp("a", 5, "  ingress:\n  - {action: Allow, from: [{namespaces: {}}]}\n", "{namespaces: {matchLabels: {team: a}}}"),
+             anp("b", 5, "  ingress:\n  - {action: Deny, from: [{namespaces: {}}]}\n", "{namespaces: {matchLabels: {team: b}}}")),
+        set()),
+    "NP111 near miss: same action": (
+        docs(anp("a", 5, "  ingress:\n  - {action: Deny, from: [{namespaces: {}}]}\n"),
+             anp("b", 5, "  ingress:\n  - {action: Deny, from: [{namespaces: {}}]}\n")), set()),
+    "NP112 domainNames in a Deny": (anp("a", 10, "  egress:\n  - {action: Deny, to: [{domainNames: [example.com]}]}\n"),
+                                    {("NP112", "AdminNetworkPolicy a", "spec.egress[0].to[0].domainNames")}),
+    "NP112 near miss: in an Allow": (anp("a", 10, "  egress:\n  - {action: Allow, to: [{domainNames: [example.com]}]}\n"),
+                                     set()),
+    "NP113 versions mixed": (docs(anp("a", 10, "  ingress: []\n"), cnp("c", "  ingress: []\n")),
+                             {("NP113", "AdminNetworkPolicy a", "apiVersion")}),
+    "NP113 near miss: one version": (docs(anp("a", 10, "  ingress: []\n"), anp("b", 11, "  ingress: []\n")), set()),
+    "NP001 unknown id in the annotation": (
+        netpol("p", "  podSelector: {}\n", annotations='{"netpol.io/lint-ignore": "NP999"}'),
+        {("NP001", NET + "p", "metadata.annotations")}),
+    "NP001 near miss: a known id": (
+        netpol("p", "  podSelector: {}\n", annotations='{"netpol.io/lint-ignore": "np101, NP102"}'), set()),
+    # -- cluster rules (pods in the input)
+    "NP201 selects no pod": (docs(WEB, netpol("p", "  podSelector: {matchLabels: {app: wbe}}\n")),
+                             {("NP201", NET + "p", "spec.podSelector")}),
+    "NP201 near miss: no pods of that namespace in the input": (
+        docs(WEB, netpol("p", "  podSelector: {matchLabels: {app: wbe}}\n", ns="other")), set()),
+    "NP202 pod peer matches nothing": (
+        docs(WEB, netpol("p", ING + "  - from: [{podSelector: {matchLabels: {app: clinet}}}]\n")),
+        {("NP202", NET + "p", "spec.ingress[0].from[0].podSelector")}),
+    "NP202 namespace peer matches nothing": (
+        docs(NS % ("default", "a"), WEB, netpol("p", ING + "  - from: [{namespaceSelector: {matchLabels: {team: b}}}]\n")),
+        {("NP202", NET + "p", "spec.ingress[0].from[0]")}),
+    "NP202 near miss: both match": (
+        docs(NS % ("default", "a"), WEB, netpol("p", ING + "  - from: [{namespaceSelector: {matchLabels: {team: a}},"
+                                                   " podSelector: {matchLabels: {app: client}}}]\n")), set()),
+    "NP203 named port nobody declares": (
+        docs(pod("web-1", ports="{containerPort: 80, name: web}"), netpol("p", ING + "  - ports: [{port: http}]\n")),
+        {("NP203", NET + "p", "spec.ingress[0].ports[0]")}),
+    "NP203 near miss: declared": (
+        docs(pod("web-1", ports="{containerPort: 80, name: http}"), netpol("p", ING + "  - ports: [{port: http}]\n")),
+        set()),
+    "NP204 DNS blocked, DNS pods in the input": (
+        docs(WEB, DNS, netpol("deny", "  podSelector: {matchLabels: {app: client}}\n  policyTypes: [Egress]\n")),
+        {("NP204", NET + "deny", "spec")}),
+    "NP204 near miss: UDP/53 allowed to kube-system": (
+        docs(WEB, DNS, netpol("dns", "  podSelector: {matchLabels: {app: client}}\n  egress:\n  - to: [{namespaceSelector: {}}]\n"
+                              "    ports: [{port: 53, protocol: UDP}]\n")), set()),
+    "NP204 DNS blocked, no DNS pods in the input": (
+        docs(WEB, netpol("deny", "  podSelector: {matchLabels: {app: client}}\n  egress:\n  - to: [{ipBlock: {cidr: 10.0.0.0/8}}]\n"
+                         "    ports: [{port: 443}]\n")),
+        {("NP204", NET + "deny", "spec")}),
+    "NP204 near miss: no DNS pods, but a pod peer on port 53": (
+        docs(WEB, netpol("dns", "  podSelector: {matchLabels: {app: client}}\n  egress:\n  - to: [{namespaceSelector: {}}]\n"
+                         "    ports: [{port: 53, protocol: UDP}]\n")), set()),
+    "NP205 redundant rule": (
+        docs(WEB, netpol("p", ING + "  - from: [{podSelector: {matchLabels: {app: client}}}]\n    ports: [{port: 80}]\n"
+                         "  - from: [{podSelector: {}}]\n    ports: [{port: 80, endPort: 90}]\n")),
+        {("NP205", NET + "p", "spec.ingress[0]")}),
+    "NP205 near miss: a port the other rule lacks": (
+        docs(WEB, netpol("p", ING + "  - from: [{podSelector: {matchLabels: {app: client}}}]\n    ports: [{port: 8080}]\n"
+                         "  - from: [{podSelector: {}}]\n    ports: [{port: 80, endPort: 90}]\n")), set()),
+    "NP206 redundant policy": (
+        docs(WEB, netpol("all", "  podSelector: {}\n  ingress: [{from: [{podSelector: {matchLabels: {app: client}}}]}]\n"),
+             netpol("web", ING + "  - from: [{podSelector: {matchLabels: {app: client}}}]\n    ports: [{port: 80}]\n")),
+        {("NP206", NET + "web", "spec")}),
+    "NP206 near miss: allows a source the other does not": (
+        docs(WEB, netpol("all", "  podSelector: {}\n  ingress: [{from: [{podSelector: {matchLabels: {app: client}}}]}]\n"),
+             netpol("web", ING + "  - from: [{podSelector: {matchLabels: {app: web}}}]\n")), set()),
+    "NP209 Baseline denies DNS": (
+        docs(WEB, DNS, banp("  egress:\n  - {action: Deny, to: [{namespaces: {}}]}\n")),
+        {("NP209", "BaselineAdminNetworkPolicy default", "spec.egress[0]")}),
+    "NP209 near miss: a NetworkPolicy decides before Baseline": (
+        docs(WEB, DNS, banp("  egress:\n  - {action: Deny, to: [{namespaces: {}}]}\n"),
+             netpol("out", "  podSelector: {}\n  egress: [{}]\n")), set()),
+    "NP210 ipBlock with pod IPs": (
+        docs(pod("web-1", ip="10.1.2.3"), netpol("p", ING + "  - from: [{ipBlock: {cidr: 10.0.0.0/8}}]\n")),
+        {("NP210", NET + "p", "spec.ingress[0].from[0]")}),
+    "NP210 near miss: outside addresses only": (
+        docs(pod("web-1", ip="192.168.1.1"), netpol("p", ING + "  - from: [{ipBlock: {cidr: 10.0.0.0/8}}]\n")), set()),
+}
+QUIET = ("NP207", "NP208")
+
+
+def run(tmp_path: Path, text: str, disabled: tuple[str, ...] = QUIET) -> set[tuple[str, str, str | None]]:
+    path = tmp_path / "input.yaml"
+    path.write_text(text)
+    report = lint(load_manifests([str(path)]).cluster, disabled=disabled)
+    return {(f.rule.id, f.object, f.path) for f in report.active}
+
+
+@pytest.mark.parametrize("name", CASES)
+def test_rule_fires_exactly(name: str, tmp_path: Path) -> None:
+    text, expected = CASES[name]
+    assert run(tmp_path, text) == expected
+
+
+def test_every_rule_has_a_case_that_fires_it_and_a_near_miss() -> None:
+    fired = {rule for _, expected in CASES.values() for rule, _, _ in expected}
+    misses = {name.split()[0] for name in CASES if "near miss" in name}
+    assert fired | set(QUIET) == set(RULES)
+    assert misses | set(QUIET) >= set(RULES)
+
+
+def test_unprotected_pods_and_namespaces_without_a_default_deny(tmp_path: Path) -> None:
+    open_ns = docs(WEB)
+    assert run(tmp_path, open_ns, ()) == {("NP207", "Pod default/client", None)}
+    protected = docs(WEB, netpol("web", ING + "  - {}\n"), netpol("client", "  podSelector: {matchLabels: {app: client}}\n"))
+    assert run(tmp_path, protected, ()) == {("NP208", "Pod default/client", None),
+                                            ("NP107", NET + "web", "spec.ingress[0]")}
+    default_deny = docs(NS % ("default", "a"), WEB, netpol("deny", "  podSelector: {}\n"))
+    assert run(tmp_path, default_deny, ()) == set()
+
+
+def test_suppression_by_annotation_is_counted_not_hidden(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(netpol("p", "  podSelector: {}\n  policyTypes: [Ingress]\n  egress: [{}]\n",
+                           annotations='{"netpol.io/lint-ignore": "NP101"}'))
+    report = lint(load_manifests([str(path)]).cluster)
+    assert [(f.rule.id, f.suppressed) for f in report.findings] == [("NP101", "annotation")]
+    assert report.counts() == {"error": 0, "warning": 0, "info": 0, "suppressed": 1}
+    assert not report.fails("info")
+
+
+def test_disable_and_enable(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(netpol("p", "  podSelector: {}\n  policyTypes: [Ingress]\n  egress: [{}]\n"))
+    cluster = load_manifests([str(path)]).cluster
+    assert [f.suppressed for f in lint(cluster, disabled=["NP101"]).findings] == ["option"]
+    assert [f.suppressed for f in lint(cluster, disabled=["all"], enabled=["np101"]).findings] == [None]
+
+
+def test_findings_point_at_the_rule_line(tmp_path: Path) -> None:
+    text = docs(WEB, netpol("p", ING + "  - from: [{podSelector: {matchLabels: {app: client}}}]\n"
+                            "  - from:\n    - namespaceSelector: {matchLabels: {team: a}}\n"
+                            "    - podSelector: {matchLabels: {app: api}}\n"))
+    path = tmp_path / "input.yaml"
+    path.write_text(text)
+    report = lint(load_manifests([str(path)]).cluster, disabled=QUIET).with_positions(field_position)
+    (f,) = [f for f in report.active if f.rule.id == "NP103"]
+    line = text.splitlines().index("    - namespaceSelector: {matchLabels: {team: a}}") + 1
+    assert (f.line, f.column) == (line, 7)
