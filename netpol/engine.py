@@ -352,7 +352,7 @@ class Engine:
                 & ~self.host_bits
             )
             matches = [(rule, self._peer_match(rule, target.namespace)) for rule in target.rules]
-            for cid in _bits(selected):
+            for cid in bit_ids(selected):
                 self.isolating[target.direction][cid].extend(target.policies)
                 self.rules[target.direction][cid].extend(matches)
 
@@ -368,7 +368,7 @@ class Engine:
                 if not subject:
                     continue
                 pm = self._tier_peer_match(rule, nodes)
-                for cid in _bits(subject):
+                for cid in bit_ids(subject):
                     per_class[cid].append((rule, pm))
             self.tiered[(tier, direction)] = per_class
 
@@ -544,6 +544,19 @@ class Engine:
             sends = np.frombuffer(self._sends(s, probe).to_bytes(width, "little"), np.uint8)
             np.bitwise_and(rows[s], sends, out=rows[s])
         return ClassMatrix(rows, n)
+
+    def reaching(self, targets: int, probe: tuple[Protocol, int]) -> int:
+        """Classes that may connect to some class of `targets` on the probe: each target's ingress column,
+        then the egress of the sources it admits. For a few targets (the DNS pods) this is a small part of
+        `reachability`, which builds every row and a transpose."""
+        import numpy as np
+
+        reached = np.zeros(len(self.classes), dtype=bool)
+        for d in bit_ids(targets):
+            for s in bit_ids(self._admits(d, probe)):
+                if not reached[s] and (self._sends(s, probe) >> d) & 1 and (s != d or not self.classes[s].lone):
+                    reached[s] = True
+        return int.from_bytes(np.packbits(reached, bitorder="little").tobytes(), "little")
 
     def peer_regions(self, peers: int, entries: Sequence[_Entry], split_named_ports: bool = True
                      ) -> list[tuple[int, list[_Entry]]]:
@@ -736,7 +749,7 @@ class Engine:
             self._add_external_edges(g)
         candidates = self.candidates  # only pairs some port may connect
         for src in range(len(self.classes)):
-            for dst in _bits(candidates.row(src)):
+            for dst in bit_ids(candidates.row(src)):
                 if src == dst and self.classes[src].lone:
                     continue  # a lone pod's traffic to itself is not a policy question
                 egress, ingress = self.connection(src, dst)
@@ -836,11 +849,21 @@ def _allows(ports: PortSet, probe: tuple[Protocol, int] | None) -> bool:
     return ports.contains(*probe) if probe is not None else bool(ports)
 
 
-def _bits(value: int) -> Iterator[int]:
-    while value:
-        low = value & -value
-        yield low.bit_length() - 1
-        value ^= low
+def bit_ids(value: int) -> list[int]:
+    """The set bits of a bitset, ascending. Scanning a low bit at a time costs O(size) per bit on a
+    50k-bit set, so large sets are unpacked with numpy instead."""
+    if value.bit_count() <= 64:
+        out = []
+        while value:
+            low = value & -value
+            out.append(low.bit_length() - 1)
+            value ^= low
+        return out
+    import numpy as np
+
+    packed = np.frombuffer(value.to_bytes((value.bit_length() + 7) // 8, "little"), np.uint8)
+    ids: list[int] = np.flatnonzero(np.unpackbits(packed, bitorder="little")).tolist()
+    return ids
 
 
 def _block_membership(blocks: tuple[IPBlock, ...]) -> Callable[[tuple[IPAddress, ...]], tuple[bool, ...]]:

@@ -95,10 +95,12 @@ def short(name: str, limit: int = LONG_NAME) -> str:
     return name if len(name) <= limit else name[: limit - 1] + "…"
 
 
-def name_list(names: list[str], shown: int = 3) -> str:
-    """A few names for a one-line message, in natural order, long ones cut, and how many more there are."""
+def name_list(names: list[str], shown: int = 3, total: int | None = None) -> str:
+    """A few names for a one-line message, in natural order, long ones cut, and how many more there are
+    (`total`: how many there are in all, when `names` is only a sample of them)."""
     ordered = sorted(names, key=natural_key)
-    more = f" +{len(names) - shown:,} more" if len(names) > shown else ""
+    count = len(names) if total is None else total
+    more = f" +{count - shown:,} more" if count > shown else ""
     return ", ".join(short(n) for n in ordered[:shown]) + more
 
 

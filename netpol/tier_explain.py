@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from netpol.engine import Engine
+from netpol.engine import Engine, bit_ids
 from netpol.model import DIRECTIONS, ContainerPort, Direction, Tier, TieredPolicy, TierPeer, TierSelector
 from netpol.portsets import NO_PORTS
 from netpol.tiers import CompiledTierRule, TierRuleRef
@@ -78,7 +78,7 @@ def summarize_tiers(engine: Engine) -> tuple[TierPolicySummary, ...]:
 
 def _targets(engine: Engine, pol: TieredPolicy) -> tuple[str, ...]:
     bits = engine.tier_select(pol.subject)
-    return tuple(sorted(p.key for c in engine.classes if (bits >> c.id) & 1 for p in c.pods))
+    return tuple(sorted(p.key for cid in bit_ids(bits) for p in engine.classes[cid].pods))
 
 
 def shadowed_by(engine: Engine, rule: CompiledTierRule, direction: Direction) -> tuple[TierRuleRef, ...]:
@@ -90,9 +90,8 @@ def shadowed_by(engine: Engine, rule: CompiledTierRule, direction: Direction) ->
     subjects = engine.tier_select(rule.subject)
     deciders: set[TierRuleRef] = set()
     reached = False
-    for c in engine.classes:
-        if not (subjects >> c.id) & 1:
-            continue
+    for cid in bit_ids(subjects):
+        c = engine.classes[cid]
         entries = lists[c.id]
         position = next(i for i, (r, _) in enumerate(entries) if r.ref == rule.ref)
         earlier, pm = entries[:position], entries[position][1]

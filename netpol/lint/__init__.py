@@ -14,11 +14,15 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from netpol.errors import Location, QueryError
 from netpol.lint.catalogue import RULES, SEVERITIES, LintRule
 from netpol.lint.findings import Finding
 from netpol.model import Cluster
+
+if TYPE_CHECKING:
+    from netpol.engine import Engine
 
 __all__ = ["RULES", "Finding", "LintReport", "LintRule", "lint", "rule_ids"]
 
@@ -71,9 +75,10 @@ def rule_ids(ids: Iterable[str]) -> set[str]:
 
 
 def lint(cluster: Cluster, namespaces: Iterable[str] = (), disabled: Iterable[str] = (),
-         enabled: Iterable[str] = ()) -> LintReport:
+         enabled: Iterable[str] = (), engine: Engine | None = None) -> LintReport:
     """Run every check. `namespaces`: report only namespaced objects of these (cluster-scoped ones always);
-    `disabled` rules still run but their findings count as suppressed, unless `enabled` names them again."""
+    `disabled` rules still run but their findings count as suppressed, unless `enabled` names them again;
+    `engine`: the cluster already compiled, if the caller has it."""
     from netpol.lint import cluster as cluster_checks
     from netpol.lint import policies, tiered
 
@@ -81,9 +86,10 @@ def lint(cluster: Cluster, namespaces: Iterable[str] = (), disabled: Iterable[st
     found: list[Finding] = [*policies.check(cluster), *tiered.check(cluster)]
     has_pods = bool(cluster.pods)
     if has_pods:
-        from netpol.engine import Engine
+        if engine is None:
+            from netpol.engine import Engine
 
-        engine = Engine(cluster)
+            engine = Engine(cluster)
         found.extend(cluster_checks.check(engine))
         found.extend(tiered.check_engine(engine))
     wanted = set(namespaces)

@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from netpol.compile import CompiledRule
-from netpol.engine import Engine, PeerMatch
+from netpol.engine import Engine, PeerMatch, bit_ids
 from netpol.errors import name_list
 from netpol.lint.findings import Finding, Subject, finding
 from netpol.model import (
@@ -32,6 +32,7 @@ from netpol.selectors import LabelSelector
 from netpol.tiers import TierRuleRef
 
 _PEERS_KEY = {"ingress": "from", "egress": "to"}
+_SAMPLE = 3  # names gathered for a message (name_list shows three)
 DNS_APPS = frozenset({"kube-dns", "coredns"})
 DNS_PROBES: tuple[tuple[Protocol, int], ...] = (("UDP", 53), ("TCP", 53))
 API_SERVER_PROBES: tuple[tuple[Protocol, int], ...] = (("TCP", 6443), ("TCP", 443))
@@ -70,18 +71,32 @@ class _Context:
         self.policies = {p.key: p for p in cluster.policies}
         self.tiered = {(p.kind, p.name): p for p in cluster.tiered}
         self.usable = engine.all_bits & ~engine.host_bits  # classes policies can select
+        import numpy as np
+
+        self._sizes = np.array([c.size for c in engine.classes], dtype=np.int64)
 
     def pods(self, bits: int, but: Callable[[Pod], bool] | None = None) -> str:
-        """'N pods (a, b, c +N more)' for the classes in `bits` (`but`: leaving out the pods it is true of)."""
-        names = [p.display for c in self.engine.classes if (bits >> c.id) & 1 for p in c.pods
-                 if but is None or not but(p)]
-        return f"{len(names):,} pod{'s' if len(names) != 1 else ''} ({name_list(names)})"
+        """'N pods (a, b, c +N more)' for the classes in `bits` (`but`: leaving out the pods it is true of).
+        The names shown come from the first classes, so a finding about 100k pods costs no walk over them."""
+        names: list[str] = []
+        if but is None:
+            total = self.count(bits)
+            for cid in _lowest(bits, _SAMPLE):
+                names.extend(p.display for p in self.engine.classes[cid].pods[:_SAMPLE])
+        else:
+            kept = [p for cid in bit_ids(bits) for p in self.engine.classes[cid].pods if not but(p)]
+            total, names = len(kept), [p.display for p in kept[:_SAMPLE]]
+        return f"{total:,} pod{'s' if total != 1 else ''} ({name_list(names, total=total)})"
 
     def count(self, bits: int) -> int:
-        return sum(c.size for c in self.engine.classes if (bits >> c.id) & 1)
+        """Pods in the classes of `bits`: a weighted popcount, in numpy for large sets."""
+        if bits.bit_count() <= 64:
+            return sum(self.engine.classes[cid].size for cid in bit_ids(bits))
+        import numpy as np
 
-    def namespaces_of(self, bits: int) -> set[str]:
-        return {p.namespace for c in self.engine.classes if (bits >> c.id) & 1 for p in c.pods}
+        packed = np.frombuffer(bits.to_bytes(len(self._sizes) // 8 + 1, "little"), np.uint8)
+        mask = np.unpackbits(packed, bitorder="little")[: len(self._sizes)].astype(bool)
+        return int(self._sizes[mask].sum())
 
     def policy_bits(self, policy: NetworkPolicy) -> int:
         e = self.engine
@@ -89,6 +104,15 @@ class _Context:
 
     def tier_policy(self, ref: TierRuleRef) -> TieredPolicy:
         return self.tiered[(ref.kind, ref.policy)]  # type: ignore[index]
+
+
+def _lowest(bits: int, count: int) -> Iterator[int]:
+    """The first `count` set bits of a bitset, without unpacking all of it."""
+    while bits and count:
+        low = bits & -bits
+        yield low.bit_length() - 1
+        bits ^= low
+        count -= 1
 
 
 # -- NP201: selects nothing ---------------------------------------------------------------------
@@ -208,7 +232,7 @@ def _named_port(ctx: _Context, obj: Subject, where: str, name: str, protocol: Pr
     targets &= ctx.usable
     if not targets:
         return
-    classes = [c for c in ctx.engine.classes if (targets >> c.id) & 1]
+    classes = [ctx.engine.classes[cid] for cid in bit_ids(targets)]
     declared = {(p.name, p.protocol) for c in classes for p in c.named_ports}
     if any(n == name and (protocol is None or proto == protocol) for n, proto in declared):
         return
@@ -234,20 +258,35 @@ def _dns(ctx: _Context) -> Iterator[Finding]:
     dns = _bits_of(e, is_dns_pod)
     groups: dict[Subject, int] = {}
     if dns:
-        reachable = _reaching(e, dns, DNS_PROBES)
-        for c in e.classes:
-            if (ctx.usable >> c.id) & 1 and not all(map(is_dns_pod, c.pods)) and not (reachable >> c.id) & 1:
-                blame = _blame(ctx, c.id, dns, DNS_PROBES)
-                if isinstance(blame, TieredPolicy) and blame.tier == "Baseline":
-                    continue  # a Baseline deny: NP209 reports it, with the rule
-                groups[blame] = groups.get(blame, 0) | (1 << c.id)
-        names = [p.display for c in e.classes if (dns >> c.id) & 1 for p in c.pods if is_dns_pod(p)]
+        reached = 0
+        for probe in DNS_PROBES:
+            reached |= e.reaching(dns, probe)
+        # the blame depends on the source's egress rules and on which of the DNS pods' ingress rules match it
+        dst = (dns & -dns).bit_length() - 1
+        dst_rules = [pm for _, pm in e.rules["ingress"][dst]] + [
+            pm for lst in e.tier_lists("ingress", dst) for _, pm in lst]
+        blames: dict[tuple[object, ...], Subject] = {}
+        for cid in bit_ids(ctx.usable & ~reached):
+            c = e.classes[cid]
+            if all(map(is_dns_pod, c.pods)):
+                continue
+            admin, baseline = e.tier_lists("egress", cid)
+            key = (tuple(r.ref for r, _ in e.rules["egress"][cid]), tuple(e.isolating["egress"][cid]),
+                   tuple(r.ref for r, _ in admin), tuple(r.ref for r, _ in baseline),
+                   tuple(pm.matches_class(cid) for pm in dst_rules))
+            blame = blames.get(key)
+            if blame is None:
+                blame = blames[key] = _blame(ctx, cid, dns, DNS_PROBES)
+            if isinstance(blame, TieredPolicy) and blame.tier == "Baseline":
+                continue  # a Baseline deny: NP209 reports it, with the rule
+            groups[blame] = groups.get(blame, 0) | (1 << cid)
+        names = [p.display for cid in bit_ids(dns) for p in e.classes[cid].pods if is_dns_pod(p)]
         target = f"the DNS pods {name_list(names)} on UDP/53 or TCP/53"
     else:
-        for c in e.classes:
-            if (ctx.usable >> c.id) & 1 and _surely_no_dns(e, c.id):
-                blame = ctx.policies[e.isolating["egress"][c.id][0]]
-                groups[blame] = groups.get(blame, 0) | (1 << c.id)
+        for cid in bit_ids(ctx.usable):
+            if _surely_no_dns(e, cid):
+                blame = ctx.policies[e.isolating["egress"][cid][0]]
+                groups[blame] = groups.get(blame, 0) | (1 << cid)
         target = ("any pod or address on UDP/53 or TCP/53 (the input has no DNS pods; this holds for any DNS "
                   "server)")
     for obj, bits in sorted(groups.items(), key=lambda kv: str(kv[0].location)):
@@ -257,19 +296,6 @@ def _dns(ctx: _Context) -> Iterator[Finding]:
 
 def _bits_of(e: Engine, test: Callable[[Pod], bool]) -> int:
     return sum(1 << c.id for c in e.classes if any(test(p) for p in c.pods))
-
-
-def _reaching(e: Engine, targets: int, probes: Sequence[tuple[Protocol, int]]) -> int:
-    """Classes that may connect to some class in `targets` on some probe (both sides' verdicts)."""
-    import numpy as np
-
-    n = len(e.classes)
-    reach = np.zeros(n, dtype=bool)
-    for proto, port in probes:
-        packed = e.reachability(proto, port).packed[:n]  # rows may be padded to whole bytes
-        for d in _ids(targets):
-            reach |= ((packed[:, d >> 3] >> (d & 7)) & 1).astype(bool)
-    return sum(1 << int(i) for i in np.flatnonzero(reach))
 
 
 def _blame(ctx: _Context, src: int, targets: int, probes: Sequence[tuple[Protocol, int]]) -> Subject:
@@ -325,15 +351,13 @@ def _redundant(ctx: _Context) -> Iterator[Finding]:
         directions = [d for d in DIRECTIONS if policy.affects(d)]
         if not any(policy.rules(d) for d in directions):
             continue  # a deny-all is a safety net for pods to come; NP109 covers its overlap with allows
-        whole = all(_isolated_by_another(e, policy, d, selected) for d in directions)
-        per_rule: list[tuple[Direction, int, _Cover]] = []
-        for d in directions:
-            for i in range(len(policy.rules(d))):
-                alone = _rule_cover(e, policy, d, i, selected, exclude_policy=False)
-                per_rule.append((d, i, alone))
-                if whole and not _rule_cover(e, policy, d, i, selected, exclude_policy=True).covered:
-                    whole = False
-        if whole:
+        per_rule = [(d, i, _rule_cover(e, policy, d, i, selected, exclude_policy=False))
+                    for d in directions for i in range(len(policy.rules(d)))]
+        # without its own other rules a rule is covered less, so the whole policy is only worth checking
+        # when every rule is covered with them
+        if all(c.covered for _, _, c in per_rule) and all(
+                _isolated_by_another(e, policy, d, selected) for d in directions) and all(
+                _rule_cover(e, policy, d, i, selected, exclude_policy=True).covered for d, i, _ in per_rule):
             yield finding("NP206", policy, f"changes no verdict for the pods in the input: other policies isolate "
                           f"its {ctx.pods(selected)} and allow all it allows", "spec")
             continue
@@ -344,7 +368,7 @@ def _redundant(ctx: _Context) -> Iterator[Finding]:
 
 
 def _isolated_by_another(e: Engine, policy: NetworkPolicy, direction: Direction, selected: int) -> bool:
-    return all(any(k != policy.key for k in e.isolating[direction][c]) for c in _ids(selected))
+    return all(any(k != policy.key for k in e.isolating[direction][c]) for c in bit_ids(selected))
 
 
 def _rule_cover(e: Engine, policy: NetworkPolicy, direction: Direction, index: int, selected: int,
@@ -353,7 +377,7 @@ def _rule_cover(e: Engine, policy: NetworkPolicy, direction: Direction, index: i
     by: set[str] = set()
     reached = False
     seen: set[tuple[object, ...]] = set()
-    for c in _ids(selected):
+    for c in bit_ids(selected):
         entries = e.rules[direction][c]
         mine = next(x for x in entries if x[0].ref.policy == policy.key and x[0].ref.index == index)
         others = [x for x in entries if x is not mine and not (exclude_policy and x[0].ref.policy == policy.key)]
@@ -374,13 +398,21 @@ def _cover_one(e: Engine, direction: Direction, mine: tuple[CompiledRule, PeerMa
                others: list[tuple[CompiledRule, PeerMatch]],
                destination: tuple[ContainerPort, ...] | None) -> _Cover:
     rule, pm = mine
+    if direction == "ingress" or not any(isinstance(p.port, str) for p in rule.ports):
+        # what the rule allows does not depend on the peer: a peer no other rule matches decides at once
+        others_bits = 0
+        for _, m in others:
+            others_bits |= m.classes
+        if pm.classes & ~others_bits and e.resolve(rule, destination):
+            return _Cover(False, True)
     peers: list[tuple[tuple[ContainerPort, ...] | None, list[CompiledRule]]] = []
     for bits, region in e.peer_regions(pm.classes, others, split_named_ports=direction == "egress"):
         first = e.classes[(bits & -bits).bit_length() - 1]
         peers.append((destination if direction == "ingress" else first.named_ports, [r for r, _ in region]))
-    for ip in e.address_sets.values():
-        if pm.matches_ip(ip):
-            peers.append((destination, [r for r, m in others if m.matches_ip(ip)]))
+    if pm.everything or pm.blocks:
+        for ip in e.address_sets.values():
+            if pm.matches_ip(ip):
+                peers.append((destination, [r for r, m in others if m.matches_ip(ip)]))
     by: set[str] = set()
     reached = False
     for dest, matching in peers:
@@ -393,13 +425,6 @@ def _cover_one(e: Engine, direction: Direction, mine: tuple[CompiledRule, PeerMa
             return _Cover(False, True)
         by.update(str(r.ref) for r, ports in covering if ports.intersection(wanted))
     return _Cover(True, reached, frozenset(by))
-
-
-def _ids(bits: int) -> Iterator[int]:
-    while bits:
-        low = bits & -bits
-        yield low.bit_length() - 1
-        bits ^= low
 
 
 # -- NP207, NP208: unprotected pods, namespaces without a default deny ------------------------
