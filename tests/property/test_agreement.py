@@ -163,3 +163,21 @@ def test_diff_reports_exactly_the_changed_pod_pairs(clusters: Any, data: st.Data
                 if before != after:
                     want[(src.key, dst.key)] = (str(before), str(after))
     assert got == want
+
+
+@BOTH
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_classes_reaching_a_target_agree_with_reference(clusters: Any, data: st.DataObject) -> None:
+    """`Engine.reaching` (lint's DNS check) names exactly the classes with a pod the reference lets reach
+    a pod of the target class, a pod's traffic to itself left out."""
+    c = load_objects(data.draw(clusters)).cluster
+    engine = Analyzer(c).engine
+    if not engine.classes:
+        return
+    target = engine.classes[data.draw(st.integers(0, len(engine.classes) - 1))]
+    for protocol, port in PROBES:
+        got = engine.reaching(1 << target.id, (protocol, port))  # type: ignore[arg-type]
+        want = {s.id for s in engine.classes for p in s.pods for q in target.pods
+                if (p is not q or not p.is_one_pod) and reference_allowed(c, p, q, protocol, port)}  # type: ignore[arg-type]
+        assert {s.id for s in engine.classes if (got >> s.id) & 1} == want, (protocol, port)
