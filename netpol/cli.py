@@ -584,6 +584,9 @@ def diff(
 
 @app.command()
 def lint(
+    paths: Annotated[list[str] | None, typer.Argument(
+        metavar="PATH", help="Manifest files or directories, as with -f (for pre-commit, which passes "
+        "the changed files).", show_default=False)] = None,
     files: Files = None,
     namespace: Namespaces = None,
     output: Annotated[LintFormat, typer.Option("--output", "-o", metavar="text|json|sarif",
@@ -608,7 +611,8 @@ def lint(
     --fail-on, 1 findings, 2 usage or input error. Rules: docs/lint.md.
 
     \b
-    Example:
+    Examples:
+      netpol lint -f k8s/
       netpol lint -f k8s/ -o sarif > netpol.sarif
     """
     from netpol import __version__
@@ -619,7 +623,8 @@ def lint(
 
     with _user_errors():
         rule_ids([*(disable or []), *(enable or [])])  # a typo is an error before any reading
-        cluster = _load(Source(files, kubeconfig, context, verbose), namespace).cluster
+        inputs = [*(files or []), *(paths or [])] or None
+        cluster = _load(Source(inputs, kubeconfig, context, verbose), namespace).cluster
         with _phase("linting"):
             report = run_lint(cluster, namespace or (), disable or (), enable or ())
     report = report.with_positions(field_position)

@@ -132,3 +132,17 @@ def test_cluster_checks_run_with_pods() -> None:
     assert data["cluster_checks"] is True
     assert [(f["id"], f["object"]) for f in data["findings"] if f["severity"] != "info"] == [
         ("NP204", "NetworkPolicy default/foo-deny-egress")]
+
+
+def test_paths_as_arguments_as_pre_commit_passes_them() -> None:
+    by_option = run("-f", str(LINT / "payments.yaml"), "-f", str(LINT / "platform.yaml"))
+    by_argument = run(str(LINT / "payments.yaml"), str(LINT / "platform.yaml"))
+    assert (by_argument.exit_code, by_argument.stdout) == (by_option.exit_code, by_option.stdout)
+
+
+def test_pre_commit_hook_runs_netpol_lint_on_manifests() -> None:
+    import yaml
+
+    (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
+    assert hook["id"] == "netpol-lint" and hook["entry"] == "netpol lint" and hook["language"] == "python"
+    assert set(hook["types_or"]) == {"yaml", "json"}

@@ -40,7 +40,7 @@ def test_control_characters_are_escaped() -> None:
     assert cli.terminal_safe("a\x1b[31mb\x07c\td\ne\x9b") == "a\\x1b[31mb\\x07c\td\ne\\x9b"
 
 
-@pytest.mark.parametrize("command", ["can-reach", "matrix", "explain", "graph", "check", "diff", "snapshot"])
+@pytest.mark.parametrize("command", ["can-reach", "matrix", "explain", "graph", "check", "diff", "snapshot", "lint"])
 def test_help_is_clean_and_has_an_example(command: str) -> None:
     r = CliRunner().invoke(cli.app, [command, "--help"])
     assert r.exit_code == 0

@@ -84,3 +84,14 @@ def test_broken_pipe_is_an_internal_error_not_a_verdict(tmp_path) -> None:  # ty
     assert reader.wait(timeout=60) == 3
     assert err.splitlines()[-1] + "\n" == ("netpol: error: internal error: the output was closed before netpol finished writing "
                    "(broken pipe); rerun with --debug for the traceback\n")
+
+
+def test_lint_sarif_and_exit_codes(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    lint_data = FIXTURES.parent / "tests" / "data" / "lint"
+    r = netpol("lint", "-f", str(lint_data), "-o", "sarif")
+    assert r.returncode == 1, r.stderr
+    log = json.loads(r.stdout)
+    assert log["version"] == "2.1.0"
+    assert [x["ruleId"] for x in log["runs"][0]["results"]] == ["NP103", "NP101", "NP104", "NP106", "NP110"]
+    assert netpol("lint", str(lint_data), "--fail-on", "never").returncode == 0
+    assert netpol("lint", "-f", str(FIXTURES / "deny-all")).returncode == 0
