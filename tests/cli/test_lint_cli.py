@@ -146,3 +146,12 @@ def test_pre_commit_hook_runs_netpol_lint_on_manifests() -> None:
     (hook,) = yaml.safe_load((ROOT / ".pre-commit-hooks.yaml").read_text())
     assert hook["id"] == "netpol-lint" and hook["entry"] == "netpol lint" and hook["language"] == "python"
     assert set(hook["types_or"]) == {"yaml", "json"}
+
+
+def test_namespace_option_reports_only_that_namespace(tmp_path: Path) -> None:
+    two = tmp_path / "two.yaml"
+    two.write_text("".join(
+        f"---\napiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: p, namespace: {ns}}}\n"
+        "spec: {podSelector: {}, policyTypes: [Ingress], egress: [{}]}\n" for ns in ("a", "b")))
+    data = json.loads(run("-f", str(two), "-n", "b", "-o", "json").stdout)
+    assert [(f["id"], f["object"]) for f in data["findings"]] == [("NP101", "NetworkPolicy b/p")]

@@ -217,3 +217,15 @@ def test_a_tiered_crd_that_is_not_installed_means_none(tmp_path: Path) -> None:
         server.fail["nodes"] = 404  # nodes are not optional: a real error
         with pytest.raises(ClusterError, match=r"does not serve nodes \(v1\)"):
             read_cluster(server.kubeconfig(tmp_path / "k"))
+
+
+def test_lint_against_the_live_cluster(api: FakeApi, tmp_path: Path) -> None:
+    """Objects read from a cluster have no file: the text says so, and SARIF results carry no location."""
+    kubeconfig = api.kubeconfig(tmp_path / "k")
+    r = runner.invoke(app, ["lint", "--kubeconfig", kubeconfig, "-o", "json", "--fail-on", "never"])
+    assert r.exit_code == 0, r.stderr
+    data = json.loads(r.stdout)
+    assert data["cluster_checks"] is True
+    assert {(f["file"], f["line"]) for f in data["findings"]} <= {("cluster fake", None), (None, None)}
+    r = runner.invoke(app, ["lint", "--kubeconfig", kubeconfig, "-o", "sarif", "--fail-on", "never"])
+    assert all("locations" not in x for x in json.loads(r.stdout)["runs"][0]["results"])
