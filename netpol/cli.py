@@ -91,6 +91,7 @@ class DiffFormat(StrEnum):
     text = "text"
     json = "json"
     md = "md"
+    html = "html"
 
 
 class LintFormat(StrEnum):
@@ -554,8 +555,9 @@ def check(
 def diff(
     base: Annotated[str, typer.Argument(metavar="BASE", help="Manifests before: a file, a directory, or -.")],
     head: Annotated[str, typer.Argument(metavar="HEAD", help="Manifests after: a file, a directory, or -.")],
-    output: Annotated[DiffFormat, typer.Option("--output", "-o", metavar="text|json|md",
-                                               help="Output format.")] = DiffFormat.text,
+    output: Annotated[DiffFormat, typer.Option("--output", "-o", metavar="text|json|md|html",
+                                               help="Output format; html is a self-contained page.")
+                      ] = DiffFormat.text,
     verbose: Verbose = False,
 ) -> None:
     """Connections gained, lost or changed between two versions. Exit 0 no change, 1 changed, 2 error.
@@ -577,9 +579,66 @@ def diff(
             _fail("BASE and HEAD hold no pods or workloads (only policies), so no connection could be compared "
                   f"and a change that opens access would pass unseen; {NO_PODS_HINT}")
         changes = reachability_diff(before, after)
+        if output is DiffFormat.html:
+            from netpol.render.report import diff_html
+            from netpol.report import diff_verdicts
+
+            _write([diff_html(changes, diff_verdicts(before, after, changes.changes), f"netpol diff {base} {head}")])
+            raise typer.Exit(EXIT_DENIED if changes.changed else EXIT_OK)
     render = {DiffFormat.text: diff_text, DiffFormat.json: diff_json, DiffFormat.md: diff_markdown}[output]
     _say(render(changes))
     raise typer.Exit(EXIT_DENIED if changes.changed else EXIT_OK)
+
+
+@app.command()
+def report(
+    out: Annotated[str, typer.Option("--output", "-o", metavar="FILE.html", help="The page to write.")],
+    files: Files = None,
+    namespace: Namespaces = None,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
+    verbose: Verbose = False,
+) -> None:
+    """Write one self-contained HTML page to explore the policies: graph, matrix, explanations, lint.
+
+    The page loads nothing from anywhere (open it from disk or a CI artifact); its summary and tables work
+    without JavaScript. See docs/report.md.
+
+    \b
+    Example:
+      netpol report -f k8s/ -o report.html
+    """
+    from netpol.lint import lint as run_lint
+    from netpol.render.graph import GraphvizMissingError, diagram_dot, render_image
+    from netpol.render.report import report_html
+    from netpol.report import build_report
+    from netpol.sources.positions import field_position
+
+    if _suffix(out) not in ("html", "htm"):
+        _fail(f"the report is an HTML page: name it .html, not {out!r}")
+    with _user_errors():
+        analyzer = _analyze(Source(files, kubeconfig, context, verbose), namespace, warn_no_pods=True)
+        with _phase("linting"):
+            findings = run_lint(analyzer.cluster, namespace or (), engine=analyzer.engine)
+        findings = findings.with_positions(field_position)
+        diagram = analyzer.diagram(namespaces=namespace)
+        svg, note = None, None
+        if len(diagram.edges) > LARGE_GRAPH_EDGES:
+            note = (f"The allow-graph has {len(diagram.edges):,} edges, too many to lay out here; draw a namespace "
+                    "with netpol graph -n NS or a pod with --focus.")
+        else:
+            try:
+                with _phase("drawing the allow-graph"):
+                    image = render_image(diagram_dot(diagram), "svg").decode()
+                svg = image[image.index("<svg"):]
+            except GraphvizMissingError as exc:
+                note = f"No graph: {exc}"
+        with _phase("writing the report"):
+            page = report_html(build_report(analyzer, findings, diagram if svg else None), svg,
+                               analyzer.explain(namespace), analyzer.explain_tiers(namespace), findings,
+                               "netpol report: " + ", ".join(files or ["live cluster"]), note)
+    _write_file(out, page.encode())
+    _note(f"netpol: wrote {out} ({len(page) / 1024:,.0f} KiB)")
 
 
 @app.command()

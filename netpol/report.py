@@ -1,0 +1,209 @@
+"""What `netpol report` shows, as plain data: summary, pods, the class matrix with explanations, groups.
+
+The HTML page (render/report.py) embeds this as JSON and draws the matrix
+and the side panels from it. Everything is per engine class: a cell of the
+pod matrix is the cell of its two classes, and an explanation is shared by
+every class pair whose two sides matched the same rules (the engine shares
+those results), so the data grows with classes and rules, not pod pairs.
+Above CLASS_LIMIT classes, only pairs within a namespace get cells: the
+page then shows one namespace's matrix at a time.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from netpol.diagram import Diagram
+from netpol.diff import Change
+from netpol.engine import DirectionResult
+from netpol.errors import NetpolError
+from netpol.lint import LintReport
+from netpol.model import DIRECTIONS, Pod
+from netpol.portsets import MAX_PORT, MIN_PORT, PROTOCOLS
+from netpol.tiers import TierRuleRef
+
+if TYPE_CHECKING:
+    from netpol.query import Analyzer, Verdict
+
+CLASS_LIMIT = 200  # classes with a cell for every pair (40k); beyond, only pairs within a namespace
+POD_TABLE_LIMIT = 5000  # rows of the static pod table
+
+
+@dataclass(frozen=True)
+class ReportData:
+    """`data` is JSON-ready; the rest feeds the static (no-JavaScript) parts of the page."""
+
+    data: dict[str, Any]
+    pods: tuple[Pod, ...]
+    namespace_level: bool  # the matrix holds only pairs within a namespace (too many classes for all pairs)
+
+
+def side_text(result: DirectionResult | None) -> str:
+    """One direction's decision over every port: who isolates, and which rule allows or denies what."""
+    if result is None:
+        return "outside the cluster: no policy applies"
+    if result.from_local_node:
+        return "allowed on every port: traffic with the pod's own node"
+    if result.walk is not None:
+        parts = []
+        for seg in result.walk.segments:
+            if isinstance(seg.decider, TierRuleRef):
+                who = str(seg.decider)
+            elif seg.decider == "NetworkPolicy":
+                who = _v1(result)
+            else:
+                who = "no policy decides (default allow)"
+            parts.append(f"{seg.ports}: {'allowed' if seg.allowed else 'denied'} ({who})")
+        return "; ".join(parts)
+    if not result.isolated:
+        return "not isolated: every port allowed"
+    return _v1(result)
+
+
+def _v1(result: DirectionResult) -> str:
+    by = ", ".join(result.isolated_by)
+    if not result.matches:
+        return f"isolated by {by}; no rule matches"
+    return f"isolated by {by}; " + "; ".join(f"{m.ref} allows {m.ports}" for m in result.matches)
+
+
+def build_report(analyzer: Analyzer, lint: LintReport | None, diagram: Diagram | None) -> ReportData:
+    engine = analyzer.engine
+    cluster = analyzer.cluster
+    pods = tuple(cluster.pods)
+    n = len(engine.classes)
+    kinds = Counter(p.kind for p in cluster.tiered)
+    pod_rows = []
+    for pod in pods:
+        cid = engine.class_of[pod.key]
+        pod_rows.append({
+            "key": pod.key, "ns": pod.namespace, "name": pod.display, "labels": dict(pod.labels), "cls": cid,
+            "ingress": list(engine.isolating["ingress"][cid]), "egress": list(engine.isolating["egress"][cid]),
+            "tiered": [d for d in DIRECTIONS if engine.has_tier_rules(d, cid)],
+        })
+    data: dict[str, Any] = {
+        "summary": {
+            "namespaces": len(cluster.namespaces), "pods": sum(p.workload is None for p in pods),
+            "workloads": sum(p.workload is not None for p in pods), "policies": len(cluster.policies),
+            "tiered": dict(sorted(kinds.items())), "classes": n,
+            "isolated": {d: sum(c.size for c in engine.classes if engine.is_isolated(d, c.id)) for d in DIRECTIONS},
+            "lint": lint.counts() if lint is not None else None,
+        },
+        "pods": pod_rows,
+        "intervals": port_intervals(analyzer),
+    }
+    namespace_level = n > CLASS_LIMIT
+    data.update(_class_matrix(analyzer, namespace_level))
+    if diagram is not None:
+        data["groups"] = _groups(analyzer, diagram)
+    return ReportData(data, pods, namespace_level)
+
+
+def port_intervals(analyzer: Analyzer) -> list[str]:
+    """The port intervals the policies tell apart, per protocol: cut at every port, range and named port
+    (as the pods resolve it) that any rule uses; the matrix filters on them."""
+    engine = analyzer.engine
+    cuts: dict[str, set[int]] = {p: {MIN_PORT} for p in PROTOCOLS}
+    for pol in analyzer.cluster.policies:
+        for d in DIRECTIONS:
+            for rule in pol.rules(d):
+                for p in rule.ports:
+                    if isinstance(p.port, int):
+                        cuts[p.protocol].update((p.port, (p.end_port or p.port) + 1))
+    for cls in engine.classes:
+        for c in cls.named_ports:
+            cuts[c.protocol].update((c.port, c.port + 1))
+    for proto, port in engine.tier_atoms:
+        cuts[proto].add(port)
+    out = []
+    for proto in PROTOCOLS:
+        points = sorted(p for p in cuts[proto] if p <= MAX_PORT)
+        for first, nxt in zip(points, [*points[1:], MAX_PORT + 1], strict=True):
+            out.append(f"{proto}:{first}" if nxt - 1 == first else f"{proto}:{first}-{nxt - 1}")
+    return out
+
+
+def _class_matrix(analyzer: Analyzer, within_namespaces: bool) -> dict[str, Any]:
+    """Per class pair "s,d": its ports (an index into `portsets`) and its explanation (into
+    `explanations`). `within_namespaces`: only pairs of classes that share a namespace (large clusters,
+    where the page shows one namespace's matrix at a time)."""
+    engine = analyzer.engine
+    matrix = analyzer.matrix()
+    if within_namespaces:
+        by_ns: dict[str, set[int]] = {}
+        for c in engine.classes:
+            for p in c.pods:
+                by_ns.setdefault(p.namespace, set()).add(c.id)
+        pairs = sorted({(s, d) for ids in by_ns.values() for s in ids for d in ids})
+    else:
+        pairs = [(s.id, d.id) for s in engine.classes for d in engine.classes]
+    portsets: dict[str, int] = {}
+    explanations: dict[tuple[int, int], int] = {}
+    texts: list[str] = []
+    cells: dict[str, list[int]] = {}
+    for s, d in pairs:
+        ports = "self" if s == d and engine.classes[s].lone else str(matrix.class_ports(s, d))
+        egress, ingress = engine.connection(s, d)
+        key = (id(egress), id(ingress))  # the engine shares results between peers that match alike
+        if key not in explanations:
+            explanations[key] = len(texts)
+            texts.append(f"egress of the source: {side_text(egress)}\ningress of the destination: "
+                         f"{side_text(ingress)}")
+        cells[f"{s},{d}"] = [portsets.setdefault(ports, len(portsets)), explanations[key]]
+    return {"cells": cells, "portsets": list(portsets), "explanations": texts, "within_namespaces": within_namespaces}
+
+
+def _groups(analyzer: Analyzer, diagram: Diagram) -> dict[str, Any]:
+    """Each drawn group: its pods and who it connects with, for the graph's side panel."""
+    engine = analyzer.engine
+    titles: dict[str, str] = {}
+    members: dict[str, list[str]] = {}
+    for box in diagram.namespaces:
+        titles[f"ns:{box.name}"] = f"any pod in {box.name}"
+        for g in box.groups:
+            titles[g.id] = f"{box.name}/{g.title}"
+            members[g.id] = [p.key for p in g.pods]
+    for ext in diagram.externals:
+        titles[ext.id] = "any address" if ext.block is None else str(ext.block)
+    titles.update({"any-pod": "any pod (any namespace)", "any-unrestricted-pod": "any pod not isolated for egress"})
+    out: dict[str, Any] = {gid: {"title": titles[gid], "pods": keys, "in": [], "out": []}
+                           for gid, keys in members.items()}
+    for e in diagram.edges:
+        why = None
+        if e.source in members and e.target in members:
+            src = engine.class_of[members[e.source][0]]
+            dst = engine.class_of[members[e.target][0]]
+            egress, ingress = engine.connection(src, dst)
+            why = f"egress: {side_text(egress)}\ningress: {side_text(ingress)}"
+        if e.target in out:
+            out[e.target]["in"].append({"peer": titles.get(e.source, e.source), "ports": str(e.ports), "why": why})
+        if e.source in out:
+            out[e.source]["out"].append({"peer": titles.get(e.target, e.target), "ports": str(e.ports), "why": why})
+    return out
+
+
+
+def diff_verdicts(base: Analyzer, head: Analyzer, changes: Iterable[Change]
+                  ) -> dict[Change, tuple[Verdict | str, Verdict | str]]:
+    """Per change, both versions' can-reach verdict for its first pair, on the first port that changed
+    (or a sentence where a side cannot answer: the pod does not exist there, an outside address set)."""
+    out: dict[Change, tuple[Verdict | str, Verdict | str]] = {}
+    for c in changes:
+        moved = c.after.difference(c.before) or c.before.difference(c.after)
+        protocol, port = moved.first()
+        both = [k for k in c.sources if k in base.cluster.pods_by_key and k in head.cluster.pods_by_key]
+        src = both[0] if both else c.sources[0]  # a pod on both sides explains best
+        sides: list[Verdict | str] = []
+        for analyzer in (base, head):
+            if not all(k in analyzer.cluster.pods_by_key for k in (src, c.destination)):
+                sides.append("not a pod pair on this side (a pod added or removed, or an outside address set)")
+                continue
+            try:
+                sides.append(analyzer.can_reach(src, c.destination, port, protocol))
+            except NetpolError as exc:
+                sides.append(str(exc))
+        out[c] = (sides[0], sides[1])
+    return out

@@ -1,0 +1,92 @@
+"""The report's data (netpol/report.py) and page (render/report.py), without a browser."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import re
+
+import pytest
+
+import netpol.report
+from netpol.render.report import _page, diff_html, report_html
+from netpol.report import build_report, diff_verdicts, port_intervals
+from tests.builders import analyzer, fixture, pod, policy
+
+
+def cells_by_pod(data: dict, pods: list) -> dict[tuple[str, str], str]:  # type: ignore[type-arg]
+    cls = {p["key"]: p["cls"] for p in data["pods"]}
+    return {(s, d): data["portsets"][data["cells"][f"{cls[s]},{cls[d]}"][0]] for s in pods for d in pods}
+
+
+@pytest.mark.parametrize("name", ["limit", "specific-port", "egress-allow-dns", "tiered-pass-v1alpha2"])
+def test_every_cell_is_the_matrix_answer(name: str) -> None:
+    a = fixture(name)
+    data = build_report(a, None, None).data
+    m = a.matrix()
+    keys = [p.key for p in a.cluster.pods]
+    got = cells_by_pod(data, keys)
+    for s in m.pods:
+        for d in m.pods:
+            want = "self" if m.is_self(s, d) else str(m.ports(s, d))
+            assert got[(s.key, d.key)] == want, (s.key, d.key)
+
+
+def test_explanations_name_the_deciding_policy_and_rule() -> None:
+    data = build_report(fixture("limit"), None, None).data
+    cls = {p["key"]: p["cls"] for p in data["pods"]}
+    denied = data["explanations"][data["cells"][f"{cls['default/test-1']},{cls['default/apiserver']}"][1]]
+    assert denied == ("egress of the source: not isolated: every port allowed\n"
+                      "ingress of the destination: isolated by default/api-allow; no rule matches")
+    allowed = data["explanations"][data["cells"][f"{cls['default/test-2']},{cls['default/apiserver']}"][1]]
+    assert allowed.endswith("isolated by default/api-allow; default/api-allow ingress[0] allows all")
+
+
+def test_many_classes_keep_only_pairs_within_a_namespace(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(netpol.report, "CLASS_LIMIT", 1)
+    a = analyzer(pod("a", "x", {"app": "a"}), pod("b", "y", {"app": "b"}),
+                 policy("p", "x", {"matchLabels": {"app": "a"}}), policy("q", "y", {"matchLabels": {"app": "b"}}))
+    report = build_report(a, None, None)
+    assert report.namespace_level and report.data["within_namespaces"]
+    cls = {p["key"]: p["cls"] for p in report.data["pods"]}
+    assert set(report.data["cells"]) == {f"{cls['x/a']},{cls['x/a']}", f"{cls['y/b']},{cls['y/b']}"}
+
+
+def test_port_intervals_cut_at_every_rule_port() -> None:
+    a = analyzer(pod("web", ports=[(8080, "TCP", "http")]), policy(
+        "p", ingress=[{"ports": [{"port": 80, "endPort": 90}, {"port": "http"}, {"port": 53, "protocol": "UDP"}]}]))
+    assert port_intervals(a) == ["TCP:1-79", "TCP:80-90", "TCP:91-8079", "TCP:8080", "TCP:8081-65535",
+                                 "UDP:1-52", "UDP:53", "UDP:54-65535", "SCTP:1-65535"]
+
+
+def test_the_page_loads_nothing_and_runs_only_its_own_script() -> None:
+    a = fixture("limit")
+    html = report_html(build_report(a, None, None), None, a.explain(), a.explain_tiers(), None, "t")
+    (script,) = re.findall(r"<script>(.*?)</script>", html, re.S)
+    csp = re.search(r'http-equiv="Content-Security-Policy" content="([^"]+)"', html)
+    assert csp is not None
+    digest = base64.b64encode(hashlib.sha256(script.encode()).digest()).decode()
+    assert csp.group(1) == f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-{digest}'"
+    assert not re.search(r'(src|href)="(https?:)?//', html)  # nothing fetched from anywhere
+
+
+def test_embedded_data_cannot_close_its_script_element() -> None:
+    html = _page("t", "", "", {"name": "</script><script>alert(1)</script>\u2028"})
+    payload = re.search(r'<script type="application/json" id="netpol-data">(.*?)</script>', html, re.S)
+    assert payload is not None
+    assert json.loads(payload.group(1)) == {"name": "</script><script>alert(1)</script>\u2028"}
+
+
+def test_diff_page_explains_both_sides() -> None:
+    from netpol.diff import diff
+
+    base, head = fixture("deny-all"), fixture("allow-all")
+    d = diff(base, head)
+    verdicts = diff_verdicts(base, head, d.changes)
+    html = diff_html(d, verdicts, "t")
+    assert html.count('<tr class="change"') == len(d.changes) == 4
+    change = next(c for c in d.changes if c.destination == "default/test-1")
+    before, after = verdicts[change]
+    assert not isinstance(before, str) and not isinstance(after, str)
+    assert (before.allowed, after.allowed) == (False, True)
