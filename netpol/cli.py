@@ -33,6 +33,7 @@ from netpol.errors import NetpolError, QueryError
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from netpol.diagram import Diagram
     from netpol.query import Analyzer
     from netpol.sources import LoadResult
     from netpol.sources.cluster import ClusterRead
@@ -609,7 +610,6 @@ def report(
       netpol report -f k8s/ -o report.html
     """
     from netpol.lint import lint as run_lint
-    from netpol.render.graph import GraphvizMissingError, diagram_dot, render_image
     from netpol.render.report import report_html
     from netpol.report import build_report
     from netpol.sources.positions import field_position
@@ -621,24 +621,33 @@ def report(
         with _phase("linting"):
             findings = run_lint(analyzer.cluster, namespace or (), engine=analyzer.engine)
         findings = findings.with_positions(field_position)
-        diagram = analyzer.diagram(namespaces=namespace)
-        svg, note = None, None
-        if len(diagram.edges) > LARGE_GRAPH_EDGES:
-            note = (f"The allow-graph has {len(diagram.edges):,} edges, too many to lay out here; draw a namespace "
-                    "with netpol graph -n NS or a pod with --focus.")
-        else:
-            try:
-                with _phase("drawing the allow-graph"):
-                    image = render_image(diagram_dot(diagram), "svg").decode()
-                svg = image[image.index("<svg"):]
-            except GraphvizMissingError as exc:
-                note = f"No graph: {exc}"
+        diagram, svg, note = _report_graph(analyzer, namespace)
         with _phase("writing the report"):
-            page = report_html(build_report(analyzer, findings, diagram if svg else None), svg,
+            page = report_html(build_report(analyzer, findings, diagram), svg,
                                analyzer.explain(namespace), analyzer.explain_tiers(namespace), findings,
                                "netpol report: " + ", ".join(files or ["live cluster"]), note)
     _write_file(out, page.encode())
     _note(f"netpol: wrote {out} ({len(page) / 1024:,.0f} KiB)")
+
+
+def _report_graph(analyzer: Analyzer, namespace: list[str] | None) -> tuple[Diagram | None, str | None, str | None]:
+    """The report's allow-graph as inline SVG, or a note saying why there is none."""
+    from netpol.render.graph import GraphvizMissingError, diagram_dot, render_image
+    from netpol.report import CLASS_LIMIT
+
+    if len(analyzer.engine.classes) > CLASS_LIMIT:  # grouping alone would take longer than the rest
+        return None, None, (f"The cluster has {len(analyzer.engine.classes):,} equivalence classes, too many to "
+                            "draw here; draw a namespace with netpol graph -n NS or a pod with --focus.")
+    diagram = analyzer.diagram(namespaces=namespace)
+    if len(diagram.edges) > LARGE_GRAPH_EDGES:
+        return None, None, (f"The allow-graph has {len(diagram.edges):,} edges, too many to lay out here; draw a "
+                            "namespace with netpol graph -n NS or a pod with --focus.")
+    try:
+        with _phase("drawing the allow-graph"):
+            image = render_image(diagram_dot(diagram), "svg").decode()
+    except GraphvizMissingError as exc:
+        return None, None, f"No graph: {exc}"
+    return diagram, image[image.index("<svg"):], None
 
 
 @app.command()

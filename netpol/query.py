@@ -21,7 +21,7 @@ if TYPE_CHECKING:
 from netpol.bulk import paused_gc
 from netpol.compile import RuleRef
 from netpol.diagram import Diagram, build_diagram
-from netpol.engine import AddressRange, ClassMatrix, DirectionResult, Engine, PeerRef
+from netpol.engine import AddressRange, ClassMatrix, DirectionResult, Engine, PeerRef, bit_ids
 from netpol.errors import QueryError, UnknownEndpointError, name_list
 from netpol.model import (
     SERVICE_REF,
@@ -570,10 +570,9 @@ class Analyzer:
         for pol in self.cluster.policies:
             if wanted and pol.namespace not in wanted:
                 continue
-            targets = tuple(
-                p.key for p in self.cluster.pods
-                if p.namespace == pol.namespace and not p.host_network and pol.pod_selector.matches(p.label_map)
-            )
+            engine = self.engine  # the selected classes, not a scan of every pod per policy
+            selected = engine.namespace_bits(pol.namespace) & engine.select("pod", pol.pod_selector) & ~engine.host_bits
+            targets = tuple(sorted(p.key for cid in bit_ids(selected) for p in engine.classes[cid].pods))
             for direction in ("ingress", "egress"):
                 if pol.affects(direction):
                     out.append(PolicySummary(

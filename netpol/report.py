@@ -29,7 +29,9 @@ if TYPE_CHECKING:
     from netpol.query import Analyzer, Verdict
 
 CLASS_LIMIT = 200  # classes with a cell for every pair (40k); beyond, only pairs within a namespace
-POD_TABLE_LIMIT = 5000  # rows of the static pod table
+POD_TABLE_LIMIT = 1000  # rows of the static pod table (the matrix view has them all)
+LINK_LIMIT = 5  # pods linked from one policy in the static policy table
+TABLE_LIMIT = 500  # rows of a static policy or lint table; the CLI commands give the rest
 
 
 @dataclass(frozen=True)
@@ -76,14 +78,10 @@ def build_report(analyzer: Analyzer, lint: LintReport | None, diagram: Diagram |
     pods = tuple(cluster.pods)
     n = len(engine.classes)
     kinds = Counter(p.kind for p in cluster.tiered)
-    pod_rows = []
-    for pod in pods:
-        cid = engine.class_of[pod.key]
-        pod_rows.append({
-            "key": pod.key, "ns": pod.namespace, "name": pod.display, "labels": dict(pod.labels), "cls": cid,
-            "ingress": list(engine.isolating["ingress"][cid]), "egress": list(engine.isolating["egress"][cid]),
-            "tiered": [d for d in DIRECTIONS if engine.has_tier_rules(d, cid)],
-        })
+    pod_rows = [{"key": pod.key, "ns": pod.namespace, "labels": dict(pod.labels), "cls": engine.class_of[pod.key]}
+                for pod in pods]
+    classes = [{"ingress": list(engine.isolating["ingress"][c.id]), "egress": list(engine.isolating["egress"][c.id]),
+                "tiered": [d for d in DIRECTIONS if engine.has_tier_rules(d, c.id)]} for c in engine.classes]
     data: dict[str, Any] = {
         "summary": {
             "namespaces": len(cluster.namespaces), "pods": sum(p.workload is None for p in pods),
@@ -93,6 +91,7 @@ def build_report(analyzer: Analyzer, lint: LintReport | None, diagram: Diagram |
             "lint": lint.counts() if lint is not None else None,
         },
         "pods": pod_rows,
+        "classes": classes,
         "intervals": port_intervals(analyzer),
     }
     namespace_level = n > CLASS_LIMIT
@@ -141,19 +140,20 @@ def _class_matrix(analyzer: Analyzer, within_namespaces: bool) -> dict[str, Any]
     else:
         pairs = [(s.id, d.id) for s in engine.classes for d in engine.classes]
     portsets: dict[str, int] = {}
-    explanations: dict[tuple[int, int], int] = {}
-    texts: list[str] = []
+    by_results: dict[tuple[int, int], int] = {}  # the engine shares results between peers that match alike
+    texts: dict[str, int] = {}  # and classes with the same rules read the same
     cells: dict[str, list[int]] = {}
     for s, d in pairs:
         ports = "self" if s == d and engine.classes[s].lone else str(matrix.class_ports(s, d))
         egress, ingress = engine.connection(s, d)
-        key = (id(egress), id(ingress))  # the engine shares results between peers that match alike
-        if key not in explanations:
-            explanations[key] = len(texts)
-            texts.append(f"egress of the source: {side_text(egress)}\ningress of the destination: "
-                         f"{side_text(ingress)}")
-        cells[f"{s},{d}"] = [portsets.setdefault(ports, len(portsets)), explanations[key]]
-    return {"cells": cells, "portsets": list(portsets), "explanations": texts, "within_namespaces": within_namespaces}
+        key = (id(egress), id(ingress))
+        if key not in by_results:
+            text = (f"egress of the source: {side_text(egress)}\ningress of the destination: "
+                    f"{side_text(ingress)}")
+            by_results[key] = texts.setdefault(text, len(texts))
+        cells[f"{s},{d}"] = [portsets.setdefault(ports, len(portsets)), by_results[key]]
+    return {"cells": cells, "portsets": list(portsets), "explanations": list(texts),
+            "within_namespaces": within_namespaces}
 
 
 def _groups(analyzer: Analyzer, diagram: Diagram) -> dict[str, Any]:

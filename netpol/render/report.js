@@ -20,10 +20,11 @@
       var lines = ["pods: " + g.pods.join(", ")];
       var pod = data.pods.find(function (p) { return p.key === g.pods[0]; });
       if (pod) {
+        var info = data.classes[pod.cls];
         lines.push("labels: " + (Object.keys(pod.labels).map(function (k) { return k + "=" + pod.labels[k]; }).join(", ") || "none"));
-        lines.push("ingress: " + (pod.ingress.length ? "isolated by " + pod.ingress.join(", ") : "not isolated by a NetworkPolicy"));
-        lines.push("egress: " + (pod.egress.length ? "isolated by " + pod.egress.join(", ") : "not isolated by a NetworkPolicy"));
-        if (pod.tiered.length) { lines.push("Admin/Baseline policies select it for: " + pod.tiered.join(", ")); }
+        lines.push("ingress: " + (info.ingress.length ? "isolated by " + info.ingress.join(", ") : "not isolated by a NetworkPolicy"));
+        lines.push("egress: " + (info.egress.length ? "isolated by " + info.egress.join(", ") : "not isolated by a NetworkPolicy"));
+        if (info.tiered.length) { lines.push("Admin/Baseline policies select it for: " + info.tiered.join(", ")); }
       }
       lines.push("", "who can reach it:");
       g["in"].forEach(function (e) { lines.push("  " + e.peer + " on " + e.ports + (e.why ? "\n    " + e.why.replace(/\n/g, "\n    ") : "")); });

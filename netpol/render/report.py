@@ -21,7 +21,7 @@ from netpol.diff import Change, ReachabilityDiff
 from netpol.lint import LintReport
 from netpol.query import PolicySummary, Verdict
 from netpol.render.verdict import verdict_text
-from netpol.report import ReportData
+from netpol.report import LINK_LIMIT, POD_TABLE_LIMIT, TABLE_LIMIT, ReportData
 from netpol.tier_explain import TierPolicySummary
 
 POD_COLUMNS = ("pod", "labels", "isolated for ingress by", "isolated for egress by")
@@ -55,8 +55,12 @@ def _table(headers: Iterable[str], rows: Iterable[Iterable[str]], attrs: str = "
     return f"<table{attrs}><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def _pod_link(key: str) -> str:
-    return f'<a href="#pod-{escape(key)}">{escape(key)}</a>'
+def _pod_links(keys: tuple[str, ...]) -> str:
+    """Links to the pods a policy selects (the first LINK_LIMIT, then a count)."""
+    if not keys:
+        return '<span class="muted">none</span>'
+    links = ", ".join(f'<a href="#pod-{escape(k)}">{escape(k)}</a>' for k in keys[:LINK_LIMIT])
+    return links + (f" +{len(keys) - LINK_LIMIT:,} more" if len(keys) > LINK_LIMIT else "")
 
 
 def _summary(data: dict[str, Any]) -> str:
@@ -77,21 +81,22 @@ def _policies(summaries: Iterable[PolicySummary], tiers: Iterable[TierPolicySumm
                         ("Baseline", "Baseline tier")):
         if tier is None:
             rows = [(escape(s.policy.key), escape(s.direction), escape(s.selector),
-                     ", ".join(_pod_link(t) for t in s.targets) or '<span class="muted">none</span>',
+                     _pod_links(s.targets),
                      escape(s.effect) + "".join(f"<br>[{r.index}] {escape(', '.join(r.peers))} on {escape(r.ports)}"
                                                 for r in s.rules)) for s in summaries]
             headers = ("policy", "direction", "podSelector", "selects", "rules")
         else:
             rows = [(escape(f"{t.policy.short_kind} {t.policy.name}"),
                      escape(str(t.policy.priority) if t.policy.priority is not None else "-"), escape(t.subject),
-                     ", ".join(_pod_link(k) for k in t.targets) or '<span class="muted">none</span>',
+                     _pod_links(t.targets),
                      "<br>".join(escape(f"{r.ref.direction}[{r.ref.index}] {r.ref.written_action} "
                                         f"{', '.join(r.peers)} on {r.ports}")
                                  + _shadowed(r.shadowed_by) for r in t.rules))
                     for t in tiers if t.tier == tier]
             headers = ("policy", "priority", "subject", "selects", "rules in order")
         if rows:
-            parts.append(f"<h3>{escape(title)}</h3>" + _table(headers, rows))
+            parts.append(f"<h3>{escape(title)}</h3>" + _table(headers, rows[:TABLE_LIMIT])
+                         + _cut(len(rows), "netpol explain"))
     return "".join(parts) or '<p class="muted">No policies.</p>'
 
 
@@ -111,7 +116,15 @@ def _lint(report: LintReport | None) -> str:
              escape(f"{f.location.file}:{f.start_line}" if f.location and f.start_line else
                     (f.location.file if f.location else "")),
              escape(f.message)) for f in report.findings]
-    return _table(("severity", "rule", "where", "finding"), rows, ' id="lint-table"')
+    return _table(("severity", "rule", "where", "finding"), rows[:TABLE_LIMIT], ' id="lint-table"') + _cut(
+        len(rows), "netpol lint")
+
+
+def _cut(rows: int, command: str) -> str:
+    """A note under a static table cut at TABLE_LIMIT rows (a page that opens fast at 10k pods)."""
+    if rows <= TABLE_LIMIT:
+        return ""
+    return f'<p class="muted">The first {TABLE_LIMIT:,} of {rows:,} rows; <code>{command}</code> lists them all.</p>'
 
 
 def report_html(report: ReportData, svg: str | None, summaries: Iterable[PolicySummary],
@@ -119,11 +132,14 @@ def report_html(report: ReportData, svg: str | None, summaries: Iterable[PolicyS
                 graph_note: str | None = None) -> str:
     data = report.data
     pods = report.pods
+    classes = data["classes"]
     pod_rows = [(f'<span id="pod-{escape(p.key)}">{escape(p.display)}</span>',
-                 escape(", ".join(f"{k}={v}" for k, v in p.labels)), escape(", ".join(row["ingress"]) or "-"),
-                 escape(", ".join(row["egress"]) or "-"))
-                for p, row in zip(pods[:5000], data["pods"], strict=False)]
-    more = f'<p class="muted">{len(pods) - 5000:,} more pods are in the matrix view.</p>' if len(pods) > 5000 else ""
+                 escape(", ".join(f"{k}={v}" for k, v in p.labels)),
+                 escape(", ".join(classes[row["cls"]]["ingress"]) or "-"),
+                 escape(", ".join(classes[row["cls"]]["egress"]) or "-"))
+                for p, row in zip(pods[:POD_TABLE_LIMIT], data["pods"], strict=False)]
+    hidden = len(pods) - POD_TABLE_LIMIT
+    more = f'<p class="muted">{hidden:,} more pods are in the matrix view.</p>' if hidden > 0 else ""
     graph = f'<div id="graph">{svg}</div>' if svg else f'<p class="muted">{escape(graph_note or "No graph.")}</p>'
     scope = ("Only pairs of pods in the same namespace are in this report (too many classes for every pair): "
              "choose a namespace. For pairs across namespaces, use netpol can-reach."

@@ -155,3 +155,12 @@ def test_namespace_option_reports_only_that_namespace(tmp_path: Path) -> None:
         "spec: {podSelector: {}, policyTypes: [Ingress], egress: [{}]}\n" for ns in ("a", "b")))
     data = json.loads(run("-f", str(two), "-n", "b", "-o", "json").stdout)
     assert [(f["id"], f["object"]) for f in data["findings"]] == [("NP101", "NetworkPolicy b/p")]
+
+
+def test_report_writes_one_page_and_refuses_other_names(tmp_path: Path) -> None:
+    out = tmp_path / "r.html"
+    r = runner.invoke(app, ["report", "-f", str(FIXTURES / "limit"), "-o", str(out)])
+    assert r.exit_code == 0, r.stderr
+    assert out.read_text().startswith("<!DOCTYPE html>") and r.stderr.startswith(f"netpol: wrote {out} (")
+    r = runner.invoke(app, ["report", "-f", str(FIXTURES / "limit"), "-o", str(tmp_path / "r.pdf")])
+    assert r.exit_code == 2 and "name it .html" in r.stderr
