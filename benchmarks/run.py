@@ -238,9 +238,10 @@ def _document(results: list[tuple[Size, dict[str, Any], dict[str, Any]]], e2e: f
         "(`gc.freeze()`) after each phase, and the collector is paused while they are built (`netpol/bulk.py`).",
         "- How it scales: loading and compiling are linear in objects; the class-level reachability is a packed "
         "n x n bit matrix (n = classes), built per class and transposed 64 bits at a time.",
-        "",
         "- Lint: `netpol.lint.lint` on the compiled cluster (every rule; its own compile is not counted), and "
         "how many findings it made; the generator's random selectors and ipBlocks give many.",
+        "- The machine is shared: between runs, times (loads most) have varied by up to 2x for the same code, "
+        "so compare rows of one run, and rerun before judging a target that is close.",
         "",
         "| cluster | classes | load JSON | load YAML (libyaml) | compile | point query | reachability | lint | "
         "peak RSS |",

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
 
 __all__ = ["RULES", "Finding", "LintReport", "LintRule", "lint", "rule_ids"]
 
+
 @dataclass(frozen=True)
 class LintReport:
     findings: tuple[Finding, ...]  # sorted by file, line, rule id; suppressed ones included
