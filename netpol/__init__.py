@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from netpol.compile import RuleRef
     from netpol.engine import AddressRange
     from netpol.errors import Diagnostic, InputError, Location, NetpolError, QueryError, UnknownEndpointError
+    from netpol.explain import PolicySummary, RuleSummary
+    from netpol.matrix import Matrix
     from netpol.model import (
         Cluster,
         ContainerPort,
@@ -29,20 +31,11 @@ if TYPE_CHECKING:
         ServicePort,
     )
     from netpol.portsets import PortSet
-    from netpol.query import (
-        Analyzer,
-        Backend,
-        DirectionVerdict,
-        Endpoint,
-        Matrix,
-        PolicySummary,
-        RuleSummary,
-        ServiceVerdict,
-        Verdict,
-    )
+    from netpol.query import Analyzer
     from netpol.reference import reference_allowed
     from netpol.selectors import LabelSelector
     from netpol.sources import LoadResult, load_manifests, load_objects
+    from netpol.verdicts import Backend, DirectionVerdict, Endpoint, ServiceVerdict, Verdict
 
 # Where each public name lives: loaded on first use, so that `import netpol.cli` (and `netpol --help`)
 # does not pay for the whole library.
@@ -53,8 +46,9 @@ _HOMES = {
                     "netpol.errors"),
     **dict.fromkeys(("Cluster", "ContainerPort", "IPBlock", "IPBlockPeer", "Namespace", "NetworkPolicy", "Peer",
                      "Pod", "PodPeer", "PolicyPort", "Rule", "Service", "ServicePort"), "netpol.model"),
-    **dict.fromkeys(("Analyzer", "Backend", "DirectionVerdict", "Endpoint", "Matrix", "PolicySummary",
-                     "RuleSummary", "ServiceVerdict", "Verdict"), "netpol.query"),
+    "Analyzer": "netpol.query", "Matrix": "netpol.matrix",
+    **dict.fromkeys(("PolicySummary", "RuleSummary"), "netpol.explain"),
+    **dict.fromkeys(("Backend", "DirectionVerdict", "Endpoint", "ServiceVerdict", "Verdict"), "netpol.verdicts"),
     **dict.fromkeys(("LoadResult", "load_manifests", "load_objects"), "netpol.sources"),
 }
 

@@ -14,7 +14,8 @@ from dataclasses import dataclass
 from netpol.errors import InputError, QueryError
 from netpol.intent import Expect, Expectation, IntentFile, PortSpec, Selection
 from netpol.portsets import ALL_PORTS, MAX_PORT, MIN_PORT, PortSet, Protocol
-from netpol.query import Analyzer, Endpoint, Verdict
+from netpol.query import Analyzer
+from netpol.verdicts import Endpoint, Verdict
 
 EXPLAINED_FAILURES = 3  # failures that carry a full verdict; the rest are listed
 

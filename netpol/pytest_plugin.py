@@ -23,11 +23,12 @@ import pytest
 from netpol.check import Outcome, check_expectation
 from netpol.errors import NetpolError
 from netpol.intent import Expectation, IntentFile
-from netpol.query import Analyzer, Verdict
+from netpol.query import Analyzer
 from netpol.render.check import failure_text
 from netpol.render.verdict import verdict_text
 from netpol.sources import load_manifests
 from netpol.sources.intents import load_intent_file
+from netpol.verdicts import Verdict
 
 INTENT_SUFFIXES = (".intent.yaml", ".intent.yml")
 

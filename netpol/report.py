@@ -26,7 +26,8 @@ from netpol.portsets import MAX_PORT, MIN_PORT, PROTOCOLS
 from netpol.tiers import TierRuleRef
 
 if TYPE_CHECKING:
-    from netpol.query import Analyzer, Verdict
+    from netpol.query import Analyzer
+    from netpol.verdicts import Verdict
 
 CLASS_LIMIT = 200  # classes with a cell for every pair (40k); beyond, only pairs within a namespace
 POD_TABLE_LIMIT = 1000  # rows of the static pod table (the matrix view has them all)

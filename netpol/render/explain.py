@@ -9,7 +9,7 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from netpol.query import PolicySummary
+from netpol.explain import PolicySummary
 from netpol.tier_explain import TierPolicySummary
 
 _SHOWN_TARGETS = 5

@@ -18,9 +18,9 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
+from netpol.matrix import Matrix
 from netpol.model import Pod
 from netpol.portsets import PortSet
-from netpol.query import Matrix
 
 SELF = "self"
 TABLE_LIMIT = 40  # pods: beyond this a table is unreadable at any width (csv, json, -n or --by-workload instead)

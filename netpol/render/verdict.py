@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from netpol.query import ServiceVerdict, Verdict
+from netpol.verdicts import ServiceVerdict, Verdict
 
 
 def verdict_text(v: Verdict) -> str:

@@ -1,0 +1,146 @@
+"""A pod-by-pod reachability matrix, answered per engine class pair and expanded to pods with numpy."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from netpol.engine import ClassMatrix
+from netpol.model import Pod
+from netpol.portsets import MAX_PORT, MIN_PORT, PortSet, Protocol
+from netpol.verdicts import ASSUME_HOST_NETWORK, ASSUME_NO_IP, pod_names, tie_notes
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from netpol.query import Analyzer
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """Reachability between every ordered pair of pods, computed per class pair on demand."""
+
+    analyzer: Analyzer
+    pods: tuple[Pod, ...]
+    protocol: Protocol | None = None
+    port: int | None = None
+    # Pods that stand for all pods of their workload (matrix by_workload): key -> (workload id, pod count).
+    grouped: dict[str, tuple[str, int]] = field(default_factory=dict)
+    _cache: dict[tuple[int, int], PortSet] = field(default_factory=dict, compare=False, repr=False)
+    _class_rows: dict[int, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    def ident(self, pod: Pod) -> str:
+        """The row/column id: the pod's key, or its workload's for a grouped pod."""
+        return self.grouped[pod.key][0] if pod.key in self.grouped else pod.key
+
+    def is_self(self, src: Pod, dst: Pod) -> bool:
+        """One pod and itself; a workload's diagonal (of several replicas, or grouped pods) is between
+        its distinct pods instead."""
+        if src.key != dst.key:
+            return False
+        return self.grouped[src.key][1] == 1 if src.key in self.grouped else src.is_one_pod
+
+    def display(self, pod: Pod) -> str:
+        if pod.key in self.grouped:
+            ident, count = self.grouped[pod.key]
+            return f"{ident} (x{count})"
+        return pod.display
+
+    @property
+    def probe(self) -> bool:
+        return self.port is not None
+
+    def ports(self, src: Pod, dst: Pod) -> PortSet:
+        """Ports on which src may open connections to dst (egress and ingress both allow); only
+        `protocol`'s in an all-port matrix filtered to one protocol."""
+        class_of = self.analyzer.engine.class_of
+        return self.class_ports(class_of[src.key], class_of[dst.key])
+
+    @cached_property
+    def _rows(self) -> ClassMatrix:
+        assert self.protocol is not None and self.port is not None
+        return self.analyzer.engine.reachability(self.protocol, self.port)
+
+    def allowed(self, src: Pod, dst: Pod) -> bool:
+        if self.is_self(src, dst):
+            return True
+        if self.port is None or self.protocol is None:
+            return bool(self.ports(src, dst))
+        class_of = self.analyzer.engine.class_of
+        return self._rows.allowed(class_of[src.key], class_of[dst.key])
+
+    def assumptions(self) -> tuple[str, ...]:
+        """The plugin-dependent choices this matrix relies on, for its pods."""
+        notes = ["a pod's traffic to itself ('self') is assumed allowed"]
+        notes.extend(tie_notes(self.analyzer.cluster.tiered))
+        host = [p for p in self.pods if p.host_network]
+        if host:
+            notes.append(ASSUME_HOST_NETWORK.format(pod=pod_names(host)))
+        blocks = self.analyzer.engine.blocks
+        if blocks:
+            no_ip = [p for p in self.pods if not p.ips]
+            if no_ip:
+                notes.append(ASSUME_NO_IP.format(pod=pod_names(no_ip)))
+            v1_blocks = self.analyzer.engine.ip_blocks  # tiered `networks` match pod IPs by definition
+            inside = [p for p in self.pods if any(b.contains(ip) for b in v1_blocks for ip in p.ips)]
+            if inside:
+                notes.append(f"ipBlock rules are assumed to match pods whose IP they contain ({pod_names(inside)}); "
+                             "plugins differ on this")
+        return tuple(notes)
+
+    def allowed_pairs(self) -> Iterator[tuple[Pod, Pod]]:
+        """Ordered pairs of distinct pods that may connect, row by row."""
+        for i, src in enumerate(self.pods):
+            for j in self.allowed_from(i):
+                yield src, self.pods[j]
+
+    @cached_property
+    def pod_classes(self) -> npt.NDArray[np.int64]:
+        """The engine class of each row/column, in order: expands class results to pods in bulk."""
+        import numpy as np
+
+        class_of = self.analyzer.engine.class_of
+        return np.fromiter((class_of[p.key] for p in self.pods), dtype=np.int64, count=len(self.pods))
+
+    def class_row(self, cls: int) -> npt.NDArray[np.bool_]:
+        """Which destination classes class `cls` may reach (on the probe, else on some port)."""
+        import numpy as np
+
+        cached = self._class_rows.get(cls)
+        if cached is None:
+            engine = self.analyzer.engine
+            n = len(engine.classes)
+            if self.probe:
+                packed = self._rows.packed[cls]
+            else:  # the any-port candidates, kept where the exact port set is not empty
+                packed = self.analyzer.engine.candidates.packed[cls]
+            cached = np.unpackbits(packed, bitorder="little")[:n].astype(bool)
+            if not self.probe:
+                for d in np.flatnonzero(cached).tolist():
+                    if not self.class_ports(cls, d):
+                        cached[d] = False
+            self._class_rows[cls] = cached
+        return cached
+
+    def allowed_from(self, i: int) -> list[int]:
+        """Indices of the pods that pod i may reach, itself left out unless it stands for several pods."""
+        import numpy as np
+
+        src = self.pods[i]
+        mask = self.class_row(int(self.pod_classes[i]))[self.pod_classes]
+        if self.is_self(src, src):
+            mask[i] = False
+        return np.flatnonzero(mask).tolist()
+
+    def class_ports(self, src: int, dst: int) -> PortSet:
+        key = (src, dst)
+        if key not in self._cache:
+            ports = self.analyzer.engine.allowed_ports(src, dst)
+            if self.protocol is not None and self.port is None:
+                ports = ports.intersection(PortSet.of([(self.protocol, MIN_PORT, MAX_PORT)]))
+            self._cache[key] = ports
+        return self._cache[key]
+
