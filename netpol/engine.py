@@ -373,16 +373,23 @@ class Engine:
             self.tiered[(tier, direction)] = per_class
 
     @cached_property
-    def tier_atoms(self) -> tuple[tuple[Protocol, int], ...]:
-        """One port per interval every rule treats alike: probes for "allowed on some port" with tiers."""
-        if not self.tier_rules:
-            return ()
+    def port_atoms(self) -> tuple[tuple[Protocol, int, int], ...]:
+        """Per protocol, the intervals of 1-65535 that every rule treats alike (protocol, first, last): cut at
+        every port and range a NetworkPolicy or tiered rule names, and at every named port as the pods
+        declare it. A verdict on one port of an atom is the verdict on all of it."""
         return tuple(port_atoms(
             [r for rules in self.tier_rules.values() for r in rules],
             [*((c.protocol, c.port, c.port) for cls in self.classes for c in cls.named_ports),
              *((p.protocol, p.port, p.end_port or p.port) for pol in self.cluster.policies for d in DIRECTIONS
                for r in pol.rules(d) for p in r.ports if isinstance(p.port, int))],
         ))
+
+    @cached_property
+    def tier_atoms(self) -> tuple[tuple[Protocol, int], ...]:
+        """One port per atom: probes for "allowed on some port" with tiers."""
+        if not self.tier_rules:
+            return ()
+        return tuple((proto, first) for proto, first, _ in self.port_atoms)
 
     def tier_select(self, sel: TierSelector) -> int:
         pods = self.all_bits if sel.pod_selector is None else self.select("pod", sel.pod_selector)

@@ -12,6 +12,8 @@ from netpol.model import Pod
 from netpol.portsets import MAX_PORT, MIN_PORT, PortSet, Protocol
 from netpol.verdicts import ASSUME_HOST_NETWORK, ASSUME_NO_IP, pod_names, tie_notes
 
+ATOM_MATRIX_BUDGET = 1 << 30  # bytes of per-atom class matrices an all-port matrix may hold
+
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
@@ -31,6 +33,8 @@ class Matrix:
     grouped: dict[str, tuple[str, int]] = field(default_factory=dict)
     _cache: dict[tuple[int, int], PortSet] = field(default_factory=dict, compare=False, repr=False)
     _class_rows: dict[int, Any] = field(default_factory=dict, compare=False, repr=False)
+    _codes: dict[int, Any] = field(default_factory=dict, compare=False, repr=False)  # class -> atom codes
+    _code_cache: dict[int, PortSet] = field(default_factory=dict, compare=False, repr=False)
 
     def ident(self, pod: Pod) -> str:
         """The row/column id: the pod's key, or its workload's for a grouped pod."""
@@ -114,15 +118,52 @@ class Matrix:
             engine = self.analyzer.engine
             n = len(engine.classes)
             if self.probe:
-                packed = self._rows.packed[cls]
+                cached = np.unpackbits(self._rows.packed[cls], bitorder="little")[:n].astype(bool)
+            elif self._atoms is not None:
+                cached = self.atom_codes(cls) != 0
             else:  # the any-port candidates, kept where the exact port set is not empty
-                packed = self.analyzer.engine.candidates.packed[cls]
-            cached = np.unpackbits(packed, bitorder="little")[:n].astype(bool)
-            if not self.probe:
+                cached = np.unpackbits(engine.candidates.packed[cls], bitorder="little")[:n].astype(bool)
                 for d in np.flatnonzero(cached).tolist():
                     if not self.class_ports(cls, d):
                         cached[d] = False
             self._class_rows[cls] = cached
+        return cached
+
+    @cached_property
+    def _atoms(self) -> tuple[tuple[Protocol, int, int], ...] | None:
+        """The port atoms an all-port answer is built from, when they fit: one bit each in a 64-bit code,
+        and one class-level reachability matrix each within the memory budget. None: pair by pair."""
+        if self.probe:
+            return None
+        engine = self.analyzer.engine
+        atoms = tuple(a for a in engine.port_atoms if self.protocol is None or a[0] == self.protocol)
+        n = len(engine.classes)
+        if len(atoms) > 64 or len(atoms) * n * n / 8 > ATOM_MATRIX_BUDGET:
+            return None
+        return atoms
+
+    @cached_property
+    def _atom_matrices(self) -> list[ClassMatrix]:
+        engine = self.analyzer.engine
+        return [engine.reachability(proto, first) for proto, first, _ in self._atoms or ()]
+
+    def atom_codes(self, cls: int) -> npt.NDArray[np.uint64]:
+        """Per destination class, which atoms class `cls` may reach it on, as bits of one integer: the
+        reachability of one probe per atom is exact for the whole atom, so these bits are the port set."""
+        import numpy as np
+
+        n = len(self.analyzer.engine.classes)
+        codes = np.zeros(n, dtype=np.uint64)
+        for k, matrix in enumerate(self._atom_matrices):
+            bits = np.unpackbits(matrix.packed[cls], bitorder="little")[:n].astype(np.uint64)
+            codes |= bits << np.uint64(k)
+        return codes
+
+    def _code_ports(self, code: int) -> PortSet:
+        cached = self._code_cache.get(code)
+        if cached is None:
+            atoms = self._atoms or ()
+            cached = self._code_cache[code] = PortSet.of(a for k, a in enumerate(atoms) if (code >> k) & 1)
         return cached
 
     def allowed_from(self, i: int) -> list[int]:
@@ -136,6 +177,11 @@ class Matrix:
         return np.flatnonzero(mask).tolist()
 
     def class_ports(self, src: int, dst: int) -> PortSet:
+        if self._atoms is not None:  # no cache per pair: the codes are one array per source class
+            codes = self._codes.get(src)
+            if codes is None:
+                codes = self._codes[src] = self.atom_codes(src)
+            return self._code_ports(int(codes[dst]))
         key = (src, dst)
         if key not in self._cache:
             ports = self.analyzer.engine.allowed_ports(src, dst)

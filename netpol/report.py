@@ -22,7 +22,6 @@ from netpol.engine import DirectionResult
 from netpol.errors import NetpolError
 from netpol.lint import LintReport
 from netpol.model import DIRECTIONS, Pod
-from netpol.portsets import MAX_PORT, MIN_PORT, PROTOCOLS
 from netpol.tiers import TierRuleRef
 
 if TYPE_CHECKING:
@@ -103,27 +102,9 @@ def build_report(analyzer: Analyzer, lint: LintReport | None, diagram: Diagram |
 
 
 def port_intervals(analyzer: Analyzer) -> list[str]:
-    """The port intervals the policies tell apart, per protocol: cut at every port, range and named port
-    (as the pods resolve it) that any rule uses; the matrix filters on them."""
-    engine = analyzer.engine
-    cuts: dict[str, set[int]] = {p: {MIN_PORT} for p in PROTOCOLS}
-    for pol in analyzer.cluster.policies:
-        for d in DIRECTIONS:
-            for rule in pol.rules(d):
-                for p in rule.ports:
-                    if isinstance(p.port, int):
-                        cuts[p.protocol].update((p.port, (p.end_port or p.port) + 1))
-    for cls in engine.classes:
-        for c in cls.named_ports:
-            cuts[c.protocol].update((c.port, c.port + 1))
-    for proto, port in engine.tier_atoms:
-        cuts[proto].add(port)
-    out = []
-    for proto in PROTOCOLS:
-        points = sorted(p for p in cuts[proto] if p <= MAX_PORT)
-        for first, nxt in zip(points, [*points[1:], MAX_PORT + 1], strict=True):
-            out.append(f"{proto}:{first}" if nxt - 1 == first else f"{proto}:{first}-{nxt - 1}")
-    return out
+    """The port intervals the policies tell apart (the engine's port atoms); the matrix filters on them."""
+    return [f"{proto}:{first}" if first == last else f"{proto}:{first}-{last}"
+            for proto, first, last in analyzer.engine.port_atoms]
 
 
 def _class_matrix(analyzer: Analyzer, within_namespaces: bool) -> dict[str, Any]:

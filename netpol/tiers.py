@@ -189,9 +189,10 @@ def walk(admin: Iterable[TierHit], v1_selects: bool, v1_allowed: PortSet, baseli
 
 
 def port_atoms(rules: Iterable[CompiledTierRule], extra: Iterable[tuple[Protocol, int, int]] = ()
-               ) -> Iterator[tuple[Protocol, int]]:
-    """One port per interval that every given rule treats alike, per protocol: enough to probe a
-    decision that varies by port ("allowed on some port?")."""
+               ) -> Iterator[tuple[Protocol, int, int]]:
+    """The intervals (protocol, first, last) that every given rule, and every `extra` span, treats alike:
+    1-65535 per protocol, cut at each span's first port and just after its last. One port of an interval
+    answers for all of it."""
     cuts: dict[Protocol, set[int]] = {"TCP": {MIN_PORT}, "UDP": {MIN_PORT}, "SCTP": {MIN_PORT}}
     spans = list(extra)
     for rule in rules:
@@ -203,5 +204,6 @@ def port_atoms(rules: Iterable[CompiledTierRule], extra: Iterable[tuple[Protocol
         if last < MAX_PORT:
             cuts[proto].add(last + 1)
     for proto, points in cuts.items():
-        for point in sorted(points):
-            yield proto, point
+        ordered = sorted(points)
+        for first, following in zip(ordered, [*ordered[1:], MAX_PORT + 1], strict=True):
+            yield proto, first, following - 1

@@ -148,15 +148,20 @@ def matrix_json(m: Matrix) -> Iterator[str]:
         yield ',\n  "ports": ['
         first = True
         ranges: dict[PortSet, str] = {}
-        for i, src in enumerate(m.pods):
+        classes = m.pod_classes.tolist()
+        for i in range(len(m.pods)):
+            cls = classes[i]
+            lines = []
+            head = '{"from": ' + idents[i] + ', "to": '
             for j in m.allowed_from(i):
-                ports = m.ports(src, m.pods[j])
+                ports = m.class_ports(cls, classes[j])
                 text = ranges.get(ports)
                 if text is None:
                     text = ranges[ports] = json.dumps(str(ports)) + ", \"ranges\": " + json.dumps(
                         {proto: [list(iv) for iv in ivs] for proto, ivs in ports.ranges})
-                yield (("\n    " if first else ",\n    ") + '{"from": ' + idents[i] + ', "to": ' + idents[j]
-                       + ', "ports": ' + text + "}")
+                lines.append(head + idents[j] + ', "ports": ' + text + "}")
+            if lines:  # one write per source row
+                yield ("\n    " if first else ",\n    ") + ",\n    ".join(lines)
                 first = False
         yield "\n  ]" if not first else "]"
     yield f',\n  "assumptions": {json.dumps(list(m.assumptions()))}'
