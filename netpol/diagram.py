@@ -117,7 +117,7 @@ def build_diagram(engine: Engine, *, probe: tuple[Protocol, int] | None = None,
     """Group, collapse and filter the engine's allow-graph; see the module docstring."""
     cluster = engine.cluster
     wanted = set(namespaces or ())
-    flow = _Flow(engine, probe)
+    flow = _Flow(engine, probe, None if focus is None else engine.class_of[focus.key])
     groups = _group(engine, flow, focus)
     edges = flow.group_edges(groups)
     if focus is not None:
@@ -135,11 +135,12 @@ def build_diagram(engine: Engine, *, probe: tuple[Protocol, int] | None = None,
 class _Flow:
     """Class-level ports between classes and external nodes, probed to one port if asked."""
 
-    def __init__(self, engine: Engine, probe: tuple[Protocol, int] | None) -> None:
+    def __init__(self, engine: Engine, probe: tuple[Protocol, int] | None, focus: int | None = None) -> None:
+        """`focus`: only the edges that touch this class (the rest would be left out of the picture)."""
         self.engine = engine
         self.only = PortSet.of([(probe[0], probe[1], probe[1])]) if probe else None
         self.between: dict[tuple[int | str, int | str], PortSet] = {}
-        graph = engine.graph
+        graph = engine.graph if focus is None else engine.neighbourhood(focus)
         key = {n: n if isinstance(n, int) else _external_id(n, graph.nodes[n]) for n in graph.nodes}
         self.blocks: dict[str, External] = {
             str(key[n]): External(str(key[n]), data["block"], data.get("within"))
@@ -147,9 +148,17 @@ class _Flow:
         }
         for src, dst, data in graph.edges(data=True):
             self._put(key[src], key[dst], data["ports"])
-        for c in engine.classes:
-            if c.lone:  # the graph leaves out a lone pod's self pair; grouping needs it
-                self._put(c.id, c.id, engine.allowed_ports(c.id, c.id))
+        # The graph leaves out a lone pod's self pair; collapsing needs it, and so does grouping, except
+        # with a focus, where only edges that touch the focus pod count (and only their ends need it).
+        self.self_ports: dict[int, PortSet] = {}
+        ends = engine.classes if focus is None else [engine.classes[i] for i in {
+            n for pair in self.between for n in pair if isinstance(n, int)} | {focus}]
+        for c in ends:
+            if c.lone:
+                ports = engine.allowed_ports(c.id, c.id)
+                self.self_ports[c.id] = ports.intersection(self.only) if self.only is not None else ports
+                if focus is None or c.id == focus:
+                    self._put(c.id, c.id, ports)
 
     def _put(self, src: int | str, dst: int | str, ports: PortSet) -> None:
         if self.only is not None:
@@ -216,9 +225,8 @@ def _collapse(edges: dict[tuple[str, str], PortSet], groups: list[Group], flow: 
     for g in groups:
         by_namespace[g.namespace] = by_namespace.get(g.namespace, frozenset()) | {g.id}
     class_of = flow.engine.class_of
-    self_ports = {
-        g.id: flow.between.get((class_of[g.pods[0].key],) * 2) for g in groups if g.lone
-    }
+    self_ports = {g.id: flow.between.get((c, c)) or flow.self_ports.get(c) or None
+                  for g in groups if g.lone for c in (class_of[g.pods[0].key],)}
 
     unrestricted = frozenset(g.id for g in groups if not g.egress_isolated)
 

@@ -747,26 +747,52 @@ class Engine:
             g.add_node(c.id, kind="pods", pods=tuple(p.key for p in c.pods),
                        ingress_isolated=self.is_isolated("ingress", c.id),
                        egress_isolated=self.is_isolated("egress", c.id))
+        self._add_outside(g, self.classes)
+        candidates = self.candidates  # only pairs some port may connect
+        for src in range(len(self.classes)):
+            for dst in bit_ids(candidates.row(src)):
+                self._add_pair(g, src, dst)
+        return g
+
+    def neighbourhood(self, cls: int) -> nx.DiGraph[int | str]:
+        """The part of `graph` that touches class `cls` (its row and column, and its outside edges), built
+        without the rest: `graph --focus` on a large cluster needs one class's connections, not all."""
+        import networkx as nx
+
+        g: nx.DiGraph[int | str] = nx.DiGraph()
+        for c in self.classes:
+            g.add_node(c.id, kind="pods", pods=tuple(p.key for p in c.pods),
+                       ingress_isolated=self.is_isolated("ingress", c.id),
+                       egress_isolated=self.is_isolated("egress", c.id))
+        self._add_outside(g, [self.classes[cls]])
+        for dst in bit_ids(self._sends(cls, None)):  # the row: what its egress lets out, and who admits it
+            if (self._admits(dst, None) >> cls) & 1:
+                self._add_pair(g, cls, dst)
+        for src in bit_ids(self._admits(cls, None)):  # the column
+            if src != cls and (self._sends(src, None) >> cls) & 1:
+                self._add_pair(g, src, cls)
+        return g
+
+    def _add_pair(self, g: nx.DiGraph[int | str], src: int, dst: int) -> None:
+        if src == dst and self.classes[src].lone:
+            return  # a lone pod's traffic to itself is not a policy question
+        egress, ingress = self.connection(src, dst)
+        ports = self._combine(egress, ingress)
+        if ports:
+            g.add_edge(src, dst, ports=ports, egress=egress, ingress=ingress)
+
+    def _add_outside(self, g: nx.DiGraph[int | str], classes: Iterable[PodClass]) -> None:
+        """The outside nodes, and their edges with `classes`."""
         if self.cluster.tiered:
-            self._add_address_set_edges(g)
+            self._add_address_set_edges(g, classes)
         else:
             g.add_node(ANY_ADDRESS, kind="external", block=None)
             for block in self.blocks:
                 g.add_node(_block_node(block), kind="external", block=block)
-            self._add_external_edges(g)
-        candidates = self.candidates  # only pairs some port may connect
-        for src in range(len(self.classes)):
-            for dst in bit_ids(candidates.row(src)):
-                if src == dst and self.classes[src].lone:
-                    continue  # a lone pod's traffic to itself is not a policy question
-                egress, ingress = self.connection(src, dst)
-                ports = self._combine(egress, ingress)
-                if ports:
-                    g.add_edge(src, dst, ports=ports, egress=egress, ingress=ingress)
-        return g
+            self._add_external_edges(g, classes)
 
-    def _add_external_edges(self, g: nx.DiGraph[int | str]) -> None:
-        for c in self.classes:
+    def _add_external_edges(self, g: nx.DiGraph[int | str], classes: Iterable[PodClass]) -> None:
+        for c in classes:
             for direction in DIRECTIONS:
                 targets: list[IPBlock | None] = [None]
                 if self.is_isolated(direction, c.id):
@@ -790,11 +816,12 @@ class Engine:
             out.setdefault(r.blocks, r.first)
         return out
 
-    def _add_address_set_edges(self, g: nx.DiGraph[int | str]) -> None:
+    def _add_address_set_edges(self, g: nx.DiGraph[int | str], classes: Iterable[PodClass]) -> None:
+        classes = list(classes)
         for within, ip in sorted(self.address_sets.items(), key=lambda kv: address_set_node(kv[0])):
             node = address_set_node(within)
             g.add_node(node, kind="external", block=None, within=within)
-            for c in self.classes:
+            for c in classes:
                 for direction in DIRECTIONS:
                     destination = c.named_ports if direction == "ingress" else None
                     result = self.evaluate(direction, c.id, ip, destination)

@@ -125,6 +125,43 @@ def test_collapsed_diagram_says_exactly_what_the_matrix_says(clusters: Any, data
     }
 
 
+@BOTH
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_focus_diagram_is_exactly_the_focus_pods_row_and_column(clusters: Any, data: st.DataObject) -> None:
+    """graph --focus is built from one class's neighbourhood, not the whole graph; expanded, its edges are
+    exactly the matrix entries from and to the focus pod."""
+    c = load_objects(data.draw(clusters)).cluster
+    if not c.pods:
+        return
+    analyzer = Analyzer(c)
+    focus = data.draw(st.sampled_from(c.pods))
+    d = analyzer.diagram(focus=focus.key)
+    members: dict[str, set[str]] = {ANY_POD: {p.key for p in c.pods}, ANY_UNRESTRICTED_POD: set()}
+    for box in d.namespaces:
+        members[f"ns:{box.name}"] = {p.key for p in c.pods if p.namespace == box.name}
+    groups = {g.id: g for box in d.namespaces for g in box.groups}
+    every = analyzer.diagram()  # "any pod not isolated for egress" and anchors mean the same in both
+    for box in every.namespaces:
+        for g in box.groups:
+            if not g.egress_isolated:
+                members[ANY_UNRESTRICTED_POD] |= {p.key for p in g.pods}
+    for gid, g in groups.items():
+        members[gid] = {p.key for p in g.pods}
+    got: dict[tuple[str, str], set[str]] = {}
+    for e in d.edges:
+        if e.source.startswith("ext:") or e.target.startswith("ext:"):
+            continue
+        for s in members.get(e.source, {e.source}):
+            for t in members.get(e.target, {e.target}):
+                if s != t or not c.pods_by_key[s].is_one_pod:
+                    got.setdefault((s, t), set()).add(str(e.ports))
+    m = analyzer.matrix()
+    want = {(s.key, t.key): {str(m.ports(s, t))} for s in c.pods for t in c.pods
+            if focus.key in (s.key, t.key) and not m.is_self(s, t) and m.ports(s, t)}
+    assert got == want
+
+
 def _ext(g: Any, node: Any, pod_key: str) -> str:
     if isinstance(node, int):
         return pod_key
