@@ -221,9 +221,11 @@ def _group(engine: Engine, flow: _Flow, focus: Pod | None) -> list[Group]:
 def _collapse(edges: dict[tuple[str, str], PortSet], groups: list[Group], flow: _Flow) -> list[Edge]:
     """Edges into one node on the same ports: from ANY_POD, a namespace, or each group."""
     everyone = frozenset(g.id for g in groups)
-    by_namespace: dict[str, frozenset[str]] = {}
+    by_namespace: dict[str, set[str]] = {}
+    namespace_of: dict[str, str] = {}
     for g in groups:
-        by_namespace[g.namespace] = by_namespace.get(g.namespace, frozenset()) | {g.id}
+        by_namespace.setdefault(g.namespace, set()).add(g.id)
+        namespace_of[g.id] = g.namespace
     class_of = flow.engine.class_of
     self_ports = {g.id: flow.between.get((c, c)) or flow.self_ports.get(c) or None
                   for g in groups if g.lone for c in (class_of[g.pods[0].key],)}
@@ -238,7 +240,8 @@ def _collapse(edges: dict[tuple[str, str], PortSet], groups: list[Group], flow: 
         if len(unrestricted) > 1 and have >= unrestricted:
             items.append(ANY_UNRESTRICTED_POD)
             rest -= unrestricted
-        for ns, ids in sorted(by_namespace.items()):
+        for ns in sorted({namespace_of[m] for m in rest if m in namespace_of}):  # only where a source is
+            ids = by_namespace[ns]
             if len(ids) > 1 and have >= ids and ids & rest:
                 items.append(namespace_node(ns))
                 rest -= ids
@@ -273,11 +276,14 @@ def _assemble(cluster: Cluster, groups: list[Group], edges: list[Edge], blocks: 
     hidden = sum((e.source in drawn and elsewhere(e.target)) or (e.target in drawn and elsewhere(e.source))
                  for e in edges)
     touched = {n for e in kept for n in (e.source, e.target)}
+    in_namespace: dict[str, list[Group]] = {}
+    for g in groups:
+        in_namespace.setdefault(g.namespace, []).append(g)
     boxes = tuple(
         NamespaceBox(
             ns.name,
             tuple(kv for kv in ns.labels if kv[0] != METADATA_NAME_LABEL),
-            tuple(g for g in groups if g.namespace == ns.name),
+            tuple(in_namespace[ns.name]),
             namespace_node(ns.name) in touched,
         )
         for ns in sorted(cluster.namespaces, key=lambda n: n.name) if ns.name in shown_ns
