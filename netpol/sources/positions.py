@@ -25,7 +25,8 @@ _STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
 
 def field_position(location: Location, path: str | None) -> tuple[int, int] | None:
     """(line, column), both 1-based, of `path` inside the object at `location`; the deepest part of the path
-    that exists. None when the file cannot be read again (standard input) or has no such document."""
+    that exists. None when the file cannot be read again (standard input, a file above REREAD_LIMIT) or has
+    no such document."""
     if location.document is None or location.file == "<stdin>":
         return None
     documents = _documents(location.file)
@@ -56,9 +57,16 @@ def repository_path(file: str) -> str:
     return rel.replace(os.sep, "/")
 
 
+REREAD_LIMIT = 1 << 20  # bytes: a larger file (a cluster snapshot) keeps its findings at the object's place
+
+
 @lru_cache(maxsize=64)
 def _documents(file: str) -> tuple[yaml.Node | None, ...]:
+    """The file's documents as nodes. Composing keeps every node with its position, about 50 times the
+    file's size in memory, so files above REREAD_LIMIT are not re-read."""
     try:
+        if os.path.getsize(file) > REREAD_LIMIT:
+            return ()
         with open(file, encoding="utf-8") as handle:
             text = handle.read()
     except (OSError, UnicodeDecodeError):

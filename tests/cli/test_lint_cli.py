@@ -164,3 +164,13 @@ def test_report_writes_one_page_and_refuses_other_names(tmp_path: Path) -> None:
     assert out.read_text().startswith("<!DOCTYPE html>") and r.stderr.startswith(f"netpol: wrote {out} (")
     r = runner.invoke(app, ["report", "-f", str(FIXTURES / "limit"), "-o", str(tmp_path / "r.pdf")])
     assert r.exit_code == 2 and "name it .html" in r.stderr
+
+
+def test_a_large_file_is_not_re_read_for_positions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import netpol.sources.positions as positions
+
+    monkeypatch.setattr(positions, "REREAD_LIMIT", 10)
+    positions._documents.cache_clear()
+    data = json.loads(run("-f", str(LINT / "payments.yaml"), "-o", "json").stdout)
+    positions._documents.cache_clear()
+    assert [(f["line"], f["column"]) for f in data["findings"]][:2] == [(2, None), (19, None)]  # object lines
