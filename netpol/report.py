@@ -58,7 +58,8 @@ def side_text(result: DirectionResult | None) -> str:
                 who = _v1(result)
             else:
                 who = "no policy decides (default allow)"
-            parts.append(f"{seg.ports}: {'allowed' if seg.allowed else 'denied'} ({who})")
+            passed = f", handed on by {seg.passed}" if seg.passed is not None else ""
+            parts.append(f"{seg.ports}: {'allowed' if seg.allowed else 'denied'} ({who}{passed})")
         return "; ".join(parts)
     if not result.isolated:
         return "not isolated: every port allowed"

@@ -90,3 +90,9 @@ def test_diff_page_explains_both_sides() -> None:
     before, after = verdicts[change]
     assert not isinstance(before, str) and not isinstance(after, str)
     assert (before.allowed, after.allowed) == (False, True)
+
+
+def test_tiered_explanations_name_the_tier_rule_and_the_pass() -> None:
+    texts = build_report(fixture("tiered-pass-v1alpha2"), None, None).data["explanations"]
+    assert any("handed on by CNP gryffindor-delegates priority 10 ingress[0] 'let-namespaces-decide' (Pass)" in t
+               for t in texts)
