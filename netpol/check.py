@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
+from netpol.engine import bit_ids
 from netpol.errors import InputError, QueryError
 from netpol.intent import Expect, Expectation, IntentFile, PortSpec, Selection
 from netpol.portsets import ALL_PORTS, MAX_PORT, MIN_PORT, PortSet, Protocol
@@ -65,52 +66,96 @@ def check_expectation(analyzer: Analyzer, exp: Expectation) -> Outcome:
     try:
         sources, _ = _endpoints(analyzer, exp.sources)
         destinations, wanted_for = _endpoints(analyzer, exp.destinations)  # Service ports come fixed
-        pairs = list(_pairs(analyzer, exp, sources, destinations))
-        if not pairs:
-            raise QueryError("names no pair of distinct endpoints to check")
-        failures: list[PairFailure] = []
-        for src, dst, expect in pairs:
+        pairs = list(_pairs(exp, sources, destinations))
+        count = len(pairs)
+        wrong_pairs: list[tuple[Endpoint, Endpoint, Expect, PortSet, PortSet]] = []
+
+        def wanted_at(dst: Endpoint) -> PortSet:
             wanted = wanted_for.get(dst.name)
-            if wanted is None:  # once per destination: `only` pairs it with every pod of the cluster
+            if wanted is None:  # once per destination
                 wanted = wanted_for[dst.name] = _wanted(analyzer, exp, dst)
+            return wanted
+
+        for src, dst, expect in pairs:
+            wanted = wanted_at(dst)
             allowed = analyzer.allowed_ports(src, dst)
             wrong = wanted.difference(allowed) if expect == "allow" else wanted.intersection(allowed)
             if wrong:
-                verdict = None
-                if len(failures) < EXPLAINED_FAILURES:
-                    proto, port = wrong.first()
-                    verdict = analyzer.can_reach(src, dst, port, proto)
-                failures.append(PairFailure(src, dst, expect, wanted, wrong, verdict))
+                wrong_pairs.append((src, dst, expect, wanted, wrong))
+        if exp.kind == "only":  # every other pod of the cluster must be denied
+            listed = {s.name for s in sources}
+            for dst in destinations:
+                others, found = _others(analyzer, listed, dst, wanted_at(dst))
+                count += others
+                wrong_pairs.extend((src, dst, "deny", wanted_at(dst), wrong) for src, wrong in found)
+        if not count:
+            raise QueryError("names no pair of distinct endpoints to check")
+        failures = []
+        for i, (src, dst, expect, wanted, wrong) in enumerate(wrong_pairs):
+            verdict = None
+            if i < EXPLAINED_FAILURES:
+                proto, port = wrong.first()
+                verdict = analyzer.can_reach(src, dst, port, proto)
+            failures.append(PairFailure(src, dst, expect, wanted, wrong, verdict))
     except QueryError as exc:
         raise InputError(exp.location, None, str(exc)) from None
-    return Outcome(exp, len(pairs), tuple(failures))
+    return Outcome(exp, count, tuple(failures))
 
 
-def _pairs(analyzer: Analyzer, exp: Expectation, sources: list[Endpoint],
+def _distinct(a: Endpoint, b: Endpoint) -> bool:
+    """Two endpoints, one of them a pod; a workload of several replicas with itself is a real pair."""
+    if a.pod is None and b.pod is None:
+        return False
+    return a.name != b.name or (a.pod is not None and not a.pod.is_one_pod)
+
+
+def _pairs(exp: Expectation, sources: list[Endpoint],
            destinations: list[Endpoint]) -> Iterator[tuple[Endpoint, Endpoint, Expect]]:
-    """(source, destination, allow|deny) for every pair the expectation covers."""
-    def distinct(a: Endpoint, b: Endpoint) -> bool:
-        """Two endpoints, one of them a pod; a workload of several replicas with itself is a real pair."""
-        if a.pod is None and b.pod is None:
-            return False
-        return a.name != b.name or (a.pod is not None and not a.pod.is_one_pod)
-
+    """(source, destination, allow|deny) for every pair the expectation lists (an `only` expectation's
+    other pods are checked per class, by _others)."""
     for dst in destinations:
         for src in sources:
-            if distinct(src, dst):
+            if _distinct(src, dst):
                 yield src, dst, exp.expect
     if exp.kind == "isolated":
         for src in destinations:
             for dst in sources:
-                if distinct(src, dst):
+                if _distinct(src, dst):
                     yield src, dst, "deny"
-    elif exp.kind == "only":
-        listed = {s.name for s in sources}
-        for dst in destinations:
-            for pod in analyzer.cluster.pods:
-                other = Endpoint(pod=pod)
-                if pod.key not in listed and distinct(other, dst):
-                    yield other, dst, "deny"
+
+
+def _others(analyzer: Analyzer, listed: set[str], dst: Endpoint, wanted: PortSet
+            ) -> tuple[int, list[tuple[Endpoint, PortSet]]]:
+    """How many pods outside `listed` pair with `dst`, and those allowed a wanted port, with those ports.
+
+    Per engine class, not per pod: a class's pods get the same answer. Only the classes the
+    destination's ingress could admit on a wanted port are evaluated; with Admin or Baseline rules, or
+    no ingress isolation, that is every class (and egress decides)."""
+    engine = analyzer.engine
+    pods = analyzer.cluster.pods
+    count = sum(1 for p in pods if p.key not in listed and _distinct(Endpoint(pod=p), dst))
+    if dst.pod is not None:
+        d = engine.class_of[dst.pod.key]
+        candidates = engine.all_bits
+        if engine.is_isolated("ingress", d) and not engine.has_tier_rules("ingress", d):
+            destination = engine.classes[d].named_ports
+            candidates = engine.local_node_bits(d)
+            for rule, pm in engine.rules["ingress"][d]:
+                if engine.resolve(rule, destination).intersection(wanted):
+                    candidates |= pm.classes
+    else:
+        candidates = engine.all_bits
+    order = {p.key: i for i, p in enumerate(pods)}
+    found: list[tuple[int, Endpoint, PortSet]] = []
+    for c in bit_ids(candidates):
+        members = [p for p in engine.classes[c].pods if p.key not in listed and _distinct(Endpoint(pod=p), dst)]
+        if not members:
+            continue
+        wrong = wanted.intersection(analyzer.allowed_ports(Endpoint(pod=members[0]), dst))
+        if wrong:
+            found.extend((order[p.key], Endpoint(pod=p), wrong) for p in members)
+    found.sort(key=lambda f: f[0])  # in the cluster's pod order, as the pairs are listed
+    return count, [(src, wrong) for _, src, wrong in found]
 
 
 def _endpoints(analyzer: Analyzer, selections: tuple[Selection, ...]) -> tuple[list[Endpoint], dict[str, PortSet]]:

@@ -608,14 +608,14 @@ class Engine:
     def _v1_sends(self, s: int, probe: tuple[Protocol, int] | None) -> int:
         if not self.is_isolated("egress", s):
             return self.all_bits
-        bits = self._local_node_bits(s)
+        bits = self.local_node_bits(s)
         for rule, pm in self.rules["egress"][s]:
             for named_ports, group in self.by_named_ports.items():  # egress ports resolve per destination
                 if _allows(self.resolve(rule, named_ports), probe):
                     bits |= pm.classes & group
         return bits
 
-    def _local_node_bits(self, subject: int) -> int:
+    def local_node_bits(self, subject: int) -> int:
         """The hostNetwork classes on the subject's node: its node's own traffic, always allowed."""
         node = self.classes[subject].node
         return 0 if node is None else self._host_bits_by_node.get(node, 0)
@@ -660,7 +660,7 @@ class Engine:
                      baseline: list[tuple[CompiledTierRule, TierPeerMatch]]) -> int:
         """NetworkPolicy decides for the peers left, where it isolates (or for local-node peers); else
         Baseline, first match; what is left is allowed by default."""
-        local = self._local_node_bits(cls)
+        local = self.local_node_bits(cls)
         if self.is_isolated(direction, cls):
             return peers & (v1 | local)
         allowed, rest = peers & local, peers & ~local
@@ -675,7 +675,7 @@ class Engine:
     def _v1_admits(self, d: int, probe: tuple[Protocol, int] | None) -> int:
         if not self.is_isolated("ingress", d):
             return self.all_bits
-        bits = self._local_node_bits(d)
+        bits = self.local_node_bits(d)
         for rule, pm in self.rules["ingress"][d]:
             if _allows(self.resolve(rule, self.classes[d].named_ports), probe):
                 bits |= pm.classes

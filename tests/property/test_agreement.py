@@ -211,3 +211,29 @@ def test_classes_reaching_a_target_agree_with_reference(clusters: Any, data: st.
         want = {s.id for s in engine.classes for p in s.pods for q in target.pods
                 if (p is not q or not p.is_one_pod) and reference_allowed(c, p, q, protocol, port)}  # type: ignore[arg-type]
         assert {s.id for s in engine.classes if (got >> s.id) & 1} == want, (protocol, port)
+
+
+@BOTH
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_only_expectations_checked_per_class_find_every_allowed_other_pod(clusters: Any, data: st.DataObject) -> None:
+    """`only` checks the pods it does not list per class, evaluating only the classes the destination's
+    ingress could admit; it must find exactly the pods a pod-by-pod check finds."""
+    from netpol.check import _others
+    from netpol.portsets import PortSet
+    from netpol.verdicts import Endpoint
+
+    c = load_objects(data.draw(clusters)).cluster
+    if not c.pods:
+        return
+    analyzer = Analyzer(c)
+    dst = Endpoint(pod=data.draw(st.sampled_from(c.pods)))
+    listed = {p.key for p in data.draw(st.lists(st.sampled_from(c.pods), max_size=3))}
+    wanted = data.draw(st.sampled_from([PortSet.of([("TCP", 1, 65535), ("UDP", 1, 65535), ("SCTP", 1, 65535)]),
+                                        PortSet.of([("TCP", 80, 80)]), PortSet.of([("UDP", 53, 53)])]))
+    count, found = _others(analyzer, listed, dst, wanted)
+    others = [p for p in c.pods if p.key not in listed and (p.key != dst.name or not p.is_one_pod)]
+    want = [(p.key, str(w)) for p in others
+            for w in [wanted.intersection(analyzer.allowed_ports(Endpoint(pod=p), dst))] if w]
+    assert count == len(others)
+    assert [(e.name, str(w)) for e, w in found] == want
