@@ -133,7 +133,10 @@ def _others(analyzer: Analyzer, listed: set[str], dst: Endpoint, wanted: PortSet
     no ingress isolation, that is every class (and egress decides)."""
     engine = analyzer.engine
     pods = analyzer.cluster.pods
-    count = sum(1 for p in pods if p.key not in listed and _distinct(Endpoint(pod=p), dst))
+    by_key = analyzer.cluster.pods_by_key
+    count = len(pods) - sum(1 for k in listed if k in by_key)  # every other pod, less dst with itself
+    if dst.pod is not None and dst.name not in listed and dst.pod.is_one_pod:
+        count -= 1
     if dst.pod is not None:
         d = engine.class_of[dst.pod.key]
         candidates = engine.all_bits
@@ -145,16 +148,15 @@ def _others(analyzer: Analyzer, listed: set[str], dst: Endpoint, wanted: PortSet
                     candidates |= pm.classes
     else:
         candidates = engine.all_bits
-    order = {p.key: i for i, p in enumerate(pods)}
-    found: list[tuple[int, Endpoint, PortSet]] = []
+    found: list[tuple[str, Endpoint, PortSet]] = []
     for c in bit_ids(candidates):
         members = [p for p in engine.classes[c].pods if p.key not in listed and _distinct(Endpoint(pod=p), dst)]
         if not members:
             continue
         wrong = wanted.intersection(analyzer.allowed_ports(Endpoint(pod=members[0]), dst))
         if wrong:
-            found.extend((order[p.key], Endpoint(pod=p), wrong) for p in members)
-    found.sort(key=lambda f: f[0])  # in the cluster's pod order, as the pairs are listed
+            found.extend((p.key, Endpoint(pod=p), wrong) for p in members)
+    found.sort(key=lambda f: f[0])  # in the cluster's pod order (by key), as the pairs are listed
     return count, [(src, wrong) for _, src, wrong in found]
 
 
