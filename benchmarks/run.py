@@ -183,15 +183,38 @@ LARGE = (  # (what a user runs, arguments, target beyond load + compile) on the 
     ("explain -o json", ["explain", "-o", "json"], 10.0),
     ("graph --focus NS/POD", ["graph", "--focus", "{pod}"], 5.0),
     ("lint -o json", ["lint", "-o", "json", "--fail-on", "never"], 30.0),
+    ("check (100 expectations, some namespace-wide)", ["check", "{intent}", "--allow-outside-repo"], 5.0),
 )
 
 
-def _large(path: Path, pod: str) -> list[str]:
+def _intent(path: Path, pods: list[Any]) -> None:
+    """100 seeded expectations for `check`: 90 pod pairs on TCP/8080, 5 namespace-to-namespace denies,
+    5 `only` expectations (a namespace's pods only, to one of its pods: every other pod is checked)."""
+    rng = random.Random(3)
+    lines = ["apiVersion: netpol/v1", "kind: NetworkPolicyIntent", "metadata: {name: bench}", "expectations:"]
+    for i in range(90):
+        a, b = rng.choice(pods), rng.choice(pods)
+        lines += [f"- name: pair {i}", f"  from: {a.key}", f"  to: {b.key}", "  ports: [8080]",
+                  f"  expect: {rng.choice(['allow', 'deny'])}"]
+    for i in range(5):
+        ns, other = rng.choice(pods).namespace, rng.choice(pods).namespace
+        lines += [f"- name: namespace {i}", f"  from: {{namespace: {other}}}", f"  to: {{namespace: {ns}}}",
+                  "  expect: deny"]
+    for i in range(5):
+        b = rng.choice(pods)
+        lines += [f"- name: only {i}", "  only:", f"    from: [{{namespace: {b.namespace}}}]", f"    to: {b.key}"]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def _large(path: Path, pods: list[Any], workdir: Path) -> list[str]:
     """The LARGE commands, each against can-reach's time, which is load and compile (and one answer)."""
+    intent = workdir / "bench.intent.yaml"
+    _intent(intent, pods)
     rows = []
     base = None
     for what, args, target in LARGE:
-        seconds, rss = _command([a.replace("{pod}", pod) for a in args] + ["-f", str(path)])
+        filled = [a.replace("{pod}", pods[7].key).replace("{intent}", str(intent)) for a in args]
+        seconds, rss = _command(filled + ["-f", str(path)])
         if base is None:
             base = seconds
         extra = "" if target is None else f"{seconds - base:+.2f} s (target +{target:g} s)"
@@ -380,7 +403,7 @@ def main() -> None:
         largest = workdir / f"cluster-{wanted[-1]}.json"
         from netpol import load_manifests
 
-        large = _large(largest, load_manifests([str(largest)]).cluster.pods[7].key)
+        large = _large(largest, list(load_manifests([str(largest)]).cluster.pods), workdir)
     args.out.write_text(_document(results, e2e, time.perf_counter() - started, tiered, startup, commands, report,
                                   large))
     console.print(f"wrote {args.out}")
