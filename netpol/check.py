@@ -129,25 +129,14 @@ def _others(analyzer: Analyzer, listed: set[str], dst: Endpoint, wanted: PortSet
     """How many pods outside `listed` pair with `dst`, and those allowed a wanted port, with those ports.
 
     Per engine class, not per pod: a class's pods get the same answer. Only the classes the
-    destination's ingress could admit on a wanted port are evaluated; with Admin or Baseline rules, or
-    no ingress isolation, that is every class (and egress decides)."""
+    destination's ingress could admit on a wanted port (Engine.admitting) are evaluated."""
     engine = analyzer.engine
     pods = analyzer.cluster.pods
     by_key = analyzer.cluster.pods_by_key
     count = len(pods) - sum(1 for k in listed if k in by_key)  # every other pod, less dst with itself
     if dst.pod is not None and dst.name not in listed and dst.pod.is_one_pod:
         count -= 1
-    if dst.pod is not None:
-        d = engine.class_of[dst.pod.key]
-        candidates = engine.all_bits
-        if engine.is_isolated("ingress", d) and not engine.has_tier_rules("ingress", d):
-            destination = engine.classes[d].named_ports
-            candidates = engine.local_node_bits(d)
-            for rule, pm in engine.rules["ingress"][d]:
-                if engine.resolve(rule, destination).intersection(wanted):
-                    candidates |= pm.classes
-    else:
-        candidates = engine.all_bits
+    candidates = engine.all_bits if dst.pod is None else engine.admitting(engine.class_of[dst.pod.key], wanted)
     found: list[tuple[str, Endpoint, PortSet]] = []
     for c in bit_ids(candidates):
         members = [p for p in engine.classes[c].pods if p.key not in listed and _distinct(Endpoint(pod=p), dst)]

@@ -580,14 +580,14 @@ def diff(
             _fail("BASE and HEAD hold no pods or workloads (only policies), so no connection could be compared "
                   f"and a change that opens access would pass unseen; {NO_PODS_HINT}")
         changes = reachability_diff(before, after)
-        if output is DiffFormat.html:
-            from netpol.render.report import diff_html
-            from netpol.report import diff_verdicts
+    if output is DiffFormat.html:
+        from netpol.render.report import diff_html
+        from netpol.report import diff_verdicts
 
-            _write([diff_html(changes, diff_verdicts(before, after, changes.changes), f"netpol diff {base} {head}")])
-            raise typer.Exit(EXIT_DENIED if changes.changed else EXIT_OK)
-    render = {DiffFormat.text: diff_text, DiffFormat.json: diff_json, DiffFormat.md: diff_markdown}[output]
-    _say(render(changes))
+        _write([diff_html(changes, diff_verdicts(before, after, changes.changes), f"netpol diff {base} {head}")])
+    else:
+        render = {DiffFormat.text: diff_text, DiffFormat.json: diff_json, DiffFormat.md: diff_markdown}[output]
+        _say(render(changes))
     raise typer.Exit(EXIT_DENIED if changes.changed else EXIT_OK)
 
 

@@ -156,13 +156,15 @@ class _Flow:
         for c in ends:
             if c.lone:
                 ports = engine.allowed_ports(c.id, c.id)
-                self.self_ports[c.id] = ports.intersection(self.only) if self.only is not None else ports
+                self.self_ports[c.id] = self._probed(ports)
                 if focus is None or c.id == focus:
                     self._put(c.id, c.id, ports)
 
+    def _probed(self, ports: PortSet) -> PortSet:
+        return ports.intersection(self.only) if self.only is not None else ports
+
     def _put(self, src: int | str, dst: int | str, ports: PortSet) -> None:
-        if self.only is not None:
-            ports = ports.intersection(self.only)
+        ports = self._probed(ports)
         if ports:
             self.between[(src, dst)] = ports
 

@@ -318,6 +318,30 @@ class Engine:
     def namespace_bits(self, namespace: str) -> int:
         return self._ns_bits.get(namespace, 0)
 
+    def selected_by(self, namespace: str, pod_selector: LabelSelector) -> int:
+        """Classes a NetworkPolicy in `namespace` with this podSelector selects (never hostNetwork pods)."""
+        return self.namespace_bits(namespace) & self.select("pod", pod_selector) & ~self.host_bits
+
+    def pod_peer_classes(self, peer: PodPeer, namespace: str) -> int:
+        """Classes a podSelector/namespaceSelector peer of a policy in `namespace` matches (both must: AND;
+        no namespaceSelector: the policy's own namespace; hostNetwork pods never)."""
+        ns_bits = (self.namespace_bits(namespace) if peer.namespace_selector is None
+                   else self.select("ns", peer.namespace_selector))
+        pod_bits = self.all_bits if peer.pod_selector is None else self.select("pod", peer.pod_selector)
+        return ns_bits & pod_bits & ~self.host_bits
+
+    def admitting(self, d: int, wanted: PortSet) -> int:
+        """Classes that class d's ingress could admit on some port of `wanted`: with NetworkPolicies alone
+        isolating it, its node's hostNetwork classes and the peers of rules that allow such a port; else
+        every class. A filter before exact answers, which also need the source's egress."""
+        if not self.is_isolated("ingress", d) or self.has_tier_rules("ingress", d):
+            return self.all_bits
+        bits = self.local_node_bits(d)
+        for rule, pm in self.rules["ingress"][d]:
+            if self.resolve(rule, self.classes[d].named_ports).intersection(wanted):
+                bits |= pm.classes
+        return bits
+
     def block_classes(self, block: IPBlock) -> int:
         """Classes whose pod IPs fall in `block` (a block some rule names)."""
         return self._block_bits.get(block, 0)
@@ -332,13 +356,7 @@ class Engine:
         blocks = []
         for peer in rule.peers:
             if isinstance(peer, PodPeer):
-                ns_bits = (
-                    self.namespace_bits(namespace)
-                    if peer.namespace_selector is None
-                    else self.select("ns", peer.namespace_selector)
-                )
-                pod_bits = self.all_bits if peer.pod_selector is None else self.select("pod", peer.pod_selector)
-                by_selector |= ns_bits & pod_bits & ~self.host_bits
+                by_selector |= self.pod_peer_classes(peer, namespace)
             else:
                 by_block |= self._block_bits[peer.block]
                 blocks.append(peer.block)
@@ -346,11 +364,7 @@ class Engine:
 
     def _apply_targets(self) -> None:
         for target in self.targets:
-            selected = (
-                self.namespace_bits(target.namespace)
-                & self.select("pod", target.pod_selector)
-                & ~self.host_bits
-            )
+            selected = self.selected_by(target.namespace, target.pod_selector)
             matches = [(rule, self._peer_match(rule, target.namespace)) for rule in target.rules]
             for cid in bit_ids(selected):
                 self.isolating[target.direction][cid].extend(target.policies)
@@ -743,10 +757,7 @@ class Engine:
         import networkx as nx
 
         g: nx.DiGraph[int | str] = nx.DiGraph()
-        for c in self.classes:
-            g.add_node(c.id, kind="pods", pods=tuple(p.key for p in c.pods),
-                       ingress_isolated=self.is_isolated("ingress", c.id),
-                       egress_isolated=self.is_isolated("egress", c.id))
+        self._add_class_nodes(g)
         self._add_outside(g, self.classes)
         candidates = self.candidates  # only pairs some port may connect
         for src in range(len(self.classes)):
@@ -760,10 +771,7 @@ class Engine:
         import networkx as nx
 
         g: nx.DiGraph[int | str] = nx.DiGraph()
-        for c in self.classes:
-            g.add_node(c.id, kind="pods", pods=tuple(p.key for p in c.pods),
-                       ingress_isolated=self.is_isolated("ingress", c.id),
-                       egress_isolated=self.is_isolated("egress", c.id))
+        self._add_class_nodes(g)
         self._add_outside(g, [self.classes[cls]])
         for dst in bit_ids(self._sends(cls, None)):  # the row: what its egress lets out, and who admits it
             if (self._admits(dst, None) >> cls) & 1:
@@ -772,6 +780,12 @@ class Engine:
             if src != cls and (self._sends(src, None) >> cls) & 1:
                 self._add_pair(g, src, cls)
         return g
+
+    def _add_class_nodes(self, g: nx.DiGraph[int | str]) -> None:
+        for c in self.classes:
+            g.add_node(c.id, kind="pods", pods=tuple(p.key for p in c.pods),
+                       ingress_isolated=self.is_isolated("ingress", c.id),
+                       egress_isolated=self.is_isolated("egress", c.id))
 
     def _add_pair(self, g: nx.DiGraph[int | str], src: int, dst: int) -> None:
         if src == dst and self.classes[src].lone:
@@ -883,20 +897,31 @@ def _allows(ports: PortSet, probe: tuple[Protocol, int] | None) -> bool:
     return ports.contains(*probe) if probe is not None else bool(ports)
 
 
+def low_bits(value: int) -> Iterator[int]:
+    """The set bits of a bitset, ascending, a low bit at a time: for small sets, or the first few."""
+    while value:
+        low = value & -value
+        yield low.bit_length() - 1
+        value ^= low
+
+
+def bit_mask(value: int, size: int) -> npt.NDArray[np.bool_]:
+    """A class bitset as a boolean array of `size` entries."""
+    import numpy as np
+
+    packed = np.frombuffer(value.to_bytes(size // 8 + 1, "little"), np.uint8)
+    mask: npt.NDArray[np.bool_] = np.unpackbits(packed, bitorder="little")[:size].astype(bool)
+    return mask
+
+
 def bit_ids(value: int) -> list[int]:
     """The set bits of a bitset, ascending. Scanning a low bit at a time costs O(size) per bit on a
     50k-bit set, so large sets are unpacked with numpy instead."""
     if value.bit_count() <= 64:
-        out = []
-        while value:
-            low = value & -value
-            out.append(low.bit_length() - 1)
-            value ^= low
-        return out
+        return list(low_bits(value))
     import numpy as np
 
-    packed = np.frombuffer(value.to_bytes((value.bit_length() + 7) // 8, "little"), np.uint8)
-    ids: list[int] = np.flatnonzero(np.unpackbits(packed, bitorder="little")).tolist()
+    ids: list[int] = np.flatnonzero(bit_mask(value, value.bit_length())).tolist()
     return ids
 
 

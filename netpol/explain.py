@@ -39,7 +39,7 @@ def summarize_policies(engine: Engine, wanted: set[str] | frozenset[str] | None 
     for pol in engine.cluster.policies:
         if wanted and pol.namespace not in wanted:
             continue
-        selected = engine.namespace_bits(pol.namespace) & engine.select("pod", pol.pod_selector) & ~engine.host_bits
+        selected = engine.selected_by(pol.namespace, pol.pod_selector)
         targets = tuple(sorted(p.key for cid in bit_ids(selected) for p in engine.classes[cid].pods))
         for direction in ("ingress", "egress"):
             if pol.affects(direction):

@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from netpol.diagram import Diagram
+from netpol.diagram import ANY_POD, ANY_UNRESTRICTED_POD, Diagram, namespace_node
 from netpol.diff import Change
 from netpol.engine import DirectionResult
 from netpol.errors import NetpolError
@@ -145,13 +145,13 @@ def _groups(analyzer: Analyzer, diagram: Diagram) -> dict[str, Any]:
     titles: dict[str, str] = {}
     members: dict[str, list[str]] = {}
     for box in diagram.namespaces:
-        titles[f"ns:{box.name}"] = f"any pod in {box.name}"
+        titles[namespace_node(box.name)] = f"any pod in {box.name}"
         for g in box.groups:
             titles[g.id] = f"{box.name}/{g.title}"
             members[g.id] = [p.key for p in g.pods]
     for ext in diagram.externals:
         titles[ext.id] = "any address" if ext.block is None else str(ext.block)
-    titles.update({"any-pod": "any pod (any namespace)", "any-unrestricted-pod": "any pod not isolated for egress"})
+    titles.update({ANY_POD: "any pod (any namespace)", ANY_UNRESTRICTED_POD: "any pod not isolated for egress"})
     out: dict[str, Any] = {gid: {"title": titles[gid], "pods": keys, "in": [], "out": []}
                            for gid, keys in members.items()}
     for e in diagram.edges:
@@ -166,7 +166,6 @@ def _groups(analyzer: Analyzer, diagram: Diagram) -> dict[str, Any]:
         if e.source in out:
             out[e.source]["out"].append({"peer": titles.get(e.target, e.target), "ports": str(e.ports), "why": why})
     return out
-
 
 
 def diff_verdicts(base: Analyzer, head: Analyzer, changes: Iterable[Change]

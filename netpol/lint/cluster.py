@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from itertools import islice
 
 from netpol.compile import CompiledRule
-from netpol.engine import Engine, PeerMatch, bit_ids
+from netpol.engine import Engine, PeerMatch, bit_ids, bit_mask, low_bits
 from netpol.errors import name_list
-from netpol.lint.findings import Finding, Subject, finding
+from netpol.lint.findings import PEERS_KEY, Finding, Subject, finding
 from netpol.model import (
     DIRECTIONS,
     ContainerPort,
@@ -31,7 +32,6 @@ from netpol.portsets import Protocol, union_all
 from netpol.selectors import LabelSelector
 from netpol.tiers import TierRuleRef
 
-_PEERS_KEY = {"ingress": "from", "egress": "to"}
 _SAMPLE = 3  # names gathered for a message (name_list shows three)
 DNS_APPS = frozenset({"kube-dns", "coredns"})
 DNS_PROBES: tuple[tuple[Protocol, int], ...] = (("UDP", 53), ("TCP", 53))
@@ -81,7 +81,7 @@ class _Context:
         names: list[str] = []
         if but is None:
             total = self.count(bits)
-            for cid in _lowest(bits, _SAMPLE):
+            for cid in islice(low_bits(bits), _SAMPLE):
                 names.extend(p.display for p in self.engine.classes[cid].pods[:_SAMPLE])
         else:
             kept = [p for cid in bit_ids(bits) for p in self.engine.classes[cid].pods if not but(p)]
@@ -91,28 +91,11 @@ class _Context:
     def count(self, bits: int) -> int:
         """Pods in the classes of `bits`: a weighted popcount, in numpy for large sets."""
         if bits.bit_count() <= 64:
-            return sum(self.engine.classes[cid].size for cid in bit_ids(bits))
-        import numpy as np
-
-        packed = np.frombuffer(bits.to_bytes(len(self._sizes) // 8 + 1, "little"), np.uint8)
-        mask = np.unpackbits(packed, bitorder="little")[: len(self._sizes)].astype(bool)
-        return int(self._sizes[mask].sum())
-
-    def policy_bits(self, policy: NetworkPolicy) -> int:
-        e = self.engine
-        return e.namespace_bits(policy.namespace) & e.select("pod", policy.pod_selector)
+            return sum(self.engine.classes[cid].size for cid in low_bits(bits))
+        return int(self._sizes[bit_mask(bits, len(self._sizes))].sum())
 
     def tier_policy(self, ref: TierRuleRef) -> TieredPolicy:
         return self.tiered[(ref.kind, ref.policy)]  # type: ignore[index]
-
-
-def _lowest(bits: int, count: int) -> Iterator[int]:
-    """The first `count` set bits of a bitset, without unpacking all of it."""
-    while bits and count:
-        low = bits & -bits
-        yield low.bit_length() - 1
-        bits ^= low
-        count -= 1
 
 
 # -- NP201: selects nothing ---------------------------------------------------------------------
@@ -123,7 +106,7 @@ def _selects_nothing(ctx: _Context) -> Iterator[Finding]:
         present = ctx.pods_in.get(policy.namespace, 0)
         if not present:
             continue  # the input shows no pods of this namespace: nothing to judge
-        bits = ctx.policy_bits(policy)
+        bits = e.namespace_bits(policy.namespace) & e.select("pod", policy.pod_selector)  # hostNetwork too
         if bits & ctx.usable:
             continue
         if bits:
@@ -144,9 +127,9 @@ def _selects_nothing(ctx: _Context) -> Iterator[Finding]:
 def _peers(ctx: _Context) -> Iterator[Finding]:
     e = ctx.engine
     for policy in e.cluster.policies:
-        selected = ctx.policy_bits(policy) & ctx.usable
+        selected = e.selected_by(policy.namespace, policy.pod_selector)
         for direction in DIRECTIONS:
-            key = _PEERS_KEY[direction]
+            key = PEERS_KEY[direction]
             for i, rule in enumerate(policy.rules(direction)):
                 path = f"spec.{direction}[{i}]"
                 destinations = 0 if rule.peers else e.all_bits
@@ -157,7 +140,7 @@ def _peers(ctx: _Context) -> Iterator[Finding]:
                         destinations |= e.block_classes(peer.block)
                         continue
                     yield from _pod_peer(ctx, policy, where, peer)
-                    destinations |= _pod_peer_bits(ctx, policy.namespace, peer)
+                    destinations |= e.pod_peer_classes(peer, policy.namespace)
                 targets = selected if direction == "ingress" else destinations
                 for k, port in enumerate(rule.ports):
                     if isinstance(port.port, str):
@@ -170,7 +153,7 @@ def _peers(ctx: _Context) -> Iterator[Finding]:
                 path = f"spec.{direction}[{i}]"
                 destinations = 0
                 for j, tier_peer in enumerate(tier_rule.peers):
-                    where = f"{path}.{_PEERS_KEY[direction]}[{j}]"
+                    where = f"{path}.{PEERS_KEY[direction]}[{j}]"
                     if tier_peer.pods is not None:  # (networks match pod IPs by definition: nothing to say)
                         bits = e.tier_select(tier_peer.pods)
                         destinations |= bits
@@ -180,13 +163,6 @@ def _peers(ctx: _Context) -> Iterator[Finding]:
                     if tier_port.name is not None:
                         yield from _named_port(ctx, tp, f"{path}.ports[{k}]", tier_port.name, None, targets,
                                                direction)
-
-
-def _pod_peer_bits(ctx: _Context, namespace: str, peer: PodPeer) -> int:
-    e = ctx.engine
-    ns = e.namespace_bits(namespace) if peer.namespace_selector is None else e.select("ns", peer.namespace_selector)
-    pods = e.all_bits if peer.pod_selector is None else e.select("pod", peer.pod_selector)
-    return ns & pods & ctx.usable
 
 
 def _pod_peer(ctx: _Context, policy: NetworkPolicy, where: str, peer: PodPeer) -> Iterator[Finding]:
@@ -199,7 +175,7 @@ def _pod_peer(ctx: _Context, policy: NetworkPolicy, where: str, peer: PodPeer) -
     else:
         within = e.namespace_bits(policy.namespace)
         scope = f"namespace {policy.namespace}"
-    if peer.pod_selector is None or not within or _pod_peer_bits(ctx, policy.namespace, peer):
+    if peer.pod_selector is None or not within or e.pod_peer_classes(peer, policy.namespace):
         return  # every pod of the namespaces, or no pods of theirs in the input to judge by
     yield finding("NP202", policy, f"{short}: podSelector [{peer.pod_selector}] matches none of the "
                   f"{ctx.count(within):,} pods in {scope}", f"{where}.podSelector")
@@ -345,7 +321,7 @@ class _Cover:
 def _redundant(ctx: _Context) -> Iterator[Finding]:
     e = ctx.engine
     for policy in e.cluster.policies:
-        selected = ctx.policy_bits(policy) & ctx.usable
+        selected = e.selected_by(policy.namespace, policy.pod_selector)
         if not selected:
             continue
         directions = [d for d in DIRECTIONS if policy.affects(d)]

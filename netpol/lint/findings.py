@@ -10,6 +10,7 @@ from netpol.lint.catalogue import RULES, LintRule
 from netpol.model import Namespace, NetworkPolicy, Pod, TieredPolicy
 
 Subject = NetworkPolicy | TieredPolicy | Namespace | Pod
+PEERS_KEY = {"ingress": "from", "egress": "to"}  # the field a rule's peers are under, for finding paths
 Suppression = Literal["annotation", "option"]  # netpol.io/lint-ignore on the object, or --disable
 
 

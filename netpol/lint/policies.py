@@ -6,10 +6,9 @@ import ipaddress
 from collections.abc import Iterator
 
 from netpol.lint.catalogue import RULES
-from netpol.lint.findings import Finding, Subject, finding
+from netpol.lint.findings import PEERS_KEY, Finding, Subject, finding
 from netpol.model import DIRECTIONS, Cluster, Direction, IPBlock, IPBlockPeer, NetworkPolicy, PodPeer, Rule
 
-_PEERS_KEY = {"ingress": "from", "egress": "to"}
 _EVERY_ADDRESS = {ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0")}
 
 
@@ -47,7 +46,7 @@ def _ignored_rules(policy: NetworkPolicy) -> Iterator[Finding]:
 
 
 def _peers(policy: NetworkPolicy, direction: Direction, index: int, rule: Rule) -> Iterator[Finding]:
-    key, path = _PEERS_KEY[direction], f"spec.{direction}[{index}]"
+    key, path = PEERS_KEY[direction], f"spec.{direction}[{index}]"
     ns_only = [i for i, p in enumerate(rule.peers)
                if isinstance(p, PodPeer) and p.pod_selector is None and p.namespace_selector is not None]
     pods_only = [i for i, p in enumerate(rule.peers)

@@ -15,14 +15,12 @@ from collections.abc import Iterator
 from itertools import combinations
 
 from netpol.engine import Engine
-from netpol.lint.findings import Finding, finding
+from netpol.lint.findings import PEERS_KEY, Finding, finding
 from netpol.model import DIRECTIONS, Cluster, Direction, TieredPolicy, TierPeer, TierPort, TierRule, TierSelector
 from netpol.portsets import PortSet
 from netpol.selectors import EVERYTHING, satisfiable
 from netpol.sources.tiered import V1ALPHA1, V1ALPHA2
 from netpol.tier_explain import shadowed_by
-
-_PEERS_KEY = {"ingress": "from", "egress": "to"}
 
 
 def check(cluster: Cluster) -> Iterator[Finding]:
@@ -36,7 +34,7 @@ def check(cluster: Cluster) -> Iterator[Finding]:
                                       f"domainNames {', '.join(peer.domains)}: domainNames is for "
                                       f"{'Accept' if policy.kind == 'ClusterNetworkPolicy' else 'Allow'} rules "
                                       "only, and this peer denies nothing",
-                                      f"spec.{direction}[{i}].{_PEERS_KEY[direction]}[{j}].domainNames")
+                                      f"spec.{direction}[{i}].{PEERS_KEY[direction]}[{j}].domainNames")
     for policy, direction, i, by in _syntactic_shadowing(cluster):
         yield finding("NP110", policy, f"{direction}[{i}] is never reached: {by} comes first in the "
                       f"{policy.tier} tier and matches every pod, peer and port it names", f"spec.{direction}[{i}]")

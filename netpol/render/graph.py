@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import graphviz
 
-from netpol.diagram import ANY_POD, ANY_UNRESTRICTED_POD, Diagram, External, Group, NamespaceBox
+from netpol.diagram import ANY_POD, ANY_UNRESTRICTED_POD, Diagram, External, Group, NamespaceBox, namespace_node
 from netpol.errors import NetpolError, name_list
 
 INGRESS_BORDER = "#c0392b"
@@ -102,7 +102,7 @@ def _namespace(g: graphviz.Digraph, box: NamespaceBox) -> None:
         labels = "".join(f"\n{k}={v}" for k, v in box.labels)
         c.attr(label=f"namespace {box.name}{labels}", style="rounded", color="#7f8c8d", fontsize="11")
         if box.has_anchor:
-            c.node(_id(f"ns:{box.name}"), f"any pod in {box.name}", **ANCHOR_STYLE)
+            c.node(_id(namespace_node(box.name)), f"any pod in {box.name}", **ANCHOR_STYLE)
         for group in box.groups:
             style = _isolation_style(group.ingress_isolated, group.egress_isolated)
             if group.tiered:
