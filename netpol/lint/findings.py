@@ -46,6 +46,7 @@ def describe(obj: Subject) -> tuple[str, str | None]:
 def finding(rule_id: str, obj: Subject, message: str, path: str | None = None) -> Finding:
     """A finding about `obj`, suppressed when the object's netpol.io/lint-ignore names the rule."""
     name, namespace = describe(obj)
-    ignored = rule_id in obj.lint_ignore or "all" in obj.lint_ignore
+    ids = {i.upper() for i in obj.lint_ignore}  # ids are case-insensitive, as NP001 reads them
+    ignored = rule_id in ids or "ALL" in ids
     return Finding(RULES[rule_id], f"{name}: {message}", name, namespace, obj.location, path,
                    "annotation" if ignored else None)

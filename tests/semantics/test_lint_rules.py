@@ -252,6 +252,14 @@ def test_suppression_by_annotation_is_counted_not_hidden(tmp_path: Path) -> None
     assert not report.fails("info")
 
 
+def test_suppression_ids_are_case_insensitive(tmp_path: Path) -> None:
+    path = tmp_path / "p.yaml"
+    path.write_text(netpol("p", "  podSelector: {}\n  policyTypes: [Ingress]\n  egress: [{}]\n",
+                           annotations='{"netpol.io/lint-ignore": "np101"}'))
+    report = lint(load_manifests([str(path)]).cluster)
+    assert [(f.rule.id, f.suppressed) for f in report.findings] == [("NP101", "annotation")]
+
+
 def test_disable_and_enable(tmp_path: Path) -> None:
     path = tmp_path / "p.yaml"
     path.write_text(netpol("p", "  podSelector: {}\n  policyTypes: [Ingress]\n  egress: [{}]\n"))
