@@ -72,11 +72,13 @@ class Pod:
     controller: tuple[str, str] | None = None  # its controlling ownerReference as written: ("ReplicaSet", "web-5d9c7")
     host_ip: IPAddress | None = None  # status.hostIP: its node's address, to and from which traffic is allowed
     lint_ignore: tuple[str, ...] = field(default=(), compare=False)  # netpol.io/lint-ignore: rule ids
+    hypothetical: bool = False  # stands for every possible pod of a region (netpol.regions)
 
     @property
     def is_one_pod(self) -> bool:
-        """False for a workload of several pods (or one per node): traffic between its replicas is real."""
-        return self.workload is None or self.replicas == 1
+        """False for a workload of several pods (or one per node), or a region of possible pods: traffic
+        between two of them is real."""
+        return not self.hypothetical and (self.workload is None or self.replicas == 1)
 
     @property
     def key(self) -> str:

@@ -1,0 +1,486 @@
+"""Every possible pod: the regions of label space that the policies tell apart, as hypothetical pods.
+
+A selector only asks, per label key, whether a value is one it names, another value, or absent. So
+per key the values that matter are the named ones, OTHER and ABSENT, and a region is a *cube*: per
+key, the set of those atoms a pod's label may take (a key not listed may take any). Starting from
+"every pod", each selector that can apply splits every cube into the part it matches (one cube) and
+the part it does not (at most one cube per key it constrains). When every selector has split, each
+cube is matched or not matched as a whole by every selector, so one pod built from it answers for
+every pod in it: the engine, run on those pods, is exact for every pod that could exist. The engine
+then merges regions that behave alike into one class, as it does for real pods.
+
+Namespaces: each namespace the input names (by a policy, a pod, a Namespace object or a
+`kubernetes.io/metadata.name` value in a selector) has the labels its Namespace object gives, or,
+without one, only `kubernetes.io/metadata.name` (the engine's assumption for real pods too). Every
+other namespace is split the same way by the namespace selectors, into "any other namespace with ...".
+
+Named ports: a hypothetical pod declares every named port the rules use, at a port number that no
+rule names (`NAMED_PORT_NOTE`), so an answer reads "named port http" for wherever a pod declares it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
+from functools import cached_property
+
+from netpol.errors import QueryError
+from netpol.model import (
+    DIRECTIONS,
+    METADATA_NAME_LABEL,
+    Cluster,
+    ContainerPort,
+    Namespace,
+    NamespaceName,
+    Pod,
+    PodPeer,
+    TierSelector,
+)
+from netpol.portsets import MAX_PORT, MIN_PORT, PROTOCOLS, PortSet, Protocol
+from netpol.selectors import LabelSelector
+
+OTHER = "~other"  # a label value or namespace name no selector can name ("~" is not allowed in either)
+ABSENT: None = None
+Atom = str | None
+MAX_REGIONS = 20_000  # hypothetical pods; beyond this the answer would not be readable anyway
+NAMED_PORT_NOTE = ("named ports are taken as declared by the pod, at a number no rule names; a rule that "
+                   "names that number too adds to it")
+
+
+class RegionLimitError(QueryError):
+    """The policies tell apart more kinds of pod than netpol will enumerate."""
+
+
+@dataclass(frozen=True)
+class Cube:
+    """Per constrained key, the atoms a label may be (None in the set: the key is absent)."""
+
+    keys: tuple[tuple[str, frozenset[Atom]], ...] = ()
+
+    def get(self, key: str) -> frozenset[Atom] | None:
+        return dict(self.keys).get(key)
+
+    def with_key(self, key: str, atoms: frozenset[Atom], universe: frozenset[Atom]) -> Cube:
+        rest = {k: v for k, v in self.keys if k != key}
+        if atoms != universe:
+            rest[key] = atoms
+        return Cube(tuple(sorted(rest.items(), key=lambda kv: kv[0])))
+
+    def labels(self) -> tuple[tuple[str, str], ...]:
+        """A label set in the cube: a named value where one is allowed, else OTHER, else the key absent."""
+        out = []
+        for key, atoms in self.keys:
+            named = sorted(a for a in atoms if a is not None and a != OTHER)
+            if named:
+                out.append((key, named[0]))
+            elif OTHER in atoms:
+                out.append((key, OTHER))
+        return tuple(out)
+
+    def contains(self, labels: dict[str, str], universe: dict[str, frozenset[Atom]]) -> bool:
+        return all(_atom(labels, key, universe[key]) in atoms for key, atoms in self.keys)
+
+
+def _atom(labels: dict[str, str], key: str, universe: frozenset[Atom]) -> Atom:
+    if key not in labels:
+        return ABSENT
+    return labels[key] if labels[key] in universe else OTHER
+
+
+class Atoms:
+    """The values the selectors name, per key: a selector's meaning as atom sets, and cube splitting."""
+
+    def __init__(self, selectors: Iterable[LabelSelector]) -> None:
+        named: dict[str, set[str]] = {}
+        for sel in selectors:
+            for r in sel.requirements:
+                named.setdefault(r.key, set()).update(r.values)
+        self.universe: dict[str, frozenset[Atom]] = {
+            k: frozenset({*v, OTHER, ABSENT}) for k, v in named.items()}
+
+    def allowed(self, selector: LabelSelector) -> dict[str, frozenset[Atom]]:
+        """Per key the selector constrains, the atoms it accepts."""
+        out: dict[str, frozenset[Atom]] = {}
+        for r in selector.requirements:
+            every = self.universe[r.key]
+            if r.operator == "In":
+                ok: frozenset[Atom] = frozenset(r.values)
+            elif r.operator == "NotIn":
+                ok = every - frozenset(r.values)
+            elif r.operator == "Exists":
+                ok = every - {ABSENT}
+            else:
+                ok = frozenset({ABSENT})
+            out[r.key] = out.get(r.key, every) & ok
+        return out
+
+    def split(self, cubes: list[Cube], selector: LabelSelector) -> list[Cube]:
+        """Every cube cut into the part `selector` matches and the parts it does not (disjoint)."""
+        wanted = self.allowed(selector)
+        if not wanted:
+            return cubes
+        out: list[Cube] = []
+        for cube in cubes:
+            current = {k: cube.get(k) or self.universe[k] for k in wanted}
+            if any(not (current[k] & wanted[k]) for k in wanted) or all(current[k] <= wanted[k] for k in wanted):
+                out.append(cube)
+                continue
+            inside = cube
+            for key, ok in wanted.items():  # outside: fails this key, after matching the ones before
+                miss = current[key] - ok
+                if miss:
+                    out.append(inside.with_key(key, miss, self.universe[key]))
+                inside = inside.with_key(key, current[key] & ok, self.universe[key])
+            out.append(inside)
+        return out
+
+    def merge(self, cubes: Iterable[Cube]) -> list[Cube]:
+        """Fewer cubes for the same union: two cubes alike but on one key become one."""
+        work = sorted(set(cubes), key=_cube_order)
+        changed = True
+        while changed:
+            changed = False
+            for i, a in enumerate(work):
+                for j in range(i + 1, len(work)):
+                    b = work[j]
+                    joined = self._join(a, b)
+                    if joined is not None:
+                        work = [c for k, c in enumerate(work) if k not in (i, j)] + [joined]
+                        work.sort(key=_cube_order)
+                        changed = True
+                        break
+                if changed:
+                    break
+        return work
+
+    def _join(self, a: Cube, b: Cube) -> Cube | None:
+        da, db = dict(a.keys), dict(b.keys)
+        keys = set(da) | set(db)
+        differing = [k for k in keys if da.get(k, self.universe[k]) != db.get(k, self.universe[k])]
+        if len(differing) > 1:
+            return None
+        if not differing:
+            return a
+        k = differing[0]
+        return a.with_key(k, da.get(k, self.universe[k]) | db.get(k, self.universe[k]), self.universe[k])
+
+    def describe(self, cube: Cube) -> str:
+        """`app=db, tier notin (web)`; "" for the cube of every label set."""
+        return ", ".join(self._key_text(k, atoms) for k, atoms in cube.keys)
+
+    def _key_text(self, key: str, atoms: frozenset[Atom]) -> str:
+        named = sorted(a for a in atoms if a is not None and a != OTHER)
+        all_named = sorted(a for a in self.universe[key] if a is not None and a != OTHER)
+        missing = [v for v in all_named if v not in atoms]
+        absent, other = ABSENT in atoms, OTHER in atoms
+        if atoms == {ABSENT}:
+            return f"no {key}"
+        if not other:
+            values = named[0] if len(named) == 1 else f"in ({','.join(named)})"
+            text = f"{key}={values}" if len(named) == 1 else f"{key} {values}"
+            return f"{text} or no {key}" if absent else text
+        if not missing:
+            return f"{key} set" if not absent else key
+        notin = f"{key} notin ({','.join(missing)})"
+        return notin if absent else f"{notin}, {key} set"
+
+
+def _cube_order(c: Cube) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    return tuple((k, tuple(sorted("" if a is None else a for a in v))) for k, v in c.keys)
+
+
+@dataclass(frozen=True)
+class NamespaceRegion:
+    """A namespace the input names (`name`), or a cube of the other namespaces' labels."""
+
+    name: NamespaceName  # the engine's namespace: the real name, or ~otherN
+    named: bool
+    labels: tuple[tuple[str, str], ...]
+    cube: Cube = Cube()
+
+
+@dataclass(frozen=True)
+class Region:
+    """One hypothetical pod: every possible pod in `namespace` whose labels are in `cube`."""
+
+    pod: Pod
+    namespace: NamespaceRegion
+    cube: Cube
+
+    @property
+    def key(self) -> str:
+        return self.pod.key
+
+
+@dataclass(frozen=True)
+class Scope:
+    """Pods the caller asks about, so that regions split along them: a namespace (None: any) and labels."""
+
+    namespace: str | None
+    selector: LabelSelector
+
+
+@dataclass(frozen=True)
+class RegionSet:
+    """The input's cluster with one hypothetical pod per region added, and how to name them."""
+
+    cluster: Cluster
+    regions: tuple[Region, ...]
+    pod_atoms: Atoms
+    namespace_atoms: Atoms
+    named_ports: tuple[ContainerPort, ...]
+
+    @cached_property
+    def by_key(self) -> dict[str, Region]:
+        return {r.key: r for r in self.regions}
+
+    def describe(self, keys: Iterable[str]) -> list[str]:
+        """The pods behind these region keys in the policies' terms, as few phrases as it takes;
+        keys that are not regions (real pods, outside addresses) are kept as they are."""
+        chosen = set(keys)
+        out = sorted(k for k in chosen if k not in self.by_key)
+        picked = [r for r in self.regions if r.key in chosen]
+        if not picked:
+            return out
+        if len(picked) == len(self.regions):
+            return ["any pod in any namespace", *out]
+        by_ns: dict[NamespaceRegion, list[Cube]] = {}
+        for r in picked:
+            by_ns.setdefault(r.namespace, []).append(r.cube)
+        every_ns = {r.namespace for r in self.regions}
+        phrases: list[str] = []
+        pods_of = {ns: tuple(self.pod_atoms.merge(cubes)) for ns, cubes in by_ns.items()}
+        if set(by_ns) == every_ns and len(set(pods_of.values())) == 1:
+            return [f"{self._pods(c)} in any namespace" for c in next(iter(pods_of.values()))] + out
+        others: dict[tuple[Cube, ...], list[Cube]] = {}
+        for ns, cubes in sorted(pods_of.items(), key=lambda kv: (not kv[0].named, kv[0].name)):
+            if ns.named:
+                phrases.extend(f"{self._pods(c)} in namespace {ns.name}" for c in cubes)
+            else:
+                others.setdefault(cubes, []).append(ns.cube)
+        for cubes, ns_cubes in others.items():
+            for ns_cube in self.namespace_atoms.merge(ns_cubes):
+                where = self.namespace_atoms.describe(_without_name(ns_cube))
+                ns_text = "any other namespace" + (f" with {where}" if where else "")
+                phrases.extend(f"{self._pods(c)} in {ns_text}" for c in cubes)
+        return phrases + out
+
+    def _pods(self, cube: Cube) -> str:
+        text = self.pod_atoms.describe(cube)
+        return f"pods with {text}" if text else "any pod"
+
+    def name(self, key: str) -> str:
+        """One endpoint's name: its region's description, or the key itself."""
+        return self.describe([key])[0] if key in self.by_key else key
+
+    def region_of(self, namespace: str, namespace_labels: dict[str, str], labels: dict[str, str]) -> Region:
+        """The one region a concrete pod falls in: its namespace by name when the input names it, else
+        by labels; then its labels."""
+        named = any(r.namespace.named and r.namespace.name == namespace for r in self.regions)
+        ns_labels = {**namespace_labels, METADATA_NAME_LABEL: namespace}
+        found = [r for r in self.regions
+                 if (r.namespace.name == namespace if named else
+                     not r.namespace.named and r.namespace.cube.contains(ns_labels, self.namespace_atoms.universe))
+                 and r.cube.contains(labels, self.pod_atoms.universe)]
+        if len(found) != 1:  # regions partition every namespace's label space: anything else is a bug
+            raise AssertionError(f"{namespace}{labels} falls in {len(found)} regions")
+        return found[0]
+
+    def matching(self, scope: Scope) -> list[Region]:
+        """The regions inside `scope` (regions were split along it, so each is wholly in or out)."""
+        return [r for r in self.regions
+                if (scope.namespace is None or (r.namespace.named and r.namespace.name == scope.namespace))
+                and scope.selector.matches(r.pod.label_map)]
+
+    def split_ports(self, ports: PortSet) -> tuple[PortSet, tuple[str, ...]]:
+        """A region's allowed ports as numbers and named ports: the placeholders taken out (and the
+        numbers they stand in for put back as their neighbours say), named ports listed apart."""
+        names = tuple(f"{c.protocol}/{c.name}" for c in self.named_ports if ports.contains(c.protocol, c.port))
+        spare = self._spare
+        fixed = []
+        for proto in PROTOCOLS:
+            for lo, hi in ports.intervals(proto):
+                fixed.append((proto, lo, hi))
+        numbers = PortSet.of(fixed).difference(PortSet.of((c.protocol, c.port, c.port) for c in self.named_ports))
+        refill = [(c.protocol, c.port, c.port) for c in self.named_ports
+                  if c.protocol in spare and ports.contains(c.protocol, spare[c.protocol])]
+        return numbers.union(PortSet.of(refill)) if refill else numbers, names
+
+    @cached_property
+    def _spare(self) -> dict[Protocol, int]:
+        """Per protocol, a port no rule names and no placeholder uses: it says how the placeholders'
+        numbers are treated as numbers."""
+        return _spare_ports(self.cluster, self.named_ports)
+
+
+def regions(cluster: Cluster, scopes: Sequence[Scope] = (), limit: int = MAX_REGIONS) -> RegionSet:
+    """`cluster` plus one hypothetical pod for every region the policies (and `scopes`) tell apart."""
+    pod_selectors, ns_selectors = _selectors(cluster)
+    pod_atoms = Atoms([*pod_selectors, *(s.selector for s in scopes)])
+    namespace_atoms = Atoms(ns_selectors)
+    namespaces = _namespace_regions(cluster, namespace_atoms, ns_selectors, scopes)
+    named_ports = _placeholders(cluster)
+    out: list[Region] = []
+    for ns in namespaces:
+        cubes = [Cube()]
+        for sel in _pod_selectors_in(cluster, ns, scopes):
+            cubes = pod_atoms.split(cubes, sel)
+            if len(out) + len(cubes) > limit:
+                raise RegionLimitError(
+                    f"the policies tell apart more than {limit} kinds of pod (in {len(namespaces)} kinds of "
+                    "namespace); netpol does not sample: narrow the input to fewer policies")
+        for cube in sorted(cubes, key=_cube_order):
+            text = pod_atoms.describe(cube)
+            pod = Pod(namespace=ns.name, name="{" + text + "}", labels=cube.labels(), ports=named_ports,
+                      hypothetical=True)
+            out.append(Region(pod, ns, cube))
+    declared = {n.name for n in cluster.namespaces}
+    extra_ns = tuple(Namespace(ns.name, ns.labels, declared=ns.named) for ns in namespaces if ns.name not in declared)
+    grown = replace(cluster, namespaces=tuple(sorted((*cluster.namespaces, *extra_ns), key=lambda n: n.name)),
+                    pods=(*cluster.pods, *(r.pod for r in out)))
+    return RegionSet(grown, tuple(out), pod_atoms, namespace_atoms, named_ports)
+
+
+def _selectors(cluster: Cluster) -> tuple[list[LabelSelector], list[LabelSelector]]:
+    """Every pod selector and every namespace selector the policies use."""
+    pods: list[LabelSelector] = []
+    namespaces: list[LabelSelector] = []
+    for pol in cluster.policies:
+        pods.append(pol.pod_selector)
+        for d in DIRECTIONS:
+            for rule in pol.rules(d):
+                for peer in rule.peers:
+                    if isinstance(peer, PodPeer):
+                        if peer.pod_selector is not None:
+                            pods.append(peer.pod_selector)
+                        if peer.namespace_selector is not None:
+                            namespaces.append(peer.namespace_selector)
+    for sel in _tier_selectors(cluster):
+        namespaces.append(sel.namespace_selector)
+        if sel.pod_selector is not None:
+            pods.append(sel.pod_selector)
+    return pods, namespaces
+
+
+def _tier_selectors(cluster: Cluster) -> Iterator[TierSelector]:
+    for pol in cluster.tiered:
+        yield pol.subject
+        for d in DIRECTIONS:
+            for rule in pol.rules(d):
+                for peer in rule.peers:
+                    if peer.pods is not None:
+                        yield peer.pods
+
+
+def _namespace_regions(cluster: Cluster, atoms: Atoms, selectors: list[LabelSelector],
+                       scopes: Sequence[Scope]) -> list[NamespaceRegion]:
+    known: dict[str, Namespace] = {n.name: n for n in cluster.namespaces}
+    names: set[str] = set(known) | {p.namespace for p in cluster.policies} | {p.namespace for p in cluster.pods}
+    names |= {s.namespace for s in scopes if s.namespace is not None}
+    for sel in selectors:
+        for r in sel.requirements:
+            if r.key == METADATA_NAME_LABEL:
+                names.update(r.values)
+    out = []
+    for name in sorted(names):
+        labels = known[name].labels if name in known else ((METADATA_NAME_LABEL, name),)
+        out.append(NamespaceRegion(NamespaceName(name), True, labels))
+    universe = atoms.universe.get(METADATA_NAME_LABEL)
+    cubes = [Cube(((METADATA_NAME_LABEL, frozenset({OTHER})),)) if universe is not None else Cube()]
+    for sel in selectors:
+        cubes = atoms.split(cubes, sel)
+    for i, cube in enumerate(sorted(cubes, key=_cube_order), start=1):
+        name = NamespaceName(f"{OTHER}{i}")
+        labels = tuple(sorted({**dict(cube.labels()), METADATA_NAME_LABEL: name}.items()))
+        out.append(NamespaceRegion(name, False, labels, cube))
+    return out
+
+
+def _without_name(cube: Cube) -> Cube:
+    return Cube(tuple(kv for kv in cube.keys if kv[0] != METADATA_NAME_LABEL))
+
+
+def _pod_selectors_in(cluster: Cluster, ns: NamespaceRegion, scopes: Sequence[Scope]) -> Iterator[LabelSelector]:
+    """The pod selectors that can apply to pods of namespace region `ns`."""
+    labels = dict(ns.labels)
+    for pol in cluster.policies:
+        own = ns.named and pol.namespace == ns.name
+        if own:
+            yield pol.pod_selector
+        for d in DIRECTIONS:
+            for rule in pol.rules(d):
+                for peer in rule.peers:
+                    if not isinstance(peer, PodPeer) or peer.pod_selector is None:
+                        continue
+                    if (own and peer.namespace_selector is None) or (
+                            peer.namespace_selector is not None and peer.namespace_selector.matches(labels)):
+                        yield peer.pod_selector
+    for sel in _tier_selectors(cluster):
+        if sel.pod_selector is not None and sel.namespace_selector.matches(labels):
+            yield sel.pod_selector
+    for scope in scopes:
+        if scope.namespace is None or (ns.named and scope.namespace == ns.name):
+            yield scope.selector
+
+
+def _numbered_spans(cluster: Cluster) -> list[tuple[Protocol, int, int]]:
+    """Every port number and range a rule names."""
+    spans: list[tuple[Protocol, int, int]] = []
+    for pol in cluster.policies:
+        for d in DIRECTIONS:
+            for rule in pol.rules(d):
+                spans.extend((p.protocol, p.port, p.end_port or p.port) for p in rule.ports if isinstance(p.port, int))
+    for tp in cluster.tiered:
+        for d in DIRECTIONS:
+            for trule in tp.rules(d):
+                spans.extend((p.protocol, p.first, p.last) for p in trule.ports or () if p.protocol is not None)
+    return spans
+
+
+def _free_ports(spans: list[tuple[Protocol, int, int]], protocol: Protocol) -> Iterator[int]:
+    """Ports of `protocol` that no span names, highest first."""
+    taken = PortSet.of(s for s in spans if s[0] == protocol)
+    for lo, hi in reversed(PortSet.of([(protocol, MIN_PORT, MAX_PORT)]).difference(taken).intervals(protocol)):
+        yield from range(hi, lo - 1, -1)
+
+
+def _placeholders(cluster: Cluster) -> tuple[ContainerPort, ...]:
+    """Container ports for the named ports rules use, each at a number no rule names (one protocol per
+    name: a pod cannot declare one name twice)."""
+    wanted: dict[str, Protocol] = {}
+    for pol in cluster.policies:
+        for d in DIRECTIONS:
+            for rule in pol.rules(d):
+                for p in rule.ports:
+                    if isinstance(p.port, str):
+                        wanted.setdefault(p.port, p.protocol)
+    for tp in cluster.tiered:
+        for d in DIRECTIONS:
+            for trule in tp.rules(d):
+                for tport in trule.ports or ():
+                    if tport.name is not None:
+                        wanted.setdefault(tport.name, "TCP")
+    if not wanted:
+        return ()
+    spans = _numbered_spans(cluster)
+    free = {proto: _free_ports(spans, proto) for proto in PROTOCOLS}
+    out = []
+    for name in sorted(wanted):
+        proto = wanted[name]
+        number = next(free[proto], None)
+        if number is None:
+            raise RegionLimitError(f"the rules name every {proto} port, so named port {name} cannot be "
+                                   "placed on a hypothetical pod")
+        out.append(ContainerPort(number, proto, name))
+    return tuple(out)
+
+
+def _spare_ports(cluster: Cluster, placeholders: tuple[ContainerPort, ...]) -> dict[Protocol, int]:
+    spans = _numbered_spans(cluster)
+    used = {(c.protocol, c.port) for c in placeholders}
+    out: dict[Protocol, int] = {}
+    for proto in PROTOCOLS:
+        number = next((n for n in _free_ports(spans, proto) if (proto, n) not in used), None)
+        if number is not None:
+            out[proto] = number
+    return out
