@@ -33,7 +33,9 @@ from netpol.errors import NetpolError, QueryError
 if TYPE_CHECKING:
     from rich.console import Console
 
+    from netpol.connectivity import Units
     from netpol.diagram import Diagram
+    from netpol.portsets import Protocol
     from netpol.query import Analyzer
     from netpol.sources import LoadResult
     from netpol.sources.cluster import ClusterRead
@@ -559,27 +561,39 @@ def diff(
     output: Annotated[DiffFormat, typer.Option("--output", "-o", metavar="text|json|md|html",
                                                help="Output format; html is a self-contained page.")
                       ] = DiffFormat.text,
+    any_pod: Annotated[bool, typer.Option(
+        "--any-pod", help="Also compare every possible pod (automatic when neither side has pods).")] = False,
     verbose: Verbose = False,
 ) -> None:
     """Connections gained, lost or changed between two versions. Exit 0 no change, 1 changed, 2 error.
 
-    Inputs with no pods or workloads cannot be compared: exit 2, never "no change".
+    On policies without pods, and with --any-pod, every possible pod is compared (every region of labels
+    either version tells apart), and changes are named in the policies' terms.
 
     \b
     Example:
       netpol diff base/k8s k8s -o md > netpol-diff.md
     """
     from netpol.diff import diff as reachability_diff
+    from netpol.diff import possible_diff
     from netpol.render.diff import diff_json, diff_markdown, diff_text
 
     if base == "-" and head == "-":
         _fail("only one of BASE and HEAD can be standard input")
     with _user_errors():
-        before, after = _analyze(Source([base], verbose=verbose)), _analyze(Source([head], verbose=verbose))
-        if not before.cluster.pods and not after.cluster.pods:
-            _fail("BASE and HEAD hold no pods or workloads (only policies), so no connection could be compared "
-                  f"and a change that opens access would pass unseen; {NO_PODS_HINT}")
-        changes = reachability_diff(before, after)
+        old, new = _load(Source([base], verbose=verbose)).cluster, _load(Source([head], verbose=verbose)).cluster
+        if any_pod or not (old.pods or new.pods):
+            if output is DiffFormat.html:
+                _fail("-o html compares the input's pods; for possible pods use -o text, json or md")
+            with _phase("comparing every possible pod"):
+                changes, notes = possible_diff(old, new)
+            for note in notes:
+                _note(f"netpol: note: {note}")
+        else:
+            from netpol.query import Analyzer
+
+            before, after = Analyzer(old), Analyzer(new)
+            changes = reachability_diff(before, after)
     if output is DiffFormat.html:
         from netpol.render.report import diff_html
         from netpol.report import diff_verdicts
@@ -589,6 +603,124 @@ def diff(
         render = {DiffFormat.text: diff_text, DiffFormat.json: diff_json, DiffFormat.md: diff_markdown}[output]
         _say(render(changes))
     raise typer.Exit(EXIT_DENIED if changes.changed else EXIT_OK)
+
+
+class ListFormat(StrEnum):
+    text = "text"
+    json = "json"
+    csv = "csv"
+    md = "md"
+
+
+AnyPod = Annotated[bool, typer.Option(
+    "--any-pod", help="Also answer for every possible pod (every region of labels the policies tell apart), not "
+    "only the input's pods. Automatic when the input has no pods.")]
+
+
+def _units(source: Source, any_pod: bool, asked: Iterable[str]) -> Units:
+    """The endpoints to answer about: the input's pods, and every possible pod when asked or when the
+    input holds policies but no pods."""
+    from netpol.connectivity import Units
+
+    cluster = _load(source).cluster
+    possible = any_pod or not cluster.pods
+    with _phase("compiling"):
+        units = Units.of(cluster, possible, asked)
+    for note in units.notes:
+        _note(f"netpol: note: {note}")
+    return units
+
+
+@app.command()
+def exposure(
+    target: Annotated[str | None, typer.Argument(
+        metavar="[TARGET]", help="ns/pod, ns/deployment/NAME, or NS{labels} (every possible such pod, e.g. "
+        "'payments{app=db}'). Default: every workload, pod and region.")] = None,
+    files: Files = None,
+    namespace: Namespaces = None,
+    output: Annotated[ListFormat, typer.Option("--output", "-o", metavar="text|json|csv|md",
+                                               help="Output format.")] = ListFormat.text,
+    any_pod: AnyPod = False,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
+    verbose: Verbose = False,
+) -> None:
+    """Who could reach each endpoint, and what it could reach, on which ports and by which rules.
+
+    Peers are named in the policies' terms: `any pod in namespace web`, `pods with app=api in namespace
+    payments`, `0.0.0.0/0 except 10.0.0.0/8`. On policies without pods, the endpoints are every
+    possible pod.
+
+    \b
+    Examples:
+      netpol exposure -f policies/
+      netpol exposure 'payments{app=db}' -f policies/ -o md
+    """
+    from netpol.exposure import exposure as exposure_of
+    from netpol.render.exposure import exposure_csv, exposure_json, exposure_markdown, exposure_text
+
+    with _user_errors():
+        units = _units(Source(files, kubeconfig, context, verbose), any_pod, [target] if target else [])
+        targets = units.find(target) if target else [u for u in units.all if not namespace or u.namespace in namespace]
+        items = exposure_of(units, targets)
+    if output is ListFormat.text:
+        _write(exposure_text(items))
+    elif output is ListFormat.json:
+        _write([exposure_json(items, units.notes)])
+    elif output is ListFormat.csv:
+        _write([exposure_csv(items)])
+    else:
+        _write(exposure_markdown(items, units.notes))
+
+
+@app.command("list")
+def list_connections(
+    files: Files = None,
+    to: Annotated[str | None, typer.Option("--to", metavar="X", help="Only connections to X (an endpoint as "
+                                           "for exposure, or an address or CIDR).")] = None,
+    from_: Annotated[str | None, typer.Option("--from", metavar="X", help="Only connections from X.")] = None,
+    namespace: Namespaces = None,
+    port: Annotated[int | None, typer.Option("--port", "-p", metavar="PORT",
+                                             help="Only connections allowed on this port.")] = None,
+    protocol: ProtocolOpt = ProtocolName.TCP,
+    output: Annotated[ListFormat, typer.Option("--output", "-o", metavar="text|json|csv|md",
+                                               help="Output format.")] = ListFormat.text,
+    any_pod: AnyPod = False,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
+    verbose: Verbose = False,
+) -> None:
+    """Allowed connections as `SOURCE => DESTINATION : PORTS`, per workload (pods without one), with
+    outside address ranges. Sources alike are folded into one line.
+
+    \b
+    Examples:
+      netpol list -f k8s/
+      netpol list -f k8s/ --to shop/deployment/db -o md
+    """
+    from netpol.connectivity import connections
+    from netpol.render.exposure import links_csv, links_json, list_markdown, list_text
+
+    probe: tuple[Protocol, int] | None = None
+    with _user_errors():
+        if port is not None:
+            if not 1 <= port <= 65535:
+                raise QueryError(f"port {port} is outside 1-65535")
+            probe = (protocol.value, port)
+        units = _units(Source(files, kubeconfig, context, verbose), any_pod, [x for x in (to, from_) if x])
+        sources = units.find(from_) if from_ else None
+        destinations = units.find(to) if to else None
+        links = list(units.links(sources, destinations, probe))
+        if namespace:
+            links = [ln for ln in links if ln.source.namespace in namespace or ln.destination.namespace in namespace]
+    if output is ListFormat.text:
+        _write(list_text(connections(units, links)))
+    elif output is ListFormat.md:
+        _write(list_markdown(connections(units, links), units.notes))
+    elif output is ListFormat.json:
+        _write([links_json(units, links)])
+    else:
+        _write([links_csv(units, links)])
 
 
 @app.command()

@@ -14,11 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from netpol.engine import Engine, address_set_node
+from netpol.connectivity import allowing_rules
+from netpol.engine import ANY_ADDRESS, Engine, PeerRef, address_set_node
 from netpol.errors import natural_key
-from netpol.model import Direction, IPAddress
+from netpol.model import Cluster, Direction, IPAddress
 from netpol.portsets import NO_PORTS, PortSet
 from netpol.query import Analyzer
+from netpol.regions import RegionSet, regions
 
 ChangeKind = Literal["gained", "lost", "changed"]
 
@@ -32,6 +34,10 @@ class Change:
     destination: str
     before: PortSet
     after: PortSet
+    # For possible pods (netpol.regions): the named ports each side allows, and the rules that decide.
+    named_before: tuple[str, ...] = ()
+    named_after: tuple[str, ...] = ()
+    because: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -126,3 +132,55 @@ def _kind(before: PortSet, after: PortSet) -> ChangeKind:
     if not after:
         return "lost"
     return "changed"
+
+
+def possible_diff(base: Cluster, head: Cluster) -> tuple[ReachabilityDiff, tuple[str, ...]]:
+    """The diff for every possible pod (and the input's pods): both versions get the same hypothetical
+    pods, one per region that either version tells apart, so two policy sets that behave alike for every
+    pod give no change. Changes are in the policies' terms; the second value: the assumptions made."""
+    before_regions = regions(base, others=[head])
+    after_regions = regions(head, others=[base])
+    before, after = Analyzer(before_regions.cluster), Analyzer(after_regions.cluster)
+    raw = diff(before, after)
+    grouped: dict[tuple[ChangeKind, PortSet, tuple[str, ...], PortSet, tuple[str, ...], tuple[str, ...]],
+                  list[str]] = {}
+    for c in raw.changes:
+        b, nb = _ports_of(before_regions, c.destination, c.before)
+        a, na = _ports_of(after_regions, c.destination, c.after)
+        if (b, nb) == (a, na):
+            continue  # only a placeholder number moved: no named or numbered port changed
+        grouped.setdefault((c.kind, b, nb, a, na, c.sources), []).append(c.destination)
+    changes = []
+    for (kind, b, nb, a, na, sources), dsts in grouped.items():
+        deciding = before if kind == "lost" else after
+        changes.append(Change(kind, tuple(before_regions.describe(sources)), "; ".join(before_regions.describe(dsts)),
+                              b, a, nb, na, _deciding_rules(deciding, sources[0], dsts[0])))
+    changes.sort(key=lambda c: (("gained", "lost", "changed").index(c.kind), c.destination, c.sources))
+    notes = tuple(dict.fromkeys([*before_regions.notes(), *after_regions.notes()]))
+    return ReachabilityDiff(tuple(changes), raw.added_pods, raw.removed_pods), notes
+
+
+def _ports_of(rs: RegionSet, key: str, ports: PortSet) -> tuple[PortSet, tuple[str, ...]]:
+    return rs.split_ports(ports) if key in rs.by_key else (ports, ())
+
+
+def _deciding_rules(analyzer: Analyzer, src: str, dst: str) -> tuple[str, ...]:
+    """The rules that allow the pair on the side that restricts it (not "not isolated")."""
+    engine = analyzer.engine
+
+    def peer(key: str) -> PeerRef | None:
+        if key in engine.class_of:
+            return engine.class_of[key]
+        for r in engine.address_ranges():  # an outside node: an address it stands for
+            names = (address_set_node(r.blocks), *(str(b) for b in r.blocks))
+            if key in names or (key == ANY_ADDRESS and not r.blocks):
+                return r.first
+        return None
+
+    s, d = peer(src), peer(dst)
+    if s is None or d is None:
+        return ()
+    egress, ingress = engine.connection(s, d)
+    out = [f"{side}: {rule}" for side, result in (("egress", egress), ("ingress", ingress))
+           for rule in allowing_rules(result) if rule != "not isolated"]
+    return tuple(out)

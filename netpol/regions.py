@@ -165,8 +165,8 @@ class Atoms:
         return a.with_key(k, da.get(k, self.universe[k]) | db.get(k, self.universe[k]), self.universe[k])
 
     def describe(self, cube: Cube) -> str:
-        """`app=db, tier notin (web)`; "" for the cube of every label set."""
-        return ", ".join(self._key_text(k, atoms) for k, atoms in cube.keys)
+        """`app=db and tier notin (web)`; "" for the cube of every label set."""
+        return " and ".join(self._key_text(k, atoms) for k, atoms in cube.keys)
 
     def _key_text(self, key: str, atoms: frozenset[Atom]) -> str:
         named = sorted(a for a in atoms if a is not None and a != OTHER)
@@ -182,7 +182,7 @@ class Atoms:
         if not missing:
             return f"{key} set" if not absent else key
         notin = f"{key} notin ({','.join(missing)})"
-        return notin if absent else f"{notin}, {key} set"
+        return notin if absent else f"{notin} and {key} set"
 
 
 def _cube_order(c: Cube) -> tuple[tuple[str, tuple[str, ...]], ...]:
@@ -229,6 +229,7 @@ class RegionSet:
     pod_atoms: Atoms
     namespace_atoms: Atoms
     named_ports: tuple[ContainerPort, ...]
+    implied: tuple[str, ...] = ()  # namespaces only a selector names, added with their name label only
 
     @cached_property
     def by_key(self) -> dict[str, Region]:
@@ -244,6 +245,14 @@ class RegionSet:
             return out
         if len(picked) == len(self.regions):
             return ["any pod in any namespace", *out]
+        direct = self._phrases(picked)
+        if 2 * len(picked) > len(self.regions):  # most pods: say which are not
+            rest = self._phrases([r for r in self.regions if r.key not in chosen])
+            if len(rest) < len(direct):
+                return ["any pod in any namespace except " + " or ".join(rest), *out]
+        return direct + out
+
+    def _phrases(self, picked: list[Region]) -> list[str]:
         by_ns: dict[NamespaceRegion, list[Cube]] = {}
         for r in picked:
             by_ns.setdefault(r.namespace, []).append(r.cube)
@@ -251,7 +260,7 @@ class RegionSet:
         phrases: list[str] = []
         pods_of = {ns: tuple(self.pod_atoms.merge(cubes)) for ns, cubes in by_ns.items()}
         if set(by_ns) == every_ns and len(set(pods_of.values())) == 1:
-            return [f"{self._pods(c)} in any namespace" for c in next(iter(pods_of.values()))] + out
+            return [f"{self._pods(c)} in any namespace" for c in next(iter(pods_of.values()))]
         others: dict[tuple[Cube, ...], list[Cube]] = {}
         for ns, cubes in sorted(pods_of.items(), key=lambda kv: (not kv[0].named, kv[0].name)):
             if ns.named:
@@ -263,7 +272,17 @@ class RegionSet:
                 where = self.namespace_atoms.describe(_without_name(ns_cube))
                 ns_text = "any other namespace" + (f" with {where}" if where else "")
                 phrases.extend(f"{self._pods(c)} in {ns_text}" for c in cubes)
-        return phrases + out
+        return phrases
+
+    def notes(self) -> list[str]:
+        """The assumptions behind every answer about possible pods."""
+        out = [f"namespace {name} (named by a selector) has no Namespace object in the input: taken as labelled "
+               f"only {METADATA_NAME_LABEL}={name}" for name in self.implied]
+        out.append("possible pods: every pod the policies could select, by namespace and labels; their IPs are "
+                   "taken to be in no ipBlock")
+        if self.named_ports:
+            out.append(NAMED_PORT_NOTE)
+        return out
 
     def _pods(self, cube: Cube) -> str:
         text = self.pod_atoms.describe(cube)
@@ -313,17 +332,30 @@ class RegionSet:
         return _spare_ports(self.cluster, self.named_ports)
 
 
-def regions(cluster: Cluster, scopes: Sequence[Scope] = (), limit: int = MAX_REGIONS) -> RegionSet:
-    """`cluster` plus one hypothetical pod for every region the policies (and `scopes`) tell apart."""
-    pod_selectors, ns_selectors = _selectors(cluster)
+def regions(cluster: Cluster, scopes: Sequence[Scope] = (), limit: int = MAX_REGIONS,
+            others: Sequence[Cluster] = ()) -> RegionSet:
+    """`cluster` plus one hypothetical pod for every region the policies (and `scopes`) tell apart.
+
+    `others`: other versions of the input (a diff's other side). The regions are then those that any
+    version tells apart, the same pods for every version, so that versions compare region by region."""
+    versions = [cluster, *others]
+    union = Cluster(namespaces=cluster.namespaces, pods=tuple(p for c in versions for p in c.pods),
+                    policies=tuple(p for c in versions for p in c.policies),
+                    tiered=tuple(p for c in versions for p in c.tiered))
+    pod_selectors, ns_selectors = _selectors(union)
     pod_atoms = Atoms([*pod_selectors, *(s.selector for s in scopes)])
     namespace_atoms = Atoms(ns_selectors)
-    namespaces = _namespace_regions(cluster, namespace_atoms, ns_selectors, scopes)
-    named_ports = _placeholders(cluster)
+    also = {str(n.name) for c in others for n in c.namespaces}
+    namespaces = _namespace_regions(union, namespace_atoms, ns_selectors, scopes, also)
+    label_sets: dict[str, list[dict[str, str]]] = {}
+    for ns in namespaces:
+        label_sets[ns.name] = [dict(ns.labels)] + [
+            c.namespaces_by_name[ns.name].label_map for c in others if ns.name in c.namespaces_by_name]
+    named_ports = _placeholders(union)
     out: list[Region] = []
     for ns in namespaces:
         cubes = [Cube()]
-        for sel in _pod_selectors_in(cluster, ns, scopes):
+        for sel in _pod_selectors_in(union, ns, scopes, label_sets[ns.name]):
             cubes = pod_atoms.split(cubes, sel)
             if len(out) + len(cubes) > limit:
                 raise RegionLimitError(
@@ -335,10 +367,12 @@ def regions(cluster: Cluster, scopes: Sequence[Scope] = (), limit: int = MAX_REG
                       hypothetical=True)
             out.append(Region(pod, ns, cube))
     declared = {n.name for n in cluster.namespaces}
-    extra_ns = tuple(Namespace(ns.name, ns.labels, declared=ns.named) for ns in namespaces if ns.name not in declared)
+    extra_ns = tuple(Namespace(ns.name, ns.labels, declared=not ns.named)
+                     for ns in namespaces if ns.name not in declared)
     grown = replace(cluster, namespaces=tuple(sorted((*cluster.namespaces, *extra_ns), key=lambda n: n.name)),
                     pods=(*cluster.pods, *(r.pod for r in out)))
-    return RegionSet(grown, tuple(out), pod_atoms, namespace_atoms, named_ports)
+    implied = tuple(ns.name for ns in extra_ns if not ns.declared)
+    return RegionSet(grown, tuple(out), pod_atoms, namespace_atoms, named_ports, implied)
 
 
 def _selectors(cluster: Cluster) -> tuple[list[LabelSelector], list[LabelSelector]]:
@@ -373,9 +407,10 @@ def _tier_selectors(cluster: Cluster) -> Iterator[TierSelector]:
 
 
 def _namespace_regions(cluster: Cluster, atoms: Atoms, selectors: list[LabelSelector],
-                       scopes: Sequence[Scope]) -> list[NamespaceRegion]:
+                       scopes: Sequence[Scope], also: set[str]) -> list[NamespaceRegion]:
     known: dict[str, Namespace] = {n.name: n for n in cluster.namespaces}
     names: set[str] = set(known) | {p.namespace for p in cluster.policies} | {p.namespace for p in cluster.pods}
+    names |= also
     names |= {s.namespace for s in scopes if s.namespace is not None}
     for sel in selectors:
         for r in sel.requirements:
@@ -400,9 +435,13 @@ def _without_name(cube: Cube) -> Cube:
     return Cube(tuple(kv for kv in cube.keys if kv[0] != METADATA_NAME_LABEL))
 
 
-def _pod_selectors_in(cluster: Cluster, ns: NamespaceRegion, scopes: Sequence[Scope]) -> Iterator[LabelSelector]:
-    """The pod selectors that can apply to pods of namespace region `ns`."""
-    labels = dict(ns.labels)
+def _pod_selectors_in(cluster: Cluster, ns: NamespaceRegion, scopes: Sequence[Scope],
+                      label_sets: list[dict[str, str]]) -> Iterator[LabelSelector]:
+    """The pod selectors that can apply to pods of namespace region `ns` (with any of its versions' labels)."""
+
+    def scoped(sel: LabelSelector) -> bool:
+        return any(sel.matches(labels) for labels in label_sets)
+
     for pol in cluster.policies:
         own = ns.named and pol.namespace == ns.name
         if own:
@@ -413,10 +452,10 @@ def _pod_selectors_in(cluster: Cluster, ns: NamespaceRegion, scopes: Sequence[Sc
                     if not isinstance(peer, PodPeer) or peer.pod_selector is None:
                         continue
                     if (own and peer.namespace_selector is None) or (
-                            peer.namespace_selector is not None and peer.namespace_selector.matches(labels)):
+                            peer.namespace_selector is not None and scoped(peer.namespace_selector)):
                         yield peer.pod_selector
     for sel in _tier_selectors(cluster):
-        if sel.pod_selector is not None and sel.namespace_selector.matches(labels):
+        if sel.pod_selector is not None and scoped(sel.namespace_selector):
             yield sel.pod_selector
     for scope in scopes:
         if scope.namespace is None or (ns.named and scope.namespace == ns.name):

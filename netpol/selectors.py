@@ -7,6 +7,7 @@ key interns selectors and drives equivalence classes.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -111,3 +112,39 @@ def requirement(key: str, operator: Operator, values: tuple[str, ...] | list[str
 
 
 EVERYTHING = LabelSelector()
+
+_TERM = re.compile(r"^\s*(?:(!)\s*([^\s=!(),]+)|([^\s=!(),]+)\s*(?:(==?|!=)\s*([^\s=!(),]*)"
+                   r"|\s(in|notin)\s*\(([^()]*)\))?)\s*$")
+
+
+def parse_selector_text(text: str) -> LabelSelector:
+    """kubectl's selector syntax: `app=db,tier in (a,b),env notin (x),team,!debug`; `k!=v` is NotIn."""
+    terms: list[str] = []
+    depth, start = 0, 0
+    for i, ch in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(ch, 0)
+        if ch == "," and depth == 0:
+            terms.append(text[start:i])
+            start = i + 1
+    terms.append(text[start:])
+    reqs: list[Requirement] = []
+    for term in terms:
+        if not term.strip():
+            if len(terms) == 1:
+                break
+            raise ValueError(f"empty term in selector {text!r}")
+        m = _TERM.match(term)
+        if m is None:
+            raise ValueError(f"cannot read {term.strip()!r} as a label selector term (key=value, key!=value, "
+                             "key in (a,b), key notin (a,b), key, !key)")
+        neg_key, key, op, value, setop, values = m.group(2), m.group(3), m.group(4), m.group(5), m.group(6), m.group(7)
+        if neg_key is not None:
+            reqs.append(requirement(neg_key, "DoesNotExist"))
+        elif op is not None:
+            reqs.append(requirement(key, "NotIn" if op == "!=" else "In", [value]))
+        elif setop is not None:
+            vals = [v.strip() for v in values.split(",") if v.strip()]
+            reqs.append(requirement(key, "In" if setop == "in" else "NotIn", vals))
+        else:
+            reqs.append(requirement(key, "Exists"))
+    return LabelSelector(tuple(sorted(set(reqs))))

@@ -1,4 +1,4 @@
-"""Inputs with policies but no pods: a diff must not pass, matrix and check warn."""
+"""Inputs with policies but no pods: a diff compares every possible pod, matrix and check warn."""
 
 from __future__ import annotations
 
@@ -28,13 +28,20 @@ def write(tmp_path: Path, name: str, text: str) -> str:
     return str(path)
 
 
-def test_diff_of_policies_only_is_exit_2_not_no_change(tmp_path: Path) -> None:
+def test_diff_of_policies_only_compares_every_possible_pod(tmp_path: Path) -> None:
+    """Without pods a diff is not "no change": it compares every possible pod, in the policies' terms."""
     r = runner.invoke(app, ["diff", write(tmp_path, "base.yaml", DENY), write(tmp_path, "head.yaml", OPEN)])
-    assert r.exit_code == 2
-    assert r.stdout == ""
-    assert r.stderr.splitlines()[-1] == (
-        "netpol: error: BASE and HEAD hold no pods or workloads (only policies), so no connection could be "
-        f"compared and a change that opens access would pass unseen; {HINT}")
+    assert r.exit_code == 1
+    assert r.stdout.splitlines() == [
+        "2 connection(s) gained, 0 lost, 0 with changed ports",
+        "+ any pod in any namespace, any address -> pods with app=db in namespace payments: all "
+        "(ingress: payments/db ingress[0])",
+    ]
+    assert ("netpol: note: possible pods: every pod the policies could select, by namespace and labels; their IPs "
+            "are taken to be in no ipBlock") in r.stderr.splitlines()
+    same = DENY.replace("{matchLabels: {app: db}}", "{matchExpressions: [{key: app, operator: In, values: [db]}]}")
+    r = runner.invoke(app, ["diff", write(tmp_path, "base.yaml", DENY), write(tmp_path, "same.yaml", same)])
+    assert (r.exit_code, r.stdout) == (0, "no reachability change\n")
 
 
 def test_diff_with_pods_on_one_side_compares(tmp_path: Path) -> None:

@@ -1,0 +1,287 @@
+"""Connectivity between endpoints as a reviewer names them: workloads, pods, regions of possible pods,
+and outside address ranges; with the rules that allow each connection.
+
+Endpoints are *units*: a workload whose pods the policies treat alike, a pod, the regions of one engine
+class (every possible pod the policies treat alike), or the outside addresses every rule treats alike.
+Ports are computed between classes, so a unit pair costs one class pair however many pods it holds.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+from netpol.engine import DirectionResult, Engine, PeerRef
+from netpol.errors import QueryError, natural_key
+from netpol.model import Cluster, IPAddress, IPNetwork
+from netpol.portsets import PortSet, Protocol
+from netpol.regions import RegionSet, Scope, regions
+from netpol.selectors import parse_selector_text
+
+UnitKind = Literal["workload", "pod", "region", "outside"]
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One endpoint of a connectivity answer."""
+
+    kind: UnitKind
+    keys: tuple[str, ...]  # the pod keys it stands for (region keys for a region; none outside)
+    peer: PeerRef  # its engine class, or a representative outside address
+    namespace: str | None  # None outside, and for regions of unnamed namespaces
+    networks: tuple[IPNetwork, ...] = ()  # outside: the addresses it stands for
+    name: str = ""  # for pods and workloads; regions and addresses are named together, by `Units.names`
+
+
+@dataclass(frozen=True)
+class Link:
+    """What `source` may open to `destination`, and which rules say so (each side's)."""
+
+    source: Unit
+    destination: Unit
+    ports: PortSet
+    named_ports: tuple[str, ...]  # a region destination's named ports, as PROTOCOL:name
+    egress_rules: tuple[str, ...]
+    ingress_rules: tuple[str, ...]
+
+    @property
+    def port_text(self) -> str:
+        return port_text(self.ports, self.named_ports)
+
+
+def port_text(ports: PortSet, named: tuple[str, ...]) -> str:
+    if ports.is_all or not named:
+        return str(ports)
+    return " ".join([*([] if ports.is_empty else [str(ports)]), *named])
+
+
+class Units:
+    """The endpoints of an engine's cluster (with its regions, if any) and the links between them."""
+
+    def __init__(self, engine: Engine, possible: RegionSet | None = None, outside: bool = True) -> None:
+        self.engine = engine
+        self.regions = possible
+        region_keys = set(possible.by_key) if possible is not None else set()
+        units: list[Unit] = []
+        by_owner: dict[tuple[str, str], list[str]] = {}
+        for pod in engine.cluster.pods:
+            if pod.key in region_keys:
+                continue
+            if pod.owner is not None:
+                by_owner.setdefault((pod.namespace, pod.owner), []).append(pod.key)
+            else:
+                units.append(Unit("workload" if pod.workload else "pod", (pod.key,), engine.class_of[pod.key],
+                                  pod.namespace, name=pod.key))
+        for (ns, owner), keys in by_owner.items():
+            classes = {engine.class_of[k] for k in keys}
+            if len(classes) == 1:  # policies treat its pods alike: one endpoint
+                units.append(Unit("workload", tuple(keys), classes.pop(), ns, name=f"{ns}/{owner}"))
+            else:
+                units.extend(Unit("pod", (k,), engine.class_of[k], ns, name=k) for k in keys)
+        if possible is not None:
+            by_class: dict[int, list[str]] = {}
+            for region in possible.regions:
+                by_class.setdefault(engine.class_of[region.key], []).append(region.key)
+            for cls, keys in by_class.items():
+                spaces = {possible.by_key[k].namespace for k in keys}
+                home = next(iter(spaces))
+                where: str | None = home.name if len(spaces) == 1 and home.named else None
+                units.append(Unit("region", tuple(keys), cls, where))
+        if outside:
+            sets: dict[tuple[object, ...], list[IPNetwork]] = {}
+            first: dict[tuple[object, ...], IPAddress] = {}
+            for r in engine.address_ranges():
+                sets.setdefault(r.blocks, []).extend(r.networks)
+                first.setdefault(r.blocks, r.first)
+            units.extend(Unit("outside", (), first[b], None, _collapse(nets)) for b, nets in sets.items())
+        self.all = tuple(sorted(units, key=self._order))
+
+    @classmethod
+    def of(cls, cluster: Cluster, possible: bool, asked: Iterable[str] = ()) -> Units:
+        """The units of `cluster`; with `possible`, every possible pod too, split along the `NS{labels}`
+        endpoints in `asked` so that each is answered exactly."""
+        if not possible:
+            return cls(Engine(cluster))
+        scopes = [s for s in (parse_scope(t) for t in asked) if s is not None]
+        rs = regions(cluster, scopes)
+        return cls(Engine(rs.cluster), rs)
+
+    @property
+    def notes(self) -> list[str]:
+        return self.regions.notes() if self.regions is not None else []
+
+    def _order(self, u: Unit) -> tuple[int, tuple[object, ...]]:
+        kind = ("workload", "pod", "region", "outside").index(u.kind) // 2  # pods and workloads together
+        if u.kind == "outside":
+            return kind, (u.networks[0].version, int(u.networks[0].network_address))
+        if u.kind == "region":
+            return kind, (u.namespace is None, u.namespace or "", natural_key(self.names([u])[0]))
+        return kind, (u.namespace or "", natural_key(u.name))
+
+    # -- naming ------------------------------------------------------------
+
+    def names(self, units: Iterable[Unit]) -> list[str]:
+        """The units as few phrases as it takes: regions merged (`pods with app=db in namespace
+        payments`), address ranges as CIDRs (`any address except 10.0.0.0/8`), the others by name."""
+        units = list(units)
+        out = [u.name for u in units if u.kind in ("pod", "workload")]
+        regions = [k for u in units if u.kind == "region" for k in u.keys]
+        if regions:
+            assert self.regions is not None
+            out.extend(self.regions.describe(regions))
+        nets = [n for u in units if u.kind == "outside" for n in u.networks]
+        if nets:
+            out.append(self._addresses(nets))
+        return out
+
+    def _addresses(self, nets: list[IPNetwork]) -> str:
+        every = [n for u in self.all if u.kind == "outside" for n in u.networks]
+        chosen = set(nets)
+        missing = [n for n in every if n not in chosen]
+        parts = []
+        for version, whole in ((4, "0.0.0.0/0"), (6, "::/0")):
+            mine = [n for n in nets if n.version == version]
+            if not mine:
+                continue
+            gap = _collapse([n for n in missing if n.version == version])
+            kept = _collapse(mine)
+            if not gap:
+                parts.append("any address" if version == 4 and not any(n.version == 6 for n in every)
+                             else f"any IPv{version} address")
+            elif len(gap) < len(kept):
+                parts.append(f"{whole} except {', '.join(str(n) for n in gap)}")
+            else:
+                parts.append(", ".join(str(n) for n in kept))
+        if len(parts) == 2 and all(p.startswith("any IPv") for p in parts):
+            return "any address"
+        return "; ".join(parts)
+
+    # -- finding -----------------------------------------------------------
+
+    def find(self, text: str, namespace: str = "default") -> list[Unit]:
+        """The units a user names: `ns/pod`, `ns/deployment/NAME`, `NS{labels}` (every possible such pod),
+        an address or a CIDR (the outside ranges in it)."""
+        scope = parse_scope(text)
+        if scope is not None:
+            if self.regions is None:
+                raise QueryError(f"{text} names possible pods: ask with --any-pod")
+            keys = {r.key for r in self.regions.matching(scope)}
+            found = [u for u in self.all if u.kind == "region" and keys & set(u.keys)]
+            if not found:
+                raise QueryError(f"{text} matches no possible pod")
+            return found
+        try:
+            net = ipaddress.ip_network(text, strict=False)
+        except ValueError:
+            net = None
+        if net is not None:
+            return [u for u in self.all if u.kind == "outside" and any(n.overlaps(net) for n in u.networks)]
+        key = text if "/" in text else f"{namespace}/{text}"
+        found = [u for u in self.all if u.name == key or key in u.keys]
+        if not found:
+            raise QueryError(f"{text} names no pod, workload or possible pod of the input")
+        return found
+
+    # -- links -------------------------------------------------------------
+
+    def link(self, src: Unit, dst: Unit, probe: tuple[Protocol, int] | None = None) -> Link | None:
+        """The connection from src to dst, or None when nothing is allowed (or it is a lone pod's own)."""
+        if src.kind == "outside" and dst.kind == "outside":
+            return None
+        if src is dst and src.kind in ("pod", "workload") and len(src.keys) == 1 \
+                and self.engine.cluster.pods_by_key[src.keys[0]].is_one_pod:
+            return None  # one pod's traffic to itself is not a policy question
+        egress, ingress = self.engine.connection(src.peer, dst.peer)
+        ports = self.engine.allowed_ports(src.peer, dst.peer)
+        if probe is not None and not ports.contains(*probe):
+            return None
+        named: tuple[str, ...] = ()
+        if dst.kind == "region" and self.regions is not None:
+            ports, named = self.regions.split_ports(ports)
+        if not ports and not named:
+            return None
+        return Link(src, dst, ports, named, allowing_rules(egress), allowing_rules(ingress))
+
+    def links(self, sources: Iterable[Unit] | None = None, destinations: Iterable[Unit] | None = None,
+              probe: tuple[Protocol, int] | None = None) -> Iterator[Link]:
+        dsts = list(self.all if destinations is None else destinations)
+        for s in self.all if sources is None else sources:
+            for d in dsts:
+                found = self.link(s, d, probe)
+                if found is not None:
+                    yield found
+
+
+@dataclass(frozen=True)
+class Connection:
+    """Sources that reach the same destinations on the same ports: one line of `netpol list`."""
+
+    sources: tuple[str, ...]
+    destinations: tuple[str, ...]
+    ports: str
+
+
+def connections(units: Units, links: Iterable[Link]) -> list[Connection]:
+    """Links folded for reading: per source, destinations on the same ports; then sources alike."""
+    per_source: dict[Unit, dict[str, list[Unit]]] = {}
+    for link in links:
+        per_source.setdefault(link.source, {}).setdefault(link.port_text, []).append(link.destination)
+    alike: dict[tuple[tuple[str, ...], str], list[Unit]] = {}
+    for src, by_ports in per_source.items():
+        for ports, dsts in by_ports.items():
+            alike.setdefault((tuple(units.names(dsts)), ports), []).append(src)
+    out = [Connection(tuple(units.names(srcs)), dsts, ports) for (dsts, ports), srcs in alike.items()]
+    order = {u: i for i, u in enumerate(units.all)}
+    first = {id(c): min(order[s] for s in alike[(c.destinations, c.ports)]) for c in out}
+    return sorted(out, key=lambda c: (first[id(c)], c.destinations, c.ports))
+
+
+def _collapse(nets: Iterable[IPNetwork]) -> tuple[IPNetwork, ...]:
+    """Networks as few CIDRs as cover them, IPv4 first."""
+    nets = list(nets)
+    out: list[IPNetwork] = []
+    for version in (4, 6):
+        out.extend(ipaddress.collapse_addresses([n for n in nets if n.version == version]))  # type: ignore[type-var]
+    return tuple(out)
+
+
+def allowing_rules(result: DirectionResult | None) -> tuple[str, ...]:
+    """The rules that allow some port on this side, in the policies' names."""
+    if result is None:
+        return ()
+    out: list[str] = []
+    if result.walk is not None:
+        for seg in result.walk.segments:
+            if not seg.allowed:
+                continue
+            if seg.decider == "default":
+                out.append("not isolated")
+            elif seg.decider == "NetworkPolicy":
+                out.extend(_v1allowing_rules(result))
+            else:
+                out.append(str(seg.decider))
+    else:
+        out.extend(_v1allowing_rules(result))
+    return tuple(dict.fromkeys(out))
+
+
+def _v1allowing_rules(result: DirectionResult) -> list[str]:
+    if result.from_local_node:
+        return ["traffic with its own node"]
+    if not result.isolated:
+        return ["not isolated"]
+    return [str(m.ref) for m in result.matches if m.ports]
+
+
+def parse_scope(text: str) -> Scope | None:
+    """`NS{labels}` as a Scope (`*{...}` or `{...}`: any namespace); None when text is not of that form."""
+    if not text.endswith("}") or "{" not in text:
+        return None
+    ns, _, rest = text.partition("{")
+    try:
+        selector = parse_selector_text(rest[:-1])
+    except ValueError as exc:
+        raise QueryError(f"{text}: {exc}") from None
+    return Scope(None if ns in ("", "*") else ns, selector)

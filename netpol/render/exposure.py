@@ -1,0 +1,121 @@
+"""Exposure and connectivity lists as text, JSON, CSV and Markdown."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Iterable, Iterator
+
+from netpol.connectivity import Connection, Link, Units
+from netpol.exposure import Exposure, Peers
+
+HEADINGS = {"reached_by": "reached by", "reaches": "reaches"}
+
+
+def _rules(p: Peers) -> str:
+    parts = []
+    if p.egress_rules:
+        parts.append("egress: " + ", ".join(p.egress_rules))
+    if p.ingress_rules:
+        parts.append("ingress: " + ", ".join(p.ingress_rules))
+    return "; ".join(parts)
+
+
+def _isolation(e: Exposure) -> str:
+    return "; ".join(f"{d} isolated by {', '.join(pols)}" if pols else f"{d} not isolated"
+                     for d, pols in e.isolated_by)
+
+
+def exposure_text(items: Iterable[Exposure], notes: Iterable[str] = ()) -> Iterator[str]:
+    for note in notes:
+        yield f"# {note}\n"
+    for e in items:
+        yield f"{e.target}\n  {_isolation(e)}\n"
+        for field in ("reached_by", "reaches"):
+            groups: tuple[Peers, ...] = getattr(e, field)
+            yield f"  {HEADINGS[field]}:" + (" nothing\n" if not groups else "\n")
+            for p in groups:
+                yield f"    {'; '.join(p.names)} : {p.ports}  ({_rules(p)})\n"
+
+
+def _peers_json(p: Peers) -> dict[str, object]:
+    return {"peers": list(p.names), "ports": p.ports, "egress_rules": list(p.egress_rules),
+            "ingress_rules": list(p.ingress_rules)}
+
+
+def exposure_json(items: Iterable[Exposure], notes: Iterable[str] = ()) -> str:
+    return json.dumps({"assumptions": list(notes), "exposure": [
+        {"target": e.target, "kind": e.kind, "isolated_by": {d: list(p) for d, p in e.isolated_by},
+         "reached_by": [_peers_json(p) for p in e.reached_by], "reaches": [_peers_json(p) for p in e.reaches]}
+        for e in items]}, indent=2) + "\n"
+
+
+def exposure_csv(items: Iterable[Exposure]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["target", "direction", "peer", "ports", "egress_rules", "ingress_rules"])
+    for e in items:
+        for field in ("reached_by", "reaches"):
+            for p in getattr(e, field):
+                for name in p.names:
+                    w.writerow([e.target, HEADINGS[field], name, p.ports, " ".join(p.egress_rules),
+                                " ".join(p.ingress_rules)])
+    return buf.getvalue()
+
+
+def _md(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
+def exposure_markdown(items: Iterable[Exposure], notes: Iterable[str] = ()) -> Iterator[str]:
+    yield "### netpol: exposure\n"
+    for note in notes:
+        yield f"\n> {_md(note)}\n"
+    for e in items:
+        yield f"\n#### {_md(e.target)}\n\n{_md(_isolation(e))}\n\n| | peers | ports | rules |\n|---|---|---|---|\n"
+        for field in ("reached_by", "reaches"):
+            for p in getattr(e, field):
+                yield (f"| {HEADINGS[field]} | {'<br>'.join(_md(n) for n in p.names)} | {_md(p.ports)} | "
+                       f"{_md(_rules(p))} |\n")
+
+
+def list_text(items: Iterable[Connection]) -> Iterator[str]:
+    count = 0
+    for c in items:
+        count += 1
+        yield f"{'; '.join(c.sources)} => {'; '.join(c.destinations)} : {c.ports}\n"
+    if not count:
+        yield "no allowed connection\n"
+
+
+def list_markdown(items: Iterable[Connection], notes: Iterable[str] = ()) -> Iterator[str]:
+    yield "### netpol: connections\n"
+    for note in notes:
+        yield f"\n> {_md(note)}\n"
+    yield "\n| from | to | ports |\n|---|---|---|\n"
+    for c in items:
+        yield (f"| {'<br>'.join(_md(s) for s in c.sources)} | {'<br>'.join(_md(d) for d in c.destinations)} | "
+               f"{_md(c.ports)} |\n")
+
+
+def _link_row(units: Units, link: Link) -> dict[str, object]:
+    return {"source": "; ".join(units.names([link.source])), "source_kind": link.source.kind,
+            "destination": "; ".join(units.names([link.destination])), "destination_kind": link.destination.kind,
+            "ports": link.port_text, "egress_rules": list(link.egress_rules), "ingress_rules": list(link.ingress_rules)}
+
+
+def links_json(units: Units, links: Iterable[Link]) -> str:
+    return json.dumps({"assumptions": units.notes, "connections": [_link_row(units, ln) for ln in links]},
+                      indent=2) + "\n"
+
+
+def links_csv(units: Units, links: Iterable[Link]) -> str:
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["source", "source_kind", "destination", "destination_kind", "ports", "egress_rules", "ingress_rules"])
+    for ln in links:
+        row = _link_row(units, ln)
+        w.writerow([row["source"], row["source_kind"], row["destination"], row["destination_kind"], row["ports"],
+                    " ".join(ln.egress_rules), " ".join(ln.ingress_rules)])
+    return buf.getvalue()
