@@ -9,13 +9,14 @@ error, never a pass.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from netpol.engine import bit_ids
 from netpol.errors import InputError, QueryError
 from netpol.intent import Expect, Expectation, IntentFile, PortSpec, Selection
 from netpol.portsets import ALL_PORTS, MAX_PORT, MIN_PORT, PortSet, Protocol
 from netpol.query import Analyzer
+from netpol.selectors import EVERYTHING, Scope
 from netpol.verdicts import Endpoint, Verdict
 
 EXPLAINED_FAILURES = 3  # failures that carry a full verdict; the rest are listed
@@ -52,7 +53,18 @@ class FileError:
 
 
 def check_intent(analyzer: Analyzer, intent: IntentFile) -> tuple[Outcome, ...]:
-    """Every expectation; one that cannot be checked is an error outcome and the others still run."""
+    """Every expectation; one that cannot be checked is an error outcome and the others still run.
+
+    Selections of possible pods (`NS{labels}`, `possible: true`; every namespace selection when the input
+    has no pods) are checked on every possible such pod: regions split along the intent's selections."""
+    selections = [sel for exp in intent.expectations for sel in (*exp.sources, *exp.destinations)]
+    automatic = not any(not p.hypothetical for p in analyzer.cluster.pods)
+    if any(sel.possible for sel in selections) or (automatic and any(sel.namespace for sel in selections)):
+        scopes = [Scope(sel.namespace, sel.selector or EVERYTHING) for sel in selections
+                  if sel.possible or (automatic and sel.namespace is not None)]
+        analyzer = Analyzer.with_possible(analyzer.cluster, scopes)
+        if automatic:
+            intent = replace(intent, expectations=tuple(_as_possible(exp) for exp in intent.expectations))
     outcomes = []
     for exp in intent.expectations:
         try:
@@ -169,7 +181,19 @@ def _endpoints(analyzer: Analyzer, selections: tuple[Selection, ...]) -> tuple[l
     return list(out.values()), fixed
 
 
+def _as_possible(exp: Expectation) -> Expectation:
+    """On an input without pods, namespace selections mean every possible such pod."""
+    def mark(sels: tuple[Selection, ...]) -> tuple[Selection, ...]:
+        return tuple(replace(s, possible=True) if s.namespace is not None else s for s in sels)
+
+    return replace(exp, sources=mark(exp.sources), destinations=mark(exp.destinations))
+
+
 def _resolve(analyzer: Analyzer, sel: Selection) -> list[Endpoint]:
+    if sel.possible:
+        assert analyzer.possible is not None
+        scope = Scope(sel.namespace, sel.selector or EVERYTHING)
+        return [Endpoint(pod=r.pod) for r in analyzer.possible.matching(scope)]
     if sel.pod is not None:
         return [analyzer.endpoint(sel.pod)]
     if sel.network is not None:  # one address per range the policies tell apart covers the whole network
@@ -179,7 +203,8 @@ def _resolve(analyzer: Analyzer, sel: Selection) -> list[Endpoint]:
         raise QueryError(f"unknown namespace {sel.namespace!r}")
     return [
         Endpoint(pod=p) for p in analyzer.cluster.pods
-        if p.namespace == sel.namespace and (sel.selector is None or sel.selector.matches(p.label_map))
+        if p.namespace == sel.namespace and not p.hypothetical
+        and (sel.selector is None or sel.selector.matches(p.label_map))
     ]
 
 

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
     from netpol.diagram import Diagram
     from netpol.portsets import Protocol
     from netpol.query import Analyzer
+    from netpol.selectors import Scope
     from netpol.sources import LoadResult
     from netpol.sources.cluster import ClusterRead
 
@@ -256,7 +257,8 @@ def _phase(message: str) -> Iterator[None]:
 
 
 NO_PODS_HINT = ("pass the manifests that create the pods too (Deployments, StatefulSets, ...; for a chart: "
-                 "helm template ... | netpol ... -f -), or a snapshot of the cluster (netpol snapshot)")
+                 "helm template ... | netpol ... -f -), or a snapshot of the cluster (netpol snapshot); or ask "
+                 "about every possible pod: netpol list, exposure, diff")
 
 
 def _analyze(source: Source, scope: list[str] | None = None, warn_no_pods: bool = False) -> Analyzer:
@@ -331,7 +333,17 @@ def can_reach(
     """
     from netpol.model import SERVICE_REF
     from netpol.render.verdict import service_json, service_text, verdict_json, verdict_text
+    from netpol.selectors import parse_scope
 
+    try:
+        scopes = [s for s in (parse_scope(source), parse_scope(destination)) if s is not None]
+    except ValueError as exc:
+        _fail(str(exc))
+    if scopes:
+        if port is None:
+            _fail("--port is required")
+        _can_reach_possible(source, destination, port, protocol.value, namespace, output,
+                            Source(files, kubeconfig, context, verbose), scopes)
     service = SERVICE_REF.match(destination)
     if service is not None and port is not None:
         _fail("a Service destination takes its port as svc/NAME:PORT, not --port")
@@ -348,6 +360,25 @@ def can_reach(
         verdict = analyzer.can_reach(source, destination, port, protocol.value, namespace)
     _say((verdict_json(verdict) if output is TextFormat.json else verdict_text(verdict)) + "\n")
     raise typer.Exit(EXIT_OK if verdict.allowed else EXIT_DENIED)
+
+
+def _can_reach_possible(source: str, destination: str, port: str, protocol: str, namespace: str,
+                        output: TextFormat, inputs: Source, scopes: list[Scope]) -> NoReturn:
+    """can-reach where an endpoint is `NS{labels}`: every possible such pod, each region answered."""
+    from netpol.query import Analyzer
+    from netpol.render.verdict import possible_json, possible_text
+
+    with _user_errors():
+        analyzer = Analyzer.with_possible(_load(inputs).cluster, scopes)
+        verdicts = [analyzer.can_reach(s, d, port, protocol)
+                    for s in analyzer.endpoints(source, namespace) for d in analyzer.endpoints(destination, namespace)]
+    assert analyzer.possible is not None
+    for note in analyzer.possible.notes():
+        _note(f"netpol: note: {note}")
+    label = f"{protocol}/{port}"
+    text = possible_json(verdicts) if output is TextFormat.json else possible_text(verdicts, source, destination, label)
+    _say(text + "\n")
+    raise typer.Exit(EXIT_OK if all(v.allowed for v in verdicts) else EXIT_DENIED)
 
 
 @app.command()
@@ -529,7 +560,7 @@ def check(
     with _user_errors():
         paths = intent_files(intents)
         if live:  # one cluster for every file: failing to read it is fatal
-            analyzers[()] = _analyze(Source(None, kubeconfig, context, verbose), warn_no_pods=True)
+            analyzers[()] = _analyze(Source(None, kubeconfig, context, verbose))
     for path in paths:
         try:
             intent = load_intent_file(path, confine=not allow_outside_repo)
@@ -538,7 +569,10 @@ def check(
                 raise QueryError(f"{path}: names no manifests; add 'manifests:' to it, pass -f PATH, or use --live")
             if manifests not in analyzers:
                 try:
-                    analyzers[manifests] = _analyze(Source(list(manifests), verbose=verbose), warn_no_pods=True)
+                    loaded = analyzers[manifests] = _analyze(Source(list(manifests), verbose=verbose))
+                    if not loaded.cluster.pods:
+                        _note(f"netpol: note: {', '.join(manifests)}: no pods or workloads, so namespace and "
+                              "podSelector endpoints stand for every possible such pod")
                 except NetpolError as exc:
                     analyzers[manifests] = exc
             analyzer = analyzers[manifests]

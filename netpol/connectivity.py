@@ -17,8 +17,8 @@ from netpol.engine import DirectionResult, Engine, PeerRef
 from netpol.errors import QueryError, natural_key
 from netpol.model import Cluster, IPAddress, IPNetwork
 from netpol.portsets import PortSet, Protocol
-from netpol.regions import RegionSet, Scope, regions
-from netpol.selectors import parse_selector_text
+from netpol.regions import RegionSet, regions
+from netpol.selectors import parse_scope
 
 UnitKind = Literal["workload", "pod", "region", "outside"]
 
@@ -104,7 +104,10 @@ class Units:
         endpoints in `asked` so that each is answered exactly."""
         if not possible:
             return cls(Engine(cluster))
-        scopes = [s for s in (parse_scope(t) for t in asked) if s is not None]
+        try:
+            scopes = [s for s in (parse_scope(t) for t in asked) if s is not None]
+        except ValueError as exc:
+            raise QueryError(str(exc)) from None
         rs = regions(cluster, scopes)
         return cls(Engine(rs.cluster), rs)
 
@@ -163,7 +166,10 @@ class Units:
     def find(self, text: str, namespace: str = "default") -> list[Unit]:
         """The units a user names: `ns/pod`, `ns/deployment/NAME`, `NS{labels}` (every possible such pod),
         an address or a CIDR (the outside ranges in it)."""
-        scope = parse_scope(text)
+        try:
+            scope = parse_scope(text)
+        except ValueError as exc:
+            raise QueryError(str(exc)) from None
         if scope is not None:
             if self.regions is None:
                 raise QueryError(f"{text} names possible pods: ask with --any-pod")
@@ -273,15 +279,3 @@ def _v1allowing_rules(result: DirectionResult) -> list[str]:
     if not result.isolated:
         return ["not isolated"]
     return [str(m.ref) for m in result.matches if m.ports]
-
-
-def parse_scope(text: str) -> Scope | None:
-    """`NS{labels}` as a Scope (`*{...}` or `{...}`: any namespace); None when text is not of that form."""
-    if not text.endswith("}") or "{" not in text:
-        return None
-    ns, _, rest = text.partition("{")
-    try:
-        selector = parse_selector_text(rest[:-1])
-    except ValueError as exc:
-        raise QueryError(f"{text}: {exc}") from None
-    return Scope(None if ns in ("", "*") else ns, selector)

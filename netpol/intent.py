@@ -32,6 +32,7 @@ class Selection:
     selector: LabelSelector | None = None
     network: IPNetwork | None = None  # an IP is a /32 or /128
     service: str | None = None  # svc/NAME:PORT or NS/svc/NAME:PORT: its backing pods, on their target ports
+    possible: bool = False  # every possible pod of namespace (None: any) and selector, not only the input's
 
 
 @dataclass(frozen=True)

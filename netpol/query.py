@@ -29,7 +29,8 @@ from netpol.model import (
     ServicePort,
 )
 from netpol.portsets import MAX_PORT, MIN_PORT, PROTOCOLS, PortSet, Protocol
-from netpol.selectors import LabelSelector
+from netpol.regions import RegionSet, regions
+from netpol.selectors import LabelSelector, Scope, parse_scope
 from netpol.tier_explain import TierPolicySummary, summarize_tiers
 from netpol.verdicts import (
     ASSUME_DOMAINS,
@@ -60,8 +61,10 @@ def endpoint_key(text: str, namespace: str) -> str:
 class Analyzer:
     """The public entry point: compile once, then ask."""
 
-    def __init__(self, cluster: Cluster) -> None:
+    def __init__(self, cluster: Cluster, possible: RegionSet | None = None) -> None:
+        """`possible`: the regions whose hypothetical pods `cluster` holds (netpol.regions), if any."""
         self.cluster = cluster
+        self.possible = possible
         with paused_gc():
             self.engine = Engine(cluster)
             self._by_ip: dict[IPAddress, list[Pod]] = {}
@@ -97,6 +100,27 @@ class Analyzer:
             by_name = [k for k in keys if k.split("/", 1)[1] == text.rsplit("/", 1)[-1] and k not in close]
             raise UnknownEndpointError(text, tuple(close + by_name)[:3])
         return Endpoint(pod=pod)
+
+    @classmethod
+    def with_possible(cls, cluster: Cluster, scopes: Iterable[Scope] = ()) -> Analyzer:
+        """An analyzer of `cluster` plus every possible pod, regions split along `scopes`."""
+        rs = regions(cluster, tuple(scopes))
+        return cls(rs.cluster, rs)
+
+    def endpoints(self, text: str, namespace: str = "default") -> list[Endpoint]:
+        """`NS{labels}`: every possible such pod (one endpoint per region); anything else: `endpoint`."""
+        try:
+            scope = parse_scope(text)
+        except ValueError as exc:
+            raise QueryError(str(exc)) from None
+        if scope is None:
+            return [self.endpoint(text, namespace)]
+        if self.possible is None:
+            raise QueryError(f"{text} names possible pods, which this analysis does not hold")
+        found = [Endpoint(pod=r.pod) for r in self.possible.matching(scope)]
+        if not found:
+            raise QueryError(f"{text} matches no possible pod")
+        return found
 
     def address_ranges(self, network: IPNetwork | None = None) -> tuple[AddressRange, ...]:
         """`network` (default: all of IPv4, and all of IPv6 when a policy names IPv6) cut into the ranges

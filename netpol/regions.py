@@ -37,7 +37,7 @@ from netpol.model import (
     TierSelector,
 )
 from netpol.portsets import MAX_PORT, MIN_PORT, PROTOCOLS, PortSet, Protocol
-from netpol.selectors import LabelSelector
+from netpol.selectors import LabelSelector, Scope
 
 OTHER = "~other"  # a label value or namespace name no selector can name ("~" is not allowed in either)
 ABSENT: None = None
@@ -193,7 +193,7 @@ def _cube_order(c: Cube) -> tuple[tuple[str, tuple[str, ...]], ...]:
 class NamespaceRegion:
     """A namespace the input names (`name`), or a cube of the other namespaces' labels."""
 
-    name: NamespaceName  # the engine's namespace: the real name, or ~otherN
+    name: NamespaceName  # the engine's namespace: the real name, or "(any other namespace with ...)"
     named: bool
     labels: tuple[tuple[str, str], ...]
     cube: Cube = Cube()
@@ -210,14 +210,6 @@ class Region:
     @property
     def key(self) -> str:
         return self.pod.key
-
-
-@dataclass(frozen=True)
-class Scope:
-    """Pods the caller asks about, so that regions split along them: a namespace (None: any) and labels."""
-
-    namespace: str | None
-    selector: LabelSelector
 
 
 @dataclass(frozen=True)
@@ -342,20 +334,21 @@ def regions(cluster: Cluster, scopes: Sequence[Scope] = (), limit: int = MAX_REG
     union = Cluster(namespaces=cluster.namespaces, pods=tuple(p for c in versions for p in c.pods),
                     policies=tuple(p for c in versions for p in c.policies),
                     tiered=tuple(p for c in versions for p in c.tiered))
-    pod_selectors, ns_selectors = _selectors(union)
+    pod_selectors, ns_selectors = (sorted(set(sels)) for sels in _selectors(union))
     pod_atoms = Atoms([*pod_selectors, *(s.selector for s in scopes)])
     namespace_atoms = Atoms(ns_selectors)
     also = {str(n.name) for c in others for n in c.namespaces}
     namespaces = _namespace_regions(union, namespace_atoms, ns_selectors, scopes, also)
     label_sets: dict[str, list[dict[str, str]]] = {}
-    for ns in namespaces:
-        label_sets[ns.name] = [dict(ns.labels)] + [
-            c.namespaces_by_name[ns.name].label_map for c in others if ns.name in c.namespaces_by_name]
+    for ns in namespaces:  # each version's labels (only the name label where it has no Namespace object)
+        label_sets[ns.name] = [dict(ns.labels) if not ns.named else
+                               c.namespaces_by_name[ns.name].label_map if ns.name in c.namespaces_by_name
+                               else {METADATA_NAME_LABEL: ns.name} for c in versions]
     named_ports = _placeholders(union)
     out: list[Region] = []
     for ns in namespaces:
         cubes = [Cube()]
-        for sel in _pod_selectors_in(union, ns, scopes, label_sets[ns.name]):
+        for sel in sorted(set(_pod_selectors_in(union, ns, scopes, label_sets[ns.name]))):  # any version order
             cubes = pod_atoms.split(cubes, sel)
             if len(out) + len(cubes) > limit:
                 raise RegionLimitError(
@@ -424,8 +417,9 @@ def _namespace_regions(cluster: Cluster, atoms: Atoms, selectors: list[LabelSele
     cubes = [Cube(((METADATA_NAME_LABEL, frozenset({OTHER})),)) if universe is not None else Cube()]
     for sel in selectors:
         cubes = atoms.split(cubes, sel)
-    for i, cube in enumerate(sorted(cubes, key=_cube_order), start=1):
-        name = NamespaceName(f"{OTHER}{i}")
+    for cube in sorted(cubes, key=_cube_order):
+        where = atoms.describe(_without_name(cube)).replace("/", "\u2215")  # no "/" in a namespace's name
+        name = NamespaceName(f"(any other namespace{' with ' + where if where else ''})")
         labels = tuple(sorted({**dict(cube.labels()), METADATA_NAME_LABEL: name}.items()))
         out.append(NamespaceRegion(name, False, labels, cube))
     return out
@@ -492,7 +486,7 @@ def _placeholders(cluster: Cluster) -> tuple[ContainerPort, ...]:
             for rule in pol.rules(d):
                 for p in rule.ports:
                     if isinstance(p.port, str):
-                        wanted.setdefault(p.port, p.protocol)
+                        wanted[p.port] = min(wanted.get(p.port, p.protocol), p.protocol)
     for tp in cluster.tiered:
         for d in DIRECTIONS:
             for trule in tp.rules(d):

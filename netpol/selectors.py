@@ -117,6 +117,27 @@ _TERM = re.compile(r"^\s*(?:(!)\s*([^\s=!(),]+)|([^\s=!(),]+)\s*(?:(==?|!=)\s*([
                    r"|\s(in|notin)\s*\(([^()]*)\))?)\s*$")
 
 
+@dataclass(frozen=True)
+class Scope:
+    """Pods by namespace (None: any) and labels: every possible such pod (netpol.regions)."""
+
+    namespace: str | None
+    selector: LabelSelector
+
+
+def parse_scope(text: str) -> Scope | None:
+    """`NS{labels}` as a Scope (`*{...}` or `{...}`: any namespace); None when text is not of that form.
+    Raises ValueError for a selector that cannot be read."""
+    if not text.endswith("}") or "{" not in text:
+        return None
+    ns, _, rest = text.partition("{")
+    try:
+        selector = parse_selector_text(rest[:-1])
+    except ValueError as exc:
+        raise ValueError(f"{text}: {exc}") from None
+    return Scope(None if ns in ("", "*") else ns, selector)
+
+
 def parse_selector_text(text: str) -> LabelSelector:
     """kubectl's selector syntax: `app=db,tier in (a,b),env notin (x),team,!debug`; `k!=v` is NotIn."""
     terms: list[str] = []

@@ -35,3 +35,17 @@ def service_text(sv: ServiceVerdict) -> str:
 
 def service_json(sv: ServiceVerdict) -> str:
     return json.dumps(sv.to_dict(), indent=2)
+
+
+def possible_text(verdicts: list[Verdict], source: str, destination: str, port: str) -> str:
+    """A question about possible pods: one verdict per pair of regions; allowed only if every pair is."""
+    denied = [v for v in verdicts if not v.allowed]
+    head = (f"ALLOWED for every possible pod: {source} -> {destination} {port}" if not denied else
+            f"DENIED for {'every' if len(denied) == len(verdicts) else 'some'} possible pod(s): {source} -> "
+            f"{destination} {port} ({len(denied)} of {len(verdicts)} kind(s) of pair denied)")
+    return "\n".join([head, *("\n".join("  " + line for line in verdict_text(v).splitlines()) for v in verdicts)])
+
+
+def possible_json(verdicts: list[Verdict]) -> str:
+    return json.dumps({"allowed": all(v.allowed for v in verdicts), "pairs": [v.to_dict() for v in verdicts]},
+                      indent=2)

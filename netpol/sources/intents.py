@@ -25,6 +25,7 @@ from netpol.intent import (
 )
 from netpol.model import SERVICE_REF
 from netpol.portsets import MAX_PORT, MIN_PORT, Protocol
+from netpol.selectors import EVERYTHING, parse_scope
 from netpol.sources.manifests import decode_documents, read_text
 from netpol.sources.parse import Field, parse_protocol, parse_selector, port_name
 
@@ -200,6 +201,13 @@ def _selections(f: Field) -> tuple[Selection, ...]:
 def _selection(f: Field) -> Selection:
     if isinstance(f.value, str):
         text = f.value
+        if text.endswith("}") and "{" in text:  # NS{labels}: every possible such pod
+            try:
+                scope = parse_scope(text)
+            except ValueError as exc:
+                f.fail(str(exc))
+            assert scope is not None
+            return Selection(text, namespace=scope.namespace, selector=scope.selector, possible=True)
         if SERVICE_REF.match(text):
             return Selection(text, service=text)
         if "/" in text or ":" in text or text.replace(".", "").isdigit():
@@ -212,7 +220,10 @@ def _selection(f: Field) -> Selection:
             f.fail(f"{text!r} is not ns/pod, ns/deployment/NAME, an IP, a CIDR or svc/NAME:PORT "
                    "(a namespace is {namespace: NAME})")
         return Selection(text, pod=text)
-    spec: dict[str, Any] = f.mapping(("pod", "namespace", "podSelector", "cidr"))
+    spec: dict[str, Any] = f.mapping(("pod", "namespace", "podSelector", "cidr", "possible"))
+    possible = f.child("possible").boolean() if "possible" in spec else False
+    if possible and ("pod" in spec or "cidr" in spec):
+        f.fail("possible is for namespace and podSelector")
     if "pod" in spec:
         if len(spec) > 1:
             f.fail("pod stands alone: write ns/name")
@@ -221,8 +232,13 @@ def _selection(f: Field) -> Selection:
         if len(spec) > 1:
             f.fail("cidr stands alone")
         return _selection(f.child("cidr"))
+    if possible and "namespace" not in spec:
+        selector = parse_selector(f.child("podSelector")) if "podSelector" in spec else EVERYTHING
+        return Selection(f"any possible pod [{selector}] in any namespace", selector=selector, possible=True)
     namespace = f.child("namespace").required().string()
+    what = "any possible pod" if possible else "pods"
     if "podSelector" not in spec:
-        return Selection(f"namespace {namespace}", namespace=namespace)
+        return Selection(f"namespace {namespace}" if not possible else f"{what} in namespace {namespace}",
+                         namespace=namespace, possible=possible)
     selector = parse_selector(f.child("podSelector"))
-    return Selection(f"pods [{selector}] in {namespace}", namespace=namespace, selector=selector)
+    return Selection(f"{what} [{selector}] in {namespace}", namespace=namespace, selector=selector, possible=possible)

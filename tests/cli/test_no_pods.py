@@ -19,7 +19,8 @@ spec:
 """
 OPEN = DENY.replace("ingress: []", "ingress: [{}]")  # opens the database to everyone
 HINT = ("pass the manifests that create the pods too (Deployments, StatefulSets, ...; for a chart: helm template "
-        "... | netpol ... -f -), or a snapshot of the cluster (netpol snapshot)")
+        "... | netpol ... -f -), or a snapshot of the cluster (netpol snapshot); or ask about every possible pod: "
+        "netpol list, exposure, diff")
 
 
 def write(tmp_path: Path, name: str, text: str) -> str:
@@ -60,9 +61,12 @@ def test_matrix_and_check_warn_when_there_are_no_pods(tmp_path: Path) -> None:
     assert warning in r.stderr.splitlines()
     intent = write(tmp_path, "i.intent.yaml", "apiVersion: netpol/v1\nkind: NetworkPolicyIntent\nmanifests: [p.yaml]\n"
                    "expectations:\n- {from: {namespace: payments}, to: {namespace: payments}, expect: deny}\n")
-    r = runner.invoke(app, ["check", intent, "--allow-outside-repo"])
-    assert warning in r.stderr.splitlines()
-    assert r.exit_code == 2  # and the expectation about no pod is an error, never a pass
+    r = runner.invoke(app, ["check", intent, "--allow-outside-repo"])  # about every possible pod of payments
+    assert warning not in r.stderr.splitlines()
+    assert (f"netpol: note: {tmp_path}/p.yaml: no pods or workloads, so namespace and podSelector endpoints stand "
+            "for every possible such pod") in r.stderr.splitlines()
+    assert r.exit_code == 1  # pods without app=db in payments still reach each other: a failure, not a pass
+    assert "FAIL i.intent.yaml" in r.stdout
     r = runner.invoke(app, ["explain", "-f", path])  # explain is about policies: no warning
     assert "no pods or workloads" not in r.stderr
 
