@@ -306,7 +306,7 @@ class RegionSet:
     def split_ports(self, ports: PortSet) -> tuple[PortSet, tuple[str, ...]]:
         """A region's allowed ports as numbers and named ports: the placeholders taken out (and the
         numbers they stand in for put back as their neighbours say), named ports listed apart."""
-        names = tuple(f"{c.protocol}/{c.name}" for c in self.named_ports if ports.contains(c.protocol, c.port))
+        names = tuple(f"{c.protocol}:{c.name}" for c in self.named_ports if ports.contains(c.protocol, c.port))
         spare = self._spare
         fixed = []
         for proto in PROTOCOLS:

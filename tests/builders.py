@@ -8,6 +8,12 @@ from typing import Any
 from netpol import Analyzer, load_manifests, load_objects
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+POLICY_ONLY = FIXTURES / "policy-only"  # inputs without pods, not scenarios
+
+
+def scenario_dirs() -> list[Path]:
+    """The course's scenarios: every fixture directory but the policy-only inputs."""
+    return sorted(p for p in FIXTURES.iterdir() if p.is_dir() and p != POLICY_ONLY)
 
 
 def namespace(name: str, **labels: str) -> dict[str, Any]:

@@ -168,11 +168,11 @@ SCENARIOS: dict[str, Scenario] = {
 
 
 def test_every_fixture_has_a_scenario() -> None:
-    from tests.builders import FIXTURES
+    from tests.builders import scenario_dirs
     from tests.scenarios.test_tiered import TABLES
 
     tiered = {f"tiered-{name}-{v}" for name in TABLES for v in ("v1alpha1", "v1alpha2")}
-    assert sorted(p.name for p in FIXTURES.iterdir() if p.is_dir()) == sorted(set(SCENARIOS) | tiered)
+    assert [p.name for p in scenario_dirs()] == sorted(set(SCENARIOS) | tiered)
 
 
 @pytest.fixture(scope="module", params=sorted(SCENARIOS))

@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from netpol.render.graph import GraphvizMissingError, diagram_dot, render_image
-from tests.builders import FIXTURES, fixture
+from tests.builders import fixture, scenario_dirs
 
 GALLERY = Path(__file__).resolve().parents[2] / "docs" / "gallery"
-SCENARIOS = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir())
+SCENARIOS = [p.name for p in scenario_dirs()]
 FEATURED = ["deny-all", "allow-all", "allow-from-a-namespace", "egress-to-a-namespace"]
 needs_dot = pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed (scripts/test installs it)")
 

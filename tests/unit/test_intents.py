@@ -12,7 +12,7 @@ import yaml
 from netpol.check import check_expectation, check_intent
 from netpol.errors import InputError
 from netpol.sources.intents import load_intent_file
-from tests.builders import FIXTURES, analyzer, fixture, labels, namespace, pod, policy
+from tests.builders import FIXTURES, analyzer, fixture, labels, namespace, pod, policy, scenario_dirs
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "docs" / "intent.schema.json").read_text())
@@ -28,7 +28,7 @@ def write(tmp_path: Path, body: str) -> str:
 
 def test_every_fixture_has_an_intent_file_that_passes() -> None:
     assert sorted(p.name.removesuffix(".intent.yaml") for p in INTENTS) == sorted(
-        p.name for p in FIXTURES.iterdir() if p.is_dir())
+        p.name for p in scenario_dirs())
     for path in INTENTS:
         intent = load_intent_file(str(path))
         assert intent.manifests == (str(FIXTURES / path.name.removesuffix(".intent.yaml")),)

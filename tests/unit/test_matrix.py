@@ -6,9 +6,9 @@ import pytest
 
 import netpol.matrix
 from netpol.portsets import MAX_PORT, MIN_PORT
-from tests.builders import FIXTURES, fixture
+from tests.builders import fixture, scenario_dirs
 
-SCENARIOS = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir())
+SCENARIOS = [p.name for p in scenario_dirs()]
 
 
 @pytest.mark.parametrize("name", SCENARIOS)

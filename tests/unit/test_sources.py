@@ -10,7 +10,7 @@ import yaml
 from netpol import load_manifests, load_objects
 from netpol.model import METADATA_NAME_LABEL
 from netpol.sources import manifests
-from tests.builders import FIXTURES, namespace, pod, policy
+from tests.builders import POLICY_ONLY, namespace, pod, policy, scenario_dirs
 
 
 def test_uses_libyaml_when_present() -> None:
@@ -100,7 +100,7 @@ def test_policy_types_are_kept_as_declared() -> None:
 
 
 def test_every_fixture_loads_without_warnings() -> None:
-    for d in sorted(p for p in FIXTURES.iterdir() if p.is_dir()):
+    for d in [*scenario_dirs(), *sorted(p for p in POLICY_ONLY.iterdir() if p.is_dir())]:
         result = load_manifests([str(d)])
         assert result.diagnostics == (), d.name
         assert {o.kind for o in result.ignored} <= {"Service"}, d.name
