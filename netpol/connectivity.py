@@ -11,13 +11,15 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
-from netpol.engine import DirectionResult, Engine, PeerRef
+from netpol.engine import DirectionResult, PeerRef
 from netpol.errors import QueryError, natural_key
+from netpol.matrix import Matrix
 from netpol.model import Cluster, IPAddress, IPNetwork
 from netpol.portsets import PortSet, Protocol
-from netpol.regions import RegionSet, regions
+from netpol.query import Analyzer
 from netpol.selectors import parse_scope
 
 UnitKind = Literal["workload", "pod", "region", "outside"]
@@ -37,14 +39,12 @@ class Unit:
 
 @dataclass(frozen=True)
 class Link:
-    """What `source` may open to `destination`, and which rules say so (each side's)."""
+    """What `source` may open to `destination` (`Units.rules` says which rules allow it)."""
 
     source: Unit
     destination: Unit
     ports: PortSet
     named_ports: tuple[str, ...]  # a region destination's named ports, as PROTOCOL:name
-    egress_rules: tuple[str, ...]
-    ingress_rules: tuple[str, ...]
 
     @property
     def port_text(self) -> str:
@@ -60,9 +60,10 @@ def port_text(ports: PortSet, named: tuple[str, ...]) -> str:
 class Units:
     """The endpoints of an engine's cluster (with its regions, if any) and the links between them."""
 
-    def __init__(self, engine: Engine, possible: RegionSet | None = None, outside: bool = True) -> None:
-        self.engine = engine
-        self.regions = possible
+    def __init__(self, analyzer: Analyzer, outside: bool = True) -> None:
+        self.analyzer = analyzer
+        self.engine = engine = analyzer.engine
+        self.regions = possible = analyzer.possible
         region_keys = set(possible.by_key) if possible is not None else set()
         units: list[Unit] = []
         by_owner: dict[tuple[str, str], list[str]] = {}
@@ -103,13 +104,12 @@ class Units:
         """The units of `cluster`; with `possible`, every possible pod too, split along the `NS{labels}`
         endpoints in `asked` so that each is answered exactly."""
         if not possible:
-            return cls(Engine(cluster))
+            return cls(Analyzer(cluster))
         try:
             scopes = [s for s in (parse_scope(t) for t in asked) if s is not None]
         except ValueError as exc:
             raise QueryError(str(exc)) from None
-        rs = regions(cluster, scopes)
-        return cls(Engine(rs.cluster), rs)
+        return cls(Analyzer.with_possible(cluster, scopes))
 
     @property
     def notes(self) -> list[str]:
@@ -192,32 +192,70 @@ class Units:
 
     # -- links -------------------------------------------------------------
 
-    def link(self, src: Unit, dst: Unit, probe: tuple[Protocol, int] | None = None) -> Link | None:
-        """The connection from src to dst, or None when nothing is allowed (or it is a lone pod's own)."""
+    def link(self, src: Unit, dst: Unit, ports: PortSet | None = None, probe: tuple[Protocol, int] | None = None
+             ) -> Link | None:
+        """The connection from src to dst (on `ports` when already known), or None when nothing is allowed
+        or it is one pod's traffic to itself."""
         if src.kind == "outside" and dst.kind == "outside":
             return None
         if src is dst and src.kind in ("pod", "workload") and len(src.keys) == 1 \
                 and self.engine.cluster.pods_by_key[src.keys[0]].is_one_pod:
             return None  # one pod's traffic to itself is not a policy question
-        egress, ingress = self.engine.connection(src.peer, dst.peer)
-        ports = self.engine.allowed_ports(src.peer, dst.peer)
+        if ports is None:
+            ports = self.engine.allowed_ports(src.peer, dst.peer)
         if probe is not None and not ports.contains(*probe):
             return None
         named: tuple[str, ...] = ()
-        if dst.kind == "region" and self.regions is not None:
-            ports, named = self.regions.split_ports(ports)
+        if dst.kind == "region":
+            ports, named = self._split(ports)
         if not ports and not named:
             return None
-        return Link(src, dst, ports, named, allowing_rules(egress), allowing_rules(ingress))
+        return Link(src, dst, ports, named)
+
+    def rules(self, link: Link) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        """The rules that allow some port of a link: (the source's egress side, the destination's ingress)."""
+        egress, ingress = self.engine.connection(link.source.peer, link.destination.peer)
+        return allowing_rules(egress), allowing_rules(ingress)
 
     def links(self, sources: Iterable[Unit] | None = None, destinations: Iterable[Unit] | None = None,
               probe: tuple[Protocol, int] | None = None) -> Iterator[Link]:
+        """Every allowed link from `sources` to `destinations` (default: all units). Between pods the
+        ports come a source class at a time, grouped by the port atoms (netpol.matrix), never pair by pair."""
         dsts = list(self.all if destinations is None else destinations)
+        inside: dict[int, list[Unit]] = {}
+        for d in dsts:
+            if d.kind != "outside":
+                assert isinstance(d.peer, int)
+                inside.setdefault(d.peer, []).append(d)
+        outside = [d for d in dsts if d.kind == "outside"]
+        order = {id(u): i for i, u in enumerate(self.all)}
         for s in self.all if sources is None else sources:
-            for d in dsts:
-                found = self.link(s, d, probe)
-                if found is not None:
-                    yield found
+            found: list[Link | None] = []
+            if s.kind == "outside":
+                found.extend(self.link(s, d, probe=probe) for ds in inside.values() for d in ds)
+            else:
+                assert isinstance(s.peer, int)
+                for ports, classes in self._matrix.ports_from(s.peer):
+                    if probe is not None and not ports.contains(*probe):
+                        continue
+                    as_region = self._split(ports)
+                    for c in classes:
+                        for d in inside.get(c, ()):
+                            if d is s:
+                                found.append(self.link(s, d, ports, probe))
+                            elif d.kind == "region":
+                                found.append(Link(s, d, *as_region))
+                            else:
+                                found.append(Link(s, d, ports, ()))
+                found.extend(self.link(s, d, probe=probe) for d in outside)
+            yield from sorted((ln for ln in found if ln is not None), key=lambda ln: order[id(ln.destination)])
+
+    def _split(self, ports: PortSet) -> tuple[PortSet, tuple[str, ...]]:
+        return self.regions.split_ports(ports) if self.regions is not None else (ports, ())
+
+    @cached_property
+    def _matrix(self) -> Matrix:
+        return self.analyzer.matrix()
 
 
 @dataclass(frozen=True)

@@ -52,8 +52,7 @@ def exposure(units: Units, targets: Iterable[Unit] | None = None) -> tuple[Expos
 def _group(units: Units, links: list[Link], peer_of: Callable[[Link], Unit]) -> tuple[Peers, ...]:
     by_way: dict[tuple[str, tuple[str, ...], tuple[str, ...]], list[Unit]] = {}
     for link in links:
-        by_way.setdefault((link.port_text, link.egress_rules, link.ingress_rules), []).append(
-            peer_of(link))
+        by_way.setdefault((link.port_text, *units.rules(link)), []).append(peer_of(link))
     groups = [Peers(tuple(units.names(peers)), ports, egress, ingress)
               for (ports, egress, ingress), peers in by_way.items()]
     return tuple(sorted(groups, key=lambda p: (p.names, p.ports)))

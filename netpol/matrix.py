@@ -166,6 +166,21 @@ class Matrix:
             cached = self._code_cache[code] = PortSet.of(a for k, a in enumerate(atoms) if (code >> k) & 1)
         return cached
 
+    def ports_from(self, cls: int) -> list[tuple[PortSet, list[int]]]:
+        """The destination classes class `cls` may reach, grouped by the ports it may reach them on:
+        one array operation per source class when the port atoms fit, pair by pair otherwise."""
+        import numpy as np
+
+        if self._atoms is not None:
+            codes = self.atom_codes(cls)
+            found = np.flatnonzero(codes)
+            values, inverse = np.unique(codes[found], return_inverse=True)
+            return [(self._code_ports(int(v)), found[inverse == k].tolist()) for k, v in enumerate(values)]
+        groups: dict[PortSet, list[int]] = {}
+        for d in np.flatnonzero(self.class_row(cls)).tolist():
+            groups.setdefault(self.class_ports(cls, d), []).append(d)
+        return list(groups.items())
+
     def allowed_from(self, i: int) -> list[int]:
         """Indices of the pods that pod i may reach, itself left out unless it stands for several pods."""
         import numpy as np

@@ -58,7 +58,12 @@ class Cube:
     keys: tuple[tuple[str, frozenset[Atom]], ...] = ()
 
     def get(self, key: str) -> frozenset[Atom] | None:
-        return dict(self.keys).get(key)
+        return next((atoms for k, atoms in self.keys if k == key), None)
+
+    @cached_property
+    def order(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
+        """A sort key: outputs list cubes in one order whatever the input's."""
+        return tuple((k, tuple(sorted("" if a is None else a for a in v))) for k, v in self.keys)
 
     def with_key(self, key: str, atoms: frozenset[Atom], universe: frozenset[Atom]) -> Cube:
         rest = {k: v for k, v in self.keys if k != key}
@@ -135,34 +140,28 @@ class Atoms:
         return out
 
     def merge(self, cubes: Iterable[Cube]) -> list[Cube]:
-        """Fewer cubes for the same union: two cubes alike but on one key become one."""
-        work = sorted(set(cubes), key=_cube_order)
+        """Fewer cubes for the same union: cubes alike on every key but one become one, key by key,
+        until nothing changes (bucketed by the other keys, so a pass is linear in the cubes)."""
+        work = set(cubes)
         changed = True
-        while changed:
+        while changed and len(work) > 1:
             changed = False
-            for i, a in enumerate(work):
-                for j in range(i + 1, len(work)):
-                    b = work[j]
-                    joined = self._join(a, b)
-                    if joined is not None:
-                        work = [c for k, c in enumerate(work) if k not in (i, j)] + [joined]
-                        work.sort(key=_cube_order)
-                        changed = True
-                        break
-                if changed:
-                    break
-        return work
-
-    def _join(self, a: Cube, b: Cube) -> Cube | None:
-        da, db = dict(a.keys), dict(b.keys)
-        keys = set(da) | set(db)
-        differing = [k for k in keys if da.get(k, self.universe[k]) != db.get(k, self.universe[k])]
-        if len(differing) > 1:
-            return None
-        if not differing:
-            return a
-        k = differing[0]
-        return a.with_key(k, da.get(k, self.universe[k]) | db.get(k, self.universe[k]), self.universe[k])
+            for key in sorted({k for c in work for k, _ in c.keys}):
+                universe = self.universe[key]
+                groups: dict[tuple[tuple[str, frozenset[Atom]], ...], list[Cube]] = {}
+                for c in work:
+                    groups.setdefault(tuple(kv for kv in c.keys if kv[0] != key), []).append(c)
+                if len(groups) == len(work):
+                    continue
+                changed = True
+                work = set()
+                for rest, members in groups.items():
+                    if len(members) == 1:
+                        work.add(members[0])
+                        continue
+                    atoms: frozenset[Atom] = frozenset().union(*(m.get(key) or universe for m in members))
+                    work.add(Cube(rest).with_key(key, atoms, universe))
+        return sorted(work, key=_cube_order)
 
     def describe(self, cube: Cube) -> str:
         """`app=db and tier notin (web)`; "" for the cube of every label set."""
@@ -186,7 +185,7 @@ class Atoms:
 
 
 def _cube_order(c: Cube) -> tuple[tuple[str, tuple[str, ...]], ...]:
-    return tuple((k, tuple(sorted("" if a is None else a for a in v))) for k, v in c.keys)
+    return c.order
 
 
 @dataclass(frozen=True)
@@ -230,9 +229,26 @@ class RegionSet:
     def describe(self, keys: Iterable[str]) -> list[str]:
         """The pods behind these region keys in the policies' terms, as few phrases as it takes;
         keys that are not regions (real pods, outside addresses) are kept as they are."""
-        chosen = set(keys)
+        chosen = frozenset(keys)
+        cached = self._described.get(chosen)
+        if cached is None:
+            cached = self._described[chosen] = self._describe(chosen)
+        return list(cached)
+
+    @cached_property
+    def _described(self) -> dict[frozenset[str], list[str]]:
+        return {}
+
+    @cached_property
+    def _per_namespace(self) -> dict[NamespaceRegion, int]:
+        out: dict[NamespaceRegion, int] = {}
+        for r in self.regions:
+            out[r.namespace] = out.get(r.namespace, 0) + 1
+        return out
+
+    def _describe(self, chosen: frozenset[str]) -> list[str]:
         out = sorted(k for k in chosen if k not in self.by_key)
-        picked = [r for r in self.regions if r.key in chosen]
+        picked = [self.by_key[k] for k in chosen if k in self.by_key]
         if not picked:
             return out
         if len(picked) == len(self.regions):
@@ -248,10 +264,10 @@ class RegionSet:
         by_ns: dict[NamespaceRegion, list[Cube]] = {}
         for r in picked:
             by_ns.setdefault(r.namespace, []).append(r.cube)
-        every_ns = {r.namespace for r in self.regions}
         phrases: list[str] = []
-        pods_of = {ns: tuple(self.pod_atoms.merge(cubes)) for ns, cubes in by_ns.items()}
-        if set(by_ns) == every_ns and len(set(pods_of.values())) == 1:
+        pods_of = {ns: (Cube(),) if len(cubes) == self._per_namespace[ns] else tuple(self.pod_atoms.merge(cubes))
+                   for ns, cubes in by_ns.items()}
+        if len(by_ns) == len(self._per_namespace) and len(set(pods_of.values())) == 1:
             return [f"{self._pods(c)} in any namespace" for c in next(iter(pods_of.values()))]
         others: dict[tuple[Cube, ...], list[Cube]] = {}
         for ns, cubes in sorted(pods_of.items(), key=lambda kv: (not kv[0].named, kv[0].name)):
@@ -304,6 +320,16 @@ class RegionSet:
                 and scope.selector.matches(r.pod.label_map)]
 
     def split_ports(self, ports: PortSet) -> tuple[PortSet, tuple[str, ...]]:
+        cached = self._splits.get(ports)
+        if cached is None:
+            cached = self._splits[ports] = self._split_ports(ports)
+        return cached
+
+    @cached_property
+    def _splits(self) -> dict[PortSet, tuple[PortSet, tuple[str, ...]]]:
+        return {}
+
+    def _split_ports(self, ports: PortSet) -> tuple[PortSet, tuple[str, ...]]:
         """A region's allowed ports as numbers and named ports: the placeholders taken out (and the
         numbers they stand in for put back as their neighbours say), named ports listed apart."""
         names = tuple(f"{c.protocol}:{c.name}" for c in self.named_ports if ports.contains(c.protocol, c.port))

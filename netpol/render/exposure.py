@@ -100,9 +100,10 @@ def list_markdown(items: Iterable[Connection], notes: Iterable[str] = ()) -> Ite
 
 
 def _link_row(units: Units, link: Link) -> dict[str, object]:
+    egress, ingress = units.rules(link)
     return {"source": "; ".join(units.names([link.source])), "source_kind": link.source.kind,
             "destination": "; ".join(units.names([link.destination])), "destination_kind": link.destination.kind,
-            "ports": link.port_text, "egress_rules": list(link.egress_rules), "ingress_rules": list(link.ingress_rules)}
+            "ports": link.port_text, "egress_rules": list(egress), "ingress_rules": list(ingress)}
 
 
 def links_json(units: Units, links: Iterable[Link]) -> str:
@@ -115,7 +116,7 @@ def links_csv(units: Units, links: Iterable[Link]) -> str:
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["source", "source_kind", "destination", "destination_kind", "ports", "egress_rules", "ingress_rules"])
     for ln in links:
-        row = _link_row(units, ln)
-        w.writerow([row["source"], row["source_kind"], row["destination"], row["destination_kind"], row["ports"],
-                    " ".join(ln.egress_rules), " ".join(ln.ingress_rules)])
+        egress, ingress = units.rules(ln)
+        w.writerow(["; ".join(units.names([ln.source])), ln.source.kind, "; ".join(units.names([ln.destination])),
+                    ln.destination.kind, ln.port_text, " ".join(egress), " ".join(ingress)])
     return buf.getvalue()

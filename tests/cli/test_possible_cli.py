@@ -1,0 +1,54 @@
+"""exposure, list and can-reach on possible pods, through the CLI: exit codes and exact lines."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from netpol.cli import app
+from tests.builders import POLICY_ONLY
+
+REPO = str(POLICY_ONLY / "repo")
+runner = CliRunner()
+
+
+def test_can_reach_every_possible_pod() -> None:
+    r = runner.invoke(app, ["can-reach", "payments{app=api}", "payments{app=db}", "-p", "postgres", "-f", REPO])
+    assert r.exit_code == 0, r.stdout
+    assert r.stdout.splitlines()[0] == "ALLOWED for every possible pod: payments{app=api} -> payments{app=db} TCP/postgres"
+    r = runner.invoke(app, ["can-reach", "web{}", "payments{app=db}", "-p", "postgres", "-f", REPO])
+    assert r.exit_code == 1
+    assert r.stdout.splitlines()[0] == ("DENIED for every possible pod(s): web{} -> payments{app=db} TCP/postgres "
+                                        "(2 of 2 kind(s) of pair denied)")
+
+
+def test_list_filters() -> None:
+    r = runner.invoke(app, ["list", "-f", REPO, "--from", "payments{app=api}", "--port", "53", "--protocol", "UDP"])
+    assert (r.exit_code, r.stdout) == (0, "pods with app=api in namespace payments => pods with k8s-app=kube-dns in "
+                                          "namespace kube-system : TCP:53 UDP:53\n")
+    r = runner.invoke(app, ["list", "-f", REPO, "--to", "203.0.113.7"])
+    assert r.stdout == ("any pod in any namespace except pods with app=api in namespace payments => 0.0.0.0/0 except "
+                        "10.0.0.0/8 : all\n")  # the outside range that holds the address
+
+
+def test_bad_endpoints_are_exit_2() -> None:
+    for args in (["exposure", "payments{app in x}", "-f", REPO], ["list", "-f", REPO, "--to", "nowhere/pod"],
+                 ["can-reach", "payments{a b}", "web{}", "-p", "80", "-f", REPO]):
+        r = runner.invoke(app, args)
+        assert r.exit_code == 2, args
+        assert r.stderr.splitlines()[-1].startswith("netpol: error: "), args
+        assert "Traceback" not in r.stderr
+
+
+def test_exposure_formats() -> None:
+    for fmt in ("json", "csv", "md", "text"):
+        r = runner.invoke(app, ["exposure", "web{app=frontend}", "-f", REPO, "-o", fmt])
+        assert r.exit_code == 0
+        assert "0.0.0.0/0 except 10.0.0.0/8" in r.stdout, fmt
+
+
+def test_any_pod_adds_possible_pods_to_real_ones() -> None:
+    fixtures = POLICY_ONLY.parent / "limit"
+    r = runner.invoke(app, ["list", "-f", str(fixtures), "--any-pod", "--to", "default/apiserver"])
+    assert r.exit_code == 0
+    assert r.stdout.splitlines() == [
+        "default/test-2; pods with app=bibliotheque in namespace default => default/apiserver : all"]

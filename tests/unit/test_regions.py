@@ -1,0 +1,108 @@
+"""netpol.regions: cubes, their names, and the limit; netpol.selectors' text syntax for NS{labels}."""
+
+from __future__ import annotations
+
+import itertools
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from netpol import load_objects
+from netpol.regions import OTHER, Atoms, Cube, RegionLimitError, regions
+from netpol.selectors import LabelSelector, Scope, parse_scope, parse_selector_text, requirement
+from tests.builders import labels, namespace, policy
+
+SELECTORS = [parse_selector_text(t) for t in ("app=db", "app in (api,db),tier=web", "!tier", "team", "app notin (x)")]
+ATOMS = Atoms(SELECTORS)
+
+
+@pytest.mark.parametrize(("text", "want"), [
+    ("app=db", "app=db"), ("app==db", "app=db"), ("app!=db", "app notin (db)"), ("tier in (a, b)", "tier in (a,b)"),
+    ("tier notin (a)", "tier notin (a)"), ("team", "team"), ("!team", "!team"), ("", "{}"),
+    ("app=db,!team, x in (1)", "app=db,!team,x=1"), ("app=", "app="),
+])
+def test_selector_text(text: str, want: str) -> None:
+    assert str(parse_selector_text(text)) == want
+
+
+@pytest.mark.parametrize("text", ["a b", "app in x", ",", "app=db,", "=db"])
+def test_selector_text_errors(text: str) -> None:
+    with pytest.raises(ValueError):
+        parse_selector_text(text)
+
+
+def test_scope_forms() -> None:
+    assert parse_scope("payments{app=db}") == Scope("payments", parse_selector_text("app=db"))
+    assert parse_scope("*{app=db}") == parse_scope("{app=db}") == Scope(None, parse_selector_text("app=db"))
+    assert parse_scope("payments/db-0") is None
+
+
+@pytest.mark.parametrize(("atoms", "want"), [
+    ({"db"}, "app=db"), ({"api", "db"}, "app in (api,db)"), ({None}, "no app"), ({"db", None}, "app=db or no app"),
+    ({"api", "db", "x", OTHER}, "app set"), ({"db", OTHER, None}, "app notin (api,x)"),
+    ({"db", OTHER}, "app notin (api,x) and app set"), ({OTHER}, "app notin (api,db,x) and app set"),
+])
+def test_cube_names(atoms: set[str | None], want: str) -> None:
+    cube = Cube().with_key("app", frozenset(atoms), ATOMS.universe["app"])
+    assert ATOMS.describe(cube) == want
+
+
+LABEL_SETS = [{k: v for k, v in choice if v is not None} for choice in itertools.product(
+    *[[(k, v) for v in ("db", "api", "x", "web", "zz", None)] for k in ("app", "tier", "team")])]
+
+
+def _cubes() -> list[Cube]:
+    cubes = [Cube()]
+    for sel in SELECTORS:
+        cubes = ATOMS.split(cubes, sel)
+    return cubes
+
+
+def test_splitting_partitions_every_label_set_and_decides_every_selector() -> None:
+    cubes = _cubes()
+    for label_set in LABEL_SETS:
+        inside = [c for c in cubes if c.contains(label_set, ATOMS.universe)]
+        assert len(inside) == 1, label_set
+        rep = dict(inside[0].labels())
+        assert [s.matches(rep) for s in SELECTORS] == [s.matches(label_set) for s in SELECTORS], label_set
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.data())
+def test_merging_keeps_the_union(data: st.DataObject) -> None:
+    cubes = _cubes()
+    chosen = data.draw(st.lists(st.sampled_from(cubes), unique=True))
+    merged = ATOMS.merge(chosen)
+    assert len(merged) <= len(chosen)
+    for label_set in LABEL_SETS:
+        assert any(c.contains(label_set, ATOMS.universe) for c in merged) == any(
+            c.contains(label_set, ATOMS.universe) for c in chosen), label_set
+
+
+def test_regions_name_namespaces_and_merge_phrases() -> None:
+    c = load_objects([namespace("web", team="web"),
+                      policy("db", "payments", labels(app="db"), ingress=[{"from": [
+                          {"namespaceSelector": {"matchLabels": {"team": "web"}}}]}])]).cluster
+    rs = regions(c)
+    assert [r.key for r in rs.regions] == [
+        "payments/{app notin (db)}", "payments/{app=db}", "web/{}", "(any other namespace with team notin (web))/{}",
+        "(any other namespace with team=web)/{}"]
+    keys = [r.key for r in rs.regions]
+    assert rs.describe(keys) == ["any pod in any namespace"]
+    assert rs.describe([keys[2], keys[4]]) == ["any pod in namespace web", "any pod in any other namespace with team=web"]
+    assert rs.describe(keys[:1] + keys[2:]) == ["any pod in any namespace except pods with app=db in namespace payments"]
+    assert rs.describe(["default/real-pod", keys[1]]) == ["pods with app=db in namespace payments", "default/real-pod"]
+
+
+def test_too_many_regions_is_an_error_not_a_sample() -> None:
+    objs = [policy(f"p{i}", "ns", {"matchLabels": {f"k{i}": "v"}}) for i in range(16)]
+    with pytest.raises(RegionLimitError, match="more than 1000 kinds of pod"):
+        regions(load_objects(objs).cluster, limit=1000)
+
+
+def test_selectors_of_a_scope_split_the_regions() -> None:
+    c = load_objects([policy("db", "payments", labels(app="db"))]).cluster
+    rs = regions(c, [Scope("payments", LabelSelector((requirement("team", "In", ["x"]),)))])
+    assert sorted(r.pod.name for r in rs.matching(Scope("payments", parse_selector_text("team=x")))) == [
+        "{app notin (db) and team=x}", "{app=db and team=x}"]
