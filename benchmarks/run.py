@@ -178,6 +178,36 @@ def _commands(workdir: Path) -> list[str]:
     return rows
 
 
+POSSIBLE = ((100, 50, 7), (300, 150, 20), (1_000, 500, 67))  # the generator's policies, without their pods
+POSSIBLE_DIFF_LIMIT = 150
+
+
+def _possible(workdir: Path) -> list[str]:
+    """Policy-only inputs: how many regions (possible pods) the policies tell apart, and whole-process times
+    of the commands that answer for every possible pod."""
+    from netpol import load_objects
+    from netpol.regions import regions
+
+    rows = []
+    for pods, policies, namespaces in POSSIBLE:
+        objects = [o for o in generate(Size(pods, policies, namespaces))
+                   if o["kind"] in ("Namespace", "NetworkPolicy")]
+        path = workdir / f"policies-{policies}.yaml"
+        write(objects, path)
+        count = len(regions(load_objects(objects).cluster).regions)
+        cells = []
+        for args in (["list", "-f", str(path)], ["exposure", "ns-00001{role=db}", "-f", str(path)],
+                     ["diff", str(path), str(path)]):
+            if args[0] == "diff" and policies > POSSIBLE_DIFF_LIMIT:
+                cells.append("not run: the diff compares class pairs one at a time (issue 11)")
+                continue
+            seconds, rss = _command(args)
+            cells.append(f"{seconds:.2f} s" + (f" ({rss:,.0f} MiB)" if rss is not None else ""))
+        cells_text = " | ".join(cells)
+        rows.append(f"| {policies:,} policies / {namespaces + 1:,} namespaces | {count:,} | {cells_text} |")
+    return rows
+
+
 LARGE = (  # (what a user runs, arguments, target beyond load + compile) on the largest cluster, whole process
     ("can-reach (load + compile + one answer)", ["can-reach", "{pod}", "{pod}", "-p", "80"], None),
     ("explain -o json", ["explain", "-o", "json"], 10.0),
@@ -265,7 +295,7 @@ def _tiered_row(size: Size, t: dict[str, Any]) -> str:
 def _document(results: list[tuple[Size, dict[str, Any], dict[str, Any]]], e2e: float | None, elapsed: float,
               tiered: dict[str, Any] | None = None, startup: dict[str, float] | None = None,
               commands: list[str] | None = None, report: dict[str, Any] | None = None,
-              large: list[str] | None = None) -> str:
+              large: list[str] | None = None, possible: list[str] | None = None) -> str:
     largest = results[-1]
     lines = [
         "# Performance",
@@ -332,6 +362,15 @@ def _document(results: list[tuple[Size, dict[str, Any], dict[str, Any]]], e2e: f
                   "| write | peak RSS | size | open in chromium |", "|---|---|---|---|",
                   f"| {report['write_s']:.2f} s | {report['rss_mb'] or 0:,.0f} MiB | {report['kib']:,.0f} KiB "
                   f"| {opened} |"]
+    if possible:
+        lines += ["", "## Possible pods", "",
+                  "Policies without pods (the generator's NetworkPolicies and Namespaces, pods left out): how many "
+                  "regions of label space the selectors tell apart (one hypothetical pod each, docs/exposure.md), "
+                  "and each command's whole process. The regions grow with the selectors that can apply in one "
+                  "namespace, not with pods; netpol refuses beyond 20,000 regions (exit 2, never a sample). "
+                  "`list` writes every connection between regions (millions at 500 policies), folded into lines.",
+                  "", "| policies | regions | `list` | `exposure NS{role=db}` | `diff A A` |", "|---|---|---|---|---|",
+                  *possible]
     if tiered is not None:
         ok = [f"{key} {tiered[key]:.2f} ({'met' if tiered[key] <= TARGETS[key] else 'NOT met'}: <= {TARGETS[key]:g})"
               for key in ("compile_s", "query_ms", "lint_s")]
@@ -397,6 +436,7 @@ def main() -> None:
         console.print(_tiered_row(size, tiered), markup=False, highlight=False)
     startup = _startup()
     commands = None if args.smoke else _commands(workdir)
+    possible = None if args.smoke else _possible(workdir)
     report = _report(workdir / "cluster-10k.json", workdir) if "10k" in wanted else None
     large = None
     if not args.smoke:
@@ -405,7 +445,7 @@ def main() -> None:
 
         large = _large(largest, list(load_manifests([str(largest)]).cluster.pods), workdir)
     args.out.write_text(_document(results, e2e, time.perf_counter() - started, tiered, startup, commands, report,
-                                  large))
+                                  large, possible))
     console.print(f"wrote {args.out}")
     if args.workdir is None:
         shutil.rmtree(workdir)
