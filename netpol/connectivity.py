@@ -23,6 +23,7 @@ from netpol.query import Analyzer
 from netpol.selectors import parse_scope
 
 UnitKind = Literal["workload", "pod", "region", "outside"]
+FEW = 16  # sources or destinations: below this, links are evaluated pair by pair
 
 
 @dataclass(frozen=True)
@@ -219,8 +220,9 @@ class Units:
 
     def links(self, sources: Iterable[Unit] | None = None, destinations: Iterable[Unit] | None = None,
               probe: tuple[Protocol, int] | None = None) -> Iterator[Link]:
-        """Every allowed link from `sources` to `destinations` (default: all units). Between pods the
-        ports come a source class at a time, grouped by the port atoms (netpol.matrix), never pair by pair."""
+        """Every allowed link from `sources` to `destinations` (default: all units). With many on both
+        sides, the ports come a source class at a time, grouped by the port atoms (netpol.matrix), not pair
+        by pair; for one row or column, pair by pair is cheaper than the matrix."""
         dsts = list(self.all if destinations is None else destinations)
         inside: dict[int, list[Unit]] = {}
         for d in dsts:
@@ -229,10 +231,14 @@ class Units:
                 inside.setdefault(d.peer, []).append(d)
         outside = [d for d in dsts if d.kind == "outside"]
         order = {id(u): i for i, u in enumerate(self.all)}
-        for s in self.all if sources is None else sources:
+        srcs = list(self.all if sources is None else sources)
+        few = min(len(srcs), len(dsts)) <= FEW  # one row or column: pair by pair beats building the matrix
+        for s in srcs:
             found: list[Link | None] = []
-            if s.kind == "outside":
+            if s.kind == "outside" or few:
                 found.extend(self.link(s, d, probe=probe) for ds in inside.values() for d in ds)
+                if s.kind != "outside":
+                    found.extend(self.link(s, d, probe=probe) for d in outside)
             else:
                 assert isinstance(s.peer, int)
                 for ports, classes in self._matrix.ports_from(s.peer):

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
-from netpol.connectivity import Link, Unit, Units
+from netpol.connectivity import FEW, Link, Unit, Units
 from netpol.model import DIRECTIONS, Direction
 
 
@@ -34,18 +34,26 @@ class Exposure:
 
 
 def exposure(units: Units, targets: Iterable[Unit] | None = None) -> tuple[Exposure, ...]:
-    """The exposure of every unit but outside addresses (or of `targets`)."""
+    """The exposure of every unit but outside addresses (or of `targets`). For many targets every link is
+    computed once, in bulk; for a few, only their rows and columns."""
     chosen = [u for u in (units.all if targets is None else targets) if u.kind != "outside"]
+    inbound: dict[int, list[Link]] = {id(t): [] for t in chosen}
+    outbound: dict[int, list[Link]] = {id(t): [] for t in chosen}
+    if len(chosen) > FEW:
+        for link in units.links():
+            inbound.get(id(link.destination), []).append(link)
+            outbound.get(id(link.source), []).append(link)
+    else:
+        for t in chosen:
+            inbound[id(t)] = list(units.links(destinations=[t]))
+            outbound[id(t)] = list(units.links(sources=[t]))
     out = []
     for target in chosen:
         assert isinstance(target.peer, int)
         isolated = tuple((d, tuple(sorted(set(units.engine.isolating[d][target.peer])))) for d in DIRECTIONS)
-        inbound = list(units.links(destinations=[target]))
-        outbound = list(units.links(sources=[target]))
-        out.append(Exposure(units.names([target])[0] if target.kind != "region" else " or ".join(units.names([target])),
-                            target.kind, isolated,
-                            _group(units, inbound, lambda link: link.source),
-                            _group(units, outbound, lambda link: link.destination)))
+        out.append(Exposure(" or ".join(units.names([target])), target.kind, isolated,
+                            _group(units, inbound[id(target)], lambda link: link.source),
+                            _group(units, outbound[id(target)], lambda link: link.destination)))
     return tuple(out)
 
 

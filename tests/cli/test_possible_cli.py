@@ -52,3 +52,23 @@ def test_any_pod_adds_possible_pods_to_real_ones() -> None:
     assert r.exit_code == 0
     assert r.stdout.splitlines() == [
         "default/test-2; pods with app=bibliotheque in namespace default => default/apiserver : all"]
+
+
+def test_diff_with_pods_and_any_pod_reports_both() -> None:
+    fixtures = POLICY_ONLY.parent
+    args = ["diff", str(fixtures / "deny-all"), str(fixtures / "allow-all")]
+    pods_only = runner.invoke(app, args)
+    both = runner.invoke(app, [*args, "--any-pod"])
+    assert (pods_only.exit_code, both.exit_code) == (1, 1)
+    assert "+ any address, default/test-1, default/test-2 -> default/web: all" in pods_only.stdout.splitlines()
+    assert ("+ any pod in any namespace, any address, default/test-1, default/test-2, default/web -> any pod in "
+            "namespace default: all") in both.stdout.splitlines()
+    assert "any pod" not in pods_only.stdout
+
+
+def test_exposure_of_a_real_pod() -> None:
+    r = runner.invoke(app, ["exposure", "default/apiserver", "-f", str(POLICY_ONLY.parent / "limit")])
+    assert r.exit_code == 0
+    assert r.stdout.splitlines()[:4] == [
+        "default/apiserver", "  ingress isolated by default/api-allow; egress not isolated", "  reached by:",
+        "    default/test-2 : all  (egress: not isolated; ingress: default/api-allow ingress[0])"]
