@@ -95,3 +95,14 @@ def test_lint_sarif_and_exit_codes(tmp_path) -> None:  # type: ignore[no-untyped
     assert [x["ruleId"] for x in log["runs"][0]["results"]] == ["NP103", "NP101", "NP104", "NP106", "NP110"]
     assert netpol("lint", str(lint_data), "--fail-on", "never").returncode == 0
     assert netpol("lint", "-f", str(FIXTURES / "deny-all")).returncode == 0
+
+
+def test_policy_only_review() -> None:
+    """The README's policy-only review: a diff that exits 1 with the change in the policies' terms."""
+    repo = FIXTURES / "policy-only"
+    r = netpol("diff", str(repo / "repo"), str(repo / "repo-head"))
+    assert r.returncode == 1, r.stderr
+    assert r.stdout == (repo / "expected" / "repo.diff.txt").read_text()
+    r = netpol("exposure", "payments{app=db}", "-f", str(repo / "repo"), "-o", "json")
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["exposure"][0]["target"] == "pods with app=db in namespace payments"
