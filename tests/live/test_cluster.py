@@ -16,11 +16,11 @@ from netpol import Analyzer
 from netpol.cli import app
 from netpol.sources import cluster as live
 from netpol.sources.cluster import ClusterError, read_cluster
-from tests.builders import FIXTURES, fixture
+from tests.builders import FIXTURES, fixture, scenario_dirs
 from tests.live.fake_api import FakeApi
 
 runner = CliRunner()
-SCENARIOS = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir())
+SCENARIOS = [p.name for p in scenario_dirs()]
 
 
 def manifests(name: str) -> list[dict[str, Any]]:
