@@ -58,7 +58,7 @@ def check_intent(analyzer: Analyzer, intent: IntentFile) -> tuple[Outcome, ...]:
     Selections of possible pods (`NS{labels}`, `possible: true`; every namespace selection when the input
     has no pods) are checked on every possible such pod: regions split along the intent's selections."""
     selections = [sel for exp in intent.expectations for sel in (*exp.sources, *exp.destinations)]
-    automatic = not any(not p.hypothetical for p in analyzer.cluster.pods)
+    automatic = all(p.hypothetical for p in analyzer.cluster.pods)  # no pod of the input
     if any(sel.possible for sel in selections) or (automatic and any(sel.namespace for sel in selections)):
         scopes = [Scope(sel.namespace, sel.selector or EVERYTHING) for sel in selections
                   if sel.possible or (automatic and sel.namespace is not None)]

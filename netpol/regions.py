@@ -39,7 +39,7 @@ from netpol.model import (
 from netpol.portsets import MAX_PORT, MIN_PORT, PROTOCOLS, PortSet, Protocol
 from netpol.selectors import LabelSelector, Scope
 
-OTHER = "~other"  # a label value or namespace name no selector can name ("~" is not allowed in either)
+OTHER = "~other"  # a label value no selector can name ("~" is not allowed in label values)
 ABSENT: None = None
 Atom = str | None
 MAX_REGIONS = 20_000  # hypothetical pods; beyond this the answer would not be readable anyway
@@ -334,11 +334,7 @@ class RegionSet:
         numbers they stand in for put back as their neighbours say), named ports listed apart."""
         names = tuple(f"{c.protocol}:{c.name}" for c in self.named_ports if ports.contains(c.protocol, c.port))
         spare = self._spare
-        fixed = []
-        for proto in PROTOCOLS:
-            for lo, hi in ports.intervals(proto):
-                fixed.append((proto, lo, hi))
-        numbers = PortSet.of(fixed).difference(PortSet.of((c.protocol, c.port, c.port) for c in self.named_ports))
+        numbers = ports.difference(PortSet.of((c.protocol, c.port, c.port) for c in self.named_ports))
         refill = [(c.protocol, c.port, c.port) for c in self.named_ports
                   if c.protocol in spare and ports.contains(c.protocol, spare[c.protocol])]
         return numbers.union(PortSet.of(refill)) if refill else numbers, names

@@ -27,9 +27,8 @@ def _isolation(e: Exposure) -> str:
                      for d, pols in e.isolated_by)
 
 
-def exposure_text(items: Iterable[Exposure], notes: Iterable[str] = ()) -> Iterator[str]:
-    for note in notes:
-        yield f"# {note}\n"
+def exposure_text(items: Iterable[Exposure]) -> Iterator[str]:
+    """The assumptions are not here: the CLI prints them as notes on stderr."""
     for e in items:
         yield f"{e.target}\n  {_isolation(e)}\n"
         for field in ("reached_by", "reaches"):

@@ -26,7 +26,7 @@ def _labels() -> st.SearchStrategy[dict[str, str]]:
 
 
 @st.composite
-def concrete_pods(draw: st.DrawFn, declared: set[str], named_ports: list[tuple[str, str]]) -> list[dict[str, Any]]:
+def concrete_pods(draw: st.DrawFn, named_ports: list[tuple[str, str]]) -> list[dict[str, Any]]:
     """Pods in named and unnamed namespaces (with random labels), declaring some named ports at free numbers."""
     objects: list[dict[str, Any]] = []
     for ns in ("other1", "other2"):
@@ -37,7 +37,6 @@ def concrete_pods(draw: st.DrawFn, declared: set[str], named_ports: list[tuple[s
         objects.append({"apiVersion": "v1", "kind": "Pod", "metadata": {
             "name": f"c{i}", "namespace": draw(st.sampled_from([*NAMESPACES, "other1", "other2"])),
             "labels": draw(_labels())}, "spec": {"containers": [{"name": "c", "ports": ports}]}})
-    del declared
     return objects
 
 
@@ -51,8 +50,7 @@ def test_every_concrete_pod_is_answered_by_its_region(clusters: Any, data: st.Da
     regional = Analyzer(rs.cluster)
     # one named port per name, with the protocol the placeholder has (a pod declares a name once)
     named = [(c.name, c.protocol) for c in rs.named_ports if c.name is not None]
-    declared = {n.name for n in policy_cluster.namespaces if n.declared}
-    concrete_objects = data.draw(concrete_pods(declared, named))
+    concrete_objects = data.draw(concrete_pods(named))
     concrete = load_objects(policy_objects + concrete_objects).cluster
     ns_labels = {n.name: n.label_map for n in concrete.namespaces}
     home = {p.key: rs.region_of(p.namespace, ns_labels.get(p.namespace, {}), p.label_map) for p in concrete.pods}
