@@ -635,7 +635,7 @@ def diff(
         _write([diff_html(changes, diff_verdicts(before, after, changes.changes), f"netpol diff {base} {head}")])
     else:
         render = {DiffFormat.text: diff_text, DiffFormat.json: diff_json, DiffFormat.md: diff_markdown}[output]
-        _say(render(changes))
+        _write(render(changes))
     raise typer.Exit(EXIT_DENIED if changes.changed else EXIT_OK)
 
 

@@ -1,26 +1,33 @@
 """Semantic diff of reachability between two versions of a cluster's manifests.
 
-Pods are matched by namespace/name. Pods that share an engine class in the
-base and in the head behave identically in both, so pairs are compared per
-such (base class, head class) group and only changed pairs are expanded
-to pods. A pod on one side only has no class on the other, where it has no
-connections: what an added pod gains and a removed pod loses are changes
-like any other. Connections to and from outside nodes (any address, each
-ipBlock) are compared by the node's name.
+Pods are matched by namespace/name and grouped by their (base class, head class): a group's pods behave
+alike in each version. A pair of groups can differ only when the source's egress rules, the
+destination's ingress rules, or the pods themselves differ between the versions, so only those groups'
+rows and columns are computed (netpol.slices), and only pairs that differ are expanded to pods: the cost
+follows what changed, not the cluster's size. A pod on one side only has no class on the other, where it
+has no connections: what an added pod gains and a removed pod loses are changes like any other.
+Connections to and from outside nodes (any address, each ipBlock) are compared by the node's name.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from netpol.connectivity import allowing_rules
-from netpol.engine import ANY_ADDRESS, Engine, PeerRef, address_set_node
+from netpol.engine import ANY_ADDRESS, Engine, PeerRef, address_set_node, bit_mask
 from netpol.errors import natural_key
-from netpol.model import Cluster, Direction, IPAddress
+from netpol.model import DIRECTIONS, Cluster, Direction, IPAddress
 from netpol.portsets import NO_PORTS, PortSet
 from netpol.query import Analyzer
 from netpol.regions import RegionSet, regions
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from netpol.slices import Codes, PortCodes, Slices
 
 ChangeKind = Literal["gained", "lost", "changed"]
 
@@ -56,46 +63,170 @@ class ReachabilityDiff:
 
 
 def diff(base: Analyzer, head: Analyzer) -> ReachabilityDiff:
+    """Only the rows and columns of groups that may have changed are computed (netpol.slices): a pair
+    whose source's egress rules, destination's ingress rules and both pods are the same in both
+    versions has the same ports in both."""
+    from netpol.slices import PortCodes, Slices
+
     before, after = base.engine, head.engine
-    old = set(before.class_of)
-    new = set(after.class_of)
-    groups: dict[tuple[int | None, int | None], list[str]] = {}
-    for key in sorted(old | new):
-        groups.setdefault((before.class_of.get(key), after.class_of.get(key)), []).append(key)
+    old, new = set(before.class_of), set(after.class_of)
+    keys = sorted(old | new, key=natural_key)  # a key's index is its rank in the output's order
+    index: dict[tuple[int | None, int | None], int] = {}
+    members: list[list[int]] = []
+    for rank, key in enumerate(keys):
+        g = index.setdefault((before.class_of.get(key), after.class_of.get(key)), len(index))
+        if g == len(members):
+            members.append([])
+        members[g].append(rank)
+    pairs = list(index)
+    rows, columns = _dirty(base, head, pairs, [[keys[r] for r in m] for m in members])
+    codes = PortCodes.common(before, after)
+    lines = _Lines(pairs, codes, Slices(before, codes), Slices(after, codes))
+    between: dict[tuple[int, PortSet, PortSet], set[int]] = {}  # (destination group, ports) -> source groups
+    for g in rows:
+        for b, a, destinations in lines.changed(g, column=False):
+            for h in destinations:
+                between.setdefault((h, b, a), set()).add(g)
+    for h in columns:
+        for b, a, senders in lines.changed(h, column=True):
+            between.setdefault((h, b, a), set()).update(senders)
     replicated = {p.key for c in (base.cluster, head.cluster) for p in c.pods if not p.is_one_pod}
-    found: dict[tuple[str, PortSet, PortSet], set[str]] = {}
-
-    def record(sources: list[str], destination: str, b: PortSet, a: PortSet) -> None:
-        srcs = [s for s in sources if s != destination or s in replicated]  # replicas reach each other
-        if b != a and srcs:
-            found.setdefault((destination, b, a), set()).update(srcs)
-
-    address_sets = _address_sets(before, after) if base.cluster.tiered or head.cluster.tiered else None
-    for (sb, sa), sources in groups.items():
-        for (db, da), destinations in groups.items():
-            b, a = _ports(before, sb, db), _ports(after, sa, da)
-            if b != a:
-                for dst in destinations:
-                    record(sources, dst, b, a)
-        if address_sets is not None:  # first-match tiers: compare each set of outside addresses exactly
-            for name, ip in address_sets.items():
-                record(sources, name, _outside(before, "egress", sb, ip), _outside(after, "egress", sa, ip))
-                b, a = _outside(before, "ingress", sb, ip), _outside(after, "ingress", sa, ip)
-                if b != a:
-                    for dst in sources:
-                        record([name], dst, b, a)
-            continue
-        for node in sorted(_external(before, sb) | _external(after, sa)):
-            record(sources, node, _ports(before, sb, node), _ports(after, sa, node))
-            b, a = _ports(before, node, sb), _ports(after, node, sa)
-            if b != a:
-                for dst in sources:
-                    record([node], dst, b, a)
+    found = _expand(between, members, keys, replicated)
+    for (destination, b, a), sources in _outside_changes(base, head, pairs, sorted(set(rows) | set(columns)),
+                                                         [[keys[r] for r in m] for m in members]):
+        found[(destination, b, a)] = tuple(sorted({*found.get((destination, b, a), ()), *sources}, key=natural_key))
     changes = sorted(
-        (Change(_kind(b, a), tuple(sorted(srcs, key=natural_key)), dst, b, a) for (dst, b, a), srcs in found.items()),
+        (Change(_kind(b, a), srcs, dst, b, a) for (dst, b, a), srcs in found.items() if srcs),
         key=lambda c: (("gained", "lost", "changed").index(c.kind), c.destination, c.sources),
     )
     return ReachabilityDiff(tuple(changes), tuple(sorted(new - old)), tuple(sorted(old - new)))
+
+
+def _expand(between: dict[tuple[int, PortSet, PortSet], set[int]], members: list[list[int]], keys: list[str],
+            replicated: set[str]) -> dict[tuple[str, PortSet, PortSet], tuple[str, ...]]:
+    """Group-level changes as pods: per destination pod, its sources in natural order (one sort per
+    destination group); a pod is not its own source unless it stands for several."""
+    import numpy as np
+
+    names = np.array(keys, dtype=object)
+    out: dict[tuple[str, PortSet, PortSet], tuple[str, ...]] = {}
+    for (h, b, a), groups in between.items():
+        ranks = np.sort(np.concatenate([np.array(members[g], dtype=np.int64) for g in groups]))
+        sources = tuple(names[ranks].tolist())
+        for rank in members[h]:
+            dst = keys[rank]
+            if h in groups and dst not in replicated:
+                out[(dst, b, a)] = tuple(s for s in sources if s != dst)
+            else:
+                out[(dst, b, a)] = sources
+    return out
+
+
+def _outside_changes(base: Analyzer, head: Analyzer, pairs: list[tuple[int | None, int | None]], dirty: list[int],
+                     members: list[list[str]]) -> Iterator[tuple[tuple[str, PortSet, PortSet], list[str]]]:
+    """Changes between pods and outside nodes: ((destination, before, after), sources), for the dirty
+    groups (every group when the NetworkPolicy outside nodes themselves differ)."""
+    before, after = base.engine, head.engine
+    tiered = bool(base.cluster.tiered or head.cluster.tiered)
+    address_sets = _address_sets(before, after) if tiered else None
+    groups: Iterable[int] = range(len(pairs)) if not tiered and before.blocks != after.blocks else dirty
+    for g in groups:
+        (sb, sa), pods = pairs[g], members[g]
+        if address_sets is not None:  # first-match tiers: compare each set of outside addresses exactly
+            edges = [(d, name, _outside(before, d, sb, ip), _outside(after, d, sa, ip))
+                     for name, ip in address_sets.items() for d in DIRECTIONS]
+        else:
+            ob, oa = _outside_edges(before, sb), _outside_edges(after, sa)
+            edges = [(d, node, ob.get((d, node), NO_PORTS), oa.get((d, node), NO_PORTS))
+                     for d, node in sorted(ob.keys() | oa.keys())]
+        for direction, node, b, a in edges:
+            if b == a:
+                continue
+            if direction == "egress":
+                yield (node, b, a), pods
+            else:
+                for dst in pods:
+                    yield (dst, b, a), [node]
+
+
+class _Lines:
+    """Rows and columns of both versions over the groups (pods in one class in each version)."""
+
+    def __init__(self, pairs: list[tuple[int | None, int | None]], codes: PortCodes, *sides: Slices) -> None:
+        import numpy as np
+
+        self.pairs, self.codes, self.sides = pairs, codes, sides
+        self.to_class = [np.array([-1 if p[i] is None else p[i] for p in pairs], dtype=np.int64) for i in (0, 1)]
+
+    def _line(self, side: int, g: int, column: bool) -> Codes:
+        cls = self.pairs[g][side]
+        if cls is None:
+            return self.codes.zeros(len(self.pairs))
+        slices = self.sides[side]
+        line = slices.column(cls) if column else slices.row(cls)
+        out = line[self.to_class[side]]
+        out[self.to_class[side] < 0] = 0
+        return out
+
+    def changed(self, g: int, column: bool) -> Iterator[tuple[PortSet, PortSet, list[int]]]:
+        """The groups whose ports with group g differ, grouped by (before, after) ports."""
+        import numpy as np
+
+        b, a = self._line(0, g, column), self._line(1, g, column)
+        differ = np.flatnonzero((b != a).any(axis=1))
+        if not differ.size:
+            return
+        values, inverse = np.unique(np.concatenate([b[differ], a[differ]], axis=1), axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        order = np.argsort(inverse, kind="stable")
+        bounds = np.cumsum(np.bincount(inverse, minlength=len(values)))[:-1]
+        width = self.codes.width
+        for value, members in zip(values, np.split(differ[order], bounds), strict=True):
+            yield self.codes.decode(value[:width]), self.codes.decode(value[width:]), members.tolist()
+
+
+def _dirty(base: Analyzer, head: Analyzer, pairs: list[tuple[int | None, int | None]], members: list[list[str]]
+           ) -> tuple[list[int], list[int]]:
+    """The groups whose row (what they send) or column (what they receive) may differ: those a changed
+    policy selects in either version (in the directions it affects), and those whose pods or their
+    namespace's labels differ (as peers, they may match other rules)."""
+    import numpy as np
+
+    everything = list(range(len(pairs)))
+    if base.cluster.nodes != head.cluster.nodes:  # tiered peers select nodes: anything may differ
+        return everything, everything
+    sides = (base, head)
+    marked = {d: [_selected_by_changes(a, o, d) for a, o in ((base, head), (head, base))] for d in DIRECTIONS}
+    to_class = [np.array([-1 if p[i] is None else p[i] for p in pairs], dtype=np.int64) for i in (0, 1)]
+    spaces = [{ns.name: ns for ns in a.cluster.namespaces} for a in sides]
+    relabelled = {name for name in spaces[0].keys() | spaces[1].keys() if spaces[0].get(name) != spaces[1].get(name)}
+    pods = [a.cluster.pods_by_key for a in sides]
+    changed = np.array([pair[0] is None or pair[1] is None or any(
+        pods[0][k] != pods[1][k] or pods[0][k].namespace in relabelled for k in pods_of)
+        for pair, pods_of in zip(pairs, members, strict=True)], dtype=bool)
+    out = []
+    for direction in ("egress", "ingress"):
+        dirty = changed.copy()
+        for side in (0, 1):
+            present = to_class[side] >= 0
+            dirty[present] |= marked[direction][side][to_class[side][present]]
+        out.append(np.flatnonzero(dirty).tolist())
+    return out[0], out[1]
+
+
+def _selected_by_changes(analyzer: Analyzer, other: Analyzer, direction: Direction) -> npt.NDArray[np.bool_]:
+    """Per class of `analyzer`, whether a policy that is not the same in `other` selects it in `direction`."""
+    engine = analyzer.engine
+    bits = 0
+    theirs = other.cluster.policies_by_key
+    for pol in analyzer.cluster.policies:
+        if pol.affects(direction) and theirs.get(pol.key) != pol:
+            bits |= engine.selected_by(pol.namespace, pol.pod_selector)
+    tiered = {t.key: t for t in other.cluster.tiered}
+    for t in analyzer.cluster.tiered:
+        if t.rules(direction) and tiered.get(t.key) != t:
+            bits |= engine.tier_select(t.subject)
+    return bit_mask(bits, len(engine.classes))
 
 
 def _address_sets(before: Engine, after: Engine) -> dict[str, IPAddress]:
@@ -110,20 +241,11 @@ def _outside(engine: Engine, direction: Direction, cls: int | None, ip: IPAddres
     return NO_PORTS if cls is None else engine.external_ports(direction, cls, ip)
 
 
-def _ports(engine: Engine, src: int | str | None, dst: int | str | None) -> PortSet:
-    """The ports of one class-level edge; none when either end does not exist on this side."""
-    if src is None or dst is None:
-        return NO_PORTS
-    data = engine.graph.get_edge_data(src, dst)
-    ports: PortSet = data["ports"] if data is not None else NO_PORTS
-    return ports
-
-
-def _external(engine: Engine, cls: int | None) -> set[str]:
+def _outside_edges(engine: Engine, cls: int | None) -> dict[tuple[Direction, str], PortSet]:
+    """Class `cls`'s ports with each outside node, per direction; none when it has no class here."""
     if cls is None:
-        return set()
-    g = engine.graph
-    return {n for n in (*g.successors(cls), *g.predecessors(cls)) if isinstance(n, str)}
+        return {}
+    return {(direction, node): result.ports for direction, node, result in engine.outside_results(cls)}
 
 
 def _kind(before: PortSet, after: PortSet) -> ChangeKind:

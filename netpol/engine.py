@@ -798,28 +798,38 @@ class Engine:
     def _add_outside(self, g: nx.DiGraph[int | str], classes: Iterable[PodClass]) -> None:
         """The outside nodes, and their edges with `classes`."""
         if self.cluster.tiered:
-            self._add_address_set_edges(g, classes)
+            for within in sorted(self.address_sets, key=address_set_node):
+                g.add_node(address_set_node(within), kind="external", block=None, within=within)
         else:
             g.add_node(ANY_ADDRESS, kind="external", block=None)
             for block in self.blocks:
                 g.add_node(_block_node(block), kind="external", block=block)
-            self._add_external_edges(g, classes)
-
-    def _add_external_edges(self, g: nx.DiGraph[int | str], classes: Iterable[PodClass]) -> None:
         for c in classes:
-            for direction in DIRECTIONS:
-                targets: list[IPBlock | None] = [None]
-                if self.is_isolated(direction, c.id):
-                    targets.extend(self.blocks)
-                for block in targets:
-                    result = self._external_result(direction, c.id, block)
-                    if not result.ports:
-                        continue
-                    node = ANY_ADDRESS if block is None else _block_node(block)
-                    if direction == "egress":
-                        g.add_edge(c.id, node, ports=result.ports, egress=result, ingress=None)
-                    else:
-                        g.add_edge(node, c.id, ports=result.ports, egress=None, ingress=result)
+            for direction, node, result in self.outside_results(c.id):
+                if direction == "egress":
+                    g.add_edge(c.id, node, ports=result.ports, egress=result, ingress=None)
+                else:
+                    g.add_edge(node, c.id, ports=result.ports, egress=None, ingress=result)
+
+    def outside_results(self, cls: int) -> Iterator[tuple[Direction, str, DirectionResult]]:
+        """The edges of class `cls` with the outside nodes (see `graph`), per direction: the node and the
+        in-cluster side's result, for the nodes it allows some port with."""
+        if self.cluster.tiered:
+            for within, ip in sorted(self.address_sets.items(), key=lambda kv: address_set_node(kv[0])):
+                for direction in DIRECTIONS:
+                    destination = self.classes[cls].named_ports if direction == "ingress" else None
+                    result = self.evaluate(direction, cls, ip, destination)
+                    if result.ports:
+                        yield direction, address_set_node(within), result
+            return
+        for direction in DIRECTIONS:
+            targets: list[IPBlock | None] = [None]
+            if self.is_isolated(direction, cls):
+                targets.extend(self.blocks)
+            for block in targets:
+                result = self._external_result(direction, cls, block)
+                if result.ports:
+                    yield direction, ANY_ADDRESS if block is None else _block_node(block), result
 
     @cached_property
     def address_sets(self) -> dict[tuple[IPBlock, ...], IPAddress]:
@@ -829,22 +839,6 @@ class Engine:
         for r in self.address_ranges():
             out.setdefault(r.blocks, r.first)
         return out
-
-    def _add_address_set_edges(self, g: nx.DiGraph[int | str], classes: Iterable[PodClass]) -> None:
-        classes = list(classes)
-        for within, ip in sorted(self.address_sets.items(), key=lambda kv: address_set_node(kv[0])):
-            node = address_set_node(within)
-            g.add_node(node, kind="external", block=None, within=within)
-            for c in classes:
-                for direction in DIRECTIONS:
-                    destination = c.named_ports if direction == "ingress" else None
-                    result = self.evaluate(direction, c.id, ip, destination)
-                    if not result.ports:
-                        continue
-                    if direction == "egress":
-                        g.add_edge(c.id, node, ports=result.ports, egress=result, ingress=None)
-                    else:
-                        g.add_edge(node, c.id, ports=result.ports, egress=None, ingress=result)
 
     def _external_result(self, direction: Direction, cls: int, block: IPBlock | None) -> DirectionResult:
         """The rules of `cls` that name `block`, or that admit any address (block None)."""

@@ -355,3 +355,7 @@ class Cluster:
     @cached_property
     def pods_by_key(self) -> dict[str, Pod]:
         return {pod.key: pod for pod in self.pods}
+
+    @cached_property
+    def policies_by_key(self) -> dict[str, NetworkPolicy]:
+        return {p.key: p for p in self.policies}

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import textwrap
+from collections.abc import Iterator
 
 from netpol.connectivity import port_text
 from netpol.diff import Change, ReachabilityDiff
@@ -34,46 +36,44 @@ def _because(c: Change) -> str:
     return f" ({'; '.join(c.because)})" if c.because else ""
 
 
-def diff_text(d: ReachabilityDiff) -> str:
-    lines = [_summary(d)]
+def diff_text(d: ReachabilityDiff) -> Iterator[str]:
+    """The summary, then a line per change: written as it goes, so a large diff starts at once."""
+    yield _summary(d) + "\n"
     for c in d.changes:
-        lines.append(f"{SIGN[c.kind]} {', '.join(c.sources)} -> {c.destination}: {_ports(c)}{_because(c)}")
-    lines.extend(f"pod added: {p}" for p in d.added_pods)
-    lines.extend(f"pod removed: {p}" for p in d.removed_pods)
-    return "\n".join(lines) + "\n"
+        yield f"{SIGN[c.kind]} {', '.join(c.sources)} -> {c.destination}: {_ports(c)}{_because(c)}\n"
+    yield from (f"pod added: {p}\n" for p in d.added_pods)
+    yield from (f"pod removed: {p}\n" for p in d.removed_pods)
 
 
-def diff_markdown(d: ReachabilityDiff) -> str:
-    lines = ["### netpol: reachability changes", "", f"**{_summary(d)}**"]
+def diff_markdown(d: ReachabilityDiff) -> Iterator[str]:
+    yield f"### netpol: reachability changes\n\n**{_summary(d)}**\n"
     if d.changes:
         any_because = any(c.because for c in d.changes)
-        lines += ["", "| change | from | to | before | after |" + (" rules |" if any_because else ""),
-                  "|---|---|---|---|---|" + ("---|" if any_because else "")]
+        yield ("\n| change | from | to | before | after |" + (" rules |" if any_because else "")
+               + "\n|---|---|---|---|---|" + ("---|" if any_because else "") + "\n")
         for c in d.changes:
             sources = ", ".join(f"`{s}`" for s in c.sources)
             if len(c.sources) > SHOWN_SOURCES:  # every source, folded: a review comment stays short
                 sources = f"<details><summary>{len(c.sources)} sources</summary>{sources}</details>"
-            lines.append(f"| {SIGN[c.kind]} {c.kind} | {sources} | `{c.destination}` | "
-                         f"{port_text(c.before, c.named_before)} | {port_text(c.after, c.named_after)} |"
-                         + (f" {'; '.join(c.because)} |" if any_because else ""))
+            yield (f"| {SIGN[c.kind]} {c.kind} | {sources} | `{c.destination}` | "
+                   f"{port_text(c.before, c.named_before)} | {port_text(c.after, c.named_after)} |"
+                   + (f" {'; '.join(c.because)} |" if any_because else "") + "\n")
     if d.added_pods or d.removed_pods:
-        lines.append("")
-        lines += [f"- pod added: `{p}`" for p in d.added_pods] + [f"- pod removed: `{p}`" for p in d.removed_pods]
-    return "\n".join(lines) + "\n"
+        yield "\n"
+        yield from (f"- pod added: `{p}`\n" for p in d.added_pods)
+        yield from (f"- pod removed: `{p}`\n" for p in d.removed_pods)
 
 
-def diff_json(d: ReachabilityDiff) -> str:
-    return json.dumps({
-        "changed": d.changed,
-        "gained": d.count("gained"),
-        "lost": d.count("lost"),
-        "ports_changed": d.count("changed"),
-        "changes": [
-            {"kind": c.kind, "sources": list(c.sources), "destination": c.destination,
-             "before": port_text(c.before, c.named_before), "after": port_text(c.after, c.named_after),
-             **({"rules": list(c.because)} if c.because else {})}
-            for c in d.changes
-        ],
-        "added_pods": list(d.added_pods),
-        "removed_pods": list(d.removed_pods),
-    }, indent=2) + "\n"
+def diff_json(d: ReachabilityDiff) -> Iterator[str]:
+    """One JSON object (as json.dumps with indent 2 writes it), the counts first, a change at a time."""
+    head = {"changed": d.changed, "gained": d.count("gained"), "lost": d.count("lost"),
+            "ports_changed": d.count("changed")}
+    yield json.dumps(head, indent=2)[:-2] + ',\n  "changes": ['
+    for i, c in enumerate(d.changes):
+        item = {"kind": c.kind, "sources": list(c.sources), "destination": c.destination,
+                "before": port_text(c.before, c.named_before), "after": port_text(c.after, c.named_after),
+                **({"rules": list(c.because)} if c.because else {})}
+        yield ("," if i else "") + "\n" + textwrap.indent(json.dumps(item, indent=2), "    ")
+    yield ("\n  ]" if d.changes else "]") + ",\n"
+    tail = json.dumps({"added_pods": list(d.added_pods), "removed_pods": list(d.removed_pods)}, indent=2)
+    yield tail[2:] + "\n"

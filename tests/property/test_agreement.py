@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from netpol import Analyzer, load_objects, reference_allowed
 from netpol.diagram import ANY_POD, ANY_UNRESTRICTED_POD
-from tests.property.strategies import EXTERNAL, PROBES, cluster, tiered_cluster
+from tests.property.strategies import EXTERNAL, PROBES, cluster, label_map, tiered_cluster
 
 # NetworkPolicies alone, and with random Admin and Baseline policies (whose graphs have address sets).
 BOTH = pytest.mark.parametrize("clusters", [cluster(), tiered_cluster()], ids=["v1", "tiered"])
@@ -193,6 +193,110 @@ def test_diff_reports_exactly_the_changed_pod_pairs(clusters: Any, data: st.Data
                 if before != after:
                     want[(src.key, dst.key)] = (str(before), str(after))
     assert got == want
+
+
+@st.composite
+def _edited(draw: st.DrawFn, clusters: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """A random cluster and a version of it with a few edits of some kinds: policies dropped, rewritten
+    or added; pods relabelled, dropped or added; namespace labels changed. Most objects stay as they were,
+    so most classes' rows and columns are not recomputed."""
+    base, other = draw(clusters), draw(clusters)
+    kinds = draw(st.sets(st.sampled_from(["Pod", "Namespace", *POLICY_KINDS]), min_size=1))
+    spare = [o for o in other if o["kind"] in kinds and o["kind"] not in ("Namespace", "BaselineAdminNetworkPolicy")]
+    head = []
+    for obj in base:
+        edit = draw(st.integers(0, 4)) if obj["kind"] in kinds else None
+        if edit == 0:
+            continue  # dropped
+        if edit == 1 and obj["kind"] in ("Pod", "Namespace"):
+            obj = {**obj, "metadata": {**obj["metadata"], "labels": draw(label_map())}}
+        elif edit == 1:
+            like = [o for o in other if o["kind"] == obj["kind"]]
+            if like:  # the same policy, rewritten
+                obj = {**draw(st.sampled_from(like)), "metadata": obj["metadata"]}
+        head.append(obj)
+    for i, obj in enumerate(draw(st.lists(st.sampled_from(spare), max_size=2)) if spare else []):
+        head.append({**obj, "metadata": {**obj["metadata"], "name": f"added{i}"}})
+    return base, head
+
+
+@BOTH
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_rows_and_columns_are_the_class_graph(clusters: Any, data: st.DataObject) -> None:
+    """Every class's row and column, built from its own rules and the inverted index (netpol.slices),
+    has the class graph's ports on every edge (the graph agrees with the reference above)."""
+    from netpol.portsets import NO_PORTS
+    from netpol.slices import PortCodes, Slices
+
+    engine = Analyzer(load_objects(data.draw(clusters)).cluster).engine
+    codes = PortCodes.common(engine)
+    slices = Slices(engine, codes)
+    g = engine.graph
+    n = len(engine.classes)
+
+    def edge(s: int, d: int) -> Any:
+        found = g.get_edge_data(s, d)
+        return NO_PORTS if found is None else found["ports"]
+
+    for c in range(n):
+        row, column = slices.row(c), slices.column(c)
+        assert [codes.decode(row[d]) for d in range(n)] == [edge(c, d) for d in range(n)], c
+        assert [codes.decode(column[s]) for s in range(n)] == [edge(s, c) for s in range(n)], c
+
+
+@BOTH
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_diff_of_a_few_edits_is_the_pairwise_comparison(clusters: Any, data: st.DataObject) -> None:
+    """Only the edited rows and columns are computed (netpol.slices): the changes are still exactly
+    those that comparing every pod pair, and every pod with every outside node, finds."""
+    from netpol.diff import diff
+
+    base_objects, head_objects = data.draw(_edited(clusters))
+    base, head = Analyzer(load_objects(base_objects).cluster), Analyzer(load_objects(head_objects).cluster)
+    got = {(s, c.destination, str(c.before), str(c.after)) for c in diff(base, head).changes for s in c.sources}
+    assert got == _pairwise(base, head)
+
+
+def _pairwise(base: Analyzer, head: Analyzer) -> set[tuple[str, str, str, str]]:
+    """The diff the slow way: every pair of pods through each version's class graph, and each pod with
+    every outside node (address sets common to both versions when tiered)."""
+    from netpol.diff import _address_sets
+    from netpol.portsets import NO_PORTS
+
+    sides = (base.engine, head.engine)
+    keys = sorted(set(sides[0].class_of) | set(sides[1].class_of))
+    several = {p.key for a in (base, head) for p in a.cluster.pods if not p.is_one_pod}
+
+    def edge(e: Any, src: Any, dst: Any) -> Any:
+        data = None if src is None or dst is None else e.graph.get_edge_data(src, dst)
+        return NO_PORTS if data is None else data["ports"]
+
+    out = set()
+
+    def compare(src: str, dst: str, before: Any, after: Any) -> None:
+        if before != after:
+            out.add((src, dst, str(before), str(after)))
+
+    for s in keys:
+        for d in keys:
+            if s != d or s in several:
+                compare(s, d, *(edge(e, e.class_of.get(s), e.class_of.get(d)) for e in sides))
+    if base.cluster.tiered or head.cluster.tiered:
+        for name, ip in _address_sets(*sides).items():
+            for k in keys:
+                for direction in ("egress", "ingress"):
+                    ports = [NO_PORTS if k not in e.class_of else e.external_ports(direction, e.class_of[k], ip)
+                             for e in sides]
+                    compare(*((k, name) if direction == "egress" else (name, k)), *ports)
+    else:
+        nodes = {n for e in sides for n in e.graph if isinstance(n, str)}
+        for k in keys:
+            for n in nodes:
+                compare(k, n, *(edge(e, e.class_of.get(k), n) for e in sides))
+                compare(n, k, *(edge(e, n, e.class_of.get(k)) for e in sides))
+    return out
 
 
 @BOTH

@@ -24,7 +24,7 @@ def changes(base: tuple, head: tuple) -> list[tuple[str, tuple[str, ...], str, s
 def test_no_change() -> None:
     d = diff(analyzer(*BASE), analyzer(*BASE))
     assert not d.changed and d.changes == ()
-    assert diff_text(d) == "no reachability change\n"
+    assert "".join(diff_text(d)) == "no reachability change\n"
 
 
 def test_gained_lost_and_changed_ports() -> None:
@@ -56,7 +56,7 @@ def test_added_and_removed_pods_and_renderings() -> None:
     d = diff(analyzer(*BASE), analyzer(*head))
     assert d.added_pods == ("default/c",) and d.removed_pods == ("default/b",)
     assert d.changed
-    text = diff_text(d)
+    text = "".join(diff_text(d))
     assert text.splitlines() == [  # what the added pod gained and the removed one lost, like any change
         "5 connection(s) gained, 5 lost, 0 with changed ports, pods: 1 added, 1 removed",
         "+ default/c -> any address: all",
@@ -67,13 +67,13 @@ def test_added_and_removed_pods_and_renderings() -> None:
         "- any address, default/a, default/web -> default/b: was all",
         "pod added: default/c", "pod removed: default/b"]
     opened = diff(analyzer(*BASE), analyzer(*BASE[:4]))
-    assert diff_markdown(opened).splitlines()[2:] == [
+    assert "".join(diff_markdown(opened)).splitlines()[2:] == [
         "**2 connection(s) gained, 0 lost, 1 with changed ports**", "",
         "| change | from | to | before | after |", "|---|---|---|---|---|",
         "| + gained | `any address`, `default/b` | `default/web` | none | all |",
         "| ~ changed | `default/a` | `default/web` | TCP:80 | all |",
     ]
-    data = json.loads(diff_json(opened))
+    data = json.loads("".join(diff_json(opened)))
     assert (data["changed"], data["gained"], data["lost"], data["ports_changed"]) == (True, 2, 0, 1)
     assert data["changes"][0] == {"kind": "gained", "sources": ["any address", "default/b"],
                                   "destination": "default/web", "before": "none", "after": "all"}
@@ -85,7 +85,7 @@ def test_every_source_is_listed_and_long_markdown_lists_fold() -> None:
     head = (*base, policy("c", selector=labels(app="web"), ingress=[{"from": [{"podSelector": labels(role="c")}]}]))
     d = diff(analyzer(*base), analyzer(*head))
     names = ", ".join(f"default/c{i}" for i in range(12))  # natural order: c2 before c10
-    assert diff_text(d).splitlines()[1] == f"+ {names} -> default/web: all"
-    row = diff_markdown(d).splitlines()[-1]
+    assert "".join(diff_text(d)).splitlines()[1] == f"+ {names} -> default/web: all"
+    row = "".join(diff_markdown(d)).splitlines()[-1]
     assert row.startswith("| + gained | <details><summary>12 sources</summary>`default/c0`, `default/c1`, ")
     assert row.endswith("`default/c10`, `default/c11`</details> | `default/web` | none | all |")

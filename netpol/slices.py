@@ -1,0 +1,228 @@
+"""One class's row or column of the class matrix, with exact ports, built without the rest of the matrix.
+
+A diff of two versions that differ in a few policies needs only the rows and columns of the classes
+whose rules changed (netpol.diff). A row is the class's own egress against every destination's ingress
+towards it:
+
+- its own side: its rules cut the destinations into regions that they treat alike, and the engine
+  evaluates one destination per region;
+- everyone else's side: an inverted index says which rules' peers hold the class, so only the classes
+  those rules belong to are looked at; every other class answers by its isolation alone (not isolated:
+  every port; isolated: none). NetworkPolicy allows are a union, so they are added up a rule at a time
+  with array operations; a class that Admin or Baseline policies select is evaluated by the engine.
+
+A column is the same with the directions swapped. Ports are bit codes over port atoms (PortCodes) that
+every rule of both versions treats alike, so a row is one array and two rows compare in one operation.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from functools import cached_property
+
+import numpy as np
+import numpy.typing as npt
+
+from netpol.compile import CompiledRule
+from netpol.engine import Engine, PeerMatch, TierPeerMatch, bit_ids, bit_mask
+from netpol.model import ContainerPort, Direction
+from netpol.portsets import ALL_PORTS, PortSet, Protocol
+from netpol.tiers import CompiledTierRule, port_atoms
+
+Codes = npt.NDArray[np.uint64]  # (classes, words): per class, bit k of the code is port atom k
+_Subjects = tuple[CompiledRule | CompiledTierRule, PeerMatch | TierPeerMatch, list[int]]  # a rule's classes
+DENSE = 64  # peer sets holding more than 1/DENSE of the classes are tested per query, not indexed
+
+
+@dataclass(frozen=True)
+class PortCodes:
+    """Port sets as bit codes over atoms that every rule treats alike: each atom is allowed whole or
+    not at all, so a set of atoms is exactly a port set."""
+
+    atoms: tuple[tuple[Protocol, int, int], ...]
+    _encoded: dict[PortSet, Codes] = field(default_factory=dict, compare=False, repr=False)
+    _decoded: dict[bytes, PortSet] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def common(cls, *engines: Engine) -> PortCodes:
+        """Atoms that cut at every port any of the engines' rules (and named ports) distinguish."""
+        return cls(tuple(port_atoms([], [a for e in engines for a in e.port_atoms])))
+
+    @cached_property
+    def width(self) -> int:
+        return max(1, (len(self.atoms) + 63) // 64)
+
+    def zeros(self, n: int) -> Codes:
+        return np.zeros((n, self.width), dtype=np.uint64)
+
+    def encode(self, ports: PortSet) -> Codes:
+        code = self._encoded.get(ports)
+        if code is None:
+            value = sum(1 << k for k, (proto, first, _) in enumerate(self.atoms) if ports.contains(proto, first))
+            code = np.array([(value >> (64 * w)) & (2**64 - 1) for w in range(self.width)], dtype=np.uint64)
+            self._encoded[ports] = code
+        return code
+
+    def decode(self, code: Codes) -> PortSet:
+        key = code.tobytes()
+        ports = self._decoded.get(key)
+        if ports is None:
+            value = sum(int(word) << (64 * w) for w, word in enumerate(code.tolist()))
+            ports = self._decoded[key] = PortSet.of(a for k, a in enumerate(self.atoms) if (value >> k) & 1)
+        return ports
+
+
+@dataclass(frozen=True)
+class _Peers:
+    """The rules in one direction whose peers are one same set of classes, with the classes they belong
+    to (their subjects): NetworkPolicy rules, whose allows add up, and tiered rules."""
+
+    match: PeerMatch | TierPeerMatch
+    rules: tuple[tuple[CompiledRule, npt.NDArray[np.int64]], ...]
+    tiered: npt.NDArray[np.int64]  # subjects of the tiered rules among them
+
+
+class Slices:
+    """Rows and columns of one engine's class matrix, as port codes over `codes`' atoms."""
+
+    def __init__(self, engine: Engine, codes: PortCodes) -> None:
+        self.engine = engine
+        self.codes = codes
+        self.size = len(engine.classes)
+        self._all = codes.encode(ALL_PORTS)
+        self._combined: dict[tuple[int, tuple[ContainerPort, ...] | None], tuple[npt.NDArray[np.int64], Codes]] = {}
+
+    def row(self, src: int) -> Codes:
+        """What class `src` may send to each class: its egress and their ingress both allow."""
+        out = self._own("egress", src) & self._toward("ingress", src)
+        return self._without_self(out, src)
+
+    def column(self, dst: int) -> Codes:
+        """What each class may send to class `dst`."""
+        out = self._toward("egress", dst) & self._own("ingress", dst)
+        return self._without_self(out, dst)
+
+    def _without_self(self, out: Codes, cls: int) -> Codes:
+        if self.engine.classes[cls].lone:  # one pod and itself: not a policy question (as in Engine.graph)
+            out[cls] = 0
+        return out
+
+    def _own(self, direction: Direction, subject: int) -> Codes:
+        """Class `subject`'s result in `direction` towards every class: one evaluation per region of peers
+        that its rules (and its node, for hostNetwork peers) treat alike."""
+        e = self.engine
+        admin, baseline = e.tier_lists(direction, subject)
+        entries: list[tuple[object, PeerMatch | TierPeerMatch]] = [*e.rules[direction][subject], *admin, *baseline]
+        out = self.codes.zeros(self.size)
+        if not entries and not e.is_isolated(direction, subject):
+            out[:] = self._all
+            return out
+        local = e.local_node_bits(subject)
+        for region, _ in e.peer_regions(e.all_bits, entries, split_named_ports=direction == "egress"):
+            for part in (region & local, region & ~local):
+                if not part:
+                    continue
+                peer = (part & -part).bit_length() - 1
+                named = e.classes[peer if direction == "egress" else subject].named_ports
+                ports = e.evaluate(direction, subject, peer, named).ports
+                if ports:
+                    out[bit_mask(part, self.size)] = self.codes.encode(ports)
+        return out
+
+    def _toward(self, direction: Direction, peer: int) -> Codes:
+        """Every class's result in `direction` with class `peer` as the other end."""
+        e = self.engine
+        out = self.codes.zeros(self.size)
+        out[~self._isolated[direction]] = self._all
+        touched: list[npt.NDArray[np.int64]] = []
+        for peers in self._holding(direction, peer):
+            subjects, codes = self._allows(direction, peers, peer)
+            out[subjects] |= codes
+            touched += [subjects, peers.tiered]
+        node = e.classes[peer].node
+        if e.classes[peer].host_network and node is not None:  # a hostNetwork peer speaks for its node
+            local = np.flatnonzero(self._nodes == node)
+            out[local] = self._all
+            touched.append(local)
+        if touched and self._tier_subjects[direction].any():
+            ids = np.unique(np.concatenate(touched))
+            for subject in ids[self._tier_subjects[direction][ids]].tolist():
+                named = e.classes[peer if direction == "egress" else subject].named_ports
+                out[subject] = self.codes.encode(e.evaluate(direction, subject, peer, named).ports)
+        return out
+
+    def _allows(self, direction: Direction, peers: _Peers, peer: int) -> tuple[npt.NDArray[np.int64], Codes]:
+        """What the NetworkPolicy rules of one peer set allow their subjects, combined per subject: egress
+        ports resolve on the destination (`peer`), ingress ports on each subject."""
+        e = self.engine
+        towards = e.classes[peer].named_ports if direction == "egress" else None
+        key = (id(peers), towards)
+        cached = self._combined.get(key)
+        if cached is None:
+            ids: list[int] = []
+            codes: list[Codes] = []
+            for rule, subjects in peers.rules:
+                for cls in subjects.tolist():
+                    named = towards if towards is not None else e.classes[cls].named_ports
+                    ids.append(cls)
+                    codes.append(self.codes.encode(e.resolve(rule, named)))
+            if not ids:
+                cached = (np.zeros(0, dtype=np.int64), self.codes.zeros(0))
+            else:
+                order = np.argsort(ids, kind="stable")
+                ordered = np.array(ids, dtype=np.int64)[order]
+                starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+                cached = (ordered[starts], np.bitwise_or.reduceat(np.stack(codes)[order], starts, axis=0))
+            self._combined[key] = cached
+        return cached
+
+    @cached_property
+    def _isolated(self) -> dict[Direction, npt.NDArray[np.bool_]]:
+        return {d: np.fromiter((self.engine.is_isolated(d, c) for c in range(self.size)), bool, self.size)
+                for d in ("ingress", "egress")}
+
+    @cached_property
+    def _tier_subjects(self) -> dict[Direction, npt.NDArray[np.bool_]]:
+        return {d: np.fromiter((self.engine.has_tier_rules(d, c) for c in range(self.size)), bool, self.size)
+                for d in ("ingress", "egress")}
+
+    @cached_property
+    def _nodes(self) -> npt.NDArray[np.object_]:
+        return np.array([c.node for c in self.engine.classes], dtype=object)
+
+    def _holding(self, direction: Direction, peer: int) -> list[_Peers]:
+        """The peer sets in `direction` that hold class `peer`."""
+        sparse, dense = self._index[direction]
+        return [*sparse[peer], *(peers for peers in dense if peers.match.matches_class(peer))]
+
+    @cached_property
+    def _index(self) -> dict[Direction, tuple[list[list[_Peers]], list[_Peers]]]:
+        """Per direction, for each class the peer sets that hold it; sets that hold many classes are kept
+        aside and tested per query."""
+        e = self.engine
+        out: dict[Direction, tuple[list[list[_Peers]], list[_Peers]]] = {}
+        for direction in ("ingress", "egress"):
+            by_rule: dict[int, _Subjects] = {}
+            for cls in range(self.size):
+                admin, baseline = e.tier_lists(direction, cls)
+                entries: list[tuple[CompiledRule | CompiledTierRule, PeerMatch | TierPeerMatch]] = [
+                    *e.rules[direction][cls], *admin, *baseline]
+                for rule, pm in entries:
+                    by_rule.setdefault(id(pm), (rule, pm, []))[2].append(cls)
+            by_peers: dict[tuple[int, bool], list[_Subjects]] = {}
+            for rule, pm, subjects in by_rule.values():
+                by_peers.setdefault((pm.classes, pm.everything), []).append((rule, pm, subjects))
+            sparse: list[list[_Peers]] = [[] for _ in range(self.size)]
+            dense: list[_Peers] = []
+            for (classes, everything), same in by_peers.items():
+                v1 = tuple((rule, np.array(subjects, dtype=np.int64)) for rule, _, subjects in same
+                           if isinstance(rule, CompiledRule))
+                tiered = [c for rule, _, subjects in same if not isinstance(rule, CompiledRule) for c in subjects]
+                peers = _Peers(same[0][1], v1, np.array(tiered, dtype=np.int64))
+                if everything or classes.bit_count() * DENSE > self.size:
+                    dense.append(peers)
+                else:
+                    for cls in bit_ids(classes):
+                        sparse[cls].append(peers)
+            out[direction] = (sparse, dense)
+        return out
