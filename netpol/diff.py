@@ -11,7 +11,7 @@ Connections to and from outside nodes (any address, each ipBlock) are compared b
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
@@ -81,7 +81,9 @@ def diff(base: Analyzer, head: Analyzer) -> ReachabilityDiff:
     pairs = list(index)
     rows, columns = _dirty(base, head, pairs, [[keys[r] for r in m] for m in members])
     codes = PortCodes.common(before, after)
-    lines = _Lines(pairs, codes, Slices(before, codes), Slices(after, codes))
+    sides = [Slices(engine, codes, _classes(pairs, rows, i), _classes(pairs, columns, i))
+             for i, engine in enumerate((before, after))]
+    lines = _Lines(pairs, codes, *sides)
     between: dict[tuple[int, PortSet, PortSet], set[int]] = {}  # (destination group, ports) -> source groups
     for g in rows:
         for b, a, destinations in lines.changed(g, column=False):
@@ -100,6 +102,11 @@ def diff(base: Analyzer, head: Analyzer) -> ReachabilityDiff:
         key=lambda c: (("gained", "lost", "changed").index(c.kind), c.destination, c.sources),
     )
     return ReachabilityDiff(tuple(changes), tuple(sorted(new - old)), tuple(sorted(old - new)))
+
+
+def _classes(pairs: list[tuple[int | None, int | None]], groups: list[int], side: int) -> set[int]:
+    """The classes of some groups in one version."""
+    return {c for g in groups if (c := pairs[g][side]) is not None}
 
 
 def _expand(between: dict[tuple[int, PortSet, PortSet], set[int]], members: list[list[int]], keys: list[str],
@@ -196,37 +203,46 @@ def _dirty(base: Analyzer, head: Analyzer, pairs: list[tuple[int | None, int | N
     if base.cluster.nodes != head.cluster.nodes:  # tiered peers select nodes: anything may differ
         return everything, everything
     sides = (base, head)
-    marked = {d: [_selected_by_changes(a, o, d) for a, o in ((base, head), (head, base))] for d in DIRECTIONS}
-    to_class = [np.array([-1 if p[i] is None else p[i] for p in pairs], dtype=np.int64) for i in (0, 1)]
-    spaces = [{ns.name: ns for ns in a.cluster.namespaces} for a in sides]
+    spaces = [a.cluster.namespaces_by_name for a in sides]
     relabelled = {name for name in spaces[0].keys() | spaces[1].keys() if spaces[0].get(name) != spaces[1].get(name)}
     pods = [a.cluster.pods_by_key for a in sides]
-    changed = np.array([pair[0] is None or pair[1] is None or any(
-        pods[0][k] != pods[1][k] or pods[0][k].namespace in relabelled for k in pods_of)
-        for pair, pods_of in zip(pairs, members, strict=True)], dtype=bool)
+    changed_pods = {k for k, pod in pods[0].items()
+                    if pod.namespace in relabelled or pods[1].get(k, pod) != pod}
+    changed = np.array([None in pair or not changed_pods.isdisjoint(pods_of)
+                        for pair, pods_of in zip(pairs, members, strict=True)], dtype=bool)
+    to_class = [np.array([-1 if p[i] is None else p[i] for p in pairs], dtype=np.int64) for i in (0, 1)]
+    changed_policies = _changed_keys(base.cluster.policies_by_key, head.cluster.policies_by_key)
+    changed_tiered = _changed_keys({t.key: t for t in base.cluster.tiered}, {t.key: t for t in head.cluster.tiered})
+    marked = [_selected_by(a, changed_policies, changed_tiered) for a in sides]
     out = []
     for direction in ("egress", "ingress"):
         dirty = changed.copy()
         for side in (0, 1):
             present = to_class[side] >= 0
-            dirty[present] |= marked[direction][side][to_class[side][present]]
+            dirty[present] |= marked[side][direction][to_class[side][present]]
         out.append(np.flatnonzero(dirty).tolist())
     return out[0], out[1]
 
 
-def _selected_by_changes(analyzer: Analyzer, other: Analyzer, direction: Direction) -> npt.NDArray[np.bool_]:
-    """Per class of `analyzer`, whether a policy that is not the same in `other` selects it in `direction`."""
-    engine = analyzer.engine
-    bits = 0
-    theirs = other.cluster.policies_by_key
-    for pol in analyzer.cluster.policies:
-        if pol.affects(direction) and theirs.get(pol.key) != pol:
-            bits |= engine.selected_by(pol.namespace, pol.pod_selector)
-    tiered = {t.key: t for t in other.cluster.tiered}
-    for t in analyzer.cluster.tiered:
-        if t.rules(direction) and tiered.get(t.key) != t:
-            bits |= engine.tier_select(t.subject)
-    return bit_mask(bits, len(engine.classes))
+def _changed_keys(before: Mapping[str, object], after: Mapping[str, object]) -> set[str]:
+    return {k for k in before.keys() | after.keys() if before.get(k) != after.get(k)}
+
+
+def _selected_by(analyzer: Analyzer, policies: set[str], tiered: set[str]) -> dict[Direction, npt.NDArray[np.bool_]]:
+    """Per direction and class, whether one of these policies (by key) selects it there."""
+    engine, cluster = analyzer.engine, analyzer.cluster
+    bits = dict.fromkeys(DIRECTIONS, 0)
+    for pol in (cluster.policies_by_key[k] for k in policies if k in cluster.policies_by_key):
+        selected = engine.selected_by(pol.namespace, pol.pod_selector)
+        for direction in DIRECTIONS:
+            if pol.affects(direction):
+                bits[direction] |= selected
+    for t in cluster.tiered:
+        if t.key in tiered:
+            for direction in DIRECTIONS:
+                if t.rules(direction):
+                    bits[direction] |= engine.tier_select(t.subject)
+    return {d: bit_mask(b, len(engine.classes)) for d, b in bits.items()}
 
 
 def _address_sets(before: Engine, after: Engine) -> dict[str, IPAddress]:

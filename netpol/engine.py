@@ -238,6 +238,11 @@ class Engine:
         self.rules: dict[Direction, list[list[tuple[CompiledRule, PeerMatch]]]] = {
             d: [[] for _ in self.classes] for d in DIRECTIONS
         }
+        # Per direction, (subject classes, their rules): each rule's subjects, read once (netpol.slices).
+        self.applied: dict[Direction, list[tuple[list[int], Sequence[tuple[CompiledRule | CompiledTierRule,
+                                                                     PeerMatch | TierPeerMatch]]]]] = {
+            d: [] for d in DIRECTIONS}
+        self._peer_matches: dict[tuple[object, str | None], PeerMatch] = {}
         self._apply_targets()
         self.tier_rules = compile_tiers(cluster.tiered)
         self.tiered: dict[tuple[Tier, Direction], list[list[tuple[CompiledTierRule, TierPeerMatch]]]] = {}
@@ -349,6 +354,16 @@ class Engine:
     # -- policies ----------------------------------------------------------
 
     def _peer_match(self, rule: CompiledRule, namespace: str) -> PeerMatch:
+        """What the rule's peers match; rules with the same peers share one (only a peer without a
+        namespaceSelector depends on the policy's namespace), which saves a class bitset per rule."""
+        relative = any(isinstance(p, PodPeer) and p.namespace_selector is None for p in rule.peers)
+        key = (rule.peers, namespace if relative else None)
+        cached = self._peer_matches.get(key)
+        if cached is None:
+            cached = self._peer_matches[key] = self._match_peers(rule, namespace)
+        return cached
+
+    def _match_peers(self, rule: CompiledRule, namespace: str) -> PeerMatch:
         if not rule.peers:
             return PeerMatch(self.all_bits, 0, (), True)
         by_selector = 0
@@ -366,7 +381,9 @@ class Engine:
         for target in self.targets:
             selected = self.selected_by(target.namespace, target.pod_selector)
             matches = [(rule, self._peer_match(rule, target.namespace)) for rule in target.rules]
-            for cid in bit_ids(selected):
+            cids = bit_ids(selected)
+            self.applied[target.direction].append((cids, matches))
+            for cid in cids:
                 self.isolating[target.direction][cid].extend(target.policies)
                 self.rules[target.direction][cid].extend(matches)
 
@@ -382,7 +399,9 @@ class Engine:
                 if not subject:
                     continue
                 pm = self._tier_peer_match(rule, nodes)
-                for cid in bit_ids(subject):
+                cids = bit_ids(subject)
+                self.applied[direction].append((cids, [(rule, pm)]))
+                for cid in cids:
                     per_class[cid].append((rule, pm))
             self.tiered[(tier, direction)] = per_class
 

@@ -17,6 +17,7 @@ every rule of both versions treats alike, so a row is one array and two rows com
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
 
@@ -30,8 +31,6 @@ from netpol.portsets import ALL_PORTS, PortSet, Protocol
 from netpol.tiers import CompiledTierRule, port_atoms
 
 Codes = npt.NDArray[np.uint64]  # (classes, words): per class, bit k of the code is port atom k
-_Subjects = tuple[CompiledRule | CompiledTierRule, PeerMatch | TierPeerMatch, list[int]]  # a rule's classes
-DENSE = 64  # peer sets holding more than 1/DENSE of the classes are tested per query, not indexed
 
 
 @dataclass(frozen=True)
@@ -74,33 +73,61 @@ class PortCodes:
 
 @dataclass(frozen=True)
 class _Peers:
-    """The rules in one direction whose peers are one same set of classes, with the classes they belong
-    to (their subjects): NetworkPolicy rules, whose allows add up, and tiered rules."""
+    """The rules in one direction whose peers are one same set of classes, each with the classes it
+    belongs to (its subjects, a bitset): NetworkPolicy rules, whose allows add up, and tiered rules."""
 
     match: PeerMatch | TierPeerMatch
-    rules: tuple[tuple[CompiledRule, npt.NDArray[np.int64]], ...]
-    tiered: npt.NDArray[np.int64]  # subjects of the tiered rules among them
+    rules: tuple[tuple[CompiledRule | CompiledTierRule, list[int]], ...]
+
+    @cached_property
+    def v1(self) -> tuple[tuple[CompiledRule, npt.NDArray[np.int64]], ...]:
+        return tuple((rule, np.array(subjects, dtype=np.int64)) for rule, subjects in self.rules
+                     if isinstance(rule, CompiledRule) and subjects)
+
+    @cached_property
+    def tiered(self) -> npt.NDArray[np.int64]:
+        return np.array([c for rule, subjects in self.rules if not isinstance(rule, CompiledRule) for c in subjects],
+                        dtype=np.int64)
+
+
+def _or(values: Iterable[int]) -> int:
+    out = 0
+    for v in values:
+        out |= v
+    return out
 
 
 class Slices:
     """Rows and columns of one engine's class matrix, as port codes over `codes`' atoms."""
 
-    def __init__(self, engine: Engine, codes: PortCodes) -> None:
+    def __init__(self, engine: Engine, codes: PortCodes, rows: Iterable[int], columns: Iterable[int]) -> None:
+        """`rows` and `columns`: the classes whose rows and columns will be asked for; who holds them is
+        looked up for those only, one bitset operation per peer set."""
         self.engine = engine
         self.codes = codes
+        self._wanted: dict[Direction, int] = {"ingress": _or(1 << c for c in rows),
+                                              "egress": _or(1 << c for c in columns)}
         self.size = len(engine.classes)
         self._all = codes.encode(ALL_PORTS)
-        self._combined: dict[tuple[int, tuple[ContainerPort, ...] | None], tuple[npt.NDArray[np.int64], Codes]] = {}
+        self._held: dict[Direction, dict[int, list[_Peers]]] = {}
+        self._combined: dict[tuple[int, int | None], tuple[npt.NDArray[np.int64], Codes]] = {}
+        self._rule_code_cache: dict[tuple[int, int], Codes] = {}  # rules live as long as the engine
 
     def row(self, src: int) -> Codes:
         """What class `src` may send to each class: its egress and their ingress both allow."""
+        self._check("ingress", src)
         out = self._own("egress", src) & self._toward("ingress", src)
         return self._without_self(out, src)
 
     def column(self, dst: int) -> Codes:
         """What each class may send to class `dst`."""
+        self._check("egress", dst)
         out = self._toward("egress", dst) & self._own("ingress", dst)
         return self._without_self(out, dst)
+
+    def _check(self, direction: Direction, cls: int) -> None:
+        if not (self._wanted[direction] >> cls) & 1:
+            raise ValueError(f"class {cls} was not asked for when these slices were made")
 
     def _without_self(self, out: Codes, cls: int) -> Codes:
         if self.engine.classes[cls].lone:  # one pod and itself: not a policy question (as in Engine.graph)
@@ -154,25 +181,20 @@ class Slices:
     def _allows(self, direction: Direction, peers: _Peers, peer: int) -> tuple[npt.NDArray[np.int64], Codes]:
         """What the NetworkPolicy rules of one peer set allow their subjects, combined per subject: egress
         ports resolve on the destination (`peer`), ingress ports on each subject."""
-        e = self.engine
-        towards = e.classes[peer].named_ports if direction == "egress" else None
+        towards = int(self._named_ids[peer]) if direction == "egress" else None
         key = (id(peers), towards)
         cached = self._combined.get(key)
         if cached is None:
-            ids: list[int] = []
-            codes: list[Codes] = []
-            for rule, subjects in peers.rules:
-                for cls in subjects.tolist():
-                    named = towards if towards is not None else e.classes[cls].named_ports
-                    ids.append(cls)
-                    codes.append(self.codes.encode(e.resolve(rule, named)))
-            if not ids:
+            rules = peers.v1
+            if not rules:
                 cached = (np.zeros(0, dtype=np.int64), self.codes.zeros(0))
             else:
-                order = np.argsort(ids, kind="stable")
-                ordered = np.array(ids, dtype=np.int64)[order]
+                every = np.concatenate([subjects for _, subjects in rules])
+                codes = self._rule_codes(rules, every, towards)
+                order = np.argsort(every, kind="stable")
+                ordered = every[order]
                 starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
-                cached = (ordered[starts], np.bitwise_or.reduceat(np.stack(codes)[order], starts, axis=0))
+                cached = (ordered[starts], np.bitwise_or.reduceat(codes[order], starts, axis=0))
             self._combined[key] = cached
         return cached
 
@@ -186,43 +208,59 @@ class Slices:
         return {d: np.fromiter((self.engine.has_tier_rules(d, c) for c in range(self.size)), bool, self.size)
                 for d in ("ingress", "egress")}
 
+    def _rule_codes(self, rules: tuple[tuple[CompiledRule, npt.NDArray[np.int64]], ...],
+                    every: npt.NDArray[np.int64], towards: int | None) -> Codes:
+        """Each rule's ports for each of its subjects (`every`: their concatenation), resolved on named-port
+        table `towards` (egress) or on each subject's own (ingress): once per (rule, table)."""
+        tables = len(self._named_tables)
+        which = np.repeat(np.arange(len(rules), dtype=np.int64), [subjects.size for _, subjects in rules])
+        table = self._named_ids[every] if towards is None else np.full(every.size, towards, dtype=np.int64)
+        keys, inverse = np.unique(which * tables + table, return_inverse=True)
+        per_key = np.stack([self._rule_code(rules[k // tables][0], k % tables) for k in keys.tolist()])
+        out: Codes = per_key[inverse.reshape(-1)]
+        return out
+
+    def _rule_code(self, rule: CompiledRule, table: int) -> Codes:
+        key = (id(rule), table)
+        code = self._rule_code_cache.get(key)
+        if code is None:
+            code = self._rule_code_cache[key] = self.codes.encode(self.engine.resolve(rule, self._named_tables[table]))
+        return code
+
+    @cached_property
+    def _named_tables(self) -> list[tuple[ContainerPort, ...]]:
+        return list(dict.fromkeys(c.named_ports for c in self.engine.classes))
+
+    @cached_property
+    def _named_ids(self) -> npt.NDArray[np.int64]:
+        """Per class, the index of its named-port table in `_named_tables`."""
+        number = {t: i for i, t in enumerate(self._named_tables)}
+        return np.array([number[c.named_ports] for c in self.engine.classes], dtype=np.int64)
+
     @cached_property
     def _nodes(self) -> npt.NDArray[np.object_]:
         return np.array([c.node for c in self.engine.classes], dtype=object)
 
     def _holding(self, direction: Direction, peer: int) -> list[_Peers]:
         """The peer sets in `direction` that hold class `peer`."""
-        sparse, dense = self._index[direction]
-        return [*sparse[peer], *(peers for peers in dense if peers.match.matches_class(peer))]
+        held = self._held.get(direction)
+        if held is None:
+            held = self._held[direction] = self._holders(direction)
+        return held.get(peer, [])
 
-    @cached_property
-    def _index(self) -> dict[Direction, tuple[list[list[_Peers]], list[_Peers]]]:
-        """Per direction, for each class the peer sets that hold it; sets that hold many classes are kept
-        aside and tested per query."""
-        e = self.engine
-        out: dict[Direction, tuple[list[list[_Peers]], list[_Peers]]] = {}
-        for direction in ("ingress", "egress"):
-            by_rule: dict[int, _Subjects] = {}
-            for cls in range(self.size):
-                admin, baseline = e.tier_lists(direction, cls)
-                entries: list[tuple[CompiledRule | CompiledTierRule, PeerMatch | TierPeerMatch]] = [
-                    *e.rules[direction][cls], *admin, *baseline]
-                for rule, pm in entries:
-                    by_rule.setdefault(id(pm), (rule, pm, []))[2].append(cls)
-            by_peers: dict[tuple[int, bool], list[_Subjects]] = {}
-            for rule, pm, subjects in by_rule.values():
-                by_peers.setdefault((pm.classes, pm.everything), []).append((rule, pm, subjects))
-            sparse: list[list[_Peers]] = [[] for _ in range(self.size)]
-            dense: list[_Peers] = []
-            for (classes, everything), same in by_peers.items():
-                v1 = tuple((rule, np.array(subjects, dtype=np.int64)) for rule, _, subjects in same
-                           if isinstance(rule, CompiledRule))
-                tiered = [c for rule, _, subjects in same if not isinstance(rule, CompiledRule) for c in subjects]
-                peers = _Peers(same[0][1], v1, np.array(tiered, dtype=np.int64))
-                if everything or classes.bit_count() * DENSE > self.size:
-                    dense.append(peers)
-                else:
-                    for cls in bit_ids(classes):
-                        sparse[cls].append(peers)
-            out[direction] = (sparse, dense)
+    def _holders(self, direction: Direction) -> dict[int, list[_Peers]]:
+        """For each wanted class, the peer sets in `direction` that hold it: one AND per peer set."""
+        by_match: dict[int, tuple[PeerMatch | TierPeerMatch, list[tuple[CompiledRule | CompiledTierRule,
+                                                                         list[int]]]]] = {}
+        for selected, entries in self.engine.applied[direction]:
+            for rule, pm in entries:
+                by_match.setdefault(id(pm), (pm, []))[1].append((rule, selected))  # equal peers share one
+        wanted = self._wanted[direction]
+        out: dict[int, list[_Peers]] = {}
+        for pm, rules in by_match.values():
+            hit = wanted if pm.everything else pm.classes & wanted
+            if hit:
+                peers = _Peers(pm, tuple(rules))
+                for cls in bit_ids(hit):
+                    out.setdefault(cls, []).append(peers)
         return out

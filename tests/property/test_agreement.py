@@ -231,7 +231,7 @@ def test_rows_and_columns_are_the_class_graph(clusters: Any, data: st.DataObject
 
     engine = Analyzer(load_objects(data.draw(clusters)).cluster).engine
     codes = PortCodes.common(engine)
-    slices = Slices(engine, codes)
+    slices = Slices(engine, codes, range(len(engine.classes)), range(len(engine.classes)))
     g = engine.graph
     n = len(engine.classes)
 

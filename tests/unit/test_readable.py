@@ -6,6 +6,8 @@ import io
 import json
 
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 from rich.console import Console
 from typer.testing import CliRunner
 
@@ -69,3 +71,29 @@ def test_explain_wraps_at_80_columns_without_truncating() -> None:
         "    - pods [app=bookstore,role=api] in namespace default",
         "    - pods [app=inventory,role=web] in namespace default", ""]
     assert "…" not in "".join(shown(explain_text(summaries, 120), 120))
+
+
+def _parts(name: str) -> tuple[tuple[int, int | str], ...]:
+    """Natural order spelled out: digit runs compare as numbers, before any text at the same place."""
+    import re
+
+    return tuple((0, int(p)) if p.isdigit() else (1, p) for p in re.split(r"(\d+)", name) if p)
+
+
+def test_names_sort_as_people_read_them() -> None:
+    from netpol.errors import natural_key
+
+    names = ["p10", "p2", "p-1", "p1", "p01", "p", "10.0.0.10", "10.0.0.9", "ns-2/web-10", "ns-2/web-9", "ns-10/a"]
+    assert sorted(names, key=natural_key) == sorted(names, key=_parts) == [
+        "10.0.0.9", "10.0.0.10", "ns-2/web-9", "ns-2/web-10", "ns-10/a", "p", "p1", "p01", "p2", "p10", "p-1"]
+
+
+@given(st.lists(st.text(alphabet="ab-./0123456789", max_size=8), max_size=30))
+def test_natural_order_is_the_order_of_its_parts(names: list[str]) -> None:
+    """The string key (compared in C) orders and ties names exactly as their parts do."""
+    from netpol.errors import natural_key
+
+    for a in names:
+        for b in names:
+            assert (natural_key(a) < natural_key(b), natural_key(a) == natural_key(b)) == (_parts(a) < _parts(b),
+                                                                                           _parts(a) == _parts(b))
