@@ -215,6 +215,9 @@ class Slices:
         tables = len(self._named_tables)
         which = np.repeat(np.arange(len(rules), dtype=np.int64), [subjects.size for _, subjects in rules])
         table = self._named_ids[every] if towards is None else np.full(every.size, towards, dtype=np.int64)
+        named = np.repeat(np.fromiter((any(isinstance(p.port, str) for p in rule.ports) for rule, _ in rules), bool,
+                                      len(rules)), [subjects.size for _, subjects in rules])
+        table[~named] = 0  # numbered ports resolve alike on every table
         keys, inverse = np.unique(which * tables + table, return_inverse=True)
         per_key = np.stack([self._rule_code(rules[k // tables][0], k % tables) for k in keys.tolist()])
         out: Codes = per_key[inverse.reshape(-1)]
