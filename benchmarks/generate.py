@@ -235,6 +235,25 @@ def tiered_policies(count: int, seed: int = 1) -> list[Obj]:
     return out
 
 
+def changed(objects: list[Obj], fraction: float, seed: int = 7) -> list[Obj]:
+    """A later version of the same cluster: `fraction` of the NetworkPolicies, chosen at random, have each
+    numbered port (and range) moved up by one; every other object is the same."""
+    import copy
+
+    rng = random.Random(seed)
+    policies = [i for i, o in enumerate(objects) if o["kind"] == "NetworkPolicy"]
+    out = list(objects)
+    for i in rng.sample(policies, int(len(policies) * fraction)):
+        policy = out[i] = copy.deepcopy(objects[i])
+        for rule in [*policy["spec"].get("ingress", []), *policy["spec"].get("egress", [])]:
+            for port in rule.get("ports", []):
+                if isinstance(port.get("port"), int):
+                    port["port"] += 1
+                    if "endPort" in port:
+                        port["endPort"] = max(port["endPort"], port["port"])
+    return out
+
+
 def write(objects: list[Obj], path: Path) -> None:
     """A v1 List as JSON, or multi-document YAML through libyaml, by the file's extension."""
     with path.open("w") as fh:
@@ -251,10 +270,14 @@ def main() -> None:
     parser.add_argument("--namespaces", type=int, help="default: one per 15 pods")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--tiered", type=int, default=0, help="add about this many Admin and Baseline policies")
+    parser.add_argument("--changed", type=float, default=0.0,
+                        help="a later version: move the ports of this fraction of the NetworkPolicies (0.01: 1%%)")
     parser.add_argument("-o", "--output", type=Path, required=True, help="a .yaml or .json file")
     args = parser.parse_args()
     size = Size(args.pods, args.policies, args.namespaces or max(1, args.pods // 15))
     objects = generate(size, args.seed) + tiered_policies(args.tiered, args.seed)
+    if args.changed:
+        objects = changed(objects, args.changed, args.seed)
     write(objects, args.output)
     print(f"wrote {len(objects)} objects to {args.output}", file=sys.stderr)
 

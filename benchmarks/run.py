@@ -33,7 +33,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from benchmarks.generate import SIZES, Size, generate, tiered_policies, write  # noqa: E402
+from benchmarks.generate import SIZES, Size, changed, generate, tiered_policies, write  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 QUERIES = 200
@@ -154,7 +154,7 @@ COMMANDS = (  # (what a user runs, generated size (pods, policies), arguments); 
 def _command(args: list[str]) -> tuple[float, float | None]:
     """Wall time and peak RSS (MiB) of one netpol process, its output discarded. The RSS comes from GNU
     time when it is installed: a forked child's own rusage would count the benchmark's memory too."""
-    netpol = shutil.which("netpol") or str(Path(sys.executable).parent / "netpol")
+    netpol = _netpol()
     gnu_time = Path("/usr/bin/time")
     prefix = [str(gnu_time), "-f", "%M"] if gnu_time.exists() else []
     started = time.perf_counter()
@@ -179,7 +179,6 @@ def _commands(workdir: Path) -> list[str]:
 
 
 POSSIBLE = ((100, 50, 7), (300, 150, 20), (1_000, 500, 67))  # the generator's policies, without their pods
-POSSIBLE_DIFF_LIMIT = 150
 
 
 def _possible(workdir: Path) -> list[str]:
@@ -198,14 +197,123 @@ def _possible(workdir: Path) -> list[str]:
         cells = []
         for args in (["list", "-f", str(path)], ["exposure", "ns-00001{role=db}", "-f", str(path)],
                      ["diff", str(path), str(path)]):
-            if args[0] == "diff" and policies > POSSIBLE_DIFF_LIMIT:
-                cells.append("not run: the diff compares class pairs one at a time (issue 11)")
-                continue
             seconds, rss = _command(args)
             cells.append(f"{seconds:.2f} s" + (f" ({rss:,.0f} MiB)" if rss is not None else ""))
         cells_text = " | ".join(cells)
         rows.append(f"| {policies:,} policies / {namespaces + 1:,} namespaces | {count:,} | {cells_text} |")
     return rows
+
+
+PEER_SIZES = ((1_000, 500), (2_000, 400), (10_000, 5_000))  # (pods, policies) of the side-by-side files
+PEER_TIMEOUT = 600  # seconds a peer may take on one file; beyond it the row says so, and larger files are skipped
+NCA = "network-config-analyzer==2.1.0"  # IBM's analyzer, from PyPI, in a virtualenv of its own
+NP_GUARD = "github.com/np-guard/netpol-analyzer/cmd/netpolicy@v1.4.4"  # from the Go module proxy
+PEER_NETPOL = (  # netpol's closest outputs to the peers' connectivity lists
+    ("netpol matrix -o json (every port, pod by pod)", ["matrix", "-o", "json"]),
+    ("netpol matrix --port 8080 -o json", ["matrix", "--port", "8080", "-o", "json"]),
+    ("netpol matrix --by-workload -o json", ["matrix", "--by-workload", "-o", "json"]),
+    ("netpol list (workload connectivity list)", ["list"]),
+)
+
+
+def _install_peers(workdir: Path) -> dict[str, tuple[list[str], str] | str]:
+    """The peers' commands and versions, or why one is missing. Installed into the workdir, never into
+    netpol's environment: a benchmark, not a dependency."""
+    out: dict[str, tuple[list[str], str] | str] = {}
+    venv = workdir / "nca-venv"
+    nca = venv / "bin" / "nca"
+    if not nca.exists():
+        subprocess.run([sys.executable, "-m", "venv", str(venv)], check=False, capture_output=True)
+        got = subprocess.run([str(venv / "bin" / "pip"), "install", "-q", NCA], check=False, capture_output=True,
+                             text=True)
+        if got.returncode:
+            out["nca"] = "not installed: pip said " + (got.stderr.strip().splitlines() or ["nothing"])[-1]
+    if nca.exists():
+        version = subprocess.run([str(nca), "--version"], check=False, capture_output=True, text=True)
+        out["nca"] = ([str(nca), "--connectivity", "--output_format", "txt", "--resource_list"],
+                      (version.stdout + version.stderr).strip().splitlines()[-1] if version.returncode == 0 else NCA)
+    go = shutil.which("go")
+    if go is None:
+        out["np-guard"] = "not run: no Go toolchain on this machine"
+    else:
+        bin_dir = workdir / "go-bin"
+        got = subprocess.run([go, "install", NP_GUARD], check=False, capture_output=True, text=True,
+                             env={**os.environ, "GOBIN": str(bin_dir)}, timeout=600)
+        tool = bin_dir / "netpolicy"
+        if got.returncode or not tool.exists():
+            reason = (got.stderr.strip().splitlines() or ["no output"])
+            out["np-guard"] = f"not run: `go install {NP_GUARD}` failed here ({_short(reason)})"
+        else:
+            out["np-guard"] = ([str(tool), "list", "--dirpath"], NP_GUARD.rsplit("@", 1)[1])
+    return out
+
+
+def _short(lines: list[str]) -> str:
+    """The line of a failure that says why (the Go proxy's answer), cut to fit a table cell."""
+    why = next((line for line in reversed(lines) if "403" in line or "404" in line or "not available" in line),
+               lines[-1])
+    return why.strip().replace("|", "/")[:160]
+
+
+def _timed(command: list[str]) -> str:
+    """One peer run, whole process, output discarded: its time, or that it failed or did not finish."""
+    started = time.perf_counter()
+    try:
+        got = subprocess.run(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                             timeout=PEER_TIMEOUT, check=False)
+    except subprocess.TimeoutExpired:
+        return f"did not finish in {PEER_TIMEOUT} s"
+    seconds = time.perf_counter() - started
+    if got.returncode not in (0, 1):
+        return f"failed (exit {got.returncode}) after {seconds:.1f} s"
+    return f"{seconds:.2f} s"
+
+
+def _peers(workdir: Path) -> tuple[list[str], list[str]]:
+    """Side by side with the static peers on the same generated files (YAML, one directory per file for
+    np-guard, which reads directories): netpol's closest outputs, NCA's connectivity map, np-guard's list.
+    Returns the table rows and the versions."""
+    peers = _install_peers(workdir)
+    files = []
+    for pods, policies in PEER_SIZES:
+        folder = workdir / f"peer-{pods}-{policies}"
+        folder.mkdir(exist_ok=True)
+        path = folder / "cluster.yaml"
+        if not path.exists():
+            write(generate(Size(pods, policies, max(1, pods // 15))), path)
+        files.append(path)
+    header = " | ".join(f"{pods:,} pods / {policies:,} policies" for pods, policies in PEER_SIZES)
+    rows = [f"| tool and command | {header} |", "|---|" + "---|" * len(PEER_SIZES)]
+    for what, args in PEER_NETPOL:
+        cells = [_timed([_netpol(), *args, "-f", str(path)]) for path in files]
+        rows.append(f"| {what} | {' | '.join(cells)} |")
+    versions = [f"netpol {_netpol_version()}"]
+    labels = {"nca": "IBM network-config-analyzer `--connectivity`", "np-guard": "np-guard `netpolicy list`"}
+    for name, label in labels.items():
+        peer = peers[name]
+        if isinstance(peer, str):
+            rows.append(f"| {label} | {peer} |" + " |" * (len(PEER_SIZES) - 1))
+            continue
+        command, version = peer
+        versions.append(f"{name} {version}")
+        timed: list[str] = []
+        for path in files:
+            if timed and not timed[-1][0].isdigit():
+                timed.append("not run (the smaller file did not finish)")
+                continue
+            timed.append(_timed([*command, str(path.parent) if name == "np-guard" else str(path)]))
+        rows.append(f"| {label} | {' | '.join(timed)} |")
+    return rows, versions
+
+
+def _netpol() -> str:
+    return shutil.which("netpol") or str(Path(sys.executable).parent / "netpol")
+
+
+def _netpol_version() -> str:
+    from netpol import __version__
+
+    return __version__
 
 
 LARGE = (  # (what a user runs, arguments, target beyond load + compile) on the largest cluster, whole process
@@ -215,6 +323,8 @@ LARGE = (  # (what a user runs, arguments, target beyond load + compile) on the 
     ("lint -o json", ["lint", "-o", "json", "--fail-on", "never"], 30.0),
     ("check (100 expectations, some namespace-wide)", ["check", "{intent}", "--allow-outside-repo"], 5.0),
 )
+DIFF_CHANGED = 0.01  # of the NetworkPolicies, for the diff of two versions of the largest cluster
+DIFF_TARGET = 10.0  # seconds beyond two loads and two compiles
 
 
 def _intent(path: Path, pods: list[Any]) -> None:
@@ -250,6 +360,13 @@ def _large(path: Path, pods: list[Any], workdir: Path) -> list[str]:
         extra = "" if target is None else f"{seconds - base:+.2f} s (target +{target:g} s)"
         memory = f"{rss:,.0f} MiB" if rss is not None else "n/a"
         rows.append(f"| `netpol {what}` | {seconds:.2f} s | {extra} | {memory} |")
+    head = workdir / "cluster-head.json"
+    write(changed(json.loads(path.read_text())["items"], DIFF_CHANGED), head)
+    seconds, rss = _command(["diff", str(path), str(head), "-o", "json"])
+    memory = f"{rss:,.0f} MiB" if rss is not None else "n/a"
+    assert base is not None
+    rows.append(f"| `netpol diff BASE HEAD -o json` ({DIFF_CHANGED:.0%} of the policies changed) | {seconds:.2f} s | "
+                f"{seconds - 2 * base:+.2f} s beyond two (target +{DIFF_TARGET:g} s) | {memory} |")
     return rows
 
 
@@ -295,7 +412,8 @@ def _tiered_row(size: Size, t: dict[str, Any]) -> str:
 def _document(results: list[tuple[Size, dict[str, Any], dict[str, Any]]], e2e: float | None, elapsed: float,
               tiered: dict[str, Any] | None = None, startup: dict[str, float] | None = None,
               commands: list[str] | None = None, report: dict[str, Any] | None = None,
-              large: list[str] | None = None, possible: list[str] | None = None) -> str:
+              large: list[str] | None = None, possible: list[str] | None = None,
+              peers: tuple[list[str], list[str]] | None = None) -> str:
     largest = results[-1]
     lines = [
         "# Performance",
@@ -351,7 +469,19 @@ def _document(results: list[tuple[Size, dict[str, Any], dict[str, Any]]], e2e: f
         lines += ["", "## Commands on the largest cluster", "",
                   "Whole process on the largest JSON file, against `can-reach`, whose time is the load and the "
                   "compile (one answer costs milliseconds).", "",
-                  "| command | time | beyond load + compile | peak RSS |", "|---|---|---|---|", *large]
+                  "| command | time | beyond load + compile | peak RSS |", "|---|---|---|---|", *large, "",
+                  "The diff's second file is the same cluster with the numbered ports of "
+                  f"{DIFF_CHANGED:.0%} of the NetworkPolicies moved up by one (`benchmarks/generate.py --changed`); "
+                  "only the rows and columns of the classes those policies select are computed (netpol.slices), "
+                  "and its time beyond two loads and two compiles is against twice `can-reach`'s."]
+    if peers is not None:
+        rows, versions = peers
+        lines += ["", "## Side by side with other analyzers", "",
+                  "The same generated files (YAML) through each tool's closest output, whole process, output "
+                  f"discarded, at most {PEER_TIMEOUT} s each (a tool that does not finish is not run on larger "
+                  "files). The peers are installed by `benchmarks/run.py` into its working directory (a "
+                  "virtualenv for NCA from PyPI, `go install` from the Go module proxy for np-guard), never into "
+                  "netpol's environment. Versions: " + ", ".join(versions) + ".", "", *rows]
     if report is not None:
         opened = f"{report['open_s']:.2f} s" if report["open_s"] is not None else "not measured (no chromium)"
         lines += ["", "## The HTML report", "",
@@ -391,6 +521,7 @@ def main() -> None:
     parser.add_argument("--smoke", action="store_true", help="only the smallest size")
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md")
     parser.add_argument("--workdir", type=Path, help="keep generated files here (default: a temporary directory)")
+    parser.add_argument("--no-peers", action="store_true", help="leave out the side-by-side run of other analyzers")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     parser.add_argument("--full", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -444,8 +575,9 @@ def main() -> None:
         from netpol import load_manifests
 
         large = _large(largest, list(load_manifests([str(largest)]).cluster.pods), workdir)
+    peers = None if args.smoke or args.no_peers else _peers(workdir)
     args.out.write_text(_document(results, e2e, time.perf_counter() - started, tiered, startup, commands, report,
-                                  large, possible))
+                                  large, possible, peers))
     console.print(f"wrote {args.out}")
     if args.workdir is None:
         shutil.rmtree(workdir)
