@@ -320,6 +320,7 @@ LARGE = (  # (what a user runs, arguments, target beyond load + compile) on the 
     ("can-reach (load + compile + one answer)", ["can-reach", "{pod}", "{pod}", "-p", "80"], None),
     ("explain -o json", ["explain", "-o", "json"], 10.0),
     ("graph --focus NS/POD", ["graph", "--focus", "{pod}"], 5.0),
+    ("graph -n NS", ["graph", "-n", "{ns}", "--format", "dot"], 5.0),
     ("lint -o json", ["lint", "-o", "json", "--fail-on", "never"], 30.0),
     ("check (100 expectations, some namespace-wide)", ["check", "{intent}", "--allow-outside-repo"], 5.0),
 )
@@ -353,7 +354,8 @@ def _large(path: Path, pods: list[Any], workdir: Path) -> list[str]:
     rows = []
     base = None
     for what, args, target in LARGE:
-        filled = [a.replace("{pod}", pods[7].key).replace("{intent}", str(intent)) for a in args]
+        filled = [a.replace("{pod}", pods[7].key).replace("{ns}", pods[7].namespace).replace("{intent}", str(intent))
+                  for a in args]
         seconds, rss = _command(filled + ["-f", str(path)])
         if base is None:
             base = seconds

@@ -117,8 +117,15 @@ def build_diagram(engine: Engine, *, probe: tuple[Protocol, int] | None = None,
     """Group, collapse and filter the engine's allow-graph; see the module docstring."""
     cluster = engine.cluster
     wanted = set(namespaces or ())
-    flow = _Flow(engine, probe, None if focus is None else engine.class_of[focus.key])
+    if focus is not None:
+        flow = _Flow(engine, probe, {engine.class_of[focus.key]})
+    elif wanted:  # every class's outside edges too: "any pod" may reach an outside node
+        flow = _Flow(engine, probe, {engine.class_of[p.key] for p in cluster.pods if p.namespace in wanted},
+                     outside=set(range(len(engine.classes))))
+    else:
+        flow = _Flow(engine, probe)
     groups = _group(engine, flow, focus)
+    namespace_of = {g.id: g.namespace for g in groups}
     edges = flow.group_edges(groups)
     if focus is not None:
         focus_id = next(g.id for g in groups if focus in g.pods)
@@ -129,36 +136,62 @@ def build_diagram(engine: Engine, *, probe: tuple[Protocol, int] | None = None,
         groups = [g for g in groups if g.id in touched]
     if wanted:
         groups = [g for g in groups if g.namespace in wanted]
-    return _assemble(cluster, groups, collapsed, flow.blocks, probe, focus)
+    return _assemble(cluster, groups, collapsed, flow.blocks, probe, focus, namespace_of)
 
 
 class _Flow:
     """Class-level ports between classes and external nodes, probed to one port if asked."""
 
-    def __init__(self, engine: Engine, probe: tuple[Protocol, int] | None, focus: int | None = None) -> None:
-        """`focus`: only the edges that touch this class (the rest would be left out of the picture)."""
+    def __init__(self, engine: Engine, probe: tuple[Protocol, int] | None, only: set[int] | None = None,
+                 outside: set[int] | None = None) -> None:
+        """`only`: the classes whose rows and columns the picture needs (the focus pod's, or those of the
+        namespaces drawn); the edges between other classes are never computed (netpol.slices).
+        `outside`: the classes whose edges with outside nodes are (default: `only`)."""
         self.engine = engine
         self.only = PortSet.of([(probe[0], probe[1], probe[1])]) if probe else None
         self.between: dict[tuple[int | str, int | str], PortSet] = {}
-        graph = engine.graph if focus is None else engine.neighbourhood(focus)
-        key = {n: n if isinstance(n, int) else _external_id(n, graph.nodes[n]) for n in graph.nodes}
+        nodes = engine.outside_nodes()
+        key = {name: _external_id(name, data) for name, data in nodes}
         self.blocks: dict[str, External] = {
-            str(key[n]): External(str(key[n]), data["block"], data.get("within"))
-            for n, data in graph.nodes(data=True) if data["kind"] == "external"
-        }
-        for src, dst, data in graph.edges(data=True):
-            self._put(key[src], key[dst], data["ports"])
+            key[name]: External(key[name], data["block"], data.get("within"))  # type: ignore[arg-type]
+            for name, data in nodes}
+        if only is None:
+            for src, dst, data in engine.graph.edges(data=True):
+                self._put(key.get(src, src), key.get(dst, dst), data["ports"])  # type: ignore[arg-type]
+        else:
+            self._slices(only, key, only if outside is None else outside)
         # The graph leaves out a lone pod's self pair; collapsing needs it, and so does grouping, except
         # with a focus, where only edges that touch the focus pod count (and only their ends need it).
         self.self_ports: dict[int, PortSet] = {}
-        ends = engine.classes if focus is None else [engine.classes[i] for i in {
-            n for pair in self.between for n in pair if isinstance(n, int)} | {focus}]
+        ends = engine.classes if only is None else [engine.classes[i] for i in {
+            n for pair in self.between for n in pair if isinstance(n, int)} | only]
         for c in ends:
             if c.lone:
                 ports = engine.allowed_ports(c.id, c.id)
                 self.self_ports[c.id] = self._probed(ports)
-                if focus is None or c.id == focus:
+                if only is None or c.id in only:
                     self._put(c.id, c.id, ports)
+
+    def _slices(self, only: set[int], key: dict[str, str], outside: set[int]) -> None:
+        """The rows and columns of `only`, and the edges of `outside` with the outside nodes."""
+        import numpy as np
+
+        from netpol.slices import PortCodes, Slices
+
+        codes = PortCodes.common(self.engine)
+        slices = Slices(self.engine, codes, only, only)
+        for c in sorted(only):
+            row, column = slices.row(c), slices.column(c)
+            for d in np.flatnonzero(row.any(axis=1)).tolist():
+                self._put(c, d, codes.decode(row[d]))
+            for s in np.flatnonzero(column.any(axis=1)).tolist():
+                self._put(s, c, codes.decode(column[s]))
+        for c in sorted(outside):
+            for direction, node, result in self.engine.outside_results(c):
+                if direction == "egress":
+                    self._put(c, key[node], result.ports)
+                else:
+                    self._put(key[node], c, result.ports)
 
     def _probed(self, ports: PortSet) -> PortSet:
         return ports.intersection(self.only) if self.only is not None else ports
@@ -262,7 +295,7 @@ def _collapse(edges: dict[tuple[str, str], PortSet], groups: list[Group], flow: 
 
 
 def _assemble(cluster: Cluster, groups: list[Group], edges: list[Edge], blocks: dict[str, External],
-              probe: tuple[Protocol, int] | None, focus: Pod | None) -> Diagram:
+              probe: tuple[Protocol, int] | None, focus: Pod | None, namespace_of: dict[str, str]) -> Diagram:
     shown_ns = {g.namespace for g in groups}
     pods_and_anchors = {g.id for g in groups} | {namespace_node(ns) for ns in shown_ns}
 
@@ -270,13 +303,23 @@ def _assemble(cluster: Cluster, groups: list[Group], edges: list[Edge], blocks: 
         return node in pods_and_anchors or node in (ANY_POD, ANY_UNRESTRICTED_POD) or node.startswith("ext:")
 
     kept = tuple(e for e in edges if shown(e.source) and shown(e.target))
-    drawn = {g.id for g in groups}
 
     def elsewhere(node: str) -> bool:  # a pod group or namespace anchor that is not drawn
         return not shown(node) and not node.startswith("ext:")
 
-    hidden = sum((e.source in drawn and elsewhere(e.target)) or (e.target in drawn and elsewhere(e.source))
-                 for e in edges)
+    def namespace(node: str) -> str:  # of a group, or of a namespace's "any pod in NS" node
+        return node.removeprefix("ns:") if node.startswith("ns:") else namespace_of[node]
+
+    unrestricted_drawn = any(not g.egress_isolated for g in groups)
+
+    def of_drawn(node: str) -> bool:  # a drawn node that stands for some drawn pod
+        return node in pods_and_anchors or node == ANY_POD or (node == ANY_UNRESTRICTED_POD and unrestricted_drawn)
+
+    # Per drawn node and direction, the other namespaces it has edges with: a count that does not depend
+    # on how the pods of those namespaces are grouped (with -n, by how they treat the drawn ones).
+    hidden = len({(e.source, "to", namespace(e.target)) for e in edges if of_drawn(e.source) and elsewhere(e.target)}
+                 | {(e.target, "from", namespace(e.source)) for e in edges
+                    if of_drawn(e.target) and elsewhere(e.source)})
     touched = {n for e in kept for n in (e.source, e.target)}
     in_namespace: dict[str, list[Group]] = {}
     for g in groups:

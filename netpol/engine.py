@@ -784,22 +784,6 @@ class Engine:
                 self._add_pair(g, src, dst)
         return g
 
-    def neighbourhood(self, cls: int) -> nx.DiGraph[int | str]:
-        """The part of `graph` that touches class `cls` (its row and column, and its outside edges), built
-        without the rest: `graph --focus` on a large cluster needs one class's connections, not all."""
-        import networkx as nx
-
-        g: nx.DiGraph[int | str] = nx.DiGraph()
-        self._add_class_nodes(g)
-        self._add_outside(g, [self.classes[cls]])
-        for dst in bit_ids(self._sends(cls, None)):  # the row: what its egress lets out, and who admits it
-            if (self._admits(dst, None) >> cls) & 1:
-                self._add_pair(g, cls, dst)
-        for src in bit_ids(self._admits(cls, None)):  # the column
-            if src != cls and (self._sends(src, None) >> cls) & 1:
-                self._add_pair(g, src, cls)
-        return g
-
     def _add_class_nodes(self, g: nx.DiGraph[int | str]) -> None:
         for c in self.classes:
             g.add_node(c.id, kind="pods", pods=tuple(p.key for p in c.pods),
@@ -816,19 +800,23 @@ class Engine:
 
     def _add_outside(self, g: nx.DiGraph[int | str], classes: Iterable[PodClass]) -> None:
         """The outside nodes, and their edges with `classes`."""
-        if self.cluster.tiered:
-            for within in sorted(self.address_sets, key=address_set_node):
-                g.add_node(address_set_node(within), kind="external", block=None, within=within)
-        else:
-            g.add_node(ANY_ADDRESS, kind="external", block=None)
-            for block in self.blocks:
-                g.add_node(_block_node(block), kind="external", block=block)
+        for name, data in self.outside_nodes():
+            g.add_node(name, **data)
         for c in classes:
             for direction, node, result in self.outside_results(c.id):
                 if direction == "egress":
                     g.add_edge(c.id, node, ports=result.ports, egress=result, ingress=None)
                 else:
                     g.add_edge(node, c.id, ports=result.ports, egress=None, ingress=result)
+
+    def outside_nodes(self) -> list[tuple[str, dict[str, object]]]:
+        """The graph's outside nodes and their data: any address and each ipBlock, or with tiers the sets
+        of addresses every rule treats alike (`within`: the blocks they are in)."""
+        if self.cluster.tiered:
+            return [(address_set_node(within), {"kind": "external", "block": None, "within": within})
+                    for within in sorted(self.address_sets, key=address_set_node)]
+        return [(ANY_ADDRESS, {"kind": "external", "block": None}),
+                *((_block_node(b), {"kind": "external", "block": b}) for b in self.blocks)]
 
     def outside_results(self, cls: int) -> Iterator[tuple[Direction, str, DirectionResult]]:
         """The edges of class `cls` with the outside nodes (see `graph`), per direction: the node and the

@@ -134,6 +134,32 @@ def test_focus_diagram_is_exactly_the_focus_pods_row_and_column(clusters: Any, d
     assert got == want
 
 
+@BOTH
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_namespace_diagram_is_exactly_its_pods_rows_and_columns(clusters: Any, data: st.DataObject) -> None:
+    """graph -n is built from the drawn namespaces' rows and columns, not the whole graph: expanded, its
+    edges say only true things, every pair between drawn pods is there, and a true pair between a drawn
+    pod and a pod elsewhere that no drawn edge shows is counted as hidden."""
+    c = load_objects(data.draw(clusters)).cluster
+    if not c.pods:
+        return
+    analyzer = Analyzer(c)
+    wanted = data.draw(st.sets(st.sampled_from(sorted({p.namespace for p in c.pods})), min_size=1))
+    d = analyzer.diagram(namespaces=sorted(wanted))
+    got = {k: v for k, v in _expanded(c, d, analyzer.diagram()).items()
+           if not k[0].startswith("ext:") and not k[1].startswith("ext:")}
+    m = analyzer.matrix()
+    truth = {(s.key, t.key): {str(m.ports(s, t))} for s in c.pods for t in c.pods
+             if not m.is_self(s, t) and m.ports(s, t)}
+    drawn = {p.key for p in c.pods if p.namespace in wanted}
+    assert all(truth.get(k) == v for k, v in got.items())
+    assert {k: v for k, v in truth.items() if k[0] in drawn and k[1] in drawn} == {
+        k: v for k, v in got.items() if k[0] in drawn and k[1] in drawn}
+    unseen = {k for k in truth if (k[0] in drawn) != (k[1] in drawn) and k not in got}
+    assert bool(d.hidden_edges) == bool(unseen)
+
+
 def _expanded(c: Any, d: Any, whole: Any) -> dict[tuple[str, str], set[str]]:
     """The diagram's edges with every group, namespace and 'any pod' node expanded to pods (`whole`: the
     unfiltered diagram, which says which pods 'any pod not isolated for egress' stands for)."""

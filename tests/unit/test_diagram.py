@@ -164,6 +164,6 @@ def test_allow_all_egress_is_not_marked_as_a_restriction() -> None:
 
 def test_namespace_filter_counts_the_edges_it_leaves_out() -> None:
     d = fixture("allow-from-a-namespace").diagram(namespaces=["prod"])
-    assert d.hidden_edges == 1  # prod/test-2 -> default/web
-    assert "1 edge(s) to or from pods of other namespaces are not drawn (without -n they are)" in diagram_dot(d)
+    assert d.hidden_edges == 2  # prod/test-2 -> default/web, and prod/test-2 -> dev/test-1: one per namespace
+    assert "2 edge(s) to or from pods of other namespaces are not drawn (without -n they are)" in diagram_dot(d)
     assert fixture("allow-from-a-namespace").diagram().hidden_edges == 0
