@@ -160,11 +160,11 @@ class _Flow:
                 self._put(key.get(src, src), key.get(dst, dst), data["ports"])  # type: ignore[arg-type]
         else:
             self._slices(only, key, only if outside is None else outside)
-        # The graph leaves out a lone pod's self pair; collapsing needs it, and so does grouping, except
-        # with a focus, where only edges that touch the focus pod count (and only their ends need it).
+        # The graph leaves out a lone pod's self pair; collapsing needs it (for the edges' targets), and so
+        # does grouping, except where only the rows and columns of `only` are known (and only those count).
         self.self_ports: dict[int, PortSet] = {}
         ends = engine.classes if only is None else [engine.classes[i] for i in {
-            n for pair in self.between for n in pair if isinstance(n, int)} | only]
+            dst for _, dst in self.between if isinstance(dst, int)} | only]
         for c in ends:
             if c.lone:
                 ports = engine.allowed_ports(c.id, c.id)
