@@ -28,7 +28,7 @@ from netpol.compile import CompiledRule
 from netpol.engine import Engine, PeerMatch, TierPeerMatch, bit_ids, bit_mask
 from netpol.model import ContainerPort, Direction
 from netpol.portsets import ALL_PORTS, PortSet, Protocol
-from netpol.tiers import CompiledTierRule, port_atoms
+from netpol.tiers import CompiledTierRule, TierHit, port_atoms, walk
 
 Codes = npt.NDArray[np.uint64]  # (classes, words): per class, bit k of the code is port atom k
 
@@ -83,11 +83,6 @@ class _Peers:
     def v1(self) -> tuple[tuple[CompiledRule, npt.NDArray[np.int64]], ...]:
         return tuple((rule, np.array(subjects, dtype=np.int64)) for rule, subjects in self.rules
                      if isinstance(rule, CompiledRule) and subjects)
-
-    @cached_property
-    def tiered(self) -> npt.NDArray[np.int64]:
-        return np.array([c for rule, subjects in self.rules if not isinstance(rule, CompiledRule) for c in subjects],
-                        dtype=np.int64)
 
 
 def _or(values: Iterable[int]) -> int:
@@ -159,23 +154,60 @@ class Slices:
     def _toward(self, direction: Direction, peer: int) -> Codes:
         """Every class's result in `direction` with class `peer` as the other end."""
         e = self.engine
-        out = self.codes.zeros(self.size)
-        out[~self._isolated[direction]] = self._all
-        touched: list[npt.NDArray[np.int64]] = []
-        for peers in self._holding(direction, peer):
+        held = self._holding(direction, peer)
+        v1 = self.codes.zeros(self.size)  # what NetworkPolicy rules holding `peer` allow, per subject
+        for peers in held:
             subjects, codes = self._allows(direction, peers, peer)
-            out[subjects] |= codes
-            touched += [subjects, peers.tiered]
+            v1[subjects] |= codes
         node = e.classes[peer].node
+        local = np.zeros(self.size, dtype=bool)
         if e.classes[peer].host_network and node is not None:  # a hostNetwork peer speaks for its node
-            local = np.flatnonzero(self._nodes == node)
-            out[local] = self._all
-            touched.append(local)
-        if touched and self._tier_subjects[direction].any():
-            ids = np.unique(np.concatenate(touched))
-            for subject in ids[self._tier_subjects[direction][ids]].tolist():
-                named = e.classes[peer if direction == "egress" else subject].named_ports
-                out[subject] = self.codes.encode(e.evaluate(direction, subject, peer, named).ports)
+            local = self._nodes == node
+            v1[local] = self._all
+        selects = self._isolated[direction] | local  # NetworkPolicy decides (else: every port, or the tiers)
+        out: Codes = np.where(selects[:, None], v1, self._all)
+        tiered = [(rule, subjects) for peers in held for rule, subjects in peers.rules
+                  if isinstance(rule, CompiledTierRule)]
+        if tiered:
+            self._walk(direction, peer, tiered, v1, selects, out)
+        return out
+
+    def _walk(self, direction: Direction, peer: int, tiered: list[tuple[CompiledTierRule, list[int]]], v1: Codes,
+              selects: npt.NDArray[np.bool_], out: Codes) -> None:
+        """The classes that Admin or Baseline rules holding `peer` select: the first-match walk
+        (tiers.walk, as Engine.evaluate does), once per kind of subject: the same rules hit, the same
+        NetworkPolicy ports and isolation, the same named-port table. A tiered subject that no such rule
+        selects walks through no hit, which leaves NetworkPolicy or the default to decide, as above."""
+        e = self.engine
+        order = self._tier_order[direction]
+        tiered.sort(key=lambda entry: order[id(entry[0])])
+        words = (len(tiered) + 63) // 64
+        hits = np.zeros((self.size, words), dtype=np.uint64)
+        for j, (_, subjects) in enumerate(tiered):
+            hits[np.array(subjects, dtype=np.int64), j // 64] |= np.uint64(1 << (j % 64))
+        subject = np.flatnonzero(hits.any(axis=1))
+        table = self._named_ids[subject] if direction == "ingress" else np.full(subject.size, self._named_ids[peer])
+        kinds = np.concatenate([hits[subject], v1[subject], selects[subject, None].astype(np.uint64),
+                                table[:, None].astype(np.uint64)], axis=1)
+        values, inverse = np.unique(kinds, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        for k, value in enumerate(values.tolist()):
+            named = self._named_tables[value[-1]]
+            matched = [(rule, TierHit(rule.ref, e.resolve(rule, named))) for j, (rule, _) in enumerate(tiered)
+                       if (value[j // 64] >> (j % 64)) & 1]
+            admin = [hit for rule, hit in matched if order[id(rule)][0] == 0]
+            baseline = [hit for rule, hit in matched if order[id(rule)][0] == 1]
+            v1_ports = self.codes.decode(np.array(value[words:words + self.codes.width], dtype=np.uint64))
+            allowed = walk(admin, bool(value[-2]), v1_ports, baseline).allowed
+            out[subject[inverse == k]] = self.codes.encode(allowed)
+
+    @cached_property
+    def _tier_order(self) -> dict[Direction, dict[int, tuple[int, int]]]:
+        """Per direction, each tiered rule's place in evaluation order: (0 Admin or 1 Baseline, index)."""
+        out: dict[Direction, dict[int, tuple[int, int]]] = {"ingress": {}, "egress": {}}
+        for (tier, direction), rules in self.engine.tier_rules.items():
+            for i, rule in enumerate(rules):
+                out[direction][id(rule)] = (0 if tier == "Admin" else 1, i)
         return out
 
     def _allows(self, direction: Direction, peers: _Peers, peer: int) -> tuple[npt.NDArray[np.int64], Codes]:
@@ -201,11 +233,6 @@ class Slices:
     @cached_property
     def _isolated(self) -> dict[Direction, npt.NDArray[np.bool_]]:
         return {d: np.fromiter((self.engine.is_isolated(d, c) for c in range(self.size)), bool, self.size)
-                for d in ("ingress", "egress")}
-
-    @cached_property
-    def _tier_subjects(self) -> dict[Direction, npt.NDArray[np.bool_]]:
-        return {d: np.fromiter((self.engine.has_tier_rules(d, c) for c in range(self.size)), bool, self.size)
                 for d in ("ingress", "egress")}
 
     def _rule_codes(self, rules: tuple[tuple[CompiledRule, npt.NDArray[np.int64]], ...],
