@@ -79,7 +79,8 @@ def diff(base: Analyzer, head: Analyzer) -> ReachabilityDiff:
             members.append([])
         members[g].append(rank)
     pairs = list(index)
-    rows, columns = _dirty(base, head, pairs, [[keys[r] for r in m] for m in members])
+    pods = [[keys[r] for r in m] for m in members]
+    rows, columns = _dirty(base, head, pairs, pods)
     codes = PortCodes.common(before, after)
     sides = [Slices(engine, codes, _classes(pairs, rows, i), _classes(pairs, columns, i))
              for i, engine in enumerate((before, after))]
@@ -94,9 +95,11 @@ def diff(base: Analyzer, head: Analyzer) -> ReachabilityDiff:
             between.setdefault((h, b, a), set()).update(senders)
     replicated = {p.key for c in (base.cluster, head.cluster) for p in c.pods if not p.is_one_pod}
     found = _expand(between, members, keys, replicated)
-    for (destination, b, a), sources in _outside_changes(base, head, pairs, sorted(set(rows) | set(columns)),
-                                                         [[keys[r] for r in m] for m in members]):
-        found[(destination, b, a)] = tuple(sorted({*found.get((destination, b, a), ()), *sources}, key=natural_key))
+    outside: dict[tuple[str, PortSet, PortSet], set[str]] = {}
+    for change, ends in _outside_changes(base, head, pairs, sorted(set(rows) | set(columns)), pods):
+        outside.setdefault(change, set()).update(ends)
+    for change, sources in outside.items():
+        found[change] = tuple(sorted({*found.get(change, ()), *sources}, key=natural_key))
     changes = sorted(
         (Change(_kind(b, a), srcs, dst, b, a) for (dst, b, a), srcs in found.items() if srcs),
         key=lambda c: (("gained", "lost", "changed").index(c.kind), c.destination, c.sources),
