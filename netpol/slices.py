@@ -1,15 +1,16 @@
 """One class's row or column of the class matrix, with exact ports, built without the rest of the matrix.
 
 A diff of two versions that differ in a few policies needs only the rows and columns of the classes
-whose rules changed (netpol.diff). A row is the class's own egress against every destination's ingress
-towards it:
+whose rules changed (netpol.diff); `graph -n` and `--focus` need those of the classes they draw. A row
+is the class's own egress against every destination's ingress towards it:
 
 - its own side: its rules cut the destinations into regions that they treat alike, and the engine
   evaluates one destination per region;
-- everyone else's side: an inverted index says which rules' peers hold the class, so only the classes
-  those rules belong to are looked at; every other class answers by its isolation alone (not isolated:
-  every port; isolated: none). NetworkPolicy allows are a union, so they are added up a rule at a time
-  with array operations; a class that Admin or Baseline policies select is evaluated by the engine.
+- everyone else's side: an index says which rules' peers hold the class, so only the classes those
+  rules belong to are looked at; every other class answers by its isolation alone (not isolated: every
+  port; isolated: none). NetworkPolicy allows are a union, so they are added up with array operations;
+  the classes that Admin or Baseline rules holding the class select walk the tiers first-match
+  (tiers.walk, as a point query does), once per kind of class rather than once per class.
 
 A column is the same with the directions swapped. Ports are bit codes over port atoms (PortCodes) that
 every rule of both versions treats alike, so a row is one array and two rows compare in one operation.
