@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import textwrap
 from collections.abc import Iterator
+from json.encoder import encode_basestring_ascii
 
 from netpol.connectivity import port_text
 from netpol.diff import Change, ReachabilityDiff
@@ -65,15 +65,28 @@ def diff_markdown(d: ReachabilityDiff) -> Iterator[str]:
 
 
 def diff_json(d: ReachabilityDiff) -> Iterator[str]:
-    """One JSON object (as json.dumps with indent 2 writes it), the counts first, a change at a time."""
+    """One JSON object, byte for byte as json.dumps with indent 2 writes it, the counts first, then a
+    change at a time; source lists skip json's indent mode, which is pure Python (a large diff lists
+    millions of sources)."""
     head = {"changed": d.changed, "gained": d.count("gained"), "lost": d.count("lost"),
             "ports_changed": d.count("changed")}
     yield json.dumps(head, indent=2)[:-2] + ',\n  "changes": ['
     for i, c in enumerate(d.changes):
-        item = {"kind": c.kind, "sources": list(c.sources), "destination": c.destination,
-                "before": port_text(c.before, c.named_before), "after": port_text(c.after, c.named_after),
-                **({"rules": list(c.because)} if c.because else {})}
-        yield ("," if i else "") + "\n" + textwrap.indent(json.dumps(item, indent=2), "    ")
+        fields = [f'"kind": {json.dumps(c.kind)}', f'"sources": {_json_list(c.sources)}',
+                  f'"destination": {json.dumps(c.destination)}',
+                  f'"before": {json.dumps(port_text(c.before, c.named_before))}',
+                  f'"after": {json.dumps(port_text(c.after, c.named_after))}']
+        if c.because:
+            fields.append(f'"rules": {_json_list(c.because)}')
+        yield ("," if i else "") + "\n    {\n      " + ",\n      ".join(fields) + "\n    }"
     yield ("\n  ]" if d.changes else "]") + ",\n"
     tail = json.dumps({"added_pods": list(d.added_pods), "removed_pods": list(d.removed_pods)}, indent=2)
     yield tail[2:] + "\n"
+
+
+def _json_list(values: tuple[str, ...]) -> str:
+    """A list of strings inside a change, laid out as indent 2 lays it out; each string through the
+    encoder json.dumps uses for a str."""
+    if not values:
+        return "[]"
+    return "[\n        " + ",\n        ".join(map(encode_basestring_ascii, values)) + "\n      ]"

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from netpol.diff import diff
+from netpol.diff import Change, ReachabilityDiff, diff
+from netpol.portsets import ALL_PORTS, NO_PORTS
 from netpol.render.diff import diff_json, diff_markdown, diff_text
 from tests.builders import analyzer, labels, namespace, pod, policy
 
@@ -89,3 +90,16 @@ def test_every_source_is_listed_and_long_markdown_lists_fold() -> None:
     row = "".join(diff_markdown(d)).splitlines()[-1]
     assert row.startswith("| + gained | <details><summary>12 sources</summary>`default/c0`, `default/c1`, ")
     assert row.endswith("`default/c10`, `default/c11`</details> | `default/web` | none | all |")
+
+
+def test_json_is_what_json_dumps_writes_for_any_name() -> None:
+    """The change list is written without json's (slow) indent mode, byte for byte as it writes it."""
+    names = ['a", "b', '\\", "', "é\n\x01", "", ", ", 'x\\"']
+    d = ReachabilityDiff((Change("gained", tuple(names), names[0], NO_PORTS, ALL_PORTS, because=tuple(names[:2])),
+                          Change("lost", (), "x", ALL_PORTS, NO_PORTS)), tuple(names[:1]), ())
+    want = {"changed": True, "gained": len(names), "lost": 0, "ports_changed": 0, "changes": [
+        {"kind": "gained", "sources": names, "destination": names[0], "before": "none", "after": "all",
+         "rules": names[:2]},
+        {"kind": "lost", "sources": [], "destination": "x", "before": "all", "after": "none"}],
+        "added_pods": names[:1], "removed_pods": []}
+    assert "".join(diff_json(d)) == json.dumps(want, indent=2) + "\n"
