@@ -627,6 +627,7 @@ def diff(
             from netpol.query import Analyzer
 
             before, after = Analyzer(old), Analyzer(new)
+            gc.freeze()  # as _analyze does: the diff then allocates without re-walking both compiled versions
             changes = reachability_diff(before, after)
     if output is DiffFormat.html:
         from netpol.render.report import diff_html

@@ -119,10 +119,14 @@ def _expand(between: dict[tuple[int, PortSet, PortSet], set[int]], members: list
     import numpy as np
 
     names = np.array(keys, dtype=object)
+    group_of = np.empty(len(keys), dtype=np.int64)  # per rank, its group
+    for g, ranks in enumerate(members):
+        group_of[ranks] = g
     out: dict[tuple[str, PortSet, PortSet], tuple[str, ...]] = {}
     for (h, b, a), groups in between.items():
-        ranks = np.sort(np.concatenate([np.array(members[g], dtype=np.int64) for g in groups]))
-        sources = tuple(names[ranks].tolist())
+        chosen = np.zeros(len(members), dtype=bool)
+        chosen[np.fromiter(groups, dtype=np.int64, count=len(groups))] = True
+        sources = tuple(names[chosen[group_of]].tolist())  # ranks ascending: natural order
         for rank in members[h]:
             dst = keys[rank]
             if h in groups and dst not in replicated:

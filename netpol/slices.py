@@ -85,6 +85,10 @@ class _Peers:
         return tuple((rule, np.array(subjects, dtype=np.int64)) for rule, subjects in self.rules
                      if isinstance(rule, CompiledRule) and subjects)
 
+    @cached_property
+    def tiered(self) -> tuple[tuple[CompiledTierRule, list[int]], ...]:
+        return tuple((rule, subjects) for rule, subjects in self.rules if isinstance(rule, CompiledTierRule))
+
 
 def _or(values: Iterable[int]) -> int:
     out = 0
@@ -167,8 +171,7 @@ class Slices:
             v1[local] = self._all
         selects = self._isolated[direction] | local  # NetworkPolicy decides (else: every port, or the tiers)
         out: Codes = np.where(selects[:, None], v1, self._all)
-        tiered = [(rule, subjects) for peers in held for rule, subjects in peers.rules
-                  if isinstance(rule, CompiledTierRule)]
+        tiered = [entry for peers in held for entry in peers.tiered]
         if tiered:
             self._walk(direction, peer, tiered, v1, selects, out)
         return out
