@@ -66,6 +66,8 @@ def diff(base: Analyzer, head: Analyzer) -> ReachabilityDiff:
     """Only the rows and columns of groups that may have changed are computed (netpol.slices): a pair
     whose source's egress rules, destination's ingress rules and both pods are the same in both
     versions has the same ports in both."""
+    import numpy as np
+
     from netpol.slices import PortCodes, Slices
 
     before, after = base.engine, head.engine
@@ -80,11 +82,12 @@ def diff(base: Analyzer, head: Analyzer) -> ReachabilityDiff:
         members[g].append(rank)
     pairs = list(index)
     pods = [[keys[r] for r in m] for m in members]
-    rows, columns = _dirty(base, head, pairs, pods)
+    to_class = [np.array([-1 if p[i] is None else p[i] for p in pairs], dtype=np.int64) for i in (0, 1)]
+    rows, columns = _dirty(base, head, pairs, pods, to_class)
     codes = PortCodes.common(before, after)
     sides = [Slices(engine, codes, _classes(pairs, rows, i), _classes(pairs, columns, i))
              for i, engine in enumerate((before, after))]
-    lines = _Lines(pairs, codes, *sides)
+    lines = _Lines(pairs, to_class, codes, *sides)
     between: dict[tuple[int, PortSet, PortSet], set[int]] = {}  # (destination group, ports) -> source groups
     for g in rows:
         for b, a, destinations in lines.changed(g, column=False):
@@ -166,11 +169,10 @@ def _outside_changes(base: Analyzer, head: Analyzer, pairs: list[tuple[int | Non
 class _Lines:
     """Rows and columns of both versions over the groups (pods in one class in each version)."""
 
-    def __init__(self, pairs: list[tuple[int | None, int | None]], codes: PortCodes, *sides: Slices) -> None:
-        import numpy as np
-
-        self.pairs, self.codes, self.sides = pairs, codes, sides
-        self.to_class = [np.array([-1 if p[i] is None else p[i] for p in pairs], dtype=np.int64) for i in (0, 1)]
+    def __init__(self, pairs: list[tuple[int | None, int | None]], to_class: list[npt.NDArray[np.int64]],
+                 codes: PortCodes, *sides: Slices) -> None:
+        """`to_class`: per version, each group's class (-1: none there)."""
+        self.pairs, self.to_class, self.codes, self.sides = pairs, to_class, codes, sides
 
     def _line(self, side: int, g: int, column: bool) -> Codes:
         cls = self.pairs[g][side]
@@ -199,8 +201,8 @@ class _Lines:
             yield self.codes.decode(value[:width]), self.codes.decode(value[width:]), members.tolist()
 
 
-def _dirty(base: Analyzer, head: Analyzer, pairs: list[tuple[int | None, int | None]], members: list[list[str]]
-           ) -> tuple[list[int], list[int]]:
+def _dirty(base: Analyzer, head: Analyzer, pairs: list[tuple[int | None, int | None]], members: list[list[str]],
+           to_class: list[npt.NDArray[np.int64]]) -> tuple[list[int], list[int]]:
     """The groups whose row (what they send) or column (what they receive) may differ: those a changed
     policy selects in either version (in the directions it affects), and those whose pods or their
     namespace's labels differ (as peers, they may match other rules)."""
@@ -217,7 +219,6 @@ def _dirty(base: Analyzer, head: Analyzer, pairs: list[tuple[int | None, int | N
                     if pod.namespace in relabelled or pods[1].get(k, pod) != pod}
     changed = np.array([None in pair or not changed_pods.isdisjoint(pods_of)
                         for pair, pods_of in zip(pairs, members, strict=True)], dtype=bool)
-    to_class = [np.array([-1 if p[i] is None else p[i] for p in pairs], dtype=np.int64) for i in (0, 1)]
     changed_policies = _changed_keys(base.cluster.policies_by_key, head.cluster.policies_by_key)
     changed_tiered = _changed_keys({t.key: t for t in base.cluster.tiered}, {t.key: t for t in head.cluster.tiered})
     marked = [_selected_by(a, changed_policies, changed_tiered) for a in sides]

@@ -629,12 +629,12 @@ class Engine:
     def _sends(self, s: int, probe: tuple[Protocol, int] | None) -> int:
         if self.has_tier_rules("egress", s):
             if probe is None:  # on some port: some port atom
-                return _or(self._sends(s, atom) for atom in self.tier_atoms)
+                return or_bits(self._sends(s, atom) for atom in self.tier_atoms)
             v1 = self._v1_sends(s, probe)
             admin, baseline = self.tier_lists("egress", s)
             if not any(p.name is not None for rule, _ in (*admin, *baseline) for p in rule.ports or ()):
                 return self._tier_bits("egress", s, probe, (), v1)  # no named port: one walk for every peer
-            return _or(self._tier_bits("egress", s, probe, ports, v1) & group
+            return or_bits(self._tier_bits("egress", s, probe, ports, v1) & group
                        for ports, group in self.by_named_ports.items())
         return self._v1_sends(s, probe)
 
@@ -664,7 +664,7 @@ class Engine:
     def _admits(self, d: int, probe: tuple[Protocol, int] | None) -> int:
         if self.has_tier_rules("ingress", d):
             if probe is None:
-                return _or(self._admits(d, atom) for atom in self.tier_atoms)
+                return or_bits(self._admits(d, atom) for atom in self.tier_atoms)
             return self._tier_bits("ingress", d, probe, self.classes[d].named_ports, self._v1_admits(d, probe))
         return self._v1_admits(d, probe)
 
@@ -813,8 +813,8 @@ class Engine:
         """The graph's outside nodes and their data: any address and each ipBlock, or with tiers the sets
         of addresses every rule treats alike (`within`: the blocks they are in)."""
         if self.cluster.tiered:
-            return [(address_set_node(within), {"kind": "external", "block": None, "within": within})
-                    for within in sorted(self.address_sets, key=address_set_node)]
+            return [(node, {"kind": "external", "block": None, "within": within})
+                    for node, within, _ in self._address_set_nodes]
         return [(ANY_ADDRESS, {"kind": "external", "block": None}),
                 *((_block_node(b), {"kind": "external", "block": b}) for b in self.blocks)]
 
@@ -822,12 +822,12 @@ class Engine:
         """The edges of class `cls` with the outside nodes (see `graph`), per direction: the node and the
         in-cluster side's result, for the nodes it allows some port with."""
         if self.cluster.tiered:
-            for within, ip in sorted(self.address_sets.items(), key=lambda kv: address_set_node(kv[0])):
+            for node, _, ip in self._address_set_nodes:
                 for direction in DIRECTIONS:
                     destination = self.classes[cls].named_ports if direction == "ingress" else None
                     result = self.evaluate(direction, cls, ip, destination)
                     if result.ports:
-                        yield direction, address_set_node(within), result
+                        yield direction, node, result
             return
         for direction in DIRECTIONS:
             targets: list[IPBlock | None] = [None]
@@ -837,6 +837,11 @@ class Engine:
                 result = self._external_result(direction, cls, block)
                 if result.ports:
                     yield direction, ANY_ADDRESS if block is None else _block_node(block), result
+
+    @cached_property
+    def _address_set_nodes(self) -> list[tuple[str, tuple[IPBlock, ...], IPAddress]]:
+        """The address sets as graph nodes, in name order: (node, blocks, one address)."""
+        return sorted((address_set_node(within), within, ip) for within, ip in self.address_sets.items())
 
     @cached_property
     def address_sets(self) -> dict[tuple[IPBlock, ...], IPAddress]:
@@ -937,7 +942,8 @@ def _block_membership(blocks: tuple[IPBlock, ...]) -> Callable[[tuple[IPAddress,
     return member
 
 
-def _or(values: Iterable[int]) -> int:
+def or_bits(values: Iterable[int]) -> int:
+    """The union of class bitsets."""
     out = 0
     for v in values:
         out |= v

@@ -26,7 +26,7 @@ import numpy as np
 import numpy.typing as npt
 
 from netpol.compile import CompiledRule
-from netpol.engine import Engine, PeerMatch, TierPeerMatch, bit_ids, bit_mask
+from netpol.engine import Engine, PeerMatch, TierPeerMatch, bit_ids, bit_mask, or_bits
 from netpol.model import ContainerPort, Direction
 from netpol.portsets import ALL_PORTS, PortSet, Protocol
 from netpol.tiers import CompiledTierRule, TierHit, port_atoms, walk
@@ -75,7 +75,7 @@ class PortCodes:
 @dataclass(frozen=True)
 class _Peers:
     """The rules in one direction whose peers are one same set of classes, each with the classes it
-    belongs to (its subjects, a bitset): NetworkPolicy rules, whose allows add up, and tiered rules."""
+    belongs to (its subjects, ascending ids): NetworkPolicy rules, whose allows add up, and tiered rules."""
 
     match: PeerMatch | TierPeerMatch
     rules: tuple[tuple[CompiledRule | CompiledTierRule, list[int]], ...]
@@ -90,13 +90,6 @@ class _Peers:
         return tuple((rule, subjects) for rule, subjects in self.rules if isinstance(rule, CompiledTierRule))
 
 
-def _or(values: Iterable[int]) -> int:
-    out = 0
-    for v in values:
-        out |= v
-    return out
-
-
 class Slices:
     """Rows and columns of one engine's class matrix, as port codes over `codes`' atoms."""
 
@@ -105,8 +98,8 @@ class Slices:
         looked up for those only, one bitset operation per peer set."""
         self.engine = engine
         self.codes = codes
-        self._wanted: dict[Direction, int] = {"ingress": _or(1 << c for c in rows),
-                                              "egress": _or(1 << c for c in columns)}
+        self._wanted: dict[Direction, int] = {"ingress": or_bits(1 << c for c in rows),
+                                              "egress": or_bits(1 << c for c in columns)}
         self.size = len(engine.classes)
         self._all = codes.encode(ALL_PORTS)
         self._held: dict[Direction, dict[int, list[_Peers]]] = {}
