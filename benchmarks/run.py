@@ -236,15 +236,33 @@ def _install_peers(workdir: Path) -> dict[str, tuple[list[str], str] | str]:
     if go is None:
         out["np-guard"] = "not run: no Go toolchain on this machine"
     else:
-        bin_dir = workdir / "go-bin"
-        got = subprocess.run([go, "install", NP_GUARD], check=False, capture_output=True, text=True,
-                             env={**os.environ, "GOBIN": str(bin_dir)}, timeout=600)
-        tool = bin_dir / "netpolicy"
+        out["np-guard"] = _build_np_guard(go, workdir / "go-bin")
+    return out
+
+
+def _build_np_guard(go: str, bin_dir: Path) -> tuple[list[str], str] | str:
+    """np-guard's `netpolicy`, by `go install` from the module proxy. When the proxy refuses the module's
+    version list (which `go install` reads for deprecations) but serves the version itself, the module is
+    fetched with `go mod download` and built where it lands, with the same go.sum: the same code."""
+    env = {**os.environ, "GOBIN": str(bin_dir)}
+    module, version = NP_GUARD.rsplit("@", 1)
+    tool = bin_dir / "netpolicy"
+    got = subprocess.run([go, "install", NP_GUARD], check=False, capture_output=True, text=True, env=env,
+                         timeout=900)
+    how = f"`go install {NP_GUARD}`"
+    if got.returncode or not tool.exists():
+        root = module.removesuffix("/cmd/netpolicy")
+        fetched = subprocess.run([go, "mod", "download", "-json", f"{root}@{version}"], check=False,
+                                 capture_output=True, text=True, env=env, timeout=900)
+        source = json.loads(fetched.stdout).get("Dir") if fetched.returncode == 0 else None
+        if source is None:
+            return f"not run: {how} failed here ({_short(got.stderr.strip().splitlines() or ['no output'])})"
+        got = subprocess.run([go, "build", "-o", str(tool), "./cmd/netpolicy"], cwd=source, check=False,
+                             capture_output=True, text=True, env=env, timeout=900)
+        how = f"`go mod download {root}@{version}` and `go build ./cmd/netpolicy`"
         if got.returncode or not tool.exists():
-            reason = (got.stderr.strip().splitlines() or ["no output"])
-            out["np-guard"] = f"not run: `go install {NP_GUARD}` failed here ({_short(reason)})"
-        else:
-            out["np-guard"] = ([str(tool), "list", "--dirpath"], NP_GUARD.rsplit("@", 1)[1])
+            return f"not run: {how} failed here ({_short(got.stderr.strip().splitlines() or ['no output'])})"
+    return [str(tool), "list", "--dirpath"], f"{version} (built by {how})"
     return out
 
 

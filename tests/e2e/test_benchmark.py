@@ -26,3 +26,14 @@ def test_generator_is_seeded() -> None:
     assert generate(SIZES[0]) == generate(SIZES[0])
     kinds = [o["kind"] for o in generate(SIZES[0])]
     assert (kinds.count("Pod"), kinds.count("NetworkPolicy"), kinds.count("Namespace")) == (1000, 500, 68)
+
+
+def test_generated_labels_are_strings_to_every_yaml_reader() -> None:
+    """Go's YAML reader takes `2563243e53` for a float and refuses the object: hashes use Kubernetes' alphabet."""
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.generate import SAFE, SIZES, generate
+
+    hashes = {o["metadata"]["labels"]["pod-template-hash"] for o in generate(SIZES[0]) if o["kind"] == "Pod"
+              and "pod-template-hash" in o["metadata"]["labels"]}
+    assert len(hashes) > 100
+    assert all(len(h) == 10 and set(h) <= set(SAFE) for h in hashes)
