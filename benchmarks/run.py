@@ -263,7 +263,6 @@ def _build_np_guard(go: str, bin_dir: Path) -> tuple[list[str], str] | str:
         if got.returncode or not tool.exists():
             return f"not run: {how} failed here ({_short(got.stderr.strip().splitlines() or ['no output'])})"
     return [str(tool), "list", "--dirpath"], f"{version} (built by {how})"
-    return out
 
 
 def _short(lines: list[str]) -> str:
@@ -503,8 +502,9 @@ def _document(results: list[tuple[Size, dict[str, Any], dict[str, Any]]], e2e: f
                   "The same generated files (YAML) through each tool's closest output, whole process, output "
                   f"discarded, at most {PEER_TIMEOUT} s each (a tool that does not finish is not run on larger "
                   "files). The peers are installed by `benchmarks/run.py` into its working directory (a "
-                  "virtualenv for NCA from PyPI, `go install` from the Go module proxy for np-guard), never into "
-                  "netpol's environment. Versions: " + ", ".join(versions) + ".", "", *rows]
+                  "virtualenv for NCA from PyPI; for np-guard, `go install` from the Go module proxy, or, where "
+                  "the proxy refuses the version list that `go install` reads, `go mod download` of that version "
+                  "and `go build`), never into netpol's environment. Versions: " + ", ".join(versions) + ".", "", *rows]
     if report is not None:
         opened = f"{report['open_s']:.2f} s" if report["open_s"] is not None else "not measured (no chromium)"
         lines += ["", "## The HTML report", "",
