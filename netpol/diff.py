@@ -75,8 +75,9 @@ def diff(base: Analyzer, head: Analyzer) -> ReachabilityDiff:
     keys = sorted(old | new, key=natural_key)  # a key's index is its rank in the output's order
     index: dict[tuple[int | None, int | None], int] = {}
     members: list[list[int]] = []
+    group_of = np.empty(len(keys), dtype=np.int64)  # per rank, its group
     for rank, key in enumerate(keys):
-        g = index.setdefault((before.class_of.get(key), after.class_of.get(key)), len(index))
+        g = group_of[rank] = index.setdefault((before.class_of.get(key), after.class_of.get(key)), len(index))
         if g == len(members):
             members.append([])
         members[g].append(rank)
@@ -97,7 +98,7 @@ def diff(base: Analyzer, head: Analyzer) -> ReachabilityDiff:
         for b, a, senders in lines.changed(h, column=True):
             between.setdefault((h, b, a), set()).update(senders)
     replicated = {p.key for c in (base.cluster, head.cluster) for p in c.pods if not p.is_one_pod}
-    found = _expand(between, members, keys, replicated)
+    found = _expand(between, members, group_of, keys, replicated)
     outside: dict[tuple[str, PortSet, PortSet], set[str]] = {}
     for change, ends in _outside_changes(base, head, pairs, sorted(set(rows) | set(columns)), pods):
         outside.setdefault(change, set()).update(ends)
@@ -115,21 +116,23 @@ def _classes(pairs: list[tuple[int | None, int | None]], groups: list[int], side
     return {c for g in groups if (c := pairs[g][side]) is not None}
 
 
-def _expand(between: dict[tuple[int, PortSet, PortSet], set[int]], members: list[list[int]], keys: list[str],
-            replicated: set[str]) -> dict[tuple[str, PortSet, PortSet], tuple[str, ...]]:
+def _expand(between: dict[tuple[int, PortSet, PortSet], set[int]], members: list[list[int]],
+            group_of: npt.NDArray[np.int64], keys: list[str], replicated: set[str]
+            ) -> dict[tuple[str, PortSet, PortSet], tuple[str, ...]]:
     """Group-level changes as pods: per destination pod, its sources in natural order (one sort per
     destination group); a pod is not its own source unless it stands for several."""
     import numpy as np
 
     names = np.array(keys, dtype=object)
-    group_of = np.empty(len(keys), dtype=np.int64)  # per rank, its group
-    for g, ranks in enumerate(members):
-        group_of[ranks] = g
     out: dict[tuple[str, PortSet, PortSet], tuple[str, ...]] = {}
     for (h, b, a), groups in between.items():
-        chosen = np.zeros(len(members), dtype=bool)
-        chosen[np.fromiter(groups, dtype=np.int64, count=len(groups))] = True
-        sources = tuple(names[chosen[group_of]].tolist())  # ranks ascending: natural order
+        if len(groups) <= 64:  # a few groups: their pods' ranks, sorted
+            picked = np.sort(np.fromiter((r for g in groups for r in members[g]), np.int64))
+        else:  # many: one mask over every pod, whose order is the ranks'
+            chosen = np.zeros(len(members), dtype=bool)
+            chosen[np.fromiter(groups, dtype=np.int64, count=len(groups))] = True
+            picked = np.flatnonzero(chosen[group_of])
+        sources = tuple(names[picked].tolist())  # ranks ascending: natural order
         for rank in members[h]:
             dst = keys[rank]
             if h in groups and dst not in replicated:
@@ -192,11 +195,17 @@ class _Lines:
         differ = np.flatnonzero((b != a).any(axis=1))
         if not differ.size:
             return
-        values, inverse = np.unique(np.concatenate([b[differ], a[differ]], axis=1), axis=0, return_inverse=True)
+        atoms, width = len(self.codes.atoms), self.codes.width
+        if 2 * atoms <= 64:  # both codes fit in one word: a 1-d unique, far faster than rows
+            low = np.uint64(atoms)
+            packed, inverse = np.unique((b[differ, 0] << low) | a[differ, 0], return_inverse=True)
+            values = np.stack([packed >> low, packed & np.uint64((1 << atoms) - 1)], axis=1)
+        else:
+            values, inverse = np.unique(np.concatenate([b[differ], a[differ]], axis=1), axis=0,
+                                        return_inverse=True)
         inverse = inverse.reshape(-1)
         order = np.argsort(inverse, kind="stable")
         bounds = np.cumsum(np.bincount(inverse, minlength=len(values)))[:-1]
-        width = self.codes.width
         for value, members in zip(values, np.split(differ[order], bounds), strict=True):
             yield self.codes.decode(value[:width]), self.codes.decode(value[width:]), members.tolist()
 

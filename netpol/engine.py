@@ -410,12 +410,10 @@ class Engine:
         """Per protocol, the intervals of 1-65535 that every rule treats alike (protocol, first, last): cut at
         every port and range a NetworkPolicy or tiered rule names, and at every named port as the pods
         declare it. A verdict on one port of an atom is the verdict on all of it."""
-        return tuple(port_atoms(
-            [r for rules in self.tier_rules.values() for r in rules],
-            [*((c.protocol, c.port, c.port) for cls in self.classes for c in cls.named_ports),
-             *((p.protocol, p.port, p.end_port or p.port) for pol in self.cluster.policies for d in DIRECTIONS
-               for r in pol.rules(d) for p in r.ports if isinstance(p.port, int))],
-        ))
+        spans = {(c.protocol, c.port, c.port) for table in self.by_named_ports for c in table}
+        spans.update((p.protocol, p.port, p.end_port or p.port) for pol in self.cluster.policies
+                     for rules in (pol.ingress, pol.egress) for r in rules for p in r.ports if isinstance(p.port, int))
+        return tuple(port_atoms([r for rules in self.tier_rules.values() for r in rules], spans))
 
     @cached_property
     def tier_atoms(self) -> tuple[tuple[Protocol, int], ...]:
@@ -596,7 +594,7 @@ class Engine:
             for s in bit_ids(self._admits(d, probe)):
                 if not reached[s] and (self._sends(s, probe) >> d) & 1 and (s != d or not self.classes[s].lone):
                     reached[s] = True
-        return int.from_bytes(np.packbits(reached, bitorder="little").tobytes(), "little")
+        return mask_bits(reached)
 
     def peer_regions(self, peers: int, entries: Sequence[_Entry], split_named_ports: bool = True
                      ) -> list[tuple[int, list[_Entry]]]:
@@ -621,10 +619,10 @@ class Engine:
     @cached_property
     def by_named_ports(self) -> dict[tuple[ContainerPort, ...], int]:
         """Classes grouped by their named-port table: egress ports resolve once per group."""
-        out: dict[tuple[ContainerPort, ...], int] = {}
+        groups: dict[tuple[ContainerPort, ...], list[int]] = {}
         for c in self.classes:
-            out[c.named_ports] = out.get(c.named_ports, 0) | (1 << c.id)
-        return out
+            groups.setdefault(c.named_ports, []).append(c.id)
+        return {table: id_bits(ids, len(self.classes)) for table, ids in groups.items()}
 
     def _sends(self, s: int, probe: tuple[Protocol, int] | None) -> int:
         if self.has_tier_rules("egress", s):
@@ -918,6 +916,22 @@ def bit_mask(value: int, size: int) -> npt.NDArray[np.bool_]:
     packed = np.frombuffer(value.to_bytes(size // 8 + 1, "little"), np.uint8)
     mask: npt.NDArray[np.bool_] = np.unpackbits(packed, bitorder="little")[:size].astype(bool)
     return mask
+
+
+def mask_bits(mask: npt.NDArray[np.bool_]) -> int:
+    """A boolean array as a class bitset (the inverse of bit_mask)."""
+    import numpy as np
+
+    return int.from_bytes(np.packbits(mask, bitorder="little").tobytes(), "little")
+
+
+def id_bits(ids: Sequence[int], size: int) -> int:
+    """The bitset of some class ids at once: OR-ing 1 << id one at a time costs O(size) per id."""
+    import numpy as np
+
+    mask = np.zeros(size, dtype=bool)
+    mask[np.asarray(ids, dtype=np.int64)] = True
+    return mask_bits(mask)
 
 
 def bit_ids(value: int) -> list[int]:

@@ -86,19 +86,29 @@ class UnknownEndpointError(QueryError):
 LONG_NAME = 160  # characters of one name in a message; longer ones are cut
 
 
-_DIGITS = re.compile(r"\d+")
+_DIGITS = re.compile(r"(\d+)")
+_MARKS: dict[str, str] = {}  # a run of digits -> its mark; names repeat the same few numbers
+_MARKS_KEPT = 1 << 16  # beyond that many distinct runs, marks are computed, not kept (bounded memory)
 
 
 def natural_key(name: str) -> str:
     """Sort key that puts p2 before p10, as a person reads them: each run of digits becomes a mark that
     sorts before every character, its length, and the number without leading zeros, so that keys compare
     as plain strings (fast) and numbers compare by value."""
-    return _DIGITS.sub(_number, name)
+    parts = _DIGITS.split(name)  # text, digits, text, ...: split and a dict lookup per run, no callback
+    if len(parts) == 1:
+        return name
+    marks = _MARKS.get
+    parts[1::2] = [marks(run) or _mark(run) for run in parts[1::2]]
+    return "".join(parts)
 
 
-def _number(match: re.Match[str]) -> str:
-    digits = match.group().lstrip("0") or "0"
-    return "\x01" + chr(0x100 + len(digits)) + digits
+def _mark(run: str) -> str:
+    digits = run.lstrip("0") or "0"
+    mark = "\x01" + chr(0x100 + len(digits)) + digits
+    if len(_MARKS) < _MARKS_KEPT:
+        _MARKS[run] = mark
+    return mark
 
 
 def short(name: str, limit: int = LONG_NAME) -> str:

@@ -21,12 +21,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from functools import cached_property
+from itertools import chain
 
 import numpy as np
 import numpy.typing as npt
 
 from netpol.compile import CompiledRule
-from netpol.engine import Engine, PeerMatch, TierPeerMatch, bit_ids, bit_mask, or_bits
+from netpol.engine import Engine, PeerMatch, TierPeerMatch, bit_ids, bit_mask, low_bits, or_bits
 from netpol.model import ContainerPort, Direction
 from netpol.portsets import ALL_PORTS, PortSet, Protocol
 from netpol.tiers import CompiledTierRule, TierHit, port_atoms, walk
@@ -81,9 +82,15 @@ class _Peers:
     rules: tuple[tuple[CompiledRule | CompiledTierRule, list[int]], ...]
 
     @cached_property
-    def v1(self) -> tuple[tuple[CompiledRule, npt.NDArray[np.int64]], ...]:
-        return tuple((rule, np.array(subjects, dtype=np.int64)) for rule, subjects in self.rules
-                     if isinstance(rule, CompiledRule) and subjects)
+    def v1(self) -> tuple[CompiledRule, ...]:
+        return tuple(rule for rule, subjects in self.rules if isinstance(rule, CompiledRule) and subjects)
+
+    @cached_property
+    def v1_subjects(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """The NetworkPolicy rules' subjects, concatenated, and how many each rule has (in `v1`'s order)."""
+        lists = [subjects for rule, subjects in self.rules if isinstance(rule, CompiledRule) and subjects]
+        counts = np.fromiter((len(x) for x in lists), np.int64, len(lists))
+        return np.fromiter(chain.from_iterable(lists), np.int64, int(counts.sum())), counts
 
     @cached_property
     def tiered(self) -> tuple[tuple[CompiledTierRule, list[int]], ...]:
@@ -104,7 +111,11 @@ class Slices:
         self._all = codes.encode(ALL_PORTS)
         self._held: dict[Direction, dict[int, list[_Peers]]] = {}
         self._combined: dict[tuple[int, int | None], tuple[npt.NDArray[np.int64], Codes]] = {}
-        self._rule_code_cache: dict[tuple[int, int], Codes] = {}  # rules live as long as the engine
+        self._specs: dict[object, int] = {}  # a rule's ports as written -> their number
+        self._spec_rules: list[CompiledRule] = []  # per number, a rule with those ports
+        self._spec_of: dict[int, int] = {}  # id(rule) -> its ports' number (rules live as long as the engine)
+        self._spec_named_cache: npt.NDArray[np.bool_] = np.zeros(0, dtype=bool)
+        self._spec_code_cache: dict[tuple[int, int], Codes] = {}
 
     def row(self, src: int) -> Codes:
         """What class `src` may send to each class: its egress and their ingress both allow."""
@@ -146,8 +157,12 @@ class Slices:
                 named = e.classes[peer if direction == "egress" else subject].named_ports
                 ports = e.evaluate(direction, subject, peer, named).ports
                 if ports:
-                    out[bit_mask(part, self.size)] = self.codes.encode(ports)
+                    out[self._ids(part)] = self.codes.encode(ports)
         return out
+
+    def _ids(self, part: int) -> list[int] | npt.NDArray[np.bool_]:
+        """An index for the classes of a bitset: their ids when few (most regions), else a mask."""
+        return list(low_bits(part)) if part.bit_count() <= 64 else bit_mask(part, self.size)
 
     def _toward(self, direction: Direction, peer: int) -> Codes:
         """Every class's result in `direction` with class `peer` as the other end."""
@@ -209,17 +224,24 @@ class Slices:
 
     def _allows(self, direction: Direction, peers: _Peers, peer: int) -> tuple[npt.NDArray[np.int64], Codes]:
         """What the NetworkPolicy rules of one peer set allow their subjects, combined per subject: egress
-        ports resolve on the destination (`peer`), ingress ports on each subject."""
+        ports resolve on the destination (`peer`), ingress ports on each subject. Rules are looked at by
+        their ports (a few kinds for thousands of rules), so the work per rule is array work."""
         towards = int(self._named_ids[peer]) if direction == "egress" else None
         key = (id(peers), towards)
         cached = self._combined.get(key)
         if cached is None:
-            rules = peers.v1
-            if not rules:
+            if not peers.v1:
                 cached = (np.zeros(0, dtype=np.int64), self.codes.zeros(0))
             else:
-                every = np.concatenate([subjects for _, subjects in rules])
-                codes = self._rule_codes(rules, every, towards)
+                every, counts = peers.v1_subjects
+                specs = np.repeat(np.fromiter((self._spec(rule) for rule in peers.v1), np.int64, len(peers.v1)),
+                                  counts)
+                tables = len(self._named_tables)
+                table = self._named_ids[every] if towards is None else np.full(every.size, towards, dtype=np.int64)
+                table[~self._spec_named[specs]] = 0  # numbered ports resolve alike on every table
+                keys, inverse = np.unique(specs * tables + table, return_inverse=True)
+                per_key = np.stack([self._spec_code(k // tables, k % tables) for k in keys.tolist()])
+                codes = per_key[inverse.reshape(-1)]
                 order = np.argsort(every, kind="stable")
                 ordered = every[order]
                 starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
@@ -229,40 +251,47 @@ class Slices:
 
     @cached_property
     def _isolated(self) -> dict[Direction, npt.NDArray[np.bool_]]:
-        return {d: np.fromiter((self.engine.is_isolated(d, c) for c in range(self.size)), bool, self.size)
-                for d in ("ingress", "egress")}
+        return {d: np.fromiter(map(bool, self.engine.isolating[d]), bool, self.size) for d in ("ingress", "egress")}
 
-    def _rule_codes(self, rules: tuple[tuple[CompiledRule, npt.NDArray[np.int64]], ...],
-                    every: npt.NDArray[np.int64], towards: int | None) -> Codes:
-        """Each rule's ports for each of its subjects (`every`: their concatenation), resolved on named-port
-        table `towards` (egress) or on each subject's own (ingress): once per (rule, table)."""
-        tables = len(self._named_tables)
-        which = np.repeat(np.arange(len(rules), dtype=np.int64), [subjects.size for _, subjects in rules])
-        table = self._named_ids[every] if towards is None else np.full(every.size, towards, dtype=np.int64)
-        named = np.repeat(np.fromiter((any(isinstance(p.port, str) for p in rule.ports) for rule, _ in rules), bool,
-                                      len(rules)), [subjects.size for _, subjects in rules])
-        table[~named] = 0  # numbered ports resolve alike on every table
-        keys, inverse = np.unique(which * tables + table, return_inverse=True)
-        per_key = np.stack([self._rule_code(rules[k // tables][0], k % tables) for k in keys.tolist()])
-        out: Codes = per_key[inverse.reshape(-1)]
-        return out
+    def _spec(self, rule: CompiledRule) -> int:
+        """The number of a rule's ports as written: rules with equal ports resolve alike."""
+        spec = self._spec_of.get(id(rule))
+        if spec is None:
+            spec = self._specs.setdefault(rule.ports, len(self._specs))
+            if spec == len(self._spec_rules):
+                self._spec_rules.append(rule)
+            self._spec_of[id(rule)] = spec
+        return spec
 
-    def _rule_code(self, rule: CompiledRule, table: int) -> Codes:
-        key = (id(rule), table)
-        code = self._rule_code_cache.get(key)
+    @property
+    def _spec_named(self) -> npt.NDArray[np.bool_]:
+        """Per ports as written, whether one of them is named (resolves per destination)."""
+        known = self._spec_named_cache
+        if known.size < len(self._spec_rules):
+            known = self._spec_named_cache = np.fromiter(
+                (any(isinstance(p.port, str) for p in rule.ports) for rule in self._spec_rules), bool,
+                len(self._spec_rules))
+        return known
+
+    def _spec_code(self, spec: int, table: int) -> Codes:
+        key = (spec, table)
+        code = self._spec_code_cache.get(key)
         if code is None:
-            code = self._rule_code_cache[key] = self.codes.encode(self.engine.resolve(rule, self._named_tables[table]))
+            ports = self.engine.resolve(self._spec_rules[spec], self._named_tables[table])
+            code = self._spec_code_cache[key] = self.codes.encode(ports)
         return code
 
     @cached_property
     def _named_tables(self) -> list[tuple[ContainerPort, ...]]:
-        return list(dict.fromkeys(c.named_ports for c in self.engine.classes))
+        return list(self.engine.by_named_ports)
 
     @cached_property
     def _named_ids(self) -> npt.NDArray[np.int64]:
         """Per class, the index of its named-port table in `_named_tables`."""
-        number = {t: i for i, t in enumerate(self._named_tables)}
-        return np.array([number[c.named_ports] for c in self.engine.classes], dtype=np.int64)
+        out = np.zeros(self.size, dtype=np.int64)
+        for i, classes in enumerate(self.engine.by_named_ports.values()):
+            out[bit_mask(classes, self.size)] = i
+        return out
 
     @cached_property
     def _nodes(self) -> npt.NDArray[np.object_]:

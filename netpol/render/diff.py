@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterator
 from json.encoder import encode_basestring_ascii
 
@@ -71,8 +72,11 @@ def diff_json(d: ReachabilityDiff) -> Iterator[str]:
     head = {"changed": d.changed, "gained": d.count("gained"), "lost": d.count("lost"),
             "ports_changed": d.count("changed")}
     yield json.dumps(head, indent=2)[:-2] + ',\n  "changes": ['
+    last: tuple[tuple[str, ...], str] = ((), "[]")  # pods of one group come in a row with one same list
     for i, c in enumerate(d.changes):
-        fields = [f'"kind": {json.dumps(c.kind)}', f'"sources": {_json_list(c.sources)}',
+        if c.sources is not last[0]:
+            last = (c.sources, _json_list(c.sources))
+        fields = [f'"kind": {json.dumps(c.kind)}', f'"sources": {last[1]}',
                   f'"destination": {json.dumps(c.destination)}',
                   f'"before": {json.dumps(port_text(c.before, c.named_before))}',
                   f'"after": {json.dumps(port_text(c.after, c.named_after))}']
@@ -89,4 +93,9 @@ def _json_list(values: tuple[str, ...]) -> str:
     encoder json.dumps uses for a str."""
     if not values:
         return "[]"
+    if _ESCAPED.search("".join(values)) is None:  # pod names need no escape: quotes around each, at C speed
+        return '[\n        "' + '",\n        "'.join(values) + '"\n      ]'
     return "[\n        " + ",\n        ".join(map(encode_basestring_ascii, values)) + "\n      ]"
+
+
+_ESCAPED = re.compile(r'[^ !#-\[\]-~]')  # what json's ASCII encoder escapes: quote, backslash, and beyond printable

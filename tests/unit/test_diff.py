@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import json
 
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
 from netpol.diff import Change, ReachabilityDiff, diff
 from netpol.portsets import ALL_PORTS, NO_PORTS
 from netpol.render.diff import diff_json, diff_markdown, diff_text
@@ -92,14 +95,35 @@ def test_every_source_is_listed_and_long_markdown_lists_fold() -> None:
     assert row.endswith("`default/c10`, `default/c11`</details> | `default/web` | none | all |")
 
 
-def test_json_is_what_json_dumps_writes_for_any_name() -> None:
-    """The change list is written without json's (slow) indent mode, byte for byte as it writes it."""
-    names = ['a", "b', '\\", "', "é\n\x01", "", ", ", 'x\\"']
-    d = ReachabilityDiff((Change("gained", tuple(names), names[0], NO_PORTS, ALL_PORTS, because=tuple(names[:2])),
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(), max_size=4) | st.lists(st.text(alphabet=st.characters(min_codepoint=32, max_codepoint=126)),
+                                               min_size=1, max_size=4))
+@example(['a", "b', '\\", "', "é\n\x01", "", ", ", 'x\\"'])
+def test_json_is_what_json_dumps_writes_for_any_name(names: list[str]) -> None:
+    """The change list is written without json's (slow) indent mode, byte for byte as it writes it: names
+    that need no escape (printable ASCII without quote or backslash) are only quoted, the others encoded."""
+    first = names[0] if names else "x"
+    d = ReachabilityDiff((Change("gained", tuple(names), first, NO_PORTS, ALL_PORTS, because=tuple(names[:2])),
                           Change("lost", (), "x", ALL_PORTS, NO_PORTS)), tuple(names[:1]), ())
+    gained: dict[str, object] = {"kind": "gained", "sources": names, "destination": first, "before": "none",
+                                 "after": "all"}
+    if names[:2]:
+        gained["rules"] = names[:2]
     want = {"changed": True, "gained": len(names), "lost": 0, "ports_changed": 0, "changes": [
-        {"kind": "gained", "sources": names, "destination": names[0], "before": "none", "after": "all",
-         "rules": names[:2]},
-        {"kind": "lost", "sources": [], "destination": "x", "before": "all", "after": "none"}],
+        gained, {"kind": "lost", "sources": [], "destination": "x", "before": "all", "after": "none"}],
         "added_pods": names[:1], "removed_pods": []}
     assert "".join(diff_json(d)) == json.dumps(want, indent=2) + "\n"
+
+
+def test_many_port_atoms_compare_as_wide_codes() -> None:
+    """Over 32 port atoms, a (before, after) pair of codes no longer fits one word (netpol.diff._Lines)."""
+    def web(ports: list[int]) -> tuple:  # type: ignore[type-arg]
+        return (*BASE[:4], policy("web", selector=labels(app="web"), ingress=[
+            {"from": [{"podSelector": labels(role="a")}], "ports": [{"port": p} for p in ports]}]))
+
+    spread = list(range(1000, 1080, 2))  # 40 ports, 81 atoms on TCP
+    assert changes(web(spread), web([*spread[:-1], 2000])) == [
+        ("changed", ("default/a",), "default/web", "TCP:" + ",".join(map(str, spread)),
+         "TCP:" + ",".join(map(str, [*spread[:-1], 2000]))),
+    ]
+    assert changes(web([80]), web([81])) == [("changed", ("default/a",), "default/web", "TCP:80", "TCP:81")]
