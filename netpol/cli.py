@@ -48,14 +48,6 @@ EXIT_INTERNAL = 3
 DEBUG_FLAG = "--debug"
 LARGE_GRAPH_EDGES = 1000  # beyond this, dot's layout takes minutes (docs/cli.md#netpol-graph)
 
-def _untyped_argument_help(self: object, ctx: object) -> None:
-    """Arguments are named by their metavar (SRC, INTENT); typer >= 0.2x would add "<str>" after it."""
-    return None
-
-
-if hasattr(typer.core, "TyperArgument") and hasattr(typer.core.TyperArgument, "display_type_rich"):
-    typer.core.TyperArgument.display_type_rich = _untyped_argument_help  # type: ignore[method-assign]
-
 app = typer.Typer(
     name="netpol",
     help="Analyse Kubernetes NetworkPolicies: who can reach whom, on which ports, and why.",

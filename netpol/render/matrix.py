@@ -137,11 +137,12 @@ def matrix_json(m: Matrix) -> Iterator[str]:
         yield f'  "workloads": {json.dumps(dict(sorted(m.grouped.values())))},\n'
     yield '  "allowed": ['
     first = True
+    closed = [ident + "]" for ident in idents]
     for i in range(len(m.pods)):
         targets = m.allowed_from(i)
-        if targets:
-            prefix = "[" + idents[i] + ", "
-            yield ("\n    " if first else ",\n    ") + ",\n    ".join(prefix + idents[j] + "]" for j in targets)
+        if targets:  # a row of pairs with maps over str methods, not a Python loop per pair
+            pairs = map(("[" + idents[i] + ", ").__add__, map(closed.__getitem__, targets))
+            yield ("\n    " if first else ",\n    ") + ",\n    ".join(pairs)
             first = False
     yield "\n  ]" if not first else "]"
     if not m.probe:
