@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
     from netpol.query import Analyzer
+    from netpol.slices import PortCodes
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,6 @@ class Matrix:
     _cache: dict[tuple[int, int], PortSet] = field(default_factory=dict, compare=False, repr=False)
     _class_rows: dict[int, Any] = field(default_factory=dict, compare=False, repr=False)
     _codes: dict[int, Any] = field(default_factory=dict, compare=False, repr=False)  # class -> atom codes
-    _code_cache: dict[int, PortSet] = field(default_factory=dict, compare=False, repr=False)
 
     def ident(self, pod: Pod) -> str:
         """The row/column id: the pod's key, or its workload's for a grouped pod."""
@@ -159,12 +159,14 @@ class Matrix:
             codes |= bits << np.uint64(k)
         return codes
 
+    @cached_property
+    def _port_codes(self) -> PortCodes:
+        from netpol.slices import PortCodes
+
+        return PortCodes(self._atoms or ())
+
     def _code_ports(self, code: int) -> PortSet:
-        cached = self._code_cache.get(code)
-        if cached is None:
-            atoms = self._atoms or ()
-            cached = self._code_cache[code] = PortSet.of(a for k, a in enumerate(atoms) if (code >> k) & 1)
-        return cached
+        return self._port_codes.ports_of(code)
 
     def ports_from(self, cls: int) -> list[tuple[PortSet, list[int]]]:
         """The destination classes class `cls` may reach, grouped by the ports it may reach them on:

@@ -42,7 +42,7 @@ class PortCodes:
 
     atoms: tuple[tuple[Protocol, int, int], ...]
     _encoded: dict[PortSet, Codes] = field(default_factory=dict, compare=False, repr=False)
-    _decoded: dict[bytes, PortSet] = field(default_factory=dict, compare=False, repr=False)
+    _decoded: dict[int, PortSet] = field(default_factory=dict, compare=False, repr=False)
 
     @classmethod
     def common(cls, *engines: Engine) -> PortCodes:
@@ -65,11 +65,13 @@ class PortCodes:
         return code
 
     def decode(self, code: Codes) -> PortSet:
-        key = code.tobytes()
-        ports = self._decoded.get(key)
+        return self.ports_of(sum(int(word) << (64 * w) for w, word in enumerate(code.tolist())))
+
+    def ports_of(self, value: int) -> PortSet:
+        """The port set of a code as one integer (bit k: atom k)."""
+        ports = self._decoded.get(value)
         if ports is None:
-            value = sum(int(word) << (64 * w) for w, word in enumerate(code.tolist()))
-            ports = self._decoded[key] = PortSet.of(a for k, a in enumerate(self.atoms) if (value >> k) & 1)
+            ports = self._decoded[value] = PortSet.of(a for k, a in enumerate(self.atoms) if (value >> k) & 1)
         return ports
 
 
