@@ -731,9 +731,9 @@ def list_connections(
     probe: tuple[Protocol, int] | None = None
     with _user_errors():
         if port is not None:
-            if not 1 <= port <= 65535:
-                raise QueryError(f"port {port} is outside 1-65535")
-            probe = (protocol.value, port)
+            from netpol.query import port_number
+
+            probe = (protocol.value, port_number(port))
         units = _units(Source(files, kubeconfig, context, verbose), any_pod, [x for x in (to, from_) if x])
         sources = units.find(from_) if from_ else None
         destinations = units.find(to) if to else None

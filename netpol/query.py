@@ -141,7 +141,7 @@ class Analyzer:
     def resolve_port(self, port: int | str, protocol: Protocol, destination: Endpoint) -> int:
         """A port number as is; a port name through the destination pod's container ports."""
         if isinstance(port, int) or port.isdigit():
-            return _port_number(int(port))
+            return port_number(int(port))
         if destination.pod is None:
             raise QueryError(f"port name {port!r} needs a destination pod; {destination} is outside the cluster")
         number = destination.pod.port_named(port, protocol)
@@ -249,7 +249,7 @@ class Analyzer:
         row and column."""
         proto = _protocol(protocol or "TCP")
         if port is not None:
-            _port_number(port)
+            port_number(port)
         wanted = self._namespaces(namespaces)
         pods = [p for p in self.cluster.pods if not wanted or p.namespace in wanted]
         grouped: dict[str, tuple[str, int]] = {}
@@ -279,7 +279,7 @@ class Analyzer:
                 focus: str | None = None) -> Diagram:
         """The allow-graph grouped and collapsed for drawing; `focus` keeps one pod's neighbourhood."""
         proto = _protocol(protocol)
-        probe = (proto, _port_number(port)) if port is not None else None
+        probe = (proto, port_number(port)) if port is not None else None
         pod = None
         if focus is not None:
             pod = self.endpoint(focus).pod
@@ -314,7 +314,8 @@ def _target_port(port: ServicePort, pod: Pod) -> int | None:
     return port.target if isinstance(port.target, int) else pod.port_named(port.target, port.protocol)
 
 
-def _port_number(port: int) -> int:
+def port_number(port: int) -> int:
+    """A port the user asked about, checked against the range the API allows."""
     if not MIN_PORT <= port <= MAX_PORT:
         raise QueryError(f"port {port} is outside {MIN_PORT}-{MAX_PORT}")
     return port

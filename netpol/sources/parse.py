@@ -285,7 +285,8 @@ def parse_protocol(f: Field) -> Protocol:
     return proto
 
 
-def _port_number(f: Field) -> int:
+def port_number(f: Field) -> int:
+    """A port number field, checked against 1-65535."""
     port = f.integer()
     if not MIN_PORT <= port <= MAX_PORT:
         f.fail(f"must be between {MIN_PORT} and {MAX_PORT}, not {port}")
@@ -340,7 +341,7 @@ def _pod_spec(spec: Field) -> tuple[tuple[ContainerPort, ...], bool, str | None]
             port = _plain_container_port(p.value)
             if port is None:
                 p.mapping()  # not plain: check it field by field, for the message
-                number = _port_number(p.child("containerPort").required())
+                number = port_number(p.child("containerPort").required())
                 name_field = p.child("name")
                 pname = port_name(name_field) if name_field.present else None
                 port = ContainerPort(number, parse_protocol(p.child("protocol")), pname)
@@ -425,12 +426,12 @@ def parse_service(f: Field) -> Service:
     ports = []
     for p in spec.child("ports").items():
         p.mapping()
-        number = _port_number(p.child("port").required())
+        number = port_number(p.child("port").required())
         name_field = p.child("name")
         target_field = p.child("targetPort")
         target: int | str = number
         if target_field.present:
-            target = port_name(target_field) if isinstance(target_field.value, str) else _port_number(target_field)
+            target = port_name(target_field) if isinstance(target_field.value, str) else port_number(target_field)
         ports.append(ServicePort(number, parse_protocol(p.child("protocol")),
                                  name_field.string() if name_field.present else None, target))
     return Service(namespace, name, selector, tuple(ports), f.location)
@@ -526,11 +527,11 @@ def _policy_port(f: Field) -> PolicyPort:
     port_field = f.child("port")
     port: int | str | None = None
     if port_field.present:
-        port = port_name(port_field) if isinstance(port_field.value, str) else _port_number(port_field)
+        port = port_name(port_field) if isinstance(port_field.value, str) else port_number(port_field)
     end_field = f.child("endPort")
     end_port = None
     if end_field.present:
-        end_port = _port_number(end_field)
+        end_port = port_number(end_field)
         if port is None:
             end_field.fail("requires port to be set")
         if isinstance(port, str):

@@ -30,8 +30,16 @@ from netpol.model import (
     TierRule,
     TierSelector,
 )
-from netpol.portsets import MAX_PORT, MIN_PORT, Protocol
-from netpol.sources.parse import Field, cluster_object_name, lint_ignore, parse_labels, parse_selector, port_name
+from netpol.portsets import Protocol
+from netpol.sources.parse import (
+    Field,
+    cluster_object_name,
+    lint_ignore,
+    parse_labels,
+    parse_selector,
+    port_name,
+    port_number,
+)
 
 V1ALPHA1 = "policy.networking.k8s.io/v1alpha1"
 V1ALPHA2 = "policy.networking.k8s.io/v1alpha2"
@@ -212,13 +220,6 @@ def _networks(f: Field) -> tuple[IPNetwork, ...]:
     return tuple(out)
 
 
-def _port_number(f: Field) -> int:
-    port = f.required().integer()
-    if not MIN_PORT <= port <= MAX_PORT:
-        f.fail(f"must be between {MIN_PORT} and {MAX_PORT}, not {port}")
-    return port
-
-
 def _v1_protocol(f: Field) -> Protocol:
     if not f.present:
         return "TCP"
@@ -236,10 +237,10 @@ def _port(f: Field) -> TierPort:
         return TierPort(None, name=port_name(sub))
     if which == "portNumber":
         sub.mapping(("protocol", "port"))
-        number = _port_number(sub.child("port"))
+        number = port_number(sub.child("port").required())
         return TierPort(_v1_protocol(sub.child("protocol")), number, number)
     sub.mapping(("protocol", "start", "end"))
-    start, end = _port_number(sub.child("start")), _port_number(sub.child("end"))
+    start, end = port_number(sub.child("start").required()), port_number(sub.child("end").required())
     if start > end:  # documented as start < end, not enforced by the v1alpha1 CRD; a reversed range is empty
         sub.child("end").fail(f"must be >= start ({start})")
     return TierPort(_v1_protocol(sub.child("protocol")), start, end)
@@ -257,11 +258,11 @@ def _protocol(f: Field) -> TierPort:
     dest = sub.child("destinationPort")
     kind = _exactly_one(dest, ("number", "range"))
     if kind == "number":
-        number = _port_number(dest.child("number"))
+        number = port_number(dest.child("number").required())
         return TierPort(protocol, number, number)
     rng = dest.child("range")
     rng.mapping(("start", "end"))
-    start, end = _port_number(rng.child("start")), _port_number(rng.child("end"))
+    start, end = port_number(rng.child("start").required()), port_number(rng.child("end").required())
     if not start < end:
         rng.child("end").fail(f"must be greater than start ({start})")
     return TierPort(protocol, start, end)
