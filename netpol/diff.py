@@ -306,10 +306,11 @@ def possible_diff(base: Cluster, head: Cluster) -> tuple[ReachabilityDiff, tuple
             continue  # only a placeholder number moved: no named or numbered port changed
         grouped.setdefault((c.kind, b, nb, a, na, c.sources), []).append(c.destination)
     changes = []
+    outside = {id(a): _outside_addresses(a.engine) for a in (before, after)}
     for (kind, b, nb, a, na, sources), dsts in grouped.items():
         deciding = before if kind == "lost" else after
         changes.append(Change(kind, tuple(before_regions.describe(sources)), "; ".join(before_regions.describe(dsts)),
-                              b, a, nb, na, _deciding_rules(deciding, sources[0], dsts[0])))
+                              b, a, nb, na, _deciding_rules(deciding, outside[id(deciding)], sources[0], dsts[0])))
     changes.sort(key=lambda c: (("gained", "lost", "changed").index(c.kind), c.destination, c.sources))
     notes = tuple(dict.fromkeys([*before_regions.notes(), *after_regions.notes()]))
     return ReachabilityDiff(tuple(changes), raw.added_pods, raw.removed_pods), notes
@@ -319,18 +320,13 @@ def _ports_of(rs: RegionSet, key: str, ports: PortSet) -> tuple[PortSet, tuple[s
     return rs.split_ports(ports) if key in rs.by_key else (ports, ())
 
 
-def _deciding_rules(analyzer: Analyzer, src: str, dst: str) -> tuple[str, ...]:
-    """The rules that allow the pair on the side that restricts it (not "not isolated")."""
+def _deciding_rules(analyzer: Analyzer, outside: dict[str, IPAddress], src: str, dst: str) -> tuple[str, ...]:
+    """The rules that allow the pair on the side that restricts it (not "not isolated"); `outside`: an
+    address for each outside node's name (_outside_addresses)."""
     engine = analyzer.engine
 
     def peer(key: str) -> PeerRef | None:
-        if key in engine.class_of:
-            return engine.class_of[key]
-        for r in engine.address_ranges():  # an outside node: an address it stands for
-            names = (address_set_node(r.blocks), *(str(b) for b in r.blocks))
-            if key in names or (key == ANY_ADDRESS and not r.blocks):
-                return r.first
-        return None
+        return engine.class_of[key] if key in engine.class_of else outside.get(key)
 
     s, d = peer(src), peer(dst)
     if s is None or d is None:
@@ -339,3 +335,13 @@ def _deciding_rules(analyzer: Analyzer, src: str, dst: str) -> tuple[str, ...]:
     out = [f"{side}: {rule}" for side, result in (("egress", egress), ("ingress", ingress))
            for rule in allowing_rules(result) if rule != "not isolated"]
     return tuple(out)
+
+
+def _outside_addresses(engine: Engine) -> dict[str, IPAddress]:
+    """Each name an outside node goes by (its address set, each of its blocks, "any address" for the
+    addresses in none), with the first address it stands for."""
+    out: dict[str, IPAddress] = {}
+    for r in engine.address_ranges():
+        for name in (address_set_node(r.blocks), *(str(b) for b in r.blocks), *(() if r.blocks else (ANY_ADDRESS,))):
+            out.setdefault(name, r.first)
+    return out
