@@ -27,7 +27,7 @@ import numpy as np
 import numpy.typing as npt
 
 from netpol.compile import CompiledRule
-from netpol.engine import Engine, PeerMatch, TierPeerMatch, bit_ids, bit_mask, low_bits, or_bits
+from netpol.engine import Engine, PeerMatch, TierPeerMatch, bit_ids, bit_mask, id_bits, low_bits
 from netpol.model import ContainerPort, Direction
 from netpol.portsets import ALL_PORTS, PortSet, Protocol
 from netpol.tiers import CompiledTierRule, TierHit, port_atoms, walk
@@ -84,13 +84,17 @@ class _Peers:
     rules: tuple[tuple[CompiledRule | CompiledTierRule, list[int]], ...]
 
     @cached_property
+    def _v1_entries(self) -> list[tuple[CompiledRule, list[int]]]:
+        return [(rule, subjects) for rule, subjects in self.rules if isinstance(rule, CompiledRule) and subjects]
+
+    @cached_property
     def v1(self) -> tuple[CompiledRule, ...]:
-        return tuple(rule for rule, subjects in self.rules if isinstance(rule, CompiledRule) and subjects)
+        return tuple(rule for rule, _ in self._v1_entries)
 
     @cached_property
     def v1_subjects(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
         """The NetworkPolicy rules' subjects, concatenated, and how many each rule has (in `v1`'s order)."""
-        lists = [subjects for rule, subjects in self.rules if isinstance(rule, CompiledRule) and subjects]
+        lists = [subjects for _, subjects in self._v1_entries]
         counts = np.fromiter((len(x) for x in lists), np.int64, len(lists))
         return np.fromiter(chain.from_iterable(lists), np.int64, int(counts.sum())), counts
 
@@ -107,16 +111,16 @@ class Slices:
         looked up for those only, one bitset operation per peer set."""
         self.engine = engine
         self.codes = codes
-        self._wanted: dict[Direction, int] = {"ingress": or_bits(1 << c for c in rows),
-                                              "egress": or_bits(1 << c for c in columns)}
         self.size = len(engine.classes)
+        self._wanted: dict[Direction, int] = {"ingress": id_bits(list(rows), self.size),
+                                              "egress": id_bits(list(columns), self.size)}
         self._all = codes.encode(ALL_PORTS)
         self._held: dict[Direction, dict[int, list[_Peers]]] = {}
         self._combined: dict[tuple[int, int | None], tuple[npt.NDArray[np.int64], Codes]] = {}
         self._specs: dict[object, int] = {}  # a rule's ports as written -> their number
         self._spec_rules: list[CompiledRule] = []  # per number, a rule with those ports
         self._spec_of: dict[int, int] = {}  # id(rule) -> its ports' number (rules live as long as the engine)
-        self._spec_named_cache: npt.NDArray[np.bool_] = np.zeros(0, dtype=bool)
+        self._spec_named: list[bool] = []  # per number, whether one of those ports is named
         self._spec_code_cache: dict[tuple[int, int], Codes] = {}
 
     def row(self, src: int) -> Codes:
@@ -240,7 +244,8 @@ class Slices:
                                   counts)
                 tables = len(self._named_tables)
                 table = self._named_ids[every] if towards is None else np.full(every.size, towards, dtype=np.int64)
-                table[~self._spec_named[specs]] = 0  # numbered ports resolve alike on every table
+                named = np.array(self._spec_named, dtype=bool)  # one flag per kind of ports: a few
+                table[~named[specs]] = 0  # numbered ports resolve alike on every table
                 keys, inverse = np.unique(specs * tables + table, return_inverse=True)
                 per_key = np.stack([self._spec_code(k // tables, k % tables) for k in keys.tolist()])
                 codes = per_key[inverse.reshape(-1)]
@@ -262,18 +267,9 @@ class Slices:
             spec = self._specs.setdefault(rule.ports, len(self._specs))
             if spec == len(self._spec_rules):
                 self._spec_rules.append(rule)
+                self._spec_named.append(any(isinstance(p.port, str) for p in rule.ports))
             self._spec_of[id(rule)] = spec
         return spec
-
-    @property
-    def _spec_named(self) -> npt.NDArray[np.bool_]:
-        """Per ports as written, whether one of them is named (resolves per destination)."""
-        known = self._spec_named_cache
-        if known.size < len(self._spec_rules):
-            known = self._spec_named_cache = np.fromiter(
-                (any(isinstance(p.port, str) for p in rule.ports) for rule in self._spec_rules), bool,
-                len(self._spec_rules))
-        return known
 
     def _spec_code(self, spec: int, table: int) -> Codes:
         key = (spec, table)
