@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from functools import cache
 from typing import Any
 
 from rich.console import Group, RenderableType
@@ -95,6 +96,37 @@ def _csv_field(text: str) -> str:
     return text
 
 
+_VERDICTS = ("deny", "allow")
+_BYTE = 8  # cells per packed code: 256 texts of 8 cells, so a probe row is joined from n/8 pieces
+
+
+@cache
+def _byte_texts() -> Any:
+    """The text of 8 adjacent probe cells, each followed by a comma, indexed by their packbits code."""
+    import numpy as np
+
+    return np.array(["".join(_VERDICTS[(code >> (_BYTE - 1 - k)) & 1] + "," for k in range(_BYTE))
+                     for code in range(1 << _BYTE)], dtype=object)
+
+
+def _probe_cells(allowed: Any, self_at: int | None) -> str:
+    """A probe row's cells from its yes/no array, joined 8 cells at a time; `self_at`'s cell reads self."""
+    import numpy as np
+
+    whole = len(allowed) - len(allowed) % _BYTE
+    pieces = _byte_texts()[np.packbits(allowed[:whole])].tolist()
+    pieces.extend(_VERDICTS[v] + "," for v in allowed[whole:].tolist())  # the last cells, fewer than 8
+    if self_at is not None and self_at < whole:
+        start = self_at - self_at % _BYTE
+        cells = [_VERDICTS[v] for v in allowed[start:start + _BYTE].tolist()]
+        cells[self_at - start] = SELF
+        pieces[self_at // _BYTE] = ",".join(cells) + ","
+    elif self_at is not None:
+        pieces[whole // _BYTE + self_at - whole] = SELF + ","
+    pieces[-1] = pieces[-1][:-1]
+    return "".join(pieces)
+
+
 def matrix_csv(m: Matrix) -> Iterator[str]:
     """A header row, then one row per source: its cells come from its class's row, expanded to the
     destination pods with numpy, and are joined once per row (no per-cell Python work per pod pair)."""
@@ -103,22 +135,22 @@ def matrix_csv(m: Matrix) -> Iterator[str]:
     idents = [_csv_field(m.ident(p)) for p in m.pods]
     yield ",".join(["from", *idents]) + "\n"
     by_class: dict[int, Any] = {}  # every-port matrices: the cell text per destination class
-    verdicts = np.array(["deny", "allow"], dtype=object)
     classes = m.pod_classes
     for i, src in enumerate(m.pods):
         cls = int(classes[i])
         allowed = m.class_row(cls)
-        if m.probe:  # two words: index them, no per-class table to keep
-            row = verdicts[allowed[classes].astype(np.intp)]
-        else:
-            table = by_class.get(cls)
-            if table is None:
-                table = np.array(["deny"] * len(allowed), dtype=object)
-                for d in np.flatnonzero(allowed).tolist():
-                    table[d] = _csv_field(str(m.class_ports(cls, d)))
-                by_class[cls] = table
-            row = table[classes]
-        if m.is_self(src, src):
+        self_at = i if m.is_self(src, src) else None
+        if m.probe:  # yes/no cells: joined from packed bytes, no per-class table to keep
+            yield idents[i] + "," + _probe_cells(allowed[classes], self_at) + "\n"
+            continue
+        table = by_class.get(cls)
+        if table is None:
+            table = np.array(["deny"] * len(allowed), dtype=object)
+            for d in np.flatnonzero(allowed).tolist():
+                table[d] = _csv_field(str(m.class_ports(cls, d)))
+            by_class[cls] = table
+        row = table[classes]
+        if self_at is not None:
             row[i] = SELF
         yield idents[i] + "," + ",".join(row.tolist()) + "\n"
 

@@ -2,9 +2,12 @@ from __future__ import annotations
 
 import io
 
+import numpy as np
+import pytest
 from rich.console import Console
 
 from netpol.render.explain import explain_table
+from netpol.render.matrix import _probe_cells
 from netpol.render.verdict import verdict_text
 from tests.builders import analyzer, labels, pod, policy
 
@@ -43,3 +46,16 @@ def test_name_lists_are_in_natural_order_with_long_names_cut() -> None:
     assert name_list([f"p{i}" for i in range(100_000)]) == "p0, p1, p2 +99,997 more"
     assert name_list(["web-10", "web-9", "api"]) == "api, web-9, web-10"
     assert name_list(["x" * 300]) == "x" * 159 + "…"
+
+
+@pytest.mark.parametrize("n", [1, 7, 8, 9, 16, 23])
+def test_probe_csv_cells_match_cell_by_cell_text(n: int) -> None:
+    """Rows joined from packed bytes read exactly as one cell at a time, wherever the self cell falls."""
+    rng = np.random.default_rng(n)
+    for _ in range(20):
+        allowed = rng.random(n) < 0.5
+        for self_at in [None, *range(n)]:
+            cells = ["allow" if v else "deny" for v in allowed.tolist()]
+            if self_at is not None:
+                cells[self_at] = "self"
+            assert _probe_cells(allowed, self_at) == ",".join(cells)
