@@ -9,7 +9,6 @@ Every source (files, live cluster, memory) converts through here.
 from __future__ import annotations
 
 import ipaddress
-import json
 import re
 import socket
 from collections.abc import Callable
@@ -45,6 +44,7 @@ _DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9
 _LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 _PORT_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 
+T = TypeVar("T")
 _TYPE_NAMES = {dict: "an object", list: "a list", str: "a string", int: "an integer", bool: "a boolean"}
 
 
@@ -93,12 +93,21 @@ class Field:
         """The value as a dict ({} when absent); unknown keys are errors when `allowed` is given."""
         if self.value is None:
             return {}
-        value = cast(dict[str, Any], self._typed(dict))
+        value: dict[str, Any] = self._typed(dict)
         if allowed is not None:
             for key in value:
                 if key not in allowed:
                     self.child(str(key)).fail(f"unknown field (expected one of: {', '.join(allowed)})")
         return value
+
+    def get(self, key: str, kind: type[T]) -> T | None:
+        """The value at `key` when absent or of type `kind`, read without building its Field (the common
+        case, millions of times on a large cluster); any other value fails with its path, as `child` would.
+        (No typing.cast here or below: it is a function call, and these run millions of times.)"""
+        value = self.value.get(key) if isinstance(self.value, dict) else None
+        if value is None or type(value) is kind:
+            return value
+        return self.child(key)._typed(kind)  # type: ignore[no-any-return]
 
     def child(self, key: str) -> Field:
         value = self.value.get(key) if isinstance(self.value, dict) else None
@@ -110,13 +119,13 @@ class Field:
         return [Field(v, "", self.location, self, i) for i, v in enumerate(self._typed(list))]
 
     def string(self) -> str:
-        return cast(str, self._typed(str))
+        return self._typed(str)  # type: ignore[no-any-return]
 
     def integer(self) -> int:
-        return cast(int, self._typed(int))
+        return self._typed(int)  # type: ignore[no-any-return]
 
     def boolean(self) -> bool:
-        return cast(bool, self._typed(bool))
+        return self._typed(bool)  # type: ignore[no-any-return]
 
     def required(self) -> Field:
         if self.value is None:
@@ -128,7 +137,7 @@ def cluster_object_name(f: Field, what: str = "object name") -> tuple[str, Field
     """The name (a DNS subdomain) and metadata of a cluster-scoped object: a node, a tiered policy."""
     meta = f.child("metadata")
     meta.required().mapping()
-    return _check_name(meta.child("name"), _DNS_SUBDOMAIN, 253, what), meta
+    return _check_name(meta, "name", _DNS_SUBDOMAIN, 253, what), meta
 
 
 LINT_IGNORE = "netpol.io/lint-ignore"  # annotation: lint rule ids not to report for this object
@@ -143,10 +152,11 @@ def lint_ignore(meta: Field) -> tuple[str, ...]:
     return tuple(sorted({part for part in re.split(r"[\s,]+", value) if part}))
 
 
-def _check_name(f: Field, pattern: re.Pattern[str], limit: int, what: str) -> str:
-    name = f.required().string()
-    if not _valid_name(pattern, limit, name):
-        f.fail(f"{name!r} is not a valid {what}")
+def _check_name(meta: Field, key: str, pattern: re.Pattern[str], limit: int, what: str) -> str:
+    name = meta.get(key, str)
+    if name is None or not _valid_name(pattern, limit, name):
+        f = meta.child(key)
+        f.fail(f"{f.required().string()!r} is not a valid {what}")
     return name
 
 
@@ -198,30 +208,27 @@ def _valid_label_key(key: str) -> bool:
     )
 
 
-T = TypeVar("T")
-_NOWHERE = Location("<cache>")
+_MEMO_SIZE = 65536  # distinct values kept per parser; the cache starts afresh when full
 
 
 def _memo(parse: Callable[[Field], T]) -> Callable[[Field], T]:
-    """Parse each distinct value once: policies repeat selectors and ipBlocks thousands of times.
+    """Parse each distinct value once: policies repeat selectors, peers, ports and ipBlocks thousands of times.
 
-    Values are keyed by their canonical JSON. An invalid value is parsed again
-    from the real field, so its error keeps the file, line and path.
+    Values are keyed by their repr, which tells apart every value a decoder produces (a string from a
+    number, true from 1) and costs less than any canonical text. A new value is parsed from its own field,
+    so an invalid one fails with its file, line and path, and is never kept.
     """
-    @lru_cache(maxsize=65536)
-    def from_text(text: str) -> T:
-        return parse(Field(json.loads(text), "", _NOWHERE))
+    cache: dict[str, T] = {}
 
     @wraps(parse)
     def parse_once(f: Field) -> T:
-        try:
-            text = json.dumps(f.value, sort_keys=True)
-        except (TypeError, ValueError):
-            return parse(f)
-        try:
-            return from_text(text)
-        except InputError:
-            return parse(f)
+        key = repr(f.value)
+        found = cache.get(key)
+        if found is None:
+            if len(cache) >= _MEMO_SIZE:
+                cache.clear()
+            found = cache[key] = parse(f)
+        return found
 
     return parse_once
 
@@ -253,19 +260,13 @@ def parse_selector(f: Field) -> LabelSelector:
 def _metadata(f: Field, namespaced: bool) -> tuple[NamespaceName, str, Field]:
     meta = f.child("metadata")
     meta.required().mapping()
-    name_field = meta.child("name")
-    if namespaced:
-        name = _check_name(name_field, _DNS_SUBDOMAIN, 253, "object name")
-        ns_field = meta.child("namespace")
-        namespace = (
-            NamespaceName(_check_name(ns_field, _DNS_LABEL, 63, "namespace name"))
-            if ns_field.present
-            else DEFAULT_NAMESPACE
-        )
-    else:
-        name = _check_name(name_field, _DNS_LABEL, 63, "namespace name")
-        namespace = NamespaceName(name)
-    return namespace, name, meta
+    if not namespaced:
+        name = _check_name(meta, "name", _DNS_LABEL, 63, "namespace name")
+        return NamespaceName(name), name, meta
+    name = _check_name(meta, "name", _DNS_SUBDOMAIN, 253, "object name")
+    if meta.get("namespace", str) is None:
+        return DEFAULT_NAMESPACE, name, meta
+    return NamespaceName(_check_name(meta, "namespace", _DNS_LABEL, 63, "namespace name")), name, meta
 
 
 def parse_namespace(f: Field) -> Namespace:
@@ -312,7 +313,7 @@ def parse_pod(f: Field) -> Pod:
     status = f.child("status")
     controller = _controller(meta)
     return Pod(namespace, name, labels, ports, _pod_ips(status), host_network, node, f.location,
-               owner=_owner(controller, dict(labels)), host_ip=_host_ip(status), controller=controller,
+               owner=_owner(controller, dict(labels)), host_ip=_address(status, "hostIP"), controller=controller,
                lint_ignore=lint_ignore(meta))
 
 
@@ -337,30 +338,29 @@ def _pod_spec(spec: Field) -> tuple[tuple[ContainerPort, ...], bool, str | None]
     names: set[str] = set()
     for c in spec.child("containers").items():
         c.mapping()
-        for p in c.child("ports").items():
-            port = _plain_container_port(p.value)
-            if port is None:
-                p.mapping()  # not plain: check it field by field, for the message
+        for index, value in enumerate(c.get("ports", list) or ()):
+            port = _plain_container_port(value)
+            if port is None:  # not plain: check it field by field, for the message
+                p = c.child("ports").items()[index]
+                p.mapping()
                 number = port_number(p.child("containerPort").required())
                 name_field = p.child("name")
                 pname = port_name(name_field) if name_field.present else None
                 port = ContainerPort(number, parse_protocol(p.child("protocol")), pname)
             if port.name is not None:
                 if port.name in names:  # the API server requires port names unique within the pod
-                    p.child("name").fail(f"duplicate port name {port.name!r} in the pod")
+                    c.child("ports").items()[index].child("name").fail(f"duplicate port name {port.name!r} in the pod")
                 names.add(port.name)
             ports.append(port)
-    host_field = spec.child("hostNetwork")
-    host_network = host_field.boolean() if host_field.present else False
-    node_field = spec.child("nodeName")
-    node = node_field.string() if node_field.present else None
-    return tuple(sorted(set(ports))), host_network, node
+    host_network = spec.get("hostNetwork", bool) or False
+    return tuple(sorted(set(ports))), host_network, spec.get("nodeName", str)
 
 
 def _controller(meta: Field) -> tuple[str, str] | None:
     """The controlling ownerReference (kind, name), as written."""
-    for ref in meta.child("ownerReferences").items():
-        data = ref.mapping()
+    for index, data in enumerate(meta.get("ownerReferences", list) or ()):
+        if type(data) is not dict:
+            meta.child("ownerReferences").items()[index].mapping()  # fails, naming the entry
         if data.get("controller") is True and isinstance(data.get("kind"), str) and isinstance(data.get("name"), str):
             return data["kind"], data["name"]
     return None
@@ -439,8 +439,7 @@ def parse_service(f: Field) -> Service:
 
 def pod_has_finished(f: Field) -> bool:
     """Succeeded and Failed pods keep no network: policies and connections no longer concern them."""
-    phase = f.child("status").child("phase")
-    return phase.present and phase.string() in ("Succeeded", "Failed")
+    return f.child("status").get("phase", str) in ("Succeeded", "Failed")
 
 
 def _ip_address(text: str) -> Any:
@@ -451,31 +450,36 @@ def _ip_address(text: str) -> Any:
         return ipaddress.ip_address(text)
 
 
-def _pod_ips(status: Field) -> tuple[Any, ...]:
-    status.mapping()
-    found: list[Any] = []
-    fields = [status.child("podIP")] + [e.child("ip") for e in status.child("podIPs").items()]
-    for ip_field in fields:
-        if not ip_field.present:
-            continue
-        try:
-            ip = _ip_address(ip_field.string())
-        except ValueError:
-            ip_field.fail(f"{ip_field.value!r} is not an IP address")
-        if ip not in found:
-            found.append(ip)
-    return tuple(found)
-
-
-def _host_ip(status: Field) -> Any:
-    """status.hostIP: the node's address, which a pod may always talk to and hear from."""
-    ip_field = status.child("hostIP")
-    if not ip_field.present:
+def _address(status: Field, key: str, index: int | None = None) -> Any:
+    """The address at status.<key> (or status.<key>[index].ip), None when absent; read from the raw
+    values, with a field built only to name a bad one. status.hostIP is the node's address, which a
+    pod may always talk to and hear from."""
+    if index is None:
+        text: Any = status.get(key, str)
+    else:
+        entry = status.value[key][index]
+        text = entry.get("ip") if type(entry) is dict else False
+    if text is None:
         return None
-    try:
-        return _ip_address(ip_field.string())
-    except ValueError:
-        ip_field.fail(f"{ip_field.value!r} is not an IP address")
+    if type(text) is str:
+        try:
+            return _ip_address(text)
+        except ValueError:
+            pass
+    f = status.child(key)
+    if index is not None:
+        f = f.items()[index]
+        f.mapping()
+        f = f.child("ip")
+    f.fail(f"{f.string()!r} is not an IP address")
+
+
+def _pod_ips(status: Field) -> tuple[Any, ...]:
+    """status.podIP, then each of status.podIPs, every address once."""
+    status.mapping()
+    found = [_address(status, "podIP")]
+    found.extend(_address(status, "podIPs", i) for i in range(len(status.get("podIPs", list) or ())))
+    return tuple(ip for ip in dict.fromkeys(found) if ip is not None)
 
 
 def _network(f: Field) -> IPNetwork:
@@ -505,6 +509,7 @@ def _ip_block(f: Field) -> IPBlock:
                    written if host_bits else None)
 
 
+@_memo
 def _peer(f: Field) -> Peer:
     data = f.mapping(("podSelector", "namespaceSelector", "ipBlock"))
     if not data or all(v is None for v in data.values()):
@@ -521,6 +526,7 @@ def _peer(f: Field) -> Peer:
     )
 
 
+@_memo
 def _policy_port(f: Field) -> PolicyPort:
     f.mapping(("protocol", "port", "endPort"))
     protocol = parse_protocol(f.child("protocol"))
