@@ -23,3 +23,13 @@ def paused_gc() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+@contextmanager
+def frozen_when_built() -> Iterator[None]:
+    """For a short-lived process (the CLI): pause the collector while a phase builds, then freeze what it
+    built (gc.freeze) before the collector runs again. Freezing after resuming is too late: the first
+    allocation would start a collection that walks every object the phase made."""
+    with paused_gc():
+        yield
+        gc.freeze()

@@ -7,7 +7,6 @@ error (see docs/cli.md). A crash must never look like a verdict.
 
 from __future__ import annotations
 
-import gc
 import ipaddress
 import json
 import os
@@ -26,6 +25,7 @@ try:  # typer >= 0.29 vendors click; older releases use click itself
 except ImportError:  # pragma: no cover - depends on the installed typer
     from click import ClickException  # type: ignore[assignment,no-redef,import-not-found,unused-ignore]
 
+from netpol.bulk import frozen_when_built
 from netpol.errors import NetpolError, QueryError
 
 # The library, rich, yaml, numpy, networkx and graphviz are imported by the commands that use them, so
@@ -196,13 +196,13 @@ def _load(source: Source, scope: list[str] | None = None) -> LoadResult:
     """Manifests when -f is given, else the live cluster (all namespaces, or `scope`)."""
     from netpol.sources import load_manifests
 
-    if source.files:
-        stdin_text = sys.stdin.read() if "-" in source.files else None
-        with _phase("reading manifests"):
-            result = load_manifests(source.files, stdin_text)
-    else:
-        result = _read_live(source, scope).result
-    gc.freeze()  # a short-lived process: keep the collector from re-walking millions of live objects
+    with frozen_when_built():  # a short-lived process: the collector never re-walks millions of live objects
+        if source.files:
+            stdin_text = sys.stdin.read() if "-" in source.files else None
+            with _phase("reading manifests"):
+                result = load_manifests(source.files, stdin_text)
+        else:
+            result = _read_live(source, scope).result
     _report(result, source.verbose)
     return result
 
@@ -261,9 +261,8 @@ def _analyze(source: Source, scope: list[str] | None = None, warn_no_pods: bool 
         tiered = f" and {len(cluster.tiered)} Admin or Baseline policies" if cluster.tiered else ""
         _note(f"netpol: warning: the input has {len(cluster.policies)} NetworkPolicies{tiered} but no pods or "
               f"workloads, so there is no connection to show; {NO_PODS_HINT}")
-    with _phase(f"compiling {len(cluster.pods)} pods and {len(cluster.policies)} policies"):
+    with _phase(f"compiling {len(cluster.pods)} pods and {len(cluster.policies)} policies"), frozen_when_built():
         analyzer = Analyzer(cluster)
-    gc.freeze()
     return analyzer
 
 
@@ -618,8 +617,8 @@ def diff(
         else:
             from netpol.query import Analyzer
 
-            before, after = Analyzer(old), Analyzer(new)
-            gc.freeze()  # as _analyze does: the diff then allocates without re-walking both compiled versions
+            with frozen_when_built():  # as _analyze does: the diff allocates without re-walking both versions
+                before, after = Analyzer(old), Analyzer(new)
             changes = reachability_diff(before, after)
     if output is DiffFormat.html:
         from netpol.render.report import diff_html
