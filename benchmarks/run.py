@@ -290,7 +290,8 @@ def _timed(command: list[str]) -> str:
         return f"did not finish in {PEER_TIMEOUT} s"
     seconds = time.perf_counter() - started
     if got.returncode not in (0, 1):
-        return f"failed (exit {got.returncode}) after {seconds:.1f} s"
+        return f"failed (exit {got.returncode}: {_short(got.stderr.strip().splitlines() or ['no output'])}) " \
+               f"after {seconds:.1f} s"
     return f"{seconds:.2f} s"
 
 
