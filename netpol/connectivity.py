@@ -11,7 +11,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import Literal
 
 from netpol.engine import DirectionResult, PeerRef
@@ -52,6 +52,7 @@ class Link:
         return port_text(self.ports, self.named_ports)
 
 
+@lru_cache(maxsize=4096)  # a listing writes the same few port sets for millions of links
 def port_text(ports: PortSet, named: tuple[str, ...]) -> str:
     if ports.is_all or not named:
         return str(ports)
@@ -99,6 +100,7 @@ class Units:
                 first.setdefault(r.blocks, r.first)
             units.extend(Unit("outside", (), first[b], None, _collapse(nets)) for b, nets in sets.items())
         self.all = tuple(sorted(units, key=self._order))
+        self._address_names: dict[tuple[IPNetwork, ...], str] = {}  # `_addresses`, per set of ranges named
 
     @classmethod
     def of(cls, cluster: Cluster, possible: bool, asked: Iterable[str] = ()) -> Units:
@@ -140,8 +142,21 @@ class Units:
             out.append(self._addresses(nets))
         return out
 
+    @cached_property
+    def _outside(self) -> tuple[IPNetwork, ...]:
+        return tuple(n for u in self.all if u.kind == "outside" for n in u.networks)
+
     def _addresses(self, nets: list[IPNetwork]) -> str:
-        every = [n for u in self.all if u.kind == "outside" for n in u.networks]
+        """Address ranges as the fewest CIDRs, or as what they leave out; once per set of ranges (a
+        listing names the same few sets for many lines)."""
+        key = tuple(nets)
+        found = self._address_names.get(key)
+        if found is None:
+            found = self._address_names[key] = self._name_addresses(nets)
+        return found
+
+    def _name_addresses(self, nets: list[IPNetwork]) -> str:
+        every = self._outside
         chosen = set(nets)
         missing = [n for n in every if n not in chosen]
         parts = []
