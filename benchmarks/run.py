@@ -17,6 +17,7 @@ import json
 import os
 import platform
 import random
+import re
 import resource
 import shutil
 import statistics
@@ -238,7 +239,8 @@ def _install_peers(workdir: Path) -> dict[str, tuple[list[str], str] | str]:
             out["nca"] = "not installed: pip said " + (got.stderr.strip().splitlines() or ["nothing"])[-1]
     if nca.exists():
         version = subprocess.run([str(nca), "--version"], check=False, capture_output=True, text=True)
-        out["nca"] = ([str(nca), "--connectivity", "--output_format", "txt", "--resource_list"],
+        # --debug only prints the traceback of a failure (its message alone can be empty)
+        out["nca"] = ([str(nca), "--connectivity", "--output_format", "txt", "--debug", "--resource_list"],
                       (version.stdout + version.stderr).strip().splitlines()[-1] if version.returncode == 0 else NCA)
     go = shutil.which("go")
     if go is None:
@@ -280,6 +282,17 @@ def _short(lines: list[str]) -> str:
     return why.strip().replace("|", "/")[:160]
 
 
+_FRAME = re.compile(r'File "(?:.*/site-packages/)?([^"]+)", line (\d+), in (\S+)')
+
+
+def _failure(stderr: str) -> str:
+    """What a failed peer said: its last line, and where a Python traceback ended."""
+    lines = stderr.strip().splitlines() or ["no output"]
+    frames = _FRAME.findall(stderr)
+    where = f" at {frames[-1][0]} line {frames[-1][1]} ({frames[-1][2]})" if frames else ""
+    return _short(lines) + where
+
+
 def _timed(command: list[str]) -> str:
     """One peer run, whole process, output discarded: its time, or that it failed or did not finish."""
     started = time.perf_counter()
@@ -290,8 +303,7 @@ def _timed(command: list[str]) -> str:
         return f"did not finish in {PEER_TIMEOUT} s"
     seconds = time.perf_counter() - started
     if got.returncode not in (0, 1):
-        return f"failed (exit {got.returncode}: {_short(got.stderr.strip().splitlines() or ['no output'])}) " \
-               f"after {seconds:.1f} s"
+        return f"failed (exit {got.returncode}: {_failure(got.stderr)}) after {seconds:.1f} s"
     return f"{seconds:.2f} s"
 
 

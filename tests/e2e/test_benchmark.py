@@ -37,3 +37,16 @@ def test_generated_labels_are_strings_to_every_yaml_reader() -> None:
               and "pod-template-hash" in o["metadata"]["labels"]}
     assert len(hashes) > 100
     assert all(len(h) == 10 and set(h) <= set(SAFE) for h in hashes)
+
+
+def test_a_failed_peer_says_where_it_failed() -> None:
+    """NCA's own message can be empty ("Error: "); the cell names the exception and its last frame."""
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.run import _failure
+
+    stderr = ('Error: \nTraceback (most recent call last):\n'
+              '  File "/w/nca-venv/lib/python3.11/site-packages/nca/nca_cli.py", line 352, in nca_main\n'
+              '  File "/w/nca-venv/lib/python3.11/site-packages/nca/CoreDS/Peer.py", line 727, in add_peer\n'
+              '    assert len(self.ordered_peer_list) < self.max_num_of_pods\nAssertionError\n')
+    assert _failure(stderr) == "AssertionError at nca/CoreDS/Peer.py line 727 (add_peer)"
+    assert _failure("go: module not found\n") == "go: module not found"
