@@ -458,7 +458,7 @@ def _address(status: Field, key: str, index: int | None = None) -> Any:
         text: Any = status.get(key, str)
     else:
         entry = status.value[key][index]
-        text = entry.get("ip") if type(entry) is dict else False
+        text = entry.get("ip") if type(entry) is dict else False  # False: not an object, named below
     if text is None:
         return None
     if type(text) is str:
