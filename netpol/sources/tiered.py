@@ -36,6 +36,7 @@ from netpol.sources.parse import (
     cluster_object_name,
     lint_ignore,
     parse_labels,
+    parse_protocol,
     parse_selector,
     port_name,
     port_number,
@@ -220,15 +221,6 @@ def _networks(f: Field) -> tuple[IPNetwork, ...]:
     return tuple(out)
 
 
-def _v1_protocol(f: Field) -> Protocol:
-    if not f.present:
-        return "TCP"
-    value = f.string()
-    if value not in ("TCP", "UDP", "SCTP"):
-        f.fail(f"unknown protocol {value!r} (expected one of: TCP, UDP, SCTP)")
-    return cast(Protocol, value)
-
-
 def _port(f: Field) -> TierPort:
     """v1alpha1: exactly one of portNumber, portRange, namedPort."""
     which = _exactly_one(f, ("portNumber", "portRange", "namedPort"))
@@ -238,12 +230,12 @@ def _port(f: Field) -> TierPort:
     if which == "portNumber":
         sub.mapping(("protocol", "port"))
         number = port_number(sub.child("port").required())
-        return TierPort(_v1_protocol(sub.child("protocol")), number, number)
+        return TierPort(parse_protocol(sub.child("protocol")), number, number)
     sub.mapping(("protocol", "start", "end"))
     start, end = port_number(sub.child("start").required()), port_number(sub.child("end").required())
     if start > end:  # documented as start < end, not enforced by the v1alpha1 CRD; a reversed range is empty
         sub.child("end").fail(f"must be >= start ({start})")
-    return TierPort(_v1_protocol(sub.child("protocol")), start, end)
+    return TierPort(parse_protocol(sub.child("protocol")), start, end)
 
 
 def _protocol(f: Field) -> TierPort:

@@ -63,6 +63,8 @@ ERRORS = {
                                  f"{A}: spec.egress[0].ports: a named port cannot be used with networks, nodes or domainNames peers (they have no pods to name ports on)"),
     "port with two kinds": (anp("  ingress: [{action: Allow, from: [{namespaces: {}}], ports: [{namedPort: web, portNumber: {port: 80}}]}]\n"),
                             f"{A}: spec.ingress[0].ports[0]: must set exactly one of: portNumber, portRange, namedPort (found portNumber, namedPort)"),
+    "unknown protocol in a portNumber": (anp("  ingress: [{action: Allow, from: [{namespaces: {}}], ports: [{portNumber: {protocol: tcp, port: 80}}]}]\n"),
+                                         f"{A}: spec.ingress[0].ports[0].portNumber.protocol: unknown protocol 'tcp' (expected one of: TCP, UDP, SCTP)"),
     "tcp: {} in v1alpha2": (cnp("  ingress: [{action: Accept, from: [{namespaces: {}}], protocols: [{tcp: {}}]}]\n"),
                             f"{C}: spec.ingress[0].protocols[0].tcp: must set destinationPort (to match every port, give the range 1-65535)"),
     "range start not below end": (cnp("  ingress: [{action: Accept, from: [{namespaces: {}}], protocols: [{udp: {destinationPort: {range: {start: 53, end: 53}}}}]}]\n"),
