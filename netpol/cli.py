@@ -7,10 +7,14 @@ error (see docs/cli.md). A crash must never look like a verdict.
 
 from __future__ import annotations
 
+import codecs
+import errno
+import io
 import ipaddress
 import json
 import os
 import re
+import select
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
@@ -168,6 +172,90 @@ def _note(message: str) -> None:
     sys.stderr.write(terminal_safe(message) + "\n")
 
 
+class OutputFailed(Exception):
+    """Standard output cannot take the answer (a full disk, a closed descriptor, an encoding without one of its
+    characters): an environment error, exit 2. A reader that stopped reading (`| head`) is not one."""
+
+
+class _Stream(io.RawIOBase):
+    """Standard output or error for the whole run, so that a failed write is never a verdict nor a crash.
+
+    When the reader closes the pipe (EPIPE), the rest of the output is dropped and netpol ends with its
+    verdict's exit code. Any other failure of standard output raises OutputFailed once. Diagnostics that
+    standard error cannot take are dropped: they never change the exit code. After a failure every write is
+    dropped, so Python's final flush cannot fail again (it would exit 120)."""
+
+    def __init__(self, fd: int, name: str, fatal: bool) -> None:
+        super().__init__()
+        self.fd, self.name, self.fatal = fd, name, fatal
+        self.reader_left = False
+        self.failed = False
+
+    def writable(self) -> bool:
+        return True
+
+    def fileno(self) -> int:
+        return self.fd
+
+    def isatty(self) -> bool:
+        return os.isatty(self.fd)
+
+    def write(self, data: bytes | bytearray | memoryview) -> int:  # type: ignore[override]
+        size = len(data)
+        while not (self.reader_left or self.failed):
+            try:
+                return os.write(self.fd, data)
+            except BlockingIOError:  # a descriptor left non-blocking by the parent: wait until it takes more
+                select.select([], [self.fd], [])
+            except BrokenPipeError:
+                self.reader_left = True
+            except OSError as exc:
+                self.failed = True
+                if self.fatal:
+                    reason = "it is closed" if exc.errno == errno.EBADF else exc.strerror or str(exc)
+                    raise OutputFailed(f"cannot write to {self.name}: {reason}") from None
+        return size
+
+
+def _unencodable(exc: UnicodeError) -> tuple[str, int]:
+    """The error handler of standard output: a character its encoding lacks is an environment error."""
+    assert isinstance(exc, UnicodeEncodeError)
+    char = exc.object[exc.start]
+    raise OutputFailed(f"cannot write to standard output: its encoding ({exc.encoding}) has no character "
+                       f"U+{ord(char):04X}; use a UTF-8 locale or PYTHONIOENCODING=utf-8")
+
+
+codecs.register_error("netpol-stdout", _unencodable)
+
+
+def _guard_streams() -> None:
+    """Put _Stream under the process's standard output and error (not under a test's capture). A descriptor
+    that was closed (`>&-`, `2>&-`, `<&-`) first gets /dev/null, so that no file netpol opens later takes its
+    number; writes to a closed standard output still fail (it is opened read-only)."""
+    for fd, name, mode in ((0, "stdin", os.O_WRONLY), (1, "stdout", os.O_RDONLY), (2, "stderr", os.O_WRONLY)):
+        stream = getattr(sys, name)
+        if stream is not getattr(sys, f"__{name}__"):
+            continue
+        if stream is None:
+            null = os.open(os.devnull, mode)
+            if null != fd:
+                os.dup2(null, fd)
+                os.close(null)
+        if fd == 0:
+            continue  # reading standard input checks it (_stdin_text)
+        raw = _Stream(fd, "standard output" if fd == 1 else "standard error", fatal=fd == 1)
+        setattr(sys, name, io.TextIOWrapper(
+            io.BufferedWriter(raw, 1 << 16), encoding=stream.encoding if stream else "utf-8",
+            errors="netpol-stdout" if fd == 1 else "backslashreplace",
+            line_buffering=stream.line_buffering if stream else fd == 2))
+
+
+def _reader_left() -> bool:
+    """True once the reader of standard output has closed it: the rest of a long output need not be made."""
+    raw = getattr(getattr(sys.stdout, "buffer", None), "raw", None)
+    return isinstance(raw, _Stream) and raw.reader_left
+
+
 def _fail(message: str) -> NoReturn:
     _note(f"netpol: error: {message}")
     raise typer.Exit(EXIT_ERROR)
@@ -198,13 +286,27 @@ def _load(source: Source, scope: list[str] | None = None) -> LoadResult:
 
     with frozen_when_built():  # a short-lived process: the collector never re-walks millions of live objects
         if source.files:
-            stdin_text = sys.stdin.read() if "-" in source.files else None
+            stdin_text = _stdin_text() if "-" in source.files else None
             with _phase("reading manifests"):
                 result = load_manifests(source.files, stdin_text)
         else:
             result = _read_live(source, scope).result
     _report(result, source.verbose)
     return result
+
+
+def _stdin_text() -> str:
+    """Standard input for `-f -`, read once and decoded as UTF-8, like every file."""
+    if sys.stdin is None:
+        _fail("-f -: standard input is closed")
+    try:
+        data = sys.stdin.buffer.read()
+    except OSError as exc:
+        _fail(f"-f -: cannot read standard input: {exc.strerror or exc}")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        _fail(f"<stdin>: not UTF-8 text (byte {exc.start})")
 
 
 def _read_live(source: Source, scope: list[str] | None) -> ClusterRead:
@@ -288,6 +390,8 @@ def _endpoint_namespaces(endpoints: Iterable[str], default: str) -> list[str] | 
 
 def _write(chunks: Iterable[str]) -> None:
     for chunk in chunks:
+        if _reader_left():
+            break
         sys.stdout.write(terminal_safe(chunk))
 
 
@@ -954,9 +1058,7 @@ def _internal_error(exc: BaseException, debug: bool) -> int:
         import traceback
 
         traceback.print_exception(exc, file=sys.stderr)
-    if isinstance(exc, BrokenPipeError):
-        what = "the output was closed before netpol finished writing (broken pipe)"
-    elif isinstance(exc, RecursionError):
+    if isinstance(exc, RecursionError):
         what = "recursion limit reached"
     else:
         what = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else 'no message'}"
@@ -965,17 +1067,9 @@ def _internal_error(exc: BaseException, debug: bool) -> int:
     return EXIT_INTERNAL
 
 
-def _quiet_stdout() -> None:
-    """After a broken pipe, Python's final flush of stdout would fail again: point it at /dev/null."""
-    try:
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, sys.stdout.fileno())
-    except (OSError, ValueError):
-        pass
-
-
 def main() -> None:
     """Console entry point: usage errors become one line, like every other error; crashes exit 3."""
+    _guard_streams()
     argv, debug = _hoist_debug(sys.argv)
     sys.argv = argv
     try:
@@ -988,18 +1082,20 @@ def main() -> None:
             _note(f"netpol: error: {exc.format_message()}{hint}")
         code = EXIT_ERROR
     except typer.Abort:
-        sys.stderr.write("netpol: aborted\n")
+        _note("netpol: aborted")
+        code = EXIT_ERROR
+    except OutputFailed as exc:
+        _note(f"netpol: error: {exc}")
         code = EXIT_ERROR
     except SystemExit as exc:
         if not isinstance(exc.__context__, BrokenPipeError):
             raise
-        _quiet_stdout()  # typer turned the broken pipe into exit 1, which would read as "denied"
+        # click turns a broken pipe into exit 1, which would read as "denied"; standard output's own broken pipe
+        # never gets here (_Stream), so this one is a pipe to a child process: netpol's fault
         code = _internal_error(exc.__context__, debug)
     except NetpolError as exc:  # a user error raised outside a command's _user_errors block
         _note(f"netpol: error: {exc}")
         code = EXIT_ERROR
     except Exception as exc:  # noqa: BLE001 - the one place every unexpected error is turned into exit 3
-        if isinstance(exc, BrokenPipeError):
-            _quiet_stdout()
         code = _internal_error(exc, debug)
     sys.exit(code if isinstance(code, int) else EXIT_OK)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
 import sys
 
 import pytest
@@ -79,3 +82,128 @@ def test_verdicts_keep_their_codes(monkeypatch: pytest.MonkeyPatch) -> None:
 def test_hoisting_debug_leaves_arguments_after_double_dash() -> None:
     assert cli._hoist_debug(["netpol", "check", "--", "--debug"]) == (["netpol", "check", "--", "--debug"], False)
     assert cli._hoist_debug(["netpol", "check", "x", "--debug"]) == (["netpol", "--debug", "check", "x"], True)
+
+
+# -- the installed command with its standard streams closed, full or cut short -------------------------------
+
+NETPOL = shutil.which("netpol")
+SHOP = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: NAME, namespace: shop, labels: {app: NAME}}
+spec: {containers: [{name: c, image: x, ports: [{containerPort: 80}]}]}
+"""
+ONLY_A = """\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: b-ingress, namespace: shop}
+spec:
+  podSelector: {matchLabels: {app: b}}
+  ingress: [{from: [{podSelector: {matchLabels: {app: FROM}}}]}]
+"""
+EGRESS_IGNORED = """\
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata: {name: e, namespace: shop}
+spec:
+  podSelector: {}
+  policyTypes: [Ingress]
+  egress: [{to: [{podSelector: {}}]}]
+"""
+
+
+@pytest.fixture(scope="module")
+def shop(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Pods a, b, c in `shop`, a namespace the input does not declare, so loading warns on stderr; b takes
+    ingress from a only (`base`), or from c too (`head`); `bad` has an egress rule its policyTypes ignore."""
+    root = tmp_path_factory.mktemp("shop")
+    pods = "---\n".join(SHOP.replace("NAME", n) for n in "abc")
+    files = {"base": pods + "---\n" + ONLY_A.replace("FROM", "a"),
+             "head": pods + "---\n" + ONLY_A.replace("{matchLabels: {app: FROM}}", "{matchExpressions: "
+                                                     "[{key: app, operator: In, values: [a, c]}]}"),
+             "bad": pods + "---\n" + EGRESS_IGNORED}
+    for name, text in files.items():
+        (root / f"{name}.yaml").write_text(text)
+    return {name: str(root / f"{name}.yaml") for name in files}
+
+
+VERDICTS = [  # (name, arguments with {base}/{head}/{bad}, the verdict's exit code)
+    ("can-reach allowed", ["can-reach", "shop/a", "shop/b", "-p", "80", "-f", "{base}"], 0),
+    ("can-reach denied", ["can-reach", "shop/c", "shop/b", "-p", "80", "-f", "{base}"], 1),
+    ("diff unchanged", ["diff", "{base}", "{base}"], 0),
+    ("diff changed", ["diff", "{base}", "{head}"], 1),
+    ("lint clean", ["lint", "-f", "{base}", "--fail-on", "error"], 0),
+    ("lint failing", ["lint", "-f", "{bad}", "--fail-on", "error"], 1),
+]
+
+
+def _spawn(args: list[str], shop: dict[str, str], stdout: int | None, stderr: int | None,
+           close: tuple[int, ...] = ()) -> int:
+    """Run the installed netpol; `close` lists the standard descriptors it starts without (`>&-`, `2>&-`)."""
+    assert NETPOL is not None
+    argv = [NETPOL, *(a.format(**shop) for a in args)]
+
+    def closed() -> None:
+        for fd in close:
+            os.close(fd)
+
+    return subprocess.run(argv, stdout=stdout, stderr=stderr, preexec_fn=closed, timeout=120, check=False).returncode
+
+
+needs_netpol = pytest.mark.skipif(NETPOL is None, reason="netpol is not installed on PATH")
+
+
+@needs_netpol
+@pytest.mark.parametrize(("name", "args", "verdict"), VERDICTS, ids=[v[0] for v in VERDICTS])
+def test_diagnostics_that_cannot_be_written_never_change_the_verdict(shop: dict[str, str], name: str,
+                                                                     args: list[str], verdict: int) -> None:
+    null = subprocess.DEVNULL
+    assert _spawn(args, shop, null, null) == verdict
+    assert _spawn(args, shop, null, None, close=(2,)) == verdict  # 2>&-
+    read, write = os.pipe()
+    os.close(read)  # a reader that is gone before the first byte (`| head -0`): every write meets EPIPE
+    try:
+        assert _spawn(args, shop, write, null) == verdict
+        assert _spawn(args, shop, write, write) == verdict  # stderr shares the closed pipe (2>&1 | head)
+    finally:
+        os.close(write)
+    with open("/dev/full", "wb") as full:  # stderr full: diagnostics are lost, the verdict is not
+        assert _spawn(args, shop, null, full.fileno()) == verdict
+
+
+@needs_netpol
+@pytest.mark.parametrize(("name", "args", "verdict"), VERDICTS, ids=[v[0] for v in VERDICTS])
+def test_an_answer_that_cannot_be_written_is_exit_2_with_one_line(shop: dict[str, str], name: str,
+                                                                  args: list[str], verdict: int) -> None:
+    assert NETPOL is not None
+    argv = [NETPOL, *(a.format(**shop) for a in args)]
+    for how, expected in ((">/dev/full", "No space left on device"), (">&-", "it is closed")):
+        r = subprocess.run(["sh", "-c", f'"$@" {how}', "sh", *argv], capture_output=True, text=True, timeout=120,
+                           check=False)
+        assert r.returncode == 2, (how, r.stderr)
+        assert r.stderr.splitlines()[-1] == f"netpol: error: cannot write to standard output: {expected}"
+        assert "Traceback" not in r.stderr and "Exception ignored" not in r.stderr
+
+
+@needs_netpol
+def test_an_encoding_without_a_character_of_the_answer_is_exit_2(shop: dict[str, str]) -> None:
+    assert NETPOL is not None
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    r = subprocess.run([NETPOL, "matrix", "-f", shop["base"]], capture_output=True, text=True, env=env, timeout=120,
+                       check=False)
+    assert r.returncode == 2
+    assert r.stderr.splitlines()[-1] == ("netpol: error: cannot write to standard output: its encoding (ascii) has "
+                                         "no character U+2717; use a UTF-8 locale or PYTHONIOENCODING=utf-8")
+    r = subprocess.run([NETPOL, "can-reach", "shop/a", "shop/b", "-p", "80", "-f", shop["base"]],
+                       capture_output=True, text=True, env=env, timeout=120, check=False)
+    assert r.returncode == 0 and r.stdout.startswith("ALLOWED: shop/a -> shop/b TCP/80\n")  # ASCII text is fine
+
+
+@needs_netpol
+def test_standard_input_closed_is_an_input_error(shop: dict[str, str]) -> None:
+    assert NETPOL is not None
+    r = subprocess.run([NETPOL, "matrix", "-f", "-"], capture_output=True, text=True, preexec_fn=lambda: os.close(0),
+                       timeout=120, check=False)
+    assert (r.returncode, r.stderr) == (2, "netpol: error: -f -: standard input is closed\n")
+    r = subprocess.run([NETPOL, "matrix", "-f", "-"], input=b"\xff\xfe", capture_output=True, timeout=120, check=False)
+    assert (r.returncode, r.stderr) == (2, b"netpol: error: <stdin>: not UTF-8 text (byte 0)\n")

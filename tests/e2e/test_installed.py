@@ -69,8 +69,8 @@ def test_check_and_diff(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert r.returncode == 1 and json.loads(r.stdout)["gained"] == 10
 
 
-def test_broken_pipe_is_an_internal_error_not_a_verdict(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """`netpol ... | head` must not exit 1 (a verdict) or print a traceback: exit 3, one line."""
+def test_a_reader_that_stops_early_ends_netpol_quietly(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`netpol ... | head` ends with the command's own exit code (0 for a matrix), no traceback, no error line."""
     pods = "apiVersion: v1\nkind: Namespace\nmetadata: {name: default}\n" + "".join(f"---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}, labels: {{i: '{i}'}}}}\n"
                    for i in range(150))
     (tmp_path / "pods.yaml").write_text(pods)
@@ -81,9 +81,8 @@ def test_broken_pipe_is_an_internal_error_not_a_verdict(tmp_path) -> None:  # ty
     reader.stdout.read(10)
     reader.stdout.close()  # like `| head -c 10`
     err = reader.stderr.read().decode()
-    assert reader.wait(timeout=60) == 3
-    assert err.splitlines()[-1] + "\n" == ("netpol: error: internal error: the output was closed before netpol finished writing "
-                   "(broken pipe); rerun with --debug for the traceback\n")
+    assert reader.wait(timeout=60) == 0
+    assert "error" not in err
 
 
 def test_lint_sarif_and_exit_codes(tmp_path) -> None:  # type: ignore[no-untyped-def]
