@@ -16,11 +16,15 @@ from typing import Any
 # Annotations are dropped except netpol's own (e.g. a lint suppression).
 KEPT_ANNOTATION_PREFIX = "netpol.io/"
 
-_POD_SPEC = {"containers": {"name": True, "ports": True}, "hostNetwork": True, "nodeName": True}
+_POD_SPEC = {"containers": {"name": True, "ports": {"containerPort": True, "name": True, "protocol": True}}, "hostNetwork": True, "nodeName": True}
 _TEMPLATE = {"metadata": {"labels": True}, "spec": _POD_SPEC}
 _WORKLOAD = {"replicas": True, "parallelism": True, "template": _TEMPLATE}
 
-# Per kind, the spec and status fields netpol reads (True: the whole value).
+# The tiered policies are read whole: their spec is nothing but the policy.
+_TIERED = {"priority": True, "tier": True, "subject": True, "ingress": True, "egress": True}
+
+# Per kind, the spec and status fields netpol reads (True: the whole value). A kind not listed keeps
+# neither (only its name), so a kind added to the reader cannot leak its spec by default.
 _SPEC: dict[str, dict[str, Any]] = {
     "Namespace": {},
     "Pod": _POD_SPEC,
@@ -29,27 +33,28 @@ _SPEC: dict[str, dict[str, Any]] = {
     "Deployment": _WORKLOAD, "ReplicaSet": _WORKLOAD, "StatefulSet": _WORKLOAD, "DaemonSet": _WORKLOAD,
     "ReplicationController": _WORKLOAD, "Job": _WORKLOAD,
     "CronJob": {"jobTemplate": {"spec": _WORKLOAD}},
+    "Node": {},
+    "AdminNetworkPolicy": _TIERED, "BaselineAdminNetworkPolicy": _TIERED, "ClusterNetworkPolicy": _TIERED,
 }
-_STATUS = {"phase": True, "podIP": True, "podIPs": True, "hostIP": True}
+_STATUS: dict[str, dict[str, Any]] = {
+    "Pod": {"phase": True, "podIP": True, "podIPs": {"ip": True}, "hostIP": True},
+    "Node": {"addresses": {"type": True, "address": True}},  # what `nodes` peers and host-network pods match
+}
 _OWNER = {"apiVersion": True, "kind": True, "name": True, "controller": True}
 
 
 def shareable(obj: dict[str, Any]) -> dict[str, Any]:
-    """The object with only what netpol reads; an unknown kind keeps its spec (netpol reads it whole)."""
+    """The object with only what netpol reads; a kind netpol does not read keeps its name alone."""
     kind = obj.get("kind")
     out: dict[str, Any] = {k: obj[k] for k in ("apiVersion", "kind") if k in obj}
     meta = obj.get("metadata")
     if isinstance(meta, dict):
         out["metadata"] = _metadata(meta)
-    spec_fields = _SPEC.get(kind) if isinstance(kind, str) else None
-    if "spec" in obj:
-        spec = obj["spec"] if spec_fields is None else _keep(obj["spec"], spec_fields)
-        if spec not in (None, {}):
-            out["spec"] = spec
-    if kind == "Pod" and isinstance(obj.get("status"), dict):
-        status = _keep(obj["status"], _STATUS)
-        if status:
-            out["status"] = status
+    for part, fields in (("spec", _SPEC), ("status", _STATUS)):
+        kept = fields.get(kind) if isinstance(kind, str) else None
+        value = _keep(obj[part], kept) if kept is not None and part in obj else None
+        if value not in (None, {}):
+            out[part] = value
     return out
 
 
