@@ -193,14 +193,16 @@ def _tier_order_warnings(tiered: Iterable[TieredPolicy]) -> Iterator[Diagnostic]
 
 
 def _host_bits(policies: Iterable[NetworkPolicy]) -> Iterator[Diagnostic]:
-    """A CIDR with host bits set loads, as the API server takes it, but it rarely means what it says."""
+    """A CIDR with host bits set loads, as API servers before Kubernetes 1.36 take it (and 1.36+ keep it on
+    objects stored before), but it rarely means what it says, and 1.36+ refuse it in a new object."""
     for pol in policies:
         for direction in DIRECTIONS:
             for index, rule in enumerate(pol.rules(direction)):
                 for peer in rule.peers:
                     if isinstance(peer, IPBlockPeer) and peer.block.written is not None:
                         yield Diagnostic("warning", f"{direction}[{index}]: ipBlock cidr {peer.block.written} has "
-                                                    f"host bits set; it means the network {peer.block.cidr}",
+                                                    f"host bits set; it means the network {peer.block.cidr} (Kubernetes "
+                                                    f"1.36 and later refuse it in a new object: write {peer.block.cidr})",
                                          pol.location)
 
 

@@ -152,7 +152,8 @@ def test_host_bits_load_with_a_warning(tmp_path: Path) -> None:
     result = load_manifests([str(path)])
     assert [str(d) for d in result.diagnostics if "host bits" in d.message] == [
         f"warning: {path}: document 1, line 1 (NetworkPolicy default/p): egress[0]: ipBlock cidr 10.0.1.1/24 has "
-        "host bits set; it means the network 10.0.1.0/24"]
+        "host bits set; it means the network 10.0.1.0/24 (Kubernetes 1.36 and later refuse it in a new object: write "
+        "10.0.1.0/24)"]
 
 
 def test_depth_is_checked_when_libyaml_does_not_limit_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

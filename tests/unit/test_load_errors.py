@@ -55,7 +55,31 @@ CASES = {
     "Exists with values": (np("  podSelector:\n    matchExpressions:\n    - {key: app, operator: Exists, values: [a]}\n"),
                            f"f.yaml: document 1, line 1 {OBJ}: spec.podSelector.matchExpressions[0].values: must be empty for operator Exists"),
     "unparsable CIDR": (np("  podSelector: {}\n  ingress:\n  - from:\n    - ipBlock: {cidr: 10.0.0.0/33}\n"),
-                        f"f.yaml: document 1, line 1 {OBJ}: spec.ingress[0].from[0].ipBlock.cidr: '10.0.0.0/33' is not a CIDR"),
+                        f"f.yaml: document 1, line 1 {OBJ}: spec.ingress[0].from[0].ipBlock.cidr: '10.0.0.0/33' is not a CIDR: "
+                        "the prefix length must be 0-32 for an IPv4 address"),
+}
+# CIDR spellings Python's ipaddress reads but the API server (netip.ParsePrefix; Kubernetes 1.36+) refuses.
+CIDR = f"f.yaml: document 1, line 1 {OBJ}: spec.egress[0].to[0].ipBlock"
+CIDRS = {
+    "192.168.0.0/255.255.255.0": "the prefix length must be a number, not a netmask or hostmask (write /24)",
+    "172.16.0.0/0.0.255.255": "the prefix length must be a number, not a netmask or hostmask (write /16)",
+    "fd00::%lo/8": "a zone (%...) is not allowed in a CIDR",
+    "172.16.0.0/012": "the prefix length must not have leading 0s (write /12)",
+    "172.016.0.0/12": "leading 0s are not allowed in an address, some software reads them as octal (write 172.16.0.0)",
+    "'::ffff:192.168.0.0/112'": "an IPv4-mapped IPv6 address is not allowed (write 192.168.0.0/16)",
+    "'::ffff:0.0.0.0/90'": "an IPv4-mapped IPv6 address is not allowed",
+    "fd00::/129": "the prefix length must be 0-128 for an IPv6 address",
+    "10.0.0.0/-1": "write an address and a prefix length, such as 10.9.8.0/24 or 2001:db8::/64",
+    "10.0.0.0/٣": "write an address and a prefix length, such as 10.9.8.0/24 or 2001:db8::/64",
+}
+for written, why in CIDRS.items():
+    CASES[f"CIDR {written}"] = (np(f"  podSelector: {{}}\n  egress:\n  - to:\n    - ipBlock: {{cidr: {written}}}\n"),
+                                f"{CIDR}.cidr: {written.strip(chr(39))!r} is not a CIDR: {why}")
+CASES["except 10.0.0.0/255.255.255.0"] = (
+    np("  podSelector: {}\n  egress:\n  - to:\n    - ipBlock: {cidr: 10.0.0.0/8, except: [10.0.0.0/255.255.255.0]}\n"),
+    f"{CIDR}.except[0]: '10.0.0.0/255.255.255.0' is not a CIDR: the prefix length must be a number, not a netmask or "
+    "hostmask (write /24)")
+CASES.update({
     "except outside cidr": (np("  podSelector: {}\n  ingress:\n  - from:\n    - ipBlock: {cidr: 10.0.0.0/16, except: [10.1.0.0/24]}\n"),
                             f"f.yaml: document 1, line 1 {OBJ}: spec.ingress[0].from[0].ipBlock.except[0]: 10.1.0.0/24 must be a strict subset of cidr 10.0.0.0/16"),
     "except equal to cidr": (np("  podSelector: {}\n  ingress:\n  - from:\n    - ipBlock: {cidr: 10.0.0.0/16, except: [10.0.0.0/16]}\n"),
@@ -105,6 +129,15 @@ CASES = {
                           "f.yaml: document 1, line 1 (Pod web): status.podIPs: must be a list, not a string"),
     "bad host IP": (POD + "status: {hostIP: node-1}\n",
                     "f.yaml: document 1, line 1 (Pod web): status.hostIP: 'node-1' is not an IP address"),
+    "IPv4-mapped pod IP": (POD + "status: {podIP: '::ffff:10.0.0.1'}\n",
+                           "f.yaml: document 1, line 1 (Pod web): status.podIP: '::ffff:10.0.0.1' is not an IP address the "
+                           "API server takes: it is IPv4-mapped (write 10.0.0.1)"),
+    "pod IP with a zone": (POD + "status: {podIPs: [{ip: 'fe80::1%eth0'}]}\n",
+                           "f.yaml: document 1, line 1 (Pod web): status.podIPs[0].ip: 'fe80::1%eth0' is not an IP address: "
+                           "a zone (%...) is not allowed"),
+    "host IP with leading 0s": (POD + "status: {hostIP: 10.0.0.010}\n",
+                                "f.yaml: document 1, line 1 (Pod web): status.hostIP: '10.0.0.010' is not an IP address: "
+                                "leading 0s are not allowed, some software reads them as octal (write 10.0.0.10)"),
     "ownerReferences entry not an object": (POD + "  ownerReferences: [web-1]\n",
                                             "f.yaml: document 1, line 1 (Pod web): metadata.ownerReferences[0]: must be an object, not a string"),
     "nodeName not a string": (POD + "spec: {nodeName: 7}\n",
@@ -128,7 +161,7 @@ CASES = {
                                   f"f.yaml: document 1, line 1 {OBJ}: spec.ingress[0].from[1].podSelector.matchLabels.a: must be a string, not an integer"),
     "bad port after a good one": (np("  podSelector: {}\n  ingress:\n  - ports:\n    - port: 80\n    - port: '80'\n"),
                                   f"f.yaml: document 1, line 1 {OBJ}: spec.ingress[0].ports[1].port: '80' is neither a port number (1-65535) nor a valid port name"),
-}
+})
 
 
 @pytest.mark.parametrize("name", sorted(CASES))

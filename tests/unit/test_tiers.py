@@ -58,7 +58,16 @@ ERRORS = {
     "peer with two kinds": (anp("  egress: [{action: Deny, to: [{namespaces: {}, networks: [10.0.0.0/8]}]}]\n"),
                             f"{A}: spec.egress[0].to[0]: must set exactly one of: namespaces, pods, networks, nodes, domainNames (found namespaces, networks)"),
     "network not a CIDR": (anp("  egress: [{action: Deny, to: [{networks: [10.0.0.1]}]}]\n"),
-                           f"{A}: spec.egress[0].to[0].networks[0]: '10.0.0.1' is not a CIDR"),
+                           f"{A}: spec.egress[0].to[0].networks[0]: '10.0.0.1' is not a CIDR: it needs a prefix length, e.g. 10.0.0.1/32"),
+    "network as a netmask": (cnp("  egress: [{action: Deny, to: [{networks: [10.0.0.0/8, 10.9.0.0/255.255.0.0]}]}]\n"),
+                             f"{C}: spec.egress[0].to[0].networks[1]: '10.9.0.0/255.255.0.0' is not a CIDR: the prefix length "
+                             "must be a number, not a netmask or hostmask (write /16)"),
+    "network with leading 0s": (anp("  egress: [{action: Deny, to: [{networks: [10.8.0.0/016]}]}]\n"),
+                                f"{A}: spec.egress[0].to[0].networks[0]: '10.8.0.0/016' is not a CIDR: the prefix length must "
+                                "not have leading 0s (write /16)"),
+    "network with a zone": (anp("  egress: [{action: Deny, to: [{networks: ['fe80::%eth0/64']}]}]\n"),
+                            f"{A}: spec.egress[0].to[0].networks[0]: 'fe80::%eth0/64' is not a CIDR: a zone (%...) is not "
+                            "allowed in a CIDR"),
     "named port with networks": (anp("  egress: [{action: Allow, to: [{networks: [10.0.0.0/8]}], ports: [{namedPort: web}]}]\n"),
                                  f"{A}: spec.egress[0].ports: a named port cannot be used with networks, nodes or domainNames peers (they have no pods to name ports on)"),
     "port with two kinds": (anp("  ingress: [{action: Allow, from: [{namespaces: {}}], ports: [{namedPort: web, portNumber: {port: 80}}]}]\n"),
