@@ -15,6 +15,7 @@ from itertools import islice
 from netpol.compile import CompiledRule
 from netpol.engine import Engine, PeerMatch, bit_ids, bit_mask, low_bits
 from netpol.errors import name_list
+from netpol.lint.cover import namespace_names, namespace_selector
 from netpol.lint.findings import PEERS_KEY, Finding, Subject, finding
 from netpol.model import (
     DIRECTIONS,
@@ -29,7 +30,7 @@ from netpol.model import (
     TierSelector,
 )
 from netpol.portsets import Protocol, union_all
-from netpol.selectors import LabelSelector
+from netpol.selectors import LabelSelector, satisfiable
 from netpol.tiers import TierRuleRef
 
 _SAMPLE = 3  # names gathered for a message (name_list shows three)
@@ -191,16 +192,25 @@ def _tier_peer(ctx: _Context, policy: TieredPolicy, where: str, sel: TierSelecto
 
 
 def _namespaces_match(ctx: _Context, obj: Subject, where: str, selector: LabelSelector) -> Iterator[Finding]:
+    """NP202 when the selector certainly matches no namespace: the only names it can match are declared
+    in the input (so their labels are known), or it matches no label set at all. A namespace the input does
+    not declare (kube-system for DNS, a monitoring namespace) may hold any labels: NP211, an info."""
     namespaces = ctx.engine.cluster.namespaces
     if any(selector.matches(ns.label_map) for ns in namespaces):
         return
-    undeclared: list[str] = [ns.name for ns in namespaces if not ns.declared]
-    note = ""
-    if undeclared and any(r.key != "kubernetes.io/metadata.name" for r in selector.requirements):
-        note = (f"; {name_list(undeclared)} {'are' if len(undeclared) > 1 else 'is'} not declared in the input, "
-                "so their labels are unknown")
-    yield finding("NP202", obj, f"{where.removeprefix('spec.')}: namespaceSelector [{selector}] matches none of the "
-                  f"{len(namespaces):,} namespaces in the input{note}", where)
+    declared = {ns.name for ns in namespaces if ns.declared}
+    names = namespace_names(selector)
+    short = where.removeprefix("spec.")
+    if not satisfiable(namespace_selector(selector)) or (names is not None and names <= declared):
+        yield finding("NP202", obj, f"{short}: namespaceSelector [{selector}] matches none of the "
+                      f"{len(namespaces):,} namespaces in the input, and no other namespace could match it", where)
+        return
+    unknown = sorted(names - declared) if names is not None else []
+    which = (f"namespace{'s' if len(unknown) > 1 else ''} {name_list(unknown)}, which the input does not declare"
+             if unknown else "namespaces the input does not declare")
+    yield finding("NP211", obj, f"{short}: namespaceSelector [{selector}] matches none of the {len(namespaces):,} "
+                  f"namespaces in the input; it can only match {which}, so their labels and pods are unknown "
+                  "here", where)
 
 
 def _named_port(ctx: _Context, obj: Subject, where: str, name: str, protocol: Protocol | None, targets: int,

@@ -174,3 +174,19 @@ def test_a_large_file_is_not_re_read_for_positions(tmp_path: Path, monkeypatch: 
     data = json.loads(run("-f", str(LINT / "payments.yaml"), "-o", "json").stdout)
     positions._documents.cache_clear()
     assert [(f["line"], f["column"]) for f in data["findings"]][:2] == [(2, None), (19, None)]  # object lines
+
+
+def test_a_peer_in_an_undeclared_namespace_is_an_info_that_passes(tmp_path: Path) -> None:
+    """kube-system is in no application's manifests: its DNS peer is unknown, not dead, and exits 0."""
+    path = tmp_path / "ui.yaml"
+    path.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: ui, namespace: ui, labels: {app: ui}}\n"
+        "spec: {containers: [{name: c, image: x}]}\n---\n"
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: ui, namespace: ui}\n"
+        "spec:\n  podSelector: {}\n  policyTypes: [Ingress, Egress]\n  egress:\n  - to:\n"
+        "    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}\n"
+        "      podSelector: {matchLabels: {k8s-app: kube-dns}}\n")
+    r = run("-f", str(path))
+    assert r.exit_code == 0, r.stdout
+    assert [line.split(" [")[0].split(": ", 1)[1] for line in r.stdout.splitlines() if " NP" in line] == [
+        "info NP211"]

@@ -159,8 +159,24 @@ CASES: dict[str, tuple[str, set[tuple[str, str, str | None]]]] = {
         docs(WEB, netpol("p", ING + "  - from: [{podSelector: {matchLabels: {app: clinet}}}]\n")),
         {("NP202", NET + "p", "spec.ingress[0].from[0].podSelector")}),
     "NP202 namespace peer matches nothing": (
-        docs(NS % ("default", "a"), WEB, netpol("p", ING + "  - from: [{namespaceSelector: {matchLabels: {team: b}}}]\n")),
+        docs(NS % ("default", "a"), WEB, netpol("p", ING + "  - from: [{namespaceSelector: {matchLabels: "
+                                                   "{kubernetes.io/metadata.name: default, team: b}}}]\n")),
         {("NP202", NET + "p", "spec.ingress[0].from[0]")}),
+    "NP202 namespace peer no namespace could match": (
+        docs(NS % ("default", "a"), WEB, netpol("p", ING + "  - from: [{namespaceSelector: {matchLabels: {team: b}, "
+                                                   "matchExpressions: [{key: team, operator: DoesNotExist}]}}]\n")),
+        {("NP202", NET + "p", "spec.ingress[0].from[0]")}),
+    "NP211 namespace peer matches only undeclared namespaces": (
+        docs(NS % ("default", "a"), WEB, netpol("p", ING + "  - from: [{namespaceSelector: {matchLabels: {team: b}}}]\n")),
+        {("NP211", NET + "p", "spec.ingress[0].from[0]")}),
+    "NP211 kube-system by name, not declared": (
+        docs(NS % ("default", "a"), WEB, netpol("p", ING + "  - from: [{namespaceSelector: {matchLabels: "
+                                                   "{kubernetes.io/metadata.name: kube-system}}}]\n")),
+        {("NP211", NET + "p", "spec.ingress[0].from[0]")}),
+    "NP211 near miss: the namespace is declared and matches": (
+        docs(NS % ("default", "a"), NS % ("kube-system", "sys"), WEB,
+             netpol("p", ING + "  - from: [{namespaceSelector: {matchLabels: "
+                    "{kubernetes.io/metadata.name: kube-system}}}]\n")), set()),
     "NP202 near miss: both match": (
         docs(NS % ("default", "a"), WEB, netpol("p", ING + "  - from: [{namespaceSelector: {matchLabels: {team: a}},"
                                                    " podSelector: {matchLabels: {app: client}}}]\n")), set()),
