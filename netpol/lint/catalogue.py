@@ -121,7 +121,8 @@ RULES: dict[str, LintRule] = _rules(
              "Every pod in the cluster may connect to them on every port. Add a default-deny ingress policy to "
              "their namespace and allow what they need."),
     LintRule("NP208", "no-default-deny", "info", "cluster",
-             "A namespace has no default-deny ingress policy (podSelector: {}).",
+             "A namespace has no default-deny ingress policy (podSelector: {}, or an Admin or Baseline deny "
+             "of all pods).",
              "Without one, a new workload starts open to every pod. Add a policy with `podSelector: {}` and "
              "`policyTypes: [Ingress]`."),
     LintRule("NP209", "baseline-cuts-dns-or-apiserver", "warning", "cluster",

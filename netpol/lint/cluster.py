@@ -27,6 +27,7 @@ from netpol.model import (
     Pod,
     PodPeer,
     TieredPolicy,
+    TierRule,
     TierSelector,
 )
 from netpol.portsets import Protocol, union_all
@@ -426,6 +427,9 @@ def _unprotected(ctx: _Context) -> Iterator[Finding]:
             open_pods.setdefault(pod.namespace, []).append(pod)
     default_deny = {p.namespace for p in cluster.policies if p.pod_selector.selects_all and p.affects("ingress")}
     namespaces = cluster.namespaces_by_name
+    deny_alls = [p for p in cluster.tiered if any(_denies_every_pod(r) for r in p.ingress)]
+    default_deny.update(ns for ns in ctx.pods_in if ns in namespaces and any(
+        _covers_namespace(p.subject, namespaces[ns].label_map) for p in deny_alls))
     first_pod: dict[str, Pod] = {}
     for pod in cluster.pods:
         first_pod.setdefault(pod.namespace, pod)
@@ -440,6 +444,21 @@ def _unprotected(ctx: _Context) -> Iterator[Finding]:
         elif ns not in default_deny:  # where NP207 speaks, this would only repeat it
             yield finding("NP208", obj, f"namespace {ns} has no default-deny ingress NetworkPolicy "
                           "(podSelector: {}, policyTypes: [Ingress])")
+
+
+def _denies_every_pod(rule: TierRule) -> bool:
+    """A Deny rule for every port from every pod: what a default-deny NetworkPolicy does for pod traffic
+    (tiered ingress peers are pods only)."""
+    return rule.action == "Deny" and rule.ports is None and any(
+        p.unknown is not None or (p.pods is not None and p.pods.namespace_selector.selects_all
+                                  and (p.pods.pod_selector is None or p.pods.pod_selector.selects_all))
+        for p in rule.peers)
+
+
+def _covers_namespace(subject: TierSelector, labels: dict[str, str]) -> bool:
+    """The subject takes every pod of the namespace with these labels, any pod that may come too."""
+    return subject.namespace_selector.matches(labels) and (
+        subject.pod_selector is None or subject.pod_selector.selects_all)
 
 
 # -- NP209: Baseline denies that cut DNS or the API server ------------------------------------

@@ -294,3 +294,24 @@ def test_findings_point_at_the_rule_line(tmp_path: Path) -> None:
     (f,) = [f for f in report.active if f.rule.id == "NP103"]
     line = text.splitlines().index("    - namespaceSelector: {matchLabels: {team: a}}") + 1
     assert (f.line, f.column) == (line, 7)
+
+
+@pytest.mark.parametrize(("tiered", "expected"), [
+    (banp("  ingress:\n  - {action: Deny, from: [{namespaces: {}}]}\n"), set()),
+    (anp("a", 5, "  ingress:\n  - {action: Deny, from: [{pods: {namespaceSelector: {}, podSelector: {}}}]}\n"),
+     set()),
+    # near misses: a deny of one port, of one namespace's pods, or for one namespace's subject leaves pods open
+    (banp("  ingress:\n  - {action: Deny, from: [{namespaces: {}}], ports: [{portNumber: {port: 80}}]}\n"),
+     {("NP208", "Pod default/client", None)}),
+    (banp("  ingress:\n  - {action: Deny, from: [{namespaces: {matchLabels: {team: a}}}]}\n"),
+     {("NP208", "Pod default/client", None)}),
+    (anp("a", 5, "  ingress:\n  - {action: Deny, from: [{namespaces: {}}]}\n",
+         subject="{namespaces: {matchLabels: {team: other}}}"), {("NP208", "Pod default/client", None)}),
+    (banp("  ingress:\n  - {action: Allow, from: [{namespaces: {}}]}\n"), {("NP208", "Pod default/client", None)}),
+])
+def test_a_tiered_deny_all_is_a_default_deny(tiered: str, expected: set[tuple[str, str, str | None]],
+                                             tmp_path: Path) -> None:
+    """NP208 counts every tier: a namespace under an Admin or Baseline deny of all pod traffic is isolated."""
+    protected = docs(WEB, netpol("web", ING + "  - {}\n"), netpol("client", "  podSelector: {matchLabels: {app: client}}\n"),
+                     tiered)
+    assert run(tmp_path, protected, ("NP107", "NP110", "NP201", "NP202", "NP211")) == expected
