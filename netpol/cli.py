@@ -27,6 +27,7 @@ except ImportError:  # pragma: no cover - depends on the installed typer
 
 from netpol.bulk import frozen_when_built
 from netpol.errors import NetpolError, QueryError
+from netpol.render.text import terminal_safe
 
 # The library, rich, yaml, numpy, networkx and graphviz are imported by the commands that use them, so
 # that `netpol --help` and a small `can-reach` start fast.
@@ -139,15 +140,9 @@ def _stdout() -> Console:
     return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 100_000)
 
 
-# Control characters from the input (names in intent files, paths) never reach the terminal raw.
-_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x09), *range(0x0b, 0x20), *range(0x7f, 0xa0))}
 _VERDICT = re.compile(r"^( *)(ALLOWED|DENIED|PASS|FAIL|ERROR|ALL|SOME|NONE)\b", re.MULTILINE)
 _COLOURS = {"ALLOWED": "32", "PASS": "32", "ALL": "32", "DENIED": "31", "FAIL": "31", "ERROR": "31", "NONE": "31",
             "SOME": "33"}
-
-
-def terminal_safe(text: str) -> str:
-    return text.translate(_CONTROL)
 
 
 def _colour() -> bool:

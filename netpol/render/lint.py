@@ -10,6 +10,7 @@ from typing import Any
 from netpol.lint import LintReport
 from netpol.lint.catalogue import DOCS_URL, RULES, SEVERITIES
 from netpol.lint.findings import Finding
+from netpol.render.text import one_line
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
@@ -41,11 +42,12 @@ def lint_text(report: LintReport) -> Iterator[str]:
         if current is not None and file != current:
             yield "\n"
         current = file
+        where, message = one_line(_where(f)), one_line(f.message)
         if f.suppressed is not None:
-            yield (f"{_where(f)}: suppressed {f.rule.severity} {f.rule.id} [{f.rule.name}] {f.message} "
+            yield (f"{where}: suppressed {f.rule.severity} {f.rule.id} [{f.rule.name}] {message} "
                    f"(by {_SUPPRESSED_BY[f.suppressed]})\n")
             continue
-        yield f"{_where(f)}: {f.rule.severity} {f.rule.id} [{f.rule.name}] {f.message}\n"
+        yield f"{where}: {f.rule.severity} {f.rule.id} [{f.rule.name}] {message}\n"
         if f.rule.id not in explained:  # once per rule: the reason does not change between findings
             explained.add(f.rule.id)
             yield f"    why: {f.rule.why}\n"

@@ -190,3 +190,16 @@ def test_a_peer_in_an_undeclared_namespace_is_an_info_that_passes(tmp_path: Path
     assert r.exit_code == 0, r.stdout
     assert [line.split(" [")[0].split(": ", 1)[1] for line in r.stdout.splitlines() if " NP" in line] == [
         "info NP211"]
+
+
+def test_a_newline_in_a_file_name_cannot_forge_a_line(tmp_path: Path) -> None:
+    folder = tmp_path / "k8s\n::error file=README.md,line=1::forged\tx"
+    folder.mkdir()
+    (folder / "p.yaml").write_text("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+                                   "metadata: {name: p, namespace: a}\n"
+                                   "spec: {podSelector: {}, policyTypes: [Ingress], egress: [{}]}\n")
+    r = run("-f", str(tmp_path))
+    assert r.exit_code == 1
+    (line,) = [line for line in r.stdout.splitlines() if "NP101" in line]
+    assert line.startswith(f"{tmp_path}/k8s\\n::error file=README.md,line=1::forged\\tx/p.yaml:4:")
+    assert not any(line.startswith("::") for line in r.stdout.splitlines())

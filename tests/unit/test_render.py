@@ -59,3 +59,11 @@ def test_probe_csv_cells_match_cell_by_cell_text(n: int) -> None:
             if self_at is not None:
                 cells[self_at] = "self"
             assert _probe_cells(allowed, self_at) == ",".join(cells)
+
+
+def test_one_line_escapes_every_line_break_and_control() -> None:
+    from netpol.render.text import one_line, terminal_safe
+
+    assert one_line("a\nb\rc\td\x1b[1me\x85f\u2028g\u2029h\x7f") == (
+        "a\\nb\\x0dc\\td\\x1b[1me\\x85f\\u2028g\\u2029h\\x7f")
+    assert terminal_safe("a\nb\tc\x1b") == "a\nb\tc\\x1b"  # a whole output keeps its own lines
