@@ -840,7 +840,7 @@ def lint(
     from netpol.lint import lint as run_lint
     from netpol.lint import rule_ids
     from netpol.render.lint import lint_json, lint_sarif, lint_text
-    from netpol.sources.positions import field_position, repository_path
+    from netpol.sources.positions import field_position
 
     with _user_errors():
         rule_ids([*(disable or []), *(enable or [])])  # a typo is an error before any reading
@@ -850,8 +850,7 @@ def lint(
             report = run_lint(cluster, namespace or (), disable or (), enable or ())
     report = report.with_positions(field_position)
     if output is LintFormat.sarif:
-        files_seen = {f.location.file for f in report.findings if f.location and f.location.document is not None}
-        _write([lint_sarif(report, {f: repository_path(f) for f in files_seen}, __version__)])
+        _write([lint_sarif(report, __version__)])
     elif output is LintFormat.json:
         _write([lint_json(report)])
     else:
