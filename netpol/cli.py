@@ -31,6 +31,7 @@ except ImportError:  # pragma: no cover - depends on the installed typer
 
 from netpol.bulk import frozen_when_built
 from netpol.errors import NetpolError, QueryError
+from netpol.render.text import terminal_safe
 
 # The library, rich, yaml, numpy, networkx and graphviz are imported by the commands that use them, so
 # that `netpol --help` and a small `can-reach` start fast.
@@ -143,15 +144,9 @@ def _stdout() -> Console:
     return Console(highlight=False, soft_wrap=True, width=None if sys.stdout.isatty() else 100_000)
 
 
-# Control characters from the input (names in intent files, paths) never reach the terminal raw.
-_CONTROL = {c: f"\\x{c:02x}" for c in (*range(0x00, 0x09), *range(0x0b, 0x20), *range(0x7f, 0xa0))}
 _VERDICT = re.compile(r"^( *)(ALLOWED|DENIED|PASS|FAIL|ERROR|ALL|SOME|NONE)\b", re.MULTILINE)
 _COLOURS = {"ALLOWED": "32", "PASS": "32", "ALL": "32", "DENIED": "31", "FAIL": "31", "ERROR": "31", "NONE": "31",
             "SOME": "33"}
-
-
-def terminal_safe(text: str) -> str:
-    return text.translate(_CONTROL)
 
 
 def _colour() -> bool:
@@ -949,7 +944,7 @@ def lint(
     from netpol.lint import lint as run_lint
     from netpol.lint import rule_ids
     from netpol.render.lint import lint_json, lint_sarif, lint_text
-    from netpol.sources.positions import field_position, repository_path
+    from netpol.sources.positions import field_position
 
     with _user_errors():
         rule_ids([*(disable or []), *(enable or [])])  # a typo is an error before any reading
@@ -959,8 +954,7 @@ def lint(
             report = run_lint(cluster, namespace or (), disable or (), enable or ())
     report = report.with_positions(field_position)
     if output is LintFormat.sarif:
-        files_seen = {f.location.file for f in report.findings if f.location and f.location.document is not None}
-        _write([lint_sarif(report, {f: repository_path(f) for f in files_seen}, __version__)])
+        _write([lint_sarif(report, __version__)])
     elif output is LintFormat.json:
         _write([lint_json(report)])
     else:

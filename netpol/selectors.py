@@ -8,7 +8,7 @@ key interns selectors and drives equivalence classes.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
@@ -78,32 +78,54 @@ class LabelSelector:
         return ",".join(str(r) for r in self.requirements) if self.requirements else "{}"
 
 
+@dataclass(frozen=True)
+class KeyDomain:
+    """What a selector leaves possible for one key: absent or not, and the values (a finite set, or every
+    value but `excluded`; values are unbounded, so no finite list holds all of those)."""
+
+    absent: bool
+    values: frozenset[str] | None  # None: every value except `excluded`
+    excluded: frozenset[str] = frozenset()
+
+    @property
+    def empty(self) -> bool:
+        return not self.absent and self.values is not None and not self.values
+
+
+def key_domain(requirements: Iterable[Requirement]) -> KeyDomain:
+    """The domain the requirements (all on one key) leave."""
+    present_only = nothing_present = False
+    values: set[str] | None = None
+    excluded: set[str] = set()
+    for r in requirements:
+        if r.operator == "In":
+            values = set(r.values) if values is None else values & set(r.values)
+            present_only = True
+        elif r.operator == "NotIn":
+            excluded.update(r.values)
+        elif r.operator == "Exists":
+            present_only = True
+        else:
+            nothing_present = True
+    if nothing_present:
+        return KeyDomain(not present_only, frozenset())
+    if values is not None:
+        return KeyDomain(False, frozenset(values - excluded))
+    return KeyDomain(not present_only, None, frozenset(excluded))
+
+
+def by_key(*selectors: LabelSelector) -> dict[str, list[Requirement]]:
+    out: dict[str, list[Requirement]] = {}
+    for sel in selectors:
+        for r in sel.requirements:
+            out.setdefault(r.key, []).append(r)
+    return out
+
+
 def satisfiable(*selectors: LabelSelector) -> bool:
     """Some label set matches all the selectors: exact, key by key (a key absent from a label set
     satisfies NotIn and DoesNotExist; any value outside finite In lists is possible)."""
-    by_key: dict[str, list[Requirement]] = {}
-    for sel in selectors:
-        for r in sel.requirements:
-            by_key.setdefault(r.key, []).append(r)
-    for reqs in by_key.values():
-        allowed: set[str] | None = None
-        excluded: set[str] = set()
-        present = absent = False
-        for r in reqs:
-            if r.operator == "In":
-                allowed = set(r.values) if allowed is None else allowed & set(r.values)
-                present = True
-            elif r.operator == "NotIn":
-                excluded.update(r.values)
-            elif r.operator == "Exists":
-                present = True
-            else:
-                absent = True
-        if present and absent:
-            return False
-        if allowed is not None and not allowed - excluded:
-            return False
-    return True
+    return not any(key_domain(reqs).empty for reqs in by_key(*selectors).values())
 
 
 def requirement(key: str, operator: Operator, values: tuple[str, ...] | list[str] = ()) -> Requirement:

@@ -249,11 +249,10 @@ def _v1_side(direction: Direction, subject: Endpoint, peer: Endpoint, result: Di
                                 f"allowed: {peer} is the address of {subject}'s node (status.hostIP), and {NODE_RULE}")
     allowed_by = tuple(m.ref for m in result.allowed_by(protocol, port))
     prep = "to" if direction == "egress" else "from"
-    if allowed_by:
-        rules = ", ".join(str(r) for r in allowed_by)
+    if allowed_by:  # thousands of policies stay one readable line: a few named, the rest counted (JSON: all)
         return DirectionVerdict(direction, True, True, result.isolated_by, allowed_by,
-                                f"allowed by {rules}")
-    policies = ", ".join(result.isolated_by)
+                                f"allowed by {name_list([str(r) for r in allowed_by])}")
+    policies = name_list(list(result.isolated_by))
     return DirectionVerdict(
         direction, False, True, result.isolated_by, (),
         f"denied: {subject} is isolated for {direction} by {policies} and no rule allows "

@@ -99,7 +99,7 @@ RULES: dict[str, LintRule] = _rules(
              "Usually a label typo or a podSelector written for another namespace: the policy protects nothing. "
              "Fix the selector, or delete the policy if its pods are gone."),
     LintRule("NP202", "peer-matches-nothing", "warning", "cluster",
-             "A peer's selectors match no pod (or no namespace) in the input.",
+             "A peer's selectors match no pod in the input, or no namespace that could exist.",
              "The rule allows nothing through this peer, usually because of a label typo. Fix the selector."),
     LintRule("NP203", "named-port-undeclared", "warning", "cluster",
              "A named port is declared by none of the destination pods, for that protocol.",
@@ -121,7 +121,8 @@ RULES: dict[str, LintRule] = _rules(
              "Every pod in the cluster may connect to them on every port. Add a default-deny ingress policy to "
              "their namespace and allow what they need."),
     LintRule("NP208", "no-default-deny", "info", "cluster",
-             "A namespace has no default-deny ingress policy (podSelector: {}).",
+             "A namespace has no default-deny ingress policy (podSelector: {}, or an Admin or Baseline deny "
+             "of all pods).",
              "Without one, a new workload starts open to every pod. Add a policy with `podSelector: {}` and "
              "`policyTypes: [Ingress]`."),
     LintRule("NP209", "baseline-cuts-dns-or-apiserver", "warning", "cluster",
@@ -132,4 +133,10 @@ RULES: dict[str, LintRule] = _rules(
              "An ipBlock contains pod IPs: whether it matches those pods depends on the network plugin.",
              "The API says ipBlock is meant for traffic outside the cluster; plugins differ on pod IPs. netpol "
              "assumes the block matches them (docs/semantics.md). Select the pods by labels instead."),
+    LintRule("NP211", "peer-namespace-unknown", "info", "cluster",
+             "A peer's namespaceSelector matches none of the input's namespaces, only namespaces it does not "
+             "declare.",
+             "Those namespaces (kube-system for DNS, a monitoring namespace) may exist with labels the input does "
+             "not show, so netpol cannot tell whether the peer matches. Declare the Namespace in the input to have "
+             "it judged, or check the selector against the cluster."),
 )

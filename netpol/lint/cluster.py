@@ -15,6 +15,7 @@ from itertools import islice
 from netpol.compile import CompiledRule
 from netpol.engine import Engine, PeerMatch, bit_ids, bit_mask, low_bits
 from netpol.errors import name_list
+from netpol.lint.cover import namespace_names, namespace_selector
 from netpol.lint.findings import PEERS_KEY, Finding, Subject, finding
 from netpol.model import (
     DIRECTIONS,
@@ -26,10 +27,11 @@ from netpol.model import (
     Pod,
     PodPeer,
     TieredPolicy,
+    TierRule,
     TierSelector,
 )
 from netpol.portsets import Protocol, union_all
-from netpol.selectors import LabelSelector
+from netpol.selectors import LabelSelector, satisfiable
 from netpol.tiers import TierRuleRef
 
 _SAMPLE = 3  # names gathered for a message (name_list shows three)
@@ -191,16 +193,25 @@ def _tier_peer(ctx: _Context, policy: TieredPolicy, where: str, sel: TierSelecto
 
 
 def _namespaces_match(ctx: _Context, obj: Subject, where: str, selector: LabelSelector) -> Iterator[Finding]:
+    """NP202 when the selector certainly matches no namespace: the only names it can match are declared
+    in the input (so their labels are known), or it matches no label set at all. A namespace the input does
+    not declare (kube-system for DNS, a monitoring namespace) may hold any labels: NP211, an info."""
     namespaces = ctx.engine.cluster.namespaces
     if any(selector.matches(ns.label_map) for ns in namespaces):
         return
-    undeclared: list[str] = [ns.name for ns in namespaces if not ns.declared]
-    note = ""
-    if undeclared and any(r.key != "kubernetes.io/metadata.name" for r in selector.requirements):
-        note = (f"; {name_list(undeclared)} {'are' if len(undeclared) > 1 else 'is'} not declared in the input, "
-                "so their labels are unknown")
-    yield finding("NP202", obj, f"{where.removeprefix('spec.')}: namespaceSelector [{selector}] matches none of the "
-                  f"{len(namespaces):,} namespaces in the input{note}", where)
+    declared = {ns.name for ns in namespaces if ns.declared}
+    names = namespace_names(selector)
+    short = where.removeprefix("spec.")
+    if not satisfiable(namespace_selector(selector)) or (names is not None and names <= declared):
+        yield finding("NP202", obj, f"{short}: namespaceSelector [{selector}] matches none of the "
+                      f"{len(namespaces):,} namespaces in the input, and no other namespace could match it", where)
+        return
+    unknown = sorted(names - declared) if names is not None else []
+    which = (f"namespace{'s' if len(unknown) > 1 else ''} {name_list(unknown)}, which the input does not declare"
+             if unknown else "namespaces the input does not declare")
+    yield finding("NP211", obj, f"{short}: namespaceSelector [{selector}] matches none of the {len(namespaces):,} "
+                  f"namespaces in the input; it can only match {which}, so their labels and pods are unknown "
+                  "here", where)
 
 
 def _named_port(ctx: _Context, obj: Subject, where: str, name: str, protocol: Protocol | None, targets: int,
@@ -416,6 +427,9 @@ def _unprotected(ctx: _Context) -> Iterator[Finding]:
             open_pods.setdefault(pod.namespace, []).append(pod)
     default_deny = {p.namespace for p in cluster.policies if p.pod_selector.selects_all and p.affects("ingress")}
     namespaces = cluster.namespaces_by_name
+    deny_alls = [p for p in cluster.tiered if any(_denies_every_pod(r) for r in p.ingress)]
+    default_deny.update(ns for ns in ctx.pods_in if ns in namespaces and any(
+        _covers_namespace(p.subject, namespaces[ns].label_map) for p in deny_alls))
     first_pod: dict[str, Pod] = {}
     for pod in cluster.pods:
         first_pod.setdefault(pod.namespace, pod)
@@ -430,6 +444,21 @@ def _unprotected(ctx: _Context) -> Iterator[Finding]:
         elif ns not in default_deny:  # where NP207 speaks, this would only repeat it
             yield finding("NP208", obj, f"namespace {ns} has no default-deny ingress NetworkPolicy "
                           "(podSelector: {}, policyTypes: [Ingress])")
+
+
+def _denies_every_pod(rule: TierRule) -> bool:
+    """A Deny rule for every port from every pod: what a default-deny NetworkPolicy does for pod traffic
+    (tiered ingress peers are pods only)."""
+    return rule.action == "Deny" and rule.ports is None and any(
+        p.unknown is not None or (p.pods is not None and p.pods.namespace_selector.selects_all
+                                  and (p.pods.pod_selector is None or p.pods.pod_selector.selects_all))
+        for p in rule.peers)
+
+
+def _covers_namespace(subject: TierSelector, labels: dict[str, str]) -> bool:
+    """The subject takes every pod of the namespace with these labels, any pod that may come too."""
+    return subject.namespace_selector.matches(labels) and (
+        subject.pod_selector is None or subject.pod_selector.selects_all)
 
 
 # -- NP209: Baseline denies that cut DNS or the API server ------------------------------------

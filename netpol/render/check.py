@@ -11,6 +11,7 @@ from typing import Any
 from netpol.check import FileError, Outcome, PairFailure
 from netpol.errors import name_list
 from netpol.intent import Expectation, IntentFile
+from netpol.render.text import one_line
 from netpol.render.verdict import verdict_text
 
 Results = Sequence[tuple[IntentFile, Sequence[Outcome]]]
@@ -33,7 +34,7 @@ def summary(results: Results, errors: Errors = ()) -> str:
 
 def _where(exp: Expectation) -> str:
     line = f":{exp.location.line}" if exp.location.line else ""
-    return f"{exp.location.file}{line}"
+    return f"{one_line(exp.location.file)}{line}"
 
 
 def _what(exp: Expectation) -> str:
@@ -55,7 +56,7 @@ def _failure_line(f: PairFailure) -> str:
 def failure_text(outcome: Outcome) -> list[str]:
     """The lines explaining one failed expectation."""
     exp = outcome.expectation
-    lines = [f"expected: {_what(exp)} ({len(outcome.failures)} of {outcome.pairs} pairs wrong)"]
+    lines = [f"expected: {one_line(_what(exp))} ({len(outcome.failures)} of {outcome.pairs} pairs wrong)"]
     for f in outcome.failures[:LISTED_FAILURES]:
         lines.append(f"  {_failure_line(f)}")
         if f.verdict is not None:
@@ -70,15 +71,16 @@ def check_text(results: Results, errors: Errors = ()) -> Iterator[str]:
     for intent, outcomes in results:
         for o in outcomes:
             exp = o.expectation
+            name = f"{one_line(intent.name)}: {one_line(exp.name)}"
             if o.error is not None:
-                yield f"ERROR {intent.name}: {exp.name} ({_where(exp)})\n  {o.error}\n"
+                yield f"ERROR {name} ({_where(exp)})\n  {one_line(o.error)}\n"
             elif o.passed:
-                yield f"PASS {intent.name}: {exp.name} ({o.pairs} pair{'' if o.pairs == 1 else 's'})\n"
+                yield f"PASS {name} ({o.pairs} pair{'' if o.pairs == 1 else 's'})\n"
             else:
-                yield f"FAIL {intent.name}: {exp.name} ({_where(exp)})\n"
+                yield f"FAIL {name} ({_where(exp)})\n"
                 yield from (f"  {line}\n" for line in failure_text(o))
     for e in errors:
-        yield f"ERROR {e.path}\n  {e.message}\n"
+        yield f"ERROR {one_line(e.path)}\n  {one_line(e.message)}\n"
     yield summary(results, errors) + "\n"
 
 

@@ -4,12 +4,18 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Mapping
+import os
+from collections.abc import Iterable, Iterator, Mapping
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from netpol.lint import LintReport
 from netpol.lint.catalogue import DOCS_URL, RULES, SEVERITIES
 from netpol.lint.findings import Finding
+from netpol.render.text import one_line
+from netpol.sources.intents import repository_root
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
@@ -41,11 +47,12 @@ def lint_text(report: LintReport) -> Iterator[str]:
         if current is not None and file != current:
             yield "\n"
         current = file
+        where, message = one_line(_where(f)), one_line(f.message)
         if f.suppressed is not None:
-            yield (f"{_where(f)}: suppressed {f.rule.severity} {f.rule.id} [{f.rule.name}] {f.message} "
+            yield (f"{where}: suppressed {f.rule.severity} {f.rule.id} [{f.rule.name}] {message} "
                    f"(by {_SUPPRESSED_BY[f.suppressed]})\n")
             continue
-        yield f"{_where(f)}: {f.rule.severity} {f.rule.id} [{f.rule.name}] {f.message}\n"
+        yield f"{where}: {f.rule.severity} {f.rule.id} [{f.rule.name}] {message}\n"
         if f.rule.id not in explained:  # once per rule: the reason does not change between findings
             explained.add(f.rule.id)
             yield f"    why: {f.rule.why}\n"
@@ -73,8 +80,40 @@ def lint_json(report: LintReport) -> str:
                        "cluster_checks": report.cluster_checks}, indent=2) + "\n"
 
 
-def lint_sarif(report: LintReport, uris: Mapping[str, str], version: str) -> str:
-    """`uris`: each input file's path relative to the repository root (code scanning resolves them there)."""
+@dataclass(frozen=True)
+class SarifRoot:
+    """The folder SARIF locations are relative to (%SRCROOT%), and what it is, for the log to state."""
+
+    path: str  # real path, never written into the log
+    what: str
+
+    @classmethod
+    def of(cls, files: Iterable[str]) -> SarifRoot:
+        """The git repository root of the input files when they share one; else the repository root of
+        the current directory, or the current directory itself."""
+        here = os.path.join(os.getcwd(), "_")  # a name inside the current directory, for repository_root
+        roots = {repository_root(f) for f in files}
+        root = roots.pop() if len(roots) == 1 else repository_root(here)
+        if os.path.exists(os.path.join(root, ".git")):
+            return cls(root, "The root of the git repository holding the input files.")
+        return cls(root, "The current directory (the input files are in no git repository).")
+
+    def uri(self, file: str) -> tuple[str, str | None]:
+        """(uri, uriBaseId): RFC 3986 percent-encoded, relative to the root; a `file:` URI (no base) for a
+        file outside it."""
+        real = os.path.realpath(file)
+        if real.startswith(self.path.rstrip(os.sep) + os.sep):
+            relative = os.path.relpath(real, self.path).replace(os.sep, "/")
+            return quote(relative, safe="/"), "%SRCROOT%"
+        return Path(real).as_uri(), None
+
+
+def lint_sarif(report: LintReport, version: str) -> str:
+    """SARIF 2.1.0; locations relative to the stated root (SarifRoot), where code scanning resolves them."""
+    files = sorted({f.location.file for f in report.findings if f.location and f.location.document is not None
+                    and f.location.file != "<stdin>"})
+    root = SarifRoot.of(files)
+    uris = {f: root.uri(f) for f in files}
     ids = list(RULES)
     rules = [{
         "id": r.id, "name": r.name,
@@ -92,14 +131,14 @@ def lint_sarif(report: LintReport, uris: Mapping[str, str], version: str) -> str
             "tool": {"driver": {"name": "netpol", "version": version, "semanticVersion": version,
                                 "informationUri": DOCS_URL, "rules": rules}},
             "columnKind": "unicodeCodePoints",
-            "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": "The repository root."}}},
+            "originalUriBaseIds": {"%SRCROOT%": {"description": {"text": root.what}}},
             "results": results,
         }],
     }
     return json.dumps(log, indent=2) + "\n"
 
 
-def _sarif_result(f: Finding, index: int, uris: Mapping[str, str]) -> dict[str, Any]:
+def _sarif_result(f: Finding, index: int, uris: Mapping[str, tuple[str, str | None]]) -> dict[str, Any]:
     out: dict[str, Any] = {
         "ruleId": f.rule.id, "ruleIndex": index, "level": _SARIF_LEVEL[f.rule.severity],
         "message": {"text": f.message},
@@ -111,8 +150,9 @@ def _sarif_result(f: Finding, index: int, uris: Mapping[str, str]) -> dict[str, 
         region: dict[str, int] = {"startLine": f.start_line or 1}
         if f.column is not None:
             region["startColumn"] = f.column
-        out["locations"] = [{"physicalLocation": {
-            "artifactLocation": {"uri": uris[f.location.file], "uriBaseId": "%SRCROOT%"}, "region": region}}]
+        uri, base = uris[f.location.file]
+        artifact = {"uri": uri, **({"uriBaseId": base} if base else {})}
+        out["locations"] = [{"physicalLocation": {"artifactLocation": artifact, "region": region}}]
     if f.suppressed is not None:
         out["suppressions"] = [{"kind": "inSource" if f.suppressed == "annotation" else "external",
                                 "justification": f"suppressed by {_SUPPRESSED_BY[f.suppressed]}"}]

@@ -17,7 +17,6 @@ from functools import lru_cache
 import yaml
 
 from netpol.errors import Location
-from netpol.sources.intents import repository_root
 from netpol.sources.manifests import _YamlLoader
 
 _STEP = re.compile(r"([^.\[\]]+)|\[(\d+)\]")
@@ -46,15 +45,6 @@ def field_position(location: Location, path: str | None) -> tuple[int, int] | No
     if best is None:
         return None
     return best.start_mark.line + 1, best.start_mark.column + 1
-
-
-def repository_path(file: str) -> str:
-    """The file's path relative to its git repository (else to the current directory), with '/' separators,
-    as code-scanning tools expect it."""
-    root = repository_root(file)
-    real = os.path.realpath(file)
-    rel = os.path.relpath(real, root) if real.startswith(root + os.sep) else file
-    return rel.replace(os.sep, "/")
 
 
 REREAD_LIMIT = 1 << 20  # bytes: a larger file (a cluster snapshot) keeps its findings at the object's place

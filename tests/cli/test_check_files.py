@@ -82,3 +82,13 @@ def test_manifests_stay_inside_the_repository(tmp_path: Path) -> None:
     (repo / "k8s").symlink_to(FIXTURES / "limit")  # a symlink out of the repository is outside too
     inside_by_name = intent(repo / "intents" / "b.intent.yaml", "../k8s")
     assert runner.invoke(app, ["check", str(inside_by_name)]).exit_code == 2
+
+
+def test_a_newline_in_a_name_cannot_start_a_line(tmp_path: Path) -> None:
+    """A GitHub workflow command needs a line of its own: names from the input never end one."""
+    folder = tmp_path / "x\n::error file=README.md::forged"
+    path = intent(folder / "a.intent.yaml", str(FIXTURES / "limit"),
+                  name='"n\\n::warning::n"', expectation='"e\\n::error::e\\u2028f"')
+    r = runner.invoke(app, ["check", str(path), "--allow-outside-repo"])
+    assert r.exit_code == 0, r.stdout
+    assert r.stdout == "PASS n\\n::warning::n: e\\n::error::e\\u2028f (1 pair)\n1 passed, 0 failed\n"

@@ -174,3 +174,76 @@ def test_a_large_file_is_not_re_read_for_positions(tmp_path: Path, monkeypatch: 
     data = json.loads(run("-f", str(LINT / "payments.yaml"), "-o", "json").stdout)
     positions._documents.cache_clear()
     assert [(f["line"], f["column"]) for f in data["findings"]][:2] == [(2, None), (19, None)]  # object lines
+
+
+def test_a_peer_in_an_undeclared_namespace_is_an_info_that_passes(tmp_path: Path) -> None:
+    """kube-system is in no application's manifests: its DNS peer is unknown, not dead, and exits 0."""
+    path = tmp_path / "ui.yaml"
+    path.write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: ui, namespace: ui, labels: {app: ui}}\n"
+        "spec: {containers: [{name: c, image: x}]}\n---\n"
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: ui, namespace: ui}\n"
+        "spec:\n  podSelector: {}\n  policyTypes: [Ingress, Egress]\n  egress:\n  - to:\n"
+        "    - namespaceSelector: {matchLabels: {kubernetes.io/metadata.name: kube-system}}\n"
+        "      podSelector: {matchLabels: {k8s-app: kube-dns}}\n")
+    r = run("-f", str(path))
+    assert r.exit_code == 0, r.stdout
+    assert [line.split(" [")[0].split(": ", 1)[1] for line in r.stdout.splitlines() if " NP" in line] == [
+        "info NP211"]
+
+
+def test_a_newline_in_a_file_name_cannot_forge_a_line(tmp_path: Path) -> None:
+    folder = tmp_path / "k8s\n::error file=README.md,line=1::forged\tx"
+    folder.mkdir()
+    (folder / "p.yaml").write_text("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\n"
+                                   "metadata: {name: p, namespace: a}\n"
+                                   "spec: {podSelector: {}, policyTypes: [Ingress], egress: [{}]}\n")
+    r = run("-f", str(tmp_path))
+    assert r.exit_code == 1
+    (line,) = [line for line in r.stdout.splitlines() if "NP101" in line]
+    assert line.startswith(f"{tmp_path}/k8s\\n::error file=README.md,line=1::forged\\tx/p.yaml:4:")
+    assert not any(line.startswith("::") for line in r.stdout.splitlines())
+
+
+def _sarif_locations(stdout: str) -> set[tuple[str, str | None]]:
+    results = json.loads(stdout)["runs"][0]["results"]
+    return {(x["locations"][0]["physicalLocation"]["artifactLocation"]["uri"],
+             x["locations"][0]["physicalLocation"]["artifactLocation"].get("uriBaseId")) for x in results}
+
+
+def test_sarif_uris_are_relative_to_the_stated_root_and_percent_encoded(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """In a git repository: relative to its root, wherever netpol runs; RFC 3986 encoding of the path."""
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    odd = repo / "k8s dir" / "a#b%c:ü"
+    odd.mkdir(parents=True)
+    (odd / "p.yaml").write_text((LINT / "payments.yaml").read_text())
+    monkeypatch.chdir(tmp_path)
+    r = run("-f", str(odd / "p.yaml"), "-o", "sarif")
+    assert _sarif_locations(r.stdout) == {("k8s%20dir/a%23b%25c%3A%C3%BC/p.yaml", "%SRCROOT%")}
+    log = json.loads(r.stdout)
+    jsonschema.Draft4Validator(_sarif_schema()).validate(log)
+    assert log["runs"][0]["originalUriBaseIds"]["%SRCROOT%"] == {
+        "description": {"text": "The root of the git repository holding the input files."}}
+    assert str(tmp_path) not in r.stdout  # nothing of the machine's layout
+
+
+def test_sarif_uris_outside_a_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No repository: relative to the current directory; a file outside it gets a file: URI, no base."""
+    (tmp_path / "work").mkdir()
+    (tmp_path / "work" / "p.yaml").write_text((LINT / "payments.yaml").read_text())
+    (tmp_path / "else where").mkdir()
+    (tmp_path / "else where" / "q.yaml").write_text(
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: q, namespace: other}\n"
+        "spec: {podSelector: {}, policyTypes: [Ingress], egress: [{}]}\n")
+    monkeypatch.chdir(tmp_path / "work")
+    r = run("-f", "p.yaml", "-o", "sarif")
+    assert _sarif_locations(r.stdout) == {("p.yaml", "%SRCROOT%")}
+    assert json.loads(r.stdout)["runs"][0]["originalUriBaseIds"]["%SRCROOT%"]["description"]["text"].startswith(
+        "The current directory")
+    r = run("-f", "p.yaml", "-f", str(tmp_path / "else where" / "q.yaml"), "-o", "sarif")
+    assert _sarif_locations(r.stdout) == {("p.yaml", "%SRCROOT%"),
+                                          ((tmp_path / "else where" / "q.yaml").as_uri(), None)}
+    assert "else%20where" in r.stdout
+    jsonschema.Draft4Validator(_sarif_schema()).validate(json.loads(r.stdout))

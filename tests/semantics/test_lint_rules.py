@@ -159,8 +159,24 @@ CASES: dict[str, tuple[str, set[tuple[str, str, str | None]]]] = {
         docs(WEB, netpol("p", ING + "  - from: [{podSelector: {matchLabels: {app: clinet}}}]\n")),
         {("NP202", NET + "p", "spec.ingress[0].from[0].podSelector")}),
     "NP202 namespace peer matches nothing": (
-        docs(NS % ("default", "a"), WEB, netpol("p", ING + "  - from: [{namespaceSelector: {matchLabels: {team: b}}}]\n")),
+        docs(NS % ("default", "a"), WEB, netpol("p", ING + "  - from: [{namespaceSelector: {matchLabels: "
+                                                   "{kubernetes.io/metadata.name: default, team: b}}}]\n")),
         {("NP202", NET + "p", "spec.ingress[0].from[0]")}),
+    "NP202 namespace peer no namespace could match": (
+        docs(NS % ("default", "a"), WEB, netpol("p", ING + "  - from: [{namespaceSelector: {matchLabels: {team: b}, "
+                                                   "matchExpressions: [{key: team, operator: DoesNotExist}]}}]\n")),
+        {("NP202", NET + "p", "spec.ingress[0].from[0]")}),
+    "NP211 namespace peer matches only undeclared namespaces": (
+        docs(NS % ("default", "a"), WEB, netpol("p", ING + "  - from: [{namespaceSelector: {matchLabels: {team: b}}}]\n")),
+        {("NP211", NET + "p", "spec.ingress[0].from[0]")}),
+    "NP211 kube-system by name, not declared": (
+        docs(NS % ("default", "a"), WEB, netpol("p", ING + "  - from: [{namespaceSelector: {matchLabels: "
+                                                   "{kubernetes.io/metadata.name: kube-system}}}]\n")),
+        {("NP211", NET + "p", "spec.ingress[0].from[0]")}),
+    "NP211 near miss: the namespace is declared and matches": (
+        docs(NS % ("default", "a"), NS % ("kube-system", "sys"), WEB,
+             netpol("p", ING + "  - from: [{namespaceSelector: {matchLabels: "
+                    "{kubernetes.io/metadata.name: kube-system}}}]\n")), set()),
     "NP202 near miss: both match": (
         docs(NS % ("default", "a"), WEB, netpol("p", ING + "  - from: [{namespaceSelector: {matchLabels: {team: a}},"
                                                    " podSelector: {matchLabels: {app: client}}}]\n")), set()),
@@ -278,3 +294,24 @@ def test_findings_point_at_the_rule_line(tmp_path: Path) -> None:
     (f,) = [f for f in report.active if f.rule.id == "NP103"]
     line = text.splitlines().index("    - namespaceSelector: {matchLabels: {team: a}}") + 1
     assert (f.line, f.column) == (line, 7)
+
+
+@pytest.mark.parametrize(("tiered", "expected"), [
+    (banp("  ingress:\n  - {action: Deny, from: [{namespaces: {}}]}\n"), set()),
+    (anp("a", 5, "  ingress:\n  - {action: Deny, from: [{pods: {namespaceSelector: {}, podSelector: {}}}]}\n"),
+     set()),
+    # near misses: a deny of one port, of one namespace's pods, or for one namespace's subject leaves pods open
+    (banp("  ingress:\n  - {action: Deny, from: [{namespaces: {}}], ports: [{portNumber: {port: 80}}]}\n"),
+     {("NP208", "Pod default/client", None)}),
+    (banp("  ingress:\n  - {action: Deny, from: [{namespaces: {matchLabels: {team: a}}}]}\n"),
+     {("NP208", "Pod default/client", None)}),
+    (anp("a", 5, "  ingress:\n  - {action: Deny, from: [{namespaces: {}}]}\n",
+         subject="{namespaces: {matchLabels: {team: other}}}"), {("NP208", "Pod default/client", None)}),
+    (banp("  ingress:\n  - {action: Allow, from: [{namespaces: {}}]}\n"), {("NP208", "Pod default/client", None)}),
+])
+def test_a_tiered_deny_all_is_a_default_deny(tiered: str, expected: set[tuple[str, str, str | None]],
+                                             tmp_path: Path) -> None:
+    """NP208 counts every tier: a namespace under an Admin or Baseline deny of all pod traffic is isolated."""
+    protected = docs(WEB, netpol("web", ING + "  - {}\n"), netpol("client", "  podSelector: {matchLabels: {app: client}}\n"),
+                     tiered)
+    assert run(tmp_path, protected, ("NP107", "NP110", "NP201", "NP202", "NP211")) == expected

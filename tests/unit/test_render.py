@@ -59,3 +59,31 @@ def test_probe_csv_cells_match_cell_by_cell_text(n: int) -> None:
             if self_at is not None:
                 cells[self_at] = "self"
             assert _probe_cells(allowed, self_at) == ",".join(cells)
+
+
+def test_one_line_escapes_every_line_break_and_control() -> None:
+    from netpol.render.text import one_line, terminal_safe
+
+    assert one_line("a\nb\rc\td\x1b[1me\x85f\u2028g\u2029h\x7f") == (
+        "a\\nb\\x0dc\\td\\x1b[1me\\x85f\\u2028g\\u2029h\\x7f")
+    assert terminal_safe("a\nb\tc\x1b") == "a\nb\tc\\x1b"  # a whole output keeps its own lines
+
+
+def test_a_deny_by_thousands_of_policies_names_a_few_and_counts_the_rest() -> None:
+    """The text names three policies in natural order and counts the rest; JSON keeps every one."""
+    import json
+
+    from netpol.render.verdict import verdict_json
+
+    isolating = [policy(f"p{i}", selector=labels(app="b"), ingress=[{"from": [{"podSelector": labels(app="x")}]}])
+                 for i in range(2500, 0, -1)]
+    a = analyzer(pod("a", labels={"app": "a"}), pod("b", labels={"app": "b"}), *isolating)
+    v = a.can_reach("a", "b", 80)
+    assert verdict_text(v).splitlines()[2] == (
+        "  ingress of default/b: denied: default/b is isolated for ingress by default/p1, default/p2, default/p3 "
+        "+2,497 more and no rule allows receiving TCP/80 from default/a")
+    assert len(json.loads(verdict_json(v))["ingress"]["isolated_by"]) == 2500
+    allowing = [policy(f"q{i}", selector=labels(app="b"), ingress=[{}]) for i in range(12, 0, -1)]
+    text = verdict_text(analyzer(pod("a"), pod("b", labels={"app": "b"}), *allowing).can_reach("a", "b", 80))
+    assert text.splitlines()[2] == ("  ingress of default/b: allowed by default/q1 ingress[0], default/q2 ingress[0], "
+                                    "default/q3 ingress[0] +9 more")
