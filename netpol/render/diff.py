@@ -9,6 +9,7 @@ from json.encoder import encode_basestring_ascii
 
 from netpol.connectivity import port_text
 from netpol.diff import Change, ReachabilityDiff
+from netpol.render.markdown import md_code, md_text
 
 SIGN = {"gained": "+", "lost": "-", "changed": "~"}
 SHOWN_SOURCES = 10  # in a Markdown cell before the list folds into a <details> block
@@ -53,16 +54,16 @@ def diff_markdown(d: ReachabilityDiff) -> Iterator[str]:
         yield ("\n| change | from | to | before | after |" + (" rules |" if any_because else "")
                + "\n|---|---|---|---|---|" + ("---|" if any_because else "") + "\n")
         for c in d.changes:
-            sources = ", ".join(f"`{s}`" for s in c.sources)
+            sources = ", ".join(map(md_code, c.sources))
             if len(c.sources) > SHOWN_SOURCES:  # every source, folded: a review comment stays short
                 sources = f"<details><summary>{len(c.sources)} sources</summary>{sources}</details>"
-            yield (f"| {SIGN[c.kind]} {c.kind} | {sources} | `{c.destination}` | "
-                   f"{port_text(c.before, c.named_before)} | {port_text(c.after, c.named_after)} |"
-                   + (f" {'; '.join(c.because)} |" if any_because else "") + "\n")
+            yield (f"| {SIGN[c.kind]} {c.kind} | {sources} | {md_code(c.destination)} | "
+                   f"{md_text(port_text(c.before, c.named_before))} | {md_text(port_text(c.after, c.named_after))} |"
+                   + (f" {md_text('; '.join(c.because))} |" if any_because else "") + "\n")
     if d.added_pods or d.removed_pods:
         yield "\n"
-        yield from (f"- pod added: `{p}`\n" for p in d.added_pods)
-        yield from (f"- pod removed: `{p}`\n" for p in d.removed_pods)
+        yield from (f"- pod added: {md_code(p)}\n" for p in d.added_pods)
+        yield from (f"- pod removed: {md_code(p)}\n" for p in d.removed_pods)
 
 
 def diff_json(d: ReachabilityDiff) -> Iterator[str]:

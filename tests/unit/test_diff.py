@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from netpol.diff import Change, ReachabilityDiff, diff
 from netpol.portsets import ALL_PORTS, NO_PORTS
 from netpol.render.diff import diff_json, diff_markdown, diff_text
+from netpol.render.markdown import md_code, md_text
 from tests.builders import analyzer, labels, namespace, pod, policy
 
 BASE = (
@@ -127,3 +128,16 @@ def test_many_port_atoms_compare_as_wide_codes() -> None:
          "TCP:" + ",".join(map(str, [*spread[:-1], 2000]))),
     ]
     assert changes(web([80]), web([81])) == [("changed", ("default/a",), "default/web", "TCP:80", "TCP:81")]
+
+
+def test_markdown_cells_show_input_text_as_itself() -> None:
+    """A rule or pod name from the input cannot split a cell, open a code span, an image, a link or a tag
+    in the pull-request comment (audit-3 M8): one escaping helper, netpol.render.markdown."""
+    hostile = "a|b`c<img src=x>[l](u)*_~&$#!\nnext"
+    d = ReachabilityDiff((Change("changed", ("default/a", "ns/p|q"), "x`y", NO_PORTS, ALL_PORTS,
+                                 because=(f"ingress: ANP e priority 1 ingress[0] '{hostile}' (Allow)",)),), ("n/a|b",), ())
+    lines = "".join(diff_markdown(d)).splitlines()
+    assert lines[6] == ("| ~ changed | `default/a`, `ns/p\\|q` | x\\`y | none | all | ingress: ANP e priority 1 "
+                        "ingress\\[0\\] 'a\\|b\\`c\\<img src=x\\>\\[l\\]\\(u\\)\\*\\_\\~\\&\\$\\#\\! next' \\(Allow\\) |")
+    assert lines[-1] == "- pod added: `n/a\\|b`"
+    assert md_text("plain text-1.2") == "plain text-1.2" and md_code("x") == "`x`"
