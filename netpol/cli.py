@@ -528,6 +528,7 @@ def check(
     live: Annotated[bool, typer.Option("--live", help="Check against the live cluster, not the manifests.")] = False,
     allow_outside_repo: Annotated[bool, typer.Option(
         "--allow-outside-repo", help="Let intent files name manifests outside their git repository.")] = False,
+    input_only: InputOnly = False,
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     verbose: Verbose = False,
@@ -541,13 +542,15 @@ def check(
     Example:
       netpol check intents/ --junit netpol-junit.xml
     """
-    from netpol.check import FileError, check_intent
+    from netpol.check import FileError, check_prepared, prepare
+    from netpol.connectivity import INPUT_ONLY_NOTE
     from netpol.render.check import check_json, check_junit, check_text, counts
     from netpol.sources.intents import intent_files, load_intent_file
 
     analyzers: dict[tuple[str, ...], Analyzer | NetpolError] = {}
     results = []
     errors: list[FileError] = []
+    notes: dict[str, None] = dict.fromkeys([INPUT_ONLY_NOTE] if input_only else [])
     with _user_errors():
         paths = intent_files(intents)
         if live:  # one cluster for every file: failing to read it is fatal
@@ -569,12 +572,18 @@ def check(
             analyzer = analyzers[manifests]
             if isinstance(analyzer, NetpolError):
                 raise analyzer
-            results.append((intent, check_intent(analyzer, intent)))
+            checked, intent = prepare(analyzer, intent, input_only)
+            if checked.possible is not None:
+                notes.update(dict.fromkeys(checked.possible.notes()))
+            results.append((intent, check_prepared(checked, intent)))
         except NetpolError as exc:
-            errors.append(FileError(path, str(exc)))
+            errors.append(FileError(path, _with_input_only_hint(exc)))
+    for note in notes:
+        _note(f"netpol: note: {note}")
     if junit is not None:
         _write_file(junit, check_junit(results, errors).encode())
-    _say(check_json(results, errors) if output is TextFormat.json else "".join(check_text(results, errors)))
+    _say(check_json(results, errors, list(notes)) if output is TextFormat.json
+         else "".join(check_text(results, errors)))
     _, failed, errored = counts(results, errors)
     raise typer.Exit(EXIT_ERROR if errored else EXIT_DENIED if failed else EXIT_OK)
 
@@ -641,6 +650,18 @@ class ListFormat(StrEnum):
 AnyPod = Annotated[bool, typer.Option(
     "--any-pod", help="Also answer for every possible pod (every region of labels the policies tell apart), not "
     "only the input's pods. Automatic when the input has no pods.")]
+InputOnly = Annotated[bool, typer.Option(
+    "--input-only", help="Answer for the input's pods alone, not for every pod that could exist (new pods of its "
+    "namespaces, pods of other namespaces).")]
+
+
+def _with_input_only_hint(exc: NetpolError) -> str:
+    """The error's message; for too many possible pods, with the way to answer for the input's pods alone."""
+    from netpol.regions import RegionLimitError
+
+    if isinstance(exc, RegionLimitError):
+        return f"{exc}; or answer for the input's pods alone with --input-only"
+    return str(exc)
 
 
 def _units(source: Source, any_pod: bool, asked: Iterable[str]) -> Units:

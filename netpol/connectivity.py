@@ -23,6 +23,8 @@ from netpol.query import Analyzer
 from netpol.selectors import parse_scope
 
 UnitKind = Literal["workload", "pod", "region", "outside"]
+INPUT_ONLY_NOTE = ("--input-only: answers cover the input's pods only; pods that are not in the input (new pods "
+                   "of its namespaces, pods of other namespaces) are left out")
 FEW = 16  # sources or destinations: below this, links are evaluated pair by pair
 
 
