@@ -4,6 +4,9 @@ An expectation holds when every (source, destination) pair it names is
 allowed (or denied) on every port it names. Pairs of a pod with itself are
 skipped: policies do not govern them. Endpoints that match nothing are an
 error, never a pass.
+
+The world is open: an `only` expectation's "every other pod" is every pod that could exist, the input's
+and the possible pods (regions) of every namespace, unless the check is asked for the input's pods alone.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from dataclasses import dataclass, replace
 from netpol.engine import bit_ids
 from netpol.errors import InputError, QueryError
 from netpol.intent import Expect, Expectation, IntentFile, PortSpec, Selection
+from netpol.model import Pod
 from netpol.portsets import ALL_PORTS, MAX_PORT, MIN_PORT, PortSet, Protocol
 from netpol.query import Analyzer
 from netpol.selectors import EVERYTHING, Scope
@@ -30,6 +34,11 @@ class PairFailure:
     wanted: PortSet  # the ports the expectation is about
     wrong: PortSet  # of those, the ones allowed against a deny or denied against an allow
     verdict: Verdict | None  # can_reach on the first wrong port, for the first few failures
+    described: str | None = None  # possible pods: the regions in the policies' terms (`source` is one of them)
+
+    @property
+    def source_text(self) -> str:
+        return self.described or self.source.name
 
 
 @dataclass(frozen=True)
@@ -52,19 +61,36 @@ class FileError:
     message: str
 
 
-def check_intent(analyzer: Analyzer, intent: IntentFile) -> tuple[Outcome, ...]:
-    """Every expectation; one that cannot be checked is an error outcome and the others still run.
+def check_intent(analyzer: Analyzer, intent: IntentFile, input_only: bool = False) -> tuple[Outcome, ...]:
+    """Every expectation, on the analyzer `prepare` makes (see there)."""
+    return check_prepared(*prepare(analyzer, intent, input_only))
 
-    Selections of possible pods (`NS{labels}`, `possible: true`; every namespace selection when the input
-    has no pods) are checked on every possible such pod: regions split along the intent's selections."""
+
+def prepare(analyzer: Analyzer, intent: IntentFile, input_only: bool = False) -> tuple[Analyzer, IntentFile]:
+    """The analyzer an intent is checked on, and the intent as it is checked.
+
+    Possible pods are added (regions split along the intent's namespace selections) when an expectation
+    names possible pods (`NS{labels}`, `possible: true`), when the input has no pods (every namespace
+    selection then means every possible such pod), and when an `only` expectation must deny every other
+    pod that could exist. `input_only`: the input's pods alone, and no selection may name possible pods."""
     selections = [sel for exp in intent.expectations for sel in (*exp.sources, *exp.destinations)]
-    automatic = all(p.hypothetical for p in analyzer.cluster.pods)  # no pod of the input
-    if any(sel.possible for sel in selections) or (automatic and any(sel.namespace for sel in selections)):
-        scopes = [Scope(sel.namespace, sel.selector or EVERYTHING) for sel in selections
-                  if sel.possible or (automatic and sel.namespace is not None)]
-        analyzer = Analyzer.with_possible(analyzer.cluster, scopes)
-        if automatic:
-            intent = replace(intent, expectations=tuple(_as_possible(exp) for exp in intent.expectations))
+    if input_only:
+        named = [sel.text for sel in selections if sel.possible]
+        if named:
+            raise QueryError(f"{named[0]} names possible pods, but --input-only answers for the input's pods alone")
+        return analyzer, intent
+    automatic = not analyzer.cluster.pods  # no pod of the input
+    if not (any(sel.possible for sel in selections) or any(exp.kind == "only" for exp in intent.expectations)
+            or (automatic and any(sel.namespace for sel in selections))):
+        return analyzer, intent
+    scopes = [_scope(sel) for sel in selections if sel.possible or sel.namespace is not None]
+    if automatic:
+        intent = replace(intent, expectations=tuple(_as_possible(exp) for exp in intent.expectations))
+    return Analyzer.with_possible(analyzer.cluster, scopes), intent
+
+
+def check_prepared(analyzer: Analyzer, intent: IntentFile) -> tuple[Outcome, ...]:
+    """Every expectation; one that cannot be checked is an error outcome and the others still run."""
     outcomes = []
     for exp in intent.expectations:
         try:
@@ -80,7 +106,7 @@ def check_expectation(analyzer: Analyzer, exp: Expectation) -> Outcome:
         destinations, wanted_for = _endpoints(analyzer, exp.destinations)  # Service ports come fixed
         pairs = list(_pairs(exp, sources, destinations))
         count = len(pairs)
-        wrong_pairs: list[tuple[Endpoint, Endpoint, Expect, PortSet, PortSet]] = []
+        wrong_pairs: list[tuple[Endpoint, Endpoint, Expect, PortSet, PortSet, str | None]] = []
 
         def wanted_at(dst: Endpoint) -> PortSet:
             wanted = wanted_for.get(dst.name)
@@ -93,22 +119,24 @@ def check_expectation(analyzer: Analyzer, exp: Expectation) -> Outcome:
             allowed = analyzer.allowed_ports(src, dst)
             wrong = wanted.difference(allowed) if expect == "allow" else wanted.intersection(allowed)
             if wrong:
-                wrong_pairs.append((src, dst, expect, wanted, wrong))
-        if exp.kind == "only":  # every other pod of the cluster must be denied
-            listed = {s.name for s in sources}
+                wrong_pairs.append((src, dst, expect, wanted, wrong, None))
+        if exp.kind == "only":  # every other pod that could exist must be denied
+            covered = _Covered(frozenset(s.name for s in sources),
+                               tuple(_scope(sel) for sel in exp.sources if sel.possible or sel.namespace is not None))
             for dst in destinations:
-                others, found = _others(analyzer, listed, dst, wanted_at(dst))
+                others, found = _others(analyzer, covered, dst, wanted_at(dst))
                 count += others
-                wrong_pairs.extend((src, dst, "deny", wanted_at(dst), wrong) for src, wrong in found)
+                wrong_pairs.extend((src, dst, "deny", wanted_at(dst), wrong, described)
+                                   for src, wrong, described in found)
         if not count:
             raise QueryError("names no pair of distinct endpoints to check")
         failures = []
-        for i, (src, dst, expect, wanted, wrong) in enumerate(wrong_pairs):
+        for i, (src, dst, expect, wanted, wrong, described) in enumerate(wrong_pairs):
             verdict = None
             if i < EXPLAINED_FAILURES:
                 proto, port = wrong.first()
                 verdict = analyzer.can_reach(src, dst, port, proto)
-            failures.append(PairFailure(src, dst, expect, wanted, wrong, verdict))
+            failures.append(PairFailure(src, dst, expect, wanted, wrong, verdict, described))
     except QueryError as exc:
         raise InputError(exp.location, None, str(exc)) from None
     return Outcome(exp, count, tuple(failures))
@@ -136,29 +164,56 @@ def _pairs(exp: Expectation, sources: list[Endpoint],
                     yield src, dst, "deny"
 
 
-def _others(analyzer: Analyzer, listed: set[str], dst: Endpoint, wanted: PortSet
-            ) -> tuple[int, list[tuple[Endpoint, PortSet]]]:
-    """How many pods outside `listed` pair with `dst`, and those allowed a wanted port, with those ports.
+@dataclass(frozen=True)
+class _Covered:
+    """The pods an `only` expectation lists: the endpoints it resolved to, and every pod, of the input or
+    possible, that its namespace selections describe (a real pod that a possible-pod source covers is that
+    source; a possible pod of `{namespace: shop}` is a pod of shop)."""
+
+    keys: frozenset[str]
+    scopes: tuple[Scope, ...]
+
+    def __contains__(self, pod: Pod) -> bool:
+        return pod.key in self.keys or any(
+            (s.namespace is None or s.namespace == pod.namespace) and s.selector.matches(pod.label_map)
+            for s in self.scopes)
+
+
+def _others(analyzer: Analyzer, covered: _Covered, dst: Endpoint, wanted: PortSet
+            ) -> tuple[int, list[tuple[Endpoint, PortSet, str | None]]]:
+    """How many pods, of the input or possible, outside `covered` pair with `dst`, and those allowed a wanted
+    port: (source, ports, None) per pod of the input, in key order, then (one region, ports, the regions in
+    the policies' terms) per class of possible pods.
 
     Per engine class, not per pod: a class's pods get the same answer. Only the classes the
-    destination's ingress could admit on a wanted port (Engine.admitting) are evaluated."""
+    destination's ingress could admit on a wanted port (Engine.admitting) are evaluated. The regions were
+    split along `covered`'s scopes (`prepare`), so each region is wholly covered or not."""
     engine = analyzer.engine
-    pods = analyzer.cluster.pods
-    by_key = analyzer.cluster.pods_by_key
-    count = len(pods) - sum(1 for k in listed if k in by_key)  # every other pod, less dst with itself
-    if dst.pod is not None and dst.name not in listed and dst.pod.is_one_pod:
-        count -= 1
+    itself = dst.name if dst.pod is not None and dst.pod.is_one_pod else None  # pairs with no other pod
+    count = sum(1 for p in analyzer.cluster.pods if p not in covered and p.key != itself)
     candidates = engine.all_bits if dst.pod is None else engine.admitting(engine.class_of[dst.pod.key], wanted)
-    found: list[tuple[str, Endpoint, PortSet]] = []
+    real: list[tuple[str, Endpoint, PortSet]] = []
+    possible: list[tuple[str, Endpoint, PortSet]] = []
     for c in bit_ids(candidates):
-        members = [p for p in engine.classes[c].pods if p.key not in listed and _distinct(Endpoint(pod=p), dst)]
+        members = [p for p in engine.classes[c].pods if p not in covered and p.key != itself]
         if not members:
             continue
         wrong = wanted.intersection(analyzer.allowed_ports(Endpoint(pod=members[0]), dst))
-        if wrong:
-            found.extend((p.key, Endpoint(pod=p), wrong) for p in members)
-    found.sort(key=lambda f: f[0])  # in the cluster's pod order (by key), as the pairs are listed
-    return count, [(src, wrong) for _, src, wrong in found]
+        if not wrong:
+            continue
+        real.extend((p.key, Endpoint(pod=p), wrong) for p in members if not p.hypothetical)
+        regions = [p for p in members if p.hypothetical]
+        if regions:
+            assert analyzer.possible is not None
+            described = "; ".join(analyzer.possible.describe(p.key for p in regions))
+            possible.append((described, Endpoint(pod=regions[0]), wrong))
+    real.sort(key=lambda f: f[0])  # in the cluster's pod order (by key), as the pairs are listed
+    possible.sort(key=lambda f: f[0])
+    return count, [(src, ports, None) for _, src, ports in real] + [(src, ports, d) for d, src, ports in possible]
+
+
+def _scope(sel: Selection) -> Scope:
+    return Scope(sel.namespace, sel.selector or EVERYTHING)
 
 
 def _endpoints(analyzer: Analyzer, selections: tuple[Selection, ...]) -> tuple[list[Endpoint], dict[str, PortSet]]:
@@ -192,8 +247,7 @@ def _as_possible(exp: Expectation) -> Expectation:
 def _resolve(analyzer: Analyzer, sel: Selection) -> list[Endpoint]:
     if sel.possible:
         assert analyzer.possible is not None
-        scope = Scope(sel.namespace, sel.selector or EVERYTHING)
-        return [Endpoint(pod=r.pod) for r in analyzer.possible.matching(scope)]
+        return [Endpoint(pod=r.pod) for r in analyzer.possible.matching(_scope(sel))]
     if sel.pod is not None:
         return [analyzer.endpoint(sel.pod)]
     if sel.network is not None:  # one address per range the policies tell apart covers the whole network

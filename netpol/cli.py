@@ -627,6 +627,7 @@ def check(
     live: Annotated[bool, typer.Option("--live", help="Check against the live cluster, not the manifests.")] = False,
     allow_outside_repo: Annotated[bool, typer.Option(
         "--allow-outside-repo", help="Let intent files name manifests outside their git repository.")] = False,
+    input_only: InputOnly = False,
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     verbose: Verbose = False,
@@ -640,13 +641,15 @@ def check(
     Example:
       netpol check intents/ --junit netpol-junit.xml
     """
-    from netpol.check import FileError, check_intent
+    from netpol.check import FileError, check_prepared, prepare
+    from netpol.connectivity import INPUT_ONLY_NOTE
     from netpol.render.check import check_json, check_junit, check_text, counts
     from netpol.sources.intents import intent_files, load_intent_file
 
     analyzers: dict[tuple[str, ...], Analyzer | NetpolError] = {}
     results = []
     errors: list[FileError] = []
+    notes: dict[str, None] = dict.fromkeys([INPUT_ONLY_NOTE] if input_only else [])
     with _user_errors():
         paths = intent_files(intents)
         if live:  # one cluster for every file: failing to read it is fatal
@@ -668,12 +671,18 @@ def check(
             analyzer = analyzers[manifests]
             if isinstance(analyzer, NetpolError):
                 raise analyzer
-            results.append((intent, check_intent(analyzer, intent)))
+            checked, intent = prepare(analyzer, intent, input_only)
+            if checked.possible is not None:
+                notes.update(dict.fromkeys(checked.possible.notes()))
+            results.append((intent, check_prepared(checked, intent)))
         except NetpolError as exc:
-            errors.append(FileError(path, str(exc)))
+            errors.append(FileError(path, _with_input_only_hint(exc)))
+    for note in notes:
+        _note(f"netpol: note: {note}")
     if junit is not None:
         _write_file(junit, check_junit(results, errors).encode())
-    _say(check_json(results, errors) if output is TextFormat.json else "".join(check_text(results, errors)))
+    _say(check_json(results, errors, list(notes)) if output is TextFormat.json
+         else "".join(check_text(results, errors)))
     _, failed, errored = counts(results, errors)
     raise typer.Exit(EXIT_ERROR if errored else EXIT_DENIED if failed else EXIT_OK)
 
@@ -737,20 +746,36 @@ class ListFormat(StrEnum):
     md = "md"
 
 
-AnyPod = Annotated[bool, typer.Option(
-    "--any-pod", help="Also answer for every possible pod (every region of labels the policies tell apart), not "
-    "only the input's pods. Automatic when the input has no pods.")]
+AnyPod = Annotated[bool, typer.Option(  # kept so that scripts written before the open world still run
+    "--any-pod", hidden=True, help="No effect: every pod that could exist is answered for unless --input-only.")]
+InputOnly = Annotated[bool, typer.Option(
+    "--input-only", help="Answer for the input's pods alone, not for every pod that could exist (new pods of its "
+    "namespaces, pods of other namespaces).")]
 
 
-def _units(source: Source, any_pod: bool, asked: Iterable[str]) -> Units:
-    """The endpoints to answer about: the input's pods, and every possible pod when asked or when the
-    input holds policies but no pods."""
+def _with_input_only_hint(exc: NetpolError) -> str:
+    """The error's message; for too many possible pods, with the way to answer for the input's pods alone."""
+    from netpol.regions import RegionLimitError
+
+    if isinstance(exc, RegionLimitError):
+        return f"{exc}; or answer for the input's pods alone with --input-only"
+    return str(exc)
+
+
+def _units(source: Source, input_only: bool, asked: Iterable[str]) -> Units:
+    """The endpoints to answer about: the input's pods and every possible pod, or with `input_only` the
+    input's pods alone. Too many possible pods is an error that says so, never a quiet fallback."""
     from netpol.connectivity import Units
 
     cluster = _load(source).cluster
-    possible = any_pod or not cluster.pods
+    if input_only and not cluster.pods:
+        raise QueryError("the input has no pods or workloads, so --input-only leaves nothing to answer about; "
+                         "without it, every possible pod is answered for")
     with _phase("compiling"):
-        units = Units.of(cluster, possible, asked)
+        try:
+            units = Units.of(cluster, not input_only, asked)
+        except NetpolError as exc:
+            raise QueryError(_with_input_only_hint(exc)) from None
     for note in units.notes:
         _note(f"netpol: note: {note}")
     return units
@@ -760,11 +785,12 @@ def _units(source: Source, any_pod: bool, asked: Iterable[str]) -> Units:
 def exposure(
     target: Annotated[str | None, typer.Argument(
         metavar="[TARGET]", help="ns/pod, ns/deployment/NAME, or NS{labels} (every possible such pod, e.g. "
-        "'payments{app=db}'). Default: every workload, pod and region.")] = None,
+        "'payments{app=db}'). Default: every workload and pod of the input (every region without pods).")] = None,
     files: Files = None,
     namespace: Namespaces = None,
     output: Annotated[ListFormat, typer.Option("--output", "-o", metavar="text|json|csv|md",
                                                help="Output format.")] = ListFormat.text,
+    input_only: InputOnly = False,
     any_pod: AnyPod = False,
     kubeconfig: Kubeconfig = None,
     context: Context = None,
@@ -772,9 +798,9 @@ def exposure(
 ) -> None:
     """Who could reach each endpoint, and what it could reach, on which ports and by which rules.
 
-    Peers are named in the policies' terms: `any pod in namespace web`, `pods with app=api in namespace
-    payments`, `0.0.0.0/0 except 10.0.0.0/8`. On policies without pods, the endpoints are every
-    possible pod.
+    Peers are every pod that could exist, named in the policies' terms: `any pod in namespace web`, `pods
+    with app=api in namespace payments`, `0.0.0.0/0 except 10.0.0.0/8`. On policies without pods, the
+    endpoints are every possible pod.
 
     \b
     Examples:
@@ -785,8 +811,9 @@ def exposure(
     from netpol.render.exposure import exposure_csv, exposure_json, exposure_markdown, exposure_text
 
     with _user_errors():
-        units = _units(Source(files, kubeconfig, context, verbose), any_pod, [target] if target else [])
-        targets = units.find(target) if target else [u for u in units.all if not namespace or u.namespace in namespace]
+        units = _units(Source(files, kubeconfig, context, verbose), input_only, [target] if target else [])
+        targets = units.find(target) if target else [u for u in units.subjects
+                                                     if not namespace or u.namespace in namespace]
         items = exposure_of(units, targets)
     if output is ListFormat.text:
         _write(exposure_text(items))
@@ -810,13 +837,16 @@ def list_connections(
     protocol: ProtocolOpt = ProtocolName.TCP,
     output: Annotated[ListFormat, typer.Option("--output", "-o", metavar="text|json|csv|md",
                                                help="Output format.")] = ListFormat.text,
+    input_only: InputOnly = False,
     any_pod: AnyPod = False,
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     verbose: Verbose = False,
 ) -> None:
     """Allowed connections as `SOURCE => DESTINATION : PORTS`, per workload (pods without one), with
-    outside address ranges. Sources alike are folded into one line.
+    the possible pods of every namespace and outside address ranges. Sources alike are folded into one
+    line. With pods, connections between two possible pods are listed only when --from or --to names
+    possible pods.
 
     \b
     Examples:
@@ -832,10 +862,12 @@ def list_connections(
             from netpol.query import port_number
 
             probe = (protocol.value, port_number(port))
-        units = _units(Source(files, kubeconfig, context, verbose), any_pod, [x for x in (to, from_) if x])
+        units = _units(Source(files, kubeconfig, context, verbose), input_only, [x for x in (to, from_) if x])
         sources = units.find(from_) if from_ else None
         destinations = units.find(to) if to else None
-        links = list(units.links(sources, destinations, probe))
+        asked_possible = any(u.kind == "region" for u in (*(sources or ()), *(destinations or ())))
+        links = list(units.links(sources, destinations, probe,
+                                 between_regions=asked_possible or units.subjects[0].kind == "region"))
         if namespace:
             links = [ln for ln in links if ln.source.namespace in namespace or ln.destination.namespace in namespace]
     if output is ListFormat.text:

@@ -23,6 +23,8 @@ from netpol.query import Analyzer
 from netpol.selectors import parse_scope
 
 UnitKind = Literal["workload", "pod", "region", "outside"]
+INPUT_ONLY_NOTE = ("--input-only: answers cover the input's pods only; pods that are not in the input (new pods "
+                   "of its namespaces, pods of other namespaces) are left out")
 FEW = 16  # sources or destinations: below this, links are evaluated pair by pair
 
 
@@ -116,7 +118,15 @@ class Units:
 
     @property
     def notes(self) -> list[str]:
-        return self.regions.notes() if self.regions is not None else []
+        """The assumptions of every answer: about possible pods, or that they are left out."""
+        return self.regions.notes() if self.regions is not None else [INPUT_ONLY_NOTE]
+
+    @cached_property
+    def subjects(self) -> tuple[Unit, ...]:
+        """What an answer is about when not told: the input's pods and workloads (their peers are every
+        pod that could exist), or every region when the input has no pods."""
+        real = tuple(u for u in self.all if u.kind in ("pod", "workload"))
+        return real or tuple(u for u in self.all if u.kind == "region")
 
     def _order(self, u: Unit) -> tuple[int, tuple[object, ...]]:
         kind = ("workload", "pod", "region", "outside").index(u.kind) // 2  # pods and workloads together
@@ -188,7 +198,7 @@ class Units:
             raise QueryError(str(exc)) from None
         if scope is not None:
             if self.regions is None:
-                raise QueryError(f"{text} names possible pods: ask with --any-pod")
+                raise QueryError(f"{text} names possible pods, but --input-only answers for the input's pods alone")
             keys = {r.key for r in self.regions.matching(scope)}
             found = [u for u in self.all if u.kind == "region" and keys & set(u.keys)]
             if not found:
@@ -234,22 +244,25 @@ class Units:
         return allowing_rules(egress), allowing_rules(ingress)
 
     def links(self, sources: Iterable[Unit] | None = None, destinations: Iterable[Unit] | None = None,
-              probe: tuple[Protocol, int] | None = None) -> Iterator[Link]:
-        """Every allowed link from `sources` to `destinations` (default: all units). With many on both
-        sides, the ports come a source class at a time, grouped by the port atoms (netpol.matrix), not pair
-        by pair; for one row or column, pair by pair is cheaper than the matrix."""
+              probe: tuple[Protocol, int] | None = None, between_regions: bool = True) -> Iterator[Link]:
+        """Every allowed link from `sources` to `destinations` (default: all units); without
+        `between_regions`, none from a region to a region. With many on both sides, the ports come a source
+        class at a time, grouped by the port atoms (netpol.matrix), not pair by pair; for one row or
+        column, pair by pair is cheaper than the matrix."""
         dsts = list(self.all if destinations is None else destinations)
-        inside: dict[int, list[Unit]] = {}
+        every: dict[int, list[Unit]] = {}
         for d in dsts:
             if d.kind != "outside":
                 assert isinstance(d.peer, int)
-                inside.setdefault(d.peer, []).append(d)
+                every.setdefault(d.peer, []).append(d)
+        no_regions = {c: kept for c, ds in every.items() if (kept := [d for d in ds if d.kind != "region"])}
         outside = [d for d in dsts if d.kind == "outside"]
         order = {id(u): i for i, u in enumerate(self.all)}
         srcs = list(self.all if sources is None else sources)
         few = min(len(srcs), len(dsts)) <= FEW  # one row or column: pair by pair beats building the matrix
         for s in srcs:
             found: list[Link | None] = []
+            inside = no_regions if s.kind == "region" and not between_regions else every
             if s.kind == "outside" or few:
                 found.extend(self.link(s, d, probe=probe) for ds in inside.values() for d in ds)
                 if s.kind != "outside":

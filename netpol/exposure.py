@@ -34,13 +34,13 @@ class Exposure:
 
 
 def exposure(units: Units, targets: Iterable[Unit] | None = None) -> tuple[Exposure, ...]:
-    """The exposure of every unit but outside addresses (or of `targets`). For many targets every link is
-    computed once, in bulk; for a few, only their rows and columns."""
-    chosen = [u for u in (units.all if targets is None else targets) if u.kind != "outside"]
+    """The exposure of `units.subjects` (or of `targets`); their peers are every unit. For many targets
+    every link is computed once, in bulk; for a few, only their rows and columns."""
+    chosen = [u for u in (units.subjects if targets is None else targets) if u.kind != "outside"]
     inbound: dict[int, list[Link]] = {id(t): [] for t in chosen}
     outbound: dict[int, list[Link]] = {id(t): [] for t in chosen}
-    if len(chosen) > FEW:
-        for link in units.links():
+    if len(chosen) > FEW:  # links between two regions only matter when a region is a target
+        for link in units.links(between_regions=any(t.kind == "region" for t in chosen)):
             inbound.get(id(link.destination), []).append(link)
             outbound.get(id(link.source), []).append(link)
     else:

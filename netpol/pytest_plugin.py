@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from netpol.check import Outcome, check_expectation
+from netpol.check import Outcome, check_expectation, prepare
 from netpol.errors import NetpolError
 from netpol.intent import Expectation, IntentFile
 from netpol.query import Analyzer
@@ -36,6 +36,12 @@ INTENT_SUFFIXES = (".intent.yaml", ".intent.yml")
 @lru_cache(maxsize=32)
 def _analyzer(manifests: tuple[str, ...]) -> Analyzer:
     return Analyzer(load_manifests(manifests).cluster)
+
+
+@lru_cache(maxsize=32)
+def _prepared(intent: IntentFile) -> tuple[Analyzer, IntentFile]:
+    """As `netpol check` checks a file: with every possible pod where the file needs them (netpol.check)."""
+    return prepare(_analyzer(intent.manifests), intent)
 
 
 @dataclass(frozen=True)
@@ -89,8 +95,8 @@ class IntentFileCollector(pytest.File):
         intent = load_intent_file(str(self.path), confine=False)
         if not intent.manifests:
             raise NetpolError(f"{self.path}: names no manifests; add 'manifests:' to it")
-        for exp in intent.expectations:
-            yield ExpectationItem.from_parent(self, name=exp.name, intent=intent, expectation=exp)
+        for index, exp in enumerate(intent.expectations):
+            yield ExpectationItem.from_parent(self, name=exp.name, intent=intent, index=index)
 
     def repr_failure(self, excinfo: pytest.ExceptionInfo[BaseException], style: Any = None) -> Any:
         return _message(excinfo.value) or super().repr_failure(excinfo)
@@ -112,13 +118,15 @@ class IntentFailure(Exception):
 
 
 class ExpectationItem(pytest.Item):
-    def __init__(self, *, intent: IntentFile, expectation: Expectation, **kwargs: Any) -> None:
+    def __init__(self, *, intent: IntentFile, index: int, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.intent = intent
-        self.expectation = expectation
+        self.expectation: Expectation = intent.expectations[index]
+        self.index = index
 
     def runtest(self) -> None:
-        outcome = check_expectation(_analyzer(self.intent.manifests), self.expectation)
+        analyzer, intent = _prepared(self.intent)
+        outcome = check_expectation(analyzer, intent.expectations[self.index])
         if not outcome.passed:
             raise IntentFailure(outcome)
 

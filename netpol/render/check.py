@@ -50,7 +50,7 @@ def _what(exp: Expectation) -> str:
 
 def _failure_line(f: PairFailure) -> str:
     should, but = ("allowed", "denied") if f.expect == "allow" else ("denied", "allowed")
-    return f"{f.source} -> {f.destination} should be {should} but is {but} on {f.wrong}"
+    return f"{f.source_text} -> {f.destination} should be {should} but is {but} on {f.wrong}"
 
 
 def failure_text(outcome: Outcome) -> list[str]:
@@ -63,7 +63,7 @@ def failure_text(outcome: Outcome) -> list[str]:
             lines.extend(f"    {line}" for line in verdict_text(f.verdict).splitlines())
     rest = outcome.failures[LISTED_FAILURES:]
     if rest:
-        lines.append(f"  and {len(rest)} more: {name_list([f'{f.source} -> {f.destination}' for f in rest])}")
+        lines.append(f"  and {len(rest)} more: {name_list([f'{f.source_text} -> {f.destination}' for f in rest])}")
     return lines
 
 
@@ -84,9 +84,10 @@ def check_text(results: Results, errors: Errors = ()) -> Iterator[str]:
     yield summary(results, errors) + "\n"
 
 
-def check_json(results: Results, errors: Errors = ()) -> str:
+def check_json(results: Results, errors: Errors = (), notes: Sequence[str] = ()) -> str:
     passed, failed, errored = counts(results, errors)
     return json.dumps({
+        "assumptions": list(notes),
         "passed": passed,
         "failed": failed,
         "errors": errored,
@@ -108,7 +109,7 @@ def _outcome_dict(intent: IntentFile, o: Outcome) -> dict[str, Any]:
         "error": o.error,
         "pairs": o.pairs,
         "failures": [
-            {"source": f.source.name, "destination": f.destination.name, "wanted": str(f.wanted),
+            {"source": f.source_text, "destination": f.destination.name, "wanted": str(f.wanted),
              "wrong": str(f.wrong), "verdict": f.verdict.to_dict() if f.verdict is not None else None}
             for f in o.failures
         ],

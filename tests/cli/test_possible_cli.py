@@ -46,12 +46,14 @@ def test_exposure_formats() -> None:
         assert "0.0.0.0/0 except 10.0.0.0/8" in r.stdout, fmt
 
 
-def test_any_pod_adds_possible_pods_to_real_ones() -> None:
+def test_possible_pods_are_answered_beside_real_ones() -> None:
+    """The world is open: the input's pods and every possible pod; --any-pod is a no-op kept for old scripts."""
     fixtures = POLICY_ONLY.parent / "limit"
-    r = runner.invoke(app, ["list", "-f", str(fixtures), "--any-pod", "--to", "default/apiserver"])
-    assert r.exit_code == 0
-    assert r.stdout.splitlines() == [
-        "default/test-2; pods with app=bibliotheque in namespace default => default/apiserver : all"]
+    for extra in ([], ["--any-pod"]):
+        r = runner.invoke(app, ["list", "-f", str(fixtures), *extra, "--to", "default/apiserver"])
+        assert r.exit_code == 0
+        assert r.stdout.splitlines() == [
+            "default/test-2; pods with app=bibliotheque in namespace default => default/apiserver : all"]
 
 
 def test_diff_with_pods_and_any_pod_reports_both() -> None:
@@ -67,8 +69,16 @@ def test_diff_with_pods_and_any_pod_reports_both() -> None:
 
 
 def test_exposure_of_a_real_pod() -> None:
-    r = runner.invoke(app, ["exposure", "default/apiserver", "-f", str(POLICY_ONLY.parent / "limit")])
+    """Its peers are every pod that could exist (a new bibliotheque pod reaches the API too), or with
+    --input-only the input's pods alone."""
+    limit = str(POLICY_ONLY.parent / "limit")
+    r = runner.invoke(app, ["exposure", "default/apiserver", "-f", limit])
     assert r.exit_code == 0
     assert r.stdout.splitlines()[:4] == [
         "default/apiserver", "  ingress isolated by default/api-allow; egress not isolated", "  reached by:",
-        "    default/test-2 : all  (egress: not isolated; ingress: default/api-allow ingress[0])"]
+        "    default/test-2; pods with app=bibliotheque in namespace default : all  (egress: not isolated; "
+        "ingress: default/api-allow ingress[0])"]
+    r = runner.invoke(app, ["exposure", "default/apiserver", "-f", limit, "--input-only"])
+    assert r.exit_code == 0
+    assert r.stdout.splitlines()[3] == (
+        "    default/test-2 : all  (egress: not isolated; ingress: default/api-allow ingress[0])")

@@ -169,3 +169,47 @@ def test_service_destinations(tmp_path: Path) -> None:
     ]:
         with pytest.raises(InputError, match=message):
             load_intent_file(write(tmp_path, body), confine=False)
+
+
+
+BANK = (
+    namespace("bank", team="money"),
+    pod("teller", "bank", {"app": "teller"}), pod("vault", "bank", {"app": "vault"}, ports=[8443]),
+)
+
+
+def _vault(*peers: dict) -> tuple[dict, ...]:  # type: ignore[type-arg]
+    return (*BANK, policy("vault", "bank", labels(app="vault"), ingress=[{"from": list(peers),
+                                                                          "ports": [{"port": 8443}]}]))
+
+
+def _only(tmp_path: Path, source: str, objects: tuple[dict, ...], input_only: bool = False  # type: ignore[type-arg]
+          ) -> tuple[bool, int, list[str]]:
+    intent = load_intent_file(write(tmp_path, f"- {{only: {{from: [{source}], to: bank/vault}}, port: 8443}}\n"),
+                              confine=False)
+    (o,) = check_intent(analyzer(*objects), intent, input_only)
+    return o.passed, o.pairs, [f"{f.source_text}>{f.destination}:{f.wrong}" for f in o.failures]
+
+
+def test_only_denies_every_pod_that_could_exist(tmp_path: Path) -> None:
+    """`only` quantifies over every possible pod: a vault open to every namespace fails on the pods of the
+    namespaces the input does not hold, named in the policies' terms; a namespace source covers its
+    namespace's possible pods too, and a possible-pod source the input's pods it describes."""
+    own, everyone = _vault({"podSelector": {}}), _vault({"namespaceSelector": {}})
+    team_x = _vault({"podSelector": {}}, {"namespaceSelector": labels(team="x")})
+    # pairs: teller (allowed, as listed), and the possible pods of other namespaces (denied)
+    assert _only(tmp_path, "{namespace: bank}", own) == (True, 2, [])
+    assert _only(tmp_path, "{namespace: bank}", everyone) == (
+        False, 2, ["any pod in any other namespace>bank/vault:TCP:8443"])
+    assert _only(tmp_path, "{namespace: bank}", team_x) == (
+        False, 3, ["any pod in any other namespace with team=x>bank/vault:TCP:8443"])
+    assert _only(tmp_path, "{namespace: bank}", everyone, input_only=True) == (True, 1, [])
+    # bank{}: every possible pod of bank, and so the input's teller too
+    assert _only(tmp_path, '"bank{}"', own) == (True, 3, [])
+    assert _only(tmp_path, '"bank{app=teller}"', own) == (
+        False, 4, ["pods with app notin (teller,vault) in namespace bank>bank/vault:TCP:8443",
+                   "pods with app=vault in namespace bank>bank/vault:TCP:8443"])
+    # one pod listed: every other pod of bank, a new teller or a second vault, breaks it
+    assert _only(tmp_path, "bank/teller", own) == (
+        False, 4, ["pods with app notin (vault) in namespace bank>bank/vault:TCP:8443",
+                   "pods with app=vault in namespace bank>bank/vault:TCP:8443"])

@@ -1,0 +1,102 @@
+"""The world is open: check, exposure, list and graph answer for every pod that could exist, and
+`--input-only` restricts them to the input's pods and says so."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import yaml
+from typer.testing import CliRunner
+
+from netpol.cli import app
+from netpol.connectivity import INPUT_ONLY_NOTE
+from tests.builders import labels, namespace, pod, policy
+
+runner = CliRunner()
+
+
+def write(path: Path, *objects: dict) -> str:  # type: ignore[type-arg]
+    path.write_text(yaml.safe_dump_all(objects))
+    return str(path)
+
+
+def bank(tmp_path: Path, peer: dict) -> str:  # type: ignore[type-arg]
+    """bank/vault admits `peer` on TCP/8443; bank/teller is the input's other pod."""
+    return write(tmp_path / "bank.yaml", namespace("bank", team="money"), pod("teller", "bank", {"app": "teller"}),
+                 pod("vault", "bank", {"app": "vault"}), policy("vault", "bank", labels(app="vault"), ingress=[
+                     {"from": [peer], "ports": [{"port": 8443}]}]))
+
+
+def test_check_only_fails_on_the_pods_of_other_namespaces(tmp_path: Path) -> None:
+    manifests = bank(tmp_path, {"namespaceSelector": {}})
+    path = tmp_path / "vault.intent.yaml"
+    path.write_text(f"apiVersion: netpol/v1\nkind: NetworkPolicyIntent\nmanifests: [{manifests}]\nexpectations:\n"
+                    "- name: only bank reaches the vault\n  only: {from: [{namespace: bank}], to: bank/vault}\n"
+                    "  port: 8443\n")
+    r = runner.invoke(app, ["check", str(path), "--allow-outside-repo"])
+    assert r.exit_code == 1, r.stdout
+    assert r.stdout.splitlines()[1:3] == [
+        "  expected: only namespace bank may reach bank/vault on 8443 (1 of 2 pairs wrong)",
+        "    any pod in any other namespace -> bank/vault should be denied but is allowed on TCP:8443"]
+    r = runner.invoke(app, ["check", str(path), "--allow-outside-repo", "--input-only", "-o", "json"])
+    assert r.exit_code == 0, r.stdout
+    assert json.loads(r.stdout)["assumptions"] == [INPUT_ONLY_NOTE]
+    assert r.stderr.splitlines() == [f"netpol: note: {INPUT_ONLY_NOTE}"]
+
+
+def test_exposure_and_list_name_every_pod_that_could_reach(tmp_path: Path) -> None:
+    """With pods, peers are the input's pods and the possible pods beside them: a vault open to every
+    namespace is reached by any pod in any namespace, not only by the input's teller."""
+    manifests = bank(tmp_path, {"namespaceSelector": {}})
+    r = runner.invoke(app, ["exposure", "bank/vault", "-f", manifests])
+    assert r.exit_code == 0
+    assert r.stdout.splitlines()[2:4] == [
+        "  reached by:",
+        "    bank/teller; any pod in any namespace : TCP:8443  (egress: not isolated; ingress: bank/vault ingress[0])"]
+    r = runner.invoke(app, ["list", "-f", manifests])
+    assert r.stdout.splitlines() == [
+        "bank/teller => any pod in any namespace except pods with app=vault in namespace bank; any address : all",
+        "bank/teller => bank/vault; pods with app=vault in namespace bank : TCP:8443",
+        "bank/vault => bank/teller; any pod in any namespace except pods with app=vault in namespace bank; "
+        "any address : all",
+        "bank/vault => pods with app=vault in namespace bank : TCP:8443",
+        "any pod in any namespace => bank/teller; any address : all",
+        "any pod in any namespace => bank/vault : TCP:8443",
+        "any address => bank/teller; any pod in any namespace except pods with app=vault in namespace bank : all"]
+    # connections between two possible pods are listed when asked about possible pods
+    r = runner.invoke(app, ["list", "-f", manifests, "--to", "bank{app=vault}"])
+    assert r.stdout.splitlines() == [
+        "bank/teller; bank/vault; any pod in any namespace => pods with app=vault in namespace bank : TCP:8443"]
+
+
+def test_input_only_answers_for_the_input_alone_and_says_so(tmp_path: Path) -> None:
+    manifests = bank(tmp_path, {"namespaceSelector": {}})
+    r = runner.invoke(app, ["list", "-f", manifests, "--input-only"])
+    assert (r.exit_code, r.stdout.splitlines()) == (0, [
+        "bank/teller => any address : all", "bank/teller => bank/vault : TCP:8443",
+        "bank/vault => bank/teller; any address : all", "any address => bank/teller : all"])
+    assert r.stderr.splitlines() == [f"netpol: note: {INPUT_ONLY_NOTE}"]
+    for command in (["list"], ["exposure"]):
+        r = runner.invoke(app, [*command, "-f", manifests, "--input-only", "-o", "json"])
+        assert json.loads(r.stdout)["assumptions"] == [INPUT_ONLY_NOTE]
+    r = runner.invoke(app, ["exposure", "bank{app=vault}", "-f", manifests, "--input-only"])
+    assert (r.exit_code, r.stderr.splitlines()[-1]) == (
+        2, "netpol: error: bank{app=vault} names possible pods, but --input-only answers for the input's pods alone")
+    policies_only = write(tmp_path / "p.yaml", policy("vault", "bank", labels(app="vault"), ingress=[{}]))
+    r = runner.invoke(app, ["list", "-f", policies_only, "--input-only"])
+    assert r.exit_code == 2
+    assert "--input-only leaves nothing to answer about" in r.stderr
+
+
+def test_too_many_possible_pods_is_said_never_a_fallback(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import netpol.query
+    from netpol.regions import regions
+
+    monkeypatch.setattr(netpol.query, "regions", lambda cluster, scopes=(): regions(cluster, scopes, limit=1))
+    manifests = bank(tmp_path, {"namespaceSelector": {}})
+    for command in (["list"], ["exposure", "bank/vault"]):
+        r = runner.invoke(app, [*command, "-f", manifests])
+        assert r.exit_code == 2
+        assert r.stderr.splitlines()[-1].startswith("netpol: error: the policies tell apart more than 1 ")
+        assert r.stderr.splitlines()[-1].endswith("; or answer for the input's pods alone with --input-only")
