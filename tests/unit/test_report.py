@@ -96,3 +96,43 @@ def test_tiered_explanations_name_the_tier_rule_and_the_pass() -> None:
     texts = build_report(fixture("tiered-pass-v1alpha2"), None, None).data["explanations"]
     assert any("handed on by CNP gryffindor-delegates priority 10 ingress[0] 'let-namespaces-decide' (Pass)" in t
                for t in texts)
+
+
+def panel_of(data: dict, key: str) -> dict[str, set[tuple[str, str]]]:  # type: ignore[type-arg]
+    """A pod's graph panel as (peer, ports) per direction: peers as pod keys, or an outside address set."""
+    podsof: dict[int, list[str]] = {}
+    for p in data["pods"]:
+        podsof.setdefault(p["cls"], []).append(p["key"])
+    cls = next(p["cls"] for p in data["pods"] if p["key"] == key)
+    return {way: {(peer, data["portsets"][e["ports"]]) for e in data["panels"][cls][way]
+                  for peer in ([e["address"]] if e["address"] is not None else
+                               [k for c in e["classes"] for k in podsof[c]])}
+            for way in ("in", "out")}
+
+
+def test_graph_panel_is_the_engines_answer_not_the_collapsed_diagram() -> None:
+    """limit: apiserver is isolated for ingress (only test-2 may reach it) but not for egress, so it reaches
+    both other pods and any address; the collapsed diagram draws those edges from "any pod"."""
+    a = fixture("limit")
+    data = build_report(a, None, a.diagram()).data
+    assert panel_of(data, "default/apiserver") == {
+        "in": {("default/test-2", "all")},
+        "out": {("default/test-1", "all"), ("default/test-2", "all"), ("any address", "all")}}
+    assert panel_of(data, "default/test-1") == {
+        "in": {("default/apiserver", "all"), ("default/test-2", "all"), ("any address", "all")},
+        "out": {("default/test-2", "all"), ("any address", "all")}}
+
+
+def test_graph_panel_of_a_tiered_input_names_address_sets_with_their_exact_ports() -> None:
+    """An Admin deny to 10.0.0.0/8 with a default allow elsewhere: the panel names both address sets."""
+    a = analyzer(pod("web", labels={"app": "web"}), {
+        "apiVersion": "policy.networking.k8s.io/v1alpha1", "kind": "AdminNetworkPolicy",
+        "metadata": {"name": "no-private"},
+        "spec": {"priority": 1, "subject": {"namespaces": {}},
+                 "egress": [{"action": "Deny", "to": [{"networks": ["10.0.0.0/8"]}],
+                             "ports": [{"portNumber": {"protocol": "TCP", "port": 443}}]}]}})
+    data = build_report(a, None, a.diagram()).data
+    everything_but_443 = "TCP:1-442,444-65535 UDP:all SCTP:all"
+    assert panel_of(data, "default/web") == {
+        "in": {("any address", "all")},
+        "out": {("10.0.0.0/8", everything_but_443), ("0.0.0.0/0 except 10.0.0.0/8", "all")}}
