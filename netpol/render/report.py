@@ -37,11 +37,15 @@ def _csp(script: str) -> str:
     return f"default-src 'none'; style-src 'unsafe-inline'; img-src data:; script-src 'sha256-{digest}'"
 
 
+# JSON inside a script element: "<" (which could open "<!--" or "</script"), ">" and "&" as \u escapes,
+# which the browser's JSON.parse reads back, and the JS line separators. These only occur in strings.
+_SCRIPT_SAFE = str.maketrans({c: f"\\u{ord(c):04x}" for c in "<>&\u2028\u2029"})
+
+
 def _page(title: str, body: str, script: str, data: dict[str, Any] | None = None) -> str:
     payload = ""
-    if data is not None:  # JSON inside a script element: "</" and the JS line separators escaped
-        text = json.dumps(data, separators=(",", ":")).replace("</", "<\\/")
-        text = text.replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
+    if data is not None:
+        text = json.dumps(data, separators=(",", ":")).translate(_SCRIPT_SAFE)
         payload = f'<script type="application/json" id="netpol-data">{text}</script>\n'
     return (f'<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">\n'
             f'<meta http-equiv="Content-Security-Policy" content="{_csp(script)}">\n'

@@ -223,3 +223,114 @@ def test_diff_report_shows_the_changes(browser: Any, tmp_path: Path) -> None:
     page.select_option("#f-kind", "")
     page.screenshot(path=str(screenshots(tmp_path) / "report-diff.png"))
     p.check_clean()
+
+
+HOSTILE_DIR = "<!--<script>&\"' d"  # a folder name; rule names below are valid per the CRDs (any string)
+HOSTILE_PODS = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: a, namespace: default, labels: {app: a}}
+spec: {containers: [{name: c}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: b, namespace: default, labels: {app: b}}
+spec: {containers: [{name: c}]}
+"""
+HOSTILE_POLICIES = """\
+---
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: {name: evil}
+spec:
+  priority: 5
+  subject: {pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: a}}}}
+  ingress:
+  - name: "<!--<script>"
+    action: Deny
+    from: [{pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: b}}}}]
+    ports: [{portNumber: {protocol: TCP, port: 80}}]
+  - name: "</script><img src=x onerror=window.pwned=1>"
+    action: Deny
+    from: [{pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: b}}}}]
+    ports: [{portNumber: {protocol: UDP, port: 53}}]
+  - name: "\\"><svg onload=window.pwned=1>"
+    action: Allow
+    from: [{pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: b}}}}]
+    ports: [{portNumber: {protocol: TCP, port: 80}}]
+---
+apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata: {name: odd}
+spec:
+  tier: Admin
+  priority: 9
+  subject: {namespaces: {}}
+  egress:
+  - name: "a & b \\u2028 \\" ' <b>bold</b> <script>window.pwned=1</script>"
+    action: Deny
+    to: [{networks: ["10.0.0.0/8"]}]
+    protocols: [{tcp: {destinationPort: {number: 443}}}]
+"""
+EVIL = "ANP evil priority 5 ingress[0] '<!--<script>' (Deny)"
+IMG = "ANP evil priority 5 ingress[1] '</script><img src=x onerror=window.pwned=1>' (Deny)"
+ODD_NAME = "a & b \u2028 \" ' <b>bold</b> <script>window.pwned=1</script>"
+ODD = f"CNP odd priority 9 egress[0] {ODD_NAME!r} (Deny)"  # rule names are quoted as Python does
+
+
+def hostile_input(tmp_path: Path, policies: bool = True) -> Path:
+    folder = tmp_path / ("head" if policies else "base") / HOSTILE_DIR
+    folder.mkdir(parents=True)
+    (folder / "in.yaml").write_text(HOSTILE_PODS + (HOSTILE_POLICIES if policies else ""))
+    return folder
+
+
+def no_injection(p: Page, scripts: int) -> None:
+    """Only the page's own script elements, no element from a name, nothing run, nothing logged."""
+    page = p.page
+    assert page.evaluate("document.querySelectorAll('script').length") == scripts
+    assert page.evaluate("document.querySelectorAll('img, svg[onload], main script').length") == 0
+    assert page.evaluate("[...document.querySelectorAll('b')].filter(e => e.textContent === 'bold').length") == 0
+    assert page.evaluate("window.pwned") is None
+    p.check_clean()
+
+
+def test_hostile_names_land_as_text_everywhere(browser: Any, tmp_path: Path) -> None:
+    """Rule names and a path full of markup: the script still runs (the matrix is drawn), and each name
+    reads back literally in the title, the matrix's explanations, the graph's panel and the tables."""
+    folder = hostile_input(tmp_path)
+    out = tmp_path / "r.html"
+    r = CliRunner().invoke(app, ["report", "-f", str(folder), "-o", str(out)])
+    assert r.exit_code == 0, r.stderr
+    p = Page(browser, out)
+    page = p.page
+    assert page.title() == f"netpol report: {folder}"
+    assert page.locator("h1").inner_text() == f"netpol report: {folder}"
+    rows = page.locator("#matrix-table tr.row")
+    assert [r.get_attribute("data-pod") for r in rows.all()] == ["default/a", "default/b"]
+    rows.nth(1).locator("td.cell").first.click()  # b -> a: denied by the rule named <!--<script>
+    panel = page.locator("#panel").inner_text()
+    assert panel.startswith("default/b \u2192 default/a\nports: TCP:1-79,81-65535 UDP:1-52,54-65535 SCTP:all")
+    assert EVIL in panel and IMG in panel
+    node_of(page, "default/a").click()
+    panel = page.locator("#panel").inner_text()
+    assert EVIL in panel and ODD in panel
+    assert f"(shadowed by {EVIL})" in page.locator("#policies").inner_text()
+    assert str(folder / "in.yaml") in page.locator("#lint-table").inner_text()
+    no_injection(p, 2)  # the data and the page's script
+
+
+def test_hostile_names_in_a_diff_page(browser: Any, tmp_path: Path) -> None:
+    base, head = hostile_input(tmp_path, policies=False), hostile_input(tmp_path)
+    r = CliRunner().invoke(app, ["diff", str(base), str(head), "-o", "html"])
+    assert r.exit_code == 1, r.stderr
+    out = tmp_path / "diff.html"
+    out.write_text(r.stdout)
+    p = Page(browser, out)
+    page = p.page
+    assert page.title() == f"netpol diff {base} {head}"
+    change = page.locator("#changes tr.change").filter(
+        has=page.locator("td:nth-child(2)", has_text=re.compile("^default/b$")))
+    change.locator("summary").click()
+    assert EVIL in change.locator("details").inner_text()
+    no_injection(p, 1)

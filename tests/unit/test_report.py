@@ -72,10 +72,14 @@ def test_the_page_loads_nothing_and_runs_only_its_own_script() -> None:
 
 
 def test_embedded_data_cannot_close_its_script_element() -> None:
-    html = _page("t", "", "", {"name": "</script><script>alert(1)</script>\u2028"})
+    """Not "</script>", and not "<!--<script>" either (which makes the next "</script>" not end the data,
+    so the page's own script becomes part of it): "<", ">" and "&" never appear raw in the data."""
+    hostile = {"name": "</script><script>alert(1)</script>\u2028", "rule": "<!--<script>", "x": "a&b\u2029>"}
+    html = _page("t", "", "", hostile)
     payload = re.search(r'<script type="application/json" id="netpol-data">(.*?)</script>', html, re.S)
     assert payload is not None
-    assert json.loads(payload.group(1)) == {"name": "</script><script>alert(1)</script>\u2028"}
+    assert not set(payload.group(1)) & set("<>&\u2028\u2029")
+    assert json.loads(payload.group(1)) == hostile
 
 
 def test_diff_page_explains_both_sides() -> None:
