@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+import netpol.render.report
 import netpol.report
 from netpol.render.report import _page, diff_html, report_html
 from netpol.report import build_report, diff_verdicts, port_intervals
@@ -140,3 +141,25 @@ def test_graph_panel_of_a_tiered_input_names_address_sets_with_their_exact_ports
     assert panel_of(data, "default/web") == {
         "in": {("any address", "all")},
         "out": {("10.0.0.0/8", everything_but_443), ("0.0.0.0/0 except 10.0.0.0/8", "all")}}
+
+
+def test_diff_page_colours_each_way_a_change_goes() -> None:
+    """Opening (gained) and widening (changed, more ports) had one colour; each way now has its own."""
+    from netpol.diff import Change, ReachabilityDiff
+    from netpol.portsets import NO_PORTS, PortSet
+
+    def ports(*spec: tuple[str, int, int]) -> PortSet:
+        return PortSet.of(list(spec))  # type: ignore[arg-type]
+
+    tcp80, tcp80_443, udp53 = ports(("TCP", 80, 80)), ports(("TCP", 80, 80), ("TCP", 443, 443)), ports(("UDP", 53, 53))
+    changes = (Change("gained", ("x/a",), "x/b", NO_PORTS, tcp80), Change("changed", ("x/a",), "x/c", tcp80, tcp80_443),
+               Change("changed", ("x/a",), "x/d", tcp80_443, tcp80), Change("changed", ("x/a",), "x/e", tcp80, udp53),
+               Change("lost", ("x/a",), "x/f", tcp80, NO_PORTS))
+    html = diff_html(ReachabilityDiff(changes, (), ()), {}, "t")
+    assert re.findall(r'<tr class="change" data-kind="(\w+)"><td class="(\w+)">', html) == [
+        ("gained", "opened"), ("changed", "widened"), ("changed", "narrowed"), ("changed", "reshaped"),
+        ("lost", "closed")]
+    css = netpol.render.report._asset("report.css")
+    colours = {k: re.search(rf"\.{k}{{color:(#\w+)", css).group(1)  # type: ignore[union-attr]
+               for k in ("opened", "widened", "narrowed", "reshaped", "closed")}
+    assert len(set(colours.values())) == 5
