@@ -1,4 +1,5 @@
-"""What `netpol report` shows, as plain data: summary, pods, the class matrix with explanations, groups.
+"""What `netpol report` shows, as plain data: summary, pods, the class matrix with explanations, and the
+graph's groups with each class's panel (its connections, from the engine, not from the collapsed diagram).
 
 The HTML page (render/report.py) embeds this as JSON and draws the matrix
 and the side panels from it. Everything is per engine class: a cell of the
@@ -16,7 +17,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from netpol.diagram import ANY_POD, ANY_UNRESTRICTED_POD, Diagram, namespace_node
+from netpol.connectivity import Unit, Units
+from netpol.diagram import Diagram
 from netpol.diff import Change
 from netpol.engine import DirectionResult
 from netpol.errors import NetpolError
@@ -79,8 +81,8 @@ def build_report(analyzer: Analyzer, lint: LintReport | None, diagram: Diagram |
     pods = tuple(cluster.pods)
     n = len(engine.classes)
     kinds = Counter(p.kind for p in cluster.tiered)
-    pod_rows = [{"key": pod.key, "ns": pod.namespace, "labels": dict(pod.labels), "cls": engine.class_of[pod.key]}
-                for pod in pods]
+    pod_rows = [{"key": pod.key, "ns": pod.namespace, "labels": dict(pod.labels), "cls": engine.class_of[pod.key],
+                 "one": pod.is_one_pod} for pod in pods]
     classes = [{"ingress": list(engine.isolating["ingress"][c.id]), "egress": list(engine.isolating["egress"][c.id]),
                 "tiered": [d for d in DIRECTIONS if engine.has_tier_rules(d, c.id)]} for c in engine.classes]
     data: dict[str, Any] = {
@@ -96,9 +98,12 @@ def build_report(analyzer: Analyzer, lint: LintReport | None, diagram: Diagram |
         "intervals": port_intervals(analyzer),
     }
     namespace_level = n > CLASS_LIMIT
-    data.update(_class_matrix(analyzer, namespace_level))
+    texts = _Texts()
+    data.update(_class_matrix(analyzer, namespace_level, texts))
     if diagram is not None:
         data["groups"] = _groups(analyzer, diagram)
+        data["panels"] = _panels(analyzer, texts)
+    data["portsets"], data["explanations"] = list(texts.portsets), list(texts.texts)
     return ReportData(data, pods, namespace_level)
 
 
@@ -108,7 +113,28 @@ def port_intervals(analyzer: Analyzer) -> list[str]:
             for proto, first, last in analyzer.engine.port_atoms]
 
 
-def _class_matrix(analyzer: Analyzer, within_namespaces: bool) -> dict[str, Any]:
+class _Texts:
+    """Port sets and explanations, each stored once and referred to by index (the page's JSON stays the
+    size of the distinct answers, not of the pairs)."""
+
+    def __init__(self) -> None:
+        self.portsets: dict[str, int] = {}
+        self.texts: dict[str, int] = {}
+        self.by_results: dict[tuple[int, int], int] = {}  # the engine shares results between peers alike
+
+    def ports(self, text: str) -> int:
+        return self.portsets.setdefault(text, len(self.portsets))
+
+    def why(self, egress: DirectionResult | None, ingress: DirectionResult | None) -> int:
+        key = (id(egress), id(ingress))
+        if key not in self.by_results:
+            text = (f"egress of the source: {side_text(egress)}\ningress of the destination: "
+                    f"{side_text(ingress)}")
+            self.by_results[key] = self.texts.setdefault(text, len(self.texts))
+        return self.by_results[key]
+
+
+def _class_matrix(analyzer: Analyzer, within_namespaces: bool, texts: _Texts) -> dict[str, Any]:
     """Per class pair "s,d": its ports (an index into `portsets`) and its explanation (into
     `explanations`). `within_namespaces`: only pairs of classes that share a namespace (large clusters,
     where the page shows one namespace's matrix at a time)."""
@@ -122,50 +148,56 @@ def _class_matrix(analyzer: Analyzer, within_namespaces: bool) -> dict[str, Any]
         pairs = sorted({(s, d) for ids in by_ns.values() for s in ids for d in ids})
     else:
         pairs = [(s.id, d.id) for s in engine.classes for d in engine.classes]
-    portsets: dict[str, int] = {}
-    by_results: dict[tuple[int, int], int] = {}  # the engine shares results between peers that match alike
-    texts: dict[str, int] = {}  # and classes with the same rules read the same
     cells: dict[str, list[int]] = {}
     for s, d in pairs:
         ports = "self" if s == d and engine.classes[s].lone else str(matrix.class_ports(s, d))
-        egress, ingress = engine.connection(s, d)
-        key = (id(egress), id(ingress))
-        if key not in by_results:
-            text = (f"egress of the source: {side_text(egress)}\ningress of the destination: "
-                    f"{side_text(ingress)}")
-            by_results[key] = texts.setdefault(text, len(texts))
-        cells[f"{s},{d}"] = [portsets.setdefault(ports, len(portsets)), by_results[key]]
-    return {"cells": cells, "portsets": list(portsets), "explanations": list(texts),
-            "within_namespaces": within_namespaces}
+        cells[f"{s},{d}"] = [texts.ports(ports), texts.why(*engine.connection(s, d))]
+    return {"cells": cells, "within_namespaces": within_namespaces}
+
+
+def _panels(analyzer: Analyzer, texts: _Texts) -> list[dict[str, list[dict[str, Any]]]]:
+    """Per class, the graph panel's facts, straight from the engine: who may open connections to its pods
+    ("in") and whom they may open connections to ("out"). An entry is the peer classes (or one set of
+    outside addresses, as `netpol list` names them) that connect on the same ports for the same reasons.
+    One pod's traffic to itself is left out, as in the matrix."""
+    engine = analyzer.engine
+    matrix = analyzer.matrix()
+    units = Units(analyzer)
+    outside = [u for u in units.all if u.kind == "outside"]
+    out: list[dict[str, list[dict[str, Any]]]] = []
+    for c in engine.classes:
+        panel: dict[str, list[dict[str, Any]]] = {"in": [], "out": []}
+        for direction in ("in", "out"):
+            merged: dict[tuple[int, int], list[int]] = {}
+            for peer in engine.classes:
+                if peer.id == c.id and c.lone:
+                    continue
+                src, dst = (peer.id, c.id) if direction == "in" else (c.id, peer.id)
+                ports = matrix.class_ports(src, dst)
+                if ports:
+                    merged.setdefault((texts.ports(str(ports)), texts.why(*engine.connection(src, dst))),
+                                      []).append(peer.id)
+            panel[direction] = [{"classes": ids, "address": None, "ports": p, "why": w}
+                                for (p, w), ids in merged.items()]
+            addresses: dict[tuple[int, int], list[Unit]] = {}
+            for u in outside:
+                src_ref, dst_ref = (u.peer, c.id) if direction == "in" else (c.id, u.peer)
+                ports = engine.allowed_ports(src_ref, dst_ref)
+                if ports:
+                    addresses.setdefault((texts.ports(str(ports)), texts.why(*engine.connection(src_ref, dst_ref))),
+                                         []).append(u)
+            panel[direction] += [{"classes": [], "address": units.names(us)[0], "ports": p, "why": w}
+                                 for (p, w), us in addresses.items()]
+        out.append(panel)
+    return out
 
 
 def _groups(analyzer: Analyzer, diagram: Diagram) -> dict[str, Any]:
-    """Each drawn group: its pods and who it connects with, for the graph's side panel."""
+    """Each drawn group of pods: its title, pods, shared labels and classes (whose panels say the rest)."""
     engine = analyzer.engine
-    titles: dict[str, str] = {}
-    members: dict[str, list[str]] = {}
-    for box in diagram.namespaces:
-        titles[namespace_node(box.name)] = f"any pod in {box.name}"
-        for g in box.groups:
-            titles[g.id] = f"{box.name}/{g.title}"
-            members[g.id] = [p.key for p in g.pods]
-    for ext in diagram.externals:
-        titles[ext.id] = "any address" if ext.block is None else str(ext.block)
-    titles.update({ANY_POD: "any pod (any namespace)", ANY_UNRESTRICTED_POD: "any pod not isolated for egress"})
-    out: dict[str, Any] = {gid: {"title": titles[gid], "pods": keys, "in": [], "out": []}
-                           for gid, keys in members.items()}
-    for e in diagram.edges:
-        why = None
-        if e.source in members and e.target in members:
-            src = engine.class_of[members[e.source][0]]
-            dst = engine.class_of[members[e.target][0]]
-            egress, ingress = engine.connection(src, dst)
-            why = f"egress: {side_text(egress)}\ningress: {side_text(ingress)}"
-        if e.target in out:
-            out[e.target]["in"].append({"peer": titles.get(e.source, e.source), "ports": str(e.ports), "why": why})
-        if e.source in out:
-            out[e.source]["out"].append({"peer": titles.get(e.target, e.target), "ports": str(e.ports), "why": why})
-    return out
+    return {g.id: {"title": f"{box.name}/{g.title}", "pods": [p.key for p in g.pods],
+                   "labels": dict(g.labels), "classes": sorted({engine.class_of[p.key] for p in g.pods})}
+            for box in diagram.namespaces for g in box.groups}
 
 
 def diff_verdicts(base: Analyzer, head: Analyzer, changes: Iterable[Change]

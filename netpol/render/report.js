@@ -8,30 +8,59 @@
     var h = document.createElement("h3"); h.textContent = title; panel.appendChild(h);
     var p = document.createElement("div"); p.className = "panel-body"; p.textContent = body; panel.appendChild(p);
   }
-  // graph: a click on a node shows its pods, isolation and connections
-  var groups = data.groups || {};
+  // graph: a click on a group shows its pods, isolation and connections, from the engine's per-class panels
+  var groups = data.groups || {}, panels = data.panels || [], podsOf = {}, FEW = 10;
+  data.pods.forEach(function (p) { (podsOf[p.cls] = podsOf[p.cls] || []).push(p.key); });
+  function names(keys) {
+    return keys.slice(0, FEW).join(", ") + (keys.length > FEW ? " and " + (keys.length - FEW) + " more" : "");
+  }
+  function indent(text) { return text.replace(/\n/g, "\n    "); }
+  var one = {};
+  data.pods.forEach(function (p) { one[p.key] = p.one; });
+  function entries(list, own) {  // own: the clicked group's pods, named together as "one another"
+    if (!list.length) { return ["  nobody"]; }
+    return list.map(function (e) {
+      var keys = [].concat.apply([], e.classes.map(function (c) { return podsOf[c]; }));
+      var others = keys.filter(function (k) { return own.indexOf(k) < 0; });
+      var mine = keys.length > others.length && (own.length > 1 || !one[own[0]]);
+      var peer = e.address !== null ? e.address : names(others) + (mine ? (others.length ? ", " : "") + "its pods with one another" : "");
+      return "  " + peer + " on " + data.portsets[e.ports] + "\n    " + indent(data.explanations[e.why]);
+    });
+  }
+  function classLines(c, own) {
+    var info = data.classes[c], panel = panels[c];
+    var lines = ["ingress: " + (info.ingress.length ? "isolated by " + info.ingress.join(", ") : "not isolated by a NetworkPolicy"),
+                 "egress: " + (info.egress.length ? "isolated by " + info.egress.join(", ") : "not isolated by a NetworkPolicy")];
+    if (info.tiered.length) { lines.push("Admin/Baseline policies select it for: " + info.tiered.join(", ")); }
+    lines.push("", "who can reach it (the input's pods, and outside addresses):");
+    lines = lines.concat(entries(panel["in"], own));
+    lines.push("", "whom it reaches (the input's pods, and outside addresses):");
+    return lines.concat(entries(panel.out, own));
+  }
   document.querySelectorAll("#graph g.node").forEach(function (node) {
     var title = node.querySelector("title");
     if (!title) { return; }
     var id = decodeURIComponent(title.textContent);
     node.addEventListener("click", function () {
       var g = groups[id];
-      if (!g) { show(id, "outside the drawn groups"); return; }
-      var lines = ["pods: " + g.pods.join(", ")];
-      var pod = data.pods.find(function (p) { return p.key === g.pods[0]; });
-      if (pod) {
-        var info = data.classes[pod.cls];
-        lines.push("labels: " + (Object.keys(pod.labels).map(function (k) { return k + "=" + pod.labels[k]; }).join(", ") || "none"));
-        lines.push("ingress: " + (info.ingress.length ? "isolated by " + info.ingress.join(", ") : "not isolated by a NetworkPolicy"));
-        lines.push("egress: " + (info.egress.length ? "isolated by " + info.egress.join(", ") : "not isolated by a NetworkPolicy"));
-        if (info.tiered.length) { lines.push("Admin/Baseline policies select it for: " + info.tiered.join(", ")); }
-      }
-      lines.push("", "who can reach it:");
-      g["in"].forEach(function (e) { lines.push("  " + e.peer + " on " + e.ports + (e.why ? "\n    " + e.why.replace(/\n/g, "\n    ") : "")); });
-      if (!g["in"].length) { lines.push("  nobody"); }
-      lines.push("", "whom it reaches:");
-      g.out.forEach(function (e) { lines.push("  " + e.peer + " on " + e.ports + (e.why ? "\n    " + e.why.replace(/\n/g, "\n    ") : "")); });
-      if (!g.out.length) { lines.push("  nobody"); }
+      if (!g) { show(id, "this node stands for several groups or for outside addresses: click a group of pods for its connections"); return; }
+      var lines = ["pods: " + names(g.pods)];
+      var labels = Object.keys(g.labels).map(function (k) { return k + "=" + g.labels[k]; }).join(", ") || "none";
+      lines.push((g.pods.length > 1 ? "labels all its pods have: " : "labels: ") + labels);
+      var seen = {}, parts = [];
+      g.classes.forEach(function (c) {
+        var text = classLines(c, g.pods).join("\n");
+        if (!(text in seen)) { seen[text] = []; parts.push(text); }
+        seen[text].push(c);
+      });
+      parts.forEach(function (text) {
+        if (parts.length > 1) {
+          var mine = g.pods.filter(function (k) { return seen[text].some(function (c) { return podsOf[c].indexOf(k) >= 0; }); });
+          lines.push("", "for " + names(mine) + ":");
+        }
+        lines.push(text);
+      });
+      lines.push("", "For pods that are not in the input: netpol exposure NS/POD --any-pod.");
       show(g.title, lines.join("\n"));
     });
   });

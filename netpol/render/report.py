@@ -171,6 +171,14 @@ def report_html(report: ReportData, svg: str | None, summaries: Iterable[PolicyS
     return _page(title, body, _asset("report.js"), data)
 
 
+def _direction(c: Change) -> str:
+    """The colour of a change: opened (gained), widened, narrowed, closed (lost), or both at once."""
+    if c.kind != "changed":
+        return {"gained": "opened", "lost": "closed"}.get(c.kind, "")
+    wider, narrower = c.after.difference(c.before), c.before.difference(c.after)
+    return "widened" if not narrower else "narrowed" if not wider else "reshaped"
+
+
 def diff_html(d: ReachabilityDiff, verdicts: dict[Change, tuple[Verdict | str, Verdict | str]], title: str) -> str:
     """`verdicts`: per change, the base's and the head's can-reach verdict of its first pair."""
     rows = []
@@ -178,8 +186,8 @@ def diff_html(d: ReachabilityDiff, verdicts: dict[Change, tuple[Verdict | str, V
         base, head = (v if isinstance(v, str) else verdict_text(v) for v in verdicts.get(c, ("", "")))
         details = (f"<details><summary>why</summary><b>before</b><pre>{escape(base)}</pre>"
                    f"<b>after</b><pre>{escape(head)}</pre></details>") if base or head else ""
-        rows.append(f'<tr class="change" data-kind="{c.kind}"><td class="{"ok" if c.kind == "gained" else "no"}">'
-                    f'{c.kind}</td><td>{escape(", ".join(c.sources))}</td><td>{escape(c.destination)}</td>'
+        rows.append(f'<tr class="change" data-kind="{escape(c.kind)}"><td class="{_direction(c)}">'
+                    f'{escape(c.kind)}</td><td>{escape(", ".join(c.sources))}</td><td>{escape(c.destination)}</td>'
                     f"<td>{escape(str(c.before))}</td><td>{escape(str(c.after))}</td><td>{details}</td></tr>")
     summary = (f"{d.count('gained')} connection(s) gained, {d.count('lost')} lost, {d.count('changed')} with "
                f"changed ports; {len(d.added_pods)} pod(s) added, {len(d.removed_pods)} removed")
@@ -189,6 +197,9 @@ def diff_html(d: ReachabilityDiff, verdicts: dict[Change, tuple[Verdict | str, V
 <main style="margin-right:0">
 <section><h2>Summary</h2><p id="diff-summary">{escape(summary)}</p><ul>{pods}</ul></section>
 <section><h2>Changes</h2>
+<p id="diff-legend">Colours: <span class="opened">opened</span> (gained), <span class="widened">widened</span>
+and <span class="narrowed">narrowed</span> (changed ports), <span class="reshaped">some ports opened, others
+closed</span>, <span class="closed">closed</span> (lost).</p>
 <p><label>show <select id="f-kind"><option value="">all</option><option>gained</option><option>lost</option>
 <option>changed</option></select></label></p>
 <table id="changes"><thead><tr><th>change</th><th>from</th><th>to</th><th>before</th><th>after</th><th></th></tr>

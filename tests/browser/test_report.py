@@ -8,6 +8,7 @@ docs/gallery), else to the test's temporary directory. Without chromium only the
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,7 +18,11 @@ import pytest
 from typer.testing import CliRunner
 
 from netpol.cli import app
-from tests.builders import FIXTURES
+from netpol.connectivity import Units
+from netpol.query import Analyzer
+from netpol.report import build_report
+from netpol.verdicts import Endpoint
+from tests.builders import FIXTURES, fixture
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
@@ -82,9 +87,86 @@ def test_graph_node_opens_its_explanation(browser: Any, tmp_path: Path) -> None:
     panel = page.locator("#panel").inner_text()
     assert panel.startswith("default/apiserver")
     assert "ingress: isolated by default/api-allow" in panel
-    assert "who can reach it:\n  default/test-2 on all" in panel
-    assert "ingress: isolated by default/api-allow; default/api-allow ingress[0] allows all" in panel
+    assert "who can reach it (the input's pods, and outside addresses):\n  default/test-2 on all" in panel
+    assert "ingress of the destination: isolated by default/api-allow; default/api-allow ingress[0] allows all" in panel
+    # apiserver is not isolated for egress: it reaches both other pods and any address (the collapsed
+    # diagram draws those edges from "any pod", which the panel once read as "nobody")
+    assert ("whom it reaches (the input's pods, and outside addresses):\n  default/test-1, default/test-2 on all"
+            in panel)
+    assert "\n  any address on all\n" in panel
     page.screenshot(path=str(screenshots(tmp_path) / "report-graph.png"))
+    p.check_clean()
+
+
+def node_of(page: Any, node_id: str) -> Any:
+    """The graph node whose id (its SVG title) is exactly `node_id`."""
+    return page.locator("#graph g.node", has=page.locator("title", has_text=re.compile(f"^{re.escape(node_id)}$")))
+
+
+def panel_claims(text: str, a: Analyzer, group: list[str], key: str) -> dict[str, dict[str, str]]:
+    """The panel's connections for pod `key` of a group, per heading ("in", "out"): peer -> ports, one entry
+    per pod or address set ("its pods with one another": each pod of the group, `key` itself only when it
+    stands for several pods)."""
+    claims: dict[str, dict[str, str]] = {"in": {}, "out": {}}
+    current: dict[str, str] | None = None
+    sections = re.split(r"^for (.*):$", text, flags=re.M)  # a group whose pods' classes answer differently
+    if len(sections) > 1:
+        text = next(body for head, body in zip(sections[1::2], sections[2::2], strict=True)
+                    if key in head.split(", "))
+    for line in text.split("\n"):
+        if line.startswith("who can reach it"):
+            current = claims["in"]
+        elif line.startswith("whom it reaches"):
+            current = claims["out"]
+        elif not line.startswith("  "):
+            current = None
+        elif current is not None and not line.startswith("    ") and line != "  nobody":
+            peers, ports = line[2:].rsplit(" on ", 1)
+            names = [peers] if "address" in peers or peers[0].isdigit() else peers.split(", ")
+            if names[-1] == "its pods with one another":
+                names[-1:] = [k for k in group if k != key or not a.cluster.pods_by_key[k].is_one_pod]
+            for name in names:
+                assert name not in current, f"{name} named twice"
+                current[name] = ports
+    return claims
+
+
+def engine_claims(a: Analyzer, pod_key: str) -> dict[str, dict[str, str]]:
+    """What the engine answers for one pod: every other pod's ports (the all-port matrix) and every set of
+    outside addresses (as `netpol list` names them), both ways."""
+    m = a.matrix()
+    me = a.cluster.pods_by_key[pod_key]
+    out: dict[str, dict[str, str]] = {
+        "in": {p.key: str(m.ports(p, me)) for p in a.cluster.pods if not m.is_self(p, me) and m.ports(p, me)},
+        "out": {p.key: str(m.ports(me, p)) for p in a.cluster.pods if not m.is_self(me, p) and m.ports(me, p)}}
+    units = Units(a)
+    for u in units.all:
+        if u.kind == "outside":
+            name = units.names([u])[0]
+            ref = Endpoint(ip=u.peer)  # type: ignore[arg-type]
+            for way in ("in", "out"):
+                src, dst = (ref, Endpoint(pod=me)) if way == "in" else (Endpoint(pod=me), ref)
+                ports = a.allowed_ports(src, dst)
+                if ports:
+                    out[way][name] = str(ports)
+    return out
+
+
+@pytest.mark.parametrize("name", ["limit", "specific-port", "egress-allow-dns", "external", "multiple-selectors",
+                                  "tiered-pass-v1alpha2", "tiered-egress-cidr-v1alpha1", "tiered-nodes-v1alpha2"])
+def test_every_graph_panel_says_what_the_engine_says(browser: Any, tmp_path: Path, name: str) -> None:
+    """Click every group of pods: the pods it names as reaching it, and those it reaches, on which ports,
+    are the engine's answer for each of its pods (not the collapsed diagram's edges)."""
+    a = fixture(name)
+    groups = build_report(a, None, a.diagram()).data["groups"]
+    p = Page(browser, write_report(tmp_path, name))
+    page = p.page
+    for gid, group in groups.items():
+        node_of(page, gid).click()
+        text = page.locator("#panel").inner_text()
+        assert text.startswith(group["title"])
+        for key in group["pods"]:
+            assert panel_claims(text, a, group["pods"], key) == engine_claims(a, key), (gid, key)
     p.check_clean()
 
 
@@ -141,3 +223,114 @@ def test_diff_report_shows_the_changes(browser: Any, tmp_path: Path) -> None:
     page.select_option("#f-kind", "")
     page.screenshot(path=str(screenshots(tmp_path) / "report-diff.png"))
     p.check_clean()
+
+
+HOSTILE_DIR = "<!--<script>&\"' d"  # a folder name; rule names below are valid per the CRDs (any string)
+HOSTILE_PODS = """\
+apiVersion: v1
+kind: Pod
+metadata: {name: a, namespace: default, labels: {app: a}}
+spec: {containers: [{name: c}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: b, namespace: default, labels: {app: b}}
+spec: {containers: [{name: c}]}
+"""
+HOSTILE_POLICIES = """\
+---
+apiVersion: policy.networking.k8s.io/v1alpha1
+kind: AdminNetworkPolicy
+metadata: {name: evil}
+spec:
+  priority: 5
+  subject: {pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: a}}}}
+  ingress:
+  - name: "<!--<script>"
+    action: Deny
+    from: [{pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: b}}}}]
+    ports: [{portNumber: {protocol: TCP, port: 80}}]
+  - name: "</script><img src=x onerror=window.pwned=1>"
+    action: Deny
+    from: [{pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: b}}}}]
+    ports: [{portNumber: {protocol: UDP, port: 53}}]
+  - name: "\\"><svg onload=window.pwned=1>"
+    action: Allow
+    from: [{pods: {namespaceSelector: {}, podSelector: {matchLabels: {app: b}}}}]
+    ports: [{portNumber: {protocol: TCP, port: 80}}]
+---
+apiVersion: policy.networking.k8s.io/v1alpha2
+kind: ClusterNetworkPolicy
+metadata: {name: odd}
+spec:
+  tier: Admin
+  priority: 9
+  subject: {namespaces: {}}
+  egress:
+  - name: "a & b \\u2028 \\" ' <b>bold</b> <script>window.pwned=1</script>"
+    action: Deny
+    to: [{networks: ["10.0.0.0/8"]}]
+    protocols: [{tcp: {destinationPort: {number: 443}}}]
+"""
+EVIL = "ANP evil priority 5 ingress[0] '<!--<script>' (Deny)"
+IMG = "ANP evil priority 5 ingress[1] '</script><img src=x onerror=window.pwned=1>' (Deny)"
+ODD_NAME = "a & b \u2028 \" ' <b>bold</b> <script>window.pwned=1</script>"
+ODD = f"CNP odd priority 9 egress[0] {ODD_NAME!r} (Deny)"  # rule names are quoted as Python does
+
+
+def hostile_input(tmp_path: Path, policies: bool = True) -> Path:
+    folder = tmp_path / ("head" if policies else "base") / HOSTILE_DIR
+    folder.mkdir(parents=True)
+    (folder / "in.yaml").write_text(HOSTILE_PODS + (HOSTILE_POLICIES if policies else ""))
+    return folder
+
+
+def no_injection(p: Page, scripts: int) -> None:
+    """Only the page's own script elements, no element from a name, nothing run, nothing logged."""
+    page = p.page
+    assert page.evaluate("document.querySelectorAll('script').length") == scripts
+    assert page.evaluate("document.querySelectorAll('img, svg[onload], main script').length") == 0
+    assert page.evaluate("[...document.querySelectorAll('b')].filter(e => e.textContent === 'bold').length") == 0
+    assert page.evaluate("window.pwned") is None
+    p.check_clean()
+
+
+def test_hostile_names_land_as_text_everywhere(browser: Any, tmp_path: Path) -> None:
+    """Rule names and a path full of markup: the script still runs (the matrix is drawn), and each name
+    reads back literally in the title, the matrix's explanations, the graph's panel and the tables."""
+    folder = hostile_input(tmp_path)
+    out = tmp_path / "r.html"
+    r = CliRunner().invoke(app, ["report", "-f", str(folder), "-o", str(out)])
+    assert r.exit_code == 0, r.stderr
+    p = Page(browser, out)
+    page = p.page
+    assert page.title() == f"netpol report: {folder}"
+    assert page.locator("h1").inner_text() == f"netpol report: {folder}"
+    rows = page.locator("#matrix-table tr.row")
+    assert [r.get_attribute("data-pod") for r in rows.all()] == ["default/a", "default/b"]
+    rows.nth(1).locator("td.cell").first.click()  # b -> a: denied by the rule named <!--<script>
+    panel = page.locator("#panel").inner_text()
+    assert panel.startswith("default/b \u2192 default/a\nports: TCP:1-79,81-65535 UDP:1-52,54-65535 SCTP:all")
+    assert EVIL in panel and IMG in panel
+    node_of(page, "default/a").click()
+    panel = page.locator("#panel").inner_text()
+    assert EVIL in panel and ODD in panel
+    assert f"(shadowed by {EVIL})" in page.locator("#policies").inner_text()
+    assert str(folder / "in.yaml") in page.locator("#lint-table").inner_text()
+    no_injection(p, 2)  # the data and the page's script
+
+
+def test_hostile_names_in_a_diff_page(browser: Any, tmp_path: Path) -> None:
+    base, head = hostile_input(tmp_path, policies=False), hostile_input(tmp_path)
+    r = CliRunner().invoke(app, ["diff", str(base), str(head), "-o", "html"])
+    assert r.exit_code == 1, r.stderr
+    out = tmp_path / "diff.html"
+    out.write_text(r.stdout)
+    p = Page(browser, out)
+    page = p.page
+    assert page.title() == f"netpol diff {base} {head}"
+    change = page.locator("#changes tr.change").filter(
+        has=page.locator("td:nth-child(2)", has_text=re.compile("^default/b$")))
+    change.locator("summary").click()
+    assert EVIL in change.locator("details").inner_text()
+    no_injection(p, 1)

@@ -9,6 +9,7 @@ import re
 
 import pytest
 
+import netpol.render.report
 import netpol.report
 from netpol.render.report import _page, diff_html, report_html
 from netpol.report import build_report, diff_verdicts, port_intervals
@@ -72,10 +73,14 @@ def test_the_page_loads_nothing_and_runs_only_its_own_script() -> None:
 
 
 def test_embedded_data_cannot_close_its_script_element() -> None:
-    html = _page("t", "", "", {"name": "</script><script>alert(1)</script>\u2028"})
+    """Not "</script>", and not "<!--<script>" either (which makes the next "</script>" not end the data,
+    so the page's own script becomes part of it): "<", ">" and "&" never appear raw in the data."""
+    hostile = {"name": "</script><script>alert(1)</script>\u2028", "rule": "<!--<script>", "x": "a&b\u2029>"}
+    html = _page("t", "", "", hostile)
     payload = re.search(r'<script type="application/json" id="netpol-data">(.*?)</script>', html, re.S)
     assert payload is not None
-    assert json.loads(payload.group(1)) == {"name": "</script><script>alert(1)</script>\u2028"}
+    assert not set(payload.group(1)) & set("<>&\u2028\u2029")
+    assert json.loads(payload.group(1)) == hostile
 
 
 def test_diff_page_explains_both_sides() -> None:
@@ -96,3 +101,65 @@ def test_tiered_explanations_name_the_tier_rule_and_the_pass() -> None:
     texts = build_report(fixture("tiered-pass-v1alpha2"), None, None).data["explanations"]
     assert any("handed on by CNP gryffindor-delegates priority 10 ingress[0] 'let-namespaces-decide' (Pass)" in t
                for t in texts)
+
+
+def panel_of(data: dict, key: str) -> dict[str, set[tuple[str, str]]]:  # type: ignore[type-arg]
+    """A pod's graph panel as (peer, ports) per direction: peers as pod keys, or an outside address set."""
+    podsof: dict[int, list[str]] = {}
+    for p in data["pods"]:
+        podsof.setdefault(p["cls"], []).append(p["key"])
+    cls = next(p["cls"] for p in data["pods"] if p["key"] == key)
+    return {way: {(peer, data["portsets"][e["ports"]]) for e in data["panels"][cls][way]
+                  for peer in ([e["address"]] if e["address"] is not None else
+                               [k for c in e["classes"] for k in podsof[c]])}
+            for way in ("in", "out")}
+
+
+def test_graph_panel_is_the_engines_answer_not_the_collapsed_diagram() -> None:
+    """limit: apiserver is isolated for ingress (only test-2 may reach it) but not for egress, so it reaches
+    both other pods and any address; the collapsed diagram draws those edges from "any pod"."""
+    a = fixture("limit")
+    data = build_report(a, None, a.diagram()).data
+    assert panel_of(data, "default/apiserver") == {
+        "in": {("default/test-2", "all")},
+        "out": {("default/test-1", "all"), ("default/test-2", "all"), ("any address", "all")}}
+    assert panel_of(data, "default/test-1") == {
+        "in": {("default/apiserver", "all"), ("default/test-2", "all"), ("any address", "all")},
+        "out": {("default/test-2", "all"), ("any address", "all")}}
+
+
+def test_graph_panel_of_a_tiered_input_names_address_sets_with_their_exact_ports() -> None:
+    """An Admin deny to 10.0.0.0/8 with a default allow elsewhere: the panel names both address sets."""
+    a = analyzer(pod("web", labels={"app": "web"}), {
+        "apiVersion": "policy.networking.k8s.io/v1alpha1", "kind": "AdminNetworkPolicy",
+        "metadata": {"name": "no-private"},
+        "spec": {"priority": 1, "subject": {"namespaces": {}},
+                 "egress": [{"action": "Deny", "to": [{"networks": ["10.0.0.0/8"]}],
+                             "ports": [{"portNumber": {"protocol": "TCP", "port": 443}}]}]}})
+    data = build_report(a, None, a.diagram()).data
+    everything_but_443 = "TCP:1-442,444-65535 UDP:all SCTP:all"
+    assert panel_of(data, "default/web") == {
+        "in": {("any address", "all")},
+        "out": {("10.0.0.0/8", everything_but_443), ("0.0.0.0/0 except 10.0.0.0/8", "all")}}
+
+
+def test_diff_page_colours_each_way_a_change_goes() -> None:
+    """Opening (gained) and widening (changed, more ports) had one colour; each way now has its own."""
+    from netpol.diff import Change, ReachabilityDiff
+    from netpol.portsets import NO_PORTS, PortSet
+
+    def ports(*spec: tuple[str, int, int]) -> PortSet:
+        return PortSet.of(list(spec))  # type: ignore[arg-type]
+
+    tcp80, tcp80_443, udp53 = ports(("TCP", 80, 80)), ports(("TCP", 80, 80), ("TCP", 443, 443)), ports(("UDP", 53, 53))
+    changes = (Change("gained", ("x/a",), "x/b", NO_PORTS, tcp80), Change("changed", ("x/a",), "x/c", tcp80, tcp80_443),
+               Change("changed", ("x/a",), "x/d", tcp80_443, tcp80), Change("changed", ("x/a",), "x/e", tcp80, udp53),
+               Change("lost", ("x/a",), "x/f", tcp80, NO_PORTS))
+    html = diff_html(ReachabilityDiff(changes, (), ()), {}, "t")
+    assert re.findall(r'<tr class="change" data-kind="(\w+)"><td class="(\w+)">', html) == [
+        ("gained", "opened"), ("changed", "widened"), ("changed", "narrowed"), ("changed", "reshaped"),
+        ("lost", "closed")]
+    css = netpol.render.report._asset("report.css")
+    colours = {k: re.search(rf"\.{k}{{color:(#\w+)", css).group(1)  # type: ignore[union-attr]
+               for k in ("opened", "widened", "narrowed", "reshaped", "closed")}
+    assert len(set(colours.values())) == 5
