@@ -1067,8 +1067,16 @@ def _internal_error(exc: BaseException, debug: bool) -> int:
     return EXIT_INTERNAL
 
 
+def _terminated(signum: int, _frame: object) -> NoReturn:
+    """SIGTERM unwinds like an interrupt, so that children (Graphviz's dot) end with netpol; exit 128 + 15."""
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
     """Console entry point: usage errors become one line, like every other error; crashes exit 3."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminated)
     _guard_streams()
     argv, debug = _hoist_debug(sys.argv)
     sys.argv = argv
