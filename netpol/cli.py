@@ -278,6 +278,7 @@ class Source:
     kubeconfig: str | None = None
     context: str | None = None
     verbose: bool = False
+    keep_texts: bool = False  # keep each input's text for field positions (lint, report): no input is read twice
 
 
 def _load(source: Source, scope: list[str] | None = None) -> LoadResult:
@@ -288,7 +289,7 @@ def _load(source: Source, scope: list[str] | None = None) -> LoadResult:
         if source.files:
             stdin_text = _stdin_text() if "-" in source.files else None
             with _phase("reading manifests"):
-                result = load_manifests(source.files, stdin_text)
+                result = load_manifests(source.files, stdin_text, source.keep_texts)
         else:
             result = _read_live(source, scope).result
     _report(result, source.verbose)
@@ -356,9 +357,13 @@ NO_PODS_HINT = ("pass the manifests that create the pods too (Deployments, State
 
 
 def _analyze(source: Source, scope: list[str] | None = None, warn_no_pods: bool = False) -> Analyzer:
+    return _compile(_load(source, scope), warn_no_pods)
+
+
+def _compile(loaded: LoadResult, warn_no_pods: bool = False) -> Analyzer:
     from netpol.query import Analyzer
 
-    cluster = _load(source, scope).cluster
+    cluster = loaded.cluster
     if warn_no_pods and (cluster.policies or cluster.tiered) and not cluster.pods:
         tiered = f" and {len(cluster.tiered)} Admin or Baseline policies" if cluster.tiered else ""
         _note(f"netpol: warning: the input has {len(cluster.policies)} NetworkPolicies{tiered} but no pods or "
@@ -874,15 +879,16 @@ def report(
     from netpol.lint import lint as run_lint
     from netpol.render.report import report_html
     from netpol.report import build_report
-    from netpol.sources.positions import field_position
+    from netpol.sources.positions import Positions
 
     if _suffix(out) not in ("html", "htm"):
         _fail(f"the report is an HTML page: name it .html, not {out!r}")
     with _user_errors():
-        analyzer = _analyze(Source(files, kubeconfig, context, verbose), namespace, warn_no_pods=True)
+        loaded = _load(Source(files, kubeconfig, context, verbose, keep_texts=True), namespace)
+        analyzer = _compile(loaded, warn_no_pods=True)
         with _phase("linting"):
             findings = run_lint(analyzer.cluster, namespace or (), engine=analyzer.engine)
-        findings = findings.with_positions(field_position)
+        findings = findings.with_positions(Positions(loaded.texts).find)
         diagram, svg, note = _report_graph(analyzer, namespace)
         with _phase("writing the report"):
             page = report_html(build_report(analyzer, findings, diagram), svg,
@@ -949,15 +955,15 @@ def lint(
     from netpol.lint import lint as run_lint
     from netpol.lint import rule_ids
     from netpol.render.lint import lint_json, lint_sarif, lint_text
-    from netpol.sources.positions import field_position, repository_path
+    from netpol.sources.positions import Positions, repository_path
 
     with _user_errors():
         rule_ids([*(disable or []), *(enable or [])])  # a typo is an error before any reading
         inputs = [*(files or []), *(paths or [])] or None
-        cluster = _load(Source(inputs, kubeconfig, context, verbose), namespace).cluster
+        loaded = _load(Source(inputs, kubeconfig, context, verbose, keep_texts=True), namespace)
         with _phase("linting"):
-            report = run_lint(cluster, namespace or (), disable or (), enable or ())
-    report = report.with_positions(field_position)
+            report = run_lint(loaded.cluster, namespace or (), disable or (), enable or ())
+    report = report.with_positions(Positions(loaded.texts).find)
     if output is LintFormat.sarif:
         files_seen = {f.location.file for f in report.findings if f.location and f.location.document is not None}
         _write([lint_sarif(report, {f: repository_path(f) for f in files_seen}, __version__)])
