@@ -13,22 +13,10 @@ import pytest
 from typer.testing import CliRunner
 
 from netpol.cli import app
+from tests.cli.test_exit_codes import EGRESS_IGNORED as POLICY
 
 NETPOL = shutil.which("netpol")
-EGRESS_IGNORED = """\
-apiVersion: v1
-kind: Namespace
-metadata: {name: shop}
----
-apiVersion: networking.k8s.io/v1
-kind: NetworkPolicy
-metadata: {name: e, namespace: shop}
-spec:
-  podSelector: {}
-  policyTypes: [Ingress]
-  egress:
-  - to: [{podSelector: {}}]
-"""
+EGRESS_IGNORED = "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\n" + POLICY
 FINDING = (":12:3: error NP101 [egress-rules-ignored] NetworkPolicy shop/e: policyTypes is [Ingress], so its 1 "
            "egress rule is ignored\n")
 
