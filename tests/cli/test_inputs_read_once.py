@@ -17,7 +17,7 @@ from tests.cli.test_exit_codes import EGRESS_IGNORED as POLICY
 
 NETPOL = shutil.which("netpol")
 EGRESS_IGNORED = "apiVersion: v1\nkind: Namespace\nmetadata: {name: shop}\n---\n" + POLICY
-FINDING = (":12:3: error NP101 [egress-rules-ignored] NetworkPolicy shop/e: policyTypes is [Ingress], so its 1 "
+FINDING = (":11:11: error NP101 [egress-rules-ignored] NetworkPolicy shop/e: policyTypes is [Ingress], so its 1 "
            "egress rule is ignored\n")
 
 
@@ -47,4 +47,4 @@ def test_a_fifo_is_read_once(tmp_path: Path, command: list[str]) -> None:
         assert (r.returncode, r.stdout.splitlines()[0] + "\n") == (1, str(fifo) + FINDING)
     else:
         assert r.returncode == 0, r.stderr
-        assert f"{fifo}:12<" in (tmp_path / "r.html").read_text()
+        assert f"{fifo}:11<" in (tmp_path / "r.html").read_text()
