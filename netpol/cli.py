@@ -39,6 +39,7 @@ if TYPE_CHECKING:
 
     from netpol.connectivity import Units
     from netpol.diagram import Diagram
+    from netpol.model import Cluster
     from netpol.portsets import Protocol
     from netpol.query import Analyzer
     from netpol.selectors import Scope
@@ -373,6 +374,24 @@ def _compile(loaded: LoadResult, warn_no_pods: bool = False) -> Analyzer:
     return analyzer
 
 
+def _check_namespaces(cluster: Cluster, namespaces: Iterable[str] | None) -> None:
+    """The one rule for -n NS, in every command: a namespace the input does not know is an error, never an
+    empty answer. Known: declared, holding an object, or named by a selector (regions.named_namespaces)."""
+    import difflib
+
+    from netpol.errors import name_list
+    from netpol.regions import named_namespaces
+
+    known = named_namespaces(cluster)
+    unknown = sorted(set(namespaces or ()) - known)
+    if not unknown:
+        return
+    guess = difflib.get_close_matches(unknown[0], known, 1)
+    hint = f" (did you mean {guess[0]}?)" if guess else ""
+    where = f"the input knows {name_list(list(known), 5)}" if known else "the input names no namespace"
+    _fail(f"unknown namespace(s) for -n: {name_list(unknown, 5)}{hint}; {where}")
+
+
 def _endpoint_namespaces(endpoints: Iterable[str], default: str) -> list[str] | None:
     """The namespaces a live read needs for a can-reach question; None (all) when an endpoint is an IP."""
     from netpol.model import SERVICE_REF
@@ -519,6 +538,7 @@ def matrix(
 
     with _user_errors():
         analyzer = _analyze(Source(files, kubeconfig, context, verbose), namespace, warn_no_pods=True)
+        _check_namespaces(analyzer.cluster, namespace)
         m = analyzer.matrix(port, protocol.value if protocol else None, namespace, by_workload)
     if output is MatrixFormat.table:
         if len(m.pods) > TABLE_LIMIT:
@@ -557,6 +577,7 @@ def explain(
 
     with _user_errors():
         analyzer = _analyze(Source(files, kubeconfig, context, verbose), namespace)
+        _check_namespaces(analyzer.cluster, namespace)
         summaries, tiers = analyzer.explain(namespace), analyzer.explain_tiers(namespace)
     if output is ExplainFormat.json:
         _say(explain_json(summaries, tiers) + "\n")
@@ -601,6 +622,7 @@ def graph(
     with _user_errors():
         source = Source(files, kubeconfig, context, verbose)
         analyzer = _analyze(source, None if focus else namespace, warn_no_pods=True)
+        _check_namespaces(analyzer.cluster, namespace)
         diagram = analyzer.diagram(port, protocol.value, namespace, focus)
         dot = diagram_dot(diagram)
         if chosen is not GraphFormat.dot and len(diagram.edges) > LARGE_GRAPH_EDGES:
@@ -752,12 +774,13 @@ AnyPod = Annotated[bool, typer.Option(
     "only the input's pods. Automatic when the input has no pods.")]
 
 
-def _units(source: Source, any_pod: bool, asked: Iterable[str]) -> Units:
+def _units(source: Source, any_pod: bool, asked: Iterable[str], namespaces: list[str] | None) -> Units:
     """The endpoints to answer about: the input's pods, and every possible pod when asked or when the
     input holds policies but no pods."""
     from netpol.connectivity import Units
 
     cluster = _load(source).cluster
+    _check_namespaces(cluster, namespaces)
     possible = any_pod or not cluster.pods
     with _phase("compiling"):
         units = Units.of(cluster, possible, asked)
@@ -795,7 +818,7 @@ def exposure(
     from netpol.render.exposure import exposure_csv, exposure_json, exposure_markdown, exposure_text
 
     with _user_errors():
-        units = _units(Source(files, kubeconfig, context, verbose), any_pod, [target] if target else [])
+        units = _units(Source(files, kubeconfig, context, verbose), any_pod, [target] if target else [], namespace)
         targets = units.find(target) if target else [u for u in units.all if not namespace or u.namespace in namespace]
         items = exposure_of(units, targets)
     if output is ListFormat.text:
@@ -842,7 +865,8 @@ def list_connections(
             from netpol.query import port_number
 
             probe = (protocol.value, port_number(port))
-        units = _units(Source(files, kubeconfig, context, verbose), any_pod, [x for x in (to, from_) if x])
+        units = _units(Source(files, kubeconfig, context, verbose), any_pod, [x for x in (to, from_) if x],
+                       namespace)
         sources = units.find(from_) if from_ else None
         destinations = units.find(to) if to else None
         links = list(units.links(sources, destinations, probe))
@@ -885,6 +909,7 @@ def report(
         _fail(f"the report is an HTML page: name it .html, not {out!r}")
     with _user_errors():
         loaded = _load(Source(files, kubeconfig, context, verbose, keep_texts=True), namespace)
+        _check_namespaces(loaded.cluster, namespace)
         analyzer = _compile(loaded, warn_no_pods=True)
         with _phase("linting"):
             findings = run_lint(analyzer.cluster, namespace or (), engine=analyzer.engine)
@@ -961,6 +986,7 @@ def lint(
         rule_ids([*(disable or []), *(enable or [])])  # a typo is an error before any reading
         inputs = [*(files or []), *(paths or [])] or None
         loaded = _load(Source(inputs, kubeconfig, context, verbose, keep_texts=True), namespace)
+        _check_namespaces(loaded.cluster, namespace)
         with _phase("linting"):
             report = run_lint(loaded.cluster, namespace or (), disable or (), enable or ())
     report = report.with_positions(Positions(loaded.texts).find)
