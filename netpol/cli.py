@@ -128,6 +128,8 @@ Context = Annotated[str | None, typer.Option("--context", metavar="NAME",
 Namespaces = Annotated[
     list[str] | None, typer.Option("--namespace", "-n", metavar="NS", help="Only these namespaces. Repeatable.")
 ]
+Force = Annotated[bool, typer.Option("--force", help="Write the output file even where its path is a symbolic "
+                                     "link (to the file the link points to).")]
 ProtocolOpt = Annotated[ProtocolName, typer.Option("--protocol", metavar="TCP|UDP|SCTP", case_sensitive=False,
                                                    help="The protocol.")]
 
@@ -606,6 +608,7 @@ def graph(
     ] = None,
     kubeconfig: Kubeconfig = None,
     context: Context = None,
+    force: Force = False,
     verbose: Verbose = False,
 ) -> None:
     """Draw the allow-graph as DOT, SVG or PNG (SVG and PNG need Graphviz's `dot`).
@@ -619,6 +622,8 @@ def graph(
     chosen = fmt or _format_from_name(out)
     if chosen is not GraphFormat.dot and out is None and sys.stdout.isatty():
         _fail(f"{chosen.value} is binary or long; write it to a file with -o FILE")
+    if out is not None:
+        _output_path(out, force)
     with _user_errors():
         source = Source(files, kubeconfig, context, verbose)
         analyzer = _analyze(source, None if focus else namespace, warn_no_pods=True)
@@ -632,7 +637,7 @@ def graph(
     if out is None:
         sys.stdout.buffer.write(data)
     else:
-        _write_file(out, data)
+        _write_file(out, data, force)
 
 
 def _format_from_name(out: str | None) -> GraphFormat:
@@ -661,6 +666,7 @@ def check(
         "--allow-outside-repo", help="Let intent files name manifests outside their git repository.")] = False,
     kubeconfig: Kubeconfig = None,
     context: Context = None,
+    force: Force = False,
     verbose: Verbose = False,
 ) -> None:
     """Check intent files against manifests or the live cluster. Exit 0 all pass, 1 any failure, 2 error.
@@ -679,6 +685,8 @@ def check(
     analyzers: dict[tuple[str, ...], Analyzer | NetpolError] = {}
     results = []
     errors: list[FileError] = []
+    if junit is not None:
+        _output_path(junit, force)
     with _user_errors():
         paths = intent_files(intents)
         if live:  # one cluster for every file: failing to read it is fatal
@@ -704,7 +712,7 @@ def check(
         except NetpolError as exc:
             errors.append(FileError(path, str(exc)))
     if junit is not None:
-        _write_file(junit, check_junit(results, errors).encode())
+        _write_file(junit, check_junit(results, errors).encode(), force)
     _say(check_json(results, errors) if output is TextFormat.json else "".join(check_text(results, errors)))
     _, failed, errored = counts(results, errors)
     raise typer.Exit(EXIT_ERROR if errored else EXIT_DENIED if failed else EXIT_OK)
@@ -889,6 +897,7 @@ def report(
     namespace: Namespaces = None,
     kubeconfig: Kubeconfig = None,
     context: Context = None,
+    force: Force = False,
     verbose: Verbose = False,
 ) -> None:
     """Write one self-contained HTML page to explore the policies: graph, matrix, explanations, lint.
@@ -907,6 +916,7 @@ def report(
 
     if _suffix(out) not in ("html", "htm"):
         _fail(f"the report is an HTML page: name it .html, not {out!r}")
+    _output_path(out, force)
     with _user_errors():
         loaded = _load(Source(files, kubeconfig, context, verbose, keep_texts=True), namespace)
         _check_namespaces(loaded.cluster, namespace)
@@ -919,7 +929,7 @@ def report(
             page = report_html(build_report(analyzer, findings, diagram), svg,
                                analyzer.explain(namespace), analyzer.explain_tiers(namespace), findings,
                                "netpol report: " + ", ".join(files or ["live cluster"]), note)
-    _write_file(out, page.encode())
+    _write_file(out, page.encode(), force)
     _note(f"netpol: wrote {out} ({len(page) / 1024:,.0f} KiB)")
 
 
@@ -1006,6 +1016,7 @@ def snapshot(
     namespace: Namespaces = None,
     kubeconfig: Kubeconfig = None,
     context: Context = None,
+    force: Force = False,
     verbose: Verbose = False,
 ) -> None:
     """Save what netpol reads from the live cluster as a v1 List, for -f: CI, offline use, bug reports.
@@ -1020,6 +1031,7 @@ def snapshot(
     suffix = _suffix(out)
     if suffix not in ("yaml", "yml", "json"):
         _fail(f"cannot tell the format of {out!r} from its extension: use .yaml, .yml or .json")
+    _output_path(out, force)
     with _user_errors():
         read = _read_live(Source(None, kubeconfig, context, verbose), namespace)
     _report(read.result, verbose)
@@ -1033,7 +1045,7 @@ def snapshot(
     else:
         dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
         data = yaml.dump(document, Dumper=dumper, sort_keys=True, default_flow_style=False).encode()
-    _write_file(out, data)
+    _write_file(out, data, force)
     c = read.result.cluster
     _note(f"netpol: wrote {len(read.objects)} object(s) from context {read.context} to {out}: "
           f"{len(c.namespaces)} namespaces, {len(c.pods)} pods and workloads, {len(c.policies)} "
@@ -1045,12 +1057,50 @@ def _suffix(path: str) -> str:
     return path.rsplit(".", 1)[-1].lower() if "." in path else ""
 
 
-def _write_file(path: str, data: bytes) -> None:
+def _output_path(path: str, force: bool) -> str:
+    """The file to write for -o PATH: PATH, or with --force the file a symbolic link there points to. Checked
+    before the work too, so that a refused link costs no analysis."""
+    if not os.path.islink(path):
+        return path
+    if not force:
+        _fail(f"{path} is a symbolic link (to {os.readlink(path)}): netpol does not write through a link; "
+              "remove it, or pass --force to write the file it points to")
+    return os.path.realpath(path)
+
+
+def _write_file(path: str, data: bytes, force: bool) -> None:
+    """Write all of `data` or nothing: a temporary file beside the target, renamed over it. A symbolic link is
+    refused unless --force (then its target is written): a link planted in a shared folder would otherwise
+    overwrite the file it points to, or create one outside the folder (a dangling link)."""
+    import stat
+    import tempfile
+
+    path = _output_path(path, force)
     try:
-        with open(path, "wb") as fh:
-            fh.write(data)
+        try:
+            mode = os.stat(path).st_mode
+        except FileNotFoundError:
+            mode = None
+        if mode is not None and not stat.S_ISREG(mode):  # a device or a pipe: nothing to rename over
+            with open(path, "wb") as fh:
+                fh.write(data)
+            return
+        if mode is None:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        fd, temporary = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=f".{os.path.basename(path)}.",
+                                         suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.chmod(temporary, stat.S_IMODE(mode))
+            os.replace(temporary, path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
     except OSError as exc:
-        _fail(f"cannot write {path}: {exc.strerror}")
+        _fail(f"cannot write {path}: {exc.strerror or exc}")
 
 
 def _version(value: bool) -> None:
