@@ -121,10 +121,11 @@ Files = Annotated[
 ]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="List objects of kinds netpol does not analyse.")]
 Kubeconfig = Annotated[str | None, typer.Option(
-    "--kubeconfig", metavar="FILE", help="Without -f, read the live cluster with this kube config (default: "
-    "$KUBECONFIG, ~/.kube/config, or the in-cluster service account).")]
+    "--kubeconfig", metavar="FILE", help="The kube config file for reading a live cluster (without -f; check: with "
+    "--live), instead of $KUBECONFIG's files (merged) or else ~/.kube/config. With none of them, inside a pod: its "
+    "service account.")]
 Context = Annotated[str | None, typer.Option("--context", metavar="NAME",
-                                             help="Kube config context (default: the current one).")]
+                                             help="The kube config's context to read (default: its current-context).")]
 Namespaces = Annotated[
     list[str] | None, typer.Option("--namespace", "-n", metavar="NS", help="Only these namespaces. Repeatable.")
 ]
@@ -284,10 +285,15 @@ class Source:
     keep_texts: bool = False  # keep each input's text for field positions (lint, report): no input is read twice
 
 
+KUBECONFIG_UNUSED = "--kubeconfig and --context choose the live cluster to read; with {other} they would be ignored"
+
+
 def _load(source: Source, scope: list[str] | None = None) -> LoadResult:
     """Manifests when -f is given, else the live cluster (all namespaces, or `scope`)."""
     from netpol.sources import load_manifests
 
+    if source.files and (source.kubeconfig or source.context):
+        _fail(KUBECONFIG_UNUSED.format(other="-f (manifests)"))
     with frozen_when_built():  # a short-lived process: the collector never re-walks millions of live objects
         if source.files:
             stdin_text = _stdin_text() if "-" in source.files else None
@@ -687,6 +693,8 @@ def check(
     errors: list[FileError] = []
     if junit is not None:
         _output_path(junit, force)
+    if not live and (kubeconfig or context):
+        _fail(KUBECONFIG_UNUSED.format(other="intent files' manifests (without --live)"))
     with _user_errors():
         paths = intent_files(intents)
         if live:  # one cluster for every file: failing to read it is fatal
@@ -1161,15 +1169,17 @@ def main() -> None:
     signal.signal(signal.SIGTERM, _terminated)
     _guard_streams()
     argv, debug = _hoist_debug(sys.argv)
-    sys.argv = argv
+    bare = argv[1:] in ([], [DEBUG_FLAG])  # no command: the help on stdout, and exit 2 (not a pass for a script)
+    sys.argv = [*argv, "--help"] if bare else argv
     try:
-        code = app(standalone_mode=False)
+        code = app(standalone_mode=False, prog_name="netpol")
+        if bare:
+            code = EXIT_ERROR
         sys.stdout.flush()
     except ClickException as exc:
         ctx = getattr(exc, "ctx", None)
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-        if exc.format_message():  # empty when the help was shown for a bare `netpol`
-            _note(f"netpol: error: {exc.format_message()}{hint}")
+        _note(f"netpol: error: {exc.format_message()}{hint}")
         code = EXIT_ERROR
     except typer.Abort:
         _note("netpol: aborted")

@@ -240,3 +240,30 @@ def test_a_signal_during_layout_ends_dot_with_netpol(tmp_path: Path, signum: int
     for pid in children:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)  # gone, not reparented to init (nor a zombie: netpol reaped it)
+
+
+def test_bare_netpol_prints_its_help_without_an_error_and_exits_2(monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_main(monkeypatch) == 2  # a script whose command went missing must not pass
+    out, err = capsys.readouterr()
+    assert out.startswith("Usage: netpol [OPTIONS] COMMAND [ARGS]...\n") and "\n  can-reach " in out
+    assert err == ""
+    assert run_main(monkeypatch, "--help") == 0
+
+
+@pytest.mark.parametrize("args", [["matrix", "-f", LIMIT, "--kubeconfig", "k.yaml"],
+                                  ["lint", LIMIT, "--context", "prod"]])
+def test_a_kube_config_beside_manifests_is_an_error_not_ignored(monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str],
+                                                                args: list[str]) -> None:
+    assert run_main(monkeypatch, *args) == 2
+    assert capsys.readouterr().err == ("netpol: error: --kubeconfig and --context choose the live cluster to read; "
+                                       "with -f (manifests) they would be ignored\n")
+
+
+def test_check_takes_a_kube_config_only_with_live(monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    intents = str(FIXTURES.parent / "intents" / "allow-all.intent.yaml")
+    assert run_main(monkeypatch, "check", intents, "--kubeconfig", "k.yaml") == 2
+    assert capsys.readouterr().err == ("netpol: error: --kubeconfig and --context choose the live cluster to read; "
+                                       "with intent files' manifests (without --live) they would be ignored\n")
