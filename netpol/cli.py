@@ -1,8 +1,9 @@
 """The `netpol` command: a thin typer layer over the library.
 
 This is the only module that prints or exits. Exit codes: 0 success /
-allowed, 1 denied / failed / changed, 2 usage or input error, 3 internal
-error (see docs/cli.md). A crash must never look like a verdict.
+allowed, 1 denied / failed / changed, 2 usage, input or environment error
+(an answer standard output cannot take), 3 internal error (see
+docs/cli.md). A crash must never look like a verdict.
 """
 
 from __future__ import annotations
