@@ -1,8 +1,9 @@
 """The `netpol` command: a thin typer layer over the library.
 
 This is the only module that prints or exits. Exit codes: 0 success /
-allowed, 1 denied / failed / changed, 2 usage or input error, 3 internal
-error (see docs/cli.md). A crash must never look like a verdict.
+allowed, 1 denied / failed / changed, 2 usage, input or environment error
+(an answer standard output cannot take), 3 internal error (see
+docs/cli.md). A crash must never look like a verdict.
 """
 
 from __future__ import annotations
@@ -40,6 +41,7 @@ if TYPE_CHECKING:
 
     from netpol.connectivity import Units
     from netpol.diagram import Diagram
+    from netpol.model import Cluster
     from netpol.portsets import Protocol
     from netpol.query import Analyzer
     from netpol.selectors import Scope
@@ -121,13 +123,16 @@ Files = Annotated[
 ]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="List objects of kinds netpol does not analyse.")]
 Kubeconfig = Annotated[str | None, typer.Option(
-    "--kubeconfig", metavar="FILE", help="Without -f, read the live cluster with this kube config (default: "
-    "$KUBECONFIG, ~/.kube/config, or the in-cluster service account).")]
+    "--kubeconfig", metavar="FILE", help="The kube config file for reading a live cluster (without -f; check: with "
+    "--live), instead of $KUBECONFIG's files (merged) or else ~/.kube/config. With none of them, inside a pod: its "
+    "service account.")]
 Context = Annotated[str | None, typer.Option("--context", metavar="NAME",
-                                             help="Kube config context (default: the current one).")]
+                                             help="The kube config's context to read (default: its current-context).")]
 Namespaces = Annotated[
     list[str] | None, typer.Option("--namespace", "-n", metavar="NS", help="Only these namespaces. Repeatable.")
 ]
+Force = Annotated[bool, typer.Option("--force", help="Write the output file even where its path is a symbolic "
+                                     "link (to the file the link points to).")]
 ProtocolOpt = Annotated[ProtocolName, typer.Option("--protocol", metavar="TCP|UDP|SCTP", case_sensitive=False,
                                                    help="The protocol.")]
 
@@ -273,17 +278,23 @@ class Source:
     kubeconfig: str | None = None
     context: str | None = None
     verbose: bool = False
+    keep_texts: bool = False  # keep each input's text for field positions (lint, report): no input is read twice
+
+
+KUBECONFIG_UNUSED = "--kubeconfig and --context choose the live cluster to read; with {other} they would be ignored"
 
 
 def _load(source: Source, scope: list[str] | None = None) -> LoadResult:
     """Manifests when -f is given, else the live cluster (all namespaces, or `scope`)."""
     from netpol.sources import load_manifests
 
+    if source.files and (source.kubeconfig or source.context):
+        _fail(KUBECONFIG_UNUSED.format(other="-f (manifests)"))
     with frozen_when_built():  # a short-lived process: the collector never re-walks millions of live objects
         if source.files:
             stdin_text = _stdin_text() if "-" in source.files else None
             with _phase("reading manifests"):
-                result = load_manifests(source.files, stdin_text)
+                result = load_manifests(source.files, stdin_text, source.keep_texts)
         else:
             result = _read_live(source, scope).result
     _report(result, source.verbose)
@@ -351,9 +362,13 @@ NO_PODS_HINT = ("pass the manifests that create the pods too (Deployments, State
 
 
 def _analyze(source: Source, scope: list[str] | None = None, warn_no_pods: bool = False) -> Analyzer:
+    return _compile(_load(source, scope), warn_no_pods)
+
+
+def _compile(loaded: LoadResult, warn_no_pods: bool = False) -> Analyzer:
     from netpol.query import Analyzer
 
-    cluster = _load(source, scope).cluster
+    cluster = loaded.cluster
     if warn_no_pods and (cluster.policies or cluster.tiered) and not cluster.pods:
         tiered = f" and {len(cluster.tiered)} Admin or Baseline policies" if cluster.tiered else ""
         _note(f"netpol: warning: the input has {len(cluster.policies)} NetworkPolicies{tiered} but no pods or "
@@ -361,6 +376,24 @@ def _analyze(source: Source, scope: list[str] | None = None, warn_no_pods: bool 
     with _phase(f"compiling {len(cluster.pods)} pods and {len(cluster.policies)} policies"), frozen_when_built():
         analyzer = Analyzer(cluster)
     return analyzer
+
+
+def _check_namespaces(cluster: Cluster, namespaces: Iterable[str] | None) -> None:
+    """The one rule for -n NS, in every command: a namespace the input does not know is an error, never an
+    empty answer. Known: declared, holding an object, or named by a selector (regions.named_namespaces)."""
+    import difflib
+
+    from netpol.errors import name_list
+    from netpol.regions import named_namespaces
+
+    known = named_namespaces(cluster)
+    unknown = sorted(set(namespaces or ()) - known)
+    if not unknown:
+        return
+    guess = difflib.get_close_matches(unknown[0], known, 1)
+    hint = f" (did you mean {guess[0]}?)" if guess else ""
+    where = f"the input knows {name_list(list(known), 5)}" if known else "the input names no namespace"
+    _fail(f"unknown namespace(s) for -n: {name_list(unknown, 5)}{hint}; {where}")
 
 
 def _endpoint_namespaces(endpoints: Iterable[str], default: str) -> list[str] | None:
@@ -509,6 +542,7 @@ def matrix(
 
     with _user_errors():
         analyzer = _analyze(Source(files, kubeconfig, context, verbose), namespace, warn_no_pods=True)
+        _check_namespaces(analyzer.cluster, namespace)
         m = analyzer.matrix(port, protocol.value if protocol else None, namespace, by_workload)
     if output is MatrixFormat.table:
         if len(m.pods) > TABLE_LIMIT:
@@ -547,6 +581,7 @@ def explain(
 
     with _user_errors():
         analyzer = _analyze(Source(files, kubeconfig, context, verbose), namespace)
+        _check_namespaces(analyzer.cluster, namespace)
         summaries, tiers = analyzer.explain(namespace), analyzer.explain_tiers(namespace)
     if output is ExplainFormat.json:
         _say(explain_json(summaries, tiers) + "\n")
@@ -575,6 +610,7 @@ def graph(
     ] = None,
     kubeconfig: Kubeconfig = None,
     context: Context = None,
+    force: Force = False,
     verbose: Verbose = False,
 ) -> None:
     """Draw the allow-graph as DOT, SVG or PNG (SVG and PNG need Graphviz's `dot`).
@@ -588,9 +624,12 @@ def graph(
     chosen = fmt or _format_from_name(out)
     if chosen is not GraphFormat.dot and out is None and sys.stdout.isatty():
         _fail(f"{chosen.value} is binary or long; write it to a file with -o FILE")
+    if out is not None:
+        _output_path(out, force)
     with _user_errors():
         source = Source(files, kubeconfig, context, verbose)
         analyzer = _analyze(source, None if focus else namespace, warn_no_pods=True)
+        _check_namespaces(analyzer.cluster, namespace)
         diagram = analyzer.diagram(port, protocol.value, namespace, focus)
         dot = diagram_dot(diagram)
         if chosen is not GraphFormat.dot and len(diagram.edges) > LARGE_GRAPH_EDGES:
@@ -600,7 +639,7 @@ def graph(
     if out is None:
         sys.stdout.buffer.write(data)
     else:
-        _write_file(out, data)
+        _write_file(out, data, force)
 
 
 def _format_from_name(out: str | None) -> GraphFormat:
@@ -630,6 +669,7 @@ def check(
     input_only: InputOnly = False,
     kubeconfig: Kubeconfig = None,
     context: Context = None,
+    force: Force = False,
     verbose: Verbose = False,
 ) -> None:
     """Check intent files against manifests or the live cluster. Exit 0 all pass, 1 any failure, 2 error.
@@ -650,6 +690,10 @@ def check(
     results = []
     errors: list[FileError] = []
     notes: dict[str, None] = dict.fromkeys([INPUT_ONLY_NOTE] if input_only else [])
+    if junit is not None:
+        _output_path(junit, force)
+    if not live and (kubeconfig or context):
+        _fail(KUBECONFIG_UNUSED.format(other="intent files' manifests (without --live)"))
     with _user_errors():
         paths = intent_files(intents)
         if live:  # one cluster for every file: failing to read it is fatal
@@ -680,7 +724,7 @@ def check(
     for note in notes:
         _note(f"netpol: note: {note}")
     if junit is not None:
-        _write_file(junit, check_junit(results, errors).encode())
+        _write_file(junit, check_junit(results, errors).encode(), force)
     _say(check_json(results, errors, list(notes)) if output is TextFormat.json
          else "".join(check_text(results, errors)))
     _, failed, errored = counts(results, errors)
@@ -762,12 +806,13 @@ def _with_input_only_hint(exc: NetpolError) -> str:
     return str(exc)
 
 
-def _units(source: Source, input_only: bool, asked: Iterable[str]) -> Units:
+def _units(source: Source, input_only: bool, asked: Iterable[str], namespaces: list[str] | None) -> Units:
     """The endpoints to answer about: the input's pods and every possible pod, or with `input_only` the
     input's pods alone. Too many possible pods is an error that says so, never a quiet fallback."""
     from netpol.connectivity import Units
 
     cluster = _load(source).cluster
+    _check_namespaces(cluster, namespaces)
     if input_only and not cluster.pods:
         raise QueryError("the input has no pods or workloads, so --input-only leaves nothing to answer about; "
                          "without it, every possible pod is answered for")
@@ -811,7 +856,8 @@ def exposure(
     from netpol.render.exposure import exposure_csv, exposure_json, exposure_markdown, exposure_text
 
     with _user_errors():
-        units = _units(Source(files, kubeconfig, context, verbose), input_only, [target] if target else [])
+        units = _units(Source(files, kubeconfig, context, verbose), input_only, [target] if target else [],
+                       namespace)
         targets = units.find(target) if target else [u for u in units.subjects
                                                      if not namespace or u.namespace in namespace]
         items = exposure_of(units, targets)
@@ -862,7 +908,8 @@ def list_connections(
             from netpol.query import port_number
 
             probe = (protocol.value, port_number(port))
-        units = _units(Source(files, kubeconfig, context, verbose), input_only, [x for x in (to, from_) if x])
+        units = _units(Source(files, kubeconfig, context, verbose), input_only, [x for x in (to, from_) if x],
+                       namespace)
         sources = units.find(from_) if from_ else None
         destinations = units.find(to) if to else None
         asked_possible = any(u.kind == "region" for u in (*(sources or ()), *(destinations or ())))
@@ -887,6 +934,7 @@ def report(
     namespace: Namespaces = None,
     kubeconfig: Kubeconfig = None,
     context: Context = None,
+    force: Force = False,
     verbose: Verbose = False,
 ) -> None:
     """Write one self-contained HTML page to explore the policies: graph, matrix, explanations, lint.
@@ -901,21 +949,24 @@ def report(
     from netpol.lint import lint as run_lint
     from netpol.render.report import report_html
     from netpol.report import build_report
-    from netpol.sources.positions import field_position
+    from netpol.sources.positions import Positions
 
     if _suffix(out) not in ("html", "htm"):
         _fail(f"the report is an HTML page: name it .html, not {out!r}")
+    _output_path(out, force)
     with _user_errors():
-        analyzer = _analyze(Source(files, kubeconfig, context, verbose), namespace, warn_no_pods=True)
+        loaded = _load(Source(files, kubeconfig, context, verbose, keep_texts=True), namespace)
+        _check_namespaces(loaded.cluster, namespace)
+        analyzer = _compile(loaded, warn_no_pods=True)
         with _phase("linting"):
             findings = run_lint(analyzer.cluster, namespace or (), engine=analyzer.engine)
-        findings = findings.with_positions(field_position)
+        findings = findings.with_positions(Positions(loaded.texts).find)
         diagram, svg, note = _report_graph(analyzer, namespace)
         with _phase("writing the report"):
             page = report_html(build_report(analyzer, findings, diagram), svg,
                                analyzer.explain(namespace), analyzer.explain_tiers(namespace), findings,
                                "netpol report: " + ", ".join(files or ["live cluster"]), note)
-    _write_file(out, page.encode())
+    _write_file(out, page.encode(), force)
     _note(f"netpol: wrote {out} ({len(page) / 1024:,.0f} KiB)")
 
 
@@ -976,15 +1027,16 @@ def lint(
     from netpol.lint import lint as run_lint
     from netpol.lint import rule_ids
     from netpol.render.lint import lint_json, lint_sarif, lint_text
-    from netpol.sources.positions import field_position
+    from netpol.sources.positions import Positions
 
     with _user_errors():
         rule_ids([*(disable or []), *(enable or [])])  # a typo is an error before any reading
         inputs = [*(files or []), *(paths or [])] or None
-        cluster = _load(Source(inputs, kubeconfig, context, verbose), namespace).cluster
+        loaded = _load(Source(inputs, kubeconfig, context, verbose, keep_texts=True), namespace)
+        _check_namespaces(loaded.cluster, namespace)
         with _phase("linting"):
-            report = run_lint(cluster, namespace or (), disable or (), enable or ())
-    report = report.with_positions(field_position)
+            report = run_lint(loaded.cluster, namespace or (), disable or (), enable or ())
+    report = report.with_positions(Positions(loaded.texts).find)
     if output is LintFormat.sarif:
         _write([lint_sarif(report, __version__)])
     elif output is LintFormat.json:
@@ -1000,6 +1052,7 @@ def snapshot(
     namespace: Namespaces = None,
     kubeconfig: Kubeconfig = None,
     context: Context = None,
+    force: Force = False,
     verbose: Verbose = False,
 ) -> None:
     """Save what netpol reads from the live cluster as a v1 List, for -f: CI, offline use, bug reports.
@@ -1014,6 +1067,7 @@ def snapshot(
     suffix = _suffix(out)
     if suffix not in ("yaml", "yml", "json"):
         _fail(f"cannot tell the format of {out!r} from its extension: use .yaml, .yml or .json")
+    _output_path(out, force)
     with _user_errors():
         read = _read_live(Source(None, kubeconfig, context, verbose), namespace)
     _report(read.result, verbose)
@@ -1027,7 +1081,7 @@ def snapshot(
     else:
         dumper = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
         data = yaml.dump(document, Dumper=dumper, sort_keys=True, default_flow_style=False).encode()
-    _write_file(out, data)
+    _write_file(out, data, force)
     c = read.result.cluster
     _note(f"netpol: wrote {len(read.objects)} object(s) from context {read.context} to {out}: "
           f"{len(c.namespaces)} namespaces, {len(c.pods)} pods and workloads, {len(c.policies)} "
@@ -1039,12 +1093,50 @@ def _suffix(path: str) -> str:
     return path.rsplit(".", 1)[-1].lower() if "." in path else ""
 
 
-def _write_file(path: str, data: bytes) -> None:
+def _output_path(path: str, force: bool) -> str:
+    """The file to write for -o PATH: PATH, or with --force the file a symbolic link there points to. Checked
+    before the work too, so that a refused link costs no analysis."""
+    if not os.path.islink(path):
+        return path
+    if not force:
+        _fail(f"{path} is a symbolic link (to {os.readlink(path)}): netpol does not write through a link; "
+              "remove it, or pass --force to write the file it points to")
+    return os.path.realpath(path)
+
+
+def _write_file(path: str, data: bytes, force: bool) -> None:
+    """Write all of `data` or nothing: a temporary file beside the target, renamed over it. A symbolic link is
+    refused unless --force (then its target is written): a link planted in a shared folder would otherwise
+    overwrite the file it points to, or create one outside the folder (a dangling link)."""
+    import stat
+    import tempfile
+
+    path = _output_path(path, force)
     try:
-        with open(path, "wb") as fh:
-            fh.write(data)
+        try:
+            mode = os.stat(path).st_mode
+        except FileNotFoundError:
+            mode = None
+        if mode is not None and not stat.S_ISREG(mode):  # a device or a pipe: nothing to rename over
+            with open(path, "wb") as fh:
+                fh.write(data)
+            return
+        if mode is None:
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        fd, temporary = tempfile.mkstemp(dir=os.path.dirname(path) or ".", prefix=f".{os.path.basename(path)}.",
+                                         suffix=".tmp")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                fh.write(data)
+            os.chmod(temporary, stat.S_IMODE(mode))
+            os.replace(temporary, path)
+        except BaseException:
+            os.unlink(temporary)
+            raise
     except OSError as exc:
-        _fail(f"cannot write {path}: {exc.strerror}")
+        _fail(f"cannot write {path}: {exc.strerror or exc}")
 
 
 def _version(value: bool) -> None:
@@ -1093,19 +1185,29 @@ def _internal_error(exc: BaseException, debug: bool) -> int:
     return EXIT_INTERNAL
 
 
+def _terminated(signum: int, _frame: object) -> NoReturn:
+    """SIGTERM unwinds like an interrupt, so that children (Graphviz's dot) end with netpol; exit 128 + 15."""
+    raise SystemExit(128 + signum)
+
+
 def main() -> None:
     """Console entry point: usage errors become one line, like every other error; crashes exit 3."""
+    import signal
+
+    signal.signal(signal.SIGTERM, _terminated)
     _guard_streams()
     argv, debug = _hoist_debug(sys.argv)
-    sys.argv = argv
+    bare = argv[1:] in ([], [DEBUG_FLAG])  # no command: the help on stdout, and exit 2 (not a pass for a script)
+    sys.argv = [*argv, "--help"] if bare else argv
     try:
-        code = app(standalone_mode=False)
+        code = app(standalone_mode=False, prog_name="netpol")
+        if bare:
+            code = EXIT_ERROR
         sys.stdout.flush()
     except ClickException as exc:
         ctx = getattr(exc, "ctx", None)
         hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
-        if exc.format_message():  # empty when the help was shown for a bare `netpol`
-            _note(f"netpol: error: {exc.format_message()}{hint}")
+        _note(f"netpol: error: {exc.format_message()}{hint}")
         code = EXIT_ERROR
     except typer.Abort:
         _note("netpol: aborted")

@@ -29,7 +29,7 @@ from netpol.model import (
     ServicePort,
 )
 from netpol.portsets import MAX_PORT, MIN_PORT, PROTOCOLS, PortSet, Protocol
-from netpol.regions import RegionSet, regions
+from netpol.regions import RegionSet, named_namespaces, regions
 from netpol.selectors import LabelSelector, Scope, parse_scope
 from netpol.tier_explain import TierPolicySummary, summarize_tiers
 from netpol.verdicts import (
@@ -268,7 +268,7 @@ class Analyzer:
 
     def _namespaces(self, namespaces: Iterable[str] | None) -> set[str]:
         wanted = set(namespaces or ())
-        unknown = sorted(wanted - set(self.cluster.namespaces_by_name))
+        unknown = sorted(wanted - named_namespaces(self.cluster))
         if unknown:
             raise QueryError(f"unknown namespace(s): {', '.join(unknown)}")
         return wanted

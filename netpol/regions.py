@@ -539,3 +539,12 @@ def _spare_ports(cluster: Cluster, placeholders: tuple[ContainerPort, ...]) -> d
         if number is not None:
             out[proto] = number
     return out
+
+
+def named_namespaces(cluster: Cluster) -> set[str]:
+    """Every namespace the input knows by name: declared, holding an object, or named by a selector
+    (kubernetes.io/metadata.name), which on policy-only input is how a namespace is known at all."""
+    names = set(cluster.namespaces_by_name)
+    for sel in _selectors(cluster)[1]:
+        names.update(v for r in sel.requirements if r.key == METADATA_NAME_LABEL for v in r.values)
+    return names

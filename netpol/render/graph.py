@@ -6,6 +6,9 @@ by id) so the same input gives byte-identical output that diffs in Git.
 
 from __future__ import annotations
 
+import signal
+import subprocess
+
 import graphviz
 
 from netpol.diagram import ANY_POD, ANY_UNRESTRICTED_POD, Diagram, External, Group, NamespaceBox, namespace_node
@@ -70,15 +73,36 @@ def diagram_dot(diagram: Diagram) -> str:
 
 
 def render_image(dot: str, fmt: str) -> bytes:
-    """Run Graphviz's `dot` on DOT source; fmt is one of its output formats (svg, png)."""
+    """Run Graphviz's `dot` on DOT source; fmt is one of its output formats (svg, png). `dot` runs as a child
+    that ends with netpol: an interrupt or any error while it lays out kills and reaps it rather than
+    leaving it running without a parent."""
+    # SIGINT and SIGTERM wait until the child is in the block that ends it: one arriving between fork and
+    # exec would otherwise leave it running; the child gets netpol's own mask back before it runs dot
+    mask = signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGINT, signal.SIGTERM})
     try:
-        image: bytes = graphviz.Source(dot).pipe(format=fmt)
-        return image
-    except graphviz.ExecutableNotFound as exc:
-        raise GraphvizMissingError() from exc
-    except graphviz.CalledProcessError as exc:
-        detail = (exc.stderr or b"").decode(errors="replace").strip().splitlines()
-        raise RenderError(f"Graphviz 'dot' failed: {detail[-1] if detail else exc}") from exc
+        child = subprocess.Popen(["dot", "-Kdot", f"-T{fmt}"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                 stderr=subprocess.PIPE, preexec_fn=lambda: _unmask(mask))
+    except BaseException as exc:
+        _unmask(mask)
+        if isinstance(exc, FileNotFoundError):
+            raise GraphvizMissingError() from exc
+        raise
+    with child:
+        try:
+            _unmask(mask)
+            image, errors = child.communicate(dot.encode())
+        except BaseException:  # an interrupt too: the child ends, and is reaped, before netpol goes on
+            child.kill()
+            child.wait()
+            raise
+    if child.returncode != 0:
+        detail = errors.decode(errors="replace").strip().splitlines()
+        raise RenderError(f"Graphviz 'dot' failed: {detail[-1] if detail else f'exit {child.returncode}'}")
+    return image
+
+
+def _unmask(mask: set[signal.Signals]) -> None:
+    signal.pthread_sigmask(signal.SIG_SETMASK, mask)
 
 
 def _id(node: str) -> str:

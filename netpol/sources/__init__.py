@@ -69,6 +69,9 @@ class LoadResult:
     cluster: Cluster
     diagnostics: tuple[Diagnostic, ...] = ()
     ignored: tuple[IgnoredObject, ...] = field(default=())
+    # The text of each input as it was read (by the name locations use), when the caller asked to keep it:
+    # finding a field's line must not read an input again (a FIFO or standard input cannot be).
+    texts: Mapping[str, str] = field(default_factory=dict)
 
     def ignored_summary(self) -> str:
         counts = Counter(f"{o.kind} ({o.api_version})" for o in self.ignored)
@@ -241,24 +244,34 @@ def _ignored_warnings(ignored: list[IgnoredObject]) -> list[Diagnostic]:
     ]
 
 
-def load_manifests(paths: Iterable[str], stdin_text: str | None = None) -> LoadResult:
-    """Load files, directories (recursive) and '-' (stdin_text) into a Cluster."""
+KEPT_TEXT_LIMIT = 1 << 20  # characters: a larger input (a cluster snapshot) is not kept for positions
+
+
+def load_manifests(paths: Iterable[str], stdin_text: str | None = None, keep_texts: bool = False) -> LoadResult:
+    """Load files, directories (recursive) and '-' (stdin_text) into a Cluster. With `keep_texts`, the text
+    of every input up to KEPT_TEXT_LIMIT is kept (LoadResult.texts), for sources.positions."""
     inputs = expand_paths(paths)
     empty: list[str] = []
+    texts: dict[str, str] | None = {} if keep_texts else None
     with paused_gc():
-        result = assemble(_read_all(inputs, stdin_text, empty))
+        result = assemble(_read_all(inputs, stdin_text, empty, texts))
     notes = [Diagnostic("note", f"skipped {what}") for what in inputs.skipped]
     notes += [Diagnostic("note", f"skipped {path}: holds no objects") for path in empty]
-    return replace(result, diagnostics=tuple(notes) + result.diagnostics)
+    return replace(result, diagnostics=tuple(notes) + result.diagnostics, texts=texts or {})
 
 
-def _read_all(inputs: Inputs, stdin_text: str | None, empty: list[str]) -> Iterator[RawObject]:
-    """Every object of every file. A file named on the command line that holds none, or an input with
-    no object at all, is an error, never an empty answer; an empty file found in a directory is noted."""
+def _read_all(inputs: Inputs, stdin_text: str | None, empty: list[str],
+              texts: dict[str, str] | None) -> Iterator[RawObject]:
+    """Every object of every file, each file read once. A file named on the command line that holds none,
+    or an input with no object at all, is an error, never an empty answer; an empty file found in a
+    directory is noted."""
     total = 0
     for path in inputs.files:
         count = 0
-        for obj in raw_objects(path, read_text(path, stdin_text)):
+        text = read_text(path, stdin_text)
+        if texts is not None and len(text) <= KEPT_TEXT_LIMIT:
+            texts[display_name(path)] = text
+        for obj in raw_objects(path, text):
             count += 1
             yield obj
         if count == 0:

@@ -154,7 +154,8 @@ def test_matrix_namespace_filter() -> None:
     r = run("matrix", "-f", fx("deny-from-other-namespaces"), "-n", "foo", "-p", "80", "-o", "json")
     assert json.loads(r.stdout)["pods"] == ["foo/test-2", "foo/web"]
     r = run("matrix", "-f", fx("deny-from-other-namespaces"), "-n", "nope")
-    assert r.exit_code == 2 and r.stderr == "netpol: error: unknown namespace(s): nope\n"
+    assert r.exit_code == 2 and r.stderr == ("netpol: error: unknown namespace(s) for -n: nope; the input knows "
+                                             "bar, default, foo\n")
 
 
 def test_matrix_table() -> None:

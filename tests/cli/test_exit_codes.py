@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import signal
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
@@ -207,3 +210,60 @@ def test_standard_input_closed_is_an_input_error(shop: dict[str, str]) -> None:
     assert (r.returncode, r.stderr) == (2, "netpol: error: -f -: standard input is closed\n")
     r = subprocess.run([NETPOL, "matrix", "-f", "-"], input=b"\xff\xfe", capture_output=True, timeout=120, check=False)
     assert (r.returncode, r.stderr) == (2, b"netpol: error: <stdin>: not UTF-8 text (byte 0)\n")
+
+
+@needs_netpol
+@pytest.mark.parametrize(("signum", "code"), [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_a_signal_during_layout_ends_dot_with_netpol(tmp_path: Path, signum: int, code: int) -> None:
+    """300 pods in a ring of policies keep dot busy for seconds; netpol's end is dot's end."""
+    docs = []
+    for i in range(300):
+        docs.append(f"apiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}, namespace: default, labels: {{app: a{i}}}}}\n"
+                    "spec: {containers: [{name: c, image: x}]}\n")
+        docs.append(f"apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {{name: n{i}, namespace: "
+                    f"default}}\nspec:\n  podSelector: {{matchLabels: {{app: a{i}}}}}\n  ingress:\n  - from:\n"
+                    f"    - podSelector: {{matchLabels: {{app: a{(i + 1) % 300}}}}}\n"
+                    f"    - podSelector: {{matchLabels: {{app: a{(i + 7) % 300}}}}}\n")
+    (tmp_path / "ring.yaml").write_text("---\n".join(docs))
+    assert NETPOL is not None
+    proc = subprocess.Popen([NETPOL, "graph", "-f", str(tmp_path / "ring.yaml"), "-o", str(tmp_path / "g.svg")],
+                            stderr=subprocess.DEVNULL, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+    children: list[int] = []
+    deadline = time.monotonic() + 120
+    while not children and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.1)
+        with open(f"/proc/{proc.pid}/task/{proc.pid}/children") as listing:
+            children = [int(pid) for pid in listing.read().split()]
+    assert children, "dot never started"
+    proc.send_signal(signum)
+    assert proc.wait(timeout=60) == code
+    for pid in children:
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)  # gone, not reparented to init (nor a zombie: netpol reaped it)
+
+
+def test_bare_netpol_prints_its_help_without_an_error_and_exits_2(monkeypatch: pytest.MonkeyPatch,
+                                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    assert run_main(monkeypatch) == 2  # a script whose command went missing must not pass
+    out, err = capsys.readouterr()
+    assert out.startswith("Usage: netpol [OPTIONS] COMMAND [ARGS]...\n") and "\n  can-reach " in out
+    assert err == ""
+    assert run_main(monkeypatch, "--help") == 0
+
+
+@pytest.mark.parametrize("args", [["matrix", "-f", LIMIT, "--kubeconfig", "k.yaml"],
+                                  ["lint", LIMIT, "--context", "prod"]])
+def test_a_kube_config_beside_manifests_is_an_error_not_ignored(monkeypatch: pytest.MonkeyPatch,
+                                                                capsys: pytest.CaptureFixture[str],
+                                                                args: list[str]) -> None:
+    assert run_main(monkeypatch, *args) == 2
+    assert capsys.readouterr().err == ("netpol: error: --kubeconfig and --context choose the live cluster to read; "
+                                       "with -f (manifests) they would be ignored\n")
+
+
+def test_check_takes_a_kube_config_only_with_live(monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    intents = str(FIXTURES.parent / "intents" / "allow-all.intent.yaml")
+    assert run_main(monkeypatch, "check", intents, "--kubeconfig", "k.yaml") == 2
+    assert capsys.readouterr().err == ("netpol: error: --kubeconfig and --context choose the live cluster to read; "
+                                       "with intent files' manifests (without --live) they would be ignored\n")

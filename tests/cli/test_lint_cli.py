@@ -166,13 +166,11 @@ def test_report_writes_one_page_and_refuses_other_names(tmp_path: Path) -> None:
     assert r.exit_code == 2 and "name it .html" in r.stderr
 
 
-def test_a_large_file_is_not_re_read_for_positions(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import netpol.sources.positions as positions
+def test_a_large_file_is_not_kept_for_positions(monkeypatch: pytest.MonkeyPatch) -> None:
+    import netpol.sources as sources
 
-    monkeypatch.setattr(positions, "REREAD_LIMIT", 10)
-    positions._documents.cache_clear()
+    monkeypatch.setattr(sources, "KEPT_TEXT_LIMIT", 10)
     data = json.loads(run("-f", str(LINT / "payments.yaml"), "-o", "json").stdout)
-    positions._documents.cache_clear()
     assert [(f["line"], f["column"]) for f in data["findings"]][:2] == [(2, None), (19, None)]  # object lines
 
 

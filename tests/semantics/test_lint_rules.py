@@ -14,7 +14,7 @@ import pytest
 
 from netpol import load_manifests
 from netpol.lint import RULES, lint
-from netpol.sources.positions import field_position
+from netpol.sources.positions import Positions
 
 NS = "apiVersion: v1\nkind: Namespace\nmetadata: {name: %s, labels: {team: %s}}\n"
 POD = ("apiVersion: v1\nkind: Pod\nmetadata: {name: %s, namespace: %s, labels: {app: %s}}\n"
@@ -290,7 +290,8 @@ def test_findings_point_at_the_rule_line(tmp_path: Path) -> None:
                             "    - podSelector: {matchLabels: {app: api}}\n"))
     path = tmp_path / "input.yaml"
     path.write_text(text)
-    report = lint(load_manifests([str(path)]).cluster, disabled=QUIET).with_positions(field_position)
+    loaded = load_manifests([str(path)], keep_texts=True)
+    report = lint(loaded.cluster, disabled=QUIET).with_positions(Positions(loaded.texts).find)
     (f,) = [f for f in report.active if f.rule.id == "NP103"]
     line = text.splitlines().index("    - namespaceSelector: {matchLabels: {team: a}}") + 1
     assert (f.line, f.column) == (line, 7)

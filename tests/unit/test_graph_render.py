@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import shutil
 import struct
+import subprocess
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -78,3 +80,22 @@ def test_missing_dot_says_how_to_install(monkeypatch: pytest.MonkeyPatch, tmp_pa
     monkeypatch.setenv("PATH", str(tmp_path))
     with pytest.raises(GraphvizMissingError, match=r"apt-get install graphviz.*--format dot"):
         render_image("digraph {}", "svg")
+
+
+def test_an_interrupt_during_layout_ends_dot(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ctrl-C (or SIGTERM, which netpol turns into an unwinding exit) while dot lays out: dot ends with netpol."""
+    started: list[subprocess.Popen[bytes]] = []
+    real_init = subprocess.Popen.__init__
+
+    def spawn(self: subprocess.Popen[bytes], *args: Any, **kwargs: Any) -> None:
+        real_init(self, *args, **kwargs)
+        started.append(self)
+
+    def interrupted(*_: object, **__: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(subprocess.Popen, "__init__", spawn)
+    monkeypatch.setattr(subprocess.Popen, "communicate", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        render_image("digraph { a -> b }", "svg")
+    assert len(started) == 1 and started[0].returncode is not None  # killed and reaped, not left running
