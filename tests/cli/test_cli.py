@@ -198,8 +198,9 @@ def test_stdin_and_verbose_ignored_objects() -> None:
 
 def test_matrix_reports_plugin_dependent_assumptions(tmp_path) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "c.yaml").write_text(
-        "apiVersion: v1\nkind: Pod\nmetadata: {name: node-agent}\nspec: {hostNetwork: true}\n"
-        "status: {podIP: 192.168.0.5}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: pending}\n---\n"
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: node-agent}\nspec: {hostNetwork: true, containers: [{name: c}]}\n"
+        "status: {podIP: 192.168.0.5}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: pending}\n"
+        "spec: {containers: [{name: c}]}\n---\n"
         "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\n"
         "spec: {podSelector: {}, ingress: [{from: [{ipBlock: {cidr: 192.168.0.0/16}}]}]}\n")
     r = run("matrix", "-f", str(tmp_path), "-p", "80", "-o", "json")

@@ -72,6 +72,7 @@ def test_check_and_diff(tmp_path) -> None:  # type: ignore[no-untyped-def]
 def test_broken_pipe_is_an_internal_error_not_a_verdict(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """`netpol ... | head` must not exit 1 (a verdict) or print a traceback: exit 3, one line."""
     pods = "apiVersion: v1\nkind: Namespace\nmetadata: {name: default}\n" + "".join(f"---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}, labels: {{i: '{i}'}}}}\n"
+                                                                                 f"spec: {{containers: [{{name: c}}]}}\n"
                    for i in range(150))
     (tmp_path / "pods.yaml").write_text(pods)
     assert NETPOL is not None

@@ -10,6 +10,7 @@ from netpol import InputError, load_manifests
 
 NP = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: api-allow\n  namespace: default\n"
 POD = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n"
+C = "spec:\n  containers: [{name: c}]\n"  # the one field of a pod spec the API server requires
 
 
 def np(spec: str) -> str:
@@ -21,8 +22,8 @@ OBJ = "(NetworkPolicy default/api-allow)"
 CASES = {
     "invalid yaml": ("a: [1, 2\n", "f.yaml: document 1, line 2: invalid YAML: ..."),
     "invalid yaml in a later document": (
-        POD + "---\n" + POD.replace("web", "x") + "---\nkind: : :\n",
-        "f.yaml: document 3, line 11: invalid YAML: ..."),
+        POD + C + "---\n" + POD.replace("web", "x") + C + "---\nkind: : :\n",
+        "f.yaml: document 3, line 15: invalid YAML: ..."),
     "duplicate key": (np("  podSelector: {}\n  ingress: []\n  ingress:\n  - {}\n"),
                       "f.yaml: document 1, line 9: invalid YAML: duplicate key 'ingress'"),
     "not a mapping": ("- 1\n- 2\n", "f.yaml: document 1, line 1: expected an object (a mapping), found list"),
@@ -97,7 +98,7 @@ CASES.update({
     "unknown policy type": (np("  podSelector: {}\n  policyTypes: [Ingres]\n"),
                             f"f.yaml: document 1, line 1 {OBJ}: spec.policyTypes[0]: unknown policy type 'Ingres' (expected Ingress or Egress)"),
     "missing spec": (NP, f"f.yaml: document 1, line 1 {OBJ}: spec: required field is missing"),
-    "conflicting duplicate object": (POD + "---\n" + POD + "  labels: {app: web}\n", "f.yaml: document 2, line 6 (Pod web): Pod default/web is defined twice, differently (first at f.yaml: document 1, line 1 (Pod web))"),
+    "conflicting duplicate object": (POD + C + "---\n" + POD + "  labels: {app: web}\n" + C, "f.yaml: document 2, line 8 (Pod web): Pod default/web is defined twice, differently (first at f.yaml: document 1, line 1 (Pod web))"),
     "CIDR without a prefix length": (np("  podSelector: {}\n  ingress:\n  - from:\n    - ipBlock: {cidr: 10.0.0.1}\n"),
                                      f"f.yaml: document 1, line 1 {OBJ}: spec.ingress[0].from[0].ipBlock.cidr: '10.0.0.1' is not a CIDR: it needs a prefix length, e.g. 10.0.0.1/32"),
     "except without a prefix length": (np("  podSelector: {}\n  ingress:\n  - from:\n    - ipBlock: {cidr: 10.0.0.0/8, except: [10.0.0.1]}\n"),
@@ -113,36 +114,49 @@ CASES.update({
     "an empty file": ("# nothing here\n", "f.yaml: holds no Kubernetes objects (empty input)"),
     "bad container port": (POD + "spec:\n  containers:\n  - name: c\n    ports:\n    - containerPort: 0\n",
                            "f.yaml: document 1, line 1 (Pod web): spec.containers[0].ports[0].containerPort: must be between 1 and 65535, not 0"),
-    "bad pod IP": (POD + "status: {podIP: 10.0.0.300}\n",
+    "bad pod IP": (POD + C + "status: {podIP: 10.0.0.300}\n",
                    "f.yaml: document 1, line 1 (Pod web): status.podIP: '10.0.0.300' is not an IP address"),
-    "bad item in a List": ("apiVersion: v1\nkind: List\nitems:\n- " + POD.replace("\n", "\n  ").rstrip() + "\n- 3\n",
+    "bad item in a List": ("apiVersion: v1\nkind: List\nitems:\n- " + (POD + C).replace("\n", "\n  ").rstrip() + "\n- 3\n",
                            "f.yaml: document 1, items[1]: expected an object, found int"),
     "port as a boolean": (np("  podSelector: {}\n  ingress:\n  - ports:\n    - port: true\n"),
                           f"f.yaml: document 1, line 1 {OBJ}: spec.ingress[0].ports[0].port: must be an integer, not a boolean"),
-    "bad address in podIPs": (POD + "status: {podIP: 10.0.0.1, podIPs: [{ip: 10.0.0.1}, {ip: 'fd00::zz'}]}\n",
+    "bad address in podIPs": (POD + C + "status: {podIP: 10.0.0.1, podIPs: [{ip: 10.0.0.1}, {ip: 'fd00::zz'}]}\n",
                               "f.yaml: document 1, line 1 (Pod web): status.podIPs[1].ip: 'fd00::zz' is not an IP address"),
-    "address not a string": (POD + "status: {podIPs: [{ip: 167772161}]}\n",
+    "address not a string": (POD + C + "status: {podIPs: [{ip: 167772161}]}\n",
                              "f.yaml: document 1, line 1 (Pod web): status.podIPs[0].ip: must be a string, not an integer"),
-    "podIPs entry not an object": (POD + "status: {podIPs: [10.0.0.1]}\n",
+    "podIPs entry not an object": (POD + C + "status: {podIPs: [10.0.0.1]}\n",
                                    "f.yaml: document 1, line 1 (Pod web): status.podIPs[0]: must be an object, not a string"),
-    "podIPs not a list": (POD + "status: {podIPs: 10.0.0.1}\n",
+    "podIPs not a list": (POD + C + "status: {podIPs: 10.0.0.1}\n",
                           "f.yaml: document 1, line 1 (Pod web): status.podIPs: must be a list, not a string"),
-    "bad host IP": (POD + "status: {hostIP: node-1}\n",
+    "pod without containers": (POD + "spec: {containers: []}\n",
+                               "f.yaml: document 1, line 1 (Pod web): spec.containers: must list at least one container"),
+    "pod without a spec": (POD, "f.yaml: document 1, line 1 (Pod web): spec: required field is missing"),
+    "template without containers": ("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: web}\nspec:\n  template:\n"
+                                    "    metadata: {labels: {app: web}}\n    spec: {nodeName: n1}\n",
+                                    "f.yaml: document 1, line 1 (Deployment web): spec.template.spec.containers: required field "
+                                    "is missing"),
+    "nodeName not a DNS subdomain": (POD + C + "  nodeName: " + "n" * 254 + "\n",
+                                     "f.yaml: document 1, line 1 (Pod web): spec.nodeName: '" + "n" * 254 + "' is not a valid "
+                                     "node name (a DNS subdomain of at most 253 characters)"),
+    "nodeName with capitals": (POD + C + "  nodeName: Node_1\n",
+                               "f.yaml: document 1, line 1 (Pod web): spec.nodeName: 'Node_1' is not a valid node name (a DNS "
+                               "subdomain of at most 253 characters)"),
+    "bad host IP": (POD + C + "status: {hostIP: node-1}\n",
                     "f.yaml: document 1, line 1 (Pod web): status.hostIP: 'node-1' is not an IP address"),
-    "IPv4-mapped pod IP": (POD + "status: {podIP: '::ffff:10.0.0.1'}\n",
+    "IPv4-mapped pod IP": (POD + C + "status: {podIP: '::ffff:10.0.0.1'}\n",
                            "f.yaml: document 1, line 1 (Pod web): status.podIP: '::ffff:10.0.0.1' is not an IP address the "
                            "API server takes: it is IPv4-mapped (write 10.0.0.1)"),
-    "pod IP with a zone": (POD + "status: {podIPs: [{ip: 'fe80::1%eth0'}]}\n",
+    "pod IP with a zone": (POD + C + "status: {podIPs: [{ip: 'fe80::1%eth0'}]}\n",
                            "f.yaml: document 1, line 1 (Pod web): status.podIPs[0].ip: 'fe80::1%eth0' is not an IP address: "
                            "a zone (%...) is not allowed"),
-    "host IP with leading 0s": (POD + "status: {hostIP: 10.0.0.010}\n",
+    "host IP with leading 0s": (POD + C + "status: {hostIP: 10.0.0.010}\n",
                                 "f.yaml: document 1, line 1 (Pod web): status.hostIP: '10.0.0.010' is not an IP address: "
                                 "leading 0s are not allowed, some software reads them as octal (write 10.0.0.10)"),
-    "ownerReferences entry not an object": (POD + "  ownerReferences: [web-1]\n",
+    "ownerReferences entry not an object": (POD + "  ownerReferences: [web-1]\n" + C,
                                             "f.yaml: document 1, line 1 (Pod web): metadata.ownerReferences[0]: must be an object, not a string"),
-    "nodeName not a string": (POD + "spec: {nodeName: 7}\n",
+    "nodeName not a string": (POD + C + "  nodeName: 7\n",
                               "f.yaml: document 1, line 1 (Pod web): spec.nodeName: must be a string, not an integer"),
-    "hostNetwork not a boolean": (POD + "spec: {hostNetwork: 'yes'}\n",
+    "hostNetwork not a boolean": (POD + C + "  hostNetwork: 'yes'\n",
                                   "f.yaml: document 1, line 1 (Pod web): spec.hostNetwork: must be a boolean, not a string"),
     "ports not a list": (POD + "spec:\n  containers:\n  - name: c\n    ports: {containerPort: 80}\n",
                          "f.yaml: document 1, line 1 (Pod web): spec.containers[0].ports: must be a list, not an object"),
