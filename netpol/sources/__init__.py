@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 from netpol.bulk import paused_gc
-from netpol.errors import Diagnostic, InputError, Location, name_list
+from netpol.errors import Diagnostic, InputError, Location, clipped, name_list
 from netpol.model import (
     DIRECTIONS,
     METADATA_NAME_LABEL,
@@ -72,7 +72,7 @@ class LoadResult:
 
     def ignored_summary(self) -> str:
         counts = Counter(f"{o.kind} ({o.api_version})" for o in self.ignored)
-        return ", ".join(f"{kind} x{n}" for kind, n in sorted(counts.items()))
+        return clipped(", ".join(f"{kind} x{n}" for kind, n in sorted(counts.items())))
 
 
 def _header(raw: RawObject) -> tuple[str, str]:

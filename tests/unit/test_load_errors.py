@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
 from netpol import InputError, load_manifests
+from netpol.errors import QueryError, UnknownEndpointError
 
 NP = "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata:\n  name: api-allow\n  namespace: default\n"
 POD = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n"
@@ -214,3 +216,59 @@ def test_empty_directory(tmp_path: Path) -> None:
     with pytest.raises(InputError) as info:
         load_manifests([str(tmp_path)])
     assert str(info.value) == f"{tmp_path}: directory holds no .yaml, .yml or .json files"
+
+
+
+LONG = "a" * 5_000_000
+CUT = r"(a+)…\[([\d,]+) characters\]…(a+)"  # a long run: its start, how much is left out, its end
+
+
+def cut_runs(message: str, pattern: str) -> list[int]:
+    """The full length of each cut run of a's that `message`, matching `pattern`, stands for (its shown
+    start and end and the count left out); the line itself is short."""
+    assert len(message) < 1000
+    found = re.fullmatch(pattern, message)
+    assert found is not None, message
+    groups = found.groups()
+    return [len(groups[i].lstrip("v")) + int(groups[i + 1].replace(",", "")) + len(groups[i + 2])
+            for i in range(0, len(groups), 3)]
+
+
+@pytest.mark.parametrize(("name", "text", "pattern", "lengths"), [
+    ("label value", "apiVersion: v1\nkind: Namespace\nmetadata: {name: x, labels: {k: " + LONG + "}}\n",
+     r"f\.yaml: document 1, line 1 \(Namespace x\): metadata\.labels\.k: '" + CUT + "' is not a valid label value",
+     [5_000_000]),
+    ("label key", '{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "x", "labels": {"' + LONG + '": "v"}}}',
+     r"f\.json: document 1, line 1 \(Namespace x\): metadata\.labels\." + CUT + ": '" + CUT + "' is not a valid label key",
+     [5_000_000, 5_000_000]),
+    ("object name", "apiVersion: v1\nkind: Pod\nmetadata: {name: " + LONG + "}\n",
+     r"f\.yaml: document 1, line 1 \(Pod " + CUT + r"\): metadata\.name: '" + CUT + "' is not a valid object name",
+     [5_000_000, 5_000_000]),
+])
+def test_long_values_are_cut_in_errors(name: str, text: str, pattern: str, lengths: list[int], tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """A 5 MB value is echoed as its start, its end and how much is left out, in every part of the line."""
+    monkeypatch.chdir(tmp_path)
+    file = "f.json" if text.startswith("{") else "f.yaml"
+    Path(file).write_text(text)
+    with pytest.raises(InputError) as info:
+        load_manifests([file])
+    assert cut_runs(str(info.value), pattern) == lengths
+
+
+def test_long_messages_are_cut_in_warnings_summaries_and_query_errors(tmp_path: Path) -> None:
+    path = tmp_path / "f.yaml"
+    path.write_text("apiVersion: v" + "1" * 100_000 + "\nkind: Pod\nmetadata: {name: x}\n")
+    result = load_manifests([str(path)])
+    ones = r"(v?1+)…\[([\d,]+) characters\]…(1+)"
+    [warning] = [str(d) for d in result.diagnostics]
+    assert cut_runs(warning, re.escape(f"warning: {path}: document 1, line 1 (Pod x): Pod x of apiVersion ") + ones
+                    + re.escape(" is not analysed (only v1 is)")) == [100_000]
+    assert cut_runs(result.ignored_summary(), r"Pod \(" + ones + r"\) x1") == [100_000]
+    spaced = " ".join(["word"] * 1_000_000)  # no long run, one long message: its start and its end stay
+    message = str(QueryError(f"unknown namespace {spaced} (expected one of: a, b)"))
+    found = re.fullmatch(r"unknown namespace ([word ]+)…\[([\d,]+) characters\]…([word ]+) \(expected one of: a, b\)",
+                         message)
+    assert found is not None and len(message) <= 2000
+    assert len(found[1]) + int(found[2].replace(",", "")) + len(found[3]) == len(spaced)
+    assert cut_runs(str(UnknownEndpointError(LONG, ())), "unknown pod '" + CUT + "'") == [5_000_000]
