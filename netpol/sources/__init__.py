@@ -94,7 +94,7 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
     workloads: dict[str, Pod] = {}
     tiered: dict[str, TieredPolicy] = {}
     nodes: dict[str, Node] = {}
-    owned_by: dict[str, str] = {}  # a controlled workload's key -> its controller's key
+    owned: dict[str, tuple[Pod, str]] = {}  # a controlled workload's key -> it, and its controller's key
     ignored: list[IgnoredObject] = []
     diagnostics: list[Diagnostic] = []
     finished: list[str] = []
@@ -141,13 +141,13 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
             owner = workload_owner(top)
             if owner is None:
                 remember(workloads, workload.key, kind, workload, raw.location)
-            else:  # a Deployment's ReplicaSet, a CronJob's Job: the owner stands for it
-                owned_by[workload.key] = f"{workload.namespace}/{owner}"
+            else:  # a Deployment's ReplicaSet, a CronJob's Job: the owner stands for it, when it is in the input
+                owned[workload.key] = (workload, f"{workload.namespace}/{owner}")
         else:
             policy = parse_network_policy(top)
             remember(policies, policy.key, kind, policy, raw.location)
 
-    diagnostics.extend(_add_workloads(pods, workloads, owned_by))
+    diagnostics.extend(_add_workloads(pods, workloads, owned))
     diagnostics.extend(_host_bits(policies.values()))
 
     used = sorted({p.namespace for p in pods.values()} | {p.namespace for p in policies.values()}
@@ -206,17 +206,23 @@ def _host_bits(policies: Iterable[NetworkPolicy]) -> Iterator[Diagnostic]:
                                          pol.location)
 
 
-def _add_workloads(pods: dict[str, Pod], workloads: dict[str, Pod], owned_by: dict[str, str]) -> list[Diagnostic]:
+def _add_workloads(pods: dict[str, Pod], workloads: dict[str, Pod],
+                   owned: dict[str, tuple[Pod, str]]) -> list[Diagnostic]:
     """A workload becomes one endpoint for its pods, unless its pods are in the input already
-    (directly, or through a workload it controls: a CronJob's running Job)."""
+    (directly, or through a workload it controls: a CronJob's running Job). A controlled workload whose
+    controller is not in the input (an operator's Deployment, a ReplicaSet without its Deployment)
+    stands for its pods itself."""
+    owned_by = {key: owner for key, (_, owner) in owned.items()}
+    orphans = {key: w for key, (w, owner) in owned.items() if owner not in workloads and owner not in owned}
     running = set()
     for p in pods.values():
-        key = f"{p.namespace}/{p.owner}" if p.owner else None
-        while key is not None and key not in running:
-            running.add(key)
-            key = owned_by.get(key)
+        for key in (f"{p.namespace}/{p.owner}" if p.owner else None,
+                    f"{p.namespace}/{p.controller[0].lower()}/{p.controller[1]}" if p.controller else None):
+            while key is not None and key not in running:
+                running.add(key)
+                key = owned_by.get(key)
     covered, idle = [], []
-    for key, w in workloads.items():
+    for key, w in {**workloads, **orphans}.items():
         if key in running:
             covered.append(key)
         elif w.replicas == 0:
@@ -224,6 +230,10 @@ def _add_workloads(pods: dict[str, Pod], workloads: dict[str, Pod], owned_by: di
         else:
             pods[key] = w
     out = []
+    if orphans:
+        out.append(Diagnostic("info", f"{len(orphans)} workload(s) whose controller is not in the input stand for "
+                                      "their pods: " + name_list([f"{key} (controlled by {owned_by[key].split('/', 1)[1]})"
+                                                                  for key in orphans])))
     if covered:
         out.append(Diagnostic("info", f"{len(covered)} workload(s) have their pods in the input, which are used "
                                       f"instead: {name_list(covered)}"))
