@@ -120,6 +120,9 @@ Kubeconfig = Annotated[str | None, typer.Option(
     "$KUBECONFIG, ~/.kube/config, or the in-cluster service account).")]
 Context = Annotated[str | None, typer.Option("--context", metavar="NAME",
                                              help="Kube config context (default: the current one).")]
+DefaultNamespace = Annotated[str | None, typer.Option(
+    "--default-namespace", metavar="NS", help="Namespace for manifests that name none, as 'kubectl apply -n NS' "
+    "gives it (default: default). Objects that name one keep it.")]
 Namespaces = Annotated[
     list[str] | None, typer.Option("--namespace", "-n", metavar="NS", help="Only these namespaces. Repeatable.")
 ]
@@ -190,6 +193,7 @@ class Source:
     kubeconfig: str | None = None
     context: str | None = None
     verbose: bool = False
+    default_namespace: str | None = None  # for manifests that name none (--default-namespace)
 
 
 def _load(source: Source, scope: list[str] | None = None) -> LoadResult:
@@ -200,8 +204,10 @@ def _load(source: Source, scope: list[str] | None = None) -> LoadResult:
         if source.files:
             stdin_text = sys.stdin.read() if "-" in source.files else None
             with _phase("reading manifests"):
-                result = load_manifests(source.files, stdin_text)
+                result = load_manifests(source.files, stdin_text, source.default_namespace)
         else:
+            if source.default_namespace is not None:
+                raise QueryError("--default-namespace is for manifests that name no namespace: pass -f PATH")
             result = _read_live(source, scope).result
     _report(result, source.verbose)
     return result
@@ -312,6 +318,7 @@ def can_reach(
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     verbose: Verbose = False,
+    default_namespace: DefaultNamespace = None,
 ) -> None:
     """Can SRC open a connection to DST on PORT? Exit 0 allowed, 1 denied, 2 error.
 
@@ -334,14 +341,14 @@ def can_reach(
         if port is None:
             _fail("--port is required")
         _can_reach_possible(source, destination, port, protocol.value, namespace, output,
-                            Source(files, kubeconfig, context, verbose), scopes)
+                            Source(files, kubeconfig, context, verbose, default_namespace), scopes)
     service = SERVICE_REF.match(destination)
     if service is not None and port is not None:
         _fail("a Service destination takes its port as svc/NAME:PORT, not --port")
     if service is None and port is None:
         _fail("--port is required (or DST is a Service: svc/NAME:PORT)")
     with _user_errors():
-        inputs = Source(files, kubeconfig, context, verbose)
+        inputs = Source(files, kubeconfig, context, verbose, default_namespace)
         analyzer = _analyze(inputs, _endpoint_namespaces((source, destination), namespace))
         if service is not None:
             sv = analyzer.can_reach_service(source, destination, protocol.value, namespace)
@@ -390,6 +397,7 @@ def matrix(
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     verbose: Verbose = False,
+    default_namespace: DefaultNamespace = None,
 ) -> None:
     """Reachability of every ordered pair of pods.
 
@@ -409,7 +417,7 @@ def matrix(
     )
 
     with _user_errors():
-        analyzer = _analyze(Source(files, kubeconfig, context, verbose), namespace, warn_no_pods=True)
+        analyzer = _analyze(Source(files, kubeconfig, context, verbose, default_namespace), namespace, warn_no_pods=True)
         m = analyzer.matrix(port, protocol.value if protocol else None, namespace, by_workload)
     if output is MatrixFormat.table:
         if len(m.pods) > TABLE_LIMIT:
@@ -437,6 +445,7 @@ def explain(
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     verbose: Verbose = False,
+    default_namespace: DefaultNamespace = None,
 ) -> None:
     """What each policy does, in evaluation order: Admin tier, NetworkPolicies, Baseline tier.
 
@@ -447,7 +456,7 @@ def explain(
     from netpol.render.explain import WIDE, explain_json, explain_text
 
     with _user_errors():
-        analyzer = _analyze(Source(files, kubeconfig, context, verbose), namespace)
+        analyzer = _analyze(Source(files, kubeconfig, context, verbose, default_namespace), namespace)
         summaries, tiers = analyzer.explain(namespace), analyzer.explain_tiers(namespace)
     if output is ExplainFormat.json:
         _say(explain_json(summaries, tiers) + "\n")
@@ -477,6 +486,7 @@ def graph(
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     verbose: Verbose = False,
+    default_namespace: DefaultNamespace = None,
 ) -> None:
     """Draw the allow-graph as DOT, SVG or PNG (SVG and PNG need Graphviz's `dot`).
 
@@ -490,7 +500,7 @@ def graph(
     if chosen is not GraphFormat.dot and out is None and sys.stdout.isatty():
         _fail(f"{chosen.value} is binary or long; write it to a file with -o FILE")
     with _user_errors():
-        source = Source(files, kubeconfig, context, verbose)
+        source = Source(files, kubeconfig, context, verbose, default_namespace)
         analyzer = _analyze(source, None if focus else namespace, warn_no_pods=True)
         diagram = analyzer.diagram(port, protocol.value, namespace, focus)
         dot = diagram_dot(diagram)
@@ -531,6 +541,7 @@ def check(
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     verbose: Verbose = False,
+    default_namespace: DefaultNamespace = None,
 ) -> None:
     """Check intent files against manifests or the live cluster. Exit 0 all pass, 1 any failure, 2 error.
 
@@ -560,7 +571,7 @@ def check(
                 raise QueryError(f"{path}: names no manifests; add 'manifests:' to it, pass -f PATH, or use --live")
             if manifests not in analyzers:
                 try:
-                    loaded = analyzers[manifests] = _analyze(Source(list(manifests), verbose=verbose))
+                    loaded = analyzers[manifests] = _analyze(Source(list(manifests), verbose=verbose, default_namespace=default_namespace))
                     if not loaded.cluster.pods:
                         _note(f"netpol: note: {', '.join(manifests)}: no pods or workloads, so namespace and "
                               "podSelector endpoints stand for every possible such pod")
@@ -589,6 +600,7 @@ def diff(
     any_pod: Annotated[bool, typer.Option(
         "--any-pod", help="Also compare every possible pod (automatic when neither side has pods).")] = False,
     verbose: Verbose = False,
+    default_namespace: DefaultNamespace = None,
 ) -> None:
     """Connections gained, lost or changed between two versions. Exit 0 no change, 1 changed, 2 error.
 
@@ -606,7 +618,7 @@ def diff(
     if base == "-" and head == "-":
         _fail("only one of BASE and HEAD can be standard input")
     with _user_errors():
-        old, new = _load(Source([base], verbose=verbose)).cluster, _load(Source([head], verbose=verbose)).cluster
+        old, new = _load(Source([base], verbose=verbose, default_namespace=default_namespace)).cluster, _load(Source([head], verbose=verbose, default_namespace=default_namespace)).cluster
         if any_pod or not (old.pods or new.pods):
             if output is DiffFormat.html:
                 _fail("-o html compares the input's pods; for possible pods use -o text, json or md")
@@ -670,6 +682,7 @@ def exposure(
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     verbose: Verbose = False,
+    default_namespace: DefaultNamespace = None,
 ) -> None:
     """Who could reach each endpoint, and what it could reach, on which ports and by which rules.
 
@@ -686,7 +699,7 @@ def exposure(
     from netpol.render.exposure import exposure_csv, exposure_json, exposure_markdown, exposure_text
 
     with _user_errors():
-        units = _units(Source(files, kubeconfig, context, verbose), any_pod, [target] if target else [])
+        units = _units(Source(files, kubeconfig, context, verbose, default_namespace), any_pod, [target] if target else [])
         targets = units.find(target) if target else [u for u in units.all if not namespace or u.namespace in namespace]
         items = exposure_of(units, targets)
     if output is ListFormat.text:
@@ -715,6 +728,7 @@ def list_connections(
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     verbose: Verbose = False,
+    default_namespace: DefaultNamespace = None,
 ) -> None:
     """Allowed connections as `SOURCE => DESTINATION : PORTS`, per workload (pods without one), with
     outside address ranges. Sources alike are folded into one line.
@@ -733,7 +747,7 @@ def list_connections(
             from netpol.query import port_number
 
             probe = (protocol.value, port_number(port))
-        units = _units(Source(files, kubeconfig, context, verbose), any_pod, [x for x in (to, from_) if x])
+        units = _units(Source(files, kubeconfig, context, verbose, default_namespace), any_pod, [x for x in (to, from_) if x])
         sources = units.find(from_) if from_ else None
         destinations = units.find(to) if to else None
         links = list(units.links(sources, destinations, probe))
@@ -757,6 +771,7 @@ def report(
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     verbose: Verbose = False,
+    default_namespace: DefaultNamespace = None,
 ) -> None:
     """Write one self-contained HTML page to explore the policies: graph, matrix, explanations, lint.
 
@@ -775,7 +790,7 @@ def report(
     if _suffix(out) not in ("html", "htm"):
         _fail(f"the report is an HTML page: name it .html, not {out!r}")
     with _user_errors():
-        analyzer = _analyze(Source(files, kubeconfig, context, verbose), namespace, warn_no_pods=True)
+        analyzer = _analyze(Source(files, kubeconfig, context, verbose, default_namespace), namespace, warn_no_pods=True)
         with _phase("linting"):
             findings = run_lint(analyzer.cluster, namespace or (), engine=analyzer.engine)
         findings = findings.with_positions(field_position)
@@ -829,6 +844,7 @@ def lint(
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     verbose: Verbose = False,
+    default_namespace: DefaultNamespace = None,
 ) -> None:
     """Find policies that do not do what their author meant: exact findings with file and line.
 
@@ -850,7 +866,7 @@ def lint(
     with _user_errors():
         rule_ids([*(disable or []), *(enable or [])])  # a typo is an error before any reading
         inputs = [*(files or []), *(paths or [])] or None
-        cluster = _load(Source(inputs, kubeconfig, context, verbose), namespace).cluster
+        cluster = _load(Source(inputs, kubeconfig, context, verbose, default_namespace), namespace).cluster
         with _phase("linting"):
             report = run_lint(cluster, namespace or (), disable or (), enable or ())
     report = report.with_positions(field_position)

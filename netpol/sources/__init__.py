@@ -30,6 +30,7 @@ from netpol.model import (
 from netpol.sources.manifests import Inputs, RawObject, display_name, expand_paths, located, raw_objects, read_text
 from netpol.sources.parse import (
     Field,
+    namespace_name,
     parse_namespace,
     parse_network_policy,
     parse_pod,
@@ -50,6 +51,7 @@ WORKLOAD_KINDS = {
 TIERED_KINDS: dict[str, str] = {
     "AdminNetworkPolicy": V1ALPHA1, "BaselineAdminNetworkPolicy": V1ALPHA1, "ClusterNetworkPolicy": V1ALPHA2,
 }
+NAMESPACED_KINDS = frozenset({"Pod", "NetworkPolicy", "Service", *WORKLOAD_KINDS})
 _SUPPORTED = {"Namespace": "v1", "Pod": "v1", "NetworkPolicy": "networking.k8s.io/v1", "Service": "v1",
               "Node": "v1", **WORKLOAD_KINDS, **TIERED_KINDS}
 
@@ -251,12 +253,17 @@ def _ignored_warnings(ignored: list[IgnoredObject]) -> list[Diagnostic]:
     ]
 
 
-def load_manifests(paths: Iterable[str], stdin_text: str | None = None) -> LoadResult:
-    """Load files, directories (recursive) and '-' (stdin_text) into a Cluster."""
+def load_manifests(paths: Iterable[str], stdin_text: str | None = None,
+                   default_namespace: str | None = None) -> LoadResult:
+    """Load files, directories (recursive) and '-' (stdin_text) into a Cluster; namespaced objects that
+    name no namespace are in `default_namespace` (else `default`), as `kubectl apply -n` puts them."""
     inputs = expand_paths(paths)
     empty: list[str] = []
+    objects = _read_all(inputs, stdin_text, empty)
+    if default_namespace is not None:
+        objects = _in_namespace(objects, namespace_name(default_namespace, "default namespace"))
     with paused_gc():
-        result = assemble(_read_all(inputs, stdin_text, empty))
+        result = assemble(objects)
     notes = [Diagnostic("note", f"skipped {what}") for what in inputs.skipped]
     notes += [Diagnostic("note", f"skipped {path}: holds no objects") for path in empty]
     return replace(result, diagnostics=tuple(notes) + result.diagnostics)
@@ -278,6 +285,16 @@ def _read_all(inputs: Inputs, stdin_text: str | None, empty: list[str]) -> Itera
         total += count
     if total == 0:
         raise InputError(Location(", ".join(inputs.files)), None, "no Kubernetes objects in the input")
+
+
+def _in_namespace(objects: Iterable[RawObject], namespace: str) -> Iterator[RawObject]:
+    """Objects of the namespaced kinds without metadata.namespace get `namespace`; an object that names
+    its own keeps it, and cluster-scoped kinds (Namespace, Node, the tiered policies) have none."""
+    for raw in objects:
+        meta = raw.data.get("metadata")
+        if raw.data.get("kind") in NAMESPACED_KINDS and isinstance(meta, dict) and meta.get("namespace") is None:
+            meta["namespace"] = namespace
+        yield raw
 
 
 def load_objects(objects: Iterable[Mapping[str, Any]], origin: str = "<memory>") -> LoadResult:

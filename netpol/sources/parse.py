@@ -257,6 +257,14 @@ def parse_selector(f: Field) -> LabelSelector:
     return LabelSelector.build(dict(match_labels), tuple(reqs))
 
 
+def namespace_name(text: str, what: str) -> NamespaceName:
+    """A namespace name given outside a manifest (an option), checked as metadata.namespace is."""
+    if not _valid_name(_DNS_LABEL, 63, text):
+        raise InputError(None, None, f"{what} {text!r} is not a valid namespace name (a DNS label: lowercase "
+                                     "letters, digits and '-', at most 63 characters)")
+    return NamespaceName(text)
+
+
 def _metadata(f: Field, namespaced: bool) -> tuple[NamespaceName, str, Field]:
     meta = f.child("metadata")
     meta.required().mapping()

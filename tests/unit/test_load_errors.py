@@ -272,3 +272,30 @@ def test_long_messages_are_cut_in_warnings_summaries_and_query_errors(tmp_path: 
     assert found is not None and len(message) <= 2000
     assert len(found[1]) + int(found[2].replace(",", "")) + len(found[3]) == len(spaced)
     assert cut_runs(str(UnknownEndpointError(LONG, ())), "unknown pod '" + CUT + "'") == [5_000_000]
+
+
+def test_default_namespace_is_given_as_kubectl_apply_n_gives_it(tmp_path: Path) -> None:
+    """Namespaced objects without metadata.namespace land in it; one that names its own keeps it;
+    cluster-scoped kinds have none; a name the API would refuse is an error."""
+    path = tmp_path / "install.yaml"
+    path.write_text(
+        "apiVersion: v1\nkind: Namespace\nmetadata: {name: argocd}\n---\n"
+        + POD + C + "---\n"
+        + POD.replace("name: web", "name: mon\n  namespace: monitoring") + C + "---\n"
+        + np("  podSelector: {}\n").replace("  namespace: default\n", "") + "---\n"
+        + "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: server}\nspec:\n  template:\n"
+          "    metadata: {labels: {app: server}}\n    spec: {containers: [{name: c}]}\n---\n"
+        + "apiVersion: v1\nkind: Service\nmetadata: {name: server}\nspec: {selector: {app: server}, ports: [{port: 80}]}\n"
+          "---\napiVersion: policy.networking.k8s.io/v1alpha1\nkind: AdminNetworkPolicy\nmetadata: {name: a}\n"
+          "spec: {priority: 1, subject: {namespaces: {}}}\n")
+    cluster = load_manifests([str(path)], default_namespace="argocd").cluster
+    assert ([p.key for p in cluster.pods], [p.key for p in cluster.policies], [s.key for s in cluster.services],
+            [n.name for n in cluster.namespaces], [t.name for t in cluster.tiered]) == (
+        ["argocd/deployment/server", "argocd/web", "monitoring/mon"], ["argocd/api-allow"], ["argocd/server"],
+        ["argocd", "monitoring"], ["a"])
+    assert [p.key for p in load_manifests([str(path)]).cluster.pods] == [
+        "default/deployment/server", "default/web", "monitoring/mon"]
+    with pytest.raises(InputError) as info:
+        load_manifests([str(path)], default_namespace="Argo_CD")
+    assert str(info.value) == ("default namespace 'Argo_CD' is not a valid namespace name (a DNS label: lowercase "
+                               "letters, digits and '-', at most 63 characters)")
