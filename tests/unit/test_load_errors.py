@@ -299,3 +299,32 @@ def test_default_namespace_is_given_as_kubectl_apply_n_gives_it(tmp_path: Path) 
         load_manifests([str(path)], default_namespace="Argo_CD")
     assert str(info.value) == ("default namespace 'Argo_CD' is not a valid namespace name (a DNS label: lowercase "
                                "letters, digits and '-', at most 63 characters)")
+
+
+OLD = ("unknown field: this is the {kind} peer shape of network-policy-api v0.1.0-v0.1.2 (v0.1.1 is what "
+       "policy-assistant's demos use); netpol reads policy.networking.k8s.io/v1alpha1 as v0.1.3 and later define it "
+       "(the v0.1.7 CRDs), where namespaces is a label selector: ")
+
+
+@pytest.mark.parametrize(("kind", "rule", "field", "rewrite"), [
+    ("AdminNetworkPolicy", "ingress: [{action: Allow, from: [{namespaces: {namespaceSelector: {}}}]}]",
+     "ingress[0].from[0].namespaces.namespaceSelector",
+     "write namespaces: <selector> (the namespaceSelector's content, one level up)"),
+    ("AdminNetworkPolicy", "egress: [{action: Deny, to: [{namespaces: {sameLabels: [tenant]}}]}]",
+     "egress[0].to[0].namespaces.sameLabels", "sameLabels was removed in v0.1.3, with nothing in its place"),
+    ("AdminNetworkPolicy", "egress: [{action: Pass, to: [{pods: {namespaces: {namespaceSelector: {}}, podSelector: {}}}]}]",
+     "egress[0].to[0].pods.namespaces", "write pods: {namespaceSelector: <selector>, podSelector: <selector>}"),
+    ("BaselineAdminNetworkPolicy", "ingress: [{action: Deny, from: [{pods: {namespaces: {notSameLabels: [t]}, "
+     "podSelector: {}}}]}]", "ingress[0].from[0].pods.namespaces",
+     "write pods: {namespaceSelector: <selector>, podSelector: <selector>}; sameLabels and notSameLabels were "
+     "removed in v0.1.3, with nothing in their place"),
+])
+def test_the_old_tiered_peer_shape_names_the_version_netpol_reads(kind: str, rule: str, field: str, rewrite: str,
+                                                                   tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    name, priority = ("default", "") if kind.startswith("Baseline") else ("anp1", "priority: 1, ")
+    Path("f.yaml").write_text(f"apiVersion: policy.networking.k8s.io/v1alpha1\nkind: {kind}\nmetadata: {{name: {name}}}\n"
+                              f"spec: {{{priority}subject: {{namespaces: {{}}}}, {rule}}}\n")
+    with pytest.raises(InputError) as info:
+        load_manifests(["f.yaml"])
+    assert str(info.value) == f"f.yaml: document 1, line 1 ({kind} {name}): spec.{field}: " + OLD.format(kind=kind) + rewrite
