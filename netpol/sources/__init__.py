@@ -27,6 +27,7 @@ from netpol.model import (
     TieredKind,
     TieredPolicy,
 )
+from netpol.sources.helm import without_passing_hooks
 from netpol.sources.manifests import Inputs, RawObject, display_name, expand_paths, located, raw_objects, read_text
 from netpol.sources.parse import (
     Field,
@@ -259,14 +260,15 @@ def load_manifests(paths: Iterable[str], stdin_text: str | None = None,
     name no namespace are in `default_namespace` (else `default`), as `kubectl apply -n` puts them."""
     inputs = expand_paths(paths)
     empty: list[str] = []
-    objects = _read_all(inputs, stdin_text, empty)
+    hooks: list[Diagnostic] = []
+    objects = without_passing_hooks(_read_all(inputs, stdin_text, empty), hooks)
     if default_namespace is not None:
         objects = _in_namespace(objects, namespace_name(default_namespace, "default namespace"))
     with paused_gc():
         result = assemble(objects)
     notes = [Diagnostic("note", f"skipped {what}") for what in inputs.skipped]
     notes += [Diagnostic("note", f"skipped {path}: holds no objects") for path in empty]
-    return replace(result, diagnostics=tuple(notes) + result.diagnostics)
+    return replace(result, diagnostics=tuple(notes + hooks) + result.diagnostics)
 
 
 def _read_all(inputs: Inputs, stdin_text: str | None, empty: list[str]) -> Iterator[RawObject]:
