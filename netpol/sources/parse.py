@@ -343,12 +343,13 @@ def _pod_spec(spec: Field) -> tuple[tuple[ContainerPort, ...], bool, str | None]
     """Container ports, hostNetwork and nodeName: what a pod spec means to policies, checked as the API
     server checks them (at least one container; nodeName a DNS subdomain)."""
     spec.required().mapping()
-    containers = spec.child("containers")
-    if not containers.required().items():
+    containers = spec.child("containers").required()
+    items = containers.items()
+    if not items:
         containers.fail("must list at least one container")
     ports: list[ContainerPort] = []
     names: set[str] = set()
-    for c in containers.items():
+    for c in items:
         c.mapping()
         for index, value in enumerate(c.get("ports", list) or ()):
             port = _plain_container_port(value)
