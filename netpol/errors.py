@@ -40,7 +40,7 @@ class Location:
         text = ": ".join(parts)
         if self.object:
             text += f" ({self.object})"
-        return text
+        return clipped(text)
 
     def describing(self, obj: str) -> Location:
         return Location(self.file, self.document, self.item, self.line, obj)

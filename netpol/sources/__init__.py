@@ -119,7 +119,7 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
         if _SUPPORTED.get(kind) != api_version:
             meta = raw.data.get("metadata")
             name = str(meta.get("name", "?")) if isinstance(meta, dict) else "?"
-            ignored.append(IgnoredObject(kind, api_version, name, raw.location))
+            ignored.append(IgnoredObject(clipped(kind), clipped(api_version), clipped(name), raw.location))
             continue
         if kind == "Namespace":
             ns = parse_namespace(top)

@@ -265,6 +265,13 @@ def test_long_messages_are_cut_in_warnings_summaries_and_query_errors(tmp_path: 
     assert cut_runs(warning, re.escape(f"warning: {path}: document 1, line 1 (Pod x): Pod x of apiVersion ") + ones
                     + re.escape(" is not analysed (only v1 is)")) == [100_000]
     assert cut_runs(result.ignored_summary(), r"Pod \(" + ones + r"\) x1") == [100_000]
+    [ignored] = result.ignored  # what --verbose prints of it
+    assert cut_runs(f"{ignored.location}: {ignored.kind} ({ignored.api_version}) {ignored.name}",
+                    re.escape(f"{path}: document 1, line 1 (Pod x): Pod (") + ones + r"\) x") == [100_000]
+    path.write_text("apiVersion: v1\nkind: ConfigMap\nmetadata: {name: " + LONG + "}\n")
+    [ignored] = load_manifests([str(path)]).ignored
+    assert cut_runs(f"{ignored.location} {ignored.name}", re.escape(f"{path}: document 1, line 1 (ConfigMap ") + CUT
+                    + r"\) " + CUT) == [5_000_000, 5_000_000]
     spaced = " ".join(["word"] * 1_000_000)  # no long run, one long message: its start and its end stay
     message = str(QueryError(f"unknown namespace {spaced} (expected one of: a, b)"))
     found = re.fullmatch(r"unknown namespace ([word ]+)…\[([\d,]+) characters\]…([word ]+) \(expected one of: a, b\)",
