@@ -9,7 +9,9 @@ lasting state; a policy left out this way gets a warning, since it enforces whil
 other hook lasts (the default policy, before-hook-creation, only replaces it at the next run) and is
 analysed as a lasting object, with a note.
 
-Objects read from a live cluster are never filtered: what the API server holds is there now.
+Objects read from a live cluster are never filtered: what the API server holds is there now. That
+includes an object dumped from one (`kubectl get -o yaml`), which has a metadata.uid that a rendered
+manifest never has.
 """
 
 from __future__ import annotations
@@ -27,7 +29,9 @@ POLICY_KINDS = ("NetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPoli
 
 def _annotation(raw: RawObject, key: str) -> tuple[str, ...]:
     meta = raw.data.get("metadata")
-    annotations = meta.get("annotations") if isinstance(meta, dict) else None
+    if not isinstance(meta, dict) or "uid" in meta:  # not a manifest: an object the API server holds
+        return ()
+    annotations = meta.get("annotations")
     value = annotations.get(key) if isinstance(annotations, dict) else None
     return tuple(part.strip() for part in value.split(",") if part.strip()) if isinstance(value, str) else ()
 

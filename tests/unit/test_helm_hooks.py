@@ -54,3 +54,10 @@ def test_a_live_cluster_keeps_its_hooks(tmp_path: Path) -> None:
     assert [p.key for p in result.cluster.pods] == ["shop/deployment/warmer", "shop/job/migrate", "shop/test-connection",
                                                     "shop/web"]
     assert not [d for d in result.diagnostics if "Helm" in d.message]
+    dumped = tmp_path / "dump.yaml"  # kubectl get -o yaml: what the cluster holds, with uids
+    dumped.write_text(MANIFESTS.replace("{name: ", "{uid: u, name: "))
+    result = load_manifests([str(dumped)])
+    assert ([p.key for p in result.cluster.pods], [p.key for p in result.cluster.policies]) == (
+        ["shop/deployment/warmer", "shop/job/migrate", "shop/test-connection", "shop/web"],
+        ["shop/allow-migrate", "shop/lasting"])
+    assert not [d for d in result.diagnostics if "Helm" in d.message]
