@@ -128,6 +128,9 @@ Kubeconfig = Annotated[str | None, typer.Option(
     "service account.")]
 Context = Annotated[str | None, typer.Option("--context", metavar="NAME",
                                              help="The kube config's context to read (default: its current-context).")]
+DefaultNamespace = Annotated[str | None, typer.Option(
+    "--default-namespace", metavar="NS", help="Namespace for manifests that name none, as 'kubectl apply -n NS' "
+    "gives it (default: default). Objects that name one keep it.")]
 Namespaces = Annotated[
     list[str] | None, typer.Option("--namespace", "-n", metavar="NS", help="Only these namespaces. Repeatable.")
 ]
@@ -279,6 +282,7 @@ class Source:
     context: str | None = None
     verbose: bool = False
     keep_texts: bool = False  # keep each input's text for field positions (lint, report): no input is read twice
+    default_namespace: str | None = None  # for manifests that name none (--default-namespace)
 
 
 KUBECONFIG_UNUSED = "--kubeconfig and --context choose the live cluster to read; with {other} they would be ignored"
@@ -294,8 +298,10 @@ def _load(source: Source, scope: list[str] | None = None) -> LoadResult:
         if source.files:
             stdin_text = _stdin_text() if "-" in source.files else None
             with _phase("reading manifests"):
-                result = load_manifests(source.files, stdin_text, source.keep_texts)
+                result = load_manifests(source.files, stdin_text, source.keep_texts, source.default_namespace)
         else:
+            if source.default_namespace is not None:
+                raise QueryError("--default-namespace is for manifests that name no namespace: pass -f PATH")
             result = _read_live(source, scope).result
     _report(result, source.verbose)
     return result
@@ -444,6 +450,7 @@ def can_reach(
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     verbose: Verbose = False,
+    default_namespace: DefaultNamespace = None,
 ) -> None:
     """Can SRC open a connection to DST on PORT? Exit 0 allowed, 1 denied, 2 error.
 
@@ -466,14 +473,15 @@ def can_reach(
         if port is None:
             _fail("--port is required")
         _can_reach_possible(source, destination, port, protocol.value, namespace, output,
-                            Source(files, kubeconfig, context, verbose), scopes)
+                            Source(files, kubeconfig, context, verbose, default_namespace=default_namespace),
+                            scopes)
     service = SERVICE_REF.match(destination)
     if service is not None and port is not None:
         _fail("a Service destination takes its port as svc/NAME:PORT, not --port")
     if service is None and port is None:
         _fail("--port is required (or DST is a Service: svc/NAME:PORT)")
     with _user_errors():
-        inputs = Source(files, kubeconfig, context, verbose)
+        inputs = Source(files, kubeconfig, context, verbose, default_namespace=default_namespace)
         analyzer = _analyze(inputs, _endpoint_namespaces((source, destination), namespace))
         if service is not None:
             sv = analyzer.can_reach_service(source, destination, protocol.value, namespace)
@@ -522,6 +530,7 @@ def matrix(
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     verbose: Verbose = False,
+    default_namespace: DefaultNamespace = None,
 ) -> None:
     """Reachability of every ordered pair of pods.
 
@@ -541,7 +550,8 @@ def matrix(
     )
 
     with _user_errors():
-        analyzer = _analyze(Source(files, kubeconfig, context, verbose), namespace, warn_no_pods=True)
+        analyzer = _analyze(Source(files, kubeconfig, context, verbose, default_namespace=default_namespace),
+                            namespace, warn_no_pods=True)
         _check_namespaces(analyzer.cluster, namespace)
         m = analyzer.matrix(port, protocol.value if protocol else None, namespace, by_workload)
     if output is MatrixFormat.table:
@@ -570,6 +580,7 @@ def explain(
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     verbose: Verbose = False,
+    default_namespace: DefaultNamespace = None,
 ) -> None:
     """What each policy does, in evaluation order: Admin tier, NetworkPolicies, Baseline tier.
 
@@ -580,7 +591,8 @@ def explain(
     from netpol.render.explain import WIDE, explain_json, explain_text
 
     with _user_errors():
-        analyzer = _analyze(Source(files, kubeconfig, context, verbose), namespace)
+        analyzer = _analyze(Source(files, kubeconfig, context, verbose, default_namespace=default_namespace),
+                            namespace)
         _check_namespaces(analyzer.cluster, namespace)
         summaries, tiers = analyzer.explain(namespace), analyzer.explain_tiers(namespace)
     if output is ExplainFormat.json:
@@ -612,6 +624,7 @@ def graph(
     context: Context = None,
     force: Force = False,
     verbose: Verbose = False,
+    default_namespace: DefaultNamespace = None,
 ) -> None:
     """Draw the allow-graph as DOT, SVG or PNG (SVG and PNG need Graphviz's `dot`).
 
@@ -627,7 +640,7 @@ def graph(
     if out is not None:
         _output_path(out, force)
     with _user_errors():
-        source = Source(files, kubeconfig, context, verbose)
+        source = Source(files, kubeconfig, context, verbose, default_namespace=default_namespace)
         analyzer = _analyze(source, None if focus else namespace, warn_no_pods=True)
         _check_namespaces(analyzer.cluster, namespace)
         diagram = analyzer.diagram(port, protocol.value, namespace, focus)
@@ -671,6 +684,7 @@ def check(
     context: Context = None,
     force: Force = False,
     verbose: Verbose = False,
+    default_namespace: DefaultNamespace = None,
 ) -> None:
     """Check intent files against manifests or the live cluster. Exit 0 all pass, 1 any failure, 2 error.
 
@@ -706,7 +720,8 @@ def check(
                 raise QueryError(f"{path}: names no manifests; add 'manifests:' to it, pass -f PATH, or use --live")
             if manifests not in analyzers:
                 try:
-                    loaded = analyzers[manifests] = _analyze(Source(list(manifests), verbose=verbose))
+                    loaded = analyzers[manifests] = _analyze(
+                        Source(list(manifests), verbose=verbose, default_namespace=default_namespace))
                     if not loaded.cluster.pods:
                         _note(f"netpol: note: {', '.join(manifests)}: no pods or workloads, so namespace and "
                               "podSelector endpoints stand for every possible such pod")
@@ -741,6 +756,7 @@ def diff(
     any_pod: Annotated[bool, typer.Option(
         "--any-pod", help="Also compare every possible pod (automatic when neither side has pods).")] = False,
     verbose: Verbose = False,
+    default_namespace: DefaultNamespace = None,
 ) -> None:
     """Connections gained, lost or changed between two versions. Exit 0 no change, 1 changed, 2 error.
 
@@ -758,7 +774,8 @@ def diff(
     if base == "-" and head == "-":
         _fail("only one of BASE and HEAD can be standard input")
     with _user_errors():
-        old, new = _load(Source([base], verbose=verbose)).cluster, _load(Source([head], verbose=verbose)).cluster
+        old, new = (_load(Source([side], verbose=verbose, default_namespace=default_namespace)).cluster
+                    for side in (base, head))
         if any_pod or not (old.pods or new.pods):
             if output is DiffFormat.html:
                 _fail("-o html compares the input's pods; for possible pods use -o text, json or md")
@@ -840,6 +857,7 @@ def exposure(
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     verbose: Verbose = False,
+    default_namespace: DefaultNamespace = None,
 ) -> None:
     """Who could reach each endpoint, and what it could reach, on which ports and by which rules.
 
@@ -856,8 +874,8 @@ def exposure(
     from netpol.render.exposure import exposure_csv, exposure_json, exposure_markdown, exposure_text
 
     with _user_errors():
-        units = _units(Source(files, kubeconfig, context, verbose), input_only, [target] if target else [],
-                       namespace)
+        units = _units(Source(files, kubeconfig, context, verbose, default_namespace=default_namespace), input_only,
+                       [target] if target else [], namespace)
         targets = units.find(target) if target else [u for u in units.subjects
                                                      if not namespace or u.namespace in namespace]
         items = exposure_of(units, targets)
@@ -888,6 +906,7 @@ def list_connections(
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     verbose: Verbose = False,
+    default_namespace: DefaultNamespace = None,
 ) -> None:
     """Allowed connections as `SOURCE => DESTINATION : PORTS`, per workload (pods without one), with
     the possible pods of every namespace and outside address ranges. Sources alike are folded into one
@@ -908,8 +927,8 @@ def list_connections(
             from netpol.query import port_number
 
             probe = (protocol.value, port_number(port))
-        units = _units(Source(files, kubeconfig, context, verbose), input_only, [x for x in (to, from_) if x],
-                       namespace)
+        units = _units(Source(files, kubeconfig, context, verbose, default_namespace=default_namespace), input_only,
+                       [x for x in (to, from_) if x], namespace)
         sources = units.find(from_) if from_ else None
         destinations = units.find(to) if to else None
         asked_possible = any(u.kind == "region" for u in (*(sources or ()), *(destinations or ())))
@@ -936,6 +955,7 @@ def report(
     context: Context = None,
     force: Force = False,
     verbose: Verbose = False,
+    default_namespace: DefaultNamespace = None,
 ) -> None:
     """Write one self-contained HTML page to explore the policies: graph, matrix, explanations, lint.
 
@@ -955,7 +975,8 @@ def report(
         _fail(f"the report is an HTML page: name it .html, not {out!r}")
     _output_path(out, force)
     with _user_errors():
-        loaded = _load(Source(files, kubeconfig, context, verbose, keep_texts=True), namespace)
+        loaded = _load(Source(files, kubeconfig, context, verbose, keep_texts=True,
+                              default_namespace=default_namespace), namespace)
         _check_namespaces(loaded.cluster, namespace)
         analyzer = _compile(loaded, warn_no_pods=True)
         with _phase("linting"):
@@ -1011,6 +1032,7 @@ def lint(
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     verbose: Verbose = False,
+    default_namespace: DefaultNamespace = None,
 ) -> None:
     """Find policies that do not do what their author meant: exact findings with file and line.
 
@@ -1032,7 +1054,8 @@ def lint(
     with _user_errors():
         rule_ids([*(disable or []), *(enable or [])])  # a typo is an error before any reading
         inputs = [*(files or []), *(paths or [])] or None
-        loaded = _load(Source(inputs, kubeconfig, context, verbose, keep_texts=True), namespace)
+        loaded = _load(Source(inputs, kubeconfig, context, verbose, keep_texts=True,
+                              default_namespace=default_namespace), namespace)
         _check_namespaces(loaded.cluster, namespace)
         with _phase("linting"):
             report = run_lint(loaded.cluster, namespace or (), disable or (), enable or ())

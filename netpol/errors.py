@@ -40,14 +40,37 @@ class Location:
         text = ": ".join(parts)
         if self.object:
             text += f" ({self.object})"
-        return text
+        return clipped(text)
 
     def describing(self, obj: str) -> Location:
         return Location(self.file, self.document, self.item, self.line, obj)
 
 
+LONG_RUN = 400  # characters of one unbroken run in a message (a namespaced name fits); longer ones are cut
+LONG_MESSAGE = 2000  # characters of one message; a longer one keeps its start and its end
+_RUN = re.compile(r"\S{%d,}" % (LONG_RUN + 1))
+
+
+def clipped(text: str) -> str:
+    """A message with every long value cut, keeping each one's start and end and saying how much is left
+    out: input can hold a 5 MB label value, and a message echoes what it names. Every message goes
+    through here (errors, diagnostics), so no path prints an input's value whole."""
+    if len(text) <= LONG_RUN:
+        return text
+    text = _RUN.sub(lambda m: _cut(m.group(), LONG_RUN), text)
+    return _cut(text, LONG_MESSAGE) if len(text) > LONG_MESSAGE else text
+
+
+def _cut(text: str, limit: int) -> str:
+    head, tail = limit * 3 // 5, limit // 5
+    return f"{text[:head]}…[{len(text) - head - tail:,} characters]…{text[-tail:]}"
+
+
 class NetpolError(Exception):
     """Base of every error a user can cause; never a bug in netpol."""
+
+    def __str__(self) -> str:
+        return clipped(super().__str__())
 
 
 class InputError(NetpolError):
@@ -55,8 +78,8 @@ class InputError(NetpolError):
 
     def __init__(self, location: Location | None, field: str | None, message: str) -> None:
         self.location = location
-        self.field = field
-        self.message = message
+        self.field = field if field is None else clipped(field)
+        self.message = clipped(message)
         super().__init__(str(self))
 
     def __str__(self) -> str:
@@ -66,7 +89,7 @@ class InputError(NetpolError):
         if self.field:
             parts.append(self.field)
         parts.append(self.message)
-        return ": ".join(parts)
+        return clipped(": ".join(parts))
 
 
 class QueryError(NetpolError):
@@ -135,6 +158,9 @@ class Diagnostic:
     message: str
     location: Location | None = None
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "message", clipped(self.message))
+
     def __str__(self) -> str:
         prefix = f"{self.location}: " if self.location else ""
-        return f"{self.severity}: {prefix}{self.message}"
+        return clipped(f"{self.severity}: {prefix}{self.message}")

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 from netpol.bulk import paused_gc
-from netpol.errors import Diagnostic, InputError, Location, name_list
+from netpol.errors import Diagnostic, InputError, Location, clipped, name_list
 from netpol.model import (
     DIRECTIONS,
     METADATA_NAME_LABEL,
@@ -27,9 +27,11 @@ from netpol.model import (
     TieredKind,
     TieredPolicy,
 )
+from netpol.sources.helm import without_passing_hooks
 from netpol.sources.manifests import Inputs, RawObject, display_name, expand_paths, located, raw_objects, read_text
 from netpol.sources.parse import (
     Field,
+    namespace_name,
     parse_namespace,
     parse_network_policy,
     parse_pod,
@@ -50,6 +52,7 @@ WORKLOAD_KINDS = {
 TIERED_KINDS: dict[str, str] = {
     "AdminNetworkPolicy": V1ALPHA1, "BaselineAdminNetworkPolicy": V1ALPHA1, "ClusterNetworkPolicy": V1ALPHA2,
 }
+NAMESPACED_KINDS = frozenset({"Pod", "NetworkPolicy", "Service", *WORKLOAD_KINDS})
 _SUPPORTED = {"Namespace": "v1", "Pod": "v1", "NetworkPolicy": "networking.k8s.io/v1", "Service": "v1",
               "Node": "v1", **WORKLOAD_KINDS, **TIERED_KINDS}
 
@@ -75,7 +78,7 @@ class LoadResult:
 
     def ignored_summary(self) -> str:
         counts = Counter(f"{o.kind} ({o.api_version})" for o in self.ignored)
-        return ", ".join(f"{kind} x{n}" for kind, n in sorted(counts.items()))
+        return clipped(", ".join(f"{kind} x{n}" for kind, n in sorted(counts.items())))
 
 
 def _header(raw: RawObject) -> tuple[str, str]:
@@ -97,7 +100,7 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
     workloads: dict[str, Pod] = {}
     tiered: dict[str, TieredPolicy] = {}
     nodes: dict[str, Node] = {}
-    owned_by: dict[str, str] = {}  # a controlled workload's key -> its controller's key
+    owned: dict[str, tuple[Pod, str]] = {}  # a controlled workload's key -> it, and its controller's key
     ignored: list[IgnoredObject] = []
     diagnostics: list[Diagnostic] = []
     finished: list[str] = []
@@ -119,7 +122,7 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
         if _SUPPORTED.get(kind) != api_version:
             meta = raw.data.get("metadata")
             name = str(meta.get("name", "?")) if isinstance(meta, dict) else "?"
-            ignored.append(IgnoredObject(kind, api_version, name, raw.location))
+            ignored.append(IgnoredObject(clipped(kind), clipped(api_version), clipped(name), raw.location))
             continue
         if kind == "Namespace":
             ns = parse_namespace(top)
@@ -144,13 +147,13 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
             owner = workload_owner(top)
             if owner is None:
                 remember(workloads, workload.key, kind, workload, raw.location)
-            else:  # a Deployment's ReplicaSet, a CronJob's Job: the owner stands for it
-                owned_by[workload.key] = f"{workload.namespace}/{owner}"
+            else:  # a Deployment's ReplicaSet, a CronJob's Job: the owner stands for it, when it is in the input
+                owned[workload.key] = (workload, f"{workload.namespace}/{owner}")
         else:
             policy = parse_network_policy(top)
             remember(policies, policy.key, kind, policy, raw.location)
 
-    diagnostics.extend(_add_workloads(pods, workloads, owned_by))
+    diagnostics.extend(_add_workloads(pods, workloads, owned))
     diagnostics.extend(_host_bits(policies.values()))
 
     used = sorted({p.namespace for p in pods.values()} | {p.namespace for p in policies.values()}
@@ -203,23 +206,29 @@ def _host_bits(policies: Iterable[NetworkPolicy]) -> Iterator[Diagnostic]:
             for index, rule in enumerate(pol.rules(direction)):
                 for peer in rule.peers:
                     if isinstance(peer, IPBlockPeer) and peer.block.written is not None:
-                        yield Diagnostic("warning", f"{direction}[{index}]: ipBlock cidr {peer.block.written} has "
-                                                    f"host bits set; it means the network {peer.block.cidr} (Kubernetes "
-                                                    f"1.36 and later refuse it in a new object: write {peer.block.cidr})",
-                                         pol.location)
+                        yield Diagnostic(
+                            "warning", f"{direction}[{index}]: ipBlock cidr {peer.block.written} has host bits set; "
+                            f"it means the network {peer.block.cidr} (Kubernetes 1.36 and later refuse it in a new "
+                            f"object: write {peer.block.cidr})", pol.location)
 
 
-def _add_workloads(pods: dict[str, Pod], workloads: dict[str, Pod], owned_by: dict[str, str]) -> list[Diagnostic]:
+def _add_workloads(pods: dict[str, Pod], workloads: dict[str, Pod],
+                   owned: dict[str, tuple[Pod, str]]) -> list[Diagnostic]:
     """A workload becomes one endpoint for its pods, unless its pods are in the input already
-    (directly, or through a workload it controls: a CronJob's running Job)."""
+    (directly, or through a workload it controls: a CronJob's running Job). A controlled workload whose
+    controller is not in the input (an operator's Deployment, a ReplicaSet without its Deployment)
+    stands for its pods itself."""
+    owned_by = {key: owner for key, (_, owner) in owned.items()}
+    orphans = {key: w for key, (w, owner) in owned.items() if owner not in workloads and owner not in owned}
     running = set()
     for p in pods.values():
-        key = f"{p.namespace}/{p.owner}" if p.owner else None
-        while key is not None and key not in running:
-            running.add(key)
-            key = owned_by.get(key)
+        for key in (f"{p.namespace}/{p.owner}" if p.owner else None,
+                    f"{p.namespace}/{p.controller[0].lower()}/{p.controller[1]}" if p.controller else None):
+            while key is not None and key not in running:
+                running.add(key)
+                key = owned_by.get(key)
     covered, idle = [], []
-    for key, w in workloads.items():
+    for key, w in {**workloads, **orphans}.items():
         if key in running:
             covered.append(key)
         elif w.replicas == 0:
@@ -227,6 +236,10 @@ def _add_workloads(pods: dict[str, Pod], workloads: dict[str, Pod], owned_by: di
         else:
             pods[key] = w
     out = []
+    if orphans:
+        named = [f"{key} (controlled by {owned_by[key].split('/', 1)[1]})" for key in orphans]
+        out.append(Diagnostic("info", f"{len(orphans)} workload(s) whose controller is not in the input stand for "
+                                      f"their pods: {name_list(named)}"))
     if covered:
         out.append(Diagnostic("info", f"{len(covered)} workload(s) have their pods in the input, which are used "
                                       f"instead: {name_list(covered)}"))
@@ -247,17 +260,24 @@ def _ignored_warnings(ignored: list[IgnoredObject]) -> list[Diagnostic]:
 KEPT_TEXT_LIMIT = 1 << 20  # characters: a larger input (a cluster snapshot) is not kept for positions
 
 
-def load_manifests(paths: Iterable[str], stdin_text: str | None = None, keep_texts: bool = False) -> LoadResult:
-    """Load files, directories (recursive) and '-' (stdin_text) into a Cluster. With `keep_texts`, the text
-    of every input up to KEPT_TEXT_LIMIT is kept (LoadResult.texts), for sources.positions."""
+def load_manifests(paths: Iterable[str], stdin_text: str | None = None, keep_texts: bool = False,
+                   default_namespace: str | None = None) -> LoadResult:
+    """Load files, directories (recursive) and '-' (stdin_text) into a Cluster; namespaced objects that
+    name no namespace are in `default_namespace` (else `default`), as `kubectl apply -n` puts them. With
+    `keep_texts`, the text of every input up to KEPT_TEXT_LIMIT is kept (LoadResult.texts), for
+    sources.positions."""
     inputs = expand_paths(paths)
     empty: list[str] = []
     texts: dict[str, str] | None = {} if keep_texts else None
+    hooks: list[Diagnostic] = []
+    objects = without_passing_hooks(_read_all(inputs, stdin_text, empty, texts), hooks)
+    if default_namespace is not None:
+        objects = _in_namespace(objects, namespace_name(default_namespace, "default namespace"))
     with paused_gc():
-        result = assemble(_read_all(inputs, stdin_text, empty, texts))
+        result = assemble(objects)
     notes = [Diagnostic("note", f"skipped {what}") for what in inputs.skipped]
     notes += [Diagnostic("note", f"skipped {path}: holds no objects") for path in empty]
-    return replace(result, diagnostics=tuple(notes) + result.diagnostics, texts=texts or {})
+    return replace(result, diagnostics=tuple(notes + hooks) + result.diagnostics, texts=texts or {})
 
 
 def _read_all(inputs: Inputs, stdin_text: str | None, empty: list[str],
@@ -281,6 +301,16 @@ def _read_all(inputs: Inputs, stdin_text: str | None, empty: list[str],
         total += count
     if total == 0:
         raise InputError(Location(", ".join(inputs.files)), None, "no Kubernetes objects in the input")
+
+
+def _in_namespace(objects: Iterable[RawObject], namespace: str) -> Iterator[RawObject]:
+    """Objects of the namespaced kinds without metadata.namespace get `namespace`; an object that names
+    its own keeps it, and cluster-scoped kinds (Namespace, Node, the tiered policies) have none."""
+    for raw in objects:
+        meta = raw.data.get("metadata")
+        if raw.data.get("kind") in NAMESPACED_KINDS and isinstance(meta, dict) and meta.get("namespace") is None:
+            meta["namespace"] = namespace
+        yield raw
 
 
 def load_objects(objects: Iterable[Mapping[str, Any]], origin: str = "<memory>") -> LoadResult:

@@ -257,6 +257,14 @@ def parse_selector(f: Field) -> LabelSelector:
     return LabelSelector.build(dict(match_labels), tuple(reqs))
 
 
+def namespace_name(text: str, what: str) -> NamespaceName:
+    """A namespace name given outside a manifest (an option), checked as metadata.namespace is."""
+    if not _valid_name(_DNS_LABEL, 63, text):
+        raise InputError(None, None, f"{what} {text!r} is not a valid namespace name (a DNS label: lowercase "
+                                     "letters, digits and '-', at most 63 characters)")
+    return NamespaceName(text)
+
+
 def _metadata(f: Field, namespaced: bool) -> tuple[NamespaceName, str, Field]:
     meta = f.child("metadata")
     meta.required().mapping()
@@ -332,11 +340,16 @@ def _plain_container_port(value: object) -> ContainerPort | None:
 
 
 def _pod_spec(spec: Field) -> tuple[tuple[ContainerPort, ...], bool, str | None]:
-    """Container ports, hostNetwork and nodeName: what a pod spec means to policies."""
-    spec.mapping()
+    """Container ports, hostNetwork and nodeName: what a pod spec means to policies, checked as the API
+    server checks them (at least one container; nodeName a DNS subdomain)."""
+    spec.required().mapping()
+    containers = spec.child("containers").required()
+    items = containers.items()
+    if not items:
+        containers.fail("must list at least one container")
     ports: list[ContainerPort] = []
     names: set[str] = set()
-    for c in spec.child("containers").items():
+    for c in items:
         c.mapping()
         for index, value in enumerate(c.get("ports", list) or ()):
             port = _plain_container_port(value)
@@ -353,7 +366,10 @@ def _pod_spec(spec: Field) -> tuple[tuple[ContainerPort, ...], bool, str | None]
                 names.add(port.name)
             ports.append(port)
     host_network = spec.get("hostNetwork", bool) or False
-    return tuple(sorted(set(ports))), host_network, spec.get("nodeName", str)
+    node = spec.get("nodeName", str)
+    if node and not _valid_name(_DNS_SUBDOMAIN, 253, node):
+        spec.child("nodeName").fail(f"{node!r} is not a valid node name (a DNS subdomain of at most 253 characters)")
+    return tuple(sorted(set(ports))), host_network, node or None
 
 
 def _controller(meta: Field) -> tuple[str, str] | None:

@@ -181,6 +181,8 @@ def _peer(f: Field, kinds: tuple[str, ...], version: _Version, action: str, warn
         f.fail(f"must set exactly one of: {', '.join(kinds)}" + (f" (found {', '.join(known)})" if known else ""))
     which = known[0]
     sub = f.child(which)
+    if not version.v2:
+        _refuse_old_shape(sub, which, version.kind)
     if which == "namespaces":
         return TierPeer(pods=TierSelector(parse_selector(sub), None))
     if which == "pods":
@@ -197,6 +199,34 @@ def _peer(f: Field, kinds: tuple[str, ...], version: _Version, action: str, warn
         warn(Diagnostic("warning", f"{f.path}: domainNames is meant for {'Accept' if version.v2 else 'Allow'} "
                                    f"rules only, not {action}", f.location))
     return TierPeer(domains=tuple(domains))
+
+
+# The peer shape of network-policy-api v0.1.0 to v0.1.2 (v0.1.1 is what policy-assistant pins and its demos
+# use): namespaces: {namespaceSelector | sameLabels | notSameLabels}, pods: {namespaces: {...}, podSelector}.
+# v0.1.3 made `namespaces` a label selector and `pods` {namespaceSelector, podSelector}, and removed
+# sameLabels and notSameLabels.
+_OLD_PEER_FIELDS = {"namespaces": ("namespaceSelector", "sameLabels", "notSameLabels"), "pods": ("namespaces",)}
+
+
+def _refuse_old_shape(sub: Field, which: str, kind: str) -> None:
+    """A peer written in the old shape fails with what netpol reads and how to write it, not only
+    'unknown field'."""
+    data = sub.value if isinstance(sub.value, dict) else {}
+    old = [key for key in _OLD_PEER_FIELDS.get(which, ()) if key in data]
+    if not old:
+        return
+    if which == "pods":
+        rewrite = "write pods: {namespaceSelector: <selector>, podSelector: <selector>}"
+        inner = data["namespaces"]
+        if isinstance(inner, dict) and any(k in inner for k in ("sameLabels", "notSameLabels")):
+            rewrite += "; sameLabels and notSameLabels were removed in v0.1.3, with nothing in their place"
+    elif old[0] == "namespaceSelector":
+        rewrite = "write namespaces: <selector> (the namespaceSelector's content, one level up)"
+    else:
+        rewrite = f"{old[0]} was removed in v0.1.3, with nothing in its place"
+    sub.child(old[0]).fail(f"unknown field: this is the {kind} peer shape of network-policy-api v0.1.0-v0.1.2 "
+                           f"(v0.1.1 is what policy-assistant's demos use); netpol reads {V1ALPHA1} as v0.1.3 and "
+                           f"later define it (the v0.1.7 CRDs), where namespaces is a label selector: {rewrite}")
 
 
 def _strings(f: Field, limit: int) -> list[str]:

@@ -199,8 +199,9 @@ def test_stdin_and_verbose_ignored_objects() -> None:
 
 def test_matrix_reports_plugin_dependent_assumptions(tmp_path) -> None:  # type: ignore[no-untyped-def]
     (tmp_path / "c.yaml").write_text(
-        "apiVersion: v1\nkind: Pod\nmetadata: {name: node-agent}\nspec: {hostNetwork: true}\n"
-        "status: {podIP: 192.168.0.5}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: pending}\n---\n"
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: node-agent}\nspec: {hostNetwork: true, containers: [{name: c}]}\n"
+        "status: {podIP: 192.168.0.5}\n---\napiVersion: v1\nkind: Pod\nmetadata: {name: pending}\n"
+        "spec: {containers: [{name: c}]}\n---\n"
         "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: p}\n"
         "spec: {podSelector: {}, ingress: [{from: [{ipBlock: {cidr: 192.168.0.0/16}}]}]}\n")
     r = run("matrix", "-f", str(tmp_path), "-p", "80", "-o", "json")
@@ -353,3 +354,20 @@ def test_can_reach_a_service_resolves_the_target_port() -> None:
     r = run("can-reach", "default/test-2", "svc/apiserver:8001", "-p", "80", "-f", fx("specific-port"))
     assert r.exit_code == 2
     assert r.stderr == "netpol: error: a Service destination takes its port as svc/NAME:PORT, not --port\n"
+
+
+def test_default_namespace_on_every_command_that_reads_files(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "a.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web, labels: {app: web}}\nspec: {containers: [{name: c}]}\n---\n"
+        "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny}\nspec: {podSelector: {}}\n")
+    a = str(tmp_path / "a.yaml")
+    r = run("can-reach", "1.2.3.4", "argocd/web", "-p", "80", "-f", a, "--default-namespace", "argocd")
+    assert (r.exit_code, r.stdout.splitlines()[0]) == (1, "DENIED: 1.2.3.4 -> argocd/web TCP/80")
+    for command in (["matrix"], ["explain"], ["list"], ["exposure", "argocd/web"], ["lint"], ["graph"]):
+        r = run(*command, "-f", a, "--default-namespace", "argocd")
+        assert r.exit_code in (0, 1) and "namespace 'argocd' is used" in r.stderr, (command, r.stderr)
+        assert "namespace 'default'" not in r.stderr and "default/web" not in r.stdout, (command, r.stdout)
+    r = run("diff", a, a, "--default-namespace", "argocd")
+    assert r.exit_code == 0 and "namespace 'argocd' is used" in r.stderr
+    r = run("matrix", "--default-namespace", "argocd", "--kubeconfig", str(tmp_path / "none"))
+    assert r.exit_code == 2 and "--default-namespace is for manifests that name no namespace: pass -f PATH" in r.stderr

@@ -46,7 +46,8 @@ def test_diff_of_policies_only_compares_every_possible_pod(tmp_path: Path) -> No
 
 
 def test_diff_with_pods_on_one_side_compares(tmp_path: Path) -> None:
-    pods = DENY + "---\napiVersion: v1\nkind: Pod\nmetadata: {name: db-0, namespace: payments, labels: {app: db}}\n"
+    pods = DENY + "---\napiVersion: v1\nkind: Pod\nmetadata: {name: db-0, namespace: payments, labels: {app: db}}\n" \
+        "spec: {containers: [{name: c}]}\n"
     r = runner.invoke(app, ["diff", write(tmp_path, "base.yaml", DENY), write(tmp_path, "head.yaml", pods)])
     assert r.exit_code == 1
     assert "pod added: payments/db-0" in r.stdout

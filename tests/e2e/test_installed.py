@@ -72,6 +72,7 @@ def test_check_and_diff(tmp_path) -> None:  # type: ignore[no-untyped-def]
 def test_a_reader_that_stops_early_ends_netpol_quietly(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """`netpol ... | head` ends with the command's own exit code (0 for a matrix), no traceback, no error line."""
     pods = "apiVersion: v1\nkind: Namespace\nmetadata: {name: default}\n" + "".join(f"---\napiVersion: v1\nkind: Pod\nmetadata: {{name: p{i}, labels: {{i: '{i}'}}}}\n"
+                                                                                 f"spec: {{containers: [{{name: c}}]}}\n"
                    for i in range(150))
     (tmp_path / "pods.yaml").write_text(pods)
     assert NETPOL is not None

@@ -21,7 +21,8 @@ SEEDS: list[dict[str, Any]] = [
 scalars = st.one_of(
     st.none(), st.booleans(), st.integers(-5, 70000), st.floats(allow_nan=False, allow_infinity=False),
     st.sampled_from(["", "TCP", "udp", "http", "80", "10.0.0.0/8", "10.0.0.1/33", "In", "Exists", "Bogus",
-                     "a/b", "-x", "Ingress", "Egress", "kube-system", "x" * 70]),
+                     "a/b", "-x", "Ingress", "Egress", "kube-system", "x" * 70, "10.0.0.0/255.0.0.0", "fe80::%eth0/64",
+                     "10.0.0.0/08", "010.0.0.0/8", "::ffff:10.0.0.0/104", "10.0.0.1/24", "::ffff:10.0.0.1"]),
     st.text(max_size=8),
 )
 values = st.recursive(scalars, lambda inner: st.one_of(

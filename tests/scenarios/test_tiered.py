@@ -107,7 +107,8 @@ def test_egress_accept_does_not_override_the_destination_ingress() -> None:
                 "metadata": {"name": "closed", "namespace": "gryffindor"},
                 "spec": {"podSelector": {}, "ingress": []}}]
     raw = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}} for n in ("gryffindor", "slytherin")]
-    raw += [{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": p, "namespace": n}}
+    raw += [{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": p, "namespace": n},
+             "spec": {"containers": [{"name": "c"}]}}
             for p, n in (("harry", "gryffindor"), ("draco", "slytherin"))]
     b = analyzer(*raw, *objects)
     v = b.can_reach(D, H, 80)

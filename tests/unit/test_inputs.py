@@ -10,7 +10,8 @@ import pytest
 from netpol import InputError, load_manifests
 from netpol.sources import manifests
 
-POD = "apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: default, labels: {{app: {name}}}}}\n"
+POD = ("apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: default, labels: {{app: {name}}}}}\n"
+       "spec: {{containers: [{{name: c}}]}}\n")
 NS = "apiVersion: v1\nkind: Namespace\nmetadata: {name: default}\n"
 
 
@@ -111,9 +112,9 @@ def test_identical_duplicates_merge_conflicting_ones_fail(tmp_path: Path) -> Non
 
 def test_typed_lists_and_nested_lists(tmp_path: Path) -> None:
     typed = write(tmp_path / "pods.json", '{"apiVersion": "v1", "kind": "PodList", "items": ['
-                  '{"metadata": {"name": "a", "namespace": "default"}},'
+                  '{"metadata": {"name": "a", "namespace": "default"}, "spec": {"containers": [{"name": "c"}]}},'
                   '{"apiVersion": "v1", "kind": "List", "items": [{"apiVersion": "v1", "kind": "Pod", '
-                  '"metadata": {"name": "b", "namespace": "default"}}]}]}')
+                  '"metadata": {"name": "b", "namespace": "default"}, "spec": {"containers": [{"name": "c"}]}}]}]}')
     assert pods(load_manifests([str(typed)])) == ["default/a", "default/b"]
     policies = write(tmp_path / "np.yaml", "apiVersion: networking.k8s.io/v1\nkind: NetworkPolicyList\nitems:\n"
                      "- metadata: {name: deny, namespace: default}\n  spec: {podSelector: {}}\n")
@@ -160,7 +161,7 @@ def test_depth_is_checked_when_libyaml_does_not_limit_it(tmp_path: Path, monkeyp
     """Older libyaml recurses without limit and crashes the process: netpol measures the depth first."""
     monkeypatch.setattr(manifests, "_libyaml_limits_depth", lambda: False)
     deep = write(tmp_path / "deep.yaml", POD.format(name="a") + "---\nx:\n  y: " + "[" * 1500 + "]" * 1500 + "\n")
-    assert error([str(deep)]) == f"{deep}: document 2, line 6: nested deeper than 1000 levels; no Kubernetes object is"
+    assert error([str(deep)]) == f"{deep}: document 2, line 7: nested deeper than 1000 levels; no Kubernetes object is"
     flat = write(tmp_path / "flat.yaml", POD.format(name="a") + "---\n" + POD.format(name="b"))
     assert pods(load_manifests([str(flat)])) == ["default/a", "default/b"]
     assert not manifests._could_nest_deeper(POD.format(name="a"), 1000)

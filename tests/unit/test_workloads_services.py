@@ -160,6 +160,42 @@ def test_a_running_job_of_a_cronjob_stands_for_the_cronjob() -> None:
     assert [p.key for p in result.cluster.pods] == ["default/cronjob/report"]
 
 
+def _controlled(obj: dict[str, Any], kind: str, name: str) -> dict[str, Any]:
+    obj["metadata"]["ownerReferences"] = [{"apiVersion": "x/v1", "kind": kind, "name": name, "uid": "u",
+                                           "controller": True}]
+    return obj
+
+
+def test_a_workload_whose_controller_is_not_in_the_input_stands_for_its_pods() -> None:
+    """An operator's Deployment or StatefulSet, a ReplicaSet without its Deployment, a Job without its
+    CronJob: each is one endpoint for its pods, and an info line says whose they are."""
+    from netpol import load_objects
+
+    objects = [namespace("shop"),
+               _controlled(workload("Deployment", "web", {"app": "web"}, "shop", replicas=2), "WebApp", "web"),
+               _controlled(workload("ReplicaSet", "api-5d9c7", {"app": "api"}, "shop", replicas=1), "Deployment", "api"),
+               _controlled(workload("StatefulSet", "prom", {"app": "prom"}, "shop", replicas=5), "Prometheus", "k8s"),
+               _controlled(workload("Job", "report-1", {"app": "report"}, "shop"), "CronJob", "report"),
+               _controlled(workload("ReplicaSet", "api-old", {"app": "api"}, "shop", replicas=0), "Deployment", "api"),
+               # controlled by a workload in the input: that one stands for it, as before
+               _controlled(workload("ReplicaSet", "db-7f", {"app": "db"}, "shop", replicas=1), "Deployment", "db"),
+               workload("Deployment", "db", {"app": "db"}, "shop")]
+    result = load_objects(objects)
+    assert [(p.key, p.replicas) for p in result.cluster.pods] == [
+        ("shop/deployment/db", 1), ("shop/deployment/web", 2), ("shop/job/report-1", 1),
+        ("shop/replicaset/api-5d9c7", 1), ("shop/statefulset/prom", 5)]
+    assert [str(d) for d in result.diagnostics] == [
+        "info: 5 workload(s) whose controller is not in the input stand for their pods: shop/deployment/web (controlled "
+        "by webapp/web), shop/job/report-1 (controlled by cronjob/report), shop/replicaset/api-5d9c7 (controlled by "
+        "deployment/api) +2 more",
+        "info: 1 workload(s) scaled to 0 have no pods: shop/replicaset/api-old"]
+    running = _owned_pod("api-5d9c7-x", {"app": "api", "pod-template-hash": "5d9c7"}, "api-5d9c7")
+    running["metadata"]["namespace"] = "shop"
+    result = load_objects([*objects, running])  # its pod is in the input: the ReplicaSet gives way to it
+    assert "shop/replicaset/api-5d9c7" not in [p.key for p in result.cluster.pods]
+    assert "shop/api-5d9c7-x" in [p.key for p in result.cluster.pods]
+
+
 def _owned_pod(name: str, labels_: dict[str, str], rs: str, ip: str | None = None) -> dict[str, Any]:
     meta: dict[str, Any] = {"name": name, "namespace": "default", "labels": labels_,
                             "ownerReferences": [{"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": rs, "uid": "u",
