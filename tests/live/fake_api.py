@@ -8,6 +8,7 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
@@ -32,6 +33,8 @@ class FakeApi:
         self.requests: list[tuple[str, str]] = []
         self.fail: dict[str, int] = {}  # plural -> HTTP status to answer with
         self.delay = 0.0
+        # plural -> a function that writes the whole HTTP answer itself (a misbehaving server)
+        self.raw: dict[str, Callable[[BaseHTTPRequestHandler], None]] = {}
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -113,6 +116,11 @@ class FakeApi:
                     pass
 
             def do_GET(self) -> None:  # noqa: N802
+                misbehave = api.raw.get(urlparse(self.path).path.rsplit("/", 1)[-1])
+                if misbehave is not None:
+                    api.requests.append(("GET", self.path))
+                    misbehave(self)
+                    return
                 self._reply("GET")
 
             def do_POST(self) -> None:  # noqa: N802
