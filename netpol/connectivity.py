@@ -116,7 +116,7 @@ class Units:
 
     @property
     def notes(self) -> list[str]:
-        return self.regions.notes() if self.regions is not None else []
+        return [*self.analyzer.cluster.assumptions, *(self.regions.notes() if self.regions is not None else [])]
 
     def _order(self, u: Unit) -> tuple[int, tuple[object, ...]]:
         kind = ("workload", "pod", "region", "outside").index(u.kind) // 2  # pods and workloads together
