@@ -14,7 +14,7 @@ import re
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -123,6 +123,10 @@ Context = Annotated[str | None, typer.Option("--context", metavar="NAME",
 Namespaces = Annotated[
     list[str] | None, typer.Option("--namespace", "-n", metavar="NS", help="Only these namespaces. Repeatable.")
 ]
+IgnoreUnmodelled = Annotated[bool, typer.Option(
+    "--ignore-unmodelled", help="Answer even though the input holds objects that allow or deny traffic and "
+    "that netpol does not evaluate (Cilium, Calico, Antrea, Istio... see docs/semantics.md), or a policy kind "
+    "it could not read; every answer then names them among its assumptions.")]
 ProtocolOpt = Annotated[ProtocolName, typer.Option("--protocol", metavar="TCP|UDP|SCTP", case_sensitive=False,
                                                    help="The protocol.")]
 
@@ -190,6 +194,9 @@ class Source:
     kubeconfig: str | None = None
     context: str | None = None
     verbose: bool = False
+    # Objects that enforce traffic and that netpol does not evaluate: None for a command that states no
+    # reachability (they are named in a warning), False to refuse to answer, True to answer and say so.
+    ignore_unmodelled: bool | None = None
 
 
 def _load(source: Source, scope: list[str] | None = None) -> LoadResult:
@@ -204,7 +211,23 @@ def _load(source: Source, scope: list[str] | None = None) -> LoadResult:
         else:
             result = _read_live(source, scope).result
     _report(result, source.verbose)
-    return result
+    return _unmodelled(result, source.ignore_unmodelled)
+
+
+def _unmodelled(result: LoadResult, ignore: bool | None) -> LoadResult:
+    """Refuse an answer that cannot see every enforcing object (UnmodelledError), or answer with them
+    named as assumptions (docs/semantics.md §14)."""
+    unmodelled = result.unmodelled
+    if not unmodelled:
+        return result
+    if ignore is False:
+        raise unmodelled.refusal()
+    assumptions = unmodelled.assumptions()
+    for line in assumptions if ignore else unmodelled.lines():
+        _note(f"netpol: warning: {line}")
+    if not ignore:
+        return result
+    return replace(result, cluster=replace(result.cluster, assumptions=(*result.cluster.assumptions, *assumptions)))
 
 
 def _read_live(source: Source, scope: list[str] | None) -> ClusterRead:
@@ -229,11 +252,11 @@ def _report(result: LoadResult, verbose: bool) -> None:
     for diag in result.diagnostics:
         if diag.severity != "note" or verbose:
             _note(f"netpol: {diag}")
-    if result.ignored:
-        _note(f"netpol: ignored {len(result.ignored)} object(s) of other kinds: {result.ignored_summary()}"
+    if result.others:
+        _note(f"netpol: ignored {len(result.others)} object(s) of other kinds: {result.ignored_summary()}"
               + ("" if verbose else " (--verbose lists them)"))
         if verbose:
-            for obj in result.ignored:
+            for obj in result.others:
                 _note(f"netpol:   {obj.location}: {obj.kind} ({obj.api_version}) {obj.name}")
 
 
@@ -312,6 +335,7 @@ def can_reach(
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     verbose: Verbose = False,
+    ignore_unmodelled: IgnoreUnmodelled = False,
 ) -> None:
     """Can SRC open a connection to DST on PORT? Exit 0 allowed, 1 denied, 2 error.
 
@@ -334,14 +358,14 @@ def can_reach(
         if port is None:
             _fail("--port is required")
         _can_reach_possible(source, destination, port, protocol.value, namespace, output,
-                            Source(files, kubeconfig, context, verbose), scopes)
+                            Source(files, kubeconfig, context, verbose, ignore_unmodelled), scopes)
     service = SERVICE_REF.match(destination)
     if service is not None and port is not None:
         _fail("a Service destination takes its port as svc/NAME:PORT, not --port")
     if service is None and port is None:
         _fail("--port is required (or DST is a Service: svc/NAME:PORT)")
     with _user_errors():
-        inputs = Source(files, kubeconfig, context, verbose)
+        inputs = Source(files, kubeconfig, context, verbose, ignore_unmodelled)
         analyzer = _analyze(inputs, _endpoint_namespaces((source, destination), namespace))
         if service is not None:
             sv = analyzer.can_reach_service(source, destination, protocol.value, namespace)
@@ -390,6 +414,7 @@ def matrix(
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     verbose: Verbose = False,
+    ignore_unmodelled: IgnoreUnmodelled = False,
 ) -> None:
     """Reachability of every ordered pair of pods.
 
@@ -409,7 +434,8 @@ def matrix(
     )
 
     with _user_errors():
-        analyzer = _analyze(Source(files, kubeconfig, context, verbose), namespace, warn_no_pods=True)
+        analyzer = _analyze(Source(files, kubeconfig, context, verbose, ignore_unmodelled), namespace,
+                            warn_no_pods=True)
         m = analyzer.matrix(port, protocol.value if protocol else None, namespace, by_workload)
     if output is MatrixFormat.table:
         if len(m.pods) > TABLE_LIMIT:
@@ -477,6 +503,7 @@ def graph(
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     verbose: Verbose = False,
+    ignore_unmodelled: IgnoreUnmodelled = False,
 ) -> None:
     """Draw the allow-graph as DOT, SVG or PNG (SVG and PNG need Graphviz's `dot`).
 
@@ -490,7 +517,7 @@ def graph(
     if chosen is not GraphFormat.dot and out is None and sys.stdout.isatty():
         _fail(f"{chosen.value} is binary or long; write it to a file with -o FILE")
     with _user_errors():
-        source = Source(files, kubeconfig, context, verbose)
+        source = Source(files, kubeconfig, context, verbose, ignore_unmodelled)
         analyzer = _analyze(source, None if focus else namespace, warn_no_pods=True)
         diagram = analyzer.diagram(port, protocol.value, namespace, focus)
         dot = diagram_dot(diagram)
@@ -531,6 +558,7 @@ def check(
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     verbose: Verbose = False,
+    ignore_unmodelled: IgnoreUnmodelled = False,
 ) -> None:
     """Check intent files against manifests or the live cluster. Exit 0 all pass, 1 any failure, 2 error.
 
@@ -551,7 +579,7 @@ def check(
     with _user_errors():
         paths = intent_files(intents)
         if live:  # one cluster for every file: failing to read it is fatal
-            analyzers[()] = _analyze(Source(None, kubeconfig, context, verbose))
+            analyzers[()] = _analyze(Source(None, kubeconfig, context, verbose, ignore_unmodelled))
     for path in paths:
         try:
             intent = load_intent_file(path, confine=not allow_outside_repo)
@@ -560,7 +588,8 @@ def check(
                 raise QueryError(f"{path}: names no manifests; add 'manifests:' to it, pass -f PATH, or use --live")
             if manifests not in analyzers:
                 try:
-                    loaded = analyzers[manifests] = _analyze(Source(list(manifests), verbose=verbose))
+                    loaded = analyzers[manifests] = _analyze(Source(list(manifests), verbose=verbose,
+                                                                    ignore_unmodelled=ignore_unmodelled))
                     if not loaded.cluster.pods:
                         _note(f"netpol: note: {', '.join(manifests)}: no pods or workloads, so namespace and "
                               "podSelector endpoints stand for every possible such pod")
@@ -589,6 +618,7 @@ def diff(
     any_pod: Annotated[bool, typer.Option(
         "--any-pod", help="Also compare every possible pod (automatic when neither side has pods).")] = False,
     verbose: Verbose = False,
+    ignore_unmodelled: IgnoreUnmodelled = False,
 ) -> None:
     """Connections gained, lost or changed between two versions. Exit 0 no change, 1 changed, 2 error.
 
@@ -606,7 +636,8 @@ def diff(
     if base == "-" and head == "-":
         _fail("only one of BASE and HEAD can be standard input")
     with _user_errors():
-        old, new = _load(Source([base], verbose=verbose)).cluster, _load(Source([head], verbose=verbose)).cluster
+        old, new = (_load(Source([side], verbose=verbose, ignore_unmodelled=ignore_unmodelled)).cluster
+                    for side in (base, head))
         if any_pod or not (old.pods or new.pods):
             if output is DiffFormat.html:
                 _fail("-o html compares the input's pods; for possible pods use -o text, json or md")
@@ -670,6 +701,7 @@ def exposure(
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     verbose: Verbose = False,
+    ignore_unmodelled: IgnoreUnmodelled = False,
 ) -> None:
     """Who could reach each endpoint, and what it could reach, on which ports and by which rules.
 
@@ -686,7 +718,8 @@ def exposure(
     from netpol.render.exposure import exposure_csv, exposure_json, exposure_markdown, exposure_text
 
     with _user_errors():
-        units = _units(Source(files, kubeconfig, context, verbose), any_pod, [target] if target else [])
+        units = _units(Source(files, kubeconfig, context, verbose, ignore_unmodelled), any_pod,
+                       [target] if target else [])
         targets = units.find(target) if target else [u for u in units.all if not namespace or u.namespace in namespace]
         items = exposure_of(units, targets)
     if output is ListFormat.text:
@@ -715,6 +748,7 @@ def list_connections(
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     verbose: Verbose = False,
+    ignore_unmodelled: IgnoreUnmodelled = False,
 ) -> None:
     """Allowed connections as `SOURCE => DESTINATION : PORTS`, per workload (pods without one), with
     outside address ranges. Sources alike are folded into one line.
@@ -733,7 +767,8 @@ def list_connections(
             from netpol.query import port_number
 
             probe = (protocol.value, port_number(port))
-        units = _units(Source(files, kubeconfig, context, verbose), any_pod, [x for x in (to, from_) if x])
+        units = _units(Source(files, kubeconfig, context, verbose, ignore_unmodelled), any_pod,
+                       [x for x in (to, from_) if x])
         sources = units.find(from_) if from_ else None
         destinations = units.find(to) if to else None
         links = list(units.links(sources, destinations, probe))
@@ -757,6 +792,7 @@ def report(
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     verbose: Verbose = False,
+    ignore_unmodelled: IgnoreUnmodelled = False,
 ) -> None:
     """Write one self-contained HTML page to explore the policies: graph, matrix, explanations, lint.
 
@@ -775,7 +811,8 @@ def report(
     if _suffix(out) not in ("html", "htm"):
         _fail(f"the report is an HTML page: name it .html, not {out!r}")
     with _user_errors():
-        analyzer = _analyze(Source(files, kubeconfig, context, verbose), namespace, warn_no_pods=True)
+        analyzer = _analyze(Source(files, kubeconfig, context, verbose, ignore_unmodelled), namespace,
+                            warn_no_pods=True)
         with _phase("linting"):
             findings = run_lint(analyzer.cluster, namespace or (), engine=analyzer.engine)
         findings = findings.with_positions(field_position)
@@ -829,6 +866,7 @@ def lint(
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     verbose: Verbose = False,
+    ignore_unmodelled: IgnoreUnmodelled = False,
 ) -> None:
     """Find policies that do not do what their author meant: exact findings with file and line.
 
@@ -850,7 +888,7 @@ def lint(
     with _user_errors():
         rule_ids([*(disable or []), *(enable or [])])  # a typo is an error before any reading
         inputs = [*(files or []), *(paths or [])] or None
-        cluster = _load(Source(inputs, kubeconfig, context, verbose), namespace).cluster
+        cluster = _load(Source(inputs, kubeconfig, context, verbose, ignore_unmodelled), namespace).cluster
         with _phase("linting"):
             report = run_lint(cluster, namespace or (), disable or (), enable or ())
     report = report.with_positions(field_position)
@@ -871,6 +909,7 @@ def snapshot(
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     verbose: Verbose = False,
+    ignore_unmodelled: IgnoreUnmodelled = False,
 ) -> None:
     """Save what netpol reads from the live cluster as a v1 List, for -f: CI, offline use, bug reports.
 
@@ -886,7 +925,8 @@ def snapshot(
         _fail(f"cannot tell the format of {out!r} from its extension: use .yaml, .yml or .json")
     with _user_errors():
         read = _read_live(Source(None, kubeconfig, context, verbose), namespace)
-    _report(read.result, verbose)
+        _report(read.result, verbose)
+        _unmodelled(read.result, ignore_unmodelled)  # read back, the file could not say what was not read
     import yaml
 
     from netpol.sources.snapshot import shareable
