@@ -39,12 +39,15 @@ class Resource:
     plural: str
     namespaced: bool = True
     optional: bool = False  # a CRD that may not be installed: 404 means none of them, with a note
+    # What a 403 at cluster scope leaves unknown: the answers go on and say so; None: a 403 is fatal
+    if_forbidden: str | None = None
 
     @property
     def base(self) -> str:
         return "/api/v1" if self.api_version == "v1" else f"/apis/{self.api_version}"
 
 
+NODES_UNKNOWN = "nodes"
 # Everything netpol reads, and so exactly what docs/rbac.yaml grants (list; get for namespaces).
 RESOURCES = (
     Resource("Namespace", "v1", "namespaces", namespaced=False),
@@ -58,13 +61,13 @@ RESOURCES = (
     Resource("DaemonSet", "apps/v1", "daemonsets"),
     Resource("Job", "batch/v1", "jobs"),
     Resource("CronJob", "batch/v1", "cronjobs"),
-    Resource("Node", "v1", "nodes", namespaced=False),
+    Resource("Node", "v1", "nodes", namespaced=False, if_forbidden=NODES_UNKNOWN),
     Resource("AdminNetworkPolicy", "policy.networking.k8s.io/v1alpha1", "adminnetworkpolicies",
-             namespaced=False, optional=True),
+             namespaced=False, optional=True, if_forbidden="the Admin tier (v1alpha1)"),
     Resource("BaselineAdminNetworkPolicy", "policy.networking.k8s.io/v1alpha1", "baselineadminnetworkpolicies",
-             namespaced=False, optional=True),
+             namespaced=False, optional=True, if_forbidden="the Baseline tier (v1alpha1)"),
     Resource("ClusterNetworkPolicy", "policy.networking.k8s.io/v1alpha2", "clusternetworkpolicies",
-             namespaced=False, optional=True),
+             namespaced=False, optional=True, if_forbidden="the Admin and Baseline tiers (v1alpha2)"),
 )
 PAGE_SIZE = 500
 TIMEOUT_SECONDS = 30.0  # for a whole request: connecting, headers and body, however slowly they come
@@ -81,6 +84,10 @@ class ClusterError(NetpolError):
 
 class _Absent(Exception):
     """An optional resource (a CRD) the API server does not serve."""
+
+
+class _Forbidden(Exception):
+    """A cluster-scoped resource the user may not list, whose absence the answers state (if_forbidden)."""
 
 
 @dataclass(frozen=True)
@@ -103,7 +110,19 @@ def read_cluster(kubeconfig: str | None = None, context: str | None = None,
         result = assemble(_located(obj, origin) for obj in objects)
     notes = tuple(Diagnostic("info", f"the API server does not serve {r.plural} ({r.api_version}): the CRD is not "
                                      "installed, so there are none") for r in reader.absent)
-    return ClusterRead(tuple(objects), replace(result, diagnostics=notes + result.diagnostics), name)
+    unread = tuple(f"{r.plural} ({r.api_version}), forbidden (403), so {r.if_forbidden} could not be read"
+                   for r in reader.forbidden if r.if_forbidden != NODES_UNKNOWN)
+    cluster = result.cluster
+    if any(r.if_forbidden == NODES_UNKNOWN for r in reader.forbidden):
+        notes += (Diagnostic("warning", f"{NODES_FORBIDDEN}; netpol needs list on nodes for them (see "
+                                        "docs/rbac.yaml)"),)
+        cluster = replace(cluster, assumptions=(*cluster.assumptions, NODES_FORBIDDEN))
+    return ClusterRead(tuple(objects), replace(result, cluster=cluster, diagnostics=notes + result.diagnostics,
+                                               unread=unread), name)
+
+
+NODES_FORBIDDEN = ("nodes could not be read (forbidden, 403): answers about host-network pods and `nodes` peers are "
+                   "computed without any node's labels or addresses")
 
 
 NO_CONFIG_HINT = "(to analyse manifests instead, pass -f PATH)"
@@ -200,12 +219,15 @@ class _Reader:
         self.timeout = timeout
         self.progress = progress
         self.absent: list[Resource] = []
+        self.forbidden: list[Resource] = []
 
     def read(self, resource: Resource, scope: list[str]) -> Iterator[dict[str, Any]]:
         try:
             yield from self._read(resource, scope if resource.namespaced or resource.kind == "Namespace" else [])
         except _Absent:
             self.absent.append(resource)
+        except _Forbidden:
+            self.forbidden.append(resource)
 
     def _read(self, resource: Resource, scope: list[str]) -> Iterator[dict[str, Any]]:
         count = 0
@@ -274,6 +296,8 @@ class _Reader:
         except ApiException as exc:
             if exc.status == 404 and resource.optional:
                 raise _Absent() from None
+            if exc.status == 403 and resource.if_forbidden is not None:
+                raise _Forbidden() from None
             raise ClusterError(self._status_message(exc, resource, path, scope)) from None
         except _TimedOut:
             raise ClusterError(f"{self._server(path)}: the API server did not finish answering within "
