@@ -926,7 +926,9 @@ def snapshot(
     with _user_errors():
         read = _read_live(Source(None, kubeconfig, context, verbose), namespace)
         _report(read.result, verbose)
-        _unmodelled(read.result, ignore_unmodelled)  # read back, the file could not say what was not read
+        # Objects netpol does not evaluate are written (by name), so the file's answers refuse alike; what
+        # could not be read, the file could not say: refused here.
+        _unmodelled(read.result, None if ignore_unmodelled or not read.result.unread else False)
     import yaml
 
     from netpol.sources.snapshot import shareable

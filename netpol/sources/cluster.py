@@ -30,6 +30,7 @@ from netpol.bulk import paused_gc
 from netpol.errors import Diagnostic, Location, NetpolError
 from netpol.sources import LoadResult, assemble
 from netpol.sources.manifests import RawObject, located
+from netpol.sources.unmodelled import CATALOGUE, READ_GROUPS, enforcing
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,9 @@ RESOURCES = (
     Resource("ClusterNetworkPolicy", "policy.networking.k8s.io/v1alpha2", "clusternetworkpolicies",
              namespaced=False, optional=True, if_forbidden="the Admin and Baseline tiers (v1alpha2)"),
 )
+# The API groups and their resources (discovery, readable by every authenticated user): which of the
+# kinds that enforce traffic and that netpol does not evaluate (sources/unmodelled.py) the server serves.
+DISCOVERY = Resource("APIGroupList", "v1", "API groups", namespaced=False, optional=True)
 PAGE_SIZE = 500
 TIMEOUT_SECONDS = 30.0  # for a whole request: connecting, headers and body, however slowly they come
 MAX_PAGES = 1_000  # per list: 500,000 objects of one kind at PAGE_SIZE, beyond any cluster netpol is made for
@@ -105,7 +109,8 @@ def read_cluster(kubeconfig: str | None = None, context: str | None = None,
     scope = sorted(set(namespaces or ()))
     reader = _Reader(api, name, timeout, progress)
     with api, paused_gc():
-        objects = [obj for resource in RESOURCES for obj in reader.read(resource, scope)]
+        unmodelled = reader.unmodelled()
+        objects = [obj for resource in (*RESOURCES, *unmodelled) for obj in reader.read(resource, scope)]
         origin = f"cluster {name}"
         result = assemble(_located(obj, origin) for obj in objects)
     notes = tuple(Diagnostic("info", f"the API server does not serve {r.plural} ({r.api_version}): the CRD is not "
@@ -228,6 +233,28 @@ class _Reader:
             self.absent.append(resource)
         except _Forbidden:
             self.forbidden.append(resource)
+
+    def unmodelled(self) -> list[Resource]:
+        """The enforcing kinds netpol does not evaluate that this server serves (at each group's preferred
+        version), to be listed like the others: their objects are named, never ignored in silence."""
+        wanted = {k.group for k in CATALOGUE} - READ_GROUPS
+        try:
+            groups = self._get(DISCOVERY, "/apis", [])
+        except _Absent:
+            return []
+        out = []
+        for group_version in _served(groups, wanted, self._server("/apis")):
+            path = f"/apis/{group_version}"
+            try:
+                listing = self._get(DISCOVERY, path, [])
+            except _Absent:
+                continue
+            for plural, kind, namespaced in _resources(listing, self._server(path)):
+                entry = enforcing(kind, group_version)
+                if entry is not None:
+                    out.append(Resource(kind, group_version, plural, namespaced, optional=True,
+                                        if_forbidden=f"the {kind} objects ({entry.product})"))
+        return out
 
     def _read(self, resource: Resource, scope: list[str]) -> Iterator[dict[str, Any]]:
         count = 0
@@ -439,6 +466,40 @@ def _page(data: Any, where: str) -> tuple[list[dict[str, Any]], str]:
         raise ClusterError(f"{where}: the API server sent a continue token that is {_json_type(token)}, not a "
                            "string")
     return items, token
+
+
+def _served(data: Any, wanted: set[str], where: str) -> list[str]:
+    """The preferred group versions of the `wanted` groups in an APIGroupList."""
+    groups = data.get("groups") if isinstance(data, dict) else None
+    if groups is None:
+        return []
+    if not isinstance(groups, list):
+        raise ClusterError(f"{where}: the API server sent groups that are {_json_type(groups)}, not a list")
+    out = []
+    for group in groups:
+        name = group.get("name") if isinstance(group, dict) else None
+        preferred = group.get("preferredVersion") if isinstance(group, dict) else None
+        version = preferred.get("groupVersion") if isinstance(preferred, dict) else None
+        if not isinstance(name, str) or not isinstance(version, str):
+            raise ClusterError(f"{where}: the API server sent a group without a name and preferred version")
+        if name in wanted:
+            out.append(version)
+    return out
+
+
+def _resources(data: Any, where: str) -> list[tuple[str, str, bool]]:
+    """(plural, kind, namespaced) of each resource in an APIResourceList, without subresources."""
+    resources = data.get("resources") if isinstance(data, dict) else None
+    if not isinstance(resources, list):
+        raise ClusterError(f"{where}: the API server sent no list of resources")
+    out = []
+    for entry in resources:
+        name, kind = (entry.get("name"), entry.get("kind")) if isinstance(entry, dict) else (None, None)
+        if not isinstance(name, str) or not isinstance(kind, str):
+            raise ClusterError(f"{where}: the API server sent a resource without a name and kind")
+        if "/" not in name:
+            out.append((name, kind, entry.get("namespaced") is not False))
+    return out
 
 
 def _json_type(value: Any) -> str:

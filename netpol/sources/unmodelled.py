@@ -21,46 +21,55 @@ class EnforcingKind:
 
     group: str
     kind: str
+    plural: str  # the resource a live read lists (docs/rbac.yaml grants it)
     product: str
 
 
 CATALOGUE: tuple[EnforcingKind, ...] = (
-    EnforcingKind("cilium.io", "CiliumNetworkPolicy", "Cilium"),
-    EnforcingKind("cilium.io", "CiliumClusterwideNetworkPolicy", "Cilium"),
-    EnforcingKind("projectcalico.org", "NetworkPolicy", "Calico"),
-    EnforcingKind("projectcalico.org", "GlobalNetworkPolicy", "Calico"),
-    EnforcingKind("crd.projectcalico.org", "NetworkPolicy", "Calico"),
-    EnforcingKind("crd.projectcalico.org", "GlobalNetworkPolicy", "Calico"),
-    EnforcingKind("crd.antrea.io", "ClusterNetworkPolicy", "Antrea"),
-    EnforcingKind("crd.antrea.io", "NetworkPolicy", "Antrea"),
-    EnforcingKind("security.antrea.tanzu.vmware.com", "ClusterNetworkPolicy", "Antrea (before v1.0)"),
-    EnforcingKind("security.antrea.tanzu.vmware.com", "NetworkPolicy", "Antrea (before v1.0)"),
-    EnforcingKind("security.istio.io", "AuthorizationPolicy", "Istio"),
-    EnforcingKind("security.istio.io", "PeerAuthentication", "Istio (STRICT mTLS refuses plain-text connections)"),
-    EnforcingKind("policy.linkerd.io", "Server", "Linkerd (its default policy)"),
-    EnforcingKind("policy.linkerd.io", "ServerAuthorization", "Linkerd"),
-    EnforcingKind("policy.linkerd.io", "AuthorizationPolicy", "Linkerd"),
-    EnforcingKind("consul.hashicorp.com", "ServiceIntentions", "Consul"),
-    EnforcingKind("kuma.io", "MeshTrafficPermission", "Kuma"),
-    EnforcingKind("k8s.ovn.org", "EgressFirewall", "OVN-Kubernetes"),
-    EnforcingKind("network.openshift.io", "EgressNetworkPolicy", "OpenShift SDN"),
-    EnforcingKind("k8s.cni.cncf.io", "MultiNetworkPolicy", "Multus (secondary networks)"),
-    EnforcingKind("kubeovn.io", "SecurityGroup", "Kube-OVN"),
-    EnforcingKind("vpcresources.k8s.aws", "SecurityGroupPolicy", "AWS security groups for pods"),
-    EnforcingKind("networking.k8s.aws", "ClusterNetworkPolicy", "Amazon EKS"),
-    EnforcingKind("networking.k8s.aws", "ApplicationNetworkPolicy", "Amazon EKS"),
-    EnforcingKind("networking.gke.io", "FQDNNetworkPolicy", "GKE"),
-    EnforcingKind("crd.nsx.vmware.com", "SecurityPolicy", "VMware NSX"),
+    EnforcingKind("cilium.io", "CiliumNetworkPolicy", "ciliumnetworkpolicies", "Cilium"),
+    EnforcingKind("cilium.io", "CiliumClusterwideNetworkPolicy", "ciliumclusterwidenetworkpolicies", "Cilium"),
+    EnforcingKind("projectcalico.org", "NetworkPolicy", "networkpolicies", "Calico"),
+    EnforcingKind("projectcalico.org", "GlobalNetworkPolicy", "globalnetworkpolicies", "Calico"),
+    EnforcingKind("crd.projectcalico.org", "NetworkPolicy", "networkpolicies", "Calico"),
+    EnforcingKind("crd.projectcalico.org", "GlobalNetworkPolicy", "globalnetworkpolicies", "Calico"),
+    EnforcingKind("crd.antrea.io", "ClusterNetworkPolicy", "clusternetworkpolicies", "Antrea"),
+    EnforcingKind("crd.antrea.io", "NetworkPolicy", "networkpolicies", "Antrea"),
+    EnforcingKind("security.antrea.tanzu.vmware.com", "ClusterNetworkPolicy", "clusternetworkpolicies",
+                  "Antrea (before v1.0)"),
+    EnforcingKind("security.antrea.tanzu.vmware.com", "NetworkPolicy", "networkpolicies", "Antrea (before v1.0)"),
+    EnforcingKind("security.istio.io", "AuthorizationPolicy", "authorizationpolicies", "Istio"),
+    EnforcingKind("security.istio.io", "PeerAuthentication", "peerauthentications",
+                  "Istio (STRICT mTLS refuses plain-text connections)"),
+    EnforcingKind("policy.linkerd.io", "Server", "servers", "Linkerd (its default policy)"),
+    EnforcingKind("policy.linkerd.io", "ServerAuthorization", "serverauthorizations", "Linkerd"),
+    EnforcingKind("policy.linkerd.io", "AuthorizationPolicy", "authorizationpolicies", "Linkerd"),
+    EnforcingKind("consul.hashicorp.com", "ServiceIntentions", "serviceintentions", "Consul"),
+    EnforcingKind("kuma.io", "MeshTrafficPermission", "meshtrafficpermissions", "Kuma"),
+    EnforcingKind("k8s.ovn.org", "EgressFirewall", "egressfirewalls", "OVN-Kubernetes"),
+    EnforcingKind("network.openshift.io", "EgressNetworkPolicy", "egressnetworkpolicies", "OpenShift SDN"),
+    EnforcingKind("k8s.cni.cncf.io", "MultiNetworkPolicy", "multi-networkpolicies", "Multus (secondary networks)"),
+    EnforcingKind("kubeovn.io", "SecurityGroup", "security-groups", "Kube-OVN"),
+    EnforcingKind("vpcresources.k8s.aws", "SecurityGroupPolicy", "securitygrouppolicies",
+                  "AWS security groups for pods"),
+    EnforcingKind("networking.k8s.aws", "ClusterNetworkPolicy", "clusternetworkpolicies", "Amazon EKS"),
+    EnforcingKind("networking.k8s.aws", "ApplicationNetworkPolicy", "applicationnetworkpolicies", "Amazon EKS"),
+    EnforcingKind("networking.gke.io", "FQDNNetworkPolicy", "fqdnnetworkpolicies", "GKE"),
+    EnforcingKind("crd.nsx.vmware.com", "SecurityPolicy", "securitypolicies", "VMware NSX"),
     # Kubernetes' own kinds, at an API version netpol does not read (it reads networking.k8s.io/v1,
     # policy.networking.k8s.io/v1alpha1 AdminNetworkPolicy and BaselineAdminNetworkPolicy, v1alpha2
     # ClusterNetworkPolicy): one of another version enforces all the same.
-    EnforcingKind("networking.k8s.io", "NetworkPolicy", "Kubernetes"),
-    EnforcingKind("extensions", "NetworkPolicy", "Kubernetes (before 1.16)"),
-    EnforcingKind("policy.networking.k8s.io", "AdminNetworkPolicy", "Kubernetes network-policy-api"),
-    EnforcingKind("policy.networking.k8s.io", "BaselineAdminNetworkPolicy", "Kubernetes network-policy-api"),
-    EnforcingKind("policy.networking.k8s.io", "ClusterNetworkPolicy", "Kubernetes network-policy-api"),
+    EnforcingKind("networking.k8s.io", "NetworkPolicy", "networkpolicies", "Kubernetes"),
+    EnforcingKind("extensions", "NetworkPolicy", "networkpolicies", "Kubernetes (before 1.16)"),
+    EnforcingKind("policy.networking.k8s.io", "AdminNetworkPolicy", "adminnetworkpolicies",
+                  "Kubernetes network-policy-api"),
+    EnforcingKind("policy.networking.k8s.io", "BaselineAdminNetworkPolicy", "baselineadminnetworkpolicies",
+                  "Kubernetes network-policy-api"),
+    EnforcingKind("policy.networking.k8s.io", "ClusterNetworkPolicy", "clusternetworkpolicies",
+                  "Kubernetes network-policy-api"),
 )
 _BY_KEY = {(k.group, k.kind): k for k in CATALOGUE}
+# Groups a live read lists already, at the versions netpol evaluates: not listed again at another version.
+READ_GROUPS = frozenset({"networking.k8s.io", "extensions", "policy.networking.k8s.io"})
 
 OPTION = "--ignore-unmodelled"
 
@@ -113,9 +122,10 @@ class Unmodelled:
 
     def refusal(self) -> UnmodelledError:
         """The error of a command that states reachability: what it cannot see, and how to answer anyway."""
-        return UnmodelledError("the answer cannot see everything that allows or denies traffic here: " + "; ".join(self.lines())
-                + f". netpol does not answer as if they were absent; pass {OPTION} to answer without them "
-                "(every answer then says what it ignored), or remove them from the input")
+        return UnmodelledError(
+            "the answer cannot see everything that allows or denies traffic here: " + "; ".join(self.lines())
+            + f". netpol does not answer as if they were absent; pass {OPTION} to answer without them "
+            "(every answer then says what it ignored), or remove them from the input")
 
     def assumptions(self) -> tuple[str, ...]:
         """What every verdict says when the user chose to answer anyway."""

@@ -143,5 +143,5 @@ def test_the_repro_no_longer_says_allowed() -> None:
 
 def test_the_docs_list_the_catalogue() -> None:
     text = (FIXTURES.parent / "docs" / "semantics.md").read_text().split("## 14.")[1]
-    rows = re.findall(r"^\| `([^`]+)` \| (\w+) \| (.+) \|$", text, re.MULTILINE)
-    assert rows == [(k.group, k.kind, k.product) for k in CATALOGUE]
+    rows = re.findall(r"^\| `([^`]+)` \| (\w+) \| `([^`]+)` \| (.+) \|$", text, re.MULTILINE)
+    assert rows == [(k.group, k.kind, k.plural, k.product) for k in CATALOGUE]

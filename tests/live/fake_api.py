@@ -14,6 +14,8 @@ from urllib.parse import parse_qs, urlparse
 
 import yaml
 
+from netpol.sources.unmodelled import enforcing
+
 PLURALS = {
     "Namespace": "namespaces", "Pod": "pods", "Service": "services", "ReplicationController": "replicationcontrollers",
     "NetworkPolicy": "networkpolicies", "Deployment": "deployments", "ReplicaSet": "replicasets",
@@ -21,14 +23,21 @@ PLURALS = {
     "Node": "nodes", "AdminNetworkPolicy": "adminnetworkpolicies",
     "BaselineAdminNetworkPolicy": "baselineadminnetworkpolicies", "ClusterNetworkPolicy": "clusternetworkpolicies",
 }
-CLUSTER_SCOPED = {"Namespace", "Node", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "ClusterNetworkPolicy"}
+CLUSTER_SCOPED = {"Namespace", "Node", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "ClusterNetworkPolicy",
+                  "CiliumClusterwideNetworkPolicy", "GlobalNetworkPolicy"}
+
+
+def plural_of(obj: dict[str, Any]) -> str:
+    """The resource of an object: netpol's kinds, then the kinds it does not evaluate (sources/unmodelled.py)."""
+    entry = enforcing(obj["kind"], obj["apiVersion"])
+    return entry.plural if entry is not None and obj["kind"] not in PLURALS else PLURALS[obj["kind"]]
 
 
 class FakeApi:
     def __init__(self, objects: list[dict[str, Any]]) -> None:
         self.store: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for obj in objects:
-            key = (obj["apiVersion"], PLURALS[obj["kind"]])
+            key = (obj["apiVersion"], plural_of(obj))
             self.store.setdefault(key, []).append(obj)
         self.requests: list[tuple[str, str]] = []
         self.fail: dict[str, int] = {}  # plural -> HTTP status to answer with
@@ -65,6 +74,8 @@ class FakeApi:
             return 405, _status(405, "read-only fake")
         url = urlparse(raw_path)
         parts = [p for p in url.path.split("/") if p]
+        if parts[:1] == ["apis"] and len(parts) <= 3:
+            return self._discovery("/".join(parts[1:]))
         if parts[:2] == ["api", "v1"]:
             api_version, rest = "v1", parts[2:]
         elif parts[:1] == ["apis"] and len(parts) >= 3:
@@ -84,7 +95,7 @@ class FakeApi:
         plural = rest[0]
         if plural in self.fail:
             return self.fail[plural], _status(self.fail[plural], "injected")
-        if plural not in PLURALS.values():
+        if plural not in {p for _, p in self.store} | set(PLURALS.values()):
             return 404, _status(404, f"the server could not find the requested resource ({plural})")
         if self.delay:
             time.sleep(self.delay)
@@ -98,6 +109,21 @@ class FakeApi:
         if start + limit < len(items):
             meta["continue"] = str(start + limit)
         return 200, {"kind": "List", "apiVersion": api_version, "metadata": meta, "items": [_bare(o) for o in page]}
+
+    def _discovery(self, group_version: str) -> tuple[int, dict[str, Any]]:
+        """/apis (the groups) and /apis/GROUP/VERSION (its resources), for the groups of the stored objects."""
+        if self.fail.get("discovery"):
+            return self.fail["discovery"], _status(self.fail["discovery"], "injected")
+        versions = sorted({v for v, _ in self.store if "/" in v})
+        if not group_version:
+            return 200, {"kind": "APIGroupList", "groups": [
+                {"name": v.split("/")[0], "versions": [{"groupVersion": v, "version": v.split("/")[1]}],
+                 "preferredVersion": {"groupVersion": v, "version": v.split("/")[1]}} for v in versions]}
+        if group_version not in versions:
+            return 404, _status(404, "not found")
+        return 200, {"kind": "APIResourceList", "groupVersion": group_version, "resources": [
+            {"name": plural, "kind": objs[0]["kind"], "namespaced": objs[0]["kind"] not in CLUSTER_SCOPED}
+            for (v, plural), objs in sorted(self.store.items()) if v == group_version]}
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         api = self

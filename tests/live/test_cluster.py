@@ -16,6 +16,7 @@ from netpol import Analyzer
 from netpol.cli import app
 from netpol.sources import cluster as live
 from netpol.sources.cluster import ClusterError, read_cluster
+from netpol.sources.unmodelled import CATALOGUE, READ_GROUPS
 from tests.builders import FIXTURES, fixture, scenario_dirs
 from tests.live.fake_api import FakeApi
 
@@ -189,6 +190,7 @@ def test_rbac_grants_exactly_what_is_read() -> None:
                for v in rule["verbs"]}
     needed = {("" if res.api_version == "v1" else res.api_version.split("/")[0], res.plural, "list")
               for res in live.RESOURCES} | {("", "namespaces", "get")}
+    needed |= {(k.group, k.plural, "list") for k in CATALOGUE if k.group not in READ_GROUPS}  # when served
     assert granted == needed
 
 

@@ -63,3 +63,39 @@ def test_a_forbidden_namespaced_kind_is_still_fatal(tmp_path: Path) -> None:
         server.fail["networkpolicies"] = 403
         r = runner.invoke(app, ["matrix", "--kubeconfig", server.kubeconfig(tmp_path / "k"), "--ignore-unmodelled"])
         assert r.exit_code == 2 and "forbidden (403): cannot list networkpolicies" in r.stderr
+
+
+CNP = {"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy",
+       "metadata": {"name": "api-only", "namespace": "default", "annotations": {"x": "SECRET"}},
+       "spec": {"endpointSelector": {}, "ingress": [{"fromEndpoints": [{"matchLabels": {"SECRET": "1"}}]}]}}
+CCNP = {"apiVersion": "cilium.io/v2", "kind": "CiliumClusterwideNetworkPolicy", "metadata": {"name": "lockdown"},
+        "spec": {"endpointSelector": {}}}
+LIVE_CILIUM = ["1 CiliumClusterwideNetworkPolicy (cilium.io/v2): lockdown, not evaluated by netpol",
+               "1 CiliumNetworkPolicy (cilium.io/v2): default/api-only, not evaluated by netpol"]
+
+
+def test_a_live_cluster_s_unmodelled_objects_are_read_and_named(tmp_path: Path) -> None:
+    with FakeApi([*manifests("specific-port"), CNP, CCNP]) as server:
+        kubeconfig = server.kubeconfig(tmp_path / "k")
+        read = read_cluster(kubeconfig, namespaces=["default"])
+        assert [(o.kind, o.title) for o in read.result.unmodelled.objects] == [
+            ("CiliumClusterwideNetworkPolicy", "lockdown"), ("CiliumNetworkPolicy", "default/api-only")]
+        paths = [p for _, p in server.requests]
+        assert {"/apis", "/apis/cilium.io/v2", "/apis/cilium.io/v2/namespaces/default/ciliumnetworkpolicies?limit=500",
+                "/apis/cilium.io/v2/ciliumclusterwidenetworkpolicies?limit=500"} <= set(paths)
+        r = runner.invoke(app, ["matrix", "--kubeconfig", kubeconfig])
+        assert r.exit_code == 2 and "; ".join(LIVE_CILIUM) in r.stderr.splitlines()[-1]
+        r = runner.invoke(app, ["matrix", "-o", "json", "--kubeconfig", kubeconfig, "--ignore-unmodelled"])
+        assert r.exit_code == 0
+        assert json.loads(r.stdout)["assumptions"][:2] == [
+            f"ignored (--ignore-unmodelled): {line}; they may allow or deny this traffic" for line in LIVE_CILIUM]
+        out = tmp_path / "s.yaml"
+        r = runner.invoke(app, ["snapshot", "-o", str(out), "--kubeconfig", kubeconfig])
+        assert r.exit_code == 0, r.stderr  # a snapshot records them (by name), so that its answers refuse alike
+        assert "SECRET" not in out.read_text()
+        r = runner.invoke(app, ["matrix", "-f", str(out)])
+        assert r.exit_code == 2 and "; ".join(LIVE_CILIUM) in r.stderr.splitlines()[-1]
+        server.fail["ciliumnetworkpolicies"] = 403
+        assert read_cluster(kubeconfig).result.unread == (
+            "ciliumnetworkpolicies (cilium.io/v2), forbidden (403), so the CiliumNetworkPolicy objects (Cilium) could "
+            "not be read",)
