@@ -395,9 +395,11 @@ def _bounded(api: client.ApiClient, request: Any, timeout: float) -> tuple[int, 
             outcome["result"] = (response.status, response.reason or "", body, raw.headers.get("Location"))
         except BaseException as exc:  # noqa: BLE001 - handed to the caller, which names it
             outcome["error"] = exc
-        finally:
-            if "raw" in outcome:
+        finally:  # a connection is reused only after a whole answer; any other is closed
+            if "raw" in outcome and "result" in outcome:
                 outcome["raw"].release_conn()
+            elif "raw" in outcome:
+                outcome["raw"].close()
 
     worker = threading.Thread(target=run, name="netpol-api-request", daemon=True)
     worker.start()
