@@ -376,7 +376,7 @@ class _Malformed(Exception):
     """An answer that is not what the API server sends: the message says what it was."""
 
 
-def _bounded(api: client.ApiClient, request: Any, timeout: float) -> tuple[int, str, bytes, str | None]:
+def _bounded(api: client.ApiClient, request: Any, timeout: float) -> tuple[int, str, bytearray, str | None]:
     """(status, reason, decoded body, redirect location) of one request, within `timeout` seconds in
     all, however slowly the server sends, and at most MAX_BODY_BYTES of body once decoded.
 
@@ -411,11 +411,11 @@ def _bounded(api: client.ApiClient, request: Any, timeout: float) -> tuple[int, 
         raise _TimedOut()
     if "error" in outcome:
         raise outcome["error"]
-    result: tuple[int, str, bytes, str | None] = outcome["result"]
+    result: tuple[int, str, bytearray, str | None] = outcome["result"]
     return result
 
 
-def _body(raw: HTTPResponse, stop: threading.Event) -> bytes:
+def _body(raw: HTTPResponse, stop: threading.Event) -> bytearray:
     """The body, decoded here (gzip, deflate) so that its decoded size is bounded as it grows."""
     encoding = (raw.headers.get("Content-Encoding") or "identity").strip().lower()
     if encoding in ("gzip", "x-gzip", "deflate"):
@@ -441,7 +441,7 @@ def _body(raw: HTTPResponse, stop: threading.Event) -> bytes:
             raise _Malformed(f"a body that is not valid {encoding} ({exc})") from None
     if decoder is not None and not stop.is_set() and not decoder.eof:
         raise _Malformed(f"a {encoding} body that ends before its end")
-    return bytes(out)
+    return out  # json.loads reads it as it is: no copy of up to MAX_BODY_BYTES
 
 
 def _page(data: Any, where: str) -> tuple[list[dict[str, Any]], str]:
