@@ -19,7 +19,7 @@ import select
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
@@ -136,6 +136,10 @@ Namespaces = Annotated[
 ]
 Force = Annotated[bool, typer.Option("--force", help="Write the output file even where its path is a symbolic "
                                      "link (to the file the link points to).")]
+IgnoreUnmodelled = Annotated[bool, typer.Option(
+    "--ignore-unmodelled", help="Answer even though the input holds objects that allow or deny traffic and "
+    "that netpol does not evaluate (Cilium, Calico, Antrea, Istio... see docs/semantics.md), or a policy kind "
+    "it could not read; every answer then names them among its assumptions.")]
 ProtocolOpt = Annotated[ProtocolName, typer.Option("--protocol", metavar="TCP|UDP|SCTP", case_sensitive=False,
                                                    help="The protocol.")]
 
@@ -283,6 +287,9 @@ class Source:
     verbose: bool = False
     keep_texts: bool = False  # keep each input's text for field positions (lint, report): no input is read twice
     default_namespace: str | None = None  # for manifests that name none (--default-namespace)
+    # Objects that enforce traffic and that netpol does not evaluate: None for a command that states no
+    # reachability (they are named in a warning), False to refuse to answer, True to answer and say so.
+    ignore_unmodelled: bool | None = None
 
 
 KUBECONFIG_UNUSED = "--kubeconfig and --context choose the live cluster to read; with {other} they would be ignored"
@@ -304,7 +311,23 @@ def _load(source: Source, scope: list[str] | None = None) -> LoadResult:
                 raise QueryError("--default-namespace is for manifests that name no namespace: pass -f PATH")
             result = _read_live(source, scope).result
     _report(result, source.verbose)
-    return result
+    return _unmodelled(result, source.ignore_unmodelled)
+
+
+def _unmodelled(result: LoadResult, ignore: bool | None) -> LoadResult:
+    """Refuse an answer that cannot see every enforcing object (UnmodelledError), or answer with them
+    named as assumptions (docs/semantics.md §14)."""
+    unmodelled = result.unmodelled
+    if not unmodelled:
+        return result
+    if ignore is False:
+        raise unmodelled.refusal()
+    assumptions = unmodelled.assumptions()
+    for line in assumptions if ignore else unmodelled.lines():
+        _note(f"netpol: warning: {line}")
+    if not ignore:
+        return result
+    return replace(result, cluster=replace(result.cluster, assumptions=(*result.cluster.assumptions, *assumptions)))
 
 
 def _stdin_text() -> str:
@@ -343,11 +366,11 @@ def _report(result: LoadResult, verbose: bool) -> None:
     for diag in result.diagnostics:
         if diag.severity != "note" or verbose:
             _note(f"netpol: {diag}")
-    if result.ignored:
-        _note(f"netpol: ignored {len(result.ignored)} object(s) of other kinds: {result.ignored_summary()}"
+    if result.others:
+        _note(f"netpol: ignored {len(result.others)} object(s) of other kinds: {result.ignored_summary()}"
               + ("" if verbose else " (--verbose lists them)"))
         if verbose:
-            for obj in result.ignored:
+            for obj in result.others:
                 _note(f"netpol:   {obj.location}: {obj.kind} ({obj.api_version}) {obj.name}")
 
 
@@ -451,6 +474,7 @@ def can_reach(
     context: Context = None,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    ignore_unmodelled: IgnoreUnmodelled = False,
 ) -> None:
     """Can SRC open a connection to DST on PORT? Exit 0 allowed, 1 denied, 2 error.
 
@@ -473,7 +497,8 @@ def can_reach(
         if port is None:
             _fail("--port is required")
         _can_reach_possible(source, destination, port, protocol.value, namespace, output,
-                            Source(files, kubeconfig, context, verbose, default_namespace=default_namespace),
+                            Source(files, kubeconfig, context, verbose,
+                                   default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled),
                             scopes)
     service = SERVICE_REF.match(destination)
     if service is not None and port is not None:
@@ -481,7 +506,8 @@ def can_reach(
     if service is None and port is None:
         _fail("--port is required (or DST is a Service: svc/NAME:PORT)")
     with _user_errors():
-        inputs = Source(files, kubeconfig, context, verbose, default_namespace=default_namespace)
+        inputs = Source(files, kubeconfig, context, verbose,
+                        default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled)
         analyzer = _analyze(inputs, _endpoint_namespaces((source, destination), namespace))
         if service is not None:
             sv = analyzer.can_reach_service(source, destination, protocol.value, namespace)
@@ -531,6 +557,7 @@ def matrix(
     context: Context = None,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    ignore_unmodelled: IgnoreUnmodelled = False,
 ) -> None:
     """Reachability of every ordered pair of pods.
 
@@ -550,7 +577,8 @@ def matrix(
     )
 
     with _user_errors():
-        analyzer = _analyze(Source(files, kubeconfig, context, verbose, default_namespace=default_namespace),
+        analyzer = _analyze(Source(files, kubeconfig, context, verbose,
+                                   default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled),
                             namespace, warn_no_pods=True)
         _check_namespaces(analyzer.cluster, namespace)
         m = analyzer.matrix(port, protocol.value if protocol else None, namespace, by_workload)
@@ -625,6 +653,7 @@ def graph(
     force: Force = False,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    ignore_unmodelled: IgnoreUnmodelled = False,
 ) -> None:
     """Draw the allow-graph as DOT, SVG or PNG (SVG and PNG need Graphviz's `dot`).
 
@@ -640,7 +669,8 @@ def graph(
     if out is not None:
         _output_path(out, force)
     with _user_errors():
-        source = Source(files, kubeconfig, context, verbose, default_namespace=default_namespace)
+        source = Source(files, kubeconfig, context, verbose,
+                        default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled)
         analyzer = _analyze(source, None if focus else namespace, warn_no_pods=True)
         _check_namespaces(analyzer.cluster, namespace)
         diagram = analyzer.diagram(port, protocol.value, namespace, focus)
@@ -685,6 +715,7 @@ def check(
     force: Force = False,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    ignore_unmodelled: IgnoreUnmodelled = False,
 ) -> None:
     """Check intent files against manifests or the live cluster. Exit 0 all pass, 1 any failure, 2 error.
 
@@ -711,7 +742,7 @@ def check(
     with _user_errors():
         paths = intent_files(intents)
         if live:  # one cluster for every file: failing to read it is fatal
-            analyzers[()] = _analyze(Source(None, kubeconfig, context, verbose))
+            analyzers[()] = _analyze(Source(None, kubeconfig, context, verbose, ignore_unmodelled=ignore_unmodelled))
     for path in paths:
         try:
             intent = load_intent_file(path, confine=not allow_outside_repo)
@@ -721,7 +752,8 @@ def check(
             if manifests not in analyzers:
                 try:
                     loaded = analyzers[manifests] = _analyze(
-                        Source(list(manifests), verbose=verbose, default_namespace=default_namespace))
+                        Source(list(manifests), verbose=verbose,
+                               default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled))
                     if not loaded.cluster.pods:
                         _note(f"netpol: note: {', '.join(manifests)}: no pods or workloads, so namespace and "
                               "podSelector endpoints stand for every possible such pod")
@@ -757,6 +789,7 @@ def diff(
         "--any-pod", help="Also compare every possible pod (automatic when neither side has pods).")] = False,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    ignore_unmodelled: IgnoreUnmodelled = False,
 ) -> None:
     """Connections gained, lost or changed between two versions. Exit 0 no change, 1 changed, 2 error.
 
@@ -774,7 +807,8 @@ def diff(
     if base == "-" and head == "-":
         _fail("only one of BASE and HEAD can be standard input")
     with _user_errors():
-        old, new = (_load(Source([side], verbose=verbose, default_namespace=default_namespace)).cluster
+        old, new = (_load(Source([side], verbose=verbose,
+                                 default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled)).cluster
                     for side in (base, head))
         if any_pod or not (old.pods or new.pods):
             if output is DiffFormat.html:
@@ -858,6 +892,7 @@ def exposure(
     context: Context = None,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    ignore_unmodelled: IgnoreUnmodelled = False,
 ) -> None:
     """Who could reach each endpoint, and what it could reach, on which ports and by which rules.
 
@@ -874,7 +909,8 @@ def exposure(
     from netpol.render.exposure import exposure_csv, exposure_json, exposure_markdown, exposure_text
 
     with _user_errors():
-        units = _units(Source(files, kubeconfig, context, verbose, default_namespace=default_namespace), input_only,
+        units = _units(Source(files, kubeconfig, context, verbose,
+                              default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled), input_only,
                        [target] if target else [], namespace)
         targets = units.find(target) if target else [u for u in units.subjects
                                                      if not namespace or u.namespace in namespace]
@@ -907,6 +943,7 @@ def list_connections(
     context: Context = None,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    ignore_unmodelled: IgnoreUnmodelled = False,
 ) -> None:
     """Allowed connections as `SOURCE => DESTINATION : PORTS`, per workload (pods without one), with
     the possible pods of every namespace and outside address ranges. Sources alike are folded into one
@@ -927,7 +964,8 @@ def list_connections(
             from netpol.query import port_number
 
             probe = (protocol.value, port_number(port))
-        units = _units(Source(files, kubeconfig, context, verbose, default_namespace=default_namespace), input_only,
+        units = _units(Source(files, kubeconfig, context, verbose,
+                              default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled), input_only,
                        [x for x in (to, from_) if x], namespace)
         sources = units.find(from_) if from_ else None
         destinations = units.find(to) if to else None
@@ -956,6 +994,7 @@ def report(
     force: Force = False,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    ignore_unmodelled: IgnoreUnmodelled = False,
 ) -> None:
     """Write one self-contained HTML page to explore the policies: graph, matrix, explanations, lint.
 
@@ -976,7 +1015,7 @@ def report(
     _output_path(out, force)
     with _user_errors():
         loaded = _load(Source(files, kubeconfig, context, verbose, keep_texts=True,
-                              default_namespace=default_namespace), namespace)
+                              default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled), namespace)
         _check_namespaces(loaded.cluster, namespace)
         analyzer = _compile(loaded, warn_no_pods=True)
         with _phase("linting"):
@@ -1033,6 +1072,7 @@ def lint(
     context: Context = None,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    ignore_unmodelled: IgnoreUnmodelled = False,
 ) -> None:
     """Find policies that do not do what their author meant: exact findings with file and line.
 
@@ -1055,7 +1095,7 @@ def lint(
         rule_ids([*(disable or []), *(enable or [])])  # a typo is an error before any reading
         inputs = [*(files or []), *(paths or [])] or None
         loaded = _load(Source(inputs, kubeconfig, context, verbose, keep_texts=True,
-                              default_namespace=default_namespace), namespace)
+                              default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled), namespace)
         _check_namespaces(loaded.cluster, namespace)
         with _phase("linting"):
             report = run_lint(loaded.cluster, namespace or (), disable or (), enable or ())
@@ -1077,6 +1117,7 @@ def snapshot(
     context: Context = None,
     force: Force = False,
     verbose: Verbose = False,
+    ignore_unmodelled: IgnoreUnmodelled = False,
 ) -> None:
     """Save what netpol reads from the live cluster as a v1 List, for -f: CI, offline use, bug reports.
 
@@ -1093,7 +1134,10 @@ def snapshot(
     _output_path(out, force)
     with _user_errors():
         read = _read_live(Source(None, kubeconfig, context, verbose), namespace)
-    _report(read.result, verbose)
+        _report(read.result, verbose)
+        # Objects netpol does not evaluate are written (by name), so the file's answers refuse alike; what
+        # could not be read, the file could not say: refused here.
+        _unmodelled(read.result, None if ignore_unmodelled or not read.result.unread else False)
     import yaml
 
     from netpol.sources.snapshot import shareable

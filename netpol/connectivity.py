@@ -119,7 +119,8 @@ class Units:
     @property
     def notes(self) -> list[str]:
         """The assumptions of every answer: about possible pods, or that they are left out."""
-        return self.regions.notes() if self.regions is not None else [INPUT_ONLY_NOTE]
+        return [*self.analyzer.cluster.assumptions,
+                *(self.regions.notes() if self.regions is not None else [INPUT_ONLY_NOTE])]
 
     @cached_property
     def subjects(self) -> tuple[Unit, ...]:

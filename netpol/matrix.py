@@ -78,7 +78,7 @@ class Matrix:
 
     def assumptions(self) -> tuple[str, ...]:
         """The plugin-dependent choices this matrix relies on, for its pods."""
-        notes = ["a pod's traffic to itself ('self') is assumed allowed"]
+        notes = [*self.analyzer.cluster.assumptions, "a pod's traffic to itself ('self') is assumed allowed"]
         notes.extend(tie_notes(self.analyzer.cluster.tiered))
         host = [p for p in self.pods if p.host_network]
         if host:

@@ -343,6 +343,9 @@ class Cluster:
     services: tuple[Service, ...] = ()
     tiered: tuple[TieredPolicy, ...] = ()  # in evaluation order: tier, priority, then kind and name
     nodes: tuple[Node, ...] = ()
+    # What the answers cannot see and the user chose to answer without (sources/unmodelled.py): every
+    # verdict repeats it among its assumptions.
+    assumptions: tuple[str, ...] = ()
 
     @cached_property
     def nodes_by_name(self) -> dict[str, Node]:

@@ -201,7 +201,8 @@ class Analyzer:
         i = side_verdict("ingress", destination, source, ingress, proto, number)
         same = (source.pod is not None and destination.pod is not None and source.pod.key == destination.pod.key
                 and source.pod.is_one_pod)
-        assumptions = self._assumptions(source, destination, egress, ingress, proto, number, same)
+        assumptions = self.cluster.assumptions + self._assumptions(source, destination, egress, ingress, proto,
+                                                                   number, same)
         ties = (tie_note(side, result, proto, number) for side, result in ((e, egress), (i, ingress))
                 if result is not None)
         assumptions += tuple(note for note in ties if note)

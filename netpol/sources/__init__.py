@@ -41,6 +41,7 @@ from netpol.sources.parse import (
     workload_owner,
 )
 from netpol.sources.tiered import V1ALPHA1, V1ALPHA2, evaluation_key, parse_node, parse_tiered
+from netpol.sources.unmodelled import Unmodelled, UnmodelledObject, enforcing
 
 __all__ = ["IgnoredObject", "LoadResult", "assemble", "load_manifests", "load_objects"]
 
@@ -65,6 +66,7 @@ class IgnoredObject:
     api_version: str
     name: str
     location: Location
+    namespace: str | None = None
 
 
 @dataclass(frozen=True)
@@ -75,9 +77,22 @@ class LoadResult:
     # The text of each input as it was read (by the name locations use), when the caller asked to keep it:
     # finding a field's line must not read an input again (a FIFO or standard input cannot be).
     texts: Mapping[str, str] = field(default_factory=dict)
+    unread: tuple[str, ...] = ()  # policy resources a live read was not allowed to list (sources/unmodelled.py)
+
+    @property
+    def unmodelled(self) -> Unmodelled:
+        """Objects that enforce traffic and that netpol does not evaluate, and what it could not read."""
+        objects = tuple(UnmodelledObject(o.kind, o.api_version, o.namespace, o.name) for o in self.ignored
+                        if enforcing(o.kind, o.api_version))
+        return Unmodelled(objects, self.unread)
+
+    @property
+    def others(self) -> tuple[IgnoredObject, ...]:
+        """Ignored objects of kinds that do not enforce traffic (ConfigMaps, Ingresses, ...)."""
+        return tuple(o for o in self.ignored if not enforcing(o.kind, o.api_version))
 
     def ignored_summary(self) -> str:
-        counts = Counter(f"{o.kind} ({o.api_version})" for o in self.ignored)
+        counts = Counter(f"{o.kind} ({o.api_version})" for o in self.others)
         return clipped(", ".join(f"{kind} x{n}" for kind, n in sorted(counts.items())))
 
 
@@ -122,7 +137,9 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
         if _SUPPORTED.get(kind) != api_version:
             meta = raw.data.get("metadata")
             name = str(meta.get("name", "?")) if isinstance(meta, dict) else "?"
-            ignored.append(IgnoredObject(clipped(kind), clipped(api_version), clipped(name), raw.location))
+            ns = meta.get("namespace") if isinstance(meta, dict) else None
+            ignored.append(IgnoredObject(clipped(kind), clipped(api_version), clipped(name), raw.location,
+                                         clipped(ns) if isinstance(ns, str) else None))
             continue
         if kind == "Namespace":
             ns = parse_namespace(top)

@@ -8,22 +8,29 @@ same `assemble` as manifests. Secrets and ConfigMaps are never read.
 from __future__ import annotations
 
 import json
+import logging
 import os
-import time
+import threading
+import zlib
 from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from typing import Any
+from urllib.parse import urlsplit
 
+import urllib3
 import yaml
 from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError, SSLError, TimeoutError
+from urllib3.response import HTTPResponse
 
 from netpol.bulk import paused_gc
 from netpol.errors import Diagnostic, Location, NetpolError
 from netpol.sources import LoadResult, assemble
 from netpol.sources.manifests import RawObject, located
+from netpol.sources.unmodelled import CATALOGUE, READ_GROUPS, enforcing
 
 
 @dataclass(frozen=True)
@@ -33,12 +40,15 @@ class Resource:
     plural: str
     namespaced: bool = True
     optional: bool = False  # a CRD that may not be installed: 404 means none of them, with a note
+    # What a 403 at cluster scope leaves unknown: the answers go on and say so; None: a 403 is fatal
+    if_forbidden: str | None = None
 
     @property
     def base(self) -> str:
         return "/api/v1" if self.api_version == "v1" else f"/apis/{self.api_version}"
 
 
+NODES_UNKNOWN = "nodes"
 # Everything netpol reads, and so exactly what docs/rbac.yaml grants (list; get for namespaces).
 RESOURCES = (
     Resource("Namespace", "v1", "namespaces", namespaced=False),
@@ -52,16 +62,22 @@ RESOURCES = (
     Resource("DaemonSet", "apps/v1", "daemonsets"),
     Resource("Job", "batch/v1", "jobs"),
     Resource("CronJob", "batch/v1", "cronjobs"),
-    Resource("Node", "v1", "nodes", namespaced=False),
+    Resource("Node", "v1", "nodes", namespaced=False, if_forbidden=NODES_UNKNOWN),
     Resource("AdminNetworkPolicy", "policy.networking.k8s.io/v1alpha1", "adminnetworkpolicies",
-             namespaced=False, optional=True),
+             namespaced=False, optional=True, if_forbidden="the Admin tier (v1alpha1)"),
     Resource("BaselineAdminNetworkPolicy", "policy.networking.k8s.io/v1alpha1", "baselineadminnetworkpolicies",
-             namespaced=False, optional=True),
+             namespaced=False, optional=True, if_forbidden="the Baseline tier (v1alpha1)"),
     Resource("ClusterNetworkPolicy", "policy.networking.k8s.io/v1alpha2", "clusternetworkpolicies",
-             namespaced=False, optional=True),
+             namespaced=False, optional=True, if_forbidden="the Admin and Baseline tiers (v1alpha2)"),
 )
+# The API groups and their resources (discovery, readable by every authenticated user): which of the
+# kinds that enforce traffic and that netpol does not evaluate (sources/unmodelled.py) the server serves.
+DISCOVERY = Resource("APIGroupList", "v1", "API groups", namespaced=False, optional=True)
 PAGE_SIZE = 500
-TIMEOUT_SECONDS = 30.0
+TIMEOUT_SECONDS = 30.0  # for a whole request: connecting, headers and body, however slowly they come
+MAX_PAGES = 1_000  # per list: 500,000 objects of one kind at PAGE_SIZE, beyond any cluster netpol is made for
+MAX_BODY_BYTES = 128 * 2**20  # one page decoded; 500 API objects are a few MiB
+_CHUNK = 2**16
 
 Progress = Callable[[str, int], None]  # (kind, objects read so far of that kind)
 
@@ -72,6 +88,10 @@ class ClusterError(NetpolError):
 
 class _Absent(Exception):
     """An optional resource (a CRD) the API server does not serve."""
+
+
+class _Forbidden(Exception):
+    """A cluster-scoped resource the user may not list, whose absence the answers state (if_forbidden)."""
 
 
 @dataclass(frozen=True)
@@ -89,12 +109,25 @@ def read_cluster(kubeconfig: str | None = None, context: str | None = None,
     scope = sorted(set(namespaces or ()))
     reader = _Reader(api, name, timeout, progress)
     with api, paused_gc():
-        objects = [obj for resource in RESOURCES for obj in reader.read(resource, scope)]
+        unmodelled = reader.unmodelled()
+        objects = [obj for resource in (*RESOURCES, *unmodelled) for obj in reader.read(resource, scope)]
         origin = f"cluster {name}"
         result = assemble(_located(obj, origin) for obj in objects)
     notes = tuple(Diagnostic("info", f"the API server does not serve {r.plural} ({r.api_version}): the CRD is not "
                                      "installed, so there are none") for r in reader.absent)
-    return ClusterRead(tuple(objects), replace(result, diagnostics=notes + result.diagnostics), name)
+    unread = tuple(f"{r.plural} ({r.api_version}), forbidden (403), so {r.if_forbidden} could not be read"
+                   for r in reader.forbidden if r.if_forbidden != NODES_UNKNOWN)
+    cluster = result.cluster
+    if any(r.if_forbidden == NODES_UNKNOWN for r in reader.forbidden):
+        notes += (Diagnostic("warning", f"{NODES_FORBIDDEN}; netpol needs list on nodes for them (see "
+                                        "docs/rbac.yaml)"),)
+        cluster = replace(cluster, assumptions=(*cluster.assumptions, NODES_FORBIDDEN))
+    return ClusterRead(tuple(objects), replace(result, cluster=cluster, diagnostics=notes + result.diagnostics,
+                                               unread=unread), name)
+
+
+NODES_FORBIDDEN = ("nodes could not be read (forbidden, 403): answers about host-network pods and `nodes` peers are "
+                   "computed without any node's labels or addresses")
 
 
 NO_CONFIG_HINT = "(to analyse manifests instead, pass -f PATH)"
@@ -112,15 +145,46 @@ def _api_client(kubeconfig: str | None, context: str | None) -> tuple[client.Api
             name = "in-cluster"
         else:
             _check_kubeconfig(files)
-            config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=configuration)
+            with _client_log() as logged:  # an exec credential plugin's failure is logged, not raised
+                config.load_kube_config(config_file=kubeconfig, context=context, client_configuration=configuration)
+            if logged:
+                raise ClusterError(f"cannot load the kube config ({where}): the credentials could not be "
+                                   f"obtained: {_cut(logged[0], 300)}")
             _, active = config.list_kube_config_contexts(config_file=kubeconfig)
             name = context or str(active.get("name", "current"))
     except ClusterError:
         raise
     except (ConfigException, OSError, TypeError, ValueError, KeyError, AttributeError, yaml.YAMLError) as exc:
         raise ClusterError(f"cannot load the kube config ({where}): {_first_line(exc)} {NO_CONFIG_HINT}") from None
-    configuration.retries = 0  # one request, so a timeout message states the time actually waited
+    scheme = urlsplit(configuration.host).scheme.lower()
+    if scheme not in ("https", "http"):
+        raise ClusterError(f"cannot load the kube config ({where}): the server {_cut(configuration.host)} has the "
+                           f"scheme {scheme or '(none)'!r}; netpol talks to an API server over https (or http)")
+    # One attempt per request, and a redirect is answered, not followed (_Reader._get says so).
+    configuration.retries = urllib3.Retry(total=0, redirect=0, raise_on_redirect=False)
     return client.ApiClient(configuration), name
+
+
+class _Captured(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(_first_line(record.getMessage()))
+
+
+@contextmanager
+def _client_log() -> Iterator[list[str]]:
+    """The warnings the client logs while it loads a kube config (it logs to the root logger, which
+    would print `ERROR:root:...` on its own), as a list, printed by no one."""
+    handler = _Captured()
+    root = logging.getLogger()
+    root.addHandler(handler)
+    try:
+        yield handler.messages
+    finally:
+        root.removeHandler(handler)
 
 
 def _kubeconfig_files(kubeconfig: str | None) -> list[str]:
@@ -160,35 +224,73 @@ class _Reader:
         self.timeout = timeout
         self.progress = progress
         self.absent: list[Resource] = []
+        self.forbidden: list[Resource] = []
 
     def read(self, resource: Resource, scope: list[str]) -> Iterator[dict[str, Any]]:
         try:
             yield from self._read(resource, scope if resource.namespaced or resource.kind == "Namespace" else [])
         except _Absent:
             self.absent.append(resource)
+        except _Forbidden:
+            self.forbidden.append(resource)
+
+    def unmodelled(self) -> list[Resource]:
+        """The enforcing kinds netpol does not evaluate that this server serves (at each group's preferred
+        version), to be listed like the others: their objects are named, never ignored in silence."""
+        wanted = {k.group for k in CATALOGUE} - READ_GROUPS
+        try:
+            groups = self._get(DISCOVERY, "/apis", [])
+        except _Absent:
+            return []
+        out = []
+        for group_version in _served(groups, wanted, self._server("/apis")):
+            path = f"/apis/{group_version}"
+            try:
+                listing = self._get(DISCOVERY, path, [])
+            except _Absent:
+                continue
+            for plural, kind, namespaced in _resources(listing, self._server(path)):
+                entry = enforcing(kind, group_version)
+                if entry is not None:
+                    out.append(Resource(kind, group_version, plural, namespaced, optional=True,
+                                        if_forbidden=f"the {kind} objects ({entry.product})"))
+        return out
 
     def _read(self, resource: Resource, scope: list[str]) -> Iterator[dict[str, Any]]:
         count = 0
         if not resource.namespaced and scope:
             for ns in scope:
-                yield self._item(resource, self._get(resource, f"{resource.base}/namespaces/{ns}", [], scope))
+                path = f"{resource.base}/namespaces/{ns}"
+                found = self._get(resource, path, [], scope)
+                if not isinstance(found, dict):
+                    raise ClusterError(f"{self._server(path)}: the API server sent {_json_type(found)} where an "
+                                       "object belongs")
+                yield self._item(resource, found)
                 count += 1
         else:
             paths = ([f"{resource.base}/namespaces/{ns}/{resource.plural}" for ns in scope]
                      if resource.namespaced and scope else [f"{resource.base}/{resource.plural}"])
             for path in paths:
                 token = ""
+                seen: set[str] = set()
                 while True:
                     query = [("limit", str(PAGE_SIZE))] + ([("continue", token)] if token else [])
-                    page = self._get(resource, path, query, scope)
-                    for item in page.get("items") or []:
+                    items, token = _page(self._get(resource, path, query, scope), self._server(path))
+                    for item in items:
                         yield self._item(resource, item)
                         count += 1
                     if self.progress is not None:
                         self.progress(resource.kind, count)
-                    token = (page.get("metadata") or {}).get("continue") or ""
                     if not token:
                         break
+                    if token in seen:
+                        raise ClusterError(f"{self._server(path)}: the API server sent the same continue token "
+                                           f"twice ({_cut(token)}); netpol stops rather than read the same pages "
+                                           "forever")
+                    if len(seen) + 1 >= MAX_PAGES:
+                        raise ClusterError(f"{self._server(path)}: the API server sent more than {MAX_PAGES:,} "
+                                           f"pages of {resource.plural}; netpol stops there")
+                    seen.add(token)
 
     @staticmethod
     def _item(resource: Resource, item: dict[str, Any]) -> dict[str, Any]:
@@ -199,38 +301,54 @@ class _Reader:
             meta.pop("managedFields", None)
         return item
 
+    def _server(self, path: str) -> str:
+        """How messages name what failed: the server and the path asked for."""
+        return f"{self.api.configuration.host}{path}"
+
     def _get(self, resource: Resource, path: str, query: list[tuple[str, str]],
-             scope: list[str] | None = None) -> dict[str, Any]:
+             scope: list[str] | None = None) -> Any:
         host = self.api.configuration.host
-        started = time.monotonic()
         try:
             request = self.api.param_serialize("GET", path, query_params=query,
                                                header_params={"Accept": "application/json"},
                                                auth_settings=["BearerToken"])
-            response = self.api.call_api(*request, _request_timeout=self.timeout)
-            body = response.read()
-            if not 200 <= response.status <= 299:
-                raise ApiException(status=response.status, reason=response.reason)
-            data: dict[str, Any] = json.loads(body)
-            return data
+            status, reason, body, location = _bounded(self.api, request, self.timeout)
+            if not 200 <= status <= 299:
+                if 300 <= status <= 399:
+                    raise ClusterError(f"{self._server(path)}: the API server redirected the request to "
+                                       f"{_cut(location or '(no location)')} ({status}); netpol does not follow "
+                                       "redirects, which could carry the credentials to another server")
+                raise ApiException(status=status, reason=reason)
+            return json.loads(body)
         except ApiException as exc:
             if exc.status == 404 and resource.optional:
                 raise _Absent() from None
+            if exc.status == 403 and resource.if_forbidden is not None:
+                raise _Forbidden() from None
             raise ClusterError(self._status_message(exc, resource, path, scope)) from None
+        except _TimedOut:
+            raise ClusterError(f"{self._server(path)}: the API server did not finish answering within "
+                               f"{self.timeout:g} s (netpol's bound on one request)") from None
+        except _Malformed as exc:
+            raise ClusterError(f"{self._server(path)}: the API server sent {exc}") from None
         except SSLError as exc:
             raise ClusterError(f"TLS error talking to the API server at {host}: {_first_line(exc)}") from None
-        except (TimeoutError, MaxRetryError, ProtocolError, OSError) as exc:
+        except ProtocolError as exc:
+            raise ClusterError(f"{self._server(path)}: the connection to the API server broke: "
+                               f"{_cut(_first_line(exc), 200)}") from None
+        except (TimeoutError, MaxRetryError, OSError) as exc:
             reason = getattr(exc, "reason", None) or exc
             if isinstance(reason, SSLError):
                 raise ClusterError(f"TLS error talking to the API server at {host}: {_first_line(reason)}") from None
             timed_out = isinstance(reason, TimeoutError) and not isinstance(reason, NewConnectionError)
             if timed_out or "timed out" in str(reason).lower():
-                waited = time.monotonic() - started
-                raise ClusterError(f"the API server at {host} did not answer within {waited:.1f} s "
-                                   f"({resource.plural})") from None
+                raise ClusterError(f"{self._server(path)}: the API server did not finish answering within "
+                                   f"{self.timeout:g} s (netpol's bound on one request)") from None
             raise ClusterError(f"cannot reach the API server at {host}: {_first_line(reason)}") from None
+        except RecursionError:
+            raise ClusterError(f"{self._server(path)}: the API server sent JSON nested too deeply") from None
         except ValueError as exc:
-            raise ClusterError(f"the API server at {host} sent invalid JSON for {path}: {exc}") from None
+            raise ClusterError(f"{self._server(path)}: the API server sent invalid JSON: {_cut(str(exc))}") from None
 
     def _status_message(self, exc: ApiException, resource: Resource, path: str, scope: list[str] | None) -> str:
         what = f"{resource.plural} ({resource.api_version})"
@@ -248,6 +366,152 @@ class _Reader:
                 return f"namespace {path.rsplit('/', 1)[-1]} not found (404)"
             return f"the API server does not serve {what} (404 for {path})"
         return f"the API server answered {exc.status} {exc.reason or ''} for {path}".rstrip()
+
+
+class _TimedOut(Exception):
+    """The whole request took longer than its bound."""
+
+
+class _Malformed(Exception):
+    """An answer that is not what the API server sends: the message says what it was."""
+
+
+def _bounded(api: client.ApiClient, request: Any, timeout: float) -> tuple[int, str, bytearray, str | None]:
+    """(status, reason, decoded body, redirect location) of one request, within `timeout` seconds in
+    all, however slowly the server sends, and at most MAX_BODY_BYTES of body once decoded.
+
+    The request runs in a worker thread: the client's own timeout applies to each socket read, which a
+    server sending a byte at a time never reaches. At the bound the response is shut down, which ends
+    the worker's read; a worker still connecting ends at the client's timeout."""
+    outcome: dict[str, Any] = {}
+    stop = threading.Event()
+
+    def run() -> None:
+        try:
+            response = api.call_api(*request, _request_timeout=timeout)
+            raw: HTTPResponse = response.response
+            outcome["raw"] = raw
+            body = _body(raw, stop)
+            outcome["result"] = (response.status, response.reason or "", body, raw.headers.get("Location"))
+        except BaseException as exc:  # noqa: BLE001 - handed to the caller, which names it
+            outcome["error"] = exc
+        finally:  # a connection is reused only after a whole answer; any other is closed
+            if "raw" in outcome and "result" in outcome:
+                outcome["raw"].release_conn()
+            elif "raw" in outcome:
+                outcome["raw"].close()
+
+    worker = threading.Thread(target=run, name="netpol-api-request", daemon=True)
+    worker.start()
+    worker.join(timeout)
+    if worker.is_alive():
+        stop.set()
+        if "raw" in outcome:
+            outcome["raw"].shutdown()
+        raise _TimedOut()
+    if "error" in outcome:
+        raise outcome["error"]
+    result: tuple[int, str, bytearray, str | None] = outcome["result"]
+    return result
+
+
+def _body(raw: HTTPResponse, stop: threading.Event) -> bytearray:
+    """The body, decoded here (gzip, deflate) so that its decoded size is bounded as it grows."""
+    encoding = (raw.headers.get("Content-Encoding") or "identity").strip().lower()
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        decoder: Any = zlib.decompressobj(zlib.MAX_WBITS | (16 if "gzip" in encoding else 0))
+    elif encoding == "identity":
+        decoder = None
+    else:
+        raise _Malformed(f"a body in the content encoding {_cut(encoding)!r}, which netpol does not read")
+    out = bytearray()
+    while not stop.is_set():
+        data = raw.read1(_CHUNK, decode_content=False)
+        if not data:
+            break
+        try:
+            while data:
+                piece = decoder.decompress(data, MAX_BODY_BYTES + 1 - len(out)) if decoder else data
+                out += piece
+                if len(out) > MAX_BODY_BYTES:
+                    raise _Malformed(f"more than {MAX_BODY_BYTES // 2**20} MiB in one answer (decoded); netpol "
+                                     "stops there")
+                data = decoder.unconsumed_tail if decoder else b""
+        except zlib.error as exc:
+            raise _Malformed(f"a body that is not valid {encoding} ({exc})") from None
+    if decoder is not None and not stop.is_set() and not decoder.eof:
+        raise _Malformed(f"a {encoding} body that ends before its end")
+    return out  # json.loads reads it as it is: no copy of up to MAX_BODY_BYTES
+
+
+def _page(data: Any, where: str) -> tuple[list[dict[str, Any]], str]:
+    """A list answer's items and its continue token ("" at the end), checked: a malformed answer is the
+    server's error, named, never a crash."""
+    if not isinstance(data, dict):
+        raise ClusterError(f"{where}: the API server sent {_json_type(data)} where a list object belongs")
+    items = data.get("items")
+    if items is None:
+        items = []
+    if not isinstance(items, list):
+        raise ClusterError(f"{where}: the API server sent items that are {_json_type(items)}, not a list")
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise ClusterError(f"{where}: the API server sent items[{index}] that is {_json_type(item)}, not an "
+                               "object")
+    meta = data.get("metadata")
+    if meta is None:
+        meta = {}
+    if not isinstance(meta, dict):
+        raise ClusterError(f"{where}: the API server sent metadata that is {_json_type(meta)}, not an object")
+    token = meta.get("continue") or ""
+    if not isinstance(token, str):
+        raise ClusterError(f"{where}: the API server sent a continue token that is {_json_type(token)}, not a "
+                           "string")
+    return items, token
+
+
+def _served(data: Any, wanted: set[str], where: str) -> list[str]:
+    """The preferred group versions of the `wanted` groups in an APIGroupList."""
+    groups = data.get("groups") if isinstance(data, dict) else None
+    if groups is None:
+        return []
+    if not isinstance(groups, list):
+        raise ClusterError(f"{where}: the API server sent groups that are {_json_type(groups)}, not a list")
+    out = []
+    for group in groups:
+        name = group.get("name") if isinstance(group, dict) else None
+        preferred = group.get("preferredVersion") if isinstance(group, dict) else None
+        version = preferred.get("groupVersion") if isinstance(preferred, dict) else None
+        if not isinstance(name, str) or not isinstance(version, str):
+            raise ClusterError(f"{where}: the API server sent a group without a name and preferred version")
+        if name in wanted:
+            out.append(version)
+    return out
+
+
+def _resources(data: Any, where: str) -> list[tuple[str, str, bool]]:
+    """(plural, kind, namespaced) of each resource in an APIResourceList, without subresources."""
+    resources = data.get("resources") if isinstance(data, dict) else None
+    if not isinstance(resources, list):
+        raise ClusterError(f"{where}: the API server sent no list of resources")
+    out = []
+    for entry in resources:
+        name, kind = (entry.get("name"), entry.get("kind")) if isinstance(entry, dict) else (None, None)
+        if not isinstance(name, str) or not isinstance(kind, str):
+            raise ClusterError(f"{where}: the API server sent a resource without a name and kind")
+        if "/" not in name:
+            out.append((name, kind, entry.get("namespaced") is not False))
+    return out
+
+
+def _json_type(value: Any) -> str:
+    names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "a number",
+             float: "a number", type(None): "null"}
+    return names.get(type(value), type(value).__name__)
+
+
+def _cut(text: str, limit: int = 80) -> str:
+    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
 
 
 def _located(obj: dict[str, Any], origin: str) -> RawObject:

@@ -8,10 +8,13 @@ import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import yaml
+
+from netpol.sources.unmodelled import enforcing
 
 PLURALS = {
     "Namespace": "namespaces", "Pod": "pods", "Service": "services", "ReplicationController": "replicationcontrollers",
@@ -20,18 +23,27 @@ PLURALS = {
     "Node": "nodes", "AdminNetworkPolicy": "adminnetworkpolicies",
     "BaselineAdminNetworkPolicy": "baselineadminnetworkpolicies", "ClusterNetworkPolicy": "clusternetworkpolicies",
 }
-CLUSTER_SCOPED = {"Namespace", "Node", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "ClusterNetworkPolicy"}
+CLUSTER_SCOPED = {"Namespace", "Node", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "ClusterNetworkPolicy",
+                  "CiliumClusterwideNetworkPolicy", "GlobalNetworkPolicy"}
+
+
+def plural_of(obj: dict[str, Any]) -> str:
+    """The resource of an object: netpol's kinds, then the kinds it does not evaluate (sources/unmodelled.py)."""
+    entry = enforcing(obj["kind"], obj["apiVersion"])
+    return entry.plural if entry is not None and obj["kind"] not in PLURALS else PLURALS[obj["kind"]]
 
 
 class FakeApi:
     def __init__(self, objects: list[dict[str, Any]]) -> None:
         self.store: dict[tuple[str, str], list[dict[str, Any]]] = {}
         for obj in objects:
-            key = (obj["apiVersion"], PLURALS[obj["kind"]])
+            key = (obj["apiVersion"], plural_of(obj))
             self.store.setdefault(key, []).append(obj)
         self.requests: list[tuple[str, str]] = []
         self.fail: dict[str, int] = {}  # plural -> HTTP status to answer with
         self.delay = 0.0
+        # plural -> a function that writes the whole HTTP answer itself (a misbehaving server)
+        self.raw: dict[str, Callable[[BaseHTTPRequestHandler], None]] = {}
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -62,6 +74,8 @@ class FakeApi:
             return 405, _status(405, "read-only fake")
         url = urlparse(raw_path)
         parts = [p for p in url.path.split("/") if p]
+        if parts[:1] == ["apis"] and len(parts) <= 3:
+            return self._discovery("/".join(parts[1:]))
         if parts[:2] == ["api", "v1"]:
             api_version, rest = "v1", parts[2:]
         elif parts[:1] == ["apis"] and len(parts) >= 3:
@@ -81,7 +95,7 @@ class FakeApi:
         plural = rest[0]
         if plural in self.fail:
             return self.fail[plural], _status(self.fail[plural], "injected")
-        if plural not in PLURALS.values():
+        if plural not in {p for _, p in self.store} | set(PLURALS.values()):
             return 404, _status(404, f"the server could not find the requested resource ({plural})")
         if self.delay:
             time.sleep(self.delay)
@@ -95,6 +109,21 @@ class FakeApi:
         if start + limit < len(items):
             meta["continue"] = str(start + limit)
         return 200, {"kind": "List", "apiVersion": api_version, "metadata": meta, "items": [_bare(o) for o in page]}
+
+    def _discovery(self, group_version: str) -> tuple[int, dict[str, Any]]:
+        """/apis (the groups) and /apis/GROUP/VERSION (its resources), for the groups of the stored objects."""
+        if self.fail.get("discovery"):
+            return self.fail["discovery"], _status(self.fail["discovery"], "injected")
+        versions = sorted({v for v, _ in self.store if "/" in v})
+        if not group_version:
+            return 200, {"kind": "APIGroupList", "groups": [
+                {"name": v.split("/")[0], "versions": [{"groupVersion": v, "version": v.split("/")[1]}],
+                 "preferredVersion": {"groupVersion": v, "version": v.split("/")[1]}} for v in versions]}
+        if group_version not in versions:
+            return 404, _status(404, "not found")
+        return 200, {"kind": "APIResourceList", "groupVersion": group_version, "resources": [
+            {"name": plural, "kind": objs[0]["kind"], "namespaced": objs[0]["kind"] not in CLUSTER_SCOPED}
+            for (v, plural), objs in sorted(self.store.items()) if v == group_version]}
 
     def _handler(self) -> type[BaseHTTPRequestHandler]:
         api = self
@@ -113,6 +142,11 @@ class FakeApi:
                     pass
 
             def do_GET(self) -> None:  # noqa: N802
+                misbehave = api.raw.get(urlparse(self.path).path.rsplit("/", 1)[-1])
+                if misbehave is not None:
+                    api.requests.append(("GET", self.path))
+                    misbehave(self)
+                    return
                 self._reply("GET")
 
             def do_POST(self) -> None:  # noqa: N802

@@ -16,6 +16,7 @@ from netpol import Analyzer
 from netpol.cli import app
 from netpol.sources import cluster as live
 from netpol.sources.cluster import ClusterError, read_cluster
+from netpol.sources.unmodelled import CATALOGUE, READ_GROUPS
 from tests.builders import FIXTURES, fixture, scenario_dirs
 from tests.live.fake_api import FakeApi
 
@@ -116,11 +117,10 @@ def test_forbidden_in_a_namespace_and_unknown_namespace(api: FakeApi, tmp_path: 
 def test_timeouts_unreachable_tls_and_bad_config(api: FakeApi, tmp_path: Path) -> None:
     api.delay = 2
     started = time.monotonic()
-    with pytest.raises(ClusterError, match=r"^the API server at http://127\.0\.0\.1:\d+ did not answer within "
-                                           r"(\d\.\d) s \(namespaces\)$") as info:
+    with pytest.raises(ClusterError, match=r"^http://127\.0\.0\.1:\d+/api/v1/namespaces: the API server did not "
+                                           r"finish answering within 0\.5 s \(netpol's bound on one request\)$"):
         read_cluster(api.kubeconfig(tmp_path / "k"), timeout=0.5)
-    waited = float(str(info.value).split("within ")[1].split(" ")[0])
-    assert 0.5 <= waited < 1.0 and abs(waited - (time.monotonic() - started)) < 0.3  # the time actually waited
+    assert 0.5 <= time.monotonic() - started < 1.0  # the bound stated is the time waited
     api.delay = 0
     https = api.url.replace("http://", "https://")
     with pytest.raises(ClusterError, match=r"^TLS error talking to the API server at https://127\.0\.0\.1:\d+: "):
@@ -190,6 +190,7 @@ def test_rbac_grants_exactly_what_is_read() -> None:
                for v in rule["verbs"]}
     needed = {("" if res.api_version == "v1" else res.api_version.split("/")[0], res.plural, "list")
               for res in live.RESOURCES} | {("", "namespaces", "get")}
+    needed |= {(k.group, k.plural, "list") for k in CATALOGUE if k.group not in READ_GROUPS}  # when served
     assert granted == needed
 
 

@@ -1,0 +1,101 @@
+"""A namespace-scoped user: a 403 on nodes or on a cluster-scoped policy kind is not fatal for the answers
+that do not need it, and every answer says what it could not see."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from netpol.cli import app
+from netpol.sources.cluster import NODES_FORBIDDEN, read_cluster
+from tests.live.fake_api import FakeApi
+from tests.live.test_cluster import manifests
+
+runner = CliRunner()
+ADMIN = ("adminnetworkpolicies (policy.networking.k8s.io/v1alpha1), forbidden (403), so the Admin tier (v1alpha1) "
+         "could not be read")
+
+
+def test_forbidden_nodes_are_an_assumption(tmp_path: Path) -> None:
+    with FakeApi(manifests("tiered-nodes-v1alpha1")) as server:
+        server.fail["nodes"] = 403
+        kubeconfig = server.kubeconfig(tmp_path / "k")
+        read = read_cluster(kubeconfig)
+        assert read.result.cluster.nodes == ()
+        assert read.result.cluster.assumptions == (NODES_FORBIDDEN,)
+        assert read.result.unread == ()
+        assert [d.message for d in read.result.diagnostics if d.severity == "warning" and "nodes" in d.message] == [
+            f"{NODES_FORBIDDEN}; netpol needs list on nodes for them (see docs/rbac.yaml)"]
+        r = runner.invoke(app, ["can-reach", "gryffindor/harry", "hufflepuff/cedric", "-p", "80", "--kubeconfig",
+                                kubeconfig])
+        assert r.exit_code == 0, r.stderr
+        assert f"  assumption: {NODES_FORBIDDEN}" in r.stdout.splitlines()
+        r = runner.invoke(app, ["matrix", "-o", "json", "--kubeconfig", kubeconfig])
+        assert r.exit_code == 0 and NODES_FORBIDDEN in json.loads(r.stdout)["assumptions"]
+
+
+def test_a_forbidden_tier_refuses_unless_ignored(tmp_path: Path) -> None:
+    with FakeApi(manifests("tiered-admin-deny-v1alpha1")) as server:
+        server.fail["adminnetworkpolicies"] = 403
+        kubeconfig = server.kubeconfig(tmp_path / "k")
+        assert read_cluster(kubeconfig).result.unread == (ADMIN,)
+        question = ["can-reach", "slytherin/draco", "gryffindor/harry", "-p", "80", "--kubeconfig", kubeconfig]
+        r = runner.invoke(app, question)
+        assert r.exit_code == 2 and r.stdout == ""
+        assert r.stderr.splitlines()[-1] == (
+            f"netpol: error: the answer cannot see everything that allows or denies traffic here: {ADMIN}. netpol "
+            "does not answer as if they were absent; pass --ignore-unmodelled to answer without them (every answer "
+            "then says what it ignored), or remove them from the input")
+        r = runner.invoke(app, [*question, "--ignore-unmodelled", "-o", "json"])
+        assert r.exit_code == 0, r.stderr  # the Admin deny is not seen: the assumption says so
+        assert json.loads(r.stdout)["assumptions"] == [
+            f"ignored (--ignore-unmodelled): {ADMIN}; they may allow or deny this traffic"]
+        r = runner.invoke(app, ["snapshot", "-o", str(tmp_path / "s.yaml"), "--kubeconfig", kubeconfig])
+        assert r.exit_code == 2 and not (tmp_path / "s.yaml").exists()  # read back, it would say ALLOWED silently
+        r = runner.invoke(app, ["explain", "--kubeconfig", kubeconfig])
+        assert r.exit_code == 0 and f"netpol: warning: {ADMIN}" in r.stderr.splitlines()
+
+
+def test_a_forbidden_namespaced_kind_is_still_fatal(tmp_path: Path) -> None:
+    with FakeApi(manifests("specific-port")) as server:
+        server.fail["networkpolicies"] = 403
+        r = runner.invoke(app, ["matrix", "--kubeconfig", server.kubeconfig(tmp_path / "k"), "--ignore-unmodelled"])
+        assert r.exit_code == 2 and "forbidden (403): cannot list networkpolicies" in r.stderr
+
+
+CNP = {"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy",
+       "metadata": {"name": "api-only", "namespace": "default", "annotations": {"x": "SECRET"}},
+       "spec": {"endpointSelector": {}, "ingress": [{"fromEndpoints": [{"matchLabels": {"SECRET": "1"}}]}]}}
+CCNP = {"apiVersion": "cilium.io/v2", "kind": "CiliumClusterwideNetworkPolicy", "metadata": {"name": "lockdown"},
+        "spec": {"endpointSelector": {}}}
+LIVE_CILIUM = ["1 CiliumClusterwideNetworkPolicy (cilium.io/v2): lockdown, not evaluated by netpol",
+               "1 CiliumNetworkPolicy (cilium.io/v2): default/api-only, not evaluated by netpol"]
+
+
+def test_a_live_cluster_s_unmodelled_objects_are_read_and_named(tmp_path: Path) -> None:
+    with FakeApi([*manifests("specific-port"), CNP, CCNP]) as server:
+        kubeconfig = server.kubeconfig(tmp_path / "k")
+        read = read_cluster(kubeconfig, namespaces=["default"])
+        assert [(o.kind, o.title) for o in read.result.unmodelled.objects] == [
+            ("CiliumClusterwideNetworkPolicy", "lockdown"), ("CiliumNetworkPolicy", "default/api-only")]
+        paths = [p for _, p in server.requests]
+        assert {"/apis", "/apis/cilium.io/v2", "/apis/cilium.io/v2/namespaces/default/ciliumnetworkpolicies?limit=500",
+                "/apis/cilium.io/v2/ciliumclusterwidenetworkpolicies?limit=500"} <= set(paths)
+        r = runner.invoke(app, ["matrix", "--kubeconfig", kubeconfig])
+        assert r.exit_code == 2 and "; ".join(LIVE_CILIUM) in r.stderr.splitlines()[-1]
+        r = runner.invoke(app, ["matrix", "-o", "json", "--kubeconfig", kubeconfig, "--ignore-unmodelled"])
+        assert r.exit_code == 0
+        assert json.loads(r.stdout)["assumptions"][:2] == [
+            f"ignored (--ignore-unmodelled): {line}; they may allow or deny this traffic" for line in LIVE_CILIUM]
+        out = tmp_path / "s.yaml"
+        r = runner.invoke(app, ["snapshot", "-o", str(out), "--kubeconfig", kubeconfig])
+        assert r.exit_code == 0, r.stderr  # a snapshot records them (by name), so that its answers refuse alike
+        assert "SECRET" not in out.read_text()
+        r = runner.invoke(app, ["matrix", "-f", str(out)])
+        assert r.exit_code == 2 and "; ".join(LIVE_CILIUM) in r.stderr.splitlines()[-1]
+        server.fail["ciliumnetworkpolicies"] = 403
+        assert read_cluster(kubeconfig).result.unread == (
+            "ciliumnetworkpolicies (cilium.io/v2), forbidden (403), so the CiliumNetworkPolicy objects (Cilium) could "
+            "not be read",)
