@@ -13,8 +13,9 @@ page then shows one namespace's matrix at a time.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from netpol.connectivity import Unit, Units
@@ -85,12 +86,14 @@ def build_report(analyzer: Analyzer, lint: LintReport | None, diagram: Diagram |
                  "one": pod.is_one_pod} for pod in pods]
     classes = [{"ingress": list(engine.isolating["ingress"][c.id]), "egress": list(engine.isolating["egress"][c.id]),
                 "tiered": [d for d in DIRECTIONS if engine.has_tier_rules(d, c.id)]} for c in engine.classes]
+    isolated = {d: [p for c in engine.classes if engine.is_isolated(d, c.id) for p in c.pods] for d in DIRECTIONS}
     data: dict[str, Any] = {
         "summary": {
             "namespaces": len(cluster.namespaces), "pods": sum(p.workload is None for p in pods),
             "workloads": sum(p.workload is not None for p in pods), "policies": len(cluster.policies),
             "tiered": dict(sorted(kinds.items())), "classes": n,
-            "isolated": {d: sum(c.size for c in engine.classes if engine.is_isolated(d, c.id)) for d in DIRECTIONS},
+            "isolated": {d: {"pods": sum(p.workload is None for p in isolated[d]),
+                             "workloads": sum(p.workload is not None for p in isolated[d])} for d in DIRECTIONS},
             "lint": lint.counts() if lint is not None else None,
         },
         "pods": pod_rows,
@@ -105,6 +108,22 @@ def build_report(analyzer: Analyzer, lint: LintReport | None, diagram: Diagram |
         data["panels"] = _panels(analyzer, texts)
     data["portsets"], data["explanations"] = list(texts.portsets), list(texts.texts)
     return ReportData(data, pods, namespace_level)
+
+
+def input_title(paths: Sequence[str] | None) -> str:
+    """The input as the user named it, for the page's title; a folder named only by dots (`.`, `../`) also
+    by its own name, which says more than "." in a browser tab or a CI artifact list."""
+    if not paths:
+        return "live cluster"
+    out = []
+    for path in paths:
+        if path == "-":
+            out.append("standard input")
+        elif Path(path).name in ("", ".."):  # ".", "./", "..", "a/..": the name of the folder it resolves to
+            out.append(f"{Path(path).resolve().name or path} ({path})")
+        else:
+            out.append(path)
+    return ", ".join(out)
 
 
 def port_intervals(analyzer: Analyzer) -> list[str]:
