@@ -334,3 +334,18 @@ def test_hostile_names_in_a_diff_page(browser: Any, tmp_path: Path) -> None:
     change.locator("summary").click()
     assert EVIL in change.locator("details").inner_text()
     no_injection(p, 1)
+
+
+def test_a_pod_with_itself_reads_self_when_its_class_has_other_pods(browser: Any, tmp_path: Path) -> None:
+    """Two pods the policies treat alike share a class whose diagonal cell allows every port between two of
+    them; each pod's own cell is still "self" (a pod's traffic to itself), as in netpol matrix."""
+    folder = tmp_path / "twins"
+    folder.mkdir()
+    (folder / "pods.yaml").write_text(HOSTILE_PODS.replace("app: b", "app: a"))
+    out = tmp_path / "r.html"
+    assert CliRunner().invoke(app, ["report", "-f", str(folder), "-o", str(out)]).exit_code == 0
+    p = Page(browser, out)
+    rows = p.page.locator("#matrix-table tr.row")
+    assert [[c.inner_text() for c in r.locator("td.cell").all()] for r in rows.all()] == [["self", "all"],
+                                                                                          ["all", "self"]]
+    p.check_clean()
