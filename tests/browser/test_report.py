@@ -23,6 +23,7 @@ from netpol.query import Analyzer
 from netpol.report import build_report
 from netpol.verdicts import Endpoint
 from tests.builders import FIXTURES, fixture
+from tests.property.test_surfaces import in_addresses
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
@@ -125,30 +126,33 @@ def panel_claims(text: str, a: Analyzer, group: list[str], key: str) -> dict[str
             names = [peers] if "address" in peers or peers[0].isdigit() else peers.split(", ")
             if names[-1] == "its pods with one another":
                 names[-1:] = [k for k in group if k != key or not a.cluster.pods_by_key[k].is_one_pod]
+            if "address" in peers or peers[0].isdigit():  # one set of outside addresses: per representative
+                names = [str(ip) for ip in representatives(a) if in_addresses(peers, ip)]
             for name in names:
                 assert name not in current, f"{name} named twice"
                 current[name] = ports
     return claims
 
 
+def representatives(a: Analyzer) -> list[Any]:
+    """One address of each set of outside addresses that every rule treats alike."""
+    return [u.peer for u in Units(a).all if u.kind == "outside"]
+
+
 def engine_claims(a: Analyzer, pod_key: str) -> dict[str, dict[str, str]]:
-    """What the engine answers for one pod: every other pod's ports (the all-port matrix) and every set of
-    outside addresses (as `netpol list` names them), both ways."""
+    """What the engine answers for one pod: every other pod's ports (the all-port matrix) and each set of
+    outside addresses (by one address of it), both ways."""
     m = a.matrix()
     me = a.cluster.pods_by_key[pod_key]
     out: dict[str, dict[str, str]] = {
         "in": {p.key: str(m.ports(p, me)) for p in a.cluster.pods if not m.is_self(p, me) and m.ports(p, me)},
         "out": {p.key: str(m.ports(me, p)) for p in a.cluster.pods if not m.is_self(me, p) and m.ports(me, p)}}
-    units = Units(a)
-    for u in units.all:
-        if u.kind == "outside":
-            name = units.names([u])[0]
-            ref = Endpoint(ip=u.peer)  # type: ignore[arg-type]
-            for way in ("in", "out"):
-                src, dst = (ref, Endpoint(pod=me)) if way == "in" else (Endpoint(pod=me), ref)
-                ports = a.allowed_ports(src, dst)
-                if ports:
-                    out[way][name] = str(ports)
+    for ip in representatives(a):
+        for way in ("in", "out"):
+            src, dst = (Endpoint(ip=ip), Endpoint(pod=me)) if way == "in" else (Endpoint(pod=me), Endpoint(ip=ip))
+            ports = a.allowed_ports(src, dst)
+            if ports:
+                out[way][str(ip)] = str(ports)
     return out
 
 

@@ -91,6 +91,9 @@ def outside_truth(a: Analyzer) -> Truth:
     return out
 
 
+ADDRESS_NAME = re.compile(r"^(any address|any IPv[46] address|[0-9a-f.:/]+(, [0-9a-f.:/]+)*( except .+)?)(; .+)?$")
+
+
 def in_addresses(name: str, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
     """Is `ip` in the addresses a surface names as `units.names` does: "any address", "a, b", "X except a,
     b", per IP version joined by "; "."""
@@ -113,6 +116,8 @@ def by_address(claims: dict[tuple[str, str], str], a: Analyzer) -> Truth:
     """Claims naming address sets, turned into claims per outside probe address."""
     out: Truth = {}
     for (src, dst), ports in claims.items():
+        if not ADDRESS_NAME.match(src if dst in a.cluster.pods_by_key else dst):
+            continue  # possible pods ("any pod in namespace x"), or a pod pair
         for ip in outside_addresses(a.cluster):
             if src in a.cluster.pods_by_key and dst not in a.cluster.pods_by_key and in_addresses(dst, ip):
                 out[(src, str(ip))] = ports
