@@ -25,6 +25,7 @@ from netpol.engine import DirectionResult
 from netpol.errors import NetpolError
 from netpol.lint import LintReport
 from netpol.model import DIRECTIONS, Pod
+from netpol.portsets import NO_PORTS
 from netpol.tiers import TierRuleRef
 
 if TYPE_CHECKING:
@@ -105,7 +106,7 @@ def build_report(analyzer: Analyzer, lint: LintReport | None, diagram: Diagram |
     data.update(_class_matrix(analyzer, namespace_level, texts))
     if diagram is not None:
         data["groups"] = _groups(analyzer, diagram)
-        data["panels"] = _panels(analyzer, texts)
+        data["panels"] = _panels(analyzer, texts, data["cells"])
     data["portsets"], data["explanations"] = list(texts.portsets), list(texts.texts)
     return ReportData(data, pods, namespace_level)
 
@@ -174,13 +175,14 @@ def _class_matrix(analyzer: Analyzer, within_namespaces: bool, texts: _Texts) ->
     return {"cells": cells, "within_namespaces": within_namespaces}
 
 
-def _panels(analyzer: Analyzer, texts: _Texts) -> list[dict[str, list[dict[str, Any]]]]:
+def _panels(analyzer: Analyzer, texts: _Texts, cells: dict[str, list[int]]) -> list[dict[str, list[dict[str, Any]]]]:
     """Per class, the graph panel's facts, straight from the engine: who may open connections to its pods
     ("in") and whom they may open connections to ("out"). An entry is the peer classes (or one set of
     outside addresses, as `netpol list` names them) that connect on the same ports for the same reasons.
-    One pod's traffic to itself is left out, as in the matrix."""
+    One pod's traffic to itself is left out, as in the matrix. `cells`: every class pair's (see
+    _class_matrix)."""
     engine = analyzer.engine
-    matrix = analyzer.matrix()
+    none = texts.ports(str(NO_PORTS))
     units = Units(analyzer)
     outside = [u for u in units.all if u.kind == "outside"]
     out: list[dict[str, list[dict[str, Any]]]] = []
@@ -191,11 +193,9 @@ def _panels(analyzer: Analyzer, texts: _Texts) -> list[dict[str, list[dict[str, 
             for peer in engine.classes:
                 if peer.id == c.id and c.lone:
                     continue
-                src, dst = (peer.id, c.id) if direction == "in" else (c.id, peer.id)
-                ports = matrix.class_ports(src, dst)
-                if ports:
-                    merged.setdefault((texts.ports(str(ports)), texts.why(*engine.connection(src, dst))),
-                                      []).append(peer.id)
+                ports, why = cells[f"{peer.id},{c.id}" if direction == "in" else f"{c.id},{peer.id}"]
+                if ports != none:
+                    merged.setdefault((ports, why), []).append(peer.id)
             panel[direction] = [{"classes": ids, "address": None, "ports": p, "why": w}
                                 for (p, w), ids in merged.items()]
             addresses: dict[tuple[int, int], list[Unit]] = {}
