@@ -1007,7 +1007,7 @@ def report(
     """
     from netpol.lint import lint as run_lint
     from netpol.render.report import report_html
-    from netpol.report import build_report
+    from netpol.report import build_report, input_title
     from netpol.sources.positions import Positions
 
     if _suffix(out) not in ("html", "htm"):
@@ -1025,7 +1025,7 @@ def report(
         with _phase("writing the report"):
             page = report_html(build_report(analyzer, findings, diagram), svg,
                                analyzer.explain(namespace), analyzer.explain_tiers(namespace), findings,
-                               "netpol report: " + ", ".join(files or ["live cluster"]), note)
+                               "netpol report: " + input_title(files), note)
     _write_file(out, page.encode(), force)
     _note(f"netpol: wrote {out} ({len(page) / 1024:,.0f} KiB)")
 

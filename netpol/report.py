@@ -13,8 +13,9 @@ page then shows one namespace's matrix at a time.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from netpol.connectivity import Unit, Units
@@ -24,6 +25,7 @@ from netpol.engine import DirectionResult
 from netpol.errors import NetpolError
 from netpol.lint import LintReport
 from netpol.model import DIRECTIONS, Pod
+from netpol.portsets import NO_PORTS
 from netpol.tiers import TierRuleRef
 
 if TYPE_CHECKING:
@@ -85,12 +87,14 @@ def build_report(analyzer: Analyzer, lint: LintReport | None, diagram: Diagram |
                  "one": pod.is_one_pod} for pod in pods]
     classes = [{"ingress": list(engine.isolating["ingress"][c.id]), "egress": list(engine.isolating["egress"][c.id]),
                 "tiered": [d for d in DIRECTIONS if engine.has_tier_rules(d, c.id)]} for c in engine.classes]
+    isolated = {d: [p for c in engine.classes if engine.is_isolated(d, c.id) for p in c.pods] for d in DIRECTIONS}
     data: dict[str, Any] = {
         "summary": {
             "namespaces": len(cluster.namespaces), "pods": sum(p.workload is None for p in pods),
             "workloads": sum(p.workload is not None for p in pods), "policies": len(cluster.policies),
             "tiered": dict(sorted(kinds.items())), "classes": n,
-            "isolated": {d: sum(c.size for c in engine.classes if engine.is_isolated(d, c.id)) for d in DIRECTIONS},
+            "isolated": {d: {"pods": sum(p.workload is None for p in isolated[d]),
+                             "workloads": sum(p.workload is not None for p in isolated[d])} for d in DIRECTIONS},
             "lint": lint.counts() if lint is not None else None,
         },
         "pods": pod_rows,
@@ -102,9 +106,25 @@ def build_report(analyzer: Analyzer, lint: LintReport | None, diagram: Diagram |
     data.update(_class_matrix(analyzer, namespace_level, texts))
     if diagram is not None:
         data["groups"] = _groups(analyzer, diagram)
-        data["panels"] = _panels(analyzer, texts)
+        data["panels"] = _panels(analyzer, texts, data["cells"])
     data["portsets"], data["explanations"] = list(texts.portsets), list(texts.texts)
     return ReportData(data, pods, namespace_level)
+
+
+def input_title(paths: Sequence[str] | None) -> str:
+    """The input as the user named it, for the page's title; a folder named only by dots (`.`, `../`) also
+    by its own name, which says more than "." in a browser tab or a CI artifact list."""
+    if not paths:
+        return "live cluster"
+    out = []
+    for path in paths:
+        if path == "-":
+            out.append("standard input")
+        elif Path(path).name in ("", ".."):  # ".", "./", "..", "a/..": the name of the folder it resolves to
+            out.append(f"{Path(path).resolve().name or path} ({path})")
+        else:
+            out.append(path)
+    return ", ".join(out)
 
 
 def port_intervals(analyzer: Analyzer) -> list[str]:
@@ -155,13 +175,14 @@ def _class_matrix(analyzer: Analyzer, within_namespaces: bool, texts: _Texts) ->
     return {"cells": cells, "within_namespaces": within_namespaces}
 
 
-def _panels(analyzer: Analyzer, texts: _Texts) -> list[dict[str, list[dict[str, Any]]]]:
+def _panels(analyzer: Analyzer, texts: _Texts, cells: dict[str, list[int]]) -> list[dict[str, list[dict[str, Any]]]]:
     """Per class, the graph panel's facts, straight from the engine: who may open connections to its pods
     ("in") and whom they may open connections to ("out"). An entry is the peer classes (or one set of
     outside addresses, as `netpol list` names them) that connect on the same ports for the same reasons.
-    One pod's traffic to itself is left out, as in the matrix."""
+    One pod's traffic to itself is left out, as in the matrix. `cells`: every class pair's (see
+    _class_matrix)."""
     engine = analyzer.engine
-    matrix = analyzer.matrix()
+    none = texts.ports(str(NO_PORTS))
     units = Units(analyzer)
     outside = [u for u in units.all if u.kind == "outside"]
     out: list[dict[str, list[dict[str, Any]]]] = []
@@ -172,11 +193,9 @@ def _panels(analyzer: Analyzer, texts: _Texts) -> list[dict[str, list[dict[str, 
             for peer in engine.classes:
                 if peer.id == c.id and c.lone:
                     continue
-                src, dst = (peer.id, c.id) if direction == "in" else (c.id, peer.id)
-                ports = matrix.class_ports(src, dst)
-                if ports:
-                    merged.setdefault((texts.ports(str(ports)), texts.why(*engine.connection(src, dst))),
-                                      []).append(peer.id)
+                ports, why = cells[f"{peer.id},{c.id}" if direction == "in" else f"{c.id},{peer.id}"]
+                if ports != none:
+                    merged.setdefault((ports, why), []).append(peer.id)
             panel[direction] = [{"classes": ids, "address": None, "ports": p, "why": w}
                                 for (p, w), ids in merged.items()]
             addresses: dict[tuple[int, int], list[Unit]] = {}

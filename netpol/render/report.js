@@ -99,7 +99,7 @@
       var th = document.createElement("th"); th.textContent = s.key; tr.appendChild(th);
       cols.forEach(function (d) {
         var td = tr.insertCell(); td.className = "cell"; var c = cell(s, d);
-        var ports = s.key === d.key && c && data.portsets[c[0]] === "self" ? "self" : (c ? data.portsets[c[0]] : "?");
+        var ports = s.key === d.key && s.one ? "self" : (c ? data.portsets[c[0]] : "?");  // one pod and itself
         if (ports === "self") { td.textContent = "self"; }
         else if (iv && ports !== "?") { td.textContent = covers(ports, iv) ? "\u2713" : "\u2717"; }
         else { td.textContent = ports === "none" ? "\u2717" : ports; }

@@ -72,11 +72,30 @@ def _summary(data: dict[str, Any]) -> str:
     s = data["summary"]
     rows = [("namespaces", s["namespaces"]), ("pods", s["pods"]), ("workloads", s["workloads"]),
             ("NetworkPolicies", s["policies"]), *((kind, n) for kind, n in s["tiered"].items()),
-            ("pods isolated for ingress", s["isolated"]["ingress"]),
-            ("pods isolated for egress", s["isolated"]["egress"]), ("equivalence classes", s["classes"])]
+            *((f"isolated for {d} by a NetworkPolicy", _of(s["isolated"][d], s)) for d in ("ingress", "egress")),
+            ("equivalence classes", s["classes"])]
     if s["lint"] is not None:
         rows.append(("lint findings", ", ".join(f"{n} {k}" for k, n in s["lint"].items())))
     return _table(("", "count"), ((escape(k), escape(str(v))) for k, v in rows), ' id="summary-table"')
+
+
+def _no_pods(data: dict[str, Any]) -> str:
+    """A page of policies without pods says why its graph and matrix are empty, and what answers instead."""
+    s = data["summary"]
+    if s["pods"] or s["workloads"]:
+        return ""
+    return ('<p id="no-pods" class="warning">The input has no pods or workloads, so the graph and the matrix '
+            "have no connection to show. For what the policies allow every pod that could exist (every "
+            "possible pod, in the policies' terms), run <code>netpol list -f PATH</code> or "
+            "<code>netpol exposure -f PATH</code>; for a change, <code>netpol diff BASE HEAD</code>. To see "
+            "the connections here, pass the manifests that create the pods too (Deployments, StatefulSets, "
+            "…; for a chart: <code>helm template … | netpol report -f - -o report.html</code>) or a "
+            "snapshot of the cluster (<code>netpol snapshot</code>).</p>")
+
+
+def _of(part: dict[str, int], whole: dict[str, Any]) -> str:
+    """"2 of 3 pods, 1 of 2 workloads": each count in the unit the summary counts it in."""
+    return ", ".join(f"{part[unit]:,} of {whole[unit]:,} {unit}" for unit in ("pods", "workloads") if whole[unit]) or "0"
 
 
 def _policies(summaries: Iterable[PolicySummary], tiers: Iterable[TierPolicySummary]) -> str:
@@ -154,7 +173,7 @@ def report_html(report: ReportData, svg: str | None, summaries: Iterable[PolicyS
 <a href="#policies">Policies</a><a href="#lint">Lint</a><a href="#pods">Pods</a></nav></header>
 <aside id="panel"><p class="muted">Click a graph node or a matrix cell to see why.</p></aside>
 <main>
-<section id="summary"><h2>Summary</h2>{_summary(data)}</section>
+<section id="summary"><h2>Summary</h2>{_no_pods(data)}{_summary(data)}</section>
 <section id="graph-section"><h2>Allow-graph</h2>{graph}</section>
 <section id="matrix"><h2>Matrix</h2>
 <noscript><p>The matrix needs JavaScript; <code>netpol matrix -o csv</code> gives it as a file.</p></noscript>

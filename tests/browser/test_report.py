@@ -23,6 +23,7 @@ from netpol.query import Analyzer
 from netpol.report import build_report
 from netpol.verdicts import Endpoint
 from tests.builders import FIXTURES, fixture
+from tests.property.test_surfaces import in_addresses
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
@@ -74,7 +75,8 @@ def screenshots(tmp_path: Path) -> Path:
 
 def write_report(tmp_path: Path, fixture: str) -> Path:
     out = tmp_path / f"{fixture}.html"
-    r = CliRunner().invoke(app, ["report", "-f", str(FIXTURES / fixture), "-o", str(out)])
+    path = os.path.relpath(FIXTURES / fixture)  # as a user names it (the gallery shows the title)
+    r = CliRunner().invoke(app, ["report", "-f", path, "-o", str(out)])
     assert r.exit_code == 0, r.stderr
     return out
 
@@ -125,30 +127,33 @@ def panel_claims(text: str, a: Analyzer, group: list[str], key: str) -> dict[str
             names = [peers] if "address" in peers or peers[0].isdigit() else peers.split(", ")
             if names[-1] == "its pods with one another":
                 names[-1:] = [k for k in group if k != key or not a.cluster.pods_by_key[k].is_one_pod]
+            if "address" in peers or peers[0].isdigit():  # one set of outside addresses: per representative
+                names = [str(ip) for ip in representatives(a) if in_addresses(peers, ip)]
             for name in names:
                 assert name not in current, f"{name} named twice"
                 current[name] = ports
     return claims
 
 
+def representatives(a: Analyzer) -> list[Any]:
+    """One address of each set of outside addresses that every rule treats alike."""
+    return [u.peer for u in Units(a).all if u.kind == "outside"]
+
+
 def engine_claims(a: Analyzer, pod_key: str) -> dict[str, dict[str, str]]:
-    """What the engine answers for one pod: every other pod's ports (the all-port matrix) and every set of
-    outside addresses (as `netpol list` names them), both ways."""
+    """What the engine answers for one pod: every other pod's ports (the all-port matrix) and each set of
+    outside addresses (by one address of it), both ways."""
     m = a.matrix()
     me = a.cluster.pods_by_key[pod_key]
     out: dict[str, dict[str, str]] = {
         "in": {p.key: str(m.ports(p, me)) for p in a.cluster.pods if not m.is_self(p, me) and m.ports(p, me)},
         "out": {p.key: str(m.ports(me, p)) for p in a.cluster.pods if not m.is_self(me, p) and m.ports(me, p)}}
-    units = Units(a)
-    for u in units.all:
-        if u.kind == "outside":
-            name = units.names([u])[0]
-            ref = Endpoint(ip=u.peer)  # type: ignore[arg-type]
-            for way in ("in", "out"):
-                src, dst = (ref, Endpoint(pod=me)) if way == "in" else (Endpoint(pod=me), ref)
-                ports = a.allowed_ports(src, dst)
-                if ports:
-                    out[way][name] = str(ports)
+    for ip in representatives(a):
+        for way in ("in", "out"):
+            src, dst = (Endpoint(ip=ip), Endpoint(pod=me)) if way == "in" else (Endpoint(pod=me), Endpoint(ip=ip))
+            ports = a.allowed_ports(src, dst)
+            if ports:
+                out[way][str(ip)] = str(ports)
     return out
 
 
@@ -205,7 +210,8 @@ def test_policies_and_lint_are_static_html(browser: Any, tmp_path: Path) -> None
 
 def test_diff_report_shows_the_changes(browser: Any, tmp_path: Path) -> None:
     out = tmp_path / "diff.html"
-    r = CliRunner().invoke(app, ["diff", str(FIXTURES / "deny-all"), str(FIXTURES / "allow-all"), "-o", "html"])
+    r = CliRunner().invoke(app, ["diff", os.path.relpath(FIXTURES / "deny-all"), os.path.relpath(FIXTURES / "allow-all"),
+                                 "-o", "html"])
     assert r.exit_code == 1
     out.write_text(r.stdout)
     p = Page(browser, out)
@@ -334,3 +340,18 @@ def test_hostile_names_in_a_diff_page(browser: Any, tmp_path: Path) -> None:
     change.locator("summary").click()
     assert EVIL in change.locator("details").inner_text()
     no_injection(p, 1)
+
+
+def test_a_pod_with_itself_reads_self_when_its_class_has_other_pods(browser: Any, tmp_path: Path) -> None:
+    """Two pods the policies treat alike share a class whose diagonal cell allows every port between two of
+    them; each pod's own cell is still "self" (a pod's traffic to itself), as in netpol matrix."""
+    folder = tmp_path / "twins"
+    folder.mkdir()
+    (folder / "pods.yaml").write_text(HOSTILE_PODS.replace("app: b", "app: a"))
+    out = tmp_path / "r.html"
+    assert CliRunner().invoke(app, ["report", "-f", str(folder), "-o", str(out)]).exit_code == 0
+    p = Page(browser, out)
+    rows = p.page.locator("#matrix-table tr.row")
+    assert [[c.inner_text() for c in r.locator("td.cell").all()] for r in rows.all()] == [["self", "all"],
+                                                                                          ["all", "self"]]
+    p.check_clean()

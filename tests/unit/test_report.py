@@ -6,14 +6,15 @@ import base64
 import hashlib
 import json
 import re
+from pathlib import Path
 
 import pytest
 
 import netpol.render.report
 import netpol.report
 from netpol.render.report import _page, diff_html, report_html
-from netpol.report import build_report, diff_verdicts, port_intervals
-from tests.builders import analyzer, fixture, pod, policy
+from netpol.report import build_report, diff_verdicts, input_title, port_intervals
+from tests.builders import analyzer, fixture, pod, policy, workload
 
 
 def cells_by_pod(data: dict, pods: list) -> dict[tuple[str, str], str]:  # type: ignore[type-arg]
@@ -163,3 +164,46 @@ def test_diff_page_colours_each_way_a_change_goes() -> None:
     colours = {k: re.search(rf"\.{k}{{color:(#\w+)", css).group(1)  # type: ignore[union-attr]
                for k in ("opened", "widened", "narrowed", "reshaped", "closed")}
     assert len(set(colours.values())) == 5
+
+
+def test_summary_counts_pods_and_workloads_apart() -> None:
+    """A pod and a workload of 3 replicas, both isolated for ingress: "2 pods isolated" beside "1 pod, 1
+    workload" mixed the units; each count now says its own."""
+    a = analyzer(pod("a"), workload("w", replicas=3, labels={"app": "w"}), policy("p"))
+    html = report_html(build_report(a, None, None), None, a.explain(), a.explain_tiers(), None, "t")
+    rows = dict(re.findall(r"<tr><td>([^<]*)</td><td>([^<]*)</td></tr>", html))
+    assert (rows["pods"], rows["workloads"]) == ("1", "1")
+    assert rows["isolated for ingress by a NetworkPolicy"] == "1 of 1 pods, 1 of 1 workloads"
+    assert rows["isolated for egress by a NetworkPolicy"] == "0 of 1 pods, 0 of 1 workloads"
+    assert 'id="no-pods"' not in html
+
+
+def test_a_policy_only_page_says_why_it_is_empty_and_what_to_run() -> None:
+    a = analyzer(policy("p"))
+    html = report_html(build_report(a, None, None), None, a.explain(), a.explain_tiers(), None, "t")
+    note = re.search(r'<p id="no-pods"[^>]*>(.*?)</p>', html, re.S)
+    assert note is not None
+    assert "no pods or workloads" in note.group(1) and "<code>netpol list -f PATH</code>" in note.group(1)
+
+
+def test_title_names_a_dot_folder_by_its_name(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    folder = tmp_path / "shop"
+    folder.mkdir()
+    monkeypatch.chdir(folder)
+    assert input_title(["."]) == "shop (.)"
+    assert input_title(["./", "k8s/app.yaml", "-"]) == "shop (./), k8s/app.yaml, standard input"
+    assert input_title(["sub/.."]) == "shop (sub/..)"
+    assert input_title(None) == "live cluster"
+
+
+def test_report_command_titles_the_page_with_the_folder_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from netpol.cli import app
+    from tests.builders import FIXTURES
+
+    monkeypatch.chdir(FIXTURES / "limit")
+    out = tmp_path / "r.html"
+    r = CliRunner().invoke(app, ["report", "-f", ".", "-o", str(out)])
+    assert r.exit_code == 0, r.stderr
+    assert "<title>netpol report: limit (.)</title>" in out.read_text()

@@ -1,0 +1,356 @@
+"""Every surface tells the same truth: each output of random clusters, parsed back, is the engine's matrix.
+
+Each example writes a random cluster (NetworkPolicies, and with Admin and Baseline policies) to a file, runs
+the commands through typer's runner as a user would, parses what they print and compares it with the
+all-port matrix (`Analyzer.matrix`, which test_agreement.py holds to the reference evaluator) and, for
+outside addresses, with `Analyzer.allowed_ports`. Surfaces that may also name possible pods (pods that could
+exist, not in the input) are compared on the input's pods only: the lines about possible pods are left out
+when parsing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import ipaddress
+import json
+import re
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from typer.testing import CliRunner
+
+from netpol import Analyzer, load_objects
+from netpol.cli import app
+from netpol.diagram import ANY_POD, ANY_UNRESTRICTED_POD
+from netpol.model import Cluster
+from netpol.verdicts import Endpoint
+from tests.property.strategies import EXTERNAL, PROBES, cluster, tiered_cluster
+
+BOTH = pytest.mark.parametrize("clusters", [cluster(), tiered_cluster()], ids=["v1", "tiered"])
+SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+Test = Callable[[Any, st.DataObject], None]
+
+
+def on_random_clusters(test: Test) -> Test:
+    """NetworkPolicies alone, and with random Admin and Baseline policies; a few examples each (every one
+    runs the CLI)."""
+    return BOTH(SETTINGS(given(data=st.data())(test)))  # type: ignore[no-any-return]
+
+
+def random_cluster(data: st.DataObject, clusters: Any) -> tuple[list[dict[str, Any]], Analyzer]:
+    objects = data.draw(clusters)
+    return objects, Analyzer(load_objects(objects).cluster)
+Truth = dict[tuple[str, str], str]  # (source, destination) -> ports, for the pairs that connect on some port
+
+
+@contextmanager
+def written(objects: list[dict[str, Any]]) -> Iterator[Path]:
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "cluster.yaml"
+        path.write_text(yaml.safe_dump_all(objects))
+        yield path
+
+
+def run(*args: str, code: int | tuple[int, ...] = 0) -> str:
+    r = CliRunner().invoke(app, list(args))
+    assert r.exit_code in ((code,) if isinstance(code, int) else code), (args, r.exit_code, r.stderr)
+    return r.stdout
+
+
+def truth(a: Analyzer) -> Truth:
+    """The all-port matrix between the input's pods, one pod's traffic to itself left out."""
+    m = a.matrix()
+    return {(s.key, d.key): str(m.ports(s, d)) for s in a.cluster.pods for d in a.cluster.pods
+            if not m.is_self(s, d) and m.ports(s, d)}
+
+
+def outside_addresses(c: Cluster) -> list[ipaddress.IPv4Address | ipaddress.IPv6Address]:
+    """The probe addresses that belong to no pod (a pod's address is that pod)."""
+    return [ip for ip in map(ipaddress.ip_address, EXTERNAL) if not any(ip in p.ips for p in c.pods)]
+
+
+def outside_truth(a: Analyzer) -> Truth:
+    """What each pod may send to and receive from each outside probe address (address as text)."""
+    out: Truth = {}
+    for p in a.cluster.pods:
+        for ip in outside_addresses(a.cluster):
+            for src, dst, key in ((Endpoint(pod=p), Endpoint(ip=ip), (p.key, str(ip))),
+                                  (Endpoint(ip=ip), Endpoint(pod=p), (str(ip), p.key))):
+                ports = a.allowed_ports(src, dst)
+                if ports:
+                    out[key] = str(ports)
+    return out
+
+
+ADDRESS_NAME = re.compile(r"^(any address|any IPv[46] address|[0-9a-f.:/]+(, [0-9a-f.:/]+)*( except .+)?)(; .+)?$")
+
+
+def in_addresses(name: str, ip: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
+    """Is `ip` in the addresses a surface names as `units.names` does: "any address", "a, b", "X except a,
+    b", per IP version joined by "; "."""
+    if name == "any address":
+        return True
+    for part in name.split("; "):
+        if part.startswith("any IPv"):
+            if part == f"any IPv{ip.version} address":
+                return True
+            continue
+        whole, _, gaps = part.partition(" except ")
+        nets = [ipaddress.ip_network(n) for n in whole.split(", ")]
+        if any(ip.version == n.version and ip in n for n in nets) and not any(
+                ip.version == g.version and ip in g for g in (ipaddress.ip_network(x) for x in gaps.split(", ") if x)):
+            return True
+    return False
+
+
+def by_address(claims: dict[tuple[str, str], str], a: Analyzer) -> Truth:
+    """Claims naming address sets, turned into claims per outside probe address."""
+    out: Truth = {}
+    for (src, dst), ports in claims.items():
+        if not ADDRESS_NAME.match(src if dst in a.cluster.pods_by_key else dst):
+            continue  # possible pods ("any pod in namespace x"), or a pod pair
+        for ip in outside_addresses(a.cluster):
+            if src in a.cluster.pods_by_key and dst not in a.cluster.pods_by_key and in_addresses(dst, ip):
+                out[(src, str(ip))] = ports
+            if dst in a.cluster.pods_by_key and src not in a.cluster.pods_by_key and in_addresses(src, ip):
+                out[(str(ip), dst)] = ports
+    return out
+
+
+def real(claims: dict[tuple[str, str], str], a: Analyzer) -> Truth:
+    pods = a.cluster.pods_by_key
+    return {k: v for k, v in claims.items() if k[0] in pods and k[1] in pods}
+
+
+# -- can-reach, matrix, list, exposure ---------------------------------------------------------------------
+
+
+@on_random_clusters
+def test_can_reach_text_and_json_are_the_matrix(clusters: Any, data: st.DataObject) -> None:
+    objects, a = random_cluster(data, clusters)
+    pods = a.cluster.pods
+    src, dst = data.draw(st.sampled_from(pods)), data.draw(st.sampled_from(pods))
+    protocol, port = data.draw(st.sampled_from(PROBES))
+    m = a.matrix()
+    want = m.is_self(src, dst) or m.ports(src, dst).contains(protocol, port)  # type: ignore[arg-type]
+    with written(objects) as path:
+        args = ("can-reach", src.key, dst.key, "-p", str(port), "--protocol", protocol, "-f", str(path))
+        text = run(*args, code=(0, 1))
+        verdict = json.loads(run(*args, "-o", "json", code=0 if want else 1))
+    assert text.split(":", 1)[0] == ("ALLOWED" if want else "DENIED")
+    assert verdict["allowed"] is want
+    assert (verdict["source"], verdict["destination"], verdict["protocol"], verdict["port"]) == (
+        src.key, dst.key, protocol, port)
+
+
+@on_random_clusters
+def test_matrix_json_and_csv_are_the_matrix(clusters: Any, data: st.DataObject) -> None:
+    objects, a = random_cluster(data, clusters)
+    want = truth(a)
+    m = a.matrix()
+    with written(objects) as path:
+        as_json = json.loads(run("matrix", "-f", str(path), "-o", "json"))
+        rows = list(csv.reader(io.StringIO(run("matrix", "-f", str(path), "-o", "csv"))))
+    assert {(e["from"], e["to"]): e["ports"] for e in as_json["ports"]} == want
+    assert {tuple(p) for p in as_json["allowed"]} == set(want)
+    header, body = rows[0][1:], rows[1:]
+    got = {(row[0], d): cell for row in body for d, cell in zip(header, row[1:], strict=True)}
+    pods = a.cluster.pods_by_key
+    assert got == {(s, d): "self" if m.is_self(pods[s], pods[d]) else want.get((s, d), "deny")
+                   for s in pods for d in pods}
+
+
+@on_random_clusters
+def test_list_json_is_the_matrix(clusters: Any, data: st.DataObject) -> None:
+    """Every connection between the input's pods, and with the outside probe addresses; possible pods left
+    out."""
+    objects, a = random_cluster(data, clusters)
+    with written(objects) as path:
+        rows = json.loads(run("list", "-f", str(path), "-o", "json"))["connections"]
+    kept = [r for r in rows if r["source_kind"] != "region" and r["destination_kind"] != "region"]
+    claims = {(r["source"], r["destination"]): r["ports"] for r in kept}
+    assert len(claims) == len(kept)  # one line per pair
+    assert real(claims, a) == truth(a)
+    assert by_address(claims, a) == outside_truth(a)
+
+
+@on_random_clusters
+def test_exposure_json_is_the_matrix(clusters: Any, data: st.DataObject) -> None:
+    """Each target's "reached by" and "reaches", as pod pairs and outside probe addresses, both ways; peers
+    that are possible pods left out."""
+    objects, a = random_cluster(data, clusters)
+    pods = a.cluster.pods_by_key
+    with written(objects) as path:
+        items = json.loads(run("exposure", "-f", str(path), "-o", "json"))["exposure"]
+    inbound: dict[tuple[str, str], str] = {}
+    outbound: dict[tuple[str, str], str] = {}
+    for item in items:
+        if item["target"] not in pods:
+            continue  # possible pods
+        for way, claims in (("reached_by", inbound), ("reaches", outbound)):
+            for line in item[way]:
+                for peer in line["peers"]:
+                    key = (peer, item["target"]) if way == "reached_by" else (item["target"], peer)
+                    assert key not in claims, key
+                    claims[key] = line["ports"]
+    assert {i["target"] for i in items} >= set(pods)
+    assert real(inbound, a) == real(outbound, a) == truth(a)
+    assert {**by_address(inbound, a), **by_address(outbound, a)} == outside_truth(a)
+
+
+# -- graph ---------------------------------------------------------------------------------------------------
+
+EDGE = re.compile(r'^\s*"([^"]+)" -> "([^"]+)" \[label=(?:"([^"]*)"|([^\s\]]+))', re.M)
+
+
+def dot_edges(text: str) -> list[tuple[str, str, str]]:
+    return [(unquote(s), unquote(t), q or u) for s, t, q, u in EDGE.findall(text)]
+
+
+def members(a: Analyzer) -> dict[str, set[str]]:
+    """What each drawn node stands for among the input's pods (from the whole picture's groups): a group its
+    pods, "any pod in NS" every pod of NS, "any pod" every pod, "any pod not isolated for egress" those."""
+    whole = a.diagram()
+    out: dict[str, set[str]] = {ANY_POD: {p.key for p in a.cluster.pods}, ANY_UNRESTRICTED_POD: set()}
+    for ns in {p.namespace for p in a.cluster.pods}:
+        out[f"ns:{ns}"] = {p.key for p in a.cluster.pods if p.namespace == ns}
+    for box in whole.namespaces:
+        for g in box.groups:
+            out[g.id] = {p.key for p in g.pods}
+            if not g.egress_isolated:
+                out[ANY_UNRESTRICTED_POD] |= out[g.id]
+    return out
+
+
+@on_random_clusters
+def test_graph_dot_edges_are_true_for_every_pod_they_stand_for(clusters: Any, data: st.DataObject) -> None:
+    """Every drawn edge between pod nodes holds for every pair of pods its ends stand for (same ports), and
+    every true pair is drawn; with -n, true pairs with pods elsewhere that no edge shows are counted as
+    hidden. Nodes this test does not know (possible pods) are left out."""
+    objects, a = random_cluster(data, clusters)
+    want = truth(a)
+    of = members(a)
+    one = {p.key for p in a.cluster.pods if p.is_one_pod}
+    namespaces = sorted({p.namespace for p in a.cluster.pods})
+    chosen = data.draw(st.sets(st.sampled_from(namespaces), max_size=len(namespaces) - 1)) if namespaces else set()
+    with written(objects) as path:
+        whole = run("graph", "-f", str(path), "--format", "dot")
+        part = run("graph", "-f", str(path), "--format", "dot", *(x for ns in sorted(chosen) for x in ("-n", ns)))
+    for text, shown in ((whole, set(a.cluster.pods_by_key)), (part if chosen else whole, {
+            p.key for p in a.cluster.pods if not chosen or p.namespace in chosen})):
+        got: dict[tuple[str, str], set[str]] = {}
+        for src, dst, ports in dot_edges(text):
+            if src not in of or dst not in of:
+                continue  # an outside address node, or a node this test does not know
+            for s in of[src]:
+                for d in of[dst]:
+                    if s != d or s not in one:
+                        got.setdefault((s, d), set()).add(ports)
+        assert all(want.get(k) == v.pop() and not v for k, v in dict(got).items()), "an edge says more"
+        assert {k for k in want if k[0] in shown and k[1] in shown} <= set(got), "a true pair is not drawn"
+        unseen = {k for k in want if (k[0] in shown) != (k[1] in shown) and k not in got}
+        assert ("not drawn (without -n they are)" in text) == bool(unseen)
+
+
+# -- the HTML report's data ----------------------------------------------------------------------------------
+
+
+def report_data(path: Path) -> dict[str, Any]:
+    """The JSON the page embeds, read back from the page as the browser reads it."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "r.html"
+        run("report", "-f", str(path), "-o", str(out))
+        html = out.read_text()
+    found = re.search(r'<script type="application/json" id="netpol-data">(.*?)</script>', html, re.S)
+    assert found is not None
+    data: dict[str, Any] = json.loads(found.group(1))
+    return data
+
+
+@on_random_clusters
+def test_report_cells_panels_and_summary_are_the_engines_answer(clusters: Any, data: st.DataObject) -> None:
+    objects, a = random_cluster(data, clusters)
+    want = truth(a)
+    m = a.matrix()
+    with written(objects) as path:
+        page = report_data(path)
+    cls = {p["key"]: p["cls"] for p in page["pods"]}
+    pods = a.cluster.pods_by_key
+    assert list(cls) == [p.key for p in a.cluster.pods]
+    # cells: every pair, as the page's script shows them ("self" for one pod with itself)
+    one = {p["key"]: p["one"] for p in page["pods"]}
+    cells = {(s, d): page["cells"][f"{cls[s]},{cls[d]}"] for s in pods for d in pods}
+    assert {k: "self" if k[0] == k[1] and one[k[0]] else page["portsets"][c[0]] for k, c in cells.items()} == {
+        (s, d): "self" if m.is_self(pods[s], pods[d]) else want.get((s, d), "none") for s in pods for d in pods}
+    # panels: for each pod, every pod and outside probe address it connects with, both ways, with the cell's
+    # explanation for pods
+    podsof: dict[int, list[str]] = {}
+    for k, c in cls.items():
+        podsof.setdefault(c, []).append(k)
+    grouped = {k for g in page["groups"].values() for k in g["pods"]}
+    assert grouped == set(pods)
+    claims: dict[tuple[str, str], str] = {}
+    for key in pods:
+        panel = page["panels"][cls[key]]
+        for way in ("in", "out"):
+            for e in panel[way]:
+                peers = [e["address"]] if e["address"] is not None else [k for c in e["classes"] for k in podsof[c]]
+                for peer in peers:
+                    pair = (peer, key) if way == "in" else (key, peer)
+                    if pair[0] == pair[1] and m.is_self(pods[key], pods[key]):
+                        continue
+                    assert claims.setdefault(pair, page["portsets"][e["ports"]]) == page["portsets"][e["ports"]]
+                    if e["address"] is None:
+                        assert e["why"] == cells[pair][1]
+    assert real(claims, a) == want
+    assert by_address(claims, a) == outside_truth(a)
+    # summary: counts in their own units
+    s = page["summary"]
+    assert (s["pods"], s["workloads"]) == (sum(p.workload is None for p in pods.values()),
+                                           sum(p.workload is not None for p in pods.values()))
+    for d in ("ingress", "egress"):
+        # a NetworkPolicy of its namespace selects it for d (never a host-network pod)
+        isolated = [p for p in pods.values() if not p.host_network and any(
+            pol.namespace == p.namespace and pol.pod_selector.matches(p.label_map) and pol.affects(d)  # type: ignore[arg-type]
+            for pol in a.cluster.policies)]
+        assert s["isolated"][d] == {"pods": sum(p.workload is None for p in isolated),
+                                    "workloads": sum(p.workload is not None for p in isolated)}
+
+
+# -- check -----------------------------------------------------------------------------------------------------
+
+
+@on_random_clusters
+def test_an_intent_written_from_the_matrix_passes_and_a_flipped_one_fails(clusters: Any, data: st.DataObject) -> None:
+    objects, a = random_cluster(data, clusters)
+    m = a.matrix()
+    pods = a.cluster.pods
+    pairs = [(s, d) for s in pods for d in pods if not m.is_self(s, d)]
+    if not pairs:
+        return
+    chosen = data.draw(st.lists(st.sampled_from(pairs), min_size=1, max_size=6, unique=True))
+    expectations = []
+    for i, (s, d) in enumerate(chosen):
+        protocol, port = data.draw(st.sampled_from(PROBES))
+        allowed = m.ports(s, d).contains(protocol, port)  # type: ignore[arg-type]
+        expectations.append({"name": f"e{i}", "from": s.key, "to": d.key, "ports": [{"port": port, "protocol": protocol}],
+                             "expect": "allow" if allowed else "deny"})
+    flipped = data.draw(st.integers(0, len(expectations) - 1))
+    wrong = [dict(e, expect={"allow": "deny", "deny": "allow"}[e["expect"]]) if i == flipped else e
+             for i, e in enumerate(expectations)]
+    with written(objects) as path:
+        for name, items, code in (("right", expectations, 0), ("wrong", wrong, 1)):
+            intent = path.parent / f"{name}.intent.yaml"
+            intent.write_text(yaml.safe_dump({"apiVersion": "netpol/v1", "kind": "NetworkPolicyIntent",
+                                              "expectations": items}))
+            out = run("check", str(intent), "-f", str(path), "-o", "json", code=code)
+            assert out
