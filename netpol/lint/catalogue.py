@@ -94,6 +94,12 @@ RULES: dict[str, LintRule] = _rules(
              "objects are both present.",
              "A cluster serves one version of the network-policy-api CRDs; the other version's objects will not "
              "apply. netpol evaluates both, which a real cluster will not. Convert to one version."),
+    LintRule("NP114", "rule-covered", "warning", "policy",
+             "A rule allows nothing that another rule of the same policy does not: its peers and ports lie within "
+             "the other's.",
+             "This holds for every pod and namespace that could exist, so removing the rule changes no verdict "
+             "anywhere. It is usually a leftover, or a narrower rule written before a broader one. Delete it, or "
+             "narrow the broader rule if it allows more than meant."),
     LintRule("NP201", "selects-no-pod", "warning", "cluster",
              "A policy selects none of the pods in the input.",
              "Usually a label typo or a podSelector written for another namespace: the policy protects nothing. "

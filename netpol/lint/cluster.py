@@ -17,6 +17,7 @@ from netpol.engine import Engine, PeerMatch, bit_ids, bit_mask, low_bits
 from netpol.errors import name_list
 from netpol.lint.cover import namespace_names, namespace_selector
 from netpol.lint.findings import PEERS_KEY, Finding, Subject, finding
+from netpol.lint.policies import covered_rules
 from netpol.model import (
     DIRECTIONS,
     ContainerPort,
@@ -331,7 +332,10 @@ class _Cover:
 
 def _redundant(ctx: _Context) -> Iterator[Finding]:
     e = ctx.engine
+    namespaces = e.cluster.namespaces_by_name
     for policy in e.cluster.policies:
+        own = namespaces.get(policy.namespace)
+        certain = {(d, i) for d, i, _ in covered_rules(policy, own.label_map if own and own.declared else None)}
         selected = e.selected_by(policy.namespace, policy.pod_selector)
         if not selected:
             continue
@@ -349,7 +353,7 @@ def _redundant(ctx: _Context) -> Iterator[Finding]:
                           f"its {ctx.pods(selected)} and allow all it allows", "spec")
             continue
         for d, i, cover in per_rule:
-            if cover.covered and cover.reached:
+            if cover.covered and cover.reached and (d, i) not in certain:  # NP114 says it for every pod
                 yield finding("NP205", policy, f"{d}[{i}] allows nothing that {', '.join(sorted(cover.by))} "
                               "do not already allow, for the pods in the input", f"spec.{d}[{i}]")
 

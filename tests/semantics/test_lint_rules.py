@@ -199,9 +199,21 @@ CASES: dict[str, tuple[str, set[tuple[str, str, str | None]]]] = {
     "NP204 near miss: no DNS pods, but a pod peer on port 53": (
         docs(WEB, netpol("dns", "  podSelector: {matchLabels: {app: client}}\n  egress:\n  - to: [{namespaceSelector: {}}]\n"
                          "    ports: [{port: 53, protocol: UDP}]\n")), set()),
-    "NP205 redundant rule": (
+    "NP114 rule covered by a broader rule of its policy": (
+        netpol("p", ING + "  - from: [{podSelector: {matchLabels: {app: client}}}]\n    ports: [{port: 80}]\n"
+               "  - from: [{podSelector: {}}]\n    ports: [{port: 80, endPort: 90}]\n"),
+        {("NP114", NET + "p", "spec.ingress[0]")}),
+    "NP114 with pods: said once, for every pod (not NP205 too)": (
         docs(WEB, netpol("p", ING + "  - from: [{podSelector: {matchLabels: {app: client}}}]\n    ports: [{port: 80}]\n"
                          "  - from: [{podSelector: {}}]\n    ports: [{port: 80, endPort: 90}]\n")),
+        {("NP114", NET + "p", "spec.ingress[0]")}),
+    "NP114 near miss: the broader rule lacks a port": (
+        netpol("p", ING + "  - from: [{podSelector: {matchLabels: {app: client}}}]\n    ports: [{port: 8080}]\n"
+               "  - from: [{podSelector: {}}]\n    ports: [{port: 80, endPort: 90}]\n"), set()),
+    "NP205 redundant rule": (
+        docs(WEB, netpol("p", ING + "  - from: [{podSelector: {matchLabels: {app: client}}}]\n    ports: [{port: 80}]\n"
+                         "  - from: [{podSelector: {matchExpressions: [{key: role, operator: NotIn, values: [x]}]}}]\n"
+                         "    ports: [{port: 80, endPort: 90}]\n")),
         {("NP205", NET + "p", "spec.ingress[0]")}),
     "NP205 near miss: a port the other rule lacks": (
         docs(WEB, netpol("p", ING + "  - from: [{podSelector: {matchLabels: {app: client}}}]\n    ports: [{port: 8080}]\n"
