@@ -145,4 +145,10 @@ RULES: dict[str, LintRule] = _rules(
              "Those namespaces (kube-system for DNS, a monitoring namespace) may exist with labels the input does "
              "not show, so netpol cannot tell whether the peer matches. Declare the Namespace in the input to have "
              "it judged, or check the selector against the cluster."),
+    LintRule("NP212", "other-side-denies", "warning", "cluster",
+             "A rule's peer lets traffic through one side that the other side denies: egress to pods whose ingress "
+             "accepts none of it, or ingress from pods whose egress sends none of it.",
+             "A connection needs the source's egress and the destination's ingress to allow it. The rule allows "
+             "its half, but nothing passes: usually the other side's policy forgot these pods. Allow the "
+             "connection on the other side too, or remove the peer."),
 )
