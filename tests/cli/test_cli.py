@@ -108,6 +108,7 @@ def test_matrix_json_contract() -> None:
         "protocol": "TCP",
         "pods": ["default/test-1", "default/test-nginx", "default/web"],
         "allowed": [["default/test-1", "default/web"], ["default/test-nginx", "default/web"]],
+        "notes": [],
         "assumptions": ["a pod's traffic to itself ('self') is assumed allowed"],
     }
 
