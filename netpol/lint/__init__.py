@@ -3,8 +3,10 @@
 Each check is exact: it fires only when what it says is certainly true of the
 input, and where the judgement rests on something the input does not show
 (pods of another namespace, undeclared namespace labels) the message says so.
-Policy-only checks (NP1xx) need no pods; cluster checks (NP2xx) run when the
-input has pods or workloads, on the engine's classes, never on pod pairs.
+Policy-only checks (NP1xx) need no pods and hold for every pod that could
+exist; cluster checks (NP2xx) run when the input has pods or workloads, on
+the engine's classes, never on pod pairs. Without pods, NP212 runs on the
+possible pods (netpol.regions), where it is exact.
 Suppressed findings (an annotation on the object, or `--disable`) are kept
 and counted, not dropped.
 """

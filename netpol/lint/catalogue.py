@@ -2,7 +2,8 @@
 
 Ids never change meaning: NP0xx are about netpol's own annotations, NP1xx need
 only the policies (they run on a pull request that holds no pods), NP2xx use
-the pods in the input through the engine. docs/lint.md has one section per id,
+the pods in the input through the engine (NP212 also the possible pods, when
+the input has none). docs/lint.md has one section per id,
 and a test keeps the two in step.
 """
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from netpol.render.text import one_line
 from netpol.verdicts import ServiceVerdict, Verdict
 
 
@@ -24,7 +25,7 @@ def service_text(sv: ServiceVerdict) -> str:
     p = sv.port
     serving = [b for b in sv.backends if b.verdict is not None]
     named = f" named {p.name}" if p.name else ""
-    lines = [f"{sv.summary.upper()}: {sv.source} -> {sv.reference} (Service {sv.service.key} port {p.port}/"
+    lines = [f"{sv.summary.upper()}: {sv.source} -> {one_line(sv.reference)} (Service {sv.service.key} port {p.port}/"
              f"{p.protocol}{named}, targetPort {p.target}): {len(sv.reachable)} of {len(serving)} backing pod(s) "
              "reachable"]
     for b in sv.backends:
