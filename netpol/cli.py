@@ -975,7 +975,7 @@ def list_connections(
         if namespace:
             links = [ln for ln in links if ln.source.namespace in namespace or ln.destination.namespace in namespace]
     if output is ListFormat.text:
-        _write(list_text(connections(units, links)))
+        _write(list_text(connections(units, links), os.get_terminal_size().columns if sys.stdout.isatty() else None))
     elif output is ListFormat.md:
         _write(list_markdown(connections(units, links), units.notes))
     elif output is ListFormat.json:

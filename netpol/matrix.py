@@ -8,6 +8,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from netpol.engine import ClassMatrix
+from netpol.errors import name_list
 from netpol.model import Pod
 from netpol.portsets import MAX_PORT, MIN_PORT, PortSet, Protocol
 from netpol.verdicts import ASSUME_HOST_NETWORK, ASSUME_NO_IP, pod_names, tie_notes
@@ -75,6 +76,15 @@ class Matrix:
             return bool(self.ports(src, dst))
         class_of = self.analyzer.engine.class_of
         return self._rows.allowed(class_of[src.key], class_of[dst.key])
+
+    def notes(self) -> tuple[str, ...]:
+        """How to read the diagonal where a row stands for several pods (not an assumption about plugins)."""
+        several = [self.display(p) for p in self.pods if not self.is_self(p, p)]
+        if not several:
+            return ()
+        shows = "whether one may reach another" if self.probe else "the ports one may open to another"
+        return (f"a row that stands for several pods ({name_list(several)}) has on its diagonal the traffic "
+                f"between two of them (replica to replica), not a pod's traffic to itself: the cell shows {shows}",)
 
     def assumptions(self) -> tuple[str, ...]:
         """The plugin-dependent choices this matrix relies on, for its pods."""

@@ -164,7 +164,7 @@ class Analyzer:
         for pod, target in targets:
             verdict = None if target is None else self.can_reach(source, Endpoint(pod=pod), target, sport.protocol)
             backends.append(Backend(pod, target, verdict))
-        return ServiceVerdict(source, svc, sport, tuple(backends))
+        return ServiceVerdict(source, svc, sport, tuple(backends), service)
 
     def service_backends(self, service: str, protocol: str | None = None, namespace: str = "default",
                          ) -> tuple[Service, ServicePort, list[tuple[Pod, int | None]]]:

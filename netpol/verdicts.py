@@ -136,6 +136,12 @@ class ServiceVerdict:
     service: Service
     port: ServicePort
     backends: tuple[Backend, ...]
+    written: str | None = None  # the reference as the user gave it (`svc/web:http`), echoed beside the Service
+
+    @property
+    def reference(self) -> str:
+        """What was asked, as written; else the canonical `NS/svc/NAME:PORT`."""
+        return self.written or f"{self.service.namespace}/svc/{self.service.name}:{self.port.port}"
 
     @property
     def reachable(self) -> tuple[Backend, ...]:
@@ -153,6 +159,7 @@ class ServiceVerdict:
         return {
             "source": self.source.name,
             "service": self.service.key,
+            "reference": self.reference,
             "service_port": {"port": self.port.port, "name": self.port.name, "protocol": self.port.protocol,
                              "target_port": self.port.target},
             "summary": self.summary,

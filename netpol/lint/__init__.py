@@ -3,8 +3,10 @@
 Each check is exact: it fires only when what it says is certainly true of the
 input, and where the judgement rests on something the input does not show
 (pods of another namespace, undeclared namespace labels) the message says so.
-Policy-only checks (NP1xx) need no pods; cluster checks (NP2xx) run when the
-input has pods or workloads, on the engine's classes, never on pod pairs.
+Policy-only checks (NP1xx) need no pods and hold for every pod that could
+exist; cluster checks (NP2xx) run when the input has pods or workloads, on
+the engine's classes, never on pod pairs. Without pods, NP212 runs on the
+possible pods (netpol.regions), where it is exact.
 Suppressed findings (an annotation on the object, or `--disable`) are kept
 and counted, not dropped.
 """
@@ -31,6 +33,7 @@ __all__ = ["RULES", "Finding", "LintReport", "LintRule", "lint", "rule_ids"]
 class LintReport:
     findings: tuple[Finding, ...]  # sorted by file, line, rule id; suppressed ones included
     cluster_checks: bool  # False when the input had no pods: only the policy checks ran
+    notes: tuple[str, ...] = ()  # what could not be checked, and why
 
     @property
     def active(self) -> tuple[Finding, ...]:
@@ -50,7 +53,7 @@ class LintReport:
             where = position(f.location, f.path) if f.location is not None else None
             out.append(replace(f, line=where[0], column=where[1]) if where else f)
         out.sort(key=_order)
-        return LintReport(tuple(out), self.cluster_checks)
+        return LintReport(tuple(out), self.cluster_checks, self.notes)
 
     def fails(self, fail_on: str) -> bool:
         """`fail_on`: error, warning, info, or never."""
@@ -83,16 +86,18 @@ def lint(cluster: Cluster, namespaces: Iterable[str] = (), disabled: Iterable[st
     from netpol.lint import cluster as cluster_checks
     from netpol.lint import policies, tiered
 
+    from netpol.engine import Engine
+
     off = rule_ids(disabled) - rule_ids(enabled)
     found: list[Finding] = [*policies.check(cluster), *tiered.check(cluster)]
     has_pods = bool(cluster.pods)
+    notes: list[str] = []
     if has_pods:
-        if engine is None:
-            from netpol.engine import Engine
-
-            engine = Engine(cluster)
-        found.extend(cluster_checks.check(engine))
+        engine = engine or Engine(cluster)
+        found.extend(cluster_checks.check(engine, notes))
         found.extend(tiered.check_engine(engine))
+    else:
+        found.extend(_possible_checks(cluster, notes))
     wanted = set(namespaces)
     out = []
     for f in found:
@@ -102,7 +107,32 @@ def lint(cluster: Cluster, namespaces: Iterable[str] = (), disabled: Iterable[st
             f = replace(f, suppressed="option")
         out.append(f)
     out.sort(key=_order)
-    return LintReport(tuple(out), has_pods)
+    return LintReport(tuple(out), has_pods, tuple(notes))
+
+
+def _possible_checks(cluster: Cluster, notes: list[str]) -> list[Finding]:
+    """NP212 for every pod that could exist (netpol.regions), where that is exact: not when a rule names a
+    port (a possible pod may give the name any number), nor past the region limit (noted)."""
+    from netpol.engine import Engine
+    from netpol.lint.cluster import one_sided
+    from netpol.regions import RegionLimitError, regions
+
+    if not cluster.policies:
+        return []
+    named = any(isinstance(p.port, str) for pol in cluster.policies for d in ("ingress", "egress")
+                for r in pol.rules(d) for p in r.ports) or any(  # type: ignore[arg-type]
+        p.name is not None for pol in cluster.tiered for d in ("ingress", "egress")
+        for r in pol.rules(d) for p in r.ports or ())  # type: ignore[arg-type]
+    if named:
+        notes.append("NP212 (other side denies) was not checked for possible pods: a rule names a port, and a "
+                     "pod may give that name any number; pass the workloads to check it for them")
+        return []
+    try:
+        possible = regions(cluster)
+    except RegionLimitError as exc:
+        notes.append(f"NP212 (other side denies) was not checked for possible pods: {exc}")
+        return []
+    return list(one_sided(Engine(possible.cluster), notes, possible=True))
 
 
 def _order(f: Finding) -> tuple[str, int, int, int, str, str]:

@@ -2,7 +2,8 @@
 
 Ids never change meaning: NP0xx are about netpol's own annotations, NP1xx need
 only the policies (they run on a pull request that holds no pods), NP2xx use
-the pods in the input through the engine. docs/lint.md has one section per id,
+the pods in the input through the engine (NP212 also the possible pods, when
+the input has none). docs/lint.md has one section per id,
 and a test keeps the two in step.
 """
 
@@ -94,6 +95,12 @@ RULES: dict[str, LintRule] = _rules(
              "objects are both present.",
              "A cluster serves one version of the network-policy-api CRDs; the other version's objects will not "
              "apply. netpol evaluates both, which a real cluster will not. Convert to one version."),
+    LintRule("NP114", "rule-covered", "warning", "policy",
+             "A rule allows nothing that another rule of the same policy does not: its peers and ports lie within "
+             "the other's.",
+             "This holds for every pod and namespace that could exist, so removing the rule changes no verdict "
+             "anywhere. It is usually a leftover, or a narrower rule written before a broader one. Delete it, or "
+             "narrow the broader rule if it allows more than meant."),
     LintRule("NP201", "selects-no-pod", "warning", "cluster",
              "A policy selects none of the pods in the input.",
              "Usually a label typo or a podSelector written for another namespace: the policy protects nothing. "
@@ -139,4 +146,10 @@ RULES: dict[str, LintRule] = _rules(
              "Those namespaces (kube-system for DNS, a monitoring namespace) may exist with labels the input does "
              "not show, so netpol cannot tell whether the peer matches. Declare the Namespace in the input to have "
              "it judged, or check the selector against the cluster."),
+    LintRule("NP212", "other-side-denies", "warning", "cluster",
+             "A rule's peer lets traffic through one side that the other side denies: egress to pods whose ingress "
+             "accepts none of it, or ingress from pods whose egress sends none of it.",
+             "A connection needs the source's egress and the destination's ingress to allow it. The rule allows "
+             "its half, but nothing passes: usually the other side's policy forgot these pods. Allow the "
+             "connection on the other side too, or remove the peer."),
 )

@@ -1,11 +1,12 @@
-"""Checks that need only the NetworkPolicies (NP0xx, NP101-NP109): they run on a pull request with no pods."""
+"""Checks that need only the NetworkPolicies (NP0xx, NP101-NP109, NP114): they run on a pull request with no pods."""
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 
 from netpol.lint.catalogue import RULES
+from netpol.lint.cover import rule_covers
 from netpol.lint.findings import PEERS_KEY, Finding, Subject, finding
 from netpol.model import DIRECTIONS, Cluster, Direction, IPBlock, IPBlockPeer, NetworkPolicy, PodPeer, Rule
 
@@ -14,14 +15,35 @@ _EVERY_ADDRESS = {ipaddress.ip_network("0.0.0.0/0"), ipaddress.ip_network("::/0"
 
 def check(cluster: Cluster) -> Iterator[Finding]:
     yield from _unknown_ids(cluster)
+    namespaces = cluster.namespaces_by_name
     for policy in cluster.policies:
         yield from _ignored_rules(policy)
+        own = namespaces.get(policy.namespace)
+        labels = own.label_map if own is not None and own.declared else None
+        for direction, i, j in covered_rules(policy, labels):
+            yield finding("NP114", policy, f"{direction}[{i}] allows nothing that {direction}[{j}] of the same "
+                          f"policy does not already allow, whatever pods exist: its peers and ports lie within "
+                          f"{direction}[{j}]'s", f"spec.{direction}[{i}]")
         for direction in DIRECTIONS:
             for index, rule in enumerate(policy.rules(direction)):
                 yield from _peers(policy, direction, index, rule)
                 if direction == "ingress" and policy.affects("ingress"):
                     yield from _undoes_isolation(policy, f"spec.ingress[{index}]", rule)
     yield from _same_selector(cluster)
+
+
+def covered_rules(policy: NetworkPolicy, labels: Mapping[str, str] | None) -> Iterator[tuple[Direction, int, int]]:
+    """(direction, rule, covering rule) for each rule another rule of the policy covers for every pod that
+    could exist. Of two rules that cover each other (copies), the later one is reported."""
+    for direction in DIRECTIONS:
+        if not policy.affects(direction):
+            continue  # NP101/NP102: the rules are ignored anyway
+        rules = policy.rules(direction)
+        for i, inner in enumerate(rules):
+            by = next((j for j, outer in enumerate(rules) if j != i and rule_covers(outer, inner, policy.namespace,
+                       labels) and not (j > i and rule_covers(inner, outer, policy.namespace, labels))), None)
+            if by is not None:
+                yield direction, i, by
 
 
 def _unknown_ids(cluster: Cluster) -> Iterator[Finding]:

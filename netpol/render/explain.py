@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import io
 import json
 from collections.abc import Iterable
 
-from rich.console import Group, RenderableType
+from rich.console import Console, Group, RenderableType
+from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
@@ -18,10 +20,12 @@ _SHOWN_TARGETS = 5
 def _targets(s: PolicySummary) -> str:
     pods = ", ".join(t.split("/", 1)[1] for t in s.targets[:_SHOWN_TARGETS])
     more = f" +{len(s.targets) - _SHOWN_TARGETS}" if len(s.targets) > _SHOWN_TARGETS else ""
-    return f"[{s.selector}] -> {len(s.targets)} pod(s){': ' + pods + more if s.targets else ''}"
+    selector = (f"all pods in namespace {s.policy.namespace}" if s.policy.pod_selector.selects_all
+                else f"[{s.selector}]")
+    return f"{selector} -> {len(s.targets)} pod(s){': ' + pods + more if s.targets else ''}"
 
 
-WIDE = 120  # below this width a 7-column table truncates: explain writes blocks instead
+WIDE = 120  # the width explain assumes off a terminal; a table that would wrap there is written as blocks
 
 
 TIER_TITLES = {"Admin": "Admin tier: evaluated first, by priority; the first matching rule decides",
@@ -60,13 +64,16 @@ def tier_blocks(tiers: Iterable[TierPolicySummary], tier: str) -> list[Text]:
 
 def explain_text(summaries: Iterable[PolicySummary], width: int = WIDE,
                  tiers: Iterable[TierPolicySummary] = ()) -> RenderableType:
-    """The table on a wide terminal; else one block per policy direction, wrapped, never truncated.
-    Tiered policies come as blocks around it, in evaluation order: Admin, NetworkPolicy, Baseline."""
-    tiers = list(tiers)
+    """The table when it fits in `width` without wrapping a cell; else one block per policy direction,
+    wrapped, never truncated. Tiered policies come as blocks around it, in evaluation order: Admin,
+    NetworkPolicy, Baseline; with none of the NetworkPolicies, one line says so (no empty table)."""
+    tiers, summaries = list(tiers), list(summaries)
     if tiers:
-        return Group(*tier_blocks(tiers, "Admin"), explain_text(summaries, width), *tier_blocks(tiers, "Baseline"))
-    if width >= WIDE:
-        return explain_table(summaries)
+        middle = explain_text(summaries, width) if summaries else Text("NetworkPolicies: none\n")
+        return Group(*tier_blocks(tiers, "Admin"), middle, *tier_blocks(tiers, "Baseline"))
+    table = explain_table(summaries)
+    if _fits(table, width):
+        return table
     blocks: list[Text] = []
     for s in summaries:
         direction = s.direction + (" (policyTypes defaulted)" if s.types_defaulted else "")
@@ -79,6 +86,12 @@ def explain_text(summaries: Iterable[PolicySummary], width: int = WIDE,
             lines.extend(f"    - {peer}" for peer in rule.peers)
         blocks.append(Text("\n".join(lines) + "\n"))
     return Group(Text("NetworkPolicies\n"), *blocks)
+
+
+def _fits(table: Table, width: int) -> bool:
+    """The table at its natural width fits in `width` columns: no cell would wrap."""
+    console = Console(width=width, file=io.StringIO())
+    return Measurement.get(console, console.options.update(width=10**6), table).maximum <= width
 
 
 def explain_table(summaries: Iterable[PolicySummary]) -> Table:

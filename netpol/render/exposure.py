@@ -9,6 +9,7 @@ from collections.abc import Iterable, Iterator
 
 from netpol.connectivity import Connection, Link, Units
 from netpol.exposure import Exposure, Peers
+from netpol.render.text import wrap_at
 
 HEADINGS = {"reached_by": "reached by", "reaches": "reaches"}
 
@@ -79,11 +80,13 @@ def exposure_markdown(items: Iterable[Exposure], notes: Iterable[str] = ()) -> I
                        f"{_md(_rules(p))} |\n")
 
 
-def list_text(items: Iterable[Connection]) -> Iterator[str]:
+def list_text(items: Iterable[Connection], width: int | None = None) -> Iterator[str]:
+    """One line per connection; `width` (a terminal's): lines break at '; ' to fit, continuations indented."""
     count = 0
     for c in items:
         count += 1
-        yield f"{'; '.join(c.sources)} => {'; '.join(c.destinations)} : {c.ports}\n"
+        line = f"{'; '.join(c.sources)} => {'; '.join(c.destinations)} : {c.ports}"
+        yield (wrap_at(line, "; ", width) if width else line) + "\n"
     if not count:
         yield "no allowed connection\n"
 

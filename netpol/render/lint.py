@@ -59,8 +59,10 @@ def lint_text(report: LintReport) -> Iterator[str]:
     if report.findings:
         yield "\n"
     if not report.cluster_checks:
-        yield ("note: the input has no pods or workloads, so only the policy checks (NP0xx, NP1xx) ran; pass "
-               "the workloads or a snapshot for the cluster checks (NP2xx)\n")
+        yield ("note: the input has no pods or workloads, so only the policy checks (NP0xx, NP1xx) ran, and "
+               "NP212 for every possible pod; pass the workloads or a snapshot for the other cluster checks "
+               "(NP2xx)\n")
+    yield from (f"note: {one_line(n)}\n" for n in report.notes)
     yield _summary(report) + "\n"
 
 
@@ -77,7 +79,7 @@ def _finding_dict(f: Finding) -> dict[str, Any]:
 
 def lint_json(report: LintReport) -> str:
     return json.dumps({"findings": [_finding_dict(f) for f in report.findings], "summary": report.counts(),
-                       "cluster_checks": report.cluster_checks}, indent=2) + "\n"
+                       "cluster_checks": report.cluster_checks, "notes": list(report.notes)}, indent=2) + "\n"
 
 
 @dataclass(frozen=True)

@@ -73,6 +73,8 @@ def _table_width(headers: list[str], rows: list[str], cells: list[list[str]]) ->
 
 
 def matrix_notes(m: Matrix) -> Iterator[str]:
+    for note in m.notes():
+        yield f"note: {note}\n"
     for note in m.assumptions():
         yield f"assumption: {note}\n"
 
@@ -197,5 +199,6 @@ def matrix_json(m: Matrix) -> Iterator[str]:
                 yield ("\n    " if first else ",\n    ") + ",\n    ".join(lines)
                 first = False
         yield "\n  ]" if not first else "]"
+    yield f',\n  "notes": {json.dumps(list(m.notes()))}'
     yield f',\n  "assumptions": {json.dumps(list(m.assumptions()))}'
     yield "\n}\n"

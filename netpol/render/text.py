@@ -22,3 +22,18 @@ def terminal_safe(text: str) -> str:
 def one_line(text: str) -> str:
     """A name from the input, printed inside a line: every control character and line separator escaped."""
     return text.translate(_IN_A_LINE)
+
+
+def wrap_at(line: str, separator: str, width: int, indent: str = "    ") -> str:
+    """`line` broken after each `separator` where the next part would pass `width`; continuation lines are
+    indented. A part longer than the width stays whole (it is never cut)."""
+    parts = line.split(separator)
+    lines, current = [], parts[0]
+    for part in parts[1:]:
+        if len(current) + len(separator) + len(part) > width:
+            lines.append(current + separator.rstrip())
+            current = indent + part
+        else:
+            current += separator + part
+    lines.append(current)
+    return "\n".join(lines)

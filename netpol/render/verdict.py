@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from netpol.render.text import one_line
 from netpol.verdicts import ServiceVerdict, Verdict
 
 
@@ -23,8 +24,10 @@ def verdict_json(v: Verdict) -> str:
 def service_text(sv: ServiceVerdict) -> str:
     p = sv.port
     serving = [b for b in sv.backends if b.verdict is not None]
-    lines = [f"{sv.summary.upper()}: {sv.source} -> svc/{sv.service.key}:{p.port} ({p.protocol}, targetPort "
-             f"{p.target}): {len(sv.reachable)} of {len(serving)} backing pod(s) reachable"]
+    named = f" named {p.name}" if p.name else ""
+    lines = [f"{sv.summary.upper()}: {sv.source} -> {one_line(sv.reference)} (Service {sv.service.key} port {p.port}/"
+             f"{p.protocol}{named}, targetPort {p.target}): {len(sv.reachable)} of {len(serving)} backing pod(s) "
+             "reachable"]
     for b in sv.backends:
         if b.verdict is None:
             lines.append(f"  SKIPPED {b.pod.key}: declares no {p.protocol} container port named {p.target!r}")

@@ -108,6 +108,7 @@ def test_matrix_json_contract() -> None:
         "protocol": "TCP",
         "pods": ["default/test-1", "default/test-nginx", "default/web"],
         "allowed": [["default/test-1", "default/web"], ["default/test-nginx", "default/web"]],
+        "notes": [],
         "assumptions": ["a pod's traffic to itself ('self') is assumed allowed"],
     }
 
@@ -344,7 +345,8 @@ def test_can_reach_a_service_resolves_the_target_port() -> None:
     r = run("can-reach", "default/test-2", "svc/apiserver:5001", "-f", fx("specific-port"))
     assert r.exit_code == 0
     assert r.stdout.splitlines()[:2] == [
-        "ALL: default/test-2 -> svc/default/apiserver:5001 (TCP, targetPort 5000): 1 of 1 backing pod(s) reachable",
+        "ALL: default/test-2 -> svc/apiserver:5001 (Service default/apiserver port 5001/TCP named 5001-5000, "
+        "targetPort 5000): 1 of 1 backing pod(s) reachable",
         "  ALLOWED: default/test-2 -> default/apiserver TCP/5000",
     ]
     r = run("can-reach", "default/test-2", "svc/apiserver:8001", "-f", fx("specific-port"), "-o", "json")
@@ -371,3 +373,13 @@ def test_default_namespace_on_every_command_that_reads_files(tmp_path) -> None: 
     assert r.exit_code == 0 and "namespace 'argocd' is used" in r.stderr
     r = run("matrix", "--default-namespace", "argocd", "--kubeconfig", str(tmp_path / "none"))
     assert r.exit_code == 2 and "--default-namespace is for manifests that name no namespace: pass -f PATH" in r.stderr
+
+
+def test_can_reach_a_service_echoes_the_reference_as_given() -> None:
+    """The endpoint as the user wrote it, beside the Service it resolved to; JSON keeps both."""
+    for given in ("default/svc/apiserver:5001", "svc/apiserver:5001-5000"):
+        r = run("can-reach", "default/test-2", given, "-f", fx("specific-port"))
+        assert r.stdout.startswith(f"ALL: default/test-2 -> {given} (Service default/apiserver port 5001/TCP named "
+                                   "5001-5000, targetPort 5000): "), r.stdout
+        data = json.loads(run("can-reach", "default/test-2", given, "-f", fx("specific-port"), "-o", "json").stdout)
+        assert (data["reference"], data["service"]) == (given, "default/apiserver")

@@ -45,8 +45,8 @@ def test_text_groups_by_file_with_lines_and_a_count(monkeypatch: pytest.MonkeyPa
         "egress[1] is never reached: ANP platform priority 10 egress[0] (Deny) comes first in the Admin tier and "
         "matches every pod, peer and port it names",
         "",
-        "note: the input has no pods or workloads, so only the policy checks (NP0xx, NP1xx) ran; pass the workloads "
-        "or a snapshot for the cluster checks (NP2xx)",
+        "note: the input has no pods or workloads, so only the policy checks (NP0xx, NP1xx) ran, and NP212 for "
+        "every possible pod; pass the workloads or a snapshot for the other cluster checks (NP2xx)",
         "1 error, 3 warnings, 0 info, 1 suppressed",
     ]
     assert r.stdout.count("    why: ") == 4  # once per rule shown

@@ -150,7 +150,7 @@ def test_cli_reads_the_cluster_without_f(api: FakeApi, tmp_path: Path) -> None:
     kubeconfig = api.kubeconfig(tmp_path / "k")
     r = runner.invoke(app, ["can-reach", "default/test-2", "svc/apiserver:5001", "--kubeconfig", kubeconfig])
     assert r.exit_code == 0, r.stderr
-    assert r.stdout.startswith("ALL: default/test-2 -> svc/default/apiserver:5001")
+    assert r.stdout.startswith("ALL: default/test-2 -> svc/apiserver:5001 (Service default/apiserver port 5001")
     assert all("/api/v1/pods?" not in p for _, p in api.requests)  # can-reach reads only its namespaces
     api.fail["pods"] = 403
     r = runner.invoke(app, ["matrix", "--kubeconfig", kubeconfig])

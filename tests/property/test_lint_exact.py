@@ -20,7 +20,7 @@ from netpol import load_objects, reference_allowed
 from netpol.lint import lint
 from tests.property.strategies import EXTERNAL, PROBES, cluster, tiered_cluster
 
-REMOVABLE = ("NP110", "NP201", "NP205", "NP206")
+REMOVABLE = ("NP110", "NP114", "NP201", "NP205", "NP206")
 
 
 def verdicts(objects: list[dict[str, Any]]) -> dict[tuple[str, str, str, int], bool]:

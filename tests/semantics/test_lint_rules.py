@@ -57,6 +57,12 @@ DNS = pod("coredns", "kube-system", "x", "{containerPort: 53, protocol: UDP, nam
 ING = "  podSelector: {matchLabels: {app: web}}\n  ingress:\n"
 NET = "NetworkPolicy default/"
 
+DB_ONLY_FROM_API = netpol("db-in", "  podSelector: {matchLabels: {app: db}}\n  ingress:\n"
+                          "  - from: [{podSelector: {matchLabels: {app: api}}}]\n")
+WEB_TO_DB = netpol("web-out", "  podSelector: {matchLabels: {app: web}}\n  policyTypes: [Egress]\n  egress:\n"
+                   "  - to: [{podSelector: {matchLabels: {app: db}}}]\n    ports: [{port: 5432}]\n"
+                   "  - to: [{ipBlock: {cidr: 0.0.0.0/0}}]\n    ports: [{port: 53, protocol: UDP}]\n")
+
 # name -> (manifests, expected {(rule id, object, path)})
 CASES: dict[str, tuple[str, set[tuple[str, str, str | None]]]] = {
     # -- NP101 / NP102: rules a policyTypes list ignores
@@ -199,9 +205,21 @@ CASES: dict[str, tuple[str, set[tuple[str, str, str | None]]]] = {
     "NP204 near miss: no DNS pods, but a pod peer on port 53": (
         docs(WEB, netpol("dns", "  podSelector: {matchLabels: {app: client}}\n  egress:\n  - to: [{namespaceSelector: {}}]\n"
                          "    ports: [{port: 53, protocol: UDP}]\n")), set()),
-    "NP205 redundant rule": (
+    "NP114 rule covered by a broader rule of its policy": (
+        netpol("p", ING + "  - from: [{podSelector: {matchLabels: {app: client}}}]\n    ports: [{port: 80}]\n"
+               "  - from: [{podSelector: {}}]\n    ports: [{port: 80, endPort: 90}]\n"),
+        {("NP114", NET + "p", "spec.ingress[0]")}),
+    "NP114 with pods: said once, for every pod (not NP205 too)": (
         docs(WEB, netpol("p", ING + "  - from: [{podSelector: {matchLabels: {app: client}}}]\n    ports: [{port: 80}]\n"
                          "  - from: [{podSelector: {}}]\n    ports: [{port: 80, endPort: 90}]\n")),
+        {("NP114", NET + "p", "spec.ingress[0]")}),
+    "NP114 near miss: the broader rule lacks a port": (
+        netpol("p", ING + "  - from: [{podSelector: {matchLabels: {app: client}}}]\n    ports: [{port: 8080}]\n"
+               "  - from: [{podSelector: {}}]\n    ports: [{port: 80, endPort: 90}]\n"), set()),
+    "NP205 redundant rule": (
+        docs(WEB, netpol("p", ING + "  - from: [{podSelector: {matchLabels: {app: client}}}]\n    ports: [{port: 80}]\n"
+                         "  - from: [{podSelector: {matchExpressions: [{key: role, operator: NotIn, values: [x]}]}}]\n"
+                         "    ports: [{port: 80, endPort: 90}]\n")),
         {("NP205", NET + "p", "spec.ingress[0]")}),
     "NP205 near miss: a port the other rule lacks": (
         docs(WEB, netpol("p", ING + "  - from: [{podSelector: {matchLabels: {app: client}}}]\n    ports: [{port: 8080}]\n"
@@ -224,6 +242,33 @@ CASES: dict[str, tuple[str, set[tuple[str, str, str | None]]]] = {
         {("NP210", NET + "p", "spec.ingress[0].from[0]")}),
     "NP210 near miss: outside addresses only": (
         docs(pod("web-1", ip="192.168.1.1"), netpol("p", ING + "  - from: [{ipBlock: {cidr: 10.0.0.0/8}}]\n")), set()),
+    # -- NP212: one side allows, the other denies (the input's pods; possible pods without pods)
+    "NP212 egress to pods whose ingress accepts none of it": (
+        docs(WEB, pod("db-1", app="db"), pod("api-1", app="api"), DB_ONLY_FROM_API, WEB_TO_DB),
+        {("NP212", NET + "web-out", "spec.egress[0].to[0]")}),
+    "NP212 near miss: the other side accepts one of the ports": (
+        docs(WEB, pod("db-1", app="db"), WEB_TO_DB.replace("ports: [{port: 5432}]", "ports: [{port: 5432}, {port: 80}]"),
+             DB_ONLY_FROM_API.replace("app: api}}}]", "app: web}}}]\n    ports: [{port: 80}]")), set()),
+    "NP212 near miss: one of the peer's pods accepts": (
+        docs(WEB, pod("db-1", app="db"), pod("db-2", app="db2"), pod("api-1", app="api"), DB_ONLY_FROM_API,
+             WEB_TO_DB.replace("{matchLabels: {app: db}}", "{matchExpressions: [{key: app, operator: In, "
+                               "values: [db, db2]}]}")), set()),
+    "NP212 ingress from pods whose egress sends none of it": (
+        docs(WEB, pod("db-1", app="db"), netpol("db-in", "  podSelector: {matchLabels: {app: db}}\n  ingress:\n"
+                                                "  - from: [{podSelector: {matchLabels: {app: web}}}]\n"),
+             WEB_TO_DB.replace("app: db}}", "app: client}}")),
+        {("NP212", NET + "db-in", "spec.ingress[0].from[0]")}),
+    "NP212 a Baseline deny on the other side counts": (
+        docs(WEB, pod("db-1", app="db"), WEB_TO_DB, banp("  ingress:\n  - {action: Deny, from: [{namespaces: {}}]}\n")),
+        {("NP212", NET + "web-out", "spec.egress[0].to[0]")}),
+    "NP212 without pods: for every possible pod": (
+        docs(DB_ONLY_FROM_API, WEB_TO_DB), {("NP212", NET + "web-out", "spec.egress[0].to[0]")}),
+    "NP212 near miss without pods: an ipBlock may hold a possible pod's IP": (
+        docs(DB_ONLY_FROM_API.replace("[{podSelector: {matchLabels: {app: api}}}]",
+                                      "[{podSelector: {matchLabels: {app: api}}}, {ipBlock: {cidr: 10.0.0.0/8}}]"),
+             WEB_TO_DB), set()),
+    "NP212 near miss without pods: a named port may be any number": (
+        docs(DB_ONLY_FROM_API, WEB_TO_DB.replace("port: 5432", "port: pg")), set()),
 }
 QUIET = ("NP207", "NP208")
 
@@ -316,3 +361,18 @@ def test_a_tiered_deny_all_is_a_default_deny(tiered: str, expected: set[tuple[st
     protected = docs(WEB, netpol("web", ING + "  - {}\n"), netpol("client", "  podSelector: {matchLabels: {app: client}}\n"),
                      tiered)
     assert run(tmp_path, protected, ("NP107", "NP110", "NP201", "NP202", "NP211")) == expected
+
+
+def test_np212_past_its_work_bound_stops_and_says_so(tmp_path: Path) -> None:
+    from netpol.engine import Engine
+    from netpol.lint.cluster import one_sided
+
+    path = tmp_path / "input.yaml"
+    path.write_text(docs(WEB, pod("db-1", app="db"), pod("api-1", app="api"), DB_ONLY_FROM_API, WEB_TO_DB))
+    engine = Engine(load_manifests([str(path)]).cluster)
+    notes: list[str] = []
+    assert [f.path for f in one_sided(engine, notes)] == ["spec.egress[0].to[0]"] and notes == []
+    assert list(one_sided(engine, notes, budget=-1)) == []
+    assert notes == ["NP212 (other side denies) stopped at default/db-in ingress[0]: the input is too large to check "
+                     "every rule in bounded time (its cost grows with policies times pod classes); the policies "
+                     "before it were checked"]

@@ -35,3 +35,25 @@ def test_atom_codes_give_the_pair_by_pair_ports(name: str, protocol: str | None,
     assert slow._atoms is None
     assert got == {(s, d): slow.class_ports(s, d) for s in range(n) for d in range(n)}
     assert rows == {s: slow.class_row(s).tolist() for s in range(n)}
+
+
+def test_a_replicated_workload_has_a_note_for_its_diagonal() -> None:
+    """Its diagonal cell is replica to replica, not 'self': the note says so, in text and JSON."""
+    import json
+
+    from netpol.render.matrix import matrix_json, matrix_notes
+    from tests.builders import analyzer, pod, workload
+
+    a = analyzer(workload("web", replicas=3, labels={"app": "web"}), pod("client", labels={"app": "client"}),
+                 {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                  "metadata": {"name": "web", "namespace": "default"},
+                  "spec": {"podSelector": {"matchLabels": {"app": "web"}},
+                           "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": "client"}}}]}]}})
+    m = a.matrix(80)
+    note = ("a row that stands for several pods (default/deployment/web (x3)) has on its diagonal the traffic "
+            "between two of them (replica to replica), not a pod's traffic to itself: the cell shows whether one "
+            "may reach another")
+    assert list(matrix_notes(m))[0] == f"note: {note}\n"
+    assert json.loads("".join(matrix_json(m)))["notes"] == [note]
+    assert a.matrix().notes()[0].endswith("the cell shows the ports one may open to another")
+    assert analyzer(pod("a"), pod("b")).matrix(80).notes() == ()

@@ -97,3 +97,23 @@ def test_natural_order_is_the_order_of_its_parts(names: list[str]) -> None:
         for b in names:
             assert (natural_key(a) < natural_key(b), natural_key(a) == natural_key(b)) == (_parts(a) < _parts(b),
                                                                                            _parts(a) == _parts(b))
+
+
+def test_explain_blocks_whenever_the_table_would_wrap_and_no_empty_table() -> None:
+    """At 120 columns the table only when no cell wraps; `podSelector: {}` reads "all pods"; tiered-only
+    input has one line for the NetworkPolicies, not an empty table."""
+    short = analyzer(pod("a"), {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                                "metadata": {"name": "p", "namespace": "default"},
+                                "spec": {"podSelector": {}, "ingress": [{"ports": [{"port": 80}]}]}})
+    lines = shown(explain_text(short.explain(), 160), 160)  # 148 columns: the table fits
+    assert lines[1].startswith("┏") and max(map(len, lines)) == 148
+    assert any("│ all pods in namespace default -> 1 pod(s): a │" in line for line in lines)
+    assert shown(explain_text(short.explain(), 147), 147)[:2] == ["NetworkPolicies", ""]  # one short: blocks
+    wide = fixture("multiple-selectors").explain()  # three long peers: the table would wrap at 120
+    lines = shown(explain_text(wide, 120), 120)
+    assert lines[:4] == ["NetworkPolicies", "", "default/redis-allow-services  ingress (policyTypes defaulted)",
+                         "  targets: [app=bookstore,role=db] -> 1 pod(s): db"]
+    assert not any("│" in line for line in lines)
+    tiered = fixture("tiered-baseline-deny-v1alpha1")
+    lines = shown(explain_text(tiered.explain(), 120, tiered.explain_tiers()), 120)
+    assert lines[0] == "NetworkPolicies: none" and not any("┏" in line for line in lines)

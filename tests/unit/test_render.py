@@ -87,3 +87,18 @@ def test_a_deny_by_thousands_of_policies_names_a_few_and_counts_the_rest() -> No
     text = verdict_text(analyzer(pod("a"), pod("b", labels={"app": "b"}), *allowing).can_reach("a", "b", 80))
     assert text.splitlines()[2] == ("  ingress of default/b: allowed by default/q1 ingress[0], default/q2 ingress[0], "
                                     "default/q3 ingress[0] +9 more")
+
+
+def test_list_lines_break_at_semicolons_only_for_a_terminal_width() -> None:
+    from netpol.connectivity import Connection
+    from netpol.render.exposure import list_text
+
+    c = Connection(("shop/api", "shop/web", "shop/worker"), ("shop/db", "shop/cache"), "TCP:5432")
+    assert "".join(list_text([c])) == "shop/api; shop/web; shop/worker => shop/db; shop/cache : TCP:5432\n"
+    assert "".join(list_text([c], width=30)) == (
+        "shop/api; shop/web;\n"
+        "    shop/worker => shop/db;\n"
+        "    shop/cache : TCP:5432\n")
+    assert "".join(list_text([c], width=200)) == "".join(list_text([c]))
+    one = Connection(("a-very-long-namespace/a-very-long-pod-name",), ("b/c",), "all")
+    assert "".join(list_text([one], width=10)) == "a-very-long-namespace/a-very-long-pod-name => b/c : all\n"
