@@ -474,6 +474,7 @@ def graph(
     focus: Annotated[
         str | None, typer.Option("--focus", metavar="NS/POD", help="Only who can reach this pod and whom it reaches.")
     ] = None,
+    input_only: InputOnly = False,
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     verbose: Verbose = False,
@@ -492,6 +493,8 @@ def graph(
     with _user_errors():
         source = Source(files, kubeconfig, context, verbose)
         analyzer = _analyze(source, None if focus else namespace, warn_no_pods=True)
+        if analyzer.cluster.pods:  # the anchors ("any pod ...") must hold for every pod that could exist
+            analyzer = _open_world(analyzer, input_only)
         diagram = analyzer.diagram(port, protocol.value, namespace, focus)
         dot = diagram_dot(diagram)
         if chosen is not GraphFormat.dot and len(diagram.edges) > LARGE_GRAPH_EDGES:
@@ -661,6 +664,26 @@ def _with_input_only_hint(exc: NetpolError) -> str:
     if isinstance(exc, RegionLimitError):
         return f"{exc}; or answer for the input's pods alone with --input-only"
     return str(exc)
+
+
+def _open_world(analyzer: Analyzer, input_only: bool) -> Analyzer:
+    """The analyzer with every possible pod beside the input's, or as it is with `input_only`; the
+    assumptions go to stderr either way."""
+    from netpol.connectivity import INPUT_ONLY_NOTE
+    from netpol.query import Analyzer
+
+    if input_only:
+        _note(f"netpol: note: {INPUT_ONLY_NOTE}")
+        return analyzer
+    with _phase("adding every possible pod"):
+        try:
+            grown = Analyzer.with_possible(analyzer.cluster)
+        except NetpolError as exc:
+            raise QueryError(_with_input_only_hint(exc)) from None
+    assert grown.possible is not None
+    for note in grown.possible.notes():
+        _note(f"netpol: note: {note}")
+    return grown
 
 
 def _units(source: Source, input_only: bool, asked: Iterable[str]) -> Units:

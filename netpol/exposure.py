@@ -28,7 +28,7 @@ class Peers:
 class Exposure:
     target: str
     kind: str
-    isolated_by: tuple[tuple[Direction, tuple[str, ...]], ...]  # per direction, the policies that isolate it
+    isolated_by: tuple[tuple[Direction, tuple[str, ...]], ...]  # per direction, the policies of any tier isolating it
     reached_by: tuple[Peers, ...]  # who may open connections to it
     reaches: tuple[Peers, ...]  # whom it may open connections to
 
@@ -50,7 +50,9 @@ def exposure(units: Units, targets: Iterable[Unit] | None = None) -> tuple[Expos
     out = []
     for target in chosen:
         assert isinstance(target.peer, int)
-        isolated = tuple((d, tuple(sorted(set(units.engine.isolating[d][target.peer])))) for d in DIRECTIONS)
+        engine = units.engine  # isolated by a NetworkPolicy, or by an Admin or Baseline Deny
+        isolated = tuple((d, (*sorted(set(engine.isolating[d][target.peer])), *engine.tier_isolating(d, target.peer)))
+                         for d in DIRECTIONS)
         out.append(Exposure(" or ".join(units.names([target])), target.kind, isolated,
                             _group(units, inbound[id(target)], lambda link: link.source),
                             _group(units, outbound[id(target)], lambda link: link.destination)))

@@ -100,3 +100,30 @@ def test_too_many_possible_pods_is_said_never_a_fallback(tmp_path: Path, monkeyp
         assert r.exit_code == 2
         assert r.stderr.splitlines()[-1].startswith("netpol: error: the policies tell apart more than 1 ")
         assert r.stderr.splitlines()[-1].endswith("; or answer for the input's pods alone with --input-only")
+
+
+def test_exposure_counts_isolation_of_every_tier(tmp_path: Path) -> None:
+    """A Baseline deny-all isolates every pod for ingress: exposure names it, and the address traffic that
+    no rule of any tier matches is said to be allowed by no rule, not "not isolated"."""
+    banp = {"apiVersion": "policy.networking.k8s.io/v1alpha1", "kind": "BaselineAdminNetworkPolicy",
+            "metadata": {"name": "default"}, "spec": {"subject": {"namespaces": {}}, "ingress": [
+                {"name": "deny", "action": "Deny", "from": [{"namespaces": {}}]}]}}
+    manifests = write(tmp_path / "t.yaml", namespace("shop"), pod("api", "shop", {"app": "api"}), banp)
+    r = runner.invoke(app, ["exposure", "shop/api", "-f", manifests])
+    assert r.stdout.splitlines() == [
+        "shop/api", "  ingress isolated by BANP default; egress not isolated",
+        "  reached by:", "    any address : all  (ingress: no rule of any tier matches)",
+        "  reaches:", "    any address : all  (egress: not isolated)"]
+
+
+def test_graph_anchor_for_one_namespace_is_that_namespace(tmp_path: Path) -> None:
+    manifests = write(tmp_path / "g.yaml", namespace("shop"), pod("api", "shop", {"app": "api"}),
+                      pod("db", "shop", {"app": "db"}), policy("db", "shop", labels(app="db"), ingress=[
+                          {"from": [{"podSelector": {}}], "ports": [{"port": 5432}]}]))
+    r = runner.invoke(app, ["graph", "-f", manifests])
+    assert r.exit_code == 0
+    assert [line.strip() for line in r.stdout.splitlines() if '-> "shop/db"' in line] == [
+        '"ns%3Ashop" -> "shop/db" [label="TCP:5432"]']
+    r = runner.invoke(app, ["graph", "-f", manifests, "--input-only"])
+    assert '"any-pod" [label="any pod of the input\n(any namespace)"' in r.stdout
+    assert r.stderr.splitlines() == [f"netpol: note: {INPUT_ONLY_NOTE}"]

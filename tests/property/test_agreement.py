@@ -349,7 +349,7 @@ def test_classes_reaching_a_target_agree_with_reference(clusters: Any, data: st.
 def test_only_expectations_checked_per_class_find_every_allowed_other_pod(clusters: Any, data: st.DataObject) -> None:
     """`only` checks the pods it does not list per class, evaluating only the classes the destination's
     ingress could admit; it must find exactly the pods a pod-by-pod check finds."""
-    from netpol.check import _others
+    from netpol.check import _Covered, _others
     from netpol.portsets import PortSet
     from netpol.verdicts import Endpoint
 
@@ -361,9 +361,9 @@ def test_only_expectations_checked_per_class_find_every_allowed_other_pod(cluste
     listed = {p.key for p in data.draw(st.lists(st.sampled_from(c.pods), max_size=3))}
     wanted = data.draw(st.sampled_from([PortSet.of([("TCP", 1, 65535), ("UDP", 1, 65535), ("SCTP", 1, 65535)]),
                                         PortSet.of([("TCP", 80, 80)]), PortSet.of([("UDP", 53, 53)])]))
-    count, found = _others(analyzer, listed, dst, wanted)
+    count, found = _others(analyzer, _Covered(frozenset(listed), ()), dst, wanted)
     others = [p for p in c.pods if p.key not in listed and (p.key != dst.name or not p.is_one_pod)]
     want = [(p.key, str(w)) for p in others
             for w in [wanted.intersection(analyzer.allowed_ports(Endpoint(pod=p), dst))] if w]
     assert count == len(others)
-    assert [(e.name, str(w)) for e, w in found] == want
+    assert [(e.name, str(w)) for e, w, _ in found] == want
