@@ -127,3 +127,27 @@ def test_graph_anchor_for_one_namespace_is_that_namespace(tmp_path: Path) -> Non
     r = runner.invoke(app, ["graph", "-f", manifests, "--input-only"])
     assert '"any-pod" [label="any pod of the input\n(any namespace)"' in r.stdout
     assert r.stderr.splitlines() == [f"netpol: note: {INPUT_ONLY_NOTE}"]
+
+
+def test_json_carries_port_ranges_and_address_ranges(tmp_path: Path) -> None:
+    """list and exposure JSON: ports per protocol as [first, last] ranges (as matrix -o json), a region's
+    named ports apart, and outside endpoints as [first, last] address ranges, beside the display text."""
+    manifests = write(tmp_path / "t.yaml", namespace("bank"), pod("teller", "bank", {"app": "teller"}),
+                      policy("teller", "bank", labels(app="teller"), policyTypes=["Egress"], egress=[
+                          {"to": [{"ipBlock": {"cidr": "203.0.113.0/24", "except": ["203.0.113.128/25"]}}],
+                           "ports": [{"port": 443}, {"port": 8000, "endPort": 8100}]},
+                          {"to": [{"podSelector": {}}], "ports": [{"port": "dns", "protocol": "UDP"}]}]))
+    rows = json.loads(runner.invoke(app, ["list", "-f", manifests, "-o", "json", "--from", "bank/teller"]).stdout)
+    outside = [r for r in rows["connections"] if r["destination_kind"] == "outside"]
+    assert [{k: r[k] for k in ("destination", "destination_addresses", "ports", "ranges", "named_ports")}
+            for r in outside] == [{
+                "destination": "203.0.113.0/25", "destination_addresses": [["203.0.113.0", "203.0.113.127"]],
+                "ports": "TCP:443,8000-8100", "ranges": {"TCP": [[443, 443], [8000, 8100]]}, "named_ports": []}]
+    to_pods = [r for r in rows["connections"] if r["destination_kind"] == "region"]
+    assert [(r["destination"], r["ranges"], r["named_ports"], r["source_addresses"]) for r in to_pods] == [
+        (f"pods with app{labels_} in namespace bank", {}, ["UDP:dns"], []) for labels_ in (" notin (teller)", "=teller")]
+    got = json.loads(runner.invoke(app, ["exposure", "bank/teller", "-f", manifests, "-o", "json"]).stdout)
+    reached = got["exposure"][0]["reached_by"]
+    assert [(p["peers"], p["addresses"], p["ranges"]) for p in reached if p["addresses"]] == [
+        (["any address"], [["0.0.0.0", "255.255.255.255"]],
+         {"TCP": [[1, 65535]], "UDP": [[1, 65535]], "SCTP": [[1, 65535]]})]
