@@ -575,10 +575,10 @@ def check(
             analyzer = analyzers[manifests]
             if isinstance(analyzer, NetpolError):
                 raise analyzer
-            checked, intent = prepare(analyzer, intent, input_only)
-            if checked.possible is not None:
-                notes.update(dict.fromkeys(checked.possible.notes()))
-            results.append((intent, check_prepared(checked, intent)))
+            prepared = prepare(analyzer, intent, input_only)
+            if prepared.analyzer.possible is not None:
+                notes.update(dict.fromkeys(prepared.analyzer.possible.notes()))
+            results.append((prepared.intent, check_prepared(prepared)))
         except NetpolError as exc:
             errors.append(FileError(path, _with_input_only_hint(exc)))
     for note in notes:
