@@ -494,7 +494,7 @@ def graph(
         source = Source(files, kubeconfig, context, verbose)
         analyzer = _analyze(source, None if focus else namespace, warn_no_pods=True)
         if analyzer.cluster.pods:  # the anchors ("any pod ...") must hold for every pod that could exist
-            analyzer = _open_world(analyzer, input_only)
+            analyzer = _graph_world(analyzer, input_only)
         diagram = analyzer.diagram(port, protocol.value, namespace, focus)
         dot = diagram_dot(diagram)
         if chosen is not GraphFormat.dot and len(diagram.edges) > LARGE_GRAPH_EDGES:
@@ -666,11 +666,13 @@ def _with_input_only_hint(exc: NetpolError) -> str:
     return str(exc)
 
 
-def _open_world(analyzer: Analyzer, input_only: bool) -> Analyzer:
-    """The analyzer with every possible pod beside the input's, or as it is with `input_only`; the
-    assumptions go to stderr either way."""
+def _graph_world(analyzer: Analyzer, input_only: bool) -> Analyzer:
+    """For the graph: the analyzer with every possible pod beside the input's, or as it is with
+    `input_only`; the assumptions go to stderr either way. With too many possible pods the picture is of
+    the input alone and says so, in a note and in its anchors' labels ("any pod of the input")."""
     from netpol.connectivity import INPUT_ONLY_NOTE
     from netpol.query import Analyzer
+    from netpol.regions import RegionLimitError
 
     if input_only:
         _note(f"netpol: note: {INPUT_ONLY_NOTE}")
@@ -678,8 +680,10 @@ def _open_world(analyzer: Analyzer, input_only: bool) -> Analyzer:
     with _phase("adding every possible pod"):
         try:
             grown = Analyzer.with_possible(analyzer.cluster)
-        except NetpolError as exc:
-            raise QueryError(_with_input_only_hint(exc)) from None
+        except RegionLimitError as exc:
+            _note(f"netpol: note: {exc}; so the picture's 'any pod' nodes stand for the input's pods, and say so "
+                  "('any pod of the input')")
+            return analyzer
     assert grown.possible is not None
     for note in grown.possible.notes():
         _note(f"netpol: note: {note}")

@@ -151,3 +151,15 @@ def test_json_carries_port_ranges_and_address_ranges(tmp_path: Path) -> None:
     assert [(p["peers"], p["addresses"], p["ranges"]) for p in reached if p["addresses"]] == [
         (["any address"], [["0.0.0.0", "255.255.255.255"]],
          {"TCP": [[1, 65535]], "UDP": [[1, 65535]], "SCTP": [[1, 65535]]})]
+
+
+def test_graph_with_too_many_possible_pods_is_of_the_input_and_says_so(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import netpol.query
+    from netpol.regions import regions
+
+    monkeypatch.setattr(netpol.query, "regions", lambda cluster, scopes=(): regions(cluster, scopes, limit=1))
+    r = runner.invoke(app, ["graph", "-f", bank(tmp_path, {"namespaceSelector": {}})])
+    assert r.exit_code == 0
+    assert '"any-pod" [label="any pod of the input\n(any namespace)"' in r.stdout
+    assert r.stderr.splitlines()[-1].endswith(
+        "so the picture's 'any pod' nodes stand for the input's pods, and say so ('any pod of the input')")
