@@ -20,6 +20,7 @@ from netpol.intent import Expect, Expectation, IntentFile, PortSpec, Selection
 from netpol.model import Pod
 from netpol.portsets import ALL_PORTS, MAX_PORT, MIN_PORT, PortSet, Protocol
 from netpol.query import Analyzer
+from netpol.regions import RegionLimitError
 from netpol.selectors import EVERYTHING, Scope
 from netpol.verdicts import Endpoint, Verdict
 
@@ -63,41 +64,61 @@ class FileError:
 
 def check_intent(analyzer: Analyzer, intent: IntentFile, input_only: bool = False) -> tuple[Outcome, ...]:
     """Every expectation, on the analyzer `prepare` makes (see there)."""
-    return check_prepared(*prepare(analyzer, intent, input_only))
+    return check_prepared(prepare(analyzer, intent, input_only))
 
 
-def prepare(analyzer: Analyzer, intent: IntentFile, input_only: bool = False) -> tuple[Analyzer, IntentFile]:
-    """The analyzer an intent is checked on, and the intent as it is checked.
+@dataclass(frozen=True)
+class Prepared:
+    """An intent as it is checked, and the analyzer it is checked on."""
+
+    analyzer: Analyzer
+    intent: IntentFile
+    only_error: str | None = None  # why no `only` expectation can be checked (too many possible pods)
+
+    def check(self, exp: Expectation) -> Outcome:
+        """One expectation; one that cannot be checked is an error outcome."""
+        if exp.kind == "only" and self.only_error is not None:
+            return Outcome(exp, 0, (), self.only_error)
+        try:
+            return check_expectation(self.analyzer, exp)
+        except InputError as exc:
+            return Outcome(exp, 0, (), str(exc))
+
+
+def prepare(analyzer: Analyzer, intent: IntentFile, input_only: bool = False) -> Prepared:
+    """The intent as it is checked, on which analyzer.
 
     Possible pods are added (regions split along the intent's namespace selections) when an expectation
     names possible pods (`NS{labels}`, `possible: true`), when the input has no pods (every namespace
     selection then means every possible such pod), and when an `only` expectation must deny every other
-    pod that could exist. `input_only`: the input's pods alone, and no selection may name possible pods."""
+    pod that could exist. When the policies tell apart too many kinds of pod, that is an error: of the
+    file when its selections name possible pods, else of each `only` expectation (the others still run).
+    `input_only`: the input's pods alone, and no selection may name possible pods."""
     selections = [sel for exp in intent.expectations for sel in (*exp.sources, *exp.destinations)]
     if input_only:
         named = [sel.text for sel in selections if sel.possible]
         if named:
             raise QueryError(f"{named[0]} names possible pods, but --input-only answers for the input's pods alone")
-        return analyzer, intent
+        return Prepared(analyzer, intent)
     automatic = not analyzer.cluster.pods  # no pod of the input
-    if not (any(sel.possible for sel in selections) or any(exp.kind == "only" for exp in intent.expectations)
-            or (automatic and any(sel.namespace for sel in selections))):
-        return analyzer, intent
+    named_possible = any(sel.possible for sel in selections) or (automatic and any(sel.namespace for sel in selections))
+    if not (named_possible or any(exp.kind == "only" for exp in intent.expectations)):
+        return Prepared(analyzer, intent)
     scopes = [_scope(sel) for sel in selections if sel.possible or sel.namespace is not None]
     if automatic:
         intent = replace(intent, expectations=tuple(_as_possible(exp) for exp in intent.expectations))
-    return Analyzer.with_possible(analyzer.cluster, scopes), intent
+    try:
+        return Prepared(Analyzer.with_possible(analyzer.cluster, scopes), intent)
+    except RegionLimitError as exc:
+        if named_possible:
+            raise
+        return Prepared(analyzer, intent, f"{exc}; so the pods that are not in the input cannot be checked "
+                                          "(--input-only checks `only` against the input's pods alone)")
 
 
-def check_prepared(analyzer: Analyzer, intent: IntentFile) -> tuple[Outcome, ...]:
+def check_prepared(prepared: Prepared) -> tuple[Outcome, ...]:
     """Every expectation; one that cannot be checked is an error outcome and the others still run."""
-    outcomes = []
-    for exp in intent.expectations:
-        try:
-            outcomes.append(check_expectation(analyzer, exp))
-        except InputError as exc:
-            outcomes.append(Outcome(exp, 0, (), str(exc)))
-    return tuple(outcomes)
+    return tuple(prepared.check(exp) for exp in prepared.intent.expectations)
 
 
 def check_expectation(analyzer: Analyzer, exp: Expectation) -> Outcome:

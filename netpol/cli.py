@@ -648,6 +648,7 @@ def graph(
     focus: Annotated[
         str | None, typer.Option("--focus", metavar="NS/POD", help="Only who can reach this pod and whom it reaches.")
     ] = None,
+    input_only: InputOnly = False,
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     force: Force = False,
@@ -673,6 +674,8 @@ def graph(
                         default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled)
         analyzer = _analyze(source, None if focus else namespace, warn_no_pods=True)
         _check_namespaces(analyzer.cluster, namespace)
+        if analyzer.cluster.pods:  # the anchors ("any pod ...") must hold for every pod that could exist
+            analyzer = _graph_world(analyzer, input_only)
         diagram = analyzer.diagram(port, protocol.value, namespace, focus)
         dot = diagram_dot(diagram)
         if chosen is not GraphFormat.dot and len(diagram.edges) > LARGE_GRAPH_EDGES:
@@ -762,10 +765,10 @@ def check(
             analyzer = analyzers[manifests]
             if isinstance(analyzer, NetpolError):
                 raise analyzer
-            checked, intent = prepare(analyzer, intent, input_only)
-            if checked.possible is not None:
-                notes.update(dict.fromkeys(checked.possible.notes()))
-            results.append((intent, check_prepared(checked, intent)))
+            prepared = prepare(analyzer, intent, input_only)
+            if prepared.analyzer.possible is not None:
+                notes.update(dict.fromkeys(prepared.analyzer.possible.notes()))
+            results.append((prepared.intent, check_prepared(prepared)))
         except NetpolError as exc:
             errors.append(FileError(path, _with_input_only_hint(exc)))
     for note in notes:
@@ -855,6 +858,30 @@ def _with_input_only_hint(exc: NetpolError) -> str:
     if isinstance(exc, RegionLimitError):
         return f"{exc}; or answer for the input's pods alone with --input-only"
     return str(exc)
+
+
+def _graph_world(analyzer: Analyzer, input_only: bool) -> Analyzer:
+    """For the graph: the analyzer with every possible pod beside the input's, or as it is with
+    `input_only`; the assumptions go to stderr either way. With too many possible pods the picture is of
+    the input alone and says so, in a note and in its anchors' labels ("any pod of the input")."""
+    from netpol.connectivity import INPUT_ONLY_NOTE
+    from netpol.query import Analyzer
+    from netpol.regions import RegionLimitError
+
+    if input_only:
+        _note(f"netpol: note: {INPUT_ONLY_NOTE}")
+        return analyzer
+    with _phase("adding every possible pod"):
+        try:
+            grown = Analyzer.with_possible(analyzer.cluster)
+        except RegionLimitError as exc:
+            _note(f"netpol: note: {exc}; so the picture's 'any pod' nodes stand for the input's pods, and say so "
+                  "('any pod of the input')")
+            return analyzer
+    assert grown.possible is not None
+    for note in grown.possible.notes():
+        _note(f"netpol: note: {note}")
+    return grown
 
 
 def _units(source: Source, input_only: bool, asked: Iterable[str], namespaces: list[str] | None) -> Units:

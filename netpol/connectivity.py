@@ -335,8 +335,8 @@ def allowing_rules(result: DirectionResult | None) -> tuple[str, ...]:
         for seg in result.walk.segments:
             if not seg.allowed:
                 continue
-            if seg.decider == "default":
-                out.append("not isolated")
+            if seg.decider == "default":  # tier rules select it, and none (nor a NetworkPolicy) decides this part
+                out.append("no rule of any tier matches")
             elif seg.decider == "NetworkPolicy":
                 out.extend(_v1allowing_rules(result))
             else:

@@ -11,6 +11,11 @@ at a few dozen pods, so this module shrinks the graph without losing facts:
   from every group of a namespace into one edge from that namespace's
   "any pod in NS" node.
 
+The world is open: when the engine holds the possible pods (regions, netpol.regions), they are not
+drawn, but an anchor ("any pod", "any pod in NS", "any pod whose egress is not restricted") is used only
+when every possible pod it stands for has the edge too, so that it means what it says
+(`Diagram.possible`). Without them, the anchors stand for the input's pods.
+
 A single-pod group counts as one of the sources of an edge into itself when
 its policies allow its own traffic on those ports (the self pair the graph
 leaves out), so "every pod of the namespace" stays exact.
@@ -19,7 +24,7 @@ leaves out), so "every pod of the namespace" stays exact.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from netpol.engine import Engine
@@ -97,6 +102,7 @@ class Diagram:
     probe: tuple[Protocol, int] | None
     focus: str | None
     hidden_edges: int = 0  # with -n: edges between a drawn node and pods of other namespaces, left out
+    possible: bool = False  # the anchors stand for every pod that could exist, not only the input's
 
 
 def namespace_node(namespace: str) -> str:
@@ -120,7 +126,8 @@ def build_diagram(engine: Engine, *, probe: tuple[Protocol, int] | None = None,
     if focus is not None:
         flow = _Flow(engine, probe, {engine.class_of[focus.key]})
     elif wanted:  # every class's outside edges too: "any pod" may reach an outside node
-        flow = _Flow(engine, probe, {engine.class_of[p.key] for p in cluster.pods if p.namespace in wanted},
+        flow = _Flow(engine, probe, {engine.class_of[p.key] for p in cluster.pods
+                                     if p.namespace in wanted and not p.hypothetical},
                      outside=set(range(len(engine.classes))))
     else:
         flow = _Flow(engine, probe)
@@ -136,7 +143,8 @@ def build_diagram(engine: Engine, *, probe: tuple[Protocol, int] | None = None,
         groups = [g for g in groups if g.id in touched]
     if wanted:
         groups = [g for g in groups if g.namespace in wanted]
-    return _assemble(cluster, groups, collapsed, flow.blocks, probe, focus, namespace_of)
+    possible = any(p.hypothetical for p in cluster.pods)
+    return replace(_assemble(cluster, groups, collapsed, flow.blocks, probe, focus, namespace_of), possible=possible)
 
 
 class _Flow:
@@ -223,6 +231,8 @@ def _group(engine: Engine, flow: _Flow, focus: Pod | None) -> list[Group]:
     """Merge (namespace, class) units whose rows and columns of ports are equal."""
     units: dict[tuple[str, int, bool], list[Pod]] = {}
     for pod in engine.cluster.pods:
+        if pod.hypothetical:  # possible pods are not drawn: they only vouch for the anchors (_collapse)
+            continue
         is_focus = focus is not None and pod.key == focus.key
         units.setdefault((pod.namespace, engine.class_of[pod.key], is_focus), []).append(pod)
     outgoing: dict[int | str, set[tuple[int | str, PortSet]]] = {}
@@ -234,8 +244,7 @@ def _group(engine: Engine, flow: _Flow, focus: Pod | None) -> list[Group]:
     for (namespace, cls, is_focus), pods in units.items():
         signature = (
             namespace, is_focus,
-            # An allow-all egress policy restricts nothing (it is there to keep egress open): not marked.
-            engine.is_isolated("ingress", cls), engine.is_restricted("egress", cls), engine.classes[cls].host_network,
+            _ingress_isolated(engine, cls), _egress_restricted(engine, cls), engine.classes[cls].host_network,
             engine.has_tier_rules("ingress", cls) or engine.has_tier_rules("egress", cls),
             frozenset(outgoing.get(cls, ())),
             frozenset(incoming.get(cls, ())),
@@ -253,8 +262,19 @@ def _group(engine: Engine, flow: _Flow, focus: Pod | None) -> list[Group]:
     return groups
 
 
+def _ingress_isolated(engine: Engine, cls: int) -> bool:
+    """By any tier: a NetworkPolicy, or an Admin or Baseline Deny."""
+    return engine.is_isolated("ingress", cls) or bool(engine.tier_isolating("ingress", cls))
+
+
+def _egress_restricted(engine: Engine, cls: int) -> bool:
+    """An allow-all egress policy restricts nothing (it is there to keep egress open): not marked."""
+    return engine.is_restricted("egress", cls) or bool(engine.tier_isolating("egress", cls))
+
+
 def _collapse(edges: dict[tuple[str, str], PortSet], groups: list[Group], flow: _Flow) -> list[Edge]:
-    """Edges into one node on the same ports: from ANY_POD, a namespace, or each group."""
+    """Edges into one node on the same ports: from ANY_POD, a namespace, or each group; an anchor only
+    where every possible pod it stands for has the edge too."""
     everyone = frozenset(g.id for g in groups)
     by_namespace: dict[str, set[str]] = {}
     namespace_of: dict[str, str] = {}
@@ -266,18 +286,31 @@ def _collapse(edges: dict[tuple[str, str], PortSet], groups: list[Group], flow: 
                   for g in groups if g.lone for c in (class_of[g.pods[0].key],)}
 
     unrestricted = frozenset(g.id for g in groups if not g.egress_isolated)
+    engine = flow.engine
+    possible: dict[str | None, set[int]] = {None: set()}  # per namespace (None: all), the possible pods' classes
+    for pod in engine.cluster.pods:
+        if pod.hypothetical:
+            possible[None].add(class_of[pod.key])
+            possible.setdefault(pod.namespace, set()).add(class_of[pod.key])
+    free = {c for c in possible[None] if not _egress_restricted(engine, c)}
+    node = {g.id: class_of[g.pods[0].key] for g in groups}
+
+    def vouched(classes: set[int], target: str, ports: PortSet) -> bool:
+        """Every possible pod of these classes may open `ports` to the target, and no other port."""
+        end = node.get(target, target)
+        return all(flow.between.get((c, end)) == ports for c in classes)
 
     def cover(target: str, ports: PortSet, members: set[str]) -> list[str]:
         have = members | {target} if self_ports.get(target) == ports else members
-        if have >= everyone and len(everyone) > 1:
+        if have >= everyone and len(everyone) > 1 and vouched(possible[None], target, ports):
             return [ANY_POD]
         items, rest = [], set(members)
-        if len(unrestricted) > 1 and have >= unrestricted:
+        if len(unrestricted) > 1 and have >= unrestricted and vouched(free, target, ports):
             items.append(ANY_UNRESTRICTED_POD)
             rest -= unrestricted
         for ns in sorted({namespace_of[m] for m in rest if m in namespace_of}):  # only where a source is
             ids = by_namespace[ns]
-            if len(ids) > 1 and have >= ids and ids & rest:
+            if len(ids) > 1 and have >= ids and ids & rest and vouched(possible.get(ns, set()), target, ports):
                 items.append(namespace_node(ns))
                 rest -= ids
         return items + sorted(rest)

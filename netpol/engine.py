@@ -749,6 +749,13 @@ class Engine:
     def is_isolated(self, direction: Direction, cls: int) -> bool:
         return bool(self.isolating[direction][cls])
 
+    def tier_isolating(self, direction: Direction, cls: int) -> tuple[str, ...]:
+        """The Admin and Baseline policies with a Deny rule whose subject selects class `cls` in `direction`:
+        they isolate it as a NetworkPolicy does (what no rule before the Deny allows is denied)."""
+        admin, baseline = self.tier_lists(direction, cls)
+        return tuple(sorted({f"{rule.ref.short_kind} {rule.ref.policy}" for rule, _ in (*admin, *baseline)
+                             if rule.ref.action == "Deny"}))
+
     def is_restricted(self, direction: Direction, cls: int) -> bool:
         """Isolated, and some connection is denied: an allow-all rule (`egress: [{}]`) restricts nothing."""
         if not self.is_isolated(direction, cls):

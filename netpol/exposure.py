@@ -11,7 +11,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from netpol.connectivity import FEW, Link, Unit, Units
-from netpol.model import DIRECTIONS, Direction
+from netpol.model import DIRECTIONS, Direction, IPNetwork
+from netpol.portsets import PortSet
 
 
 @dataclass(frozen=True)
@@ -22,13 +23,16 @@ class Peers:
     ports: str
     egress_rules: tuple[str, ...]  # the source side's
     ingress_rules: tuple[str, ...]  # the destination side's
+    port_set: PortSet = PortSet()  # `ports` as numbers (a region's named ports are in `named_ports`)
+    named_ports: tuple[str, ...] = ()
+    addresses: tuple[IPNetwork, ...] = ()  # the outside addresses among the peers
 
 
 @dataclass(frozen=True)
 class Exposure:
     target: str
     kind: str
-    isolated_by: tuple[tuple[Direction, tuple[str, ...]], ...]  # per direction, the policies that isolate it
+    isolated_by: tuple[tuple[Direction, tuple[str, ...]], ...]  # per direction, the policies of any tier isolating it
     reached_by: tuple[Peers, ...]  # who may open connections to it
     reaches: tuple[Peers, ...]  # whom it may open connections to
 
@@ -50,7 +54,9 @@ def exposure(units: Units, targets: Iterable[Unit] | None = None) -> tuple[Expos
     out = []
     for target in chosen:
         assert isinstance(target.peer, int)
-        isolated = tuple((d, tuple(sorted(set(units.engine.isolating[d][target.peer])))) for d in DIRECTIONS)
+        engine = units.engine  # isolated by a NetworkPolicy, or by an Admin or Baseline Deny
+        isolated = tuple((d, (*sorted(set(engine.isolating[d][target.peer])), *engine.tier_isolating(d, target.peer)))
+                         for d in DIRECTIONS)
         out.append(Exposure(" or ".join(units.names([target])), target.kind, isolated,
                             _group(units, inbound[id(target)], lambda link: link.source),
                             _group(units, outbound[id(target)], lambda link: link.destination)))
@@ -59,8 +65,11 @@ def exposure(units: Units, targets: Iterable[Unit] | None = None) -> tuple[Expos
 
 def _group(units: Units, links: list[Link], peer_of: Callable[[Link], Unit]) -> tuple[Peers, ...]:
     by_way: dict[tuple[str, tuple[str, ...], tuple[str, ...]], list[Unit]] = {}
+    first: dict[str, Link] = {}  # per port text, a link with those ports
     for link in links:
         by_way.setdefault((link.port_text, *units.rules(link)), []).append(peer_of(link))
-    groups = [Peers(tuple(units.names(peers)), ports, egress, ingress)
+        first.setdefault(link.port_text, link)
+    groups = [Peers(tuple(units.names(peers)), ports, egress, ingress, first[ports].ports,
+                    first[ports].named_ports, tuple(n for u in peers for n in u.networks))
               for (ports, egress, ingress), peers in by_way.items()]
     return tuple(sorted(groups, key=lambda p: (p.names, p.ports)))

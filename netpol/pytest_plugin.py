@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from netpol.check import Outcome, check_expectation, prepare
+from netpol.check import Outcome, Prepared, prepare
 from netpol.errors import NetpolError
 from netpol.intent import Expectation, IntentFile
 from netpol.query import Analyzer
@@ -39,7 +39,7 @@ def _analyzer(manifests: tuple[str, ...]) -> Analyzer:
 
 
 @lru_cache(maxsize=32)
-def _prepared(intent: IntentFile) -> tuple[Analyzer, IntentFile]:
+def _prepared(intent: IntentFile) -> Prepared:
     """As `netpol check` checks a file: with every possible pod where the file needs them (netpol.check)."""
     return prepare(_analyzer(intent.manifests), intent)
 
@@ -125,8 +125,10 @@ class ExpectationItem(pytest.Item):
         self.index = index
 
     def runtest(self) -> None:
-        analyzer, intent = _prepared(self.intent)
-        outcome = check_expectation(analyzer, intent.expectations[self.index])
+        prepared = _prepared(self.intent)
+        outcome = prepared.check(prepared.intent.expectations[self.index])
+        if outcome.error is not None:
+            raise NetpolError(outcome.error)
         if not outcome.passed:
             raise IntentFailure(outcome)
 

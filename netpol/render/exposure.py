@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import csv
 import io
+import ipaddress
 import json
 from collections.abc import Iterable, Iterator
+from functools import lru_cache
 
 from netpol.connectivity import Connection, Link, Units
 from netpol.exposure import Exposure, Peers
+from netpol.model import IPNetwork
+from netpol.portsets import PortSet
 from netpol.render.text import wrap_at
 
 HEADINGS = {"reached_by": "reached by", "reaches": "reaches"}
@@ -39,8 +43,29 @@ def exposure_text(items: Iterable[Exposure]) -> Iterator[str]:
                 yield f"    {'; '.join(p.names)} : {p.ports}  ({_rules(p)})\n"
 
 
+@lru_cache(maxsize=4096)  # a listing writes the same few port sets and address sets for many rows
+def _ports_json(ports: PortSet, named: tuple[str, ...]) -> dict[str, object]:
+    """Ports as `matrix -o json` gives them: per protocol, [first, last] ranges; a region's named ports
+    (allowed wherever a pod declares them) as PROTOCOL:name."""
+    return {"ranges": {proto: [list(iv) for iv in ivs] for proto, ivs in ports.ranges}, "named_ports": list(named)}
+
+
+@lru_cache(maxsize=4096)
+def address_ranges(networks: tuple[IPNetwork, ...]) -> list[list[str]]:
+    """Outside addresses as [first, last] ranges, in address order, adjacent networks joined."""
+    out: list[list[ipaddress.IPv4Address | ipaddress.IPv6Address]] = []
+    for net in sorted(networks, key=lambda n: (n.version, int(n.network_address))):
+        first, last = net.network_address, net.broadcast_address
+        if out and out[-1][1].version == first.version and int(out[-1][1]) + 1 == int(first):
+            out[-1][1] = last
+        else:
+            out.append([first, last])
+    return [[str(a), str(b)] for a, b in out]
+
+
 def _peers_json(p: Peers) -> dict[str, object]:
-    return {"peers": list(p.names), "ports": p.ports, "egress_rules": list(p.egress_rules),
+    return {"peers": list(p.names), "ports": p.ports, **_ports_json(p.port_set, p.named_ports),
+            "addresses": address_ranges(p.addresses), "egress_rules": list(p.egress_rules),
             "ingress_rules": list(p.ingress_rules)}
 
 
@@ -104,8 +129,11 @@ def list_markdown(items: Iterable[Connection], notes: Iterable[str] = ()) -> Ite
 def _link_row(units: Units, link: Link) -> dict[str, object]:
     egress, ingress = units.rules(link)
     return {"source": "; ".join(units.names([link.source])), "source_kind": link.source.kind,
+            "source_addresses": address_ranges(link.source.networks),
             "destination": "; ".join(units.names([link.destination])), "destination_kind": link.destination.kind,
-            "ports": link.port_text, "egress_rules": list(egress), "ingress_rules": list(ingress)}
+            "destination_addresses": address_ranges(link.destination.networks),
+            "ports": link.port_text, **_ports_json(link.ports, link.named_ports),
+            "egress_rules": list(egress), "ingress_rules": list(ingress)}
 
 
 def links_json(units: Units, links: Iterable[Link]) -> str:

@@ -24,13 +24,17 @@ LEGEND_ROWS = (  # (cell attributes, cell text, meaning)
     (f'BORDER="1" COLOR="#2c3e50" BGCOLOR="{EGRESS_FILL}"', "pod", "egress isolated: only the drawn edges go out"
                                                                    "<BR ALIGN=\"LEFT\"/>(an allow-all egress "
                                                                    "policy is no restriction)"),
-    ('BORDER="1" COLOR="#566573" STYLE="dashed"', "any pod", "every pod of the cluster, or of one namespace"),
+    ('BORDER="1" COLOR="#566573" STYLE="dashed"', "any pod", "every pod that could exist, or every pod of one"
+                                                             "<BR ALIGN=\"LEFT\"/>namespace (new pods too)"),
     ('BORDER="1" COLOR="#2e86c1" BGCOLOR="#eaf2f8"', "address", "outside the cluster: an ipBlock, or any address"),
     ('BORDER="0"', "A &#8594; B", "A may connect to B on the labelled ports<BR ALIGN=\"LEFT\"/>"
                                   "(A's egress and B's ingress allow; all = every port)"),
     ('BORDER="0"', "x N", "N pods that every policy treats alike<BR ALIGN=\"LEFT\"/>"
                           "(a pod's traffic to itself is not drawn)"),
 )
+INPUT_ANCHOR_ROW = ('BORDER="1" COLOR="#566573" STYLE="dashed"', "any pod of the input",
+                    "every pod of the input, or of one of its namespaces<BR ALIGN=\"LEFT\"/>(--input-only: "
+                    "pods not in the input are left out)")
 TIERED_ROW = ('BORDER="1" COLOR="#6c3483" STYLE="dashed"', "pod",
               "[tiered]: an Admin or Baseline policy selects it<BR ALIGN=\"LEFT\"/>(drawn with a double border)")
 
@@ -57,17 +61,18 @@ def diagram_dot(diagram: Diagram) -> str:
                    "fillcolor": "white", "color": "#2c3e50"},
         edge_attr={"fontname": "Helvetica", "fontsize": "9", "color": "#34495e"},
     )
+    anchor = "any pod" if diagram.possible else "any pod of the input"  # the anchors stand for exactly these
     for box in diagram.namespaces:
-        _namespace(g, box)
+        _namespace(g, box, anchor)
     if diagram.any_pod:
-        g.node(_id(ANY_POD), "any pod\n(any namespace)", **ANCHOR_STYLE)
+        g.node(_id(ANY_POD), f"{anchor}\n(any namespace)", **ANCHOR_STYLE)
     if diagram.any_unrestricted_pod:
-        g.node(_id(ANY_UNRESTRICTED_POD), "any pod whose egress\nis not restricted", **ANCHOR_STYLE)
+        g.node(_id(ANY_UNRESTRICTED_POD), f"{anchor} whose egress\nis not restricted", **ANCHOR_STYLE)
     for ext in diagram.externals:
         g.node(_id(ext.id), _external_label(ext), **EXTERNAL_STYLE)
     for edge in diagram.edges:
         g.edge(_id(edge.source), _id(edge.target), label=str(edge.ports))
-    _legend(g, any(grp.tiered for box in diagram.namespaces for grp in box.groups))
+    _legend(g, any(grp.tiered for box in diagram.namespaces for grp in box.groups), diagram.possible)
     source: str = g.source
     return source
 
@@ -121,12 +126,12 @@ def _title(d: Diagram) -> str:
     return "\n".join(parts)
 
 
-def _namespace(g: graphviz.Digraph, box: NamespaceBox) -> None:
+def _namespace(g: graphviz.Digraph, box: NamespaceBox, anchor: str) -> None:
     with g.subgraph(name=f"cluster_{_id(box.name)}") as c:
         labels = "".join(f"\n{k}={v}" for k, v in box.labels)
         c.attr(label=f"namespace {box.name}{labels}", style="rounded", color="#7f8c8d", fontsize="11")
         if box.has_anchor:
-            c.node(_id(namespace_node(box.name)), f"any pod in {box.name}", **ANCHOR_STYLE)
+            c.node(_id(namespace_node(box.name)), f"{anchor} in {box.name}", **ANCHOR_STYLE)
         for group in box.groups:
             style = _isolation_style(group.ingress_isolated, group.egress_isolated)
             if group.tiered:
@@ -171,10 +176,11 @@ def _external_label(ext: External) -> str:
     return "\n".join(lines)
 
 
-def _legend(g: graphviz.Digraph, tiered: bool) -> None:
+def _legend(g: graphviz.Digraph, tiered: bool, possible: bool) -> None:
+    chosen = [row if possible or row[1] != "any pod" else INPUT_ANCHOR_ROW for row in LEGEND_ROWS]
     rows = "".join(
         f'<TR><TD {cell} CELLPADDING="4">{text}</TD><TD ALIGN="LEFT">{meaning}</TD></TR>'
-        for cell, text, meaning in (*LEGEND_ROWS, *((TIERED_ROW,) if tiered else ()))
+        for cell, text, meaning in (*chosen, *((TIERED_ROW,) if tiered else ()))
     )
     table = f'<<TABLE BORDER="1" COLOR="#aab7b8" CELLBORDER="0" CELLSPACING="4">' \
             f'<TR><TD COLSPAN="2"><B>legend</B></TD></TR>{rows}</TABLE>>'

@@ -100,3 +100,66 @@ def test_too_many_possible_pods_is_said_never_a_fallback(tmp_path: Path, monkeyp
         assert r.exit_code == 2
         assert r.stderr.splitlines()[-1].startswith("netpol: error: the policies tell apart more than 1 ")
         assert r.stderr.splitlines()[-1].endswith("; or answer for the input's pods alone with --input-only")
+
+
+def test_exposure_counts_isolation_of_every_tier(tmp_path: Path) -> None:
+    """A Baseline deny-all isolates every pod for ingress: exposure names it, and the address traffic that
+    no rule of any tier matches is said to be allowed by no rule, not "not isolated"."""
+    banp = {"apiVersion": "policy.networking.k8s.io/v1alpha1", "kind": "BaselineAdminNetworkPolicy",
+            "metadata": {"name": "default"}, "spec": {"subject": {"namespaces": {}}, "ingress": [
+                {"name": "deny", "action": "Deny", "from": [{"namespaces": {}}]}]}}
+    manifests = write(tmp_path / "t.yaml", namespace("shop"), pod("api", "shop", {"app": "api"}), banp)
+    r = runner.invoke(app, ["exposure", "shop/api", "-f", manifests])
+    assert r.stdout.splitlines() == [
+        "shop/api", "  ingress isolated by BANP default; egress not isolated",
+        "  reached by:", "    any address : all  (ingress: no rule of any tier matches)",
+        "  reaches:", "    any address : all  (egress: not isolated)"]
+
+
+def test_graph_anchor_for_one_namespace_is_that_namespace(tmp_path: Path) -> None:
+    manifests = write(tmp_path / "g.yaml", namespace("shop"), pod("api", "shop", {"app": "api"}),
+                      pod("db", "shop", {"app": "db"}), policy("db", "shop", labels(app="db"), ingress=[
+                          {"from": [{"podSelector": {}}], "ports": [{"port": 5432}]}]))
+    r = runner.invoke(app, ["graph", "-f", manifests])
+    assert r.exit_code == 0
+    assert [line.strip() for line in r.stdout.splitlines() if '-> "shop/db"' in line] == [
+        '"ns%3Ashop" -> "shop/db" [label="TCP:5432"]']
+    r = runner.invoke(app, ["graph", "-f", manifests, "--input-only"])
+    assert '"any-pod" [label="any pod of the input\n(any namespace)"' in r.stdout
+    assert r.stderr.splitlines() == [f"netpol: note: {INPUT_ONLY_NOTE}"]
+
+
+def test_json_carries_port_ranges_and_address_ranges(tmp_path: Path) -> None:
+    """list and exposure JSON: ports per protocol as [first, last] ranges (as matrix -o json), a region's
+    named ports apart, and outside endpoints as [first, last] address ranges, beside the display text."""
+    manifests = write(tmp_path / "t.yaml", namespace("bank"), pod("teller", "bank", {"app": "teller"}),
+                      policy("teller", "bank", labels(app="teller"), policyTypes=["Egress"], egress=[
+                          {"to": [{"ipBlock": {"cidr": "203.0.113.0/24", "except": ["203.0.113.128/25"]}}],
+                           "ports": [{"port": 443}, {"port": 8000, "endPort": 8100}]},
+                          {"to": [{"podSelector": {}}], "ports": [{"port": "dns", "protocol": "UDP"}]}]))
+    rows = json.loads(runner.invoke(app, ["list", "-f", manifests, "-o", "json", "--from", "bank/teller"]).stdout)
+    outside = [r for r in rows["connections"] if r["destination_kind"] == "outside"]
+    assert [{k: r[k] for k in ("destination", "destination_addresses", "ports", "ranges", "named_ports")}
+            for r in outside] == [{
+                "destination": "203.0.113.0/25", "destination_addresses": [["203.0.113.0", "203.0.113.127"]],
+                "ports": "TCP:443,8000-8100", "ranges": {"TCP": [[443, 443], [8000, 8100]]}, "named_ports": []}]
+    to_pods = [r for r in rows["connections"] if r["destination_kind"] == "region"]
+    assert [(r["destination"], r["ranges"], r["named_ports"], r["source_addresses"]) for r in to_pods] == [
+        (f"pods with app{labels_} in namespace bank", {}, ["UDP:dns"], []) for labels_ in (" notin (teller)", "=teller")]
+    got = json.loads(runner.invoke(app, ["exposure", "bank/teller", "-f", manifests, "-o", "json"]).stdout)
+    reached = got["exposure"][0]["reached_by"]
+    assert [(p["peers"], p["addresses"], p["ranges"]) for p in reached if p["addresses"]] == [
+        (["any address"], [["0.0.0.0", "255.255.255.255"]],
+         {"TCP": [[1, 65535]], "UDP": [[1, 65535]], "SCTP": [[1, 65535]]})]
+
+
+def test_graph_with_too_many_possible_pods_is_of_the_input_and_says_so(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    import netpol.query
+    from netpol.regions import regions
+
+    monkeypatch.setattr(netpol.query, "regions", lambda cluster, scopes=(): regions(cluster, scopes, limit=1))
+    r = runner.invoke(app, ["graph", "-f", bank(tmp_path, {"namespaceSelector": {}})])
+    assert r.exit_code == 0
+    assert '"any-pod" [label="any pod of the input\n(any namespace)"' in r.stdout
+    assert r.stderr.splitlines()[-1].endswith(
+        "so the picture's 'any pod' nodes stand for the input's pods, and say so ('any pod of the input')")

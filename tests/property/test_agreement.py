@@ -349,7 +349,7 @@ def test_classes_reaching_a_target_agree_with_reference(clusters: Any, data: st.
 def test_only_expectations_checked_per_class_find_every_allowed_other_pod(clusters: Any, data: st.DataObject) -> None:
     """`only` checks the pods it does not list per class, evaluating only the classes the destination's
     ingress could admit; it must find exactly the pods a pod-by-pod check finds."""
-    from netpol.check import _others
+    from netpol.check import _Covered, _others
     from netpol.portsets import PortSet
     from netpol.verdicts import Endpoint
 
@@ -361,9 +361,41 @@ def test_only_expectations_checked_per_class_find_every_allowed_other_pod(cluste
     listed = {p.key for p in data.draw(st.lists(st.sampled_from(c.pods), max_size=3))}
     wanted = data.draw(st.sampled_from([PortSet.of([("TCP", 1, 65535), ("UDP", 1, 65535), ("SCTP", 1, 65535)]),
                                         PortSet.of([("TCP", 80, 80)]), PortSet.of([("UDP", 53, 53)])]))
-    count, found = _others(analyzer, listed, dst, wanted)
+    count, found = _others(analyzer, _Covered(frozenset(listed), ()), dst, wanted)
     others = [p for p in c.pods if p.key not in listed and (p.key != dst.name or not p.is_one_pod)]
     want = [(p.key, str(w)) for p in others
             for w in [wanted.intersection(analyzer.allowed_ports(Endpoint(pod=p), dst))] if w]
     assert count == len(others)
-    assert [(e.name, str(w)) for e, w in found] == want
+    assert [(e.name, str(w)) for e, w, _ in found] == want
+
+
+@BOTH
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_open_world_anchors_hold_for_every_possible_pod(clusters: Any, data: st.DataObject) -> None:
+    """With the possible pods, an anchor stands for every pod it names, of the input and possible: each
+    such pod has exactly the edge's ports to the edge's target (a target group: each of its pods)."""
+    c = load_objects(data.draw(clusters)).cluster
+    if not c.pods:
+        return
+    analyzer = Analyzer.with_possible(c)
+    d = analyzer.diagram()
+    engine = analyzer.engine
+    pods = analyzer.cluster.pods
+    restricted = {g.id for box in d.namespaces for g in box.groups if g.egress_isolated}
+    real_restricted = {p.key for box in d.namespaces for g in box.groups if g.id in restricted for p in g.pods}
+    members = {ANY_POD: list(pods),
+               ANY_UNRESTRICTED_POD: [p for p in pods if p.key not in real_restricted and not (
+                   p.hypothetical and (engine.is_restricted("egress", engine.class_of[p.key])
+                                       or engine.tier_isolating("egress", engine.class_of[p.key])))]}
+    for box in d.namespaces:
+        members[f"ns:{box.name}"] = [p for p in pods if p.namespace == box.name]
+    targets = {g.id: g.pods for box in d.namespaces for g in box.groups}
+    for e in d.edges:
+        if e.source not in members or e.target not in targets:
+            continue
+        for t in targets[e.target]:
+            for s in members[e.source]:
+                if s.key != t.key or not t.is_one_pod:
+                    got = engine.allowed_ports(engine.class_of[s.key], engine.class_of[t.key])
+                    assert got == e.ports, (e, s.key, t.key)

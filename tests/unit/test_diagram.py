@@ -167,3 +167,56 @@ def test_namespace_filter_counts_the_edges_it_leaves_out() -> None:
     assert d.hidden_edges == 2  # prod/test-2 -> default/web, and prod/test-2 -> dev/test-1: one per namespace
     assert "2 edge(s) to or from pods of other namespaces are not drawn (without -n they are)" in diagram_dot(d)
     assert fixture("allow-from-a-namespace").diagram().hidden_edges == 0
+
+
+def _tiered(name: str, kind: str, direction: str, action: str) -> dict:  # type: ignore[type-arg]
+    rule = {"name": "r", "action": action, ("from" if direction == "ingress" else "to"): [{"namespaces": {}}]}
+    spec: dict = {"subject": {"namespaces": labels(team="a")}, direction: [rule]}  # type: ignore[type-arg]
+    if kind == "AdminNetworkPolicy":
+        spec["priority"] = 5
+    return {"apiVersion": "policy.networking.k8s.io/v1alpha1", "kind": kind, "metadata": {"name": name}, "spec": spec}
+
+
+def test_isolation_counts_every_tier() -> None:
+    """A pod under a Baseline or Admin Deny is isolated in that direction, as under a NetworkPolicy; an Allow or
+    a Pass isolates nothing."""
+    base = (namespace("a", team="a"), namespace("b"), pod("x", "a", {"app": "x"}), pod("y", "b", {"app": "y"}))
+    cases = {
+        ("BaselineAdminNetworkPolicy", "ingress", "Deny"): "in",
+        ("AdminNetworkPolicy", "egress", "Deny"): "+out",
+        ("AdminNetworkPolicy", "ingress", "Allow"): "",
+        ("AdminNetworkPolicy", "ingress", "Pass"): "",
+    }
+    for (kind, direction, action), mark in cases.items():
+        name = "default" if kind == "BaselineAdminNetworkPolicy" else "p"
+        d = analyzer(*base, _tiered(name, kind, direction, action)).diagram()
+        assert groups(d)["a/x"] == (["x"], mark), (kind, direction, action)
+        assert groups(d)["b/y"] == (["y"], "")
+
+
+def test_anchors_mean_every_pod_that_could_exist() -> None:
+    """With the possible pods, "any pod (any namespace)" is drawn only where every pod that could exist has
+    the edge: a rule for db's own namespace is "any pod in shop", one for every namespace is "any pod"; on
+    the input alone the anchors stand for the input's pods (and are labelled so)."""
+    from netpol.query import Analyzer
+
+    def shop(peer: dict) -> tuple[dict, ...]:  # type: ignore[type-arg]
+        return (namespace("shop"), pod("web", "shop", {"app": "web"}), pod("api", "shop", {"app": "api"}),
+                pod("db", "shop", {"app": "db"}), policy("db", "shop", labels(app="db"), ingress=[
+                    {"from": [peer], "ports": [{"port": 5432}]}]))
+
+    own, everyone = shop({"podSelector": {}}), shop({"namespaceSelector": {}})
+    into_db = {(e.source, e.target, str(e.ports)) for e in Analyzer.with_possible(analyzer(*own).cluster).diagram().edges
+               if e.target == "shop/db"}
+    assert into_db == {("ns:shop", "shop/db", "TCP:5432")}
+    d = Analyzer.with_possible(analyzer(*everyone).cluster).diagram()
+    assert d.possible and {e for e in edges(d) if e[1] == "shop/db"} == {("any-pod", "shop/db", "TCP:5432")}
+    assert groups(d) == {"shop/api": (["api", "web"], ""), "shop/db": (["db"], "in")}  # possible pods: not drawn
+    assert "any pod\n(any namespace)" in diagram_dot(d)
+    d = analyzer(*own).diagram()  # the input alone: every pod of the input is in shop
+    assert not d.possible and {e for e in edges(d) if e[1] == "shop/db"} == {("any-pod", "shop/db", "TCP:5432")}
+    assert "any pod of the input\n(any namespace)" in diagram_dot(d)
+    # a rule for some labels only: no anchor vouches for the possible pods, so the input's sources are drawn
+    d = Analyzer.with_possible(analyzer(*shop({"podSelector": {"matchExpressions": [
+        {"key": "app", "operator": "In", "values": ["web", "api"]}]}})).cluster).diagram()
+    assert {e for e in edges(d) if e[1] == "shop/db"} == {("shop/api", "shop/db", "TCP:5432")}

@@ -213,3 +213,25 @@ def test_only_denies_every_pod_that_could_exist(tmp_path: Path) -> None:
     assert _only(tmp_path, "bank/teller", own) == (
         False, 4, ["pods with app notin (vault) in namespace bank>bank/vault:TCP:8443",
                    "pods with app=vault in namespace bank>bank/vault:TCP:8443"])
+
+
+def test_too_many_possible_pods_is_an_error_of_the_only_expectations(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Never a quiet fallback to the input's pods: each `only` expectation is an error that says why, and
+    the other expectations are still checked; a file whose selections name possible pods cannot run."""
+    import netpol.query
+    from netpol.regions import RegionLimitError, regions
+
+    monkeypatch.setattr(netpol.query, "regions", lambda cluster, scopes=(): regions(cluster, scopes, limit=1))
+    objects = _vault({"podSelector": {}})
+    intent = load_intent_file(write(tmp_path, "- {only: {from: [{namespace: bank}], to: bank/vault}, port: 8443}\n"
+                                              "- {from: bank/teller, to: bank/vault, port: 8443, expect: allow}\n"),
+                              confine=False)
+    only, pair = check_intent(analyzer(*objects), intent)
+    assert (pair.passed, only.passed) == (True, False)
+    assert only.error is not None and only.error.startswith("the policies tell apart more than 1 ")
+    assert only.error.endswith("(--input-only checks `only` against the input's pods alone)")
+    assert check_intent(analyzer(*objects), intent, input_only=True)[0].passed
+    possible = load_intent_file(write(tmp_path, '- {from: "bank{}", to: bank/vault, port: 8443, expect: allow}\n'),
+                                confine=False)
+    with pytest.raises(RegionLimitError):
+        check_intent(analyzer(*objects), possible)
