@@ -14,8 +14,9 @@ Namespaces: each namespace the input names (by a policy, a pod, a Namespace obje
 without one, only `kubernetes.io/metadata.name` (the engine's assumption for real pods too). Every
 other namespace is split the same way by the namespace selectors, into "any other namespace with ...".
 
-Named ports: a hypothetical pod declares every named port the rules use, at a port number that no
-rule names (`NAMED_PORT_NOTE`), so an answer reads "named port http" for wherever a pod declares it.
+Named ports: a hypothetical pod declares every named port the rules use, under every protocol a rule
+can resolve it to, each at a port number that no rule names (`NAMED_PORT_NOTE`), so an answer reads
+"UDP:metrics" for wherever a pod declares metrics as UDP.
 """
 
 from __future__ import annotations
@@ -43,8 +44,9 @@ OTHER = "~other"  # a label value no selector can name ("~" is not allowed in la
 ABSENT: None = None
 Atom = str | None
 MAX_REGIONS = 20_000  # hypothetical pods; beyond this the answer would not be readable anyway
-NAMED_PORT_NOTE = ("named ports are taken as declared by the pod, at a number no rule names; a rule that "
-                   "names that number too adds to it")
+NAMED_PORT_NOTE = ("named ports are taken as declared by the pod, under each protocol a rule resolves them "
+                   "with, at a number no rule names; where a pod declares one at a number a rule names, that rule "
+                   "applies there too (an Admin or Baseline rule on that number may decide before the name's)")
 
 
 class RegionLimitError(QueryError):
@@ -500,33 +502,34 @@ def _free_ports(spans: list[tuple[Protocol, int, int]], protocol: Protocol) -> I
 
 
 def _placeholders(cluster: Cluster) -> tuple[ContainerPort, ...]:
-    """Container ports for the named ports rules use, each at a number no rule names (one protocol per
-    name: a pod cannot declare one name twice)."""
-    wanted: dict[str, Protocol] = {}
+    """Container ports for the named ports rules use, each at a number no rule names: one per protocol a
+    rule can resolve the name to (a NetworkPolicy port resolves a name under its own protocol, a tiered
+    one under any), so that a pod declaring the name under any protocol has its answer."""
+    wanted: dict[str, set[Protocol]] = {}
     for pol in cluster.policies:
         for d in DIRECTIONS:
             for rule in pol.rules(d):
                 for p in rule.ports:
                     if isinstance(p.port, str):
-                        wanted[p.port] = min(wanted.get(p.port, p.protocol), p.protocol)
+                        wanted.setdefault(p.port, set()).add(p.protocol)
     for tp in cluster.tiered:
         for d in DIRECTIONS:
             for trule in tp.rules(d):
                 for tport in trule.ports or ():
                     if tport.name is not None:
-                        wanted.setdefault(tport.name, "TCP")
+                        wanted.setdefault(tport.name, set()).update(PROTOCOLS)
     if not wanted:
         return ()
     spans = _numbered_spans(cluster)
     free = {proto: _free_ports(spans, proto) for proto in PROTOCOLS}
     out = []
     for name in sorted(wanted):
-        proto = wanted[name]
-        number = next(free[proto], None)
-        if number is None:
-            raise RegionLimitError(f"the rules name every {proto} port, so named port {name} cannot be "
-                                   "placed on a hypothetical pod")
-        out.append(ContainerPort(number, proto, name))
+        for proto in sorted(wanted[name]):
+            number = next(free[proto], None)
+            if number is None:
+                raise RegionLimitError(f"the rules name every {proto} port, so named port {name} cannot be "
+                                       "placed on a hypothetical pod")
+            out.append(ContainerPort(number, proto, name))
     return tuple(out)
 
 

@@ -8,9 +8,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from netpol import load_objects
+from netpol import Analyzer, load_objects
 from netpol.regions import OTHER, Atoms, Cube, RegionLimitError, regions
 from netpol.selectors import LabelSelector, Scope, parse_scope, parse_selector_text, requirement
+from netpol.verdicts import Endpoint
 from tests.builders import labels, namespace, policy
 
 SELECTORS = [parse_selector_text(t) for t in ("app=db", "app in (api,db),tier=web", "!tier", "team", "app notin (x)")]
@@ -106,3 +107,23 @@ def test_selectors_of_a_scope_split_the_regions() -> None:
     rs = regions(c, [Scope("payments", LabelSelector((requirement("team", "In", ["x"]),)))])
     assert sorted(r.pod.name for r in rs.matching(Scope("payments", parse_selector_text("team=x")))) == [
         "{app notin (db) and team=x}", "{app=db and team=x}"]
+
+
+def test_a_named_port_gets_a_placeholder_per_protocol_a_rule_resolves_it_with() -> None:
+    """A NetworkPolicy names `metrics` under TCP and UDP, an Admin policy names `web` (any protocol): the
+    possible pods declare each under each of those protocols, so a UDP-only opening is seen."""
+    anp = {"apiVersion": "policy.networking.k8s.io/v1alpha1", "kind": "AdminNetworkPolicy",
+           "metadata": {"name": "a"}, "spec": {"priority": 1, "subject": {"namespaces": {}}, "ingress": [
+               {"action": "Allow", "from": [{"namespaces": {}}], "ports": [{"namedPort": "web"}]}]}}
+    c = load_objects([policy("stats", "mon", labels(app="statsd"), ingress=[
+        {"from": [{"podSelector": labels(app="api")}], "ports": [{"port": "metrics"}]},
+        {"from": [{"namespaceSelector": {}}], "ports": [{"port": "metrics", "protocol": "UDP"}]}]), anp]).cluster
+    rs = regions(c)
+    assert [(p.name, p.protocol, p.port) for p in rs.named_ports] == [
+        ("metrics", "TCP", 65535), ("metrics", "UDP", 65535), ("web", "SCTP", 65535), ("web", "TCP", 65534),
+        ("web", "UDP", 65534)]
+    a = Analyzer(rs.cluster, rs)
+    statsd = next(r.pod for r in rs.regions if r.key == "mon/{app=statsd}")
+    other = next(r.pod for r in rs.regions if r.key.startswith("(any other namespace"))
+    ports = a.allowed_ports(Endpoint(pod=other), Endpoint(pod=statsd))
+    assert rs.split_ports(ports)[1] == ("UDP:metrics", "SCTP:web", "TCP:web", "UDP:web")
