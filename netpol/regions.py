@@ -21,11 +21,12 @@ can resolve it to, each at a port number that no rule names (`NAMED_PORT_NOTE`),
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 
-from netpol.errors import QueryError
+from netpol.errors import QueryError, name_list
 from netpol.model import (
     DIRECTIONS,
     METADATA_NAME_LABEL,
@@ -44,6 +45,7 @@ OTHER = "~other"  # a label value no selector can name ("~" is not allowed in la
 ABSENT: None = None
 Atom = str | None
 MAX_REGIONS = 20_000  # hypothetical pods; beyond this the answer would not be readable anyway
+MAX_TERMS_PER_REGION = 16  # on average: the label terms that name the regions, counted with them
 NAMED_PORT_NOTE = ("named ports are taken as declared by the pod, under each protocol a rule resolves them "
                    "with, at a number no rule names; where a pod declares one at a number a rule names, that rule "
                    "applies there too (an Admin or Baseline rule on that number may decide before the name's)")
@@ -51,6 +53,43 @@ NAMED_PORT_NOTE = ("named ports are taken as declared by the pod, under each pro
 
 class RegionLimitError(QueryError):
     """The policies tell apart more kinds of pod than netpol will enumerate."""
+
+
+class Budget:
+    """What building the regions may still take, counted before each cube is built, so that refusing
+    costs no more than the limit: regions (every namespace region holds at least one) and the label
+    terms of their cubes (a cube of 1,000 keys costs 1,000 times one of one key).
+
+    `where` and `keys` say what the splitting is about when the limit is crossed, for the message."""
+
+    def __init__(self, limit: int, namespaces: int) -> None:
+        """`namespaces`: how many the input names (the other namespaces are one more kind at least)."""
+        self.limit = limit
+        self.terms_limit = limit * MAX_TERMS_PER_REGION
+        self.regions = namespaces + 1
+        self.terms = 0
+        self.where = ""
+        self.keys: dict[str, None] = {}
+        if self.regions > limit:
+            self._refuse(f"the input names {namespaces:,} namespaces, each at least one kind of pod",
+                         "fewer namespaces")
+
+    def charge(self, regions: int, terms: int, keys: Iterable[str]) -> None:
+        """Account for cubes about to be built (`regions` more, `terms` more), split along `keys`."""
+        self.regions += regions
+        self.terms += terms
+        self.keys.update(dict.fromkeys(keys))
+        if self.regions > self.limit:
+            self._refuse(f"the policies tell apart more than {self.limit:,} kinds of pod", self._narrow())
+        if self.terms > self.terms_limit:
+            self._refuse(f"the policies tell apart kinds of pod that take more than {self.terms_limit:,} label "
+                         f"terms to name ({self.regions:,} kinds so far)", self._narrow())
+
+    def _narrow(self) -> str:
+        return f"fewer selectors on the keys that multiply the kinds {self.where}: {name_list(list(self.keys), 5)}"
+
+    def _refuse(self, what: str, narrow: str) -> None:
+        raise RegionLimitError(f"{what}; netpol does not sample: narrow the input to {narrow}")
 
 
 @dataclass(frozen=True)
@@ -68,10 +107,11 @@ class Cube:
         return tuple((k, tuple(sorted("" if a is None else a for a in v))) for k, v in self.keys)
 
     def with_key(self, key: str, atoms: frozenset[Atom], universe: frozenset[Atom]) -> Cube:
-        rest = {k: v for k, v in self.keys if k != key}
-        if atoms != universe:
-            rest[key] = atoms
-        return Cube(tuple(sorted(rest.items(), key=lambda kv: kv[0])))
+        rest = tuple(kv for kv in self.keys if kv[0] != key)
+        if atoms == universe:
+            return Cube(rest)
+        at = bisect_left(rest, key, key=_first)  # keys stay sorted
+        return Cube((*rest[:at], (key, atoms), *rest[at:]))
 
     def labels(self) -> tuple[tuple[str, str], ...]:
         """A label set in the cube: a named value where one is allowed, else OTHER, else the key absent."""
@@ -86,6 +126,10 @@ class Cube:
 
     def contains(self, labels: dict[str, str], universe: dict[str, frozenset[Atom]]) -> bool:
         return all(_atom(labels, key, universe[key]) in atoms for key, atoms in self.keys)
+
+
+def _first(kv: tuple[str, frozenset[Atom]]) -> str:
+    return kv[0]
 
 
 def _atom(labels: dict[str, str], key: str, universe: frozenset[Atom]) -> Atom:
@@ -121,8 +165,9 @@ class Atoms:
             out[r.key] = out.get(r.key, every) & ok
         return out
 
-    def split(self, cubes: list[Cube], selector: LabelSelector) -> list[Cube]:
-        """Every cube cut into the part `selector` matches and the parts it does not (disjoint)."""
+    def split(self, cubes: list[Cube], selector: LabelSelector, budget: Budget | None = None) -> list[Cube]:
+        """Every cube cut into the part `selector` matches and the parts it does not (disjoint); each
+        cube's parts are charged to `budget` before they are built."""
         wanted = self.allowed(selector)
         if not wanted:
             return cubes
@@ -132,6 +177,8 @@ class Atoms:
             if any(not (current[k] & wanted[k]) for k in wanted) or all(current[k] <= wanted[k] for k in wanted):
                 out.append(cube)
                 continue
+            if budget is not None:
+                budget.charge(*_split_size(cube, current, wanted), wanted)
             inside = cube
             for key, ok in wanted.items():  # outside: fails this key, after matching the ones before
                 miss = current[key] - ok
@@ -188,6 +235,21 @@ class Atoms:
 
 def _cube_order(c: Cube) -> tuple[tuple[str, tuple[str, ...]], ...]:
     return c.order
+
+
+def _split_size(cube: Cube, current: dict[str, frozenset[Atom]], wanted: dict[str, frozenset[Atom]]
+                ) -> tuple[int, int]:
+    """How many cubes splitting `cube` adds, and how many label terms (Atoms.split's parts, counted
+    without building them): a part per key with atoms outside `wanted`, each holding the keys before it."""
+    size = len(cube.keys)
+    inside, parts, terms = size, 0, 0
+    have = {k for k, _ in cube.keys}
+    for key, ok in wanted.items():
+        if current[key] - ok:
+            inside += key not in have
+            parts += 1
+            terms += inside
+    return parts, terms + inside - size
 
 
 @dataclass(frozen=True)
@@ -362,7 +424,9 @@ def regions(cluster: Cluster, scopes: Sequence[Scope] = (), limit: int = MAX_REG
     pod_atoms = Atoms([*pod_selectors, *(s.selector for s in scopes)])
     namespace_atoms = Atoms(ns_selectors)
     also = {str(n.name) for c in others for n in c.namespaces}
-    namespaces = _namespace_regions(union, namespace_atoms, ns_selectors, scopes, also)
+    named = _named_namespaces(union, ns_selectors, scopes, also)
+    budget = Budget(limit, len(named))
+    namespaces = _namespace_regions(union, named, namespace_atoms, ns_selectors, budget)
     label_sets: dict[str, list[dict[str, str]]] = {}
     for ns in namespaces:  # each version's labels (only the name label where it has no Namespace object)
         label_sets[ns.name] = [dict(ns.labels) if not ns.named else
@@ -372,12 +436,9 @@ def regions(cluster: Cluster, scopes: Sequence[Scope] = (), limit: int = MAX_REG
     out: list[Region] = []
     for ns in namespaces:
         cubes = [Cube()]
+        budget.where, budget.keys = f"of pods in {'namespace ' if ns.named else ''}{ns.name}", {}
         for sel in sorted(set(_pod_selectors_in(union, ns, scopes, label_sets[ns.name]))):  # any version order
-            cubes = pod_atoms.split(cubes, sel)
-            if len(out) + len(cubes) > limit:
-                raise RegionLimitError(
-                    f"the policies tell apart more than {limit} kinds of pod (in {len(namespaces)} kinds of "
-                    "namespace); netpol does not sample: narrow the input to fewer policies")
+            cubes = pod_atoms.split(cubes, sel, budget)
         for cube in sorted(cubes, key=_cube_order):
             text = pod_atoms.describe(cube)
             pod = Pod(namespace=ns.name, name="{" + text + "}", labels=cube.labels(), ports=named_ports,
@@ -423,24 +484,32 @@ def _tier_selectors(cluster: Cluster) -> Iterator[TierSelector]:
                         yield peer.pods
 
 
-def _namespace_regions(cluster: Cluster, atoms: Atoms, selectors: list[LabelSelector],
-                       scopes: Sequence[Scope], also: set[str]) -> list[NamespaceRegion]:
-    known: dict[str, Namespace] = {n.name: n for n in cluster.namespaces}
-    names: set[str] = set(known) | {p.namespace for p in cluster.policies} | {p.namespace for p in cluster.pods}
-    names |= also
+def _named_namespaces(cluster: Cluster, selectors: list[LabelSelector], scopes: Sequence[Scope],
+                      also: set[str]) -> list[str]:
+    """The namespaces the input names: by a Namespace object, a policy, a pod, a scope, another version,
+    or a `kubernetes.io/metadata.name` value in a namespace selector."""
+    names: set[str] = {n.name for n in cluster.namespaces} | {p.namespace for p in cluster.policies}
+    names |= {p.namespace for p in cluster.pods} | also
     names |= {s.namespace for s in scopes if s.namespace is not None}
     for sel in selectors:
         for r in sel.requirements:
             if r.key == METADATA_NAME_LABEL:
                 names.update(r.values)
+    return sorted(names)
+
+
+def _namespace_regions(cluster: Cluster, names: list[str], atoms: Atoms, selectors: list[LabelSelector],
+                       budget: Budget) -> list[NamespaceRegion]:
+    known: dict[str, Namespace] = {n.name: n for n in cluster.namespaces}
     out = []
-    for name in sorted(names):
+    for name in names:
         labels = known[name].labels if name in known else ((METADATA_NAME_LABEL, name),)
         out.append(NamespaceRegion(NamespaceName(name), True, labels))
     universe = atoms.universe.get(METADATA_NAME_LABEL)
     cubes = [Cube(((METADATA_NAME_LABEL, frozenset({OTHER})),)) if universe is not None else Cube()]
+    budget.where = "of namespaces the input does not name"
     for sel in selectors:
-        cubes = atoms.split(cubes, sel)
+        cubes = atoms.split(cubes, sel, budget)
     for cube in sorted(cubes, key=_cube_order):
         where = atoms.describe(_without_name(cube)).replace("/", "\u2215")  # no "/" in a namespace's name
         name = NamespaceName(f"(any other namespace{' with ' + where if where else ''})")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from typer.testing import CliRunner
 
 from netpol.cli import app
@@ -72,3 +74,18 @@ def test_exposure_of_a_real_pod() -> None:
     assert r.stdout.splitlines()[:4] == [
         "default/apiserver", "  ingress isolated by default/api-allow; egress not isolated", "  reached by:",
         "    default/test-2 : all  (egress: not isolated; ingress: default/api-allow ingress[0])"]
+
+
+def test_the_region_limit_is_exit_2_naming_what_to_narrow(tmp_path: Path) -> None:
+    """A NetworkPolicy with 1,000 label keys: refused before any region is built, one line."""
+    keys = ", ".join(f"k{i:04}: v" for i in range(1000))
+    path = tmp_path / "wide.yaml"
+    path.write_text("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: wide, namespace: a}\n"
+                    f"spec: {{podSelector: {{matchLabels: {{{keys}}}}}}}\n")
+    for args in (["list", "-f", str(path)], ["exposure", "-f", str(path)], ["diff", str(path), str(path)]):
+        r = runner.invoke(app, args)
+        assert r.exit_code == 2, args
+        assert r.stderr.splitlines()[-1] == (
+            "netpol: error: the policies tell apart kinds of pod that take more than 320,000 label terms to name "
+            "(1,002 kinds so far); netpol does not sample: narrow the input to fewer selectors on the keys that multiply "
+            "the kinds of pods in namespace a: k0000, k0001, k0002, k0003, k0004 +995 more")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
@@ -98,8 +99,62 @@ def test_regions_name_namespaces_and_merge_phrases() -> None:
 
 def test_too_many_regions_is_an_error_not_a_sample() -> None:
     objs = [policy(f"p{i}", "ns", {"matchLabels": {f"k{i}": "v"}}) for i in range(16)]
-    with pytest.raises(RegionLimitError, match="more than 1000 kinds of pod"):
+    with pytest.raises(RegionLimitError, match="more than 1,000 kinds of pod"):
         regions(load_objects(objs).cluster, limit=1000)
+
+
+def _anp(rules: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"apiVersion": "policy.networking.k8s.io/v1alpha1", "kind": "AdminNetworkPolicy",
+            "metadata": {"name": "a"}, "spec": {"priority": 1, "subject": {"namespaces": {}}, "ingress": rules}}
+
+
+NS_KEYS = [policy(f"p{i}", "a", ingress=[{"from": [{"namespaceSelector": labels(**{f"k{i:02}": "v"})}]}])
+           for i in range(12)]  # 4,096 kinds of other namespace
+SHAPES = {
+    "namespace selectors": (NS_KEYS, "of namespaces the input does not name: k00, k01, k02, k03, k04 +"),
+    "tiered namespace peers": ([_anp([{"action": "Deny", "from": [{"namespaces": labels(**{f"k{i:02}": "v"})}]}
+                                      for i in range(12)])], "of namespaces the input does not name: k00, "),
+    "own selectors, then a wide one": (
+        [policy(f"p{i}", "a", labels(**{f"k{i:02}": "v"}), policyTypes=["Ingress"]) for i in range(9)]
+        + [policy("wide", "a", labels(**{f"w{i:03}": "v" for i in range(100)}), policyTypes=["Ingress"])],
+        "of pods in namespace a: k00, k01, k02, k03, k04 +"),
+    "one selector of many keys": ([policy("wide", "a", labels(**{f"w{i:03}": "v" for i in range(1000)}))],
+                                  "of pods in namespace a: w000, w001, w002, w003, w004 +995 more"),
+    "many namespaces": ([policy("p", "a"), *(namespace(f"n{i}") for i in range(200))],
+                        "the input names 201 namespaces"),
+}
+
+
+@pytest.mark.parametrize("shape", sorted(SHAPES))
+def test_the_limit_is_counted_before_the_cubes_are_built(shape: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each shape is refused, naming what to narrow, after building a bounded number of cubes (the limit
+    and its label terms: 100 and 1,600 here), never the product the selectors would give."""
+    objs, said = SHAPES[shape]
+    built = []
+    with_key = Cube.with_key
+
+    def counted(self: Cube, key: str, atoms: frozenset[str | None], universe: frozenset[str | None]) -> Cube:
+        built.append(key)
+        return with_key(self, key, atoms, universe)
+
+    monkeypatch.setattr(Cube, "with_key", counted)
+    with pytest.raises(RegionLimitError) as err:
+        regions(load_objects(objs).cluster, limit=100)
+    assert said in str(err.value)
+    assert str(err.value).count("; netpol does not sample: narrow the input to ") == 1
+    assert len(built) <= 1600
+
+
+def test_namespace_regions_count_toward_the_limit() -> None:
+    """A namespace with no selector that applies is still a kind of pod (it was counted only on a split)."""
+    c = load_objects([policy("p", "a"), *(namespace(f"n{i}") for i in range(20))]).cluster
+    assert len(regions(c, limit=22).regions) == 22  # n0..n19, a, any other namespace
+    with pytest.raises(RegionLimitError, match="the input names 21 namespaces"):
+        regions(c, limit=21)
+    wide = load_objects(NS_KEYS[:4]).cluster  # 16 kinds of other namespace, one kind of pod in each, and a
+    assert len(regions(wide, limit=17).regions) == 17
+    with pytest.raises(RegionLimitError, match="more than 16 kinds of pod"):
+        regions(wide, limit=16)
 
 
 def test_selectors_of_a_scope_split_the_regions() -> None:
