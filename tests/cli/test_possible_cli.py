@@ -34,7 +34,10 @@ def test_list_filters() -> None:
 
 def test_bad_endpoints_are_exit_2() -> None:
     for args in (["exposure", "payments{app in x}", "-f", REPO], ["list", "-f", REPO, "--to", "nowhere/pod"],
-                 ["can-reach", "payments{a b}", "web{}", "-p", "80", "-f", REPO]):
+                 ["can-reach", "payments{a b}", "web{}", "-p", "80", "-f", REPO],
+                 ["exposure", "payments{app=db}}", "-f", REPO], ["exposure", "PAYMENTS{app=db}", "-f", REPO],
+                 ["list", "-f", REPO, "--from", "payments{app=<x>}"],
+                 ["can-reach", "web{}", "payments{app=db}}", "-p", "80", "-f", REPO]):
         r = runner.invoke(app, args)
         assert r.exit_code == 2, args
         assert r.stderr.splitlines()[-1].startswith("netpol: error: "), args

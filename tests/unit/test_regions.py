@@ -22,16 +22,53 @@ ATOMS = Atoms(SELECTORS)
 @pytest.mark.parametrize(("text", "want"), [
     ("app=db", "app=db"), ("app==db", "app=db"), ("app!=db", "app notin (db)"), ("tier in (a, b)", "tier in (a,b)"),
     ("tier notin (a)", "tier notin (a)"), ("team", "team"), ("!team", "!team"), ("", "{}"),
-    ("app=db,!team, x in (1)", "app=db,!team,x=1"), ("app=", "app="),
+    ("app=db,!team, x in (1)", "app=db,!team,x=1"), ("app=", "app="), (" app = db , ! team ", "app=db,!team"),
+    ("tier in(a,b)", "tier in (a,b)"), ("tier in (a,)", "tier in (,a)"), ("example.com/app=db", "example.com/app=db"),
+    ("app.kubernetes.io/name notin (x_y,z.1)", "app.kubernetes.io/name notin (x_y,z.1)"),
 ])
 def test_selector_text(text: str, want: str) -> None:
     assert str(parse_selector_text(text)) == want
 
 
-@pytest.mark.parametrize("text", ["a b", "app in x", ",", "app=db,", "=db"])
-def test_selector_text_errors(text: str) -> None:
-    with pytest.raises(ValueError):
+@pytest.mark.parametrize(("text", "said"), [
+    ("a b", "expected =, ==, !=, in or notin after a, found 'b' in selector 'a b'"),
+    ("app in x", "expected '(' after in in selector 'app in x'"),
+    (",", "expected a label key, found ',' in selector ','"),
+    ("app=db,", "empty term at the end of selector 'app=db,'"),
+    ("=db", "expected a label key, found '=' in selector '=db'"),
+    ("app=db}", "'db}' is not a label value (at most 63 letters, digits, '-', '_' or '.', starting and ending with a "
+                "letter or digit)"),
+    ("app=<x>", "expected ',' or the end, found '<' in selector 'app=<x>'"),
+    ("app=" + "v" * 64, f"'{'v' * 64}' is not a label value"),
+    ("app in ()", "app in () names no value in selector 'app in ()'"),
+    ("app>1", "expected =, ==, !=, in or notin after app, found '>' in selector 'app>1' (a policy's selector has no "
+              "> or <)"),
+    ("in=x", "expected a label key, found 'in' in selector 'in=x'"),
+    ("!", "expected a label key, found the end in selector '!'"),
+    ("!a=b", "expected ',' or the end, found '=' in selector '!a=b'"),
+    ("a in (x", "expected ',' or ')' in the values of a, found the end in selector 'a in (x'"),
+    ("a in (x y)", "expected ',' or ')' in the values of a, found 'y' in selector 'a in (x y)'"),
+    ("-a=b", "'-a' is not a label key"), ("Bad_Prefix/a=b", "'Bad_Prefix/a' is not a label key"),
+    ("a=b=c", "expected ',' or the end, found '=' in selector 'a=b=c'"),
+])
+def test_selector_text_errors(text: str, said: str) -> None:
+    with pytest.raises(ValueError) as err:
         parse_selector_text(text)
+    assert str(err.value).startswith(said)
+
+
+@pytest.mark.parametrize(("text", "said"), [
+    ("payments{app=db}}", "payments{app=db}}: 'db}' is not a label value"),
+    ("PAYMENTS{app=db}", "PAYMENTS{app=db}: 'PAYMENTS' is not a namespace name (lower-case letters, digits and '-', "
+                         "at most 63)"),
+    ("pay_ments{}", "pay_ments{}: 'pay_ments' is not a namespace name"),
+    ("n" * 64 + "{}", f"{'n' * 64}{{}}: '{'n' * 64}' is not a namespace name"),
+    ("payments{app=<x>}", "payments{app=<x>}: expected ',' or the end, found '<' in selector 'app=<x>'"),
+])
+def test_scope_errors(text: str, said: str) -> None:
+    with pytest.raises(ValueError) as err:
+        parse_scope(text)
+    assert str(err.value).startswith(said)
 
 
 def test_scope_forms() -> None:
