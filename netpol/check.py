@@ -62,7 +62,7 @@ def check_intent(analyzer: Analyzer, intent: IntentFile) -> tuple[Outcome, ...]:
     if any(sel.possible for sel in selections) or (automatic and any(sel.namespace for sel in selections)):
         scopes = [Scope(sel.namespace, sel.selector or EVERYTHING) for sel in selections
                   if sel.possible or (automatic and sel.namespace is not None)]
-        analyzer = Analyzer.with_possible(analyzer.cluster, scopes)
+        analyzer = Analyzer.with_possible(analyzer.cluster, scopes, intent.possible_namespaces())
         if automatic:
             intent = replace(intent, expectations=tuple(_as_possible(exp) for exp in intent.expectations))
     outcomes = []

@@ -21,6 +21,7 @@ can resolve it to, each at a port number that no rule names (`NAMED_PORT_NOTE`),
 
 from __future__ import annotations
 
+import difflib
 from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -285,6 +286,7 @@ class RegionSet:
     namespace_atoms: Atoms
     named_ports: tuple[ContainerPort, ...]
     implied: tuple[str, ...] = ()  # namespaces only a selector names, added with their name label only
+    unknown: frozenset[str] = frozenset()  # namespaces only an endpoint (a scope) names: a typo, or not yet made
 
     @cached_property
     def by_key(self) -> dict[str, Region]:
@@ -378,7 +380,16 @@ class RegionSet:
         return found[0]
 
     def matching(self, scope: Scope) -> list[Region]:
-        """The regions inside `scope` (regions were split along it, so each is wholly in or out)."""
+        """The regions inside `scope` (regions were split along it, so each is wholly in or out). A namespace
+        that neither the input nor a policy names is an error: a misspelt name would match pods of nowhere."""
+        if scope.namespace in self.unknown:
+            known = sorted({r.namespace.name for r in self.regions if r.namespace.named} - self.unknown)
+            close = difflib.get_close_matches(scope.namespace, known, n=1, cutoff=0.6)
+            raise QueryError(
+                f"{scope.namespace}{{{'' if scope.selector.selects_all else scope.selector}}}: namespace "
+                f"{scope.namespace} is neither in the input nor named by a policy"
+                f"{f' (did you mean {close[0]}?)' if close else ''}; to ask about a namespace that does not exist "
+                "yet, give its Namespace object (in an intent: namespaceLabels with possible: true)")
         return [r for r in self.regions
                 if (scope.namespace is None or (r.namespace.named and r.namespace.name == scope.namespace))
                 and scope.selector.matches(r.pod.label_map)]
@@ -424,7 +435,9 @@ def regions(cluster: Cluster, scopes: Sequence[Scope] = (), limit: int = MAX_REG
     pod_atoms = Atoms([*pod_selectors, *(s.selector for s in scopes)])
     namespace_atoms = Atoms(ns_selectors)
     also = {str(n.name) for c in others for n in c.namespaces}
-    named = _named_namespaces(union, ns_selectors, scopes, also)
+    known = _named_namespaces(union, ns_selectors, also)
+    unknown = frozenset({s.namespace for s in scopes if s.namespace is not None} - set(known))
+    named = sorted({*known, *unknown})
     budget = Budget(limit, len(named))
     namespaces = _namespace_regions(union, named, namespace_atoms, ns_selectors, budget)
     label_sets: dict[str, list[dict[str, str]]] = {}
@@ -449,8 +462,8 @@ def regions(cluster: Cluster, scopes: Sequence[Scope] = (), limit: int = MAX_REG
                      for ns in namespaces if ns.name not in declared)
     grown = replace(cluster, namespaces=tuple(sorted((*cluster.namespaces, *extra_ns), key=lambda n: n.name)),
                     pods=(*cluster.pods, *(r.pod for r in out)))
-    implied = tuple(ns.name for ns in extra_ns if not ns.declared)
-    return RegionSet(grown, tuple(out), pod_atoms, namespace_atoms, named_ports, implied)
+    implied = tuple(ns.name for ns in extra_ns if not ns.declared and ns.name not in unknown)
+    return RegionSet(grown, tuple(out), pod_atoms, namespace_atoms, named_ports, implied, unknown)
 
 
 def _selectors(cluster: Cluster) -> tuple[list[LabelSelector], list[LabelSelector]]:
@@ -484,13 +497,11 @@ def _tier_selectors(cluster: Cluster) -> Iterator[TierSelector]:
                         yield peer.pods
 
 
-def _named_namespaces(cluster: Cluster, selectors: list[LabelSelector], scopes: Sequence[Scope],
-                      also: set[str]) -> list[str]:
-    """The namespaces the input names: by a Namespace object, a policy, a pod, a scope, another version,
-    or a `kubernetes.io/metadata.name` value in a namespace selector."""
+def _named_namespaces(cluster: Cluster, selectors: list[LabelSelector], also: set[str]) -> list[str]:
+    """The namespaces the input names: by a Namespace object, a policy, a pod, another version, or a
+    `kubernetes.io/metadata.name` value in a namespace selector."""
     names: set[str] = {n.name for n in cluster.namespaces} | {p.namespace for p in cluster.policies}
     names |= {p.namespace for p in cluster.pods} | also
-    names |= {s.namespace for s in scopes if s.namespace is not None}
     for sel in selectors:
         for r in sel.requirements:
             if r.key == METADATA_NAME_LABEL:

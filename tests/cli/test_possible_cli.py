@@ -92,3 +92,16 @@ def test_the_region_limit_is_exit_2_naming_what_to_narrow(tmp_path: Path) -> Non
             "netpol: error: the policies tell apart kinds of pod that take more than 320,000 label terms to name "
             "(1,002 kinds so far); netpol does not sample: narrow the input to fewer selectors on the keys that multiply "
             "the kinds of pods in namespace a: k0000, k0001, k0002, k0003, k0004 +995 more")
+
+
+def test_a_namespace_no_one_names_is_exit_2_on_every_surface() -> None:
+    said = ("netpol: error: paymnets{app=db}: namespace paymnets is neither in the input nor named by a policy (did you "
+            "mean payments?); to ask about a namespace that does not exist yet, give its Namespace object (in an "
+            "intent: namespaceLabels with possible: true)")
+    for args in (["exposure", "paymnets{app=db}", "-f", REPO], ["list", "-f", REPO, "--to", "paymnets{app=db}"],
+                 ["list", "-f", REPO, "--from", "paymnets{app=db}"],
+                 ["can-reach", "web{}", "paymnets{app=db}", "-p", "80", "-f", REPO]):
+        r = runner.invoke(app, args)
+        assert (r.exit_code, r.stderr.splitlines()[-1]) == (2, said), args
+    r = runner.invoke(app, ["list", "-f", REPO, "--from", "kube-system{}", "--to", "monitoring{}"])
+    assert r.exit_code == 0  # named by policies only: known
