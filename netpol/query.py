@@ -8,7 +8,6 @@ job. Nothing here prints or exits.
 from __future__ import annotations
 
 import difflib
-import ipaddress
 from collections.abc import Iterable
 from dataclasses import replace
 
@@ -26,6 +25,7 @@ from netpol.model import (
     IPBlockPeer,
     IPNetwork,
     Namespace,
+    ip_address,
     Pod,
     Service,
     ServicePort,
@@ -80,7 +80,7 @@ class Analyzer:
     def endpoint(self, text: str, namespace: str = "default") -> Endpoint:
         """`ns/pod`, `pod` (in `namespace`), a pod's IP, or an address outside the cluster."""
         try:
-            ip = ipaddress.ip_address(text)
+            ip = ip_address(text)
         except ValueError:
             ip = None
         if ip is not None:

@@ -6,7 +6,6 @@ intent file that silently means less than it says is a test that cannot fail.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from typing import Any
 
@@ -23,7 +22,7 @@ from netpol.intent import (
     PortSpec,
     Selection,
 )
-from netpol.model import SERVICE_REF
+from netpol.model import SERVICE_REF, ip_network
 from netpol.portsets import MAX_PORT, MIN_PORT, Protocol
 from netpol.selectors import EVERYTHING, parse_scope, valid_namespace_name
 from netpol.sources.manifests import decode_documents, read_text
@@ -220,7 +219,7 @@ def _selection(f: Field) -> Selection:
             return Selection(text, service=text)
         if "/" in text or ":" in text or text.replace(".", "").isdigit():
             try:
-                return Selection(text, network=ipaddress.ip_network(text, strict=False))
+                return Selection(text, network=ip_network(text))
             except ValueError:
                 pass
         ns, sep, name = text.partition("/")

@@ -33,6 +33,8 @@ from netpol.model import (
     Rule,
     Service,
     ServicePort,
+    ip_address,
+    ip_network,
 )
 from netpol.portsets import MAX_PORT, MIN_PORT, PROTOCOLS, Protocol
 from netpol.selectors import DNS_LABEL as _DNS_LABEL
@@ -432,7 +434,7 @@ def _ip_address(text: str) -> Any:
     try:
         return ipaddress.IPv4Address(socket.inet_pton(socket.AF_INET, text))
     except OSError:
-        return ipaddress.ip_address(text)
+        return ip_address(text)
 
 
 def _address(status: Field, key: str, index: int | None = None) -> Any:
@@ -473,7 +475,7 @@ def _network(f: Field) -> IPNetwork:
     if "/" not in text:
         f.fail(f"{text!r} is not a CIDR: it needs a prefix length, e.g. {text}/32")
     try:
-        return ipaddress.ip_network(text, strict=False)
+        return ip_network(text)
     except ValueError:
         f.fail(f"{text!r} is not a CIDR")
 
