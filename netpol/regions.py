@@ -26,6 +26,7 @@ from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import NoReturn
 
 from netpol.errors import QueryError, name_list
 from netpol.model import (
@@ -61,7 +62,7 @@ class Budget:
     costs no more than the limit: regions (every namespace region holds at least one) and the label
     terms of their cubes (a cube of 1,000 keys costs 1,000 times one of one key).
 
-    `where` and `keys` say what the splitting is about when the limit is crossed, for the message."""
+    `splitting` says what is being split, so that a refusal names what to narrow."""
 
     def __init__(self, limit: int, namespaces: int) -> None:
         """`namespaces`: how many the input names (the other namespaces are one more kind at least)."""
@@ -74,6 +75,10 @@ class Budget:
         if self.regions > limit:
             self._refuse(f"the input names {namespaces:,} namespaces, each at least one kind of pod",
                          "fewer namespaces")
+
+    def splitting(self, where: str) -> None:
+        """The cubes split next are `where` ("of pods in namespace a"); the keys that split them start afresh."""
+        self.where, self.keys = where, {}
 
     def charge(self, regions: int, terms: int, keys: Iterable[str]) -> None:
         """Account for cubes about to be built (`regions` more, `terms` more), split along `keys`."""
@@ -89,7 +94,7 @@ class Budget:
     def _narrow(self) -> str:
         return f"fewer selectors on the keys that multiply the kinds {self.where}: {name_list(list(self.keys), 5)}"
 
-    def _refuse(self, what: str, narrow: str) -> None:
+    def _refuse(self, what: str, narrow: str) -> NoReturn:
         raise RegionLimitError(f"{what}; netpol does not sample: narrow the input to {narrow}")
 
 
@@ -449,7 +454,7 @@ def regions(cluster: Cluster, scopes: Sequence[Scope] = (), limit: int = MAX_REG
     out: list[Region] = []
     for ns in namespaces:
         cubes = [Cube()]
-        budget.where, budget.keys = f"of pods in {'namespace ' if ns.named else ''}{ns.name}", {}
+        budget.splitting(f"of pods in {'namespace ' if ns.named else ''}{ns.name}")
         for sel in sorted(set(_pod_selectors_in(union, ns, scopes, label_sets[ns.name]))):  # any version order
             cubes = pod_atoms.split(cubes, sel, budget)
         for cube in sorted(cubes, key=_cube_order):
@@ -518,7 +523,7 @@ def _namespace_regions(cluster: Cluster, names: list[str], atoms: Atoms, selecto
         out.append(NamespaceRegion(NamespaceName(name), True, labels))
     universe = atoms.universe.get(METADATA_NAME_LABEL)
     cubes = [Cube(((METADATA_NAME_LABEL, frozenset({OTHER})),)) if universe is not None else Cube()]
-    budget.where = "of namespaces the input does not name"
+    budget.splitting("of namespaces the input does not name")
     for sel in selectors:
         cubes = atoms.split(cubes, sel, budget)
     for cube in sorted(cubes, key=_cube_order):
