@@ -452,10 +452,11 @@ def regions(cluster: Cluster, scopes: Sequence[Scope] = (), limit: int = MAX_REG
                                else {METADATA_NAME_LABEL: ns.name} for c in versions]
     named_ports = _placeholders(union)
     out: list[Region] = []
+    selectors = _PodSelectors.of(union)
     for ns in namespaces:
         cubes = [Cube()]
         budget.splitting(f"of pods in {'namespace ' if ns.named else ''}{ns.name}")
-        for sel in sorted(set(_pod_selectors_in(union, ns, scopes, label_sets[ns.name]))):  # any version order
+        for sel in sorted(selectors.within(ns, scopes, label_sets[ns.name])):  # whatever the versions' order
             cubes = pod_atoms.split(cubes, sel, budget)
         for cube in sorted(cubes, key=_cube_order):
             text = pod_atoms.describe(cube)
@@ -538,31 +539,58 @@ def _without_name(cube: Cube) -> Cube:
     return Cube(tuple(kv for kv in cube.keys if kv[0] != METADATA_NAME_LABEL))
 
 
-def _pod_selectors_in(cluster: Cluster, ns: NamespaceRegion, scopes: Sequence[Scope],
-                      label_sets: list[dict[str, str]]) -> Iterator[LabelSelector]:
-    """The pod selectors that can apply to pods of namespace region `ns` (with any of its versions' labels)."""
+@dataclass(frozen=True)
+class _PodSelectors:
+    """Every pod selector of the input, indexed by where it can apply, so that finding a namespace's
+    selectors costs what applies to it, not a pass over every policy per namespace."""
 
-    def scoped(sel: LabelSelector) -> bool:
-        return any(sel.matches(labels) for labels in label_sets)
+    own: dict[str, set[LabelSelector]]  # per namespace: its policies' subjects and same-namespace peers
+    # (namespace selector, pod selectors) of peers whose namespace selector names namespaces by
+    # kubernetes.io/metadata.name In: only those named namespaces can match
+    by_name: dict[str, dict[LabelSelector, set[LabelSelector]]]
+    anywhere: dict[LabelSelector, set[LabelSelector]]  # the other peers, per namespace selector
 
-    for pol in cluster.policies:
-        own = ns.named and pol.namespace == ns.name
-        if own:
-            yield pol.pod_selector
-        for d in DIRECTIONS:
-            for rule in pol.rules(d):
-                for peer in rule.peers:
-                    if not isinstance(peer, PodPeer) or peer.pod_selector is None:
-                        continue
-                    if (own and peer.namespace_selector is None) or (
-                            peer.namespace_selector is not None and scoped(peer.namespace_selector)):
-                        yield peer.pod_selector
-    for sel in _tier_selectors(cluster):
-        if sel.pod_selector is not None and scoped(sel.namespace_selector):
-            yield sel.pod_selector
-    for scope in scopes:
-        if scope.namespace is None or (ns.named and scope.namespace == ns.name):
-            yield scope.selector
+    @classmethod
+    def of(cls, cluster: Cluster) -> _PodSelectors:
+        own: dict[str, set[LabelSelector]] = {}
+        peers: list[tuple[LabelSelector, LabelSelector]] = []
+        for pol in cluster.policies:
+            mine = own.setdefault(pol.namespace, set())
+            mine.add(pol.pod_selector)
+            for d in DIRECTIONS:
+                for rule in pol.rules(d):
+                    for peer in rule.peers:
+                        if not isinstance(peer, PodPeer) or peer.pod_selector is None:
+                            continue
+                        if peer.namespace_selector is None:
+                            mine.add(peer.pod_selector)
+                        else:
+                            peers.append((peer.namespace_selector, peer.pod_selector))
+        peers.extend((s.namespace_selector, s.pod_selector) for s in _tier_selectors(cluster)
+                     if s.pod_selector is not None)
+        by_name: dict[str, dict[LabelSelector, set[LabelSelector]]] = {}
+        anywhere: dict[LabelSelector, set[LabelSelector]] = {}
+        for nsel, pods in peers:
+            names = next((r.values for r in nsel.requirements
+                          if r.key == METADATA_NAME_LABEL and r.operator == "In"), None)
+            for name in names or ():
+                by_name.setdefault(name, {}).setdefault(nsel, set()).add(pods)
+            if names is None:
+                anywhere.setdefault(nsel, set()).add(pods)
+        return cls(own, by_name, anywhere)
+
+    def within(self, ns: NamespaceRegion, scopes: Sequence[Scope], label_sets: list[dict[str, str]]
+               ) -> set[LabelSelector]:
+        """The pod selectors that can apply to pods of namespace region `ns` (with any of its versions'
+        labels; a region of other namespaces has no name a selector names)."""
+        out = set(self.own.get(ns.name, ())) if ns.named else set()
+        named = self.by_name.get(ns.name, {}) if ns.named else {}
+        for groups in (named, self.anywhere):
+            for nsel, pods in groups.items():
+                if any(nsel.matches(labels) for labels in label_sets):
+                    out |= pods
+        out.update(s.selector for s in scopes if s.namespace is None or (ns.named and s.namespace == ns.name))
+        return out
 
 
 def _numbered_spans(cluster: Cluster) -> list[tuple[Protocol, int, int]]:

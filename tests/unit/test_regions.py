@@ -219,3 +219,29 @@ def test_a_named_port_gets_a_placeholder_per_protocol_a_rule_resolves_it_with() 
     other = next(r.pod for r in rs.regions if r.key.startswith("(any other namespace"))
     ports = a.allowed_ports(Endpoint(pod=other), Endpoint(pod=statsd))
     assert rs.split_ports(ports)[1] == ("UDP:metrics", "SCTP:web", "TCP:web", "UDP:web")
+
+
+def test_a_namespace_looks_only_at_the_selectors_that_can_apply_to_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Policies in 200 namespaces, each with a peer in the next namespace by name: finding each namespace's pod
+    selectors tests the namespace selectors that can match it, not every policy's (that was 200 x 200)."""
+    n = 200
+    objs = [policy("p", f"n{i}", labels(app="db"), ingress=[{"from": [{
+        "namespaceSelector": labels(**{"kubernetes.io/metadata.name": f"n{(i + 1) % n}"}),
+        "podSelector": labels(app="api")}]}]) for i in range(n)]
+    objs.append(policy("q", "n0", labels(app="x"), ingress=[{"from": [{"namespaceSelector": labels(team="t"),
+                                                                         "podSelector": labels(app="y")}]}]))
+    c = load_objects(objs).cluster
+    calls = []
+    matches = LabelSelector.matches
+
+    def counted(self: LabelSelector, label_map: Any) -> bool:
+        calls.append(self)
+        return matches(self, label_map)
+
+    monkeypatch.setattr(LabelSelector, "matches", counted)
+    rs = regions(c)
+    assert len(calls) <= 3 * (n + 3)  # per namespace region: its own name's selector and the team=t one
+    assert [r.key for r in rs.regions if r.namespace.name == "n1"] == [
+        "n1/{app notin (api,db)}", "n1/{app=api}", "n1/{app=db}"]
+    assert [r.key for r in rs.regions if r.namespace.name == "n5"] == [
+        "n5/{app notin (api,db)}", "n5/{app=api}", "n5/{app=db}"]
