@@ -189,14 +189,11 @@ def parse_selector_text(text: str) -> LabelSelector:
         i += 1
         return tokens[i - 1] if i <= len(tokens) else ""
 
-    def word(what: str) -> str:
-        tok = take()
-        if not tok.startswith("w:") or tok[2:] in _SET_OPERATORS:
-            raise ValueError(f"expected {what}, found {_shown(tok)} in selector {text!r}")
-        return tok[2:]
-
     def key() -> str:
-        name = word("a label key")
+        tok = take()
+        name = tok[2:]
+        if not tok.startswith("w:") or name in _SET_OPERATORS:  # in and notin are keywords, not keys
+            raise ValueError(f"expected a label key, found {_shown(tok)} in selector {text!r}")
         if not valid_label_key(name):
             raise ValueError(f"{name!r} is not a label key (an optional DNS prefix and '/', then at most 63 "
                              "letters, digits, '-', '_' or '.', starting and ending with a letter or digit)")
@@ -220,8 +217,7 @@ def parse_selector_text(text: str) -> LabelSelector:
                 reqs.append(requirement(name, "Exists"))
             elif op in ("=", "==", "!="):
                 take()
-                nxt = tokens[i] if i < len(tokens) else ""
-                given = word("a value") if nxt.startswith("w:") else ""
+                given = take()[2:] if i < len(tokens) and tokens[i].startswith("w:") else ""
                 reqs.append(requirement(name, "NotIn" if op == "!=" else "In", [value(given)]))
             elif op[2:] in _SET_OPERATORS:
                 take()

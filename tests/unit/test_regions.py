@@ -24,7 +24,8 @@ ATOMS = Atoms(SELECTORS)
     ("tier notin (a)", "tier notin (a)"), ("team", "team"), ("!team", "!team"), ("", "{}"),
     ("app=db,!team, x in (1)", "app=db,!team,x=1"), ("app=", "app="), (" app = db , ! team ", "app=db,!team"),
     ("tier in(a,b)", "tier in (a,b)"), ("tier in (a,)", "tier in (,a)"), ("example.com/app=db", "example.com/app=db"),
-    ("app.kubernetes.io/name notin (x_y,z.1)", "app.kubernetes.io/name notin (x_y,z.1)"),
+    ("app.kubernetes.io/name notin (x_y,z.1)", "app.kubernetes.io/name notin (x_y,z.1)"), ("app=in", "app=in"),
+    ("app in (in,notin)", "app in (in,notin)"),
 ])
 def test_selector_text(text: str, want: str) -> None:
     assert str(parse_selector_text(text)) == want
