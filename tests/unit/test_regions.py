@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from netpol import Analyzer, load_objects
-from netpol.regions import OTHER, Atoms, Cube, RegionLimitError, regions
+from netpol.regions import OTHER, Atoms, Cube, CubeSet, RegionLimitError, regions
 from netpol.selectors import LabelSelector, Scope, parse_scope, parse_selector_text, requirement
 from netpol.verdicts import Endpoint
 from tests.builders import labels, namespace, policy
@@ -93,10 +93,28 @@ LABEL_SETS = [{k: v for k, v in choice if v is not None} for choice in itertools
 
 
 def _cubes() -> list[Cube]:
-    cubes = [Cube()]
+    cubes = CubeSet(ATOMS, Cube())
     for sel in SELECTORS:
-        cubes = ATOMS.split(cubes, sel)
-    return cubes
+        cubes.split(sel)
+    return list(cubes.cubes.values())
+
+
+POOL = [parse_selector_text(t) for t in (
+    "app=db", "app in (api,db),tier=web", "!tier", "team", "app notin (x)", "app=x", "tier in (web,api)", "app,!team",
+    "team notin (web)", "app=api,team=x", "tier=db")]
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.sampled_from(POOL), max_size=8))
+def test_the_index_visits_every_cube_a_selector_splits(chosen: list[LabelSelector]) -> None:
+    """CubeSet only cuts the cubes its index finds: the same cubes as cutting every cube each time."""
+    atoms = Atoms(POOL)
+    indexed, plain = CubeSet(atoms, Cube()), [Cube()]
+    for sel in chosen:
+        indexed.split(sel)
+        wanted = atoms.allowed(sel)
+        plain = [part for cube in plain for part in (atoms.cut(cube, wanted) or [cube])]
+    assert sorted(indexed.cubes.values(), key=lambda c: c.order) == sorted(plain, key=lambda c: c.order)
 
 
 def test_splitting_partitions_every_label_set_and_decides_every_selector() -> None:
@@ -246,3 +264,20 @@ def test_a_namespace_looks_only_at_the_selectors_that_can_apply_to_it(monkeypatc
         "n1/{app notin (api,db)}", "n1/{app=api}", "n1/{app=db}"]
     assert [r.key for r in rs.regions if r.namespace.name == "n5"] == [
         "n5/{app notin (api,db)}", "n5/{app=api}", "n5/{app=db}"]
+
+
+def test_a_selector_cuts_only_the_cubes_it_can_split(monkeypatch: pytest.MonkeyPatch) -> None:
+    """300 policies of one namespace on one key: each selector visits the one cube left with that value (the
+    cube of every other value), not the 300 cubes already decided (that was quadratic: 9 s at 3,000)."""
+    c = load_objects([policy(f"p{i}", "a", labels(app=f"v{i}")) for i in range(300)]).cluster
+    visits = []
+    cut = Atoms.cut
+
+    def counted(self: Atoms, cube: Cube, wanted: Any, budget: Any = None) -> Any:
+        visits.append(cube)
+        return cut(self, cube, wanted, budget)
+
+    monkeypatch.setattr(Atoms, "cut", counted)
+    rs = regions(c)
+    assert len([r for r in rs.regions if r.namespace.name == "a"]) == 301
+    assert len(visits) == 300
