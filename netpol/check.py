@@ -108,7 +108,7 @@ def prepare(analyzer: Analyzer, intent: IntentFile, input_only: bool = False) ->
     if automatic:
         intent = replace(intent, expectations=tuple(_as_possible(exp) for exp in intent.expectations))
     try:
-        return Prepared(Analyzer.with_possible(analyzer.cluster, scopes), intent)
+        return Prepared(Analyzer.with_possible(analyzer.cluster, scopes, intent.possible_namespaces()), intent)
     except RegionLimitError as exc:
         if named_possible:
             raise

@@ -17,7 +17,7 @@ from typing import Literal
 from netpol.engine import DirectionResult, PeerRef
 from netpol.errors import QueryError, natural_key
 from netpol.matrix import Matrix
-from netpol.model import Cluster, IPAddress, IPNetwork
+from netpol.model import Cluster, IPAddress, IPNetwork, ip_network
 from netpol.portsets import PortSet, Protocol
 from netpol.query import Analyzer
 from netpol.selectors import parse_scope
@@ -206,7 +206,7 @@ class Units:
                 raise QueryError(f"{text} matches no possible pod")
             return found
         try:
-            net = ipaddress.ip_network(text, strict=False)
+            net = ip_network(text)
         except ValueError:
             net = None
         if net is not None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Literal
 
 from netpol.errors import Location
-from netpol.model import IPNetwork
+from netpol.model import METADATA_NAME_LABEL, IPNetwork, Namespace, NamespaceName
 from netpol.portsets import Protocol
 from netpol.selectors import LabelSelector
 
@@ -33,6 +33,8 @@ class Selection:
     network: IPNetwork | None = None  # an IP is a /32 or /128
     service: str | None = None  # svc/NAME:PORT or NS/svc/NAME:PORT: its backing pods, on their target ports
     possible: bool = False  # every possible pod of namespace (None: any) and selector, not only the input's
+    # a namespace the input does not hold, taken to exist with these labels (and its name label)
+    namespace_labels: tuple[tuple[str, str], ...] | None = None
 
 
 @dataclass(frozen=True)
@@ -73,3 +75,11 @@ class IntentFile:
     name: str
     manifests: tuple[str, ...]  # resolved against the intent file's directory
     expectations: tuple[Expectation, ...]
+
+    def possible_namespaces(self) -> tuple[Namespace, ...]:
+        """The namespaces endpoints declare with `namespaceLabels` (one label set per name: the loader checks)."""
+        found = {sel.namespace: sel.namespace_labels for exp in self.expectations
+                 for sel in (*exp.sources, *exp.destinations)
+                 if sel.namespace is not None and sel.namespace_labels is not None}
+        return tuple(Namespace(NamespaceName(name), tuple(sorted({**dict(labels), METADATA_NAME_LABEL: name}.items())))
+                     for name, labels in sorted(found.items()))

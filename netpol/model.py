@@ -25,6 +25,23 @@ DIRECTIONS: tuple[Direction, ...] = ("ingress", "egress")
 PolicyType = Literal["Ingress", "Egress"]
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
+_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")  # IPv4-mapped IPv6 addresses
+
+
+def ip_address(text: str) -> IPAddress:
+    """An address as given; an IPv4-mapped IPv6 address (::ffff:10.244.2.10) is its IPv4 address, as Go's net
+    package (and so every plugin) reads it. ValueError for text that is no address."""
+    ip = ipaddress.ip_address(text)
+    return ip.ipv4_mapped or ip if isinstance(ip, ipaddress.IPv6Address) else ip
+
+
+def ip_network(text: str) -> IPNetwork:
+    """A CIDR (host bits allowed); one inside ::ffff:0:0/96 is the IPv4 network it maps (a prefix of 96
+    or more: ::ffff:10.0.0.0/104 is 10.0.0.0/8). ValueError for text that is no CIDR."""
+    net = ipaddress.ip_network(text, strict=False)
+    if isinstance(net, ipaddress.IPv6Network) and net.prefixlen >= 96 and net.subnet_of(_MAPPED):
+        return ipaddress.IPv4Network((int(net.network_address) & 0xFFFFFFFF, net.prefixlen - 96))
+    return net
 
 METADATA_NAME_LABEL = "kubernetes.io/metadata.name"
 

@@ -8,8 +8,8 @@ job. Nothing here prints or exits.
 from __future__ import annotations
 
 import difflib
-import ipaddress
 from collections.abc import Iterable
+from dataclasses import replace
 
 from netpol.bulk import paused_gc
 from netpol.diagram import Diagram, build_diagram
@@ -24,6 +24,8 @@ from netpol.model import (
     IPAddress,
     IPBlockPeer,
     IPNetwork,
+    Namespace,
+    ip_address,
     Pod,
     Service,
     ServicePort,
@@ -78,7 +80,7 @@ class Analyzer:
     def endpoint(self, text: str, namespace: str = "default") -> Endpoint:
         """`ns/pod`, `pod` (in `namespace`), a pod's IP, or an address outside the cluster."""
         try:
-            ip = ipaddress.ip_address(text)
+            ip = ip_address(text)
         except ValueError:
             ip = None
         if ip is not None:
@@ -102,8 +104,19 @@ class Analyzer:
         return Endpoint(pod=pod)
 
     @classmethod
-    def with_possible(cls, cluster: Cluster, scopes: Iterable[Scope] = ()) -> Analyzer:
-        """An analyzer of `cluster` plus every possible pod, regions split along `scopes`."""
+    def with_possible(cls, cluster: Cluster, scopes: Iterable[Scope] = (),
+                      namespaces: Iterable[Namespace] = ()) -> Analyzer:
+        """An analyzer of `cluster` plus every possible pod, regions split along `scopes`; `namespaces`: ones
+        the input does not hold, taken to exist with their labels (an error for one it holds)."""
+        extra = tuple(namespaces)
+        held = sorted({n.name for n in extra} & ({n.name for n in cluster.namespaces if n.declared}
+                                                 | {p.namespace for p in (*cluster.pods, *cluster.policies)}))
+        if held:
+            raise QueryError(f"namespace(s) {name_list(held)} are in the input: namespaceLabels is for a namespace "
+                             "the input does not hold")
+        if extra:
+            kept = tuple(n for n in cluster.namespaces if n.name not in {e.name for e in extra})
+            cluster = replace(cluster, namespaces=tuple(sorted((*kept, *extra), key=lambda n: n.name)))
         rs = regions(cluster, tuple(scopes))
         return cls(rs.cluster, rs)
 

@@ -14,17 +14,21 @@ Namespaces: each namespace the input names (by a policy, a pod, a Namespace obje
 without one, only `kubernetes.io/metadata.name` (the engine's assumption for real pods too). Every
 other namespace is split the same way by the namespace selectors, into "any other namespace with ...".
 
-Named ports: a hypothetical pod declares every named port the rules use, at a port number that no
-rule names (`NAMED_PORT_NOTE`), so an answer reads "named port http" for wherever a pod declares it.
+Named ports: a hypothetical pod declares every named port the rules use, under every protocol a rule
+can resolve it to, each at a port number that no rule names (`NAMED_PORT_NOTE`), so an answer reads
+"UDP:metrics" for wherever a pod declares metrics as UDP.
 """
 
 from __future__ import annotations
 
+import difflib
+from bisect import bisect_left
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
+from typing import NoReturn
 
-from netpol.errors import QueryError
+from netpol.errors import QueryError, name_list
 from netpol.model import (
     DIRECTIONS,
     METADATA_NAME_LABEL,
@@ -43,12 +47,55 @@ OTHER = "~other"  # a label value no selector can name ("~" is not allowed in la
 ABSENT: None = None
 Atom = str | None
 MAX_REGIONS = 20_000  # hypothetical pods; beyond this the answer would not be readable anyway
-NAMED_PORT_NOTE = ("named ports are taken as declared by the pod, at a number no rule names; a rule that "
-                   "names that number too adds to it")
+MAX_TERMS_PER_REGION = 16  # on average: the label terms that name the regions, counted with them
+NAMED_PORT_NOTE = ("named ports are taken as declared by the pod, under each protocol a rule resolves them "
+                   "with, at a number no rule names; where a pod declares one at a number a rule names, that rule "
+                   "applies there too (an Admin or Baseline rule on that number may decide before the name's)")
 
 
 class RegionLimitError(QueryError):
     """The policies tell apart more kinds of pod than netpol will enumerate."""
+
+
+class Budget:
+    """What building the regions may still take, counted before each cube is built, so that refusing
+    costs no more than the limit: regions (every namespace region holds at least one) and the label
+    terms of their cubes (a cube of 1,000 keys costs 1,000 times one of one key).
+
+    `splitting` says what is being split, so that a refusal names what to narrow."""
+
+    def __init__(self, limit: int, namespaces: int) -> None:
+        """`namespaces`: how many the input names (the other namespaces are one more kind at least)."""
+        self.limit = limit
+        self.terms_limit = limit * MAX_TERMS_PER_REGION
+        self.regions = namespaces + 1
+        self.terms = 0
+        self.where = ""
+        self.keys: dict[str, None] = {}
+        if self.regions > limit:
+            self._refuse(f"the input names {namespaces:,} namespaces, each at least one kind of pod",
+                         "fewer namespaces")
+
+    def splitting(self, where: str) -> None:
+        """The cubes split next are `where` ("of pods in namespace a"); the keys that split them start afresh."""
+        self.where, self.keys = where, {}
+
+    def charge(self, regions: int, terms: int, keys: Iterable[str]) -> None:
+        """Account for cubes about to be built (`regions` more, `terms` more), split along `keys`."""
+        self.regions += regions
+        self.terms += terms
+        self.keys.update(dict.fromkeys(keys))
+        if self.regions > self.limit:
+            self._refuse(f"the policies tell apart more than {self.limit:,} kinds of pod", self._narrow())
+        if self.terms > self.terms_limit:
+            self._refuse(f"the policies tell apart kinds of pod that take more than {self.terms_limit:,} label "
+                         f"terms to name ({self.regions:,} kinds so far)", self._narrow())
+
+    def _narrow(self) -> str:
+        return f"fewer selectors on the keys that multiply the kinds {self.where}: {name_list(list(self.keys), 5)}"
+
+    def _refuse(self, what: str, narrow: str) -> NoReturn:
+        raise RegionLimitError(f"{what}; netpol does not sample: narrow the input to {narrow}")
 
 
 @dataclass(frozen=True)
@@ -66,10 +113,11 @@ class Cube:
         return tuple((k, tuple(sorted("" if a is None else a for a in v))) for k, v in self.keys)
 
     def with_key(self, key: str, atoms: frozenset[Atom], universe: frozenset[Atom]) -> Cube:
-        rest = {k: v for k, v in self.keys if k != key}
-        if atoms != universe:
-            rest[key] = atoms
-        return Cube(tuple(sorted(rest.items(), key=lambda kv: kv[0])))
+        rest = tuple(kv for kv in self.keys if kv[0] != key)
+        if atoms == universe:
+            return Cube(rest)
+        at = bisect_left(rest, key, key=_first)  # keys stay sorted
+        return Cube((*rest[:at], (key, atoms), *rest[at:]))
 
     def labels(self) -> tuple[tuple[str, str], ...]:
         """A label set in the cube: a named value where one is allowed, else OTHER, else the key absent."""
@@ -84,6 +132,10 @@ class Cube:
 
     def contains(self, labels: dict[str, str], universe: dict[str, frozenset[Atom]]) -> bool:
         return all(_atom(labels, key, universe[key]) in atoms for key, atoms in self.keys)
+
+
+def _first(kv: tuple[str, frozenset[Atom]]) -> str:
+    return kv[0]
 
 
 def _atom(labels: dict[str, str], key: str, universe: frozenset[Atom]) -> Atom:
@@ -119,24 +171,23 @@ class Atoms:
             out[r.key] = out.get(r.key, every) & ok
         return out
 
-    def split(self, cubes: list[Cube], selector: LabelSelector) -> list[Cube]:
-        """Every cube cut into the part `selector` matches and the parts it does not (disjoint)."""
-        wanted = self.allowed(selector)
-        if not wanted:
-            return cubes
-        out: list[Cube] = []
-        for cube in cubes:
-            current = {k: cube.get(k) or self.universe[k] for k in wanted}
-            if any(not (current[k] & wanted[k]) for k in wanted) or all(current[k] <= wanted[k] for k in wanted):
-                out.append(cube)
-                continue
-            inside = cube
-            for key, ok in wanted.items():  # outside: fails this key, after matching the ones before
-                miss = current[key] - ok
-                if miss:
-                    out.append(inside.with_key(key, miss, self.universe[key]))
-                inside = inside.with_key(key, current[key] & ok, self.universe[key])
-            out.append(inside)
+    def cut(self, cube: Cube, wanted: dict[str, frozenset[Atom]], budget: Budget | None = None
+            ) -> list[Cube] | None:
+        """`cube` cut into the part inside `wanted` (Atoms.allowed) and the parts outside; None when the cube
+        is wholly inside or outside. The parts are charged to `budget` before they are built."""
+        current = {k: cube.get(k) or self.universe[k] for k in wanted}
+        if any(not (current[k] & wanted[k]) for k in wanted) or all(current[k] <= wanted[k] for k in wanted):
+            return None
+        if budget is not None:
+            budget.charge(*_split_size(cube, current, wanted), wanted)
+        out = []
+        inside = cube
+        for key, ok in wanted.items():  # outside: fails this key, after matching the ones before
+            miss = current[key] - ok
+            if miss:
+                out.append(inside.with_key(key, miss, self.universe[key]))
+            inside = inside.with_key(key, current[key] & ok, self.universe[key])
+        out.append(inside)
         return out
 
     def merge(self, cubes: Iterable[Cube]) -> list[Cube]:
@@ -163,29 +214,97 @@ class Atoms:
                     work.add(Cube(rest).with_key(key, atoms, universe))
         return sorted(work, key=_cube_order)
 
+    @cached_property
+    def _named(self) -> dict[str, list[str]]:
+        """Per key, the values the selectors name, in order."""
+        return {k: sorted(a for a in u if a is not None and a != OTHER) for k, u in self.universe.items()}
+
     def describe(self, cube: Cube) -> str:
         """`app=db and tier notin (web)`; "" for the cube of every label set."""
         return " and ".join(self._key_text(k, atoms) for k, atoms in cube.keys)
 
     def _key_text(self, key: str, atoms: frozenset[Atom]) -> str:
-        named = sorted(a for a in atoms if a is not None and a != OTHER)
-        all_named = sorted(a for a in self.universe[key] if a is not None and a != OTHER)
-        missing = [v for v in all_named if v not in atoms]
         absent, other = ABSENT in atoms, OTHER in atoms
         if atoms == {ABSENT}:
             return f"no {key}"
         if not other:
+            named = sorted(a for a in atoms if a is not None)
             values = named[0] if len(named) == 1 else f"in ({','.join(named)})"
             text = f"{key}={values}" if len(named) == 1 else f"{key} {values}"
             return f"{text} or no {key}" if absent else text
+        missing = [v for v in self._named[key] if v not in atoms]
         if not missing:
             return f"{key} set" if not absent else key
         notin = f"{key} notin ({','.join(missing)})"
         return notin if absent else f"{notin} and {key} set"
 
 
+class CubeSet:
+    """The cubes of one namespace while selectors split them, indexed by the atoms they allow per key, so
+    that a selector visits the cubes it can split, not every cube (a pass over every cube per selector
+    made 3,000 single-key policies of one namespace take 9 s)."""
+
+    def __init__(self, atoms: Atoms, cube: Cube) -> None:
+        self.atoms = atoms
+        self.cubes: dict[int, Cube] = {}
+        self.constraining: dict[str, set[int]] = {}  # per key: the cubes that constrain it
+        self.allowing: dict[tuple[str, Atom], set[int]] = {}  # per key and atom: the cubes that allow it
+        self.ids = 0
+        self._add(cube)
+
+    def _narrow(self, cube: Cube) -> Iterator[tuple[str, frozenset[Atom]]]:
+        """The keys a cube constrains to at most half their atoms: only those are indexed (a cube that
+        allows most atoms of a key is visited by every selector on it, so that indexing it costs little)."""
+        return ((key, atoms) for key, atoms in cube.keys if 2 * len(atoms) <= len(self.atoms.universe[key]))
+
+    def _add(self, cube: Cube) -> None:
+        self.ids += 1
+        self.cubes[self.ids] = cube
+        for key, atoms in self._narrow(cube):
+            self.constraining.setdefault(key, set()).add(self.ids)
+            for atom in atoms:
+                self.allowing.setdefault((key, atom), set()).add(self.ids)
+
+    def _remove(self, cube_id: int) -> None:
+        for key, atoms in self._narrow(self.cubes.pop(cube_id)):
+            self.constraining[key].discard(cube_id)
+            for atom in atoms:
+                self.allowing[(key, atom)].discard(cube_id)
+
+    def split(self, selector: LabelSelector, budget: Budget | None = None) -> None:
+        """Atoms.cut on every cube that can hold pods `selector` matches: those that do not narrow its
+        narrowest key or allow one of that key's wanted atoms (any other cube is wholly outside)."""
+        wanted = self.atoms.allowed(selector)
+        if not wanted:
+            return
+        key = min(wanted, key=lambda k: (len(wanted[k]), k))
+        candidates = set(self.cubes).difference(self.constraining.get(key, ())).union(
+            *(self.allowing.get((key, atom), ()) for atom in wanted[key]))
+        for cube_id in sorted(candidates):
+            parts = self.atoms.cut(self.cubes[cube_id], wanted, budget)
+            if parts is not None:
+                self._remove(cube_id)
+                for part in parts:
+                    self._add(part)
+
+
 def _cube_order(c: Cube) -> tuple[tuple[str, tuple[str, ...]], ...]:
     return c.order
+
+
+def _split_size(cube: Cube, current: dict[str, frozenset[Atom]], wanted: dict[str, frozenset[Atom]]
+                ) -> tuple[int, int]:
+    """How many cubes splitting `cube` adds, and how many label terms (Atoms.cut's parts, counted
+    without building them): a part per key with atoms outside `wanted`, each holding the keys before it."""
+    size = len(cube.keys)
+    inside, parts, terms = size, 0, 0
+    have = {k for k, _ in cube.keys}
+    for key, ok in wanted.items():
+        if current[key] - ok:
+            inside += key not in have
+            parts += 1
+            terms += inside
+    return parts, terms + inside - size
 
 
 @dataclass(frozen=True)
@@ -221,6 +340,7 @@ class RegionSet:
     namespace_atoms: Atoms
     named_ports: tuple[ContainerPort, ...]
     implied: tuple[str, ...] = ()  # namespaces only a selector names, added with their name label only
+    unknown: frozenset[str] = frozenset()  # namespaces only an endpoint (a scope) names: a typo, or not yet made
 
     @cached_property
     def by_key(self) -> dict[str, Region]:
@@ -314,7 +434,16 @@ class RegionSet:
         return found[0]
 
     def matching(self, scope: Scope) -> list[Region]:
-        """The regions inside `scope` (regions were split along it, so each is wholly in or out)."""
+        """The regions inside `scope` (regions were split along it, so each is wholly in or out). A namespace
+        that neither the input nor a policy names is an error: a misspelt name would match pods of nowhere."""
+        if scope.namespace in self.unknown:
+            known = sorted({r.namespace.name for r in self.regions if r.namespace.named} - self.unknown)
+            close = difflib.get_close_matches(scope.namespace, known, n=1, cutoff=0.6)
+            raise QueryError(
+                f"{scope.namespace}{{{'' if scope.selector.selects_all else scope.selector}}}: namespace "
+                f"{scope.namespace} is neither in the input nor named by a policy"
+                f"{f' (did you mean {close[0]}?)' if close else ''}; to ask about a namespace that does not exist "
+                "yet, give its Namespace object (in an intent: namespaceLabels with possible: true)")
         return [r for r in self.regions
                 if (scope.namespace is None or (r.namespace.named and r.namespace.name == scope.namespace))
                 and scope.selector.matches(r.pod.label_map)]
@@ -360,7 +489,11 @@ def regions(cluster: Cluster, scopes: Sequence[Scope] = (), limit: int = MAX_REG
     pod_atoms = Atoms([*pod_selectors, *(s.selector for s in scopes)])
     namespace_atoms = Atoms(ns_selectors)
     also = {str(n.name) for c in others for n in c.namespaces}
-    namespaces = _namespace_regions(union, namespace_atoms, ns_selectors, scopes, also)
+    known = _named_namespaces(union, ns_selectors, also)
+    unknown = frozenset({s.namespace for s in scopes if s.namespace is not None} - set(known))
+    named = sorted({*known, *unknown})
+    budget = Budget(limit, len(named))
+    namespaces = _namespace_regions(union, named, namespace_atoms, ns_selectors, budget)
     label_sets: dict[str, list[dict[str, str]]] = {}
     for ns in namespaces:  # each version's labels (only the name label where it has no Namespace object)
         label_sets[ns.name] = [dict(ns.labels) if not ns.named else
@@ -368,15 +501,13 @@ def regions(cluster: Cluster, scopes: Sequence[Scope] = (), limit: int = MAX_REG
                                else {METADATA_NAME_LABEL: ns.name} for c in versions]
     named_ports = _placeholders(union)
     out: list[Region] = []
+    selectors = _PodSelectors.of(union)
     for ns in namespaces:
-        cubes = [Cube()]
-        for sel in sorted(set(_pod_selectors_in(union, ns, scopes, label_sets[ns.name]))):  # any version order
-            cubes = pod_atoms.split(cubes, sel)
-            if len(out) + len(cubes) > limit:
-                raise RegionLimitError(
-                    f"the policies tell apart more than {limit} kinds of pod (in {len(namespaces)} kinds of "
-                    "namespace); netpol does not sample: narrow the input to fewer policies")
-        for cube in sorted(cubes, key=_cube_order):
+        cubes = CubeSet(pod_atoms, Cube())
+        budget.splitting(f"of pods in {'namespace ' if ns.named else ''}{ns.name}")
+        for sel in sorted(selectors.within(ns, scopes, label_sets[ns.name])):  # whatever the versions' order
+            cubes.split(sel, budget)
+        for cube in sorted(cubes.cubes.values(), key=_cube_order):
             text = pod_atoms.describe(cube)
             pod = Pod(namespace=ns.name, name="{" + text + "}", labels=cube.labels(), ports=named_ports,
                       hypothetical=True)
@@ -386,8 +517,8 @@ def regions(cluster: Cluster, scopes: Sequence[Scope] = (), limit: int = MAX_REG
                      for ns in namespaces if ns.name not in declared)
     grown = replace(cluster, namespaces=tuple(sorted((*cluster.namespaces, *extra_ns), key=lambda n: n.name)),
                     pods=(*cluster.pods, *(r.pod for r in out)))
-    implied = tuple(ns.name for ns in extra_ns if not ns.declared)
-    return RegionSet(grown, tuple(out), pod_atoms, namespace_atoms, named_ports, implied)
+    implied = tuple(ns.name for ns in extra_ns if not ns.declared and ns.name not in unknown)
+    return RegionSet(grown, tuple(out), pod_atoms, namespace_atoms, named_ports, implied, unknown)
 
 
 def _selectors(cluster: Cluster) -> tuple[list[LabelSelector], list[LabelSelector]]:
@@ -421,25 +552,31 @@ def _tier_selectors(cluster: Cluster) -> Iterator[TierSelector]:
                         yield peer.pods
 
 
-def _namespace_regions(cluster: Cluster, atoms: Atoms, selectors: list[LabelSelector],
-                       scopes: Sequence[Scope], also: set[str]) -> list[NamespaceRegion]:
-    known: dict[str, Namespace] = {n.name: n for n in cluster.namespaces}
-    names: set[str] = set(known) | {p.namespace for p in cluster.policies} | {p.namespace for p in cluster.pods}
-    names |= also
-    names |= {s.namespace for s in scopes if s.namespace is not None}
+def _named_namespaces(cluster: Cluster, selectors: list[LabelSelector], also: set[str]) -> list[str]:
+    """The namespaces the input names: by a Namespace object, a policy, a pod, another version, or a
+    `kubernetes.io/metadata.name` value in a namespace selector."""
+    names: set[str] = {n.name for n in cluster.namespaces} | {p.namespace for p in cluster.policies}
+    names |= {p.namespace for p in cluster.pods} | also
     for sel in selectors:
         for r in sel.requirements:
             if r.key == METADATA_NAME_LABEL:
                 names.update(r.values)
+    return sorted(names)
+
+
+def _namespace_regions(cluster: Cluster, names: list[str], atoms: Atoms, selectors: list[LabelSelector],
+                       budget: Budget) -> list[NamespaceRegion]:
+    known: dict[str, Namespace] = {n.name: n for n in cluster.namespaces}
     out = []
-    for name in sorted(names):
+    for name in names:
         labels = known[name].labels if name in known else ((METADATA_NAME_LABEL, name),)
         out.append(NamespaceRegion(NamespaceName(name), True, labels))
     universe = atoms.universe.get(METADATA_NAME_LABEL)
-    cubes = [Cube(((METADATA_NAME_LABEL, frozenset({OTHER})),)) if universe is not None else Cube()]
+    cubes = CubeSet(atoms, Cube(((METADATA_NAME_LABEL, frozenset({OTHER})),)) if universe is not None else Cube())
+    budget.splitting("of namespaces the input does not name")
     for sel in selectors:
-        cubes = atoms.split(cubes, sel)
-    for cube in sorted(cubes, key=_cube_order):
+        cubes.split(sel, budget)
+    for cube in sorted(cubes.cubes.values(), key=_cube_order):
         where = atoms.describe(_without_name(cube)).replace("/", "\u2215")  # no "/" in a namespace's name
         name = NamespaceName(f"(any other namespace{' with ' + where if where else ''})")
         labels = tuple(sorted({**dict(cube.labels()), METADATA_NAME_LABEL: name}.items()))
@@ -451,31 +588,58 @@ def _without_name(cube: Cube) -> Cube:
     return Cube(tuple(kv for kv in cube.keys if kv[0] != METADATA_NAME_LABEL))
 
 
-def _pod_selectors_in(cluster: Cluster, ns: NamespaceRegion, scopes: Sequence[Scope],
-                      label_sets: list[dict[str, str]]) -> Iterator[LabelSelector]:
-    """The pod selectors that can apply to pods of namespace region `ns` (with any of its versions' labels)."""
+@dataclass(frozen=True)
+class _PodSelectors:
+    """Every pod selector of the input, indexed by where it can apply, so that finding a namespace's
+    selectors costs what applies to it, not a pass over every policy per namespace."""
 
-    def scoped(sel: LabelSelector) -> bool:
-        return any(sel.matches(labels) for labels in label_sets)
+    own: dict[str, set[LabelSelector]]  # per namespace: its policies' subjects and same-namespace peers
+    # (namespace selector, pod selectors) of peers whose namespace selector names namespaces by
+    # kubernetes.io/metadata.name In: only those named namespaces can match
+    by_name: dict[str, dict[LabelSelector, set[LabelSelector]]]
+    anywhere: dict[LabelSelector, set[LabelSelector]]  # the other peers, per namespace selector
 
-    for pol in cluster.policies:
-        own = ns.named and pol.namespace == ns.name
-        if own:
-            yield pol.pod_selector
-        for d in DIRECTIONS:
-            for rule in pol.rules(d):
-                for peer in rule.peers:
-                    if not isinstance(peer, PodPeer) or peer.pod_selector is None:
-                        continue
-                    if (own and peer.namespace_selector is None) or (
-                            peer.namespace_selector is not None and scoped(peer.namespace_selector)):
-                        yield peer.pod_selector
-    for sel in _tier_selectors(cluster):
-        if sel.pod_selector is not None and scoped(sel.namespace_selector):
-            yield sel.pod_selector
-    for scope in scopes:
-        if scope.namespace is None or (ns.named and scope.namespace == ns.name):
-            yield scope.selector
+    @classmethod
+    def of(cls, cluster: Cluster) -> _PodSelectors:
+        own: dict[str, set[LabelSelector]] = {}
+        peers: list[tuple[LabelSelector, LabelSelector]] = []
+        for pol in cluster.policies:
+            mine = own.setdefault(pol.namespace, set())
+            mine.add(pol.pod_selector)
+            for d in DIRECTIONS:
+                for rule in pol.rules(d):
+                    for peer in rule.peers:
+                        if not isinstance(peer, PodPeer) or peer.pod_selector is None:
+                            continue
+                        if peer.namespace_selector is None:
+                            mine.add(peer.pod_selector)
+                        else:
+                            peers.append((peer.namespace_selector, peer.pod_selector))
+        peers.extend((s.namespace_selector, s.pod_selector) for s in _tier_selectors(cluster)
+                     if s.pod_selector is not None)
+        by_name: dict[str, dict[LabelSelector, set[LabelSelector]]] = {}
+        anywhere: dict[LabelSelector, set[LabelSelector]] = {}
+        for nsel, pods in peers:
+            names = next((r.values for r in nsel.requirements
+                          if r.key == METADATA_NAME_LABEL and r.operator == "In"), None)
+            for name in names or ():
+                by_name.setdefault(name, {}).setdefault(nsel, set()).add(pods)
+            if names is None:
+                anywhere.setdefault(nsel, set()).add(pods)
+        return cls(own, by_name, anywhere)
+
+    def within(self, ns: NamespaceRegion, scopes: Sequence[Scope], label_sets: list[dict[str, str]]
+               ) -> set[LabelSelector]:
+        """The pod selectors that can apply to pods of namespace region `ns` (with any of its versions'
+        labels; a region of other namespaces has no name a selector names)."""
+        out = set(self.own.get(ns.name, ())) if ns.named else set()
+        named = self.by_name.get(ns.name, {}) if ns.named else {}
+        for groups in (named, self.anywhere):
+            for nsel, pods in groups.items():
+                if any(nsel.matches(labels) for labels in label_sets):
+                    out |= pods
+        out.update(s.selector for s in scopes if s.namespace is None or (ns.named and s.namespace == ns.name))
+        return out
 
 
 def _numbered_spans(cluster: Cluster) -> list[tuple[Protocol, int, int]]:
@@ -500,33 +664,34 @@ def _free_ports(spans: list[tuple[Protocol, int, int]], protocol: Protocol) -> I
 
 
 def _placeholders(cluster: Cluster) -> tuple[ContainerPort, ...]:
-    """Container ports for the named ports rules use, each at a number no rule names (one protocol per
-    name: a pod cannot declare one name twice)."""
-    wanted: dict[str, Protocol] = {}
+    """Container ports for the named ports rules use, each at a number no rule names: one per protocol a
+    rule can resolve the name to (a NetworkPolicy port resolves a name under its own protocol, a tiered
+    one under any), so that a pod declaring the name under any protocol has its answer."""
+    wanted: dict[str, set[Protocol]] = {}
     for pol in cluster.policies:
         for d in DIRECTIONS:
             for rule in pol.rules(d):
                 for p in rule.ports:
                     if isinstance(p.port, str):
-                        wanted[p.port] = min(wanted.get(p.port, p.protocol), p.protocol)
+                        wanted.setdefault(p.port, set()).add(p.protocol)
     for tp in cluster.tiered:
         for d in DIRECTIONS:
             for trule in tp.rules(d):
                 for tport in trule.ports or ():
                     if tport.name is not None:
-                        wanted.setdefault(tport.name, "TCP")
+                        wanted.setdefault(tport.name, set()).update(PROTOCOLS)
     if not wanted:
         return ()
     spans = _numbered_spans(cluster)
     free = {proto: _free_ports(spans, proto) for proto in PROTOCOLS}
     out = []
     for name in sorted(wanted):
-        proto = wanted[name]
-        number = next(free[proto], None)
-        if number is None:
-            raise RegionLimitError(f"the rules name every {proto} port, so named port {name} cannot be "
-                                   "placed on a hypothetical pod")
-        out.append(ContainerPort(number, proto, name))
+        for proto in sorted(wanted[name]):
+            number = next(free[proto], None)
+            if number is None:
+                raise RegionLimitError(f"the rules name every {proto} port, so named port {name} cannot be "
+                                       "placed on a hypothetical pod")
+            out.append(ContainerPort(number, proto, name))
     return tuple(out)
 
 

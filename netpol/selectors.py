@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 Operator = Literal["In", "NotIn", "Exists", "DoesNotExist"]
@@ -135,8 +136,31 @@ def requirement(key: str, operator: Operator, values: tuple[str, ...] | list[str
 
 EVERYTHING = LabelSelector()
 
-_TERM = re.compile(r"^\s*(?:(!)\s*([^\s=!(),]+)|([^\s=!(),]+)\s*(?:(==?|!=)\s*([^\s=!(),]*)"
-                   r"|\s(in|notin)\s*\(([^()]*)\))?)\s*$")
+DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")  # a namespace's name (at most 63)
+DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
+LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
+
+
+@lru_cache(maxsize=65536)  # a cluster repeats its label keys and values many times
+def valid_label_value(text: str) -> bool:
+    """Empty, or at most 63 alphanumerics, '-', '_' and '.', starting and ending alphanumeric."""
+    return not text or (len(text) <= 63 and bool(LABEL_NAME.match(text)))
+
+
+@lru_cache(maxsize=4096)
+def valid_label_key(key: str) -> bool:
+    """A qualified name: an optional DNS subdomain prefix and '/', then a name as a label value (not empty)."""
+    prefix, _, name = key.rpartition("/")
+    return bool(
+        name
+        and len(name) <= 63
+        and LABEL_NAME.match(name)
+        and (not prefix or (len(prefix) <= 253 and DNS_SUBDOMAIN.match(prefix)))
+    )
+
+
+def valid_namespace_name(name: str) -> bool:
+    return len(name) <= 63 and bool(DNS_LABEL.match(name))
 
 
 @dataclass(frozen=True)
@@ -149,10 +173,13 @@ class Scope:
 
 def parse_scope(text: str) -> Scope | None:
     """`NS{labels}` as a Scope (`*{...}` or `{...}`: any namespace); None when text is not of that form.
-    Raises ValueError for a selector that cannot be read."""
+    Raises ValueError, one line, for a namespace name or selector that cannot be."""
     if not text.endswith("}") or "{" not in text:
         return None
     ns, _, rest = text.partition("{")
+    if ns not in ("", "*") and not valid_namespace_name(ns):
+        raise ValueError(f"{text}: {ns!r} is not a namespace name (lower-case letters, digits and '-', "
+                         "at most 63)")
     try:
         selector = parse_selector_text(rest[:-1])
     except ValueError as exc:
@@ -160,34 +187,91 @@ def parse_scope(text: str) -> Scope | None:
     return Scope(None if ns in ("", "*") else ns, selector)
 
 
+_TOKEN = re.compile(r"\s*(?:(!=|==|=|!|\(|\)|,|<|>)|([^\s!=(),<>]+))")
+_SET_OPERATORS: dict[str, Operator] = {"in": "In", "notin": "NotIn"}
+
+
 def parse_selector_text(text: str) -> LabelSelector:
-    """kubectl's selector syntax: `app=db,tier in (a,b),env notin (x),team,!debug`; `k!=v` is NotIn."""
-    terms: list[str] = []
-    depth, start = 0, 0
-    for i, ch in enumerate(text):
-        depth += {"(": 1, ")": -1}.get(ch, 0)
-        if ch == "," and depth == 0:
-            terms.append(text[start:i])
-            start = i + 1
-    terms.append(text[start:])
+    """kubectl's selector syntax (k8s.io/apimachinery labels.Parse): comma-separated `key=value`,
+    `key==value`, `key!=value` (NotIn), `key in (a,b)`, `key notin (a,b)`, `key`, `!key`, spaces
+    between tokens allowed; keys must be qualified names and values label values. ValueError otherwise."""
+    tokens: list[str] = []  # symbols as they are; identifiers prefixed with "w:"
+    at = 0
+    while at < len(text):
+        m = _TOKEN.match(text, at)
+        if m is None:  # only trailing whitespace is left
+            break
+        tokens.append(m.group(1) if m.group(1) is not None else "w:" + m.group(2))
+        at = m.end()
     reqs: list[Requirement] = []
-    for term in terms:
-        if not term.strip():
-            if len(terms) == 1:
-                break
-            raise ValueError(f"empty term in selector {text!r}")
-        m = _TERM.match(term)
-        if m is None:
-            raise ValueError(f"cannot read {term.strip()!r} as a label selector term (key=value, key!=value, "
-                             "key in (a,b), key notin (a,b), key, !key)")
-        neg_key, key, op, value, setop, values = m.group(2), m.group(3), m.group(4), m.group(5), m.group(6), m.group(7)
-        if neg_key is not None:
-            reqs.append(requirement(neg_key, "DoesNotExist"))
-        elif op is not None:
-            reqs.append(requirement(key, "NotIn" if op == "!=" else "In", [value]))
-        elif setop is not None:
-            vals = [v.strip() for v in values.split(",") if v.strip()]
-            reqs.append(requirement(key, "In" if setop == "in" else "NotIn", vals))
+    i = 0
+
+    def take() -> str:
+        nonlocal i
+        i += 1
+        return tokens[i - 1] if i <= len(tokens) else ""
+
+    def key() -> str:
+        tok = take()
+        name = tok[2:]
+        if not tok.startswith("w:") or name in _SET_OPERATORS:  # in and notin are keywords, not keys
+            raise ValueError(f"expected a label key, found {_shown(tok)} in selector {text!r}")
+        if not valid_label_key(name):
+            raise ValueError(f"{name!r} is not a label key (an optional DNS prefix and '/', then at most 63 "
+                             "letters, digits, '-', '_' or '.', starting and ending with a letter or digit)")
+        return name
+
+    def value(text_value: str) -> str:
+        if not valid_label_value(text_value):
+            raise ValueError(f"{text_value!r} is not a label value (at most 63 letters, digits, '-', '_' or '.', "
+                             "starting and ending with a letter or digit)")
+        return text_value
+
+    while tokens:
+        tok = tokens[i] if i < len(tokens) else ""
+        if tok == "!":
+            take()
+            reqs.append(requirement(key(), "DoesNotExist"))
         else:
-            reqs.append(requirement(key, "Exists"))
+            name = key()
+            op = tokens[i] if i < len(tokens) else ""
+            if op in ("", ","):
+                reqs.append(requirement(name, "Exists"))
+            elif op in ("=", "==", "!="):
+                take()
+                given = take()[2:] if i < len(tokens) and tokens[i].startswith("w:") else ""
+                reqs.append(requirement(name, "NotIn" if op == "!=" else "In", [value(given)]))
+            elif op[2:] in _SET_OPERATORS:
+                take()
+                if take() != "(":
+                    raise ValueError(f"expected '(' after {op[2:]} in selector {text!r}")
+                values: list[str] = []
+                while True:
+                    nxt = take()
+                    values.append(value(nxt[2:]) if nxt.startswith("w:") else "")
+                    if nxt.startswith("w:"):
+                        nxt = take()
+                    if nxt == ")":
+                        break
+                    if nxt != ",":
+                        raise ValueError(f"expected ',' or ')' in the values of {name}, found {_shown(nxt)} in "
+                                         f"selector {text!r}")
+                if values == [""]:
+                    raise ValueError(f"{name} {op[2:]} () names no value in selector {text!r}")
+                reqs.append(requirement(name, _SET_OPERATORS[op[2:]], values))
+            else:
+                gt = " (a policy's selector has no > or <)" if op in ("<", ">") else ""
+                raise ValueError(f"expected =, ==, !=, in or notin after {name}, found {_shown(op)} in selector "
+                                 f"{text!r}{gt}")
+        end = take()
+        if end == "" and i > len(tokens):
+            break
+        if end != ",":
+            raise ValueError(f"expected ',' or the end, found {_shown(end)} in selector {text!r}")
+        if i >= len(tokens):
+            raise ValueError(f"empty term at the end of selector {text!r}")
     return LabelSelector(tuple(sorted(set(reqs))))
+
+
+def _shown(token: str) -> str:
+    return "the end" if not token else repr(token[2:] if token.startswith("w:") else token)

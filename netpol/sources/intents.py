@@ -6,7 +6,6 @@ intent file that silently means less than it says is a test that cannot fail.
 
 from __future__ import annotations
 
-import ipaddress
 import os
 from typing import Any
 
@@ -23,11 +22,11 @@ from netpol.intent import (
     PortSpec,
     Selection,
 )
-from netpol.model import SERVICE_REF
+from netpol.model import SERVICE_REF, ip_network
 from netpol.portsets import MAX_PORT, MIN_PORT, Protocol
-from netpol.selectors import EVERYTHING, parse_scope
+from netpol.selectors import EVERYTHING, parse_scope, valid_namespace_name
 from netpol.sources.manifests import decode_documents, read_text
-from netpol.sources.parse import Field, parse_protocol, parse_selector, port_name
+from netpol.sources.parse import Field, parse_labels, parse_protocol, parse_selector, port_name
 
 _TOP = ("apiVersion", "kind", "metadata", "manifests", "expectations")
 _EXPECTATION = ("name", "from", "to", "isolated", "only", "port", "ports", "protocol", "expect")
@@ -85,9 +84,17 @@ def load_intent_file(path: str, confine: bool = True) -> IntentFile:
         top.child("expectations").fail("must list at least one expectation")
     lines = _item_lines(text)
     expectations = []
+    declared: dict[str, tuple[tuple[str, str], ...]] = {}  # namespaceLabels per namespace, one set in a file
     for index, item in enumerate(items):
         loc = Location(path, line=lines[index] if index < len(lines) else None)
-        expectations.append(_expectation(Field(item.value, item.path, loc), index))
+        exp = _expectation(Field(item.value, item.path, loc), index)
+        for sel in (*exp.sources, *exp.destinations):
+            if sel.namespace is not None and sel.namespace_labels is not None:
+                first = declared.setdefault(sel.namespace, sel.namespace_labels)
+                if first != sel.namespace_labels:
+                    raise InputError(exp.location, item.path, f"namespace {sel.namespace} has other namespaceLabels "
+                                     "in an earlier endpoint of this file")
+        expectations.append(exp)
     return IntentFile(path, name, manifests, tuple(expectations))
 
 
@@ -212,7 +219,7 @@ def _selection(f: Field) -> Selection:
             return Selection(text, service=text)
         if "/" in text or ":" in text or text.replace(".", "").isdigit():
             try:
-                return Selection(text, network=ipaddress.ip_network(text, strict=False))
+                return Selection(text, network=ip_network(text))
             except ValueError:
                 pass
         ns, sep, name = text.partition("/")
@@ -220,10 +227,13 @@ def _selection(f: Field) -> Selection:
             f.fail(f"{text!r} is not ns/pod, ns/deployment/NAME, an IP, a CIDR or svc/NAME:PORT "
                    "(a namespace is {namespace: NAME})")
         return Selection(text, pod=text)
-    spec: dict[str, Any] = f.mapping(("pod", "namespace", "podSelector", "cidr", "possible"))
+    spec: dict[str, Any] = f.mapping(("pod", "namespace", "podSelector", "cidr", "possible", "namespaceLabels"))
     possible = f.child("possible").boolean() if "possible" in spec else False
     if possible and ("pod" in spec or "cidr" in spec):
         f.fail("possible is for namespace and podSelector")
+    if "namespaceLabels" in spec and not (possible and "namespace" in spec):
+        f.child("namespaceLabels").fail("declares a namespace the input does not hold: give it with namespace "
+                                        "and possible: true")
     if "pod" in spec:
         if len(spec) > 1:
             f.fail("pod stands alone: write ns/name")
@@ -236,9 +246,15 @@ def _selection(f: Field) -> Selection:
         selector = parse_selector(f.child("podSelector")) if "podSelector" in spec else EVERYTHING
         return Selection(f"any possible pod [{selector}] in any namespace", selector=selector, possible=True)
     namespace = f.child("namespace").required().string()
+    if not valid_namespace_name(namespace):
+        f.child("namespace").fail(f"{namespace!r} is not a namespace name (lower-case letters, digits and '-', "
+                                  "at most 63)")
+    declared = parse_labels(f.child("namespaceLabels")) if "namespaceLabels" in spec else None
     what = "any possible pod" if possible else "pods"
+    where = namespace + (" (not in the input)" if declared is not None else "")
     if "podSelector" not in spec:
-        return Selection(f"namespace {namespace}" if not possible else f"{what} in namespace {namespace}",
-                         namespace=namespace, possible=possible)
+        return Selection(f"namespace {namespace}" if not possible else f"{what} in namespace {where}",
+                         namespace=namespace, possible=possible, namespace_labels=declared)
     selector = parse_selector(f.child("podSelector"))
-    return Selection(f"{what} [{selector}] in {namespace}", namespace=namespace, selector=selector, possible=possible)
+    return Selection(f"{what} [{selector}] in {where}", namespace=namespace, selector=selector, possible=possible,
+                     namespace_labels=declared)

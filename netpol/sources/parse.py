@@ -35,13 +35,14 @@ from netpol.model import (
     ServicePort,
 )
 from netpol.portsets import MAX_PORT, MIN_PORT, PROTOCOLS, Protocol
+from netpol.selectors import DNS_LABEL as _DNS_LABEL
+from netpol.selectors import DNS_SUBDOMAIN as _DNS_SUBDOMAIN
 from netpol.selectors import OPERATORS, LabelSelector, Requirement, requirement
+from netpol.selectors import valid_label_key as _valid_label_key
+from netpol.selectors import valid_label_value as _valid_label_value
 
 DEFAULT_NAMESPACE = NamespaceName("default")
 
-_DNS_LABEL = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?$")
-_DNS_SUBDOMAIN = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$")
-_LABEL_NAME = re.compile(r"^([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9]$")
 _PORT_NAME = re.compile(r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?$")
 
 T = TypeVar("T")
@@ -190,22 +191,6 @@ def _label_value(f: Field) -> str:
 def _check_label_key(f: Field, key: str) -> None:
     if not _valid_label_key(key):
         f.fail(f"{key!r} is not a valid label key")
-
-
-@lru_cache(maxsize=65536)  # a cluster repeats its label keys and values many times
-def _valid_label_value(text: str) -> bool:
-    return not text or (len(text) <= 63 and bool(_LABEL_NAME.match(text)))
-
-
-@lru_cache(maxsize=4096)
-def _valid_label_key(key: str) -> bool:
-    prefix, _, name = key.rpartition("/")
-    return bool(
-        name
-        and len(name) <= 63
-        and _LABEL_NAME.match(name)
-        and (not prefix or (len(prefix) <= 253 and _DNS_SUBDOMAIN.match(prefix)))
-    )
 
 
 _MEMO_SIZE = 65536  # distinct values kept per parser; the cache starts afresh when full

@@ -10,7 +10,6 @@ field netpol does not know is not an error: the API says it fails closed, and a 
 
 from __future__ import annotations
 
-import ipaddress
 import re
 from collections.abc import Callable
 from typing import cast
@@ -29,6 +28,7 @@ from netpol.model import (
     TierPort,
     TierRule,
     TierSelector,
+    ip_address,
 )
 from netpol.portsets import Protocol
 from netpol.sources.parse import (
@@ -301,7 +301,7 @@ def parse_node(f: Field) -> Node:
         if not value.present or (kind.present and kind.string() in ("Hostname", "InternalDNS", "ExternalDNS")):
             continue
         try:
-            ip = ipaddress.ip_address(value.string())
+            ip = ip_address(value.string())
         except ValueError:
             if kind.present:
                 value.fail(f"{value.value!r} is not an IP address")

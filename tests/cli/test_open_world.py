@@ -98,7 +98,7 @@ def test_too_many_possible_pods_is_said_never_a_fallback(tmp_path: Path, monkeyp
     for command in (["list"], ["exposure", "bank/vault"]):
         r = runner.invoke(app, [*command, "-f", manifests])
         assert r.exit_code == 2
-        assert r.stderr.splitlines()[-1].startswith("netpol: error: the policies tell apart more than 1 ")
+        assert r.stderr.splitlines()[-1].startswith("netpol: error: the input names 1 namespaces, each at least one kind of pod")
         assert r.stderr.splitlines()[-1].endswith("; or answer for the input's pods alone with --input-only")
 
 

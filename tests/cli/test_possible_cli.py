@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from typer.testing import CliRunner
 
 from netpol.cli import app
@@ -32,7 +34,10 @@ def test_list_filters() -> None:
 
 def test_bad_endpoints_are_exit_2() -> None:
     for args in (["exposure", "payments{app in x}", "-f", REPO], ["list", "-f", REPO, "--to", "nowhere/pod"],
-                 ["can-reach", "payments{a b}", "web{}", "-p", "80", "-f", REPO]):
+                 ["can-reach", "payments{a b}", "web{}", "-p", "80", "-f", REPO],
+                 ["exposure", "payments{app=db}}", "-f", REPO], ["exposure", "PAYMENTS{app=db}", "-f", REPO],
+                 ["list", "-f", REPO, "--from", "payments{app=<x>}"],
+                 ["can-reach", "web{}", "payments{app=db}}", "-p", "80", "-f", REPO]):
         r = runner.invoke(app, args)
         assert r.exit_code == 2, args
         assert r.stderr.splitlines()[-1].startswith("netpol: error: "), args
@@ -82,3 +87,31 @@ def test_exposure_of_a_real_pod() -> None:
     assert r.exit_code == 0
     assert r.stdout.splitlines()[3] == (
         "    default/test-2 : all  (egress: not isolated; ingress: default/api-allow ingress[0])")
+
+
+def test_the_region_limit_is_exit_2_naming_what_to_narrow(tmp_path: Path) -> None:
+    """A NetworkPolicy with 1,000 label keys: refused before any region is built, one line."""
+    keys = ", ".join(f"k{i:04}: v" for i in range(1000))
+    path = tmp_path / "wide.yaml"
+    path.write_text("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: wide, namespace: a}\n"
+                    f"spec: {{podSelector: {{matchLabels: {{{keys}}}}}}}\n")
+    for args in (["list", "-f", str(path)], ["exposure", "-f", str(path)], ["diff", str(path), str(path)]):
+        r = runner.invoke(app, args)
+        assert r.exit_code == 2, args
+        assert r.stderr.splitlines()[-1].startswith(
+            "netpol: error: the policies tell apart kinds of pod that take more than 320,000 label terms to name "
+            "(1,002 kinds so far); netpol does not sample: narrow the input to fewer selectors on the keys that multiply "
+            "the kinds of pods in namespace a: k0000, k0001, k0002, k0003, k0004 +995 more")
+
+
+def test_a_namespace_no_one_names_is_exit_2_on_every_surface() -> None:
+    said = ("netpol: error: paymnets{app=db}: namespace paymnets is neither in the input nor named by a policy (did you "
+            "mean payments?); to ask about a namespace that does not exist yet, give its Namespace object (in an "
+            "intent: namespaceLabels with possible: true)")
+    for args in (["exposure", "paymnets{app=db}", "-f", REPO], ["list", "-f", REPO, "--to", "paymnets{app=db}"],
+                 ["list", "-f", REPO, "--from", "paymnets{app=db}"],
+                 ["can-reach", "web{}", "paymnets{app=db}", "-p", "80", "-f", REPO]):
+        r = runner.invoke(app, args)
+        assert (r.exit_code, r.stderr.splitlines()[-1]) == (2, said), args
+    r = runner.invoke(app, ["list", "-f", REPO, "--from", "kube-system{}", "--to", "monitoring{}"])
+    assert r.exit_code == 0  # named by policies only: known

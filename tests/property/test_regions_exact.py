@@ -3,6 +3,7 @@ reference evaluator run on them gives the answer the engine gives for their regi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -10,13 +11,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from netpol import Analyzer, load_objects, reference_allowed
+from netpol.model import Cluster, Pod
+from netpol.portsets import PROTOCOLS, PortSet
 from netpol.regions import regions
 from tests.property.strategies import LABEL_VALUES, NAMESPACES, PROBES, cluster, tiered_cluster
 
 POLICIES_ONLY = ("Namespace", "NetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy",
                  "ClusterNetworkPolicy")
 BOTH = pytest.mark.parametrize("clusters", [cluster(), tiered_cluster()], ids=["v1", "tiered"])
-FREE_PORT = 40000  # and up: numbers no random rule names
+FREE_PORT = 40000  # and up to 50000: numbers no random rule names and no placeholder takes
 
 
 def _labels() -> st.SearchStrategy[dict[str, str]]:
@@ -26,43 +29,70 @@ def _labels() -> st.SearchStrategy[dict[str, str]]:
 
 
 @st.composite
-def concrete_pods(draw: st.DrawFn, named_ports: list[tuple[str, str]]) -> list[dict[str, Any]]:
-    """Pods in named and unnamed namespaces (with random labels), declaring some named ports at free numbers."""
+def concrete_pods(draw: st.DrawFn, names: list[str], numbers: list[int]) -> list[dict[str, Any]]:
+    """Pods in named and unnamed namespaces (with random labels), declaring some of `names` once each, under
+    any protocol, at numbers drawn from `numbers` (one number per protocol at most)."""
     objects: list[dict[str, Any]] = []
     for ns in ("other1", "other2"):
         objects.append({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns, "labels": draw(_labels())}})
     for i in range(draw(st.integers(1, 5))):
-        ports = [{"containerPort": FREE_PORT + j, "protocol": proto, "name": name}
-                 for j, (name, proto) in enumerate(named_ports) if draw(st.booleans())]
+        chosen = [(name, draw(st.sampled_from(PROTOCOLS)), draw(st.sampled_from(numbers)))
+                  for name in names if draw(st.booleans())]
+        ports = [{"containerPort": number, "protocol": proto, "name": name}
+                 for j, (name, proto, number) in enumerate(chosen)
+                 if (proto, number) not in {(p, n) for _, p, n in chosen[:j]}]
         objects.append({"apiVersion": "v1", "kind": "Pod", "metadata": {
             "name": f"c{i}", "namespace": draw(st.sampled_from([*NAMESPACES, "other1", "other2"])),
             "labels": draw(_labels())}, "spec": {"containers": [{"name": "c", "ports": ports}]}})
     return objects
 
 
-@BOTH
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.data())
-def test_every_concrete_pod_is_answered_by_its_region(clusters: Any, data: st.DataObject) -> None:
-    policy_objects = [o for o in data.draw(clusters) if o["kind"] in POLICIES_ONLY]
-    policy_cluster = load_objects(policy_objects).cluster
-    rs = regions(policy_cluster)
+def _pairs(data: st.DataObject, policy_objects: list[dict[str, Any]], names: list[str] | None, numbers: list[int]
+           ) -> Iterator[tuple[Cluster, Pod, Pod, PortSet, dict[tuple[str | None, str], int]]]:
+    """Concrete pods drawn beside the policies (declaring `names`, default: every name a rule uses, at
+    `numbers`); per ordered pair, the concrete cluster, the pods, the ports their regions allow, and
+    the placeholders' numbers per (name, protocol)."""
+    rs = regions(load_objects(policy_objects).cluster)
     regional = Analyzer(rs.cluster)
-    # one named port per name, with the protocol the placeholder has (a pod declares a name once)
-    named = [(c.name, c.protocol) for c in rs.named_ports if c.name is not None]
-    concrete_objects = data.draw(concrete_pods(named))
-    concrete = load_objects(policy_objects + concrete_objects).cluster
+    if names is None:
+        names = sorted({c.name for c in rs.named_ports if c.name is not None} | {"unused"})
+    concrete = load_objects(policy_objects + data.draw(concrete_pods(names, numbers))).cluster
     ns_labels = {n.name: n.label_map for n in concrete.namespaces}
     home = {p.key: rs.region_of(p.namespace, ns_labels.get(p.namespace, {}), p.label_map) for p in concrete.pods}
     placeholder = {(c.name, c.protocol): c.port for c in rs.named_ports}
     for src in concrete.pods:
         for dst in concrete.pods:
-            if src.key == dst.key:
-                continue
-            probes: list[tuple[Any, int, int]] = [(proto, port, port) for proto, port in PROBES]
-            probes += [(c.protocol, c.port, placeholder[(c.name, c.protocol)]) for c in dst.ports]
-            for proto, concrete_port, region_port in probes:
-                want = reference_allowed(concrete, src, dst, proto, concrete_port)
-                got = regional.engine.allowed_ports(regional.engine.class_of[home[src.key].key],
-                                                    regional.engine.class_of[home[dst.key].key])
-                assert got.contains(proto, region_port) == want, (src.key, dst.key, proto, concrete_port)
+            if src.key != dst.key:
+                yield concrete, src, dst, regional.engine.allowed_ports(
+                    regional.engine.class_of[home[src.key].key], regional.engine.class_of[home[dst.key].key]), \
+                    placeholder
+
+
+@BOTH
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_every_concrete_pod_is_answered_by_its_region(clusters: Any, data: st.DataObject) -> None:
+    """Pods declaring the rules' named ports under any protocol, at numbers no rule names."""
+    policy_objects = [o for o in data.draw(clusters) if o["kind"] in POLICIES_ONLY]
+    for concrete, src, dst, got, placeholder in _pairs(data, policy_objects, None,
+                                                       [FREE_PORT, FREE_PORT + 1, FREE_PORT + 9000]):
+        probes: list[tuple[Any, int, int]] = [(proto, port, port) for proto, port in PROBES]
+        # a name no rule resolves under that protocol is no named port to the policies
+        probes += [(c.protocol, c.port, placeholder.get((c.name, c.protocol), c.port)) for c in dst.ports]
+        for proto, concrete_port, region_port in probes:
+            want = reference_allowed(concrete, src, dst, proto, concrete_port)
+            assert got.contains(proto, region_port) == want, (src.key, dst.key, proto, concrete_port)
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_named_ports_at_numbers_rules_name(data: st.DataObject) -> None:
+    """NetworkPolicies only (their rules add up): a pod declaring a named port at a number a rule names is
+    allowed there when its region is allowed on the name's placeholder or on that number."""
+    policy_objects = [o for o in data.draw(cluster()) if o["kind"] in POLICIES_ONLY]
+    for concrete, src, dst, got, placeholder in _pairs(data, policy_objects, ["dns", "http"],
+                                                       [53, 80, 443, 100, FREE_PORT]):
+        for c in dst.ports:
+            named = placeholder.get((c.name, c.protocol))
+            want = reference_allowed(concrete, src, dst, c.protocol, c.port)
+            assert (named is not None and got.contains(c.protocol, named) or got.contains(c.protocol, c.port)) == want

@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 from netpol.check import check_expectation, check_intent
-from netpol.errors import InputError
+from netpol.errors import InputError, QueryError
 from netpol.sources.intents import load_intent_file
 from tests.builders import FIXTURES, analyzer, fixture, labels, namespace, pod, policy, scenario_dirs
 
@@ -228,10 +228,81 @@ def test_too_many_possible_pods_is_an_error_of_the_only_expectations(tmp_path: P
                               confine=False)
     only, pair = check_intent(analyzer(*objects), intent)
     assert (pair.passed, only.passed) == (True, False)
-    assert only.error is not None and only.error.startswith("the policies tell apart more than 1 ")
+    assert only.error is not None and only.error.startswith("the input names 1 namespaces, each at least one kind of pod")
     assert only.error.endswith("(--input-only checks `only` against the input's pods alone)")
     assert check_intent(analyzer(*objects), intent, input_only=True)[0].passed
     possible = load_intent_file(write(tmp_path, '- {from: "bank{}", to: bank/vault, port: 8443, expect: allow}\n'),
                                 confine=False)
     with pytest.raises(RegionLimitError):
         check_intent(analyzer(*objects), possible)
+
+
+API = policy("api", "payments", labels(app="api"), policyTypes=["Ingress"], ingress=[
+    {"from": [{"namespaceSelector": labels(team="web")}], "ports": [{"port": 8080}]},
+    {"from": [{"namespaceSelector": labels(**{"kubernetes.io/metadata.name": "web"})}], "ports": [{"port": 9090}]}])
+
+
+def _check_file(tmp_path: Path, body: str, *objects: dict) -> list[tuple[bool, int, str | None]]:  # type: ignore[type-arg]
+    outcomes = check_intent(analyzer(*objects), load_intent_file(write(tmp_path, body), confine=False))
+    return [(o.passed, o.pairs, o.error) for o in outcomes]
+
+
+def test_a_namespace_no_one_names_is_an_error_for_possible_pods(tmp_path: Path) -> None:
+    """A misspelt namespace in an NS{labels} endpoint named pods of nowhere and passed; one that the input holds
+    (payments), or that a policy names (web), or that the endpoint declares with its labels is answered."""
+    body = """
+- {name: typo, from: "paymnets{app=api}", to: "payments{app=api}", port: 8080, expect: deny}
+- {name: named by a policy, from: "web{}", to: "payments{app=api}", port: 9090, expect: allow}
+- {name: held, from: "payments{app=x}", to: "payments{app=api}", port: 8080, expect: deny}
+- name: declared
+  from: {namespace: shop, possible: true, namespaceLabels: {team: web}}
+  to: "payments{app=api}"
+  port: 8080
+  expect: allow
+- {name: declared elsewhere, from: "shop{app=y}", to: "payments{app=api}", port: 8080, expect: allow}
+- {name: another, from: {namespace: tmp, possible: true, namespaceLabels: {}}, to: "payments{app=api}", expect: deny}
+- {name: typo as object, from: {namespace: wbe, possible: true}, to: "payments{}", port: 9090, expect: allow}
+"""
+    path = str(tmp_path / "t.intent.yaml")
+    assert _check_file(tmp_path, body, API) == [
+        (False, 0, f"{path}: line 6 (typo): paymnets{{app=api}}: namespace paymnets is neither in the input nor named "
+                   "by a policy (did you mean payments?); to ask about a namespace that does not exist yet, give its "
+                   "Namespace object (in an intent: namespaceLabels with possible: true)"),
+        (True, 1, None), (True, 1, None), (True, 2, None), (True, 1, None), (True, 1, None),  # shop: app=y and not
+        (False, 0, f"{path}: line 16 (typo as object): wbe{{}}: namespace wbe is neither in the input nor named by a "
+                   "policy (did you mean web?); to ask about a namespace that does not exist yet, give its Namespace "
+                   "object (in an intent: namespaceLabels with possible: true)")]
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("- {from: {namespace: x, namespaceLabels: {a: b}}, to: c/d, expect: allow}",
+     "expectations[0].from.namespaceLabels: declares a namespace the input does not hold: give it with namespace "
+     "and possible: true"),
+    ("- {from: {namespace: X, possible: true}, to: c/d, expect: allow}",
+     "expectations[0].from.namespace: 'X' is not a namespace name (lower-case letters, digits and '-', at most 63)"),
+    ("- {from: {namespace: x, possible: true, namespaceLabels: {a: b}}, to: c/d, expect: allow}\n"
+     "- {from: {namespace: x, possible: true, namespaceLabels: {a: c}}, to: c/d, expect: allow}",
+     "expectations[1]: namespace x has other namespaceLabels in an earlier endpoint of this file"),
+])
+def test_bad_namespace_declarations(tmp_path: Path, body: str, message: str) -> None:
+    path = write(tmp_path, body)
+    with pytest.raises(InputError) as err:
+        load_intent_file(path, confine=False)
+    assert str(err.value).endswith(message)
+    if "a: c" not in body:  # the schema cannot compare two endpoints
+        with pytest.raises(jsonschema.ValidationError):
+            jsonschema.validate(yaml.safe_load(Path(path).read_text()), SCHEMA)
+
+
+def test_namespace_labels_for_a_namespace_the_input_holds_is_an_error(tmp_path: Path) -> None:
+    body = "- {from: {namespace: payments, possible: true, namespaceLabels: {a: b}}, to: 'payments{}', expect: deny}"
+    with pytest.raises(QueryError, match="namespace.s. payments are in the input: namespaceLabels is for a namespace "
+                                         "the input does not hold"):
+        _check_file(tmp_path, body, API)
+
+
+def test_possible_endpoints_follow_the_schema(tmp_path: Path) -> None:
+    body = ("- {from: {namespace: shop, possible: true, namespaceLabels: {team: web}, podSelector: {}}, to: 'p{}', "
+            "expect: allow}\n- {from: {possible: true, podSelector: {matchLabels: {a: b}}}, to: 'p{}', expect: allow}")
+    jsonschema.validate(yaml.safe_load(Path(write(tmp_path, body)).read_text()), SCHEMA)
+    load_intent_file(write(tmp_path, body), confine=False)
