@@ -258,3 +258,17 @@ def test_diff_page_says_which_version_makes_an_assumption() -> None:
     assert diff_assumptions(head, base) == ("BASE only: ignored: <x>", SELF, DIFF_SCOPE)
     html = diff_html(diff(base, head), {}, "t", notes)
     assert assumption_items(html)[1] == "HEAD only: ignored: &lt;x&gt;"
+
+
+def test_domain_names_are_among_the_page_and_matrix_assumptions() -> None:
+    """can-reach said it; the matrix (and so the report) did not, though its answers rest on it too."""
+    a = analyzer(pod("a", ip="10.0.0.1"), pod("b", ip="10.0.0.2", labels={"app": "b"}), {
+        "apiVersion": "policy.networking.k8s.io/v1alpha2", "kind": "ClusterNetworkPolicy", "metadata": {"name": "fqdn"},
+        "spec": {"tier": "Admin", "priority": 1, "subject": {"pods": {"namespaceSelector": {},
+                                                                      "podSelector": {"matchLabels": {"app": "b"}}}},
+                 "egress": [{"action": "Accept", "to": [{"domainNames": ["*.example.com", "api.example.org"]}]}]}})
+    note = ("default/b's egress has domainNames rules (*.example.com, api.example.org): which addresses they match "
+            "depends on DNS at run time, so netpol assumes they match no pod or address it knows; the network plugin "
+            "may allow more")
+    assert [n for n in a.matrix().assumptions() if "domainNames" in n] == [note]
+    assert note in build_report(a, None, None).data["assumptions"]
