@@ -828,9 +828,10 @@ def diff(
             changes = reachability_diff(before, after)
     if output is DiffFormat.html:
         from netpol.render.report import diff_html
-        from netpol.report import diff_verdicts
+        from netpol.report import diff_assumptions, diff_verdicts
 
-        _write([diff_html(changes, diff_verdicts(before, after, changes.changes), f"netpol diff {base} {head}")])
+        _write([diff_html(changes, diff_verdicts(before, after, changes.changes), f"netpol diff {base} {head}",
+                          diff_assumptions(before, after))])
     else:
         render = {DiffFormat.text: diff_text, DiffFormat.json: diff_json, DiffFormat.md: diff_markdown}[output]
         _write(render(changes))

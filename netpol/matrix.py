@@ -11,7 +11,8 @@ from netpol.engine import ClassMatrix
 from netpol.errors import name_list
 from netpol.model import Pod
 from netpol.portsets import MAX_PORT, MIN_PORT, PortSet, Protocol
-from netpol.verdicts import ASSUME_HOST_NETWORK, ASSUME_NO_IP, pod_names, tie_notes
+from netpol.errors import name_list
+from netpol.verdicts import ASSUME_DOMAINS, ASSUME_HOST_NETWORK, ASSUME_NO_IP, egress_domains, pod_names, tie_notes
 
 ATOM_MATRIX_BUDGET = 1 << 30  # bytes of per-atom class matrices an all-port matrix may hold
 
@@ -93,6 +94,13 @@ class Matrix:
         host = [p for p in self.pods if p.host_network]
         if host:
             notes.append(ASSUME_HOST_NETWORK.format(pod=pod_names(host)))
+        engine = self.analyzer.engine
+        domains = {c: egress_domains(engine, c) for c in {engine.class_of[p.key] for p in self.pods}}
+        by_names: dict[str, list[Pod]] = {}
+        for p in self.pods:
+            if domains[engine.class_of[p.key]]:
+                by_names.setdefault(name_list(domains[engine.class_of[p.key]]), []).append(p)
+        notes.extend(ASSUME_DOMAINS.format(pod=pod_names(pods), names=names) for names, pods in by_names.items())
         blocks = self.analyzer.engine.blocks
         if blocks:
             no_ip = [p for p in self.pods if not p.ips]

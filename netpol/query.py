@@ -45,6 +45,7 @@ from netpol.verdicts import (
     Endpoint,
     ServiceVerdict,
     Verdict,
+    egress_domains,
     side_verdict,
     tie_note,
 )
@@ -240,8 +241,7 @@ class Analyzer:
             if not peer.pod.ips and self._has_ip_block_rules(result.direction, subject.pod):
                 notes.append(ASSUME_NO_IP.format(pod=peer.name))
         if egress is not None and src.pod is not None:
-            admin, baseline = self.engine.tier_lists("egress", self.engine.class_of[src.pod.key])
-            named = sorted({d for rule, _ in (*admin, *baseline) for p in rule.peers for d in p.domains})
+            named = egress_domains(self.engine, self.engine.class_of[src.pod.key])
             if named:
                 notes.append(ASSUME_DOMAINS.format(pod=src.name, names=name_list(named)))
         return tuple(dict.fromkeys(notes))

@@ -36,13 +36,18 @@ CLASS_LIMIT = 200  # classes with a cell for every pair (40k); beyond, only pair
 POD_TABLE_LIMIT = 1000  # rows of the static pod table (the matrix view has them all)
 LINK_LIMIT = 5  # pods linked from one policy in the static policy table
 TABLE_LIMIT = 500  # rows of a static policy or lint table; the CLI commands give the rest
+REPORT_SCOPE = ("this page answers for the input's pods and for outside addresses: pods that could exist but are not "
+                "in the input (new pods of its namespaces, pods of other namespaces) are not on it; netpol list, "
+                "netpol exposure and netpol diff answer for them")
+DIFF_SCOPE = ("this page compares the input's pods and outside addresses: pods that could exist but are in neither "
+              "version are not compared; netpol diff BASE HEAD --any-pod (text, json or md) compares them too")
 
 
 @dataclass(frozen=True)
 class ReportData:
     """`data` is JSON-ready; the rest feeds the static (no-JavaScript) parts of the page."""
 
-    data: dict[str, Any]
+    data: dict[str, Any]  # "assumptions": every assumption the page's answers rest on, shown near its top
     pods: tuple[Pod, ...]
     namespace_level: bool  # the matrix holds only pairs within a namespace (too many classes for all pairs)
 
@@ -100,6 +105,7 @@ def build_report(analyzer: Analyzer, lint: LintReport | None, diagram: Diagram |
         "pods": pod_rows,
         "classes": classes,
         "intervals": port_intervals(analyzer),
+        "assumptions": [*page_assumptions(analyzer), REPORT_SCOPE],
     }
     namespace_level = n > CLASS_LIMIT
     texts = _Texts()
@@ -109,6 +115,20 @@ def build_report(analyzer: Analyzer, lint: LintReport | None, diagram: Diagram |
         data["panels"] = _panels(analyzer, texts, data["cells"])
     data["portsets"], data["explanations"] = list(texts.portsets), list(texts.texts)
     return ReportData(data, pods, namespace_level)
+
+
+def page_assumptions(analyzer: Analyzer) -> tuple[str, ...]:
+    """What every answer about the input's pods rests on: the matrix's assumptions, which start with the
+    cluster's own (ignored enforcing objects, kinds that could not be read, whatever a source adds), so a
+    page names them all without knowing where each came from."""
+    return analyzer.matrix().assumptions()
+
+
+def diff_assumptions(base: Analyzer, head: Analyzer) -> tuple[str, ...]:
+    """Both versions' assumptions, each once; one that only one version makes says which."""
+    before, after = page_assumptions(base), page_assumptions(head)
+    return (*(n if n in after else f"BASE only: {n}" for n in before),
+            *(f"HEAD only: {n}" for n in after if n not in before), DIFF_SCOPE)
 
 
 def input_title(paths: Sequence[str] | None) -> str:

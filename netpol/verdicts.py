@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from netpol.compile import RuleRef
-from netpol.engine import DirectionResult
+from netpol.engine import DirectionResult, Engine
 from netpol.errors import name_list
 from netpol.model import Direction, IPAddress, Pod, Service, ServicePort, TieredPolicy
 from netpol.portsets import Protocol
@@ -45,6 +45,12 @@ ASSUME_IPBLOCK_POD = (
 
 def pod_names(pods: list[Pod]) -> str:
     return name_list([p.key for p in pods])
+
+
+def egress_domains(engine: Engine, cls: int) -> list[str]:
+    """The domainNames a class's egress tier rules name (ASSUME_DOMAINS: they match nothing netpol knows)."""
+    admin, baseline = engine.tier_lists("egress", cls)
+    return sorted({d for rule, _ in (*admin, *baseline) for p in rule.peers for d in p.domains})
 
 
 @dataclass(frozen=True)

@@ -79,6 +79,13 @@ def _summary(data: dict[str, Any]) -> str:
     return _table(("", "count"), ((escape(k), escape(str(v))) for k, v in rows), ' id="summary-table"')
 
 
+def _assumptions(notes: Iterable[str]) -> str:
+    """The block near the top that a reader of a shared page must see: what the answers below assume."""
+    items = "".join(f"<li>{escape(n)}</li>" for n in notes)
+    return ('<section id="assumptions"><h2>Assumptions</h2><p class="muted">Every answer on this page rests on '
+            f"these:</p><ul id=\"assumption-list\">{items}</ul></section>")
+
+
 def _no_pods(data: dict[str, Any]) -> str:
     """A page of policies without pods says why its graph and matrix are empty, and what answers instead."""
     s = data["summary"]
@@ -169,11 +176,12 @@ def report_html(report: ReportData, svg: str | None, summaries: Iterable[PolicyS
              "choose a namespace. For pairs across namespaces, use netpol can-reach."
              if report.namespace_level else "Click a cell for its explanation.")
     body = f"""<header><h1>{escape(title)}</h1>
-<nav><a href="#summary">Summary</a><a href="#graph-section">Graph</a><a href="#matrix">Matrix</a>
+<nav><a href="#summary">Summary</a><a href="#assumptions">Assumptions</a><a href="#graph-section">Graph</a><a href="#matrix">Matrix</a>
 <a href="#policies">Policies</a><a href="#lint">Lint</a><a href="#pods">Pods</a></nav></header>
 <aside id="panel"><p class="muted">Click a graph node or a matrix cell to see why.</p></aside>
 <main>
 <section id="summary"><h2>Summary</h2>{_no_pods(data)}{_summary(data)}</section>
+{_assumptions(data["assumptions"])}
 <section id="graph-section"><h2>Allow-graph</h2>{graph}</section>
 <section id="matrix"><h2>Matrix</h2>
 <noscript><p>The matrix needs JavaScript; <code>netpol matrix -o csv</code> gives it as a file.</p></noscript>
@@ -198,8 +206,10 @@ def _direction(c: Change) -> str:
     return "widened" if not narrower else "narrowed" if not wider else "reshaped"
 
 
-def diff_html(d: ReachabilityDiff, verdicts: dict[Change, tuple[Verdict | str, Verdict | str]], title: str) -> str:
-    """`verdicts`: per change, the base's and the head's can-reach verdict of its first pair."""
+def diff_html(d: ReachabilityDiff, verdicts: dict[Change, tuple[Verdict | str, Verdict | str]], title: str,
+              assumptions: Iterable[str]) -> str:
+    """`verdicts`: per change, the base's and the head's can-reach verdict of its first pair; `assumptions`:
+    both versions' (report.diff_assumptions)."""
     rows = []
     for c in d.changes:
         base, head = (v if isinstance(v, str) else verdict_text(v) for v in verdicts.get(c, ("", "")))
@@ -215,6 +225,7 @@ def diff_html(d: ReachabilityDiff, verdicts: dict[Change, tuple[Verdict | str, V
     body = f"""<header><h1>{escape(title)}</h1></header>
 <main style="margin-right:0">
 <section><h2>Summary</h2><p id="diff-summary">{escape(summary)}</p><ul>{pods}</ul></section>
+{_assumptions(assumptions)}
 <section><h2>Changes</h2>
 <p id="diff-legend">Colours: <span class="opened">opened</span> (gained), <span class="widened">widened</span>
 and <span class="narrowed">narrowed</span> (changed ports), <span class="reshaped">some ports opened, others

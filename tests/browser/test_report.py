@@ -20,11 +20,12 @@ from typer.testing import CliRunner
 from netpol.cli import app
 from netpol.connectivity import Units
 from netpol.query import Analyzer
-from netpol.report import build_report
+from netpol.report import DIFF_SCOPE, REPORT_SCOPE, build_report
 from netpol.verdicts import Endpoint
 from tests.builders import FIXTURES, fixture
 from tests.property.test_surfaces import in_addresses
 
+SELF_NOTE = "a pod's traffic to itself ('self') is assumed allowed"
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = pytest.mark.skipif(
     CHROMIUM is None and not os.environ.get("CI"),
@@ -354,4 +355,48 @@ def test_a_pod_with_itself_reads_self_when_its_class_has_other_pods(browser: Any
     rows = p.page.locator("#matrix-table tr.row")
     assert [[c.inner_text() for c in r.locator("td.cell").all()] for r in rows.all()] == [["self", "all"],
                                                                                           ["all", "self"]]
+    p.check_clean()
+
+
+CILIUM_POLICY = """\
+apiVersion: cilium.io/v2
+kind: CiliumNetworkPolicy
+metadata: {name: lock-apiserver, namespace: default}
+spec: {endpointSelector: {matchLabels: {app: apiserver}}, ingress: []}
+"""
+
+
+def test_the_page_names_what_its_answers_ignore_and_assume(browser: Any, tmp_path: Path) -> None:
+    """A page shared in a pull request says on the page, not only on stderr, which enforcing objects its
+    answers ignored (--ignore-unmodelled); without such objects, the standing assumptions."""
+    folder = tmp_path / "limit-cilium"
+    shutil.copytree(FIXTURES / "limit", folder)
+    (folder / "cilium.yaml").write_text(CILIUM_POLICY)
+    out = tmp_path / "r.html"
+    r = CliRunner().invoke(app, ["report", "-f", str(folder), "-o", str(out), "--ignore-unmodelled"])
+    assert r.exit_code == 0, r.stderr
+    p = Page(browser, out)
+    items = p.page.locator("#assumption-list li").all_inner_texts()
+    assert items[0] == ("ignored (--ignore-unmodelled): 1 CiliumNetworkPolicy (cilium.io/v2): default/lock-apiserver, "
+                        "not evaluated by netpol; they may allow or deny this traffic")
+    assert items[1:] == [SELF_NOTE, REPORT_SCOPE]
+    assert p.page.locator("#assumptions").is_visible()
+    p.check_clean()
+    p = Page(browser, write_report(tmp_path, "limit"))
+    assert p.page.locator("#assumption-list li").all_inner_texts() == [SELF_NOTE, REPORT_SCOPE]
+    p.check_clean()
+
+
+def test_a_diff_page_names_what_one_version_ignores(browser: Any, tmp_path: Path) -> None:
+    head = tmp_path / "head"
+    shutil.copytree(FIXTURES / "limit", head)
+    (head / "cilium.yaml").write_text(CILIUM_POLICY)
+    r = CliRunner().invoke(app, ["diff", str(FIXTURES / "limit"), str(head), "-o", "html", "--ignore-unmodelled"])
+    assert r.exit_code == 0, r.stderr
+    out = tmp_path / "diff.html"
+    out.write_text(r.stdout)
+    p = Page(browser, out)
+    assert p.page.locator("#assumption-list li").all_inner_texts() == [
+        SELF_NOTE, "HEAD only: ignored (--ignore-unmodelled): 1 CiliumNetworkPolicy (cilium.io/v2): "
+        "default/lock-apiserver, not evaluated by netpol; they may allow or deny this traffic", DIFF_SCOPE]
     p.check_clean()

@@ -13,7 +13,7 @@ import pytest
 import netpol.render.report
 import netpol.report
 from netpol.render.report import _page, diff_html, report_html
-from netpol.report import build_report, diff_verdicts, input_title, port_intervals
+from netpol.report import DIFF_SCOPE, REPORT_SCOPE, build_report, diff_assumptions, diff_verdicts, input_title, port_intervals
 from tests.builders import analyzer, fixture, pod, policy, workload
 
 
@@ -90,7 +90,7 @@ def test_diff_page_explains_both_sides() -> None:
     base, head = fixture("deny-all"), fixture("allow-all")
     d = diff(base, head)
     verdicts = diff_verdicts(base, head, d.changes)
-    html = diff_html(d, verdicts, "t")
+    html = diff_html(d, verdicts, "t", ())
     assert html.count('<tr class="change"') == len(d.changes) == 4
     change = next(c for c in d.changes if c.destination == "default/test-1")
     before, after = verdicts[change]
@@ -156,7 +156,7 @@ def test_diff_page_colours_each_way_a_change_goes() -> None:
     changes = (Change("gained", ("x/a",), "x/b", NO_PORTS, tcp80), Change("changed", ("x/a",), "x/c", tcp80, tcp80_443),
                Change("changed", ("x/a",), "x/d", tcp80_443, tcp80), Change("changed", ("x/a",), "x/e", tcp80, udp53),
                Change("lost", ("x/a",), "x/f", tcp80, NO_PORTS))
-    html = diff_html(ReachabilityDiff(changes, (), ()), {}, "t")
+    html = diff_html(ReachabilityDiff(changes, (), ()), {}, "t", ())
     assert re.findall(r'<tr class="change" data-kind="(\w+)"><td class="(\w+)">', html) == [
         ("gained", "opened"), ("changed", "widened"), ("changed", "narrowed"), ("changed", "reshaped"),
         ("lost", "closed")]
@@ -207,3 +207,68 @@ def test_report_command_titles_the_page_with_the_folder_given(tmp_path: Path, mo
     r = CliRunner().invoke(app, ["report", "-f", ".", "-o", str(out)])
     assert r.exit_code == 0, r.stderr
     assert "<title>netpol report: limit (.)</title>" in out.read_text()
+
+
+SELF = "a pod's traffic to itself ('self') is assumed allowed"
+
+
+def assumption_items(html: str) -> list[str]:
+    block = re.search(r'<section id="assumptions">.*?<ul id="assumption-list">(.*?)</ul></section>', html, re.S)
+    assert block is not None
+    return re.findall(r"<li>(.*?)</li>", block.group(1))
+
+
+def test_the_page_lists_every_assumption_near_its_top() -> None:
+    """The cluster's assumptions (here an ignored object, as --ignore-unmodelled adds it), then the engine's
+    for these pods, then the page's scope, each escaped, right after the summary."""
+    from dataclasses import replace
+
+    from netpol.query import Analyzer
+
+    base = fixture("limit")
+    a = Analyzer(replace(base.cluster, assumptions=("ignored: 1 CiliumNetworkPolicy <b>x</b>",)))
+    data = build_report(a, None, None).data
+    assert data["assumptions"] == ["ignored: 1 CiliumNetworkPolicy <b>x</b>", SELF, REPORT_SCOPE]
+    html = report_html(build_report(a, None, None), None, a.explain(), a.explain_tiers(), None, "t")
+    assert assumption_items(html) == ["ignored: 1 CiliumNetworkPolicy &lt;b&gt;x&lt;/b&gt;", "a pod&#x27;s traffic "
+                                      "to itself (&#x27;self&#x27;) is assumed allowed", REPORT_SCOPE.replace("'", "&#x27;")]
+    assert html.index('id="summary"') < html.index('id="assumptions"') < html.index('id="graph-section"')
+    assert build_report(base, None, None).data["assumptions"] == [SELF, REPORT_SCOPE]  # the standing ones
+
+
+def test_host_network_pods_are_among_the_page_assumptions() -> None:
+    a = analyzer(pod("a"), pod("h", host_network=True), policy("p"))
+    notes = build_report(a, None, None).data["assumptions"]
+    assert [n for n in notes if "hostNetwork" in n] == [
+        "default/h uses hostNetwork: assuming the plugin cannot tell its traffic from its node's, so policies do not "
+        "isolate it and pod/namespace selectors do not match it (ipBlock may, by node IP)"]
+
+
+def test_diff_page_says_which_version_makes_an_assumption() -> None:
+    from dataclasses import replace
+
+    from netpol.diff import diff
+    from netpol.query import Analyzer
+
+    base = fixture("deny-all")
+    head = fixture("allow-all")
+    head = Analyzer(replace(head.cluster, assumptions=("ignored: <x>",)))
+    notes = diff_assumptions(base, head)
+    assert notes == (SELF, "HEAD only: ignored: <x>", DIFF_SCOPE)
+    assert diff_assumptions(head, base) == ("BASE only: ignored: <x>", SELF, DIFF_SCOPE)
+    html = diff_html(diff(base, head), {}, "t", notes)
+    assert assumption_items(html)[1] == "HEAD only: ignored: &lt;x&gt;"
+
+
+def test_domain_names_are_among_the_page_and_matrix_assumptions() -> None:
+    """can-reach said it; the matrix (and so the report) did not, though its answers rest on it too."""
+    a = analyzer(pod("a", ip="10.0.0.1"), pod("b", ip="10.0.0.2", labels={"app": "b"}), {
+        "apiVersion": "policy.networking.k8s.io/v1alpha2", "kind": "ClusterNetworkPolicy", "metadata": {"name": "fqdn"},
+        "spec": {"tier": "Admin", "priority": 1, "subject": {"pods": {"namespaceSelector": {},
+                                                                      "podSelector": {"matchLabels": {"app": "b"}}}},
+                 "egress": [{"action": "Accept", "to": [{"domainNames": ["*.example.com", "api.example.org"]}]}]}})
+    note = ("default/b's egress has domainNames rules (*.example.com, api.example.org): which addresses they match "
+            "depends on DNS at run time, so netpol assumes they match no pod or address it knows; the network plugin "
+            "may allow more")
+    assert [n for n in a.matrix().assumptions() if "domainNames" in n] == [note]
+    assert note in build_report(a, None, None).data["assumptions"]
