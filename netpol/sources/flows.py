@@ -1,0 +1,324 @@
+"""Observed flows: Hubble and CSV flow exports read into one frozen Flow per connection attempt.
+
+A flow file can hold millions of lines, or be hostile: it is read line by line (a line longer than
+MAX_LINE is an error, never held whole), and each line becomes at most one Flow, so memory does not
+grow with the file. Lines that describe no new connection (replies, non-initial TCP segments, L7
+records, lost-event notices, ICMP) are counted in `FlowStats`, never errors and never silent.
+A line that is not what its format says is an InputError naming file and line; with
+`skip_invalid` it is counted and skipped instead (docs/replay.md).
+"""
+
+from __future__ import annotations
+
+import csv
+import ipaddress
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import IO, Any, Literal
+
+from netpol.errors import InputError, Location, clipped
+from netpol.model import IPAddress
+from netpol.portsets import PROTOCOLS, Protocol
+
+Observed = Literal["allowed", "denied"] | None
+FlowFormat = Literal["hubble", "csv"]
+FORMATS: tuple[FlowFormat, ...] = ("hubble", "csv")
+MAX_LINE = 1 << 20  # bytes in one line: a Hubble flow is about 2 KB; a longer line is not a flow
+
+# Cilium's drop reasons that are policy decisions (flow.proto DropReason); other drops are not verdicts.
+POLICY_DROPS = frozenset({"POLICY_DENIED", "POLICY_DENY", "AUTH_REQUIRED"})
+POLICY_DROP_CODES = frozenset({133, 181, 189})
+# Cilium's own identity labels, which are not the pod's labels (k8s: prefix removed).
+CILIUM_NAMESPACE_LABELS = "io.cilium.k8s.namespace.labels."
+CILIUM_KEYS = ("io.kubernetes.pod.namespace", "io.cilium.k8s.policy.", "io.cilium.k8s.namespace.labels.")
+CSV_COLUMNS = ("source", "destination", "protocol", "port")
+CSV_OPTIONAL = ("verdict", "time")
+
+
+@dataclass(frozen=True)
+class FlowEndpoint:
+    """One end of a flow as the record names it: whatever of these the exporter gave."""
+
+    namespace: str | None = None
+    pod: str | None = None
+    workload: str | None = None  # "Kind/name", e.g. "Deployment/web"
+    labels: tuple[tuple[str, str], ...] | None = None  # the pod's own labels (Cilium's keys removed); None: not given
+    namespace_labels: tuple[tuple[str, str], ...] = ()  # as the record carries them (Cilium: its own keys)
+    ip: IPAddress | None = None
+
+
+@dataclass(frozen=True)
+class Flow:
+    """One observed attempt to open a connection, from one record (line) of a flow file."""
+
+    source: FlowEndpoint
+    destination: FlowEndpoint
+    protocol: Protocol
+    port: int
+    observed: Observed
+    record: str  # FILE:LINE, 1-based; FILE as given ("-" for standard input)
+    time: str | None = None
+    reporter: str | None = None  # Hubble: node and traffic direction, e.g. "kind-worker ingress"
+
+
+@dataclass
+class FlowStats:
+    """What the reader read but turned into no Flow, by reason: the report says every line's fate."""
+
+    flows: int = 0
+    skipped: dict[str, int] = field(default_factory=dict)
+    invalid: list[str] = field(default_factory=list)  # with skip_invalid: the first errors, as said
+    invalid_count: int = 0
+
+    def skip(self, reason: str) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + 1
+
+
+INVALID_KEPT = 20  # with skip_invalid: the first errors kept for the report; the rest are counted
+
+
+class _Skip(Exception):
+    """A line that is valid but describes no connection (the reason is counted)."""
+
+
+def read_flows(name: str, stream: IO[bytes], fmt: str, stats: FlowStats, skip_invalid: bool = False,
+               ) -> Iterator[Flow]:
+    """The flows of one file, streamed. `fmt`: "auto" (decided on the first non-empty line) or a format."""
+    reader: _LineReader | None = None
+    for number, text in _lines(name, stream):
+        if not text.strip():
+            continue
+        try:
+            if reader is None:
+                reader = _reader(name, number, text, fmt)
+                if isinstance(reader, _CsvReader):
+                    continue  # the header line
+            flow = reader.flow(text, f"{name}:{number}")
+        except _Skip as skip:
+            stats.skip(str(skip))
+            continue
+        except InputError as exc:
+            if not skip_invalid:
+                raise
+            stats.invalid_count += 1
+            if len(stats.invalid) < INVALID_KEPT:
+                stats.invalid.append(str(exc))
+            continue
+        stats.flows += 1
+        yield flow
+
+
+def _lines(name: str, stream: IO[bytes]) -> Iterator[tuple[int, str]]:
+    number = 0
+    while True:
+        raw = stream.readline(MAX_LINE + 1)
+        if not raw:
+            return
+        number += 1
+        if len(raw) > MAX_LINE and not raw.endswith(b"\n"):
+            raise InputError(Location(name, line=number), None,
+                             f"line longer than {MAX_LINE} bytes: not a flow record")
+        try:
+            yield number, raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InputError(Location(name, line=number), None, f"not UTF-8 text (byte {exc.start})") from None
+
+
+class _LineReader:
+    def flow(self, text: str, record: str) -> Flow:
+        raise NotImplementedError
+
+
+def _reader(name: str, number: int, first: str, fmt: str) -> _LineReader:
+    """The reader for a file, from --format or, with auto, from its first non-empty line."""
+    if fmt == "auto":
+        stripped = first.lstrip("\ufeff").strip()
+        if stripped.startswith("{"):
+            fmt = "hubble"
+        elif stripped.lower().startswith("source,"):
+            fmt = "csv"
+        else:
+            raise InputError(Location(name, line=number), None,
+                             "cannot tell the flow format from this line (a Hubble JSON object or a CSV header "
+                             "source,destination,protocol,port[,verdict]): pass --format")
+    if fmt == "csv":
+        return _CsvReader(name, number, first)
+    if fmt == "hubble":
+        return _HubbleReader()
+    raise InputError(None, "--format", f"unknown flow format {fmt!r} (auto, {', '.join(FORMATS)})")
+
+
+# -- Hubble -------------------------------------------------------------------------------------------
+
+
+class _HubbleReader(_LineReader):
+    """`hubble observe -o json` (jsonpb: {"flow": {...}, "node_name", "time"}) and bare legacy flows."""
+
+    def flow(self, text: str, record: str) -> Flow:
+        where = _location(record)
+        try:
+            obj = json.loads(text)
+        except (json.JSONDecodeError, RecursionError) as exc:
+            raise InputError(where, None, f"not a JSON object: {getattr(exc, 'msg', exc)}") from None
+        if not isinstance(obj, dict):
+            raise InputError(where, None, "not a JSON object")
+        if "flow" in obj:
+            flow, prefix = obj["flow"], "flow."
+            if not isinstance(flow, dict):
+                raise InputError(where, "flow", "not an object")
+        elif any(k in obj for k in ("IP", "l4", "verdict", "source", "destination")):
+            flow, prefix = obj, ""
+        else:
+            raise _Skip("not a flow (lost_events, node status, ...)")
+        return _hubble_flow(flow, obj, record, where, prefix)
+
+
+def _hubble_flow(flow: dict[str, Any], outer: dict[str, Any], record: str, where: Location, prefix: str) -> Flow:
+    kind = flow.get("Type", "L3_L4")
+    if kind != "L3_L4":
+        raise _Skip("not an L3/L4 record (L7, ...)")
+    if flow.get("is_reply") is True:
+        raise _Skip("reply")
+    ip = _obj(flow, "IP", where, prefix)
+    l4 = _obj(flow, "l4", where, prefix)
+    if not ip or not l4:
+        raise _Skip("no IP or no layer 4 (ARP, ICMP, ...)")
+    protocol, ports = next(((p, v) for p, v in l4.items() if p in PROTOCOLS), (None, None))
+    if protocol is None or not isinstance(ports, dict):
+        raise _Skip("not TCP, UDP or SCTP (ICMP, ...)")
+    if protocol == "TCP":
+        flags = ports.get("flags") or {}
+        if not isinstance(flags, dict) or flags.get("SYN") is not True or flags.get("ACK") is True:
+            raise _Skip("not a connection's first TCP segment (no SYN, or ACK set)")
+    port = _int(ports.get("destination_port"), where, f"{prefix}l4.{protocol}.destination_port", 1, 65535)
+    time = flow.get("time", outer.get("time"))
+    node = flow.get("node_name", outer.get("node_name"))
+    direction = flow.get("traffic_direction")
+    reporter = " ".join(str(x).lower() if x == direction else str(x) for x in (node, direction) if x) or None
+    return Flow(_hubble_endpoint(flow, ip, "source", where, prefix),
+                _hubble_endpoint(flow, ip, "destination", where, prefix),
+                protocol, port, _hubble_verdict(flow), record, time if isinstance(time, str) else None, reporter)
+
+
+def _hubble_verdict(flow: dict[str, Any]) -> Observed:
+    verdict = flow.get("verdict")
+    if verdict in ("FORWARDED", "AUDIT"):
+        return "allowed"
+    if verdict == "DROPPED" and (flow.get("drop_reason_desc") in POLICY_DROPS
+                                 or flow.get("drop_reason") in POLICY_DROP_CODES):
+        return "denied"
+    return None
+
+
+def _hubble_endpoint(flow: dict[str, Any], ip: dict[str, Any], side: str, where: Location, prefix: str
+                     ) -> FlowEndpoint:
+    ep = _obj(flow, side, where, prefix)
+    address = ip.get(side)
+    parsed = _address(address, where, f"{prefix}IP.{side}") if address else None
+    labels: dict[str, str] = {}
+    ns_labels: dict[str, str] = {}
+    raw_labels = ep.get("labels") or []
+    if not isinstance(raw_labels, list):
+        raise InputError(where, f"{prefix}{side}.labels", "not a list")
+    for text in raw_labels:
+        if not isinstance(text, str) or not text.startswith("k8s:"):
+            continue  # reserved:, cidr:, container: ... are Cilium's identities, not labels
+        key, _, value = text[4:].partition("=")
+        if key.startswith(CILIUM_NAMESPACE_LABELS):
+            ns_labels[key[len(CILIUM_NAMESPACE_LABELS):]] = value
+        elif not key.startswith(CILIUM_KEYS):
+            labels[key] = value
+    workloads = ep.get("workloads") or []
+    workload = next((f"{w.get('kind')}/{w.get('name')}" for w in workloads if isinstance(w, dict)
+                     and isinstance(w.get("kind"), str) and isinstance(w.get("name"), str)), None) \
+        if isinstance(workloads, list) else None
+    namespace, pod = ep.get("namespace"), ep.get("pod_name")
+    namespace = namespace if isinstance(namespace, str) and namespace else None
+    return FlowEndpoint(namespace, pod if isinstance(pod, str) and pod else None, workload,
+                        tuple(sorted(labels.items())) if namespace else None, tuple(sorted(ns_labels.items())),
+                        parsed)
+
+
+def _obj(flow: dict[str, Any], key: str, where: Location, prefix: str) -> dict[str, Any]:
+    value = flow.get(key) or {}
+    if not isinstance(value, dict):
+        raise InputError(where, f"{prefix}{key}", "not an object")
+    return value
+
+
+# -- CSV ----------------------------------------------------------------------------------------------
+
+
+class _CsvReader(_LineReader):
+    """`source,destination,protocol,port[,verdict][,time]`; endpoints ns/pod, ns/KIND/NAME or an IP."""
+
+    def __init__(self, name: str, number: int, header: str) -> None:
+        columns = [c.strip().lower() for c in _csv_row(header.lstrip("\ufeff"), _location(f"{name}:{number}"))]
+        missing = [c for c in CSV_COLUMNS if c not in columns]
+        unknown = [c for c in columns if c not in (*CSV_COLUMNS, *CSV_OPTIONAL)]
+        if missing or unknown or len(set(columns)) != len(columns):
+            raise InputError(Location(name, line=number), None,
+                             "a CSV flow file starts with the header source,destination,protocol,port"
+                             f"[,verdict][,time] (got {clipped(header.strip())!r})")
+        self.columns = columns
+
+    def flow(self, text: str, record: str) -> Flow:
+        where = _location(record)
+        row = _csv_row(text, where)
+        if len(row) != len(self.columns):
+            raise InputError(where, None, f"{len(row)} fields where the header has {len(self.columns)}")
+        values = dict(zip(self.columns, (v.strip() for v in row), strict=True))
+        protocol = values["protocol"].upper()
+        if protocol not in PROTOCOLS:
+            raise InputError(where, "protocol", f"{values['protocol']!r} is not TCP, UDP or SCTP")
+        verdict = values.get("verdict", "").lower()
+        if verdict not in ("", "allowed", "denied"):
+            raise InputError(where, "verdict", f"{values['verdict']!r} is not allowed, denied or empty")
+        return Flow(_csv_endpoint(values["source"], where, "source"),
+                    _csv_endpoint(values["destination"], where, "destination"), protocol,  # type: ignore[arg-type]
+                    _int(values["port"], where, "port", 1, 65535),
+                    verdict or None, record, values.get("time") or None)  # type: ignore[arg-type]
+
+
+def _csv_row(text: str, where: Location) -> list[str]:
+    try:
+        return next(csv.reader([text]))
+    except (csv.Error, StopIteration) as exc:
+        raise InputError(where, None, f"not a CSV row: {exc}") from None
+
+
+def _csv_endpoint(text: str, where: Location, column: str) -> FlowEndpoint:
+    parts = text.split("/")
+    if len(parts) == 1:
+        return FlowEndpoint(ip=_address(text, where, column))
+    if len(parts) == 2 and all(parts):
+        return FlowEndpoint(namespace=parts[0], pod=parts[1])
+    if len(parts) == 3 and all(parts):
+        return FlowEndpoint(namespace=parts[0], workload=f"{parts[1]}/{parts[2]}")
+    raise InputError(where, column, f"{text!r} is not ns/pod, ns/KIND/NAME or an IP address")
+
+
+# -- values -------------------------------------------------------------------------------------------
+
+
+def _location(record: str) -> Location:
+    name, _, line = record.rpartition(":")
+    return Location(name, line=int(line))
+
+
+def _int(value: object, where: Location, name: str, low: int, high: int) -> int:
+    if isinstance(value, str) and value.isdigit() and len(value) <= 6:
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool) or not low <= value <= high:
+        raise InputError(where, name, f"{clipped(repr(value))} is not a port number ({low}-{high})")
+    return value
+
+
+def _address(value: object, where: Location, name: str) -> IPAddress:
+    try:
+        if not isinstance(value, str):
+            raise ValueError
+        return ipaddress.ip_address(value)
+    except ValueError:
+        raise InputError(where, name, f"{clipped(repr(value))} is not an IP address") from None
