@@ -27,6 +27,7 @@ Placement = Literal["pod", "workload", "possible", "outside", "unmatched"]
 Predicted = Literal["allowed", "denied", "unknown"] | None
 Classification = Literal["break", "mismatch", "unknown", "unmatched", "unchanged"]
 CLASSIFICATIONS: tuple[Classification, ...] = ("break", "mismatch", "unknown", "unmatched", "unchanged")
+DOMAINS_NOTE = ASSUME_DOMAINS.split("{pod}", 1)[1].split("{", 1)[0]  # "'s egress has domainNames rules ("
 RECORDS_KEPT = 100  # record names kept per connection (the count is always exact): memory stays per connection
 
 MEANS_BREAK = ("observed passing, but these policies deny it: applying them breaks this traffic (if they "
@@ -267,8 +268,7 @@ class Replayer:
                 return f"depends on {placed.name}'s IP, which netpol does not know and an ipBlock rule may match"
         dst = seen.destination.endpoint
         assert dst is not None
-        if not verdict.allowed and dst.pod is None and any(a.startswith(ASSUME_DOMAINS.split("{", 1)[0])
-                                                           for a in verdict.assumptions):
+        if not verdict.allowed and dst.pod is None and any(DOMAINS_NOTE in a for a in verdict.assumptions):
             return f"depends on DNS: a domainNames rule may match {dst.name}"
         if dst.pod is not None and dst.pod.hypothetical and dst.pod.ports and (not verdict.allowed or cluster.tiered):
             return (f"depends on {seen.destination.name}'s container ports, which netpol does not know: a named-port "
