@@ -1167,6 +1167,7 @@ class ReplayFormat(StrEnum):
 
     auto = "auto"
     hubble = "hubble"
+    calico = "calico"
     csv = "csv"
 
 
@@ -1179,9 +1180,10 @@ class ReplayFailOn(StrEnum):
 @app.command()
 def replay(
     flows: Annotated[list[str], typer.Argument(
-        metavar="FLOWS...", help="Flow files ('-' for standard input): hubble observe -o json, or CSV.")],
+        metavar="FLOWS...", help="Flow files ('-' for standard input): hubble observe -o json, Calico flow logs "
+        "(Goldmane, Whisker), or CSV.")],
     files: Files = None,
-    flow_format: Annotated[ReplayFormat, typer.Option("--format", metavar="auto|hubble|csv",
+    flow_format: Annotated[ReplayFormat, typer.Option("--format", metavar="auto|hubble|calico|csv",
                                                       help="The flow files' format (auto: from each file's first "
                                                       "line).")] = ReplayFormat.auto,
     output: Annotated[ListFormat, typer.Option("--output", "-o", metavar="text|json|csv|md",

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 from netpol.errors import QueryError
-from netpol.model import IPAddress
+from netpol.model import IPAddress, Pod
 from netpol.portsets import Protocol
 from netpol.query import Analyzer
 from netpol.sources.flows import Flow, FlowEndpoint, Observed
@@ -28,6 +28,10 @@ Predicted = Literal["allowed", "denied", "unknown"] | None
 Classification = Literal["break", "mismatch", "unknown", "unmatched", "unchanged"]
 CLASSIFICATIONS: tuple[Classification, ...] = ("break", "mismatch", "unknown", "unmatched", "unchanged")
 DOMAINS_NOTE = ASSUME_DOMAINS.split("{pod}", 1)[1].split("{", 1)[0]  # "'s egress has domainNames rules ("
+# Calico names aggregated pods by their generateName: the workload kinds whose pods get `NAME-` directly, and
+# those whose pods come through an owned object (Deployment -> ReplicaSet NAME-HASH, CronJob -> Job NAME-TIME).
+AGGREGATED_KINDS = ("statefulset", "daemonset", "replicaset", "job", "replicationcontroller")
+OWNER_KINDS = ("deployment", "cronjob")
 RECORDS_KEPT = 100  # record names kept per connection (the count is always exact): memory stays per connection
 
 MEANS_BREAK = ("observed passing, but these policies deny it: applying them breaks this traffic (if they "
@@ -120,6 +124,7 @@ class Replayer:
         self._verdicts: dict[tuple[object, object, Protocol, int, bool], Verdict | str] = {}
         self._in_block: dict[IPAddress, bool] = {}
         self._used_possible = False
+        self._by_namespace: dict[str, list[Pod]] | None = None
 
     def add(self, flows: Iterable[Flow]) -> None:
         for flow in flows:
@@ -161,7 +166,12 @@ class Replayer:
             pod = pods.get(f"{ep.namespace}/{kind.lower()}/{name}")
             if pod is not None:
                 return self._input_pod(Endpoint(pod=pod), ep)
+        if ep.namespace and ep.prefix is not None:
+            aggregated = self._by_prefix(ep.namespace, ep.prefix)
+            if aggregated is not None:
+                return aggregated
         named = (f"{ep.namespace}/{ep.pod}" if ep.pod else f"{ep.namespace}/{ep.workload}" if ep.workload
+                 else f"{ep.namespace}/{ep.prefix}*" if ep.prefix is not None
                  else str(ep.ip) if ep.ip is not None else None)
         if ep.namespace and ep.labels is not None and self.analyzer.possible is not None:
             region = self.analyzer.possible.region_of(ep.namespace, dict(ep.namespace_labels), dict(ep.labels))
@@ -172,9 +182,38 @@ class Replayer:
                           ip_unknown=self._ip_matters(ep.ip))
         if ep.namespace is None and ep.ip is not None:
             return Placed(str(ep.ip), "outside", Endpoint(ip=ep.ip), str(ep.ip))
+        if ep.namespace is None and ep.workload is not None:
+            return Placed(ep.workload, "unmatched", None, ep.workload,
+                          "outside the pods with no address (Calico pub/pvt, a host endpoint or a network set): "
+                          "which ipBlock it falls in is unknown")
         why = ("not in the input, and the record carries no labels to place it by" if ep.namespace else
                "the record names no pod, namespace or address")
         return Placed(named or "(unnamed)", "unmatched", None, named or "(unnamed)", why)
+
+    def _by_prefix(self, namespace: str, prefix: str) -> Placed | None:
+        """Calico's aggregated pods (`web-5d9c7-*`): the input's workload whose pods get that name prefix, else
+        the input's pods with it when the policies treat them all alike (one class)."""
+        pods = self.analyzer.cluster.pods_by_key
+        base = prefix[:-1] if prefix.endswith("-") else prefix
+        owners = [(base, AGGREGATED_KINDS), (base.rsplit("-", 1)[0], OWNER_KINDS)]  # web-0: sts; web-5d9c7-x: deploy
+        for name, kinds in owners:
+            for kind in kinds:
+                pod = pods.get(f"{namespace}/{kind}/{name}")
+                if pod is not None:
+                    return self._input_pod(Endpoint(pod=pod), FlowEndpoint())
+        if self._by_namespace is None:
+            self._by_namespace = {}
+            for p in self.analyzer.cluster.pods:
+                if not p.hypothetical and p.workload is None:
+                    self._by_namespace.setdefault(p.namespace, []).append(p)
+        found = [p for p in self._by_namespace.get(namespace, []) if p.name.startswith(prefix)]
+        classes = {self.analyzer.engine.class_of[p.key] for p in found}
+        if len(classes) != 1:
+            return None
+        owner = {p.owner for p in found}
+        name = f"{namespace}/{owner.pop()}" if len(owner) == 1 and None not in owner else f"{namespace}/{prefix}*"
+        return Placed(name, "pod", Endpoint(pod=found[0]), name, f"{len(found)} pod(s) of the input named {prefix}*",
+                      ip_unknown=not all(p.ips for p in found))
 
     def _by_ip(self, ep: FlowEndpoint) -> Placed | None:
         if ep.ip is None:
@@ -290,6 +329,8 @@ def decided_by(verdict: Verdict) -> tuple[str, ...]:
         elif not side.allowed:
             out.append(f"{side.direction}: isolated by {', '.join(side.isolated_by)}; no rule allows "
                        f"{verdict.protocol}/{verdict.port}")
+        elif not side.isolated_by:  # the node rule and hostNetwork pods say so in the assumptions
+            out.append(f"{side.direction}: " + ("not isolated" if side.tier is None else "allowed by default"))
     return tuple(out)
 
 

@@ -1,4 +1,4 @@
-"""Observed flows: Hubble and CSV flow exports read into one frozen Flow per connection attempt.
+"""Observed flows: Hubble, Calico and CSV flow exports read into one frozen Flow per record.
 
 A flow file can hold millions of lines, or be hostile: it is read line by line (a line longer than
 MAX_LINE is an error, never held whole), and each line becomes at most one Flow, so memory does not
@@ -22,8 +22,8 @@ from netpol.model import IPAddress
 from netpol.portsets import PROTOCOLS, Protocol
 
 Observed = Literal["allowed", "denied"] | None
-FlowFormat = Literal["hubble", "csv"]
-FORMATS: tuple[FlowFormat, ...] = ("hubble", "csv")
+FlowFormat = Literal["hubble", "calico", "csv"]
+FORMATS: tuple[FlowFormat, ...] = ("hubble", "calico", "csv")
 MAX_LINE = 1 << 20  # bytes in one line: a Hubble flow is about 2 KB; a longer line is not a flow
 
 # Cilium's drop reasons that are policy decisions (flow.proto DropReason); other drops are not verdicts.
@@ -46,6 +46,7 @@ class FlowEndpoint:
     labels: tuple[tuple[str, str], ...] | None = None  # the pod's own labels (Cilium's keys removed); None: not given
     namespace_labels: tuple[tuple[str, str], ...] = ()  # as the record carries them (Cilium: its own keys)
     ip: IPAddress | None = None
+    prefix: str | None = None  # Calico: the aggregated pods' common name prefix ("web-5d9c7-" of "web-5d9c7-*")
 
 
 @dataclass(frozen=True)
@@ -135,7 +136,7 @@ def _reader(name: str, number: int, first: str, fmt: str) -> _LineReader:
     if fmt == "auto":
         stripped = first.lstrip("\ufeff").strip()
         if stripped.startswith("{"):
-            fmt = "hubble"
+            fmt = _json_format(stripped)
         elif stripped.lower().startswith("source,"):
             fmt = "csv"
         else:
@@ -146,7 +147,28 @@ def _reader(name: str, number: int, first: str, fmt: str) -> _LineReader:
         return _CsvReader(name, number, first)
     if fmt == "hubble":
         return _HubbleReader()
+    if fmt == "calico":
+        return _CalicoReader()
     raise InputError(None, "--format", f"unknown flow format {fmt!r} (auto, {', '.join(FORMATS)})")
+
+
+def _json_format(line: str) -> FlowFormat:
+    """Calico's records have a `Key` (Goldmane) or a `source_name` (Whisker) at the top; the rest is Hubble's."""
+    try:
+        obj = json.loads(line)
+    except (json.JSONDecodeError, RecursionError):
+        return "hubble"  # the reader says what is wrong with the line
+    return "calico" if isinstance(obj, dict) and ("Key" in obj or "source_name" in obj) else "hubble"
+
+
+def _json_object(text: str, where: Location) -> dict[str, Any]:
+    try:
+        obj = json.loads(text)
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise InputError(where, None, f"not a JSON object: {getattr(exc, 'msg', exc)}") from None
+    if not isinstance(obj, dict):
+        raise InputError(where, None, "not a JSON object")
+    return obj
 
 
 # -- Hubble -------------------------------------------------------------------------------------------
@@ -157,12 +179,7 @@ class _HubbleReader(_LineReader):
 
     def flow(self, text: str, record: str) -> Flow:
         where = _location(record)
-        try:
-            obj = json.loads(text)
-        except (json.JSONDecodeError, RecursionError) as exc:
-            raise InputError(where, None, f"not a JSON object: {getattr(exc, 'msg', exc)}") from None
-        if not isinstance(obj, dict):
-            raise InputError(where, None, "not a JSON object")
+        obj = _json_object(text, where)
         if "flow" in obj:
             flow, prefix = obj["flow"], "flow."
             if not isinstance(flow, dict):
@@ -245,6 +262,65 @@ def _obj(flow: dict[str, Any], key: str, where: Location, prefix: str) -> dict[s
     if not isinstance(value, dict):
         raise InputError(where, f"{prefix}{key}", "not an object")
     return value
+
+
+# -- Calico -------------------------------------------------------------------------------------------
+
+CALICO_ACTIONS: dict[object, Observed] = {1: "allowed", 2: "denied", "Allow": "allowed", "Deny": "denied"}
+CALICO_REPORTERS = {1: "source", 2: "destination", "Src": "source", "Dst": "destination"}
+CALICO_WORKLOAD = (1, "WorkloadEndpoint", None)  # endpoint types that are pods (Whisker gives no type)
+CALICO_OWN_LABELS = "projectcalico.org/"
+
+
+class _CalicoReader(_LineReader):
+    """Calico flow logs, one object a line: Goldmane's emitter ({"Key": {...}, "start_time", "source_labels":
+    [..]}, integer enums) and Whisker's /flows items (flat, string enums, labels joined with " | ")."""
+
+    def flow(self, text: str, record: str) -> Flow:
+        where = _location(record)
+        obj = _json_object(text, where)
+        key, prefix = (obj["Key"], "Key.") if "Key" in obj else (obj, "")
+        if not isinstance(key, dict):
+            raise InputError(where, "Key", "not an object")
+        protocol = key.get("proto", key.get("protocol"))
+        if not isinstance(protocol, str):
+            raise InputError(where, f"{prefix}proto", "missing or not a string")
+        if protocol.upper() not in PROTOCOLS:
+            raise _Skip("not TCP, UDP or SCTP (ICMP, ...)")
+        port = _int(key.get("dest_port"), where, f"{prefix}dest_port", 1, 65535)
+        start = obj.get("start_time")
+        time = _epoch(start) if isinstance(start, int) and not isinstance(start, bool) else \
+            start if isinstance(start, str) else None
+        reporter = CALICO_REPORTERS.get(key.get("reporter"))  # type: ignore[arg-type]
+        return Flow(_calico_endpoint(key, obj, "source", where, prefix),
+                    _calico_endpoint(key, obj, "dest", where, prefix), protocol.upper(),  # type: ignore[arg-type]
+                    port, CALICO_ACTIONS.get(key.get("action")), record, time,  # type: ignore[arg-type]
+                    f"{reporter} side" if reporter else None)
+
+
+def _calico_endpoint(key: dict[str, Any], obj: dict[str, Any], side: str, where: Location, prefix: str
+                     ) -> FlowEndpoint:
+    name, namespace = key.get(f"{side}_name"), key.get(f"{side}_namespace")
+    if not isinstance(name, str) or not isinstance(namespace, str | None):
+        raise InputError(where, f"{prefix}{side}_name", "missing or not a string")
+    if key.get(f"{side}_type") not in CALICO_WORKLOAD or not namespace:
+        return FlowEndpoint(workload=name)  # pub, pvt, a host endpoint, a network set: no pod, no address
+    raw = obj.get(f"{side}_labels")
+    items = raw.split(" | ") if isinstance(raw, str) else raw if isinstance(raw, list) else None
+    if items is None or not all(isinstance(i, str) for i in items):
+        raise InputError(where, f"{side}_labels", "not a list of key=value strings")
+    labels = dict(i.partition("=")[::2] for i in items if i and not i.startswith(CALICO_OWN_LABELS))
+    pod, aggregated = (None, name[:-1]) if name.endswith("*") else (name, None)
+    return FlowEndpoint(namespace, pod, None, tuple(sorted(labels.items())), (), None, aggregated)
+
+
+def _epoch(seconds: int) -> str:
+    from datetime import UTC, datetime
+
+    try:
+        return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    except (OverflowError, OSError, ValueError):
+        return str(seconds)
 
 
 # -- CSV ----------------------------------------------------------------------------------------------

@@ -38,6 +38,7 @@ def test_text_break_first_exit_1() -> None:
         "already, the plugin does not enforce them as written)\n"
         "MISMATCH: observed denied, but these policies allow it (1)\n"
         "  default/test-2 -> default/apiserver TCP/80: 2 record(s); observed denied\n"
+        "    decided by egress: not isolated\n"
         "    decided by ingress: default/api-allow ingress[0]\n"
         "    observed denied, but these policies allow it: the plugin enforces something the input does not hold "
         "(plugin-specific policies, a host firewall, policies changed since), or the input opens what was closed\n"

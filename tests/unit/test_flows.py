@@ -165,3 +165,49 @@ def test_csv_errors(text: str, message: str) -> None:
 def test_format_option_overrides_detection() -> None:
     with pytest.raises(InputError, match="f: line 1: not a JSON object"):
         read("source,destination,protocol,port\n", fmt="hubble")
+
+
+def test_calico_goldmane_exact() -> None:
+    stats = FlowStats()
+    with open(DATA / "goldmane.json", "rb") as fh:
+        flows = list(read_flows("g.json", fh, "auto", stats))
+    client = FlowEndpoint("a", "client", None, (("app", "client"),))
+    web = FlowEndpoint("a", "web", None, (("app", "web"),))
+    assert flows == [
+        Flow(client, web, "TCP", 80, "allowed", "g.json:1", "2025-12-01T10:00:00Z", "source side"),
+        Flow(client, web, "TCP", 80, "allowed", "g.json:2", "2025-12-01T10:00:15Z", "destination side"),
+        Flow(FlowEndpoint("b", None, None, (("app", "api"),), prefix="api-7d4f9c-"), web, "TCP", 80, "denied",
+             "g.json:3", "2025-12-01T10:00:00Z", "destination side"),
+        Flow(FlowEndpoint(workload="pub"), web, "TCP", 80, "denied", "g.json:4", "2025-12-01T10:00:00Z",
+             "destination side"),
+        Flow(FlowEndpoint("b", None, None, (("app", "x"), ("pod-template-hash", "5f6d7")), prefix="gone-5f6d7-"),
+             web, "TCP", 80, "allowed", "g.json:6", "2025-12-01T10:01:00Z", "source side"),
+    ]
+    assert stats.skipped == {"not TCP, UDP or SCTP (ICMP, ...)": 1}
+
+
+def test_calico_whisker_exact() -> None:
+    stats = FlowStats()
+    with open(DATA / "whisker.json", "rb") as fh:
+        flows = list(read_flows("w.json", fh, "auto", stats))
+    web = FlowEndpoint("a", "web", None, (("app", "web"),))
+    assert flows == [
+        Flow(FlowEndpoint("a", "client", None, (("app", "client"),)), web, "TCP", 80, "allowed", "w.json:1",
+             "2026-12-01T10:00:00Z", "source side"),
+        Flow(FlowEndpoint("b", "other", None, (("app", "other"),)), web, "TCP", 80, "denied", "w.json:2",
+             "2026-12-01T10:00:15Z", "destination side"),
+    ]
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ('{"Key":[]}\n', "f: line 1: Key: not an object"),
+    ('{"Key":{"dest_port":80}}\n', "f: line 1: Key.proto: missing or not a string"),
+    ('{"Key":{"proto":"tcp","dest_port":0}}\n', "f: line 1: Key.dest_port: 0 is not a port number (1-65535)"),
+    ('{"Key":{"proto":"tcp","dest_port":80,"source_name":5}}\n', "f: line 1: Key.source_name: missing or not a string"),
+    ('{"source_name":"a","source_namespace":"n","protocol":"tcp","dest_port":80,"source_labels":7,"dest_name":"pub"}\n',
+     "f: line 1: source_labels: not a list of key=value strings"),
+])
+def test_calico_errors(text: str, message: str) -> None:
+    with pytest.raises(InputError) as exc:
+        read(text)
+    assert str(exc.value).startswith(message)

@@ -70,7 +70,8 @@ CASES = [
     ([flow(ep("b/other"), ep("b/deployment/api"), 8080, None, 1)],
      [("b/other", "b/deployment/api", 8080, ("f:1",), None, "denied", "break")]),
     # one record denied is enough for observed denied; allowed by the ipBlock: a mismatch
-    ([flow(ep("a/client"), ep("192.0.2.1"), 443, "allowed", 1), flow(ep("a/client"), ep("192.0.2.1"), 443, "denied", 2)],
+    ([flow(ep("a/client"), ep("192.0.2.1"), 443, "allowed", 1),
+      flow(ep("a/client"), ep("192.0.2.1"), 443, "denied", 2)],
      [("a/client", "192.0.2.1", 443, ("f:1", "f:2"), "denied", "allowed", "mismatch")]),
     # denied and observed denied: unchanged
     ([flow(ep("a/client"), ep("10.9.9.9"), 443, "denied", 1)],
@@ -134,3 +135,34 @@ def test_one_engine_question_per_class_key(analyzer: Analyzer, monkeypatch: pyte
     r = replay(analyzer, flows * 3)
     assert len(r.connections) == 50 and r.summary()["records"] == 150
     assert len(calls) == 1  # fifty pods of one class, one port: one question
+
+
+def test_calico_goldmane_replay(analyzer: Analyzer) -> None:
+    """Both reporters of one connection merge; an aggregated name finds its Deployment; `pub` is unmatched."""
+    from pathlib import Path
+
+    from netpol.sources.flows import FlowStats, read_flows
+
+    path = Path(__file__).resolve().parent.parent / "data" / "flows" / "goldmane.json"
+    with open(path, "rb") as fh:
+        r = replay(analyzer, read_flows("g", fh, "calico", FlowStats()))
+    assert [row(c) for c in r.connections] == [
+        ("b/gone-5f6d7-*", "a/web", 80, ("g:6",), "allowed", "denied", "break"),
+        ("pub", "a/web", 80, ("g:4",), "denied", None, "unmatched"),
+        ("a/client", "a/web", 80, ("g:1", "g:2"), "allowed", "allowed", "unchanged"),
+        ("b/deployment/api", "a/web", 80, ("g:3",), "denied", "denied", "unchanged"),
+    ]
+    assert r.connections[1].note == ("pub: outside the pods with no address (Calico pub/pvt, a host endpoint or a "
+                                     "network set): which ipBlock it falls in is unknown")
+
+
+def test_calico_prefix_of_input_pods_in_one_class() -> None:
+    objects = [pod("web-5d9c7-a", "a", {"app": "web"}, ip="10.0.0.1"), pod("web-5d9c7-b", "a", {"app": "web"}),
+               pod("db", "a", {"app": "db"}),
+               policy("db-in", "a", {"app": "db"},
+                      ingress=[{"from": [{"podSelector": {"matchLabels": {"app": "web"}}}]}])]
+    analyzer = Analyzer.with_possible(load_objects(objects).cluster)
+    src = FlowEndpoint("a", labels=(("app", "web"),), prefix="web-5d9c7-")
+    (c,) = replay(analyzer, [flow(src, ep("a/db"), 5432, "allowed", 1)]).connections
+    assert row(c) == ("a/web-5d9c7-*", "a/db", 5432, ("f:1",), "allowed", "allowed", "unchanged")
+    assert c.source.detail == "2 pod(s) of the input named web-5d9c7-*"
