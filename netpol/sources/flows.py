@@ -15,6 +15,7 @@ import ipaddress
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import IO, Any, Literal
 
 from netpol.errors import InputError, Location, clipped
@@ -233,19 +234,10 @@ def _hubble_endpoint(flow: dict[str, Any], ip: dict[str, Any], side: str, where:
     ep = _obj(flow, side, where, prefix)
     address = ip.get(side)
     parsed = _address(address, where, f"{prefix}IP.{side}") if address else None
-    labels: dict[str, str] = {}
-    ns_labels: dict[str, str] = {}
     raw_labels = ep.get("labels") or []
     if not isinstance(raw_labels, list):
         raise InputError(where, f"{prefix}{side}.labels", "not a list")
-    for text in raw_labels:
-        if not isinstance(text, str) or not text.startswith("k8s:"):
-            continue  # reserved:, cidr:, container: ... are Cilium's identities, not labels
-        key, _, value = text[4:].partition("=")
-        if key.startswith(CILIUM_NAMESPACE_LABELS):
-            ns_labels[key[len(CILIUM_NAMESPACE_LABELS):]] = value
-        elif not key.startswith(CILIUM_KEYS):
-            labels[key] = value
+    labels, ns_labels = _cilium_labels(tuple(t for t in raw_labels if isinstance(t, str)))
     workloads = ep.get("workloads") or []
     workload = next((f"{w.get('kind')}/{w.get('name')}" for w in workloads if isinstance(w, dict)
                      and isinstance(w.get("kind"), str) and isinstance(w.get("name"), str)), None) \
@@ -253,8 +245,23 @@ def _hubble_endpoint(flow: dict[str, Any], ip: dict[str, Any], side: str, where:
     namespace, pod = ep.get("namespace"), ep.get("pod_name")
     namespace = namespace if isinstance(namespace, str) and namespace else None
     return FlowEndpoint(namespace, pod if isinstance(pod, str) and pod else None, workload,
-                        tuple(sorted(labels.items())) if namespace else None, tuple(sorted(ns_labels.items())),
-                        parsed)
+                        labels if namespace else None, ns_labels, parsed)
+
+
+@lru_cache(maxsize=1 << 14)  # a flow file repeats the same identities millions of times
+def _cilium_labels(raw: tuple[str, ...]) -> tuple[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]]:
+    """The pod's labels and its namespace's, from Cilium's identity labels."""
+    labels: dict[str, str] = {}
+    ns_labels: dict[str, str] = {}
+    for text in raw:
+        if not text.startswith("k8s:"):
+            continue  # reserved:, cidr:, container: ... are Cilium's identities, not labels
+        key, _, value = text[4:].partition("=")
+        if key.startswith(CILIUM_NAMESPACE_LABELS):
+            ns_labels[key[len(CILIUM_NAMESPACE_LABELS):]] = value
+        elif not key.startswith(CILIUM_KEYS):
+            labels[key] = value
+    return tuple(sorted(labels.items())), tuple(sorted(ns_labels.items()))
 
 
 def _obj(flow: dict[str, Any], key: str, where: Location, prefix: str) -> dict[str, Any]:
@@ -392,9 +399,15 @@ def _int(value: object, where: Location, name: str, low: int, high: int) -> int:
 
 
 def _address(value: object, where: Location, name: str) -> IPAddress:
+    parsed = _ip(value) if isinstance(value, str) and len(value) <= 64 else None
+    if parsed is None:
+        raise InputError(where, name, f"{clipped(repr(value))} is not an IP address")
+    return parsed
+
+
+@lru_cache(maxsize=1 << 16)
+def _ip(text: str) -> IPAddress | None:
     try:
-        if not isinstance(value, str):
-            raise ValueError
-        return ipaddress.ip_address(value)
+        return ipaddress.ip_address(text)
     except ValueError:
-        raise InputError(where, name, f"{clipped(repr(value))} is not an IP address") from None
+        return None
