@@ -1168,6 +1168,7 @@ class ReplayFormat(StrEnum):
     auto = "auto"
     hubble = "hubble"
     calico = "calico"
+    kube_network_policies = "kube-network-policies"
     csv = "csv"
 
 
@@ -1181,11 +1182,11 @@ class ReplayFailOn(StrEnum):
 def replay(
     flows: Annotated[list[str], typer.Argument(
         metavar="FLOWS...", help="Flow files ('-' for standard input): hubble observe -o json, Calico flow logs "
-        "(Goldmane, Whisker), or CSV.")],
+        "(Goldmane, Whisker), kube-network-policies verdict logs, or CSV.")],
     files: Files = None,
-    flow_format: Annotated[ReplayFormat, typer.Option("--format", metavar="auto|hubble|calico|csv",
-                                                      help="The flow files' format (auto: from each file's first "
-                                                      "line).")] = ReplayFormat.auto,
+    flow_format: Annotated[ReplayFormat, typer.Option(
+        "--format", metavar="auto|hubble|calico|kube-network-policies|csv",
+        help="The flow files' format (auto: from each file's first line).")] = ReplayFormat.auto,
     output: Annotated[ListFormat, typer.Option("--output", "-o", metavar="text|json|csv|md",
                                                help="Output format.")] = ListFormat.text,
     fail_on: Annotated[ReplayFailOn, typer.Option(

@@ -13,6 +13,7 @@ from __future__ import annotations
 import csv
 import ipaddress
 import json
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -23,8 +24,8 @@ from netpol.model import IPAddress
 from netpol.portsets import PROTOCOLS, Protocol
 
 Observed = Literal["allowed", "denied"] | None
-FlowFormat = Literal["hubble", "calico", "csv"]
-FORMATS: tuple[FlowFormat, ...] = ("hubble", "calico", "csv")
+FlowFormat = Literal["hubble", "calico", "kube-network-policies", "csv"]
+FORMATS: tuple[FlowFormat, ...] = ("hubble", "calico", "kube-network-policies", "csv")
 MAX_LINE = 1 << 20  # bytes in one line: a Hubble flow is about 2 KB; a longer line is not a flow
 
 # Cilium's drop reasons that are policy decisions (flow.proto DropReason); other drops are not verdicts.
@@ -98,7 +99,8 @@ def read_flows(name: str, stream: IO[bytes], fmt: str, stats: FlowStats, skip_in
                     continue  # the header line
             flow = reader.flow(text, f"{name}:{number}")
         except _Skip as skip:
-            stats.skip(str(skip))
+            if skip.args:  # without a reason: the line is part of a record named elsewhere
+                stats.skip(str(skip))
             continue
         except InputError as exc:
             if not skip_invalid:
@@ -140,16 +142,20 @@ def _reader(name: str, number: int, first: str, fmt: str) -> _LineReader:
             fmt = _json_format(stripped)
         elif stripped.lower().startswith("source,"):
             fmt = "csv"
+        elif KLOG_HEADER.match(stripped):
+            fmt = "kube-network-policies"
         else:
             raise InputError(Location(name, line=number), None,
-                             "cannot tell the flow format from this line (a Hubble JSON object or a CSV header "
-                             "source,destination,protocol,port[,verdict]): pass --format")
+                             "cannot tell the flow format from this line (a Hubble or Calico JSON object, a klog "
+                             "line, or a CSV header source,destination,protocol,port[,verdict]): pass --format")
     if fmt == "csv":
         return _CsvReader(name, number, first)
     if fmt == "hubble":
         return _HubbleReader()
     if fmt == "calico":
         return _CalicoReader()
+    if fmt == "kube-network-policies":
+        return _KnpReader()
     raise InputError(None, "--format", f"unknown flow format {fmt!r} (auto, {', '.join(FORMATS)})")
 
 
@@ -159,7 +165,9 @@ def _json_format(line: str) -> FlowFormat:
         obj = json.loads(line)
     except (json.JSONDecodeError, RecursionError):
         return "hubble"  # the reader says what is wrong with the line
-    return "calico" if isinstance(obj, dict) and ("Key" in obj or "source_name" in obj) else "hubble"
+    if not isinstance(obj, dict):
+        return "hubble"
+    return "calico" if "Key" in obj or "source_name" in obj else "kube-network-policies" if "msg" in obj else "hubble"
 
 
 def _json_object(text: str, where: Location) -> dict[str, Any]:
@@ -321,13 +329,129 @@ def _calico_endpoint(key: dict[str, Any], obj: dict[str, Any], side: str, where:
     return FlowEndpoint(namespace, pod, None, tuple(sorted(labels.items())), (), None, aggregated)
 
 
-def _epoch(seconds: int) -> str:
+def _epoch(seconds: float) -> str:
+    """Seconds since the epoch as RFC 3339 UTC (with microseconds when the value has a fraction)."""
     from datetime import UTC, datetime
 
     try:
-        return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        moment = datetime.fromtimestamp(seconds, UTC)
     except (OverflowError, OSError, ValueError):
         return str(seconds)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S" + (".%fZ" if isinstance(seconds, float) else "Z"))
+
+
+# -- kube-network-policies ------------------------------------------------------------------------------
+
+KLOG_HEADER = re.compile(r"^([IWEF])(\d{4} \d{2}:\d{2}:\d{2}\.\d+)\s+\d+ [^\]\s]+\] ")
+_KLOG_MESSAGE = re.compile(r'^"((?:[^"\\]|\\.)*)"')
+_KLOG_VALUE = re.compile(r'(\w+)=("(?:[^"\\]|\\.)*"|<|\S+)')
+KNP_VERDICTS: dict[str, Observed] = {"accept": "allowed", "drop": "denied"}
+KNP_NO_POD = frozenset({"", "none", "external"})
+MAX_PENDING = 1 << 16  # packets seen and waiting for their verdict entry (by NFQUEUE id); older ones are let go
+
+
+class _KnpReader(_LineReader):
+    """kube-network-policies' verdict logs (-v=2 or more), klog text or JSON (--logging-format=json).
+
+    A packet is described by its "Evaluating packet" entry (pods, and the `[id] SRC:PORT DST:PORT PROTO`
+    line of its dump, or JSON `packet` fields); every later entry with its NFQUEUE `id` is a record of the
+    same connection, and "Finished syncing packet" carries the verdict. Every packet NFQUEUE sees opens a
+    connection. The rest of a dump, and entries about no packet, are counted as skipped."""
+
+    def __init__(self) -> None:
+        self.pending: dict[str, tuple[FlowEndpoint, FlowEndpoint, Protocol, int, str | None]] = {}
+        self.waiting: tuple[str, str | None, dict[str, str]] | None = None  # klog entry whose dump comes next
+        self.in_dump = False
+
+    def flow(self, text: str, record: str) -> Flow:
+        where = _location(record)
+        stripped = text.strip()
+        if stripped.startswith("{"):
+            obj = _json_object(stripped, where)
+            msg, values = obj.get("msg"), obj
+            ts = obj.get("ts")
+            time = _epoch(ts) if isinstance(ts, int | float) and not isinstance(ts, bool) else None
+            packet = obj.get("packet")
+            if msg == "Evaluating packet" and packet is not None:
+                return self._packet(_json_packet(packet, where), values, record, time, where)
+            return self._entry(msg, values, record, time)
+        header = KLOG_HEADER.match(text)
+        if header is None:
+            if self.waiting is not None:
+                entry_record, time, values = self.waiting
+                self.waiting, self.in_dump = None, True
+                return self._packet(_tuple_line(stripped, where), values, entry_record, time, where)
+            if self.in_dump:
+                self.in_dump = stripped != ">"
+                raise _Skip("a packet dump's other lines")
+            raise _Skip("not a log entry")
+        self.waiting, self.in_dump = None, False
+        rest = text[header.end():]
+        message = _KLOG_MESSAGE.match(rest)
+        msg = json.loads(f'"{message.group(1)}"') if message else None
+        values = {k: json.loads(v) if v.startswith('"') else v for k, v in _KLOG_VALUE.findall(rest[message.end():])} \
+            if message else {}
+        if msg == "Evaluating packet" and values.get("packet") == "<":
+            self.waiting = (record, header.group(2), values)
+            raise _Skip  # the flow comes with the dump's first line, named by this entry's line
+        return self._entry(msg, values, record, header.group(2))
+
+    def _packet(self, packet: tuple[str, str, str, Protocol | None, int], values: dict[str, Any], record: str,
+                time: str | None, where: Location) -> Flow:
+        packet_id, src_ip, dst_ip, protocol, port = packet
+        if protocol is None:
+            raise _Skip("not TCP, UDP or SCTP (ICMP, ...)")
+        src = _knp_endpoint(values.get("srcPod"), _address(src_ip, where, "packet source"))
+        dst = _knp_endpoint(values.get("dstPod"), _address(dst_ip, where, "packet destination"))
+        if len(self.pending) >= MAX_PENDING:
+            del self.pending[next(iter(self.pending))]
+        self.pending[packet_id] = (src, dst, protocol, port, time)
+        return Flow(src, dst, protocol, port, None, record, time)
+
+    def _entry(self, msg: object, values: dict[str, Any], record: str, time: str | None) -> Flow:
+        packet_id = str(values.get("id", ""))
+        known = self.pending.get(packet_id)
+        if known is None:
+            raise _Skip("an entry about no packet this file describes")
+        src, dst, protocol, port, _ = known
+        observed = None
+        if msg == "Finished syncing packet":
+            del self.pending[packet_id]
+            observed = KNP_VERDICTS.get(str(values.get("verdict", "")).lower())
+        return Flow(src, dst, protocol, port, observed, record, time)
+
+
+def _tuple_line(text: str, where: Location) -> tuple[str, str, str, Protocol | None, int]:
+    """`[ID] SRC:PORT DST:PORT PROTO`, the first line of a packet's dump."""
+    parts = text.split()
+    if len(parts) < 4 or not (parts[0].startswith("[") and parts[0].endswith("]")):
+        raise InputError(where, "packet", f"{clipped(text)!r} is not '[ID] SRC:PORT DST:PORT PROTO'")
+    (src, _, _), (dst, _, port) = parts[1].rpartition(":"), parts[2].rpartition(":")
+    protocol = parts[3].upper()
+    ok = protocol in PROTOCOLS
+    number = _int(port, where, "packet destination port", 1 if ok else 0, 65535)
+    checked: Protocol | None = protocol if ok else None  # type: ignore[assignment]
+    return parts[0][1:-1], src.strip("[]"), dst.strip("[]"), checked, number
+
+
+def _json_packet(packet: object, where: Location) -> tuple[str, str, str, Protocol | None, int]:
+    if isinstance(packet, str):
+        return _tuple_line(packet.strip().splitlines()[0] if packet.strip() else "", where)
+    if not isinstance(packet, dict):
+        raise InputError(where, "packet", "not a packet")
+    protocol = str(packet.get("Proto", "")).upper()
+    ok = protocol in PROTOCOLS
+    number = _int(packet.get("DstPort"), where, "packet.DstPort", 1 if ok else 0, 65535)
+    checked: Protocol | None = protocol if ok else None  # type: ignore[assignment]
+    packet_id = str(packet.get("ID", packet.get("id", "")))
+    return packet_id, str(packet.get("SrcIP")), str(packet.get("DstIP")), checked, number
+
+
+def _knp_endpoint(pod: object, ip: IPAddress) -> FlowEndpoint:
+    if isinstance(pod, str) and pod not in KNP_NO_POD and pod.count("/") == 1:
+        namespace, name = pod.split("/")
+        return FlowEndpoint(namespace, name, ip=ip)
+    return FlowEndpoint(ip=ip)
 
 
 # -- CSV ----------------------------------------------------------------------------------------------

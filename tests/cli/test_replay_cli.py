@@ -115,3 +115,16 @@ def test_missing_file_and_stdin_twice() -> None:
     r = run("-", "-", "-f", LIMIT, stdin="")
     assert r.exit_code == 2
     assert r.stderr == "netpol: error: standard input ('-') can be read once: give it to one of FLOWS or -f\n"
+
+
+def test_kube_network_policies_log() -> None:
+    """The klog sample: test-1 -> apiserver dropped (netpol agrees), test-2 -> an outside address accepted."""
+    knp = str(Path(HUBBLE).with_name("knp.log"))
+    r = run(knp, "-f", LIMIT, "-o", "json")
+    assert r.exit_code == 0, r.stderr
+    rows = [(c["source"], c["destination"], c["records"], c["observed"], c["predicted"], c["classification"])
+            for c in json.loads(r.stdout)["connections"]]
+    assert rows == [
+        ("default/test-1", "default/apiserver", [f"{knp}:2", f"{knp}:7", f"{knp}:8"], "denied", "denied", "unchanged"),
+        ("default/test-2", "172.66.147.243", [f"{knp}:9", f"{knp}:12"], "allowed", "allowed", "unchanged"),
+    ]

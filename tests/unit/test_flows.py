@@ -211,3 +211,46 @@ def test_calico_errors(text: str, message: str) -> None:
     with pytest.raises(InputError) as exc:
         read(text)
     assert str(exc.value).startswith(message)
+
+
+def test_kube_network_policies_klog_exact() -> None:
+    """Every entry with the packet's id is a record of it; the dump's other lines and unrelated entries are
+    counted; a verdict for a packet the file does not describe belongs to nothing."""
+    stats = FlowStats()
+    with open(DATA / "knp.log", "rb") as fh:
+        flows = list(read_flows("k.log", fh, "auto", stats))
+    test1 = FlowEndpoint("default", "test-1", ip=ip("10.244.2.11"))
+    api = FlowEndpoint("default", "apiserver", ip=ip("10.244.2.10"))
+    test2 = FlowEndpoint("default", "test-2", ip=ip("10.244.2.12"))
+    world = FlowEndpoint(ip=ip("172.66.147.243"))
+    assert flows == [
+        Flow(test1, api, "TCP", 80, None, "k.log:2", "1201 10:00:00.100100"),
+        Flow(test1, api, "TCP", 80, None, "k.log:7", "1201 10:00:00.100300"),
+        Flow(test1, api, "TCP", 80, "denied", "k.log:8", "1201 10:00:00.100400"),
+        Flow(test2, world, "TCP", 443, None, "k.log:9", "1201 10:00:01.000000"),
+        Flow(test2, world, "TCP", 443, "allowed", "k.log:12", "1201 10:00:01.000100"),
+    ]
+    assert stats.skipped == {"a packet dump's other lines": 3, "an entry about no packet this file describes": 3}
+
+
+def test_kube_network_policies_json_exact() -> None:
+    stats = FlowStats()
+    with open(DATA / "knp.json", "rb") as fh:
+        flows = list(read_flows("k.json", fh, "auto", stats))
+    test2 = FlowEndpoint("default", "test-2", ip=ip("10.244.2.12"))
+    api = FlowEndpoint("default", "apiserver", ip=ip("10.244.2.10"))
+    outside = FlowEndpoint(ip=ip("192.0.2.9"))
+    assert flows == [
+        Flow(test2, api, "TCP", 80, None, "k.json:1", "2025-12-01T10:00:00.100100Z"),
+        Flow(test2, api, "TCP", 80, "allowed", "k.json:2", "2025-12-01T10:00:00.100400Z"),
+        Flow(outside, api, "UDP", 53, None, "k.json:3", "2025-12-01T10:00:01.500000Z"),
+        Flow(outside, api, "UDP", 53, "denied", "k.json:4", "2025-12-01T10:00:01.600000Z"),
+    ]
+    assert stats.skipped == {}
+
+
+def test_kube_network_policies_bad_dump_line() -> None:
+    text = ('I1201 10:00:00.1 1 controller.go:567] "Evaluating packet" id=1 srcPod="a/x" dstPod="none" packet=<\n'
+            "\tgarbage\n")
+    with pytest.raises(InputError, match=r"f: line 2: packet: 'garbage' is not '\[ID\] SRC:PORT DST:PORT PROTO'"):
+        read(text)
