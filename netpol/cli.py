@@ -1194,6 +1194,11 @@ def replay(
         "when an observed verdict disagrees with netpol's (mismatch), or never.")] = ReplayFailOn.break_,
     skip_invalid: Annotated[bool, typer.Option(
         "--skip-invalid", help="Count and report malformed flow lines instead of stopping at the first.")] = False,
+    base: Annotated[list[str] | None, typer.Option(
+        "--base", metavar="PATH", help="The version before the change (manifests, repeatable): also say which observed "
+        "connections the change newly denies or allows. The change itself is -f (or --head).")] = None,
+    head: Annotated[list[str] | None, typer.Option("--head", metavar="PATH", help="With --base: the version after "
+                                                   "the change, as -f.")] = None,
     kubeconfig: Kubeconfig = None,
     context: Context = None,
     verbose: Verbose = False,
@@ -1215,17 +1220,30 @@ def replay(
     from netpol.replay import Replayer
     from netpol.sources.flows import FlowStats, read_flows
 
-    if flows.count("-") > 1 or ("-" in flows and files and "-" in files):
-        _fail("standard input ('-') can be read once: give it to one of FLOWS or -f")
+    if head and files:
+        _fail("--head and -f both name the version after the change: give one")
+    files = head or files
+    if head and not base:
+        _fail("--head names the version after a change: give the version before it with --base")
+    manifests = [*(files or ()), *(base or ())]
+    if flows.count("-") + manifests.count("-") > 1:
+        _fail("standard input ('-') can be read once: give it to one of FLOWS, -f or --base")
     stats = FlowStats()
+    before: Analyzer | None = None
     with _user_errors():
         cluster = _load(Source(files, kubeconfig, context, verbose, default_namespace=default_namespace)).cluster
         with _phase("compiling"), frozen_when_built():
-            try:
-                analyzer = Analyzer.with_possible(cluster)
-            except RegionLimitError as exc:
-                _note(f"netpol: note: {exc}; endpoints the input does not hold are reported unmatched")
-                analyzer = Analyzer(cluster)
+            if base:
+                from netpol.replay import versions
+
+                analyzer, before = versions(cluster, _load(Source(base, verbose=verbose,
+                                                                  default_namespace=default_namespace)).cluster)
+            else:
+                try:
+                    analyzer = Analyzer.with_possible(cluster)
+                except RegionLimitError as exc:
+                    _note(f"netpol: note: {exc}; endpoints the input does not hold are reported unmatched")
+                    analyzer = Analyzer(cluster)
         replayer = Replayer(analyzer)
         for name in flows:
             try:
@@ -1240,7 +1258,7 @@ def replay(
             finally:
                 if stream is not sys.stdin.buffer:
                     stream.close()
-        result = replayer.result()
+        result = replayer.result(before)
     if output is ListFormat.text:
         _write(replay_text(result, stats))
     elif output is ListFormat.json:

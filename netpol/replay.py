@@ -13,19 +13,21 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Literal
 
 from netpol.errors import QueryError
-from netpol.model import IPAddress, Pod
+from netpol.model import Cluster, IPAddress, Pod
 from netpol.portsets import Protocol
 from netpol.query import Analyzer
+from netpol.regions import regions
 from netpol.sources.flows import Flow, FlowEndpoint, Observed
 from netpol.verdicts import ASSUME_DOMAINS, ASSUME_NO_IP, Endpoint, Verdict
 
 Placement = Literal["pod", "workload", "possible", "outside", "unmatched"]
 Predicted = Literal["allowed", "denied", "unknown"] | None
 Classification = Literal["break", "mismatch", "unknown", "unmatched", "unchanged"]
+Change = Literal["newly denied", "newly allowed"] | None
 CLASSIFICATIONS: tuple[Classification, ...] = ("break", "mismatch", "unknown", "unmatched", "unchanged")
 DOMAINS_NOTE = ASSUME_DOMAINS.split("{pod}", 1)[1].split("{", 1)[0]  # "'s egress has domainNames rules ("
 # Calico names aggregated pods by their generateName: the workload kinds whose pods get `NAME-` directly, and
@@ -73,6 +75,8 @@ class Connection:
     decided_by: tuple[str, ...] = ()  # the deciding rules (for a denial: the denying sides)
     note: str = ""  # what the classification may mean, or why the prediction is unknown
     assumptions: tuple[str, ...] = ()
+    base_predicted: Predicted = None  # with a base version (--base): its prediction
+    change: Change = None  # with a base version: what the change does to this observed connection
 
 
 @dataclass(frozen=True)
@@ -97,6 +101,7 @@ class _Seen:
 
     source: Placed
     destination: Placed
+    raw: tuple[FlowEndpoint, FlowEndpoint]  # the first record's endpoints, to place in another version
     records: list[str] = field(default_factory=list)
     count: int = 0
     first: str | None = None
@@ -132,7 +137,7 @@ class Replayer:
             key = (src.name, dst.name, flow.protocol, flow.port)
             seen = self._seen.get(key)
             if seen is None:
-                seen = self._seen[key] = _Seen(src, dst)
+                seen = self._seen[key] = _Seen(src, dst, (flow.source, flow.destination))
             seen.count += 1
             if len(seen.records) < RECORDS_KEPT:
                 seen.records.append(flow.record)
@@ -260,13 +265,25 @@ class Replayer:
     def _peer(self, ep: Endpoint) -> object:
         return self.analyzer.engine.class_of[ep.pod.key] if ep.pod is not None else ep.ip
 
-    def result(self) -> Replay:
+    def result(self, base: Analyzer | None = None) -> Replay:
+        """The connections classified; with `base` (the version before a change), also what the change does
+        to each: newly denied or newly allowed."""
         out = [self._connection(key[2], key[3], seen) for key, seen in self._seen.items()]
+        if base is not None:
+            out = [self._compare(Replayer(base), c, seen) for c, seen in zip(out, self._seen.values(), strict=True)]
         out.sort(key=lambda c: (CLASSIFICATIONS.index(c.classification), c.source.group, c.destination.group,
                                 c.protocol, c.port, c.source.name, c.destination.name))
         notes = [LABEL_ASSUMPTION, *self.analyzer.possible.notes()] if self._used_possible and self.analyzer.possible \
             else []
         return Replay(tuple(out), tuple(notes))
+
+    def _compare(self, base: Replayer, conn: Connection, seen: _Seen) -> Connection:
+        src, dst = base.place(seen.raw[0]), base.place(seen.raw[1])
+        lacks_ip = (seen.ip_unknown[0] or src.ip_unknown, seen.ip_unknown[1] or dst.ip_unknown)
+        before = base._connection(conn.protocol, conn.port, _Seen(src, dst, seen.raw, ip_unknown=lacks_ip))
+        change: Change = ("newly denied" if (before.predicted, conn.predicted) == ("allowed", "denied") else
+                          "newly allowed" if (before.predicted, conn.predicted) == ("denied", "allowed") else None)
+        return replace(conn, base_predicted=before.predicted, change=change)
 
     def _connection(self, protocol: Protocol, port: int, seen: _Seen) -> Connection:
         observed: Observed = "denied" if seen.denied else "allowed" if seen.allowed else None
@@ -334,8 +351,15 @@ def decided_by(verdict: Verdict) -> tuple[str, ...]:
     return tuple(out)
 
 
-def replay(analyzer: Analyzer, flows: Iterable[Flow]) -> Replay:
-    """Every connection in `flows`, classified against `analyzer`'s policies."""
+def replay(analyzer: Analyzer, flows: Iterable[Flow], base: Analyzer | None = None) -> Replay:
+    """Every connection in `flows`, classified against `analyzer`'s policies (and compared with `base`'s)."""
     replayer = Replayer(analyzer)
     replayer.add(flows)
-    return replayer.result()
+    return replayer.result(base)
+
+
+def versions(head: Cluster, base: Cluster) -> tuple[Analyzer, Analyzer]:
+    """Analyzers of a change's two versions over the same possible pods, so that endpoints the input does not
+    hold are placed alike in both."""
+    after, before = regions(head, others=[base]), regions(base, others=[head])
+    return Analyzer(after.cluster, after), Analyzer(before.cluster, before)

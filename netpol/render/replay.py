@@ -26,7 +26,9 @@ HEADINGS: dict[Classification, str] = {
     "unmatched": "UNMATCHED: an endpoint netpol cannot place",
 }
 CSV_HEADER = ["source", "destination", "protocol", "port", "records", "first_seen", "last_seen", "observed",
-              "predicted", "classification", "decided_by", "note"]
+              "predicted", "classification", "decided_by", "note", "base_predicted", "change"]
+CHANGES = {"newly denied": "THE CHANGE DENIES observed traffic the base version allows",
+           "newly allowed": "THE CHANGE ALLOWS observed traffic the base version denies"}
 
 
 @dataclass(frozen=True)
@@ -80,7 +82,20 @@ def _stats_lines(stats: FlowStats) -> list[str]:
     return out
 
 
+def _changes(replay: Replay) -> Iterator[tuple[str, list[Group]]]:
+    """With a base version: the observed connections the change denies or allows, grouped."""
+    for change, heading in CHANGES.items():
+        found = groups(c for c in replay.connections if c.change == change)
+        if found:
+            yield heading, found
+
+
 def replay_text(replay: Replay, stats: FlowStats) -> Iterator[str]:
+    for heading, found in _changes(replay):
+        yield f"{heading} ({len(found)})\n"
+        for g in found:
+            yield (f"  {one_line(g.source)} -> {one_line(g.destination)} {g.protocol}/{g.port}: {g.records} "
+                   f"record(s); observed {_observed(g)}\n")
     for kind, heading in HEADINGS.items():
         found = groups(replay.of(kind))
         if not found:
@@ -114,7 +129,7 @@ def _connection_json(c: Connection) -> dict[str, object]:
             "records": list(c.records), "record_count": c.record_count, "first_seen": c.first_seen,
             "last_seen": c.last_seen, "observed": c.observed, "predicted": c.predicted,
             "classification": c.classification, "decided_by": list(c.decided_by), "note": c.note,
-            "assumptions": list(c.assumptions),
+            "assumptions": list(c.assumptions), "base_predicted": c.base_predicted, "change": c.change,
             "placed_as": {p.name: p.detail for p in (c.source, c.destination) if p.detail}}
 
 
@@ -132,12 +147,19 @@ def replay_csv(replay: Replay) -> str:
     for c in replay.connections:
         w.writerow([c.source.name, c.destination.name, c.protocol, c.port, c.record_count, c.first_seen or "",
                     c.last_seen or "", c.observed or "", c.predicted or "", c.classification,
-                    "; ".join(c.decided_by), c.note])
+                    "; ".join(c.decided_by), c.note, c.base_predicted or "", c.change or ""])
     return buf.getvalue()
 
 
 def replay_markdown(replay: Replay, stats: FlowStats) -> Iterator[str]:
     yield "## netpol replay\n\n"
+    for heading, found in _changes(replay):
+        yield f"### {heading} ({len(found)})\n\n| source | destination | port | records | observed |\n"
+        yield "|---|---|---|---|---|\n"
+        for g in found:
+            yield (f"| {md_code(g.source)} | {md_code(g.destination)} | {g.protocol}/{g.port} | {g.records} | "
+                   f"{_observed(g)} |\n")
+        yield "\n"
     for kind, heading in HEADINGS.items():
         found = groups(replay.of(kind))
         if not found:

@@ -77,7 +77,7 @@ def test_csv_one_row_per_connection() -> None:
         "default/test-1,default/apiserver,TCP,80,2,2026-12-01T10:00:00Z,2026-12-01T10:00:09Z,allowed,denied,break,"
         "ingress: isolated by default/api-allow; no rule allows TCP/80,\"observed passing, but these policies deny "
         "it: applying them breaks this traffic (if they are applied already, the plugin does not enforce them as "
-        "written)\"")
+        "written)\",,")
     assert len(r.stdout.splitlines()) == 3
 
 
@@ -114,7 +114,7 @@ def test_missing_file_and_stdin_twice() -> None:
     assert (r.exit_code, r.stderr) == (2, "netpol: error: /nonexistent/flows.json: no such file or directory\n")
     r = run("-", "-", "-f", LIMIT, stdin="")
     assert r.exit_code == 2
-    assert r.stderr == "netpol: error: standard input ('-') can be read once: give it to one of FLOWS or -f\n"
+    assert r.stderr == "netpol: error: standard input ('-') can be read once: give it to one of FLOWS, -f or --base\n"
 
 
 def test_kube_network_policies_log() -> None:
@@ -128,3 +128,25 @@ def test_kube_network_policies_log() -> None:
         ("default/test-1", "default/apiserver", [f"{knp}:2", f"{knp}:7", f"{knp}:8"], "denied", "denied", "unchanged"),
         ("default/test-2", "172.66.147.243", [f"{knp}:9", f"{knp}:12"], "allowed", "allowed", "unchanged"),
     ]
+
+
+def test_base_and_head_say_what_the_change_does(tmp_path: Path) -> None:
+    """The head version adds an egress default-deny: test-2's observed traffic to the apiserver is newly denied."""
+    head = tmp_path / "head"
+    head.mkdir()
+    (head / "cluster.yaml").write_text((FIXTURES / "limit" / "cluster.yaml").read_text())
+    (head / "deny.yaml").write_text("apiVersion: networking.k8s.io/v1\nkind: NetworkPolicy\nmetadata: {name: deny-out, "
+                                    "namespace: default}\nspec: {podSelector: {}, policyTypes: [Egress]}\n")
+    flows = "source,destination,protocol,port,verdict\ndefault/test-2,default/apiserver,TCP,80,allowed\n"
+    r = run("-", "--base", str(FIXTURES / "limit" / "cluster.yaml"), "--head", str(head), "-o", "json", stdin=flows)
+    assert r.exit_code == 1, r.stderr
+    (conn,) = json.loads(r.stdout)["connections"]
+    assert (conn["base_predicted"], conn["predicted"], conn["change"], conn["classification"]) == (
+        "allowed", "denied", "newly denied", "break")
+    text = run("-", "--base", str(FIXTURES / "limit" / "cluster.yaml"), "--head", str(head), stdin=flows).stdout
+    assert text.startswith("THE CHANGE DENIES observed traffic the base version allows (1)\n"
+                           "  default/test-2 -> default/apiserver TCP/80: 1 record(s); observed allowed\n"
+                           "WOULD BREAK: observed traffic these policies deny (1)\n")
+    r = run("-", "--head", str(head), stdin=flows)
+    assert (r.exit_code, r.stderr) == (2, "netpol: error: --head names the version after a change: give the version "
+                                          "before it with --base\n")
