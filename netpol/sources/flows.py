@@ -388,9 +388,8 @@ class _KnpReader(_LineReader):
         self.waiting, self.in_dump = None, False
         rest = text[header.end():]
         message = _KLOG_MESSAGE.match(rest)
-        msg = json.loads(f'"{message.group(1)}"') if message else None
-        values = {k: json.loads(v) if v.startswith('"') else v for k, v in _KLOG_VALUE.findall(rest[message.end():])} \
-            if message else {}
+        msg = _unquote(f'"{message.group(1)}"') if message else None
+        values = {k: _unquote(v) for k, v in _KLOG_VALUE.findall(rest[message.end():])} if message else {}
         if msg == "Evaluating packet" and values.get("packet") == "<":
             self.waiting = (record, header.group(2), values)
             raise _Skip  # the flow comes with the dump's first line, named by this entry's line
@@ -419,6 +418,17 @@ class _KnpReader(_LineReader):
             del self.pending[packet_id]
             observed = KNP_VERDICTS.get(str(values.get("verdict", "")).lower())
         return Flow(src, dst, protocol, port, observed, record, time)
+
+
+def _unquote(value: str) -> str:
+    """A klog value: a quoted one is a Go-quoted string (JSON's escapes, nearly); a bare one is as written."""
+    if not value.startswith('"'):
+        return value
+    try:
+        out = json.loads(value)
+    except (json.JSONDecodeError, RecursionError):
+        return value[1:-1]  # an escape JSON lacks (\x..): the value as written, quotes off
+    return out if isinstance(out, str) else value
 
 
 def _tuple_line(text: str, where: Location) -> tuple[str, str, str, Protocol | None, int]:

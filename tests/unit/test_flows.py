@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import ipaddress
+import json
 from pathlib import Path
 
 import pytest
@@ -254,3 +255,36 @@ def test_kube_network_policies_bad_dump_line() -> None:
             "\tgarbage\n")
     with pytest.raises(InputError, match=r"f: line 2: packet: 'garbage' is not '\[ID\] SRC:PORT DST:PORT PROTO'"):
         read(text)
+
+
+def test_kube_network_policies_go_escapes_are_not_a_crash() -> None:
+    text = ('I1201 10:00:00.1 1 controller.go:567] "Evaluating \\x41packet" id=1 srcPod="a\\x41/x" dstPod="none"\n')
+    flows, stats = read(text, fmt="kube-network-policies")
+    assert (flows, stats.skipped) == ([], {"an entry about no packet this file describes": 1})
+
+
+@pytest.mark.parametrize("fmt", ["auto", "hubble", "calico", "kube-network-policies", "csv"])
+def test_hostile_lines_are_input_errors_never_crashes(fmt: str) -> None:
+    """Structurally plausible garbage: every line is read, skipped or refused with InputError."""
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+
+    scalars = st.none() | st.booleans() | st.integers(-2, 70000) | st.text(max_size=12) | st.floats(allow_nan=False)
+    values = st.recursive(scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.sampled_from(["flow", "IP", "l4", "TCP", "UDP", "source", "destination", "labels", "verdict", "Key",
+                         "proto", "dest_port", "source_name", "msg", "packet", "id", "flags", "SYN", "is_reply",
+                         "destination_port", "workloads", "ts", "source_labels", "action", "Type"]), inner, max_size=5),
+        max_leaves=12)
+    klog = st.builds(lambda v: f'I1201 10:00:00.1 1 c.go:1] "Evaluating packet" id=1 packet=<\n{v}\n',
+                     st.text(max_size=30))
+    csv_rows = st.builds(lambda v: f"source,destination,protocol,port,verdict\n{v}\n", st.text(max_size=40))
+
+    @settings(max_examples=150, deadline=None)
+    @given(st.one_of(values.map(lambda v: json.dumps(v) + "\n"), klog, csv_rows))
+    def check(text: str) -> None:
+        try:
+            read(text, fmt=fmt)
+        except InputError:
+            pass
+
+    check()
