@@ -106,6 +106,8 @@ class _Seen:
     count: int = 0
     first: str | None = None
     last: str | None = None
+    first_key: str = ""  # time_key of first and last, computed once
+    last_key: str = ""
     denied: bool = False
     allowed: bool = False
     ip_unknown: tuple[bool, bool] = (False, False)
@@ -144,12 +146,12 @@ class Replayer:
             seen.denied |= flow.observed == "denied"
             seen.allowed |= flow.observed == "allowed"
             seen.ip_unknown = (seen.ip_unknown[0] or src.ip_unknown, seen.ip_unknown[1] or dst.ip_unknown)
-            if flow.time is not None:
+            if flow.time is not None and flow.time not in (seen.first, seen.last):
                 t = time_key(flow.time)
-                if seen.first is None or t < time_key(seen.first):
-                    seen.first = flow.time
-                if seen.last is None or t > time_key(seen.last):
-                    seen.last = flow.time
+                if seen.first is None or t < seen.first_key:
+                    seen.first, seen.first_key = flow.time, t
+                if seen.last is None or t > seen.last_key:
+                    seen.last, seen.last_key = flow.time, t
 
     # -- placing endpoints ---------------------------------------------------------------------------
 
