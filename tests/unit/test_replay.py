@@ -166,3 +166,26 @@ def test_calico_prefix_of_input_pods_in_one_class() -> None:
     (c,) = replay(analyzer, [flow(src, ep("a/db"), 5432, "allowed", 1)]).connections
     assert row(c) == ("a/web-5d9c7-*", "a/db", 5432, ("f:1",), "allowed", "allowed", "unchanged")
     assert c.source.detail == "2 pod(s) of the input named web-5d9c7-*"
+
+
+def test_base_equal_to_head_changes_nothing() -> None:
+    from netpol.replay import versions
+
+    cluster = load_objects(OBJECTS).cluster
+    head, base = versions(cluster, cluster)
+    flows = [f for fs, _ in CASES for f in fs]
+    r = replay(head, flows, base)
+    assert [c.change for c in r.connections] == [None] * len(r.connections)
+    assert [c.base_predicted for c in r.connections] == [c.predicted for c in r.connections]
+
+
+def test_base_without_the_policy_says_newly_denied() -> None:
+    from netpol.replay import versions
+
+    head_cluster = load_objects(OBJECTS).cluster
+    base_cluster = load_objects([o for o in OBJECTS if o["metadata"]["name"] != "web-in"]).cluster
+    head, base = versions(head_cluster, base_cluster)
+    r = replay(head, [flow(ep("b/other"), ep("a/web"), 80, "allowed", 1),
+                      flow(ep("a/client"), ep("a/web"), 80, "allowed", 2)], base)
+    assert [(c.source.name, c.base_predicted, c.predicted, c.change) for c in r.connections] == [
+        ("b/other", "allowed", "denied", "newly denied"), ("a/client", "allowed", "allowed", None)]
