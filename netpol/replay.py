@@ -132,6 +132,8 @@ class Replayer:
         self._in_block: dict[IPAddress, bool] = {}
         self._used_possible = False
         self._by_namespace: dict[str, list[Pod]] | None = None
+        engine = analyzer.engine  # tiered `networks` peers: a pod without a known IP may be in one
+        self._tier_networks = bool(set(engine.blocks) - engine.ip_blocks)
 
     def add(self, flows: Iterable[Flow]) -> None:
         for flow in flows:
@@ -321,8 +323,8 @@ class Replayer:
         cluster = self.analyzer.cluster
         for placed, lacks_ip in ((seen.source, seen.ip_unknown[0]), (seen.destination, seen.ip_unknown[1])):
             assert placed.endpoint is not None
-            if lacks_ip and ASSUME_NO_IP.format(pod=placed.endpoint.name) in verdict.assumptions \
-                    and not (verdict.allowed and not cluster.tiered):  # an ipBlock can only add to an allow
+            by_ip = ASSUME_NO_IP.format(pod=placed.endpoint.name) in verdict.assumptions or self._tier_networks
+            if lacks_ip and by_ip and not (verdict.allowed and not cluster.tiered):  # an ipBlock only adds to allows
                 return f"depends on {placed.name}'s IP, which netpol does not know and an ipBlock rule may match"
         dst = seen.destination.endpoint
         assert dst is not None

@@ -189,3 +189,21 @@ def test_base_without_the_policy_says_newly_denied() -> None:
                       flow(ep("a/client"), ep("a/web"), 80, "allowed", 2)], base)
     assert [(c.source.name, c.base_predicted, c.predicted, c.change) for c in r.connections] == [
         ("b/other", "allowed", "denied", "newly denied"), ("a/client", "allowed", "allowed", None)]
+
+
+@pytest.mark.parametrize(("ip", "predicted"), [
+    ("10.0.2.55", "unknown"),  # in the Admin Deny's 0.0.0.0/0: the allow netpol computes without the IP may be wrong
+    (None, "unknown"),
+])
+def test_tiered_networks_and_a_pod_without_known_ip(ip: str | None, predicted: str) -> None:
+    from tests.builders import FIXTURES
+
+    from netpol import load_manifests
+
+    analyzer = Analyzer.with_possible(load_manifests([str(FIXTURES / "tiered-egress-cidr-v1alpha1")]).cluster)
+    gone = ep("slytherin/gone", {"app": "x"}, ip=ip)
+    (c,) = replay(analyzer, [flow(ep("gryffindor/harry"), gone, 80, "allowed", 1)]).connections
+    assert (c.predicted, c.classification) == (predicted, predicted)
+    # the input's pod with its IP is exact: the Admin allow for 10.0.2.10/32
+    (c,) = replay(analyzer, [flow(ep("gryffindor/harry"), ep("slytherin/draco"), 80, "allowed", 1)]).connections
+    assert (c.predicted, c.classification) == ("allowed", "unchanged")
