@@ -240,13 +240,30 @@ def _hubble_verdict(flow: dict[str, Any]) -> Observed:
 def _hubble_endpoint(flow: dict[str, Any], ip: dict[str, Any], side: str, where: Location, prefix: str
                      ) -> FlowEndpoint:
     ep = _obj(flow, side, where, prefix)
-    address = ip.get(side)
-    parsed = _address(address, where, f"{prefix}IP.{side}") if address else None
     raw_labels = ep.get("labels") or []
     if not isinstance(raw_labels, list):
         raise InputError(where, f"{prefix}{side}.labels", "not a list")
+    workloads = ep.get("workloads") or ()
+    try:  # a flow file repeats the same endpoints millions of times: each is parsed once
+        key = (ip.get(side), ep.get("namespace"), ep.get("pod_name"), tuple(raw_labels),
+               tuple((w.get("kind"), w.get("name")) for w in workloads if isinstance(w, dict))
+               if isinstance(workloads, list) else ())
+        cached = _ENDPOINTS.get(key)
+    except TypeError:  # an unhashable value where a string belongs: parsed (and refused) below
+        key, cached = None, None
+    if cached is None:
+        cached = _parse_hubble_endpoint(ep, raw_labels, workloads, ip.get(side), where, f"{prefix}IP.{side}")
+        if key is not None:
+            if len(_ENDPOINTS) >= MAX_CACHED:
+                _ENDPOINTS.clear()
+            _ENDPOINTS[key] = cached
+    return cached
+
+
+def _parse_hubble_endpoint(ep: dict[str, Any], raw_labels: list[Any], workloads: object, address: object,
+                           where: Location, field: str) -> FlowEndpoint:
+    parsed = _address(address, where, field) if address else None
     labels, ns_labels = _cilium_labels(tuple(t for t in raw_labels if isinstance(t, str)))
-    workloads = ep.get("workloads") or []
     workload = next((f"{w.get('kind')}/{w.get('name')}" for w in workloads if isinstance(w, dict)
                      and isinstance(w.get("kind"), str) and isinstance(w.get("name"), str)), None) \
         if isinstance(workloads, list) else None
@@ -254,6 +271,10 @@ def _hubble_endpoint(flow: dict[str, Any], ip: dict[str, Any], side: str, where:
     namespace = namespace if isinstance(namespace, str) and namespace else None
     return FlowEndpoint(namespace, pod if isinstance(pod, str) and pod else None, workload,
                         labels if namespace else None, ns_labels, parsed)
+
+
+_ENDPOINTS: dict[tuple[object, ...], FlowEndpoint] = {}
+MAX_CACHED = 1 << 16  # endpoints kept parsed; the cache starts over when full, so memory stays bounded
 
 
 @lru_cache(maxsize=1 << 14)  # a flow file repeats the same identities millions of times
