@@ -1246,6 +1246,8 @@ def replay(
                     analyzer = Analyzer(cluster)
         replayer = Replayer(analyzer)
         for name in flows:
+            if name == "-" and sys.stdin is None:
+                _fail("-: standard input is closed")
             try:
                 stream = sys.stdin.buffer if name == "-" else open(name, "rb")  # noqa: SIM115 - closed below
             except OSError as exc:

@@ -52,3 +52,15 @@ def test_csv_from_stdin_exit_codes() -> None:
                                "  default/test-1 -> default/apiserver TCP/80: 1 record(s); observed allowed\n")
     r = netpol("replay", "-", "-f", str(FIXTURES / "limit"), stdin="source,destination,protocol,port\nx,y,TCP,80\n")
     assert (r.returncode, r.stderr) == (2, "netpol: error: -: line 2: source: 'x' is not an IP address\n")
+
+
+def test_closed_stdin_and_a_directory_are_input_errors(tmp_path: Path) -> None:
+    assert NETPOL is not None
+    r = subprocess.run([NETPOL, "replay", "-", "-f", str(FIXTURES / "limit")], capture_output=True, text=True,
+                       timeout=120, check=False, stdin=subprocess.DEVNULL, close_fds=True)
+    assert r.returncode == 0, r.stderr  # empty standard input: no connections
+    r = subprocess.run(f"{NETPOL} replay - -f {FIXTURES / 'limit'} <&-", shell=True, capture_output=True, text=True,
+                       timeout=120, check=False)
+    assert (r.returncode, r.stderr) == (2, "netpol: error: -: standard input is closed\n")
+    r = netpol("replay", str(tmp_path), "-f", str(FIXTURES / "limit"))
+    assert (r.returncode, r.stderr) == (2, f"netpol: error: {tmp_path}: is a directory\n")
