@@ -110,6 +110,12 @@ class FailOn(StrEnum):
     never = "never"
 
 
+class Shell(StrEnum):
+    bash = "bash"
+    zsh = "zsh"
+    fish = "fish"
+
+
 class ProtocolName(StrEnum):
     TCP = "TCP"
     UDP = "UDP"
@@ -1139,6 +1145,25 @@ def _write_file(path: str, data: bytes, force: bool) -> None:
         _fail(f"cannot write {path}: {exc.strerror or exc}")
 
 
+COMPLETE_VAR = "_NETPOL_COMPLETE"  # set by the completion scripts when the shell asks netpol for candidates
+
+
+@app.command()
+def completion(shell: Annotated[Shell, typer.Argument(metavar="SHELL", help="bash, zsh or fish.")]) -> None:
+    """Print the shell completion script: commands, options, the values of enumerated options, file paths.
+
+    The script asks netpol itself for the candidates (click's completion, through typer), so it never goes
+    stale. See docs/cli.md#netpol-completion for where to put it.
+
+    \b
+    Example:
+      source <(netpol completion bash)
+    """
+    from typer._completion_shared import get_completion_script
+
+    print(get_completion_script(prog_name="netpol", complete_var=COMPLETE_VAR, shell=shell.value))
+
+
 def _version(value: bool) -> None:
     if value:
         from netpol import __version__
@@ -1190,17 +1215,26 @@ def _terminated(signum: int, _frame: object) -> NoReturn:
     raise SystemExit(128 + signum)
 
 
+def _prog_name(argv0: str) -> str:
+    """Run as kubectl-netpol (kubectl's plugin mechanism), usage lines and hints say `kubectl netpol`."""
+    return "kubectl netpol" if os.path.basename(argv0) == "kubectl-netpol" else "netpol"
+
+
 def main() -> None:
     """Console entry point: usage errors become one line, like every other error; crashes exit 3."""
     import signal
 
     signal.signal(signal.SIGTERM, _terminated)
     _guard_streams()
+    if os.environ.get(COMPLETE_VAR):  # a shell asking for candidates: typer's completion classes, only then
+        from typer._completion_classes import completion_init
+
+        completion_init()
     argv, debug = _hoist_debug(sys.argv)
     bare = argv[1:] in ([], [DEBUG_FLAG])  # no command: the help on stdout, and exit 2 (not a pass for a script)
     sys.argv = [*argv, "--help"] if bare else argv
     try:
-        code = app(standalone_mode=False, prog_name="netpol")
+        code = app(standalone_mode=False, prog_name=_prog_name(sys.argv[0]), complete_var=COMPLETE_VAR)
         if bare:
             code = EXIT_ERROR
         sys.stdout.flush()

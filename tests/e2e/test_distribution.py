@@ -7,8 +7,10 @@ where an editable install would hide it. pip may use its cache; nothing is fetch
 
 from __future__ import annotations
 
+import os
 import re
 import shlex
+import shutil
 import subprocess
 import sys
 import venv
@@ -84,3 +86,17 @@ def test_report_package_data_from_the_wheel(installed: Path, tmp_path: Path) -> 
     css = (ROOT / "netpol" / "render" / "report.css").read_text()
     js = (ROOT / "netpol" / "render" / "report.js").read_text()
     assert css.strip().splitlines()[0] in html and js.strip().splitlines()[0] in html
+
+
+def test_kubectl_plugin_from_the_wheel(installed: Path) -> None:
+    r = run(installed / "kubectl-netpol", "--help")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("Usage: kubectl netpol [OPTIONS] COMMAND [ARGS]...\n")
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed: its plugin mechanism (PATH lookup of kubectl-netpol) is not run")
+    env = {**os.environ, "PATH": f"{installed}{os.pathsep}{os.environ['PATH']}"}
+    r = subprocess.run([kubectl, "netpol", *quick_start()], capture_output=True, text=True, env=env, timeout=120,
+                       check=False)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout.startswith("ALLOWED: default/test-2 -> default/apiserver TCP/80\n")
