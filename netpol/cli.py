@@ -88,6 +88,8 @@ class GraphFormat(StrEnum):
     dot = "dot"
     svg = "svg"
     png = "png"
+    mermaid = "mermaid"
+    md = "md"  # Markdown: the Mermaid flowchart in a ```mermaid block, as GitHub renders it
 
 
 class DiffFormat(StrEnum):
@@ -603,7 +605,7 @@ def graph(
         str | None, typer.Option("--output", "-o", metavar="FILE", help="Write here; the extension picks the format.")
     ] = None,
     fmt: Annotated[
-        GraphFormat | None, typer.Option("--format", metavar="dot|svg|png",
+        GraphFormat | None, typer.Option("--format", metavar="dot|svg|png|mermaid|md",
                                          help="The format (default: from -o, else dot).")
     ] = None,
     port: Annotated[
@@ -619,16 +621,17 @@ def graph(
     force: Force = False,
     verbose: Verbose = False,
 ) -> None:
-    """Draw the allow-graph as DOT, SVG or PNG (SVG and PNG need Graphviz's `dot`).
+    """Draw the allow-graph as DOT, SVG or PNG (SVG and PNG need Graphviz's `dot`), or as a Mermaid flowchart.
 
     \b
     Example:
       netpol graph -f k8s/ -n payments -o payments.svg
+      netpol graph -f k8s/ -n payments -o payments.mmd
     """
-    from netpol.render.graph import diagram_dot, render_image
+    from netpol.render.graph import MERMAID_MAX_EDGES, diagram_dot, diagram_mermaid, render_image
 
     chosen = fmt or _format_from_name(out)
-    if chosen is not GraphFormat.dot and out is None and sys.stdout.isatty():
+    if chosen in (GraphFormat.svg, GraphFormat.png) and out is None and sys.stdout.isatty():
         _fail(f"{chosen.value} is binary or long; write it to a file with -o FILE")
     if out is not None:
         _output_path(out, force)
@@ -637,11 +640,18 @@ def graph(
         analyzer = _analyze(source, None if focus else namespace, warn_no_pods=True)
         _check_namespaces(analyzer.cluster, namespace)
         diagram = analyzer.diagram(port, protocol.value, namespace, focus)
-        dot = diagram_dot(diagram)
-        if chosen is not GraphFormat.dot and len(diagram.edges) > LARGE_GRAPH_EDGES:
-            _note(f"netpol: note: {len(diagram.edges)} edges to lay out; Graphviz may take minutes "
-                  "(-n NS or --focus NS/POD draws less)")
-        data = dot.encode() if chosen is GraphFormat.dot else render_image(dot, chosen.value)
+        if chosen in (GraphFormat.mermaid, GraphFormat.md):
+            if len(diagram.edges) > MERMAID_MAX_EDGES:
+                _note(f"netpol: note: {len(diagram.edges)} edges; Mermaid (and GitHub) draw at most "
+                      f"{MERMAID_MAX_EDGES} by default (-n NS or --focus NS/POD draws less)")
+            text = diagram_mermaid(diagram)
+            data = (f"```mermaid\n{text}```\n" if chosen is GraphFormat.md else text).encode()
+        else:
+            dot = diagram_dot(diagram)
+            if chosen is not GraphFormat.dot and len(diagram.edges) > LARGE_GRAPH_EDGES:
+                _note(f"netpol: note: {len(diagram.edges)} edges to lay out; Graphviz may take minutes "
+                      "(-n NS or --focus NS/POD draws less)")
+            data = dot.encode() if chosen is GraphFormat.dot else render_image(dot, chosen.value)
     if out is None:
         sys.stdout.buffer.write(data)
     else:
@@ -651,10 +661,12 @@ def graph(
 def _format_from_name(out: str | None) -> GraphFormat:
     if out is None:
         return GraphFormat.dot
+    suffix = _suffix(out)
     try:
-        return GraphFormat(_suffix(out))
+        return GraphFormat.mermaid if suffix in ("mmd", "mermaid") else GraphFormat(suffix)
     except ValueError:
-        _fail(f"cannot tell the format of {out!r} from its extension: use .dot, .svg or .png, or --format")
+        _fail(f"cannot tell the format of {out!r} from its extension: use .dot, .svg, .png, .mmd or .md, "
+              "or --format")
 
 
 @app.command()

@@ -1,11 +1,15 @@
-"""A Diagram as Graphviz DOT, and DOT as SVG or PNG through the `dot` program.
+"""A Diagram as Graphviz DOT (and DOT as SVG or PNG through the `dot` program), or as a Mermaid flowchart.
 
-The DOT is built in a fixed order (namespaces, then nodes and edges sorted
+Both are built in a fixed order (namespaces, then nodes and edges sorted
 by id) so the same input gives byte-identical output that diffs in Git.
+Mermaid draws the same picture where GitHub renders Markdown: the same
+boxes per namespace, node texts, colours (as classDef) and edge labels.
 """
 
 from __future__ import annotations
 
+import html
+import json
 import signal
 import subprocess
 
@@ -33,6 +37,22 @@ LEGEND_ROWS = (  # (cell attributes, cell text, meaning)
 )
 TIERED_ROW = ('BORDER="1" COLOR="#6c3483" STYLE="dashed"', "pod",
               "[tiered]: an Admin or Baseline policy selects it<BR ALIGN=\"LEFT\"/>(drawn with a double border)")
+# Mermaid: one class per mark of the DOT picture (a node may have several), and each legend row's class
+MERMAID_CLASSES = {
+    "pod": "fill:#ffffff,stroke:#2c3e50,color:#000000",
+    "ingress": f"stroke:{INGRESS_BORDER},stroke-width:2.5px",
+    "egress": f"fill:{EGRESS_FILL}",
+    "tiered": "stroke-dasharray:8 3 2 3",  # DOT's double border: Mermaid has none for a box
+    "anchor": "fill:#ffffff,stroke:#566573,stroke-dasharray:5 4,color:#000000",
+    "external": "fill:#eaf2f8,stroke:#2e86c1,color:#000000",
+    "namespace": "fill:none,stroke:#7f8c8d",
+    "note": "fill:none,stroke:none,color:#000000",
+}
+LEGEND_CLASSES: tuple[tuple[str, ...], ...] = (  # LEGEND_ROWS' samples, in order
+    ("pod",), ("pod", "ingress"), ("pod", "egress"), ("anchor",), ("external",), ("note",), ("note",))
+TIERED_CLASSES: tuple[str, ...] = ("pod", "tiered")
+MERMAID_MAX_EDGES = 500  # mermaid's default maxEdges: beyond it, it (and GitHub) draws nothing
+MERMAID_ESCAPES = {ord(c): f"#{ord(c)};" for c in '"#&<>`|\\[]{}()*_~'}  # quotes, entities, HTML, markdown
 
 class GraphvizMissingError(NetpolError):
     """The `dot` program is needed for SVG and PNG."""
@@ -179,3 +199,71 @@ def _legend(g: graphviz.Digraph, tiered: bool) -> None:
     table = f'<<TABLE BORDER="1" COLOR="#aab7b8" CELLBORDER="0" CELLSPACING="4">' \
             f'<TR><TD COLSPAN="2"><B>legend</B></TD></TR>{rows}</TABLE>>'
     g.node("legend", table, shape="plaintext", style="", fontsize="9")
+
+
+def diagram_mermaid(diagram: Diagram) -> str:
+    """The picture diagram_dot draws, as a Mermaid flowchart (left to right)."""
+    lines = ["---", f"title: {json.dumps(_title(diagram).replace(chr(10), '; '))}", "---", "flowchart LR"]
+    classes: dict[str, list[str]] = {name: [] for name in MERMAID_CLASSES}
+    for box in diagram.namespaces:
+        box_id = _mermaid_id("ns", box.name)
+        title = [f"namespace {box.name}", *(f"{k}={v}" for k, v in box.labels)]
+        lines.append(f"  subgraph {box_id}[{_mermaid_text(title)}]")
+        classes["namespace"].append(box_id)
+        if box.has_anchor:
+            lines.append("  " + _mermaid_node(namespace_node(box.name), f"any pod in {box.name}", "(", ")"))
+            classes["anchor"].append(_mermaid_id("n", namespace_node(box.name)))
+        for group in box.groups:
+            lines.append("  " + _mermaid_node(group.id, _group_label(group), "(", ")"))
+            for name, on in (("pod", True), ("ingress", group.ingress_isolated), ("egress", group.egress_isolated),
+                             ("tiered", group.tiered)):
+                if on:
+                    classes[name].append(_mermaid_id("n", group.id))
+        lines.append("  end")
+    anchors = ((diagram.any_pod, ANY_POD, "any pod\n(any namespace)"),
+               (diagram.any_unrestricted_pod, ANY_UNRESTRICTED_POD, "any pod whose egress\nis not restricted"))
+    for drawn, node, text in anchors:
+        if drawn:
+            lines.append(_mermaid_node(node, text, "(", ")"))
+            classes["anchor"].append(_mermaid_id("n", node))
+    for ext in diagram.externals:
+        lines.append(_mermaid_node(ext.id, _external_label(ext), "{{", "}}"))
+        classes["external"].append(_mermaid_id("n", ext.id))
+    lines.extend(f"  {_mermaid_id('n', e.source)} -->|{_mermaid_text([str(e.ports)])}| {_mermaid_id('n', e.target)}"
+                 for e in diagram.edges)
+    lines.extend(_mermaid_legend(any(g.tiered for box in diagram.namespaces for g in box.groups), classes))
+    lines.extend(f"  classDef {name} {style}" for name, style in MERMAID_CLASSES.items())
+    lines.extend(f"  class {','.join(ids)} {name}" for name, ids in classes.items() if ids)
+    lines.append("  linkStyle default stroke:#34495e")
+    return "\n".join(lines) + "\n"
+
+
+def _mermaid_legend(tiered: bool, classes: dict[str, list[str]]) -> list[str]:
+    """DOT's legend table as a box of sample nodes, each in the classes of the mark it explains."""
+    rows = [*zip(LEGEND_ROWS, LEGEND_CLASSES, strict=True), *(((TIERED_ROW, TIERED_CLASSES),) if tiered else ())]
+    lines = ["  subgraph legend[legend]", "    direction TB"]
+    for index, ((_cell, text, meaning), names) in enumerate(rows):
+        node = f"legend{index}"
+        first, *rest = html.unescape(meaning.replace('<BR ALIGN="LEFT"/>', "\n")).splitlines()
+        lines.append(f"    {node}({_mermaid_text([f'{html.unescape(text)}: {first}', *rest])})")
+        for name in names:
+            classes[name].append(node)
+    lines.append("  end")
+    classes["namespace"].append("legend")
+    return lines
+
+
+def _mermaid_node(node: str, text: str, opening: str, closing: str) -> str:
+    return f"  {_mermaid_id('n', node)}{opening}{_mermaid_text(text.split(chr(10)))}{closing}"
+
+
+def _mermaid_id(prefix: str, node: str) -> str:
+    """A Mermaid id from any node name, one to one: letters and digits kept, every other character as _XX
+    (hex code point). The prefix keeps ids off Mermaid's keywords (`end`) and edge heads (`o`, `x`)."""
+    return prefix + "_" + "".join(c if c.isascii() and c.isalnum() else f"_{ord(c):x}_" for c in node)
+
+
+def _mermaid_text(lines: list[str]) -> str:
+    """Lines as a quoted Mermaid label: every character Mermaid, markdown or HTML would read as markup becomes
+    an entity code (#34; for a quote), so a label is always text; lines are joined with <br>."""
+    return '"' + "<br>".join(line.translate(MERMAID_ESCAPES) for line in lines) + '"'
