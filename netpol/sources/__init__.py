@@ -255,7 +255,8 @@ def load_manifests(paths: Iterable[str], stdin_text: str | None = None, keep_tex
     texts: dict[str, str] | None = {} if keep_texts else None
     with paused_gc():
         result = assemble(_read_all(inputs, stdin_text, empty, texts))
-    notes = [Diagnostic("note", f"skipped {what}") for what in inputs.skipped]
+    notes = [Diagnostic("warning", f"not read: it {e.message}", e.location) for e in inputs.unrendered]
+    notes += [Diagnostic("note", f"skipped {what}") for what in inputs.skipped]
     notes += [Diagnostic("note", f"skipped {path}: holds no objects") for path in empty]
     return replace(result, diagnostics=tuple(notes) + result.diagnostics, texts=texts or {})
 

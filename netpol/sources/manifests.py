@@ -84,6 +84,7 @@ class Inputs:
     files: tuple[str, ...]
     given: frozenset[str]  # files named on the command line, not found in a directory
     skipped: tuple[str, ...] = ()
+    unrendered: tuple[InputError, ...] = ()  # Kustomize or Helm directories inside a directory: not read (a warning)
 
 
 def expand_paths(paths: Iterable[str]) -> Inputs:
@@ -91,6 +92,7 @@ def expand_paths(paths: Iterable[str]) -> Inputs:
     out: list[str] = []
     given: set[str] = set()
     skipped: list[str] = []
+    unrendered: list[InputError] = []
     for raw in paths:
         if raw == STDIN:
             out.append(STDIN)
@@ -98,8 +100,10 @@ def expand_paths(paths: Iterable[str]) -> Inputs:
             continue
         path = Path(raw)
         if path.is_dir():
-            found = _walk(path, skipped)
+            found = _walk(path, skipped, unrendered)
             if not found:
+                if unrendered:  # nothing else to read: the hint is the answer
+                    raise unrendered[0]
                 raise InputError(Location(raw), None, "directory holds no .yaml, .yml or .json files")
             out.extend(found)
         elif path.exists():  # named on the command line: a file, or a pipe such as /dev/stdin or <(kubectl ...)
@@ -108,11 +112,13 @@ def expand_paths(paths: Iterable[str]) -> Inputs:
             given.add(raw)
         else:
             _check_entry(raw)
-    return Inputs(tuple(out), frozenset(given), tuple(skipped))
+    return Inputs(tuple(out), frozenset(given), tuple(skipped), tuple(unrendered))
 
 
-def _walk(top: Path, skipped: list[str]) -> list[str]:
-    """Manifest files under `top`, following directory symlinks once each (a loop is not walked twice)."""
+def _walk(top: Path, skipped: list[str], unrendered: list[InputError]) -> list[str]:
+    """Manifest files under `top`, following directory symlinks once each (a loop is not walked twice).
+    A Kustomize or Helm directory below `top` is passed over whole, into `unrendered`: its files are inputs
+    to a renderer, not objects, and one such folder in a repository must not stop the reading of the rest."""
     found: list[str] = []
     seen: set[tuple[int, int]] = set()
     pending = [top]
@@ -128,9 +134,12 @@ def _walk(top: Path, skipped: list[str]) -> list[str]:
             continue
         seen.add((info.st_dev, info.st_ino))
         names = {e.name for e in entries}
-        for marker, what, how in _RENDER_FIRST:
-            if marker in names:
-                _render_first(directory, marker, what, how)
+        marked = [_render_first(directory, marker, what, how) for marker, what, how in _RENDER_FIRST if marker in names]
+        if marked and directory == top:
+            raise marked[0]
+        if marked:
+            unrendered.append(marked[0])
+            continue
         subdirs = []
         for entry in entries:
             child = directory / entry.name
@@ -166,12 +175,12 @@ def _check_entry(path: str) -> None:
 def _refuse_render_source(directory: Path, name: str) -> None:
     for marker, what, how in _RENDER_FIRST:
         if name == marker:
-            _render_first(directory, marker, what, how)
+            raise _render_first(directory, marker, what, how)
 
 
-def _render_first(directory: Path, marker: str, what: str, how: str) -> None:
-    raise InputError(Location(str(directory)), None,
-                     f"is {what} ({marker}), not manifests: render it first, e.g. {how.format(dir=directory)}")
+def _render_first(directory: Path, marker: str, what: str, how: str) -> InputError:
+    return InputError(Location(str(directory)), None,
+                      f"is {what} ({marker}), not manifests: render it first, e.g. {how.format(dir=directory)}")
 
 
 def display_name(path: str) -> str:
