@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from netpol.selectors import Scope
     from netpol.sources import LoadResult
     from netpol.sources.cluster import ClusterRead
+    from netpol.sources.render import Rendering
 
 EXIT_OK = 0
 EXIT_DENIED = 1
@@ -118,6 +119,11 @@ class Shell(StrEnum):
     fish = "fish"
 
 
+class RenderMode(StrEnum):
+    auto = "auto"
+    never = "never"
+
+
 class ProtocolName(StrEnum):
     TCP = "TCP"
     UDP = "UDP"
@@ -129,6 +135,13 @@ Files = Annotated[
     typer.Option("--filename", "-f", metavar="PATH", help="Manifest file, directory (recursive) or '-' for stdin. "
                  "Repeatable. Without it, the live cluster is read."),
 ]
+Render = Annotated[RenderMode, typer.Option(
+    "--render", metavar="auto|never", help="auto: render a Kustomize directory or Helm chart under -f with "
+    "kustomize build, kubectl kustomize or helm template when on PATH; never: do not (a hint, or a warning).")]
+HelmValues = Annotated[list[str] | None, typer.Option(
+    "--helm-values", metavar="FILE", help="Values for helm template (its --values). Repeatable.")]
+HelmSet = Annotated[list[str] | None, typer.Option(
+    "--helm-set", metavar="K=V", help="A value for helm template (its --set). Repeatable.")]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="List objects of kinds netpol does not analyse.")]
 Kubeconfig = Annotated[str | None, typer.Option(
     "--kubeconfig", metavar="FILE", help="The kube config file for reading a live cluster (without -f; check: with "
@@ -287,6 +300,13 @@ class Source:
     context: str | None = None
     verbose: bool = False
     keep_texts: bool = False  # keep each input's text for field positions (lint, report): no input is read twice
+    rendering: Rendering | None = None  # Kustomize and Helm (default: render when the tool is on PATH)
+
+
+def _rendering(mode: RenderMode, helm_values: list[str] | None, helm_set: list[str] | None) -> Rendering:
+    from netpol.sources.render import Rendering
+
+    return Rendering(mode is RenderMode.auto, tuple(helm_values or ()), tuple(helm_set or ()))
 
 
 KUBECONFIG_UNUSED = "--kubeconfig and --context choose the live cluster to read; with {other} they would be ignored"
@@ -295,6 +315,7 @@ KUBECONFIG_UNUSED = "--kubeconfig and --context choose the live cluster to read;
 def _load(source: Source, scope: list[str] | None = None) -> LoadResult:
     """Manifests when -f is given, else the live cluster (all namespaces, or `scope`)."""
     from netpol.sources import load_manifests
+    from netpol.sources.render import AUTO
 
     if source.files and (source.kubeconfig or source.context):
         _fail(KUBECONFIG_UNUSED.format(other="-f (manifests)"))
@@ -302,7 +323,7 @@ def _load(source: Source, scope: list[str] | None = None) -> LoadResult:
         if source.files:
             stdin_text = _stdin_text() if "-" in source.files else None
             with _phase("reading manifests"):
-                result = load_manifests(source.files, stdin_text, source.keep_texts)
+                result = load_manifests(source.files, stdin_text, source.keep_texts, source.rendering or AUTO)
         else:
             result = _read_live(source, scope).result
     _report(result, source.verbose)
@@ -444,6 +465,9 @@ def can_reach(
                                  help="Port number, or a port name of DST. Not for a Service.")
     ] = None,
     files: Files = None,
+    render: Render = RenderMode.auto,
+    helm_values: HelmValues = None,
+    helm_set: HelmSet = None,
     protocol: ProtocolOpt = ProtocolName.TCP,
     namespace: Annotated[str, typer.Option("--namespace", "-n", metavar="NS",
                                            help="Namespace for bare pod names.")] = "default",
@@ -474,14 +498,15 @@ def can_reach(
         if port is None:
             _fail("--port is required")
         _can_reach_possible(source, destination, port, protocol.value, namespace, output,
-                            Source(files, kubeconfig, context, verbose), scopes)
+                            Source(files, kubeconfig, context, verbose,
+                                   rendering=_rendering(render, helm_values, helm_set)), scopes)
     service = SERVICE_REF.match(destination)
     if service is not None and port is not None:
         _fail("a Service destination takes its port as svc/NAME:PORT, not --port")
     if service is None and port is None:
         _fail("--port is required (or DST is a Service: svc/NAME:PORT)")
     with _user_errors():
-        inputs = Source(files, kubeconfig, context, verbose)
+        inputs = Source(files, kubeconfig, context, verbose, rendering=_rendering(render, helm_values, helm_set))
         analyzer = _analyze(inputs, _endpoint_namespaces((source, destination), namespace))
         if service is not None:
             sv = analyzer.can_reach_service(source, destination, protocol.value, namespace)
@@ -515,6 +540,9 @@ def _can_reach_possible(source: str, destination: str, port: str, protocol: str,
 @app.command()
 def matrix(
     files: Files = None,
+    render: Render = RenderMode.auto,
+    helm_values: HelmValues = None,
+    helm_set: HelmSet = None,
     port: Annotated[
         int | None, typer.Option("--port", "-p", metavar="PORT", help="Probe one port; without it, cells list ports.")
     ] = None,
@@ -549,7 +577,8 @@ def matrix(
     )
 
     with _user_errors():
-        analyzer = _analyze(Source(files, kubeconfig, context, verbose), namespace, warn_no_pods=True)
+        analyzer = _analyze(Source(files, kubeconfig, context, verbose,
+                                   rendering=_rendering(render, helm_values, helm_set)), namespace, warn_no_pods=True)
         _check_namespaces(analyzer.cluster, namespace)
         m = analyzer.matrix(port, protocol.value if protocol else None, namespace, by_workload)
     if output is MatrixFormat.table:
@@ -572,6 +601,9 @@ def matrix(
 @app.command()
 def explain(
     files: Files = None,
+    render: Render = RenderMode.auto,
+    helm_values: HelmValues = None,
+    helm_set: HelmSet = None,
     namespace: Namespaces = None,
     output: Annotated[ExplainFormat, typer.Option("--output", "-o", metavar="table|json",
                                                   help="Output format.")] = ExplainFormat.table,
@@ -588,7 +620,8 @@ def explain(
     from netpol.render.explain import WIDE, explain_json, explain_text
 
     with _user_errors():
-        analyzer = _analyze(Source(files, kubeconfig, context, verbose), namespace)
+        analyzer = _analyze(Source(files, kubeconfig, context, verbose,
+                                   rendering=_rendering(render, helm_values, helm_set)), namespace)
         _check_namespaces(analyzer.cluster, namespace)
         summaries, tiers = analyzer.explain(namespace), analyzer.explain_tiers(namespace)
     if output is ExplainFormat.json:
@@ -601,6 +634,9 @@ def explain(
 @app.command()
 def graph(
     files: Files = None,
+    render: Render = RenderMode.auto,
+    helm_values: HelmValues = None,
+    helm_set: HelmSet = None,
     out: Annotated[
         str | None, typer.Option("--output", "-o", metavar="FILE", help="Write here; the extension picks the format.")
     ] = None,
@@ -636,7 +672,7 @@ def graph(
     if out is not None:
         _output_path(out, force)
     with _user_errors():
-        source = Source(files, kubeconfig, context, verbose)
+        source = Source(files, kubeconfig, context, verbose, rendering=_rendering(render, helm_values, helm_set))
         analyzer = _analyze(source, None if focus else namespace, warn_no_pods=True)
         _check_namespaces(analyzer.cluster, namespace)
         diagram = analyzer.diagram(port, protocol.value, namespace, focus)
@@ -850,6 +886,9 @@ def exposure(
         metavar="[TARGET]", help="ns/pod, ns/deployment/NAME, or NS{labels} (every possible such pod, e.g. "
         "'payments{app=db}'). Default: every workload and pod of the input (every region without pods).")] = None,
     files: Files = None,
+    render: Render = RenderMode.auto,
+    helm_values: HelmValues = None,
+    helm_set: HelmSet = None,
     namespace: Namespaces = None,
     output: Annotated[ListFormat, typer.Option("--output", "-o", metavar="text|json|csv|md",
                                                help="Output format.")] = ListFormat.text,
@@ -874,8 +913,9 @@ def exposure(
     from netpol.render.exposure import exposure_csv, exposure_json, exposure_markdown, exposure_text
 
     with _user_errors():
-        units = _units(Source(files, kubeconfig, context, verbose), input_only, [target] if target else [],
-                       namespace)
+        units = _units(Source(files, kubeconfig, context, verbose,
+                              rendering=_rendering(render, helm_values, helm_set)), input_only,
+                       [target] if target else [], namespace)
         targets = units.find(target) if target else [u for u in units.subjects
                                                      if not namespace or u.namespace in namespace]
         items = exposure_of(units, targets)
@@ -892,6 +932,9 @@ def exposure(
 @app.command("list")
 def list_connections(
     files: Files = None,
+    render: Render = RenderMode.auto,
+    helm_values: HelmValues = None,
+    helm_set: HelmSet = None,
     to: Annotated[str | None, typer.Option("--to", metavar="X", help="Only connections to X (an endpoint as "
                                            "for exposure, or an address or CIDR).")] = None,
     from_: Annotated[str | None, typer.Option("--from", metavar="X", help="Only connections from X.")] = None,
@@ -926,8 +969,9 @@ def list_connections(
             from netpol.query import port_number
 
             probe = (protocol.value, port_number(port))
-        units = _units(Source(files, kubeconfig, context, verbose), input_only, [x for x in (to, from_) if x],
-                       namespace)
+        units = _units(Source(files, kubeconfig, context, verbose,
+                              rendering=_rendering(render, helm_values, helm_set)), input_only,
+                       [x for x in (to, from_) if x], namespace)
         sources = units.find(from_) if from_ else None
         destinations = units.find(to) if to else None
         asked_possible = any(u.kind == "region" for u in (*(sources or ()), *(destinations or ())))
@@ -949,6 +993,9 @@ def list_connections(
 def report(
     out: Annotated[str, typer.Option("--output", "-o", metavar="FILE.html", help="The page to write.")],
     files: Files = None,
+    render: Render = RenderMode.auto,
+    helm_values: HelmValues = None,
+    helm_set: HelmSet = None,
     namespace: Namespaces = None,
     kubeconfig: Kubeconfig = None,
     context: Context = None,
@@ -973,7 +1020,8 @@ def report(
         _fail(f"the report is an HTML page: name it .html, not {out!r}")
     _output_path(out, force)
     with _user_errors():
-        loaded = _load(Source(files, kubeconfig, context, verbose, keep_texts=True), namespace)
+        loaded = _load(Source(files, kubeconfig, context, verbose,
+                              rendering=_rendering(render, helm_values, helm_set), keep_texts=True), namespace)
         _check_namespaces(loaded.cluster, namespace)
         analyzer = _compile(loaded, warn_no_pods=True)
         with _phase("linting"):
@@ -1014,6 +1062,9 @@ def lint(
         metavar="PATH", help="Manifest files or directories, as with -f (for pre-commit, which passes "
         "the changed files).", show_default=False)] = None,
     files: Files = None,
+    render: Render = RenderMode.auto,
+    helm_values: HelmValues = None,
+    helm_set: HelmSet = None,
     namespace: Namespaces = None,
     output: Annotated[LintFormat, typer.Option("--output", "-o", metavar="text|json|sarif",
                                                help="Output format; sarif is for code scanning.")] = LintFormat.text,
@@ -1050,7 +1101,8 @@ def lint(
     with _user_errors():
         rule_ids([*(disable or []), *(enable or [])])  # a typo is an error before any reading
         inputs = [*(files or []), *(paths or [])] or None
-        loaded = _load(Source(inputs, kubeconfig, context, verbose, keep_texts=True), namespace)
+        loaded = _load(Source(inputs, kubeconfig, context, verbose, keep_texts=True,
+                              rendering=_rendering(render, helm_values, helm_set)), namespace)
         _check_namespaces(loaded.cluster, namespace)
         with _phase("linting"):
             report = run_lint(loaded.cluster, namespace or (), disable or (), enable or ())
