@@ -107,7 +107,8 @@ def test_without_the_tool_the_hint(tmp_path: Path, bin_dir: Path) -> None:
 REAL_KUSTOMIZE = shutil.which("kustomize") or shutil.which("kubectl")
 
 
-@pytest.mark.skipif(REAL_KUSTOMIZE is None, reason="neither kustomize nor kubectl is installed")
+@pytest.mark.skipif(REAL_KUSTOMIZE is None, reason="neither kustomize nor kubectl is installed (./scripts/test "
+                    "builds kustomize into .tools/bin where Go is)")
 def test_a_real_overlay(tmp_path: Path) -> None:
     """kubectl's (or kustomize's) own rendering: the overlay's namespace applies to the base's objects."""
     write(tmp_path / "base" / "kustomization.yaml", "resources: [pods.yaml, np.yaml]\n")
