@@ -47,6 +47,7 @@ if TYPE_CHECKING:
     from netpol.selectors import Scope
     from netpol.sources import LoadResult
     from netpol.sources.cluster import ClusterRead
+    from netpol.sources.render import Rendering
 
 EXIT_OK = 0
 EXIT_DENIED = 1
@@ -88,6 +89,8 @@ class GraphFormat(StrEnum):
     dot = "dot"
     svg = "svg"
     png = "png"
+    mermaid = "mermaid"
+    md = "md"  # Markdown: the Mermaid flowchart in a ```mermaid block, as GitHub renders it
 
 
 class DiffFormat(StrEnum):
@@ -110,6 +113,17 @@ class FailOn(StrEnum):
     never = "never"
 
 
+class Shell(StrEnum):
+    bash = "bash"
+    zsh = "zsh"
+    fish = "fish"
+
+
+class RenderMode(StrEnum):
+    auto = "auto"
+    never = "never"
+
+
 class ProtocolName(StrEnum):
     TCP = "TCP"
     UDP = "UDP"
@@ -121,6 +135,13 @@ Files = Annotated[
     typer.Option("--filename", "-f", metavar="PATH", help="Manifest file, directory (recursive) or '-' for stdin. "
                  "Repeatable. Without it, the live cluster is read."),
 ]
+Render = Annotated[RenderMode, typer.Option(
+    "--render", metavar="auto|never", help="auto: render a Kustomize directory or Helm chart under -f with "
+    "kustomize build, kubectl kustomize or helm template when on PATH; never: do not (a hint, or a warning).")]
+HelmValues = Annotated[list[str] | None, typer.Option(
+    "--helm-values", metavar="FILE", help="Values for helm template (its --values). Repeatable.")]
+HelmSet = Annotated[list[str] | None, typer.Option(
+    "--helm-set", metavar="K=V", help="A value for helm template (its --set). Repeatable.")]
 Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="List objects of kinds netpol does not analyse.")]
 Kubeconfig = Annotated[str | None, typer.Option(
     "--kubeconfig", metavar="FILE", help="The kube config file for reading a live cluster (without -f; check: with "
@@ -290,6 +311,13 @@ class Source:
     # Objects that enforce traffic and that netpol does not evaluate: None for a command that states no
     # reachability (they are named in a warning), False to refuse to answer, True to answer and say so.
     ignore_unmodelled: bool | None = None
+    rendering: Rendering | None = None  # Kustomize and Helm (default: render when the tool is on PATH)
+
+
+def _rendering(mode: RenderMode, helm_values: list[str] | None, helm_set: list[str] | None) -> Rendering:
+    from netpol.sources.render import Rendering
+
+    return Rendering(mode is RenderMode.auto, tuple(helm_values or ()), tuple(helm_set or ()))
 
 
 KUBECONFIG_UNUSED = "--kubeconfig and --context choose the live cluster to read; with {other} they would be ignored"
@@ -298,6 +326,7 @@ KUBECONFIG_UNUSED = "--kubeconfig and --context choose the live cluster to read;
 def _load(source: Source, scope: list[str] | None = None) -> LoadResult:
     """Manifests when -f is given, else the live cluster (all namespaces, or `scope`)."""
     from netpol.sources import load_manifests
+    from netpol.sources.render import AUTO
 
     if source.files and (source.kubeconfig or source.context):
         _fail(KUBECONFIG_UNUSED.format(other="-f (manifests)"))
@@ -305,7 +334,8 @@ def _load(source: Source, scope: list[str] | None = None) -> LoadResult:
         if source.files:
             stdin_text = _stdin_text() if "-" in source.files else None
             with _phase("reading manifests"):
-                result = load_manifests(source.files, stdin_text, source.keep_texts, source.default_namespace)
+                result = load_manifests(source.files, stdin_text, source.keep_texts, source.default_namespace,
+                                        source.rendering or AUTO)
         else:
             if source.default_namespace is not None:
                 raise QueryError("--default-namespace is for manifests that name no namespace: pass -f PATH")
@@ -465,6 +495,9 @@ def can_reach(
                                  help="Port number, or a port name of DST. Not for a Service.")
     ] = None,
     files: Files = None,
+    render: Render = RenderMode.auto,
+    helm_values: HelmValues = None,
+    helm_set: HelmSet = None,
     protocol: ProtocolOpt = ProtocolName.TCP,
     namespace: Annotated[str, typer.Option("--namespace", "-n", metavar="NS",
                                            help="Namespace for bare pod names.")] = "default",
@@ -498,7 +531,8 @@ def can_reach(
             _fail("--port is required")
         _can_reach_possible(source, destination, port, protocol.value, namespace, output,
                             Source(files, kubeconfig, context, verbose,
-                                   default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled),
+                                   default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
+                                   rendering=_rendering(render, helm_values, helm_set)),
                             scopes)
     service = SERVICE_REF.match(destination)
     if service is not None and port is not None:
@@ -507,7 +541,8 @@ def can_reach(
         _fail("--port is required (or DST is a Service: svc/NAME:PORT)")
     with _user_errors():
         inputs = Source(files, kubeconfig, context, verbose,
-                        default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled)
+                        default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
+                        rendering=_rendering(render, helm_values, helm_set))
         analyzer = _analyze(inputs, _endpoint_namespaces((source, destination), namespace))
         if service is not None:
             sv = analyzer.can_reach_service(source, destination, protocol.value, namespace)
@@ -541,6 +576,9 @@ def _can_reach_possible(source: str, destination: str, port: str, protocol: str,
 @app.command()
 def matrix(
     files: Files = None,
+    render: Render = RenderMode.auto,
+    helm_values: HelmValues = None,
+    helm_set: HelmSet = None,
     port: Annotated[
         int | None, typer.Option("--port", "-p", metavar="PORT", help="Probe one port; without it, cells list ports.")
     ] = None,
@@ -578,7 +616,8 @@ def matrix(
 
     with _user_errors():
         analyzer = _analyze(Source(files, kubeconfig, context, verbose,
-                                   default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled),
+                                   default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
+                                   rendering=_rendering(render, helm_values, helm_set)),
                             namespace, warn_no_pods=True)
         _check_namespaces(analyzer.cluster, namespace)
         m = analyzer.matrix(port, protocol.value if protocol else None, namespace, by_workload)
@@ -602,6 +641,9 @@ def matrix(
 @app.command()
 def explain(
     files: Files = None,
+    render: Render = RenderMode.auto,
+    helm_values: HelmValues = None,
+    helm_set: HelmSet = None,
     namespace: Namespaces = None,
     output: Annotated[ExplainFormat, typer.Option("--output", "-o", metavar="table|json",
                                                   help="Output format.")] = ExplainFormat.table,
@@ -619,7 +661,8 @@ def explain(
     from netpol.render.explain import WIDE, explain_json, explain_text
 
     with _user_errors():
-        analyzer = _analyze(Source(files, kubeconfig, context, verbose, default_namespace=default_namespace),
+        analyzer = _analyze(Source(files, kubeconfig, context, verbose, default_namespace=default_namespace,
+                                   rendering=_rendering(render, helm_values, helm_set)),
                             namespace)
         _check_namespaces(analyzer.cluster, namespace)
         summaries, tiers = analyzer.explain(namespace), analyzer.explain_tiers(namespace)
@@ -633,11 +676,14 @@ def explain(
 @app.command()
 def graph(
     files: Files = None,
+    render: Render = RenderMode.auto,
+    helm_values: HelmValues = None,
+    helm_set: HelmSet = None,
     out: Annotated[
         str | None, typer.Option("--output", "-o", metavar="FILE", help="Write here; the extension picks the format.")
     ] = None,
     fmt: Annotated[
-        GraphFormat | None, typer.Option("--format", metavar="dot|svg|png",
+        GraphFormat | None, typer.Option("--format", metavar="dot|svg|png|mermaid|md",
                                          help="The format (default: from -o, else dot).")
     ] = None,
     port: Annotated[
@@ -656,32 +702,41 @@ def graph(
     default_namespace: DefaultNamespace = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
 ) -> None:
-    """Draw the allow-graph as DOT, SVG or PNG (SVG and PNG need Graphviz's `dot`).
+    """Draw the allow-graph as DOT, SVG or PNG (SVG and PNG need Graphviz's `dot`), or as a Mermaid flowchart.
 
     \b
     Example:
       netpol graph -f k8s/ -n payments -o payments.svg
+      netpol graph -f k8s/ -n payments -o payments.mmd
     """
-    from netpol.render.graph import diagram_dot, render_image
+    from netpol.render.graph import MERMAID_MAX_EDGES, diagram_dot, diagram_mermaid, render_image
 
     chosen = fmt or _format_from_name(out)
-    if chosen is not GraphFormat.dot and out is None and sys.stdout.isatty():
+    if chosen in (GraphFormat.svg, GraphFormat.png) and out is None and sys.stdout.isatty():
         _fail(f"{chosen.value} is binary or long; write it to a file with -o FILE")
     if out is not None:
         _output_path(out, force)
     with _user_errors():
         source = Source(files, kubeconfig, context, verbose,
-                        default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled)
+                        default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
+                        rendering=_rendering(render, helm_values, helm_set))
         analyzer = _analyze(source, None if focus else namespace, warn_no_pods=True)
         _check_namespaces(analyzer.cluster, namespace)
         if analyzer.cluster.pods:  # the anchors ("any pod ...") must hold for every pod that could exist
             analyzer = _graph_world(analyzer, input_only)
         diagram = analyzer.diagram(port, protocol.value, namespace, focus)
-        dot = diagram_dot(diagram)
-        if chosen is not GraphFormat.dot and len(diagram.edges) > LARGE_GRAPH_EDGES:
-            _note(f"netpol: note: {len(diagram.edges)} edges to lay out; Graphviz may take minutes "
-                  "(-n NS or --focus NS/POD draws less)")
-        data = dot.encode() if chosen is GraphFormat.dot else render_image(dot, chosen.value)
+        if chosen in (GraphFormat.mermaid, GraphFormat.md):
+            if len(diagram.edges) > MERMAID_MAX_EDGES:
+                _note(f"netpol: note: {len(diagram.edges)} edges; Mermaid (and GitHub) draw at most "
+                      f"{MERMAID_MAX_EDGES} by default (-n NS or --focus NS/POD draws less)")
+            text = diagram_mermaid(diagram)
+            data = (f"```mermaid\n{text}```\n" if chosen is GraphFormat.md else text).encode()
+        else:
+            dot = diagram_dot(diagram)
+            if chosen is not GraphFormat.dot and len(diagram.edges) > LARGE_GRAPH_EDGES:
+                _note(f"netpol: note: {len(diagram.edges)} edges to lay out; Graphviz may take minutes "
+                      "(-n NS or --focus NS/POD draws less)")
+            data = dot.encode() if chosen is GraphFormat.dot else render_image(dot, chosen.value)
     if out is None:
         sys.stdout.buffer.write(data)
     else:
@@ -691,10 +746,12 @@ def graph(
 def _format_from_name(out: str | None) -> GraphFormat:
     if out is None:
         return GraphFormat.dot
+    suffix = _suffix(out)
     try:
-        return GraphFormat(_suffix(out))
+        return GraphFormat.mermaid if suffix in ("mmd", "mermaid") else GraphFormat(suffix)
     except ValueError:
-        _fail(f"cannot tell the format of {out!r} from its extension: use .dot, .svg or .png, or --format")
+        _fail(f"cannot tell the format of {out!r} from its extension: use .dot, .svg, .png, .mmd or .md, "
+              "or --format")
 
 
 @app.command()
@@ -911,6 +968,9 @@ def exposure(
         metavar="[TARGET]", help="ns/pod, ns/deployment/NAME, or NS{labels} (every possible such pod, e.g. "
         "'payments{app=db}'). Default: every workload and pod of the input (every region without pods).")] = None,
     files: Files = None,
+    render: Render = RenderMode.auto,
+    helm_values: HelmValues = None,
+    helm_set: HelmSet = None,
     namespace: Namespaces = None,
     output: Annotated[ListFormat, typer.Option("--output", "-o", metavar="text|json|csv|md",
                                                help="Output format.")] = ListFormat.text,
@@ -938,7 +998,8 @@ def exposure(
 
     with _user_errors():
         units = _units(Source(files, kubeconfig, context, verbose,
-                              default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled), input_only,
+                              default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
+                              rendering=_rendering(render, helm_values, helm_set)), input_only,
                        [target] if target else [], namespace)
         targets = units.find(target) if target else [u for u in units.subjects
                                                      if not namespace or u.namespace in namespace]
@@ -956,6 +1017,9 @@ def exposure(
 @app.command("list")
 def list_connections(
     files: Files = None,
+    render: Render = RenderMode.auto,
+    helm_values: HelmValues = None,
+    helm_set: HelmSet = None,
     to: Annotated[str | None, typer.Option("--to", metavar="X", help="Only connections to X (an endpoint as "
                                            "for exposure, or an address or CIDR).")] = None,
     from_: Annotated[str | None, typer.Option("--from", metavar="X", help="Only connections from X.")] = None,
@@ -993,7 +1057,8 @@ def list_connections(
 
             probe = (protocol.value, port_number(port))
         units = _units(Source(files, kubeconfig, context, verbose,
-                              default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled), input_only,
+                              default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
+                              rendering=_rendering(render, helm_values, helm_set)), input_only,
                        [x for x in (to, from_) if x], namespace)
         sources = units.find(from_) if from_ else None
         destinations = units.find(to) if to else None
@@ -1016,6 +1081,9 @@ def list_connections(
 def report(
     out: Annotated[str, typer.Option("--output", "-o", metavar="FILE.html", help="The page to write.")],
     files: Files = None,
+    render: Render = RenderMode.auto,
+    helm_values: HelmValues = None,
+    helm_set: HelmSet = None,
     namespace: Namespaces = None,
     kubeconfig: Kubeconfig = None,
     context: Context = None,
@@ -1043,7 +1111,8 @@ def report(
     _output_path(out, force)
     with _user_errors():
         loaded = _load(Source(files, kubeconfig, context, verbose, keep_texts=True,
-                              default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled), namespace)
+                              default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
+                              rendering=_rendering(render, helm_values, helm_set)), namespace)
         _check_namespaces(loaded.cluster, namespace)
         analyzer = _compile(loaded, warn_no_pods=True)
         with _phase("linting"):
@@ -1084,6 +1153,9 @@ def lint(
         metavar="PATH", help="Manifest files or directories, as with -f (for pre-commit, which passes "
         "the changed files).", show_default=False)] = None,
     files: Files = None,
+    render: Render = RenderMode.auto,
+    helm_values: HelmValues = None,
+    helm_set: HelmSet = None,
     namespace: Namespaces = None,
     output: Annotated[LintFormat, typer.Option("--output", "-o", metavar="text|json|sarif",
                                                help="Output format; sarif is for code scanning.")] = LintFormat.text,
@@ -1123,7 +1195,8 @@ def lint(
         rule_ids([*(disable or []), *(enable or [])])  # a typo is an error before any reading
         inputs = [*(files or []), *(paths or [])] or None
         loaded = _load(Source(inputs, kubeconfig, context, verbose, keep_texts=True,
-                              default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled), namespace)
+                              default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
+                              rendering=_rendering(render, helm_values, helm_set)), namespace)
         _check_namespaces(loaded.cluster, namespace)
         with _phase("linting"):
             report = run_lint(loaded.cluster, namespace or (), disable or (), enable or ())
@@ -1347,6 +1420,25 @@ def replay(
         raise typer.Exit(EXIT_DENIED)
 
 
+COMPLETE_VAR = "_NETPOL_COMPLETE"  # set by the completion scripts when the shell asks netpol for candidates
+
+
+@app.command()
+def completion(shell: Annotated[Shell, typer.Argument(metavar="SHELL", help="bash, zsh or fish.")]) -> None:
+    """Print the shell completion script: commands, options, the values of enumerated options, file paths.
+
+    The script asks netpol itself for the candidates (click's completion, through typer), so it never goes
+    stale. See docs/cli.md#netpol-completion for where to put it.
+
+    \b
+    Example:
+      source <(netpol completion bash)
+    """
+    from typer._completion_shared import get_completion_script
+
+    print(get_completion_script(prog_name="netpol", complete_var=COMPLETE_VAR, shell=shell.value))
+
+
 def _version(value: bool) -> None:
     if value:
         from netpol import __version__
@@ -1398,17 +1490,26 @@ def _terminated(signum: int, _frame: object) -> NoReturn:
     raise SystemExit(128 + signum)
 
 
+def _prog_name(argv0: str) -> str:
+    """Run as kubectl-netpol (kubectl's plugin mechanism), usage lines and hints say `kubectl netpol`."""
+    return "kubectl netpol" if os.path.basename(argv0) == "kubectl-netpol" else "netpol"
+
+
 def main() -> None:
     """Console entry point: usage errors become one line, like every other error; crashes exit 3."""
     import signal
 
     signal.signal(signal.SIGTERM, _terminated)
     _guard_streams()
+    if os.environ.get(COMPLETE_VAR):  # a shell asking for candidates: typer's completion classes, only then
+        from typer._completion_classes import completion_init
+
+        completion_init()
     argv, debug = _hoist_debug(sys.argv)
     bare = argv[1:] in ([], [DEBUG_FLAG])  # no command: the help on stdout, and exit 2 (not a pass for a script)
     sys.argv = [*argv, "--help"] if bare else argv
     try:
-        code = app(standalone_mode=False, prog_name="netpol")
+        code = app(standalone_mode=False, prog_name=_prog_name(sys.argv[0]), complete_var=COMPLETE_VAR)
         if bare:
             code = EXIT_ERROR
         sys.stdout.flush()

@@ -1,11 +1,15 @@
-"""A Diagram as Graphviz DOT, and DOT as SVG or PNG through the `dot` program.
+"""A Diagram as Graphviz DOT (and DOT as SVG or PNG through the `dot` program), or as a Mermaid flowchart.
 
-The DOT is built in a fixed order (namespaces, then nodes and edges sorted
+Both are built in a fixed order (namespaces, then nodes and edges sorted
 by id) so the same input gives byte-identical output that diffs in Git.
+Mermaid draws the same picture where GitHub renders Markdown: the same
+boxes per namespace, node texts, colours (as classDef) and edge labels.
 """
 
 from __future__ import annotations
 
+import html
+import json
 import signal
 import subprocess
 
@@ -37,6 +41,22 @@ INPUT_ANCHOR_ROW = ('BORDER="1" COLOR="#566573" STYLE="dashed"', "any pod of the
                     "pods not in the input are left out)")
 TIERED_ROW = ('BORDER="1" COLOR="#6c3483" STYLE="dashed"', "pod",
               "[tiered]: an Admin or Baseline policy selects it<BR ALIGN=\"LEFT\"/>(drawn with a double border)")
+# Mermaid: one class per mark of the DOT picture (a node may have several), and each legend row's class
+MERMAID_CLASSES = {
+    "pod": "fill:#ffffff,stroke:#2c3e50,color:#000000",
+    "ingress": f"stroke:{INGRESS_BORDER},stroke-width:2.5px",
+    "egress": f"fill:{EGRESS_FILL}",
+    "tiered": "stroke-dasharray:8 3 2 3",  # DOT's double border: Mermaid has none for a box
+    "anchor": "fill:#ffffff,stroke:#566573,stroke-dasharray:5 4,color:#000000",
+    "external": "fill:#eaf2f8,stroke:#2e86c1,color:#000000",
+    "namespace": "fill:none,stroke:#7f8c8d",
+    "note": "fill:none,stroke:none,color:#000000",
+}
+LEGEND_CLASSES: tuple[tuple[str, ...], ...] = (  # LEGEND_ROWS' samples, in order
+    ("pod",), ("pod", "ingress"), ("pod", "egress"), ("anchor",), ("external",), ("note",), ("note",))
+TIERED_CLASSES: tuple[str, ...] = ("pod", "tiered")
+MERMAID_MAX_EDGES = 500  # mermaid's default maxEdges: beyond it, it (and GitHub) draws nothing
+MERMAID_ESCAPES = {ord(c): f"#{ord(c)};" for c in '"#&<>`|\\[]{}()*_~'}  # quotes, entities, HTML, markdown
 
 class GraphvizMissingError(NetpolError):
     """The `dot` program is needed for SVG and PNG."""
@@ -176,8 +196,13 @@ def _external_label(ext: External) -> str:
     return "\n".join(lines)
 
 
+def _legend_rows(possible: bool) -> list[tuple[str, str, str]]:
+    """The legend's rows; the anchors' row says whether they stand for every pod that could exist."""
+    return [row if possible or row[1] != "any pod" else INPUT_ANCHOR_ROW for row in LEGEND_ROWS]
+
+
 def _legend(g: graphviz.Digraph, tiered: bool, possible: bool) -> None:
-    chosen = [row if possible or row[1] != "any pod" else INPUT_ANCHOR_ROW for row in LEGEND_ROWS]
+    chosen = _legend_rows(possible)
     rows = "".join(
         f'<TR><TD {cell} CELLPADDING="4">{text}</TD><TD ALIGN="LEFT">{meaning}</TD></TR>'
         for cell, text, meaning in (*chosen, *((TIERED_ROW,) if tiered else ()))
@@ -185,3 +210,74 @@ def _legend(g: graphviz.Digraph, tiered: bool, possible: bool) -> None:
     table = f'<<TABLE BORDER="1" COLOR="#aab7b8" CELLBORDER="0" CELLSPACING="4">' \
             f'<TR><TD COLSPAN="2"><B>legend</B></TD></TR>{rows}</TABLE>>'
     g.node("legend", table, shape="plaintext", style="", fontsize="9")
+
+
+def diagram_mermaid(diagram: Diagram) -> str:
+    """The picture diagram_dot draws, as a Mermaid flowchart (left to right)."""
+    lines = ["---", f"title: {json.dumps(_title(diagram).replace(chr(10), '; '))}", "---", "flowchart LR"]
+    classes: dict[str, list[str]] = {name: [] for name in MERMAID_CLASSES}
+    anchor = "any pod" if diagram.possible else "any pod of the input"  # as diagram_dot names them
+    for box in diagram.namespaces:
+        box_id = _mermaid_id("ns", box.name)
+        title = [f"namespace {box.name}", *(f"{k}={v}" for k, v in box.labels)]
+        lines.append(f"  subgraph {box_id}[{_mermaid_text(title)}]")
+        classes["namespace"].append(box_id)
+        if box.has_anchor:
+            lines.append("  " + _mermaid_node(namespace_node(box.name), f"{anchor} in {box.name}", "(", ")"))
+            classes["anchor"].append(_mermaid_id("n", namespace_node(box.name)))
+        for group in box.groups:
+            lines.append("  " + _mermaid_node(group.id, _group_label(group), "(", ")"))
+            for name, on in (("pod", True), ("ingress", group.ingress_isolated), ("egress", group.egress_isolated),
+                             ("tiered", group.tiered)):
+                if on:
+                    classes[name].append(_mermaid_id("n", group.id))
+        lines.append("  end")
+    anchors = ((diagram.any_pod, ANY_POD, f"{anchor}\n(any namespace)"),
+               (diagram.any_unrestricted_pod, ANY_UNRESTRICTED_POD, f"{anchor} whose egress\nis not restricted"))
+    for drawn, node, text in anchors:
+        if drawn:
+            lines.append(_mermaid_node(node, text, "(", ")"))
+            classes["anchor"].append(_mermaid_id("n", node))
+    for ext in diagram.externals:
+        lines.append(_mermaid_node(ext.id, _external_label(ext), "{{", "}}"))
+        classes["external"].append(_mermaid_id("n", ext.id))
+    lines.extend(f"  {_mermaid_id('n', e.source)} -->|{_mermaid_text([str(e.ports)])}| {_mermaid_id('n', e.target)}"
+                 for e in diagram.edges)
+    lines.extend(_mermaid_legend(any(g.tiered for box in diagram.namespaces for g in box.groups), diagram.possible,
+                                 classes))
+    lines.extend(f"  classDef {name} {style}" for name, style in MERMAID_CLASSES.items())
+    lines.extend(f"  class {','.join(ids)} {name}" for name, ids in classes.items() if ids)
+    lines.append("  linkStyle default stroke:#34495e")
+    return "\n".join(lines) + "\n"
+
+
+def _mermaid_legend(tiered: bool, possible: bool, classes: dict[str, list[str]]) -> list[str]:
+    """DOT's legend table as a box of sample nodes, each in the classes of the mark it explains."""
+    rows = [*zip(_legend_rows(possible), LEGEND_CLASSES, strict=True),
+            *(((TIERED_ROW, TIERED_CLASSES),) if tiered else ())]
+    lines = ["  subgraph legend[legend]", "    direction TB"]
+    for index, ((_cell, text, meaning), names) in enumerate(rows):
+        node = f"legend{index}"
+        first, *rest = html.unescape(meaning.replace('<BR ALIGN="LEFT"/>', "\n")).splitlines()
+        lines.append(f"    {node}({_mermaid_text([f'{html.unescape(text)}: {first}', *rest])})")
+        for name in names:
+            classes[name].append(node)
+    lines.append("  end")
+    classes["namespace"].append("legend")
+    return lines
+
+
+def _mermaid_node(node: str, text: str, opening: str, closing: str) -> str:
+    return f"  {_mermaid_id('n', node)}{opening}{_mermaid_text(text.split(chr(10)))}{closing}"
+
+
+def _mermaid_id(prefix: str, node: str) -> str:
+    """A Mermaid id from any node name, one to one: letters and digits kept, every other character as _XX
+    (hex code point). The prefix keeps ids off Mermaid's keywords (`end`) and edge heads (`o`, `x`)."""
+    return prefix + "_" + "".join(c if c.isascii() and c.isalnum() else f"_{ord(c):x}_" for c in node)
+
+
+def _mermaid_text(lines: list[str]) -> str:
+    """Lines as a quoted Mermaid label: every character Mermaid, markdown or HTML would read as markup becomes
+    an entity code (#34; for a quote), so a label is always text; lines are joined with <br>."""
+    return '"' + "<br>".join(line.translate(MERMAID_ESCAPES) for line in lines) + '"'

@@ -28,7 +28,16 @@ from netpol.model import (
     TieredPolicy,
 )
 from netpol.sources.helm import without_passing_hooks
-from netpol.sources.manifests import Inputs, RawObject, display_name, expand_paths, located, raw_objects, read_text
+from netpol.sources.manifests import (
+    Inputs,
+    RawObject,
+    RenderSource,
+    display_name,
+    expand_paths,
+    located,
+    raw_objects,
+    read_text,
+)
 from netpol.sources.parse import (
     Field,
     namespace_name,
@@ -40,6 +49,7 @@ from netpol.sources.parse import (
     pod_has_finished,
     workload_owner,
 )
+from netpol.sources.render import AUTO, Rendering, included, render, render_command
 from netpol.sources.tiered import V1ALPHA1, V1ALPHA2, evaluation_key, parse_node, parse_tiered
 from netpol.sources.unmodelled import Unmodelled, UnmodelledObject, enforcing
 
@@ -278,34 +288,59 @@ KEPT_TEXT_LIMIT = 1 << 20  # characters: a larger input (a cluster snapshot) is 
 
 
 def load_manifests(paths: Iterable[str], stdin_text: str | None = None, keep_texts: bool = False,
-                   default_namespace: str | None = None) -> LoadResult:
+                   default_namespace: str | None = None, rendering: Rendering = AUTO) -> LoadResult:
     """Load files, directories (recursive) and '-' (stdin_text) into a Cluster; namespaced objects that
     name no namespace are in `default_namespace` (else `default`), as `kubectl apply -n` puts them. With
     `keep_texts`, the text of every input up to KEPT_TEXT_LIMIT is kept (LoadResult.texts), for
-    sources.positions."""
+    sources.positions. Kustomize directories and Helm charts are rendered by their tool (sources.render);
+    without it, one named with -f is an error saying how to render it, one found inside a directory a
+    warning."""
     inputs = expand_paths(paths)
+    notes: list[Diagnostic] = []
+    rendered: dict[str, str] = {}
+    parts = included(inputs.render_sources)
+    unread: list[RenderSource] = []
+    for source in inputs.render_sources:
+        command = render_command(source, rendering)
+        if command is not None and source.directory in parts and not source.given:
+            notes.append(Diagnostic("info", f"not rendered on its own: {parts[source.directory]} includes it",
+                                    Location(source.directory)))
+        elif command is None and source.given:
+            raise source.hint
+        elif command is None:
+            unread.append(source)
+        else:
+            out = render(source, command)
+            rendered[out.directory] = out.text
+            notes.append(Diagnostic("info", f"rendered with `{out.command}`; its objects are located in that "
+                                            "output", Location(out.directory)))
+    if unread and not inputs.files and not rendered:
+        raise unread[0].hint  # nothing else to read: the hint is the answer
+    notes += [Diagnostic("warning", f"not read: it {s.hint.message}", s.hint.location) for s in unread]
+    if rendered:
+        inputs = replace(inputs, files=inputs.files + tuple(rendered), given=inputs.given | set(rendered))
     empty: list[str] = []
     texts: dict[str, str] | None = {} if keep_texts else None
     hooks: list[Diagnostic] = []
-    objects = without_passing_hooks(_read_all(inputs, stdin_text, empty, texts), hooks)
+    objects = without_passing_hooks(_read_all(inputs, stdin_text, empty, texts, rendered), hooks)
     if default_namespace is not None:
         objects = _in_namespace(objects, namespace_name(default_namespace, "default namespace"))
     with paused_gc():
         result = assemble(objects)
-    notes = [Diagnostic("note", f"skipped {what}") for what in inputs.skipped]
+    notes += [Diagnostic("note", f"skipped {what}") for what in inputs.skipped]
     notes += [Diagnostic("note", f"skipped {path}: holds no objects") for path in empty]
     return replace(result, diagnostics=tuple(notes + hooks) + result.diagnostics, texts=texts or {})
 
 
-def _read_all(inputs: Inputs, stdin_text: str | None, empty: list[str],
-              texts: dict[str, str] | None) -> Iterator[RawObject]:
-    """Every object of every file, each file read once. A file named on the command line that holds none,
-    or an input with no object at all, is an error, never an empty answer; an empty file found in a
-    directory is noted."""
+def _read_all(inputs: Inputs, stdin_text: str | None, empty: list[str], texts: dict[str, str] | None,
+              rendered: Mapping[str, str]) -> Iterator[RawObject]:
+    """Every object of every file (and of every rendered directory: `rendered`), each file read once. A file
+    named on the command line that holds none, or an input with no object at all, is an error, never an empty
+    answer; an empty file found in a directory is noted."""
     total = 0
     for path in inputs.files:
         count = 0
-        text = read_text(path, stdin_text)
+        text = rendered[path] if path in rendered else read_text(path, stdin_text)
         if texts is not None and len(text) <= KEPT_TEXT_LIMIT:
             texts[display_name(path)] = text
         for obj in raw_objects(path, text):

@@ -84,6 +84,17 @@ class Inputs:
     files: tuple[str, ...]
     given: frozenset[str]  # files named on the command line, not found in a directory
     skipped: tuple[str, ...] = ()
+    render_sources: tuple[RenderSource, ...] = ()  # Kustomize directories and Helm charts: not read as files
+
+
+@dataclass(frozen=True)
+class RenderSource:
+    """A Kustomize directory or a Helm chart: its files are a renderer's inputs, not objects."""
+
+    directory: str
+    marker: str  # the file that says what it is (kustomization.yaml, Chart.yaml)
+    given: bool  # named with -f, not found inside a directory
+    hint: InputError  # what to do without the renderer
 
 
 def expand_paths(paths: Iterable[str]) -> Inputs:
@@ -91,6 +102,7 @@ def expand_paths(paths: Iterable[str]) -> Inputs:
     out: list[str] = []
     given: set[str] = set()
     skipped: list[str] = []
+    sources: list[RenderSource] = []
     for raw in paths:
         if raw == STDIN:
             out.append(STDIN)
@@ -98,21 +110,27 @@ def expand_paths(paths: Iterable[str]) -> Inputs:
             continue
         path = Path(raw)
         if path.is_dir():
-            found = _walk(path, skipped)
-            if not found:
+            before = len(sources)
+            found = _walk(path, skipped, sources)
+            if not found and len(sources) == before:
                 raise InputError(Location(raw), None, "directory holds no .yaml, .yml or .json files")
             out.extend(found)
         elif path.exists():  # named on the command line: a file, or a pipe such as /dev/stdin or <(kubectl ...)
-            _refuse_render_source(path.parent, path.name)
-            out.append(raw)
-            given.add(raw)
+            marked = _render_source(path.parent, {path.name}, True)
+            if marked is not None:
+                sources.append(marked)
+            else:
+                out.append(raw)
+                given.add(raw)
         else:
             _check_entry(raw)
-    return Inputs(tuple(out), frozenset(given), tuple(skipped))
+    return Inputs(tuple(out), frozenset(given), tuple(skipped), tuple(sources))
 
 
-def _walk(top: Path, skipped: list[str]) -> list[str]:
-    """Manifest files under `top`, following directory symlinks once each (a loop is not walked twice)."""
+def _walk(top: Path, skipped: list[str], sources: list[RenderSource]) -> list[str]:
+    """Manifest files under `top`, following directory symlinks once each (a loop is not walked twice).
+    A Kustomize directory or Helm chart (`top` too) goes whole into `sources`: its files are a renderer's
+    inputs, not objects, and one such folder in a repository must not stop the reading of the rest."""
     found: list[str] = []
     seen: set[tuple[int, int]] = set()
     pending = [top]
@@ -128,9 +146,10 @@ def _walk(top: Path, skipped: list[str]) -> list[str]:
             continue
         seen.add((info.st_dev, info.st_ino))
         names = {e.name for e in entries}
-        for marker, what, how in _RENDER_FIRST:
-            if marker in names:
-                _render_first(directory, marker, what, how)
+        marked = _render_source(directory, names, directory == top)
+        if marked is not None:
+            sources.append(marked)
+            continue
         subdirs = []
         for entry in entries:
             child = directory / entry.name
@@ -163,15 +182,13 @@ def _check_entry(path: str) -> None:
     raise InputError(Location(path), None, f"{what}, not a manifest file or directory")
 
 
-def _refuse_render_source(directory: Path, name: str) -> None:
+def _render_source(directory: Path, names: set[str], given: bool) -> RenderSource | None:
+    """The directory as a render source when it holds one of the marker files."""
     for marker, what, how in _RENDER_FIRST:
-        if name == marker:
-            _render_first(directory, marker, what, how)
-
-
-def _render_first(directory: Path, marker: str, what: str, how: str) -> None:
-    raise InputError(Location(str(directory)), None,
-                     f"is {what} ({marker}), not manifests: render it first, e.g. {how.format(dir=directory)}")
+        if marker in names:
+            hint = f"is {what} ({marker}), not manifests: render it first, e.g. {how.format(dir=directory)}"
+            return RenderSource(str(directory), marker, given, InputError(Location(str(directory)), None, hint))
+    return None
 
 
 def display_name(path: str) -> str:

@@ -250,7 +250,7 @@ def test_graph_errors(tmp_path) -> None:  # type: ignore[no-untyped-def]
     r = run("graph", "-f", fx("limit"), "-o", str(tmp_path / "g.jpg"))
     assert r.exit_code == 2
     assert r.stderr == (f"netpol: error: cannot tell the format of '{tmp_path / 'g.jpg'}' from its extension: "
-                        "use .dot, .svg or .png, or --format\n")
+                        "use .dot, .svg, .png, .mmd or .md, or --format\n")
     r = run("graph", "-f", fx("limit"), "--focus", "default/nope")
     assert r.exit_code == 2 and "unknown" in r.stderr
     r = run("graph", "-f", fx("limit"), "-o", str(tmp_path / "missing-dir" / "g.dot"))

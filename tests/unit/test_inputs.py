@@ -9,6 +9,7 @@ import pytest
 
 from netpol import InputError, load_manifests
 from netpol.sources import manifests
+from netpol.sources.render import AUTO, Rendering
 
 POD = ("apiVersion: v1\nkind: Pod\nmetadata: {{name: {name}, namespace: default, labels: {{app: {name}}}}}\n"
        "spec: {{containers: [{{name: c}}]}}\n")
@@ -29,9 +30,9 @@ def notes(result) -> list[str]:  # type: ignore[no-untyped-def]
     return [d.message for d in result.diagnostics if d.severity == "note"]
 
 
-def error(paths: list[str], stdin: str | None = None) -> str:
+def error(paths: list[str], stdin: str | None = None, rendering: Rendering = AUTO) -> str:
     with pytest.raises(InputError) as info:
-        load_manifests(paths, stdin)
+        load_manifests(paths, stdin, rendering=rendering)
     return str(info.value)
 
 
@@ -131,6 +132,9 @@ def test_json_file_holding_yaml_and_the_yaml_value_key(tmp_path: Path) -> None:
     assert pods(result) == ["default/a"] and [o.kind for o in result.ignored] == ["PrometheusRule"]
 
 
+NEVER = Rendering(enabled=False)  # --render never: what netpol does without kustomize, kubectl or helm
+
+
 @pytest.mark.parametrize(("marker", "message"), [
     ("kustomization.yaml", "is a Kustomize directory (kustomization.yaml), not manifests: render it first, e.g. "
                            "kubectl kustomize {dir} | netpol ... -f -"),
@@ -142,8 +146,32 @@ def test_render_sources_get_a_hint_not_a_field_error(tmp_path: Path, marker: str
     write(overlay / marker, "resources: [../base]\n")
     write(overlay / "patch.yaml", "- op: replace\n  path: /spec/replicas\n  value: 3\n")
     write(tmp_path / "deploy" / "base" / "a.yaml", POD.format(name="a"))
-    assert error([str(tmp_path)]) == f"{overlay}: {message.format(dir=overlay)}"
-    assert error([str(overlay / marker)]) == f"{overlay}: {message.format(dir=overlay)}"
+    assert error([str(overlay)], rendering=NEVER) == f"{overlay}: {message.format(dir=overlay)}"
+    assert error([str(overlay / marker)], rendering=NEVER) == f"{overlay}: {message.format(dir=overlay)}"
+
+
+@pytest.mark.parametrize(("marker", "message"), [
+    ("kustomization.yaml", "is a Kustomize directory (kustomization.yaml), not manifests: render it first, e.g. "
+                           "kubectl kustomize {dir} | netpol ... -f -"),
+    ("Chart.yaml", "is a Helm chart (Chart.yaml), not manifests: render it first, e.g. "
+                   "helm template RELEASE {dir} | netpol ... -f -"),
+])
+def test_a_render_source_inside_a_directory_is_passed_over_with_a_warning(tmp_path: Path, marker: str,
+                                                                         message: str) -> None:
+    """One overlay in a repository of plain manifests does not stop the reading of the rest (issue 29)."""
+    overlay = tmp_path / "deploy" / "overlay"
+    write(overlay / marker, "resources: [../base]\n")
+    write(overlay / "patch.yaml", "- op: replace\n  path: /spec/replicas\n  value: 3\n")
+    write(overlay / "nested" / "b.yaml", POD.format(name="b"))  # inside the overlay: the renderer's input
+    write(tmp_path / "deploy" / "base" / "a.yaml", POD.format(name="a"))
+    result = load_manifests([str(tmp_path)], rendering=NEVER)
+    assert pods(result) == ["default/a"]
+    assert [str(d) for d in result.diagnostics if "not read" in d.message] == [
+        f"warning: {overlay}: not read: it {message.format(dir=overlay)}"]
+    only = tmp_path / "only"
+    write(only / "chart" / marker, "name: c\n")
+    write(only / "chart" / "templates" / "np.yaml", POD.format(name="c"))
+    assert error([str(only)], rendering=NEVER) == f"{only / 'chart'}: {message.format(dir=only / 'chart')}"
 
 
 def test_host_bits_load_with_a_warning(tmp_path: Path) -> None:
