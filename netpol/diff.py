@@ -13,7 +13,7 @@ of ranges whose change is alike, so an ipBlock split in two halves is no change.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
@@ -52,11 +52,6 @@ class Change:
     # An outside endpoint among the sources or as the destination: its addresses, as (first, last) ranges.
     source_addresses: tuple[tuple[IPAddress, IPAddress], ...] = ()
     destination_addresses: tuple[tuple[IPAddress, IPAddress], ...] = ()
-
-    @property
-    def opens(self) -> bool:
-        """Some port is allowed after that was not before: a gain, or changed ports that widen (or move)."""
-        return bool(self.after.difference(self.before))
 
 
 @dataclass(frozen=True)
@@ -449,7 +444,7 @@ def _kind(before: PortSet, after: PortSet) -> ChangeKind:
     return "changed"
 
 
-WORK_LIMIT = 500_000  # namespaces x policies that netpol.regions walks to cut label space (about 1 s per 100,000)
+INPUT_ONLY_HINT = "or compare the input's pods alone with --input-only"
 INPUT_ONLY_NOTE = ("--input-only: the diff compares the input's pods only; pods that are not in the input (new pods "
                    "of its namespaces, pods of other namespaces) are not compared")
 
@@ -462,28 +457,23 @@ def possible_diff(base: Cluster, head: Cluster) -> ReachabilityDiff:
 
     Without pods, every namespace is cut into regions. With pods, only the namespaces a change can reach
     (`_reach`) are: elsewhere no pod's connections differ. When those regions are more than netpol
-    enumerates, the answer covers the input's pods and says so (it never samples)."""
-    if not (base.pods or head.pods):
-        before, after = regions(base, others=[head]), regions(head, others=[base])
-        return _regions_diff(before.cluster, after.cluster, before, after)
+    enumerates, RegionLimitError names --input-only: netpol never samples, nor answers for less than asked."""
     delta = _Delta.of(base, head)
-    reach = _reach(base, head, delta)
+    reach = _reach(base, head, delta) if base.pods or head.pods else None
     scoped = [_scoped(c, reach) for c in (base, head)]
-    spaces, policies = len({n.name for c in scoped for n in c.namespaces}), sum(len(c.policies) for c in scoped)
     try:
-        if spaces * policies > WORK_LIMIT:
-            raise RegionLimitError(f"the changes reach {spaces} namespaces with {policies} policies, more than "
-                                   "netpol cuts into possible pods in bounded time")
-        sides = regions(scoped[0], others=[scoped[1]]), regions(scoped[1], others=[scoped[0]])
+        before = regions(scoped[0], others=[scoped[1]])
     except RegionLimitError as exc:
-        only = diff(Analyzer(base), Analyzer(head), delta)
-        return replace(only, assumptions=(f"possible pods not compared ({exc}): this diff covers the input's pods "
-                                          "only; narrow the input, or pass --input-only to ask for that alone",))
-    return _regions_diff(_grafted(base, sides[0]), _grafted(head, sides[1]), *sides, delta)
+        if not (base.pods or head.pods):
+            raise  # nothing but possible pods to compare
+        raise RegionLimitError(f"{exc}; {INPUT_ONLY_HINT}") from None
+    # the same regions for HEAD (cut once): only its own policies differ, which name the spare port numbers
+    after = replace(before, cluster=replace(before.cluster, policies=scoped[1].policies, tiered=scoped[1].tiered))
+    return _regions_diff(_grafted(base, before), _grafted(head, after), before, after, delta)
 
 
 def _regions_diff(base: Cluster, head: Cluster, before_regions: RegionSet, after_regions: RegionSet,
-                  delta: _Delta | None = None) -> ReachabilityDiff:
+                  delta: _Delta) -> ReachabilityDiff:
     """The diff of two clusters that hold the same hypothetical pods, named in the policies' terms
     (`delta`: what differs between the versions without them, which the hypothetical pods do not change)."""
     before, after = Analyzer(base), Analyzer(head)
@@ -517,57 +507,72 @@ def _regions_diff(base: Cluster, head: Cluster, before_regions: RegionSet, after
                             ambiguities=ambiguities)
 
 
-def _reach(base: Cluster, head: Cluster, delta: _Delta) -> set[str] | None:
-    """The namespaces whose pods a change can touch (None: every one): those of the policies that changed
-    (their subjects) and those their changed rules' peers hold. A connection changes only where a rule
-    that holds both ends changed, so possible pods of other namespaces keep every connection; a change that
-    can isolate a pod, or a changed pod, namespace or node, reaches everything."""
+Reach = dict[str, frozenset[Direction]]  # per namespace, the directions of its policies that cut its pods
+
+
+def _reach(base: Cluster, head: Cluster, delta: _Delta) -> Reach | None:
+    """The namespaces whose pods a change can touch (None: every one), each with the directions of its
+    policies that decide those pods' changed connections. A connection changes only where a rule that
+    holds both ends changed: the changed policies' subjects (every policy of their namespace), and the
+    pods their changed rules' peers hold, as the other end (for a changed ingress rule its sources, whose
+    egress policies matter; for an egress rule its destinations, whose ingress policies matter). Possible
+    pods elsewhere keep every connection. A change that can isolate a pod, a rule with no peers (every
+    pod), or a changed pod, namespace or node reaches everything."""
     if delta.nodes or delta.relabelled or delta.pods:
         return None
     spaces = base.namespaces
     matched: dict[LabelSelector, set[str]] = {}
+    out: dict[str, set[Direction]] = {}
+
+    def add(names: Iterable[str], directions: Iterable[Direction]) -> None:
+        for name in names:
+            out.setdefault(name, set()).update(directions)
 
     def holding(sel: LabelSelector) -> set[str]:
         if sel not in matched:
             matched[sel] = {n.name for n in spaces if sel.matches(n.label_map)}
         return matched[sel]
 
-    out: set[str] = set()
     v1 = [base.policies_by_key, head.policies_by_key]
     for key in delta.policies:
         pols = [p for side in v1 if (p := side.get(key)) is not None]
-        out.update(p.namespace for p in pols)
+        add((p.namespace for p in pols), DIRECTIONS)
         for direction in DIRECTIONS:
             if not any(p.affects(direction) for p in pols):
                 continue
             if len(pols) == 1 or len({(p.pod_selector, p.affects(direction)) for p in pols}) > 1:
                 return None  # its subjects' isolation may change: every connection of theirs
-            rules = set(pols[0].rules(direction)) ^ set(pols[1].rules(direction))
-            for rule in rules:
+            other_end = [_OTHER[direction]]
+            for rule in set(pols[0].rules(direction)) ^ set(pols[1].rules(direction)):
                 if not rule.peers:
                     return None
                 for peer in rule.peers:
                     if isinstance(peer, PodPeer):
-                        out.update([pols[0].namespace] if peer.namespace_selector is None
-                                   else holding(peer.namespace_selector))
+                        add([pols[0].namespace] if peer.namespace_selector is None
+                            else holding(peer.namespace_selector), other_end)
     tiered = [{t.key: t for t in c.tiered} for c in (base, head)]
     for key in delta.tiered:
         for t in (side[key] for side in tiered if key in side):
-            out.update(holding(t.subject.namespace_selector))
+            add(holding(t.subject.namespace_selector), DIRECTIONS)
             for direction in DIRECTIONS:
                 for trule in t.rules(direction):
                     for tpeer in trule.peers:
                         if tpeer.pods is not None:
-                            out.update(holding(tpeer.pods.namespace_selector))
-    return out
+                            add(holding(tpeer.pods.namespace_selector), [_OTHER[direction]])
+    return {name: frozenset(directions) for name, directions in out.items()}
 
 
-def _scoped(cluster: Cluster, reach: set[str] | None) -> Cluster:
+_OTHER: dict[Direction, Direction] = {"ingress": "egress", "egress": "ingress"}  # the other end's side
+
+
+def _scoped(cluster: Cluster, reach: Reach | None) -> Cluster:
     """What cuts the possible pods of the namespaces in `reach` (every one when None): their Namespace
-    objects and policies, the namespaces named by a selector, and every tiered policy."""
+    objects, their policies of the directions that matter, the namespaces named by a selector, and every
+    tiered policy."""
     if reach is None:
         return Cluster(namespaces=cluster.namespaces, policies=cluster.policies, tiered=cluster.tiered)
-    policies = tuple(p for p in cluster.policies if p.namespace in reach)
+    policies = tuple(p for p in cluster.policies if p.namespace in reach
+                     and any(p.affects(d) for d in reach[p.namespace]))
     named = {v for pol in policies for d in DIRECTIONS for rule in pol.rules(d) for peer in rule.peers
              if isinstance(peer, PodPeer) and peer.namespace_selector is not None
              for r in peer.namespace_selector.requirements if r.key == METADATA_NAME_LABEL for v in r.values}

@@ -174,7 +174,7 @@ def diff_html(d: ReachabilityDiff, verdicts: dict[Change, tuple[Verdict | str, V
         base, head = (v if isinstance(v, str) else verdict_text(v) for v in verdicts.get(c, ("", "")))
         details = (f"<details><summary>why</summary><b>before</b><pre>{escape(base)}</pre>"
                    f"<b>after</b><pre>{escape(head)}</pre></details>") if base or head else ""
-        rows.append(f'<tr class="change" data-kind="{c.kind}"><td class="{"ok" if c.opens else "no"}">'
+        rows.append(f'<tr class="change" data-kind="{c.kind}"><td class="{"ok" if c.kind == "gained" else "no"}">'
                     f'{c.kind}</td><td>{escape(", ".join(c.sources))}</td><td>{escape(c.destination)}</td>'
                     f"<td>{escape(str(c.before))}</td><td>{escape(str(c.after))}</td><td>{details}</td></tr>")
     summary = (f"{d.count('gained')} connection(s) gained, {d.count('lost')} lost, {d.count('changed')} with "

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-import re
 
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from netpol import load_objects
 from netpol.diff import Change, ReachabilityDiff, diff, possible_diff
-from netpol.portsets import ALL_PORTS, NO_PORTS, PortSet
+from netpol.portsets import ALL_PORTS, NO_PORTS
 from netpol.render.diff import diff_json, diff_markdown, diff_text
 from netpol.render.markdown import md_code, md_text
 from tests.builders import analyzer, labels, namespace, pod, policy
@@ -201,19 +200,6 @@ def test_outside_addresses_compare_as_address_sets() -> None:
     assert (data["source_addresses"], data["before_ranges"], data["after_ranges"]) == (
         [["10.0.0.0", "10.0.0.255"]], {"TCP": [[1, 65535]], "UDP": [[1, 65535]], "SCTP": [[1, 65535]]},
         {"TCP": [[5432, 5432]]})
-
-
-def test_html_colours_opening_and_widening_alike() -> None:
-    """In the diff page, a change that opens a port (gained, or changed ports that allow more) has the
-    gained colour; one that only closes (lost, narrowed) the lost colour."""
-    from netpol.render.report import diff_html
-
-    tcp80, tcp80_443 = PortSet.of([("TCP", 80, 80)]), PortSet.of([("TCP", 80, 80), ("TCP", 443, 443)])
-    d = ReachabilityDiff(tuple(Change(kind, ("a/x",), f"a/{i}", b, a) for i, (kind, b, a) in enumerate([
-        ("gained", NO_PORTS, tcp80), ("changed", tcp80, tcp80_443), ("changed", tcp80_443, tcp80),
-        ("lost", tcp80, NO_PORTS), ("changed", tcp80, PortSet.of([("TCP", 81, 81)]))])), (), ())
-    assert re.findall(r'data-kind="(\w+)"><td class="(\w+)"', diff_html(d, {}, "t")) == [
-        ("gained", "ok"), ("changed", "ok"), ("changed", "no"), ("lost", "no"), ("changed", "ok")]
 
 
 def _anp(name: str, priority: int, action: str, rule: str) -> dict:  # type: ignore[type-arg]
