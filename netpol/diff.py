@@ -281,6 +281,7 @@ class _AddressSets:
             self.sets.setdefault(r.blocks, []).append(r)
         self.every = tuple(n for r in ranges for n in r.networks)
         self.named: dict[str, tuple[tuple[IPAddress, IPAddress], ...]] = {}  # a change's name -> its ranges
+        self.sources: dict[tuple[str, PortSet, PortSet], str] = {}  # a change with an outside source: its name
 
     def changes(self, pairs: list[tuple[int | None, int | None]], dirty: list[int], members: list[list[str]]
                 ) -> Iterator[tuple[tuple[str, PortSet, PortSet], list[str]]]:
@@ -302,6 +303,7 @@ class _AddressSets:
                         yield (node, b, a), pods
                     else:
                         for dst in pods:
+                            self.sources[(dst, b, a)] = node
                             yield (dst, b, a), [node]
 
     def name_of(self, ranges: list[AddressRange]) -> str:
@@ -312,8 +314,9 @@ class _AddressSets:
     def change(self, kind: ChangeKind, sources: tuple[str, ...], destination: str, before: PortSet,
                after: PortSet) -> Change:
         """A change, with the address ranges of its outside endpoint."""
+        outside = self.sources.get((destination, before, after))  # not a scan of the sources: they can be many
         return Change(kind, sources, destination, before, after,
-                      source_addresses=next((self.named[s] for s in sources if s in self.named), ()),
+                      source_addresses=self.named[outside] if outside is not None else (),
                       destination_addresses=self.named.get(destination, ()))
 
 
@@ -493,7 +496,7 @@ def _regions_diff(base: Cluster, head: Cluster, before_regions: RegionSet, after
         changes.append(Change(kind, tuple(before_regions.describe(sources)),
                               "; ".join(before_regions.describe(c.destination for c in alike)), b, a, nb, na,
                               _deciding_rules(deciding, first), first.source_addresses,
-                              first.destination_addresses))
+                              tuple(r for c in alike for r in c.destination_addresses)))
     changes.sort(key=lambda c: (("gained", "lost", "changed").index(c.kind), c.destination, c.sources))
     ties: dict[tuple[PortSet, PortSet, tuple[str, ...], tuple[str, ...]], list[str]] = {}
     for t in raw.ambiguities:

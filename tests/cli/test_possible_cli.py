@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from typer.testing import CliRunner
 
 from netpol.cli import app
@@ -76,6 +78,9 @@ def test_diff_with_pods_compares_every_possible_pod_unless_input_only() -> None:
         "+ any pod in any namespace, any address, default/test-1, default/test-2 -> default/web: all "
         "(ingress: default/web-allow-all ingress[0])",
         "pod added: default/test-2"]
+    data = json.loads(runner.invoke(app, [*args, "-o", "json"]).stdout)  # an outside end grouped with a region
+    assert [(c["destination"], c.get("destination_addresses")) for c in data["changes"]][0] == (
+        "any pod in any other namespace; any address", [["0.0.0.0", "255.255.255.255"]])
     deprecated = runner.invoke(app, [*args, "--any-pod"])
     assert (deprecated.exit_code, deprecated.stdout) == (1, both.stdout)
     assert "netpol: note: --any-pod is deprecated: every possible pod is compared by default" in deprecated.stderr
