@@ -65,8 +65,10 @@ def test_check_and_diff(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.endswith("77 passed, 0 failed\n")
     assert (tmp_path / "j.xml").read_text().count("<testcase ") == 77
+    r = netpol("diff", str(FIXTURES / "deny-all"), str(FIXTURES / "allow-all"), "-o", "json", "--input-only")
+    assert r.returncode == 1 and json.loads(r.stdout)["gained"] == 10  # pairs of the input's pods
     r = netpol("diff", str(FIXTURES / "deny-all"), str(FIXTURES / "allow-all"), "-o", "json")
-    assert r.returncode == 1 and json.loads(r.stdout)["gained"] == 10
+    assert r.returncode == 1 and (json.loads(r.stdout)["gained"], json.loads(r.stdout)["counts"]) == (5, "changes")
 
 
 def test_broken_pipe_is_an_internal_error_not_a_verdict(tmp_path) -> None:  # type: ignore[no-untyped-def]
