@@ -845,44 +845,54 @@ def diff(
     output: Annotated[DiffFormat, typer.Option("--output", "-o", metavar="text|json|md|html",
                                                help="Output format; html is a self-contained page.")
                       ] = DiffFormat.text,
+    input_only: Annotated[bool, typer.Option(  # defined here, not shared: the diff's own wording
+        "--input-only", help="Compare the input's pods alone, not every pod that could exist (new pods of its "
+        "namespaces, pods of other namespaces).")] = False,
     any_pod: Annotated[bool, typer.Option(
-        "--any-pod", help="Also compare every possible pod (automatic when neither side has pods).")] = False,
+        "--any-pod", hidden=True, help="Deprecated: every possible pod is compared by default.")] = False,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
 ) -> None:
     """Connections gained, lost or changed between two versions. Exit 0 no change, 1 changed, 2 error.
 
-    On policies without pods, and with --any-pod, every possible pod is compared (every region of labels
-    either version tells apart), and changes are named in the policies' terms.
+    Every pod that could exist is compared: the input's pods and, beside them, the possible pods (every
+    region of labels either version tells apart) of the namespaces a change reaches, named in the
+    policies' terms. --input-only compares the input's pods alone; -o html does too.
 
     \b
     Example:
       netpol diff base/k8s k8s -o md > netpol-diff.md
     """
+    from dataclasses import replace
+
+    from netpol.diff import INPUT_ONLY_NOTE, possible_diff
     from netpol.diff import diff as reachability_diff
-    from netpol.diff import possible_diff
     from netpol.render.diff import diff_json, diff_markdown, diff_text
 
     if base == "-" and head == "-":
         _fail("only one of BASE and HEAD can be standard input")
+    if any_pod:
+        _note("netpol: note: --any-pod is deprecated: every possible pod is compared by default")
     with _user_errors():
         old, new = (_load(Source([side], verbose=verbose,
                                  default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled)).cluster
                     for side in (base, head))
-        if any_pod or not (old.pods or new.pods):
-            if output is DiffFormat.html:
-                _fail("-o html compares the input's pods; for possible pods use -o text, json or md")
-            with _phase("comparing every possible pod"):
-                changes, notes = possible_diff(old, new)
-            for note in notes:
-                _note(f"netpol: note: {note}")
-        else:
-            from netpol.query import Analyzer
+        pods = bool(old.pods or new.pods)
+        if (input_only or output is DiffFormat.html) and not pods:
+            _fail(f"{'--input-only' if input_only else '-o html'} compares the input's pods, and neither version "
+                  "has any; leave it out to compare every possible pod (-o text, json or md)")
+        with frozen_when_built():  # as _analyze does: the diff allocates without re-walking both versions
+            if input_only or output is DiffFormat.html:
+                from netpol.query import Analyzer
 
-            with frozen_when_built():  # as _analyze does: the diff allocates without re-walking both versions
                 before, after = Analyzer(old), Analyzer(new)
-            changes = reachability_diff(before, after)
+                changes = replace(reachability_diff(before, after), assumptions=(INPUT_ONLY_NOTE,))
+            else:
+                with _phase("comparing every possible pod"):
+                    changes = possible_diff(old, new)
+    for note in changes.assumptions:
+        _note(f"netpol: note: {note}")
     if output is DiffFormat.html:
         from netpol.render.report import diff_html
         from netpol.report import diff_assumptions, diff_verdicts

@@ -167,26 +167,7 @@ class Units:
         return found
 
     def _name_addresses(self, nets: list[IPNetwork]) -> str:
-        every = self._outside
-        chosen = set(nets)
-        missing = [n for n in every if n not in chosen]
-        parts = []
-        for version, whole in ((4, "0.0.0.0/0"), (6, "::/0")):
-            mine = [n for n in nets if n.version == version]
-            if not mine:
-                continue
-            gap = _collapse([n for n in missing if n.version == version])
-            kept = _collapse(mine)
-            if not gap:
-                parts.append("any address" if version == 4 and not any(n.version == 6 for n in every)
-                             else f"any IPv{version} address")
-            elif len(gap) < len(kept):
-                parts.append(f"{whole} except {', '.join(str(n) for n in gap)}")
-            else:
-                parts.append(", ".join(str(n) for n in kept))
-        if len(parts) == 2 and all(p.startswith("any IPv") for p in parts):
-            return "any address"
-        return "; ".join(parts)
+        return address_phrase(nets, self._outside)
 
     # -- finding -----------------------------------------------------------
 
@@ -315,6 +296,31 @@ def connections(units: Units, links: Iterable[Link]) -> list[Connection]:
     order = {u: i for i, u in enumerate(units.all)}
     first = {id(c): min(order[s] for s in alike[(c.destinations, c.ports)]) for c in out}
     return sorted(out, key=lambda c: (first[id(c)], c.destinations, c.ports))
+
+
+def address_phrase(nets: Iterable[IPNetwork], every: Iterable[IPNetwork]) -> str:
+    """Some ranges of a cut of the address space (`every`: all its ranges, as CIDRs) as the fewest CIDRs,
+    or as what they leave out: `10.0.0.0/24`, `0.0.0.0/0 except 10.0.0.0/24`, `any address`."""
+    nets, every = list(nets), list(every)
+    chosen = set(nets)
+    missing = [n for n in every if n not in chosen]
+    parts = []
+    for version, whole in ((4, "0.0.0.0/0"), (6, "::/0")):
+        mine = [n for n in nets if n.version == version]
+        if not mine:
+            continue
+        gap = _collapse([n for n in missing if n.version == version])
+        kept = _collapse(mine)
+        if not gap:
+            parts.append("any address" if version == 4 and not any(n.version == 6 for n in every)
+                         else f"any IPv{version} address")
+        elif len(gap) < len(kept):
+            parts.append(f"{whole} except {', '.join(str(n) for n in gap)}")
+        else:
+            parts.append(", ".join(str(n) for n in kept))
+    if len(parts) == 2 and all(p.startswith("any IPv") for p in parts):
+        return "any address"
+    return "; ".join(parts)
 
 
 def _collapse(nets: Iterable[IPNetwork]) -> tuple[IPNetwork, ...]:

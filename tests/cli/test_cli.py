@@ -319,19 +319,19 @@ def test_check_json_and_manifest_override() -> None:
 def test_diff_exit_codes_and_formats(tmp_path) -> None:  # type: ignore[no-untyped-def]
     r = run("diff", fx("limit"), fx("limit"))
     assert (r.exit_code, r.stdout) == (0, "no reachability change\n")
-    r = run("diff", fx("deny-all"), fx("allow-all"))
+    r = run("diff", fx("deny-all"), fx("allow-all"), "--input-only")
     assert r.exit_code == 1
     assert r.stdout == (  # the added pod's connections are changes like any other
-        "10 connection(s) gained, 0 lost, 0 with changed ports, pods: 1 added, 0 removed\n"
+        "10 pair(s) gained, 0 lost, 0 with changed ports, pods: 1 added, 0 removed\n"
         "+ default/test-2 -> any address: all\n"
         "+ any address, default/test-2, default/web -> default/test-1: all\n"
         "+ any address, default/test-1, default/web -> default/test-2: all\n"
         "+ any address, default/test-1, default/test-2 -> default/web: all\n"
         "pod added: default/test-2\n")
-    r = run("diff", fx("allow-all"), fx("deny-all"))
+    r = run("diff", fx("allow-all"), fx("deny-all"), "--input-only")
     assert r.exit_code == 1
     assert r.stdout.splitlines()[:3] == [
-        "0 connection(s) gained, 10 lost, 0 with changed ports, pods: 0 added, 1 removed",
+        "0 pair(s) gained, 10 lost, 0 with changed ports, pods: 0 added, 1 removed",
         "- default/test-2 -> any address: was all",
         "- any address, default/test-2, default/web -> default/test-1: was all"]
     r = run("diff", fx("deny-all"), fx("allow-all"), "-o", "md")

@@ -34,7 +34,7 @@ def test_diff_of_policies_only_compares_every_possible_pod(tmp_path: Path) -> No
     r = runner.invoke(app, ["diff", write(tmp_path, "base.yaml", DENY), write(tmp_path, "head.yaml", OPEN)])
     assert r.exit_code == 1
     assert r.stdout.splitlines() == [
-        "2 connection(s) gained, 0 lost, 0 with changed ports",
+        "1 change(s) gained, 0 lost, 0 with changed ports",
         "+ any pod in any namespace, any address -> pods with app=db in namespace payments: all "
         "(ingress: payments/db ingress[0])",
     ]

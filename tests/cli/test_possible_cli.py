@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 from typer.testing import CliRunner
@@ -61,16 +62,34 @@ def test_possible_pods_are_answered_beside_real_ones() -> None:
             "default/test-2; pods with app=bibliotheque in namespace default => default/apiserver : all"]
 
 
-def test_diff_with_pods_and_any_pod_reports_both() -> None:
+def test_diff_with_pods_compares_every_possible_pod_unless_input_only() -> None:
+    """With pods, diff compares the input's pods and every possible pod in one answer; --input-only the
+    input's pods alone, and says so; --any-pod (the old way to ask for both) is a deprecated no-op."""
     fixtures = POLICY_ONLY.parent
     args = ["diff", str(fixtures / "deny-all"), str(fixtures / "allow-all")]
-    pods_only = runner.invoke(app, args)
-    both = runner.invoke(app, [*args, "--any-pod"])
+    pods_only = runner.invoke(app, [*args, "--input-only"])
+    both = runner.invoke(app, args)
     assert (pods_only.exit_code, both.exit_code) == (1, 1)
     assert "+ any address, default/test-1, default/test-2 -> default/web: all" in pods_only.stdout.splitlines()
-    assert ("+ any pod in any namespace, any address, default/test-1, default/test-2, default/web -> any pod in "
-            "namespace default: all") in both.stdout.splitlines()
     assert "any pod" not in pods_only.stdout
+    assert ("netpol: note: --input-only: the diff compares the input's pods only; pods that are not in the input "
+            "(new pods of its namespaces, pods of other namespaces) are not compared") in pods_only.stderr.splitlines()
+    assert both.stdout.splitlines() == [
+        "5 change(s) gained, 0 lost, 0 with changed ports, pods: 1 added, 0 removed",
+        "+ default/test-2 -> any pod in any other namespace; any address: all",
+        "+ any pod in any namespace, any address, default/test-1, default/test-2, default/web -> any pod in "
+        "namespace default: all",
+        "+ any pod in any namespace, any address, default/test-2, default/web -> default/test-1: all",
+        "+ any pod in any namespace, any address, default/test-1, default/web -> default/test-2: all",
+        "+ any pod in any namespace, any address, default/test-1, default/test-2 -> default/web: all "
+        "(ingress: default/web-allow-all ingress[0])",
+        "pod added: default/test-2"]
+    data = json.loads(runner.invoke(app, [*args, "-o", "json"]).stdout)  # an outside end grouped with a region
+    assert [(c["destination"], c.get("destination_addresses")) for c in data["changes"]][0] == (
+        "any pod in any other namespace; any address", [["0.0.0.0", "255.255.255.255"]])
+    deprecated = runner.invoke(app, [*args, "--any-pod"])
+    assert (deprecated.exit_code, deprecated.stdout) == (1, both.stdout)
+    assert "netpol: note: --any-pod is deprecated: every possible pod is compared by default" in deprecated.stderr
 
 
 def test_exposure_of_a_real_pod() -> None:

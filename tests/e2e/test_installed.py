@@ -65,8 +65,10 @@ def test_check_and_diff(tmp_path) -> None:  # type: ignore[no-untyped-def]
     assert r.returncode == 0, r.stdout + r.stderr
     assert r.stdout.endswith("82 passed, 0 failed\n")
     assert (tmp_path / "j.xml").read_text().count("<testcase ") == 82
+    r = netpol("diff", str(FIXTURES / "deny-all"), str(FIXTURES / "allow-all"), "-o", "json", "--input-only")
+    assert r.returncode == 1 and json.loads(r.stdout)["gained"] == 10  # pairs of the input's pods
     r = netpol("diff", str(FIXTURES / "deny-all"), str(FIXTURES / "allow-all"), "-o", "json")
-    assert r.returncode == 1 and json.loads(r.stdout)["gained"] == 10
+    assert r.returncode == 1 and (json.loads(r.stdout)["gained"], json.loads(r.stdout)["counts"]) == (5, "changes")
 
 
 def test_a_reader_that_stops_early_ends_netpol_quietly(tmp_path) -> None:  # type: ignore[no-untyped-def]

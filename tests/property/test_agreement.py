@@ -287,8 +287,8 @@ def test_diff_of_a_few_edits_is_the_pairwise_comparison(clusters: Any, data: st.
 
 def _pairwise(base: Analyzer, head: Analyzer) -> set[tuple[str, str, str, str]]:
     """The diff the slow way: every pair of pods through each version's class graph, and each pod with
-    every outside node (address sets common to both versions when tiered)."""
-    from netpol.diff import _address_sets
+    every range of outside addresses that both versions' blocks cut, range by range."""
+    from netpol.connectivity import address_phrase
     from netpol.portsets import NO_PORTS
 
     sides = (base.engine, head.engine)
@@ -309,19 +309,18 @@ def _pairwise(base: Analyzer, head: Analyzer) -> set[tuple[str, str, str, str]]:
         for d in keys:
             if s != d or s in several:
                 compare(s, d, *(edge(e, e.class_of.get(s), e.class_of.get(d)) for e in sides))
-    if base.cluster.tiered or head.cluster.tiered:
-        for name, ip in _address_sets(*sides).items():
-            for k in keys:
-                for direction in ("egress", "ingress"):
-                    ports = [NO_PORTS if k not in e.class_of else e.external_ports(direction, e.class_of[k], ip)
-                             for e in sides]
-                    compare(*((k, name) if direction == "egress" else (name, k)), *ports)
-    else:
-        nodes = {n for e in sides for n in e.graph if isinstance(n, str)}
-        for k in keys:
-            for n in nodes:
-                compare(k, n, *(edge(e, e.class_of.get(k), n) for e in sides))
-                compare(n, k, *(edge(e, n, e.class_of.get(k)) for e in sides))
+    ranges = sides[0].address_ranges(blocks=sides[1].blocks)  # both versions' cuts: a common refinement
+    every = [n for r in ranges for n in r.networks]
+    for k in keys:
+        for direction in ("egress", "ingress"):
+            alike: dict[tuple[Any, Any], list[Any]] = {}
+            for r in ranges:  # each range asked in both versions; ranges that changed alike are one endpoint
+                ports = tuple(NO_PORTS if k not in e.class_of else e.external_ports(direction, e.class_of[k], r.first)
+                              for e in sides)
+                alike.setdefault(ports, []).extend(r.networks)
+            for (before, after), nets in alike.items():
+                name = address_phrase(nets, every)
+                compare(*((k, name) if direction == "egress" else (name, k)), before, after)
     return out
 
 

@@ -7,7 +7,8 @@ import json
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from netpol.diff import Change, ReachabilityDiff, diff
+from netpol import load_objects
+from netpol.diff import Change, ReachabilityDiff, diff, possible_diff
 from netpol.portsets import ALL_PORTS, NO_PORTS
 from netpol.render.diff import diff_json, diff_markdown, diff_text
 from netpol.render.markdown import md_code, md_text
@@ -63,7 +64,7 @@ def test_added_and_removed_pods_and_renderings() -> None:
     assert d.changed
     text = "".join(diff_text(d))
     assert text.splitlines() == [  # what the added pod gained and the removed one lost, like any change
-        "5 connection(s) gained, 5 lost, 0 with changed ports, pods: 1 added, 1 removed",
+        "5 pair(s) gained, 5 lost, 0 with changed ports, pods: 1 added, 1 removed",
         "+ default/c -> any address: all",
         "+ default/c -> default/a: all",
         "+ any address, default/a, default/web -> default/c: all",
@@ -73,7 +74,7 @@ def test_added_and_removed_pods_and_renderings() -> None:
         "pod added: default/c", "pod removed: default/b"]
     opened = diff(analyzer(*BASE), analyzer(*BASE[:4]))
     assert "".join(diff_markdown(opened)).splitlines()[2:] == [
-        "**2 connection(s) gained, 0 lost, 1 with changed ports**", "",
+        "**2 pair(s) gained, 0 lost, 1 with changed ports**", "",
         "| change | from | to | before | after |", "|---|---|---|---|---|",
         "| + gained | `any address`, `default/b` | `default/web` | none | all |",
         "| ~ changed | `default/a` | `default/web` | TCP:80 | all |",
@@ -81,7 +82,10 @@ def test_added_and_removed_pods_and_renderings() -> None:
     data = json.loads("".join(diff_json(opened)))
     assert (data["changed"], data["gained"], data["lost"], data["ports_changed"]) == (True, 2, 0, 1)
     assert data["changes"][0] == {"kind": "gained", "sources": ["any address", "default/b"],
-                                  "destination": "default/web", "before": "none", "after": "all"}
+                                  "destination": "default/web", "before": "none", "after": "all",
+                                  "before_ranges": {}, "after_ranges": {"TCP": [[1, 65535]], "UDP": [[1, 65535]],
+                                                                        "SCTP": [[1, 65535]]},
+                                  "source_addresses": [["0.0.0.0", "255.255.255.255"]]}
 
 
 def test_every_source_is_listed_and_long_markdown_lists_fold() -> None:
@@ -106,13 +110,15 @@ def test_json_is_what_json_dumps_writes_for_any_name(names: list[str]) -> None:
     first = names[0] if names else "x"
     d = ReachabilityDiff((Change("gained", tuple(names), first, NO_PORTS, ALL_PORTS, because=tuple(names[:2])),
                           Change("lost", (), "x", ALL_PORTS, NO_PORTS)), tuple(names[:1]), ())
+    every = {"TCP": [[1, 65535]], "UDP": [[1, 65535]], "SCTP": [[1, 65535]]}
     gained: dict[str, object] = {"kind": "gained", "sources": names, "destination": first, "before": "none",
-                                 "after": "all"}
+                                 "after": "all", "before_ranges": {}, "after_ranges": every}
     if names[:2]:
         gained["rules"] = names[:2]
-    want = {"changed": True, "gained": len(names), "lost": 0, "ports_changed": 0, "changes": [
-        gained, {"kind": "lost", "sources": [], "destination": "x", "before": "all", "after": "none"}],
-        "added_pods": names[:1], "removed_pods": []}
+    want = {"changed": True, "gained": len(names), "lost": 0, "ports_changed": 0, "counts": "pairs", "changes": [
+        gained, {"kind": "lost", "sources": [], "destination": "x", "before": "all", "after": "none",
+                 "before_ranges": every, "after_ranges": {}}],
+        "ambiguities": [], "added_pods": names[:1], "removed_pods": [], "assumptions": []}
     assert "".join(diff_json(d)) == json.dumps(want, indent=2) + "\n"
 
 
@@ -141,3 +147,87 @@ def test_markdown_cells_show_input_text_as_itself() -> None:
                         "ingress\\[0\\] 'a\\|b\\`c\\<img src=x\\>\\[l\\]\\(u\\)\\*\\_\\~\\&\\$\\#\\! next' \\(Allow\\) |")
     assert lines[-1] == "- pod added: `n/a\\|b`"
     assert md_text("plain text-1.2") == "plain text-1.2" and md_code("x") == "`x`"
+
+
+SHOP = (namespace("shop"), pod("web", "shop", labels={"app": "web"}), pod("db", "shop", labels={"app": "db"}))
+
+
+def _db(*peers: dict) -> dict:  # type: ignore[type-arg]
+    return policy("db", "shop", selector=labels(app="db"), ingress=[{"from": list(peers), "ports": [{"port": 5432}]}])
+
+
+def _open(base: tuple, head: tuple) -> list[str]:  # type: ignore[type-arg]
+    return "".join(diff_text(possible_diff(load_objects(base).cluster, load_objects(head).cluster))).splitlines()
+
+
+def test_with_pods_a_change_is_compared_for_every_pod_that_could_exist() -> None:
+    """Opening a database to other namespaces is a change even when the input holds no pod there (issue 30):
+    the input's pods and the possible pods of every namespace are compared as one answer."""
+    own = (*SHOP, _db({"podSelector": {}}))
+    assert _open(own, (*SHOP, _db({"namespaceSelector": {}}))) == [
+        "1 change(s) gained, 0 lost, 0 with changed ports",
+        "+ any pod in any other namespace -> pods with app=db in namespace shop; shop/db: TCP:5432 "
+        "(ingress: shop/db ingress[0])"]
+    assert _open(own, (*SHOP, _db({"podSelector": {}}, {"namespaceSelector": labels(team="x")}))) == [
+        "1 change(s) gained, 0 lost, 0 with changed ports",
+        "+ any pod in any other namespace with team=x -> pods with app=db in namespace shop; shop/db: TCP:5432 "
+        "(ingress: shop/db ingress[0])"]
+    same = _db({"namespaceSelector": labels(**{"kubernetes.io/metadata.name": "shop"})})
+    assert _open(own, (*SHOP, same)) == ["no reachability change"]  # an equivalent rewrite
+    only = diff(analyzer(*own), analyzer(*SHOP, _db({"namespaceSelector": {}})))
+    assert not only.changed  # the input's pods alone: no change (what --input-only answers)
+
+
+def test_outside_addresses_compare_as_address_sets() -> None:
+    """A new ipBlock that narrows an open database is one changed range and the rest lost, not "gained,
+    before: none"; an ipBlock split in its two halves is no change; swapping the versions mirrors."""
+    open_db = (*SHOP, pod("api", "shop", labels={"app": "api"}),
+               policy("api", "shop", selector=labels(app="api"), policyTypes=["Ingress"], ingress=[{}]))
+    narrowed = (*open_db, _db({"ipBlock": {"cidr": "10.0.0.0/24"}}))
+    assert changes(open_db, narrowed) == [
+        ("lost", ("0.0.0.0/0 except 10.0.0.0/24", "shop/api", "shop/web"), "shop/db", "all", "none"),
+        ("changed", ("10.0.0.0/24",), "shop/db", "all", "TCP:5432")]
+    assert changes(narrowed, open_db) == [
+        ("gained", ("0.0.0.0/0 except 10.0.0.0/24", "shop/api", "shop/web"), "shop/db", "none", "all"),
+        ("changed", ("10.0.0.0/24",), "shop/db", "TCP:5432", "all")]
+    halves = (*open_db, _db({"ipBlock": {"cidr": "10.0.0.0/25"}}, {"ipBlock": {"cidr": "10.0.0.128/25"}}))
+    assert changes(narrowed, halves) == []
+    d = diff(analyzer(*open_db), analyzer(*narrowed))
+    assert [tuple(tuple((str(a), str(b)) for a, b in ends) for ends in (c.source_addresses, c.destination_addresses))
+            for c in d.changes] == [
+        ((("0.0.0.0", "9.255.255.255"), ("10.0.1.0", "255.255.255.255")), ()), ((("10.0.0.0", "10.0.0.255"),), ())]
+    data = json.loads("".join(diff_json(d)))["changes"][1]
+    assert (data["source_addresses"], data["before_ranges"], data["after_ranges"]) == (
+        [["10.0.0.0", "10.0.0.255"]], {"TCP": [[1, 65535]], "UDP": [[1, 65535]], "SCTP": [[1, 65535]]},
+        {"TCP": [[5432, 5432]]})
+
+
+def _anp(name: str, priority: int, action: str, rule: str) -> dict:  # type: ignore[type-arg]
+    return {"apiVersion": "policy.networking.k8s.io/v1alpha1", "kind": "AdminNetworkPolicy",
+            "metadata": {"name": name}, "spec": {
+                "priority": priority, "subject": {"namespaces": {"matchLabels": {"team": "pay"}}},
+                "ingress": [{"name": rule, "action": action, "from": [{"namespaces": {"matchLabels": {"team": "web"}}}],
+                             "ports": [{"portNumber": {"protocol": "TCP", "port": 80}}]}]}}
+
+
+def test_a_new_same_priority_tie_is_a_change() -> None:
+    """Two Admin policies that decide a connection differently at one priority leave it to the plugin
+    (can-reach says ambiguous): a diff that creates such a tie, or resolves one, is a change (audit-3 M9)."""
+    pods = (namespace("pay", team="pay"), namespace("web", team="web"), pod("db", "pay"), pod("w", "web"))
+    base = (*pods, _anp("a-deny", 10, "Deny", "d"), _anp("b-allow", 20, "Allow", "a"))
+    head = (*pods, _anp("a-deny", 10, "Deny", "d"), _anp("b-allow", 10, "Allow", "a"))
+    d = diff(analyzer(*base), analyzer(*head))
+    assert d.changes == () and d.changed
+    tie = ("(ANP a-deny and ANP b-allow share priority 10: the API leaves their order undefined and they decide these "
+           "ports differently, so the network plugin may do either)")
+    assert "".join(diff_text(d)).splitlines() == [
+        "0 pair(s) gained, 0 lost, 0 with changed ports, 1 ambiguity change(s)",
+        f"! ambiguous: web/w -> pay/db: TCP:80 {tie}"]
+    assert "".join(diff_text(diff(analyzer(*head), analyzer(*base)))).splitlines()[1] == (
+        f"! no longer ambiguous: web/w -> pay/db: TCP:80 {tie}")
+    data = json.loads("".join(diff_json(d)))
+    assert data["changed"] is True and data["ambiguities"] == [{
+        "sources": ["web/w"], "destination": "pay/db", "before": "none", "after": "TCP:80", "before_ranges": {},
+        "after_ranges": {"TCP": [[80, 80]]}, "ties": ["ANP a-deny and ANP b-allow share priority 10"]}]
+    same = (*pods, _anp("a-deny", 10, "Deny", "d"), _anp("b-allow", 10, "Deny", "a"))  # a tie that agrees
+    assert not diff(analyzer(*base), analyzer(*same)).ambiguities
