@@ -197,7 +197,8 @@ class Analyzer:
             raise QueryError("at least one endpoint must be a pod of the cluster")
         number = self.resolve_port(port, proto, destination)
         egress, ingress = self.engine.connection(self._peer(source), self._peer(destination))
-        e = side_verdict("egress", source, destination, egress, proto, number)
+        e = side_verdict("egress", source, destination, egress, proto, number,
+                         self.cluster.dataplane.own_node_egress_allowed)
         i = side_verdict("ingress", destination, source, ingress, proto, number)
         same = (source.pod is not None and destination.pod is not None and source.pod.key == destination.pod.key
                 and source.pod.is_one_pod)

@@ -166,7 +166,9 @@ class ServiceVerdict:
 
 
 def side_verdict(direction: Direction, subject: Endpoint, peer: Endpoint, result: DirectionResult | None,
-          protocol: Protocol, port: int) -> DirectionVerdict:
+          protocol: Protocol, port: int, node_exempt: bool = True) -> DirectionVerdict:
+    """`node_exempt`: traffic with the subject's node address is allowed whatever its policies say (the
+    plugin's choice for this direction, Dataplane)."""
     if result is None:
         return DirectionVerdict(direction, True, False,
                                 reason=f"not governed: {subject} is outside the cluster")
@@ -174,15 +176,15 @@ def side_verdict(direction: Direction, subject: Endpoint, peer: Endpoint, result
         return DirectionVerdict(direction, True, True,
                                 reason=f"not isolated: {subject} uses hostNetwork (see assumptions)")
     if result.walk is None:
-        return _v1_side(direction, subject, peer, result, protocol, port)
+        return _v1_side(direction, subject, peer, result, protocol, port, node_exempt)
     seg = result.walk.at(protocol, port)
     passed = f"passed on by {seg.passed}; " if seg.passed is not None else ""
     if isinstance(seg.decider, TierRuleRef) and seg.decider.tier == "Admin":
         verb = "allowed" if seg.allowed else "denied"
         return DirectionVerdict(direction, seg.allowed, True, result.isolated_by, (),
                                 f"{verb} by {seg.decider} (Admin tier)", "Admin", seg.decider, seg.passed)
-    if seg.decider == "NetworkPolicy" or _is_node_address(subject, peer):
-        v1 = _v1_side(direction, subject, peer, result, protocol, port)
+    if seg.decider == "NetworkPolicy" or (node_exempt and _is_node_address(subject, peer)):
+        v1 = _v1_side(direction, subject, peer, result, protocol, port, node_exempt)
         return replace(v1, reason=f"{passed}NetworkPolicy tier: {v1.reason}", tier="NetworkPolicy",
                        passed_by=seg.passed)
     if isinstance(seg.decider, TierRuleRef):
@@ -233,7 +235,7 @@ def _is_node_address(subject: Endpoint, peer: Endpoint) -> bool:
 
 
 def _v1_side(direction: Direction, subject: Endpoint, peer: Endpoint, result: DirectionResult,
-             protocol: Protocol, port: int) -> DirectionVerdict:
+             protocol: Protocol, port: int, node_exempt: bool) -> DirectionVerdict:
     """The NetworkPolicy v1 decision, and why."""
     what = "sending" if direction == "egress" else "receiving"
     if not result.isolated:
@@ -244,7 +246,7 @@ def _v1_side(direction: Direction, subject: Endpoint, peer: Endpoint, result: Di
         return DirectionVerdict(direction, True, True, result.isolated_by, (),
                                 f"allowed: {peer} uses the host network of {subject}'s node ({node}), and "
                                 f"{NODE_RULE}")
-    if _is_node_address(subject, peer):
+    if node_exempt and _is_node_address(subject, peer):
         return DirectionVerdict(direction, True, True, result.isolated_by, (),
                                 f"allowed: {peer} is the address of {subject}'s node (status.hostIP), and {NODE_RULE}")
     allowed_by = tuple(m.ref for m in result.allowed_by(protocol, port))
