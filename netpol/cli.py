@@ -140,6 +140,10 @@ IgnoreUnmodelled = Annotated[bool, typer.Option(
     "--ignore-unmodelled", help="Answer even though the input holds objects that allow or deny traffic and "
     "that netpol does not evaluate (Cilium, Calico, Antrea, Istio... see docs/semantics.md), or a policy kind "
     "it could not read; every answer then names them among its assumptions.")]
+Cni = Annotated[str | None, typer.Option(
+    "--cni", metavar="NAME[:VERSION]", help="The network plugin that enforces the policies: generic (the API's "
+    "answers), cilium or calico, at its newest release netpol knows or at VERSION (netpol --version lists them). "
+    "Default: the plugin a live cluster runs, or whose kinds the files hold; else generic (docs/cli.md).")]
 ProtocolOpt = Annotated[ProtocolName, typer.Option("--protocol", metavar="TCP|UDP|SCTP", case_sensitive=False,
                                                    help="The protocol.")]
 
@@ -290,6 +294,7 @@ class Source:
     # Objects that enforce traffic and that netpol does not evaluate: None for a command that states no
     # reachability (they are named in a warning), False to refuse to answer, True to answer and say so.
     ignore_unmodelled: bool | None = None
+    cni: str | None = None  # --cni: the dataplane profile (netpol/profiles.py); None: recognised from the input
 
 
 KUBECONFIG_UNUSED = "--kubeconfig and --context choose the live cluster to read; with {other} they would be ignored"
@@ -297,6 +302,7 @@ KUBECONFIG_UNUSED = "--kubeconfig and --context choose the live cluster to read;
 
 def _load(source: Source, scope: list[str] | None = None) -> LoadResult:
     """Manifests when -f is given, else the live cluster (all namespaces, or `scope`)."""
+    from netpol import profiles
     from netpol.sources import load_manifests
 
     if source.files and (source.kubeconfig or source.context):
@@ -310,6 +316,7 @@ def _load(source: Source, scope: list[str] | None = None) -> LoadResult:
             if source.default_namespace is not None:
                 raise QueryError("--default-namespace is for manifests that name no namespace: pass -f PATH")
             result = _read_live(source, scope).result
+    result = profiles.apply(result, source.cni)
     _report(result, source.verbose)
     return _unmodelled(result, source.ignore_unmodelled)
 
@@ -321,7 +328,7 @@ def _unmodelled(result: LoadResult, ignore: bool | None) -> LoadResult:
     if not unmodelled:
         return result
     if ignore is False:
-        raise unmodelled.refusal()
+        raise unmodelled.refusal(result.cluster.dataplane.profile)
     assumptions = unmodelled.assumptions()
     for line in assumptions if ignore else unmodelled.lines():
         _note(f"netpol: warning: {line}")
@@ -475,6 +482,7 @@ def can_reach(
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
+    cni: Cni = None,
 ) -> None:
     """Can SRC open a connection to DST on PORT? Exit 0 allowed, 1 denied, 2 error.
 
@@ -498,8 +506,8 @@ def can_reach(
             _fail("--port is required")
         _can_reach_possible(source, destination, port, protocol.value, namespace, output,
                             Source(files, kubeconfig, context, verbose,
-                                   default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled),
-                            scopes)
+                                   default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
+                                   cni=cni), scopes)
     service = SERVICE_REF.match(destination)
     if service is not None and port is not None:
         _fail("a Service destination takes its port as svc/NAME:PORT, not --port")
@@ -507,7 +515,7 @@ def can_reach(
         _fail("--port is required (or DST is a Service: svc/NAME:PORT)")
     with _user_errors():
         inputs = Source(files, kubeconfig, context, verbose,
-                        default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled)
+                        default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled, cni=cni)
         analyzer = _analyze(inputs, _endpoint_namespaces((source, destination), namespace))
         if service is not None:
             sv = analyzer.can_reach_service(source, destination, protocol.value, namespace)
@@ -558,6 +566,7 @@ def matrix(
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
+    cni: Cni = None,
 ) -> None:
     """Reachability of every ordered pair of pods.
 
@@ -578,7 +587,7 @@ def matrix(
 
     with _user_errors():
         analyzer = _analyze(Source(files, kubeconfig, context, verbose,
-                                   default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled),
+                                   default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled, cni=cni),
                             namespace, warn_no_pods=True)
         _check_namespaces(analyzer.cluster, namespace)
         m = analyzer.matrix(port, protocol.value if protocol else None, namespace, by_workload)
@@ -609,6 +618,7 @@ def explain(
     context: Context = None,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    cni: Cni = None,
 ) -> None:
     """What each policy does, in evaluation order: Admin tier, NetworkPolicies, Baseline tier.
 
@@ -619,8 +629,8 @@ def explain(
     from netpol.render.explain import WIDE, explain_json, explain_text
 
     with _user_errors():
-        analyzer = _analyze(Source(files, kubeconfig, context, verbose, default_namespace=default_namespace),
-                            namespace)
+        analyzer = _analyze(Source(files, kubeconfig, context, verbose, default_namespace=default_namespace,
+                                   cni=cni), namespace)
         _check_namespaces(analyzer.cluster, namespace)
         summaries, tiers = analyzer.explain(namespace), analyzer.explain_tiers(namespace)
     if output is ExplainFormat.json:
@@ -654,6 +664,7 @@ def graph(
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
+    cni: Cni = None,
 ) -> None:
     """Draw the allow-graph as DOT, SVG or PNG (SVG and PNG need Graphviz's `dot`).
 
@@ -670,7 +681,7 @@ def graph(
         _output_path(out, force)
     with _user_errors():
         source = Source(files, kubeconfig, context, verbose,
-                        default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled)
+                        default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled, cni=cni)
         analyzer = _analyze(source, None if focus else namespace, warn_no_pods=True)
         _check_namespaces(analyzer.cluster, namespace)
         diagram = analyzer.diagram(port, protocol.value, namespace, focus)
@@ -716,6 +727,7 @@ def check(
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
+    cni: Cni = None,
 ) -> None:
     """Check intent files against manifests or the live cluster. Exit 0 all pass, 1 any failure, 2 error.
 
@@ -742,7 +754,8 @@ def check(
     with _user_errors():
         paths = intent_files(intents)
         if live:  # one cluster for every file: failing to read it is fatal
-            analyzers[()] = _analyze(Source(None, kubeconfig, context, verbose, ignore_unmodelled=ignore_unmodelled))
+            analyzers[()] = _analyze(Source(None, kubeconfig, context, verbose, ignore_unmodelled=ignore_unmodelled,
+                                            cni=cni))
     for path in paths:
         try:
             intent = load_intent_file(path, confine=not allow_outside_repo)
@@ -753,7 +766,7 @@ def check(
                 try:
                     loaded = analyzers[manifests] = _analyze(
                         Source(list(manifests), verbose=verbose,
-                               default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled))
+                               default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled, cni=cni))
                     if not loaded.cluster.pods:
                         _note(f"netpol: note: {', '.join(manifests)}: no pods or workloads, so namespace and "
                               "podSelector endpoints stand for every possible such pod")
@@ -790,6 +803,7 @@ def diff(
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
+    cni: Cni = None,
 ) -> None:
     """Connections gained, lost or changed between two versions. Exit 0 no change, 1 changed, 2 error.
 
@@ -807,8 +821,8 @@ def diff(
     if base == "-" and head == "-":
         _fail("only one of BASE and HEAD can be standard input")
     with _user_errors():
-        old, new = (_load(Source([side], verbose=verbose,
-                                 default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled)).cluster
+        old, new = (_load(Source([side], verbose=verbose, default_namespace=default_namespace,
+                                 ignore_unmodelled=ignore_unmodelled, cni=cni)).cluster
                     for side in (base, head))
         if any_pod or not (old.pods or new.pods):
             if output is DiffFormat.html:
@@ -893,6 +907,7 @@ def exposure(
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
+    cni: Cni = None,
 ) -> None:
     """Who could reach each endpoint, and what it could reach, on which ports and by which rules.
 
@@ -910,7 +925,8 @@ def exposure(
 
     with _user_errors():
         units = _units(Source(files, kubeconfig, context, verbose,
-                              default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled), input_only,
+                              default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
+                              cni=cni), input_only,
                        [target] if target else [], namespace)
         targets = units.find(target) if target else [u for u in units.subjects
                                                      if not namespace or u.namespace in namespace]
@@ -944,6 +960,7 @@ def list_connections(
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
+    cni: Cni = None,
 ) -> None:
     """Allowed connections as `SOURCE => DESTINATION : PORTS`, per workload (pods without one), with
     the possible pods of every namespace and outside address ranges. Sources alike are folded into one
@@ -965,7 +982,8 @@ def list_connections(
 
             probe = (protocol.value, port_number(port))
         units = _units(Source(files, kubeconfig, context, verbose,
-                              default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled), input_only,
+                              default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
+                              cni=cni), input_only,
                        [x for x in (to, from_) if x], namespace)
         sources = units.find(from_) if from_ else None
         destinations = units.find(to) if to else None
@@ -995,6 +1013,7 @@ def report(
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
+    cni: Cni = None,
 ) -> None:
     """Write one self-contained HTML page to explore the policies: graph, matrix, explanations, lint.
 
@@ -1015,7 +1034,8 @@ def report(
     _output_path(out, force)
     with _user_errors():
         loaded = _load(Source(files, kubeconfig, context, verbose, keep_texts=True,
-                              default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled), namespace)
+                              default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
+                              cni=cni), namespace)
         _check_namespaces(loaded.cluster, namespace)
         analyzer = _compile(loaded, warn_no_pods=True)
         with _phase("linting"):
@@ -1073,6 +1093,7 @@ def lint(
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
+    cni: Cni = None,
 ) -> None:
     """Find policies that do not do what their author meant: exact findings with file and line.
 
@@ -1095,7 +1116,8 @@ def lint(
         rule_ids([*(disable or []), *(enable or [])])  # a typo is an error before any reading
         inputs = [*(files or []), *(paths or [])] or None
         loaded = _load(Source(inputs, kubeconfig, context, verbose, keep_texts=True,
-                              default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled), namespace)
+                              default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
+                              cni=cni), namespace)
         _check_namespaces(loaded.cluster, namespace)
         with _phase("linting"):
             report = run_lint(loaded.cluster, namespace or (), disable or (), enable or ())
@@ -1208,9 +1230,10 @@ def _write_file(path: str, data: bytes, force: bool) -> None:
 
 def _version(value: bool) -> None:
     if value:
-        from netpol import __version__
+        from netpol import __version__, profiles
 
         print(f"netpol {__version__}")
+        print(f"dataplane profiles (--cni): {profiles.known()}")
         raise typer.Exit()
 
 
