@@ -824,6 +824,9 @@ def diff(
         old, new = (_load(Source([side], verbose=verbose, default_namespace=default_namespace,
                                  ignore_unmodelled=ignore_unmodelled, cni=cni)).cluster
                     for side in (base, head))
+        if old.dataplane != new.dataplane:  # a change of plugin is no change of policy: compare under one
+            raise QueryError(f"BASE runs the {old.dataplane.profile} profile and HEAD the {new.dataplane.profile} "
+                             "profile (recognised from their kinds); pass --cni NAME to compare both under one")
         if any_pod or not (old.pods or new.pods):
             if output is DiffFormat.html:
                 _fail("-o html compares the input's pods; for possible pods use -o text, json or md")

@@ -79,3 +79,20 @@ def test_version_names_the_profiles() -> None:
     r = runner.invoke(app, ["--version"])
     assert r.exit_code == 0
     assert r.stdout.splitlines()[1] == "dataplane profiles (--cni): generic, cilium (1.20), calico (3.30, 3.31, 3.32)"
+
+
+def test_diff_compares_under_one_profile(tmp_path: Path) -> None:
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    base = tmp_path / "a" / "in.yaml"
+    base.write_text(yaml.safe_dump_all(list(OBJECTS)))
+    head = tmp_path / "b" / "in.yaml"
+    head.write_text(yaml.safe_dump_all([*OBJECTS, CNP]))
+    r = runner.invoke(app, ["diff", str(base), str(head), "--ignore-unmodelled"])
+    assert r.exit_code == 2 and r.stderr.splitlines()[-1] == (
+        "netpol: error: BASE runs the generic profile and HEAD the cilium profile (recognised from their kinds); "
+        "pass --cni NAME to compare both under one")
+    r = runner.invoke(app, ["diff", str(base), str(head), "--ignore-unmodelled", "--cni", "cilium"])
+    assert r.exit_code == 0, r.stderr
+    r = runner.invoke(app, ["diff", str(base), str(base), "--cni", "generic"])
+    assert r.exit_code == 0, r.stderr
