@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from netpol.errors import Diagnostic, NetpolError, name_list
-from netpol.model import Dataplane
+from netpol.model import DIRECTIONS, Dataplane, Direction, NetworkPolicy, PolicyType
 from netpol.sources import LoadResult
 
 OPTION = "--cni"
@@ -47,6 +47,7 @@ class Release:
     not_enforced: tuple[tuple[tuple[str, str], str], ...]  # the other kinds netpol reads, and why
     answers: tuple[Answer, ...]
     dataplane: Dataplane
+    rules_isolate: bool = False  # a direction with rules is isolated whatever policyTypes says (Cilium)
 
 
 @dataclass(frozen=True)
@@ -92,9 +93,8 @@ CILIUM = Profile("cilium", "Cilium", frozenset({"cilium.io"}), frozenset({("kube
                "evaluates them as written", f"{_CILIUM_BRIEF} §1.3, §5", modelled=False),
         Answer("endPort", "an inclusive range, as the API says",
                f"pkg/k8s/network_policy.go parsePorts; {_CILIUM_BRIEF} §6.1"),
-        Answer("policyTypes", "Cilium 1.20 isolates a direction that has rules even where policyTypes omits it "
-               "(cilium#48703); netpol ignores such rules, as the API says", f"{_CILIUM_BRIEF} §6.1",
-               modelled=False),
+        Answer("policyTypes", "a direction that has rules is isolated by them even where policyTypes omits it "
+               "(cilium#48703, open in 1.20; a fix is proposed in cilium#48708)", f"{_CILIUM_BRIEF} §6.1, §9.2"),
         Answer("identity labels", "Cilium leaves some pod labels out of identities (statefulset.kubernetes.io/"
                "pod-name, pod-template-hash, controller-revision-hash, ...), so a selector on them matches "
                "differently; netpol matches every label as written",
@@ -103,7 +103,7 @@ CILIUM = Profile("cilium", "Cilium", frozenset({"cilium.io"}), frozenset({("kube
         Answer("node addresses", "an address asked about that is a node's, not a pod's, is taken as outside the "
                "cluster, where an ipBlock matches it; Cilium's does not", f"{_CILIUM_BRIEF} §2.4, §4.2",
                modelled=False),
-    ), Dataplane("cilium", ip_block_matches_cluster=False, own_node_egress_allowed=False)),
+    ), Dataplane("cilium", ip_block_matches_cluster=False, own_node_egress_allowed=False), rules_isolate=True),
 ))
 
 _CALICO_ANSWERS = (
@@ -229,9 +229,29 @@ def apply(result: LoadResult, cni: str | None) -> LoadResult:
     for key in sorted({(p.api_version, p.kind) for p in left_out}):
         names = name_list(sorted(p.name for p in left_out if (p.api_version, p.kind) == key))
         notes.append(f"left out, not enforced by {chosen.title}: {key[1]} ({key[0]}) {names}: {why_not[key]}")
-    diagnostics = (Diagnostic("info", notes[0]),
-                   *(Diagnostic("warning", n) for n in notes if n.startswith("left out")))
-    cluster = replace(cluster, dataplane=release.dataplane,
+    diagnostics = [Diagnostic("info", notes[0]),
+                   *(Diagnostic("warning", n) for n in notes if n.startswith("left out"))]
+    policies = cluster.policies
+    if release.rules_isolate:
+        policies = tuple(_rules_isolate(p, chosen.title, diagnostics) for p in policies)
+    cluster = replace(cluster, dataplane=release.dataplane, policies=policies,
                       tiered=tuple(p for p in cluster.tiered if (p.api_version, p.kind) in release.enforces),
                       assumptions=(*cluster.assumptions, *notes))
     return replace(result, cluster=cluster, diagnostics=(*result.diagnostics, *diagnostics))
+
+
+def _rules_isolate(policy: NetworkPolicy, title: str, diagnostics: list[Diagnostic]) -> NetworkPolicy:
+    """The policy as a plugin that isolates every direction with rules enforces it: its policyTypes gain the
+    directions whose rules they omit (so every surface reads it alike), with a warning naming them."""
+    declared = policy.declared_policy_types
+    if not declared:  # the API's defaulting already covers every direction with rules
+        return policy
+    types: dict[Direction, PolicyType] = {"ingress": "Ingress", "egress": "Egress"}
+    added = [d for d in DIRECTIONS if policy.rules(d) and types[d] not in declared]
+    if not added:
+        return policy
+    diagnostics.append(Diagnostic("warning", f"policyTypes omits {' and '.join(types[d] for d in added)}, yet "
+                                             f"{title} enforces its {' and '.join(added)} rules (cilium#48703)",
+                                  policy.location))
+    return replace(policy, declared_policy_types=tuple(types[d] for d in DIRECTIONS
+                                                       if types[d] in declared or d in added))

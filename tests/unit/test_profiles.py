@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from netpol import load_objects
+from netpol import Analyzer, load_objects
 from netpol.model import Dataplane
 from netpol.profiles import CALICO, CILIUM, GENERIC, PROFILES, ProfileError, apply, known, parse, recognise
 from tests.builders import namespace, pod, policy
@@ -137,3 +137,19 @@ def test_docs_state_every_answer_with_its_source() -> None:
                 row = f"| {a.question} | {a.answer} | {a.source} | {'yes' if a.modelled else 'no: stated'} |"
                 assert row in section, row
     assert re.search(r"generic, cilium \(1\.20\), calico \(3\.30, 3\.31, 3\.32\)", section)
+
+
+def test_cilium_enforces_rules_that_policy_types_omit() -> None:
+    """cilium#48703: policyTypes [Egress] with ingress rules isolates ingress too under Cilium 1.20."""
+    web_db = (pod("db", "shop", {"app": "db"}, [80], ip="10.0.1.2"),
+              policy("web-out", "shop", {"matchLabels": {"app": "web"}}, policyTypes=["Egress"],
+                     ingress=[{"from": [{"podSelector": {"matchLabels": {"app": "db"}}}]}], egress=[{}]))
+    loaded = load_objects([namespace("shop"), pod("web", "shop", {"app": "web"}, [80], ip="10.0.1.1"),
+                           pod("x", "shop", {"app": "x"}, [80], ip="10.0.1.3"), *web_db])
+    answers = {cni: [Analyzer(apply(loaded, cni).cluster).can_reach(f"shop/{s}", "shop/web", 80).allowed
+                     for s in ("db", "x")] for cni in ("generic", "cilium", "calico")}
+    assert answers == {"generic": [True, True], "cilium": [True, False], "calico": [True, True]}
+    cilium = apply(loaded, "cilium")
+    assert cilium.cluster.policies[0].declared_policy_types == ("Ingress", "Egress")
+    assert [d.message for d in cilium.diagnostics if "cilium#48703" in d.message] == [
+        "policyTypes omits Ingress, yet cilium 1.20 enforces its ingress rules (cilium#48703)"]
