@@ -775,6 +775,7 @@ def check(
             analyzer = analyzers[manifests]
             if isinstance(analyzer, NetpolError):
                 raise analyzer
+            notes.update(dict.fromkeys(analyzer.cluster.assumptions))  # the profile, what was ignored
             checked, intent = prepare(analyzer, intent, input_only)
             if checked.possible is not None:
                 notes.update(dict.fromkeys(checked.possible.notes()))

@@ -96,3 +96,16 @@ def test_diff_compares_under_one_profile(tmp_path: Path) -> None:
     assert r.exit_code == 0, r.stderr
     r = runner.invoke(app, ["diff", str(base), str(base), "--cni", "generic"])
     assert r.exit_code == 0, r.stderr
+
+
+def test_check_states_the_profile(tmp_path: Path) -> None:
+    f = _write(tmp_path)
+    intent = tmp_path / "shop.intent.yaml"
+    intent.write_text(yaml.safe_dump({"apiVersion": "netpol/v1", "kind": "NetworkPolicyIntent", "manifests": [f],
+                                      "expectations": [{"name": "web reaches db", "from": "shop/web", "to": "shop/db",
+                                                        "port": 80, "expect": "allow"}]}))
+    assert runner.invoke(app, ["check", str(intent), "--allow-outside-repo", "--input-only"]).exit_code == 0
+    r = runner.invoke(app, ["check", str(intent), "--allow-outside-repo", "--input-only", "--cni", "cilium",
+                            "-o", "json"])
+    assert r.exit_code == 1  # db's ipBlock does not admit web under Cilium
+    assert any(a.startswith("dataplane profile cilium 1.20 (--cni cilium)") for a in json.loads(r.stdout)["assumptions"])
