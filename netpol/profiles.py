@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from netpol.errors import Diagnostic, NetpolError, name_list
-from netpol.model import DIRECTIONS, Dataplane, Direction, NetworkPolicy, PolicyType
+from netpol.model import DIRECTIONS, Dataplane, Direction, NetworkPolicy, Pod, PolicyType
 from netpol.sources import LoadResult
 
 OPTION = "--cni"
@@ -184,8 +184,9 @@ def parse(text: str) -> Chosen:
 
 
 def recognise(result: LoadResult) -> Chosen:
-    """The profile of the plugin an input shows: its own kinds (files and live), its CRDs among the served API
-    groups or its agent's DaemonSet (live); generic when none, an error when two."""
+    """The profile of the plugin an input shows: its own kinds, its agent's DaemonSet (its pods, or the
+    DaemonSet: a live cluster, its snapshot, a rendered install), its CRDs among the API groups a live
+    cluster serves; generic when none, an error when two."""
     evidence: dict[str, list[str]] = {}
     kinds = {(o.api_version.rpartition("/")[0], o.kind) for o in result.ignored}
     for profile in PROFILES:
@@ -195,12 +196,10 @@ def recognise(result: LoadResult) -> Chosen:
         served = sorted(profile.groups & set(result.served_groups or ()))
         if served:
             evidence.setdefault(profile.name, []).append(f"the API server serves {', '.join(served)}")
-        if result.served_groups is not None:
-            agents = sorted({f"DaemonSet {p.namespace}/{p.owner.partition('/')[2]}" for p in result.cluster.pods
-                             if p.owner and p.owner.startswith("daemonset/")
-                             and (p.namespace, p.owner.partition("/")[2]) in profile.daemonsets})
-            if agents:
-                evidence.setdefault(profile.name, []).append(f"the cluster runs {', '.join(agents)}")
+        agents = sorted({f"DaemonSet {p.namespace}/{name}" for p in result.cluster.pods
+                         if (name := _daemonset(p)) and (p.namespace, name) in profile.daemonsets})
+        if agents:
+            evidence.setdefault(profile.name, []).append(f"the input runs {', '.join(agents)}")
     if len(evidence) > 1:
         raise ProfileError("the input shows two network plugins: " + "; ".join(
             f"{name} ({'; '.join(why)})" for name, why in sorted(evidence.items()))
@@ -210,6 +209,13 @@ def recognise(result: LoadResult) -> Chosen:
     (name, why), = evidence.items()
     profile = _BY_NAME[name]
     return Chosen(profile, profile.newest, f"recognised: {'; '.join(why)}")
+
+
+def _daemonset(pod: Pod) -> str | None:
+    """The DaemonSet a pod runs for (a real pod it controls, or the DaemonSet of the input itself)."""
+    if pod.owner is not None and pod.owner.startswith("daemonset/"):
+        return pod.owner.partition("/")[2]
+    return pod.name.partition("/")[2] if pod.workload == "DaemonSet" else None
 
 
 def apply(result: LoadResult, cni: str | None) -> LoadResult:

@@ -118,7 +118,12 @@ def test_a_live_cluster_s_plugin_is_recognised_by_its_agent(tmp_path: Path) -> N
         r = runner.invoke(app, ["matrix", "-o", "json", "--kubeconfig", kubeconfig])
         assert r.exit_code == 0, r.stderr
         assert json.loads(r.stdout)["assumptions"][0] == (
-            "dataplane profile cilium 1.20 (recognised: the cluster runs DaemonSet kube-system/cilium); its answers "
+            "dataplane profile cilium 1.20 (recognised: the input runs DaemonSet kube-system/cilium); its answers "
             "to what the NetworkPolicy API leaves open follow (docs/semantics.md §15)")
         r = runner.invoke(app, ["matrix", "-o", "json", "--kubeconfig", kubeconfig, "--cni", "generic"])
         assert r.exit_code == 0 and "dataplane" not in r.stdout  # --cni wins
+        out = tmp_path / "s.yaml"
+        assert runner.invoke(app, ["snapshot", "-o", str(out), "--kubeconfig", kubeconfig]).exit_code == 0
+        r = runner.invoke(app, ["matrix", "-o", "json", "-f", str(out)])  # its snapshot runs the same profile
+        assert r.exit_code == 0 and json.loads(r.stdout)["assumptions"][0].startswith(
+            "dataplane profile cilium 1.20 (recognised: the input runs DaemonSet kube-system/cilium)")

@@ -13,7 +13,7 @@ import pytest
 from netpol import Analyzer, load_objects
 from netpol.model import Dataplane
 from netpol.profiles import CALICO, CILIUM, GENERIC, PROFILES, ProfileError, apply, known, parse, recognise
-from tests.builders import namespace, pod, policy
+from tests.builders import namespace, pod, policy, workload
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "semantics.md"
 CNP = {"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy", "metadata": {"name": "x", "namespace": "shop"},
@@ -77,15 +77,19 @@ def test_recognise_from_files() -> None:
         "policies")
 
 
-def test_recognise_live_by_served_groups_and_agent() -> None:
+def test_recognise_by_served_groups_and_agent() -> None:
     served = replace(_load(), served_groups=("cilium.io",))
     assert recognise(served).why == "recognised: the API server serves cilium.io"
     agent = pod("calico-node-x", "calico-system", {"k8s-app": "calico-node"})
     agent["metadata"]["ownerReferences"] = [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "calico-node",
                                              "uid": "u", "controller": True}]
     live = replace(_load(namespace("calico-system"), agent), served_groups=())
-    assert recognise(live).why == "recognised: the cluster runs DaemonSet calico-system/calico-node"
-    assert recognise(replace(live, served_groups=None)).profile is GENERIC  # files: only kinds tell
+    assert recognise(live).why == "recognised: the input runs DaemonSet calico-system/calico-node"
+    snapshot = replace(live, served_groups=None)  # read back from a file, it tells the same
+    assert recognise(snapshot).why == "recognised: the input runs DaemonSet calico-system/calico-node"
+    rendered = _load(namespace("kube-system"), workload("cilium", "kube-system", "DaemonSet", None))
+    assert recognise(rendered).why == "recognised: the input runs DaemonSet kube-system/cilium"
+    assert recognise(_load(workload("cilium", "shop", "DaemonSet", None))).profile is GENERIC  # not the agent
 
 
 def test_generic_changes_nothing() -> None:
