@@ -108,4 +108,5 @@ def test_check_states_the_profile(tmp_path: Path) -> None:
     r = runner.invoke(app, ["check", str(intent), "--allow-outside-repo", "--input-only", "--cni", "cilium",
                             "-o", "json"])
     assert r.exit_code == 1  # db's ipBlock does not admit web under Cilium
-    assert any(a.startswith("dataplane profile cilium 1.20 (--cni cilium)") for a in json.loads(r.stdout)["assumptions"])
+    notes = json.loads(r.stdout)["assumptions"]
+    assert any(a.startswith("dataplane profile cilium 1.20 (--cni cilium)") for a in notes)

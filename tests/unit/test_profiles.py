@@ -157,3 +157,14 @@ def test_cilium_enforces_rules_that_policy_types_omit() -> None:
     assert cilium.cluster.policies[0].declared_policy_types == ("Ingress", "Egress")
     assert [d.message for d in cilium.diagnostics if "cilium#48703" in d.message] == [
         "policyTypes omits Ingress, yet cilium 1.20 enforces its ingress rules (cilium#48703)"]
+
+
+def test_every_release_says_what_it_does_with_each_kind_netpol_reads() -> None:
+    everything = {("networking.k8s.io/v1", "NetworkPolicy"),
+                  ("policy.networking.k8s.io/v1alpha1", "AdminNetworkPolicy"),
+                  ("policy.networking.k8s.io/v1alpha1", "BaselineAdminNetworkPolicy"),
+                  ("policy.networking.k8s.io/v1alpha2", "ClusterNetworkPolicy")}
+    for profile in PROFILES:
+        for release in profile.releases:
+            not_enforced = {kind for kind, _ in release.not_enforced}
+            assert release.enforces | not_enforced == everything and not release.enforces & not_enforced
