@@ -52,3 +52,30 @@ def test_truth_table(dataplane: Dataplane) -> None:
     ports = analyzer.matrix()
     assert [bool(ports.ports(pods[s], pods[d])) for s, d in PAIRS if s in pods and d in pods] == [
         want for (s, d), want in zip(PAIRS, TABLES[dataplane.profile], strict=True) if s in pods and d in pods]
+
+
+@pytest.mark.parametrize(("dataplane", "why"), [
+    (GENERIC, "traffic to and from a pod's own node is always allowed"),
+    (CILIUM, "traffic from a pod's own node to the pod is always allowed (under this network plugin)"),
+    (CALICO, "traffic from a pod's own node to the pod is always allowed (under this network plugin)")],
+    ids=lambda d: getattr(d, "profile", ""))
+def test_the_reason_names_the_exemption_the_plugin_makes(dataplane: Dataplane, why: str) -> None:
+    analyzer = Analyzer(replace(load_objects(OBJECTS).cluster, dataplane=dataplane))
+    assert analyzer.can_reach("shop/agent", "shop/db", 80).ingress.reason == (
+        f"allowed: shop/agent uses the host network of shop/db's node (n1), and {why}")
+    egress = analyzer.can_reach("shop/web", "shop/agent", 80).egress.reason
+    assert egress.startswith("allowed: shop/agent uses the host network" if dataplane is GENERIC
+                             else "denied: shop/web is isolated for egress")
+
+
+@pytest.mark.parametrize(("dataplane", "out"), [(GENERIC, True), (CILIUM, False), (CALICO, False)],
+                         ids=lambda d: getattr(d, "profile", ""))
+def test_the_node_address(dataplane: Dataplane, out: bool) -> None:
+    """A pod isolated both ways, and its node's address (status.hostIP, no pod's): always reachable from it;
+    reachable to it only where the plugin exempts egress to the own node."""
+    objects = (namespace("shop"), pod("solo", "shop", {"app": "solo"}, [80], ip="10.0.1.9", node="n9",
+                                      host_ip="10.0.9.9"),
+               policy("lock", "shop", {}, policyTypes=["Ingress", "Egress"]))
+    analyzer = Analyzer(replace(load_objects(objects).cluster, dataplane=dataplane))
+    assert analyzer.can_reach("10.0.9.9", "shop/solo", 80).allowed
+    assert analyzer.can_reach("shop/solo", "10.0.9.9", 80).allowed is out
