@@ -161,6 +161,10 @@ IgnoreUnmodelled = Annotated[bool, typer.Option(
     "--ignore-unmodelled", help="Answer even though the input holds objects that allow or deny traffic and "
     "that netpol does not evaluate (Cilium, Calico, Antrea, Istio... see docs/semantics.md), or a policy kind "
     "it could not read; every answer then names them among its assumptions.")]
+Cni = Annotated[str | None, typer.Option(
+    "--cni", metavar="NAME[:VERSION]", help="The network plugin that enforces the policies: generic (the API's "
+    "answers), cilium or calico, at its newest release netpol knows or at VERSION (netpol --version lists them). "
+    "Default: the plugin a live cluster runs, or whose kinds the files hold; else generic (docs/cli.md).")]
 ProtocolOpt = Annotated[ProtocolName, typer.Option("--protocol", metavar="TCP|UDP|SCTP", case_sensitive=False,
                                                    help="The protocol.")]
 
@@ -312,6 +316,7 @@ class Source:
     # reachability (they are named in a warning), False to refuse to answer, True to answer and say so.
     ignore_unmodelled: bool | None = None
     rendering: Rendering | None = None  # Kustomize and Helm (default: render when the tool is on PATH)
+    cni: str | None = None  # --cni: the dataplane profile (netpol/profiles.py); None: recognised from the input
 
 
 def _rendering(mode: RenderMode, helm_values: list[str] | None, helm_set: list[str] | None) -> Rendering:
@@ -325,6 +330,7 @@ KUBECONFIG_UNUSED = "--kubeconfig and --context choose the live cluster to read;
 
 def _load(source: Source, scope: list[str] | None = None) -> LoadResult:
     """Manifests when -f is given, else the live cluster (all namespaces, or `scope`)."""
+    from netpol import profiles
     from netpol.sources import load_manifests
     from netpol.sources.render import AUTO
 
@@ -340,6 +346,7 @@ def _load(source: Source, scope: list[str] | None = None) -> LoadResult:
             if source.default_namespace is not None:
                 raise QueryError("--default-namespace is for manifests that name no namespace: pass -f PATH")
             result = _read_live(source, scope).result
+    result = profiles.apply(result, source.cni)
     _report(result, source.verbose)
     return _unmodelled(result, source.ignore_unmodelled)
 
@@ -351,7 +358,7 @@ def _unmodelled(result: LoadResult, ignore: bool | None) -> LoadResult:
     if not unmodelled:
         return result
     if ignore is False:
-        raise unmodelled.refusal()
+        raise unmodelled.refusal(result.cluster.dataplane.profile)
     assumptions = unmodelled.assumptions()
     for line in assumptions if ignore else unmodelled.lines():
         _note(f"netpol: warning: {line}")
@@ -508,6 +515,7 @@ def can_reach(
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
+    cni: Cni = None,
 ) -> None:
     """Can SRC open a connection to DST on PORT? Exit 0 allowed, 1 denied, 2 error.
 
@@ -532,7 +540,7 @@ def can_reach(
         _can_reach_possible(source, destination, port, protocol.value, namespace, output,
                             Source(files, kubeconfig, context, verbose,
                                    default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
-                                   rendering=_rendering(render, helm_values, helm_set)),
+                                   rendering=_rendering(render, helm_values, helm_set), cni=cni),
                             scopes)
     service = SERVICE_REF.match(destination)
     if service is not None and port is not None:
@@ -542,7 +550,7 @@ def can_reach(
     with _user_errors():
         inputs = Source(files, kubeconfig, context, verbose,
                         default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
-                        rendering=_rendering(render, helm_values, helm_set))
+                        rendering=_rendering(render, helm_values, helm_set), cni=cni)
         analyzer = _analyze(inputs, _endpoint_namespaces((source, destination), namespace))
         if service is not None:
             sv = analyzer.can_reach_service(source, destination, protocol.value, namespace)
@@ -596,6 +604,7 @@ def matrix(
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
+    cni: Cni = None,
 ) -> None:
     """Reachability of every ordered pair of pods.
 
@@ -617,7 +626,7 @@ def matrix(
     with _user_errors():
         analyzer = _analyze(Source(files, kubeconfig, context, verbose,
                                    default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
-                                   rendering=_rendering(render, helm_values, helm_set)),
+                                   rendering=_rendering(render, helm_values, helm_set), cni=cni),
                             namespace, warn_no_pods=True)
         _check_namespaces(analyzer.cluster, namespace)
         m = analyzer.matrix(port, protocol.value if protocol else None, namespace, by_workload)
@@ -651,6 +660,7 @@ def explain(
     context: Context = None,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    cni: Cni = None,
 ) -> None:
     """What each policy does, in evaluation order: Admin tier, NetworkPolicies, Baseline tier.
 
@@ -662,7 +672,7 @@ def explain(
 
     with _user_errors():
         analyzer = _analyze(Source(files, kubeconfig, context, verbose, default_namespace=default_namespace,
-                                   rendering=_rendering(render, helm_values, helm_set)),
+                                   rendering=_rendering(render, helm_values, helm_set), cni=cni),
                             namespace)
         _check_namespaces(analyzer.cluster, namespace)
         summaries, tiers = analyzer.explain(namespace), analyzer.explain_tiers(namespace)
@@ -701,6 +711,7 @@ def graph(
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
+    cni: Cni = None,
 ) -> None:
     """Draw the allow-graph as DOT, SVG or PNG (SVG and PNG need Graphviz's `dot`), or as a Mermaid flowchart.
 
@@ -719,7 +730,7 @@ def graph(
     with _user_errors():
         source = Source(files, kubeconfig, context, verbose,
                         default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
-                        rendering=_rendering(render, helm_values, helm_set))
+                        rendering=_rendering(render, helm_values, helm_set), cni=cni)
         analyzer = _analyze(source, None if focus else namespace, warn_no_pods=True)
         _check_namespaces(analyzer.cluster, namespace)
         if analyzer.cluster.pods:  # the anchors ("any pod ...") must hold for every pod that could exist
@@ -776,6 +787,7 @@ def check(
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
+    cni: Cni = None,
 ) -> None:
     """Check intent files against manifests or the live cluster. Exit 0 all pass, 1 any failure, 2 error.
 
@@ -802,7 +814,8 @@ def check(
     with _user_errors():
         paths = intent_files(intents)
         if live:  # one cluster for every file: failing to read it is fatal
-            analyzers[()] = _analyze(Source(None, kubeconfig, context, verbose, ignore_unmodelled=ignore_unmodelled))
+            analyzers[()] = _analyze(Source(None, kubeconfig, context, verbose, ignore_unmodelled=ignore_unmodelled,
+                                            cni=cni))
     for path in paths:
         try:
             intent = load_intent_file(path, confine=not allow_outside_repo)
@@ -813,7 +826,7 @@ def check(
                 try:
                     loaded = analyzers[manifests] = _analyze(
                         Source(list(manifests), verbose=verbose,
-                               default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled))
+                               default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled, cni=cni))
                     if not loaded.cluster.pods:
                         _note(f"netpol: note: {', '.join(manifests)}: no pods or workloads, so namespace and "
                               "podSelector endpoints stand for every possible such pod")
@@ -822,6 +835,7 @@ def check(
             analyzer = analyzers[manifests]
             if isinstance(analyzer, NetpolError):
                 raise analyzer
+            notes.update(dict.fromkeys(analyzer.cluster.assumptions))  # the profile, what was ignored
             prepared = prepare(analyzer, intent, input_only)
             if prepared.analyzer.possible is not None:
                 notes.update(dict.fromkeys(prepared.analyzer.possible.notes()))
@@ -853,6 +867,7 @@ def diff(
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
+    cni: Cni = None,
 ) -> None:
     """Connections gained, lost or changed between two versions. Exit 0 no change, 1 changed, 2 error.
 
@@ -875,9 +890,12 @@ def diff(
     if any_pod:
         _note("netpol: note: --any-pod is deprecated: every possible pod is compared by default")
     with _user_errors():
-        old, new = (_load(Source([side], verbose=verbose,
-                                 default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled)).cluster
+        old, new = (_load(Source([side], verbose=verbose, default_namespace=default_namespace,
+                                 ignore_unmodelled=ignore_unmodelled, cni=cni)).cluster
                     for side in (base, head))
+        if old.dataplane != new.dataplane:  # a change of plugin is no change of policy: compare under one
+            raise QueryError(f"BASE runs the {old.dataplane.profile} profile and HEAD the {new.dataplane.profile} "
+                             "profile (recognised from their kinds); pass --cni NAME to compare both under one")
         pods = bool(old.pods or new.pods)
         if (input_only or output is DiffFormat.html) and not pods:
             _fail(f"{'--input-only' if input_only else '-o html'} compares the input's pods, and neither version "
@@ -991,6 +1009,7 @@ def exposure(
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
+    cni: Cni = None,
 ) -> None:
     """Who could reach each endpoint, and what it could reach, on which ports and by which rules.
 
@@ -1009,7 +1028,7 @@ def exposure(
     with _user_errors():
         units = _units(Source(files, kubeconfig, context, verbose,
                               default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
-                              rendering=_rendering(render, helm_values, helm_set)), input_only,
+                              rendering=_rendering(render, helm_values, helm_set), cni=cni), input_only,
                        [target] if target else [], namespace)
         targets = units.find(target) if target else [u for u in units.subjects
                                                      if not namespace or u.namespace in namespace]
@@ -1046,6 +1065,7 @@ def list_connections(
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
+    cni: Cni = None,
 ) -> None:
     """Allowed connections as `SOURCE => DESTINATION : PORTS`, per workload (pods without one), with
     the possible pods of every namespace and outside address ranges. Sources alike are folded into one
@@ -1068,7 +1088,7 @@ def list_connections(
             probe = (protocol.value, port_number(port))
         units = _units(Source(files, kubeconfig, context, verbose,
                               default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
-                              rendering=_rendering(render, helm_values, helm_set)), input_only,
+                              rendering=_rendering(render, helm_values, helm_set), cni=cni), input_only,
                        [x for x in (to, from_) if x], namespace)
         sources = units.find(from_) if from_ else None
         destinations = units.find(to) if to else None
@@ -1101,6 +1121,7 @@ def report(
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
+    cni: Cni = None,
 ) -> None:
     """Write one self-contained HTML page to explore the policies: graph, matrix, explanations, lint.
 
@@ -1122,7 +1143,7 @@ def report(
     with _user_errors():
         loaded = _load(Source(files, kubeconfig, context, verbose, keep_texts=True,
                               default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
-                              rendering=_rendering(render, helm_values, helm_set)), namespace)
+                              rendering=_rendering(render, helm_values, helm_set), cni=cni), namespace)
         _check_namespaces(loaded.cluster, namespace)
         analyzer = _compile(loaded, warn_no_pods=True)
         with _phase("linting"):
@@ -1183,6 +1204,7 @@ def lint(
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
+    cni: Cni = None,
 ) -> None:
     """Find policies that do not do what their author meant: exact findings with file and line.
 
@@ -1206,7 +1228,7 @@ def lint(
         inputs = [*(files or []), *(paths or [])] or None
         loaded = _load(Source(inputs, kubeconfig, context, verbose, keep_texts=True,
                               default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
-                              rendering=_rendering(render, helm_values, helm_set)), namespace)
+                              rendering=_rendering(render, helm_values, helm_set), cni=cni), namespace)
         _check_namespaces(loaded.cluster, namespace)
         with _phase("linting"):
             report = run_lint(loaded.cluster, namespace or (), disable or (), enable or ())
@@ -1451,9 +1473,10 @@ def completion(shell: Annotated[Shell, typer.Argument(metavar="SHELL", help="bas
 
 def _version(value: bool) -> None:
     if value:
-        from netpol import __version__
+        from netpol import __version__, profiles
 
         print(f"netpol {__version__}")
+        print(f"dataplane profiles (--cni): {profiles.known()}")
         raise typer.Exit()
 
 

@@ -255,13 +255,16 @@ class Engine:
         host_nodes = {p.node for p in self.cluster.pods if p.host_network and p.node is not None}
         groups: dict[_ClassKey, list[Pod]] = {}
         in_blocks = _block_membership(self.blocks)
+        # A plugin whose ipBlocks match only addresses outside the cluster (Cilium) puts no pod in one.
+        pods_in_blocks = self.cluster.dataplane.ip_block_matches_cluster
+        in_none = (False,) * len(self.blocks)
         for pod in self.cluster.pods:
             key = _ClassKey(
                 pod.namespace if pod.namespace in self._policy_namespaces else None,
                 _project(ns_labels.get(pod.namespace, {}), self._ns_values),
                 _project(pod.label_map, self._pod_values),
                 tuple(p for p in pod.ports if p.name in self._port_names),
-                in_blocks(pod.ips),
+                in_blocks(pod.ips) if pods_in_blocks else in_none,
                 pod.host_network,
                 pod.node if pod.node in host_nodes else None,
             )
@@ -341,7 +344,7 @@ class Engine:
         every class. A filter before exact answers, which also need the source's egress."""
         if not self.is_isolated("ingress", d) or self.has_tier_rules("ingress", d):
             return self.all_bits
-        bits = self.local_node_bits(d)
+        bits = self.local_node_bits(d, "ingress")
         for rule, pm in self.rules["ingress"][d]:
             if self.resolve(rule, self.classes[d].named_ports).intersection(wanted):
                 bits |= pm.classes
@@ -492,7 +495,7 @@ class Engine:
                     hits.append((i, not pm.everything and bool((pm.via_ip_block >> peer) & 1)))
             elif pm.matches_ip(peer):
                 hits.append((i, False))
-        local = isinstance(peer, int) and self._is_local_node(peer, subject)
+        local = isinstance(peer, int) and self._is_local_node(direction, peer, subject)
         admin, baseline = self.tier_lists(direction, subject)
         tier_hits = tuple(
             tuple(i for i, (_, pm) in enumerate(lst) if (pm.matches_class(peer) if isinstance(peer, int)
@@ -522,10 +525,12 @@ class Engine:
     def _isolated_by(self, direction: Direction, cls: int) -> tuple[str, ...]:
         return tuple(sorted(set(self.isolating[direction][cls])))
 
-    def _is_local_node(self, peer: int, subject: int) -> bool:
-        """Traffic to and from a pod's own node is always allowed; a hostNetwork pod speaks for its node."""
+    def _is_local_node(self, direction: Direction, peer: int, subject: int) -> bool:
+        """Traffic with a pod's own node is always allowed (egress only where the plugin exempts it); a
+        hostNetwork pod speaks for its node."""
         p, s = self.classes[peer], self.classes[subject]
-        return p.host_network and p.node is not None and p.node == s.node
+        return (p.host_network and p.node is not None and p.node == s.node
+                and (direction == "ingress" or self.cluster.dataplane.own_node_egress_allowed))
 
     def connection(self, src: PeerRef, dst: PeerRef) -> tuple[DirectionResult | None, DirectionResult | None]:
         """(egress of src, ingress of dst); None for a side outside the cluster."""
@@ -639,17 +644,20 @@ class Engine:
     def _v1_sends(self, s: int, probe: tuple[Protocol, int] | None) -> int:
         if not self.is_isolated("egress", s):
             return self.all_bits
-        bits = self.local_node_bits(s)
+        bits = self.local_node_bits(s, "egress")
         for rule, pm in self.rules["egress"][s]:
             for named_ports, group in self.by_named_ports.items():  # egress ports resolve per destination
                 if _allows(self.resolve(rule, named_ports), probe):
                     bits |= pm.classes & group
         return bits
 
-    def local_node_bits(self, subject: int) -> int:
-        """The hostNetwork classes on the subject's node: its node's own traffic, always allowed."""
+    def local_node_bits(self, subject: int, direction: Direction) -> int:
+        """The hostNetwork classes on the subject's node: its node's own traffic, always allowed (egress to it
+        only where the plugin exempts it)."""
         node = self.classes[subject].node
-        return 0 if node is None else self._host_bits_by_node.get(node, 0)
+        if node is None or (direction == "egress" and not self.cluster.dataplane.own_node_egress_allowed):
+            return 0
+        return self._host_bits_by_node.get(node, 0)
 
     @cached_property
     def _host_bits_by_node(self) -> dict[str, int]:
@@ -691,7 +699,7 @@ class Engine:
                      baseline: list[tuple[CompiledTierRule, TierPeerMatch]]) -> int:
         """NetworkPolicy decides for the peers left, where it isolates (or for local-node peers); else
         Baseline, first match; what is left is allowed by default."""
-        local = self.local_node_bits(cls)
+        local = self.local_node_bits(cls, direction)
         if self.is_isolated(direction, cls):
             return peers & (v1 | local)
         allowed, rest = peers & local, peers & ~local
@@ -706,7 +714,7 @@ class Engine:
     def _v1_admits(self, d: int, probe: tuple[Protocol, int] | None) -> int:
         if not self.is_isolated("ingress", d):
             return self.all_bits
-        bits = self.local_node_bits(d)
+        bits = self.local_node_bits(d, "ingress")
         for rule, pm in self.rules["ingress"][d]:
             if _allows(self.resolve(rule, self.classes[d].named_ports), probe):
                 bits |= pm.classes

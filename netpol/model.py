@@ -351,6 +351,16 @@ class TieredPolicy:
 
 
 @dataclass(frozen=True)
+class Dataplane:
+    """How the network plugin answers what the API leaves open, where the engine computes the answer
+    (netpol/profiles.py names the plugin and cites each). The defaults are the generic profile."""
+
+    profile: str = "generic"
+    ip_block_matches_cluster: bool = True  # an ipBlock matches pod, node and host-network pod addresses
+    own_node_egress_allowed: bool = True  # a pod may always send to its own node; else its egress policy decides
+
+
+@dataclass(frozen=True)
 class Cluster:
     """Everything the analysis needs, sorted so that output never depends on input order."""
 
@@ -363,6 +373,7 @@ class Cluster:
     # What the answers cannot see and the user chose to answer without (sources/unmodelled.py): every
     # verdict repeats it among its assumptions.
     assumptions: tuple[str, ...] = ()
+    dataplane: Dataplane = Dataplane()
 
     @cached_property
     def nodes_by_name(self) -> dict[str, Node]:

@@ -22,6 +22,7 @@ import pytest
 
 from netpol.check import Outcome, Prepared, prepare
 from netpol.errors import NetpolError
+from netpol import profiles
 from netpol.intent import Expectation, IntentFile
 from netpol.query import Analyzer
 from netpol.render.check import failure_text
@@ -35,7 +36,8 @@ INTENT_SUFFIXES = (".intent.yaml", ".intent.yml")
 
 @lru_cache(maxsize=32)
 def _analyzer(manifests: tuple[str, ...]) -> Analyzer:
-    return Analyzer(load_manifests(manifests).cluster)
+    """Under the plugin whose kinds the files hold, as the CLI answers without --cni (netpol.profiles)."""
+    return Analyzer(profiles.apply(load_manifests(manifests), None).cluster)
 
 
 @lru_cache(maxsize=32)

@@ -41,6 +41,8 @@ from netpol.verdicts import (
     ASSUME_IPBLOCK_POD,
     ASSUME_NO_IP,
     ASSUME_SELF,
+    NODE_INGRESS_RULE,
+    NODE_RULE,
     Backend,
     Endpoint,
     ServiceVerdict,
@@ -211,8 +213,10 @@ class Analyzer:
             raise QueryError("at least one endpoint must be a pod of the cluster")
         number = self.resolve_port(port, proto, destination)
         egress, ingress = self.engine.connection(self._peer(source), self._peer(destination))
-        e = side_verdict("egress", source, destination, egress, proto, number)
-        i = side_verdict("ingress", destination, source, ingress, proto, number)
+        both = self.cluster.dataplane.own_node_egress_allowed  # else the plugin exempts ingress from it only
+        e = side_verdict("egress", source, destination, egress, proto, number, NODE_RULE if both else None)
+        i = side_verdict("ingress", destination, source, ingress, proto, number,
+                         NODE_RULE if both else NODE_INGRESS_RULE)
         same = (source.pod is not None and destination.pod is not None and source.pod.key == destination.pod.key
                 and source.pod.is_one_pod)
         assumptions = self.cluster.assumptions + self._assumptions(source, destination, egress, ingress, proto,

@@ -47,9 +47,10 @@ def _direction_allows(cluster: Cluster, policy_type: str, subject: Endpoint, pee
     decided = _tier(cluster, "Admin", direction, subject, peer, dst, protocol, port)
     if decided is not None:
         return decided
-    if isinstance(peer, Pod) and peer.host_network and peer.node is not None and peer.node == subject.node:
+    own_node = direction == "ingress" or cluster.dataplane.own_node_egress_allowed  # Cilium, Calico: ingress only
+    if own_node and isinstance(peer, Pod) and peer.host_network and peer.node is not None and peer.node == subject.node:
         return True  # NetworkPolicy: traffic to and from the pod's own node is always allowed
-    if not isinstance(peer, Pod) and subject.host_ip is not None and peer == subject.host_ip:
+    if own_node and not isinstance(peer, Pod) and subject.host_ip is not None and peer == subject.host_ip:
         return True  # the same, for the node's address
     selecting = [
         pol for pol in cluster.policies
@@ -164,8 +165,9 @@ def _peer_ok(cluster: Cluster, policy: NetworkPolicy, rule: Rule, peer: Endpoint
             pod_ok = spec.pod_selector is None or spec.pod_selector.matches(dict(peer.labels))
             if ns_ok and pod_ok:
                 return True
-        else:
-            ips = list(peer.ips) if isinstance(peer, Pod) else [peer]
+        else:  # Cilium: an ipBlock never matches a pod's address (nor a host-network pod's, its node's)
+            ips = (list(peer.ips) if cluster.dataplane.ip_block_matches_cluster else []) if isinstance(peer, Pod) \
+                else [peer]
             if any(_in_block(ip, spec.block.cidr, spec.block.excepts) for ip in ips):
                 return True
     return False

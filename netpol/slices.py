@@ -154,7 +154,7 @@ class Slices:
         if not entries and not e.is_isolated(direction, subject):
             out[:] = self._all
             return out
-        local = e.local_node_bits(subject)
+        local = e.local_node_bits(subject, direction)
         for region, _ in e.peer_regions(e.all_bits, entries, split_named_ports=direction == "egress"):
             for part in (region & local, region & ~local):
                 if not part:

@@ -36,6 +36,7 @@ ASSUME_DOMAINS = (
     "so netpol assumes they match no pod or address it knows; the network plugin may allow more"
 )
 NODE_RULE = "traffic to and from a pod's own node is always allowed"
+NODE_INGRESS_RULE = "traffic from a pod's own node to the pod is always allowed (under this network plugin)"
 ASSUME_NO_IP = "{pod} has no known IP (status.podIP): ipBlock rules are assumed not to match it"
 ASSUME_IPBLOCK_POD = (
     "{rule} matches {pod} only through an ipBlock containing its IP; plugins differ on whether "
@@ -179,7 +180,9 @@ class ServiceVerdict:
 
 
 def side_verdict(direction: Direction, subject: Endpoint, peer: Endpoint, result: DirectionResult | None,
-          protocol: Protocol, port: int) -> DirectionVerdict:
+          protocol: Protocol, port: int, node_rule: str | None = NODE_RULE) -> DirectionVerdict:
+    """`node_rule`: why traffic with the subject's own node is allowed whatever its policies say, or None where
+    the plugin does not exempt it in this direction (model.Dataplane)."""
     if result is None:
         return DirectionVerdict(direction, True, False,
                                 reason=f"not governed: {subject} is outside the cluster")
@@ -187,15 +190,15 @@ def side_verdict(direction: Direction, subject: Endpoint, peer: Endpoint, result
         return DirectionVerdict(direction, True, True,
                                 reason=f"not isolated: {subject} uses hostNetwork (see assumptions)")
     if result.walk is None:
-        return _v1_side(direction, subject, peer, result, protocol, port)
+        return _v1_side(direction, subject, peer, result, protocol, port, node_rule)
     seg = result.walk.at(protocol, port)
     passed = f"passed on by {seg.passed}; " if seg.passed is not None else ""
     if isinstance(seg.decider, TierRuleRef) and seg.decider.tier == "Admin":
         verb = "allowed" if seg.allowed else "denied"
         return DirectionVerdict(direction, seg.allowed, True, result.isolated_by, (),
                                 f"{verb} by {seg.decider} (Admin tier)", "Admin", seg.decider, seg.passed)
-    if seg.decider == "NetworkPolicy" or _is_node_address(subject, peer):
-        v1 = _v1_side(direction, subject, peer, result, protocol, port)
+    if seg.decider == "NetworkPolicy" or (node_rule is not None and _is_node_address(subject, peer)):
+        v1 = _v1_side(direction, subject, peer, result, protocol, port, node_rule)
         return replace(v1, reason=f"{passed}NetworkPolicy tier: {v1.reason}", tier="NetworkPolicy",
                        passed_by=seg.passed)
     if isinstance(seg.decider, TierRuleRef):
@@ -246,7 +249,7 @@ def _is_node_address(subject: Endpoint, peer: Endpoint) -> bool:
 
 
 def _v1_side(direction: Direction, subject: Endpoint, peer: Endpoint, result: DirectionResult,
-             protocol: Protocol, port: int) -> DirectionVerdict:
+             protocol: Protocol, port: int, node_rule: str | None) -> DirectionVerdict:
     """The NetworkPolicy v1 decision, and why."""
     what = "sending" if direction == "egress" else "receiving"
     if not result.isolated:
@@ -256,10 +259,10 @@ def _v1_side(direction: Direction, subject: Endpoint, peer: Endpoint, result: Di
         node = subject.pod.node if subject.pod is not None else None
         return DirectionVerdict(direction, True, True, result.isolated_by, (),
                                 f"allowed: {peer} uses the host network of {subject}'s node ({node}), and "
-                                f"{NODE_RULE}")
-    if _is_node_address(subject, peer):
+                                f"{node_rule}")
+    if node_rule is not None and _is_node_address(subject, peer):
         return DirectionVerdict(direction, True, True, result.isolated_by, (),
-                                f"allowed: {peer} is the address of {subject}'s node (status.hostIP), and {NODE_RULE}")
+                                f"allowed: {peer} is the address of {subject}'s node (status.hostIP), and {node_rule}")
     allowed_by = tuple(m.ref for m in result.allowed_by(protocol, port))
     prep = "to" if direction == "egress" else "from"
     if allowed_by:  # thousands of policies stay one readable line: a few named, the rest counted (JSON: all)

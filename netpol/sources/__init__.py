@@ -88,6 +88,7 @@ class LoadResult:
     # finding a field's line must not read an input again (a FIFO or standard input cannot be).
     texts: Mapping[str, str] = field(default_factory=dict)
     unread: tuple[str, ...] = ()  # policy resources a live read was not allowed to list (sources/unmodelled.py)
+    served_groups: tuple[str, ...] | None = None  # a live read: the catalogue's API groups the server serves
 
     @property
     def unmodelled(self) -> Unmodelled:

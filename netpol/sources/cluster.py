@@ -122,8 +122,9 @@ def read_cluster(kubeconfig: str | None = None, context: str | None = None,
         notes += (Diagnostic("warning", f"{NODES_FORBIDDEN}; netpol needs list on nodes for them (see "
                                         "docs/rbac.yaml)"),)
         cluster = replace(cluster, assumptions=(*cluster.assumptions, NODES_FORBIDDEN))
+    served = tuple(sorted({r.api_version.rpartition("/")[0] for r in unmodelled}))  # recognises the plugin
     return ClusterRead(tuple(objects), replace(result, cluster=cluster, diagnostics=notes + result.diagnostics,
-                                               unread=unread), name)
+                                               unread=unread, served_groups=served), name)
 
 
 NODES_FORBIDDEN = ("nodes could not be read (forbidden, 403): answers about host-network pods and `nodes` peers are "

@@ -120,11 +120,16 @@ class Unmodelled:
         return (*(f"{line}, not evaluated by netpol" for line in self._kinds()),
                 *self.unread)
 
-    def refusal(self) -> UnmodelledError:
-        """The error of a command that states reachability: what it cannot see, and how to answer anyway."""
+    def refusal(self, profile: str = "generic") -> UnmodelledError:
+        """The error of a command that states reachability: what it cannot see, and how to answer anyway.
+        Under a plugin's profile (netpol/profiles.py) its own kinds are not evaluated either, and it says so."""
+        own = sorted({entry.product for o in self.objects if (entry := enforcing(o.kind, o.api_version))
+                      and entry.product.lower() == profile})
+        under = (f" The {profile} profile answers the questions the NetworkPolicy API leaves open as {own[0]} "
+                 f"does, but does not evaluate {own[0]}'s own policy kinds yet." if own else "")
         return UnmodelledError(
             "the answer cannot see everything that allows or denies traffic here: " + "; ".join(self.lines())
-            + f". netpol does not answer as if they were absent; pass {OPTION} to answer without them "
+            + f".{under} netpol does not answer as if they were absent; pass {OPTION} to answer without them "
             "(every answer then says what it ignored), or remove them from the input")
 
     def assumptions(self) -> tuple[str, ...]:

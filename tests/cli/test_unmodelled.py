@@ -35,8 +35,10 @@ OBJECTS = [
 CILIUM = "2 CiliumNetworkPolicy (cilium.io/v2): shop/db-only-api, shop/web, not evaluated by netpol"
 ISTIO = "1 AuthorizationPolicy (security.istio.io/v1): shop/deny, not evaluated by netpol"
 ASSUMED = [f"ignored (--ignore-unmodelled): {line}; they may allow or deny this traffic" for line in (ISTIO, CILIUM)]
+# The CiliumNetworkPolicies make the input Cilium's (netpol/profiles.py), whose own kinds are not evaluated yet.
 REFUSAL = (f"netpol: error: the answer cannot see everything that allows or denies traffic here: {ISTIO}; {CILIUM}. "
-           "netpol does not answer as if they were absent; pass --ignore-unmodelled to answer without them (every "
+           "The cilium profile answers the questions the NetworkPolicy API leaves open as Cilium does, but does not "
+           "evaluate Cilium's own policy kinds yet. netpol does not answer as if they were absent; pass --ignore-unmodelled to answer without them (every "
            "answer then says what it ignored), or remove them from the input\n")
 
 
@@ -100,18 +102,20 @@ def test_every_verdict_says_what_it_ignored(manifests: str) -> None:
     r = runner.invoke(app, ["can-reach", "shop/web", "shop/db", "-p", "5432", "-f", manifests, "--ignore-unmodelled"])
     assert r.exit_code == 0
     assert r.stdout.splitlines()[0] == "ALLOWED: shop/web -> shop/db TCP/5432"
-    assert [line.strip() for line in r.stdout.splitlines()[3:]] == [f"assumption: {a}" for a in ASSUMED]
+    assert [line.strip() for line in r.stdout.splitlines()[3:] if "ignored (" in line] == [
+        f"assumption: {a}" for a in ASSUMED]
+    assert r.stdout.splitlines()[3].startswith("  assumption: dataplane profile cilium 1.20 (recognised: ")
     r = runner.invoke(app, ["can-reach", "shop/web", "shop/db", "-p", "5432", "-f", manifests, "--ignore-unmodelled",
                             "-o", "json"])
-    assert json.loads(r.stdout)["assumptions"] == ASSUMED
+    assert [a for a in json.loads(r.stdout)["assumptions"] if a.startswith("ignored")] == ASSUMED
     r = runner.invoke(app, ["matrix", "-f", manifests, "--ignore-unmodelled", "-o", "json"])
-    assert json.loads(r.stdout)["assumptions"][:2] == ASSUMED
+    assert [a for a in json.loads(r.stdout)["assumptions"] if a.startswith("ignored")] == ASSUMED
     r = runner.invoke(app, ["matrix", "-f", manifests, "--ignore-unmodelled"])
     assert [line for line in r.stdout.splitlines() if "--ignore-unmodelled" in line] == [
         f"assumption: {a}" for a in ASSUMED]
     for command in ("list", "exposure"):
         r = runner.invoke(app, [command, "-f", manifests, "--ignore-unmodelled", "-o", "json"])
-        assert json.loads(r.stdout)["assumptions"][:2] == ASSUMED
+        assert [a for a in json.loads(r.stdout)["assumptions"] if a.startswith("ignored")] == ASSUMED
 
 
 def test_explain_answers_with_a_warning(manifests: str) -> None:

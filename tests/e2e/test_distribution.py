@@ -75,7 +75,7 @@ def test_quick_start_from_the_wheel(installed: Path, tmp_path: Path) -> None:
     assert r.returncode == 0, r.stderr
     assert r.stdout.startswith("ALLOWED: default/test-2 -> default/apiserver TCP/80\n")
     r = run(installed / "netpol", "--version")
-    assert (r.returncode, r.stdout) == (0, "netpol 0.1.0\n")
+    assert (r.returncode, r.stdout.splitlines()[0]) == (0, "netpol 0.1.0")
 
 
 def test_report_package_data_from_the_wheel(installed: Path, tmp_path: Path) -> None:

@@ -108,3 +108,19 @@ def test_policy_only_review() -> None:
     r = netpol("exposure", "payments{app=db}", "-f", str(repo / "repo"), "-o", "json")
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["exposure"][0]["target"] == "pods with app=db in namespace payments"
+
+
+def test_cni_profiles(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import yaml
+
+    from tests.unit.test_dataplane import OBJECTS
+
+    f = tmp_path / "shop.yaml"
+    f.write_text(yaml.safe_dump_all(list(OBJECTS)))
+    ask = ("can-reach", "shop/web", "shop/db", "-p", "80", "-f", str(f))
+    assert [netpol(*ask, "--cni", cni).returncode for cni in ("generic", "cilium", "calico:3.31")] == [0, 1, 0]
+    r = netpol(*ask, "--cni", "cilium:9")
+    assert r.returncode == 2 and r.stderr == (
+        "netpol: error: --cni 'cilium:9': netpol knows no release '9' of cilium; it knows 1.20\n")
+    assert netpol("--version").stdout.splitlines()[1] == (
+        "dataplane profiles (--cni): generic, cilium (1.20), calico (3.30, 3.31, 3.32)")

@@ -87,7 +87,11 @@ def test_a_live_cluster_s_unmodelled_objects_are_read_and_named(tmp_path: Path) 
         assert r.exit_code == 2 and "; ".join(LIVE_CILIUM) in r.stderr.splitlines()[-1]
         r = runner.invoke(app, ["matrix", "-o", "json", "--kubeconfig", kubeconfig, "--ignore-unmodelled"])
         assert r.exit_code == 0
-        assert json.loads(r.stdout)["assumptions"][:2] == [
+        notes = json.loads(r.stdout)["assumptions"]
+        assert notes[0].startswith("dataplane profile cilium 1.20 (recognised: the input holds "
+                                   "CiliumClusterwideNetworkPolicy (cilium.io), CiliumNetworkPolicy (cilium.io); "
+                                   "the API server serves cilium.io)")
+        assert [n for n in notes if n.startswith("ignored")] == [
             f"ignored (--ignore-unmodelled): {line}; they may allow or deny this traffic" for line in LIVE_CILIUM]
         out = tmp_path / "s.yaml"
         r = runner.invoke(app, ["snapshot", "-o", str(out), "--kubeconfig", kubeconfig])
@@ -99,3 +103,27 @@ def test_a_live_cluster_s_unmodelled_objects_are_read_and_named(tmp_path: Path) 
         assert read_cluster(kubeconfig).result.unread == (
             "ciliumnetworkpolicies (cilium.io/v2), forbidden (403), so the CiliumNetworkPolicy objects (Cilium) could "
             "not be read",)
+
+
+def test_a_live_cluster_s_plugin_is_recognised_by_its_agent(tmp_path: Path) -> None:
+    agent = {"apiVersion": "v1", "kind": "Pod",
+             "metadata": {"name": "cilium-x1", "namespace": "kube-system", "labels": {"k8s-app": "cilium"},
+                          "ownerReferences": [{"apiVersion": "apps/v1", "kind": "DaemonSet", "name": "cilium",
+                                               "uid": "u1", "controller": True}]},
+             "spec": {"hostNetwork": True, "nodeName": "n1", "containers": [{"name": "agent", "image": "cilium"}]}}
+    with FakeApi([*manifests("specific-port"), {"apiVersion": "v1", "kind": "Namespace",
+                                                "metadata": {"name": "kube-system"}}, agent]) as server:
+        kubeconfig = server.kubeconfig(tmp_path / "k")
+        assert read_cluster(kubeconfig).result.served_groups == ()
+        r = runner.invoke(app, ["matrix", "-o", "json", "--kubeconfig", kubeconfig])
+        assert r.exit_code == 0, r.stderr
+        assert json.loads(r.stdout)["assumptions"][0] == (
+            "dataplane profile cilium 1.20 (recognised: the input runs DaemonSet kube-system/cilium); its answers "
+            "to what the NetworkPolicy API leaves open follow (docs/semantics.md §15)")
+        r = runner.invoke(app, ["matrix", "-o", "json", "--kubeconfig", kubeconfig, "--cni", "generic"])
+        assert r.exit_code == 0 and "dataplane" not in r.stdout  # --cni wins
+        out = tmp_path / "s.yaml"
+        assert runner.invoke(app, ["snapshot", "-o", str(out), "--kubeconfig", kubeconfig]).exit_code == 0
+        r = runner.invoke(app, ["matrix", "-o", "json", "-f", str(out)])  # its snapshot runs the same profile
+        assert r.exit_code == 0 and json.loads(r.stdout)["assumptions"][0].startswith(
+            "dataplane profile cilium 1.20 (recognised: the input runs DaemonSet kube-system/cilium)")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 
@@ -59,3 +60,17 @@ def test_bad_intent_file_is_a_one_line_collection_error(pytester: pytest.Pyteste
     result.assert_outcomes(errors=1)
     result.stdout.fnmatch_lines(["*bad.intent.yaml: line 5 (expectation 1): expectations?0?.expect: must be allow "
                                  "or deny, not 'sometimes'"])
+
+
+def test_the_fixture_answers_under_the_plugin_the_files_show(netpol_cluster: Callable[..., ClusterUnderTest],
+                                                             tmp_path: Path) -> None:
+    import yaml
+
+    from tests.unit.test_dataplane import OBJECTS
+    cnp = {"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy", "metadata": {"name": "x", "namespace": "shop"},
+           "spec": {"endpointSelector": {}, "ingress": [{}]}}
+    (tmp_path / "in.yaml").write_text(yaml.safe_dump_all([*OBJECTS, cnp]))
+    denied = netpol_cluster(tmp_path / "in.yaml").can_reach("shop/web", "shop/db", port=80)
+    assert not denied  # under Cilium, db's ipBlock does not match web's pod address
+    assert "  assumption: dataplane profile cilium 1.20 (recognised: the input holds CiliumNetworkPolicy " \
+           "(cilium.io)); " in denied.explanation

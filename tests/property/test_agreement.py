@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import ipaddress
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -11,6 +12,7 @@ from hypothesis import strategies as st
 
 from netpol import Analyzer, load_objects, reference_allowed
 from netpol.diagram import ANY_POD, ANY_UNRESTRICTED_POD
+from netpol.model import Cluster, Dataplane
 from tests.property.strategies import EXTERNAL, PROBES, cluster, label_map, tiered_cluster
 
 # NetworkPolicies alone, and with random Admin and Baseline policies (whose graphs have address sets).
@@ -23,7 +25,21 @@ BOTH = pytest.mark.parametrize("clusters", [cluster(), tiered_cluster()], ids=["
 def test_engine_agrees_with_reference(clusters: Any, data: st.DataObject) -> None:
     """Point queries, probe matrices and the all-port matrix give the reference's answer on every pair,
     port and outside address; with Admin and Baseline policies of both API versions too (first match)."""
-    c = load_objects(data.draw(clusters)).cluster
+    _agrees(load_objects(data.draw(clusters)).cluster)
+
+
+@pytest.mark.parametrize("dataplane", [Dataplane("cilium", False, False), Dataplane("calico", True, False)],
+                         ids=["cilium", "calico"])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_engine_agrees_with_reference_per_dataplane(dataplane: Dataplane, data: st.DataObject) -> None:
+    """The same under the plugins' answers (netpol/profiles.py): an ipBlock that matches no pod or node
+    address, and egress to a pod's own node that its policies decide."""
+    c = load_objects(data.draw(cluster())).cluster
+    _agrees(replace(c, dataplane=dataplane))
+
+
+def _agrees(c: Cluster) -> None:
     analyzer = Analyzer(c)
     ports_matrix = analyzer.matrix()
     assert {(s.key, d.key) for s, d in ports_matrix.allowed_pairs()} == {  # rows expanded with numpy
