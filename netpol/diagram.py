@@ -140,6 +140,8 @@ def build_diagram(engine: Engine, *, probe: tuple[Protocol, int] | None = None,
     collapsed = _collapse(edges, groups, flow)
     if focus is not None:
         touched = {n for e in collapsed for n in (e.source, e.target)} | {focus_id}
+        # An "any pod in NS" end stands for every group of NS: each is a neighbour, drawn in its box.
+        touched |= {g.id for g in groups if namespace_node(g.namespace) in touched}
         groups = [g for g in groups if g.id in touched]
     if wanted:
         groups = [g for g in groups if g.namespace in wanted]

@@ -1,9 +1,10 @@
 """Checks on Admin and Baseline policies (NP110-NP113).
 
 Shadowing is found two ways. From the policies alone: an earlier rule of the
-tier that certainly covers this one (its subject's and peers' selectors are
-subsets of this rule's conditions, its networks contain this rule's, its ports
-cover this rule's); that holds for every pod that could exist. With pods: the
+tier that certainly covers this one (every namespace, pod and node this rule's
+subject and peers can select, the earlier rule's select too, exactly by
+lint.cover.implies; its networks contain this rule's, its ports cover this
+rule's); that holds for every pod that could exist. With pods: the
 engine's exact walk over the classes (tier_explain.shadowed_by), which holds
 for the pods in the input. Same-priority overlap is exact for possible pods:
 two rules overlap when some label set satisfies both subjects and both peers.
@@ -15,6 +16,7 @@ from collections.abc import Iterator
 from itertools import combinations
 
 from netpol.engine import Engine
+from netpol.lint.cover import implies, namespace_selector
 from netpol.lint.findings import PEERS_KEY, Finding, finding
 from netpol.model import DIRECTIONS, Cluster, Direction, TieredPolicy, TierPeer, TierPort, TierRule, TierSelector
 from netpol.portsets import PortSet
@@ -104,8 +106,10 @@ def _covers(outer_subject: TierSelector, outer: TierRule, subject: TierSelector,
 
 
 def _selector_covers(outer: TierSelector, inner: TierSelector) -> bool:
-    return outer.namespace_selector.covers(inner.namespace_selector) and (
-        outer.pod_selector is None or outer.pod_selector.covers(inner.pod_selector or EVERYTHING))
+    """Exact for every namespace and pod that could exist (lint.cover.implies; a namespace always has
+    its kubernetes.io/metadata.name label)."""
+    return implies(namespace_selector(inner.namespace_selector), outer.namespace_selector) and (
+        outer.pod_selector is None or implies(inner.pod_selector or EVERYTHING, outer.pod_selector))
 
 
 def _peer_covers(outer: TierPeer, inner: TierPeer) -> bool:
@@ -115,7 +119,7 @@ def _peer_covers(outer: TierPeer, inner: TierPeer) -> bool:
         return all(any(n.version == o.version and n.subnet_of(o) for o in outer.networks)  # type: ignore[arg-type]
                    for n in inner.networks)
     if outer.nodes is not None and inner.nodes is not None:
-        return outer.nodes.covers(inner.nodes)
+        return implies(inner.nodes, outer.nodes)
     return False  # domainNames match nothing netpol can see: never a reason to call a rule shadowed
 
 

@@ -13,7 +13,8 @@ from netpol.connectivity import Connection, Link, Units
 from netpol.exposure import Exposure, Peers
 from netpol.model import IPNetwork
 from netpol.portsets import PortSet
-from netpol.render.text import wrap_at
+from netpol.render.markdown import md_text
+from netpol.render.text import one_line, wrap_at
 
 HEADINGS = {"reached_by": "reached by", "reaches": "reaches"}
 
@@ -35,12 +36,12 @@ def _isolation(e: Exposure) -> str:
 def exposure_text(items: Iterable[Exposure]) -> Iterator[str]:
     """The assumptions are not here: the CLI prints them as notes on stderr."""
     for e in items:
-        yield f"{e.target}\n  {_isolation(e)}\n"
+        yield f"{one_line(e.target)}\n  {one_line(_isolation(e))}\n"
         for field in ("reached_by", "reaches"):
             groups: tuple[Peers, ...] = getattr(e, field)
             yield f"  {HEADINGS[field]}:" + (" nothing\n" if not groups else "\n")
             for p in groups:
-                yield f"    {'; '.join(p.names)} : {p.ports}  ({_rules(p)})\n"
+                yield f"    {one_line('; '.join(p.names))} : {p.ports}  ({one_line(_rules(p))})\n"
 
 
 @lru_cache(maxsize=4096)  # a listing writes the same few port sets and address sets for many rows
@@ -89,20 +90,16 @@ def exposure_csv(items: Iterable[Exposure]) -> str:
     return buf.getvalue()
 
 
-def _md(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
 def exposure_markdown(items: Iterable[Exposure], notes: Iterable[str] = ()) -> Iterator[str]:
     yield "### netpol: exposure\n"
     for note in notes:
-        yield f"\n> {_md(note)}\n"
+        yield f"\n> {md_text(note)}\n"
     for e in items:
-        yield f"\n#### {_md(e.target)}\n\n{_md(_isolation(e))}\n\n| | peers | ports | rules |\n|---|---|---|---|\n"
+        yield f"\n#### {md_text(e.target)}\n\n{md_text(_isolation(e))}\n\n| | peers | ports | rules |\n|---|---|---|---|\n"
         for field in ("reached_by", "reaches"):
             for p in getattr(e, field):
-                yield (f"| {HEADINGS[field]} | {'<br>'.join(_md(n) for n in p.names)} | {_md(p.ports)} | "
-                       f"{_md(_rules(p))} |\n")
+                yield (f"| {HEADINGS[field]} | {'<br>'.join(md_text(n) for n in p.names)} | {md_text(p.ports)} | "
+                       f"{md_text(_rules(p))} |\n")
 
 
 def list_text(items: Iterable[Connection], width: int | None = None) -> Iterator[str]:
@@ -110,7 +107,7 @@ def list_text(items: Iterable[Connection], width: int | None = None) -> Iterator
     count = 0
     for c in items:
         count += 1
-        line = f"{'; '.join(c.sources)} => {'; '.join(c.destinations)} : {c.ports}"
+        line = f"{one_line('; '.join(c.sources))} => {one_line('; '.join(c.destinations))} : {c.ports}"
         yield (wrap_at(line, "; ", width) if width else line) + "\n"
     if not count:
         yield "no allowed connection\n"
@@ -119,11 +116,11 @@ def list_text(items: Iterable[Connection], width: int | None = None) -> Iterator
 def list_markdown(items: Iterable[Connection], notes: Iterable[str] = ()) -> Iterator[str]:
     yield "### netpol: connections\n"
     for note in notes:
-        yield f"\n> {_md(note)}\n"
+        yield f"\n> {md_text(note)}\n"
     yield "\n| from | to | ports |\n|---|---|---|\n"
     for c in items:
-        yield (f"| {'<br>'.join(_md(s) for s in c.sources)} | {'<br>'.join(_md(d) for d in c.destinations)} | "
-               f"{_md(c.ports)} |\n")
+        yield (f"| {'<br>'.join(md_text(s) for s in c.sources)} | {'<br>'.join(md_text(d) for d in c.destinations)} | "
+               f"{md_text(c.ports)} |\n")
 
 
 def _link_row(units: Units, link: Link) -> dict[str, object]:

@@ -22,6 +22,8 @@ from rich.text import Text
 from netpol.matrix import Matrix
 from netpol.model import Pod
 from netpol.portsets import PortSet
+from netpol.render.markdown import md_code, md_text
+from netpol.render.text import one_line
 
 SELF = "self"
 TABLE_LIMIT = 40  # pods: beyond this a table is unreadable at any width (csv, json, -n or --by-workload instead)
@@ -45,7 +47,7 @@ def _title(m: Matrix) -> str:
 
 def matrix_table(m: Matrix, width: int = 120) -> RenderableType:
     """The matrix as a table that fits `width` columns, or as a list of allowed pairs when none would."""
-    names = [m.display(p) for p in m.pods]
+    names = [one_line(m.display(p)) for p in m.pods]
     cells = [[_cell(m, src, dst, "✓", "✗") for dst in m.pods] for src in m.pods]
     for headers, rows in ((names, names), ([str(i + 1) for i in range(len(names))],
                                             [f"{i + 1:>{len(str(len(names)))}} {n}" for i, n in enumerate(names)])):
@@ -72,23 +74,24 @@ def _table_width(headers: list[str], rows: list[str], cells: list[list[str]]) ->
     return first + 1 + sum(max([len(h), *(len(r[j]) for r in cells)]) + 3 for j, h in enumerate(headers))
 
 
+def _notes(m: Matrix) -> Iterator[tuple[str, str]]:
+    yield from (("note", note) for note in m.notes())
+    yield from (("assumption", note) for note in m.assumptions())
+
+
 def matrix_notes(m: Matrix) -> Iterator[str]:
-    for note in m.notes():
-        yield f"note: {note}\n"
-    for note in m.assumptions():
-        yield f"assumption: {note}\n"
+    yield from (f"{kind}: {one_line(note)}\n" for kind, note in _notes(m))
 
 
 def matrix_markdown(m: Matrix) -> Iterator[str]:
     yield f"{_title(m)}\n\n"
-    yield "| from \\ to | " + " | ".join(f"`{m.display(p)}`" for p in m.pods) + " |\n"
+    yield "| from \\ to | " + " | ".join(md_code(m.display(p)) for p in m.pods) + " |\n"
     yield "|---|" + "---|" * len(m.pods) + "\n"
     for src in m.pods:
         cells = (_cell(m, src, dst, "✓", "✗") for dst in m.pods)
-        yield f"| `{m.display(src)}` | " + " | ".join(cells) + " |\n"
+        yield f"| {md_code(m.display(src))} | " + " | ".join(cells) + " |\n"
     yield "\n"
-    for note in matrix_notes(m):
-        yield f"- {note}"
+    yield from (f"- {kind}: {md_text(note)}\n" for kind, note in _notes(m))
 
 
 def _csv_field(text: str) -> str:

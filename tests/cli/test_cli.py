@@ -147,7 +147,7 @@ def test_matrix_markdown_with_ports() -> None:
         "| `default/web` | all | self | all |",
         "| `kube-system/coredns` | all | all | self |",
         "",
-        "- assumption: a pod's traffic to itself ('self') is assumed allowed",
+        "- assumption: a pod's traffic to itself \\('self'\\) is assumed allowed",  # md_text: shown as written
     ]
 
 

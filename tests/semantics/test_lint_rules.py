@@ -36,6 +36,14 @@ def anp(name: str, priority: int, spec: str, subject: str = "{namespaces: {}}") 
             f"metadata: {{name: {name}}}\nspec:\n  priority: {priority}\n  subject: {subject}\n{spec}")
 
 
+def pods_in(values: str, namespaces: str = "{}") -> str:
+    """A tiered subject: pods whose app label is one of `values`, in the namespaces selected so."""
+    return f"{{pods: {{namespaceSelector: {namespaces}, podSelector: {{matchExpressions: [{{key: app, operator: In, values: [{values}]}}]}}}}}}"
+
+
+DENY_ALL_IN = "  ingress:\n  - {action: Deny, from: [{namespaces: {}}]}\n"
+
+
 def banp(spec: str) -> str:
     return ("apiVersion: policy.networking.k8s.io/v1alpha1\nkind: BaselineAdminNetworkPolicy\n"
             f"metadata: {{name: default}}\nspec:\n  subject: {{namespaces: {{}}}}\n{spec}")
@@ -127,6 +135,18 @@ CASES: dict[str, tuple[str, set[tuple[str, str, str | None]]]] = {
         docs(anp("a", 10, "  egress:\n  - {action: Pass, to: [{networks: [10.0.0.0/8]}], ports: [{portRange: {protocol: TCP, start: 1, end: 9000}}]}\n"),
              anp("b", 20, "  egress:\n  - {action: Deny, to: [{networks: [10.1.0.0/16]}], ports: [{portNumber: {protocol: TCP, port: 443}}]}\n")),
         {("NP110", "AdminNetworkPolicy b", "spec.egress[0]")}),
+    "NP110 shadowed: an In list covers one of its values (missed when selectors were compared as written)": (
+        docs(anp("a", 10, DENY_ALL_IN, pods_in("a, b")),
+             anp("b", 20, "  ingress:\n  - {action: Allow, from: [{pods: {namespaceSelector: {matchLabels: {team: x}}, "
+                 "podSelector: {matchExpressions: [{key: tier, operator: Exists}]}}}]}\n",
+                 pods_in("a", "{matchExpressions: [{key: env, operator: NotIn, values: [dev]}]}"))),
+        {("NP110", "AdminNetworkPolicy b", "spec.ingress[0]")}),
+    "NP110 shadowed: a namespace always has its name label": (
+        docs(anp("a", 10, "  egress:\n  - {action: Deny, to: [{namespaces: {matchExpressions: [{key: kubernetes.io/metadata.name, operator: Exists}]}}]}\n"),
+             anp("b", 20, "  egress:\n  - {action: Allow, to: [{namespaces: {}}]}\n")),
+        {("NP110", "AdminNetworkPolicy b", "spec.egress[0]")}),
+    "NP110 near miss: the In list misses a value the later subject allows": (
+        docs(anp("a", 10, DENY_ALL_IN, pods_in("a, b")), anp("b", 20, DENY_ALL_IN, pods_in("a, c"))), set()),
     "NP110 near miss: the narrower rule first": (
         anp("a", 10, "  ingress:\n  - {action: Allow, from: [{namespaces: {matchLabels: {team: x}}}]}\n"
             "  - {action: Deny, from: [{namespaces: {}}]}\n"), set()),

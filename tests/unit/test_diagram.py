@@ -101,6 +101,49 @@ def test_focus_draws_one_neighbourhood() -> None:
     assert d.focus == "default/apiserver"
 
 
+def test_focus_draws_the_namespace_behind_an_any_pod_in_ns_edge() -> None:
+    """The focus pod's sources are every group of another namespace: the edge comes from that namespace's
+    "any pod in NS" node, and the namespace's box is drawn with its groups (the edge was dropped before,
+    with the box, as no group of it was an edge's end)."""
+    a = analyzer(
+        namespace("shop"), namespace("front", team="front"),
+        pod("db", "shop", {"app": "db"}), pod("web", "front", {"app": "web"}), pod("cache", "front", {"app": "cache"}),
+        policy("db", "shop", labels(app="db"), policyTypes=["Ingress", "Egress"],
+               ingress=[{"from": [{"namespaceSelector": labels(team="front")}], "ports": [{"port": 5432}]}]),
+        policy("cache", "front", labels(app="cache"), policyTypes=["Ingress", "Egress"],
+               egress=[{"to": [{"namespaceSelector": {}}]}]),  # every pod, no address: restricted
+    )
+    d = a.diagram(focus="shop/db")
+    assert edges(d) == {("ns:front", "shop/db", "TCP:5432")}
+    assert groups(d) == {"front/cache": (["cache"], "in+out"), "front/web": (["web"], ""), "shop/db": (["db"], "in+out")}
+    assert [(b.name, b.has_anchor) for b in d.namespaces] == [("front", True), ("shop", False)]
+    assert d.hidden_edges == 0
+
+
+def test_focus_with_host_network_pods_sharing_an_address() -> None:
+    """Hypothesis's example: host-network pods share the focus pod's address, and pod4's host network
+    splits namespace c into two groups, whose edges into the focus pod come from "any pod in c"."""
+    objects = [
+        namespace("a", app="p"), namespace("b"),
+        pod("pod0", "a", ip="10.0.0.1"),
+        *(pod(f"pod{i}", "a", ip="10.0.0.1", host_network=True) for i in (1, 2, 3)),
+        pod("pod4", "c", ip="10.0.0.1", host_network=True), pod("pod5", "c", ip="10.0.0.1"),
+        policy("pol0", "a", labels(app="p")),
+        {"apiVersion": "policy.networking.k8s.io/v1alpha1", "kind": "BaselineAdminNetworkPolicy",
+         "metadata": {"name": "default"},
+         "spec": {"subject": {"namespaces": {"matchExpressions": [{"key": "app", "operator": "Exists"}]}},
+                  "egress": [{"action": "Deny", "to": [{"networks": ["10.0.0.0/24"]},
+                                                       {"pods": {"podSelector": {}, "namespaceSelector": {}}}]}]}},
+    ]
+    d = analyzer(*objects).diagram(focus="a/pod0")
+    assert edges(d) == {
+        ("a/pod0", "ext:any other address", "all"), ("a/pod1", "a/pod0", "all"), ("ns:c", "a/pod0", "all"),
+        ("ext:addresses in 10.0.0.0/24 only", "a/pod0", "all"), ("ext:any other address", "a/pod0", "all"),
+    }
+    assert set(groups(d)) == {"a/pod0", "a/pod1", "c/pod4", "c/pod5"}
+    assert groups(d)["a/pod1"][0] == ["pod1", "pod2", "pod3"]
+
+
 def test_namespace_filter_keeps_any_pod_edges_and_drops_other_namespaces() -> None:
     d = fixture("allow-from-a-namespace").diagram(namespaces=["default", "prod"])
     assert [b.name for b in d.namespaces] == ["default", "prod"]

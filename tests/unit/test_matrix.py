@@ -57,3 +57,58 @@ def test_a_replicated_workload_has_a_note_for_its_diagonal() -> None:
     assert json.loads("".join(matrix_json(m)))["notes"] == [note]
     assert a.matrix().notes()[0].endswith("the cell shows the ports one may open to another")
     assert analyzer(pod("a"), pod("b")).matrix(80).notes() == ()
+
+
+HOSTILE = ["a|b", "x`y", "<img src=x>", "[x](http://e)", "line\nbreak"]
+
+
+def _hostile_matrix(port: int | None) -> netpol.matrix.Matrix:
+    """Pods whose names the loader would refuse (a live or future source may not), and an assumption
+    with markup in it: the renderers must show them as text."""
+    import dataclasses
+
+    from netpol import Analyzer, load_objects
+    from tests.builders import namespace, pod
+
+    c = load_objects([namespace("default"), *(pod(f"p{i}") for i in range(len(HOSTILE)))]).cluster
+    pods = tuple(dataclasses.replace(p, name=HOSTILE[i]) for i, p in enumerate(c.pods))
+    c = dataclasses.replace(c, pods=pods, assumptions=("see | `x` <b>[y](z)</b>\nnext",))
+    return Analyzer(c).matrix(port)
+
+
+def _cells(row: str) -> list[str]:
+    """A GitHub table row's cells: split at bars not escaped by a backslash."""
+    import re
+
+    return [c.strip() for c in re.split(r"(?<!\\)\|", row.strip())[1:-1]]
+
+
+@pytest.mark.parametrize("port", [None, 80])
+def test_markdown_matrix_shows_hostile_names_as_text(port: int | None) -> None:
+    from netpol.render.matrix import matrix_markdown
+
+    lines = "".join(matrix_markdown(_hostile_matrix(port))).split("\n")
+    header, rule, *rows = lines[2:4 + len(HOSTILE)]
+    assert len(_cells(header)) == len(HOSTILE) + 1 and rule == "|---|" + "---|" * len(HOSTILE)
+    assert all(len(_cells(r)) == len(HOSTILE) + 1 for r in rows)
+    assert _cells(header)[1:] == [r"`default/a\|b`", r"default/x\`y", r"`default/<img src=x>`",
+                                  r"`default/[x](http://e)`", r"default/line break"]
+    assert [_cells(r)[0] for r in rows] == _cells(header)[1:]
+    assert r"- assumption: see \| \`x\` \<b\>\[y\]\(z\)\</b\> next" in lines
+
+
+def test_text_matrix_keeps_hostile_names_on_one_line() -> None:
+    import io
+
+    from rich.console import Console
+
+    from netpol.render.matrix import matrix_notes, matrix_table
+
+    m = _hostile_matrix(80)
+    out = io.StringIO()
+    Console(file=out, width=200).print(matrix_table(m))
+    text = out.getvalue()
+    shown = ["default/a|b", "default/x`y", "default/<img src=x>", "default/[x](http://e)", r"default/line\nbreak"]
+    rows = [line.split("│")[1].strip() for line in text.splitlines() if line.startswith("│")]
+    assert rows == [f"{i + 1} {name}" for i, name in enumerate(shown)]  # one row each, read back literally
+    assert list(matrix_notes(m))[0] == "assumption: see | `x` <b>[y](z)</b>\\nnext\n"

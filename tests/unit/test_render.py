@@ -102,3 +102,37 @@ def test_list_lines_break_at_semicolons_only_for_a_terminal_width() -> None:
     assert "".join(list_text([c], width=200)) == "".join(list_text([c]))
     one = Connection(("a-very-long-namespace/a-very-long-pod-name",), ("b/c",), "all")
     assert "".join(list_text([one], width=10)) == "a-very-long-namespace/a-very-long-pod-name => b/c : all\n"
+
+
+HOSTILE = ("a|b", "x`y", "<img src=x>", "[x](http://e)", "line\nbreak")
+HOSTILE_MD = (r"a\|b", r"x\`y", r"\<img src=x\>", r"\[x\]\(http://e\)", "line break")
+
+
+def _md_cells(row: str) -> list[str]:
+    """A GitHub table row's cells: split at bars not escaped by a backslash."""
+    import re
+
+    return [c.strip() for c in re.split(r"(?<!\\)\|", row.strip())[1:-1]]
+
+
+def test_exposure_and_list_show_hostile_names_as_text() -> None:
+    """Names, rules and notes from the input cannot split a Markdown cell, end the table or inject markup,
+    nor break a text line."""
+    from netpol.connectivity import Connection
+    from netpol.exposure import Exposure, Peers
+    from netpol.render.exposure import exposure_markdown, exposure_text, list_markdown, list_text
+
+    peers = Peers(HOSTILE, "TCP:80", ("e|1",), ("i`2",))
+    e = Exposure("t|<b>", "pod", (("ingress", ("p\nq",)),), (peers,), ())
+    md = "".join(exposure_markdown([e], ["n|`<i>`"])).split("\n")
+    row = next(line for line in md if line.startswith("| reached by"))
+    assert _md_cells(row) == ["reached by", "<br>".join(HOSTILE_MD), "TCP:80", r"egress: e\|1; ingress: i\`2"]
+    assert r"> n\|\`\<i\>\`" in md and r"#### t\|\<b\>" in md and "ingress isolated by p q" in md
+    assert "".join(exposure_text([e])).splitlines() == [
+        "t|<b>", r"  ingress isolated by p\nq", "  reached by:",
+        r"    a|b; x`y; <img src=x>; [x](http://e); line\nbreak : TCP:80  (egress: e|1; ingress: i`2)",
+        "  reaches: nothing"]
+    c = Connection(HOSTILE, ("d\ne",), "all")
+    rows = "".join(list_markdown([c])).split("\n")
+    assert _md_cells(rows[-2]) == ["<br>".join(HOSTILE_MD), "d e", "all"]
+    assert "".join(list_text([c])) == r"a|b; x`y; <img src=x>; [x](http://e); line\nbreak => d\ne : all" + "\n"
