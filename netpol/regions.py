@@ -168,6 +168,17 @@ class Atoms:
         return " and ".join(self._key_text(k, atoms) for k, atoms in cube.keys)
 
     def _key_text(self, key: str, atoms: frozenset[Atom]) -> str:
+        """Once per (key, atoms): thousands of regions share the same few."""
+        found = self._texts.get((key, atoms))
+        if found is None:
+            found = self._texts[key, atoms] = self._new_key_text(key, atoms)
+        return found
+
+    @cached_property
+    def _texts(self) -> dict[tuple[str, frozenset[Atom]], str]:
+        return {}
+
+    def _new_key_text(self, key: str, atoms: frozenset[Atom]) -> str:
         named = sorted(a for a in atoms if a is not None and a != OTHER)
         all_named = sorted(a for a in self.universe[key] if a is not None and a != OTHER)
         missing = [v for v in all_named if v not in atoms]
@@ -367,10 +378,11 @@ def regions(cluster: Cluster, scopes: Sequence[Scope] = (), limit: int = MAX_REG
                                c.namespaces_by_name[ns.name].label_map if ns.name in c.namespaces_by_name
                                else {METADATA_NAME_LABEL: ns.name} for c in versions]
     named_ports = _placeholders(union)
+    index = _PolicySelectors.of(union)
     out: list[Region] = []
     for ns in namespaces:
         cubes = [Cube()]
-        for sel in sorted(set(_pod_selectors_in(union, ns, scopes, label_sets[ns.name]))):  # any version order
+        for sel in sorted(set(_pod_selectors_in(index, ns, scopes, label_sets[ns.name]))):  # any version order
             cubes = pod_atoms.split(cubes, sel)
             if len(out) + len(cubes) > limit:
                 raise RegionLimitError(
@@ -451,28 +463,43 @@ def _without_name(cube: Cube) -> Cube:
     return Cube(tuple(kv for kv in cube.keys if kv[0] != METADATA_NAME_LABEL))
 
 
-def _pod_selectors_in(cluster: Cluster, ns: NamespaceRegion, scopes: Sequence[Scope],
+@dataclass(frozen=True)
+class _PolicySelectors:
+    """The policies' pod selectors, indexed once (a namespace region asks for its own, not every policy's)."""
+
+    own: dict[str, set[LabelSelector]]  # per namespace: its policies' subjects and same-namespace peers
+    across: dict[LabelSelector, set[LabelSelector]]  # per namespace selector: the pod selectors beside it
+
+    @classmethod
+    def of(cls, cluster: Cluster) -> _PolicySelectors:
+        own: dict[str, set[LabelSelector]] = {}
+        across: dict[LabelSelector, set[LabelSelector]] = {}
+        for pol in cluster.policies:
+            mine = own.setdefault(pol.namespace, set())
+            mine.add(pol.pod_selector)
+            for d in DIRECTIONS:
+                for rule in pol.rules(d):
+                    for peer in rule.peers:
+                        if not isinstance(peer, PodPeer) or peer.pod_selector is None:
+                            continue
+                        if peer.namespace_selector is None:
+                            mine.add(peer.pod_selector)
+                        else:
+                            across.setdefault(peer.namespace_selector, set()).add(peer.pod_selector)
+        for sel in _tier_selectors(cluster):
+            if sel.pod_selector is not None:
+                across.setdefault(sel.namespace_selector, set()).add(sel.pod_selector)
+        return cls(own, across)
+
+
+def _pod_selectors_in(index: _PolicySelectors, ns: NamespaceRegion, scopes: Sequence[Scope],
                       label_sets: list[dict[str, str]]) -> Iterator[LabelSelector]:
     """The pod selectors that can apply to pods of namespace region `ns` (with any of its versions' labels)."""
-
-    def scoped(sel: LabelSelector) -> bool:
-        return any(sel.matches(labels) for labels in label_sets)
-
-    for pol in cluster.policies:
-        own = ns.named and pol.namespace == ns.name
-        if own:
-            yield pol.pod_selector
-        for d in DIRECTIONS:
-            for rule in pol.rules(d):
-                for peer in rule.peers:
-                    if not isinstance(peer, PodPeer) or peer.pod_selector is None:
-                        continue
-                    if (own and peer.namespace_selector is None) or (
-                            peer.namespace_selector is not None and scoped(peer.namespace_selector)):
-                        yield peer.pod_selector
-    for sel in _tier_selectors(cluster):
-        if sel.pod_selector is not None and scoped(sel.namespace_selector):
-            yield sel.pod_selector
+    if ns.named:
+        yield from index.own.get(ns.name, ())
+    for ns_selector, pod_selectors in index.across.items():
+        if any(ns_selector.matches(labels) for labels in label_sets):
+            yield from pod_selectors
     for scope in scopes:
         if scope.namespace is None or (ns.named and scope.namespace == ns.name):
             yield scope.selector
