@@ -35,11 +35,12 @@ class PairFailure:
     wanted: PortSet  # the ports the expectation is about
     wrong: PortSet  # of those, the ones allowed against a deny or denied against an allow
     verdict: Verdict | None  # can_reach on the first wrong port, for the first few failures
-    described: str | None = None  # possible pods: the regions in the policies' terms (`source` is one of them)
 
     @property
     def source_text(self) -> str:
-        return self.described or self.source.name
+        """The source as text: a possible pod in the policies' terms (for an `only` expectation's other
+        pods, every region of its class), never its region key."""
+        return str(self.source)
 
 
 @dataclass(frozen=True)
@@ -153,14 +154,24 @@ def check_expectation(analyzer: Analyzer, exp: Expectation) -> Outcome:
             raise QueryError("names no pair of distinct endpoints to check")
         failures = []
         for i, (src, dst, expect, wanted, wrong, described) in enumerate(wrong_pairs):
+            src, dst = _in_words(analyzer, src, described), _in_words(analyzer, dst, None)
             verdict = None
             if i < EXPLAINED_FAILURES:
                 proto, port = wrong.first()
                 verdict = analyzer.can_reach(src, dst, port, proto)
-            failures.append(PairFailure(src, dst, expect, wanted, wrong, verdict, described))
+            failures.append(PairFailure(src, dst, expect, wanted, wrong, verdict))
     except QueryError as exc:
         raise InputError(exp.location, None, str(exc)) from None
     return Outcome(exp, count, tuple(failures))
+
+
+def _in_words(analyzer: Analyzer, e: Endpoint, described: str | None) -> Endpoint:
+    """A possible pod named as list and exposure name it (`described`, else its own region's phrase), so
+    that no failure line or explanation shows a region key."""
+    if e.pod is None or not e.pod.hypothetical:
+        return e
+    assert analyzer.possible is not None
+    return replace(e, described=described or "; ".join(analyzer.possible.describe([e.pod.key])))
 
 
 def _distinct(a: Endpoint, b: Endpoint) -> bool:

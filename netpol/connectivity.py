@@ -242,11 +242,13 @@ class Units:
         order = {id(u): i for i, u in enumerate(self.all)}
         srcs = list(self.all if sources is None else sources)
         few = min(len(srcs), len(dsts)) <= FEW  # one row or column: pair by pair beats building the matrix
+        admits = {c: self.engine.one_side("ingress", c, probe) for c in every} if len(dsts) <= FEW else None
         for s in srcs:
             found: list[Link | None] = []
             inside = no_regions if s.kind == "region" and not between_regions else every
             if s.kind == "outside" or few:
-                found.extend(self.link(s, d, probe=probe) for ds in inside.values() for d in ds)
+                found.extend(self.link(s, d, probe=probe) for c in self._open(s, inside, admits, len(srcs) <= FEW, probe)
+                             for d in inside[c])
                 if s.kind != "outside":
                     found.extend(self.link(s, d, probe=probe) for d in outside)
             else:
@@ -265,6 +267,17 @@ class Units:
                                 found.append(Link(s, d, ports, ()))
                 found.extend(self.link(s, d, probe=probe) for d in outside)
             yield from sorted((ln for ln in found if ln is not None), key=lambda ln: order[id(ln.destination)])
+
+    def _open(self, s: Unit, inside: dict[int, list[Unit]], admits: dict[int, int] | None, few_sources: bool,
+              probe: tuple[Protocol, int] | None) -> list[int]:
+        """The destination classes in `inside` that the source's egress and each destination's ingress
+        both let through on some port (of the probe): every other pair is denied, so a row or a column
+        evaluates only these pairs."""
+        if not isinstance(s.peer, int):
+            return list(inside)
+        cls = s.peer
+        sends = self.engine.one_side("egress", cls, probe) if few_sources else -1
+        return [c for c in inside if (sends >> c) & 1 and (admits is None or (admits[c] >> cls) & 1)]
 
     def _split(self, ports: PortSet) -> tuple[PortSet, tuple[str, ...]]:
         return self.regions.split_ports(ports) if self.regions is not None else (ports, ())

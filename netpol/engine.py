@@ -601,6 +601,11 @@ class Engine:
                     reached[s] = True
         return mask_bits(reached)
 
+    def one_side(self, direction: Direction, cls: int, probe: tuple[Protocol, int] | None = None) -> int:
+        """The peer classes that `cls`'s own side lets through on the probe (None: on some port): whom its
+        egress sends to, or whom its ingress admits. A pair outside it is denied without evaluating it."""
+        return self._sends(cls, probe) if direction == "egress" else self._admits(cls, probe)
+
     def peer_regions(self, peers: int, entries: Sequence[_Entry], split_named_ports: bool = True
                      ) -> list[tuple[int, list[_Entry]]]:
         """`peers` (a class bitset) split into regions whose classes the same `entries` match (partition

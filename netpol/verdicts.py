@@ -9,7 +9,7 @@ IPs, same-priority ties) the answer relies on.
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from netpol.compile import RuleRef
@@ -60,13 +60,16 @@ class Endpoint:
 
     pod: Pod | None = None
     ip: IPAddress | None = None
+    # A possible pod (a region) in the policies' terms ("any pod in any other namespace"): what text says
+    # instead of its key, which stays its identity (`name`).
+    described: str | None = field(default=None, compare=False)
 
     @property
     def name(self) -> str:
         return self.pod.key if self.pod is not None else str(self.ip)
 
     def __str__(self) -> str:
-        return self.name
+        return self.described or self.name
 
 
 @dataclass(frozen=True)

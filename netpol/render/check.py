@@ -109,7 +109,7 @@ def _outcome_dict(intent: IntentFile, o: Outcome) -> dict[str, Any]:
         "error": o.error,
         "pairs": o.pairs,
         "failures": [
-            {"source": f.source_text, "destination": f.destination.name, "wanted": str(f.wanted),
+            {"source": f.source_text, "destination": str(f.destination), "wanted": str(f.wanted),
              "wrong": str(f.wrong), "verdict": f.verdict.to_dict() if f.verdict is not None else None}
             for f in o.failures
         ],

@@ -163,3 +163,39 @@ def test_graph_with_too_many_possible_pods_is_of_the_input_and_says_so(tmp_path:
     assert '"any-pod" [label="any pod of the input\n(any namespace)"' in r.stdout
     assert r.stderr.splitlines()[-1].endswith(
         "so the picture's 'any pod' nodes stand for the input's pods, and say so ('any pod of the input')")
+
+
+def test_check_failures_name_possible_pods_in_the_policies_terms(tmp_path: Path) -> None:
+    """The explanation under a failing pair names a possible pod as list and exposure do, never by its
+    region key ("(any other namespace)/{}"); so does a deny expectation about possible pods."""
+    manifests = bank(tmp_path, {"namespaceSelector": {}})
+    path = tmp_path / "vault.intent.yaml"
+    path.write_text(f"apiVersion: netpol/v1\nkind: NetworkPolicyIntent\nmanifests: [{manifests}]\nexpectations:\n"
+                    "- name: only bank reaches the vault\n  only: {from: [{namespace: bank}], to: bank/vault}\n"
+                    "  port: 8443\n"
+                    "- name: no tellers anywhere reach the vault\n  from: '*{app=teller}'\n  to: bank/vault\n"
+                    "  port: 8443\n  expect: deny\n")
+    r = runner.invoke(app, ["check", str(path), "--allow-outside-repo"])
+    assert r.exit_code == 1, r.stdout
+
+    def explained(src: str) -> list[str]:
+        return [f"    {src} -> bank/vault should be denied but is allowed on TCP:8443",
+                f"      ALLOWED: {src} -> bank/vault TCP/8443",
+                f"        egress  of {src}: not isolated: no NetworkPolicy selects {src} for egress",
+                "        ingress of bank/vault: allowed by bank/vault ingress[0]"]
+
+    assert r.stdout.replace(str(tmp_path), "T").splitlines() == [
+        "FAIL vault.intent.yaml: only bank reaches the vault (T/vault.intent.yaml:5)",
+        "  expected: only namespace bank may reach bank/vault on 8443 (2 of 3 pairs wrong)",
+        *explained("pods with app notin (teller) in any other namespace"),
+        *explained("pods with app=teller in any other namespace"),
+        "FAIL vault.intent.yaml: no tellers anywhere reach the vault (T/vault.intent.yaml:8)",
+        "  expected: *{app=teller} -> bank/vault on 8443: deny (2 of 2 pairs wrong)",
+        *explained("pods with app=teller in namespace bank"),
+        *explained("pods with app=teller in any other namespace"),
+        "0 passed, 2 failed",
+    ]
+    data = json.loads(runner.invoke(app, ["check", str(path), "--allow-outside-repo", "-o", "json"]).stdout)
+    assert [(f["source"], f["destination"]) for f in data["results"][1]["failures"]] == [
+        ("pods with app=teller in namespace bank", "bank/vault"),
+        ("pods with app=teller in any other namespace", "bank/vault")]
