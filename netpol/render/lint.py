@@ -15,7 +15,6 @@ from netpol.lint import LintReport
 from netpol.lint.catalogue import DOCS_URL, RULES, SEVERITIES
 from netpol.lint.findings import Finding
 from netpol.render.text import one_line
-from netpol.sources.intents import repository_root
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
@@ -91,14 +90,16 @@ class SarifRoot:
 
     @classmethod
     def of(cls, files: Iterable[str]) -> SarifRoot:
-        """The git repository root of the input files when they share one; else the repository root of
-        the current directory, or the current directory itself."""
-        here = os.path.join(os.getcwd(), "_")  # a name inside the current directory, for repository_root
-        roots = {repository_root(f) for f in files}
-        root = roots.pop() if len(roots) == 1 else repository_root(here)
-        if os.path.exists(os.path.join(root, ".git")):
-            return cls(root, "The root of the git repository holding the input files.")
-        return cls(root, "The current directory (the input files are in no git repository).")
+        """The git repository root of the input files when they share one; else the deepest folder that
+        holds them all (never a machine path in the log: every file is then inside the root)."""
+        reals = [os.path.realpath(f) for f in files]
+        roots = {_git_root(f) for f in reals}
+        if len(roots) == 1 and None not in roots:
+            return cls(roots.pop() or "", "The root of the git repository holding the input files.")
+        if not reals:
+            return cls(os.path.realpath(os.getcwd()), "The current directory (no finding has a file).")
+        common = os.path.commonpath([os.path.dirname(f) for f in reals])
+        return cls(common, "The deepest folder holding every input file (they share no git repository).")
 
     def uri(self, file: str) -> tuple[str, str | None]:
         """(uri, uriBaseId): RFC 3986 percent-encoded, relative to the root; a `file:` URI (no base) for a
@@ -108,6 +109,17 @@ class SarifRoot:
             relative = os.path.relpath(real, self.path).replace(os.sep, "/")
             return quote(relative, safe="/"), "%SRCROOT%"
         return Path(real).as_uri(), None
+
+
+def _git_root(path: str) -> str | None:
+    """The git work tree holding `path` (the nearest folder with .git), or None."""
+    here = os.path.dirname(path)
+    while not os.path.exists(os.path.join(here, ".git")):
+        parent = os.path.dirname(here)
+        if parent == here:
+            return None
+        here = parent
+    return here
 
 
 def lint_sarif(report: LintReport, version: str) -> str:

@@ -228,7 +228,8 @@ def test_sarif_uris_are_relative_to_the_stated_root_and_percent_encoded(
 
 
 def test_sarif_uris_outside_a_repository(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """No repository: relative to the current directory; a file outside it gets a file: URI, no base."""
+    """No repository: relative to the deepest folder holding every input file, wherever netpol runs; the
+    machine's path is never written (issue 23 L3)."""
     (tmp_path / "work").mkdir()
     (tmp_path / "work" / "p.yaml").write_text((LINT / "payments.yaml").read_text())
     (tmp_path / "else where").mkdir()
@@ -239,9 +240,9 @@ def test_sarif_uris_outside_a_repository(tmp_path: Path, monkeypatch: pytest.Mon
     r = run("-f", "p.yaml", "-o", "sarif")
     assert _sarif_locations(r.stdout) == {("p.yaml", "%SRCROOT%")}
     assert json.loads(r.stdout)["runs"][0]["originalUriBaseIds"]["%SRCROOT%"]["description"]["text"].startswith(
-        "The current directory")
-    r = run("-f", "p.yaml", "-f", str(tmp_path / "else where" / "q.yaml"), "-o", "sarif")
-    assert _sarif_locations(r.stdout) == {("p.yaml", "%SRCROOT%"),
-                                          ((tmp_path / "else where" / "q.yaml").as_uri(), None)}
-    assert "else%20where" in r.stdout
+        "The deepest folder holding every input file")
+    monkeypatch.chdir(Path(__file__).parent)  # in a repository: the files are not, and still no machine path
+    r = run("-f", str(tmp_path / "work" / "p.yaml"), "-f", str(tmp_path / "else where" / "q.yaml"), "-o", "sarif")
+    assert _sarif_locations(r.stdout) == {("work/p.yaml", "%SRCROOT%"), ("else%20where/q.yaml", "%SRCROOT%")}
+    assert str(tmp_path) not in r.stdout and "file:" not in r.stdout
     jsonschema.Draft4Validator(_sarif_schema()).validate(json.loads(r.stdout))
