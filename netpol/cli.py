@@ -909,6 +909,10 @@ def diff(
             else:
                 with _phase("comparing every possible pod"):
                     changes = possible_diff(old, new)
+    # what each version's answer rests on (its profile, what it ignored), once; one-sided ones say so
+    versions = (*(a if a in new.assumptions else f"BASE only: {a}" for a in old.assumptions),
+                *(f"HEAD only: {a}" for a in new.assumptions if a not in old.assumptions))
+    changes = replace(changes, assumptions=tuple(dict.fromkeys((*versions, *changes.assumptions))))
     for note in changes.assumptions:
         _note(f"netpol: note: {note}")
     if output is DiffFormat.html:
