@@ -1384,6 +1384,8 @@ def replay(
     context: Context = None,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    ignore_unmodelled: IgnoreUnmodelled = False,
+    cni: Cni = None,
 ) -> None:
     """Replay observed flows against the policies: which running traffic they would break, and where the
     observed verdict disagrees with netpol's.
@@ -1412,13 +1414,15 @@ def replay(
     stats = FlowStats()
     before: Analyzer | None = None
     with _user_errors():
-        cluster = _load(Source(files, kubeconfig, context, verbose, default_namespace=default_namespace)).cluster
+        cluster = _load(Source(files, kubeconfig, context, verbose, default_namespace=default_namespace,
+                               ignore_unmodelled=ignore_unmodelled, cni=cni)).cluster
         with _phase("compiling"), frozen_when_built():
             if base:
                 from netpol.replay import versions
 
-                analyzer, before = versions(cluster, _load(Source(base, verbose=verbose,
-                                                                  default_namespace=default_namespace)).cluster)
+                analyzer, before = versions(cluster, _load(Source(
+                    base, verbose=verbose, default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
+                    cni=cni)).cluster)
             else:
                 try:
                     analyzer = Analyzer.with_possible(cluster)
