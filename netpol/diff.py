@@ -520,7 +520,7 @@ def _reach(base: Cluster, head: Cluster, delta: _Delta) -> Reach | None:
     pods their changed rules' peers hold, as the other end (for a changed ingress rule its sources, whose
     egress policies matter; for an egress rule its destinations, whose ingress policies matter). Possible
     pods elsewhere keep every connection. A change that can isolate a pod, a rule with no peers (every
-    pod), or a changed pod, namespace or node reaches everything."""
+    pod), a changed Admin or Baseline policy, or a changed pod, namespace or node reaches everything."""
     if delta.nodes or delta.relabelled or delta.pods:
         return None
     spaces = base.namespaces
@@ -553,15 +553,10 @@ def _reach(base: Cluster, head: Cluster, delta: _Delta) -> Reach | None:
                     if isinstance(peer, PodPeer):
                         add([pols[0].namespace] if peer.namespace_selector is None
                             else holding(peer.namespace_selector), other_end)
-    tiered = [{t.key: t for t in c.tiered} for c in (base, head)]
-    for key in delta.tiered:
-        for t in (side[key] for side in tiered if key in side):
-            add(holding(t.subject.namespace_selector), DIRECTIONS)
-            for direction in DIRECTIONS:
-                for trule in t.rules(direction):
-                    for tpeer in trule.peers:
-                        if tpeer.pods is not None:
-                            add(holding(tpeer.pods.namespace_selector), [_OTHER[direction]])
+    if delta.tiered:
+        # A changed Admin or Baseline policy reaches past its subjects' and peers' namespaces (a subject
+        # that widens, a Pass that hands ports on, a tie): every namespace is compared, exactly.
+        return None
     return {name: frozenset(directions) for name, directions in out.items()}
 
 
