@@ -15,6 +15,7 @@ from netpol.lint import LintReport
 from netpol.lint.catalogue import DOCS_URL, RULES, SEVERITIES
 from netpol.lint.findings import Finding
 from netpol.render.text import one_line
+from netpol.sources.intents import git_root
 
 SARIF_SCHEMA = "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 _SARIF_LEVEL = {"error": "error", "warning": "warning", "info": "note"}
@@ -93,7 +94,7 @@ class SarifRoot:
         """The git repository root of the input files when they share one; else the deepest folder that
         holds them all (never a machine path in the log: every file is then inside the root)."""
         reals = [os.path.realpath(f) for f in files]
-        roots = {_git_root(f) for f in reals}
+        roots = {git_root(f) for f in reals}
         if len(roots) == 1 and None not in roots:
             return cls(roots.pop() or "", "The root of the git repository holding the input files.")
         if not reals:
@@ -109,17 +110,6 @@ class SarifRoot:
             relative = os.path.relpath(real, self.path).replace(os.sep, "/")
             return quote(relative, safe="/"), "%SRCROOT%"
         return Path(real).as_uri(), None
-
-
-def _git_root(path: str) -> str | None:
-    """The git work tree holding `path` (the nearest folder with .git), or None."""
-    here = os.path.dirname(path)
-    while not os.path.exists(os.path.join(here, ".git")):
-        parent = os.path.dirname(here)
-        if parent == here:
-            return None
-        here = parent
-    return here
 
 
 def lint_sarif(report: LintReport, version: str) -> str:

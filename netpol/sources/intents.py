@@ -50,16 +50,20 @@ def intent_files(paths: list[str]) -> list[str]:
     return out
 
 
-def repository_root(path: str) -> str:
-    """The git work tree holding `path` (the nearest directory with .git), else the current directory."""
+def git_root(path: str) -> str | None:
+    """The git work tree holding `path` (the nearest directory with .git), or None."""
     here = os.path.dirname(os.path.realpath(path))
-    while True:
-        if os.path.exists(os.path.join(here, ".git")):
-            return here
+    while not os.path.exists(os.path.join(here, ".git")):
         parent = os.path.dirname(here)
         if parent == here:
-            return os.path.realpath(os.getcwd())
+            return None
         here = parent
+    return here
+
+
+def repository_root(path: str) -> str:
+    """The git work tree holding `path`, else the current directory."""
+    return git_root(path) or os.path.realpath(os.getcwd())
 
 
 def load_intent_file(path: str, confine: bool = True) -> IntentFile:
