@@ -881,7 +881,7 @@ def diff(
     """
     from dataclasses import replace
 
-    from netpol.diff import INPUT_ONLY_NOTE, possible_diff
+    from netpol.diff import INPUT_ONLY_NOTE, both_versions, possible_diff
     from netpol.diff import diff as reachability_diff
     from netpol.render.diff import diff_json, diff_markdown, diff_text
 
@@ -910,8 +910,7 @@ def diff(
                 with _phase("comparing every possible pod"):
                     changes = possible_diff(old, new)
     # what each version's answer rests on (its profile, what it ignored), once; one-sided ones say so
-    versions = (*(a if a in new.assumptions else f"BASE only: {a}" for a in old.assumptions),
-                *(f"HEAD only: {a}" for a in new.assumptions if a not in old.assumptions))
+    versions = both_versions(old.assumptions, new.assumptions)
     changes = replace(changes, assumptions=tuple(dict.fromkeys((*versions, *changes.assumptions))))
     for note in changes.assumptions:
         _note(f"netpol: note: {note}")

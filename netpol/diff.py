@@ -13,7 +13,7 @@ of ranges whose change is alike, so an ipBlock split in two halves is no change.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
@@ -511,6 +511,12 @@ def _regions_diff(base: Cluster, head: Cluster, before_regions: RegionSet, after
 
 
 Reach = dict[str, frozenset[Direction]]  # per namespace, the directions of its policies that cut its pods
+
+
+def both_versions(before: Sequence[str], after: Sequence[str]) -> tuple[str, ...]:
+    """Both versions' assumptions, each once; one that only one version makes says which."""
+    return (*(n if n in after else f"BASE only: {n}" for n in before),
+            *(f"HEAD only: {n}" for n in after if n not in before))
 
 
 def _reach(base: Cluster, head: Cluster, delta: _Delta) -> Reach | None:

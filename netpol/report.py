@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from netpol.connectivity import Unit, Units
 from netpol.diagram import Diagram
-from netpol.diff import Change
+from netpol.diff import Change, both_versions
 from netpol.engine import DirectionResult
 from netpol.errors import NetpolError
 from netpol.lint import LintReport
@@ -126,9 +126,7 @@ def page_assumptions(analyzer: Analyzer) -> tuple[str, ...]:
 
 def diff_assumptions(base: Analyzer, head: Analyzer) -> tuple[str, ...]:
     """Both versions' assumptions, each once; one that only one version makes says which."""
-    before, after = page_assumptions(base), page_assumptions(head)
-    return (*(n if n in after else f"BASE only: {n}" for n in before),
-            *(f"HEAD only: {n}" for n in after if n not in before), DIFF_SCOPE)
+    return (*both_versions(page_assumptions(base), page_assumptions(head)), DIFF_SCOPE)
 
 
 def input_title(paths: Sequence[str] | None) -> str:
