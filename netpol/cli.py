@@ -1080,7 +1080,7 @@ def list_connections(
       netpol list -f k8s/
       netpol list -f k8s/ --to shop/deployment/db -o md
     """
-    from netpol.connectivity import connections
+    from netpol.connectivity import Listing
     from netpol.render.exposure import links_csv, links_json, list_markdown, list_text
 
     probe: tuple[Protocol, int] | None = None
@@ -1096,18 +1096,17 @@ def list_connections(
         sources = units.find(from_) if from_ else None
         destinations = units.find(to) if to else None
         asked_possible = any(u.kind == "region" for u in (*(sources or ()), *(destinations or ())))
-        links = list(units.links(sources, destinations, probe,
-                                 between_regions=asked_possible or units.subjects[0].kind == "region"))
-        if namespace:
-            links = [ln for ln in links if ln.source.namespace in namespace or ln.destination.namespace in namespace]
+        listing = Listing(units, sources, destinations, probe,
+                          between_regions=asked_possible or units.subjects[0].kind == "region",
+                          namespaces=namespace or ())
     if output is ListFormat.text:
-        _write(list_text(connections(units, links), os.get_terminal_size().columns if sys.stdout.isatty() else None))
+        _write(list_text(listing.connections(), os.get_terminal_size().columns if sys.stdout.isatty() else None))
     elif output is ListFormat.md:
-        _write(list_markdown(connections(units, links), units.notes))
+        _write(list_markdown(listing.connections(), units.notes))
     elif output is ListFormat.json:
-        _write([links_json(units, links)])
+        _write(links_json(units, listing.links()))
     else:
-        _write([links_csv(units, links)])
+        _write(links_csv(units, listing.links()))
 
 
 @app.command()

@@ -12,7 +12,7 @@ import ipaddress
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from netpol.engine import DirectionResult, PeerRef
 from netpol.errors import QueryError, natural_key
@@ -21,6 +21,10 @@ from netpol.model import Cluster, IPAddress, IPNetwork, ip_network
 from netpol.portsets import PortSet, Protocol
 from netpol.query import Analyzer
 from netpol.selectors import parse_scope
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
 
 UnitKind = Literal["workload", "pod", "region", "outside"]
 INPUT_ONLY_NOTE = ("--input-only: answers cover the input's pods only; pods that are not in the input (new pods "
@@ -228,47 +232,10 @@ class Units:
     def links(self, sources: Iterable[Unit] | None = None, destinations: Iterable[Unit] | None = None,
               probe: tuple[Protocol, int] | None = None, between_regions: bool = True) -> Iterator[Link]:
         """Every allowed link from `sources` to `destinations` (default: all units); without
-        `between_regions`, none from a region to a region. With many on both sides, the ports come a source
-        class at a time, grouped by the port atoms (netpol.matrix), not pair by pair; for one row or
-        column, pair by pair is cheaper than the matrix."""
-        dsts = list(self.all if destinations is None else destinations)
-        every: dict[int, list[Unit]] = {}
-        for d in dsts:
-            if d.kind != "outside":
-                assert isinstance(d.peer, int)
-                every.setdefault(d.peer, []).append(d)
-        no_regions = {c: kept for c, ds in every.items() if (kept := [d for d in ds if d.kind != "region"])}
-        outside = [d for d in dsts if d.kind == "outside"]
-        order = {id(u): i for i, u in enumerate(self.all)}
-        srcs = list(self.all if sources is None else sources)
-        few = min(len(srcs), len(dsts)) <= FEW  # one row or column: pair by pair beats building the matrix
-        admits = {c: self.engine.one_side("ingress", c, probe) for c in every} if len(dsts) <= FEW else None
-        for s in srcs:
-            found: list[Link | None] = []
-            inside = no_regions if s.kind == "region" and not between_regions else every
-            if s.kind == "outside" or few:
-                found.extend(self.link(s, d, probe=probe) for c in self._open(s, inside, admits, len(srcs) <= FEW, probe)
-                             for d in inside[c])
-                if s.kind != "outside":
-                    found.extend(self.link(s, d, probe=probe) for d in outside)
-            else:
-                assert isinstance(s.peer, int)
-                for ports, classes in self._matrix.ports_from(s.peer):
-                    if probe is not None and not ports.contains(*probe):
-                        continue
-                    as_region = self._split(ports)
-                    for c in classes:
-                        for d in inside.get(c, ()):
-                            if d is s:
-                                found.append(self.link(s, d, ports, probe))
-                            elif d.kind == "region":
-                                found.append(Link(s, d, *as_region))
-                            else:
-                                found.append(Link(s, d, ports, ()))
-                found.extend(self.link(s, d, probe=probe) for d in outside)
-            yield from sorted((ln for ln in found if ln is not None), key=lambda ln: order[id(ln.destination)])
+        `between_regions`, none from a region to a region (see Listing)."""
+        return Listing(self, sources, destinations, probe, between_regions).links()
 
-    def _open(self, s: Unit, inside: dict[int, list[Unit]], admits: dict[int, int] | None, few_sources: bool,
+    def _open(self, s: Unit, inside: dict[int, list[int]], admits: dict[int, int] | None, few_sources: bool,
               probe: tuple[Protocol, int] | None) -> list[int]:
         """The destination classes in `inside` that the source's egress and each destination's ingress
         both let through on some port (of the probe): every other pair is denied, so a row or a column
@@ -286,6 +253,22 @@ class Units:
     def _matrix(self) -> Matrix:
         return self.analyzer.matrix()
 
+    @cached_property
+    def order(self) -> dict[int, int]:
+        """Each unit's place in `all`, by id: outputs list units in that order."""
+        return {id(u): i for i, u in enumerate(self.all)}
+
+    def name(self, unit: Unit) -> str:
+        """One unit's name, as `names` gives it, joined; once per unit (a listing row names both ends)."""
+        found = self._names.get(id(unit))
+        if found is None:
+            found = self._names[id(unit)] = "; ".join(self.names([unit]))
+        return found
+
+    @cached_property
+    def _names(self) -> dict[int, str]:
+        return {}
+
 
 @dataclass(frozen=True)
 class Connection:
@@ -296,19 +279,207 @@ class Connection:
     ports: str
 
 
-def connections(units: Units, links: Iterable[Link]) -> list[Connection]:
-    """Links folded for reading: per source, destinations on the same ports; then sources alike."""
-    per_source: dict[Unit, dict[str, list[Unit]]] = {}
-    for link in links:
-        per_source.setdefault(link.source, {}).setdefault(link.port_text, []).append(link.destination)
-    alike: dict[tuple[tuple[str, ...], str], list[Unit]] = {}
-    for src, by_ports in per_source.items():
-        for ports, dsts in by_ports.items():
-            alike.setdefault((tuple(units.names(dsts)), ports), []).append(src)
-    out = [Connection(tuple(units.names(srcs)), dsts, ports) for (dsts, ports), srcs in alike.items()]
-    order = {u: i for i, u in enumerate(units.all)}
-    first = {id(c): min(order[s] for s in alike[(c.destinations, c.ports)]) for c in out}
-    return sorted(out, key=lambda c: (first[id(c)], c.destinations, c.ports))
+@dataclass(frozen=True)
+class Row:
+    """What one source may open to a listing's destinations: per port set, the destinations' positions in
+    `Listing.destinations` (a numpy array each), so that a row is grouped without a Python step per
+    destination."""
+
+    source: Unit
+    groups: tuple[tuple[PortSet, tuple[str, ...], npt.NDArray[np.intp]], ...]  # ports, named ports, positions
+
+
+NAMED_SETS = 4096  # destination sets whose names a listing keeps for the next lines that name them
+
+
+class Listing:
+    """The allowed links from some sources to some destinations, computed a source at a time from the port
+    groups of its class's row (netpol.matrix), then read link by link (`links`: JSON, CSV, exposure) or
+    folded into the lines of `netpol list` (`connections`). Memory holds one source's row and, for the
+    fold, one bit per destination per distinct line, never the links themselves.
+
+    Without `between_regions`, no link goes from a region to a region; with `namespaces`, only links with
+    an end in one of them."""
+
+    def __init__(self, units: Units, sources: Iterable[Unit] | None = None,
+                 destinations: Iterable[Unit] | None = None, probe: tuple[Protocol, int] | None = None,
+                 between_regions: bool = True, namespaces: Iterable[str] = ()) -> None:
+        import numpy as np
+
+        self.units = units
+        self.probe = probe
+        self.between_regions = between_regions
+        order = units.order
+        self.sources = tuple(sorted(units.all if sources is None else sources, key=lambda u: order[id(u)]))
+        self.destinations = dsts = tuple(sorted(units.all if destinations is None else destinations,
+                                                key=lambda u: order[id(u)]))
+        self.namespaces = frozenset(namespaces)
+        self._position = {id(u): i for i, u in enumerate(dsts)}
+        self._classes = np.array([u.peer if u.kind != "outside" else -1 for u in dsts], dtype=np.int64)
+        self._region = np.array([u.kind == "region" for u in dsts], dtype=bool)
+        self._inside = np.flatnonzero(self._classes >= 0)
+        self._inside_no_regions = np.flatnonzero((self._classes >= 0) & ~self._region)
+        self._outside = [i for i, u in enumerate(dsts) if u.kind == "outside"]
+        self._in_namespaces = np.array([u.namespace in self.namespaces for u in dsts], dtype=bool)
+        self._few = min(len(self.sources), len(dsts)) <= FEW  # one row or column: pair by pair beats the matrix
+        classes = set(self._classes[self._inside].tolist())
+        self._admits = {c: units.engine.one_side("ingress", c, probe) for c in classes} if len(dsts) <= FEW else None
+        self._named: dict[bytes, tuple[str, ...]] = {}
+        self._last: tuple[tuple[int, bool], list[tuple[PortSet, npt.NDArray[np.intp]]],
+                          list[tuple[PortSet, tuple[str, ...], list[int]]]] | None = None
+
+    # -- rows ----------------------------------------------------------------
+
+    def rows(self) -> Iterator[Row]:
+        """One row per source, in the order of `Units.all`."""
+        return self._rows(range(len(self.sources)))
+
+    def _rows(self, indices: Iterable[int]) -> Iterator[Row]:
+        import numpy as np
+
+        for i in indices:
+            s = self.sources[i]
+            found = self._matrix_row(s) if s.kind != "outside" and not self._few else self._pairwise_row(s)
+            groups = [(ports, named, np.asarray(at, dtype=np.intp)) for ports, named, at in found]
+            if self.namespaces and s.namespace not in self.namespaces:  # only links into the namespaces
+                groups = [(ports, named, at[self._in_namespaces[at]]) for ports, named, at in groups]
+            yield Row(s, tuple((ports, named, at) for ports, named, at in groups if len(at)))
+
+    def _columns(self, s: Unit) -> npt.NDArray[np.intp]:
+        return self._inside_no_regions if s.kind == "region" and not self.between_regions else self._inside
+
+    def _matrix_row(self, s: Unit) -> list[tuple[PortSet, tuple[str, ...], npt.NDArray[np.intp] | list[int]]]:
+        """A source's row from its class's: per port set, split into the regions (whose named ports are
+        listed apart) and the others; its own position is evaluated as Units.link does."""
+        own = self._position.get(id(s))
+        inside, outside = self._class_row(s)
+        out: list[tuple[PortSet, tuple[str, ...], npt.NDArray[np.intp] | list[int]]] = []
+        for ports, at in inside:
+            if own is not None and own in at:
+                at = at[at != own]
+                out.extend(self._link_groups(s, [own], ports))
+            regions = self._region[at]
+            if regions.any():
+                out.append((*self.units._split(ports), at[regions]))
+            if not regions.all():
+                out.append((ports, (), at[~regions]))
+        out.extend(outside)
+        return out
+
+    def _class_row(self, s: Unit) -> tuple[list[tuple[PortSet, npt.NDArray[np.intp]]],
+                                           list[tuple[PortSet, tuple[str, ...], list[int]]]]:
+        """What the source's class may open to the destinations: groups of inside positions by their ports
+        (netpol.matrix, on the probe), and the links to the outside ranges. The last class's is kept: the
+        fold visits the sources a class at a time."""
+        assert isinstance(s.peer, int)
+        key = (s.peer, s.kind == "region" and not self.between_regions)
+        if self._last is None or self._last[0] != key:
+            columns = self._columns(s)
+            groups = self.units._matrix.ports_from(s.peer, self._classes[columns])
+            inside = [(ports, columns[at]) for ports, at in groups if self.probe is None or ports.contains(*self.probe)]
+            self._last = (key, inside, self._link_groups(s, self._outside))
+        return self._last[1], self._last[2]
+
+    def _pairwise_row(self, s: Unit) -> list[tuple[PortSet, tuple[str, ...], list[int]]]:
+        """A source's row pair by pair: for an outside source, or for few sources or destinations, where
+        only the pairs that both sides let through (`Units._open`) are evaluated."""
+        inside: dict[int, list[int]] = {}
+        for p in self._columns(s).tolist():
+            inside.setdefault(int(self._classes[p]), []).append(p)
+        opened = self.units._open(s, inside, self._admits, len(self.sources) <= FEW, self.probe)
+        out = self._link_groups(s, [p for c in opened for p in inside[c]])
+        if s.kind != "outside":
+            out.extend(self._link_groups(s, self._outside))
+        return out
+
+    def _link_groups(self, s: Unit, positions: Iterable[int], ports: PortSet | None = None
+                     ) -> list[tuple[PortSet, tuple[str, ...], list[int]]]:
+        """Units.link from `s` to each of these destinations, grouped by the link's ports."""
+        groups: dict[tuple[PortSet, tuple[str, ...]], list[int]] = {}
+        for p in positions:
+            link = self.units.link(s, self.destinations[p], ports, self.probe)
+            if link is not None:
+                groups.setdefault((link.ports, link.named_ports), []).append(p)
+        return [(ports, named, at) for (ports, named), at in groups.items()]
+
+    # -- links ---------------------------------------------------------------
+
+    def links(self) -> Iterator[Link]:
+        """Every link, a source at a time, each source's in the order of its destinations."""
+        for row in self.rows():
+            found = sorted(((int(p), ports, named) for ports, named, at in row.groups for p in at.tolist()),
+                           key=_first)
+            yield from (Link(row.source, self.destinations[p], ports, named) for p, ports, named in found)
+
+    @property
+    def link_count(self) -> int:
+        """How many links `links` gives (counted by the fold, before any is built)."""
+        return self._folded[1]
+
+    # -- lines ---------------------------------------------------------------
+
+    @property
+    def line_count(self) -> int:
+        """How many lines `connections` gives: one per source's destinations on one port text, sources
+        with the same destinations and port text together."""
+        return len(self._folded[0])
+
+    @cached_property
+    def _folded(self) -> tuple[dict[tuple[str, bytes], list[int]], int]:
+        """Per port text and set of destinations (one bit per destination), the sources (by position)
+        that reach exactly those destinations on it; and how many links that makes."""
+        import numpy as np
+
+        lines: dict[tuple[str, bytes], list[int]] = {}
+        count = 0
+        by_class = sorted(range(len(self.sources)), key=lambda i: self._class_order(self.sources[i]))
+        for i, row in zip(by_class, self._rows(by_class), strict=True):
+            by_text: dict[str, list[npt.NDArray[np.intp]]] = {}
+            for ports, named, at in row.groups:
+                by_text.setdefault(port_text(ports, named), []).append(at)
+            for text, parts in by_text.items():
+                chosen = np.zeros(len(self.destinations), dtype=bool)
+                for at in parts:
+                    chosen[at] = True
+                    count += len(at)
+                lines.setdefault((text, np.packbits(chosen).tobytes()), []).append(i)
+        return lines, count
+
+    def connections(self) -> Iterator[Connection]:
+        """The lines of `netpol list`, in the order of their first source, then by destinations and ports;
+        each destination set is named when its first source's lines are written."""
+        lines = self._folded[0]
+        by_first: dict[int, list[tuple[str, bytes]]] = {}
+        for key, srcs in lines.items():
+            by_first.setdefault(min(srcs), []).append(key)
+        for first in sorted(by_first):
+            alike: dict[tuple[tuple[str, ...], str], list[int]] = {}
+            for text, chosen in by_first.pop(first):
+                alike.setdefault((self._names_of(chosen), text), []).extend(lines[(text, chosen)])
+            for dsts, text in sorted(alike):
+                srcs = sorted(alike[(dsts, text)])
+                yield Connection(tuple(self.units.names(self.sources[i] for i in srcs)), dsts, text)
+
+    @staticmethod
+    def _class_order(s: Unit) -> tuple[bool, int]:
+        return (False, s.peer) if isinstance(s.peer, int) else (True, 0)
+
+    def _names_of(self, chosen: bytes) -> tuple[str, ...]:
+        """The destinations whose bits are set, named together (kept for the next NAMED_SETS sets)."""
+        import numpy as np
+
+        found = self._named.get(chosen)
+        if found is None:
+            bits = np.unpackbits(np.frombuffer(chosen, dtype=np.uint8), count=len(self.destinations))
+            found = tuple(self.units.names(self.destinations[p] for p in np.flatnonzero(bits).tolist()))
+            if len(self._named) >= NAMED_SETS:
+                self._named.clear()
+            self._named[chosen] = found
+        return found
+
+
+def _first(item: tuple[int, PortSet, tuple[str, ...]]) -> int:
+    return item[0]
 
 
 def address_phrase(nets: Iterable[IPNetwork], every: Iterable[IPNetwork]) -> str:

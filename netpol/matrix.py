@@ -11,7 +11,6 @@ from netpol.engine import ClassMatrix
 from netpol.errors import name_list
 from netpol.model import Pod
 from netpol.portsets import MAX_PORT, MIN_PORT, PortSet, Protocol
-from netpol.errors import name_list
 from netpol.verdicts import ASSUME_DOMAINS, ASSUME_HOST_NETWORK, ASSUME_NO_IP, egress_domains, pod_names, tie_notes
 
 ATOM_MATRIX_BUDGET = 1 << 30  # bytes of per-atom class matrices an all-port matrix may hold
@@ -165,17 +164,22 @@ class Matrix:
         engine = self.analyzer.engine
         return [engine.reachability(proto, first) for proto, first, _ in self._atoms or ()]
 
-    def atom_codes(self, cls: int) -> npt.NDArray[np.uint64]:
-        """Per destination class, which atoms class `cls` may reach it on, as bits of one integer: the
-        reachability of one probe per atom is exact for the whole atom, so these bits are the port set."""
+    def atom_codes(self, cls: int, columns: npt.NDArray[np.int64] | None = None) -> npt.NDArray[np.uint64]:
+        """Per destination class (of `columns`, default every class), which atoms class `cls` may reach it
+        on, as bits of one integer: the reachability of one probe per atom is exact for the whole atom, so
+        these bits are the port set. Only the classes some atom reaches are unpacked (a row is mostly
+        empty: a listing's rows are millions of cells)."""
         import numpy as np
 
         n = len(self.analyzer.engine.classes)
         codes = np.zeros(n, dtype=np.uint64)
-        for k, matrix in enumerate(self._atom_matrices):
-            bits = np.unpackbits(matrix.packed[cls], bitorder="little")[:n].astype(np.uint64)
-            codes |= bits << np.uint64(k)
-        return codes
+        if self._atom_matrices:
+            rows = np.stack([matrix.packed[cls] for matrix in self._atom_matrices])  # an atom's row per row
+            found = np.flatnonzero(np.unpackbits(np.bitwise_or.reduce(rows, axis=0), count=n, bitorder="little"))
+            bits = (rows[:, found >> 3] >> (found & 7).astype(np.uint8)) & 1
+            shifts = np.arange(len(rows), dtype=np.uint64)[:, None]
+            codes[found] = np.bitwise_or.reduce(bits.astype(np.uint64) << shifts, axis=0)
+        return codes if columns is None else codes[columns]
 
     @cached_property
     def _port_codes(self) -> PortCodes:
@@ -186,20 +190,29 @@ class Matrix:
     def _code_ports(self, code: int) -> PortSet:
         return self._port_codes.ports_of(code)
 
-    def ports_from(self, cls: int) -> list[tuple[PortSet, list[int]]]:
-        """The destination classes class `cls` may reach, grouped by the ports it may reach them on:
-        one array operation per source class when the port atoms fit, pair by pair otherwise."""
+    def ports_from(self, cls: int, columns: npt.NDArray[np.int64] | None = None
+                   ) -> list[tuple[PortSet, npt.NDArray[np.intp]]]:
+        """The destinations class `cls` may reach, grouped by the ports it may reach them on, as indices
+        into `columns` (destination classes, repeats allowed: one per endpoint of a listing; default every
+        class): one array operation per source class when the port atoms fit, one port set per distinct
+        class otherwise."""
         import numpy as np
 
+        if columns is None:
+            columns = np.arange(len(self.analyzer.engine.classes), dtype=np.int64)
         if self._atoms is not None:
-            codes = self.atom_codes(cls)
+            codes = self.atom_codes(cls, columns)
             found = np.flatnonzero(codes)
             values, inverse = np.unique(codes[found], return_inverse=True)
-            return [(self._code_ports(int(v)), found[inverse == k].tolist()) for k, v in enumerate(values)]
+            order = np.argsort(inverse, kind="stable")  # indices of one code together, in column order
+            bounds = np.searchsorted(inverse[order], np.arange(len(values) + 1))
+            return [(self._code_ports(int(v)), found[order[bounds[k]:bounds[k + 1]]]) for k, v in enumerate(values)]
+        found = np.flatnonzero(self.class_row(cls)[columns])
+        classes, inverse = np.unique(columns[found], return_inverse=True)
         groups: dict[PortSet, list[int]] = {}
-        for d in np.flatnonzero(self.class_row(cls)).tolist():
-            groups.setdefault(self.class_ports(cls, d), []).append(d)
-        return list(groups.items())
+        for k, d in enumerate(classes.tolist()):
+            groups.setdefault(self.class_ports(cls, d), []).append(k)
+        return [(ports, found[np.isin(inverse, ks)]) for ports, ks in groups.items()]
 
     def allowed_from(self, i: int) -> list[int]:
         """Indices of the pods that pod i may reach, itself left out unless it stands for several pods."""

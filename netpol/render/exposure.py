@@ -125,25 +125,35 @@ def list_markdown(items: Iterable[Connection], notes: Iterable[str] = ()) -> Ite
 
 def _link_row(units: Units, link: Link) -> dict[str, object]:
     egress, ingress = units.rules(link)
-    return {"source": "; ".join(units.names([link.source])), "source_kind": link.source.kind,
+    return {"source": units.name(link.source), "source_kind": link.source.kind,
             "source_addresses": address_ranges(link.source.networks),
-            "destination": "; ".join(units.names([link.destination])), "destination_kind": link.destination.kind,
+            "destination": units.name(link.destination), "destination_kind": link.destination.kind,
             "destination_addresses": address_ranges(link.destination.networks),
             "ports": link.port_text, **_ports_json(link.ports, link.named_ports),
             "egress_rules": list(egress), "ingress_rules": list(ingress)}
 
 
-def links_json(units: Units, links: Iterable[Link]) -> str:
-    return json.dumps({"assumptions": units.notes, "connections": [_link_row(units, ln) for ln in links]},
-                      indent=2) + "\n"
+def links_json(units: Units, links: Iterable[Link]) -> Iterator[str]:
+    """One JSON object, written as json.dumps(indent=2) writes it, a connection at a time (a listing can
+    hold millions)."""
+    yield '{\n  "assumptions": ' + json.dumps(units.notes, indent=2).replace("\n", "\n  ") + ',\n  "connections": ['
+    first = True
+    for ln in links:
+        yield ("\n    " if first else ",\n    ") + json.dumps(_link_row(units, ln), indent=2).replace("\n", "\n    ")
+        first = False
+    yield ("]" if first else "\n  ]") + "\n}\n"
 
 
-def links_csv(units: Units, links: Iterable[Link]) -> str:
+def links_csv(units: Units, links: Iterable[Link]) -> Iterator[str]:
+    """A header row, then a row per connection, written a row at a time."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["source", "source_kind", "destination", "destination_kind", "ports", "egress_rules", "ingress_rules"])
     for ln in links:
         egress, ingress = units.rules(ln)
-        w.writerow(["; ".join(units.names([ln.source])), ln.source.kind, "; ".join(units.names([ln.destination])),
-                    ln.destination.kind, ln.port_text, " ".join(egress), " ".join(ingress)])
-    return buf.getvalue()
+        w.writerow([units.name(ln.source), ln.source.kind, units.name(ln.destination), ln.destination.kind,
+                    ln.port_text, " ".join(egress), " ".join(ingress)])
+        yield buf.getvalue()
+        buf.seek(0)
+        buf.truncate()
+    yield buf.getvalue()
