@@ -1061,6 +1061,9 @@ def list_connections(
     protocol: ProtocolOpt = ProtocolName.TCP,
     output: Annotated[ListFormat, typer.Option("--output", "-o", metavar="text|json|csv|md",
                                                help="Output format.")] = ListFormat.text,
+    max_lines: Annotated[int | None, typer.Option(
+        "--max-lines", metavar="N", min=0, help="Refuse (exit 2) a list of more than N connections, before writing "
+        "any; 0: no limit. Default: 1,000,000 on a terminal, no limit otherwise.")] = None,
     input_only: InputOnly = False,
     any_pod: AnyPod = False,
     kubeconfig: Kubeconfig = None,
@@ -1080,7 +1083,7 @@ def list_connections(
       netpol list -f k8s/
       netpol list -f k8s/ --to shop/deployment/db -o md
     """
-    from netpol.connectivity import Listing
+    from netpol.connectivity import LARGE_LIST, Listing
     from netpol.render.exposure import links_csv, links_json, list_markdown, list_text
 
     probe: tuple[Protocol, int] | None = None
@@ -1099,6 +1102,17 @@ def list_connections(
         listing = Listing(units, sources, destinations, probe,
                           between_regions=asked_possible or units.subjects[0].kind == "region",
                           namespaces=namespace or ())
+        folded = output in (ListFormat.text, ListFormat.md)  # one line per folded connection, else per link
+        count = listing.line_count if folded else listing.link_count
+        what = "lines (one per connection)" if folded else "connections" + (" (rows)" if output is ListFormat.csv
+                                                                            else " (JSON objects)")
+        limit = max_lines if max_lines is not None else LARGE_LIST if sys.stdout.isatty() else 0
+        if limit and count > limit:
+            raise QueryError(f"the list would write {count:,} {what}, more than --max-lines {limit:,}"
+                             f"{' (the default on a terminal)' if max_lines is None else ''}: narrow it with "
+                             "--from X, --to X or -n NS, or raise --max-lines (0: no limit)")
+        if count > LARGE_LIST:
+            _note(f"netpol: note: writing {count:,} {what}; --from X, --to X or -n NS narrow the list")
     if output is ListFormat.text:
         _write(list_text(listing.connections(), os.get_terminal_size().columns if sys.stdout.isatty() else None))
     elif output is ListFormat.md:

@@ -30,6 +30,7 @@ UnitKind = Literal["workload", "pod", "region", "outside"]
 INPUT_ONLY_NOTE = ("--input-only: answers cover the input's pods only; pods that are not in the input (new pods "
                    "of its namespaces, pods of other namespaces) are left out")
 FEW = 16  # sources or destinations: below this, links are evaluated pair by pair
+LARGE_LIST = 1_000_000  # connections: `netpol list` says how many before writing more (and refuses on a terminal)
 
 
 @dataclass(frozen=True)
