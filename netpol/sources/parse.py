@@ -312,7 +312,7 @@ def parse_pod(f: Field) -> Pod:
     controller = _controller(meta)
     return Pod(namespace, name, labels, ports, _pod_ips(status), host_network, node, f.location,
                owner=_owner(controller, dict(labels)), host_ip=_address(status, "hostIP"), controller=controller,
-               lint_ignore=lint_ignore(meta))
+               lint_ignore=lint_ignore(meta), service_account=f.child("spec").get("serviceAccountName", str) or None)
 
 
 def _plain_container_port(value: object) -> ContainerPort | None:
@@ -400,9 +400,11 @@ def parse_workload(f: Field, kind: str) -> Pod:
         template = template.child(key)
     template.required().mapping()
     labels = parse_labels(template.child("metadata").child("labels"))
-    ports, host_network, _ = _pod_spec(template.child("spec").required())
+    spec = template.child("spec").required()
+    ports, host_network, _ = _pod_spec(spec)
     return Pod(namespace, f"{kind.lower()}/{name}", labels, ports, (), host_network, None, f.location,
-               workload=kind, replicas=_replicas(f, kind), lint_ignore=lint_ignore(meta))
+               workload=kind, replicas=_replicas(f, kind), lint_ignore=lint_ignore(meta),
+               service_account=spec.get("serviceAccountName", str) or None)
 
 
 def _replicas(f: Field, kind: str) -> int | None:

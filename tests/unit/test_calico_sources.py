@@ -274,3 +274,18 @@ def test_the_same_object_twice_differently_is_an_error() -> None:
     load_objects([tier("t", order=1), tier("t", order=1)])
     with pytest.raises(InputError, match="Tier//t is defined twice|Tier/t is defined twice"):
         load_objects([tier("t", order=1), tier("t", order=2)])
+
+
+def test_pods_and_workloads_keep_their_service_account() -> None:
+    """Calico labels an endpoint with its service account (projectcalico.org/serviceaccount, pcsa.*)."""
+    from tests.builders import pod, workload
+
+    runs_as = pod("a", "shop")
+    runs_as["spec"]["serviceAccountName"] = "api"
+    deploy = workload("web", "shop")
+    deploy["spec"]["template"]["spec"]["serviceAccountName"] = "web-sa"
+    pods = load_objects([runs_as, pod("b", "shop"), deploy]).cluster.pods
+    assert [(p.name, p.service_account) for p in pods] == [("a", "api"), ("b", None), ("deployment/web", "web-sa")]
+    with pytest.raises(InputError, match=r"spec.serviceAccountName: must be a string, not an integer"):
+        runs_as["spec"]["serviceAccountName"] = 7
+        load_objects([runs_as])
