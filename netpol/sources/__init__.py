@@ -27,6 +27,7 @@ from netpol.model import (
     TieredKind,
     TieredPolicy,
 )
+from netpol.sources.calico import CalicoObjects, CalicoReader
 from netpol.sources.helm import without_passing_hooks
 from netpol.sources.manifests import (
     Inputs,
@@ -89,6 +90,7 @@ class LoadResult:
     texts: Mapping[str, str] = field(default_factory=dict)
     unread: tuple[str, ...] = ()  # policy resources a live read was not allowed to list (sources/unmodelled.py)
     served_groups: tuple[str, ...] | None = None  # a live read: the catalogue's API groups the server serves
+    calico: CalicoObjects = CalicoObjects()  # Calico's kinds, validated (sources/calico.py); not yet evaluated
 
     @property
     def unmodelled(self) -> Unmodelled:
@@ -131,6 +133,7 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
     diagnostics: list[Diagnostic] = []
     finished: list[str] = []
     merged: list[tuple[str, str]] = []  # (object, where it was seen twice)
+    calico = CalicoReader()
 
     def remember(store: dict[str, Any], key: str, kind: str, obj: Any, loc: Location) -> None:
         """The same object twice (one file given twice, a Namespace in two files) is one; a conflict is an error."""
@@ -146,6 +149,7 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
         kind, api_version = _header(raw)
         top = Field(raw.data, "", raw.location)
         if _SUPPORTED.get(kind) != api_version:
+            calico.read(kind, api_version, top, diagnostics.append)  # validated; still named as not evaluated
             meta = raw.data.get("metadata")
             name = str(meta.get("name", "?")) if isinstance(meta, dict) else "?"
             ns = meta.get("namespace") if isinstance(meta, dict) else None
@@ -212,7 +216,7 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
         tuple(sorted(tiered.values(), key=evaluation_key)),
         tuple(nodes[k] for k in sorted(nodes)),
     )
-    return LoadResult(cluster, tuple(diagnostics), tuple(ignored))
+    return LoadResult(cluster, tuple(diagnostics), tuple(ignored), calico=calico.objects())
 
 
 def _tier_order_warnings(tiered: Iterable[TieredPolicy]) -> Iterator[Diagnostic]:
