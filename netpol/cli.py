@@ -149,6 +149,9 @@ Kubeconfig = Annotated[str | None, typer.Option(
     "service account.")]
 Context = Annotated[str | None, typer.Option("--context", metavar="NAME",
                                              help="The kube config's context to read (default: its current-context).")]
+Exclude = Annotated[list[str] | None, typer.Option(
+    "--exclude", metavar="GLOB", help="Leave out what a directory under -f holds and GLOB matches: a name at any "
+    "depth (*.test.yaml, charts), or with a '/' a path below that directory (legacy/*). Repeatable; named on stderr.")]
 DefaultNamespace = Annotated[str | None, typer.Option(
     "--default-namespace", metavar="NS", help="Namespace for manifests that name none, as 'kubectl apply -n NS' "
     "gives it (default: default). Objects that name one keep it.")]
@@ -316,6 +319,7 @@ class Source:
     # reachability (they are named in a warning), False to refuse to answer, True to answer and say so.
     ignore_unmodelled: bool | None = None
     rendering: Rendering | None = None  # Kustomize and Helm (default: render when the tool is on PATH)
+    exclude: list[str] | None = None  # --exclude: globs of what directories hold that is not read
     cni: str | None = None  # --cni: the dataplane profile (netpol/profiles.py); None: recognised from the input
 
 
@@ -341,7 +345,7 @@ def _load(source: Source, scope: list[str] | None = None) -> LoadResult:
             stdin_text = _stdin_text() if "-" in source.files else None
             with _phase("reading manifests"):
                 result = load_manifests(source.files, stdin_text, source.keep_texts, source.default_namespace,
-                                        source.rendering or AUTO)
+                                        source.rendering or AUTO, source.exclude or ())
         else:
             if source.default_namespace is not None:
                 raise QueryError("--default-namespace is for manifests that name no namespace: pass -f PATH")
@@ -514,6 +518,7 @@ def can_reach(
     context: Context = None,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    exclude: Exclude = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
 ) -> None:
@@ -539,7 +544,8 @@ def can_reach(
             _fail("--port is required")
         _can_reach_possible(source, destination, port, protocol.value, namespace, output,
                             Source(files, kubeconfig, context, verbose,
-                                   default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
+                                   default_namespace=default_namespace, exclude=exclude,
+                                   ignore_unmodelled=ignore_unmodelled,
                                    rendering=_rendering(render, helm_values, helm_set), cni=cni),
                             scopes)
     service = SERVICE_REF.match(destination)
@@ -549,7 +555,7 @@ def can_reach(
         _fail("--port is required (or DST is a Service: svc/NAME:PORT)")
     with _user_errors():
         inputs = Source(files, kubeconfig, context, verbose,
-                        default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
+                        default_namespace=default_namespace, exclude=exclude, ignore_unmodelled=ignore_unmodelled,
                         rendering=_rendering(render, helm_values, helm_set), cni=cni)
         analyzer = _analyze(inputs, _endpoint_namespaces((source, destination), namespace))
         if service is not None:
@@ -603,6 +609,7 @@ def matrix(
     context: Context = None,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    exclude: Exclude = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
 ) -> None:
@@ -625,7 +632,8 @@ def matrix(
 
     with _user_errors():
         analyzer = _analyze(Source(files, kubeconfig, context, verbose,
-                                   default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
+                                   default_namespace=default_namespace, exclude=exclude,
+                                   ignore_unmodelled=ignore_unmodelled,
                                    rendering=_rendering(render, helm_values, helm_set), cni=cni),
                             namespace, warn_no_pods=True)
         _check_namespaces(analyzer.cluster, namespace)
@@ -660,6 +668,7 @@ def explain(
     context: Context = None,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    exclude: Exclude = None,
     cni: Cni = None,
 ) -> None:
     """What each policy does, in evaluation order: Admin tier, NetworkPolicies, Baseline tier.
@@ -672,7 +681,7 @@ def explain(
 
     with _user_errors():
         analyzer = _analyze(Source(files, kubeconfig, context, verbose, default_namespace=default_namespace,
-                                   rendering=_rendering(render, helm_values, helm_set), cni=cni),
+                                   exclude=exclude, rendering=_rendering(render, helm_values, helm_set), cni=cni),
                             namespace)
         _check_namespaces(analyzer.cluster, namespace)
         summaries, tiers = analyzer.explain(namespace), analyzer.explain_tiers(namespace)
@@ -710,6 +719,7 @@ def graph(
     force: Force = False,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    exclude: Exclude = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
 ) -> None:
@@ -729,7 +739,7 @@ def graph(
         _output_path(out, force)
     with _user_errors():
         source = Source(files, kubeconfig, context, verbose,
-                        default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
+                        default_namespace=default_namespace, exclude=exclude, ignore_unmodelled=ignore_unmodelled,
                         rendering=_rendering(render, helm_values, helm_set), cni=cni)
         analyzer = _analyze(source, None if focus else namespace, warn_no_pods=True)
         _check_namespaces(analyzer.cluster, namespace)
@@ -786,6 +796,7 @@ def check(
     force: Force = False,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    exclude: Exclude = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
 ) -> None:
@@ -826,7 +837,8 @@ def check(
                 try:
                     loaded = analyzers[manifests] = _analyze(
                         Source(list(manifests), verbose=verbose,
-                               default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled, cni=cni))
+                               default_namespace=default_namespace, exclude=exclude,
+                               ignore_unmodelled=ignore_unmodelled, cni=cni))
                     if not loaded.cluster.pods:
                         _note(f"netpol: note: {', '.join(manifests)}: no pods or workloads, so namespace and "
                               "podSelector endpoints stand for every possible such pod")
@@ -869,6 +881,7 @@ def diff(
         "and 40 nodes; the edges left out are listed).")] = False,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    exclude: Exclude = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
 ) -> None:
@@ -895,7 +908,7 @@ def diff(
     if any_pod:
         _note("netpol: note: --any-pod is deprecated: every possible pod is compared by default")
     with _user_errors():
-        old, new = (_load(Source([side], verbose=verbose, default_namespace=default_namespace,
+        old, new = (_load(Source([side], verbose=verbose, default_namespace=default_namespace, exclude=exclude,
                                  ignore_unmodelled=ignore_unmodelled, cni=cni)).cluster
                     for side in (base, head))
         if old.dataplane != new.dataplane:  # a change of plugin is no change of policy: compare under one
@@ -1016,6 +1029,7 @@ def exposure(
     context: Context = None,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    exclude: Exclude = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
 ) -> None:
@@ -1035,7 +1049,7 @@ def exposure(
 
     with _user_errors():
         units = _units(Source(files, kubeconfig, context, verbose,
-                              default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
+                              default_namespace=default_namespace, exclude=exclude, ignore_unmodelled=ignore_unmodelled,
                               rendering=_rendering(render, helm_values, helm_set), cni=cni), input_only,
                        [target] if target else [], namespace)
         targets = units.find(target) if target else [u for u in units.subjects
@@ -1072,6 +1086,7 @@ def list_connections(
     context: Context = None,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    exclude: Exclude = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
 ) -> None:
@@ -1095,7 +1110,7 @@ def list_connections(
 
             probe = (protocol.value, port_number(port))
         units = _units(Source(files, kubeconfig, context, verbose,
-                              default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
+                              default_namespace=default_namespace, exclude=exclude, ignore_unmodelled=ignore_unmodelled,
                               rendering=_rendering(render, helm_values, helm_set), cni=cni), input_only,
                        [x for x in (to, from_) if x], namespace)
         sources = units.find(from_) if from_ else None
@@ -1128,6 +1143,7 @@ def report(
     force: Force = False,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    exclude: Exclude = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
 ) -> None:
@@ -1150,7 +1166,7 @@ def report(
     _output_path(out, force)
     with _user_errors():
         loaded = _load(Source(files, kubeconfig, context, verbose, keep_texts=True,
-                              default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
+                              default_namespace=default_namespace, exclude=exclude, ignore_unmodelled=ignore_unmodelled,
                               rendering=_rendering(render, helm_values, helm_set), cni=cni), namespace)
         _check_namespaces(loaded.cluster, namespace)
         analyzer = _compile(loaded, warn_no_pods=True)
@@ -1211,6 +1227,7 @@ def lint(
     context: Context = None,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    exclude: Exclude = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
 ) -> None:
@@ -1235,7 +1252,7 @@ def lint(
         rule_ids([*(disable or []), *(enable or [])])  # a typo is an error before any reading
         inputs = [*(files or []), *(paths or [])] or None
         loaded = _load(Source(inputs, kubeconfig, context, verbose, keep_texts=True,
-                              default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
+                              default_namespace=default_namespace, exclude=exclude, ignore_unmodelled=ignore_unmodelled,
                               rendering=_rendering(render, helm_values, helm_set), cni=cni), namespace)
         _check_namespaces(loaded.cluster, namespace)
         with _phase("linting"):
@@ -1388,6 +1405,7 @@ def replay(
     context: Context = None,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    exclude: Exclude = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
 ) -> None:
@@ -1419,14 +1437,14 @@ def replay(
     before: Analyzer | None = None
     with _user_errors():
         cluster = _load(Source(files, kubeconfig, context, verbose, default_namespace=default_namespace,
-                               ignore_unmodelled=ignore_unmodelled, cni=cni)).cluster
+                               exclude=exclude, ignore_unmodelled=ignore_unmodelled, cni=cni)).cluster
         with _phase("compiling"), frozen_when_built():
             if base:
                 from netpol.replay import versions
 
                 analyzer, before = versions(cluster, _load(Source(
-                    base, verbose=verbose, default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
-                    cni=cni)).cluster)
+                    base, verbose=verbose, default_namespace=default_namespace, exclude=exclude,
+                    ignore_unmodelled=ignore_unmodelled, cni=cni)).cluster)
             else:
                 try:
                     analyzer = Analyzer.with_possible(cluster)

@@ -289,15 +289,16 @@ KEPT_TEXT_LIMIT = 1 << 20  # characters: a larger input (a cluster snapshot) is 
 
 
 def load_manifests(paths: Iterable[str], stdin_text: str | None = None, keep_texts: bool = False,
-                   default_namespace: str | None = None, rendering: Rendering = AUTO) -> LoadResult:
+                   default_namespace: str | None = None, rendering: Rendering = AUTO,
+                   exclude: Iterable[str] = ()) -> LoadResult:
     """Load files, directories (recursive) and '-' (stdin_text) into a Cluster; namespaced objects that
     name no namespace are in `default_namespace` (else `default`), as `kubectl apply -n` puts them. With
     `keep_texts`, the text of every input up to KEPT_TEXT_LIMIT is kept (LoadResult.texts), for
     sources.positions. Kustomize directories and Helm charts are rendered by their tool (sources.render);
     without it, one named with -f is an error saying how to render it, one found inside a directory a
-    warning."""
-    inputs = expand_paths(paths)
-    notes: list[Diagnostic] = []
+    warning. What a directory holds and an `exclude` pattern matches is left out, and named."""
+    inputs = expand_paths(paths, exclude)
+    notes = list(_exclusion_notes(inputs))
     rendered: dict[str, str] = {}
     parts = included(inputs.render_sources)
     unread: list[RenderSource] = []
@@ -331,6 +332,18 @@ def load_manifests(paths: Iterable[str], stdin_text: str | None = None, keep_tex
     notes += [Diagnostic("note", f"skipped {what}") for what in inputs.skipped]
     notes += [Diagnostic("note", f"skipped {path}: holds no objects") for path in empty]
     return replace(result, diagnostics=tuple(notes + hooks) + result.diagnostics, texts=texts or {})
+
+
+def _exclusion_notes(inputs: Inputs) -> Iterator[Diagnostic]:
+    """What each --exclude pattern left out (an info line with a count, each path in a note for --verbose), and
+    a warning for a pattern that matched nothing: a misspelt one would otherwise read everything quietly."""
+    for pattern, paths in inputs.excluded:
+        if not paths:
+            yield Diagnostic("warning", f"--exclude {pattern!r} matched nothing in the directories read (it applies "
+                                        "to what a directory named with -f holds)")
+            continue
+        yield Diagnostic("info", f"--exclude {pattern!r} left out {len(paths)} path(s): {name_list(paths)}")
+        yield from (Diagnostic("note", f"left out by --exclude {pattern!r}", Location(path)) for path in paths)
 
 
 def _read_all(inputs: Inputs, stdin_text: str | None, empty: list[str], texts: dict[str, str] | None,
