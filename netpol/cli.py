@@ -18,7 +18,7 @@ import re
 import select
 import sys
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -38,6 +38,7 @@ from netpol.render.text import terminal_safe
 # that `netpol --help` and a small `can-reach` start fast.
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.progress import Progress, TaskID
 
     from netpol.connectivity import Units
     from netpol.diagram import Diagram
@@ -172,12 +173,6 @@ ProtocolOpt = Annotated[ProtocolName, typer.Option("--protocol", metavar="TCP|UD
                                                    help="The protocol.")]
 
 
-def _stderr() -> Console:
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False, soft_wrap=True)
-
-
 def _stdout() -> Console:
     from rich.console import Console
 
@@ -203,8 +198,85 @@ def _say(text: str) -> None:
 
 
 def _note(message: str) -> None:
-    """One line on standard error."""
+    """One line on standard error (above the progress line while one is shown)."""
+    if _LIVE:
+        from rich.text import Text
+
+        _LIVE[0].display.console.print(Text(terminal_safe(message)), soft_wrap=True)
+        return
     sys.stderr.write(terminal_safe(message) + "\n")
+
+
+PROGRESS_VAR = "NETPOL_PROGRESS"  # 0: no progress line, even on a terminal
+NO_PROGRESS_FLAG = "--no-progress"
+PROGRESS_LINES = 1000  # lines of an answer between two reports of how much is written
+
+
+@dataclass(frozen=True)
+class _Line:
+    """The progress line while a phase runs: a rich display with one task, whose text says what and how far."""
+
+    display: Progress
+    task: TaskID
+
+    def show(self, text: str) -> None:
+        self.display.update(self.task, description=terminal_safe(text))
+
+    @property
+    def text(self) -> str:
+        return self.display.tasks[0].description
+
+
+_LIVE: list[_Line] = []  # the line, while one is shown
+_QUIET: list[bool] = []  # --no-progress was given
+
+
+def _stderr_is_terminal() -> bool:
+    return sys.stderr is not None and sys.stderr.isatty()
+
+
+def _progress_shown() -> bool:
+    """The progress line is for a person at a terminal: standard error is one, and neither --no-progress nor
+    NETPOL_PROGRESS=0 (nor TERM=dumb) turns it off. Piped or redirected, nothing is shown."""
+    return (not _QUIET and os.environ.get(PROGRESS_VAR) != "0" and os.environ.get("TERM") != "dumb"
+            and _stderr_is_terminal())
+
+
+@contextmanager
+def _phase(message: str) -> Iterator[None]:
+    """While a phase runs (seconds on a large input), a transient line on standard error: a spinner, what netpol
+    does and how far (the library's reports, netpol.progress), and the time taken. A phase inside another takes
+    the line over and gives it back. rich is imported only here, when the line is shown."""
+    from netpol.progress import listener
+
+    if not _progress_shown():
+        yield
+        return
+    if _LIVE:
+        line, outer = _LIVE[0], _LIVE[0].text
+        line.show(message)
+        try:
+            with listener(lambda how_far: line.show(f"{message}: {how_far}")):
+                yield
+        finally:
+            line.show(outer)
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.table import Column
+
+    console = Console(stderr=True, force_terminal=True, highlight=False)
+    with Progress(SpinnerColumn(), TextColumn("netpol: {task.description}", markup=False,
+                                              table_column=Column(no_wrap=True, overflow="ellipsis")),
+                  TimeElapsedColumn(), console=console, transient=True, redirect_stdout=False,
+                  redirect_stderr=False) as display:
+        line = _Line(display, display.add_task(terminal_safe(message), total=None))
+        _LIVE.append(line)
+        try:
+            with listener(lambda how_far: line.show(f"{message}: {how_far}")):
+                yield
+        finally:
+            _LIVE.clear()
 
 
 class OutputFailed(Exception):
@@ -386,20 +458,16 @@ def _stdin_text() -> str:
 
 
 def _read_live(source: Source, scope: list[str] | None) -> ClusterRead:
-    from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn
-
+    from netpol.progress import report
     from netpol.sources.cluster import read_cluster  # the kubernetes client costs 0.3 s to import: only when used
 
-    err = _stderr()
-    with Progress(SpinnerColumn(), TextColumn("netpol: reading the cluster: {task.description}"),
-                  console=err, transient=True, disable=not err.is_terminal) as progress:
-        tasks: dict[str, TaskID] = {}
+    counts: dict[str, int] = {}
 
-        def seen(kind: str, count: int) -> None:
-            if kind not in tasks:
-                tasks[kind] = progress.add_task(kind, total=None)
-            progress.update(tasks[kind], description=f"{count} {kind} object(s)")
+    def seen(kind: str, count: int) -> None:
+        counts[kind] = count
+        report(f"{sum(counts.values()):,} objects, {count:,} {kind}")
 
+    with _phase("reading the cluster"):
         return read_cluster(source.kubeconfig, source.context, scope, seen)
 
 
@@ -413,17 +481,6 @@ def _report(result: LoadResult, verbose: bool) -> None:
         if verbose:
             for obj in result.others:
                 _note(f"netpol:   {obj.location}: {obj.kind} ({obj.api_version}) {obj.name}")
-
-
-@contextmanager
-def _phase(message: str) -> Iterator[None]:
-    """A transient spinner on stderr while a phase runs (seconds on large clusters); only on a terminal."""
-    err = _stderr()
-    if not err.is_terminal:
-        yield
-        return
-    with err.status(f"netpol: {message}…"):
-        yield
 
 
 NO_PODS_HINT = ("pass the manifests that create the pods too (Deployments, StatefulSets, ...; for a chart: "
@@ -443,7 +500,8 @@ def _compile(loaded: LoadResult, warn_no_pods: bool = False) -> Analyzer:
         tiered = f" and {len(cluster.tiered)} Admin or Baseline policies" if cluster.tiered else ""
         _note(f"netpol: warning: the input has {len(cluster.policies)} NetworkPolicies{tiered} but no pods or "
               f"workloads, so there is no connection to show; {NO_PODS_HINT}")
-    with _phase(f"compiling {len(cluster.pods)} pods and {len(cluster.policies)} policies"), frozen_when_built():
+    with _phase(f"compiling {len(cluster.pods):,} pods and {len(cluster.policies) + len(cluster.tiered):,} policies"), \
+            frozen_when_built():
         analyzer = Analyzer(cluster)
     return analyzer
 
@@ -487,10 +545,20 @@ def _endpoint_namespaces(endpoints: Iterable[str], default: str) -> list[str] | 
 
 
 def _write(chunks: Iterable[str]) -> None:
-    for chunk in chunks:
-        if _reader_left():
-            break
-        sys.stdout.write(terminal_safe(chunk))
+    """The answer on standard output, as it is made (a large matrix is computed row by row while written). Into
+    a file or a pipe, with a progress line counting what is written; on a terminal the answer shows itself."""
+    from netpol.progress import report
+
+    lines = 0
+    with nullcontext() if sys.stdout.isatty() else _phase("writing the answer"):
+        for chunk in chunks:
+            if _reader_left():
+                break
+            sys.stdout.write(terminal_safe(chunk))
+            counted = lines + chunk.count("\n")
+            if counted // PROGRESS_LINES != lines // PROGRESS_LINES:
+                report(f"{counted:,} lines")
+            lines = counted
 
 
 @app.command("can-reach")
@@ -575,7 +643,9 @@ def _can_reach_possible(source: str, destination: str, port: str, protocol: str,
     from netpol.render.verdict import possible_json, possible_text
 
     with _user_errors():
-        analyzer = Analyzer.with_possible(_load(inputs).cluster, scopes)
+        cluster = _load(inputs).cluster
+        with _phase("adding every possible pod"):
+            analyzer = Analyzer.with_possible(cluster, scopes)
         verdicts = [analyzer.can_reach(s, d, port, protocol)
                     for s in analyzer.endpoints(source, namespace) for d in analyzer.endpoints(destination, namespace)]
     assert analyzer.possible is not None
@@ -637,7 +707,8 @@ def matrix(
                                    rendering=_rendering(render, helm_values, helm_set), cni=cni),
                             namespace, warn_no_pods=True)
         _check_namespaces(analyzer.cluster, namespace)
-        m = analyzer.matrix(port, protocol.value if protocol else None, namespace, by_workload)
+        with _phase(f"computing the matrix of {len(analyzer.engine.classes):,} classes"):
+            m = analyzer.matrix(port, protocol.value if protocol else None, namespace, by_workload)
     if output is MatrixFormat.table:
         if len(m.pods) > TABLE_LIMIT:
             _fail(f"{len(m.pods)} pods are too many for a readable table (at most {TABLE_LIMIT}): use -o csv or "
@@ -684,7 +755,8 @@ def explain(
                                    exclude=exclude, rendering=_rendering(render, helm_values, helm_set), cni=cni),
                             namespace)
         _check_namespaces(analyzer.cluster, namespace)
-        summaries, tiers = analyzer.explain(namespace), analyzer.explain_tiers(namespace)
+        with _phase(f"explaining {len(analyzer.cluster.policies) + len(analyzer.cluster.tiered):,} policies"):
+            summaries, tiers = analyzer.explain(namespace), analyzer.explain_tiers(namespace)
     if output is ExplainFormat.json:
         _say(explain_json(summaries, tiers) + "\n")
     else:
@@ -745,7 +817,8 @@ def graph(
         _check_namespaces(analyzer.cluster, namespace)
         if analyzer.cluster.pods:  # the anchors ("any pod ...") must hold for every pod that could exist
             analyzer = _graph_world(analyzer, input_only)
-        diagram = analyzer.diagram(port, protocol.value, namespace, focus)
+        with _phase(f"grouping the allow-graph of {len(analyzer.engine.classes):,} classes"):
+            diagram = analyzer.diagram(port, protocol.value, namespace, focus)
         if chosen in (GraphFormat.mermaid, GraphFormat.md):
             if len(diagram.edges) > MERMAID_MAX_EDGES:
                 _note(f"netpol: note: {len(diagram.edges)} edges; Mermaid (and GitHub) draw at most "
@@ -757,7 +830,8 @@ def graph(
             if chosen is not GraphFormat.dot and len(diagram.edges) > LARGE_GRAPH_EDGES:
                 _note(f"netpol: note: {len(diagram.edges)} edges to lay out; Graphviz may take minutes "
                       "(-n NS or --focus NS/POD draws less)")
-            data = dot.encode() if chosen is GraphFormat.dot else render_image(dot, chosen.value)
+            with _phase(f"laying out {len(diagram.edges):,} edges with Graphviz"):
+                data = dot.encode() if chosen is GraphFormat.dot else render_image(dot, chosen.value)
     if out is None:
         sys.stdout.buffer.write(data)
     else:
@@ -827,7 +901,7 @@ def check(
         if live:  # one cluster for every file: failing to read it is fatal
             analyzers[()] = _analyze(Source(None, kubeconfig, context, verbose, ignore_unmodelled=ignore_unmodelled,
                                             cni=cni))
-    for path in paths:
+    for number, path in enumerate(paths, start=1):
         try:
             intent = load_intent_file(path, confine=not allow_outside_repo)
             manifests = () if live else tuple(files or intent.manifests)
@@ -848,10 +922,12 @@ def check(
             if isinstance(analyzer, NetpolError):
                 raise analyzer
             notes.update(dict.fromkeys(analyzer.cluster.assumptions))  # the profile, what was ignored
-            prepared = prepare(analyzer, intent, input_only)
+            with _phase(f"checking {path} ({number:,} of {len(paths):,} intent files)"):
+                prepared = prepare(analyzer, intent, input_only)
+                checked = check_prepared(prepared)
             if prepared.analyzer.possible is not None:
                 notes.update(dict.fromkeys(prepared.analyzer.possible.notes()))
-            results.append((prepared.intent, check_prepared(prepared)))
+            results.append((prepared.intent, checked))
         except NetpolError as exc:
             errors.append(FileError(path, _with_input_only_hint(exc)))
     for note in notes:
@@ -922,8 +998,9 @@ def diff(
             if input_only or output is DiffFormat.html:
                 from netpol.query import Analyzer
 
-                before, after = Analyzer(old), Analyzer(new)
-                changes = replace(reachability_diff(before, after), assumptions=(INPUT_ONLY_NOTE,))
+                with _phase("comparing the input's pods"):
+                    before, after = Analyzer(old), Analyzer(new)
+                    changes = replace(reachability_diff(before, after), assumptions=(INPUT_ONLY_NOTE,))
             else:
                 with _phase("comparing every possible pod"):
                     changes = possible_diff(old, new)
@@ -1001,7 +1078,9 @@ def _units(source: Source, input_only: bool, asked: Iterable[str], namespaces: l
     if input_only and not cluster.pods:
         raise QueryError("the input has no pods or workloads, so --input-only leaves nothing to answer about; "
                          "without it, every possible pod is answered for")
-    with _phase("compiling"):
+    policies = len(cluster.policies) + len(cluster.tiered)
+    with _phase(f"compiling {len(cluster.pods):,} pods and {policies:,} policies"
+                + ("" if input_only else ", with every possible pod")):
         try:
             units = Units.of(cluster, not input_only, asked)
         except NetpolError as exc:
@@ -1054,7 +1133,8 @@ def exposure(
                        [target] if target else [], namespace)
         targets = units.find(target) if target else [u for u in units.subjects
                                                      if not namespace or u.namespace in namespace]
-        items = exposure_of(units, targets)
+        with _phase(f"answering for {len(targets):,} endpoints"):
+            items = exposure_of(units, targets)
     if output is ListFormat.text:
         _write(exposure_text(items))
     elif output is ListFormat.json:
@@ -1116,8 +1196,9 @@ def list_connections(
         sources = units.find(from_) if from_ else None
         destinations = units.find(to) if to else None
         asked_possible = any(u.kind == "region" for u in (*(sources or ()), *(destinations or ())))
-        links = list(units.links(sources, destinations, probe,
-                                 between_regions=asked_possible or units.subjects[0].kind == "region"))
+        with _phase(f"listing the connections of {len(units.subjects):,} endpoints"):
+            links = list(units.links(sources, destinations, probe,
+                                     between_regions=asked_possible or units.subjects[0].kind == "region"))
         if namespace:
             links = [ln for ln in links if ln.source.namespace in namespace or ln.destination.namespace in namespace]
     if output is ListFormat.text:
@@ -1518,19 +1599,24 @@ def _main(
     debug: Annotated[bool, typer.Option(
         DEBUG_FLAG, help="On an internal error (exit 3), print the traceback. Accepted anywhere on the line.",
     )] = False,
+    no_progress: Annotated[bool, typer.Option(
+        NO_PROGRESS_FLAG, help=f"No progress line on a terminal (also {PROGRESS_VAR}=0). Accepted anywhere on the "
+        "line.")] = False,
 ) -> None:
     """Analyse Kubernetes NetworkPolicies: who can reach whom, on which ports, and why."""
+    _QUIET[:] = [True] if no_progress else []
 
 
-def _hoist_debug(argv: list[str]) -> tuple[list[str], bool]:
-    """`--debug` may be given after the command too; typer only knows it before, so move it there."""
+def _hoist(argv: list[str], flag: str) -> tuple[list[str], bool]:
+    """`--debug` and `--no-progress` may be given after the command too; typer only knows them before, so move
+    `flag` there."""
     head, rest = argv[:1], argv[1:]
     cut = rest.index("--") if "--" in rest else len(rest)
-    debug = DEBUG_FLAG in rest[:cut]
-    if debug:
-        rest = [a for a in rest[:cut] if a != DEBUG_FLAG] + rest[cut:]
-        rest.insert(0, DEBUG_FLAG)
-    return head + rest, debug
+    present = flag in rest[:cut]
+    if present:
+        rest = [a for a in rest[:cut] if a != flag] + rest[cut:]
+        rest.insert(0, flag)
+    return head + rest, present
 
 
 def _internal_error(exc: BaseException, debug: bool) -> int:
@@ -1568,8 +1654,9 @@ def main() -> None:
         from typer._completion_classes import completion_init
 
         completion_init()
-    argv, debug = _hoist_debug(sys.argv)
-    bare = argv[1:] in ([], [DEBUG_FLAG])  # no command: the help on stdout, and exit 2 (not a pass for a script)
+    argv, debug = _hoist(_hoist(sys.argv, NO_PROGRESS_FLAG)[0], DEBUG_FLAG)
+    # no command: the help on stdout, and exit 2 (not a pass for a script)
+    bare = not set(argv[1:]) - {DEBUG_FLAG, NO_PROGRESS_FLAG}
     sys.argv = [*argv, "--help"] if bare else argv
     try:
         code = app(standalone_mode=False, prog_name=_prog_name(sys.argv[0]), complete_var=COMPLETE_VAR)

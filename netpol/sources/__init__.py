@@ -6,6 +6,7 @@ duplicates and implied namespaces in one place.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
@@ -27,6 +28,7 @@ from netpol.model import (
     TieredKind,
     TieredPolicy,
 )
+from netpol.progress import report
 from netpol.sources.helm import without_passing_hooks
 from netpol.sources.manifests import (
     Inputs,
@@ -285,6 +287,7 @@ def _ignored_warnings(ignored: list[IgnoredObject]) -> list[Diagnostic]:
     ]
 
 
+PROGRESS_OBJECTS = 1000  # objects between two reports of progress within one file
 KEPT_TEXT_LIMIT = 1 << 20  # characters: a larger input (a cluster snapshot) is not kept for positions
 
 
@@ -312,6 +315,7 @@ def load_manifests(paths: Iterable[str], stdin_text: str | None = None, keep_tex
         elif command is None:
             unread.append(source)
         else:
+            report(f"rendering {source.directory} with {os.path.basename(command[0])}")
             out = render(source, command)
             rendered[out.directory] = out.text
             notes.append(Diagnostic("info", f"rendered with `{out.command}`; its objects are located in that "
@@ -352,13 +356,16 @@ def _read_all(inputs: Inputs, stdin_text: str | None, empty: list[str], texts: d
     named on the command line that holds none, or an input with no object at all, is an error, never an empty
     answer; an empty file found in a directory is noted."""
     total = 0
-    for path in inputs.files:
+    for number, path in enumerate(inputs.files, start=1):
         count = 0
+        report(f"{number:,} of {len(inputs.files):,} files, {total:,} objects")
         text = rendered[path] if path in rendered else read_text(path, stdin_text)
         if texts is not None and len(text) <= KEPT_TEXT_LIMIT:
             texts[display_name(path)] = text
         for obj in raw_objects(path, text):
             count += 1
+            if count % PROGRESS_OBJECTS == 0:  # a snapshot is one file of many objects
+                report(f"{number:,} of {len(inputs.files):,} files, {total + count:,} objects")
             yield obj
         if count == 0:
             if path in inputs.given:
