@@ -44,6 +44,7 @@ if TYPE_CHECKING:
     from netpol.model import Cluster
     from netpol.portsets import Protocol
     from netpol.query import Analyzer
+    from netpol.replay import Progress
     from netpol.selectors import Scope
     from netpol.sources import LoadResult
     from netpol.sources.cluster import ClusterRead
@@ -420,6 +421,26 @@ def _phase(message: str) -> Iterator[None]:
         return
     with err.status(f"netpol: {message}…"):
         yield
+
+
+@contextmanager
+def _replay_progress(name: str, before: int) -> Iterator[Progress | None]:
+    """Replay's progress on stderr, only on a terminal (never in piped output): records read, connections,
+    rate. `before`: the records of earlier flow files, which the rate leaves out."""
+    import time
+
+    err = _stderr()
+    if not err.is_terminal:
+        yield None
+        return
+    started = time.monotonic()
+    with err.status(f"netpol: replaying {name}…") as status:
+        def show(records: int, connections: int) -> None:
+            rate = (records - before) / max(time.monotonic() - started, 1e-3)
+            status.update(f"netpol: replaying {name}: {records:,} records, {connections:,} connections, "
+                          f"{rate:,.0f} records/s")
+
+        yield show
 
 
 NO_PODS_HINT = ("pass the manifests that create the pods too (Deployments, StatefulSets, ...; for a chart: "
@@ -1437,8 +1458,8 @@ def replay(
             except OSError as exc:
                 _fail(f"{name}: {(exc.strerror or str(exc)).lower()}")
             try:
-                with _phase(f"replaying {name}"):
-                    replayer.add(read_flows(name, stream, flow_format.value, stats, skip_invalid))
+                with _replay_progress(name, replayer.records) as progress:
+                    replayer.add(read_flows(name, stream, flow_format.value, stats, skip_invalid), progress)
             except OSError as exc:
                 _fail(f"{name}: cannot read: {(exc.strerror or str(exc)).lower()}")
             finally:
