@@ -1255,7 +1255,8 @@ def lint(
                               rendering=_rendering(render, helm_values, helm_set), cni=cni), namespace)
         _check_namespaces(loaded.cluster, namespace)
         with _phase("linting"):
-            report = run_lint(loaded.cluster, namespace or (), disable or (), enable or ())
+            report = run_lint(loaded.cluster, namespace or (), disable or (), enable or (),
+                              unmodelled=loaded.unmodelled)
     report = report.with_positions(Positions(loaded.texts).find)
     if output is LintFormat.sarif:
         _write([lint_sarif(report, __version__)])
