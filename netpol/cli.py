@@ -45,6 +45,7 @@ if TYPE_CHECKING:
     from netpol.model import Cluster
     from netpol.portsets import Protocol
     from netpol.query import Analyzer
+    from netpol.replay import Progress as ReplayProgress
     from netpol.selectors import Scope
     from netpol.sources import LoadResult
     from netpol.sources.cluster import ClusterRead
@@ -481,6 +482,24 @@ def _report(result: LoadResult, verbose: bool) -> None:
         if verbose:
             for obj in result.others:
                 _note(f"netpol:   {obj.location}: {obj.kind} ({obj.api_version}) {obj.name}")
+
+
+@contextmanager
+def _replay_progress(name: str, before: int) -> Iterator[ReplayProgress]:
+    """Replay's progress line: records read, connections, rate. `before`: the records of earlier flow files,
+    which the rate leaves out."""
+    import time
+
+    from netpol.progress import report
+
+    started = time.monotonic()
+
+    def show(records: int, connections: int) -> None:
+        rate = (records - before) / max(time.monotonic() - started, 1e-3)
+        report(f"{records:,} records, {connections:,} connections, {rate:,.0f} records/s")
+
+    with _phase(f"replaying {name}"):
+        yield show
 
 
 NO_PODS_HINT = ("pass the manifests that create the pods too (Deployments, StatefulSets, ...; for a chart: "
@@ -1337,7 +1356,8 @@ def lint(
                               rendering=_rendering(render, helm_values, helm_set), cni=cni), namespace)
         _check_namespaces(loaded.cluster, namespace)
         with _phase("linting"):
-            report = run_lint(loaded.cluster, namespace or (), disable or (), enable or ())
+            report = run_lint(loaded.cluster, namespace or (), disable or (), enable or (),
+                              unmodelled=loaded.unmodelled)
     report = report.with_positions(Positions(loaded.texts).find)
     if output is LintFormat.sarif:
         _write([lint_sarif(report, __version__)])
@@ -1541,8 +1561,8 @@ def replay(
             except OSError as exc:
                 _fail(f"{name}: {(exc.strerror or str(exc)).lower()}")
             try:
-                with _phase(f"replaying {name}"):
-                    replayer.add(read_flows(name, stream, flow_format.value, stats, skip_invalid))
+                with _replay_progress(name, replayer.records) as progress:
+                    replayer.add(read_flows(name, stream, flow_format.value, stats, skip_invalid), progress)
             except OSError as exc:
                 _fail(f"{name}: cannot read: {(exc.strerror or str(exc)).lower()}")
             finally:

@@ -97,7 +97,7 @@ class LoadResult:
     @property
     def unmodelled(self) -> Unmodelled:
         """Objects that enforce traffic and that netpol does not evaluate, and what it could not read."""
-        objects = tuple(UnmodelledObject(o.kind, o.api_version, o.namespace, o.name) for o in self.ignored
+        objects = tuple(UnmodelledObject(o.kind, o.api_version, o.namespace, o.name, o.location) for o in self.ignored
                         if enforcing(o.kind, o.api_version))
         return Unmodelled(objects, self.unread)
 

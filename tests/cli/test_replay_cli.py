@@ -150,3 +150,22 @@ def test_base_and_head_say_what_the_change_does(tmp_path: Path) -> None:
     r = run("-", "--head", str(head), stdin=flows)
     assert (r.exit_code, r.stderr) == (2, "netpol: error: --head names the version after a change: give the version "
                                           "before it with --base\n")
+
+
+def test_progress_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Records read, connections and rate on stderr when it is a terminal; nothing in piped output."""
+    import io
+
+    from rich.console import Console
+
+    from netpol import cli
+
+    monkeypatch.setattr("netpol.replay.PROGRESS_EVERY", 2)
+    r = run("-", "-f", LIMIT, stdin=FLOWS)  # the runner's stderr is no terminal
+    assert "records" not in r.stderr
+    terminal = Console(file=io.StringIO(), force_terminal=True, width=200)
+    monkeypatch.setattr(cli, "_stderr", lambda: terminal)
+    r = run("-", "-f", LIMIT, stdin=FLOWS)
+    assert r.exit_code == 1
+    shown = terminal.file.getvalue()
+    assert "netpol: replaying -: 4 records, 2 connections, " in shown and " records/s" in shown
