@@ -70,7 +70,8 @@ CATALOGUE: tuple[EnforcingKind, ...] = (
 )
 _BY_KEY = {(k.group, k.kind): k for k in CATALOGUE}
 # Groups a live read lists already, at the versions netpol evaluates: not listed again at another version.
-READ_GROUPS = frozenset({"networking.k8s.io", "extensions", "policy.networking.k8s.io"})
+READ_GROUPS = frozenset({"networking.k8s.io", "extensions", "policy.networking.k8s.io",
+                         "projectcalico.org"})  # with the rest of Calico's kinds (sources/cluster.py)
 
 OPTION = "--ignore-unmodelled"
 IGNORED = f"ignored ({OPTION}): "  # how an assumption about what the answer did not see begins
