@@ -67,9 +67,9 @@ def test_a_forbidden_namespaced_kind_is_still_fatal(tmp_path: Path) -> None:
 
 CNP = {"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy",
        "metadata": {"name": "api-only", "namespace": "default", "annotations": {"x": "SECRET"}},
-       "spec": {"endpointSelector": {}, "ingress": [{"fromEndpoints": [{"matchLabels": {"SECRET": "1"}}]}]}}
+       "spec": {"endpointSelector": {}, "ingress": [{"fromEndpoints": [{"matchLabels": {"app": "x"}}]}]}}
 CCNP = {"apiVersion": "cilium.io/v2", "kind": "CiliumClusterwideNetworkPolicy", "metadata": {"name": "lockdown"},
-        "spec": {"endpointSelector": {}}}
+        "spec": {"endpointSelector": {}, "ingress": [{}]}}
 LIVE_CILIUM = ["1 CiliumClusterwideNetworkPolicy (cilium.io/v2): lockdown, not evaluated by netpol",
                "1 CiliumNetworkPolicy (cilium.io/v2): default/api-only, not evaluated by netpol"]
 
@@ -95,7 +95,7 @@ def test_a_live_cluster_s_unmodelled_objects_are_read_and_named(tmp_path: Path) 
             f"ignored (--ignore-unmodelled): {line}; they may allow or deny this traffic" for line in LIVE_CILIUM]
         out = tmp_path / "s.yaml"
         r = runner.invoke(app, ["snapshot", "-o", str(out), "--kubeconfig", kubeconfig])
-        assert r.exit_code == 0, r.stderr  # a snapshot records them (by name), so that its answers refuse alike
+        assert r.exit_code == 0, r.stderr  # a snapshot records them (whole: they are read), so its answers refuse alike
         assert "SECRET" not in out.read_text()
         r = runner.invoke(app, ["matrix", "-f", str(out)])
         assert r.exit_code == 2 and "; ".join(LIVE_CILIUM) in r.stderr.splitlines()[-1]
