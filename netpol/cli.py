@@ -864,6 +864,9 @@ def diff(
         "namespaces, pods of other namespaces).")] = False,
     any_pod: Annotated[bool, typer.Option(
         "--any-pod", hidden=True, help="Deprecated: every possible pod is compared by default.")] = False,
+    diagram: Annotated[bool, typer.Option(
+        "--diagram", help="With -o md: draw the changes as a Mermaid diagram under the summary (at most 40 edges "
+        "and 40 nodes; the edges left out are listed).")] = False,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
@@ -887,6 +890,8 @@ def diff(
 
     if base == "-" and head == "-":
         _fail("only one of BASE and HEAD can be standard input")
+    if diagram and output is not DiffFormat.md:
+        _fail("--diagram draws the change in Markdown: use it with -o md")
     if any_pod:
         _note("netpol: note: --any-pod is deprecated: every possible pod is compared by default")
     with _user_errors():
@@ -921,8 +926,8 @@ def diff(
         _write([diff_html(changes, diff_verdicts(before, after, changes.changes), f"netpol diff {base} {head}",
                           diff_assumptions(before, after))])
     else:
-        render = {DiffFormat.text: diff_text, DiffFormat.json: diff_json, DiffFormat.md: diff_markdown}[output]
-        _write(render(changes))
+        _write(diff_markdown(changes, diagram) if output is DiffFormat.md
+               else diff_text(changes) if output is DiffFormat.text else diff_json(changes))
     raise typer.Exit(EXIT_DENIED if changes.changed else EXIT_OK)
 
 

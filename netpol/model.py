@@ -93,7 +93,7 @@ class Pod:
     host_ip: IPAddress | None = None  # status.hostIP: its node's address, to and from which traffic is allowed
     lint_ignore: tuple[str, ...] = field(default=(), compare=False)  # netpol.io/lint-ignore: rule ids
     hypothetical: bool = False  # stands for every possible pod of a region (netpol.regions)
-    service_account: str = "default"  # spec.serviceAccountName: part of a pod's identity under Cilium
+    service_account: str | None = None  # spec.serviceAccountName (None: not given, Kubernetes runs it as `default`)
 
     @property
     def is_one_pod(self) -> bool:

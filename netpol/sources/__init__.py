@@ -29,6 +29,7 @@ from netpol.model import (
     TieredPolicy,
 )
 from netpol.sources.cilium import CILIUM_KINDS, parse_cidr_group, parse_cilium_policy
+from netpol.sources.calico import CalicoObjects, CalicoReader
 from netpol.sources.helm import without_passing_hooks
 from netpol.sources.manifests import (
     Inputs,
@@ -91,6 +92,7 @@ class LoadResult:
     texts: Mapping[str, str] = field(default_factory=dict)
     unread: tuple[str, ...] = ()  # policy resources a live read was not allowed to list (sources/unmodelled.py)
     served_groups: tuple[str, ...] | None = None  # a live read: the catalogue's API groups the server serves
+    calico: CalicoObjects = CalicoObjects()  # Calico's kinds, validated (sources/calico.py); not yet evaluated
 
     @property
     def unmodelled(self) -> Unmodelled:
@@ -135,6 +137,7 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
     diagnostics: list[Diagnostic] = []
     finished: list[str] = []
     merged: list[tuple[str, str]] = []  # (object, where it was seen twice)
+    calico = CalicoReader()
 
     def remember(store: dict[str, Any], key: str, kind: str, obj: Any, loc: Location) -> None:
         """The same object twice (one file given twice, a Namespace in two files) is one; a conflict is an error."""
@@ -158,6 +161,7 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
             remember(cilium, cnp.key, kind, cnp, raw.location)
             # Validated and kept; still unmodelled (named, refused) until the engine evaluates it.
         if _SUPPORTED.get(kind) != api_version:
+            calico.read(kind, api_version, top, diagnostics.append)  # validated; still named as not evaluated
             meta = raw.data.get("metadata")
             name = str(meta.get("name", "?")) if isinstance(meta, dict) else "?"
             ns = meta.get("namespace") if isinstance(meta, dict) else None
@@ -226,7 +230,7 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
         cilium=tuple(cilium[k] for k in sorted(cilium)),
         cidr_groups=tuple(cidr_groups[k] for k in sorted(cidr_groups)),
     )
-    return LoadResult(cluster, tuple(diagnostics), tuple(ignored))
+    return LoadResult(cluster, tuple(diagnostics), tuple(ignored), calico=calico.objects())
 
 
 def _tier_order_warnings(tiered: Iterable[TieredPolicy]) -> Iterator[Diagnostic]:

@@ -285,7 +285,7 @@ def _metadata(f: Field, namespaced: bool) -> tuple[NamespaceName, str, Field]:
 
 
 def namespaced_metadata(f: Field) -> tuple[NamespaceName, str, Field]:
-    """The namespace (`default` when unnamed), name and metadata of a namespaced object."""
+    """The namespace (default: `default`), name and metadata of a namespaced object of any kind."""
     return _metadata(f, namespaced=True)
 
 
@@ -334,12 +334,7 @@ def parse_pod(f: Field) -> Pod:
     controller = _controller(meta)
     return Pod(namespace, name, labels, ports, _pod_ips(status), host_network, node, f.location,
                owner=_owner(controller, dict(labels)), host_ip=_address(status, "hostIP"), controller=controller,
-               lint_ignore=lint_ignore(meta), service_account=_service_account(f.child("spec")))
-
-
-def _service_account(spec: Field) -> str:
-    """spec.serviceAccountName (or its deprecated alias serviceAccount); `default`, as admission sets it."""
-    return spec.get("serviceAccountName", str) or spec.get("serviceAccount", str) or "default"
+               lint_ignore=lint_ignore(meta), service_account=f.child("spec").get("serviceAccountName", str) or None)
 
 
 def _plain_container_port(value: object) -> ContainerPort | None:
@@ -427,10 +422,11 @@ def parse_workload(f: Field, kind: str) -> Pod:
         template = template.child(key)
     template.required().mapping()
     labels = parse_labels(template.child("metadata").child("labels"))
-    ports, host_network, _ = _pod_spec(template.child("spec").required())
+    spec = template.child("spec").required()
+    ports, host_network, _ = _pod_spec(spec)
     return Pod(namespace, f"{kind.lower()}/{name}", labels, ports, (), host_network, None, f.location,
                workload=kind, replicas=_replicas(f, kind), lint_ignore=lint_ignore(meta),
-               service_account=_service_account(template.child("spec")))
+               service_account=spec.get("serviceAccountName", str) or None)
 
 
 def _replicas(f: Field, kind: str) -> int | None:
@@ -669,21 +665,25 @@ def _rules(f: Field, peers_key: str, other_key: str) -> tuple[Rule, ...]:
     return tuple(rules)
 
 
+def policy_types(f: Field) -> list[PolicyType]:
+    """A list of policy types (Kubernetes' policyTypes, Calico's types), each Ingress or Egress, once."""
+    declared: list[PolicyType] = []
+    for t in f.items():
+        value = t.string()
+        if value not in ("Ingress", "Egress"):
+            t.fail(f"unknown policy type {value!r} (expected Ingress or Egress)")
+        if value in declared:
+            t.fail(f"duplicate policy type {value!r}")
+        declared.append(cast(PolicyType, value))
+    return declared
+
+
 def parse_network_policy(f: Field) -> NetworkPolicy:
     namespace, name, meta = _metadata(f, namespaced=True)
     spec = f.child("spec")
     spec.required().mapping(("podSelector", "policyTypes", "ingress", "egress"))
-    declared: list[PolicyType] | None = None
     types_field = spec.child("policyTypes")
-    if types_field.present:
-        declared = []
-        for t in types_field.items():
-            value = t.string()
-            if value not in ("Ingress", "Egress"):
-                t.fail(f"unknown policy type {value!r} (expected Ingress or Egress)")
-            if value in declared:
-                t.fail(f"duplicate policy type {value!r}")
-            declared.append(cast(PolicyType, value))
+    declared = policy_types(types_field) if types_field.present else None
     return NetworkPolicy(
         namespace,
         name,

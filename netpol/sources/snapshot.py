@@ -17,7 +17,7 @@ from typing import Any
 KEPT_ANNOTATION_PREFIX = "netpol.io/"
 
 _POD_SPEC = {"containers": {"name": True, "ports": {"containerPort": True, "name": True, "protocol": True}}, "hostNetwork": True, "nodeName": True,
-             "serviceAccountName": True, "serviceAccount": True}  # a pod's identity under Cilium
+             "serviceAccountName": True}  # a pod's identity under Cilium
 _TEMPLATE = {"metadata": {"labels": True}, "spec": _POD_SPEC}
 _WORKLOAD = {"replicas": True, "parallelism": True, "template": _TEMPLATE}
 

@@ -284,15 +284,12 @@ def test_cidr_groups_load_at_both_versions_and_policies_stay_unmodelled() -> Non
         load_objects([{**group, "apiVersion": "cilium.io/v2", "spec": {}}])
 
 
-def test_service_accounts_and_service_labels_are_read() -> None:
+def test_service_labels_are_read() -> None:
     cluster = load_objects([
         {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "a"},
          "spec": {"serviceAccountName": "web", "containers": [{"name": "c"}]}},
         {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "b"}, "spec": {"containers": [{"name": "c"}]}},
-        {"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "d"},
-         "spec": {"template": {"spec": {"serviceAccount": "old", "containers": [{"name": "c"}]}}}},
         {"apiVersion": "v1", "kind": "Service", "metadata": {"name": "s", "labels": {"tier": "db"}}, "spec": {}},
     ]).cluster
-    assert [(p.name, p.service_account) for p in cluster.pods] == [("a", "web"), ("b", "default"),
-                                                                   ("deployment/d", "old")]
+    assert [(p.name, p.service_account) for p in cluster.pods] == [("a", "web"), ("b", None)]
     assert cluster.services[0].labels == (("tier", "db"),)
