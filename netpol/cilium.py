@@ -4,7 +4,7 @@
 What is kept is the policy as written, with every list in order (an entry's index is how answers and errors
 name it): the terms the agent adds to selectors (the policy's namespace, the cluster) depend on the kind,
 the namespace and the agent options, so they are applied where policies are evaluated, never stored.
-Semantics: shared/reference/cilium-policies.md, docs/semantics.md §16.
+Semantics: shared/reference/cilium-policies.md, docs/semantics.md §17.
 """
 
 from __future__ import annotations
