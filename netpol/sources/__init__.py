@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 from netpol.bulk import paused_gc
+from netpol.cilium import CIDRGroup, CiliumKind, CiliumPolicy
 from netpol.errors import Diagnostic, InputError, Location, clipped, name_list
 from netpol.model import (
     DIRECTIONS,
@@ -29,6 +30,7 @@ from netpol.model import (
     TieredPolicy,
 )
 from netpol.progress import report
+from netpol.sources.cilium import CILIUM_KINDS, parse_cidr_group, parse_cilium_policy
 from netpol.sources.calico import CalicoObjects, CalicoReader
 from netpol.sources.helm import without_passing_hooks
 from netpol.sources.manifests import (
@@ -66,7 +68,7 @@ WORKLOAD_KINDS = {
 TIERED_KINDS: dict[str, str] = {
     "AdminNetworkPolicy": V1ALPHA1, "BaselineAdminNetworkPolicy": V1ALPHA1, "ClusterNetworkPolicy": V1ALPHA2,
 }
-NAMESPACED_KINDS = frozenset({"Pod", "NetworkPolicy", "Service", *WORKLOAD_KINDS})
+NAMESPACED_KINDS = frozenset({"Pod", "NetworkPolicy", "Service", "CiliumNetworkPolicy", *WORKLOAD_KINDS})
 _SUPPORTED = {"Namespace": "v1", "Pod": "v1", "NetworkPolicy": "networking.k8s.io/v1", "Service": "v1",
               "Node": "v1", **WORKLOAD_KINDS, **TIERED_KINDS}
 
@@ -130,6 +132,8 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
     workloads: dict[str, Pod] = {}
     tiered: dict[str, TieredPolicy] = {}
     nodes: dict[str, Node] = {}
+    cilium: dict[str, CiliumPolicy] = {}
+    cidr_groups: dict[str, CIDRGroup] = {}
     owned: dict[str, tuple[Pod, str]] = {}  # a controlled workload's key -> it, and its controller's key
     ignored: list[IgnoredObject] = []
     diagnostics: list[Diagnostic] = []
@@ -150,6 +154,14 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
     for raw in objects:
         kind, api_version = _header(raw)
         top = Field(raw.data, "", raw.location)
+        if (kind, api_version) in CILIUM_KINDS:
+            if kind == "CiliumCIDRGroup":
+                group = parse_cidr_group(top)
+                remember(cidr_groups, group.name, kind, group, raw.location)
+                continue
+            cnp = parse_cilium_policy(top, cast(CiliumKind, kind), diagnostics.append)
+            remember(cilium, cnp.key, kind, cnp, raw.location)
+            # Validated and kept; still unmodelled (named, refused) until the engine evaluates it.
         if _SUPPORTED.get(kind) != api_version:
             calico.read(kind, api_version, top, diagnostics.append)  # validated; still named as not evaluated
             meta = raw.data.get("metadata")
@@ -217,6 +229,8 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
         tuple(services[k] for k in sorted(services)),
         tuple(sorted(tiered.values(), key=evaluation_key)),
         tuple(nodes[k] for k in sorted(nodes)),
+        cilium=tuple(cilium[k] for k in sorted(cilium)),
+        cidr_groups=tuple(cidr_groups[k] for k in sorted(cidr_groups)),
     )
     return LoadResult(cluster, tuple(diagnostics), tuple(ignored), calico=calico.objects())
 

@@ -27,8 +27,10 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError,
 from urllib3.response import HTTPResponse
 
 from netpol.bulk import paused_gc
+from netpol.cilium import CIDR_GROUP_KIND, CILIUM_V2ALPHA1
 from netpol.errors import Diagnostic, Location, NetpolError
 from netpol.sources import LoadResult, assemble
+from netpol.sources.cilium import CILIUM_KINDS
 from netpol.sources.manifests import RawObject, located
 from netpol.sources.unmodelled import CATALOGUE, READ_GROUPS, enforcing
 
@@ -269,9 +271,13 @@ class _Reader:
                 continue
             for plural, kind, namespaced in _resources(listing, self._server(path)):
                 entry = enforcing(kind, group_version)
-                if entry is not None:
+                if entry is not None or (kind, group_version) in CILIUM_KINDS:  # and what cidrGroupRef names
                     out.append(Resource(kind, group_version, plural, namespaced, optional=True,
-                                        if_forbidden=f"the {kind} objects ({entry.product})"))
+                                        if_forbidden=f"the {kind} objects ({entry.product if entry else 'Cilium'})"))
+        if any(r.api_version.startswith("cilium.io/") for r in out) and all(r.kind != CIDR_GROUP_KIND for r in out):
+            # before Cilium 1.18 CiliumCIDRGroup is served at v2alpha1 only (404 there: none, with a note)
+            out.append(Resource(CIDR_GROUP_KIND, CILIUM_V2ALPHA1, "ciliumcidrgroups", namespaced=False,
+                                optional=True, if_forbidden=f"the {CIDR_GROUP_KIND} objects (Cilium)"))
         return out
 
     def groups(self) -> Any:

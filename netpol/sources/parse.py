@@ -223,12 +223,34 @@ def parse_selector(f: Field) -> LabelSelector:
     """A LabelSelector; absent or null means {} (selects everything), as in the API."""
     f.mapping(("matchLabels", "matchExpressions"))
     match_labels = parse_labels(f.child("matchLabels"))
+    return LabelSelector.build(dict(match_labels), _expressions(f.child("matchExpressions"), _label_key))
+
+
+def parse_keyed_selector(f: Field, key_of: Callable[[Field, str], str]) -> LabelSelector:
+    """A LabelSelector whose keys `key_of` checks and rewrites (Cilium's `source:key`); values and operators
+    are checked as in parse_selector."""
+    f.mapping(("matchLabels", "matchExpressions"))
+    labels = f.child("matchLabels")
+    match_labels: dict[str, str] = {}
+    for key in labels.mapping():
+        entry = labels.child(str(key))
+        if entry.value is None:
+            entry.fail("label value must be a string, not null")
+        match_labels[key_of(entry, str(key))] = _label_value(entry)
+    return LabelSelector.build(match_labels, _expressions(f.child("matchExpressions"), key_of))
+
+
+def _label_key(f: Field, key: str) -> str:
+    _check_label_key(f, key)
+    return key
+
+
+def _expressions(f: Field, key_of: Callable[[Field, str], str]) -> tuple[Requirement, ...]:
     reqs: list[Requirement] = []
-    for e in f.child("matchExpressions").items():
+    for e in f.items():
         e.mapping(("key", "operator", "values"))
         key_field = e.child("key").required()
-        key = key_field.string()
-        _check_label_key(key_field, key)
+        key = key_of(key_field, key_field.string())
         op_field = e.child("operator").required()
         op = op_field.string()
         if op not in OPERATORS:
@@ -239,7 +261,7 @@ def parse_selector(f: Field) -> LabelSelector:
         if op in ("Exists", "DoesNotExist") and values:
             e.child("values").fail(f"must be empty for operator {op}")
         reqs.append(requirement(key, op, values))
-    return LabelSelector.build(dict(match_labels), tuple(reqs))
+    return tuple(reqs)
 
 
 def namespace_name(text: str, what: str) -> NamespaceName:
@@ -426,7 +448,7 @@ def workload_owner(f: Field) -> str | None:
 
 
 def parse_service(f: Field) -> Service:
-    namespace, name, _ = _metadata(f, namespaced=True)
+    namespace, name, meta = _metadata(f, namespaced=True)
     spec = f.child("spec")
     spec.mapping()
     selector_field = spec.child("selector")
@@ -442,7 +464,7 @@ def parse_service(f: Field) -> Service:
             target = port_name(target_field) if isinstance(target_field.value, str) else port_number(target_field)
         ports.append(ServicePort(number, parse_protocol(p.child("protocol")),
                                  name_field.string() if name_field.present else None, target))
-    return Service(namespace, name, selector, tuple(ports), f.location)
+    return Service(namespace, name, selector, tuple(ports), f.location, parse_labels(meta.child("labels")))
 
 
 def pod_has_finished(f: Field) -> bool:

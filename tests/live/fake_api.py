@@ -29,12 +29,16 @@ PLURALS = {
 }
 CLUSTER_SCOPED = {"Namespace", "Node", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "ClusterNetworkPolicy",
                   "CiliumClusterwideNetworkPolicy", "GlobalNetworkPolicy", "Tier", "GlobalNetworkSet",
-                  "StagedGlobalNetworkPolicy"}
+                  "StagedGlobalNetworkPolicy", "CiliumCIDRGroup"}
+# Kinds read only where discovery shows them: a request for one that is not stored is a 404.
+DISCOVERED = {"CiliumCIDRGroup": "ciliumcidrgroups"}
 
 
 def plural_of(obj: dict[str, Any]) -> str:
     """The resource of an object: netpol's kinds, then the kinds it does not evaluate (sources/unmodelled.py)."""
     entry = enforcing(obj["kind"], obj["apiVersion"])
+    if obj["kind"] in DISCOVERED:
+        return DISCOVERED[obj["kind"]]
     return entry.plural if entry is not None and obj["kind"] not in PLURALS else PLURALS[obj["kind"]]
 
 

@@ -191,6 +191,7 @@ def test_rbac_grants_exactly_what_is_read() -> None:
     needed = {("" if res.api_version == "v1" else res.api_version.split("/")[0], res.plural, "list")
               for res in (*live.RESOURCES, *live.CALICO_RESOURCES)} | {("", "namespaces", "get")}
     needed |= {(k.group, k.plural, "list") for k in CATALOGUE if k.group not in READ_GROUPS}  # when served
+    needed |= {("cilium.io", "ciliumcidrgroups", "list")}  # what Cilium's cidrGroupRef names, when cilium.io is served
     assert granted == needed
 
 
