@@ -8,7 +8,7 @@ usable as dictionary keys, in equivalence classes and in diffs.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
@@ -136,3 +136,17 @@ def union_all(sets: Iterable[PortSet]) -> PortSet:
     """Union of many PortSets in one merge instead of pairwise."""
     items = [(p, lo, hi) for ps in sets for p, ivs in ps.ranges for lo, hi in ivs]
     return PortSet.of(items) if items else NO_PORTS
+
+
+def atoms(spans: Iterable[tuple[Protocol, int, int]]) -> Iterator[tuple[Protocol, int, int]]:
+    """The intervals (protocol, first, last) that every span treats alike: each protocol's whole range, cut at
+    each span's first value and just after its last. One value of an atom answers for all of it."""
+    cuts: dict[Protocol, set[int]] = {p: {MIN_PORT} for p in PROTOCOLS}
+    for proto, first, last in spans:
+        cuts[proto].add(first)
+        if last < MAX_PORT:
+            cuts[proto].add(last + 1)
+    for proto, points in cuts.items():
+        ordered = sorted(points)
+        for first, following in zip(ordered, [*ordered[1:], MAX_PORT + 1], strict=True):
+            yield proto, first, following - 1

@@ -32,7 +32,7 @@ from netpol.model import (
     TierPort,
     TierSelector,
 )
-from netpol.portsets import ALL_PORTS, MAX_PORT, MIN_PORT, NO_PORTS, PortSet, Protocol
+from netpol.portsets import ALL_PORTS, NO_PORTS, PortSet, Protocol, atoms
 
 
 @dataclass(frozen=True, order=True)
@@ -191,19 +191,11 @@ def walk(admin: Iterable[TierHit], v1_selects: bool, v1_allowed: PortSet, baseli
 def port_atoms(rules: Iterable[CompiledTierRule], extra: Iterable[tuple[Protocol, int, int]] = ()
                ) -> Iterator[tuple[Protocol, int, int]]:
     """The intervals (protocol, first, last) that every given rule, and every `extra` span, treats alike:
-    1-65535 per protocol, cut at each span's first port and just after its last. One port of an interval
-    answers for all of it."""
-    cuts: dict[Protocol, set[int]] = {"TCP": {MIN_PORT}, "UDP": {MIN_PORT}, "SCTP": {MIN_PORT}}
+    each protocol's whole range (ports 1-65535, every ICMP message), cut at each span's first value and
+    just after its last (portsets.atoms). One port of an interval answers for all of it."""
     spans = list(extra)
     for rule in rules:
         for p in rule.ports or ():
             if p.protocol is not None:
                 spans.append((p.protocol, p.first, p.last))
-    for proto, first, last in spans:
-        cuts[proto].add(first)
-        if last < MAX_PORT:
-            cuts[proto].add(last + 1)
-    for proto, points in cuts.items():
-        ordered = sorted(points)
-        for first, following in zip(ordered, [*ordered[1:], MAX_PORT + 1], strict=True):
-            yield proto, first, following - 1
+    return atoms(spans)
