@@ -19,6 +19,7 @@ from netpol.errors import QueryError, natural_key
 from netpol.matrix import Matrix
 from netpol.model import Cluster, IPAddress, IPNetwork, ip_network
 from netpol.portsets import PortSet, Protocol
+from netpol.progress import report
 from netpol.query import Analyzer
 from netpol.selectors import parse_scope
 
@@ -434,7 +435,9 @@ class Listing:
         lines: dict[tuple[str, bytes], list[int]] = {}
         count = 0
         by_class = sorted(range(len(self.sources)), key=lambda i: self._class_order(self.sources[i]))
-        for i, row in zip(by_class, self._rows(by_class), strict=True):
+        for done, (i, row) in enumerate(zip(by_class, self._rows(by_class), strict=True)):
+            if done % 1000 == 0:
+                report(f"{done:,} of {len(by_class):,} sources, {len(lines):,} lines")
             by_text: dict[str, list[npt.NDArray[np.intp]]] = {}
             for ports, named, at in row.groups:
                 by_text.setdefault(port_text(ports, named), []).append(at)

@@ -71,3 +71,13 @@ def _objects(fixture: str) -> list[dict[str, Any]]:
     import yaml
 
     return [o for p in sorted((FIXTURES / fixture).glob("*.yaml")) for o in yaml.safe_load_all(p.read_text()) if o]
+
+
+def test_the_fold_says_how_far_it_is() -> None:
+    from netpol.progress import listener
+
+    units = Units.of(load_objects(namespace_keys(10)).cluster, True)
+    heard: list[str] = []
+    with listener(heard.append):
+        assert Listing(units).line_count == 3
+    assert heard == ["0 of 1,026 sources, 0 lines", "1,000 of 1,026 sources, 2 lines"]
