@@ -1,5 +1,6 @@
 """Calico scenarios (tests/data/calico) and their full truth tables under the Calico reference evaluator: each row
-is a source, each column a destination, in the order given; Y allowed, . denied, - the same endpoint."""
+is a source, each column a destination, in the order given; Y allowed, . denied, - the same endpoint. For ICMP
+the port is the ICMP type."""
 
 from __future__ import annotations
 
@@ -50,6 +51,17 @@ TABLES: dict[str, tuple[list[str], dict[tuple[str, int, bool], list[str]]]] = {
                              "Y-YY",
                              ".Y-Y",
                              "YYY-"]}),
+    # ping only: echo requests (ICMP type 8, in the port's place) reach web; TCP does not
+    "icmp-ping.yaml": (["shop/web", "shop/fe", "203.0.113.9"], {
+        ("ICMP", 8, False): ["-YY",
+                             "Y-Y",
+                             "YY-"],
+        ("ICMP", 0, False): ["-YY",
+                             ".-Y",
+                             ".Y-"],
+        ("TCP", 80, False): ["-YY",
+                             ".-Y",
+                             ".Y-"]}),
     # the staged lockdown is never enforced; the what-if view evaluates it before the enforced allow
     "staged-what-if.yaml": (["shop/web", "shop/fe", "203.0.113.9"], {
         ("TCP", 80, False): ["-YY",
