@@ -23,16 +23,25 @@ Choices where the brief leaves a runtime fact open (documented in docs/semantics
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from typing import Literal
 from dataclasses import dataclass
+from typing import Literal
 
 from netpol.calico_selectors import Compare, Has, InSet, Node, Not, conjunction, prefixed, replace_all
-from netpol.model import Cluster, Direction, IPAddress, NetworkPolicy, Pod, TieredPolicy, TierPeer, TierSelector
+from netpol.model import (
+    Cluster,
+    Direction,
+    IPAddress,
+    NetworkPolicy,
+    Pod,
+    TieredPolicy,
+    TierPeer,
+    TierPort,
+    TierSelector,
+)
 from netpol.portsets import Protocol
-
-PacketProtocol = Protocol | Literal["ICMP", "ICMPv6"]
-ICMP_DEFAULT_CODE = 0  # an ICMP question without a code asks about code 0 (echo request and reply have no other)
 from netpol.reference import _peer_ok, _port_ok
+from netpol.sources.calico import NAMESPACE_LABEL as NS_LABEL
+from netpol.sources.calico import ORCHESTRATOR as ORCHESTRATOR_LABEL
 from netpol.sources.calico import (
     PROTOCOL_NUMBERS,
     CalicoObjects,
@@ -42,11 +51,11 @@ from netpol.sources.calico import (
     EntityRule,
     ICMPMatch,
 )
+from netpol.sources.calico import SERVICE_ACCOUNT_LABEL as SA_LABEL
 
 Endpoint = Pod | IPAddress
-NS_LABEL = "projectcalico.org/namespace"
-SA_LABEL = "projectcalico.org/serviceaccount"
-ORCHESTRATOR_LABEL = "projectcalico.org/orchestrator"
+PacketProtocol = Protocol | Literal["ICMP", "ICMPv6"]
+ICMP_DEFAULT_CODE = 0  # an ICMP question without a code asks about code 0 (echo request and reply have no other)
 NAME_LABEL = "projectcalico.org/name"
 
 
@@ -445,19 +454,18 @@ class _World:
                 return True
         return False
 
-    def _tier_ports(self, ports: tuple[object, ...] | None, packet: _Packet) -> bool:
+    def _tier_ports(self, ports: tuple[TierPort, ...] | None, packet: _Packet) -> bool:
         if ports is None:
             return True
         for p in ports:
-            name, protocol, first, last = (getattr(p, a) for a in ("name", "protocol", "first", "last"))
-            if name is not None:
+            if p.name is not None:
                 if self.old:
                     return True  # [3.30/3.31] a namedPort makes the rule match every port and protocol (brief §6)
                 pod = self.endpoint(packet.dst)
-                if pod is not None and any(c.name == name and c.protocol == packet.protocol and c.port == packet.port
+                if pod is not None and any(c.name == p.name and c.protocol == packet.protocol and c.port == packet.port
                                            for c in pod.ports):
                     return True
-            elif protocol == packet.protocol and first <= packet.port <= last:
+            elif p.protocol == packet.protocol and p.first <= packet.port <= p.last:
                 return True
         return False
 
