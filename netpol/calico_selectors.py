@@ -16,8 +16,9 @@ with the position of the offending token, and what it accepts means here what it
 - `!` binds tighter than `&&`, which binds tighter than `||`; an even number of `!` cancels;
 - an empty or blank selector is `all()`; `global()` matches everything (its meaning is where it is used).
 
-One choice of netpol's: parentheses nest at most MAX_NESTING deep (Felix has no bound; a hostile input
-could otherwise exhaust the stack), and the error says so.
+Two choices of netpol's, for hostile input: parentheses nest at most MAX_NESTING deep (Felix has no bound;
+deeper nesting could exhaust the stack), and a selector is at most MAX_LENGTH characters (its tokens would
+otherwise cost many times its text in memory); the errors say so.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Literal
 
 MAX_LABEL = 512  # tokenizer.MaxLabelLength
 MAX_NESTING = 100  # netpol's bound on nested parentheses
+MAX_LENGTH = 65536  # netpol's bound on a selector's length (Calico 3.33's CRDs allow 1024)
 _BLANK = " \t"
 _LABEL_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_./-")
 
@@ -415,6 +417,9 @@ class _Parser:
 
 def parse(text: str) -> Node:
     """The selector's AST; CalicoSelectorError (with its column) for what Calico rejects."""
+    if len(text) > MAX_LENGTH:
+        raise CalicoSelectorError(MAX_LENGTH + 1, f"a selector of {len(text):,} characters is longer than netpol's "
+                                                  f"bound of {MAX_LENGTH:,}")
     parser = _Parser(text)
     if parser.token.kind == "end":
         return ALL

@@ -14,7 +14,8 @@ Choices where the brief leaves a runtime fact open (documented in docs/semantics
 - a rule's `source.ports` never match and its `source.notPorts` always do (the client's ephemeral source
   port is assumed outside every port a policy lists);
 - a pod with no known IP is in no `nets` and no network set, and in every `notNets`;
-- a packet is IPv4 unless an endpoint of it has only IPv6 addresses;
+- a packet is IPv4 unless an endpoint of it has only IPv6 addresses (ICMP is IPv4, ICMPv6 IPv6);
+- an ICMP question names the type in the port's place, and the code 0 unless it gives one;
 - `services` match the pods a Service of the input selects (its ports are not checked);
 - `http` is not checked: a rule with it matches at L4 (brief §1).
 """
@@ -23,11 +24,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Literal
 
 from netpol.calico_selectors import Compare, Has, InSet, Node, Not, conjunction, prefixed, replace_all
-from netpol.model import Cluster, Direction, IPAddress, NetworkPolicy, Pod, TieredPolicy, TierPeer, TierSelector
+from netpol.model import (
+    Cluster,
+    Direction,
+    IPAddress,
+    NetworkPolicy,
+    Pod,
+    TieredPolicy,
+    TierPeer,
+    TierPort,
+    TierSelector,
+)
 from netpol.portsets import Protocol
 from netpol.reference import _peer_ok, _port_ok
+from netpol.sources.calico import NAMESPACE_LABEL as NS_LABEL
+from netpol.sources.calico import ORCHESTRATOR as ORCHESTRATOR_LABEL
 from netpol.sources.calico import (
     PROTOCOL_NUMBERS,
     CalicoObjects,
@@ -35,12 +49,13 @@ from netpol.sources.calico import (
     CalicoPort,
     CalicoRule,
     EntityRule,
+    ICMPMatch,
 )
+from netpol.sources.calico import SERVICE_ACCOUNT_LABEL as SA_LABEL
 
 Endpoint = Pod | IPAddress
-NS_LABEL = "projectcalico.org/namespace"
-SA_LABEL = "projectcalico.org/serviceaccount"
-ORCHESTRATOR_LABEL = "projectcalico.org/orchestrator"
+PacketProtocol = Protocol | Literal["ICMP", "ICMPv6"]
+ICMP_DEFAULT_CODE = 0  # an ICMP question without a code asks about code 0 (echo request and reply have no other)
 NAME_LABEL = "projectcalico.org/name"
 
 
@@ -77,9 +92,10 @@ class Decision:
 class _Packet:
     src: Endpoint
     dst: Endpoint
-    protocol: Protocol
-    port: int
+    protocol: PacketProtocol
+    port: int  # the destination port; the ICMP type for ICMP and ICMPv6
     version: int
+    code: int = ICMP_DEFAULT_CODE  # ICMP and ICMPv6 only
 
 
 @dataclass(frozen=True)
@@ -95,23 +111,25 @@ class _Entry:
     directions: tuple[Direction, ...]
 
 
-def calico_decision(cluster: Cluster, calico: CalicoObjects, src: Endpoint, dst: Endpoint, protocol: Protocol,
-                    port: int, version: str = "3.32", staged: bool = False) -> Decision:
-    """src -> dst on (protocol, port) under Calico `version`; `staged`: as if the staged policies with
-    stagedAction Set were enforced beside the others (brief §8.9)."""
+def calico_decision(cluster: Cluster, calico: CalicoObjects, src: Endpoint, dst: Endpoint, protocol: PacketProtocol,
+                    port: int, version: str = "3.32", staged: bool = False, code: int | None = None) -> Decision:
+    """src -> dst on (protocol, port) under Calico `version` (for ICMP and ICMPv6, `port` is the type and `code`
+    the code, 0 when not given); `staged`: as if the staged policies with stagedAction Set were enforced beside
+    the others (brief §8.9)."""
     world = _World(cluster, calico, version, staged)
     if isinstance(src, Pod) and isinstance(dst, Pod) and src.key == dst.key and src.is_one_pod:
         return Decision(True, Walk(()), Walk(()))  # netpol's self-traffic assumption stays (brief §4)
-    packet = _Packet(src, dst, protocol, port, _family(src, dst))
+    family = {"ICMP": 4, "ICMPv6": 6}.get(protocol) or _family(src, dst)
+    packet = _Packet(src, dst, protocol, port, family, ICMP_DEFAULT_CODE if code is None else code)
     egress = world.walk("egress", src, dst, packet)
     ingress = world.walk("ingress", dst, src, packet)
     # both ends must allow (brief §4); an egress Allow never overrides an ingress Deny
     return Decision(egress.allowed and ingress.allowed, egress, ingress)
 
 
-def calico_allowed(cluster: Cluster, calico: CalicoObjects, src: Endpoint, dst: Endpoint, protocol: Protocol,
-                   port: int, version: str = "3.32", staged: bool = False) -> bool:
-    return calico_decision(cluster, calico, src, dst, protocol, port, version, staged).allowed
+def calico_allowed(cluster: Cluster, calico: CalicoObjects, src: Endpoint, dst: Endpoint, protocol: PacketProtocol,
+                   port: int, version: str = "3.32", staged: bool = False, code: int | None = None) -> bool:
+    return calico_decision(cluster, calico, src, dst, protocol, port, version, staged, code).allowed
 
 
 def _family(src: Endpoint, dst: Endpoint) -> int:
@@ -280,8 +298,11 @@ class _World:
             return False
         if rule.not_protocol is not None and rule.not_protocol == number:
             return False
-        if rule.icmp is not None:
+        icmp = packet.protocol in ("ICMP", "ICMPv6")
+        if rule.icmp is not None and not (icmp and _icmp_hit(rule.icmp, packet)):
             return False  # ICMP fields refine ICMP only: never a TCP, UDP or SCTP packet (brief §5)
+        if rule.not_icmp is not None and icmp and _icmp_hit(rule.not_icmp, packet):
+            return False
         if rule.ip_version is not None and rule.ip_version != packet.version:
             return False
         families = {n.version for side in (rule.source, rule.destination) for n in (*side.nets, *side.not_nets)}
@@ -433,21 +454,24 @@ class _World:
                 return True
         return False
 
-    def _tier_ports(self, ports: tuple[object, ...] | None, packet: _Packet) -> bool:
+    def _tier_ports(self, ports: tuple[TierPort, ...] | None, packet: _Packet) -> bool:
         if ports is None:
             return True
         for p in ports:
-            name, protocol, first, last = (getattr(p, a) for a in ("name", "protocol", "first", "last"))
-            if name is not None:
+            if p.name is not None:
                 if self.old:
                     return True  # [3.30/3.31] a namedPort makes the rule match every port and protocol (brief §6)
                 pod = self.endpoint(packet.dst)
-                if pod is not None and any(c.name == name and c.protocol == packet.protocol and c.port == packet.port
+                if pod is not None and any(c.name == p.name and c.protocol == packet.protocol and c.port == packet.port
                                            for c in pod.ports):
                     return True
-            elif protocol == packet.protocol and first <= packet.port <= last:
+            elif p.protocol == packet.protocol and p.first <= packet.port <= p.last:
                 return True
         return False
+
+
+def _icmp_hit(match: ICMPMatch, packet: _Packet) -> bool:
+    return (match.type is None or match.type == packet.port) and (match.code is None or match.code == packet.code)
 
 
 def _policy_order(entry: _Entry) -> tuple[bool, float, bytes]:

@@ -301,7 +301,7 @@ def _ignored_warnings(ignored: list[IgnoredObject]) -> list[Diagnostic]:
     return [
         Diagnostic("warning", f"{o.kind} {o.name} of apiVersion {o.api_version} is not analysed "
                               f"(only {_SUPPORTED[o.kind]} is)", o.location)
-        for o in ignored if o.kind in _SUPPORTED
+        for o in ignored if o.kind in _SUPPORTED and "projectcalico.org/" not in o.api_version  # Calico's own kind
     ]
 
 

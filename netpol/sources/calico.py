@@ -248,6 +248,11 @@ class CalicoReader:
             self._keep(f"ServiceAccount/{namespace}/{name}",
                        ServiceAccount(namespace, name, parse_labels(meta.child("labels"))), f.location)
             return True
+        if api_version == API_VERSION and kind == "HostEndpoint":
+            cluster_object_name(f)
+            warn(Diagnostic("warning", "host endpoints are not analysed (netpol evaluates Calico's policies for pods "
+                                       "only)", f.location))
+            return False
         if api_version != API_VERSION or kind not in KINDS:
             return False
         obj: Any
@@ -400,6 +405,10 @@ def parse_policy(f: Field, kind: PolicyKind, warn: Warn) -> CalicoPolicy:
     for hint in spec.child("performanceHints").items():
         if hint.string() != "AssumeNeededOnEveryNode":
             hint.fail(f"unknown performance hint {hint.value!r} (expected AssumeNeededOnEveryNode)")
+    if flags["doNotTrack"] or flags["preDNAT"]:
+        which = "doNotTrack" if flags["doNotTrack"] else "preDNAT"
+        warn(Diagnostic("warning", f"a {which} policy applies to host endpoints only: ignored for pods (and its tier "
+                                   "does not apply to them through it)", f.location))
     return CalicoPolicy(kind, name, namespace, tier, _number(spec.child("order")), selector, types, ingress, egress,
                         namespaces, accounts, flags["doNotTrack"], flags["preDNAT"], flags["applyOnForward"],
                         staged_action, f.location, lint_ignore(meta))
@@ -597,6 +606,11 @@ def _rule(f: Field, direction: Direction, is_global: bool, warn: Warn) -> Calico
         f.fail("a rule cannot mix IPv4 and IPv6 nets")
     if families and version is not None and families != {version}:
         f.child("ipVersion").fail(f"the rule's nets are IPv{families.pop()}, not IPv{version}")
+    for what, present in (("HTTP methods and paths (L7) are not checked: the rule is evaluated at L4", http.present),
+                          ("the client's source port is unknown: netpol assumes it is in no port listed there",
+                           bool(source.ports or source.not_ports))):
+        if present:
+            warn(Diagnostic("warning", f"{f.path}: {what}", f.location))
     return CalicoRule(cast(Action, action), protocol, not_protocol, icmp, not_icmp, version, source, destination,
                       http.present)
 

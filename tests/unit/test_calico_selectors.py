@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 
 from netpol.calico_selectors import (
+    MAX_LENGTH,
     MAX_NESTING,
     And,
     CalicoSelectorError,
@@ -194,9 +195,16 @@ def test_nesting_is_bounded() -> None:
     assert caught.value.column == MAX_NESTING + 1 and "nest more than" in caught.value.reason
 
 
+def test_length_is_bounded() -> None:
+    parse(" " * MAX_LENGTH)
+    with pytest.raises(CalicoSelectorError) as caught:
+        parse("a == 'x' && " * 10_000 + "all()")
+    assert caught.value.column == MAX_LENGTH + 1 and "longer than netpol's bound of 65,536" in caught.value.reason
+
+
 def test_long_flat_selectors_parse() -> None:
     """A long chain of && and ! is flat: no recursion per term."""
-    text = " && ".join(f"k{i} != 'v'" for i in range(5000)) + " && " + "!" * 5001 + "has(x)"
+    text = " && ".join(f"k{i} != 'v'" for i in range(3000)) + " && " + "!" * 3001 + "has(x)"
     assert parse(text).evaluate({})
 
 

@@ -289,3 +289,23 @@ def test_pods_and_workloads_keep_their_service_account() -> None:
     with pytest.raises(InputError, match=r"spec.serviceAccountName: must be a string, not an integer"):
         runs_as["spec"]["serviceAccountName"] = 7
         load_objects([runs_as])
+
+
+def test_what_netpol_does_not_evaluate_is_said() -> None:
+    """HostEndpoints, host-only policies, HTTP matches and source ports: warnings, never silence (brief §1)."""
+    result = load_objects([
+        {"apiVersion": V3, "kind": "HostEndpoint", "metadata": {"name": "eth0"}, "spec": {"node": "n1"}},
+        gnp({"doNotTrack": True, "applyOnForward": True}),
+        np({"ingress": [{"action": "Allow", "http": {"methods": ["GET"]},
+                         "source": {"ports": [1234], "selector": "all()"}, "protocol": "TCP"}]}),
+    ])
+    assert [(d.location.object if d.location else None, d.message) for d in result.diagnostics
+            if d.severity == "warning"] == [
+        ("HostEndpoint eth0", "host endpoints are not analysed (netpol evaluates Calico's policies for pods only)"),
+        ("GlobalNetworkPolicy g", "a doNotTrack policy applies to host endpoints only: ignored for pods (and its "
+                                  "tier does not apply to them through it)"),
+        ("NetworkPolicy shop/web", "spec.ingress[0]: HTTP methods and paths (L7) are not checked: the rule is "
+                                   "evaluated at L4"),
+        ("NetworkPolicy shop/web", "spec.ingress[0]: the client's source port is unknown: netpol assumes it is in no "
+                                   "port listed there"),
+    ]

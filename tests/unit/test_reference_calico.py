@@ -216,3 +216,20 @@ def test_own_node_and_self() -> None:
     world = _world(namespace("shop"), web, gnp("deny", {"selector": "all()", "types": ["Ingress", "Egress"]}))
     assert verdicts(world, [("192.168.0.1", "shop/web"), ("shop/web", "192.168.0.1"), ("shop/web", "shop/web")]) \
         == [True, False, True]
+
+
+@pytest.mark.parametrize(("rules", "asked", "allowed"), [
+    # ping only: echo requests pass, other ICMP types and every TCP port end the tier in Deny (brief §5)
+    ([{"protocol": "ICMP", "icmp": {"type": 8}}], [("ICMP", 8, None), ("ICMP", 0, None), ("TCP", 80, None)],
+     [True, False, False]),
+    ([{"protocol": "ICMP", "icmp": {"type": 3, "code": 4}}], [("ICMP", 3, 4), ("ICMP", 3, None), ("ICMP", 3, 1)],
+     [True, False, False]),
+    ([{"protocol": "ICMP", "notICMP": {"type": 8}}], [("ICMP", 8, None), ("ICMP", 0, None), ("ICMPv6", 0, None)],
+     [False, True, False]),
+    ([{"notProtocol": "TCP"}], [("ICMP", 8, None), ("TCP", 80, None), ("UDP", 53, None)], [True, False, True]),
+    ([{"protocol": "ICMPv6", "ipVersion": 6}], [("ICMPv6", 128, None), ("ICMP", 8, None)], [True, False]),
+    ([{}], [("ICMP", 8, None), ("ICMPv6", 128, None), ("SCTP", 9, None)], [True, True, True]),
+])
+def test_icmp(rules: list[dict[str, Any]], asked: list[tuple[str, int, int | None]], allowed: list[bool]) -> None:
+    world = _world(*SHOP, gnp("p", {"selector": "app == 'web'", "ingress": [{"action": "Allow", **r} for r in rules]}))
+    assert [decide(world, "shop/fe", "shop/web", t, p, code=c).allowed for p, t, c in asked] == allowed

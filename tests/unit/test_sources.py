@@ -63,8 +63,12 @@ def test_other_kinds_are_kept_visible() -> None:
     # a Calico NetworkPolicy enforces traffic: named apart (sources/unmodelled.py), not counted with ConfigMaps
     assert result.ignored_summary() == "ConfigMap (v1) x1, Deployment (extensions/v1beta1) x1"
     assert [(o.kind, o.title) for o in result.unmodelled.objects] == [("NetworkPolicy", "c")]
+    # Calico's NetworkPolicy is its own kind, not another version of Kubernetes': no "only networking.k8s.io/v1"
     messages = [d.message for d in result.diagnostics]
-    assert any("NetworkPolicy c of apiVersion projectcalico.org/v3 is not analysed" in m for m in messages)
+    assert not any("NetworkPolicy c of apiVersion" in m for m in messages)
+    beta = load_objects([pod("a"), {**calico, "apiVersion": "networking.k8s.io/v1beta1"}])
+    assert any("NetworkPolicy c of apiVersion networking.k8s.io/v1beta1 is not analysed (only networking.k8s.io/v1 "
+               "is)" in d.message for d in beta.diagnostics)
 
 
 def test_implied_namespace_gets_only_the_name_label_and_a_warning() -> None:
