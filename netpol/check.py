@@ -18,7 +18,7 @@ from netpol.engine import bit_ids
 from netpol.errors import InputError, QueryError
 from netpol.intent import Expect, Expectation, IntentFile, PortSpec, Selection
 from netpol.model import Pod
-from netpol.portsets import ALL_PORTS, MAX_PORT, MIN_PORT, PortSet, Protocol
+from netpol.portsets import ALL_PORTS, PortSet, Protocol
 from netpol.query import Analyzer
 from netpol.regions import RegionLimitError
 from netpol.selectors import EVERYTHING, Scope
@@ -298,7 +298,7 @@ def _wanted(analyzer: Analyzer, exp: Expectation, dst: Endpoint) -> PortSet:
     if not exp.ports:
         if exp.protocol is None:
             return ALL_PORTS
-        return PortSet.of([(exp.protocol, MIN_PORT, MAX_PORT)])
+        return PortSet.whole(exp.protocol)
     return PortSet.of(_port_range(analyzer, spec, dst) for spec in exp.ports)
 
 

@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Any
 from netpol.engine import ClassMatrix
 from netpol.errors import name_list
 from netpol.model import Pod
-from netpol.portsets import MAX_PORT, MIN_PORT, PortSet, Protocol
+from netpol.portsets import PortSet, Protocol
 from netpol.verdicts import ASSUME_DOMAINS, ASSUME_HOST_NETWORK, ASSUME_NO_IP, egress_domains, pod_names, tie_notes
 
 ATOM_MATRIX_BUDGET = 1 << 30  # bytes of per-atom class matrices an all-port matrix may hold
@@ -234,7 +234,7 @@ class Matrix:
         if key not in self._cache:
             ports = self.analyzer.engine.allowed_ports(src, dst)
             if self.protocol is not None and self.port is None:
-                ports = ports.intersection(PortSet.of([(self.protocol, MIN_PORT, MAX_PORT)]))
+                ports = ports.intersection(PortSet.whole(self.protocol))
             self._cache[key] = ports
         return self._cache[key]
 

@@ -16,7 +16,7 @@ from functools import cached_property
 from typing import TYPE_CHECKING, Literal, NewType
 
 from netpol.errors import Location
-from netpol.portsets import Protocol
+from netpol.portsets import PortProtocol
 from netpol.selectors import LabelSelector
 
 if TYPE_CHECKING:  # netpol.cilium builds on this module
@@ -69,7 +69,7 @@ class ContainerPort:
     """A declared container port; `name` is what a policy's named port resolves against."""
 
     port: int
-    protocol: Protocol = "TCP"
+    protocol: PortProtocol = "TCP"
     name: str | None = None
 
 
@@ -109,7 +109,7 @@ class Pod:
     def label_map(self) -> dict[str, str]:
         return dict(self.labels)
 
-    def port_named(self, name: str, protocol: Protocol) -> int | None:
+    def port_named(self, name: str, protocol: PortProtocol) -> int | None:
         """The number of the container port with this name and protocol (names are unique in a pod)."""
         return next((c.port for c in self.ports if c.name == name and c.protocol == protocol), None)
 
@@ -131,7 +131,7 @@ class Pod:
 @dataclass(frozen=True)
 class ServicePort:
     port: int
-    protocol: Protocol = "TCP"
+    protocol: PortProtocol = "TCP"
     name: str | None = None
     target: int | str = 0  # targetPort: a number, or a container port name on each backing pod
 
@@ -208,7 +208,7 @@ Peer = PodPeer | IPBlockPeer
 class PolicyPort:
     """One entry of a rule's `ports`: port None means every port of the protocol."""
 
-    protocol: Protocol = "TCP"
+    protocol: PortProtocol = "TCP"
     port: int | str | None = None
     end_port: int | None = None
 
@@ -309,7 +309,7 @@ class TierPort:
     """A destination port: a number or range of one protocol, or a named port (its protocol is the
     container port's)."""
 
-    protocol: Protocol | None = "TCP"  # None for a named port
+    protocol: PortProtocol | None = "TCP"  # None for a named port
     first: int = 1
     last: int = 65535
     name: str | None = None

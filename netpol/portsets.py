@@ -1,9 +1,16 @@
 """Canonical sets of (protocol, port) as sorted, merged intervals.
 
 Invariant: for every protocol the intervals are sorted, disjoint, non-adjacent
-and within 1..65535, and protocols with no ports are absent. Two PortSets are
-therefore equal exactly when they allow the same traffic, which makes them
-usable as dictionary keys, in equivalence classes and in diffs.
+and within the protocol's bounds, and protocols with nothing allowed are absent.
+Two PortSets are therefore equal exactly when they allow the same traffic, which
+makes them usable as dictionary keys, in equivalence classes and in diffs.
+
+TCP, UDP and SCTP carry ports 1-65535. ICMP and ICMPv6 have no ports: a
+message is a (type, code) pair, each 0-255, encoded as one integer
+`type * 256 + code` (`icmp_value`), so that an ICMP set is an interval set like a
+port set, 0-65535 is every ICMP message and a range of whole types is one
+interval. Port atoms, class partitions and walks then treat ICMP types and codes
+exactly as they treat ports.
 """
 
 from __future__ import annotations
@@ -12,12 +19,79 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-Protocol = Literal["TCP", "UDP", "SCTP"]
-PROTOCOLS: tuple[Protocol, ...] = ("TCP", "UDP", "SCTP")
+PortProtocol = Literal["TCP", "UDP", "SCTP"]
+IcmpProtocol = Literal["ICMP", "ICMPv6"]
+Protocol = Literal["TCP", "UDP", "SCTP", "ICMP", "ICMPv6"]
+PROTOCOLS: tuple[PortProtocol, ...] = ("TCP", "UDP", "SCTP")  # the protocols with ports
+ICMP_PROTOCOLS: tuple[IcmpProtocol, ...] = ("ICMP", "ICMPv6")
+ALL_PROTOCOLS: tuple[Protocol, ...] = (*PROTOCOLS, *ICMP_PROTOCOLS)
 MIN_PORT = 1
 MAX_PORT = 65535
+MAX_ICMP = 255  # the largest ICMP type and code
+ECHO_REQUEST: dict[IcmpProtocol, int] = {"ICMP": 8, "ICMPv6": 128}  # what ping sends
 
 Interval = tuple[int, int]
+
+
+def bounds(protocol: Protocol) -> Interval:
+    """The values a protocol's sets range over: ports 1-65535, or every encoded ICMP (type, code)."""
+    return (0, icmp_value(MAX_ICMP, MAX_ICMP)) if protocol in ICMP_PROTOCOLS else (MIN_PORT, MAX_PORT)
+
+
+def is_icmp(protocol: str) -> bool:
+    return protocol in ICMP_PROTOCOLS
+
+
+def icmp_value(icmp_type: int, code: int) -> int:
+    """An ICMP (type, code) as the integer ICMP sets hold."""
+    return icmp_type * 256 + code
+
+
+def icmp_type_code(value: int) -> tuple[int, int]:
+    """The (type, code) an encoded ICMP value stands for (the inverse of icmp_value)."""
+    return divmod(value, 256)
+
+
+def probe_text(protocol: Protocol, value: int) -> str:
+    """One probe as a person reads it: `TCP/80`, or `ICMP type 8 code 0`."""
+    if is_icmp(protocol):
+        icmp_type, code = icmp_type_code(value)
+        return f"{protocol} type {icmp_type} code {code}"
+    return f"{protocol}/{value}"
+
+
+def span_text(protocol: Protocol, first: int, last: int) -> str:
+    """One interval of a protocol as PortSet text writes it: `TCP:80`, `TCP:all`, `ICMP:8` (type 8, every
+    code), `ICMP:3/1-3` (type 3, codes 1-3), `ICMP:0-7,9-255`."""
+    return _protocol_text(protocol, ((first, last),))
+
+
+def _protocol_text(protocol: Protocol, ivs: tuple[Interval, ...]) -> str:
+    if ivs == (bounds(protocol),):
+        return f"{protocol}:all"
+    if not is_icmp(protocol):
+        return f"{protocol}:" + ",".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in ivs)
+    return f"{protocol}:" + ",".join(_icmp_text(lo, hi) for iv in ivs for lo, hi in _icmp_pieces(iv))
+
+
+def _icmp_pieces(iv: Interval) -> Iterator[Interval]:
+    """An encoded interval cut where it starts or ends inside a type: the pieces are either whole types or
+    codes of one type."""
+    lo, hi = iv
+    if lo % 256 and lo // 256 < hi // 256:  # starts inside a type and runs past it
+        yield lo, lo | 255
+        lo = (lo | 255) + 1
+    if hi % 256 != 255 and lo // 256 < hi // 256:  # ends inside a later type
+        yield lo, (hi & ~255) - 1
+        lo = hi & ~255
+    yield lo, hi
+
+
+def _icmp_text(lo: int, hi: int) -> str:
+    (t1, c1), (t2, c2) = icmp_type_code(lo), icmp_type_code(hi)
+    if c1 == 0 and c2 == MAX_ICMP:
+        return str(t1) if t1 == t2 else f"{t1}-{t2}"
+    return f"{t1}/{c1}" if c1 == c2 else f"{t1}/{c1}-{c2}"
 
 
 def _merge(intervals: Iterable[Interval]) -> tuple[Interval, ...]:
@@ -56,7 +130,12 @@ class PortSet:
         by_proto: dict[Protocol, list[Interval]] = {}
         for proto, lo, hi in items:
             by_proto.setdefault(proto, []).append((lo, hi))
-        return cls(tuple((p, _merge(by_proto[p])) for p in PROTOCOLS if p in by_proto))
+        return cls(tuple((p, _merge(by_proto[p])) for p in ALL_PROTOCOLS if p in by_proto))
+
+    @classmethod
+    def whole(cls, protocol: Protocol) -> PortSet:
+        """Everything of one protocol: its every port, or every ICMP message."""
+        return cls(((protocol, (bounds(protocol),)),))
 
     def intervals(self, protocol: Protocol) -> tuple[Interval, ...]:
         for proto, ivs in self.ranges:
@@ -78,7 +157,7 @@ class PortSet:
 
     def intersection(self, other: PortSet) -> PortSet:
         out: list[tuple[Protocol, tuple[Interval, ...]]] = []
-        for proto in PROTOCOLS:
+        for proto in ALL_PROTOCOLS:
             ivs = _intersect(self.intervals(proto), other.intervals(proto))
             if ivs:
                 out.append((proto, ivs))
@@ -87,20 +166,25 @@ class PortSet:
     def difference(self, other: PortSet) -> PortSet:
         """The ports of self that other lacks."""
         gaps: list[tuple[Protocol, int, int]] = []
-        for proto in PROTOCOLS:
-            start = MIN_PORT
+        for proto in ALL_PROTOCOLS:
+            start, end = bounds(proto)
             for lo, hi in other.intervals(proto):
                 if lo > start:
                     gaps.append((proto, start, lo - 1))
                 start = hi + 1
-            if start <= MAX_PORT:
-                gaps.append((proto, start, MAX_PORT))
+            if start <= end:
+                gaps.append((proto, start, end))
         return self.intersection(PortSet.of(gaps))
 
     def first(self) -> tuple[Protocol, int]:
-        """The lowest port of the first protocol, as an example of the set."""
+        """The lowest port of the first protocol (the lowest ICMP value), as an example of the set."""
         proto, ivs = self.ranges[0]
         return proto, ivs[0][0]
+
+    def to_json(self) -> dict[str, list[list[int]] | list[list[list[int]]]]:
+        """Protocol -> [first, last] intervals; an ICMP interval as [[type, code], [type, code]]."""
+        return {proto: [[list(icmp_type_code(v)) for v in iv] for iv in ivs] if is_icmp(proto)
+                else [list(iv) for iv in ivs] for proto, ivs in self.ranges}
 
     @property
     def is_empty(self) -> bool:
@@ -118,17 +202,10 @@ class PortSet:
             return "all"
         if self.is_empty:
             return "none"
-        parts = []
-        for proto, ivs in self.ranges:
-            if ivs == ((MIN_PORT, MAX_PORT),):
-                parts.append(f"{proto}:all")
-            else:
-                spans = ",".join(str(lo) if lo == hi else f"{lo}-{hi}" for lo, hi in ivs)
-                parts.append(f"{proto}:{spans}")
-        return " ".join(parts)
+        return " ".join(_protocol_text(proto, ivs) for proto, ivs in self.ranges)
 
 
-ALL_PORTS = PortSet(tuple((p, ((MIN_PORT, MAX_PORT),)) for p in PROTOCOLS))
+ALL_PORTS = PortSet(tuple((p, (bounds(p),)) for p in ALL_PROTOCOLS))  # every port and every ICMP message
 NO_PORTS = PortSet()
 
 
@@ -141,12 +218,12 @@ def union_all(sets: Iterable[PortSet]) -> PortSet:
 def atoms(spans: Iterable[tuple[Protocol, int, int]]) -> Iterator[tuple[Protocol, int, int]]:
     """The intervals (protocol, first, last) that every span treats alike: each protocol's whole range, cut at
     each span's first value and just after its last. One value of an atom answers for all of it."""
-    cuts: dict[Protocol, set[int]] = {p: {MIN_PORT} for p in PROTOCOLS}
+    cuts: dict[Protocol, set[int]] = {p: {bounds(p)[0]} for p in ALL_PROTOCOLS}
     for proto, first, last in spans:
         cuts[proto].add(first)
-        if last < MAX_PORT:
+        if last < bounds(proto)[1]:
             cuts[proto].add(last + 1)
     for proto, points in cuts.items():
         ordered = sorted(points)
-        for first, following in zip(ordered, [*ordered[1:], MAX_PORT + 1], strict=True):
+        for first, following in zip(ordered, [*ordered[1:], bounds(proto)[1] + 1], strict=True):
             yield proto, first, following - 1

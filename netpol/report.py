@@ -25,7 +25,7 @@ from netpol.engine import DirectionResult
 from netpol.errors import NetpolError
 from netpol.lint import LintReport
 from netpol.model import DIRECTIONS, Pod
-from netpol.portsets import NO_PORTS
+from netpol.portsets import NO_PORTS, span_text
 from netpol.tiers import TierRuleRef
 
 if TYPE_CHECKING:
@@ -147,8 +147,7 @@ def input_title(paths: Sequence[str] | None) -> str:
 
 def port_intervals(analyzer: Analyzer) -> list[str]:
     """The port intervals the policies tell apart (the engine's port atoms); the matrix filters on them."""
-    return [f"{proto}:{first}" if first == last else f"{proto}:{first}-{last}"
-            for proto, first, last in analyzer.engine.port_atoms]
+    return [span_text(proto, first, last) for proto, first, last in analyzer.engine.port_atoms]
 
 
 class _Texts:

@@ -245,7 +245,7 @@ def diff_json(d: ReachabilityDiff) -> Iterator[str]:
         yield ("," if i else "") + "\n    {\n      " + ",\n      ".join(fields) + "\n    }"
     yield ("\n  ]" if d.changes else "]") + ",\n"
     ambiguities = [{"sources": list(t.sources), "destination": t.destination, "before": str(t.before),
-                    "after": str(t.after), "before_ranges": _range_map(t.before), "after_ranges": _range_map(t.after),
+                    "after": str(t.after), "before_ranges": t.before.to_json(), "after_ranges": t.after.to_json(),
                     "ties": list(t.ties)} for t in d.ambiguities]
     tail = json.dumps({"ambiguities": ambiguities, "added_pods": list(d.added_pods),
                        "removed_pods": list(d.removed_pods), "assumptions": list(d.assumptions)}, indent=2)
@@ -255,11 +255,9 @@ def diff_json(d: ReachabilityDiff) -> Iterator[str]:
 @lru_cache(maxsize=4096)  # a large diff writes the same few port sets for many destinations
 def _ranges(ports: PortSet) -> str:
     """Ports as [first, last] ranges per protocol, laid out as indent 2 lays them out inside a change."""
-    return json.dumps(_range_map(ports), indent=2).replace("\n", "\n      ")
+    return json.dumps(ports.to_json(), indent=2).replace("\n", "\n      ")
 
 
-def _range_map(ports: PortSet) -> dict[str, list[list[int]]]:
-    return {proto: [list(iv) for iv in ivs] for proto, ivs in ports.ranges}
 
 
 def _addresses(ranges: tuple[tuple[IPAddress, IPAddress], ...]) -> str:

@@ -48,7 +48,7 @@ def exposure_text(items: Iterable[Exposure]) -> Iterator[str]:
 def _ports_json(ports: PortSet, named: tuple[str, ...]) -> dict[str, object]:
     """Ports as `matrix -o json` gives them: per protocol, [first, last] ranges; a region's named ports
     (allowed wherever a pod declares them) as PROTOCOL:name."""
-    return {"ranges": {proto: [list(iv) for iv in ivs] for proto, ivs in ports.ranges}, "named_ports": list(named)}
+    return {"ranges": ports.to_json(), "named_ports": list(named)}
 
 
 @lru_cache(maxsize=4096)

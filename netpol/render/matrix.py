@@ -195,8 +195,7 @@ def matrix_json(m: Matrix) -> Iterator[str]:
                 ports = m.class_ports(cls, classes[j])
                 text = ranges.get(ports)
                 if text is None:
-                    text = ranges[ports] = json.dumps(str(ports)) + ", \"ranges\": " + json.dumps(
-                        {proto: [list(iv) for iv in ivs] for proto, ivs in ports.ranges})
+                    text = ranges[ports] = json.dumps(str(ports)) + ", \"ranges\": " + json.dumps(ports.to_json())
                 lines.append(head + idents[j] + ', "ports": ' + text + "}")
             if lines:  # one write per source row
                 yield ("\n    " if first else ",\n    ") + ",\n    ".join(lines)

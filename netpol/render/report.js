@@ -74,16 +74,23 @@
   namespaces.forEach(function (ns) { var o = document.createElement("option"); o.value = ns; o.textContent = ns; nsSelect.appendChild(o); });
   if (data.within_namespaces) { nsSelect.removeChild(nsSelect.options[0]); }
   data.intervals.forEach(function (iv) { var o = document.createElement("option"); o.value = iv; o.textContent = iv; portSelect.appendChild(o); });
-  function parse(iv) { var m = /^(\w+):(\d+)(?:-(\d+))?$/.exec(iv); return [m[1], +m[2], +(m[3] || m[2])]; }
+  function span(proto, r) {  // one span of PortSet text as [first, last]: "80", "1-79", "all"; ICMP "8", "0-7", "3/1-3"
+    if (r === "all") { return [0, 65535]; }
+    if (proto.indexOf("ICMP") !== 0) { var b = r.split("-"); return [+b[0], +(b[1] || b[0])]; }
+    var m = /^(\d+)(?:\/(\d+))?(?:-(\d+))?$/.exec(r), t = +m[1];  // ICMP: type*256+code, as portsets encodes it
+    if (m[2] === undefined) { return [t * 256, (m[3] === undefined ? t : +m[3]) * 256 + 255]; }
+    return [t * 256 + +m[2], t * 256 + (m[3] === undefined ? +m[2] : +m[3])];
+  }
+  function parse(iv) { var k = iv.indexOf(":"), p = iv.slice(0, k); return [p].concat(span(p, iv.slice(k + 1))); }
   function covers(ports, iv) {  // does a port set string ("TCP:80,443 UDP:53", "all") hold the interval?
     if (ports === "all") { return true; }
     if (ports === "none" || ports === "self") { return ports === "self"; }
     var want = parse(iv);
     return ports.split(" ").some(function (part) {
       var k = part.indexOf(":"); if (part.slice(0, k) !== want[0]) { return false; }
-      var rest = part.slice(k + 1);
-      if (rest === "all") { return true; }
-      return rest.split(",").some(function (r) { var b = r.split("-"); var lo = +b[0], hi = +(b[1] || b[0]); return lo <= want[1] && want[2] <= hi; });
+      return part.slice(k + 1).split(",").some(function (r) {
+        var b = span(want[0], r); return b[0] <= want[1] && want[2] <= b[1];
+      });
     });
   }
   function cell(s, d) { return data.cells[s.cls + "," + d.cls]; }

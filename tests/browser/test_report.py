@@ -184,11 +184,12 @@ def test_matrix_filters_and_cells_explain(browser: Any, tmp_path: Path) -> None:
                                                                  "default/test-2"]
     page.fill("#f-text", "test-1")
     assert [r.get_attribute("data-pod") for r in rows.all()] == ["default/test-1"]
-    assert page.locator("#f-port option").all_inner_texts() == ["all ports", "TCP:1-65535", "UDP:1-65535",
-                                                                "SCTP:1-65535"]
-    page.select_option("#f-port", "TCP:1-65535")
+    assert page.locator("#f-port option").all_inner_texts() == ["all ports", "TCP:all", "UDP:all", "SCTP:all",
+                                                                "ICMP:all", "ICMPv6:all"]
     cells = rows.first.locator("td.cell")
-    assert [c.inner_text() for c in cells.all()] == ["\u2717", "self", "\u2713"]
+    for interval in ("TCP:all", "ICMP:all"):  # api-allow has no ports: ICMP as TCP
+        page.select_option("#f-port", interval)
+        assert [c.inner_text() for c in cells.all()] == ["\u2717", "self", "\u2713"], interval
     cells.first.click()
     panel = page.locator("#panel").inner_text()
     assert panel.startswith("default/test-1 \u2192 default/apiserver")

@@ -150,7 +150,8 @@ def test_json_carries_port_ranges_and_address_ranges(tmp_path: Path) -> None:
     reached = got["exposure"][0]["reached_by"]
     assert [(p["peers"], p["addresses"], p["ranges"]) for p in reached if p["addresses"]] == [
         (["any address"], [["0.0.0.0", "255.255.255.255"]],
-         {"TCP": [[1, 65535]], "UDP": [[1, 65535]], "SCTP": [[1, 65535]]})]
+         {"TCP": [[1, 65535]], "UDP": [[1, 65535]], "SCTP": [[1, 65535]], "ICMP": [[[0, 0], [255, 255]]],
+          "ICMPv6": [[[0, 0], [255, 255]]]})]
 
 
 def test_graph_with_too_many_possible_pods_is_of_the_input_and_says_so(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]

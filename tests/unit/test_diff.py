@@ -14,6 +14,8 @@ from netpol.render.diff import diff_json, diff_markdown, diff_text
 from netpol.render.markdown import md_code, md_text
 from tests.builders import analyzer, labels, namespace, pod, policy
 
+# Every ICMP and ICMPv6 message, as JSON writes ICMP ranges: [[type, code], [type, code]].
+ICMP_RANGES = {"ICMP": [[[0, 0], [255, 255]]], "ICMPv6": [[[0, 0], [255, 255]]]}
 BASE = (
     namespace("default"),
     pod("web", labels={"app": "web"}, ports=[80, 443]), pod("a", labels={"role": "a"}), pod("b", labels={"role": "b"}),
@@ -84,7 +86,7 @@ def test_added_and_removed_pods_and_renderings() -> None:
     assert data["changes"][0] == {"kind": "gained", "sources": ["any address", "default/b"],
                                   "destination": "default/web", "before": "none", "after": "all",
                                   "before_ranges": {}, "after_ranges": {"TCP": [[1, 65535]], "UDP": [[1, 65535]],
-                                                                        "SCTP": [[1, 65535]]},
+                                                                        "SCTP": [[1, 65535]], **ICMP_RANGES},
                                   "source_addresses": [["0.0.0.0", "255.255.255.255"]]}
 
 
@@ -110,7 +112,7 @@ def test_json_is_what_json_dumps_writes_for_any_name(names: list[str]) -> None:
     first = names[0] if names else "x"
     d = ReachabilityDiff((Change("gained", tuple(names), first, NO_PORTS, ALL_PORTS, because=tuple(names[:2])),
                           Change("lost", (), "x", ALL_PORTS, NO_PORTS)), tuple(names[:1]), ())
-    every = {"TCP": [[1, 65535]], "UDP": [[1, 65535]], "SCTP": [[1, 65535]]}
+    every = {"TCP": [[1, 65535]], "UDP": [[1, 65535]], "SCTP": [[1, 65535]], **ICMP_RANGES}
     gained: dict[str, object] = {"kind": "gained", "sources": names, "destination": first, "before": "none",
                                  "after": "all", "before_ranges": {}, "after_ranges": every}
     if names[:2]:
@@ -198,7 +200,7 @@ def test_outside_addresses_compare_as_address_sets() -> None:
         ((("0.0.0.0", "9.255.255.255"), ("10.0.1.0", "255.255.255.255")), ()), ((("10.0.0.0", "10.0.0.255"),), ())]
     data = json.loads("".join(diff_json(d)))["changes"][1]
     assert (data["source_addresses"], data["before_ranges"], data["after_ranges"]) == (
-        [["10.0.0.0", "10.0.0.255"]], {"TCP": [[1, 65535]], "UDP": [[1, 65535]], "SCTP": [[1, 65535]]},
+        [["10.0.0.0", "10.0.0.255"]], {"TCP": [[1, 65535]], "UDP": [[1, 65535]], "SCTP": [[1, 65535]], **ICMP_RANGES},
         {"TCP": [[5432, 5432]]})
 
 

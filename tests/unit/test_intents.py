@@ -118,7 +118,7 @@ def test_check_truth_table(tmp_path: Path) -> None:
         (True, 1, []),
         (True, 1, []),
         (True, 2, []),
-        (False, 2, ["shop/web>shop/db:TCP:1-5431,5433-65535 UDP:all SCTP:all"]),
+        (False, 2, ["shop/web>shop/db:TCP:1-5431,5433-65535 UDP:all SCTP:all ICMP:all ICMPv6:all"]),
         (False, 4, ["shop/db>ops/mon:TCP:5432", "shop/web>ops/mon:TCP:5432"]),
         (True, 1, []),
     ]

@@ -137,7 +137,7 @@ def covers(outer: dict[str, Any], inner: dict[str, Any], *, team: str | None = N
     ({"ports": [{"port": 80}]}, {"ports": [{"port": "http"}]}, None, False),
     ({"ports": [{"protocol": "TCP"}]}, {"ports": [{"port": "http"}]}, None, True),
     ({"ports": [{"port": 1, "endPort": 65535}]}, {"ports": [{"port": "http"}]}, None, True),
-    ({"ports": [{"protocol": p} for p in ("TCP", "UDP", "SCTP")]}, {}, None, True),
+    ({"ports": [{"protocol": p} for p in ("TCP", "UDP", "SCTP")]}, {}, None, False),  # no ports: ICMP too
     ({"ports": [{"protocol": "TCP"}]}, {}, None, False),
     ({}, {"ports": [{"port": "http", "protocol": "SCTP"}]}, None, True),
     # both: peers and ports must each be covered

@@ -59,7 +59,7 @@ def test_port_intervals_cut_at_every_rule_port() -> None:
     a = analyzer(pod("web", ports=[(8080, "TCP", "http")]), policy(
         "p", ingress=[{"ports": [{"port": 80, "endPort": 90}, {"port": "http"}, {"port": 53, "protocol": "UDP"}]}]))
     assert port_intervals(a) == ["TCP:1-79", "TCP:80-90", "TCP:91-8079", "TCP:8080", "TCP:8081-65535",
-                                 "UDP:1-52", "UDP:53", "UDP:54-65535", "SCTP:1-65535"]
+                                 "UDP:1-52", "UDP:53", "UDP:54-65535", "SCTP:all", "ICMP:all", "ICMPv6:all"]
 
 
 def test_the_page_loads_nothing_and_runs_only_its_own_script() -> None:
@@ -138,7 +138,7 @@ def test_graph_panel_of_a_tiered_input_names_address_sets_with_their_exact_ports
                  "egress": [{"action": "Deny", "to": [{"networks": ["10.0.0.0/8"]}],
                              "ports": [{"portNumber": {"protocol": "TCP", "port": 443}}]}]}})
     data = build_report(a, None, a.diagram()).data
-    everything_but_443 = "TCP:1-442,444-65535 UDP:all SCTP:all"
+    everything_but_443 = "TCP:1-442,444-65535 UDP:all SCTP:all ICMP:all ICMPv6:all"  # a rule with ports denies no ICMP
     assert panel_of(data, "default/web") == {
         "in": {("any address", "all")},
         "out": {("10.0.0.0/8", everything_but_443), ("0.0.0.0/0 except 10.0.0.0/8", "all")}}
