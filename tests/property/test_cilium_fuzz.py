@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from netpol import InputError, load_objects
 from netpol.reference_cilium import cilium_allowed
 from tests.builders import pod
-from tests.property.test_fuzz_loader import _paths, values
+from tests.property.test_fuzz_loader import mutate, values
 
 SEEDS: list[dict[str, Any]] = [
     {"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy", "metadata": {"name": "p", "namespace": "a"},
@@ -49,17 +49,9 @@ CILIUM_VALUES = st.one_of(values, st.sampled_from([
 @st.composite
 def mutated(draw: st.DrawFn) -> list[dict[str, Any]]:
     docs = copy.deepcopy(SEEDS)
-    for _ in range(draw(st.integers(1, 3))):
-        doc = draw(st.sampled_from(docs[:3]))
-        path = draw(st.sampled_from(_paths(doc)[1:]))
-        parent = doc
-        for step in path[:-1]:
-            parent = parent[step]
-        if draw(st.booleans()) and isinstance(parent, dict):
-            del parent[path[-1]]
-        else:
-            parent[path[-1]] = copy.deepcopy(draw(CILIUM_VALUES))  # sampled lists and maps are shared
-    return docs
+    policies = docs[:3]  # the pods stay as they are
+    mutate(draw, policies, CILIUM_VALUES)
+    return policies + docs[3:]
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])
