@@ -189,15 +189,19 @@ def prefixed(node: Node, prefix: str) -> Node:
     return node
 
 
-def replace_all(node: Node, replacement: Node) -> Node:
-    """Every `all()` of the selector replaced: a GlobalNetworkPolicy's selector with a namespaceSelector
-    turns each into `has(projectcalico.org/namespace)` (updateprocessors/globalnetworkpolicyprocessor.go)."""
+def replace_all(node: Node, replacement: Node, global_replacement: Node | None = None) -> Node:
+    """Every `all()` of the selector replaced (and every `global()`, when `global_replacement` is given): a
+    GlobalNetworkPolicy's selector with a namespaceSelector turns each all() into
+    `has(projectcalico.org/namespace)` (updateprocessors/globalnetworkpolicyprocessor.go); a rule's
+    namespaceSelector turns all() into that and global() into its negation (updateprocessors/rules.go)."""
     if isinstance(node, All):
         return replacement
+    if isinstance(node, Global) and global_replacement is not None:
+        return global_replacement
     if isinstance(node, Not):
-        return Not(replace_all(node.operand, replacement))
+        return Not(replace_all(node.operand, replacement, global_replacement))
     if isinstance(node, And | Or):
-        return type(node)(tuple(replace_all(o, replacement) for o in node.operands))
+        return type(node)(tuple(replace_all(o, replacement, global_replacement) for o in node.operands))
     return node
 
 

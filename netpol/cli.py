@@ -18,7 +18,7 @@ import re
 import select
 import sys
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -38,12 +38,14 @@ from netpol.render.text import terminal_safe
 # that `netpol --help` and a small `can-reach` start fast.
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.progress import Progress, TaskID
 
     from netpol.connectivity import Units
     from netpol.diagram import Diagram
     from netpol.model import Cluster
     from netpol.portsets import Protocol
     from netpol.query import Analyzer
+    from netpol.replay import Progress as ReplayProgress
     from netpol.selectors import Scope
     from netpol.sources import LoadResult
     from netpol.sources.cluster import ClusterRead
@@ -149,6 +151,9 @@ Kubeconfig = Annotated[str | None, typer.Option(
     "service account.")]
 Context = Annotated[str | None, typer.Option("--context", metavar="NAME",
                                              help="The kube config's context to read (default: its current-context).")]
+Exclude = Annotated[list[str] | None, typer.Option(
+    "--exclude", metavar="GLOB", help="Leave out what a directory under -f holds and GLOB matches: a name at any "
+    "depth (*.test.yaml, charts), or with a '/' a path below that directory (legacy/*). Repeatable; named on stderr.")]
 DefaultNamespace = Annotated[str | None, typer.Option(
     "--default-namespace", metavar="NS", help="Namespace for manifests that name none, as 'kubectl apply -n NS' "
     "gives it (default: default). Objects that name one keep it.")]
@@ -167,12 +172,6 @@ Cni = Annotated[str | None, typer.Option(
     "Default: the plugin a live cluster runs, or whose kinds the files hold; else generic (docs/cli.md).")]
 ProtocolOpt = Annotated[ProtocolName, typer.Option("--protocol", metavar="TCP|UDP|SCTP", case_sensitive=False,
                                                    help="The protocol.")]
-
-
-def _stderr() -> Console:
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _stdout() -> Console:
@@ -200,8 +199,85 @@ def _say(text: str) -> None:
 
 
 def _note(message: str) -> None:
-    """One line on standard error."""
+    """One line on standard error (above the progress line while one is shown)."""
+    if _LIVE:
+        from rich.text import Text
+
+        _LIVE[0].display.console.print(Text(terminal_safe(message)), soft_wrap=True)
+        return
     sys.stderr.write(terminal_safe(message) + "\n")
+
+
+PROGRESS_VAR = "NETPOL_PROGRESS"  # 0: no progress line, even on a terminal
+NO_PROGRESS_FLAG = "--no-progress"
+PROGRESS_LINES = 1000  # lines of an answer between two reports of how much is written
+
+
+@dataclass(frozen=True)
+class _Line:
+    """The progress line while a phase runs: a rich display with one task, whose text says what and how far."""
+
+    display: Progress
+    task: TaskID
+
+    def show(self, text: str) -> None:
+        self.display.update(self.task, description=terminal_safe(text))
+
+    @property
+    def text(self) -> str:
+        return self.display.tasks[0].description
+
+
+_LIVE: list[_Line] = []  # the line, while one is shown
+_QUIET: list[bool] = []  # --no-progress was given
+
+
+def _stderr_is_terminal() -> bool:
+    return sys.stderr is not None and sys.stderr.isatty()
+
+
+def _progress_shown() -> bool:
+    """The progress line is for a person at a terminal: standard error is one, and neither --no-progress nor
+    NETPOL_PROGRESS=0 (nor TERM=dumb) turns it off. Piped or redirected, nothing is shown."""
+    return (not _QUIET and os.environ.get(PROGRESS_VAR) != "0" and os.environ.get("TERM") != "dumb"
+            and _stderr_is_terminal())
+
+
+@contextmanager
+def _phase(message: str) -> Iterator[None]:
+    """While a phase runs (seconds on a large input), a transient line on standard error: a spinner, what netpol
+    does and how far (the library's reports, netpol.progress), and the time taken. A phase inside another takes
+    the line over and gives it back. rich is imported only here, when the line is shown."""
+    from netpol.progress import listener
+
+    if not _progress_shown():
+        yield
+        return
+    if _LIVE:
+        line, outer = _LIVE[0], _LIVE[0].text
+        line.show(message)
+        try:
+            with listener(lambda how_far: line.show(f"{message}: {how_far}")):
+                yield
+        finally:
+            line.show(outer)
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.table import Column
+
+    console = Console(stderr=True, force_terminal=True, highlight=False)
+    with Progress(SpinnerColumn(), TextColumn("netpol: {task.description}", markup=False,
+                                              table_column=Column(no_wrap=True, overflow="ellipsis")),
+                  TimeElapsedColumn(), console=console, transient=True, redirect_stdout=False,
+                  redirect_stderr=False) as display:
+        line = _Line(display, display.add_task(terminal_safe(message), total=None))
+        _LIVE.append(line)
+        try:
+            with listener(lambda how_far: line.show(f"{message}: {how_far}")):
+                yield
+        finally:
+            _LIVE.clear()
 
 
 class OutputFailed(Exception):
@@ -316,6 +392,7 @@ class Source:
     # reachability (they are named in a warning), False to refuse to answer, True to answer and say so.
     ignore_unmodelled: bool | None = None
     rendering: Rendering | None = None  # Kustomize and Helm (default: render when the tool is on PATH)
+    exclude: list[str] | None = None  # --exclude: globs of what directories hold that is not read
     cni: str | None = None  # --cni: the dataplane profile (netpol/profiles.py); None: recognised from the input
 
 
@@ -341,7 +418,7 @@ def _load(source: Source, scope: list[str] | None = None) -> LoadResult:
             stdin_text = _stdin_text() if "-" in source.files else None
             with _phase("reading manifests"):
                 result = load_manifests(source.files, stdin_text, source.keep_texts, source.default_namespace,
-                                        source.rendering or AUTO)
+                                        source.rendering or AUTO, source.exclude or ())
         else:
             if source.default_namespace is not None:
                 raise QueryError("--default-namespace is for manifests that name no namespace: pass -f PATH")
@@ -382,20 +459,16 @@ def _stdin_text() -> str:
 
 
 def _read_live(source: Source, scope: list[str] | None) -> ClusterRead:
-    from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn
-
+    from netpol.progress import report
     from netpol.sources.cluster import read_cluster  # the kubernetes client costs 0.3 s to import: only when used
 
-    err = _stderr()
-    with Progress(SpinnerColumn(), TextColumn("netpol: reading the cluster: {task.description}"),
-                  console=err, transient=True, disable=not err.is_terminal) as progress:
-        tasks: dict[str, TaskID] = {}
+    counts: dict[str, int] = {}
 
-        def seen(kind: str, count: int) -> None:
-            if kind not in tasks:
-                tasks[kind] = progress.add_task(kind, total=None)
-            progress.update(tasks[kind], description=f"{count} {kind} object(s)")
+    def seen(kind: str, count: int) -> None:
+        counts[kind] = count
+        report(f"{sum(counts.values()):,} objects, {count:,} {kind}")
 
+    with _phase("reading the cluster"):
         return read_cluster(source.kubeconfig, source.context, scope, seen)
 
 
@@ -412,14 +485,21 @@ def _report(result: LoadResult, verbose: bool) -> None:
 
 
 @contextmanager
-def _phase(message: str) -> Iterator[None]:
-    """A transient spinner on stderr while a phase runs (seconds on large clusters); only on a terminal."""
-    err = _stderr()
-    if not err.is_terminal:
-        yield
-        return
-    with err.status(f"netpol: {message}…"):
-        yield
+def _replay_progress(name: str, before: int) -> Iterator[ReplayProgress]:
+    """Replay's progress line: records read, connections, rate. `before`: the records of earlier flow files,
+    which the rate leaves out."""
+    import time
+
+    from netpol.progress import report
+
+    started = time.monotonic()
+
+    def show(records: int, connections: int) -> None:
+        rate = (records - before) / max(time.monotonic() - started, 1e-3)
+        report(f"{records:,} records, {connections:,} connections, {rate:,.0f} records/s")
+
+    with _phase(f"replaying {name}"):
+        yield show
 
 
 NO_PODS_HINT = ("pass the manifests that create the pods too (Deployments, StatefulSets, ...; for a chart: "
@@ -439,7 +519,8 @@ def _compile(loaded: LoadResult, warn_no_pods: bool = False) -> Analyzer:
         tiered = f" and {len(cluster.tiered)} Admin or Baseline policies" if cluster.tiered else ""
         _note(f"netpol: warning: the input has {len(cluster.policies)} NetworkPolicies{tiered} but no pods or "
               f"workloads, so there is no connection to show; {NO_PODS_HINT}")
-    with _phase(f"compiling {len(cluster.pods)} pods and {len(cluster.policies)} policies"), frozen_when_built():
+    with _phase(f"compiling {len(cluster.pods):,} pods and {len(cluster.policies) + len(cluster.tiered):,} policies"), \
+            frozen_when_built():
         analyzer = Analyzer(cluster)
     return analyzer
 
@@ -483,10 +564,20 @@ def _endpoint_namespaces(endpoints: Iterable[str], default: str) -> list[str] | 
 
 
 def _write(chunks: Iterable[str]) -> None:
-    for chunk in chunks:
-        if _reader_left():
-            break
-        sys.stdout.write(terminal_safe(chunk))
+    """The answer on standard output, as it is made (a large matrix is computed row by row while written). Into
+    a file or a pipe, with a progress line counting what is written; on a terminal the answer shows itself."""
+    from netpol.progress import report
+
+    lines = 0
+    with nullcontext() if sys.stdout.isatty() else _phase("writing the answer"):
+        for chunk in chunks:
+            if _reader_left():
+                break
+            sys.stdout.write(terminal_safe(chunk))
+            counted = lines + chunk.count("\n")
+            if counted // PROGRESS_LINES != lines // PROGRESS_LINES:
+                report(f"{counted:,} lines")
+            lines = counted
 
 
 @app.command("can-reach")
@@ -514,6 +605,7 @@ def can_reach(
     context: Context = None,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    exclude: Exclude = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
 ) -> None:
@@ -539,7 +631,8 @@ def can_reach(
             _fail("--port is required")
         _can_reach_possible(source, destination, port, protocol.value, namespace, output,
                             Source(files, kubeconfig, context, verbose,
-                                   default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
+                                   default_namespace=default_namespace, exclude=exclude,
+                                   ignore_unmodelled=ignore_unmodelled,
                                    rendering=_rendering(render, helm_values, helm_set), cni=cni),
                             scopes)
     service = SERVICE_REF.match(destination)
@@ -549,7 +642,7 @@ def can_reach(
         _fail("--port is required (or DST is a Service: svc/NAME:PORT)")
     with _user_errors():
         inputs = Source(files, kubeconfig, context, verbose,
-                        default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
+                        default_namespace=default_namespace, exclude=exclude, ignore_unmodelled=ignore_unmodelled,
                         rendering=_rendering(render, helm_values, helm_set), cni=cni)
         analyzer = _analyze(inputs, _endpoint_namespaces((source, destination), namespace))
         if service is not None:
@@ -569,7 +662,9 @@ def _can_reach_possible(source: str, destination: str, port: str, protocol: str,
     from netpol.render.verdict import possible_json, possible_text
 
     with _user_errors():
-        analyzer = Analyzer.with_possible(_load(inputs).cluster, scopes)
+        cluster = _load(inputs).cluster
+        with _phase("adding every possible pod"):
+            analyzer = Analyzer.with_possible(cluster, scopes)
         verdicts = [analyzer.can_reach(s, d, port, protocol)
                     for s in analyzer.endpoints(source, namespace) for d in analyzer.endpoints(destination, namespace)]
     assert analyzer.possible is not None
@@ -603,6 +698,7 @@ def matrix(
     context: Context = None,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    exclude: Exclude = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
 ) -> None:
@@ -625,11 +721,13 @@ def matrix(
 
     with _user_errors():
         analyzer = _analyze(Source(files, kubeconfig, context, verbose,
-                                   default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
+                                   default_namespace=default_namespace, exclude=exclude,
+                                   ignore_unmodelled=ignore_unmodelled,
                                    rendering=_rendering(render, helm_values, helm_set), cni=cni),
                             namespace, warn_no_pods=True)
         _check_namespaces(analyzer.cluster, namespace)
-        m = analyzer.matrix(port, protocol.value if protocol else None, namespace, by_workload)
+        with _phase(f"computing the matrix of {len(analyzer.engine.classes):,} classes"):
+            m = analyzer.matrix(port, protocol.value if protocol else None, namespace, by_workload)
     if output is MatrixFormat.table:
         if len(m.pods) > TABLE_LIMIT:
             _fail(f"{len(m.pods)} pods are too many for a readable table (at most {TABLE_LIMIT}): use -o csv or "
@@ -660,6 +758,7 @@ def explain(
     context: Context = None,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    exclude: Exclude = None,
     cni: Cni = None,
 ) -> None:
     """What each policy does, in evaluation order: Admin tier, NetworkPolicies, Baseline tier.
@@ -672,10 +771,11 @@ def explain(
 
     with _user_errors():
         analyzer = _analyze(Source(files, kubeconfig, context, verbose, default_namespace=default_namespace,
-                                   rendering=_rendering(render, helm_values, helm_set), cni=cni),
+                                   exclude=exclude, rendering=_rendering(render, helm_values, helm_set), cni=cni),
                             namespace)
         _check_namespaces(analyzer.cluster, namespace)
-        summaries, tiers = analyzer.explain(namespace), analyzer.explain_tiers(namespace)
+        with _phase(f"explaining {len(analyzer.cluster.policies) + len(analyzer.cluster.tiered):,} policies"):
+            summaries, tiers = analyzer.explain(namespace), analyzer.explain_tiers(namespace)
     if output is ExplainFormat.json:
         _say(explain_json(summaries, tiers) + "\n")
     else:
@@ -710,6 +810,7 @@ def graph(
     force: Force = False,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    exclude: Exclude = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
 ) -> None:
@@ -729,13 +830,14 @@ def graph(
         _output_path(out, force)
     with _user_errors():
         source = Source(files, kubeconfig, context, verbose,
-                        default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
+                        default_namespace=default_namespace, exclude=exclude, ignore_unmodelled=ignore_unmodelled,
                         rendering=_rendering(render, helm_values, helm_set), cni=cni)
         analyzer = _analyze(source, None if focus else namespace, warn_no_pods=True)
         _check_namespaces(analyzer.cluster, namespace)
         if analyzer.cluster.pods:  # the anchors ("any pod ...") must hold for every pod that could exist
             analyzer = _graph_world(analyzer, input_only)
-        diagram = analyzer.diagram(port, protocol.value, namespace, focus)
+        with _phase(f"grouping the allow-graph of {len(analyzer.engine.classes):,} classes"):
+            diagram = analyzer.diagram(port, protocol.value, namespace, focus)
         if chosen in (GraphFormat.mermaid, GraphFormat.md):
             if len(diagram.edges) > MERMAID_MAX_EDGES:
                 _note(f"netpol: note: {len(diagram.edges)} edges; Mermaid (and GitHub) draw at most "
@@ -747,7 +849,8 @@ def graph(
             if chosen is not GraphFormat.dot and len(diagram.edges) > LARGE_GRAPH_EDGES:
                 _note(f"netpol: note: {len(diagram.edges)} edges to lay out; Graphviz may take minutes "
                       "(-n NS or --focus NS/POD draws less)")
-            data = dot.encode() if chosen is GraphFormat.dot else render_image(dot, chosen.value)
+            with _phase(f"laying out {len(diagram.edges):,} edges with Graphviz"):
+                data = dot.encode() if chosen is GraphFormat.dot else render_image(dot, chosen.value)
     if out is None:
         sys.stdout.buffer.write(data)
     else:
@@ -786,6 +889,7 @@ def check(
     force: Force = False,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    exclude: Exclude = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
 ) -> None:
@@ -816,7 +920,7 @@ def check(
         if live:  # one cluster for every file: failing to read it is fatal
             analyzers[()] = _analyze(Source(None, kubeconfig, context, verbose, ignore_unmodelled=ignore_unmodelled,
                                             cni=cni))
-    for path in paths:
+    for number, path in enumerate(paths, start=1):
         try:
             intent = load_intent_file(path, confine=not allow_outside_repo)
             manifests = () if live else tuple(files or intent.manifests)
@@ -826,7 +930,8 @@ def check(
                 try:
                     loaded = analyzers[manifests] = _analyze(
                         Source(list(manifests), verbose=verbose,
-                               default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled, cni=cni))
+                               default_namespace=default_namespace, exclude=exclude,
+                               ignore_unmodelled=ignore_unmodelled, cni=cni))
                     if not loaded.cluster.pods:
                         _note(f"netpol: note: {', '.join(manifests)}: no pods or workloads, so namespace and "
                               "podSelector endpoints stand for every possible such pod")
@@ -836,10 +941,12 @@ def check(
             if isinstance(analyzer, NetpolError):
                 raise analyzer
             notes.update(dict.fromkeys(analyzer.cluster.assumptions))  # the profile, what was ignored
-            prepared = prepare(analyzer, intent, input_only)
+            with _phase(f"checking {path} ({number:,} of {len(paths):,} intent files)"):
+                prepared = prepare(analyzer, intent, input_only)
+                checked = check_prepared(prepared)
             if prepared.analyzer.possible is not None:
                 notes.update(dict.fromkeys(prepared.analyzer.possible.notes()))
-            results.append((prepared.intent, check_prepared(prepared)))
+            results.append((prepared.intent, checked))
         except NetpolError as exc:
             errors.append(FileError(path, _with_input_only_hint(exc)))
     for note in notes:
@@ -869,6 +976,7 @@ def diff(
         "and 40 nodes; the edges left out are listed).")] = False,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    exclude: Exclude = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
 ) -> None:
@@ -895,7 +1003,7 @@ def diff(
     if any_pod:
         _note("netpol: note: --any-pod is deprecated: every possible pod is compared by default")
     with _user_errors():
-        old, new = (_load(Source([side], verbose=verbose, default_namespace=default_namespace,
+        old, new = (_load(Source([side], verbose=verbose, default_namespace=default_namespace, exclude=exclude,
                                  ignore_unmodelled=ignore_unmodelled, cni=cni)).cluster
                     for side in (base, head))
         if old.dataplane != new.dataplane:  # a change of plugin is no change of policy: compare under one
@@ -909,8 +1017,9 @@ def diff(
             if input_only or output is DiffFormat.html:
                 from netpol.query import Analyzer
 
-                before, after = Analyzer(old), Analyzer(new)
-                changes = replace(reachability_diff(before, after), assumptions=(INPUT_ONLY_NOTE,))
+                with _phase("comparing the input's pods"):
+                    before, after = Analyzer(old), Analyzer(new)
+                    changes = replace(reachability_diff(before, after), assumptions=(INPUT_ONLY_NOTE,))
             else:
                 with _phase("comparing every possible pod"):
                     changes = possible_diff(old, new)
@@ -988,7 +1097,9 @@ def _units(source: Source, input_only: bool, asked: Iterable[str], namespaces: l
     if input_only and not cluster.pods:
         raise QueryError("the input has no pods or workloads, so --input-only leaves nothing to answer about; "
                          "without it, every possible pod is answered for")
-    with _phase("compiling"):
+    policies = len(cluster.policies) + len(cluster.tiered)
+    with _phase(f"compiling {len(cluster.pods):,} pods and {policies:,} policies"
+                + ("" if input_only else ", with every possible pod")):
         try:
             units = Units.of(cluster, not input_only, asked)
         except NetpolError as exc:
@@ -1016,6 +1127,7 @@ def exposure(
     context: Context = None,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    exclude: Exclude = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
 ) -> None:
@@ -1035,12 +1147,13 @@ def exposure(
 
     with _user_errors():
         units = _units(Source(files, kubeconfig, context, verbose,
-                              default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
+                              default_namespace=default_namespace, exclude=exclude, ignore_unmodelled=ignore_unmodelled,
                               rendering=_rendering(render, helm_values, helm_set), cni=cni), input_only,
                        [target] if target else [], namespace)
         targets = units.find(target) if target else [u for u in units.subjects
                                                      if not namespace or u.namespace in namespace]
-        items = exposure_of(units, targets)
+        with _phase(f"answering for {len(targets):,} endpoints"):
+            items = exposure_of(units, targets)
     if output is ListFormat.text:
         _write(exposure_text(items))
     elif output is ListFormat.json:
@@ -1072,6 +1185,7 @@ def list_connections(
     context: Context = None,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    exclude: Exclude = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
 ) -> None:
@@ -1095,14 +1209,15 @@ def list_connections(
 
             probe = (protocol.value, port_number(port))
         units = _units(Source(files, kubeconfig, context, verbose,
-                              default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
+                              default_namespace=default_namespace, exclude=exclude, ignore_unmodelled=ignore_unmodelled,
                               rendering=_rendering(render, helm_values, helm_set), cni=cni), input_only,
                        [x for x in (to, from_) if x], namespace)
         sources = units.find(from_) if from_ else None
         destinations = units.find(to) if to else None
         asked_possible = any(u.kind == "region" for u in (*(sources or ()), *(destinations or ())))
-        links = list(units.links(sources, destinations, probe,
-                                 between_regions=asked_possible or units.subjects[0].kind == "region"))
+        with _phase(f"listing the connections of {len(units.subjects):,} endpoints"):
+            links = list(units.links(sources, destinations, probe,
+                                     between_regions=asked_possible or units.subjects[0].kind == "region"))
         if namespace:
             links = [ln for ln in links if ln.source.namespace in namespace or ln.destination.namespace in namespace]
     if output is ListFormat.text:
@@ -1128,6 +1243,7 @@ def report(
     force: Force = False,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    exclude: Exclude = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
 ) -> None:
@@ -1150,7 +1266,7 @@ def report(
     _output_path(out, force)
     with _user_errors():
         loaded = _load(Source(files, kubeconfig, context, verbose, keep_texts=True,
-                              default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
+                              default_namespace=default_namespace, exclude=exclude, ignore_unmodelled=ignore_unmodelled,
                               rendering=_rendering(render, helm_values, helm_set), cni=cni), namespace)
         _check_namespaces(loaded.cluster, namespace)
         analyzer = _compile(loaded, warn_no_pods=True)
@@ -1211,6 +1327,7 @@ def lint(
     context: Context = None,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    exclude: Exclude = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
 ) -> None:
@@ -1235,11 +1352,12 @@ def lint(
         rule_ids([*(disable or []), *(enable or [])])  # a typo is an error before any reading
         inputs = [*(files or []), *(paths or [])] or None
         loaded = _load(Source(inputs, kubeconfig, context, verbose, keep_texts=True,
-                              default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
+                              default_namespace=default_namespace, exclude=exclude, ignore_unmodelled=ignore_unmodelled,
                               rendering=_rendering(render, helm_values, helm_set), cni=cni), namespace)
         _check_namespaces(loaded.cluster, namespace)
         with _phase("linting"):
-            report = run_lint(loaded.cluster, namespace or (), disable or (), enable or ())
+            report = run_lint(loaded.cluster, namespace or (), disable or (), enable or (),
+                              unmodelled=loaded.unmodelled)
     report = report.with_positions(Positions(loaded.texts).find)
     if output is LintFormat.sarif:
         _write([lint_sarif(report, __version__)])
@@ -1388,6 +1506,7 @@ def replay(
     context: Context = None,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    exclude: Exclude = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
 ) -> None:
@@ -1419,14 +1538,14 @@ def replay(
     before: Analyzer | None = None
     with _user_errors():
         cluster = _load(Source(files, kubeconfig, context, verbose, default_namespace=default_namespace,
-                               ignore_unmodelled=ignore_unmodelled, cni=cni)).cluster
+                               exclude=exclude, ignore_unmodelled=ignore_unmodelled, cni=cni)).cluster
         with _phase("compiling"), frozen_when_built():
             if base:
                 from netpol.replay import versions
 
                 analyzer, before = versions(cluster, _load(Source(
-                    base, verbose=verbose, default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
-                    cni=cni)).cluster)
+                    base, verbose=verbose, default_namespace=default_namespace, exclude=exclude,
+                    ignore_unmodelled=ignore_unmodelled, cni=cni)).cluster)
             else:
                 try:
                     analyzer = Analyzer.with_possible(cluster)
@@ -1442,8 +1561,8 @@ def replay(
             except OSError as exc:
                 _fail(f"{name}: {(exc.strerror or str(exc)).lower()}")
             try:
-                with _phase(f"replaying {name}"):
-                    replayer.add(read_flows(name, stream, flow_format.value, stats, skip_invalid))
+                with _replay_progress(name, replayer.records) as progress:
+                    replayer.add(read_flows(name, stream, flow_format.value, stats, skip_invalid), progress)
             except OSError as exc:
                 _fail(f"{name}: cannot read: {(exc.strerror or str(exc)).lower()}")
             finally:
@@ -1500,19 +1619,24 @@ def _main(
     debug: Annotated[bool, typer.Option(
         DEBUG_FLAG, help="On an internal error (exit 3), print the traceback. Accepted anywhere on the line.",
     )] = False,
+    no_progress: Annotated[bool, typer.Option(
+        NO_PROGRESS_FLAG, help=f"No progress line on a terminal (also {PROGRESS_VAR}=0). Accepted anywhere on the "
+        "line.")] = False,
 ) -> None:
     """Analyse Kubernetes NetworkPolicies: who can reach whom, on which ports, and why."""
+    _QUIET[:] = [True] if no_progress else []
 
 
-def _hoist_debug(argv: list[str]) -> tuple[list[str], bool]:
-    """`--debug` may be given after the command too; typer only knows it before, so move it there."""
+def _hoist(argv: list[str], flag: str) -> tuple[list[str], bool]:
+    """`--debug` and `--no-progress` may be given after the command too; typer only knows them before, so move
+    `flag` there."""
     head, rest = argv[:1], argv[1:]
     cut = rest.index("--") if "--" in rest else len(rest)
-    debug = DEBUG_FLAG in rest[:cut]
-    if debug:
-        rest = [a for a in rest[:cut] if a != DEBUG_FLAG] + rest[cut:]
-        rest.insert(0, DEBUG_FLAG)
-    return head + rest, debug
+    present = flag in rest[:cut]
+    if present:
+        rest = [a for a in rest[:cut] if a != flag] + rest[cut:]
+        rest.insert(0, flag)
+    return head + rest, present
 
 
 def _internal_error(exc: BaseException, debug: bool) -> int:
@@ -1550,8 +1674,9 @@ def main() -> None:
         from typer._completion_classes import completion_init
 
         completion_init()
-    argv, debug = _hoist_debug(sys.argv)
-    bare = argv[1:] in ([], [DEBUG_FLAG])  # no command: the help on stdout, and exit 2 (not a pass for a script)
+    argv, debug = _hoist(_hoist(sys.argv, NO_PROGRESS_FLAG)[0], DEBUG_FLAG)
+    # no command: the help on stdout, and exit 2 (not a pass for a script)
+    bare = not set(argv[1:]) - {DEBUG_FLAG, NO_PROGRESS_FLAG}
     sys.argv = [*argv, "--help"] if bare else argv
     try:
         code = app(standalone_mode=False, prog_name=_prog_name(sys.argv[0]), complete_var=COMPLETE_VAR)

@@ -16,8 +16,9 @@ from typing import Any
 # Annotations are dropped except netpol's own (e.g. a lint suppression).
 KEPT_ANNOTATION_PREFIX = "netpol.io/"
 
-_POD_SPEC = {"containers": {"name": True, "ports": {"containerPort": True, "name": True, "protocol": True}}, "hostNetwork": True, "nodeName": True,
-             "serviceAccountName": True}  # a pod's identity under Cilium
+_POD_SPEC = {"containers": {"name": True, "ports": {"containerPort": True, "name": True, "protocol": True}},
+             "hostNetwork": True, "nodeName": True,
+             "serviceAccountName": True}  # Calico selects by service account; a pod's identity under Cilium
 _TEMPLATE = {"metadata": {"labels": True}, "spec": _POD_SPEC}
 _WORKLOAD = {"replicas": True, "parallelism": True, "template": _TEMPLATE}
 
@@ -43,6 +44,7 @@ _STATUS: dict[str, dict[str, Any]] = {
     "Pod": {"phase": True, "podIP": True, "podIPs": {"ip": True}, "hostIP": True},
     "Node": {"addresses": {"type": True, "address": True}},  # what `nodes` peers and host-network pods match
 }
+CALICO_V3 = "projectcalico.org/v3"
 _OWNER = {"apiVersion": True, "kind": True, "name": True, "controller": True}
 
 
@@ -55,6 +57,8 @@ def shareable(obj: dict[str, Any]) -> dict[str, Any]:
         out["metadata"] = _metadata(meta)
     for part, fields in (("spec", _SPEC), ("specs", _CILIUM), ("status", _STATUS)):
         kept = fields.get(kind) if isinstance(kind, str) else None
+        if part == "spec" and obj.get("apiVersion") == CALICO_V3:
+            kept = True  # Calico's kinds: their spec is nothing but the policy, the tier or the set
         value = _keep(obj[part], kept) if kept is not None and part in obj else None
         if value not in (None, {}):
             out[part] = value

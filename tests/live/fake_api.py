@@ -22,9 +22,14 @@ PLURALS = {
     "StatefulSet": "statefulsets", "DaemonSet": "daemonsets", "Job": "jobs", "CronJob": "cronjobs",
     "Node": "nodes", "AdminNetworkPolicy": "adminnetworkpolicies",
     "BaselineAdminNetworkPolicy": "baselineadminnetworkpolicies", "ClusterNetworkPolicy": "clusternetworkpolicies",
+    "ServiceAccount": "serviceaccounts", "GlobalNetworkPolicy": "globalnetworkpolicies", "Tier": "tiers",
+    "NetworkSet": "networksets", "GlobalNetworkSet": "globalnetworksets", "StagedNetworkPolicy": "stagednetworkpolicies",
+    "StagedGlobalNetworkPolicy": "stagedglobalnetworkpolicies",
+    "StagedKubernetesNetworkPolicy": "stagedkubernetesnetworkpolicies",
 }
 CLUSTER_SCOPED = {"Namespace", "Node", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "ClusterNetworkPolicy",
-                  "CiliumClusterwideNetworkPolicy", "GlobalNetworkPolicy", "CiliumCIDRGroup"}
+                  "CiliumClusterwideNetworkPolicy", "GlobalNetworkPolicy", "Tier", "GlobalNetworkSet",
+                  "StagedGlobalNetworkPolicy", "CiliumCIDRGroup"}
 # Kinds read only where discovery shows them: a request for one that is not stored is a 404.
 DISCOVERED = {"CiliumCIDRGroup": "ciliumcidrgroups"}
 

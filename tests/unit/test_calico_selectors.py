@@ -198,3 +198,8 @@ def test_long_flat_selectors_parse() -> None:
     """A long chain of && and ! is flat: no recursion per term."""
     text = " && ".join(f"k{i} != 'v'" for i in range(5000)) + " && " + "!" * 5001 + "has(x)"
     assert parse(text).evaluate({})
+
+
+def test_global_rewriting() -> None:
+    assert str(replace_all(parse("global() || all()"), Has("ns"), Not(Has("ns")))) == "(!has(ns) || has(ns))"
+    assert str(replace_all(parse("global()"), Has("ns"))) == "global()"
