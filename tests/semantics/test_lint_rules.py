@@ -291,7 +291,7 @@ CASES: dict[str, tuple[str, set[tuple[str, str, str | None]]]] = {
         docs(DB_ONLY_FROM_API, WEB_TO_DB.replace("port: 5432", "port: pg")), set()),
     "NP115 an object of a kind netpol does not evaluate": (
         docs(WEB, "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: x, namespace: default}\n"
-             "spec: {endpointSelector: {}}\n", "apiVersion: crd.antrea.io/v1beta1\nkind: ClusterNetworkPolicy\n"
+             "spec: {endpointSelector: {}, ingress: [{}]}\n", "apiVersion: crd.antrea.io/v1beta1\nkind: ClusterNetworkPolicy\n"
              "metadata: {name: y}\nspec: {priority: 1}\n"),
         {("NP115", "CiliumNetworkPolicy default/x", None), ("NP115", "ClusterNetworkPolicy y", None)}),
     "NP115 near miss: other kinds (a ConfigMap, an Ingress) allow or deny nothing": (
