@@ -387,7 +387,7 @@ def _icmp_field(f: Field) -> ICMPType:
         family_field.fail(f"must be IPv4 or IPv6, not {family!r}")
     type_field = f.child("type").required()
     value = type_field.value
-    if isinstance(value, str) and not value.isdigit():
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
         names = ICMP_NAMES[family]
         if value not in names:
             refuse(type_field, f"ICMP type {value!r} is not an {family} type name (known: {', '.join(names)})")

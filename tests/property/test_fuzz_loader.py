@@ -45,6 +45,12 @@ def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
 @st.composite
 def mutated(draw: st.DrawFn) -> list[dict[str, Any]]:
     docs = copy.deepcopy(draw(st.lists(st.sampled_from(SEEDS), min_size=1, max_size=4)))
+    mutate(draw, docs, values)
+    return docs
+
+
+def mutate(draw: st.DrawFn, docs: list[dict[str, Any]], new: st.SearchStrategy[Any]) -> None:
+    """1 to 3 times: a field of one of `docs` deleted, or replaced with a value of `new` (a copy)."""
     for _ in range(draw(st.integers(1, 3))):
         doc = draw(st.sampled_from(docs))
         path = draw(st.sampled_from(_paths(doc)[1:] or [()]))
@@ -56,8 +62,7 @@ def mutated(draw: st.DrawFn) -> list[dict[str, Any]]:
         if draw(st.booleans()) and isinstance(parent, dict):
             del parent[path[-1]]
         else:
-            parent[path[-1]] = draw(values)
-    return docs
+            parent[path[-1]] = copy.deepcopy(draw(new))  # sampled lists and maps are shared
 
 
 def _load_cleanly(objects: list[Any]) -> None:

@@ -136,6 +136,11 @@ ERRORS: dict[str, tuple[dict[str, Any], str]] = {
                           "spec.ingress[0].icmps[0].fields[0].type: required field is missing"),
     "ICMP type too big": (cnp(ingress({"icmps": [{"fields": [{"type": 256}]}]})),
                           "spec.ingress[0].icmps[0].fields[0].type: must be between 0 and 255, not 256"),
+    "ICMP type of other digits": (cnp(ingress({"icmps": [{"fields": [{"type": "²"}]}]})),
+                                  "spec.ingress[0].icmps[0].fields[0].type: " + REFUSED + "ICMP type '²' is not an "
+                                  "IPv4 type name (known: EchoReply, DestinationUnreachable, Redirect, Echo, "
+                                  "EchoRequest, RouterAdvertisement, RouterSelection, TimeExceeded, ParameterProblem, "
+                                  "Timestamp, TimestampReply, Photuris, ExtendedEchoRequest, ExtendedEchoReply)"),
     "ICMP name of the other family": (
         cnp(ingress({"icmps": [{"fields": [{"family": "IPv6", "type": "Echo"}]}]})),
         "spec.ingress[0].icmps[0].fields[0].type: " + REFUSED + "ICMP type 'Echo' is not an IPv6 type name (known: "
