@@ -44,10 +44,11 @@ if TYPE_CHECKING:
     from netpol.model import Cluster
     from netpol.portsets import Protocol
     from netpol.query import Analyzer
-    from netpol.replay import Progress
+    from netpol.replay import Replayer
     from netpol.selectors import Scope
     from netpol.sources import LoadResult
     from netpol.sources.cluster import ClusterRead
+    from netpol.sources.flows import Progress
     from netpol.sources.render import Rendering
 
 EXIT_OK = 0
@@ -424,9 +425,9 @@ def _phase(message: str) -> Iterator[None]:
 
 
 @contextmanager
-def _replay_progress(name: str, before: int) -> Iterator[Progress | None]:
-    """Replay's progress on stderr, only on a terminal (never in piped output): records read, connections,
-    rate. `before`: the records of earlier flow files, which the rate leaves out."""
+def _replay_progress(name: str, replayer: Replayer) -> Iterator[Progress | None]:
+    """Replay's progress on stderr, only on a terminal (never in piped output): the file's lines read, the
+    records (flows) and connections so far, and the rate."""
     import time
 
     err = _stderr()
@@ -435,10 +436,10 @@ def _replay_progress(name: str, before: int) -> Iterator[Progress | None]:
         return
     started = time.monotonic()
     with err.status(f"netpol: replaying {name}…") as status:
-        def show(records: int, connections: int) -> None:
-            rate = (records - before) / max(time.monotonic() - started, 1e-3)
-            status.update(f"netpol: replaying {name}: {records:,} records, {connections:,} connections, "
-                          f"{rate:,.0f} records/s")
+        def show(lines: int) -> None:
+            rate = lines / max(time.monotonic() - started, 1e-3)
+            status.update(f"netpol: replaying {name}: {lines:,} lines, {replayer.records:,} records, "
+                          f"{replayer.connections:,} connections, {rate:,.0f} lines/s")
 
         yield show
 
@@ -1459,8 +1460,8 @@ def replay(
             except OSError as exc:
                 _fail(f"{name}: {(exc.strerror or str(exc)).lower()}")
             try:
-                with _replay_progress(name, replayer.records) as progress:
-                    replayer.add(read_flows(name, stream, flow_format.value, stats, skip_invalid), progress)
+                with _replay_progress(name, replayer) as progress:
+                    replayer.add(read_flows(name, stream, flow_format.value, stats, skip_invalid, progress))
             except OSError as exc:
                 _fail(f"{name}: cannot read: {(exc.strerror or str(exc)).lower()}")
             finally:

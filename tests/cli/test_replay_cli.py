@@ -160,7 +160,7 @@ def test_progress_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
 
     from netpol import cli
 
-    monkeypatch.setattr("netpol.replay.PROGRESS_EVERY", 2)
+    monkeypatch.setattr("netpol.sources.flows.PROGRESS_EVERY", 2)
     r = run("-", "-f", LIMIT, stdin=FLOWS)  # the runner's stderr is no terminal
     assert "records" not in r.stderr
     terminal = Console(file=io.StringIO(), force_terminal=True, width=200)
@@ -168,4 +168,4 @@ def test_progress_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
     r = run("-", "-f", LIMIT, stdin=FLOWS)
     assert r.exit_code == 1
     shown = terminal.file.getvalue()
-    assert "netpol: replaying -: 4 records, 2 connections, " in shown and " records/s" in shown
+    assert "netpol: replaying -: 5 lines, 4 records, 2 connections, " in shown and " lines/s" in shown
