@@ -45,10 +45,11 @@ if TYPE_CHECKING:
     from netpol.model import Cluster
     from netpol.portsets import Protocol
     from netpol.query import Analyzer
-    from netpol.replay import Progress as ReplayProgress
+    from netpol.replay import Replayer
     from netpol.selectors import Scope
     from netpol.sources import LoadResult
     from netpol.sources.cluster import ClusterRead
+    from netpol.sources.flows import Progress as FlowProgress
     from netpol.sources.render import Rendering
 
 EXIT_OK = 0
@@ -485,18 +486,19 @@ def _report(result: LoadResult, verbose: bool) -> None:
 
 
 @contextmanager
-def _replay_progress(name: str, before: int) -> Iterator[ReplayProgress]:
-    """Replay's progress line: records read, connections, rate. `before`: the records of earlier flow files,
-    which the rate leaves out."""
+def _replay_progress(name: str, replayer: Replayer) -> Iterator[FlowProgress]:
+    """Replay's progress line: the file's lines read, the records (flows) and connections so far, and the
+    rate."""
     import time
 
     from netpol.progress import report
 
     started = time.monotonic()
 
-    def show(records: int, connections: int) -> None:
-        rate = (records - before) / max(time.monotonic() - started, 1e-3)
-        report(f"{records:,} records, {connections:,} connections, {rate:,.0f} records/s")
+    def show(lines: int) -> None:
+        rate = lines / max(time.monotonic() - started, 1e-3)
+        report(f"{lines:,} lines, {replayer.records:,} records, {replayer.connections:,} connections, "
+               f"{rate:,.0f} lines/s")
 
     with _phase(f"replaying {name}"):
         yield show
@@ -1574,8 +1576,8 @@ def replay(
             except OSError as exc:
                 _fail(f"{name}: {(exc.strerror or str(exc)).lower()}")
             try:
-                with _replay_progress(name, replayer.records) as progress:
-                    replayer.add(read_flows(name, stream, flow_format.value, stats, skip_invalid), progress)
+                with _replay_progress(name, replayer) as progress:
+                    replayer.add(read_flows(name, stream, flow_format.value, stats, skip_invalid, progress))
             except OSError as exc:
                 _fail(f"{name}: cannot read: {(exc.strerror or str(exc)).lower()}")
             finally:

@@ -12,7 +12,7 @@ kind of connection, not per line.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -35,9 +35,7 @@ DOMAINS_NOTE = ASSUME_DOMAINS.split("{pod}", 1)[1].split("{", 1)[0]  # "'s egres
 AGGREGATED_KINDS = ("statefulset", "daemonset", "replicaset", "job", "replicationcontroller")
 OWNER_KINDS = ("deployment", "cronjob")
 RECORDS_KEPT = 100  # record names kept per connection (the count is always exact): memory stays per connection
-PROGRESS_EVERY = 1 << 15  # records between two calls of the progress callback
 MAX_BY_ID = 1 << 16  # connections remembered by their endpoints' identity; starts over when full (memory bounded)
-Progress = Callable[[int, int], None]  # (records added so far, connections so far)
 
 MEANS_BREAK = ("observed passing, but these policies deny it: applying them breaks this traffic (if they "
                "are applied already, the plugin does not enforce them as written)")
@@ -143,9 +141,13 @@ class Replayer:
         engine = analyzer.engine  # tiered `networks` peers: a pod without a known IP may be in one
         self._tier_networks = bool(set(engine.blocks) - engine.ip_blocks)
 
-    def add(self, flows: Iterable[Flow], progress: Progress | None = None) -> None:
-        """Merge `flows` into their connections; `progress(records, connections)` is called every
-        PROGRESS_EVERY records and once at the end (the CLI shows it on a terminal)."""
+    @property
+    def connections(self) -> int:
+        """Distinct connections so far (with `records`, what a progress display shows)."""
+        return len(self._seen)
+
+    def add(self, flows: Iterable[Flow]) -> None:
+        """Merge `flows` into their connections."""
         by_id = self._by_id
         for flow in flows:
             # the reader hands out each endpoint's object again and again: by identity first (a FlowEndpoint's
@@ -168,10 +170,6 @@ class Replayer:
                     seen.first, seen.first_key = flow.time, t
                 if seen.last is None or t > seen.last_key:
                     seen.last, seen.last_key = flow.time, t
-            if progress is not None and not self.records % PROGRESS_EVERY:
-                progress(self.records, len(self._seen))
-        if progress is not None:
-            progress(self.records, len(self._seen))
 
     def _connection_of(self, flow: Flow) -> _Seen:
         """The connection a flow belongs to, its endpoints placed (by value), remembered by identity."""

@@ -14,7 +14,7 @@ import csv
 import ipaddress
 import json
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import IO, Any, Literal
@@ -27,6 +27,8 @@ Observed = Literal["allowed", "denied"] | None
 FlowFormat = Literal["hubble", "calico", "kube-network-policies", "csv"]
 FORMATS: tuple[FlowFormat, ...] = ("hubble", "calico", "kube-network-policies", "csv")
 MAX_LINE = 1 << 20  # bytes in one line: a Hubble flow is about 2 KB; a longer line is not a flow
+PROGRESS_EVERY = 1 << 15  # lines read between two calls of read_flows' progress callback
+Progress = Callable[[int], None]  # lines read so far
 
 # Cilium's drop reasons that are policy decisions (flow.proto DropReason); other drops are not verdicts.
 POLICY_DROPS = frozenset({"POLICY_DENIED", "POLICY_DENY", "AUTH_REQUIRED"})
@@ -86,10 +88,15 @@ class _Skip(Exception):
 
 
 def read_flows(name: str, stream: IO[bytes], fmt: str, stats: FlowStats, skip_invalid: bool = False,
-               ) -> Iterator[Flow]:
-    """The flows of one file, streamed. `fmt`: "auto" (decided on the first non-empty line) or a format."""
+               progress: Progress | None = None) -> Iterator[Flow]:
+    """The flows of one file, streamed. `fmt`: "auto" (decided on the first non-empty line) or a format.
+    `progress(lines)` is called every PROGRESS_EVERY lines read and at the end (the CLI shows it on a
+    terminal): lines, not flows, since many lines of an export describe no new connection."""
     reader: _LineReader | None = None
+    number = 0
     for number, text in _lines(name, stream):
+        if progress is not None and not number % PROGRESS_EVERY:
+            progress(number)
         if not text or text.isspace():  # (not text.strip(), which copies every line)
             continue
         try:
@@ -111,6 +118,8 @@ def read_flows(name: str, stream: IO[bytes], fmt: str, stats: FlowStats, skip_in
             continue
         stats.flows += 1
         yield flow
+    if progress is not None:
+        progress(number)
 
 
 def _lines(name: str, stream: IO[bytes]) -> Iterator[tuple[int, str]]:

@@ -136,3 +136,17 @@ def test_graph_without_ignored_objects_has_no_such_row(tmp_path: Path) -> None:
     (tmp_path / "shop.yaml").write_text(SHOP.split("---\napiVersion: security.istio.io")[0])
     r = runner.invoke(app, ["graph", "-f", str(tmp_path / "shop.yaml")])
     assert r.exit_code == 0 and "not evaluated" not in r.stdout
+
+
+def test_lint_names_policy_kinds_a_live_read_could_not_list() -> None:
+    from netpol.lint import lint
+    from netpol.model import Cluster
+    from netpol.sources.unmodelled import Unmodelled
+
+    unread = ("adminnetworkpolicies (policy.networking.k8s.io/v1alpha1), forbidden (403), so the Admin tier could "
+              "not be read")
+    report = lint(Cluster(), unmodelled=Unmodelled(unread=(unread,)))
+    assert [(f.rule.id, f.message, f.object, f.namespace, f.location) for f in report.findings] == [
+        ("NP115", f"{unread}: not evaluated by netpol; it may allow or deny traffic that these findings do not see",
+         unread, None, None)]
+    assert report.fails("warning")

@@ -158,7 +158,7 @@ def test_progress_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
 
     from netpol import cli
 
-    monkeypatch.setattr("netpol.replay.PROGRESS_EVERY", 2)
+    monkeypatch.setattr("netpol.sources.flows.PROGRESS_EVERY", 2)
     monkeypatch.delenv("NETPOL_PROGRESS", raising=False)
     monkeypatch.setenv("TERM", "xterm")
     r = run("-", "-f", LIMIT, stdin=FLOWS)  # the runner's stderr is no terminal
@@ -167,4 +167,4 @@ def test_progress_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
     r = run("-", "-f", LIMIT, stdin=FLOWS)
     assert r.exit_code == 1
     shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", r.stderr)
-    assert "netpol: replaying -: 4 records, 2 connections, " in shown and " records/s" in shown
+    assert "netpol: replaying -: 5 lines, 4 records, 2 connections, " in shown and " lines/s" in shown

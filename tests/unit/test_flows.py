@@ -339,3 +339,13 @@ def test_hubble_skipped_shapes_are_counted_each_time() -> None:
     flows, stats = read(reply + reply.replace("t1", "t2") + hubble_line("t3"))
     assert [f.time for f in flows] == ["t3"]
     assert stats.skipped == {"not a connection's first TCP segment (no SYN, or ACK set)": 2}
+
+
+def test_progress_counts_lines_read_skipped_ones_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("netpol.sources.flows.PROGRESS_EVERY", 2)
+    calls: list[int] = []
+    reply = hubble_line("t1").replace('"flags":{"SYN":true}', '"flags":{"SYN":true,"ACK":true}')
+    text = hubble_line("t1") + "\n" + reply + reply + hubble_line("t2")
+    flows = list(read_flows("f", io.BytesIO(text.encode()), "auto", FlowStats(), progress=calls.append))
+    assert [f.record for f in flows] == ["f:1", "f:5"]
+    assert calls == [2, 4, 5]

@@ -209,16 +209,13 @@ def test_tiered_networks_and_a_pod_without_known_ip(ip: str | None, predicted: s
     assert (c.predicted, c.classification) == ("allowed", "unchanged")
 
 
-def test_progress_every_n_records_and_at_the_end(analyzer: Analyzer, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_records_and_connections_counted_as_they_stream(analyzer: Analyzer) -> None:
     from netpol.replay import Replayer
 
-    monkeypatch.setattr("netpol.replay.PROGRESS_EVERY", 2)
-    calls: list[tuple[int, int]] = []
     replayer = Replayer(analyzer)
     replayer.add([flow(ep("a/client"), ep("a/web"), 80, "allowed", n) for n in range(1, 4)]
-                 + [flow(ep("b/other"), ep("a/web"), 80, None, 4), flow(ep("10.0.0.11"), ep("a/web"), 80, None, 5)],
-                 lambda records, connections: calls.append((records, connections)))
-    assert calls == [(2, 1), (4, 2), (5, 2)]
+                 + [flow(ep("b/other"), ep("a/web"), 80, None, 4), flow(ep("10.0.0.11"), ep("a/web"), 80, None, 5)])
+    assert (replayer.records, replayer.connections) == (5, 2)
 
 
 def test_connections_merge_by_value_whatever_objects_carry_them(analyzer: Analyzer,
