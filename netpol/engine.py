@@ -23,6 +23,7 @@ import ipaddress
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from functools import cached_property
+from itertools import groupby
 from typing import TYPE_CHECKING, NamedTuple, TypeVar
 
 if TYPE_CHECKING:  # numpy and networkx cost 0.5 s to import: only the commands that need them do
@@ -30,27 +31,28 @@ if TYPE_CHECKING:  # numpy and networkx cost 0.5 s to import: only the commands 
     import numpy as np
     import numpy.typing as npt
 
-from netpol.compile import CompiledRule, RuleRef, Target, compile_policies, resolve_ports
-from netpol.model import (
-    DIRECTIONS,
-    Cluster,
-    ContainerPort,
-    Direction,
-    IPAddress,
-    IPBlock,
-    IPBlockPeer,
-    IPNetwork,
-    NetworkPolicy,
-    Node,
-    Pod,
-    PodPeer,
-    Tier,
-    TieredPolicy,
-    TierSelector,
-)
-from netpol.portsets import ALL_PORTS, PortSet, Protocol, union_all
+from netpol.compile import compile_stages, resolve_ports
+from netpol.family_views import FamilyViews
+from netpol.model import DIRECTIONS, Cluster, ContainerPort, Direction, IPAddress, IPBlock, IPNetwork, Pod
+from netpol.portsets import ALL_PORTS, PortSet, Protocol
 from netpol.selectors import LabelSelector
-from netpol.tiers import CompiledTierRule, TierHit, Walk, compile_tiers, port_atoms, tier_ports, walk
+from netpol.stages import (
+    Addresses,
+    Everything,
+    NamedPort,
+    NodePods,
+    NodeRule,
+    Nodes,
+    Peer,
+    PortMatch,
+    PortRange,
+    Pods,
+    Stage,
+    StageRule,
+    Stages,
+    Subject,
+)
+from netpol.walk import Hit, Step, Walk, spans_atoms, walk_stages
 
 _OTHER = "\x00other"  # a label value no selector can name
 
@@ -89,70 +91,65 @@ class PodClass:
 
 @dataclass(frozen=True)
 class PeerMatch:
-    """What one rule's peers match: class bitsets, external blocks, or everything."""
+    """What one rule's peers match: class bitsets, addresses (blocks, node addresses), or everything."""
 
     classes: int
-    via_ip_block: int  # classes matched only because their IPs fall in an ipBlock
+    via_ip_block: int  # classes matched only because their IPs fall in an address block
     blocks: tuple[IPBlock, ...]
+    node_ips: frozenset[IPAddress]
     everything: bool
 
     def matches_class(self, cls: int) -> bool:
         return self.everything or bool((self.classes >> cls) & 1)
 
     def matches_ip(self, ip: IPAddress) -> bool:
-        return self.everything or any(b.contains(ip) for b in self.blocks)
+        return self.everything or ip in self.node_ips or any(b.contains(ip) for b in self.blocks)
 
 
-@dataclass(frozen=True)
-class TierPeerMatch:
-    """What one tiered rule's peers match: class bitsets, addresses (networks, node addresses), or all."""
-
-    classes: int
-    networks: tuple[IPNetwork, ...]
-    node_ips: frozenset[IPAddress]
-    everything: bool  # a Deny or Pass with a peer netpol does not know: fails closed
-
-    def matches_class(self, cls: int) -> bool:
-        return self.everything or bool((self.classes >> cls) & 1)
-
-    def matches_ip(self, ip: IPAddress) -> bool:
-        return self.everything or ip in self.node_ips or any(
-            ip.version == n.version and ip in n for n in self.networks)
-
-
-@dataclass(frozen=True)
-class Match:
-    """A rule that matched a peer, with the ports it allows towards the destination."""
-
-    ref: RuleRef
-    ports: PortSet
-    via_ip_block: bool = False
+TierPeerMatch = PeerMatch  # one kind of peer match serves every family (netpol.slices names both)
+Entry = tuple[StageRule, PeerMatch]
 
 
 @dataclass(frozen=True)
 class DirectionResult:
-    """One direction of one connection: who isolates the subject and which rules match the peer."""
+    """One direction of one connection: which policies select the subject, which rules match the peer (with
+    the ports they cover), and the walk over the stages that decided every port."""
 
     direction: Direction
-    isolated_by: tuple[str, ...]
-    matches: tuple[Match, ...]
-    from_local_node: bool = False  # the peer is a hostNetwork pod on the subject's node: always allowed
-    walk: Walk | None = None  # the tier walk, when Admin or Baseline policies select the subject
-    tier_hits: tuple[TierHit, ...] = ()  # the tiered rules that match the peer, in evaluation order
+    isolated_by: tuple[str, ...]  # the policies of stages that deny what they leave undecided
+    hits: tuple[Hit, ...]  # in walking order
+    full_walk: Walk
+    first_match: bool = False  # a first-match stage holds rules for the subject: its verdict names the walk
 
     @property
     def isolated(self) -> bool:
         return bool(self.isolated_by)
 
+    @property
+    def walk(self) -> Walk | None:
+        """The walk, where a first-match stage holds rules for the subject (else the allowing rules say it)."""
+        return self.full_walk if self.first_match else None
+
+    @cached_property
+    def matches(self) -> tuple[Hit, ...]:
+        """The rules of stages that decide as a whole which allow the peer some port (not the node rule)."""
+        return tuple(h for h in self.hits if not h.first_match and h.ports and not isinstance(h.ref, NodeRule))
+
+    @property
+    def from_local_node(self) -> bool:
+        """The peer is a hostNetwork pod on the subject's node: the node rule allows it."""
+        return any(isinstance(h.ref, NodeRule) for h in self.hits)
+
+    @property
+    def tier_hits(self) -> tuple[Hit, ...]:
+        """The first-match rules that match the peer, in evaluation order."""
+        return tuple(h for h in self.hits if h.first_match)
+
     @cached_property
     def ports(self) -> PortSet:
-        if self.walk is not None:
-            return self.walk.allowed
-        if not self.isolated or self.from_local_node:
-            return ALL_PORTS
-        return union_all(m.ports for m in self.matches)
+        return self.full_walk.allowed
 
-    def allowed_by(self, protocol: Protocol, port: int) -> tuple[Match, ...]:
+    def allowed_by(self, protocol: Protocol, port: int) -> tuple[Hit, ...]:
         return tuple(m for m in self.matches if m.ports.contains(protocol, port))
 
 
@@ -178,7 +175,7 @@ class AddressRange:
         return ", ".join(str(n) for n in self.networks)
 
 
-_Entry = TypeVar("_Entry", bound=tuple[object, PeerMatch | TierPeerMatch])
+_Entry = TypeVar("_Entry", bound=tuple[object, PeerMatch])
 PeerRef = int | IPAddress  # a class id, or an address outside the cluster
 _STRIPE = 256  # 8x8 blocks per stripe when transposing: 2048 rows at a time
 _TRANSPOSE_MASKS = ((7, 0x00AA00AA00AA00AA), (14, 0x0000CCCC0000CCCC), (28, 0x00000000F0F0F0F0))
@@ -209,44 +206,36 @@ class ClassMatrix:
         return int(np.bitwise_count(self.packed).sum(dtype=np.int64))
 
 
-class Engine:
-    """Compiled cluster: classes, per-class isolation and rules, and the allow-graph."""
+class Engine(FamilyViews):
+    """Compiled cluster: classes, per-class stage rules, and the allow-graph. It reads the policies only
+    through their intermediate form (netpol/stages.py): every family's stages are walked alike."""
 
     def __init__(self, cluster: Cluster) -> None:
         self.cluster = cluster
-        self.targets: tuple[Target, ...] = compile_policies(cluster.policies)
-        tier_pod, tier_ns = _tier_selectors(cluster.tiered)
-        self._pod_values = _referenced_values([*_pod_selectors(cluster.policies), *tier_pod])
-        self._ns_values = _referenced_values([*_namespace_selectors(cluster.policies), *tier_ns])
-        self._port_names = {
-            p.port for pol in cluster.policies for d in DIRECTIONS for r in pol.rules(d)
-            for p in r.ports if isinstance(p.port, str)
-        } | {p.name for pol in cluster.tiered for d in DIRECTIONS for r in pol.rules(d) for p in r.ports or ()
-             if p.name is not None}
-        self.ip_blocks = {peer.block for pol in cluster.policies for d in DIRECTIONS for r in pol.rules(d)
-                          for peer in r.peers if isinstance(peer, IPBlockPeer)}  # NetworkPolicy's own
-        self.blocks: tuple[IPBlock, ...] = tuple(sorted(self.ip_blocks | _tier_blocks(cluster), key=str))
-        self._policy_namespaces = {p.namespace for p in cluster.policies}
+        self.stages: Stages = compile_stages(cluster)
+        terms = _Terms(self.stages)
+        self._pod_values = _referenced_values(terms.pod_selectors)
+        self._ns_values = _referenced_values(terms.namespace_selectors)
+        self._port_names = terms.port_names
+        self.blocks: tuple[IPBlock, ...] = tuple(sorted(terms.blocks, key=str))
+        self._policy_namespaces = terms.namespaces
+        self._spans = terms.spans
         self._build_classes()
         self._build_index()
         self._selector_cache: dict[tuple[str, LabelSelector], int] = {}
-        self._resolved: dict[tuple[object, tuple[ContainerPort, ...] | None], PortSet] = {}
+        self._resolved: dict[tuple[PortMatch, tuple[ContainerPort, ...] | None], PortSet] = {}
         self._results: dict[tuple[object, ...], DirectionResult] = {}  # see evaluate; never evicted, so
         # result ids are stable keys for _both
         self._both: dict[tuple[int, int], PortSet] = {}
-        self.isolating: dict[Direction, list[list[str]]] = {d: [[] for _ in self.classes] for d in DIRECTIONS}
-        self.rules: dict[Direction, list[list[tuple[CompiledRule, PeerMatch]]]] = {
-            d: [[] for _ in self.classes] for d in DIRECTIONS
-        }
+        self._peer_matches: dict[tuple[str, tuple[Peer, ...]], PeerMatch] = {}
+        # Per direction and class, per stage: the rules whose subject holds the class (with what their
+        # peers match), and the names of the stage's policies that select it.
+        self.staged: dict[Direction, list[list[list[Entry]]]] = {}
+        self.selecting: dict[Direction, list[list[list[str]]]] = {}
         # Per direction, (subject classes, their rules): each rule's subjects, read once (netpol.slices).
-        self.applied: dict[Direction, list[tuple[list[int], Sequence[tuple[CompiledRule | CompiledTierRule,
-                                                                     PeerMatch | TierPeerMatch]]]]] = {
-            d: [] for d in DIRECTIONS}
-        self._peer_matches: dict[tuple[object, str | None], PeerMatch] = {}
-        self._apply_targets()
-        self.tier_rules = compile_tiers(cluster.tiered)
-        self.tiered: dict[tuple[Tier, Direction], list[list[tuple[CompiledTierRule, TierPeerMatch]]]] = {}
-        self._apply_tiers()
+        self.applying: dict[Direction, list[tuple[list[int], list[Entry]]]] = {}
+        for d in DIRECTIONS:
+            self._apply(d)
 
     # -- classes and index -------------------------------------------------
 
@@ -281,6 +270,7 @@ class Engine:
         self.all_bits = (1 << len(self.classes)) - 1
         self.host_bits = 0
         self._ns_bits: dict[str, int] = {}
+        self._node_bits: dict[str, int] = {}
         index: dict[str, dict[tuple[str, str], int]] = {"pod": {}, "ns": {}}
         key_index: dict[str, dict[str, int]] = {"pod": {}, "ns": {}}
         for cid, key in enumerate(self._keys):
@@ -289,6 +279,8 @@ class Engine:
                 self.host_bits |= bit
             if key.namespace is not None:
                 self._ns_bits[key.namespace] = self._ns_bits.get(key.namespace, 0) | bit
+            if key.node is not None:
+                self._node_bits[key.node] = self._node_bits.get(key.node, 0) | bit
             for kind, projection in (("ns", key.namespace_labels), ("pod", key.pod_labels)):
                 for k, v in projection:
                     index[kind][(k, v)] = index[kind].get((k, v), 0) | bit
@@ -326,27 +318,29 @@ class Engine:
     def namespace_bits(self, namespace: str) -> int:
         return self._ns_bits.get(namespace, 0)
 
-    def selected_by(self, namespace: str, pod_selector: LabelSelector) -> int:
-        """Classes a NetworkPolicy in `namespace` with this podSelector selects (never hostNetwork pods)."""
-        return self.namespace_bits(namespace) & self.select("pod", pod_selector) & ~self.host_bits
-
-    def pod_peer_classes(self, peer: PodPeer, namespace: str) -> int:
-        """Classes a podSelector/namespaceSelector peer of a policy in `namespace` matches (both must: AND;
-        no namespaceSelector: the policy's own namespace; hostNetwork pods never)."""
-        ns_bits = (self.namespace_bits(namespace) if peer.namespace_selector is None
-                   else self.select("ns", peer.namespace_selector))
-        pod_bits = self.all_bits if peer.pod_selector is None else self.select("pod", peer.pod_selector)
+    def pods_bits(self, pods: Pods) -> int:
+        """Classes a `Pods` subject or peer holds (never hostNetwork pods)."""
+        if pods.namespace is not None:
+            ns_bits = self.namespace_bits(pods.namespace)
+        else:
+            ns_bits = self.all_bits if pods.namespace_selector is None else self.select("ns", pods.namespace_selector)
+        pod_bits = self.all_bits if pods.pod_selector is None else self.select("pod", pods.pod_selector)
         return ns_bits & pod_bits & ~self.host_bits
 
+    def subject_bits(self, subject: Subject) -> int:
+        if isinstance(subject, NodePods):
+            return self._node_bits.get(subject.node, 0)
+        return self.pods_bits(subject)
+
     def admitting(self, d: int, wanted: PortSet) -> int:
-        """Classes that class d's ingress could admit on some port of `wanted`: with NetworkPolicies alone
-        isolating it, its node's hostNetwork classes and the peers of rules that allow such a port; else
-        every class. A filter before exact answers, which also need the source's egress."""
-        if not self.is_isolated("ingress", d) or self.has_tier_rules("ingress", d):
+        """Classes that class d's ingress could admit on some port of `wanted`: where one stage that decides
+        as a whole isolates it and no other holds rules for it, the peers of rules that allow such a port;
+        else every class. A filter before exact answers, which also need the source's egress."""
+        if self._union_stage("ingress", d) is None:
             return self.all_bits
-        bits = self.local_node_bits(d, "ingress")
-        for rule, pm in self.rules["ingress"][d]:
-            if self.resolve(rule, self.classes[d].named_ports).intersection(wanted):
+        bits = 0
+        for rule, pm in self._entries("ingress", d):
+            if self.resolve_ports(rule.ports, self.classes[d].named_ports).intersection(wanted):
                 bits |= pm.classes
         return bits
 
@@ -354,132 +348,105 @@ class Engine:
         """Classes whose pod IPs fall in `block` (a block some rule names)."""
         return self._block_bits.get(block, 0)
 
-    # -- policies ----------------------------------------------------------
+    # -- stages ------------------------------------------------------------
 
-    def _peer_match(self, rule: CompiledRule, namespace: str) -> PeerMatch:
-        """What the rule's peers match; rules with the same peers share one (only a peer without a
-        namespaceSelector depends on the policy's namespace), which saves a class bitset per rule."""
-        relative = any(isinstance(p, PodPeer) and p.namespace_selector is None for p in rule.peers)
-        key = (rule.peers, namespace if relative else None)
+    def _apply(self, direction: Direction) -> None:
+        """Per class, each stage's rules whose subject holds it, in order, and the policies selecting it."""
+        stages = self.stages[direction]
+        n = len(self.classes)
+        staged: list[list[list[Entry]]] = [[[] for _ in stages] for _ in range(n)]
+        selecting: list[list[list[str]]] = [[[] for _ in stages] for _ in range(n)]
+        applying: list[tuple[list[int], list[Entry]]] = []
+        ids: dict[Subject, list[int]] = {}
+        for k, stage in enumerate(stages):
+            for policy in stage.policies:
+                cids = ids.get(policy.subject)
+                if cids is None:
+                    cids = ids[policy.subject] = bit_ids(self.subject_bits(policy.subject))
+                for cid in cids:
+                    selecting[cid][k].append(policy.name)
+            for subject, run in groupby(stage.rules, key=lambda r: r.subject):
+                cids = ids.get(subject)
+                if cids is None:
+                    cids = ids[subject] = bit_ids(self.subject_bits(subject))
+                if not cids:
+                    continue
+                entries = [(rule, self._peer_match(stage, rule)) for rule in run]
+                applying.append((cids, entries))
+                for cid in cids:
+                    staged[cid][k].extend(entries)
+        self.staged[direction], self.selecting[direction], self.applying[direction] = staged, selecting, applying
+
+    def _peer_match(self, stage: Stage, rule: StageRule) -> PeerMatch:
+        """What the rule's peers match; rules of a stage with the same peers share one, which saves a class
+        bitset per rule."""
+        key = (stage.name, rule.peers)
         cached = self._peer_matches.get(key)
         if cached is None:
-            cached = self._peer_matches[key] = self._match_peers(rule, namespace)
+            cached = self._peer_matches[key] = self._match_peers(rule.peers)
         return cached
 
-    def _match_peers(self, rule: CompiledRule, namespace: str) -> PeerMatch:
-        if not rule.peers:
-            return PeerMatch(self.all_bits, 0, (), True)
-        by_selector = 0
-        by_block = 0
-        blocks = []
-        for peer in rule.peers:
-            if isinstance(peer, PodPeer):
-                by_selector |= self.pod_peer_classes(peer, namespace)
-            else:
+    def _match_peers(self, peers: tuple[Peer, ...]) -> PeerMatch:
+        if any(isinstance(p, Everything) for p in peers):
+            return PeerMatch(self.all_bits, 0, (), frozenset(), True)
+        by_selector = by_block = 0
+        blocks: list[IPBlock] = []
+        node_ips: set[IPAddress] = set()
+        for peer in peers:
+            if isinstance(peer, Pods):
+                by_selector |= self.pods_bits(peer)
+            elif isinstance(peer, Addresses):
                 by_block |= self._block_bits[peer.block]
                 blocks.append(peer.block)
-        return PeerMatch(by_selector | by_block, by_block & ~by_selector, tuple(blocks), False)
+            elif isinstance(peer, Nodes):
+                node_ips.update(peer.addresses)
+                for name in peer.names:
+                    by_selector |= self._host_bits_by_node.get(name, 0)
+        return PeerMatch(by_selector | by_block, by_block & ~by_selector, tuple(blocks), frozenset(node_ips), False)
 
-    def _apply_targets(self) -> None:
-        for target in self.targets:
-            selected = self.selected_by(target.namespace, target.pod_selector)
-            matches = [(rule, self._peer_match(rule, target.namespace)) for rule in target.rules]
-            cids = bit_ids(selected)
-            self.applied[target.direction].append((cids, matches))
-            for cid in cids:
-                self.isolating[target.direction][cid].extend(target.policies)
-                self.rules[target.direction][cid].extend(matches)
+    def _entries(self, direction: Direction, cls: int) -> Iterator[Entry]:
+        """Every rule that holds class `cls` in `direction`, stage after stage."""
+        for entries in self.staged[direction][cls]:
+            yield from entries
 
-    # -- tiered policies ---------------------------------------------------
-
-    def _apply_tiers(self) -> None:
-        """Per class and direction, the Admin and Baseline rules whose subject selects it, in order."""
-        nodes = self.cluster.nodes_by_name
-        for (tier, direction), rules in self.tier_rules.items():
-            per_class: list[list[tuple[CompiledTierRule, TierPeerMatch]]] = [[] for _ in self.classes]
-            for rule in rules:
-                subject = self.tier_select(rule.subject)
-                if not subject:
-                    continue
-                pm = self._tier_peer_match(rule, nodes)
-                cids = bit_ids(subject)
-                self.applied[direction].append((cids, [(rule, pm)]))
-                for cid in cids:
-                    per_class[cid].append((rule, pm))
-            self.tiered[(tier, direction)] = per_class
+    def _union_stage(self, direction: Direction, cls: int) -> int | None:
+        """The one stage that decides for class `cls` as a union of allows (it selects the class, decides as a
+        whole and denies the rest), when no other stage holds rules for or selects it; else None."""
+        found = None
+        for k, stage in enumerate(self.stages[direction]):
+            if self.staged[direction][cls][k] or self.selecting[direction][cls][k]:
+                if found is not None or stage.first_match or stage.end != "Deny" \
+                        or not self.selecting[direction][cls][k]:
+                    return None
+                found = k
+        return found
 
     @cached_property
     def port_atoms(self) -> tuple[tuple[Protocol, int, int], ...]:
         """Per protocol, the intervals of 1-65535 that every rule treats alike (protocol, first, last): cut at
-        every port and range a NetworkPolicy or tiered rule names, and at every named port as the pods
-        declare it. A verdict on one port of an atom is the verdict on all of it."""
-        spans = {(c.protocol, c.port, c.port) for table in self.by_named_ports for c in table}
-        spans.update((p.protocol, p.port, p.end_port or p.port) for pol in self.cluster.policies
-                     for rules in (pol.ingress, pol.egress) for r in rules for p in r.ports if isinstance(p.port, int))
-        return tuple(port_atoms([r for rules in self.tier_rules.values() for r in rules], spans))
+        every port and range a rule names, and at every named port as the pods declare it. A verdict on one
+        port of an atom is the verdict on all of it."""
+        spans = {(c.protocol, c.port, c.port) for table in self.by_named_ports for c in table} | self._spans
+        return tuple(spans_atoms(spans))
 
     @cached_property
-    def tier_atoms(self) -> tuple[tuple[Protocol, int], ...]:
-        """One port per atom: probes for "allowed on some port" with tiers."""
-        if not self.tier_rules:
-            return ()
+    def atoms(self) -> tuple[tuple[Protocol, int], ...]:
+        """One port per atom: probes for "allowed on some port" where the stages' order matters."""
         return tuple((proto, first) for proto, first, _ in self.port_atoms)
-
-    def tier_select(self, sel: TierSelector) -> int:
-        pods = self.all_bits if sel.pod_selector is None else self.select("pod", sel.pod_selector)
-        return self.select("ns", sel.namespace_selector) & pods & ~self.host_bits
-
-    def _tier_peer_match(self, rule: CompiledTierRule, nodes: dict[str, Node]) -> TierPeerMatch:
-        classes, everything = 0, False
-        networks: list[IPNetwork] = []
-        node_ips: set[IPAddress] = set()
-        for peer in rule.peers:
-            if peer.unknown is not None:
-                everything = everything or rule.ref.action != "Accept"  # fails closed
-            elif peer.pods is not None:
-                classes |= self.tier_select(peer.pods)
-            elif peer.networks:
-                networks.extend(peer.networks)
-                for net in peer.networks:
-                    classes |= self._block_bits[IPBlock(net)]
-            elif peer.nodes is not None:
-                matching = {n.name for n in nodes.values() if peer.nodes.matches(n.label_map)}
-                node_ips.update(ip for name in matching for ip in nodes[name].addresses)
-                for c in self.classes:
-                    if c.host_network and c.node in matching:
-                        classes |= 1 << c.id
-        return TierPeerMatch(self.all_bits if everything else classes, tuple(networks), frozenset(node_ips),
-                             everything)
-
-    def tier_lists(self, direction: Direction, cls: int) -> tuple[list[tuple[CompiledTierRule, TierPeerMatch]],
-                                                                      list[tuple[CompiledTierRule, TierPeerMatch]]]:
-        admin = self.tiered.get(("Admin", direction))
-        baseline = self.tiered.get(("Baseline", direction))
-        return (admin[cls] if admin else []), (baseline[cls] if baseline else [])
-
-    def has_tier_rules(self, direction: Direction, cls: int) -> bool:
-        admin, baseline = self.tier_lists(direction, cls)
-        return bool(admin or baseline)
 
     # -- verdicts ----------------------------------------------------------
 
-    def resolve(self, rule: CompiledRule | CompiledTierRule, destination: tuple[ContainerPort, ...] | None
-                ) -> PortSet:
-        """A rule's ports towards one destination (NetworkPolicy or tiered), resolved once per (ports,
-        named-port table); the two kinds of ports never compare equal, so they share the cache."""
-        key = (rule.ports, destination)
+    def resolve_ports(self, ports: PortMatch, destination: tuple[ContainerPort, ...] | None) -> PortSet:
+        """A rule's ports towards one destination, resolved once per (ports, named-port table)."""
+        key = (ports, destination)
         cached = self._resolved.get(key)
         if cached is None:
-            if isinstance(rule, CompiledTierRule):
-                cached = tier_ports(rule.ports, destination)
-            else:
-                cached = resolve_ports(rule.ports, destination)
-            self._resolved[key] = cached
+            cached = self._resolved[key] = resolve_ports(ports, destination)
         return cached
 
     def evaluate(self, direction: Direction, subject: int, peer: PeerRef,
                  destination: tuple[ContainerPort, ...] | None) -> DirectionResult:
-        """Isolation of class `subject` in `direction` and its rules that match `peer`.
+        """The stages' verdict for class `subject` in `direction` towards `peer`, with provenance.
 
         `destination` is the named-port table the ports resolve against: the
         subject's for ingress, the peer's for egress (None outside the cluster).
@@ -487,50 +454,31 @@ class Engine:
         (and how), so it is shared by every peer that matches the same rules:
         the allow-graph builds each once.
         """
-        rules = self.rules[direction][subject]
-        hits: list[tuple[int, bool]] = []  # (rule index, matched only through an ipBlock)
-        for i, (_, pm) in enumerate(rules):
-            if isinstance(peer, int):
-                if pm.matches_class(peer):
-                    hits.append((i, not pm.everything and bool((pm.via_ip_block >> peer) & 1)))
-            elif pm.matches_ip(peer):
-                hits.append((i, False))
-        local = isinstance(peer, int) and self._is_local_node(direction, peer, subject)
-        admin, baseline = self.tier_lists(direction, subject)
-        tier_hits = tuple(
-            tuple(i for i, (_, pm) in enumerate(lst) if (pm.matches_class(peer) if isinstance(peer, int)
-                                                          else pm.matches_ip(peer)))
-            for lst in (admin, baseline))
-        key = (direction, subject, tuple(hits), destination, local, tier_hits)
+        staged = self.staged[direction][subject]
+        hits = tuple(tuple(
+            (i, not pm.everything and bool((pm.via_ip_block >> peer) & 1)) if isinstance(peer, int) else (i, False)
+            for i, (_, pm) in enumerate(entries)
+            if (pm.matches_class(peer) if isinstance(peer, int) else pm.matches_ip(peer)))
+            for entries in staged)
+        key = (direction, subject, hits, destination)
         cached = self._results.get(key)
         if cached is None:
-            matches = []
-            for i, via_block in hits:
-                ports = self.resolve(rules[i][0], destination)
-                if ports:
-                    matches.append(Match(rules[i][0].ref, ports, via_block))
-            isolated_by = self._isolated_by(direction, subject)
-            tier_walk = None
-            admin_hits = tuple(TierHit(admin[i][0].ref, self.resolve(admin[i][0], destination))
-                               for i in tier_hits[0])
-            baseline_hits = tuple(TierHit(baseline[i][0].ref, self.resolve(baseline[i][0], destination))
-                                  for i in tier_hits[1])
-            if admin or baseline:
-                v1_ports = ALL_PORTS if local else union_all(m.ports for m in matches)
-                tier_walk = walk(admin_hits, bool(isolated_by) or local, v1_ports, baseline_hits)
-            cached = self._results[key] = DirectionResult(direction, isolated_by, tuple(matches), local, tier_walk,
-                                                          admin_hits + baseline_hits)
+            cached = self._results[key] = self._result(direction, subject, hits, destination)
         return cached
 
-    def _isolated_by(self, direction: Direction, cls: int) -> tuple[str, ...]:
-        return tuple(sorted(set(self.isolating[direction][cls])))
-
-    def _is_local_node(self, direction: Direction, peer: int, subject: int) -> bool:
-        """Traffic with a pod's own node is always allowed (egress only where the plugin exempts it); a
-        hostNetwork pod speaks for its node."""
-        p, s = self.classes[peer], self.classes[subject]
-        return (p.host_network and p.node is not None and p.node == s.node
-                and (direction == "ingress" or self.cluster.dataplane.own_node_egress_allowed))
+    def _result(self, direction: Direction, subject: int, hits: tuple[tuple[tuple[int, bool], ...], ...],
+                destination: tuple[ContainerPort, ...] | None) -> DirectionResult:
+        stages, staged = self.stages[direction], self.staged[direction][subject]
+        selecting = self.selecting[direction][subject]
+        steps = [Step(stage, bool(selecting[k]),
+                      [Hit(staged[k][i][0], self.resolve_ports(staged[k][i][0].ports, destination), stage.first_match,
+                           via) for i, via in hits[k]])
+                 for k, stage in enumerate(stages)]
+        isolated_by = tuple(sorted({name for k, stage in enumerate(stages) if stage.end == "Deny"
+                                    for name in selecting[k]}))
+        first_match = any(stage.first_match and staged[k] for k, stage in enumerate(stages))
+        return DirectionResult(direction, isolated_by, tuple(h for step in steps for h in step.hits),
+                               walk_stages(steps), first_match)
 
     def connection(self, src: PeerRef, dst: PeerRef) -> tuple[DirectionResult | None, DirectionResult | None]:
         """(egress of src, ingress of dst); None for a side outside the cluster."""
@@ -580,11 +528,11 @@ class Engine:
         width = (n + 7) // 8
         admits = np.zeros((8 * width, width), np.uint8)  # square, padded to whole bytes
         for d in range(n):
-            admits[d] = np.frombuffer(self._admits(d, probe).to_bytes(width, "little"), np.uint8)
+            admits[d] = np.frombuffer(self.one_side("ingress", d, probe).to_bytes(width, "little"), np.uint8)
         rows = _transpose(admits)  # row s: the destinations whose ingress admits s
         del admits
         for s in range(n):
-            sends = np.frombuffer(self._sends(s, probe).to_bytes(width, "little"), np.uint8)
+            sends = np.frombuffer(self.one_side("egress", s, probe).to_bytes(width, "little"), np.uint8)
             np.bitwise_and(rows[s], sends, out=rows[s])
         return ClassMatrix(rows, n)
 
@@ -596,15 +544,70 @@ class Engine:
 
         reached = np.zeros(len(self.classes), dtype=bool)
         for d in bit_ids(targets):
-            for s in bit_ids(self._admits(d, probe)):
-                if not reached[s] and (self._sends(s, probe) >> d) & 1 and (s != d or not self.classes[s].lone):
+            for s in bit_ids(self.one_side("ingress", d, probe)):
+                if not reached[s] and (self.one_side("egress", s, probe) >> d) & 1 \
+                        and (s != d or not self.classes[s].lone):
                     reached[s] = True
         return mask_bits(reached)
 
     def one_side(self, direction: Direction, cls: int, probe: tuple[Protocol, int] | None = None) -> int:
         """The peer classes that `cls`'s own side lets through on the probe (None: on some port): whom its
-        egress sends to, or whom its ingress admits. A pair outside it is denied without evaluating it."""
-        return self._sends(cls, probe) if direction == "egress" else self._admits(cls, probe)
+        egress sends to, or whom its ingress admits. A pair outside it is denied without evaluating it.
+
+        Where nothing can deny, every class; where one stage decides as a union of allows, the union of
+        the peers of its rules that allow the probe; else one first-match walk over the stages with
+        bitsets per port atom (for "on some port") and per named-port table of the destinations."""
+        if not self._can_deny(direction, cls):
+            return self.all_bits
+        tables = self._tables(direction, cls)
+        k = self._union_stage(direction, cls)
+        if k is not None:
+            bits = 0
+            for rule, pm in self.staged[direction][cls][k]:
+                for table, group in tables:
+                    if _allows(self.resolve_ports(rule.ports, table), probe):
+                        bits |= pm.classes & group
+            return bits
+        if probe is None:
+            return or_bits(self.one_side(direction, cls, atom) for atom in self.atoms)
+        return or_bits(self._walk_bits(direction, cls, probe, table) & group for table, group in tables)
+
+    def _can_deny(self, direction: Direction, cls: int) -> bool:
+        """Some stage denies something for class `cls`: a Deny rule holds it, or a stage that denies what
+        it leaves undecided selects it."""
+        return any((stage.end == "Deny" and self.selecting[direction][cls][k])
+                   or any(rule.action == "Deny" for rule, _ in self.staged[direction][cls][k])
+                   for k, stage in enumerate(self.stages[direction]))
+
+    def _tables(self, direction: Direction, cls: int) -> list[tuple[tuple[ContainerPort, ...], int]]:
+        """The named-port tables the ports of `cls`'s rules resolve against, with the peers they hold:
+        ingress, its own; egress, each destination's where a rule names a port."""
+        if direction == "ingress":
+            return [(self.classes[cls].named_ports, self.all_bits)]
+        if any(isinstance(p, NamedPort) for rule, _ in self._entries(direction, cls) for p in rule.ports or ()):
+            return list(self.by_named_ports.items())
+        return [((), self.all_bits)]
+
+    def _walk_bits(self, direction: Direction, cls: int, probe: tuple[Protocol, int],
+                   destination: tuple[ContainerPort, ...]) -> int:
+        """Peer classes the walk over the stages allows on the probe: first match per peer, with bitsets."""
+        remaining, allowed = self.all_bits, 0
+        for k, stage in enumerate(self.stages[direction]):
+            entries, selected = self.staged[direction][cls][k], self.selecting[direction][cls][k]
+            passed = 0
+            for rule, pm in entries:
+                if rule.action == "Log" or not self.resolve_ports(rule.ports, destination).contains(*probe):
+                    continue
+                hit = pm.classes & remaining
+                remaining &= ~hit
+                if rule.action == "Allow":
+                    allowed |= hit
+                elif rule.action == "Pass":  # skips the rest of the stage
+                    passed |= hit
+            if selected and stage.end == "Deny":
+                remaining = 0
+            remaining |= passed
+        return allowed | remaining
 
     def peer_regions(self, peers: int, entries: Sequence[_Entry], split_named_ports: bool = True
                      ) -> list[tuple[int, list[_Entry]]]:
@@ -634,28 +637,6 @@ class Engine:
             groups.setdefault(c.named_ports, []).append(c.id)
         return {table: id_bits(ids, len(self.classes)) for table, ids in groups.items()}
 
-    def _sends(self, s: int, probe: tuple[Protocol, int] | None) -> int:
-        if self.has_tier_rules("egress", s):
-            if probe is None:  # on some port: some port atom
-                return or_bits(self._sends(s, atom) for atom in self.tier_atoms)
-            v1 = self._v1_sends(s, probe)
-            admin, baseline = self.tier_lists("egress", s)
-            if not any(p.name is not None for rule, _ in (*admin, *baseline) for p in rule.ports or ()):
-                return self._tier_bits("egress", s, probe, (), v1)  # no named port: one walk for every peer
-            return or_bits(self._tier_bits("egress", s, probe, ports, v1) & group
-                       for ports, group in self.by_named_ports.items())
-        return self._v1_sends(s, probe)
-
-    def _v1_sends(self, s: int, probe: tuple[Protocol, int] | None) -> int:
-        if not self.is_isolated("egress", s):
-            return self.all_bits
-        bits = self.local_node_bits(s, "egress")
-        for rule, pm in self.rules["egress"][s]:
-            for named_ports, group in self.by_named_ports.items():  # egress ports resolve per destination
-                if _allows(self.resolve(rule, named_ports), probe):
-                    bits |= pm.classes & group
-        return bits
-
     def local_node_bits(self, subject: int, direction: Direction) -> int:
         """The hostNetwork classes on the subject's node: its node's own traffic, always allowed (egress to it
         only where the plugin exempts it)."""
@@ -671,59 +652,6 @@ class Engine:
             if c.host_network and c.node is not None:
                 out[c.node] = out.get(c.node, 0) | (1 << c.id)
         return out
-
-    def _admits(self, d: int, probe: tuple[Protocol, int] | None) -> int:
-        if self.has_tier_rules("ingress", d):
-            if probe is None:
-                return or_bits(self._admits(d, atom) for atom in self.tier_atoms)
-            return self._tier_bits("ingress", d, probe, self.classes[d].named_ports, self._v1_admits(d, probe))
-        return self._v1_admits(d, probe)
-
-    def _tier_bits(self, direction: Direction, cls: int, probe: tuple[Protocol, int],
-                   destination: tuple[ContainerPort, ...], v1: int) -> int:
-        """Peer classes the tier walk allows on the probe: first match per peer, with bitsets.
-
-        `v1` is what NetworkPolicy allows (everything when it does not isolate `cls`); `destination`
-        is the named-port table the rules' ports resolve against.
-        """
-        admin, baseline = self.tier_lists(direction, cls)
-        remaining, allowed, passed = self.all_bits, 0, 0
-        for rule, pm in admin:
-            if not self.resolve(rule, destination).contains(*probe):
-                continue
-            hit = pm.classes & remaining
-            remaining &= ~hit
-            if rule.ref.action == "Accept":
-                allowed |= hit
-            elif rule.ref.action == "Pass":  # skips the rest of the Admin tier
-                passed |= hit
-        return allowed | self._after_admin(direction, cls, probe, destination, remaining | passed, v1, baseline)
-
-    def _after_admin(self, direction: Direction, cls: int, probe: tuple[Protocol, int],
-                     destination: tuple[ContainerPort, ...], peers: int, v1: int,
-                     baseline: list[tuple[CompiledTierRule, TierPeerMatch]]) -> int:
-        """NetworkPolicy decides for the peers left, where it isolates (or for local-node peers); else
-        Baseline, first match; what is left is allowed by default."""
-        local = self.local_node_bits(cls, direction)
-        if self.is_isolated(direction, cls):
-            return peers & (v1 | local)
-        allowed, rest = peers & local, peers & ~local
-        for rule, pm in baseline:
-            if self.resolve(rule, destination).contains(*probe):
-                hit = pm.classes & rest
-                if rule.ref.action != "Deny":
-                    allowed |= hit
-                rest &= ~hit
-        return allowed | rest
-
-    def _v1_admits(self, d: int, probe: tuple[Protocol, int] | None) -> int:
-        if not self.is_isolated("ingress", d):
-            return self.all_bits
-        bits = self.local_node_bits(d, "ingress")
-        for rule, pm in self.rules["ingress"][d]:
-            if _allows(self.resolve(rule, self.classes[d].named_ports), probe):
-                bits |= pm.classes
-        return bits
 
     def address_ranges(self, network: IPNetwork | None = None,
                        blocks: Iterable[IPBlock] = ()) -> tuple[AddressRange, ...]:
@@ -760,21 +688,9 @@ class Engine:
         return self.evaluate(direction, cls, ip, destination).ports
 
     def is_isolated(self, direction: Direction, cls: int) -> bool:
-        return bool(self.isolating[direction][cls])
-
-    def tier_isolating(self, direction: Direction, cls: int) -> tuple[str, ...]:
-        """The Admin and Baseline policies with a Deny rule whose subject selects class `cls` in `direction`:
-        they isolate it as a NetworkPolicy does (what no rule before the Deny allows is denied)."""
-        admin, baseline = self.tier_lists(direction, cls)
-        return tuple(sorted({f"{rule.ref.short_kind} {rule.ref.policy}" for rule, _ in (*admin, *baseline)
-                             if rule.ref.action == "Deny"}))
-
-    def is_restricted(self, direction: Direction, cls: int) -> bool:
-        """Isolated, and some connection is denied: an allow-all rule (`egress: [{}]`) restricts nothing."""
-        if not self.is_isolated(direction, cls):
-            return False
-        rules = self.rules[direction][cls]
-        return not any(pm.everything and self.resolve(rule, None) == ALL_PORTS for rule, pm in rules)
+        """A stage that denies what it leaves undecided selects class `cls` in `direction`."""
+        return any(self.selecting[direction][cls][k] for k, stage in enumerate(self.stages[direction])
+                   if stage.end == "Deny")
 
     # -- graph -------------------------------------------------------------
 
@@ -786,8 +702,8 @@ class Engine:
         ANY_ADDRESS for addresses outside the cluster; an edge to or from those
         carries only the in-cluster side's result (the other side is None).
         The ports to an outside address are the union over ANY_ADDRESS and the
-        block nodes that contain it, as v1 allows are a union. With tiered
-        policies (first match, Deny) that union would be wrong, so the outside
+        block nodes that contain it, as allows that decide as a whole are a union. With
+        first-match stages (Deny, Pass) that union would be wrong, so the outside
         nodes are instead the sets of addresses every rule treats alike
         (`within`: the blocks they are in), each with its exact ports.
         """
@@ -828,9 +744,9 @@ class Engine:
                     g.add_edge(node, c.id, ports=result.ports, egress=None, ingress=result)
 
     def outside_nodes(self) -> list[tuple[str, dict[str, object]]]:
-        """The graph's outside nodes and their data: any address and each ipBlock, or with tiers the sets
+        """The graph's outside nodes and their data: any address and each ipBlock, or with first-match stages the sets
         of addresses every rule treats alike (`within`: the blocks they are in)."""
-        if self.cluster.tiered:
+        if self._first_match:
             return [(node, {"kind": "external", "block": None, "within": within})
                     for node, within, _ in self._address_set_nodes]
         return [(ANY_ADDRESS, {"kind": "external", "block": None}),
@@ -839,7 +755,7 @@ class Engine:
     def outside_results(self, cls: int) -> Iterator[tuple[Direction, str, DirectionResult]]:
         """The edges of class `cls` with the outside nodes (see `graph`), per direction: the node and the
         in-cluster side's result, for the nodes it allows some port with."""
-        if self.cluster.tiered:
+        if self._first_match:
             for node, _, ip in self._address_set_nodes:
                 for direction in DIRECTIONS:
                     destination = self.classes[cls].named_ports if direction == "ingress" else None
@@ -870,16 +786,18 @@ class Engine:
             out.setdefault(r.blocks, r.first)
         return out
 
+    @cached_property
+    def _first_match(self) -> bool:
+        """Some stage decides first-match: an outside address's answer is not the union over its blocks."""
+        return any(stage.first_match for d in DIRECTIONS for stage in self.stages[d])
+
     def _external_result(self, direction: Direction, cls: int, block: IPBlock | None) -> DirectionResult:
         """The rules of `cls` that name `block`, or that admit any address (block None)."""
         destination = self.classes[cls].named_ports if direction == "ingress" else None
-        matches = []
-        for rule, pm in self.rules[direction][cls]:
-            if pm.everything or (block is not None and block in pm.blocks):
-                ports = self.resolve(rule, destination)
-                if ports:
-                    matches.append(Match(rule.ref, ports))
-        return DirectionResult(direction, self._isolated_by(direction, cls), tuple(matches))
+        hits = tuple(tuple((i, False) for i, (_, pm) in enumerate(entries)
+                           if pm.everything or (block is not None and block in pm.blocks))
+                     for entries in self.staged[direction][cls])
+        return self._result(direction, cls, hits, destination)
 
 
 ANY_ADDRESS = "any address"
@@ -890,7 +808,7 @@ def _block_node(block: IPBlock) -> str:
 
 
 def address_set_node(within: tuple[IPBlock, ...]) -> str:
-    """The graph node of outside addresses in exactly these blocks (tiered inputs)."""
+    """The graph node of outside addresses in exactly these blocks (inputs with first-match stages)."""
     return "addresses in " + " and ".join(str(b) for b in within) + " only" if within else "any other address"
 
 
@@ -984,52 +902,41 @@ def or_bits(values: Iterable[int]) -> int:
     return out
 
 
-def _tier_selectors(policies: Iterable[TieredPolicy]) -> tuple[list[LabelSelector], list[LabelSelector]]:
-    """(pod selectors, namespace selectors) of tiered subjects and peers: classes must tell them apart."""
-    pods: list[LabelSelector] = []
-    namespaces: list[LabelSelector] = []
-    for pol in policies:
-        sels = [pol.subject] + [p.pods for d in DIRECTIONS for r in pol.rules(d) for p in r.peers if p.pods]
-        for sel in sels:
-            namespaces.append(sel.namespace_selector)
-            if sel.pod_selector is not None:
-                pods.append(sel.pod_selector)
-    return pods, namespaces
+class _Terms:
+    """What the stages name, which the class partition must tell apart: selectors, fixed namespaces, named
+    ports and address blocks; and the port spans that cut the port atoms."""
 
+    def __init__(self, stages: Stages) -> None:
+        self.pod_selectors: list[LabelSelector] = []
+        self.namespace_selectors: list[LabelSelector] = []
+        self.namespaces: set[str] = set()
+        self.port_names: set[str] = set()
+        self.blocks: set[IPBlock] = set()
+        self.spans: set[tuple[Protocol, int, int]] = set()
+        for stage in (s for d in DIRECTIONS for s in stages[d]):
+            self.blocks.update(stage.cuts)
+            for policy in stage.policies:
+                self._who(policy.subject)
+            for rule in (*stage.rules, *stage.inert):
+                self._who(rule.subject)
+                for peer in rule.peers:
+                    self._who(peer)
+                for p in rule.ports or ():
+                    if isinstance(p, PortRange):
+                        self.spans.add((p.protocol, p.first, p.last))
+                    else:
+                        self.port_names.add(p.name)
 
-def _tier_blocks(cluster: Cluster) -> set[IPBlock]:
-    """Address sets tiered rules tell apart: each `networks` CIDR, and each address of a node that a
-    `nodes` peer could select (as a /32 or /128)."""
-    out: set[IPBlock] = set()
-    uses_nodes = False
-    for pol in cluster.tiered:
-        for d in DIRECTIONS:
-            for r in pol.rules(d):
-                for p in r.peers:
-                    out.update(IPBlock(n) for n in p.networks)
-                    uses_nodes = uses_nodes or p.nodes is not None
-    if uses_nodes:
-        out.update(IPBlock(ipaddress.ip_network(ip)) for n in cluster.nodes for ip in n.addresses)
-    return out
-
-
-def _pod_selectors(policies: Iterable[NetworkPolicy]) -> Iterator[LabelSelector]:
-    for pol in policies:
-        yield pol.pod_selector
-        for d in DIRECTIONS:
-            for r in pol.rules(d):
-                for peer in r.peers:
-                    if isinstance(peer, PodPeer) and peer.pod_selector is not None:
-                        yield peer.pod_selector
-
-
-def _namespace_selectors(policies: Iterable[NetworkPolicy]) -> Iterator[LabelSelector]:
-    for pol in policies:
-        for d in DIRECTIONS:
-            for r in pol.rules(d):
-                for peer in r.peers:
-                    if isinstance(peer, PodPeer) and peer.namespace_selector is not None:
-                        yield peer.namespace_selector
+    def _who(self, who: Subject | Peer) -> None:
+        if isinstance(who, Pods):
+            if who.namespace is not None:
+                self.namespaces.add(who.namespace)
+            if who.namespace_selector is not None:
+                self.namespace_selectors.append(who.namespace_selector)
+            if who.pod_selector is not None:
+                self.pod_selectors.append(who.pod_selector)
+        elif isinstance(who, Addresses):
+            self.blocks.add(who.block)
 
 
 def _referenced_values(selectors: Iterable[LabelSelector]) -> dict[str, frozenset[str]]:

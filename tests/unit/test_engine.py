@@ -46,7 +46,7 @@ def test_selector_index() -> None:
                 policy("z", ns="x", selector=labels(app="1"),
                        ingress=[{"from": [{"namespaceSelector": labels(team="a"), "podSelector": labels(app="2")}]}]))
     p, q = e.class_of["x/p"], e.class_of["x/q"]
-    assert e.select("pod", e.targets[0].pod_selector) == 1 << p
+    assert e.select("pod", e.cluster.policies[0].pod_selector) == 1 << p
     assert e.is_isolated("ingress", p) and not e.is_isolated("ingress", q)
     assert not e.is_isolated("egress", p)
 
