@@ -222,10 +222,10 @@ def _ambiguous(result: DirectionResult) -> tuple[PortSet, tuple[str, ...]]:
         if not isinstance(d, TierRuleRef):
             continue
         rivals: dict[str, list[TierHit]] = {}
-        for hit in result.tier_hits:
-            r = hit.ref
-            if (r.tier, r.priority) == (d.tier, d.priority) and r.policy != d.policy:
-                rivals.setdefault(r.policy, []).append(hit)
+        for found in result.tier_hits:
+            r = found.ref
+            if isinstance(r, TierRuleRef) and (r.tier, r.priority) == (d.tier, d.priority) and r.policy != d.policy:
+                rivals.setdefault(r.policy, []).append(TierHit(r, found.ports))
         for hits in rivals.values():
             left = seg.ports  # each rival policy decides a port by its first rule that covers it
             for hit in hits:
