@@ -18,7 +18,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 from netpol.connectivity import address_phrase, allowing_rules
-from netpol.engine import AddressRange, DirectionResult, Engine, PeerRef, bit_ids, bit_mask
+from netpol.bits import bit_ids, bit_mask
+from netpol.engine import AddressRange, DirectionResult, Engine, PeerRef
 from netpol.errors import natural_key
 from netpol.model import DIRECTIONS, METADATA_NAME_LABEL, Cluster, Direction, IPAddress, IPBlock, PodPeer
 from netpol.portsets import NO_PORTS, PortSet

@@ -19,7 +19,7 @@ from netpol.stages import Addresses, Pods, PortMatch, Stages, StageRule
 from netpol.tiers import CompiledTierRule, stage_ports
 
 if TYPE_CHECKING:
-    from netpol.engine import Entry, PeerMatch
+    from netpol.results import Entry, PeerMatch
 
     FamilyEntry = tuple[Any, PeerMatch]
 
