@@ -24,7 +24,7 @@ from netpol.addresses import (
     address_set_node,
     block_node,
 )
-from netpol.bits import ClassMatrix, bit_ids, mask_bits, or_bits, transpose
+from netpol.bits import ClassMatrix, bit_ids, mask_bits, transpose
 from netpol.classes import Partition, PodClass
 from netpol.compile import compile_stages, resolve_ports
 from netpol.family_views import FamilyViews
@@ -307,9 +307,7 @@ class Engine(Partition, FamilyViews):
                     if _allows(self.resolve_ports(rule.ports, table), probe):
                         bits |= pm.classes & group
             return bits
-        if probe is None:
-            return or_bits(self.one_side(direction, cls, atom) for atom in self.atoms)
-        return or_bits(self._walk_bits(direction, cls, probe, table) & group for table, group in tables)
+        return self._walk_bits(direction, cls, self.atoms if probe is None else (probe,), tables)
 
     def _can_deny(self, direction: Direction, cls: int) -> bool:
         """Some stage denies something for class `cls`: a Deny rule holds it, or a stage that denies what
@@ -327,26 +325,36 @@ class Engine(Partition, FamilyViews):
             return list(self.by_named_ports.items())
         return [((), self.all_bits)]
 
-    def _walk_bits(self, direction: Direction, cls: int, probe: tuple[Protocol, int],
-                   destination: tuple[ContainerPort, ...]) -> int:
-        """Peer classes the walk over the stages allows on the probe: first match per peer, with bitsets."""
-        remaining, allowed = self.all_bits, 0
-        for k, stage in enumerate(self.stages[direction]):
-            entries, selected = self.staged[direction][cls][k], self.selecting[direction][cls][k]
-            passed = 0
-            for rule, pm in entries:
-                if rule.action == "Log" or not self.resolve_ports(rule.ports, destination).contains(*probe):
-                    continue
-                hit = pm.classes & remaining
-                remaining &= ~hit
-                if rule.action == "Allow":
-                    allowed |= hit
-                elif rule.action == "Pass":  # skips the rest of the stage
-                    passed |= hit
-            if selected and stage.end == "Deny":
-                remaining = 0
-            remaining |= passed
-        return allowed | remaining
+    def _walk_bits(self, direction: Direction, cls: int, probes: Sequence[tuple[Protocol, int]],
+                   tables: list[tuple[tuple[ContainerPort, ...], int]]) -> int:
+        """Peer classes the walk over the stages allows on some probe: first match per peer, with bitsets; the
+        rules' ports resolve once per named-port table, and a table's peers stop once all are allowed."""
+        stages, staged = self.stages[direction], self.staged[direction][cls]
+        ends = [bool(self.selecting[direction][cls][k]) and stage.end == "Deny" for k, stage in enumerate(stages)]
+        bits = 0
+        for table, group in tables:
+            resolved = [[(rule.action, pm.classes, self.resolve_ports(rule.ports, table)) for rule, pm in entries
+                         if rule.action != "Log"] for entries in staged]
+            for probe in probes:
+                remaining, allowed = self.all_bits, 0
+                for k, rules in enumerate(resolved):
+                    passed = 0
+                    for action, classes, ports in rules:
+                        if not ports.contains(*probe):
+                            continue
+                        hit = classes & remaining
+                        remaining &= ~hit
+                        if action == "Allow":
+                            allowed |= hit
+                        elif action == "Pass":  # skips the rest of the stage
+                            passed |= hit
+                    if ends[k]:
+                        remaining = 0
+                    remaining |= passed
+                bits |= (allowed | remaining) & group
+                if bits & group == group:
+                    break
+        return bits
 
     def peer_regions(self, peers: int, entries: Sequence[_Entry], split_named_ports: bool = True
                      ) -> list[tuple[int, list[_Entry]]]:
