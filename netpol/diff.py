@@ -18,7 +18,8 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 from netpol.connectivity import address_phrase, allowing_rules
-from netpol.engine import AddressRange, DirectionResult, Engine, PeerRef, bit_ids, bit_mask
+from netpol.bits import bit_ids, bit_mask
+from netpol.engine import AddressRange, DirectionResult, Engine, PeerRef
 from netpol.errors import natural_key
 from netpol.model import DIRECTIONS, METADATA_NAME_LABEL, Cluster, Direction, IPAddress, IPBlock, PodPeer
 from netpol.portsets import NO_PORTS, PortSet
@@ -222,10 +223,10 @@ def _ambiguous(result: DirectionResult) -> tuple[PortSet, tuple[str, ...]]:
         if not isinstance(d, TierRuleRef):
             continue
         rivals: dict[str, list[TierHit]] = {}
-        for hit in result.tier_hits:
-            r = hit.ref
-            if (r.tier, r.priority) == (d.tier, d.priority) and r.policy != d.policy:
-                rivals.setdefault(r.policy, []).append(hit)
+        for found in result.tier_hits:
+            r = found.ref
+            if isinstance(r, TierRuleRef) and (r.tier, r.priority) == (d.tier, d.priority) and r.policy != d.policy:
+                rivals.setdefault(r.policy, []).append(TierHit(r, found.ports))
         for hits in rivals.values():
             left = seg.ports  # each rival policy decides a port by its first rule that covers it
             for hit in hits:

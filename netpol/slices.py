@@ -26,8 +26,9 @@ from itertools import chain
 import numpy as np
 import numpy.typing as npt
 
+from netpol.bits import bit_ids, bit_mask, id_bits, low_bits
 from netpol.compile import CompiledRule
-from netpol.engine import Engine, PeerMatch, TierPeerMatch, bit_ids, bit_mask, id_bits, low_bits
+from netpol.engine import Engine, PeerMatch, TierPeerMatch
 from netpol.model import ContainerPort, Direction
 from netpol.portsets import ALL_PORTS, PortSet, Protocol
 from netpol.tiers import CompiledTierRule, TierHit, port_atoms, walk

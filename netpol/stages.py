@@ -184,6 +184,9 @@ class Stage:
 
     `cuts`: address blocks the stage tells apart besides its peers' (every node's address once a
     rule names nodes), so that answers are computed once per set of addresses treated alike.
+    `inert`: rules the family wrote that never apply (a NetworkPolicy's rules of a direction its
+    policyTypes leave out): never walked, but the class partition reads them as written, so that
+    classes do not depend on policyTypes.
     """
 
     name: str
@@ -192,6 +195,7 @@ class Stage:
     rules: tuple[StageRule, ...]
     policies: tuple[StagePolicy, ...] = ()
     cuts: tuple[IPBlock, ...] = ()
+    inert: tuple[StageRule, ...] = ()
 
 
 Stages = dict[Direction, tuple[Stage, ...]]  # per direction, in walking order

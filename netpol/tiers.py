@@ -17,22 +17,39 @@ shared/reference/tiered-policies.md, §3, and the API doc comments it cites.
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
-from typing import Literal
 
 from netpol.model import (
     DIRECTIONS,
     Action,
-    ContainerPort,
+    Cluster,
     Direction,
+    IPBlock,
     Tier,
     TieredPolicy,
     TierPeer,
     TierPort,
     TierSelector,
 )
-from netpol.portsets import ALL_PORTS, NO_PORTS, PortSet, Protocol, atoms
+from netpol.portsets import PortSet, Protocol, atoms
+from netpol.stages import (
+    Addresses,
+    Everything,
+    NodeRule,
+    NamedPort,
+    Nodes,
+    Peer,
+    PortMatch,
+    PortRange,
+    Pods,
+    Stage,
+    StagePolicy,
+    StageRule,
+    Verdict,
+)
+from netpol.walk import Hit, Step, Walk, walk_stages
 
 
 @dataclass(frozen=True, order=True)
@@ -93,19 +110,68 @@ def compile_tiers(policies: Iterable[TieredPolicy]) -> dict[tuple[Tier, Directio
     return {k: tuple(v) for k, v in out.items()}
 
 
-def tier_ports(ports: tuple[TierPort, ...] | None, destination: tuple[ContainerPort, ...] | None) -> PortSet:
-    """The ports a tiered rule covers towards one destination; a named port resolves on the destination
-    pod (with that container port's protocol) and never matches an address."""
+def tier_stages(cluster: Cluster) -> dict[Direction, tuple[tuple[Stage, ...], tuple[Stage, ...]]]:
+    """Per direction, (the Admin stage, the Baseline stage), each only where such policies exist: first
+    match, end Pass (the tiers isolate nothing). Once a rule names nodes, every node's address is a cut."""
+    compiled = compile_tiers(cluster.tiered)
+    nodes_named = any(p.nodes is not None for pol in cluster.tiered for d in DIRECTIONS for r in pol.rules(d)
+                      for p in r.peers)
+    cuts = tuple(IPBlock(ipaddress.ip_network(ip)) for n in cluster.nodes for ip in n.addresses) if nodes_named else ()
+    out = {}
+    for d in DIRECTIONS:
+        stages: dict[Tier, Stage] = {}
+        for tier in ("Admin", "Baseline"):
+            policies = [p for p in cluster.tiered if p.tier == tier]
+            if policies:
+                rules = tuple(_stage_rule(r, cluster) for r in compiled.get((tier, d), ()))
+                members = tuple(StagePolicy(f"{p.short_kind} {p.name}", _pods(p.subject)) for p in policies)
+                stages[tier] = Stage(tier, True, "Pass", rules, members, cuts)
+        out[d] = (tuple(s for t, s in stages.items() if t == "Admin"),
+                  tuple(s for t, s in stages.items() if t == "Baseline"))
+    return out
+
+
+_VERDICTS: dict[Action, Verdict] = {"Accept": "Allow", "Deny": "Deny", "Pass": "Pass"}
+
+
+def _stage_rule(rule: CompiledTierRule, cluster: Cluster) -> StageRule:
+    peers: list[Peer] = []
+    for p in rule.peers:
+        if p.unknown is not None:  # fails closed
+            if rule.ref.action != "Accept":
+                peers.append(Everything())
+        elif p.pods is not None:
+            peers.append(_pods(p.pods))
+        elif p.networks:
+            peers.extend(Addresses(IPBlock(n)) for n in p.networks)
+        elif p.nodes is not None:
+            matching = [n for n in cluster.nodes if p.nodes.matches(n.label_map)]
+            peers.append(Nodes(frozenset(n.name for n in matching),
+                               frozenset(ip for n in matching for ip in n.addresses)))
+        # domainNames: resolved at run time, they match nothing netpol knows
+    return StageRule(rule.ref, _pods(rule.subject), tuple(peers), stage_ports(rule.ports),
+                     _VERDICTS[rule.ref.action], rule)
+
+
+_EVERY_POD = Pods(None, None, None)
+
+
+def _pods(sel: TierSelector) -> Pods:
+    return Pods(None, sel.namespace_selector, sel.pod_selector)
+
+
+def stage_ports(ports: tuple[TierPort, ...] | None) -> PortMatch:
+    """A tiered rule's ports in the form: a named port takes the container port's protocol."""
     if ports is None:
-        return ALL_PORTS
-    items: list[tuple[Protocol, int, int]] = []
+        return None
+    out: list[PortRange | NamedPort] = []
     for p in ports:
-        if p.name is None:
-            assert p.protocol is not None
-            items.append((p.protocol, p.first, p.last))
+        if p.name is not None:
+            out.append(NamedPort(p.name, None))
         else:
-            items.extend((c.protocol, c.port, c.port) for c in destination or () if c.name == p.name)
-    return PortSet.of(items) if items else NO_PORTS
+            assert p.protocol is not None
+            out.append(PortRange(p.protocol, p.first, p.last))
+    return tuple(out)
 
 
 @dataclass(frozen=True)
@@ -116,86 +182,27 @@ class TierHit:
     ports: PortSet
 
 
-Decider = TierRuleRef | Literal["NetworkPolicy", "default"]
-
-
-@dataclass(frozen=True)
-class Segment:
-    """Ports that one step of the walk decided: by a tiered rule, by NetworkPolicy, or by default.
-
-    `passed`: the Admin Pass rule that handed these ports on, if one did.
-    """
-
-    ports: PortSet
-    decider: Decider
-    allowed: bool
-    passed: TierRuleRef | None = None
-
-
-@dataclass(frozen=True)
-class Walk:
-    """One direction's decision for every port: the segments partition the whole port space."""
-
-    segments: tuple[Segment, ...]
-
-    @property
-    def allowed(self) -> PortSet:
-        out = NO_PORTS
-        for s in self.segments:
-            if s.allowed:
-                out = out.union(s.ports)
-        return out
-
-    def at(self, protocol: Protocol, port: int) -> Segment:
-        return next(s for s in self.segments if s.ports.contains(protocol, port))
+_TIER_STAGES = {tier: Stage(tier, True, "Pass", ()) for tier in ("Admin", "Baseline")}
+_NETWORK_POLICY = Stage("NetworkPolicy", False, "Deny", ())
 
 
 def walk(admin: Iterable[TierHit], v1_selects: bool, v1_allowed: PortSet, baseline: Iterable[TierHit]) -> Walk:
-    """The first-match walk over the port space (see the module docstring)."""
-    segments: list[Segment] = []
-    remaining = ALL_PORTS
-    passed: list[tuple[PortSet, TierRuleRef]] = []
-    for hit in admin:
-        take = remaining.intersection(hit.ports)
-        if not take:
-            continue
-        remaining = remaining.difference(take)
-        if hit.ref.action == "Pass":
-            passed.append((take, hit.ref))
-        else:
-            segments.append(Segment(take, hit.ref, hit.ref.action == "Accept"))
-    handed = [(remaining, None), *passed]  # what the Admin tier left to the next tiers, and who passed it
-    if v1_selects:
-        for ports, by in handed:
-            for part, allowed in ((ports.intersection(v1_allowed), True), (ports.difference(v1_allowed), False)):
-                if part:
-                    segments.append(Segment(part, "NetworkPolicy", allowed, by))
-        return Walk(tuple(segments))
-    baseline = list(baseline)
-    for ports, by in handed:
-        rest = ports
-        for hit in baseline:
-            take = rest.intersection(hit.ports)
-            if not take:
-                continue
-            rest = rest.difference(take)
-            if hit.ref.action == "Pass":  # skips the rest of the Baseline tier: the default decides
-                segments.append(Segment(take, "default", True, hit.ref))
-            else:
-                segments.append(Segment(take, hit.ref, hit.ref.action == "Accept", by))
-        if rest:
-            segments.append(Segment(rest, "default", True, by))
-    return Walk(tuple(segments))
+    """The walk over the three tiers (walk.walk_stages), from the tiered rules that match the peer and what
+    NetworkPolicy allows where it selects the pod."""
+    def hits(tier_hits: Iterable[TierHit]) -> list[Hit]:
+        return [Hit(StageRule(h.ref, _EVERY_POD, (), None, _VERDICTS[h.ref.action]), h.ports, True) for h in tier_hits]
+
+    # NetworkPolicy's answer as one allow (a stage that decides as a whole names itself, never this rule)
+    v1 = [Hit(StageRule(NodeRule("", "ingress"), _EVERY_POD, (), None, "Allow"), v1_allowed, False)
+          ] if v1_selects else []
+    return walk_stages([Step(_TIER_STAGES["Admin"], False, hits(admin)), Step(_NETWORK_POLICY, v1_selects, v1),
+                        Step(_TIER_STAGES["Baseline"], False, hits(baseline))])
 
 
 def port_atoms(rules: Iterable[CompiledTierRule], extra: Iterable[tuple[Protocol, int, int]] = ()
                ) -> Iterator[tuple[Protocol, int, int]]:
-    """The intervals (protocol, first, last) that every given rule, and every `extra` span, treats alike:
-    each protocol's whole range (ports 1-65535, every ICMP message), cut at each span's first value and
-    just after its last (portsets.atoms). One port of an interval answers for all of it."""
+    """The port atoms (walk.port_atoms) of the given rules' port ranges and the `extra` spans."""
     spans = list(extra)
     for rule in rules:
-        for p in rule.ports or ():
-            if p.protocol is not None:
-                spans.append((p.protocol, p.first, p.last))
+        spans.extend((p.protocol, p.first, p.last) for p in rule.ports or () if p.protocol is not None)
     return atoms(spans)

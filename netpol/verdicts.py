@@ -17,6 +17,7 @@ from netpol.engine import DirectionResult, Engine
 from netpol.errors import name_list
 from netpol.model import Direction, IPAddress, Pod, Service, ServicePort, TieredPolicy
 from netpol.portsets import Protocol
+from netpol.stages import Provenance
 from netpol.tiers import TierRuleRef
 
 ASSUME_SELF = (
@@ -195,25 +196,32 @@ def side_verdict(direction: Direction, subject: Endpoint, peer: Endpoint, result
     if result.walk is None:
         return _v1_side(direction, subject, peer, result, protocol, port, node_rule)
     seg = result.walk.at(protocol, port)
-    passed = f"passed on by {seg.passed}; " if seg.passed is not None else ""
+    by = _tier_rule(seg.passed)
+    passed = f"passed on by {by}; " if by is not None else ""
     if isinstance(seg.decider, TierRuleRef) and seg.decider.tier == "Admin":
         verb = "allowed" if seg.allowed else "denied"
         return DirectionVerdict(direction, seg.allowed, True, result.isolated_by, (),
-                                f"{verb} by {seg.decider} (Admin tier)", "Admin", seg.decider, seg.passed)
+                                f"{verb} by {seg.decider} (Admin tier)", "Admin", seg.decider, by)
     if seg.decider == "NetworkPolicy" or (node_rule is not None and _is_node_address(subject, peer)):
         v1 = _v1_side(direction, subject, peer, result, protocol, port, node_rule)
         return replace(v1, reason=f"{passed}NetworkPolicy tier: {v1.reason}", tier="NetworkPolicy",
-                       passed_by=seg.passed)
+                       passed_by=by)
     if isinstance(seg.decider, TierRuleRef):
         verb = "allowed" if seg.allowed else "denied"
         return DirectionVerdict(direction, seg.allowed, True, (), (),
                                 f"{passed}no NetworkPolicy selects {subject} for {direction}; {verb} by "
-                                f"{seg.decider} (Baseline tier)", "Baseline", seg.decider, seg.passed)
-    why = "no rule of any tier matched" if seg.passed is None else \
-        "no NetworkPolicy selects it and no Baseline rule matched" if seg.passed.tier == "Admin" else \
+                                f"{seg.decider} (Baseline tier)", "Baseline", seg.decider, by)
+    why = "no rule of any tier matched" if by is None else \
+        "no NetworkPolicy selects it and no Baseline rule matched" if by.tier == "Admin" else \
         "the Baseline tier passed"
     return DirectionVerdict(direction, True, True, (), (), f"{passed}allowed by default: {why}", "default",
-                            None, seg.passed)
+                            None, by)
+
+
+def _tier_rule(ref: Provenance | None) -> TierRuleRef | None:
+    """The Pass rule that handed a port on: only tiered rules pass."""
+    assert ref is None or isinstance(ref, TierRuleRef)
+    return ref
 
 
 def tie_notes(tiered: Iterable[TieredPolicy]) -> list[str]:
@@ -235,7 +243,7 @@ def tie_note(side: DirectionVerdict, result: DirectionResult, protocol: Protocol
     first: dict[str, TierRuleRef] = {}
     for hit in result.tier_hits:
         ref = hit.ref
-        if ref.tier == d.tier and ref.priority == d.priority and hit.ports.contains(protocol, port):
+        if isinstance(ref, TierRuleRef) and ref.tier == d.tier and ref.priority == d.priority and hit.ports.contains(protocol, port):
             first.setdefault(ref.policy, ref)
     rivals = [r for p, r in first.items() if p != d.policy and r.action != d.action]
     if not rivals:
@@ -266,7 +274,7 @@ def _v1_side(direction: Direction, subject: Endpoint, peer: Endpoint, result: Di
     if node_rule is not None and _is_node_address(subject, peer):
         return DirectionVerdict(direction, True, True, result.isolated_by, (),
                                 f"allowed: {peer} is the address of {subject}'s node (status.hostIP), and {node_rule}")
-    allowed_by = tuple(m.ref for m in result.allowed_by(protocol, port))
+    allowed_by = tuple(m.ref for m in result.allowed_by(protocol, port) if isinstance(m.ref, RuleRef))
     prep = "to" if direction == "egress" else "from"
     if allowed_by:  # thousands of policies stay one readable line: a few named, the rest counted (JSON: all)
         return DirectionVerdict(direction, True, True, result.isolated_by, allowed_by,

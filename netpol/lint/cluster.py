@@ -12,8 +12,9 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 
+from netpol.bits import bit_ids, bit_mask, low_bits, or_bits
 from netpol.compile import CompiledRule
-from netpol.engine import Engine, PeerMatch, bit_ids, bit_mask, low_bits, or_bits
+from netpol.engine import Engine, PeerMatch
 from netpol.errors import name_list
 from netpol.lint.cover import namespace_names, namespace_selector
 from netpol.lint.findings import PEERS_KEY, Finding, Subject, finding

@@ -46,7 +46,7 @@ def test_selector_index() -> None:
                 policy("z", ns="x", selector=labels(app="1"),
                        ingress=[{"from": [{"namespaceSelector": labels(team="a"), "podSelector": labels(app="2")}]}]))
     p, q = e.class_of["x/p"], e.class_of["x/q"]
-    assert e.select("pod", e.targets[0].pod_selector) == 1 << p
+    assert e.select("pod", e.cluster.policies[0].pod_selector) == 1 << p
     assert e.is_isolated("ingress", p) and not e.is_isolated("ingress", q)
     assert not e.is_isolated("egress", p)
 
@@ -102,11 +102,11 @@ def test_allow_graph_external_nodes() -> None:
 def test_bit_matrix_transpose(n: int) -> None:
     import numpy as np
 
-    from netpol.engine import _transpose
+    from netpol.bits import transpose
 
     width = (n + 7) // 8
     rng = np.random.default_rng(n)
     packed = np.zeros((8 * width, width), np.uint8)
     packed[:n] = rng.integers(0, 256, (n, width), dtype=np.uint8)
     bits = np.unpackbits(packed, axis=1, bitorder="little")
-    assert np.array_equal(np.unpackbits(_transpose(packed), axis=1, bitorder="little"), bits.T)
+    assert np.array_equal(np.unpackbits(transpose(packed), axis=1, bitorder="little"), bits.T)

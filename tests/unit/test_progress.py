@@ -42,7 +42,7 @@ def test_rendering_is_said(tmp_path: Path, monkeypatch) -> None:  # type: ignore
 def test_compiling_and_regions(tmp_path: Path) -> None:
     write(tmp_path / "a.yaml", POD.format(name="a") + "---\n" + POD.format(name="web") + "---\n" + NP)
     cluster = load_manifests([str(tmp_path)]).cluster
-    assert heard(lambda: Analyzer(cluster).engine) == ["2 classes of pods; applying 1 policy targets"]
+    assert heard(lambda: Analyzer(cluster).engine) == ["2 classes of pods; applying 1 policy rules"]
     assert heard(lambda: regions(cluster)) == ["namespace 1 of 2, 0 regions", "namespace 2 of 2, 2 regions"]
 
 

@@ -1,0 +1,82 @@
+"""Addresses outside the cluster: the ranges every address block treats alike, and their graph nodes."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from netpol.model import IPAddress, IPBlock, IPNetwork
+
+
+@dataclass(frozen=True)
+class AddressRange:
+    """Addresses outside the cluster that every ipBlock treats alike: `first` to `last`, inside `blocks`.
+
+    The policies' CIDRs and excepts cut the address space at their first
+    address and just after their last; every address between two cuts is in
+    the same blocks, so one answer per range is the answer for each address.
+    """
+
+    first: IPAddress
+    last: IPAddress
+    blocks: tuple[IPBlock, ...]  # the ipBlocks (cidr minus excepts) that contain this range
+
+    @property
+    def networks(self) -> tuple[IPNetwork, ...]:
+        """The range as CIDRs."""
+        return tuple(ipaddress.summarize_address_range(self.first, self.last))
+
+    def __str__(self) -> str:
+        return ", ".join(str(n) for n in self.networks)
+
+
+def address_ranges(every: tuple[IPBlock, ...], network: IPNetwork | None = None) -> tuple[AddressRange, ...]:
+    """`network` (default: IPv4, and IPv6 when a block is IPv6) cut at every boundary of the blocks
+    `every` (sorted), in address order; each range is in the same blocks throughout
+    (`AddressRange.blocks`: which of them, sorted)."""
+    if network is not None:
+        networks = [network]
+    else:
+        families = {4} | {b.cidr.version for b in every}
+        networks = [ipaddress.ip_network("0.0.0.0/0" if v == 4 else "::/0") for v in sorted(families)]
+    out = []
+    for net in networks:
+        first, last = int(net.network_address), int(net.broadcast_address)
+        cuts = {first}
+        for block in every:
+            for part in (block.cidr, *block.excepts):
+                if part.version != net.version:
+                    continue
+                for cut in (int(part.network_address), int(part.broadcast_address) + 1):
+                    if first <= cut <= last:
+                        cuts.add(cut)
+        bounds = sorted(cuts) + [last + 1]
+        make = ipaddress.IPv4Address if net.version == 4 else ipaddress.IPv6Address
+        for lo, hi in zip(bounds, bounds[1:], strict=False):
+            start = make(lo)
+            out.append(AddressRange(start, make(hi - 1), tuple(b for b in every if b.contains(start))))
+    return tuple(out)
+
+
+ANY_ADDRESS = "any address"
+
+
+def block_node(block: IPBlock) -> str:
+    return f"ipBlock {block}"
+
+
+def address_set_node(within: tuple[IPBlock, ...]) -> str:
+    """The graph node of outside addresses in exactly these blocks (inputs with first-match stages)."""
+    return "addresses in " + " and ".join(str(b) for b in within) + " only" if within else "any other address"
+
+
+def block_membership(blocks: tuple[IPBlock, ...]) -> Callable[[tuple[IPAddress, ...]], tuple[bool, ...]]:
+    """Which blocks contain any of a pod's IPs; each IP is turned into an integer once, not per block."""
+    def member(ips: tuple[IPAddress, ...]) -> tuple[bool, ...]:
+        if not ips:
+            return (False,) * len(blocks)
+        values = [(ip.version, int(ip)) for ip in ips]
+        return tuple(any(b.contains_int(v, n) for v, n in values) for b in blocks)
+
+    return member
