@@ -18,7 +18,7 @@ import re
 import select
 import sys
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated, NoReturn
@@ -38,12 +38,14 @@ from netpol.render.text import terminal_safe
 # that `netpol --help` and a small `can-reach` start fast.
 if TYPE_CHECKING:
     from rich.console import Console
+    from rich.progress import Progress, TaskID
 
     from netpol.connectivity import Units
     from netpol.diagram import Diagram
     from netpol.model import Cluster
     from netpol.portsets import Protocol
     from netpol.query import Analyzer
+    from netpol.replay import Progress as ReplayProgress
     from netpol.selectors import Scope
     from netpol.sources import LoadResult
     from netpol.sources.cluster import ClusterRead
@@ -159,6 +161,9 @@ Kubeconfig = Annotated[str | None, typer.Option(
     "service account.")]
 Context = Annotated[str | None, typer.Option("--context", metavar="NAME",
                                              help="The kube config's context to read (default: its current-context).")]
+Exclude = Annotated[list[str] | None, typer.Option(
+    "--exclude", metavar="GLOB", help="Leave out what a directory under -f holds and GLOB matches: a name at any "
+    "depth (*.test.yaml, charts), or with a '/' a path below that directory (legacy/*). Repeatable; named on stderr.")]
 DefaultNamespace = Annotated[str | None, typer.Option(
     "--default-namespace", metavar="NS", help="Namespace for manifests that name none, as 'kubectl apply -n NS' "
     "gives it (default: default). Objects that name one keep it.")]
@@ -181,12 +186,6 @@ IcmpType = Annotated[int | None, typer.Option(
     "--icmp-type", metavar="TYPE", min=0, max=255, help="With --protocol ICMP or ICMPv6: the message type, 0-255.")]
 IcmpCode = Annotated[int | None, typer.Option(
     "--icmp-code", metavar="CODE", min=0, max=255, help="With --icmp-type: the message code, 0-255 (default 0).")]
-
-
-def _stderr() -> Console:
-    from rich.console import Console
-
-    return Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 def _stdout() -> Console:
@@ -214,8 +213,85 @@ def _say(text: str) -> None:
 
 
 def _note(message: str) -> None:
-    """One line on standard error."""
+    """One line on standard error (above the progress line while one is shown)."""
+    if _LIVE:
+        from rich.text import Text
+
+        _LIVE[0].display.console.print(Text(terminal_safe(message)), soft_wrap=True)
+        return
     sys.stderr.write(terminal_safe(message) + "\n")
+
+
+PROGRESS_VAR = "NETPOL_PROGRESS"  # 0: no progress line, even on a terminal
+NO_PROGRESS_FLAG = "--no-progress"
+PROGRESS_LINES = 1000  # lines of an answer between two reports of how much is written
+
+
+@dataclass(frozen=True)
+class _Line:
+    """The progress line while a phase runs: a rich display with one task, whose text says what and how far."""
+
+    display: Progress
+    task: TaskID
+
+    def show(self, text: str) -> None:
+        self.display.update(self.task, description=terminal_safe(text))
+
+    @property
+    def text(self) -> str:
+        return self.display.tasks[0].description
+
+
+_LIVE: list[_Line] = []  # the line, while one is shown
+_QUIET: list[bool] = []  # --no-progress was given
+
+
+def _stderr_is_terminal() -> bool:
+    return sys.stderr is not None and sys.stderr.isatty()
+
+
+def _progress_shown() -> bool:
+    """The progress line is for a person at a terminal: standard error is one, and neither --no-progress nor
+    NETPOL_PROGRESS=0 (nor TERM=dumb) turns it off. Piped or redirected, nothing is shown."""
+    return (not _QUIET and os.environ.get(PROGRESS_VAR) != "0" and os.environ.get("TERM") != "dumb"
+            and _stderr_is_terminal())
+
+
+@contextmanager
+def _phase(message: str) -> Iterator[None]:
+    """While a phase runs (seconds on a large input), a transient line on standard error: a spinner, what netpol
+    does and how far (the library's reports, netpol.progress), and the time taken. A phase inside another takes
+    the line over and gives it back. rich is imported only here, when the line is shown."""
+    from netpol.progress import listener
+
+    if not _progress_shown():
+        yield
+        return
+    if _LIVE:
+        line, outer = _LIVE[0], _LIVE[0].text
+        line.show(message)
+        try:
+            with listener(lambda how_far: line.show(f"{message}: {how_far}")):
+                yield
+        finally:
+            line.show(outer)
+        return
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.table import Column
+
+    console = Console(stderr=True, force_terminal=True, highlight=False)
+    with Progress(SpinnerColumn(), TextColumn("netpol: {task.description}", markup=False,
+                                              table_column=Column(no_wrap=True, overflow="ellipsis")),
+                  TimeElapsedColumn(), console=console, transient=True, redirect_stdout=False,
+                  redirect_stderr=False) as display:
+        line = _Line(display, display.add_task(terminal_safe(message), total=None))
+        _LIVE.append(line)
+        try:
+            with listener(lambda how_far: line.show(f"{message}: {how_far}")):
+                yield
+        finally:
+            _LIVE.clear()
 
 
 class OutputFailed(Exception):
@@ -330,6 +406,7 @@ class Source:
     # reachability (they are named in a warning), False to refuse to answer, True to answer and say so.
     ignore_unmodelled: bool | None = None
     rendering: Rendering | None = None  # Kustomize and Helm (default: render when the tool is on PATH)
+    exclude: list[str] | None = None  # --exclude: globs of what directories hold that is not read
     cni: str | None = None  # --cni: the dataplane profile (netpol/profiles.py); None: recognised from the input
 
 
@@ -355,7 +432,7 @@ def _load(source: Source, scope: list[str] | None = None) -> LoadResult:
             stdin_text = _stdin_text() if "-" in source.files else None
             with _phase("reading manifests"):
                 result = load_manifests(source.files, stdin_text, source.keep_texts, source.default_namespace,
-                                        source.rendering or AUTO)
+                                        source.rendering or AUTO, source.exclude or ())
         else:
             if source.default_namespace is not None:
                 raise QueryError("--default-namespace is for manifests that name no namespace: pass -f PATH")
@@ -396,20 +473,16 @@ def _stdin_text() -> str:
 
 
 def _read_live(source: Source, scope: list[str] | None) -> ClusterRead:
-    from rich.progress import Progress, SpinnerColumn, TaskID, TextColumn
-
+    from netpol.progress import report
     from netpol.sources.cluster import read_cluster  # the kubernetes client costs 0.3 s to import: only when used
 
-    err = _stderr()
-    with Progress(SpinnerColumn(), TextColumn("netpol: reading the cluster: {task.description}"),
-                  console=err, transient=True, disable=not err.is_terminal) as progress:
-        tasks: dict[str, TaskID] = {}
+    counts: dict[str, int] = {}
 
-        def seen(kind: str, count: int) -> None:
-            if kind not in tasks:
-                tasks[kind] = progress.add_task(kind, total=None)
-            progress.update(tasks[kind], description=f"{count} {kind} object(s)")
+    def seen(kind: str, count: int) -> None:
+        counts[kind] = count
+        report(f"{sum(counts.values()):,} objects, {count:,} {kind}")
 
+    with _phase("reading the cluster"):
         return read_cluster(source.kubeconfig, source.context, scope, seen)
 
 
@@ -426,14 +499,21 @@ def _report(result: LoadResult, verbose: bool) -> None:
 
 
 @contextmanager
-def _phase(message: str) -> Iterator[None]:
-    """A transient spinner on stderr while a phase runs (seconds on large clusters); only on a terminal."""
-    err = _stderr()
-    if not err.is_terminal:
-        yield
-        return
-    with err.status(f"netpol: {message}…"):
-        yield
+def _replay_progress(name: str, before: int) -> Iterator[ReplayProgress]:
+    """Replay's progress line: records read, connections, rate. `before`: the records of earlier flow files,
+    which the rate leaves out."""
+    import time
+
+    from netpol.progress import report
+
+    started = time.monotonic()
+
+    def show(records: int, connections: int) -> None:
+        rate = (records - before) / max(time.monotonic() - started, 1e-3)
+        report(f"{records:,} records, {connections:,} connections, {rate:,.0f} records/s")
+
+    with _phase(f"replaying {name}"):
+        yield show
 
 
 NO_PODS_HINT = ("pass the manifests that create the pods too (Deployments, StatefulSets, ...; for a chart: "
@@ -453,7 +533,8 @@ def _compile(loaded: LoadResult, warn_no_pods: bool = False) -> Analyzer:
         tiered = f" and {len(cluster.tiered)} Admin or Baseline policies" if cluster.tiered else ""
         _note(f"netpol: warning: the input has {len(cluster.policies)} NetworkPolicies{tiered} but no pods or "
               f"workloads, so there is no connection to show; {NO_PODS_HINT}")
-    with _phase(f"compiling {len(cluster.pods)} pods and {len(cluster.policies)} policies"), frozen_when_built():
+    with _phase(f"compiling {len(cluster.pods):,} pods and {len(cluster.policies) + len(cluster.tiered):,} policies"), \
+            frozen_when_built():
         analyzer = Analyzer(cluster)
     return analyzer
 
@@ -497,10 +578,20 @@ def _endpoint_namespaces(endpoints: Iterable[str], default: str) -> list[str] | 
 
 
 def _write(chunks: Iterable[str]) -> None:
-    for chunk in chunks:
-        if _reader_left():
-            break
-        sys.stdout.write(terminal_safe(chunk))
+    """The answer on standard output, as it is made (a large matrix is computed row by row while written). Into
+    a file or a pipe, with a progress line counting what is written; on a terminal the answer shows itself."""
+    from netpol.progress import report
+
+    lines = 0
+    with nullcontext() if sys.stdout.isatty() else _phase("writing the answer"):
+        for chunk in chunks:
+            if _reader_left():
+                break
+            sys.stdout.write(terminal_safe(chunk))
+            counted = lines + chunk.count("\n")
+            if counted // PROGRESS_LINES != lines // PROGRESS_LINES:
+                report(f"{counted:,} lines")
+            lines = counted
 
 
 @app.command("can-reach")
@@ -533,6 +624,7 @@ def can_reach(
     context: Context = None,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    exclude: Exclude = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
 ) -> None:
@@ -561,7 +653,8 @@ def can_reach(
             _fail("--port is required")
         _can_reach_possible(source, destination, probe, protocol.value, namespace, output,
                             Source(files, kubeconfig, context, verbose,
-                                   default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
+                                   default_namespace=default_namespace, exclude=exclude,
+                                   ignore_unmodelled=ignore_unmodelled,
                                    rendering=_rendering(render, helm_values, helm_set), cni=cni),
                             scopes)
     service = SERVICE_REF.match(destination)
@@ -573,7 +666,7 @@ def can_reach(
         _fail("--port is required (or DST is a Service: svc/NAME:PORT)")
     with _user_errors():
         inputs = Source(files, kubeconfig, context, verbose,
-                        default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
+                        default_namespace=default_namespace, exclude=exclude, ignore_unmodelled=ignore_unmodelled,
                         rendering=_rendering(render, helm_values, helm_set), cni=cni)
         analyzer = _analyze(inputs, _endpoint_namespaces((source, destination), namespace))
         if service is not None:
@@ -594,7 +687,9 @@ def _can_reach_possible(source: str, destination: str, port: int | str, protocol
     from netpol.render.verdict import possible_json, possible_text
 
     with _user_errors():
-        analyzer = Analyzer.with_possible(_load(inputs).cluster, scopes)
+        cluster = _load(inputs).cluster
+        with _phase("adding every possible pod"):
+            analyzer = Analyzer.with_possible(cluster, scopes)
         verdicts = [analyzer.can_reach(s, d, port, protocol)
                     for s in analyzer.endpoints(source, namespace) for d in analyzer.endpoints(destination, namespace)]
     assert analyzer.possible is not None
@@ -650,6 +745,7 @@ def matrix(
     context: Context = None,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    exclude: Exclude = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
 ) -> None:
@@ -675,12 +771,14 @@ def matrix(
                        echo_default=False)
     with _user_errors():
         analyzer = _analyze(Source(files, kubeconfig, context, verbose,
-                                   default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
+                                   default_namespace=default_namespace, exclude=exclude,
+                                   ignore_unmodelled=ignore_unmodelled,
                                    rendering=_rendering(render, helm_values, helm_set), cni=cni),
                             namespace, warn_no_pods=True)
         _check_namespaces(analyzer.cluster, namespace)
-        m = analyzer.matrix(icmp if icmp is not None else port, protocol.value if protocol else None, namespace,
-                            by_workload)
+        with _phase(f"computing the matrix of {len(analyzer.engine.classes):,} classes"):
+            m = analyzer.matrix(icmp if icmp is not None else port, protocol.value if protocol else None,
+                                namespace, by_workload)
     if output is MatrixFormat.table:
         if len(m.pods) > TABLE_LIMIT:
             _fail(f"{len(m.pods)} pods are too many for a readable table (at most {TABLE_LIMIT}): use -o csv or "
@@ -711,6 +809,7 @@ def explain(
     context: Context = None,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    exclude: Exclude = None,
     cni: Cni = None,
 ) -> None:
     """What each policy does, in evaluation order: Admin tier, NetworkPolicies, Baseline tier.
@@ -723,10 +822,11 @@ def explain(
 
     with _user_errors():
         analyzer = _analyze(Source(files, kubeconfig, context, verbose, default_namespace=default_namespace,
-                                   rendering=_rendering(render, helm_values, helm_set), cni=cni),
+                                   exclude=exclude, rendering=_rendering(render, helm_values, helm_set), cni=cni),
                             namespace)
         _check_namespaces(analyzer.cluster, namespace)
-        summaries, tiers = analyzer.explain(namespace), analyzer.explain_tiers(namespace)
+        with _phase(f"explaining {len(analyzer.cluster.policies) + len(analyzer.cluster.tiered):,} policies"):
+            summaries, tiers = analyzer.explain(namespace), analyzer.explain_tiers(namespace)
     if output is ExplainFormat.json:
         _say(explain_json(summaries, tiers) + "\n")
     else:
@@ -761,6 +861,7 @@ def graph(
     force: Force = False,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    exclude: Exclude = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
 ) -> None:
@@ -780,13 +881,14 @@ def graph(
         _output_path(out, force)
     with _user_errors():
         source = Source(files, kubeconfig, context, verbose,
-                        default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
+                        default_namespace=default_namespace, exclude=exclude, ignore_unmodelled=ignore_unmodelled,
                         rendering=_rendering(render, helm_values, helm_set), cni=cni)
         analyzer = _analyze(source, None if focus else namespace, warn_no_pods=True)
         _check_namespaces(analyzer.cluster, namespace)
         if analyzer.cluster.pods:  # the anchors ("any pod ...") must hold for every pod that could exist
             analyzer = _graph_world(analyzer, input_only)
-        diagram = analyzer.diagram(port, protocol.value, namespace, focus)
+        with _phase(f"grouping the allow-graph of {len(analyzer.engine.classes):,} classes"):
+            diagram = analyzer.diagram(port, protocol.value, namespace, focus)
         if chosen in (GraphFormat.mermaid, GraphFormat.md):
             if len(diagram.edges) > MERMAID_MAX_EDGES:
                 _note(f"netpol: note: {len(diagram.edges)} edges; Mermaid (and GitHub) draw at most "
@@ -798,7 +900,8 @@ def graph(
             if chosen is not GraphFormat.dot and len(diagram.edges) > LARGE_GRAPH_EDGES:
                 _note(f"netpol: note: {len(diagram.edges)} edges to lay out; Graphviz may take minutes "
                       "(-n NS or --focus NS/POD draws less)")
-            data = dot.encode() if chosen is GraphFormat.dot else render_image(dot, chosen.value)
+            with _phase(f"laying out {len(diagram.edges):,} edges with Graphviz"):
+                data = dot.encode() if chosen is GraphFormat.dot else render_image(dot, chosen.value)
     if out is None:
         sys.stdout.buffer.write(data)
     else:
@@ -837,6 +940,7 @@ def check(
     force: Force = False,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    exclude: Exclude = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
 ) -> None:
@@ -867,7 +971,7 @@ def check(
         if live:  # one cluster for every file: failing to read it is fatal
             analyzers[()] = _analyze(Source(None, kubeconfig, context, verbose, ignore_unmodelled=ignore_unmodelled,
                                             cni=cni))
-    for path in paths:
+    for number, path in enumerate(paths, start=1):
         try:
             intent = load_intent_file(path, confine=not allow_outside_repo)
             manifests = () if live else tuple(files or intent.manifests)
@@ -877,7 +981,8 @@ def check(
                 try:
                     loaded = analyzers[manifests] = _analyze(
                         Source(list(manifests), verbose=verbose,
-                               default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled, cni=cni))
+                               default_namespace=default_namespace, exclude=exclude,
+                               ignore_unmodelled=ignore_unmodelled, cni=cni))
                     if not loaded.cluster.pods:
                         _note(f"netpol: note: {', '.join(manifests)}: no pods or workloads, so namespace and "
                               "podSelector endpoints stand for every possible such pod")
@@ -887,10 +992,12 @@ def check(
             if isinstance(analyzer, NetpolError):
                 raise analyzer
             notes.update(dict.fromkeys(analyzer.cluster.assumptions))  # the profile, what was ignored
-            prepared = prepare(analyzer, intent, input_only)
+            with _phase(f"checking {path} ({number:,} of {len(paths):,} intent files)"):
+                prepared = prepare(analyzer, intent, input_only)
+                checked = check_prepared(prepared)
             if prepared.analyzer.possible is not None:
                 notes.update(dict.fromkeys(prepared.analyzer.possible.notes()))
-            results.append((prepared.intent, check_prepared(prepared)))
+            results.append((prepared.intent, checked))
         except NetpolError as exc:
             errors.append(FileError(path, _with_input_only_hint(exc)))
     for note in notes:
@@ -915,8 +1022,12 @@ def diff(
         "namespaces, pods of other namespaces).")] = False,
     any_pod: Annotated[bool, typer.Option(
         "--any-pod", hidden=True, help="Deprecated: every possible pod is compared by default.")] = False,
+    diagram: Annotated[bool, typer.Option(
+        "--diagram", help="With -o md: draw the changes as a Mermaid diagram under the summary (at most 40 edges "
+        "and 40 nodes; the edges left out are listed).")] = False,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    exclude: Exclude = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
 ) -> None:
@@ -938,10 +1049,12 @@ def diff(
 
     if base == "-" and head == "-":
         _fail("only one of BASE and HEAD can be standard input")
+    if diagram and output is not DiffFormat.md:
+        _fail("--diagram draws the change in Markdown: use it with -o md")
     if any_pod:
         _note("netpol: note: --any-pod is deprecated: every possible pod is compared by default")
     with _user_errors():
-        old, new = (_load(Source([side], verbose=verbose, default_namespace=default_namespace,
+        old, new = (_load(Source([side], verbose=verbose, default_namespace=default_namespace, exclude=exclude,
                                  ignore_unmodelled=ignore_unmodelled, cni=cni)).cluster
                     for side in (base, head))
         if old.dataplane != new.dataplane:  # a change of plugin is no change of policy: compare under one
@@ -955,8 +1068,9 @@ def diff(
             if input_only or output is DiffFormat.html:
                 from netpol.query import Analyzer
 
-                before, after = Analyzer(old), Analyzer(new)
-                changes = replace(reachability_diff(before, after), assumptions=(INPUT_ONLY_NOTE,))
+                with _phase("comparing the input's pods"):
+                    before, after = Analyzer(old), Analyzer(new)
+                    changes = replace(reachability_diff(before, after), assumptions=(INPUT_ONLY_NOTE,))
             else:
                 with _phase("comparing every possible pod"):
                     changes = possible_diff(old, new)
@@ -972,8 +1086,8 @@ def diff(
         _write([diff_html(changes, diff_verdicts(before, after, changes.changes), f"netpol diff {base} {head}",
                           diff_assumptions(before, after))])
     else:
-        render = {DiffFormat.text: diff_text, DiffFormat.json: diff_json, DiffFormat.md: diff_markdown}[output]
-        _write(render(changes))
+        _write(diff_markdown(changes, diagram) if output is DiffFormat.md
+               else diff_text(changes) if output is DiffFormat.text else diff_json(changes))
     raise typer.Exit(EXIT_DENIED if changes.changed else EXIT_OK)
 
 
@@ -1034,7 +1148,9 @@ def _units(source: Source, input_only: bool, asked: Iterable[str], namespaces: l
     if input_only and not cluster.pods:
         raise QueryError("the input has no pods or workloads, so --input-only leaves nothing to answer about; "
                          "without it, every possible pod is answered for")
-    with _phase("compiling"):
+    policies = len(cluster.policies) + len(cluster.tiered)
+    with _phase(f"compiling {len(cluster.pods):,} pods and {policies:,} policies"
+                + ("" if input_only else ", with every possible pod")):
         try:
             units = Units.of(cluster, not input_only, asked)
         except NetpolError as exc:
@@ -1062,6 +1178,7 @@ def exposure(
     context: Context = None,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    exclude: Exclude = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
 ) -> None:
@@ -1081,12 +1198,13 @@ def exposure(
 
     with _user_errors():
         units = _units(Source(files, kubeconfig, context, verbose,
-                              default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
+                              default_namespace=default_namespace, exclude=exclude, ignore_unmodelled=ignore_unmodelled,
                               rendering=_rendering(render, helm_values, helm_set), cni=cni), input_only,
                        [target] if target else [], namespace)
         targets = units.find(target) if target else [u for u in units.subjects
                                                      if not namespace or u.namespace in namespace]
-        items = exposure_of(units, targets)
+        with _phase(f"answering for {len(targets):,} endpoints"):
+            items = exposure_of(units, targets)
     if output is ListFormat.text:
         _write(exposure_text(items))
     elif output is ListFormat.json:
@@ -1118,6 +1236,7 @@ def list_connections(
     context: Context = None,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    exclude: Exclude = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
 ) -> None:
@@ -1141,14 +1260,15 @@ def list_connections(
 
             probe = (protocol.value, port_number(port))
         units = _units(Source(files, kubeconfig, context, verbose,
-                              default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
+                              default_namespace=default_namespace, exclude=exclude, ignore_unmodelled=ignore_unmodelled,
                               rendering=_rendering(render, helm_values, helm_set), cni=cni), input_only,
                        [x for x in (to, from_) if x], namespace)
         sources = units.find(from_) if from_ else None
         destinations = units.find(to) if to else None
         asked_possible = any(u.kind == "region" for u in (*(sources or ()), *(destinations or ())))
-        links = list(units.links(sources, destinations, probe,
-                                 between_regions=asked_possible or units.subjects[0].kind == "region"))
+        with _phase(f"listing the connections of {len(units.subjects):,} endpoints"):
+            links = list(units.links(sources, destinations, probe,
+                                     between_regions=asked_possible or units.subjects[0].kind == "region"))
         if namespace:
             links = [ln for ln in links if ln.source.namespace in namespace or ln.destination.namespace in namespace]
     if output is ListFormat.text:
@@ -1174,6 +1294,7 @@ def report(
     force: Force = False,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    exclude: Exclude = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
 ) -> None:
@@ -1196,7 +1317,7 @@ def report(
     _output_path(out, force)
     with _user_errors():
         loaded = _load(Source(files, kubeconfig, context, verbose, keep_texts=True,
-                              default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
+                              default_namespace=default_namespace, exclude=exclude, ignore_unmodelled=ignore_unmodelled,
                               rendering=_rendering(render, helm_values, helm_set), cni=cni), namespace)
         _check_namespaces(loaded.cluster, namespace)
         analyzer = _compile(loaded, warn_no_pods=True)
@@ -1257,6 +1378,7 @@ def lint(
     context: Context = None,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    exclude: Exclude = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
 ) -> None:
@@ -1281,11 +1403,12 @@ def lint(
         rule_ids([*(disable or []), *(enable or [])])  # a typo is an error before any reading
         inputs = [*(files or []), *(paths or [])] or None
         loaded = _load(Source(inputs, kubeconfig, context, verbose, keep_texts=True,
-                              default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
+                              default_namespace=default_namespace, exclude=exclude, ignore_unmodelled=ignore_unmodelled,
                               rendering=_rendering(render, helm_values, helm_set), cni=cni), namespace)
         _check_namespaces(loaded.cluster, namespace)
         with _phase("linting"):
-            report = run_lint(loaded.cluster, namespace or (), disable or (), enable or ())
+            report = run_lint(loaded.cluster, namespace or (), disable or (), enable or (),
+                              unmodelled=loaded.unmodelled)
     report = report.with_positions(Positions(loaded.texts).find)
     if output is LintFormat.sarif:
         _write([lint_sarif(report, __version__)])
@@ -1434,6 +1557,7 @@ def replay(
     context: Context = None,
     verbose: Verbose = False,
     default_namespace: DefaultNamespace = None,
+    exclude: Exclude = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
 ) -> None:
@@ -1465,14 +1589,14 @@ def replay(
     before: Analyzer | None = None
     with _user_errors():
         cluster = _load(Source(files, kubeconfig, context, verbose, default_namespace=default_namespace,
-                               ignore_unmodelled=ignore_unmodelled, cni=cni)).cluster
+                               exclude=exclude, ignore_unmodelled=ignore_unmodelled, cni=cni)).cluster
         with _phase("compiling"), frozen_when_built():
             if base:
                 from netpol.replay import versions
 
                 analyzer, before = versions(cluster, _load(Source(
-                    base, verbose=verbose, default_namespace=default_namespace, ignore_unmodelled=ignore_unmodelled,
-                    cni=cni)).cluster)
+                    base, verbose=verbose, default_namespace=default_namespace, exclude=exclude,
+                    ignore_unmodelled=ignore_unmodelled, cni=cni)).cluster)
             else:
                 try:
                     analyzer = Analyzer.with_possible(cluster)
@@ -1488,8 +1612,8 @@ def replay(
             except OSError as exc:
                 _fail(f"{name}: {(exc.strerror or str(exc)).lower()}")
             try:
-                with _phase(f"replaying {name}"):
-                    replayer.add(read_flows(name, stream, flow_format.value, stats, skip_invalid))
+                with _replay_progress(name, replayer.records) as progress:
+                    replayer.add(read_flows(name, stream, flow_format.value, stats, skip_invalid), progress)
             except OSError as exc:
                 _fail(f"{name}: cannot read: {(exc.strerror or str(exc)).lower()}")
             finally:
@@ -1546,19 +1670,24 @@ def _main(
     debug: Annotated[bool, typer.Option(
         DEBUG_FLAG, help="On an internal error (exit 3), print the traceback. Accepted anywhere on the line.",
     )] = False,
+    no_progress: Annotated[bool, typer.Option(
+        NO_PROGRESS_FLAG, help=f"No progress line on a terminal (also {PROGRESS_VAR}=0). Accepted anywhere on the "
+        "line.")] = False,
 ) -> None:
     """Analyse Kubernetes NetworkPolicies: who can reach whom, on which ports, and why."""
+    _QUIET[:] = [True] if no_progress else []
 
 
-def _hoist_debug(argv: list[str]) -> tuple[list[str], bool]:
-    """`--debug` may be given after the command too; typer only knows it before, so move it there."""
+def _hoist(argv: list[str], flag: str) -> tuple[list[str], bool]:
+    """`--debug` and `--no-progress` may be given after the command too; typer only knows them before, so move
+    `flag` there."""
     head, rest = argv[:1], argv[1:]
     cut = rest.index("--") if "--" in rest else len(rest)
-    debug = DEBUG_FLAG in rest[:cut]
-    if debug:
-        rest = [a for a in rest[:cut] if a != DEBUG_FLAG] + rest[cut:]
-        rest.insert(0, DEBUG_FLAG)
-    return head + rest, debug
+    present = flag in rest[:cut]
+    if present:
+        rest = [a for a in rest[:cut] if a != flag] + rest[cut:]
+        rest.insert(0, flag)
+    return head + rest, present
 
 
 def _internal_error(exc: BaseException, debug: bool) -> int:
@@ -1596,8 +1725,9 @@ def main() -> None:
         from typer._completion_classes import completion_init
 
         completion_init()
-    argv, debug = _hoist_debug(sys.argv)
-    bare = argv[1:] in ([], [DEBUG_FLAG])  # no command: the help on stdout, and exit 2 (not a pass for a script)
+    argv, debug = _hoist(_hoist(sys.argv, NO_PROGRESS_FLAG)[0], DEBUG_FLAG)
+    # no command: the help on stdout, and exit 2 (not a pass for a script)
+    bare = not set(argv[1:]) - {DEBUG_FLAG, NO_PROGRESS_FLAG}
     sys.argv = [*argv, "--help"] if bare else argv
     try:
         code = app(standalone_mode=False, prog_name=_prog_name(sys.argv[0]), complete_var=COMPLETE_VAR)

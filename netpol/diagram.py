@@ -30,6 +30,7 @@ from typing import Any
 from netpol.engine import Engine
 from netpol.model import METADATA_NAME_LABEL, Cluster, IPBlock, Pod
 from netpol.portsets import PortSet, Protocol
+from netpol.sources.unmodelled import ignored
 
 ANY_POD = "any-pod"
 ANY_UNRESTRICTED_POD = "any-unrestricted-pod"  # every pod whose egress is not restricted
@@ -103,6 +104,9 @@ class Diagram:
     focus: str | None
     hidden_edges: int = 0  # with -n: edges between a drawn node and pods of other namespaces, left out
     possible: bool = False  # the anchors stand for every pod that could exist, not only the input's
+    # What the picture cannot show: objects that allow or deny traffic and that netpol did not evaluate
+    # (--ignore-unmodelled), as every verdict's assumptions name them; drawn in the legend.
+    ignored: tuple[str, ...] = ()
 
 
 def namespace_node(namespace: str) -> str:
@@ -146,7 +150,8 @@ def build_diagram(engine: Engine, *, probe: tuple[Protocol, int] | None = None,
     if wanted:
         groups = [g for g in groups if g.namespace in wanted]
     possible = any(p.hypothetical for p in cluster.pods)
-    return replace(_assemble(cluster, groups, collapsed, flow.blocks, probe, focus, namespace_of), possible=possible)
+    return replace(_assemble(cluster, groups, collapsed, flow.blocks, probe, focus, namespace_of), possible=possible,
+                   ignored=ignored(cluster.assumptions))
 
 
 class _Flow:

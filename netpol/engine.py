@@ -49,6 +49,7 @@ from netpol.model import (
     TierSelector,
 )
 from netpol.portsets import ALL_PORTS, PortSet, Protocol, union_all
+from netpol.progress import report
 from netpol.selectors import LabelSelector
 from netpol.tiers import CompiledTierRule, TierHit, Walk, compile_tiers, port_atoms, tier_ports, walk
 
@@ -228,6 +229,7 @@ class Engine:
         self.blocks: tuple[IPBlock, ...] = tuple(sorted(self.ip_blocks | _tier_blocks(cluster), key=str))
         self._policy_namespaces = {p.namespace for p in cluster.policies}
         self._build_classes()
+        report(f"{len(self.classes):,} classes of pods; applying {len(self.targets):,} policy targets")
         self._build_index()
         self._selector_cache: dict[tuple[str, LabelSelector], int] = {}
         self._resolved: dict[tuple[object, tuple[ContainerPort, ...] | None], PortSet] = {}

@@ -11,7 +11,6 @@ from netpol.engine import ClassMatrix
 from netpol.errors import name_list
 from netpol.model import Pod
 from netpol.portsets import PortSet, Protocol
-from netpol.errors import name_list
 from netpol.verdicts import ASSUME_DOMAINS, ASSUME_HOST_NETWORK, ASSUME_NO_IP, egress_domains, pod_names, tie_notes
 
 ATOM_MATRIX_BUDGET = 1 << 30  # bytes of per-atom class matrices an all-port matrix may hold

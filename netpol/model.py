@@ -13,11 +13,14 @@ import ipaddress
 import re
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Literal, NewType
+from typing import TYPE_CHECKING, Literal, NewType
 
 from netpol.errors import Location
 from netpol.portsets import PortProtocol
 from netpol.selectors import LabelSelector
+
+if TYPE_CHECKING:  # netpol.cilium builds on this module
+    from netpol.cilium import CIDRGroup, CiliumPolicy
 
 NamespaceName = NewType("NamespaceName", str)
 Direction = Literal["ingress", "egress"]
@@ -90,6 +93,7 @@ class Pod:
     host_ip: IPAddress | None = None  # status.hostIP: its node's address, to and from which traffic is allowed
     lint_ignore: tuple[str, ...] = field(default=(), compare=False)  # netpol.io/lint-ignore: rule ids
     hypothetical: bool = False  # stands for every possible pod of a region (netpol.regions)
+    service_account: str | None = None  # spec.serviceAccountName (None: not given, Kubernetes runs it as `default`)
 
     @property
     def is_one_pod(self) -> bool:
@@ -145,6 +149,7 @@ class Service:
     selector: tuple[tuple[str, str], ...] | None  # None: no selector, endpoints managed elsewhere
     ports: tuple[ServicePort, ...] = ()
     location: Location | None = field(default=None, compare=False)
+    labels: tuple[tuple[str, str], ...] = ()  # what Cilium's toServices k8sServiceSelector matches
 
     @property
     def key(self) -> str:
@@ -374,6 +379,9 @@ class Cluster:
     # verdict repeats it among its assumptions.
     assumptions: tuple[str, ...] = ()
     dataplane: Dataplane = Dataplane()
+    # Cilium's own kinds (netpol.cilium), read and validated; evaluated by reference_cilium.
+    cilium: tuple[CiliumPolicy, ...] = ()
+    cidr_groups: tuple[CIDRGroup, ...] = ()
 
     @cached_property
     def nodes_by_name(self) -> dict[str, Node]:

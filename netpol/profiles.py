@@ -189,6 +189,8 @@ def recognise(result: LoadResult) -> Chosen:
     cluster serves; generic when none, an error when two."""
     evidence: dict[str, list[str]] = {}
     kinds = {(o.api_version.rpartition("/")[0], o.kind) for o in result.ignored}
+    kinds |= {("cilium.io", o.kind) for o in result.cluster.cilium}  # Cilium's kinds netpol reads
+    kinds |= {("cilium.io", "CiliumCIDRGroup") for _ in result.cluster.cidr_groups[:1]}
     for profile in PROFILES:
         found = sorted(f"{kind} ({group})" for group, kind in kinds if group in profile.groups)
         if found:

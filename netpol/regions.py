@@ -41,6 +41,7 @@ from netpol.model import (
     TierSelector,
 )
 from netpol.portsets import MAX_PORT, MIN_PORT, PROTOCOLS, PortSet, Protocol
+from netpol.progress import report
 from netpol.selectors import LabelSelector, Scope
 
 OTHER = "~other"  # a label value no selector can name ("~" is not allowed in label values)
@@ -502,7 +503,8 @@ def regions(cluster: Cluster, scopes: Sequence[Scope] = (), limit: int = MAX_REG
     named_ports = _placeholders(union)
     out: list[Region] = []
     selectors = _PodSelectors.of(union)
-    for ns in namespaces:
+    for number, ns in enumerate(namespaces, start=1):
+        report(f"namespace {number:,} of {len(namespaces):,}, {len(out):,} regions")
         cubes = CubeSet(pod_atoms, Cube())
         budget.splitting(f"of pods in {'namespace ' if ns.named else ''}{ns.name}")
         for sel in sorted(selectors.within(ns, scopes, label_sets[ns.name])):  # whatever the versions' order

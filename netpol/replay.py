@@ -12,7 +12,7 @@ kind of connection, not per line.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
@@ -35,6 +35,9 @@ DOMAINS_NOTE = ASSUME_DOMAINS.split("{pod}", 1)[1].split("{", 1)[0]  # "'s egres
 AGGREGATED_KINDS = ("statefulset", "daemonset", "replicaset", "job", "replicationcontroller")
 OWNER_KINDS = ("deployment", "cronjob")
 RECORDS_KEPT = 100  # record names kept per connection (the count is always exact): memory stays per connection
+PROGRESS_EVERY = 1 << 15  # records between two calls of the progress callback
+MAX_BY_ID = 1 << 16  # connections remembered by their endpoints' identity; starts over when full (memory bounded)
+Progress = Callable[[int, int], None]  # (records added so far, connections so far)
 
 MEANS_BREAK = ("observed passing, but these policies deny it: applying them breaks this traffic (if they "
                "are applied already, the plugin does not enforce them as written)")
@@ -118,7 +121,10 @@ _FRACTION = re.compile(r"\.(\d{1,9})")
 
 def time_key(text: str) -> str:
     """RFC 3339 times compare as text once their fractions have one width (Hubble writes 0 to 9 digits)."""
-    return _FRACTION.sub(lambda m: "." + m.group(1).ljust(9, "0"), text, count=1)
+    fraction = _FRACTION.search(text)
+    if fraction is None or fraction.end() - fraction.start() == 10:
+        return text
+    return f"{text[:fraction.start(1)]}{fraction.group(1).ljust(9, '0')}{text[fraction.end():]}"
 
 
 class Replayer:
@@ -127,6 +133,8 @@ class Replayer:
     def __init__(self, analyzer: Analyzer) -> None:
         self.analyzer = analyzer
         self._placed: dict[FlowEndpoint, Placed] = {}
+        self._by_id: dict[tuple[int, int, Protocol, int], tuple[FlowEndpoint, FlowEndpoint, _Seen]] = {}
+        self.records = 0  # flows added
         self._seen: dict[tuple[str, str, Protocol, int], _Seen] = {}
         self._verdicts: dict[tuple[object, object, Protocol, int, bool], Verdict | str] = {}
         self._in_block: dict[IPAddress, bool] = {}
@@ -135,25 +143,49 @@ class Replayer:
         engine = analyzer.engine  # tiered `networks` peers: a pod without a known IP may be in one
         self._tier_networks = bool(set(engine.blocks) - engine.ip_blocks)
 
-    def add(self, flows: Iterable[Flow]) -> None:
+    def add(self, flows: Iterable[Flow], progress: Progress | None = None) -> None:
+        """Merge `flows` into their connections; `progress(records, connections)` is called every
+        PROGRESS_EVERY records and once at the end (the CLI shows it on a terminal)."""
+        by_id = self._by_id
         for flow in flows:
-            src, dst = self.place(flow.source), self.place(flow.destination)
-            key = (src.name, dst.name, flow.protocol, flow.port)
-            seen = self._seen.get(key)
-            if seen is None:
-                seen = self._seen[key] = _Seen(src, dst, (flow.source, flow.destination))
+            # the reader hands out each endpoint's object again and again: by identity first (a FlowEndpoint's
+            # hash is computed field by field), each entry holding its endpoints so that their ids stay theirs
+            fast = by_id.get((id(flow.source), id(flow.destination), flow.protocol, flow.port))
+            if fast is not None and fast[0] is flow.source and fast[1] is flow.destination:
+                seen = fast[2]
+            else:
+                seen = self._connection_of(flow)
             seen.count += 1
+            self.records += 1
             if len(seen.records) < RECORDS_KEPT:
                 seen.records.append(flow.record)
-            seen.denied |= flow.observed == "denied"
-            seen.allowed |= flow.observed == "allowed"
-            seen.ip_unknown = (seen.ip_unknown[0] or src.ip_unknown, seen.ip_unknown[1] or dst.ip_unknown)
-            if flow.time is not None and flow.time not in (seen.first, seen.last):
+            if flow.observed is not None:
+                seen.denied |= flow.observed == "denied"
+                seen.allowed |= flow.observed == "allowed"
+            if flow.time is not None and flow.time != seen.first and flow.time != seen.last:
                 t = time_key(flow.time)
                 if seen.first is None or t < seen.first_key:
                     seen.first, seen.first_key = flow.time, t
                 if seen.last is None or t > seen.last_key:
                     seen.last, seen.last_key = flow.time, t
+            if progress is not None and not self.records % PROGRESS_EVERY:
+                progress(self.records, len(self._seen))
+        if progress is not None:
+            progress(self.records, len(self._seen))
+
+    def _connection_of(self, flow: Flow) -> _Seen:
+        """The connection a flow belongs to, its endpoints placed (by value), remembered by identity."""
+        src, dst = self.place(flow.source), self.place(flow.destination)
+        key = (src.name, dst.name, flow.protocol, flow.port)
+        seen = self._seen.get(key)
+        if seen is None:
+            seen = self._seen[key] = _Seen(src, dst, (flow.source, flow.destination))
+        seen.ip_unknown = (seen.ip_unknown[0] or src.ip_unknown, seen.ip_unknown[1] or dst.ip_unknown)
+        if len(self._by_id) >= MAX_BY_ID:
+            self._by_id.clear()
+        self._by_id[(id(flow.source), id(flow.destination), flow.protocol, flow.port)] = \
+            (flow.source, flow.destination, seen)
+        return seen
 
     # -- placing endpoints ---------------------------------------------------------------------------
 

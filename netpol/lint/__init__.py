@@ -14,7 +14,7 @@ and counted, not dropped.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -22,6 +22,7 @@ from netpol.errors import Location, QueryError
 from netpol.lint.catalogue import RULES, SEVERITIES, LintRule
 from netpol.lint.findings import Finding
 from netpol.model import Cluster
+from netpol.sources.unmodelled import Unmodelled, enforcing
 
 if TYPE_CHECKING:
     from netpol.engine import Engine
@@ -79,17 +80,19 @@ def rule_ids(ids: Iterable[str]) -> set[str]:
 
 
 def lint(cluster: Cluster, namespaces: Iterable[str] = (), disabled: Iterable[str] = (),
-         enabled: Iterable[str] = (), engine: Engine | None = None) -> LintReport:
+         enabled: Iterable[str] = (), engine: Engine | None = None, unmodelled: Unmodelled = Unmodelled(),
+         ) -> LintReport:
     """Run every check. `namespaces`: report only namespaced objects of these (cluster-scoped ones always);
     `disabled` rules still run but their findings count as suppressed, unless `enabled` names them again;
-    `engine`: the cluster already compiled, if the caller has it."""
+    `engine`: the cluster already compiled, if the caller has it; `unmodelled`: what the input holds that
+    enforces traffic and that netpol does not evaluate (--ignore-unmodelled), one NP115 finding each."""
     from netpol.lint import cluster as cluster_checks
     from netpol.lint import policies, tiered
 
     from netpol.engine import Engine
 
     off = rule_ids(disabled) - rule_ids(enabled)
-    found: list[Finding] = [*policies.check(cluster), *tiered.check(cluster)]
+    found: list[Finding] = [*policies.check(cluster), *tiered.check(cluster), *_not_evaluated(unmodelled)]
     has_pods = bool(cluster.pods)
     notes: list[str] = []
     if has_pods:
@@ -108,6 +111,21 @@ def lint(cluster: Cluster, namespaces: Iterable[str] = (), disabled: Iterable[st
         out.append(f)
     out.sort(key=_order)
     return LintReport(tuple(out), has_pods, tuple(notes))
+
+
+def _not_evaluated(unmodelled: Unmodelled) -> Iterator[Finding]:
+    """NP115: each object that enforces traffic and that netpol did not evaluate, where the input has it, and
+    each policy resource a live read could not list."""
+    rule = RULES["NP115"]
+    for o in unmodelled.objects:
+        entry = enforcing(o.kind, o.api_version)
+        product = f" ({entry.product})" if entry else ""
+        name = f"{o.kind} {o.title}"
+        yield Finding(rule, f"{name} ({o.api_version}): not evaluated by netpol{product}; it may allow or deny "
+                      "traffic that these findings do not see", name, o.namespace, o.location)
+    for resource in unmodelled.unread:
+        yield Finding(rule, f"{resource}: not evaluated by netpol; it may allow or deny traffic that these "
+                      "findings do not see", resource, None, None)
 
 
 def _possible_checks(cluster: Cluster, notes: list[str]) -> list[Finding]:

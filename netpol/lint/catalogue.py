@@ -101,6 +101,12 @@ RULES: dict[str, LintRule] = _rules(
              "This holds for every pod and namespace that could exist, so removing the rule changes no verdict "
              "anywhere. It is usually a leftover, or a narrower rule written before a broader one. Delete it, or "
              "narrow the broader rule if it allows more than meant."),
+    LintRule("NP115", "not-evaluated", "warning", "policy",
+             "The input holds an object of a kind that allows or denies traffic and that netpol does not evaluate "
+             "(a Cilium, Calico, Antrea or Istio policy, ...); lint ran without it (--ignore-unmodelled).",
+             "Its rules may allow or deny connections that the other findings, and every netpol verdict, do not "
+             "see: a clean lint says nothing about it. Review it with its own tool, remove it from the input, or "
+             "accept it knowingly with --disable NP115."),
     LintRule("NP201", "selects-no-pod", "warning", "cluster",
              "A policy selects none of the pods in the input.",
              "Usually a label typo or a podSelector written for another namespace: the policy protects nothing. "

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
 from collections.abc import Iterator
+from dataclasses import dataclass
 from functools import lru_cache
 from json.encoder import encode_basestring_ascii
 
@@ -12,10 +14,27 @@ from netpol.connectivity import port_text
 from netpol.diff import Ambiguity, Change, ReachabilityDiff
 from netpol.model import IPAddress
 from netpol.portsets import PortSet
+from netpol.render.graph import MERMAID_CLASSES, _mermaid_id, _mermaid_text
 from netpol.render.markdown import md_code, md_text
 
 SIGN = {"gained": "+", "lost": "-", "changed": "~"}
 SHOWN_SOURCES = 10  # in a Markdown cell before the list folds into a <details> block
+# --diagram: a pull-request comment stays short and its picture readable; beyond these bounds the edges left
+# out are listed under the diagram (the table lists every change either way)
+DIAGRAM_EDGES = 40
+DIAGRAM_NODES = 40
+CHANGE_STYLES = {  # the edge of each kind of change: colour, and dashes for what is lost
+    "gained": "stroke:#1e8449,stroke-width:2px",
+    "lost": "stroke:#c0392b,stroke-width:2px,stroke-dasharray:5 4",
+    "changed": "stroke:#d68910,stroke-width:2px",
+}
+DIAGRAM_LEGEND = {  # node class -> what its nodes are, for the diagram's legend
+    "pod": "a pod or workload of the input",
+    "anchor": "possible pods, in the policies' terms",
+    "external": "addresses outside the cluster",
+}
+EDGE_LEGEND = ("+ gained: may connect now, on these ports", "- lost: was allowed on these ports (was ...)",
+               "~ changed: the ports before => after")
 
 
 def summary(d: ReachabilityDiff) -> str:
@@ -68,17 +87,34 @@ def diff_text(d: ReachabilityDiff) -> Iterator[str]:
     yield from (f"pod removed: {p}\n" for p in d.removed_pods)
 
 
-def diff_markdown(d: ReachabilityDiff) -> Iterator[str]:
+def _sources_md(sources: tuple[str, ...]) -> str:
+    """Every source, folded into a <details> block beyond SHOWN_SOURCES: a review comment stays short."""
+    text = ", ".join(map(md_code, sources))
+    if len(sources) <= SHOWN_SOURCES:
+        return text
+    return f"<details><summary>{len(sources)} sources</summary>{text}</details>"
+
+
+def diff_markdown(d: ReachabilityDiff, diagram: bool = False) -> Iterator[str]:
+    """The summary, the table of changes, then ambiguities, pods and notes; with `diagram`, the changes drawn
+    as a Mermaid flowchart under the summary (diff_mermaid), with the edges it leaves out listed."""
     yield f"### netpol: reachability changes\n\n**{summary(d)}**\n"
+    if diagram and d.changes:
+        drawn = diff_mermaid(d)
+        yield f"\n```mermaid\n{drawn.text}```\n"
+        if drawn.left_out:
+            left = sum(len(sources) for _, sources in drawn.left_out)
+            yield (f"\n<details><summary>{left} of {left + drawn.edges} changed connection(s) not drawn (the diagram "
+                   f"stops at {DIAGRAM_EDGES} edges and {DIAGRAM_NODES} nodes)</summary>\n\n")
+            yield from (f"- {c.kind}: {_sources_md(sources)} -> {md_code(c.destination)}: {md_text(_ports(c))}\n"
+                        for c, sources in drawn.left_out)
+            yield "\n</details>\n"
     if d.changes:
         any_because = any(c.because for c in d.changes)
         yield ("\n| change | from | to | before | after |" + (" rules |" if any_because else "")
                + "\n|---|---|---|---|---|" + ("---|" if any_because else "") + "\n")
         for c in d.changes:
-            sources = ", ".join(map(md_code, c.sources))
-            if len(c.sources) > SHOWN_SOURCES:  # every source, folded: a review comment stays short
-                sources = f"<details><summary>{len(c.sources)} sources</summary>{sources}</details>"
-            yield (f"| {SIGN[c.kind]} {c.kind} | {sources} | {md_code(c.destination)} | "
+            yield (f"| {SIGN[c.kind]} {c.kind} | {_sources_md(c.sources)} | {md_code(c.destination)} | "
                    f"{md_text(port_text(c.before, c.named_before))} | {md_text(port_text(c.after, c.named_after))} |"
                    + (f" {md_text('; '.join(c.because))} |" if any_because else "") + "\n")
     if d.ambiguities:
@@ -91,6 +127,96 @@ def diff_markdown(d: ReachabilityDiff) -> Iterator[str]:
     if d.assumptions:
         yield "\n"
         yield from (f"- note: {md_text(note)}\n" for note in d.assumptions)
+
+
+@dataclass(frozen=True)
+class DiffDiagram:
+    """The changes as a Mermaid flowchart, within DIAGRAM_EDGES and DIAGRAM_NODES; what it leaves out."""
+
+    text: str
+    edges: int  # drawn, one per (source, destination) of a change
+    left_out: tuple[tuple[Change, tuple[str, ...]], ...]  # each change's sources whose edge is not drawn
+
+
+def endpoint_class(name: str) -> str:
+    """What a diff endpoint is, for its shape: `external` for outside addresses (address_phrase's words, or
+    CIDRs), `pod` for an input's pod or workload (`NS/NAME`), else `anchor`: possible pods, in the policies'
+    terms (a merged destination, pods and addresses, is one too)."""
+    def address(part: str) -> bool:
+        if part in ("any address", "any IPv4 address", "any IPv6 address"):
+            return True
+        try:
+            ipaddress.ip_network(part.split(" ", 1)[0].rstrip(","), strict=False)
+        except ValueError:
+            return False
+        return True
+
+    if all(address(part) for part in name.split("; ")):
+        return "external"
+    return "pod" if "/" in name and " " not in name else "anchor"
+
+
+def diff_mermaid(d: ReachabilityDiff, max_edges: int = DIAGRAM_EDGES, max_nodes: int = DIAGRAM_NODES
+                 ) -> DiffDiagram:
+    """The changes as a flowchart with graph's Mermaid conventions (netpol.render.graph: its classes, label
+    escaping and namespace boxes): an edge per source and destination of a change, labelled with the
+    change's sign and ports, green when gained, dashed red when lost, orange when the ports changed. Edges are
+    taken in the table's order while both bounds hold; the rest are returned, to be listed."""
+    ids: dict[str, str] = {}
+    edges: list[tuple[str, str, Change]] = []
+    left_out: list[tuple[Change, tuple[str, ...]]] = []
+    for c in d.changes:
+        missing: list[str] = []
+        for index, source in enumerate(c.sources):
+            if len(edges) >= max_edges:
+                missing.extend(c.sources[index:])  # a change can have very many sources
+                break
+            new = [e for e in dict.fromkeys((source, c.destination)) if e not in ids]
+            if len(ids) + len(new) > max_nodes:
+                missing.append(source)
+                continue
+            ids.update({e: f"n{len(ids) + i}" for i, e in enumerate(new)})
+            edges.append((source, c.destination, c))
+        if missing:
+            left_out.append((c, tuple(missing)))
+    title = summary(d) + (f"; {len(edges)} of {len(edges) + sum(len(s) for _, s in left_out)} connection(s) drawn"
+                          if left_out else "")
+    lines = ["---", f"title: {json.dumps('netpol diff: ' + title)}", "---", "flowchart LR"]
+    classes: dict[str, list[str]] = {name: [] for name in ("pod", "anchor", "external", "namespace", "note")}
+    boxes: dict[str, list[str]] = {}
+    for name, node in ids.items():
+        kind = endpoint_class(name)
+        classes[kind].append(node)
+        if kind == "pod":
+            namespace, short = name.split("/", 1)
+            boxes.setdefault(namespace, []).append(f"    {node}({_mermaid_text([short])})")
+        elif kind == "external":
+            lines.append(f"  {node}{{{{{_mermaid_text(name.split('; '))}}}}}")
+        else:
+            lines.append(f"  {node}({_mermaid_text(name.split('; '))})")
+    for namespace in sorted(boxes):
+        box = _mermaid_id("ns", namespace)
+        classes["namespace"].append(box)
+        lines.extend([f"  subgraph {box}[{_mermaid_text([f'namespace {namespace}'])}]", *boxes[namespace], "  end"])
+    for source, destination, c in edges:
+        arrow = "-.->" if c.kind == "lost" else "-->"
+        lines.append(f"  {ids[source]} {arrow}|{_mermaid_text([f'{SIGN[c.kind]} {_ports(c)}'])}| {ids[destination]}")
+    lines.extend(["  subgraph legend[legend]", "    direction TB"])
+    shown = [kind for kind in DIAGRAM_LEGEND if classes[kind]]
+    for index, kind in enumerate(shown):
+        lines.append(f"    legend{index}({_mermaid_text([DIAGRAM_LEGEND[kind]])})")
+        classes[kind].append(f"legend{index}")
+    lines.append(f"    legend{len(shown)}({_mermaid_text(list(EDGE_LEGEND))})")
+    lines.append("  end")
+    classes["note"].append(f"legend{len(shown)}")
+    classes["namespace"].append("legend")
+    lines.extend(f"  classDef {name} {MERMAID_CLASSES[name]}" for name, members in classes.items() if members)
+    lines.extend(f"  class {','.join(members)} {name}" for name, members in classes.items() if members)
+    for kind, style in CHANGE_STYLES.items():
+        drawn = [str(i) for i, (_, _, c) in enumerate(edges) if c.kind == kind]
+        if drawn:
+            lines.append(f"  linkStyle {','.join(drawn)} {style}")
+    return DiffDiagram("\n".join(lines) + "\n", len(edges), tuple(left_out))
 
 
 def diff_json(d: ReachabilityDiff) -> Iterator[str]:

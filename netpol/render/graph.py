@@ -12,6 +12,7 @@ import html
 import json
 import signal
 import subprocess
+import textwrap
 
 import graphviz
 
@@ -39,6 +40,11 @@ LEGEND_ROWS = (  # (cell attributes, cell text, meaning)
 INPUT_ANCHOR_ROW = ('BORDER="1" COLOR="#566573" STYLE="dashed"', "any pod of the input",
                     "every pod of the input, or of one of its namespaces<BR ALIGN=\"LEFT\"/>(--input-only: "
                     "pods not in the input are left out)")
+IGNORED_CELL = 'BORDER="2" COLOR="#c0392b" BGCOLOR="#fdedec"'  # a legend row per object kind not evaluated
+IGNORED_TEXT = "not evaluated"
+IGNORED_TITLE = ("not evaluated (--ignore-unmodelled): objects that may allow or deny the traffic drawn here, "
+                 "named in the legend")
+LEGEND_WRAP = 70  # characters per line of a legend row's meaning
 TIERED_ROW = ('BORDER="1" COLOR="#6c3483" STYLE="dashed"', "pod",
               "[tiered]: an Admin or Baseline policy selects it<BR ALIGN=\"LEFT\"/>(drawn with a double border)")
 # Mermaid: one class per mark of the DOT picture (a node may have several), and each legend row's class
@@ -51,6 +57,7 @@ MERMAID_CLASSES = {
     "external": "fill:#eaf2f8,stroke:#2e86c1,color:#000000",
     "namespace": "fill:none,stroke:#7f8c8d",
     "note": "fill:none,stroke:none,color:#000000",
+    "ignored": "fill:#fdedec,stroke:#c0392b,stroke-width:2px,color:#000000",
 }
 LEGEND_CLASSES: tuple[tuple[str, ...], ...] = (  # LEGEND_ROWS' samples, in order
     ("pod",), ("pod", "ingress"), ("pod", "egress"), ("anchor",), ("external",), ("note",), ("note",))
@@ -92,7 +99,7 @@ def diagram_dot(diagram: Diagram) -> str:
         g.node(_id(ext.id), _external_label(ext), **EXTERNAL_STYLE)
     for edge in diagram.edges:
         g.edge(_id(edge.source), _id(edge.target), label=str(edge.ports))
-    _legend(g, any(grp.tiered for box in diagram.namespaces for grp in box.groups), diagram.possible)
+    _legend(g, diagram)
     source: str = g.source
     return source
 
@@ -143,6 +150,8 @@ def _title(d: Diagram) -> str:
     if d.hidden_edges:
         parts.append(f"{d.hidden_edges} edge(s) to or from pods of other namespaces are not drawn "
                      "(without -n they are)")
+    if d.ignored:
+        parts.append(IGNORED_TITLE)
     return "\n".join(parts)
 
 
@@ -201,11 +210,22 @@ def _legend_rows(possible: bool) -> list[tuple[str, str, str]]:
     return [row if possible or row[1] != "any pod" else INPUT_ANCHOR_ROW for row in LEGEND_ROWS]
 
 
-def _legend(g: graphviz.Digraph, tiered: bool, possible: bool) -> None:
-    chosen = _legend_rows(possible)
+def _extra_rows(diagram: Diagram) -> list[tuple[tuple[str, str, str], tuple[str, ...]]]:
+    """The legend's rows past the fixed ones, with their Mermaid classes: the tiered mark when a policy of a
+    tier selects a drawn pod, and one row per kind of object netpol did not evaluate (what the picture
+    cannot show)."""
+    tiered = any(grp.tiered for box in diagram.namespaces for grp in box.groups)
+    rows = [(TIERED_ROW, TIERED_CLASSES)] if tiered else []
+    for line in diagram.ignored:
+        meaning = '<BR ALIGN="LEFT"/>'.join(html.escape(part) for part in textwrap.wrap(line, LEGEND_WRAP))
+        rows.append(((IGNORED_CELL, IGNORED_TEXT, meaning), ("ignored",)))
+    return rows
+
+
+def _legend(g: graphviz.Digraph, diagram: Diagram) -> None:
     rows = "".join(
         f'<TR><TD {cell} CELLPADDING="4">{text}</TD><TD ALIGN="LEFT">{meaning}</TD></TR>'
-        for cell, text, meaning in (*chosen, *((TIERED_ROW,) if tiered else ()))
+        for cell, text, meaning in (*_legend_rows(diagram.possible), *(row for row, _ in _extra_rows(diagram)))
     )
     table = f'<<TABLE BORDER="1" COLOR="#aab7b8" CELLBORDER="0" CELLSPACING="4">' \
             f'<TR><TD COLSPAN="2"><B>legend</B></TD></TR>{rows}</TABLE>>'
@@ -243,18 +263,16 @@ def diagram_mermaid(diagram: Diagram) -> str:
         classes["external"].append(_mermaid_id("n", ext.id))
     lines.extend(f"  {_mermaid_id('n', e.source)} -->|{_mermaid_text([str(e.ports)])}| {_mermaid_id('n', e.target)}"
                  for e in diagram.edges)
-    lines.extend(_mermaid_legend(any(g.tiered for box in diagram.namespaces for g in box.groups), diagram.possible,
-                                 classes))
+    lines.extend(_mermaid_legend(diagram, classes))
     lines.extend(f"  classDef {name} {style}" for name, style in MERMAID_CLASSES.items())
     lines.extend(f"  class {','.join(ids)} {name}" for name, ids in classes.items() if ids)
     lines.append("  linkStyle default stroke:#34495e")
     return "\n".join(lines) + "\n"
 
 
-def _mermaid_legend(tiered: bool, possible: bool, classes: dict[str, list[str]]) -> list[str]:
+def _mermaid_legend(diagram: Diagram, classes: dict[str, list[str]]) -> list[str]:
     """DOT's legend table as a box of sample nodes, each in the classes of the mark it explains."""
-    rows = [*zip(_legend_rows(possible), LEGEND_CLASSES, strict=True),
-            *(((TIERED_ROW, TIERED_CLASSES),) if tiered else ())]
+    rows = [*zip(_legend_rows(diagram.possible), LEGEND_CLASSES, strict=True), *_extra_rows(diagram)]
     lines = ["  subgraph legend[legend]", "    direction TB"]
     for index, ((_cell, text, meaning), names) in enumerate(rows):
         node = f"legend{index}"

@@ -6,12 +6,14 @@ duplicates and implied namespaces in one place.
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 from netpol.bulk import paused_gc
+from netpol.cilium import CIDRGroup, CiliumKind, CiliumPolicy
 from netpol.errors import Diagnostic, InputError, Location, clipped, name_list
 from netpol.model import (
     DIRECTIONS,
@@ -27,6 +29,9 @@ from netpol.model import (
     TieredKind,
     TieredPolicy,
 )
+from netpol.progress import report
+from netpol.sources.cilium import CILIUM_KINDS, parse_cidr_group, parse_cilium_policy
+from netpol.sources.calico import CalicoObjects, CalicoReader
 from netpol.sources.helm import without_passing_hooks
 from netpol.sources.manifests import (
     Inputs,
@@ -63,7 +68,7 @@ WORKLOAD_KINDS = {
 TIERED_KINDS: dict[str, str] = {
     "AdminNetworkPolicy": V1ALPHA1, "BaselineAdminNetworkPolicy": V1ALPHA1, "ClusterNetworkPolicy": V1ALPHA2,
 }
-NAMESPACED_KINDS = frozenset({"Pod", "NetworkPolicy", "Service", *WORKLOAD_KINDS})
+NAMESPACED_KINDS = frozenset({"Pod", "NetworkPolicy", "Service", "CiliumNetworkPolicy", *WORKLOAD_KINDS})
 _SUPPORTED = {"Namespace": "v1", "Pod": "v1", "NetworkPolicy": "networking.k8s.io/v1", "Service": "v1",
               "Node": "v1", **WORKLOAD_KINDS, **TIERED_KINDS}
 
@@ -89,11 +94,12 @@ class LoadResult:
     texts: Mapping[str, str] = field(default_factory=dict)
     unread: tuple[str, ...] = ()  # policy resources a live read was not allowed to list (sources/unmodelled.py)
     served_groups: tuple[str, ...] | None = None  # a live read: the catalogue's API groups the server serves
+    calico: CalicoObjects = CalicoObjects()  # Calico's kinds, validated (sources/calico.py); not yet evaluated
 
     @property
     def unmodelled(self) -> Unmodelled:
         """Objects that enforce traffic and that netpol does not evaluate, and what it could not read."""
-        objects = tuple(UnmodelledObject(o.kind, o.api_version, o.namespace, o.name) for o in self.ignored
+        objects = tuple(UnmodelledObject(o.kind, o.api_version, o.namespace, o.name, o.location) for o in self.ignored
                         if enforcing(o.kind, o.api_version))
         return Unmodelled(objects, self.unread)
 
@@ -126,11 +132,14 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
     workloads: dict[str, Pod] = {}
     tiered: dict[str, TieredPolicy] = {}
     nodes: dict[str, Node] = {}
+    cilium: dict[str, CiliumPolicy] = {}
+    cidr_groups: dict[str, CIDRGroup] = {}
     owned: dict[str, tuple[Pod, str]] = {}  # a controlled workload's key -> it, and its controller's key
     ignored: list[IgnoredObject] = []
     diagnostics: list[Diagnostic] = []
     finished: list[str] = []
     merged: list[tuple[str, str]] = []  # (object, where it was seen twice)
+    calico = CalicoReader()
 
     def remember(store: dict[str, Any], key: str, kind: str, obj: Any, loc: Location) -> None:
         """The same object twice (one file given twice, a Namespace in two files) is one; a conflict is an error."""
@@ -145,7 +154,16 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
     for raw in objects:
         kind, api_version = _header(raw)
         top = Field(raw.data, "", raw.location)
+        if (kind, api_version) in CILIUM_KINDS:
+            if kind == "CiliumCIDRGroup":
+                group = parse_cidr_group(top)
+                remember(cidr_groups, group.name, kind, group, raw.location)
+                continue
+            cnp = parse_cilium_policy(top, cast(CiliumKind, kind), diagnostics.append)
+            remember(cilium, cnp.key, kind, cnp, raw.location)
+            # Validated and kept; still unmodelled (named, refused) until the engine evaluates it.
         if _SUPPORTED.get(kind) != api_version:
+            calico.read(kind, api_version, top, diagnostics.append)  # validated; still named as not evaluated
             meta = raw.data.get("metadata")
             name = str(meta.get("name", "?")) if isinstance(meta, dict) else "?"
             ns = meta.get("namespace") if isinstance(meta, dict) else None
@@ -211,8 +229,10 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
         tuple(services[k] for k in sorted(services)),
         tuple(sorted(tiered.values(), key=evaluation_key)),
         tuple(nodes[k] for k in sorted(nodes)),
+        cilium=tuple(cilium[k] for k in sorted(cilium)),
+        cidr_groups=tuple(cidr_groups[k] for k in sorted(cidr_groups)),
     )
-    return LoadResult(cluster, tuple(diagnostics), tuple(ignored))
+    return LoadResult(cluster, tuple(diagnostics), tuple(ignored), calico=calico.objects())
 
 
 def _tier_order_warnings(tiered: Iterable[TieredPolicy]) -> Iterator[Diagnostic]:
@@ -285,19 +305,21 @@ def _ignored_warnings(ignored: list[IgnoredObject]) -> list[Diagnostic]:
     ]
 
 
+PROGRESS_OBJECTS = 1000  # objects between two reports of progress within one file
 KEPT_TEXT_LIMIT = 1 << 20  # characters: a larger input (a cluster snapshot) is not kept for positions
 
 
 def load_manifests(paths: Iterable[str], stdin_text: str | None = None, keep_texts: bool = False,
-                   default_namespace: str | None = None, rendering: Rendering = AUTO) -> LoadResult:
+                   default_namespace: str | None = None, rendering: Rendering = AUTO,
+                   exclude: Iterable[str] = ()) -> LoadResult:
     """Load files, directories (recursive) and '-' (stdin_text) into a Cluster; namespaced objects that
     name no namespace are in `default_namespace` (else `default`), as `kubectl apply -n` puts them. With
     `keep_texts`, the text of every input up to KEPT_TEXT_LIMIT is kept (LoadResult.texts), for
     sources.positions. Kustomize directories and Helm charts are rendered by their tool (sources.render);
     without it, one named with -f is an error saying how to render it, one found inside a directory a
-    warning."""
-    inputs = expand_paths(paths)
-    notes: list[Diagnostic] = []
+    warning. What a directory holds and an `exclude` pattern matches is left out, and named."""
+    inputs = expand_paths(paths, exclude)
+    notes = list(_exclusion_notes(inputs))
     rendered: dict[str, str] = {}
     parts = included(inputs.render_sources)
     unread: list[RenderSource] = []
@@ -311,6 +333,7 @@ def load_manifests(paths: Iterable[str], stdin_text: str | None = None, keep_tex
         elif command is None:
             unread.append(source)
         else:
+            report(f"rendering {source.directory} with {os.path.basename(command[0])}")
             out = render(source, command)
             rendered[out.directory] = out.text
             notes.append(Diagnostic("info", f"rendered with `{out.command}`; its objects are located in that "
@@ -333,19 +356,34 @@ def load_manifests(paths: Iterable[str], stdin_text: str | None = None, keep_tex
     return replace(result, diagnostics=tuple(notes + hooks) + result.diagnostics, texts=texts or {})
 
 
+def _exclusion_notes(inputs: Inputs) -> Iterator[Diagnostic]:
+    """What each --exclude pattern left out (an info line with a count, each path in a note for --verbose), and
+    a warning for a pattern that matched nothing: a misspelt one would otherwise read everything quietly."""
+    for pattern, paths in inputs.excluded:
+        if not paths:
+            yield Diagnostic("warning", f"--exclude {pattern!r} matched nothing in the directories read (it applies "
+                                        "to what a directory named with -f holds)")
+            continue
+        yield Diagnostic("info", f"--exclude {pattern!r} left out {len(paths)} path(s): {name_list(paths)}")
+        yield from (Diagnostic("note", f"left out by --exclude {pattern!r}", Location(path)) for path in paths)
+
+
 def _read_all(inputs: Inputs, stdin_text: str | None, empty: list[str], texts: dict[str, str] | None,
               rendered: Mapping[str, str]) -> Iterator[RawObject]:
     """Every object of every file (and of every rendered directory: `rendered`), each file read once. A file
     named on the command line that holds none, or an input with no object at all, is an error, never an empty
     answer; an empty file found in a directory is noted."""
     total = 0
-    for path in inputs.files:
+    for number, path in enumerate(inputs.files, start=1):
         count = 0
+        report(f"{number:,} of {len(inputs.files):,} files, {total:,} objects")
         text = rendered[path] if path in rendered else read_text(path, stdin_text)
         if texts is not None and len(text) <= KEPT_TEXT_LIMIT:
             texts[display_name(path)] = text
         for obj in raw_objects(path, text):
             count += 1
+            if count % PROGRESS_OBJECTS == 0:  # a snapshot is one file of many objects
+                report(f"{number:,} of {len(inputs.files):,} files, {total + count:,} objects")
             yield obj
         if count == 0:
             if path in inputs.given:

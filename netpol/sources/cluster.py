@@ -27,8 +27,10 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError,
 from urllib3.response import HTTPResponse
 
 from netpol.bulk import paused_gc
+from netpol.cilium import CIDR_GROUP_KIND, CILIUM_V2ALPHA1
 from netpol.errors import Diagnostic, Location, NetpolError
 from netpol.sources import LoadResult, assemble
+from netpol.sources.cilium import CILIUM_KINDS
 from netpol.sources.manifests import RawObject, located
 from netpol.sources.unmodelled import CATALOGUE, READ_GROUPS, enforcing
 
@@ -70,6 +72,20 @@ RESOURCES = (
     Resource("ClusterNetworkPolicy", "policy.networking.k8s.io/v1alpha2", "clusternetworkpolicies",
              namespaced=False, optional=True, if_forbidden="the Admin and Baseline tiers (v1alpha2)"),
 )
+# Calico's kinds (sources/calico.py), listed when the API server serves projectcalico.org (Calico's API server), and
+# the ServiceAccounts whose labels Calico's selectors see (pcsa.*). A kind it does not serve there is none, with a note.
+CALICO_GROUP = "projectcalico.org"
+CALICO_RESOURCES = (*(Resource(kind, f"{CALICO_GROUP}/v3", plural, namespaced, optional=True,
+                               if_forbidden=f"the {kind} objects (Calico)") for kind, plural, namespaced in (
+    ("NetworkPolicy", "networkpolicies", True), ("GlobalNetworkPolicy", "globalnetworkpolicies", False),
+    ("Tier", "tiers", False), ("NetworkSet", "networksets", True), ("GlobalNetworkSet", "globalnetworksets", False),
+    ("StagedNetworkPolicy", "stagednetworkpolicies", True),
+    ("StagedGlobalNetworkPolicy", "stagedglobalnetworkpolicies", False),
+    ("StagedKubernetesNetworkPolicy", "stagedkubernetesnetworkpolicies", True))),
+    Resource("ServiceAccount", "v1", "serviceaccounts", if_forbidden="the ServiceAccounts' labels (Calico's pcsa.*)"))
+CALICO_STORAGE_ONLY = ("the API server serves crd.projectcalico.org (Calico's storage) but not projectcalico.org/v3 "
+                       "(Calico's API server), through which netpol reads Calico's kinds: its crd.projectcalico.org "
+                       "policies are named, not evaluated")
 # The API groups and their resources (discovery, readable by every authenticated user): which of the
 # kinds that enforce traffic and that netpol does not evaluate (sources/unmodelled.py) the server serves.
 DISCOVERY = Resource("APIGroupList", "v1", "API groups", namespaced=False, optional=True)
@@ -110,7 +126,8 @@ def read_cluster(kubeconfig: str | None = None, context: str | None = None,
     reader = _Reader(api, name, timeout, progress)
     with api, paused_gc():
         unmodelled = reader.unmodelled()
-        objects = [obj for resource in (*RESOURCES, *unmodelled) for obj in reader.read(resource, scope)]
+        calico = reader.calico()
+        objects = [obj for resource in (*RESOURCES, *calico, *unmodelled) for obj in reader.read(resource, scope)]
         origin = f"cluster {name}"
         result = assemble(_located(obj, origin) for obj in objects)
     notes = tuple(Diagnostic("info", f"the API server does not serve {r.plural} ({r.api_version}): the CRD is not "
@@ -122,7 +139,9 @@ def read_cluster(kubeconfig: str | None = None, context: str | None = None,
         notes += (Diagnostic("warning", f"{NODES_FORBIDDEN}; netpol needs list on nodes for them (see "
                                         "docs/rbac.yaml)"),)
         cluster = replace(cluster, assumptions=(*cluster.assumptions, NODES_FORBIDDEN))
-    served = tuple(sorted({r.api_version.rpartition("/")[0] for r in unmodelled}))  # recognises the plugin
+    served = tuple(sorted({r.api_version.rpartition("/")[0] for r in (*calico, *unmodelled)} - {""}))  # the plugin
+    if not calico and "crd.projectcalico.org" in served:
+        notes += (Diagnostic("info", CALICO_STORAGE_ONLY),)
     return ClusterRead(tuple(objects), replace(result, cluster=cluster, diagnostics=notes + result.diagnostics,
                                                unread=unread, served_groups=served), name)
 
@@ -226,6 +245,7 @@ class _Reader:
         self.progress = progress
         self.absent: list[Resource] = []
         self.forbidden: list[Resource] = []
+        self._groups: Any = None  # /apis, asked once
 
     def read(self, resource: Resource, scope: list[str]) -> Iterator[dict[str, Any]]:
         try:
@@ -239,9 +259,8 @@ class _Reader:
         """The enforcing kinds netpol does not evaluate that this server serves (at each group's preferred
         version), to be listed like the others: their objects are named, never ignored in silence."""
         wanted = {k.group for k in CATALOGUE} - READ_GROUPS
-        try:
-            groups = self._get(DISCOVERY, "/apis", [])
-        except _Absent:
+        groups = self.groups()
+        if groups is None:
             return []
         out = []
         for group_version in _served(groups, wanted, self._server("/apis")):
@@ -252,10 +271,29 @@ class _Reader:
                 continue
             for plural, kind, namespaced in _resources(listing, self._server(path)):
                 entry = enforcing(kind, group_version)
-                if entry is not None:
+                if entry is not None or (kind, group_version) in CILIUM_KINDS:  # and what cidrGroupRef names
                     out.append(Resource(kind, group_version, plural, namespaced, optional=True,
-                                        if_forbidden=f"the {kind} objects ({entry.product})"))
+                                        if_forbidden=f"the {kind} objects ({entry.product if entry else 'Cilium'})"))
+        if any(r.api_version.startswith("cilium.io/") for r in out) and all(r.kind != CIDR_GROUP_KIND for r in out):
+            # before Cilium 1.18 CiliumCIDRGroup is served at v2alpha1 only (404 there: none, with a note)
+            out.append(Resource(CIDR_GROUP_KIND, CILIUM_V2ALPHA1, "ciliumcidrgroups", namespaced=False,
+                                optional=True, if_forbidden=f"the {CIDR_GROUP_KIND} objects (Cilium)"))
         return out
+
+    def groups(self) -> Any:
+        """The APIGroupList (/apis), asked once; None when the server has no such path."""
+        if self._groups is None:
+            try:
+                self._groups = self._get(DISCOVERY, "/apis", [])
+            except _Absent:
+                return None
+        return self._groups
+
+    def calico(self) -> list[Resource]:
+        """Calico's kinds, when the server serves projectcalico.org."""
+        groups = self.groups()
+        served = groups is not None and _served(groups, {CALICO_GROUP}, self._server("/apis"))
+        return list(CALICO_RESOURCES) if served else []
 
     def _read(self, resource: Resource, scope: list[str]) -> Iterator[dict[str, Any]]:
         count = 0

@@ -9,13 +9,14 @@ it out, and a List inside a List is flattened, as kubectl does.
 
 Nothing is skipped in silence: every file a directory holds is read or is an
 error naming it, except dot-files and dot-directories (`.git`, `.github`),
-which are noted. Hostile text is bounded: nesting deeper than MAX_DEPTH and
-alias expansion beyond ALIAS_BUDGET nodes are errors, not a crash or
-unbounded memory.
+which are noted, and what an --exclude pattern matches, which is named.
+Hostile text is bounded: nesting deeper than MAX_DEPTH and alias expansion
+beyond ALIAS_BUDGET nodes are errors, not a crash or unbounded memory.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import os
 import stat
@@ -85,6 +86,7 @@ class Inputs:
     given: frozenset[str]  # files named on the command line, not found in a directory
     skipped: tuple[str, ...] = ()
     render_sources: tuple[RenderSource, ...] = ()  # Kustomize directories and Helm charts: not read as files
+    excluded: tuple[tuple[str, tuple[str, ...]], ...] = ()  # each --exclude pattern, the paths it left out
 
 
 @dataclass(frozen=True)
@@ -97,12 +99,14 @@ class RenderSource:
     hint: InputError  # what to do without the renderer
 
 
-def expand_paths(paths: Iterable[str]) -> Inputs:
-    """Files as given; directories walked recursively (following symlinks) for manifest suffixes, sorted."""
+def expand_paths(paths: Iterable[str], exclude: Iterable[str] = ()) -> Inputs:
+    """Files as given; directories walked recursively (following symlinks) for manifest suffixes, sorted,
+    leaving out the files and directories an `exclude` pattern matches (_Exclusions)."""
     out: list[str] = []
     given: set[str] = set()
     skipped: list[str] = []
     sources: list[RenderSource] = []
+    exclusions = _Exclusions(tuple(exclude))
     for raw in paths:
         if raw == STDIN:
             out.append(STDIN)
@@ -110,10 +114,12 @@ def expand_paths(paths: Iterable[str]) -> Inputs:
             continue
         path = Path(raw)
         if path.is_dir():
-            before = len(sources)
-            found = _walk(path, skipped, sources)
+            before, left_out = len(sources), exclusions.count()
+            found = _walk(path, skipped, sources, exclusions)
             if not found and len(sources) == before:
-                raise InputError(Location(raw), None, "directory holds no .yaml, .yml or .json files")
+                excluded = exclusions.count() - left_out
+                raise InputError(Location(raw), None, "directory holds no .yaml, .yml or .json files" + (
+                    f" once --exclude left out {excluded} path(s)" if excluded else ""))
             out.extend(found)
         elif path.exists():  # named on the command line: a file, or a pipe such as /dev/stdin or <(kubectl ...)
             marked = _render_source(path.parent, {path.name}, True)
@@ -124,13 +130,43 @@ def expand_paths(paths: Iterable[str]) -> Inputs:
                 given.add(raw)
         else:
             _check_entry(raw)
-    return Inputs(tuple(out), frozenset(given), tuple(skipped), tuple(sources))
+    return Inputs(tuple(out), frozenset(given), tuple(skipped), tuple(sources),
+                  tuple((pattern, tuple(paths)) for pattern, paths in exclusions.matched.items()))
 
 
-def _walk(top: Path, skipped: list[str], sources: list[RenderSource]) -> list[str]:
+class _Exclusions:
+    """--exclude GLOB: what a directory input holds and a pattern matches is not walked. A pattern without
+    `/` matches an entry's name at any depth (`*.test.yaml`, `charts`); one with `/` matches its path below
+    the directory named with -f (`legacy/*`), or as netpol names it (`k8s/legacy`). Globs are fnmatch's
+    (`*` also crosses `/`); a trailing `/` is ignored. What was named with -f itself is always read."""
+
+    def __init__(self, patterns: tuple[str, ...]) -> None:
+        self.patterns = patterns
+        self.matched: dict[str, list[str]] = {p: [] for p in patterns}  # pattern -> the paths it left out
+
+    def count(self) -> int:
+        return sum(map(len, self.matched.values()))
+
+    def leaves_out(self, top: Path, child: Path) -> bool:
+        """Whether a pattern matches `child`, found under `top`; the first that does records it."""
+        for pattern in self.patterns:
+            glob = pattern.rstrip("/").removeprefix("./")
+            if "/" in glob:
+                hit = fnmatch.fnmatchcase(child.relative_to(top).as_posix(), glob) or fnmatch.fnmatchcase(
+                    child.as_posix(), glob)
+            else:
+                hit = fnmatch.fnmatchcase(child.name, glob)
+            if hit:
+                self.matched[pattern].append(str(child))
+                return True
+        return False
+
+
+def _walk(top: Path, skipped: list[str], sources: list[RenderSource], exclusions: _Exclusions) -> list[str]:
     """Manifest files under `top`, following directory symlinks once each (a loop is not walked twice).
     A Kustomize directory or Helm chart (`top` too) goes whole into `sources`: its files are a renderer's
-    inputs, not objects, and one such folder in a repository must not stop the reading of the rest."""
+    inputs, not objects, and one such folder in a repository must not stop the reading of the rest.
+    Entries an --exclude pattern matches are left out before anything else (`exclusions` records them)."""
     found: list[str] = []
     seen: set[tuple[int, int]] = set()
     pending = [top]
@@ -153,6 +189,8 @@ def _walk(top: Path, skipped: list[str], sources: list[RenderSource]) -> list[st
         subdirs = []
         for entry in entries:
             child = directory / entry.name
+            if exclusions.leaves_out(top, child):
+                continue
             if entry.name.startswith("."):
                 skipped.append(f"{child}: dot-file or dot-directory")
                 continue

@@ -223,12 +223,34 @@ def parse_selector(f: Field) -> LabelSelector:
     """A LabelSelector; absent or null means {} (selects everything), as in the API."""
     f.mapping(("matchLabels", "matchExpressions"))
     match_labels = parse_labels(f.child("matchLabels"))
+    return LabelSelector.build(dict(match_labels), _expressions(f.child("matchExpressions"), _label_key))
+
+
+def parse_keyed_selector(f: Field, key_of: Callable[[Field, str], str]) -> LabelSelector:
+    """A LabelSelector whose keys `key_of` checks and rewrites (Cilium's `source:key`); values and operators
+    are checked as in parse_selector."""
+    f.mapping(("matchLabels", "matchExpressions"))
+    labels = f.child("matchLabels")
+    match_labels: dict[str, str] = {}
+    for key in labels.mapping():
+        entry = labels.child(str(key))
+        if entry.value is None:
+            entry.fail("label value must be a string, not null")
+        match_labels[key_of(entry, str(key))] = _label_value(entry)
+    return LabelSelector.build(match_labels, _expressions(f.child("matchExpressions"), key_of))
+
+
+def _label_key(f: Field, key: str) -> str:
+    _check_label_key(f, key)
+    return key
+
+
+def _expressions(f: Field, key_of: Callable[[Field, str], str]) -> tuple[Requirement, ...]:
     reqs: list[Requirement] = []
-    for e in f.child("matchExpressions").items():
+    for e in f.items():
         e.mapping(("key", "operator", "values"))
         key_field = e.child("key").required()
-        key = key_field.string()
-        _check_label_key(key_field, key)
+        key = key_of(key_field, key_field.string())
         op_field = e.child("operator").required()
         op = op_field.string()
         if op not in OPERATORS:
@@ -239,7 +261,7 @@ def parse_selector(f: Field) -> LabelSelector:
         if op in ("Exists", "DoesNotExist") and values:
             e.child("values").fail(f"must be empty for operator {op}")
         reqs.append(requirement(key, op, values))
-    return LabelSelector.build(dict(match_labels), tuple(reqs))
+    return tuple(reqs)
 
 
 def namespace_name(text: str, what: str) -> NamespaceName:
@@ -260,6 +282,11 @@ def _metadata(f: Field, namespaced: bool) -> tuple[NamespaceName, str, Field]:
     if meta.get("namespace", str) is None:
         return DEFAULT_NAMESPACE, name, meta
     return NamespaceName(_check_name(meta, "namespace", _DNS_LABEL, 63, "namespace name")), name, meta
+
+
+def namespaced_metadata(f: Field) -> tuple[NamespaceName, str, Field]:
+    """The namespace (default: `default`), name and metadata of a namespaced object of any kind."""
+    return _metadata(f, namespaced=True)
 
 
 def parse_namespace(f: Field) -> Namespace:
@@ -308,7 +335,7 @@ def parse_pod(f: Field) -> Pod:
     controller = _controller(meta)
     return Pod(namespace, name, labels, ports, _pod_ips(status), host_network, node, f.location,
                owner=_owner(controller, dict(labels)), host_ip=_address(status, "hostIP"), controller=controller,
-               lint_ignore=lint_ignore(meta))
+               lint_ignore=lint_ignore(meta), service_account=f.child("spec").get("serviceAccountName", str) or None)
 
 
 def _plain_container_port(value: object) -> ContainerPort | None:
@@ -396,9 +423,11 @@ def parse_workload(f: Field, kind: str) -> Pod:
         template = template.child(key)
     template.required().mapping()
     labels = parse_labels(template.child("metadata").child("labels"))
-    ports, host_network, _ = _pod_spec(template.child("spec").required())
+    spec = template.child("spec").required()
+    ports, host_network, _ = _pod_spec(spec)
     return Pod(namespace, f"{kind.lower()}/{name}", labels, ports, (), host_network, None, f.location,
-               workload=kind, replicas=_replicas(f, kind), lint_ignore=lint_ignore(meta))
+               workload=kind, replicas=_replicas(f, kind), lint_ignore=lint_ignore(meta),
+               service_account=spec.get("serviceAccountName", str) or None)
 
 
 def _replicas(f: Field, kind: str) -> int | None:
@@ -420,7 +449,7 @@ def workload_owner(f: Field) -> str | None:
 
 
 def parse_service(f: Field) -> Service:
-    namespace, name, _ = _metadata(f, namespaced=True)
+    namespace, name, meta = _metadata(f, namespaced=True)
     spec = f.child("spec")
     spec.mapping()
     selector_field = spec.child("selector")
@@ -436,7 +465,7 @@ def parse_service(f: Field) -> Service:
             target = port_name(target_field) if isinstance(target_field.value, str) else port_number(target_field)
         ports.append(ServicePort(number, parse_protocol(p.child("protocol")),
                                  name_field.string() if name_field.present else None, target))
-    return Service(namespace, name, selector, tuple(ports), f.location)
+    return Service(namespace, name, selector, tuple(ports), f.location, parse_labels(meta.child("labels")))
 
 
 def pod_has_finished(f: Field) -> bool:
@@ -637,21 +666,25 @@ def _rules(f: Field, peers_key: str, other_key: str) -> tuple[Rule, ...]:
     return tuple(rules)
 
 
+def policy_types(f: Field) -> list[PolicyType]:
+    """A list of policy types (Kubernetes' policyTypes, Calico's types), each Ingress or Egress, once."""
+    declared: list[PolicyType] = []
+    for t in f.items():
+        value = t.string()
+        if value not in ("Ingress", "Egress"):
+            t.fail(f"unknown policy type {value!r} (expected Ingress or Egress)")
+        if value in declared:
+            t.fail(f"duplicate policy type {value!r}")
+        declared.append(cast(PolicyType, value))
+    return declared
+
+
 def parse_network_policy(f: Field) -> NetworkPolicy:
     namespace, name, meta = _metadata(f, namespaced=True)
     spec = f.child("spec")
     spec.required().mapping(("podSelector", "policyTypes", "ingress", "egress"))
-    declared: list[PolicyType] | None = None
     types_field = spec.child("policyTypes")
-    if types_field.present:
-        declared = []
-        for t in types_field.items():
-            value = t.string()
-            if value not in ("Ingress", "Egress"):
-                t.fail(f"unknown policy type {value!r} (expected Ingress or Egress)")
-            if value in declared:
-                t.fail(f"duplicate policy type {value!r}")
-            declared.append(cast(PolicyType, value))
+    declared = policy_types(types_field) if types_field.present else None
     return NetworkPolicy(
         namespace,
         name,

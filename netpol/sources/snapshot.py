@@ -16,12 +16,15 @@ from typing import Any
 # Annotations are dropped except netpol's own (e.g. a lint suppression).
 KEPT_ANNOTATION_PREFIX = "netpol.io/"
 
-_POD_SPEC = {"containers": {"name": True, "ports": {"containerPort": True, "name": True, "protocol": True}}, "hostNetwork": True, "nodeName": True}
+_POD_SPEC = {"containers": {"name": True, "ports": {"containerPort": True, "name": True, "protocol": True}},
+             "hostNetwork": True, "nodeName": True,
+             "serviceAccountName": True}  # Calico selects by service account; a pod's identity under Cilium
 _TEMPLATE = {"metadata": {"labels": True}, "spec": _POD_SPEC}
 _WORKLOAD = {"replicas": True, "parallelism": True, "template": _TEMPLATE}
 
-# The tiered policies are read whole: their spec is nothing but the policy.
+# The tiered policies are read whole: their spec is nothing but the policy. So are Cilium's (`spec`, `specs`).
 _TIERED = {"priority": True, "tier": True, "subject": True, "ingress": True, "egress": True}
+_CILIUM: dict[str, Any] = {"CiliumNetworkPolicy": True, "CiliumClusterwideNetworkPolicy": True}
 
 # Per kind, the spec and status fields netpol reads (True: the whole value). A kind not listed keeps
 # neither (only its name), so a kind added to the reader cannot leak its spec by default.
@@ -35,11 +38,13 @@ _SPEC: dict[str, dict[str, Any]] = {
     "CronJob": {"jobTemplate": {"spec": _WORKLOAD}},
     "Node": {},
     "AdminNetworkPolicy": _TIERED, "BaselineAdminNetworkPolicy": _TIERED, "ClusterNetworkPolicy": _TIERED,
+    **_CILIUM, "CiliumCIDRGroup": {"externalCIDRs": True},
 }
 _STATUS: dict[str, dict[str, Any]] = {
     "Pod": {"phase": True, "podIP": True, "podIPs": {"ip": True}, "hostIP": True},
     "Node": {"addresses": {"type": True, "address": True}},  # what `nodes` peers and host-network pods match
 }
+CALICO_V3 = "projectcalico.org/v3"
 _OWNER = {"apiVersion": True, "kind": True, "name": True, "controller": True}
 
 
@@ -50,8 +55,10 @@ def shareable(obj: dict[str, Any]) -> dict[str, Any]:
     meta = obj.get("metadata")
     if isinstance(meta, dict):
         out["metadata"] = _metadata(meta)
-    for part, fields in (("spec", _SPEC), ("status", _STATUS)):
+    for part, fields in (("spec", _SPEC), ("specs", _CILIUM), ("status", _STATUS)):
         kept = fields.get(kind) if isinstance(kind, str) else None
+        if part == "spec" and obj.get("apiVersion") == CALICO_V3:
+            kept = True  # Calico's kinds: their spec is nothing but the policy, the tier or the set
         value = _keep(obj[part], kept) if kept is not None and part in obj else None
         if value not in (None, {}):
             out[part] = value

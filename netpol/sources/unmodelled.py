@@ -10,9 +10,10 @@ see it. docs/semantics.md §14 lists the catalogue; keep the two in step (a test
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, field
 
-from netpol.errors import NetpolError, name_list
+from netpol.errors import Location, NetpolError, name_list
 
 
 @dataclass(frozen=True)
@@ -69,9 +70,11 @@ CATALOGUE: tuple[EnforcingKind, ...] = (
 )
 _BY_KEY = {(k.group, k.kind): k for k in CATALOGUE}
 # Groups a live read lists already, at the versions netpol evaluates: not listed again at another version.
-READ_GROUPS = frozenset({"networking.k8s.io", "extensions", "policy.networking.k8s.io"})
+READ_GROUPS = frozenset({"networking.k8s.io", "extensions", "policy.networking.k8s.io",
+                         "projectcalico.org"})  # with the rest of Calico's kinds (sources/cluster.py)
 
 OPTION = "--ignore-unmodelled"
+IGNORED = f"ignored ({OPTION}): "  # how an assumption about what the answer did not see begins
 
 
 class UnmodelledError(NetpolError):
@@ -90,6 +93,7 @@ class UnmodelledObject:
     api_version: str
     namespace: str | None
     name: str
+    location: Location | None = field(default=None, compare=False)  # where the input has it (lint names it)
 
     @property
     def title(self) -> str:
@@ -134,4 +138,10 @@ class Unmodelled:
 
     def assumptions(self) -> tuple[str, ...]:
         """What every verdict says when the user chose to answer anyway."""
-        return tuple(f"ignored ({OPTION}): {line}; they may allow or deny this traffic" for line in self.lines())
+        return tuple(f"{IGNORED}{line}; they may allow or deny this traffic" for line in self.lines())
+
+
+def ignored(assumptions: Iterable[str]) -> tuple[str, ...]:
+    """Of a cluster's assumptions, those that say what the answers do not see (Unmodelled.assumptions): an
+    output that lists no other assumption (a graph) still lists these."""
+    return tuple(a for a in assumptions if a.startswith(IGNORED))

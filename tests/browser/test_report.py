@@ -363,7 +363,7 @@ CILIUM_POLICY = """\
 apiVersion: cilium.io/v2
 kind: CiliumNetworkPolicy
 metadata: {name: lock-apiserver, namespace: default}
-spec: {endpointSelector: {matchLabels: {app: apiserver}}, ingress: []}
+spec: {endpointSelector: {matchLabels: {app: apiserver}}, ingress: [{}]}
 """
 
 

@@ -83,8 +83,8 @@ def test_verdicts_keep_their_codes(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_hoisting_debug_leaves_arguments_after_double_dash() -> None:
-    assert cli._hoist_debug(["netpol", "check", "--", "--debug"]) == (["netpol", "check", "--", "--debug"], False)
-    assert cli._hoist_debug(["netpol", "check", "x", "--debug"]) == (["netpol", "--debug", "check", "x"], True)
+    assert cli._hoist(["netpol", "check", "--", "--debug"], "--debug") == (["netpol", "check", "--", "--debug"], False)
+    assert cli._hoist(["netpol", "check", "x", "--debug"], "--debug") == (["netpol", "--debug", "check", "x"], True)
 
 
 # -- the installed command with its standard streams closed, full or cut short -------------------------------

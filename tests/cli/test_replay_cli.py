@@ -150,3 +150,21 @@ def test_base_and_head_say_what_the_change_does(tmp_path: Path) -> None:
     r = run("-", "--head", str(head), stdin=flows)
     assert (r.exit_code, r.stderr) == (2, "netpol: error: --head names the version after a change: give the version "
                                           "before it with --base\n")
+
+
+def test_progress_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Records read, connections and rate on stderr when it is a terminal; nothing in piped output."""
+    import re
+
+    from netpol import cli
+
+    monkeypatch.setattr("netpol.replay.PROGRESS_EVERY", 2)
+    monkeypatch.delenv("NETPOL_PROGRESS", raising=False)
+    monkeypatch.setenv("TERM", "xterm")
+    r = run("-", "-f", LIMIT, stdin=FLOWS)  # the runner's stderr is no terminal
+    assert "records" not in r.stderr
+    monkeypatch.setattr(cli, "_stderr_is_terminal", lambda: True)
+    r = run("-", "-f", LIMIT, stdin=FLOWS)
+    assert r.exit_code == 1
+    shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", r.stderr)
+    assert "netpol: replaying -: 4 records, 2 connections, " in shown and " records/s" in shown

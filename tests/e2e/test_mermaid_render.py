@@ -1,6 +1,6 @@
 """Mermaid output rendered by mermaid-cli (npm, installed into .tools/ by ./scripts/test) in Debian's chromium:
 every fixture's flowchart draws, with every node in its classes, every namespace box and every edge, and a
-hostile label draws as text.
+hostile label draws as text; so do the diagrams of `diff -o md --diagram`.
 
 All charts go through one mmdc run (a Markdown file of ```mermaid blocks): one browser start, not one each.
 """
@@ -17,8 +17,12 @@ from pathlib import Path
 import pytest
 
 from netpol.diagram import Diagram, NamespaceBox
+from netpol.diff import Change, ReachabilityDiff, diff, possible_diff
+from netpol.portsets import ALL_PORTS, NO_PORTS
+from netpol.render.diff import diff_mermaid
 from netpol.render.graph import _mermaid_id, diagram_mermaid
-from tests.builders import POLICY_ONLY, fixture, scenario_dirs
+from tests.builders import POLICY_ONLY, analyzer, fixture, namespace, pod, policy, scenario_dirs
+from tests.unit.test_diff_diagram import mixed
 from tests.unit.test_graph_mermaid import parse
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,6 +32,24 @@ SCENARIOS = [p.name for p in scenario_dirs()] + [f"policy-only/{p.name}" for p i
                                                  if p.is_dir() and p.name != "expected"]
 HOSTILE = Diagram((NamespaceBox("evil", (("team", '"]<b>x</b>`*y*`#z'),), (), False),), (), False, False, (), None,
                   None)
+HOSTILE_DIFF = ReachabilityDiff((Change("gained", ('evil/"]<b>x</b>`*y*`#z',), "any pod in namespace a&b", NO_PORTS,
+                                         ALL_PORTS),), (), ())
+
+
+def diffs() -> dict[str, ReachabilityDiff]:
+    """Diffs whose diagrams are drawn: pods, possible pods and addresses; every kind of change; past the bound."""
+    pods = [pod(f"p{i}", labels={"app": f"p{i}"}) for i in range(9)]
+    return {
+        "diff:deny-all..allow-all": possible_diff(fixture("deny-all").cluster, fixture("allow-all").cluster),
+        "diff:policy-only": possible_diff(fixture(str(POLICY_ONLY / "repo")).cluster,
+                                          fixture(str(POLICY_ONLY / "repo-head")).cluster),
+        "diff:mixed": mixed(),
+        "diff:bounded": diff(analyzer(namespace("default"), *pods),
+                             analyzer(namespace("default"), *pods, policy("deny", policyTypes=["Ingress", "Egress"]))),
+        "diff:hostile": HOSTILE_DIFF,
+    }
+
+
 pytestmark = pytest.mark.skipif(shutil.which("npm") is None,
                                 reason="npm is not installed: mermaid-cli cannot be (apt-get install npm; "
                                        "./scripts/test installs both)")
@@ -41,6 +63,7 @@ def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     work = tmp_path_factory.mktemp("mermaid")
     charts = {name: diagram_mermaid(fixture(name).diagram()) for name in SCENARIOS}
     charts["hostile"] = diagram_mermaid(HOSTILE)
+    charts.update((name, diff_mermaid(d).text) for name, d in diffs().items())
     (work / "charts.md").write_text("".join(f"```mermaid\n{text}```\n\n" for text in charts.values()))
     config = {"executablePath": CHROMIUM, "args": ["--no-sandbox"] if os.geteuid() == 0 else []}
     (work / "puppeteer.json").write_text(json.dumps(config))
@@ -75,3 +98,18 @@ def test_a_hostile_label_is_text(rendered: dict[str, str]) -> None:
     svg = rendered["hostile"]
     assert "<b>x</b>" not in svg
     assert re.search(r"team=&quot;\]&lt;b&gt;x&lt;/b&gt;`\*y\*`#z|team=\"\]&lt;b&gt;x&lt;/b&gt;`\*y\*`#z", svg), svg
+
+
+@pytest.mark.parametrize("name", list(diffs()))
+def test_every_diff_diagram_renders(rendered: dict[str, str], name: str) -> None:
+    svg, drawn = rendered[name], diff_mermaid(diffs()[name])
+    assert 'aria-roledescription="error"' not in svg
+    nodes = set(re.findall(r"^ +(n\d+)[({]", drawn.text, re.M))
+    edges = re.findall(r"^  (n\d+) -[.-]+>\|", drawn.text, re.M)
+    assert len(edges) == drawn.edges and drawn.edges <= 40 and len(nodes) <= 40
+    shown = {node: classes.split() for classes, node in re.findall(
+        r'<g class="node default ([a-z ]*)" id="my-svg-flowchart-([A-Za-z0-9_]+)-\d+"', svg)}
+    assert {n for n in shown if not n.startswith("legend")} == nodes
+    assert len(set(re.findall(r'data-id="(L_[^"]+)"', svg))) == drawn.edges
+    if name == "diff:hostile":
+        assert "<b>x</b>" not in svg and "&lt;b&gt;x&lt;/b&gt;`*y*`#z" in svg

@@ -22,14 +22,23 @@ PLURALS = {
     "StatefulSet": "statefulsets", "DaemonSet": "daemonsets", "Job": "jobs", "CronJob": "cronjobs",
     "Node": "nodes", "AdminNetworkPolicy": "adminnetworkpolicies",
     "BaselineAdminNetworkPolicy": "baselineadminnetworkpolicies", "ClusterNetworkPolicy": "clusternetworkpolicies",
+    "ServiceAccount": "serviceaccounts", "GlobalNetworkPolicy": "globalnetworkpolicies", "Tier": "tiers",
+    "NetworkSet": "networksets", "GlobalNetworkSet": "globalnetworksets", "StagedNetworkPolicy": "stagednetworkpolicies",
+    "StagedGlobalNetworkPolicy": "stagedglobalnetworkpolicies",
+    "StagedKubernetesNetworkPolicy": "stagedkubernetesnetworkpolicies",
 }
 CLUSTER_SCOPED = {"Namespace", "Node", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "ClusterNetworkPolicy",
-                  "CiliumClusterwideNetworkPolicy", "GlobalNetworkPolicy"}
+                  "CiliumClusterwideNetworkPolicy", "GlobalNetworkPolicy", "Tier", "GlobalNetworkSet",
+                  "StagedGlobalNetworkPolicy", "CiliumCIDRGroup"}
+# Kinds read only where discovery shows them: a request for one that is not stored is a 404.
+DISCOVERED = {"CiliumCIDRGroup": "ciliumcidrgroups"}
 
 
 def plural_of(obj: dict[str, Any]) -> str:
     """The resource of an object: netpol's kinds, then the kinds it does not evaluate (sources/unmodelled.py)."""
     entry = enforcing(obj["kind"], obj["apiVersion"])
+    if obj["kind"] in DISCOVERED:
+        return DISCOVERED[obj["kind"]]
     return entry.plural if entry is not None and obj["kind"] not in PLURALS else PLURALS[obj["kind"]]
 
 

@@ -189,8 +189,9 @@ def test_rbac_grants_exactly_what_is_read() -> None:
     granted = {(g, r, v) for rule in docs[0]["rules"] for g in rule["apiGroups"] for r in rule["resources"]
                for v in rule["verbs"]}
     needed = {("" if res.api_version == "v1" else res.api_version.split("/")[0], res.plural, "list")
-              for res in live.RESOURCES} | {("", "namespaces", "get")}
+              for res in (*live.RESOURCES, *live.CALICO_RESOURCES)} | {("", "namespaces", "get")}
     needed |= {(k.group, k.plural, "list") for k in CATALOGUE if k.group not in READ_GROUPS}  # when served
+    needed |= {("cilium.io", "ciliumcidrgroups", "list")}  # what Cilium's cidrGroupRef names, when cilium.io is served
     assert granted == needed
 
 

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
+import pytest
 from typer.testing import CliRunner
 
 from netpol.cli import app
@@ -67,9 +69,9 @@ def test_a_forbidden_namespaced_kind_is_still_fatal(tmp_path: Path) -> None:
 
 CNP = {"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy",
        "metadata": {"name": "api-only", "namespace": "default", "annotations": {"x": "SECRET"}},
-       "spec": {"endpointSelector": {}, "ingress": [{"fromEndpoints": [{"matchLabels": {"SECRET": "1"}}]}]}}
+       "spec": {"endpointSelector": {}, "ingress": [{"fromEndpoints": [{"matchLabels": {"app": "x"}}]}]}}
 CCNP = {"apiVersion": "cilium.io/v2", "kind": "CiliumClusterwideNetworkPolicy", "metadata": {"name": "lockdown"},
-        "spec": {"endpointSelector": {}}}
+        "spec": {"endpointSelector": {}, "ingress": [{}]}}
 LIVE_CILIUM = ["1 CiliumClusterwideNetworkPolicy (cilium.io/v2): lockdown, not evaluated by netpol",
                "1 CiliumNetworkPolicy (cilium.io/v2): default/api-only, not evaluated by netpol"]
 
@@ -95,7 +97,7 @@ def test_a_live_cluster_s_unmodelled_objects_are_read_and_named(tmp_path: Path) 
             f"ignored (--ignore-unmodelled): {line}; they may allow or deny this traffic" for line in LIVE_CILIUM]
         out = tmp_path / "s.yaml"
         r = runner.invoke(app, ["snapshot", "-o", str(out), "--kubeconfig", kubeconfig])
-        assert r.exit_code == 0, r.stderr  # a snapshot records them (by name), so that its answers refuse alike
+        assert r.exit_code == 0, r.stderr  # a snapshot records them (whole: they are read), so its answers refuse alike
         assert "SECRET" not in out.read_text()
         r = runner.invoke(app, ["matrix", "-f", str(out)])
         assert r.exit_code == 2 and "; ".join(LIVE_CILIUM) in r.stderr.splitlines()[-1]
@@ -127,3 +129,29 @@ def test_a_live_cluster_s_plugin_is_recognised_by_its_agent(tmp_path: Path) -> N
         r = runner.invoke(app, ["matrix", "-o", "json", "-f", str(out)])  # its snapshot runs the same profile
         assert r.exit_code == 0 and json.loads(r.stdout)["assumptions"][0].startswith(
             "dataplane profile cilium 1.20 (recognised: the input runs DaemonSet kube-system/cilium)")
+
+
+def _group(version: str) -> dict[str, Any]:
+    return {"apiVersion": f"cilium.io/{version}", "kind": "CiliumCIDRGroup", "metadata": {"name": "partners"},
+            "spec": {"externalCIDRs": ["198.51.100.0/24"]}}
+
+
+@pytest.mark.parametrize("version", ["v2", "v2alpha1"])
+def test_a_live_cluster_s_cilium_cidr_groups_are_read(tmp_path: Path, version: str) -> None:
+    """CiliumCIDRGroup is what cidrGroupRef names: read where cilium.io is served, at v2 (Cilium 1.18+) or else at
+    v2alpha1; none there is none, with a note."""
+    with FakeApi([*manifests("specific-port"), CNP, _group(version)]) as server:
+        read = read_cluster(server.kubeconfig(tmp_path / "k"))
+        assert [g.name for g in read.result.cluster.cidr_groups] == ["partners"]
+        assert [p.name for p in read.result.cluster.cilium] == ["api-only"]
+        assert not [d for d in read.result.diagnostics if "ciliumcidrgroups" in d.message]
+    with FakeApi([*manifests("specific-port"), CNP]) as server:
+        read = read_cluster(server.kubeconfig(tmp_path / "k"))
+        assert read.result.cluster.cidr_groups == ()
+        assert [d.message for d in read.result.diagnostics if "ciliumcidrgroups" in d.message] == [
+            "the API server does not serve ciliumcidrgroups (cilium.io/v2alpha1): the CRD is not installed, so there "
+            "are none"]
+        server.fail["ciliumcidrgroups"] = 403
+        assert read_cluster(server.kubeconfig(tmp_path / "k")).result.unread == (
+            "ciliumcidrgroups (cilium.io/v2alpha1), forbidden (403), so the CiliumCIDRGroup objects (Cilium) could not "
+            "be read",)

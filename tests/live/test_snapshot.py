@@ -76,7 +76,7 @@ def planted() -> list[dict[str, Any]]:
                                                "httpHeaders": [{"name": "Authorization", "value": SECRET}]}},
                  "ports": [{"containerPort": 80, "name": "http", "hostIP": "1.1.1.1", "hostPort": 1}]}
     pod_spec = {"containers": [container], "initContainers": [dict(container, name="i")],
-                "imagePullSecrets": [{"name": SECRET}], "serviceAccountName": SECRET,
+                "imagePullSecrets": [{"name": SECRET}], "serviceAccountName": "runner",  # read: Calico selects by it
                 "volumes": [{"name": "v", "secret": {"secretName": SECRET}}], "nodeName": "n1"}
     template = {"metadata": {"labels": {"app": "w"}, "annotations": {"x": SECRET}}, "spec": pod_spec}
 
@@ -130,7 +130,7 @@ def test_a_snapshot_keeps_only_what_netpol_reads(tmp_path: Path) -> None:
     assert items["Pod"]["status"] == {"podIP": "10.0.0.1", "podIPs": [{"ip": "10.0.0.1"}], "hostIP": "192.168.0.1",
                                       "phase": "Running"}
     assert items["Pod"]["spec"] == {"containers": [{"name": "c", "ports": [{"containerPort": 80, "name": "http"}]}],
-                                    "nodeName": "n1"}
+                                    "nodeName": "n1", "serviceAccountName": "runner"}
     assert items["Namespace"] == {"apiVersion": "v1", "kind": "Namespace", "metadata": {
         "name": "default", "labels": {"app": "default"}, "annotations": {"netpol.io/lint-ignore": "NP101"}}}
     assert load_objects(yaml.safe_load(text)["items"]).cluster == live.result.cluster

@@ -289,6 +289,14 @@ CASES: dict[str, tuple[str, set[tuple[str, str, str | None]]]] = {
              WEB_TO_DB), set()),
     "NP212 near miss without pods: a named port may be any number": (
         docs(DB_ONLY_FROM_API, WEB_TO_DB.replace("port: 5432", "port: pg")), set()),
+    "NP115 an object of a kind netpol does not evaluate": (
+        docs(WEB, "apiVersion: cilium.io/v2\nkind: CiliumNetworkPolicy\nmetadata: {name: x, namespace: default}\n"
+             "spec: {endpointSelector: {}, ingress: [{}]}\n", "apiVersion: crd.antrea.io/v1beta1\nkind: ClusterNetworkPolicy\n"
+             "metadata: {name: y}\nspec: {priority: 1}\n"),
+        {("NP115", "CiliumNetworkPolicy default/x", None), ("NP115", "ClusterNetworkPolicy y", None)}),
+    "NP115 near miss: other kinds (a ConfigMap, an Ingress) allow or deny nothing": (
+        docs(WEB, "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: x, namespace: default}\n",
+             "apiVersion: networking.k8s.io/v1\nkind: Ingress\nmetadata: {name: x, namespace: default}\n"), set()),
 }
 QUIET = ("NP207", "NP208")
 
@@ -296,7 +304,8 @@ QUIET = ("NP207", "NP208")
 def run(tmp_path: Path, text: str, disabled: tuple[str, ...] = QUIET) -> set[tuple[str, str, str | None]]:
     path = tmp_path / "input.yaml"
     path.write_text(text)
-    report = lint(load_manifests([str(path)]).cluster, disabled=disabled)
+    loaded = load_manifests([str(path)])
+    report = lint(loaded.cluster, disabled=disabled, unmodelled=loaded.unmodelled)
     return {(f.rule.id, f.object, f.path) for f in report.active}
 
 

@@ -288,3 +288,54 @@ def test_hostile_lines_are_input_errors_never_crashes(fmt: str) -> None:
             pass
 
     check()
+
+
+def hubble_line(time: str, outer: str | None = None, uuid: str = "u-1", sport: str = "41000", pad: str = "") -> str:
+    """A Hubble record whose per-record values (time, uuid, source port) are given, with optional whitespace."""
+    wrapper = f',"time"{pad}:{pad}"{outer}"' if outer is not None else ""
+    return ('{"flow":{"time"%s:%s"%s","uuid":"%s","verdict":"FORWARDED","IP":{"source":"10.0.0.1",'
+            '"destination":"10.0.0.2"},"l4":{"TCP":{"source_port"%s:%s%s,"destination_port":80,"flags":{"SYN":true}}},'
+            '"source":{"namespace":"a","pod_name":"x","labels":["k8s:app=x"]},"destination":{"namespace":"b",'
+            '"pod_name":"y"}}%s}\n') % (pad, pad, time, uuid, pad, pad, sport, wrapper)
+
+
+def test_hubble_records_of_one_shape_keep_their_own_time() -> None:
+    """Records that differ only in time, uuid and source port are decoded once; each keeps its own time, the
+    flow's own before the wrapper's, whichever comes first in the line."""
+    text = (hubble_line("t1", "w1") + hubble_line("t2", "w2", "u-2", "41001") + hubble_line("t3", "t3", "u-3", "9")
+            + hubble_line("t4", "w4", pad=" ") + hubble_line("t5", "w5", pad=" "))
+    flows, stats = read(text)
+    src = FlowEndpoint("a", "x", None, (("app", "x"),), (), ip("10.0.0.1"))
+    dst = FlowEndpoint("b", "y", None, (), (), ip("10.0.0.2"))
+    assert flows == [Flow(src, dst, "TCP", 80, "allowed", f"f:{n}", f"t{n}") for n in range(1, 6)]
+    assert stats.flows == 5
+
+
+def test_hubble_wrapper_time_when_the_flow_has_none() -> None:
+    line = hubble_line("t1", "w1").replace('"time":"t1",', "")
+    flows, _ = read(line + line.replace("w1", "w2") + line.replace('"w1"', '"w\\u0033"'))
+    assert [f.time for f in flows] == ["w1", "w2", "w3"]
+
+
+def test_hubble_a_shape_seen_does_not_hide_an_invalid_line() -> None:
+    """A line like a known one but not valid JSON where its varying values are is still an error."""
+    good = hubble_line("t1")
+    for bad in (good.replace('"source_port":41000', '"source_port":041000'),
+                good.replace('"source_port":41000', '"source_port":41000.5x'),
+                good.replace('"time":"t1"', '"time":"t\x01"')):
+        with pytest.raises(InputError, match="f: line 2: not a JSON object"):
+            read(good + bad)
+
+
+def test_hubble_a_time_that_reads_like_a_mark_is_kept() -> None:
+    """A time given with an escape is not a varying value: it is the flow's, whatever it spells."""
+    line = hubble_line("X").replace('"time":"X"', '"time":"\\u00232"')
+    flows, _ = read(line + line.replace("u-1", "u-2"))
+    assert [f.time for f in flows] == ["#2", "#2"]
+
+
+def test_hubble_skipped_shapes_are_counted_each_time() -> None:
+    reply = hubble_line("t1").replace('"flags":{"SYN":true}', '"flags":{"SYN":true,"ACK":true}')
+    flows, stats = read(reply + reply.replace("t1", "t2") + hubble_line("t3"))
+    assert [f.time for f in flows] == ["t3"]
+    assert stats.skipped == {"not a connection's first TCP segment (no SYN, or ACK set)": 2}

@@ -31,6 +31,7 @@ LEGEND = """\
   classDef external fill:#eaf2f8,stroke:#2e86c1,color:#000000
   classDef namespace fill:none,stroke:#7f8c8d
   classDef note fill:none,stroke:none,color:#000000
+  classDef ignored fill:#fdedec,stroke:#c0392b,stroke-width:2px,color:#000000
 """
 
 

@@ -69,6 +69,9 @@ def test_recognise_from_files() -> None:
     assert (cilium.profile, cilium.why) == (CILIUM, "recognised: the input holds CiliumNetworkPolicy (cilium.io)")
     calico = recognise(_load(NETSET))  # a kind that only names addresses shows the plugin as well
     assert (calico.profile, calico.release.version) == (CALICO, "3.32")
+    group = {"apiVersion": "cilium.io/v2", "kind": "CiliumCIDRGroup", "metadata": {"name": "g"},
+             "spec": {"externalCIDRs": ["192.0.2.0/24"]}}  # read, not ignored, and Cilium's all the same
+    assert recognise(_load(group)).why == "recognised: the input holds CiliumCIDRGroup (cilium.io)"
     with pytest.raises(ProfileError) as err:
         recognise(_load(CNP, GNP))
     assert str(err.value) == (

@@ -207,3 +207,30 @@ def test_tiered_networks_and_a_pod_without_known_ip(ip: str | None, predicted: s
     # the input's pod with its IP is exact: the Admin allow for 10.0.2.10/32
     (c,) = replay(analyzer, [flow(ep("gryffindor/harry"), ep("slytherin/draco"), 80, "allowed", 1)]).connections
     assert (c.predicted, c.classification) == ("allowed", "unchanged")
+
+
+def test_progress_every_n_records_and_at_the_end(analyzer: Analyzer, monkeypatch: pytest.MonkeyPatch) -> None:
+    from netpol.replay import Replayer
+
+    monkeypatch.setattr("netpol.replay.PROGRESS_EVERY", 2)
+    calls: list[tuple[int, int]] = []
+    replayer = Replayer(analyzer)
+    replayer.add([flow(ep("a/client"), ep("a/web"), 80, "allowed", n) for n in range(1, 4)]
+                 + [flow(ep("b/other"), ep("a/web"), 80, None, 4), flow(ep("10.0.0.11"), ep("a/web"), 80, None, 5)],
+                 lambda records, connections: calls.append((records, connections)))
+    assert calls == [(2, 1), (4, 2), (5, 2)]
+
+
+def test_connections_merge_by_value_whatever_objects_carry_them(analyzer: Analyzer,
+                                                                monkeypatch: pytest.MonkeyPatch) -> None:
+    """Endpoints are remembered by identity first; equal endpoints in other objects, or after that memory
+    starts over, still join their connection."""
+    monkeypatch.setattr("netpol.replay.MAX_BY_ID", 1)
+    client, web = ep("a/client"), ep("a/web")
+    r = replay(analyzer, [flow(client, web, 80, None, 1), flow(ep("a/client"), ep("a/web"), 80, None, 2),
+                          flow(client, web, 80, "denied", 3, time="2026-12-01T10:00:01.5Z"),
+                          flow(ep("10.0.0.11"), web, 80, None, 4, time="2026-12-01T10:00:01.25Z"),
+                          flow(client, web, 80, None, 5)])
+    assert [(*row(c), c.first_seen, c.last_seen) for c in r.connections] == [
+        ("a/client", "a/web", 80, ("f:1", "f:2", "f:3", "f:4", "f:5"), "denied", "allowed", "mismatch",
+         "2026-12-01T10:00:01.25Z", "2026-12-01T10:00:01.5Z")]
