@@ -183,9 +183,9 @@ Cni = Annotated[str | None, typer.Option(
 ProtocolOpt = Annotated[ProtocolName, typer.Option("--protocol", metavar="TCP|UDP|SCTP", case_sensitive=False,
                                                    help="The protocol.")]
 IcmpType = Annotated[int | None, typer.Option(
-    "--icmp-type", metavar="TYPE", min=0, max=255, help="With --protocol ICMP or ICMPv6: the message type, 0-255.")]
+    "--icmp-type", metavar="TYPE", help="With --protocol ICMP or ICMPv6: the message type, 0-255.")]
 IcmpCode = Annotated[int | None, typer.Option(
-    "--icmp-code", metavar="CODE", min=0, max=255, help="With --icmp-type: the message code, 0-255 (default 0).")]
+    "--icmp-code", metavar="CODE", help="With --icmp-type: the message code, 0-255 (default 0).")]
 
 
 def _stdout() -> Console:
@@ -705,7 +705,7 @@ def _icmp_probe(protocol: str, has_port: bool, icmp_type: int | None, icmp_code:
                 echo_default: bool) -> int | None:
     """The ICMP type and code asked about (portsets.icmp_value), None for a port protocol; without --icmp-type,
     the echo request when `echo_default` (what ping sends: 8 for ICMP, 128 for ICMPv6), else None."""
-    from netpol.portsets import ECHO_REQUEST, icmp_value, is_icmp
+    from netpol.portsets import ECHO_REQUEST, MAX_ICMP, icmp_value, is_icmp
 
     if not is_icmp(protocol):
         if icmp_type is not None or icmp_code is not None:
@@ -715,6 +715,9 @@ def _icmp_probe(protocol: str, has_port: bool, icmp_type: int | None, icmp_code:
         _fail(f"{protocol} has no ports: give --icmp-type (and --icmp-code) instead of --port")
     if icmp_type is None and icmp_code is not None:
         _fail("--icmp-code needs --icmp-type")
+    for option, value in (("--icmp-type", icmp_type), ("--icmp-code", icmp_code)):
+        if value is not None and not 0 <= value <= MAX_ICMP:
+            _fail(f"{option} {value} is outside 0-{MAX_ICMP}")
     if icmp_type is None and not echo_default:
         return None
     return icmp_value(ECHO_REQUEST[protocol] if icmp_type is None else icmp_type, icmp_code or 0)  # type: ignore[index]
