@@ -133,6 +133,16 @@ class ProtocolName(StrEnum):
     SCTP = "SCTP"
 
 
+class ProbeProtocol(StrEnum):
+    """What can-reach and matrix probe: a port protocol, or ICMP and ICMPv6 (a type and code)."""
+
+    TCP = "TCP"
+    UDP = "UDP"
+    SCTP = "SCTP"
+    ICMP = "ICMP"
+    ICMPv6 = "ICMPv6"
+
+
 Files = Annotated[
     list[str] | None,
     typer.Option("--filename", "-f", metavar="PATH", help="Manifest file, directory (recursive) or '-' for stdin. "
@@ -173,6 +183,10 @@ Cni = Annotated[str | None, typer.Option(
     "Default: the plugin a live cluster runs, or whose kinds the files hold; else generic (docs/cli.md).")]
 ProtocolOpt = Annotated[ProtocolName, typer.Option("--protocol", metavar="TCP|UDP|SCTP", case_sensitive=False,
                                                    help="The protocol.")]
+IcmpType = Annotated[int | None, typer.Option(
+    "--icmp-type", metavar="TYPE", help="With --protocol ICMP or ICMPv6: the message type, 0-255.")]
+IcmpCode = Annotated[int | None, typer.Option(
+    "--icmp-code", metavar="CODE", help="With --icmp-type: the message code, 0-255 (default 0).")]
 
 
 def _stdout() -> Console:
@@ -598,7 +612,12 @@ def can_reach(
     render: Render = RenderMode.auto,
     helm_values: HelmValues = None,
     helm_set: HelmSet = None,
-    protocol: ProtocolOpt = ProtocolName.TCP,
+    protocol: Annotated[ProbeProtocol, typer.Option(
+        "--protocol", metavar="TCP|UDP|SCTP|ICMP|ICMPv6", case_sensitive=False,
+        help="The protocol. ICMP and ICMPv6 take --icmp-type (default: echo request, 8 or 128), not --port.")
+    ] = ProbeProtocol.TCP,
+    icmp_type: IcmpType = None,
+    icmp_code: IcmpCode = None,
     namespace: Annotated[str, typer.Option("--namespace", "-n", metavar="NS",
                                            help="Namespace for bare pod names.")] = "default",
     output: Annotated[TextFormat, typer.Option("--output", "-o", metavar="text|json", help="Output format.")
@@ -611,7 +630,7 @@ def can_reach(
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
 ) -> None:
-    """Can SRC open a connection to DST on PORT? Exit 0 allowed, 1 denied, 2 error.
+    """Can SRC open a connection to DST on PORT (or send it an ICMP message)? Exit 0 allowed, 1 denied, 2 error.
 
     For a Service, every backing pod is checked: exit 0 when all are reachable, 1 when some or none are.
 
@@ -619,6 +638,7 @@ def can_reach(
     Examples:
       netpol can-reach default/test-2 default/apiserver --port 80 -f fixtures/limit
       netpol can-reach shop/deployment/web svc/db:5432 -f k8s/
+      netpol can-reach shop/web shop/db --protocol ICMP --icmp-type 8 -f k8s/
     """
     from netpol.model import SERVICE_REF
     from netpol.render.verdict import service_json, service_text, verdict_json, verdict_text
@@ -628,19 +648,23 @@ def can_reach(
         scopes = [s for s in (parse_scope(source), parse_scope(destination)) if s is not None]
     except ValueError as exc:
         _fail(str(exc))
+    icmp = _icmp_probe(protocol.value, port is not None, icmp_type, icmp_code, echo_default=True)
+    probe: int | str | None = icmp if icmp is not None else port
     if scopes:
-        if port is None:
+        if probe is None:
             _fail("--port is required")
-        _can_reach_possible(source, destination, port, protocol.value, namespace, output,
+        _can_reach_possible(source, destination, probe, protocol.value, namespace, output,
                             Source(files, kubeconfig, context, verbose,
                                    default_namespace=default_namespace, exclude=exclude,
                                    ignore_unmodelled=ignore_unmodelled,
                                    rendering=_rendering(render, helm_values, helm_set), cni=cni),
                             scopes)
     service = SERVICE_REF.match(destination)
+    if service is not None and icmp is not None:
+        _fail(f"{protocol.value} has no ports, so a Service does not carry it: ask about its pods")
     if service is not None and port is not None:
         _fail("a Service destination takes its port as svc/NAME:PORT, not --port")
-    if service is None and port is None:
+    if service is None and probe is None:
         _fail("--port is required (or DST is a Service: svc/NAME:PORT)")
     with _user_errors():
         inputs = Source(files, kubeconfig, context, verbose,
@@ -651,15 +675,16 @@ def can_reach(
             sv = analyzer.can_reach_service(source, destination, protocol.value, namespace)
             _say((service_json(sv) if output is TextFormat.json else service_text(sv)) + "\n")
             raise typer.Exit(EXIT_OK if sv.summary == "all" else EXIT_DENIED)
-        assert port is not None
-        verdict = analyzer.can_reach(source, destination, port, protocol.value, namespace)
+        assert probe is not None
+        verdict = analyzer.can_reach(source, destination, probe, protocol.value, namespace)
     _say((verdict_json(verdict) if output is TextFormat.json else verdict_text(verdict)) + "\n")
     raise typer.Exit(EXIT_OK if verdict.allowed else EXIT_DENIED)
 
 
-def _can_reach_possible(source: str, destination: str, port: str, protocol: str, namespace: str,
+def _can_reach_possible(source: str, destination: str, port: int | str, protocol: str, namespace: str,
                         output: TextFormat, inputs: Source, scopes: list[Scope]) -> NoReturn:
     """can-reach where an endpoint is `NS{labels}`: every possible such pod, each region answered."""
+    from netpol.portsets import probe_text
     from netpol.query import Analyzer
     from netpol.render.verdict import possible_json, possible_text
 
@@ -672,10 +697,32 @@ def _can_reach_possible(source: str, destination: str, port: str, protocol: str,
     assert analyzer.possible is not None
     for note in analyzer.possible.notes():
         _note(f"netpol: note: {note}")
-    label = f"{protocol}/{port}"
+    label = probe_text(protocol, port) if isinstance(port, int) else f"{protocol}/{port}"  # type: ignore[arg-type]
     text = possible_json(verdicts) if output is TextFormat.json else possible_text(verdicts, source, destination, label)
     _say(text + "\n")
     raise typer.Exit(EXIT_OK if all(v.allowed for v in verdicts) else EXIT_DENIED)
+
+
+def _icmp_probe(protocol: str, has_port: bool, icmp_type: int | None, icmp_code: int | None,
+                echo_default: bool) -> int | None:
+    """The ICMP type and code asked about (portsets.icmp_value), None for a port protocol; without --icmp-type,
+    the echo request when `echo_default` (what ping sends: 8 for ICMP, 128 for ICMPv6), else None."""
+    from netpol.portsets import ECHO_REQUEST, MAX_ICMP, icmp_value, is_icmp
+
+    if not is_icmp(protocol):
+        if icmp_type is not None or icmp_code is not None:
+            _fail("--icmp-type and --icmp-code are for --protocol ICMP or ICMPv6")
+        return None
+    if has_port:
+        _fail(f"{protocol} has no ports: give --icmp-type (and --icmp-code) instead of --port")
+    if icmp_type is None and icmp_code is not None:
+        _fail("--icmp-code needs --icmp-type")
+    for option, value in (("--icmp-type", icmp_type), ("--icmp-code", icmp_code)):
+        if value is not None and not 0 <= value <= MAX_ICMP:
+            _fail(f"{option} {value} is outside 0-{MAX_ICMP}")
+    if icmp_type is None and not echo_default:
+        return None
+    return icmp_value(ECHO_REQUEST[protocol] if icmp_type is None else icmp_type, icmp_code or 0)  # type: ignore[index]
 
 
 @app.command()
@@ -687,9 +734,12 @@ def matrix(
     port: Annotated[
         int | None, typer.Option("--port", "-p", metavar="PORT", help="Probe one port; without it, cells list ports.")
     ] = None,
-    protocol: Annotated[ProtocolName | None, typer.Option(
-        "--protocol", metavar="TCP|UDP|SCTP", case_sensitive=False,
-        help="With --port: the probe's protocol (default TCP). Without: show only this protocol's ports.")] = None,
+    protocol: Annotated[ProbeProtocol | None, typer.Option(
+        "--protocol", metavar="TCP|UDP|SCTP|ICMP|ICMPv6", case_sensitive=False,
+        help="With --port (ICMP, ICMPv6: --icmp-type): the probe's protocol (default TCP). Without: show only this "
+        "protocol's ports (ICMP: types and codes).")] = None,
+    icmp_type: IcmpType = None,
+    icmp_code: IcmpCode = None,
     namespace: Namespaces = None,
     output: Annotated[MatrixFormat, typer.Option("--output", "-o", metavar="table|json|csv|md",
                                                  help="Output format.")] = MatrixFormat.table,
@@ -709,8 +759,9 @@ def matrix(
     A table is for a few dozen pods; for more, use -o csv or -o json (streamed), -n, or --by-workload.
 
     \b
-    Example:
+    Examples:
       netpol matrix -f k8s/ --port 5432 -n payments
+      netpol matrix -f k8s/ --protocol ICMP --icmp-type 8
     """
     from netpol.render.matrix import (
         TABLE_LIMIT,
@@ -721,6 +772,8 @@ def matrix(
         matrix_table,
     )
 
+    icmp = _icmp_probe(protocol.value if protocol else "TCP", port is not None, icmp_type, icmp_code,
+                       echo_default=False)
     with _user_errors():
         analyzer = _analyze(Source(files, kubeconfig, context, verbose,
                                    default_namespace=default_namespace, exclude=exclude,
@@ -729,7 +782,8 @@ def matrix(
                             namespace, warn_no_pods=True)
         _check_namespaces(analyzer.cluster, namespace)
         with _phase(f"computing the matrix of {len(analyzer.engine.classes):,} classes"):
-            m = analyzer.matrix(port, protocol.value if protocol else None, namespace, by_workload)
+            m = analyzer.matrix(icmp if icmp is not None else port, protocol.value if protocol else None,
+                                namespace, by_workload)
     if output is MatrixFormat.table:
         if len(m.pods) > TABLE_LIMIT:
             _fail(f"{len(m.pods)} pods are too many for a readable table (at most {TABLE_LIMIT}): use -o csv or "

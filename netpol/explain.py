@@ -69,5 +69,5 @@ def describe_peer(peer: PodPeer | IPBlockPeer, namespace: str) -> str:
 def _summarize_rule(index: int, rule: Rule, namespace: str, direction: Direction) -> RuleSummary:
     everyone = "all sources" if direction == "ingress" else "all destinations"
     peers = tuple(describe_peer(p, namespace) for p in rule.peers) or (f"{everyone} (pods and addresses)",)
-    ports = ", ".join(str(p) for p in rule.ports) if rule.ports else "all ports"
+    ports = ", ".join(str(p) for p in rule.ports) if rule.ports else "all ports and ICMP"  # no ports: every protocol
     return RuleSummary(index, peers, ports)

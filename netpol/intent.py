@@ -11,7 +11,7 @@ from typing import Literal
 
 from netpol.errors import Location
 from netpol.model import METADATA_NAME_LABEL, IPNetwork, Namespace, NamespaceName
-from netpol.portsets import Protocol
+from netpol.portsets import MAX_ICMP, Protocol, icmp_type_code, is_icmp
 from netpol.selectors import LabelSelector
 
 INTENT_API_VERSION = "netpol/v1"
@@ -39,7 +39,8 @@ class Selection:
 
 @dataclass(frozen=True)
 class PortSpec:
-    """A port number, a range, or a name resolved against each destination pod."""
+    """A port number, a range, or a name resolved against each destination pod; for ICMP and ICMPv6, one type
+    (every code of it, or one code) as a range of portsets.icmp_value."""
 
     protocol: Protocol | None  # None: TCP for numbers and names
     first: int | None = None
@@ -47,6 +48,9 @@ class PortSpec:
     name: str | None = None
 
     def __str__(self) -> str:
+        if self.protocol is not None and is_icmp(self.protocol) and self.first is not None and self.last is not None:
+            (icmp_type, code), last_code = icmp_type_code(self.first), icmp_type_code(self.last)[1]
+            return f"{self.protocol} type {icmp_type}" + ("" if (code, last_code) == (0, MAX_ICMP) else f" code {code}")
         proto = f"{self.protocol}/" if self.protocol else ""
         if self.name is not None:
             return f"{proto}{self.name}"

@@ -60,6 +60,14 @@ def probe_text(protocol: Protocol, value: int) -> str:
     return f"{protocol}/{value}"
 
 
+def probe_json(protocol: Protocol, value: int | None) -> dict[str, int | None]:
+    """A probe's fields in JSON output: its port; for ICMP none, but its type and code."""
+    if value is None or not is_icmp(protocol):
+        return {"port": value}
+    icmp_type, code = icmp_type_code(value)
+    return {"port": None, "icmp_type": icmp_type, "icmp_code": code}
+
+
 def span_text(protocol: Protocol, first: int, last: int) -> str:
     """One interval of a protocol as PortSet text writes it: `TCP:80`, `TCP:all`, `ICMP:8` (type 8, every
     code), `ICMP:3/1-3` (type 3, codes 1-3), `ICMP:0-7,9-255`."""

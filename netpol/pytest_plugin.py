@@ -64,7 +64,7 @@ class Reachability:
         v = self.verdict
         sides = [s for s in (v.egress, v.ingress) if not s.allowed] or [v.egress, v.ingress]
         reasons = "; ".join(f"{s.direction}: {s.reason}" for s in sides)
-        return f"{'ALLOWED' if v.allowed else 'DENIED'} {v.source} -> {v.destination} {v.protocol}/{v.port} ({reasons})"
+        return f"{'ALLOWED' if v.allowed else 'DENIED'} {v.source} -> {v.destination} {v.probe} ({reasons})"
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from netpol.model import (
     Service,
     ServicePort,
 )
-from netpol.portsets import MAX_PORT, MIN_PORT, PROTOCOLS, PortSet, Protocol
+from netpol.portsets import ALL_PROTOCOLS, MAX_PORT, MIN_PORT, PortSet, Protocol, bounds, is_icmp
 from netpol.regions import RegionSet, named_namespaces, regions
 from netpol.selectors import LabelSelector, Scope, parse_scope
 from netpol.tier_explain import TierPolicySummary, summarize_tiers
@@ -155,7 +155,12 @@ class Analyzer:
         return self.engine.allowed_ports(self._peer(src), self._peer(dst))
 
     def resolve_port(self, port: int | str, protocol: Protocol, destination: Endpoint) -> int:
-        """A port number as is; a port name through the destination pod's container ports."""
+        """A port number as is; a port name through the destination pod's container ports. For ICMP and
+        ICMPv6, `port` is the message's type and code as one value (portsets.icmp_value)."""
+        if is_icmp(protocol):
+            if isinstance(port, str):
+                raise QueryError(f"{protocol} has no ports: ask about a message type (and code) instead of {port!r}")
+            return probe_value(protocol, port)
         if isinstance(port, int) or port.isdigit():
             return port_number(int(port))
         if destination.pod is None:
@@ -206,6 +211,8 @@ class Analyzer:
 
     def can_reach(self, src: str | Endpoint, dst: str | Endpoint, port: int | str,
                   protocol: str = "TCP", namespace: str = "default") -> Verdict:
+        """One connection: `port` a number or a port name of dst; for ICMP and ICMPv6 the message's type
+        and code as portsets.icmp_value(type, code)."""
         proto = _protocol(protocol)
         source = src if isinstance(src, Endpoint) else self.endpoint(src, namespace)
         destination = dst if isinstance(dst, Endpoint) else self.endpoint(dst, namespace)
@@ -267,7 +274,7 @@ class Analyzer:
         row and column."""
         proto = _protocol(protocol or "TCP")
         if port is not None:
-            port_number(port)
+            probe_value(proto, port)
         wanted = self._namespaces(namespaces)
         pods = [p for p in self.cluster.pods if not wanted or p.namespace in wanted]
         grouped: dict[str, tuple[str, int]] = {}
@@ -297,7 +304,7 @@ class Analyzer:
                 focus: str | None = None) -> Diagram:
         """The allow-graph grouped and collapsed for drawing; `focus` keeps one pod's neighbourhood."""
         proto = _protocol(protocol)
-        probe = (proto, port_number(port)) if port is not None else None
+        probe = (proto, probe_value(proto, port)) if port is not None else None
         pod = None
         if focus is not None:
             pod = self.endpoint(focus).pod
@@ -339,7 +346,16 @@ def port_number(port: int) -> int:
     return port
 
 
+def probe_value(protocol: Protocol, value: int) -> int:
+    """A port, or an encoded ICMP type and code, checked against the protocol's range."""
+    if not is_icmp(protocol):
+        return port_number(value)
+    if not bounds(protocol)[0] <= value <= bounds(protocol)[1]:
+        raise QueryError(f"{protocol} value {value} is not a type and code (type * 256 + code, each 0-255)")
+    return value
+
+
 def _protocol(name: str) -> Protocol:
-    if name not in PROTOCOLS:
-        raise QueryError(f"unknown protocol {name!r} (expected one of: {', '.join(PROTOCOLS)})")
-    return name
+    if name not in ALL_PROTOCOLS:
+        raise QueryError(f"unknown protocol {name!r} (expected one of: {', '.join(ALL_PROTOCOLS)})")
+    return name  # type: ignore[return-value]

@@ -6,6 +6,10 @@ no classes, no index, no caches, no compiled targets. Property-based tests
 check that the engine agrees with it on every pair of random clusters, so
 keep it obviously correct rather than fast. It makes the same documented
 plugin-dependent assumptions as the engine (docs/semantics.md).
+
+ICMP and ICMPv6 probes carry the message's type and code as `port` (portsets.icmp_value): a rule's
+ports name TCP, UDP or SCTP only, so no entry of them matches ICMP, and a rule without ports matches
+every protocol, ICMP included (the spec's "matches all ports", docs/semantics.md §7).
 """
 
 from __future__ import annotations

@@ -67,7 +67,7 @@ def summarize_tiers(engine: Engine) -> tuple[TierPolicySummary, ...]:
             compiled = [r for r in engine.tier_rules.get((pol.tier, direction), ()) if r.ref.policy == pol.name
                         and r.ref.kind == pol.kind]
             for rule, written in zip(compiled, pol.rules(direction), strict=True):
-                ports = ", ".join(str(p) for p in written.ports) if written.ports is not None else "all ports"
+                ports = ", ".join(str(p) for p in written.ports) if written.ports is not None else "all ports and ICMP"
                 rules.append(TierRuleSummary(rule.ref, tuple(describe_peer(p) for p in written.peers), ports,
                                              shadowed_by(engine, rule, direction)))
         ties = tuple(f"{o.short_kind} {o.name}" for o in policies

@@ -16,7 +16,7 @@ from netpol.compile import RuleRef
 from netpol.engine import DirectionResult, Engine
 from netpol.errors import name_list
 from netpol.model import Direction, IPAddress, Pod, Service, ServicePort, TieredPolicy
-from netpol.portsets import Protocol
+from netpol.portsets import Protocol, probe_json, probe_text
 from netpol.stages import Provenance
 from netpol.tiers import TierRuleRef
 
@@ -113,18 +113,23 @@ class Verdict:
     source: Endpoint
     destination: Endpoint
     protocol: Protocol
-    port: int
+    port: int  # for ICMP and ICMPv6: the type and code as portsets.icmp_value gives them
     allowed: bool
     egress: DirectionVerdict
     ingress: DirectionVerdict
     assumptions: tuple[str, ...] = ()
+
+    @property
+    def probe(self) -> str:
+        """What was asked, as a person reads it: `TCP/80`, `ICMP type 8 code 0`."""
+        return probe_text(self.protocol, self.port)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "source": self.source.name,
             "destination": self.destination.name,
             "protocol": self.protocol,
-            "port": self.port,
+            **probe_json(self.protocol, self.port),  # ICMP: no port, its type and code
             "allowed": self.allowed,
             "egress": self.egress.to_dict(),
             "ingress": self.ingress.to_dict(),
@@ -283,6 +288,6 @@ def _v1_side(direction: Direction, subject: Endpoint, peer: Endpoint, result: Di
     return DirectionVerdict(
         direction, False, True, result.isolated_by, (),
         f"denied: {subject} is isolated for {direction} by {policies} and no rule allows "
-        f"{what} {protocol}/{port} {prep} {peer}",
+        f"{what} {probe_text(protocol, port)} {prep} {peer}",
     )
 

@@ -38,7 +38,7 @@ def _where(exp: Expectation) -> str:
 
 
 def _what(exp: Expectation) -> str:
-    ports = ", ".join(str(p) for p in exp.ports) or (f"{exp.protocol}/all" if exp.protocol else "all ports")
+    ports = ", ".join(str(p) for p in exp.ports) or (f"{exp.protocol}/all" if exp.protocol else "all ports and ICMP")
     sources = ", ".join(s.text for s in exp.sources)
     destinations = ", ".join(s.text for s in exp.destinations)
     if exp.kind == "isolated":

@@ -21,7 +21,7 @@ from rich.text import Text
 
 from netpol.matrix import Matrix
 from netpol.model import Pod
-from netpol.portsets import PortSet
+from netpol.portsets import PortSet, probe_json, probe_text
 from netpol.render.markdown import md_code, md_text
 from netpol.render.text import one_line
 
@@ -38,9 +38,14 @@ def _cell(m: Matrix, src: Pod, dst: Pod, yes: str, no: str) -> str:
     return str(ports) if ports else no
 
 
+def _probe(m: Matrix) -> str:
+    assert m.protocol is not None and m.port is not None
+    return probe_text(m.protocol, m.port)
+
+
 def _title(m: Matrix) -> str:
     if m.probe:
-        return f"can FROM (row) reach TO (column) on {m.protocol}/{m.port}?"
+        return f"can FROM (row) reach TO (column) on {_probe(m)}?"
     only = f" ({m.protocol} only)" if m.protocol is not None else ""
     return f"ports FROM (row) may open to TO (column){only}"
 
@@ -59,7 +64,7 @@ def matrix_table(m: Matrix, width: int = 120) -> RenderableType:
             for label, row in zip(rows, cells, strict=True):
                 table.add_row(Text(label), *(Text(c) for c in row))
             return table
-    lines = [Text(f"pairs that may connect on {m.protocol}/{m.port}" if m.probe else
+    lines = [Text(f"pairs that may connect on {_probe(m)}" if m.probe else
                   "ports each source may open to each destination" + (f" ({m.protocol} only)" if m.protocol else ""))]
     for i, row in enumerate(cells):
         lines.extend(Text(f"  {names[i]} -> {names[j]}: {c if not m.probe else 'allowed'}")
@@ -166,7 +171,8 @@ def matrix_json(m: Matrix) -> Iterator[str]:
     With pods grouped by workload, `workloads` maps each workload id to its pod count, and
     [id, id] means its distinct pods may reach each other. Written a source row at a time."""
     yield "{\n"
-    yield f'  "port": {json.dumps(m.port)},\n'
+    for key, value in probe_json(m.protocol or "TCP", m.port).items():  # ICMP: its type and code, no port
+        yield f'  "{key}": {json.dumps(value)},\n'
     yield f'  "protocol": {json.dumps(m.protocol)},\n'
     idents = [json.dumps(m.ident(p)) for p in m.pods]
     yield f'  "pods": [{", ".join(idents)}],\n'

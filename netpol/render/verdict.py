@@ -10,7 +10,7 @@ from netpol.verdicts import ServiceVerdict, Verdict
 
 def verdict_text(v: Verdict) -> str:
     head = "ALLOWED" if v.allowed else "DENIED"
-    lines = [f"{head}: {v.source} -> {v.destination} {v.protocol}/{v.port}"]
+    lines = [f"{head}: {v.source} -> {v.destination} {v.probe}"]
     for side, endpoint in ((v.egress, v.source), (v.ingress, v.destination)):
         lines.append(f"  {side.direction:<7} of {endpoint}: {side.reason}")
     lines.extend(f"  assumption: {a}" for a in v.assumptions)

@@ -23,13 +23,13 @@ from netpol.intent import (
     Selection,
 )
 from netpol.model import SERVICE_REF, ip_network
-from netpol.portsets import MAX_PORT, MIN_PORT, Protocol
+from netpol.portsets import ALL_PROTOCOLS, MAX_ICMP, MAX_PORT, MIN_PORT, Protocol, icmp_value, is_icmp
 from netpol.selectors import EVERYTHING, parse_scope, valid_namespace_name
 from netpol.sources.manifests import decode_documents, read_text
 from netpol.sources.parse import Field, parse_labels, parse_protocol, parse_selector, port_name
 
 _TOP = ("apiVersion", "kind", "metadata", "manifests", "expectations")
-_EXPECTATION = ("name", "from", "to", "isolated", "only", "port", "ports", "protocol", "expect")
+_EXPECTATION = ("name", "from", "to", "isolated", "only", "port", "ports", "protocol", "icmpType", "icmpCode", "expect")
 
 
 INTENT_SUFFIXES = (".intent.yaml", ".intent.yml")
@@ -136,9 +136,15 @@ def _expectation(f: Field, index: int) -> Expectation:
     f = Field(f.value, f.path, where)
     if "port" in spec and "ports" in spec:
         f.child("ports").fail("give port or ports, not both")
-    protocol = parse_protocol(f.child("protocol")) if "protocol" in spec else None
-    ports = tuple(_port(p, protocol) for p in (f.child("ports").items() if "ports" in spec else
-                                                [f.child("port")] if "port" in spec else []))
+    protocol = parse_protocol(f.child("protocol"), ALL_PROTOCOLS) if "protocol" in spec else None
+    if protocol is not None and is_icmp(protocol):
+        ports = _icmp(f, protocol, spec)
+    else:
+        for key in ("icmpType", "icmpCode"):
+            if key in spec:
+                f.child(key).fail("is for protocol: ICMP or ICMPv6")
+        ports = tuple(_port(p, protocol) for p in (f.child("ports").items() if "ports" in spec else
+                                                    [f.child("port")] if "port" in spec else []))
     if kind == "reach":
         sources, destinations = _selections(f.child("from").required()), _selections(f.child("to").required())
         _check_services(f.child("from"), sources, f.child("to"), destinations, bool(ports))
@@ -194,6 +200,27 @@ def _port(f: Field, protocol: Protocol | None) -> PortSpec:
     if text.isdigit():
         return PortSpec(protocol, *_range(f, int(text), int(text)))
     return PortSpec(protocol, name=port_name(f))
+
+
+def _icmp(f: Field, protocol: Protocol, spec: dict[str, Any]) -> tuple[PortSpec, ...]:
+    """icmpType (every code of it) or icmpType and icmpCode (one message); neither: every message."""
+    for key in ("port", "ports"):
+        if key in spec:
+            f.child(key).fail(f"{protocol} has no ports: give icmpType (and icmpCode)")
+    if "icmpType" not in spec:
+        if "icmpCode" in spec:
+            f.child("icmpCode").fail("needs icmpType")
+        return ()
+    icmp_type = _icmp_byte(f.child("icmpType"))
+    codes = (_icmp_byte(f.child("icmpCode")),) * 2 if "icmpCode" in spec else (0, MAX_ICMP)
+    return (PortSpec(protocol, icmp_value(icmp_type, codes[0]), icmp_value(icmp_type, codes[1])),)
+
+
+def _icmp_byte(f: Field) -> int:
+    value = f.integer()
+    if not 0 <= value <= MAX_ICMP:
+        f.fail(f"must be between 0 and {MAX_ICMP}, not {value}")
+    return value
 
 
 def _range(f: Field, first: int, last: int) -> tuple[int, int]:

@@ -296,14 +296,15 @@ def parse_namespace(f: Field) -> Namespace:
     return Namespace(NamespaceName(name), tuple(sorted(labels.items())), True, f.location, lint_ignore(meta))
 
 
-def parse_protocol(f: Field) -> Protocol:
-    """A protocol field; absent means TCP, as in the API."""
+def parse_protocol(f: Field, allowed: tuple[Protocol, ...] = PROTOCOLS) -> Protocol:
+    """A protocol field; absent means TCP, as in the API. `allowed`: the port protocols (what policies name),
+    or with ICMP and ICMPv6 where a question may name them (intent files)."""
     if not f.present:
         return "TCP"
     proto = f.string()
-    if proto not in PROTOCOLS:
-        f.fail(f"unknown protocol {proto!r} (expected one of: {', '.join(PROTOCOLS)})")
-    return proto
+    if proto not in allowed:
+        f.fail(f"unknown protocol {proto!r} (expected one of: {', '.join(allowed)})")
+    return proto  # type: ignore[return-value]
 
 
 def port_number(f: Field) -> int:

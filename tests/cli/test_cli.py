@@ -96,7 +96,7 @@ def test_no_input_and_no_kube_config_exits_2(tmp_path) -> None:  # type: ignore[
 
 
 def test_bad_protocol_is_a_usage_error() -> None:
-    r = run("can-reach", "a", "b", "-p", "80", "--protocol", "ICMP", "-f", fx("limit"))
+    r = run("can-reach", "a", "b", "-p", "80", "--protocol", "GRE", "-f", fx("limit"))
     assert r.exit_code == 2
 
 

@@ -6,6 +6,8 @@ from typing import Any
 
 from hypothesis import strategies as st
 
+from netpol.portsets import icmp_value
+
 NAMESPACES = ["a", "b", "c"]
 LABEL_VALUES = {"app": ["p", "q", "r"], "tier": ["f", "b"], "team": ["x", "y"]}
 CONTAINER_PORTS = [(80, "TCP", "http"), (8080, "TCP", "http"), (53, "UDP", "dns"), (53, "TCP", "dns"),
@@ -15,6 +17,8 @@ CIDRS = [("10.0.0.0/24", []), ("10.0.0.0/16", ["10.0.1.0/24"]), ("0.0.0.0/0", ["
          ("10.0.0.0/30", []), ("198.51.100.0/24", [])]
 EXTERNAL = ["10.0.0.2", "198.51.100.7", "203.0.113.1", "10.0.1.5"]
 PROBES = [("TCP", 80), ("TCP", 8080), ("UDP", 53), ("TCP", 53), ("SCTP", 80), ("TCP", 443), ("TCP", 9000)]
+# ICMP is no port: rules with ports never match it, rules without ports always do (docs/semantics.md).
+ICMP_PROBES = [("ICMP", icmp_value(8, 0)), ("ICMPv6", icmp_value(128, 0)), ("ICMP", icmp_value(3, 4))]
 
 
 def _port_name(port: tuple[int, str, str | None]) -> str:

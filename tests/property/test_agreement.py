@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from netpol import Analyzer, load_objects, reference_allowed
 from netpol.diagram import ANY_POD, ANY_UNRESTRICTED_POD
 from netpol.model import Cluster, Dataplane
-from tests.property.strategies import EXTERNAL, PROBES, cluster, label_map, tiered_cluster
+from tests.property.strategies import EXTERNAL, ICMP_PROBES, PROBES, cluster, label_map, tiered_cluster
 
 # NetworkPolicies alone, and with random Admin and Baseline policies (whose graphs have address sets).
 BOTH = pytest.mark.parametrize("clusters", [cluster(), tiered_cluster()], ids=["v1", "tiered"])
@@ -44,7 +44,7 @@ def _agrees(c: Cluster) -> None:
     ports_matrix = analyzer.matrix()
     assert {(s.key, d.key) for s, d in ports_matrix.allowed_pairs()} == {  # rows expanded with numpy
         (s.key, d.key) for s in c.pods for d in c.pods if not ports_matrix.is_self(s, d) and ports_matrix.ports(s, d)}
-    for protocol, port in PROBES:
+    for protocol, port in [*PROBES, *ICMP_PROBES]:
         m = analyzer.matrix(port, protocol)
         assert {(s.key, d.key) for s, d in m.allowed_pairs()} == {
             (s.key, d.key) for s in c.pods for d in c.pods
@@ -75,7 +75,7 @@ def test_allow_graph_agrees_with_reference(clusters: Any, data: st.DataObject) -
     c = load_objects(data.draw(clusters)).cluster
     engine = Analyzer(c).engine
     g = engine.graph
-    for protocol, port in PROBES:
+    for protocol, port in [*PROBES, *ICMP_PROBES]:
         for src in c.pods:
             s = engine.class_of[src.key]
             for dst in c.pods:
@@ -351,7 +351,7 @@ def test_classes_reaching_a_target_agree_with_reference(clusters: Any, data: st.
     if not engine.classes:
         return
     target = engine.classes[data.draw(st.integers(0, len(engine.classes) - 1))]
-    for protocol, port in PROBES:
+    for protocol, port in [*PROBES, *ICMP_PROBES]:
         got = engine.reaching(1 << target.id, (protocol, port))  # type: ignore[arg-type]
         want = {s.id for s in engine.classes for p in s.pods for q in target.pods
                 if (p is not q or not p.is_one_pod) and reference_allowed(c, p, q, protocol, port)}  # type: ignore[arg-type]

@@ -48,7 +48,15 @@ def test_intent_files_follow_the_schema(path: Path) -> None:
     "- {from: a/b, to: c/d, expect: allow, port: 80, ports: [81]}",
     "- {from: a/b, to: c/d, expect: allow, port: 70000}",
     "- {from: a/b, to: c/d, expect: allow, port: Http_Port}",
-    "- {from: a/b, to: c/d, expect: allow, protocol: ICMP}",
+    "- {from: a/b, to: c/d, expect: allow, protocol: GRE}",
+    "- {from: a/b, to: c/d, expect: allow, protocol: ICMP, port: 8}",
+    "- {from: a/b, to: c/d, expect: allow, protocol: ICMPv6, ports: [128]}",
+    "- {from: a/b, to: c/d, expect: allow, protocol: ICMP, icmpType: 256}",
+    "- {from: a/b, to: c/d, expect: allow, protocol: ICMP, icmpType: 8, icmpCode: -1}",
+    "- {from: a/b, to: c/d, expect: allow, protocol: ICMP, icmpCode: 0}",
+    "- {from: a/b, to: c/d, expect: allow, icmpType: 8}",
+    "- {from: a/b, to: c/d, expect: allow, protocol: TCP, icmpType: 8}",
+    "- {from: a/b, to: c/d, expect: allow, ports: [{port: 8, protocol: ICMP}]}",
     "- {from: a, to: c/d, expect: allow}",
     "- {from: {namespace: x, podSelector: {matchLabels: {a: b}}, pod: y}, to: c/d, expect: allow}",
     "- {from: a/b, to: c/d, expect: allow, color: red}",
@@ -306,3 +314,39 @@ def test_possible_endpoints_follow_the_schema(tmp_path: Path) -> None:
             "expect: allow}\n- {from: {possible: true, podSelector: {matchLabels: {a: b}}}, to: 'p{}', expect: allow}")
     jsonschema.validate(yaml.safe_load(Path(write(tmp_path, body)).read_text()), SCHEMA)
     load_intent_file(write(tmp_path, body), confine=False)
+
+
+def test_icmp_expectations_truth_table(tmp_path: Path) -> None:
+    """Both policies of SHOP name ports, so they allow no ICMP; ops/mon is not isolated, so it takes every
+    message. icmpType alone means every code of the type; neither field: every message of the protocol."""
+    got = _check(tmp_path, """
+- {from: shop/web, to: shop/db, protocol: ICMP, icmpType: 8, expect: deny}
+- {from: shop/web, to: shop/db, protocol: ICMP, icmpType: 8, icmpCode: 0, expect: allow}
+- {from: shop/web, to: ops/mon, protocol: ICMP, expect: allow}
+- {from: shop/web, to: ops/mon, protocol: ICMPv6, icmpType: 128, expect: deny}
+- {from: ops/mon, to: shop/web, protocol: ICMP, expect: allow}
+""", *SHOP)
+    assert got == [
+        (True, 1, []),
+        (False, 1, ["shop/web>shop/db:ICMP:8/0"]),
+        (True, 1, []),
+        (False, 1, ["shop/web>ops/mon:ICMPv6:128"]),
+        (False, 1, ["ops/mon>shop/web:ICMP:all"]),
+    ]
+    (exp,) = load_intent_file(write(tmp_path, "- {from: a/b, to: c/d, protocol: ICMP, icmpType: 3, icmpCode: 1, "
+                                              "expect: deny}"), confine=False).expectations
+    assert [str(p) for p in exp.ports] == ["ICMP type 3 code 1"]
+
+
+@pytest.mark.parametrize(("body", "field", "message"), [
+    ("protocol: ICMP, port: 8", "port", "ICMP has no ports: give icmpType (and icmpCode)"),
+    ("protocol: ICMP, icmpType: 256", "icmpType", "must be between 0 and 255, not 256"),
+    ("protocol: ICMPv6, icmpCode: 0", "icmpCode", "needs icmpType"),
+    ("icmpType: 8", "icmpType", "is for protocol: ICMP or ICMPv6"),
+    ("protocol: GRE", "protocol", "unknown protocol 'GRE' (expected one of: TCP, UDP, SCTP, ICMP, ICMPv6)"),
+])
+def test_icmp_mistakes_name_the_field(tmp_path: Path, body: str, field: str, message: str) -> None:
+    path = write(tmp_path, "- {from: a/b, to: c/d, expect: allow, " + body + "}")
+    with pytest.raises(InputError) as err:
+        load_intent_file(path, confine=False)
+    assert str(err.value) == f"{path}: line 5 (expectation 1): expectations[0].{field}: {message}"

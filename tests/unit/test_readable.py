@@ -66,7 +66,7 @@ def test_explain_wraps_at_80_columns_without_truncating() -> None:
         "NetworkPolicies", "",
         "default/redis-allow-services  ingress (policyTypes defaulted)",
         "  targets: [app=bookstore,role=db] -> 1 pod(s): db",
-        "  ingress[0] on all ports, from:",
+        "  ingress[0] on all ports and ICMP, from:",
         "    - pods [app=bookstore,role=search] in namespace default",
         "    - pods [app=bookstore,role=api] in namespace default",
         "    - pods [app=inventory,role=web] in namespace default", ""]
