@@ -423,7 +423,8 @@ class Listing:
     @property
     def line_count(self) -> int:
         """How many lines `connections` gives: one per source's destinations on one port text, sources
-        with the same destinations and port text together."""
+        with the same destinations and port text together (fewer only if two destination sets read alike,
+        which endpoints' distinct names rule out)."""
         return len(self._folded[0])
 
     @cached_property

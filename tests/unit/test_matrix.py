@@ -37,6 +37,27 @@ def test_atom_codes_give_the_pair_by_pair_ports(name: str, protocol: str | None,
     assert rows == {s: slow.class_row(s).tolist() for s in range(n)}
 
 
+@pytest.mark.parametrize("name", SCENARIOS)
+@pytest.mark.parametrize("budget", [netpol.matrix.ATOM_MATRIX_BUDGET, 0], ids=["atoms", "pairs"])
+def test_ports_from_groups_columns_by_their_pair_by_pair_ports(name: str, budget: int,
+                                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """Columns are destination classes with repeats and gaps (a listing's endpoints): each group holds the
+    indices of the columns reached on exactly its ports, and the columns reached on none are in no group."""
+    import numpy as np
+
+    a = fixture(name)
+    monkeypatch.setattr(netpol.matrix, "ATOM_MATRIX_BUDGET", budget)
+    m = a.matrix()
+    n = len(a.engine.classes)
+    columns = np.array([*range(n), *range(0, n, 2)], dtype=np.int64)
+    for s in range(n):
+        groups = m.ports_from(s, columns)
+        got = {int(i): ports for ports, at in groups for i in at}
+        assert got == {i: ports for i, d in enumerate(columns.tolist())
+                       if (ports := a.engine.allowed_ports(s, d))}
+        assert sum(len(at) for _, at in groups) == len(got) and len({p for p, _ in groups}) == len(groups)
+
+
 def test_a_replicated_workload_has_a_note_for_its_diagonal() -> None:
     """Its diagonal cell is replica to replica, not 'self': the note says so, in text and JSON."""
     import json
