@@ -1340,7 +1340,8 @@ def report(
         _check_namespaces(loaded.cluster, namespace)
         analyzer = _compile(loaded, warn_no_pods=True)
         with _phase("linting"):
-            findings = run_lint(analyzer.cluster, namespace or (), engine=analyzer.engine)
+            findings = run_lint(analyzer.cluster, namespace or (), engine=analyzer.engine,
+                                unmodelled=loaded.unmodelled)
         findings = findings.with_positions(Positions(loaded.texts).find)
         diagram, svg, note = _report_graph(analyzer, namespace)
         with _phase("writing the report"):

@@ -150,3 +150,11 @@ def test_lint_names_policy_kinds_a_live_read_could_not_list() -> None:
         ("NP115", f"{unread}: not evaluated by netpol; it may allow or deny traffic that these findings do not see",
          unread, None, None)]
     assert report.fails("warning")
+
+
+def test_report_lint_section_lists_them(shop: str, tmp_path: Path) -> None:
+    r = runner.invoke(app, ["report", "-f", shop, "--ignore-unmodelled", "-o", str(tmp_path / "r.html")])
+    assert r.exit_code == 0
+    page = (tmp_path / "r.html").read_text()
+    assert page.count("not evaluated by netpol (Istio); it may allow or deny traffic that these findings do not") == 1
+    assert page.count("not evaluated by netpol (Antrea); it may allow or deny traffic that these findings do not") == 1
