@@ -345,9 +345,9 @@ def _port(f: Field) -> CiliumPort:
     port_field = f.child("port")
     if not port_field.present:
         refuse(f, "port must be specified (\"0\" is every port)")
-    if not isinstance(port_field.value, str):
-        port_field.fail(f"must be a string, not {type(port_field.value).__name__} (write port: \"{port_field.value}\")")
-    text = port_field.value
+    if isinstance(port_field.value, int) and not isinstance(port_field.value, bool):
+        port_field.fail(f"must be a string, not an integer (write port: \"{port_field.value}\")")
+    text = port_field.string()
     port: int | str
     if _PORT_NUMBER.match(text):
         port = int(text)

@@ -109,7 +109,10 @@ ERRORS: dict[str, tuple[dict[str, Any], str]] = {
     "bad group name": (cnp(ingress({"fromCIDRSet": [{"cidrGroupRef": "Bad_Name"}]})),
                        "spec.ingress[0].fromCIDRSet[0].cidrGroupRef: 'Bad_Name' is not a valid CiliumCIDRGroup name"),
     "port as a number": (cnp(ingress(ports({"port": 80}))),
-                         "spec.ingress[0].toPorts[0].ports[0].port: must be a string, not int (write port: \"80\")"),
+                         "spec.ingress[0].toPorts[0].ports[0].port: must be a string, not an integer (write port: "
+                         "\"80\")"),
+    "port as a list": (cnp(ingress(ports({"port": ["80"]}))),
+                       "spec.ingress[0].toPorts[0].ports[0].port: must be a string, not a list"),
     "port out of range": (cnp(ingress(ports({"port": "65536"}))),
                           "spec.ingress[0].toPorts[0].ports[0].port: must be between 0 and 65535, not 65536"),
     "port name too long": (cnp(ingress(ports({"port": "a-very-long-port-name"}))),
