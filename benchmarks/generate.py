@@ -8,6 +8,11 @@ other teams' namespaces, combined namespace+pod peers, matchExpressions,
 port ranges (endPort), and egress with DNS and an ipBlock with except.
 
     python benchmarks/generate.py --pods 1000 --policies 500 -o /tmp/c.yaml
+
+`--policy-only` writes a policy repository instead: Namespaces and NetworkPolicies, no pods, one namespace
+per five policies (`repository`), as a platform team's repository holds them (docs/performance.md):
+
+    python benchmarks/generate.py --policy-only --policies 2000 [--tiered 100] -o /tmp/repo.yaml
 """
 
 from __future__ import annotations
@@ -250,21 +255,133 @@ def tiered_policies(count: int, seed: int = 1) -> list[Obj]:
 
 def changed(objects: list[Obj], fraction: float, seed: int = 7) -> list[Obj]:
     """A later version of the same cluster: `fraction` of the NetworkPolicies, chosen at random, have each
-    numbered port (and range) moved up by one; every other object is the same."""
+    numbered port (and range) moved up by one (a policy without one gets TCP/9999 on its first rule, which
+    allows no port or only named ones); every other object is the same."""
     import copy
 
     rng = random.Random(seed)
     policies = [i for i, o in enumerate(objects) if o["kind"] == "NetworkPolicy"]
     out = list(objects)
-    for i in rng.sample(policies, int(len(policies) * fraction)):
+    for i in rng.sample(policies, max(1, int(len(policies) * fraction)) if fraction else 0):
         policy = out[i] = copy.deepcopy(objects[i])
-        for rule in [*policy["spec"].get("ingress", []), *policy["spec"].get("egress", [])]:
+        rules = [*policy["spec"].get("ingress", []), *policy["spec"].get("egress", [])]
+        moved = False
+        for rule in rules:
             for port in rule.get("ports", []):
                 if isinstance(port.get("port"), int):
                     port["port"] += 1
+                    moved = True
                     if "endPort" in port:
                         port["endPort"] = max(port["endPort"], port["port"])
+        if not moved and rules:
+            rules[0].setdefault("ports", []).append({"port": 9999, "protocol": "TCP"})
     return out
+
+
+COMPLIANCE = ["pci", "hipaa", "sox"]
+VERSIONS = ["v1", "v2", "v3"]
+TRACKS = ["stable", "canary"]
+REPOSITORIES = (500, 2_000, 5_000)  # NetworkPolicies of the policy-only variants (docs/performance.md)
+
+
+def repository(policies: int, seed: int = 1) -> list[Obj]:
+    """A policy repository without pods: one namespace per five NetworkPolicies, labelled team, env and
+    (most) compliance, each with a default deny that allows DNS egress, a same-namespace allow on `app`, a
+    cross-namespace allow (by kubernetes.io/metadata.name, team, or env with a pod selector), a policy of
+    matchExpressions (In, NotIn, Exists, DoesNotExist on team, env, compliance, tier, role, version,
+    track), and an egress policy (ipBlock with except, a team's namespaces, an endPort range). Ports are
+    named and numbered. The same size and seed give the same objects."""
+    rng = random.Random(seed)
+    count = max(1, policies // 5)
+    names = [f"ns-{i:05d}" for i in range(count)]
+    objects: list[Obj] = [_namespace("kube-system", "platform", "prod")]
+    apps: dict[str, list[str]] = {}
+    for ns in names:
+        ns_obj = _namespace(ns, rng.choice(TEAMS), rng.choice(ENVS))
+        if rng.random() < 0.7:
+            ns_obj["metadata"]["labels"]["compliance"] = rng.choice(COMPLIANCE)
+        objects.append(ns_obj)
+        apps[ns] = rng.sample(APPS, 4)
+    makers = [_repo_default_deny, _repo_same_app, _repo_cross, _repo_expressions, _repo_egress]
+    for i in range(policies):
+        ns = names[min(i // 5, count - 1)]
+        maker = makers[i % len(makers)]
+        objects.append({"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy",
+                        "metadata": {"name": f"{maker.__name__.removeprefix('_repo_').replace('_', '-')}-{i}",
+                                     "namespace": ns},
+                        "spec": maker(ns, apps, names, rng)})
+    return objects
+
+
+def _named_port(app: str) -> Obj:
+    return {"port": PORTS[app.split("-")[0]][1], "protocol": "TCP"}
+
+
+def _numbered_port(app: str) -> Obj:
+    return {"port": PORTS[app.split("-")[0]][0], "protocol": "TCP"}
+
+
+def _repo_default_deny(ns: str, apps: dict[str, list[str]], names: list[str], rng: random.Random) -> Obj:
+    return {"podSelector": {}, "policyTypes": ["Ingress", "Egress"], "egress": [
+        {"to": [{"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "kube-system"}},
+                 "podSelector": {"matchLabels": {"k8s-app": "kube-dns"}}}],
+         "ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]}]}
+
+
+def _repo_same_app(ns: str, apps: dict[str, list[str]], names: list[str], rng: random.Random) -> Obj:
+    target, source = rng.sample(apps[ns], 2)
+    return {"podSelector": {"matchLabels": {"app": target}}, "policyTypes": ["Ingress"],
+            "ingress": [{"from": [{"podSelector": {"matchLabels": {"app": source}}}],
+                         "ports": [_named_port(target)]}]}
+
+
+def _repo_cross(ns: str, apps: dict[str, list[str]], names: list[str], rng: random.Random) -> Obj:
+    target = rng.choice(apps[ns])
+    how = rng.randrange(3)
+    if how == 0:  # one namespace by name, its pods of one app
+        other = rng.choice(names)
+        peer: Obj = {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": other}},
+                     "podSelector": {"matchLabels": {"app": rng.choice(apps[other])}}}
+    elif how == 1:  # a team's namespaces
+        peer = {"namespaceSelector": {"matchLabels": {"team": rng.choice(TEAMS)}}}
+    else:  # an environment's namespaces, pods of one role
+        peer = {"namespaceSelector": {"matchLabels": {"env": rng.choice(ENVS)}},
+                "podSelector": {"matchLabels": {"role": rng.choice(ROLES)}}}
+    ports = [_numbered_port(target)] if rng.random() < 0.5 else [_named_port(target), {"port": 9100}]
+    return {"podSelector": {"matchLabels": {"app": target}}, "policyTypes": ["Ingress"],
+            "ingress": [{"from": [peer], "ports": ports}]}
+
+
+def _repo_expressions(ns: str, apps: dict[str, list[str]], names: list[str], rng: random.Random) -> Obj:
+    subject = [{"key": "tier", "operator": "In", "values": rng.sample(TIERS, 2)},
+               rng.choice([{"key": "version", "operator": "Exists"},
+                           {"key": "track", "operator": "DoesNotExist"},
+                           {"key": "version", "operator": "NotIn", "values": [rng.choice(VERSIONS)]}])]
+    namespaces = [rng.choice([{"key": "compliance", "operator": "In", "values": rng.sample(COMPLIANCE, 2)},
+                              {"key": "compliance", "operator": "Exists"},
+                              {"key": "team", "operator": "In", "values": rng.sample(TEAMS, 3)}]),
+                  {"key": "env", "operator": "NotIn", "values": ["dev"]}]
+    pods = [{"key": "role", "operator": "In", "values": rng.sample(ROLES, 2)},
+            rng.choice([{"key": "track", "operator": "NotIn", "values": ["canary"]},
+                        {"key": "version", "operator": "DoesNotExist"}])]
+    return {"podSelector": {"matchExpressions": subject}, "policyTypes": ["Ingress"],
+            "ingress": [{"from": [{"namespaceSelector": {"matchExpressions": namespaces},
+                                   "podSelector": {"matchExpressions": pods}}],
+                         "ports": [{"port": 8000, "endPort": 8000 + 10 * rng.randrange(1, 10)},
+                                   {"port": "metrics", "protocol": "TCP"}]}]}
+
+
+def _repo_egress(ns: str, apps: dict[str, list[str]], names: list[str], rng: random.Random) -> Obj:
+    target = rng.choice(apps[ns])
+    a, b = rng.randrange(1, 250), rng.randrange(1, 250)
+    return {"podSelector": {"matchLabels": {"app": target}}, "policyTypes": ["Egress"], "egress": [
+        {"to": [{"ipBlock": {"cidr": "10.0.0.0/8", "except": [f"10.{a}.0.0/16", f"10.{b}.{a}.0/24"]}}],
+         "ports": [{"port": 443, "protocol": "TCP"}]},
+        {"to": [{"namespaceSelector": {"matchLabels": {"team": rng.choice(TEAMS)}},
+                 "podSelector": {"matchLabels": {"tier": "data"}}}],
+         "ports": [{"port": "postgres", "protocol": "TCP"}, {"port": 6379, "endPort": 6389, "protocol": "TCP"}]},
+        {"to": [{"podSelector": {"matchLabels": {"app": rng.choice(apps[ns])}}}]},
+    ]}
 
 
 def write(objects: list[Obj], path: Path) -> None:
@@ -278,17 +395,24 @@ def write(objects: list[Obj], path: Path) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--pods", type=int, required=True)
+    parser.add_argument("--pods", type=int, default=0)
     parser.add_argument("--policies", type=int, required=True)
     parser.add_argument("--namespaces", type=int, help="default: one per 15 pods")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--tiered", type=int, default=0, help="add about this many Admin and Baseline policies")
     parser.add_argument("--changed", type=float, default=0.0,
                         help="a later version: move the ports of this fraction of the NetworkPolicies (0.01: 1%%)")
+    parser.add_argument("--policy-only", action="store_true",
+                        help="a policy repository without pods: one namespace per five NetworkPolicies")
     parser.add_argument("-o", "--output", type=Path, required=True, help="a .yaml or .json file")
     args = parser.parse_args()
-    size = Size(args.pods, args.policies, args.namespaces or max(1, args.pods // 15))
-    objects = generate(size, args.seed) + tiered_policies(args.tiered, args.seed)
+    if args.policy_only:
+        objects = repository(args.policies, args.seed) + tiered_policies(args.tiered, args.seed)
+    elif not args.pods:
+        parser.error("--pods is required (or --policy-only)")
+    else:
+        size = Size(args.pods, args.policies, args.namespaces or max(1, args.pods // 15))
+        objects = generate(size, args.seed) + tiered_policies(args.tiered, args.seed)
     if args.changed:
         objects = changed(objects, args.changed, args.seed)
     write(objects, args.output)

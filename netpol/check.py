@@ -17,7 +17,7 @@ from dataclasses import dataclass, replace
 from netpol.engine import bit_ids
 from netpol.errors import InputError, QueryError
 from netpol.intent import Expect, Expectation, IntentFile, PortSpec, Selection
-from netpol.model import Pod
+from netpol.model import SERVICE_REF, Pod
 from netpol.portsets import ALL_PORTS, PortSet, Protocol
 from netpol.query import Analyzer
 from netpol.regions import RegionLimitError
@@ -109,12 +109,48 @@ def prepare(analyzer: Analyzer, intent: IntentFile, input_only: bool = False) ->
     if automatic:
         intent = replace(intent, expectations=tuple(_as_possible(exp) for exp in intent.expectations))
     try:
-        return Prepared(Analyzer.with_possible(analyzer.cluster, scopes, intent.possible_namespaces()), intent)
+        return Prepared(Analyzer.with_possible(analyzer.cluster, scopes, intent.possible_namespaces(), _focus(intent)),
+                        intent)
     except RegionLimitError as exc:
         if named_possible:
             raise
         return Prepared(analyzer, intent, f"{exc}; so the pods that are not in the input cannot be checked "
                                           "(--input-only checks `only` against the input's pods alone)")
+
+
+def _focus(intent: IntentFile) -> frozenset[str] | None:
+    """The namespaces of the destinations of the expectations that pair possible pods (an `only` one's other
+    pods, or a selection of possible pods): every such pair has an end there (an `isolated` expectation's
+    reverse pairs too), so regions cut exactly there, and elsewhere only as far as connections with them
+    tell apart, answer every pair (netpol.regions' focus); pairs of the input's pods need no region. None:
+    such a destination of any namespace."""
+    out: set[str] = set()
+    for exp in intent.expectations:
+        if exp.kind != "only" and not any(sel.possible for sel in (*exp.sources, *exp.destinations)):
+            continue
+        for dst in exp.destinations:  # a pair to outside addresses has its other end, the source, there
+            if dst.network is not None and exp.kind == "only":
+                return None  # every other pod of every namespace to the addresses
+            for sel in exp.sources if dst.network is not None else (dst,):
+                if sel.network is not None:
+                    continue  # addresses to addresses: no pod
+                namespace = _namespace_of(sel)
+                if namespace is None:
+                    return None
+                out.add(namespace)
+    return frozenset(out)
+
+
+def _namespace_of(sel: Selection) -> str | None:
+    """The namespace of a selection's pods; None for possible pods of any namespace."""
+    if sel.namespace is not None:
+        return sel.namespace
+    if sel.pod is not None:
+        return sel.pod.split("/", 1)[0]
+    if sel.service is not None:  # svc/NAME:PORT is a Service of namespace default
+        match = SERVICE_REF.match(sel.service)
+        return match.group(1) if match is not None and match.group(1) else "default"
+    return None
 
 
 def check_prepared(prepared: Prepared) -> tuple[Outcome, ...]:

@@ -17,7 +17,7 @@ import os
 import re
 import select
 import sys
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Collection, Iterable, Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, replace
 from enum import StrEnum
@@ -1143,9 +1143,11 @@ def _graph_world(analyzer: Analyzer, input_only: bool) -> Analyzer:
     return grown
 
 
-def _units(source: Source, input_only: bool, asked: Iterable[str], namespaces: list[str] | None) -> Units:
+def _units(source: Source, input_only: bool, asked: Iterable[str], namespaces: list[str] | None,
+           focus: Callable[[Cluster], Collection[str] | None] | None = None) -> Units:
     """The endpoints to answer about: the input's pods and every possible pod, or with `input_only` the
-    input's pods alone. Too many possible pods is an error that says so, never a quiet fallback."""
+    input's pods alone. Too many possible pods is an error that says so, never a quiet fallback. `focus`:
+    the namespaces whose pods' connections the answer is about (Units.of), from the cluster."""
     from netpol.connectivity import Units
 
     cluster = _load(source).cluster
@@ -1157,7 +1159,7 @@ def _units(source: Source, input_only: bool, asked: Iterable[str], namespaces: l
     with _phase(f"compiling {len(cluster.pods):,} pods and {policies:,} policies"
                 + ("" if input_only else ", with every possible pod")):
         try:
-            units = Units.of(cluster, not input_only, asked)
+            units = Units.of(cluster, not input_only, asked, focus(cluster) if focus is not None else None)
         except NetpolError as exc:
             raise QueryError(_with_input_only_hint(exc)) from None
     for note in units.notes:
@@ -1199,13 +1201,14 @@ def exposure(
       netpol exposure 'payments{app=db}' -f policies/ -o md
     """
     from netpol.exposure import exposure as exposure_of
+    from netpol.exposure import focus_of
     from netpol.render.exposure import exposure_csv, exposure_json, exposure_markdown, exposure_text
 
     with _user_errors():
         units = _units(Source(files, kubeconfig, context, verbose,
                               default_namespace=default_namespace, exclude=exclude, ignore_unmodelled=ignore_unmodelled,
                               rendering=_rendering(render, helm_values, helm_set), cni=cni), input_only,
-                       [target] if target else [], namespace)
+                       [target] if target else [], namespace, lambda cluster: focus_of(cluster, target, namespace))
         targets = units.find(target) if target else [u for u in units.subjects
                                                      if not namespace or u.namespace in namespace]
         with _phase(f"answering for {len(targets):,} endpoints"):

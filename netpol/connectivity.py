@@ -9,7 +9,7 @@ Ports are computed between classes, so a unit pair costs one class pair however 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING, Literal
@@ -111,16 +111,18 @@ class Units:
         self._address_names: dict[tuple[IPNetwork, ...], str] = {}  # `_addresses`, per set of ranges named
 
     @classmethod
-    def of(cls, cluster: Cluster, possible: bool, asked: Iterable[str] = ()) -> Units:
+    def of(cls, cluster: Cluster, possible: bool, asked: Iterable[str] = (),
+           focus: Collection[str] | None = None) -> Units:
         """The units of `cluster`; with `possible`, every possible pod too, split along the `NS{labels}`
-        endpoints in `asked` so that each is answered exactly."""
+        endpoints in `asked` so that each is answered exactly. `focus`: the namespaces whose pods' links
+        are asked about (netpol.regions' focus: other links are not exact); None: every link."""
         if not possible:
             return cls(Analyzer(cluster))
         try:
             scopes = [s for s in (parse_scope(t) for t in asked) if s is not None]
         except ValueError as exc:
             raise QueryError(str(exc)) from None
-        return cls(Analyzer.with_possible(cluster, scopes))
+        return cls(Analyzer.with_possible(cluster, scopes, focus=focus))
 
     @property
     def notes(self) -> list[str]:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Literal
 
 from netpol.connectivity import address_phrase, allowing_rules
 from netpol.bits import bit_ids, bit_mask
-from netpol.engine import AddressRange, DirectionResult, Engine, PeerRef
+from netpol.engine import AddressRange, DirectionResult, Engine, PeerRef, TierPeerMatch
 from netpol.errors import natural_key
 from netpol.model import DIRECTIONS, METADATA_NAME_LABEL, Cluster, Direction, IPAddress, IPBlock, PodPeer
 from netpol.portsets import NO_PORTS, PortSet
@@ -283,6 +283,14 @@ class _AddressSets:
         self.every = tuple(n for r in ranges for n in r.networks)
         self.named: dict[str, tuple[tuple[IPAddress, IPAddress], ...]] = {}  # a change's name -> its ranges
         self.sources: dict[tuple[str, PortSet, PortSet], str] = {}  # a change with an outside source: its name
+        self._cut: dict[tuple[frozenset[IPBlock], tuple[TierPeerMatch, ...]], list[list[AddressRange]]] = {}
+        self._listed = list(self.sets.values())
+        self._holding: dict[IPBlock, int] = {}  # per block, the address sets it holds (bit i: set i)
+        for i, held in enumerate(self.sets):
+            for block in held:
+                self._holding[block] = self._holding.get(block, 0) | (1 << i)
+        self._tier_held: dict[TierPeerMatch, int] = {}
+        self._names: dict[tuple[int, ...], str] = {}
 
     def changes(self, pairs: list[tuple[int | None, int | None]], dirty: list[int], members: list[list[str]]
                 ) -> Iterator[tuple[tuple[str, PortSet, PortSet], list[str]]]:
@@ -292,7 +300,7 @@ class _AddressSets:
             pods = members[g]
             for direction in DIRECTIONS:
                 alike: dict[tuple[PortSet, PortSet], list[AddressRange]] = {}
-                for ranges in self.sets.values():
+                for ranges in self._parts(direction, pairs[g]):
                     ip = ranges[0].first
                     b, a = (NO_PORTS if cls is None else engine.external_ports(direction, cls, ip)
                             for engine, cls in zip(self.engines, pairs[g], strict=True))
@@ -307,9 +315,41 @@ class _AddressSets:
                             self.sources[(dst, b, a)] = node
                             yield (dst, b, a), [node]
 
+    def _parts(self, direction: Direction, classes: tuple[int | None, int | None]) -> list[list[AddressRange]]:
+        """The address sets merged where the rules of these classes (one per version) in `direction` cannot
+        tell them apart: each part is answered alike, so it is evaluated once (a repository's ipBlocks cut
+        the address space into hundreds of sets, of which one class's rules name a few)."""
+        blocks: set[IPBlock] = set()
+        tiered: list[TierPeerMatch] = []
+        for engine, cls in zip(self.engines, classes, strict=True):
+            if cls is not None:
+                blocks.update(b for _, pm in engine.rules[direction][cls] if not pm.everything for b in pm.blocks)
+                tiered.extend(pm for entries in engine.tier_lists(direction, cls) for _, pm in entries
+                              if not pm.everything)
+        key = (frozenset(blocks), tuple(dict.fromkeys(tiered)))
+        cached = self._cut.get(key)
+        if cached is None:
+            parts = [(1 << len(self._listed)) - 1]  # bit i: address set i
+            for held in (*(self._holding.get(b, 0) for b in sorted(key[0], key=str)),
+                         *(self._tier_holding(pm) for pm in key[1])):
+                parts = [q for p in parts for q in (p & held, p & ~held) if q]
+            cached = self._cut[key] = [[r for i in bit_ids(p) for r in self._listed[i]] for p in parts]
+        return cached
+
+    def _tier_holding(self, pm: TierPeerMatch) -> int:
+        """The address sets (bit i: set i) a tiered rule's networks or nodes hold."""
+        held = self._tier_held.get(pm)
+        if held is None:
+            held = self._tier_held[pm] = sum(1 << i for i, ranges in enumerate(self._listed)
+                                             if pm.matches_ip(ranges[0].first))
+        return held
+
     def name_of(self, ranges: list[AddressRange]) -> str:
-        name = address_phrase((n for r in ranges for n in r.networks), self.every)
-        self.named.setdefault(name, _merged(ranges))
+        key = tuple(map(id, ranges))  # the ranges live as long as self: the same list of them, the same name
+        name = self._names.get(key)
+        if name is None:
+            name = self._names[key] = address_phrase((n for r in ranges for n in r.networks), self.every)
+            self.named.setdefault(name, _merged(ranges))
         return name
 
     def change(self, kind: ChangeKind, sources: tuple[str, ...], destination: str, before: PortSet,
@@ -459,14 +499,16 @@ def possible_diff(base: Cluster, head: Cluster) -> ReachabilityDiff:
     that behave alike for every pod give no change. Changes are in the policies' terms, and the diff's
     assumptions say what was taken.
 
-    Without pods, every namespace is cut into regions. With pods, only the namespaces a change can reach
-    (`_reach`) are: elsewhere no pod's connections differ. When those regions are more than netpol
-    enumerates, RegionLimitError names --input-only: netpol never samples, nor answers for less than asked."""
+    Only the namespaces a change can reach (`_reach`) get possible pods: elsewhere no pod's connections
+    differ. Those that hold a changed policy or pod (`_focus`) are cut by every selector that applies to them,
+    the others only as far as their connections with those tell apart (regions' `focus`), so the cost follows
+    what changed. When the regions are more than netpol enumerates, RegionLimitError (with pods, naming
+    --input-only): netpol never samples, nor answers for less than asked."""
     delta = _Delta.of(base, head)
-    reach = _reach(base, head, delta) if base.pods or head.pods else None
+    reach = _reach(base, head, delta)
     scoped = [_scoped(c, reach) for c in (base, head)]
     try:
-        before = regions(scoped[0], others=[scoped[1]])
+        before = regions(scoped[0], others=[scoped[1]], focus=_focus(base, head, delta))
     except RegionLimitError as exc:
         if not (base.pods or head.pods):
             raise  # nothing but possible pods to compare
@@ -474,6 +516,17 @@ def possible_diff(base: Cluster, head: Cluster) -> ReachabilityDiff:
     # the same regions for HEAD (cut once): only its own policies differ, which name the spare port numbers
     after = replace(before, cluster=replace(before.cluster, policies=scoped[1].policies, tiered=scoped[1].tiered))
     return _regions_diff(_grafted(base, before), _grafted(head, after), before, after, delta)
+
+
+def _focus(base: Cluster, head: Cluster, delta: _Delta) -> frozenset[str] | None:
+    """The namespaces that every changed connection has an end in: those of the changed policies (a changed
+    connection has an end that a changed policy selects in one version) and of the changed pods. None (every
+    namespace) when a namespace's labels, a node, or an Admin or Baseline policy changed."""
+    if delta.nodes or delta.relabelled or delta.tiered:
+        return None
+    policies = {**base.policies_by_key, **head.policies_by_key}
+    pods = {**base.pods_by_key, **head.pods_by_key}
+    return frozenset({policies[k].namespace for k in delta.policies} | {pods[k].namespace for k in delta.pods})
 
 
 def _regions_diff(base: Cluster, head: Cluster, before_regions: RegionSet, after_regions: RegionSet,

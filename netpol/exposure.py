@@ -11,8 +11,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from netpol.connectivity import FEW, Link, Unit, Units
-from netpol.model import DIRECTIONS, Direction, IPNetwork
+from netpol.model import DIRECTIONS, Cluster, Direction, IPNetwork, ip_network
 from netpol.portsets import PortSet
+from netpol.selectors import parse_scope
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,28 @@ def exposure(units: Units, targets: Iterable[Unit] | None = None) -> tuple[Expos
                             _group(units, inbound[id(target)], lambda link: link.source),
                             _group(units, outbound[id(target)], lambda link: link.destination)))
     return tuple(out)
+
+
+def focus_of(cluster: Cluster, target: str | None, namespaces: list[str] | None) -> frozenset[str] | None:
+    """The namespaces whose pods' exposure is asked (netpol.regions' focus: their connections are exact, the
+    other namespaces are cut only as far as those connections tell apart): TARGET's, else those of -n, else
+    the namespaces of the input's pods; None (every namespace) for `*{labels}` or an input without pods,
+    whose every region is a target. A TARGET that is not well formed is left to Units.find to refuse."""
+    if target is None:
+        if namespaces:
+            return frozenset(namespaces)
+        return frozenset(p.namespace for p in cluster.pods) if cluster.pods else None
+    try:
+        scope = parse_scope(target)
+    except ValueError:
+        return None
+    if scope is not None:
+        return None if scope.namespace is None else frozenset({scope.namespace})
+    try:
+        ip_network(target)
+    except ValueError:
+        return frozenset({target.split("/", 1)[0] if "/" in target else "default"})
+    return frozenset()  # outside addresses are no target of exposure
 
 
 def _group(units: Units, links: list[Link], peer_of: Callable[[Link], Unit]) -> tuple[Peers, ...]:

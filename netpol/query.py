@@ -8,7 +8,7 @@ job. Nothing here prints or exits.
 from __future__ import annotations
 
 import difflib
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import replace
 
 from netpol.bulk import paused_gc
@@ -108,9 +108,10 @@ class Analyzer:
 
     @classmethod
     def with_possible(cls, cluster: Cluster, scopes: Iterable[Scope] = (),
-                      namespaces: Iterable[Namespace] = ()) -> Analyzer:
+                      namespaces: Iterable[Namespace] = (), focus: Collection[str] | None = None) -> Analyzer:
         """An analyzer of `cluster` plus every possible pod, regions split along `scopes`; `namespaces`: ones
-        the input does not hold, taken to exist with their labels (an error for one it holds)."""
+        the input does not hold, taken to exist with their labels (an error for one it holds). `focus`: the
+        namespaces whose pods' connections are asked about (regions' focus; None: every connection)."""
         extra = tuple(namespaces)
         held = sorted({n.name for n in extra} & ({n.name for n in cluster.namespaces if n.declared}
                                                  | {p.namespace for p in (*cluster.pods, *cluster.policies)}))
@@ -120,7 +121,7 @@ class Analyzer:
         if extra:
             kept = tuple(n for n in cluster.namespaces if n.name not in {e.name for e in extra})
             cluster = replace(cluster, namespaces=tuple(sorted((*kept, *extra), key=lambda n: n.name)))
-        rs = regions(cluster, tuple(scopes))
+        rs = regions(cluster, tuple(scopes), focus=focus)
         return cls(rs.cluster, rs)
 
     def endpoints(self, text: str, namespace: str = "default") -> list[Endpoint]:

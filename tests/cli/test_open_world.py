@@ -93,7 +93,8 @@ def test_too_many_possible_pods_is_said_never_a_fallback(tmp_path: Path, monkeyp
     import netpol.query
     from netpol.regions import regions
 
-    monkeypatch.setattr(netpol.query, "regions", lambda cluster, scopes=(): regions(cluster, scopes, limit=1))
+    monkeypatch.setattr(netpol.query, "regions",
+                        lambda cluster, scopes=(), **kw: regions(cluster, scopes, limit=1, **kw))
     manifests = bank(tmp_path, {"namespaceSelector": {}})
     for command in (["list"], ["exposure", "bank/vault"]):
         r = runner.invoke(app, [*command, "-f", manifests])
@@ -158,7 +159,8 @@ def test_graph_with_too_many_possible_pods_is_of_the_input_and_says_so(tmp_path:
     import netpol.query
     from netpol.regions import regions
 
-    monkeypatch.setattr(netpol.query, "regions", lambda cluster, scopes=(): regions(cluster, scopes, limit=1))
+    monkeypatch.setattr(netpol.query, "regions",
+                        lambda cluster, scopes=(), **kw: regions(cluster, scopes, limit=1, **kw))
     r = runner.invoke(app, ["graph", "-f", bank(tmp_path, {"namespaceSelector": {}})])
     assert r.exit_code == 0
     assert '"any-pod" [label="any pod of the input\n(any namespace)"' in r.stdout

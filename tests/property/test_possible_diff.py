@@ -4,7 +4,9 @@ reports (and every pair it does not) is what the reference evaluator says on the
 from __future__ import annotations
 
 import copy
+import functools
 import ipaddress
+from dataclasses import replace
 from typing import Any
 
 import pytest
@@ -12,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from netpol import Analyzer, load_objects, reference_allowed
-from netpol.diff import ReachabilityDiff, _Delta, _grafted, _reach, _scoped, diff, possible_diff
+from netpol.diff import ReachabilityDiff, _Delta, _focus, _grafted, _reach, _scoped, diff, possible_diff
 from netpol.model import Cluster, IPAddress
 from netpol.portsets import PortSet
 from netpol.regions import RegionSet, regions
@@ -201,18 +203,23 @@ def test_outside_changes_are_exactly_the_reference_differences(clusters: Any, da
 @BOTH
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
-def test_with_pods_the_namespaces_a_change_reaches_are_enough(clusters: Any, data: st.DataObject) -> None:
-    """With pods, possible pods are made only for the namespaces a change reaches (netpol.diff._reach). Every
-    change between two pods of the full regions (every namespace cut by every selector) is the change of
-    the pair of restricted regions (or real pods) they fall in, and the other way round."""
+def test_the_namespaces_a_change_reaches_are_enough(clusters: Any, data: st.DataObject) -> None:
+    """Possible pods are made only for the namespaces a change reaches (netpol.diff._reach), cut exactly only
+    in those of the changed policies and pods (netpol.diff._focus), with pods or without. Every change
+    between two pods of the full regions (every namespace cut by every selector) is the change of the pair
+    of restricted regions (or real pods) they fall in, and the other way round."""
     base, head = _versions(data, clusters)
+    if data.draw(st.booleans()):  # policies alone
+        base, head = replace(base, pods=()), replace(head, pods=())
     full = regions(base, others=[head]), regions(head, others=[base])
     want = _changed_pairs(diff(Analyzer(full[0].cluster), Analyzer(full[1].cluster)), *full)
-    reach = _reach(base, head, _Delta.of(base, head))
+    delta = _Delta.of(base, head)
+    reach, focus = _reach(base, head, delta), _focus(base, head, delta)
     scoped = _scoped(base, reach), _scoped(head, reach)
-    part = regions(scoped[0], others=[scoped[1]]), regions(scoped[1], others=[scoped[0]])
+    part = regions(scoped[0], others=[scoped[1]], focus=focus), regions(scoped[1], others=[scoped[0]], focus=focus)
     got = _changed_pairs(diff(Analyzer(_grafted(base, part[0])), Analyzer(_grafted(head, part[1]))), *part)
 
+    @functools.cache
     def placed(key: str) -> str:
         region = full[0].by_key.get(key)
         if region is None:

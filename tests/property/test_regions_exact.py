@@ -3,6 +3,7 @@ reference evaluator run on them gives the answer the engine gives for their regi
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator
 from typing import Any
 
@@ -14,7 +15,7 @@ from netpol import Analyzer, load_objects, reference_allowed
 from netpol.model import Cluster, Pod
 from netpol.portsets import PROTOCOLS, PortSet
 from netpol.regions import regions
-from tests.property.strategies import LABEL_VALUES, NAMESPACES, PROBES, cluster, tiered_cluster
+from tests.property.strategies import EXTERNAL, LABEL_VALUES, NAMESPACES, PROBES, cluster, tiered_cluster
 
 POLICIES_ONLY = ("Namespace", "NetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy",
                  "ClusterNetworkPolicy")
@@ -96,3 +97,39 @@ def test_named_ports_at_numbers_rules_name(data: st.DataObject) -> None:
             named = placeholder.get((c.name, c.protocol))
             want = reference_allowed(concrete, src, dst, c.protocol, c.port)
             assert (named is not None and got.contains(c.protocol, named) or got.contains(c.protocol, c.port)) == want
+
+
+@BOTH
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(data=st.data())
+def test_focused_regions_answer_as_every_region_does(clusters: Any, data: st.DataObject) -> None:
+    """Regions with a focus (the namespaces an answer is about) against the full enumeration, old and new
+    methods side by side: every pair of full regions with an end in a focus namespace (and every outside
+    address) gets the same ports from the focused regions it falls in, with pods of the input beside them."""
+    objects = data.draw(clusters)
+    with_pods = data.draw(st.booleans())
+    cluster_ = load_objects([o for o in objects if with_pods or o["kind"] in POLICIES_ONLY]).cluster
+    focus = data.draw(st.sets(st.sampled_from(NAMESPACES)))
+    full, part = regions(cluster_), regions(cluster_, focus=focus)
+    old, new = Analyzer(full.cluster), Analyzer(part.cluster)
+    assert len(part.regions) <= len(full.regions)
+
+    def placed(region: Any) -> str:
+        ns = region.namespace
+        return part.region_of(ns.name, dict(ns.labels), region.pod.label_map).key
+
+    ends: list[tuple[str, str]] = [(r.key, placed(r)) for r in full.regions]
+    ends += [(p.key, p.key) for p in cluster_.pods]
+    inside = {key for key, _ in ends if old.cluster.pods_by_key[key].namespace in focus}
+    outside = [ipaddress.ip_address(a) for a in EXTERNAL]
+    for src, src_new in ends:
+        for dst, dst_new in ends:
+            if src != dst and (src in inside or dst in inside) and src_new != dst_new:
+                assert old.engine.allowed_ports(old.engine.class_of[src], old.engine.class_of[dst]) == \
+                    new.engine.allowed_ports(new.engine.class_of[src_new], new.engine.class_of[dst_new]), (src, dst)
+        if src in inside:
+            for ip in outside:
+                assert old.engine.allowed_ports(old.engine.class_of[src], ip) == \
+                    new.engine.allowed_ports(new.engine.class_of[src_new], ip)
+                assert old.engine.allowed_ports(ip, old.engine.class_of[src]) == \
+                    new.engine.allowed_ports(ip, new.engine.class_of[src_new])
