@@ -168,18 +168,27 @@ COMMANDS = (  # (what a user runs, generated size (pods, policies), arguments); 
 
 
 def _command(args: list[str]) -> tuple[float, float | None, int]:
-    """Wall time, peak RSS (MiB) and exit code of one netpol process, its output discarded. The RSS comes
-    from GNU time when it is installed: a forked child's own rusage would count the benchmark's memory too."""
+    """Wall time, peak RSS (MiB) and exit code of one netpol process, its output discarded."""
+    seconds, _, rss, code = _timed_command(args)
+    return seconds, rss, code
+
+
+def _timed_command(args: list[str]) -> tuple[float, float | None, float | None, int]:
+    """Wall time, CPU time (user and system), peak RSS (MiB) and exit code of one netpol process, its output
+    discarded. CPU and RSS come from GNU time when it is installed: a forked child's own rusage would count
+    the benchmark's memory too."""
     netpol = _netpol()
     gnu_time = Path("/usr/bin/time")
-    prefix = [str(gnu_time), "-f", "%M"] if gnu_time.exists() else []
+    prefix = [str(gnu_time), "-f", "%U %S %M"] if gnu_time.exists() else []
     started = time.perf_counter()
     result = subprocess.run([*prefix, netpol, *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True, check=False)
     seconds = time.perf_counter() - started
     lines = result.stderr.strip().splitlines()
-    rss = int(lines[-1]) / 1024 if prefix and lines and lines[-1].isdigit() else None
-    return seconds, rss, result.returncode
+    fields = lines[-1].split() if prefix and lines else []
+    if len(fields) == 3 and fields[2].isdigit():
+        return seconds, float(fields[0]) + float(fields[1]), int(fields[2]) / 1024, result.returncode
+    return seconds, None, None, result.returncode
 
 
 def _commands(workdir: Path) -> list[str]:
@@ -222,6 +231,91 @@ def _possible(workdir: Path) -> list[str]:
             cells.append(f"{seconds:.2f} s" + (f" ({rss:,.0f} MiB)" if rss is not None else ""))
         cells_text = " | ".join(cells)
         rows.append(f"| {policies:,} policies / {namespaces + 1:,} namespaces | {count:,} | {cells_text} |")
+    return rows
+
+
+REPOSITORY_TARGETS = {2_000: 10.0, 5_000: 30.0}  # CPU seconds beyond `explain` of the same repository (issue 28)
+REPOSITORY_TIERED = 2_000  # the repository size of the variant with TIERED Admin and Baseline policies
+
+
+def _repository_intent(path: Path) -> None:
+    """Expectations about namespace ns-00001 of a generated repository: an `only` (every other pod that could
+    exist is denied), a namespace-wide deny and an allow; every pair has an end in ns-00001."""
+    path.write_text("\n".join([
+        "apiVersion: netpol/v1", "kind: NetworkPolicyIntent", "metadata: {name: repository}", "expectations:",
+        "- name: the data tier only from the backend", "  only:", "    from: ['ns-00001{tier=backend}']",
+        "    to: 'ns-00001{tier=data}'", "  ports: [5432]",
+        "- name: ns-00002 cannot reach ns-00001", "  from: {namespace: ns-00002}", "  to: {namespace: ns-00001}",
+        "  expect: deny",
+        "- name: DNS", "  from: {namespace: ns-00001}", "  to: 'kube-system{k8s-app=kube-dns}'", "  ports: [53]",
+        "  protocol: UDP", "  expect: allow"]) + "\n")
+
+
+REPOSITORIES_HEADING = "## Policy-only repositories"
+
+
+def _repositories_section(rows: list[str]) -> list[str]:
+    return [REPOSITORIES_HEADING, "",
+            "Repositories of NetworkPolicies without pods (`benchmarks/generate.py --policy-only`: one namespace per "
+            "five policies, labelled team/env/compliance; default denies with DNS egress, same-namespace allows, peers "
+            "by name, team and env, combined namespace and pod peers, matchExpressions on seven keys, named and "
+            "numbered ports, endPort ranges, ipBlocks with except), and a variant with "
+            f"{TIERED} Admin and Baseline policies. CPU time (user and system) of the whole process, as the shared "
+            "machine's wall times vary: `explain` is the load and the compile, every other column what the command "
+            "takes beyond it, with its peak RSS. The diff's HEAD moves the numbered ports of "
+            f"{DIFF_CHANGED:.0%} of the policies (`--changed`); `exposure` and `check` (three expectations, one of "
+            "them `only`) ask about namespace ns-00001. Regions are cut for each command's focus "
+            "(docs/exposure.md#focus-regions-cut-for-the-question-asked). Targets (issue 28): diff, diff A A, "
+            "exposure and check within `explain` + 10 s at 2,000 policies and + 30 s at 5,000, lint + 30 s, "
+            "memory under 2 GiB.", "",
+            "| repository | `explain` | `diff BASE HEAD` | `diff A A` | `exposure 'ns-00001{tier=data}'` | `check` "
+            "| `lint` | target |", "|---|---|---|---|---|---|---|---|", *rows]
+
+
+def _replace_section(text: str, section: list[str]) -> str:
+    """`text` (a performance.md) with its section of the same heading replaced by `section`, or `section`
+    added at the end."""
+    lines = text.rstrip("\n").split("\n")
+    if section[0] in lines:
+        start = lines.index(section[0])
+        end = next((i for i in range(start + 1, len(lines)) if lines[i].startswith("## ")), len(lines))
+        lines[start:end] = [*section, ""] if end < len(lines) else section
+    else:
+        lines += ["", *section]
+    return "\n".join(lines) + "\n"
+
+
+def _repositories(workdir: Path) -> list[str]:
+    """Policy-only repositories (benchmarks/generate.py --policy-only): per size, `explain` (load and compile),
+    and each command that answers for every possible pod, as CPU time beyond `explain`'s."""
+    from benchmarks.generate import REPOSITORIES, repository
+
+    intent = workdir / "repository.intent.yaml"
+    _repository_intent(intent)
+    rows = []
+    for policies, tiered in [*((n, 0) for n in REPOSITORIES), (REPOSITORY_TIERED, TIERED)]:
+        objects = repository(policies) + tiered_policies(tiered)
+        base, head = workdir / f"repo-{policies}-{tiered}.yaml", workdir / f"repo-{policies}-{tiered}-head.yaml"
+        write(objects, base)
+        write(changed(objects, DIFF_CHANGED), head)
+        cells = []
+        explain = None
+        for args in (["explain", "-f", str(base)], ["diff", str(base), str(head)], ["diff", str(base), str(base)],
+                     ["exposure", "ns-00001{tier=data}", "-f", str(base)],
+                     ["check", str(intent), "--allow-outside-repo", "-f", str(base)],
+                     ["lint", "-f", str(base), "--fail-on", "never"]):
+            seconds, cpu, rss, code = _timed_command(args)
+            spent = cpu if cpu is not None else seconds
+            if explain is None:
+                explain = spent
+                cells.append(f"{spent:.1f} s")
+                continue
+            cell = f"{spent - explain:+.1f} s ({rss or 0:,.0f} MiB)"
+            cells.append(f"exit {code}: {cell}" if code > 1 else cell)
+        target = REPOSITORY_TARGETS.get(policies)
+        what = f"{policies:,} policies / {policies // 5 + 1:,} namespaces" + (f" + {tiered} tiered" if tiered else "")
+        rows.append(f"| {what} | {' | '.join(cells)} | {f'+{target:g} s' if target else ''} |")
+        print(rows[-1], file=sys.stderr, flush=True)  # a row at a time: the largest take minutes
     return rows
 
 
@@ -429,6 +523,11 @@ def _large(path: Path, pods: list[Any], workdir: Path) -> list[str]:
     rows.append(f"| `netpol diff BASE HEAD -o json --input-only` ({DIFF_CHANGED:.0%} of the policies changed) | "
                 f"{seconds:.2f} s | "
                 f"{seconds - same:+.2f} s beyond `diff BASE BASE` (target +{DIFF_TARGET:g} s) | {memory} |")
+    # the same diff for every pod that could exist (the open world): at most 20% over --input-only (issue 30)
+    opened, opened_rss, code = _command(["diff", str(path), str(head), "-o", "json"])
+    verdict = f"exit {code} (error)" if code > 1 else f"{opened / seconds - 1:+.0%} over `--input-only` (target +20%)"
+    rows.append(f"| `netpol diff BASE HEAD -o json` (every possible pod) | {opened:.2f} s | {verdict} | "
+                f"{opened_rss or 0:,.0f} MiB |")
     return rows
 
 
@@ -475,7 +574,7 @@ def _document(results: list[tuple[Size, dict[str, Any], dict[str, Any]]], e2e: f
               tiered: dict[str, Any] | None = None, startup: dict[str, float] | None = None,
               commands: list[str] | None = None, report: dict[str, Any] | None = None,
               large: list[str] | None = None, possible: list[str] | None = None,
-              peers: tuple[list[str], list[str]] | None = None) -> str:
+              peers: tuple[list[str], list[str]] | None = None, repositories: list[str] | None = None) -> str:
     largest = results[-1]
     lines = [
         "# Performance",
@@ -569,6 +668,8 @@ def _document(results: list[tuple[Size, dict[str, Any], dict[str, Any]]], e2e: f
                   "`list` writes every connection between regions (millions at 500 policies), folded into lines.",
                   "", "| policies | regions | `list` | `exposure NS{role=db}` | `diff A A` |", "|---|---|---|---|---|",
                   *possible]
+    if repositories:
+        lines += ["", *_repositories_section(repositories)]
     if tiered is not None:
         ok = [f"{key} {tiered[key]:.2f} ({'met' if tiered[key] <= TARGETS[key] else 'NOT met'}: <= {TARGETS[key]:g})"
               for key in ("compile_s", "query_ms", "lint_s")]
@@ -590,6 +691,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "performance.md")
     parser.add_argument("--workdir", type=Path, help="keep generated files here (default: a temporary directory)")
     parser.add_argument("--no-peers", action="store_true", help="leave out the side-by-side run of other analyzers")
+    parser.add_argument("--repositories-only", action="store_true",
+                        help="measure the policy-only repositories alone and replace their section in --out")
     parser.add_argument("--measure", help=argparse.SUPPRESS)
     parser.add_argument("--full", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -604,6 +707,11 @@ def main() -> None:
     started = time.perf_counter()
     workdir = args.workdir or Path(tempfile.mkdtemp(prefix="netpol-bench-"))
     workdir.mkdir(parents=True, exist_ok=True)
+    if args.repositories_only:
+        section = _repositories_section(_repositories(workdir))
+        args.out.write_text(_replace_section(args.out.read_text() if args.out.exists() else "", section))
+        print(f"wrote {args.out}", file=sys.stderr)
+        return
     results = []
     e2e = None
     console = Console(stderr=True)
@@ -636,6 +744,7 @@ def main() -> None:
     startup = _startup()
     commands = None if args.smoke else _commands(workdir)
     possible = None if args.smoke else _possible(workdir)
+    repositories = None if args.smoke else _repositories(workdir)
     report = _report(workdir / "cluster-10k.json", workdir) if "10k" in wanted else None
     large = None
     if not args.smoke:
@@ -645,7 +754,7 @@ def main() -> None:
         large = _large(largest, list(load_manifests([str(largest)]).cluster.pods), workdir)
     peers = None if args.smoke or args.no_peers else _peers(workdir)
     args.out.write_text(_document(results, e2e, time.perf_counter() - started, tiered, startup, commands, report,
-                                  large, possible, peers))
+                                  large, possible, peers, repositories))
     console.print(f"wrote {args.out}")
     if args.workdir is None:
         shutil.rmtree(workdir)

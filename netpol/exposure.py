@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from netpol.connectivity import FEW, Link, Unit, Units
 from netpol.model import DIRECTIONS, Cluster, Direction, IPNetwork, ip_network
 from netpol.portsets import PortSet
 from netpol.selectors import parse_scope
+
+if TYPE_CHECKING:
+    from netpol.slices import Slices
 
 
 @dataclass(frozen=True)
@@ -44,7 +48,14 @@ def exposure(units: Units, targets: Iterable[Unit] | None = None) -> tuple[Expos
     chosen = [u for u in (units.subjects if targets is None else targets) if u.kind != "outside"]
     inbound: dict[int, list[Link]] = {id(t): [] for t in chosen}
     outbound: dict[int, list[Link]] = {id(t): [] for t in chosen}
-    if len(chosen) > FEW:  # links between two regions only matter when a region is a target
+    if len(chosen) > FEW and targets is not None:  # many targets, not every unit: their rows and columns
+        from netpol.slices import PortCodes, Slices
+
+        classes = sorted({t.peer for t in chosen if isinstance(t.peer, int)})
+        slices = Slices(units.engine, PortCodes.common(units.engine), classes, classes)
+        for t in chosen:
+            inbound[id(t)], outbound[id(t)] = _lines(units, slices, t)
+    elif len(chosen) > FEW:  # links between two regions only matter when a region is a target
         for link in units.links(between_regions=any(t.kind == "region" for t in chosen)):
             inbound.get(id(link.destination), []).append(link)
             outbound.get(id(link.source), []).append(link)
@@ -62,6 +73,30 @@ def exposure(units: Units, targets: Iterable[Unit] | None = None) -> tuple[Expos
                             _group(units, inbound[id(target)], lambda link: link.source),
                             _group(units, outbound[id(target)], lambda link: link.destination)))
     return tuple(out)
+
+
+def _lines(units: Units, slices: Slices, target: Unit) -> tuple[list[Link], list[Link]]:
+    """The links into and out of one target, in the units' order, from its class's column and row
+    (netpol.slices: array work over every class, where a pair at a time costs an evaluation per class)."""
+    cls = target.peer
+    assert isinstance(cls, int)
+    codes = slices.codes
+    column, row = slices.column(cls), slices.row(cls)
+    inbound: list[Link | None] = []
+    outbound: list[Link | None] = []
+    for u in units.all:
+        if u.kind == "outside" or u.peer == cls:  # addresses, and the target's own class, pair by pair
+            inbound.append(units.link(u, target))
+            if u.kind != "outside":
+                outbound.append(units.link(target, u))
+            continue
+        assert isinstance(u.peer, int)
+        if column[u.peer].any():
+            inbound.append(units.link(u, target, codes.decode(column[u.peer])))
+        if row[u.peer].any():
+            outbound.append(units.link(target, u, codes.decode(row[u.peer])))
+    outbound.extend(units.link(target, u) for u in units.all if u.kind == "outside")
+    return [ln for ln in inbound if ln is not None], [ln for ln in outbound if ln is not None]
 
 
 def focus_of(cluster: Cluster, target: str | None, namespaces: list[str] | None) -> frozenset[str] | None:
