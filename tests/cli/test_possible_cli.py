@@ -20,8 +20,12 @@ def test_can_reach_every_possible_pod() -> None:
     assert r.stdout.splitlines()[0] == "ALLOWED for every possible pod: payments{app=api} -> payments{app=db} TCP/postgres"
     r = runner.invoke(app, ["can-reach", "web{}", "payments{app=db}", "-p", "postgres", "-f", REPO])
     assert r.exit_code == 1
-    assert r.stdout.splitlines()[0] == ("DENIED for every possible pod(s): web{} -> payments{app=db} TCP/postgres "
+    assert r.stdout.splitlines()[0] == ("DENIED for every possible pod: web{} -> payments{app=db} TCP/postgres "
                                         "(2 of 2 kind(s) of pair denied)")
+    r = runner.invoke(app, ["can-reach", "payments{}", "payments{app=db}", "-p", "postgres", "-f", REPO])
+    assert r.exit_code == 1
+    assert r.stdout.splitlines()[0] == ("DENIED for some possible pods: payments{} -> payments{app=db} TCP/postgres "
+                                        "(2 of 3 kind(s) of pair denied)")
 
 
 def test_list_filters() -> None:
