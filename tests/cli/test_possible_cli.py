@@ -90,7 +90,8 @@ def test_diff_with_pods_compares_every_possible_pod_unless_input_only() -> None:
         "pod added: default/test-2"]
     data = json.loads(runner.invoke(app, [*args, "-o", "json"]).stdout)  # an outside end grouped with a region
     assert [(c["destination"], c.get("destination_addresses")) for c in data["changes"]][0] == (
-        "any pod in any other namespace; any address", [["0.0.0.0", "255.255.255.255"]])
+        "any pod in any other namespace; any address",
+        [["0.0.0.0", "255.255.255.255"], ["::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"]])
     deprecated = runner.invoke(app, [*args, "--any-pod"])
     assert (deprecated.exit_code, deprecated.stdout) == (1, both.stdout)
     assert "netpol: note: --any-pod is deprecated: every possible pod is compared by default" in deprecated.stderr
