@@ -37,6 +37,18 @@ def test_list_filters() -> None:
                         "10.0.0.0/8 : all\n")  # the outside range that holds the address
 
 
+def test_list_json_named_ports_are_every_name_a_connection_opens_at_a_possible_pod() -> None:
+    """`named_ports` lists the rules' port names a possible destination may declare and the connection
+    opens: on `all` ports every name (postgres here, though no kube-system rule names it), as the
+    numbers in `ranges` cannot say it; `[]` towards outside addresses. The text's `all` says it already."""
+    rows = json.loads(runner.invoke(app, ["list", "-f", REPO, "-o", "json", "--from", "kube-system{k8s-app=kube-dns}"]
+                                    ).stdout)["connections"]
+    assert {(r["destination_kind"], r["ports"], tuple(r["named_ports"])) for r in rows} == {
+        ("region", "all", ("TCP:postgres",)), ("outside", "all", ())}
+    text = runner.invoke(app, ["list", "-f", REPO, "--from", "kube-system{k8s-app=kube-dns}"]).stdout
+    assert [line.rsplit(" : ", 1)[1] for line in text.splitlines()] == ["all"]
+
+
 def test_bad_endpoints_are_exit_2() -> None:
     for args in (["exposure", "payments{app in x}", "-f", REPO], ["list", "-f", REPO, "--to", "nowhere/pod"],
                  ["can-reach", "payments{a b}", "web{}", "-p", "80", "-f", REPO],
