@@ -32,14 +32,11 @@ class AddressRange:
 
 
 def address_ranges(every: tuple[IPBlock, ...], network: IPNetwork | None = None) -> tuple[AddressRange, ...]:
-    """`network` (default: IPv4, and IPv6 when a block is IPv6) cut at every boundary of the blocks
-    `every` (sorted), in address order; each range is in the same blocks throughout
-    (`AddressRange.blocks`: which of them, sorted)."""
-    if network is not None:
-        networks = [network]
-    else:
-        families = {4} | {b.cidr.version for b in every}
-        networks = [ipaddress.ip_network("0.0.0.0/0" if v == 4 else "::/0") for v in sorted(families)]
+    """`network` (default: every IPv4 and IPv6 address) cut at every boundary of the blocks `every`
+    (sorted), in address order; each range is in the same blocks throughout (`AddressRange.blocks`:
+    which of them, sorted). Both families are always there: a probe may name an IPv6 address when
+    every block is IPv4, and every surface must cover what can-reach answers."""
+    networks = [network] if network is not None else [ipaddress.ip_network(n) for n in ("0.0.0.0/0", "::/0")]
     out = []
     for net in networks:
         first, last = int(net.network_address), int(net.broadcast_address)

@@ -381,7 +381,7 @@ class Engine(Partition, FamilyViews):
 
     def address_ranges(self, network: IPNetwork | None = None,
                        blocks: Iterable[IPBlock] = ()) -> tuple[AddressRange, ...]:
-        """`network` (default: IPv4, and IPv6 when a block is IPv6) cut at every boundary of this
+        """`network` (default: every IPv4 and IPv6 address) cut at every boundary of this
         engine's blocks and `blocks` (addresses.address_ranges)."""
         return address_ranges(tuple(sorted(set(self.blocks) | set(blocks), key=str)), network)
 

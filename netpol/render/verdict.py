@@ -44,8 +44,8 @@ def possible_text(verdicts: list[Verdict], source: str, destination: str, port: 
     """A question about possible pods: one verdict per pair of regions; allowed only if every pair is."""
     denied = [v for v in verdicts if not v.allowed]
     head = (f"ALLOWED for every possible pod: {source} -> {destination} {port}" if not denied else
-            f"DENIED for {'every' if len(denied) == len(verdicts) else 'some'} possible pod(s): {source} -> "
-            f"{destination} {port} ({len(denied)} of {len(verdicts)} kind(s) of pair denied)")
+            f"DENIED for {'every possible pod' if len(denied) == len(verdicts) else 'some possible pods'}: "
+            f"{source} -> {destination} {port} ({len(denied)} of {len(verdicts)} kind(s) of pair denied)")
     return "\n".join([head, *("\n".join("  " + line for line in verdict_text(v).splitlines()) for v in verdicts)])
 
 

@@ -150,7 +150,7 @@ def test_json_carries_port_ranges_and_address_ranges(tmp_path: Path) -> None:
     got = json.loads(runner.invoke(app, ["exposure", "bank/teller", "-f", manifests, "-o", "json"]).stdout)
     reached = got["exposure"][0]["reached_by"]
     assert [(p["peers"], p["addresses"], p["ranges"]) for p in reached if p["addresses"]] == [
-        (["any address"], [["0.0.0.0", "255.255.255.255"]],
+        (["any address"], [["0.0.0.0", "255.255.255.255"], ["::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"]],
          {"TCP": [[1, 65535]], "UDP": [[1, 65535]], "SCTP": [[1, 65535]], "ICMP": [[[0, 0], [255, 255]]],
           "ICMPv6": [[[0, 0], [255, 255]]]})]
 

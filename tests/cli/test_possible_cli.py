@@ -20,8 +20,12 @@ def test_can_reach_every_possible_pod() -> None:
     assert r.stdout.splitlines()[0] == "ALLOWED for every possible pod: payments{app=api} -> payments{app=db} TCP/postgres"
     r = runner.invoke(app, ["can-reach", "web{}", "payments{app=db}", "-p", "postgres", "-f", REPO])
     assert r.exit_code == 1
-    assert r.stdout.splitlines()[0] == ("DENIED for every possible pod(s): web{} -> payments{app=db} TCP/postgres "
+    assert r.stdout.splitlines()[0] == ("DENIED for every possible pod: web{} -> payments{app=db} TCP/postgres "
                                         "(2 of 2 kind(s) of pair denied)")
+    r = runner.invoke(app, ["can-reach", "payments{}", "payments{app=db}", "-p", "postgres", "-f", REPO])
+    assert r.exit_code == 1
+    assert r.stdout.splitlines()[0] == ("DENIED for some possible pods: payments{} -> payments{app=db} TCP/postgres "
+                                        "(2 of 3 kind(s) of pair denied)")
 
 
 def test_list_filters() -> None:
@@ -31,6 +35,18 @@ def test_list_filters() -> None:
     r = runner.invoke(app, ["list", "-f", REPO, "--to", "203.0.113.7"])
     assert r.stdout == ("any pod in any namespace except pods with app=api in namespace payments => 0.0.0.0/0 except "
                         "10.0.0.0/8 : all\n")  # the outside range that holds the address
+
+
+def test_list_json_named_ports_are_every_name_a_connection_opens_at_a_possible_pod() -> None:
+    """`named_ports` lists the rules' port names a possible destination may declare and the connection
+    opens: on `all` ports every name (postgres here, though no kube-system rule names it), as the
+    numbers in `ranges` cannot say it; `[]` towards outside addresses. The text's `all` says it already."""
+    rows = json.loads(runner.invoke(app, ["list", "-f", REPO, "-o", "json", "--from", "kube-system{k8s-app=kube-dns}"]
+                                    ).stdout)["connections"]
+    assert {(r["destination_kind"], r["ports"], tuple(r["named_ports"])) for r in rows} == {
+        ("region", "all", ("TCP:postgres",)), ("outside", "all", ())}
+    text = runner.invoke(app, ["list", "-f", REPO, "--from", "kube-system{k8s-app=kube-dns}"]).stdout
+    assert [line.rsplit(" : ", 1)[1] for line in text.splitlines()] == ["all"]
 
 
 def test_bad_endpoints_are_exit_2() -> None:
@@ -86,7 +102,8 @@ def test_diff_with_pods_compares_every_possible_pod_unless_input_only() -> None:
         "pod added: default/test-2"]
     data = json.loads(runner.invoke(app, [*args, "-o", "json"]).stdout)  # an outside end grouped with a region
     assert [(c["destination"], c.get("destination_addresses")) for c in data["changes"]][0] == (
-        "any pod in any other namespace; any address", [["0.0.0.0", "255.255.255.255"]])
+        "any pod in any other namespace; any address",
+        [["0.0.0.0", "255.255.255.255"], ["::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"]])
     deprecated = runner.invoke(app, [*args, "--any-pod"])
     assert (deprecated.exit_code, deprecated.stdout) == (1, both.stdout)
     assert "netpol: note: --any-pod is deprecated: every possible pod is compared by default" in deprecated.stderr

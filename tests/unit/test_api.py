@@ -27,8 +27,10 @@ def test_address_ranges_are_cut_at_every_ipblock_and_except_boundary() -> None:
         ("10.2.0.0/15, 10.4.0.0/14, 10.8.0.0/13, 10.16.0.0/12, 10.32.0.0/11, 10.64.0.0/10, 10.128.0.0/9",
          ["10.0.0.0/8 except 10.1.0.0/16"]),
         ("11.0.0.0/8, 12.0.0.0/6, 16.0.0.0/4, 32.0.0.0/3, 64.0.0.0/2, 128.0.0.0/1", []),
+        ("::/0", []),  # every IPv6 address, though no block is IPv6: can-reach answers for them too
     ]
-    assert [a.can_reach("default/a", str(r.first), 443).allowed for r in ranges] == [False, True, False, True, False]
+    assert [a.can_reach("default/a", str(r.first), 443).allowed for r in ranges] == [
+        False, True, False, True, False, False]
     inside = a.address_ranges(ipaddress.ip_network("10.0.0.0/15"))
     assert [str(r) for r in inside] == ["10.0.0.0/16", "10.1.0.0/16"]
 

@@ -87,7 +87,8 @@ def test_added_and_removed_pods_and_renderings() -> None:
                                   "destination": "default/web", "before": "none", "after": "all",
                                   "before_ranges": {}, "after_ranges": {"TCP": [[1, 65535]], "UDP": [[1, 65535]],
                                                                         "SCTP": [[1, 65535]], **ICMP_RANGES},
-                                  "source_addresses": [["0.0.0.0", "255.255.255.255"]]}
+                                  "source_addresses": [["0.0.0.0", "255.255.255.255"],
+                                                       ["::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff"]]}
 
 
 def test_every_source_is_listed_and_long_markdown_lists_fold() -> None:
@@ -187,17 +188,20 @@ def test_outside_addresses_compare_as_address_sets() -> None:
                policy("api", "shop", selector=labels(app="api"), policyTypes=["Ingress"], ingress=[{}]))
     narrowed = (*open_db, _db({"ipBlock": {"cidr": "10.0.0.0/24"}}))
     assert changes(open_db, narrowed) == [
-        ("lost", ("0.0.0.0/0 except 10.0.0.0/24", "shop/api", "shop/web"), "shop/db", "all", "none"),
+        ("lost", ("0.0.0.0/0 except 10.0.0.0/24; any IPv6 address", "shop/api", "shop/web"), "shop/db", "all", "none"),
         ("changed", ("10.0.0.0/24",), "shop/db", "all", "TCP:5432")]
     assert changes(narrowed, open_db) == [
-        ("gained", ("0.0.0.0/0 except 10.0.0.0/24", "shop/api", "shop/web"), "shop/db", "none", "all"),
+        ("gained", ("0.0.0.0/0 except 10.0.0.0/24; any IPv6 address", "shop/api", "shop/web"), "shop/db", "none",
+         "all"),
         ("changed", ("10.0.0.0/24",), "shop/db", "TCP:5432", "all")]
     halves = (*open_db, _db({"ipBlock": {"cidr": "10.0.0.0/25"}}, {"ipBlock": {"cidr": "10.0.0.128/25"}}))
     assert changes(narrowed, halves) == []
     d = diff(analyzer(*open_db), analyzer(*narrowed))
     assert [tuple(tuple((str(a), str(b)) for a, b in ends) for ends in (c.source_addresses, c.destination_addresses))
             for c in d.changes] == [
-        ((("0.0.0.0", "9.255.255.255"), ("10.0.1.0", "255.255.255.255")), ()), ((("10.0.0.0", "10.0.0.255"),), ())]
+        ((("0.0.0.0", "9.255.255.255"), ("10.0.1.0", "255.255.255.255"),
+          ("::", "ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff")), ()),
+        ((("10.0.0.0", "10.0.0.255"),), ())]
     data = json.loads("".join(diff_json(d)))["changes"][1]
     assert (data["source_addresses"], data["before_ranges"], data["after_ranges"]) == (
         [["10.0.0.0", "10.0.0.255"]], {"TCP": [[1, 65535]], "UDP": [[1, 65535]], "SCTP": [[1, 65535]], **ICMP_RANGES},

@@ -141,7 +141,7 @@ def test_graph_panel_of_a_tiered_input_names_address_sets_with_their_exact_ports
     everything_but_443 = "TCP:1-442,444-65535 UDP:all SCTP:all ICMP:all ICMPv6:all"  # a rule with ports denies no ICMP
     assert panel_of(data, "default/web") == {
         "in": {("any address", "all")},
-        "out": {("10.0.0.0/8", everything_but_443), ("0.0.0.0/0 except 10.0.0.0/8", "all")}}
+        "out": {("10.0.0.0/8", everything_but_443), ("0.0.0.0/0 except 10.0.0.0/8; any IPv6 address", "all")}}
 
 
 def test_diff_page_colours_each_way_a_change_goes() -> None:
