@@ -9,8 +9,7 @@ import re
 import pytest
 from typer.testing import CliRunner
 
-from netpol import cli
-from netpol.cli import app
+from netpol.cli import app, progress_line
 from tests.builders import FIXTURES
 
 runner = CliRunner()
@@ -30,7 +29,7 @@ def shown(stderr: str) -> list[str]:
 
 @pytest.fixture
 def terminal(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(cli, "_stderr_is_terminal", lambda: True)
+    monkeypatch.setattr(progress_line, "_stderr_is_terminal", lambda: True)
     monkeypatch.delenv("NETPOL_PROGRESS", raising=False)
     monkeypatch.setenv("TERM", "xterm")
 

@@ -156,14 +156,14 @@ def test_progress_on_a_terminal_only(monkeypatch: pytest.MonkeyPatch) -> None:
     """Records read, connections and rate on stderr when it is a terminal; nothing in piped output."""
     import re
 
-    from netpol import cli
+    from netpol.cli import progress_line
 
     monkeypatch.setattr("netpol.sources.flows.PROGRESS_EVERY", 2)
     monkeypatch.delenv("NETPOL_PROGRESS", raising=False)
     monkeypatch.setenv("TERM", "xterm")
     r = run("-", "-f", LIMIT, stdin=FLOWS)  # the runner's stderr is no terminal
     assert "records" not in r.stderr
-    monkeypatch.setattr(cli, "_stderr_is_terminal", lambda: True)
+    monkeypatch.setattr(progress_line, "_stderr_is_terminal", lambda: True)
     r = run("-", "-f", LIMIT, stdin=FLOWS)
     assert r.exit_code == 1
     shown = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", r.stderr)

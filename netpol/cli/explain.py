@@ -1,0 +1,71 @@
+"""`netpol explain`: what each policy does, in evaluation order: Admin tier, NetworkPolicies, Baseline tier."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+from netpol.cli.errors import _user_errors
+from netpol.cli.inputs import Source, _analyze, _check_namespaces, _rendering
+from netpol.cli.options import (
+    Cni,
+    Context,
+    DefaultNamespace,
+    Exclude,
+    Files,
+    HelmSet,
+    HelmValues,
+    Kubeconfig,
+    Namespaces,
+    Render,
+    RenderMode,
+    Verbose,
+    app,
+)
+from netpol.cli.output import _say, _stdout
+from netpol.cli.progress_line import _phase
+
+
+class ExplainFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+@app.command()
+def explain(
+    files: Files = None,
+    render: Render = RenderMode.auto,
+    helm_values: HelmValues = None,
+    helm_set: HelmSet = None,
+    namespace: Namespaces = None,
+    output: Annotated[ExplainFormat, typer.Option("--output", "-o", metavar="table|json",
+                                                  help="Output format.")] = ExplainFormat.table,
+    kubeconfig: Kubeconfig = None,
+    context: Context = None,
+    verbose: Verbose = False,
+    default_namespace: DefaultNamespace = None,
+    exclude: Exclude = None,
+    cni: Cni = None,
+) -> None:
+    """What each policy does, in evaluation order: Admin tier, NetworkPolicies, Baseline tier.
+
+    \b
+    Example:
+      netpol explain -f k8s/ -n payments
+    """
+    from netpol.render.explain import WIDE, explain_json, explain_text
+
+    with _user_errors():
+        analyzer = _analyze(Source(files, kubeconfig, context, verbose, default_namespace=default_namespace,
+                                   exclude=exclude, rendering=_rendering(render, helm_values, helm_set), cni=cni),
+                            namespace)
+        _check_namespaces(analyzer.cluster, namespace)
+        with _phase(f"explaining {len(analyzer.cluster.policies) + len(analyzer.cluster.tiered):,} policies"):
+            summaries, tiers = analyzer.explain(namespace), analyzer.explain_tiers(namespace)
+    if output is ExplainFormat.json:
+        _say(explain_json(summaries, tiers) + "\n")
+    else:
+        console = _stdout()
+        console.print(explain_text(summaries, console.width if console.is_terminal else WIDE, tiers))
