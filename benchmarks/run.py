@@ -76,7 +76,7 @@ def measure(path: str, full: bool) -> dict[str, Any]:
         rows = analyzer.engine.reachability(*PROBE)  # type: ignore[arg-type]
         out["reach_s"] = time.perf_counter() - started
         out["reach_pairs"] = rows.count()
-        from netpol.lint import lint
+        from netpol.analyses.lint import lint
 
         started = time.perf_counter()
         report = lint(cluster, engine=analyzer.engine)
@@ -215,7 +215,7 @@ def _possible(workdir: Path) -> list[str]:
     """Policy-only inputs: how many regions (possible pods) the policies tell apart, and whole-process times
     of the commands that answer for every possible pod."""
     from netpol import load_objects
-    from netpol.regions import regions
+    from netpol.analyses.regions import regions
 
     rows = []
     for pods, policies, namespaces in POSSIBLE:
@@ -595,7 +595,7 @@ def _document(results: list[tuple[Size, dict[str, Any], dict[str, Any]]], e2e: f
         "collection walks them.",
         "- How it scales: loading and compiling are linear in objects; the class-level reachability is a packed "
         "n x n bit matrix (n = classes), built per class and transposed 64 bits at a time.",
-        "- Lint: `netpol.lint.lint` on the compiled cluster (every rule; its own compile is not counted), and "
+        "- Lint: `netpol.analyses.lint.lint` on the compiled cluster (every rule; its own compile is not counted), and "
         "how many findings it made; the generator's random selectors and ipBlocks give many.",
         "- The machine is shared: between runs, times (loads most) have varied by up to 2x for the same code, "
         "so compare rows of one run, and rerun before judging a target that is close.",
@@ -637,7 +637,7 @@ def _document(results: list[tuple[Size, dict[str, Any], dict[str, Any]]], e2e: f
                   "| command | time | beyond load + compile | peak RSS |", "|---|---|---|---|", *large, "",
                   "The diff's second file is the same cluster with the numbered ports of "
                   f"{DIFF_CHANGED:.0%} of the NetworkPolicies moved up by one (`benchmarks/generate.py --changed`); "
-                  "only the rows and columns of the classes those policies select are computed (netpol.slices), "
+                  "only the rows and columns of the classes those policies select are computed (netpol.engine.slices), "
                   "and its time beyond two loads and two compiles is against `diff BASE BASE`, which loads and "
                   "compiles the same two files and finds nothing to compare."]
     if peers is not None:

@@ -10,11 +10,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from netpol.compile import RuleRef
+    from netpol.analyses.explain import PolicySummary, RuleSummary
+    from netpol.analyses.matrix import Matrix
+    from netpol.analyses.query import Analyzer
+    from netpol.analyses.verdicts import Backend, DirectionVerdict, Endpoint, ServiceVerdict, Verdict
     from netpol.engine import AddressRange
     from netpol.errors import Diagnostic, InputError, Location, NetpolError, QueryError, UnknownEndpointError
-    from netpol.explain import PolicySummary, RuleSummary
-    from netpol.matrix import Matrix
     from netpol.model import (
         Cluster,
         ContainerPort,
@@ -30,25 +31,25 @@ if TYPE_CHECKING:
         Service,
         ServicePort,
     )
-    from netpol.portsets import PortSet
-    from netpol.query import Analyzer
+    from netpol.model.portsets import PortSet
+    from netpol.model.selectors import LabelSelector
+    from netpol.policies.networkpolicy import RuleRef
     from netpol.reference import reference_allowed
-    from netpol.selectors import LabelSelector
     from netpol.sources import LoadResult, load_manifests, load_objects
-    from netpol.verdicts import Backend, DirectionVerdict, Endpoint, ServiceVerdict, Verdict
 
 # Where each public name lives: loaded on first use, so that `import netpol.cli` (and `netpol --help`)
 # does not pay for the whole library.
 _HOMES = {
-    "RuleRef": "netpol.compile", "AddressRange": "netpol.engine", "PortSet": "netpol.portsets",
-    "reference_allowed": "netpol.reference", "LabelSelector": "netpol.selectors",
+    "RuleRef": "netpol.policies.networkpolicy", "AddressRange": "netpol.engine", "PortSet": "netpol.model.portsets",
+    "reference_allowed": "netpol.reference", "LabelSelector": "netpol.model.selectors",
     **dict.fromkeys(("Diagnostic", "InputError", "Location", "NetpolError", "QueryError", "UnknownEndpointError"),
                     "netpol.errors"),
     **dict.fromkeys(("Cluster", "ContainerPort", "IPBlock", "IPBlockPeer", "Namespace", "NetworkPolicy", "Peer",
                      "Pod", "PodPeer", "PolicyPort", "Rule", "Service", "ServicePort"), "netpol.model"),
-    "Analyzer": "netpol.query", "Matrix": "netpol.matrix",
-    **dict.fromkeys(("PolicySummary", "RuleSummary"), "netpol.explain"),
-    **dict.fromkeys(("Backend", "DirectionVerdict", "Endpoint", "ServiceVerdict", "Verdict"), "netpol.verdicts"),
+    "Analyzer": "netpol.analyses.query", "Matrix": "netpol.analyses.matrix",
+    **dict.fromkeys(("PolicySummary", "RuleSummary"), "netpol.analyses.explain"),
+    **dict.fromkeys(("Backend", "DirectionVerdict", "Endpoint", "ServiceVerdict", "Verdict"),
+                    "netpol.analyses.verdicts"),
     **dict.fromkeys(("LoadResult", "load_manifests", "load_objects"), "netpol.sources"),
 }
 

@@ -20,29 +20,29 @@ from typing import Any
 
 import pytest
 
-from netpol.check import Outcome, Prepared, prepare
+from netpol.analyses.check import Outcome, Prepared, prepare
+from netpol.analyses.query import Analyzer
+from netpol.analyses.verdicts import Verdict
 from netpol.errors import NetpolError
-from netpol import profiles
-from netpol.intent import Expectation, IntentFile
-from netpol.query import Analyzer
+from netpol.model.intent import Expectation, IntentFile
+from netpol.policies import profiles
 from netpol.render.check import failure_text
 from netpol.render.verdict import verdict_text
 from netpol.sources import load_manifests
 from netpol.sources.intents import load_intent_file
-from netpol.verdicts import Verdict
 
 INTENT_SUFFIXES = (".intent.yaml", ".intent.yml")
 
 
 @lru_cache(maxsize=32)
 def _analyzer(manifests: tuple[str, ...]) -> Analyzer:
-    """Under the plugin whose kinds the files hold, as the CLI answers without --cni (netpol.profiles)."""
+    """Under the plugin whose kinds the files hold, as the CLI answers without --cni (netpol.policies.profiles)."""
     return Analyzer(profiles.apply(load_manifests(manifests), None).cluster)
 
 
 @lru_cache(maxsize=32)
 def _prepared(intent: IntentFile) -> Prepared:
-    """As `netpol check` checks a file: with every possible pod where the file needs them (netpol.check)."""
+    """As `netpol check` checks a file: with every possible pod where the file needs them (netpol.analyses.check)."""
     return prepare(_analyzer(intent.manifests), intent)
 
 

@@ -30,7 +30,8 @@ from netpol.errors import NetpolError
 
 def _version(value: bool) -> None:
     if value:
-        from netpol import __version__, profiles
+        from netpol import __version__
+        from netpol.policies import profiles
 
         print(f"netpol {__version__}")
         print(f"dataplane profiles (--cni): {profiles.known()}")

@@ -36,13 +36,13 @@ from netpol.cli.output import _note, _say
 from netpol.cli.progress_line import _phase
 
 if TYPE_CHECKING:
-    from netpol.selectors import Scope
+    from netpol.model.selectors import Scope
 
 
 def _endpoint_namespaces(endpoints: Iterable[str], default: str) -> list[str] | None:
     """The namespaces a live read needs for a can-reach question; None (all) when an endpoint is an IP."""
+    from netpol.analyses.query import endpoint_key
     from netpol.model import SERVICE_REF
-    from netpol.query import endpoint_key
 
     out = set()
     for text in endpoints:
@@ -104,8 +104,8 @@ def can_reach(
       netpol can-reach shop/web shop/db --protocol ICMP --icmp-type 8 -f k8s/
     """
     from netpol.model import SERVICE_REF
+    from netpol.model.selectors import parse_scope
     from netpol.render.verdict import service_json, service_text, verdict_json, verdict_text
-    from netpol.selectors import parse_scope
 
     try:
         scopes = [s for s in (parse_scope(source), parse_scope(destination)) if s is not None]
@@ -147,8 +147,8 @@ def can_reach(
 def _can_reach_possible(source: str, destination: str, port: int | str, protocol: str, namespace: str,
                         output: TextFormat, inputs: Source, scopes: list[Scope]) -> NoReturn:
     """can-reach where an endpoint is `NS{labels}`: every possible such pod, each region answered."""
-    from netpol.portsets import probe_text
-    from netpol.query import Analyzer
+    from netpol.analyses.query import Analyzer
+    from netpol.model.portsets import probe_text
     from netpol.render.verdict import possible_json, possible_text
 
     with _user_errors():

@@ -29,7 +29,7 @@ from netpol.cli.progress_line import _phase
 from netpol.errors import NetpolError, QueryError
 
 if TYPE_CHECKING:
-    from netpol.query import Analyzer
+    from netpol.analyses.query import Analyzer
 
 
 @app.command()
@@ -66,8 +66,8 @@ def check(
     Example:
       netpol check intents/ --junit netpol-junit.xml
     """
-    from netpol.check import FileError, check_prepared, prepare
-    from netpol.connectivity import INPUT_ONLY_NOTE
+    from netpol.analyses.check import FileError, check_prepared, prepare
+    from netpol.analyses.connectivity import INPUT_ONLY_NOTE
     from netpol.render.check import check_json, check_junit, check_text, counts
     from netpol.sources.intents import intent_files, load_intent_file
 

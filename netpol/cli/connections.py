@@ -39,7 +39,7 @@ from netpol.cli.progress_line import _phase
 from netpol.errors import QueryError
 
 if TYPE_CHECKING:
-    from netpol.portsets import Protocol
+    from netpol.model.portsets import Protocol
 
 
 @app.command("list")
@@ -80,13 +80,13 @@ def list_connections(
       netpol list -f k8s/
       netpol list -f k8s/ --to shop/deployment/db -o md
     """
-    from netpol.connectivity import LARGE_LIST, Listing
+    from netpol.analyses.connectivity import LARGE_LIST, Listing
     from netpol.render.exposure import links_csv, links_json, list_markdown, list_text
 
     probe: tuple[Protocol, int] | None = None
     with _user_errors():
         if port is not None:
-            from netpol.query import port_number
+            from netpol.analyses.query import port_number
 
             probe = (protocol.value, port_number(port))
         units = _units(Source(files, kubeconfig, context, verbose,

@@ -56,9 +56,9 @@ def diff(
     """
     from dataclasses import replace
 
-    from netpol.diff import INPUT_ONLY_NOTE, both_versions
-    from netpol.diff import diff as reachability_diff
-    from netpol.diff import possible_diff
+    from netpol.analyses.diff import INPUT_ONLY_NOTE, both_versions
+    from netpol.analyses.diff import diff as reachability_diff
+    from netpol.analyses.diff import possible_diff
     from netpol.render.diff import diff_json, diff_markdown, diff_text
 
     if base == "-" and head == "-":
@@ -80,7 +80,7 @@ def diff(
                   "has any; leave it out to compare every possible pod (-o text, json or md)")
         with frozen_when_built():  # as _analyze does: the diff allocates without re-walking both versions
             if input_only or output is DiffFormat.html:
-                from netpol.query import Analyzer
+                from netpol.analyses.query import Analyzer
 
                 with _phase("comparing the input's pods"):
                     before, after = Analyzer(old), Analyzer(new)
@@ -94,8 +94,8 @@ def diff(
     for note in changes.assumptions:
         _note(f"netpol: note: {note}")
     if output is DiffFormat.html:
+        from netpol.analyses.report import diff_assumptions, diff_verdicts
         from netpol.render.report import diff_html
-        from netpol.report import diff_assumptions, diff_verdicts
 
         _write([diff_html(changes, diff_verdicts(before, after, changes.changes), f"netpol diff {base} {head}",
                           diff_assumptions(before, after))])

@@ -64,8 +64,8 @@ def exposure(
       netpol exposure -f policies/
       netpol exposure 'payments{app=db}' -f policies/ -o md
     """
-    from netpol.exposure import exposure as exposure_of
-    from netpol.exposure import focus_of
+    from netpol.analyses.exposure import exposure as exposure_of
+    from netpol.analyses.exposure import focus_of
     from netpol.render.exposure import exposure_csv, exposure_json, exposure_markdown, exposure_text
 
     with _user_errors():

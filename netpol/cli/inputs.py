@@ -15,9 +15,9 @@ from netpol.cli.progress_line import _phase
 from netpol.errors import NetpolError, QueryError
 
 if TYPE_CHECKING:
-    from netpol.connectivity import Units
+    from netpol.analyses.connectivity import Units
+    from netpol.analyses.query import Analyzer
     from netpol.model import Cluster
-    from netpol.query import Analyzer
     from netpol.sources import LoadResult
     from netpol.sources.cluster import ClusterRead
     from netpol.sources.render import Rendering
@@ -38,7 +38,7 @@ class Source:
     ignore_unmodelled: bool | None = None
     rendering: Rendering | None = None  # Kustomize and Helm (default: render when the tool is on PATH)
     exclude: list[str] | None = None  # --exclude: globs of what directories hold that is not read
-    cni: str | None = None  # --cni: the dataplane profile (netpol/profiles.py); None: recognised from the input
+    cni: str | None = None  # --cni: the dataplane profile (policies/profiles.py); None: recognised from the input
 
 
 def _rendering(mode: RenderMode, helm_values: list[str] | None, helm_set: list[str] | None) -> Rendering:
@@ -52,7 +52,7 @@ KUBECONFIG_UNUSED = "--kubeconfig and --context choose the live cluster to read;
 
 def _load(source: Source, scope: list[str] | None = None) -> LoadResult:
     """Manifests when -f is given, else the live cluster (all namespaces, or `scope`)."""
-    from netpol import profiles
+    from netpol.policies import profiles
     from netpol.sources import load_manifests
     from netpol.sources.render import AUTO
 
@@ -139,7 +139,7 @@ def _analyze(source: Source, scope: list[str] | None = None, warn_no_pods: bool 
 
 
 def _compile(loaded: LoadResult, warn_no_pods: bool = False) -> Analyzer:
-    from netpol.query import Analyzer
+    from netpol.analyses.query import Analyzer
 
     cluster = loaded.cluster
     if warn_no_pods and (cluster.policies or cluster.tiered) and not cluster.pods:
@@ -157,8 +157,8 @@ def _check_namespaces(cluster: Cluster, namespaces: Iterable[str] | None) -> Non
     empty answer. Known: declared, holding an object, or named by a selector (regions.named_namespaces)."""
     import difflib
 
+    from netpol.analyses.regions import named_namespaces
     from netpol.errors import name_list
-    from netpol.regions import named_namespaces
 
     known = named_namespaces(cluster)
     unknown = sorted(set(namespaces or ()) - known)
@@ -172,7 +172,7 @@ def _check_namespaces(cluster: Cluster, namespaces: Iterable[str] | None) -> Non
 
 def _with_input_only_hint(exc: NetpolError) -> str:
     """The error's message; for too many possible pods, with the way to answer for the input's pods alone."""
-    from netpol.regions import RegionLimitError
+    from netpol.analyses.regions import RegionLimitError
 
     if isinstance(exc, RegionLimitError):
         return f"{exc}; or answer for the input's pods alone with --input-only"
@@ -183,9 +183,9 @@ def _graph_world(analyzer: Analyzer, input_only: bool) -> Analyzer:
     """For the graph: the analyzer with every possible pod beside the input's, or as it is with
     `input_only`; the assumptions go to stderr either way. With too many possible pods the picture is of
     the input alone and says so, in a note and in its anchors' labels ("any pod of the input")."""
-    from netpol.connectivity import INPUT_ONLY_NOTE
-    from netpol.query import Analyzer
-    from netpol.regions import RegionLimitError
+    from netpol.analyses.connectivity import INPUT_ONLY_NOTE
+    from netpol.analyses.query import Analyzer
+    from netpol.analyses.regions import RegionLimitError
 
     if input_only:
         _note(f"netpol: note: {INPUT_ONLY_NOTE}")
@@ -208,7 +208,7 @@ def _units(source: Source, input_only: bool, asked: Iterable[str], namespaces: l
     """The endpoints to answer about: the input's pods and every possible pod, or with `input_only` the
     input's pods alone. Too many possible pods is an error that says so, never a quiet fallback. `focus`:
     the namespaces whose pods' connections the answer is about (Units.of), from the cluster."""
-    from netpol.connectivity import Units
+    from netpol.analyses.connectivity import Units
 
     cluster = _load(source).cluster
     _check_namespaces(cluster, namespaces)

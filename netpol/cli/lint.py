@@ -83,8 +83,8 @@ def lint(
       netpol lint -f k8s/ -o sarif > netpol.sarif
     """
     from netpol import __version__
-    from netpol.lint import lint as run_lint
-    from netpol.lint import rule_ids
+    from netpol.analyses.lint import lint as run_lint
+    from netpol.analyses.lint import rule_ids
     from netpol.render.lint import lint_json, lint_sarif, lint_text
     from netpol.sources.positions import Positions
 

@@ -135,7 +135,7 @@ def _icmp_probe(protocol: str, has_port: bool, icmp_type: int | None, icmp_code:
                 echo_default: bool) -> int | None:
     """The ICMP type and code asked about (portsets.icmp_value), None for a port protocol; without --icmp-type,
     the echo request when `echo_default` (what ping sends: 8 for ICMP, 128 for ICMPv6), else None."""
-    from netpol.portsets import ECHO_REQUEST, MAX_ICMP, icmp_value, is_icmp
+    from netpol.model.portsets import ECHO_REQUEST, MAX_ICMP, icmp_value, is_icmp
 
     if not is_icmp(protocol):
         if icmp_type is not None or icmp_code is not None:

@@ -31,7 +31,7 @@ from netpol.cli.output import _note, _write
 from netpol.cli.progress_line import _phase
 
 if TYPE_CHECKING:
-    from netpol.replay import Replayer
+    from netpol.analyses.replay import Replayer
     from netpol.sources.flows import Progress as FlowProgress
 
 
@@ -109,10 +109,10 @@ def replay(
       hubble observe -o json --since 1h > flows.json
       netpol replay flows.json -f k8s/ -o md
     """
-    from netpol.query import Analyzer
-    from netpol.regions import RegionLimitError
+    from netpol.analyses.query import Analyzer
+    from netpol.analyses.regions import RegionLimitError
+    from netpol.analyses.replay import Replayer
     from netpol.render.replay import replay_csv, replay_json, replay_markdown, replay_text
-    from netpol.replay import Replayer
     from netpol.sources.flows import FlowStats, read_flows
 
     if head and files:
@@ -130,7 +130,7 @@ def replay(
                                exclude=exclude, ignore_unmodelled=ignore_unmodelled, cni=cni)).cluster
         with _phase("compiling"), frozen_when_built():
             if base:
-                from netpol.replay import versions
+                from netpol.analyses.replay import versions
 
                 analyzer, before = versions(cluster, _load(Source(
                     base, verbose=verbose, default_namespace=default_namespace, exclude=exclude,

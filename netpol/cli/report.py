@@ -30,8 +30,8 @@ from netpol.cli.output import LARGE_GRAPH_EDGES, _note
 from netpol.cli.progress_line import _phase
 
 if TYPE_CHECKING:
-    from netpol.diagram import Diagram
-    from netpol.query import Analyzer
+    from netpol.analyses.diagram import Diagram
+    from netpol.analyses.query import Analyzer
 
 
 @app.command()
@@ -60,9 +60,9 @@ def report(
     Example:
       netpol report -f k8s/ -o report.html
     """
-    from netpol.lint import lint as run_lint
+    from netpol.analyses.lint import lint as run_lint
+    from netpol.analyses.report import build_report, input_title
     from netpol.render.report import report_html
-    from netpol.report import build_report, input_title
     from netpol.sources.positions import Positions
 
     if _suffix(out) not in ("html", "htm"):
@@ -89,8 +89,8 @@ def report(
 
 def _report_graph(analyzer: Analyzer, namespace: list[str] | None) -> tuple[Diagram | None, str | None, str | None]:
     """The report's allow-graph as inline SVG, or a note saying why there is none."""
+    from netpol.analyses.report import CLASS_LIMIT
     from netpol.render.graph import GraphvizMissingError, diagram_dot, render_image
-    from netpol.report import CLASS_LIMIT
 
     if len(analyzer.engine.classes) > CLASS_LIMIT:  # grouping alone would take longer than the rest
         return None, None, (f"The cluster has {len(analyzer.engine.classes):,} equivalence classes, too many to "

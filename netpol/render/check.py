@@ -8,9 +8,9 @@ import xml.etree.ElementTree as ET
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from netpol.check import FileError, Outcome, PairFailure
+from netpol.analyses.check import FileError, Outcome, PairFailure
 from netpol.errors import name_list
-from netpol.intent import Expectation, IntentFile
+from netpol.model.intent import Expectation, IntentFile
 from netpol.render.text import one_line
 from netpol.render.verdict import verdict_text
 

@@ -10,10 +10,10 @@ from dataclasses import dataclass
 from functools import lru_cache
 from json.encoder import encode_basestring_ascii
 
-from netpol.connectivity import port_text
-from netpol.diff import Ambiguity, Change, ReachabilityDiff
+from netpol.analyses.connectivity import port_text
+from netpol.analyses.diff import Ambiguity, Change, ReachabilityDiff
 from netpol.model import IPAddress
-from netpol.portsets import PortSet
+from netpol.model.portsets import PortSet
 from netpol.render.graph import MERMAID_CLASSES, _mermaid_id, _mermaid_text
 from netpol.render.markdown import md_code, md_text
 

@@ -11,8 +11,8 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-from netpol.explain import PolicySummary
-from netpol.tier_explain import TierPolicySummary
+from netpol.analyses.explain import PolicySummary
+from netpol.analyses.tier_explain import TierPolicySummary
 
 _SHOWN_TARGETS = 5
 

@@ -9,10 +9,10 @@ import json
 from collections.abc import Iterable, Iterator
 from functools import lru_cache
 
-from netpol.connectivity import Connection, Link, Units
-from netpol.exposure import Exposure, Peers
+from netpol.analyses.connectivity import Connection, Link, Units
+from netpol.analyses.exposure import Exposure, Peers
 from netpol.model import IPNetwork
-from netpol.portsets import PortSet
+from netpol.model.portsets import PortSet
 from netpol.render.markdown import md_text
 from netpol.render.text import one_line, wrap_at
 

@@ -16,7 +16,15 @@ import textwrap
 
 import graphviz
 
-from netpol.diagram import ANY_POD, ANY_UNRESTRICTED_POD, Diagram, External, Group, NamespaceBox, namespace_node
+from netpol.analyses.diagram import (
+    ANY_POD,
+    ANY_UNRESTRICTED_POD,
+    Diagram,
+    External,
+    Group,
+    NamespaceBox,
+    namespace_node,
+)
 from netpol.errors import NetpolError, name_list
 
 INGRESS_BORDER = "#c0392b"

@@ -11,9 +11,9 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
-from netpol.lint import LintReport
-from netpol.lint.catalogue import DOCS_URL, RULES, SEVERITIES
-from netpol.lint.findings import Finding
+from netpol.analyses.lint import LintReport
+from netpol.analyses.lint.catalogue import DOCS_URL, RULES, SEVERITIES
+from netpol.analyses.lint.findings import Finding
 from netpol.render.text import one_line
 from netpol.sources.intents import git_root
 

@@ -19,9 +19,9 @@ from rich.console import Group, RenderableType
 from rich.table import Table
 from rich.text import Text
 
-from netpol.matrix import Matrix
+from netpol.analyses.matrix import Matrix
 from netpol.model import Pod
-from netpol.portsets import PortSet, probe_json, probe_text
+from netpol.model.portsets import PortSet, probe_json, probe_text
 from netpol.render.markdown import md_code, md_text
 from netpol.render.text import one_line
 

@@ -14,9 +14,9 @@ import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
+from netpol.analyses.replay import Classification, Connection, Replay, time_key
 from netpol.render.markdown import md_code, md_text
 from netpol.render.text import one_line
-from netpol.replay import Classification, Connection, Replay, time_key
 from netpol.sources.flows import FlowStats
 
 HEADINGS: dict[Classification, str] = {

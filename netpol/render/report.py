@@ -17,13 +17,13 @@ from html import escape
 from importlib import resources
 from typing import Any
 
-from netpol.diff import Change, ReachabilityDiff
-from netpol.explain import PolicySummary
-from netpol.lint import LintReport
+from netpol.analyses.diff import Change, ReachabilityDiff
+from netpol.analyses.explain import PolicySummary
+from netpol.analyses.lint import LintReport
+from netpol.analyses.report import LINK_LIMIT, POD_TABLE_LIMIT, TABLE_LIMIT, ReportData
+from netpol.analyses.tier_explain import TierPolicySummary
+from netpol.analyses.verdicts import Verdict
 from netpol.render.verdict import verdict_text
-from netpol.report import LINK_LIMIT, POD_TABLE_LIMIT, TABLE_LIMIT, ReportData
-from netpol.tier_explain import TierPolicySummary
-from netpol.verdicts import Verdict
 
 POD_COLUMNS = ("pod", "labels", "isolated for ingress by", "isolated for egress by")
 

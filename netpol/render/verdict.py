@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import json
 
+from netpol.analyses.verdicts import ServiceVerdict, Verdict
 from netpol.render.text import one_line
-from netpol.verdicts import ServiceVerdict, Verdict
 
 
 def verdict_text(v: Verdict) -> str:

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field, replace
 from typing import Any, cast
 
 from netpol.bulk import paused_gc
-from netpol.cilium import CIDRGroup, CiliumKind, CiliumPolicy
 from netpol.errors import Diagnostic, InputError, Location, clipped, name_list
 from netpol.model import (
     DIRECTIONS,
@@ -29,9 +28,10 @@ from netpol.model import (
     TieredKind,
     TieredPolicy,
 )
+from netpol.model.cilium import CIDRGroup, CiliumKind, CiliumPolicy
 from netpol.progress import report
-from netpol.sources.cilium import CILIUM_KINDS, parse_cidr_group, parse_cilium_policy
 from netpol.sources.calico import CalicoObjects, CalicoReader
+from netpol.sources.cilium import CILIUM_KINDS, parse_cidr_group, parse_cilium_policy
 from netpol.sources.helm import without_passing_hooks
 from netpol.sources.manifests import (
     Inputs,

@@ -20,7 +20,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, cast
 
-from netpol.calico_selectors import (
+from netpol.errors import Diagnostic, InputError, Location
+from netpol.model import DIRECTIONS, Direction, IPBlockPeer, IPNetwork, NetworkPolicy, PolicyType, Rule
+from netpol.model.calico_selectors import (
     ALL,
     CalicoSelectorError,
     Compare,
@@ -30,11 +32,9 @@ from netpol.calico_selectors import (
     Not,
     conjunction,
 )
-from netpol.calico_selectors import parse as parse_selector_expression
-from netpol.errors import Diagnostic, InputError, Location
-from netpol.model import DIRECTIONS, Direction, IPBlockPeer, IPNetwork, NetworkPolicy, PolicyType, Rule
-from netpol.portsets import MAX_PORT
-from netpol.selectors import DNS_LABEL, LabelSelector, Requirement
+from netpol.model.calico_selectors import parse as parse_selector_expression
+from netpol.model.portsets import MAX_PORT
+from netpol.model.selectors import DNS_LABEL, LabelSelector, Requirement
 from netpol.sources.parse import (
     Field,
     cluster_object_name,

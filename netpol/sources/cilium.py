@@ -1,5 +1,5 @@
 """Validate CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy (cilium.io/v2) and CiliumCIDRGroup
-(cilium.io/v2, v2alpha1), and convert them into netpol.cilium's model.
+(cilium.io/v2, v2alpha1), and convert them into netpol.model.cilium's model.
 
 Two kinds of error, each one line naming file, document, object and field: what the API server refuses
 (the CRD schema: required fields, enums, one-of rules, patterns, item limits, unknown fields under strict
@@ -15,7 +15,9 @@ import re
 from collections.abc import Callable
 from typing import Literal, NoReturn, cast
 
-from netpol.cilium import (
+from netpol.errors import Diagnostic
+from netpol.model import Direction, IPNetwork
+from netpol.model.cilium import (
     ANY_SOURCE,
     CCNP_KIND,
     CIDR_GROUP_KIND,
@@ -38,9 +40,7 @@ from netpol.cilium import (
     PortRule,
     ServicePeer,
 )
-from netpol.errors import Diagnostic
-from netpol.model import Direction, IPNetwork
-from netpol.selectors import DNS_SUBDOMAIN, LabelSelector, valid_label_key
+from netpol.model.selectors import DNS_SUBDOMAIN, LabelSelector, valid_label_key
 from netpol.sources.parse import (
     Field,
     cluster_object_name,

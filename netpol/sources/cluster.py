@@ -27,8 +27,8 @@ from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError,
 from urllib3.response import HTTPResponse
 
 from netpol.bulk import paused_gc
-from netpol.cilium import CIDR_GROUP_KIND, CILIUM_V2ALPHA1
 from netpol.errors import Diagnostic, Location, NetpolError
+from netpol.model.cilium import CIDR_GROUP_KIND, CILIUM_V2ALPHA1
 from netpol.sources import LoadResult, assemble
 from netpol.sources.cilium import CILIUM_KINDS
 from netpol.sources.manifests import RawObject, located

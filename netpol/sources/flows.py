@@ -21,7 +21,7 @@ from typing import IO, Any, Literal
 
 from netpol.errors import InputError, Location, clipped
 from netpol.model import IPAddress
-from netpol.portsets import PROTOCOLS, Protocol
+from netpol.model.portsets import PROTOCOLS, Protocol
 
 Observed = Literal["allowed", "denied"] | None
 FlowFormat = Literal["hubble", "calico", "kube-network-policies", "csv"]

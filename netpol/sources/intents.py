@@ -1,4 +1,4 @@
-"""Read intent files (docs/intent.md) into netpol.intent values, strictly.
+"""Read intent files (docs/intent.md) into netpol.model.intent values, strictly.
 
 Every mistake names the file, the expectation's line and the field: an
 intent file that silently means less than it says is a test that cannot fail.
@@ -12,7 +12,8 @@ from typing import Any
 import yaml
 
 from netpol.errors import InputError, Location
-from netpol.intent import (
+from netpol.model import SERVICE_REF, ip_network
+from netpol.model.intent import (
     INTENT_API_VERSION,
     INTENT_KIND,
     Expect,
@@ -22,9 +23,8 @@ from netpol.intent import (
     PortSpec,
     Selection,
 )
-from netpol.model import SERVICE_REF, ip_network
-from netpol.portsets import ALL_PROTOCOLS, MAX_ICMP, MAX_PORT, MIN_PORT, Protocol, icmp_value, is_icmp
-from netpol.selectors import EVERYTHING, parse_scope, valid_namespace_name
+from netpol.model.portsets import ALL_PROTOCOLS, MAX_ICMP, MAX_PORT, MIN_PORT, Protocol, icmp_value, is_icmp
+from netpol.model.selectors import EVERYTHING, parse_scope, valid_namespace_name
 from netpol.sources.manifests import decode_documents, read_text
 from netpol.sources.parse import Field, parse_labels, parse_protocol, parse_selector, port_name
 

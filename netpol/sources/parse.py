@@ -34,12 +34,12 @@ from netpol.model import (
     Service,
     ServicePort,
 )
-from netpol.portsets import MAX_PORT, MIN_PORT, PROTOCOLS, Protocol
-from netpol.selectors import DNS_LABEL as _DNS_LABEL
-from netpol.selectors import DNS_SUBDOMAIN as _DNS_SUBDOMAIN
-from netpol.selectors import OPERATORS, LabelSelector, Requirement, requirement
-from netpol.selectors import valid_label_key as _valid_label_key
-from netpol.selectors import valid_label_value as _valid_label_value
+from netpol.model.portsets import MAX_PORT, MIN_PORT, PROTOCOLS, Protocol
+from netpol.model.selectors import DNS_LABEL as _DNS_LABEL
+from netpol.model.selectors import DNS_SUBDOMAIN as _DNS_SUBDOMAIN
+from netpol.model.selectors import OPERATORS, LabelSelector, Requirement, requirement
+from netpol.model.selectors import valid_label_key as _valid_label_key
+from netpol.model.selectors import valid_label_value as _valid_label_value
 
 DEFAULT_NAMESPACE = NamespaceName("default")
 

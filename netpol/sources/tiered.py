@@ -30,7 +30,7 @@ from netpol.model import (
     TierSelector,
     ip_address,
 )
-from netpol.portsets import Protocol
+from netpol.model.portsets import Protocol
 from netpol.sources.parse import (
     Field,
     cluster_object_name,

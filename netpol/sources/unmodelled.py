@@ -126,7 +126,7 @@ class Unmodelled:
 
     def refusal(self, profile: str = "generic") -> UnmodelledError:
         """The error of a command that states reachability: what it cannot see, and how to answer anyway.
-        Under a plugin's profile (netpol/profiles.py) its own kinds are not evaluated either, and it says so."""
+        Under a plugin's profile (policies/profiles.py) its own kinds are not evaluated either, and it says so."""
         own = sorted({entry.product for o in self.objects if (entry := enforcing(o.kind, o.api_version))
                       and entry.product.lower() == profile})
         under = (f" The {profile} profile answers the questions the NetworkPolicy API leaves open as {own[0]} "

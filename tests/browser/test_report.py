@@ -17,11 +17,11 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
+from netpol.analyses.connectivity import Units
+from netpol.analyses.query import Analyzer
+from netpol.analyses.report import DIFF_SCOPE, REPORT_SCOPE, build_report
+from netpol.analyses.verdicts import Endpoint
 from netpol.cli import app
-from netpol.connectivity import Units
-from netpol.query import Analyzer
-from netpol.report import DIFF_SCOPE, REPORT_SCOPE, build_report
-from netpol.verdicts import Endpoint
 from tests.builders import FIXTURES, fixture
 from tests.property.test_surfaces import in_addresses
 

@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from netpol import cli
+from netpol.analyses.query import Analyzer
 from netpol.errors import QueryError
-from netpol.query import Analyzer
 from netpol.render import matrix as render_matrix
 from tests.builders import FIXTURES
 

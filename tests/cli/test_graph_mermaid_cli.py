@@ -7,8 +7,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from netpol.analyses.query import Analyzer
 from netpol.cli import app
-from netpol.query import Analyzer
 from netpol.render.graph import diagram_mermaid
 from tests.builders import FIXTURES, fixture
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from netpol.analyses.lint import RULES
 from netpol.cli import app
-from netpol.lint import RULES
 
 runner = CliRunner()
 SHOP = """\
@@ -139,7 +139,7 @@ def test_graph_without_ignored_objects_has_no_such_row(tmp_path: Path) -> None:
 
 
 def test_lint_names_policy_kinds_a_live_read_could_not_list() -> None:
-    from netpol.lint import lint
+    from netpol.analyses.lint import lint
     from netpol.model import Cluster
     from netpol.sources.unmodelled import Unmodelled
 

@@ -10,8 +10,8 @@ import jsonschema
 import pytest
 from typer.testing import CliRunner
 
+from netpol.analyses.lint import RULES
 from netpol.cli import app
-from netpol.lint import RULES
 from tests.builders import FIXTURES
 
 runner = CliRunner()

@@ -9,7 +9,8 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from netpol import cli, connectivity
+from netpol import cli
+from netpol.analyses import connectivity
 from tests.unit.test_listing import namespace_keys
 
 LINES = [

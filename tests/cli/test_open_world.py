@@ -9,8 +9,8 @@ from pathlib import Path
 import yaml
 from typer.testing import CliRunner
 
+from netpol.analyses.connectivity import INPUT_ONLY_NOTE
 from netpol.cli import app
-from netpol.connectivity import INPUT_ONLY_NOTE
 from tests.builders import labels, namespace, pod, policy
 
 runner = CliRunner()
@@ -90,10 +90,10 @@ def test_input_only_answers_for_the_input_alone_and_says_so(tmp_path: Path) -> N
 
 
 def test_too_many_possible_pods_is_said_never_a_fallback(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import netpol.query
-    from netpol.regions import regions
+    import netpol.analyses.query
+    from netpol.analyses.regions import regions
 
-    monkeypatch.setattr(netpol.query, "regions",
+    monkeypatch.setattr(netpol.analyses.query, "regions",
                         lambda cluster, scopes=(), **kw: regions(cluster, scopes, limit=1, **kw))
     manifests = bank(tmp_path, {"namespaceSelector": {}})
     for command in (["list"], ["exposure", "bank/vault"]):
@@ -156,10 +156,10 @@ def test_json_carries_port_ranges_and_address_ranges(tmp_path: Path) -> None:
 
 
 def test_graph_with_too_many_possible_pods_is_of_the_input_and_says_so(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    import netpol.query
-    from netpol.regions import regions
+    import netpol.analyses.query
+    from netpol.analyses.regions import regions
 
-    monkeypatch.setattr(netpol.query, "regions",
+    monkeypatch.setattr(netpol.analyses.query, "regions",
                         lambda cluster, scopes=(), **kw: regions(cluster, scopes, limit=1, **kw))
     r = runner.invoke(app, ["graph", "-f", bank(tmp_path, {"namespaceSelector": {}})])
     assert r.exit_code == 0

@@ -36,7 +36,7 @@ OBJECTS = [
 CILIUM = "2 CiliumNetworkPolicy (cilium.io/v2): shop/db-only-api, shop/web, not evaluated by netpol"
 ISTIO = "1 AuthorizationPolicy (security.istio.io/v1): shop/deny, not evaluated by netpol"
 ASSUMED = [f"ignored (--ignore-unmodelled): {line}; they may allow or deny this traffic" for line in (ISTIO, CILIUM)]
-# The CiliumNetworkPolicies make the input Cilium's (netpol/profiles.py), whose own kinds are not evaluated yet.
+# The CiliumNetworkPolicies make the input Cilium's (netpol/policies/profiles.py), whose own kinds are not evaluated yet.
 REFUSAL = (f"netpol: error: the answer cannot see everything that allows or denies traffic here: {ISTIO}; {CILIUM}. "
            "The cilium profile answers the questions the NetworkPolicy API leaves open as Cilium does, but does not "
            "evaluate Cilium's own policy kinds yet. netpol does not answer as if they were absent; pass --ignore-unmodelled to answer without them (every "

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from netpol.diagram import Diagram, NamespaceBox
-from netpol.diff import Change, ReachabilityDiff, diff, possible_diff
-from netpol.portsets import ALL_PORTS, NO_PORTS
+from netpol.analyses.diagram import Diagram, NamespaceBox
+from netpol.analyses.diff import Change, ReachabilityDiff, diff, possible_diff
+from netpol.model.portsets import ALL_PORTS, NO_PORTS
 from netpol.render.diff import diff_mermaid
 from netpol.render.graph import _mermaid_id, diagram_mermaid
 from tests.builders import POLICY_ONLY, analyzer, fixture, namespace, pod, policy, scenario_dirs

@@ -6,7 +6,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from netpol.portsets import icmp_value
+from netpol.model.portsets import icmp_value
 
 NAMESPACES = ["a", "b", "c"]
 LABEL_VALUES = {"app": ["p", "q", "r"], "tier": ["f", "b"], "team": ["x", "y"]}

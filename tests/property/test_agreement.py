@@ -11,7 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from netpol import Analyzer, load_objects, reference_allowed
-from netpol.diagram import ANY_POD, ANY_UNRESTRICTED_POD
+from netpol.analyses.diagram import ANY_POD, ANY_UNRESTRICTED_POD
 from netpol.model import Cluster, Dataplane
 from tests.property.strategies import EXTERNAL, ICMP_PROBES, PROBES, cluster, label_map, tiered_cluster
 
@@ -33,7 +33,7 @@ def test_engine_agrees_with_reference(clusters: Any, data: st.DataObject) -> Non
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_engine_agrees_with_reference_per_dataplane(dataplane: Dataplane, data: st.DataObject) -> None:
-    """The same under the plugins' answers (netpol/profiles.py): an ipBlock that matches no pod or node
+    """The same under the plugins' answers (netpol/policies/profiles.py): an ipBlock that matches no pod or node
     address, and egress to a pod's own node that its policies decide."""
     c = load_objects(data.draw(cluster())).cluster
     _agrees(replace(c, dataplane=dataplane))
@@ -214,7 +214,7 @@ POLICY_KINDS = ("NetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPoli
 @given(data=st.data())
 def test_diff_reports_exactly_the_changed_pod_pairs(clusters: Any, data: st.DataObject) -> None:
     """Same pods, policies from another random cluster: the diff is the difference of the two matrices."""
-    from netpol.diff import diff
+    from netpol.analyses.diff import diff
 
     base_objects, other = data.draw(clusters), data.draw(clusters)
     pods_and_namespaces = [o for o in base_objects if o["kind"] not in POLICY_KINDS]
@@ -266,10 +266,10 @@ def _edited(draw: st.DrawFn, clusters: Any) -> tuple[list[dict[str, Any]], list[
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_rows_and_columns_are_the_class_graph(clusters: Any, data: st.DataObject) -> None:
-    """Every class's row and column, built from its own rules and the inverted index (netpol.slices),
+    """Every class's row and column, built from its own rules and the inverted index (netpol.engine.slices),
     has the class graph's ports on every edge (the graph agrees with the reference above)."""
-    from netpol.portsets import NO_PORTS
-    from netpol.slices import PortCodes, Slices
+    from netpol.engine.slices import PortCodes, Slices
+    from netpol.model.portsets import NO_PORTS
 
     engine = Analyzer(load_objects(data.draw(clusters)).cluster).engine
     codes = PortCodes.common(engine)
@@ -291,9 +291,9 @@ def test_rows_and_columns_are_the_class_graph(clusters: Any, data: st.DataObject
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_diff_of_a_few_edits_is_the_pairwise_comparison(clusters: Any, data: st.DataObject) -> None:
-    """Only the edited rows and columns are computed (netpol.slices): the changes are still exactly
+    """Only the edited rows and columns are computed (netpol.engine.slices): the changes are still exactly
     those that comparing every pod pair, and every pod with every outside node, finds."""
-    from netpol.diff import diff
+    from netpol.analyses.diff import diff
 
     base_objects, head_objects = data.draw(_edited(clusters))
     base, head = Analyzer(load_objects(base_objects).cluster), Analyzer(load_objects(head_objects).cluster)
@@ -304,8 +304,8 @@ def test_diff_of_a_few_edits_is_the_pairwise_comparison(clusters: Any, data: st.
 def _pairwise(base: Analyzer, head: Analyzer) -> set[tuple[str, str, str, str]]:
     """The diff the slow way: every pair of pods through each version's class graph, and each pod with
     every range of outside addresses that both versions' blocks cut, range by range."""
-    from netpol.connectivity import address_phrase
-    from netpol.portsets import NO_PORTS
+    from netpol.analyses.connectivity import address_phrase
+    from netpol.model.portsets import NO_PORTS
 
     sides = (base.engine, head.engine)
     keys = sorted(set(sides[0].class_of) | set(sides[1].class_of))
@@ -364,9 +364,9 @@ def test_classes_reaching_a_target_agree_with_reference(clusters: Any, data: st.
 def test_only_expectations_checked_per_class_find_every_allowed_other_pod(clusters: Any, data: st.DataObject) -> None:
     """`only` checks the pods it does not list per class, evaluating only the classes the destination's
     ingress could admit; it must find exactly the pods a pod-by-pod check finds."""
-    from netpol.check import _Covered, _others
-    from netpol.portsets import PortSet
-    from netpol.verdicts import Endpoint
+    from netpol.analyses.check import _Covered, _others
+    from netpol.analyses.verdicts import Endpoint
+    from netpol.model.portsets import PortSet
 
     c = load_objects(data.draw(clusters)).cluster
     if not c.pods:

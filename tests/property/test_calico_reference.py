@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from netpol import load_objects, reference_allowed
-from netpol.calico_selectors import parse
-from netpol.profiles import apply
-from netpol.reference_calico import calico_allowed
+from netpol.model.calico_selectors import parse
+from netpol.policies.profiles import apply
+from netpol.reference.calico import calico_allowed
 from tests.property.strategies import EXTERNAL, PROBES, cluster, tiered_cluster
 
 KEYS = ["app", "in", "contains", "not", "a.b/c-d_e"]

@@ -1,4 +1,4 @@
-"""The engine under the cilium profile and the Cilium reference evaluator (netpol/reference_cilium.py, written from
+"""The engine under the cilium profile and the Cilium reference evaluator (netpol/reference/cilium.py, written from
 the brief) agree on random NetworkPolicy clusters: every pod pair and probe, and every outside address.
 
 The engine does not evaluate CiliumNetworkPolicy yet, so these clusters hold NetworkPolicies only; what the
@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from netpol import Analyzer, load_objects
-from netpol.profiles import apply
-from netpol.reference_cilium import cilium_allowed
+from netpol.policies.profiles import apply
+from netpol.reference.cilium import cilium_allowed
 from tests.builders import pod, policy
 from tests.property.strategies import EXTERNAL, PROBES, cluster
 

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from netpol import InputError, load_objects
-from netpol.reference_cilium import cilium_allowed
+from netpol.reference.cilium import cilium_allowed
 from tests.builders import pod
 from tests.property.test_fuzz_loader import mutate, values
 

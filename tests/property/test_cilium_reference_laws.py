@@ -11,9 +11,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from netpol.cilium import CiliumOptions
 from netpol.model import Cluster
-from netpol.reference_cilium import cilium_allowed
+from netpol.model.cilium import CiliumOptions
+from netpol.reference.cilium import cilium_allowed
 from netpol.sources import load_objects
 from tests.property.strategies import EXTERNAL, cluster
 from tests.property.strategies_cilium import cilium_policies, cilium_policy

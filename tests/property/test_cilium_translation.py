@@ -1,5 +1,5 @@
 """A NetworkPolicy and the CiliumNetworkPolicy written to say the same give one truth table under Cilium (the
-reference evaluator, netpol/reference_cilium.py): on random clusters, and on every scenario of the course.
+reference evaluator, netpol/reference/cilium.py): on random clusters, and on every scenario of the course.
 
 The rewrite follows brief §6.1 (how the agent itself translates a NetworkPolicy): the podSelector becomes the
 endpointSelector; each peer one entry (podSelector -> fromEndpoints, namespaceSelector -> namespace-label
@@ -17,8 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from netpol.model import Cluster, Direction, IPBlockPeer, NetworkPolicy, PolicyPort, Rule
-from netpol.reference_cilium import cilium_allowed
-from netpol.selectors import LabelSelector
+from netpol.model.selectors import LabelSelector
+from netpol.reference.cilium import cilium_allowed
 from netpol.sources import load_manifests, load_objects
 from tests.builders import scenario_dirs
 from tests.property.strategies import PROBES, cluster

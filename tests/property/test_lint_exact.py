@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from netpol import load_objects, reference_allowed
-from netpol.lint import lint
+from netpol.analyses.lint import lint
 from tests.property.strategies import EXTERNAL, PROBES, cluster, tiered_cluster
 
 REMOVABLE = ("NP110", "NP114", "NP201", "NP205", "NP206")

@@ -3,7 +3,7 @@ the fold is held to the pair-by-pair answer: every ordered pair of endpoints ask
 (`Units.link` with no ports given), folded as `netpol list` folded links before: per source, destinations on
 the same port text; then sources with the same destinations and port text, ordered by their first source.
 
-Both paths of a row are checked: the class rows of netpol.matrix (FEW lowered), and the pairs one by one
+Both paths of a row are checked: the class rows of netpol.analyses.matrix (FEW lowered), and the pairs one by one
 (FEW raised).
 """
 
@@ -15,8 +15,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from netpol import connectivity, load_objects
-from netpol.connectivity import Connection, Link, Listing, Unit, Units
+from netpol import load_objects
+from netpol.analyses import connectivity
+from netpol.analyses.connectivity import Connection, Link, Listing, Unit, Units
 from tests.property.strategies import PROBES, cluster, tiered_cluster
 
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])

@@ -14,10 +14,10 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from netpol import Analyzer, load_objects, reference_allowed
-from netpol.diff import ReachabilityDiff, _Delta, _focus, _grafted, _reach, _scoped, diff, possible_diff
+from netpol.analyses.diff import ReachabilityDiff, _Delta, _focus, _grafted, _reach, _scoped, diff, possible_diff
+from netpol.analyses.regions import RegionSet, regions
 from netpol.model import Cluster, IPAddress
-from netpol.portsets import PortSet
-from netpol.regions import RegionSet, regions
+from netpol.model.portsets import PortSet
 from tests.property.strategies import EXTERNAL, PROBES, cluster, tiered_cluster
 
 POLICY_KINDS = ("Namespace", "NetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy",
@@ -204,8 +204,8 @@ def test_outside_changes_are_exactly_the_reference_differences(clusters: Any, da
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_the_namespaces_a_change_reaches_are_enough(clusters: Any, data: st.DataObject) -> None:
-    """Possible pods are made only for the namespaces a change reaches (netpol.diff._reach), cut exactly only
-    in those of the changed policies and pods (netpol.diff._focus), with pods or without. Every change
+    """Possible pods are made only for the namespaces a change reaches (netpol.analyses.diff._reach), cut exactly only
+    in those of the changed policies and pods (netpol.analyses.diff._focus), with pods or without. Every change
     between two pods of the full regions (every namespace cut by every selector) is the change of the pair
     of restricted regions (or real pods) they fall in, and the other way round."""
     base, head = _versions(data, clusters)

@@ -12,9 +12,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from netpol import Analyzer, load_objects, reference_allowed
+from netpol.analyses.regions import regions
 from netpol.model import Cluster, Pod
-from netpol.portsets import PROTOCOLS, PortSet
-from netpol.regions import regions
+from netpol.model.portsets import PROTOCOLS, PortSet
 from tests.property.strategies import EXTERNAL, LABEL_VALUES, NAMESPACES, PROBES, cluster, tiered_cluster
 
 POLICIES_ONLY = ("Namespace", "NetworkPolicy", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy",

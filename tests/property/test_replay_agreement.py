@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from netpol import load_objects, reference_allowed
-from netpol.query import Analyzer
-from netpol.replay import replay
+from netpol.analyses.query import Analyzer
+from netpol.analyses.replay import replay
 from netpol.sources.flows import Flow, FlowEndpoint
 from tests.property.strategies import PROBES, cluster, tiered_cluster
 

@@ -29,11 +29,11 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from netpol import Analyzer, load_objects
+from netpol.analyses.diagram import ANY_POD, ANY_UNRESTRICTED_POD
+from netpol.analyses.verdicts import Endpoint
 from netpol.cli import app
-from netpol.diagram import ANY_POD, ANY_UNRESTRICTED_POD
 from netpol.model import Cluster
-from netpol.portsets import NO_PORTS
-from netpol.verdicts import Endpoint
+from netpol.model.portsets import NO_PORTS
 from tests.property.strategies import EXTERNAL, PROBES, cluster, tiered_cluster
 
 # every ipBlock the strategies draw is IPv4: an IPv6 probe is in none, and every surface must still answer for it
@@ -270,7 +270,7 @@ def test_graph_anchors_stand_for_the_possible_pods_too(clusters: Any, data: st.D
     anchor names (same ports); and when every pod of a namespace, of the input or possible, opens the same
     ports to a pod, its possible pods are drawn as sources of that pod (as `list` names them), also when the
     input holds one pod there. `members` checked the input's pods."""
-    from netpol.diagram import _egress_restricted
+    from netpol.analyses.diagram import _egress_restricted
 
     objects, a = random_cluster(data, clusters)
     b = Analyzer.with_possible(a.cluster)

@@ -10,7 +10,7 @@ import pytest
 
 from netpol import load_manifests
 from netpol.model import ip_address
-from netpol.reference_calico import calico_allowed
+from netpol.reference.calico import calico_allowed
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "calico"
 

@@ -1,4 +1,4 @@
-"""The Cilium reference evaluator (netpol/reference_cilium.py) against truth tables written by hand from the
+"""The Cilium reference evaluator (netpol/reference/cilium.py) against truth tables written by hand from the
 semantics brief (shared/reference/cilium-policies.md, § cited per scenario) and the docs examples it quotes."""
 
 from __future__ import annotations
@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from netpol.cilium import CiliumOptions
 from netpol.model import Cluster, Pod
-from netpol.reference_cilium import cilium_allowed
+from netpol.model.cilium import CiliumOptions
+from netpol.reference.cilium import cilium_allowed
 from netpol.sources import load_objects
 from tests.builders import labels, namespace, pod, policy
 from tests.unit import test_dataplane as dataplane

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from netpol import reference_allowed
-from netpol.portsets import PortSet, icmp_value
+from netpol.model.portsets import PortSet, icmp_value
 from tests.builders import analyzer, labels, namespace, pod, policy
 
 ECHO = icmp_value(8, 0)

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from netpol import load_manifests
-from netpol.lint import RULES, lint
+from netpol.analyses.lint import RULES, lint
 from netpol.sources.positions import Positions
 
 NS = "apiVersion: v1\nkind: Namespace\nmetadata: {name: %s, labels: {team: %s}}\n"
@@ -393,8 +393,8 @@ def test_a_tiered_deny_all_is_a_default_deny(tiered: str, expected: set[tuple[st
 
 
 def test_np212_past_its_work_bound_stops_and_says_so(tmp_path: Path) -> None:
+    from netpol.analyses.lint.cluster import one_sided
     from netpol.engine import Engine
-    from netpol.lint.cluster import one_sided
 
     path = tmp_path / "input.yaml"
     path.write_text(docs(WEB, pod("db-1", app="db"), pod("api-1", app="api"), DB_ONLY_FROM_API, WEB_TO_DB))

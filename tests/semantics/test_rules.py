@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from netpol import reference_allowed
-from netpol.query import endpoint_key
+from netpol.analyses.query import endpoint_key
 from tests.builders import analyzer, labels, namespace, pod, policy, workload
 
 Check = tuple[str, str, int, str, bool]  # src, dst, port, protocol, allowed

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from netpol.calico_selectors import (
+from netpol.model.calico_selectors import (
     MAX_LENGTH,
     MAX_NESTING,
     And,

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from netpol import InputError, load_manifests, load_objects
-from netpol.calico_selectors import ALL, Compare, Has, InSet, parse
+from netpol.model.calico_selectors import ALL, Compare, Has, InSet, parse
 from netpol.sources.calico import (
     CalicoPolicy,
     CalicoPort,

@@ -11,8 +11,17 @@ import pytest
 import yaml
 
 from netpol import InputError, load_manifests
-from netpol.cilium import CIDRGroup, CIDRPeer, CiliumEntry, CiliumPeer, CiliumPort, ICMPType, PortRule, ServicePeer
-from netpol.selectors import LabelSelector, requirement
+from netpol.model.cilium import (
+    CIDRGroup,
+    CIDRPeer,
+    CiliumEntry,
+    CiliumPeer,
+    CiliumPort,
+    ICMPType,
+    PortRule,
+    ServicePeer,
+)
+from netpol.model.selectors import LabelSelector, requirement
 from netpol.sources import load_objects
 
 REFUSED = "Cilium would not enforce this policy: "

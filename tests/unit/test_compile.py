@@ -1,7 +1,7 @@
 from __future__ import annotations
 
-from netpol.compile import policy_ports, resolve_ports
 from netpol.model import ContainerPort, PolicyPort
+from netpol.policies.networkpolicy import policy_ports, resolve_ports
 
 
 def test_no_ports_means_every_port() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from netpol.diagram import Diagram
+from netpol.analyses.diagram import Diagram
 from netpol.errors import QueryError
 from netpol.render.graph import diagram_dot
 from tests.builders import analyzer, fixture, labels, namespace, pod, policy, workload
@@ -241,7 +241,7 @@ def test_anchors_mean_every_pod_that_could_exist() -> None:
     """With the possible pods, "any pod (any namespace)" is drawn only where every pod that could exist has
     the edge: a rule for db's own namespace is "any pod in shop", one for every namespace is "any pod"; on
     the input alone the anchors stand for the input's pods (and are labelled so)."""
-    from netpol.query import Analyzer
+    from netpol.analyses.query import Analyzer
 
     def shop(peer: dict) -> tuple[dict, ...]:  # type: ignore[type-arg]
         return (namespace("shop"), pod("web", "shop", {"app": "web"}), pod("api", "shop", {"app": "api"}),
@@ -269,7 +269,7 @@ def test_possible_pods_alone_are_drawn_as_their_anchor() -> None:
     """A namespace whose input has one pod still has every pod that could exist in it: when those (not a pod
     of the input) are the only sources of an edge, it is drawn from "any pod in NS", or from "any pod" when
     every pod that could exist has it; on the input alone, the one pod's own traffic is not drawn."""
-    from netpol.query import Analyzer
+    from netpol.analyses.query import Analyzer
 
     web = (pod("web", "shop", {"app": "web"}), policy("web", "shop", labels(app="web"), ingress=[
         {"from": [{"podSelector": {}}], "ports": [{"port": 80}]}], egress=[{}]))

@@ -8,8 +8,8 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from netpol import load_objects
-from netpol.diff import Change, ReachabilityDiff, diff, possible_diff
-from netpol.portsets import ALL_PORTS, NO_PORTS
+from netpol.analyses.diff import Change, ReachabilityDiff, diff, possible_diff
+from netpol.model.portsets import ALL_PORTS, NO_PORTS
 from netpol.render.diff import diff_json, diff_markdown, diff_text
 from netpol.render.markdown import md_code, md_text
 from tests.builders import analyzer, labels, namespace, pod, policy
@@ -126,7 +126,7 @@ def test_json_is_what_json_dumps_writes_for_any_name(names: list[str]) -> None:
 
 
 def test_many_port_atoms_compare_as_wide_codes() -> None:
-    """Over 32 port atoms, a (before, after) pair of codes no longer fits one word (netpol.diff._Lines)."""
+    """Over 32 port atoms, a (before, after) pair of codes no longer fits one word (netpol.analyses.diff._Lines)."""
     def web(ports: list[int]) -> tuple:  # type: ignore[type-arg]
         return (*BASE[:4], policy("web", selector=labels(app="web"), ingress=[
             {"from": [{"podSelector": labels(role="a")}], "ports": [{"port": p} for p in ports]}]))

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from netpol.diff import ReachabilityDiff, diff
+from netpol.analyses.diff import ReachabilityDiff, diff
 from netpol.render.diff import DIAGRAM_EDGES, diff_markdown, diff_mermaid, endpoint_class
 from tests.builders import analyzer, labels, namespace, pod, policy
 from tests.unit.test_diff import BASE

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from netpol import load_objects
-from netpol.compile import compile_policies
 from netpol.engine import Engine
+from netpol.policies.networkpolicy import compile_policies
 from tests.builders import labels, namespace, pod, policy
 
 
@@ -102,7 +102,7 @@ def test_allow_graph_external_nodes() -> None:
 def test_bit_matrix_transpose(n: int) -> None:
     import numpy as np
 
-    from netpol.bits import transpose
+    from netpol.engine.bits import transpose
 
     width = (n + 7) // 8
     rng = np.random.default_rng(n)

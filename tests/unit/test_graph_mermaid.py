@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from netpol.diagram import Diagram, NamespaceBox
+from netpol.analyses.diagram import Diagram, NamespaceBox
 from netpol.render.graph import _mermaid_id, _mermaid_text, diagram_dot, diagram_mermaid
 from tests.builders import fixture, scenario_dirs
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from netpol.query import Analyzer
+from netpol.analyses.query import Analyzer
 from netpol.render.graph import GraphvizMissingError, diagram_dot, render_image
 from tests.builders import fixture, scenario_dirs
 

@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 import yaml
 
-from netpol.check import check_expectation, check_intent
+from netpol.analyses.check import check_expectation, check_intent
 from netpol.errors import InputError, QueryError
 from netpol.sources.intents import load_intent_file
 from tests.builders import FIXTURES, analyzer, fixture, labels, namespace, pod, policy, scenario_dirs
@@ -226,10 +226,10 @@ def test_only_denies_every_pod_that_could_exist(tmp_path: Path) -> None:
 def test_too_many_possible_pods_is_an_error_of_the_only_expectations(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Never a quiet fallback to the input's pods: each `only` expectation is an error that says why, and
     the other expectations are still checked; a file whose selections name possible pods cannot run."""
-    import netpol.query
-    from netpol.regions import RegionLimitError, regions
+    import netpol.analyses.query
+    from netpol.analyses.regions import RegionLimitError, regions
 
-    monkeypatch.setattr(netpol.query, "regions",
+    monkeypatch.setattr(netpol.analyses.query, "regions",
                         lambda cluster, scopes=(), **kw: regions(cluster, scopes, limit=1, **kw))
     objects = _vault({"podSelector": {}})
     intent = load_intent_file(write(tmp_path, "- {only: {from: [{namespace: bank}], to: bank/vault}, port: 8443}\n"

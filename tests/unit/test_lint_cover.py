@@ -1,4 +1,4 @@
-"""Exact selector containment (netpol.lint.cover): truth tables, and every pair of small selectors against
+"""Exact selector containment (netpol.analyses.lint.cover): truth tables, and every pair of small selectors against
 brute force over label sets (keys a and b; values x, y, and one value no selector names, which stands for
 every other value)."""
 
@@ -8,8 +8,8 @@ from itertools import combinations, product
 
 import pytest
 
-from netpol.lint.cover import implies, namespace_names
-from netpol.selectors import LabelSelector, parse_selector_text, requirement
+from netpol.analyses.lint.cover import implies, namespace_names
+from netpol.model.selectors import LabelSelector, parse_selector_text, requirement
 
 S = parse_selector_text
 
@@ -72,7 +72,7 @@ def test_namespace_names(selector: str, names: set[str] | None) -> None:
 from typing import Any  # noqa: E402
 
 from netpol import load_objects  # noqa: E402
-from netpol.lint.cover import rule_covers  # noqa: E402
+from netpol.analyses.lint.cover import rule_covers  # noqa: E402
 from tests.builders import namespace, policy  # noqa: E402
 
 WEB = {"podSelector": {"matchLabels": {"app": "web"}}}

@@ -9,8 +9,8 @@ import pytest
 from typer.testing import CliRunner
 
 from netpol import load_manifests
+from netpol.analyses.lint import RULES, lint
 from netpol.cli import app
-from netpol.lint import RULES, lint
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = (ROOT / "docs" / "lint.md").read_text()

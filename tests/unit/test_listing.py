@@ -9,8 +9,9 @@ from typing import Any
 
 import pytest
 
-from netpol import connectivity, load_objects
-from netpol.connectivity import Connection, Listing, Units
+from netpol import load_objects
+from netpol.analyses import connectivity
+from netpol.analyses.connectivity import Connection, Listing, Units
 from netpol.engine import Engine
 from netpol.render.exposure import links_csv, links_json
 from tests.builders import FIXTURES

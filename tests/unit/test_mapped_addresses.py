@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from netpol.check import check_intent
+from netpol.analyses.check import check_intent
 from netpol.cli import app
 from netpol.model import ip_address, ip_network
 from netpol.sources.intents import load_intent_file

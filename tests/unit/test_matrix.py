@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-import netpol.matrix
-from netpol.portsets import MAX_PORT, MIN_PORT
+import netpol.analyses.matrix
+from netpol.model.portsets import MAX_PORT, MIN_PORT
 from tests.builders import fixture, scenario_dirs
 
 SCENARIOS = [p.name for p in scenario_dirs()]
@@ -30,7 +30,7 @@ def test_atom_codes_give_the_pair_by_pair_ports(name: str, protocol: str | None,
     n = len(a.engine.classes)
     got = {(s, d): fast.class_ports(s, d) for s in range(n) for d in range(n)}
     rows = {s: fast.class_row(s).tolist() for s in range(n)}
-    monkeypatch.setattr(netpol.matrix, "ATOM_MATRIX_BUDGET", 0)
+    monkeypatch.setattr(netpol.analyses.matrix, "ATOM_MATRIX_BUDGET", 0)
     slow = a.matrix(protocol=protocol)
     assert slow._atoms is None
     assert got == {(s, d): slow.class_ports(s, d) for s in range(n) for d in range(n)}
@@ -38,7 +38,7 @@ def test_atom_codes_give_the_pair_by_pair_ports(name: str, protocol: str | None,
 
 
 @pytest.mark.parametrize("name", SCENARIOS)
-@pytest.mark.parametrize("budget", [netpol.matrix.ATOM_MATRIX_BUDGET, 0], ids=["atoms", "pairs"])
+@pytest.mark.parametrize("budget", [netpol.analyses.matrix.ATOM_MATRIX_BUDGET, 0], ids=["atoms", "pairs"])
 def test_ports_from_groups_columns_by_their_pair_by_pair_ports(name: str, budget: int,
                                                                monkeypatch: pytest.MonkeyPatch) -> None:
     """Columns are destination classes with repeats and gaps (a listing's endpoints): each group holds the
@@ -46,7 +46,7 @@ def test_ports_from_groups_columns_by_their_pair_by_pair_ports(name: str, budget
     import numpy as np
 
     a = fixture(name)
-    monkeypatch.setattr(netpol.matrix, "ATOM_MATRIX_BUDGET", budget)
+    monkeypatch.setattr(netpol.analyses.matrix, "ATOM_MATRIX_BUDGET", budget)
     m = a.matrix()
     n = len(a.engine.classes)
     columns = np.array([*range(n), *range(0, n, 2)], dtype=np.int64)
@@ -83,7 +83,7 @@ def test_a_replicated_workload_has_a_note_for_its_diagonal() -> None:
 HOSTILE = ["a|b", "x`y", "<img src=x>", "[x](http://e)", "line\nbreak"]
 
 
-def _hostile_matrix(port: int | None) -> netpol.matrix.Matrix:
+def _hostile_matrix(port: int | None) -> netpol.analyses.matrix.Matrix:
     """Pods whose names the loader would refuse (a live or future source may not), and an assumption
     with markup in it: the renderers must show them as text."""
     import dataclasses

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from netpol.portsets import (
+from netpol.model.portsets import (
     ALL_PORTS,
     NO_PORTS,
     PortSet,

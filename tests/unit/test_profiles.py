@@ -1,4 +1,4 @@
-"""Dataplane profiles (netpol/profiles.py): --cni parsing, recognising the plugin an input shows, and what a
+"""Dataplane profiles (netpol/policies/profiles.py): --cni parsing, recognising the plugin an input shows, and what a
 profile does to the input: kinds its plugin does not enforce left out and named, its answers stated."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 
 from netpol import Analyzer, load_objects
 from netpol.model import Dataplane
-from netpol.profiles import CALICO, CILIUM, GENERIC, PROFILES, ProfileError, apply, known, parse, recognise
+from netpol.policies.profiles import CALICO, CILIUM, GENERIC, PROFILES, ProfileError, apply, known, parse, recognise
 from tests.builders import namespace, pod, policy, workload
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "semantics.md"

@@ -6,9 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 from netpol import load_manifests
+from netpol.analyses.query import Analyzer
+from netpol.analyses.regions import regions
 from netpol.progress import listener, report
-from netpol.query import Analyzer
-from netpol.regions import regions
 from tests.unit.test_inputs import POD, write
 from tests.unit.test_render_sources import NP, tool
 

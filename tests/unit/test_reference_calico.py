@@ -9,7 +9,7 @@ import pytest
 
 from netpol import load_objects
 from netpol.model import ip_address
-from netpol.reference_calico import Step, calico_decision
+from netpol.reference.calico import Step, calico_decision
 from tests.builders import namespace, pod, policy
 
 V3 = "projectcalico.org/v3"

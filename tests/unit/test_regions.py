@@ -1,4 +1,4 @@
-"""netpol.regions: cubes, their names, and the limit; netpol.selectors' text syntax for NS{labels}."""
+"""netpol.analyses.regions: cubes, their names, and the limit; netpol.model.selectors' text syntax for NS{labels}."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from netpol import Analyzer, load_objects
-from netpol.regions import OTHER, Atoms, Cube, CubeSet, RegionLimitError, regions
-from netpol.selectors import LabelSelector, Scope, parse_scope, parse_selector_text, requirement
-from netpol.verdicts import Endpoint
+from netpol.analyses.regions import OTHER, Atoms, Cube, CubeSet, RegionLimitError, regions
+from netpol.analyses.verdicts import Endpoint
+from netpol.model.selectors import LabelSelector, Scope, parse_scope, parse_selector_text, requirement
 from tests.builders import labels, namespace, policy
 
 SELECTORS = [parse_selector_text(t) for t in ("app=db", "app in (api,db),tier=web", "!tier", "team", "app notin (x)")]

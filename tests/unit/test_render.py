@@ -90,7 +90,7 @@ def test_a_deny_by_thousands_of_policies_names_a_few_and_counts_the_rest() -> No
 
 
 def test_list_lines_break_at_semicolons_only_for_a_terminal_width() -> None:
-    from netpol.connectivity import Connection
+    from netpol.analyses.connectivity import Connection
     from netpol.render.exposure import list_text
 
     c = Connection(("shop/api", "shop/web", "shop/worker"), ("shop/db", "shop/cache"), "TCP:5432")
@@ -118,8 +118,8 @@ def _md_cells(row: str) -> list[str]:
 def test_exposure_and_list_show_hostile_names_as_text() -> None:
     """Names, rules and notes from the input cannot split a Markdown cell, end the table or inject markup,
     nor break a text line."""
-    from netpol.connectivity import Connection
-    from netpol.exposure import Exposure, Peers
+    from netpol.analyses.connectivity import Connection
+    from netpol.analyses.exposure import Exposure, Peers
     from netpol.render.exposure import exposure_markdown, exposure_text, list_markdown, list_text
 
     peers = Peers(HOSTILE, "TCP:80", ("e|1",), ("i`2",))

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 
 from netpol import load_objects
-from netpol.query import Analyzer
-from netpol.replay import Connection, replay
+from netpol.analyses.query import Analyzer
+from netpol.analyses.replay import Connection, replay
 from netpol.sources.flows import Flow, FlowEndpoint, Observed
 from tests.builders import namespace, pod, workload
 
@@ -169,7 +169,7 @@ def test_calico_prefix_of_input_pods_in_one_class() -> None:
 
 
 def test_base_equal_to_head_changes_nothing() -> None:
-    from netpol.replay import versions
+    from netpol.analyses.replay import versions
 
     cluster = load_objects(OBJECTS).cluster
     head, base = versions(cluster, cluster)
@@ -180,7 +180,7 @@ def test_base_equal_to_head_changes_nothing() -> None:
 
 
 def test_base_without_the_policy_says_newly_denied() -> None:
-    from netpol.replay import versions
+    from netpol.analyses.replay import versions
 
     head_cluster = load_objects(OBJECTS).cluster
     base_cluster = load_objects([o for o in OBJECTS if o["metadata"]["name"] != "web-in"]).cluster
@@ -196,9 +196,8 @@ def test_base_without_the_policy_says_newly_denied() -> None:
     (None, "unknown"),
 ])
 def test_tiered_networks_and_a_pod_without_known_ip(ip: str | None, predicted: str) -> None:
-    from tests.builders import FIXTURES
-
     from netpol import load_manifests
+    from tests.builders import FIXTURES
 
     analyzer = Analyzer.with_possible(load_manifests([str(FIXTURES / "tiered-egress-cidr-v1alpha1")]).cluster)
     gone = ep("slytherin/gone", {"app": "x"}, ip=ip)
@@ -210,7 +209,7 @@ def test_tiered_networks_and_a_pod_without_known_ip(ip: str | None, predicted: s
 
 
 def test_records_and_connections_counted_as_they_stream(analyzer: Analyzer) -> None:
-    from netpol.replay import Replayer
+    from netpol.analyses.replay import Replayer
 
     replayer = Replayer(analyzer)
     replayer.add([flow(ep("a/client"), ep("a/web"), 80, "allowed", n) for n in range(1, 4)]
@@ -222,7 +221,7 @@ def test_connections_merge_by_value_whatever_objects_carry_them(analyzer: Analyz
                                                                 monkeypatch: pytest.MonkeyPatch) -> None:
     """Endpoints are remembered by identity first; equal endpoints in other objects, or after that memory
     starts over, still join their connection."""
-    monkeypatch.setattr("netpol.replay.MAX_BY_ID", 1)
+    monkeypatch.setattr("netpol.analyses.replay.MAX_BY_ID", 1)
     client, web = ep("a/client"), ep("a/web")
     r = replay(analyzer, [flow(client, web, 80, None, 1), flow(ep("a/client"), ep("a/web"), 80, None, 2),
                           flow(client, web, 80, "denied", 3, time="2026-12-01T10:00:01.5Z"),

@@ -1,4 +1,4 @@
-"""The report's data (netpol/report.py) and page (render/report.py), without a browser."""
+"""The report's data (netpol/analyses/report.py) and page (render/report.py), without a browser."""
 
 from __future__ import annotations
 
@@ -10,10 +10,18 @@ from pathlib import Path
 
 import pytest
 
+import netpol.analyses.report
 import netpol.render.report
-import netpol.report
+from netpol.analyses.report import (
+    DIFF_SCOPE,
+    REPORT_SCOPE,
+    build_report,
+    diff_assumptions,
+    diff_verdicts,
+    input_title,
+    port_intervals,
+)
 from netpol.render.report import _page, diff_html, report_html
-from netpol.report import DIFF_SCOPE, REPORT_SCOPE, build_report, diff_assumptions, diff_verdicts, input_title, port_intervals
 from tests.builders import analyzer, fixture, pod, policy, workload
 
 
@@ -46,7 +54,7 @@ def test_explanations_name_the_deciding_policy_and_rule() -> None:
 
 
 def test_many_classes_keep_only_pairs_within_a_namespace(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(netpol.report, "CLASS_LIMIT", 1)
+    monkeypatch.setattr(netpol.analyses.report, "CLASS_LIMIT", 1)
     a = analyzer(pod("a", "x", {"app": "a"}), pod("b", "y", {"app": "b"}),
                  policy("p", "x", {"matchLabels": {"app": "a"}}), policy("q", "y", {"matchLabels": {"app": "b"}}))
     report = build_report(a, None, None)
@@ -85,7 +93,7 @@ def test_embedded_data_cannot_close_its_script_element() -> None:
 
 
 def test_diff_page_explains_both_sides() -> None:
-    from netpol.diff import diff
+    from netpol.analyses.diff import diff
 
     base, head = fixture("deny-all"), fixture("allow-all")
     d = diff(base, head)
@@ -146,8 +154,8 @@ def test_graph_panel_of_a_tiered_input_names_address_sets_with_their_exact_ports
 
 def test_diff_page_colours_each_way_a_change_goes() -> None:
     """Opening (gained) and widening (changed, more ports) had one colour; each way now has its own."""
-    from netpol.diff import Change, ReachabilityDiff
-    from netpol.portsets import NO_PORTS, PortSet
+    from netpol.analyses.diff import Change, ReachabilityDiff
+    from netpol.model.portsets import NO_PORTS, PortSet
 
     def ports(*spec: tuple[str, int, int]) -> PortSet:
         return PortSet.of(list(spec))  # type: ignore[arg-type]
@@ -223,7 +231,7 @@ def test_the_page_lists_every_assumption_near_its_top() -> None:
     for these pods, then the page's scope, each escaped, right after the summary."""
     from dataclasses import replace
 
-    from netpol.query import Analyzer
+    from netpol.analyses.query import Analyzer
 
     base = fixture("limit")
     a = Analyzer(replace(base.cluster, assumptions=("ignored: 1 CiliumNetworkPolicy <b>x</b>",)))
@@ -247,8 +255,8 @@ def test_host_network_pods_are_among_the_page_assumptions() -> None:
 def test_diff_page_says_which_version_makes_an_assumption() -> None:
     from dataclasses import replace
 
-    from netpol.diff import diff
-    from netpol.query import Analyzer
+    from netpol.analyses.diff import diff
+    from netpol.analyses.query import Analyzer
 
     base = fixture("deny-all")
     head = fixture("allow-all")

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from netpol.selectors import EVERYTHING, LabelSelector, requirement
+from netpol.model.selectors import EVERYTHING, LabelSelector, requirement
 
 
 @pytest.mark.parametrize(("op", "values", "labels", "expected"), [

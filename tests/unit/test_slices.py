@@ -1,11 +1,11 @@
-"""One class's row and column of the class matrix, with exact ports (netpol.slices), on small clusters."""
+"""One class's row and column of the class matrix, with exact ports (netpol.engine.slices), on small clusters."""
 
 from __future__ import annotations
 
 import pytest
 
-from netpol.portsets import ALL_PORTS, NO_PORTS, PortSet
-from netpol.slices import PortCodes, Slices
+from netpol.engine.slices import PortCodes, Slices
+from netpol.model.portsets import ALL_PORTS, NO_PORTS, PortSet
 from tests.builders import analyzer, labels, namespace, pod, policy
 
 CLUSTER = (

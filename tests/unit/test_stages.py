@@ -3,24 +3,24 @@
 from __future__ import annotations
 
 from netpol import load_manifests, load_objects
-from netpol.compile import compile_stages
 from netpol.model import IPBlock, ip_network
-from netpol.portsets import ALL_PORTS, PortSet
-from netpol.selectors import LabelSelector
-from netpol.stages import (
+from netpol.model.portsets import ALL_PORTS, PortSet
+from netpol.model.selectors import LabelSelector
+from netpol.policies.networkpolicy import compile_stages
+from netpol.policies.stages import (
     Addresses,
     Everything,
     NamedPort,
     NodePods,
     NodeRule,
     Nodes,
-    PortRange,
     Pods,
+    PortRange,
     Stage,
     StagePolicy,
     StageRule,
 )
-from netpol.walk import Hit, Segment, Step, walk_stages
+from netpol.policies.walk import Hit, Segment, Step, walk_stages
 from tests.builders import labels, namespace, pod, policy
 
 TIERED = """\

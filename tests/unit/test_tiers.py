@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 
 from netpol import InputError, load_manifests, load_objects
-from netpol.portsets import PortSet
+from netpol.model.portsets import PortSet
+from netpol.policies.tiered import TierHit, TierRuleRef, walk
+from netpol.policies.walk import Segment
 from netpol.render.explain import explain_json
-from netpol.tiers import TierHit, TierRuleRef, walk
-from netpol.walk import Segment
 from tests.builders import analyzer, fixture, namespace, pod
 
 V1 = "apiVersion: policy.networking.k8s.io/v1alpha1\n"

@@ -236,7 +236,7 @@ def test_matrix_by_workload_groups_pods_policies_treat_alike() -> None:
 
 
 def test_replicas_of_a_workload_are_distinct_pods_in_matrix_and_intents(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from netpol.check import check_intent
+    from netpol.analyses.check import check_intent
     from netpol.sources.intents import load_intent_file
     from tests.builders import namespace, policy, workload
 

@@ -1,0 +1,666 @@
+"""Semantic diff of reachability between two versions of a cluster's manifests.
+
+Pods are matched by namespace/name and grouped by their (base class, head class): a group's pods behave
+alike in each version. A pair of groups can differ only when the source's egress rules, the
+destination's ingress rules, or the pods themselves differ between the versions, so only those groups'
+rows and columns are computed (netpol.engine.slices), and only pairs that differ are expanded to pods: the cost
+follows what changed, not the cluster's size. A pod on one side only has no class on the other, where it
+has no connections: what an added pod gains and a removed pod loses are changes like any other.
+Outside addresses are compared as address sets: both versions' ipBlocks cut the address space into ranges
+(a common refinement), each range is answered in both versions, and a change is reported per maximal set
+of ranges whose change is alike, so an ipBlock split in two halves is no change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Literal
+
+from netpol.analyses.connectivity import address_phrase, allowing_rules
+from netpol.analyses.query import Analyzer
+from netpol.analyses.regions import RegionLimitError, RegionSet, regions
+from netpol.engine import AddressRange, DirectionResult, Engine, PeerRef, TierPeerMatch
+from netpol.engine.bits import bit_ids, bit_mask
+from netpol.errors import natural_key
+from netpol.model import DIRECTIONS, METADATA_NAME_LABEL, Cluster, Direction, IPAddress, IPBlock, PodPeer
+from netpol.model.portsets import NO_PORTS, PortSet
+from netpol.model.selectors import LabelSelector
+from netpol.policies.tiered import TierHit, TierRuleRef
+
+if TYPE_CHECKING:
+    import numpy as np
+    import numpy.typing as npt
+
+    from netpol.engine.slices import Codes, PortCodes, Slices
+
+ChangeKind = Literal["gained", "lost", "changed"]
+
+
+@dataclass(frozen=True)
+class Change:
+    """Sources whose connections to one destination changed the same way."""
+
+    kind: ChangeKind
+    sources: tuple[str, ...]
+    destination: str
+    before: PortSet
+    after: PortSet
+    # For possible pods (netpol.analyses.regions): the named ports each side allows, and the rules that decide.
+    named_before: tuple[str, ...] = ()
+    named_after: tuple[str, ...] = ()
+    because: tuple[str, ...] = ()
+    # An outside endpoint among the sources or as the destination: its addresses, as (first, last) ranges.
+    source_addresses: tuple[tuple[IPAddress, IPAddress], ...] = ()
+    destination_addresses: tuple[tuple[IPAddress, IPAddress], ...] = ()
+
+
+@dataclass(frozen=True)
+class Ambiguity:
+    """Sources whose connection to one destination is ambiguous on other ports than before: Admin
+    policies of one priority that decide it differently, whose order the API leaves undefined
+    (`before`, `after`: the ports each version leaves to the plugin; `ties`: which policies tie)."""
+
+    sources: tuple[str, ...]
+    destination: str
+    before: PortSet
+    after: PortSet
+    ties: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ReachabilityDiff:
+    changes: tuple[Change, ...]
+    added_pods: tuple[str, ...]
+    removed_pods: tuple[str, ...]
+    assumptions: tuple[str, ...] = ()  # what the answer took (possible pods, or what it left out)
+    pairs: bool = True  # each source of a change is one pair; False: sources are phrases for possible pods
+    ambiguities: tuple[Ambiguity, ...] = ()
+
+    @property
+    def changed(self) -> bool:
+        return bool(self.changes or self.added_pods or self.removed_pods or self.ambiguities)
+
+    def count(self, kind: ChangeKind) -> int:
+        """Changes of one kind: (source, destination) pairs, or lines when sources are phrases."""
+        return sum(len(c.sources) if self.pairs else 1 for c in self.changes if c.kind == kind)
+
+
+def diff(base: Analyzer, head: Analyzer, delta: _Delta | None = None) -> ReachabilityDiff:
+    """Only the rows and columns of groups that may have changed are computed (netpol.engine.slices): a pair
+    whose source's egress rules, destination's ingress rules and both pods are the same in both
+    versions has the same ports in both. `delta`: what differs, when the caller has compared already."""
+    import numpy as np
+
+    from netpol.engine.slices import PortCodes, Slices
+
+    before, after = base.engine, head.engine
+    old, new = set(before.class_of), set(after.class_of)
+    keys = sorted(old | new, key=natural_key)  # a key's index is its rank in the output's order
+    index: dict[tuple[int | None, int | None], int] = {}
+    members: list[list[int]] = []
+    group_of = np.empty(len(keys), dtype=np.int64)  # per rank, its group
+    for rank, key in enumerate(keys):
+        g = group_of[rank] = index.setdefault((before.class_of.get(key), after.class_of.get(key)), len(index))
+        if g == len(members):
+            members.append([])
+        members[g].append(rank)
+    pairs = list(index)
+    pods = [[keys[r] for r in m] for m in members]
+    to_class = [np.array([-1 if p[i] is None else p[i] for p in pairs], dtype=np.int64) for i in (0, 1)]
+    rows, columns = _dirty(base, head, pairs, pods, to_class, delta or _Delta.of(base.cluster, head.cluster))
+    codes = PortCodes.common(before, after)
+    sides = [Slices(engine, codes, _classes(pairs, rows, i), _classes(pairs, columns, i))
+             for i, engine in enumerate((before, after))]
+    lines = _Lines(pairs, to_class, codes, *sides)
+    between: dict[tuple[int, PortSet, PortSet], set[int]] = {}  # (destination group, ports) -> source groups
+    for g in rows:
+        for b, a, destinations in lines.changed(g, column=False):
+            for h in destinations:
+                between.setdefault((h, b, a), set()).add(g)
+    for h in columns:
+        for b, a, senders in lines.changed(h, column=True):
+            between.setdefault((h, b, a), set()).update(senders)
+    replicated = {p.key for c in (base.cluster, head.cluster) for p in c.pods if not p.is_one_pod}
+    found = _expand(between, members, group_of, keys, replicated)
+    addresses = _AddressSets(before, after)
+    for change, ends in addresses.changes(pairs, sorted(set(rows) | set(columns)), pods):
+        found[change] = tuple(sorted({*found.get(change, ()), *ends}, key=natural_key))
+    changes = sorted((addresses.change(_kind(b, a), srcs, dst, b, a) for (dst, b, a), srcs in found.items() if srcs),
+                     key=lambda c: (("gained", "lost", "changed").index(c.kind), c.destination, c.sources))
+    ambiguities = _ambiguities(base, head, pairs, pods, addresses, replicated)
+    return ReachabilityDiff(tuple(changes), tuple(sorted(new - old)), tuple(sorted(old - new)),
+                            ambiguities=ambiguities)
+
+
+def _ambiguities(base: Analyzer, head: Analyzer, pairs: list[tuple[int | None, int | None]],
+                 members: list[list[str]], addresses: _AddressSets, replicated: set[str]) -> tuple[Ambiguity, ...]:
+    """Pod pairs whose ambiguous ports (a tie of same-priority Admin policies that decide them differently,
+    as can-reach says) differ between the versions. Only inputs with such ties pay: the subjects of the
+    tied policies are evaluated against every class and outside address set, once per version."""
+    per_version = [_tied_pairs(a, addresses) for a in (base, head)]
+    if not any(per_version):
+        return ()
+    groups: list[dict[int, list[int | str]]] = [{}, {}]  # per version, class -> its groups
+    for g, pair in enumerate(pairs):
+        for side, cls in enumerate(pair):
+            if cls is not None:
+                groups[side].setdefault(cls, []).append(g)
+    candidates: set[tuple[int | str, int | str]] = set()
+    for side, found in enumerate(per_version):
+        for src, dst in found:
+            ends = [groups[side].get(end, []) if isinstance(end, int) else [end] for end in (src, dst)]
+            candidates.update((g, h) for g in ends[0] for h in ends[1])
+    out: dict[tuple[str, PortSet, PortSet, tuple[str, ...]], set[str]] = {}
+    for src_end, dst_end in candidates:
+        (b, tb), (a, ta) = (per_version[side].get((_end(pairs, src_end, side), _end(pairs, dst_end, side)),
+                                                  (NO_PORTS, ())) for side in (0, 1))
+        if b == a:
+            continue
+        sources = members[src_end] if isinstance(src_end, int) else [src_end]
+        for dst in members[dst_end] if isinstance(dst_end, int) else [dst_end]:
+            picked = {s for s in sources if s != dst or dst in replicated}
+            if picked:
+                out.setdefault((dst, b, a, tuple(sorted({*tb, *ta}))), set()).update(picked)
+    return tuple(sorted((Ambiguity(tuple(sorted(srcs, key=natural_key)), dst, b, a, ties)
+                         for (dst, b, a, ties), srcs in out.items()), key=lambda x: (x.destination, x.sources)))
+
+
+def _end(pairs: list[tuple[int | None, int | None]], end: int | str, side: int) -> int | str:
+    """A group's class in one version (-1: none there), or an outside address set's name."""
+    if isinstance(end, str):
+        return end
+    cls = pairs[end][side]
+    return -1 if cls is None else cls
+
+
+def _tied_pairs(analyzer: Analyzer, addresses: _AddressSets
+                ) -> dict[tuple[int | str, int | str], tuple[PortSet, tuple[str, ...]]]:
+    """(source, destination) -> (ambiguous ports, the ties behind them), for class pairs and outside
+    address sets (by name), in one version."""
+    engine, cluster = analyzer.engine, analyzer.cluster
+    tiers: dict[tuple[str, int | None], list[str]] = {}
+    for t in cluster.tiered:
+        tiers.setdefault((t.tier, t.priority), []).append(t.name)
+    tied = {name for names in tiers.values() if len(names) > 1 for name in names}
+    if not tied:
+        return {}
+    outside = {addresses.name_of(ranges): ranges[0].first for ranges in addresses.sets.values()}
+    out: dict[tuple[int | str, int | str], tuple[PortSet, tuple[str, ...]]] = {}
+    for direction in DIRECTIONS:
+        subjects = 0
+        for t in cluster.tiered:
+            if t.name in tied and t.rules(direction):
+                subjects |= engine.tier_select(t.subject)
+        for s in bit_ids(subjects):
+            peers: list[tuple[int | str, PeerRef]] = [*((c, c) for c in range(len(engine.classes))),
+                                                      *outside.items()]
+            for name, peer in peers:
+                egress, ingress = engine.connection(s, peer) if direction == "egress" else engine.connection(peer, s)
+                mine, other = (egress, ingress) if direction == "egress" else (ingress, egress)
+                assert mine is not None
+                ports, ties = _ambiguous(mine)
+                if other is not None:
+                    other_ports, other_ties = _ambiguous(other)
+                    ports = ports.intersection(other.ports.union(other_ports))
+                    ties = (*ties, *other_ties)
+                if ports:
+                    key = (s, name) if direction == "egress" else (name, s)
+                    had, had_ties = out.get(key, (NO_PORTS, ()))
+                    out[key] = (had.union(ports), tuple(sorted({*had_ties, *ties})))
+    return out
+
+
+def _ambiguous(result: DirectionResult) -> tuple[PortSet, tuple[str, ...]]:
+    """The ports a tiered rule decides while a rule of another policy of its tier and priority would decide
+    them otherwise (as verdicts.tie_note says for one port), and the ties, as "ANP a and ANP b share
+    priority 10"."""
+    if result.walk is None:
+        return NO_PORTS, ()
+    out, ties = NO_PORTS, set()
+    for seg in result.walk.segments:
+        d = seg.decider
+        if not isinstance(d, TierRuleRef):
+            continue
+        rivals: dict[str, list[TierHit]] = {}
+        for found in result.tier_hits:
+            r = found.ref
+            if isinstance(r, TierRuleRef) and (r.tier, r.priority) == (d.tier, d.priority) and r.policy != d.policy:
+                rivals.setdefault(r.policy, []).append(TierHit(r, found.ports))
+        for hits in rivals.values():
+            left = seg.ports  # each rival policy decides a port by its first rule that covers it
+            for hit in hits:
+                part = left.intersection(hit.ports)
+                if part and hit.ref.action != d.action:
+                    out = out.union(part)
+                    ties.add(f"{d.short_kind} {d.policy} and {hit.ref.short_kind} {hit.ref.policy} share priority "
+                             f"{d.priority}")
+                left = left.difference(hit.ports)
+    return out, tuple(sorted(ties))
+
+
+def _classes(pairs: list[tuple[int | None, int | None]], groups: list[int], side: int) -> set[int]:
+    """The classes of some groups in one version."""
+    return {c for g in groups if (c := pairs[g][side]) is not None}
+
+
+def _expand(between: dict[tuple[int, PortSet, PortSet], set[int]], members: list[list[int]],
+            group_of: npt.NDArray[np.int64], keys: list[str], replicated: set[str]
+            ) -> dict[tuple[str, PortSet, PortSet], tuple[str, ...]]:
+    """Group-level changes as pods: per destination pod, its sources in natural order (one sort per
+    destination group); a pod is not its own source unless it stands for several."""
+    import numpy as np
+
+    names = np.array(keys, dtype=object)
+    out: dict[tuple[str, PortSet, PortSet], tuple[str, ...]] = {}
+    for (h, b, a), groups in between.items():
+        if len(groups) <= 64:  # a few groups: their pods' ranks, sorted
+            picked = np.sort(np.fromiter((r for g in groups for r in members[g]), np.int64))
+        else:  # many: one mask over every pod, whose order is the ranks'
+            chosen = np.zeros(len(members), dtype=bool)
+            chosen[np.fromiter(groups, dtype=np.int64, count=len(groups))] = True
+            picked = np.flatnonzero(chosen[group_of])
+        sources = tuple(names[picked].tolist())  # ranks ascending: natural order
+        for rank in members[h]:
+            dst = keys[rank]
+            if h in groups and dst not in replicated:
+                out[(dst, b, a)] = tuple(s for s in sources if s != dst)
+            else:
+                out[(dst, b, a)] = sources
+    return out
+
+
+class _AddressSets:
+    """Outside addresses cut at every boundary of both versions' ipBlocks (a common refinement): each
+    set of ranges inside the same blocks of either version is answered alike by every rule of both."""
+
+    def __init__(self, before: Engine, after: Engine) -> None:
+        self.engines = (before, after)
+        ranges = before.address_ranges(blocks=after.blocks)
+        self.sets: dict[tuple[IPBlock, ...], list[AddressRange]] = {}
+        for r in ranges:
+            self.sets.setdefault(r.blocks, []).append(r)
+        self.every = tuple(n for r in ranges for n in r.networks)
+        self.named: dict[str, tuple[tuple[IPAddress, IPAddress], ...]] = {}  # a change's name -> its ranges
+        self.sources: dict[tuple[str, PortSet, PortSet], str] = {}  # a change with an outside source: its name
+        self._cut: dict[tuple[frozenset[IPBlock], tuple[TierPeerMatch, ...]], list[list[AddressRange]]] = {}
+        self._listed = list(self.sets.values())
+        self._holding: dict[IPBlock, int] = {}  # per block, the address sets it holds (bit i: set i)
+        for i, held in enumerate(self.sets):
+            for block in held:
+                self._holding[block] = self._holding.get(block, 0) | (1 << i)
+        self._tier_held: dict[TierPeerMatch, int] = {}
+        self._names: dict[tuple[int, ...], str] = {}
+
+    def changes(self, pairs: list[tuple[int | None, int | None]], dirty: list[int], members: list[list[str]]
+                ) -> Iterator[tuple[tuple[str, PortSet, PortSet], list[str]]]:
+        """((destination, before, after), sources) between the dirty groups' pods and the outside: per
+        group and direction, the address sets whose ports changed alike, named as one endpoint."""
+        for g in dirty:
+            pods = members[g]
+            for direction in DIRECTIONS:
+                alike: dict[tuple[PortSet, PortSet], list[AddressRange]] = {}
+                for ranges in self._parts(direction, pairs[g]):
+                    ip = ranges[0].first
+                    b, a = (NO_PORTS if cls is None else engine.external_ports(direction, cls, ip)
+                            for engine, cls in zip(self.engines, pairs[g], strict=True))
+                    if b != a:
+                        alike.setdefault((b, a), []).extend(ranges)
+                for (b, a), ranges in alike.items():
+                    node = self.name_of(ranges)
+                    if direction == "egress":
+                        yield (node, b, a), pods
+                    else:
+                        for dst in pods:
+                            self.sources[(dst, b, a)] = node
+                            yield (dst, b, a), [node]
+
+    def _parts(self, direction: Direction, classes: tuple[int | None, int | None]) -> list[list[AddressRange]]:
+        """The address sets merged where the rules of these classes (one per version) in `direction` cannot
+        tell them apart: each part is answered alike, so it is evaluated once (a repository's ipBlocks cut
+        the address space into hundreds of sets, of which one class's rules name a few)."""
+        blocks: set[IPBlock] = set()
+        tiered: list[TierPeerMatch] = []
+        for engine, cls in zip(self.engines, classes, strict=True):
+            if cls is not None:
+                blocks.update(b for _, pm in engine.rules[direction][cls] if not pm.everything for b in pm.blocks)
+                tiered.extend(pm for entries in engine.tier_lists(direction, cls) for _, pm in entries
+                              if not pm.everything)
+        key = (frozenset(blocks), tuple(dict.fromkeys(tiered)))
+        cached = self._cut.get(key)
+        if cached is None:
+            parts = [(1 << len(self._listed)) - 1]  # bit i: address set i
+            for held in (*(self._holding.get(b, 0) for b in sorted(key[0], key=str)),
+                         *(self._tier_holding(pm) for pm in key[1])):
+                parts = [q for p in parts for q in (p & held, p & ~held) if q]
+            cached = self._cut[key] = [[r for i in bit_ids(p) for r in self._listed[i]] for p in parts]
+        return cached
+
+    def _tier_holding(self, pm: TierPeerMatch) -> int:
+        """The address sets (bit i: set i) a tiered rule's networks or nodes hold."""
+        held = self._tier_held.get(pm)
+        if held is None:
+            held = self._tier_held[pm] = sum(1 << i for i, ranges in enumerate(self._listed)
+                                             if pm.matches_ip(ranges[0].first))
+        return held
+
+    def name_of(self, ranges: list[AddressRange]) -> str:
+        key = tuple(map(id, ranges))  # the ranges live as long as self: the same list of them, the same name
+        name = self._names.get(key)
+        if name is None:
+            name = self._names[key] = address_phrase((n for r in ranges for n in r.networks), self.every)
+            self.named.setdefault(name, _merged(ranges))
+        return name
+
+    def change(self, kind: ChangeKind, sources: tuple[str, ...], destination: str, before: PortSet,
+               after: PortSet) -> Change:
+        """A change, with the address ranges of its outside endpoint."""
+        outside = self.sources.get((destination, before, after))  # not a scan of the sources: they can be many
+        return Change(kind, sources, destination, before, after,
+                      source_addresses=self.named[outside] if outside is not None else (),
+                      destination_addresses=self.named.get(destination, ()))
+
+
+def _merged(ranges: list[AddressRange]) -> tuple[tuple[IPAddress, IPAddress], ...]:
+    """Ranges in address order, adjacent ones joined: the maximal ranges."""
+    out: list[tuple[IPAddress, IPAddress]] = []
+    for r in sorted(ranges, key=lambda r: (r.first.version, r.first)):
+        if out and out[-1][1].version == r.first.version and int(out[-1][1]) + 1 == int(r.first):
+            out[-1] = (out[-1][0], r.last)
+        else:
+            out.append((r.first, r.last))
+    return tuple(out)
+
+
+class _Lines:
+    """Rows and columns of both versions over the groups (pods in one class in each version)."""
+
+    def __init__(self, pairs: list[tuple[int | None, int | None]], to_class: list[npt.NDArray[np.int64]],
+                 codes: PortCodes, *sides: Slices) -> None:
+        """`to_class`: per version, each group's class (-1: none there)."""
+        self.pairs, self.to_class, self.codes, self.sides = pairs, to_class, codes, sides
+
+    def _line(self, side: int, g: int, column: bool) -> Codes:
+        cls = self.pairs[g][side]
+        if cls is None:
+            return self.codes.zeros(len(self.pairs))
+        slices = self.sides[side]
+        line = slices.column(cls) if column else slices.row(cls)
+        out = line[self.to_class[side]]
+        out[self.to_class[side] < 0] = 0
+        return out
+
+    def changed(self, g: int, column: bool) -> Iterator[tuple[PortSet, PortSet, list[int]]]:
+        """The groups whose ports with group g differ, grouped by (before, after) ports."""
+        import numpy as np
+
+        b, a = self._line(0, g, column), self._line(1, g, column)
+        differ = np.flatnonzero((b != a).any(axis=1))
+        if not differ.size:
+            return
+        atoms, width = len(self.codes.atoms), self.codes.width
+        if 2 * atoms <= 64:  # both codes fit in one word: a 1-d unique, far faster than rows
+            low = np.uint64(atoms)
+            packed, inverse = np.unique((b[differ, 0] << low) | a[differ, 0], return_inverse=True)
+            values = np.stack([packed >> low, packed & np.uint64((1 << atoms) - 1)], axis=1)
+        else:
+            values, inverse = np.unique(np.concatenate([b[differ], a[differ]], axis=1), axis=0,
+                                        return_inverse=True)
+        inverse = inverse.reshape(-1)
+        order = np.argsort(inverse, kind="stable")
+        bounds = np.cumsum(np.bincount(inverse, minlength=len(values)))[:-1]
+        for value, members in zip(values, np.split(differ[order], bounds), strict=True):
+            yield self.codes.decode(value[:width]), self.codes.decode(value[width:]), members.tolist()
+
+
+@dataclass(frozen=True)
+class _Delta:
+    """What differs between two versions, by key; computed once per diff (comparing every pod and policy of
+    a large cluster takes a while)."""
+
+    nodes: bool
+    relabelled: frozenset[str]  # namespaces whose labels differ (or that one version lacks)
+    pods: frozenset[str]  # pods that differ or that one version lacks
+    policies: frozenset[str]
+    tiered: frozenset[str]
+
+    @classmethod
+    def of(cls, base: Cluster, head: Cluster) -> _Delta:
+        return cls(base.nodes != head.nodes, _changed_keys(base.namespaces_by_name, head.namespaces_by_name),
+                   _changed_keys(base.pods_by_key, head.pods_by_key),
+                   _changed_keys(base.policies_by_key, head.policies_by_key),
+                   _changed_keys({t.key: t for t in base.tiered}, {t.key: t for t in head.tiered}))
+
+
+def _dirty(base: Analyzer, head: Analyzer, pairs: list[tuple[int | None, int | None]], members: list[list[str]],
+           to_class: list[npt.NDArray[np.int64]], delta: _Delta) -> tuple[list[int], list[int]]:
+    """The groups whose row (what they send) or column (what they receive) may differ: those a changed
+    policy selects in either version (in the directions it affects), and those whose pods or their
+    namespace's labels differ (as peers, they may match other rules)."""
+    import numpy as np
+
+    everything = list(range(len(pairs)))
+    if delta.nodes:  # tiered peers select nodes: anything may differ
+        return everything, everything
+    sides = (base, head)
+    changed_pods = delta.pods | {k for k, pod in base.cluster.pods_by_key.items()
+                                 if delta.relabelled and pod.namespace in delta.relabelled}
+    changed = np.array([None in pair or not changed_pods.isdisjoint(pods_of)
+                        for pair, pods_of in zip(pairs, members, strict=True)], dtype=bool)
+    marked = [_selected_by(a, delta.policies, delta.tiered) for a in sides]
+    out = []
+    for direction in ("egress", "ingress"):
+        dirty = changed.copy()
+        for side in (0, 1):
+            present = to_class[side] >= 0
+            dirty[present] |= marked[side][direction][to_class[side][present]]
+        out.append(np.flatnonzero(dirty).tolist())
+    return out[0], out[1]
+
+
+def _changed_keys(before: Mapping[str, object], after: Mapping[str, object]) -> frozenset[str]:
+    return frozenset(k for k in before.keys() | after.keys() if before.get(k) != after.get(k))
+
+
+def _selected_by(analyzer: Analyzer, policies: frozenset[str], tiered: frozenset[str]
+                 ) -> dict[Direction, npt.NDArray[np.bool_]]:
+    """Per direction and class, whether one of these policies (by key) selects it there."""
+    engine, cluster = analyzer.engine, analyzer.cluster
+    bits = dict.fromkeys(DIRECTIONS, 0)
+    for pol in (cluster.policies_by_key[k] for k in policies if k in cluster.policies_by_key):
+        selected = engine.selected_by(pol.namespace, pol.pod_selector)
+        for direction in DIRECTIONS:
+            if pol.affects(direction):
+                bits[direction] |= selected
+    for t in cluster.tiered:
+        if t.key in tiered:
+            for direction in DIRECTIONS:
+                if t.rules(direction):
+                    bits[direction] |= engine.tier_select(t.subject)
+    return {d: bit_mask(b, len(engine.classes)) for d, b in bits.items()}
+
+
+def _kind(before: PortSet, after: PortSet) -> ChangeKind:
+    if not before:
+        return "gained"
+    if not after:
+        return "lost"
+    return "changed"
+
+
+INPUT_ONLY_HINT = "or compare the input's pods alone with --input-only"
+INPUT_ONLY_NOTE = ("--input-only: the diff compares the input's pods only; pods that are not in the input (new pods "
+                   "of its namespaces, pods of other namespaces) are not compared")
+
+
+def possible_diff(base: Cluster, head: Cluster) -> ReachabilityDiff:
+    """The diff for every pod that could exist: the input's pods and, beside them, hypothetical pods for
+    the regions of label space that either version tells apart, the same on both sides, so two policy sets
+    that behave alike for every pod give no change. Changes are in the policies' terms, and the diff's
+    assumptions say what was taken.
+
+    Only the namespaces a change can reach (`_reach`) get possible pods: elsewhere no pod's connections
+    differ. Those that hold a changed policy or pod (`_focus`) are cut by every selector that applies to them,
+    the others only as far as their connections with those tell apart (regions' `focus`), so the cost follows
+    what changed. When the regions are more than netpol enumerates, RegionLimitError (with pods, naming
+    --input-only): netpol never samples, nor answers for less than asked."""
+    delta = _Delta.of(base, head)
+    reach = _reach(base, head, delta)
+    scoped = [_scoped(c, reach) for c in (base, head)]
+    try:
+        before = regions(scoped[0], others=[scoped[1]], focus=_focus(base, head, delta))
+    except RegionLimitError as exc:
+        if not (base.pods or head.pods):
+            raise  # nothing but possible pods to compare
+        raise RegionLimitError(f"{exc}; {INPUT_ONLY_HINT}") from None
+    # the same regions for HEAD (cut once): only its own policies differ, which name the spare port numbers
+    after = replace(before, cluster=replace(before.cluster, policies=scoped[1].policies, tiered=scoped[1].tiered))
+    return _regions_diff(_grafted(base, before), _grafted(head, after), before, after, delta)
+
+
+def _focus(base: Cluster, head: Cluster, delta: _Delta) -> frozenset[str] | None:
+    """The namespaces that every changed connection has an end in: those of the changed policies (a changed
+    connection has an end that a changed policy selects in one version) and of the changed pods. None (every
+    namespace) when a namespace's labels, a node, or an Admin or Baseline policy changed."""
+    if delta.nodes or delta.relabelled or delta.tiered:
+        return None
+    policies = {**base.policies_by_key, **head.policies_by_key}
+    pods = {**base.pods_by_key, **head.pods_by_key}
+    return frozenset({policies[k].namespace for k in delta.policies} | {pods[k].namespace for k in delta.pods})
+
+
+def _regions_diff(base: Cluster, head: Cluster, before_regions: RegionSet, after_regions: RegionSet,
+                  delta: _Delta) -> ReachabilityDiff:
+    """The diff of two clusters that hold the same hypothetical pods, named in the policies' terms
+    (`delta`: what differs between the versions without them, which the hypothetical pods do not change)."""
+    before, after = Analyzer(base), Analyzer(head)
+    raw = diff(before, after, delta)
+    grouped: dict[tuple[ChangeKind, PortSet, tuple[str, ...], PortSet, tuple[str, ...], tuple[str, ...]],
+                  list[Change]] = {}
+    for c in raw.changes:
+        b, nb = _ports_of(before_regions, c.destination, c.before)
+        a, na = _ports_of(after_regions, c.destination, c.after)
+        if (b, nb) == (a, na):
+            continue  # only a placeholder number moved: no named or numbered port changed
+        grouped.setdefault((c.kind, b, nb, a, na, c.sources), []).append(c)
+    changes = []
+    for (kind, b, nb, a, na, sources), alike in grouped.items():
+        deciding = before if kind == "lost" else after
+        first = alike[0]
+        changes.append(Change(kind, tuple(before_regions.describe(sources)),
+                              "; ".join(before_regions.describe(c.destination for c in alike)), b, a, nb, na,
+                              _deciding_rules(deciding, first), first.source_addresses,
+                              tuple(r for c in alike for r in c.destination_addresses)))
+    changes.sort(key=lambda c: (("gained", "lost", "changed").index(c.kind), c.destination, c.sources))
+    ties: dict[tuple[PortSet, PortSet, tuple[str, ...], tuple[str, ...]], list[str]] = {}
+    for t in raw.ambiguities:
+        b, a = (_ports_of(rs, t.destination, ports)[0] for rs, ports in ((before_regions, t.before),
+                                                                          (after_regions, t.after)))
+        ties.setdefault((b, a, t.ties, t.sources), []).append(t.destination)
+    ambiguities = tuple(Ambiguity(tuple(before_regions.describe(srcs)), "; ".join(before_regions.describe(dsts)), b, a,
+                                  names) for (b, a, names, srcs), dsts in ties.items() if b != a)
+    notes = tuple(dict.fromkeys([*before_regions.notes(), *after_regions.notes()]))
+    return ReachabilityDiff(tuple(changes), raw.added_pods, raw.removed_pods, notes, pairs=False,
+                            ambiguities=ambiguities)
+
+
+Reach = dict[str, frozenset[Direction]]  # per namespace, the directions of its policies that cut its pods
+
+
+def both_versions(before: Sequence[str], after: Sequence[str]) -> tuple[str, ...]:
+    """Both versions' assumptions, each once; one that only one version makes says which."""
+    return (*(n if n in after else f"BASE only: {n}" for n in before),
+            *(f"HEAD only: {n}" for n in after if n not in before))
+
+
+def _reach(base: Cluster, head: Cluster, delta: _Delta) -> Reach | None:
+    """The namespaces whose pods a change can touch (None: every one), each with the directions of its
+    policies that decide those pods' changed connections. A connection changes only where a rule that
+    holds both ends changed: the changed policies' subjects (every policy of their namespace), and the
+    pods their changed rules' peers hold, as the other end (for a changed ingress rule its sources, whose
+    egress policies matter; for an egress rule its destinations, whose ingress policies matter). Possible
+    pods elsewhere keep every connection. A change that can isolate a pod, a rule with no peers (every
+    pod), a changed Admin or Baseline policy, or a changed pod, namespace or node reaches everything."""
+    if delta.nodes or delta.relabelled or delta.pods:
+        return None
+    spaces = base.namespaces
+    matched: dict[LabelSelector, set[str]] = {}
+    out: dict[str, set[Direction]] = {}
+
+    def add(names: Iterable[str], directions: Iterable[Direction]) -> None:
+        for name in names:
+            out.setdefault(name, set()).update(directions)
+
+    def holding(sel: LabelSelector) -> set[str]:
+        if sel not in matched:
+            matched[sel] = {n.name for n in spaces if sel.matches(n.label_map)}
+        return matched[sel]
+
+    v1 = [base.policies_by_key, head.policies_by_key]
+    for key in delta.policies:
+        pols = [p for side in v1 if (p := side.get(key)) is not None]
+        add((p.namespace for p in pols), DIRECTIONS)
+        for direction in DIRECTIONS:
+            if not any(p.affects(direction) for p in pols):
+                continue
+            if len(pols) == 1 or len({(p.pod_selector, p.affects(direction)) for p in pols}) > 1:
+                return None  # its subjects' isolation may change: every connection of theirs
+            other_end = [_OTHER[direction]]
+            for rule in set(pols[0].rules(direction)) ^ set(pols[1].rules(direction)):
+                if not rule.peers:
+                    return None
+                for peer in rule.peers:
+                    if isinstance(peer, PodPeer):
+                        add([pols[0].namespace] if peer.namespace_selector is None
+                            else holding(peer.namespace_selector), other_end)
+    if delta.tiered:
+        # A changed Admin or Baseline policy reaches past its subjects' and peers' namespaces (a subject
+        # that widens, a Pass that hands ports on, a tie): every namespace is compared, exactly.
+        return None
+    return {name: frozenset(directions) for name, directions in out.items()}
+
+
+_OTHER: dict[Direction, Direction] = {"ingress": "egress", "egress": "ingress"}  # the other end's side
+
+
+def _scoped(cluster: Cluster, reach: Reach | None) -> Cluster:
+    """What cuts the possible pods of the namespaces in `reach` (every one when None): their Namespace
+    objects, their policies of the directions that matter, the namespaces named by a selector, and every
+    tiered policy."""
+    if reach is None:
+        return Cluster(namespaces=cluster.namespaces, policies=cluster.policies, tiered=cluster.tiered)
+    policies = tuple(p for p in cluster.policies if p.namespace in reach
+                     and any(p.affects(d) for d in reach[p.namespace]))
+    named = {v for pol in policies for d in DIRECTIONS for rule in pol.rules(d) for peer in rule.peers
+             if isinstance(peer, PodPeer) and peer.namespace_selector is not None
+             for r in peer.namespace_selector.requirements if r.key == METADATA_NAME_LABEL for v in r.values}
+    return Cluster(namespaces=tuple(n for n in cluster.namespaces if n.name in reach or n.name in named),
+                   policies=policies, tiered=cluster.tiered)
+
+
+def _grafted(cluster: Cluster, possible: RegionSet) -> Cluster:
+    """The whole input with the hypothetical pods (and the namespaces they add) of regions cut from a part."""
+    known = {n.name for n in cluster.namespaces}
+    extra = tuple(n for n in possible.cluster.namespaces if n.name not in known)
+    return replace(cluster, namespaces=tuple(sorted((*cluster.namespaces, *extra), key=lambda n: n.name)),
+                   pods=(*cluster.pods, *(r.pod for r in possible.regions)))
+
+
+def _ports_of(rs: RegionSet, key: str, ports: PortSet) -> tuple[PortSet, tuple[str, ...]]:
+    return rs.split_ports(ports) if key in rs.by_key else (ports, ())
+
+
+def _deciding_rules(analyzer: Analyzer, change: Change) -> tuple[str, ...]:
+    """The rules that allow a change's first pair on the side that restricts it (not "not isolated")."""
+    engine = analyzer.engine
+
+    def peer(key: str, addresses: tuple[tuple[IPAddress, IPAddress], ...]) -> PeerRef | None:
+        return engine.class_of[key] if key in engine.class_of else addresses[0][0] if addresses else None
+
+    s, d = peer(change.sources[0], change.source_addresses), peer(change.destination, change.destination_addresses)
+    if s is None or d is None:
+        return ()
+    egress, ingress = engine.connection(s, d)
+    out = [f"{side}: {rule}" for side, result in (("egress", egress), ("ingress", ingress))
+           for rule in allowing_rules(result) if rule != "not isolated"]
+    return tuple(out)

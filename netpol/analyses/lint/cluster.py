@@ -1,0 +1,688 @@
+"""Checks that use the pods in the input (NP201-NP210), on the engine's classes and port sets.
+
+A judgement about pods is made only where the input shows the pods it is
+about: a policy in a namespace the input has no pods for is not "selecting
+nothing", it is unknown. Findings about many pods are one finding per
+policy or namespace, naming a few pods and counting the rest.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from itertools import islice
+
+from netpol.analyses.lint.cover import namespace_names, namespace_selector
+from netpol.analyses.lint.findings import PEERS_KEY, Finding, Subject, finding
+from netpol.analyses.lint.policies import covered_rules
+from netpol.engine import Engine, PeerMatch
+from netpol.engine.bits import bit_ids, bit_mask, low_bits, or_bits
+from netpol.errors import name_list
+from netpol.model import (
+    DIRECTIONS,
+    ContainerPort,
+    Direction,
+    IPBlock,
+    IPBlockPeer,
+    NetworkPolicy,
+    Pod,
+    PodPeer,
+    Rule,
+    TieredPolicy,
+    TierRule,
+    TierSelector,
+)
+from netpol.model.portsets import PortSet, Protocol, union_all
+from netpol.model.selectors import LabelSelector, satisfiable
+from netpol.policies.networkpolicy import CompiledRule
+from netpol.policies.tiered import TierRuleRef
+
+_SAMPLE = 3  # names gathered for a message (name_list shows three)
+DNS_APPS = frozenset({"kube-dns", "coredns"})
+DNS_PROBES: tuple[tuple[Protocol, int], ...] = (("UDP", 53), ("TCP", 53))
+API_SERVER_PROBES: tuple[tuple[Protocol, int], ...] = (("TCP", 6443), ("TCP", 443))
+
+
+def is_dns_pod(pod: Pod) -> bool:
+    """The cluster DNS, as kubeadm, kops, EKS, GKE and k3s label it (k8s-app=kube-dns in kube-system)."""
+    labels = pod.label_map
+    return pod.namespace == "kube-system" and (
+        labels.get("k8s-app") in DNS_APPS or labels.get("app.kubernetes.io/name") in DNS_APPS)
+
+
+def is_api_server_pod(pod: Pod) -> bool:
+    return pod.namespace == "kube-system" and pod.label_map.get("component") == "kube-apiserver"
+
+
+def check(engine: Engine, notes: list[str]) -> Iterator[Finding]:
+    """Every cluster check; `notes` gets what could not be checked, and why."""
+    ctx = _Context(engine)
+    yield from _selects_nothing(ctx)
+    yield from _peers(ctx)
+    yield from _dns(ctx)
+    yield from _redundant(ctx)
+    yield from _unprotected(ctx)
+    yield from _baseline_cuts(ctx)
+    yield from one_sided(engine, notes)
+
+
+class _Context:
+    """The engine plus lookups every check needs: pods per namespace, objects by key."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        cluster = engine.cluster
+        self.pods_in: dict[str, int] = {}
+        for pod in cluster.pods:
+            self.pods_in[pod.namespace] = self.pods_in.get(pod.namespace, 0) + 1
+        self.policies = {p.key: p for p in cluster.policies}
+        self.tiered = {(p.kind, p.name): p for p in cluster.tiered}
+        self.usable = engine.all_bits & ~engine.host_bits  # classes policies can select
+        import numpy as np
+
+        self._sizes = np.array([c.size for c in engine.classes], dtype=np.int64)
+
+    def pods(self, bits: int, but: Callable[[Pod], bool] | None = None) -> str:
+        """'N pods (a, b, c +N more)' for the classes in `bits` (`but`: leaving out the pods it is true of).
+        The names shown come from the first classes, so a finding about 100k pods costs no walk over them."""
+        names: list[str] = []
+        if but is None:
+            total = self.count(bits)
+            for cid in islice(low_bits(bits), _SAMPLE):
+                names.extend(p.display for p in self.engine.classes[cid].pods[:_SAMPLE])
+        else:
+            kept = [p for cid in bit_ids(bits) for p in self.engine.classes[cid].pods if not but(p)]
+            total, names = len(kept), [p.display for p in kept[:_SAMPLE]]
+        return f"{total:,} pod{'s' if total != 1 else ''} ({name_list(names, total=total)})"
+
+    def count(self, bits: int) -> int:
+        """Pods in the classes of `bits`: a weighted popcount, in numpy for large sets."""
+        if bits.bit_count() <= 64:
+            return sum(self.engine.classes[cid].size for cid in low_bits(bits))
+        return int(self._sizes[bit_mask(bits, len(self._sizes))].sum())
+
+    def tier_policy(self, ref: TierRuleRef) -> TieredPolicy:
+        return self.tiered[(ref.kind, ref.policy)]  # type: ignore[index]
+
+
+# -- NP201: selects nothing ---------------------------------------------------------------------
+
+def _selects_nothing(ctx: _Context) -> Iterator[Finding]:
+    e = ctx.engine
+    for policy in e.cluster.policies:
+        present = ctx.pods_in.get(policy.namespace, 0)
+        if not present:
+            continue  # the input shows no pods of this namespace: nothing to judge
+        bits = e.namespace_bits(policy.namespace) & e.select("pod", policy.pod_selector)  # hostNetwork too
+        if bits & ctx.usable:
+            continue
+        if bits:
+            message = (f"podSelector [{policy.pod_selector}] selects only host-network pods "
+                       f"({ctx.pods(bits)}), which NetworkPolicies do not apply to")
+        else:
+            message = (f"podSelector [{policy.pod_selector}] selects none of the {present:,} pods in namespace "
+                       f"{policy.namespace}")
+        yield finding("NP201", policy, message, "spec.podSelector")
+    for tp in e.cluster.tiered:
+        if not e.tier_select(tp.subject):
+            yield finding("NP201", tp, f"subject selects none of the {len(e.cluster.pods):,} pods in the input",
+                          "spec.subject")
+
+
+# -- NP202, NP203, NP210: peers and named ports ------------------------------------------------
+
+def _peers(ctx: _Context) -> Iterator[Finding]:
+    e = ctx.engine
+    for policy in e.cluster.policies:
+        selected = e.selected_by(policy.namespace, policy.pod_selector)
+        for direction in DIRECTIONS:
+            key = PEERS_KEY[direction]
+            for i, rule in enumerate(policy.rules(direction)):
+                path = f"spec.{direction}[{i}]"
+                destinations = 0 if rule.peers else e.all_bits
+                for j, peer in enumerate(rule.peers):
+                    where = f"{path}.{key}[{j}]"
+                    if isinstance(peer, IPBlockPeer):
+                        yield from _block_with_pods(ctx, policy, where, peer.block)
+                        destinations |= e.block_classes(peer.block)
+                        continue
+                    yield from _pod_peer(ctx, policy, where, peer)
+                    destinations |= e.pod_peer_classes(peer, policy.namespace)
+                targets = selected if direction == "ingress" else destinations
+                for k, port in enumerate(rule.ports):
+                    if isinstance(port.port, str):
+                        yield from _named_port(ctx, policy, f"{path}.ports[{k}]", port.port, port.protocol,
+                                               targets, direction)
+    for tp in e.cluster.tiered:
+        subject = e.tier_select(tp.subject)
+        for direction in DIRECTIONS:
+            for i, tier_rule in enumerate(tp.rules(direction)):
+                path = f"spec.{direction}[{i}]"
+                destinations = 0
+                for j, tier_peer in enumerate(tier_rule.peers):
+                    where = f"{path}.{PEERS_KEY[direction]}[{j}]"
+                    if tier_peer.pods is not None:  # (networks match pod IPs by definition: nothing to say)
+                        bits = e.tier_select(tier_peer.pods)
+                        destinations |= bits
+                        yield from _tier_peer(ctx, tp, where, tier_peer.pods, bits)
+                targets = subject if direction == "ingress" else destinations
+                for k, tier_port in enumerate(tier_rule.ports or ()):
+                    if tier_port.name is not None:
+                        yield from _named_port(ctx, tp, f"{path}.ports[{k}]", tier_port.name, None, targets,
+                                               direction)
+
+
+def _pod_peer(ctx: _Context, policy: NetworkPolicy, where: str, peer: PodPeer) -> Iterator[Finding]:
+    e = ctx.engine
+    short = where.removeprefix("spec.")
+    if peer.namespace_selector is not None:
+        yield from _namespaces_match(ctx, policy, where, peer.namespace_selector)
+        within = e.select("ns", peer.namespace_selector)
+        scope = f"namespaces [{peer.namespace_selector}]"
+    else:
+        within = e.namespace_bits(policy.namespace)
+        scope = f"namespace {policy.namespace}"
+    if peer.pod_selector is None or not within or e.pod_peer_classes(peer, policy.namespace):
+        return  # every pod of the namespaces, or no pods of theirs in the input to judge by
+    yield finding("NP202", policy, f"{short}: podSelector [{peer.pod_selector}] matches none of the "
+                  f"{ctx.count(within):,} pods in {scope}", f"{where}.podSelector")
+
+
+def _tier_peer(ctx: _Context, policy: TieredPolicy, where: str, sel: TierSelector, bits: int) -> Iterator[Finding]:
+    yield from _namespaces_match(ctx, policy, where, sel.namespace_selector)
+    within = ctx.engine.select("ns", sel.namespace_selector) & ctx.usable
+    if sel.pod_selector is not None and within and not bits:
+        yield finding("NP202", policy, f"{where.removeprefix('spec.')}: podSelector [{sel.pod_selector}] matches "
+                      f"none of the {ctx.count(within):,} pods in namespaces [{sel.namespace_selector}]",
+                      f"{where}.pods.podSelector")
+
+
+def _namespaces_match(ctx: _Context, obj: Subject, where: str, selector: LabelSelector) -> Iterator[Finding]:
+    """NP202 when the selector certainly matches no namespace: the only names it can match are declared
+    in the input (so their labels are known), or it matches no label set at all. A namespace the input does
+    not declare (kube-system for DNS, a monitoring namespace) may hold any labels: NP211, an info."""
+    namespaces = ctx.engine.cluster.namespaces
+    if any(selector.matches(ns.label_map) for ns in namespaces):
+        return
+    declared = {ns.name for ns in namespaces if ns.declared}
+    names = namespace_names(selector)
+    short = where.removeprefix("spec.")
+    if not satisfiable(namespace_selector(selector)) or (names is not None and names <= declared):
+        yield finding("NP202", obj, f"{short}: namespaceSelector [{selector}] matches none of the "
+                      f"{len(namespaces):,} namespaces in the input, and no other namespace could match it", where)
+        return
+    unknown = sorted(names - declared) if names is not None else []
+    which = (f"namespace{'s' if len(unknown) > 1 else ''} {name_list(unknown)}, which the input does not declare"
+             if unknown else "namespaces the input does not declare")
+    yield finding("NP211", obj, f"{short}: namespaceSelector [{selector}] matches none of the {len(namespaces):,} "
+                  f"namespaces in the input; it can only match {which}, so their labels and pods are unknown "
+                  "here", where)
+
+
+def _named_port(ctx: _Context, obj: Subject, where: str, name: str, protocol: Protocol | None, targets: int,
+                direction: Direction) -> Iterator[Finding]:
+    targets &= ctx.usable
+    if not targets:
+        return
+    classes = [ctx.engine.classes[cid] for cid in bit_ids(targets)]
+    declared = {(p.name, p.protocol) for c in classes for p in c.named_ports}
+    if any(n == name and (protocol is None or proto == protocol) for n, proto in declared):
+        return
+    other = sorted(proto for n, proto in declared if n == name)
+    hint = f" (some declare it for {', '.join(other)})" if other else ""
+    what = f"{protocol} port" if protocol else "port"
+    whose = "it selects" if direction == "ingress" else "its peers match"
+    yield finding("NP203", obj, f"{where.removeprefix('spec.')}: named port {name!r}: none of the "
+                  f"{ctx.count(targets):,} destination pods {whose} declares a {what} named {name}{hint}", where)
+
+
+def _block_with_pods(ctx: _Context, obj: NetworkPolicy, where: str, block: IPBlock) -> Iterator[Finding]:
+    bits = ctx.engine.block_classes(block)
+    if bits:
+        yield finding("NP210", obj, f"{where.removeprefix('spec.')}: {block} contains the IPs of {ctx.pods(bits)}; "
+                      "whether it matches them depends on the network plugin (netpol assumes it does)", where)
+
+
+# -- NP204: DNS --------------------------------------------------------------------------------
+
+def _dns(ctx: _Context) -> Iterator[Finding]:
+    e = ctx.engine
+    dns = _bits_of(e, is_dns_pod)
+    groups: dict[Subject, int] = {}
+    if dns:
+        reached = 0
+        for probe in DNS_PROBES:
+            reached |= e.reaching(dns, probe)
+        # the blame depends on the source's egress rules and on which of the DNS pods' ingress rules match it
+        dst = (dns & -dns).bit_length() - 1
+        dst_rules = [pm for _, pm in e.rules["ingress"][dst]] + [
+            pm for lst in e.tier_lists("ingress", dst) for _, pm in lst]
+        blames: dict[tuple[object, ...], Subject] = {}
+        for cid in bit_ids(ctx.usable & ~reached):
+            c = e.classes[cid]
+            if all(map(is_dns_pod, c.pods)):
+                continue
+            admin, baseline = e.tier_lists("egress", cid)
+            key = (tuple(r.ref for r, _ in e.rules["egress"][cid]), tuple(e.isolating["egress"][cid]),
+                   tuple(r.ref for r, _ in admin), tuple(r.ref for r, _ in baseline),
+                   tuple(pm.matches_class(cid) for pm in dst_rules))
+            blame = blames.get(key)
+            if blame is None:
+                blame = blames[key] = _blame(ctx, cid, dns, DNS_PROBES)
+            if isinstance(blame, TieredPolicy) and blame.tier == "Baseline":
+                continue  # a Baseline deny: NP209 reports it, with the rule
+            groups[blame] = groups.get(blame, 0) | (1 << cid)
+        names = [p.display for cid in bit_ids(dns) for p in e.classes[cid].pods if is_dns_pod(p)]
+        target = f"the DNS pods {name_list(names)} on UDP/53 or TCP/53"
+    else:
+        for cid in bit_ids(ctx.usable):
+            if _surely_no_dns(e, cid):
+                blame = ctx.policies[e.isolating["egress"][cid][0]]
+                groups[blame] = groups.get(blame, 0) | (1 << cid)
+        target = ("any pod or address on UDP/53 or TCP/53 (the input has no DNS pods; this holds for any DNS "
+                  "server)")
+    for obj, bits in sorted(groups.items(), key=lambda kv: str(kv[0].location)):
+        yield finding("NP204", obj, f"{ctx.pods(bits, is_dns_pod)} cannot reach {target}, so they cannot resolve names",
+                      "spec")
+
+
+def _bits_of(e: Engine, test: Callable[[Pod], bool]) -> int:
+    return sum(1 << c.id for c in e.classes if any(test(p) for p in c.pods))
+
+
+def _blame(ctx: _Context, src: int, targets: int, probes: Sequence[tuple[Protocol, int]]) -> Subject:
+    """The policy that denies `src` the first target: its egress isolation, else the target's ingress."""
+    e = ctx.engine
+    dst = (targets & -targets).bit_length() - 1
+    egress, ingress = e.connection(src, dst)
+    for side in (egress, ingress):
+        if side is None or any(side.ports.contains(*p) for p in probes):
+            continue
+        if side.walk is not None:
+            segment = side.walk.at(*probes[0])
+            if isinstance(segment.decider, TierRuleRef):
+                return ctx.tier_policy(segment.decider)
+        if side.isolated_by:
+            return ctx.policies[side.isolated_by[0]]
+    raise AssertionError("a denied connection with no deciding policy")  # pragma: no cover
+
+
+def _surely_no_dns(e: Engine, cls: int) -> bool:
+    """Without DNS pods in the input: isolated for egress by NetworkPolicies only, and no rule allows port 53
+    to any address or to any pod (a pod peer could match a DNS pod the input does not show)."""
+    if not e.is_isolated("egress", cls) or e.has_tier_rules("egress", cls):
+        return False
+    for rule, pm in e.rules["egress"][cls]:
+        if any(isinstance(p.port, str) for p in rule.ports):
+            return False  # a named port might be the DNS pods' "dns"
+        ports = e.resolve(rule, None)
+        if not any(ports.contains(*p) for p in DNS_PROBES):
+            continue
+        if pm.everything or any(isinstance(p, PodPeer) for p in rule.peers) or pm.blocks:
+            return False
+    return True
+
+
+# -- NP205, NP206: redundancy ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Cover:
+    """Whether a rule allows anything the others do not, for the classes seen so far."""
+
+    covered: bool
+    reached: bool
+    by: frozenset[str] = frozenset()
+
+
+def _redundant(ctx: _Context) -> Iterator[Finding]:
+    e = ctx.engine
+    namespaces = e.cluster.namespaces_by_name
+    for policy in e.cluster.policies:
+        own = namespaces.get(policy.namespace)
+        certain = {(d, i) for d, i, _ in covered_rules(policy, own.label_map if own and own.declared else None)}
+        selected = e.selected_by(policy.namespace, policy.pod_selector)
+        if not selected:
+            continue
+        directions = [d for d in DIRECTIONS if policy.affects(d)]
+        if not any(policy.rules(d) for d in directions):
+            continue  # a deny-all is a safety net for pods to come; NP109 covers its overlap with allows
+        per_rule = [(d, i, _rule_cover(e, policy, d, i, selected, exclude_policy=False))
+                    for d in directions for i in range(len(policy.rules(d)))]
+        # without its own other rules a rule is covered less, so the whole policy is only worth checking
+        # when every rule is covered with them
+        if all(c.covered for _, _, c in per_rule) and all(
+                _isolated_by_another(e, policy, d, selected) for d in directions) and all(
+                _rule_cover(e, policy, d, i, selected, exclude_policy=True).covered for d, i, _ in per_rule):
+            yield finding("NP206", policy, f"changes no verdict for the pods in the input: other policies isolate "
+                          f"its {ctx.pods(selected)} and allow all it allows", "spec")
+            continue
+        for d, i, cover in per_rule:
+            if cover.covered and cover.reached and (d, i) not in certain:  # NP114 says it for every pod
+                yield finding("NP205", policy, f"{d}[{i}] allows nothing that {', '.join(sorted(cover.by))} "
+                              "do not already allow, for the pods in the input", f"spec.{d}[{i}]")
+
+
+def _isolated_by_another(e: Engine, policy: NetworkPolicy, direction: Direction, selected: int) -> bool:
+    return all(any(k != policy.key for k in e.isolating[direction][c]) for c in bit_ids(selected))
+
+
+def _rule_cover(e: Engine, policy: NetworkPolicy, direction: Direction, index: int, selected: int,
+                exclude_policy: bool) -> _Cover:
+    """Does every connection rule `index` allows, for every selected class, have another allowing rule?"""
+    by: set[str] = set()
+    reached = False
+    seen: set[tuple[object, ...]] = set()
+    for c in bit_ids(selected):
+        entries = e.rules[direction][c]
+        mine = next(x for x in entries if x[0].ref.policy == policy.key and x[0].ref.index == index)
+        others = [x for x in entries if x is not mine and not (exclude_policy and x[0].ref.policy == policy.key)]
+        destination = e.classes[c].named_ports if direction == "ingress" else None
+        key = (id(mine[0]), tuple(id(x[0]) for x in others), destination)
+        if key in seen:
+            continue
+        seen.add(key)
+        cover = _cover_one(e, direction, mine, others, destination)
+        if not cover.covered:
+            return cover
+        reached = reached or cover.reached
+        by |= cover.by
+    return _Cover(True, reached, frozenset(by))
+
+
+def _cover_one(e: Engine, direction: Direction, mine: tuple[CompiledRule, PeerMatch],
+               others: list[tuple[CompiledRule, PeerMatch]],
+               destination: tuple[ContainerPort, ...] | None) -> _Cover:
+    rule, pm = mine
+    if direction == "ingress" or not any(isinstance(p.port, str) for p in rule.ports):
+        # what the rule allows does not depend on the peer: a peer no other rule matches decides at once
+        others_bits = 0
+        for _, m in others:
+            others_bits |= m.classes
+        if pm.classes & ~others_bits and e.resolve(rule, destination):
+            return _Cover(False, True)
+    peers: list[tuple[tuple[ContainerPort, ...] | None, list[CompiledRule]]] = []
+    for bits, region in e.peer_regions(pm.classes, others, split_named_ports=direction == "egress"):
+        first = e.classes[(bits & -bits).bit_length() - 1]
+        peers.append((destination if direction == "ingress" else first.named_ports, [r for r, _ in region]))
+    if pm.everything or pm.blocks:
+        for ip in e.address_sets.values():
+            if pm.matches_ip(ip):
+                peers.append((destination, [r for r, m in others if m.matches_ip(ip)]))
+    by: set[str] = set()
+    reached = False
+    for dest, matching in peers:
+        wanted = e.resolve(rule, dest)
+        if not wanted:
+            continue
+        reached = True
+        covering = [(r, e.resolve(r, dest)) for r in matching]
+        if wanted.difference(union_all(ports for _, ports in covering)):
+            return _Cover(False, True)
+        by.update(str(r.ref) for r, ports in covering if ports.intersection(wanted))
+    return _Cover(True, reached, frozenset(by))
+
+
+# -- NP212: one side allows, the other denies ---------------------------------------------------
+
+NP212_WORK = 1_000_000_000  # signature steps times classes (the bits each step touches): the 10k-pod benchmark
+# takes about a quarter of it, in about 4 s
+
+
+def one_sided(engine: Engine, notes: list[str], possible: bool = False, budget: int = NP212_WORK
+              ) -> Iterator[Finding]:
+    """Pod peers of a NetworkPolicy rule through which nothing the rule allows can pass, because the other
+    end denies all of it: an egress peer whose pods' ingress accepts none of it from the policy's pods, or
+    an ingress peer whose pods' egress sends none of it to them. `possible`: the engine runs on possible
+    pods (netpol.analyses.regions), whose IPs are unknown, so a rule with an ipBlock that allows those ports might
+    match them and the peer is not judged. The work grows with policies times policies: past `budget` steps
+    it stops, and says so in `notes`."""
+    ctx = _Context(engine)
+    e = engine
+    sides = _Sides(e, possible)
+    for policy in e.cluster.policies:
+        selected = e.selected_by(policy.namespace, policy.pod_selector)
+        for direction in DIRECTIONS:
+            if not selected or not policy.affects(direction):
+                continue
+            for i, rule in enumerate(policy.rules(direction)):
+                compiled = next(r for r, _ in e.rules[direction][(selected & -selected).bit_length() - 1]
+                                if r.ref.policy == policy.key and r.ref.index == i)
+                for j, peer in enumerate(rule.peers):
+                    peers = e.pod_peer_classes(peer, policy.namespace) if isinstance(peer, PodPeer) else 0
+                    if not peers:
+                        continue
+                    if sides.steps * len(e.classes) > budget:
+                        notes.append(f"NP212 (other side denies) stopped at {policy.key} {direction}[{i}]: the "
+                                     "input is too large to check every rule in bounded time (its cost grows "
+                                     "with policies times pod classes); the policies before it were checked")
+                        return
+                    if direction == "egress":
+                        dead, judged, blame = sides.unanswered(compiled, selected, peers)
+                    else:
+                        dead, judged, blame = sides.unsent(compiled, peers, selected)
+                    if dead:
+                        what = (f"lets {_who(ctx, dead, possible)} send to {_who(ctx, judged, possible)} on "
+                                f"{_ports(rule)}, but the ingress of none of those pods accepts any of it from them"
+                                if direction == "egress" else
+                                f"admits {_who(ctx, dead, possible)} to {_who(ctx, judged, possible)} on "
+                                f"{_ports(rule)}, but the egress of none of those sources sends any of it to them")
+                        where = f"spec.{direction}[{i}].{PEERS_KEY[direction]}[{j}]"
+                        yield finding("NP212", policy, f"{where.removeprefix('spec.')} {what} ({blame}); a "
+                                      "connection needs both sides to allow it", where)
+
+
+def _who(ctx: _Context, bits: int, possible: bool) -> str:
+    """The input's pods, counted and named; or possible pods, by their regions (each stands for every pod
+    with those labels)."""
+    if not possible:
+        return ctx.pods(bits)
+    names = [p.key for cid in bit_ids(bits) for p in ctx.engine.classes[cid].pods]
+    return f"every possible pod of {name_list(names)}"
+
+
+def _ports(rule: Rule) -> str:
+    return ", ".join(str(p) for p in rule.ports) or "every port"
+
+
+class _Sides:
+    """NP212's judgements for one engine. Classes isolated by the same policies in a direction have the same
+    rules there, so each judgement is made once per such signature, not per class: the cost follows the
+    policies, not the pods."""
+
+    def __init__(self, engine: Engine, possible: bool) -> None:
+        e = self.e = engine
+        self.possible = possible
+        self.lone = or_bits(1 << c.id for c in e.classes if c.lone)
+        self.tiered = {d: or_bits(1 << c.id for c in e.classes if e.has_tier_rules(d, c.id)) for d in DIRECTIONS}
+        self.signature: dict[Direction, list[int]] = {}  # per class, its signature's index
+        self.members: dict[Direction, list[int]] = {}  # per signature, its classes
+        for direction in DIRECTIONS:
+            index: dict[tuple[str, ...], int] = {}
+            self.signature[direction] = [index.setdefault(tuple(e.isolating[direction][c.id]), len(index))
+                                         for c in e.classes]
+            members = [0] * len(index)
+            for c in e.classes:
+                members[self.signature[direction][c.id]] |= 1 << c.id
+            self.members[direction] = members
+        self._allowing: dict[tuple[Direction, tuple[ContainerPort, ...], PortSet], dict[int, int]] = {}
+        self.steps = 0  # signatures visited, and pairs the tiers make judge one by one
+
+    def _signatures(self, direction: Direction, bits: int) -> Iterator[int]:
+        """The classes of `bits` by signature: one bitset per signature, a step per signature (not class)."""
+        while bits:
+            members = self.members[direction][self.signature[direction][(bits & -bits).bit_length() - 1]] & bits
+            bits &= ~members
+            self.steps += 1
+            yield members
+
+    def _groups(self, rule: CompiledRule, dests: int) -> dict[tuple[tuple[ContainerPort, ...], PortSet], int]:
+        """The destinations by named-port table, with the ports the rule allows them (none: left out)."""
+        out: dict[tuple[tuple[ContainerPort, ...], PortSet], int] = {}
+        for table, group in self.e.by_named_ports.items():
+            if group & dests:
+                wanted = self.e.resolve(rule, table)
+                if wanted:
+                    out[(table, wanted)] = out.get((table, wanted), 0) | (group & dests)
+        return out
+
+    def _peers(self, direction: Direction, cls: int, table: tuple[ContainerPort, ...], wanted: PortSet) -> int:
+        """Classes that class `cls`'s NetworkPolicy rules in `direction` allow on some port of `wanted` (the
+        destination's named-port table `table`): every class when it is not isolated, or, for possible pods,
+        when an ipBlock rule might match their unknown IPs. Cached per signature (see the class)."""
+        cache = self._allowing.setdefault((direction, table, wanted), {})
+        sig = self.signature[direction][cls]
+        cached = cache.get(sig)
+        if cached is not None:
+            return cached
+        e, bits = self.e, 0
+        if not e.is_isolated(direction, cls):
+            bits = e.all_bits
+        for r, pm in e.rules[direction][cls] if bits == 0 else ():
+            if e.resolve(r, table).intersection(wanted):
+                if self.possible and pm.blocks:
+                    bits = e.all_bits
+                    break
+                bits |= pm.classes
+        cache[sig] = bits
+        return bits
+
+    def _only_self(self, dead: int, judged: int) -> int:
+        """Lone sources whose only judged destination is themselves: their own traffic, no evidence."""
+        return dead & ~(judged & self.lone if judged & (judged - 1) == 0 else 0)
+
+    def unanswered(self, rule: CompiledRule, sources: int, dests: int) -> tuple[int, int, str]:
+        """(sources whose egress `rule` allows to the destinations, and every destination's ingress denies
+        all of it; the destinations judged; who denies). Sources whose egress the tiers also govern are not
+        judged: an Admin rule may deny what the NetworkPolicy allows."""
+        e = self.e
+        dead, judged = sources & ~self.tiered["egress"], 0
+        for (table, wanted), group in self._groups(rule, dests).items():
+            tiered = group & self.tiered["ingress"]
+            for d in bit_ids(tiered):
+                if self.possible or not dead:
+                    break  # possible pods: networks and nodes peers may match their IPs, not judged
+                self.steps += dead.bit_count()
+                dead &= or_bits(1 << s for s in bit_ids(dead) if (s == d and (self.lone >> d) & 1) or not
+                                e.connection(s, d)[1].ports.intersection(wanted))  # type: ignore[union-attr]
+                judged |= 1 << d
+            for members in self._signatures("ingress", group & ~tiered):
+                if not dead:
+                    break
+                admitted = self._peers("ingress", (members & -members).bit_length() - 1, table, wanted)
+                dead &= ~admitted | (members & self.lone if members & (members - 1) == 0 else 0)
+                judged |= members
+        dead = self._only_self(dead, judged)
+        return (dead, judged, _deniers(e, "ingress", judged)) if dead else (0, 0, "")
+
+    def unsent(self, rule: CompiledRule, sources: int, dests: int) -> tuple[int, int, str]:
+        """(sources that ingress `rule` admits to the destinations, and whose egress sends none of it to any
+        of them; the destinations judged; who denies). Destinations whose ingress the tiers also govern are
+        not judged: an Admin rule may deny what the NetworkPolicy admits."""
+        e = self.e
+        dead, judged = sources, 0
+        for (table, wanted), group in self._groups(rule, dests & ~self.tiered["ingress"]).items():
+            if not dead:
+                break
+            refused = 0
+            self.steps += (dead & self.tiered["egress"]).bit_count() * group.bit_count()
+            for s in bit_ids(dead & self.tiered["egress"]):
+                others = group & ~(self.lone & (1 << s))
+                if not self.possible and not any(e.connection(s, d)[0].ports.intersection(wanted)  # type: ignore[union-attr]
+                                                 for d in bit_ids(others)):
+                    refused |= 1 << s
+            for members in self._signatures("egress", dead & ~self.tiered["egress"]):
+                hit = group & self._peers("egress", (members & -members).bit_length() - 1, table, wanted)
+                if not hit:
+                    refused |= members
+                elif hit & (hit - 1) == 0 and hit & self.lone & members:
+                    refused |= hit  # a lone source whose only destination is itself
+            dead &= refused
+            judged |= group
+        dead = self._only_self(dead, judged)
+        return (dead, judged, _deniers(e, "egress", dead)) if dead else (0, 0, "")
+
+
+def _deniers(e: Engine, direction: Direction, classes: int) -> str:
+    policies = sorted({k for c in bit_ids(classes) for k in e.isolating[direction][c]})
+    tiered = any(e.has_tier_rules(direction, c) for c in bit_ids(classes))
+    parts = ([f"isolated for {direction} by {name_list(policies)}"] if policies else []) + (
+        ["Admin or Baseline rules"] if tiered else [])
+    return " and ".join(parts)
+
+
+# -- NP207, NP208: unprotected pods, namespaces without a default deny ------------------------
+
+def _unprotected(ctx: _Context) -> Iterator[Finding]:
+    e = ctx.engine
+    cluster = e.cluster
+    open_pods: dict[str, list[Pod]] = {}
+    for c in e.classes:
+        if c.host_network or e.is_isolated("ingress", c.id) or e.has_tier_rules("ingress", c.id):
+            continue
+        for pod in c.pods:
+            open_pods.setdefault(pod.namespace, []).append(pod)
+    default_deny = {p.namespace for p in cluster.policies if p.pod_selector.selects_all and p.affects("ingress")}
+    namespaces = cluster.namespaces_by_name
+    deny_alls = [p for p in cluster.tiered if any(_denies_every_pod(r) for r in p.ingress)]
+    default_deny.update(ns for ns in ctx.pods_in if ns in namespaces and any(
+        _covers_namespace(p.subject, namespaces[ns].label_map) for p in deny_alls))
+    first_pod: dict[str, Pod] = {}
+    for pod in cluster.pods:
+        first_pod.setdefault(pod.namespace, pod)
+    for ns in sorted(ctx.pods_in):
+        pods = open_pods.get(ns, [])
+        declared = namespaces.get(ns)
+        obj: Subject = declared if declared is not None and declared.declared else first_pod[ns]
+        if pods:
+            names = [p.display for p in pods]
+            yield finding("NP207", obj, f"{len(pods):,} of the {ctx.pods_in[ns]:,} pods in namespace {ns} are not "
+                          f"isolated for ingress by any policy: {name_list(names)}")
+        elif ns not in default_deny:  # where NP207 speaks, this would only repeat it
+            yield finding("NP208", obj, f"namespace {ns} has no default-deny ingress NetworkPolicy "
+                          "(podSelector: {}, policyTypes: [Ingress])")
+
+
+def _denies_every_pod(rule: TierRule) -> bool:
+    """A Deny rule for every port from every pod: what a default-deny NetworkPolicy does for pod traffic
+    (tiered ingress peers are pods only)."""
+    return rule.action == "Deny" and rule.ports is None and any(
+        p.unknown is not None or (p.pods is not None and p.pods.namespace_selector.selects_all
+                                  and (p.pods.pod_selector is None or p.pods.pod_selector.selects_all))
+        for p in rule.peers)
+
+
+def _covers_namespace(subject: TierSelector, labels: dict[str, str]) -> bool:
+    """The subject takes every pod of the namespace with these labels, any pod that may come too."""
+    return subject.namespace_selector.matches(labels) and (
+        subject.pod_selector is None or subject.pod_selector.selects_all)
+
+
+# -- NP209: Baseline denies that cut DNS or the API server ------------------------------------
+
+def _baseline_cuts(ctx: _Context) -> Iterator[Finding]:
+    e = ctx.engine
+    baseline = e.tiered.get(("Baseline", "egress"))
+    if not baseline:
+        return
+    cut: dict[tuple[TierRuleRef, str], int] = {}
+    for what, test, probes in (("DNS", is_dns_pod, DNS_PROBES), ("the API server", is_api_server_pod,
+                                                                  API_SERVER_PROBES)):
+        targets = _bits_of(e, test)
+        if not targets:
+            continue
+        dst = (targets & -targets).bit_length() - 1
+        for c in e.classes:
+            if not baseline[c.id] or c.host_network or all(map(test, c.pods)):
+                continue
+            result = e.evaluate("egress", c.id, dst, e.classes[dst].named_ports)
+            if result.walk is None or any(result.ports.contains(*p) for p in probes):
+                continue
+            decider = result.walk.at(*probes[0]).decider
+            if isinstance(decider, TierRuleRef) and decider.tier == "Baseline" and decider.action == "Deny":
+                cut[(decider, what)] = cut.get((decider, what), 0) | (1 << c.id)
+    tests = {"DNS": is_dns_pod, "the API server": is_api_server_pod}
+    for (ref, what), bits in sorted(cut.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+        ports = ", ".join(f"{p}/{n}" for p, n in (DNS_PROBES if what == "DNS" else API_SERVER_PROBES))
+        yield finding("NP209", ctx.tier_policy(ref), f"{ref.direction}[{ref.index}] ({ref.written_action}) cuts "
+                      f"{ctx.pods(bits, tests[what])} off from {what} ({ports})", f"spec.egress[{ref.index}]")
+

@@ -1,0 +1,321 @@
+"""One class's row or column of the class matrix, with exact ports, built without the rest of the matrix.
+
+A diff of two versions that differ in a few policies needs only the rows and columns of the classes
+whose rules changed (netpol.analyses.diff); `graph -n` and `--focus` need those of the classes they draw. A row
+is the class's own egress against every destination's ingress towards it:
+
+- its own side: its rules cut the destinations into regions that they treat alike, and the engine
+  evaluates one destination per region;
+- everyone else's side: an index says which rules' peers hold the class, so only the classes those
+  rules belong to are looked at; every other class answers by its isolation alone (not isolated: every
+  port; isolated: none). NetworkPolicy allows are a union, so they are added up with array operations;
+  the classes that Admin or Baseline rules holding the class select walk the tiers first-match
+  (tiers.walk, as a point query does), once per kind of class rather than once per class.
+
+A column is the same with the directions swapped. Ports are bit codes over port atoms (PortCodes) that
+every rule of both versions treats alike, so a row is one array and two rows compare in one operation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from functools import cached_property
+from itertools import chain
+
+import numpy as np
+import numpy.typing as npt
+
+from netpol.engine import Engine, PeerMatch, TierPeerMatch
+from netpol.engine.bits import bit_ids, bit_mask, id_bits, low_bits
+from netpol.model import ContainerPort, Direction
+from netpol.model.portsets import ALL_PORTS, PortSet, Protocol
+from netpol.policies.networkpolicy import CompiledRule
+from netpol.policies.tiered import CompiledTierRule, TierHit, port_atoms, walk
+
+Codes = npt.NDArray[np.uint64]  # (classes, words): per class, bit k of the code is port atom k
+
+
+@dataclass(frozen=True)
+class PortCodes:
+    """Port sets as bit codes over atoms that every rule treats alike: each atom is allowed whole or
+    not at all, so a set of atoms is exactly a port set."""
+
+    atoms: tuple[tuple[Protocol, int, int], ...]
+    _encoded: dict[PortSet, Codes] = field(default_factory=dict, compare=False, repr=False)
+    _decoded: dict[int, PortSet] = field(default_factory=dict, compare=False, repr=False)
+
+    @classmethod
+    def common(cls, *engines: Engine) -> PortCodes:
+        """Atoms that cut at every port any of the engines' rules (and named ports) distinguish."""
+        return cls(tuple(port_atoms([], [a for e in engines for a in e.port_atoms])))
+
+    @cached_property
+    def width(self) -> int:
+        return max(1, (len(self.atoms) + 63) // 64)
+
+    def zeros(self, n: int) -> Codes:
+        return np.zeros((n, self.width), dtype=np.uint64)
+
+    def encode(self, ports: PortSet) -> Codes:
+        code = self._encoded.get(ports)
+        if code is None:
+            value = sum(1 << k for k, (proto, first, _) in enumerate(self.atoms) if ports.contains(proto, first))
+            code = np.array([(value >> (64 * w)) & (2**64 - 1) for w in range(self.width)], dtype=np.uint64)
+            self._encoded[ports] = code
+        return code
+
+    def decode(self, code: Codes) -> PortSet:
+        return self.ports_of(sum(int(word) << (64 * w) for w, word in enumerate(code.tolist())))
+
+    def ports_of(self, value: int) -> PortSet:
+        """The port set of a code as one integer (bit k: atom k)."""
+        ports = self._decoded.get(value)
+        if ports is None:
+            ports = self._decoded[value] = PortSet.of(a for k, a in enumerate(self.atoms) if (value >> k) & 1)
+        return ports
+
+
+@dataclass(frozen=True)
+class _Peers:
+    """The rules in one direction whose peers are one same set of classes, each with the classes it
+    belongs to (its subjects, ascending ids): NetworkPolicy rules, whose allows add up, and tiered rules."""
+
+    match: PeerMatch | TierPeerMatch
+    rules: tuple[tuple[CompiledRule | CompiledTierRule, list[int]], ...]
+
+    @cached_property
+    def _v1_entries(self) -> list[tuple[CompiledRule, list[int]]]:
+        return [(rule, subjects) for rule, subjects in self.rules if isinstance(rule, CompiledRule) and subjects]
+
+    @cached_property
+    def v1(self) -> tuple[CompiledRule, ...]:
+        return tuple(rule for rule, _ in self._v1_entries)
+
+    @cached_property
+    def v1_subjects(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """The NetworkPolicy rules' subjects, concatenated, and how many each rule has (in `v1`'s order)."""
+        lists = [subjects for _, subjects in self._v1_entries]
+        counts = np.fromiter((len(x) for x in lists), np.int64, len(lists))
+        return np.fromiter(chain.from_iterable(lists), np.int64, int(counts.sum())), counts
+
+    @cached_property
+    def tiered(self) -> tuple[tuple[CompiledTierRule, list[int]], ...]:
+        return tuple((rule, subjects) for rule, subjects in self.rules if isinstance(rule, CompiledTierRule))
+
+
+class Slices:
+    """Rows and columns of one engine's class matrix, as port codes over `codes`' atoms."""
+
+    def __init__(self, engine: Engine, codes: PortCodes, rows: Iterable[int], columns: Iterable[int]) -> None:
+        """`rows` and `columns`: the classes whose rows and columns will be asked for; who holds them is
+        looked up for those only, one bitset operation per peer set."""
+        self.engine = engine
+        self.codes = codes
+        self.size = len(engine.classes)
+        self._wanted: dict[Direction, int] = {"ingress": id_bits(list(rows), self.size),
+                                              "egress": id_bits(list(columns), self.size)}
+        self._all = codes.encode(ALL_PORTS)
+        self._held: dict[Direction, dict[int, list[_Peers]]] = {}
+        self._combined: dict[tuple[int, int | None], tuple[npt.NDArray[np.int64], Codes]] = {}
+        self._specs: dict[object, int] = {}  # a rule's ports as written -> their number
+        self._spec_rules: list[CompiledRule] = []  # per number, a rule with those ports
+        self._spec_of: dict[int, int] = {}  # id(rule) -> its ports' number (rules live as long as the engine)
+        self._spec_named: list[bool] = []  # per number, whether one of those ports is named
+        self._spec_code_cache: dict[tuple[int, int], Codes] = {}
+
+    def row(self, src: int) -> Codes:
+        """What class `src` may send to each class: its egress and their ingress both allow."""
+        self._check("ingress", src)
+        out = self._own("egress", src) & self._toward("ingress", src)
+        return self._without_self(out, src)
+
+    def column(self, dst: int) -> Codes:
+        """What each class may send to class `dst`."""
+        self._check("egress", dst)
+        out = self._toward("egress", dst) & self._own("ingress", dst)
+        return self._without_self(out, dst)
+
+    def _check(self, direction: Direction, cls: int) -> None:
+        if not (self._wanted[direction] >> cls) & 1:
+            raise ValueError(f"class {cls} was not asked for when these slices were made")
+
+    def _without_self(self, out: Codes, cls: int) -> Codes:
+        if self.engine.classes[cls].lone:  # one pod and itself: not a policy question (as in Engine.graph)
+            out[cls] = 0
+        return out
+
+    def _own(self, direction: Direction, subject: int) -> Codes:
+        """Class `subject`'s result in `direction` towards every class: one evaluation per region of peers
+        that its rules (and its node, for hostNetwork peers) treat alike."""
+        e = self.engine
+        admin, baseline = e.tier_lists(direction, subject)
+        entries: list[tuple[object, PeerMatch | TierPeerMatch]] = [*e.rules[direction][subject], *admin, *baseline]
+        out = self.codes.zeros(self.size)
+        if not entries and not e.is_isolated(direction, subject):
+            out[:] = self._all
+            return out
+        local = e.local_node_bits(subject, direction)
+        for region, _ in e.peer_regions(e.all_bits, entries, split_named_ports=direction == "egress"):
+            for part in (region & local, region & ~local):
+                if not part:
+                    continue
+                peer = (part & -part).bit_length() - 1
+                named = e.classes[peer if direction == "egress" else subject].named_ports
+                ports = e.evaluate(direction, subject, peer, named).ports
+                if ports:
+                    out[self._ids(part)] = self.codes.encode(ports)
+        return out
+
+    def _ids(self, part: int) -> list[int] | npt.NDArray[np.bool_]:
+        """An index for the classes of a bitset: their ids when few (most regions), else a mask."""
+        return list(low_bits(part)) if part.bit_count() <= 64 else bit_mask(part, self.size)
+
+    def _toward(self, direction: Direction, peer: int) -> Codes:
+        """Every class's result in `direction` with class `peer` as the other end."""
+        e = self.engine
+        held = self._holding(direction, peer)
+        v1 = self.codes.zeros(self.size)  # what NetworkPolicy rules holding `peer` allow, per subject
+        for peers in held:
+            subjects, codes = self._allows(direction, peers, peer)
+            v1[subjects] |= codes
+        node = e.classes[peer].node
+        local = np.zeros(self.size, dtype=bool)
+        if e.classes[peer].host_network and node is not None:  # a hostNetwork peer speaks for its node
+            local = self._nodes == node
+            v1[local] = self._all
+        selects = self._isolated[direction] | local  # NetworkPolicy decides (else: every port, or the tiers)
+        out: Codes = np.where(selects[:, None], v1, self._all)
+        tiered = [entry for peers in held for entry in peers.tiered]
+        if tiered:
+            self._walk(direction, peer, tiered, v1, selects, out)
+        return out
+
+    def _walk(self, direction: Direction, peer: int, tiered: list[tuple[CompiledTierRule, list[int]]], v1: Codes,
+              selects: npt.NDArray[np.bool_], out: Codes) -> None:
+        """The classes that Admin or Baseline rules holding `peer` select: the first-match walk
+        (tiers.walk, as Engine.evaluate does), once per kind of subject: the same rules hit, the same
+        NetworkPolicy ports and isolation, the same named-port table. A tiered subject that no such rule
+        selects walks through no hit, which leaves NetworkPolicy or the default to decide, as above."""
+        e = self.engine
+        order = self._tier_order[direction]
+        tiered.sort(key=lambda entry: order[id(entry[0])])
+        words = (len(tiered) + 63) // 64
+        hits = np.zeros((self.size, words), dtype=np.uint64)
+        for j, (_, subjects) in enumerate(tiered):
+            hits[np.array(subjects, dtype=np.int64), j // 64] |= np.uint64(1 << (j % 64))
+        subject = np.flatnonzero(hits.any(axis=1))
+        table = self._named_ids[subject] if direction == "ingress" else np.full(subject.size, self._named_ids[peer])
+        kinds = np.concatenate([hits[subject], v1[subject], selects[subject, None].astype(np.uint64),
+                                table[:, None].astype(np.uint64)], axis=1)
+        values, inverse = np.unique(kinds, axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        for k, value in enumerate(values.tolist()):
+            named = self._named_tables[value[-1]]
+            matched = [(rule, TierHit(rule.ref, e.resolve(rule, named))) for j, (rule, _) in enumerate(tiered)
+                       if (value[j // 64] >> (j % 64)) & 1]
+            admin = [hit for rule, hit in matched if order[id(rule)][0] == 0]
+            baseline = [hit for rule, hit in matched if order[id(rule)][0] == 1]
+            v1_ports = self.codes.decode(np.array(value[words:words + self.codes.width], dtype=np.uint64))
+            allowed = walk(admin, bool(value[-2]), v1_ports, baseline).allowed
+            out[subject[inverse == k]] = self.codes.encode(allowed)
+
+    @cached_property
+    def _tier_order(self) -> dict[Direction, dict[int, tuple[int, int]]]:
+        """Per direction, each tiered rule's place in evaluation order: (0 Admin or 1 Baseline, index)."""
+        out: dict[Direction, dict[int, tuple[int, int]]] = {"ingress": {}, "egress": {}}
+        for (tier, direction), rules in self.engine.tier_rules.items():
+            for i, rule in enumerate(rules):
+                out[direction][id(rule)] = (0 if tier == "Admin" else 1, i)
+        return out
+
+    def _allows(self, direction: Direction, peers: _Peers, peer: int) -> tuple[npt.NDArray[np.int64], Codes]:
+        """What the NetworkPolicy rules of one peer set allow their subjects, combined per subject: egress
+        ports resolve on the destination (`peer`), ingress ports on each subject. Rules are looked at by
+        their ports (a few kinds for thousands of rules), so the work per rule is array work."""
+        towards = int(self._named_ids[peer]) if direction == "egress" else None
+        key = (id(peers), towards)
+        cached = self._combined.get(key)
+        if cached is None:
+            if not peers.v1:
+                cached = (np.zeros(0, dtype=np.int64), self.codes.zeros(0))
+            else:
+                every, counts = peers.v1_subjects
+                specs = np.repeat(np.fromiter((self._spec(rule) for rule in peers.v1), np.int64, len(peers.v1)),
+                                  counts)
+                tables = len(self._named_tables)
+                table = self._named_ids[every] if towards is None else np.full(every.size, towards, dtype=np.int64)
+                named = np.array(self._spec_named, dtype=bool)  # one flag per kind of ports: a few
+                table[~named[specs]] = 0  # numbered ports resolve alike on every table
+                keys, inverse = np.unique(specs * tables + table, return_inverse=True)
+                per_key = np.stack([self._spec_code(k // tables, k % tables) for k in keys.tolist()])
+                codes = per_key[inverse.reshape(-1)]
+                order = np.argsort(every, kind="stable")
+                ordered = every[order]
+                starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+                cached = (ordered[starts], np.bitwise_or.reduceat(codes[order], starts, axis=0))
+            self._combined[key] = cached
+        return cached
+
+    @cached_property
+    def _isolated(self) -> dict[Direction, npt.NDArray[np.bool_]]:
+        return {d: np.fromiter(map(bool, self.engine.isolating[d]), bool, self.size) for d in ("ingress", "egress")}
+
+    def _spec(self, rule: CompiledRule) -> int:
+        """The number of a rule's ports as written: rules with equal ports resolve alike."""
+        spec = self._spec_of.get(id(rule))
+        if spec is None:
+            spec = self._specs.setdefault(rule.ports, len(self._specs))
+            if spec == len(self._spec_rules):
+                self._spec_rules.append(rule)
+                self._spec_named.append(any(isinstance(p.port, str) for p in rule.ports))
+            self._spec_of[id(rule)] = spec
+        return spec
+
+    def _spec_code(self, spec: int, table: int) -> Codes:
+        key = (spec, table)
+        code = self._spec_code_cache.get(key)
+        if code is None:
+            ports = self.engine.resolve(self._spec_rules[spec], self._named_tables[table])
+            code = self._spec_code_cache[key] = self.codes.encode(ports)
+        return code
+
+    @cached_property
+    def _named_tables(self) -> list[tuple[ContainerPort, ...]]:
+        return list(self.engine.by_named_ports)
+
+    @cached_property
+    def _named_ids(self) -> npt.NDArray[np.int64]:
+        """Per class, the index of its named-port table in `_named_tables`."""
+        out = np.zeros(self.size, dtype=np.int64)
+        for i, classes in enumerate(self.engine.by_named_ports.values()):
+            out[bit_mask(classes, self.size)] = i
+        return out
+
+    @cached_property
+    def _nodes(self) -> npt.NDArray[np.object_]:
+        return np.array([c.node for c in self.engine.classes], dtype=object)
+
+    def _holding(self, direction: Direction, peer: int) -> list[_Peers]:
+        """The peer sets in `direction` that hold class `peer`."""
+        held = self._held.get(direction)
+        if held is None:
+            held = self._held[direction] = self._holders(direction)
+        return held.get(peer, [])
+
+    def _holders(self, direction: Direction) -> dict[int, list[_Peers]]:
+        """For each wanted class, the peer sets in `direction` that hold it: one AND per peer set."""
+        by_match: dict[int, tuple[PeerMatch | TierPeerMatch, list[tuple[CompiledRule | CompiledTierRule,
+                                                                         list[int]]]]] = {}
+        for selected, entries in self.engine.applied[direction]:
+            for rule, pm in entries:
+                by_match.setdefault(id(pm), (pm, []))[1].append((rule, selected))  # equal peers share one
+        wanted = self._wanted[direction]
+        out: dict[int, list[_Peers]] = {}
+        for pm, rules in by_match.values():
+            hit = wanted if pm.everything else pm.classes & wanted
+            if hit:
+                peers = _Peers(pm, tuple(rules))
+                for cls in bit_ids(hit):
+                    out.setdefault(cls, []).append(peers)
+        return out

@@ -1,0 +1,1 @@
+"""Policy families, each compiled into the one intermediate form the engine walks (stages.py)."""

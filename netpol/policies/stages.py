@@ -1,0 +1,201 @@
+"""The one intermediate form every policy family compiles into, and the only one the engine reads.
+
+Per direction (ingress at the destination, egress at the source; a connection needs both), a
+family's policies become an ordered list of **stages**. A stage is an ordered list of rules; a
+rule says which pods it governs (`subject`), which peers it matches (`peers`), on which
+destination ports (`ports`), and what it does (`action`). Every port of a connection walks the
+stages on its own:
+
+- In a stage, the rules whose subject holds the pod are read in order; the first rule whose peers
+  and ports match decides: `Allow` allows and `Deny` denies (final), `Pass` hands the port on to
+  the next stage (skipping the rest of this one), `Log` records and reads on.
+- No rule decided, and some policy of the stage selects the pod (`Stage.policies`): the stage's
+  `end` decides (`Deny`: denied; `Pass`: the next stage). A pod no policy of the stage selects
+  passes on to the next stage.
+- After the last stage: the profile's default, allowed.
+
+A stage whose `first_match` is False holds Allow rules only, so their order cannot matter: it
+decides as a whole (its verdict names every rule that allows the port, not a first one).
+
+How each family maps onto it (netpol/policies/networkpolicy.py and netpol/policies/tiered.py hold the compilers):
+
+- **NetworkPolicy** (networking.k8s.io/v1): one stage, not first-match, `end` Deny. Each policy
+  that applies to the direction (policyTypes) is one of `policies` with its podSelector in its
+  namespace as subject; each rule an Allow with that subject. The node rule (traffic with a pod's
+  own node, from a host-network pod there, is always allowed; egress only where the plugin exempts
+  it) is an Allow of this stage with no policy: it allows without isolating.
+- **AdminNetworkPolicy, BaselineAdminNetworkPolicy, ClusterNetworkPolicy** (tiered): a stage
+  `Admin` before NetworkPolicy and a stage `Baseline` after it, both first-match with `end` Pass
+  (they isolate nothing); rules in evaluation order (priority, then name; written order inside a
+  policy); Accept/Allow -> Allow, Deny -> Deny, Pass -> Pass. A peer netpol does not know fails
+  closed: the compiler drops it from an Allow and makes a Deny or Pass match everything.
+- **Cilium** (CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy, NetworkPolicy under Cilium): the
+  union of allows, any deny wins, and a pod is isolated in a direction once any rule of either
+  selects it. Compile to two stages: first the deny rules (first-match, Deny actions, `end` Pass,
+  no policies: a deny that matches wins wherever it stands); then every allow rule of every kind in
+  one stage that is not first-match, with `end` Deny and as `policies` every policy with a rule (or
+  an empty rule list that isolates) for the direction.
+- **Calico** (NetworkPolicy, GlobalNetworkPolicy in ordered tiers, Kubernetes NetworkPolicy in the
+  default tier at order 1000): one first-match stage per tier, in tier order; its rules are the
+  tier's policies by `order` then name, each policy's rules in written order with their actions
+  (Allow, Deny, Pass, Log); the tier's default action is the stage's `end` (Deny, or Pass where the
+  tier says so), applied to the pods some policy of the tier selects.
+
+Provenance: every rule carries its family's reference (`Provenance`), which names kind, API
+version, policy, priority or order, rule index and name and the written action; a stage carries
+its name; the walk records the Pass rule that handed a port range on.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+from netpol.model import Direction, IPAddress, IPBlock
+from netpol.model.portsets import Protocol as IPProtocol
+from netpol.model.selectors import LabelSelector
+
+Verdict = Literal["Allow", "Deny", "Pass", "Log"]
+End = Literal["Deny", "Pass"]
+
+
+class Provenance(Protocol):
+    """What a verdict names about the rule that decided it (compile.RuleRef, tiers.TierRuleRef, NodeRule)."""
+
+    @property
+    def direction(self) -> Direction: ...
+
+
+@dataclass(frozen=True, order=True)
+class NodeRule:
+    """The node rule's provenance: traffic between a pod and a host-network pod on its own node."""
+
+    node: str
+    direction: Direction
+
+    def __str__(self) -> str:
+        return f"the node rule ({self.node})"
+
+
+# -- who: subjects and peers -----------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pods:
+    """Pods by namespace and labels; host-network pods never match (the plugin sees their node).
+
+    `namespace` fixes one namespace (a namespaced policy's own); otherwise `namespace_selector`
+    chooses them (None with no namespace: every namespace). `pod_selector` None: every pod there.
+    """
+
+    namespace: str | None
+    namespace_selector: LabelSelector | None
+    pod_selector: LabelSelector | None
+
+
+@dataclass(frozen=True)
+class NodePods:
+    """Every pod scheduled on one node (the subject of the node rule)."""
+
+    node: str
+
+
+Subject = Pods | NodePods
+
+
+@dataclass(frozen=True)
+class Addresses:
+    """An address block (CIDR minus excepts): the addresses outside the cluster in it, and the pods whose
+    IPs it contains where the profile lets blocks match cluster addresses (Dataplane)."""
+
+    block: IPBlock
+
+
+@dataclass(frozen=True)
+class Nodes:
+    """Nodes by name: their host-network pods, and their addresses outside the cluster's pod IPs."""
+
+    names: frozenset[str]
+    addresses: frozenset[IPAddress]
+
+
+@dataclass(frozen=True)
+class Everything:
+    """Every peer, in the cluster and outside it."""
+
+
+Peer = Pods | Addresses | Nodes | Everything
+
+
+# -- ports ------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PortRange:
+    """Destination ports first..last of one protocol."""
+
+    protocol: IPProtocol
+    first: int
+    last: int
+
+
+@dataclass(frozen=True)
+class NamedPort:
+    """A destination container port by name, resolved on the destination pod; `protocol` None: the
+    container port's own protocol. Never matches an address outside the cluster."""
+
+    name: str
+    protocol: IPProtocol | None
+
+
+PortMatch = tuple[PortRange | NamedPort, ...] | None  # None: every port of every protocol
+
+
+# -- rules and stages -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class StageRule:
+    """One rule: for pods of `subject`, traffic with `peers` (empty: none) on `ports` gets `action`.
+
+    `written` is the family's own compiled rule (compile.CompiledRule, tiers.CompiledTierRule, None
+    for the node rule), for the analyses that explain a rule in its family's words.
+    """
+
+    ref: Provenance
+    subject: Subject
+    peers: tuple[Peer, ...]
+    ports: PortMatch
+    action: Verdict
+    written: object = None
+
+
+@dataclass(frozen=True)
+class StagePolicy:
+    """A policy of a stage and the pods it selects: the stage's `end` applies to them."""
+
+    name: str
+    subject: Subject
+
+
+@dataclass(frozen=True)
+class Stage:
+    """An ordered list of rules with an end behaviour (see the module docstring).
+
+    `cuts`: address blocks the stage tells apart besides its peers' (every node's address once a
+    rule names nodes), so that answers are computed once per set of addresses treated alike.
+    `inert`: rules the family wrote that never apply (a NetworkPolicy's rules of a direction its
+    policyTypes leave out): never walked, but the class partition reads them as written, so that
+    classes do not depend on policyTypes.
+    """
+
+    name: str
+    first_match: bool
+    end: End
+    rules: tuple[StageRule, ...]
+    policies: tuple[StagePolicy, ...] = ()
+    cuts: tuple[IPBlock, ...] = ()
+    inert: tuple[StageRule, ...] = ()
+
+
+Stages = dict[Direction, tuple[Stage, ...]]  # per direction, in walking order

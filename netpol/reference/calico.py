@@ -1,0 +1,473 @@
+"""A deliberately naive evaluator of one connection as Calico enforces it, written from the brief
+(shared/reference/calico-policies.md; "brief §n" below), not from any compiled form.
+
+It walks Calico's tiers per direction for one packet: tiers by order, in each tier the policies that select
+the endpoint by order then name, the first matching rule's action (Allow and Deny final, Pass to the next
+tier, Log on to the next rule), the tier's default action at its end, the namespace profile's allow after
+the last tier. Kubernetes NetworkPolicies, AdminNetworkPolicies, BaselineAdminNetworkPolicies and
+ClusterNetworkPolicies are evaluated where Calico places them, straight from the model (no conversion shared
+with the engine). It shares with the engine only the model, Calico's selector AST (netpol/model/calico_selectors.py,
+tested on its own against Felix's parser tests) and LabelSelector.matches. Keep it obviously correct rather
+than fast: property tests compare the engine with it.
+
+Choices where the brief leaves a runtime fact open (documented in docs/semantics.md §16):
+- a rule's `source.ports` never match and its `source.notPorts` always do (the client's ephemeral source
+  port is assumed outside every port a policy lists);
+- a pod with no known IP is in no `nets` and no network set, and in every `notNets`;
+- a packet is IPv4 unless an endpoint of it has only IPv6 addresses (ICMP is IPv4, ICMPv6 IPv6);
+- an ICMP question names the type in the port's place, and the code 0 unless it gives one;
+- `services` match the pods a Service of the input selects (its ports are not checked);
+- `http` is not checked: a rule with it matches at L4 (brief §1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Literal
+
+from netpol.model import (
+    Cluster,
+    Direction,
+    IPAddress,
+    NetworkPolicy,
+    Pod,
+    TieredPolicy,
+    TierPeer,
+    TierPort,
+    TierSelector,
+)
+from netpol.model.calico_selectors import Compare, Has, InSet, Node, Not, conjunction, prefixed, replace_all
+from netpol.model.portsets import Protocol
+from netpol.reference import _peer_ok, _port_ok
+from netpol.sources.calico import NAMESPACE_LABEL as NS_LABEL
+from netpol.sources.calico import ORCHESTRATOR as ORCHESTRATOR_LABEL
+from netpol.sources.calico import PROTOCOL_NUMBERS
+from netpol.sources.calico import SERVICE_ACCOUNT_LABEL as SA_LABEL
+from netpol.sources.calico import CalicoObjects, CalicoPolicy, CalicoPort, CalicoRule, EntityRule, ICMPMatch
+
+Endpoint = Pod | IPAddress
+PacketProtocol = Protocol | Literal["ICMP", "ICMPv6"]
+ICMP_DEFAULT_CODE = 0  # an ICMP question without a code asks about code 0 (echo request and reply have no other)
+NAME_LABEL = "projectcalico.org/name"
+
+
+@dataclass(frozen=True)
+class Step:
+    """What one tier did to the packet: the deciding rule (policy, its index in the direction's rules,
+    action), or the tier's default action at its end (policy None); tier None is the namespace profile."""
+
+    tier: str | None
+    policy: str | None
+    rule: int | None
+    action: str  # Allow, Deny, Pass (a rule's), or the default action of the tier's end
+
+
+@dataclass(frozen=True)
+class Walk:
+    """One direction's walk: the steps of the tiers that applied, the last one deciding."""
+
+    steps: tuple[Step, ...]
+
+    @property
+    def allowed(self) -> bool:
+        return not self.steps or self.steps[-1].action == "Allow"
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    egress: Walk  # of the source; empty when it is no endpoint (brief §4: an outside address has no walk)
+    ingress: Walk  # of the destination
+
+
+@dataclass(frozen=True)
+class _Packet:
+    src: Endpoint
+    dst: Endpoint
+    protocol: PacketProtocol
+    port: int  # the destination port; the ICMP type for ICMP and ICMPv6
+    version: int
+    code: int = ICMP_DEFAULT_CODE  # ICMP and ICMPv6 only
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """A policy as a tier holds it: its order and tie key, whether it selects an endpoint, its rules'
+    first match for a packet."""
+
+    title: str
+    order: float | None
+    tie: str
+    selects: Callable[[Pod], bool]
+    first_match: Callable[[Direction, _Packet], tuple[int, str] | None]
+    directions: tuple[Direction, ...]
+
+
+def calico_decision(cluster: Cluster, calico: CalicoObjects, src: Endpoint, dst: Endpoint, protocol: PacketProtocol,
+                    port: int, version: str = "3.32", staged: bool = False, code: int | None = None) -> Decision:
+    """src -> dst on (protocol, port) under Calico `version` (for ICMP and ICMPv6, `port` is the type and `code`
+    the code, 0 when not given); `staged`: as if the staged policies with stagedAction Set were enforced beside
+    the others (brief §8.9)."""
+    world = _World(cluster, calico, version, staged)
+    if isinstance(src, Pod) and isinstance(dst, Pod) and src.key == dst.key and src.is_one_pod:
+        return Decision(True, Walk(()), Walk(()))  # netpol's self-traffic assumption stays (brief §4)
+    family = {"ICMP": 4, "ICMPv6": 6}.get(protocol) or _family(src, dst)
+    packet = _Packet(src, dst, protocol, port, family, ICMP_DEFAULT_CODE if code is None else code)
+    egress = world.walk("egress", src, dst, packet)
+    ingress = world.walk("ingress", dst, src, packet)
+    # both ends must allow (brief §4); an egress Allow never overrides an ingress Deny
+    return Decision(egress.allowed and ingress.allowed, egress, ingress)
+
+
+def calico_allowed(cluster: Cluster, calico: CalicoObjects, src: Endpoint, dst: Endpoint, protocol: PacketProtocol,
+                   port: int, version: str = "3.32", staged: bool = False, code: int | None = None) -> bool:
+    return calico_decision(cluster, calico, src, dst, protocol, port, version, staged, code).allowed
+
+
+def _family(src: Endpoint, dst: Endpoint) -> int:
+    for end in (dst, src):
+        ips = end.ips if isinstance(end, Pod) else (end,)
+        if ips and all(ip.version == 6 for ip in ips):
+            return 6
+    return 4
+
+
+def _ips(end: Endpoint, version: int) -> list[IPAddress]:
+    return [ip for ip in (end.ips if isinstance(end, Pod) else (end,)) if ip.version == version]
+
+
+class _World:
+    def __init__(self, cluster: Cluster, calico: CalicoObjects, version: str, staged: bool) -> None:
+        self.cluster = cluster
+        self.calico = calico
+        self.old = version in ("3.30", "3.31")  # [3.30/3.31] in the brief
+        self.staged = staged
+        self.ns_labels = {ns.name: dict(ns.labels) for ns in cluster.namespaces}
+        self.sa_labels = {(a.namespace, a.name): dict(a.labels) for a in calico.service_accounts}
+
+    # -- identity (brief §2) ---------------------------------------------------------------------------------
+
+    def endpoint(self, end: Endpoint) -> Pod | None:
+        """A workload endpoint: a pod that is not host-network (brief §2); anything else is an outside address."""
+        return end if isinstance(end, Pod) and not end.host_network else None
+
+    def labels(self, pod: Pod) -> dict[str, str]:
+        """Highest precedence last: pcsa.*, pcns.*, the pod's own, Calico's (brief §2)."""
+        sa = pod.service_account or "default"  # no serviceAccountName means default (brief §2)
+        out = {f"pcsa.{k}": v for k, v in self.sa_labels.get((pod.namespace, sa), {}).items()}
+        out[f"pcsa.{NAME_LABEL}"] = sa
+        out.update(self._pcns(pod.namespace))
+        out.update(pod.labels)
+        out.update({NS_LABEL: pod.namespace, ORCHESTRATOR_LABEL: "k8s"})
+        if len(sa) < 63:  # a longer name gets no label (brief §2, §8.8)
+            out[SA_LABEL] = sa
+        return out
+
+    def _pcns(self, namespace: str) -> dict[str, str]:
+        out = {f"pcns.{k}": v for k, v in self.ns_labels.get(namespace, {}).items()}
+        out[f"pcns.{NAME_LABEL}"] = namespace
+        return out
+
+    def set_labels(self) -> Iterable[tuple[dict[str, str], tuple[object, ...]]]:
+        """Each network set's labels and nets: a NetworkSet's own + its namespace's, a GlobalNetworkSet's own
+        (brief §2)."""
+        for s in self.calico.network_sets:
+            labels = dict(s.labels)
+            if s.namespace is not None:
+                labels = {**self._pcns(s.namespace), **labels, NS_LABEL: s.namespace}
+            yield labels, s.nets
+
+    def in_ips(self, selector: Node, end: Endpoint, version: int) -> bool:
+        """A ∈ IPs(S): an endpoint whose labels satisfy S, or an address in a network set whose labels do
+        (brief §2 'selectors match addresses')."""
+        pod = self.endpoint(end)
+        if pod is not None and selector.evaluate(self.labels(pod)):
+            return True
+        ips = _ips(end, version)
+        return any(ip in net for labels, nets in self.set_labels() if selector.evaluate(labels)
+                   for net in nets for ip in ips if ip.version == net.version)  # type: ignore[attr-defined]
+
+    # -- the walk (brief §4) ---------------------------------------------------------------------------------
+
+    def walk(self, direction: Direction, subject: Endpoint, peer: Endpoint, packet: _Packet) -> Walk:
+        pod = self.endpoint(subject)
+        if pod is None:
+            return Walk(())  # an outside address (or a host-network pod) has no walk
+        if direction == "ingress" and self._own_node(pod, peer):
+            return Walk(())  # "We don't currently police host -> endpoint" (brief §1)
+        steps: list[Step] = []
+        for tier, default_action, entries in self.tiers():
+            applying = [e for e in entries if direction in e.directions and e.selects(pod)]
+            if not applying:
+                continue  # tier skipped; its defaultAction unused (brief §4)
+            decided: Step | None = None
+            for entry in applying:
+                hit = entry.first_match(direction, packet)
+                if hit is not None:
+                    decided = Step(tier, entry.title, hit[0], hit[1])
+                    break
+            if decided is None:  # end of tier: its defaultAction, Deny unless Pass (brief §4)
+                decided = Step(tier, None, None, default_action)
+            steps.append(decided)
+            if decided.action != "Pass":
+                return Walk(tuple(steps))
+        steps.append(Step(None, f"kns.{pod.namespace}", None, "Allow"))  # the profile allows (brief §4, §8.1)
+        return Walk(tuple(steps))
+
+    def _own_node(self, pod: Pod, peer: Endpoint) -> bool:
+        if isinstance(peer, Pod):
+            return peer.host_network and peer.node is not None and peer.node == pod.node
+        return pod.host_ip is not None and peer == pod.host_ip
+
+    def tiers(self) -> list[tuple[str, str, list[_Entry]]]:
+        """Tiers by (no order last, order, name), built-in ones synthesized when missing (brief §4)."""
+        admin, baseline = ("adminnetworkpolicy", "baselineadminnetworkpolicy") if self.old else \
+            ("kube-admin", "kube-baseline")
+        tiers: dict[str, tuple[float | None, str]] = {admin: (1_000.0, "Pass"), "default": (1_000_000.0, "Deny"),
+                                                      baseline: (10_000_000.0, "Pass")}
+        for t in self.calico.tiers:
+            tiers[t.name] = (t.order, t.default_action)
+        entries: dict[str, list[_Entry]] = {name: [] for name in tiers}
+        for p in self.calico.policies:
+            if self._enforced(p) and not p.host_only:  # doNotTrack/preDNAT: host endpoints only (brief §1)
+                if p.tier not in tiers:  # a built-in tier of another release: an ordinary tier here
+                    tiers[p.tier], entries[p.tier] = (None, "Deny"), []
+                entries[p.tier].append(self._calico_entry(p))
+        for knp in self.cluster.policies:
+            entries["default"].append(self._kubernetes_entry(knp))
+        for tp in self.cluster.tiered:
+            entries[admin if tp.tier == "Admin" else baseline].append(self._tiered_entry(tp))
+        ordered = sorted(tiers, key=lambda n: (tiers[n][0] is None, tiers[n][0] or 0.0, n))
+        return [(n, tiers[n][1], sorted(entries[n], key=_policy_order)) for n in ordered]
+
+    def _enforced(self, p: CalicoPolicy) -> bool:
+        if not p.staged:
+            return True
+        return self.staged and p.staged_action == "Set"  # what-if: beside the enforced ones (brief §8.9)
+
+    def _tie(self, name: str, namespace: str | None, kind: str) -> str:
+        """Ties of equal order (brief §4): `name/namespace/kind` bytewise; [3.30/3.31] `ns/name` or `name`."""
+        if self.old:
+            if kind == "KubernetesNetworkPolicy":
+                name = f"knp.default.{name}"
+            return f"{namespace}/{name}" if namespace else name
+        return f"{name}/{namespace or ''}/{kind}"
+
+    # -- Calico's own policies --------------------------------------------------------------------------------
+
+    def _calico_entry(self, p: CalicoPolicy) -> _Entry:
+        selector = self._policy_selector(p)
+
+        def first_match(direction: Direction, packet: _Packet) -> tuple[int, str] | None:
+            for index, rule in enumerate(p.rules(direction)):
+                if self._rule_matches(p, rule, packet) and rule.action != "Log":  # Log: next rule (brief §5)
+                    return index, rule.action
+            return None
+
+        directions = tuple(d for d in ("ingress", "egress") if p.applies(d))  # type: ignore[arg-type]
+        title = f"{p.kind} {p.namespace + '/' if p.namespace else ''}{p.name}"
+        return _Entry(title, p.order, self._tie(p.name, p.namespace, p.kind),
+                      lambda pod: selector.evaluate(self.labels(pod)), first_match, directions)
+
+    def _policy_selector(self, p: CalicoPolicy) -> Node:
+        """The endpoint selector Calico builds for a policy (brief §3 'Policy selectors')."""
+        if p.namespace is not None:  # NP: (S) && namespace == ns, && pcsa.A
+            parts = [p.selector, Compare(NS_LABEL, "==", p.namespace)]
+            if p.service_account_selector is not None:
+                parts.append(prefixed(p.service_account_selector, "pcsa."))
+            return conjunction(*parts)
+        node = p.selector  # GNP: S && pcns.N, all() -> has(namespace); && pcsa.A, all() -> has(serviceaccount)
+        if p.namespace_selector is not None:
+            node = replace_all(conjunction(node, prefixed(p.namespace_selector, "pcns.")), Has(NS_LABEL))
+        if p.service_account_selector is not None:
+            node = replace_all(conjunction(node, prefixed(p.service_account_selector, "pcsa.")), Has(SA_LABEL))
+        return node
+
+    def _rule_matches(self, p: CalicoPolicy, rule: CalicoRule, packet: _Packet) -> bool:
+        """Every criterion of the rule; both sides tested in every rule (brief §5)."""
+        number = PROTOCOL_NUMBERS[packet.protocol]
+        if rule.protocol is not None and rule.protocol != number:
+            return False
+        if rule.not_protocol is not None and rule.not_protocol == number:
+            return False
+        icmp = packet.protocol in ("ICMP", "ICMPv6")
+        if rule.icmp is not None and not (icmp and _icmp_hit(rule.icmp, packet)):
+            return False  # ICMP fields refine ICMP only: never a TCP, UDP or SCTP packet (brief §5)
+        if rule.not_icmp is not None and icmp and _icmp_hit(rule.not_icmp, packet):
+            return False
+        if rule.ip_version is not None and rule.ip_version != packet.version:
+            return False
+        families = {n.version for side in (rule.source, rule.destination) for n in (*side.nets, *side.not_nets)}
+        if families and packet.version not in families:
+            return False  # a rule with IPv4 CIDRs applies only to IPv4 packets (brief §5)
+        return (self._side(p, rule.source, packet.src, packet, "source")
+                and self._side(p, rule.destination, packet.dst, packet, "destination"))
+
+    def _side(self, p: CalicoPolicy, side: EntityRule, end: Endpoint, packet: _Packet, which: str) -> bool:
+        """One side: nets, notNets, the selector P and the notSelector N (brief §3 'Rule peers'), services,
+        ports and notPorts."""
+        ips = _ips(end, packet.version)
+        if side.nets and not any(ip in n for n in side.nets for ip in ips if ip.version == n.version):
+            return False
+        if any(ip in n for n in side.not_nets for ip in ips if ip.version == n.version):
+            return False
+        selector, negated = self._peer_selectors(p, side)
+        if selector is not None and not self.in_ips(selector, end, packet.version):
+            return False
+        if selector is None and negated is not None and self.in_ips(negated, end, packet.version):
+            return False
+        if side.services is not None and not self._in_service(p, side, end):
+            return False
+        if which == "source":  # the client's source port: assumed outside every listed port (module doc)
+            return not side.ports
+        return self._ports(side, selector, packet)
+
+    def _peer_selectors(self, p: CalicoPolicy, side: EntityRule) -> tuple[Node | None, Node | None]:
+        """(P, N) of one side, N folded into P when P exists (brief §3)."""
+        ns: Node | None = None
+        if side.namespace_selector is not None:
+            ns = replace_all(prefixed(side.namespace_selector, "pcns."), Has(NS_LABEL), Not(Has(NS_LABEL)))
+        elif p.namespace is not None:
+            ns = Compare(NS_LABEL, "==", p.namespace)
+        parts: list[Node] = []
+        accounts = side.service_accounts
+        if accounts is not None and accounts.selector is not None:
+            parts.append(prefixed(accounts.selector, "pcsa."))
+        if accounts is not None and accounts.names:
+            parts.append(InSet(SA_LABEL, tuple(sorted(set(accounts.names)))))
+        if side.selector is not None:
+            parts.append(side.selector)
+        scoped = side.namespace_selector is not None or (p.namespace is not None and (
+            side.selector is not None or side.not_selector is not None or accounts is not None))
+        if ns is not None and scoped:
+            parts.append(ns)
+        if not parts:
+            return None, side.not_selector
+        if side.not_selector is not None:
+            parts.append(Not(side.not_selector))  # Felix folds N into P: P && !N (brief §3, §8.4)
+        return conjunction(*parts), None
+
+    def _in_service(self, p: CalicoPolicy, side: EntityRule, end: Endpoint) -> bool:
+        assert side.services is not None
+        namespace = side.services.namespace or p.namespace
+        pod = self.endpoint(end)
+        for s in self.cluster.services:
+            if s.name == side.services.name and s.namespace == namespace and s.selector is not None:
+                return pod is not None and pod.namespace == namespace and all(
+                    dict(pod.labels).get(k) == v for k, v in s.selector)
+        return False
+
+    def _ports(self, side: EntityRule, selector: Node | None, packet: _Packet) -> bool:
+        """Destination ports: in some of `ports` (when given) and in none of `notPorts` (brief §5)."""
+        def hit(port: CalicoPort) -> bool:
+            if port.name is None:
+                return port.first <= packet.port <= port.last
+            pod = self.endpoint(packet.dst)  # a named port: on an endpoint satisfying P, else none (brief §5)
+            if pod is None or (selector is not None and not selector.evaluate(self.labels(pod))):
+                return False
+            return any(c.name == port.name and c.protocol == packet.protocol and c.port == packet.port
+                       for c in pod.ports)
+        if side.ports and not any(hit(x) for x in side.ports):
+            return False
+        return not any(hit(x) for x in side.not_ports)
+
+    # -- Kubernetes NetworkPolicy in the default tier (brief §6) -----------------------------------------------
+
+    def _kubernetes_entry(self, knp: NetworkPolicy) -> _Entry:
+        def selects(pod: Pod) -> bool:
+            return pod.namespace == knp.namespace and knp.pod_selector.matches(dict(pod.labels))
+
+        def first_match(direction: Direction, packet: _Packet) -> tuple[int, str] | None:
+            peer = packet.src if direction == "ingress" else packet.dst
+            for index, rule in enumerate(knp.rules(direction)):  # every rule an Allow (brief §6)
+                if _peer_ok(self.cluster, knp, rule, peer) and _port_ok(rule, packet.dst, packet.protocol,
+                                                                         packet.port):
+                    return index, "Allow"
+            return None
+
+        directions = tuple(d for d in ("ingress", "egress") if knp.affects(d))  # type: ignore[arg-type]
+        return _Entry(f"KubernetesNetworkPolicy {knp.key}", 1000.0,
+                      self._tie(knp.name, knp.namespace, "KubernetesNetworkPolicy"), selects, first_match, directions)
+
+    # -- the network-policy-api kinds in their tiers (brief §6) ------------------------------------------------
+
+    def _tiered_entry(self, tp: TieredPolicy) -> _Entry:
+        if tp.kind == "ClusterNetworkPolicy":
+            name, kind = tp.name, "KubernetesClusterNetworkPolicy"
+        else:
+            prefix = "kanp.adminnetworkpolicy." if tp.kind == "AdminNetworkPolicy" else \
+                "kbanp.baselineadminnetworkpolicy."
+            name, kind = prefix + tp.name, "GlobalNetworkPolicy"
+        order = 1000.0 if tp.priority is None else float(tp.priority)  # BANP: as if order 1,000 (brief §6)
+
+        def selects(pod: Pod) -> bool:
+            return self._tier_selector(tp.subject, pod)
+
+        def first_match(direction: Direction, packet: _Packet) -> tuple[int, str] | None:
+            peer = packet.src if direction == "ingress" else packet.dst
+            for index, rule in enumerate(tp.rules(direction)):
+                action = "Allow" if rule.action == "Accept" else rule.action
+                unsupported = [p for p in rule.peers if p.nodes is not None or p.domains or p.unknown]
+                if unsupported and action == "Allow":
+                    continue  # an Accept rule with nodes/domainNames peers is dropped (brief §6)
+                if unsupported:
+                    return index, "Deny"  # a Deny or Pass rule with them denies everything (brief §6)
+                if any(self._tier_peer(p, peer, packet.version) for p in rule.peers) and self._tier_ports(
+                        rule.ports, packet):
+                    return index, action
+            return None
+
+        directions = tuple(d for d in ("ingress", "egress") if tp.rules(d))  # type: ignore[arg-type]
+        return _Entry(f"{tp.kind} {tp.name}", order, self._tie(name, None, kind), selects, first_match, directions)
+
+    def _tier_selector(self, sel: TierSelector, pod: Pod) -> bool:
+        """A subject: namespaces -> namespaceSelector (and orchestrator k8s); pods -> both (brief §6)."""
+        if not sel.namespace_selector.matches(self.ns_labels.get(pod.namespace, {})):
+            return False
+        return sel.pod_selector is None or sel.pod_selector.matches(self.labels(pod))
+
+    def _tier_peer(self, peer_spec: TierPeer, peer: Endpoint, version: int) -> bool:
+        if peer_spec.networks:
+            return any(ip in n for n in peer_spec.networks for ip in _ips(peer, version) if ip.version == n.version)
+        sel = peer_spec.pods
+        if sel is None:
+            return False
+        pod = self.endpoint(peer)
+        if pod is not None and self._tier_selector(sel, pod):
+            return True
+        # namespaces and pods peers are rule namespaceSelector (+ selector): namespaced NetworkSets match too
+        ips = _ips(peer, version)
+        for s in self.calico.network_sets:
+            if s.namespace is None or not sel.namespace_selector.matches(self.ns_labels.get(s.namespace, {})):
+                continue
+            labels = {**self._pcns(s.namespace), **dict(s.labels), NS_LABEL: s.namespace}
+            if (sel.pod_selector is None or sel.pod_selector.matches(labels)) and any(
+                    ip in n for n in s.nets for ip in ips if ip.version == n.version):
+                return True
+        return False
+
+    def _tier_ports(self, ports: tuple[TierPort, ...] | None, packet: _Packet) -> bool:
+        if ports is None:
+            return True
+        for p in ports:
+            if p.name is not None:
+                if self.old:
+                    return True  # [3.30/3.31] a namedPort makes the rule match every port and protocol (brief §6)
+                pod = self.endpoint(packet.dst)
+                if pod is not None and any(c.name == p.name and c.protocol == packet.protocol and c.port == packet.port
+                                           for c in pod.ports):
+                    return True
+            elif p.protocol == packet.protocol and p.first <= packet.port <= p.last:
+                return True
+        return False
+
+
+def _icmp_hit(match: ICMPMatch, packet: _Packet) -> bool:
+    return (match.type is None or match.type == packet.port) and (match.code is None or match.code == packet.code)
+
+
+def _policy_order(entry: _Entry) -> tuple[bool, float, bytes]:
+    """Lowest order first, none = +inf, then the tie key bytewise (brief §4)."""
+    return entry.order is None, entry.order if entry.order is not None else 0.0, entry.tie.encode()
+
