@@ -33,7 +33,6 @@ from netpol.analyses.diagram import ANY_POD, ANY_UNRESTRICTED_POD
 from netpol.analyses.verdicts import Endpoint
 from netpol.cli import app
 from netpol.model import Cluster
-from netpol.model.portsets import NO_PORTS
 from tests.property.strategies import EXTERNAL, PROBES, cluster, tiered_cluster
 
 # every ipBlock the strategies draw is IPv4: an IPv6 probe is in none, and every surface must still answer for it
@@ -262,41 +261,6 @@ def test_graph_dot_edges_are_true_for_every_pod_they_stand_for(clusters: Any, da
         assert {k for k in want if k[0] in shown and k[1] in shown} <= set(got), "a true pair is not drawn"
         unseen = {k for k in want if (k[0] in shown) != (k[1] in shown) and k not in got}
         assert ("not drawn (without -n they are)" in text) == bool(unseen)
-
-
-@on_random_clusters
-def test_graph_anchors_stand_for_the_possible_pods_too(clusters: Any, data: st.DataObject) -> None:
-    """The open world in the picture: every edge from an anchor into a pod node holds for every possible pod the
-    anchor names (same ports); and when every pod of a namespace, of the input or possible, opens the same
-    ports to a pod, its possible pods are drawn as sources of that pod (as `list` names them), also when the
-    input holds one pod there. `members` checked the input's pods."""
-    from netpol.analyses.diagram import _egress_restricted
-
-    objects, a = random_cluster(data, clusters)
-    b = Analyzer.with_possible(a.cluster)
-    engine = b.engine
-    with written(objects) as path:
-        text = run("graph", "-f", str(path), "--format", "dot")
-    cls = {p.key: engine.class_of[p.key] for p in b.cluster.pods}
-    possible = [p for p in b.cluster.pods if p.hypothetical]
-    stands: dict[str, set[str]] = {ANY_POD: {p.key for p in possible}, ANY_UNRESTRICTED_POD: {
-        p.key for p in possible if not _egress_restricted(engine, cls[p.key])}}
-    for p in possible:
-        stands.setdefault(f"ns:{p.namespace}", set()).add(p.key)
-    of = members(a)
-    drawn: dict[tuple[str, str], str] = {}
-    for src, dst, ports in dot_edges(text):
-        if src in of and dst in of and not dst.startswith("ns:") and dst not in (ANY_POD, ANY_UNRESTRICTED_POD):
-            for s in stands.get(src, ()):
-                for d in of[dst]:
-                    assert str(engine.allowed_ports(cls[s], cls[d])) == ports, (src, s, dst, d)
-                    drawn[(s, d)] = ports
-    for d in a.cluster.pods:
-        for ns in {p.namespace for p in a.cluster.pods}:
-            pods = [p.key for p in b.cluster.pods if p.namespace == ns]
-            same = {str(engine.allowed_ports(cls[s], cls[d.key])) for s in pods}
-            if len(same) == 1 and (ports := same.pop()) != str(NO_PORTS):
-                assert all(drawn.get((s, d.key)) == ports for s in pods if s in stands.get(f"ns:{ns}", ())), (ns, d.key)
 
 
 # -- the HTML report's data ----------------------------------------------------------------------------------

@@ -263,23 +263,3 @@ def test_anchors_mean_every_pod_that_could_exist() -> None:
     d = Analyzer.with_possible(analyzer(*shop({"podSelector": {"matchExpressions": [
         {"key": "app", "operator": "In", "values": ["web", "api"]}]}})).cluster).diagram()
     assert {e for e in edges(d) if e[1] == "shop/db"} == {("shop/api", "shop/db", "TCP:5432")}
-
-
-def test_possible_pods_alone_are_drawn_as_their_anchor() -> None:
-    """A namespace whose input has one pod still has every pod that could exist in it: when those (not a pod
-    of the input) are the only sources of an edge, it is drawn from "any pod in NS", or from "any pod" when
-    every pod that could exist has it; on the input alone, the one pod's own traffic is not drawn."""
-    from netpol.analyses.query import Analyzer
-
-    web = (pod("web", "shop", {"app": "web"}), policy("web", "shop", labels(app="web"), ingress=[
-        {"from": [{"podSelector": {}}], "ports": [{"port": 80}]}], egress=[{}]))
-    d = Analyzer.with_possible(analyzer(*web).cluster).diagram(namespaces=["shop"])
-    assert groups(d) == {"shop/web": (["web"], "in")}
-    assert edges(d) == {("ns:shop", "shop/web", "TCP:80"), ("any-pod", "ext:any", "all")}
-    assert [b.has_anchor for b in d.namespaces] == [True]
-    dot = diagram_dot(d)
-    assert '"ns%3Ashop" -> "shop/web" [label="TCP:80"]' in dot and '"any pod in shop"' in dot
-    assert edges(analyzer(*web).diagram(namespaces=["shop"])) == {("shop/web", "ext:any", "all")}
-    everyone = (web[0], policy("web", "shop", labels(app="web"), ingress=[{"from": [{"namespaceSelector": {}}]}]))
-    d = Analyzer.with_possible(analyzer(*everyone).cluster).diagram()
-    assert edges(d) == {("any-pod", "shop/web", "all"), ("any-pod", "ext:any", "all")}
