@@ -70,7 +70,8 @@ class Engine(Partition, FamilyViews):
         self._both: dict[tuple[int, int], PortSet] = {}
         self._peer_matches: dict[tuple[str, tuple[Peer, ...]], PeerMatch] = {}
         # Per direction and class, per stage: the rules whose subject holds the class (with what their
-        # peers match), and the names of the stage's policies that select it.
+        # peers match), and the names of the stage's policies that select it (where the stage's end is
+        # not Pass: a stage that passes what it leaves undecided acts the same on pods it does not select).
         self.staged: dict[Direction, list[list[list[Entry]]]] = {}
         self.selecting: dict[Direction, list[list[list[str]]]] = {}
         # Per direction, (subject classes, their rules): each rule's subjects, read once (netpol.engine.slices).
@@ -101,7 +102,7 @@ class Engine(Partition, FamilyViews):
         applying: list[tuple[list[int], list[Entry]]] = []
         ids: dict[Subject, list[int]] = {}
         for k, stage in enumerate(stages):
-            for policy in stage.policies:
+            for policy in stage.policies if stage.end != "Pass" else ():  # else selecting changes nothing
                 cids = ids.get(policy.subject)
                 if cids is None:
                     cids = ids[policy.subject] = bit_ids(self.subject_bits(policy.subject))
