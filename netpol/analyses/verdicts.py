@@ -248,7 +248,8 @@ def tie_note(side: DirectionVerdict, result: DirectionResult, protocol: Protocol
     first: dict[str, TierRuleRef] = {}
     for hit in result.tier_hits:
         ref = hit.ref
-        if isinstance(ref, TierRuleRef) and ref.tier == d.tier and ref.priority == d.priority and hit.ports.contains(protocol, port):
+        if isinstance(ref, TierRuleRef) and (ref.tier, ref.priority) == (d.tier, d.priority) \
+                and hit.ports.contains(protocol, port):
             first.setdefault(ref.policy, ref)
     rivals = [r for p, r in first.items() if p != d.policy and r.action != d.action]
     if not rivals:
