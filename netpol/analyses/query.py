@@ -13,6 +13,7 @@ from dataclasses import replace
 
 from netpol.analyses.diagram import Diagram, build_diagram
 from netpol.analyses.explain import PolicySummary, summarize_policies
+from netpol.analyses.families import families
 from netpol.analyses.matrix import Matrix
 from netpol.analyses.regions import RegionSet, named_namespaces, regions
 from netpol.analyses.tier_explain import TierPolicySummary, summarize_tiers
@@ -262,7 +263,7 @@ class Analyzer:
         cls = self.engine.class_of[pod.key]
         return any(
             isinstance(peer, IPBlockPeer)
-            for rule, _ in self.engine.rules[direction][cls]
+            for rule, _ in families(self.engine).rules[direction][cls]
             for peer in rule.peers
         )
 

@@ -16,6 +16,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from netpol.analyses.families import families
 from netpol.analyses.query import Analyzer
 from netpol.analyses.regions import regions
 from netpol.analyses.verdicts import ASSUME_DOMAINS, ASSUME_NO_IP, Endpoint, Verdict
@@ -139,7 +140,7 @@ class Replayer:
         self._used_possible = False
         self._by_namespace: dict[str, list[Pod]] | None = None
         engine = analyzer.engine  # tiered `networks` peers: a pod without a known IP may be in one
-        self._tier_networks = bool(set(engine.blocks) - engine.ip_blocks)
+        self._tier_networks = bool(set(engine.blocks) - families(engine).ip_blocks)
 
     @property
     def connections(self) -> int:

@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from netpol.analyses.families import families
 from netpol.engine import DirectionResult, Engine
 from netpol.errors import name_list
 from netpol.model import Direction, IPAddress, Pod, Service, ServicePort, TieredPolicy
@@ -51,7 +52,7 @@ def pod_names(pods: list[Pod]) -> str:
 
 def egress_domains(engine: Engine, cls: int) -> list[str]:
     """The domainNames a class's egress tier rules name (ASSUME_DOMAINS: they match nothing netpol knows)."""
-    admin, baseline = engine.tier_lists("egress", cls)
+    admin, baseline = families(engine).tier_lists("egress", cls)
     return sorted({d for rule, _ in (*admin, *baseline) for p in rule.peers for d in p.domains})
 
 

@@ -26,7 +26,6 @@ from netpol.engine.addresses import (
 )
 from netpol.engine.bits import ClassMatrix, bit_ids, mask_bits, transpose
 from netpol.engine.classes import Partition, PodClass
-from netpol.engine.family_views import FamilyViews
 from netpol.engine.results import DirectionResult, Entry, PeerMatch
 from netpol.model import DIRECTIONS, Cluster, ContainerPort, Direction, IPAddress, IPBlock, IPNetwork
 from netpol.model.portsets import ALL_PORTS, PortSet, Protocol, atoms
@@ -55,7 +54,7 @@ __all__ = ["ANY_ADDRESS", "AddressRange", "ClassMatrix", "DirectionResult", "Eng
 
 _Entry = TypeVar("_Entry", bound=tuple[object, PeerMatch])
 PeerRef = int | IPAddress  # a class id, or an address outside the cluster
-class Engine(Partition, FamilyViews):
+class Engine(Partition):
     """Compiled cluster: classes, per-class stage rules, and the allow-graph. It reads the policies only
     through their intermediate form (netpol/policies/stages.py): every family's stages are walked alike."""
 

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from itertools import islice
 
+from netpol.analyses.families import families
 from netpol.analyses.lint.cover import namespace_names, namespace_selector
 from netpol.analyses.lint.findings import PEERS_KEY, Finding, Subject, finding
 from netpol.analyses.lint.policies import covered_rules
@@ -124,7 +125,7 @@ def _selects_nothing(ctx: _Context) -> Iterator[Finding]:
                        f"{policy.namespace}")
         yield finding("NP201", policy, message, "spec.podSelector")
     for tp in e.cluster.tiered:
-        if not e.tier_select(tp.subject):
+        if not families(e).tier_select(tp.subject):
             yield finding("NP201", tp, f"subject selects none of the {len(e.cluster.pods):,} pods in the input",
                           "spec.subject")
 
@@ -134,7 +135,7 @@ def _selects_nothing(ctx: _Context) -> Iterator[Finding]:
 def _peers(ctx: _Context) -> Iterator[Finding]:
     e = ctx.engine
     for policy in e.cluster.policies:
-        selected = e.selected_by(policy.namespace, policy.pod_selector)
+        selected = families(e).selected_by(policy.namespace, policy.pod_selector)
         for direction in DIRECTIONS:
             key = PEERS_KEY[direction]
             for i, rule in enumerate(policy.rules(direction)):
@@ -147,14 +148,14 @@ def _peers(ctx: _Context) -> Iterator[Finding]:
                         destinations |= e.block_classes(peer.block)
                         continue
                     yield from _pod_peer(ctx, policy, where, peer)
-                    destinations |= e.pod_peer_classes(peer, policy.namespace)
+                    destinations |= families(e).pod_peer_classes(peer, policy.namespace)
                 targets = selected if direction == "ingress" else destinations
                 for k, port in enumerate(rule.ports):
                     if isinstance(port.port, str):
                         yield from _named_port(ctx, policy, f"{path}.ports[{k}]", port.port, port.protocol,
                                                targets, direction)
     for tp in e.cluster.tiered:
-        subject = e.tier_select(tp.subject)
+        subject = families(e).tier_select(tp.subject)
         for direction in DIRECTIONS:
             for i, tier_rule in enumerate(tp.rules(direction)):
                 path = f"spec.{direction}[{i}]"
@@ -162,7 +163,7 @@ def _peers(ctx: _Context) -> Iterator[Finding]:
                 for j, tier_peer in enumerate(tier_rule.peers):
                     where = f"{path}.{PEERS_KEY[direction]}[{j}]"
                     if tier_peer.pods is not None:  # (networks match pod IPs by definition: nothing to say)
-                        bits = e.tier_select(tier_peer.pods)
+                        bits = families(e).tier_select(tier_peer.pods)
                         destinations |= bits
                         yield from _tier_peer(ctx, tp, where, tier_peer.pods, bits)
                 targets = subject if direction == "ingress" else destinations
@@ -182,7 +183,7 @@ def _pod_peer(ctx: _Context, policy: NetworkPolicy, where: str, peer: PodPeer) -
     else:
         within = e.namespace_bits(policy.namespace)
         scope = f"namespace {policy.namespace}"
-    if peer.pod_selector is None or not within or e.pod_peer_classes(peer, policy.namespace):
+    if peer.pod_selector is None or not within or families(e).pod_peer_classes(peer, policy.namespace):
         return  # every pod of the namespaces, or no pods of theirs in the input to judge by
     yield finding("NP202", policy, f"{short}: podSelector [{peer.pod_selector}] matches none of the "
                   f"{ctx.count(within):,} pods in {scope}", f"{where}.podSelector")
@@ -255,15 +256,16 @@ def _dns(ctx: _Context) -> Iterator[Finding]:
             reached |= e.reaching(dns, probe)
         # the blame depends on the source's egress rules and on which of the DNS pods' ingress rules match it
         dst = (dns & -dns).bit_length() - 1
-        dst_rules = [pm for _, pm in e.rules["ingress"][dst]] + [
-            pm for lst in e.tier_lists("ingress", dst) for _, pm in lst]
+        dst_rules = [pm for _, pm in families(e).rules["ingress"][dst]] + [
+            pm for lst in families(e).tier_lists("ingress", dst) for _, pm in lst]
         blames: dict[tuple[object, ...], Subject] = {}
         for cid in bit_ids(ctx.usable & ~reached):
             c = e.classes[cid]
             if all(map(is_dns_pod, c.pods)):
                 continue
-            admin, baseline = e.tier_lists("egress", cid)
-            key = (tuple(r.ref for r, _ in e.rules["egress"][cid]), tuple(e.isolating["egress"][cid]),
+            views = families(e)
+            admin, baseline = views.tier_lists("egress", cid)
+            key = (tuple(r.ref for r, _ in views.rules["egress"][cid]), tuple(views.isolating["egress"][cid]),
                    tuple(r.ref for r, _ in admin), tuple(r.ref for r, _ in baseline),
                    tuple(pm.matches_class(cid) for pm in dst_rules))
             blame = blames.get(key)
@@ -277,7 +279,7 @@ def _dns(ctx: _Context) -> Iterator[Finding]:
     else:
         for cid in bit_ids(ctx.usable):
             if _surely_no_dns(e, cid):
-                blame = ctx.policies[e.isolating["egress"][cid][0]]
+                blame = ctx.policies[families(e).isolating["egress"][cid][0]]
                 groups[blame] = groups.get(blame, 0) | (1 << cid)
         target = ("any pod or address on UDP/53 or TCP/53 (the input has no DNS pods; this holds for any DNS "
                   "server)")
@@ -310,12 +312,12 @@ def _blame(ctx: _Context, src: int, targets: int, probes: Sequence[tuple[Protoco
 def _surely_no_dns(e: Engine, cls: int) -> bool:
     """Without DNS pods in the input: isolated for egress by NetworkPolicies only, and no rule allows port 53
     to any address or to any pod (a pod peer could match a DNS pod the input does not show)."""
-    if not e.is_isolated("egress", cls) or e.has_tier_rules("egress", cls):
+    if not e.is_isolated("egress", cls) or families(e).has_tier_rules("egress", cls):
         return False
-    for rule, pm in e.rules["egress"][cls]:
+    for rule, pm in families(e).rules["egress"][cls]:
         if any(isinstance(p.port, str) for p in rule.ports):
             return False  # a named port might be the DNS pods' "dns"
-        ports = e.resolve(rule, None)
+        ports = families(e).resolve(rule, None)
         if not any(ports.contains(*p) for p in DNS_PROBES):
             continue
         if pm.everything or any(isinstance(p, PodPeer) for p in rule.peers) or pm.blocks:
@@ -340,7 +342,7 @@ def _redundant(ctx: _Context) -> Iterator[Finding]:
     for policy in e.cluster.policies:
         own = namespaces.get(policy.namespace)
         certain = {(d, i) for d, i, _ in covered_rules(policy, own.label_map if own and own.declared else None)}
-        selected = e.selected_by(policy.namespace, policy.pod_selector)
+        selected = families(e).selected_by(policy.namespace, policy.pod_selector)
         if not selected:
             continue
         directions = [d for d in DIRECTIONS if policy.affects(d)]
@@ -363,7 +365,7 @@ def _redundant(ctx: _Context) -> Iterator[Finding]:
 
 
 def _isolated_by_another(e: Engine, policy: NetworkPolicy, direction: Direction, selected: int) -> bool:
-    return all(any(k != policy.key for k in e.isolating[direction][c]) for c in bit_ids(selected))
+    return all(any(k != policy.key for k in families(e).isolating[direction][c]) for c in bit_ids(selected))
 
 
 def _rule_cover(e: Engine, policy: NetworkPolicy, direction: Direction, index: int, selected: int,
@@ -373,7 +375,7 @@ def _rule_cover(e: Engine, policy: NetworkPolicy, direction: Direction, index: i
     reached = False
     seen: set[tuple[object, ...]] = set()
     for c in bit_ids(selected):
-        entries = e.rules[direction][c]
+        entries = families(e).rules[direction][c]
         mine = next(x for x in entries if x[0].ref.policy == policy.key and x[0].ref.index == index)
         others = [x for x in entries if x is not mine and not (exclude_policy and x[0].ref.policy == policy.key)]
         destination = e.classes[c].named_ports if direction == "ingress" else None
@@ -398,7 +400,7 @@ def _cover_one(e: Engine, direction: Direction, mine: tuple[CompiledRule, PeerMa
         others_bits = 0
         for _, m in others:
             others_bits |= m.classes
-        if pm.classes & ~others_bits and e.resolve(rule, destination):
+        if pm.classes & ~others_bits and families(e).resolve(rule, destination):
             return _Cover(False, True)
     peers: list[tuple[tuple[ContainerPort, ...] | None, list[CompiledRule]]] = []
     for bits, region in e.peer_regions(pm.classes, others, split_named_ports=direction == "egress"):
@@ -411,11 +413,11 @@ def _cover_one(e: Engine, direction: Direction, mine: tuple[CompiledRule, PeerMa
     by: set[str] = set()
     reached = False
     for dest, matching in peers:
-        wanted = e.resolve(rule, dest)
+        wanted = families(e).resolve(rule, dest)
         if not wanted:
             continue
         reached = True
-        covering = [(r, e.resolve(r, dest)) for r in matching]
+        covering = [(r, families(e).resolve(r, dest)) for r in matching]
         if wanted.difference(union_all(ports for _, ports in covering)):
             return _Cover(False, True)
         by.update(str(r.ref) for r, ports in covering if ports.intersection(wanted))
@@ -440,15 +442,15 @@ def one_sided(engine: Engine, notes: list[str], possible: bool = False, budget: 
     e = engine
     sides = _Sides(e, possible)
     for policy in e.cluster.policies:
-        selected = e.selected_by(policy.namespace, policy.pod_selector)
+        selected = families(e).selected_by(policy.namespace, policy.pod_selector)
         for direction in DIRECTIONS:
             if not selected or not policy.affects(direction):
                 continue
             for i, rule in enumerate(policy.rules(direction)):
-                compiled = next(r for r, _ in e.rules[direction][(selected & -selected).bit_length() - 1]
+                compiled = next(r for r, _ in families(e).rules[direction][(selected & -selected).bit_length() - 1]
                                 if r.ref.policy == policy.key and r.ref.index == i)
                 for j, peer in enumerate(rule.peers):
-                    peers = e.pod_peer_classes(peer, policy.namespace) if isinstance(peer, PodPeer) else 0
+                    peers = families(e).pod_peer_classes(peer, policy.namespace) if isinstance(peer, PodPeer) else 0
                     if not peers:
                         continue
                     if sides.steps * len(e.classes) > budget:
@@ -493,12 +495,13 @@ class _Sides:
         e = self.e = engine
         self.possible = possible
         self.lone = or_bits(1 << c.id for c in e.classes if c.lone)
-        self.tiered = {d: or_bits(1 << c.id for c in e.classes if e.has_tier_rules(d, c.id)) for d in DIRECTIONS}
+        views = families(e)
+        self.tiered = {d: or_bits(1 << c.id for c in e.classes if views.has_tier_rules(d, c.id)) for d in DIRECTIONS}
         self.signature: dict[Direction, list[int]] = {}  # per class, its signature's index
         self.members: dict[Direction, list[int]] = {}  # per signature, its classes
         for direction in DIRECTIONS:
             index: dict[tuple[str, ...], int] = {}
-            self.signature[direction] = [index.setdefault(tuple(e.isolating[direction][c.id]), len(index))
+            self.signature[direction] = [index.setdefault(tuple(families(e).isolating[direction][c.id]), len(index))
                                          for c in e.classes]
             members = [0] * len(index)
             for c in e.classes:
@@ -520,7 +523,7 @@ class _Sides:
         out: dict[tuple[tuple[ContainerPort, ...], PortSet], int] = {}
         for table, group in self.e.by_named_ports.items():
             if group & dests:
-                wanted = self.e.resolve(rule, table)
+                wanted = families(self.e).resolve(rule, table)
                 if wanted:
                     out[(table, wanted)] = out.get((table, wanted), 0) | (group & dests)
         return out
@@ -537,8 +540,8 @@ class _Sides:
         e, bits = self.e, 0
         if not e.is_isolated(direction, cls):
             bits = e.all_bits
-        for r, pm in e.rules[direction][cls] if bits == 0 else ():
-            if e.resolve(r, table).intersection(wanted):
+        for r, pm in families(e).rules[direction][cls] if bits == 0 else ():
+            if families(e).resolve(r, table).intersection(wanted):
                 if self.possible and pm.blocks:
                     bits = e.all_bits
                     break
@@ -603,8 +606,8 @@ class _Sides:
 
 
 def _deniers(e: Engine, direction: Direction, classes: int) -> str:
-    policies = sorted({k for c in bit_ids(classes) for k in e.isolating[direction][c]})
-    tiered = any(e.has_tier_rules(direction, c) for c in bit_ids(classes))
+    policies = sorted({k for c in bit_ids(classes) for k in families(e).isolating[direction][c]})
+    tiered = any(families(e).has_tier_rules(direction, c) for c in bit_ids(classes))
     parts = ([f"isolated for {direction} by {name_list(policies)}"] if policies else []) + (
         ["Admin or Baseline rules"] if tiered else [])
     return " and ".join(parts)
@@ -617,7 +620,7 @@ def _unprotected(ctx: _Context) -> Iterator[Finding]:
     cluster = e.cluster
     open_pods: dict[str, list[Pod]] = {}
     for c in e.classes:
-        if c.host_network or e.is_isolated("ingress", c.id) or e.has_tier_rules("ingress", c.id):
+        if c.host_network or e.is_isolated("ingress", c.id) or families(e).has_tier_rules("ingress", c.id):
             continue
         for pod in c.pods:
             open_pods.setdefault(pod.namespace, []).append(pod)
@@ -661,7 +664,7 @@ def _covers_namespace(subject: TierSelector, labels: dict[str, str]) -> bool:
 
 def _baseline_cuts(ctx: _Context) -> Iterator[Finding]:
     e = ctx.engine
-    baseline = e.tiered.get(("Baseline", "egress"))
+    baseline = families(e).tiered.get(("Baseline", "egress"))
     if not baseline:
         return
     cut: dict[tuple[TierRuleRef, str], int] = {}
