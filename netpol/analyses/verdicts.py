@@ -97,9 +97,7 @@ class DirectionVerdict:
             "governed": self.governed,
             "isolated": bool(self.isolated_by),
             "isolated_by": list(self.isolated_by),
-            "allowed_by": [
-                {"policy": r.policy, "direction": r.direction, "rule": r.index} for r in self.allowed_by
-            ],
+            "allowed_by": [r.to_dict() for r in self.allowed_by],
             "reason": self.reason,
         }
         if self.tier is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import ClassVar
 
 from netpol.model import (
     DIRECTIONS,
@@ -45,14 +46,21 @@ from netpol.policies.tiered import tier_stages
 
 @dataclass(frozen=True, order=True)
 class RuleRef:
-    """Names one rule: `default/api-allow ingress[0]`, like its path in the manifest."""
+    """Names one rule: `default/api-allow ingress[0]`, like its path in the manifest. Its kind and API
+    version are those of every NetworkPolicy, so a verdict's provenance says them as a tiered rule's does."""
 
+    kind: ClassVar[str] = "NetworkPolicy"
+    api_version: ClassVar[str] = "networking.k8s.io/v1"
     policy: str
     direction: Direction
     index: int
 
     def __str__(self) -> str:
         return f"{self.policy} {self.direction}[{self.index}]"
+
+    def to_dict(self) -> dict[str, object]:
+        return {"kind": self.kind, "api_version": self.api_version, "policy": self.policy,
+                "direction": self.direction, "rule": self.index}
 
 
 @dataclass(frozen=True)
