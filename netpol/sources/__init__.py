@@ -43,20 +43,11 @@ from netpol.sources.manifests import (
     raw_objects,
     read_text,
 )
-from netpol.sources.parse import (
-    Field,
-    namespace_name,
-    parse_namespace,
-    parse_network_policy,
-    parse_pod,
-    parse_service,
-    parse_workload,
-    pod_has_finished,
-    workload_owner,
-)
+from netpol.sources.parse import Field, namespace_name, parse_namespace, parse_network_policy
 from netpol.sources.render import AUTO, Rendering, included, render, render_command
 from netpol.sources.tiered import V1ALPHA1, V1ALPHA2, evaluation_key, parse_node, parse_tiered
 from netpol.sources.unmodelled import Unmodelled, UnmodelledObject, enforcing
+from netpol.sources.workloads import parse_pod, parse_service, parse_workload, pod_has_finished, workload_owner
 
 __all__ = ["IgnoredObject", "LoadResult", "assemble", "load_manifests", "load_objects"]
 
