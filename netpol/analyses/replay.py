@@ -23,7 +23,7 @@ from netpol.analyses.verdicts import ASSUME_DOMAINS, ASSUME_NO_IP, Endpoint, Ver
 from netpol.errors import QueryError
 from netpol.model import Cluster, IPAddress, Pod
 from netpol.model.portsets import Protocol
-from netpol.sources.flows import Flow, FlowEndpoint, Observed
+from netpol.sources.flow_records import Flow, FlowEndpoint, Observed
 
 Placement = Literal["pod", "workload", "possible", "outside", "unmatched"]
 Predicted = Literal["allowed", "denied", "unknown"] | None
