@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from netpol.cli import app
+from netpol.sources import api_request
 from netpol.sources import cluster as live
 from netpol.sources.cluster import ClusterError, read_cluster
 from tests.live.fake_api import FakeApi
@@ -102,7 +103,7 @@ def test_the_time_bound_is_for_the_whole_request(api: FakeApi, tmp_path: Path) -
 
 def test_a_body_that_never_ends_is_cut_at_the_bound(api: FakeApi, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(live, "MAX_BODY_BYTES", 2**20)
+    monkeypatch.setattr(api_request, "MAX_BODY_BYTES", 2**20)
 
     def endless(handler: BaseHTTPRequestHandler) -> None:
         handler.send_response(200)
@@ -133,7 +134,7 @@ def assert_cut_at_one_mib(api: FakeApi, tmp_path: Path) -> None:
 
 def test_a_gzip_bomb_is_decoded_only_up_to_the_bound(api: FakeApi, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(live, "MAX_BODY_BYTES", 2**20)
+    monkeypatch.setattr(api_request, "MAX_BODY_BYTES", 2**20)
     bomb = gzip.compress(b'{"items": [], "metadata": {"x": "' + b"a" * (64 * 2**20) + b'"}}')
     assert len(bomb) < 2**20 // 8
     api.raw["pods"] = lambda handler: send(handler, bomb, Content_Encoding="gzip")
