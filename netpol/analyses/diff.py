@@ -17,8 +17,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
-from netpol.analyses.connectivity import address_phrase, allowing_rules
 from netpol.analyses.families import families
+from netpol.analyses.phrases import address_phrase, allowing_rules
 from netpol.analyses.query import Analyzer
 from netpol.analyses.regions import RegionLimitError, RegionSet, regions
 from netpol.engine import AddressRange, DirectionResult, Engine, PeerRef, TierPeerMatch

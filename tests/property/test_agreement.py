@@ -305,7 +305,7 @@ def test_diff_of_a_few_edits_is_the_pairwise_comparison(clusters: Any, data: st.
 def _pairwise(base: Analyzer, head: Analyzer) -> set[tuple[str, str, str, str]]:
     """The diff the slow way: every pair of pods through each version's class graph, and each pod with
     every range of outside addresses that both versions' blocks cut, range by range."""
-    from netpol.analyses.connectivity import address_phrase
+    from netpol.analyses.phrases import address_phrase
     from netpol.model.portsets import NO_PORTS
 
     sides = (base.engine, head.engine)
