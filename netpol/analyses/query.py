@@ -223,9 +223,10 @@ class Analyzer:
         number = self.resolve_port(port, proto, destination)
         egress, ingress = self.engine.connection(self._peer(source), self._peer(destination))
         both = self.cluster.dataplane.own_node_egress_allowed  # else the plugin exempts ingress from it only
-        e = side_verdict("egress", source, destination, egress, proto, number, NODE_RULE if both else None)
+        name = self._possible_port_name(port, destination)
+        e = side_verdict("egress", source, destination, egress, proto, number, NODE_RULE if both else None, name)
         i = side_verdict("ingress", destination, source, ingress, proto, number,
-                         NODE_RULE if both else NODE_INGRESS_RULE)
+                         NODE_RULE if both else NODE_INGRESS_RULE, name)
         same = (source.pod is not None and destination.pod is not None and source.pod.key == destination.pod.key
                 and source.pod.is_one_pod)
         assumptions = self.cluster.assumptions + self._assumptions(source, destination, egress, ingress, proto,
@@ -233,7 +234,15 @@ class Analyzer:
         ties = (tie_note(side, result, proto, number) for side, result in ((e, egress), (i, ingress))
                 if result is not None)
         assumptions += tuple(note for note in ties if note)
-        return Verdict(source, destination, proto, number, same or (e.allowed and i.allowed), e, i, assumptions)
+        return Verdict(source, destination, proto, number, same or (e.allowed and i.allowed), e, i, assumptions, name)
+
+    def _possible_port_name(self, port: int | str, destination: Endpoint) -> str | None:
+        """A port asked by name of a possible pod: the number it resolves to there is a placeholder that no
+        rule names (netpol.analyses.regions), so the verdict shows the name."""
+        if isinstance(port, str) and not port.isdigit() and self.possible is not None \
+                and destination.pod is not None and destination.pod.key in self.possible.by_key:
+            return port
+        return None
 
     def _assumptions(self, src: Endpoint, dst: Endpoint, egress: DirectionResult | None,
                      ingress: DirectionResult | None, protocol: Protocol, port: int, same: bool) -> tuple[str, ...]:

@@ -117,18 +117,20 @@ class Verdict:
     egress: DirectionVerdict
     ingress: DirectionVerdict
     assumptions: tuple[str, ...] = ()
+    port_name: str | None = None  # asked by name of a possible pod, whose number for it is only a placeholder
 
     @property
     def probe(self) -> str:
-        """What was asked, as a person reads it: `TCP/80`, `ICMP type 8 code 0`."""
-        return probe_text(self.protocol, self.port)
+        """What was asked, as a person reads it: `TCP/80`, `ICMP type 8 code 0`, `TCP/postgres`."""
+        return _probe(self.protocol, self.port, self.port_name)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "source": self.source.name,
             "destination": self.destination.name,
             "protocol": self.protocol,
-            **probe_json(self.protocol, self.port),  # ICMP: no port, its type and code
+            # ICMP: no port, its type and code; a possible pod's named port: its name, not its placeholder
+            **({"port": None, "port_name": self.port_name} if self.port_name else probe_json(self.protocol, self.port)),
             "allowed": self.allowed,
             "egress": self.egress.to_dict(),
             "ingress": self.ingress.to_dict(),
@@ -188,9 +190,10 @@ class ServiceVerdict:
 
 
 def side_verdict(direction: Direction, subject: Endpoint, peer: Endpoint, result: DirectionResult | None,
-          protocol: Protocol, port: int, node_rule: str | None = NODE_RULE) -> DirectionVerdict:
+          protocol: Protocol, port: int, node_rule: str | None = NODE_RULE,
+          port_name: str | None = None) -> DirectionVerdict:
     """`node_rule`: why traffic with the subject's own node is allowed whatever its policies say, or None where
-    the plugin does not exempt it in this direction (model.Dataplane)."""
+    the plugin does not exempt it in this direction (model.Dataplane); `port_name`: as Verdict's."""
     if result is None:
         return DirectionVerdict(direction, True, False,
                                 reason=f"not governed: {subject} is outside the cluster")
@@ -198,7 +201,7 @@ def side_verdict(direction: Direction, subject: Endpoint, peer: Endpoint, result
         return DirectionVerdict(direction, True, True,
                                 reason=f"not isolated: {subject} uses hostNetwork (see assumptions)")
     if result.walk is None:
-        return _v1_side(direction, subject, peer, result, protocol, port, node_rule)
+        return _v1_side(direction, subject, peer, result, protocol, port, node_rule, port_name)
     seg = result.walk.at(protocol, port)
     by = _tier_rule(seg.passed)
     passed = f"passed on by {by}; " if by is not None else ""
@@ -207,7 +210,7 @@ def side_verdict(direction: Direction, subject: Endpoint, peer: Endpoint, result
         return DirectionVerdict(direction, seg.allowed, True, result.isolated_by, (),
                                 f"{verb} by {seg.decider} (Admin tier)", "Admin", seg.decider, by)
     if seg.decider == "NetworkPolicy" or (node_rule is not None and _is_node_address(subject, peer)):
-        v1 = _v1_side(direction, subject, peer, result, protocol, port, node_rule)
+        v1 = _v1_side(direction, subject, peer, result, protocol, port, node_rule, port_name)
         return replace(v1, reason=f"{passed}NetworkPolicy tier: {v1.reason}", tier="NetworkPolicy",
                        passed_by=by)
     if isinstance(seg.decider, TierRuleRef):
@@ -265,7 +268,7 @@ def _is_node_address(subject: Endpoint, peer: Endpoint) -> bool:
 
 
 def _v1_side(direction: Direction, subject: Endpoint, peer: Endpoint, result: DirectionResult,
-             protocol: Protocol, port: int, node_rule: str | None) -> DirectionVerdict:
+             protocol: Protocol, port: int, node_rule: str | None, port_name: str | None) -> DirectionVerdict:
     """The NetworkPolicy v1 decision, and why."""
     what = "sending" if direction == "egress" else "receiving"
     if not result.isolated:
@@ -288,6 +291,10 @@ def _v1_side(direction: Direction, subject: Endpoint, peer: Endpoint, result: Di
     return DirectionVerdict(
         direction, False, True, result.isolated_by, (),
         f"denied: {subject} is isolated for {direction} by {policies} and no rule allows "
-        f"{what} {probe_text(protocol, port)} {prep} {peer}",
+        f"{what} {_probe(protocol, port, port_name)} {prep} {peer}",
     )
+
+
+def _probe(protocol: Protocol, port: int, port_name: str | None) -> str:
+    return f"{protocol}/{port_name}" if port_name else probe_text(protocol, port)
 
