@@ -136,12 +136,15 @@ class Families:
                              if rule.ref.action == "Deny"}))
 
 
-_VIEWS: weakref.WeakKeyDictionary[Engine, Families] = weakref.WeakKeyDictionary()
+_VIEWS: dict[int, Families] = {}  # by id(engine), while the engine lives
 
 
 def families(engine: Engine) -> Families:
-    """The family views of `engine`, built once and kept as long as the engine lives (they hold it weakly)."""
-    views = _VIEWS.get(engine)
+    """The family views of `engine`, built once and kept as long as the engine lives (they hold it weakly;
+    the entry goes when the engine does, so its id is never reused while here). A lookup by id, not a
+    WeakKeyDictionary's, as analyses ask in loops."""
+    views = _VIEWS.get(id(engine))
     if views is None:
-        views = _VIEWS[engine] = Families(weakref.proxy(engine))
+        views = _VIEWS[id(engine)] = Families(weakref.proxy(engine))
+        weakref.finalize(engine, _VIEWS.pop, id(engine), None)
     return views

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -90,6 +91,9 @@ DISCOVERY = Resource("APIGroupList", "v1", "API groups", namespaced=False, optio
 PAGE_SIZE = 500
 TIMEOUT_SECONDS = 30.0  # for a whole request: connecting, headers and body, however slowly they come
 MAX_PAGES = 1_000  # per list: 500,000 objects of one kind at PAGE_SIZE, beyond any cluster netpol is made for
+# One listing's pages in all (checked before each next page): pages that each come just within TIMEOUT_SECONDS
+# would otherwise take up to MAX_PAGES times it. At a second a page, the 300 pages of a 150,000-pod cluster's pods.
+LIST_SECONDS = 300.0
 
 Progress = Callable[[str, int], None]  # (kind, objects read so far of that kind)
 
@@ -308,6 +312,7 @@ class _Reader:
             for path in paths:
                 token = ""
                 seen: set[str] = set()
+                started = time.monotonic()
                 while True:
                     query = [("limit", str(PAGE_SIZE))] + ([("continue", token)] if token else [])
                     items, token = _page(self._get(resource, path, query, scope), self._server(path))
@@ -325,6 +330,10 @@ class _Reader:
                     if len(seen) + 1 >= MAX_PAGES:
                         raise ClusterError(f"{self._server(path)}: the API server sent more than {MAX_PAGES:,} "
                                            f"pages of {resource.plural}; netpol stops there")
+                    if time.monotonic() - started > LIST_SECONDS:
+                        raise ClusterError(f"{self._server(path)}: the API server's pages of {resource.plural} took "
+                                           f"more than {LIST_SECONDS:g} s in all (netpol's bound on one listing); "
+                                           "netpol stops there")
                     seen.add(token)
 
     @staticmethod

@@ -59,8 +59,8 @@ def test_can_reach_json_provenance_names_kind_and_api_version() -> None:
     assert ingress["allowed_by"] == [{"kind": "NetworkPolicy", "api_version": "networking.k8s.io/v1",
                                       "policy": "gryffindor/allow-from-slytherin", "direction": "ingress", "rule": 0}]
     assert ingress["passed_by"] == {"tier": "Admin", "kind": "AdminNetworkPolicy",
-                                    "api_version": "policy.networking.k8s.io/v1alpha1", "policy": "gryffindor-delegates",
-                                    "priority": 10, "direction": "ingress", "rule": 0,
+                                    "api_version": "policy.networking.k8s.io/v1alpha1",
+                                    "policy": "gryffindor-delegates", "priority": 10, "direction": "ingress", "rule": 0,
                                     "rule_name": "let-namespaces-decide", "action": "Pass"}
     assert run(*args).stdout.splitlines()[2] == (
         "  ingress of gryffindor/harry: passed on by ANP gryffindor-delegates priority 10 ingress[0] "

@@ -78,6 +78,30 @@ def test_pages_are_bounded(api: FakeApi, tmp_path: Path, monkeypatch: pytest.Mon
     assert sum(p.startswith("/api/v1/pods") for _, p in api.requests) == 5
 
 
+def test_a_listing_is_bounded_in_time_across_its_pages(api: FakeApi, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages that each come within the bound on one request, with a fresh continue token every time, stop at
+    the bound on the whole listing (exit 2, one line), long before MAX_PAGES."""
+    monkeypatch.setattr(live, "LIST_SECONDS", 1.0)
+
+    def slow_fresh(handler: BaseHTTPRequestHandler) -> None:
+        if len(api.requests) > GIVE_UP:
+            return send(handler, b"{}", 500)
+        time.sleep(0.3)
+        send(handler, json.dumps({"items": [], "metadata": {"continue": f"t{len(api.requests)}"}}).encode())
+
+    api.raw["pods"] = slow_fresh
+    says = (f"{pods_url(api)}: the API server's pages of pods took more than 1 s in all (netpol's bound on one "
+            "listing); netpol stops there")
+    started = time.monotonic()
+    assert failure(api, tmp_path) == says
+    assert 1.0 < time.monotonic() - started < 10
+    assert 3 <= sum(p.startswith("/api/v1/pods") for _, p in api.requests) < GIVE_UP // 2
+    api.requests.clear()
+    r = runner.invoke(app, ["matrix", "--kubeconfig", api.kubeconfig(tmp_path / "k2")])
+    assert (r.exit_code, r.stderr) == (2, f"netpol: error: {says}\n")
+
+
 def test_the_time_bound_is_for_the_whole_request(api: FakeApi, tmp_path: Path) -> None:
     """A server that sends a byte every 0.2 s never trips a per-read timeout of 1 s."""
     def drip(handler: BaseHTTPRequestHandler) -> None:

@@ -84,13 +84,13 @@ class _Sides:
         e = self.e = engine
         self.possible = possible
         self.lone = or_bits(1 << c.id for c in e.classes if c.lone)
-        views = families(e)
+        views = self.views = families(e)
         self.tiered = {d: or_bits(1 << c.id for c in e.classes if views.has_tier_rules(d, c.id)) for d in DIRECTIONS}
         self.signature: dict[Direction, list[int]] = {}  # per class, its signature's index
         self.members: dict[Direction, list[int]] = {}  # per signature, its classes
         for direction in DIRECTIONS:
             index: dict[tuple[str, ...], int] = {}
-            self.signature[direction] = [index.setdefault(tuple(families(e).isolating[direction][c.id]), len(index))
+            self.signature[direction] = [index.setdefault(tuple(views.isolating[direction][c.id]), len(index))
                                          for c in e.classes]
             members = [0] * len(index)
             for c in e.classes:
@@ -112,7 +112,7 @@ class _Sides:
         out: dict[tuple[tuple[ContainerPort, ...], PortSet], int] = {}
         for table, group in self.e.by_named_ports.items():
             if group & dests:
-                wanted = families(self.e).resolve(rule, table)
+                wanted = self.views.resolve(rule, table)
                 if wanted:
                     out[(table, wanted)] = out.get((table, wanted), 0) | (group & dests)
         return out
@@ -129,8 +129,8 @@ class _Sides:
         e, bits = self.e, 0
         if not e.is_isolated(direction, cls):
             bits = e.all_bits
-        for r, pm in families(e).rules[direction][cls] if bits == 0 else ():
-            if families(e).resolve(r, table).intersection(wanted):
+        for r, pm in self.views.rules[direction][cls] if bits == 0 else ():
+            if self.views.resolve(r, table).intersection(wanted):
                 if self.possible and pm.blocks:
                     bits = e.all_bits
                     break
