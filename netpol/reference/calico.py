@@ -40,11 +40,11 @@ from netpol.model import (
 from netpol.model.calico_selectors import Compare, Has, InSet, Node, Not, conjunction, prefixed, replace_all
 from netpol.model.portsets import Protocol
 from netpol.reference import _peer_ok, _port_ok
-from netpol.sources.calico import NAMESPACE_LABEL as NS_LABEL
-from netpol.sources.calico import ORCHESTRATOR as ORCHESTRATOR_LABEL
+from netpol.model.calico import NAMESPACE_LABEL as NS_LABEL
+from netpol.model.calico import ORCHESTRATOR as ORCHESTRATOR_LABEL
+from netpol.model.calico import SERVICE_ACCOUNT_LABEL as SA_LABEL
+from netpol.model.calico import CalicoObjects, CalicoPolicy, CalicoPort, CalicoRule, EntityRule, ICMPMatch
 from netpol.sources.calico import PROTOCOL_NUMBERS
-from netpol.sources.calico import SERVICE_ACCOUNT_LABEL as SA_LABEL
-from netpol.sources.calico import CalicoObjects, CalicoPolicy, CalicoPort, CalicoRule, EntityRule, ICMPMatch
 
 Endpoint = Pod | IPAddress
 PacketProtocol = Protocol | Literal["ICMP", "ICMPv6"]
