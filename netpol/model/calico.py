@@ -4,6 +4,7 @@ live in the model so that a Cluster carries them to the compiler (netpol/policie
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -174,3 +175,38 @@ class CalicoObjects:
 
     def __bool__(self) -> bool:
         return bool(self.policies or self.tiers or self.network_sets)
+
+
+NAME_LABEL = "projectcalico.org/name"  # the profile label naming a namespace (pcns.) or service account (pcsa.)
+DEFAULT_ACCOUNT = "default"  # a pod without serviceAccountName runs as default
+
+
+def profile_labels(prefix: str, name: str, labels: Mapping[str, str]) -> dict[str, str]:
+    """A namespace's (`pcns.`) or service account's (`pcsa.`) labels as the endpoints inheriting them see them."""
+    out = {f"{prefix}{k}": v for k, v in labels.items()}
+    out[f"{prefix}{NAME_LABEL}"] = name
+    return out
+
+
+def endpoint_labels(namespace: str, own: Mapping[str, str], account: str | None,
+                    namespace_labels: Mapping[str, str], account_labels: Mapping[str, str]) -> dict[str, str]:
+    """The labels Calico's selectors see on a pod (shared/reference/calico-policies.md §2), lowest precedence
+    first: pcsa.*, pcns.*, the pod's own, then Calico's own (namespace, orchestrator, service account under 63
+    characters)."""
+    sa = account or DEFAULT_ACCOUNT
+    out = profile_labels("pcsa.", sa, account_labels)
+    out.update(profile_labels("pcns.", namespace, namespace_labels))
+    out.update(own)
+    out.update({NAMESPACE_LABEL: namespace, ORCHESTRATOR: "k8s"})
+    if len(sa) < 63:
+        out[SERVICE_ACCOUNT_LABEL] = sa
+    return out
+
+
+def set_labels(network_set: NetworkSet, namespace_labels: Mapping[str, str]) -> dict[str, str]:
+    """A network set's labels as selectors see them: a NetworkSet's own with its namespace's (pcns.*) and
+    projectcalico.org/namespace; a GlobalNetworkSet's own."""
+    if network_set.namespace is None:
+        return dict(network_set.labels)
+    return {**profile_labels("pcns.", network_set.namespace, namespace_labels), **dict(network_set.labels),
+            NAMESPACE_LABEL: network_set.namespace}
