@@ -132,7 +132,7 @@ def can_reach(
     with _user_errors():
         inputs = Source(files, kubeconfig, context, verbose,
                         default_namespace=default_namespace, exclude=exclude, ignore_unmodelled=ignore_unmodelled,
-                        rendering=_rendering(render, helm_values, helm_set), cni=cni)
+                        rendering=_rendering(render, helm_values, helm_set), cni=cni, calico=True)
         analyzer = _analyze(inputs, _endpoint_namespaces((source, destination), namespace))
         if service is not None:
             sv = analyzer.can_reach_service(source, destination, protocol.value, namespace)

@@ -95,7 +95,7 @@ def matrix(
         analyzer = _analyze(Source(files, kubeconfig, context, verbose,
                                    default_namespace=default_namespace, exclude=exclude,
                                    ignore_unmodelled=ignore_unmodelled,
-                                   rendering=_rendering(render, helm_values, helm_set), cni=cni),
+                                   rendering=_rendering(render, helm_values, helm_set), cni=cni, calico=True),
                             namespace, warn_no_pods=True)
         _check_namespaces(analyzer.cluster, namespace)
         with _phase(f"computing the matrix of {len(analyzer.engine.classes):,} classes"):

@@ -22,7 +22,7 @@ only). A rule's `source.ports` never match (the client's port is assumed outside
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from netpol.model import DIRECTIONS, Cluster, Direction, IPBlock, IPBlockPeer, NetworkPolicy
 from netpol.model.calico import (
@@ -53,7 +53,7 @@ from netpol.policies.stages import (
     Stages,
     Verdict,
 )
-from netpol.policies.tiered import tier_stages
+from netpol.policies.tiered import TierRuleRef, tier_stages
 
 PROFILE = "calico"
 KNP_ORDER = 1000.0  # where Calico places a Kubernetes NetworkPolicy in the default tier (brief §6)
@@ -87,6 +87,11 @@ class CalicoRuleRef:
     def to_dict(self) -> dict[str, object]:
         return {"tier": self.tier, "kind": self.kind, "policy": self.policy, "order": self.order,
                 "direction": self.direction, "rule": self.index, "action": self.action}
+
+
+def stage_name(tier: str) -> str:
+    """A tier's stage: what a verdict decided by its default action names."""
+    return f"tier {tier}"
 
 
 def calico_compiles(cluster: Cluster) -> bool:
@@ -139,7 +144,7 @@ def calico_stages(cluster: Cluster) -> Stages:
             members = tuple(m for e in held for m in e.members[d])
             if rules or members or name == DEFAULT_TIER:  # a walk needs a stage in every direction
                 end = "Pass" if tiers[name][1] == "Pass" else "Deny"
-                stages.append(Stage(name, True, end, rules, members, cuts[d]))
+                stages.append(Stage(stage_name(name), True, end, rules, members, cuts[d]))
         out[d] = tuple(stages)
     return out
 
@@ -158,9 +163,9 @@ def _kubernetes(knp: NetworkPolicy, old: bool) -> _Entry:
             peers = tuple(Addresses(p.block) if isinstance(p, IPBlockPeer) else
                           Pods(knp.namespace if p.namespace_selector is None else None, p.namespace_selector,
                                p.pod_selector) for p in rule.peers) or (Everything(),)
-            ref = RuleRef(knp.key, d, i)
+            ref = CalicoRuleRef(DEFAULT_TIER, "KubernetesNetworkPolicy", knp.key, KNP_ORDER, d, i, "Allow")
             out.append(StageRule(ref, subject, peers, policy_ports(rule.ports), "Allow",
-                                 CompiledRule(ref, rule.peers, rule.ports)))
+                                 CompiledRule(RuleRef(knp.key, d, i), rule.peers, rule.ports)))
         rules[d] = tuple(out)
     return _Entry(DEFAULT_TIER, KNP_ORDER, tie, members, rules)
 
@@ -177,11 +182,14 @@ def _tiered(cluster: Cluster, compiled: dict[Direction, tuple[tuple[Stage, ...],
             prefix = "kanp.adminnetworkpolicy." if tp.kind == "AdminNetworkPolicy" else \
                 "kbanp.baselineadminnetworkpolicy."
             tie = prefix + tp.name if old else f"{prefix}{tp.name}//GlobalNetworkPolicy"
-        rules = {d: tuple(r for s in (*compiled[d][0], *compiled[d][1]) for r in s.rules
-                          if getattr(r.ref, "kind", None) == tp.kind and getattr(r.ref, "policy", None) == tp.name)
-                 for d in DIRECTIONS}
         order = BANP_ORDER if tp.priority is None else float(tp.priority)
-        out.append(_Entry(admin if tp.tier == "Admin" else baseline, order, tie, {d: () for d in DIRECTIONS}, rules))
+        tier = admin if tp.tier == "Admin" else baseline
+        rules = {d: tuple(replace(r, ref=CalicoRuleRef(tier, tp.kind, tp.name, order, d, r.ref.index,
+                                                       r.ref.written_action))
+                          for s in (*compiled[d][0], *compiled[d][1]) for r in s.rules
+                          if isinstance(r.ref, TierRuleRef) and (r.ref.kind, r.ref.policy) == (tp.kind, tp.name))
+                 for d in DIRECTIONS}
+        out.append(_Entry(tier, order, tie, {d: () for d in DIRECTIONS}, rules))
     return out
 
 
