@@ -397,3 +397,19 @@ def _icmp(protocol: Protocol, match: ICMPMatch | None) -> PortRange:
     value = icmp_value(match.type, match.code)
     return PortRange(protocol, value, value)
 
+
+
+def what_if_staged(cluster: Cluster) -> Cluster:
+    """The cluster as if its staged Calico policies were applied (--staged; Calico's staged-policy docs): a
+    stagedAction Set creates or replaces the enforced policy of the same kind, namespace and name, a Delete
+    deletes it, Learn and Ignore change nothing. The staged policies themselves are never enforced."""
+    calico = cluster.calico or CalicoObjects()
+    staged = [p for p in calico.policies if p.staged]
+    named = {(p.kind.removeprefix("Staged"), p.namespace, p.name) for p in staged
+             if p.staged_action in ("Set", "Delete")}
+    applied = [replace(p, kind=p.kind.removeprefix("Staged"), staged_action=None) for p in staged
+               if p.staged_action == "Set"]
+    kept = [p for p in calico.policies if not p.staged and (p.kind, p.namespace, p.name) not in named]
+    knps = tuple(k for k in cluster.policies if ("KubernetesNetworkPolicy", k.namespace, k.name) not in named)
+    return replace(cluster, policies=knps,
+                   calico=replace(calico, policies=tuple(sorted((*kept, *applied), key=lambda p: p.key))))

@@ -58,3 +58,64 @@ def test_matrix_evaluates_calico_policies() -> None:
 def test_commands_that_do_not_read_tiers_yet_refuse_them() -> None:
     r = runner.invoke(app, ["exposure", "shop/web", "-f", PASS])
     assert r.exit_code == 2 and "this command does not evaluate Calico's own policy kinds yet" in r.stderr
+
+
+STAGED = str(DATA / "staged-what-if.yaml")
+
+
+def test_staged_answers_as_if_the_staged_policies_were_applied() -> None:
+    ask = ["can-reach", "shop/fe", "shop/web", "-p", "80", "-f", STAGED]
+    plain = runner.invoke(app, ask)
+    assert plain.exit_code == 0
+    assert plain.stdout.splitlines()[2] == \
+        "  ingress of shop/web: tier default: GlobalNetworkPolicy web-in (order 20) ingress[0]: Allow"
+    staged = runner.invoke(app, [*ask, "--staged", "-o", "json"])
+    assert staged.exit_code == 1
+    out = json.loads(staged.stdout)
+    assert out["ingress"]["walk"] == [{"tier": "default", "kind": "GlobalNetworkPolicy", "policy": "lockdown",
+                                       "order": 10.0, "direction": "ingress", "rule": 0, "action": "Deny"}]
+    assert out["assumptions"][-1] == \
+        "what if: the staged Calico policies applied (--staged): StagedGlobalNetworkPolicy/lockdown"
+    matrix = runner.invoke(app, ["matrix", "-f", STAGED, "-p", "80", "-o", "json", "--staged"])
+    assert json.loads(matrix.stdout)["allowed"] == [["shop/web", "shop/fe"]]
+
+
+def test_a_staged_set_replaces_and_a_delete_removes_its_enforced_counterpart(tmp_path: Path) -> None:
+    base = (DATA / "staged-what-if.yaml").read_text()
+    replace_web_in = base + """---
+apiVersion: projectcalico.org/v3
+kind: StagedGlobalNetworkPolicy
+metadata: {name: web-in}
+spec:
+  order: 20
+  selector: app == 'web'
+  ingress:
+  - action: Allow
+    source: {selector: app == 'nobody'}
+"""
+    f = tmp_path / "replace.yaml"
+    f.write_text(replace_web_in.replace("stagedAction: Set", "stagedAction: Ignore"))
+    ask = ["can-reach", "203.0.113.9", "shop/web", "-p", "80", "-f", str(f)]
+    assert runner.invoke(app, ask).exit_code == 0  # web-in as enforced allows everyone
+    staged = runner.invoke(app, [*ask, "--staged"])  # its staged twin replaces it: admits nobody
+    assert staged.exit_code == 1, staged.stdout
+    assert staged.stdout.splitlines()[2] == \
+        "  ingress of shop/web: tier default: no rule matched, the tier's default action: Deny"
+    delete = base.replace("stagedAction: Set", "stagedAction: Ignore") + """---
+apiVersion: projectcalico.org/v3
+kind: StagedGlobalNetworkPolicy
+metadata: {name: web-in}
+spec: {stagedAction: Delete}
+"""
+    f.write_text(delete)
+    r = runner.invoke(app, ["can-reach", "shop/fe", "shop/web", "-p", "80", "-f", str(f), "--staged"])
+    assert r.exit_code == 0 and r.stdout.splitlines()[2] == \
+        "  ingress of shop/web: not isolated: no NetworkPolicy selects shop/web for ingress"
+
+
+def test_staged_needs_calico() -> None:
+    r = runner.invoke(app, ["can-reach", "shop/fe", "shop/web", "-p", "80", "-f", STAGED, "--staged", "--cni",
+                            "generic", "--ignore-unmodelled"])
+    assert r.exit_code == 2
+    assert "--staged answers as if Calico's staged policies were applied: it needs Calico objects under the " \
+           "calico profile (--cni calico)" in r.stderr
