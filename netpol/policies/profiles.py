@@ -250,6 +250,8 @@ def apply(result: LoadResult, cni: str | None, calico: bool = True) -> LoadResul
                       assumptions=(*cluster.assumptions, *notes))
     if chosen.profile is CALICO and calico:
         result = _calico_evaluated(result, diagnostics)
+    elif chosen.profile is CALICO:  # named as not evaluated: then the engine does not evaluate them either
+        cluster = replace(cluster, calico=None)
     return replace(result, cluster=cluster, diagnostics=(*result.diagnostics, *diagnostics))
 
 

@@ -119,3 +119,12 @@ def test_staged_needs_calico() -> None:
     assert r.exit_code == 2
     assert "--staged answers as if Calico's staged policies were applied: it needs Calico objects under the " \
            "calico profile (--cni calico)" in r.stderr
+
+
+def test_ignored_calico_policies_are_not_evaluated_either() -> None:
+    """A command that names Calico's kinds as not evaluated answers without them under --ignore-unmodelled:
+    the engine does not evaluate them behind its back (web would be isolated)."""
+    r = runner.invoke(app, ["exposure", "shop/web", "-f", PASS, "--ignore-unmodelled"])
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.splitlines()[:2] == ["shop/web", "  ingress not isolated; egress not isolated"]
+    assert "ignored (--ignore-unmodelled): 1 GlobalNetworkPolicy (projectcalico.org/v3): quarantine" in r.stderr
