@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from netpol.analyses.calico_walk import WalkStep, calico_walk, is_calico
 from netpol.analyses.families import families
 from netpol.engine import DirectionResult, Engine
 from netpol.errors import name_list
@@ -89,6 +90,7 @@ class DirectionVerdict:
     tier: str | None = None
     decided_by: TierRuleRef | None = None
     passed_by: TierRuleRef | None = None
+    walk: tuple[WalkStep, ...] = ()  # under Calico's tiers: every Pass that handed on, then what decided
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -104,6 +106,8 @@ class DirectionVerdict:
             out["tier"] = self.tier
             out["decided_by"] = self.decided_by.to_dict() if self.decided_by else None
             out["passed_by"] = self.passed_by.to_dict() if self.passed_by else None
+        if self.walk:
+            out["walk"] = [step.to_dict() for step in self.walk]
         return out
 
 
@@ -200,6 +204,10 @@ def side_verdict(direction: Direction, subject: Endpoint, peer: Endpoint, result
     if subject.pod is not None and subject.pod.host_network:
         return DirectionVerdict(direction, True, True,
                                 reason=f"not isolated: {subject} uses hostNetwork (see assumptions)")
+    if is_calico(result):
+        steps = calico_walk(result, protocol, port)
+        return DirectionVerdict(direction, steps[-1].action == "Allow", True, result.isolated_by,
+                                reason=" -> ".join(str(s) for s in steps), tier=steps[-1].tier, walk=steps)
     if result.walk is None:
         return _v1_side(direction, subject, peer, result, protocol, port, node_rule, port_name)
     seg = result.walk.at(protocol, port)

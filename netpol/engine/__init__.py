@@ -26,14 +26,15 @@ from netpol.engine.addresses import (
 )
 from netpol.engine.bits import ClassMatrix, bit_ids, mask_bits, transpose
 from netpol.engine.classes import Partition, PodClass
-from netpol.engine.results import DirectionResult, Entry, PeerMatch
+from netpol.engine.results import CalicoPeerMatch, DirectionResult, Entry, PeerMatch
 from netpol.model import DIRECTIONS, Cluster, ContainerPort, Direction, IPAddress, IPBlock, IPNetwork
 from netpol.model.portsets import ALL_PORTS, PortSet, Protocol, atoms
-from netpol.policies.networkpolicy import compile_stages, resolve_ports
+from netpol.policies.calico import calico_compiles, calico_stages
+from netpol.policies.networkpolicy import compile_stages, names_ports, resolve_ports
 from netpol.policies.stages import (
     Addresses,
+    CalicoMatch,
     Everything,
-    NamedPort,
     Nodes,
     Peer,
     Pods,
@@ -59,7 +60,7 @@ class Engine(Partition):
     through their intermediate form (netpol/policies/stages.py): every family's stages are walked alike."""
 
     def __init__(self, cluster: Cluster) -> None:
-        self.stages: Stages = compile_stages(cluster)
+        self.stages: Stages = calico_stages(cluster) if calico_compiles(cluster) else compile_stages(cluster)
         super().__init__(cluster, self.stages)
         report(f"{len(self.classes):,} classes of pods; applying "
                f"{sum(len(stage.rules) for d in DIRECTIONS for stage in self.stages[d]):,} policy rules")
@@ -131,6 +132,10 @@ class Engine(Partition):
     def _match_peers(self, peers: tuple[Peer, ...]) -> PeerMatch:
         if any(isinstance(p, Everything) for p in peers):
             return PeerMatch(self.all_bits, 0, (), frozenset(), True)
+        if len(peers) == 1 and isinstance(peers[0], CalicoMatch):  # a Calico rule's side: one conjunction
+            m = peers[0]
+            return CalicoPeerMatch(self.calico_bits(m), 0, (*m.sets, *m.not_sets, *m.nets, *m.not_nets),
+                                   frozenset(), False, m)
         by_selector = by_block = 0
         blocks: list[IPBlock] = []
         node_ips: set[IPAddress] = set()
@@ -324,7 +329,7 @@ class Engine(Partition):
         ingress, its own; egress, each destination's where a rule names a port."""
         if direction == "ingress":
             return [(self.classes[cls].named_ports, self.all_bits)]
-        if any(isinstance(p, NamedPort) for rule, _ in self._entries(direction, cls) for p in rule.ports or ()):
+        if any(names_ports(rule.ports) for rule, _ in self._entries(direction, cls)):
             return list(self.by_named_ports.items())
         return [((), self.all_bits)]
 

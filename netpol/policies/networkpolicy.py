@@ -34,6 +34,7 @@ from netpol.policies.stages import (
     NodeRule,
     Nodes,
     Pods,
+    PortExcept,
     PortMatch,
     PortRange,
     Stage,
@@ -167,10 +168,21 @@ def resolve_ports(ports: PortMatch, destination: tuple[ContainerPort, ...] | Non
     if ports is None:
         return ALL_PORTS
     items = []
+    excepts = NO_PORTS
     for p in ports:
         if isinstance(p, PortRange):
             items.append((p.protocol, p.first, p.last))
+        elif isinstance(p, PortExcept):  # Calico's notPorts, notProtocol, notICMP
+            excepts = excepts.union(resolve_ports(p.ports, destination).difference(
+                resolve_ports(p.excluded, destination)))
         else:
             items.extend((c.protocol, c.port, c.port) for c in destination or ()
                          if c.name == p.name and (p.protocol is None or c.protocol == p.protocol))
-    return PortSet.of(items) if items else NO_PORTS
+    return (PortSet.of(items) if items else NO_PORTS).union(excepts)
+
+
+def names_ports(ports: PortMatch | tuple[PortRange | NamedPort, ...]) -> bool:
+    """Some of the ports is a named port (resolved per destination)."""
+    return any(isinstance(p, NamedPort) or (isinstance(p, PortExcept) and (names_ports(p.ports) or
+                                                                           names_ports(p.excluded)))
+               for p in ports or ())

@@ -4,9 +4,9 @@ API leaves open, per release, each answer with its source (docs/semantics.md §1
 An analyzer with one answer to each open question is exact on the API and wrong on the cluster: under
 Cilium an ipBlock never matches a pod, under Calico it does. So the answers are the plugin's: the engine
 computes those it has a switch for (model.Dataplane), and every answer states the others as "not
-modelled", never as if computed. The plugins' own policy kinds (CiliumNetworkPolicy, Calico's
-GlobalNetworkPolicy...) are not evaluated yet: they stay refused unless --ignore-unmodelled
-(sources/unmodelled.py), under every profile.
+modelled", never as if computed. Under the calico profile Calico's own kinds are evaluated
+(netpol/policies/calico.py); the other plugins' own policy kinds (CiliumNetworkPolicy...) are not yet:
+they stay refused unless --ignore-unmodelled (sources/unmodelled.py).
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ from dataclasses import dataclass, replace
 from netpol.errors import Diagnostic, NetpolError, name_list
 from netpol.model import DIRECTIONS, Dataplane, Direction, NetworkPolicy, Pod, PolicyType
 from netpol.sources import LoadResult
+from netpol.sources.calico import API_VERSION as CALICO_API
+from netpol.sources.calico import KINDS as CALICO_KINDS
 
 OPTION = "--cni"
 NETWORK_POLICY = ("networking.k8s.io/v1", "NetworkPolicy")
@@ -220,9 +222,10 @@ def _daemonset(pod: Pod) -> str | None:
     return pod.name.partition("/")[2] if pod.workload == "DaemonSet" else None
 
 
-def apply(result: LoadResult, cni: str | None) -> LoadResult:
+def apply(result: LoadResult, cni: str | None, calico: bool = True) -> LoadResult:
     """The input as the chosen plugin enforces it: kinds it does not enforce left out (and named), its
-    answers in the engine's switches and among every answer's assumptions. Generic changes nothing."""
+    answers in the engine's switches and among every answer's assumptions. Generic changes nothing.
+    `calico` False: Calico's own kinds stay unmodelled (a command whose analyses do not read Calico's tiers)."""
     chosen = parse(cni) if cni is not None else recognise(result)
     if chosen.profile is GENERIC:
         return result
@@ -245,7 +248,22 @@ def apply(result: LoadResult, cni: str | None) -> LoadResult:
     cluster = replace(cluster, dataplane=release.dataplane, policies=policies,
                       tiered=tuple(p for p in cluster.tiered if (p.api_version, p.kind) in release.enforces),
                       assumptions=(*cluster.assumptions, *notes))
+    if chosen.profile is CALICO and calico:
+        result = _calico_evaluated(result, diagnostics)
+    elif chosen.profile is CALICO:  # named as not evaluated: then the engine does not evaluate them either
+        cluster = replace(cluster, calico=None)
     return replace(result, cluster=cluster, diagnostics=(*result.diagnostics, *diagnostics))
+
+
+def _calico_evaluated(result: LoadResult, diagnostics: list[Diagnostic]) -> LoadResult:
+    """Under the calico profile Calico's projectcalico.org/v3 kinds are evaluated (netpol/policies/calico.py):
+    no longer ignored objects. The staged kinds are read and never enforced (--staged asks what if): said."""
+    staged = sorted(p.key for p in result.calico.policies if p.staged)
+    if staged:
+        diagnostics.append(Diagnostic("info", f"{len(staged)} staged Calico policies are read and not enforced (pass "
+                                              f"--staged to evaluate them as if applied): {name_list(staged)}"))
+    return replace(result, ignored=tuple(o for o in result.ignored
+                                         if not (o.api_version == CALICO_API and o.kind in CALICO_KINDS)))
 
 
 def _rules_isolate(policy: NetworkPolicy, title: str, diagnostics: list[Diagnostic]) -> NetworkPolicy:

@@ -213,6 +213,7 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
         ))
     diagnostics.extend(_ignored_warnings(ignored))
     diagnostics.extend(_tier_order_warnings(tiered.values()))
+    calico_objects = calico.objects()
     cluster = Cluster(
         tuple(namespaces[k] for k in sorted(namespaces)),
         tuple(pods[k] for k in sorted(pods)),
@@ -222,8 +223,9 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
         tuple(nodes[k] for k in sorted(nodes)),
         cilium=tuple(cilium[k] for k in sorted(cilium)),
         cidr_groups=tuple(cidr_groups[k] for k in sorted(cidr_groups)),
+        calico=calico_objects or None,
     )
-    return LoadResult(cluster, tuple(diagnostics), tuple(ignored), calico=calico.objects())
+    return LoadResult(cluster, tuple(diagnostics), tuple(ignored), calico=calico_objects)
 
 
 def _tier_order_warnings(tiered: Iterable[TieredPolicy]) -> Iterator[Diagnostic]:
