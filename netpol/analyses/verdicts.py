@@ -16,6 +16,7 @@ from netpol.engine import DirectionResult, Engine
 from netpol.errors import name_list
 from netpol.model import Direction, IPAddress, Pod, Service, ServicePort, TieredPolicy
 from netpol.model.portsets import Protocol, probe_json, probe_text
+from netpol.policies.cilium import ALLOW_STAGE, DENY_STAGE, CiliumRuleRef
 from netpol.policies.networkpolicy import RuleRef
 from netpol.policies.stages import Provenance
 from netpol.policies.tiered import TierRuleRef
@@ -88,6 +89,8 @@ class DirectionVerdict:
     tier: str | None = None
     decided_by: TierRuleRef | None = None
     passed_by: TierRuleRef | None = None
+    # Under Cilium: the CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy rules that allowed, or the deny that won.
+    cilium_rules: tuple[CiliumRuleRef, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -105,6 +108,8 @@ class DirectionVerdict:
             out["tier"] = self.tier
             out["decided_by"] = self.decided_by.to_dict() if self.decided_by else None
             out["passed_by"] = self.passed_by.to_dict() if self.passed_by else None
+        if self.cilium_rules:
+            out["cilium_rules"] = [r.to_dict() for r in self.cilium_rules]
         return out
 
 
@@ -198,6 +203,8 @@ def side_verdict(direction: Direction, subject: Endpoint, peer: Endpoint, result
     if subject.pod is not None and subject.pod.host_network:
         return DirectionVerdict(direction, True, True,
                                 reason=f"not isolated: {subject} uses hostNetwork (see assumptions)")
+    if _under_cilium(result):
+        return _cilium_side(direction, subject, peer, result, protocol, port)
     if result.walk is None:
         return _v1_side(direction, subject, peer, result, protocol, port, node_rule)
     seg = result.walk.at(protocol, port)
@@ -292,3 +299,43 @@ def _v1_side(direction: Direction, subject: Endpoint, peer: Endpoint, result: Di
         f"{what} {probe_text(protocol, port)} {prep} {peer}",
     )
 
+
+
+def _under_cilium(result: DirectionResult) -> bool:
+    """The result of Cilium's stages (netpol/policies/cilium.py) that some rule or policy takes part in."""
+    return any(isinstance(h.ref, CiliumRuleRef) for h in result.hits) or any(
+        s.decider in (ALLOW_STAGE, DENY_STAGE) for s in result.full_walk.segments)
+
+
+def _cilium_side(direction: Direction, subject: Endpoint, peer: Endpoint, result: DirectionResult,
+                 protocol: Protocol, port: int) -> DirectionVerdict:
+    """Cilium's decision (cilium-policies.md §3.3): a matching deny wins; else a pod no rule isolates is allowed;
+    else the union of every CNP, CCNP and NetworkPolicy allow, and the pod's own node (allow-localhost)."""
+    seg = result.full_walk.at(protocol, port)
+    if isinstance(seg.decider, CiliumRuleRef):  # only deny rules decide first-match
+        return DirectionVerdict(direction, False, True, result.isolated_by, (),
+                                f"denied by {seg.decider}: a deny wins over every allow", cilium_rules=(seg.decider,))
+    if not result.isolated:
+        return DirectionVerdict(direction, True, True, reason=f"not isolated: no CiliumNetworkPolicy, "
+                                f"CiliumClusterwideNetworkPolicy or NetworkPolicy rule isolates {subject} for "
+                                f"{direction}, and no deny rule matches")
+    if direction == "ingress" and _is_node_address(subject, peer):
+        return DirectionVerdict(direction, True, True, result.isolated_by, (), f"allowed: {peer} is the address of "
+                                f"{subject}'s node (status.hostIP), and {NODE_INGRESS_RULE} (allow-localhost)")
+    refs = [m.ref for m in result.allowed_by(protocol, port)]
+    if refs:
+        return DirectionVerdict(direction, True, True, result.isolated_by,
+                                tuple(r for r in refs if isinstance(r, RuleRef)),
+                                f"allowed by {name_list([str(r) for r in refs])}",
+                                cilium_rules=tuple(r for r in refs if isinstance(r, CiliumRuleRef)))
+    if seg.allowed:  # the node rule: allow-localhost
+        node = subject.pod.node if subject.pod is not None else None
+        return DirectionVerdict(direction, True, True, result.isolated_by, (),
+                                f"allowed: {peer} uses the host network of {subject}'s node ({node}), and "
+                                f"{NODE_INGRESS_RULE} (allow-localhost)")
+    prep = "to" if direction == "egress" else "from"
+    what = "sending" if direction == "egress" else "receiving"
+    return DirectionVerdict(
+        direction, False, True, result.isolated_by, (),
+        f"denied: {subject} is isolated for {direction} by {name_list(list(result.isolated_by))} and no rule "
+        f"allows {what} {probe_text(protocol, port)} {prep} {peer}")

@@ -14,7 +14,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from netpol.errors import Diagnostic, NetpolError, name_list
-from netpol.model import DIRECTIONS, Dataplane, Direction, NetworkPolicy, Pod, PolicyType
+from netpol.model import DIRECTIONS, Cluster, Dataplane, Direction, NetworkPolicy, Pod, PolicyType
+from netpol.policies.cilium import cilium_stages
+from netpol.policies.networkpolicy import compile_stages
+from netpol.policies.stages import Stages
 from netpol.sources import LoadResult
 
 OPTION = "--cni"
@@ -88,7 +91,8 @@ CILIUM = Profile("cilium", "Cilium", frozenset({"cilium.io"}), frozenset({("kube
         Answer("host-network pods", "never isolated, never matched by podSelector or namespaceSelector; as a "
                "peer a host-network pod is its node, which no ipBlock matches", f"{_CILIUM_BRIEF} §2.5"),
         Answer("named ports", "resolved on the destination pod, on its container port's protocol (1.20 resolves "
-               "egress names per destination)", f"docs.cilium.io security/policy/layer4; {_CILIUM_BRIEF} §5, §9.3"),
+               "egress names per destination); never on a host-network pod, which Cilium sees as its node",
+               f"docs.cilium.io security/policy/layer4; {_CILIUM_BRIEF} §5, §9.3"),
         Answer("SCTP", "SCTP rules take effect only with the agent option enable-sctp (off by default); netpol "
                "evaluates them as written", f"{_CILIUM_BRIEF} §1.3, §5", modelled=False),
         Answer("endPort", "an inclusive range, as the API says",
@@ -103,7 +107,8 @@ CILIUM = Profile("cilium", "Cilium", frozenset({"cilium.io"}), frozenset({("kube
         Answer("node addresses", "an address asked about that is a node's, not a pod's, is taken as outside the "
                "cluster, where an ipBlock matches it; Cilium's does not", f"{_CILIUM_BRIEF} §2.4, §4.2",
                modelled=False),
-    ), Dataplane("cilium", ip_block_matches_cluster=False, own_node_egress_allowed=False), rules_isolate=True),
+    ), Dataplane("cilium", ip_block_matches_cluster=False, own_node_egress_allowed=False,
+                 host_network_named_ports=False), rules_isolate=True),
 ))
 
 _CALICO_ANSWERS = (
@@ -263,3 +268,11 @@ def _rules_isolate(policy: NetworkPolicy, title: str, diagnostics: list[Diagnost
                                   policy.location))
     return replace(policy, declared_policy_types=tuple(types[d] for d in DIRECTIONS
                                                        if types[d] in declared or d in added))
+
+
+def profile_stages(cluster: Cluster) -> Stages:
+    """The intermediate form of a cluster's policies as its plugin combines them: under Cilium its own union of
+    CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy and NetworkPolicy; else NetworkPolicy between the tiers."""
+    if cluster.dataplane.profile == CILIUM.name:
+        return cilium_stages(cluster)
+    return compile_stages(cluster)
