@@ -222,9 +222,10 @@ class Analyzer:
         number = self.resolve_port(port, proto, destination)
         egress, ingress = self.engine.connection(self._peer(source), self._peer(destination))
         both = self.cluster.dataplane.own_node_egress_allowed  # else the plugin exempts ingress from it only
-        e = side_verdict("egress", source, destination, egress, proto, number, NODE_RULE if both else None)
+        cilium = self.cluster.dataplane.profile == "cilium"  # its own stages (netpol/policies/cilium.py)
+        e = side_verdict("egress", source, destination, egress, proto, number, NODE_RULE if both else None, cilium)
         i = side_verdict("ingress", destination, source, ingress, proto, number,
-                         NODE_RULE if both else NODE_INGRESS_RULE)
+                         NODE_RULE if both else NODE_INGRESS_RULE, cilium)
         same = (source.pod is not None and destination.pod is not None and source.pod.key == destination.pod.key
                 and source.pod.is_one_pod)
         assumptions = self.cluster.assumptions + self._assumptions(source, destination, egress, ingress, proto,

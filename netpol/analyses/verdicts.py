@@ -16,7 +16,7 @@ from netpol.engine import DirectionResult, Engine
 from netpol.errors import name_list
 from netpol.model import Direction, IPAddress, Pod, Service, ServicePort, TieredPolicy
 from netpol.model.portsets import Protocol, probe_json, probe_text
-from netpol.policies.cilium import ALLOW_STAGE, DENY_STAGE, CiliumRuleRef
+from netpol.policies.cilium import CiliumRuleRef
 from netpol.policies.networkpolicy import RuleRef
 from netpol.policies.stages import Provenance
 from netpol.policies.tiered import TierRuleRef
@@ -194,16 +194,16 @@ class ServiceVerdict:
 
 
 def side_verdict(direction: Direction, subject: Endpoint, peer: Endpoint, result: DirectionResult | None,
-          protocol: Protocol, port: int, node_rule: str | None = NODE_RULE) -> DirectionVerdict:
+          protocol: Protocol, port: int, node_rule: str | None = NODE_RULE, cilium: bool = False) -> DirectionVerdict:
     """`node_rule`: why traffic with the subject's own node is allowed whatever its policies say, or None where
-    the plugin does not exempt it in this direction (model.Dataplane)."""
+    the plugin does not exempt it in this direction (model.Dataplane); `cilium`: the result of Cilium's stages."""
     if result is None:
         return DirectionVerdict(direction, True, False,
                                 reason=f"not governed: {subject} is outside the cluster")
     if subject.pod is not None and subject.pod.host_network:
         return DirectionVerdict(direction, True, True,
                                 reason=f"not isolated: {subject} uses hostNetwork (see assumptions)")
-    if _under_cilium(result):
+    if cilium:
         return _cilium_side(direction, subject, peer, result, protocol, port)
     if result.walk is None:
         return _v1_side(direction, subject, peer, result, protocol, port, node_rule)
@@ -301,12 +301,6 @@ def _v1_side(direction: Direction, subject: Endpoint, peer: Endpoint, result: Di
 
 
 
-def _under_cilium(result: DirectionResult) -> bool:
-    """The result of Cilium's stages (netpol/policies/cilium.py) that some rule or policy takes part in."""
-    return any(isinstance(h.ref, CiliumRuleRef) for h in result.hits) or any(
-        s.decider in (ALLOW_STAGE, DENY_STAGE) for s in result.full_walk.segments)
-
-
 def _cilium_side(direction: Direction, subject: Endpoint, peer: Endpoint, result: DirectionResult,
                  protocol: Protocol, port: int) -> DirectionVerdict:
     """Cilium's decision (cilium-policies.md §3.3): a matching deny wins; else a pod no rule isolates is allowed;
@@ -321,7 +315,7 @@ def _cilium_side(direction: Direction, subject: Endpoint, peer: Endpoint, result
                                 f"{direction}, and no deny rule matches")
     if direction == "ingress" and _is_node_address(subject, peer):
         return DirectionVerdict(direction, True, True, result.isolated_by, (), f"allowed: {peer} is the address of "
-                                f"{subject}'s node (status.hostIP), and {NODE_INGRESS_RULE} (allow-localhost)")
+                                f"{subject}'s node (status.hostIP), and {NODE_INGRESS_RULE}")
     refs = [m.ref for m in result.allowed_by(protocol, port)]
     if refs:
         return DirectionVerdict(direction, True, True, result.isolated_by,
@@ -332,7 +326,7 @@ def _cilium_side(direction: Direction, subject: Endpoint, peer: Endpoint, result
         node = subject.pod.node if subject.pod is not None else None
         return DirectionVerdict(direction, True, True, result.isolated_by, (),
                                 f"allowed: {peer} uses the host network of {subject}'s node ({node}), and "
-                                f"{NODE_INGRESS_RULE} (allow-localhost)")
+                                f"{NODE_INGRESS_RULE}")
     prep = "to" if direction == "egress" else "from"
     what = "sending" if direction == "egress" else "receiving"
     return DirectionVerdict(

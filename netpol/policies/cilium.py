@@ -314,3 +314,46 @@ def _np_selector(pods: LabelSelector | None, namespace: str | None, namespaces: 
     reqs.append(requirement(pod_ns, "In", [namespace]) if namespace is not None else requirement(pod_ns, "Exists"))
     return _selector(reqs)
 
+
+
+# -- what runtime facts decide (§1.2): stated in every answer ----------------------------------------
+
+_RUNTIME_ENTITIES = ("kube-apiserver", "health", "ingress", "init", "unmanaged")
+
+
+def cilium_assumptions(cluster: Cluster, options: CiliumOptions = DEFAULTS) -> list[str]:
+    """The agent options assumed, and per entry what only runtime facts decide, as netpol answers it."""
+    out = [f"Cilium agent options at their 1.20 defaults: enable-policy={options.enable_policy}, allow-localhost="
+           f"{options.allow_localhost}, policy-cidr-match-mode="
+           f"{','.join(sorted(options.policy_cidr_match_mode)) or '(empty)'}, policy-default-local-cluster="
+           f"{str(options.default_local_cluster).lower()}, cluster-name={options.cluster_name}"]
+    for policy in cluster.cilium:
+        for rule in policy.rules:
+            if rule.endpoint_selector is None:
+                out.append(f"{policy.short} {rule.path}: a host policy (nodeSelector) takes effect only with "
+                           "enable-host-firewall (off by default): netpol gives it no effect")
+            for d in DIRECTIONS:
+                for entry in rule.entries(d):
+                    where = f"{policy.short} {rule.path} {entry.section(d)}"
+                    out.extend(f"{where}: {note}" for note in _runtime(cluster, entry))
+    return out
+
+
+def _runtime(cluster: Cluster, entry: CiliumEntry) -> Iterator[str]:
+    peer = entry.peer
+    if peer is not None and peer.runtime:
+        yield (f"{peer.field} {', '.join(peer.runtime)}: which addresses it matches depends on DNS answers or the "
+               "cloud provider at run time; netpol assumes it matches nothing (Cilium may allow more), never a pod")
+    for entity in sorted(set(peer.entities if peer is not None else ()) & set(_RUNTIME_ENTITIES)):
+        yield f"entity {entity}: netpol knows no address or pod it stands for here, so it matches nothing"
+    for item in peer.services if peer is not None else ():
+        if not any((item.namespace is None or s.namespace == item.namespace) and s.selector is not None
+                   and (item.name is None or s.name == item.name) for s in cluster.services):
+            yield ("toServices names no Service with a selector in the input: it matches nothing (a Service without "
+                   "a selector stands for its EndpointSlices' addresses, which netpol does not read)")
+    for item in entry.to_ports:
+        if item.l7 is not None:
+            yield (f"{item.l7} rules filter requests further at run time: netpol answers at L4 (the connection is "
+                   "allowed; requests may still be refused)")
+    if entry.authentication is not None:
+        yield f"authentication mode {entry.authentication}: decided at run time; netpol assumes it succeeds"

@@ -4,9 +4,10 @@ API leaves open, per release, each answer with its source (docs/semantics.md §1
 An analyzer with one answer to each open question is exact on the API and wrong on the cluster: under
 Cilium an ipBlock never matches a pod, under Calico it does. So the answers are the plugin's: the engine
 computes those it has a switch for (model.Dataplane), and every answer states the others as "not
-modelled", never as if computed. The plugins' own policy kinds (CiliumNetworkPolicy, Calico's
-GlobalNetworkPolicy...) are not evaluated yet: they stay refused unless --ignore-unmodelled
-(sources/unmodelled.py), under every profile.
+modelled", never as if computed. Under the cilium profile, CiliumNetworkPolicy and
+CiliumClusterwideNetworkPolicy are evaluated (policies/cilium.py); other plugins' own kinds (Calico's
+GlobalNetworkPolicy...), and Cilium's under any other profile, stay refused unless --ignore-unmodelled
+(sources/unmodelled.py).
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ from dataclasses import dataclass, replace
 
 from netpol.errors import Diagnostic, NetpolError, name_list
 from netpol.model import DIRECTIONS, Cluster, Dataplane, Direction, NetworkPolicy, Pod, PolicyType
-from netpol.policies.cilium import cilium_stages
+from netpol.policies.cilium import cilium_assumptions, cilium_stages
 from netpol.policies.networkpolicy import compile_stages
 from netpol.policies.stages import Stages
 from netpol.sources import LoadResult
+from netpol.sources.cilium import CILIUM_KINDS
 
 OPTION = "--cni"
 NETWORK_POLICY = ("networking.k8s.io/v1", "NetworkPolicy")
@@ -99,11 +101,11 @@ CILIUM = Profile("cilium", "Cilium", frozenset({"cilium.io"}), frozenset({("kube
                f"pkg/k8s/network_policy.go parsePorts; {_CILIUM_BRIEF} §6.1"),
         Answer("policyTypes", "a direction that has rules is isolated by them even where policyTypes omits it "
                "(cilium#48703, open in 1.20; a fix is proposed in cilium#48708)", f"{_CILIUM_BRIEF} §6.1, §9.2"),
-        Answer("identity labels", "Cilium leaves some pod labels out of identities (statefulset.kubernetes.io/"
-               "pod-name, pod-template-hash, controller-revision-hash, ...), so a selector on them matches "
-               "differently; netpol matches every label as written",
-               f"docs.cilium.io operations/performance/scalability/identity-relevant-labels; {_CILIUM_BRIEF} §2.1",
-               modelled=False),
+        Answer("identity labels", "selectors read a pod's identity: its labels but those Cilium leaves out "
+               "(statefulset.kubernetes.io/pod-name, pod-template-hash, controller-revision-hash, ...), its "
+               "namespace (io.kubernetes.pod.namespace), its namespace's labels (io.cilium.k8s.namespace.labels.*), "
+               "its service account (io.cilium.k8s.policy.serviceaccount) and the cluster (default)",
+               f"docs.cilium.io operations/performance/scalability/identity-relevant-labels; {_CILIUM_BRIEF} §2.1"),
         Answer("node addresses", "an address asked about that is a node's, not a pod's, is taken as outside the "
                "cluster, where an ipBlock matches it; Cilium's does not", f"{_CILIUM_BRIEF} §2.4, §4.2",
                modelled=False),
@@ -247,10 +249,14 @@ def apply(result: LoadResult, cni: str | None) -> LoadResult:
     policies = cluster.policies
     if release.rules_isolate:
         policies = tuple(_rules_isolate(p, chosen.title, diagnostics) for p in policies)
+    ignored = result.ignored
+    if chosen.profile is CILIUM:  # its own kinds are evaluated: no longer unmodelled
+        notes.extend(cilium_assumptions(cluster))
+        ignored = tuple(o for o in ignored if (o.kind, o.api_version) not in CILIUM_KINDS)
     cluster = replace(cluster, dataplane=release.dataplane, policies=policies,
                       tiered=tuple(p for p in cluster.tiered if (p.api_version, p.kind) in release.enforces),
                       assumptions=(*cluster.assumptions, *notes))
-    return replace(result, cluster=cluster, diagnostics=(*result.diagnostics, *diagnostics))
+    return replace(result, cluster=cluster, diagnostics=(*result.diagnostics, *diagnostics), ignored=ignored)
 
 
 def _rules_isolate(policy: NetworkPolicy, title: str, diagnostics: list[Diagnostic]) -> NetworkPolicy:
