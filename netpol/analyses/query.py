@@ -11,6 +11,7 @@ import difflib
 from collections.abc import Collection, Iterable
 from dataclasses import replace
 
+from netpol.analyses.cilium_explain import CiliumRuleSummary, summarize_cilium
 from netpol.analyses.diagram import Diagram, build_diagram
 from netpol.analyses.explain import PolicySummary, summarize_policies
 from netpol.analyses.matrix import Matrix
@@ -324,6 +325,13 @@ class Analyzer:
 
     def explain(self, namespaces: Iterable[str] | None = None) -> tuple[PolicySummary, ...]:
         return summarize_policies(self.engine, self._namespaces(namespaces))
+
+    def explain_cilium(self, namespaces: Iterable[str] | None = None) -> tuple[CiliumRuleSummary, ...]:
+        """Under the cilium profile, every rule of its CNPs and CCNPs (none under another profile, which does not
+        evaluate them)."""
+        if self.cluster.dataplane.profile != "cilium":
+            return ()
+        return summarize_cilium(self.engine, self._namespaces(namespaces))
 
 
 def _service_port(svc: Service, text: str | None, protocol: str | None) -> ServicePort:

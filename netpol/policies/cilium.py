@@ -113,7 +113,7 @@ def cilium_stages(cluster: Cluster, options: CiliumOptions = DEFAULTS) -> Stages
             for rule in policy.rules:
                 if rule.endpoint_selector is None:
                     continue  # a host policy: no effect without the host firewall (§1.2)
-                subject = _subject(policy, rule.endpoint_selector)
+                subject = rule_subject(policy, rule.endpoint_selector)
                 entries = rule.entries(d)
                 if any(e.default_deny or not options.non_default_deny_policies for e in entries):
                     policies.append(StagePolicy(_policy_name(policy, rule), subject))
@@ -136,7 +136,7 @@ def _policy_name(policy: CiliumPolicy, rule: CiliumRule) -> str:
 # -- who ------------------------------------------------------------------------------------------
 
 
-def _subject(policy: CiliumPolicy, selector: LabelSelector) -> Endpoints:
+def rule_subject(policy: CiliumPolicy, selector: LabelSelector) -> Endpoints:
     """§2.3: a CNP's endpointSelector gains its namespace (replacing a matchLabels entry of that key; other
     namespace terms are ANDed); a CCNP's selects in every namespace."""
     if policy.namespace is None:

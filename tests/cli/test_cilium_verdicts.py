@@ -85,3 +85,32 @@ def test_json_gives_the_rules_as_data(manifests: str) -> None:
     assert json.loads(r.stdout)["ingress"]["cilium_rules"] == [
         {"kind": "CiliumNetworkPolicy", "api_version": "cilium.io/v2", "policy": "shop/web-in", "namespace": "shop",
          "rule": "spec", "direction": "ingress", "section": "ingress", "index": 0, "action": "Allow"}]
+
+
+def test_explain_lists_cilium_policies_with_their_sections(manifests: str) -> None:
+    r = runner.invoke(app, ["explain", "-f", manifests])
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.splitlines()[2:] == [
+        "CCNP no-world spec  (CiliumClusterwideNetworkPolicy, cilium.io/v2)",
+        "  subject: [{}] in every namespace -> 3 pod(s): shop/bad, shop/client, shop/web",
+        "  isolates: nothing (it only adds rules)",
+        "  egressDeny[0]: deny on all ports and ICMP, to:",
+        "    - entity world",
+        "",
+        "CNP shop/web-in spec  (CiliumNetworkPolicy, cilium.io/v2)",
+        "  subject: [any:app=web] in namespace shop -> 1 pod(s): shop/web",
+        "  isolates: ingress",
+        "  ingress[0]: allow on ANY:80, from:",
+        "    - endpoints [{}]",
+        "  ingress[1]: allow on ICMP:8, from:",
+        "    - entity cluster",
+        "  ingressDeny[0]: deny on all ports and ICMP, from:",
+        "    - endpoints [any:app=bad]",
+        "",
+        "NetworkPolicies: none", ""]
+    r = runner.invoke(app, ["explain", "-f", manifests, "-o", "json"])
+    first = json.loads(r.stdout)[0]
+    assert (first["kind"], first["policy"], first["isolates"], first["entries"]) == (
+        "CiliumClusterwideNetworkPolicy", "no-world", [], [
+            {"section": "egressDeny", "index": 0, "action": "Deny", "peers": ["entity world"],
+             "ports": "all ports and ICMP"}])
