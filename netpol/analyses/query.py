@@ -11,6 +11,7 @@ import difflib
 from collections.abc import Collection, Iterable
 from dataclasses import replace
 
+from netpol.analyses.cilium_explain import CiliumRuleSummary, summarize_cilium
 from netpol.analyses.diagram import Diagram, build_diagram
 from netpol.analyses.explain import PolicySummary, summarize_policies
 from netpol.analyses.families import families
@@ -224,9 +225,11 @@ class Analyzer:
         egress, ingress = self.engine.connection(self._peer(source), self._peer(destination))
         both = self.cluster.dataplane.own_node_egress_allowed  # else the plugin exempts ingress from it only
         name = self._possible_port_name(port, destination)
-        e = side_verdict("egress", source, destination, egress, proto, number, NODE_RULE if both else None, name)
+        cilium = self.cluster.dataplane.profile == "cilium"  # its own stages (netpol/policies/cilium.py)
+        e = side_verdict("egress", source, destination, egress, proto, number, NODE_RULE if both else None, name,
+                         cilium)
         i = side_verdict("ingress", destination, source, ingress, proto, number,
-                         NODE_RULE if both else NODE_INGRESS_RULE, name)
+                         NODE_RULE if both else NODE_INGRESS_RULE, name, cilium)
         same = (source.pod is not None and destination.pod is not None and source.pod.key == destination.pod.key
                 and source.pod.is_one_pod)
         assumptions = self.cluster.assumptions + self._assumptions(source, destination, egress, ingress, proto,
@@ -333,6 +336,13 @@ class Analyzer:
 
     def explain(self, namespaces: Iterable[str] | None = None) -> tuple[PolicySummary, ...]:
         return summarize_policies(self.engine, self._namespaces(namespaces))
+
+    def explain_cilium(self, namespaces: Iterable[str] | None = None) -> tuple[CiliumRuleSummary, ...]:
+        """Under the cilium profile, every rule of its CNPs and CCNPs (none under another profile, which does not
+        evaluate them)."""
+        if self.cluster.dataplane.profile != "cilium":
+            return ()
+        return summarize_cilium(self.engine, self._namespaces(namespaces))
 
 
 def _service_port(svc: Service, text: str | None, protocol: str | None) -> ServicePort:

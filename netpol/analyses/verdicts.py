@@ -18,6 +18,7 @@ from netpol.engine import DirectionResult, Engine
 from netpol.errors import name_list
 from netpol.model import Direction, IPAddress, Pod, Service, ServicePort, TieredPolicy
 from netpol.model.portsets import Protocol, probe_json, probe_text
+from netpol.policies.cilium import CiliumRuleRef
 from netpol.policies.networkpolicy import RuleRef
 from netpol.policies.stages import Provenance
 from netpol.policies.tiered import TierRuleRef
@@ -91,6 +92,8 @@ class DirectionVerdict:
     decided_by: TierRuleRef | None = None
     passed_by: TierRuleRef | None = None
     walk: tuple[WalkStep, ...] = ()  # under Calico's tiers: every Pass that handed on, then what decided
+    # Under Cilium: the CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy rules that allowed, or the deny that won.
+    cilium_rules: tuple[CiliumRuleRef, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -108,6 +111,8 @@ class DirectionVerdict:
             out["passed_by"] = self.passed_by.to_dict() if self.passed_by else None
         if self.walk:
             out["walk"] = [step.to_dict() for step in self.walk]
+        if self.cilium_rules:
+            out["cilium_rules"] = [r.to_dict() for r in self.cilium_rules]
         return out
 
 
@@ -195,9 +200,10 @@ class ServiceVerdict:
 
 def side_verdict(direction: Direction, subject: Endpoint, peer: Endpoint, result: DirectionResult | None,
           protocol: Protocol, port: int, node_rule: str | None = NODE_RULE,
-          port_name: str | None = None) -> DirectionVerdict:
+          port_name: str | None = None, cilium: bool = False) -> DirectionVerdict:
     """`node_rule`: why traffic with the subject's own node is allowed whatever its policies say, or None where
-    the plugin does not exempt it in this direction (model.Dataplane); `port_name`: as Verdict's."""
+    the plugin does not exempt it in this direction (model.Dataplane); `port_name`: as Verdict's; `cilium`: the
+    result of Cilium's stages."""
     if result is None:
         return DirectionVerdict(direction, True, False,
                                 reason=f"not governed: {subject} is outside the cluster")
@@ -208,6 +214,8 @@ def side_verdict(direction: Direction, subject: Endpoint, peer: Endpoint, result
         steps = calico_walk(result, protocol, port)
         return DirectionVerdict(direction, steps[-1].action == "Allow", True, result.isolated_by,
                                 reason=" -> ".join(str(s) for s in steps), tier=steps[-1].tier, walk=steps)
+    if cilium:
+        return _cilium_side(direction, subject, peer, result, protocol, port)
     if result.walk is None:
         return _v1_side(direction, subject, peer, result, protocol, port, node_rule, port_name)
     seg = result.walk.at(protocol, port)
@@ -306,3 +314,36 @@ def _v1_side(direction: Direction, subject: Endpoint, peer: Endpoint, result: Di
 def _probe(protocol: Protocol, port: int, port_name: str | None) -> str:
     return f"{protocol}/{port_name}" if port_name else probe_text(protocol, port)
 
+
+def _cilium_side(direction: Direction, subject: Endpoint, peer: Endpoint, result: DirectionResult,
+                 protocol: Protocol, port: int) -> DirectionVerdict:
+    """Cilium's decision (cilium-policies.md §3.3): a matching deny wins; else a pod no rule isolates is allowed;
+    else the union of every CNP, CCNP and NetworkPolicy allow, and the pod's own node (allow-localhost)."""
+    seg = result.full_walk.at(protocol, port)
+    if isinstance(seg.decider, CiliumRuleRef):  # only deny rules decide first-match
+        return DirectionVerdict(direction, False, True, result.isolated_by, (),
+                                f"denied by {seg.decider}: a deny wins over every allow", cilium_rules=(seg.decider,))
+    if not result.isolated:
+        return DirectionVerdict(direction, True, True, reason=f"not isolated: no CiliumNetworkPolicy, "
+                                f"CiliumClusterwideNetworkPolicy or NetworkPolicy rule isolates {subject} for "
+                                f"{direction}, and no deny rule matches")
+    if direction == "ingress" and _is_node_address(subject, peer):
+        return DirectionVerdict(direction, True, True, result.isolated_by, (), f"allowed: {peer} is the address of "
+                                f"{subject}'s node (status.hostIP), and {NODE_INGRESS_RULE}")
+    refs = [m.ref for m in result.allowed_by(protocol, port)]
+    if refs:
+        return DirectionVerdict(direction, True, True, result.isolated_by,
+                                tuple(r for r in refs if isinstance(r, RuleRef)),
+                                f"allowed by {name_list([str(r) for r in refs])}",
+                                cilium_rules=tuple(r for r in refs if isinstance(r, CiliumRuleRef)))
+    if seg.allowed:  # the node rule: allow-localhost
+        node = subject.pod.node if subject.pod is not None else None
+        return DirectionVerdict(direction, True, True, result.isolated_by, (),
+                                f"allowed: {peer} uses the host network of {subject}'s node ({node}), and "
+                                f"{NODE_INGRESS_RULE}")
+    prep = "to" if direction == "egress" else "from"
+    what = "sending" if direction == "egress" else "receiving"
+    return DirectionVerdict(
+        direction, False, True, result.isolated_by, (),
+        f"denied: {subject} is isolated for {direction} by {name_list(list(result.isolated_by))} and no rule "
+        f"allows {what} {probe_text(protocol, port)} {prep} {peer}")

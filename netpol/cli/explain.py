@@ -64,8 +64,9 @@ def explain(
         _check_namespaces(analyzer.cluster, namespace)
         with _phase(f"explaining {len(analyzer.cluster.policies) + len(analyzer.cluster.tiered):,} policies"):
             summaries, tiers = analyzer.explain(namespace), analyzer.explain_tiers(namespace)
+            cilium = analyzer.explain_cilium(namespace)
     if output is ExplainFormat.json:
-        _say(explain_json(summaries, tiers) + "\n")
+        _say(explain_json(summaries, tiers, cilium) + "\n")
     else:
         console = _stdout()
-        console.print(explain_text(summaries, console.width if console.is_terminal else WIDE, tiers))
+        console.print(explain_text(summaries, console.width if console.is_terminal else WIDE, tiers, cilium))

@@ -29,12 +29,14 @@ from netpol.engine.classes import Partition, PodClass
 from netpol.engine.results import CalicoPeerMatch, DirectionResult, Entry, PeerMatch
 from netpol.model import DIRECTIONS, Cluster, ContainerPort, Direction, IPAddress, IPBlock, IPNetwork
 from netpol.model.portsets import ALL_PORTS, PortSet, Protocol, atoms
-from netpol.policies.calico import calico_compiles, calico_stages
-from netpol.policies.networkpolicy import compile_stages, names_ports, resolve_ports
+from netpol.policies.networkpolicy import names_ports, resolve_ports
+from netpol.policies.profiles import profile_stages
 from netpol.policies.stages import (
     Addresses,
     CalicoMatch,
+    Endpoints,
     Everything,
+    HostNetwork,
     Nodes,
     Peer,
     Pods,
@@ -60,7 +62,7 @@ class Engine(Partition):
     through their intermediate form (netpol/policies/stages.py): every family's stages are walked alike."""
 
     def __init__(self, cluster: Cluster) -> None:
-        self.stages: Stages = calico_stages(cluster) if calico_compiles(cluster) else compile_stages(cluster)
+        self.stages: Stages = profile_stages(cluster)
         super().__init__(cluster, self.stages)
         report(f"{len(self.classes):,} classes of pods; applying "
                f"{sum(len(stage.rules) for d in DIRECTIONS for stage in self.stages[d]):,} policy rules")
@@ -149,6 +151,8 @@ class Engine(Partition):
                 node_ips.update(peer.addresses)
                 for name in peer.names:
                     by_selector |= self._host_bits_by_node.get(name, 0)
+            elif isinstance(peer, Endpoints | HostNetwork):
+                by_selector |= self.endpoint_bits(peer)
         return PeerMatch(by_selector | by_block, by_block & ~by_selector, tuple(blocks), frozenset(node_ips), False)
 
     def _entries(self, direction: Direction, cls: int) -> Iterator[Entry]:

@@ -19,6 +19,8 @@ every In/NotIn/Exists/DoesNotExist result unchanged.
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import cached_property
@@ -27,6 +29,7 @@ from typing import NamedTuple
 from netpol.engine.addresses import block_membership
 from netpol.engine.bits import id_bits
 from netpol.model import DIRECTIONS, Cluster, ContainerPort, Direction, IPBlock, Pod
+from netpol.model.cilium import CiliumOptions, identity_labels
 from netpol.model.portsets import Protocol
 from netpol.model.selectors import LabelSelector
 from netpol.model.calico import DEFAULT_ACCOUNT, endpoint_labels
@@ -34,8 +37,11 @@ from netpol.model.calico_selectors import Node as CalicoSelector
 from netpol.policies.stages import (
     Addresses,
     CalicoMatch,
+    Endpoints,
+    HostNetwork,
     NamedPort,
     NodePods,
+    OnNode,
     Peer,
     Pods,
     PortExcept,
@@ -46,6 +52,7 @@ from netpol.policies.stages import (
 )
 
 _OTHER = "\x00other"  # a label value no selector can name
+CILIUM_CLUSTER = CiliumOptions().cluster_name  # io.cilium.k8s.policy.cluster of every pod
 
 Projection = tuple[tuple[str, str], ...]
 
@@ -60,6 +67,7 @@ class _ClassKey(NamedTuple):
     node: str | None
     calico: tuple[bool, ...] = ()  # per Calico selector the stages name, whether the pod's Calico labels satisfy it
     ipv6_only: bool = False  # the pod's addresses are all IPv6 (kept only where a Calico rule names a family)
+    identity: Projection = ()  # Cilium identity labels (model.cilium.identity_labels) that identity selectors use
 
 
 @dataclass(frozen=True)
@@ -94,6 +102,7 @@ class Partition:
         self._calico_selectors = tuple(dict.fromkeys(terms.calico_selectors))  # in first-named order, once each
         self._families = terms.families
         self._calico_cache: dict[tuple[object, ...], tuple[bool, ...]] = {}
+        self._id_values = _referenced_values(terms.identity_selectors)
         self.blocks: tuple[IPBlock, ...] = tuple(sorted(terms.blocks, key=str))
         self._policy_namespaces = terms.namespaces
         self.port_spans = terms.spans  # the port ranges the stages name: they cut the port atoms
@@ -108,17 +117,20 @@ class Partition:
         in_blocks = block_membership(self.blocks)
         # A plugin whose ipBlocks match only addresses outside the cluster (Cilium) puts no pod in one.
         pods_in_blocks = self.cluster.dataplane.ip_block_matches_cluster
+        # A plugin that sees a host-network pod as its node (Cilium) resolves no named port on it.
+        host_names = self.cluster.dataplane.host_network_named_ports
         in_none = (False,) * len(self.blocks)
         for pod in self.cluster.pods:
             key = _ClassKey(
                 pod.namespace if pod.namespace in self._policy_namespaces else None,
                 _project(ns_labels.get(pod.namespace, {}), self._ns_values),
                 _project(pod.label_map, self._pod_values),
-                tuple(p for p in pod.ports if p.name in self._port_names),
+                tuple(p for p in pod.ports if p.name in self._port_names and (host_names or not pod.host_network)),
                 in_blocks(pod.ips) if pods_in_blocks else in_none,
                 pod.host_network,
                 pod.node if pod.node in host_nodes else None,
                 *self._calico_key(pod),
+                self._identity(pod, ns_labels) if self._id_values else (),
             )
             groups.setdefault(key, []).append(pod)
         ordered = sorted(groups.items(), key=lambda kv: kv[1][0].key)
@@ -134,8 +146,8 @@ class Partition:
         self.host_bits = 0
         self._ns_bits: dict[str, int] = {}
         self._node_bits: dict[str, int] = {}
-        index: dict[str, dict[tuple[str, str], int]] = {"pod": {}, "ns": {}}
-        key_index: dict[str, dict[str, int]] = {"pod": {}, "ns": {}}
+        index: dict[str, dict[tuple[str, str], int]] = {"pod": {}, "ns": {}, "id": {}}
+        key_index: dict[str, dict[str, int]] = {"pod": {}, "ns": {}, "id": {}}
         for cid, key in enumerate(self._keys):
             bit = 1 << cid
             if key.host_network:
@@ -144,7 +156,7 @@ class Partition:
                 self._ns_bits[key.namespace] = self._ns_bits.get(key.namespace, 0) | bit
             if key.node is not None:
                 self._node_bits[key.node] = self._node_bits.get(key.node, 0) | bit
-            for kind, projection in (("ns", key.namespace_labels), ("pod", key.pod_labels)):
+            for kind, projection in (("ns", key.namespace_labels), ("pod", key.pod_labels), ("id", key.identity)):
                 for k, v in projection:
                     index[kind][(k, v)] = index[kind].get((k, v), 0) | bit
                     key_index[kind][k] = key_index[kind].get(k, 0) | bit
@@ -198,6 +210,8 @@ class Partition:
             return self._node_bits.get(subject.node, 0)
         if isinstance(subject, CalicoMatch):
             return self.calico_bits(subject)
+        if isinstance(subject, Endpoints | OnNode):
+            return self.endpoint_bits(subject)
         return self.pods_bits(subject)
 
     def _calico_key(self, pod: Pod) -> tuple[tuple[bool, ...], bool]:
@@ -246,6 +260,23 @@ class Partition:
             bits |= self._block_bits[block]
         return bits
 
+    def _identity(self, pod: Pod, ns_labels: dict[str, dict[str, str]]) -> Projection:
+        """A pod's Cilium identity labels, projected onto the keys and values identity selectors use."""
+        labels = identity_labels(pod.labels, pod.namespace, ns_labels.get(pod.namespace, {}).items(),
+                                 pod.service_account, CILIUM_CLUSTER)
+        return _project(labels, self._id_values)
+
+    def endpoint_bits(self, who: Endpoints | OnNode | HostNetwork) -> int:
+        """Classes of Cilium's peers and subjects: endpoints by identity (never host-network pods), those on one
+        node (or on none that runs host-network pods), or host-network pods but those of one node."""
+        if isinstance(who, HostNetwork):
+            return self.host_bits & ~(self._node_bits.get(who.but, 0) if who.but is not None else 0)
+        if isinstance(who, Endpoints):
+            return self.select("id", who.selector) & ~self.host_bits
+        on = self._node_bits.get(who.node, 0) if who.node is not None else \
+            self.all_bits & ~functools.reduce(operator.or_, self._node_bits.values(), 0)
+        return self.endpoint_bits(who.pods) & on
+
     def block_classes(self, block: IPBlock) -> int:
         """Classes whose pod IPs fall in `block` (a block some rule names)."""
         return self._block_bits.get(block, 0)
@@ -282,6 +313,7 @@ class _Terms:
     def __init__(self, stages: Stages) -> None:
         self.pod_selectors: list[LabelSelector] = []
         self.namespace_selectors: list[LabelSelector] = []
+        self.identity_selectors: list[LabelSelector] = []
         self.namespaces: set[str] = set()
         self.port_names: set[str] = set()
         self.blocks: set[IPBlock] = set()
@@ -323,6 +355,10 @@ class _Terms:
                 self.pod_selectors.append(who.pod_selector)
         elif isinstance(who, Addresses):
             self.blocks.add(who.block)
+        elif isinstance(who, Endpoints):
+            self.identity_selectors.append(who.selector)
+        elif isinstance(who, OnNode):
+            self._who(who.pods)
 
 
 def _referenced_values(selectors: Iterable[LabelSelector]) -> dict[str, frozenset[str]]:

@@ -364,6 +364,7 @@ class Dataplane:
     profile: str = "generic"
     ip_block_matches_cluster: bool = True  # an ipBlock matches pod, node and host-network pod addresses
     own_node_egress_allowed: bool = True  # a pod may always send to its own node; else its egress policy decides
+    host_network_named_ports: bool = True  # a named port matches a host-network pod's container port (not Cilium)
 
 
 @dataclass(frozen=True)

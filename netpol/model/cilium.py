@@ -9,6 +9,7 @@ Semantics: shared/reference/cilium-policies.md, docs/semantics.md §17.
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -194,3 +195,39 @@ class CiliumOptions:
     default_local_cluster: bool = True  # policy-default-local-cluster
     cluster_name: str = "default"
     non_default_deny_policies: bool = True  # enable-non-default-deny-policies: honour enableDefaultDeny false
+
+
+# §2.1: pod label keys the identity filter drops (prefixes, substrings, whole keys); io.kubernetes.pod.namespace is
+# the agent's own, and pod labels under io.cilium.k8s are dropped as unforgeable.
+IDENTITY_DROPPED_PREFIXES = ("kubernetes.io", "k8s.io", "io.kubernetes", "topology.kubernetes.io", "annotation",
+                             "pod-template-hash", "pod-template-generation", "controller-revision-hash",
+                             "controller-uid", "etcd_node", "io.cilium.k8s")
+IDENTITY_DROPPED_KEYS = frozenset({"statefulset.kubernetes.io/pod-name", "apps.kubernetes.io/pod-index",
+                                   "batch.kubernetes.io/job-completion-index", "batch.kubernetes.io/controller-uid"})
+RESERVED_KINDS = ("world", "host", "remote-node")  # the reserved identities a peer selector can name
+
+
+def identity_labels(labels: Iterable[tuple[str, str]], namespace: str, namespace_labels: Iterable[tuple[str, str]],
+                    service_account: str | None, cluster_name: str) -> dict[str, str]:
+    """A pod's identity as Cilium's selectors see it (cilium-policies.md §2.1, §2.2): its labels the identity
+    filter keeps, its namespace, its namespace's labels, its service account (admission's default `default`)
+    and the cluster, each as `k8s:key` and `any:key`."""
+    plain = {k: v for k, v in labels if not (k.startswith(IDENTITY_DROPPED_PREFIXES) or "beta.kubernetes.io" in k
+                                             or k in IDENTITY_DROPPED_KEYS)}
+    plain[POD_NAMESPACE_LABEL] = namespace
+    plain.update((NAMESPACE_LABELS_PREFIX + k, v) for k, v in namespace_labels)
+    plain[SERVICE_ACCOUNT_LABEL] = service_account or "default"
+    plain[CLUSTER_LABEL] = cluster_name
+    return sourced(plain, K8S_SOURCE)
+
+
+def sourced(plain: Mapping[str, str], source: str) -> dict[str, str]:
+    """Labels of one source as selectors see them: `source:key`, and `any:key` (an any: key matches every source)."""
+    out = {f"{source}:{k}": v for k, v in plain.items()}
+    out.update((f"{ANY_SOURCE}:{k}", v) for k, v in plain.items())
+    return out
+
+
+def reserved_labels(kind: str) -> dict[str, str]:
+    """The labels of a reserved identity (world, host, remote-node): no k8s: label, so no namespace term matches."""
+    return sourced({kind: ""}, RESERVED_SOURCE)

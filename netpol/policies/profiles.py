@@ -4,9 +4,10 @@ API leaves open, per release, each answer with its source (docs/semantics.md §1
 An analyzer with one answer to each open question is exact on the API and wrong on the cluster: under
 Cilium an ipBlock never matches a pod, under Calico it does. So the answers are the plugin's: the engine
 computes those it has a switch for (model.Dataplane), and every answer states the others as "not
-modelled", never as if computed. Under the calico profile Calico's own kinds are evaluated
-(netpol/policies/calico.py); the other plugins' own policy kinds (CiliumNetworkPolicy...) are not yet:
-they stay refused unless --ignore-unmodelled (sources/unmodelled.py).
+modelled", never as if computed. Under the cilium profile, CiliumNetworkPolicy and
+CiliumClusterwideNetworkPolicy are evaluated (policies/cilium.py); under the calico profile Calico's
+own kinds are (netpol/policies/calico.py). The other plugins' own kinds, and each plugin's under any
+other profile, stay refused unless --ignore-unmodelled (sources/unmodelled.py).
 """
 
 from __future__ import annotations
@@ -14,10 +15,15 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from netpol.errors import Diagnostic, NetpolError, name_list
-from netpol.model import DIRECTIONS, Dataplane, Direction, NetworkPolicy, Pod, PolicyType
-from netpol.sources import LoadResult
+from netpol.model import DIRECTIONS, Cluster, Dataplane, Direction, NetworkPolicy, Pod, PolicyType
+from netpol.policies.calico import calico_compiles, calico_stages
+from netpol.policies.cilium import cilium_assumptions, cilium_stages
+from netpol.policies.networkpolicy import compile_stages
+from netpol.policies.stages import Stages
+from netpol.sources import IgnoredObject, LoadResult
 from netpol.sources.calico import API_VERSION as CALICO_API
 from netpol.sources.calico import KINDS as CALICO_KINDS
+from netpol.sources.cilium import CILIUM_KINDS
 
 OPTION = "--cni"
 NETWORK_POLICY = ("networking.k8s.io/v1", "NetworkPolicy")
@@ -90,22 +96,24 @@ CILIUM = Profile("cilium", "Cilium", frozenset({"cilium.io"}), frozenset({("kube
         Answer("host-network pods", "never isolated, never matched by podSelector or namespaceSelector; as a "
                "peer a host-network pod is its node, which no ipBlock matches", f"{_CILIUM_BRIEF} §2.5"),
         Answer("named ports", "resolved on the destination pod, on its container port's protocol (1.20 resolves "
-               "egress names per destination)", f"docs.cilium.io security/policy/layer4; {_CILIUM_BRIEF} §5, §9.3"),
+               "egress names per destination); never on a host-network pod, which Cilium sees as its node",
+               f"docs.cilium.io security/policy/layer4; {_CILIUM_BRIEF} §5, §9.3"),
         Answer("SCTP", "SCTP rules take effect only with the agent option enable-sctp (off by default); netpol "
                "evaluates them as written", f"{_CILIUM_BRIEF} §1.3, §5", modelled=False),
         Answer("endPort", "an inclusive range, as the API says",
                f"pkg/k8s/network_policy.go parsePorts; {_CILIUM_BRIEF} §6.1"),
         Answer("policyTypes", "a direction that has rules is isolated by them even where policyTypes omits it "
                "(cilium#48703, open in 1.20; a fix is proposed in cilium#48708)", f"{_CILIUM_BRIEF} §6.1, §9.2"),
-        Answer("identity labels", "Cilium leaves some pod labels out of identities (statefulset.kubernetes.io/"
-               "pod-name, pod-template-hash, controller-revision-hash, ...), so a selector on them matches "
-               "differently; netpol matches every label as written",
-               f"docs.cilium.io operations/performance/scalability/identity-relevant-labels; {_CILIUM_BRIEF} §2.1",
-               modelled=False),
+        Answer("identity labels", "selectors read a pod's identity: its labels but those Cilium leaves out "
+               "(statefulset.kubernetes.io/pod-name, pod-template-hash, controller-revision-hash, ...), its "
+               "namespace (io.kubernetes.pod.namespace), its namespace's labels (io.cilium.k8s.namespace.labels.*), "
+               "its service account (io.cilium.k8s.policy.serviceaccount) and the cluster (default)",
+               f"docs.cilium.io operations/performance/scalability/identity-relevant-labels; {_CILIUM_BRIEF} §2.1"),
         Answer("node addresses", "an address asked about that is a node's, not a pod's, is taken as outside the "
                "cluster, where an ipBlock matches it; Cilium's does not", f"{_CILIUM_BRIEF} §2.4, §4.2",
                modelled=False),
-    ), Dataplane("cilium", ip_block_matches_cluster=False, own_node_egress_allowed=False), rules_isolate=True),
+    ), Dataplane("cilium", ip_block_matches_cluster=False, own_node_egress_allowed=False,
+                 host_network_named_ports=False), rules_isolate=True),
 ))
 
 _CALICO_ANSWERS = (
@@ -245,25 +253,29 @@ def apply(result: LoadResult, cni: str | None, calico: bool = True) -> LoadResul
     policies = cluster.policies
     if release.rules_isolate:
         policies = tuple(_rules_isolate(p, chosen.title, diagnostics) for p in policies)
+    ignored = result.ignored
+    if chosen.profile is CILIUM:  # its own kinds are evaluated: no longer unmodelled
+        notes.extend(cilium_assumptions(cluster))
+        ignored = tuple(o for o in ignored if (o.kind, o.api_version) not in CILIUM_KINDS)
     cluster = replace(cluster, dataplane=release.dataplane, policies=policies,
                       tiered=tuple(p for p in cluster.tiered if (p.api_version, p.kind) in release.enforces),
                       assumptions=(*cluster.assumptions, *notes))
     if chosen.profile is CALICO and calico:
-        result = _calico_evaluated(result, diagnostics)
+        ignored = _calico_evaluated(result, ignored, diagnostics)
     elif chosen.profile is CALICO:  # named as not evaluated: then the engine does not evaluate them either
         cluster = replace(cluster, calico=None)
-    return replace(result, cluster=cluster, diagnostics=(*result.diagnostics, *diagnostics))
+    return replace(result, cluster=cluster, diagnostics=(*result.diagnostics, *diagnostics), ignored=ignored)
 
 
-def _calico_evaluated(result: LoadResult, diagnostics: list[Diagnostic]) -> LoadResult:
+def _calico_evaluated(result: LoadResult, ignored: tuple[IgnoredObject, ...],
+                      diagnostics: list[Diagnostic]) -> tuple[IgnoredObject, ...]:
     """Under the calico profile Calico's projectcalico.org/v3 kinds are evaluated (netpol/policies/calico.py):
     no longer ignored objects. The staged kinds are read and never enforced (--staged asks what if): said."""
     staged = sorted(p.key for p in result.calico.policies if p.staged)
     if staged:
         diagnostics.append(Diagnostic("info", f"{len(staged)} staged Calico policies are read and not enforced (pass "
                                               f"--staged to evaluate them as if applied): {name_list(staged)}"))
-    return replace(result, ignored=tuple(o for o in result.ignored
-                                         if not (o.api_version == CALICO_API and o.kind in CALICO_KINDS)))
+    return tuple(o for o in ignored if not (o.api_version == CALICO_API and o.kind in CALICO_KINDS))
 
 
 def _rules_isolate(policy: NetworkPolicy, title: str, diagnostics: list[Diagnostic]) -> NetworkPolicy:
@@ -281,3 +293,13 @@ def _rules_isolate(policy: NetworkPolicy, title: str, diagnostics: list[Diagnost
                                   policy.location))
     return replace(policy, declared_policy_types=tuple(types[d] for d in DIRECTIONS
                                                        if types[d] in declared or d in added))
+
+
+def profile_stages(cluster: Cluster) -> Stages:
+    """The intermediate form of a cluster's policies as its plugin combines them: under Cilium its own union of
+    CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy and NetworkPolicy; under Calico its tiers; else NetworkPolicy between the tiers."""
+    if cluster.dataplane.profile == CILIUM.name:
+        return cilium_stages(cluster)
+    if calico_compiles(cluster):
+        return calico_stages(cluster)
+    return compile_stages(cluster)

@@ -138,7 +138,25 @@ class CalicoMatch:
         return not any(b.contains(ip) for b in self.not_nets) and self.family in (None, ip.version)
 
 
-Subject = Pods | NodePods | CalicoMatch
+@dataclass(frozen=True)
+class Endpoints:
+    """Cilium endpoints (pods, never host-network ones) whose identity labels match `selector`, whose keys are
+    `source:key` (model.cilium.identity_labels: the pod's labels, its namespace, its namespace's labels, its
+    service account...). The compiler has added the terms the agent adds (netpol/policies/cilium.py)."""
+
+    selector: LabelSelector
+
+
+@dataclass(frozen=True)
+class OnNode:
+    """The pods of `pods` on `node`; None: on no node that runs host-network pods. Cilium's `host` and
+    `remote-node` depend on the subject's node, so a rule naming them is split per node."""
+
+    pods: Endpoints
+    node: str | None
+
+
+Subject = Pods | NodePods | CalicoMatch | Endpoints | OnNode
 
 
 @dataclass(frozen=True)
@@ -162,7 +180,14 @@ class Everything:
     """Every peer, in the cluster and outside it."""
 
 
-Peer = Pods | Addresses | Nodes | Everything | CalicoMatch
+@dataclass(frozen=True)
+class HostNetwork:
+    """Host-network pods, which Cilium sees as their nodes: every one but those on node `but` (None: every one)."""
+
+    but: str | None = None
+
+
+Peer = Pods | Addresses | Nodes | Everything | CalicoMatch | Endpoints | HostNetwork
 
 
 # -- ports ------------------------------------------------------------------------------------------

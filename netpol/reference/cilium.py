@@ -44,6 +44,7 @@ from netpol.model.cilium import (
     QueryProtocol,
     split_key,
 )
+from netpol.model.portsets import icmp_type_code
 from netpol.model.selectors import LabelSelector, Requirement, requirement
 
 Endpoint = Pod | IPAddress
@@ -71,7 +72,8 @@ class _Identity:
 
 def cilium_allowed(cluster: Cluster, src: Endpoint, dst: Endpoint, protocol: QueryProtocol, port: int,
                    options: CiliumOptions = CiliumOptions()) -> bool:
-    """Whether a new connection src -> dst on protocol/port (an ICMP type for ICMP and ICMPv6) is allowed."""
+    """Whether a new connection src -> dst on protocol/port is allowed; for ICMP and ICMPv6 `port` is the type and
+    code as netpol encodes them (portsets.icmp_value: type * 256 + code); a Cilium rule names whole types (§5)."""
     if isinstance(src, Pod) and isinstance(dst, Pod) and src.key == dst.key and src.is_one_pod:
         return True  # §3.4: pod -> own IP never reaches the datapath; replicas are distinct pods
     # §3.4: S -> D needs S's egress and D's ingress; replies pass by connection tracking (not asked here)
@@ -290,7 +292,7 @@ def _l4(entry: CiliumEntry, dst: Endpoint, protocol: QueryProtocol, port: int) -
         return True
     if protocol in ("ICMP", "ICMPv6"):
         family = "IPv4" if protocol == "ICMP" else "IPv6"
-        return any(t.family == family and t.type == port for item in entry.icmps for t in item)
+        return any(t.family == family and t.type == icmp_type_code(port)[0] for item in entry.icmps for t in item)
     return any(_port(p, dst, protocol, port) for rule in entry.to_ports for p in rule.ports)
 
 

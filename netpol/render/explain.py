@@ -11,6 +11,7 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
+from netpol.analyses.cilium_explain import CiliumRuleSummary
 from netpol.analyses.explain import PolicySummary
 from netpol.analyses.tier_explain import TierPolicySummary
 
@@ -63,11 +64,15 @@ def tier_blocks(tiers: Iterable[TierPolicySummary], tier: str) -> list[Text]:
 
 
 def explain_text(summaries: Iterable[PolicySummary], width: int = WIDE,
-                 tiers: Iterable[TierPolicySummary] = ()) -> RenderableType:
+                 tiers: Iterable[TierPolicySummary] = (), cilium: Iterable[CiliumRuleSummary] = ()) -> RenderableType:
     """The table when it fits in `width` without wrapping a cell; else one block per policy direction,
     wrapped, never truncated. Tiered policies come as blocks around it, in evaluation order: Admin,
-    NetworkPolicy, Baseline; with none of the NetworkPolicies, one line says so (no empty table)."""
-    tiers, summaries = list(tiers), list(summaries)
+    NetworkPolicy, Baseline; with none of the NetworkPolicies, one line says so (no empty table). Cilium's
+    own policies come first, one block per rule (their allows and NetworkPolicy's are one union)."""
+    tiers, summaries, cilium = list(tiers), list(summaries), list(cilium)
+    if cilium:
+        rest = explain_text(summaries, width, tiers) if summaries or tiers else Text("NetworkPolicies: none\n")
+        return Group(*cilium_blocks(cilium), rest)
     if tiers:
         middle = explain_text(summaries, width) if summaries else Text("NetworkPolicies: none\n")
         return Group(*tier_blocks(tiers, "Admin"), middle, *tier_blocks(tiers, "Baseline"))
@@ -121,10 +126,12 @@ def _tier_dict(t: TierPolicySummary) -> dict[str, object]:
     }
 
 
-def explain_json(summaries: Iterable[PolicySummary], tiers: Iterable[TierPolicySummary] = ()) -> str:
-    """One list in evaluation order: Admin policies, NetworkPolicies (per direction), Baseline policies."""
+def explain_json(summaries: Iterable[PolicySummary], tiers: Iterable[TierPolicySummary] = (),
+                 cilium: Iterable[CiliumRuleSummary] = ()) -> str:
+    """One list in evaluation order: Admin policies, NetworkPolicies (per direction), Baseline policies; Cilium's own
+    policies first, one entry per rule."""
     tiers = list(tiers)
-    return json.dumps([_tier_dict(t) for t in tiers if t.tier == "Admin"] + [
+    return json.dumps(cilium_dicts(cilium) + [_tier_dict(t) for t in tiers if t.tier == "Admin"] + [
         {
             "tier": "NetworkPolicy",
             "namespace": s.policy.namespace,
@@ -138,3 +145,35 @@ def explain_json(summaries: Iterable[PolicySummary], tiers: Iterable[TierPolicyS
         }
         for s in summaries
     ] + [_tier_dict(t) for t in tiers if t.tier == "Baseline"], indent=2)
+
+
+CILIUM_TITLE = ("CiliumNetworkPolicies and CiliumClusterwideNetworkPolicies: a matching deny wins; allows of every "
+                "policy (NetworkPolicies included) are one union, for the pods a policy isolates\n")
+
+
+def cilium_blocks(rules: Iterable[CiliumRuleSummary]) -> list[Text]:
+    """One block per rule of a CNP or CCNP: subject, isolation, entries in order."""
+    blocks = [Text(CILIUM_TITLE)]
+    for r in rules:
+        pol = r.policy
+        pods = ", ".join(r.targets[:_SHOWN_TARGETS]) + (f" +{len(r.targets) - _SHOWN_TARGETS}"
+                                                        if len(r.targets) > _SHOWN_TARGETS else "")
+        lines = [f"{pol.short} {r.rule.path}  ({pol.kind}, cilium.io/v2)",
+                 f"  subject: {r.subject} -> {len(r.targets)} pod(s){': ' + pods if r.targets else ''}",
+                 "  isolates: " + (" and ".join(r.isolates) if r.isolates else "nothing (it only adds rules)")]
+        for e in r.entries:
+            prep = "from" if e.section.startswith("ingress") else "to"
+            verb = "deny" if e.section.endswith("Deny") else "allow"
+            lines.append(f"  {e.section}[{e.index}]: {verb} on {e.ports}, {prep}:")
+            lines.extend(f"    - {peer}" for peer in e.peers)
+        blocks.append(Text("\n".join(lines) + "\n"))
+    return blocks
+
+
+def cilium_dicts(rules: Iterable[CiliumRuleSummary]) -> list[dict[str, object]]:
+    return [{"kind": r.policy.kind, "api_version": "cilium.io/v2", "namespace": r.policy.namespace,
+             "policy": r.policy.name, "rule": r.rule.path, "subject": r.subject, "targets": list(r.targets),
+             "isolates": list(r.isolates),
+             "entries": [{"section": e.section, "index": e.index, "action": "Deny" if e.section.endswith("Deny")
+                          else "Allow", "peers": list(e.peers), "ports": e.ports} for e in r.entries]}
+            for r in rules]

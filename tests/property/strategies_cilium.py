@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from tests.property.strategies import CIDRS, NAMESPACES, selector
 
-ENTITIES = ["world", "cluster", "host", "remote-node", "all", "kube-apiserver"]
+ENTITIES = ["world", "cluster", "host", "remote-node", "all", "kube-apiserver", "health"]
 PORTS = ["80", "53", "0", "443", "http", "dns"]
 
 
@@ -23,14 +23,36 @@ def endpoint_selector(draw: st.DrawFn) -> dict[str, Any]:
     if draw(st.integers(0, 3)) == 0:
         out["matchExpressions"].append({"key": "io.kubernetes.pod.namespace", "operator": "In",
                                         "values": draw(st.lists(st.sampled_from(NAMESPACES), min_size=1, max_size=2))})
+    extra = draw(st.sampled_from([None, None, None, "account", "namespace-labels", "reserved"]))
+    if extra == "account":
+        out["matchLabels"]["io.cilium.k8s.policy.serviceaccount"] = draw(st.sampled_from(ACCOUNTS))
+    elif extra == "namespace-labels":
+        out["matchExpressions"].append({"key": "io.cilium.k8s.namespace.labels.team", "operator": draw(
+            st.sampled_from(["In", "NotIn"])), "values": ["x"]})
+    elif extra == "reserved":
+        out["matchExpressions"].append({"key": f"reserved:{draw(st.sampled_from(['host', 'world', 'remote-node']))}",
+                                        "operator": draw(st.sampled_from(["Exists", "DoesNotExist"]))})
     return out
+
+
+ACCOUNTS = ["default", "robot"]
+
+
+def with_accounts(objects: list[dict[str, Any]], accounts: list[str | None]) -> list[dict[str, Any]]:
+    """The pods of a drawn cluster with service accounts (None: none written, so `default`)."""
+    pods = [o for o in objects if o["kind"] == "Pod"]
+    for o, account in zip(pods, accounts, strict=False):
+        if account is not None:
+            o["spec"]["serviceAccountName"] = account
+    return objects
 
 
 @st.composite
 def entry(draw: st.DrawFn, direction: str, deny: bool) -> dict[str, Any]:
     side = "from" if direction == "ingress" else "to"
     out: dict[str, Any] = {}
-    peer = draw(st.sampled_from(["none", "endpoints", "entities", "cidr", "cidrSet"]))
+    peer = draw(st.sampled_from(["none", "endpoints", "entities", "cidr", "cidrSet"]
+                                + (["services"] if direction == "egress" else [])))
     if peer == "endpoints":
         out[f"{side}Endpoints"] = draw(st.lists(endpoint_selector(), max_size=2))
     elif peer == "entities":
@@ -40,6 +62,10 @@ def entry(draw: st.DrawFn, direction: str, deny: bool) -> dict[str, Any]:
     elif peer == "cidrSet":
         cidr, excepts = draw(st.sampled_from(CIDRS))
         out[f"{side}CIDRSet"] = [{"cidr": cidr, **({"except": excepts} if excepts else {})}]
+    elif peer == "services":
+        out["toServices"] = [draw(st.sampled_from([
+            {"k8sService": {"serviceName": "svc", "namespace": "a"}}, {"k8sService": {"serviceName": "svc"}},
+            {"k8sServiceSelector": {"selector": {"matchLabels": {"tier": "f"}}}}]))]
     l4 = draw(st.sampled_from(["none", "ports", "icmps"]))
     if l4 == "ports":
         ports = []
@@ -55,6 +81,8 @@ def entry(draw: st.DrawFn, direction: str, deny: bool) -> dict[str, Any]:
     elif l4 == "icmps":
         out["icmps"] = [{"fields": [{"type": t} for t in draw(st.lists(st.sampled_from([0, 8]), min_size=1,
                                                                                         max_size=2))]}]
+        if draw(st.booleans()):
+            out["icmps"][0]["fields"].append({"family": "IPv6", "type": "EchoRequest"})
     return out
 
 

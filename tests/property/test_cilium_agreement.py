@@ -1,16 +1,14 @@
 """The engine under the cilium profile and the Cilium reference evaluator (netpol/reference/cilium.py, written from
 the brief) agree on random NetworkPolicy clusters: every pod pair and probe, and every outside address.
 
-The engine does not evaluate CiliumNetworkPolicy yet, so these clusters hold NetworkPolicies only; what the
-profile states as not modelled (identity labels the filter drops, node addresses asked about directly) is
-outside what the strategies draw or what is compared here.
+These clusters hold NetworkPolicies only (tests/property/test_cilium_policies_agreement.py adds CNP and CCNP); what
+the profile states as not modelled (node addresses asked about directly) is outside what is compared here.
 """
 
 from __future__ import annotations
 
 import ipaddress
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -33,8 +31,6 @@ def test_engine_under_cilium_agrees_with_the_cilium_reference(data: st.DataObjec
         matrix = analyzer.matrix(port, protocol)
         for src in c.pods:
             for dst in c.pods:
-                if dst.host_network:
-                    continue  # a named port and a host-network pod: the engine's known gap, test below
                 want = cilium_allowed(c, src, dst, protocol, port)  # type: ignore[arg-type]
                 assert matrix.allowed(src, dst) == want, (src.key, dst.key, protocol, port)
             for ip in outside:
@@ -44,10 +40,9 @@ def test_engine_under_cilium_agrees_with_the_cilium_reference(data: st.DataObjec
                     c, ip, src, protocol, port), (str(ip), src.key, protocol, port)  # type: ignore[arg-type]
 
 
-@pytest.mark.xfail(strict=True, reason="the engine resolves a named port on a host-network pod under --cni cilium; "
-                                       "Cilium never matches a named port on a node (brief §5, §9 Q3)")
 def test_a_named_port_never_matches_a_host_network_pod() -> None:
-    """Found by the agreement test above: egress allowed to port `http` reaches a host-network pod's `http`."""
+    """Found by the agreement test above: egress allowed to port `http` reached a host-network pod's `http`; Cilium
+    never matches a named port on a node (brief §5, §9 Q3), and neither does the engine under --cni cilium."""
     c = apply(load_objects([
         pod("web", "b", ip="10.0.0.2", node="n1"),
         pod("agent", "a", ports=[(80, "TCP", "http")], ip="10.0.0.1", host_network=True, node="n2"),
@@ -55,3 +50,7 @@ def test_a_named_port_never_matches_a_host_network_pod() -> None:
     web, agent = c.pods_by_key["b/web"], c.pods_by_key["a/agent"]
     assert not cilium_allowed(c, web, agent, "TCP", 80)
     assert not Analyzer(c).can_reach("b/web", "a/agent", 80).allowed
+    generic = load_objects([pod("web", "b", ip="10.0.0.2", node="n1"),
+                            pod("agent", "a", ports=[(80, "TCP", "http")], ip="10.0.0.1", host_network=True, node="n2"),
+                            policy("out", "b", policyTypes=["Egress"], egress=[{"ports": [{"port": "http"}]}])]).cluster
+    assert Analyzer(generic).can_reach("b/web", "a/agent", 80).allowed  # the generic profile resolves it, as before

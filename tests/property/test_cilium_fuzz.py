@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from netpol import InputError, load_objects
+from netpol.model.portsets import icmp_value
 from netpol.reference.cilium import cilium_allowed
 from tests.builders import pod
 from tests.property.test_fuzz_loader import mutate, values
@@ -64,5 +65,5 @@ def test_mutated_cilium_objects_load_or_fail_in_one_line(objects: list[dict[str,
         return
     for src in cluster.pods:
         for dst in cluster.pods:
-            for protocol, port in (("TCP", 80), ("UDP", 8000), ("ICMP", 8)):
+            for protocol, port in (("TCP", 80), ("UDP", 8000), ("ICMP", icmp_value(8, 0))):
                 cilium_allowed(cluster, src, dst, protocol, port)  # type: ignore[arg-type]

@@ -13,12 +13,13 @@ from hypothesis import strategies as st
 
 from netpol.model import Cluster
 from netpol.model.cilium import CiliumOptions
+from netpol.model.portsets import icmp_value
 from netpol.reference.cilium import cilium_allowed
 from netpol.sources import load_objects
 from tests.property.strategies import EXTERNAL, cluster
 from tests.property.strategies_cilium import cilium_policies, cilium_policy
 
-QUERIES = [("TCP", 80), ("UDP", 53), ("TCP", 8080), ("ICMP", 8)]
+QUERIES = [("TCP", 80), ("UDP", 53), ("TCP", 8080), ("ICMP", icmp_value(8, 0))]
 
 
 def table(c: Cluster, options: CiliumOptions = CiliumOptions()) -> dict[tuple[str, str, str, int], bool]:

@@ -17,6 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from netpol.model import Cluster, Direction, IPBlockPeer, NetworkPolicy, PolicyPort, Rule
+from netpol.model.portsets import icmp_value
 from netpol.model.selectors import LabelSelector
 from netpol.reference.cilium import cilium_allowed
 from netpol.sources import load_manifests, load_objects
@@ -91,11 +92,12 @@ def _same_table(c: Cluster, probes: list[tuple[str, int]]) -> None:
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(data=st.data())
 def test_a_network_policy_and_its_cnp_agree(data: st.DataObject) -> None:
-    _same_table(load_objects(data.draw(cluster())).cluster, [*PROBES, ("ICMP", 8)])
+    _same_table(load_objects(data.draw(cluster())).cluster, [*PROBES, ("ICMP", icmp_value(8, 0))])
 
 
 @pytest.mark.parametrize("scenario", [d for d in scenario_dirs() if not d.name.startswith("tiered-")],
                          ids=lambda d: d.name)
 def test_the_course_s_scenarios_as_cnp(scenario: Any) -> None:
     """fixtures/: every course scenario (NetworkPolicy only) has the same truth table written as CNPs."""
-    _same_table(load_manifests([str(scenario)]).cluster, [("TCP", 80), ("UDP", 53), ("TCP", 53), ("ICMP", 8)])
+    _same_table(load_manifests([str(scenario)]).cluster, [("TCP", 80), ("UDP", 53), ("TCP", 53),
+    ("ICMP", icmp_value(8, 0))])

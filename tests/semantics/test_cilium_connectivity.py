@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from netpol.model.portsets import icmp_value
 from netpol.sources import load_objects
 from tests.builders import labels, namespace, pod
 from tests.semantics.test_cilium_reference import Row, check
@@ -68,7 +69,8 @@ def test_echo_ingress_from_other_client_deny() -> None:
                ingressDeny=[{"fromEndpoints": [labels(other="client")]}])
     check([*DEPLOYMENT, ALLOW_ALL_EGRESS, ALLOW_ALL_INGRESS, deny],
           [*pod_to_pod(True, **{"client2->echo-same-node": False, "client2->echo-other-node": False}),
-           (f"{NS}/client", f"{NS}/client2", "ICMP", 8, True), (f"{NS}/client2", f"{NS}/client", "ICMP", 8, True)])
+           (f"{NS}/client", f"{NS}/client2", "ICMP", icmp_value(8, 0), True),
+           (f"{NS}/client2", f"{NS}/client", "ICMP", icmp_value(8, 0), True)])
 
 
 def test_client_ingress_from_other_client_icmp_deny() -> None:
@@ -77,8 +79,9 @@ def test_client_ingress_from_other_client_icmp_deny() -> None:
     deny = cnp("client-ingress-from-other-client-icmp-deny", endpointSelector=labels(kind="client"),
                ingressDeny=[{"fromEndpoints": [labels(other="client")], "icmps": [{"fields": [{"type": 8}]}]}])
     check([*DEPLOYMENT, ALLOW_ALL_EGRESS, ALLOW_ALL_INGRESS, deny],
-          [*pod_to_pod(True), (f"{NS}/client2", f"{NS}/client", "ICMP", 8, False),
-           (f"{NS}/client", f"{NS}/client2", "ICMP", 8, True), (f"{NS}/client2", f"{NS}/client", "TCP", 8080, True)])
+          [*pod_to_pod(True), (f"{NS}/client2", f"{NS}/client", "ICMP", icmp_value(8, 0), False),
+           (f"{NS}/client", f"{NS}/client2", "ICMP", icmp_value(8, 0), True),
+           (f"{NS}/client2", f"{NS}/client", "TCP", 8080, True)])
 
 
 def test_client_egress_to_cidr_deny() -> None:
@@ -118,7 +121,7 @@ def test_allow_all_except_world(kind: str) -> None:
     if kind != "CiliumNetworkPolicy":
         policy = {**policy, "kind": kind, "metadata": {"name": "allow-all-except-world"}}
     check([*DEPLOYMENT, policy],
-          [*pod_to_pod(True), (f"{NS}/client", f"{NS}/client2", "ICMP", 8, True),
+          [*pod_to_pod(True), (f"{NS}/client", f"{NS}/client2", "ICMP", icmp_value(8, 0), True),
            (f"{NS}/client", f"{NS}/host-netns-n2", "TCP", 22, True), (f"{NS}/client", EXTERNAL, "TCP", 443, False)])
 
 

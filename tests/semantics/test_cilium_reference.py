@@ -10,6 +10,7 @@ import pytest
 
 from netpol.model import Cluster, Pod
 from netpol.model.cilium import CiliumOptions
+from netpol.model.portsets import icmp_value
 from netpol.reference.cilium import cilium_allowed
 from netpol.sources import load_objects
 from tests.builders import labels, namespace, pod, policy
@@ -66,7 +67,7 @@ NO_LOCALHOST = CiliumOptions(allow_localhost="policy")  # so that only rules let
 def test_no_policy_allows_everything() -> None:
     """§3.2: a pod is unrestricted until a rule of that direction selects it."""
     check(BASE, [("a/client", "a/server", "TCP", 80, True), ("b/other", "a/server", "UDP", 53, True),
-                 (WORLD, "a/server", "ICMP", 8, True), ("a/server", WORLD, "SCTP", 9, True)])
+                 (WORLD, "a/server", "ICMP", icmp_value(8, 0), True), ("a/server", WORLD, "SCTP", 9, True)])
 
 
 def test_deny_table_of_the_docs() -> None:
@@ -78,7 +79,8 @@ def test_deny_table_of_the_docs() -> None:
     deny = cnp("deny", "a", **SERVER_L3, ingressDeny=[{"fromEndpoints": [labels(app="client")],
                                                         "toPorts": tcp(80)}])
     rows: list[Row] = [("a/client", "a/server", "TCP", 81, True), ("a/client", "a/server", "TCP", 80, False),
-                       ("a/client", "a/server", "ICMP", 8, True), ("b/other", "a/server", "TCP", 81, False)]
+                       ("a/client", "a/server", "ICMP", icmp_value(8, 0), True),
+                       ("b/other", "a/server", "TCP", 81, False)]
     check([*BASE, allow, deny], rows)
     check([*BASE, deny], [(s, d, p, n, False) for s, d, p, n, _ in rows])
 
@@ -86,13 +88,13 @@ def test_deny_table_of_the_docs() -> None:
 def test_empty_sections() -> None:
     """§3.2: `ingress: [{}]` isolates and allows nothing (the opposite of NetworkPolicy's `ingress: [{}]`);
     `ingressDeny: [{}]` denies nothing and isolates; `ingress: []` does not isolate."""
-    rows: list[Row] = [("a/client", "a/server", "TCP", 80, False), (WORLD, "a/server", "ICMP", 8, False)]
+    rows: list[Row] = [("a/client", "a/server", "TCP", 80, False), (WORLD, "a/server", "ICMP", icmp_value(8, 0), False)]
     check([*BASE, cnp("p", "a", **SERVER_L3, ingress=[{}])], rows)
     check([*BASE, cnp("p", "a", **SERVER_L3, ingressDeny=[{}])], rows)
     check([*BASE, cnp("p", "a", **SERVER_L3, ingress=[], egress=[{}])],
           [("a/client", "a/server", "TCP", 80, True), ("a/server", "a/client", "TCP", 80, False)])
     check([*BASE, policy("np", "a", labels(app="server"), ingress=[{}])],
-          [("a/client", "a/server", "TCP", 80, True), (WORLD, "a/server", "ICMP", 8, True)])
+          [("a/client", "a/server", "TCP", 80, True), (WORLD, "a/server", "ICMP", icmp_value(8, 0), True)])
 
 
 def test_enable_default_deny_false_adds_allows_without_isolating() -> None:
@@ -229,16 +231,18 @@ def test_ports_protocols_and_icmp() -> None:
         {"fromEntities": ["world"], "toPorts": tcp(0, protocol="SCTP")}])
     check([*BASE, cnp_rules], [
         ("a/client", "a/server", "TCP", 80, True), ("a/client", "a/server", "UDP", 80, True),
-        ("a/client", "a/server", "SCTP", 80, True), ("a/client", "a/server", "ICMP", 80, False),
+        ("a/client", "a/server", "SCTP", 80, True), ("a/client", "a/server", "ICMP", icmp_value(80, 0), False),
         ("a/client", "a/server", "UDP", 1010, True), ("a/client", "a/server", "UDP", 1011, False),
         ("a/client", "a/server", "TCP", 1005, False), ("a/client", "a/server", "TCP", 8080, True),
-        ("a/client", "a/server", "UDP", 8080, False), ("a/client", "a/server", "ICMP", 8, True),
-        ("a/client", "a/server", "ICMP", 0, False), ("a/client", "a/server", "ICMPv6", 129, True),
-        ("a/client", "a/server", "ICMPv6", 128, False), (WORLD, "a/server", "SCTP", 65535, True),
+        ("a/client", "a/server", "UDP", 8080, False), ("a/client", "a/server", "ICMP", icmp_value(8, 0), True),
+        ("a/client", "a/server", "ICMP", icmp_value(0, 0), False),
+        ("a/client", "a/server", "ICMPv6", icmp_value(129, 0), True),
+        ("a/client", "a/server", "ICMPv6", icmp_value(128, 0), False), (WORLD, "a/server", "SCTP", 65535, True),
         (WORLD, "a/server", "TCP", 1, False)])
     knp = policy("np", "a", labels(app="server"), ingress=[{"ports": [{"port": 80}, {"port": "http"}]}])
     check([*BASE, knp], [("a/client", "a/server", "TCP", 80, True), ("a/client", "a/server", "UDP", 80, False),
-                         ("a/client", "a/server", "TCP", 8080, True), ("a/client", "a/server", "ICMP", 8, False)])
+                         ("a/client", "a/server", "TCP", 8080, True),
+                         ("a/client", "a/server", "ICMP", icmp_value(8, 0), False)])
 
 
 def test_both_ends_must_allow() -> None:

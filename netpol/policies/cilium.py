@@ -1,0 +1,359 @@
+"""Compile what the Cilium agent enforces (CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy and NetworkPolicy)
+into the intermediate form (netpol/policies/stages.py), with provenance.
+
+Per direction (shared/reference/cilium-policies.md §3): a first-match stage of every deny rule (`end` Pass, no
+policies: a matching deny wins wherever it stands), then one stage of every allow rule of every kind, decided
+as a union (`end` Deny for the pods some policy isolates). A policy isolates a direction when one of its entries
+there is default-deny (§3.2: `ingress: [{}]` isolates and allows nothing, `ingress: []` does not isolate,
+`enableDefaultDeny: {ingress: false}` adds allows without isolating; deny entries isolate too); a NetworkPolicy
+by its policyTypes, which the profile has already widened to every direction with rules (§6.1).
+
+Who is who follows the agent's identities (§2): selectors read a pod's identity labels (Endpoints), with the
+terms the agent adds (§2.3); `host` and `remote-node` depend on the subject's node, so rules naming them are
+split per node that runs host-network pods (OnNode); CIDRs match addresses outside the cluster only (§4.2, the
+profile's Dataplane puts no pod in a block). What runtime facts decide matches nothing (toFQDNs, toGroups,
+Services without a selector, the kube-apiserver entity); L7 rules and mutual authentication admit the L4
+connection: `assumptions` names each, and every answer states them.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Literal
+
+from netpol.model import DIRECTIONS, Cluster, Direction, IPBlock, IPBlockPeer, PodPeer
+from netpol.model.cilium import (
+    CCNP_KIND,
+    CILIUM_V2,
+    CLUSTER_LABEL,
+    K8S_SOURCE,
+    L4_PROTOCOLS,
+    NAMESPACE_LABELS_PREFIX,
+    POD_NAMESPACE_LABEL,
+    RESERVED_KINDS,
+    RESERVED_SOURCE,
+    CIDRPeer,
+    CiliumEntry,
+    CiliumOptions,
+    CiliumPeer,
+    CiliumPolicy,
+    CiliumRule,
+    reserved_labels,
+    sourced,
+    split_key,
+)
+from netpol.model.portsets import MAX_PORT, icmp_value
+from netpol.model.selectors import LabelSelector, Requirement, requirement
+from netpol.policies.networkpolicy import CompiledRule, compile_policies, node_rules, policy_ports
+from netpol.policies.stages import (
+    Addresses,
+    Endpoints,
+    Everything,
+    HostNetwork,
+    NamedPort,
+    Nodes,
+    OnNode,
+    Peer,
+    Pods,
+    PortMatch,
+    PortRange,
+    Stage,
+    StagePolicy,
+    StageRule,
+    Stages,
+)
+
+DENY_STAGE = "Cilium deny rules"
+ALLOW_STAGE = "Cilium allow rules"
+_WORLD = (Addresses(IPBlock(ipaddress.ip_network("0.0.0.0/0"))), Addresses(IPBlock(ipaddress.ip_network("::/0"))))
+_NODE_ENTITIES = frozenset({"host", "remote-node"})
+
+
+@dataclass(frozen=True, order=True)
+class CiliumRuleRef:
+    """Names one entry of a CiliumNetworkPolicy or CiliumClusterwideNetworkPolicy: `CNP a/web spec ingressDeny[0]`."""
+
+    kind: str
+    api_version: str
+    policy: str  # namespace/name, or the name of a clusterwide policy
+    namespace: str | None
+    rule: str  # spec, or specs[i]
+    direction: Direction
+    section: str  # ingress, ingressDeny, egress, egressDeny
+    index: int
+    action: Literal["Allow", "Deny"]
+
+    @property
+    def short_kind(self) -> str:
+        return "CCNP" if self.kind == CCNP_KIND else "CNP"
+
+    def __str__(self) -> str:
+        return f"{self.short_kind} {self.policy} {self.rule} {self.section}[{self.index}]"
+
+    def to_dict(self) -> dict[str, object]:
+        return {"kind": self.kind, "api_version": self.api_version, "policy": self.policy,
+                "namespace": self.namespace, "rule": self.rule, "direction": self.direction,
+                "section": self.section, "index": self.index, "action": self.action}
+
+
+DEFAULTS = CiliumOptions()  # the agent options at Cilium 1.20's defaults, stated in every answer
+
+
+def cilium_stages(cluster: Cluster, options: CiliumOptions = DEFAULTS) -> Stages:
+    """Per direction: the deny stage (only where a deny rule exists), then the allow stage."""
+    nodes = tuple(sorted({p.node for p in cluster.pods if p.host_network and p.node is not None}))
+    out: Stages = {}
+    for d in DIRECTIONS:
+        denies: list[StageRule] = []
+        allows: list[StageRule] = []
+        policies: list[StagePolicy] = []
+        for policy in cluster.cilium:
+            for rule in policy.rules:
+                if rule.endpoint_selector is None:
+                    continue  # a host policy: no effect without the host firewall (§1.2)
+                subject = rule_subject(policy, rule.endpoint_selector)
+                entries = rule.entries(d)
+                if any(e.default_deny or not options.non_default_deny_policies for e in entries):
+                    policies.append(StagePolicy(_policy_name(policy, rule), subject))
+                for entry in entries:
+                    (denies if entry.deny else allows).extend(
+                        _rules(cluster, options, policy, rule, entry, d, subject, nodes))
+        np_rules, np_policies = _network_policies(cluster, d)
+        allows.extend(np_rules)
+        allows.extend(node_rules(cluster, d))  # allow-localhost: the lowest allow, below every deny (§3.5)
+        deny_stage = (Stage(DENY_STAGE, True, "Pass", tuple(denies)),) if denies else ()
+        out[d] = (*deny_stage, Stage(ALLOW_STAGE, False, "Deny", tuple(allows), (*policies, *np_policies)))
+    return out
+
+
+def _policy_name(policy: CiliumPolicy, rule: CiliumRule) -> str:
+    """How isolation names a policy's rule: `CNP a/web`, `CCNP base specs[1]`."""
+    return policy.short + ("" if rule.index is None else f" {rule.path}")
+
+
+# -- who ------------------------------------------------------------------------------------------
+
+
+def rule_subject(policy: CiliumPolicy, selector: LabelSelector) -> Endpoints:
+    """§2.3: a CNP's endpointSelector gains its namespace (replacing a matchLabels entry of that key; other
+    namespace terms are ANDed); a CCNP's selects in every namespace."""
+    if policy.namespace is None:
+        return Endpoints(selector)
+    pod_ns = f"{K8S_SOURCE}:{POD_NAMESPACE_LABEL}"
+    kept = [r for r in selector.requirements if not (r.key == pod_ns and r.operator == "In" and len(r.values) == 1)]
+    return Endpoints(_selector([*kept, requirement(pod_ns, "In", [policy.namespace])]))
+
+
+def _selector(requirements: list[Requirement]) -> LabelSelector:
+    return LabelSelector(tuple(sorted(set(requirements))))
+
+
+def _rules(cluster: Cluster, options: CiliumOptions, policy: CiliumPolicy, rule: CiliumRule, entry: CiliumEntry,
+           direction: Direction, subject: Endpoints, nodes: tuple[str, ...]) -> Iterator[StageRule]:
+    """The stage rules of one entry: none where it matches nothing, one per node where its peers depend on the
+    subject's node."""
+    ports = _ports(entry)
+    if ports == ():
+        return  # every toPorts item without ports: matches nothing (§9 Q5)
+    section = direction + ("Deny" if entry.deny else "")
+    ref = CiliumRuleRef(policy.kind, CILIUM_V2, policy.key.partition("/")[2], policy.namespace, rule.path,
+                        direction, section, entry.index, "Deny" if entry.deny else "Allow")
+    if entry.peer is None:  # §4.1: no peer field: with ports any peer, without ports nothing
+        if ports is not None:
+            yield StageRule(ref, subject, (Everything(),), ports, ref.action, entry)
+        return
+    entities, peers = _peer(cluster, options, policy, entry.peer, direction)
+    if not entities & _NODE_ENTITIES:
+        peers.extend(p for e in sorted(entities) for p in _entity(e, None))
+        if peers:
+            yield StageRule(ref, subject, tuple(peers), ports, ref.action, entry)
+        return
+    for node in (*nodes, None):
+        split = [*peers, *(p for e in sorted(entities) for p in _entity(e, node))]
+        if split:
+            yield StageRule(ref, OnNode(subject, node), tuple(split), ports, ref.action, entry)
+
+
+def _peer(cluster: Cluster, options: CiliumOptions, policy: CiliumPolicy, field: CiliumPeer,
+          direction: Direction) -> tuple[set[str], list[Peer]]:
+    """The entities a peer field names (a selector with `reserved:` keys names the reserved identities it matches),
+    and its other peers. §4.1: its items are ORed; an empty list matches nothing."""
+    entities: set[str] = set(field.entities)
+    peers: list[Peer] = []
+    for selector in field.endpoints:
+        if any(split_key(r.key)[0] == RESERVED_SOURCE for r in selector.requirements):
+            peers.append(Endpoints(selector))  # no terms added: pods, and the reserved identities it matches
+            entities.update(k for k in RESERVED_KINDS if selector.matches(reserved_labels(k)))
+        else:
+            peers.append(Endpoints(_peer_selector(policy.namespace, selector, options)))
+    for item in field.cidrs:
+        peers.extend(Addresses(b) for b in _blocks(cluster, item))
+    if direction == "egress":
+        peers.extend(_services(cluster, field))
+    return entities, peers
+
+
+def _peer_selector(namespace: str | None, selector: LabelSelector, options: CiliumOptions) -> LabelSelector:
+    """§2.3: a CNP peer is in its namespace unless it names a namespace or namespace labels; a CCNP's in some
+    namespace (pods only) unless it names one; both in this cluster unless they name one."""
+    names = {split_key(r.key)[1] for r in selector.requirements}
+    reqs = list(selector.requirements)
+    pod_ns = f"{K8S_SOURCE}:{POD_NAMESPACE_LABEL}"
+    if namespace is not None:
+        if POD_NAMESPACE_LABEL not in names and not any(n.startswith(NAMESPACE_LABELS_PREFIX) for n in names):
+            reqs.append(requirement(pod_ns, "In", [namespace]))
+    elif POD_NAMESPACE_LABEL not in names:
+        reqs.append(requirement(pod_ns, "Exists"))
+    if CLUSTER_LABEL not in names and options.default_local_cluster:
+        reqs.append(requirement(f"{K8S_SOURCE}:{CLUSTER_LABEL}", "In", [options.cluster_name]))
+    return _selector(reqs)
+
+
+def _entity(entity: str, node: str | None) -> tuple[Peer, ...]:
+    """§2.4 for a subject on `node` (None: on no node that runs host-network pods; host and remote-node are only
+    asked with the subject split per node): health, ingress, init, unmanaged and kube-apiserver stand for nothing
+    netpol knows, none for nothing."""
+    if entity == "all":
+        return (Everything(),)
+    if entity == "world":
+        return _WORLD
+    if entity in ("cluster", "cluster-mesh"):
+        return Pods(None, None, None), HostNetwork(None)
+    if entity == "host" and node is not None:
+        return (Nodes(frozenset({node}), frozenset()),)
+    if entity == "remote-node":
+        return (HostNetwork(node),)
+    return ()
+
+
+def _blocks(cluster: Cluster, item: CIDRPeer) -> Iterator[IPBlock]:
+    """§4.2: a cidr with its excepts, or a CIDR group's CIDRs (by name or labels; a missing group is nothing)."""
+    networks = [item.cidr] if item.cidr is not None else []
+    for group in cluster.cidr_groups:
+        if group.name == item.group or (item.group_selector is not None and item.group_selector.matches(
+                sourced(dict(group.labels), K8S_SOURCE))):
+            networks.extend(group.cidrs)
+    for net in networks:
+        excepts = tuple(e for e in item.excepts
+                        if e.version == net.version and e.subnet_of(net))  # type: ignore[arg-type]
+        yield IPBlock(net, excepts)
+
+
+def _services(cluster: Cluster, field: CiliumPeer) -> Iterator[Peer]:
+    """§4.3: Services by name or labels in a namespace (none: every namespace); one with a selector is its pods,
+    one without is its EndpointSlices' addresses, which netpol does not read (nothing)."""
+    for item in field.services:
+        for svc in cluster.services:
+            if (item.namespace is not None and svc.namespace != item.namespace) or \
+                    (item.name is not None and svc.name != item.name) or svc.selector is None or \
+                    (item.selector is not None and not item.selector.matches(sourced(dict(svc.labels), K8S_SOURCE))):
+                continue
+            yield Endpoints(_selector([requirement(f"{K8S_SOURCE}:{k}", "In", [v]) for k, v in svc.selector]
+                                      + [requirement(f"{K8S_SOURCE}:{POD_NAMESPACE_LABEL}", "In", [svc.namespace])]))
+
+
+def _ports(entry: CiliumEntry) -> PortMatch:
+    """§5: no toPorts and no icmps: every protocol, ICMP included; else the ports and ICMP types named (an item
+    without ports names none). ANY is TCP, UDP and SCTP; port 0 every port; a named port the destination's."""
+    if not entry.to_ports and not entry.icmps:
+        return None
+    out: list[PortRange | NamedPort] = []
+    for item in entry.to_ports:
+        for p in item.ports:
+            protocols = L4_PROTOCOLS if p.protocol == "ANY" else (p.protocol,) if p.protocol in L4_PROTOCOLS else ()
+            if isinstance(p.port, str):
+                if protocols:
+                    out.append(NamedPort(p.port, None if p.protocol == "ANY" else p.protocol))  # type: ignore[arg-type]
+                continue
+            first, last = (1, MAX_PORT) if p.port == 0 else (p.port, p.end_port or p.port)
+            out.extend(PortRange(proto, first, last) for proto in protocols)  # type: ignore[arg-type]
+    for field in entry.icmps:
+        out.extend(PortRange("ICMP" if t.family == "IPv4" else "ICMPv6", icmp_value(t.type, 0),
+                             icmp_value(t.type, 255)) for t in field)
+    return tuple(out)
+
+
+# -- NetworkPolicy under Cilium (§6.1) --------------------------------------------------------------
+
+
+def _network_policies(cluster: Cluster, direction: Direction) -> tuple[list[StageRule], list[StagePolicy]]:
+    """Each policy's pods by identity in its namespace; each rule an Allow: a pod peer by identity (podSelector
+    keys are k8s: labels, namespaceSelector keys namespace labels), an ipBlock a CIDR, no peers every identity."""
+    rules: list[StageRule] = []
+    policies: list[StagePolicy] = []
+    for target in compile_policies(cluster.policies):
+        if target.direction != direction:
+            continue
+        subject = Endpoints(_np_selector(target.pod_selector, target.namespace, None))
+        policies.extend(StagePolicy(name, subject) for name in target.policies)
+        rules.extend(_np_rule(rule, subject, target.namespace) for rule in target.rules)
+    return rules, policies
+
+
+def _np_rule(rule: CompiledRule, subject: Endpoints, namespace: str) -> StageRule:
+    peers = tuple(Addresses(p.block) if isinstance(p, IPBlockPeer) else _np_peer(p, namespace)
+                  for p in rule.peers) or (Everything(),)
+    return StageRule(rule.ref, subject, peers, policy_ports(rule.ports), "Allow", rule)
+
+
+def _np_peer(peer: PodPeer, namespace: str) -> Endpoints:
+    return Endpoints(_np_selector(peer.pod_selector, namespace if peer.namespace_selector is None else None,
+                                  peer.namespace_selector))
+
+
+def _np_selector(pods: LabelSelector | None, namespace: str | None, namespaces: LabelSelector | None
+                 ) -> LabelSelector:
+    """A NetworkPolicy selector as the agent translates it: pod label keys as k8s: labels, in `namespace`, or in the
+    namespaces whose labels `namespaces` matches (every namespace for {}: pods only)."""
+    reqs = [requirement(f"{K8S_SOURCE}:{r.key}", r.operator, r.values) for r in (pods or LabelSelector()).requirements]
+    reqs.extend(requirement(f"{K8S_SOURCE}:{NAMESPACE_LABELS_PREFIX}{r.key}", r.operator, r.values)
+                for r in (namespaces or LabelSelector()).requirements)
+    pod_ns = f"{K8S_SOURCE}:{POD_NAMESPACE_LABEL}"
+    reqs.append(requirement(pod_ns, "In", [namespace]) if namespace is not None else requirement(pod_ns, "Exists"))
+    return _selector(reqs)
+
+
+
+# -- what runtime facts decide (§1.2): stated in every answer ----------------------------------------
+
+_RUNTIME_ENTITIES = ("kube-apiserver", "health", "ingress", "init", "unmanaged")
+
+
+def cilium_assumptions(cluster: Cluster, options: CiliumOptions = DEFAULTS) -> list[str]:
+    """The agent options assumed, and per entry what only runtime facts decide, as netpol answers it."""
+    out = [f"Cilium agent options at their 1.20 defaults: enable-policy={options.enable_policy}, allow-localhost="
+           f"{options.allow_localhost}, policy-cidr-match-mode="
+           f"{','.join(sorted(options.policy_cidr_match_mode)) or '(empty)'}, policy-default-local-cluster="
+           f"{str(options.default_local_cluster).lower()}, cluster-name={options.cluster_name}"]
+    for policy in cluster.cilium:
+        for rule in policy.rules:
+            if rule.endpoint_selector is None:
+                out.append(f"{policy.short} {rule.path}: a host policy (nodeSelector) takes effect only with "
+                           "enable-host-firewall (off by default): netpol gives it no effect")
+            for d in DIRECTIONS:
+                for entry in rule.entries(d):
+                    where = f"{policy.short} {rule.path} {entry.section(d)}"
+                    out.extend(f"{where}: {note}" for note in _runtime(cluster, entry))
+    return out
+
+
+def _runtime(cluster: Cluster, entry: CiliumEntry) -> Iterator[str]:
+    peer = entry.peer
+    if peer is not None and peer.runtime:
+        yield (f"{peer.field} {', '.join(peer.runtime)}: which addresses it matches depends on DNS answers or the "
+               "cloud provider at run time; netpol assumes it matches nothing (Cilium may allow more), never a pod")
+    for entity in sorted(set(peer.entities if peer is not None else ()) & set(_RUNTIME_ENTITIES)):
+        yield f"entity {entity}: netpol knows no address or pod it stands for here, so it matches nothing"
+    for item in peer.services if peer is not None else ():
+        if not any((item.namespace is None or s.namespace == item.namespace) and s.selector is not None
+                   and (item.name is None or s.name == item.name) for s in cluster.services):
+            yield ("toServices names no Service with a selector in the input: it matches nothing (a Service without "
+                   "a selector stands for its EndpointSlices' addresses, which netpol does not read)")
+    for item in entry.to_ports:
+        if item.l7 is not None:
+            yield (f"{item.l7} rules filter requests further at run time: netpol answers at L4 (the connection is "
+                   "allowed; requests may still be refused)")
+    if entry.authentication is not None:
+        yield f"authentication mode {entry.authentication}: decided at run time; netpol assumes it succeeds"

@@ -1,0 +1,116 @@
+"""Under the cilium profile, can-reach evaluates CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy and names
+the deciding rules: the deny that won, the allows of the union, or the policies that isolate (issue 25)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from netpol.cli import app
+
+runner = CliRunner()
+
+
+def _pod(name: str, ip: str, ports: list[dict[str, object]] | None = None) -> dict[str, object]:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": "shop", "labels": {"app": name}},
+            "spec": {"containers": [{"name": "c", "ports": ports or []}]}, "status": {"podIP": ip}}
+
+
+OBJECTS = [
+    {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "shop"}},
+    _pod("web", "10.0.0.1", [{"containerPort": 80, "name": "http"}]), _pod("client", "10.0.0.2"),
+    _pod("bad", "10.0.0.3"),
+    {"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy", "metadata": {"name": "web-in", "namespace": "shop"},
+     "spec": {"endpointSelector": {"matchLabels": {"app": "web"}},
+              "ingress": [{"fromEndpoints": [{}], "toPorts": [{"ports": [{"port": "80"}]}]},
+                          {"fromEntities": ["cluster"], "icmps": [{"fields": [{"type": "EchoRequest"}]}]}],
+              "ingressDeny": [{"fromEndpoints": [{"matchLabels": {"app": "bad"}}]}]}},
+    {"apiVersion": "cilium.io/v2", "kind": "CiliumClusterwideNetworkPolicy", "metadata": {"name": "no-world"},
+     "spec": {"endpointSelector": {}, "egressDeny": [{"toEntities": ["world"]}],
+              "enableDefaultDeny": {"egress": False}}},  # a deny-only policy would isolate egress (brief §3.2)
+]
+
+
+@pytest.fixture
+def manifests(tmp_path: Path) -> str:
+    path = tmp_path / "shop.yaml"
+    path.write_text(yaml.safe_dump_all(OBJECTS))
+    return str(path)
+
+
+@pytest.mark.parametrize(("args", "code", "egress", "ingress"), [
+    (["shop/client", "shop/web", "-p", "80"], 0,
+     "not isolated: no CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy or NetworkPolicy rule isolates shop/client "
+     "for egress, and no deny rule matches", "allowed by CNP shop/web-in spec ingress[0]"),
+    (["shop/client", "shop/web", "-p", "80", "--protocol", "UDP"], 0,  # no protocol in a CNP: TCP, UDP and SCTP
+     "not isolated: no CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy or NetworkPolicy rule isolates shop/client "
+     "for egress, and no deny rule matches", "allowed by CNP shop/web-in spec ingress[0]"),
+    (["shop/bad", "shop/web", "-p", "80"], 1,
+     "not isolated: no CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy or NetworkPolicy rule isolates shop/bad "
+     "for egress, and no deny rule matches",
+     "denied by CNP shop/web-in spec ingressDeny[0]: a deny wins over every allow"),
+    (["shop/client", "shop/web", "-p", "81"], 1,
+     "not isolated: no CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy or NetworkPolicy rule isolates shop/client "
+     "for egress, and no deny rule matches",
+     "denied: shop/web is isolated for ingress by CNP shop/web-in and no rule allows receiving TCP/81 from "
+     "shop/client"),
+    (["shop/client", "shop/web", "--protocol", "ICMP", "--icmp-type", "8"], 0,
+     "not isolated: no CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy or NetworkPolicy rule isolates shop/client "
+     "for egress, and no deny rule matches", "allowed by CNP shop/web-in spec ingress[1]"),
+    (["shop/web", "198.51.100.7", "-p", "443"], 1,
+     "denied by CCNP no-world spec egressDeny[0]: a deny wins over every allow", "not governed: 198.51.100.7 is "
+     "outside the cluster"),
+])
+def test_can_reach_names_the_deciding_cilium_rules(manifests: str, args: list[str], code: int, egress: str,
+                                                   ingress: str) -> None:
+    r = runner.invoke(app, ["can-reach", *args, "-f", manifests])
+    assert r.exit_code == code, r.stderr
+    lines = r.stdout.splitlines()
+    assert [lines[1].split(": ", 1)[1], lines[2].split(": ", 1)[1]] == [egress, ingress]
+    assert "not evaluated" not in r.stderr
+
+
+def test_json_gives_the_rules_as_data(manifests: str) -> None:
+    r = runner.invoke(app, ["can-reach", "shop/bad", "shop/web", "-p", "80", "-f", manifests, "-o", "json"])
+    assert r.exit_code == 1
+    ingress = json.loads(r.stdout)["ingress"]
+    assert (ingress["allowed"], ingress["isolated_by"], ingress["cilium_rules"]) == (False, ["CNP shop/web-in"], [
+        {"kind": "CiliumNetworkPolicy", "api_version": "cilium.io/v2", "policy": "shop/web-in", "namespace": "shop",
+         "rule": "spec", "direction": "ingress", "section": "ingressDeny", "index": 0, "action": "Deny"}])
+    r = runner.invoke(app, ["can-reach", "shop/client", "shop/web", "-p", "80", "-f", manifests, "-o", "json"])
+    assert json.loads(r.stdout)["ingress"]["cilium_rules"] == [
+        {"kind": "CiliumNetworkPolicy", "api_version": "cilium.io/v2", "policy": "shop/web-in", "namespace": "shop",
+         "rule": "spec", "direction": "ingress", "section": "ingress", "index": 0, "action": "Allow"}]
+
+
+def test_explain_lists_cilium_policies_with_their_sections(manifests: str) -> None:
+    r = runner.invoke(app, ["explain", "-f", manifests])
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.splitlines()[2:] == [
+        "CCNP no-world spec  (CiliumClusterwideNetworkPolicy, cilium.io/v2)",
+        "  subject: [{}] in every namespace -> 3 pod(s): shop/bad, shop/client, shop/web",
+        "  isolates: nothing (it only adds rules)",
+        "  egressDeny[0]: deny on all ports and ICMP, to:",
+        "    - entity world",
+        "",
+        "CNP shop/web-in spec  (CiliumNetworkPolicy, cilium.io/v2)",
+        "  subject: [any:app=web] in namespace shop -> 1 pod(s): shop/web",
+        "  isolates: ingress",
+        "  ingress[0]: allow on ANY:80, from:",
+        "    - endpoints [{}]",
+        "  ingress[1]: allow on ICMP:8, from:",
+        "    - entity cluster",
+        "  ingressDeny[0]: deny on all ports and ICMP, from:",
+        "    - endpoints [any:app=bad]",
+        "",
+        "NetworkPolicies: none", ""]
+    r = runner.invoke(app, ["explain", "-f", manifests, "-o", "json"])
+    first = json.loads(r.stdout)[0]
+    assert (first["kind"], first["policy"], first["isolates"], first["entries"]) == (
+        "CiliumClusterwideNetworkPolicy", "no-world", [], [
+            {"section": "egressDeny", "index": 0, "action": "Deny", "peers": ["entity world"],
+             "ports": "all ports and ICMP"}])
