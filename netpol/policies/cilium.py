@@ -19,11 +19,11 @@ connection: `assumptions` names each, and every answer states them.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from netpol.model import DIRECTIONS, Cluster, Direction, IPBlock, IPBlockPeer, PodPeer
+from netpol.model import DIRECTIONS, METADATA_NAME_LABEL, Cluster, Direction, IPBlock, IPBlockPeer, PodPeer
 from netpol.model.cilium import (
     CCNP_KIND,
     CILIUM_V2,
@@ -34,6 +34,7 @@ from netpol.model.cilium import (
     POD_NAMESPACE_LABEL,
     RESERVED_KINDS,
     RESERVED_SOURCE,
+    SERVICE_ACCOUNT_LABEL,
     CIDRPeer,
     CiliumEntry,
     CiliumOptions,
@@ -357,3 +358,39 @@ def _runtime(cluster: Cluster, entry: CiliumEntry) -> Iterator[str]:
                    "allowed; requests may still be refused)")
     if entry.authentication is not None:
         yield f"authentication mode {entry.authentication}: decided at run time; netpol assumes it succeeds"
+
+
+# -- for possible pods (netpol/analyses/regions.py) --------------------------------------------------
+
+
+def label_selectors(policies: Iterable[CiliumPolicy]) -> list[tuple[LabelSelector, LabelSelector]]:
+    """The namespace part (namespace labels, and the name as kubernetes.io/metadata.name) and the pod-label part of
+    every endpoint selector of these policies, as (namespace selector, pod selector): possible pods are cut where
+    Cilium's selectors tell pods apart. Service accounts and the cluster are no labels of a possible pod (it runs
+    as `default`, in this cluster)."""
+    out: list[tuple[LabelSelector, LabelSelector]] = []
+    for policy in policies:
+        for rule in policy.rules:
+            selectors = [rule.endpoint_selector] if rule.endpoint_selector is not None else []
+            selectors.extend(s for d in DIRECTIONS for e in rule.entries(d) if e.peer is not None
+                             for s in e.peer.endpoints)
+            for selector in selectors:
+                pod_part, ns_part = _label_parts(selector)
+                out.append((LabelSelector(tuple(sorted(ns_part))), LabelSelector(tuple(sorted(pod_part)))))
+    return out
+
+
+def _label_parts(selector: LabelSelector) -> tuple[set[Requirement], set[Requirement]]:
+    pod_part: set[Requirement] = set()
+    ns_part: set[Requirement] = set()
+    for r in selector.requirements:
+        source, key = split_key(r.key)
+        if source not in (K8S_SOURCE, "any") or key in (SERVICE_ACCOUNT_LABEL, CLUSTER_LABEL):
+            continue
+        if key == POD_NAMESPACE_LABEL:
+            ns_part.add(requirement(METADATA_NAME_LABEL, r.operator, r.values))
+        elif key.startswith(NAMESPACE_LABELS_PREFIX):
+            ns_part.add(requirement(key.removeprefix(NAMESPACE_LABELS_PREFIX), r.operator, r.values))
+        else:
+            pod_part.add(requirement(key, r.operator, r.values))
+    return pod_part, ns_part

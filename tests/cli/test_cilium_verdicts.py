@@ -114,3 +114,15 @@ def test_explain_lists_cilium_policies_with_their_sections(manifests: str) -> No
         "CiliumClusterwideNetworkPolicy", "no-world", [], [
             {"section": "egressDeny", "index": 0, "action": "Deny", "peers": ["entity world"],
              "ports": "all ports and ICMP"}])
+
+
+def test_possible_pods_are_cut_by_cilium_selectors(tmp_path: Path) -> None:
+    """Possible pods are cut where a CNP's selectors tell pods apart: a pod with app=bad that could exist in shop is
+    denied by the deny rule, so the pods that reach web are those with app notin (bad), never 'any pod in shop'."""
+    path = tmp_path / "shop.yaml"
+    path.write_text(yaml.safe_dump_all(OBJECTS[:5]))  # the CNP, without the CCNP
+    r = runner.invoke(app, ["list", "-f", str(path), "--to", "shop/web"])
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        "shop/client; pods with app notin (bad) in namespace shop => shop/web : TCP:80 UDP:80 SCTP:80 ICMP:8",
+        "any pod in any other namespace => shop/web : ICMP:8"]  # fromEntities: [cluster] on ICMP echo
