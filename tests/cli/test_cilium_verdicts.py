@@ -153,7 +153,8 @@ def test_exposure_of_many_classes_asks_the_engine(tmp_path: Path) -> None:
     cnp = {**OBJECTS[4], "spec": {**OBJECTS[4]["spec"],  # type: ignore[dict-item]
                                   "ingressDeny": [{"fromEndpoints": [{"matchLabels": {"app": "bad"}}]}]}}
     path = tmp_path / "many.yaml"
-    extra = {"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy", "metadata": {"name": "n", "namespace": "shop"},
+    extra = {"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy",
+             "metadata": {"name": "n", "namespace": "shop"},
              "spec": {"endpointSelector": {"matchExpressions": [{"key": "n", "operator": "In",
                                                                   "values": [str(i) for i in range(20)]}]},
                       "egress": [{"toEndpoints": [{"matchLabels": {"app": "web"}}]}]}}
