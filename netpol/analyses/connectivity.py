@@ -21,6 +21,7 @@ from netpol.errors import QueryError, natural_key
 from netpol.model import Cluster, IPAddress, IPNetwork, ip_network
 from netpol.model.portsets import PortSet, Protocol
 from netpol.model.selectors import parse_scope
+from netpol.policies.cilium import ALLOW_STAGE
 from netpol.progress import report
 
 if TYPE_CHECKING:
@@ -534,7 +535,7 @@ def allowing_rules(result: DirectionResult | None) -> tuple[str, ...]:
                 continue
             if seg.decider == "default":  # tier rules select it, and none (nor a NetworkPolicy) decides this part
                 out.append("no rule of any tier matches")
-            elif seg.decider == "NetworkPolicy":
+            elif seg.decider in ("NetworkPolicy", ALLOW_STAGE):  # a union of allows: its rules name themselves
                 out.extend(_v1allowing_rules(result))
             else:
                 out.append(str(seg.decider))
