@@ -47,7 +47,14 @@ from netpol.model.cilium import (
 )
 from netpol.model.portsets import MAX_PORT, icmp_value
 from netpol.model.selectors import LabelSelector, Requirement, requirement
-from netpol.policies.networkpolicy import CompiledRule, compile_policies, node_rules, policy_ports
+from netpol.policies.networkpolicy import (
+    CompiledRule,
+    Target,
+    compile_policies,
+    network_policy_stage,
+    node_rules,
+    policy_ports,
+)
 from netpol.policies.stages import (
     Addresses,
     Endpoints,
@@ -105,6 +112,7 @@ DEFAULTS = CiliumOptions()  # the agent options at Cilium 1.20's defaults, state
 def cilium_stages(cluster: Cluster, options: CiliumOptions = DEFAULTS) -> Stages:
     """Per direction: the deny stage (only where a deny rule exists), then the allow stage."""
     nodes = tuple(sorted({p.node for p in cluster.pods if p.host_network and p.node is not None}))
+    targets = compile_policies(cluster.policies)
     out: Stages = {}
     for d in DIRECTIONS:
         denies: list[StageRule] = []
@@ -121,11 +129,15 @@ def cilium_stages(cluster: Cluster, options: CiliumOptions = DEFAULTS) -> Stages
                 for entry in entries:
                     (denies if entry.deny else allows).extend(
                         _rules(cluster, options, policy, rule, entry, d, subject, nodes))
-        np_rules, np_policies = _network_policies(cluster, d)
+        np_rules, np_policies = _network_policies(targets, d)
         allows.extend(np_rules)
         allows.extend(node_rules(cluster, d))  # allow-localhost: the lowest allow, below every deny (§3.5)
+        # NetworkPolicy's rules as the generic profile compiles them, never walked: the analyses that read a
+        # NetworkPolicy's selectors through the class partition (lint, explain) find their keys and namespaces
+        as_written = network_policy_stage(cluster, d, targets)
         deny_stage = (Stage(DENY_STAGE, True, "Pass", tuple(denies)),) if denies else ()
-        out[d] = (*deny_stage, Stage(ALLOW_STAGE, False, "Deny", tuple(allows), (*policies, *np_policies)))
+        out[d] = (*deny_stage, Stage(ALLOW_STAGE, False, "Deny", tuple(allows), (*policies, *np_policies),
+                                     inert=(*as_written.rules, *as_written.inert)))
     return out
 
 
@@ -279,12 +291,12 @@ def _ports(entry: CiliumEntry) -> PortMatch:
 # -- NetworkPolicy under Cilium (§6.1) --------------------------------------------------------------
 
 
-def _network_policies(cluster: Cluster, direction: Direction) -> tuple[list[StageRule], list[StagePolicy]]:
+def _network_policies(targets: tuple[Target, ...], direction: Direction) -> tuple[list[StageRule], list[StagePolicy]]:
     """Each policy's pods by identity in its namespace; each rule an Allow: a pod peer by identity (podSelector
     keys are k8s: labels, namespaceSelector keys namespace labels), an ipBlock a CIDR, no peers every identity."""
     rules: list[StageRule] = []
     policies: list[StagePolicy] = []
-    for target in compile_policies(cluster.policies):
+    for target in targets:
         if target.direction != direction:
             continue
         subject = Endpoints(_np_selector(target.pod_selector, target.namespace, None))

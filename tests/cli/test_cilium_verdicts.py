@@ -164,3 +164,11 @@ def test_exposure_of_many_classes_asks_the_engine(tmp_path: Path) -> None:
     web = next(e for e in json.loads(r.stdout)["exposure"] if e["target"] == "shop/web")
     sources = {s for link in web["reached_by"] for s in link["peers"]}
     assert "shop/client" in sources and not any(s.startswith("shop/bad") for s in sources)
+
+
+def test_lint_under_cilium_runs_the_checks_that_read_its_rules(manifests: str) -> None:
+    """No crash and no false 'selects no pod': the checks that read NetworkPolicy's own views are left out, said."""
+    r = runner.invoke(app, ["lint", "-f", manifests])
+    assert r.exit_code == 0, r.stderr
+    assert "warning NP201" not in r.stdout and "note: under the cilium profile only NP201 (selects no pod) and NP207 " \
+                                      "(unprotected pods) are checked against the pods" in r.stdout + r.stderr
