@@ -12,8 +12,8 @@ from netpol import Analyzer
 from netpol.model import Cluster, Pod
 from netpol.model.cilium import CiliumOptions
 from netpol.model.portsets import icmp_value
-from netpol.reference.cilium import cilium_allowed
 from netpol.policies.profiles import apply
+from netpol.reference.cilium import cilium_allowed
 from netpol.sources import load_objects
 from tests.builders import labels, namespace, pod, policy
 from tests.unit import test_dataplane as dataplane
