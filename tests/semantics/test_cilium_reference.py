@@ -18,7 +18,7 @@ from netpol.sources import load_objects
 from tests.builders import labels, namespace, pod, policy
 from tests.unit import test_dataplane as dataplane
 
-Row = tuple[str, str, str, int, bool]  # src, dst, protocol, port (ICMP type), allowed
+Row = tuple[str, str, str, int, bool]  # src, dst, protocol, port (ICMP: type*256+code), allowed
 
 
 def cnp(name: str, ns: str | None, **spec: Any) -> dict[str, Any]:
