@@ -320,6 +320,8 @@ class _AddressSets:
         """The address sets merged where the rules of these classes (one per version) in `direction` cannot
         tell them apart: each part is answered alike, so it is evaluated once (a repository's ipBlocks cut
         the address space into hundreds of sets, of which one class's rules name a few)."""
+        from netpol.engine.slices import walked
+
         blocks: set[IPBlock] = set()
         tiered: list[TierPeerMatch] = []
         for engine, cls in zip(self.engines, classes, strict=True):
@@ -328,6 +330,9 @@ class _AddressSets:
                 blocks.update(b for _, pm in views.rules[direction][cls] if not pm.everything for b in pm.blocks)
                 tiered.extend(pm for entries in views.tier_lists(direction, cls) for _, pm in entries
                               if not pm.everything)
+                if walked(engine):  # every stage's blocks (Cilium's CIDRs)
+                    blocks.update(b for entries in engine.staged[direction][cls] for _, pm in entries
+                                  if not pm.everything for b in pm.blocks)
         key = (frozenset(blocks), tuple(dict.fromkeys(tiered)))
         cached = self._cut.get(key)
         if cached is None:
@@ -425,13 +430,15 @@ class _Delta:
     pods: frozenset[str]  # pods that differ or that one version lacks
     policies: frozenset[str]
     tiered: frozenset[str]
+    cilium: bool = False  # a CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy or CIDR group differs: as nodes
 
     @classmethod
     def of(cls, base: Cluster, head: Cluster) -> _Delta:
         return cls(base.nodes != head.nodes, _changed_keys(base.namespaces_by_name, head.namespaces_by_name),
                    _changed_keys(base.pods_by_key, head.pods_by_key),
                    _changed_keys(base.policies_by_key, head.policies_by_key),
-                   _changed_keys({t.key: t for t in base.tiered}, {t.key: t for t in head.tiered}))
+                   _changed_keys({t.key: t for t in base.tiered}, {t.key: t for t in head.tiered}),
+                   (base.cilium, base.cidr_groups) != (head.cilium, head.cidr_groups))
 
 
 def _dirty(base: Analyzer, head: Analyzer, pairs: list[tuple[int | None, int | None]], members: list[list[str]],
@@ -442,7 +449,7 @@ def _dirty(base: Analyzer, head: Analyzer, pairs: list[tuple[int | None, int | N
     import numpy as np
 
     everything = list(range(len(pairs)))
-    if delta.nodes:  # tiered peers select nodes: anything may differ
+    if delta.nodes or delta.cilium:  # tiered peers select nodes, Cilium's rules entities: anything may differ
         return everything, everything
     sides = (base, head)
     changed_pods = delta.pods | {k for k, pod in base.cluster.pods_by_key.items()
@@ -516,7 +523,8 @@ def possible_diff(base: Cluster, head: Cluster) -> ReachabilityDiff:
             raise  # nothing but possible pods to compare
         raise RegionLimitError(f"{exc}; {INPUT_ONLY_HINT}") from None
     # the same regions for HEAD (cut once): only its own policies differ, which name the spare port numbers
-    after = replace(before, cluster=replace(before.cluster, policies=scoped[1].policies, tiered=scoped[1].tiered))
+    after = replace(before, cluster=replace(before.cluster, policies=scoped[1].policies, tiered=scoped[1].tiered,
+                                            cilium=scoped[1].cilium))
     return _regions_diff(_grafted(base, before), _grafted(head, after), before, after, delta)
 
 
@@ -524,7 +532,7 @@ def _focus(base: Cluster, head: Cluster, delta: _Delta) -> frozenset[str] | None
     """The namespaces that every changed connection has an end in: those of the changed policies (a changed
     connection has an end that a changed policy selects in one version) and of the changed pods. None (every
     namespace) when a namespace's labels, a node, or an Admin or Baseline policy changed."""
-    if delta.nodes or delta.relabelled or delta.tiered:
+    if delta.nodes or delta.relabelled or delta.tiered or delta.cilium:
         return None
     policies = {**base.policies_by_key, **head.policies_by_key}
     pods = {**base.pods_by_key, **head.pods_by_key}
@@ -583,7 +591,7 @@ def _reach(base: Cluster, head: Cluster, delta: _Delta) -> Reach | None:
     egress policies matter; for an egress rule its destinations, whose ingress policies matter). Possible
     pods elsewhere keep every connection. A change that can isolate a pod, a rule with no peers (every
     pod), a changed Admin or Baseline policy, or a changed pod, namespace or node reaches everything."""
-    if delta.nodes or delta.relabelled or delta.pods:
+    if delta.nodes or delta.relabelled or delta.pods or delta.cilium:
         return None
     spaces = base.namespaces
     matched: dict[LabelSelector, set[str]] = {}
@@ -630,14 +638,15 @@ def _scoped(cluster: Cluster, reach: Reach | None) -> Cluster:
     objects, their policies of the directions that matter, the namespaces named by a selector, and every
     tiered policy."""
     if reach is None:
-        return Cluster(namespaces=cluster.namespaces, policies=cluster.policies, tiered=cluster.tiered)
+        return Cluster(namespaces=cluster.namespaces, policies=cluster.policies, tiered=cluster.tiered,
+                       cilium=cluster.cilium)
     policies = tuple(p for p in cluster.policies if p.namespace in reach
                      and any(p.affects(d) for d in reach[p.namespace]))
     named = {v for pol in policies for d in DIRECTIONS for rule in pol.rules(d) for peer in rule.peers
              if isinstance(peer, PodPeer) and peer.namespace_selector is not None
              for r in peer.namespace_selector.requirements if r.key == METADATA_NAME_LABEL for v in r.values}
     return Cluster(namespaces=tuple(n for n in cluster.namespaces if n.name in reach or n.name in named),
-                   policies=policies, tiered=cluster.tiered)
+                   policies=policies, tiered=cluster.tiered, cilium=cluster.cilium)
 
 
 def _grafted(cluster: Cluster, possible: RegionSet) -> Cluster:

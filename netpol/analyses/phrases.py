@@ -10,6 +10,7 @@ from functools import lru_cache
 from netpol.engine import DirectionResult
 from netpol.model import IPNetwork
 from netpol.model.portsets import PortSet
+from netpol.policies.cilium import ALLOW_STAGE
 
 
 @lru_cache(maxsize=4096)  # a listing writes the same few port sets for millions of links
@@ -64,7 +65,7 @@ def allowing_rules(result: DirectionResult | None) -> tuple[str, ...]:
                 continue
             if seg.decider == "default":  # tier rules select it, and none (nor a NetworkPolicy) decides this part
                 out.append("no rule of any tier matches")
-            elif seg.decider == "NetworkPolicy":
+            elif seg.decider in ("NetworkPolicy", ALLOW_STAGE):  # a union of allows: its rules name themselves
                 out.extend(_v1allowing_rules(result))
             else:
                 out.append(str(seg.decider))

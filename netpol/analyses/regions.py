@@ -50,6 +50,7 @@ from netpol.model import (
 )
 from netpol.model.portsets import MAX_PORT, MIN_PORT, PROTOCOLS, PortSet, Protocol
 from netpol.model.selectors import LabelSelector, Scope
+from netpol.policies.cilium import label_selectors
 from netpol.progress import report
 
 OTHER = "~other"  # a label value no selector can name ("~" is not allowed in label values)
@@ -503,7 +504,8 @@ def regions(cluster: Cluster, scopes: Sequence[Scope] = (), limit: int | None = 
     versions = [cluster, *others]
     union = Cluster(namespaces=cluster.namespaces, pods=tuple(p for c in versions for p in c.pods),
                     policies=tuple(p for c in versions for p in c.policies),
-                    tiered=tuple(p for c in versions for p in c.tiered))
+                    tiered=tuple(p for c in versions for p in c.tiered),
+                    cilium=tuple(p for c in versions for p in c.cilium))
     pod_selectors, ns_selectors = (sorted(set(sels)) for sels in _selectors(union))
     pod_atoms = Atoms([*pod_selectors, *(s.selector for s in scopes)])
     also = {str(n.name) for c in others for n in c.namespaces}
@@ -514,7 +516,8 @@ def regions(cluster: Cluster, scopes: Sequence[Scope] = (), limit: int | None = 
     if focus is not None:  # the other namespaces are cut by the namespace selectors that meet a focus namespace
         focus = frozenset({*focus, *unknown})
         ns_selectors = sorted({*selectors.namespace_selectors(focus), *(s.namespace_selector for s in
-                                                                       _tier_selectors(union))})
+                                                                       _tier_selectors(union)),
+                               *(n for n, _ in label_selectors(union.cilium))})
     namespace_atoms = Atoms(ns_selectors)
     budget = Budget(limit or (MAX_REGIONS if focus is None else MAX_FOCUSED_REGIONS), len(named))
     namespaces = _namespace_regions(union, named, namespace_atoms, ns_selectors, budget)
@@ -568,7 +571,8 @@ def _selectors(cluster: Cluster) -> tuple[list[LabelSelector], list[LabelSelecto
         namespaces.append(sel.namespace_selector)
         if sel.pod_selector is not None:
             pods.append(sel.pod_selector)
-    return pods, namespaces
+    cilium = label_selectors(cluster.cilium)  # CNP and CCNP selectors cut them too
+    return [*pods, *(p for _, p in cilium)], [*namespaces, *(n for n, _ in cilium if n.requirements)]
 
 
 def _tier_selectors(cluster: Cluster) -> Iterator[TierSelector]:
@@ -671,6 +675,9 @@ class _PodSelectors:
             if s.pod_selector is not None:
                 peers.append((s.namespace_selector, s.pod_selector))
                 tiered.setdefault(s.namespace_selector, set()).add(s.pod_selector)
+        for nsel, psel in label_selectors(cluster.cilium):  # CNP and CCNP selectors apply wherever they can, like
+            peers.append((nsel, psel))  # the Admin and Baseline ones
+            tiered.setdefault(nsel, set()).add(psel)
         by_name: dict[str, dict[LabelSelector, set[LabelSelector]]] = {}
         anywhere: dict[LabelSelector, set[LabelSelector]] = {}
         for nsel, pods in peers:

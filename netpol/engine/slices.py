@@ -127,14 +127,26 @@ class Slices:
     def row(self, src: int) -> Codes:
         """What class `src` may send to each class: its egress and their ingress both allow."""
         self._check("ingress", src)
+        if walked(self.engine):
+            return self._without_self(self._pairs(src, True), src)
         out = self._own("egress", src) & self._toward("ingress", src)
         return self._without_self(out, src)
 
     def column(self, dst: int) -> Codes:
         """What each class may send to class `dst`."""
         self._check("egress", dst)
+        if walked(self.engine):
+            return self._without_self(self._pairs(dst, False), dst)
         out = self._toward("egress", dst) & self._own("ingress", dst)
         return self._without_self(out, dst)
+
+    def _pairs(self, cls: int, row: bool) -> Codes:
+        """A row (or column) as the engine answers each pair: for stages the arithmetic here does not read."""
+        out = self.codes.zeros(self.size)
+        for other in range(self.size):
+            pair = (cls, other) if row else (other, cls)
+            out[other] = self.codes.encode(self.engine.allowed_ports(*pair))
+        return out
 
     def _check(self, direction: Direction, cls: int) -> None:
         if not (self._wanted[direction] >> cls) & 1:
@@ -322,3 +334,12 @@ class Slices:
                 for cls in bit_ids(hit):
                     out.setdefault(cls, []).append(peers)
         return out
+
+
+_FAMILY_STAGES = frozenset({"NetworkPolicy", "Admin", "Baseline"})
+
+
+def walked(engine: Engine) -> bool:
+    """The engine holds stages other than NetworkPolicy's and the tiers' (Cilium's: netpol/policies/cilium.py), whose
+    rules the slices' arithmetic and the analyses' NetworkPolicy views do not read: ask the engine per pair."""
+    return any(s.name not in _FAMILY_STAGES for stages in engine.stages.values() for s in stages)

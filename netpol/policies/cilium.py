@@ -19,11 +19,11 @@ connection: `assumptions` names each, and every answer states them.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from netpol.model import DIRECTIONS, Cluster, Direction, IPBlock, IPBlockPeer, PodPeer
+from netpol.model import DIRECTIONS, METADATA_NAME_LABEL, Cluster, Direction, IPBlock, IPBlockPeer, PodPeer
 from netpol.model.cilium import (
     CCNP_KIND,
     CILIUM_V2,
@@ -34,6 +34,7 @@ from netpol.model.cilium import (
     POD_NAMESPACE_LABEL,
     RESERVED_KINDS,
     RESERVED_SOURCE,
+    SERVICE_ACCOUNT_LABEL,
     CIDRPeer,
     CiliumEntry,
     CiliumOptions,
@@ -46,7 +47,14 @@ from netpol.model.cilium import (
 )
 from netpol.model.portsets import MAX_PORT, icmp_value
 from netpol.model.selectors import LabelSelector, Requirement, requirement
-from netpol.policies.networkpolicy import CompiledRule, compile_policies, node_rules, policy_ports
+from netpol.policies.networkpolicy import (
+    CompiledRule,
+    Target,
+    compile_policies,
+    network_policy_stage,
+    node_rules,
+    policy_ports,
+)
 from netpol.policies.stages import (
     Addresses,
     Endpoints,
@@ -104,6 +112,7 @@ DEFAULTS = CiliumOptions()  # the agent options at Cilium 1.20's defaults, state
 def cilium_stages(cluster: Cluster, options: CiliumOptions = DEFAULTS) -> Stages:
     """Per direction: the deny stage (only where a deny rule exists), then the allow stage."""
     nodes = tuple(sorted({p.node for p in cluster.pods if p.host_network and p.node is not None}))
+    targets = compile_policies(cluster.policies)
     out: Stages = {}
     for d in DIRECTIONS:
         denies: list[StageRule] = []
@@ -120,11 +129,15 @@ def cilium_stages(cluster: Cluster, options: CiliumOptions = DEFAULTS) -> Stages
                 for entry in entries:
                     (denies if entry.deny else allows).extend(
                         _rules(cluster, options, policy, rule, entry, d, subject, nodes))
-        np_rules, np_policies = _network_policies(cluster, d)
+        np_rules, np_policies = _network_policies(targets, d)
         allows.extend(np_rules)
         allows.extend(node_rules(cluster, d))  # allow-localhost: the lowest allow, below every deny (§3.5)
+        # NetworkPolicy's rules as the generic profile compiles them, never walked: the analyses that read a
+        # NetworkPolicy's selectors through the class partition (lint, explain) find their keys and namespaces
+        as_written = network_policy_stage(cluster, d, targets)
         deny_stage = (Stage(DENY_STAGE, True, "Pass", tuple(denies)),) if denies else ()
-        out[d] = (*deny_stage, Stage(ALLOW_STAGE, False, "Deny", tuple(allows), (*policies, *np_policies)))
+        out[d] = (*deny_stage, Stage(ALLOW_STAGE, False, "Deny", tuple(allows), (*policies, *np_policies),
+                                     inert=(*as_written.rules, *as_written.inert)))
     return out
 
 
@@ -278,12 +291,12 @@ def _ports(entry: CiliumEntry) -> PortMatch:
 # -- NetworkPolicy under Cilium (§6.1) --------------------------------------------------------------
 
 
-def _network_policies(cluster: Cluster, direction: Direction) -> tuple[list[StageRule], list[StagePolicy]]:
+def _network_policies(targets: tuple[Target, ...], direction: Direction) -> tuple[list[StageRule], list[StagePolicy]]:
     """Each policy's pods by identity in its namespace; each rule an Allow: a pod peer by identity (podSelector
     keys are k8s: labels, namespaceSelector keys namespace labels), an ipBlock a CIDR, no peers every identity."""
     rules: list[StageRule] = []
     policies: list[StagePolicy] = []
-    for target in compile_policies(cluster.policies):
+    for target in targets:
         if target.direction != direction:
             continue
         subject = Endpoints(_np_selector(target.pod_selector, target.namespace, None))
@@ -357,3 +370,39 @@ def _runtime(cluster: Cluster, entry: CiliumEntry) -> Iterator[str]:
                    "allowed; requests may still be refused)")
     if entry.authentication is not None:
         yield f"authentication mode {entry.authentication}: decided at run time; netpol assumes it succeeds"
+
+
+# -- for possible pods (netpol/analyses/regions.py) --------------------------------------------------
+
+
+def label_selectors(policies: Iterable[CiliumPolicy]) -> list[tuple[LabelSelector, LabelSelector]]:
+    """The namespace part (namespace labels, and the name as kubernetes.io/metadata.name) and the pod-label part of
+    every endpoint selector of these policies, as (namespace selector, pod selector): possible pods are cut where
+    Cilium's selectors tell pods apart. Service accounts and the cluster are no labels of a possible pod (it runs
+    as `default`, in this cluster)."""
+    out: list[tuple[LabelSelector, LabelSelector]] = []
+    for policy in policies:
+        for rule in policy.rules:
+            selectors = [rule.endpoint_selector] if rule.endpoint_selector is not None else []
+            selectors.extend(s for d in DIRECTIONS for e in rule.entries(d) if e.peer is not None
+                             for s in e.peer.endpoints)
+            for selector in selectors:
+                pod_part, ns_part = _label_parts(selector)
+                out.append((LabelSelector(tuple(sorted(ns_part))), LabelSelector(tuple(sorted(pod_part)))))
+    return out
+
+
+def _label_parts(selector: LabelSelector) -> tuple[set[Requirement], set[Requirement]]:
+    pod_part: set[Requirement] = set()
+    ns_part: set[Requirement] = set()
+    for r in selector.requirements:
+        source, key = split_key(r.key)
+        if source not in (K8S_SOURCE, "any") or key in (SERVICE_ACCOUNT_LABEL, CLUSTER_LABEL):
+            continue
+        if key == POD_NAMESPACE_LABEL:
+            ns_part.add(requirement(METADATA_NAME_LABEL, r.operator, r.values))
+        elif key.startswith(NAMESPACE_LABELS_PREFIX):
+            ns_part.add(requirement(key.removeprefix(NAMESPACE_LABELS_PREFIX), r.operator, r.values))
+        else:
+            pod_part.add(requirement(key, r.operator, r.values))
+    return pod_part, ns_part

@@ -114,3 +114,61 @@ def test_explain_lists_cilium_policies_with_their_sections(manifests: str) -> No
         "CiliumClusterwideNetworkPolicy", "no-world", [], [
             {"section": "egressDeny", "index": 0, "action": "Deny", "peers": ["entity world"],
              "ports": "all ports and ICMP"}])
+
+
+def test_possible_pods_are_cut_by_cilium_selectors(tmp_path: Path) -> None:
+    """Possible pods are cut where a CNP's selectors tell pods apart: a pod with app=bad that could exist in shop is
+    denied by the deny rule, so the pods that reach web are those with app notin (bad), never 'any pod in shop'."""
+    path = tmp_path / "shop.yaml"
+    path.write_text(yaml.safe_dump_all(OBJECTS[:5]))  # the CNP, without the CCNP
+    r = runner.invoke(app, ["list", "-f", str(path), "--to", "shop/web"])
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        "shop/client; pods with app notin (bad) in namespace shop => shop/web : TCP:80 UDP:80 SCTP:80 ICMP:8",
+        "any pod in any other namespace => shop/web : ICMP:8"]  # fromEntities: [cluster] on ICMP echo
+
+
+def test_diff_sees_a_changed_cilium_policy(tmp_path: Path) -> None:
+    """A CNP changed from 'every pod of shop on 80' to one outside CIDR: diff names both sides (a change of a CNP
+    alone reaches every pod, as a changed node does)."""
+    base, head = tmp_path / "base.yaml", tmp_path / "head.yaml"
+    base.write_text(yaml.safe_dump_all(OBJECTS[:5]))
+    changed = {**OBJECTS[4], "spec": {"endpointSelector": {"matchLabels": {"app": "web"}},
+                                      "ingress": [{"fromCIDR": ["198.51.100.0/24"]}]}}
+    head.write_text(yaml.safe_dump_all([*OBJECTS[:4], changed]))
+    r = runner.invoke(app, ["diff", str(base), str(head), "--input-only"])
+    assert r.exit_code == 1, r.stderr
+    assert r.stdout.splitlines() == [  # shop/bad was denied everything by the deny rule, before and after
+        "1 pair(s) gained, 1 lost, 0 with changed ports",
+        "+ 198.51.100.0/24 -> shop/web: all",
+        "- shop/client -> shop/web: was TCP:80 UDP:80 SCTP:80 ICMP:8"]
+
+
+def test_exposure_of_many_classes_asks_the_engine(tmp_path: Path) -> None:
+    """Exposure of more than 16 classes reads rows and columns (netpol.engine.slices); under Cilium's stages each
+    pair is the engine's answer: the deny rule keeps bad-* out of web, the CIDR admits only outside addresses."""
+    pods = [_pod(f"bad-{i}", f"10.0.1.{i}") for i in range(20)]
+    for i, p in enumerate(pods):
+        p["metadata"]["labels"] = {"app": "bad", "n": str(i)}  # type: ignore[index]
+    cnp = {**OBJECTS[4], "spec": {**OBJECTS[4]["spec"],  # type: ignore[dict-item]
+                                  "ingressDeny": [{"fromEndpoints": [{"matchLabels": {"app": "bad"}}]}]}}
+    path = tmp_path / "many.yaml"
+    extra = {"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy",
+             "metadata": {"name": "n", "namespace": "shop"},
+             "spec": {"endpointSelector": {"matchExpressions": [{"key": "n", "operator": "In",
+                                                                  "values": [str(i) for i in range(20)]}]},
+                      "egress": [{"toEndpoints": [{"matchLabels": {"app": "web"}}]}]}}
+    path.write_text(yaml.safe_dump_all([*OBJECTS[:4], cnp, *pods, extra]))
+    r = runner.invoke(app, ["exposure", "-f", str(path), "-n", "shop", "--input-only", "-o", "json"])
+    assert r.exit_code == 0, r.stderr
+    web = next(e for e in json.loads(r.stdout)["exposure"] if e["target"] == "shop/web")
+    sources = {s for link in web["reached_by"] for s in link["peers"]}
+    assert "shop/client" in sources and not any(s.startswith("shop/bad") for s in sources)
+
+
+def test_lint_under_cilium_runs_the_checks_that_read_its_rules(manifests: str) -> None:
+    """No crash and no false 'selects no pod': the checks that read NetworkPolicy's own views are left out, said."""
+    r = runner.invoke(app, ["lint", "-f", manifests])
+    assert r.exit_code == 0, r.stderr
+    assert "warning NP201" not in r.stdout and "note: under the cilium profile only NP201 (selects no pod) and NP207 " \
+                                      "(unprotected pods) are checked against the pods" in r.stdout + r.stderr

@@ -19,6 +19,7 @@ from netpol.analyses.lint.one_sided import one_sided
 from netpol.analyses.lint.policies import covered_rules
 from netpol.engine import Engine, PeerMatch
 from netpol.engine.bits import bit_ids
+from netpol.engine.slices import walked
 from netpol.errors import name_list
 from netpol.model import (
     DIRECTIONS,
@@ -58,6 +59,11 @@ def check(engine: Engine, notes: list[str]) -> Iterator[Finding]:
     """Every cluster check; `notes` gets what could not be checked, and why."""
     ctx = _Context(engine)
     yield from _selects_nothing(ctx)
+    if walked(engine):  # Cilium's stages: the checks below read NetworkPolicy's and the tiers' own views
+        notes.append("under the cilium profile only NP201 (selects no pod) and NP207 (unprotected pods) are "
+                     "checked against the pods; the other cluster checks do not read Cilium's rules yet")
+        yield from _unprotected(ctx)
+        return
     yield from _peers(ctx)
     yield from _dns(ctx)
     yield from _redundant(ctx)
