@@ -192,7 +192,7 @@ def _pass_as_allow(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 @contextmanager
 def _no_tier_end(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     stages = compiler.calico_stages
-    monkeypatch.setattr("netpol.engine.calico_stages", lambda cluster: {
+    monkeypatch.setattr("netpol.policies.profiles.calico_stages", lambda cluster: {
         d: tuple(replace(s, end="Pass") for s in found) for d, found in stages(cluster).items()})
     yield
 
