@@ -123,6 +123,7 @@ class Slices:
         self._spec_of: dict[int, int] = {}  # id(rule) -> its ports' number (rules live as long as the engine)
         self._spec_named: list[bool] = []  # per number, whether one of those ports is named
         self._spec_code_cache: dict[tuple[int, int], Codes] = {}
+        self._owns: dict[tuple[object, ...], list[tuple[int, PortSet]]] = {}  # see _own_parts
 
     def row(self, src: int) -> Codes:
         """What class `src` may send to each class: its egress and their ingress both allow."""
@@ -160,12 +161,25 @@ class Slices:
     def _own(self, direction: Direction, subject: int) -> Codes:
         """Class `subject`'s result in `direction` towards every class: one evaluation per region of peers
         that its rules (and its node, for hostNetwork peers) treat alike."""
+        out = self.codes.zeros(self.size)
+        for part, ports in self._own_parts(direction, subject):
+            out[self._ids(part)] = self.codes.encode(ports)
+        return out
+
+    def _own_parts(self, direction: Direction, subject: int) -> list[tuple[int, PortSet]]:
+        """The peer classes (a bitset per part) that class `subject`'s side allows some port in `direction`,
+        with those ports; computed once per kind of subject (`_own_kind`), kept as bitsets (a few per kind)
+        rather than rows."""
+        kind = self._own_kind(direction, subject)
+        parts = self._owns.get(kind)
+        if parts is not None:
+            return parts
         e = self.engine
         entries = [entry for held in e.staged[direction][subject] for entry in held if entry[0].written is not None]
-        out = self.codes.zeros(self.size)
+        parts = self._owns[kind] = []
         if not entries and not e.is_isolated(direction, subject):
-            out[:] = self._all
-            return out
+            parts.append((e.all_bits, ALL_PORTS))
+            return parts
         local = e.local_node_bits(subject, direction)
         for region, _ in e.peer_regions(e.all_bits, entries, split_named_ports=direction == "egress"):
             for part in (region & local, region & ~local):
@@ -175,8 +189,18 @@ class Slices:
                 named = e.classes[peer if direction == "egress" else subject].named_ports
                 ports = e.evaluate(direction, subject, peer, named).ports
                 if ports:
-                    out[self._ids(part)] = self.codes.encode(ports)
-        return out
+                    parts.append((part, ports))
+        return parts
+
+    def _own_kind(self, direction: Direction, subject: int) -> tuple[object, ...]:
+        """What `_own_parts` reads of class `subject`: the rules that hold it in each stage, the policies that
+        select it there, its node's hostNetwork classes, and (ingress) its named ports. Classes that differ
+        only as peers of other rules (a diff's possible pods, cut by every peer selector) are one kind."""
+        e = self.engine
+        return (direction, tuple(tuple((id(rule), id(pm)) for rule, pm in entries)
+                                 for entries in e.staged[direction][subject]),
+                tuple(tuple(names) for names in e.selecting[direction][subject]), e.local_node_bits(subject, direction),
+                e.classes[subject].named_ports if direction == "ingress" else None)
 
     def _ids(self, part: int) -> list[int] | npt.NDArray[np.bool_]:
         """An index for the classes of a bitset: their ids when few (most regions), else a mask."""

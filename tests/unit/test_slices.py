@@ -75,3 +75,27 @@ def test_codes_round_trip_over_atoms() -> None:
     for ports in (NO_PORTS, ALL_PORTS, tcp((7000, 7002)), tcp((8080, 8080), (9090, 9090))):
         assert codes.decode(codes.encode(ports)) == ports
     assert codes.ports_of(0) == NO_PORTS
+
+
+def test_classes_of_one_kind_share_their_own_side_exactly() -> None:
+    """x1 and x2 are one kind as subjects (the same ingress rules hold them) and two classes as peers (y's
+    egress holds only x1): their columns share their own side's regions, and each is still exact."""
+    engine = analyzer(
+        namespace("default"),
+        pod("x1", labels={"app": "x", "tier": "front"}), pod("x2", labels={"app": "x", "tier": "back"}),
+        pod("y", labels={"role": "y"}),
+        policy("x-in", selector=labels(app="x"), ingress=[{"from": [{"podSelector": labels(role="y")}],
+                                                           "ports": [{"port": 5432}]}]),
+        policy("y-out", selector=labels(role="y"), policyTypes=["Egress"],
+               egress=[{"to": [{"podSelector": labels(tier="front")}], "ports": [{"port": 5432}]}]),
+    ).engine
+    x1, x2, y = (engine.class_of[f"default/{name}"] for name in ("x1", "x2", "y"))
+    assert x1 != x2
+    every = range(len(engine.classes))
+    codes = PortCodes.common(engine)
+    slices = Slices(engine, codes, [], every)
+    assert slices._own_kind("ingress", x1) == slices._own_kind("ingress", x2)
+    got = {(src, dst): codes.decode(slices.column(dst)[src]) for dst in (x1, x2) for src in (x1, x2, y)}
+    assert got == {(y, x1): tcp((5432, 5432)), (y, x2): NO_PORTS, (x1, x1): NO_PORTS, (x2, x1): NO_PORTS,
+                   (x1, x2): NO_PORTS, (x2, x2): NO_PORTS}
+    assert len(slices._owns) == 1  # x2's own side was not evaluated again
