@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Literal
 from netpol.analyses.families import families
 from netpol.analyses.phrases import address_phrase, allowing_rules
 from netpol.analyses.query import Analyzer
-from netpol.analyses.regions import RegionLimitError, RegionSet, regions
+from netpol.analyses.regions import Marked, RegionLimitError, RegionSet, regions
 from netpol.engine import AddressRange, DirectionResult, Engine, PeerRef, TierPeerMatch
 from netpol.engine.bits import bit_ids, bit_mask
 from netpol.errors import natural_key
@@ -510,22 +510,31 @@ def possible_diff(base: Cluster, head: Cluster) -> ReachabilityDiff:
 
     Only the namespaces a change can reach (`_reach`) get possible pods: elsewhere no pod's connections
     differ. Those that hold a changed policy or pod (`_focus`) are cut by every selector that applies to them,
-    the others only as far as their connections with those tell apart (regions' `focus`), so the cost follows
-    what changed. When the regions are more than netpol enumerates, RegionLimitError (with pods, naming
-    --input-only): netpol never samples, nor answers for less than asked."""
+    the others only as far as their connections with those tell apart (regions' `focus`); and only the pods
+    a changed rule holds at either end are cut at all (regions' `marked`), so the cost follows what changed.
+    When the regions are more than netpol enumerates, RegionLimitError (with pods, naming --input-only):
+    netpol never samples, nor answers for less than asked."""
     delta = _Delta.of(base, head)
-    reach = _reach(base, head, delta)
-    scoped = [_scoped(c, reach) for c in (base, head)]
     try:
-        before = regions(scoped[0], others=[scoped[1]], focus=_focus(base, head, delta))
+        before, after = _possible_regions(base, head, delta)
     except RegionLimitError as exc:
         if not (base.pods or head.pods):
             raise  # nothing but possible pods to compare
         raise RegionLimitError(f"{exc}; {INPUT_ONLY_HINT}") from None
+    return _regions_diff(_grafted(base, before), _grafted(head, after), before, after, delta)
+
+
+def _possible_regions(base: Cluster, head: Cluster, delta: _Delta) -> tuple[RegionSet, RegionSet]:
+    """The possible pods of both versions, the same regions: those of the namespaces a change reaches, cut
+    for its focus and, when a change is known rule by rule, only inside the pods it marks (`_reach`)."""
+    reach = _reach(base, head, delta)
+    scoped = [_scoped(c, reach) for c in (base, head)]
+    before = regions(scoped[0], others=[scoped[1]], focus=_focus(base, head, delta),
+                     marked=None if reach is None else reach.marked)
     # the same regions for HEAD (cut once): only its own policies differ, which name the spare port numbers
     after = replace(before, cluster=replace(before.cluster, policies=scoped[1].policies, tiered=scoped[1].tiered,
                                             cilium=scoped[1].cilium))
-    return _regions_diff(_grafted(base, before), _grafted(head, after), before, after, delta)
+    return before, after
 
 
 def _focus(base: Cluster, head: Cluster, delta: _Delta) -> frozenset[str] | None:
@@ -574,7 +583,13 @@ def _regions_diff(base: Cluster, head: Cluster, before_regions: RegionSet, after
                             ambiguities=ambiguities)
 
 
-Reach = dict[str, frozenset[Direction]]  # per namespace, the directions of its policies that cut its pods
+@dataclass(frozen=True)
+class _Reach:
+    """What a change can touch: per namespace, the directions of its policies that cut its pods, and the pods
+    at either end of a changed connection (every other possible pod keeps every connection)."""
+
+    directions: dict[str, frozenset[Direction]]
+    marked: tuple[Marked, ...]
 
 
 def both_versions(before: Sequence[str], after: Sequence[str]) -> tuple[str, ...]:
@@ -583,19 +598,22 @@ def both_versions(before: Sequence[str], after: Sequence[str]) -> tuple[str, ...
             *(f"HEAD only: {n}" for n in after if n not in before))
 
 
-def _reach(base: Cluster, head: Cluster, delta: _Delta) -> Reach | None:
-    """The namespaces whose pods a change can touch (None: every one), each with the directions of its
-    policies that decide those pods' changed connections. A connection changes only where a rule that
-    holds both ends changed: the changed policies' subjects (every policy of their namespace), and the
-    pods their changed rules' peers hold, as the other end (for a changed ingress rule its sources, whose
+def _reach(base: Cluster, head: Cluster, delta: _Delta) -> _Reach | None:
+    """The namespaces whose pods a change can touch (None: every pod), each with the directions of its
+    policies that decide those pods' changed connections, and those pods. A connection changes only where a
+    rule that holds both ends changed: the changed policies' subjects (every policy of their namespace), and
+    the pods their changed rules' peers hold, as the other end (for a changed ingress rule its sources, whose
     egress policies matter; for an egress rule its destinations, whose ingress policies matter). Possible
     pods elsewhere keep every connection. A change that can isolate a pod, a rule with no peers (every
     pod), a changed Admin or Baseline policy, or a changed pod, namespace or node reaches everything."""
-    if delta.nodes or delta.relabelled or delta.pods or delta.cilium:
+    if delta.nodes or delta.relabelled or delta.pods or delta.tiered or delta.cilium:
+        # A changed Admin or Baseline policy reaches past its subjects' and peers' namespaces (a subject
+        # that widens, a Pass that hands ports on, a tie): every namespace is compared, exactly.
         return None
     spaces = base.namespaces
     matched: dict[LabelSelector, set[str]] = {}
     out: dict[str, set[Direction]] = {}
+    marked: dict[Marked, None] = {}
 
     def add(names: Iterable[str], directions: Iterable[Direction]) -> None:
         for name in names:
@@ -610,6 +628,7 @@ def _reach(base: Cluster, head: Cluster, delta: _Delta) -> Reach | None:
     for key in delta.policies:
         pols = [p for side in v1 if (p := side.get(key)) is not None]
         add((p.namespace for p in pols), DIRECTIONS)
+        marked[Marked(pols[0].pod_selector, pols[0].namespace)] = None  # (unchanged, else isolation: None below)
         for direction in DIRECTIONS:
             if not any(p.affects(direction) for p in pols):
                 continue
@@ -623,30 +642,30 @@ def _reach(base: Cluster, head: Cluster, delta: _Delta) -> Reach | None:
                     if isinstance(peer, PodPeer):
                         add([pols[0].namespace] if peer.namespace_selector is None
                             else holding(peer.namespace_selector), other_end)
-    if delta.tiered:
-        # A changed Admin or Baseline policy reaches past its subjects' and peers' namespaces (a subject
-        # that widens, a Pass that hands ports on, a tie): every namespace is compared, exactly.
-        return None
-    return {name: frozenset(directions) for name, directions in out.items()}
+                        marked[Marked(peer.pod_selector or LabelSelector(), pols[0].namespace,
+                                      peer.namespace_selector)] = None
+    return _Reach({name: frozenset(directions) for name, directions in out.items()}, tuple(marked))
 
 
 _OTHER: dict[Direction, Direction] = {"ingress": "egress", "egress": "ingress"}  # the other end's side
 
 
-def _scoped(cluster: Cluster, reach: Reach | None) -> Cluster:
+def _scoped(cluster: Cluster, reach: _Reach | None) -> Cluster:
     """What cuts the possible pods of the namespaces in `reach` (every one when None): their Namespace
     objects, their policies of the directions that matter, the namespaces named by a selector, and every
     tiered policy."""
     if reach is None:
         return Cluster(namespaces=cluster.namespaces, policies=cluster.policies, tiered=cluster.tiered,
                        cilium=cluster.cilium)
-    policies = tuple(p for p in cluster.policies if p.namespace in reach
-                     and any(p.affects(d) for d in reach[p.namespace]))
+    directions = reach.directions
+    policies = tuple(p for p in cluster.policies if p.namespace in directions
+                     and any(p.affects(d) for d in directions[p.namespace]))
     named = {v for pol in policies for d in DIRECTIONS for rule in pol.rules(d) for peer in rule.peers
              if isinstance(peer, PodPeer) and peer.namespace_selector is not None
              for r in peer.namespace_selector.requirements if r.key == METADATA_NAME_LABEL for v in r.values}
-    return Cluster(namespaces=tuple(n for n in cluster.namespaces if n.name in reach or n.name in named),
-                   policies=policies, tiered=cluster.tiered, cilium=cluster.cilium)
+    return Cluster(namespaces=tuple(n for n in cluster.namespaces if n.name in directions or n.name in named),
+                   policies=policies, tiered=cluster.tiered,
+                       cilium=cluster.cilium)
 
 
 def _grafted(cluster: Cluster, possible: RegionSet) -> Cluster:

@@ -185,6 +185,10 @@ class Atoms:
             out[r.key] = out.get(r.key, every) & ok
         return out
 
+    def inside(self, cube: Cube, selector: LabelSelector) -> bool:
+        """Whether every label set of `cube` matches `selector`."""
+        return all((cube.get(k) or self.universe[k]) <= ok for k, ok in self.allowed(selector).items())
+
     def cut(self, cube: Cube, wanted: dict[str, frozenset[Atom]], budget: Budget | None = None
             ) -> list[Cube] | None:
         """`cube` cut into the part inside `wanted` (Atoms.allowed) and the parts outside; None when the cube
@@ -264,6 +268,7 @@ class CubeSet:
         self.constraining: dict[str, set[int]] = {}  # per key: the cubes that constrain it
         self.allowing: dict[tuple[str, Atom], set[int]] = {}  # per key and atom: the cubes that allow it
         self.ids = 0
+        self.settled: set[int] = set()  # cubes no selector splits any more (CubeSet.settle)
         self._add(cube)
 
     def _narrow(self, cube: Cube) -> Iterator[tuple[str, frozenset[Atom]]]:
@@ -285,15 +290,20 @@ class CubeSet:
             for atom in atoms:
                 self.allowing[(key, atom)].discard(cube_id)
 
+    def only(self, cube_ids: Collection[int]) -> None:
+        """From now on, split only these cubes (and their parts)."""
+        self.settled = set(self.cubes).difference(cube_ids)
+
     def split(self, selector: LabelSelector, budget: Budget | None = None) -> None:
         """Atoms.cut on every cube that can hold pods `selector` matches: those that do not narrow its
-        narrowest key or allow one of that key's wanted atoms (any other cube is wholly outside)."""
+        narrowest key or allow one of that key's wanted atoms (any other cube is wholly outside), unless
+        settled."""
         wanted = self.atoms.allowed(selector)
         if not wanted:
             return
         key = min(wanted, key=lambda k: (len(wanted[k]), k))
         candidates = set(self.cubes).difference(self.constraining.get(key, ())).union(
-            *(self.allowing.get((key, atom), ()) for atom in wanted[key]))
+            *(self.allowing.get((key, atom), ()) for atom in wanted[key])).difference(self.settled)
         for cube_id in sorted(candidates):
             parts = self.atoms.cut(self.cubes[cube_id], wanted, budget)
             if parts is not None:
@@ -329,6 +339,23 @@ class NamespaceRegion:
     named: bool
     labels: tuple[tuple[str, str], ...]
     cube: Cube = Cube()
+
+
+@dataclass(frozen=True)
+class Marked:
+    """Pods whose connections an answer is about, all of them with pods of namespace `origin` (a diff: the
+    subjects of a changed policy of `origin`, and its changed rules' peers): those `pods` matches in `origin`,
+    or in every namespace `namespaces` matches."""
+
+    pods: LabelSelector
+    origin: str
+    namespaces: LabelSelector | None = None
+
+    def holds(self, ns: NamespaceRegion, label_sets: list[dict[str, str]]) -> bool:
+        """Whether the mark can hold pods of namespace region `ns` (with any of its versions' labels)."""
+        if self.namespaces is None:
+            return ns.named and ns.name == self.origin
+        return any(self.namespaces.matches(labels) for labels in label_sets)
 
 
 @dataclass(frozen=True)
@@ -490,7 +517,8 @@ class RegionSet:
 
 
 def regions(cluster: Cluster, scopes: Sequence[Scope] = (), limit: int | None = None,
-            others: Sequence[Cluster] = (), focus: Collection[str] | None = None) -> RegionSet:
+            others: Sequence[Cluster] = (), focus: Collection[str] | None = None,
+            marked: Sequence[Marked] | None = None) -> RegionSet:
     """`cluster` plus one hypothetical pod for every region the policies (and `scopes`) tell apart.
 
     `others`: other versions of the input (a diff's other side). The regions are then those that any
@@ -499,8 +527,13 @@ def regions(cluster: Cluster, scopes: Sequence[Scope] = (), limit: int | None = 
     `focus`: the namespaces whose connections are asked about (None: every namespace). Each of them is cut
     by every selector that can apply to its pods; every other namespace only by what tells its pods apart
     for a connection with a focus namespace's pod (`_PodSelectors.toward`), so the regions are exact for every
-    connection with one end in a focus namespace, not for connections between two other pods. `limit`
-    (default MAX_REGIONS, or MAX_FOCUSED_REGIONS with a focus): how many regions netpol builds at most."""
+    connection with one end in a focus namespace, not for connections between two other pods.
+
+    `marked` (None: every pod): the pods whose connections are asked about, with a focus that holds the
+    marks' origins. Each namespace region is cut by the marks that can hold its pods first; only the parts
+    inside a mark are cut further, as above but toward the namespaces of those marks' origins alone, and every
+    other part is one region: an answer about the marked pods' connections with their origins needs no more.
+    `limit` (default MAX_REGIONS, or MAX_FOCUSED_REGIONS with a focus): how many regions netpol builds at most."""
     versions = [cluster, *others]
     union = Cluster(namespaces=cluster.namespaces, pods=tuple(p for c in versions for p in c.pods),
                     policies=tuple(p for c in versions for p in c.policies),
@@ -529,16 +562,25 @@ def regions(cluster: Cluster, scopes: Sequence[Scope] = (), limit: int | None = 
     named_ports = _placeholders(union)
     out: list[Region] = []
     toward = None if focus is None else selectors.focus(focus, {n: label_sets[n] for n in focus if n in label_sets})
+    towards: dict[frozenset[str], _Focus] = {}  # per set of marks' origins, the focus on them
     for number, ns in enumerate(namespaces, start=1):
         report(f"namespace {number:,} of {len(namespaces):,}, {len(out):,} regions")
         cubes = CubeSet(pod_atoms, Cube())
         budget.splitting(f"of pods in {'namespace ' if ns.named else ''}{ns.name}")
-        if toward is None or (ns.named and ns.name in toward.namespaces):
-            chosen = selectors.within(ns, scopes, label_sets[ns.name])
-        else:
-            chosen = selectors.toward(ns, toward, scopes, label_sets[ns.name])
-        for sel in sorted(chosen):  # whatever the versions' order
-            cubes.split(sel, budget)
+        inside = toward is None or (ns.named and ns.name in toward.namespaces)
+        mine = selectors.within(ns, scopes, label_sets[ns.name]) if inside else set()
+        parts = [(None, None)] if marked is None else _marked_parts(cubes, marked, ns, label_sets[ns.name], budget)
+        for origins, cube_ids in parts:
+            if cube_ids is not None:
+                cubes.only(cube_ids)
+            if not inside:
+                assert toward is not None
+                if origins is not None and origins not in towards:
+                    towards[origins] = selectors.focus(origins, {n: label_sets[n] for n in origins if n in label_sets})
+                mine = selectors.toward(ns, toward if origins is None else towards[origins], scopes,
+                                        label_sets[ns.name])
+            for sel in sorted(mine):  # whatever the versions' order
+                cubes.split(sel, budget)
         for cube in sorted(cubes.cubes.values(), key=_cube_order):
             text = pod_atoms.describe(cube)
             pod = Pod(namespace=ns.name, name="{" + text + "}", labels=cube.labels(), ports=named_ports,
@@ -551,6 +593,21 @@ def regions(cluster: Cluster, scopes: Sequence[Scope] = (), limit: int | None = 
                     pods=(*cluster.pods, *(r.pod for r in out)))
     implied = tuple(ns.name for ns in extra_ns if not ns.declared and ns.name not in unknown)
     return RegionSet(grown, tuple(out), pod_atoms, namespace_atoms, named_ports, implied, unknown)
+
+
+def _marked_parts(cubes: CubeSet, marked: Sequence[Marked], ns: NamespaceRegion, label_sets: list[dict[str, str]],
+                  budget: Budget) -> list[tuple[frozenset[str], list[int]]]:
+    """`cubes` (of namespace region `ns`) split by the marks that can hold its pods, and the parts inside
+    a mark grouped by the origins of the marks they are in; a part inside none is in no group."""
+    holding = [m for m in marked if m.holds(ns, label_sets)]
+    for sel in sorted({m.pods for m in holding}):
+        cubes.split(sel, budget)
+    groups: dict[frozenset[str], list[int]] = {}
+    for cube_id, cube in cubes.cubes.items():
+        origins = frozenset(m.origin for m in holding if cubes.atoms.inside(cube, m.pods))
+        if origins:
+            groups.setdefault(origins, []).append(cube_id)
+    return sorted(groups.items(), key=lambda kv: sorted(kv[0]))
 
 
 def _selectors(cluster: Cluster) -> tuple[list[LabelSelector], list[LabelSelector]]:

@@ -162,10 +162,12 @@ class Partition:
                     key_index[kind][k] = key_index[kind].get(k, 0) | bit
         self._index = index
         self._key_index = key_index
-        self._block_bits = {
-            b: sum(1 << cid for cid, key in enumerate(self._keys) if key.in_blocks[i])
-            for i, b in enumerate(self.blocks)
-        }
+        self._block_bits = dict.fromkeys(self.blocks, 0)  # one pass over the classes, not one per block
+        for cid, key in enumerate(self._keys):
+            if True in key.in_blocks:
+                for b, inside in zip(self.blocks, key.in_blocks, strict=True):
+                    if inside:
+                        self._block_bits[b] |= 1 << cid
         self._calico_bits = {node: sum(1 << cid for cid, key in enumerate(self._keys) if key.calico[i])
                              for i, node in enumerate(self._calico_selectors)}
         self._ipv6_bits = sum(1 << cid for cid, key in enumerate(self._keys) if key.ipv6_only)

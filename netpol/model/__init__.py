@@ -174,6 +174,14 @@ class IPBlock:
         v, lo, hi, excepts = self._spans
         return version == v and lo <= address <= hi and not any(elo <= address <= ehi for elo, ehi in excepts)
 
+    def __hash__(self) -> int:
+        return self._hash
+
+    @cached_property
+    def _hash(self) -> int:
+        """Computed once: a repository's ranges each hold hundreds of blocks, hashed as dictionary keys."""
+        return hash((self.cidr, self.excepts))
+
     @cached_property
     def _spans(self) -> tuple[int, int, int, tuple[tuple[int, int], ...]]:
         return (self.cidr.version, int(self.cidr.network_address), int(self.cidr.broadcast_address),

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from netpol import Analyzer, load_objects, reference_allowed
-from netpol.analyses.diff import ReachabilityDiff, _Delta, _focus, _grafted, _reach, _scoped, diff, possible_diff
+from netpol.analyses.diff import ReachabilityDiff, _Delta, _grafted, _possible_regions, _reach, diff, possible_diff
 from netpol.analyses.regions import RegionSet, regions
 from netpol.model import Cluster, IPAddress
 from netpol.model.portsets import PortSet
@@ -205,18 +205,18 @@ def test_outside_changes_are_exactly_the_reference_differences(clusters: Any, da
 @given(data=st.data())
 def test_the_namespaces_a_change_reaches_are_enough(clusters: Any, data: st.DataObject) -> None:
     """Possible pods are made only for the namespaces a change reaches (netpol.analyses.diff._reach), cut exactly only
-    in those of the changed policies and pods (netpol.analyses.diff._focus), with pods or without. Every change
-    between two pods of the full regions (every namespace cut by every selector) is the change of the pair
-    of restricted regions (or real pods) they fall in, and the other way round."""
+    in those of the changed policies and pods (netpol.analyses.diff._focus), and only inside the pods a changed
+    rule holds at either end (the reach's marks, each cut toward its origin's namespace alone), with pods or
+    without. Every change between two pods of the full regions (every namespace cut by every selector) is the
+    change of the pair of restricted regions (or real pods) they fall in, and the other way round."""
     base, head = _versions(data, clusters)
     if data.draw(st.booleans()):  # policies alone
         base, head = replace(base, pods=()), replace(head, pods=())
     full = regions(base, others=[head]), regions(head, others=[base])
     want = _changed_pairs(diff(Analyzer(full[0].cluster), Analyzer(full[1].cluster)), *full)
     delta = _Delta.of(base, head)
-    reach, focus = _reach(base, head, delta), _focus(base, head, delta)
-    scoped = _scoped(base, reach), _scoped(head, reach)
-    part = regions(scoped[0], others=[scoped[1]], focus=focus), regions(scoped[1], others=[scoped[0]], focus=focus)
+    reach = _reach(base, head, delta)
+    part = _possible_regions(base, head, delta)
     got = _changed_pairs(diff(Analyzer(_grafted(base, part[0])), Analyzer(_grafted(head, part[1]))), *part)
 
     @functools.cache
@@ -225,7 +225,8 @@ def test_the_namespaces_a_change_reaches_are_enough(clusters: Any, data: st.Data
         if region is None:
             return key  # a real pod or an address set
         ns = region.namespace
-        assert not ns.named or reach is None or ns.name in reach or ns.name not in {n.name for n in base.namespaces}, (
+        assert (not ns.named or reach is None or ns.name in reach.directions
+                or ns.name not in {n.name for n in base.namespaces}), (
             f"{key} changed outside the namespaces a change reaches")
         return part[0].region_of(ns.name, dict(ns.labels), region.pod.label_map).key
 
