@@ -14,7 +14,8 @@ at a few dozen pods, so this module shrinks the graph without losing facts:
 The world is open: when the engine holds the possible pods (regions, netpol.analyses.regions), they are not
 drawn, but an anchor ("any pod", "any pod in NS", "any pod whose egress is not restricted") is used only
 when every possible pod it stands for has the edge too, so that it means what it says
-(`Diagram.possible`). Without them, the anchors stand for the input's pods.
+(`Diagram.possible`); an edge whose only sources are possible pods (the other pods of a lone pod's namespace)
+is drawn from the anchor that stands for them. Without them, the anchors stand for the input's pods.
 
 A single-pod group counts as one of the sources of an edge into itself when
 its policies allow its own traffic on those ports (the self pair the graph
@@ -142,7 +143,12 @@ def build_diagram(engine: Engine, *, probe: tuple[Protocol, int] | None = None,
     if focus is not None:
         focus_id = next(g.id for g in groups if focus in g.pods)
         edges = {k: v for k, v in edges.items() if focus_id in k}
-    collapsed = _collapse(edges, groups, flow)
+    # The targets whose column is known for every class, into which possible pods alone may be the sources
+    if focus is not None:
+        seeded = {focus_id}
+    else:
+        seeded = {g.id for g in groups if not wanted or g.namespace in wanted} | set(flow.externals())
+    collapsed = _collapse(edges, groups, flow, seeded)
     if focus is not None:
         touched = {n for e in collapsed for n in (e.source, e.target)} | {focus_id}
         # An "any pod in NS" end stands for every group of NS: each is a neighbour, drawn in its box.
@@ -280,9 +286,11 @@ def _egress_restricted(engine: Engine, cls: int) -> bool:
     return families(engine).is_restricted("egress", cls) or bool(families(engine).tier_isolating("egress", cls))
 
 
-def _collapse(edges: dict[tuple[str, str], PortSet], groups: list[Group], flow: _Flow) -> list[Edge]:
+def _collapse(edges: dict[tuple[str, str], PortSet], groups: list[Group], flow: _Flow, seeded: set[str]) -> list[Edge]:
     """Edges into one node on the same ports: from ANY_POD, a namespace, or each group; an anchor only
-    where every possible pod it stands for has the edge too."""
+    where every possible pod it stands for has the edge too. Into the `seeded` nodes, the ports possible pods
+    open are candidates too, so that an edge whose only sources are possible pods (the other pods of a lone
+    pod's namespace) is drawn from its anchor rather than lost."""
     everyone = frozenset(g.id for g in groups)
     by_namespace: dict[str, set[str]] = {}
     namespace_of: dict[str, str] = {}
@@ -309,21 +317,32 @@ def _collapse(edges: dict[tuple[str, str], PortSet], groups: list[Group], flow: 
         return all(flow.between.get((c, end)) == ports for c in classes)
 
     def cover(target: str, ports: PortSet, members: set[str]) -> list[str]:
+        """An anchor stands for more than one node: several drawn ones, or possible pods besides them."""
         have = members | {target} if self_ports.get(target) == ports else members
-        if have >= everyone and len(everyone) > 1 and vouched(possible[None], target, ports):
+        if have >= everyone and (len(everyone) > 1 or possible[None]) and vouched(possible[None], target, ports):
             return [ANY_POD]
-        items, rest = [], set(members)
-        if len(unrestricted) > 1 and have >= unrestricted and vouched(free, target, ports):
+        items, rest, unseen = [], set(members), dict(possible)
+        if (len(unrestricted) > 1 or free) and have >= unrestricted and vouched(free, target, ports):
             items.append(ANY_UNRESTRICTED_POD)
             rest -= unrestricted
-        for ns in sorted({namespace_of[m] for m in rest if m in namespace_of}):  # only where a source is
+            unseen = {ns: classes - free for ns, classes in possible.items()}
+        # where every drawn pod is a source (or the lone target), and a drawn one or a possible one is not yet
+        for ns in sorted({namespace_of[m] for m in members | {target} if m in namespace_of}):
             ids = by_namespace[ns]
-            if len(ids) > 1 and have >= ids and ids & rest and vouched(possible.get(ns, set()), target, ports):
+            if (len(ids) > 1 or possible.get(ns)) and have >= ids and (ids & rest or unseen.get(ns)) \
+                    and vouched(possible.get(ns, set()), target, ports):
                 items.append(namespace_node(ns))
                 rest -= ids
         return items + sorted(rest)
 
     sources: dict[tuple[str, PortSet], set[str]] = {}
+    ids_of: dict[int | str, list[str]] = {}  # the seeded targets, by the class (or outside node) they are
+    for t in seeded:
+        ids_of.setdefault(node.get(t, t), []).append(t)
+    for (src, dst), ports in flow.between.items():
+        if src in possible[None]:
+            for t in ids_of.get(dst, ()):
+                sources.setdefault((t, ports), set())
     out = []
     for (src, dst), ports in edges.items():
         if src in everyone:

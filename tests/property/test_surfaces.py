@@ -3,9 +3,9 @@
 Each example writes a random cluster (NetworkPolicies, and with Admin and Baseline policies) to a file, runs
 the commands through typer's runner as a user would, parses what they print and compares it with the
 all-port matrix (`Analyzer.matrix`, which test_agreement.py holds to the reference evaluator) and, for
-outside addresses, with `Analyzer.allowed_ports`. Surfaces that may also name possible pods (pods that could
-exist, not in the input) are compared on the input's pods only: the lines about possible pods are left out
-when parsing.
+outside addresses, with `Analyzer.allowed_ports`. The graph is compared on the possible pods (pods that could
+exist, not in the input) too, with the engine `netpol graph` draws; the other surfaces that may name possible
+pods are compared on the input's pods only: the lines about possible pods are left out when parsing.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import csv
 import io
 import ipaddress
 import json
+import os
 import re
 import tempfile
 from collections.abc import Callable, Iterator
@@ -33,12 +34,15 @@ from netpol.analyses.diagram import ANY_POD, ANY_UNRESTRICTED_POD
 from netpol.analyses.verdicts import Endpoint
 from netpol.cli import app
 from netpol.model import Cluster
+from netpol.model.portsets import NO_PORTS
 from tests.property.strategies import EXTERNAL, PROBES, cluster, tiered_cluster
 
 # every ipBlock the strategies draw is IPv4: an IPv6 probe is in none, and every surface must still answer for it
 OUTSIDE_PROBES = [*EXTERNAL, "2001:db8::7"]
 BOTH = pytest.mark.parametrize("clusters", [cluster(), tiered_cluster()], ids=["v1", "tiered"])
-SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+# SURFACES_EXAMPLES=200 runs more examples locally; CI keeps the default, a minute or so for the whole file
+SETTINGS = settings(max_examples=int(os.environ.get("SURFACES_EXAMPLES", "25")), deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
 Test = Callable[[Any, st.DataObject], None]
 
 
@@ -212,55 +216,106 @@ def test_exposure_json_is_the_matrix(clusters: Any, data: st.DataObject) -> None
 # -- graph ---------------------------------------------------------------------------------------------------
 
 EDGE = re.compile(r'^\s*"([^"]+)" -> "([^"]+)" \[label=(?:"([^"]*)"|([^\s\]]+))', re.M)
+MERMAID_EDGE = re.compile(r'^\s*n_(\S+) -->\|"([^"]*)"\| n_(\S+)$', re.M)
 
 
 def dot_edges(text: str) -> list[tuple[str, str, str]]:
     return [(unquote(s), unquote(t), q or u) for s, t, q, u in EDGE.findall(text)]
 
 
-def members(a: Analyzer) -> dict[str, set[str]]:
-    """What each drawn node stands for among the input's pods (from the whole picture's groups): a group its
-    pods, "any pod in NS" every pod of NS, "any pod" every pod, "any pod not isolated for egress" those."""
-    whole = a.diagram()
-    out: dict[str, set[str]] = {ANY_POD: {p.key for p in a.cluster.pods}, ANY_UNRESTRICTED_POD: set()}
-    for ns in {p.namespace for p in a.cluster.pods}:
-        out[f"ns:{ns}"] = {p.key for p in a.cluster.pods if p.namespace == ns}
-    for box in whole.namespaces:
+def mermaid_edges(text: str) -> list[tuple[str, str, str]]:
+    """The edges of a Mermaid flowchart, ids and labels decoded back to the diagram's node names and ports."""
+    def node(mermaid_id: str) -> str:
+        return re.sub(r"_([0-9a-f]+)_", lambda m: chr(int(m.group(1), 16)), mermaid_id)
+
+    def label(text: str) -> str:
+        return re.sub(r"#(\d+);", lambda m: chr(int(m.group(1))), text)
+
+    return [(node(s), node(t), label(q)) for s, q, t in MERMAID_EDGE.findall(text)]
+
+
+def graph_world(a: Analyzer) -> Analyzer:
+    """The analyzer `netpol graph` draws: with every possible pod when the input has pods."""
+    return Analyzer.with_possible(a.cluster) if a.cluster.pods else a
+
+
+def stands_for(b: Analyzer, namespaces: set[str]) -> dict[str, set[str]]:
+    """What each node of the picture drawn of `b` (with -n `namespaces`) stands for, among the input's pods and
+    the possible ones: a group its pods; "any pod in NS" every pod of NS, possible ones too; "any pod" every
+    pod; "any pod whose egress is not restricted" every such pod."""
+    from netpol.analyses.diagram import _egress_restricted
+
+    engine = b.engine
+    pods = b.cluster.pods
+    out: dict[str, set[str]] = {ANY_POD: {p.key for p in pods}, ANY_UNRESTRICTED_POD: {
+        p.key for p in pods if not _egress_restricted(engine, engine.class_of[p.key])}}
+    for p in pods:
+        out.setdefault(f"ns:{p.namespace}", set()).add(p.key)
+    for box in b.diagram(namespaces=sorted(namespaces) or None).namespaces:
         for g in box.groups:
             out[g.id] = {p.key for p in g.pods}
-            if not g.egress_isolated:
-                out[ANY_UNRESTRICTED_POD] |= out[g.id]
     return out
 
 
+def pod_truth(b: Analyzer) -> Callable[[str, str], str]:
+    """The engine's ports between any two pods of `b`, possible ones too."""
+    engine = b.engine
+
+    def ports(s: str, d: str) -> str:
+        return str(engine.allowed_ports(engine.class_of[s], engine.class_of[d]))
+
+    return ports
+
+
 @on_random_clusters
-def test_graph_dot_edges_are_true_for_every_pod_they_stand_for(clusters: Any, data: st.DataObject) -> None:
-    """Every drawn edge between pod nodes holds for every pair of pods its ends stand for (same ports), and
-    every true pair is drawn; with -n, true pairs with pods elsewhere that no edge shows are counted as
-    hidden. Nodes this test does not know (possible pods) are left out."""
+def test_graph_edges_are_true_for_every_pod_they_stand_for(clusters: Any, data: st.DataObject) -> None:
+    """Every drawn edge holds for every pair of pods its ends stand for, of the input or possible (same
+    ports); every true pair of the input's pods is drawn; with -n, true pairs with pods elsewhere that no edge
+    shows are counted as hidden; and when every pod of a drawn namespace, of the input or possible, opens
+    the same ports to a drawn pod, its possible pods are drawn as sources of that pod (as `list` names
+    them), also when the input holds one pod there. DOT and Mermaid draw the same edges."""
     objects, a = random_cluster(data, clusters)
-    want = truth(a)
-    of = members(a)
-    one = {p.key for p in a.cluster.pods if p.is_one_pod}
     namespaces = sorted({p.namespace for p in a.cluster.pods})
     chosen = data.draw(st.sets(st.sampled_from(namespaces), max_size=len(namespaces) - 1)) if namespaces else set()
+    graph_agrees(objects, chosen)
+
+
+def graph_agrees(objects: list[dict[str, Any]], chosen: set[str]) -> None:
+    """The checks of test_graph_edges_are_true_for_every_pod_they_stand_for on one input, drawn whole and with
+    -n for each of `chosen`."""
+    a = Analyzer(load_objects(objects).cluster)
+    b = graph_world(a)
+    want = truth(a)
+    ports_of = pod_truth(b)
+    one = {p.key for p in b.cluster.pods if p.is_one_pod}
     with written(objects) as path:
-        whole = run("graph", "-f", str(path), "--format", "dot")
-        part = run("graph", "-f", str(path), "--format", "dot", *(x for ns in sorted(chosen) for x in ("-n", ns)))
-    for text, shown in ((whole, set(a.cluster.pods_by_key)), (part if chosen else whole, {
-            p.key for p in a.cluster.pods if not chosen or p.namespace in chosen})):
+        pictures = []
+        for picked in ({*()}, chosen):
+            args = ("graph", "-f", str(path), *(x for ns in sorted(picked) for x in ("-n", ns)))
+            dot = run(*args, "--format", "dot")
+            assert sorted(mermaid_edges(run(*args, "--format", "mermaid"))) == sorted(dot_edges(dot))
+            pictures.append((dot, picked))
+    for text, picked in pictures:
+        of = stands_for(b, picked)
+        shown = {p.key for p in a.cluster.pods if not picked or p.namespace in picked}
         got: dict[tuple[str, str], set[str]] = {}
         for src, dst, ports in dot_edges(text):
-            if src not in of or dst not in of:
-                continue  # an outside address node, or a node this test does not know
+            if src.startswith("ext:") or dst.startswith("ext:"):
+                continue  # outside addresses: list and exposure are compared with them
             for s in of[src]:
                 for d in of[dst]:
                     if s != d or s not in one:
+                        assert ports_of(s, d) == ports, ("an edge says more", src, s, dst, d)
                         got.setdefault((s, d), set()).add(ports)
-        assert all(want.get(k) == v.pop() and not v for k, v in dict(got).items()), "an edge says more"
         assert {k for k in want if k[0] in shown and k[1] in shown} <= set(got), "a true pair is not drawn"
         unseen = {k for k in want if (k[0] in shown) != (k[1] in shown) and k not in got}
         assert ("not drawn (without -n they are)" in text) == bool(unseen)
+        for d in shown:
+            for ns in {a.cluster.pods_by_key[k].namespace for k in shown}:
+                pods = [p.key for p in b.cluster.pods if p.namespace == ns]  # a lone d too: its own traffic counts
+                same = {ports_of(s, d) for s in pods}
+                if len(same) == 1 and (ports := same.pop()) != str(NO_PORTS):
+                    assert all((s, d) in got for s in pods if b.cluster.pods_by_key[s].hypothetical), (ns, d)
 
 
 # -- the HTML report's data ----------------------------------------------------------------------------------

@@ -263,3 +263,72 @@ def test_anchors_mean_every_pod_that_could_exist() -> None:
     d = Analyzer.with_possible(analyzer(*shop({"podSelector": {"matchExpressions": [
         {"key": "app", "operator": "In", "values": ["web", "api"]}]}})).cluster).diagram()
     assert {e for e in edges(d) if e[1] == "shop/db"} == {("shop/api", "shop/db", "TCP:5432")}
+
+
+def test_possible_pods_alone_are_drawn_as_their_anchor() -> None:
+    """A namespace whose input has one pod still has every pod that could exist in it: when those (not a pod
+    of the input) are the only sources of an edge, it is drawn from "any pod in NS", or from "any pod" when
+    every pod that could exist has it; on the input alone, the one pod's own traffic is not drawn."""
+    from netpol.analyses.query import Analyzer
+
+    web = (pod("web", "shop", {"app": "web"}), policy("web", "shop", labels(app="web"), ingress=[
+        {"from": [{"podSelector": {}}], "ports": [{"port": 80}]}], egress=[{}]))
+    d = Analyzer.with_possible(analyzer(*web).cluster).diagram(namespaces=["shop"])
+    assert groups(d) == {"shop/web": (["web"], "in")}
+    assert edges(d) == {("ns:shop", "shop/web", "TCP:80"), ("any-pod", "ext:any", "all")}
+    assert [b.has_anchor for b in d.namespaces] == [True]
+    dot = diagram_dot(d)
+    assert '"ns%3Ashop" -> "shop/web" [label="TCP:80"]' in dot and '"any pod in shop"' in dot
+    assert edges(analyzer(*web).diagram(namespaces=["shop"])) == {("shop/web", "ext:any", "all")}
+    everyone = (web[0], policy("web", "shop", labels(app="web"), ingress=[{"from": [{"namespaceSelector": {}}]}]))
+    d = Analyzer.with_possible(analyzer(*everyone).cluster).diagram()
+    assert edges(d) == {("any-pod", "shop/web", "all"), ("any-pod", "ext:any", "all")}
+
+
+def anp(name: str, subject: dict[str, str], egress: list[dict[str, object]]) -> dict[str, object]:
+    """An AdminNetworkPolicy (v1alpha1) of priority 1 whose subject is pods with these labels in any namespace."""
+    return {"apiVersion": "policy.networking.k8s.io/v1alpha1", "kind": "AdminNetworkPolicy",
+            "metadata": {"name": name}, "spec": {"priority": 1, "subject": {"pods": {
+                "namespaceSelector": {}, "podSelector": {"matchLabels": subject}}}, "egress": egress}}
+
+
+def test_an_admin_deny_on_some_possible_pods_keeps_any_pod_off_the_edge() -> None:
+    """web admits every namespace on TCP/80, but an Admin Deny stops pods labelled app=batch (in any namespace,
+    none in the input) sending to pods on TCP/80: "any pod" would lie, so the edge is drawn from the pods whose
+    egress is not restricted, whole and with -n; pods of other namespaces reach any address."""
+    from netpol.analyses.query import Analyzer
+
+    objects = (namespace("shop"), pod("web", "shop", {"app": "web"}), policy(
+        "web", "shop", labels(app="web"), ingress=[{"from": [{"namespaceSelector": {}}], "ports": [{"port": 80}]}]),
+        anp("no-batch-to-web", {"app": "batch"}, [{"action": "Deny", "to": [{"pods": {"namespaceSelector": {},
+            "podSelector": {}}}], "ports": [{"portNumber": {"protocol": "TCP", "port": 80}}]}]))
+    world = Analyzer.with_possible(analyzer(*objects).cluster)
+    for d in (world.diagram(), world.diagram(namespaces=["shop"])):
+        assert groups(d) == {"shop/web": (["web"], "in")}
+        assert edges(d) == {("any-unrestricted-pod", "shop/web", "TCP:80"), ("any-pod", "ext:any other address", "all")}
+        assert d.any_pod and d.any_unrestricted_pod
+    # the input alone: web reaches any address; its own traffic is not drawn
+    assert edges(analyzer(*objects).diagram()) == {("shop/web", "ext:any other address", "all")}
+
+
+def test_possible_pods_may_tell_apart_pods_the_input_alone_groups() -> None:
+    """Two host-network pods (no policy isolates them) connect alike among the input's pods, and are one
+    group there; but an Admin Deny keeps every policed pod from 192.168.0.2 (exporter's node address) on
+    TCP/9100, so with the possible pods exporter is a node of its own, and "any pod" reaches agent only. A
+    check of the picture must read each node's pods off the picture drawn, not off the input's grouping."""
+    from netpol.analyses.query import Analyzer
+
+    objects = (namespace("infra"), pod("agent", "infra", {"app": "agent"}, ip="192.168.0.1", host_network=True),
+               pod("exporter", "infra", {"app": "exporter"}, ip="192.168.0.2", host_network=True),
+               anp("no-scraping", {}, [{"action": "Deny", "to": [{"networks": ["192.168.0.2/32"]}],
+                                        "ports": [{"portNumber": {"protocol": "TCP", "port": 9100}}]}]))
+    alone = analyzer(*objects).diagram()
+    assert groups(alone) == {"infra/agent": (["agent", "exporter"], "")}
+    d = Analyzer.with_possible(analyzer(*objects).cluster).diagram()
+    assert groups(d) == {"infra/agent": (["agent"], ""), "infra/exporter": (["exporter"], "")}
+    other, node = "ext:any other address", "ext:addresses in 192.168.0.2/32 only"
+    assert edges(d) == {
+        ("any-pod", "infra/agent", "all"), ("any-unrestricted-pod", "infra/exporter", "all"),
+        ("any-pod", other, "all"), ("any-unrestricted-pod", node, "all"),
+        (node, "infra/agent", "all"), (node, "infra/exporter", "all"),
+        (other, "infra/agent", "all"), (other, "infra/exporter", "all")}
