@@ -664,8 +664,7 @@ def _scoped(cluster: Cluster, reach: _Reach | None) -> Cluster:
              if isinstance(peer, PodPeer) and peer.namespace_selector is not None
              for r in peer.namespace_selector.requirements if r.key == METADATA_NAME_LABEL for v in r.values}
     return Cluster(namespaces=tuple(n for n in cluster.namespaces if n.name in directions or n.name in named),
-                   policies=policies, tiered=cluster.tiered,
-                       cilium=cluster.cilium)
+                   policies=policies, tiered=cluster.tiered, cilium=cluster.cilium)
 
 
 def _grafted(cluster: Cluster, possible: RegionSet) -> Cluster:
