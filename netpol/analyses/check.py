@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from netpol.analyses.query import Analyzer
 from netpol.analyses.regions import RegionLimitError
@@ -23,6 +24,9 @@ from netpol.model import SERVICE_REF, Pod
 from netpol.model.intent import Expect, Expectation, IntentFile, PortSpec, Selection
 from netpol.model.portsets import ALL_PORTS, PortSet, Protocol
 from netpol.model.selectors import EVERYTHING, Scope
+
+if TYPE_CHECKING:
+    from netpol.engine.slices import Codes
 
 EXPLAINED_FAILURES = 3  # failures that carry a full verdict; the rest are listed
 
@@ -181,8 +185,9 @@ def check_expectation(analyzer: Analyzer, exp: Expectation) -> Outcome:
         if exp.kind == "only":  # every other pod that could exist must be denied
             covered = _Covered(frozenset(s.name for s in sources),
                                tuple(_scope(sel) for sel in exp.sources if sel.possible or sel.namespace is not None))
+            columns = _Columns(analyzer, covered, [d.pod.key for d in destinations if d.pod is not None])
             for dst in destinations:
-                others, found = _others(analyzer, covered, dst, wanted_at(dst))
+                others, found = _others(analyzer, columns, dst, wanted_at(dst))
                 count += others
                 wrong_pairs.extend((src, dst, "deny", wanted_at(dst), wrong, described)
                                    for src, wrong, described in found)
@@ -247,26 +252,58 @@ class _Covered:
             for s in self.scopes)
 
 
-def _others(analyzer: Analyzer, covered: _Covered, dst: Endpoint, wanted: PortSet
+class _Columns:
+    """What every class may send to the destinations' classes (netpol.engine.slices: one column per class
+    with array operations, not one evaluation per pair), and each class's pods outside `covered`, found once
+    for every destination."""
+
+    def __init__(self, analyzer: Analyzer, covered: _Covered, destinations: list[str]) -> None:
+        from netpol.engine.slices import PortCodes, Slices
+
+        engine = analyzer.engine
+        self.covered = covered
+        self.slices = Slices(engine, PortCodes.common(engine), (), {engine.class_of[k] for k in destinations})
+        self._columns: dict[int, Codes] = {}
+        self._outside: dict[int, list[Pod]] = {}
+
+    def allowed(self, src: int, dst: int) -> PortSet:
+        """The ports class `src` may send to class `dst`."""
+        column = self._columns.get(dst)
+        if column is None:
+            column = self._columns[dst] = self.slices.column(dst)
+        return self.slices.codes.decode(column[src])
+
+    def outside(self, cls: int) -> list[Pod]:
+        """The pods of class `cls` that `covered` does not hold."""
+        found = self._outside.get(cls)
+        if found is None:
+            found = self._outside[cls] = [p for p in self.slices.engine.classes[cls].pods if p not in self.covered]
+        return found
+
+
+def _others(analyzer: Analyzer, columns: _Columns, dst: Endpoint, wanted: PortSet
             ) -> tuple[int, list[tuple[Endpoint, PortSet, str | None]]]:
-    """How many pods, of the input or possible, outside `covered` pair with `dst`, and those allowed a wanted
-    port: (source, ports, None) per pod of the input, in key order, then (one region, ports, the regions in
-    the policies' terms) per class of possible pods.
+    """How many pods, of the input or possible, outside `columns.covered` pair with `dst`, and those allowed a
+    wanted port: (source, ports, None) per pod of the input, in key order, then (one region, ports, the regions
+    in the policies' terms) per class of possible pods.
 
     Per engine class, not per pod: a class's pods get the same answer. Only the classes the
     destination's ingress could admit on a wanted port (Engine.admitting) are evaluated. The regions were
-    split along `covered`'s scopes (`prepare`), so each region is wholly covered or not."""
+    split along the covered scopes (`prepare`), so each region is wholly covered or not."""
     engine = analyzer.engine
     itself = dst.name if dst.pod is not None and dst.pod.is_one_pod else None  # pairs with no other pod
-    count = sum(1 for p in analyzer.cluster.pods if p not in covered and p.key != itself)
-    candidates = engine.all_bits if dst.pod is None else engine.admitting(engine.class_of[dst.pod.key], wanted)
+    count = sum(1 for p in analyzer.cluster.pods if p not in columns.covered and p.key != itself)
+    target = None if dst.pod is None else engine.class_of[dst.pod.key]
+    candidates = engine.all_bits if target is None else engine.admitting(target, wanted)
     real: list[tuple[str, Endpoint, PortSet]] = []
     possible: list[tuple[str, Endpoint, PortSet]] = []
     for c in bit_ids(candidates):
-        members = [p for p in engine.classes[c].pods if p not in covered and p.key != itself]
+        members = [p for p in columns.outside(c) if p.key != itself]
         if not members:
             continue
-        wrong = wanted.intersection(analyzer.allowed_ports(Endpoint(pod=members[0]), dst))
+        allowed = (analyzer.allowed_ports(Endpoint(pod=members[0]), dst) if target is None
+                   else columns.allowed(c, target))
+        wrong = wanted.intersection(allowed)
         if not wrong:
             continue
         real.extend((p.key, Endpoint(pod=p), wrong) for p in members if not p.hypothetical)

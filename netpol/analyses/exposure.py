@@ -123,6 +123,22 @@ def focus_of(cluster: Cluster, target: str | None, namespaces: list[str] | None)
     return frozenset()  # outside addresses are no target of exposure
 
 
+def list_focus(cluster: Cluster, ends: list[str], namespaces: list[str] | None) -> frozenset[str] | None:
+    """The namespaces a list's every link has an end in (netpol.analyses.regions' focus): those of -n, else the
+    namespace of the --to or --from endpoint that names one; None (every namespace) otherwise, and for an
+    address, whose links come from every namespace."""
+    if namespaces:
+        return frozenset(namespaces)
+    for end in ends:
+        try:
+            ip_network(end)
+        except ValueError:
+            found = focus_of(cluster, end, None)
+            if found:
+                return found
+    return None
+
+
 def _group(units: Units, links: list[Link], peer_of: Callable[[Link], Unit]) -> tuple[Peers, ...]:
     by_way: dict[tuple[str, tuple[str, ...], tuple[str, ...]], list[Unit]] = {}
     first: dict[str, Link] = {}  # per port text, a link with those ports

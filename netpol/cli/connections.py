@@ -81,6 +81,7 @@ def list_connections(
       netpol list -f k8s/ --to shop/deployment/db -o md
     """
     from netpol.analyses.connectivity import LARGE_LIST, Listing
+    from netpol.analyses.exposure import list_focus
     from netpol.render.exposure import links_csv, links_json, list_markdown, list_text
 
     probe: tuple[Protocol, int] | None = None
@@ -92,7 +93,8 @@ def list_connections(
         units = _units(Source(files, kubeconfig, context, verbose,
                               default_namespace=default_namespace, exclude=exclude, ignore_unmodelled=ignore_unmodelled,
                               rendering=_rendering(render, helm_values, helm_set), cni=cni), input_only,
-                       [x for x in (to, from_) if x], namespace)
+                       [x for x in (to, from_) if x], namespace,
+                       lambda cluster: list_focus(cluster, [x for x in (to, from_) if x], namespace))
         sources = units.find(from_) if from_ else None
         destinations = units.find(to) if to else None
         asked_possible = any(u.kind == "region" for u in (*(sources or ()), *(destinations or ())))

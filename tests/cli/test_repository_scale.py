@@ -55,3 +55,23 @@ def test_exposure_and_check_of_one_namespace(repository: tuple[Path, Path], tmp_
     r = runner.invoke(app, ["check", str(intent), "--allow-outside-repo", "-f", str(base)])
     assert r.exit_code == 1, r.stderr  # the DNS expectation passes; the `only` one fails: backend is not allowed
     assert "PASS dns:" in r.stdout and "1 passed, 1 failed" in r.stdout
+
+
+def test_list_of_one_namespace_cuts_regions_for_it(repository: tuple[Path, Path]) -> None:
+    """`list` with -n, or --to / --from naming a namespace, cuts regions for that namespace (every listed link
+    has an end there), as exposure does, instead of refusing; without either, the whole cut is still refused."""
+    base, _ = repository
+    r = runner.invoke(app, ["list", "-f", str(base), "--from", "ns-00003{}"])
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout.splitlines() == [
+        "any pod in namespace ns-00003 => pods with k8s-app=kube-dns in namespace kube-system : TCP:53 UDP:53",
+        "pods with app=web-6 in namespace ns-00003 => 0.0.0.0/0 except 0.0.0.0/5, 8.0.0.0/7, 10.67.184.0/24, "
+        "10.184.0.0/16, 11.0.0.0/8, 12.0.0.0/6, 16.0.0.0/4, 32.0.0.0/3, 64.0.0.0/2, 128.0.0.0/1 : TCP:443",
+        "pods with app=web-6 in namespace ns-00003 => pods with tier=data in any other namespace with team=team-21 "
+        ": TCP:6379-6389 TCP:postgres",
+    ]
+    r = runner.invoke(app, ["list", "-f", str(base), "-n", "ns-00001"])
+    assert r.exit_code == 0, r.stderr
+    assert r.stdout and all("ns-00001" in line for line in r.stdout.splitlines())
+    r = runner.invoke(app, ["list", "-f", str(base)])
+    assert r.exit_code == 2 and "more than 20,000 kinds of pod" in r.stderr
