@@ -42,16 +42,21 @@ from tests.property.strategies import EXTERNAL, NODES, PROBES, cluster, tiered_c
 # every ipBlock the strategies draw is IPv4: an IPv6 probe is in none, and every surface must still answer for it
 OUTSIDE_PROBES = [*EXTERNAL, "2001:db8::7"]
 BOTH = pytest.mark.parametrize("clusters", [cluster(), tiered_cluster()], ids=["v1", "tiered"])
-# SURFACES_EXAMPLES=200 runs more examples locally; CI keeps the default, a minute or so for the whole file
-SETTINGS = settings(max_examples=int(os.environ.get("SURFACES_EXAMPLES", "25")), deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
+# SURFACES_EXAMPLES=200 runs more examples locally; CI keeps the default, about a minute per test
+EXAMPLES = int(os.environ.get("SURFACES_EXAMPLES", "25"))
 Test = Callable[[Any, st.DataObject], None]
 
 
-def on_random_clusters(test: Test) -> Test:
+def on_random_clusters(test: Test, share: float = 1) -> Test:
     """NetworkPolicies alone, and with random Admin and Baseline policies; a few examples each (every one
-    runs the CLI)."""
-    return BOTH(SETTINGS(given(data=st.data())(test)))  # type: ignore[no-any-return]
+    runs the CLI), a `share` of them for a test that runs it many times per example."""
+    chosen = settings(max_examples=max(1, round(EXAMPLES * share)), deadline=None,
+                      suppress_health_check=[HealthCheck.too_slow])
+    return BOTH(chosen(given(data=st.data())(test)))  # type: ignore[no-any-return]
+
+
+def fewer(share: float) -> Callable[[Test], Test]:
+    return lambda test: on_random_clusters(test, share)
 
 
 def random_cluster(data: st.DataObject, clusters: Any) -> tuple[list[dict[str, Any]], Analyzer]:
@@ -271,7 +276,7 @@ def pod_truth(b: Analyzer) -> Callable[[str, str], str]:
     return ports
 
 
-@on_random_clusters
+@fewer(0.4)  # seven runs of the CLI per example
 def test_graph_edges_are_true_for_every_pod_they_stand_for(clusters: Any, data: st.DataObject) -> None:
     """Every drawn edge holds for every pair of pods its ends stand for, of the input or possible (same
     ports); every true pair of the input's pods is drawn; with -n, true pairs with pods elsewhere that no edge
@@ -432,7 +437,7 @@ def change_of(before: Truth, after: Truth) -> dict[tuple[str, str], tuple[str, s
             if before.get(k) != after.get(k)}
 
 
-@on_random_clusters
+@fewer(0.5)  # three runs of the CLI, of two versions, per example
 def test_diff_json_and_text_are_the_change_of_the_matrix(clusters: Any, data: st.DataObject) -> None:
     """BASE is a random cluster, HEAD the same pods, nodes and namespaces under another random cluster's
     policies. --input-only's JSON, pair by pair and per outside probe address, is where the two versions'
