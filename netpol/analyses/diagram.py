@@ -27,6 +27,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import Any
 
+from netpol.analyses.families import families
 from netpol.engine import Engine
 from netpol.model import METADATA_NAME_LABEL, Cluster, IPBlock, Pod
 from netpol.model.portsets import PortSet, Protocol
@@ -252,7 +253,7 @@ def _group(engine: Engine, flow: _Flow, focus: Pod | None) -> list[Group]:
         signature = (
             namespace, is_focus,
             _ingress_isolated(engine, cls), _egress_restricted(engine, cls), engine.classes[cls].host_network,
-            engine.has_tier_rules("ingress", cls) or engine.has_tier_rules("egress", cls),
+            families(engine).has_tier_rules("ingress", cls) or families(engine).has_tier_rules("egress", cls),
             frozenset(outgoing.get(cls, ())),
             frozenset(incoming.get(cls, ())),
         )
@@ -271,12 +272,12 @@ def _group(engine: Engine, flow: _Flow, focus: Pod | None) -> list[Group]:
 
 def _ingress_isolated(engine: Engine, cls: int) -> bool:
     """By any tier: a NetworkPolicy, or an Admin or Baseline Deny."""
-    return engine.is_isolated("ingress", cls) or bool(engine.tier_isolating("ingress", cls))
+    return engine.is_isolated("ingress", cls) or bool(families(engine).tier_isolating("ingress", cls))
 
 
 def _egress_restricted(engine: Engine, cls: int) -> bool:
     """An allow-all egress policy restricts nothing (it is there to keep egress open): not marked."""
-    return engine.is_restricted("egress", cls) or bool(engine.tier_isolating("egress", cls))
+    return families(engine).is_restricted("egress", cls) or bool(families(engine).tier_isolating("egress", cls))
 
 
 def _collapse(edges: dict[tuple[str, str], PortSet], groups: list[Group], flow: _Flow) -> list[Edge]:

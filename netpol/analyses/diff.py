@@ -17,7 +17,8 @@ from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
-from netpol.analyses.connectivity import address_phrase, allowing_rules
+from netpol.analyses.families import families
+from netpol.analyses.phrases import address_phrase, allowing_rules
 from netpol.analyses.query import Analyzer
 from netpol.analyses.regions import RegionLimitError, RegionSet, regions
 from netpol.engine import AddressRange, DirectionResult, Engine, PeerRef, TierPeerMatch
@@ -191,7 +192,7 @@ def _tied_pairs(analyzer: Analyzer, addresses: _AddressSets
         subjects = 0
         for t in cluster.tiered:
             if t.name in tied and t.rules(direction):
-                subjects |= engine.tier_select(t.subject)
+                subjects |= families(engine).tier_select(t.subject)
         for s in bit_ids(subjects):
             peers: list[tuple[int | str, PeerRef]] = [*((c, c) for c in range(len(engine.classes))),
                                                       *outside.items()]
@@ -325,8 +326,9 @@ class _AddressSets:
         tiered: list[TierPeerMatch] = []
         for engine, cls in zip(self.engines, classes, strict=True):
             if cls is not None:
-                blocks.update(b for _, pm in engine.rules[direction][cls] if not pm.everything for b in pm.blocks)
-                tiered.extend(pm for entries in engine.tier_lists(direction, cls) for _, pm in entries
+                views = families(engine)
+                blocks.update(b for _, pm in views.rules[direction][cls] if not pm.everything for b in pm.blocks)
+                tiered.extend(pm for entries in views.tier_lists(direction, cls) for _, pm in entries
                               if not pm.everything)
                 if walked(engine):  # every stage's blocks (Cilium's CIDRs)
                     blocks.update(b for entries in engine.staged[direction][cls] for _, pm in entries
@@ -475,7 +477,7 @@ def _selected_by(analyzer: Analyzer, policies: frozenset[str], tiered: frozenset
     engine, cluster = analyzer.engine, analyzer.cluster
     bits = dict.fromkeys(DIRECTIONS, 0)
     for pol in (cluster.policies_by_key[k] for k in policies if k in cluster.policies_by_key):
-        selected = engine.selected_by(pol.namespace, pol.pod_selector)
+        selected = families(engine).selected_by(pol.namespace, pol.pod_selector)
         for direction in DIRECTIONS:
             if pol.affects(direction):
                 bits[direction] |= selected
@@ -483,7 +485,7 @@ def _selected_by(analyzer: Analyzer, policies: frozenset[str], tiered: frozenset
         if t.key in tiered:
             for direction in DIRECTIONS:
                 if t.rules(direction):
-                    bits[direction] |= engine.tier_select(t.subject)
+                    bits[direction] |= families(engine).tier_select(t.subject)
     return {d: bit_mask(b, len(engine.classes)) for d, b in bits.items()}
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from netpol.analyses.families import families
 from netpol.engine import Engine, bit_ids
 from netpol.model import Direction, IPBlockPeer, NetworkPolicy, PodPeer, Rule
 
@@ -39,7 +40,7 @@ def summarize_policies(engine: Engine, wanted: set[str] | frozenset[str] | None 
     for pol in engine.cluster.policies:
         if wanted and pol.namespace not in wanted:
             continue
-        selected = engine.selected_by(pol.namespace, pol.pod_selector)
+        selected = families(engine).selected_by(pol.namespace, pol.pod_selector)
         targets = tuple(sorted(p.key for cid in bit_ids(selected) for p in engine.classes[cid].pods))
         for direction in ("ingress", "egress"):
             if pol.affects(direction):

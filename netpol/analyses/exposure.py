@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from netpol.analyses.connectivity import FEW, Link, Unit, Units
+from netpol.analyses.families import families
 from netpol.model import DIRECTIONS, Cluster, Direction, IPNetwork, ip_network
 from netpol.model.portsets import PortSet
 from netpol.model.selectors import parse_scope
@@ -67,7 +68,8 @@ def exposure(units: Units, targets: Iterable[Unit] | None = None) -> tuple[Expos
     for target in chosen:
         assert isinstance(target.peer, int)
         engine = units.engine  # isolated by a NetworkPolicy, or by an Admin or Baseline Deny
-        isolated = tuple((d, (*sorted(set(engine.isolating[d][target.peer])), *engine.tier_isolating(d, target.peer)))
+        views = families(engine)
+        isolated = tuple((d, (*sorted(set(views.isolating[d][target.peer])), *views.tier_isolating(d, target.peer)))
                          for d in DIRECTIONS)
         out.append(Exposure(" or ".join(units.names([target])), target.kind, isolated,
                             _group(units, inbound[id(target)], lambda link: link.source),

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
+from netpol.analyses.families import families
 from netpol.analyses.verdicts import (
     ASSUME_DOMAINS,
     ASSUME_HOST_NETWORK,
@@ -112,7 +113,7 @@ class Matrix:
             no_ip = [p for p in self.pods if not p.ips]
             if no_ip:
                 notes.append(ASSUME_NO_IP.format(pod=pod_names(no_ip)))
-            v1_blocks = self.analyzer.engine.ip_blocks  # tiered `networks` match pod IPs by definition
+            v1_blocks = families(self.analyzer.engine).ip_blocks  # tiered `networks` match pod IPs by definition
             inside = [p for p in self.pods if any(b.contains(ip) for b in v1_blocks for ip in p.ips)]
             if inside:
                 notes.append(f"ipBlock rules are assumed to match pods whose IP they contain ({pod_names(inside)}); "

@@ -14,6 +14,7 @@ from dataclasses import replace
 from netpol.analyses.cilium_explain import CiliumRuleSummary, summarize_cilium
 from netpol.analyses.diagram import Diagram, build_diagram
 from netpol.analyses.explain import PolicySummary, summarize_policies
+from netpol.analyses.families import families
 from netpol.analyses.matrix import Matrix
 from netpol.analyses.regions import RegionSet, named_namespaces, regions
 from netpol.analyses.tier_explain import TierPolicySummary, summarize_tiers
@@ -223,10 +224,12 @@ class Analyzer:
         number = self.resolve_port(port, proto, destination)
         egress, ingress = self.engine.connection(self._peer(source), self._peer(destination))
         both = self.cluster.dataplane.own_node_egress_allowed  # else the plugin exempts ingress from it only
+        name = self._possible_port_name(port, destination)
         cilium = self.cluster.dataplane.profile == "cilium"  # its own stages (netpol/policies/cilium.py)
-        e = side_verdict("egress", source, destination, egress, proto, number, NODE_RULE if both else None, cilium)
+        e = side_verdict("egress", source, destination, egress, proto, number, NODE_RULE if both else None, name,
+                         cilium)
         i = side_verdict("ingress", destination, source, ingress, proto, number,
-                         NODE_RULE if both else NODE_INGRESS_RULE, cilium)
+                         NODE_RULE if both else NODE_INGRESS_RULE, name, cilium)
         same = (source.pod is not None and destination.pod is not None and source.pod.key == destination.pod.key
                 and source.pod.is_one_pod)
         assumptions = self.cluster.assumptions + self._assumptions(source, destination, egress, ingress, proto,
@@ -234,7 +237,15 @@ class Analyzer:
         ties = (tie_note(side, result, proto, number) for side, result in ((e, egress), (i, ingress))
                 if result is not None)
         assumptions += tuple(note for note in ties if note)
-        return Verdict(source, destination, proto, number, same or (e.allowed and i.allowed), e, i, assumptions)
+        return Verdict(source, destination, proto, number, same or (e.allowed and i.allowed), e, i, assumptions, name)
+
+    def _possible_port_name(self, port: int | str, destination: Endpoint) -> str | None:
+        """A port asked by name of a possible pod: the number it resolves to there is a placeholder that no
+        rule names (netpol.analyses.regions), so the verdict shows the name."""
+        if isinstance(port, str) and not port.isdigit() and self.possible is not None \
+                and destination.pod is not None and destination.pod.key in self.possible.by_key:
+            return port
+        return None
 
     def _assumptions(self, src: Endpoint, dst: Endpoint, egress: DirectionResult | None,
                      ingress: DirectionResult | None, protocol: Protocol, port: int, same: bool) -> tuple[str, ...]:
@@ -264,7 +275,7 @@ class Analyzer:
         cls = self.engine.class_of[pod.key]
         return any(
             isinstance(peer, IPBlockPeer)
-            for rule, _ in self.engine.rules[direction][cls]
+            for rule, _ in families(self.engine).rules[direction][cls]
             for peer in rule.peers
         )
 

@@ -16,13 +16,14 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from netpol.analyses.families import families
 from netpol.analyses.query import Analyzer
 from netpol.analyses.regions import regions
 from netpol.analyses.verdicts import ASSUME_DOMAINS, ASSUME_NO_IP, Endpoint, Verdict
 from netpol.errors import QueryError
 from netpol.model import Cluster, IPAddress, Pod
 from netpol.model.portsets import Protocol
-from netpol.sources.flows import Flow, FlowEndpoint, Observed
+from netpol.sources.flow_records import Flow, FlowEndpoint, Observed
 
 Placement = Literal["pod", "workload", "possible", "outside", "unmatched"]
 Predicted = Literal["allowed", "denied", "unknown"] | None
@@ -139,7 +140,7 @@ class Replayer:
         self._used_possible = False
         self._by_namespace: dict[str, list[Pod]] | None = None
         engine = analyzer.engine  # tiered `networks` peers: a pod without a known IP may be in one
-        self._tier_networks = bool(set(engine.blocks) - engine.ip_blocks)
+        self._tier_networks = bool(set(engine.blocks) - families(engine).ip_blocks)
 
     @property
     def connections(self) -> int:

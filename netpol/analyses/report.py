@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 from netpol.analyses.connectivity import Unit, Units
 from netpol.analyses.diagram import Diagram
 from netpol.analyses.diff import Change, both_versions
+from netpol.analyses.families import families
 from netpol.analyses.lint import LintReport
 from netpol.engine import DirectionResult
 from netpol.errors import NetpolError
@@ -90,8 +91,9 @@ def build_report(analyzer: Analyzer, lint: LintReport | None, diagram: Diagram |
     kinds = Counter(p.kind for p in cluster.tiered)
     pod_rows = [{"key": pod.key, "ns": pod.namespace, "labels": dict(pod.labels), "cls": engine.class_of[pod.key],
                  "one": pod.is_one_pod} for pod in pods]
-    classes = [{"ingress": list(engine.isolating["ingress"][c.id]), "egress": list(engine.isolating["egress"][c.id]),
-                "tiered": [d for d in DIRECTIONS if engine.has_tier_rules(d, c.id)]} for c in engine.classes]
+    views = families(engine)
+    classes = [{"ingress": list(views.isolating["ingress"][c.id]), "egress": list(views.isolating["egress"][c.id]),
+                "tiered": [d for d in DIRECTIONS if views.has_tier_rules(d, c.id)]} for c in engine.classes]
     isolated = {d: [p for c in engine.classes if engine.is_isolated(d, c.id) for p in c.pods] for d in DIRECTIONS}
     data: dict[str, Any] = {
         "summary": {

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from netpol.analyses.families import families
 from netpol.engine import Engine, bit_ids
 from netpol.model import DIRECTIONS, ContainerPort, Direction, Tier, TieredPolicy, TierPeer, TierSelector
 from netpol.model.portsets import NO_PORTS
@@ -64,8 +65,8 @@ def summarize_tiers(engine: Engine) -> tuple[TierPolicySummary, ...]:
         targets = _targets(engine, pol)
         rules = []
         for direction in DIRECTIONS:
-            compiled = [r for r in engine.tier_rules.get((pol.tier, direction), ()) if r.ref.policy == pol.name
-                        and r.ref.kind == pol.kind]
+            compiled = [r for r in families(engine).tier_rules.get((pol.tier, direction), ())
+                        if r.ref.policy == pol.name and r.ref.kind == pol.kind]
             for rule, written in zip(compiled, pol.rules(direction), strict=True):
                 ports = ", ".join(str(p) for p in written.ports) if written.ports is not None else "all ports and ICMP"
                 rules.append(TierRuleSummary(rule.ref, tuple(describe_peer(p) for p in written.peers), ports,
@@ -77,17 +78,18 @@ def summarize_tiers(engine: Engine) -> tuple[TierPolicySummary, ...]:
 
 
 def _targets(engine: Engine, pol: TieredPolicy) -> tuple[str, ...]:
-    bits = engine.tier_select(pol.subject)
+    bits = families(engine).tier_select(pol.subject)
     return tuple(sorted(p.key for cid in bit_ids(bits) for p in engine.classes[cid].pods))
 
 
 def shadowed_by(engine: Engine, rule: CompiledTierRule, direction: Direction) -> tuple[TierRuleRef, ...]:
     """The earlier rules that decide everything `rule` would, for every subject and peer it has here;
     empty when some (subject, peer, port) reaches it, or when it matches nothing at all."""
-    lists = engine.tiered.get((rule.ref.tier, direction))
+    views = families(engine)
+    lists = views.tiered.get((rule.ref.tier, direction))
     if lists is None:
         return ()
-    subjects = engine.tier_select(rule.subject)
+    subjects = views.tier_select(rule.subject)
     deciders: set[TierRuleRef] = set()
     reached = False
     for cid in bit_ids(subjects):
@@ -108,10 +110,10 @@ def shadowed_by(engine: Engine, rule: CompiledTierRule, direction: Direction) ->
                               [e for e, m in earlier if m.matches_ip(ip)]))
         for destination, matching in peers:
             reached = True
-            wanted = engine.resolve(rule, destination)
+            wanted = views.resolve(rule, destination)
             covered = NO_PORTS
             for e in matching:
-                part = engine.resolve(e, destination)
+                part = views.resolve(e, destination)
                 if part.intersection(wanted):
                     deciders.add(e.ref)
                 covered = covered.union(part)

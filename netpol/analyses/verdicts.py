@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from netpol.analyses.calico_walk import WalkStep, calico_walk, is_calico
+from netpol.analyses.families import families
 from netpol.engine import DirectionResult, Engine
 from netpol.errors import name_list
 from netpol.model import Direction, IPAddress, Pod, Service, ServicePort, TieredPolicy
@@ -52,7 +54,7 @@ def pod_names(pods: list[Pod]) -> str:
 
 def egress_domains(engine: Engine, cls: int) -> list[str]:
     """The domainNames a class's egress tier rules name (ASSUME_DOMAINS: they match nothing netpol knows)."""
-    admin, baseline = engine.tier_lists("egress", cls)
+    admin, baseline = families(engine).tier_lists("egress", cls)
     return sorted({d for rule, _ in (*admin, *baseline) for p in rule.peers for d in p.domains})
 
 
@@ -89,6 +91,7 @@ class DirectionVerdict:
     tier: str | None = None
     decided_by: TierRuleRef | None = None
     passed_by: TierRuleRef | None = None
+    walk: tuple[WalkStep, ...] = ()  # under Calico's tiers: every Pass that handed on, then what decided
     # Under Cilium: the CiliumNetworkPolicy and CiliumClusterwideNetworkPolicy rules that allowed, or the deny that won.
     cilium_rules: tuple[CiliumRuleRef, ...] = ()
 
@@ -99,15 +102,15 @@ class DirectionVerdict:
             "governed": self.governed,
             "isolated": bool(self.isolated_by),
             "isolated_by": list(self.isolated_by),
-            "allowed_by": [
-                {"policy": r.policy, "direction": r.direction, "rule": r.index} for r in self.allowed_by
-            ],
+            "allowed_by": [r.to_dict() for r in self.allowed_by],
             "reason": self.reason,
         }
         if self.tier is not None:
             out["tier"] = self.tier
             out["decided_by"] = self.decided_by.to_dict() if self.decided_by else None
             out["passed_by"] = self.passed_by.to_dict() if self.passed_by else None
+        if self.walk:
+            out["walk"] = [step.to_dict() for step in self.walk]
         if self.cilium_rules:
             out["cilium_rules"] = [r.to_dict() for r in self.cilium_rules]
         return out
@@ -123,18 +126,20 @@ class Verdict:
     egress: DirectionVerdict
     ingress: DirectionVerdict
     assumptions: tuple[str, ...] = ()
+    port_name: str | None = None  # asked by name of a possible pod, whose number for it is only a placeholder
 
     @property
     def probe(self) -> str:
-        """What was asked, as a person reads it: `TCP/80`, `ICMP type 8 code 0`."""
-        return probe_text(self.protocol, self.port)
+        """What was asked, as a person reads it: `TCP/80`, `ICMP type 8 code 0`, `TCP/postgres`."""
+        return _probe(self.protocol, self.port, self.port_name)
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "source": self.source.name,
             "destination": self.destination.name,
             "protocol": self.protocol,
-            **probe_json(self.protocol, self.port),  # ICMP: no port, its type and code
+            # ICMP: no port, its type and code; a possible pod's named port: its name, not its placeholder
+            **({"port": None, "port_name": self.port_name} if self.port_name else probe_json(self.protocol, self.port)),
             "allowed": self.allowed,
             "egress": self.egress.to_dict(),
             "ingress": self.ingress.to_dict(),
@@ -194,19 +199,25 @@ class ServiceVerdict:
 
 
 def side_verdict(direction: Direction, subject: Endpoint, peer: Endpoint, result: DirectionResult | None,
-          protocol: Protocol, port: int, node_rule: str | None = NODE_RULE, cilium: bool = False) -> DirectionVerdict:
+          protocol: Protocol, port: int, node_rule: str | None = NODE_RULE,
+          port_name: str | None = None, cilium: bool = False) -> DirectionVerdict:
     """`node_rule`: why traffic with the subject's own node is allowed whatever its policies say, or None where
-    the plugin does not exempt it in this direction (model.Dataplane); `cilium`: the result of Cilium's stages."""
+    the plugin does not exempt it in this direction (model.Dataplane); `port_name`: as Verdict's; `cilium`: the
+    result of Cilium's stages."""
     if result is None:
         return DirectionVerdict(direction, True, False,
                                 reason=f"not governed: {subject} is outside the cluster")
     if subject.pod is not None and subject.pod.host_network:
         return DirectionVerdict(direction, True, True,
                                 reason=f"not isolated: {subject} uses hostNetwork (see assumptions)")
+    if is_calico(result):
+        steps = calico_walk(result, protocol, port)
+        return DirectionVerdict(direction, steps[-1].action == "Allow", True, result.isolated_by,
+                                reason=" -> ".join(str(s) for s in steps), tier=steps[-1].tier, walk=steps)
     if cilium:
         return _cilium_side(direction, subject, peer, result, protocol, port)
     if result.walk is None:
-        return _v1_side(direction, subject, peer, result, protocol, port, node_rule)
+        return _v1_side(direction, subject, peer, result, protocol, port, node_rule, port_name)
     seg = result.walk.at(protocol, port)
     by = _tier_rule(seg.passed)
     passed = f"passed on by {by}; " if by is not None else ""
@@ -215,7 +226,7 @@ def side_verdict(direction: Direction, subject: Endpoint, peer: Endpoint, result
         return DirectionVerdict(direction, seg.allowed, True, result.isolated_by, (),
                                 f"{verb} by {seg.decider} (Admin tier)", "Admin", seg.decider, by)
     if seg.decider == "NetworkPolicy" or (node_rule is not None and _is_node_address(subject, peer)):
-        v1 = _v1_side(direction, subject, peer, result, protocol, port, node_rule)
+        v1 = _v1_side(direction, subject, peer, result, protocol, port, node_rule, port_name)
         return replace(v1, reason=f"{passed}NetworkPolicy tier: {v1.reason}", tier="NetworkPolicy",
                        passed_by=by)
     if isinstance(seg.decider, TierRuleRef):
@@ -273,7 +284,7 @@ def _is_node_address(subject: Endpoint, peer: Endpoint) -> bool:
 
 
 def _v1_side(direction: Direction, subject: Endpoint, peer: Endpoint, result: DirectionResult,
-             protocol: Protocol, port: int, node_rule: str | None) -> DirectionVerdict:
+             protocol: Protocol, port: int, node_rule: str | None, port_name: str | None) -> DirectionVerdict:
     """The NetworkPolicy v1 decision, and why."""
     what = "sending" if direction == "egress" else "receiving"
     if not result.isolated:
@@ -296,9 +307,12 @@ def _v1_side(direction: Direction, subject: Endpoint, peer: Endpoint, result: Di
     return DirectionVerdict(
         direction, False, True, result.isolated_by, (),
         f"denied: {subject} is isolated for {direction} by {policies} and no rule allows "
-        f"{what} {probe_text(protocol, port)} {prep} {peer}",
+        f"{what} {_probe(protocol, port, port_name)} {prep} {peer}",
     )
 
+
+def _probe(protocol: Protocol, port: int, port_name: str | None) -> str:
+    return f"{protocol}/{port_name}" if port_name else probe_text(protocol, port)
 
 
 def _cilium_side(direction: Direction, subject: Endpoint, peer: Endpoint, result: DirectionResult,

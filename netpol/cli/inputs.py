@@ -12,7 +12,7 @@ from netpol.cli.errors import _fail
 from netpol.cli.options import RenderMode
 from netpol.cli.output import _note
 from netpol.cli.progress_line import _phase
-from netpol.errors import NetpolError, QueryError
+from netpol.errors import NetpolError, QueryError, name_list
 
 if TYPE_CHECKING:
     from netpol.analyses.connectivity import Units
@@ -39,6 +39,8 @@ class Source:
     rendering: Rendering | None = None  # Kustomize and Helm (default: render when the tool is on PATH)
     exclude: list[str] | None = None  # --exclude: globs of what directories hold that is not read
     cni: str | None = None  # --cni: the dataplane profile (policies/profiles.py); None: recognised from the input
+    calico: bool = False  # the command evaluates Calico's own kinds under the calico profile (else: unmodelled)
+    staged: bool = False  # --staged: as if the staged Calico policies were applied
 
 
 def _rendering(mode: RenderMode, helm_values: list[str] | None, helm_set: list[str] | None) -> Rendering:
@@ -68,9 +70,27 @@ def _load(source: Source, scope: list[str] | None = None) -> LoadResult:
             if source.default_namespace is not None:
                 raise QueryError("--default-namespace is for manifests that name no namespace: pass -f PATH")
             result = _read_live(source, scope).result
-    result = profiles.apply(result, source.cni)
+    result = profiles.apply(result, source.cni, source.calico)
+    if source.staged:
+        result = _staged(result)
     _report(result, source.verbose)
     return _unmodelled(result, source.ignore_unmodelled)
+
+
+def _staged(result: LoadResult) -> LoadResult:
+    """--staged: the input as if its staged Calico policies were applied, said among the assumptions."""
+    from netpol.policies.calico import calico_compiles, what_if_staged
+
+    if not calico_compiles(result.cluster):
+        raise QueryError("--staged answers as if Calico's staged policies were applied: it needs Calico objects "
+                         "under the calico profile (--cni calico)")
+    staged = sorted(p.key for p in result.calico.policies if p.staged)
+    if not staged:
+        _note("netpol: warning: --staged: the input holds no staged Calico policy")
+    cluster = what_if_staged(result.cluster)
+    note = f"what if: the staged Calico policies applied (--staged): {name_list(staged)}" if staged else \
+        "what if: the staged Calico policies applied (--staged): there are none"
+    return replace(result, cluster=replace(cluster, assumptions=(*cluster.assumptions, note)))
 
 
 def _unmodelled(result: LoadResult, ignore: bool | None) -> LoadResult:
@@ -158,7 +178,6 @@ def _check_namespaces(cluster: Cluster, namespaces: Iterable[str] | None) -> Non
     import difflib
 
     from netpol.analyses.regions import named_namespaces
-    from netpol.errors import name_list
 
     known = named_namespaces(cluster)
     unknown = sorted(set(namespaces or ()) - known)

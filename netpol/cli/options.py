@@ -119,6 +119,11 @@ Cni = Annotated[str | None, typer.Option(
     "Default: the plugin a live cluster runs, or whose kinds the files hold; else generic (docs/cli.md).")]
 
 
+Staged = Annotated[bool, typer.Option(
+    "--staged", help="Under --cni calico: answer as if the staged Calico policies were applied (a stagedAction Set "
+    "creates or replaces its enforced counterpart, a Delete deletes it; docs/semantics.md §16).")]
+
+
 ProtocolOpt = Annotated[ProtocolName, typer.Option("--protocol", metavar="TCP|UDP|SCTP", case_sensitive=False,
                                                    help="The protocol.")]
 

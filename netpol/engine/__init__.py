@@ -26,18 +26,17 @@ from netpol.engine.addresses import (
 )
 from netpol.engine.bits import ClassMatrix, bit_ids, mask_bits, transpose
 from netpol.engine.classes import Partition, PodClass
-from netpol.engine.family_views import FamilyViews
-from netpol.engine.results import DirectionResult, Entry, PeerMatch
+from netpol.engine.results import CalicoPeerMatch, DirectionResult, Entry, PeerMatch
 from netpol.model import DIRECTIONS, Cluster, ContainerPort, Direction, IPAddress, IPBlock, IPNetwork
 from netpol.model.portsets import ALL_PORTS, PortSet, Protocol, atoms
-from netpol.policies.networkpolicy import resolve_ports
+from netpol.policies.networkpolicy import names_ports, resolve_ports
 from netpol.policies.profiles import profile_stages
 from netpol.policies.stages import (
     Addresses,
+    CalicoMatch,
     Endpoints,
     Everything,
     HostNetwork,
-    NamedPort,
     Nodes,
     Peer,
     Pods,
@@ -58,7 +57,7 @@ __all__ = ["ANY_ADDRESS", "AddressRange", "ClassMatrix", "DirectionResult", "Eng
 
 _Entry = TypeVar("_Entry", bound=tuple[object, PeerMatch])
 PeerRef = int | IPAddress  # a class id, or an address outside the cluster
-class Engine(Partition, FamilyViews):
+class Engine(Partition):
     """Compiled cluster: classes, per-class stage rules, and the allow-graph. It reads the policies only
     through their intermediate form (netpol/policies/stages.py): every family's stages are walked alike."""
 
@@ -135,6 +134,10 @@ class Engine(Partition, FamilyViews):
     def _match_peers(self, peers: tuple[Peer, ...]) -> PeerMatch:
         if any(isinstance(p, Everything) for p in peers):
             return PeerMatch(self.all_bits, 0, (), frozenset(), True)
+        if len(peers) == 1 and isinstance(peers[0], CalicoMatch):  # a Calico rule's side: one conjunction
+            m = peers[0]
+            return CalicoPeerMatch(self.calico_bits(m), 0, (*m.sets, *m.not_sets, *m.nets, *m.not_nets),
+                                   frozenset(), False, m)
         by_selector = by_block = 0
         blocks: list[IPBlock] = []
         node_ips: set[IPAddress] = set()
@@ -330,7 +333,7 @@ class Engine(Partition, FamilyViews):
         ingress, its own; egress, each destination's where a rule names a port."""
         if direction == "ingress":
             return [(self.classes[cls].named_ports, self.all_bits)]
-        if any(isinstance(p, NamedPort) for rule, _ in self._entries(direction, cls) for p in rule.ports or ()):
+        if any(names_ports(rule.ports) for rule, _ in self._entries(direction, cls)):
             return list(self.by_named_ports.items())
         return [((), self.all_bits)]
 

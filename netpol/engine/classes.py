@@ -32,14 +32,20 @@ from netpol.model import DIRECTIONS, Cluster, ContainerPort, Direction, IPBlock,
 from netpol.model.cilium import CiliumOptions, identity_labels
 from netpol.model.portsets import Protocol
 from netpol.model.selectors import LabelSelector
+from netpol.model.calico import DEFAULT_ACCOUNT, endpoint_labels
+from netpol.model.calico_selectors import Node as CalicoSelector
 from netpol.policies.stages import (
     Addresses,
+    CalicoMatch,
     Endpoints,
     HostNetwork,
+    NamedPort,
     NodePods,
     OnNode,
     Peer,
     Pods,
+    PortExcept,
+    PortMatch,
     PortRange,
     Stages,
     Subject,
@@ -59,6 +65,8 @@ class _ClassKey(NamedTuple):
     in_blocks: tuple[bool, ...]
     host_network: bool
     node: str | None
+    calico: tuple[bool, ...] = ()  # per Calico selector the stages name, whether the pod's Calico labels satisfy it
+    ipv6_only: bool = False  # the pod's addresses are all IPv6 (kept only where a Calico rule names a family)
     identity: Projection = ()  # Cilium identity labels (model.cilium.identity_labels) that identity selectors use
 
 
@@ -91,6 +99,9 @@ class Partition:
         self._pod_values = _referenced_values(terms.pod_selectors)
         self._ns_values = _referenced_values(terms.namespace_selectors)
         self._port_names = terms.port_names
+        self._calico_selectors = tuple(dict.fromkeys(terms.calico_selectors))  # in first-named order, once each
+        self._families = terms.families
+        self._calico_cache: dict[tuple[object, ...], tuple[bool, ...]] = {}
         self._id_values = _referenced_values(terms.identity_selectors)
         self.blocks: tuple[IPBlock, ...] = tuple(sorted(terms.blocks, key=str))
         self._policy_namespaces = terms.namespaces
@@ -118,6 +129,7 @@ class Partition:
                 in_blocks(pod.ips) if pods_in_blocks else in_none,
                 pod.host_network,
                 pod.node if pod.node in host_nodes else None,
+                *self._calico_key(pod),
                 self._identity(pod, ns_labels) if self._id_values else (),
             )
             groups.setdefault(key, []).append(pod)
@@ -154,6 +166,9 @@ class Partition:
             b: sum(1 << cid for cid, key in enumerate(self._keys) if key.in_blocks[i])
             for i, b in enumerate(self.blocks)
         }
+        self._calico_bits = {node: sum(1 << cid for cid, key in enumerate(self._keys) if key.calico[i])
+                             for i, node in enumerate(self._calico_selectors)}
+        self._ipv6_bits = sum(1 << cid for cid, key in enumerate(self._keys) if key.ipv6_only)
 
     def select(self, kind: str, selector: LabelSelector) -> int:
         """Bitset of classes whose pod ('pod') or namespace ('ns') labels match the selector."""
@@ -193,9 +208,57 @@ class Partition:
     def subject_bits(self, subject: Subject) -> int:
         if isinstance(subject, NodePods):
             return self._node_bits.get(subject.node, 0)
+        if isinstance(subject, CalicoMatch):
+            return self.calico_bits(subject)
         if isinstance(subject, Endpoints | OnNode):
             return self.endpoint_bits(subject)
         return self.pods_bits(subject)
+
+    def _calico_key(self, pod: Pod) -> tuple[tuple[bool, ...], bool]:
+        """What Calico's selectors and families tell apart about a pod (_ClassKey.calico, ipv6_only): each
+        selector's result on its Calico labels, computed once per distinct set of labels. String operators
+        (`starts with`, `contains`) cannot read a projection of unnamed values, so the results are kept."""
+        if not self._calico_selectors and not self._families:
+            return (), False
+        ipv6_only = self._families and bool(pod.ips) and all(ip.version == 6 for ip in pod.ips)
+        labels = (pod.namespace, pod.labels, pod.service_account)
+        found = self._calico_cache.get(labels)
+        if found is None:
+            calico = self.cluster.calico
+            accounts = {(a.namespace, a.name): dict(a.labels) for a in calico.service_accounts} if calico else {}
+            seen = endpoint_labels(pod.namespace, pod.label_map, pod.service_account,
+                                   self.cluster.namespaces_by_name[pod.namespace].label_map
+                                   if pod.namespace in self.cluster.namespaces_by_name else {},
+                                   accounts.get((pod.namespace, pod.service_account or DEFAULT_ACCOUNT), {}))
+            found = self._calico_cache[labels] = tuple(node.evaluate(seen) for node in self._calico_selectors)
+        return found, bool(ipv6_only)
+
+    def calico_bits(self, match: CalicoMatch) -> int:
+        """Classes a Calico match holds (stages.CalicoMatch): selectors on workload endpoints' Calico labels,
+        addresses through the blocks their IPs are in."""
+        endpoints = self.all_bits & ~self.host_bits
+        bits = self.all_bits
+        if match.endpoint_selector is not None:
+            bits &= self._calico_bits[match.endpoint_selector] & endpoints
+        labelled = endpoints if match.selector is None else self._calico_bits[match.selector] & endpoints
+        if match.selector is not None:
+            bits &= labelled | self._blocks_bits(match.sets)
+        if match.labelled is not None:
+            bits &= labelled if match.labelled else ~labelled
+        if match.not_selector is not None:
+            bits &= ~((self._calico_bits[match.not_selector] & endpoints) | self._blocks_bits(match.not_sets))
+        if match.nets:
+            bits &= self._blocks_bits(match.nets)
+        bits &= ~self._blocks_bits(match.not_nets)
+        if match.family is not None:
+            bits &= self._ipv6_bits if match.family == 6 else ~self._ipv6_bits
+        return bits & self.all_bits
+
+    def _blocks_bits(self, blocks: Iterable[IPBlock]) -> int:
+        bits = 0
+        for block in blocks:
+            bits |= self._block_bits[block]
+        return bits
 
     def _identity(self, pod: Pod, ns_labels: dict[str, dict[str, str]]) -> Projection:
         """A pod's Cilium identity labels, projected onto the keys and values identity selectors use."""
@@ -255,6 +318,8 @@ class _Terms:
         self.port_names: set[str] = set()
         self.blocks: set[IPBlock] = set()
         self.spans: set[tuple[Protocol, int, int]] = set()
+        self.calico_selectors: list[CalicoSelector] = []
+        self.families = False  # some Calico rule names an IP family
         for stage in (s for d in DIRECTIONS for s in stages[d]):
             self.blocks.update(stage.cuts)
             for policy in stage.policies:
@@ -263,14 +328,25 @@ class _Terms:
                 self._who(rule.subject)
                 for peer in rule.peers:
                     self._who(peer)
-                for p in rule.ports or ():
-                    if isinstance(p, PortRange):
-                        self.spans.add((p.protocol, p.first, p.last))
-                    else:
-                        self.port_names.add(p.name)
+                self._ports(rule.ports)
+
+    def _ports(self, ports: PortMatch | tuple[PortRange | NamedPort, ...]) -> None:
+        for p in ports or ():
+            if isinstance(p, PortRange):
+                self.spans.add((p.protocol, p.first, p.last))
+            elif isinstance(p, PortExcept):
+                self._ports(p.ports)
+                self._ports(p.excluded)
+            else:
+                self.port_names.add(p.name)
 
     def _who(self, who: Subject | Peer) -> None:
-        if isinstance(who, Pods):
+        if isinstance(who, CalicoMatch):
+            self.calico_selectors.extend(s for s in (who.endpoint_selector, who.selector, who.not_selector)
+                                         if s is not None)
+            self.blocks.update((*who.sets, *who.not_sets, *who.nets, *who.not_nets))
+            self.families |= who.family is not None
+        elif isinstance(who, Pods):
             if who.namespace is not None:
                 self.namespaces.add(who.namespace)
             if who.namespace_selector is not None:

@@ -7,7 +7,7 @@ from functools import cached_property
 
 from netpol.model import Direction, IPAddress, IPBlock
 from netpol.model.portsets import PortSet, Protocol
-from netpol.policies.stages import NodeRule, StageRule
+from netpol.policies.stages import CalicoMatch, NodeRule, StageRule
 from netpol.policies.walk import Hit, Walk
 
 
@@ -26,6 +26,17 @@ class PeerMatch:
 
     def matches_ip(self, ip: IPAddress) -> bool:
         return self.everything or ip in self.node_ips or any(b.contains(ip) for b in self.blocks)
+
+
+@dataclass(frozen=True)
+class CalicoPeerMatch(PeerMatch):
+    """What a Calico rule side matches (stages.CalicoMatch): an address outside the cluster matches by the
+    side's own test (nets, notNets, network sets, all ANDed), not by a union of blocks."""
+
+    match: CalicoMatch | None = None
+
+    def matches_ip(self, ip: IPAddress) -> bool:
+        return self.match is not None and self.match.matches_address(ip)
 
 
 Entry = tuple[StageRule, PeerMatch]

@@ -30,8 +30,8 @@ from netpol.engine import Engine, PeerMatch, TierPeerMatch
 from netpol.engine.bits import bit_ids, bit_mask, id_bits, low_bits
 from netpol.model import ContainerPort, Direction
 from netpol.model.portsets import ALL_PORTS, PortSet, Protocol
-from netpol.policies.networkpolicy import CompiledRule
-from netpol.policies.tiered import CompiledTierRule, TierHit, port_atoms, walk
+from netpol.policies.networkpolicy import CompiledRule, policy_ports
+from netpol.policies.tiered import CompiledTierRule, TierHit, port_atoms, stage_ports, walk
 
 Codes = npt.NDArray[np.uint64]  # (classes, words): per class, bit k of the code is port atom k
 
@@ -161,8 +161,7 @@ class Slices:
         """Class `subject`'s result in `direction` towards every class: one evaluation per region of peers
         that its rules (and its node, for hostNetwork peers) treat alike."""
         e = self.engine
-        admin, baseline = e.tier_lists(direction, subject)
-        entries: list[tuple[object, PeerMatch | TierPeerMatch]] = [*e.rules[direction][subject], *admin, *baseline]
+        entries = [entry for held in e.staged[direction][subject] for entry in held if entry[0].written is not None]
         out = self.codes.zeros(self.size)
         if not entries and not e.is_isolated(direction, subject):
             out[:] = self._all
@@ -224,8 +223,8 @@ class Slices:
         inverse = inverse.reshape(-1)
         for k, value in enumerate(values.tolist()):
             named = self._named_tables[value[-1]]
-            matched = [(rule, TierHit(rule.ref, e.resolve(rule, named))) for j, (rule, _) in enumerate(tiered)
-                       if (value[j // 64] >> (j % 64)) & 1]
+            matched = [(rule, TierHit(rule.ref, e.resolve_ports(stage_ports(rule.ports), named)))
+                       for j, (rule, _) in enumerate(tiered) if (value[j // 64] >> (j % 64)) & 1]
             admin = [hit for rule, hit in matched if order[id(rule)][0] == 0]
             baseline = [hit for rule, hit in matched if order[id(rule)][0] == 1]
             v1_ports = self.codes.decode(np.array(value[words:words + self.codes.width], dtype=np.uint64))
@@ -236,9 +235,11 @@ class Slices:
     def _tier_order(self) -> dict[Direction, dict[int, tuple[int, int]]]:
         """Per direction, each tiered rule's place in evaluation order: (0 Admin or 1 Baseline, index)."""
         out: dict[Direction, dict[int, tuple[int, int]]] = {"ingress": {}, "egress": {}}
-        for (tier, direction), rules in self.engine.tier_rules.items():
-            for i, rule in enumerate(rules):
-                out[direction][id(rule)] = (0 if tier == "Admin" else 1, i)
+        for direction, order in out.items():
+            for stage in self.engine.stages[direction]:
+                if stage.name in ("Admin", "Baseline"):
+                    rules = [r.written for r in stage.rules if isinstance(r.written, CompiledTierRule)]
+                    order.update((id(rule), (0 if stage.name == "Admin" else 1, i)) for i, rule in enumerate(rules))
         return out
 
     def _allows(self, direction: Direction, peers: _Peers, peer: int) -> tuple[npt.NDArray[np.int64], Codes]:
@@ -271,7 +272,8 @@ class Slices:
 
     @cached_property
     def _isolated(self) -> dict[Direction, npt.NDArray[np.bool_]]:
-        return {d: np.fromiter(map(bool, self.engine.isolating[d]), bool, self.size) for d in ("ingress", "egress")}
+        return {d: np.fromiter((self.engine.is_isolated(d, c) for c in range(self.size)), bool, self.size)
+                for d in ("ingress", "egress")}
 
     def _spec(self, rule: CompiledRule) -> int:
         """The number of a rule's ports as written: rules with equal ports resolve alike."""
@@ -288,7 +290,7 @@ class Slices:
         key = (spec, table)
         code = self._spec_code_cache.get(key)
         if code is None:
-            ports = self.engine.resolve(self._spec_rules[spec], self._named_tables[table])
+            ports = self.engine.resolve_ports(policy_ports(self._spec_rules[spec].ports), self._named_tables[table])
             code = self._spec_code_cache[key] = self.codes.encode(ports)
         return code
 
@@ -319,9 +321,10 @@ class Slices:
         """For each wanted class, the peer sets in `direction` that hold it: one AND per peer set."""
         by_match: dict[int, tuple[PeerMatch | TierPeerMatch, list[tuple[CompiledRule | CompiledTierRule,
                                                                          list[int]]]]] = {}
-        for selected, entries in self.engine.applied[direction]:
+        for selected, entries in self.engine.applying[direction]:
             for rule, pm in entries:
-                by_match.setdefault(id(pm), (pm, []))[1].append((rule, selected))  # equal peers share one
+                if isinstance(rule.written, CompiledRule | CompiledTierRule):
+                    by_match.setdefault(id(pm), (pm, []))[1].append((rule.written, selected))  # equal peers share one
         wanted = self._wanted[direction]
         out: dict[int, list[_Peers]] = {}
         for pm, rules in by_match.values():

@@ -21,6 +21,7 @@ from netpol.model.selectors import LabelSelector
 
 if TYPE_CHECKING:  # netpol.model.cilium builds on this module
     from netpol.model.cilium import CIDRGroup, CiliumPolicy
+    from netpol.model.calico import CalicoObjects
 
 NamespaceName = NewType("NamespaceName", str)
 Direction = Literal["ingress", "egress"]
@@ -383,6 +384,8 @@ class Cluster:
     # Cilium's own kinds (netpol.model.cilium), read and validated; evaluated by reference_cilium.
     cilium: tuple[CiliumPolicy, ...] = ()
     cidr_groups: tuple[CIDRGroup, ...] = ()
+    # Calico's own kinds (netpol.model.calico), read and validated; compiled under the calico profile.
+    calico: CalicoObjects | None = None
 
     @cached_property
     def nodes_by_name(self) -> dict[str, Node]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import ClassVar
 
 from netpol.model import (
     DIRECTIONS,
@@ -33,6 +34,7 @@ from netpol.policies.stages import (
     NodeRule,
     Nodes,
     Pods,
+    PortExcept,
     PortMatch,
     PortRange,
     Stage,
@@ -45,14 +47,21 @@ from netpol.policies.tiered import tier_stages
 
 @dataclass(frozen=True, order=True)
 class RuleRef:
-    """Names one rule: `default/api-allow ingress[0]`, like its path in the manifest."""
+    """Names one rule: `default/api-allow ingress[0]`, like its path in the manifest. Its kind and API
+    version are those of every NetworkPolicy, so a verdict's provenance says them as a tiered rule's does."""
 
+    kind: ClassVar[str] = "NetworkPolicy"
+    api_version: ClassVar[str] = "networking.k8s.io/v1"
     policy: str
     direction: Direction
     index: int
 
     def __str__(self) -> str:
         return f"{self.policy} {self.direction}[{self.index}]"
+
+    def to_dict(self) -> dict[str, object]:
+        return {"kind": self.kind, "api_version": self.api_version, "policy": self.policy,
+                "direction": self.direction, "rule": self.index}
 
 
 @dataclass(frozen=True)
@@ -159,10 +168,21 @@ def resolve_ports(ports: PortMatch, destination: tuple[ContainerPort, ...] | Non
     if ports is None:
         return ALL_PORTS
     items = []
+    excepts = NO_PORTS
     for p in ports:
         if isinstance(p, PortRange):
             items.append((p.protocol, p.first, p.last))
+        elif isinstance(p, PortExcept):  # Calico's notPorts, notProtocol, notICMP
+            excepts = excepts.union(resolve_ports(p.ports, destination).difference(
+                resolve_ports(p.excluded, destination)))
         else:
             items.extend((c.protocol, c.port, c.port) for c in destination or ()
                          if c.name == p.name and (p.protocol is None or c.protocol == p.protocol))
-    return PortSet.of(items) if items else NO_PORTS
+    return (PortSet.of(items) if items else NO_PORTS).union(excepts)
+
+
+def names_ports(ports: PortMatch | tuple[PortRange | NamedPort, ...]) -> bool:
+    """Some of the ports is a named port (resolved per destination)."""
+    return any(isinstance(p, NamedPort) or (isinstance(p, PortExcept) and (names_ports(p.ports) or
+                                                                           names_ports(p.excluded)))
+               for p in ports or ())

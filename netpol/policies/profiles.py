@@ -5,9 +5,9 @@ An analyzer with one answer to each open question is exact on the API and wrong 
 Cilium an ipBlock never matches a pod, under Calico it does. So the answers are the plugin's: the engine
 computes those it has a switch for (model.Dataplane), and every answer states the others as "not
 modelled", never as if computed. Under the cilium profile, CiliumNetworkPolicy and
-CiliumClusterwideNetworkPolicy are evaluated (policies/cilium.py); other plugins' own kinds (Calico's
-GlobalNetworkPolicy...), and Cilium's under any other profile, stay refused unless --ignore-unmodelled
-(sources/unmodelled.py).
+CiliumClusterwideNetworkPolicy are evaluated (policies/cilium.py); under the calico profile Calico's
+own kinds are (netpol/policies/calico.py). The other plugins' own kinds, and each plugin's under any
+other profile, stay refused unless --ignore-unmodelled (sources/unmodelled.py).
 """
 
 from __future__ import annotations
@@ -16,10 +16,13 @@ from dataclasses import dataclass, replace
 
 from netpol.errors import Diagnostic, NetpolError, name_list
 from netpol.model import DIRECTIONS, Cluster, Dataplane, Direction, NetworkPolicy, Pod, PolicyType
+from netpol.policies.calico import calico_compiles, calico_stages
 from netpol.policies.cilium import cilium_assumptions, cilium_stages
 from netpol.policies.networkpolicy import compile_stages
 from netpol.policies.stages import Stages
-from netpol.sources import LoadResult
+from netpol.sources import IgnoredObject, LoadResult
+from netpol.sources.calico import API_VERSION as CALICO_API
+from netpol.sources.calico import KINDS as CALICO_KINDS
 from netpol.sources.cilium import CILIUM_KINDS
 
 OPTION = "--cni"
@@ -227,9 +230,10 @@ def _daemonset(pod: Pod) -> str | None:
     return pod.name.partition("/")[2] if pod.workload == "DaemonSet" else None
 
 
-def apply(result: LoadResult, cni: str | None) -> LoadResult:
+def apply(result: LoadResult, cni: str | None, calico: bool = True) -> LoadResult:
     """The input as the chosen plugin enforces it: kinds it does not enforce left out (and named), its
-    answers in the engine's switches and among every answer's assumptions. Generic changes nothing."""
+    answers in the engine's switches and among every answer's assumptions. Generic changes nothing.
+    `calico` False: Calico's own kinds stay unmodelled (a command whose analyses do not read Calico's tiers)."""
     chosen = parse(cni) if cni is not None else recognise(result)
     if chosen.profile is GENERIC:
         return result
@@ -256,7 +260,22 @@ def apply(result: LoadResult, cni: str | None) -> LoadResult:
     cluster = replace(cluster, dataplane=release.dataplane, policies=policies,
                       tiered=tuple(p for p in cluster.tiered if (p.api_version, p.kind) in release.enforces),
                       assumptions=(*cluster.assumptions, *notes))
+    if chosen.profile is CALICO and calico:
+        ignored = _calico_evaluated(result, ignored, diagnostics)
+    elif chosen.profile is CALICO:  # named as not evaluated: then the engine does not evaluate them either
+        cluster = replace(cluster, calico=None)
     return replace(result, cluster=cluster, diagnostics=(*result.diagnostics, *diagnostics), ignored=ignored)
+
+
+def _calico_evaluated(result: LoadResult, ignored: tuple[IgnoredObject, ...],
+                      diagnostics: list[Diagnostic]) -> tuple[IgnoredObject, ...]:
+    """Under the calico profile Calico's projectcalico.org/v3 kinds are evaluated (netpol/policies/calico.py):
+    no longer ignored objects. The staged kinds are read and never enforced (--staged asks what if): said."""
+    staged = sorted(p.key for p in result.calico.policies if p.staged)
+    if staged:
+        diagnostics.append(Diagnostic("info", f"{len(staged)} staged Calico policies are read and not enforced (pass "
+                                              f"--staged to evaluate them as if applied): {name_list(staged)}"))
+    return tuple(o for o in ignored if not (o.api_version == CALICO_API and o.kind in CALICO_KINDS))
 
 
 def _rules_isolate(policy: NetworkPolicy, title: str, diagnostics: list[Diagnostic]) -> NetworkPolicy:
@@ -278,7 +297,9 @@ def _rules_isolate(policy: NetworkPolicy, title: str, diagnostics: list[Diagnost
 
 def profile_stages(cluster: Cluster) -> Stages:
     """The intermediate form of a cluster's policies as its plugin combines them: under Cilium its own union of
-    CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy and NetworkPolicy; else NetworkPolicy between the tiers."""
+    CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy and NetworkPolicy; under Calico its tiers; else NetworkPolicy between the tiers."""
     if cluster.dataplane.profile == CILIUM.name:
         return cilium_stages(cluster)
+    if calico_compiles(cluster):
+        return calico_stages(cluster)
     return compile_stages(cluster)

@@ -52,6 +52,7 @@ from dataclasses import dataclass
 from typing import Literal, Protocol
 
 from netpol.model import Direction, IPAddress, IPBlock
+from netpol.model.calico_selectors import Node as CalicoSelector
 from netpol.model.portsets import Protocol as IPProtocol
 from netpol.model.selectors import LabelSelector
 
@@ -101,6 +102,43 @@ class NodePods:
 
 
 @dataclass(frozen=True)
+class CalicoMatch:
+    """Calico: what a policy's selector, or one side of a rule, matches; every field present must hold.
+
+    `endpoint_selector`: a workload endpoint (a pod that is not host-network) whose Calico labels
+    (netpol.model.calico.calico_labels) satisfy it (a policy's selector). `selector` (P): an endpoint whose
+    Calico labels satisfy it, or an address in `sets` (the nets of the network sets whose labels satisfy
+    it). `not_selector` (N, only where P is None): neither. An address in some of `nets` (when given) and
+    in none of `not_nets`. `labelled`: True, an endpoint whose own labels satisfy P (any endpoint where P is
+    None), the only destinations where a named port resolves; False, anything else. `family`: 6, an
+    endpoint with IPv6 addresses only, or an IPv6 address; 4, any other. Host-network pods and outside
+    addresses have no labels: only addresses match them.
+    """
+
+    endpoint_selector: CalicoSelector | None = None
+    selector: CalicoSelector | None = None
+    sets: tuple[IPBlock, ...] = ()
+    not_selector: CalicoSelector | None = None
+    not_sets: tuple[IPBlock, ...] = ()
+    nets: tuple[IPBlock, ...] = ()
+    not_nets: tuple[IPBlock, ...] = ()
+    labelled: bool | None = None
+    family: int | None = None
+
+    def matches_address(self, ip: IPAddress) -> bool:
+        """An address outside the cluster's endpoints (no labels, no named ports)."""
+        if self.endpoint_selector is not None or self.labelled:
+            return False
+        if self.selector is not None and not any(b.contains(ip) for b in self.sets):
+            return False
+        if self.not_selector is not None and any(b.contains(ip) for b in self.not_sets):
+            return False
+        if self.nets and not any(b.contains(ip) for b in self.nets):
+            return False
+        return not any(b.contains(ip) for b in self.not_nets) and self.family in (None, ip.version)
+
+
+@dataclass(frozen=True)
 class Endpoints:
     """Cilium endpoints (pods, never host-network ones) whose identity labels match `selector`, whose keys are
     `source:key` (model.cilium.identity_labels: the pod's labels, its namespace, its namespace's labels, its
@@ -118,7 +156,7 @@ class OnNode:
     node: str | None
 
 
-Subject = Pods | NodePods | Endpoints | OnNode
+Subject = Pods | NodePods | CalicoMatch | Endpoints | OnNode
 
 
 @dataclass(frozen=True)
@@ -149,7 +187,7 @@ class HostNetwork:
     but: str | None = None
 
 
-Peer = Pods | Addresses | Nodes | Everything | Endpoints | HostNetwork
+Peer = Pods | Addresses | Nodes | Everything | CalicoMatch | Endpoints | HostNetwork
 
 
 # -- ports ------------------------------------------------------------------------------------------
@@ -173,7 +211,16 @@ class NamedPort:
     protocol: IPProtocol | None
 
 
-PortMatch = tuple[PortRange | NamedPort, ...] | None  # None: every port of every protocol
+@dataclass(frozen=True)
+class PortExcept:
+    """Calico: the traffic of `ports` (None: all) but none of `excluded` (notPorts, notProtocol, notICMP), both
+    resolved on the destination."""
+
+    ports: tuple[PortRange | NamedPort, ...] | None
+    excluded: tuple[PortRange | NamedPort, ...]
+
+
+PortMatch = tuple[PortRange | NamedPort | PortExcept, ...] | None  # None: every port of every protocol
 
 
 # -- rules and stages -------------------------------------------------------------------------------

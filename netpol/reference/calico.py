@@ -4,7 +4,10 @@
 It walks Calico's tiers per direction for one packet: tiers by order, in each tier the policies that select
 the endpoint by order then name, the first matching rule's action (Allow and Deny final, Pass to the next
 tier, Log on to the next rule), the tier's default action at its end, the namespace profile's allow after
-the last tier. Kubernetes NetworkPolicies, AdminNetworkPolicies, BaselineAdminNetworkPolicies and
+the last tier. With `staged`, the staged policies as if applied (Calico's staged-policy docs: stagedAction Set
+creates or replaces the enforced policy of the same kind, namespace and name, Delete deletes it, Learn and Ignore
+change nothing); Felix's flow logs instead evaluate Set policies beside the enforced ones (brief §8.9), a
+different question. Kubernetes NetworkPolicies, AdminNetworkPolicies, BaselineAdminNetworkPolicies and
 ClusterNetworkPolicies are evaluated where Calico places them, straight from the model (no conversion shared
 with the engine). It shares with the engine only the model, Calico's selector AST (netpol/model/calico_selectors.py,
 tested on its own against Felix's parser tests) and LabelSelector.matches. Keep it obviously correct rather
@@ -23,7 +26,7 @@ Choices where the brief leaves a runtime fact open (documented in docs/semantics
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from netpol.model import (
@@ -40,11 +43,11 @@ from netpol.model import (
 from netpol.model.calico_selectors import Compare, Has, InSet, Node, Not, conjunction, prefixed, replace_all
 from netpol.model.portsets import Protocol
 from netpol.reference import _peer_ok, _port_ok
-from netpol.sources.calico import NAMESPACE_LABEL as NS_LABEL
-from netpol.sources.calico import ORCHESTRATOR as ORCHESTRATOR_LABEL
+from netpol.model.calico import NAMESPACE_LABEL as NS_LABEL
+from netpol.model.calico import ORCHESTRATOR as ORCHESTRATOR_LABEL
+from netpol.model.calico import SERVICE_ACCOUNT_LABEL as SA_LABEL
+from netpol.model.calico import CalicoObjects, CalicoPolicy, CalicoPort, CalicoRule, EntityRule, ICMPMatch
 from netpol.sources.calico import PROTOCOL_NUMBERS
-from netpol.sources.calico import SERVICE_ACCOUNT_LABEL as SA_LABEL
-from netpol.sources.calico import CalicoObjects, CalicoPolicy, CalicoPort, CalicoRule, EntityRule, ICMPMatch
 
 Endpoint = Pod | IPAddress
 PacketProtocol = Protocol | Literal["ICMP", "ICMPv6"]
@@ -107,8 +110,7 @@ class _Entry:
 def calico_decision(cluster: Cluster, calico: CalicoObjects, src: Endpoint, dst: Endpoint, protocol: PacketProtocol,
                     port: int, version: str = "3.32", staged: bool = False, code: int | None = None) -> Decision:
     """src -> dst on (protocol, port) under Calico `version` (for ICMP and ICMPv6, `port` is the type and `code`
-    the code, 0 when not given); `staged`: as if the staged policies with stagedAction Set were enforced beside
-    the others (brief §8.9)."""
+    the code, 0 when not given); `staged`: as if the staged policies were applied (module docstring)."""
     world = _World(cluster, calico, version, staged)
     if isinstance(src, Pod) and isinstance(dst, Pod) and src.key == dst.key and src.is_one_pod:
         return Decision(True, Walk(()), Walk(()))  # netpol's self-traffic assumption stays (brief §4)
@@ -229,22 +231,28 @@ class _World:
         for t in self.calico.tiers:
             tiers[t.name] = (t.order, t.default_action)
         entries: dict[str, list[_Entry]] = {name: [] for name in tiers}
+        replaced = self._replaced()
         for p in self.calico.policies:
-            if self._enforced(p) and not p.host_only:  # doNotTrack/preDNAT: host endpoints only (brief §1)
+            if p.staged and self.staged and p.staged_action == "Set":  # what-if: as if applied (module doc)
+                p = replace(p, kind=p.kind.removeprefix("Staged"))  # type: ignore[arg-type]
+            elif p.staged or (p.kind, p.namespace, p.name) in replaced:
+                continue
+            if not p.host_only:  # doNotTrack/preDNAT: host endpoints only (brief §1)
                 if p.tier not in tiers:  # a built-in tier of another release: an ordinary tier here
                     tiers[p.tier], entries[p.tier] = (None, "Deny"), []
                 entries[p.tier].append(self._calico_entry(p))
         for knp in self.cluster.policies:
-            entries["default"].append(self._kubernetes_entry(knp))
+            if ("KubernetesNetworkPolicy", knp.namespace, knp.name) not in replaced:
+                entries["default"].append(self._kubernetes_entry(knp))
         for tp in self.cluster.tiered:
             entries[admin if tp.tier == "Admin" else baseline].append(self._tiered_entry(tp))
         ordered = sorted(tiers, key=lambda n: (tiers[n][0] is None, tiers[n][0] or 0.0, n))
         return [(n, tiers[n][1], sorted(entries[n], key=_policy_order)) for n in ordered]
 
-    def _enforced(self, p: CalicoPolicy) -> bool:
-        if not p.staged:
-            return True
-        return self.staged and p.staged_action == "Set"  # what-if: beside the enforced ones (brief §8.9)
+    def _replaced(self) -> set[tuple[str, str | None, str]]:
+        """With `staged`: the enforced policies a staged Set or Delete names (kind, namespace, name)."""
+        return {(p.kind.removeprefix("Staged"), p.namespace, p.name) for p in self.calico.policies
+                if self.staged and p.staged and p.staged_action in ("Set", "Delete")}
 
     def _tie(self, name: str, namespace: str | None, kind: str) -> str:
         """Ties of equal order (brief §4): `name/namespace/kind` bytewise; [3.30/3.31] `ns/name` or `name`."""

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 from functools import lru_cache
 from json.encoder import encode_basestring_ascii
 
-from netpol.analyses.connectivity import port_text
 from netpol.analyses.diff import Ambiguity, Change, ReachabilityDiff
+from netpol.analyses.phrases import port_text
 from netpol.model import IPAddress
 from netpol.model.portsets import PortSet
 from netpol.render.graph import MERMAID_CLASSES, _mermaid_id, _mermaid_text

@@ -43,20 +43,11 @@ from netpol.sources.manifests import (
     raw_objects,
     read_text,
 )
-from netpol.sources.parse import (
-    Field,
-    namespace_name,
-    parse_namespace,
-    parse_network_policy,
-    parse_pod,
-    parse_service,
-    parse_workload,
-    pod_has_finished,
-    workload_owner,
-)
+from netpol.sources.parse import Field, namespace_name, parse_namespace, parse_network_policy
 from netpol.sources.render import AUTO, Rendering, included, render, render_command
 from netpol.sources.tiered import V1ALPHA1, V1ALPHA2, evaluation_key, parse_node, parse_tiered
 from netpol.sources.unmodelled import Unmodelled, UnmodelledObject, enforcing
+from netpol.sources.workloads import parse_pod, parse_service, parse_workload, pod_has_finished, workload_owner
 
 __all__ = ["IgnoredObject", "LoadResult", "assemble", "load_manifests", "load_objects"]
 
@@ -222,6 +213,7 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
         ))
     diagnostics.extend(_ignored_warnings(ignored))
     diagnostics.extend(_tier_order_warnings(tiered.values()))
+    calico_objects = calico.objects()
     cluster = Cluster(
         tuple(namespaces[k] for k in sorted(namespaces)),
         tuple(pods[k] for k in sorted(pods)),
@@ -231,8 +223,9 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
         tuple(nodes[k] for k in sorted(nodes)),
         cilium=tuple(cilium[k] for k in sorted(cilium)),
         cidr_groups=tuple(cidr_groups[k] for k in sorted(cidr_groups)),
+        calico=calico_objects or None,
     )
-    return LoadResult(cluster, tuple(diagnostics), tuple(ignored), calico=calico.objects())
+    return LoadResult(cluster, tuple(diagnostics), tuple(ignored), calico=calico_objects)
 
 
 def _tier_order_warnings(tiered: Iterable[TieredPolicy]) -> Iterator[Diagnostic]:

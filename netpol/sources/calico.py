@@ -17,11 +17,30 @@ import ipaddress
 import math
 import re
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from typing import Any, Literal, cast
 
 from netpol.errors import Diagnostic, InputError, Location
 from netpol.model import DIRECTIONS, Direction, IPBlockPeer, IPNetwork, NetworkPolicy, PolicyType, Rule
+from netpol.model.calico import (
+    Action,
+    CalicoObjects,
+    CalicoPolicy,
+    CalicoPort,
+    CalicoRule,
+    CalicoTier,
+    DefaultAction,
+    NAMESPACE_LABEL,
+    ORCHESTRATOR,
+    EntityRule,
+    ICMPMatch,
+    NetworkSet,
+    PolicyKind,
+    ServiceAccount,
+    ServiceAccountMatch,
+    ServiceMatch,
+    StagedAction,
+)
 from netpol.model.calico_selectors import (
     ALL,
     CalicoSelectorError,
@@ -47,16 +66,11 @@ from netpol.sources.parse import (
 )
 
 API_VERSION = "projectcalico.org/v3"
-Action = Literal["Allow", "Deny", "Pass", "Log"]
 ACTIONS: tuple[Action, ...] = ("Allow", "Deny", "Log", "Pass")
-StagedAction = Literal["Set", "Delete", "Learn", "Ignore"]
 STAGED_ACTIONS: tuple[StagedAction, ...] = ("Set", "Delete", "Learn", "Ignore")
-PolicyKind = Literal["NetworkPolicy", "GlobalNetworkPolicy", "KubernetesNetworkPolicy", "StagedNetworkPolicy",
-                     "StagedGlobalNetworkPolicy", "StagedKubernetesNetworkPolicy"]
 POLICY_KINDS: tuple[PolicyKind, ...] = ("NetworkPolicy", "GlobalNetworkPolicy", "StagedNetworkPolicy",
                                         "StagedGlobalNetworkPolicy", "StagedKubernetesNetworkPolicy")
 KINDS = frozenset({*POLICY_KINDS, "Tier", "NetworkSet", "GlobalNetworkSet"})
-DefaultAction = Literal["Deny", "Pass"]
 
 # IP protocols by name, as numorstring.Protocol writes them (api/pkg/lib/numorstring/protocol.go).
 PROTOCOL_NUMBERS = {"TCP": 6, "UDP": 17, "ICMP": 1, "ICMPv6": 58, "SCTP": 132, "UDPLite": 136}
@@ -68,168 +82,10 @@ BUILT_IN_TIERS: dict[str, tuple[float, DefaultAction]] = {
     "kube-admin": (1_000.0, "Pass"), "default": (1_000_000.0, "Deny"), "kube-baseline": (10_000_000.0, "Pass")}
 DEFAULT_TIER = "default"
 KNP_ORDER = 1000.0  # where Calico places a Kubernetes NetworkPolicy in the default tier
-ORCHESTRATOR = "projectcalico.org/orchestrator"
-NAMESPACE_LABEL = "projectcalico.org/namespace"
-SERVICE_ACCOUNT_LABEL = "projectcalico.org/serviceaccount"
 _POLICY_NAME = re.compile(r"^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)?$")
 _RESERVED_PREFIXES = ("knp.default.", "ossg.default.")
 
 Warn = Callable[[Diagnostic], None]
-
-
-# -- the model -------------------------------------------------------------------------------------------------
-
-@dataclass(frozen=True, order=True)
-class CalicoPort:
-    """A port of a rule: a number or an inclusive range `a:b`, or a named port (resolved on the endpoint)."""
-
-    first: int = 0
-    last: int = 0
-    name: str | None = None
-
-    def __str__(self) -> str:
-        if self.name is not None:
-            return self.name
-        return str(self.first) if self.first == self.last else f"{self.first}:{self.last}"
-
-
-@dataclass(frozen=True)
-class ICMPMatch:
-    """`icmp`/`notICMP`: a type, and a code only with a type."""
-
-    type: int | None = None
-    code: int | None = None
-
-
-@dataclass(frozen=True)
-class ServiceAccountMatch:
-    """`serviceAccounts`: names (any of them) and a selector on the account's labels, ANDed."""
-
-    names: tuple[str, ...] = ()
-    selector: Node | None = None
-
-
-@dataclass(frozen=True)
-class ServiceMatch:
-    """`services`: a Service by name, whose endpoints need EndpointSlices (stated, not computed)."""
-
-    name: str
-    namespace: str | None = None
-
-
-@dataclass(frozen=True)
-class EntityRule:
-    """One side of a rule (`source` or `destination`); every criterion present must hold."""
-
-    nets: tuple[IPNetwork, ...] = ()
-    not_nets: tuple[IPNetwork, ...] = ()
-    selector: Node | None = None
-    not_selector: Node | None = None
-    namespace_selector: Node | None = None
-    service_accounts: ServiceAccountMatch | None = None
-    services: ServiceMatch | None = None
-    ports: tuple[CalicoPort, ...] = ()
-    not_ports: tuple[CalicoPort, ...] = ()
-
-
-@dataclass(frozen=True)
-class CalicoRule:
-    action: Action
-    protocol: int | None = None  # an IP protocol number; None: any
-    not_protocol: int | None = None
-    icmp: ICMPMatch | None = None
-    not_icmp: ICMPMatch | None = None
-    ip_version: int | None = None
-    source: EntityRule = EntityRule()
-    destination: EntityRule = EntityRule()
-    http: bool = False  # an HTTP match: L7, not checked at L3/L4 (stated)
-
-
-@dataclass(frozen=True)
-class CalicoPolicy:
-    """A Calico policy (or a Kubernetes NetworkPolicy as Calico places it), with `types` as Calico defaults
-    them: absent or empty -> Ingress, plus Egress when there are egress rules, Egress alone when only egress
-    rules (api/pkg/defaults/networkpolicy.go)."""
-
-    kind: PolicyKind
-    name: str
-    namespace: str | None  # None: a global policy
-    tier: str
-    order: float | None  # None: after every ordered policy of the tier
-    selector: Node
-    types: tuple[PolicyType, ...]
-    ingress: tuple[CalicoRule, ...] = ()
-    egress: tuple[CalicoRule, ...] = ()
-    namespace_selector: Node | None = None  # GlobalNetworkPolicy only
-    service_account_selector: Node | None = None
-    do_not_track: bool = False
-    pre_dnat: bool = False
-    apply_on_forward: bool = False
-    staged_action: StagedAction | None = None  # the staged kinds only
-    location: Location | None = field(default=None, compare=False)
-    lint_ignore: tuple[str, ...] = field(default=(), compare=False)
-
-    @property
-    def staged(self) -> bool:
-        return self.kind.startswith("Staged")
-
-    @property
-    def key(self) -> str:
-        return f"{self.kind}/{self.namespace}/{self.name}" if self.namespace else f"{self.kind}/{self.name}"
-
-    @property
-    def host_only(self) -> bool:
-        """doNotTrack and preDNAT policies are rendered for host endpoints only: pods never see them."""
-        return self.do_not_track or self.pre_dnat
-
-    def rules(self, direction: Direction) -> tuple[CalicoRule, ...]:
-        return self.ingress if direction == "ingress" else self.egress
-
-    def applies(self, direction: Direction) -> bool:
-        return ("Ingress" if direction == "ingress" else "Egress") in self.types
-
-
-@dataclass(frozen=True)
-class CalicoTier:
-    name: str
-    order: float | None  # None: after every ordered tier
-    default_action: DefaultAction = "Deny"
-    location: Location | None = field(default=None, compare=False)
-
-
-@dataclass(frozen=True)
-class NetworkSet:
-    """A labelled set of addresses that rule selectors match (namespace None: a GlobalNetworkSet)."""
-
-    namespace: str | None
-    name: str
-    labels: tuple[tuple[str, str], ...]
-    nets: tuple[IPNetwork, ...]
-    location: Location | None = field(default=None, compare=False)
-
-    @property
-    def key(self) -> str:
-        return f"{self.namespace}/{self.name}" if self.namespace else self.name
-
-
-@dataclass(frozen=True)
-class ServiceAccount:
-    namespace: str
-    name: str
-    labels: tuple[tuple[str, str], ...] = ()
-
-
-@dataclass(frozen=True)
-class CalicoObjects:
-    """Everything Calico-specific an input holds, each kind sorted by key."""
-
-    policies: tuple[CalicoPolicy, ...] = ()
-    tiers: tuple[CalicoTier, ...] = ()
-    network_sets: tuple[NetworkSet, ...] = ()
-    service_accounts: tuple[ServiceAccount, ...] = ()
-
-    def __bool__(self) -> bool:
-        return bool(self.policies or self.tiers or self.network_sets)
 
 
 # -- reading ---------------------------------------------------------------------------------------------------

@@ -10,8 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
-import threading
-import zlib
+import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -24,12 +23,12 @@ from kubernetes import client, config
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config.config_exception import ConfigException
 from urllib3.exceptions import MaxRetryError, NewConnectionError, ProtocolError, SSLError, TimeoutError
-from urllib3.response import HTTPResponse
 
 from netpol.bulk import paused_gc
 from netpol.errors import Diagnostic, Location, NetpolError
 from netpol.model.cilium import CIDR_GROUP_KIND, CILIUM_V2ALPHA1
 from netpol.sources import LoadResult, assemble
+from netpol.sources.api_request import _bounded, _cut, _Malformed, _TimedOut
 from netpol.sources.cilium import CILIUM_KINDS
 from netpol.sources.manifests import RawObject, located
 from netpol.sources.unmodelled import CATALOGUE, READ_GROUPS, enforcing
@@ -92,8 +91,9 @@ DISCOVERY = Resource("APIGroupList", "v1", "API groups", namespaced=False, optio
 PAGE_SIZE = 500
 TIMEOUT_SECONDS = 30.0  # for a whole request: connecting, headers and body, however slowly they come
 MAX_PAGES = 1_000  # per list: 500,000 objects of one kind at PAGE_SIZE, beyond any cluster netpol is made for
-MAX_BODY_BYTES = 128 * 2**20  # one page decoded; 500 API objects are a few MiB
-_CHUNK = 2**16
+# One listing's pages in all (checked before each next page): pages that each come just within TIMEOUT_SECONDS
+# would otherwise take up to MAX_PAGES times it. At a second a page, the 300 pages of a 150,000-pod cluster's pods.
+LIST_SECONDS = 300.0
 
 Progress = Callable[[str, int], None]  # (kind, objects read so far of that kind)
 
@@ -312,6 +312,7 @@ class _Reader:
             for path in paths:
                 token = ""
                 seen: set[str] = set()
+                started = time.monotonic()
                 while True:
                     query = [("limit", str(PAGE_SIZE))] + ([("continue", token)] if token else [])
                     items, token = _page(self._get(resource, path, query, scope), self._server(path))
@@ -329,6 +330,10 @@ class _Reader:
                     if len(seen) + 1 >= MAX_PAGES:
                         raise ClusterError(f"{self._server(path)}: the API server sent more than {MAX_PAGES:,} "
                                            f"pages of {resource.plural}; netpol stops there")
+                    if time.monotonic() - started > LIST_SECONDS:
+                        raise ClusterError(f"{self._server(path)}: the API server's pages of {resource.plural} took "
+                                           f"more than {LIST_SECONDS:g} s in all (netpol's bound on one listing); "
+                                           "netpol stops there")
                     seen.add(token)
 
     @staticmethod
@@ -407,82 +412,6 @@ class _Reader:
         return f"the API server answered {exc.status} {exc.reason or ''} for {path}".rstrip()
 
 
-class _TimedOut(Exception):
-    """The whole request took longer than its bound."""
-
-
-class _Malformed(Exception):
-    """An answer that is not what the API server sends: the message says what it was."""
-
-
-def _bounded(api: client.ApiClient, request: Any, timeout: float) -> tuple[int, str, bytearray, str | None]:
-    """(status, reason, decoded body, redirect location) of one request, within `timeout` seconds in
-    all, however slowly the server sends, and at most MAX_BODY_BYTES of body once decoded.
-
-    The request runs in a worker thread: the client's own timeout applies to each socket read, which a
-    server sending a byte at a time never reaches. At the bound the response is shut down, which ends
-    the worker's read; a worker still connecting ends at the client's timeout."""
-    outcome: dict[str, Any] = {}
-    stop = threading.Event()
-
-    def run() -> None:
-        try:
-            response = api.call_api(*request, _request_timeout=timeout)
-            raw: HTTPResponse = response.response
-            outcome["raw"] = raw
-            body = _body(raw, stop)
-            outcome["result"] = (response.status, response.reason or "", body, raw.headers.get("Location"))
-        except BaseException as exc:  # noqa: BLE001 - handed to the caller, which names it
-            outcome["error"] = exc
-        finally:  # a connection is reused only after a whole answer; any other is closed
-            if "raw" in outcome and "result" in outcome:
-                outcome["raw"].release_conn()
-            elif "raw" in outcome:
-                outcome["raw"].close()
-
-    worker = threading.Thread(target=run, name="netpol-api-request", daemon=True)
-    worker.start()
-    worker.join(timeout)
-    if worker.is_alive():
-        stop.set()
-        if "raw" in outcome:
-            outcome["raw"].shutdown()
-        raise _TimedOut()
-    if "error" in outcome:
-        raise outcome["error"]
-    result: tuple[int, str, bytearray, str | None] = outcome["result"]
-    return result
-
-
-def _body(raw: HTTPResponse, stop: threading.Event) -> bytearray:
-    """The body, decoded here (gzip, deflate) so that its decoded size is bounded as it grows."""
-    encoding = (raw.headers.get("Content-Encoding") or "identity").strip().lower()
-    if encoding in ("gzip", "x-gzip", "deflate"):
-        decoder: Any = zlib.decompressobj(zlib.MAX_WBITS | (16 if "gzip" in encoding else 0))
-    elif encoding == "identity":
-        decoder = None
-    else:
-        raise _Malformed(f"a body in the content encoding {_cut(encoding)!r}, which netpol does not read")
-    out = bytearray()
-    while not stop.is_set():
-        data = raw.read1(_CHUNK, decode_content=False)
-        if not data:
-            break
-        try:
-            while data:
-                piece = decoder.decompress(data, MAX_BODY_BYTES + 1 - len(out)) if decoder else data
-                out += piece
-                if len(out) > MAX_BODY_BYTES:
-                    raise _Malformed(f"more than {MAX_BODY_BYTES // 2**20} MiB in one answer (decoded); netpol "
-                                     "stops there")
-                data = decoder.unconsumed_tail if decoder else b""
-        except zlib.error as exc:
-            raise _Malformed(f"a body that is not valid {encoding} ({exc})") from None
-    if decoder is not None and not stop.is_set() and not decoder.eof:
-        raise _Malformed(f"a {encoding} body that ends before its end")
-    return out  # json.loads reads it as it is: no copy of up to MAX_BODY_BYTES
-
-
 def _page(data: Any, where: str) -> tuple[list[dict[str, Any]], str]:
     """A list answer's items and its continue token ("" at the end), checked: a malformed answer is the
     server's error, named, never a crash."""
@@ -547,10 +476,6 @@ def _json_type(value: Any) -> str:
     names = {dict: "an object", list: "an array", str: "a string", bool: "a boolean", int: "a number",
              float: "a number", type(None): "null"}
     return names.get(type(value), type(value).__name__)
-
-
-def _cut(text: str, limit: int = 80) -> str:
-    return text if len(text) <= limit else f"{text[:limit]}… ({len(text):,} characters)"
 
 
 def _located(obj: dict[str, Any], origin: str) -> RawObject:

@@ -129,8 +129,10 @@ class Unmodelled:
         Under a plugin's profile (policies/profiles.py) its own kinds are not evaluated either, and it says so."""
         own = sorted({entry.product for o in self.objects if (entry := enforcing(o.kind, o.api_version))
                       and entry.product.lower() == profile})
+        which = "this command does not evaluate" if own and own[0] == "Calico" else "does not evaluate"
+        where = " (can-reach between pods and addresses, and matrix, do)" if own and own[0] == "Calico" else ""
         under = (f" The {profile} profile answers the questions the NetworkPolicy API leaves open as {own[0]} "
-                 f"does, but does not evaluate {own[0]}'s own policy kinds yet." if own else "")
+                 f"does, but {which} {own[0]}'s own policy kinds yet{where}." if own else "")
         return UnmodelledError(
             "the answer cannot see everything that allows or denies traffic here: " + "; ".join(self.lines())
             + f".{under} netpol does not answer as if they were absent; pass {OPTION} to answer without them "

@@ -47,8 +47,24 @@ def test_can_reach_json() -> None:
     assert r.exit_code == 0
     data = json.loads(r.stdout)
     assert data["allowed"] is True and data["protocol"] == "UDP" and data["port"] == 53
-    assert data["egress"]["allowed_by"] == [{"policy": "default/foo-deny-egress", "direction": "egress", "rule": 0}]
+    assert data["egress"]["allowed_by"] == [{"kind": "NetworkPolicy", "api_version": "networking.k8s.io/v1",
+                                             "policy": "default/foo-deny-egress", "direction": "egress", "rule": 0}]
     assert data["ingress"]["isolated"] is False
+
+
+def test_can_reach_json_provenance_names_kind_and_api_version() -> None:
+    """Every rule a verdict names carries its kind and API version in JSON; the text names the rule only."""
+    args = ("can-reach", "slytherin/draco", "gryffindor/harry", "-p", "80", "-f", fx("tiered-pass-v1alpha1"))
+    ingress = json.loads(run(*args, "-o", "json").stdout)["ingress"]
+    assert ingress["allowed_by"] == [{"kind": "NetworkPolicy", "api_version": "networking.k8s.io/v1",
+                                      "policy": "gryffindor/allow-from-slytherin", "direction": "ingress", "rule": 0}]
+    assert ingress["passed_by"] == {"tier": "Admin", "kind": "AdminNetworkPolicy",
+                                    "api_version": "policy.networking.k8s.io/v1alpha1",
+                                    "policy": "gryffindor-delegates", "priority": 10, "direction": "ingress", "rule": 0,
+                                    "rule_name": "let-namespaces-decide", "action": "Pass"}
+    assert run(*args).stdout.splitlines()[2] == (
+        "  ingress of gryffindor/harry: passed on by ANP gryffindor-delegates priority 10 ingress[0] "
+        "'let-namespaces-decide' (Pass); NetworkPolicy tier: allowed by gryffindor/allow-from-slytherin ingress[0]")
 
 
 def test_can_reach_by_ip_and_port_name() -> None:

@@ -12,8 +12,11 @@ from netpol.cli import app
 
 POD = ("apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop, labels: {app: web}}\n"
        "spec: {containers: [{name: c}]}\nstatus: {podIP: 10.0.0.5}\n")
-GNP = ("---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: deny-all}\n"
-       "spec: {selector: all(), types: [Ingress, Egress]}\n")
+# An enforcing kind netpol does not evaluate (Calico's own are evaluated under --cni calico: the last test).
+GNP = ("---\napiVersion: crd.antrea.io/v1beta1\nkind: ClusterNetworkPolicy\nmetadata: {name: deny-all}\n"
+       "spec: {priority: 1}\n")
+CALICO_GNP = ("---\napiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: deny-all}\n"
+              "spec: {selector: all(), types: [Ingress, Egress]}\n")
 
 
 def _diff(base: Path, head: Path, *args: str) -> tuple[int, dict]:  # type: ignore[type-arg]
@@ -26,7 +29,7 @@ def test_ignored_objects_are_named_in_the_diff(tmp_path: Path) -> None:
     plain.write_text(POD)
     with_gnp.write_text(POD + GNP)
     code, out = _diff(with_gnp, with_gnp)
-    assert code == 2 and "GlobalNetworkPolicy" in out["stderr"]  # refused without --ignore-unmodelled
+    assert code == 2 and "ClusterNetworkPolicy" in out["stderr"]  # refused without --ignore-unmodelled
     code, out = _diff(with_gnp, with_gnp, "--ignore-unmodelled")
     ignored = [a for a in out["assumptions"] if a.startswith("ignored (--ignore-unmodelled)")]
     assert code == 0 and len(ignored) == 1 and "deny-all" in ignored[0]
@@ -35,3 +38,13 @@ def test_ignored_objects_are_named_in_the_diff(tmp_path: Path) -> None:
     md = CliRunner().invoke(app, ["diff", str(plain), str(with_gnp), "-o", "md", "--cni", "calico",
                                   "--ignore-unmodelled"]).stdout
     assert "HEAD only: ignored" in md
+
+
+def test_calico_policies_are_refused_in_the_diff(tmp_path: Path) -> None:
+    """diff does not read Calico's tiers yet: under --cni calico a GlobalNetworkPolicy is refused (never a
+    "no change" that ignores it), and the error says which commands evaluate it."""
+    with_gnp = tmp_path / "gnp.yaml"
+    with_gnp.write_text(POD + CALICO_GNP)
+    code, out = _diff(with_gnp, with_gnp)
+    assert code == 2 and "this command does not evaluate Calico's own policy kinds yet (can-reach between pods " \
+        "and addresses, and matrix, do)" in out["stderr"]

@@ -8,7 +8,7 @@ from pathlib import Path
 from typer.testing import CliRunner
 
 from netpol.cli import app
-from tests.builders import POLICY_ONLY
+from tests.builders import POLICY_ONLY, labels, namespace, pod, policy
 
 REPO = str(POLICY_ONLY / "repo")
 runner = CliRunner()
@@ -153,3 +153,32 @@ def test_a_namespace_no_one_names_is_exit_2_on_every_surface() -> None:
         assert (r.exit_code, r.stderr.splitlines()[-1]) == (2, said), args
     r = runner.invoke(app, ["list", "-f", REPO, "--from", "kube-system{}", "--to", "monitoring{}"])
     assert r.exit_code == 0  # named by policies only: known
+
+
+def test_a_possible_pods_named_port_is_shown_by_its_name(tmp_path: Path) -> None:
+    """A possible pod declares a named port at a placeholder number that no rule names: every line of the
+    verdict (its detail, a denial's reason, JSON) says the name; a real pod's named port stays its number."""
+    path = tmp_path / "shop.json"
+    path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": [
+        namespace("shop"), pod("web", "shop", {"app": "web"}),
+        pod("db-0", "shop", {"app": "db"}, [(5432, "TCP", "pg")]),
+        policy("db", "shop", labels(app="db"), ingress=[{"from": [{"podSelector": labels(app="web")}],
+                                                         "ports": [{"port": "pg"}]}])]}))
+    r = runner.invoke(app, ["can-reach", "shop/web", "shop{app=db}", "-p", "pg", "-f", str(path)])
+    assert (r.exit_code, r.stdout.splitlines()) == (0, [
+        "ALLOWED for every possible pod: shop/web -> shop{app=db} TCP/pg",
+        "  ALLOWED: shop/web -> shop/{app=db} TCP/pg",
+        "    egress  of shop/web: not isolated: no NetworkPolicy selects shop/web for egress",
+        "    ingress of shop/{app=db}: allowed by shop/db ingress[0]"])
+    r = runner.invoke(app, ["can-reach", "shop{app=other}", "shop{app=db}", "-p", "pg", "-f", str(path)])
+    assert r.exit_code == 1
+    assert r.stdout.splitlines()[1:] == [
+        "  DENIED: shop/{app=other} -> shop/{app=db} TCP/pg",
+        "    egress  of shop/{app=other}: not isolated: no NetworkPolicy selects shop/{app=other} for egress",
+        "    ingress of shop/{app=db}: denied: shop/{app=db} is isolated for ingress by shop/db "
+        "and no rule allows receiving TCP/pg from shop/{app=other}"]
+    r = runner.invoke(app, ["can-reach", "shop/web", "shop{app=db}", "-p", "pg", "-f", str(path), "-o", "json"])
+    pair = json.loads(r.stdout)["pairs"][0]
+    assert (pair["port"], pair["port_name"]) == (None, "pg")
+    r = runner.invoke(app, ["can-reach", "shop/web", "shop/db-0", "-p", "pg", "-f", str(path)])
+    assert (r.exit_code, r.stdout.splitlines()[0]) == (0, "ALLOWED: shop/web -> shop/db-0 TCP/5432")

@@ -50,3 +50,19 @@ def test_a_failed_peer_says_where_it_failed() -> None:
               '    assert len(self.ordered_peer_list) < self.max_num_of_pods\nAssertionError\n')
     assert _failure(stderr) == "AssertionError at nca/CoreDS/Peer.py line 727 (add_peer)"
     assert _failure("go: module not found\n") == "go: module not found"
+
+
+def test_regenerating_keeps_what_was_written_by_hand() -> None:
+    """run.py replaces only the generated sections it measured, between their markers; the hand-written
+    sections (Replay, list at scale) and generated sections it did not measure stay as they were."""
+    sys.path.insert(0, str(ROOT))
+    from benchmarks.run import _marked, _merge
+
+    text = "\n".join(["# Performance", "", "intro", "", *_marked("sizes", ["old sizes"]), "", "## Replay", "",
+                      "by hand", "", *_marked("peers", ["old peers"])]) + "\n"
+    got = _merge(text, {"sizes": ["new sizes"], "open-world": ["## Open", "rows"]})
+    assert got == "\n".join(["# Performance", "", "intro", "", *_marked("sizes", ["new sizes"]), "", "## Replay", "",
+                             "by hand", "", *_marked("peers", ["old peers"]), "",
+                             *_marked("open-world", ["## Open", "rows"])]) + "\n"
+    assert _merge(got, {"sizes": ["new sizes"], "open-world": ["## Open", "rows"]}) == got
+    assert _merge("", {"sizes": ["x"]}).startswith("# Performance\n")

@@ -15,6 +15,7 @@ import pytest
 from typer.testing import CliRunner
 
 from netpol.cli import app
+from netpol.sources import api_request
 from netpol.sources import cluster as live
 from netpol.sources.cluster import ClusterError, read_cluster
 from tests.live.fake_api import FakeApi
@@ -77,6 +78,30 @@ def test_pages_are_bounded(api: FakeApi, tmp_path: Path, monkeypatch: pytest.Mon
     assert sum(p.startswith("/api/v1/pods") for _, p in api.requests) == 5
 
 
+def test_a_listing_is_bounded_in_time_across_its_pages(api: FakeApi, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch) -> None:
+    """Pages that each come within the bound on one request, with a fresh continue token every time, stop at
+    the bound on the whole listing (exit 2, one line), long before MAX_PAGES."""
+    monkeypatch.setattr(live, "LIST_SECONDS", 1.0)
+
+    def slow_fresh(handler: BaseHTTPRequestHandler) -> None:
+        if len(api.requests) > GIVE_UP:
+            return send(handler, b"{}", 500)
+        time.sleep(0.3)
+        send(handler, json.dumps({"items": [], "metadata": {"continue": f"t{len(api.requests)}"}}).encode())
+
+    api.raw["pods"] = slow_fresh
+    says = (f"{pods_url(api)}: the API server's pages of pods took more than 1 s in all (netpol's bound on one "
+            "listing); netpol stops there")
+    started = time.monotonic()
+    assert failure(api, tmp_path) == says
+    assert 1.0 < time.monotonic() - started < 10
+    assert 3 <= sum(p.startswith("/api/v1/pods") for _, p in api.requests) < GIVE_UP // 2
+    api.requests.clear()
+    r = runner.invoke(app, ["matrix", "--kubeconfig", api.kubeconfig(tmp_path / "k2")])
+    assert (r.exit_code, r.stderr) == (2, f"netpol: error: {says}\n")
+
+
 def test_the_time_bound_is_for_the_whole_request(api: FakeApi, tmp_path: Path) -> None:
     """A server that sends a byte every 0.2 s never trips a per-read timeout of 1 s."""
     def drip(handler: BaseHTTPRequestHandler) -> None:
@@ -102,7 +127,7 @@ def test_the_time_bound_is_for_the_whole_request(api: FakeApi, tmp_path: Path) -
 
 def test_a_body_that_never_ends_is_cut_at_the_bound(api: FakeApi, tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(live, "MAX_BODY_BYTES", 2**20)
+    monkeypatch.setattr(api_request, "MAX_BODY_BYTES", 2**20)
 
     def endless(handler: BaseHTTPRequestHandler) -> None:
         handler.send_response(200)
@@ -133,7 +158,7 @@ def assert_cut_at_one_mib(api: FakeApi, tmp_path: Path) -> None:
 
 def test_a_gzip_bomb_is_decoded_only_up_to_the_bound(api: FakeApi, tmp_path: Path,
                                                      monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(live, "MAX_BODY_BYTES", 2**20)
+    monkeypatch.setattr(api_request, "MAX_BODY_BYTES", 2**20)
     bomb = gzip.compress(b'{"items": [], "metadata": {"x": "' + b"a" * (64 * 2**20) + b'"}}')
     assert len(bomb) < 2**20 // 8
     api.raw["pods"] = lambda handler: send(handler, bomb, Content_Encoding="gzip")

@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from netpol import Analyzer, load_objects, reference_allowed
 from netpol.analyses.diagram import ANY_POD, ANY_UNRESTRICTED_POD
+from netpol.analyses.families import families
 from netpol.model import Cluster, Dataplane
 from tests.property.strategies import EXTERNAL, ICMP_PROBES, PROBES, cluster, label_map, tiered_cluster
 
@@ -304,7 +305,7 @@ def test_diff_of_a_few_edits_is_the_pairwise_comparison(clusters: Any, data: st.
 def _pairwise(base: Analyzer, head: Analyzer) -> set[tuple[str, str, str, str]]:
     """The diff the slow way: every pair of pods through each version's class graph, and each pod with
     every range of outside addresses that both versions' blocks cut, range by range."""
-    from netpol.analyses.connectivity import address_phrase
+    from netpol.analyses.phrases import address_phrase
     from netpol.model.portsets import NO_PORTS
 
     sides = (base.engine, head.engine)
@@ -395,14 +396,14 @@ def test_open_world_anchors_hold_for_every_possible_pod(clusters: Any, data: st.
         return
     analyzer = Analyzer.with_possible(c)
     d = analyzer.diagram()
-    engine = analyzer.engine
+    engine, views = analyzer.engine, families(analyzer.engine)
     pods = analyzer.cluster.pods
     restricted = {g.id for box in d.namespaces for g in box.groups if g.egress_isolated}
     real_restricted = {p.key for box in d.namespaces for g in box.groups if g.id in restricted for p in g.pods}
     members = {ANY_POD: list(pods),
                ANY_UNRESTRICTED_POD: [p for p in pods if p.key not in real_restricted and not (
-                   p.hypothetical and (engine.is_restricted("egress", engine.class_of[p.key])
-                                       or engine.tier_isolating("egress", engine.class_of[p.key])))]}
+                   p.hypothetical and (views.is_restricted("egress", engine.class_of[p.key])
+                                       or views.tier_isolating("egress", engine.class_of[p.key])))]}
     for box in d.namespaces:
         members[f"ns:{box.name}"] = [p for p in pods if p.namespace == box.name]
     targets = {g.id: g.pods for box in d.namespaces for g in box.groups}

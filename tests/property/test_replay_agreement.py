@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from netpol import load_objects, reference_allowed
 from netpol.analyses.query import Analyzer
 from netpol.analyses.replay import replay
-from netpol.sources.flows import Flow, FlowEndpoint
+from netpol.sources.flow_records import Flow, FlowEndpoint
 from tests.property.strategies import PROBES, cluster, tiered_cluster
 
 

@@ -393,7 +393,7 @@ def test_a_tiered_deny_all_is_a_default_deny(tiered: str, expected: set[tuple[st
 
 
 def test_np212_past_its_work_bound_stops_and_says_so(tmp_path: Path) -> None:
-    from netpol.analyses.lint.cluster import one_sided
+    from netpol.analyses.lint.one_sided import one_sided
     from netpol.engine import Engine
 
     path = tmp_path / "input.yaml"

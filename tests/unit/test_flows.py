@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from netpol.errors import InputError
-from netpol.sources.flows import MAX_LINE, Flow, FlowEndpoint, FlowStats, read_flows
+from netpol.sources.flow_records import Flow, FlowEndpoint
+from netpol.sources.flows import MAX_LINE, FlowStats, read_flows
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "flows"
 

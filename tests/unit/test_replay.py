@@ -10,7 +10,7 @@ import pytest
 from netpol import load_objects
 from netpol.analyses.query import Analyzer
 from netpol.analyses.replay import Connection, replay
-from netpol.sources.flows import Flow, FlowEndpoint, Observed
+from netpol.sources.flow_records import Flow, FlowEndpoint, Observed
 from tests.builders import namespace, pod, workload
 
 

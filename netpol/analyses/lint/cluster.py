@@ -10,13 +10,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from itertools import islice
 
+from netpol.analyses.families import families
+from netpol.analyses.lint.context import _Context
 from netpol.analyses.lint.cover import namespace_names, namespace_selector
 from netpol.analyses.lint.findings import PEERS_KEY, Finding, Subject, finding
+from netpol.analyses.lint.one_sided import one_sided
 from netpol.analyses.lint.policies import covered_rules
 from netpol.engine import Engine, PeerMatch
-from netpol.engine.bits import bit_ids, bit_mask, low_bits, or_bits
+from netpol.engine.bits import bit_ids
 from netpol.engine.slices import walked
 from netpol.errors import name_list
 from netpol.model import (
@@ -28,17 +30,15 @@ from netpol.model import (
     NetworkPolicy,
     Pod,
     PodPeer,
-    Rule,
     TieredPolicy,
     TierRule,
     TierSelector,
 )
-from netpol.model.portsets import PortSet, Protocol, union_all
+from netpol.model.portsets import Protocol, union_all
 from netpol.model.selectors import LabelSelector, satisfiable
 from netpol.policies.networkpolicy import CompiledRule
 from netpol.policies.tiered import TierRuleRef
 
-_SAMPLE = 3  # names gathered for a message (name_list shows three)
 DNS_APPS = frozenset({"kube-dns", "coredns"})
 DNS_PROBES: tuple[tuple[Protocol, int], ...] = (("UDP", 53), ("TCP", 53))
 API_SERVER_PROBES: tuple[tuple[Protocol, int], ...] = (("TCP", 6443), ("TCP", 443))
@@ -72,45 +72,6 @@ def check(engine: Engine, notes: list[str]) -> Iterator[Finding]:
     yield from one_sided(engine, notes)
 
 
-class _Context:
-    """The engine plus lookups every check needs: pods per namespace, objects by key."""
-
-    def __init__(self, engine: Engine) -> None:
-        self.engine = engine
-        cluster = engine.cluster
-        self.pods_in: dict[str, int] = {}
-        for pod in cluster.pods:
-            self.pods_in[pod.namespace] = self.pods_in.get(pod.namespace, 0) + 1
-        self.policies = {p.key: p for p in cluster.policies}
-        self.tiered = {(p.kind, p.name): p for p in cluster.tiered}
-        self.usable = engine.all_bits & ~engine.host_bits  # classes policies can select
-        import numpy as np
-
-        self._sizes = np.array([c.size for c in engine.classes], dtype=np.int64)
-
-    def pods(self, bits: int, but: Callable[[Pod], bool] | None = None) -> str:
-        """'N pods (a, b, c +N more)' for the classes in `bits` (`but`: leaving out the pods it is true of).
-        The names shown come from the first classes, so a finding about 100k pods costs no walk over them."""
-        names: list[str] = []
-        if but is None:
-            total = self.count(bits)
-            for cid in islice(low_bits(bits), _SAMPLE):
-                names.extend(p.display for p in self.engine.classes[cid].pods[:_SAMPLE])
-        else:
-            kept = [p for cid in bit_ids(bits) for p in self.engine.classes[cid].pods if not but(p)]
-            total, names = len(kept), [p.display for p in kept[:_SAMPLE]]
-        return f"{total:,} pod{'s' if total != 1 else ''} ({name_list(names, total=total)})"
-
-    def count(self, bits: int) -> int:
-        """Pods in the classes of `bits`: a weighted popcount, in numpy for large sets."""
-        if bits.bit_count() <= 64:
-            return sum(self.engine.classes[cid].size for cid in low_bits(bits))
-        return int(self._sizes[bit_mask(bits, len(self._sizes))].sum())
-
-    def tier_policy(self, ref: TierRuleRef) -> TieredPolicy:
-        return self.tiered[(ref.kind, ref.policy)]  # type: ignore[index]
-
-
 # -- NP201: selects nothing ---------------------------------------------------------------------
 
 def _selects_nothing(ctx: _Context) -> Iterator[Finding]:
@@ -130,7 +91,7 @@ def _selects_nothing(ctx: _Context) -> Iterator[Finding]:
                        f"{policy.namespace}")
         yield finding("NP201", policy, message, "spec.podSelector")
     for tp in e.cluster.tiered:
-        if not e.tier_select(tp.subject):
+        if not families(e).tier_select(tp.subject):
             yield finding("NP201", tp, f"subject selects none of the {len(e.cluster.pods):,} pods in the input",
                           "spec.subject")
 
@@ -140,7 +101,7 @@ def _selects_nothing(ctx: _Context) -> Iterator[Finding]:
 def _peers(ctx: _Context) -> Iterator[Finding]:
     e = ctx.engine
     for policy in e.cluster.policies:
-        selected = e.selected_by(policy.namespace, policy.pod_selector)
+        selected = families(e).selected_by(policy.namespace, policy.pod_selector)
         for direction in DIRECTIONS:
             key = PEERS_KEY[direction]
             for i, rule in enumerate(policy.rules(direction)):
@@ -153,14 +114,14 @@ def _peers(ctx: _Context) -> Iterator[Finding]:
                         destinations |= e.block_classes(peer.block)
                         continue
                     yield from _pod_peer(ctx, policy, where, peer)
-                    destinations |= e.pod_peer_classes(peer, policy.namespace)
+                    destinations |= families(e).pod_peer_classes(peer, policy.namespace)
                 targets = selected if direction == "ingress" else destinations
                 for k, port in enumerate(rule.ports):
                     if isinstance(port.port, str):
                         yield from _named_port(ctx, policy, f"{path}.ports[{k}]", port.port, port.protocol,
                                                targets, direction)
     for tp in e.cluster.tiered:
-        subject = e.tier_select(tp.subject)
+        subject = families(e).tier_select(tp.subject)
         for direction in DIRECTIONS:
             for i, tier_rule in enumerate(tp.rules(direction)):
                 path = f"spec.{direction}[{i}]"
@@ -168,7 +129,7 @@ def _peers(ctx: _Context) -> Iterator[Finding]:
                 for j, tier_peer in enumerate(tier_rule.peers):
                     where = f"{path}.{PEERS_KEY[direction]}[{j}]"
                     if tier_peer.pods is not None:  # (networks match pod IPs by definition: nothing to say)
-                        bits = e.tier_select(tier_peer.pods)
+                        bits = families(e).tier_select(tier_peer.pods)
                         destinations |= bits
                         yield from _tier_peer(ctx, tp, where, tier_peer.pods, bits)
                 targets = subject if direction == "ingress" else destinations
@@ -188,7 +149,7 @@ def _pod_peer(ctx: _Context, policy: NetworkPolicy, where: str, peer: PodPeer) -
     else:
         within = e.namespace_bits(policy.namespace)
         scope = f"namespace {policy.namespace}"
-    if peer.pod_selector is None or not within or e.pod_peer_classes(peer, policy.namespace):
+    if peer.pod_selector is None or not within or families(e).pod_peer_classes(peer, policy.namespace):
         return  # every pod of the namespaces, or no pods of theirs in the input to judge by
     yield finding("NP202", policy, f"{short}: podSelector [{peer.pod_selector}] matches none of the "
                   f"{ctx.count(within):,} pods in {scope}", f"{where}.podSelector")
@@ -261,15 +222,16 @@ def _dns(ctx: _Context) -> Iterator[Finding]:
             reached |= e.reaching(dns, probe)
         # the blame depends on the source's egress rules and on which of the DNS pods' ingress rules match it
         dst = (dns & -dns).bit_length() - 1
-        dst_rules = [pm for _, pm in e.rules["ingress"][dst]] + [
-            pm for lst in e.tier_lists("ingress", dst) for _, pm in lst]
+        dst_rules = [pm for _, pm in families(e).rules["ingress"][dst]] + [
+            pm for lst in families(e).tier_lists("ingress", dst) for _, pm in lst]
         blames: dict[tuple[object, ...], Subject] = {}
         for cid in bit_ids(ctx.usable & ~reached):
             c = e.classes[cid]
             if all(map(is_dns_pod, c.pods)):
                 continue
-            admin, baseline = e.tier_lists("egress", cid)
-            key = (tuple(r.ref for r, _ in e.rules["egress"][cid]), tuple(e.isolating["egress"][cid]),
+            views = families(e)
+            admin, baseline = views.tier_lists("egress", cid)
+            key = (tuple(r.ref for r, _ in views.rules["egress"][cid]), tuple(views.isolating["egress"][cid]),
                    tuple(r.ref for r, _ in admin), tuple(r.ref for r, _ in baseline),
                    tuple(pm.matches_class(cid) for pm in dst_rules))
             blame = blames.get(key)
@@ -283,7 +245,7 @@ def _dns(ctx: _Context) -> Iterator[Finding]:
     else:
         for cid in bit_ids(ctx.usable):
             if _surely_no_dns(e, cid):
-                blame = ctx.policies[e.isolating["egress"][cid][0]]
+                blame = ctx.policies[families(e).isolating["egress"][cid][0]]
                 groups[blame] = groups.get(blame, 0) | (1 << cid)
         target = ("any pod or address on UDP/53 or TCP/53 (the input has no DNS pods; this holds for any DNS "
                   "server)")
@@ -316,12 +278,12 @@ def _blame(ctx: _Context, src: int, targets: int, probes: Sequence[tuple[Protoco
 def _surely_no_dns(e: Engine, cls: int) -> bool:
     """Without DNS pods in the input: isolated for egress by NetworkPolicies only, and no rule allows port 53
     to any address or to any pod (a pod peer could match a DNS pod the input does not show)."""
-    if not e.is_isolated("egress", cls) or e.has_tier_rules("egress", cls):
+    if not e.is_isolated("egress", cls) or families(e).has_tier_rules("egress", cls):
         return False
-    for rule, pm in e.rules["egress"][cls]:
+    for rule, pm in families(e).rules["egress"][cls]:
         if any(isinstance(p.port, str) for p in rule.ports):
             return False  # a named port might be the DNS pods' "dns"
-        ports = e.resolve(rule, None)
+        ports = families(e).resolve(rule, None)
         if not any(ports.contains(*p) for p in DNS_PROBES):
             continue
         if pm.everything or any(isinstance(p, PodPeer) for p in rule.peers) or pm.blocks:
@@ -346,7 +308,7 @@ def _redundant(ctx: _Context) -> Iterator[Finding]:
     for policy in e.cluster.policies:
         own = namespaces.get(policy.namespace)
         certain = {(d, i) for d, i, _ in covered_rules(policy, own.label_map if own and own.declared else None)}
-        selected = e.selected_by(policy.namespace, policy.pod_selector)
+        selected = families(e).selected_by(policy.namespace, policy.pod_selector)
         if not selected:
             continue
         directions = [d for d in DIRECTIONS if policy.affects(d)]
@@ -369,7 +331,7 @@ def _redundant(ctx: _Context) -> Iterator[Finding]:
 
 
 def _isolated_by_another(e: Engine, policy: NetworkPolicy, direction: Direction, selected: int) -> bool:
-    return all(any(k != policy.key for k in e.isolating[direction][c]) for c in bit_ids(selected))
+    return all(any(k != policy.key for k in families(e).isolating[direction][c]) for c in bit_ids(selected))
 
 
 def _rule_cover(e: Engine, policy: NetworkPolicy, direction: Direction, index: int, selected: int,
@@ -379,7 +341,7 @@ def _rule_cover(e: Engine, policy: NetworkPolicy, direction: Direction, index: i
     reached = False
     seen: set[tuple[object, ...]] = set()
     for c in bit_ids(selected):
-        entries = e.rules[direction][c]
+        entries = families(e).rules[direction][c]
         mine = next(x for x in entries if x[0].ref.policy == policy.key and x[0].ref.index == index)
         others = [x for x in entries if x is not mine and not (exclude_policy and x[0].ref.policy == policy.key)]
         destination = e.classes[c].named_ports if direction == "ingress" else None
@@ -404,7 +366,7 @@ def _cover_one(e: Engine, direction: Direction, mine: tuple[CompiledRule, PeerMa
         others_bits = 0
         for _, m in others:
             others_bits |= m.classes
-        if pm.classes & ~others_bits and e.resolve(rule, destination):
+        if pm.classes & ~others_bits and families(e).resolve(rule, destination):
             return _Cover(False, True)
     peers: list[tuple[tuple[ContainerPort, ...] | None, list[CompiledRule]]] = []
     for bits, region in e.peer_regions(pm.classes, others, split_named_ports=direction == "egress"):
@@ -417,203 +379,16 @@ def _cover_one(e: Engine, direction: Direction, mine: tuple[CompiledRule, PeerMa
     by: set[str] = set()
     reached = False
     for dest, matching in peers:
-        wanted = e.resolve(rule, dest)
+        wanted = families(e).resolve(rule, dest)
         if not wanted:
             continue
         reached = True
-        covering = [(r, e.resolve(r, dest)) for r in matching]
+        covering = [(r, families(e).resolve(r, dest)) for r in matching]
         if wanted.difference(union_all(ports for _, ports in covering)):
             return _Cover(False, True)
         by.update(str(r.ref) for r, ports in covering if ports.intersection(wanted))
     return _Cover(True, reached, frozenset(by))
 
-
-# -- NP212: one side allows, the other denies ---------------------------------------------------
-
-NP212_WORK = 1_000_000_000  # signature steps times classes (the bits each step touches): the 10k-pod benchmark
-# takes about a quarter of it, in about 4 s
-
-
-def one_sided(engine: Engine, notes: list[str], possible: bool = False, budget: int = NP212_WORK
-              ) -> Iterator[Finding]:
-    """Pod peers of a NetworkPolicy rule through which nothing the rule allows can pass, because the other
-    end denies all of it: an egress peer whose pods' ingress accepts none of it from the policy's pods, or
-    an ingress peer whose pods' egress sends none of it to them. `possible`: the engine runs on possible
-    pods (netpol.analyses.regions), whose IPs are unknown, so a rule with an ipBlock that allows those ports might
-    match them and the peer is not judged. The work grows with policies times policies: past `budget` steps
-    it stops, and says so in `notes`."""
-    ctx = _Context(engine)
-    e = engine
-    sides = _Sides(e, possible)
-    for policy in e.cluster.policies:
-        selected = e.selected_by(policy.namespace, policy.pod_selector)
-        for direction in DIRECTIONS:
-            if not selected or not policy.affects(direction):
-                continue
-            for i, rule in enumerate(policy.rules(direction)):
-                compiled = next(r for r, _ in e.rules[direction][(selected & -selected).bit_length() - 1]
-                                if r.ref.policy == policy.key and r.ref.index == i)
-                for j, peer in enumerate(rule.peers):
-                    peers = e.pod_peer_classes(peer, policy.namespace) if isinstance(peer, PodPeer) else 0
-                    if not peers:
-                        continue
-                    if sides.steps * len(e.classes) > budget:
-                        notes.append(f"NP212 (other side denies) stopped at {policy.key} {direction}[{i}]: the "
-                                     "input is too large to check every rule in bounded time (its cost grows "
-                                     "with policies times pod classes); the policies before it were checked")
-                        return
-                    if direction == "egress":
-                        dead, judged, blame = sides.unanswered(compiled, selected, peers)
-                    else:
-                        dead, judged, blame = sides.unsent(compiled, peers, selected)
-                    if dead:
-                        what = (f"lets {_who(ctx, dead, possible)} send to {_who(ctx, judged, possible)} on "
-                                f"{_ports(rule)}, but the ingress of none of those pods accepts any of it from them"
-                                if direction == "egress" else
-                                f"admits {_who(ctx, dead, possible)} to {_who(ctx, judged, possible)} on "
-                                f"{_ports(rule)}, but the egress of none of those sources sends any of it to them")
-                        where = f"spec.{direction}[{i}].{PEERS_KEY[direction]}[{j}]"
-                        yield finding("NP212", policy, f"{where.removeprefix('spec.')} {what} ({blame}); a "
-                                      "connection needs both sides to allow it", where)
-
-
-def _who(ctx: _Context, bits: int, possible: bool) -> str:
-    """The input's pods, counted and named; or possible pods, by their regions (each stands for every pod
-    with those labels)."""
-    if not possible:
-        return ctx.pods(bits)
-    names = [p.key for cid in bit_ids(bits) for p in ctx.engine.classes[cid].pods]
-    return f"every possible pod of {name_list(names)}"
-
-
-def _ports(rule: Rule) -> str:
-    return ", ".join(str(p) for p in rule.ports) or "every port"
-
-
-class _Sides:
-    """NP212's judgements for one engine. Classes isolated by the same policies in a direction have the same
-    rules there, so each judgement is made once per such signature, not per class: the cost follows the
-    policies, not the pods."""
-
-    def __init__(self, engine: Engine, possible: bool) -> None:
-        e = self.e = engine
-        self.possible = possible
-        self.lone = or_bits(1 << c.id for c in e.classes if c.lone)
-        self.tiered = {d: or_bits(1 << c.id for c in e.classes if e.has_tier_rules(d, c.id)) for d in DIRECTIONS}
-        self.signature: dict[Direction, list[int]] = {}  # per class, its signature's index
-        self.members: dict[Direction, list[int]] = {}  # per signature, its classes
-        for direction in DIRECTIONS:
-            index: dict[tuple[str, ...], int] = {}
-            self.signature[direction] = [index.setdefault(tuple(e.isolating[direction][c.id]), len(index))
-                                         for c in e.classes]
-            members = [0] * len(index)
-            for c in e.classes:
-                members[self.signature[direction][c.id]] |= 1 << c.id
-            self.members[direction] = members
-        self._allowing: dict[tuple[Direction, tuple[ContainerPort, ...], PortSet], dict[int, int]] = {}
-        self.steps = 0  # signatures visited, and pairs the tiers make judge one by one
-
-    def _signatures(self, direction: Direction, bits: int) -> Iterator[int]:
-        """The classes of `bits` by signature: one bitset per signature, a step per signature (not class)."""
-        while bits:
-            members = self.members[direction][self.signature[direction][(bits & -bits).bit_length() - 1]] & bits
-            bits &= ~members
-            self.steps += 1
-            yield members
-
-    def _groups(self, rule: CompiledRule, dests: int) -> dict[tuple[tuple[ContainerPort, ...], PortSet], int]:
-        """The destinations by named-port table, with the ports the rule allows them (none: left out)."""
-        out: dict[tuple[tuple[ContainerPort, ...], PortSet], int] = {}
-        for table, group in self.e.by_named_ports.items():
-            if group & dests:
-                wanted = self.e.resolve(rule, table)
-                if wanted:
-                    out[(table, wanted)] = out.get((table, wanted), 0) | (group & dests)
-        return out
-
-    def _peers(self, direction: Direction, cls: int, table: tuple[ContainerPort, ...], wanted: PortSet) -> int:
-        """Classes that class `cls`'s NetworkPolicy rules in `direction` allow on some port of `wanted` (the
-        destination's named-port table `table`): every class when it is not isolated, or, for possible pods,
-        when an ipBlock rule might match their unknown IPs. Cached per signature (see the class)."""
-        cache = self._allowing.setdefault((direction, table, wanted), {})
-        sig = self.signature[direction][cls]
-        cached = cache.get(sig)
-        if cached is not None:
-            return cached
-        e, bits = self.e, 0
-        if not e.is_isolated(direction, cls):
-            bits = e.all_bits
-        for r, pm in e.rules[direction][cls] if bits == 0 else ():
-            if e.resolve(r, table).intersection(wanted):
-                if self.possible and pm.blocks:
-                    bits = e.all_bits
-                    break
-                bits |= pm.classes
-        cache[sig] = bits
-        return bits
-
-    def _only_self(self, dead: int, judged: int) -> int:
-        """Lone sources whose only judged destination is themselves: their own traffic, no evidence."""
-        return dead & ~(judged & self.lone if judged & (judged - 1) == 0 else 0)
-
-    def unanswered(self, rule: CompiledRule, sources: int, dests: int) -> tuple[int, int, str]:
-        """(sources whose egress `rule` allows to the destinations, and every destination's ingress denies
-        all of it; the destinations judged; who denies). Sources whose egress the tiers also govern are not
-        judged: an Admin rule may deny what the NetworkPolicy allows."""
-        e = self.e
-        dead, judged = sources & ~self.tiered["egress"], 0
-        for (table, wanted), group in self._groups(rule, dests).items():
-            tiered = group & self.tiered["ingress"]
-            for d in bit_ids(tiered):
-                if self.possible or not dead:
-                    break  # possible pods: networks and nodes peers may match their IPs, not judged
-                self.steps += dead.bit_count()
-                dead &= or_bits(1 << s for s in bit_ids(dead) if (s == d and (self.lone >> d) & 1) or not
-                                e.connection(s, d)[1].ports.intersection(wanted))  # type: ignore[union-attr]
-                judged |= 1 << d
-            for members in self._signatures("ingress", group & ~tiered):
-                if not dead:
-                    break
-                admitted = self._peers("ingress", (members & -members).bit_length() - 1, table, wanted)
-                dead &= ~admitted | (members & self.lone if members & (members - 1) == 0 else 0)
-                judged |= members
-        dead = self._only_self(dead, judged)
-        return (dead, judged, _deniers(e, "ingress", judged)) if dead else (0, 0, "")
-
-    def unsent(self, rule: CompiledRule, sources: int, dests: int) -> tuple[int, int, str]:
-        """(sources that ingress `rule` admits to the destinations, and whose egress sends none of it to any
-        of them; the destinations judged; who denies). Destinations whose ingress the tiers also govern are
-        not judged: an Admin rule may deny what the NetworkPolicy admits."""
-        e = self.e
-        dead, judged = sources, 0
-        for (table, wanted), group in self._groups(rule, dests & ~self.tiered["ingress"]).items():
-            if not dead:
-                break
-            refused = 0
-            self.steps += (dead & self.tiered["egress"]).bit_count() * group.bit_count()
-            for s in bit_ids(dead & self.tiered["egress"]):
-                others = group & ~(self.lone & (1 << s))
-                if not self.possible and not any(e.connection(s, d)[0].ports.intersection(wanted)  # type: ignore[union-attr]
-                                                 for d in bit_ids(others)):
-                    refused |= 1 << s
-            for members in self._signatures("egress", dead & ~self.tiered["egress"]):
-                hit = group & self._peers("egress", (members & -members).bit_length() - 1, table, wanted)
-                if not hit:
-                    refused |= members
-                elif hit & (hit - 1) == 0 and hit & self.lone & members:
-                    refused |= hit  # a lone source whose only destination is itself
-            dead &= refused
-            judged |= group
-        dead = self._only_self(dead, judged)
-        return (dead, judged, _deniers(e, "egress", dead)) if dead else (0, 0, "")
-
-
-def _deniers(e: Engine, direction: Direction, classes: int) -> str:
-    policies = sorted({k for c in bit_ids(classes) for k in e.isolating[direction][c]})
-    tiered = any(e.has_tier_rules(direction, c) for c in bit_ids(classes))
-    parts = ([f"isolated for {direction} by {name_list(policies)}"] if policies else []) + (
-        ["Admin or Baseline rules"] if tiered else [])
-    return " and ".join(parts)
 
 
 # -- NP207, NP208: unprotected pods, namespaces without a default deny ------------------------
@@ -623,7 +398,7 @@ def _unprotected(ctx: _Context) -> Iterator[Finding]:
     cluster = e.cluster
     open_pods: dict[str, list[Pod]] = {}
     for c in e.classes:
-        if c.host_network or e.is_isolated("ingress", c.id) or e.has_tier_rules("ingress", c.id):
+        if c.host_network or e.is_isolated("ingress", c.id) or families(e).has_tier_rules("ingress", c.id):
             continue
         for pod in c.pods:
             open_pods.setdefault(pod.namespace, []).append(pod)
@@ -667,7 +442,7 @@ def _covers_namespace(subject: TierSelector, labels: dict[str, str]) -> bool:
 
 def _baseline_cuts(ctx: _Context) -> Iterator[Finding]:
     e = ctx.engine
-    baseline = e.tiered.get(("Baseline", "egress"))
+    baseline = families(e).tiered.get(("Baseline", "egress"))
     if not baseline:
         return
     cut: dict[tuple[TierRuleRef, str], int] = {}

@@ -15,6 +15,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from itertools import combinations
 
+from netpol.analyses.families import families
 from netpol.analyses.lint.cover import implies, namespace_selector
 from netpol.analyses.lint.findings import PEERS_KEY, Finding, finding
 from netpol.analyses.tier_explain import shadowed_by
@@ -47,7 +48,7 @@ def check_engine(engine: Engine) -> Iterator[Finding]:
     """NP110 for the pods in the input, where the policies alone did not show it."""
     certain = {(p.key, d, i) for p, d, i, _ in _syntactic_shadowing(engine.cluster)}
     by_key: dict[tuple[str, str], TieredPolicy] = {(p.kind, p.name): p for p in engine.cluster.tiered}
-    for (_, direction), rules in sorted(engine.tier_rules.items()):
+    for (_, direction), rules in sorted(families(engine).tier_rules.items()):
         for rule in rules:
             policy = by_key[(rule.ref.kind, rule.ref.policy)]
             if (policy.key, direction, rule.ref.index) in certain:

@@ -1,0 +1,415 @@
+"""Calico's policies in the intermediate form (netpol/policies/stages.py), as Felix enforces them
+(shared/reference/calico-policies.md, "brief §n" below; docs/semantics.md §16).
+
+Per direction, one first-match stage per tier, tiers by order (none last), then name: `default` holds
+policies without a tier and the Kubernetes NetworkPolicies at order 1000; the network-policy-api kinds sit
+in the admin and baseline tiers (kube-admin, kube-baseline; adminnetworkpolicy, baselineadminnetworkpolicy
+where the input holds v1alpha1 kinds, which only Calico 3.30 and 3.31 enforce). A stage's rules are its
+tier's policies by order (none last), ties by Calico's key, each policy's rules in written order with
+their actions (Allow, Deny, Pass, Log); its end is the tier's defaultAction, applied to the pods a
+policy of the tier selects for the direction (`types` as Calico defaults them, sources/calico.py).
+
+A Calico rule becomes one stage rule per packet family and destination kind it can match, so that every
+condition is a set of pods or addresses: its subject is the policy's selector with the rule's own side
+(an ingress rule's destination is the pod itself), its peer the other side (stages.CalicoMatch).
+ICMP packets are IPv4 and ICMPv6 packets IPv6; other packets are IPv6 when an end has IPv6 addresses only
+(the reference evaluator's choice, netpol/reference/calico.py). A side with named ports splits into the
+endpoints where they resolve (their own labels satisfy the side's selector) and the rest (numeric ports
+only). A rule's `source.ports` never match (the client's port is assumed outside them), its
+`source.notPorts` always do; `http` is not checked (the rule matches at L4).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+
+from netpol.model import DIRECTIONS, Cluster, Direction, IPBlock, IPBlockPeer, NetworkPolicy
+from netpol.model.calico import (
+    NAMESPACE_LABEL,
+    SERVICE_ACCOUNT_LABEL,
+    CalicoObjects,
+    CalicoPolicy,
+    CalicoPort,
+    CalicoRule,
+    EntityRule,
+    ICMPMatch,
+    set_labels,
+)
+from netpol.model.calico_selectors import Compare, Has, InSet, Node, Not, conjunction, prefixed, replace_all
+from netpol.model.portsets import MAX_PORT, Protocol, bounds, icmp_value
+from netpol.policies.networkpolicy import CompiledRule, RuleRef, node_rules, policy_ports
+from netpol.policies.stages import (
+    Addresses,
+    CalicoMatch,
+    Everything,
+    NamedPort,
+    Pods,
+    PortExcept,
+    PortRange,
+    Stage,
+    StagePolicy,
+    StageRule,
+    Stages,
+    Verdict,
+)
+from netpol.policies.tiered import TierRuleRef, tier_stages
+
+PROFILE = "calico"
+KNP_ORDER = 1000.0  # where Calico places a Kubernetes NetworkPolicy in the default tier (brief §6)
+BANP_ORDER = 1000.0  # a BaselineAdminNetworkPolicy is treated as if it had order 1,000 (brief §6)
+DEFAULT_TIER = "default"
+_NUMBERS: dict[Protocol, int] = {"TCP": 6, "UDP": 17, "SCTP": 132, "ICMP": 1, "ICMPv6": 58}
+_PORT_PROTOCOLS: tuple[Protocol, ...] = ("TCP", "UDP", "SCTP")
+_ICMP_OF_FAMILY: dict[int, Protocol] = {4: "ICMP", 6: "ICMPv6"}
+
+
+@dataclass(frozen=True)
+class CalicoRuleRef:
+    """Names one Calico rule as a verdict says it: tier, policy, order, direction, rule index, action."""
+
+    tier: str
+    kind: str
+    policy: str  # namespace/name, or name for a global policy
+    order: float | None
+    direction: Direction
+    index: int
+    action: str
+
+    @property
+    def order_text(self) -> str:
+        return "no order" if self.order is None else f"order {self.order:g}"
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.policy} (tier {self.tier}, {self.order_text}) {self.direction}[{self.index}] " \
+               f"({self.action})"
+
+    def to_dict(self) -> dict[str, object]:
+        return {"tier": self.tier, "kind": self.kind, "policy": self.policy, "order": self.order,
+                "direction": self.direction, "rule": self.index, "action": self.action}
+
+
+def stage_name(tier: str) -> str:
+    """A tier's stage: what a verdict decided by its default action names."""
+    return f"tier {tier}"
+
+
+def calico_compiles(cluster: Cluster) -> bool:
+    """Under the calico profile, an input with Calico's own objects compiles as Calico walks its tiers."""
+    return cluster.dataplane.profile == PROFILE and cluster.calico is not None
+
+
+@dataclass(frozen=True)
+class _Entry:
+    """A policy as its tier holds it: order, tie key, its members per direction and its rules."""
+
+    tier: str
+    order: float | None
+    tie: str
+    members: dict[Direction, tuple[StagePolicy, ...]]
+    rules: dict[Direction, tuple[StageRule, ...]]
+
+    @property
+    def key(self) -> tuple[bool, float, bytes]:
+        """Lowest order first, none last, then the tie key bytewise (brief §4)."""
+        return self.order is None, self.order or 0.0, self.tie.encode()
+
+
+def calico_stages(cluster: Cluster) -> Stages:
+    """Per direction: the own-node rule's stage (ingress from the pod's own node is not policed), then one
+    stage per tier in tier order."""
+    calico = cluster.calico or CalicoObjects()
+    old = any(tp.kind in ("AdminNetworkPolicy", "BaselineAdminNetworkPolicy") for tp in cluster.tiered)
+    admin, baseline = ("adminnetworkpolicy", "baselineadminnetworkpolicy") if old else ("kube-admin", "kube-baseline")
+    tiers: dict[str, tuple[float | None, str]] = {admin: (1_000.0, "Pass"), DEFAULT_TIER: (1_000_000.0, "Deny"),
+                                                  baseline: (10_000_000.0, "Pass")}
+    tiers.update({t.name: (t.order, t.default_action) for t in calico.tiers})
+    compiler = _Compiler(cluster, calico)
+    compiled = tier_stages(cluster)
+    entries = [compiler.policy(p, old) for p in calico.policies if not p.staged and not p.host_only]
+    entries += [_kubernetes(knp, old) for knp in cluster.policies]
+    entries += _tiered(cluster, compiled, admin, baseline, old)
+    for e in entries:
+        tiers.setdefault(e.tier, (None, "Deny"))  # a built-in tier of another release: an ordinary tier here
+    cuts = {d: tuple(c for s in (*compiled[d][0], *compiled[d][1]) for c in s.cuts) for d in DIRECTIONS}
+    out: Stages = {}
+    for d in DIRECTIONS:
+        stages = []
+        node = node_rules(cluster, d)
+        if node:
+            stages.append(Stage("own node", True, "Pass", node))
+        for name in sorted(tiers, key=lambda n: (tiers[n][0] is None, tiers[n][0] or 0.0, n)):
+            held = sorted((e for e in entries if e.tier == name), key=lambda e: e.key)
+            rules = tuple(r for e in held for r in e.rules[d])
+            members = tuple(m for e in held for m in e.members[d])
+            if rules or members or name == DEFAULT_TIER:  # a walk needs a stage in every direction
+                end = "Pass" if tiers[name][1] == "Pass" else "Deny"
+                stages.append(Stage(stage_name(name), True, end, rules, members, cuts[d]))
+        out[d] = tuple(stages)
+    return out
+
+
+def _kubernetes(knp: NetworkPolicy, old: bool) -> _Entry:
+    """A Kubernetes NetworkPolicy in the default tier at order 1000, every rule an Allow (brief §6)."""
+    subject = Pods(knp.namespace, None, knp.pod_selector)
+    tie = f"{knp.namespace}/knp.default.{knp.name}" if old else f"{knp.name}/{knp.namespace}/KubernetesNetworkPolicy"
+    members: dict[Direction, tuple[StagePolicy, ...]] = {}
+    rules: dict[Direction, tuple[StageRule, ...]] = {}
+    for d in DIRECTIONS:
+        applies = knp.affects(d)
+        members[d] = (StagePolicy(f"KubernetesNetworkPolicy {knp.key}", subject),) if applies else ()
+        out = []
+        for i, rule in enumerate(knp.rules(d) if applies else ()):
+            peers = tuple(Addresses(p.block) if isinstance(p, IPBlockPeer) else
+                          Pods(knp.namespace if p.namespace_selector is None else None, p.namespace_selector,
+                               p.pod_selector) for p in rule.peers) or (Everything(),)
+            ref = CalicoRuleRef(DEFAULT_TIER, "KubernetesNetworkPolicy", knp.key, KNP_ORDER, d, i, "Allow")
+            out.append(StageRule(ref, subject, peers, policy_ports(rule.ports), "Allow",
+                                 CompiledRule(RuleRef(knp.key, d, i), rule.peers, rule.ports)))
+        rules[d] = tuple(out)
+    return _Entry(DEFAULT_TIER, KNP_ORDER, tie, members, rules)
+
+
+def _tiered(cluster: Cluster, compiled: dict[Direction, tuple[tuple[Stage, ...], tuple[Stage, ...]]], admin: str,
+            baseline: str, old: bool) -> list[_Entry]:
+    """The network-policy-api kinds in the admin and baseline tiers, by their priority as order (brief §6):
+    each policy's rules as netpol compiles them for those tiers (netpol/policies/tiered.py)."""
+    out = []
+    for tp in cluster.tiered:
+        if tp.kind == "ClusterNetworkPolicy":
+            tie = f"{tp.name}//KubernetesClusterNetworkPolicy"
+        else:
+            prefix = "kanp.adminnetworkpolicy." if tp.kind == "AdminNetworkPolicy" else \
+                "kbanp.baselineadminnetworkpolicy."
+            tie = prefix + tp.name if old else f"{prefix}{tp.name}//GlobalNetworkPolicy"
+        order = BANP_ORDER if tp.priority is None else float(tp.priority)
+        tier = admin if tp.tier == "Admin" else baseline
+        rules = {d: tuple(replace(r, ref=CalicoRuleRef(tier, tp.kind, tp.name, order, d, r.ref.index,
+                                                       r.ref.written_action))
+                          for s in (*compiled[d][0], *compiled[d][1]) for r in s.rules
+                          if isinstance(r.ref, TierRuleRef) and (r.ref.kind, r.ref.policy) == (tp.kind, tp.name))
+                 for d in DIRECTIONS}
+        out.append(_Entry(tier, order, tie, {d: () for d in DIRECTIONS}, rules))
+    return out
+
+
+# -- Calico's own policies --------------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class _Side:
+    """One side of a rule as sets: P and the sets it matches, N and its sets, nets and notNets (stages.CalicoMatch)."""
+
+    selector: Node | None
+    not_selector: Node | None
+    nets: tuple[IPBlock, ...]
+    not_nets: tuple[IPBlock, ...]
+    services: Node | None  # a Service's pods, by their labels
+
+    def families(self, sets: dict[Node, tuple[IPBlock, ...]]) -> bool:
+        """Some address of the side (nets, notNets, network sets) depends on the packet's family."""
+        return bool(self.nets or self.not_nets or any(sets[s] for s in (self.selector, self.not_selector)
+                                                      if s is not None))
+
+    def match(self, sets: dict[Node, tuple[IPBlock, ...]], family: int | None, endpoint_selector: Node | None = None,
+              labelled: bool | None = None, peer_family: int | None = None) -> CalicoMatch | Everything:
+        def fam(blocks: tuple[IPBlock, ...]) -> tuple[IPBlock, ...]:
+            return tuple(b for b in blocks if family in (None, b.cidr.version))
+
+        selectors = [s for s in (endpoint_selector, self.services) if s is not None]
+        m = CalicoMatch(conjunction(*selectors) if selectors else None, self.selector,
+                        fam(sets[self.selector]) if self.selector is not None else (), self.not_selector,
+                        fam(sets[self.not_selector]) if self.not_selector is not None else (),
+                        fam(self.nets), fam(self.not_nets), labelled, peer_family)
+        return Everything() if m == CalicoMatch() else m
+
+
+class _Compiler:
+    def __init__(self, cluster: Cluster, calico: CalicoObjects) -> None:
+        ns_labels = {ns.name: ns.label_map for ns in cluster.namespaces}
+        self.set_labels = [(set_labels(s, ns_labels.get(s.namespace, {}) if s.namespace else {}), s.nets)
+                           for s in calico.network_sets]
+        self.services = {(s.namespace, s.name): s for s in cluster.services}
+        self.sets: dict[Node, tuple[IPBlock, ...]] = {}
+
+    def _sets(self, selector: Node | None) -> None:
+        """The nets of the network sets whose labels satisfy the selector (brief §2: selectors match addresses)."""
+        if selector is not None and selector not in self.sets:
+            self.sets[selector] = tuple(IPBlock(n) for labels, nets in self.set_labels if selector.evaluate(labels)
+                                        for n in nets)
+
+    def policy(self, p: CalicoPolicy, old: bool) -> _Entry:
+        selector = _policy_selector(p)
+        title = f"{p.kind} {p.namespace + '/' if p.namespace else ''}{p.name}"
+        if old:
+            tie = f"{p.namespace}/{p.name}" if p.namespace else p.name
+        else:
+            tie = f"{p.name}/{p.namespace or ''}/{p.kind}"
+        members = {d: (StagePolicy(title, CalicoMatch(selector)),) if p.applies(d) else () for d in DIRECTIONS}
+        rules = {d: tuple(r for i, rule in enumerate(p.rules(d) if p.applies(d) else ())
+                          for r in self.rule(p, selector, d, i, rule)) for d in DIRECTIONS}
+        return _Entry(p.tier, p.order, tie, members, rules)
+
+    def side(self, p: CalicoPolicy, side: EntityRule) -> _Side:
+        """P and N of one side (brief §3 'Rule peers'): N folded into P where P exists."""
+        ns: Node | None = None
+        if side.namespace_selector is not None:
+            ns = replace_all(prefixed(side.namespace_selector, "pcns."), Has(NAMESPACE_LABEL),
+                             Not(Has(NAMESPACE_LABEL)))
+        elif p.namespace is not None:
+            ns = Compare(NAMESPACE_LABEL, "==", p.namespace)
+        parts: list[Node] = []
+        accounts = side.service_accounts
+        if accounts is not None and accounts.selector is not None:
+            parts.append(prefixed(accounts.selector, "pcsa."))
+        if accounts is not None and accounts.names:
+            parts.append(InSet(SERVICE_ACCOUNT_LABEL, tuple(sorted(set(accounts.names)))))
+        if side.selector is not None:
+            parts.append(side.selector)
+        scoped = side.namespace_selector is not None or (p.namespace is not None and (
+            side.selector is not None or side.not_selector is not None or accounts is not None))
+        if ns is not None and scoped:
+            parts.append(ns)
+        selector, negated = None, side.not_selector
+        if parts:
+            selector = conjunction(*parts, *((Not(negated),) if negated is not None else ()))
+            negated = None
+        self._sets(selector)
+        self._sets(negated)
+        return _Side(selector, negated, tuple(IPBlock(n) for n in side.nets), tuple(IPBlock(n) for n in side.not_nets),
+                     self._service(p, side))
+
+    def _service(self, p: CalicoPolicy, side: EntityRule) -> Node | None:
+        """`services`: the pods a Service of the input selects (its ports are not checked); none without it."""
+        if side.services is None:
+            return None
+        namespace = side.services.namespace or p.namespace
+        service = self.services.get((namespace, side.services.name))
+        if service is None or service.selector is None:
+            return Has("\x00no such service")  # no label holds this key: nothing matches
+        return conjunction(Compare(NAMESPACE_LABEL, "==", namespace or ""),
+                           *(Compare(k, "==", v) for k, v in service.selector))
+
+    def rule(self, p: CalicoPolicy, selector: Node, d: Direction, index: int, rule: CalicoRule) -> Iterator[StageRule]:
+        """One rule as stage rules, per packet family and destination kind (module docstring)."""
+        if rule.source.ports:
+            return  # the client's source port: assumed outside every listed port (brief §1)
+        ref = CalicoRuleRef(p.tier, p.kind, f"{p.namespace}/{p.name}" if p.namespace else p.name, p.order, d, index,
+                            rule.action)
+        own, other = (rule.destination, rule.source) if d == "ingress" else (rule.source, rule.destination)
+        own_side, peer_side = self.side(p, own), self.side(p, other)
+        named = any(x.name is not None for x in (*rule.destination.ports, *rule.destination.not_ports))
+        action: Verdict = rule.action
+        plain = not any((own_side.families(self.sets), peer_side.families(self.sets)))
+        for family, protocols, subject_family, peer_family in _variants(rule, plain):
+            for labelled in (True, False) if named else (None,):
+                ports = _ports(rule, protocols, labelled is not False)
+                if ports is None:
+                    continue
+                own_labelled = labelled if d == "ingress" else None
+                peer_labelled = labelled if d == "egress" else None
+                subject = own_side.match(self.sets, family, selector, own_labelled, subject_family)
+                peer = peer_side.match(self.sets, family, None, peer_labelled, peer_family)
+                assert isinstance(subject, CalicoMatch)
+                yield StageRule(ref, subject, (peer,), ports, action, rule)
+
+
+def _policy_selector(p: CalicoPolicy) -> Node:
+    """The endpoint selector Calico builds for a policy (brief §3 'Policy selectors')."""
+    if p.namespace is not None:
+        parts = [p.selector, Compare(NAMESPACE_LABEL, "==", p.namespace)]
+        if p.service_account_selector is not None:
+            parts.append(prefixed(p.service_account_selector, "pcsa."))
+        return conjunction(*parts)
+    node = p.selector
+    if p.namespace_selector is not None:
+        node = replace_all(conjunction(node, prefixed(p.namespace_selector, "pcns.")), Has(NAMESPACE_LABEL))
+    if p.service_account_selector is not None:
+        node = replace_all(conjunction(node, prefixed(p.service_account_selector, "pcsa.")),
+                           Has(SERVICE_ACCOUNT_LABEL))
+    return node
+
+
+def _variants(rule: CalicoRule, plain: bool
+              ) -> Iterator[tuple[int | None, tuple[Protocol, ...], int | None, int | None]]:
+    """(packet family, protocols, the subject's family, the peer's family) of the packets a rule can match:
+    ICMP is IPv4 and ICMPv6 IPv6 whatever the ends; other packets are IPv6 when the subject or the peer has
+    IPv6 addresses only (two cases), else IPv4. `ipVersion` and the families of the rule's nets narrow them.
+    `plain`: no address of the rule depends on the family, nor does the rule name one: one variant."""
+    families = {n.version for side in (rule.source, rule.destination) for n in (*side.nets, *side.not_nets)}
+    if plain and rule.ip_version is None:
+        yield None, tuple(p for p in _NUMBERS if _protocol_ok(rule, p)), None, None
+        return
+    for family in (4, 6):
+        if (rule.ip_version is not None and rule.ip_version != family) or (families and family not in families):
+            continue
+        if _protocol_ok(rule, _ICMP_OF_FAMILY[family]):
+            yield family, (_ICMP_OF_FAMILY[family],), None, None
+        ports = tuple(p for p in _PORT_PROTOCOLS if _protocol_ok(rule, p))
+        if ports and family == 4:
+            yield 4, ports, 4, 4
+        elif ports:
+            yield 6, ports, 6, None
+            yield 6, ports, 4, 6
+
+
+def _protocol_ok(rule: CalicoRule, protocol: Protocol) -> bool:
+    number = _NUMBERS[protocol]
+    if rule.icmp is not None and protocol not in ("ICMP", "ICMPv6"):
+        return False  # ICMP fields refine ICMP only (brief §5)
+    return (rule.protocol is None or rule.protocol == number) and rule.not_protocol != number
+
+
+def _ports(rule: CalicoRule, protocols: tuple[Protocol, ...], named: bool
+           ) -> tuple[PortRange | NamedPort | PortExcept, ...] | None:
+    """The destination ports (or ICMP messages) of the rule on these protocols; `named`: where named ports
+    resolve (else they match nothing). None: nothing at all."""
+    dest = rule.destination
+    out: list[PortRange | NamedPort | PortExcept] = []
+    for protocol in protocols:
+        if protocol in ("ICMP", "ICMPv6"):
+            if dest.ports:
+                continue  # named ports are TCP, UDP or SCTP; numeric ones need such a protocol
+            base: list[PortRange | NamedPort] = [_icmp(protocol, rule.icmp)]
+            excluded: list[PortRange | NamedPort] = [_icmp(protocol, rule.not_icmp)] if rule.not_icmp else []
+        else:
+            base = [q for x in dest.ports if (q := _port(protocol, x, named)) is not None] if dest.ports else \
+                [PortRange(protocol, 1, MAX_PORT)]
+            excluded = [q for x in dest.not_ports if (q := _port(protocol, x, named)) is not None]
+        if base and excluded:
+            out.append(PortExcept(tuple(base), tuple(excluded)))
+        else:
+            out.extend(base)
+    return tuple(out) or None
+
+
+def _port(protocol: Protocol, port: CalicoPort, named: bool) -> PortRange | NamedPort | None:
+    if port.name is None:
+        return PortRange(protocol, port.first, port.last)
+    return NamedPort(port.name, protocol) if named else None
+
+
+def _icmp(protocol: Protocol, match: ICMPMatch | None) -> PortRange:
+    if match is None or match.type is None:
+        lo, hi = bounds(protocol)
+        return PortRange(protocol, lo, hi)
+    if match.code is None:
+        return PortRange(protocol, icmp_value(match.type, 0), icmp_value(match.type, 255))
+    value = icmp_value(match.type, match.code)
+    return PortRange(protocol, value, value)
+
+
+
+def what_if_staged(cluster: Cluster) -> Cluster:
+    """The cluster as if its staged Calico policies were applied (--staged; Calico's staged-policy docs): a
+    stagedAction Set creates or replaces the enforced policy of the same kind, namespace and name, a Delete
+    deletes it, Learn and Ignore change nothing. The staged policies themselves are never enforced."""
+    calico = cluster.calico or CalicoObjects()
+    staged = [p for p in calico.policies if p.staged]
+    named = {(p.kind.removeprefix("Staged"), p.namespace, p.name) for p in staged
+             if p.staged_action in ("Set", "Delete")}
+    applied = [replace(p, kind=p.kind.removeprefix("Staged"), staged_action=None) for p in staged
+               if p.staged_action == "Set"]
+    kept = [p for p in calico.policies if not p.staged and (p.kind, p.namespace, p.name) not in named]
+    knps = tuple(k for k in cluster.policies if ("KubernetesNetworkPolicy", k.namespace, k.name) not in named)
+    return replace(cluster, policies=knps,
+                   calico=replace(calico, policies=tuple(sorted((*kept, *applied), key=lambda p: p.key))))
