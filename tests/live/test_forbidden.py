@@ -85,25 +85,30 @@ def test_a_live_cluster_s_unmodelled_objects_are_read_and_named(tmp_path: Path) 
         paths = [p for _, p in server.requests]
         assert {"/apis", "/apis/cilium.io/v2", "/apis/cilium.io/v2/namespaces/default/ciliumnetworkpolicies?limit=500",
                 "/apis/cilium.io/v2/ciliumclusterwidenetworkpolicies?limit=500"} <= set(paths)
-        # the cilium profile, recognised, evaluates them (issue 25): no refusal, nothing ignored
-        r = runner.invoke(app, ["matrix", "--kubeconfig", kubeconfig])
-        assert r.exit_code == 0 and "not evaluated" not in r.stderr, r.stderr
-        r = runner.invoke(app, ["matrix", "-o", "json", "--kubeconfig", kubeconfig, "--ignore-unmodelled"])
+        r = runner.invoke(app, ["matrix", "--kubeconfig", kubeconfig, "--cni", "generic"])
+        assert r.exit_code == 2 and "; ".join(LIVE_CILIUM) in r.stderr.splitlines()[-1]
+        r = runner.invoke(app, ["matrix", "-o", "json", "--kubeconfig", kubeconfig, "--cni", "generic",
+                                "--ignore-unmodelled"])
         assert r.exit_code == 0
         notes = json.loads(r.stdout)["assumptions"]
-        assert notes[0].startswith("dataplane profile cilium 1.20 (recognised: the input holds "
-                                   "CiliumClusterwideNetworkPolicy (cilium.io), CiliumNetworkPolicy (cilium.io); "
-                                   "the API server serves cilium.io)")
-        assert [n for n in notes if n.startswith("ignored")] == []
-        r = runner.invoke(app, ["matrix", "--kubeconfig", kubeconfig, "--cni", "generic"])  # not evaluated there
-        assert r.exit_code == 2 and "; ".join(LIVE_CILIUM) in r.stderr.splitlines()[-1]
+        assert [n for n in notes if n.startswith("ignored")] == [
+            f"ignored (--ignore-unmodelled): {line}; they may allow or deny this traffic" for line in LIVE_CILIUM]
+        # Recognised as Cilium, which netpol evaluates: the CCNP's `ingress: [{}]` isolates every pod.
+        r = runner.invoke(app, ["matrix", "-o", "json", "--kubeconfig", kubeconfig])
+        assert r.exit_code == 0, r.stderr
+        answer = json.loads(r.stdout)
+        assert answer["assumptions"][0].startswith(
+            "dataplane profile cilium 1.20 (recognised: the input holds CiliumClusterwideNetworkPolicy (cilium.io), "
+            "CiliumNetworkPolicy (cilium.io); the API server serves cilium.io)")
+        assert not [n for n in answer["assumptions"] if n.startswith("ignored")]
         out = tmp_path / "s.yaml"
         r = runner.invoke(app, ["snapshot", "-o", str(out), "--kubeconfig", kubeconfig])
-        assert r.exit_code == 0, r.stderr  # a snapshot records them (whole: they are read), so its answers see them
+        assert r.exit_code == 0, r.stderr  # a snapshot records them (whole: they are read), so its answers read alike
         assert "SECRET" not in out.read_text()
         r = runner.invoke(app, ["matrix", "-f", str(out), "--cni", "generic"])
         assert r.exit_code == 2 and "; ".join(LIVE_CILIUM) in r.stderr.splitlines()[-1]
-        assert runner.invoke(app, ["matrix", "-f", str(out)]).exit_code == 0
+        r = runner.invoke(app, ["matrix", "-o", "json", "-f", str(out)])
+        assert r.exit_code == 0 and json.loads(r.stdout)["allowed"] == answer["allowed"]
         server.fail["ciliumnetworkpolicies"] = 403
         assert read_cluster(kubeconfig).result.unread == (
             "ciliumnetworkpolicies (cilium.io/v2), forbidden (403), so the CiliumNetworkPolicy objects (Cilium) could "
