@@ -10,6 +10,7 @@ Services through workloads.py, which builds on these fields.
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 from collections.abc import Callable
 from functools import lru_cache, wraps
@@ -70,6 +71,8 @@ class Field:
         parent = self._parent.path
         if isinstance(self._key, int):
             return f"{parent}[{self._key}]"
+        if not self._key.isprintable() or any(c.isspace() for c in self._key):
+            return f"{parent}[{json.dumps(self._key)}]"  # a key with a newline must not break the one-line error
         return f"{parent}.{self._key}" if parent else self._key
 
     def fail(self, message: str) -> NoReturn:
