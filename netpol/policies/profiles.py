@@ -297,7 +297,8 @@ def _rules_isolate(policy: NetworkPolicy, title: str, diagnostics: list[Diagnost
 
 def profile_stages(cluster: Cluster) -> Stages:
     """The intermediate form of a cluster's policies as its plugin combines them: under Cilium its own union of
-    CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy and NetworkPolicy; under Calico its tiers; else NetworkPolicy between the tiers."""
+    CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy and NetworkPolicy; under Calico its tiers; else
+    NetworkPolicy between the tiers."""
     if cluster.dataplane.profile == CILIUM.name:
         return cilium_stages(cluster)
     if calico_compiles(cluster):
