@@ -71,7 +71,7 @@ class Field:
         parent = self._parent.path
         if isinstance(self._key, int):
             return f"{parent}[{self._key}]"
-        if not self._key.isprintable() or any(c.isspace() for c in self._key):
+        if not self._key.isprintable():
             return f"{parent}[{json.dumps(self._key)}]"  # a key with a newline must not break the one-line error
         return f"{parent}.{self._key}" if parent else self._key
 
