@@ -20,6 +20,7 @@ from netpol.policies.stages import Everything, PortRange, StagePolicy, StageRule
 from netpol.policies.tiered import CompiledTierRule
 
 _PROTOCOLS = {6: "TCP", 17: "UDP", 132: "SCTP", 1: "ICMP", 58: "ICMPv6"}
+NEVER = " (never matches: netpol assumes the client's source port is outside `source.ports`)"
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,8 @@ def summarize_calico(engine: Engine, wanted: set[str] | frozenset[str] = frozens
     """The tiers that hold a policy, in evaluation order; with `wanted`, only the namespaced policies of those
     namespaces and every cluster-wide one."""
     cluster = engine.cluster
+    written = {(p.kind, f"{p.namespace}/{p.name}" if p.namespace else p.name): p
+               for p in (cluster.calico.policies if cluster.calico is not None else ()) if not p.staged}
     subjects = {(t.kind, t.name): tier_explain.describe_selector(t.subject) for t in cluster.tiered}
     out = []
     for tier in calico_tiers(cluster):
@@ -68,7 +71,9 @@ def summarize_calico(engine: Engine, wanted: set[str] | frozenset[str] = frozens
             if wanted and "/" in e.policy and e.policy.split("/", 1)[0] not in wanted:
                 continue
             directions = tuple(d for d in DIRECTIONS if e.members[d] or e.rules[d])
-            rules = tuple(r for d in DIRECTIONS for r in _rules(e.rules[d], e.members[d]))
+            own = written.get((e.kind, e.policy))
+            rules = tuple(r for d in DIRECTIONS for r in _rules(d, e.rules[d], e.members[d], own.rules(d)
+                                                                if own is not None and own.applies(d) else ()))
             policies.append(CalicoPolicySummary(e.kind, e.policy, e.order, directions,
                                                 e.selector or subjects.get((e.kind, e.policy), ""), rules))
         if policies:
@@ -76,19 +81,25 @@ def summarize_calico(engine: Engine, wanted: set[str] | frozenset[str] = frozens
     return tuple(out)
 
 
-def _rules(compiled: tuple[StageRule, ...], members: tuple[StagePolicy, ...]) -> list[CalicoRuleSummary]:
-    """One summary per written rule (a rule compiles to one stage rule per packet family and destination kind)."""
-    by_ref: dict[CalicoRuleRef, list[StageRule]] = {}
+def _rules(direction: Direction, compiled: tuple[StageRule, ...], members: tuple[StagePolicy, ...],
+           written: tuple[CalicoRule, ...]) -> list[CalicoRuleSummary]:
+    """One summary per rule (a rule compiles to one stage rule per packet family and destination kind); a written
+    Calico rule that compiles to none (`source.ports`) is listed as never matching."""
+    by_index: dict[int, list[tuple[CalicoRuleRef, StageRule]]] = {}
     for r in compiled:
         if isinstance(r.ref, CalicoRuleRef):  # every rule of a tier (calico.py names them so)
-            by_ref.setdefault(r.ref, []).append(r)
+            by_index.setdefault(r.ref.index, []).append((r.ref, r))
     out: list[CalicoRuleSummary] = []
     catch_all: int | None = None
-    for ref, parts in by_ref.items():
-        out.append(CalicoRuleSummary(ref.direction, ref.index, ref.action, _summary(parts[0].written, ref.direction),
-                                     catch_all))
-        if catch_all is None and ref.action != "Log" and any(_everything(r, members) for r in parts):
-            catch_all = ref.index
+    for index in sorted(set(by_index) | set(range(len(written)))):
+        parts = by_index.get(index, [])
+        if parts:
+            action, summary = parts[0][0].action, _summary(parts[0][1].written, direction)
+        else:
+            action, summary = written[index].action, calico_rule_text(written[index]) + NEVER
+        out.append(CalicoRuleSummary(direction, index, action, summary, catch_all))
+        if catch_all is None and action != "Log" and any(_everything(r, members) for _, r in parts):
+            catch_all = index
     return out
 
 

@@ -30,6 +30,9 @@ def test_explain_lists_tiers_policies_and_rules_in_evaluation_order() -> None:
         "    ingress[3] Allow: from nets 10.0.0.0/8; to anywhere",
         "      shadowed: never reached, ingress[2] matches all its traffic first",
         "  GlobalNetworkPolicy late  order 20  egress  selector: all()",
+        "    egress[0] Deny: protocol TCP; from ports 5000; to anywhere (never matches: netpol assumes the client's "
+        "source port is outside `source.ports`)",
+        "  GlobalNetworkPolicy idle  order 30  ingress  selector: all()",
         "    no rules",
         "tier default  order 1000000  default action Deny",
         "  KubernetesNetworkPolicy shop/web  order 1000  ingress  selector: app=web",
@@ -44,7 +47,7 @@ def test_explain_json_has_the_tiers_as_data() -> None:
     assert r.exit_code == 0
     tiers = json.loads(r.stdout)
     assert [(t["tier"], t["order"], t["default_action"], [p["policy"] for p in t["policies"]]) for t in tiers] == [
-        ("security", 100.0, "Pass", ["gate", "late"]), ("default", 1_000_000.0, "Deny", ["shop/web"])]
+        ("security", 100.0, "Pass", ["gate", "late", "idle"]), ("default", 1_000_000.0, "Deny", ["shop/web"])]
     gate = tiers[0]["policies"][0]
     assert (gate["kind"], gate["order"], gate["directions"], gate["selector"]) == \
         ("GlobalNetworkPolicy", 10.0, ["ingress"], 'role == "db"')
@@ -52,11 +55,12 @@ def test_explain_json_has_the_tiers_as_data() -> None:
         ("ingress", 0, "Log", None), ("ingress", 1, "Deny", None), ("ingress", 2, "Pass", None),
         ("ingress", 3, "Allow", 2)]
     assert gate["rules"][1]["summary"] == "protocol UDP; from anywhere; to ports 53"
-    assert tiers[0]["policies"][1]["rules"] == [] and tiers[0]["policies"][1]["directions"] == ["egress"]
+    assert [(r["index"], r["action"]) for r in tiers[0]["policies"][1]["rules"]] == [(0, "Deny")]
+    assert tiers[0]["policies"][2]["rules"] == [] and tiers[0]["policies"][2]["directions"] == ["ingress"]
 
 
 def test_explain_namespace_keeps_cluster_wide_policies_and_that_namespace_only() -> None:
     r = runner.invoke(app, ["explain", "--cni", "calico", "-f", SHADOWED, "-n", "other", "-o", "json"])
     assert r.exit_code == 0
     assert [(t["tier"], [p["policy"] for p in t["policies"]]) for t in json.loads(r.stdout)] == [
-        ("security", ["gate", "late"])]
+        ("security", ["gate", "late", "idle"])]
