@@ -11,6 +11,7 @@ import difflib
 from collections.abc import Collection, Iterable
 from dataclasses import replace
 
+from netpol.analyses.calico_explain import CalicoTierSummary, summarize_calico
 from netpol.analyses.cilium_explain import CiliumRuleSummary, summarize_cilium
 from netpol.analyses.diagram import Diagram, build_diagram
 from netpol.analyses.explain import PolicySummary, summarize_policies
@@ -53,6 +54,7 @@ from netpol.model import (
 )
 from netpol.model.portsets import ALL_PROTOCOLS, MAX_PORT, MIN_PORT, PortSet, Protocol, bounds, is_icmp
 from netpol.model.selectors import LabelSelector, Scope, parse_scope
+from netpol.policies.calico import calico_compiles
 
 WORKLOAD_PREFIXES = frozenset(
     {"deployment", "replicaset", "statefulset", "daemonset", "job", "cronjob", "replicationcontroller"}
@@ -343,6 +345,13 @@ class Analyzer:
         if self.cluster.dataplane.profile != "cilium":
             return ()
         return summarize_cilium(self.engine, self._namespaces(namespaces))
+
+    def explain_calico(self, namespaces: Iterable[str] | None = None) -> tuple[CalicoTierSummary, ...] | None:
+        """Under the calico profile with Calico's objects, its tiers in evaluation order, which hold every kind
+        it enforces; None else (the other explain answers then hold)."""
+        if not calico_compiles(self.cluster):
+            return None
+        return summarize_calico(self.engine, self._namespaces(namespaces))
 
 
 def _service_port(svc: Service, text: str | None, protocol: str | None) -> ServicePort:

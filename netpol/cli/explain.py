@@ -55,17 +55,23 @@ def explain(
     Example:
       netpol explain -f k8s/ -n payments
     """
+    from netpol.render.calico_explain import calico_json, calico_text
     from netpol.render.explain import WIDE, explain_json, explain_text
 
     with _user_errors():
         analyzer = _analyze(Source(files, kubeconfig, context, verbose, default_namespace=default_namespace,
-                                   exclude=exclude, rendering=_rendering(render, helm_values, helm_set), cni=cni),
+                                   exclude=exclude, rendering=_rendering(render, helm_values, helm_set), cni=cni,
+                                   calico=True),
                             namespace)
         _check_namespaces(analyzer.cluster, namespace)
         with _phase(f"explaining {len(analyzer.cluster.policies) + len(analyzer.cluster.tiered):,} policies"):
-            summaries, tiers = analyzer.explain(namespace), analyzer.explain_tiers(namespace)
-            cilium = analyzer.explain_cilium(namespace)
-    if output is ExplainFormat.json:
+            calico = analyzer.explain_calico(namespace)  # Calico's tiers hold every kind it enforces: all of it
+            if calico is None:
+                summaries, tiers = analyzer.explain(namespace), analyzer.explain_tiers(namespace)
+                cilium = analyzer.explain_cilium(namespace)
+    if calico is not None:
+        _say(calico_json(calico) + "\n" if output is ExplainFormat.json else calico_text(calico))
+    elif output is ExplainFormat.json:
         _say(explain_json(summaries, tiers, cilium) + "\n")
     else:
         console = _stdout()

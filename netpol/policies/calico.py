@@ -101,13 +101,17 @@ def calico_compiles(cluster: Cluster) -> bool:
 
 @dataclass(frozen=True)
 class _Entry:
-    """A policy as its tier holds it: order, tie key, its members per direction and its rules."""
+    """A policy as its tier holds it: order, tie key, its members per direction and its rules; kind, name
+    (namespace/name) and selector as written, for explain (netpol/analyses/calico_explain.py)."""
 
     tier: str
     order: float | None
     tie: str
     members: dict[Direction, tuple[StagePolicy, ...]]
     rules: dict[Direction, tuple[StageRule, ...]]
+    kind: str = ""
+    policy: str = ""
+    selector: str = ""  # Calico's endpoint selector, or a NetworkPolicy's podSelector; none for the tiered kinds
 
     @property
     def key(self) -> tuple[bool, float, bytes]:
@@ -115,9 +119,21 @@ class _Entry:
         return self.order is None, self.order or 0.0, self.tie.encode()
 
 
-def calico_stages(cluster: Cluster) -> Stages:
-    """Per direction: the own-node rule's stage (ingress from the pod's own node is not policed), then one
-    stage per tier in tier order."""
+@dataclass(frozen=True)
+class CalicoTierEntries:
+    """One tier in evaluation order: its order, default action and policies in evaluation order."""
+
+    name: str
+    order: float | None
+    default_action: str
+    entries: tuple[_Entry, ...]
+
+
+def calico_tiers(cluster: Cluster,
+                 compiled: dict[Direction, tuple[tuple[Stage, ...], tuple[Stage, ...]]] | None = None
+                 ) -> tuple[CalicoTierEntries, ...]:
+    """Every tier that holds a policy, and the default tier, by order (none last), then name; each one's
+    policies by order (none last), ties by Calico's key. `compiled`: tier_stages(cluster), if at hand."""
     calico = cluster.calico or CalicoObjects()
     old = any(tp.kind in ("AdminNetworkPolicy", "BaselineAdminNetworkPolicy") for tp in cluster.tiered)
     admin, baseline = ("adminnetworkpolicy", "baselineadminnetworkpolicy") if old else ("kube-admin", "kube-baseline")
@@ -125,12 +141,21 @@ def calico_stages(cluster: Cluster) -> Stages:
                                                   baseline: (10_000_000.0, "Pass")}
     tiers.update({t.name: (t.order, t.default_action) for t in calico.tiers})
     compiler = _Compiler(cluster, calico)
-    compiled = tier_stages(cluster)
     entries = [compiler.policy(p, old) for p in calico.policies if not p.staged and not p.host_only]
     entries += [_kubernetes(knp, old) for knp in cluster.policies]
-    entries += _tiered(cluster, compiled, admin, baseline, old)
+    entries += _tiered(cluster, tier_stages(cluster) if compiled is None else compiled, admin, baseline, old)
     for e in entries:
         tiers.setdefault(e.tier, (None, "Deny"))  # a built-in tier of another release: an ordinary tier here
+    return tuple(CalicoTierEntries(name, tiers[name][0], tiers[name][1],
+                                   tuple(sorted((e for e in entries if e.tier == name), key=lambda e: e.key)))
+                 for name in sorted(tiers, key=lambda n: (tiers[n][0] is None, tiers[n][0] or 0.0, n)))
+
+
+def calico_stages(cluster: Cluster) -> Stages:
+    """Per direction: the own-node rule's stage (ingress from the pod's own node is not policed), then one
+    stage per tier in tier order."""
+    compiled = tier_stages(cluster)
+    tiers = calico_tiers(cluster, compiled)
     cuts = {d: tuple(c for s in (*compiled[d][0], *compiled[d][1]) for c in s.cuts) for d in DIRECTIONS}
     out: Stages = {}
     for d in DIRECTIONS:
@@ -138,13 +163,12 @@ def calico_stages(cluster: Cluster) -> Stages:
         node = node_rules(cluster, d)
         if node:
             stages.append(Stage("own node", True, "Pass", node))
-        for name in sorted(tiers, key=lambda n: (tiers[n][0] is None, tiers[n][0] or 0.0, n)):
-            held = sorted((e for e in entries if e.tier == name), key=lambda e: e.key)
-            rules = tuple(r for e in held for r in e.rules[d])
-            members = tuple(m for e in held for m in e.members[d])
-            if rules or members or name == DEFAULT_TIER:  # a walk needs a stage in every direction
-                end = "Pass" if tiers[name][1] == "Pass" else "Deny"
-                stages.append(Stage(stage_name(name), True, end, rules, members, cuts[d]))
+        for tier in tiers:
+            rules = tuple(r for e in tier.entries for r in e.rules[d])
+            members = tuple(m for e in tier.entries for m in e.members[d])
+            if rules or members or tier.name == DEFAULT_TIER:  # a walk needs a stage in every direction
+                end = "Pass" if tier.default_action == "Pass" else "Deny"
+                stages.append(Stage(stage_name(tier.name), True, end, rules, members, cuts[d]))
         out[d] = tuple(stages)
     return out
 
@@ -167,7 +191,8 @@ def _kubernetes(knp: NetworkPolicy, old: bool) -> _Entry:
             out.append(StageRule(ref, subject, peers, policy_ports(rule.ports), "Allow",
                                  CompiledRule(RuleRef(knp.key, d, i), rule.peers, rule.ports)))
         rules[d] = tuple(out)
-    return _Entry(DEFAULT_TIER, KNP_ORDER, tie, members, rules)
+    return _Entry(DEFAULT_TIER, KNP_ORDER, tie, members, rules, "KubernetesNetworkPolicy", knp.key,
+                  str(knp.pod_selector))
 
 
 def _tiered(cluster: Cluster, compiled: dict[Direction, tuple[tuple[Stage, ...], tuple[Stage, ...]]], admin: str,
@@ -189,7 +214,7 @@ def _tiered(cluster: Cluster, compiled: dict[Direction, tuple[tuple[Stage, ...],
                           for s in (*compiled[d][0], *compiled[d][1]) for r in s.rules
                           if isinstance(r.ref, TierRuleRef) and (r.ref.kind, r.ref.policy) == (tp.kind, tp.name))
                  for d in DIRECTIONS}
-        out.append(_Entry(tier, order, tie, {d: () for d in DIRECTIONS}, rules))
+        out.append(_Entry(tier, order, tie, {d: () for d in DIRECTIONS}, rules, tp.kind, tp.name))
     return out
 
 
@@ -247,7 +272,8 @@ class _Compiler:
         members = {d: (StagePolicy(title, CalicoMatch(selector)),) if p.applies(d) else () for d in DIRECTIONS}
         rules = {d: tuple(r for i, rule in enumerate(p.rules(d) if p.applies(d) else ())
                           for r in self.rule(p, selector, d, i, rule)) for d in DIRECTIONS}
-        return _Entry(p.tier, p.order, tie, members, rules)
+        name = f"{p.namespace}/{p.name}" if p.namespace else p.name
+        return _Entry(p.tier, p.order, tie, members, rules, p.kind, name, str(selector))
 
     def side(self, p: CalicoPolicy, side: EntityRule) -> _Side:
         """P and N of one side (brief §3 'Rule peers'): N folded into P where P exists."""

@@ -47,4 +47,4 @@ def test_calico_policies_are_refused_in_the_diff(tmp_path: Path) -> None:
     with_gnp.write_text(POD + CALICO_GNP)
     code, out = _diff(with_gnp, with_gnp)
     assert code == 2 and "this command does not evaluate Calico's own policy kinds yet (can-reach between pods " \
-        "and addresses, and matrix, do)" in out["stderr"]
+        "and addresses, matrix and explain do)" in out["stderr"]
