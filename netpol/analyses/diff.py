@@ -18,9 +18,10 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Literal
 
 from netpol.analyses.families import families
+from netpol.analyses.label_space import RegionLimitError
 from netpol.analyses.phrases import address_phrase, allowing_rules
 from netpol.analyses.query import Analyzer
-from netpol.analyses.regions import Marked, RegionLimitError, RegionSet, regions
+from netpol.analyses.regions import Marked, RegionSet, regions
 from netpol.engine import AddressRange, DirectionResult, Engine, PeerRef, TierPeerMatch
 from netpol.engine.bits import bit_ids, bit_mask
 from netpol.errors import natural_key
