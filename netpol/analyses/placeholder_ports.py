@@ -9,6 +9,7 @@ from netpol.analyses.label_space import RegionLimitError
 from netpol.model import DIRECTIONS, Cluster, ContainerPort
 from netpol.model.portsets import MAX_PORT, MIN_PORT, PROTOCOLS, PortSet, Protocol
 
+
 def _numbered_spans(cluster: Cluster) -> list[tuple[Protocol, int, int]]:
     """Every port number and range a rule names."""
     spans: list[tuple[Protocol, int, int]] = []

@@ -11,6 +11,7 @@ from netpol.model import DIRECTIONS, METADATA_NAME_LABEL, Cluster, NetworkPolicy
 from netpol.model.selectors import LabelSelector, Scope
 from netpol.policies.cilium import label_selectors
 
+
 def tier_selectors(cluster: Cluster) -> Iterator[TierSelector]:
     for pol in cluster.tiered:
         yield pol.subject
