@@ -25,8 +25,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.generate import Size, generate  # noqa: E402
 from netpol import load_objects  # noqa: E402
+from netpol.analyses.label_space import RegionLimitError  # noqa: E402
 from netpol.analyses.query import Analyzer  # noqa: E402
-from netpol.analyses.regions import RegionLimitError  # noqa: E402
 from netpol.analyses.replay import Replayer  # noqa: E402
 from netpol.sources.flows import FlowStats, read_flows  # noqa: E402
 

@@ -15,8 +15,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from netpol.analyses.label_space import RegionLimitError
 from netpol.analyses.query import Analyzer
-from netpol.analyses.regions import RegionLimitError
 from netpol.analyses.verdicts import Endpoint, Verdict
 from netpol.engine import bit_ids
 from netpol.errors import InputError, QueryError

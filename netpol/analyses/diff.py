@@ -15,58 +15,28 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING
 
+from netpol.analyses.diff_addresses import AddressSets, Change, ChangeKind
+from netpol.analyses.diff_ties import Ambiguity
+from netpol.analyses.diff_ties import ambiguities as _ambiguities
 from netpol.analyses.families import families
-from netpol.analyses.phrases import address_phrase, allowing_rules
+from netpol.analyses.label_space import RegionLimitError
+from netpol.analyses.phrases import allowing_rules
 from netpol.analyses.query import Analyzer
-from netpol.analyses.regions import Marked, RegionLimitError, RegionSet, regions
-from netpol.engine import AddressRange, DirectionResult, Engine, PeerRef, TierPeerMatch
-from netpol.engine.bits import bit_ids, bit_mask
+from netpol.analyses.regions import Marked, RegionSet, regions
+from netpol.engine import PeerRef
+from netpol.engine.bits import bit_mask
 from netpol.errors import natural_key
-from netpol.model import DIRECTIONS, METADATA_NAME_LABEL, Cluster, Direction, IPAddress, IPBlock, PodPeer
-from netpol.model.portsets import NO_PORTS, PortSet
+from netpol.model import DIRECTIONS, METADATA_NAME_LABEL, Cluster, Direction, IPAddress, PodPeer
+from netpol.model.portsets import PortSet
 from netpol.model.selectors import LabelSelector
-from netpol.policies.tiered import TierHit, TierRuleRef
 
 if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
     from netpol.engine.slices import Codes, PortCodes, Slices
-
-ChangeKind = Literal["gained", "lost", "changed"]
-
-
-@dataclass(frozen=True)
-class Change:
-    """Sources whose connections to one destination changed the same way."""
-
-    kind: ChangeKind
-    sources: tuple[str, ...]
-    destination: str
-    before: PortSet
-    after: PortSet
-    # For possible pods (netpol.analyses.regions): the named ports each side allows, and the rules that decide.
-    named_before: tuple[str, ...] = ()
-    named_after: tuple[str, ...] = ()
-    because: tuple[str, ...] = ()
-    # An outside endpoint among the sources or as the destination: its addresses, as (first, last) ranges.
-    source_addresses: tuple[tuple[IPAddress, IPAddress], ...] = ()
-    destination_addresses: tuple[tuple[IPAddress, IPAddress], ...] = ()
-
-
-@dataclass(frozen=True)
-class Ambiguity:
-    """Sources whose connection to one destination is ambiguous on other ports than before: Admin
-    policies of one priority that decide it differently, whose order the API leaves undefined
-    (`before`, `after`: the ports each version leaves to the plugin; `ties`: which policies tie)."""
-
-    sources: tuple[str, ...]
-    destination: str
-    before: PortSet
-    after: PortSet
-    ties: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -124,7 +94,7 @@ def diff(base: Analyzer, head: Analyzer, delta: _Delta | None = None) -> Reachab
             between.setdefault((h, b, a), set()).update(senders)
     replicated = {p.key for c in (base.cluster, head.cluster) for p in c.pods if not p.is_one_pod}
     found = _expand(between, members, group_of, keys, replicated)
-    addresses = _AddressSets(before, after)
+    addresses = AddressSets(before, after)
     for change, ends in addresses.changes(pairs, sorted(set(rows) | set(columns)), pods):
         found[change] = tuple(sorted({*found.get(change, ()), *ends}, key=natural_key))
     changes = sorted((addresses.change(_kind(b, a), srcs, dst, b, a) for (dst, b, a), srcs in found.items() if srcs),
@@ -132,112 +102,6 @@ def diff(base: Analyzer, head: Analyzer, delta: _Delta | None = None) -> Reachab
     ambiguities = _ambiguities(base, head, pairs, pods, addresses, replicated)
     return ReachabilityDiff(tuple(changes), tuple(sorted(new - old)), tuple(sorted(old - new)),
                             ambiguities=ambiguities)
-
-
-def _ambiguities(base: Analyzer, head: Analyzer, pairs: list[tuple[int | None, int | None]],
-                 members: list[list[str]], addresses: _AddressSets, replicated: set[str]) -> tuple[Ambiguity, ...]:
-    """Pod pairs whose ambiguous ports (a tie of same-priority Admin policies that decide them differently,
-    as can-reach says) differ between the versions. Only inputs with such ties pay: the subjects of the
-    tied policies are evaluated against every class and outside address set, once per version."""
-    per_version = [_tied_pairs(a, addresses) for a in (base, head)]
-    if not any(per_version):
-        return ()
-    groups: list[dict[int, list[int | str]]] = [{}, {}]  # per version, class -> its groups
-    for g, pair in enumerate(pairs):
-        for side, cls in enumerate(pair):
-            if cls is not None:
-                groups[side].setdefault(cls, []).append(g)
-    candidates: set[tuple[int | str, int | str]] = set()
-    for side, found in enumerate(per_version):
-        for src, dst in found:
-            ends = [groups[side].get(end, []) if isinstance(end, int) else [end] for end in (src, dst)]
-            candidates.update((g, h) for g in ends[0] for h in ends[1])
-    out: dict[tuple[str, PortSet, PortSet, tuple[str, ...]], set[str]] = {}
-    for src_end, dst_end in candidates:
-        (b, tb), (a, ta) = (per_version[side].get((_end(pairs, src_end, side), _end(pairs, dst_end, side)),
-                                                  (NO_PORTS, ())) for side in (0, 1))
-        if b == a:
-            continue
-        sources = members[src_end] if isinstance(src_end, int) else [src_end]
-        for dst in members[dst_end] if isinstance(dst_end, int) else [dst_end]:
-            picked = {s for s in sources if s != dst or dst in replicated}
-            if picked:
-                out.setdefault((dst, b, a, tuple(sorted({*tb, *ta}))), set()).update(picked)
-    return tuple(sorted((Ambiguity(tuple(sorted(srcs, key=natural_key)), dst, b, a, ties)
-                         for (dst, b, a, ties), srcs in out.items()), key=lambda x: (x.destination, x.sources)))
-
-
-def _end(pairs: list[tuple[int | None, int | None]], end: int | str, side: int) -> int | str:
-    """A group's class in one version (-1: none there), or an outside address set's name."""
-    if isinstance(end, str):
-        return end
-    cls = pairs[end][side]
-    return -1 if cls is None else cls
-
-
-def _tied_pairs(analyzer: Analyzer, addresses: _AddressSets
-                ) -> dict[tuple[int | str, int | str], tuple[PortSet, tuple[str, ...]]]:
-    """(source, destination) -> (ambiguous ports, the ties behind them), for class pairs and outside
-    address sets (by name), in one version."""
-    engine, cluster = analyzer.engine, analyzer.cluster
-    tiers: dict[tuple[str, int | None], list[str]] = {}
-    for t in cluster.tiered:
-        tiers.setdefault((t.tier, t.priority), []).append(t.name)
-    tied = {name for names in tiers.values() if len(names) > 1 for name in names}
-    if not tied:
-        return {}
-    outside = {addresses.name_of(ranges): ranges[0].first for ranges in addresses.sets.values()}
-    out: dict[tuple[int | str, int | str], tuple[PortSet, tuple[str, ...]]] = {}
-    for direction in DIRECTIONS:
-        subjects = 0
-        for t in cluster.tiered:
-            if t.name in tied and t.rules(direction):
-                subjects |= families(engine).tier_select(t.subject)
-        for s in bit_ids(subjects):
-            peers: list[tuple[int | str, PeerRef]] = [*((c, c) for c in range(len(engine.classes))),
-                                                      *outside.items()]
-            for name, peer in peers:
-                egress, ingress = engine.connection(s, peer) if direction == "egress" else engine.connection(peer, s)
-                mine, other = (egress, ingress) if direction == "egress" else (ingress, egress)
-                assert mine is not None
-                ports, ties = _ambiguous(mine)
-                if other is not None:
-                    other_ports, other_ties = _ambiguous(other)
-                    ports = ports.intersection(other.ports.union(other_ports))
-                    ties = (*ties, *other_ties)
-                if ports:
-                    key = (s, name) if direction == "egress" else (name, s)
-                    had, had_ties = out.get(key, (NO_PORTS, ()))
-                    out[key] = (had.union(ports), tuple(sorted({*had_ties, *ties})))
-    return out
-
-
-def _ambiguous(result: DirectionResult) -> tuple[PortSet, tuple[str, ...]]:
-    """The ports a tiered rule decides while a rule of another policy of its tier and priority would decide
-    them otherwise (as verdicts.tie_note says for one port), and the ties, as "ANP a and ANP b share
-    priority 10"."""
-    if result.walk is None:
-        return NO_PORTS, ()
-    out, ties = NO_PORTS, set()
-    for seg in result.walk.segments:
-        d = seg.decider
-        if not isinstance(d, TierRuleRef):
-            continue
-        rivals: dict[str, list[TierHit]] = {}
-        for found in result.tier_hits:
-            r = found.ref
-            if isinstance(r, TierRuleRef) and (r.tier, r.priority) == (d.tier, d.priority) and r.policy != d.policy:
-                rivals.setdefault(r.policy, []).append(TierHit(r, found.ports))
-        for hits in rivals.values():
-            left = seg.ports  # each rival policy decides a port by its first rule that covers it
-            for hit in hits:
-                part = left.intersection(hit.ports)
-                if part and hit.ref.action != d.action:
-                    out = out.union(part)
-                    ties.add(f"{d.short_kind} {d.policy} and {hit.ref.short_kind} {hit.ref.policy} share priority "
-                             f"{d.priority}")
-                left = left.difference(hit.ports)
-    return out, tuple(sorted(ties))
 
 
 def _classes(pairs: list[tuple[int | None, int | None]], groups: list[int], side: int) -> set[int]:
@@ -269,114 +133,6 @@ def _expand(between: dict[tuple[int, PortSet, PortSet], set[int]], members: list
             else:
                 out[(dst, b, a)] = sources
     return out
-
-
-class _AddressSets:
-    """Outside addresses cut at every boundary of both versions' ipBlocks (a common refinement): each
-    set of ranges inside the same blocks of either version is answered alike by every rule of both."""
-
-    def __init__(self, before: Engine, after: Engine) -> None:
-        self.engines = (before, after)
-        ranges = before.address_ranges(blocks=after.blocks)
-        self.sets: dict[tuple[IPBlock, ...], list[AddressRange]] = {}
-        for r in ranges:
-            self.sets.setdefault(r.blocks, []).append(r)
-        self.every = tuple(n for r in ranges for n in r.networks)
-        self.named: dict[str, tuple[tuple[IPAddress, IPAddress], ...]] = {}  # a change's name -> its ranges
-        self.sources: dict[tuple[str, PortSet, PortSet], str] = {}  # a change with an outside source: its name
-        self._cut: dict[tuple[frozenset[IPBlock], tuple[TierPeerMatch, ...]], list[list[AddressRange]]] = {}
-        self._listed = list(self.sets.values())
-        self._holding: dict[IPBlock, int] = {}  # per block, the address sets it holds (bit i: set i)
-        for i, held in enumerate(self.sets):
-            for block in held:
-                self._holding[block] = self._holding.get(block, 0) | (1 << i)
-        self._tier_held: dict[TierPeerMatch, int] = {}
-        self._names: dict[tuple[int, ...], str] = {}
-
-    def changes(self, pairs: list[tuple[int | None, int | None]], dirty: list[int], members: list[list[str]]
-                ) -> Iterator[tuple[tuple[str, PortSet, PortSet], list[str]]]:
-        """((destination, before, after), sources) between the dirty groups' pods and the outside: per
-        group and direction, the address sets whose ports changed alike, named as one endpoint."""
-        for g in dirty:
-            pods = members[g]
-            for direction in DIRECTIONS:
-                alike: dict[tuple[PortSet, PortSet], list[AddressRange]] = {}
-                for ranges in self._parts(direction, pairs[g]):
-                    ip = ranges[0].first
-                    b, a = (NO_PORTS if cls is None else engine.external_ports(direction, cls, ip)
-                            for engine, cls in zip(self.engines, pairs[g], strict=True))
-                    if b != a:
-                        alike.setdefault((b, a), []).extend(ranges)
-                for (b, a), ranges in alike.items():
-                    node = self.name_of(ranges)
-                    if direction == "egress":
-                        yield (node, b, a), pods
-                    else:
-                        for dst in pods:
-                            self.sources[(dst, b, a)] = node
-                            yield (dst, b, a), [node]
-
-    def _parts(self, direction: Direction, classes: tuple[int | None, int | None]) -> list[list[AddressRange]]:
-        """The address sets merged where the rules of these classes (one per version) in `direction` cannot
-        tell them apart: each part is answered alike, so it is evaluated once (a repository's ipBlocks cut
-        the address space into hundreds of sets, of which one class's rules name a few)."""
-        from netpol.engine.slices import walked
-
-        blocks: set[IPBlock] = set()
-        tiered: list[TierPeerMatch] = []
-        for engine, cls in zip(self.engines, classes, strict=True):
-            if cls is not None:
-                views = families(engine)
-                blocks.update(b for _, pm in views.rules[direction][cls] if not pm.everything for b in pm.blocks)
-                tiered.extend(pm for entries in views.tier_lists(direction, cls) for _, pm in entries
-                              if not pm.everything)
-                if walked(engine):  # every stage's blocks (Cilium's CIDRs)
-                    blocks.update(b for entries in engine.staged[direction][cls] for _, pm in entries
-                                  if not pm.everything for b in pm.blocks)
-        key = (frozenset(blocks), tuple(dict.fromkeys(tiered)))
-        cached = self._cut.get(key)
-        if cached is None:
-            parts = [(1 << len(self._listed)) - 1]  # bit i: address set i
-            for held in (*(self._holding.get(b, 0) for b in sorted(key[0], key=str)),
-                         *(self._tier_holding(pm) for pm in key[1])):
-                parts = [q for p in parts for q in (p & held, p & ~held) if q]
-            cached = self._cut[key] = [[r for i in bit_ids(p) for r in self._listed[i]] for p in parts]
-        return cached
-
-    def _tier_holding(self, pm: TierPeerMatch) -> int:
-        """The address sets (bit i: set i) a tiered rule's networks or nodes hold."""
-        held = self._tier_held.get(pm)
-        if held is None:
-            held = self._tier_held[pm] = sum(1 << i for i, ranges in enumerate(self._listed)
-                                             if pm.matches_ip(ranges[0].first))
-        return held
-
-    def name_of(self, ranges: list[AddressRange]) -> str:
-        key = tuple(map(id, ranges))  # the ranges live as long as self: the same list of them, the same name
-        name = self._names.get(key)
-        if name is None:
-            name = self._names[key] = address_phrase((n for r in ranges for n in r.networks), self.every)
-            self.named.setdefault(name, _merged(ranges))
-        return name
-
-    def change(self, kind: ChangeKind, sources: tuple[str, ...], destination: str, before: PortSet,
-               after: PortSet) -> Change:
-        """A change, with the address ranges of its outside endpoint."""
-        outside = self.sources.get((destination, before, after))  # not a scan of the sources: they can be many
-        return Change(kind, sources, destination, before, after,
-                      source_addresses=self.named[outside] if outside is not None else (),
-                      destination_addresses=self.named.get(destination, ()))
-
-
-def _merged(ranges: list[AddressRange]) -> tuple[tuple[IPAddress, IPAddress], ...]:
-    """Ranges in address order, adjacent ones joined: the maximal ranges."""
-    out: list[tuple[IPAddress, IPAddress]] = []
-    for r in sorted(ranges, key=lambda r: (r.first.version, r.first)):
-        if out and out[-1][1].version == r.first.version and int(out[-1][1]) + 1 == int(r.first):
-            out[-1] = (out[-1][0], r.last)
-        else:
-            out.append((r.first, r.last))
-    return tuple(out)
 
 
 class _Lines:

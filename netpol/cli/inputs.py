@@ -191,7 +191,7 @@ def _check_namespaces(cluster: Cluster, namespaces: Iterable[str] | None) -> Non
 
 def _with_input_only_hint(exc: NetpolError) -> str:
     """The error's message; for too many possible pods, with the way to answer for the input's pods alone."""
-    from netpol.analyses.regions import RegionLimitError
+    from netpol.analyses.label_space import RegionLimitError
 
     if isinstance(exc, RegionLimitError):
         return f"{exc}; or answer for the input's pods alone with --input-only"
@@ -204,7 +204,7 @@ def _graph_world(analyzer: Analyzer, input_only: bool) -> Analyzer:
     the input alone and says so, in a note and in its anchors' labels ("any pod of the input")."""
     from netpol.analyses.connectivity import INPUT_ONLY_NOTE
     from netpol.analyses.query import Analyzer
-    from netpol.analyses.regions import RegionLimitError
+    from netpol.analyses.label_space import RegionLimitError
 
     if input_only:
         _note(f"netpol: note: {INPUT_ONLY_NOTE}")

@@ -110,7 +110,7 @@ def replay(
       netpol replay flows.json -f k8s/ -o md
     """
     from netpol.analyses.query import Analyzer
-    from netpol.analyses.regions import RegionLimitError
+    from netpol.analyses.label_space import RegionLimitError
     from netpol.analyses.replay import Replayer
     from netpol.render.replay import replay_csv, replay_json, replay_markdown, replay_text
     from netpol.sources.flows import FlowStats, read_flows

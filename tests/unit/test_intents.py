@@ -227,7 +227,8 @@ def test_too_many_possible_pods_is_an_error_of_the_only_expectations(tmp_path: P
     """Never a quiet fallback to the input's pods: each `only` expectation is an error that says why, and
     the other expectations are still checked; a file whose selections name possible pods cannot run."""
     import netpol.analyses.query
-    from netpol.analyses.regions import RegionLimitError, regions
+    from netpol.analyses.label_space import RegionLimitError
+    from netpol.analyses.regions import regions
 
     monkeypatch.setattr(netpol.analyses.query, "regions",
                         lambda cluster, scopes=(), **kw: regions(cluster, scopes, limit=1, **kw))

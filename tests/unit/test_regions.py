@@ -10,7 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from netpol import Analyzer, load_objects
-from netpol.analyses.regions import OTHER, Atoms, Cube, CubeSet, RegionLimitError, regions
+from netpol.analyses.label_space import OTHER, Atoms, Cube, CubeSet, RegionLimitError
+from netpol.analyses.regions import regions
 from netpol.analyses.verdicts import Endpoint
 from netpol.model.selectors import LabelSelector, Scope, parse_scope, parse_selector_text, requirement
 from tests.builders import labels, namespace, policy

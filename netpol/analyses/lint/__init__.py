@@ -131,7 +131,8 @@ def _possible_checks(cluster: Cluster, notes: list[str]) -> list[Finding]:
     """NP212 for every pod that could exist (netpol.analyses.regions), where that is exact: not when a rule names a
     port (a possible pod may give the name any number), nor past the region limit (noted)."""
     from netpol.analyses.lint.one_sided import one_sided
-    from netpol.analyses.regions import RegionLimitError, regions
+    from netpol.analyses.label_space import RegionLimitError
+    from netpol.analyses.regions import regions
     from netpol.engine import Engine
 
     if not cluster.policies:

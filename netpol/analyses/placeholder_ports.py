@@ -1,0 +1,74 @@
+"""The port numbers a possible pod declares its named ports at: numbers no rule names, so that an answer
+reads the same for every number a real pod could use (netpol.analyses.regions.NAMED_PORT_NOTE)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from netpol.analyses.label_space import RegionLimitError
+from netpol.model import DIRECTIONS, Cluster, ContainerPort
+from netpol.model.portsets import MAX_PORT, MIN_PORT, PROTOCOLS, PortSet, Protocol
+
+
+def _numbered_spans(cluster: Cluster) -> list[tuple[Protocol, int, int]]:
+    """Every port number and range a rule names."""
+    spans: list[tuple[Protocol, int, int]] = []
+    for pol in cluster.policies:
+        for d in DIRECTIONS:
+            for rule in pol.rules(d):
+                spans.extend((p.protocol, p.port, p.end_port or p.port) for p in rule.ports if isinstance(p.port, int))
+    for tp in cluster.tiered:
+        for d in DIRECTIONS:
+            for trule in tp.rules(d):
+                spans.extend((p.protocol, p.first, p.last) for p in trule.ports or () if p.protocol is not None)
+    return spans
+
+
+def _free_ports(spans: list[tuple[Protocol, int, int]], protocol: Protocol) -> Iterator[int]:
+    """Ports of `protocol` that no span names, highest first."""
+    taken = PortSet.of(s for s in spans if s[0] == protocol)
+    for lo, hi in reversed(PortSet.of([(protocol, MIN_PORT, MAX_PORT)]).difference(taken).intervals(protocol)):
+        yield from range(hi, lo - 1, -1)
+
+
+def placeholders(cluster: Cluster) -> tuple[ContainerPort, ...]:
+    """Container ports for the named ports rules use, each at a number no rule names: one per protocol a
+    rule can resolve the name to (a NetworkPolicy port resolves a name under its own protocol, a tiered
+    one under any), so that a pod declaring the name under any protocol has its answer."""
+    wanted: dict[str, set[Protocol]] = {}
+    for pol in cluster.policies:
+        for d in DIRECTIONS:
+            for rule in pol.rules(d):
+                for p in rule.ports:
+                    if isinstance(p.port, str):
+                        wanted.setdefault(p.port, set()).add(p.protocol)
+    for tp in cluster.tiered:
+        for d in DIRECTIONS:
+            for trule in tp.rules(d):
+                for tport in trule.ports or ():
+                    if tport.name is not None:
+                        wanted.setdefault(tport.name, set()).update(PROTOCOLS)
+    if not wanted:
+        return ()
+    spans = _numbered_spans(cluster)
+    free = {proto: _free_ports(spans, proto) for proto in PROTOCOLS}
+    out = []
+    for name in sorted(wanted):
+        for proto in sorted(wanted[name]):
+            number = next(free[proto], None)
+            if number is None:
+                raise RegionLimitError(f"the rules name every {proto} port, so named port {name} cannot be "
+                                       "placed on a hypothetical pod")
+            out.append(ContainerPort(number, proto, name))
+    return tuple(out)
+
+
+def spare_ports(cluster: Cluster, placeholders: tuple[ContainerPort, ...]) -> dict[Protocol, int]:
+    spans = _numbered_spans(cluster)
+    used = {(c.protocol, c.port) for c in placeholders}
+    out: dict[Protocol, int] = {}
+    for proto in PROTOCOLS:
+        number = next((n for n in _free_ports(spans, proto) if (proto, n) not in used), None)
+        if number is not None:
+            out[proto] = number
+    return out
