@@ -365,7 +365,7 @@ def test_classes_reaching_a_target_agree_with_reference(clusters: Any, data: st.
 def test_only_expectations_checked_per_class_find_every_allowed_other_pod(clusters: Any, data: st.DataObject) -> None:
     """`only` checks the pods it does not list per class, evaluating only the classes the destination's
     ingress could admit; it must find exactly the pods a pod-by-pod check finds."""
-    from netpol.analyses.check import _Covered, _others
+    from netpol.analyses.check import _Columns, _Covered, _others
     from netpol.analyses.verdicts import Endpoint
     from netpol.model.portsets import PortSet
 
@@ -377,7 +377,7 @@ def test_only_expectations_checked_per_class_find_every_allowed_other_pod(cluste
     listed = {p.key for p in data.draw(st.lists(st.sampled_from(c.pods), max_size=3))}
     wanted = data.draw(st.sampled_from([PortSet.of([("TCP", 1, 65535), ("UDP", 1, 65535), ("SCTP", 1, 65535)]),
                                         PortSet.of([("TCP", 80, 80)]), PortSet.of([("UDP", 53, 53)])]))
-    count, found = _others(analyzer, _Covered(frozenset(listed), ()), dst, wanted)
+    count, found = _others(analyzer, _Columns(analyzer, _Covered(frozenset(listed), ()), [dst.name]), dst, wanted)
     others = [p for p in c.pods if p.key not in listed and (p.key != dst.name or not p.is_one_pod)]
     want = [(p.key, str(w)) for p in others
             for w in [wanted.intersection(analyzer.allowed_ports(Endpoint(pod=p), dst))] if w]
