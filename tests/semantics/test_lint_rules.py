@@ -347,6 +347,9 @@ CILIUM_CASES: dict[str, tuple[str, set[tuple[str, str, str | None]]]] = {
              deny_db("", "{}", "other"),
              cilium("deny3", "  endpointSelector: {}\n  ingressDeny:\n  - fromEndpoints: [{matchLabels: {app: db, "
                     "v: '1'}}]\n", None)), set()),
+    "NP116 near miss: a CNP's subject is in its own namespace, whatever namespace its selector names": (
+        docs(ADDRESSED, ALLOW_DB_80.replace("{app: web}", "{app: web, 'k8s:io.kubernetes.pod.namespace': other}"),
+             deny_db("", "{matchLabels: {'k8s:io.kubernetes.pod.namespace': other}}")), set()),
 }
 
 

@@ -14,6 +14,7 @@ from netpol.model import DIRECTIONS, Cluster, Direction, IPAddress, IPNetwork
 from netpol.model.cilium import L4_PROTOCOLS, CiliumEntry, CiliumPeer, CiliumPolicy, CiliumRule
 from netpol.model.portsets import MAX_PORT
 from netpol.policies.cilium import _ports as entry_ports  # one reading of toPorts and icmps, the engine's
+from netpol.policies.cilium import rule_subject
 from netpol.policies.stages import NamedPort, PortRange
 
 # Ranges pods and nodes are given addresses from: a CIDR inside one of these that holds an in-cluster address was
@@ -60,16 +61,17 @@ def _matches_nothing(entry: CiliumEntry) -> bool:
 
 
 def _covers(deny: Located, allow: Located) -> bool:
-    """The deny matches every connection the allow does: its subject selector has a subset of the allow's terms
-    (and the same namespace, or it is clusterwide), its peers hold every peer item of the allow (or every peer),
-    and its ports every port of the allow. Identical peer items mean the same peers, or more for a clusterwide
-    deny of a namespaced allow (§2.3: a CCNP's peer selectors are scoped to no namespace)."""
+    """The deny matches every connection the allow does: it is clusterwide or in the allow's namespace, its subject
+    selector (with the namespace term the agent adds, §2.3) has a subset of the allow's terms, its peers hold every
+    peer item of the allow (or every peer), and its ports every port of the allow. Identical peer items mean the
+    same peers, or more for a clusterwide deny of a namespaced allow (§2.3: a CCNP's peers are in any namespace)."""
     dp, dr, _, de = deny
     ap, ar, _, ae = allow
     assert dr.endpoint_selector is not None and ar.endpoint_selector is not None
     if dp.namespace is not None and dp.namespace != ap.namespace:
         return False
-    if not set(dr.endpoint_selector.requirements) <= set(ar.endpoint_selector.requirements):
+    wider = rule_subject(dp, dr.endpoint_selector).selector.requirements
+    if not set(wider) <= set(rule_subject(ap, ar.endpoint_selector).selector.requirements):
         return False
     return _peers_cover(de, ae) and _ports_cover(entry_ports(de), entry_ports(ae))
 
