@@ -332,6 +332,11 @@ CILIUM_CASES: dict[str, tuple[str, set[tuple[str, str, str | None]]]] = {
     "NP213 a fromCIDRSet holding a node's address": (
         docs(ADDRESSED, cilium("in", WEB_SUBJECT + "  ingress:\n  - fromCIDRSet: [{cidr: 10.0.0.0/24}]\n")),
         {("NP213", CNP_NAME + "in", "spec.ingress[0].fromCIDRSet[0]")}),
+    "NP213 a CIDR group holding a pod's address": (
+        docs(ADDRESSED, "apiVersion: cilium.io/v2alpha1\nkind: CiliumCIDRGroup\nmetadata: {name: g}\n"
+             "spec: {externalCIDRs: [10.0.1.4/30]}\n",
+             cilium("out", WEB_SUBJECT + "  egress:\n  - toCIDRSet: [{cidr: 203.0.113.0/24}, {cidrGroupRef: g}]\n")),
+        {("NP213", CNP_NAME + "out", "spec.egress[0].toCIDRSet[1]")}),
     "NP213 near miss: the world, a private range holding no known address, excepts that hold the pods": (
         docs(ADDRESSED, cilium("out", WEB_SUBJECT + "  egress:\n  - toCIDR: [0.0.0.0/0, 192.168.0.0/16]\n"
                                "  - toCIDRSet: [{cidr: 10.0.1.0/24, except: [10.0.1.0/28]}]\n")), set()),

@@ -14,7 +14,7 @@ from netpol.model import DIRECTIONS, Cluster, Direction, IPAddress, IPNetwork
 from netpol.model.cilium import L4_PROTOCOLS, CiliumEntry, CiliumPeer, CiliumPolicy, CiliumRule
 from netpol.model.portsets import MAX_PORT
 from netpol.policies.cilium import _ports as entry_ports  # one reading of toPorts and icmps, the engine's
-from netpol.policies.cilium import rule_subject
+from netpol.policies.cilium import _blocks, rule_subject  # the CIDRs as the engine reads them
 from netpol.policies.stages import NamedPort, PortRange
 
 # Ranges pods and nodes are given addresses from: a CIDR inside one of these that holds an in-cluster address was
@@ -123,6 +123,8 @@ def _ports_cover(deny: tuple[PortRange | NamedPort, ...] | None, allow: tuple[Po
 # -- NP213: a CIDR rule that holds in-cluster addresses --------------------------------------------
 
 def _cidrs_in_cluster(cluster: Cluster, entries: list[Located]) -> Iterator[Finding]:
+    """Each CIDR of a CIDR rule (its groups' too, excepts left out, as the engine reads them) inside a private range
+    that holds a pod IP or a node address of the input."""
     known: list[tuple[IPAddress, str]] = [(ip, f"pod {p.namespace}/{p.name}") for p in cluster.pods
                                           if not p.host_network for ip in p.ips]
     known.extend((ip, f"node {n.name}") for n in cluster.nodes for ip in n.addresses)
@@ -134,21 +136,18 @@ def _cidrs_in_cluster(cluster: Cluster, entries: list[Located]) -> Iterator[Find
         if entry.peer is None:
             continue
         for i, item in enumerate(entry.peer.cidrs):
-            if item.cidr is None or not any(_within(item.cidr, r) for r in PRIVATE):
-                continue
-            inside = sorted({what for ip, what in known if _within_address(ip, item.cidr)
-                             and not any(_within_address(ip, e) for e in item.excepts)})
-            if inside:
-                yield finding("NP213", policy, f"{rule.path} {entry.section(d)} {entry.peer.field}[{i}] "
-                              f"{item.cidr} holds the addresses of {name_list(inside)}, but "
-                              "under Cilium (policy-cidr-match-mode empty, the default) a CIDR matches no pod or "
-                              "node: this rule matches none of them, only addresses outside the cluster",
-                              f"{rule.path}.{entry.section(d)}.{entry.peer.field}[{i}]")
+            for block in _blocks(cluster, item):
+                if not any(_within(block.cidr, r) for r in PRIVATE):
+                    continue
+                inside = sorted({what for ip, what in known if block.contains(ip)})
+                if inside:
+                    group = " (of a CIDR group)" if item.cidr != block.cidr else ""
+                    yield finding("NP213", policy, f"{rule.path} {entry.section(d)} {entry.peer.field}[{i}] "
+                                  f"{block.cidr}{group} holds the addresses of {name_list(inside)}, but under Cilium "
+                                  "(policy-cidr-match-mode empty, the default) a CIDR matches no pod or node: this "
+                                  "rule matches none of them, only addresses outside the cluster",
+                                  f"{rule.path}.{entry.section(d)}.{entry.peer.field}[{i}]")
 
 
 def _within(net: IPNetwork, outer: IPNetwork) -> bool:
     return net.version == outer.version and net.subnet_of(outer)  # type: ignore[arg-type]
-
-
-def _within_address(ip: IPAddress, net: IPNetwork) -> bool:
-    return ip.version == net.version and ip in net
