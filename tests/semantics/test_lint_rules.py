@@ -14,6 +14,7 @@ import pytest
 
 from netpol import load_manifests
 from netpol.analyses.lint import RULES, lint
+from netpol.policies import profiles
 from netpol.sources.positions import Positions
 
 NS = "apiVersion: v1\nkind: Namespace\nmetadata: {name: %s, labels: {team: %s}}\n"
@@ -301,10 +302,76 @@ CASES: dict[str, tuple[str, set[tuple[str, str, str | None]]]] = {
 QUIET = ("NP207", "NP208")
 
 
-def run(tmp_path: Path, text: str, disabled: tuple[str, ...] = QUIET) -> set[tuple[str, str, str | None]]:
+def cilium(name: str, spec: str, ns: str | None = "default") -> str:
+    """A CiliumNetworkPolicy in `ns`, or a CiliumClusterwideNetworkPolicy (ns None)."""
+    kind, meta = ("CiliumNetworkPolicy", f"{{name: {name}, namespace: {ns}}}") if ns else \
+        ("CiliumClusterwideNetworkPolicy", f"{{name: {name}}}")
+    return f"apiVersion: cilium.io/v2\nkind: {kind}\nmetadata: {meta}\nspec:\n{spec}"
+
+
+NODE = ("apiVersion: v1\nkind: Node\nmetadata: {name: n1}\n"
+        "status: {addresses: [{type: InternalIP, address: 10.0.0.10}]}\n")
+ADDRESSED = docs(pod("web-1", ip="10.0.1.5"), pod("db-1", app="db", ip="10.0.1.6"), NODE)
+WEB_SUBJECT = "  endpointSelector: {matchLabels: {app: web}}\n"
+FROM_DB = "fromEndpoints: [{matchLabels: {app: db}}]"
+ALLOW_DB_80 = cilium("allow", WEB_SUBJECT + "  ingress:\n  - {" + FROM_DB +
+                     ", toPorts: [{ports: [{port: '80', protocol: TCP}]}]}\n")
+CNP_NAME = "CiliumNetworkPolicy default/"
+
+
+def deny_db(spec: str = "", subject: str = "{}", ns: str | None = None) -> str:
+    """A deny of ingress from the db pods (with `spec` inside the entry), for the pods `subject` selects."""
+    return cilium("deny", f"  endpointSelector: {subject}\n  ingressDeny:\n  - {{{FROM_DB}{spec}}}\n", ns)
+
+
+# Run under the cilium profile (the only one that evaluates Cilium's kinds): exact findings as in CASES.
+CILIUM_CASES: dict[str, tuple[str, set[tuple[str, str, str | None]]]] = {
+    "NP213 a toCIDR holding two pods' addresses": (
+        docs(ADDRESSED, cilium("out", WEB_SUBJECT + "  egress:\n  - toCIDR: [10.0.1.0/24]\n")),
+        {("NP213", CNP_NAME + "out", "spec.egress[0].toCIDR[0]")}),
+    "NP213 a fromCIDRSet holding a node's address": (
+        docs(ADDRESSED, cilium("in", WEB_SUBJECT + "  ingress:\n  - fromCIDRSet: [{cidr: 10.0.0.0/24}]\n")),
+        {("NP213", CNP_NAME + "in", "spec.ingress[0].fromCIDRSet[0]")}),
+    "NP213 a CIDR group holding a pod's address": (
+        docs(ADDRESSED, "apiVersion: cilium.io/v2alpha1\nkind: CiliumCIDRGroup\nmetadata: {name: g}\n"
+             "spec: {externalCIDRs: [10.0.1.4/30]}\n",
+             cilium("out", WEB_SUBJECT + "  egress:\n  - toCIDRSet: [{cidr: 203.0.113.0/24}, {cidrGroupRef: g}]\n")),
+        {("NP213", CNP_NAME + "out", "spec.egress[0].toCIDRSet[1]")}),
+    "NP213 near miss: the world, a private range holding no known address, excepts that hold the pods": (
+        docs(ADDRESSED, cilium("out", WEB_SUBJECT + "  egress:\n  - toCIDR: [0.0.0.0/0, 192.168.0.0/16]\n"
+                               "  - toCIDRSet: [{cidr: 10.0.1.0/24, except: [10.0.1.0/28]}]\n")), set()),
+    "NP116 a clusterwide deny of every port shadows an allow of one": (
+        docs(ADDRESSED, ALLOW_DB_80, deny_db()), {("NP116", CNP_NAME + "allow", "spec.ingress[0]")}),
+    "NP116 a deny of the same pods and a wider port range, in the namespace": (
+        docs(ADDRESSED, ALLOW_DB_80, deny_db(", toPorts: [{ports: [{port: '1', endPort: 1024}]}]",
+                                             "{matchLabels: {app: web}}", "default")),
+        {("NP116", CNP_NAME + "allow", "spec.ingress[0]")}),
+    "NP116 near miss: the deny's port, subject, namespace or peers are narrower": (
+        docs(ADDRESSED, ALLOW_DB_80, deny_db(", toPorts: [{ports: [{port: '80', protocol: UDP}]}]"),
+             deny_db("", "{matchLabels: {app: web, tier: front}}").replace("name: deny", "name: deny2"),
+             deny_db("", "{}", "other"),
+             cilium("deny3", "  endpointSelector: {}\n  ingressDeny:\n  - fromEndpoints: [{matchLabels: {app: db, "
+                    "v: '1'}}]\n", None)), set()),
+    "NP116 near miss: a CNP's subject is in its own namespace, whatever namespace its selector names": (
+        docs(ADDRESSED, ALLOW_DB_80.replace("{app: web}", "{app: web, 'k8s:io.kubernetes.pod.namespace': other}"),
+             deny_db("", "{matchLabels: {'k8s:io.kubernetes.pod.namespace': other}}")), set()),
+}
+
+
+@pytest.mark.parametrize("name", CILIUM_CASES)
+def test_cilium_rule_fires_exactly(name: str, tmp_path: Path) -> None:
+    text, expected = CILIUM_CASES[name]
+    assert run(tmp_path, text, cni="cilium") == expected
+
+
+def run(tmp_path: Path, text: str, disabled: tuple[str, ...] = QUIET, cni: str | None = None
+        ) -> set[tuple[str, str, str | None]]:
+    """The findings lint reports on `text` (`cni`: read under that profile, as --cni does)."""
     path = tmp_path / "input.yaml"
     path.write_text(text)
     loaded = load_manifests([str(path)])
+    if cni is not None:
+        loaded = profiles.apply(loaded, cni)
     report = lint(loaded.cluster, disabled=disabled, unmodelled=loaded.unmodelled)
     return {(f.rule.id, f.object, f.path) for f in report.active}
 
@@ -316,8 +383,9 @@ def test_rule_fires_exactly(name: str, tmp_path: Path) -> None:
 
 
 def test_every_rule_has_a_case_that_fires_it_and_a_near_miss() -> None:
-    fired = {rule for _, expected in CASES.values() for rule, _, _ in expected}
-    misses = {name.split()[0] for name in CASES if "near miss" in name}
+    cases = {**CASES, **CILIUM_CASES}
+    fired = {rule for _, expected in cases.values() for rule, _, _ in expected}
+    misses = {name.split()[0] for name in cases if "near miss" in name}
     assert fired | set(QUIET) == set(RULES)
     assert misses | set(QUIET) >= set(RULES)
 

@@ -87,11 +87,14 @@ def lint(cluster: Cluster, namespaces: Iterable[str] = (), disabled: Iterable[st
     `engine`: the cluster already compiled, if the caller has it; `unmodelled`: what the input holds that
     enforces traffic and that netpol does not evaluate (--ignore-unmodelled), one NP115 finding each."""
     from netpol.analyses.lint import cluster as cluster_checks
-    from netpol.analyses.lint import policies, tiered
+    from netpol.analyses.lint import cilium, policies, tiered
     from netpol.engine import Engine
+    from netpol.policies.profiles import CILIUM
 
     off = rule_ids(disabled) - rule_ids(enabled)
     found: list[Finding] = [*policies.check(cluster), *tiered.check(cluster), *_not_evaluated(unmodelled)]
+    if cluster.dataplane.profile == CILIUM.name:  # Cilium's own policies, evaluated only under its profile
+        found.extend(cilium.check(cluster))
     has_pods = bool(cluster.pods)
     notes: list[str] = []
     if has_pods:

@@ -107,6 +107,11 @@ RULES: dict[str, LintRule] = _rules(
              "Its rules may allow or deny connections that the other findings, and every netpol verdict, do not "
              "see: a clean lint says nothing about it. Review it with its own tool, remove it from the input, or "
              "accept it knowingly with --disable NP115."),
+    LintRule("NP116", "cilium-allow-denied", "warning", "policy",
+             "A Cilium allow entry is shadowed by a deny entry: the deny selects the same pods or more, and names "
+             "the same peers and ports or more.",
+             "Under Cilium a matching deny wins over every allow, in any policy, so the allow decides nothing, "
+             "for every pod that could exist. Remove the allow, or narrow the deny."),
     LintRule("NP201", "selects-no-pod", "warning", "cluster",
              "A policy selects none of the pods in the input.",
              "Usually a label typo or a podSelector written for another namespace: the policy protects nothing. "
@@ -158,4 +163,10 @@ RULES: dict[str, LintRule] = _rules(
              "A connection needs the source's egress and the destination's ingress to allow it. The rule allows "
              "its half, but nothing passes: usually the other side's policy forgot these pods. Allow the "
              "connection on the other side too, or remove the peer."),
+    LintRule("NP213", "cilium-cidr-in-cluster", "warning", "cluster",
+             "A Cilium CIDR rule (toCIDR, fromCIDR, toCIDRSet, fromCIDRSet) holds pod or node addresses of the "
+             "input, inside a private range: under Cilium it matches no pod or node.",
+             "With the agent's default policy-cidr-match-mode (empty) a CIDR matches addresses outside the cluster "
+             "only, so the rule does not allow or deny those pods and nodes. Select the pods by labels "
+             "(toEndpoints, fromEndpoints) or the nodes by entities (host, remote-node)."),
 )

@@ -61,7 +61,8 @@ def check(engine: Engine, notes: list[str]) -> Iterator[Finding]:
     yield from _selects_nothing(ctx)
     if walked(engine):  # Cilium's stages: the checks below read NetworkPolicy's and the tiers' own views
         notes.append("under the cilium profile only NP201 (selects no pod) and NP207 (unprotected pods) are "
-                     "checked against the pods; the other cluster checks do not read Cilium's rules yet")
+                     "checked against the pods, and NP213 against their addresses; the other cluster checks do not "
+                     "read Cilium's rules yet")
         yield from _unprotected(ctx)
         return
     yield from _peers(ctx)

@@ -8,8 +8,9 @@ from typing import Literal
 from netpol.analyses.lint.catalogue import RULES, LintRule
 from netpol.errors import Location
 from netpol.model import Namespace, NetworkPolicy, Pod, TieredPolicy
+from netpol.model.cilium import CiliumPolicy
 
-Subject = NetworkPolicy | TieredPolicy | Namespace | Pod
+Subject = NetworkPolicy | TieredPolicy | Namespace | Pod | CiliumPolicy
 PEERS_KEY = {"ingress": "from", "egress": "to"}  # the field a rule's peers are under, for finding paths
 Suppression = Literal["annotation", "option"]  # netpol.io/lint-ignore on the object, or --disable
 
@@ -37,6 +38,8 @@ def describe(obj: Subject) -> tuple[str, str | None]:
         return f"NetworkPolicy {obj.key}", obj.namespace
     if isinstance(obj, TieredPolicy):
         return f"{obj.kind} {obj.name}", None
+    if isinstance(obj, CiliumPolicy):
+        return f"{obj.kind} {obj.key.partition('/')[2]}", obj.namespace
     if isinstance(obj, Namespace):
         return f"Namespace {obj.name}", obj.name
     kind = obj.workload or "Pod"
