@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from netpol.cli import app
 
 runner = CliRunner()
-SHADOWED = str(Path(__file__).resolve().parents[1] / "data" / "calico" / "explain-shadowed.yaml")
+SHADOWED = str(Path(__file__).resolve().parents[1] / "data" / "calico-explain" / "shadowed.yaml")
 
 
 def test_explain_lists_tiers_policies_and_rules_in_evaluation_order() -> None:
