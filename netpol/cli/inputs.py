@@ -36,7 +36,7 @@ from netpol.cli.progress_line import _phase
 from netpol.errors import NetpolError, QueryError, name_list
 
 if TYPE_CHECKING:
-    import click
+    from typer import _click  # typer's own click (typer 0.28 and later)
 
     from netpol.analyses.connectivity import Units
     from netpol.analyses.query import Analyzer
@@ -91,7 +91,7 @@ LIVE = ("kubeconfig", "context")
 class InputCommand(TyperCommand):
     """A command's help with its input options under their own heading, after its own options."""
 
-    def format_options(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+    def format_options(self, ctx: _click.Context, formatter: _click.HelpFormatter) -> None:
         sections: dict[str, list[tuple[str, str]]] = {"Arguments": [], "Options": [], f"{INPUT_PANEL} options": []}
         for param in self.get_params(ctx):
             record = param.get_help_record(ctx)

@@ -55,7 +55,9 @@ class ProbeProtocol(StrEnum):
     ICMPv6 = "ICMPv6"
 
 
-INPUT_PANEL = "Input"  # the help's heading over the input options (inputs.input_command), in every command
+# The help's heading over the input options, in every command. An input option is an alias below with this panel
+# and a field of inputs.Source annotated with it: input_command offers it on every command that reads the input.
+INPUT_PANEL = "Input"
 
 
 Files = Annotated[
