@@ -52,7 +52,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from netpol.model import Cluster, Direction, IPAddress, IPBlock, Pod
+from netpol.model import Cluster, ContainerPort, Direction, IPAddress, IPBlock, Pod
+from netpol.model.portsets import ALL_PORTS, NO_PORTS, PortSet
 from netpol.model.portsets import Protocol as IPProtocol
 from netpol.model.selectors import LabelSelector
 
@@ -284,6 +285,36 @@ class PortExcept:
 
 
 PortMatch = tuple[PortRange | NamedPort | PortExcept, ...] | None  # None: every port of every protocol
+
+
+def resolve_ports(ports: PortMatch, destination: tuple[ContainerPort, ...] | None) -> PortSet:
+    """The traffic a rule's ports cover towards one destination.
+
+    Named ports resolve against the destination pod's container ports (with the
+    same protocol, where the rule names one); an endpoint outside the cluster
+    (destination None) has no named ports, so a named port never matches it.
+    """
+    if ports is None:
+        return ALL_PORTS
+    items = []
+    excepts = NO_PORTS
+    for p in ports:
+        if isinstance(p, PortRange):
+            items.append((p.protocol, p.first, p.last))
+        elif isinstance(p, PortExcept):
+            excepts = excepts.union(resolve_ports(p.ports, destination).difference(
+                resolve_ports(p.excluded, destination)))
+        else:
+            items.extend((c.protocol, c.port, c.port) for c in destination or ()
+                         if c.name == p.name and (p.protocol is None or c.protocol == p.protocol))
+    return (PortSet.of(items) if items else NO_PORTS).union(excepts)
+
+
+def names_ports(ports: PortMatch | tuple[PortRange | NamedPort, ...]) -> bool:
+    """Some of the ports is a named port (resolved per destination)."""
+    return any(isinstance(p, NamedPort) or (isinstance(p, PortExcept) and (names_ports(p.ports) or
+                                                                           names_ports(p.excluded)))
+               for p in ports or ())
 
 
 # -- rules and stages -------------------------------------------------------------------------------
