@@ -17,7 +17,8 @@ stages on its own:
 A stage whose `first_match` is False holds Allow rules only, so their order cannot matter: it
 decides as a whole (its verdict names every rule that allows the port, not a first one).
 
-How each family maps onto it (netpol/policies/networkpolicy.py and netpol/policies/tiered.py hold the compilers):
+How each family maps onto it (netpol/policies/networkpolicy.py, tiered.py, cilium.py and calico.py hold the
+compilers):
 
 - **NetworkPolicy** (networking.k8s.io/v1): one stage, not first-match, `end` Deny. Each policy
   that applies to the direction (policyTypes) is one of `policies` with its podSelector in its
@@ -40,6 +41,12 @@ How each family maps onto it (netpol/policies/networkpolicy.py and netpol/polici
   tier's policies by `order` then name, each policy's rules in written order with their actions
   (Allow, Deny, Pass, Log); the tier's default action is the stage's `end` (Deny, or Pass where the
   tier says so), applied to the pods some policy of the tier selects.
+
+Who: subjects and peers name no family. `Identified` matches endpoints by a predicate over their identity
+labels, which the family's compiler supplies per pod (`Identities`); `AllOf`, `AnyOf`, `Not` and `IPv6`
+combine pods, identities and address blocks into one condition (a Calico rule side). Whatever is
+family-specific (identities, network sets, the terms an agent adds to a selector) is computed here, in
+the compilers; the engine only evaluates the form.
 
 Provenance: every rule carries its family's reference (`Provenance`), which names kind, API
 version, policy, priority or order, rule index and name and the written action; a stage carries
