@@ -29,7 +29,6 @@ from netpol.engine.classes import Partition, PodClass
 from netpol.engine.results import ConditionPeerMatch, DirectionResult, Entry, PeerMatch
 from netpol.model import DIRECTIONS, Cluster, ContainerPort, Direction, IPAddress, IPBlock, IPNetwork
 from netpol.model.portsets import ALL_PORTS, PortSet, Protocol, atoms
-from netpol.policies.networkpolicy import names_ports, resolve_ports
 from netpol.policies.profiles import profile_stages
 from netpol.policies.stages import (
     Addresses,
@@ -43,14 +42,15 @@ from netpol.policies.stages import (
     Stages,
     Subject,
     named_blocks,
+    names_ports,
+    resolve_ports,
 )
 from netpol.policies.walk import Hit, Step, walk_stages
 from netpol.progress import report
 
-TierPeerMatch = PeerMatch  # one kind of peer match serves every family (netpol.engine.slices names both)
 # What the analyses import from here, wherever it now lives.
 __all__ = ["ANY_ADDRESS", "AddressRange", "ClassMatrix", "DirectionResult", "Engine", "PeerMatch", "PeerRef",
-           "PodClass", "TierPeerMatch", "address_set_node", "bit_ids"]
+           "PodClass", "address_set_node", "bit_ids"]
 
 
 _Entry = TypeVar("_Entry", bound=tuple[object, PeerMatch])

@@ -124,9 +124,9 @@ class Partition:
         host_nodes = {p.node for p in self.cluster.pods if p.host_network and p.node is not None}
         groups: dict[_ClassKey, list[Pod]] = {}
         in_blocks = block_membership(self.blocks)
-        # A plugin whose ipBlocks match only addresses outside the cluster (Cilium) puts no pod in one.
+        # A plugin whose ipBlocks match only addresses outside the cluster puts no pod in one.
         pods_in_blocks = self.cluster.dataplane.ip_block_matches_cluster
-        # A plugin that sees a host-network pod as its node (Cilium) resolves no named port on it.
+        # A plugin that sees a host-network pod as its node resolves no named port on it.
         host_names = self.cluster.dataplane.host_network_named_ports
         in_none = (False,) * len(self.blocks)
         for pod in self.cluster.pods:
@@ -252,7 +252,7 @@ class Partition:
     def _predicate_key(self, pod: Pod) -> tuple[tuple[bool, ...], bool]:
         """What the identity predicates that are no LabelSelector, and the IP family, tell apart about a pod
         (_ClassKey.predicates, ipv6_only): each predicate's result on its identity, computed once per distinct
-        identity. String operators (Calico's `starts with`, `contains`) cannot read a projection of unnamed
+        identity. String operators (`starts with`, `contains`) cannot read a projection of unnamed
         values, so the results are kept."""
         if not self._predicates and not self._families:
             return (), False

@@ -73,7 +73,7 @@ class DirectionResult:
         return any(isinstance(h.ref, NodeRule) for h in self.hits)
 
     @property
-    def tier_hits(self) -> tuple[Hit, ...]:
+    def first_match_hits(self) -> tuple[Hit, ...]:
         """The first-match rules that match the peer, in evaluation order."""
         return tuple(h for h in self.hits if h.first_match)
 

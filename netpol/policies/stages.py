@@ -17,7 +17,8 @@ stages on its own:
 A stage whose `first_match` is False holds Allow rules only, so their order cannot matter: it
 decides as a whole (its verdict names every rule that allows the port, not a first one).
 
-How each family maps onto it (netpol/policies/networkpolicy.py and netpol/policies/tiered.py hold the compilers):
+How each family maps onto it (netpol/policies/networkpolicy.py, tiered.py, cilium.py and calico.py hold the
+compilers):
 
 - **NetworkPolicy** (networking.k8s.io/v1): one stage, not first-match, `end` Deny. Each policy
   that applies to the direction (policyTypes) is one of `policies` with its podSelector in its
@@ -41,6 +42,12 @@ How each family maps onto it (netpol/policies/networkpolicy.py and netpol/polici
   (Allow, Deny, Pass, Log); the tier's default action is the stage's `end` (Deny, or Pass where the
   tier says so), applied to the pods some policy of the tier selects.
 
+Who: subjects and peers name no family. `Identified` matches endpoints by a predicate over their identity
+labels, which the family's compiler supplies per pod (`Identities`); `AllOf`, `AnyOf`, `Not` and `IPv6`
+combine pods, identities and address blocks into one condition (a Calico rule side). Whatever is
+family-specific (identities, network sets, the terms an agent adds to a selector) is computed here, in
+the compilers; the engine only evaluates the form.
+
 Provenance: every rule carries its family's reference (`Provenance`), which names kind, API
 version, policy, priority or order, rule index and name and the written action; a stage carries
 its name; the walk records the Pass rule that handed a port range on.
@@ -52,7 +59,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from netpol.model import Cluster, Direction, IPAddress, IPBlock, Pod
+from netpol.model import Cluster, ContainerPort, Direction, IPAddress, IPBlock, Pod
+from netpol.model.portsets import ALL_PORTS, NO_PORTS, PortSet
 from netpol.model.portsets import Protocol as IPProtocol
 from netpol.model.selectors import LabelSelector
 
@@ -284,6 +292,36 @@ class PortExcept:
 
 
 PortMatch = tuple[PortRange | NamedPort | PortExcept, ...] | None  # None: every port of every protocol
+
+
+def resolve_ports(ports: PortMatch, destination: tuple[ContainerPort, ...] | None) -> PortSet:
+    """The traffic a rule's ports cover towards one destination.
+
+    Named ports resolve against the destination pod's container ports (with the
+    same protocol, where the rule names one); an endpoint outside the cluster
+    (destination None) has no named ports, so a named port never matches it.
+    """
+    if ports is None:
+        return ALL_PORTS
+    items = []
+    excepts = NO_PORTS
+    for p in ports:
+        if isinstance(p, PortRange):
+            items.append((p.protocol, p.first, p.last))
+        elif isinstance(p, PortExcept):
+            excepts = excepts.union(resolve_ports(p.ports, destination).difference(
+                resolve_ports(p.excluded, destination)))
+        else:
+            items.extend((c.protocol, c.port, c.port) for c in destination or ()
+                         if c.name == p.name and (p.protocol is None or c.protocol == p.protocol))
+    return (PortSet.of(items) if items else NO_PORTS).union(excepts)
+
+
+def names_ports(ports: PortMatch | tuple[PortRange | NamedPort, ...]) -> bool:
+    """Some of the ports is a named port (resolved per destination)."""
+    return any(isinstance(p, NamedPort) or (isinstance(p, PortExcept) and (names_ports(p.ports) or
+                                                                           names_ports(p.excluded)))
+               for p in ports or ())
 
 
 # -- rules and stages -------------------------------------------------------------------------------
