@@ -117,7 +117,7 @@ class Partition:
         self.port_spans = terms.spans  # the port ranges the stages name: they cut the port atoms
         self._build_classes()
         self._build_index()
-        self._selector_cache: dict[tuple[str, LabelSelector], int] = {}
+        self._selector_cache: dict[tuple[str | Identities, LabelSelector], int] = {}
 
     def _build_classes(self) -> None:
         ns_labels = {ns.name: ns.label_map for ns in self.cluster.namespaces}
@@ -166,7 +166,8 @@ class Partition:
                 self._ns_bits[key.namespace] = self._ns_bits.get(key.namespace, 0) | bit
             if key.node is not None:
                 self._node_bits[key.node] = self._node_bits.get(key.node, 0) | bit
-            projections = (("ns", key.namespace_labels), ("pod", key.pod_labels), *zip(self._id_values, key.identities))
+            projections: list[tuple[str | Identities, Projection]] = [
+                ("ns", key.namespace_labels), ("pod", key.pod_labels), *zip(self._id_values, key.identities)]
             for kind, projection in projections:
                 for k, v in projection:
                     index[kind][(k, v)] = index[kind].get((k, v), 0) | bit
