@@ -167,7 +167,7 @@ def _rules(cluster: Cluster, options: CiliumOptions, policy: CiliumPolicy, rule:
            direction: Direction, subject: Endpoints, nodes: tuple[str, ...]) -> Iterator[StageRule]:
     """The stage rules of one entry: none where it matches nothing, one per node where its peers depend on the
     subject's node."""
-    ports = _ports(entry)
+    ports = entry_ports(entry)
     if ports == ():
         return  # every toPorts item without ports: matches nothing (§9 Q5)
     section = direction + ("Deny" if entry.deny else "")
@@ -202,7 +202,7 @@ def _peer(cluster: Cluster, options: CiliumOptions, policy: CiliumPolicy, field:
         else:
             peers.append(Endpoints(_peer_selector(policy.namespace, selector, options)))
     for item in field.cidrs:
-        peers.extend(Addresses(b) for b in _blocks(cluster, item))
+        peers.extend(Addresses(b) for b in cidr_blocks(cluster, item))
     if direction == "egress":
         peers.extend(_services(cluster, field))
     return entities, peers
@@ -241,7 +241,7 @@ def _entity(entity: str, node: str | None) -> tuple[Peer, ...]:
     return ()
 
 
-def _blocks(cluster: Cluster, item: CIDRPeer) -> Iterator[IPBlock]:
+def cidr_blocks(cluster: Cluster, item: CIDRPeer) -> Iterator[IPBlock]:
     """§4.2: a cidr with its excepts, or a CIDR group's CIDRs (by name or labels; a missing group is nothing)."""
     networks = [item.cidr] if item.cidr is not None else []
     for group in cluster.cidr_groups:
@@ -267,7 +267,7 @@ def _services(cluster: Cluster, field: CiliumPeer) -> Iterator[Peer]:
                                       + [requirement(f"{K8S_SOURCE}:{POD_NAMESPACE_LABEL}", "In", [svc.namespace])]))
 
 
-def _ports(entry: CiliumEntry) -> PortMatch:
+def entry_ports(entry: CiliumEntry) -> PortMatch:
     """§5: no toPorts and no icmps: every protocol, ICMP included; else the ports and ICMP types named (an item
     without ports names none). ANY is TCP, UDP and SCTP; port 0 every port; a named port the destination's."""
     if not entry.to_ports and not entry.icmps:

@@ -13,8 +13,7 @@ from netpol.errors import name_list
 from netpol.model import DIRECTIONS, Cluster, Direction, IPAddress, IPNetwork
 from netpol.model.cilium import L4_PROTOCOLS, CiliumEntry, CiliumPeer, CiliumPolicy, CiliumRule
 from netpol.model.portsets import MAX_PORT
-from netpol.policies.cilium import _ports as entry_ports  # one reading of toPorts and icmps, the engine's
-from netpol.policies.cilium import _blocks, rule_subject  # the CIDRs as the engine reads them
+from netpol.policies.cilium import cidr_blocks, entry_ports, rule_subject  # as the engine reads them
 from netpol.policies.stages import NamedPort, PortRange
 
 # Ranges pods and nodes are given addresses from: a CIDR inside one of these that holds an in-cluster address was
@@ -136,7 +135,7 @@ def _cidrs_in_cluster(cluster: Cluster, entries: list[Located]) -> Iterator[Find
         if entry.peer is None:
             continue
         for i, item in enumerate(entry.peer.cidrs):
-            for block in _blocks(cluster, item):
+            for block in cidr_blocks(cluster, item):
                 if not any(_within(block.cidr, r) for r in PRIVATE):
                     continue
                 inside = sorted({what for ip, what in known if block.contains(ip)})
