@@ -7,9 +7,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from netpol.engine import Engine, bit_ids
-from netpol.model import DIRECTIONS, Direction
+from netpol.model import DIRECTIONS, Cluster, Direction, IPAddress
 from netpol.model.cilium import CiliumEntry, CiliumPeer, CiliumPolicy, CiliumRule
-from netpol.policies.cilium import DEFAULTS, rule_subject
+from netpol.policies.cilium import DEFAULTS, node_addresses, rule_subject
 
 
 @dataclass(frozen=True)
@@ -82,3 +82,14 @@ def _ports(entry: CiliumEntry) -> str:
     parts.extend(str(t) for item in entry.icmps for t in item)
     l7 = sorted({item.l7 for item in entry.to_ports if item.l7})
     return (", ".join(parts) or "nothing") + (f" (L7 {', '.join(l7)}: requests filtered at run time)" if l7 else "")
+
+
+def node_address_note(cluster: Cluster, ip: IPAddress) -> str | None:
+    """What an address asked about is under Cilium when it is a node's (cilium-policies.md §2.4, §2.5): no outside
+    address but the node's identity; None for any other address."""
+    for node, ips in node_addresses(cluster).items():
+        if ip in ips:
+            where = f"node {node}" if node is not None else "a node the input does not name (a pod's status.hostIP)"
+            return (f"{ip} is an address of {where}: Cilium sees it as `host` from the pods on that node and as "
+                    "`remote-node` from the others, never as `world`")
+    return None

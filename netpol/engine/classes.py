@@ -78,7 +78,7 @@ class PodClass:
     pods: tuple[Pod, ...]
     named_ports: tuple[ContainerPort, ...]
     host_network: bool
-    node: str | None  # kept only for nodes that run hostNetwork pods
+    node: str | None  # kept only for nodes that run hostNetwork pods or that the stages name
 
     @property
     def size(self) -> int:
@@ -106,13 +106,14 @@ class Partition:
         self.blocks: tuple[IPBlock, ...] = tuple(sorted(terms.blocks, key=str))
         self._policy_namespaces = terms.namespaces
         self.port_spans = terms.spans  # the port ranges the stages name: they cut the port atoms
+        self._nodes = terms.nodes  # the nodes whose pods the stages tell apart (Cilium's host and remote-node)
         self._build_classes()
         self._build_index()
         self._selector_cache: dict[tuple[str, LabelSelector], int] = {}
 
     def _build_classes(self) -> None:
         ns_labels = {ns.name: ns.label_map for ns in self.cluster.namespaces}
-        host_nodes = {p.node for p in self.cluster.pods if p.host_network and p.node is not None}
+        host_nodes = {p.node for p in self.cluster.pods if p.host_network and p.node is not None} | self._nodes
         groups: dict[_ClassKey, list[Pod]] = {}
         in_blocks = block_membership(self.blocks)
         # A plugin whose ipBlocks match only addresses outside the cluster (Cilium) puts no pod in one.
@@ -318,6 +319,7 @@ class _Terms:
         self.identity_selectors: list[LabelSelector] = []
         self.namespaces: set[str] = set()
         self.port_names: set[str] = set()
+        self.nodes: set[str] = set()
         self.blocks: set[IPBlock] = set()
         self.spans: set[tuple[Protocol, int, int]] = set()
         self.calico_selectors: list[CalicoSelector] = []
@@ -361,6 +363,10 @@ class _Terms:
             self.identity_selectors.append(who.selector)
         elif isinstance(who, OnNode):
             self._who(who.pods)
+            if who.node is not None:
+                self.nodes.add(who.node)
+        elif isinstance(who, NodePods):
+            self.nodes.add(who.node)
 
 
 def _referenced_values(selectors: Iterable[LabelSelector]) -> dict[str, frozenset[str]]:

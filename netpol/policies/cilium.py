@@ -10,20 +10,31 @@ by its policyTypes, which the profile has already widened to every direction wit
 
 Who is who follows the agent's identities (§2): selectors read a pod's identity labels (Endpoints), with the
 terms the agent adds (§2.3); `host` and `remote-node` depend on the subject's node, so rules naming them are
-split per node that runs host-network pods (OnNode); CIDRs match addresses outside the cluster only (§4.2, the
-profile's Dataplane puts no pod in a block). What runtime facts decide matches nothing (toFQDNs, toGroups,
-Services without a selector, the kube-apiserver entity); L7 rules and mutual authentication admit the L4
-connection: `assumptions` names each, and every answer states them.
+split per node that runs host-network pods or has known addresses (OnNode); a node is its host-network pods and
+its addresses (§2.4, §2.5); CIDRs match addresses outside the cluster only (§4.2: the profile's Dataplane puts no
+pod in a block, and every block leaves the node addresses out). What runtime facts decide matches nothing
+(toFQDNs, toGroups, Services without a selector, the kube-apiserver entity); L7 rules and mutual authentication
+admit the L4 connection: `assumptions` names each, and every answer states them.
 """
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from functools import cached_property
 from typing import Literal
 
-from netpol.model import DIRECTIONS, METADATA_NAME_LABEL, Cluster, Direction, IPBlock, IPBlockPeer, PodPeer
+from netpol.model import (
+    DIRECTIONS,
+    METADATA_NAME_LABEL,
+    Cluster,
+    Direction,
+    IPAddress,
+    IPBlock,
+    IPBlockPeer,
+    PodPeer,
+)
 from netpol.model.cilium import (
     CCNP_KIND,
     CILIUM_V2,
@@ -52,7 +63,6 @@ from netpol.policies.networkpolicy import (
     Target,
     compile_policies,
     network_policy_stage,
-    node_rules,
     policy_ports,
 )
 from netpol.policies.stages import (
@@ -61,6 +71,8 @@ from netpol.policies.stages import (
     Everything,
     HostNetwork,
     NamedPort,
+    NodePods,
+    NodeRule,
     Nodes,
     OnNode,
     Peer,
@@ -75,7 +87,7 @@ from netpol.policies.stages import (
 
 DENY_STAGE = "Cilium deny rules"
 ALLOW_STAGE = "Cilium allow rules"
-_WORLD = (Addresses(IPBlock(ipaddress.ip_network("0.0.0.0/0"))), Addresses(IPBlock(ipaddress.ip_network("::/0"))))
+_WORLD = (IPBlock(ipaddress.ip_network("0.0.0.0/0")), IPBlock(ipaddress.ip_network("::/0")))
 _NODE_ENTITIES = frozenset({"host", "remote-node"})
 
 
@@ -111,7 +123,7 @@ DEFAULTS = CiliumOptions()  # the agent options at Cilium 1.20's defaults, state
 
 def cilium_stages(cluster: Cluster, options: CiliumOptions = DEFAULTS) -> Stages:
     """Per direction: the deny stage (only where a deny rule exists), then the allow stage."""
-    nodes = tuple(sorted({p.node for p in cluster.pods if p.host_network and p.node is not None}))
+    ctx = _Context(cluster, options, node_addresses(cluster))
     targets = compile_policies(cluster.policies)
     out: Stages = {}
     for d in DIRECTIONS:
@@ -127,11 +139,10 @@ def cilium_stages(cluster: Cluster, options: CiliumOptions = DEFAULTS) -> Stages
                 if any(e.default_deny or not options.non_default_deny_policies for e in entries):
                     policies.append(StagePolicy(_policy_name(policy, rule), subject))
                 for entry in entries:
-                    (denies if entry.deny else allows).extend(
-                        _rules(cluster, options, policy, rule, entry, d, subject, nodes))
-        np_rules, np_policies = _network_policies(targets, d)
+                    (denies if entry.deny else allows).extend(_rules(ctx, policy, rule, entry, d, subject))
+        np_rules, np_policies = _network_policies(ctx, targets, d)
         allows.extend(np_rules)
-        allows.extend(node_rules(cluster, d))  # allow-localhost: the lowest allow, below every deny (§3.5)
+        allows.extend(_localhost(ctx, d))  # allow-localhost: the lowest allow, below every deny (§3.5)
         # NetworkPolicy's rules as the generic profile compiles them, never walked: the analyses that read a
         # NetworkPolicy's selectors through the class partition (lint, explain) find their keys and namespaces
         as_written = network_policy_stage(cluster, d, targets)
@@ -139,6 +150,66 @@ def cilium_stages(cluster: Cluster, options: CiliumOptions = DEFAULTS) -> Stages
         out[d] = (*deny_stage, Stage(ALLOW_STAGE, False, "Deny", tuple(allows), (*policies, *np_policies),
                                      inert=(*as_written.rules, *as_written.inert)))
     return out
+
+
+NodeAddresses = dict[str | None, frozenset[IPAddress]]
+
+
+def node_addresses(cluster: Cluster) -> NodeAddresses:
+    """§2.4, §2.5: each node's addresses that are no pod's (Node status.addresses, then its pods' status.hostIP
+    and its host-network pods' IPs), each under the first node that names it; None: those of pods on no node."""
+    pod_ips = {ip for p in cluster.pods if not p.host_network for ip in p.ips}
+    found: dict[IPAddress, str | None] = {}
+    for node in cluster.nodes:
+        for ip in node.addresses:
+            found.setdefault(ip, node.name)
+    for pod in cluster.pods:
+        for ip in (*((pod.host_ip,) if pod.host_ip is not None else ()), *(pod.ips if pod.host_network else ())):
+            found.setdefault(ip, pod.node)
+    out: dict[str | None, set[IPAddress]] = {}
+    for ip, name in found.items():
+        if ip not in pod_ips:
+            out.setdefault(name, set()).add(ip)
+    return {name: frozenset(ips) for name, ips in out.items()}
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every rule of one compilation reads: the input, the agent options, the nodes' addresses."""
+
+    cluster: Cluster
+    options: CiliumOptions
+    addresses: NodeAddresses
+
+    @cached_property
+    def nodes(self) -> tuple[str, ...]:
+        """The nodes `host` and `remote-node` tell apart: those with host-network pods or known addresses."""
+        return tuple(sorted({p.node for p in self.cluster.pods if p.host_network and p.node is not None}
+                            | {n for n in self.addresses if n is not None}))
+
+    @cached_property
+    def every_address(self) -> frozenset[IPAddress]:
+        return frozenset().union(*self.addresses.values())
+
+    def outside(self, block: IPBlock) -> Addresses:
+        """§4.2: a CIDR matches no node address (with policy-cidr-match-mode=nodes, none through a /0 prefix,
+        cilium#47827): the block less the node addresses in it."""
+        if "nodes" in self.options.policy_cidr_match_mode and block.cidr.prefixlen:
+            return Addresses(block)
+        inside = sorted((ip for ip in self.every_address if block.contains(ip)), key=lambda ip: (ip.version, ip))
+        if not inside:
+            return Addresses(block)
+        return Addresses(replace(block, excepts=(*block.excepts, *(ipaddress.ip_network(ip) for ip in inside))))
+
+
+def _localhost(ctx: _Context, direction: Direction) -> Iterator[StageRule]:
+    """§3.5 allow-localhost=always: ingress from a pod's own node (its host-network pods and addresses) is allowed,
+    below every deny; one rule per node."""
+    if direction == "egress" or ctx.options.allow_localhost != "always":
+        return
+    for node in ctx.nodes:
+        yield StageRule(NodeRule(node, direction), NodePods(node),
+                        (Nodes(frozenset({node}), ctx.addresses.get(node, frozenset())),), None, "Allow")
 
 
 def _policy_name(policy: CiliumPolicy, rule: CiliumRule) -> str:
@@ -163,8 +234,8 @@ def _selector(requirements: list[Requirement]) -> LabelSelector:
     return LabelSelector(tuple(sorted(set(requirements))))
 
 
-def _rules(cluster: Cluster, options: CiliumOptions, policy: CiliumPolicy, rule: CiliumRule, entry: CiliumEntry,
-           direction: Direction, subject: Endpoints, nodes: tuple[str, ...]) -> Iterator[StageRule]:
+def _rules(ctx: _Context, policy: CiliumPolicy, rule: CiliumRule, entry: CiliumEntry, direction: Direction,
+           subject: Endpoints) -> Iterator[StageRule]:
     """The stage rules of one entry: none where it matches nothing, one per node where its peers depend on the
     subject's node."""
     ports = entry_ports(entry)
@@ -177,20 +248,19 @@ def _rules(cluster: Cluster, options: CiliumOptions, policy: CiliumPolicy, rule:
         if ports is not None:
             yield StageRule(ref, subject, (Everything(),), ports, ref.action, entry)
         return
-    entities, peers = _peer(cluster, options, policy, entry.peer, direction)
+    entities, peers = _peer(ctx, policy, entry.peer, direction)
     if not entities & _NODE_ENTITIES:
-        peers.extend(p for e in sorted(entities) for p in _entity(e, None))
+        peers.extend(p for e in sorted(entities) for p in _entity(ctx, e, None))
         if peers:
             yield StageRule(ref, subject, tuple(peers), ports, ref.action, entry)
         return
-    for node in (*nodes, None):
-        split = [*peers, *(p for e in sorted(entities) for p in _entity(e, node))]
+    for node in (*ctx.nodes, None):
+        split = [*peers, *(p for e in sorted(entities) for p in _entity(ctx, e, node))]
         if split:
             yield StageRule(ref, OnNode(subject, node), tuple(split), ports, ref.action, entry)
 
 
-def _peer(cluster: Cluster, options: CiliumOptions, policy: CiliumPolicy, field: CiliumPeer,
-          direction: Direction) -> tuple[set[str], list[Peer]]:
+def _peer(ctx: _Context, policy: CiliumPolicy, field: CiliumPeer, direction: Direction) -> tuple[set[str], list[Peer]]:
     """The entities a peer field names (a selector with `reserved:` keys names the reserved identities it matches),
     and its other peers. §4.1: its items are ORed; an empty list matches nothing."""
     entities: set[str] = set(field.entities)
@@ -200,11 +270,11 @@ def _peer(cluster: Cluster, options: CiliumOptions, policy: CiliumPolicy, field:
             peers.append(Endpoints(selector))  # no terms added: pods, and the reserved identities it matches
             entities.update(k for k in RESERVED_KINDS if selector.matches(reserved_labels(k)))
         else:
-            peers.append(Endpoints(_peer_selector(policy.namespace, selector, options)))
+            peers.append(Endpoints(_peer_selector(policy.namespace, selector, ctx.options)))
     for item in field.cidrs:
-        peers.extend(Addresses(b) for b in cidr_blocks(cluster, item))
+        peers.extend(ctx.outside(b) for b in cidr_blocks(ctx.cluster, item))
     if direction == "egress":
-        peers.extend(_services(cluster, field))
+        peers.extend(_services(ctx.cluster, field))
     return entities, peers
 
 
@@ -224,20 +294,20 @@ def _peer_selector(namespace: str | None, selector: LabelSelector, options: Cili
     return _selector(reqs)
 
 
-def _entity(entity: str, node: str | None) -> tuple[Peer, ...]:
-    """§2.4 for a subject on `node` (None: on no node that runs host-network pods; host and remote-node are only
-    asked with the subject split per node): health, ingress, init, unmanaged and kube-apiserver stand for nothing
-    netpol knows, none for nothing."""
+def _entity(ctx: _Context, entity: str, node: str | None) -> tuple[Peer, ...]:
+    """§2.4 for a subject on `node` (None: on no node netpol tells apart; host and remote-node are only asked with
+    the subject split per node): a node is its host-network pods and its addresses; health, ingress, init,
+    unmanaged and kube-apiserver stand for nothing netpol knows, none for nothing."""
     if entity == "all":
         return (Everything(),)
     if entity == "world":
-        return _WORLD
+        return tuple(ctx.outside(b) for b in _WORLD)
     if entity in ("cluster", "cluster-mesh"):
-        return Pods(None, None, None), HostNetwork(None)
+        return Pods(None, None, None), HostNetwork(None), Nodes(frozenset(), ctx.every_address)
     if entity == "host" and node is not None:
-        return (Nodes(frozenset({node}), frozenset()),)
+        return (Nodes(frozenset({node}), ctx.addresses.get(node, frozenset())),)
     if entity == "remote-node":
-        return (HostNetwork(node),)
+        return HostNetwork(node), Nodes(frozenset(), ctx.every_address - ctx.addresses.get(node, frozenset()))
     return ()
 
 
@@ -291,7 +361,8 @@ def entry_ports(entry: CiliumEntry) -> PortMatch:
 # -- NetworkPolicy under Cilium (§6.1) --------------------------------------------------------------
 
 
-def _network_policies(targets: tuple[Target, ...], direction: Direction) -> tuple[list[StageRule], list[StagePolicy]]:
+def _network_policies(ctx: _Context, targets: tuple[Target, ...], direction: Direction
+                      ) -> tuple[list[StageRule], list[StagePolicy]]:
     """Each policy's pods by identity in its namespace; each rule an Allow: a pod peer by identity (podSelector
     keys are k8s: labels, namespaceSelector keys namespace labels), an ipBlock a CIDR, no peers every identity."""
     rules: list[StageRule] = []
@@ -301,12 +372,12 @@ def _network_policies(targets: tuple[Target, ...], direction: Direction) -> tupl
             continue
         subject = Endpoints(_np_selector(target.pod_selector, target.namespace, None))
         policies.extend(StagePolicy(name, subject) for name in target.policies)
-        rules.extend(_np_rule(rule, subject, target.namespace) for rule in target.rules)
+        rules.extend(_np_rule(ctx, rule, subject, target.namespace) for rule in target.rules)
     return rules, policies
 
 
-def _np_rule(rule: CompiledRule, subject: Endpoints, namespace: str) -> StageRule:
-    peers = tuple(Addresses(p.block) if isinstance(p, IPBlockPeer) else _np_peer(p, namespace)
+def _np_rule(ctx: _Context, rule: CompiledRule, subject: Endpoints, namespace: str) -> StageRule:
+    peers = tuple(ctx.outside(p.block) if isinstance(p, IPBlockPeer) else _np_peer(p, namespace)
                   for p in rule.peers) or (Everything(),)
     return StageRule(rule.ref, subject, peers, policy_ports(rule.ports), "Allow", rule)
 

@@ -109,9 +109,9 @@ CILIUM = Profile("cilium", "Cilium", frozenset({"cilium.io"}), frozenset({("kube
                "namespace (io.kubernetes.pod.namespace), its namespace's labels (io.cilium.k8s.namespace.labels.*), "
                "its service account (io.cilium.k8s.policy.serviceaccount) and the cluster (default)",
                f"docs.cilium.io operations/performance/scalability/identity-relevant-labels; {_CILIUM_BRIEF} §2.1"),
-        Answer("node addresses", "an address asked about that is a node's, not a pod's, is taken as outside the "
-               "cluster, where an ipBlock matches it; Cilium's does not", f"{_CILIUM_BRIEF} §2.4, §4.2",
-               modelled=False),
+        Answer("node addresses", "an address asked about that is a node's (Node status.addresses, a pod's "
+               "status.hostIP), not a pod's, is that node: `host` for the pods on it, `remote-node` for the others, "
+               "never `world`, and no CIDR or ipBlock matches it", f"{_CILIUM_BRIEF} §2.4, §2.5, §4.2"),
     ), Dataplane("cilium", ip_block_matches_cluster=False, own_node_egress_allowed=False,
                  host_network_named_ports=False), rules_isolate=True),
 ))

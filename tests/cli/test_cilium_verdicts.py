@@ -172,3 +172,35 @@ def test_lint_under_cilium_runs_the_checks_that_read_its_rules(manifests: str) -
     assert r.exit_code == 0, r.stderr
     assert "warning NP201" not in r.stdout and "note: under the cilium profile only NP201 (selects no pod) and NP207 " \
                                       "(unprotected pods) are checked against the pods" in r.stdout + r.stderr
+
+
+def test_a_node_address_is_the_node_not_world(tmp_path: Path) -> None:
+    """An address of a node (Node status.addresses) is Cilium's `host` for the pods on that node and `remote-node`
+    for the others, never `world` (cilium-policies.md §2.4): the world deny does not match it, the cluster entity
+    does, and allow-localhost admits only the pod's own node."""
+    web = {**OBJECTS[1], "spec": {**OBJECTS[1]["spec"], "nodeName": "n1"}}  # type: ignore[dict-item]
+    nodes = [{"apiVersion": "v1", "kind": "Node", "metadata": {"name": n},
+              "status": {"addresses": [{"type": "InternalIP", "address": a}]}}
+             for n, a in (("n1", "192.168.0.1"), ("n2", "192.168.0.2"))]
+    path = tmp_path / "nodes.yaml"
+    path.write_text(yaml.safe_dump_all([OBJECTS[0], web, *OBJECTS[2:], *nodes]))
+    cases = [
+        (["192.168.0.1", "shop/web", "-p", "80"], 0,
+         "allowed: 192.168.0.1 is an address of shop/web's node (n1), and traffic from a pod's own node to the pod "
+         "is always allowed (under this network plugin)"),
+        (["192.168.0.2", "shop/web", "-p", "80"], 1,
+         "denied: shop/web is isolated for ingress by CNP shop/web-in and no rule allows receiving TCP/80 from "
+         "192.168.0.2"),
+        (["192.168.0.2", "shop/web", "--protocol", "ICMP", "--icmp-type", "8"], 0,
+         "allowed by CNP shop/web-in spec ingress[1]"),  # fromEntities: [cluster] holds remote nodes
+        (["shop/web", "192.168.0.2", "-p", "443"], 0,  # the egress world deny does not match a node
+         "not isolated: no CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy or NetworkPolicy rule isolates shop/web "
+         "for egress, and no deny rule matches"),
+    ]
+    for args, code, reason in cases:
+        r = runner.invoke(app, ["can-reach", *args, "-f", str(path)])
+        assert r.exit_code == code, (args, r.stdout, r.stderr)
+        side = 2 if args[0].startswith("192") else 1
+        assert r.stdout.splitlines()[side].split(": ", 1)[1] == reason, args
+        assert ("assumption: 192.168.0.2 is an address of node n2: Cilium sees it as `host` from the pods on that "
+                "node and as `remote-node` from the others, never as `world`") in r.stdout or "192.168.0.1" in args
