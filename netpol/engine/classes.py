@@ -118,6 +118,7 @@ class Partition:
         in_blocks = block_membership(self.blocks)
         # A plugin whose ipBlocks match only addresses outside the cluster (Cilium) puts no pod in one.
         pods_in_blocks = self.cluster.dataplane.ip_block_matches_cluster
+        nodes_in_blocks = self.cluster.dataplane.ip_block_matches_nodes  # host-network pods (Cilium: an option)
         # A plugin that sees a host-network pod as its node (Cilium) resolves no named port on it.
         host_names = self.cluster.dataplane.host_network_named_ports
         in_none = (False,) * len(self.blocks)
@@ -127,7 +128,7 @@ class Partition:
                 _project(ns_labels.get(pod.namespace, {}), self._ns_values),
                 _project(pod.label_map, self._pod_values),
                 tuple(p for p in pod.ports if p.name in self._port_names and (host_names or not pod.host_network)),
-                in_blocks(pod.ips) if pods_in_blocks else in_none,
+                in_blocks(pod.ips) if (nodes_in_blocks if pod.host_network else pods_in_blocks) else in_none,
                 pod.host_network,
                 pod.node if pod.node in host_nodes else None,
                 *self._calico_key(pod),
