@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from netpol.engine import Engine, bit_ids
 from netpol.model import DIRECTIONS, Cluster, Direction, IPAddress
 from netpol.model.cilium import CiliumEntry, CiliumPeer, CiliumPolicy, CiliumRule
-from netpol.policies.cilium import DEFAULTS, node_addresses, rule_subject
+from netpol.policies.cilium import cluster_options, node_addresses, rule_subject
 
 
 @dataclass(frozen=True)
@@ -35,6 +35,7 @@ class CiliumRuleSummary:
 def summarize_cilium(engine: Engine, wanted: set[str] | frozenset[str] | None = None) -> tuple[CiliumRuleSummary, ...]:
     """Every rule of every CNP and CCNP (CNPs of `wanted` namespaces, CCNPs that select a pod there, if given)."""
     out = []
+    every_isolates = not cluster_options(engine.cluster).non_default_deny_policies
     for policy in engine.cluster.cilium:
         for rule in policy.rules:
             if rule.endpoint_selector is None:
@@ -49,7 +50,7 @@ def summarize_cilium(engine: Engine, wanted: set[str] | frozenset[str] | None = 
                            not any(t.split("/", 1)[0] in wanted for t in targets)):
                 continue
             isolates = tuple(d for d in DIRECTIONS if rule.endpoint_selector is not None and any(
-                e.default_deny or not DEFAULTS.non_default_deny_policies for e in rule.entries(d)))
+                e.default_deny or every_isolates for e in rule.entries(d)))
             entries = tuple(EntrySummary(e.section(d).split("[")[0], e.index, _peers(e, d), _ports(e))
                             for d in DIRECTIONS for e in rule.entries(d))
             out.append(CiliumRuleSummary(policy, rule, subject, targets, isolates, entries))

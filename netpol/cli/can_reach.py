@@ -14,6 +14,7 @@ from netpol.cli.errors import EXIT_DENIED, EXIT_OK, _fail, _user_errors
 from netpol.cli.inputs import Source, _analyze, _load, _rendering
 from netpol.cli.options import (
     Cni,
+    CniOption,
     Staged,
     Context,
     DefaultNamespace,
@@ -93,6 +94,7 @@ def can_reach(
     exclude: Exclude = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
+    cni_option: CniOption = None,
     staged: Staged = False,
 ) -> None:
     """Can SRC open a connection to DST on PORT (or send it an ICMP message)? Exit 0 allowed, 1 denied, 2 error.
@@ -122,7 +124,8 @@ def can_reach(
                             Source(files, kubeconfig, context, verbose,
                                    default_namespace=default_namespace, exclude=exclude,
                                    ignore_unmodelled=ignore_unmodelled,
-                                   rendering=_rendering(render, helm_values, helm_set), cni=cni),
+                                   rendering=_rendering(render, helm_values, helm_set), cni=cni,
+                                   cni_options=tuple(cni_option or ())),
                             scopes)
     service = SERVICE_REF.match(destination)
     if service is not None and icmp is not None:
@@ -134,7 +137,8 @@ def can_reach(
     with _user_errors():
         inputs = Source(files, kubeconfig, context, verbose,
                         default_namespace=default_namespace, exclude=exclude, ignore_unmodelled=ignore_unmodelled,
-                        rendering=_rendering(render, helm_values, helm_set), cni=cni, calico=True,
+                        rendering=_rendering(render, helm_values, helm_set), cni=cni,
+                        cni_options=tuple(cni_option or ()), calico=True,
                         staged=staged)
         analyzer = _analyze(inputs, _endpoint_namespaces((source, destination), namespace))
         if service is not None:

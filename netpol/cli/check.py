@@ -13,6 +13,7 @@ from netpol.cli.files import _output_path, _write_file
 from netpol.cli.inputs import KUBECONFIG_UNUSED, Source, _analyze, _with_input_only_hint
 from netpol.cli.options import (
     Cni,
+    CniOption,
     Context,
     DefaultNamespace,
     Exclude,
@@ -56,6 +57,7 @@ def check(
     exclude: Exclude = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
+    cni_option: CniOption = None,
 ) -> None:
     """Check intent files against manifests or the live cluster. Exit 0 all pass, 1 any failure, 2 error.
 
@@ -83,7 +85,7 @@ def check(
         paths = intent_files(intents)
         if live:  # one cluster for every file: failing to read it is fatal
             analyzers[()] = _analyze(Source(None, kubeconfig, context, verbose, ignore_unmodelled=ignore_unmodelled,
-                                            cni=cni))
+                                            cni=cni, cni_options=tuple(cni_option or ())))
     for number, path in enumerate(paths, start=1):
         try:
             intent = load_intent_file(path, confine=not allow_outside_repo)
@@ -95,7 +97,7 @@ def check(
                     loaded = analyzers[manifests] = _analyze(
                         Source(list(manifests), verbose=verbose,
                                default_namespace=default_namespace, exclude=exclude,
-                               ignore_unmodelled=ignore_unmodelled, cni=cni))
+                               ignore_unmodelled=ignore_unmodelled, cni=cni, cni_options=tuple(cni_option or ())))
                     if not loaded.cluster.pods:
                         _note(f"netpol: note: {', '.join(manifests)}: no pods or workloads, so namespace and "
                               "podSelector endpoints stand for every possible such pod")

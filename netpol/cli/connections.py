@@ -16,6 +16,7 @@ from netpol.cli.inputs import Source, _rendering, _units
 from netpol.cli.options import (
     AnyPod,
     Cni,
+    CniOption,
     Context,
     DefaultNamespace,
     Exclude,
@@ -69,6 +70,7 @@ def list_connections(
     exclude: Exclude = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
+    cni_option: CniOption = None,
 ) -> None:
     """Allowed connections as `SOURCE => DESTINATION : PORTS`, per workload (pods without one), with
     the possible pods of every namespace and outside address ranges. Sources alike are folded into one
@@ -92,7 +94,8 @@ def list_connections(
             probe = (protocol.value, port_number(port))
         units = _units(Source(files, kubeconfig, context, verbose,
                               default_namespace=default_namespace, exclude=exclude, ignore_unmodelled=ignore_unmodelled,
-                              rendering=_rendering(render, helm_values, helm_set), cni=cni), input_only,
+                              rendering=_rendering(render, helm_values, helm_set), cni=cni,
+                              cni_options=tuple(cni_option or ())), input_only,
                        [x for x in (to, from_) if x], namespace,
                        lambda cluster: list_focus(cluster, [x for x in (to, from_) if x], namespace))
         sources = units.find(from_) if from_ else None

@@ -10,7 +10,7 @@ import typer
 from netpol.bulk import frozen_when_built
 from netpol.cli.errors import EXIT_DENIED, EXIT_OK, _fail, _user_errors
 from netpol.cli.inputs import Source, _load
-from netpol.cli.options import Cni, DefaultNamespace, Exclude, IgnoreUnmodelled, Verbose, app
+from netpol.cli.options import Cni, CniOption, DefaultNamespace, Exclude, IgnoreUnmodelled, Verbose, app
 from netpol.cli.output import _note, _write
 from netpol.cli.progress_line import _phase
 from netpol.errors import QueryError
@@ -43,6 +43,7 @@ def diff(
     exclude: Exclude = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
+    cni_option: CniOption = None,
 ) -> None:
     """Connections gained, lost or changed between two versions. Exit 0 no change, 1 changed, 2 error.
 
@@ -69,7 +70,8 @@ def diff(
         _note("netpol: note: --any-pod is deprecated: every possible pod is compared by default")
     with _user_errors():
         old, new = (_load(Source([side], verbose=verbose, default_namespace=default_namespace, exclude=exclude,
-                                 ignore_unmodelled=ignore_unmodelled, cni=cni)).cluster
+                                 ignore_unmodelled=ignore_unmodelled, cni=cni,
+                                 cni_options=tuple(cni_option or ()))).cluster
                     for side in (base, head))
         if old.dataplane != new.dataplane:  # a change of plugin is no change of policy: compare under one
             raise QueryError(f"BASE runs the {old.dataplane.profile} profile and HEAD the {new.dataplane.profile} "

@@ -11,6 +11,7 @@ from netpol.cli.errors import _user_errors
 from netpol.cli.inputs import Source, _analyze, _check_namespaces, _rendering
 from netpol.cli.options import (
     Cni,
+    CniOption,
     Context,
     DefaultNamespace,
     Exclude,
@@ -48,6 +49,7 @@ def explain(
     default_namespace: DefaultNamespace = None,
     exclude: Exclude = None,
     cni: Cni = None,
+    cni_option: CniOption = None,
 ) -> None:
     """What each policy does, in evaluation order: Admin tier, NetworkPolicies, Baseline tier.
 
@@ -61,6 +63,7 @@ def explain(
     with _user_errors():
         analyzer = _analyze(Source(files, kubeconfig, context, verbose, default_namespace=default_namespace,
                                    exclude=exclude, rendering=_rendering(render, helm_values, helm_set), cni=cni,
+                                   cni_options=tuple(cni_option or ()),
                                    calico=True),
                             namespace)
         _check_namespaces(analyzer.cluster, namespace)

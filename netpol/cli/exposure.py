@@ -11,6 +11,7 @@ from netpol.cli.inputs import Source, _rendering, _units
 from netpol.cli.options import (
     AnyPod,
     Cni,
+    CniOption,
     Context,
     DefaultNamespace,
     Exclude,
@@ -52,6 +53,7 @@ def exposure(
     exclude: Exclude = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
+    cni_option: CniOption = None,
 ) -> None:
     """Who could reach each endpoint, and what it could reach, on which ports and by which rules.
 
@@ -71,7 +73,8 @@ def exposure(
     with _user_errors():
         units = _units(Source(files, kubeconfig, context, verbose,
                               default_namespace=default_namespace, exclude=exclude, ignore_unmodelled=ignore_unmodelled,
-                              rendering=_rendering(render, helm_values, helm_set), cni=cni), input_only,
+                              rendering=_rendering(render, helm_values, helm_set), cni=cni,
+                              cni_options=tuple(cni_option or ())), input_only,
                        [target] if target else [], namespace, lambda cluster: focus_of(cluster, target, namespace))
         targets = units.find(target) if target else [u for u in units.subjects
                                                      if not namespace or u.namespace in namespace]

@@ -14,6 +14,7 @@ from netpol.cli.files import _output_path, _suffix, _write_file
 from netpol.cli.inputs import Source, _analyze, _check_namespaces, _graph_world, _rendering
 from netpol.cli.options import (
     Cni,
+    CniOption,
     Context,
     DefaultNamespace,
     Exclude,
@@ -67,6 +68,7 @@ def graph(
     exclude: Exclude = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
+    cni_option: CniOption = None,
 ) -> None:
     """Draw the allow-graph as DOT, SVG or PNG (SVG and PNG need Graphviz's `dot`), or as a Mermaid flowchart.
 
@@ -85,7 +87,8 @@ def graph(
     with _user_errors():
         source = Source(files, kubeconfig, context, verbose,
                         default_namespace=default_namespace, exclude=exclude, ignore_unmodelled=ignore_unmodelled,
-                        rendering=_rendering(render, helm_values, helm_set), cni=cni)
+                        rendering=_rendering(render, helm_values, helm_set), cni=cni,
+                        cni_options=tuple(cni_option or ()))
         analyzer = _analyze(source, None if focus else namespace, warn_no_pods=True)
         _check_namespaces(analyzer.cluster, namespace)
         if analyzer.cluster.pods:  # the anchors ("any pod ...") must hold for every pod that could exist

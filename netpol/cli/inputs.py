@@ -39,6 +39,7 @@ class Source:
     rendering: Rendering | None = None  # Kustomize and Helm (default: render when the tool is on PATH)
     exclude: list[str] | None = None  # --exclude: globs of what directories hold that is not read
     cni: str | None = None  # --cni: the dataplane profile (policies/profiles.py); None: recognised from the input
+    cni_options: tuple[str, ...] = ()  # --cni-option: Cilium agent options (policies/cilium.py parse_options)
     calico: bool = False  # the command evaluates Calico's own kinds under the calico profile (else: unmodelled)
     staged: bool = False  # --staged: as if the staged Calico policies were applied
 
@@ -70,7 +71,7 @@ def _load(source: Source, scope: list[str] | None = None) -> LoadResult:
             if source.default_namespace is not None:
                 raise QueryError("--default-namespace is for manifests that name no namespace: pass -f PATH")
             result = _read_live(source, scope).result
-    result = profiles.apply(result, source.cni, source.calico)
+    result = profiles.apply(result, source.cni, source.calico, source.cni_options)
     if source.staged:
         result = _staged(result)
     _report(result, source.verbose)

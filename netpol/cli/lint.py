@@ -11,6 +11,7 @@ from netpol.cli.errors import EXIT_DENIED, EXIT_OK, _user_errors
 from netpol.cli.inputs import Source, _check_namespaces, _load, _rendering
 from netpol.cli.options import (
     Cni,
+    CniOption,
     Context,
     DefaultNamespace,
     Exclude,
@@ -70,6 +71,7 @@ def lint(
     exclude: Exclude = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
+    cni_option: CniOption = None,
 ) -> None:
     """Find policies that do not do what their author meant: exact findings with file and line.
 
@@ -93,7 +95,8 @@ def lint(
         inputs = [*(files or []), *(paths or [])] or None
         loaded = _load(Source(inputs, kubeconfig, context, verbose, keep_texts=True,
                               default_namespace=default_namespace, exclude=exclude, ignore_unmodelled=ignore_unmodelled,
-                              rendering=_rendering(render, helm_values, helm_set), cni=cni), namespace)
+                              rendering=_rendering(render, helm_values, helm_set), cni=cni,
+                              cni_options=tuple(cni_option or ())), namespace)
         _check_namespaces(loaded.cluster, namespace)
         with _phase("linting"):
             report = run_lint(loaded.cluster, namespace or (), disable or (), enable or (),

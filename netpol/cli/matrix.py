@@ -12,6 +12,7 @@ from netpol.cli.errors import _fail, _user_errors
 from netpol.cli.inputs import Source, _analyze, _check_namespaces, _rendering
 from netpol.cli.options import (
     Cni,
+    CniOption,
     Staged,
     Context,
     DefaultNamespace,
@@ -71,6 +72,7 @@ def matrix(
     exclude: Exclude = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
+    cni_option: CniOption = None,
     staged: Staged = False,
 ) -> None:
     """Reachability of every ordered pair of pods.
@@ -97,7 +99,8 @@ def matrix(
         analyzer = _analyze(Source(files, kubeconfig, context, verbose,
                                    default_namespace=default_namespace, exclude=exclude,
                                    ignore_unmodelled=ignore_unmodelled,
-                                   rendering=_rendering(render, helm_values, helm_set), cni=cni, calico=True,
+                                   rendering=_rendering(render, helm_values, helm_set), cni=cni,
+                                   cni_options=tuple(cni_option or ()), calico=True,
                                    staged=staged),
                             namespace, warn_no_pods=True)
         _check_namespaces(analyzer.cluster, namespace)

@@ -17,6 +17,7 @@ from netpol.cli.errors import EXIT_DENIED, _fail, _user_errors
 from netpol.cli.inputs import Source, _load
 from netpol.cli.options import (
     Cni,
+    CniOption,
     Context,
     DefaultNamespace,
     Exclude,
@@ -98,6 +99,7 @@ def replay(
     exclude: Exclude = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
+    cni_option: CniOption = None,
 ) -> None:
     """Replay observed flows against the policies: which running traffic they would break, and where the
     observed verdict disagrees with netpol's.
@@ -127,14 +129,15 @@ def replay(
     before: Analyzer | None = None
     with _user_errors():
         cluster = _load(Source(files, kubeconfig, context, verbose, default_namespace=default_namespace,
-                               exclude=exclude, ignore_unmodelled=ignore_unmodelled, cni=cni)).cluster
+                               exclude=exclude, ignore_unmodelled=ignore_unmodelled, cni=cni,
+                               cni_options=tuple(cni_option or ()))).cluster
         with _phase("compiling"), frozen_when_built():
             if base:
                 from netpol.analyses.replay import versions
 
                 analyzer, before = versions(cluster, _load(Source(
                     base, verbose=verbose, default_namespace=default_namespace, exclude=exclude,
-                    ignore_unmodelled=ignore_unmodelled, cni=cni)).cluster)
+                    ignore_unmodelled=ignore_unmodelled, cni=cni, cni_options=tuple(cni_option or ()))).cluster)
             else:
                 try:
                     analyzer = Analyzer.with_possible(cluster)

@@ -11,6 +11,7 @@ from netpol.cli.files import _output_path, _suffix, _write_file
 from netpol.cli.inputs import Source, _check_namespaces, _compile, _load, _rendering
 from netpol.cli.options import (
     Cni,
+    CniOption,
     Context,
     DefaultNamespace,
     Exclude,
@@ -50,6 +51,7 @@ def report(
     exclude: Exclude = None,
     ignore_unmodelled: IgnoreUnmodelled = False,
     cni: Cni = None,
+    cni_option: CniOption = None,
 ) -> None:
     """Write one self-contained HTML page to explore the policies: graph, matrix, explanations, lint.
 
@@ -71,7 +73,8 @@ def report(
     with _user_errors():
         loaded = _load(Source(files, kubeconfig, context, verbose, keep_texts=True,
                               default_namespace=default_namespace, exclude=exclude, ignore_unmodelled=ignore_unmodelled,
-                              rendering=_rendering(render, helm_values, helm_set), cni=cni), namespace)
+                              rendering=_rendering(render, helm_values, helm_set), cni=cni,
+                              cni_options=tuple(cni_option or ())), namespace)
         _check_namespaces(loaded.cluster, namespace)
         analyzer = _compile(loaded, warn_no_pods=True)
         with _phase("linting"):

@@ -25,6 +25,7 @@ from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Literal
 
+from netpol.errors import NetpolError
 from netpol.model import (
     DIRECTIONS,
     METADATA_NAME_LABEL,
@@ -119,10 +120,61 @@ class CiliumRuleRef:
 
 
 DEFAULTS = CiliumOptions()  # the agent options at Cilium 1.20's defaults, stated in every answer
+CNI_OPTION = "--cni-option"
+# The agent options that change an L3/L4 answer and the values netpol evaluates (cilium-policies.md §1.3); auto is
+# allow-localhost's default, always under Kubernetes. The host firewall (host policies) is not modelled: only off.
+OPTION_VALUES = {
+    "enable-policy": ("default", "always", "never"),
+    "allow-localhost": ("auto", "always", "policy"),
+    "policy-cidr-match-mode": ("", "nodes"),
+    "policy-default-local-cluster": ("true", "false"),
+    "enable-non-default-deny-policies": ("true", "false"),
+    "enable-host-firewall": ("false",),
+}
 
 
-def cilium_stages(cluster: Cluster, options: CiliumOptions = DEFAULTS) -> Stages:
-    """Per direction: the deny stage (only where a deny rule exists), then the allow stage."""
+class CiliumOptionError(NetpolError):
+    """A --cni-option netpol does not know, or a value it does not evaluate."""
+
+
+def parse_options(texts: Iterable[str]) -> CiliumOptions:
+    """`KEY=VALUE` of each --cni-option, over 1.20's defaults; a later one of a key wins."""
+    options = DEFAULTS
+    for text in texts:
+        key, equals, value = (part.strip() for part in text.partition("="))
+        known = OPTION_VALUES.get(key)
+        if not equals or known is None:
+            raise CiliumOptionError(f"{CNI_OPTION} {text!r}: expected KEY=VALUE with KEY one of "
+                                    f"{', '.join(OPTION_VALUES)} (the Cilium agent options that change an answer)")
+        if value not in known:
+            extra = " (pods: netpol does not model it yet)" if key == "policy-cidr-match-mode" else \
+                " (host policies are not modelled)" if key == "enable-host-firewall" else ""
+            shown = " or ".join(v or "''" for v in known)
+            raise CiliumOptionError(f"{CNI_OPTION} {text!r}: {key} takes {shown}{extra}")
+        if key == "enable-policy":
+            options = replace(options, enable_policy=value)  # type: ignore[arg-type]
+        elif key == "allow-localhost":
+            options = replace(options, allow_localhost="policy" if value == "policy" else "always")
+        elif key == "policy-cidr-match-mode":
+            options = replace(options, policy_cidr_match_mode=frozenset({"nodes"} if value else ()))
+        elif key == "policy-default-local-cluster":
+            options = replace(options, default_local_cluster=value == "true")
+        elif key == "enable-non-default-deny-policies":
+            options = replace(options, non_default_deny_policies=value == "true")
+    return options
+
+
+def cluster_options(cluster: Cluster) -> CiliumOptions:
+    """The agent options an input is evaluated under (--cni-option over 1.20's defaults)."""
+    return cluster.cilium_options or DEFAULTS
+
+
+def cilium_stages(cluster: Cluster) -> Stages:
+    """Per direction: the deny stage (only where a deny rule exists), then the allow stage; with enable-policy=never
+    one stage that selects nobody (nothing enforced), with always one that isolates every endpoint (§1.3)."""
+    options = cluster_options(cluster)
+    if options.enable_policy == "never":
+        return {d: (Stage(ALLOW_STAGE, False, "Deny", ()),) for d in DIRECTIONS}
     ctx = _Context(cluster, options, node_addresses(cluster))
     targets = compile_policies(cluster.policies)
     out: Stages = {}
@@ -130,19 +182,28 @@ def cilium_stages(cluster: Cluster, options: CiliumOptions = DEFAULTS) -> Stages
         denies: list[StageRule] = []
         allows: list[StageRule] = []
         policies: list[StagePolicy] = []
+        entered: list[Endpoints] = []  # the subjects of rules with entries in this direction
         for policy in cluster.cilium:
             for rule in policy.rules:
                 if rule.endpoint_selector is None:
                     continue  # a host policy: no effect without the host firewall (§1.2)
                 subject = rule_subject(policy, rule.endpoint_selector)
                 entries = rule.entries(d)
+                if entries:
+                    entered.append(subject)
                 if any(e.default_deny or not options.non_default_deny_policies for e in entries):
                     policies.append(StagePolicy(_policy_name(policy, rule), subject))
                 for entry in entries:
                     (denies if entry.deny else allows).extend(_rules(ctx, policy, rule, entry, d, subject))
         np_rules, np_policies = _network_policies(ctx, targets, d)
         allows.extend(np_rules)
-        allows.extend(_localhost(ctx, d))  # allow-localhost: the lowest allow, below every deny (§3.5)
+        if options.enable_policy == "always":  # every endpoint default-deny, with or without rules
+            # allow-localhost only where the pod has entries (1.20, cilium#48444)
+            having = {*entered, *(p.subject for p in np_policies if isinstance(p.subject, Endpoints))}
+            allows.extend(_localhost(ctx, d, sorted(having, key=str)))
+            policies.append(StagePolicy("enable-policy=always", Endpoints(LabelSelector())))
+        else:
+            allows.extend(_localhost(ctx, d))  # allow-localhost: the lowest allow, below every deny (§3.5)
         # NetworkPolicy's rules as the generic profile compiles them, never walked: the analyses that read a
         # NetworkPolicy's selectors through the class partition (lint, explain) find their keys and namespaces
         as_written = network_policy_stage(cluster, d, targets)
@@ -202,14 +263,15 @@ class _Context:
         return Addresses(replace(block, excepts=(*block.excepts, *(ipaddress.ip_network(ip) for ip in inside))))
 
 
-def _localhost(ctx: _Context, direction: Direction) -> Iterator[StageRule]:
+def _localhost(ctx: _Context, direction: Direction, having: list[Endpoints] | None = None) -> Iterator[StageRule]:
     """§3.5 allow-localhost=always: ingress from a pod's own node (its host-network pods and addresses) is allowed,
-    below every deny; one rule per node."""
+    below every deny; one rule per node (per node and subject of `having`, the pods with entries, if given)."""
     if direction == "egress" or ctx.options.allow_localhost != "always":
         return
     for node in ctx.nodes:
-        yield StageRule(NodeRule(node, direction), NodePods(node),
-                        (Nodes(frozenset({node}), ctx.addresses.get(node, frozenset())),), None, "Allow")
+        peers = (Nodes(frozenset({node}), ctx.addresses.get(node, frozenset())),)
+        for subject in (NodePods(node),) if having is None else (OnNode(h, node) for h in having):
+            yield StageRule(NodeRule(node, direction), subject, peers, None, "Allow")
 
 
 def _policy_name(policy: CiliumPolicy, rule: CiliumRule) -> str:
@@ -405,12 +467,14 @@ def _np_selector(pods: LabelSelector | None, namespace: str | None, namespaces: 
 _RUNTIME_ENTITIES = ("kube-apiserver", "health", "ingress", "init", "unmanaged")
 
 
-def cilium_assumptions(cluster: Cluster, options: CiliumOptions = DEFAULTS) -> list[str]:
+def cilium_assumptions(cluster: Cluster) -> list[str]:
     """The agent options assumed, and per entry what only runtime facts decide, as netpol answers it."""
-    out = [f"Cilium agent options at their 1.20 defaults: enable-policy={options.enable_policy}, allow-localhost="
-           f"{options.allow_localhost}, policy-cidr-match-mode="
-           f"{','.join(sorted(options.policy_cidr_match_mode)) or '(empty)'}, policy-default-local-cluster="
-           f"{str(options.default_local_cluster).lower()}, cluster-name={options.cluster_name}"]
+    options = cluster_options(cluster)
+    changed = sorted(k for k in OPTION_VALUES if _option(options, k) != _option(DEFAULTS, k))
+    how = f"set by {CNI_OPTION}: {', '.join(changed)}" if changed else "at their 1.20 defaults"
+    values = ", ".join(f"{k}={_option(options, k) or '(empty)'}" for k in OPTION_VALUES)
+    out = [f"Cilium agent options {how}: {values}, cluster-name={options.cluster_name}"]
+    out.extend(f"{CNI_OPTION} {key}={_option(options, key)}: {_OVERRIDES[key]}" for key in changed)
     for policy in cluster.cilium:
         for rule in policy.rules:
             if rule.endpoint_selector is None:
@@ -421,6 +485,26 @@ def cilium_assumptions(cluster: Cluster, options: CiliumOptions = DEFAULTS) -> l
                     where = f"{policy.short} {rule.path} {entry.section(d)}"
                     out.extend(f"{where}: {note}" for note in _runtime(cluster, entry))
     return out
+
+
+_OVERRIDES = {  # what an option changes of the profile's answers, which state the defaults
+    "enable-policy": "always: every pod is isolated both ways, with or without rules; never: nothing is enforced "
+                     "(this overrides the answers above)",
+    "allow-localhost": "ingress from a pod's own node is allowed only by rules (this overrides the own node answer)",
+    "policy-cidr-match-mode": "CIDR rules and ipBlocks match node addresses and host-network pods too, never through "
+                              "a /0 prefix (cilium#47827; this overrides the ipBlock and node addresses answers)",
+    "policy-default-local-cluster": "peer selectors match pods of any cluster (here: this one)",
+    "enable-non-default-deny-policies": "enableDefaultDeny false is ignored: every rule isolates",
+}
+
+
+def _option(options: CiliumOptions, key: str) -> str:
+    """An option's value as the agent writes it."""
+    return {"enable-policy": options.enable_policy, "allow-localhost": options.allow_localhost,
+            "policy-cidr-match-mode": ",".join(sorted(options.policy_cidr_match_mode)),
+            "policy-default-local-cluster": str(options.default_local_cluster).lower(),
+            "enable-non-default-deny-policies": str(options.non_default_deny_policies).lower(),
+            "enable-host-firewall": "false"}[key]
 
 
 def _runtime(cluster: Cluster, entry: CiliumEntry) -> Iterator[str]:

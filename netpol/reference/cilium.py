@@ -71,9 +71,11 @@ class _Identity:
 
 
 def cilium_allowed(cluster: Cluster, src: Endpoint, dst: Endpoint, protocol: QueryProtocol, port: int,
-                   options: CiliumOptions = CiliumOptions()) -> bool:
+                   options: CiliumOptions | None = None) -> bool:
     """Whether a new connection src -> dst on protocol/port is allowed; for ICMP and ICMPv6 `port` is the type and
-    code as netpol encodes them (portsets.icmp_value: type * 256 + code); a Cilium rule names whole types (§5)."""
+    code as netpol encodes them (portsets.icmp_value: type * 256 + code); a Cilium rule names whole types (§5).
+    `options`: the agent options (§1.3); None: the input's (--cni-option), else 1.20's defaults."""
+    options = options or cluster.cilium_options or CiliumOptions()
     if isinstance(src, Pod) and isinstance(dst, Pod) and src.key == dst.key and src.is_one_pod:
         return True  # §3.4: pod -> own IP never reaches the datapath; replicas are distinct pods
     # §3.4: S -> D needs S's egress and D's ingress; replies pass by connection tracking (not asked here)

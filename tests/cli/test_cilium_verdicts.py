@@ -204,3 +204,69 @@ def test_a_node_address_is_the_node_not_world(tmp_path: Path) -> None:
         assert r.stdout.splitlines()[side].split(": ", 1)[1] == reason, args
         assert ("assumption: 192.168.0.2 is an address of node n2: Cilium sees it as `host` from the pods on that "
                 "node and as `remote-node` from the others, never as `world`") in r.stdout or "192.168.0.1" in args
+
+
+def _nodes_input(tmp_path: Path) -> str:
+    """web on n1 behind a CNP that admits 192.168.0.0/16, client on n2; the nodes' addresses in that range."""
+    web = {**OBJECTS[1], "spec": {**OBJECTS[1]["spec"], "nodeName": "n1"}}  # type: ignore[dict-item]
+    nodes = [{"apiVersion": "v1", "kind": "Node", "metadata": {"name": n},
+              "status": {"addresses": [{"type": "InternalIP", "address": a}]}}
+             for n, a in (("n1", "192.168.0.1"), ("n2", "192.168.0.2"))]
+    cnp = {"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy",
+           "metadata": {"name": "web-in", "namespace": "shop"},
+           "spec": {"endpointSelector": {"matchLabels": {"app": "web"}}, "ingress": [{"fromCIDR": ["192.168.0.0/16"]}]}}
+    path = tmp_path / "options.yaml"
+    path.write_text(yaml.safe_dump_all([OBJECTS[0], web, OBJECTS[2], *nodes, cnp]))
+    return str(path)
+
+
+@pytest.mark.parametrize(("options", "src", "code", "reason"), [
+    ([], "192.168.0.2", 1, "denied: shop/web is isolated for ingress by CNP shop/web-in and no rule allows receiving "
+                           "TCP/80 from 192.168.0.2"),
+    (["policy-cidr-match-mode=nodes"], "192.168.0.2", 0, "allowed by CNP shop/web-in spec ingress[0]"),
+    ([], "192.168.0.1", 0, "allowed: 192.168.0.1 is an address of shop/web's node (n1), and traffic from a pod's own "
+                           "node to the pod is always allowed (under this network plugin)"),
+    (["allow-localhost=policy"], "192.168.0.1", 1, "denied: shop/web is isolated for ingress by CNP shop/web-in and no "
+                                                   "rule allows receiving TCP/80 from 192.168.0.1"),
+    (["enable-policy=never"], "192.168.0.2", 0, "not isolated: no CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy "
+                                                "or NetworkPolicy rule isolates shop/web for ingress, and no deny rule "
+                                                "matches"),
+    (["enable-policy=always"], "shop/client", 1, "denied: shop/web is isolated for ingress by CNP shop/web-in, "
+                                                 "enable-policy=always and no rule allows receiving TCP/80 from "
+                                                 "shop/client"),
+])
+def test_cni_options_change_the_answer_and_are_stated(tmp_path: Path, options: list[str], src: str, code: int,
+                                                      reason: str) -> None:
+    args = [a for o in options for a in ("--cni-option", o)]
+    r = runner.invoke(app, ["can-reach", src, "shop/web", "-p", "80", "-f", _nodes_input(tmp_path), *args])
+    assert r.exit_code == code, (r.stdout, r.stderr)
+    assert r.stdout.splitlines()[2].split(": ", 1)[1] == reason
+    stated = [line for line in r.stdout.splitlines() if "Cilium agent options" in line]
+    assert stated == [
+        "  assumption: Cilium agent options " + (f"set by --cni-option: {options[0].split('=')[0]}" if options else
+                                                  "at their 1.20 defaults") +
+        ": enable-policy=" + next((o.split("=")[1] for o in options if o.startswith("enable-policy")), "default") +
+        ", allow-localhost=" + ("policy" if "allow-localhost=policy" in options else "always") +
+        ", policy-cidr-match-mode=" + ("nodes" if "policy-cidr-match-mode=nodes" in options else "(empty)") +
+        ", policy-default-local-cluster=true, enable-non-default-deny-policies=true, enable-host-firewall=false, "
+        "cluster-name=default"]
+
+
+@pytest.mark.parametrize(("options", "error"), [
+    (["--cni-option", "enable-policy=nevr"], "netpol: error: --cni-option 'enable-policy=nevr': enable-policy takes "
+                                             "default or always or never"),
+    (["--cni-option", "bpf-lb-mode"], "netpol: error: --cni-option 'bpf-lb-mode': expected KEY=VALUE with KEY one of "
+                                      "enable-policy, allow-localhost, policy-cidr-match-mode, "
+                                      "policy-default-local-cluster, enable-non-default-deny-policies, "
+                                      "enable-host-firewall (the Cilium agent options that change an answer)"),
+    (["--cni-option", "policy-cidr-match-mode=pods"], "netpol: error: --cni-option 'policy-cidr-match-mode=pods': "
+                                                      "policy-cidr-match-mode takes '' or nodes (pods: netpol does not "
+                                                      "model it yet)"),
+    (["--cni", "generic", "--cni-option", "enable-policy=never"],
+     "netpol: error: --cni-option sets Cilium agent options, and the plugin is generic (--cni generic): pass --cni "
+     "cilium"),
+])
+def test_a_wrong_cni_option_is_one_line_exit_2(tmp_path: Path, options: list[str], error: str) -> None:
+    r = runner.invoke(app, ["can-reach", "shop/client", "shop/web", "-p", "80", "-f", _nodes_input(tmp_path), *options])
+    assert r.exit_code == 2
+    assert r.stderr.splitlines()[-1] == error

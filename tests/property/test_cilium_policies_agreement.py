@@ -2,7 +2,7 @@
 profile (netpol/policies/cilium.py); the Cilium reference evaluator (netpol/reference/cilium.py, written from the
 brief) must agree with it on random sets of all three: every pod pair (host-network pods included), every probe
 (ports of TCP, UDP and SCTP, ICMP and ICMPv6 types), every outside address and every node address (Cilium's `host`
-for the node's own pods, `remote-node` for the others).
+for the node's own pods, `remote-node` for the others), under random agent options (--cni-option).
 
 Seeded mutations of the compiler (a deny that does not win, a CIDR that matches pods, an omitted protocol read as
 TCP) each make the comparison fail: tests/property/test_cilium_mutations.py.
@@ -35,6 +35,10 @@ SERVICES: list[dict[str, Any]] = [
 ]
 
 
+OPTIONS = ["enable-policy=always", "enable-policy=never", "allow-localhost=policy", "policy-cidr-match-mode=nodes",
+           "enable-non-default-deny-policies=false", "policy-default-local-cluster=false"]
+
+
 @st.composite
 def cilium_cluster(draw: st.DrawFn) -> Cluster:
     """A random cluster with NetworkPolicies, CNPs and CCNPs, under the cilium profile."""
@@ -43,7 +47,9 @@ def cilium_cluster(draw: st.DrawFn) -> Cluster:
     nodes = [{"apiVersion": "v1", "kind": "Node", "metadata": {"name": name},
               "status": {"addresses": [{"type": "InternalIP", "address": a} for a in n["addresses"]]}}
              for name, n in NODES.items() if draw(st.booleans())]
-    return apply(load_objects([*objects, *nodes, *SERVICES, *draw(cilium_policies())]), "cilium").cluster
+    options = draw(st.lists(st.sampled_from(OPTIONS), max_size=2))  # the agent options (--cni-option)
+    return apply(load_objects([*objects, *nodes, *SERVICES, *draw(cilium_policies())]), "cilium",
+                 cni_options=options).cluster
 
 
 def disagreements(c: Cluster) -> list[tuple[str, str, str, int]]:
