@@ -8,7 +8,7 @@ there is default-deny (§3.2: `ingress: [{}]` isolates and allows nothing, `ingr
 `enableDefaultDeny: {ingress: false}` adds allows without isolating; deny entries isolate too); a NetworkPolicy
 by its policyTypes, which the profile has already widened to every direction with rules (§6.1).
 
-Who is who follows the agent's identities (§2): selectors read a pod's identity labels (Endpoints), with the
+Who is who follows the agent's identities (§2): selectors read a pod's identity labels (CiliumIdentities), with the
 terms the agent adds (§2.3); `host` and `remote-node` depend on the subject's node, so rules naming them are
 split per node that runs host-network pods or has known addresses (OnNode); a node is its host-network pods and
 its addresses (§2.4, §2.5); CIDRs match addresses outside the cluster only (§4.2: the profile's Dataplane puts no
@@ -20,7 +20,7 @@ admit the L4 connection: `assumptions` names each, and every answer states them.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Literal
@@ -34,6 +34,7 @@ from netpol.model import (
     IPAddress,
     IPBlock,
     IPBlockPeer,
+    Pod,
     PodPeer,
 )
 from netpol.model.cilium import (
@@ -53,6 +54,7 @@ from netpol.model.cilium import (
     CiliumPeer,
     CiliumPolicy,
     CiliumRule,
+    identity_labels,
     reserved_labels,
     sourced,
     split_key,
@@ -68,9 +70,10 @@ from netpol.policies.networkpolicy import (
 )
 from netpol.policies.stages import (
     Addresses,
-    Endpoints,
     Everything,
     HostNetwork,
+    Identified,
+    Identities,
     NamedPort,
     NodePods,
     NodeRule,
@@ -133,6 +136,25 @@ OPTION_VALUES = {
 }
 
 
+@dataclass(frozen=True, eq=False)
+class CiliumIdentities(Identities):
+    """Each pod's identity labels as Cilium's selectors see them (model.cilium.identity_labels)."""
+
+    cluster_name: str = DEFAULTS.cluster_name
+
+    @property
+    def parameters(self) -> tuple[object, ...]:
+        return (self.cluster_name,)
+
+    def labels(self, pod: Pod) -> Mapping[str, str]:
+        return identity_labels(pod.labels, pod.namespace, self._namespaces.get(pod.namespace, {}).items(),
+                               pod.service_account, self.cluster_name)
+
+    @cached_property
+    def _namespaces(self) -> dict[str, dict[str, str]]:
+        return {ns.name: ns.label_map for ns in self.cluster.namespaces}
+
+
 class CiliumOptionError(NetpolError):
     """A --cni-option netpol does not know, or a value it does not evaluate."""
 
@@ -177,17 +199,18 @@ def cilium_stages(cluster: Cluster) -> Stages:
         return {d: (Stage(ALLOW_STAGE, False, "Deny", ()),) for d in DIRECTIONS}
     ctx = _Context(cluster, options, node_addresses(cluster))
     targets = compile_policies(cluster.policies)
+    ids = CiliumIdentities(cluster, options.cluster_name)
     out: Stages = {}
     for d in DIRECTIONS:
         denies: list[StageRule] = []
         allows: list[StageRule] = []
         policies: list[StagePolicy] = []
-        entered: list[Endpoints] = []  # the subjects of rules with entries in this direction
+        entered: list[Identified] = []  # the subjects of rules with entries in this direction
         for policy in cluster.cilium:
             for rule in policy.rules:
                 if rule.endpoint_selector is None:
                     continue  # a host policy: no effect without the host firewall (§1.2)
-                subject = rule_subject(policy, rule.endpoint_selector)
+                subject = Identified(ids, subject_selector(policy, rule.endpoint_selector))
                 entries = rule.entries(d)
                 if entries:
                     entered.append(subject)
@@ -195,13 +218,13 @@ def cilium_stages(cluster: Cluster) -> Stages:
                     policies.append(StagePolicy(_policy_name(policy, rule), subject))
                 for entry in entries:
                     (denies if entry.deny else allows).extend(_rules(ctx, policy, rule, entry, d, subject))
-        np_rules, np_policies = _network_policies(ctx, targets, d)
+        np_rules, np_policies = _network_policies(ctx, ids, targets, d)
         allows.extend(np_rules)
         if options.enable_policy == "always":  # every endpoint default-deny, with or without rules
             # allow-localhost only where the pod has entries (1.20, cilium#48444)
-            having = {*entered, *(p.subject for p in np_policies if isinstance(p.subject, Endpoints))}
+            having = {*entered, *(p.subject for p in np_policies if isinstance(p.subject, Identified))}
             allows.extend(_localhost(ctx, d, sorted(having, key=str)))
-            policies.append(StagePolicy("enable-policy=always", Endpoints(LabelSelector())))
+            policies.append(StagePolicy("enable-policy=always", Identified(ids, LabelSelector())))
         else:
             allows.extend(_localhost(ctx, d))  # allow-localhost: the lowest allow, below every deny (§3.5)
         # NetworkPolicy's rules as the generic profile compiles them, never walked: the analyses that read a
@@ -263,7 +286,7 @@ class _Context:
         return Addresses(replace(block, excepts=(*block.excepts, *(ipaddress.ip_network(ip) for ip in inside))))
 
 
-def _localhost(ctx: _Context, direction: Direction, having: list[Endpoints] | None = None) -> Iterator[StageRule]:
+def _localhost(ctx: _Context, direction: Direction, having: list[Identified] | None = None) -> Iterator[StageRule]:
     """§3.5 allow-localhost=always: ingress from a pod's own node (its host-network pods and addresses) is allowed,
     below every deny; one rule per node (per node and subject of `having`, the pods with entries, if given)."""
     if direction == "egress" or ctx.options.allow_localhost != "always":
@@ -282,14 +305,19 @@ def _policy_name(policy: CiliumPolicy, rule: CiliumRule) -> str:
 # -- who ------------------------------------------------------------------------------------------
 
 
-def rule_subject(policy: CiliumPolicy, selector: LabelSelector) -> Endpoints:
+def rule_subject(cluster: Cluster, policy: CiliumPolicy, selector: LabelSelector) -> Identified:
+    """The pods a rule's endpointSelector selects (`subject_selector`) by their identities in `cluster`."""
+    return Identified(CiliumIdentities(cluster), subject_selector(policy, selector))
+
+
+def subject_selector(policy: CiliumPolicy, selector: LabelSelector) -> LabelSelector:
     """§2.3: a CNP's endpointSelector gains its namespace (replacing a matchLabels entry of that key; other
     namespace terms are ANDed); a CCNP's selects in every namespace."""
     if policy.namespace is None:
-        return Endpoints(selector)
+        return selector
     pod_ns = f"{K8S_SOURCE}:{POD_NAMESPACE_LABEL}"
     kept = [r for r in selector.requirements if not (r.key == pod_ns and r.operator == "In" and len(r.values) == 1)]
-    return Endpoints(_selector([*kept, requirement(pod_ns, "In", [policy.namespace])]))
+    return _selector([*kept, requirement(pod_ns, "In", [policy.namespace])])
 
 
 def _selector(requirements: list[Requirement]) -> LabelSelector:
@@ -297,7 +325,7 @@ def _selector(requirements: list[Requirement]) -> LabelSelector:
 
 
 def _rules(ctx: _Context, policy: CiliumPolicy, rule: CiliumRule, entry: CiliumEntry, direction: Direction,
-           subject: Endpoints) -> Iterator[StageRule]:
+           subject: Identified) -> Iterator[StageRule]:
     """The stage rules of one entry: none where it matches nothing, one per node where its peers depend on the
     subject's node."""
     ports = entry_ports(entry)
@@ -310,7 +338,7 @@ def _rules(ctx: _Context, policy: CiliumPolicy, rule: CiliumRule, entry: CiliumE
         if ports is not None:
             yield StageRule(ref, subject, (Everything(),), ports, ref.action, entry)
         return
-    entities, peers = _peer(ctx, policy, entry.peer, direction)
+    entities, peers = _peer(ctx, subject.identities, policy, entry.peer, direction)
     if not entities & _NODE_ENTITIES:
         peers.extend(p for e in sorted(entities) for p in _entity(ctx, e, None))
         if peers:
@@ -322,21 +350,22 @@ def _rules(ctx: _Context, policy: CiliumPolicy, rule: CiliumRule, entry: CiliumE
             yield StageRule(ref, OnNode(subject, node), tuple(split), ports, ref.action, entry)
 
 
-def _peer(ctx: _Context, policy: CiliumPolicy, field: CiliumPeer, direction: Direction) -> tuple[set[str], list[Peer]]:
+def _peer(ctx: _Context, ids: Identities, policy: CiliumPolicy, field: CiliumPeer, direction: Direction
+          ) -> tuple[set[str], list[Peer]]:
     """The entities a peer field names (a selector with `reserved:` keys names the reserved identities it matches),
     and its other peers. §4.1: its items are ORed; an empty list matches nothing."""
     entities: set[str] = set(field.entities)
     peers: list[Peer] = []
     for selector in field.endpoints:
         if any(split_key(r.key)[0] == RESERVED_SOURCE for r in selector.requirements):
-            peers.append(Endpoints(selector))  # no terms added: pods, and the reserved identities it matches
+            peers.append(Identified(ids, selector))  # no terms added: pods, and the reserved identities it matches
             entities.update(k for k in RESERVED_KINDS if selector.matches(reserved_labels(k)))
         else:
-            peers.append(Endpoints(_peer_selector(policy.namespace, selector, ctx.options)))
+            peers.append(Identified(ids, _peer_selector(policy.namespace, selector, ctx.options)))
     for item in field.cidrs:
         peers.extend(ctx.outside(b) for b in cidr_blocks(ctx.cluster, item))
     if direction == "egress":
-        peers.extend(_services(ctx.cluster, field))
+        peers.extend(_services(ids, ctx.cluster, field))
     return entities, peers
 
 
@@ -386,7 +415,7 @@ def cidr_blocks(cluster: Cluster, item: CIDRPeer) -> Iterator[IPBlock]:
         yield IPBlock(net, excepts)
 
 
-def _services(cluster: Cluster, field: CiliumPeer) -> Iterator[Peer]:
+def _services(ids: Identities, cluster: Cluster, field: CiliumPeer) -> Iterator[Peer]:
     """§4.3: Services by name or labels in a namespace (none: every namespace); one with a selector is its pods,
     one without is its EndpointSlices' addresses, which netpol does not read (nothing)."""
     for item in field.services:
@@ -395,8 +424,9 @@ def _services(cluster: Cluster, field: CiliumPeer) -> Iterator[Peer]:
                     (item.name is not None and svc.name != item.name) or svc.selector is None or \
                     (item.selector is not None and not item.selector.matches(sourced(dict(svc.labels), K8S_SOURCE))):
                 continue
-            yield Endpoints(_selector([requirement(f"{K8S_SOURCE}:{k}", "In", [v]) for k, v in svc.selector]
-                                      + [requirement(f"{K8S_SOURCE}:{POD_NAMESPACE_LABEL}", "In", [svc.namespace])]))
+            pods = [requirement(f"{K8S_SOURCE}:{k}", "In", [v]) for k, v in svc.selector]
+            yield Identified(ids, _selector([*pods, requirement(f"{K8S_SOURCE}:{POD_NAMESPACE_LABEL}", "In",
+                                                                [svc.namespace])]))
 
 
 def entry_ports(entry: CiliumEntry) -> PortMatch:
@@ -423,7 +453,7 @@ def entry_ports(entry: CiliumEntry) -> PortMatch:
 # -- NetworkPolicy under Cilium (§6.1) --------------------------------------------------------------
 
 
-def _network_policies(ctx: _Context, targets: tuple[Target, ...], direction: Direction
+def _network_policies(ctx: _Context, ids: Identities, targets: tuple[Target, ...], direction: Direction
                       ) -> tuple[list[StageRule], list[StagePolicy]]:
     """Each policy's pods by identity in its namespace; each rule an Allow: a pod peer by identity (podSelector
     keys are k8s: labels, namespaceSelector keys namespace labels), an ipBlock a CIDR, no peers every identity."""
@@ -432,21 +462,21 @@ def _network_policies(ctx: _Context, targets: tuple[Target, ...], direction: Dir
     for target in targets:
         if target.direction != direction:
             continue
-        subject = Endpoints(_np_selector(target.pod_selector, target.namespace, None))
+        subject = Identified(ids, _np_selector(target.pod_selector, target.namespace, None))
         policies.extend(StagePolicy(name, subject) for name in target.policies)
         rules.extend(_np_rule(ctx, rule, subject, target.namespace) for rule in target.rules)
     return rules, policies
 
 
-def _np_rule(ctx: _Context, rule: CompiledRule, subject: Endpoints, namespace: str) -> StageRule:
-    peers = tuple(ctx.outside(p.block) if isinstance(p, IPBlockPeer) else _np_peer(p, namespace)
+def _np_rule(ctx: _Context, rule: CompiledRule, subject: Identified, namespace: str) -> StageRule:
+    peers = tuple(ctx.outside(p.block) if isinstance(p, IPBlockPeer) else _np_peer(subject.identities, p, namespace)
                   for p in rule.peers) or (Everything(),)
     return StageRule(rule.ref, subject, peers, policy_ports(rule.ports), "Allow", rule)
 
 
-def _np_peer(peer: PodPeer, namespace: str) -> Endpoints:
-    return Endpoints(_np_selector(peer.pod_selector, namespace if peer.namespace_selector is None else None,
-                                  peer.namespace_selector))
+def _np_peer(ids: Identities, peer: PodPeer, namespace: str) -> Identified:
+    return Identified(ids, _np_selector(peer.pod_selector, namespace if peer.namespace_selector is None else None,
+                                        peer.namespace_selector))
 
 
 def _np_selector(pods: LabelSelector | None, namespace: str | None, namespaces: LabelSelector | None

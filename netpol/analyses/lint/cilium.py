@@ -13,7 +13,7 @@ from netpol.errors import name_list
 from netpol.model import DIRECTIONS, Cluster, Direction, IPAddress, IPNetwork
 from netpol.model.cilium import L4_PROTOCOLS, CiliumEntry, CiliumPeer, CiliumPolicy, CiliumRule
 from netpol.model.portsets import MAX_PORT
-from netpol.policies.cilium import cidr_blocks, entry_ports, rule_subject  # as the engine reads them
+from netpol.policies.cilium import cidr_blocks, entry_ports, subject_selector  # as the engine reads them
 from netpol.policies.stages import NamedPort, PortRange
 
 # Ranges pods and nodes are given addresses from: a CIDR inside one of these that holds an in-cluster address was
@@ -69,8 +69,8 @@ def _covers(deny: Located, allow: Located) -> bool:
     assert dr.endpoint_selector is not None and ar.endpoint_selector is not None
     if dp.namespace is not None and dp.namespace != ap.namespace:
         return False
-    wider = rule_subject(dp, dr.endpoint_selector).selector.requirements
-    if not set(wider) <= set(rule_subject(ap, ar.endpoint_selector).selector.requirements):
+    wider = subject_selector(dp, dr.endpoint_selector).requirements
+    if not set(wider) <= set(subject_selector(ap, ar.endpoint_selector).requirements):
         return False
     return _peers_cover(de, ae) and _ports_cover(entry_ports(de), entry_ports(ae))
 
