@@ -394,6 +394,7 @@ class Cluster:
     cilium: tuple[CiliumPolicy, ...] = ()
     cidr_groups: tuple[CIDRGroup, ...] = ()
     cilium_options: CiliumOptions | None = None  # the Cilium agent options (--cni-option); None: 1.20's defaults
+    api_server: tuple[IPAddress, ...] = ()  # the endpoints of Service default/kubernetes (Cilium's kube-apiserver)
     # Calico's own kinds (netpol.model.calico), read and validated; compiled under the calico profile.
     calico: CalicoObjects | None = None
 
