@@ -275,6 +275,24 @@ class _Context:
     def every_address(self) -> frozenset[IPAddress]:
         return frozenset().union(*self.addresses.values())
 
+    @cached_property
+    def api_server(self) -> tuple[Peer, ...]:
+        """§2.4 kube-apiserver: the endpoints of Service default/kubernetes (its EndpointSlices or Endpoints in the
+        input): a named node that has one of them is the API server's (its host-network pods and every address of
+        it); another address is that address alone, never a pod."""
+        wanted = set(self.cluster.api_server)
+        named = sorted(n for n, ips in self.addresses.items() if n is not None and ips & wanted)
+        nodes = [Nodes(frozenset({n}), self.addresses[n]) for n in named]
+        taken = set().union(*(self.addresses[n] for n in named), self.pod_ips)
+        stray = frozenset(ip for ip in self.addresses.get(None, frozenset()) if ip in wanted)
+        outside = sorted((ip for ip in wanted if ip not in taken and ip not in stray), key=lambda ip: (ip.version, ip))
+        return (*nodes, *((Nodes(frozenset(), stray),) if stray else ()),
+                *(Addresses(IPBlock(ipaddress.ip_network(ip))) for ip in outside))
+
+    @cached_property
+    def pod_ips(self) -> frozenset[IPAddress]:
+        return frozenset(ip for p in self.cluster.pods if not p.host_network for ip in p.ips)
+
     def outside(self, block: IPBlock) -> Addresses:
         """§4.2: a CIDR matches no node address (with policy-cidr-match-mode=nodes, none through a /0 prefix,
         cilium#47827): the block less the node addresses in it."""
@@ -387,18 +405,23 @@ def _peer_selector(namespace: str | None, selector: LabelSelector, options: Cili
 
 def _entity(ctx: _Context, entity: str, node: str | None) -> tuple[Peer, ...]:
     """§2.4 for a subject on `node` (None: on no node netpol tells apart; host and remote-node are only asked with
-    the subject split per node): a node is its host-network pods and its addresses; health, ingress, init,
-    unmanaged and kube-apiserver stand for nothing netpol knows, none for nothing."""
+    the subject split per node): a node is its host-network pods and its addresses; kube-apiserver the API
+    server's endpoints (`_Context.api_server`); health, ingress, init and unmanaged stand for nothing netpol
+    knows, none for nothing."""
     if entity == "all":
         return (Everything(),)
     if entity == "world":
         return tuple(ctx.outside(b) for b in _WORLD)
     if entity in ("cluster", "cluster-mesh"):
-        return Pods(None, None, None), HostNetwork(None), Nodes(frozenset(), ctx.every_address)
+        # every pod and node, and the API server outside the cluster (its identity is {kube-apiserver, world})
+        return Pods(None, None, None), HostNetwork(None), Nodes(frozenset(), ctx.every_address), *ctx.api_server
     if entity == "host" and node is not None:
         return (Nodes(frozenset({node}), ctx.addresses.get(node, frozenset())),)
     if entity == "remote-node":
-        return HostNetwork(node), Nodes(frozenset(), ctx.every_address - ctx.addresses.get(node, frozenset()))
+        own = ctx.addresses.get(node, frozenset()) if node is not None else frozenset()  # None: on no known node
+        return HostNetwork(node), Nodes(frozenset(), ctx.every_address - own)
+    if entity == "kube-apiserver":
+        return ctx.api_server
     return ()
 
 
@@ -543,7 +566,14 @@ def _runtime(cluster: Cluster, entry: CiliumEntry) -> Iterator[str]:
         yield (f"{peer.field} {', '.join(peer.runtime)}: which addresses it matches depends on DNS answers or the "
                "cloud provider at run time; netpol assumes it matches nothing (Cilium may allow more), never a pod")
     for entity in sorted(set(peer.entities if peer is not None else ()) & set(_RUNTIME_ENTITIES)):
-        yield f"entity {entity}: netpol knows no address or pod it stands for here, so it matches nothing"
+        if entity != "kube-apiserver":
+            yield f"entity {entity}: netpol knows no address or pod it stands for here, so it matches nothing"
+        elif not cluster.api_server:
+            yield ("entity kube-apiserver: the input holds no EndpointSlice or Endpoints of Service "
+                   "default/kubernetes, so it matches nothing")
+        else:
+            yield (f"entity kube-apiserver: the endpoints of Service default/kubernetes "
+                   f"({', '.join(str(ip) for ip in cluster.api_server)}), and the nodes that hold one of them")
     for item in peer.services if peer is not None else ():
         if not any((item.namespace is None or s.namespace == item.namespace) and s.selector is not None
                    and (item.name is None or s.name == item.name) for s in cluster.services):

@@ -270,3 +270,34 @@ def test_a_wrong_cni_option_is_one_line_exit_2(tmp_path: Path, options: list[str
     r = runner.invoke(app, ["can-reach", "shop/client", "shop/web", "-p", "80", "-f", _nodes_input(tmp_path), *options])
     assert r.exit_code == 2
     assert r.stderr.splitlines()[-1] == error
+
+
+def test_the_kube_apiserver_entity_is_the_api_servers_endpoints(tmp_path: Path) -> None:
+    """toEntities: [kube-apiserver] reaches the endpoints of Service default/kubernetes (an outside address here)
+    and the nodes that hold one (n2), nothing else; the answer names the addresses."""
+    nodes = [{"apiVersion": "v1", "kind": "Node", "metadata": {"name": n},
+              "status": {"addresses": [{"type": "InternalIP", "address": a}]}}
+             for n, a in (("n1", "192.168.0.1"), ("n2", "192.168.0.2"))]
+    slices = {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
+              "metadata": {"name": "kubernetes", "namespace": "default",
+                           "labels": {"kubernetes.io/service-name": "kubernetes"}},
+              "endpoints": [{"addresses": ["192.168.0.2", "203.0.113.1"]}]}
+    cnp = {"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy",
+           "metadata": {"name": "api", "namespace": "shop"},
+           "spec": {"endpointSelector": {"matchLabels": {"app": "client"}},
+                    "egress": [{"toEntities": ["kube-apiserver"]}]}}
+    path = tmp_path / "api.yaml"
+    path.write_text(yaml.safe_dump_all([OBJECTS[0], OBJECTS[2], *nodes, slices, cnp]))
+    got = {}
+    for dst in ("203.0.113.1", "192.168.0.2", "192.168.0.1", "198.51.100.7"):
+        r = runner.invoke(app, ["can-reach", "shop/client", dst, "-p", "6443", "-f", str(path)])
+        assert r.exit_code in (0, 1), r.stderr
+        got[dst] = r.stdout.splitlines()[1].split(": ", 1)[1]
+    assert got == {"203.0.113.1": "allowed by CNP shop/api spec egress[0]",
+                   "192.168.0.2": "allowed by CNP shop/api spec egress[0]",
+                   "192.168.0.1": "denied: shop/client is isolated for egress by CNP shop/api and no rule allows "
+                                  "sending TCP/6443 to 192.168.0.1",
+                   "198.51.100.7": "denied: shop/client is isolated for egress by CNP shop/api and no rule allows "
+                                   "sending TCP/6443 to 198.51.100.7"}
+    assert ("assumption: CNP shop/api spec egress[0]: entity kube-apiserver: the endpoints of Service "
+            "default/kubernetes (192.168.0.2, 203.0.113.1), and the nodes that hold one of them") in r.stdout

@@ -2,7 +2,8 @@
 profile (netpol/policies/cilium.py); the Cilium reference evaluator (netpol/reference/cilium.py, written from the
 brief) must agree with it on random sets of all three: every pod pair (host-network pods included), every probe
 (ports of TCP, UDP and SCTP, ICMP and ICMPv6 types), every outside address and every node address (Cilium's `host`
-for the node's own pods, `remote-node` for the others), under random agent options (--cni-option).
+for the node's own pods, `remote-node` for the others), with or without the API server's EndpointSlice (the
+kube-apiserver entity), under random agent options (--cni-option).
 
 Seeded mutations of the compiler (a deny that does not win, a CIDR that matches pods, an omitted protocol read as
 TCP) each make the comparison fail: tests/property/test_cilium_mutations.py.
@@ -35,6 +36,7 @@ SERVICES: list[dict[str, Any]] = [
 ]
 
 
+API_SERVER = ["192.168.0.2", "203.0.113.1", "198.51.100.9", "10.0.0.9"]  # node, outside and pod addresses
 OPTIONS = ["enable-policy=always", "enable-policy=never", "allow-localhost=policy", "policy-cidr-match-mode=nodes",
            "enable-non-default-deny-policies=false", "policy-default-local-cluster=false"]
 
@@ -48,14 +50,19 @@ def cilium_cluster(draw: st.DrawFn) -> Cluster:
               "status": {"addresses": [{"type": "InternalIP", "address": a} for a in n["addresses"]]}}
              for name, n in NODES.items() if draw(st.booleans())]
     options = draw(st.lists(st.sampled_from(OPTIONS), max_size=2))  # the agent options (--cni-option)
-    return apply(load_objects([*objects, *nodes, *SERVICES, *draw(cilium_policies())]), "cilium",
+    api = draw(st.lists(st.sampled_from(API_SERVER), max_size=2, unique=True))  # the kube-apiserver entity's
+    slices = [{"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
+               "metadata": {"name": "kubernetes", "namespace": "default",
+                            "labels": {"kubernetes.io/service-name": "kubernetes"}},
+               "endpoints": [{"addresses": api}]}] if api else []
+    return apply(load_objects([*objects, *nodes, *slices, *SERVICES, *draw(cilium_policies())]), "cilium",
                  cni_options=options).cluster
 
 
 def disagreements(c: Cluster) -> list[tuple[str, str, str, int]]:
     """Every (source, destination, protocol, port) where the engine and the reference differ."""
     analyzer = Analyzer(c)
-    asked = sorted({*EXTERNAL, *(a for n in NODES.values() for a in n["addresses"])})
+    asked = sorted({*EXTERNAL, *API_SERVER, *(a for n in NODES.values() for a in n["addresses"])})
     outside = [ipaddress.ip_address(ip) for ip in asked]
     outside = [ip for ip in outside if not any(ip in p.ips for p in c.pods)]  # a pod's IP is the pod
     out = []
