@@ -149,6 +149,10 @@ class Analyzer:
         range with `can_reach(pod, str(r.first), port)`."""
         return self.engine.address_ranges(network)
 
+    def peer_ref(self, ep: Endpoint) -> PeerRef:
+        """The engine's name for an endpoint: its class, or its address outside the cluster."""
+        return self._peer(ep)
+
     def _peer(self, ep: Endpoint) -> PeerRef:
         if ep.pod is not None:
             return self.engine.class_of[ep.pod.key]

@@ -301,3 +301,47 @@ def test_the_kube_apiserver_entity_is_the_api_servers_endpoints(tmp_path: Path) 
                                    "sending TCP/6443 to 198.51.100.7"}
     assert ("assumption: CNP shop/api spec egress[0]: entity kube-apiserver: the endpoints of Service "
             "default/kubernetes (192.168.0.2, 203.0.113.1), and the nodes that hold one of them") in r.stdout
+
+
+def test_check_does_not_pass_what_runtime_facts_decide(tmp_path: Path) -> None:
+    """An expectation that holds at L3/L4 only because an L7 rule's port is allowed, or a deny towards an outside
+    address that a toFQDNs rule may match at run time, is reported as depending on runtime facts and does not pass
+    (exit 1); one that no runtime fact touches passes (docs/intent.md)."""
+    cnps = [{"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy",
+             "metadata": {"name": "web-in", "namespace": "shop"},
+             "spec": {"endpointSelector": {"matchLabels": {"app": "web"}},
+                      "ingress": [{"fromEndpoints": [{"matchLabels": {"app": "client"}}],
+                                   "toPorts": [{"ports": [{"port": "80", "protocol": "TCP"}],
+                                                "rules": {"http": [{"method": "GET"}]}}]}]}},
+            {"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy",
+             "metadata": {"name": "client-out", "namespace": "shop"},
+             "spec": {"endpointSelector": {"matchLabels": {"app": "client"}},
+                      "egress": [{"toEndpoints": [{}]},
+                                 {"toFQDNs": [{"matchName": "api.example.com"}],
+                                  "toPorts": [{"ports": [{"port": "443"}]}]}]}}]
+    (tmp_path / "m.yaml").write_text(yaml.safe_dump_all([*OBJECTS[:3], *cnps]))
+    (tmp_path / "t.intent.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "netpol/v1", "kind": "NetworkPolicyIntent", "metadata": {"name": "shop"},
+        "manifests": ["m.yaml"], "expectations": [
+            {"name": "client reaches web", "from": "shop/client", "to": "shop/web", "ports": [80], "expect": "allow"},
+            {"name": "nothing outside", "from": "shop/client", "to": "203.0.113.7", "ports": [443],
+             "expect": "deny"},
+            {"name": "never on 81", "from": "shop/client", "to": "shop/web", "ports": [81], "expect": "deny"}]},
+        sort_keys=False))
+    r = runner.invoke(app, ["check", str(tmp_path / "t.intent.yaml"), "--allow-outside-repo"])
+    assert r.exit_code == 1, r.stderr
+    path = tmp_path / "t.intent.yaml"
+    assert r.stdout.splitlines() == [
+        f"DEPENDS shop: client reaches web ({path}:8): holds at L3/L4, but runtime facts decide it",
+        "  shop/client -> shop/web: CNP shop/web-in spec ingress[0]: http rules filter requests at run time: allowed "
+        "at L4 only on TCP:80",
+        f"DEPENDS shop: nothing outside ({path}:14): holds at L3/L4, but runtime facts decide it",
+        "  shop/client -> 203.0.113.7: CNP shop/client-out spec egress[1]: toFQDNs api.example.com may match "
+        "203.0.113.7 at run time (DNS answers or the cloud provider): denied only if it does not",
+        "PASS shop: never on 81 (1 pair)",
+        "1 passed, 2 failed (2 of them hold at L3/L4 but depend on runtime facts)"]
+    r = runner.invoke(app, ["check", str(tmp_path / "t.intent.yaml"), "--allow-outside-repo", "-o", "json"])
+    first = json.loads(r.stdout)["results"][0]
+    assert (first["passed"], first["depends_on_runtime"]) == (False, [
+        "shop/client -> shop/web: CNP shop/web-in spec ingress[0]: http rules filter requests at run time: allowed "
+        "at L4 only on TCP:80"])
