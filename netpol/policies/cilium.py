@@ -133,6 +133,7 @@ OPTION_VALUES = {
     "policy-default-local-cluster": ("true", "false"),
     "enable-non-default-deny-policies": ("true", "false"),
     "enable-host-firewall": ("false",),
+    "enable-k8s-cluster-network-policy": ("false",),
 }
 
 
@@ -169,8 +170,10 @@ def parse_options(texts: Iterable[str]) -> CiliumOptions:
             raise CiliumOptionError(f"{CNI_OPTION} {text!r}: expected KEY=VALUE with KEY one of "
                                     f"{', '.join(OPTION_VALUES)} (the Cilium agent options that change an answer)")
         if value not in known:
-            extra = " (pods: netpol does not model it yet)" if key == "policy-cidr-match-mode" else \
-                " (host policies are not modelled)" if key == "enable-host-firewall" else ""
+            extra = {"policy-cidr-match-mode": " (pods: netpol does not model it yet)",
+                     "enable-host-firewall": " (host policies are not modelled)",
+                     "enable-k8s-cluster-network-policy": " (ClusterNetworkPolicy under Cilium is not modelled: it "
+                                                          "is left out and named in every answer)"}.get(key, "")
             shown = " or ".join(v or "''" for v in known)
             raise CiliumOptionError(f"{CNI_OPTION} {text!r}: {key} takes {shown}{extra}")
         if key == "enable-policy":
@@ -557,7 +560,7 @@ def _option(options: CiliumOptions, key: str) -> str:
             "policy-cidr-match-mode": ",".join(sorted(options.policy_cidr_match_mode)),
             "policy-default-local-cluster": str(options.default_local_cluster).lower(),
             "enable-non-default-deny-policies": str(options.non_default_deny_policies).lower(),
-            "enable-host-firewall": "false"}[key]
+            "enable-host-firewall": "false", "enable-k8s-cluster-network-policy": "false"}[key]
 
 
 def _runtime(cluster: Cluster, entry: CiliumEntry) -> Iterator[str]:

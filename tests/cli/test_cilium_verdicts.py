@@ -249,7 +249,7 @@ def test_cni_options_change_the_answer_and_are_stated(tmp_path: Path, options: l
         ", allow-localhost=" + ("policy" if "allow-localhost=policy" in options else "always") +
         ", policy-cidr-match-mode=" + ("nodes" if "policy-cidr-match-mode=nodes" in options else "(empty)") +
         ", policy-default-local-cluster=true, enable-non-default-deny-policies=true, enable-host-firewall=false, "
-        "cluster-name=default"]
+        "enable-k8s-cluster-network-policy=false, cluster-name=default"]
 
 
 @pytest.mark.parametrize(("options", "error"), [
@@ -258,7 +258,11 @@ def test_cni_options_change_the_answer_and_are_stated(tmp_path: Path, options: l
     (["--cni-option", "bpf-lb-mode"], "netpol: error: --cni-option 'bpf-lb-mode': expected KEY=VALUE with KEY one of "
                                       "enable-policy, allow-localhost, policy-cidr-match-mode, "
                                       "policy-default-local-cluster, enable-non-default-deny-policies, "
-                                      "enable-host-firewall (the Cilium agent options that change an answer)"),
+                                      "enable-host-firewall, enable-k8s-cluster-network-policy (the Cilium agent "
+                                      "options that change an answer)"),
+    (["--cni-option", "enable-k8s-cluster-network-policy=true"],
+     "netpol: error: --cni-option 'enable-k8s-cluster-network-policy=true': enable-k8s-cluster-network-policy takes "
+     "false (ClusterNetworkPolicy under Cilium is not modelled: it is left out and named in every answer)"),
     (["--cni-option", "policy-cidr-match-mode=pods"], "netpol: error: --cni-option 'policy-cidr-match-mode=pods': "
                                                       "policy-cidr-match-mode takes '' or nodes (pods: netpol does not "
                                                       "model it yet)"),
