@@ -207,7 +207,8 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
     diagnostics.extend(_host_bits(policies.values()))
 
     used = sorted({p.namespace for p in pods.values()} | {p.namespace for p in policies.values()}
-                  | {s.namespace for s in services.values()})
+                  | {s.namespace for s in services.values()}
+                  | {p.namespace for p in cilium.values() if p.namespace is not None})
     for name in used:
         if name not in namespaces:
             namespaces[name] = Namespace(NamespaceName(name), ((METADATA_NAME_LABEL, name),), False)
