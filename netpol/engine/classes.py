@@ -85,7 +85,7 @@ class PodClass:
     pods: tuple[Pod, ...]
     named_ports: tuple[ContainerPort, ...]
     host_network: bool
-    node: str | None  # kept only for nodes that run hostNetwork pods
+    node: str | None  # kept only for nodes that run hostNetwork pods or that the stages name
 
     @property
     def size(self) -> int:
@@ -115,17 +115,19 @@ class Partition:
         self.blocks: tuple[IPBlock, ...] = tuple(sorted(terms.blocks, key=str))
         self._policy_namespaces = terms.namespaces
         self.port_spans = terms.spans  # the port ranges the stages name: they cut the port atoms
+        self._nodes = terms.nodes  # the nodes whose pods the stages tell apart (OnNode, NodePods)
         self._build_classes()
         self._build_index()
         self._selector_cache: dict[tuple[str | Identities, LabelSelector], int] = {}
 
     def _build_classes(self) -> None:
         ns_labels = {ns.name: ns.label_map for ns in self.cluster.namespaces}
-        host_nodes = {p.node for p in self.cluster.pods if p.host_network and p.node is not None}
+        host_nodes = {p.node for p in self.cluster.pods if p.host_network and p.node is not None} | self._nodes
         groups: dict[_ClassKey, list[Pod]] = {}
         in_blocks = block_membership(self.blocks)
         # A plugin whose ipBlocks match only addresses outside the cluster puts no pod in one.
         pods_in_blocks = self.cluster.dataplane.ip_block_matches_cluster
+        nodes_in_blocks = self.cluster.dataplane.ip_block_matches_nodes  # host-network pods too (a profile's option)
         # A plugin that sees a host-network pod as its node resolves no named port on it.
         host_names = self.cluster.dataplane.host_network_named_ports
         in_none = (False,) * len(self.blocks)
@@ -135,7 +137,7 @@ class Partition:
                 _project(ns_labels.get(pod.namespace, {}).items(), self._ns_values),
                 _project(pod.labels, self._pod_values),
                 tuple(p for p in pod.ports if p.name in self._port_names and (host_names or not pod.host_network)),
-                in_blocks(pod.ips) if pods_in_blocks else in_none,
+                in_blocks(pod.ips) if (nodes_in_blocks if pod.host_network else pods_in_blocks) else in_none,
                 pod.host_network,
                 pod.node if pod.node in host_nodes else None,
                 *self._predicate_key(pod),
@@ -305,6 +307,7 @@ class _Terms:
         self.identity_selectors: dict[Identities, list[LabelSelector]] = {}
         self.namespaces: set[str] = set()
         self.port_names: set[str] = set()
+        self.nodes: set[str] = set()
         self.blocks: set[IPBlock] = set()
         self.spans: set[tuple[Protocol, int, int]] = set()
         self.predicates: list[tuple[Identities, Predicate]] = []  # identity predicates that are no LabelSelector
@@ -348,6 +351,10 @@ class _Terms:
             self.families = True
         elif isinstance(who, OnNode):
             self._who(who.pods)
+            if who.node is not None:
+                self.nodes.add(who.node)
+        elif isinstance(who, NodePods):
+            self.nodes.add(who.node)
         elif isinstance(who, AllOf | AnyOf):
             for term in who.terms:
                 self._who(term)
