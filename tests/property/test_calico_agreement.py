@@ -4,7 +4,8 @@ service accounts and Kubernetes NetworkPolicies, with random selector expression
 outside addresses, every probe port and ICMP type.
 
 Seeded mutations of the compiler (Pass read as Allow; the end-of-tier default ignored; `types` defaulted as
-Kubernetes does) fail this comparison: `test_seeded_mutations_are_caught` runs it with each one."""
+Kubernetes does; a NetworkPolicy's rule selector not scoped to its namespace; `serviceAccounts.names` ignored)
+fail this comparison: `test_seeded_mutations_are_caught` runs it with each one."""
 
 from __future__ import annotations
 
@@ -37,6 +38,23 @@ CALICO_PROBES = [*PROBES, ("ICMP", 8), ("ICMP", 0)]
 ACCOUNTS = ["default", "api", "job"]
 SECURITY_TIER = list(yaml.safe_load_all((Path(__file__).resolve().parents[1] / "data" / "calico" /
                                          "security-tier-pass.yaml").read_text()))
+
+
+def _pod(name: str, namespace: str, ip: str, account: str = "default") -> dict[str, Any]:
+    return {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": name, "namespace": namespace,
+                                                            "labels": {"app": "p"}},
+            "spec": {"serviceAccountName": account, "containers": [{"name": "c"}]}, "status": {"podIP": ip}}
+
+
+# A NetworkPolicy of namespace a that allows from `app == 'p'` (its namespace's only) and from the account api
+# (its namespace's only): b/y and a/z are denied at the default tier's end. The reference evaluated a rule side
+# with a copy of the compiler's code until it was written from the brief's words, so a misreading of these
+# rules in the compiler would have been in the reference too, and these mutations would have passed.
+SIDES = [_pod("x", "a", "10.0.0.1"), _pod("y", "b", "10.0.0.9", "api"), _pod("z", "a", "10.0.1.1", "job"),
+         {"apiVersion": V3, "kind": "NetworkPolicy", "metadata": {"name": "in", "namespace": "a"}, "spec": {
+             "selector": "all()", "ingress": [
+                 {"action": "Allow", "source": {"selector": "app == 'p' && projectcalico.org/serviceaccount == 'api'"}},
+                 {"action": "Allow", "source": {"serviceAccounts": {"names": ["api"]}}}]}}]
 
 
 def _selector() -> st.SearchStrategy[str]:
@@ -172,6 +190,7 @@ def disagreements(objects: list[dict[str, Any]]) -> list[tuple[str, str, str, in
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(objects=calico_cluster())
+@example(objects=SIDES)
 def test_engine_agrees_with_the_calico_reference(objects: list[dict[str, Any]]) -> None:
     assert disagreements(objects) == []
 
@@ -208,20 +227,44 @@ def _kubernetes_types(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     yield
 
 
+def _mutated_side(monkeypatch: pytest.MonkeyPatch, change: Any) -> None:
+    """The compiler reads each rule side as `change(policy, side)` returns them."""
+    side = compiler._Compiler.side
+    monkeypatch.setattr(compiler._Compiler, "side", lambda self, p, s: side(self, *change(p, s)))
+
+
+@contextmanager
+def _rule_selector_unscoped(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """A NetworkPolicy's rule side read as a GlobalNetworkPolicy's: its selector not scoped to its namespace."""
+    _mutated_side(monkeypatch, lambda p, s: (replace(p, namespace=None) if s.namespace_selector is None else p, s))
+    yield
+
+
+@contextmanager
+def _account_names_ignored(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """`serviceAccounts.names` ignored (its selector and the scoping it brings kept)."""
+    _mutated_side(monkeypatch, lambda p, s: (p, s if s.service_accounts is None else
+                                             replace(s, service_accounts=replace(s.service_accounts, names=()))))
+    yield
+
+
 class _Found(Exception):
     """A disagreement: the search stops at the first."""
 
 
-@pytest.mark.parametrize("mutation", [_pass_as_allow, _no_tier_end, _kubernetes_types],
-                         ids=["pass-as-allow", "tier-end-ignored", "kubernetes-types"])
+@pytest.mark.parametrize("mutation", [_pass_as_allow, _no_tier_end, _kubernetes_types, _rule_selector_unscoped,
+                                      _account_names_ignored],
+                         ids=["pass-as-allow", "tier-end-ignored", "kubernetes-types", "rule-selector-unscoped",
+                              "account-names-ignored"])
 def test_seeded_mutations_are_caught(mutation: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     """Each mutation of the compiler makes the comparison fail: on the security tier that Passes
-    (tests/data/calico), else on some random cluster (the search stops at the first it finds, without
+    (tests/data/calico) or on SIDES, else on some random cluster (the search stops at the first it finds, without
     shrinking)."""
     @settings(max_examples=300, deadline=None, database=None, phases=[Phase.explicit, Phase.generate],
               suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
     @given(objects=calico_cluster())
     @example(objects=SECURITY_TIER)  # random search finds Pass read as Allow too, in about 250 clusters (90 s)
+    @example(objects=SIDES)
     def search(objects: list[dict[str, Any]]) -> None:
         if disagreements(objects):
             raise _Found
