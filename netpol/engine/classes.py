@@ -11,7 +11,7 @@ Class key = (namespace name if any policy lives in it, else None;
              container ports whose names policies use;
              which ipBlocks contain the pod's IPs;
              hostNetwork;
-             the node, for nodes that run hostNetwork pods).
+             the node, for nodes that run hostNetwork pods or that a rule's subject names).
 A projected label keeps its value only if some selector names that value;
 any other value becomes one placeholder no selector can name, which keeps
 every In/NotIn/Exists/DoesNotExist result unchanged.
@@ -78,7 +78,7 @@ class PodClass:
     pods: tuple[Pod, ...]
     named_ports: tuple[ContainerPort, ...]
     host_network: bool
-    node: str | None  # kept only for nodes that run hostNetwork pods
+    node: str | None  # kept only for nodes that run hostNetwork pods or that a rule's subject names (NodePods)
 
     @property
     def size(self) -> int:
@@ -105,6 +105,7 @@ class Partition:
         self._id_values = _referenced_values(terms.identity_selectors)
         self.blocks: tuple[IPBlock, ...] = tuple(sorted(terms.blocks, key=str))
         self._policy_namespaces = terms.namespaces
+        self._subject_nodes = terms.nodes
         self.port_spans = terms.spans  # the port ranges the stages name: they cut the port atoms
         self._build_classes()
         self._build_index()
@@ -112,7 +113,7 @@ class Partition:
 
     def _build_classes(self) -> None:
         ns_labels = {ns.name: ns.label_map for ns in self.cluster.namespaces}
-        host_nodes = {p.node for p in self.cluster.pods if p.host_network and p.node is not None}
+        host_nodes = {p.node for p in self.cluster.pods if p.host_network and p.node is not None} | self._subject_nodes
         groups: dict[_ClassKey, list[Pod]] = {}
         in_blocks = block_membership(self.blocks)
         # A plugin whose ipBlocks match only addresses outside the cluster (Cilium) puts no pod in one.
@@ -322,6 +323,7 @@ class _Terms:
         self.spans: set[tuple[Protocol, int, int]] = set()
         self.calico_selectors: list[CalicoSelector] = []
         self.families = False  # some Calico rule names an IP family
+        self.nodes: set[str] = set()  # the nodes NodePods subjects name
         for stage in (s for d in DIRECTIONS for s in stages[d]):
             self.blocks.update(stage.cuts)
             for policy in stage.policies:
@@ -343,7 +345,9 @@ class _Terms:
                 self.port_names.add(p.name)
 
     def _who(self, who: Subject | Peer) -> None:
-        if isinstance(who, CalicoMatch):
+        if isinstance(who, NodePods):
+            self.nodes.add(who.node)
+        elif isinstance(who, CalicoMatch):
             self.calico_selectors.extend(s for s in (who.endpoint_selector, who.selector, who.not_selector)
                                          if s is not None)
             self.blocks.update((*who.sets, *who.not_sets, *who.nets, *who.not_nets))

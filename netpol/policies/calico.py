@@ -21,10 +21,11 @@ only). A rule's `source.ports` never match (the client's port is assumed outside
 
 from __future__ import annotations
 
+import ipaddress
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 
-from netpol.model import DIRECTIONS, Cluster, Direction, IPBlock, IPBlockPeer, NetworkPolicy
+from netpol.model import DIRECTIONS, Cluster, Direction, IPAddress, IPBlock, IPBlockPeer, NetworkPolicy
 from netpol.model.calico import (
     NAMESPACE_LABEL,
     SERVICE_ACCOUNT_LABEL,
@@ -38,12 +39,15 @@ from netpol.model.calico import (
 )
 from netpol.model.calico_selectors import Compare, Has, InSet, Node, Not, conjunction, prefixed, replace_all
 from netpol.model.portsets import MAX_PORT, Protocol, bounds, icmp_value
-from netpol.policies.networkpolicy import CompiledRule, RuleRef, node_rules, policy_ports
+from netpol.policies.networkpolicy import CompiledRule, RuleRef, policy_ports
 from netpol.policies.stages import (
     Addresses,
     CalicoMatch,
     Everything,
     NamedPort,
+    NodePods,
+    NodeRule,
+    Nodes,
     Pods,
     PortExcept,
     PortRange,
@@ -160,9 +164,11 @@ def calico_stages(cluster: Cluster) -> Stages:
     out: Stages = {}
     for d in DIRECTIONS:
         stages = []
-        node = node_rules(cluster, d)
+        node = _own_node_rules(cluster) if d == "ingress" else ()
         if node:
-            stages.append(Stage("own node", True, "Pass", node))
+            addresses = (IPBlock(ipaddress.ip_network(ip)) for r in node for n in r.peers
+                         if isinstance(n, Nodes) for ip in n.addresses)
+            stages.append(Stage("own node", True, "Pass", node, cuts=tuple(sorted(set(addresses), key=str))))
         for tier in tiers:
             rules = tuple(r for e in tier.entries for r in e.rules[d])
             members = tuple(m for e in tier.entries for m in e.members[d])
@@ -171,6 +177,28 @@ def calico_stages(cluster: Cluster) -> Stages:
                 stages.append(Stage(stage_name(tier.name), True, end, rules, members, cuts[d]))
         out[d] = tuple(stages)
     return out
+
+
+def node_addresses(cluster: Cluster) -> dict[str, frozenset[IPAddress]]:
+    """Each node's addresses as Calico sees them: the status.hostIP of every pod scheduled on it, its Node's
+    status.addresses and the addresses of its host-network pods (traffic from the node and from them comes from
+    these). A pod without spec.nodeName is on no known node: its hostIP names none (docs/semantics.md §16.6)."""
+    out: dict[str, set[IPAddress]] = {}
+    for pod in cluster.pods:
+        if pod.node is not None:
+            found = out.setdefault(pod.node, set())
+            found.update((pod.host_ip,) if pod.host_ip is not None else ())
+            found.update(pod.ips if pod.host_network else ())
+    for n in cluster.nodes:
+        out.setdefault(n.name, set()).update(n.addresses)
+    return {name: frozenset(ips) for name, ips in out.items()}
+
+
+def _own_node_rules(cluster: Cluster) -> tuple[StageRule, ...]:
+    """Calico does not police a node's traffic to its own pods (brief §1): per node, an Allow for its pods of
+    everything from its addresses and its host-network pods."""
+    return tuple(StageRule(NodeRule(name, "ingress"), NodePods(name), (Nodes(frozenset({name}), ips),), None, "Allow")
+                 for name, ips in sorted(node_addresses(cluster).items()))
 
 
 def _kubernetes(knp: NetworkPolicy, old: bool) -> _Entry:

@@ -208,9 +208,15 @@ class _World:
         return Walk(tuple(steps))
 
     def _own_node(self, pod: Pod, peer: Endpoint) -> bool:
+        """The peer is the pod's node: a host-network pod on it, or one of its addresses (the status.hostIP of a
+        pod on it, a host-network pod's there, its Node's). A pod without spec.nodeName is on no known node."""
+        if pod.node is None:
+            return False
         if isinstance(peer, Pod):
-            return peer.host_network and peer.node is not None and peer.node == pod.node
-        return pod.host_ip is not None and peer == pod.host_ip
+            return peer.host_network and peer.node == pod.node
+        return any(q.node == pod.node and (peer == q.host_ip or (q.host_network and peer in q.ips))
+                   for q in self.cluster.pods) or any(n.name == pod.node and peer in n.addresses
+                                                      for n in self.cluster.nodes)
 
     def tiers(self) -> list[tuple[str, str, list[_Entry]]]:
         """Tiers by (no order last, order, name), built-in ones synthesized when missing (brief §4)."""

@@ -115,10 +115,12 @@ def _rule(draw: st.DrawFn, direction: str) -> dict[str, Any]:
 def calico_cluster(draw: st.DrawFn) -> list[dict[str, Any]]:
     objects = draw(cluster())
     for o in objects:
-        if o["kind"] == "Pod":  # the engine knows a node's address from its Node only (see the report of issue 26)
-            o.get("status", {}).pop("hostIP", None)
         if o["kind"] == "Pod" and draw(st.booleans()):
             o["spec"]["serviceAccountName"] = draw(st.sampled_from(ACCOUNTS))
+    for node, address in (("n1", "203.0.113.1"), ("n2", "10.0.1.5")):  # a node's addresses (hostIPs too)
+        if draw(st.integers(0, 2)) == 0:
+            objects.append({"apiVersion": "v1", "kind": "Node", "metadata": {"name": node},
+                            "status": {"addresses": [{"type": "InternalIP", "address": address}]}})
     for ns in NAMESPACES:
         for account in ACCOUNTS[1:]:
             if draw(st.integers(0, 2)) == 0:
