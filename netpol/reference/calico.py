@@ -317,7 +317,8 @@ class _World:
         out = [self.labels(pod)] if pod is not None else []
         ips = _ips(end, version)
         out += [labels for labels, nets in self.set_labels()
-                if any(ip in net for net in nets for ip in ips if ip.version == net.version)]  # type: ignore[attr-defined]
+                if any(ip in net for net in nets for ip in ips
+                       if ip.version == net.version)]  # type: ignore[attr-defined]
         return out
 
     def _in_service(self, p: CalicoPolicy, side: EntityRule, end: Endpoint) -> bool:
@@ -408,12 +409,17 @@ class _World:
         pod = self.endpoint(peer)
         if pod is not None and self._tier_selector(sel, pod):
             return True
-        # namespaces and pods peers are rule namespaceSelector (+ selector): namespaced NetworkSets match too
+        # namespaces and pods peers are a rule namespaceSelector (+ selector), which reads the pcns.* labels: the
+        # NetworkSets of those namespaces match too, and a GlobalNetworkSet (no namespace labels) where the
+        # selector holds on no label at all but is not empty (empty is all(), which requires a namespace)
         ips = _ips(peer, version)
         for s in self.calico.network_sets:
-            if s.namespace is None or not sel.namespace_selector.matches(self.ns_labels.get(s.namespace, {})):
+            if s.namespace is None and (sel.namespace_selector.selects_all or not sel.namespace_selector.matches({})):
                 continue
-            labels = {**self._pcns(s.namespace), **dict(s.labels), NS_LABEL: s.namespace}
+            if s.namespace is not None and not sel.namespace_selector.matches(self.ns_labels.get(s.namespace, {})):
+                continue
+            labels = dict(s.labels) if s.namespace is None else \
+                {**self._pcns(s.namespace), **dict(s.labels), NS_LABEL: s.namespace}
             if (sel.pod_selector is None or sel.pod_selector.matches(labels)) and any(
                     ip in n for n in s.nets for ip in ips if ip.version == n.version):
                 return True
