@@ -41,7 +41,7 @@ def summarize_cilium(engine: Engine, wanted: set[str] | frozenset[str] | None = 
                 subject, targets = f"nodes [{rule.node_selector}] (a host policy: no effect without the host " \
                                    "firewall)", ()
             else:
-                bits = engine.subject_bits(rule_subject(policy, rule.endpoint_selector))
+                bits = engine.subject_bits(rule_subject(engine.cluster, policy, rule.endpoint_selector))
                 targets = tuple(sorted(p.key for cid in bit_ids(bits) for p in engine.classes[cid].pods))
                 subject = f"[{rule.endpoint_selector}]" + (f" in namespace {policy.namespace}" if policy.namespace
                                                            else " in every namespace")

@@ -264,7 +264,7 @@ def tie_note(side: DirectionVerdict, result: DirectionResult, protocol: Protocol
     if d is None:
         return ""
     first: dict[str, TierRuleRef] = {}
-    for hit in result.tier_hits:
+    for hit in result.first_match_hits:
         ref = hit.ref
         if isinstance(ref, TierRuleRef) and (ref.tier, ref.priority) == (d.tier, d.priority) \
                 and hit.ports.contains(protocol, port):

@@ -11,7 +11,7 @@ policy of the tier selects for the direction (`types` as Calico defaults them, s
 
 A Calico rule becomes one stage rule per packet family and destination kind it can match, so that every
 condition is a set of pods or addresses: its subject is the policy's selector with the rule's own side
-(an ingress rule's destination is the pod itself), its peer the other side (stages.CalicoMatch).
+(an ingress rule's destination is the pod itself), its peer the other side (one stages.AllOf each).
 ICMP packets are IPv4 and ICMPv6 packets IPv6; other packets are IPv6 when an end has IPv6 addresses only
 (the reference evaluator's choice, netpol/reference/calico.py). A side with named ports splits into the
 endpoints where they resolve (their own labels satisfy the side's selector) and the rest (numeric ports
@@ -22,8 +22,9 @@ only). A rule's `source.ports` never match (the client's port is assumed outside
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
+from functools import cached_property
 
 from netpol.model import (
     DIRECTIONS,
@@ -33,10 +34,12 @@ from netpol.model import (
     IPBlock,
     IPBlockPeer,
     NetworkPolicy,
+    Pod,
     TieredPolicy,
     TierRule,
 )
 from netpol.model.calico import (
+    DEFAULT_ACCOUNT,
     NAMESPACE_LABEL,
     ORCHESTRATOR,
     Action,
@@ -47,6 +50,7 @@ from netpol.model.calico import (
     CalicoRule,
     EntityRule,
     ICMPMatch,
+    endpoint_labels,
     set_labels,
 )
 from netpol.model.calico_selectors import ALL, Compare, Has, InSet, Node, Not, conjunction, prefixed, replace_all
@@ -55,8 +59,13 @@ from netpol.model.selectors import LabelSelector
 from netpol.policies.networkpolicy import CompiledRule, RuleRef, policy_ports
 from netpol.policies.stages import (
     Addresses,
-    CalicoMatch,
+    AllOf,
+    AnyOf,
+    Condition,
     Everything,
+    Identified,
+    Identities,
+    IPv6,
     NamedPort,
     NodePods,
     NodeRule,
@@ -70,6 +79,7 @@ from netpol.policies.stages import (
     Stages,
     Verdict,
 )
+from netpol.policies.stages import Not as NotTerm
 from netpol.policies.tiered import TierRuleRef, tier_stages
 
 PROFILE = "calico"
@@ -257,8 +267,8 @@ def _tiered(cluster: Cluster, compiler: _Compiler,
         tier = admin if tp.tier == "Admin" else baseline
         policy = _as_global(tp, name, tier, order)
         selector = _policy_selector(policy)
-        members = {d: (StagePolicy(f"{tp.short_kind} {tp.name}", CalicoMatch(selector)),) if policy.applies(d) else ()
-                   for d in DIRECTIONS}
+        members = {d: (StagePolicy(f"{tp.short_kind} {tp.name}", AllOf((Identified(compiler.identities, selector),))),)
+                   if policy.applies(d) else () for d in DIRECTIONS}
         rules = {d: tuple(replace(r, ref=CalicoRuleRef(tier, tp.kind, tp.name, order, d, i, rule.written_action),
                                   written=written.get((tp.kind, tp.name, d, i), r.written))
                           for i, rule in enumerate(tp.rules(d)) for c in _tier_rule(rule, d, old)
@@ -327,7 +337,7 @@ def _calico_selector(selector: LabelSelector) -> Node:
 
 @dataclass(frozen=True)
 class _Side:
-    """One side of a rule as sets: P and the sets it matches, N and its sets, nets and notNets (stages.CalicoMatch)."""
+    """One side of a rule as sets: P and the sets it matches, N and its sets, nets and notNets (`match`)."""
 
     selector: Node | None
     not_selector: Node | None
@@ -340,17 +350,61 @@ class _Side:
         return bool(self.nets or self.not_nets or any(sets[s] for s in (self.selector, self.not_selector)
                                                       if s is not None))
 
-    def match(self, sets: dict[Node, tuple[IPBlock, ...]], family: int | None, endpoint_selector: Node | None = None,
-              labelled: bool | None = None, peer_family: int | None = None) -> CalicoMatch | Everything:
-        def fam(blocks: tuple[IPBlock, ...]) -> tuple[IPBlock, ...]:
-            return tuple(b for b in blocks if family in (None, b.cidr.version))
+    def match(self, identities: CalicoIdentities, sets: dict[Node, tuple[IPBlock, ...]], family: int | None,
+              endpoint_selector: Node | None = None, labelled: bool | None = None, peer_family: int | None = None
+              ) -> AllOf | Everything:
+        """The side as one conjunction: an endpoint whose labels satisfy `endpoint_selector` (and the side's
+        Service); P, or an address of its sets; N and its sets neither; an address in some of `nets`, none of
+        `not_nets` (those of the packet's `family`); `labelled` True: an endpoint whose own labels satisfy P
+        (any endpoint where P is None), the only destinations where a named port resolves, False: anything else;
+        `peer_family` 6: an endpoint with IPv6 addresses only or an IPv6 address, 4: any other."""
+        def addresses(blocks: tuple[IPBlock, ...]) -> tuple[Addresses, ...]:
+            return tuple(Addresses(b) for b in blocks if family in (None, b.cidr.version))
 
+        def labels(selector: Node) -> Identified:
+            return Identified(identities, selector)
+
+        terms: list[Condition] = []
         selectors = [s for s in (endpoint_selector, self.services) if s is not None]
-        m = CalicoMatch(conjunction(*selectors) if selectors else None, self.selector,
-                        fam(sets[self.selector]) if self.selector is not None else (), self.not_selector,
-                        fam(sets[self.not_selector]) if self.not_selector is not None else (),
-                        fam(self.nets), fam(self.not_nets), labelled, peer_family)
-        return Everything() if m == CalicoMatch() else m
+        if selectors:
+            terms.append(labels(conjunction(*selectors)))
+        if self.selector is not None:
+            terms.append(AnyOf((labels(self.selector), *addresses(sets[self.selector]))))
+        if labelled is not None:
+            own = labels(self.selector) if self.selector is not None else _ENDPOINTS
+            terms.append(own if labelled else NotTerm(own))
+        if self.not_selector is not None:
+            terms.append(NotTerm(AnyOf((labels(self.not_selector), *addresses(sets[self.not_selector])))))
+        if nets := addresses(self.nets):
+            terms.append(AnyOf(nets))
+        if not_nets := addresses(self.not_nets):
+            terms.append(NotTerm(AnyOf(not_nets)))
+        if peer_family is not None:
+            terms.append(IPv6() if peer_family == 6 else NotTerm(IPv6()))
+        return AllOf(tuple(terms)) if terms else Everything()
+
+
+_ENDPOINTS = Pods(None, None, None)  # every workload endpoint: a pod that is not host-network
+
+
+@dataclass(frozen=True, eq=False)
+class CalicoIdentities(Identities):
+    """The labels Calico's selectors see on each pod (model.calico.endpoint_labels): its own, its namespace's
+    and its service account's."""
+
+    def labels(self, pod: Pod) -> Mapping[str, str]:
+        return endpoint_labels(pod.namespace, pod.label_map, pod.service_account,
+                               self._namespaces.get(pod.namespace, {}),
+                               self._accounts.get((pod.namespace, pod.service_account or DEFAULT_ACCOUNT), {}))
+
+    @cached_property
+    def _namespaces(self) -> dict[str, dict[str, str]]:
+        return {ns.name: ns.label_map for ns in self.cluster.namespaces}
+
+    @cached_property
+    def _accounts(self) -> dict[tuple[str, str], dict[str, str]]:
+        calico = self.cluster.calico or CalicoObjects()
+        return {(a.namespace, a.name): dict(a.labels) for a in calico.service_accounts}
 
 
 class _Compiler:
@@ -360,6 +414,7 @@ class _Compiler:
                            for s in calico.network_sets]
         self.services = {(s.namespace, s.name): s for s in cluster.services}
         self.sets: dict[Node, tuple[IPBlock, ...]] = {}
+        self.identities = CalicoIdentities(cluster)
 
     def _sets(self, selector: Node | None) -> None:
         """The nets of the network sets whose labels satisfy the selector (brief §2: selectors match addresses)."""
@@ -374,7 +429,8 @@ class _Compiler:
             tie = f"{p.namespace}/{p.name}" if p.namespace else p.name
         else:
             tie = f"{p.name}/{p.namespace or ''}/{p.kind}"
-        members = {d: (StagePolicy(title, CalicoMatch(selector)),) if p.applies(d) else () for d in DIRECTIONS}
+        members = {d: (StagePolicy(title, AllOf((Identified(self.identities, selector),))),) if p.applies(d) else ()
+                   for d in DIRECTIONS}
         rules = {d: tuple(r for i, rule in enumerate(p.rules(d) if p.applies(d) else ())
                           for r in self.rule(p, selector, d, i, rule)) for d in DIRECTIONS}
         name = f"{p.namespace}/{p.name}" if p.namespace else p.name
@@ -438,9 +494,9 @@ class _Compiler:
                     continue
                 own_labelled = labelled if d == "ingress" else None
                 peer_labelled = labelled if d == "egress" else None
-                subject = own_side.match(self.sets, family, selector, own_labelled, subject_family)
-                peer = peer_side.match(self.sets, family, None, peer_labelled, peer_family)
-                assert isinstance(subject, CalicoMatch)
+                subject = own_side.match(self.identities, self.sets, family, selector, own_labelled, subject_family)
+                peer = peer_side.match(self.identities, self.sets, family, None, peer_labelled, peer_family)
+                assert isinstance(subject, AllOf)
                 yield StageRule(ref, subject, (peer,), ports, action, rule)
 
 

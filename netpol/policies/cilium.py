@@ -8,7 +8,7 @@ there is default-deny (§3.2: `ingress: [{}]` isolates and allows nothing, `ingr
 `enableDefaultDeny: {ingress: false}` adds allows without isolating; deny entries isolate too); a NetworkPolicy
 by its policyTypes, which the profile has already widened to every direction with rules (§6.1).
 
-Who is who follows the agent's identities (§2): selectors read a pod's identity labels (Endpoints), with the
+Who is who follows the agent's identities (§2): selectors read a pod's identity labels (CiliumIdentities), with the
 terms the agent adds (§2.3); `host` and `remote-node` depend on the subject's node, so rules naming them are
 split per node that runs host-network pods (OnNode); CIDRs match addresses outside the cluster only (§4.2, the
 profile's Dataplane puts no pod in a block). What runtime facts decide matches nothing (toFQDNs, toGroups,
@@ -19,11 +19,12 @@ connection: `assumptions` names each, and every answer states them.
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Literal
 
-from netpol.model import DIRECTIONS, METADATA_NAME_LABEL, Cluster, Direction, IPBlock, IPBlockPeer, PodPeer
+from netpol.model import DIRECTIONS, METADATA_NAME_LABEL, Cluster, Direction, IPBlock, IPBlockPeer, Pod, PodPeer
 from netpol.model.cilium import (
     CCNP_KIND,
     CILIUM_V2,
@@ -41,6 +42,7 @@ from netpol.model.cilium import (
     CiliumPeer,
     CiliumPolicy,
     CiliumRule,
+    identity_labels,
     reserved_labels,
     sourced,
     split_key,
@@ -57,9 +59,10 @@ from netpol.policies.networkpolicy import (
 )
 from netpol.policies.stages import (
     Addresses,
-    Endpoints,
     Everything,
     HostNetwork,
+    Identified,
+    Identities,
     NamedPort,
     Nodes,
     OnNode,
@@ -109,10 +112,30 @@ class CiliumRuleRef:
 DEFAULTS = CiliumOptions()  # the agent options at Cilium 1.20's defaults, stated in every answer
 
 
+@dataclass(frozen=True, eq=False)
+class CiliumIdentities(Identities):
+    """Each pod's identity labels as Cilium's selectors see them (model.cilium.identity_labels)."""
+
+    cluster_name: str = DEFAULTS.cluster_name
+
+    @property
+    def parameters(self) -> tuple[object, ...]:
+        return (self.cluster_name,)
+
+    def labels(self, pod: Pod) -> Mapping[str, str]:
+        return identity_labels(pod.labels, pod.namespace, self._namespaces.get(pod.namespace, {}).items(),
+                               pod.service_account, self.cluster_name)
+
+    @cached_property
+    def _namespaces(self) -> dict[str, dict[str, str]]:
+        return {ns.name: ns.label_map for ns in self.cluster.namespaces}
+
+
 def cilium_stages(cluster: Cluster, options: CiliumOptions = DEFAULTS) -> Stages:
     """Per direction: the deny stage (only where a deny rule exists), then the allow stage."""
     nodes = tuple(sorted({p.node for p in cluster.pods if p.host_network and p.node is not None}))
     targets = compile_policies(cluster.policies)
+    ids = CiliumIdentities(cluster, options.cluster_name)
     out: Stages = {}
     for d in DIRECTIONS:
         denies: list[StageRule] = []
@@ -122,14 +145,14 @@ def cilium_stages(cluster: Cluster, options: CiliumOptions = DEFAULTS) -> Stages
             for rule in policy.rules:
                 if rule.endpoint_selector is None:
                     continue  # a host policy: no effect without the host firewall (§1.2)
-                subject = rule_subject(policy, rule.endpoint_selector)
+                subject = Identified(ids, subject_selector(policy, rule.endpoint_selector))
                 entries = rule.entries(d)
                 if any(e.default_deny or not options.non_default_deny_policies for e in entries):
                     policies.append(StagePolicy(_policy_name(policy, rule), subject))
                 for entry in entries:
                     (denies if entry.deny else allows).extend(
                         _rules(cluster, options, policy, rule, entry, d, subject, nodes))
-        np_rules, np_policies = _network_policies(targets, d)
+        np_rules, np_policies = _network_policies(ids, targets, d)
         allows.extend(np_rules)
         allows.extend(node_rules(cluster, d))  # allow-localhost: the lowest allow, below every deny (§3.5)
         # NetworkPolicy's rules as the generic profile compiles them, never walked: the analyses that read a
@@ -149,14 +172,19 @@ def _policy_name(policy: CiliumPolicy, rule: CiliumRule) -> str:
 # -- who ------------------------------------------------------------------------------------------
 
 
-def rule_subject(policy: CiliumPolicy, selector: LabelSelector) -> Endpoints:
+def rule_subject(cluster: Cluster, policy: CiliumPolicy, selector: LabelSelector) -> Identified:
+    """The pods a rule's endpointSelector selects (`subject_selector`) by their identities in `cluster`."""
+    return Identified(CiliumIdentities(cluster), subject_selector(policy, selector))
+
+
+def subject_selector(policy: CiliumPolicy, selector: LabelSelector) -> LabelSelector:
     """§2.3: a CNP's endpointSelector gains its namespace (replacing a matchLabels entry of that key; other
     namespace terms are ANDed); a CCNP's selects in every namespace."""
     if policy.namespace is None:
-        return Endpoints(selector)
+        return selector
     pod_ns = f"{K8S_SOURCE}:{POD_NAMESPACE_LABEL}"
     kept = [r for r in selector.requirements if not (r.key == pod_ns and r.operator == "In" and len(r.values) == 1)]
-    return Endpoints(_selector([*kept, requirement(pod_ns, "In", [policy.namespace])]))
+    return _selector([*kept, requirement(pod_ns, "In", [policy.namespace])])
 
 
 def _selector(requirements: list[Requirement]) -> LabelSelector:
@@ -164,7 +192,7 @@ def _selector(requirements: list[Requirement]) -> LabelSelector:
 
 
 def _rules(cluster: Cluster, options: CiliumOptions, policy: CiliumPolicy, rule: CiliumRule, entry: CiliumEntry,
-           direction: Direction, subject: Endpoints, nodes: tuple[str, ...]) -> Iterator[StageRule]:
+           direction: Direction, subject: Identified, nodes: tuple[str, ...]) -> Iterator[StageRule]:
     """The stage rules of one entry: none where it matches nothing, one per node where its peers depend on the
     subject's node."""
     ports = _ports(entry)
@@ -177,7 +205,7 @@ def _rules(cluster: Cluster, options: CiliumOptions, policy: CiliumPolicy, rule:
         if ports is not None:
             yield StageRule(ref, subject, (Everything(),), ports, ref.action, entry)
         return
-    entities, peers = _peer(cluster, options, policy, entry.peer, direction)
+    entities, peers = _peer(subject.identities, cluster, options, policy, entry.peer, direction)
     if not entities & _NODE_ENTITIES:
         peers.extend(p for e in sorted(entities) for p in _entity(e, None))
         if peers:
@@ -189,7 +217,7 @@ def _rules(cluster: Cluster, options: CiliumOptions, policy: CiliumPolicy, rule:
             yield StageRule(ref, OnNode(subject, node), tuple(split), ports, ref.action, entry)
 
 
-def _peer(cluster: Cluster, options: CiliumOptions, policy: CiliumPolicy, field: CiliumPeer,
+def _peer(ids: Identities, cluster: Cluster, options: CiliumOptions, policy: CiliumPolicy, field: CiliumPeer,
           direction: Direction) -> tuple[set[str], list[Peer]]:
     """The entities a peer field names (a selector with `reserved:` keys names the reserved identities it matches),
     and its other peers. §4.1: its items are ORed; an empty list matches nothing."""
@@ -197,14 +225,14 @@ def _peer(cluster: Cluster, options: CiliumOptions, policy: CiliumPolicy, field:
     peers: list[Peer] = []
     for selector in field.endpoints:
         if any(split_key(r.key)[0] == RESERVED_SOURCE for r in selector.requirements):
-            peers.append(Endpoints(selector))  # no terms added: pods, and the reserved identities it matches
+            peers.append(Identified(ids, selector))  # no terms added: pods, and the reserved identities it matches
             entities.update(k for k in RESERVED_KINDS if selector.matches(reserved_labels(k)))
         else:
-            peers.append(Endpoints(_peer_selector(policy.namespace, selector, options)))
+            peers.append(Identified(ids, _peer_selector(policy.namespace, selector, options)))
     for item in field.cidrs:
         peers.extend(Addresses(b) for b in _blocks(cluster, item))
     if direction == "egress":
-        peers.extend(_services(cluster, field))
+        peers.extend(_services(ids, cluster, field))
     return entities, peers
 
 
@@ -254,7 +282,7 @@ def _blocks(cluster: Cluster, item: CIDRPeer) -> Iterator[IPBlock]:
         yield IPBlock(net, excepts)
 
 
-def _services(cluster: Cluster, field: CiliumPeer) -> Iterator[Peer]:
+def _services(ids: Identities, cluster: Cluster, field: CiliumPeer) -> Iterator[Peer]:
     """§4.3: Services by name or labels in a namespace (none: every namespace); one with a selector is its pods,
     one without is its EndpointSlices' addresses, which netpol does not read (nothing)."""
     for item in field.services:
@@ -263,8 +291,9 @@ def _services(cluster: Cluster, field: CiliumPeer) -> Iterator[Peer]:
                     (item.name is not None and svc.name != item.name) or svc.selector is None or \
                     (item.selector is not None and not item.selector.matches(sourced(dict(svc.labels), K8S_SOURCE))):
                 continue
-            yield Endpoints(_selector([requirement(f"{K8S_SOURCE}:{k}", "In", [v]) for k, v in svc.selector]
-                                      + [requirement(f"{K8S_SOURCE}:{POD_NAMESPACE_LABEL}", "In", [svc.namespace])]))
+            pods = [requirement(f"{K8S_SOURCE}:{k}", "In", [v]) for k, v in svc.selector]
+            yield Identified(ids, _selector([*pods, requirement(f"{K8S_SOURCE}:{POD_NAMESPACE_LABEL}", "In",
+                                                                [svc.namespace])]))
 
 
 def _ports(entry: CiliumEntry) -> PortMatch:
@@ -291,7 +320,8 @@ def _ports(entry: CiliumEntry) -> PortMatch:
 # -- NetworkPolicy under Cilium (§6.1) --------------------------------------------------------------
 
 
-def _network_policies(targets: tuple[Target, ...], direction: Direction) -> tuple[list[StageRule], list[StagePolicy]]:
+def _network_policies(ids: Identities, targets: tuple[Target, ...], direction: Direction
+                      ) -> tuple[list[StageRule], list[StagePolicy]]:
     """Each policy's pods by identity in its namespace; each rule an Allow: a pod peer by identity (podSelector
     keys are k8s: labels, namespaceSelector keys namespace labels), an ipBlock a CIDR, no peers every identity."""
     rules: list[StageRule] = []
@@ -299,21 +329,21 @@ def _network_policies(targets: tuple[Target, ...], direction: Direction) -> tupl
     for target in targets:
         if target.direction != direction:
             continue
-        subject = Endpoints(_np_selector(target.pod_selector, target.namespace, None))
+        subject = Identified(ids, _np_selector(target.pod_selector, target.namespace, None))
         policies.extend(StagePolicy(name, subject) for name in target.policies)
         rules.extend(_np_rule(rule, subject, target.namespace) for rule in target.rules)
     return rules, policies
 
 
-def _np_rule(rule: CompiledRule, subject: Endpoints, namespace: str) -> StageRule:
-    peers = tuple(Addresses(p.block) if isinstance(p, IPBlockPeer) else _np_peer(p, namespace)
+def _np_rule(rule: CompiledRule, subject: Identified, namespace: str) -> StageRule:
+    peers = tuple(Addresses(p.block) if isinstance(p, IPBlockPeer) else _np_peer(subject.identities, p, namespace)
                   for p in rule.peers) or (Everything(),)
     return StageRule(rule.ref, subject, peers, policy_ports(rule.ports), "Allow", rule)
 
 
-def _np_peer(peer: PodPeer, namespace: str) -> Endpoints:
-    return Endpoints(_np_selector(peer.pod_selector, namespace if peer.namespace_selector is None else None,
-                                  peer.namespace_selector))
+def _np_peer(ids: Identities, peer: PodPeer, namespace: str) -> Identified:
+    return Identified(ids, _np_selector(peer.pod_selector, namespace if peer.namespace_selector is None else None,
+                                        peer.namespace_selector))
 
 
 def _np_selector(pods: LabelSelector | None, namespace: str | None, namespaces: LabelSelector | None

@@ -14,7 +14,7 @@ from netpol.model import DIRECTIONS, Cluster, Direction, IPAddress, IPNetwork
 from netpol.model.cilium import L4_PROTOCOLS, CiliumEntry, CiliumPeer, CiliumPolicy, CiliumRule
 from netpol.model.portsets import MAX_PORT
 from netpol.policies.cilium import _ports as entry_ports  # one reading of toPorts and icmps, the engine's
-from netpol.policies.cilium import _blocks, rule_subject  # the CIDRs as the engine reads them
+from netpol.policies.cilium import _blocks, subject_selector  # the CIDRs as the engine reads them
 from netpol.policies.stages import NamedPort, PortRange
 
 # Ranges pods and nodes are given addresses from: a CIDR inside one of these that holds an in-cluster address was
@@ -70,8 +70,8 @@ def _covers(deny: Located, allow: Located) -> bool:
     assert dr.endpoint_selector is not None and ar.endpoint_selector is not None
     if dp.namespace is not None and dp.namespace != ap.namespace:
         return False
-    wider = rule_subject(dp, dr.endpoint_selector).selector.requirements
-    if not set(wider) <= set(rule_subject(ap, ar.endpoint_selector).selector.requirements):
+    wider = subject_selector(dp, dr.endpoint_selector).requirements
+    if not set(wider) <= set(subject_selector(ap, ar.endpoint_selector).requirements):
         return False
     return _peers_cover(de, ae) and _ports_cover(entry_ports(de), entry_ports(ae))
 
