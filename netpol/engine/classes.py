@@ -11,7 +11,7 @@ Class key = (namespace name if any policy lives in it, else None;
              container ports whose names policies use;
              which ipBlocks contain the pod's IPs;
              hostNetwork;
-             the node, for nodes that run hostNetwork pods;
+             the node, for nodes that run hostNetwork pods or that the stages name (OnNode, NodePods);
              per identity predicate that is no LabelSelector, whether the pod's identity satisfies it;
              whether its addresses are all IPv6, where a condition names the family;
              per kind of identity, its labels projected onto keys the LabelSelectors on it use).
@@ -333,7 +333,9 @@ class _Terms:
                 self.port_names.add(p.name)
 
     def _who(self, who: Subject | Peer | Condition) -> None:
-        if isinstance(who, Pods):
+        if isinstance(who, NodePods):
+            self.nodes.add(who.node)
+        elif isinstance(who, Pods):
             if who.namespace is not None:
                 self.namespaces.add(who.namespace)
             if who.namespace_selector is not None:
@@ -353,8 +355,6 @@ class _Terms:
             self._who(who.pods)
             if who.node is not None:
                 self.nodes.add(who.node)
-        elif isinstance(who, NodePods):
-            self.nodes.add(who.node)
         elif isinstance(who, AllOf | AnyOf):
             for term in who.terms:
                 self._who(term)

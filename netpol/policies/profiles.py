@@ -135,7 +135,8 @@ _CALICO_ANSWERS = (
 _CALICO_DATAPLANE = Dataplane("calico", ip_block_matches_cluster=True, own_node_egress_allowed=False)
 _CALICO_ANP = Answer(
     "AdminNetworkPolicy named ports", "a namedPort entry of an AdminNetworkPolicy or BaselineAdminNetworkPolicy "
-    "makes Calico's rule match every port and protocol; netpol resolves it on the destination pod",
+    "makes Calico's rule match every port and protocol; netpol does so where it compiles Calico's tiers (the input "
+    "holds Calico's own objects), else resolves it on the destination pod",
     f"calico v3.31 libcalico-go conversion.go unpackANPPorts; {_CALICO_BRIEF} §6, §8.10", modelled=False)
 _CALICO_V1ALPHA1 = (
     (CNP, "Calico enforces ClusterNetworkPolicy from 3.32 on (projectcalico/calico#10810)"),)
@@ -151,7 +152,8 @@ CALICO = Profile("calico", "Calico", frozenset({"projectcalico.org", "crd.projec
         (BANP, "Calico 3.32 no longer enforces BaselineAdminNetworkPolicy v1alpha1 (projectcalico/calico#11144)"),
     ), (*_CALICO_ANSWERS, Answer(
         "ClusterNetworkPolicy nodes and domainNames", "Calico 3.32 drops a rule with such peers if it accepts, and "
-        "makes it deny everything if it denies or passes; netpol evaluates the peers",
+        "makes it deny everything if it denies or passes; netpol does so where it compiles Calico's tiers (the "
+        "input holds Calico's own objects), else evaluates the peers",
         f"libcalico-go conversion/clusternetworkpolicy.go; {_CALICO_BRIEF} §6", modelled=False)),
         _CALICO_DATAPLANE),
 ))
