@@ -223,7 +223,7 @@ class Partition:
         if not self._calico_selectors and not self._families:
             return (), False
         ipv6_only = self._families and bool(pod.ips) and all(ip.version == 6 for ip in pod.ips)
-        labels = (pod.namespace, pod.labels, pod.service_account)
+        labels = (pod.namespace, pod.labels, pod.service_account, pod.hypothetical)
         found = self._calico_cache.get(labels)
         if found is None:
             calico = self.cluster.calico
@@ -231,6 +231,7 @@ class Partition:
             seen = endpoint_labels(pod.namespace, pod.label_map, pod.service_account,
                                    self.cluster.namespaces_by_name[pod.namespace].label_map
                                    if pod.namespace in self.cluster.namespaces_by_name else {},
+                                   {} if pod.hypothetical else  # possible pods: labels unknown (calico_regions)
                                    accounts.get((pod.namespace, pod.service_account or DEFAULT_ACCOUNT), {}))
             found = self._calico_cache[labels] = tuple(node.evaluate(seen) for node in self._calico_selectors)
         return found, bool(ipv6_only)
