@@ -122,7 +122,8 @@ def can_reach(
                             Source(files, kubeconfig, context, verbose,
                                    default_namespace=default_namespace, exclude=exclude,
                                    ignore_unmodelled=ignore_unmodelled,
-                                   rendering=_rendering(render, helm_values, helm_set), cni=cni),
+                                   rendering=_rendering(render, helm_values, helm_set), cni=cni,
+                                   calico=True),
                             scopes)
     service = SERVICE_REF.match(destination)
     if service is not None and icmp is not None:

@@ -92,8 +92,8 @@ def list_connections(
             probe = (protocol.value, port_number(port))
         units = _units(Source(files, kubeconfig, context, verbose,
                               default_namespace=default_namespace, exclude=exclude, ignore_unmodelled=ignore_unmodelled,
-                              rendering=_rendering(render, helm_values, helm_set), cni=cni), input_only,
-                       [x for x in (to, from_) if x], namespace,
+                              rendering=_rendering(render, helm_values, helm_set), cni=cni, calico=True),
+                       input_only, [x for x in (to, from_) if x], namespace,
                        lambda cluster: list_focus(cluster, [x for x in (to, from_) if x], namespace))
         sources = units.find(from_) if from_ else None
         destinations = units.find(to) if to else None

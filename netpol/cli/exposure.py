@@ -71,8 +71,8 @@ def exposure(
     with _user_errors():
         units = _units(Source(files, kubeconfig, context, verbose,
                               default_namespace=default_namespace, exclude=exclude, ignore_unmodelled=ignore_unmodelled,
-                              rendering=_rendering(render, helm_values, helm_set), cni=cni), input_only,
-                       [target] if target else [], namespace, lambda cluster: focus_of(cluster, target, namespace))
+                              rendering=_rendering(render, helm_values, helm_set), cni=cni, calico=True),
+                       input_only, [target] if target else [], namespace, lambda cluster: focus_of(cluster, target, namespace))
         targets = units.find(target) if target else [u for u in units.subjects
                                                      if not namespace or u.namespace in namespace]
         with _phase(f"answering for {len(targets):,} endpoints"):

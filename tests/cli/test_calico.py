@@ -56,8 +56,9 @@ def test_matrix_evaluates_calico_policies() -> None:
 
 
 def test_commands_that_do_not_read_tiers_yet_refuse_them() -> None:
-    r = runner.invoke(app, ["exposure", "shop/web", "-f", PASS])
-    assert r.exit_code == 2 and "this command does not evaluate Calico's own policy kinds yet" in r.stderr
+    r = runner.invoke(app, ["graph", "-f", PASS])
+    assert r.exit_code == 2 and "this command does not evaluate Calico's own policy kinds yet (can-reach, matrix, " \
+        "explain, exposure and list do)" in r.stderr
 
 
 STAGED = str(DATA / "staged-what-if.yaml")
@@ -123,8 +124,8 @@ def test_staged_needs_calico() -> None:
 
 def test_ignored_calico_policies_are_not_evaluated_either() -> None:
     """A command that names Calico's kinds as not evaluated answers without them under --ignore-unmodelled:
-    the engine does not evaluate them behind its back (web would be isolated)."""
-    r = runner.invoke(app, ["exposure", "shop/web", "-f", PASS, "--ignore-unmodelled"])
+    the engine does not evaluate them behind its back (web would be isolated, and drawn apart)."""
+    r = runner.invoke(app, ["graph", "-f", PASS, "--ignore-unmodelled", "--format", "mermaid"])
     assert r.exit_code == 0, r.stderr
-    assert r.stdout.splitlines()[:2] == ["shop/web", "  ingress not isolated; egress not isolated"]
+    assert '("bad, fe, web")' in r.stdout  # one node: no policy tells them apart
     assert "ignored (--ignore-unmodelled): 1 GlobalNetworkPolicy (projectcalico.org/v3): quarantine" in r.stderr

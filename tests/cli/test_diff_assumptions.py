@@ -46,5 +46,5 @@ def test_calico_policies_are_refused_in_the_diff(tmp_path: Path) -> None:
     with_gnp = tmp_path / "gnp.yaml"
     with_gnp.write_text(POD + CALICO_GNP)
     code, out = _diff(with_gnp, with_gnp)
-    assert code == 2 and "this command does not evaluate Calico's own policy kinds yet (can-reach between pods " \
-        "and addresses, matrix and explain do)" in out["stderr"]
+    assert code == 2 and "this command does not evaluate Calico's own policy kinds yet (can-reach, matrix, " \
+        "explain, exposure and list do)" in out["stderr"]

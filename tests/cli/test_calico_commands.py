@@ -1,0 +1,126 @@
+"""The commands beyond can-reach, matrix and explain under --cni calico (issue 26): exposure and list answer for
+every possible pod, cut by Calico's selectors exactly (string tests, namespace labels a pod's own pcns.* label
+shadows, service accounts); exact outputs on small inputs."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from typer.testing import CliRunner
+
+from netpol.cli import app
+
+runner = CliRunner()
+
+DB = """apiVersion: v1
+kind: Namespace
+metadata: {name: shop, labels: {team: a}}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: db, namespace: shop, labels: {app: db}}
+spec: {containers: [{name: c, ports: [{containerPort: 5432}]}]}
+---
+apiVersion: v1
+kind: Pod
+metadata: {name: web, namespace: shop, labels: {app: web-1}}
+spec: {containers: [{name: c}]}
+---
+apiVersion: projectcalico.org/v3
+kind: NetworkPolicy
+metadata: {name: db, namespace: shop}
+spec:
+  selector: app == 'db'
+  ingress:
+  - action: Allow
+    protocol: TCP
+    source: {selector: app starts with 'web-'}
+    destination: {ports: [5432]}
+  - action: Allow
+    protocol: TCP
+    source: {namespaceSelector: team == 'ops'}
+    destination: {ports: [22]}
+"""
+
+ACCOUNTS = """apiVersion: v1
+kind: Pod
+metadata: {name: api, namespace: shop, labels: {app: api}}
+spec: {serviceAccountName: api, containers: [{name: c, ports: [{containerPort: 8080, name: http}]}]}
+---
+apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: api}
+spec:
+  selector: app == 'api'
+  types: [Ingress]
+  ingress:
+  - action: Allow
+    protocol: TCP
+    source: {serviceAccounts: {names: [front]}}
+    destination: {ports: [http]}
+"""
+
+DB_RULE = "NetworkPolicy shop/db (tier default, no order)"
+
+
+def _run(tmp_path: Path, text: str, *args: str) -> tuple[int, str, str]:
+    f = tmp_path / "in.yaml"
+    f.write_text(text)
+    r = runner.invoke(app, [*args, "-f", str(f)])
+    return r.exit_code, r.stdout, r.stderr
+
+
+def test_exposure_names_every_possible_pod_calico_lets_in(tmp_path: Path) -> None:
+    """A string test cuts the pods by value (app starts with 'web-'), a namespaceSelector reads pcns.team, which a
+    pod's own label shadows: pods of any namespace labelled pcns.team=ops reach port 22 (Calico reads them so)."""
+    code, out, err = _run(tmp_path, DB, "exposure", "shop/db")
+    assert code == 0, err
+    assert out.splitlines() == [
+        "shop/db",
+        "  ingress isolated by NetworkPolicy shop/db; egress not isolated",
+        "  reached by:",
+        "    pods with (app not starts with 'web-' or no app) and pcns.team=ops in namespace shop; pods with "
+        f"pcns.team=ops in any other namespace : TCP:22  (egress: not isolated; ingress: {DB_RULE} ingress[1] (Allow))",
+        "    pods with app starts with 'web-' and pcns.team=ops in namespace shop : TCP:22,5432  (egress: not "
+        f"isolated; ingress: {DB_RULE} ingress[0] (Allow), {DB_RULE} ingress[1] (Allow))",
+        "    shop/web; pods with app starts with 'web-' and pcns.team notin (ops) in namespace shop : TCP:5432  "
+        f"(egress: not isolated; ingress: {DB_RULE} ingress[0] (Allow))",
+        "  reaches:",
+        "    any address : all  (egress: not isolated)",
+        "    shop/web; any pod in any namespace except pods with app=db in namespace shop : all  (egress: not "
+        "isolated; ingress: not isolated)"]
+    assert "possible pods under Calico: a pod may run under any service account, whose labels are unknown, and " \
+           "may carry its own pcns.* or pcsa.* labels" in err
+
+
+def test_list_is_the_same_truth(tmp_path: Path) -> None:
+    code, out, _ = _run(tmp_path, DB, "list", "--to", "shop/db")
+    assert code == 0
+    assert out.splitlines() == [
+        "shop/web; pods with app starts with 'web-' and pcns.team notin (ops) in namespace shop => shop/db : TCP:5432",
+        "pods with app starts with 'web-' and pcns.team=ops in namespace shop => shop/db : TCP:22,5432",
+        "pods with (app not starts with 'web-' or no app) and pcns.team=ops in namespace shop; pods with "
+        "pcns.team=ops in any other namespace => shop/db : TCP:22"]
+
+
+def test_service_accounts_cut_possible_pods(tmp_path: Path) -> None:
+    """Possible pods run under any service account: serviceAccounts.names tells them apart; the named port
+    resolves on the destination."""
+    code, out, _ = _run(tmp_path, ACCOUNTS, "list", "--to", "shop/api")
+    assert (code, out) == (0, "pods with projectcalico.org/serviceaccount=front in any namespace => shop/api : "
+                              "TCP:8080\n")
+    code, out, _ = _run(tmp_path, ACCOUNTS, "list", "--to", "shop/api", "-o", "json")
+    assert [(c["source"], c["source_kind"], c["ports"]) for c in json.loads(out)["connections"]] == [
+        ("pods with app notin (api) and projectcalico.org/serviceaccount=front in any namespace", "region", "TCP:8080"),
+        ("pods with app=api and projectcalico.org/serviceaccount=front in any namespace", "region", "TCP:8080")]
+
+
+def test_what_possible_pods_cannot_cut_exactly_is_refused(tmp_path: Path) -> None:
+    text = ("apiVersion: projectcalico.org/v3\nkind: GlobalNetworkPolicy\nmetadata: {name: x}\n"
+            "spec: {selector: projectcalico.org/namespace starts with 'team-', ingress: [{action: Deny}]}\n")
+    code, _, err = _run(tmp_path, text, "exposure")
+    assert code == 2
+    assert err.splitlines()[-1] == (
+        'netpol: error: possible pods under Calico: the selector test projectcalico.org/namespace starts with '
+        '"team-" on the namespace\'s name is not cut exactly; answer for the input\'s pods with --input-only')
