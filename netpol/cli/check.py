@@ -83,7 +83,7 @@ def check(
         paths = intent_files(intents)
         if live:  # one cluster for every file: failing to read it is fatal
             analyzers[()] = _analyze(Source(None, kubeconfig, context, verbose, ignore_unmodelled=ignore_unmodelled,
-                                            cni=cni))
+                                            cni=cni, calico=True))
     for number, path in enumerate(paths, start=1):
         try:
             intent = load_intent_file(path, confine=not allow_outside_repo)
@@ -95,7 +95,7 @@ def check(
                     loaded = analyzers[manifests] = _analyze(
                         Source(list(manifests), verbose=verbose,
                                default_namespace=default_namespace, exclude=exclude,
-                               ignore_unmodelled=ignore_unmodelled, cni=cni))
+                               ignore_unmodelled=ignore_unmodelled, cni=cni, calico=True))
                     if not loaded.cluster.pods:
                         _note(f"netpol: note: {', '.join(manifests)}: no pods or workloads, so namespace and "
                               "podSelector endpoints stand for every possible such pod")

@@ -69,7 +69,7 @@ def diff(
         _note("netpol: note: --any-pod is deprecated: every possible pod is compared by default")
     with _user_errors():
         old, new = (_load(Source([side], verbose=verbose, default_namespace=default_namespace, exclude=exclude,
-                                 ignore_unmodelled=ignore_unmodelled, cni=cni)).cluster
+                                 ignore_unmodelled=ignore_unmodelled, cni=cni, calico=True)).cluster
                     for side in (base, head))
         if old.dataplane != new.dataplane:  # a change of plugin is no change of policy: compare under one
             raise QueryError(f"BASE runs the {old.dataplane.profile} profile and HEAD the {new.dataplane.profile} "

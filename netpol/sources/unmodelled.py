@@ -74,7 +74,7 @@ READ_GROUPS = frozenset({"networking.k8s.io", "extensions", "policy.networking.k
                          "projectcalico.org"})  # with the rest of Calico's kinds (sources/cluster.py)
 
 OPTION = "--ignore-unmodelled"
-CALICO_COMMANDS = "can-reach, matrix, explain, exposure and list"  # those that evaluate Calico's own kinds
+CALICO_COMMANDS = "can-reach, matrix, explain, exposure, list, diff and check"  # those that evaluate Calico's own kinds
 IGNORED = f"ignored ({OPTION}): "  # how an assumption about what the answer did not see begins
 
 

@@ -58,7 +58,7 @@ def test_matrix_evaluates_calico_policies() -> None:
 def test_commands_that_do_not_read_tiers_yet_refuse_them() -> None:
     r = runner.invoke(app, ["graph", "-f", PASS])
     assert r.exit_code == 2 and "this command does not evaluate Calico's own policy kinds yet (can-reach, matrix, " \
-        "explain, exposure and list do)" in r.stderr
+        "explain, exposure, list, diff and check do)" in r.stderr
 
 
 STAGED = str(DATA / "staged-what-if.yaml")

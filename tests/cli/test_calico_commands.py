@@ -124,3 +124,64 @@ def test_what_possible_pods_cannot_cut_exactly_is_refused(tmp_path: Path) -> Non
     assert err.splitlines()[-1] == (
         'netpol: error: possible pods under Calico: the selector test projectcalico.org/namespace starts with '
         '"team-" on the namespace\'s name is not cut exactly; answer for the input\'s pods with --input-only')
+
+
+def _diff(tmp_path: Path, base: str, head: str, *args: str) -> tuple[int, str]:
+    b, h = tmp_path / "base.yaml", tmp_path / "head.yaml"
+    b.write_text(base)
+    h.write_text(head)
+    r = runner.invoke(app, ["diff", str(b), str(h), *args])
+    return r.exit_code, r.stdout
+
+
+def test_diff_reports_what_a_calico_change_opens_for_every_possible_pod(tmp_path: Path) -> None:
+    """`app starts with 'web-'` widened to `app starts with 'web'`: exactly the pods with app starting 'web' but not
+    'web-' gain 5432, whether or not they also had 22."""
+    code, out = _diff(tmp_path, DB, DB.replace("starts with 'web-'", "starts with 'web'"))
+    assert code == 1
+    assert out.splitlines() == [
+        "1 change(s) gained, 0 lost, 1 with changed ports",
+        "+ pods with app starts with 'web' and app not starts with 'web-' and pcns.team notin (ops) in namespace shop "
+        f"-> pods with app=db in namespace shop; shop/db: TCP:5432 (ingress: {DB_RULE} ingress[0] (Allow))",
+        "~ pods with app starts with 'web' and app not starts with 'web-' and pcns.team=ops in namespace shop -> pods "
+        f"with app=db in namespace shop; shop/db: TCP:22 => TCP:22,5432 (ingress: {DB_RULE} ingress[0] (Allow); "
+        f"ingress: {DB_RULE} ingress[1] (Allow))"]
+
+
+def test_equivalent_calico_rewrites_are_no_change(tmp_path: Path) -> None:
+    for old, new in [("selector: app == 'db'", "selector: \"!(app != 'db') && has(app)\""),
+                     ("starts with 'web-'}", "starts with 'web-' && app contains 'web'}"),
+                     ("team == 'ops'", "\"team in {'ops'}\"")]:
+        assert old in DB
+        assert _diff(tmp_path, DB, DB.replace(old, new)) == (0, "no reachability change\n"), new
+
+
+INTENT = """apiVersion: netpol/v1
+kind: NetworkPolicyIntent
+manifests: [db.yaml]
+expectations:
+- {name: web reaches db, from: shop/web, to: shop/db, ports: [{port: 5432}], expect: allow}
+- {name: web-2 pods reach db, from: "shop{app=web-2}", to: shop/db, ports: [{port: 5432}], expect: allow}
+- {name: api pods do not reach db, from: "shop{app=api}", to: shop/db, ports: [{port: 5432}], expect: deny}
+- {name: api pods do not ssh to db, from: "shop{app=api}", to: shop/db, ports: [{port: 22}], expect: deny}
+"""
+
+
+def test_check_answers_for_every_possible_pod_under_calico(tmp_path: Path) -> None:
+    """An api pod that labels itself pcns.team=ops is let in on 22 (the namespaceSelector reads its own label)."""
+    (tmp_path / "db.yaml").write_text(DB)
+    (tmp_path / "db.intent.yaml").write_text(INTENT)
+    r = runner.invoke(app, ["check", str(tmp_path / "db.intent.yaml"), "--allow-outside-repo"])
+    assert r.exit_code == 1, r.stderr
+    assert [line.replace(f"{tmp_path}/", "") for line in r.stdout.splitlines() if "assumption:" not in line] == [
+        "PASS db.intent.yaml: web reaches db (1 pair)",
+        "PASS db.intent.yaml: web-2 pods reach db (2 pairs)",
+        "PASS db.intent.yaml: api pods do not reach db (2 pairs)",
+        "FAIL db.intent.yaml: api pods do not ssh to db (db.intent.yaml:8)",
+        "  expected: shop{app=api} -> shop/db on 22: deny (1 of 2 pairs wrong)",
+        "    pods with app=api and pcns.team=ops in namespace shop -> shop/db should be denied but is allowed on TCP:22",
+        "      ALLOWED: pods with app=api and pcns.team=ops in namespace shop -> shop/db TCP/22",
+        "        egress  of pods with app=api and pcns.team=ops in namespace shop: not isolated: no NetworkPolicy "
+        "selects pods with app=api and pcns.team=ops in namespace shop for egress",
+        "        ingress of shop/db: tier default: NetworkPolicy shop/db (no order) ingress[1]: Allow",
+        "3 passed, 1 failed"]

@@ -1,0 +1,109 @@
+"""Every surface tells the same truth under --cni calico: the Calico twin of test_surfaces.py. Random clusters of
+Calico policies, tiers, network sets, service accounts and pods (test_calico_agreement's generator, whose engine
+answers are held to the Calico reference there) are written to a file; list and exposure (JSON), and diff between
+two random versions (JSON and text), parsed back, are the engine's matrix on the input's pods and the outside probe
+addresses. Possible pods are held to the reference by test_calico_regions_exact.py."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from netpol import Analyzer, load_objects
+from netpol.policies.profiles import apply
+from tests.property.test_calico_agreement import calico_cluster
+from tests.property.test_surfaces import (
+    EXAMPLES,
+    SIGNS,
+    by_address,
+    change_of,
+    outside_truth,
+    real,
+    run,
+    truth,
+    written,
+)
+
+CALICO = ("--cni", "calico")
+POLICY_KINDS = ("NetworkPolicy", "GlobalNetworkPolicy", "Tier", "NetworkSet", "GlobalNetworkSet")
+SOME = settings(max_examples=max(1, EXAMPLES // 2), deadline=None,
+                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+
+
+def _analyzer(objects: list[dict[str, Any]]) -> Analyzer:
+    return Analyzer(apply(load_objects(objects), "calico").cluster)
+
+
+@SOME
+@given(objects=calico_cluster())
+def test_list_json_is_the_matrix(objects: list[dict[str, Any]]) -> None:
+    a = _analyzer(objects)
+    with written(objects) as path:
+        rows = json.loads(run("list", "-f", str(path), "-o", "json", *CALICO, code=(0, 2)) or "{}").get("connections")
+    if rows is None:
+        return  # possible pods refused (too many): test_calico_commands holds the refusal's words
+    kept = [r for r in rows if r["source_kind"] != "region" and r["destination_kind"] != "region"]
+    claims = {(r["source"], r["destination"]): r["ports"] for r in kept}
+    assert len(claims) == len(kept)
+    assert real(claims, a) == truth(a)
+    assert by_address(claims, a) == outside_truth(a)
+
+
+@SOME
+@given(objects=calico_cluster())
+def test_exposure_json_is_the_matrix(objects: list[dict[str, Any]]) -> None:
+    a = _analyzer(objects)
+    pods = a.cluster.pods_by_key
+    with written(objects) as path:
+        out = run("exposure", "-f", str(path), "-o", "json", *CALICO, code=(0, 2))
+    if not out:
+        return
+    items = json.loads(out)["exposure"]
+    inbound: dict[tuple[str, str], str] = {}
+    outbound: dict[tuple[str, str], str] = {}
+    for item in items:
+        if item["target"] not in pods:
+            continue
+        for way, claims in (("reached_by", inbound), ("reaches", outbound)):
+            for line in item[way]:
+                for peer in line["peers"]:
+                    key = (peer, item["target"]) if way == "reached_by" else (item["target"], peer)
+                    assert key not in claims, key
+                    claims[key] = line["ports"]
+    assert {i["target"] for i in items} >= set(pods)
+    assert real(inbound, a) == real(outbound, a) == truth(a)
+    assert {**by_address(inbound, a), **by_address(outbound, a)} == outside_truth(a)
+
+
+@settings(max_examples=max(1, EXAMPLES // 3), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data())
+def test_diff_json_and_text_are_the_change_of_the_matrix(data: st.DataObject) -> None:
+    """BASE a random cluster, HEAD its pods under another one's Calico policies: --input-only's JSON is where
+    the matrices differ, its text names the same ends, and the diff of every possible pod changes whenever the
+    input's pods' answers do."""
+    base = data.draw(calico_cluster())
+    other = data.draw(calico_cluster())
+    head = [o for o in base if o["kind"] not in POLICY_KINDS] + [o for o in other if o["kind"] in POLICY_KINDS]
+    a, b = _analyzer(base), _analyzer(head)
+    want = change_of(truth(a), truth(b))
+    want_outside = change_of(outside_truth(a), outside_truth(b))
+    with written(base) as old, written(head) as new:
+        code = (1,) if want or want_outside else (0, 1)
+        verdict = json.loads(run("diff", str(old), str(new), "--input-only", "-o", "json", *CALICO, code=code))
+        text = run("diff", str(old), str(new), "--input-only", *CALICO, code=1 if verdict["changed"] else 0)
+        run("diff", str(old), str(new), "-o", "json", *CALICO, code=(1, 2) if verdict["changed"] else (0, 1, 2))
+    claims: dict[tuple[str, str], tuple[str, str]] = {}
+    lines = []
+    for c in verdict["changes"]:
+        lines.append(f"{', '.join(c['sources'])} -> {c['destination']}: ")
+        for src in c["sources"]:
+            assert (src, c["destination"]) not in claims
+            claims[(src, c["destination"])] = (c["before"], c["after"])
+    assert real(claims, a) == want  # type: ignore[arg-type]
+    assert by_address(claims, a) == want_outside  # type: ignore[arg-type]
+    body = text.splitlines()[1:]
+    assert [line[2:line.index(": ", line.index(" -> ")) + 2] for line in body if line[:2] in SIGNS] == lines
