@@ -85,7 +85,7 @@ def graph(
     with _user_errors():
         source = Source(files, kubeconfig, context, verbose,
                         default_namespace=default_namespace, exclude=exclude, ignore_unmodelled=ignore_unmodelled,
-                        rendering=_rendering(render, helm_values, helm_set), cni=cni)
+                        rendering=_rendering(render, helm_values, helm_set), cni=cni, calico=True)
         analyzer = _analyze(source, None if focus else namespace, warn_no_pods=True)
         _check_namespaces(analyzer.cluster, namespace)
         if analyzer.cluster.pods:  # the anchors ("any pod ...") must hold for every pod that could exist

@@ -74,7 +74,7 @@ READ_GROUPS = frozenset({"networking.k8s.io", "extensions", "policy.networking.k
                          "projectcalico.org"})  # with the rest of Calico's kinds (sources/cluster.py)
 
 OPTION = "--ignore-unmodelled"
-CALICO_COMMANDS = "can-reach, matrix, explain, exposure, list, diff and check"  # those that evaluate Calico's own kinds
+CALICO_COMMANDS = "every command but replay evaluates them"  # which commands evaluate Calico's own kinds
 IGNORED = f"ignored ({OPTION}): "  # how an assumption about what the answer did not see begins
 
 
@@ -131,7 +131,7 @@ class Unmodelled:
         own = sorted({entry.product for o in self.objects if (entry := enforcing(o.kind, o.api_version))
                       and entry.product.lower() == profile})
         which = "this command does not evaluate" if own and own[0] == "Calico" else "does not evaluate"
-        where = f" ({CALICO_COMMANDS} do)" if own and own[0] == "Calico" else ""
+        where = f" ({CALICO_COMMANDS})" if own and own[0] == "Calico" else ""
         under = (f" The {profile} profile answers the questions the NetworkPolicy API leaves open as {own[0]} "
                  f"does, but {which} {own[0]}'s own policy kinds yet{where}." if own else "")
         return UnmodelledError(

@@ -185,3 +185,40 @@ def test_check_answers_for_every_possible_pod_under_calico(tmp_path: Path) -> No
         "selects pods with app=api and pcns.team=ops in namespace shop for egress",
         "        ingress of shop/db: tier default: NetworkPolicy shop/db (no order) ingress[1]: Allow",
         "3 passed, 1 failed"]
+
+
+def test_graph_draws_calico_answers(tmp_path: Path) -> None:
+    code, out, _ = _run(tmp_path, DB, "graph", "--format", "mermaid")
+    assert code == 0
+    assert [line.strip() for line in out.splitlines() if "-->" in line or line.strip().startswith("n_shop")] == [
+        'n_shop_2f_db("db<br>app=db<br>#91;ingress isolated#93;")',
+        'n_shop_2f_web("web<br>app=web-1")',
+        'n_any_2d_pod -->|"all"| n_ext_3a_any_20_other_20_address',
+        'n_any_2d_pod -->|"all"| n_shop_2f_web',
+        'n_ext_3a_any_20_other_20_address -->|"all"| n_shop_2f_web',
+        'n_shop_2f_web -->|"TCP:5432"| n_shop_2f_db']
+
+
+def test_lint_says_which_checks_read_calicos_tiers(tmp_path: Path) -> None:
+    code, out, _ = _run(tmp_path, DB, "lint", "-o", "json")
+    assert code == 0
+    report = json.loads(out)
+    assert [(f["id"], f["message"]) for f in report["findings"]] == [
+        ("NP207", "Namespace shop: 1 of the 2 pods in namespace shop are not isolated for ingress by any policy: "
+                  "shop/web")]
+    assert report["notes"] == [
+        "under the calico profile only NP201 (a NetworkPolicy or tiered policy that selects no pod) and NP207 (pods "
+        "no tier isolates for ingress, as the engine answers) are checked against the pods; NP202-NP206, NP208 (no "
+        "default deny: a GlobalNetworkPolicy or a tier may deny in its place), NP209, NP210 and NP212 read "
+        "NetworkPolicy's and the tiers' own rules, not Calico's tiers, and are not checked; Calico's own policies get "
+        "no policy checks yet (explain --cni calico marks their shadowed rules)"]
+
+
+def test_report_counts_calicos_kinds_and_its_isolation(tmp_path: Path) -> None:
+    page = tmp_path / "r.html"
+    code, _, err = _run(tmp_path, DB, "report", "-o", str(page))
+    assert code == 0, err
+    html = page.read_text()
+    for row in ("<td>NetworkPolicy (projectcalico.org)</td><td>1</td>",
+                "<td>isolated for ingress by a Calico tier</td><td>1 of 2 pods</td>"):
+        assert row in html, row

@@ -2,7 +2,8 @@
 Calico policies, tiers, network sets, service accounts and pods (test_calico_agreement's generator, whose engine
 answers are held to the Calico reference there) are written to a file; list and exposure (JSON), and diff between
 two random versions (JSON and text), parsed back, are the engine's matrix on the input's pods and the outside probe
-addresses. Possible pods are held to the reference by test_calico_regions_exact.py."""
+addresses; the graph's edges hold for every pod they stand for, possible ones too. Possible pods are held to the
+reference by test_calico_regions_exact.py."""
 
 from __future__ import annotations
 
@@ -13,13 +14,19 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from netpol import Analyzer, load_objects
+from netpol.analyses.label_space import RegionLimitError
+from netpol.model import Cluster
 from netpol.policies.profiles import apply
 from tests.property.test_calico_agreement import calico_cluster
 from tests.property.test_surfaces import (
     EXAMPLES,
-    SIGNS,
+    OUTSIDE_PROBES,
     by_address,
     change_of,
+    diff_claims_agree,
+    exposure_agrees,
+    graph_agrees,
+    graph_world,
     outside_truth,
     real,
     run,
@@ -33,8 +40,12 @@ SOME = settings(max_examples=max(1, EXAMPLES // 2), deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 
+def _cluster(objects: list[dict[str, Any]]) -> Cluster:
+    return apply(load_objects(objects), "calico").cluster
+
+
 def _analyzer(objects: list[dict[str, Any]]) -> Analyzer:
-    return Analyzer(apply(load_objects(objects), "calico").cluster)
+    return Analyzer(_cluster(objects))
 
 
 @SOME
@@ -56,26 +67,10 @@ def test_list_json_is_the_matrix(objects: list[dict[str, Any]]) -> None:
 @given(objects=calico_cluster())
 def test_exposure_json_is_the_matrix(objects: list[dict[str, Any]]) -> None:
     a = _analyzer(objects)
-    pods = a.cluster.pods_by_key
     with written(objects) as path:
         out = run("exposure", "-f", str(path), "-o", "json", *CALICO, code=(0, 2))
-    if not out:
-        return
-    items = json.loads(out)["exposure"]
-    inbound: dict[tuple[str, str], str] = {}
-    outbound: dict[tuple[str, str], str] = {}
-    for item in items:
-        if item["target"] not in pods:
-            continue
-        for way, claims in (("reached_by", inbound), ("reaches", outbound)):
-            for line in item[way]:
-                for peer in line["peers"]:
-                    key = (peer, item["target"]) if way == "reached_by" else (item["target"], peer)
-                    assert key not in claims, key
-                    claims[key] = line["ports"]
-    assert {i["target"] for i in items} >= set(pods)
-    assert real(inbound, a) == real(outbound, a) == truth(a)
-    assert {**by_address(inbound, a), **by_address(outbound, a)} == outside_truth(a)
+    if out:
+        exposure_agrees(json.loads(out)["exposure"], a)
 
 
 @settings(max_examples=max(1, EXAMPLES // 3), deadline=None,
@@ -96,14 +91,21 @@ def test_diff_json_and_text_are_the_change_of_the_matrix(data: st.DataObject) ->
         verdict = json.loads(run("diff", str(old), str(new), "--input-only", "-o", "json", *CALICO, code=code))
         text = run("diff", str(old), str(new), "--input-only", *CALICO, code=1 if verdict["changed"] else 0)
         run("diff", str(old), str(new), "-o", "json", *CALICO, code=(1, 2) if verdict["changed"] else (0, 1, 2))
-    claims: dict[tuple[str, str], tuple[str, str]] = {}
-    lines = []
-    for c in verdict["changes"]:
-        lines.append(f"{', '.join(c['sources'])} -> {c['destination']}: ")
-        for src in c["sources"]:
-            assert (src, c["destination"]) not in claims
-            claims[(src, c["destination"])] = (c["before"], c["after"])
-    assert real(claims, a) == want  # type: ignore[arg-type]
-    assert by_address(claims, a) == want_outside  # type: ignore[arg-type]
-    body = text.splitlines()[1:]
-    assert [line[2:line.index(": ", line.index(" -> ")) + 2] for line in body if line[:2] in SIGNS] == lines
+    diff_claims_agree(verdict, text, a, want, want_outside, OUTSIDE_PROBES)
+
+
+@settings(max_examples=max(1, EXAMPLES // 4), deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data())
+def test_graph_edges_are_true_for_every_pod_they_stand_for(data: st.DataObject) -> None:
+    """test_surfaces' graph checks (edges true for every pod, possible ones too; every true pair of the input's
+    pods drawn; -n, --focus; the isolation marks are exposure's) under --cni calico."""
+    objects = data.draw(calico_cluster())
+    a = _analyzer(objects)
+    namespaces = sorted({p.namespace for p in a.cluster.pods})
+    chosen = data.draw(st.sets(st.sampled_from(namespaces), max_size=len(namespaces) - 1)) if namespaces else set()
+    try:
+        graph_world(a)
+    except RegionLimitError:
+        return  # too many possible pods: the graph says so and draws the input alone (test_graph_possible)
+    graph_agrees(objects, chosen, data.draw(st.sampled_from([p.key for p in a.cluster.pods])), _cluster, CALICO)
