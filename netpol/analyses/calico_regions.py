@@ -255,19 +255,23 @@ def _split(cube: Cube, node: Node, space: _Space, atoms: CalicoAtoms, budget: Bu
 
 
 def _cut(space: _Space, selectors: Sequence[Node], atoms: CalicoAtoms, budget: Budget) -> list[Cube]:
-    """A namespace region's pods cut by every selector, one at a time; after each, the cubes on which every
-    selector so far gives the same answers are merged where their union is a cube (Atoms.merge), so that the
-    parts one selector leaves outside do not multiply with the next one's."""
+    """A namespace region's pods cut by every selector, one at a time; whenever the cubes have doubled, those on
+    which every selector so far gives the same answers are merged where their union is a cube (Atoms.merge), so
+    that the parts one selector leaves outside do not multiply with the next one's."""
     cubes: list[tuple[Cube, tuple[bool, ...]]] = [(Cube(), ())]
-    for node in selectors:
-        groups: dict[tuple[bool, ...], list[Cube]] = {}
-        for cube, answers in cubes:
-            for part in _split(cube, node, space, atoms, budget):
-                groups.setdefault((*answers, bool(_truth(node, space, part))), []).append(part)
-        before = sum(len(g) for g in groups.values())
-        cubes = [(c, answers) for answers, group in groups.items()
-                 for c in (atoms.merge(group) if len(group) > 1 else group)]
-        budget.release(before - len(cubes), 0)
+    merged = 1  # how many cubes the last merge left: merging again once they double keeps its cost linear
+    for i, node in enumerate(selectors):
+        cubes = [(part, (*answers, bool(_truth(node, space, part))))
+                 for cube, answers in cubes for part in _split(cube, node, space, atoms, budget)]
+        if len(cubes) > 2 * merged or i == len(selectors) - 1:
+            groups: dict[tuple[bool, ...], list[Cube]] = {}
+            for cube, answers in cubes:
+                groups.setdefault(answers, []).append(cube)
+            before = len(cubes)
+            cubes = [(c, answers) for answers, group in groups.items()
+                     for c in (atoms.merge(group) if len(group) > 1 else group)]
+            merged = len(cubes)
+            budget.release(before - merged, 0)
     return [c for c, _ in cubes]
 
 
