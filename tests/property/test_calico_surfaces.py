@@ -78,8 +78,8 @@ def test_exposure_json_is_the_matrix(objects: list[dict[str, Any]]) -> None:
 @given(data=st.data())
 def test_diff_json_and_text_are_the_change_of_the_matrix(data: st.DataObject) -> None:
     """BASE a random cluster, HEAD its pods under another one's Calico policies: --input-only's JSON is where
-    the matrices differ, its text names the same ends, and the diff of every possible pod changes whenever the
-    input's pods' answers do."""
+    the matrices differ, and its text names the same ends. (The diff of every possible pod runs the same engine on
+    regions that test_calico_regions_exact holds to the reference; test_calico_commands has its exact outputs.)"""
     base = data.draw(calico_cluster())
     other = data.draw(calico_cluster())
     head = [o for o in base if o["kind"] not in POLICY_KINDS] + [o for o in other if o["kind"] in POLICY_KINDS]
@@ -90,11 +90,10 @@ def test_diff_json_and_text_are_the_change_of_the_matrix(data: st.DataObject) ->
         code = (1,) if want or want_outside else (0, 1)
         verdict = json.loads(run("diff", str(old), str(new), "--input-only", "-o", "json", *CALICO, code=code))
         text = run("diff", str(old), str(new), "--input-only", *CALICO, code=1 if verdict["changed"] else 0)
-        run("diff", str(old), str(new), "-o", "json", *CALICO, code=(1, 2) if verdict["changed"] else (0, 1, 2))
     diff_claims_agree(verdict, text, a, want, want_outside, OUTSIDE_PROBES)
 
 
-@settings(max_examples=max(1, EXAMPLES // 4), deadline=None,
+@settings(max_examples=max(1, EXAMPLES // 8), deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(data=st.data())
 def test_graph_edges_are_true_for_every_pod_they_stand_for(data: st.DataObject) -> None:
