@@ -51,7 +51,8 @@ from netpol.model.calico import (
 from netpol.model.calico_selectors import ALL, And, Compare, Has, InSet, Node, Not, Or
 from netpol.model.selectors import LabelSelector, Requirement, Scope, valid_label_key, valid_namespace_name
 from netpol.policies.calico import calico_stages
-from netpol.policies.stages import CalicoMatch, Pods
+from netpol.policies.stages import AllOf, AnyOf, Identified, OnNode, Pods
+from netpol.policies.stages import Not as NotTerm
 from netpol.progress import report
 
 if TYPE_CHECKING:
@@ -66,12 +67,18 @@ NOTE = ("possible pods under Calico: a pod may run under any service account, wh
 
 
 def selector_node(selector: LabelSelector) -> Node:
-    """A Kubernetes label selector as the Calico selector that reads the same labels."""
-    parts: list[Node] = []
+    """A Kubernetes label selector on a pod's own labels as the Calico selector that reads the same labels."""
     for r in selector.requirements:
         if r.key in _FIXED or r.key.startswith(("pcns.", "pcsa.")):
             raise QueryError(f"possible pods under Calico: a Kubernetes selector on label {r.key} (a key Calico "
                              "sets or inherits) is not cut exactly; answer for the input's pods with --input-only")
+    return _node(selector)
+
+
+def _node(selector: LabelSelector) -> Node:
+    """A Kubernetes label selector as the Calico selector with its meaning on one label map."""
+    parts: list[Node] = []
+    for r in selector.requirements:
         if r.operator in ("In", "NotIn"):
             parts.append(InSet(r.key, r.values, r.operator == "NotIn"))
         else:
@@ -105,8 +112,15 @@ def _collect(versions: Sequence[Cluster], scopes: Sequence[Scope]) -> _Selectors
     named: set[str] = set()
 
     def who(x: object) -> None:
-        if isinstance(x, CalicoMatch):
-            pods.update(s for s in (x.endpoint_selector, x.selector, x.not_selector) if s is not None)
+        if isinstance(x, AllOf | AnyOf):
+            for term in x.terms:
+                who(term)
+        elif isinstance(x, NotTerm):
+            who(x.term)
+        elif isinstance(x, OnNode):
+            who(x.pods)
+        elif isinstance(x, Identified):  # Calico's labels: a Kubernetes selector on them reads them as they are
+            pods.add(x.predicate if not isinstance(x.predicate, LabelSelector) else _node(x.predicate))
         elif isinstance(x, Pods):
             if x.namespace is not None:
                 named.add(x.namespace)

@@ -53,7 +53,7 @@ def calico_walk(result: DirectionResult, protocol: Protocol, port: int) -> tuple
     steps: list[WalkStep] = []
     if seg.passed is not None:
         done: set[str] = set()
-        for hit in result.tier_hits:
+        for hit in result.first_match_hits:
             ref = hit.ref
             if not isinstance(ref, CalicoRuleRef) or ref.tier in done or hit.rule.action == "Log" \
                     or not hit.ports.contains(protocol, port):

@@ -7,9 +7,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Literal
 
-from netpol.analyses.families import families
+from netpol.analyses.families import families, other_families
 from netpol.analyses.phrases import address_phrase
-from netpol.engine import AddressRange, Engine, TierPeerMatch
+from netpol.engine import AddressRange, Engine, PeerMatch
 from netpol.engine.bits import bit_ids
 from netpol.model import DIRECTIONS, Direction, IPAddress, IPBlock
 from netpol.model.portsets import NO_PORTS, PortSet
@@ -48,13 +48,13 @@ class AddressSets:
         self.every = tuple(n for r in ranges for n in r.networks)
         self.named: dict[str, tuple[tuple[IPAddress, IPAddress], ...]] = {}  # a change's name -> its ranges
         self.sources: dict[tuple[str, PortSet, PortSet], str] = {}  # a change with an outside source: its name
-        self._cut: dict[tuple[frozenset[IPBlock], tuple[TierPeerMatch, ...]], list[list[AddressRange]]] = {}
+        self._cut: dict[tuple[frozenset[IPBlock], tuple[PeerMatch, ...]], list[list[AddressRange]]] = {}
         self._listed = list(self.sets.values())
         self._holding: dict[IPBlock, int] = {}  # per block, the address sets it holds (bit i: set i)
         for i, held in enumerate(self.sets):
             for block in held:
                 self._holding[block] = self._holding.get(block, 0) | (1 << i)
-        self._tier_held: dict[TierPeerMatch, int] = {}
+        self._tier_held: dict[PeerMatch, int] = {}
         self._names: dict[tuple[int, ...], str] = {}
 
     def changes(self, pairs: list[tuple[int | None, int | None]], dirty: list[int], members: list[list[str]]
@@ -84,17 +84,15 @@ class AddressSets:
         """The address sets merged where the rules of these classes (one per version) in `direction` cannot
         tell them apart: each part is answered alike, so it is evaluated once (a repository's ipBlocks cut
         the address space into hundreds of sets, of which one class's rules name a few)."""
-        from netpol.engine.slices import walked
-
         blocks: set[IPBlock] = set()
-        tiered: list[TierPeerMatch] = []
+        tiered: list[PeerMatch] = []
         for engine, cls in zip(self.engines, classes, strict=True):
             if cls is not None:
                 views = families(engine)
                 blocks.update(b for _, pm in views.rules[direction][cls] if not pm.everything for b in pm.blocks)
                 tiered.extend(pm for entries in views.tier_lists(direction, cls) for _, pm in entries
                               if not pm.everything)
-                if walked(engine):  # every stage's blocks (Cilium's CIDRs)
+                if other_families(engine):  # every stage's blocks (Cilium's CIDRs)
                     blocks.update(b for entries in engine.staged[direction][cls] for _, pm in entries
                                   if not pm.everything for b in pm.blocks)
         key = (frozenset(blocks), tuple(dict.fromkeys(tiered)))
@@ -107,7 +105,7 @@ class AddressSets:
             cached = self._cut[key] = [[r for i in bit_ids(p) for r in self._listed[i]] for p in parts]
         return cached
 
-    def _tier_holding(self, pm: TierPeerMatch) -> int:
+    def _tier_holding(self, pm: PeerMatch) -> int:
         """The address sets (bit i: set i) a tiered rule's networks or nodes hold."""
         held = self._tier_held.get(pm)
         if held is None:

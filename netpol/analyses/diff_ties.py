@@ -119,7 +119,7 @@ def _ambiguous(result: DirectionResult) -> tuple[PortSet, tuple[str, ...]]:
         if not isinstance(d, TierRuleRef):
             continue
         rivals: dict[str, list[TierHit]] = {}
-        for found in result.tier_hits:
+        for found in result.first_match_hits:
             r = found.ref
             if isinstance(r, TierRuleRef) and (r.tier, r.priority) == (d.tier, d.priority) and r.policy != d.policy:
                 rivals.setdefault(r.policy, []).append(TierHit(r, found.ports))

@@ -136,6 +136,12 @@ class Families:
                              if rule.ref.action == "Deny"}))
 
 
+def other_families(engine: Engine) -> bool:
+    """The engine holds stages other than NetworkPolicy's and the tiers' (Cilium's, Calico's), whose rules the
+    views above do not read."""
+    return any(s.name not in (NETWORK_POLICY, *TIERS) for stages in engine.stages.values() for s in stages)
+
+
 _VIEWS: dict[int, Families] = {}  # by id(engine), while the engine lives
 
 

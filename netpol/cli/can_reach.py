@@ -6,33 +6,14 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable
+from dataclasses import replace
 from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 
 from netpol.cli.errors import EXIT_DENIED, EXIT_OK, _fail, _user_errors
-from netpol.cli.inputs import Source, _analyze, _load, _rendering
-from netpol.cli.options import (
-    Cni,
-    Staged,
-    Context,
-    DefaultNamespace,
-    Exclude,
-    Files,
-    HelmSet,
-    HelmValues,
-    IcmpCode,
-    IcmpType,
-    IgnoreUnmodelled,
-    Kubeconfig,
-    ProbeProtocol,
-    Render,
-    RenderMode,
-    TextFormat,
-    Verbose,
-    _icmp_probe,
-    app,
-)
+from netpol.cli.inputs import Source, _analyze, _load, input_command
+from netpol.cli.options import IcmpCode, IcmpType, ProbeProtocol, TextFormat, _icmp_probe
 from netpol.cli.output import _note, _say
 from netpol.cli.progress_line import _phase
 
@@ -60,8 +41,9 @@ def _endpoint_namespaces(endpoints: Iterable[str], default: str) -> list[str] | 
     return sorted(out)
 
 
-@app.command("can-reach")
+@input_command("can-reach", calico=True)
 def can_reach(
+    inputs: Source,
     source: Annotated[
         str, typer.Argument(metavar="SRC", help="ns/pod, pod (in -n), ns/deployment/NAME, or an IP address.")
     ],
@@ -72,10 +54,6 @@ def can_reach(
         str | None, typer.Option("--port", "-p", metavar="PORT",
                                  help="Port number, or a port name of DST. Not for a Service.")
     ] = None,
-    files: Files = None,
-    render: Render = RenderMode.auto,
-    helm_values: HelmValues = None,
-    helm_set: HelmSet = None,
     protocol: Annotated[ProbeProtocol, typer.Option(
         "--protocol", metavar="TCP|UDP|SCTP|ICMP|ICMPv6", case_sensitive=False,
         help="The protocol. ICMP and ICMPv6 take --icmp-type (default: echo request, 8 or 128), not --port.")
@@ -86,14 +64,6 @@ def can_reach(
                                            help="Namespace for bare pod names.")] = "default",
     output: Annotated[TextFormat, typer.Option("--output", "-o", metavar="text|json", help="Output format.")
                       ] = TextFormat.text,
-    kubeconfig: Kubeconfig = None,
-    context: Context = None,
-    verbose: Verbose = False,
-    default_namespace: DefaultNamespace = None,
-    exclude: Exclude = None,
-    ignore_unmodelled: IgnoreUnmodelled = False,
-    cni: Cni = None,
-    staged: Staged = False,
 ) -> None:
     """Can SRC open a connection to DST on PORT (or send it an ICMP message)? Exit 0 allowed, 1 denied, 2 error.
 
@@ -119,12 +89,7 @@ def can_reach(
         if probe is None:
             _fail("--port is required")
         _can_reach_possible(source, destination, probe, protocol.value, namespace, output,
-                            Source(files, kubeconfig, context, verbose,
-                                   default_namespace=default_namespace, exclude=exclude,
-                                   ignore_unmodelled=ignore_unmodelled,
-                                   rendering=_rendering(render, helm_values, helm_set), cni=cni,
-                                   calico=True),
-                            scopes)
+                            replace(inputs, staged=False), scopes)
     service = SERVICE_REF.match(destination)
     if service is not None and icmp is not None:
         _fail(f"{protocol.value} has no ports, so a Service does not carry it: ask about its pods")
@@ -133,10 +98,6 @@ def can_reach(
     if service is None and probe is None:
         _fail("--port is required (or DST is a Service: svc/NAME:PORT)")
     with _user_errors():
-        inputs = Source(files, kubeconfig, context, verbose,
-                        default_namespace=default_namespace, exclude=exclude, ignore_unmodelled=ignore_unmodelled,
-                        rendering=_rendering(render, helm_values, helm_set), cni=cni, calico=True,
-                        staged=staged)
         analyzer = _analyze(inputs, _endpoint_namespaces((source, destination), namespace))
         if service is not None:
             sv = analyzer.can_reach_service(source, destination, protocol.value, namespace)

@@ -4,26 +4,15 @@ error.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from netpol.cli.errors import EXIT_DENIED, EXIT_ERROR, EXIT_OK, _fail, _user_errors
 from netpol.cli.files import _output_path, _write_file
-from netpol.cli.inputs import KUBECONFIG_UNUSED, Source, _analyze, _with_input_only_hint
-from netpol.cli.options import (
-    Cni,
-    Context,
-    DefaultNamespace,
-    Exclude,
-    Force,
-    IgnoreUnmodelled,
-    InputOnly,
-    Kubeconfig,
-    TextFormat,
-    Verbose,
-    app,
-)
+from netpol.cli.inputs import KUBECONFIG_UNUSED, RENDERING, Source, _analyze, _with_input_only_hint, input_command
+from netpol.cli.options import INPUT_PANEL, Force, InputOnly, TextFormat
 from netpol.cli.output import _note, _say
 from netpol.cli.progress_line import _phase
 from netpol.errors import NetpolError, QueryError
@@ -32,14 +21,15 @@ if TYPE_CHECKING:
     from netpol.analyses.query import Analyzer
 
 
-@app.command()
+@input_command(omit=["files", *RENDERING, "staged"], calico=True)  # -f: its own help; the intent files name what they read
 def check(
+    inputs: Source,
     intents: Annotated[list[str], typer.Argument(
         metavar="INTENT", help="Intent files (docs/intent.md), or directories of *.intent.yaml files.")],
     files: Annotated[
         list[str] | None,
         typer.Option("--filename", "-f", metavar="PATH", help="Manifests for every intent file, instead of each "
-                     "file's own 'manifests'. Repeatable."),
+                     "file's own 'manifests'. Repeatable.", rich_help_panel=INPUT_PANEL),
     ] = None,
     output: Annotated[TextFormat, typer.Option("--output", "-o", metavar="text|json",
                                                help="Output format.")] = TextFormat.text,
@@ -48,14 +38,7 @@ def check(
     allow_outside_repo: Annotated[bool, typer.Option(
         "--allow-outside-repo", help="Let intent files name manifests outside their git repository.")] = False,
     input_only: InputOnly = False,
-    kubeconfig: Kubeconfig = None,
-    context: Context = None,
     force: Force = False,
-    verbose: Verbose = False,
-    default_namespace: DefaultNamespace = None,
-    exclude: Exclude = None,
-    ignore_unmodelled: IgnoreUnmodelled = False,
-    cni: Cni = None,
 ) -> None:
     """Check intent files against manifests or the live cluster. Exit 0 all pass, 1 any failure, 2 error.
 
@@ -77,13 +60,12 @@ def check(
     notes: dict[str, None] = dict.fromkeys([INPUT_ONLY_NOTE] if input_only else [])
     if junit is not None:
         _output_path(junit, force)
-    if not live and (kubeconfig or context):
+    if not live and (inputs.kubeconfig or inputs.context):
         _fail(KUBECONFIG_UNUSED.format(other="intent files' manifests (without --live)"))
     with _user_errors():
         paths = intent_files(intents)
         if live:  # one cluster for every file: failing to read it is fatal
-            analyzers[()] = _analyze(Source(None, kubeconfig, context, verbose, ignore_unmodelled=ignore_unmodelled,
-                                            cni=cni, calico=True))
+            analyzers[()] = _analyze(replace(inputs, default_namespace=None, exclude=None))
     for number, path in enumerate(paths, start=1):
         try:
             intent = load_intent_file(path, confine=not allow_outside_repo)
@@ -92,10 +74,7 @@ def check(
                 raise QueryError(f"{path}: names no manifests; add 'manifests:' to it, pass -f PATH, or use --live")
             if manifests not in analyzers:
                 try:
-                    loaded = analyzers[manifests] = _analyze(
-                        Source(list(manifests), verbose=verbose,
-                               default_namespace=default_namespace, exclude=exclude,
-                               ignore_unmodelled=ignore_unmodelled, cni=cni, calico=True))
+                    loaded = analyzers[manifests] = _analyze(replace(inputs, files=list(manifests)))
                     if not loaded.cluster.pods:
                         _note(f"netpol: note: {', '.join(manifests)}: no pods or workloads, so namespace and "
                               "podSelector endpoints stand for every possible such pod")

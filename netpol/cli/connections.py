@@ -12,28 +12,8 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from netpol.cli.errors import _user_errors
-from netpol.cli.inputs import Source, _rendering, _units
-from netpol.cli.options import (
-    AnyPod,
-    Cni,
-    Context,
-    DefaultNamespace,
-    Exclude,
-    Files,
-    HelmSet,
-    HelmValues,
-    IgnoreUnmodelled,
-    InputOnly,
-    Kubeconfig,
-    ListFormat,
-    Namespaces,
-    ProtocolName,
-    ProtocolOpt,
-    Render,
-    RenderMode,
-    Verbose,
-    app,
-)
+from netpol.cli.inputs import Source, _units, input_command
+from netpol.cli.options import AnyPod, InputOnly, ListFormat, Namespaces, ProtocolName, ProtocolOpt
 from netpol.cli.output import _note, _write
 from netpol.cli.progress_line import _phase
 from netpol.errors import QueryError
@@ -42,12 +22,9 @@ if TYPE_CHECKING:
     from netpol.model.portsets import Protocol
 
 
-@app.command("list")
+@input_command("list", omit=["staged"], calico=True)
 def list_connections(
-    files: Files = None,
-    render: Render = RenderMode.auto,
-    helm_values: HelmValues = None,
-    helm_set: HelmSet = None,
+    inputs: Source,
     to: Annotated[str | None, typer.Option("--to", metavar="X", help="Only connections to X (an endpoint as "
                                            "for exposure, or an address or CIDR).")] = None,
     from_: Annotated[str | None, typer.Option("--from", metavar="X", help="Only connections from X.")] = None,
@@ -62,13 +39,6 @@ def list_connections(
         "any; 0: no limit. Default: 1,000,000 on a terminal, no limit otherwise.")] = None,
     input_only: InputOnly = False,
     any_pod: AnyPod = False,
-    kubeconfig: Kubeconfig = None,
-    context: Context = None,
-    verbose: Verbose = False,
-    default_namespace: DefaultNamespace = None,
-    exclude: Exclude = None,
-    ignore_unmodelled: IgnoreUnmodelled = False,
-    cni: Cni = None,
 ) -> None:
     """Allowed connections as `SOURCE => DESTINATION : PORTS`, per workload (pods without one), with
     the possible pods of every namespace and outside address ranges. Sources alike are folded into one
@@ -90,10 +60,7 @@ def list_connections(
             from netpol.analyses.query import port_number
 
             probe = (protocol.value, port_number(port))
-        units = _units(Source(files, kubeconfig, context, verbose,
-                              default_namespace=default_namespace, exclude=exclude, ignore_unmodelled=ignore_unmodelled,
-                              rendering=_rendering(render, helm_values, helm_set), cni=cni, calico=True),
-                       input_only, [x for x in (to, from_) if x], namespace,
+        units = _units(inputs, input_only, [x for x in (to, from_) if x], namespace,
                        lambda cluster: list_focus(cluster, [x for x in (to, from_) if x], namespace))
         sources = units.find(from_) if from_ else None
         destinations = units.find(to) if to else None

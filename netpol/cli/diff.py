@@ -9,8 +9,7 @@ import typer
 
 from netpol.bulk import frozen_when_built
 from netpol.cli.errors import EXIT_DENIED, EXIT_OK, _fail, _user_errors
-from netpol.cli.inputs import Source, _load
-from netpol.cli.options import Cni, DefaultNamespace, Exclude, IgnoreUnmodelled, Verbose, app
+from netpol.cli.inputs import LIVE, RENDERING, Source, _load, input_command
 from netpol.cli.output import _note, _write
 from netpol.cli.progress_line import _phase
 from netpol.errors import QueryError
@@ -23,8 +22,9 @@ class DiffFormat(StrEnum):
     html = "html"
 
 
-@app.command()
+@input_command(omit=["files", *RENDERING, *LIVE, "staged"], calico=True)  # BASE and HEAD are the manifests
 def diff(
+    inputs: Source,
     base: Annotated[str, typer.Argument(metavar="BASE", help="Manifests before: a file, a directory, or -.")],
     head: Annotated[str, typer.Argument(metavar="HEAD", help="Manifests after: a file, a directory, or -.")],
     output: Annotated[DiffFormat, typer.Option("--output", "-o", metavar="text|json|md|html",
@@ -38,11 +38,6 @@ def diff(
     diagram: Annotated[bool, typer.Option(
         "--diagram", help="With -o md: draw the changes as a Mermaid diagram under the summary (at most 40 edges "
         "and 40 nodes; the edges left out are listed).")] = False,
-    verbose: Verbose = False,
-    default_namespace: DefaultNamespace = None,
-    exclude: Exclude = None,
-    ignore_unmodelled: IgnoreUnmodelled = False,
-    cni: Cni = None,
 ) -> None:
     """Connections gained, lost or changed between two versions. Exit 0 no change, 1 changed, 2 error.
 
@@ -68,9 +63,7 @@ def diff(
     if any_pod:
         _note("netpol: note: --any-pod is deprecated: every possible pod is compared by default")
     with _user_errors():
-        old, new = (_load(Source([side], verbose=verbose, default_namespace=default_namespace, exclude=exclude,
-                                 ignore_unmodelled=ignore_unmodelled, cni=cni, calico=True)).cluster
-                    for side in (base, head))
+        old, new = (_load(replace(inputs, files=[side])).cluster for side in (base, head))
         if old.dataplane != new.dataplane:  # a change of plugin is no change of policy: compare under one
             raise QueryError(f"BASE runs the {old.dataplane.profile} profile and HEAD the {new.dataplane.profile} "
                              "profile (recognised from their kinds); pass --cni NAME to compare both under one")

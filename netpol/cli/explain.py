@@ -8,22 +8,8 @@ from typing import Annotated
 import typer
 
 from netpol.cli.errors import _user_errors
-from netpol.cli.inputs import Source, _analyze, _check_namespaces, _rendering
-from netpol.cli.options import (
-    Cni,
-    Context,
-    DefaultNamespace,
-    Exclude,
-    Files,
-    HelmSet,
-    HelmValues,
-    Kubeconfig,
-    Namespaces,
-    Render,
-    RenderMode,
-    Verbose,
-    app,
-)
+from netpol.cli.inputs import Source, _analyze, _check_namespaces, input_command
+from netpol.cli.options import Namespaces
 from netpol.cli.output import _say, _stdout
 from netpol.cli.progress_line import _phase
 
@@ -33,21 +19,12 @@ class ExplainFormat(StrEnum):
     json = "json"
 
 
-@app.command()
+@input_command(omit=["staged"], ignore_unmodelled=None, calico=True)  # explain states no reachability
 def explain(
-    files: Files = None,
-    render: Render = RenderMode.auto,
-    helm_values: HelmValues = None,
-    helm_set: HelmSet = None,
+    inputs: Source,
     namespace: Namespaces = None,
     output: Annotated[ExplainFormat, typer.Option("--output", "-o", metavar="table|json",
                                                   help="Output format.")] = ExplainFormat.table,
-    kubeconfig: Kubeconfig = None,
-    context: Context = None,
-    verbose: Verbose = False,
-    default_namespace: DefaultNamespace = None,
-    exclude: Exclude = None,
-    cni: Cni = None,
 ) -> None:
     """What each policy does, in evaluation order: Admin tier, NetworkPolicies, Baseline tier.
 
@@ -59,10 +36,7 @@ def explain(
     from netpol.render.explain import WIDE, explain_json, explain_text
 
     with _user_errors():
-        analyzer = _analyze(Source(files, kubeconfig, context, verbose, default_namespace=default_namespace,
-                                   exclude=exclude, rendering=_rendering(render, helm_values, helm_set), cni=cni,
-                                   calico=True),
-                            namespace)
+        analyzer = _analyze(inputs, namespace)
         _check_namespaces(analyzer.cluster, namespace)
         with _phase(f"explaining {len(analyzer.cluster.policies) + len(analyzer.cluster.tiered):,} policies"):
             calico = analyzer.explain_calico(namespace)  # Calico's tiers hold every kind it enforces: all of it

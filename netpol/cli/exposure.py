@@ -7,51 +7,23 @@ from typing import Annotated
 import typer
 
 from netpol.cli.errors import _user_errors
-from netpol.cli.inputs import Source, _rendering, _units
-from netpol.cli.options import (
-    AnyPod,
-    Cni,
-    Context,
-    DefaultNamespace,
-    Exclude,
-    Files,
-    HelmSet,
-    HelmValues,
-    IgnoreUnmodelled,
-    InputOnly,
-    Kubeconfig,
-    ListFormat,
-    Namespaces,
-    Render,
-    RenderMode,
-    Verbose,
-    app,
-)
+from netpol.cli.inputs import Source, _units, input_command
+from netpol.cli.options import AnyPod, InputOnly, ListFormat, Namespaces
 from netpol.cli.output import _write
 from netpol.cli.progress_line import _phase
 
 
-@app.command()
+@input_command(omit=["staged"], calico=True)
 def exposure(
+    inputs: Source,
     target: Annotated[str | None, typer.Argument(
         metavar="[TARGET]", help="ns/pod, ns/deployment/NAME, or NS{labels} (every possible such pod, e.g. "
         "'payments{app=db}'). Default: every workload and pod of the input (every region without pods).")] = None,
-    files: Files = None,
-    render: Render = RenderMode.auto,
-    helm_values: HelmValues = None,
-    helm_set: HelmSet = None,
     namespace: Namespaces = None,
     output: Annotated[ListFormat, typer.Option("--output", "-o", metavar="text|json|csv|md",
                                                help="Output format.")] = ListFormat.text,
     input_only: InputOnly = False,
     any_pod: AnyPod = False,
-    kubeconfig: Kubeconfig = None,
-    context: Context = None,
-    verbose: Verbose = False,
-    default_namespace: DefaultNamespace = None,
-    exclude: Exclude = None,
-    ignore_unmodelled: IgnoreUnmodelled = False,
-    cni: Cni = None,
 ) -> None:
     """Who could reach each endpoint, and what it could reach, on which ports and by which rules.
 
@@ -69,10 +41,8 @@ def exposure(
     from netpol.render.exposure import exposure_csv, exposure_json, exposure_markdown, exposure_text
 
     with _user_errors():
-        units = _units(Source(files, kubeconfig, context, verbose,
-                              default_namespace=default_namespace, exclude=exclude, ignore_unmodelled=ignore_unmodelled,
-                              rendering=_rendering(render, helm_values, helm_set), cni=cni, calico=True),
-                       input_only, [target] if target else [], namespace, lambda cluster: focus_of(cluster, target, namespace))
+        units = _units(inputs, input_only, [target] if target else [], namespace,
+                       lambda cluster: focus_of(cluster, target, namespace))
         targets = units.find(target) if target else [u for u in units.subjects
                                                      if not namespace or u.namespace in namespace]
         with _phase(f"answering for {len(targets):,} endpoints"):

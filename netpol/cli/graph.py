@@ -11,38 +11,15 @@ import typer
 
 from netpol.cli.errors import _fail, _user_errors
 from netpol.cli.files import _output_path, _suffix, _write_file
-from netpol.cli.inputs import Source, _analyze, _check_namespaces, _graph_world, _rendering
-from netpol.cli.options import (
-    Cni,
-    Context,
-    DefaultNamespace,
-    Exclude,
-    Files,
-    Force,
-    GraphFormat,
-    HelmSet,
-    HelmValues,
-    IgnoreUnmodelled,
-    InputOnly,
-    Kubeconfig,
-    Namespaces,
-    ProtocolName,
-    ProtocolOpt,
-    Render,
-    RenderMode,
-    Verbose,
-    app,
-)
+from netpol.cli.inputs import Source, _analyze, _check_namespaces, _graph_world, input_command
+from netpol.cli.options import Force, GraphFormat, InputOnly, Namespaces, ProtocolName, ProtocolOpt
 from netpol.cli.output import LARGE_GRAPH_EDGES, _note
 from netpol.cli.progress_line import _phase
 
 
-@app.command()
+@input_command(omit=["staged"], calico=True)
 def graph(
-    files: Files = None,
-    render: Render = RenderMode.auto,
-    helm_values: HelmValues = None,
-    helm_set: HelmSet = None,
+    inputs: Source,
     out: Annotated[
         str | None, typer.Option("--output", "-o", metavar="FILE", help="Write here; the extension picks the format.")
     ] = None,
@@ -59,14 +36,7 @@ def graph(
         str | None, typer.Option("--focus", metavar="NS/POD", help="Only who can reach this pod and whom it reaches.")
     ] = None,
     input_only: InputOnly = False,
-    kubeconfig: Kubeconfig = None,
-    context: Context = None,
     force: Force = False,
-    verbose: Verbose = False,
-    default_namespace: DefaultNamespace = None,
-    exclude: Exclude = None,
-    ignore_unmodelled: IgnoreUnmodelled = False,
-    cni: Cni = None,
 ) -> None:
     """Draw the allow-graph as DOT, SVG or PNG (SVG and PNG need Graphviz's `dot`), or as a Mermaid flowchart.
 
@@ -83,10 +53,7 @@ def graph(
     if out is not None:
         _output_path(out, force)
     with _user_errors():
-        source = Source(files, kubeconfig, context, verbose,
-                        default_namespace=default_namespace, exclude=exclude, ignore_unmodelled=ignore_unmodelled,
-                        rendering=_rendering(render, helm_values, helm_set), cni=cni, calico=True)
-        analyzer = _analyze(source, None if focus else namespace, warn_no_pods=True)
+        analyzer = _analyze(inputs, None if focus else namespace, warn_no_pods=True)
         _check_namespaces(analyzer.cluster, namespace)
         if analyzer.cluster.pods:  # the anchors ("any pod ...") must hold for every pod that could exist
             analyzer = _graph_world(analyzer, input_only)

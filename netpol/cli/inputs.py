@@ -2,19 +2,43 @@
 
 from __future__ import annotations
 
+import functools
+import inspect
 import sys
 from collections.abc import Callable, Collection, Iterable
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from dataclasses import dataclass, fields, replace
+from typing import TYPE_CHECKING, Any, get_type_hints
+
+from typer.core import TyperCommand
+from typer.models import OptionInfo
 
 from netpol.bulk import frozen_when_built
 from netpol.cli.errors import _fail
-from netpol.cli.options import RenderMode
+from netpol.cli.options import (
+    INPUT_PANEL,
+    Cni,
+    CniOption,
+    Context,
+    DefaultNamespace,
+    Exclude,
+    Files,
+    HelmSet,
+    HelmValues,
+    IgnoreUnmodelled,
+    Kubeconfig,
+    Render,
+    RenderMode,
+    Staged,
+    Verbose,
+    app,
+)
 from netpol.cli.output import _note
 from netpol.cli.progress_line import _phase
 from netpol.errors import NetpolError, QueryError, name_list
 
 if TYPE_CHECKING:
+    from typer import _click  # typer's own click (typer 0.28 and later)
+
     from netpol.analyses.connectivity import Units
     from netpol.analyses.query import Analyzer
     from netpol.model import Cluster
@@ -25,28 +49,92 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class Source:
-    """Where a command reads the cluster from: manifests (-f), else the live cluster."""
+    """Where a command reads the cluster from (manifests with -f, else the live cluster) and how. Each field
+    annotated with a typer option is an input option: `input_command` offers it on every command (in this
+    order, under the help's Input heading), so that a new input option is one field here."""
 
-    files: list[str] | None = None
-    kubeconfig: str | None = None
-    context: str | None = None
-    verbose: bool = False
+    files: Files = None
+    render: Render = RenderMode.auto  # Kustomize and Helm: render when the tool is on PATH
+    helm_values: HelmValues = None
+    helm_set: HelmSet = None
+    exclude: Exclude = None  # globs of what directories hold that is not read
+    default_namespace: DefaultNamespace = None  # for manifests that name none
+    kubeconfig: Kubeconfig = None
+    context: Context = None
+    cni: Cni = None  # the dataplane profile (policies/profiles.py); None: recognised from the input
+    cni_option: CniOption = None  # Cilium agent options, KEY=VALUE (policies/cilium.py parse_options)
+    staged: Staged = False  # as if the staged Calico policies were applied
+    # Objects that enforce traffic and that netpol does not evaluate: False to refuse to answer, True to answer
+    # and say so, None for a command that states no reachability (they are named in a warning).
+    ignore_unmodelled: IgnoreUnmodelled = False
+    verbose: Verbose = False
     keep_texts: bool = False  # keep each input's text for field positions (lint, report): no input is read twice
-    default_namespace: str | None = None  # for manifests that name none (--default-namespace)
-    # Objects that enforce traffic and that netpol does not evaluate: None for a command that states no
-    # reachability (they are named in a warning), False to refuse to answer, True to answer and say so.
-    ignore_unmodelled: bool | None = None
-    rendering: Rendering | None = None  # Kustomize and Helm (default: render when the tool is on PATH)
-    exclude: list[str] | None = None  # --exclude: globs of what directories hold that is not read
-    cni: str | None = None  # --cni: the dataplane profile (policies/profiles.py); None: recognised from the input
     calico: bool = False  # the command evaluates Calico's own kinds under the calico profile (else: unmodelled)
-    staged: bool = False  # --staged: as if the staged Calico policies were applied
+
+    @property
+    def rendering(self) -> Rendering:
+        from netpol.sources.render import Rendering
+
+        return Rendering(self.render is RenderMode.auto, tuple(self.helm_values or ()), tuple(self.helm_set or ()))
 
 
-def _rendering(mode: RenderMode, helm_values: list[str] | None, helm_set: list[str] | None) -> Rendering:
-    from netpol.sources.render import Rendering
+def _input_options() -> dict[str, Any]:
+    """Source's fields that are options, each with its annotation (typer's option inside)."""
+    hints = get_type_hints(Source, include_extras=True)
+    return {f.name: hints[f.name] for f in fields(Source)
+            if any(isinstance(m, OptionInfo) for m in getattr(hints[f.name], "__metadata__", ()))}
 
-    return Rendering(mode is RenderMode.auto, tuple(helm_values or ()), tuple(helm_set or ()))
+
+INPUT_OPTIONS = _input_options()
+RENDERING = ("render", "helm_values", "helm_set")  # Kustomize and Helm, for commands that read charts under -f
+LIVE = ("kubeconfig", "context")
+
+
+class InputCommand(TyperCommand):
+    """A command's help with its input options under their own heading, after its own options."""
+
+    def format_options(self, ctx: _click.Context, formatter: _click.HelpFormatter) -> None:
+        sections: dict[str, list[tuple[str, str]]] = {"Arguments": [], "Options": [], f"{INPUT_PANEL} options": []}
+        for param in self.get_params(ctx):
+            record = param.get_help_record(ctx)
+            if record is None:
+                continue
+            heading = "Arguments" if param.param_type_name == "argument" else \
+                f"{INPUT_PANEL} options" if getattr(param, "rich_help_panel", None) == INPUT_PANEL else "Options"
+            sections[heading].append(record)
+        for heading, records in sections.items():
+            if records:
+                with formatter.section(heading):
+                    formatter.write_dl(records)
+
+
+def input_command(name: str | None = None, *, omit: Collection[str] = (), only: Collection[str] | None = None,
+                  **fixed: Any) -> Callable[[Callable[..., None]], Callable[..., None]]:
+    """Register a command that reads the input: it takes one `inputs: Source` parameter, and its command line
+    offers Source's input options (all, those `only` names, or all but those it `omits` or sets in `fixed`)
+    after its own. `fixed` sets fields that are no option of this command (keep_texts, calico...)."""
+
+    def register(command: Callable[..., None]) -> Callable[..., None]:
+        own = inspect.signature(command, eval_str=True)
+        offered = [option for option in INPUT_OPTIONS
+                   if option not in omit and option not in fixed and (only is None or option in only)]
+        assert set(own.parameters) & set(offered) == set() and "inputs" in own.parameters, command.__name__
+        defaults = {f.name: f.default for f in fields(Source)}
+        parameters = [p for p in own.parameters.values() if p.name != "inputs"] + [
+            inspect.Parameter(option, inspect.Parameter.KEYWORD_ONLY, default=defaults[option],
+                              annotation=INPUT_OPTIONS[option]) for option in offered]
+
+        @functools.wraps(command)
+        def run(**values: Any) -> None:
+            given = {option: values.pop(option) for option in offered}
+            command(inputs=Source(**given, **fixed), **values)
+
+        run.__signature__ = inspect.Signature(parameters, return_annotation=None)  # type: ignore[attr-defined]
+        run.__annotations__ = {p.name: p.annotation for p in parameters}
+        app.command(name, cls=InputCommand)(run)
+        return command
+
+    return register
 
 
 KUBECONFIG_UNUSED = "--kubeconfig and --context choose the live cluster to read; with {other} they would be ignored"
@@ -56,7 +144,6 @@ def _load(source: Source, scope: list[str] | None = None) -> LoadResult:
     """Manifests when -f is given, else the live cluster (all namespaces, or `scope`)."""
     from netpol.policies import profiles
     from netpol.sources import load_manifests
-    from netpol.sources.render import AUTO
 
     if source.files and (source.kubeconfig or source.context):
         _fail(KUBECONFIG_UNUSED.format(other="-f (manifests)"))
@@ -65,12 +152,12 @@ def _load(source: Source, scope: list[str] | None = None) -> LoadResult:
             stdin_text = _stdin_text() if "-" in source.files else None
             with _phase("reading manifests"):
                 result = load_manifests(source.files, stdin_text, source.keep_texts, source.default_namespace,
-                                        source.rendering or AUTO, source.exclude or ())
+                                        source.rendering, source.exclude or ())
         else:
             if source.default_namespace is not None:
                 raise QueryError("--default-namespace is for manifests that name no namespace: pass -f PATH")
             result = _read_live(source, scope).result
-    result = profiles.apply(result, source.cni, source.calico)
+    result = profiles.apply(result, source.cni, source.calico, tuple(source.cni_option or ()))
     if source.staged:
         result = _staged(result)
     _report(result, source.verbose)

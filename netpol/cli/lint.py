@@ -2,29 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from enum import StrEnum
 from typing import Annotated
 
 import typer
 
 from netpol.cli.errors import EXIT_DENIED, EXIT_OK, _user_errors
-from netpol.cli.inputs import Source, _check_namespaces, _load, _rendering
-from netpol.cli.options import (
-    Cni,
-    Context,
-    DefaultNamespace,
-    Exclude,
-    Files,
-    HelmSet,
-    HelmValues,
-    IgnoreUnmodelled,
-    Kubeconfig,
-    Namespaces,
-    Render,
-    RenderMode,
-    Verbose,
-    app,
-)
+from netpol.cli.inputs import Source, _check_namespaces, _load, input_command
+from netpol.cli.options import Namespaces
 from netpol.cli.output import _write
 from netpol.cli.progress_line import _phase
 
@@ -42,15 +28,12 @@ class FailOn(StrEnum):
     never = "never"
 
 
-@app.command()
+@input_command(omit=["staged"], keep_texts=True, calico=True)
 def lint(
+    inputs: Source,
     paths: Annotated[list[str] | None, typer.Argument(
         metavar="PATH", help="Manifest files or directories, as with -f (for pre-commit, which passes "
         "the changed files).", show_default=False)] = None,
-    files: Files = None,
-    render: Render = RenderMode.auto,
-    helm_values: HelmValues = None,
-    helm_set: HelmSet = None,
     namespace: Namespaces = None,
     output: Annotated[LintFormat, typer.Option("--output", "-o", metavar="text|json|sarif",
                                                help="Output format; sarif is for code scanning.")] = LintFormat.text,
@@ -63,13 +46,6 @@ def lint(
     enable: Annotated[list[str] | None, typer.Option(
         "--enable", metavar="ID", help="Report this rule even if --disable names it (e.g. --disable all "
         "--enable NP204). Repeatable.")] = None,
-    kubeconfig: Kubeconfig = None,
-    context: Context = None,
-    verbose: Verbose = False,
-    default_namespace: DefaultNamespace = None,
-    exclude: Exclude = None,
-    ignore_unmodelled: IgnoreUnmodelled = False,
-    cni: Cni = None,
 ) -> None:
     """Find policies that do not do what their author meant: exact findings with file and line.
 
@@ -90,11 +66,7 @@ def lint(
 
     with _user_errors():
         rule_ids([*(disable or []), *(enable or [])])  # a typo is an error before any reading
-        inputs = [*(files or []), *(paths or [])] or None
-        loaded = _load(Source(inputs, kubeconfig, context, verbose, keep_texts=True,
-                              default_namespace=default_namespace, exclude=exclude, ignore_unmodelled=ignore_unmodelled,
-                              rendering=_rendering(render, helm_values, helm_set), cni=cni, calico=True),
-                       namespace)
+        loaded = _load(replace(inputs, files=[*(inputs.files or []), *(paths or [])] or None), namespace)
         _check_namespaces(loaded.cluster, namespace)
         with _phase("linting"):
             report = run_lint(loaded.cluster, namespace or (), disable or (), enable or (),

@@ -9,28 +9,8 @@ from typing import Annotated
 import typer
 
 from netpol.cli.errors import _fail, _user_errors
-from netpol.cli.inputs import Source, _analyze, _check_namespaces, _rendering
-from netpol.cli.options import (
-    Cni,
-    Staged,
-    Context,
-    DefaultNamespace,
-    Exclude,
-    Files,
-    HelmSet,
-    HelmValues,
-    IcmpCode,
-    IcmpType,
-    IgnoreUnmodelled,
-    Kubeconfig,
-    Namespaces,
-    ProbeProtocol,
-    Render,
-    RenderMode,
-    Verbose,
-    _icmp_probe,
-    app,
-)
+from netpol.cli.inputs import Source, _analyze, _check_namespaces, input_command
+from netpol.cli.options import IcmpCode, IcmpType, Namespaces, ProbeProtocol, _icmp_probe
 from netpol.cli.output import _stdout, _write
 from netpol.cli.progress_line import _phase
 from netpol.render.text import terminal_safe
@@ -43,12 +23,9 @@ class MatrixFormat(StrEnum):
     md = "md"
 
 
-@app.command()
+@input_command(calico=True)
 def matrix(
-    files: Files = None,
-    render: Render = RenderMode.auto,
-    helm_values: HelmValues = None,
-    helm_set: HelmSet = None,
+    inputs: Source,
     port: Annotated[
         int | None, typer.Option("--port", "-p", metavar="PORT", help="Probe one port; without it, cells list ports.")
     ] = None,
@@ -64,14 +41,6 @@ def matrix(
     by_workload: Annotated[bool, typer.Option(
         "--by-workload", help="One row and column per workload whose pods policies treat alike (live clusters, "
         "snapshots).")] = False,
-    kubeconfig: Kubeconfig = None,
-    context: Context = None,
-    verbose: Verbose = False,
-    default_namespace: DefaultNamespace = None,
-    exclude: Exclude = None,
-    ignore_unmodelled: IgnoreUnmodelled = False,
-    cni: Cni = None,
-    staged: Staged = False,
 ) -> None:
     """Reachability of every ordered pair of pods.
 
@@ -94,12 +63,7 @@ def matrix(
     icmp = _icmp_probe(protocol.value if protocol else "TCP", port is not None, icmp_type, icmp_code,
                        echo_default=False)
     with _user_errors():
-        analyzer = _analyze(Source(files, kubeconfig, context, verbose,
-                                   default_namespace=default_namespace, exclude=exclude,
-                                   ignore_unmodelled=ignore_unmodelled,
-                                   rendering=_rendering(render, helm_values, helm_set), cni=cni, calico=True,
-                                   staged=staged),
-                            namespace, warn_no_pods=True)
+        analyzer = _analyze(inputs, namespace, warn_no_pods=True)
         _check_namespaces(analyzer.cluster, namespace)
         with _phase(f"computing the matrix of {len(analyzer.engine.classes):,} classes"):
             m = analyzer.matrix(icmp if icmp is not None else port, protocol.value if protocol else None,

@@ -55,47 +55,58 @@ class ProbeProtocol(StrEnum):
     ICMPv6 = "ICMPv6"
 
 
+# The help's heading over the input options, in every command. An input option is an alias below with this panel
+# and a field of inputs.Source annotated with it: input_command offers it on every command that reads the input.
+INPUT_PANEL = "Input"
+
+
 Files = Annotated[
     list[str] | None,
     typer.Option("--filename", "-f", metavar="PATH", help="Manifest file, directory (recursive) or '-' for stdin. "
-                 "Repeatable. Without it, the live cluster is read."),
+                 "Repeatable. Without it, the live cluster is read.", rich_help_panel=INPUT_PANEL),
 ]
 
 
 Render = Annotated[RenderMode, typer.Option(
     "--render", metavar="auto|never", help="auto: render a Kustomize directory or Helm chart under -f with "
-    "kustomize build, kubectl kustomize or helm template when on PATH; never: do not (a hint, or a warning).")]
+    "kustomize build, kubectl kustomize or helm template when on PATH; never: do not (a hint, or a warning).",
+    rich_help_panel=INPUT_PANEL)]
 
 
 HelmValues = Annotated[list[str] | None, typer.Option(
-    "--helm-values", metavar="FILE", help="Values for helm template (its --values). Repeatable.")]
+    "--helm-values", metavar="FILE", help="Values for helm template (its --values). Repeatable.",
+    rich_help_panel=INPUT_PANEL)]
 
 
 HelmSet = Annotated[list[str] | None, typer.Option(
-    "--helm-set", metavar="K=V", help="A value for helm template (its --set). Repeatable.")]
+    "--helm-set", metavar="K=V", help="A value for helm template (its --set). Repeatable.",
+    rich_help_panel=INPUT_PANEL)]
 
 
-Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="List objects of kinds netpol does not analyse.")]
+Verbose = Annotated[bool, typer.Option("--verbose", "-v", help="List objects of kinds netpol does not analyse.",
+                                       rich_help_panel=INPUT_PANEL)]
 
 
 Kubeconfig = Annotated[str | None, typer.Option(
     "--kubeconfig", metavar="FILE", help="The kube config file for reading a live cluster (without -f; check: with "
     "--live), instead of $KUBECONFIG's files (merged) or else ~/.kube/config. With none of them, inside a pod: its "
-    "service account.")]
+    "service account.", rich_help_panel=INPUT_PANEL)]
 
 
 Context = Annotated[str | None, typer.Option("--context", metavar="NAME",
-                                             help="The kube config's context to read (default: its current-context).")]
+                                             help="The kube config's context to read (default: its current-context).",
+                                             rich_help_panel=INPUT_PANEL)]
 
 
 Exclude = Annotated[list[str] | None, typer.Option(
     "--exclude", metavar="GLOB", help="Leave out what a directory under -f holds and GLOB matches: a name at any "
-    "depth (*.test.yaml, charts), or with a '/' a path below that directory (legacy/*). Repeatable; named on stderr.")]
+    "depth (*.test.yaml, charts), or with a '/' a path below that directory (legacy/*). Repeatable; named on stderr.",
+    rich_help_panel=INPUT_PANEL)]
 
 
 DefaultNamespace = Annotated[str | None, typer.Option(
     "--default-namespace", metavar="NS", help="Namespace for manifests that name none, as 'kubectl apply -n NS' "
-    "gives it (default: default). Objects that name one keep it.")]
+    "gives it (default: default). Objects that name one keep it.", rich_help_panel=INPUT_PANEL)]
 
 
 Namespaces = Annotated[
@@ -110,18 +121,28 @@ Force = Annotated[bool, typer.Option("--force", help="Write the output file even
 IgnoreUnmodelled = Annotated[bool, typer.Option(
     "--ignore-unmodelled", help="Answer even though the input holds objects that allow or deny traffic and "
     "that netpol does not evaluate (Cilium, Calico, Antrea, Istio... see docs/semantics.md), or a policy kind "
-    "it could not read; every answer then names them among its assumptions.")]
+    "it could not read; every answer then names them among its assumptions.", rich_help_panel=INPUT_PANEL)]
 
 
 Cni = Annotated[str | None, typer.Option(
     "--cni", metavar="NAME[:VERSION]", help="The network plugin that enforces the policies: generic (the API's "
     "answers), cilium or calico, at its newest release netpol knows or at VERSION (netpol --version lists them). "
-    "Default: the plugin a live cluster runs, or whose kinds the files hold; else generic (docs/cli.md).")]
+    "Default: the plugin a live cluster runs, or whose kinds the files hold; else generic (docs/cli.md).",
+    rich_help_panel=INPUT_PANEL)]
+
+
+CniOption = Annotated[list[str] | None, typer.Option(
+    "--cni-option", metavar="KEY=VALUE", help="Under --cni cilium: a Cilium agent option that changes an answer "
+    "(repeatable): enable-policy=default|always|never, allow-localhost=auto|always|policy, "
+    "policy-cidr-match-mode=nodes, policy-default-local-cluster=true|false, "
+    "enable-non-default-deny-policies=true|false. Default: Cilium 1.20's (docs/cli.md).",
+    rich_help_panel=INPUT_PANEL)]
 
 
 Staged = Annotated[bool, typer.Option(
     "--staged", help="Under --cni calico: answer as if the staged Calico policies were applied (a stagedAction Set "
-    "creates or replaces its enforced counterpart, a Delete deletes it; docs/semantics.md §16).")]
+    "creates or replaces its enforced counterpart, a Delete deletes it; docs/semantics.md §16).",
+    rich_help_panel=INPUT_PANEL)]
 
 
 ProtocolOpt = Annotated[ProtocolName, typer.Option("--protocol", metavar="TCP|UDP|SCTP", case_sensitive=False,

@@ -7,6 +7,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from enum import StrEnum
 from typing import TYPE_CHECKING, Annotated
 
@@ -14,19 +15,8 @@ import typer
 
 from netpol.bulk import frozen_when_built
 from netpol.cli.errors import EXIT_DENIED, _fail, _user_errors
-from netpol.cli.inputs import Source, _load
-from netpol.cli.options import (
-    Cni,
-    Context,
-    DefaultNamespace,
-    Exclude,
-    Files,
-    IgnoreUnmodelled,
-    Kubeconfig,
-    ListFormat,
-    Verbose,
-    app,
-)
+from netpol.cli.inputs import RENDERING, Source, _load, input_command
+from netpol.cli.options import ListFormat
 from netpol.cli.output import _note, _write
 from netpol.cli.progress_line import _phase
 
@@ -70,12 +60,12 @@ class ReplayFailOn(StrEnum):
     never = "never"
 
 
-@app.command()
+@input_command(omit=[*RENDERING, "staged"])
 def replay(
+    inputs: Source,
     flows: Annotated[list[str], typer.Argument(
         metavar="FLOWS...", help="Flow files ('-' for standard input): hubble observe -o json, Calico flow logs "
         "(Goldmane, Whisker), kube-network-policies verdict logs, or CSV.")],
-    files: Files = None,
     flow_format: Annotated[ReplayFormat, typer.Option(
         "--format", metavar="auto|hubble|calico|kube-network-policies|csv",
         help="The flow files' format (auto: from each file's first line).")] = ReplayFormat.auto,
@@ -91,13 +81,6 @@ def replay(
         "connections the change newly denies or allows. The change itself is -f (or --head).")] = None,
     head: Annotated[list[str] | None, typer.Option("--head", metavar="PATH", help="With --base: the version after "
                                                    "the change, as -f.")] = None,
-    kubeconfig: Kubeconfig = None,
-    context: Context = None,
-    verbose: Verbose = False,
-    default_namespace: DefaultNamespace = None,
-    exclude: Exclude = None,
-    ignore_unmodelled: IgnoreUnmodelled = False,
-    cni: Cni = None,
 ) -> None:
     """Replay observed flows against the policies: which running traffic they would break, and where the
     observed verdict disagrees with netpol's.
@@ -115,26 +98,24 @@ def replay(
     from netpol.render.replay import replay_csv, replay_json, replay_markdown, replay_text
     from netpol.sources.flows import FlowStats, read_flows
 
-    if head and files:
+    if head and inputs.files:
         _fail("--head and -f both name the version after the change: give one")
-    files = head or files
+    inputs = replace(inputs, files=head or inputs.files)
     if head and not base:
         _fail("--head names the version after a change: give the version before it with --base")
-    manifests = [*(files or ()), *(base or ())]
+    manifests = [*(inputs.files or ()), *(base or ())]
     if flows.count("-") + manifests.count("-") > 1:
         _fail("standard input ('-') can be read once: give it to one of FLOWS, -f or --base")
     stats = FlowStats()
     before: Analyzer | None = None
     with _user_errors():
-        cluster = _load(Source(files, kubeconfig, context, verbose, default_namespace=default_namespace,
-                               exclude=exclude, ignore_unmodelled=ignore_unmodelled, cni=cni)).cluster
+        cluster = _load(inputs).cluster
         with _phase("compiling"), frozen_when_built():
             if base:
                 from netpol.analyses.replay import versions
 
-                analyzer, before = versions(cluster, _load(Source(
-                    base, verbose=verbose, default_namespace=default_namespace, exclude=exclude,
-                    ignore_unmodelled=ignore_unmodelled, cni=cni)).cluster)
+                before_inputs = replace(inputs, files=base, kubeconfig=None, context=None)
+                analyzer, before = versions(cluster, _load(before_inputs).cluster)
             else:
                 try:
                     analyzer = Analyzer.with_possible(cluster)

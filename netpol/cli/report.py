@@ -8,24 +8,8 @@ import typer
 
 from netpol.cli.errors import _fail, _user_errors
 from netpol.cli.files import _output_path, _suffix, _write_file
-from netpol.cli.inputs import Source, _check_namespaces, _compile, _load, _rendering
-from netpol.cli.options import (
-    Cni,
-    Context,
-    DefaultNamespace,
-    Exclude,
-    Files,
-    Force,
-    HelmSet,
-    HelmValues,
-    IgnoreUnmodelled,
-    Kubeconfig,
-    Namespaces,
-    Render,
-    RenderMode,
-    Verbose,
-    app,
-)
+from netpol.cli.inputs import Source, _check_namespaces, _compile, _load, input_command
+from netpol.cli.options import Force, Namespaces
 from netpol.cli.output import LARGE_GRAPH_EDGES, _note
 from netpol.cli.progress_line import _phase
 
@@ -34,22 +18,12 @@ if TYPE_CHECKING:
     from netpol.analyses.query import Analyzer
 
 
-@app.command()
+@input_command(omit=["staged"], keep_texts=True, calico=True)
 def report(
+    inputs: Source,
     out: Annotated[str, typer.Option("--output", "-o", metavar="FILE.html", help="The page to write.")],
-    files: Files = None,
-    render: Render = RenderMode.auto,
-    helm_values: HelmValues = None,
-    helm_set: HelmSet = None,
     namespace: Namespaces = None,
-    kubeconfig: Kubeconfig = None,
-    context: Context = None,
     force: Force = False,
-    verbose: Verbose = False,
-    default_namespace: DefaultNamespace = None,
-    exclude: Exclude = None,
-    ignore_unmodelled: IgnoreUnmodelled = False,
-    cni: Cni = None,
 ) -> None:
     """Write one self-contained HTML page to explore the policies: graph, matrix, explanations, lint.
 
@@ -69,10 +43,7 @@ def report(
         _fail(f"the report is an HTML page: name it .html, not {out!r}")
     _output_path(out, force)
     with _user_errors():
-        loaded = _load(Source(files, kubeconfig, context, verbose, keep_texts=True,
-                              default_namespace=default_namespace, exclude=exclude, ignore_unmodelled=ignore_unmodelled,
-                              rendering=_rendering(render, helm_values, helm_set), cni=cni, calico=True),
-                       namespace)
+        loaded = _load(inputs, namespace)
         _check_namespaces(loaded.cluster, namespace)
         analyzer = _compile(loaded, warn_no_pods=True)
         with _phase("linting"):
@@ -83,7 +54,7 @@ def report(
         with _phase("writing the report"):
             page = report_html(build_report(analyzer, findings, diagram), svg,
                                analyzer.explain(namespace), analyzer.explain_tiers(namespace), findings,
-                               "netpol report: " + input_title(files), note)
+                               "netpol report: " + input_title(inputs.files), note)
     _write_file(out, page.encode(), force)
     _note(f"netpol: wrote {out} ({len(page) / 1024:,.0f} KiB)")
 

@@ -11,20 +11,17 @@ import typer
 
 from netpol.cli.errors import _fail, _user_errors
 from netpol.cli.files import _output_path, _suffix, _write_file
-from netpol.cli.inputs import Source, _read_live, _report, _unmodelled
-from netpol.cli.options import Context, Force, IgnoreUnmodelled, Kubeconfig, Namespaces, Verbose, app
+from netpol.cli.inputs import LIVE, Source, _read_live, _report, _unmodelled, input_command
+from netpol.cli.options import Force, Namespaces
 from netpol.cli.output import _note
 
 
-@app.command()
+@input_command(only=[*LIVE, "verbose", "ignore_unmodelled"])  # the live cluster, read as it is
 def snapshot(
+    inputs: Source,
     out: Annotated[str, typer.Option("--output", "-o", metavar="FILE", help="A .yaml/.yml or .json file.")],
     namespace: Namespaces = None,
-    kubeconfig: Kubeconfig = None,
-    context: Context = None,
     force: Force = False,
-    verbose: Verbose = False,
-    ignore_unmodelled: IgnoreUnmodelled = False,
 ) -> None:
     """Save what netpol reads from the live cluster as a v1 List, for -f: CI, offline use, bug reports.
 
@@ -40,11 +37,11 @@ def snapshot(
         _fail(f"cannot tell the format of {out!r} from its extension: use .yaml, .yml or .json")
     _output_path(out, force)
     with _user_errors():
-        read = _read_live(Source(None, kubeconfig, context, verbose), namespace)
-        _report(read.result, verbose)
+        read = _read_live(inputs, namespace)
+        _report(read.result, inputs.verbose)
         # Objects netpol does not evaluate are written (by name), so the file's answers refuse alike; what
         # could not be read, the file could not say: refused here.
-        _unmodelled(read.result, None if ignore_unmodelled or not read.result.unread else False)
+        _unmodelled(read.result, None if inputs.ignore_unmodelled or not read.result.unread else False)
     import yaml
 
     from netpol.sources.snapshot import shareable

@@ -26,33 +26,31 @@ from netpol.engine.addresses import (
 )
 from netpol.engine.bits import ClassMatrix, bit_ids, mask_bits, transpose
 from netpol.engine.classes import Partition, PodClass
-from netpol.engine.results import CalicoPeerMatch, DirectionResult, Entry, PeerMatch
+from netpol.engine.results import ConditionPeerMatch, DirectionResult, Entry, PeerMatch
 from netpol.model import DIRECTIONS, Cluster, ContainerPort, Direction, IPAddress, IPBlock, IPNetwork
 from netpol.model.portsets import ALL_PORTS, PortSet, Protocol, atoms
-from netpol.policies.networkpolicy import names_ports, resolve_ports
 from netpol.policies.profiles import profile_stages
 from netpol.policies.stages import (
     Addresses,
-    CalicoMatch,
-    Endpoints,
+    AllOf,
     Everything,
-    HostNetwork,
     Nodes,
     Peer,
-    Pods,
     PortMatch,
     Stage,
     StageRule,
     Stages,
     Subject,
+    named_blocks,
+    names_ports,
+    resolve_ports,
 )
 from netpol.policies.walk import Hit, Step, walk_stages
 from netpol.progress import report
 
-TierPeerMatch = PeerMatch  # one kind of peer match serves every family (netpol.engine.slices names both)
 # What the analyses import from here, wherever it now lives.
 __all__ = ["ANY_ADDRESS", "AddressRange", "ClassMatrix", "DirectionResult", "Engine", "PeerMatch", "PeerRef",
-           "PodClass", "TierPeerMatch", "address_set_node", "bit_ids"]
+           "PodClass", "address_set_node", "bit_ids"]
 
 
 _Entry = TypeVar("_Entry", bound=tuple[object, PeerMatch])
@@ -134,25 +132,21 @@ class Engine(Partition):
     def _match_peers(self, peers: tuple[Peer, ...]) -> PeerMatch:
         if any(isinstance(p, Everything) for p in peers):
             return PeerMatch(self.all_bits, 0, (), frozenset(), True)
-        if len(peers) == 1 and isinstance(peers[0], CalicoMatch):  # a Calico rule's side: one conjunction
-            m = peers[0]
-            return CalicoPeerMatch(self.calico_bits(m), 0, (*m.sets, *m.not_sets, *m.nets, *m.not_nets),
-                                   frozenset(), False, m)
+        if len(peers) == 1 and isinstance(peers[0], AllOf):  # one conjunction: it tests an address itself
+            condition = peers[0]
+            return ConditionPeerMatch(self.subject_bits(condition), 0, tuple(named_blocks(condition)), frozenset(),
+                                      False, condition)
         by_selector = by_block = 0
         blocks: list[IPBlock] = []
         node_ips: set[IPAddress] = set()
         for peer in peers:
-            if isinstance(peer, Pods):
-                by_selector |= self.pods_bits(peer)
-            elif isinstance(peer, Addresses):
+            if isinstance(peer, Addresses):
                 by_block |= self._block_bits[peer.block]
                 blocks.append(peer.block)
-            elif isinstance(peer, Nodes):
+                continue
+            if isinstance(peer, Nodes):
                 node_ips.update(peer.addresses)
-                for name in peer.names:
-                    by_selector |= self._host_bits_by_node.get(name, 0)
-            elif isinstance(peer, Endpoints | HostNetwork):
-                by_selector |= self.endpoint_bits(peer)
+            by_selector |= self.subject_bits(peer)
         return PeerMatch(by_selector | by_block, by_block & ~by_selector, tuple(blocks), frozenset(node_ips), False)
 
     def _entries(self, direction: Direction, cls: int) -> Iterator[Entry]:

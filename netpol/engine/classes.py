@@ -11,7 +11,11 @@ Class key = (namespace name if any policy lives in it, else None;
              container ports whose names policies use;
              which ipBlocks contain the pod's IPs;
              hostNetwork;
-             the node, for nodes that run hostNetwork pods).
+             the node, for nodes that run hostNetwork pods or that the stages name (OnNode, NodePods);
+             per identity predicate that is no LabelSelector, whether the pod's identity satisfies it;
+             whether its addresses are all IPv6, where a condition names the family;
+             per kind of identity, its labels projected onto keys the LabelSelectors on it use).
+Identities are the compiler's (stages.Identities): the partition only reads them.
 A projected label keeps its value only if some selector names that value;
 any other value becomes one placeholder no selector can name, which keeps
 every In/NotIn/Exists/DoesNotExist result unchanged.
@@ -29,30 +33,33 @@ from typing import NamedTuple
 from netpol.engine.addresses import block_membership
 from netpol.engine.bits import id_bits
 from netpol.model import DIRECTIONS, Cluster, ContainerPort, Direction, IPBlock, Pod
-from netpol.model.cilium import CiliumOptions, identity_labels
 from netpol.model.portsets import Protocol
 from netpol.model.selectors import LabelSelector
-from netpol.model.calico import DEFAULT_ACCOUNT, endpoint_labels
-from netpol.model.calico_selectors import Node as CalicoSelector
 from netpol.policies.stages import (
     Addresses,
-    CalicoMatch,
-    Endpoints,
+    AllOf,
+    AnyOf,
+    Condition,
     HostNetwork,
+    Identified,
+    Identities,
+    IPv6,
     NamedPort,
     NodePods,
+    Nodes,
+    Not,
     OnNode,
     Peer,
     Pods,
     PortExcept,
     PortMatch,
     PortRange,
+    Predicate,
     Stages,
     Subject,
 )
 
 _OTHER = "\x00other"  # a label value no selector can name
-CILIUM_CLUSTER = CiliumOptions().cluster_name  # io.cilium.k8s.policy.cluster of every pod
 
 Projection = tuple[tuple[str, str], ...]
 
@@ -65,9 +72,9 @@ class _ClassKey(NamedTuple):
     in_blocks: tuple[bool, ...]
     host_network: bool
     node: str | None
-    calico: tuple[bool, ...] = ()  # per Calico selector the stages name, whether the pod's Calico labels satisfy it
-    ipv6_only: bool = False  # the pod's addresses are all IPv6 (kept only where a Calico rule names a family)
-    identity: Projection = ()  # Cilium identity labels (model.cilium.identity_labels) that identity selectors use
+    predicates: tuple[bool, ...] = ()  # per identity predicate that is no LabelSelector, whether the pod satisfies it
+    ipv6_only: bool = False  # the pod's addresses are all IPv6 (kept only where a condition names the family)
+    identities: tuple[Projection, ...] = ()  # per kind of identity LabelSelectors read, its labels they use
 
 
 @dataclass(frozen=True)
@@ -78,7 +85,7 @@ class PodClass:
     pods: tuple[Pod, ...]
     named_ports: tuple[ContainerPort, ...]
     host_network: bool
-    node: str | None  # kept only for nodes that run hostNetwork pods
+    node: str | None  # kept only for nodes that run hostNetwork pods or that the stages name
 
     @property
     def size(self) -> int:
@@ -99,38 +106,42 @@ class Partition:
         self._pod_values = _referenced_values(terms.pod_selectors)
         self._ns_values = _referenced_values(terms.namespace_selectors)
         self._port_names = terms.port_names
-        self._calico_selectors = tuple(dict.fromkeys(terms.calico_selectors))  # in first-named order, once each
+        self._predicates = tuple(dict.fromkeys(terms.predicates))  # in first-named order, once each
+        self._predicate_kinds = tuple(dict.fromkeys(identities for identities, _ in self._predicates))
         self._families = terms.families
-        self._calico_cache: dict[tuple[object, ...], tuple[bool, ...]] = {}
-        self._id_values = _referenced_values(terms.identity_selectors)
+        self._predicate_cache: dict[tuple[object, ...], tuple[bool, ...]] = {}
+        self._id_values = {identities: _referenced_values(selectors)
+                           for identities, selectors in terms.identity_selectors.items()}
         self.blocks: tuple[IPBlock, ...] = tuple(sorted(terms.blocks, key=str))
         self._policy_namespaces = terms.namespaces
         self.port_spans = terms.spans  # the port ranges the stages name: they cut the port atoms
+        self._nodes = terms.nodes  # the nodes whose pods the stages tell apart (OnNode, NodePods)
         self._build_classes()
         self._build_index()
-        self._selector_cache: dict[tuple[str, LabelSelector], int] = {}
+        self._selector_cache: dict[tuple[str | Identities, LabelSelector], int] = {}
 
     def _build_classes(self) -> None:
         ns_labels = {ns.name: ns.label_map for ns in self.cluster.namespaces}
-        host_nodes = {p.node for p in self.cluster.pods if p.host_network and p.node is not None}
+        host_nodes = {p.node for p in self.cluster.pods if p.host_network and p.node is not None} | self._nodes
         groups: dict[_ClassKey, list[Pod]] = {}
         in_blocks = block_membership(self.blocks)
-        # A plugin whose ipBlocks match only addresses outside the cluster (Cilium) puts no pod in one.
+        # A plugin whose ipBlocks match only addresses outside the cluster puts no pod in one.
         pods_in_blocks = self.cluster.dataplane.ip_block_matches_cluster
-        # A plugin that sees a host-network pod as its node (Cilium) resolves no named port on it.
+        nodes_in_blocks = self.cluster.dataplane.ip_block_matches_nodes  # host-network pods too (a profile's option)
+        # A plugin that sees a host-network pod as its node resolves no named port on it.
         host_names = self.cluster.dataplane.host_network_named_ports
         in_none = (False,) * len(self.blocks)
         for pod in self.cluster.pods:
             key = _ClassKey(
                 pod.namespace if pod.namespace in self._policy_namespaces else None,
-                _project(ns_labels.get(pod.namespace, {}), self._ns_values),
-                _project(pod.label_map, self._pod_values),
+                _project(ns_labels.get(pod.namespace, {}).items(), self._ns_values),
+                _project(pod.labels, self._pod_values),
                 tuple(p for p in pod.ports if p.name in self._port_names and (host_names or not pod.host_network)),
-                in_blocks(pod.ips) if pods_in_blocks else in_none,
+                in_blocks(pod.ips) if (nodes_in_blocks if pod.host_network else pods_in_blocks) else in_none,
                 pod.host_network,
                 pod.node if pod.node in host_nodes else None,
-                *self._calico_key(pod),
-                self._identity(pod, ns_labels) if self._id_values else (),
+                *self._predicate_key(pod),
+                tuple(_project(identities.of(pod), values) for identities, values in self._id_values.items()),
             )
             groups.setdefault(key, []).append(pod)
         ordered = sorted(groups.items(), key=lambda kv: kv[1][0].key)
@@ -146,8 +157,9 @@ class Partition:
         self.host_bits = 0
         self._ns_bits: dict[str, int] = {}
         self._node_bits: dict[str, int] = {}
-        index: dict[str, dict[tuple[str, str], int]] = {"pod": {}, "ns": {}, "id": {}}
-        key_index: dict[str, dict[str, int]] = {"pod": {}, "ns": {}, "id": {}}
+        kinds: tuple[str | Identities, ...] = ("pod", "ns", *self._id_values)
+        index: dict[str | Identities, dict[tuple[str, str], int]] = {kind: {} for kind in kinds}
+        key_index: dict[str | Identities, dict[str, int]] = {kind: {} for kind in kinds}
         for cid, key in enumerate(self._keys):
             bit = 1 << cid
             if key.host_network:
@@ -156,7 +168,9 @@ class Partition:
                 self._ns_bits[key.namespace] = self._ns_bits.get(key.namespace, 0) | bit
             if key.node is not None:
                 self._node_bits[key.node] = self._node_bits.get(key.node, 0) | bit
-            for kind, projection in (("ns", key.namespace_labels), ("pod", key.pod_labels), ("id", key.identity)):
+            projections: list[tuple[str | Identities, Projection]] = [
+                ("ns", key.namespace_labels), ("pod", key.pod_labels), *zip(self._id_values, key.identities)]
+            for kind, projection in projections:
                 for k, v in projection:
                     index[kind][(k, v)] = index[kind].get((k, v), 0) | bit
                     key_index[kind][k] = key_index[kind].get(k, 0) | bit
@@ -168,12 +182,13 @@ class Partition:
                 for b, inside in zip(self.blocks, key.in_blocks, strict=True):
                     if inside:
                         self._block_bits[b] |= 1 << cid
-        self._calico_bits = {node: sum(1 << cid for cid, key in enumerate(self._keys) if key.calico[i])
-                             for i, node in enumerate(self._calico_selectors)}
+        self._predicate_bits = {predicate: sum(1 << cid for cid, key in enumerate(self._keys) if key.predicates[i])
+                                for i, predicate in enumerate(self._predicates)}
         self._ipv6_bits = sum(1 << cid for cid, key in enumerate(self._keys) if key.ipv6_only)
 
-    def select(self, kind: str, selector: LabelSelector) -> int:
-        """Bitset of classes whose pod ('pod') or namespace ('ns') labels match the selector."""
+    def select(self, kind: str | Identities, selector: LabelSelector) -> int:
+        """Bitset of classes whose pod ('pod'), namespace ('ns') or identity (an Identities) labels match the
+        selector."""
         cached = self._selector_cache.get((kind, selector))
         if cached is not None:
             return cached
@@ -207,78 +222,51 @@ class Partition:
         pod_bits = self.all_bits if pods.pod_selector is None else self.select("pod", pods.pod_selector)
         return ns_bits & pod_bits & ~self.host_bits
 
-    def subject_bits(self, subject: Subject) -> int:
-        if isinstance(subject, NodePods):
-            return self._node_bits.get(subject.node, 0)
-        if isinstance(subject, CalicoMatch):
-            return self.calico_bits(subject)
-        if isinstance(subject, Endpoints | OnNode):
-            return self.endpoint_bits(subject)
-        return self.pods_bits(subject)
-
-    def _calico_key(self, pod: Pod) -> tuple[tuple[bool, ...], bool]:
-        """What Calico's selectors and families tell apart about a pod (_ClassKey.calico, ipv6_only): each
-        selector's result on its Calico labels, computed once per distinct set of labels. String operators
-        (`starts with`, `contains`) cannot read a projection of unnamed values, so the results are kept."""
-        if not self._calico_selectors and not self._families:
-            return (), False
-        ipv6_only = self._families and bool(pod.ips) and all(ip.version == 6 for ip in pod.ips)
-        labels = (pod.namespace, pod.labels, pod.service_account, pod.hypothetical)
-        found = self._calico_cache.get(labels)
-        if found is None:
-            calico = self.cluster.calico
-            accounts = {(a.namespace, a.name): dict(a.labels) for a in calico.service_accounts} if calico else {}
-            seen = endpoint_labels(pod.namespace, pod.label_map, pod.service_account,
-                                   self.cluster.namespaces_by_name[pod.namespace].label_map
-                                   if pod.namespace in self.cluster.namespaces_by_name else {},
-                                   {} if pod.hypothetical else  # possible pods: labels unknown (calico_regions)
-                                   accounts.get((pod.namespace, pod.service_account or DEFAULT_ACCOUNT), {}))
-            found = self._calico_cache[labels] = tuple(node.evaluate(seen) for node in self._calico_selectors)
-        return found, bool(ipv6_only)
-
-    def calico_bits(self, match: CalicoMatch) -> int:
-        """Classes a Calico match holds (stages.CalicoMatch): selectors on workload endpoints' Calico labels,
-        addresses through the blocks their IPs are in."""
-        endpoints = self.all_bits & ~self.host_bits
-        bits = self.all_bits
-        if match.endpoint_selector is not None:
-            bits &= self._calico_bits[match.endpoint_selector] & endpoints
-        labelled = endpoints if match.selector is None else self._calico_bits[match.selector] & endpoints
-        if match.selector is not None:
-            bits &= labelled | self._blocks_bits(match.sets)
-        if match.labelled is not None:
-            bits &= labelled if match.labelled else ~labelled
-        if match.not_selector is not None:
-            bits &= ~((self._calico_bits[match.not_selector] & endpoints) | self._blocks_bits(match.not_sets))
-        if match.nets:
-            bits &= self._blocks_bits(match.nets)
-        bits &= ~self._blocks_bits(match.not_nets)
-        if match.family is not None:
-            bits &= self._ipv6_bits if match.family == 6 else ~self._ipv6_bits
-        return bits & self.all_bits
-
-    def _blocks_bits(self, blocks: Iterable[IPBlock]) -> int:
-        bits = 0
-        for block in blocks:
-            bits |= self._block_bits[block]
-        return bits
-
-    def _identity(self, pod: Pod, ns_labels: dict[str, dict[str, str]]) -> Projection:
-        """A pod's Cilium identity labels, projected onto the keys and values identity selectors use."""
-        labels = identity_labels(pod.labels, pod.namespace, ns_labels.get(pod.namespace, {}).items(),
-                                 pod.service_account, CILIUM_CLUSTER)
-        return _project(labels, self._id_values)
-
-    def endpoint_bits(self, who: Endpoints | OnNode | HostNetwork) -> int:
-        """Classes of Cilium's peers and subjects: endpoints by identity (never host-network pods), those on one
-        node (or on none that runs host-network pods), or host-network pods but those of one node."""
+    def subject_bits(self, who: Subject | Peer | Condition) -> int:
+        """Classes a subject, a peer (but Everything) or a condition holds."""
+        if isinstance(who, Pods):
+            return self.pods_bits(who)
+        if isinstance(who, NodePods):
+            return self._node_bits.get(who.node, 0)
+        if isinstance(who, Identified):
+            if isinstance(who.predicate, LabelSelector):
+                return self.select(who.identities, who.predicate) & ~self.host_bits
+            return self._predicate_bits[(who.identities, who.predicate)] & ~self.host_bits
+        if isinstance(who, OnNode):
+            on = self._node_bits.get(who.node, 0) if who.node is not None else \
+                self.all_bits & ~functools.reduce(operator.or_, self._node_bits.values(), 0)
+            return self.subject_bits(who.pods) & on
         if isinstance(who, HostNetwork):
             return self.host_bits & ~(self._node_bits.get(who.but, 0) if who.but is not None else 0)
-        if isinstance(who, Endpoints):
-            return self.select("id", who.selector) & ~self.host_bits
-        on = self._node_bits.get(who.node, 0) if who.node is not None else \
-            self.all_bits & ~functools.reduce(operator.or_, self._node_bits.values(), 0)
-        return self.endpoint_bits(who.pods) & on
+        if isinstance(who, Nodes):
+            return functools.reduce(operator.or_, (self._host_bits_by_node.get(n, 0) for n in who.names), 0)
+        if isinstance(who, Addresses):
+            return self._block_bits[who.block]
+        if isinstance(who, IPv6):
+            return self._ipv6_bits
+        if isinstance(who, AllOf):
+            return functools.reduce(operator.and_, (self.subject_bits(t) for t in who.terms), self.all_bits)
+        if isinstance(who, AnyOf):
+            return functools.reduce(operator.or_, (self.subject_bits(t) for t in who.terms), 0)
+        if isinstance(who, Not):
+            return self.all_bits & ~self.subject_bits(who.term)
+        raise TypeError(f"no classes for {who!r}")
+
+    def _predicate_key(self, pod: Pod) -> tuple[tuple[bool, ...], bool]:
+        """What the identity predicates that are no LabelSelector, and the IP family, tell apart about a pod
+        (_ClassKey.predicates, ipv6_only): each predicate's result on its identity, computed once per distinct
+        identity. String operators (`starts with`, `contains`) cannot read a projection of unnamed
+        values, so the results are kept."""
+        if not self._predicates and not self._families:
+            return (), False
+        ipv6_only = self._families and bool(pod.ips) and all(ip.version == 6 for ip in pod.ips)
+        seen = tuple(kind.of(pod) for kind in self._predicate_kinds)
+        found = self._predicate_cache.get(seen)
+        if found is None:
+            labels = {kind: dict(identity) for kind, identity in zip(self._predicate_kinds, seen, strict=True)}
+            found = self._predicate_cache[seen] = tuple(predicate.evaluate(labels[kind])
+                                                        for kind, predicate in self._predicates)
+        return found, bool(ipv6_only)
 
     def block_classes(self, block: IPBlock) -> int:
         """Classes whose pod IPs fall in `block` (a block some rule names)."""
@@ -316,13 +304,14 @@ class _Terms:
     def __init__(self, stages: Stages) -> None:
         self.pod_selectors: list[LabelSelector] = []
         self.namespace_selectors: list[LabelSelector] = []
-        self.identity_selectors: list[LabelSelector] = []
+        self.identity_selectors: dict[Identities, list[LabelSelector]] = {}
         self.namespaces: set[str] = set()
         self.port_names: set[str] = set()
+        self.nodes: set[str] = set()
         self.blocks: set[IPBlock] = set()
         self.spans: set[tuple[Protocol, int, int]] = set()
-        self.calico_selectors: list[CalicoSelector] = []
-        self.families = False  # some Calico rule names an IP family
+        self.predicates: list[tuple[Identities, Predicate]] = []  # identity predicates that are no LabelSelector
+        self.families = False  # some condition names the IP family
         for stage in (s for d in DIRECTIONS for s in stages[d]):
             self.blocks.update(stage.cuts)
             for policy in stage.policies:
@@ -343,12 +332,9 @@ class _Terms:
             else:
                 self.port_names.add(p.name)
 
-    def _who(self, who: Subject | Peer) -> None:
-        if isinstance(who, CalicoMatch):
-            self.calico_selectors.extend(s for s in (who.endpoint_selector, who.selector, who.not_selector)
-                                         if s is not None)
-            self.blocks.update((*who.sets, *who.not_sets, *who.nets, *who.not_nets))
-            self.families |= who.family is not None
+    def _who(self, who: Subject | Peer | Condition) -> None:
+        if isinstance(who, NodePods):
+            self.nodes.add(who.node)
         elif isinstance(who, Pods):
             if who.namespace is not None:
                 self.namespaces.add(who.namespace)
@@ -356,12 +342,24 @@ class _Terms:
                 self.namespace_selectors.append(who.namespace_selector)
             if who.pod_selector is not None:
                 self.pod_selectors.append(who.pod_selector)
+        elif isinstance(who, Identified):
+            if isinstance(who.predicate, LabelSelector):
+                self.identity_selectors.setdefault(who.identities, []).append(who.predicate)
+            else:
+                self.predicates.append((who.identities, who.predicate))
         elif isinstance(who, Addresses):
             self.blocks.add(who.block)
-        elif isinstance(who, Endpoints):
-            self.identity_selectors.append(who.selector)
+        elif isinstance(who, IPv6):
+            self.families = True
         elif isinstance(who, OnNode):
             self._who(who.pods)
+            if who.node is not None:
+                self.nodes.add(who.node)
+        elif isinstance(who, AllOf | AnyOf):
+            for term in who.terms:
+                self._who(term)
+        elif isinstance(who, Not):
+            self._who(who.term)
 
 
 def _referenced_values(selectors: Iterable[LabelSelector]) -> dict[str, frozenset[str]]:
@@ -372,7 +370,7 @@ def _referenced_values(selectors: Iterable[LabelSelector]) -> dict[str, frozense
     return {k: frozenset(v) for k, v in values.items()}
 
 
-def _project(labels: dict[str, str], referenced: dict[str, frozenset[str]]) -> Projection:
+def _project(labels: Iterable[tuple[str, str]], referenced: dict[str, frozenset[str]]) -> Projection:
     return tuple(sorted(
-        (k, v if v in referenced[k] else _OTHER) for k, v in labels.items() if k in referenced
+        (k, v if v in referenced[k] else _OTHER) for k, v in labels if k in referenced
     ))

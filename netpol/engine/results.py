@@ -7,7 +7,7 @@ from functools import cached_property
 
 from netpol.model import Direction, IPAddress, IPBlock
 from netpol.model.portsets import PortSet, Protocol
-from netpol.policies.stages import CalicoMatch, NodeRule, StageRule
+from netpol.policies.stages import AllOf, NodeRule, StageRule, address_matches
 from netpol.policies.walk import Hit, Walk
 
 
@@ -29,14 +29,14 @@ class PeerMatch:
 
 
 @dataclass(frozen=True)
-class CalicoPeerMatch(PeerMatch):
-    """What a Calico rule side matches (stages.CalicoMatch): an address outside the cluster matches by the
-    side's own test (nets, notNets, network sets, all ANDed), not by a union of blocks."""
+class ConditionPeerMatch(PeerMatch):
+    """What a peer that is one conjunction (stages.AllOf) matches: an address outside the cluster by the
+    condition itself, not by a union of blocks."""
 
-    match: CalicoMatch | None = None
+    condition: AllOf | None = None
 
     def matches_ip(self, ip: IPAddress) -> bool:
-        return self.match is not None and self.match.matches_address(ip)
+        return self.condition is not None and address_matches(self.condition, ip)
 
 
 Entry = tuple[StageRule, PeerMatch]
@@ -73,7 +73,7 @@ class DirectionResult:
         return any(isinstance(h.ref, NodeRule) for h in self.hits)
 
     @property
-    def tier_hits(self) -> tuple[Hit, ...]:
+    def first_match_hits(self) -> tuple[Hit, ...]:
         """The first-match rules that match the peer, in evaluation order."""
         return tuple(h for h in self.hits if h.first_match)
 

@@ -8,9 +8,11 @@ is the class's own egress against every destination's ingress towards it:
   evaluates one destination per region;
 - everyone else's side: an index says which rules' peers hold the class, so only the classes those
   rules belong to are looked at; every other class answers by its isolation alone (not isolated: every
-  port; isolated: none). NetworkPolicy allows are a union, so they are added up with array operations;
-  the classes that Admin or Baseline rules holding the class select walk the tiers first-match
-  (tiers.walk, as a point query does), once per kind of class rather than once per class.
+  port; isolated: none). The allows of the stage that decides as a whole are a union, so they are added
+  up with array operations; the classes that rules of first-match stages holding the class select walk
+  the stages (walk.walk_stages, as a point query does), once per kind of class rather than once per class.
+  Stages this arithmetic does not read (a first-match stage that denies what it leaves, more than one stage
+  that decides as a whole) are asked per pair (`adds_up`).
 
 A column is the same with the directions swapped. Ports are bit codes over port atoms (PortCodes) that
 every rule of both versions treats alike, so a row is one array and two rows compare in one operation.
@@ -26,12 +28,12 @@ from itertools import chain
 import numpy as np
 import numpy.typing as npt
 
-from netpol.engine import Engine, PeerMatch, TierPeerMatch
+from netpol.engine import Engine, PeerMatch
 from netpol.engine.bits import bit_ids, bit_mask, id_bits, low_bits
 from netpol.model import ContainerPort, Direction
-from netpol.model.portsets import ALL_PORTS, PortSet, Protocol
-from netpol.policies.networkpolicy import CompiledRule, policy_ports
-from netpol.policies.tiered import CompiledTierRule, TierHit, port_atoms, stage_ports, walk
+from netpol.model.portsets import ALL_PORTS, PortSet, Protocol, atoms
+from netpol.policies.stages import NodePods, NodeRule, PortMatch, StageRule, names_ports
+from netpol.policies.walk import Hit, Step, walk_stages
 
 Codes = npt.NDArray[np.uint64]  # (classes, words): per class, bit k of the code is port atom k
 
@@ -48,7 +50,7 @@ class PortCodes:
     @classmethod
     def common(cls, *engines: Engine) -> PortCodes:
         """Atoms that cut at every port any of the engines' rules (and named ports) distinguish."""
-        return cls(tuple(port_atoms([], [a for e in engines for a in e.port_atoms])))
+        return cls(tuple(atoms([a for e in engines for a in e.port_atoms])))
 
     @cached_property
     def width(self) -> int:
@@ -79,29 +81,30 @@ class PortCodes:
 @dataclass(frozen=True)
 class _Peers:
     """The rules in one direction whose peers are one same set of classes, each with the classes it
-    belongs to (its subjects, ascending ids): NetworkPolicy rules, whose allows add up, and tiered rules."""
+    belongs to (its subjects, ascending ids): those of the stage that decides as a whole, whose allows add
+    up, and those of first-match stages (`ordered`)."""
 
-    match: PeerMatch | TierPeerMatch
-    rules: tuple[tuple[CompiledRule | CompiledTierRule, list[int]], ...]
-
-    @cached_property
-    def _v1_entries(self) -> list[tuple[CompiledRule, list[int]]]:
-        return [(rule, subjects) for rule, subjects in self.rules if isinstance(rule, CompiledRule) and subjects]
+    match: PeerMatch
+    adding: tuple[tuple[StageRule, list[int]], ...]
+    ordered: tuple[tuple[StageRule, list[int]], ...]
 
     @cached_property
-    def v1(self) -> tuple[CompiledRule, ...]:
-        return tuple(rule for rule, _ in self._v1_entries)
+    def _entries(self) -> list[tuple[StageRule, list[int]]]:
+        return [(rule, subjects) for rule, subjects in self.adding if subjects]
 
     @cached_property
-    def v1_subjects(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
-        """The NetworkPolicy rules' subjects, concatenated, and how many each rule has (in `v1`'s order)."""
-        lists = [subjects for _, subjects in self._v1_entries]
+    def allows(self) -> tuple[StageRule, ...]:
+        return tuple(rule for rule, _ in self._entries)
+
+    @cached_property
+    def subjects(self) -> tuple[npt.NDArray[np.int64], npt.NDArray[np.int64]]:
+        """The adding rules' subjects, concatenated, and how many each rule has (in `allows`' order)."""
+        lists = [subjects for _, subjects in self._entries]
         counts = np.fromiter((len(x) for x in lists), np.int64, len(lists))
         return np.fromiter(chain.from_iterable(lists), np.int64, int(counts.sum())), counts
 
-    @cached_property
-    def tiered(self) -> tuple[tuple[CompiledTierRule, list[int]], ...]:
-        return tuple((rule, subjects) for rule, subjects in self.rules if isinstance(rule, CompiledTierRule))
+
+_ADDED_UP = StageRule(NodeRule("", "ingress"), NodePods(""), (), None, "Allow")  # the union's answer as one allow
 
 
 class Slices:
@@ -118,8 +121,8 @@ class Slices:
         self._all = codes.encode(ALL_PORTS)
         self._held: dict[Direction, dict[int, list[_Peers]]] = {}
         self._combined: dict[tuple[int, int | None], tuple[npt.NDArray[np.int64], Codes]] = {}
-        self._specs: dict[object, int] = {}  # a rule's ports as written -> their number
-        self._spec_rules: list[CompiledRule] = []  # per number, a rule with those ports
+        self._specs: dict[PortMatch, int] = {}  # a rule's ports -> their number
+        self._spec_ports: list[PortMatch] = []  # per number, those ports
         self._spec_of: dict[int, int] = {}  # id(rule) -> its ports' number (rules live as long as the engine)
         self._spec_named: list[bool] = []  # per number, whether one of those ports is named
         self._spec_code_cache: dict[tuple[int, int], Codes] = {}
@@ -128,7 +131,7 @@ class Slices:
     def row(self, src: int) -> Codes:
         """What class `src` may send to each class: its egress and their ingress both allow."""
         self._check("ingress", src)
-        if walked(self.engine):
+        if not self._adds_up:
             return self._without_self(self._pairs(src, True), src)
         out = self._own("egress", src) & self._toward("ingress", src)
         return self._without_self(out, src)
@@ -136,10 +139,14 @@ class Slices:
     def column(self, dst: int) -> Codes:
         """What each class may send to class `dst`."""
         self._check("egress", dst)
-        if walked(self.engine):
+        if not self._adds_up:
             return self._without_self(self._pairs(dst, False), dst)
         out = self._toward("egress", dst) & self._own("ingress", dst)
         return self._without_self(out, dst)
+
+    @cached_property
+    def _adds_up(self) -> bool:
+        return adds_up(self.engine)
 
     def _pairs(self, cls: int, row: bool) -> Codes:
         """A row (or column) as the engine answers each pair: for stages the arithmetic here does not read."""
@@ -175,7 +182,8 @@ class Slices:
         if parts is not None:
             return parts
         e = self.engine
-        entries = [entry for held in e.staged[direction][subject] for entry in held if entry[0].written is not None]
+        entries = [entry for held in e.staged[direction][subject] for entry in held
+                   if not isinstance(entry[0].ref, NodeRule)]
         parts = self._owns[kind] = []
         if not entries and not e.is_isolated(direction, subject):
             parts.append((e.all_bits, ALL_PORTS))
@@ -208,78 +216,67 @@ class Slices:
 
     def _toward(self, direction: Direction, peer: int) -> Codes:
         """Every class's result in `direction` with class `peer` as the other end."""
-        e = self.engine
         held = self._holding(direction, peer)
-        v1 = self.codes.zeros(self.size)  # what NetworkPolicy rules holding `peer` allow, per subject
+        added = self.codes.zeros(self.size)  # what the adding rules holding `peer` allow, per subject
         for peers in held:
             subjects, codes = self._allows(direction, peers, peer)
-            v1[subjects] |= codes
-        node = e.classes[peer].node
-        local = np.zeros(self.size, dtype=bool)
-        if e.classes[peer].host_network and node is not None:  # a hostNetwork peer speaks for its node
-            local = self._nodes == node
-            v1[local] = self._all
-        selects = self._isolated[direction] | local  # NetworkPolicy decides (else: every port, or the tiers)
-        out: Codes = np.where(selects[:, None], v1, self._all)
-        tiered = [entry for peers in held for entry in peers.tiered]
-        if tiered:
-            self._walk(direction, peer, tiered, v1, selects, out)
+            added[subjects] |= codes
+        selects = self._isolated[direction]  # the adding stage decides (else: every port, or first-match stages)
+        out: Codes = np.where(selects[:, None], added, self._all)
+        ordered = [entry for peers in held for entry in peers.ordered]
+        if ordered:
+            self._walk(direction, peer, ordered, added, selects, out)
         return out
 
-    def _walk(self, direction: Direction, peer: int, tiered: list[tuple[CompiledTierRule, list[int]]], v1: Codes,
+    def _walk(self, direction: Direction, peer: int, ordered: list[tuple[StageRule, list[int]]], added: Codes,
               selects: npt.NDArray[np.bool_], out: Codes) -> None:
-        """The classes that Admin or Baseline rules holding `peer` select: the first-match walk
-        (tiers.walk, as Engine.evaluate does), once per kind of subject: the same rules hit, the same
-        NetworkPolicy ports and isolation, the same named-port table. A tiered subject that no such rule
-        selects walks through no hit, which leaves NetworkPolicy or the default to decide, as above."""
+        """The classes that rules of first-match stages holding `peer` select: the walk over the stages
+        (walk.walk_stages, as Engine.evaluate does), once per kind of subject: the same rules hit, the same
+        added ports and isolation, the same named-port table. A subject that no such rule selects walks
+        through no hit, which leaves the adding stage or the default to decide, as above."""
         e = self.engine
-        order = self._tier_order[direction]
-        tiered.sort(key=lambda entry: order[id(entry[0])])
-        words = (len(tiered) + 63) // 64
+        place = self._place[direction]
+        ordered.sort(key=lambda entry: place[id(entry[0])])
+        words = (len(ordered) + 63) // 64
         hits = np.zeros((self.size, words), dtype=np.uint64)
-        for j, (_, subjects) in enumerate(tiered):
+        for j, (_, subjects) in enumerate(ordered):
             hits[np.array(subjects, dtype=np.int64), j // 64] |= np.uint64(1 << (j % 64))
         subject = np.flatnonzero(hits.any(axis=1))
         table = self._named_ids[subject] if direction == "ingress" else np.full(subject.size, self._named_ids[peer])
-        kinds = np.concatenate([hits[subject], v1[subject], selects[subject, None].astype(np.uint64),
+        kinds = np.concatenate([hits[subject], added[subject], selects[subject, None].astype(np.uint64),
                                 table[:, None].astype(np.uint64)], axis=1)
         values, inverse = np.unique(kinds, axis=0, return_inverse=True)
         inverse = inverse.reshape(-1)
         for k, value in enumerate(values.tolist()):
             named = self._named_tables[value[-1]]
-            matched = [(rule, TierHit(rule.ref, e.resolve_ports(stage_ports(rule.ports), named)))
-                       for j, (rule, _) in enumerate(tiered) if (value[j // 64] >> (j % 64)) & 1]
-            admin = [hit for rule, hit in matched if order[id(rule)][0] == 0]
-            baseline = [hit for rule, hit in matched if order[id(rule)][0] == 1]
-            v1_ports = self.codes.decode(np.array(value[words:words + self.codes.width], dtype=np.uint64))
-            allowed = walk(admin, bool(value[-2]), v1_ports, baseline).allowed
-            out[subject[inverse == k]] = self.codes.encode(allowed)
+            matched = [rule for j, (rule, _) in enumerate(ordered) if (value[j // 64] >> (j % 64)) & 1]
+            union = self.codes.decode(np.array(value[words:words + self.codes.width], dtype=np.uint64))
+            steps = [Step(stage, bool(value[-2]), [Hit(_ADDED_UP, union, False)]) if not stage.first_match else
+                     Step(stage, False, [Hit(rule, e.resolve_ports(rule.ports, named), True) for rule in matched
+                                         if place[id(rule)][0] == i])
+                     for i, stage in enumerate(e.stages[direction])]
+            out[subject[inverse == k]] = self.codes.encode(walk_stages(steps).allowed)
 
     @cached_property
-    def _tier_order(self) -> dict[Direction, dict[int, tuple[int, int]]]:
-        """Per direction, each tiered rule's place in evaluation order: (0 Admin or 1 Baseline, index)."""
-        out: dict[Direction, dict[int, tuple[int, int]]] = {"ingress": {}, "egress": {}}
-        for direction, order in out.items():
-            for stage in self.engine.stages[direction]:
-                if stage.name in ("Admin", "Baseline"):
-                    rules = [r.written for r in stage.rules if isinstance(r.written, CompiledTierRule)]
-                    order.update((id(rule), (0 if stage.name == "Admin" else 1, i)) for i, rule in enumerate(rules))
-        return out
+    def _place(self) -> dict[Direction, dict[int, tuple[int, int]]]:
+        """Per direction, each rule's place in walking order: (its stage, its index there)."""
+        return {d: {id(rule): (k, i) for k, stage in enumerate(self.engine.stages[d])
+                    for i, rule in enumerate(stage.rules)} for d in ("ingress", "egress")}
 
     def _allows(self, direction: Direction, peers: _Peers, peer: int) -> tuple[npt.NDArray[np.int64], Codes]:
-        """What the NetworkPolicy rules of one peer set allow their subjects, combined per subject: egress
+        """What the adding rules of one peer set allow their subjects, combined per subject: egress
         ports resolve on the destination (`peer`), ingress ports on each subject. Rules are looked at by
         their ports (a few kinds for thousands of rules), so the work per rule is array work."""
         towards = int(self._named_ids[peer]) if direction == "egress" else None
         key = (id(peers), towards)
         cached = self._combined.get(key)
         if cached is None:
-            if not peers.v1:
+            if not peers.allows:
                 cached = (np.zeros(0, dtype=np.int64), self.codes.zeros(0))
             else:
-                every, counts = peers.v1_subjects
-                specs = np.repeat(np.fromiter((self._spec(rule) for rule in peers.v1), np.int64, len(peers.v1)),
-                                  counts)
+                every, counts = peers.subjects
+                specs = np.repeat(np.fromiter((self._spec(rule) for rule in peers.allows), np.int64,
+                                              len(peers.allows)), counts)
                 tables = len(self._named_tables)
                 table = self._named_ids[every] if towards is None else np.full(every.size, towards, dtype=np.int64)
                 named = np.array(self._spec_named, dtype=bool)  # one flag per kind of ports: a few
@@ -299,14 +296,14 @@ class Slices:
         return {d: np.fromiter((self.engine.is_isolated(d, c) for c in range(self.size)), bool, self.size)
                 for d in ("ingress", "egress")}
 
-    def _spec(self, rule: CompiledRule) -> int:
-        """The number of a rule's ports as written: rules with equal ports resolve alike."""
+    def _spec(self, rule: StageRule) -> int:
+        """The number of a rule's ports: rules with equal ports resolve alike."""
         spec = self._spec_of.get(id(rule))
         if spec is None:
             spec = self._specs.setdefault(rule.ports, len(self._specs))
-            if spec == len(self._spec_rules):
-                self._spec_rules.append(rule)
-                self._spec_named.append(any(isinstance(p.port, str) for p in rule.ports))
+            if spec == len(self._spec_ports):
+                self._spec_ports.append(rule.ports)
+                self._spec_named.append(names_ports(rule.ports))
             self._spec_of[id(rule)] = spec
         return spec
 
@@ -314,7 +311,7 @@ class Slices:
         key = (spec, table)
         code = self._spec_code_cache.get(key)
         if code is None:
-            ports = self.engine.resolve_ports(policy_ports(self._spec_rules[spec].ports), self._named_tables[table])
+            ports = self.engine.resolve_ports(self._spec_ports[spec], self._named_tables[table])
             code = self._spec_code_cache[key] = self.codes.encode(ports)
         return code
 
@@ -330,10 +327,6 @@ class Slices:
             out[bit_mask(classes, self.size)] = i
         return out
 
-    @cached_property
-    def _nodes(self) -> npt.NDArray[np.object_]:
-        return np.array([c.node for c in self.engine.classes], dtype=object)
-
     def _holding(self, direction: Direction, peer: int) -> list[_Peers]:
         """The peer sets in `direction` that hold class `peer`."""
         held = self._held.get(direction)
@@ -343,27 +336,31 @@ class Slices:
 
     def _holders(self, direction: Direction) -> dict[int, list[_Peers]]:
         """For each wanted class, the peer sets in `direction` that hold it: one AND per peer set."""
-        by_match: dict[int, tuple[PeerMatch | TierPeerMatch, list[tuple[CompiledRule | CompiledTierRule,
-                                                                         list[int]]]]] = {}
+        by_match: dict[int, tuple[PeerMatch, list[tuple[StageRule, list[int]]]]] = {}
         for selected, entries in self.engine.applying[direction]:
             for rule, pm in entries:
-                if isinstance(rule.written, CompiledRule | CompiledTierRule):
-                    by_match.setdefault(id(pm), (pm, []))[1].append((rule.written, selected))  # equal peers share one
+                by_match.setdefault(id(pm), (pm, []))[1].append((rule, selected))  # equal peers share one
+        stages, place = self.engine.stages[direction], self._place[direction]
         wanted = self._wanted[direction]
         out: dict[int, list[_Peers]] = {}
         for pm, rules in by_match.values():
             hit = wanted if pm.everything else pm.classes & wanted
             if hit:
-                peers = _Peers(pm, tuple(rules))
+                first = [stages[place[id(rule)][0]].first_match for rule, _ in rules]
+                peers = _Peers(pm, tuple(r for r, f in zip(rules, first, strict=True) if not f),
+                               tuple(r for r, f in zip(rules, first, strict=True) if f))
                 for cls in bit_ids(hit):
                     out.setdefault(cls, []).append(peers)
         return out
 
 
-_FAMILY_STAGES = frozenset({"NetworkPolicy", "Admin", "Baseline"})
-
-
-def walked(engine: Engine) -> bool:
-    """The engine holds stages other than NetworkPolicy's and the tiers' (Cilium's: netpol/policies/cilium.py), whose
-    rules the slices' arithmetic and the analyses' NetworkPolicy views do not read: ask the engine per pair."""
-    return any(s.name not in _FAMILY_STAGES for stages in engine.stages.values() for s in stages)
+def adds_up(engine: Engine) -> bool:
+    """Per direction, every first-match stage passes on what it leaves and at most one stage decides as a whole
+    (denying what it leaves where it selects): the stages the slices' arithmetic reads. Else (a first-match
+    stage that denies what it leaves) each pair is asked of the engine."""
+    for stages in engine.stages.values():
+        whole = [s for s in stages if not s.first_match]
+        if len(whole) > 1 or any(s.end != "Deny" for s in whole) or any(s.end != "Pass" for s in stages
+                                                                         if s.first_match):
+            return False
+    return True

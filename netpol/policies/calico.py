@@ -11,7 +11,7 @@ policy of the tier selects for the direction (`types` as Calico defaults them, s
 
 A Calico rule becomes one stage rule per packet family and destination kind it can match, so that every
 condition is a set of pods or addresses: its subject is the policy's selector with the rule's own side
-(an ingress rule's destination is the pod itself), its peer the other side (stages.CalicoMatch).
+(an ingress rule's destination is the pod itself), its peer the other side (one stages.AllOf each).
 ICMP packets are IPv4 and ICMPv6 packets IPv6; other packets are IPv6 when an end has IPv6 addresses only
 (the reference evaluator's choice, netpol/reference/calico.py). A side with named ports splits into the
 endpoints where they resolve (their own labels satisfy the side's selector) and the rest (numeric ports
@@ -21,12 +21,28 @@ only). A rule's `source.ports` never match (the client's port is assumed outside
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import ipaddress
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, replace
+from functools import cached_property
 
-from netpol.model import DIRECTIONS, Cluster, Direction, IPBlock, IPBlockPeer, NetworkPolicy
+from netpol.model import (
+    DIRECTIONS,
+    Cluster,
+    Direction,
+    IPAddress,
+    IPBlock,
+    IPBlockPeer,
+    NetworkPolicy,
+    Pod,
+    TieredPolicy,
+    TierRule,
+)
 from netpol.model.calico import (
+    DEFAULT_ACCOUNT,
     NAMESPACE_LABEL,
+    ORCHESTRATOR,
+    Action,
     SERVICE_ACCOUNT_LABEL,
     CalicoObjects,
     CalicoPolicy,
@@ -34,16 +50,26 @@ from netpol.model.calico import (
     CalicoRule,
     EntityRule,
     ICMPMatch,
+    endpoint_labels,
     set_labels,
 )
-from netpol.model.calico_selectors import Compare, Has, InSet, Node, Not, conjunction, prefixed, replace_all
+from netpol.model.calico_selectors import ALL, Compare, Has, InSet, Node, Not, conjunction, prefixed, replace_all
 from netpol.model.portsets import MAX_PORT, Protocol, bounds, icmp_value
-from netpol.policies.networkpolicy import CompiledRule, RuleRef, node_rules, policy_ports
+from netpol.model.selectors import LabelSelector
+from netpol.policies.networkpolicy import CompiledRule, RuleRef, policy_ports
 from netpol.policies.stages import (
     Addresses,
-    CalicoMatch,
+    AllOf,
+    AnyOf,
+    Condition,
     Everything,
+    Identified,
+    Identities,
+    IPv6,
     NamedPort,
+    NodePods,
+    NodeRule,
+    Nodes,
     Pods,
     PortExcept,
     PortRange,
@@ -53,6 +79,7 @@ from netpol.policies.stages import (
     Stages,
     Verdict,
 )
+from netpol.policies.stages import Not as NotTerm
 from netpol.policies.tiered import TierRuleRef, tier_stages
 
 PROFILE = "calico"
@@ -143,7 +170,7 @@ def calico_tiers(cluster: Cluster,
     compiler = _Compiler(cluster, calico)
     entries = [compiler.policy(p, old) for p in calico.policies if not p.staged and not p.host_only]
     entries += [_kubernetes(knp, old) for knp in cluster.policies]
-    entries += _tiered(cluster, tier_stages(cluster) if compiled is None else compiled, admin, baseline, old)
+    entries += _tiered(cluster, compiler, tier_stages(cluster) if compiled is None else compiled, admin, baseline, old)
     for e in entries:
         tiers.setdefault(e.tier, (None, "Deny"))  # a built-in tier of another release: an ordinary tier here
     return tuple(CalicoTierEntries(name, tiers[name][0], tiers[name][1],
@@ -160,9 +187,11 @@ def calico_stages(cluster: Cluster) -> Stages:
     out: Stages = {}
     for d in DIRECTIONS:
         stages = []
-        node = node_rules(cluster, d)
+        node = _own_node_rules(cluster) if d == "ingress" else ()
         if node:
-            stages.append(Stage("own node", True, "Pass", node))
+            addresses = (IPBlock(ipaddress.ip_network(ip)) for r in node for n in r.peers
+                         if isinstance(n, Nodes) for ip in n.addresses)
+            stages.append(Stage("own node", True, "Pass", node, cuts=tuple(sorted(set(addresses), key=str))))
         for tier in tiers:
             rules = tuple(r for e in tier.entries for r in e.rules[d])
             members = tuple(m for e in tier.entries for m in e.members[d])
@@ -171,6 +200,28 @@ def calico_stages(cluster: Cluster) -> Stages:
                 stages.append(Stage(stage_name(tier.name), True, end, rules, members, cuts[d]))
         out[d] = tuple(stages)
     return out
+
+
+def node_addresses(cluster: Cluster) -> dict[str, frozenset[IPAddress]]:
+    """Each node's addresses as Calico sees them: the status.hostIP of every pod scheduled on it, its Node's
+    status.addresses and the addresses of its host-network pods (traffic from the node and from them comes from
+    these). A pod without spec.nodeName is on no known node: its hostIP names none (docs/semantics.md §16.6)."""
+    out: dict[str, set[IPAddress]] = {}
+    for pod in cluster.pods:
+        if pod.node is not None:
+            found = out.setdefault(pod.node, set())
+            found.update((pod.host_ip,) if pod.host_ip is not None else ())
+            found.update(pod.ips if pod.host_network else ())
+    for n in cluster.nodes:
+        out.setdefault(n.name, set()).update(n.addresses)
+    return {name: frozenset(ips) for name, ips in out.items()}
+
+
+def _own_node_rules(cluster: Cluster) -> tuple[StageRule, ...]:
+    """Calico does not police a node's traffic to its own pods (brief §1): per node, an Allow for its pods of
+    everything from its addresses and its host-network pods."""
+    return tuple(StageRule(NodeRule(name, "ingress"), NodePods(name), (Nodes(frozenset({name}), ips),), None, "Allow")
+                 for name, ips in sorted(node_addresses(cluster).items()))
 
 
 def _kubernetes(knp: NetworkPolicy, old: bool) -> _Entry:
@@ -195,34 +246,98 @@ def _kubernetes(knp: NetworkPolicy, old: bool) -> _Entry:
                   str(knp.pod_selector))
 
 
-def _tiered(cluster: Cluster, compiled: dict[Direction, tuple[tuple[Stage, ...], tuple[Stage, ...]]], admin: str,
-            baseline: str, old: bool) -> list[_Entry]:
-    """The network-policy-api kinds in the admin and baseline tiers, by their priority as order (brief §6):
-    each policy's rules as netpol compiles them for those tiers (netpol/policies/tiered.py)."""
+def _tiered(cluster: Cluster, compiler: _Compiler,
+            compiled: dict[Direction, tuple[tuple[Stage, ...], tuple[Stage, ...]]], admin: str, baseline: str,
+            old: bool) -> list[_Entry]:
+    """The network-policy-api kinds in the admin and baseline tiers, by their priority as order, converted to
+    GlobalNetworkPolicies as Calico converts them (brief §6) and compiled as Calico's own; each rule keeps the
+    written form netpol compiles for those tiers (netpol/policies/tiered.py), for explain."""
+    written = {(r.ref.kind, r.ref.policy, d, r.ref.index): r.written for d in DIRECTIONS
+               for s in (*compiled[d][0], *compiled[d][1]) for r in s.rules if isinstance(r.ref, TierRuleRef)}
     out = []
     for tp in cluster.tiered:
         if tp.kind == "ClusterNetworkPolicy":
-            tie = f"{tp.name}//KubernetesClusterNetworkPolicy"
+            name, tie = tp.name, f"{tp.name}//KubernetesClusterNetworkPolicy"
         else:
             prefix = "kanp.adminnetworkpolicy." if tp.kind == "AdminNetworkPolicy" else \
                 "kbanp.baselineadminnetworkpolicy."
-            tie = prefix + tp.name if old else f"{prefix}{tp.name}//GlobalNetworkPolicy"
+            name = prefix + tp.name
+            tie = name if old else f"{name}//GlobalNetworkPolicy"
         order = BANP_ORDER if tp.priority is None else float(tp.priority)
         tier = admin if tp.tier == "Admin" else baseline
-        rules = {d: tuple(replace(r, ref=CalicoRuleRef(tier, tp.kind, tp.name, order, d, r.ref.index,
-                                                       r.ref.written_action))
-                          for s in (*compiled[d][0], *compiled[d][1]) for r in s.rules
-                          if isinstance(r.ref, TierRuleRef) and (r.ref.kind, r.ref.policy) == (tp.kind, tp.name))
+        policy = _as_global(tp, name, tier, order)
+        selector = _policy_selector(policy)
+        members = {d: (StagePolicy(f"{tp.short_kind} {tp.name}", AllOf((Identified(compiler.identities, selector),))),)
+                   if policy.applies(d) else () for d in DIRECTIONS}
+        rules = {d: tuple(replace(r, ref=CalicoRuleRef(tier, tp.kind, tp.name, order, d, i, rule.written_action),
+                                  written=written.get((tp.kind, tp.name, d, i), r.written))
+                          for i, rule in enumerate(tp.rules(d)) for c in _tier_rule(rule, d, old)
+                          for r in compiler.rule(policy, selector, d, i, c))
                  for d in DIRECTIONS}
-        out.append(_Entry(tier, order, tie, {d: () for d in DIRECTIONS}, rules, tp.kind, tp.name))
+        out.append(_Entry(tier, order, tie, members, rules, tp.kind, tp.name))
     return out
+
+
+def _as_global(tp: TieredPolicy, name: str, tier: str, order: float) -> CalicoPolicy:
+    """The GlobalNetworkPolicy Calico makes of a network-policy-api policy's subject (brief §6): selector and
+    namespaceSelector; `types` the directions with rules (its rules: _tier_rule)."""
+    subject = tp.subject
+    selector = conjunction(Compare(ORCHESTRATOR, "==", "k8s"),
+                           *((_calico_selector(subject.pod_selector),) if subject.pod_selector is not None else ()))
+    types = tuple(t for t, d in (("Ingress", "ingress"), ("Egress", "egress")) if tp.rules(d))
+    return CalicoPolicy("GlobalNetworkPolicy", name, None, tier, order, selector, types,  # type: ignore[arg-type]
+                        namespace_selector=_calico_selector(subject.namespace_selector))
+
+
+def _tier_rule(rule: TierRule, direction: Direction, old: bool) -> tuple[CalicoRule, ...]:
+    """A network-policy-api rule as Calico rules, one per peer and protocol (brief §6): a rule with a peer Calico
+    does not support (nodes, domainNames; netpol adds a peer it does not know) is dropped if it accepts and denies
+    everything if it denies or passes; in 3.30/3.31 a namedPort makes the rule match every port and protocol."""
+    action: Action = "Allow" if rule.action == "Accept" else rule.action
+    if any(p.nodes is not None or p.domains or p.unknown is not None for p in rule.peers):
+        return () if action == "Allow" else (CalicoRule("Deny"),)
+    by_protocol: dict[int | None, list[CalicoPort]] = {}
+    if rule.ports is None or (old and any(p.name is not None for p in rule.ports)):
+        by_protocol[None] = []
+    for p in () if None in by_protocol else rule.ports or ():
+        if p.name is not None:  # resolved on the container port's own protocol
+            by_protocol.setdefault(None, []).append(CalicoPort(name=p.name))
+        else:
+            by_protocol.setdefault(_NUMBERS[p.protocol], []).append(CalicoPort(p.first, p.last))  # type: ignore
+    out = []
+    for peer in rule.peers:
+        if peer.networks:
+            side = EntityRule(nets=peer.networks)
+        else:
+            assert peer.pods is not None
+            side = EntityRule(namespace_selector=_calico_selector(peer.pods.namespace_selector),
+                              selector=None if peer.pods.pod_selector is None else
+                              _calico_selector(peer.pods.pod_selector))
+        for protocol, ports in by_protocol.items():
+            if direction == "ingress":
+                out.append(CalicoRule(action, protocol, source=side, destination=EntityRule(ports=tuple(ports))))
+            else:
+                out.append(CalicoRule(action, protocol, destination=replace(side, ports=tuple(ports))))
+    return tuple(out)
+
+
+def _calico_selector(selector: LabelSelector) -> Node:
+    """A Kubernetes label selector in Calico's language (k8sSelectorToCalico): In, NotIn, Exists, DoesNotExist
+    become in, not in, has, !has; none selects all()."""
+    parts: list[Node] = []
+    for r in selector.requirements:
+        if r.operator in ("In", "NotIn"):
+            parts.append(InSet(r.key, r.values, r.operator == "NotIn"))
+        else:
+            parts.append(Has(r.key) if r.operator == "Exists" else Not(Has(r.key)))
+    return conjunction(*parts) if parts else ALL
 
 
 # -- Calico's own policies --------------------------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class _Side:
-    """One side of a rule as sets: P and the sets it matches, N and its sets, nets and notNets (stages.CalicoMatch)."""
+    """One side of a rule as sets: P and the sets it matches, N and its sets, nets and notNets (`match`)."""
 
     selector: Node | None
     not_selector: Node | None
@@ -235,17 +350,62 @@ class _Side:
         return bool(self.nets or self.not_nets or any(sets[s] for s in (self.selector, self.not_selector)
                                                       if s is not None))
 
-    def match(self, sets: dict[Node, tuple[IPBlock, ...]], family: int | None, endpoint_selector: Node | None = None,
-              labelled: bool | None = None, peer_family: int | None = None) -> CalicoMatch | Everything:
-        def fam(blocks: tuple[IPBlock, ...]) -> tuple[IPBlock, ...]:
-            return tuple(b for b in blocks if family in (None, b.cidr.version))
+    def match(self, identities: CalicoIdentities, sets: dict[Node, tuple[IPBlock, ...]], family: int | None,
+              endpoint_selector: Node | None = None, labelled: bool | None = None, peer_family: int | None = None
+              ) -> AllOf | Everything:
+        """The side as one conjunction: an endpoint whose labels satisfy `endpoint_selector` (and the side's
+        Service); P, or an address of its sets; N and its sets neither; an address in some of `nets`, none of
+        `not_nets` (those of the packet's `family`); `labelled` True: an endpoint whose own labels satisfy P
+        (any endpoint where P is None), the only destinations where a named port resolves, False: anything else;
+        `peer_family` 6: an endpoint with IPv6 addresses only or an IPv6 address, 4: any other."""
+        def addresses(blocks: tuple[IPBlock, ...]) -> tuple[Addresses, ...]:
+            return tuple(Addresses(b) for b in blocks if family in (None, b.cidr.version))
 
+        def labels(selector: Node) -> Identified:
+            return Identified(identities, selector)
+
+        terms: list[Condition] = []
         selectors = [s for s in (endpoint_selector, self.services) if s is not None]
-        m = CalicoMatch(conjunction(*selectors) if selectors else None, self.selector,
-                        fam(sets[self.selector]) if self.selector is not None else (), self.not_selector,
-                        fam(sets[self.not_selector]) if self.not_selector is not None else (),
-                        fam(self.nets), fam(self.not_nets), labelled, peer_family)
-        return Everything() if m == CalicoMatch() else m
+        if selectors:
+            terms.append(labels(conjunction(*selectors)))
+        if self.selector is not None:
+            terms.append(AnyOf((labels(self.selector), *addresses(sets[self.selector]))))
+        if labelled is not None:
+            own = labels(self.selector) if self.selector is not None else _ENDPOINTS
+            terms.append(own if labelled else NotTerm(own))
+        if self.not_selector is not None:
+            terms.append(NotTerm(AnyOf((labels(self.not_selector), *addresses(sets[self.not_selector])))))
+        if nets := addresses(self.nets):
+            terms.append(AnyOf(nets))
+        if not_nets := addresses(self.not_nets):
+            terms.append(NotTerm(AnyOf(not_nets)))
+        if peer_family is not None:
+            terms.append(IPv6() if peer_family == 6 else NotTerm(IPv6()))
+        return AllOf(tuple(terms)) if terms else Everything()
+
+
+_ENDPOINTS = Pods(None, None, None)  # every workload endpoint: a pod that is not host-network
+
+
+@dataclass(frozen=True, eq=False)
+class CalicoIdentities(Identities):
+    """The labels Calico's selectors see on each pod (model.calico.endpoint_labels): its own, its namespace's
+    and its service account's."""
+
+    def labels(self, pod: Pod) -> Mapping[str, str]:
+        return endpoint_labels(pod.namespace, pod.label_map, pod.service_account,
+                               self._namespaces.get(pod.namespace, {}),
+                               {} if pod.hypothetical else  # a possible pod's account: labels unknown (calico_regions)
+                               self._accounts.get((pod.namespace, pod.service_account or DEFAULT_ACCOUNT), {}))
+
+    @cached_property
+    def _namespaces(self) -> dict[str, dict[str, str]]:
+        return {ns.name: ns.label_map for ns in self.cluster.namespaces}
+
+    @cached_property
+    def _accounts(self) -> dict[tuple[str, str], dict[str, str]]:
+        calico = self.cluster.calico or CalicoObjects()
+        return {(a.namespace, a.name): dict(a.labels) for a in calico.service_accounts}
 
 
 class _Compiler:
@@ -255,6 +415,7 @@ class _Compiler:
                            for s in calico.network_sets]
         self.services = {(s.namespace, s.name): s for s in cluster.services}
         self.sets: dict[Node, tuple[IPBlock, ...]] = {}
+        self.identities = CalicoIdentities(cluster)
 
     def _sets(self, selector: Node | None) -> None:
         """The nets of the network sets whose labels satisfy the selector (brief §2: selectors match addresses)."""
@@ -269,7 +430,8 @@ class _Compiler:
             tie = f"{p.namespace}/{p.name}" if p.namespace else p.name
         else:
             tie = f"{p.name}/{p.namespace or ''}/{p.kind}"
-        members = {d: (StagePolicy(title, CalicoMatch(selector)),) if p.applies(d) else () for d in DIRECTIONS}
+        members = {d: (StagePolicy(title, AllOf((Identified(self.identities, selector),))),) if p.applies(d) else ()
+                   for d in DIRECTIONS}
         rules = {d: tuple(r for i, rule in enumerate(p.rules(d) if p.applies(d) else ())
                           for r in self.rule(p, selector, d, i, rule)) for d in DIRECTIONS}
         name = f"{p.namespace}/{p.name}" if p.namespace else p.name
@@ -333,9 +495,9 @@ class _Compiler:
                     continue
                 own_labelled = labelled if d == "ingress" else None
                 peer_labelled = labelled if d == "egress" else None
-                subject = own_side.match(self.sets, family, selector, own_labelled, subject_family)
-                peer = peer_side.match(self.sets, family, None, peer_labelled, peer_family)
-                assert isinstance(subject, CalicoMatch)
+                subject = own_side.match(self.identities, self.sets, family, selector, own_labelled, subject_family)
+                peer = peer_side.match(self.identities, self.sets, family, None, peer_labelled, peer_family)
+                assert isinstance(subject, AllOf)
                 yield StageRule(ref, subject, (peer,), ports, action, rule)
 
 

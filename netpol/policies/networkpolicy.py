@@ -16,7 +16,6 @@ from typing import ClassVar
 from netpol.model import (
     DIRECTIONS,
     Cluster,
-    ContainerPort,
     Direction,
     IPBlockPeer,
     NamespaceName,
@@ -24,7 +23,7 @@ from netpol.model import (
     Peer,
     PolicyPort,
 )
-from netpol.model.portsets import ALL_PORTS, MAX_PORT, NO_PORTS, PortSet
+from netpol.model.portsets import MAX_PORT
 from netpol.model.selectors import LabelSelector
 from netpol.policies.stages import (
     Addresses,
@@ -34,7 +33,6 @@ from netpol.policies.stages import (
     NodeRule,
     Nodes,
     Pods,
-    PortExcept,
     PortMatch,
     PortRange,
     Stage,
@@ -156,33 +154,3 @@ def policy_ports(ports: tuple[PolicyPort, ...]) -> PortMatch:
     return tuple(PortRange(p.protocol, 1, MAX_PORT) if p.port is None else
                  NamedPort(p.port, p.protocol) if isinstance(p.port, str) else
                  PortRange(p.protocol, p.port, p.end_port if p.end_port is not None else p.port) for p in ports)
-
-
-def resolve_ports(ports: PortMatch, destination: tuple[ContainerPort, ...] | None) -> PortSet:
-    """The traffic a rule's ports cover towards one destination.
-
-    Named ports resolve against the destination pod's container ports (with the
-    same protocol, where the rule names one); an endpoint outside the cluster
-    (destination None) has no named ports, so a named port never matches it.
-    """
-    if ports is None:
-        return ALL_PORTS
-    items = []
-    excepts = NO_PORTS
-    for p in ports:
-        if isinstance(p, PortRange):
-            items.append((p.protocol, p.first, p.last))
-        elif isinstance(p, PortExcept):  # Calico's notPorts, notProtocol, notICMP
-            excepts = excepts.union(resolve_ports(p.ports, destination).difference(
-                resolve_ports(p.excluded, destination)))
-        else:
-            items.extend((c.protocol, c.port, c.port) for c in destination or ()
-                         if c.name == p.name and (p.protocol is None or c.protocol == p.protocol))
-    return (PortSet.of(items) if items else NO_PORTS).union(excepts)
-
-
-def names_ports(ports: PortMatch | tuple[PortRange | NamedPort, ...]) -> bool:
-    """Some of the ports is a named port (resolved per destination)."""
-    return any(isinstance(p, NamedPort) or (isinstance(p, PortExcept) and (names_ports(p.ports) or
-                                                                           names_ports(p.excluded)))
-               for p in ports or ())

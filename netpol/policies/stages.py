@@ -17,7 +17,8 @@ stages on its own:
 A stage whose `first_match` is False holds Allow rules only, so their order cannot matter: it
 decides as a whole (its verdict names every rule that allows the port, not a first one).
 
-How each family maps onto it (netpol/policies/networkpolicy.py and netpol/policies/tiered.py hold the compilers):
+How each family maps onto it (netpol/policies/networkpolicy.py, tiered.py, cilium.py and calico.py hold the
+compilers):
 
 - **NetworkPolicy** (networking.k8s.io/v1): one stage, not first-match, `end` Deny. Each policy
   that applies to the direction (policyTypes) is one of `policies` with its podSelector in its
@@ -41,6 +42,12 @@ How each family maps onto it (netpol/policies/networkpolicy.py and netpol/polici
   (Allow, Deny, Pass, Log); the tier's default action is the stage's `end` (Deny, or Pass where the
   tier says so), applied to the pods some policy of the tier selects.
 
+Who: subjects and peers name no family. `Identified` matches endpoints by a predicate over their identity
+labels, which the family's compiler supplies per pod (`Identities`); `AllOf`, `AnyOf`, `Not` and `IPv6`
+combine pods, identities and address blocks into one condition (a Calico rule side). Whatever is
+family-specific (identities, network sets, the terms an agent adds to a selector) is computed here, in
+the compilers; the engine only evaluates the form.
+
 Provenance: every rule carries its family's reference (`Provenance`), which names kind, API
 version, policy, priority or order, rule index and name and the written action; a stage carries
 its name; the walk records the Pass rule that handed a port range on.
@@ -48,11 +55,13 @@ its name; the walk records the Pass rule that handed a port range on.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
-from netpol.model import Direction, IPAddress, IPBlock
-from netpol.model.calico_selectors import Node as CalicoSelector
+from netpol.model import Cluster, ContainerPort, Direction, IPAddress, IPBlock, Pod
+from netpol.model.portsets import ALL_PORTS, NO_PORTS, PortSet
 from netpol.model.portsets import Protocol as IPProtocol
 from netpol.model.selectors import LabelSelector
 
@@ -101,62 +110,70 @@ class NodePods:
     node: str
 
 
-@dataclass(frozen=True)
-class CalicoMatch:
-    """Calico: what a policy's selector, or one side of a rule, matches; every field present must hold.
+Identity = tuple[tuple[str, str], ...]  # a pod's identity labels, sorted by key
 
-    `endpoint_selector`: a workload endpoint (a pod that is not host-network) whose Calico labels
-    (netpol.model.calico.calico_labels) satisfy it (a policy's selector). `selector` (P): an endpoint whose
-    Calico labels satisfy it, or an address in `sets` (the nets of the network sets whose labels satisfy
-    it). `not_selector` (N, only where P is None): neither. An address in some of `nets` (when given) and
-    in none of `not_nets`. `labelled`: True, an endpoint whose own labels satisfy P (any endpoint where P is
-    None), the only destinations where a named port resolves; False, anything else. `family`: 6, an
-    endpoint with IPv6 addresses only, or an IPv6 address; 4, any other. Host-network pods and outside
-    addresses have no labels: only addresses match them.
+
+@dataclass(frozen=True, eq=False)
+class Identities(ABC):
+    """How one family's selectors see the pods of one cluster: each pod's identity labels, which the family's
+    compiler defines (`labels`: Calico's are a pod's labels with its namespace's and service account's,
+    Cilium's its identity labels) and the engine only reads (`of`). A pod's identity depends on its namespace,
+    labels and service account only (and whether it stands for possible pods), so it is computed once for each.
+    Two are equal when they are of one kind, for the same cluster object, with the same `parameters`."""
+
+    cluster: Cluster
+    _seen: dict[tuple[str, tuple[tuple[str, str], ...], str | None, bool], Identity] = field(
+        default_factory=dict, init=False, repr=False)
+
+    @property
+    def parameters(self) -> tuple[object, ...]:
+        """What else the identities depend on (a compiler's options)."""
+        return ()
+
+    @abstractmethod
+    def labels(self, pod: Pod) -> Mapping[str, str]:
+        """The pod's identity labels, as the family's selectors read them."""
+
+    def of(self, pod: Pod) -> Identity:
+        key = (pod.namespace, pod.labels, pod.service_account, pod.hypothetical)  # a possible pod's: calico_regions
+        found = self._seen.get(key)
+        if found is None:
+            found = self._seen[key] = tuple(sorted(self.labels(pod).items()))
+        return found
+
+    def __eq__(self, other: object) -> bool:
+        return type(other) is type(self) and isinstance(other, Identities) and other.cluster is self.cluster \
+            and other.parameters == self.parameters
+
+    def __hash__(self) -> int:
+        return hash((type(self), id(self.cluster), self.parameters))
+
+
+class Predicate(Protocol):
+    """A test on identity labels other than a LabelSelector (Calico's selector language)."""
+
+    def evaluate(self, labels: Mapping[str, str]) -> bool: ...
+
+
+@dataclass(frozen=True)
+class Identified:
+    """Endpoints (pods that are not host-network) whose identity labels (`identities`) satisfy `predicate`.
+
+    A LabelSelector keeps Kubernetes' meaning, and the classes are cut at the values it names; any other
+    predicate is evaluated once per distinct identity. Never an address outside the cluster.
     """
 
-    endpoint_selector: CalicoSelector | None = None
-    selector: CalicoSelector | None = None
-    sets: tuple[IPBlock, ...] = ()
-    not_selector: CalicoSelector | None = None
-    not_sets: tuple[IPBlock, ...] = ()
-    nets: tuple[IPBlock, ...] = ()
-    not_nets: tuple[IPBlock, ...] = ()
-    labelled: bool | None = None
-    family: int | None = None
-
-    def matches_address(self, ip: IPAddress) -> bool:
-        """An address outside the cluster's endpoints (no labels, no named ports)."""
-        if self.endpoint_selector is not None or self.labelled:
-            return False
-        if self.selector is not None and not any(b.contains(ip) for b in self.sets):
-            return False
-        if self.not_selector is not None and any(b.contains(ip) for b in self.not_sets):
-            return False
-        if self.nets and not any(b.contains(ip) for b in self.nets):
-            return False
-        return not any(b.contains(ip) for b in self.not_nets) and self.family in (None, ip.version)
-
-
-@dataclass(frozen=True)
-class Endpoints:
-    """Cilium endpoints (pods, never host-network ones) whose identity labels match `selector`, whose keys are
-    `source:key` (model.cilium.identity_labels: the pod's labels, its namespace, its namespace's labels, its
-    service account...). The compiler has added the terms the agent adds (netpol/policies/cilium.py)."""
-
-    selector: LabelSelector
+    identities: Identities
+    predicate: LabelSelector | Predicate
 
 
 @dataclass(frozen=True)
 class OnNode:
-    """The pods of `pods` on `node`; None: on no node that runs host-network pods. Cilium's `host` and
-    `remote-node` depend on the subject's node, so a rule naming them is split per node."""
+    """The pods of `pods` on `node`; None: on no node that runs host-network pods. A rule whose peers depend on
+    the subject's node (Cilium's `host` and `remote-node`) is split per node."""
 
-    pods: Endpoints
+    pods: Identified
     node: str | None
-
-
-Subject = Pods | NodePods | CalicoMatch | Endpoints | OnNode
 
 
 @dataclass(frozen=True)
@@ -182,12 +199,68 @@ class Everything:
 
 @dataclass(frozen=True)
 class HostNetwork:
-    """Host-network pods, which Cilium sees as their nodes: every one but those on node `but` (None: every one)."""
+    """Host-network pods: every one but those on node `but` (None: every one)."""
 
     but: str | None = None
 
 
-Peer = Pods | Addresses | Nodes | Everything | CalicoMatch | Endpoints | HostNetwork
+@dataclass(frozen=True)
+class IPv6:
+    """Pods whose addresses are all IPv6 (at least one), and IPv6 addresses; `Not(IPv6())` is every other."""
+
+
+@dataclass(frozen=True)
+class AllOf:
+    """What every term matches, pods and addresses alike: one side of a rule that is one conjunction (Calico's
+    selector, notSelector, nets, notNets, network sets, IP family). As a peer it stands alone and tests an
+    address itself (`address_matches`), not as a union of blocks; an empty one is written `Everything`."""
+
+    terms: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class AnyOf:
+    """What some term matches."""
+
+    terms: tuple[Condition, ...]
+
+
+@dataclass(frozen=True)
+class Not:
+    """What the term does not match."""
+
+    term: Condition
+
+
+Condition = Pods | Identified | Addresses | IPv6 | AllOf | AnyOf | Not
+Subject = Pods | NodePods | Identified | OnNode | AllOf
+Peer = Pods | Addresses | Nodes | Everything | Identified | HostNetwork | AllOf
+
+
+def address_matches(condition: Condition, ip: IPAddress) -> bool:
+    """An address outside the cluster's pods against a condition: pods and identities never hold one."""
+    if isinstance(condition, Addresses):
+        return condition.block.contains(ip)
+    if isinstance(condition, IPv6):
+        return ip.version == 6
+    if isinstance(condition, AllOf):
+        return all(address_matches(t, ip) for t in condition.terms)
+    if isinstance(condition, AnyOf):
+        return any(address_matches(t, ip) for t in condition.terms)
+    if isinstance(condition, Not):
+        return not address_matches(condition.term, ip)
+    return False
+
+
+def named_blocks(condition: Condition) -> Iterator[IPBlock]:
+    """The address blocks a condition names, in written order."""
+    if isinstance(condition, Addresses):
+        yield condition.block
+    elif isinstance(condition, AllOf | AnyOf):
+        for term in condition.terms:
+            yield from named_blocks(term)
+    elif isinstance(condition, Not):
+        yield from named_blocks(condition.term)
 
 
 # -- ports ------------------------------------------------------------------------------------------
@@ -221,6 +294,36 @@ class PortExcept:
 
 
 PortMatch = tuple[PortRange | NamedPort | PortExcept, ...] | None  # None: every port of every protocol
+
+
+def resolve_ports(ports: PortMatch, destination: tuple[ContainerPort, ...] | None) -> PortSet:
+    """The traffic a rule's ports cover towards one destination.
+
+    Named ports resolve against the destination pod's container ports (with the
+    same protocol, where the rule names one); an endpoint outside the cluster
+    (destination None) has no named ports, so a named port never matches it.
+    """
+    if ports is None:
+        return ALL_PORTS
+    items = []
+    excepts = NO_PORTS
+    for p in ports:
+        if isinstance(p, PortRange):
+            items.append((p.protocol, p.first, p.last))
+        elif isinstance(p, PortExcept):
+            excepts = excepts.union(resolve_ports(p.ports, destination).difference(
+                resolve_ports(p.excluded, destination)))
+        else:
+            items.extend((c.protocol, c.port, c.port) for c in destination or ()
+                         if c.name == p.name and (p.protocol is None or c.protocol == p.protocol))
+    return (PortSet.of(items) if items else NO_PORTS).union(excepts)
+
+
+def names_ports(ports: PortMatch | tuple[PortRange | NamedPort, ...]) -> bool:
+    """Some of the ports is a named port (resolved per destination)."""
+    return any(isinstance(p, NamedPort) or (isinstance(p, PortExcept) and (names_ports(p.ports) or
+                                                                           names_ports(p.excluded)))
+               for p in ports or ())
 
 
 # -- rules and stages -------------------------------------------------------------------------------

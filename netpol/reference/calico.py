@@ -40,7 +40,7 @@ from netpol.model import (
     TierPort,
     TierSelector,
 )
-from netpol.model.calico_selectors import Compare, Has, InSet, Node, Not, conjunction, prefixed, replace_all
+from netpol.model.calico_selectors import All, And, Global, Node, Not, Or
 from netpol.model.portsets import Protocol
 from netpol.reference import _peer_ok, _port_ok
 from netpol.model.calico import NAMESPACE_LABEL as NS_LABEL
@@ -180,16 +180,6 @@ class _World:
                 labels = {**self._pcns(s.namespace), **labels, NS_LABEL: s.namespace}
             yield labels, s.nets
 
-    def in_ips(self, selector: Node, end: Endpoint, version: int) -> bool:
-        """A ∈ IPs(S): an endpoint whose labels satisfy S, or an address in a network set whose labels do
-        (brief §2 'selectors match addresses')."""
-        pod = self.endpoint(end)
-        if pod is not None and selector.evaluate(self.labels(pod)):
-            return True
-        ips = _ips(end, version)
-        return any(ip in net for labels, nets in self.set_labels() if selector.evaluate(labels)
-                   for net in nets for ip in ips if ip.version == net.version)  # type: ignore[attr-defined]
-
     # -- the walk (brief §4) ---------------------------------------------------------------------------------
 
     def walk(self, direction: Direction, subject: Endpoint, peer: Endpoint, packet: _Packet) -> Walk:
@@ -218,9 +208,15 @@ class _World:
         return Walk(tuple(steps))
 
     def _own_node(self, pod: Pod, peer: Endpoint) -> bool:
+        """The peer is the pod's node: a host-network pod on it, or one of its addresses (the status.hostIP of a
+        pod on it, a host-network pod's there, its Node's). A pod without spec.nodeName is on no known node."""
+        if pod.node is None:
+            return False
         if isinstance(peer, Pod):
-            return peer.host_network and peer.node is not None and peer.node == pod.node
-        return pod.host_ip is not None and peer == pod.host_ip
+            return peer.host_network and peer.node == pod.node
+        return any(q.node == pod.node and (peer == q.host_ip or (q.host_network and peer in q.ips))
+                   for q in self.cluster.pods) or any(n.name == pod.node and peer in n.addresses
+                                                      for n in self.cluster.nodes)
 
     def tiers(self) -> list[tuple[str, str, list[_Entry]]]:
         """Tiers by (no order last, order, name), built-in ones synthesized when missing (brief §4)."""
@@ -265,8 +261,6 @@ class _World:
     # -- Calico's own policies --------------------------------------------------------------------------------
 
     def _calico_entry(self, p: CalicoPolicy) -> _Entry:
-        selector = self._policy_selector(p)
-
         def first_match(direction: Direction, packet: _Packet) -> tuple[int, str] | None:
             for index, rule in enumerate(p.rules(direction)):
                 if self._rule_matches(p, rule, packet) and rule.action != "Log":  # Log: next rule (brief §5)
@@ -276,21 +270,7 @@ class _World:
         directions = tuple(d for d in ("ingress", "egress") if p.applies(d))  # type: ignore[arg-type]
         title = f"{p.kind} {p.namespace + '/' if p.namespace else ''}{p.name}"
         return _Entry(title, p.order, self._tie(p.name, p.namespace, p.kind),
-                      lambda pod: selector.evaluate(self.labels(pod)), first_match, directions)
-
-    def _policy_selector(self, p: CalicoPolicy) -> Node:
-        """The endpoint selector Calico builds for a policy (brief §3 'Policy selectors')."""
-        if p.namespace is not None:  # NP: (S) && namespace == ns, && pcsa.A
-            parts = [p.selector, Compare(NS_LABEL, "==", p.namespace)]
-            if p.service_account_selector is not None:
-                parts.append(prefixed(p.service_account_selector, "pcsa."))
-            return conjunction(*parts)
-        node = p.selector  # GNP: S && pcns.N, all() -> has(namespace); && pcsa.A, all() -> has(serviceaccount)
-        if p.namespace_selector is not None:
-            node = replace_all(conjunction(node, prefixed(p.namespace_selector, "pcns.")), Has(NS_LABEL))
-        if p.service_account_selector is not None:
-            node = replace_all(conjunction(node, prefixed(p.service_account_selector, "pcsa.")), Has(SA_LABEL))
-        return node
+                      lambda pod: _policy_selects(p, self.labels(pod)), first_match, directions)
 
     def _rule_matches(self, p: CalicoPolicy, rule: CalicoRule, packet: _Packet) -> bool:
         """Every criterion of the rule; both sides tested in every rule (brief §5)."""
@@ -313,48 +293,33 @@ class _World:
                 and self._side(p, rule.destination, packet.dst, packet, "destination"))
 
     def _side(self, p: CalicoPolicy, side: EntityRule, end: Endpoint, packet: _Packet, which: str) -> bool:
-        """One side: nets, notNets, the selector P and the notSelector N (brief §3 'Rule peers'), services,
-        ports and notPorts."""
+        """One side: nets, notNets, the selector criteria (brief §3 'Rule peers', evaluated on what owns the
+        address: _SideSelector), services, ports and notPorts."""
         ips = _ips(end, packet.version)
         if side.nets and not any(ip in n for n in side.nets for ip in ips if ip.version == n.version):
             return False
         if any(ip in n for n in side.not_nets for ip in ips if ip.version == n.version):
             return False
-        selector, negated = self._peer_selectors(p, side)
-        if selector is not None and not self.in_ips(selector, end, packet.version):
-            return False
-        if selector is None and negated is not None and self.in_ips(negated, end, packet.version):
+        peer = _SideSelector(p, side)
+        if not peer.matches(self.owners(end, packet.version)):
             return False
         if side.services is not None and not self._in_service(p, side, end):
             return False
         if which == "source":  # the client's source port: assumed outside every listed port (module doc)
             return not side.ports
-        return self._ports(side, selector, packet)
+        return self._ports(side, peer, packet)
 
-    def _peer_selectors(self, p: CalicoPolicy, side: EntityRule) -> tuple[Node | None, Node | None]:
-        """(P, N) of one side, N folded into P when P exists (brief §3)."""
-        ns: Node | None = None
-        if side.namespace_selector is not None:
-            ns = replace_all(prefixed(side.namespace_selector, "pcns."), Has(NS_LABEL), Not(Has(NS_LABEL)))
-        elif p.namespace is not None:
-            ns = Compare(NS_LABEL, "==", p.namespace)
-        parts: list[Node] = []
-        accounts = side.service_accounts
-        if accounts is not None and accounts.selector is not None:
-            parts.append(prefixed(accounts.selector, "pcsa."))
-        if accounts is not None and accounts.names:
-            parts.append(InSet(SA_LABEL, tuple(sorted(set(accounts.names)))))
-        if side.selector is not None:
-            parts.append(side.selector)
-        scoped = side.namespace_selector is not None or (p.namespace is not None and (
-            side.selector is not None or side.not_selector is not None or accounts is not None))
-        if ns is not None and scoped:
-            parts.append(ns)
-        if not parts:
-            return None, side.not_selector
-        if side.not_selector is not None:
-            parts.append(Not(side.not_selector))  # Felix folds N into P: P && !N (brief §3, §8.4)
-        return conjunction(*parts), None
+    def owners(self, end: Endpoint, version: int) -> list[dict[str, str]]:
+        """The labels of everything that owns the address for Calico's selectors: the workload endpoint itself,
+        and every network set holding one of its addresses of the packet's family (brief §2 'selectors match
+        addresses')."""
+        pod = self.endpoint(end)
+        out = [self.labels(pod)] if pod is not None else []
+        ips = _ips(end, version)
+        out += [labels for labels, nets in self.set_labels()
+                if any(ip in net for net in nets for ip in ips
+                       if ip.version == net.version)]  # type: ignore[attr-defined]
+        return out
 
     def _in_service(self, p: CalicoPolicy, side: EntityRule, end: Endpoint) -> bool:
         assert side.services is not None
@@ -366,13 +331,13 @@ class _World:
                     dict(pod.labels).get(k) == v for k, v in s.selector)
         return False
 
-    def _ports(self, side: EntityRule, selector: Node | None, packet: _Packet) -> bool:
+    def _ports(self, side: EntityRule, peer: _SideSelector, packet: _Packet) -> bool:
         """Destination ports: in some of `ports` (when given) and in none of `notPorts` (brief §5)."""
         def hit(port: CalicoPort) -> bool:
             if port.name is None:
                 return port.first <= packet.port <= port.last
             pod = self.endpoint(packet.dst)  # a named port: on an endpoint satisfying P, else none (brief §5)
-            if pod is None or (selector is not None and not selector.evaluate(self.labels(pod))):
+            if pod is None or not peer.resolves_named_ports(self.labels(pod)):
                 return False
             return any(c.name == port.name and c.protocol == packet.protocol and c.port == packet.port
                        for c in pod.ports)
@@ -444,12 +409,17 @@ class _World:
         pod = self.endpoint(peer)
         if pod is not None and self._tier_selector(sel, pod):
             return True
-        # namespaces and pods peers are rule namespaceSelector (+ selector): namespaced NetworkSets match too
+        # namespaces and pods peers are a rule namespaceSelector (+ selector), which reads the pcns.* labels: the
+        # NetworkSets of those namespaces match too, and a GlobalNetworkSet (no namespace labels) where the
+        # selector holds on no label at all but is not empty (empty is all(), which requires a namespace)
         ips = _ips(peer, version)
         for s in self.calico.network_sets:
-            if s.namespace is None or not sel.namespace_selector.matches(self.ns_labels.get(s.namespace, {})):
+            if s.namespace is None and (sel.namespace_selector.selects_all or not sel.namespace_selector.matches({})):
                 continue
-            labels = {**self._pcns(s.namespace), **dict(s.labels), NS_LABEL: s.namespace}
+            if s.namespace is not None and not sel.namespace_selector.matches(self.ns_labels.get(s.namespace, {})):
+                continue
+            labels = dict(s.labels) if s.namespace is None else \
+                {**self._pcns(s.namespace), **dict(s.labels), NS_LABEL: s.namespace}
             if (sel.pod_selector is None or sel.pod_selector.matches(labels)) and any(
                     ip in n for n in s.nets for ip in ips if ip.version == n.version):
                 return True
@@ -479,3 +449,105 @@ def _policy_order(entry: _Entry) -> tuple[bool, float, bytes]:
     """Lowest order first, none = +inf, then the tie key bytewise (brief §4)."""
     return entry.order is None, entry.order if entry.order is not None else 0.0, entry.tie.encode()
 
+
+
+def _scoped(node: Node, labels: dict[str, str], prefix: str, all_means: bool, global_means: bool = True) -> bool:
+    """A selector written on a namespace's (`pcns.`) or service account's (`pcsa.`) labels, evaluated on what an
+    endpoint or network set inherited from it: each label read under the prefix; `all()` and `global()` mean
+    what Calico rewrites them to there (brief §3)."""
+    if isinstance(node, All):
+        return all_means
+    if isinstance(node, Global):
+        return global_means
+    if isinstance(node, Not):
+        return not _scoped(node.operand, labels, prefix, all_means, global_means)
+    if isinstance(node, And):
+        return all(_scoped(o, labels, prefix, all_means, global_means) for o in node.operands)
+    if isinstance(node, Or):
+        return any(_scoped(o, labels, prefix, all_means, global_means) for o in node.operands)
+    return node.evaluate({k.removeprefix(prefix): v for k, v in labels.items() if k.startswith(prefix)})
+
+
+def _with_all(node: Node, labels: dict[str, str], all_means: bool) -> bool:
+    """A selector on the endpoint's own labels whose every `all()` means `all_means`."""
+    return _scoped(node, labels, "", all_means)
+
+
+def _policy_selects(p: CalicoPolicy, labels: dict[str, str]) -> bool:
+    """The endpoints a policy selects (brief §3 'Policy selectors'), read on an endpoint's labels. A
+    NetworkPolicy: its selector, in its namespace, and its serviceAccountSelector on the account's labels. A
+    GlobalNetworkPolicy: its selector, its namespaceSelector on the namespace's labels and its
+    serviceAccountSelector on the account's; each `all()` of the namespaceSelector, and of the selector where a
+    namespaceSelector is written, requires a namespace; each other `all()` of the serviceAccountSelector and the
+    selector, where a serviceAccountSelector is written, requires a service account."""
+    namespaced, accounted = NS_LABEL in labels, SA_LABEL in labels
+    if p.namespace is not None:
+        return (p.selector.evaluate(labels) and labels.get(NS_LABEL) == p.namespace
+                and (p.service_account_selector is None or _scoped(p.service_account_selector, labels, "pcsa.", True)))
+    meaning = namespaced if p.namespace_selector is not None else \
+        accounted if p.service_account_selector is not None else True
+    if not _with_all(p.selector, labels, meaning):
+        return False
+    if p.namespace_selector is not None and not _scoped(p.namespace_selector, labels, "pcns.", namespaced):
+        return False
+    return p.service_account_selector is None or _scoped(p.service_account_selector, labels, "pcsa.", accounted)
+
+
+@dataclass(frozen=True)
+class _SideSelector:
+    """The selector criteria of one rule side, as the brief phrases them (§3 'Rule peers'), evaluated on the
+    labels of what owns an address (an endpoint, a network set): NS, P (service accounts, selector, NS where it
+    is scoped) and N (the notSelector, on the owner's labels as they are)."""
+
+    policy: CalicoPolicy
+    side: EntityRule
+
+    @property
+    def scoped(self) -> bool:
+        """NS is part of P: always with a namespaceSelector; in a NetworkPolicy as soon as any of selector,
+        notSelector, serviceAccounts is written."""
+        s = self.side
+        return s.namespace_selector is not None or (self.policy.namespace is not None and (
+            s.selector is not None or s.not_selector is not None or s.service_accounts is not None))
+
+    @property
+    def has_p(self) -> bool:
+        accounts = self.side.service_accounts
+        return self.scoped or self.side.selector is not None or (
+            accounts is not None and (accounts.selector is not None or bool(accounts.names)))
+
+    def p(self, labels: dict[str, str]) -> bool:
+        """P on one owner, with the notSelector folded in (P && !N: brief §3, §8.4)."""
+        side = self.side
+        if self.scoped and not self._in_namespace(labels):
+            return False
+        accounts = side.service_accounts
+        if accounts is not None and accounts.selector is not None and not _scoped(accounts.selector, labels, "pcsa.",
+                                                                                  True):
+            return False
+        if accounts is not None and accounts.names and labels.get(SA_LABEL) not in accounts.names:
+            return False
+        if side.selector is not None and not side.selector.evaluate(labels):
+            return False
+        return side.not_selector is None or not side.not_selector.evaluate(labels)
+
+    def _in_namespace(self, labels: dict[str, str]) -> bool:
+        """NS: the namespaceSelector on the owner's namespace (`all()`: any namespaced owner, `global()`: one
+        without a namespace); else the policy's own namespace."""
+        namespaced = NS_LABEL in labels
+        if self.side.namespace_selector is not None:
+            return _scoped(self.side.namespace_selector, labels, "pcns.", namespaced, not namespaced)
+        return labels.get(NS_LABEL) == self.policy.namespace
+
+    def matches(self, owners: list[dict[str, str]]) -> bool:
+        """An address matches: with P, when some owner of it satisfies P; with N alone, when none satisfies N;
+        with neither, always."""
+        if self.has_p:
+            return any(self.p(labels) for labels in owners)
+        if self.side.not_selector is not None:
+            return not any(self.side.not_selector.evaluate(labels) for labels in owners)
+        return True
+
+    def resolves_named_ports(self, labels: dict[str, str]) -> bool:
+        """A named port resolves on an endpoint that satisfies P (any endpoint where there is no P)."""
+        return not self.has_p or self.p(labels)

@@ -66,6 +66,16 @@ TABLES: dict[str, tuple[list[str], dict[tuple[str, int, bool], list[str]]]] = {
         ("TCP", 80, False): ["-YY",
                              ".-Y",
                              ".Y-"]}),
+    # a node's addresses (hostIPs, the Node's, its host-network pods') reach its own pods only; pods' egress is policed
+    "node-addresses.yaml": (["shop/web", "shop/api", "kube-system/agent", "192.0.2.1", "192.0.2.11", "192.0.2.2",
+                             "203.0.113.9"], {
+        ("TCP", 80, False): ["-......",
+                             ".-.....",
+                             "Y.-YYYY",
+                             "Y.Y-YYY",
+                             "Y.YY-YY",
+                             ".YYYY-Y",
+                             "..YYYY-"]}),
     # the staged lockdown is never enforced; the what-if view evaluates it before the enforced allow
     "staged-what-if.yaml": (["shop/web", "shop/fe", "203.0.113.9"], {
         ("TCP", 80, False): ["-YY",

@@ -1,7 +1,8 @@
 from __future__ import annotations
 
 from netpol.model import ContainerPort, PolicyPort
-from netpol.policies.networkpolicy import policy_ports, resolve_ports
+from netpol.policies.networkpolicy import policy_ports
+from netpol.policies.stages import resolve_ports
 
 
 def test_no_ports_means_every_port() -> None:

@@ -8,6 +8,7 @@ cannot hide in them; the package's own __init__ is the library's public face and
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -66,3 +67,15 @@ def test_imports_run_one_way(name: str, path: Path) -> None:
 def test_every_module_is_in_a_layer() -> None:
     loose = [name for name, _ in modules() if name.count(".") == 1 and layer(name) == "__init__"]
     assert loose == []
+
+
+FAMILY_WORDS = re.compile(r"calico|cilium|tier|\bv1|admin|baseline|networkpolicy", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "engine").glob("*.py")), ids=lambda p: p.name)
+def test_the_engine_names_no_family(path: Path) -> None:
+    """The engine reads only the intermediate form (netpol/policies/stages.py): no family's name, kind or
+    module appears in it, not even in a comment, so that no family-specific branch can hide there."""
+    found = [f"line {i}: {line.strip()}" for i, line in enumerate(path.read_text().splitlines(), 1)
+             if FAMILY_WORDS.search(line)]
+    assert found == []

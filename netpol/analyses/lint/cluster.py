@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
-from netpol.analyses.families import families
+from netpol.analyses.families import families, other_families
 from netpol.analyses.lint.context import _Context
 from netpol.analyses.lint.cover import namespace_names, namespace_selector
 from netpol.analyses.lint.findings import PEERS_KEY, Finding, Subject, finding
@@ -19,7 +19,6 @@ from netpol.analyses.lint.one_sided import one_sided
 from netpol.analyses.lint.policies import covered_rules
 from netpol.engine import Engine, PeerMatch
 from netpol.engine.bits import bit_ids
-from netpol.engine.slices import walked
 from netpol.errors import name_list
 from netpol.model import (
     DIRECTIONS,
@@ -69,7 +68,7 @@ def check(engine: Engine, notes: list[str]) -> Iterator[Finding]:
         notes.append(CALICO_NOTE)
         yield from (f for f in _unprotected(ctx) if f.rule.id != "NP208")
         return
-    if walked(engine):  # Cilium's stages: the checks below read NetworkPolicy's and the tiers' own views
+    if other_families(engine):  # Cilium's stages: the checks below read NetworkPolicy's and the tiers' own views
         notes.append("under the cilium profile only NP201 (selects no pod) and NP207 (unprotected pods) are "
                      "checked against the pods, and NP213 against their addresses; the other cluster checks do not "
                      "read Cilium's rules yet")
