@@ -48,9 +48,9 @@ from netpol.model.calico import (
     SERVICE_ACCOUNT_LABEL,
     endpoint_labels,
 )
-from netpol.model.calico_selectors import ALL, And, Compare, Has, InSet, Node, Not, Or
+from netpol.model.calico_selectors import And, Compare, Has, InSet, Node, Not, Or
 from netpol.model.selectors import LabelSelector, Requirement, Scope, valid_label_key, valid_namespace_name
-from netpol.policies.calico import calico_stages
+from netpol.policies.calico import _calico_selector, calico_stages
 from netpol.policies.stages import AllOf, AnyOf, Identified, OnNode, Pods
 from netpol.policies.stages import Not as NotTerm
 from netpol.progress import report
@@ -72,18 +72,7 @@ def selector_node(selector: LabelSelector) -> Node:
         if r.key in _FIXED or r.key.startswith(("pcns.", "pcsa.")):
             raise QueryError(f"possible pods under Calico: a Kubernetes selector on label {r.key} (a key Calico "
                              "sets or inherits) is not cut exactly; answer for the input's pods with --input-only")
-    return _node(selector)
-
-
-def _node(selector: LabelSelector) -> Node:
-    """A Kubernetes label selector as the Calico selector with its meaning on one label map."""
-    parts: list[Node] = []
-    for r in selector.requirements:
-        if r.operator in ("In", "NotIn"):
-            parts.append(InSet(r.key, r.values, r.operator == "NotIn"))
-        else:
-            parts.append(Has(r.key) if r.operator == "Exists" else Not(Has(r.key)))
-    return ALL if not parts else parts[0] if len(parts) == 1 else And(tuple(parts))
+    return _calico_selector(selector)
 
 
 def _atomic(node: Node) -> Iterator[Atomic]:
@@ -120,7 +109,7 @@ def _collect(versions: Sequence[Cluster], scopes: Sequence[Scope]) -> _Selectors
         elif isinstance(x, OnNode):
             who(x.pods)
         elif isinstance(x, Identified):  # Calico's labels: a Kubernetes selector on them reads them as they are
-            pods.add(x.predicate if not isinstance(x.predicate, LabelSelector) else _node(x.predicate))
+            pods.add(x.predicate if not isinstance(x.predicate, LabelSelector) else _calico_selector(x.predicate))
         elif isinstance(x, Pods):
             if x.namespace is not None:
                 named.add(x.namespace)
