@@ -31,6 +31,7 @@ from netpol.errors import natural_key
 from netpol.model import DIRECTIONS, METADATA_NAME_LABEL, Cluster, Direction, IPAddress, PodPeer
 from netpol.model.portsets import PortSet
 from netpol.model.selectors import LabelSelector
+from netpol.policies.calico import calico_compiles
 
 if TYPE_CHECKING:
     import numpy as np
@@ -187,6 +188,7 @@ class _Delta:
     policies: frozenset[str]
     tiered: frozenset[str]
     cilium: bool = False  # a CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy or CIDR group differs: as nodes
+    calico: bool = False  # Calico's tiers decide (either version): any change may reach anything, as nodes
 
     @classmethod
     def of(cls, base: Cluster, head: Cluster) -> _Delta:
@@ -194,7 +196,8 @@ class _Delta:
                    _changed_keys(base.pods_by_key, head.pods_by_key),
                    _changed_keys(base.policies_by_key, head.policies_by_key),
                    _changed_keys({t.key: t for t in base.tiered}, {t.key: t for t in head.tiered}),
-                   (base.cilium, base.cidr_groups) != (head.cilium, head.cidr_groups))
+                   (base.cilium, base.cidr_groups) != (head.cilium, head.cidr_groups),
+                   calico_compiles(base) or calico_compiles(head))
 
 
 def _dirty(base: Analyzer, head: Analyzer, pairs: list[tuple[int | None, int | None]], members: list[list[str]],
@@ -205,7 +208,8 @@ def _dirty(base: Analyzer, head: Analyzer, pairs: list[tuple[int | None, int | N
     import numpy as np
 
     everything = list(range(len(pairs)))
-    if delta.nodes or delta.cilium:  # tiered peers select nodes, Cilium's rules entities: anything may differ
+    if delta.nodes or delta.cilium or delta.calico:  # tiered peers select nodes, Cilium's rules entities, a Calico
+        # rule may Pass or Deny before any other: anything may differ
         return everything, everything
     sides = (base, head)
     changed_pods = delta.pods | {k for k, pod in base.cluster.pods_by_key.items()
@@ -289,7 +293,7 @@ def _possible_regions(base: Cluster, head: Cluster, delta: _Delta) -> tuple[Regi
                      marked=None if reach is None else reach.marked)
     # the same regions for HEAD (cut once): only its own policies differ, which name the spare port numbers
     after = replace(before, cluster=replace(before.cluster, policies=scoped[1].policies, tiered=scoped[1].tiered,
-                                            cilium=scoped[1].cilium))
+                                            cilium=scoped[1].cilium, calico=scoped[1].calico))
     return before, after
 
 
@@ -297,7 +301,7 @@ def _focus(base: Cluster, head: Cluster, delta: _Delta) -> frozenset[str] | None
     """The namespaces that every changed connection has an end in: those of the changed policies (a changed
     connection has an end that a changed policy selects in one version) and of the changed pods. None (every
     namespace) when a namespace's labels, a node, or an Admin or Baseline policy changed."""
-    if delta.nodes or delta.relabelled or delta.tiered or delta.cilium:
+    if delta.nodes or delta.relabelled or delta.tiered or delta.cilium or delta.calico:
         return None
     policies = {**base.policies_by_key, **head.policies_by_key}
     pods = {**base.pods_by_key, **head.pods_by_key}
@@ -362,7 +366,7 @@ def _reach(base: Cluster, head: Cluster, delta: _Delta) -> _Reach | None:
     egress policies matter; for an egress rule its destinations, whose ingress policies matter). Possible
     pods elsewhere keep every connection. A change that can isolate a pod, a rule with no peers (every
     pod), a changed Admin or Baseline policy, or a changed pod, namespace or node reaches everything."""
-    if delta.nodes or delta.relabelled or delta.pods or delta.tiered or delta.cilium:
+    if delta.nodes or delta.relabelled or delta.pods or delta.tiered or delta.cilium or delta.calico:
         # A changed Admin or Baseline policy reaches past its subjects' and peers' namespaces (a subject
         # that widens, a Pass that hands ports on, a tie): every namespace is compared, exactly.
         return None
@@ -410,6 +414,8 @@ def _scoped(cluster: Cluster, reach: _Reach | None) -> Cluster:
     """What cuts the possible pods of the namespaces in `reach` (every one when None): their Namespace
     objects, their policies of the directions that matter, the namespaces named by a selector, and every
     tiered policy."""
+    if calico_compiles(cluster):  # Calico's possible pods are cut by every selector of every version
+        return replace(cluster, pods=())
     if reach is None:
         return Cluster(namespaces=cluster.namespaces, policies=cluster.policies, tiered=cluster.tiered,
                        cilium=cluster.cilium)

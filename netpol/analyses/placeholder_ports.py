@@ -7,7 +7,10 @@ from collections.abc import Iterator
 
 from netpol.analyses.label_space import RegionLimitError
 from netpol.model import DIRECTIONS, Cluster, ContainerPort
+from netpol.model.calico import CalicoPort, CalicoRule
 from netpol.model.portsets import MAX_PORT, MIN_PORT, PROTOCOLS, PortSet, Protocol
+from netpol.policies.calico import calico_compiles
+from netpol.sources.calico import PROTOCOL_NUMBERS
 
 
 def _numbered_spans(cluster: Cluster) -> list[tuple[Protocol, int, int]]:
@@ -21,7 +24,23 @@ def _numbered_spans(cluster: Cluster) -> list[tuple[Protocol, int, int]]:
         for d in DIRECTIONS:
             for trule in tp.rules(d):
                 spans.extend((p.protocol, p.first, p.last) for p in trule.ports or () if p.protocol is not None)
+    spans.extend((proto, p.first, p.last) for rule, p in _calico_ports(cluster) if p.name is None
+                 for proto in _calico_protocols(rule))
     return spans
+
+
+def _calico_ports(cluster: Cluster) -> Iterator[tuple[CalicoRule, CalicoPort]]:
+    """The destination ports and notPorts of Calico's rules (evaluated under the calico profile only)."""
+    for pol in cluster.calico.policies if calico_compiles(cluster) and cluster.calico else ():
+        for d in DIRECTIONS:
+            for rule in pol.rules(d):
+                for p in (*rule.destination.ports, *rule.destination.not_ports):
+                    yield rule, p
+
+
+def _calico_protocols(rule: CalicoRule) -> tuple[Protocol, ...]:
+    """The protocols a Calico rule's port resolves under: its own, else each port protocol."""
+    return tuple(proto for proto in PROTOCOLS if rule.protocol is None or PROTOCOL_NUMBERS[proto] == rule.protocol)
 
 
 def _free_ports(spans: list[tuple[Protocol, int, int]], protocol: Protocol) -> Iterator[int]:
@@ -48,6 +67,9 @@ def placeholders(cluster: Cluster) -> tuple[ContainerPort, ...]:
                 for tport in trule.ports or ():
                     if tport.name is not None:
                         wanted.setdefault(tport.name, set()).update(PROTOCOLS)
+    for rule, port in _calico_ports(cluster):
+        if port.name is not None:
+            wanted.setdefault(port.name, set()).update(_calico_protocols(rule))
     if not wanted:
         return ()
     spans = _numbered_spans(cluster)

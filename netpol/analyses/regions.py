@@ -48,6 +48,7 @@ from netpol.model import (
 )
 from netpol.model.portsets import PortSet, Protocol
 from netpol.model.selectors import LabelSelector, Scope
+from netpol.policies.calico import calico_compiles
 from netpol.policies.cilium import label_selectors
 from netpol.progress import report
 
@@ -101,6 +102,7 @@ class RegionSet:
     named_ports: tuple[ContainerPort, ...]
     implied: tuple[str, ...] = ()  # namespaces only a selector names, added with their name label only
     unknown: frozenset[str] = frozenset()  # namespaces only an endpoint (a scope) names: a typo, or not yet made
+    assumed: tuple[str, ...] = ()  # what the family's possible pods assume besides (calico_regions.NOTE)
 
     @cached_property
     def by_key(self) -> dict[str, Region]:
@@ -168,6 +170,7 @@ class RegionSet:
                f"only {METADATA_NAME_LABEL}={name}" for name in self.implied]
         out.append("possible pods: every pod the policies could select, by namespace and labels; their IPs are "
                    "taken to be in no ipBlock")
+        out.extend(self.assumed)
         if self.named_ports:
             out.append(NAMED_PORT_NOTE)
         return out
@@ -252,7 +255,13 @@ def regions(cluster: Cluster, scopes: Sequence[Scope] = (), limit: int | None = 
     marks' origins. Each namespace region is cut by the marks that can hold its pods first; only the parts
     inside a mark are cut further, as above but toward the namespaces of those marks' origins alone, and every
     other part is one region: an answer about the marked pods' connections with their origins needs no more.
-    `limit` (default MAX_REGIONS, or MAX_FOCUSED_REGIONS with a focus): how many regions netpol builds at most."""
+    `limit` (default MAX_REGIONS, or MAX_FOCUSED_REGIONS with a focus): how many regions netpol builds at most.
+    Under Calico every namespace is cut by every selector (netpol.analyses.calico_regions): `focus` and `marked`
+    only narrow the cut, so they are not needed for exact answers."""
+    if calico_compiles(cluster):
+        from netpol.analyses.calico_regions import calico_regions
+
+        return calico_regions(cluster, scopes, limit or MAX_REGIONS, others)
     versions = [cluster, *others]
     union = Cluster(namespaces=cluster.namespaces, pods=tuple(p for c in versions for p in c.pods),
                     policies=tuple(p for c in versions for p in c.policies),

@@ -27,6 +27,7 @@ from netpol.engine import DirectionResult
 from netpol.errors import NetpolError
 from netpol.model import DIRECTIONS, Pod
 from netpol.model.portsets import NO_PORTS, span_text
+from netpol.policies.calico import calico_compiles
 from netpol.policies.tiered import TierRuleRef
 
 if TYPE_CHECKING:
@@ -89,6 +90,9 @@ def build_report(analyzer: Analyzer, lint: LintReport | None, diagram: Diagram |
     pods = tuple(cluster.pods)
     n = len(engine.classes)
     kinds = Counter(p.kind for p in cluster.tiered)
+    calico = calico_compiles(cluster)
+    if calico and cluster.calico is not None:  # Calico's enforced kinds, as its tiers hold them
+        kinds.update(f"{p.kind} (projectcalico.org)" for p in cluster.calico.policies if not p.staged)
     pod_rows = [{"key": pod.key, "ns": pod.namespace, "labels": dict(pod.labels), "cls": engine.class_of[pod.key],
                  "one": pod.is_one_pod} for pod in pods]
     views = families(engine)
@@ -103,6 +107,7 @@ def build_report(analyzer: Analyzer, lint: LintReport | None, diagram: Diagram |
             "isolated": {d: {"pods": sum(p.workload is None for p in isolated[d]),
                              "workloads": sum(p.workload is not None for p in isolated[d])} for d in DIRECTIONS},
             "lint": lint.counts() if lint is not None else None,
+            "isolating": "a Calico tier" if calico else "a NetworkPolicy",  # what isolates a pod (engine.is_isolated)
         },
         "pods": pod_rows,
         "classes": classes,

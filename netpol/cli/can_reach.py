@@ -89,7 +89,7 @@ def can_reach(
         if probe is None:
             _fail("--port is required")
         _can_reach_possible(source, destination, probe, protocol.value, namespace, output,
-                            replace(inputs, calico=False, staged=False), scopes)
+                            replace(inputs, staged=False), scopes)
     service = SERVICE_REF.match(destination)
     if service is not None and icmp is not None:
         _fail(f"{protocol.value} has no ports, so a Service does not carry it: ask about its pods")

@@ -21,7 +21,7 @@ if TYPE_CHECKING:
     from netpol.analyses.query import Analyzer
 
 
-@input_command(omit=["files", *RENDERING, "staged"])  # -f: its own help; the intent files name what they read
+@input_command(omit=["files", *RENDERING, "staged"], calico=True)  # -f: its own help; the intent files name what they read
 def check(
     inputs: Source,
     intents: Annotated[list[str], typer.Argument(

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from netpol.model.portsets import Protocol
 
 
-@input_command("list", omit=["staged"])
+@input_command("list", omit=["staged"], calico=True)
 def list_connections(
     inputs: Source,
     to: Annotated[str | None, typer.Option("--to", metavar="X", help="Only connections to X (an endpoint as "

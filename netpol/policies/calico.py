@@ -395,6 +395,7 @@ class CalicoIdentities(Identities):
     def labels(self, pod: Pod) -> Mapping[str, str]:
         return endpoint_labels(pod.namespace, pod.label_map, pod.service_account,
                                self._namespaces.get(pod.namespace, {}),
+                               {} if pod.hypothetical else  # a possible pod's account: labels unknown (calico_regions)
                                self._accounts.get((pod.namespace, pod.service_account or DEFAULT_ACCOUNT), {}))
 
     @cached_property

@@ -118,11 +118,11 @@ class Identities(ABC):
     """How one family's selectors see the pods of one cluster: each pod's identity labels, which the family's
     compiler defines (`labels`: Calico's are a pod's labels with its namespace's and service account's,
     Cilium's its identity labels) and the engine only reads (`of`). A pod's identity depends on its namespace,
-    labels and service account only, so it is computed once for each of them. Two are equal when they are of
-    one kind, for the same cluster object, with the same `parameters`."""
+    labels and service account only (and whether it stands for possible pods), so it is computed once for each.
+    Two are equal when they are of one kind, for the same cluster object, with the same `parameters`."""
 
     cluster: Cluster
-    _seen: dict[tuple[str, tuple[tuple[str, str], ...], str | None], Identity] = field(
+    _seen: dict[tuple[str, tuple[tuple[str, str], ...], str | None, bool], Identity] = field(
         default_factory=dict, init=False, repr=False)
 
     @property
@@ -135,7 +135,7 @@ class Identities(ABC):
         """The pod's identity labels, as the family's selectors read them."""
 
     def of(self, pod: Pod) -> Identity:
-        key = (pod.namespace, pod.labels, pod.service_account)
+        key = (pod.namespace, pod.labels, pod.service_account, pod.hypothetical)  # a possible pod's: calico_regions
         found = self._seen.get(key)
         if found is None:
             found = self._seen[key] = tuple(sorted(self.labels(pod).items()))

@@ -72,7 +72,7 @@ def _summary(data: dict[str, Any]) -> str:
     s = data["summary"]
     rows = [("namespaces", s["namespaces"]), ("pods", s["pods"]), ("workloads", s["workloads"]),
             ("NetworkPolicies", s["policies"]), *((kind, n) for kind, n in s["tiered"].items()),
-            *((f"isolated for {d} by a NetworkPolicy", _of(s["isolated"][d], s)) for d in ("ingress", "egress")),
+            *((f"isolated for {d} by {s['isolating']}", _of(s["isolated"][d], s)) for d in ("ingress", "egress")),
             ("equivalence classes", s["classes"])]
     if s["lint"] is not None:
         rows.append(("lint findings", ", ".join(f"{n} {k}" for k, n in s["lint"].items())))

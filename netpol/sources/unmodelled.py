@@ -74,6 +74,7 @@ READ_GROUPS = frozenset({"networking.k8s.io", "extensions", "policy.networking.k
                          "projectcalico.org"})  # with the rest of Calico's kinds (sources/cluster.py)
 
 OPTION = "--ignore-unmodelled"
+CALICO_COMMANDS = "every command but replay evaluates them"  # which commands evaluate Calico's own kinds
 IGNORED = f"ignored ({OPTION}): "  # how an assumption about what the answer did not see begins
 
 
@@ -130,7 +131,7 @@ class Unmodelled:
         own = sorted({entry.product for o in self.objects if (entry := enforcing(o.kind, o.api_version))
                       and entry.product.lower() == profile})
         which = "this command does not evaluate" if own and own[0] == "Calico" else "does not evaluate"
-        where = " (can-reach between pods and addresses, matrix and explain do)" if own and own[0] == "Calico" else ""
+        where = f" ({CALICO_COMMANDS})" if own and own[0] == "Calico" else ""
         under = (f" The {profile} profile answers the questions the NetworkPolicy API leaves open as {own[0]} "
                  f"does, but {which} {own[0]}'s own policy kinds yet{where}." if own else "")
         return UnmodelledError(

@@ -55,9 +55,13 @@ def test_matrix_evaluates_calico_policies() -> None:
                                                ["shop/web", "shop/bad"], ["shop/web", "shop/fe"]]
 
 
+FLOW = "source,destination,protocol,port,verdict\nshop/fe,shop/web,TCP,81,allowed\n"  # web admits 80 alone
+
+
 def test_commands_that_do_not_read_tiers_yet_refuse_them() -> None:
-    r = runner.invoke(app, ["exposure", "shop/web", "-f", PASS])
-    assert r.exit_code == 2 and "this command does not evaluate Calico's own policy kinds yet" in r.stderr
+    r = runner.invoke(app, ["replay", "-", "-f", PASS], input=FLOW)
+    assert r.exit_code == 2 and "this command does not evaluate Calico's own policy kinds yet (every command but " \
+        "replay evaluates them)" in r.stderr
 
 
 STAGED = str(DATA / "staged-what-if.yaml")
@@ -123,8 +127,9 @@ def test_staged_needs_calico() -> None:
 
 def test_ignored_calico_policies_are_not_evaluated_either() -> None:
     """A command that names Calico's kinds as not evaluated answers without them under --ignore-unmodelled:
-    the engine does not evaluate them behind its back (web would be isolated)."""
-    r = runner.invoke(app, ["exposure", "shop/web", "-f", PASS, "--ignore-unmodelled"])
+    the engine does not evaluate them behind its back (web would be isolated: fe's traffic on 81 would break)."""
+    r = runner.invoke(app, ["replay", "-", "-f", PASS, "--ignore-unmodelled", "-o", "json"],
+                      input=FLOW)
     assert r.exit_code == 0, r.stderr
-    assert r.stdout.splitlines()[:2] == ["shop/web", "  ingress not isolated; egress not isolated"]
+    assert json.loads(r.stdout)["summary"]["unchanged"] == 1  # allowed, as if no Calico policy were there
     assert "ignored (--ignore-unmodelled): 1 GlobalNetworkPolicy (projectcalico.org/v3): quarantine" in r.stderr

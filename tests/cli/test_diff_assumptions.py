@@ -40,11 +40,16 @@ def test_ignored_objects_are_named_in_the_diff(tmp_path: Path) -> None:
     assert "HEAD only: ignored" in md
 
 
-def test_calico_policies_are_refused_in_the_diff(tmp_path: Path) -> None:
-    """diff does not read Calico's tiers yet: under --cni calico a GlobalNetworkPolicy is refused (never a
-    "no change" that ignores it), and the error says which commands evaluate it."""
-    with_gnp = tmp_path / "gnp.yaml"
+def test_calico_policies_are_evaluated_in_the_diff(tmp_path: Path) -> None:
+    """diff reads Calico's tiers under --cni calico: a GlobalNetworkPolicy that denies everything closes every
+    connection, for every possible pod too (it was refused before Calico's possible pods)."""
+    plain, with_gnp = tmp_path / "plain.yaml", tmp_path / "gnp.yaml"
+    plain.write_text(POD)
     with_gnp.write_text(POD + CALICO_GNP)
-    code, out = _diff(with_gnp, with_gnp)
-    assert code == 2 and "this command does not evaluate Calico's own policy kinds yet (can-reach between pods " \
-        "and addresses, matrix and explain do)" in out["stderr"]
+    code, out = _diff(plain, with_gnp)
+    assert code == 1
+    assert [(c["kind"], c["sources"], c["destination"]) for c in out["changes"]] == [
+        ("lost", ["any pod in any namespace", "shop/web"], "any address"),
+        ("lost", ["any pod in any namespace", "any address", "shop/web"], "any pod in any namespace"),
+        ("lost", ["any pod in any namespace", "any address"], "shop/web")]
+    assert _diff(with_gnp, with_gnp)[0] == 0

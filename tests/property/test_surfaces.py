@@ -202,9 +202,13 @@ def test_exposure_json_is_the_matrix(clusters: Any, data: st.DataObject) -> None
     """Each target's "reached by" and "reaches", as pod pairs and outside probe addresses, both ways; peers
     that are possible pods left out."""
     objects, a = random_cluster(data, clusters)
-    pods = a.cluster.pods_by_key
     with written(objects) as path:
-        items = json.loads(run("exposure", "-f", str(path), "-o", "json"))["exposure"]
+        exposure_agrees(json.loads(run("exposure", "-f", str(path), "-o", "json"))["exposure"], a)
+
+
+def exposure_agrees(items: list[dict[str, Any]], a: Analyzer) -> None:
+    """`exposure -o json`'s items are the matrix (test_exposure_json_is_the_matrix)."""
+    pods = a.cluster.pods_by_key
     inbound: dict[tuple[str, str], str] = {}
     outbound: dict[tuple[str, str], str] = {}
     for item in items:
@@ -290,10 +294,16 @@ def test_graph_edges_are_true_for_every_pod_they_stand_for(clusters: Any, data: 
     graph_agrees(objects, chosen, data.draw(st.sampled_from([p.key for p in a.cluster.pods])))
 
 
-def graph_agrees(objects: list[dict[str, Any]], chosen: set[str], focus: str | None = None) -> None:
+def plain(objects: list[dict[str, Any]]) -> Cluster:
+    return load_objects(objects).cluster
+
+
+def graph_agrees(objects: list[dict[str, Any]], chosen: set[str], focus: str | None = None,
+                 cluster_of: Callable[[list[dict[str, Any]]], Cluster] = plain, extra: tuple[str, ...] = ()) -> None:
     """The checks of test_graph_edges_are_true_for_every_pod_they_stand_for on one input, drawn whole, with
-    -n for each of `chosen`, and with --focus `focus`."""
-    a = Analyzer(load_objects(objects).cluster)
+    -n for each of `chosen`, and with --focus `focus`; `cluster_of` reads the input as the CLI given `extra`
+    does (test_calico_surfaces: under --cni calico)."""
+    a = Analyzer(cluster_of(objects))
     b = graph_world(a)
     want = truth(a)
     ports_of = pod_truth(b)
@@ -301,12 +311,12 @@ def graph_agrees(objects: list[dict[str, Any]], chosen: set[str], focus: str | N
     with written(objects) as path:
         pictures = []
         for picked, focused in ((set(), None), (chosen, None), *([(set(), focus)] if focus else [])):
-            args = ("graph", "-f", str(path), *(x for ns in sorted(picked) for x in ("-n", ns)),
+            args = ("graph", "-f", str(path), *extra, *(x for ns in sorted(picked) for x in ("-n", ns)),
                     *(("--focus", focused) if focused else ()))
             dot = run(*args, "--format", "dot")
             assert sorted(mermaid_edges(run(*args, "--format", "mermaid"))) == sorted(dot_edges(dot))
             pictures.append((dot, picked, focused))
-        exposure = json.loads(run("exposure", "-f", str(path), "-o", "json"))["exposure"]
+        exposure = json.loads(run("exposure", "-f", str(path), "-o", "json", *extra))["exposure"]
     # the isolation marks of the whole picture say what exposure says: ingress isolated by any tier, and egress
     # restricted (isolated, not only by policies that allow all egress)
     isolated_by = {e["target"]: e["isolated_by"] for e in exposure}
@@ -459,6 +469,13 @@ def diff_agrees(base: list[dict[str, Any]], head: list[dict[str, Any]]) -> None:
         verdict = json.loads(run("diff", str(old), str(new), "--input-only", "-o", "json", code=code))
         text = run("diff", str(old), str(new), "--input-only", code=1 if verdict["changed"] else 0)
         run("diff", str(old), str(new), "-o", "json", code=1 if verdict["changed"] else (0, 1))
+    diff_claims_agree(verdict, text, a, want, want_outside, DIFF_PROBES)
+
+
+def diff_claims_agree(verdict: dict[str, Any], text: str, a: Analyzer, want: dict[tuple[str, str], tuple[str, str]],
+                      want_outside: dict[tuple[str, str], tuple[str, str]], probes: list[str]) -> None:
+    """`diff --input-only`'s JSON is the change of the matrix (`want`, and `want_outside` at the `probes`), and its
+    text names the same ends."""
     claims: dict[tuple[str, str], tuple[str, str]] = {}
     lines = []
     for c in verdict["changes"]:
@@ -468,7 +485,7 @@ def diff_agrees(base: list[dict[str, Any]], head: list[dict[str, Any]]) -> None:
             claims[(src, c["destination"])] = (c["before"], c["after"])
     assert verdict["changed"] is bool(verdict["changes"]) and not verdict["added_pods"] and not verdict["removed_pods"]
     assert real(claims, a) == want  # type: ignore[arg-type]
-    assert by_address(claims, a, DIFF_PROBES) == want_outside  # type: ignore[arg-type]
+    assert by_address(claims, a, probes) == want_outside  # type: ignore[arg-type]
     body = text.splitlines()[1:]
     assert [line[2:line.index(": ", line.index(" -> ")) + 2] for line in body if line[:2] in SIGNS] == lines
 

@@ -137,8 +137,13 @@ def _possible_checks(cluster: Cluster, notes: list[str]) -> list[Finding]:
     from netpol.analyses.label_space import RegionLimitError
     from netpol.analyses.regions import regions
     from netpol.engine import Engine
+    from netpol.policies.calico import calico_compiles
 
     if not cluster.policies:
+        return []
+    if calico_compiles(cluster):
+        notes.append("NP212 (other side denies) was not checked for possible pods: it reads NetworkPolicy's rules, "
+                     "not Calico's tiers")
         return []
     named = any(isinstance(p.port, str) for pol in cluster.policies for d in ("ingress", "egress")
                 for r in pol.rules(d) for p in r.ports) or any(  # type: ignore[arg-type]

@@ -36,8 +36,14 @@ from netpol.model import (
 from netpol.model.portsets import Protocol, union_all
 from netpol.model.selectors import LabelSelector, satisfiable
 from netpol.policies.networkpolicy import CompiledRule
+from netpol.policies.calico import calico_compiles
 from netpol.policies.tiered import TierRuleRef
 
+CALICO_NOTE = ("under the calico profile only NP201 (a NetworkPolicy or tiered policy that selects no pod) and NP207 "
+               "(pods no tier isolates for ingress, as the engine answers) are checked against the pods; NP202-NP206, "
+               "NP208 (no default deny: a GlobalNetworkPolicy or a tier may deny in its place), NP209, NP210 and "
+               "NP212 read NetworkPolicy's and the tiers' own rules, not Calico's tiers, and are not checked; "
+               "Calico's own policies get no policy checks yet (explain --cni calico marks their shadowed rules)")
 DNS_APPS = frozenset({"kube-dns", "coredns"})
 DNS_PROBES: tuple[tuple[Protocol, int], ...] = (("UDP", 53), ("TCP", 53))
 API_SERVER_PROBES: tuple[tuple[Protocol, int], ...] = (("TCP", 6443), ("TCP", 443))
@@ -58,6 +64,10 @@ def check(engine: Engine, notes: list[str]) -> Iterator[Finding]:
     """Every cluster check; `notes` gets what could not be checked, and why."""
     ctx = _Context(engine)
     yield from _selects_nothing(ctx)
+    if calico_compiles(engine.cluster):  # Calico's tiers: NP207 reads the engine's isolation, NP208 a NetworkPolicy
+        notes.append(CALICO_NOTE)
+        yield from (f for f in _unprotected(ctx) if f.rule.id != "NP208")
+        return
     if other_families(engine):  # Cilium's stages: the checks below read NetworkPolicy's and the tiers' own views
         notes.append("under the cilium profile only NP201 (selects no pod) and NP207 (unprotected pods) are "
                      "checked against the pods, and NP213 against their addresses; the other cluster checks do not "
