@@ -10,7 +10,7 @@ import typer
 
 from netpol.cli.errors import EXIT_DENIED, EXIT_ERROR, EXIT_OK, _fail, _user_errors
 from netpol.cli.files import _output_path, _write_file
-from netpol.cli.inputs import KUBECONFIG_UNUSED, Source, _analyze, _with_input_only_hint
+from netpol.cli.inputs import KUBECONFIG_UNUSED, Source, _load, _with_input_only_hint
 from netpol.cli.options import (
     Cni,
     Context,
@@ -30,6 +30,7 @@ from netpol.errors import NetpolError, QueryError
 
 if TYPE_CHECKING:
     from netpol.analyses.query import Analyzer
+    from netpol.model import Cluster
 
 
 @app.command()
@@ -71,7 +72,8 @@ def check(
     from netpol.render.check import check_json, check_junit, check_text, counts
     from netpol.sources.intents import intent_files, load_intent_file
 
-    analyzers: dict[tuple[str, ...], Analyzer | NetpolError] = {}
+    clusters: dict[tuple[str, ...], Cluster | NetpolError] = {}  # compiled when first checked (check.prepare)
+    compiled: dict[tuple[str, ...], Analyzer] = {}  # the input alone, once compiled
     results = []
     errors: list[FileError] = []
     notes: dict[str, None] = dict.fromkeys([INPUT_ONLY_NOTE] if input_only else [])
@@ -82,34 +84,36 @@ def check(
     with _user_errors():
         paths = intent_files(intents)
         if live:  # one cluster for every file: failing to read it is fatal
-            analyzers[()] = _analyze(Source(None, kubeconfig, context, verbose, ignore_unmodelled=ignore_unmodelled,
-                                            cni=cni))
+            clusters[()] = _load(Source(None, kubeconfig, context, verbose, ignore_unmodelled=ignore_unmodelled,
+                                        cni=cni)).cluster
     for number, path in enumerate(paths, start=1):
         try:
             intent = load_intent_file(path, confine=not allow_outside_repo)
             manifests = () if live else tuple(files or intent.manifests)
             if not manifests and not live:
                 raise QueryError(f"{path}: names no manifests; add 'manifests:' to it, pass -f PATH, or use --live")
-            if manifests not in analyzers:
+            if manifests not in clusters:
                 try:
-                    loaded = analyzers[manifests] = _analyze(
+                    loaded = clusters[manifests] = _load(
                         Source(list(manifests), verbose=verbose,
                                default_namespace=default_namespace, exclude=exclude,
-                               ignore_unmodelled=ignore_unmodelled, cni=cni))
-                    if not loaded.cluster.pods:
+                               ignore_unmodelled=ignore_unmodelled, cni=cni)).cluster
+                    if not loaded.pods:
                         _note(f"netpol: note: {', '.join(manifests)}: no pods or workloads, so namespace and "
                               "podSelector endpoints stand for every possible such pod")
                 except NetpolError as exc:
-                    analyzers[manifests] = exc
-            analyzer = analyzers[manifests]
-            if isinstance(analyzer, NetpolError):
-                raise analyzer
-            notes.update(dict.fromkeys(analyzer.cluster.assumptions))  # the profile, what was ignored
+                    clusters[manifests] = exc
+            cluster = clusters[manifests]
+            if isinstance(cluster, NetpolError):
+                raise cluster
+            notes.update(dict.fromkeys(cluster.assumptions))  # the profile, what was ignored
             with _phase(f"checking {path} ({number:,} of {len(paths):,} intent files)"):
-                prepared = prepare(analyzer, intent, input_only)
+                prepared = prepare(compiled.get(manifests, cluster), intent, input_only)
                 checked = check_prepared(prepared)
             if prepared.analyzer.possible is not None:
                 notes.update(dict.fromkeys(prepared.analyzer.possible.notes()))
+            else:
+                compiled[manifests] = prepared.analyzer
             results.append((prepared.intent, checked))
         except NetpolError as exc:
             errors.append(FileError(path, _with_input_only_hint(exc)))
