@@ -21,7 +21,7 @@ from netpol.analyses.query import Analyzer
 from netpol.analyses.verdicts import Endpoint, Verdict
 from netpol.engine import bit_ids
 from netpol.errors import InputError, QueryError
-from netpol.model import SERVICE_REF, Pod
+from netpol.model import DIRECTIONS, SERVICE_REF, Cluster, Direction, Pod
 from netpol.model.intent import Expect, Expectation, IntentFile, PortSpec, Selection
 from netpol.model.portsets import ALL_PORTS, PortSet, Protocol
 from netpol.model.selectors import EVERYTHING, Scope
@@ -71,7 +71,7 @@ class FileError:
     message: str
 
 
-def check_intent(analyzer: Analyzer, intent: IntentFile, input_only: bool = False) -> tuple[Outcome, ...]:
+def check_intent(analyzer: Analyzer | Cluster, intent: IntentFile, input_only: bool = False) -> tuple[Outcome, ...]:
     """Every expectation, on the analyzer `prepare` makes (see there)."""
     return check_prepared(prepare(analyzer, intent, input_only))
 
@@ -94,8 +94,10 @@ class Prepared:
             return Outcome(exp, 0, (), str(exc))
 
 
-def prepare(analyzer: Analyzer, intent: IntentFile, input_only: bool = False) -> Prepared:
-    """The intent as it is checked, on which analyzer.
+def prepare(analyzer: Analyzer | Cluster, intent: IntentFile, input_only: bool = False) -> Prepared:
+    """The intent as it is checked, on which analyzer. `analyzer`: the input compiled, or its cluster, which is
+    compiled alone only when the intent is checked on the input's pods alone (with possible pods, it is
+    compiled once, with them).
 
     Possible pods are added (regions split along the intent's namespace selections) when an expectation
     names possible pods (`NS{labels}`, `possible: true`), when the input has no pods (every namespace
@@ -104,26 +106,31 @@ def prepare(analyzer: Analyzer, intent: IntentFile, input_only: bool = False) ->
     file when its selections name possible pods, else of each `only` expectation (the others still run).
     `input_only`: the input's pods alone, and no selection may name possible pods."""
     selections = [sel for exp in intent.expectations for sel in (*exp.sources, *exp.destinations)]
+    cluster = analyzer.cluster if isinstance(analyzer, Analyzer) else analyzer
     if input_only:
         named = [sel.text for sel in selections if sel.possible]
         if named:
             raise QueryError(f"{named[0]} names possible pods, but --input-only answers for the input's pods alone")
-        return Prepared(analyzer, intent)
-    automatic = not analyzer.cluster.pods  # no pod of the input
+        return Prepared(_compiled(analyzer), intent)
+    automatic = not cluster.pods  # no pod of the input
     named_possible = any(sel.possible for sel in selections) or (automatic and any(sel.namespace for sel in selections))
     if not (named_possible or any(exp.kind == "only" for exp in intent.expectations)):
-        return Prepared(analyzer, intent)
+        return Prepared(_compiled(analyzer), intent)
     scopes = [_scope(sel) for sel in selections if sel.possible or sel.namespace is not None]
     if automatic:
         intent = replace(intent, expectations=tuple(_as_possible(exp) for exp in intent.expectations))
     try:
-        return Prepared(Analyzer.with_possible(analyzer.cluster, scopes, intent.possible_namespaces(), _focus(intent)),
-                        intent)
+        return Prepared(Analyzer.with_possible(cluster, scopes, intent.possible_namespaces(), _focus(intent),
+                                               _directions(intent)), intent)
     except RegionLimitError as exc:
         if named_possible:
             raise
-        return Prepared(analyzer, intent, f"{exc}; so the pods that are not in the input cannot be checked "
-                                          "(--input-only checks `only` against the input's pods alone)")
+        return Prepared(_compiled(analyzer), intent, f"{exc}; so the pods that are not in the input cannot be checked "
+                                                     "(--input-only checks `only` against the input's pods alone)")
+
+
+def _compiled(analyzer: Analyzer | Cluster) -> Analyzer:
+    return analyzer if isinstance(analyzer, Analyzer) else Analyzer(analyzer)
 
 
 def _focus(intent: IntentFile) -> frozenset[str] | None:
@@ -147,6 +154,14 @@ def _focus(intent: IntentFile) -> frozenset[str] | None:
                     return None
                 out.add(namespace)
     return frozenset(out)
+
+
+def _directions(intent: IntentFile) -> frozenset[Direction]:
+    """Of the focus pods' connections (`_focus`), those asked about: into them ("ingress"); out of them too
+    ("egress") when an `isolated` expectation pairs possible pods, whose reverse pairs start at the focus."""
+    reverse = any(exp.kind == "isolated" and any(sel.possible for sel in (*exp.sources, *exp.destinations))
+                  for exp in intent.expectations)
+    return frozenset(DIRECTIONS if reverse else ("ingress",))
 
 
 def _namespace_of(sel: Selection) -> str | None:

@@ -388,22 +388,29 @@ def _reach(base: Cluster, head: Cluster, delta: _Delta) -> _Reach | None:
     for key in delta.policies:
         pols = [p for side in v1 if (p := side.get(key)) is not None]
         add((p.namespace for p in pols), DIRECTIONS)
-        marked[Marked(pols[0].pod_selector, pols[0].namespace)] = None  # (unchanged, else isolation: None below)
+        changed: list[Direction] = []
         for direction in DIRECTIONS:
             if not any(p.affects(direction) for p in pols):
                 continue
             if len(pols) == 1 or len({(p.pod_selector, p.affects(direction)) for p in pols}) > 1:
                 return None  # its subjects' isolation may change: every connection of theirs
             other_end = [_OTHER[direction]]
-            for rule in set(pols[0].rules(direction)) ^ set(pols[1].rules(direction)):
+            rules = set(pols[0].rules(direction)) ^ set(pols[1].rules(direction))
+            if rules:
+                changed.append(direction)
+            for rule in rules:
                 if not rule.peers:
                     return None
                 for peer in rule.peers:
                     if isinstance(peer, PodPeer):
                         add([pols[0].namespace] if peer.namespace_selector is None
                             else holding(peer.namespace_selector), other_end)
+                        # the pods a changed rule holds are at its other end
                         marked[Marked(peer.pod_selector or LabelSelector(), pols[0].namespace,
-                                      peer.namespace_selector)] = None
+                                      peer.namespace_selector, _OTHER[direction])] = None
+        # its subjects (unchanged, else isolation: None above), at the end of the directions whose rules changed
+        for side in changed or [None]:
+            marked[Marked(pols[0].pod_selector, pols[0].namespace, side=side, subjects=True)] = None
     return _Reach({name: frozenset(directions) for name, directions in out.items()}, tuple(marked))
 
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Collection, Iterable, Iterator
 from dataclasses import dataclass
-from functools import cached_property
+from functools import cached_property, lru_cache
 from typing import NoReturn
 
 from netpol.errors import QueryError, name_list
@@ -82,7 +82,7 @@ class Cube:
     @cached_property
     def order(self) -> tuple[tuple[str, tuple[str, ...]], ...]:
         """A sort key: outputs list cubes in one order whatever the input's."""
-        return tuple((k, tuple(sorted("" if a is None else a for a in v))) for k, v in self.keys)
+        return tuple((k, _sorted_atoms(v)) for k, v in self.keys)
 
     def with_key(self, key: str, atoms: frozenset[Atom], universe: frozenset[Atom]) -> Cube:
         rest = tuple(kv for kv in self.keys if kv[0] != key)
@@ -95,9 +95,9 @@ class Cube:
         """A label set in the cube: a named value where one is allowed, else OTHER, else the key absent."""
         out = []
         for key, atoms in self.keys:
-            named = sorted(a for a in atoms if a is not None and a != OTHER)
-            if named:
-                out.append((key, named[0]))
+            named = _first_named(atoms)
+            if named is not None:
+                out.append((key, named))
             elif OTHER in atoms:
                 out.append((key, OTHER))
         return tuple(out)
@@ -108,6 +108,17 @@ class Cube:
 
 def _first(kv: tuple[str, frozenset[Atom]]) -> str:
     return kv[0]
+
+
+# the same atom sets recur in every namespace's cubes (`app notin (...)` of hundreds of values): ordered once each
+@lru_cache(maxsize=1 << 16)
+def _sorted_atoms(atoms: frozenset[Atom]) -> tuple[str, ...]:
+    return tuple(sorted("" if a is None else a for a in atoms))
+
+
+@lru_cache(maxsize=1 << 16)
+def _first_named(atoms: frozenset[Atom]) -> str | None:
+    return min((a for a in atoms if a is not None and a != OTHER), default=None)
 
 
 def _atom(labels: dict[str, str], key: str, universe: frozenset[Atom]) -> Atom:
@@ -190,16 +201,21 @@ class Atoms:
                     work.add(Cube(rest).with_key(key, atoms, universe))
         return sorted(work, key=cube_order)
 
-    @cached_property
-    def _named(self) -> dict[str, list[str]]:
-        """Per key, the values the selectors name, in order."""
-        return {k: sorted(a for a in u if a is not None and a != OTHER) for k, u in self.universe.items()}
-
     def describe(self, cube: Cube) -> str:
         """`app=db and tier notin (web)`; "" for the cube of every label set."""
         return " and ".join(self._key_text(k, atoms) for k, atoms in cube.keys)
 
     def _key_text(self, key: str, atoms: frozenset[Atom]) -> str:
+        found = self._texts.get((key, atoms))
+        if found is None:
+            found = self._texts[(key, atoms)] = self._new_key_text(key, atoms)
+        return found
+
+    @cached_property
+    def _texts(self) -> dict[tuple[str, frozenset[Atom]], str]:
+        return {}
+
+    def _new_key_text(self, key: str, atoms: frozenset[Atom]) -> str:
         absent, other = ABSENT in atoms, OTHER in atoms
         if atoms == {ABSENT}:
             return f"no {key}"
@@ -208,7 +224,7 @@ class Atoms:
             values = named[0] if len(named) == 1 else f"in ({','.join(named)})"
             text = f"{key}={values}" if len(named) == 1 else f"{key} {values}"
             return f"{text} or no {key}" if absent else text
-        missing = [v for v in self._named[key] if v not in atoms]
+        missing = sorted(v for v in self.universe[key] - atoms if v is not None and v != OTHER)
         if not missing:
             return f"{key} set" if not absent else key
         notin = f"{key} notin ({','.join(missing)})"

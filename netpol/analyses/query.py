@@ -40,6 +40,7 @@ from netpol.bulk import paused_gc
 from netpol.engine import AddressRange, DirectionResult, Engine, PeerRef
 from netpol.errors import QueryError, UnknownEndpointError, name_list
 from netpol.model import (
+    DIRECTIONS,
     SERVICE_REF,
     Cluster,
     Direction,
@@ -112,10 +113,12 @@ class Analyzer:
 
     @classmethod
     def with_possible(cls, cluster: Cluster, scopes: Iterable[Scope] = (),
-                      namespaces: Iterable[Namespace] = (), focus: Collection[str] | None = None) -> Analyzer:
+                      namespaces: Iterable[Namespace] = (), focus: Collection[str] | None = None,
+                      directions: Collection[Direction] = DIRECTIONS) -> Analyzer:
         """An analyzer of `cluster` plus every possible pod, regions split along `scopes`; `namespaces`: ones
         the input does not hold, taken to exist with their labels (an error for one it holds). `focus`: the
-        namespaces whose pods' connections are asked about (regions' focus; None: every connection)."""
+        namespaces whose pods' connections are asked about (regions' focus; None: every connection), in these
+        `directions` (into the focus pods: "ingress", out of them: "egress")."""
         extra = tuple(namespaces)
         held = sorted({n.name for n in extra} & ({n.name for n in cluster.namespaces if n.declared}
                                                  | {p.namespace for p in (*cluster.pods, *cluster.policies)}))
@@ -125,7 +128,7 @@ class Analyzer:
         if extra:
             kept = tuple(n for n in cluster.namespaces if n.name not in {e.name for e in extra})
             cluster = replace(cluster, namespaces=tuple(sorted((*kept, *extra), key=lambda n: n.name)))
-        rs = regions(cluster, tuple(scopes), focus=focus)
+        rs = regions(cluster, tuple(scopes), focus=focus, directions=directions)
         return cls(rs.cluster, rs)
 
     def endpoints(self, text: str, namespace: str = "default") -> list[Endpoint]:

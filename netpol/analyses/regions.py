@@ -35,12 +35,14 @@ from functools import cached_property
 from netpol.analyses.label_space import OTHER, Atoms, Budget, Cube, CubeSet, NamespaceRegion, cube_order
 from netpol.analyses.placeholder_ports import placeholders, spare_ports
 from netpol.analyses.region_selectors import Focus, PodSelectors, tier_selectors
+from netpol.bulk import paused_gc
 from netpol.errors import QueryError
 from netpol.model import (
     DIRECTIONS,
     METADATA_NAME_LABEL,
     Cluster,
     ContainerPort,
+    Direction,
     Namespace,
     NamespaceName,
     Pod,
@@ -70,6 +72,16 @@ class Marked:
     pods: LabelSelector
     origin: str
     namespaces: LabelSelector | None = None
+    # the end of the connections the marked pods are at: "ingress" their destinations, "egress" their sources
+    # (None: either), so that only the selectors that tell them apart at that end cut them
+    side: Direction | None = None
+    # a changed policy's subjects, whose other end is wherever its changed rules' peers are; else the pods a
+    # changed rule holds, whose other end is in `origin`
+    subjects: bool = False
+
+    @property
+    def sides(self) -> frozenset[Direction]:
+        return frozenset(DIRECTIONS if self.side is None else (self.side,))
 
     def holds(self, ns: NamespaceRegion, label_sets: list[dict[str, str]]) -> bool:
         """Whether the mark can hold pods of namespace region `ns` (with any of its versions' labels)."""
@@ -240,7 +252,7 @@ class RegionSet:
 
 def regions(cluster: Cluster, scopes: Sequence[Scope] = (), limit: int | None = None,
             others: Sequence[Cluster] = (), focus: Collection[str] | None = None,
-            marked: Sequence[Marked] | None = None) -> RegionSet:
+            marked: Sequence[Marked] | None = None, directions: Collection[Direction] = DIRECTIONS) -> RegionSet:
     """`cluster` plus one hypothetical pod for every region the policies (and `scopes`) tell apart.
 
     `others`: other versions of the input (a diff's other side). The regions are then those that any
@@ -249,12 +261,16 @@ def regions(cluster: Cluster, scopes: Sequence[Scope] = (), limit: int | None = 
     `focus`: the namespaces whose connections are asked about (None: every namespace). Each of them is cut
     by every selector that can apply to its pods; every other namespace only by what tells its pods apart
     for a connection with a focus namespace's pod (`PodSelectors.toward`), so the regions are exact for every
-    connection with one end in a focus namespace, not for connections between two other pods.
+    connection with one end in a focus namespace, not for connections between two other pods. `directions`: of
+    the focus pods' connections asked about ("ingress": into them, "egress": out of them); the other namespaces
+    are cut only for those (their egress policies decide a connection into a focus pod, their ingress ones a
+    connection out of one).
 
     `marked` (None: every pod): the pods whose connections are asked about, with a focus that holds the
     marks' origins. Each namespace region is cut by the marks that can hold its pods first; only the parts
-    inside a mark are cut further, as above but toward the namespaces of those marks' origins alone, and every
-    other part is one region: an answer about the marked pods' connections with their origins needs no more.
+    inside a mark are cut further, as above but toward the namespaces of those marks' origins alone and only for
+    the marks' sides (Marked.side), and every other part is one region: an answer about the marked pods'
+    connections with their origins needs no more.
     `limit` (default MAX_REGIONS, or MAX_FOCUSED_REGIONS with a focus): how many regions netpol builds at most.
     Under Calico every namespace is cut by every selector (netpol.analyses.calico_regions): `focus` and `marked`
     only narrow the cut, so they are not needed for exact answers."""
@@ -262,6 +278,13 @@ def regions(cluster: Cluster, scopes: Sequence[Scope] = (), limit: int | None = 
         from netpol.analyses.calico_regions import calico_regions
 
         return calico_regions(cluster, scopes, limit or MAX_REGIONS, others)
+    with paused_gc():  # many small objects that stay alive: no collection walks them while they are built
+        return _regions(cluster, scopes, limit, others, focus, marked, directions)
+
+
+def _regions(cluster: Cluster, scopes: Sequence[Scope], limit: int | None, others: Sequence[Cluster],
+             focus: Collection[str] | None, marked: Sequence[Marked] | None, directions: Collection[Direction]
+             ) -> RegionSet:
     versions = [cluster, *others]
     union = Cluster(namespaces=cluster.namespaces, pods=tuple(p for c in versions for p in c.pods),
                     policies=tuple(p for c in versions for p in c.policies),
@@ -289,24 +312,29 @@ def regions(cluster: Cluster, scopes: Sequence[Scope] = (), limit: int | None = 
                                else {METADATA_NAME_LABEL: ns.name} for c in versions]
     named_ports = placeholders(union)
     out: list[Region] = []
-    toward = None if focus is None else selectors.focus(focus, {n: label_sets[n] for n in focus if n in label_sets})
-    towards: dict[frozenset[str], Focus] = {}  # per set of marks' origins, the focus on them
+    toward = None if focus is None else selectors.focus(focus, {n: label_sets[n] for n in focus if n in label_sets},
+                                                        directions)
+    towards: dict[tuple[frozenset[str], frozenset[Direction]], Focus] = {}  # per marks' origins and sides, the focus
     for number, ns in enumerate(namespaces, start=1):
         report(f"namespace {number:,} of {len(namespaces):,}, {len(out):,} regions")
         cubes = CubeSet(pod_atoms, Cube())
         budget.splitting(f"of pods in {'namespace ' if ns.named else ''}{ns.name}")
         inside = toward is None or (ns.named and ns.name in toward.namespaces)
-        mine = selectors.within(ns, scopes, label_sets[ns.name]) if inside else set()
-        parts = [(None, None)] if marked is None else _marked_parts(cubes, marked, ns, label_sets[ns.name], budget)
-        for origins, cube_ids in parts:
-            if cube_ids is not None:
-                cubes.only(cube_ids)
-            if not inside:
-                assert toward is not None
-                if origins is not None and origins not in towards:
-                    towards[origins] = selectors.focus(origins, {n: label_sets[n] for n in origins if n in label_sets})
-                mine = selectors.toward(ns, toward if origins is None else towards[origins], scopes,
-                                        label_sets[ns.name])
+        if marked is None:  # every connection with a focus pod
+            mine = (selectors.within(ns, scopes, label_sets[ns.name]) if inside else
+                    selectors.toward(ns, toward, scopes, label_sets[ns.name]) if toward is not None else set())
+            for sel in sorted(mine):  # whatever the versions' order
+                cubes.split(sel, budget)
+        for origins, sides, subjects, cube_ids in _marked_parts(cubes, marked, ns, label_sets[ns.name], budget):
+            cubes.only(cube_ids)
+            if subjects:  # a changed policy's subjects: the other end may be in any namespace
+                mine = selectors.within(ns, scopes, label_sets[ns.name], sides)
+            else:  # pods changed rules hold: the other end is in the rules' namespaces
+                wanted = frozenset(_OTHER[side] for side in sides)  # marked sources: connections into the origins
+                if (origins, wanted) not in towards:
+                    towards[(origins, wanted)] = selectors.focus(
+                        origins, {n: label_sets[n] for n in origins if n in label_sets}, wanted)
+                mine = selectors.toward(ns, towards[(origins, wanted)], scopes, label_sets[ns.name])
             for sel in sorted(mine):  # whatever the versions' order
                 cubes.split(sel, budget)
         for cube in sorted(cubes.cubes.values(), key=cube_order):
@@ -323,19 +351,27 @@ def regions(cluster: Cluster, scopes: Sequence[Scope] = (), limit: int | None = 
     return RegionSet(grown, tuple(out), pod_atoms, namespace_atoms, named_ports, implied, unknown)
 
 
-def _marked_parts(cubes: CubeSet, marked: Sequence[Marked], ns: NamespaceRegion, label_sets: list[dict[str, str]],
-                  budget: Budget) -> list[tuple[frozenset[str], list[int]]]:
+def _marked_parts(cubes: CubeSet, marked: Sequence[Marked] | None, ns: NamespaceRegion,
+                  label_sets: list[dict[str, str]], budget: Budget
+                  ) -> list[tuple[frozenset[str], frozenset[Direction], bool, list[int]]]:
     """`cubes` (of namespace region `ns`) split by the marks that can hold its pods, and the parts inside
-    a mark grouped by the origins of the marks they are in; a part inside none is in no group."""
-    holding = [m for m in marked if m.holds(ns, label_sets)]
+    a mark grouped by the origins and sides of the marks they are in, and whether one is a mark of subjects;
+    a part inside none is in no group."""
+    holding = [m for m in marked or () if m.holds(ns, label_sets)]
     for sel in sorted({m.pods for m in holding}):
         cubes.split(sel, budget)
-    groups: dict[frozenset[str], list[int]] = {}
+    groups: dict[tuple[frozenset[str], frozenset[Direction], bool], list[int]] = {}
     for cube_id, cube in cubes.cubes.items():
-        origins = frozenset(m.origin for m in holding if cubes.atoms.inside(cube, m.pods))
-        if origins:
-            groups.setdefault(origins, []).append(cube_id)
-    return sorted(groups.items(), key=lambda kv: sorted(kv[0]))
+        inside = [m for m in holding if cubes.atoms.inside(cube, m.pods)]
+        if inside:
+            key = (frozenset(m.origin for m in inside), frozenset(side for m in inside for side in m.sides),
+                   any(m.subjects for m in inside))
+            groups.setdefault(key, []).append(cube_id)
+    return [(*key, ids) for key, ids in sorted(groups.items(), key=lambda kv: (sorted(kv[0][0]), sorted(kv[0][1]),
+                                                                                kv[0][2]))]
+
+
+_OTHER: dict[Direction, Direction] = {"ingress": "egress", "egress": "ingress"}  # the other end's side
 
 
 def _selectors(cluster: Cluster) -> tuple[list[LabelSelector], list[LabelSelector]]:

@@ -11,7 +11,7 @@ import typer
 
 from netpol.cli.errors import EXIT_DENIED, EXIT_ERROR, EXIT_OK, _fail, _user_errors
 from netpol.cli.files import _output_path, _write_file
-from netpol.cli.inputs import KUBECONFIG_UNUSED, RENDERING, Source, _analyze, _with_input_only_hint, input_command
+from netpol.cli.inputs import KUBECONFIG_UNUSED, RENDERING, Source, _load, _with_input_only_hint, input_command
 from netpol.cli.options import INPUT_PANEL, Force, InputOnly, TextFormat
 from netpol.cli.output import _note, _say
 from netpol.cli.progress_line import _phase
@@ -19,6 +19,7 @@ from netpol.errors import NetpolError, QueryError
 
 if TYPE_CHECKING:
     from netpol.analyses.query import Analyzer
+    from netpol.model import Cluster
 
 
 @input_command(omit=["files", *RENDERING, "staged"], calico=True)  # -f: its own help; the intent files name what they read
@@ -54,7 +55,8 @@ def check(
     from netpol.render.check import check_json, check_junit, check_text, counts
     from netpol.sources.intents import intent_files, load_intent_file
 
-    analyzers: dict[tuple[str, ...], Analyzer | NetpolError] = {}
+    clusters: dict[tuple[str, ...], Cluster | NetpolError] = {}  # compiled when first checked (check.prepare)
+    compiled: dict[tuple[str, ...], Analyzer] = {}  # the input alone, once compiled
     results = []
     errors: list[FileError] = []
     notes: dict[str, None] = dict.fromkeys([INPUT_ONLY_NOTE] if input_only else [])
@@ -65,30 +67,32 @@ def check(
     with _user_errors():
         paths = intent_files(intents)
         if live:  # one cluster for every file: failing to read it is fatal
-            analyzers[()] = _analyze(replace(inputs, default_namespace=None, exclude=None))
+            clusters[()] = _load(replace(inputs, default_namespace=None, exclude=None)).cluster
     for number, path in enumerate(paths, start=1):
         try:
             intent = load_intent_file(path, confine=not allow_outside_repo)
             manifests = () if live else tuple(files or intent.manifests)
             if not manifests and not live:
                 raise QueryError(f"{path}: names no manifests; add 'manifests:' to it, pass -f PATH, or use --live")
-            if manifests not in analyzers:
+            if manifests not in clusters:
                 try:
-                    loaded = analyzers[manifests] = _analyze(replace(inputs, files=list(manifests)))
-                    if not loaded.cluster.pods:
+                    loaded = clusters[manifests] = _load(replace(inputs, files=list(manifests))).cluster
+                    if not loaded.pods:
                         _note(f"netpol: note: {', '.join(manifests)}: no pods or workloads, so namespace and "
                               "podSelector endpoints stand for every possible such pod")
                 except NetpolError as exc:
-                    analyzers[manifests] = exc
-            analyzer = analyzers[manifests]
-            if isinstance(analyzer, NetpolError):
-                raise analyzer
-            notes.update(dict.fromkeys(analyzer.cluster.assumptions))  # the profile, what was ignored
+                    clusters[manifests] = exc
+            cluster = clusters[manifests]
+            if isinstance(cluster, NetpolError):
+                raise cluster
+            notes.update(dict.fromkeys(cluster.assumptions))  # the profile, what was ignored
             with _phase(f"checking {path} ({number:,} of {len(paths):,} intent files)"):
-                prepared = prepare(analyzer, intent, input_only)
+                prepared = prepare(compiled.get(manifests, cluster), intent, input_only)
                 checked = check_prepared(prepared)
             if prepared.analyzer.possible is not None:
                 notes.update(dict.fromkeys(prepared.analyzer.possible.notes()))
+            else:
+                compiled[manifests] = prepared.analyzer
             results.append((prepared.intent, checked))
         except NetpolError as exc:
             errors.append(FileError(path, _with_input_only_hint(exc)))

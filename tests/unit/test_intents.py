@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import jsonschema
 import pytest
@@ -352,3 +353,29 @@ def test_icmp_mistakes_name_the_field(tmp_path: Path, body: str, field: str, mes
     with pytest.raises(InputError) as err:
         load_intent_file(path, confine=False)
     assert str(err.value) == f"{path}: line 5 (expectation 1): expectations[0].{field}: {message}"
+
+
+def test_an_intent_checked_with_possible_pods_compiles_the_input_once(tmp_path: Path,
+                                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """Given the input's cluster, `check` compiles it with the possible pods only (an `only` expectation), never
+    alone as well; given an intent of the input's pods alone, it compiles the input alone."""
+    import netpol.analyses.query
+    from netpol import load_objects
+
+    built: list[int] = []
+    engine = netpol.analyses.query.Engine
+
+    def counted(cluster: Any) -> Any:
+        built.append(len(cluster.pods))
+        return engine(cluster)
+
+    monkeypatch.setattr(netpol.analyses.query, "Engine", counted)
+    cluster = load_objects(_vault({"namespaceSelector": {}})).cluster
+    only = load_intent_file(write(tmp_path, "- {only: {from: [{namespace: bank}], to: bank/vault}, port: 8443}\n"),
+                            confine=False)
+    assert [o.passed for o in check_intent(cluster, only)] == [False]
+    assert len(built) == 1 and built[0] > len(cluster.pods)  # with the possible pods beside the input's
+    pair = load_intent_file(write(tmp_path, "- {from: bank/teller, to: bank/vault, port: 8443, expect: allow}\n"),
+                            confine=False)
+    assert [o.passed for o in check_intent(cluster, pair)] == [True]
+    assert built[1:] == [len(cluster.pods)]

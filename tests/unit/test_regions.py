@@ -282,3 +282,21 @@ def test_a_selector_cuts_only_the_cubes_it_can_split(monkeypatch: pytest.MonkeyP
     rs = regions(c)
     assert len([r for r in rs.regions if r.namespace.name == "a"]) == 301
     assert len(visits) == 300
+
+
+def test_a_focus_on_connections_into_it_cuts_other_namespaces_only_as_sources() -> None:
+    """Asked only about connections into namespace db (a check's `only`), pods of web are sources alone: cut by
+    db's ingress peers and web's egress subjects, not by db's egress peers nor web's ingress subjects."""
+    team = {"namespaceSelector": labels(team="web")}
+    c = load_objects([
+        namespace("web", team="web"), namespace("db"),
+        policy("in", "db", labels(app="db"), ingress=[{"from": [{**team, "podSelector": labels(role="client")}]}],
+               egress=[{"to": [{**team, "podSelector": labels(role="api")}]}], policyTypes=["Ingress", "Egress"]),
+        policy("front", "web", labels(app="front"), ingress=[{"from": [{"namespaceSelector": {}}]}]),
+        policy("out", "web", labels(app="worker"), egress=[{"to": [{"namespaceSelector": {}}]}],
+               policyTypes=["Egress"])]).cluster
+    web = [r.pod.name for r in regions(c, focus={"db"}, directions=("ingress",)).regions if r.namespace.name == "web"]
+    assert web == ["{app notin (worker) and role notin (client)}", "{app notin (worker) and role=client}",
+                   "{app=worker and role notin (client)}", "{app=worker and role=client}"]
+    every = [r.pod.name for r in regions(c, focus={"db"}).regions if r.namespace.name == "web"]
+    assert len(every) == 9  # app (front, worker or neither) times role (api, client or neither)
