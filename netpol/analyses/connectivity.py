@@ -9,7 +9,7 @@ Ports are computed between classes, so a unit pair costs one class pair however 
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING, Literal
 
@@ -18,7 +18,7 @@ from netpol.analyses.phrases import _collapse, address_phrase, allowing_rules, p
 from netpol.analyses.query import Analyzer
 from netpol.engine import PeerRef
 from netpol.errors import QueryError, natural_key
-from netpol.model import Cluster, IPAddress, IPNetwork, ip_network
+from netpol.model import METADATA_NAME_LABEL, Cluster, IPAddress, IPNetwork, Namespace, NamespaceName, ip_network
 from netpol.model.portsets import PortSet, Protocol
 from netpol.model.selectors import parse_scope
 from netpol.progress import report
@@ -63,7 +63,9 @@ class Link:
 class Units:
     """The endpoints of an engine's cluster (with its regions, if any) and the links between them."""
 
-    def __init__(self, analyzer: Analyzer, outside: bool = True) -> None:
+    def __init__(self, analyzer: Analyzer, outside: bool = True, by_namespace: bool = False) -> None:
+        """`by_namespace`: a region endpoint holds the regions of one namespace the input names (or of the
+        namespaces it does not name), even where the policies treat several namespaces' alike."""
         self.analyzer = analyzer
         self.engine = engine = analyzer.engine
         self.regions = possible = analyzer.possible
@@ -85,10 +87,11 @@ class Units:
             else:
                 units.extend(Unit("pod", (k,), engine.class_of[k], ns, name=k) for k in keys)
         if possible is not None:
-            by_class: dict[int, list[str]] = {}
+            by_class: dict[tuple[int, str | None], list[str]] = {}
             for region in possible.regions:
-                by_class.setdefault(engine.class_of[region.key], []).append(region.key)
-            for cls, keys in by_class.items():
+                home = region.namespace.name if by_namespace and region.namespace.named else None
+                by_class.setdefault((engine.class_of[region.key], home), []).append(region.key)
+            for (cls, _), keys in by_class.items():
                 spaces = {possible.by_key[k].namespace for k in keys}
                 home = next(iter(spaces))
                 where: str | None = home.name if len(spaces) == 1 and home.named else None
@@ -105,7 +108,7 @@ class Units:
 
     @classmethod
     def of(cls, cluster: Cluster, possible: bool, asked: Iterable[str] = (),
-           focus: Collection[str] | None = None) -> Units:
+           focus: Collection[str] | None = None, by_namespace: bool = False) -> Units:
         """The units of `cluster`; with `possible`, every possible pod too, split along the `NS{labels}`
         endpoints in `asked` so that each is answered exactly. `focus`: the namespaces whose pods' links
         are asked about (netpol.analyses.regions' focus: other links are not exact); None: every link."""
@@ -115,7 +118,7 @@ class Units:
             scopes = [s for s in (parse_scope(t) for t in asked) if s is not None]
         except ValueError as exc:
             raise QueryError(str(exc)) from None
-        return cls(Analyzer.with_possible(cluster, scopes, focus=focus))
+        return cls(Analyzer.with_possible(cluster, scopes, focus=focus), by_namespace=by_namespace)
 
     @property
     def notes(self) -> list[str]:
@@ -481,3 +484,29 @@ class Listing:
 def _first(item: tuple[int, PortSet, tuple[str, ...]]) -> int:
     return item[0]
 
+
+def namespace_listings(cluster: Cluster, probe: tuple[Protocol, int] | None = None) -> Iterator[Listing]:
+    """Every connection of `cluster` and its possible pods, a namespace at a time, for when the regions of every
+    namespace together are more than netpol enumerates at once (`netpol list` without a focus): for each
+    namespace the input names, in order, its regions cut for it alone (regions' focus), with the links from its
+    pods and possible pods to every endpoint, and the links into them from outside addresses and from possible
+    pods of the namespaces the input does not name; last, the links between those possible pods and outside
+    addresses, on regions cut without the NetworkPolicies (which select no pod there). Each link is in one
+    listing; memory holds one. Links between two possible pods are listed only when the input has no pods,
+    as in one listing."""
+    from netpol.analyses.regions import named_namespaces
+
+    between = not cluster.pods
+    names = sorted(named_namespaces(cluster) | {o.namespace for o in (*cluster.policies, *cluster.pods)},
+                   key=natural_key)
+    for name in names:
+        units = Units.of(cluster, True, focus=frozenset({name}), by_namespace=True)
+        sources = [u for u in units.all if u.namespace in (name, None)]
+        yield Listing(units, sources, None, probe, between, namespaces=[name])
+    declared = {n.name for n in cluster.namespaces}  # the others stay named (only their name label), not "other"
+    named = tuple(Namespace(NamespaceName(n), ((METADATA_NAME_LABEL, n),), declared=False)
+                  for n in names if n not in declared)
+    kept = tuple(sorted((*cluster.namespaces, *named), key=lambda n: n.name))
+    units = Units.of(replace(cluster, namespaces=kept, policies=()), True, by_namespace=True)
+    rest = [u for u in units.all if u.namespace is None]
+    yield Listing(units, rest, rest, probe, between)

@@ -24,7 +24,7 @@ from netpol.analyses.families import families
 from netpol.analyses.label_space import RegionLimitError
 from netpol.analyses.phrases import allowing_rules
 from netpol.analyses.query import Analyzer
-from netpol.analyses.regions import Marked, RegionSet, regions
+from netpol.analyses.regions import MAX_REGIONS, Marked, RegionSet, regions
 from netpol.engine import PeerRef
 from netpol.engine.bits import bit_mask
 from netpol.errors import natural_key
@@ -289,8 +289,11 @@ def _possible_regions(base: Cluster, head: Cluster, delta: _Delta) -> tuple[Regi
     for its focus and, when a change is known rule by rule, only inside the pods it marks (`_reach`)."""
     reach = _reach(base, head, delta)
     scoped = [_scoped(c, reach) for c in (base, head)]
+    # with pods, the regions are compiled beside every pod's class, twice, and the engine's memory grows with the
+    # square of the classes: the limit of an unfocused answer, not the larger one of a policy repository's focus
+    limit = MAX_REGIONS if base.pods or head.pods else None
     before = regions(scoped[0], others=[scoped[1]], focus=_focus(base, head, delta),
-                     marked=None if reach is None else reach.marked)
+                     marked=None if reach is None else reach.marked, limit=limit)
     # the same regions for HEAD (cut once): only its own policies differ, which name the spare port numbers
     after = replace(before, cluster=replace(before.cluster, policies=scoped[1].policies, tiered=scoped[1].tiered,
                                             cilium=scoped[1].cilium, calico=scoped[1].calico))

@@ -7,18 +7,22 @@ from __future__ import annotations
 
 import os
 import sys
+from functools import partial
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from netpol.cli.errors import _user_errors
-from netpol.cli.inputs import Source, _units, input_command
+from netpol.cli.inputs import Source, _load, _units_of, _with_input_only_hint, input_command
 from netpol.cli.options import AnyPod, InputOnly, ListFormat, Namespaces, ProtocolName, ProtocolOpt
 from netpol.cli.output import _note, _write
 from netpol.cli.progress_line import _phase
 from netpol.errors import QueryError
 
 if TYPE_CHECKING:
+    from collections.abc import Callable, Iterator
+
+    from netpol.analyses.connectivity import Listing
     from netpol.model.portsets import Protocol
 
 
@@ -50,41 +54,94 @@ def list_connections(
       netpol list -f k8s/
       netpol list -f k8s/ --to shop/deployment/db -o md
     """
-    from netpol.analyses.connectivity import LARGE_LIST, Listing
+    from netpol.analyses.connectivity import LARGE_LIST, Listing, namespace_listings
     from netpol.analyses.exposure import list_focus
-    from netpol.render.exposure import links_csv, links_json, list_markdown, list_text
+    from netpol.analyses.label_space import RegionLimitError
 
     probe: tuple[Protocol, int] | None = None
+    asked = [x for x in (to, from_) if x]
+    folded = output in (ListFormat.text, ListFormat.md)  # one line per folded connection, else per link
+    limit = max_lines if max_lines is not None else LARGE_LIST if sys.stdout.isatty() else 0
     with _user_errors():
         if port is not None:
             from netpol.analyses.query import port_number
 
             probe = (protocol.value, port_number(port))
-        units = _units(inputs, input_only, [x for x in (to, from_) if x], namespace,
-                       lambda cluster: list_focus(cluster, [x for x in (to, from_) if x], namespace))
-        sources = units.find(from_) if from_ else None
-        destinations = units.find(to) if to else None
-        asked_possible = any(u.kind == "region" for u in (*(sources or ()), *(destinations or ())))
-        listing = Listing(units, sources, destinations, probe,
+        cluster = _load(inputs).cluster
+        # a repository (no pods) of every namespace: a namespace at a time if need be (with pods, each namespace
+        # would compile every pod again: the refusal names what narrows the list)
+        whole = not (asked or namespace or input_only or cluster.pods)
+        try:
+            units = _units_of(cluster, input_only, asked, namespace,
+                              lambda cluster: list_focus(cluster, asked, namespace), limited=whole)
+        except RegionLimitError:
+            _note("netpol: note: the possible pods of every namespace together are more than netpol enumerates at "
+                  "once, so the list is made a namespace at a time: the connections of each namespace's pods, then "
+                  "those between the namespaces the input does not name and outside addresses")
+            listings: Callable[[], Iterator[Listing]] = partial(_hinted, partial(namespace_listings, cluster, probe))
+            notes: dict[str, None] = {}
+            count = 0
+            if limit or output is not ListFormat.text:  # counted (each namespace twice) to refuse before writing,
+                with _phase("counting the connections, a namespace at a time"):  # and for the assumptions up front
+                    for listing in listings():
+                        count += listing.line_count if folded else listing.link_count
+                        notes.update(dict.fromkeys(listing.units.notes))
+                for note in notes:
+                    _note(f"netpol: note: {note}")
+            else:  # each namespace's assumptions as it comes
+                listings = partial(_noting, listings, notes)
+        else:
+            sources = units.find(from_) if from_ else None
+            destinations = units.find(to) if to else None
+            asked_possible = any(u.kind == "region" for u in (*(sources or ()), *(destinations or ())))
+            one = Listing(units, sources, destinations, probe,
                           between_regions=asked_possible or units.subjects[0].kind == "region",
                           namespaces=namespace or ())
-        folded = output in (ListFormat.text, ListFormat.md)  # one line per folded connection, else per link
-        with _phase(f"listing the connections of {len(units.subjects):,} endpoints"):
-            count = listing.line_count if folded else listing.link_count
+            listings = partial(iter, [one])
+            notes = dict.fromkeys(units.notes)
+            with _phase(f"listing the connections of {len(units.subjects):,} endpoints"):
+                count = one.line_count if folded else one.link_count
         what = "lines (one per connection)" if folded else "connections" + (" (rows)" if output is ListFormat.csv
                                                                             else " (JSON objects)")
-        limit = max_lines if max_lines is not None else LARGE_LIST if sys.stdout.isatty() else 0
         if limit and count > limit:
             raise QueryError(f"the list would write {count:,} {what}, more than --max-lines {limit:,}"
                              f"{' (the default on a terminal)' if max_lines is None else ''}: narrow it with "
                              "--from X, --to X or -n NS, or raise --max-lines (0: no limit)")
         if count > LARGE_LIST:
             _note(f"netpol: note: writing {count:,} {what}; --from X, --to X or -n NS narrow the list")
+    with _user_errors():  # a namespace at a time, one whose regions are too many is said when it comes
+        _write_listings(output, listings, list(notes))
+
+
+def _write_listings(output: ListFormat, listings: Callable[[], Iterator[Listing]], notes: list[str]) -> None:
+    from netpol.render.exposure import links_csv, links_json, list_markdown, list_text
+
     if output is ListFormat.text:
-        _write(list_text(listing.connections(), os.get_terminal_size().columns if sys.stdout.isatty() else None))
+        _write(list_text((c for listing in listings() for c in listing.connections()),
+                         os.get_terminal_size().columns if sys.stdout.isatty() else None))
     elif output is ListFormat.md:
-        _write(list_markdown(listing.connections(), units.notes))
+        _write(list_markdown((c for listing in listings() for c in listing.connections()), notes))
     elif output is ListFormat.json:
-        _write(links_json(units, listing.links()))
+        _write(links_json(notes, ((listing.units, link) for listing in listings() for link in listing.links())))
     else:
-        _write(links_csv(units, listing.links()))
+        _write(links_csv((listing.units, link) for listing in listings() for link in listing.links()))
+
+
+def _noting(listings: Callable[[], Iterator[Listing]], said: dict[str, None]) -> Iterator[Listing]:
+    """The listings, each one's assumptions noted (once each) before its lines are written."""
+    for listing in listings():
+        for note in listing.units.notes:
+            if note not in said:
+                said[note] = None
+                _note(f"netpol: note: {note}")
+        yield listing
+
+
+def _hinted(listings: Callable[[], Iterator[Listing]]) -> Iterator[Listing]:
+    """The listings; one namespace's regions too many is said as for every namespace's, with --input-only."""
+    from netpol.analyses.label_space import RegionLimitError
+
+    try:
+        yield from listings()
+    except RegionLimitError as exc:
+        raise QueryError(_with_input_only_hint(exc)) from None

@@ -314,9 +314,16 @@ def _units(source: Source, input_only: bool, asked: Iterable[str], namespaces: l
     """The endpoints to answer about: the input's pods and every possible pod, or with `input_only` the
     input's pods alone. Too many possible pods is an error that says so, never a quiet fallback. `focus`:
     the namespaces whose pods' connections the answer is about (Units.of), from the cluster."""
-    from netpol.analyses.connectivity import Units
+    return _units_of(_load(source).cluster, input_only, asked, namespaces, focus)
 
-    cluster = _load(source).cluster
+
+def _units_of(cluster: Cluster, input_only: bool, asked: Iterable[str], namespaces: list[str] | None,
+              focus: Callable[[Cluster], Collection[str] | None] | None = None, limited: bool = False) -> Units:
+    """`_units` of a loaded cluster; with `limited`, too many possible pods raises RegionLimitError as it is,
+    for a caller that answers a part at a time."""
+    from netpol.analyses.connectivity import Units
+    from netpol.analyses.label_space import RegionLimitError
+
     _check_namespaces(cluster, namespaces)
     if input_only and not cluster.pods:
         raise QueryError("the input has no pods or workloads, so --input-only leaves nothing to answer about; "
@@ -327,6 +334,8 @@ def _units(source: Source, input_only: bool, asked: Iterable[str], namespaces: l
         try:
             units = Units.of(cluster, not input_only, asked, focus(cluster) if focus is not None else None)
         except NetpolError as exc:
+            if limited and isinstance(exc, RegionLimitError):
+                raise
             raise QueryError(_with_input_only_hint(exc)) from None
     for note in units.notes:
         _note(f"netpol: note: {note}")

@@ -133,23 +133,23 @@ def _link_row(units: Units, link: Link) -> dict[str, object]:
             "egress_rules": list(egress), "ingress_rules": list(ingress)}
 
 
-def links_json(units: Units, links: Iterable[Link]) -> Iterator[str]:
+def links_json(notes: list[str], links: Iterable[tuple[Units, Link]]) -> Iterator[str]:
     """One JSON object, written as json.dumps(indent=2) writes it, a connection at a time (a listing can
-    hold millions)."""
-    yield '{\n  "assumptions": ' + json.dumps(units.notes, indent=2).replace("\n", "\n  ") + ',\n  "connections": ['
+    hold millions); each link with the units that name it."""
+    yield '{\n  "assumptions": ' + json.dumps(notes, indent=2).replace("\n", "\n  ") + ',\n  "connections": ['
     first = True
-    for ln in links:
+    for units, ln in links:
         yield ("\n    " if first else ",\n    ") + json.dumps(_link_row(units, ln), indent=2).replace("\n", "\n    ")
         first = False
     yield ("]" if first else "\n  ]") + "\n}\n"
 
 
-def links_csv(units: Units, links: Iterable[Link]) -> Iterator[str]:
-    """A header row, then a row per connection, written a row at a time."""
+def links_csv(links: Iterable[tuple[Units, Link]]) -> Iterator[str]:
+    """A header row, then a row per connection, written a row at a time; each link with the units that name it."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["source", "source_kind", "destination", "destination_kind", "ports", "egress_rules", "ingress_rules"])
-    for ln in links:
+    for units, ln in links:
         egress, ingress = units.rules(ln)
         w.writerow([units.name(ln.source), ln.source.kind, units.name(ln.destination), ln.destination.kind,
                     ln.port_text, " ".join(egress), " ".join(ingress)])

@@ -59,7 +59,8 @@ def test_exposure_and_check_of_one_namespace(repository: tuple[Path, Path], tmp_
 
 def test_list_of_one_namespace_cuts_regions_for_it(repository: tuple[Path, Path]) -> None:
     """`list` with -n, or --to / --from naming a namespace, cuts regions for that namespace (every listed link
-    has an end there), as exposure does, instead of refusing; without either, the whole cut is still refused."""
+    has an end there), as exposure does, instead of refusing. (Without either, the list is made a namespace at a
+    time: tests/unit/test_list_by_namespace.py; here that is a hundred compiles, too slow for a test.)"""
     base, _ = repository
     r = runner.invoke(app, ["list", "-f", str(base), "--from", "ns-00003{}"])
     assert r.exit_code == 0, r.stderr
@@ -73,5 +74,3 @@ def test_list_of_one_namespace_cuts_regions_for_it(repository: tuple[Path, Path]
     r = runner.invoke(app, ["list", "-f", str(base), "-n", "ns-00001"])
     assert r.exit_code == 0, r.stderr
     assert r.stdout and all("ns-00001" in line for line in r.stdout.splitlines())
-    r = runner.invoke(app, ["list", "-f", str(base)])
-    assert r.exit_code == 2 and "more than 20,000 kinds of pod" in r.stderr

@@ -237,3 +237,24 @@ def test_a_new_same_priority_tie_is_a_change() -> None:
         "after_ranges": {"TCP": [[80, 80]]}, "ties": ["ANP a-deny and ANP b-allow share priority 10"]}]
     same = (*pods, _anp("a-deny", 10, "Deny", "d"), _anp("b-allow", 10, "Deny", "a"))  # a tie that agrees
     assert not diff(analyzer(*base), analyzer(*same)).ambiguities
+
+
+def test_with_pods_the_possible_pods_of_a_diff_are_bounded_as_an_unfocused_answer(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """With pods, the regions are compiled beside every pod (the engine's memory grows with the square of the
+    classes): past MAX_REGIONS the diff is refused naming --input-only; a policy repository keeps the larger
+    limit of its focus."""
+    import pytest
+
+    import netpol.analyses.diff as diff_module
+    from netpol.analyses.label_space import RegionLimitError
+
+    def version(port: int, pods: bool) -> list[dict]:  # type: ignore[type-arg]
+        return [namespace("shop"), *([pod("db", "shop", {"app": "db"})] if pods else []),
+                policy("db", "shop", labels(app="db"), ingress=[{"from": [{"podSelector": labels(role=r)} for r in
+                                                                          ("a", "b", "c", "d")],
+                                                                 "ports": [{"port": port}]}])]
+
+    monkeypatch.setattr(diff_module, "MAX_REGIONS", 3)
+    with pytest.raises(RegionLimitError, match="--input-only"):
+        possible_diff(load_objects(version(80, True)).cluster, load_objects(version(81, True)).cluster)
+    assert possible_diff(load_objects(version(80, False)).cluster, load_objects(version(81, False)).cluster).changed

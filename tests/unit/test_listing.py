@@ -57,14 +57,15 @@ def test_the_fold_builds_links_and_asks_the_engine_only_at_the_edges(monkeypatch
 def test_json_and_csv_are_written_a_connection_at_a_time_as_a_whole_dump_writes_them(fixture: str) -> None:
     units = Units.of(load_objects(_objects(fixture)).cluster, True)
     links = list(Listing(units).links())
-    rows = [json.loads(json.dumps(row)) for row in json.loads("".join(links_json(units, links)))["connections"]]
-    assert "".join(links_json(units, links)) == json.dumps({"assumptions": units.notes, "connections": rows},
-                                                           indent=2) + "\n"
-    assert "".join(links_json(units, [])) == json.dumps({"assumptions": units.notes, "connections": []},
-                                                        indent=2) + "\n"
-    chunks = list(links_csv(units, links))
+    named = [(units, ln) for ln in links]
+    rows = [json.loads(json.dumps(row)) for row in json.loads("".join(links_json(units.notes, named)))["connections"]]
+    assert "".join(links_json(units.notes, named)) == json.dumps({"assumptions": units.notes, "connections": rows},
+                                                                 indent=2) + "\n"
+    assert "".join(links_json(units.notes, [])) == json.dumps({"assumptions": units.notes, "connections": []},
+                                                              indent=2) + "\n"
+    chunks = list(links_csv((units, ln) for ln in links))
     assert len(chunks) == len(links) + 1 and chunks[-1] == ""  # a row per chunk, the header with the first
-    assert "".join(links_csv(units, [])) == \
+    assert "".join(links_csv([])) == \
         "source,source_kind,destination,destination_kind,ports,egress_rules,ingress_rules\n"
 
 
