@@ -11,8 +11,8 @@ is the class's own egress against every destination's ingress towards it:
   port; isolated: none). The allows of the stage that decides as a whole are a union, so they are added
   up with array operations; the classes that rules of first-match stages holding the class select walk
   the stages (walk.walk_stages, as a point query does), once per kind of class rather than once per class.
-  Stages this arithmetic does not read (a first-match stage that denies what it leaves, more than one stage
-  that decides as a whole) are asked per pair (`adds_up`).
+  Stages this arithmetic does not read (more than one stage that decides as a whole, or a first-match stage
+  that denies what it leaves before it) are asked per pair (`adds_up`).
 
 A column is the same with the directions swapped. Ports are bit codes over port atoms (PortCodes) that
 every rule of both versions treats alike, so a row is one array and two rows compare in one operation.
@@ -221,18 +221,19 @@ class Slices:
         for peers in held:
             subjects, codes = self._allows(direction, peers, peer)
             added[subjects] |= codes
-        selects = self._isolated[direction]  # the adding stage decides (else: every port, or first-match stages)
-        out: Codes = np.where(selects[:, None], added, self._all)
+        # a stage that denies what it leaves selects the subject: the adding stage's allows (else every port),
+        # unless first-match rules decide first
+        out: Codes = np.where(self._selected[direction].any(axis=1)[:, None], added, self._all)
         ordered = [entry for peers in held for entry in peers.ordered]
         if ordered:
-            self._walk(direction, peer, ordered, added, selects, out)
+            self._walk(direction, peer, ordered, added, out)
         return out
 
     def _walk(self, direction: Direction, peer: int, ordered: list[tuple[StageRule, list[int]]], added: Codes,
-              selects: npt.NDArray[np.bool_], out: Codes) -> None:
+              out: Codes) -> None:
         """The classes that rules of first-match stages holding `peer` select: the walk over the stages
         (walk.walk_stages, as Engine.evaluate does), once per kind of subject: the same rules hit, the same
-        added ports and isolation, the same named-port table. A subject that no such rule selects walks
+        added ports, the same stages selecting it, the same named-port table. A subject that no such rule selects walks
         through no hit, which leaves the adding stage or the default to decide, as above."""
         e = self.engine
         place = self._place[direction]
@@ -243,17 +244,19 @@ class Slices:
             hits[np.array(subjects, dtype=np.int64), j // 64] |= np.uint64(1 << (j % 64))
         subject = np.flatnonzero(hits.any(axis=1))
         table = self._named_ids[subject] if direction == "ingress" else np.full(subject.size, self._named_ids[peer])
-        kinds = np.concatenate([hits[subject], added[subject], selects[subject, None].astype(np.uint64),
+        selected = self._selected[direction]
+        kinds = np.concatenate([hits[subject], added[subject], selected[subject].astype(np.uint64),
                                 table[:, None].astype(np.uint64)], axis=1)
+        at = words + self.codes.width  # where the stages' selection starts in a kind
         values, inverse = np.unique(kinds, axis=0, return_inverse=True)
         inverse = inverse.reshape(-1)
         for k, value in enumerate(values.tolist()):
             named = self._named_tables[value[-1]]
             matched = [rule for j, (rule, _) in enumerate(ordered) if (value[j // 64] >> (j % 64)) & 1]
             union = self.codes.decode(np.array(value[words:words + self.codes.width], dtype=np.uint64))
-            steps = [Step(stage, bool(value[-2]), [Hit(_ADDED_UP, union, False)]) if not stage.first_match else
-                     Step(stage, False, [Hit(rule, e.resolve_ports(rule.ports, named), True) for rule in matched
-                                         if place[id(rule)][0] == i])
+            steps = [Step(stage, bool(value[at + i]), [Hit(_ADDED_UP, union, False)]) if not stage.first_match else
+                     Step(stage, bool(value[at + i]), [Hit(rule, e.resolve_ports(rule.ports, named), True)
+                                                       for rule in matched if place[id(rule)][0] == i])
                      for i, stage in enumerate(e.stages[direction])]
             out[subject[inverse == k]] = self.codes.encode(walk_stages(steps).allowed)
 
@@ -292,9 +295,12 @@ class Slices:
         return cached
 
     @cached_property
-    def _isolated(self) -> dict[Direction, npt.NDArray[np.bool_]]:
-        return {d: np.fromiter((self.engine.is_isolated(d, c) for c in range(self.size)), bool, self.size)
-                for d in ("ingress", "egress")}
+    def _selected(self) -> dict[Direction, npt.NDArray[np.bool_]]:
+        """Per direction, class and stage: a policy of the stage selects the class, and the stage denies what it
+        leaves (Engine.selecting holds those only)."""
+        e = self.engine
+        return {d: np.array([[bool(names) for names in per_class] for per_class in e.selecting[d]],
+                            dtype=bool).reshape(self.size, len(e.stages[d])) for d in ("ingress", "egress")}
 
     def _spec(self, rule: StageRule) -> int:
         """The number of a rule's ports: rules with equal ports resolve alike."""
@@ -355,12 +361,12 @@ class Slices:
 
 
 def adds_up(engine: Engine) -> bool:
-    """Per direction, every first-match stage passes on what it leaves and at most one stage decides as a whole
-    (denying what it leaves where it selects): the stages the slices' arithmetic reads. Else (a first-match
-    stage that denies what it leaves) each pair is asked of the engine."""
+    """Per direction, at most one stage decides as a whole, and no first-match stage that denies what it leaves
+    comes before it: the stages the slices' arithmetic reads (a class that no first-match rule holding the peer
+    selects gets the adding stage's allows where a stage denies what it leaves, else every port). Else each
+    pair is asked of the engine."""
     for stages in engine.stages.values():
-        whole = [s for s in stages if not s.first_match]
-        if len(whole) > 1 or any(s.end != "Deny" for s in whole) or any(s.end != "Pass" for s in stages
-                                                                         if s.first_match):
+        whole = [k for k, s in enumerate(stages) if not s.first_match]
+        if len(whole) > 1 or (whole and any(s.end == "Deny" for s in stages[:whole[0]])):
             return False
     return True
