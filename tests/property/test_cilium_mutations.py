@@ -1,6 +1,7 @@
 """The engine-versus-reference comparison (test_cilium_policies_agreement.py) catches a wrong compilation: each seeded
-mutation of netpol/policies/cilium.py below makes `disagreements` non-empty on a cluster built to show it, while the
-compiler as it is gives none there. A comparison that passed with these mutations would prove nothing."""
+mutation of netpol/policies/cilium.py below (a node address taken as world among them) makes `disagreements`
+non-empty on a cluster built to show it, while the compiler as it is gives none there. A comparison that passed with
+these mutations would prove nothing."""
 
 from __future__ import annotations
 
@@ -54,6 +55,23 @@ def _omitted_protocol_is_tcp(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cilium, "L4_PROTOCOLS", ("TCP",))
 
 
+def _node_address_is_world(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A node address taken as an outside address: the CIDR and world blocks keep the node addresses in them."""
+    monkeypatch.setattr(cilium._Context, "outside", lambda self, block: cilium.Addresses(block))
+
+
+def _nodes_cluster() -> Cluster:
+    """web on n1 admits 192.168.0.0/16 by CIDR; the client's node n2 has 192.168.0.2 (remote-node, never world)."""
+    nodes = [{"apiVersion": "v1", "kind": "Node", "metadata": {"name": n},
+              "status": {"addresses": [{"type": "InternalIP", "address": a}]}}
+             for n, a in (("n1", "192.168.0.1"), ("n2", "192.168.0.2"))]
+    web = _pod("web", "10.0.0.1", {"app": "web"})
+    web["spec"]["nodeName"] = "n1"  # type: ignore[index]
+    cnp = {"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy", "metadata": {"name": "p", "namespace": "a"},
+           "spec": {"endpointSelector": {"matchLabels": {"app": "web"}}, "ingress": [{"fromCIDR": ["192.168.0.0/16"]}]}}
+    return apply(load_objects([web, _pod("client", "10.0.0.2", {"app": "client"}), *nodes, cnp]), "cilium").cluster
+
+
 @contextmanager
 def _mutated(mutation: Callable[[pytest.MonkeyPatch], None]) -> Iterator[None]:
     with pytest.MonkeyPatch.context() as monkeypatch:
@@ -66,6 +84,7 @@ CASES = {
                                                         ("ingressDeny", [{"fromEndpoints": [
                                                             {"matchLabels": {"app": "client"}}]}]))),
     "CIDR matching pods": (_cidr_matches_pods, _cluster(("ingress", [{"fromCIDR": ["10.0.0.0/24"]}]))),
+    "node address taken as world": (_node_address_is_world, _nodes_cluster()),
     "omitted protocol read as TCP": (_omitted_protocol_is_tcp, _cluster(("ingress", [{"fromEndpoints": [{}],
                                                                                       "toPorts": [{"ports": [
                                                                                           {"port": "53"}]}]}]))),
@@ -79,4 +98,5 @@ def test_a_seeded_mutation_makes_the_comparison_fail(name: str) -> None:
     with _mutated(mutation):
         found = disagreements(c)
     assert found, f"the mutation {name!r} went unnoticed"
-    assert ("a/client", "a/web") in {(s, d) for s, d, _, _ in found}
+    pair = ("192.168.0.2", "a/web") if name == "node address taken as world" else ("a/client", "a/web")
+    assert pair in {(s, d) for s, d, _, _ in found}
