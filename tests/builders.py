@@ -77,4 +77,7 @@ def analyzer(*objects: dict[str, Any]) -> Analyzer:
 
 
 def fixture(name: str) -> Analyzer:
-    return Analyzer(load_manifests([str(FIXTURES / name)]).cluster)
+    """A fixture as the commands read it: under the plugin its kinds show (fixtures/cilium-*: Cilium)."""
+    from netpol.policies.profiles import apply
+
+    return Analyzer(apply(load_manifests([str(FIXTURES / name)]), None).cluster)

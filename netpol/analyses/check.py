@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from netpol.analyses.cilium_explain import runtime_dependence
 from netpol.analyses.label_space import RegionLimitError
 from netpol.analyses.query import Analyzer
 from netpol.analyses.verdicts import Endpoint, Verdict
@@ -53,10 +54,13 @@ class Outcome:
     pairs: int
     failures: tuple[PairFailure, ...]
     error: str | None = None  # the expectation could not be checked (it names nothing, an unknown pod, ...)
+    # What only runtime facts decide of its pairs' verdicts (Cilium's L7 rules, toFQDNs...): it holds at L3/L4,
+    # and netpol cannot say more, so it does not pass (docs/intent.md)
+    depends: tuple[str, ...] = ()
 
     @property
     def passed(self) -> bool:
-        return not self.failures and self.error is None
+        return not self.failures and self.error is None and not self.depends
 
 
 @dataclass(frozen=True)
@@ -176,12 +180,17 @@ def check_expectation(analyzer: Analyzer, exp: Expectation) -> Outcome:
                 wanted = wanted_for[dst.name] = _wanted(analyzer, exp, dst)
             return wanted
 
+        cilium = analyzer.cluster.dataplane.profile == "cilium"
+        depends: list[str] = []
         for src, dst, expect in pairs:
             wanted = wanted_at(dst)
             allowed = analyzer.allowed_ports(src, dst)
             wrong = wanted.difference(allowed) if expect == "allow" else wanted.intersection(allowed)
             if wrong:
                 wrong_pairs.append((src, dst, expect, wanted, wrong, None))
+            elif cilium:
+                depends.extend(f"{src} -> {dst}: {note}" for note in runtime_dependence(
+                    analyzer.engine, analyzer.peer_ref(src), analyzer.peer_ref(dst), wanted))
         if exp.kind == "only":  # every other pod that could exist must be denied
             covered = _Covered(frozenset(s.name for s in sources),
                                tuple(_scope(sel) for sel in exp.sources if sel.possible or sel.namespace is not None))
@@ -203,7 +212,7 @@ def check_expectation(analyzer: Analyzer, exp: Expectation) -> Outcome:
             failures.append(PairFailure(src, dst, expect, wanted, wrong, verdict))
     except QueryError as exc:
         raise InputError(exp.location, None, str(exc)) from None
-    return Outcome(exp, count, tuple(failures))
+    return Outcome(exp, count, tuple(failures), depends=tuple(dict.fromkeys(depends)))
 
 
 def _in_words(analyzer: Analyzer, e: Endpoint, described: str | None) -> Endpoint:

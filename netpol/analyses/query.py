@@ -12,7 +12,7 @@ from collections.abc import Collection, Iterable
 from dataclasses import replace
 
 from netpol.analyses.calico_explain import CalicoTierSummary, summarize_calico
-from netpol.analyses.cilium_explain import CiliumRuleSummary, summarize_cilium
+from netpol.analyses.cilium_explain import CiliumRuleSummary, node_address_note, summarize_cilium
 from netpol.analyses.diagram import Diagram, build_diagram
 from netpol.analyses.explain import PolicySummary, summarize_policies
 from netpol.analyses.families import families
@@ -149,6 +149,10 @@ class Analyzer:
         range with `can_reach(pod, str(r.first), port)`."""
         return self.engine.address_ranges(network)
 
+    def peer_ref(self, ep: Endpoint) -> PeerRef:
+        """The engine's name for an endpoint: its class, or its address outside the cluster."""
+        return self._peer(ep)
+
     def _peer(self, ep: Endpoint) -> PeerRef:
         if ep.pod is not None:
             return self.engine.class_of[ep.pod.key]
@@ -256,7 +260,9 @@ class Analyzer:
             notes.append(ASSUME_SELF)
         for ep in (src, dst):
             if ep.pod is None:
-                notes.append(ASSUME_EXTERNAL.format(ip=ep.ip))
+                node = node_address_note(self.cluster, ep.ip) if self.cluster.dataplane.profile == "cilium" \
+                    and ep.ip is not None else None
+                notes.append(node or ASSUME_EXTERNAL.format(ip=ep.ip))
             elif ep.pod.host_network:
                 notes.append(ASSUME_HOST_NETWORK.format(pod=ep.name))
         for result, subject, peer in ((egress, src, dst), (ingress, dst, src)):

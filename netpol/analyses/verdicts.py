@@ -327,9 +327,6 @@ def _cilium_side(direction: Direction, subject: Endpoint, peer: Endpoint, result
         return DirectionVerdict(direction, True, True, reason=f"not isolated: no CiliumNetworkPolicy, "
                                 f"CiliumClusterwideNetworkPolicy or NetworkPolicy rule isolates {subject} for "
                                 f"{direction}, and no deny rule matches")
-    if direction == "ingress" and _is_node_address(subject, peer):
-        return DirectionVerdict(direction, True, True, result.isolated_by, (), f"allowed: {peer} is the address of "
-                                f"{subject}'s node (status.hostIP), and {NODE_INGRESS_RULE}")
     refs = [m.ref for m in result.allowed_by(protocol, port)]
     if refs:
         return DirectionVerdict(direction, True, True, result.isolated_by,
@@ -338,9 +335,9 @@ def _cilium_side(direction: Direction, subject: Endpoint, peer: Endpoint, result
                                 cilium_rules=tuple(r for r in refs if isinstance(r, CiliumRuleRef)))
     if seg.allowed:  # the node rule: allow-localhost
         node = subject.pod.node if subject.pod is not None else None
+        how = "is an address of" if peer.pod is None else "uses the host network of"
         return DirectionVerdict(direction, True, True, result.isolated_by, (),
-                                f"allowed: {peer} uses the host network of {subject}'s node ({node}), and "
-                                f"{NODE_INGRESS_RULE}")
+                                f"allowed: {peer} {how} {subject}'s node ({node}), and {NODE_INGRESS_RULE}")
     prep = "to" if direction == "egress" else "from"
     what = "sending" if direction == "egress" else "receiving"
     return DirectionVerdict(

@@ -17,6 +17,7 @@ from netpol.cli.errors import _fail
 from netpol.cli.options import (
     INPUT_PANEL,
     Cni,
+    CniOption,
     Context,
     DefaultNamespace,
     Exclude,
@@ -61,6 +62,7 @@ class Source:
     kubeconfig: Kubeconfig = None
     context: Context = None
     cni: Cni = None  # the dataplane profile (policies/profiles.py); None: recognised from the input
+    cni_option: CniOption = None  # Cilium agent options, KEY=VALUE (policies/cilium.py parse_options)
     staged: Staged = False  # as if the staged Calico policies were applied
     # Objects that enforce traffic and that netpol does not evaluate: False to refuse to answer, True to answer
     # and say so, None for a command that states no reachability (they are named in a warning).
@@ -155,7 +157,7 @@ def _load(source: Source, scope: list[str] | None = None) -> LoadResult:
             if source.default_namespace is not None:
                 raise QueryError("--default-namespace is for manifests that name no namespace: pass -f PATH")
             result = _read_live(source, scope).result
-    result = profiles.apply(result, source.cni, source.calico)
+    result = profiles.apply(result, source.cni, source.calico, tuple(source.cni_option or ()))
     if source.staged:
         result = _staged(result)
     _report(result, source.verbose)

@@ -131,6 +131,14 @@ Cni = Annotated[str | None, typer.Option(
     rich_help_panel=INPUT_PANEL)]
 
 
+CniOption = Annotated[list[str] | None, typer.Option(
+    "--cni-option", metavar="KEY=VALUE", help="Under --cni cilium: a Cilium agent option that changes an answer "
+    "(repeatable): enable-policy=default|always|never, allow-localhost=auto|always|policy, "
+    "policy-cidr-match-mode=nodes, policy-default-local-cluster=true|false, "
+    "enable-non-default-deny-policies=true|false. Default: Cilium 1.20's (docs/cli.md).",
+    rich_help_panel=INPUT_PANEL)]
+
+
 Staged = Annotated[bool, typer.Option(
     "--staged", help="Under --cni calico: answer as if the staged Calico policies were applied (a stagedAction Set "
     "creates or replaces its enforced counterpart, a Delete deletes it; docs/semantics.md §16).",

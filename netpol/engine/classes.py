@@ -11,7 +11,7 @@ Class key = (namespace name if any policy lives in it, else None;
              container ports whose names policies use;
              which ipBlocks contain the pod's IPs;
              hostNetwork;
-             the node, for nodes that run hostNetwork pods or that a rule's subject names (NodePods);
+             the node, for nodes that run hostNetwork pods or that the stages name (OnNode, NodePods);
              per identity predicate that is no LabelSelector, whether the pod's identity satisfies it;
              whether its addresses are all IPv6, where a condition names the family;
              per kind of identity, its labels projected onto keys the LabelSelectors on it use).
@@ -85,7 +85,7 @@ class PodClass:
     pods: tuple[Pod, ...]
     named_ports: tuple[ContainerPort, ...]
     host_network: bool
-    node: str | None  # kept only for nodes that run hostNetwork pods or that a rule's subject names (NodePods)
+    node: str | None  # kept only for nodes that run hostNetwork pods or that the stages name
 
     @property
     def size(self) -> int:
@@ -114,19 +114,20 @@ class Partition:
                            for identities, selectors in terms.identity_selectors.items()}
         self.blocks: tuple[IPBlock, ...] = tuple(sorted(terms.blocks, key=str))
         self._policy_namespaces = terms.namespaces
-        self._subject_nodes = terms.nodes
         self.port_spans = terms.spans  # the port ranges the stages name: they cut the port atoms
+        self._nodes = terms.nodes  # the nodes whose pods the stages tell apart (OnNode, NodePods)
         self._build_classes()
         self._build_index()
-        self._selector_cache: dict[tuple[str, LabelSelector], int] = {}
+        self._selector_cache: dict[tuple[str | Identities, LabelSelector], int] = {}
 
     def _build_classes(self) -> None:
         ns_labels = {ns.name: ns.label_map for ns in self.cluster.namespaces}
-        host_nodes = {p.node for p in self.cluster.pods if p.host_network and p.node is not None} | self._subject_nodes
+        host_nodes = {p.node for p in self.cluster.pods if p.host_network and p.node is not None} | self._nodes
         groups: dict[_ClassKey, list[Pod]] = {}
         in_blocks = block_membership(self.blocks)
         # A plugin whose ipBlocks match only addresses outside the cluster puts no pod in one.
         pods_in_blocks = self.cluster.dataplane.ip_block_matches_cluster
+        nodes_in_blocks = self.cluster.dataplane.ip_block_matches_nodes  # host-network pods too (a profile's option)
         # A plugin that sees a host-network pod as its node resolves no named port on it.
         host_names = self.cluster.dataplane.host_network_named_ports
         in_none = (False,) * len(self.blocks)
@@ -136,7 +137,7 @@ class Partition:
                 _project(ns_labels.get(pod.namespace, {}).items(), self._ns_values),
                 _project(pod.labels, self._pod_values),
                 tuple(p for p in pod.ports if p.name in self._port_names and (host_names or not pod.host_network)),
-                in_blocks(pod.ips) if pods_in_blocks else in_none,
+                in_blocks(pod.ips) if (nodes_in_blocks if pod.host_network else pods_in_blocks) else in_none,
                 pod.host_network,
                 pod.node if pod.node in host_nodes else None,
                 *self._predicate_key(pod),
@@ -167,7 +168,8 @@ class Partition:
                 self._ns_bits[key.namespace] = self._ns_bits.get(key.namespace, 0) | bit
             if key.node is not None:
                 self._node_bits[key.node] = self._node_bits.get(key.node, 0) | bit
-            projections = (("ns", key.namespace_labels), ("pod", key.pod_labels), *zip(self._id_values, key.identities))
+            projections: list[tuple[str | Identities, Projection]] = [
+                ("ns", key.namespace_labels), ("pod", key.pod_labels), *zip(self._id_values, key.identities)]
             for kind, projection in projections:
                 for k, v in projection:
                     index[kind][(k, v)] = index[kind].get((k, v), 0) | bit
@@ -305,11 +307,11 @@ class _Terms:
         self.identity_selectors: dict[Identities, list[LabelSelector]] = {}
         self.namespaces: set[str] = set()
         self.port_names: set[str] = set()
+        self.nodes: set[str] = set()
         self.blocks: set[IPBlock] = set()
         self.spans: set[tuple[Protocol, int, int]] = set()
         self.predicates: list[tuple[Identities, Predicate]] = []  # identity predicates that are no LabelSelector
         self.families = False  # some condition names the IP family
-        self.nodes: set[str] = set()  # the nodes NodePods subjects name
         for stage in (s for d in DIRECTIONS for s in stages[d]):
             self.blocks.update(stage.cuts)
             for policy in stage.policies:
@@ -351,6 +353,8 @@ class _Terms:
             self.families = True
         elif isinstance(who, OnNode):
             self._who(who.pods)
+            if who.node is not None:
+                self.nodes.add(who.node)
         elif isinstance(who, AllOf | AnyOf):
             for term in who.terms:
                 self._who(term)

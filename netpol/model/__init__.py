@@ -20,7 +20,7 @@ from netpol.model.portsets import PortProtocol
 from netpol.model.selectors import LabelSelector
 
 if TYPE_CHECKING:  # netpol.model.cilium builds on this module
-    from netpol.model.cilium import CIDRGroup, CiliumPolicy
+    from netpol.model.cilium import CIDRGroup, CiliumOptions, CiliumPolicy
     from netpol.model.calico import CalicoObjects
 
 NamespaceName = NewType("NamespaceName", str)
@@ -373,6 +373,7 @@ class Dataplane:
     ip_block_matches_cluster: bool = True  # an ipBlock matches pod, node and host-network pod addresses
     own_node_egress_allowed: bool = True  # a pod may always send to its own node; else its egress policy decides
     host_network_named_ports: bool = True  # a named port matches a host-network pod's container port (not Cilium)
+    ip_block_matches_nodes: bool = True  # an ipBlock matches host-network pods (Cilium: policy-cidr-match-mode=nodes)
 
 
 @dataclass(frozen=True)
@@ -392,6 +393,8 @@ class Cluster:
     # Cilium's own kinds (netpol.model.cilium), read and validated; evaluated by reference_cilium.
     cilium: tuple[CiliumPolicy, ...] = ()
     cidr_groups: tuple[CIDRGroup, ...] = ()
+    cilium_options: CiliumOptions | None = None  # the Cilium agent options (--cni-option); None: 1.20's defaults
+    api_server: tuple[IPAddress, ...] = ()  # the endpoints of Service default/kubernetes (Cilium's kube-apiserver)
     # Calico's own kinds (netpol.model.calico), read and validated; compiled under the calico profile.
     calico: CalicoObjects | None = None
 

@@ -10,21 +10,33 @@ by its policyTypes, which the profile has already widened to every direction wit
 
 Who is who follows the agent's identities (§2): selectors read a pod's identity labels (CiliumIdentities), with the
 terms the agent adds (§2.3); `host` and `remote-node` depend on the subject's node, so rules naming them are
-split per node that runs host-network pods (OnNode); CIDRs match addresses outside the cluster only (§4.2, the
-profile's Dataplane puts no pod in a block). What runtime facts decide matches nothing (toFQDNs, toGroups,
-Services without a selector, the kube-apiserver entity); L7 rules and mutual authentication admit the L4
-connection: `assumptions` names each, and every answer states them.
+split per node that runs host-network pods or has known addresses (OnNode); a node is its host-network pods and
+its addresses (§2.4, §2.5); CIDRs match addresses outside the cluster only (§4.2: the profile's Dataplane puts no
+pod in a block, and every block leaves the node addresses out). What runtime facts decide matches nothing
+(toFQDNs, toGroups, Services without a selector, the kube-apiserver entity); L7 rules and mutual authentication
+admit the L4 connection: `assumptions` names each, and every answer states them.
 """
 
 from __future__ import annotations
 
 import ipaddress
 from collections.abc import Iterable, Iterator, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import Literal
 
-from netpol.model import DIRECTIONS, METADATA_NAME_LABEL, Cluster, Direction, IPBlock, IPBlockPeer, Pod, PodPeer
+from netpol.errors import NetpolError
+from netpol.model import (
+    DIRECTIONS,
+    METADATA_NAME_LABEL,
+    Cluster,
+    Direction,
+    IPAddress,
+    IPBlock,
+    IPBlockPeer,
+    Pod,
+    PodPeer,
+)
 from netpol.model.cilium import (
     CCNP_KIND,
     CILIUM_V2,
@@ -54,7 +66,6 @@ from netpol.policies.networkpolicy import (
     Target,
     compile_policies,
     network_policy_stage,
-    node_rules,
     policy_ports,
 )
 from netpol.policies.stages import (
@@ -64,6 +75,8 @@ from netpol.policies.stages import (
     Identified,
     Identities,
     NamedPort,
+    NodePods,
+    NodeRule,
     Nodes,
     OnNode,
     Peer,
@@ -78,7 +91,7 @@ from netpol.policies.stages import (
 
 DENY_STAGE = "Cilium deny rules"
 ALLOW_STAGE = "Cilium allow rules"
-_WORLD = (Addresses(IPBlock(ipaddress.ip_network("0.0.0.0/0"))), Addresses(IPBlock(ipaddress.ip_network("::/0"))))
+_WORLD = (IPBlock(ipaddress.ip_network("0.0.0.0/0")), IPBlock(ipaddress.ip_network("::/0")))
 _NODE_ENTITIES = frozenset({"host", "remote-node"})
 
 
@@ -110,6 +123,18 @@ class CiliumRuleRef:
 
 
 DEFAULTS = CiliumOptions()  # the agent options at Cilium 1.20's defaults, stated in every answer
+CNI_OPTION = "--cni-option"
+# The agent options that change an L3/L4 answer and the values netpol evaluates (cilium-policies.md §1.3); auto is
+# allow-localhost's default, always under Kubernetes. The host firewall (host policies) is not modelled: only off.
+OPTION_VALUES = {
+    "enable-policy": ("default", "always", "never"),
+    "allow-localhost": ("auto", "always", "policy"),
+    "policy-cidr-match-mode": ("", "nodes"),
+    "policy-default-local-cluster": ("true", "false"),
+    "enable-non-default-deny-policies": ("true", "false"),
+    "enable-host-firewall": ("false",),
+    "enable-k8s-cluster-network-policy": ("false",),
+}
 
 
 @dataclass(frozen=True, eq=False)
@@ -131,9 +156,51 @@ class CiliumIdentities(Identities):
         return {ns.name: ns.label_map for ns in self.cluster.namespaces}
 
 
-def cilium_stages(cluster: Cluster, options: CiliumOptions = DEFAULTS) -> Stages:
-    """Per direction: the deny stage (only where a deny rule exists), then the allow stage."""
-    nodes = tuple(sorted({p.node for p in cluster.pods if p.host_network and p.node is not None}))
+class CiliumOptionError(NetpolError):
+    """A --cni-option netpol does not know, or a value it does not evaluate."""
+
+
+def parse_options(texts: Iterable[str]) -> CiliumOptions:
+    """`KEY=VALUE` of each --cni-option, over 1.20's defaults; a later one of a key wins."""
+    options = DEFAULTS
+    for text in texts:
+        key, equals, value = (part.strip() for part in text.partition("="))
+        known = OPTION_VALUES.get(key)
+        if not equals or known is None:
+            raise CiliumOptionError(f"{CNI_OPTION} {text!r}: expected KEY=VALUE with KEY one of "
+                                    f"{', '.join(OPTION_VALUES)} (the Cilium agent options that change an answer)")
+        if value not in known:
+            extra = {"policy-cidr-match-mode": " (pods: netpol does not model it yet)",
+                     "enable-host-firewall": " (host policies are not modelled)",
+                     "enable-k8s-cluster-network-policy": " (ClusterNetworkPolicy under Cilium is not modelled: it "
+                                                          "is left out and named in every answer)"}.get(key, "")
+            shown = " or ".join(v or "''" for v in known)
+            raise CiliumOptionError(f"{CNI_OPTION} {text!r}: {key} takes {shown}{extra}")
+        if key == "enable-policy":
+            options = replace(options, enable_policy=value)  # type: ignore[arg-type]
+        elif key == "allow-localhost":
+            options = replace(options, allow_localhost="policy" if value == "policy" else "always")
+        elif key == "policy-cidr-match-mode":
+            options = replace(options, policy_cidr_match_mode=frozenset({"nodes"} if value else ()))
+        elif key == "policy-default-local-cluster":
+            options = replace(options, default_local_cluster=value == "true")
+        elif key == "enable-non-default-deny-policies":
+            options = replace(options, non_default_deny_policies=value == "true")
+    return options
+
+
+def cluster_options(cluster: Cluster) -> CiliumOptions:
+    """The agent options an input is evaluated under (--cni-option over 1.20's defaults)."""
+    return cluster.cilium_options or DEFAULTS
+
+
+def cilium_stages(cluster: Cluster) -> Stages:
+    """Per direction: the deny stage (only where a deny rule exists), then the allow stage; with enable-policy=never
+    one stage that selects nobody (nothing enforced), with always one that isolates every endpoint (§1.3)."""
+    options = cluster_options(cluster)
+    if options.enable_policy == "never":
+        return {d: (Stage(ALLOW_STAGE, False, "Deny", ()),) for d in DIRECTIONS}
+    ctx = _Context(cluster, options, node_addresses(cluster))
     targets = compile_policies(cluster.policies)
     ids = CiliumIdentities(cluster, options.cluster_name)
     out: Stages = {}
@@ -141,20 +208,28 @@ def cilium_stages(cluster: Cluster, options: CiliumOptions = DEFAULTS) -> Stages
         denies: list[StageRule] = []
         allows: list[StageRule] = []
         policies: list[StagePolicy] = []
+        entered: list[Identified] = []  # the subjects of rules with entries in this direction
         for policy in cluster.cilium:
             for rule in policy.rules:
                 if rule.endpoint_selector is None:
                     continue  # a host policy: no effect without the host firewall (§1.2)
                 subject = Identified(ids, subject_selector(policy, rule.endpoint_selector))
                 entries = rule.entries(d)
+                if entries:
+                    entered.append(subject)
                 if any(e.default_deny or not options.non_default_deny_policies for e in entries):
                     policies.append(StagePolicy(_policy_name(policy, rule), subject))
                 for entry in entries:
-                    (denies if entry.deny else allows).extend(
-                        _rules(cluster, options, policy, rule, entry, d, subject, nodes))
-        np_rules, np_policies = _network_policies(ids, targets, d)
+                    (denies if entry.deny else allows).extend(_rules(ctx, policy, rule, entry, d, subject))
+        np_rules, np_policies = _network_policies(ctx, ids, targets, d)
         allows.extend(np_rules)
-        allows.extend(node_rules(cluster, d))  # allow-localhost: the lowest allow, below every deny (§3.5)
+        if options.enable_policy == "always":  # every endpoint default-deny, with or without rules
+            # allow-localhost only where the pod has entries (1.20, cilium#48444)
+            having = {*entered, *(p.subject for p in np_policies if isinstance(p.subject, Identified))}
+            allows.extend(_localhost(ctx, d, sorted(having, key=str)))
+            policies.append(StagePolicy("enable-policy=always", Identified(ids, LabelSelector())))
+        else:
+            allows.extend(_localhost(ctx, d))  # allow-localhost: the lowest allow, below every deny (§3.5)
         # NetworkPolicy's rules as the generic profile compiles them, never walked: the analyses that read a
         # NetworkPolicy's selectors through the class partition (lint, explain) find their keys and namespaces
         as_written = network_policy_stage(cluster, d, targets)
@@ -162,6 +237,85 @@ def cilium_stages(cluster: Cluster, options: CiliumOptions = DEFAULTS) -> Stages
         out[d] = (*deny_stage, Stage(ALLOW_STAGE, False, "Deny", tuple(allows), (*policies, *np_policies),
                                      inert=(*as_written.rules, *as_written.inert)))
     return out
+
+
+NodeAddresses = dict[str | None, frozenset[IPAddress]]
+
+
+def node_addresses(cluster: Cluster) -> NodeAddresses:
+    """§2.4, §2.5: each node's addresses that are no pod's (Node status.addresses, then its pods' status.hostIP
+    and its host-network pods' IPs), each under the first node that names it; None: those of pods on no node."""
+    pod_ips = {ip for p in cluster.pods if not p.host_network for ip in p.ips}
+    found: dict[IPAddress, str | None] = {}
+    for node in cluster.nodes:
+        for ip in node.addresses:
+            found.setdefault(ip, node.name)
+    for pod in cluster.pods:
+        for ip in (*((pod.host_ip,) if pod.host_ip is not None else ()), *(pod.ips if pod.host_network else ())):
+            found.setdefault(ip, pod.node)
+    out: dict[str | None, set[IPAddress]] = {}
+    for ip, name in found.items():
+        if ip not in pod_ips:
+            out.setdefault(name, set()).add(ip)
+    return {name: frozenset(ips) for name, ips in out.items()}
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every rule of one compilation reads: the input, the agent options, the nodes' addresses."""
+
+    cluster: Cluster
+    options: CiliumOptions
+    addresses: NodeAddresses
+
+    @cached_property
+    def nodes(self) -> tuple[str, ...]:
+        """The nodes `host` and `remote-node` tell apart: those with host-network pods or known addresses."""
+        return tuple(sorted({p.node for p in self.cluster.pods if p.host_network and p.node is not None}
+                            | {n for n in self.addresses if n is not None}))
+
+    @cached_property
+    def every_address(self) -> frozenset[IPAddress]:
+        return frozenset().union(*self.addresses.values())
+
+    @cached_property
+    def api_server(self) -> tuple[Peer, ...]:
+        """§2.4 kube-apiserver: the endpoints of Service default/kubernetes (its EndpointSlices or Endpoints in the
+        input): a named node that has one of them is the API server's (its host-network pods and every address of
+        it); another address is that address alone, never a pod."""
+        wanted = set(self.cluster.api_server)
+        named = sorted(n for n, ips in self.addresses.items() if n is not None and ips & wanted)
+        nodes = [Nodes(frozenset({n}), self.addresses[n]) for n in named]
+        taken = set().union(*(self.addresses[n] for n in named), self.pod_ips)
+        stray = frozenset(ip for ip in self.addresses.get(None, frozenset()) if ip in wanted)
+        outside = sorted((ip for ip in wanted if ip not in taken and ip not in stray), key=lambda ip: (ip.version, ip))
+        return (*nodes, *((Nodes(frozenset(), stray),) if stray else ()),
+                *(Addresses(IPBlock(ipaddress.ip_network(ip))) for ip in outside))
+
+    @cached_property
+    def pod_ips(self) -> frozenset[IPAddress]:
+        return frozenset(ip for p in self.cluster.pods if not p.host_network for ip in p.ips)
+
+    def outside(self, block: IPBlock) -> Addresses:
+        """§4.2: a CIDR matches no node address (with policy-cidr-match-mode=nodes, none through a /0 prefix,
+        cilium#47827): the block less the node addresses in it."""
+        if "nodes" in self.options.policy_cidr_match_mode and block.cidr.prefixlen:
+            return Addresses(block)
+        inside = sorted((ip for ip in self.every_address if block.contains(ip)), key=lambda ip: (ip.version, ip))
+        if not inside:
+            return Addresses(block)
+        return Addresses(replace(block, excepts=(*block.excepts, *(ipaddress.ip_network(ip) for ip in inside))))
+
+
+def _localhost(ctx: _Context, direction: Direction, having: list[Identified] | None = None) -> Iterator[StageRule]:
+    """§3.5 allow-localhost=always: ingress from a pod's own node (its host-network pods and addresses) is allowed,
+    below every deny; one rule per node (per node and subject of `having`, the pods with entries, if given)."""
+    if direction == "egress" or ctx.options.allow_localhost != "always":
+        return
+    for node in ctx.nodes:
+        peers = (Nodes(frozenset({node}), ctx.addresses.get(node, frozenset())),)
+        for subject in (NodePods(node),) if having is None else (OnNode(h, node) for h in having):
+            yield StageRule(NodeRule(node, direction), subject, peers, None, "Allow")
 
 
 def _policy_name(policy: CiliumPolicy, rule: CiliumRule) -> str:
@@ -191,11 +345,11 @@ def _selector(requirements: list[Requirement]) -> LabelSelector:
     return LabelSelector(tuple(sorted(set(requirements))))
 
 
-def _rules(cluster: Cluster, options: CiliumOptions, policy: CiliumPolicy, rule: CiliumRule, entry: CiliumEntry,
-           direction: Direction, subject: Identified, nodes: tuple[str, ...]) -> Iterator[StageRule]:
+def _rules(ctx: _Context, policy: CiliumPolicy, rule: CiliumRule, entry: CiliumEntry, direction: Direction,
+           subject: Identified) -> Iterator[StageRule]:
     """The stage rules of one entry: none where it matches nothing, one per node where its peers depend on the
     subject's node."""
-    ports = _ports(entry)
+    ports = entry_ports(entry)
     if ports == ():
         return  # every toPorts item without ports: matches nothing (§9 Q5)
     section = direction + ("Deny" if entry.deny else "")
@@ -205,20 +359,20 @@ def _rules(cluster: Cluster, options: CiliumOptions, policy: CiliumPolicy, rule:
         if ports is not None:
             yield StageRule(ref, subject, (Everything(),), ports, ref.action, entry)
         return
-    entities, peers = _peer(subject.identities, cluster, options, policy, entry.peer, direction)
+    entities, peers = _peer(ctx, subject.identities, policy, entry.peer, direction)
     if not entities & _NODE_ENTITIES:
-        peers.extend(p for e in sorted(entities) for p in _entity(e, None))
+        peers.extend(p for e in sorted(entities) for p in _entity(ctx, e, None))
         if peers:
             yield StageRule(ref, subject, tuple(peers), ports, ref.action, entry)
         return
-    for node in (*nodes, None):
-        split = [*peers, *(p for e in sorted(entities) for p in _entity(e, node))]
+    for node in (*ctx.nodes, None):
+        split = [*peers, *(p for e in sorted(entities) for p in _entity(ctx, e, node))]
         if split:
             yield StageRule(ref, OnNode(subject, node), tuple(split), ports, ref.action, entry)
 
 
-def _peer(ids: Identities, cluster: Cluster, options: CiliumOptions, policy: CiliumPolicy, field: CiliumPeer,
-          direction: Direction) -> tuple[set[str], list[Peer]]:
+def _peer(ctx: _Context, ids: Identities, policy: CiliumPolicy, field: CiliumPeer, direction: Direction
+          ) -> tuple[set[str], list[Peer]]:
     """The entities a peer field names (a selector with `reserved:` keys names the reserved identities it matches),
     and its other peers. §4.1: its items are ORed; an empty list matches nothing."""
     entities: set[str] = set(field.entities)
@@ -228,11 +382,11 @@ def _peer(ids: Identities, cluster: Cluster, options: CiliumOptions, policy: Cil
             peers.append(Identified(ids, selector))  # no terms added: pods, and the reserved identities it matches
             entities.update(k for k in RESERVED_KINDS if selector.matches(reserved_labels(k)))
         else:
-            peers.append(Identified(ids, _peer_selector(policy.namespace, selector, options)))
+            peers.append(Identified(ids, _peer_selector(policy.namespace, selector, ctx.options)))
     for item in field.cidrs:
-        peers.extend(Addresses(b) for b in _blocks(cluster, item))
+        peers.extend(ctx.outside(b) for b in cidr_blocks(ctx.cluster, item))
     if direction == "egress":
-        peers.extend(_services(ids, cluster, field))
+        peers.extend(_services(ids, ctx.cluster, field))
     return entities, peers
 
 
@@ -252,24 +406,29 @@ def _peer_selector(namespace: str | None, selector: LabelSelector, options: Cili
     return _selector(reqs)
 
 
-def _entity(entity: str, node: str | None) -> tuple[Peer, ...]:
-    """§2.4 for a subject on `node` (None: on no node that runs host-network pods; host and remote-node are only
-    asked with the subject split per node): health, ingress, init, unmanaged and kube-apiserver stand for nothing
-    netpol knows, none for nothing."""
+def _entity(ctx: _Context, entity: str, node: str | None) -> tuple[Peer, ...]:
+    """§2.4 for a subject on `node` (None: on no node netpol tells apart; host and remote-node are only asked with
+    the subject split per node): a node is its host-network pods and its addresses; kube-apiserver the API
+    server's endpoints (`_Context.api_server`); health, ingress, init and unmanaged stand for nothing netpol
+    knows, none for nothing."""
     if entity == "all":
         return (Everything(),)
     if entity == "world":
-        return _WORLD
+        return tuple(ctx.outside(b) for b in _WORLD)
     if entity in ("cluster", "cluster-mesh"):
-        return Pods(None, None, None), HostNetwork(None)
+        # every pod and node, and the API server outside the cluster (its identity is {kube-apiserver, world})
+        return Pods(None, None, None), HostNetwork(None), Nodes(frozenset(), ctx.every_address), *ctx.api_server
     if entity == "host" and node is not None:
-        return (Nodes(frozenset({node}), frozenset()),)
+        return (Nodes(frozenset({node}), ctx.addresses.get(node, frozenset())),)
     if entity == "remote-node":
-        return (HostNetwork(node),)
+        own = ctx.addresses.get(node, frozenset()) if node is not None else frozenset()  # None: on no known node
+        return HostNetwork(node), Nodes(frozenset(), ctx.every_address - own)
+    if entity == "kube-apiserver":
+        return ctx.api_server
     return ()
 
 
-def _blocks(cluster: Cluster, item: CIDRPeer) -> Iterator[IPBlock]:
+def cidr_blocks(cluster: Cluster, item: CIDRPeer) -> Iterator[IPBlock]:
     """§4.2: a cidr with its excepts, or a CIDR group's CIDRs (by name or labels; a missing group is nothing)."""
     networks = [item.cidr] if item.cidr is not None else []
     for group in cluster.cidr_groups:
@@ -296,7 +455,7 @@ def _services(ids: Identities, cluster: Cluster, field: CiliumPeer) -> Iterator[
                                                                 [svc.namespace])]))
 
 
-def _ports(entry: CiliumEntry) -> PortMatch:
+def entry_ports(entry: CiliumEntry) -> PortMatch:
     """§5: no toPorts and no icmps: every protocol, ICMP included; else the ports and ICMP types named (an item
     without ports names none). ANY is TCP, UDP and SCTP; port 0 every port; a named port the destination's."""
     if not entry.to_ports and not entry.icmps:
@@ -320,7 +479,7 @@ def _ports(entry: CiliumEntry) -> PortMatch:
 # -- NetworkPolicy under Cilium (§6.1) --------------------------------------------------------------
 
 
-def _network_policies(ids: Identities, targets: tuple[Target, ...], direction: Direction
+def _network_policies(ctx: _Context, ids: Identities, targets: tuple[Target, ...], direction: Direction
                       ) -> tuple[list[StageRule], list[StagePolicy]]:
     """Each policy's pods by identity in its namespace; each rule an Allow: a pod peer by identity (podSelector
     keys are k8s: labels, namespaceSelector keys namespace labels), an ipBlock a CIDR, no peers every identity."""
@@ -331,12 +490,12 @@ def _network_policies(ids: Identities, targets: tuple[Target, ...], direction: D
             continue
         subject = Identified(ids, _np_selector(target.pod_selector, target.namespace, None))
         policies.extend(StagePolicy(name, subject) for name in target.policies)
-        rules.extend(_np_rule(rule, subject, target.namespace) for rule in target.rules)
+        rules.extend(_np_rule(ctx, rule, subject, target.namespace) for rule in target.rules)
     return rules, policies
 
 
-def _np_rule(rule: CompiledRule, subject: Identified, namespace: str) -> StageRule:
-    peers = tuple(Addresses(p.block) if isinstance(p, IPBlockPeer) else _np_peer(subject.identities, p, namespace)
+def _np_rule(ctx: _Context, rule: CompiledRule, subject: Identified, namespace: str) -> StageRule:
+    peers = tuple(ctx.outside(p.block) if isinstance(p, IPBlockPeer) else _np_peer(subject.identities, p, namespace)
                   for p in rule.peers) or (Everything(),)
     return StageRule(rule.ref, subject, peers, policy_ports(rule.ports), "Allow", rule)
 
@@ -364,12 +523,14 @@ def _np_selector(pods: LabelSelector | None, namespace: str | None, namespaces: 
 _RUNTIME_ENTITIES = ("kube-apiserver", "health", "ingress", "init", "unmanaged")
 
 
-def cilium_assumptions(cluster: Cluster, options: CiliumOptions = DEFAULTS) -> list[str]:
+def cilium_assumptions(cluster: Cluster) -> list[str]:
     """The agent options assumed, and per entry what only runtime facts decide, as netpol answers it."""
-    out = [f"Cilium agent options at their 1.20 defaults: enable-policy={options.enable_policy}, allow-localhost="
-           f"{options.allow_localhost}, policy-cidr-match-mode="
-           f"{','.join(sorted(options.policy_cidr_match_mode)) or '(empty)'}, policy-default-local-cluster="
-           f"{str(options.default_local_cluster).lower()}, cluster-name={options.cluster_name}"]
+    options = cluster_options(cluster)
+    changed = sorted(k for k in OPTION_VALUES if _option(options, k) != _option(DEFAULTS, k))
+    how = f"set by {CNI_OPTION}: {', '.join(changed)}" if changed else "at their 1.20 defaults"
+    values = ", ".join(f"{k}={_option(options, k) or '(empty)'}" for k in OPTION_VALUES)
+    out = [f"Cilium agent options {how}: {values}, cluster-name={options.cluster_name}"]
+    out.extend(f"{CNI_OPTION} {key}={_option(options, key)}: {_OVERRIDES[key]}" for key in changed)
     for policy in cluster.cilium:
         for rule in policy.rules:
             if rule.endpoint_selector is None:
@@ -382,13 +543,40 @@ def cilium_assumptions(cluster: Cluster, options: CiliumOptions = DEFAULTS) -> l
     return out
 
 
+_OVERRIDES = {  # what an option changes of the profile's answers, which state the defaults
+    "enable-policy": "always: every pod is isolated both ways, with or without rules; never: nothing is enforced "
+                     "(this overrides the answers above)",
+    "allow-localhost": "ingress from a pod's own node is allowed only by rules (this overrides the own node answer)",
+    "policy-cidr-match-mode": "CIDR rules and ipBlocks match node addresses and host-network pods too, never through "
+                              "a /0 prefix (cilium#47827; this overrides the ipBlock and node addresses answers)",
+    "policy-default-local-cluster": "peer selectors match pods of any cluster (here: this one)",
+    "enable-non-default-deny-policies": "enableDefaultDeny false is ignored: every rule isolates",
+}
+
+
+def _option(options: CiliumOptions, key: str) -> str:
+    """An option's value as the agent writes it."""
+    return {"enable-policy": options.enable_policy, "allow-localhost": options.allow_localhost,
+            "policy-cidr-match-mode": ",".join(sorted(options.policy_cidr_match_mode)),
+            "policy-default-local-cluster": str(options.default_local_cluster).lower(),
+            "enable-non-default-deny-policies": str(options.non_default_deny_policies).lower(),
+            "enable-host-firewall": "false", "enable-k8s-cluster-network-policy": "false"}[key]
+
+
 def _runtime(cluster: Cluster, entry: CiliumEntry) -> Iterator[str]:
     peer = entry.peer
     if peer is not None and peer.runtime:
         yield (f"{peer.field} {', '.join(peer.runtime)}: which addresses it matches depends on DNS answers or the "
                "cloud provider at run time; netpol assumes it matches nothing (Cilium may allow more), never a pod")
     for entity in sorted(set(peer.entities if peer is not None else ()) & set(_RUNTIME_ENTITIES)):
-        yield f"entity {entity}: netpol knows no address or pod it stands for here, so it matches nothing"
+        if entity != "kube-apiserver":
+            yield f"entity {entity}: netpol knows no address or pod it stands for here, so it matches nothing"
+        elif not cluster.api_server:
+            yield ("entity kube-apiserver: the input holds no EndpointSlice or Endpoints of Service "
+                   "default/kubernetes, so it matches nothing")
+        else:
+            yield (f"entity kube-apiserver: the endpoints of Service default/kubernetes "
+                   f"({', '.join(str(ip) for ip in cluster.api_server)}), and the nodes that hold one of them")
     for item in peer.services if peer is not None else ():
         if not any((item.namespace is None or s.namespace == item.namespace) and s.selector is not None
                    and (item.name is None or s.name == item.name) for s in cluster.services):

@@ -12,12 +12,13 @@ other profile, stay refused unless --ignore-unmodelled (sources/unmodelled.py).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 from netpol.errors import Diagnostic, NetpolError, name_list
 from netpol.model import DIRECTIONS, Cluster, Dataplane, Direction, NetworkPolicy, Pod, PolicyType
 from netpol.policies.calico import calico_compiles, calico_stages
-from netpol.policies.cilium import cilium_assumptions, cilium_stages
+from netpol.policies.cilium import CNI_OPTION, cilium_assumptions, cilium_stages, parse_options
 from netpol.policies.networkpolicy import compile_stages
 from netpol.policies.stages import Stages
 from netpol.sources import IgnoredObject, LoadResult
@@ -109,11 +110,11 @@ CILIUM = Profile("cilium", "Cilium", frozenset({"cilium.io"}), frozenset({("kube
                "namespace (io.kubernetes.pod.namespace), its namespace's labels (io.cilium.k8s.namespace.labels.*), "
                "its service account (io.cilium.k8s.policy.serviceaccount) and the cluster (default)",
                f"docs.cilium.io operations/performance/scalability/identity-relevant-labels; {_CILIUM_BRIEF} §2.1"),
-        Answer("node addresses", "an address asked about that is a node's, not a pod's, is taken as outside the "
-               "cluster, where an ipBlock matches it; Cilium's does not", f"{_CILIUM_BRIEF} §2.4, §4.2",
-               modelled=False),
+        Answer("node addresses", "an address asked about that is a node's (Node status.addresses, a pod's "
+               "status.hostIP), not a pod's, is that node: `host` for the pods on it, `remote-node` for the others, "
+               "never `world`, and no CIDR or ipBlock matches it", f"{_CILIUM_BRIEF} §2.4, §2.5, §4.2"),
     ), Dataplane("cilium", ip_block_matches_cluster=False, own_node_egress_allowed=False,
-                 host_network_named_ports=False), rules_isolate=True),
+                 host_network_named_ports=False, ip_block_matches_nodes=False), rules_isolate=True),
 ))
 
 _CALICO_ANSWERS = (
@@ -232,11 +233,15 @@ def _daemonset(pod: Pod) -> str | None:
     return pod.name.partition("/")[2] if pod.workload == "DaemonSet" else None
 
 
-def apply(result: LoadResult, cni: str | None, calico: bool = True) -> LoadResult:
+def apply(result: LoadResult, cni: str | None, calico: bool = True, cni_options: Sequence[str] = ()) -> LoadResult:
     """The input as the chosen plugin enforces it: kinds it does not enforce left out (and named), its
     answers in the engine's switches and among every answer's assumptions. Generic changes nothing.
-    `calico` False: Calico's own kinds stay unmodelled (a command whose analyses do not read Calico's tiers)."""
+    `calico` False: Calico's own kinds stay unmodelled (a command whose analyses do not read Calico's tiers).
+    `cni_options`: the Cilium agent options (--cni-option KEY=VALUE), an error under any other plugin."""
     chosen = parse(cni) if cni is not None else recognise(result)
+    if cni_options and chosen.profile is not CILIUM:
+        raise ProfileError(f"{CNI_OPTION} sets Cilium agent options, and the plugin is {chosen.title} "
+                           f"({chosen.why}): pass {OPTION} cilium")
     if chosen.profile is GENERIC:
         return result
     cluster = result.cluster
@@ -256,10 +261,14 @@ def apply(result: LoadResult, cni: str | None, calico: bool = True) -> LoadResul
     if release.rules_isolate:
         policies = tuple(_rules_isolate(p, chosen.title, diagnostics) for p in policies)
     ignored = result.ignored
+    dataplane = release.dataplane
     if chosen.profile is CILIUM:  # its own kinds are evaluated: no longer unmodelled
+        options = parse_options(cni_options)
+        cluster = replace(cluster, cilium_options=options)
+        dataplane = replace(dataplane, ip_block_matches_nodes="nodes" in options.policy_cidr_match_mode)
         notes.extend(cilium_assumptions(cluster))
         ignored = tuple(o for o in ignored if (o.kind, o.api_version) not in CILIUM_KINDS)
-    cluster = replace(cluster, dataplane=release.dataplane, policies=policies,
+    cluster = replace(cluster, dataplane=dataplane, policies=policies,
                       tiered=tuple(p for p in cluster.tiered if (p.api_version, p.kind) in release.enforces),
                       assumptions=(*cluster.assumptions, *notes))
     if chosen.profile is CALICO and calico:

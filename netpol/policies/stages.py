@@ -55,6 +55,7 @@ its name; the walk records the Pass rule that handed a port range on.
 
 from __future__ import annotations
 
+from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
@@ -113,7 +114,7 @@ Identity = tuple[tuple[str, str], ...]  # a pod's identity labels, sorted by key
 
 
 @dataclass(frozen=True, eq=False)
-class Identities:
+class Identities(ABC):
     """How one family's selectors see the pods of one cluster: each pod's identity labels, which the family's
     compiler defines (`labels`: Calico's are a pod's labels with its namespace's and service account's,
     Cilium's its identity labels) and the engine only reads (`of`). A pod's identity depends on its namespace,
@@ -129,8 +130,9 @@ class Identities:
         """What else the identities depend on (a compiler's options)."""
         return ()
 
+    @abstractmethod
     def labels(self, pod: Pod) -> Mapping[str, str]:
-        raise NotImplementedError  # each family's compiler says
+        """The pod's identity labels, as the family's selectors read them."""
 
     def of(self, pod: Pod) -> Identity:
         key = (pod.namespace, pod.labels, pod.service_account)

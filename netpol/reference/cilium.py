@@ -5,8 +5,7 @@ CiliumClusterwideNetworkPolicy and NetworkPolicy together, as the Cilium 1.20 ag
 Like netpol/reference/__init__.py it shares nothing with the engine but the model and LabelSelector.matches: no
 index, no classes of pods, no compiled form. Property tests compare the engine with it, so keep it
 obviously correct rather than fast. What depends on runtime facts matches nothing here (toFQDNs, toGroups,
-Services without a selector, the kube-apiserver entity, whose addresses netpol does not read); L7 rules and
-mutual authentication admit the L4 connection (§1.2).
+Services without a selector); L7 rules and mutual authentication admit the L4 connection (§1.2).
 """
 
 from __future__ import annotations
@@ -68,12 +67,16 @@ class _Identity:
     labels: dict[str, str]  # "source:key" -> value, any: included, for selectors (§2.2)
     addresses: tuple[IPAddress, ...]
     pod: Pod | None = None
+    node: str = ""  # the node a host or remote-node identity is ("": a node the input does not name)
+    host_network_pod: bool = False  # a host-network pod, which is its node
 
 
 def cilium_allowed(cluster: Cluster, src: Endpoint, dst: Endpoint, protocol: QueryProtocol, port: int,
-                   options: CiliumOptions = CiliumOptions()) -> bool:
+                   options: CiliumOptions | None = None) -> bool:
     """Whether a new connection src -> dst on protocol/port is allowed; for ICMP and ICMPv6 `port` is the type and
-    code as netpol encodes them (portsets.icmp_value: type * 256 + code); a Cilium rule names whole types (§5)."""
+    code as netpol encodes them (portsets.icmp_value: type * 256 + code); a Cilium rule names whole types (§5).
+    `options`: the agent options (§1.3); None: the input's (--cni-option), else 1.20's defaults."""
+    options = options or cluster.cilium_options or CiliumOptions()
     if isinstance(src, Pod) and isinstance(dst, Pod) and src.key == dst.key and src.is_one_pod:
         return True  # §3.4: pod -> own IP never reaches the datapath; replicas are distinct pods
     # §3.4: S -> D needs S's egress and D's ingress; replies pass by connection tracking (not asked here)
@@ -192,7 +195,8 @@ def _identity(cluster: Cluster, options: CiliumOptions, subject: Pod, peer: Endp
             return _Identity("world", _labels({"world": ""}, RESERVED_SOURCE), addresses)
     # §2.4: `host` is the evaluated endpoint's own node; an unknown node is never taken for it
     kind: Kind = "host" if node and subject.node == node else "remote-node"
-    return _Identity(kind, _labels({kind: ""}, RESERVED_SOURCE), addresses)
+    return _Identity(kind, _labels({kind: ""}, RESERVED_SOURCE), addresses, node=node or "",
+                     host_network_pod=isinstance(peer, Pod))
 
 
 # -- does an entry match (§4, §5) -------------------------------------------------------------------
@@ -212,7 +216,7 @@ def _peer(cluster: Cluster, options: CiliumOptions, policy: CiliumPolicy, field:
     if field.endpoints:
         return any(_endpoint_peer(policy.namespace, s, peer, options) for s in field.endpoints)
     if field.entities:
-        return any(_entity(e, peer) for e in field.entities)
+        return any(_entity(cluster, e, peer) for e in field.entities)
     if field.cidrs:
         return any(_cidr(cluster, options, c, peer) for c in field.cidrs)
     if field.services:
@@ -238,14 +242,31 @@ def _endpoint_peer(namespace: str | None, selector: LabelSelector, peer: _Identi
     return all(r.matches(peer.labels) for r in reqs)
 
 
-def _entity(entity: str, peer: _Identity) -> bool:
-    """§2.4: what each entity stands for; health, ingress, init, unmanaged and kube-apiserver match nothing netpol
-    knows (no such endpoint in manifests; the API server's addresses are not read), none nothing."""
+def _entity(cluster: Cluster, entity: str, peer: _Identity) -> bool:
+    """§2.4: what each entity stands for; health, ingress, init and unmanaged match nothing netpol knows (no such
+    endpoint in manifests), none nothing."""
     if entity == "all":
         return True
+    if entity == "kube-apiserver":
+        return _api_server(cluster, peer)
     if entity in ("cluster", "cluster-mesh"):
-        return peer.kind != "world"  # every pod of this cluster, host and remote nodes; not world
+        # every pod of this cluster, host and remote nodes; not world, but an API server outside the cluster
+        return peer.kind != "world" or _api_server(cluster, peer)
     return entity == peer.kind and entity in ("world", "host", "remote-node")
+
+
+def _api_server(cluster: Cluster, peer: _Identity) -> bool:
+    """§2.4 kube-apiserver: the endpoints of Service default/kubernetes (its EndpointSlices); a node that has one of
+    them carries the label (all of it: its addresses and host-network pods); a pod never does here. A node the
+    input does not name is only the addresses asked about."""
+    if peer.kind == "pod":
+        return False
+    if not peer.node:  # an address asked about; a host-network pod on no node is never taken for it
+        return not peer.host_network_pod and any(ip in cluster.api_server for ip in peer.addresses)
+    candidates = [*(ip for n in cluster.nodes for ip in n.addresses), *(p.host_ip for p in cluster.pods if p.host_ip),
+                  *(ip for p in cluster.pods if p.host_network for ip in p.ips)]
+    return any(ip in cluster.api_server and _node_of(cluster, ip) == peer.node for ip in candidates
+               if not any(ip in p.ips for p in cluster.pods if not p.host_network))
 
 
 def _cidr(cluster: Cluster, options: CiliumOptions, item: CIDRPeer, peer: _Identity) -> bool:

@@ -29,7 +29,9 @@ def counts(results: Results, errors: Errors = ()) -> tuple[int, int, int]:
 
 def summary(results: Results, errors: Errors = ()) -> str:
     passed, failed, errored = counts(results, errors)
-    return f"{passed} passed, {failed} failed" + (f", {errored} errors" if errored else "")
+    depends = sum(bool(o.depends) and not o.failures and o.error is None for _, outs in results for o in outs)
+    return f"{passed} passed, {failed} failed" + (f" ({depends} of them hold at L3/L4 but depend on runtime facts)"
+                                                  if depends else "") + (f", {errored} errors" if errored else "")
 
 
 def _where(exp: Expectation) -> str:
@@ -64,6 +66,7 @@ def failure_text(outcome: Outcome) -> list[str]:
     rest = outcome.failures[LISTED_FAILURES:]
     if rest:
         lines.append(f"  and {len(rest)} more: {name_list([f'{f.source_text} -> {f.destination}' for f in rest])}")
+    lines.extend(f"  runtime decides: {one_line(note)}" for note in outcome.depends[:LISTED_FAILURES])
     return lines
 
 
@@ -76,6 +79,11 @@ def check_text(results: Results, errors: Errors = ()) -> Iterator[str]:
                 yield f"ERROR {name} ({_where(exp)})\n  {one_line(o.error)}\n"
             elif o.passed:
                 yield f"PASS {name} ({o.pairs} pair{'' if o.pairs == 1 else 's'})\n"
+            elif not o.failures:  # holds at L3/L4; runtime facts decide the rest (Cilium)
+                yield f"DEPENDS {name} ({_where(exp)}): holds at L3/L4, but runtime facts decide it\n"
+                yield from (f"  {one_line(note)}\n" for note in o.depends[:LISTED_FAILURES])
+                if len(o.depends) > LISTED_FAILURES:
+                    yield f"  and {len(o.depends) - LISTED_FAILURES} more\n"
             else:
                 yield f"FAIL {name} ({_where(exp)})\n"
                 yield from (f"  {line}\n" for line in failure_text(o))
@@ -108,6 +116,7 @@ def _outcome_dict(intent: IntentFile, o: Outcome) -> dict[str, Any]:
         "passed": o.passed,
         "error": o.error,
         "pairs": o.pairs,
+        "depends_on_runtime": list(o.depends),
         "failures": [
             {"source": f.source_text, "destination": str(f.destination), "wanted": str(f.wanted),
              "wrong": str(f.wrong), "verdict": f.verdict.to_dict() if f.verdict is not None else None}

@@ -18,6 +18,7 @@ from netpol.model import (
     DIRECTIONS,
     METADATA_NAME_LABEL,
     Cluster,
+    IPAddress,
     IPBlockPeer,
     Namespace,
     NamespaceName,
@@ -31,7 +32,13 @@ from netpol.model import (
 from netpol.model.cilium import CIDRGroup, CiliumKind, CiliumPolicy
 from netpol.progress import report
 from netpol.sources.calico import CalicoObjects, CalicoReader
-from netpol.sources.cilium import CILIUM_KINDS, parse_cidr_group, parse_cilium_policy
+from netpol.sources.cilium import (
+    API_SERVER_KINDS,
+    CILIUM_KINDS,
+    api_server_addresses,
+    parse_cidr_group,
+    parse_cilium_policy,
+)
 from netpol.sources.helm import without_passing_hooks
 from netpol.sources.manifests import (
     Inputs,
@@ -125,6 +132,7 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
     nodes: dict[str, Node] = {}
     cilium: dict[str, CiliumPolicy] = {}
     cidr_groups: dict[str, CIDRGroup] = {}
+    api_server: list[IPAddress] = []
     owned: dict[str, tuple[Pod, str]] = {}  # a controlled workload's key -> it, and its controller's key
     ignored: list[IgnoredObject] = []
     diagnostics: list[Diagnostic] = []
@@ -153,6 +161,11 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
             cnp = parse_cilium_policy(top, cast(CiliumKind, kind), diagnostics.append)
             remember(cilium, cnp.key, kind, cnp, raw.location)
             # Validated and kept; still unmodelled (named, refused) until the engine evaluates it.
+        if (kind, api_version) in API_SERVER_KINDS:  # default/kubernetes: the kube-apiserver entity's addresses
+            found = api_server_addresses(top, kind)
+            if found is not None:
+                api_server.extend(ip for ip in found if ip not in api_server)
+                continue
         if _SUPPORTED.get(kind) != api_version:
             calico.read(kind, api_version, top, diagnostics.append)  # validated; still named as not evaluated
             meta = raw.data.get("metadata")
@@ -194,7 +207,8 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
     diagnostics.extend(_host_bits(policies.values()))
 
     used = sorted({p.namespace for p in pods.values()} | {p.namespace for p in policies.values()}
-                  | {s.namespace for s in services.values()})
+                  | {s.namespace for s in services.values()}
+                  | {p.namespace for p in cilium.values() if p.namespace is not None})
     for name in used:
         if name not in namespaces:
             namespaces[name] = Namespace(NamespaceName(name), ((METADATA_NAME_LABEL, name),), False)
@@ -223,6 +237,7 @@ def assemble(objects: Iterable[RawObject]) -> LoadResult:
         tuple(nodes[k] for k in sorted(nodes)),
         cilium=tuple(cilium[k] for k in sorted(cilium)),
         cidr_groups=tuple(cidr_groups[k] for k in sorted(cidr_groups)),
+        api_server=tuple(api_server),
         calico=calico_objects or None,
     )
     return LoadResult(cluster, tuple(diagnostics), tuple(ignored), calico=calico_objects)

@@ -12,11 +12,12 @@ and a host policy's nodeSelector as written, with a warning: it takes effect onl
 from __future__ import annotations
 
 import re
+from ipaddress import ip_address
 from collections.abc import Callable
 from typing import Literal, NoReturn, cast
 
 from netpol.errors import Diagnostic
-from netpol.model import Direction, IPNetwork
+from netpol.model import Direction, IPAddress, IPNetwork
 from netpol.model.cilium import (
     ANY_SOURCE,
     CCNP_KIND,
@@ -397,3 +398,34 @@ def _icmp_field(f: Field) -> ICMPType:
         if not 0 <= number <= 255:
             type_field.fail(f"must be between 0 and 255, not {number}")
     return ICMPType(cast(Literal["IPv4", "IPv6"], family), number)
+
+
+# The API server's addresses: what the kube-apiserver entity stands for (cilium-policies.md §2.4; Cilium's
+# watcher reads the EndpointSlices of default/kubernetes). (kind, apiVersion) of the objects that hold them.
+API_SERVER_KINDS = frozenset({("EndpointSlice", "discovery.k8s.io/v1"), ("Endpoints", "v1")})
+
+
+def api_server_addresses(f: Field, kind: str) -> tuple[IPAddress, ...] | None:
+    """The addresses of the Service default/kubernetes, if this EndpointSlice (labelled
+    kubernetes.io/service-name=kubernetes) or Endpoints object is one of its; None for any other."""
+    meta = f.child("metadata")
+    if meta.get("namespace", str) != "default":
+        return None
+    if kind == "Endpoints":
+        if meta.get("name", str) != "kubernetes":
+            return None
+        found = [a.child("ip") for subset in f.child("subsets").items() for a in subset.child("addresses").items()]
+    else:
+        labels = meta.get("labels", dict) or {}
+        if labels.get("kubernetes.io/service-name") != "kubernetes":
+            return None
+        found = [a for e in f.child("endpoints").items() for a in e.child("addresses").items()]
+    out: list[IPAddress] = []
+    for value in found:
+        try:
+            ip = ip_address(value.required().string())
+        except ValueError:
+            value.fail(f"{value.value!r} is not an IP address")
+        if ip not in out:
+            out.append(ip)
+    return tuple(out)

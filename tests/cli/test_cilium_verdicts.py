@@ -172,3 +172,180 @@ def test_lint_under_cilium_runs_the_checks_that_read_its_rules(manifests: str) -
     assert r.exit_code == 0, r.stderr
     assert "warning NP201" not in r.stdout and "note: under the cilium profile only NP201 (selects no pod) and NP207 " \
                                       "(unprotected pods) are checked against the pods" in r.stdout + r.stderr
+
+
+def test_a_node_address_is_the_node_not_world(tmp_path: Path) -> None:
+    """An address of a node (Node status.addresses) is Cilium's `host` for the pods on that node and `remote-node`
+    for the others, never `world` (cilium-policies.md §2.4): the world deny does not match it, the cluster entity
+    does, and allow-localhost admits only the pod's own node."""
+    web = {**OBJECTS[1], "spec": {**OBJECTS[1]["spec"], "nodeName": "n1"}}  # type: ignore[dict-item]
+    nodes = [{"apiVersion": "v1", "kind": "Node", "metadata": {"name": n},
+              "status": {"addresses": [{"type": "InternalIP", "address": a}]}}
+             for n, a in (("n1", "192.168.0.1"), ("n2", "192.168.0.2"))]
+    path = tmp_path / "nodes.yaml"
+    path.write_text(yaml.safe_dump_all([OBJECTS[0], web, *OBJECTS[2:], *nodes]))
+    cases = [
+        (["192.168.0.1", "shop/web", "-p", "80"], 0,
+         "allowed: 192.168.0.1 is an address of shop/web's node (n1), and traffic from a pod's own node to the pod "
+         "is always allowed (under this network plugin)"),
+        (["192.168.0.2", "shop/web", "-p", "80"], 1,
+         "denied: shop/web is isolated for ingress by CNP shop/web-in and no rule allows receiving TCP/80 from "
+         "192.168.0.2"),
+        (["192.168.0.2", "shop/web", "--protocol", "ICMP", "--icmp-type", "8"], 0,
+         "allowed by CNP shop/web-in spec ingress[1]"),  # fromEntities: [cluster] holds remote nodes
+        (["shop/web", "192.168.0.2", "-p", "443"], 0,  # the egress world deny does not match a node
+         "not isolated: no CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy or NetworkPolicy rule isolates shop/web "
+         "for egress, and no deny rule matches"),
+    ]
+    for args, code, reason in cases:
+        r = runner.invoke(app, ["can-reach", *args, "-f", str(path)])
+        assert r.exit_code == code, (args, r.stdout, r.stderr)
+        side = 2 if args[0].startswith("192") else 1
+        assert r.stdout.splitlines()[side].split(": ", 1)[1] == reason, args
+        assert ("assumption: 192.168.0.2 is an address of node n2: Cilium sees it as `host` from the pods on that "
+                "node and as `remote-node` from the others, never as `world`") in r.stdout or "192.168.0.1" in args
+
+
+def _nodes_input(tmp_path: Path) -> str:
+    """web on n1 behind a CNP that admits 192.168.0.0/16, client on n2; the nodes' addresses in that range."""
+    web = {**OBJECTS[1], "spec": {**OBJECTS[1]["spec"], "nodeName": "n1"}}  # type: ignore[dict-item]
+    nodes = [{"apiVersion": "v1", "kind": "Node", "metadata": {"name": n},
+              "status": {"addresses": [{"type": "InternalIP", "address": a}]}}
+             for n, a in (("n1", "192.168.0.1"), ("n2", "192.168.0.2"))]
+    cnp = {"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy",
+           "metadata": {"name": "web-in", "namespace": "shop"},
+           "spec": {"endpointSelector": {"matchLabels": {"app": "web"}}, "ingress": [{"fromCIDR": ["192.168.0.0/16"]}]}}
+    path = tmp_path / "options.yaml"
+    path.write_text(yaml.safe_dump_all([OBJECTS[0], web, OBJECTS[2], *nodes, cnp]))
+    return str(path)
+
+
+@pytest.mark.parametrize(("options", "src", "code", "reason"), [
+    ([], "192.168.0.2", 1, "denied: shop/web is isolated for ingress by CNP shop/web-in and no rule allows receiving "
+                           "TCP/80 from 192.168.0.2"),
+    (["policy-cidr-match-mode=nodes"], "192.168.0.2", 0, "allowed by CNP shop/web-in spec ingress[0]"),
+    ([], "192.168.0.1", 0, "allowed: 192.168.0.1 is an address of shop/web's node (n1), and traffic from a pod's own "
+                           "node to the pod is always allowed (under this network plugin)"),
+    (["allow-localhost=policy"], "192.168.0.1", 1, "denied: shop/web is isolated for ingress by CNP shop/web-in and no "
+                                                   "rule allows receiving TCP/80 from 192.168.0.1"),
+    (["enable-policy=never"], "192.168.0.2", 0, "not isolated: no CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy "
+                                                "or NetworkPolicy rule isolates shop/web for ingress, and no deny rule "
+                                                "matches"),
+    (["enable-policy=always"], "shop/client", 1, "denied: shop/web is isolated for ingress by CNP shop/web-in, "
+                                                 "enable-policy=always and no rule allows receiving TCP/80 from "
+                                                 "shop/client"),
+])
+def test_cni_options_change_the_answer_and_are_stated(tmp_path: Path, options: list[str], src: str, code: int,
+                                                      reason: str) -> None:
+    args = [a for o in options for a in ("--cni-option", o)]
+    r = runner.invoke(app, ["can-reach", src, "shop/web", "-p", "80", "-f", _nodes_input(tmp_path), *args])
+    assert r.exit_code == code, (r.stdout, r.stderr)
+    assert r.stdout.splitlines()[2].split(": ", 1)[1] == reason
+    stated = [line for line in r.stdout.splitlines() if "Cilium agent options" in line]
+    assert stated == [
+        "  assumption: Cilium agent options " + (f"set by --cni-option: {options[0].split('=')[0]}" if options else
+                                                  "at their 1.20 defaults") +
+        ": enable-policy=" + next((o.split("=")[1] for o in options if o.startswith("enable-policy")), "default") +
+        ", allow-localhost=" + ("policy" if "allow-localhost=policy" in options else "always") +
+        ", policy-cidr-match-mode=" + ("nodes" if "policy-cidr-match-mode=nodes" in options else "(empty)") +
+        ", policy-default-local-cluster=true, enable-non-default-deny-policies=true, enable-host-firewall=false, "
+        "enable-k8s-cluster-network-policy=false, cluster-name=default"]
+
+
+@pytest.mark.parametrize(("options", "error"), [
+    (["--cni-option", "enable-policy=nevr"], "netpol: error: --cni-option 'enable-policy=nevr': enable-policy takes "
+                                             "default or always or never"),
+    (["--cni-option", "bpf-lb-mode"], "netpol: error: --cni-option 'bpf-lb-mode': expected KEY=VALUE with KEY one of "
+                                      "enable-policy, allow-localhost, policy-cidr-match-mode, "
+                                      "policy-default-local-cluster, enable-non-default-deny-policies, "
+                                      "enable-host-firewall, enable-k8s-cluster-network-policy (the Cilium agent "
+                                      "options that change an answer)"),
+    (["--cni-option", "enable-k8s-cluster-network-policy=true"],
+     "netpol: error: --cni-option 'enable-k8s-cluster-network-policy=true': enable-k8s-cluster-network-policy takes "
+     "false (ClusterNetworkPolicy under Cilium is not modelled: it is left out and named in every answer)"),
+    (["--cni-option", "policy-cidr-match-mode=pods"], "netpol: error: --cni-option 'policy-cidr-match-mode=pods': "
+                                                      "policy-cidr-match-mode takes '' or nodes (pods: netpol does not "
+                                                      "model it yet)"),
+    (["--cni", "generic", "--cni-option", "enable-policy=never"],
+     "netpol: error: --cni-option sets Cilium agent options, and the plugin is generic (--cni generic): pass --cni "
+     "cilium"),
+])
+def test_a_wrong_cni_option_is_one_line_exit_2(tmp_path: Path, options: list[str], error: str) -> None:
+    r = runner.invoke(app, ["can-reach", "shop/client", "shop/web", "-p", "80", "-f", _nodes_input(tmp_path), *options])
+    assert r.exit_code == 2
+    assert r.stderr.splitlines()[-1] == error
+
+
+def test_the_kube_apiserver_entity_is_the_api_servers_endpoints(tmp_path: Path) -> None:
+    """toEntities: [kube-apiserver] reaches the endpoints of Service default/kubernetes (an outside address here)
+    and the nodes that hold one (n2), nothing else; the answer names the addresses."""
+    nodes = [{"apiVersion": "v1", "kind": "Node", "metadata": {"name": n},
+              "status": {"addresses": [{"type": "InternalIP", "address": a}]}}
+             for n, a in (("n1", "192.168.0.1"), ("n2", "192.168.0.2"))]
+    slices = {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
+              "metadata": {"name": "kubernetes", "namespace": "default",
+                           "labels": {"kubernetes.io/service-name": "kubernetes"}},
+              "endpoints": [{"addresses": ["192.168.0.2", "203.0.113.1"]}]}
+    cnp = {"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy",
+           "metadata": {"name": "api", "namespace": "shop"},
+           "spec": {"endpointSelector": {"matchLabels": {"app": "client"}},
+                    "egress": [{"toEntities": ["kube-apiserver"]}]}}
+    path = tmp_path / "api.yaml"
+    path.write_text(yaml.safe_dump_all([OBJECTS[0], OBJECTS[2], *nodes, slices, cnp]))
+    got = {}
+    for dst in ("203.0.113.1", "192.168.0.2", "192.168.0.1", "198.51.100.7"):
+        r = runner.invoke(app, ["can-reach", "shop/client", dst, "-p", "6443", "-f", str(path)])
+        assert r.exit_code in (0, 1), r.stderr
+        got[dst] = r.stdout.splitlines()[1].split(": ", 1)[1]
+    assert got == {"203.0.113.1": "allowed by CNP shop/api spec egress[0]",
+                   "192.168.0.2": "allowed by CNP shop/api spec egress[0]",
+                   "192.168.0.1": "denied: shop/client is isolated for egress by CNP shop/api and no rule allows "
+                                  "sending TCP/6443 to 192.168.0.1",
+                   "198.51.100.7": "denied: shop/client is isolated for egress by CNP shop/api and no rule allows "
+                                   "sending TCP/6443 to 198.51.100.7"}
+    assert ("assumption: CNP shop/api spec egress[0]: entity kube-apiserver: the endpoints of Service "
+            "default/kubernetes (192.168.0.2, 203.0.113.1), and the nodes that hold one of them") in r.stdout
+
+
+def test_check_does_not_pass_what_runtime_facts_decide(tmp_path: Path) -> None:
+    """An expectation that holds at L3/L4 only because an L7 rule's port is allowed, or a deny towards an outside
+    address that a toFQDNs rule may match at run time, is reported as depending on runtime facts and does not pass
+    (exit 1); one that no runtime fact touches passes (docs/intent.md)."""
+    cnps = [{"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy",
+             "metadata": {"name": "web-in", "namespace": "shop"},
+             "spec": {"endpointSelector": {"matchLabels": {"app": "web"}},
+                      "ingress": [{"fromEndpoints": [{"matchLabels": {"app": "client"}}],
+                                   "toPorts": [{"ports": [{"port": "80", "protocol": "TCP"}],
+                                                "rules": {"http": [{"method": "GET"}]}}]}]}},
+            {"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy",
+             "metadata": {"name": "client-out", "namespace": "shop"},
+             "spec": {"endpointSelector": {"matchLabels": {"app": "client"}},
+                      "egress": [{"toEndpoints": [{}]},
+                                 {"toFQDNs": [{"matchName": "api.example.com"}],
+                                  "toPorts": [{"ports": [{"port": "443"}]}]}]}}]
+    (tmp_path / "m.yaml").write_text(yaml.safe_dump_all([*OBJECTS[:3], *cnps]))
+    (tmp_path / "t.intent.yaml").write_text(yaml.safe_dump({
+        "apiVersion": "netpol/v1", "kind": "NetworkPolicyIntent", "metadata": {"name": "shop"},
+        "manifests": ["m.yaml"], "expectations": [
+            {"name": "client reaches web", "from": "shop/client", "to": "shop/web", "ports": [80], "expect": "allow"},
+            {"name": "nothing outside", "from": "shop/client", "to": "203.0.113.7", "ports": [443],
+             "expect": "deny"},
+            {"name": "never on 81", "from": "shop/client", "to": "shop/web", "ports": [81], "expect": "deny"}]},
+        sort_keys=False))
+    r = runner.invoke(app, ["check", str(tmp_path / "t.intent.yaml"), "--allow-outside-repo"])
+    assert r.exit_code == 1, r.stderr
+    path = tmp_path / "t.intent.yaml"
+    assert r.stdout.splitlines() == [
+        f"DEPENDS shop: client reaches web ({path}:8): holds at L3/L4, but runtime facts decide it",
+        "  shop/client -> shop/web: CNP shop/web-in spec ingress[0]: http rules filter requests at run time: allowed "
+        "at L4 only on TCP:80",
+        f"DEPENDS shop: nothing outside ({path}:14): holds at L3/L4, but runtime facts decide it",
+        "  shop/client -> 203.0.113.7: CNP shop/client-out spec egress[1]: toFQDNs api.example.com may match "
+        "203.0.113.7 at run time (DNS answers or the cloud provider): denied only if it does not",
+        "PASS shop: never on 81 (1 pair)",
+        "1 passed, 2 failed (2 of them hold at L3/L4 but depend on runtime facts)"]
+    r = runner.invoke(app, ["check", str(tmp_path / "t.intent.yaml"), "--allow-outside-repo", "-o", "json"])
+    first = json.loads(r.stdout)["results"][0]
+    assert (first["passed"], first["depends_on_runtime"]) == (False, [
+        "shop/client -> shop/web: CNP shop/web-in spec ingress[0]: http rules filter requests at run time: allowed "
+        "at L4 only on TCP:80"])

@@ -352,6 +352,23 @@ CILIUM_CASES: dict[str, tuple[str, set[tuple[str, str, str | None]]]] = {
              deny_db("", "{}", "other"),
              cilium("deny3", "  endpointSelector: {}\n  ingressDeny:\n  - fromEndpoints: [{matchLabels: {app: db, "
                     "v: '1'}}]\n", None)), set()),
+    "NP116 two denies together, each of one port, shadow an allow of both": (
+        docs(ADDRESSED, ALLOW_DB_80.replace("{port: '80', protocol: TCP}", "{port: '80', protocol: TCP}, "
+                                            "{port: '53', protocol: UDP}"),
+             deny_db(", toPorts: [{ports: [{port: '80', protocol: TCP}]}]"),
+             deny_db(", toPorts: [{ports: [{port: '53', protocol: UDP}]}]").replace("name: deny", "name: deny2")),
+        {("NP116", CNP_NAME + "allow", "spec.ingress[0]")}),
+    "NP116 a wider deny selector (In with more values, other terms) shadows the allow": (
+        docs(ADDRESSED, ALLOW_DB_80, cilium("wide", "  endpointSelector: {matchExpressions: [{key: app, operator: In, "
+                                                    "values: [web, api]}]}\n  ingressDeny:\n  - fromEndpoints: "
+                                                    "[{matchExpressions: [{key: app, operator: Exists}]}]\n", None)),
+        {("NP116", CNP_NAME + "allow", "spec.ingress[0]")}),
+    "NP116 near miss: two denies leave one port of the allow open": (
+        docs(ADDRESSED, ALLOW_DB_80.replace("{port: '80', protocol: TCP}",
+                                            "{port: '80', endPort: 82, protocol: TCP}"),
+             deny_db(", toPorts: [{ports: [{port: '80', protocol: TCP}]}]"),
+             deny_db(", toPorts: [{ports: [{port: '82', protocol: TCP}]}]").replace("name: deny", "name: deny2")),
+        set()),
     "NP116 near miss: a CNP's subject is in its own namespace, whatever namespace its selector names": (
         docs(ADDRESSED, ALLOW_DB_80.replace("{app: web}", "{app: web, 'k8s:io.kubernetes.pod.namespace': other}"),
              deny_db("", "{matchLabels: {'k8s:io.kubernetes.pod.namespace': other}}")), set()),

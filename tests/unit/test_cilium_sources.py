@@ -310,3 +310,26 @@ def test_service_labels_are_read() -> None:
     ]).cluster
     assert [(p.name, p.service_account) for p in cluster.pods] == [("a", "web"), ("b", None)]
     assert cluster.services[0].labels == (("tier", "db"),)
+
+
+def test_the_api_servers_endpoints_are_read_for_the_kube_apiserver_entity() -> None:
+    """The EndpointSlices and Endpoints of Service default/kubernetes give the kube-apiserver entity's addresses
+    (cilium-policies.md §2.4); any other EndpointSlice stays an ignored object, named as before."""
+    objects = [
+        {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
+         "metadata": {"name": "kubernetes", "namespace": "default",
+                      "labels": {"kubernetes.io/service-name": "kubernetes"}},
+         "endpoints": [{"addresses": ["192.168.0.2"]}, {"addresses": ["203.0.113.1", "192.168.0.2"]}]},
+        {"apiVersion": "v1", "kind": "Endpoints", "metadata": {"name": "kubernetes", "namespace": "default"},
+         "subsets": [{"addresses": [{"ip": "198.51.100.9"}], "ports": [{"port": 6443}]}]},
+        {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
+         "metadata": {"name": "web-x", "namespace": "shop", "labels": {"kubernetes.io/service-name": "web"}},
+         "endpoints": [{"addresses": ["10.0.0.1"]}]},
+    ]
+    result = load_objects(objects)
+    assert result.cluster.api_server == tuple(ipaddress.ip_address(a) for a in
+                                              ("192.168.0.2", "203.0.113.1", "198.51.100.9"))
+    assert [(o.kind, o.name) for o in result.ignored] == [("EndpointSlice", "web-x")]
+    bad = {**objects[1], "subsets": [{"addresses": [{"ip": "192.168.0.300"}]}]}
+    with pytest.raises(InputError, match=r"subsets\[0\]\.addresses\[0\]\.ip: '192.168.0.300' is not an IP address"):
+        load_objects([bad])

@@ -108,8 +108,8 @@ RULES: dict[str, LintRule] = _rules(
              "see: a clean lint says nothing about it. Review it with its own tool, remove it from the input, or "
              "accept it knowingly with --disable NP115."),
     LintRule("NP116", "cilium-allow-denied", "warning", "policy",
-             "A Cilium allow entry is shadowed by a deny entry: the deny selects the same pods or more, and names "
-             "the same peers and ports or more.",
+             "A Cilium allow entry is shadowed by deny entries: for every pod that could exist that it selects, "
+             "every peer and port it allows is denied by them, one or several together.",
              "Under Cilium a matching deny wins over every allow, in any policy, so the allow decides nothing, "
              "for every pod that could exist. Remove the allow, or narrow the deny."),
     LintRule("NP201", "selects-no-pod", "warning", "cluster",

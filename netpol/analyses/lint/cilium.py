@@ -1,7 +1,7 @@
 """Lint checks of Cilium's own policies (CiliumNetworkPolicy, CiliumClusterwideNetworkPolicy), run under the cilium
-profile: NP116 (an allow entry a deny entry shadows, for every pod that could exist) and NP213 (a CIDR rule that
-holds the input's pod or node addresses, which a CIDR never matches under Cilium). Both read the policies as
-written (netpol.model.cilium), so what they claim follows from the text: shared/reference/cilium-policies.md."""
+profile: NP116 (an allow entry the deny entries shadow, together, for every pod that could exist: computed on the
+compiled stages over the possible pods) and NP213 (a CIDR rule that holds the input's pod or node addresses, which a
+CIDR never matches under Cilium, read from the policies as written). shared/reference/cilium-policies.md."""
 
 from __future__ import annotations
 
@@ -11,11 +11,14 @@ from collections.abc import Iterator
 from netpol.analyses.lint.findings import Finding, finding
 from netpol.errors import name_list
 from netpol.model import DIRECTIONS, Cluster, Direction, IPAddress, IPNetwork
-from netpol.model.cilium import L4_PROTOCOLS, CiliumEntry, CiliumPeer, CiliumPolicy, CiliumRule
-from netpol.model.portsets import MAX_PORT
-from netpol.policies.cilium import _ports as entry_ports  # one reading of toPorts and icmps, the engine's
-from netpol.policies.cilium import _blocks, subject_selector  # the CIDRs as the engine reads them
-from netpol.policies.stages import NamedPort, PortRange
+from netpol.analyses.label_space import RegionLimitError
+from netpol.analyses.regions import regions
+from netpol.engine import Engine, PeerMatch, bit_ids
+from netpol.model import ContainerPort
+from netpol.model.cilium import CiliumEntry, CiliumPolicy, CiliumRule
+from netpol.model.portsets import PortSet
+from netpol.policies.cilium import DENY_STAGE, CiliumRuleRef, cidr_blocks, node_addresses
+from netpol.policies.stages import StageRule
 
 # Ranges pods and nodes are given addresses from: a CIDR inside one of these that holds an in-cluster address was
 # likely meant for the pods or nodes; a wider one (0.0.0.0/0, a public range) is read as meaning the outside.
@@ -28,96 +31,77 @@ Located = tuple[CiliumPolicy, CiliumRule, Direction, CiliumEntry]
 def check(cluster: Cluster) -> Iterator[Finding]:
     """NP116 and NP213 for every Cilium policy of the input."""
     entries = [(p, r, d, e) for p in cluster.cilium for r in p.rules for d in DIRECTIONS for e in r.entries(d)]
-    yield from _shadowed(entries)
+    yield from _shadowed(cluster)
     yield from _cidrs_in_cluster(cluster, entries)
 
 
-# -- NP116: an allow a deny shadows ----------------------------------------------------------------
+# -- NP116: an allow the denies shadow ------------------------------------------------------------
 
-def _shadowed(entries: list[Located]) -> Iterator[Finding]:
-    denies = [x for x in entries if x[3].deny and x[1].endpoint_selector is not None]
-    for allow in entries:
-        policy, rule, d, entry = allow
-        if entry.deny or rule.endpoint_selector is None or _matches_nothing(entry):
+def _shadowed(cluster: Cluster) -> Iterator[Finding]:
+    """Each allow entry that the deny entries shadow, together, for every pod that could exist: the compiled stages
+    over the possible pods (netpol.analyses.regions; the input's pods past the region limit), and for each class
+    the allow's subject holds, each peer class and address it matches, every port it allows towards that peer is
+    in the ports the denies that hold the class and match the peer deny (a deny wins over every allow, §3.3)."""
+    if not any(e.deny for p in cluster.cilium for r in p.rules for d in DIRECTIONS for e in r.entries(d)):
+        return
+    try:
+        possible, scope = regions(cluster).cluster, "every pod that could exist"
+    except RegionLimitError:
+        possible, scope = cluster, "every pod of the input (possible pods: too many regions)"
+    engine = Engine(possible)
+    probes = [r.first for r in engine.address_ranges()]
+    nodes = {ip for ips in node_addresses(possible).values() for ip in ips}
+    probes.extend(sorted(nodes, key=lambda ip: (ip.version, ip)))
+    policies = {(p.kind, p.key.partition("/")[2]): p for p in cluster.cilium}
+    for d in DIRECTIONS:
+        stages = engine.stages[d]
+        if stages[0].name != DENY_STAGE:
             continue
-        for deny in denies:
-            if deny[2] == d and _covers(deny, allow):
-                dp, dr, _, de = deny
-                yield finding("NP116", policy, f"{rule.path} {entry.section(d)} is shadowed by {dp.short} {dr.path} "
-                              f"{de.section(d)}: that deny selects these pods or more, names these peers and ports "
-                              "or more, and a deny wins over every allow, so this allow decides nothing",
-                              f"{rule.path}.{entry.section(d)}")
-                break
+        shadowed: dict[CiliumRuleRef, set[str] | None] = {}  # an allow -> the denies that shadow it (None: not)
+        for cls in range(len(engine.classes)):
+            denies = engine.staged[d][cls][0]
+            for rule, pm in engine.staged[d][cls][-1]:
+                ref = rule.ref
+                if not isinstance(ref, CiliumRuleRef) or (ref in shadowed and shadowed[ref] is None):
+                    continue
+                used = _covered(engine, d, cls, rule, pm, denies, probes)
+                shadowed[ref] = None if used is None else used | (shadowed.get(ref) or set())
+        for ref, used in sorted(shadowed.items()):
+            if used is None:
+                continue
+            policy = policies[(ref.kind, ref.policy)]
+            where = f"{ref.rule} {ref.section}[{ref.index}]"
+            yield finding("NP116", policy, f"{where} is shadowed by {name_list(sorted(used))}: for {scope} it "
+                          "selects, every peer and port it allows is denied by them, and a deny wins over every "
+                          "allow, so this allow decides nothing", f"{ref.rule}.{ref.section}[{ref.index}]")
 
 
-def _matches_nothing(entry: CiliumEntry) -> bool:
-    """An entry that allows nothing to shadow: toPorts items without ports, an empty peer list, or no peer field
-    and no ports (cilium-policies.md §4.1)."""
-    if entry_ports(entry) == ():
-        return True
-    if entry.peer is None:
-        return entry_ports(entry) is None
-    return not _items(entry.peer)
+def _covered(engine: Engine, direction: Direction, cls: int, rule: StageRule, pm: PeerMatch,
+             denies: list[tuple[StageRule, PeerMatch]], probes: list[IPAddress]) -> set[str] | None:
+    """The denies that cover what `rule` allows class `cls` (its peer classes, then one address of each range the
+    rules treat alike and every node address), or None where some port stays allowed."""
+    used: set[str] = set()
 
+    def denied(ports: PortSet, matching: list[tuple[StageRule, PeerMatch]], table: tuple[ContainerPort, ...] | None
+               ) -> bool:
+        left = ports
+        for deny, _ in matching:
+            hit = engine.resolve_ports(deny.ports, table).intersection(left)
+            if hit:
+                used.add(str(deny.ref))
+                left = left.difference(hit)
+        return not left
 
-def _covers(deny: Located, allow: Located) -> bool:
-    """The deny matches every connection the allow does: it is clusterwide or in the allow's namespace, its subject
-    selector (with the namespace term the agent adds, §2.3) has a subset of the allow's terms, its peers hold every
-    peer item of the allow (or every peer), and its ports every port of the allow. Identical peer items mean the
-    same peers, or more for a clusterwide deny of a namespaced allow (§2.3: a CCNP's peers are in any namespace)."""
-    dp, dr, _, de = deny
-    ap, ar, _, ae = allow
-    assert dr.endpoint_selector is not None and ar.endpoint_selector is not None
-    if dp.namespace is not None and dp.namespace != ap.namespace:
-        return False
-    wider = subject_selector(dp, dr.endpoint_selector).requirements
-    if not set(wider) <= set(subject_selector(ap, ar.endpoint_selector).requirements):
-        return False
-    return _peers_cover(de, ae) and _ports_cover(entry_ports(de), entry_ports(ae))
-
-
-def _every_peer(entry: CiliumEntry) -> bool:
-    """No peer field with ports, or the `all` entity."""
-    return (entry.peer is None and entry_ports(entry) is not None) or (
-        entry.peer is not None and "all" in entry.peer.entities)
-
-
-def _items(peer: CiliumPeer) -> set[tuple[str, object]]:
-    return {*(("endpoints", s) for s in peer.endpoints), *(("entity", e) for e in peer.entities),
-            *(("cidr", c) for c in peer.cidrs), *(("service", s) for s in peer.services),
-            *(("runtime", r) for r in peer.runtime)}
-
-
-def _peers_cover(deny: CiliumEntry, allow: CiliumEntry) -> bool:
-    if _every_peer(deny):
-        return True
-    if deny.peer is None or allow.peer is None:
-        return False
-    return _items(allow.peer) <= _items(deny.peer)
-
-
-def _ports_cover(deny: tuple[PortRange | NamedPort, ...] | None, allow: tuple[PortRange | NamedPort, ...] | None
-                 ) -> bool:
-    """None is every protocol and port. A range is covered by one deny range of its protocol that holds it; a named
-    port by the same name (for its protocol or any) or by every port of each protocol it may be."""
-    if deny is None:
-        return True
-    if allow is None:
-        return False
-    ranges = [p for p in deny if isinstance(p, PortRange)]
-    names = {(p.name, p.protocol) for p in deny if isinstance(p, NamedPort)}
-
-    def held(protocol: str, first: int, last: int) -> bool:
-        return any(r.protocol == protocol and r.first <= first and last <= r.last for r in ranges)
-
-    for p in allow:
-        if isinstance(p, PortRange):
-            if not held(p.protocol, p.first, p.last):
-                return False
-        elif (p.name, None) not in names and (p.name, p.protocol) not in names and not all(
-                held(proto, 1, MAX_PORT) for proto in ((p.protocol,) if p.protocol else L4_PROTOCOLS)):
-            return False
-    return True
+    for peer in bit_ids(pm.classes):
+        table = engine.classes[cls if direction == "ingress" else peer].named_ports
+        if not denied(engine.resolve_ports(rule.ports, table), [x for x in denies if x[1].matches_class(peer)], table):
+            return None
+    table = engine.classes[cls].named_ports if direction == "ingress" else None
+    for ip in probes:
+        if pm.matches_ip(ip) and not denied(engine.resolve_ports(rule.ports, table),
+                                            [x for x in denies if x[1].matches_ip(ip)], table):
+            return None
+    return used
 
 
 # -- NP213: a CIDR rule that holds in-cluster addresses --------------------------------------------
@@ -136,7 +120,7 @@ def _cidrs_in_cluster(cluster: Cluster, entries: list[Located]) -> Iterator[Find
         if entry.peer is None:
             continue
         for i, item in enumerate(entry.peer.cidrs):
-            for block in _blocks(cluster, item):
+            for block in cidr_blocks(cluster, item):
                 if not any(_within(block.cidr, r) for r in PRIVATE):
                     continue
                 inside = sorted({what for ip, what in known if block.contains(ip)})
