@@ -29,6 +29,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -51,7 +52,7 @@ TARGETS = {  # at the largest size (docs/performance.md)
 
 def measure(path: str, full: bool) -> dict[str, Any]:
     """In a child process: load the file, and with `full` compile and query it too."""
-    from netpol import Analyzer, load_manifests
+    from netpol import load_manifests
     from netpol.bulk import frozen_when_built
 
     started = time.perf_counter()
@@ -61,25 +62,8 @@ def measure(path: str, full: bool) -> dict[str, Any]:
                            "policies": len(cluster.policies), "namespaces": len(cluster.namespaces),
                            "tiered": len(cluster.tiered)}
     if full:
-        started = time.perf_counter()
-        with frozen_when_built():
-            analyzer = Analyzer(cluster)
-        out["compile_s"] = time.perf_counter() - started
-        out["classes"] = len(analyzer.engine.classes)
-        rng = random.Random(7)
-        pods = cluster.pods
-        times = []
-        for _ in range(QUERIES):
-            src, dst = rng.choice(pods), rng.choice(pods)
-            started = time.perf_counter()
-            analyzer.can_reach(src.key, dst.key, PROBE[1], PROBE[0])
-            times.append(time.perf_counter() - started)
-        out["query_ms"] = statistics.median(times) * 1000
-        out["query_max_ms"] = max(times) * 1000
-        started = time.perf_counter()
-        rows = analyzer.engine.reachability(*PROBE)  # type: ignore[arg-type]
-        out["reach_s"] = time.perf_counter() - started
-        out["reach_pairs"] = rows.count()
+        analyzer, measured = compile_and_query(cluster, time.perf_counter)
+        out.update(measured)
         from netpol.analyses.lint import lint
 
         started = time.perf_counter()
@@ -88,6 +72,31 @@ def measure(path: str, full: bool) -> dict[str, Any]:
         out["lint_findings"] = len(report.findings)
     out["rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return out
+
+
+def compile_and_query(cluster: Any, clock: Callable[[], float]) -> tuple[Any, dict[str, Any]]:
+    """The Analyzer of a loaded cluster and what it took, on `clock` (wall or CPU): compile_s, classes; the median
+    and maximum wall time of QUERIES can-reach queries between random pods (seeded) on PROBE, query_ms and
+    query_max_ms; the class-level reachability of PROBE, reach_s and reach_pairs."""
+    from netpol import Analyzer
+    from netpol.bulk import frozen_when_built
+
+    started = clock()
+    with frozen_when_built():
+        analyzer = Analyzer(cluster)
+    out: dict[str, Any] = {"compile_s": clock() - started, "classes": len(analyzer.engine.classes)}
+    rng = random.Random(7)
+    times = []
+    for _ in range(QUERIES):
+        src, dst = rng.choice(cluster.pods), rng.choice(cluster.pods)
+        started = time.perf_counter()
+        analyzer.can_reach(src.key, dst.key, PROBE[1], PROBE[0])
+        times.append(time.perf_counter() - started)
+    out.update(query_ms=statistics.median(times) * 1000, query_max_ms=max(times) * 1000)
+    started = clock()
+    rows = analyzer.engine.reachability(*PROBE)
+    out.update(reach_s=clock() - started, reach_pairs=rows.count())
+    return analyzer, out
 
 
 def _child(path: Path, full: bool) -> dict[str, Any]:

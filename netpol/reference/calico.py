@@ -20,7 +20,9 @@ Choices where the brief leaves a runtime fact open (documented in docs/semantics
 - a packet is IPv4 unless an endpoint of it has only IPv6 addresses (ICMP is IPv4, ICMPv6 IPv6);
 - an ICMP question names the type in the port's place, and the code 0 unless it gives one;
 - `services` match the pods a Service of the input selects (its ports are not checked);
-- `http` is not checked: a rule with it matches at L4 (brief §1).
+- `http` is not checked: a rule with it matches at L4 (brief §1);
+- a node's addresses, from which traffic to its own pods is not policed, are its pods' status.hostIP, its Node's
+  status.addresses and its host-network pods' addresses; a pod without spec.nodeName is on no known node.
 """
 
 from __future__ import annotations

@@ -29,6 +29,10 @@ def calico_text(tiers: Iterable[CalicoTierSummary]) -> str:
                 if r.shadowed_by is not None:
                     lines.append(f"      shadowed: never reached, {r.direction}[{r.shadowed_by}] matches all its "
                                  "traffic first")
+                elif r.shadowed_across is not None:
+                    lines.append(f"      shadowed: never decides, {r.shadowed_across} "
+                                 + ("decides all its traffic first" if r.shadowed_across.startswith("tier ") else
+                                    "matches all its traffic first"))
     return "\n".join(lines) + "\n"
 
 
@@ -39,5 +43,6 @@ def calico_json(tiers: Iterable[CalicoTierSummary]) -> str:
         "policies": [{"kind": p.kind, "policy": p.policy, "order": p.order, "directions": list(p.directions),
                       "selector": p.selector,
                       "rules": [{"direction": r.direction, "index": r.index, "action": r.action, "summary": r.summary,
-                                 "shadowed_by": r.shadowed_by} for r in p.rules]} for p in t.policies],
+                                 "shadowed_by": r.shadowed_by, "shadowed_across": r.shadowed_across}
+                                for r in p.rules]} for p in t.policies],
     } for t in tiers], indent=2)

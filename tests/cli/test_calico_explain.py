@@ -64,3 +64,34 @@ def test_explain_namespace_keeps_cluster_wide_policies_and_that_namespace_only()
     assert r.exit_code == 0
     assert [(t["tier"], [p["policy"] for p in t["policies"]]) for t in json.loads(r.stdout)] == [
         ("security", ["gate", "late", "idle"])]
+
+
+ACROSS = str(Path(__file__).resolve().parents[1] / "data" / "calico-explain" / "across.yaml")
+
+
+def test_explain_marks_rules_shadowed_by_earlier_policies_and_tiers() -> None:
+    """A rule every packet of which an earlier policy's rule of its tier matches first, or an earlier tier decides
+    (it selects every pod the rule governs, has no Pass rule, ends in Deny); a rule only partly covered is not."""
+    r = runner.invoke(app, ["explain", "--cni", "calico", "-f", ACROSS])
+    assert r.exit_code == 0
+    assert r.stdout.splitlines()[3:] == [
+        "tier strict  order 50  default action Deny",
+        "  GlobalNetworkPolicy strict.locked  no order  ingress  selector: has(locked)",
+        "    ingress[0] Allow: protocol TCP; from anywhere; to ports 80",
+        "tier security  order 100  default action Pass",
+        "  GlobalNetworkPolicy security.first  order 10  ingress  selector: all()",
+        '    ingress[0] Deny: from selector app == "bad"; to anywhere',
+        '  GlobalNetworkPolicy security.second  order 20  ingress  selector: app == "web"',
+        '    ingress[0] Allow: protocol TCP; from selector app == "bad"; to ports 80',
+        "      shadowed: never decides, GlobalNetworkPolicy security.first ingress[0] matches all its traffic first",
+        '    ingress[1] Allow: from selector app == "fe"; to anywhere',
+        '    ingress[2] Allow: protocol TCP; from selector (app == "fe" && team == "a"); to ports 8080',
+        "      shadowed: never reached, ingress[1] matches all its traffic first",
+        '  GlobalNetworkPolicy security.third  order 30  ingress  selector: (has(locked) && app == "x")',
+        "    ingress[0] Allow: from anywhere; to anywhere",
+        "      shadowed: never decides, tier strict (it selects every pod the rule governs, has no Pass rule and "
+        "ends in Deny) decides all its traffic first"]
+    r = runner.invoke(app, ["explain", "--cni", "calico", "-f", ACROSS, "-o", "json"])
+    second = json.loads(r.stdout)[1]["policies"][1]
+    assert [(x["index"], x["shadowed_by"], x["shadowed_across"]) for x in second["rules"]] == [
+        (0, None, "GlobalNetworkPolicy security.first ingress[0]"), (1, None, None), (2, 1, None)]

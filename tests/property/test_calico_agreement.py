@@ -22,10 +22,13 @@ from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 from netpol import load_objects
+from netpol.analyses.calico_explain import summarize_calico
+from netpol.analyses.calico_walk import calico_walk
 from netpol.engine import Engine
 from netpol.model import DIRECTIONS
 from netpol.model.portsets import icmp_value
 from netpol.policies import calico as compiler
+from netpol.policies.calico import CalicoRuleRef
 from netpol.policies.profiles import apply
 from netpol.reference.calico import calico_allowed
 from tests.property.strategies import EXTERNAL, NAMESPACES, PROBES, cluster, label_map, tiered_cluster
@@ -318,3 +321,26 @@ def test_seeded_mutations_are_caught(mutation: Any, monkeypatch: pytest.MonkeyPa
 
     with mutation(monkeypatch), pytest.raises(_Found):
         search()
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(objects=calico_cluster())
+def test_a_shadowed_rule_never_decides(objects: list[dict[str, Any]]) -> None:
+    """explain's shadowed rules (netpol/analyses/calico_explain.py) never decide nor pass a connection the engine
+    walks: on every pair of pods and outside addresses, every probe."""
+    c = apply(load_objects(objects), "calico").cluster
+    engine = Engine(c)
+    shadowed = {(p.kind, p.policy, r.direction, r.index) for t in summarize_calico(engine) for p in t.policies
+                for r in p.rules if r.shadowed_by is not None or r.shadowed_across is not None}
+    ends: list[Any] = [*(engine.class_of[p.key] for p in c.pods), *(ipaddress.ip_address(ip) for ip in EXTERNAL)]
+    for src in ends:
+        for dst in ends:
+            if not isinstance(src, int) and not isinstance(dst, int):
+                continue
+            for result in engine.connection(src, dst):
+                for protocol, port in CALICO_PROBES:
+                    value = icmp_value(port, 0) if protocol in ("ICMP", "ICMPv6") else port
+                    for step in calico_walk(result, protocol, value) if result is not None else ():
+                        ref = step.rule
+                        if isinstance(ref, CalicoRuleRef):
+                            assert (ref.kind, ref.policy, ref.direction, ref.index) not in shadowed, ref
