@@ -100,8 +100,8 @@ class Units:
             sets: dict[tuple[object, ...], list[IPNetwork]] = {}
             first: dict[tuple[object, ...], IPAddress] = {}
             for r in engine.address_ranges():
-                sets.setdefault(r.blocks, []).extend(r.networks)
-                first.setdefault(r.blocks, r.first)
+                sets.setdefault(r.alike, []).extend(r.networks)
+                first.setdefault(r.alike, r.first)
             units.extend(Unit("outside", (), first[b], None, _collapse(nets)) for b, nets in sets.items())
         self.all = tuple(sorted(units, key=self._order))
         self._address_names: dict[tuple[IPNetwork, ...], str] = {}  # `_addresses`, per set of ranges named

@@ -78,6 +78,7 @@ class External:
     id: str
     block: IPBlock | None  # None: any address
     within: tuple[IPBlock, ...] | None = None  # tiered inputs: the addresses in exactly these blocks
+    family: int | None = None  # their IP version, where a rule tells the families apart (engine.address_sets)
 
 
 @dataclass(frozen=True)
@@ -175,7 +176,8 @@ class _Flow:
         nodes = engine.outside_nodes()
         key = {name: _external_id(name, data) for name, data in nodes}
         self.blocks: dict[str, External] = {
-            key[name]: External(key[name], data["block"], data.get("within"))  # type: ignore[arg-type]
+            key[name]: External(key[name], data["block"], data.get("within"),  # type: ignore[arg-type]
+                                data.get("family"))  # type: ignore[arg-type]
             for name, data in nodes}
         if only is None:
             for src, dst, data in engine.graph.edges(data=True):

@@ -41,19 +41,21 @@ class AddressSets:
 
     def __init__(self, before: Engine, after: Engine) -> None:
         self.engines = (before, after)
-        ranges = before.address_ranges(blocks=after.blocks)
-        self.sets: dict[tuple[IPBlock, ...], list[AddressRange]] = {}
+        ranges = before.address_ranges(blocks=after.blocks, by_family=after.names_family)
+        self.sets: dict[tuple[tuple[IPBlock, ...], int | None], list[AddressRange]] = {}
         for r in ranges:
-            self.sets.setdefault(r.blocks, []).append(r)
+            self.sets.setdefault(r.alike, []).append(r)
         self.every = tuple(n for r in ranges for n in r.networks)
         self.named: dict[str, tuple[tuple[IPAddress, IPAddress], ...]] = {}  # a change's name -> its ranges
         self.sources: dict[tuple[str, PortSet, PortSet], str] = {}  # a change with an outside source: its name
         self._cut: dict[tuple[frozenset[IPBlock], tuple[PeerMatch, ...]], list[list[AddressRange]]] = {}
         self._listed = list(self.sets.values())
         self._holding: dict[IPBlock, int] = {}  # per block, the address sets it holds (bit i: set i)
-        for i, held in enumerate(self.sets):
+        for i, (held, _) in enumerate(self.sets):
             for block in held:
                 self._holding[block] = self._holding.get(block, 0) | (1 << i)
+        # the IPv6 sets, where a rule tells the families apart (else none): every part is of one family
+        self._ipv6 = sum(1 << i for i, (_, family) in enumerate(self.sets) if family == 6)
         self._tier_held: dict[PeerMatch, int] = {}
         self._names: dict[tuple[int, ...], str] = {}
 
@@ -92,21 +94,23 @@ class AddressSets:
                 blocks.update(b for _, pm in views.rules[direction][cls] if not pm.everything for b in pm.blocks)
                 tiered.extend(pm for entries in views.tier_lists(direction, cls) for _, pm in entries
                               if not pm.everything)
-                if other_families(engine):  # every stage's blocks (Cilium's CIDRs)
+                if other_families(engine):  # every stage's blocks (Cilium's CIDRs), and nodes (Calico's own node)
                     blocks.update(b for entries in engine.staged[direction][cls] for _, pm in entries
                                   if not pm.everything for b in pm.blocks)
+                    tiered.extend(pm for entries in engine.staged[direction][cls] for _, pm in entries
+                                  if not pm.everything and pm.node_ips)
         key = (frozenset(blocks), tuple(dict.fromkeys(tiered)))
         cached = self._cut.get(key)
         if cached is None:
             parts = [(1 << len(self._listed)) - 1]  # bit i: address set i
-            for held in (*(self._holding.get(b, 0) for b in sorted(key[0], key=str)),
+            for held in (self._ipv6, *(self._holding.get(b, 0) for b in sorted(key[0], key=str)),
                          *(self._tier_holding(pm) for pm in key[1])):
                 parts = [q for p in parts for q in (p & held, p & ~held) if q]
             cached = self._cut[key] = [[r for i in bit_ids(p) for r in self._listed[i]] for p in parts]
         return cached
 
     def _tier_holding(self, pm: PeerMatch) -> int:
-        """The address sets (bit i: set i) a tiered rule's networks or nodes hold."""
+        """The address sets (bit i: set i) a tiered rule's networks or nodes hold, or a rule's nodes (own node)."""
         held = self._tier_held.get(pm)
         if held is None:
             held = self._tier_held[pm] = sum(1 << i for i, ranges in enumerate(self._listed)

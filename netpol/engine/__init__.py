@@ -382,11 +382,13 @@ class Engine(Partition):
         return [(region & group, matching) for region, matching in parts for group in self.by_named_ports.values()
                 if region & group]
 
-    def address_ranges(self, network: IPNetwork | None = None,
-                       blocks: Iterable[IPBlock] = ()) -> tuple[AddressRange, ...]:
+    def address_ranges(self, network: IPNetwork | None = None, blocks: Iterable[IPBlock] = (),
+                       by_family: bool = False) -> tuple[AddressRange, ...]:
         """`network` (default: every IPv4 and IPv6 address) cut at every boundary of this
-        engine's blocks and `blocks` (addresses.address_ranges)."""
-        return address_ranges(tuple(sorted(set(self.blocks) | set(blocks), key=str)), network)
+        engine's blocks and `blocks` (addresses.address_ranges), each range with its family where this
+        engine's rules tell the families apart, or `by_family` (another engine's do)."""
+        return address_ranges(tuple(sorted(set(self.blocks) | set(blocks), key=str)), network,
+                              self.names_family or by_family)
 
     def external_ports(self, direction: Direction, cls: int, ip: IPAddress) -> PortSet:
         """What class `cls` may send to (egress) or receive from (ingress) the outside address `ip`."""
@@ -453,8 +455,8 @@ class Engine(Partition):
         """The graph's outside nodes and their data: any address and each ipBlock, or with first-match stages the sets
         of addresses every rule treats alike (`within`: the blocks they are in)."""
         if self._first_match:
-            return [(node, {"kind": "external", "block": None, "within": within})
-                    for node, within, _ in self._address_set_nodes]
+            return [(node, {"kind": "external", "block": None, "within": within, "family": family})
+                    for node, within, family, _ in self._address_set_nodes]
         return [(ANY_ADDRESS, {"kind": "external", "block": None}),
                 *((block_node(b), {"kind": "external", "block": b}) for b in self.blocks)]
 
@@ -462,7 +464,7 @@ class Engine(Partition):
         """The edges of class `cls` with the outside nodes (see `graph`), per direction: the node and the
         in-cluster side's result, for the nodes it allows some port with."""
         if self._first_match:
-            for node, _, ip in self._address_set_nodes:
+            for node, _, _, ip in self._address_set_nodes:
                 for direction in DIRECTIONS:
                     destination = self.classes[cls].named_ports if direction == "ingress" else None
                     result = self.evaluate(direction, cls, ip, destination)
@@ -479,17 +481,18 @@ class Engine(Partition):
                     yield direction, ANY_ADDRESS if block is None else block_node(block), result
 
     @cached_property
-    def _address_set_nodes(self) -> list[tuple[str, tuple[IPBlock, ...], IPAddress]]:
-        """The address sets as graph nodes, in name order: (node, blocks, one address)."""
-        return sorted((address_set_node(within), within, ip) for within, ip in self.address_sets.items())
+    def _address_set_nodes(self) -> list[tuple[str, tuple[IPBlock, ...], int | None, IPAddress]]:
+        """The address sets as graph nodes, in name order: (node, blocks, family, one address)."""
+        return sorted(((address_set_node(within, family), within, family, ip)
+                       for (within, family), ip in self.address_sets.items()), key=lambda n: n[0])
 
     @cached_property
-    def address_sets(self) -> dict[tuple[IPBlock, ...], IPAddress]:
-        """Outside addresses grouped by the blocks they are in (every rule treats a group alike), each
-        with one representative address."""
-        out: dict[tuple[IPBlock, ...], IPAddress] = {}
+    def address_sets(self) -> dict[tuple[tuple[IPBlock, ...], int | None], IPAddress]:
+        """Outside addresses grouped by the blocks they are in, and by family where a rule tells the families
+        apart (`AddressRange.alike`: every rule treats a group alike), each with one representative address."""
+        out: dict[tuple[tuple[IPBlock, ...], int | None], IPAddress] = {}
         for r in self.address_ranges():
-            out.setdefault(r.blocks, r.first)
+            out.setdefault(r.alike, r.first)
         return out
 
     @cached_property

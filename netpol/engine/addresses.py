@@ -21,6 +21,13 @@ class AddressRange:
     first: IPAddress
     last: IPAddress
     blocks: tuple[IPBlock, ...]  # the ipBlocks (cidr minus excepts) that contain this range
+    family: int | None = None  # its IP version, where some rule tells the IP families apart; else None
+
+    @property
+    def alike(self) -> tuple[tuple[IPBlock, ...], int | None]:
+        """Ranges with the same `alike` are answered alike by every rule: in the same blocks, and of the same
+        family where a rule tells the families apart (an IPv4-only nets matches no IPv6 packet)."""
+        return self.blocks, self.family
 
     @property
     def networks(self) -> tuple[IPNetwork, ...]:
@@ -31,11 +38,13 @@ class AddressRange:
         return ", ".join(str(n) for n in self.networks)
 
 
-def address_ranges(every: tuple[IPBlock, ...], network: IPNetwork | None = None) -> tuple[AddressRange, ...]:
+def address_ranges(every: tuple[IPBlock, ...], network: IPNetwork | None = None,
+                   by_family: bool = False) -> tuple[AddressRange, ...]:
     """`network` (default: every IPv4 and IPv6 address) cut at every boundary of the blocks `every`
     (sorted), in address order; each range is in the same blocks throughout (`AddressRange.blocks`:
     which of them, sorted). Both families are always there: a probe may name an IPv6 address when
-    every block is IPv4, and every surface must cover what can-reach answers."""
+    every block is IPv4, and every surface must cover what can-reach answers. `by_family`: some rule
+    tells the families apart, so each range carries its own (`AddressRange.family`)."""
     networks = [network] if network is not None else [ipaddress.ip_network(n) for n in ("0.0.0.0/0", "::/0")]
     out = []
     for net in networks:
@@ -52,7 +61,8 @@ def address_ranges(every: tuple[IPBlock, ...], network: IPNetwork | None = None)
         make = ipaddress.IPv4Address if net.version == 4 else ipaddress.IPv6Address
         for lo, hi in zip(bounds, bounds[1:], strict=False):
             start = make(lo)
-            out.append(AddressRange(start, make(hi - 1), tuple(b for b in every if b.contains(start))))
+            out.append(AddressRange(start, make(hi - 1), tuple(b for b in every if b.contains(start)),
+                                    net.version if by_family else None))
     return tuple(out)
 
 
@@ -63,9 +73,12 @@ def block_node(block: IPBlock) -> str:
     return f"ipBlock {block}"
 
 
-def address_set_node(within: tuple[IPBlock, ...]) -> str:
-    """The graph node of outside addresses in exactly these blocks (inputs with first-match stages)."""
-    return "addresses in " + " and ".join(str(b) for b in within) + " only" if within else "any other address"
+def address_set_node(within: tuple[IPBlock, ...], family: int | None = None) -> str:
+    """The graph node of outside addresses in exactly these blocks (inputs with first-match stages), of one
+    family where a rule tells the families apart (blocks are of one family: only the rest needs it)."""
+    if within:
+        return "addresses in " + " and ".join(str(b) for b in within) + " only"
+    return "any other address" if family is None else f"any other IPv{family} address"
 
 
 def block_membership(blocks: tuple[IPBlock, ...]) -> Callable[[tuple[IPAddress, ...]], tuple[bool, ...]]:

@@ -108,7 +108,7 @@ class Partition:
         self._port_names = terms.port_names
         self._predicates = tuple(dict.fromkeys(terms.predicates))  # in first-named order, once each
         self._predicate_kinds = tuple(dict.fromkeys(identities for identities, _ in self._predicates))
-        self._families = terms.families
+        self.names_family = terms.families  # some condition names the IP family: outside addresses split by it
         self._predicate_cache: dict[tuple[object, ...], tuple[bool, ...]] = {}
         self._id_values = {identities: _referenced_values(selectors)
                            for identities, selectors in terms.identity_selectors.items()}
@@ -257,9 +257,9 @@ class Partition:
         (_ClassKey.predicates, ipv6_only): each predicate's result on its identity, computed once per distinct
         identity. String operators (`starts with`, `contains`) cannot read a projection of unnamed
         values, so the results are kept."""
-        if not self._predicates and not self._families:
+        if not self._predicates and not self.names_family:
             return (), False
-        ipv6_only = self._families and bool(pod.ips) and all(ip.version == 6 for ip in pod.ips)
+        ipv6_only = self.names_family and bool(pod.ips) and all(ip.version == 6 for ip in pod.ips)
         seen = tuple(kind.of(pod) for kind in self._predicate_kinds)
         found = self._predicate_cache.get(seen)
         if found is None:

@@ -25,6 +25,7 @@ from netpol.analyses.diagram import (
     NamespaceBox,
     namespace_node,
 )
+from netpol.engine import address_set_node
 from netpol.errors import NetpolError, name_list
 
 INGRESS_BORDER = "#c0392b"
@@ -204,7 +205,7 @@ def _isolation_style(ingress: bool, egress: bool) -> dict[str, str]:
 def _external_label(ext: External) -> str:
     if ext.within is not None:
         if not ext.within:
-            return "any other address\n(outside the cluster)"
+            return f"{address_set_node((), ext.family)}\n(outside the cluster)"
         return "addresses in\n" + "\nand ".join(str(b) for b in ext.within)
     if ext.block is None:
         return "any address\n(outside the cluster)"
