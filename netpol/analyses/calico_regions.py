@@ -50,7 +50,7 @@ from netpol.model.calico import (
 )
 from netpol.model.calico_selectors import And, Compare, Has, InSet, Node, Not, Or
 from netpol.model.selectors import LabelSelector, Requirement, Scope, valid_label_key, valid_namespace_name
-from netpol.policies.calico import _calico_selector, calico_stages
+from netpol.policies.calico import calico_selector, calico_stages
 from netpol.policies.stages import AllOf, AnyOf, Identified, OnNode, Pods
 from netpol.policies.stages import Not as NotTerm
 from netpol.progress import report
@@ -72,7 +72,7 @@ def selector_node(selector: LabelSelector) -> Node:
         if r.key in _FIXED or r.key.startswith(("pcns.", "pcsa.")):
             raise QueryError(f"possible pods under Calico: a Kubernetes selector on label {r.key} (a key Calico "
                              "sets or inherits) is not cut exactly; answer for the input's pods with --input-only")
-    return _calico_selector(selector)
+    return calico_selector(selector)
 
 
 def _atomic(node: Node) -> Iterator[Atomic]:
@@ -109,7 +109,7 @@ def _collect(versions: Sequence[Cluster], scopes: Sequence[Scope]) -> _Selectors
         elif isinstance(x, OnNode):
             who(x.pods)
         elif isinstance(x, Identified):  # Calico's labels: a Kubernetes selector on them reads them as they are
-            pods.add(x.predicate if not isinstance(x.predicate, LabelSelector) else _calico_selector(x.predicate))
+            pods.add(x.predicate if not isinstance(x.predicate, LabelSelector) else calico_selector(x.predicate))
         elif isinstance(x, Pods):
             if x.namespace is not None:
                 named.add(x.namespace)

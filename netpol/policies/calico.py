@@ -283,10 +283,10 @@ def _as_global(tp: TieredPolicy, name: str, tier: str, order: float) -> CalicoPo
     namespaceSelector; `types` the directions with rules (its rules: _tier_rule)."""
     subject = tp.subject
     selector = conjunction(Compare(ORCHESTRATOR, "==", "k8s"),
-                           *((_calico_selector(subject.pod_selector),) if subject.pod_selector is not None else ()))
+                           *((calico_selector(subject.pod_selector),) if subject.pod_selector is not None else ()))
     types = tuple(t for t, d in (("Ingress", "ingress"), ("Egress", "egress")) if tp.rules(d))
     return CalicoPolicy("GlobalNetworkPolicy", name, None, tier, order, selector, types,  # type: ignore[arg-type]
-                        namespace_selector=_calico_selector(subject.namespace_selector))
+                        namespace_selector=calico_selector(subject.namespace_selector))
 
 
 def _tier_rule(rule: TierRule, direction: Direction, old: bool) -> tuple[CalicoRule, ...]:
@@ -310,9 +310,9 @@ def _tier_rule(rule: TierRule, direction: Direction, old: bool) -> tuple[CalicoR
             side = EntityRule(nets=peer.networks)
         else:
             assert peer.pods is not None
-            side = EntityRule(namespace_selector=_calico_selector(peer.pods.namespace_selector),
+            side = EntityRule(namespace_selector=calico_selector(peer.pods.namespace_selector),
                               selector=None if peer.pods.pod_selector is None else
-                              _calico_selector(peer.pods.pod_selector))
+                              calico_selector(peer.pods.pod_selector))
         for protocol, ports in by_protocol.items():
             if direction == "ingress":
                 out.append(CalicoRule(action, protocol, source=side, destination=EntityRule(ports=tuple(ports))))
@@ -321,7 +321,7 @@ def _tier_rule(rule: TierRule, direction: Direction, old: bool) -> tuple[CalicoR
     return tuple(out)
 
 
-def _calico_selector(selector: LabelSelector) -> Node:
+def calico_selector(selector: LabelSelector) -> Node:
     """A Kubernetes label selector in Calico's language (k8sSelectorToCalico): In, NotIn, Exists, DoesNotExist
     become in, not in, has, !has; none selects all()."""
     parts: list[Node] = []
