@@ -207,11 +207,8 @@ def test_lint_says_which_checks_read_calicos_tiers(tmp_path: Path) -> None:
         ("NP207", "Namespace shop: 1 of the 2 pods in namespace shop are not isolated for ingress by any policy: "
                   "shop/web")]
     assert report["notes"] == [
-        "under the calico profile only NP201 (a NetworkPolicy or tiered policy that selects no pod) and NP207 (pods "
-        "no tier isolates for ingress, as the engine answers) are checked against the pods; NP202-NP206, NP208 (no "
-        "default deny: a GlobalNetworkPolicy or a tier may deny in its place), NP209, NP210 and NP212 read "
-        "NetworkPolicy's and the tiers' own rules, not Calico's tiers, and are not checked; Calico's own policies get "
-        "no policy checks yet (explain --cni calico marks their shadowed rules)"]
+        "NP204 (DNS blocked) was not checked: the input has no DNS pods (k8s-app=kube-dns in kube-system), and under "
+        "the calico profile it needs them"]
 
 
 def test_report_counts_calicos_kinds_and_its_isolation(tmp_path: Path) -> None:

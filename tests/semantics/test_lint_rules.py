@@ -375,6 +375,78 @@ CILIUM_CASES: dict[str, tuple[str, set[tuple[str, str, str | None]]]] = {
 }
 
 
+def calico(name: str, spec: str, ns: str | None = None, kind: str = "GlobalNetworkPolicy") -> str:
+    """A Calico policy: a GlobalNetworkPolicy, or a (namespaced) NetworkPolicy where `ns` is given."""
+    meta = f"{{name: {name}, namespace: {ns}}}" if ns else f"{{name: {name}}}"
+    kind = "NetworkPolicy" if ns else kind
+    return f"apiVersion: projectcalico.org/v3\nkind: {kind}\nmetadata: {meta}\nspec:\n{spec}"
+
+
+def tier(name: str, order: int, action: str = "Deny") -> str:
+    return (f"apiVersion: projectcalico.org/v3\nkind: Tier\nmetadata: {{name: {name}}}\n"
+            f"spec: {{order: {order}, defaultAction: {action}}}\n")
+
+
+SHOP = docs(pod("web-1", "shop"), pod("db-1", "shop", "db"), pod("api-1", "shop", "api"))
+GATE = "GlobalNetworkPolicy gate"
+SECURITY = tier("security", 100)
+DENY_ALL_GNP = calico("gate", "  tier: security\n  order: 1\n  selector: all()\n  ingress:\n  - action: Deny\n")
+PASS_ALL_GNP = calico("gate", "  tier: security\n  order: 1\n  selector: all()\n  ingress:\n  - action: Pass\n")
+DB_FROM_API = calico("db", "  selector: app == 'db'\n  ingress:\n  - action: Allow\n"
+                           "    source: {selector: app == 'api'}\n", "shop")
+PASSING = tier("security", 100, "Pass")
+BACKEND_API = pod("api-1", app="api").replace("{app: api}", "{app: api, tier: backend}")
+WEB_FROM_BACKEND = netpol("web", ING + "  - from: [{podSelector: {matchLabels: {tier: backend}}}]\n"
+                                       "    ports: [{port: 80}]\n"
+                                       "  - from: [{podSelector: {matchLabels: {app: client}}}]\n")
+CALICO_DNS = pod("coredns", "kube-system", "x", "{containerPort: 53, protocol: UDP, name: dns}").replace(
+    "app: x", "k8s-app: kube-dns")
+
+# Run under the calico profile: Calico's own checks (NP117-NP119, NP201 and NP202 of its selectors), exact.
+CALICO_CASES: dict[str, tuple[str, set[tuple[str, str, str | None]]]] = {
+    "NP204 under Calico: a GlobalNetworkPolicy default deny that also denies DNS": (
+        docs(SHOP, CALICO_DNS, calico("default-deny", "  selector: projectcalico.org/namespace != 'kube-system'\n"
+                                                      "  types: [Ingress, Egress]\n")),
+        {("NP204", "GlobalNetworkPolicy default-deny", "spec")}),
+    "NP204 near miss under Calico: the default deny lets DNS out first": (
+        docs(SHOP, CALICO_DNS, calico("default-deny", "  selector: projectcalico.org/namespace != 'kube-system'\n"
+                                                      "  types: [Ingress, Egress]\n  egress:\n  - action: Allow\n"
+                                                      "    protocol: UDP\n    destination: {selector: k8s-app == "
+                                                      "'kube-dns', namespaceSelector: all(), ports: [53]}\n"
+                                                      "  - action: Allow\n    protocol: TCP\n    destination: "
+                                                      "{selector: k8s-app == 'kube-dns', namespaceSelector: all(), "
+                                                      "ports: [53]}\n")), set()),
+    "NP205 under Calico: a NetworkPolicy rule an earlier tier decides for the input's pods": (
+        docs(WEB, BACKEND_API, PASSING,
+             calico("api-in", "  tier: security\n  selector: app == 'web'\n  ingress:\n  - action: Allow\n"
+                              "    source: {selector: app == 'api'}\n"), WEB_FROM_BACKEND),
+        {("NP205", NET + "web", "spec.ingress[0]")}),
+    "NP205 near miss under Calico: the earlier tier Passes what the rule allows": (
+        docs(WEB, BACKEND_API, PASSING,
+             calico("api-in", "  tier: security\n  selector: app == 'web'\n  ingress:\n  - action: Pass\n"
+                              "    source: {selector: app == 'api'}\n"), WEB_FROM_BACKEND), set()),
+    "NP206 under Calico: a NetworkPolicy that an earlier tier and a GlobalNetworkPolicy make redundant": (
+        docs(WEB, PASSING, calico("web-in", "  tier: security\n  selector: app == 'web'\n  ingress:\n"
+                                            "  - action: Allow\n    protocol: TCP\n    destination: {ports: [80]}\n"),
+             calico("web-isolated", "  selector: app == 'web'\n  types: [Ingress]\n"),
+             netpol("web", ING + "  - ports: [{port: 80}]\n")),
+        {("NP206", NET + "web", "spec")}),
+    "NP212 under Calico: the other side denies": (
+        docs(WEB, pod("db-1", app="db"), pod("api-1", app="api"), SECURITY, DB_ONLY_FROM_API, WEB_TO_DB),
+        {("NP212", NET + "web-out", "spec.egress[0].to[0]")}),
+    "NP212 near miss under Calico: a GlobalNetworkPolicy in an earlier tier lets the db pods accept it": (
+        docs(WEB, pod("db-1", app="db"), pod("api-1", app="api"), PASSING, DB_ONLY_FROM_API, WEB_TO_DB,
+             calico("db-in", "  tier: security\n  selector: app == 'db'\n  ingress:\n  - action: Allow\n"
+                             "    source: {selector: app == 'web'}\n")), set()),
+}
+
+
+@pytest.mark.parametrize("name", CALICO_CASES)
+def test_calico_rule_fires_exactly(name: str, tmp_path: Path) -> None:
+    text, expected = CALICO_CASES[name]
+    assert run(tmp_path, text, cni="calico") == expected
+
+
 @pytest.mark.parametrize("name", CILIUM_CASES)
 def test_cilium_rule_fires_exactly(name: str, tmp_path: Path) -> None:
     text, expected = CILIUM_CASES[name]
@@ -400,7 +472,7 @@ def test_rule_fires_exactly(name: str, tmp_path: Path) -> None:
 
 
 def test_every_rule_has_a_case_that_fires_it_and_a_near_miss() -> None:
-    cases = {**CASES, **CILIUM_CASES}
+    cases = {**CASES, **CILIUM_CASES, **CALICO_CASES}
     fired = {rule for _, expected in cases.values() for rule, _, _ in expected}
     misses = {name.split()[0] for name in cases if "near miss" in name}
     assert fired | set(QUIET) == set(RULES)

@@ -32,8 +32,9 @@ def test_the_example_fires_its_rule(rule_id: str, tmp_path: Path) -> None:
     path = tmp_path / "example.yaml"
     path.write_text(example)
     loaded = load_manifests([str(path)])
-    if RULES[rule_id].name.startswith("cilium-"):  # read under the profile that evaluates Cilium's kinds
-        loaded = profiles.apply(loaded, "cilium")
+    for family in ("cilium", "calico"):  # read under the profile that evaluates the family's kinds
+        if RULES[rule_id].name.startswith(f"{family}-"):
+            loaded = profiles.apply(loaded, family)
     fired = {f.rule.id for f in lint(loaded.cluster, unmodelled=loaded.unmodelled).active}
     assert rule_id in fired
 

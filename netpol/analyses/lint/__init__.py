@@ -138,12 +138,14 @@ def _possible_checks(cluster: Cluster, notes: list[str]) -> list[Finding]:
     from netpol.analyses.regions import regions
     from netpol.engine import Engine
     from netpol.policies.calico import calico_compiles
+    from netpol.policies.profiles import CILIUM
 
     if not cluster.policies:
         return []
-    if calico_compiles(cluster):
-        notes.append("NP212 (other side denies) was not checked for possible pods: it reads NetworkPolicy's rules, "
-                     "not Calico's tiers")
+    if calico_compiles(cluster) or cluster.dataplane.profile == CILIUM.name:
+        notes.append(f"NP212 (other side denies) was not checked for possible pods: under the "
+                     f"{cluster.dataplane.profile} profile it is judged on the compiled stages for the input's pods "
+                     "only; pass the workloads to check it for them")
         return []
     named = any(isinstance(p.port, str) for pol in cluster.policies for d in ("ingress", "egress")
                 for r in pol.rules(d) for p in r.ports) or any(  # type: ignore[arg-type]

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 
 from netpol.analyses.families import families, other_families
+from netpol.analyses.lint import compiled
 from netpol.analyses.lint.context import _Context
 from netpol.analyses.lint.cover import namespace_names, namespace_selector
 from netpol.analyses.lint.findings import PEERS_KEY, Finding, Subject, finding
@@ -26,6 +27,7 @@ from netpol.model import (
     Direction,
     IPBlock,
     IPBlockPeer,
+    Namespace,
     NetworkPolicy,
     Pod,
     PodPeer,
@@ -35,15 +37,12 @@ from netpol.model import (
 )
 from netpol.model.portsets import Protocol, union_all
 from netpol.model.selectors import LabelSelector, satisfiable
-from netpol.policies.networkpolicy import CompiledRule
-from netpol.policies.calico import calico_compiles
+from netpol.policies.calico import CalicoRuleRef
+from netpol.policies.profiles import CILIUM
+from netpol.policies.networkpolicy import CompiledRule, RuleRef
+from netpol.policies.stages import Addresses, Peer
 from netpol.policies.tiered import TierRuleRef
 
-CALICO_NOTE = ("under the calico profile only NP201 (a NetworkPolicy or tiered policy that selects no pod) and NP207 "
-               "(pods no tier isolates for ingress, as the engine answers) are checked against the pods; NP202-NP206, "
-               "NP208 (no default deny: a GlobalNetworkPolicy or a tier may deny in its place), NP209, NP210 and "
-               "NP212 read NetworkPolicy's and the tiers' own rules, not Calico's tiers, and are not checked; "
-               "Calico's own policies get no policy checks yet (explain --cni calico marks their shadowed rules)")
 DNS_APPS = frozenset({"kube-dns", "coredns"})
 DNS_PROBES: tuple[tuple[Protocol, int], ...] = (("UDP", 53), ("TCP", 53))
 API_SERVER_PROBES: tuple[tuple[Protocol, int], ...] = (("TCP", 6443), ("TCP", 443))
@@ -61,25 +60,31 @@ def is_api_server_pod(pod: Pod) -> bool:
 
 
 def check(engine: Engine, notes: list[str]) -> Iterator[Finding]:
-    """Every cluster check; `notes` gets what could not be checked, and why."""
+    """Every cluster check; `notes` gets what could not be checked, and why. Under another family than
+    NetworkPolicy's and the tiers' (Calico's tiers, Cilium's stages), the checks whose meaning depends on the family
+    read the compiled stages (netpol/analyses/lint/compiled.py)."""
     ctx = _Context(engine)
+    other = other_families(engine)
     yield from _selects_nothing(ctx)
-    if calico_compiles(engine.cluster):  # Calico's tiers: NP207 reads the engine's isolation, NP208 a NetworkPolicy
-        notes.append(CALICO_NOTE)
-        yield from (f for f in _unprotected(ctx) if f.rule.id != "NP208")
-        return
-    if other_families(engine):  # Cilium's stages: the checks below read NetworkPolicy's and the tiers' own views
-        notes.append("under the cilium profile only NP201 (selects no pod) and NP207 (unprotected pods) are "
-                     "checked against the pods, and NP213 against their addresses; the other cluster checks do not "
-                     "read Cilium's rules yet")
-        yield from _unprotected(ctx)
-        return
     yield from _peers(ctx)
-    yield from _dns(ctx)
-    yield from _redundant(ctx)
-    yield from _unprotected(ctx)
+    yield from _dns(ctx, notes)
+    if other:
+        namespaces = engine.cluster.namespaces_by_name
+        certain = {(p.key, d, i) for p in engine.cluster.policies for d, i, _ in covered_rules(
+            p, _declared_labels(namespaces.get(p.namespace)))}
+        yield from compiled.redundant(ctx, certain)
+    else:
+        yield from _redundant(ctx)
+    yield from _unprotected(ctx, notes)
     yield from _baseline_cuts(ctx)
-    yield from one_sided(engine, notes)
+    if other:
+        yield from compiled.one_sided(ctx, notes)
+    else:
+        yield from one_sided(engine, notes)
+
+
+def _declared_labels(ns: Namespace | None) -> dict[str, str] | None:
+    return ns.label_map if ns is not None and ns.declared else None
 
 
 # -- NP201: selects nothing ---------------------------------------------------------------------
@@ -110,6 +115,8 @@ def _selects_nothing(ctx: _Context) -> Iterator[Finding]:
 
 def _peers(ctx: _Context) -> Iterator[Finding]:
     e = ctx.engine
+    compiled_rules = {rule.written.ref: rule for d in DIRECTIONS for s in e.stages[d] for rule in s.rules
+                      if isinstance(rule.written, CompiledRule)}
     for policy in e.cluster.policies:
         selected = families(e).selected_by(policy.namespace, policy.pod_selector)
         for direction in DIRECTIONS:
@@ -120,7 +127,9 @@ def _peers(ctx: _Context) -> Iterator[Finding]:
                 for j, peer in enumerate(rule.peers):
                     where = f"{path}.{key}[{j}]"
                     if isinstance(peer, IPBlockPeer):
-                        yield from _block_with_pods(ctx, policy, where, peer.block)
+                        stage_rule = compiled_rules.get(RuleRef(policy.key, direction, i))
+                        yield from _block_with_pods(ctx, policy, where, peer.block,
+                                                    None if stage_rule is None else stage_rule.peers[j])
                         destinations |= e.block_classes(peer.block)
                         continue
                     yield from _pod_peer(ctx, policy, where, peer)
@@ -213,16 +222,37 @@ def _named_port(ctx: _Context, obj: Subject, where: str, name: str, protocol: Pr
                   f"{ctx.count(targets):,} destination pods {whose} declares a {what} named {name}{hint}", where)
 
 
-def _block_with_pods(ctx: _Context, obj: NetworkPolicy, where: str, block: IPBlock) -> Iterator[Finding]:
-    bits = ctx.engine.block_classes(block)
-    if bits:
-        yield finding("NP210", obj, f"{where.removeprefix('spec.')}: {block} contains the IPs of {ctx.pods(bits)}; "
-                      "whether it matches them depends on the network plugin (netpol assumes it does)", where)
+def _block_with_pods(ctx: _Context, obj: NetworkPolicy, where: str, block: IPBlock, compiled_peer: Peer | None
+                     ) -> Iterator[Finding]:
+    """NP210; `compiled_peer`: the ipBlock as the profile compiled it (None: the rule applies to no direction), whose
+    classes say whether this plugin matches the pods (Cilium: a CIDR never does; Calico's nets do)."""
+    e = ctx.engine
+    if other_families(e) and compiled_peer is None:
+        return  # a rule of a direction the policy's policyTypes leave out: NP101 and NP102 say so
+    bits = e.block_classes(block) & ctx.usable
+    if not bits and e.cluster.dataplane.profile == CILIUM.name:  # its blocks hold no pod: found by the pods' IPs
+        bits = ctx.usable & sum({1 << e.class_of[p.key] for p in e.cluster.pods
+                                 if not p.host_network and any(block.contains(ip) for ip in p.ips)})
+    if not bits:
+        return
+    profile = e.cluster.dataplane.profile
+    matched = bits & e.subject_bits(compiled_peer) if isinstance(compiled_peer, Addresses) else bits
+    if not other_families(e):
+        how = "whether it matches them depends on the network plugin (netpol assumes it does)"
+    elif matched == bits:
+        how = f"the {profile} profile matches them, which other network plugins do not all do"
+    elif not matched:
+        how = (f"the {profile} profile matches none of them (a CIDR matches addresses outside the cluster only), "
+               "which other network plugins do not all do")
+    else:
+        how = f"the {profile} profile matches {ctx.pods(matched)} of them"
+    yield finding("NP210", obj, f"{where.removeprefix('spec.')}: {block} contains the IPs of {ctx.pods(bits)}; {how}",
+                  where)
 
 
 # -- NP204: DNS --------------------------------------------------------------------------------
 
-def _dns(ctx: _Context) -> Iterator[Finding]:
+def _dns(ctx: _Context, notes: list[str]) -> Iterator[Finding]:
     e = ctx.engine
     dns = _bits_of(e, is_dns_pod)
     groups: dict[Subject, int] = {}
@@ -235,24 +265,31 @@ def _dns(ctx: _Context) -> Iterator[Finding]:
         dst_rules = [pm for _, pm in families(e).rules["ingress"][dst]] + [
             pm for lst in families(e).tier_lists("ingress", dst) for _, pm in lst]
         blames: dict[tuple[object, ...], Subject] = {}
+        other = other_families(e)
         for cid in bit_ids(ctx.usable & ~reached):
             c = e.classes[cid]
             if all(map(is_dns_pod, c.pods)):
                 continue
-            views = families(e)
-            admin, baseline = views.tier_lists("egress", cid)
-            key = (tuple(r.ref for r, _ in views.rules["egress"][cid]), tuple(views.isolating["egress"][cid]),
-                   tuple(r.ref for r, _ in admin), tuple(r.ref for r, _ in baseline),
-                   tuple(pm.matches_class(cid) for pm in dst_rules))
-            blame = blames.get(key)
-            if blame is None:
-                blame = blames[key] = _blame(ctx, cid, dns, DNS_PROBES)
+            if other:  # the compiled stages' own answer, per class
+                blame = _blame(ctx, cid, dns, DNS_PROBES)
+            else:
+                views = families(e)
+                admin, baseline = views.tier_lists("egress", cid)
+                key = (tuple(r.ref for r, _ in views.rules["egress"][cid]), tuple(views.isolating["egress"][cid]),
+                       tuple(r.ref for r, _ in admin), tuple(r.ref for r, _ in baseline),
+                       tuple(pm.matches_class(cid) for pm in dst_rules))
+                blame = blames.get(key)
+                if blame is None:
+                    blame = blames[key] = _blame(ctx, cid, dns, DNS_PROBES)
             if isinstance(blame, TieredPolicy) and blame.tier == "Baseline":
                 continue  # a Baseline deny: NP209 reports it, with the rule
             groups[blame] = groups.get(blame, 0) | (1 << cid)
         names = [p.display for cid in bit_ids(dns) for p in e.classes[cid].pods if is_dns_pod(p)]
         target = f"the DNS pods {name_list(names)} on UDP/53 or TCP/53"
-    else:
+    elif other_families(e):
+        notes.append(f"NP204 (DNS blocked) was not checked: the input has no DNS pods (k8s-app=kube-dns in "
+                     f"kube-system), and under the {e.cluster.dataplane.profile} profile it needs them")
+    else:  # any DNS server: only where NetworkPolicies alone can be read so (docs/lint.md)
         for cid in bit_ids(ctx.usable):
             if _surely_no_dns(e, cid):
                 blame = ctx.policies[families(e).isolating["egress"][cid][0]]
@@ -269,19 +306,25 @@ def _bits_of(e: Engine, test: Callable[[Pod], bool]) -> int:
 
 
 def _blame(ctx: _Context, src: int, targets: int, probes: Sequence[tuple[Protocol, int]]) -> Subject:
-    """The policy that denies `src` the first target: its egress isolation, else the target's ingress."""
+    """The policy that denies `src` the first target: on the side that denies (its egress first, else the target's
+    ingress), the owner of the rule that decided the probe, else a policy of the stage whose end denied it."""
     e = ctx.engine
     dst = (targets & -targets).bit_length() - 1
     egress, ingress = e.connection(src, dst)
-    for side in (egress, ingress):
+    for side, cls in ((egress, src), (ingress, dst)):
         if side is None or any(side.ports.contains(*p) for p in probes):
             continue
-        if side.walk is not None:
-            segment = side.walk.at(*probes[0])
-            if isinstance(segment.decider, TierRuleRef):
-                return ctx.tier_policy(segment.decider)
-        if side.isolated_by:
-            return ctx.policies[side.isolated_by[0]]
+        decider = side.full_walk.at(*probes[0]).decider
+        owner = ctx.owner(decider)
+        if owner is not None:
+            return owner
+        stages = e.stages[side.direction]
+        names = next((e.selecting[side.direction][cls][k] for k, s in enumerate(stages) if s.name == decider
+                      and e.selecting[side.direction][cls][k]), side.isolated_by)
+        if names:
+            found = ctx.owner(names[0])
+            if found is not None:
+                return found
     raise AssertionError("a denied connection with no deciding policy")  # pragma: no cover
 
 
@@ -316,8 +359,7 @@ def _redundant(ctx: _Context) -> Iterator[Finding]:
     e = ctx.engine
     namespaces = e.cluster.namespaces_by_name
     for policy in e.cluster.policies:
-        own = namespaces.get(policy.namespace)
-        certain = {(d, i) for d, i, _ in covered_rules(policy, own.label_map if own and own.declared else None)}
+        certain = {(d, i) for d, i, _ in covered_rules(policy, _declared_labels(namespaces.get(policy.namespace)))}
         selected = families(e).selected_by(policy.namespace, policy.pod_selector)
         if not selected:
             continue
@@ -403,12 +445,16 @@ def _cover_one(e: Engine, direction: Direction, mine: tuple[CompiledRule, PeerMa
 
 # -- NP207, NP208: unprotected pods, namespaces without a default deny ------------------------
 
-def _unprotected(ctx: _Context) -> Iterator[Finding]:
+def _unprotected(ctx: _Context, notes: list[str]) -> Iterator[Finding]:
+    """NP207 and NP208. Under another family (other_families), a pod is protected where a stage can deny it
+    something, and a namespace has a default deny where every pod that could exist there is (compiled.py)."""
     e = ctx.engine
     cluster = e.cluster
+    other = other_families(e)
     open_pods: dict[str, list[Pod]] = {}
     for c in e.classes:
-        if c.host_network or e.is_isolated("ingress", c.id) or families(e).has_tier_rules("ingress", c.id):
+        if c.host_network or (compiled.can_deny(e, "ingress", c.id) if other else (
+                e.is_isolated("ingress", c.id) or families(e).has_tier_rules("ingress", c.id))):
             continue
         for pod in c.pods:
             open_pods.setdefault(pod.namespace, []).append(pod)
@@ -417,6 +463,8 @@ def _unprotected(ctx: _Context) -> Iterator[Finding]:
     deny_alls = [p for p in cluster.tiered if any(_denies_every_pod(r) for r in p.ingress)]
     default_deny.update(ns for ns in ctx.pods_in if ns in namespaces and any(
         _covers_namespace(p.subject, namespaces[ns].label_map) for p in deny_alls))
+    possible_open = compiled.unprotected_namespaces(ctx, notes) if other and any(
+        ns not in open_pods for ns in ctx.pods_in) else {}
     first_pod: dict[str, Pod] = {}
     for pod in cluster.pods:
         first_pod.setdefault(pod.namespace, pod)
@@ -428,6 +476,12 @@ def _unprotected(ctx: _Context) -> Iterator[Finding]:
             names = [p.display for p in pods]
             yield finding("NP207", obj, f"{len(pods):,} of the {ctx.pods_in[ns]:,} pods in namespace {ns} are not "
                           f"isolated for ingress by any policy: {name_list(names)}")
+        elif other:
+            if ns in possible_open:
+                found = possible_open[ns]
+                yield finding("NP208", obj, f"namespace {ns} has no default deny for ingress: a pod that could exist "
+                              f"there would be isolated by no policy and denied nothing, such as "
+                              f"{name_list(found, total=len(found))}")
         elif ns not in default_deny:  # where NP207 speaks, this would only repeat it
             yield finding("NP208", obj, f"namespace {ns} has no default-deny ingress NetworkPolicy "
                           "(podSelector: {}, policyTypes: [Ingress])")
@@ -451,11 +505,14 @@ def _covers_namespace(subject: TierSelector, labels: dict[str, str]) -> bool:
 # -- NP209: Baseline denies that cut DNS or the API server ------------------------------------
 
 def _baseline_cuts(ctx: _Context) -> Iterator[Finding]:
+    """NP209, from each class's walk: under another family (Calico's kube-baseline tier) every class is walked, as
+    the Baseline rules sit in its own stages."""
     e = ctx.engine
+    other = other_families(e)
     baseline = families(e).tiered.get(("Baseline", "egress"))
-    if not baseline:
+    if not baseline and not (other and e.cluster.tiered):
         return
-    cut: dict[tuple[TierRuleRef, str], int] = {}
+    cut: dict[tuple[TierRuleRef | CalicoRuleRef, str], int] = {}
     for what, test, probes in (("DNS", is_dns_pod, DNS_PROBES), ("the API server", is_api_server_pod,
                                                                   API_SERVER_PROBES)):
         targets = _bits_of(e, test)
@@ -463,17 +520,30 @@ def _baseline_cuts(ctx: _Context) -> Iterator[Finding]:
             continue
         dst = (targets & -targets).bit_length() - 1
         for c in e.classes:
-            if not baseline[c.id] or c.host_network or all(map(test, c.pods)):
+            if (baseline is not None and not baseline[c.id]) or c.host_network or all(map(test, c.pods)):
                 continue
             result = e.evaluate("egress", c.id, dst, e.classes[dst].named_ports)
-            if result.walk is None or any(result.ports.contains(*p) for p in probes):
+            if any(result.ports.contains(*p) for p in probes):
                 continue
-            decider = result.walk.at(*probes[0]).decider
-            if isinstance(decider, TierRuleRef) and decider.tier == "Baseline" and decider.action == "Deny":
-                cut[(decider, what)] = cut.get((decider, what), 0) | (1 << c.id)
+            decider = result.full_walk.at(*probes[0]).decider
+            if _baseline_deny(ctx, decider):
+                cut[(decider, what)] = cut.get((decider, what), 0) | (1 << c.id)  # type: ignore[index]
     tests = {"DNS": is_dns_pod, "the API server": is_api_server_pod}
-    for (ref, what), bits in sorted(cut.items(), key=lambda kv: (kv[0][0], kv[0][1])):
+    for (ref, what), bits in sorted(cut.items(), key=lambda kv: (str(kv[0][0]), kv[0][1])):
         ports = ", ".join(f"{p}/{n}" for p, n in (DNS_PROBES if what == "DNS" else API_SERVER_PROBES))
-        yield finding("NP209", ctx.tier_policy(ref), f"{ref.direction}[{ref.index}] ({ref.written_action}) cuts "
+        owner = ctx.owner(ref)
+        assert owner is not None
+        action = ref.written_action if isinstance(ref, TierRuleRef) else ref.action
+        yield finding("NP209", owner, f"{ref.direction}[{ref.index}] ({action}) cuts "
                       f"{ctx.pods(bits, tests[what])} off from {what} ({ports})", f"spec.egress[{ref.index}]")
 
+
+def _baseline_deny(ctx: _Context, decider: object) -> bool:
+    """A Baseline deny rule: netpol's Baseline stage, or a BaselineAdminNetworkPolicy's or a Baseline
+    ClusterNetworkPolicy's rule in Calico's baseline tier."""
+    if isinstance(decider, TierRuleRef):
+        return decider.tier == "Baseline" and decider.action == "Deny"
+    if isinstance(decider, CalicoRuleRef) and decider.action == "Deny":
+        owner = ctx.tiered.get((decider.kind, decider.policy))
+        return owner is not None and owner.tier == "Baseline"
+    return False

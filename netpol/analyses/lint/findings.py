@@ -8,9 +8,10 @@ from typing import Literal
 from netpol.analyses.lint.catalogue import RULES, LintRule
 from netpol.errors import Location
 from netpol.model import Namespace, NetworkPolicy, Pod, TieredPolicy
+from netpol.model.calico import CalicoPolicy
 from netpol.model.cilium import CiliumPolicy
 
-Subject = NetworkPolicy | TieredPolicy | Namespace | Pod | CiliumPolicy
+Subject = NetworkPolicy | TieredPolicy | Namespace | Pod | CiliumPolicy | CalicoPolicy
 PEERS_KEY = {"ingress": "from", "egress": "to"}  # the field a rule's peers are under, for finding paths
 Suppression = Literal["annotation", "option"]  # netpol.io/lint-ignore on the object, or --disable
 
@@ -40,6 +41,8 @@ def describe(obj: Subject) -> tuple[str, str | None]:
         return f"{obj.kind} {obj.name}", None
     if isinstance(obj, CiliumPolicy):
         return f"{obj.kind} {obj.key.partition('/')[2]}", obj.namespace
+    if isinstance(obj, CalicoPolicy):
+        return f"{obj.kind} {obj.namespace + '/' if obj.namespace else ''}{obj.name}", obj.namespace
     if isinstance(obj, Namespace):
         return f"Namespace {obj.name}", obj.name
     kind = obj.workload or "Pod"
