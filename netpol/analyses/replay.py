@@ -16,12 +16,13 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from netpol.analyses.calico_walk import WalkStep
 from netpol.analyses.families import families
 from netpol.analyses.query import Analyzer
 from netpol.analyses.regions import regions
 from netpol.analyses.verdicts import ASSUME_DOMAINS, ASSUME_NO_IP, Endpoint, Verdict
 from netpol.errors import QueryError
-from netpol.model import Cluster, IPAddress, Pod
+from netpol.model import Cluster, Direction, IPAddress, Pod
 from netpol.model.portsets import Protocol
 from netpol.sources.flow_records import Flow, FlowEndpoint, Observed
 
@@ -79,6 +80,7 @@ class Connection:
     assumptions: tuple[str, ...] = ()
     base_predicted: Predicted = None  # with a base version (--base): its prediction
     change: Change = None  # with a base version: what the change does to this observed connection
+    walk: tuple[tuple[Direction, tuple[WalkStep, ...]], ...] = ()  # under Calico's tiers: each side's walk
 
 
 @dataclass(frozen=True)
@@ -346,8 +348,9 @@ class Replayer:
             classification = "unchanged"
         note = unknown or (MEANS_BREAK if classification == "break" and observed == "allowed"
                            else MEANS_MISMATCH if classification == "mismatch" else "")
+        walk = tuple((side.direction, side.walk) for side in (verdict.egress, verdict.ingress) if side.walk)
         return Connection(**base, predicted=predicted, classification=classification,  # type: ignore[arg-type]
-                          decided_by=decided_by(verdict), note=note, assumptions=verdict.assumptions)
+                          decided_by=decided_by(verdict), note=note, assumptions=verdict.assumptions, walk=walk)
 
     def _unknown(self, verdict: Verdict, seen: _Seen) -> str:
         """Why the prediction hangs on a fact netpol does not have ("" when it does not)."""
@@ -369,12 +372,15 @@ class Replayer:
 
 def decided_by(verdict: Verdict) -> tuple[str, ...]:
     """The rules that decided, without pod names (one verdict answers for every pod of its classes): for a
-    denial the denying sides, for an allow the allowing rules."""
+    denial the denying sides, for an allow the allowing rules; under Calico's tiers each such side's walk
+    (every Pass that handed on, then the rule, the tier's default action or the profile that decided)."""
     out = []
     for side in (verdict.egress, verdict.ingress):
         if not side.governed or side.allowed != verdict.allowed:
             continue
-        if side.decided_by is not None:
+        if side.walk:
+            out.append(f"{side.direction}: {side.reason}")
+        elif side.decided_by is not None:
             out.append(f"{side.direction}: {side.decided_by}")
         elif side.allowed_by:
             out.append(f"{side.direction}: " + ", ".join(str(r) for r in side.allowed_by))
@@ -383,6 +389,8 @@ def decided_by(verdict: Verdict) -> tuple[str, ...]:
                        f"{verdict.protocol}/{verdict.port}")
         elif not side.isolated_by:  # the node rule and hostNetwork pods say so in the assumptions
             out.append(f"{side.direction}: " + ("not isolated" if side.tier is None else "allowed by default"))
+        else:  # isolated, allowed by no rule: the pod's own node (verdicts._v1_side)
+            out.append(f"{side.direction}: the pod's own node, whose traffic the plugin always allows")
     return tuple(out)
 
 
