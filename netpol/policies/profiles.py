@@ -280,13 +280,15 @@ def apply(result: LoadResult, cni: str | None, calico: bool = True, cni_options:
 
 def _calico_evaluated(result: LoadResult, ignored: tuple[IgnoredObject, ...],
                       diagnostics: list[Diagnostic]) -> tuple[IgnoredObject, ...]:
-    """Under the calico profile Calico's projectcalico.org/v3 kinds are evaluated (netpol/policies/calico.py):
-    no longer ignored objects. The staged kinds are read and never enforced (--staged asks what if): said."""
+    """Under the calico profile Calico's projectcalico.org/v3 kinds are evaluated (netpol/policies/calico.py), and
+    ServiceAccounts read for their labels (`pcsa.*`): no longer ignored objects. The staged kinds are read and never
+    enforced (--staged asks what if): said."""
     staged = sorted(p.key for p in result.calico.policies if p.staged)
     if staged:
         diagnostics.append(Diagnostic("info", f"{len(staged)} staged Calico policies are read and not enforced (pass "
                                               f"--staged to evaluate them as if applied): {name_list(staged)}"))
-    return tuple(o for o in ignored if not (o.api_version == CALICO_API and o.kind in CALICO_KINDS))
+    return tuple(o for o in ignored if not (o.api_version == CALICO_API and o.kind in CALICO_KINDS)
+                 and (o.api_version, o.kind) != ("v1", "ServiceAccount"))
 
 
 def _rules_isolate(policy: NetworkPolicy, title: str, diagnostics: list[Diagnostic]) -> NetworkPolicy:
