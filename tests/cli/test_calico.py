@@ -117,7 +117,7 @@ spec: {stagedAction: Delete}
     f.write_text(delete)
     r = runner.invoke(app, ["can-reach", "shop/fe", "shop/web", "-p", "80", "-f", str(f), "--staged"])
     assert r.exit_code == 0 and r.stdout.splitlines()[2] == \
-        "  ingress of shop/web: not isolated: no NetworkPolicy selects shop/web for ingress"
+        "  ingress of shop/web: no tier decided: the namespace's profile allows"
 
 
 def test_staged_needs_calico() -> None:
