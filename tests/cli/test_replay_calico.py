@@ -63,16 +63,19 @@ def test_json_walk_per_side() -> None:
     assert (by_sa["records"], by_sa["observed"], by_sa["predicted"], by_sa["classification"]) == \
         (["-:2", "-:3"], "allowed", "allowed", "unchanged")  # by name and by web's IP: one connection
     # as can-reach says it: the security tier's default Pass is in no walk step (netpol/analyses/calico_walk.py)
-    assert by_sa["decided_by"] == ["egress: not isolated",
+    assert by_sa["decided_by"] == ["egress: no tier decided: the namespace's profile allows",
                                    "ingress: tier app: NetworkPolicy shop/web-in (order 10) ingress[0]: Allow"]
-    assert by_sa["walk"] == {"ingress": [{"tier": "app", "kind": "NetworkPolicy", "policy": "shop/web-in",
+    profile = {"tier": None, "kind": None, "policy": None, "order": None, "direction": None, "rule": None,
+               "action": "Allow", "node_rule": None}  # no tier decided: the namespace's profile allows
+    assert by_sa["walk"] == {"egress": [profile], "ingress": [{"tier": "app", "kind": "NetworkPolicy", "policy": "shop/web-in",
                                           "order": 10.0, "direction": "ingress", "rule": 0, "action": "Allow"}]}
     partner = conns[("203.0.113.5", "shop/web", "TCP", 443)]
     assert partner["walk"] == {"ingress": [{"tier": "security", "kind": "GlobalNetworkPolicy", "policy": "sec",
                                             "order": 10.0, "direction": "ingress", "rule": 2, "action": "Allow"}]}
     node = conns[("192.0.2.1", "shop/web", "TCP", 80)]  # n1's address: Calico does not police it to n1's pods
     assert (node["predicted"], node["classification"]) == ("allowed", "unchanged")
-    assert node["decided_by"] == ["ingress: the pod's own node, whose traffic the plugin always allows"]
+    assert node["decided_by"] == [
+        "ingress: the node rule (n1): Allow (Calico does not police a node's traffic to its own pods)"]
 
 
 def test_staged_replays_as_if_the_staged_policies_were_applied() -> None:
@@ -83,5 +86,5 @@ def test_staged_replays_as_if_the_staged_policies_were_applied() -> None:
         "allowed", "denied", "break", "ingress: tier security: GlobalNetworkPolicy dns-lock (order 5) ingress[0]: Deny"]
     plain = run("-o", "csv")
     assert [row for row in plain.stdout.splitlines() if row.startswith("shop/fe,kube-system/dns")] == [
-        "shop/fe,kube-system/dns,UDP,53,1,,,allowed,allowed,unchanged,egress: not isolated; ingress: allowed by "
-        "default,,,"]
+        "shop/fe,kube-system/dns,UDP,53,1,,,allowed,allowed,unchanged,egress: no tier decided: the namespace's "
+        "profile allows; ingress: no tier decided: the namespace's profile allows,,,"]
