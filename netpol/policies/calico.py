@@ -125,7 +125,7 @@ def calico_compiles(cluster: Cluster) -> bool:
     """Under the calico profile an input compiles as Calico walks its tiers, whether or not it holds Calico's own
     objects (a NetworkPolicy in the default tier at order 1000, the network-policy-api kinds converted as Calico
     converts them, the nodes' addresses): `cluster.calico` is set for every command that evaluates Calico
-    (profiles.apply; snapshot leaves it None and walk NetworkPolicy and the tiers as written)."""
+    (profiles.apply; snapshot leaves it None and walks NetworkPolicy and the tiers as written)."""
     return cluster.dataplane.profile == PROFILE and cluster.calico is not None
 
 
