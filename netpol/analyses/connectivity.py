@@ -27,10 +27,13 @@ if TYPE_CHECKING:
     import numpy as np
     import numpy.typing as npt
 
+    from netpol.engine.slices import Slices
+
 UnitKind = Literal["workload", "pod", "region", "outside"]
 INPUT_ONLY_NOTE = ("--input-only: answers cover the input's pods only; pods that are not in the input (new pods "
                    "of its namespaces, pods of other namespaces) are left out")
 FEW = 16  # sources or destinations: below this, links are evaluated pair by pair
+SLICED = 4  # a listing whose sources' classes are at most 1/SLICED of the classes reads their rows alone
 LARGE_LIST = 1_000_000  # connections: `netpol list` says how many before writing more (and refuses on a terminal)
 
 
@@ -92,9 +95,9 @@ class Units:
                 home = region.namespace.name if by_namespace and region.namespace.named else None
                 by_class.setdefault((engine.class_of[region.key], home), []).append(region.key)
             for (cls, _), keys in by_class.items():
-                spaces = {possible.by_key[k].namespace for k in keys}
-                home = next(iter(spaces))
-                where: str | None = home.name if len(spaces) == 1 and home.named else None
+                home = possible.by_key[keys[0]].namespace  # names are unique: comparing them costs no hashing
+                one = all(possible.by_key[k].namespace.name == home.name for k in keys)
+                where: str | None = home.name if one and home.named else None
                 units.append(Unit("region", tuple(keys), cls, where))
         if outside:
             sets: dict[tuple[object, ...], list[IPNetwork]] = {}
@@ -108,17 +111,18 @@ class Units:
 
     @classmethod
     def of(cls, cluster: Cluster, possible: bool, asked: Iterable[str] = (),
-           focus: Collection[str] | None = None, by_namespace: bool = False) -> Units:
+           focus: Collection[str] | None = None, by_namespace: bool = False, limit: int | None = None) -> Units:
         """The units of `cluster`; with `possible`, every possible pod too, split along the `NS{labels}`
         endpoints in `asked` so that each is answered exactly. `focus`: the namespaces whose pods' links
-        are asked about (netpol.analyses.regions' focus: other links are not exact); None: every link."""
+        are asked about (netpol.analyses.regions' focus: other links are not exact); None: every link.
+        `limit`: how many regions at most (netpol.analyses.regions' default when None)."""
         if not possible:
             return cls(Analyzer(cluster))
         try:
             scopes = [s for s in (parse_scope(t) for t in asked) if s is not None]
         except ValueError as exc:
             raise QueryError(str(exc)) from None
-        return cls(Analyzer.with_possible(cluster, scopes, focus=focus), by_namespace=by_namespace)
+        return cls(Analyzer.with_possible(cluster, scopes, focus=focus, limit=limit), by_namespace=by_namespace)
 
     @property
     def notes(self) -> list[str]:
@@ -375,16 +379,47 @@ class Listing:
         key = (s.peer, s.kind == "region" and not self.between_regions)
         if self._last is None or self._last[0] != key:
             columns = self._columns(s)
-            groups = self.units._matrix.ports_from(s.peer, self._classes[columns])
+            groups = (self._sliced_ports(s.peer, self._classes[columns]) if self._slices is not None
+                      else self.units._matrix.ports_from(s.peer, self._classes[columns]))
             inside = [(ports, columns[at]) for ports, at in groups if self.probe is None or ports.contains(*self.probe)]
             self._last = (key, inside, self._link_groups(s, self._outside))
         return self._last[1], self._last[2]
+
+    @cached_property
+    def _slices(self) -> Slices | None:
+        """The rows of the sources' classes alone (netpol.engine.slices), when they are few among the classes (a
+        listing of some namespaces, `namespace_listings`): the whole matrix of every port atom would cost the
+        square of the classes for a few rows. None: the matrix (netpol.analyses.matrix). Both are exact."""
+        from netpol.engine.slices import PortCodes, Slices, adds_up
+
+        engine = self.units.engine
+        rows = {u.peer for u in self.sources if isinstance(u.peer, int)}
+        if self._few or SLICED * len(rows) > len(engine.classes) or not adds_up(engine):
+            return None
+        return Slices(engine, PortCodes.common(engine), rows, ())
+
+    def _sliced_ports(self, cls: int, columns: npt.NDArray[np.int64]) -> list[tuple[PortSet, npt.NDArray[np.intp]]]:
+        """As Matrix.ports_from, from the class's row of `_slices`: the destinations (indices into `columns`)
+        grouped by the ports the class may reach them on."""
+        import numpy as np
+
+        assert self._slices is not None
+        codes = self._slices.row(cls)[columns]
+        found = np.flatnonzero(codes.any(axis=1))
+        values, inverse = np.unique(codes[found], axis=0, return_inverse=True)
+        inverse = inverse.reshape(-1)
+        order = np.argsort(inverse, kind="stable")  # indices of one code together, in column order
+        bounds = np.searchsorted(inverse[order], np.arange(len(values) + 1))
+        return [(self._slices.codes.decode(v), found[order[bounds[k]:bounds[k + 1]]]) for k, v in enumerate(values)]
 
     def _pairwise_row(self, s: Unit) -> list[tuple[PortSet, tuple[str, ...], list[int]]]:
         """A source's row pair by pair: for an outside source, or for few sources or destinations, where
         only the pairs that both sides let through (`Units._open`) are evaluated."""
         inside: dict[int, list[int]] = {}
-        for p in self._columns(s).tolist():
+        columns = self._columns(s)
+        if self.namespaces and s.namespace not in self.namespaces:  # only links into the namespaces (`_rows`)
+            columns = columns[self._in_namespaces[columns]]
+        for p in columns.tolist():
             inside.setdefault(int(self._classes[p]), []).append(p)
         opened = self.units._open(s, inside, self._admits, len(self.sources) <= FEW, self.probe)
         out = self._link_groups(s, [p for c in opened for p in inside[c]])
@@ -486,23 +521,25 @@ def _first(item: tuple[int, PortSet, tuple[str, ...]]) -> int:
 
 
 def namespace_listings(cluster: Cluster, probe: tuple[Protocol, int] | None = None) -> Iterator[Listing]:
-    """Every connection of `cluster` and its possible pods, a namespace at a time, for when the regions of every
-    namespace together are more than netpol enumerates at once (`netpol list` without a focus): for each
-    namespace the input names, in order, its regions cut for it alone (regions' focus), with the links from its
-    pods and possible pods to every endpoint, and the links into them from outside addresses and from possible
-    pods of the namespaces the input does not name; last, the links between those possible pods and outside
-    addresses, on regions cut without the NetworkPolicies (which select no pod there). Each link is in one
-    listing; memory holds one. Links between two possible pods are listed only when the input has no pods,
-    as in one listing."""
+    """Every connection of `cluster` and its possible pods, some namespaces at a time, for when the regions of
+    every namespace together are more than netpol enumerates at once (`netpol list` without a focus): for each
+    batch of the namespaces the input names, in order, its regions cut for it alone (regions' focus), with the
+    links from its pods and possible pods to every endpoint, and the links into them from outside addresses and
+    from possible pods of the namespaces the input does not name; last, the links between those possible pods
+    and outside addresses, on regions cut without the NetworkPolicies (which select no pod there). Each link is
+    in one listing; memory holds one. Links between two possible pods are listed only when the input has no
+    pods, as in one listing.
+
+    A batch holds as many namespaces as fit in MAX_REGIONS regions (`_batches`), so that with pods, which every
+    batch compiles again, the whole input is compiled a few dozen times, not once per namespace."""
     from netpol.analyses.regions import named_namespaces
 
     between = not cluster.pods
     names = sorted(named_namespaces(cluster) | {o.namespace for o in (*cluster.policies, *cluster.pods)},
                    key=natural_key)
-    for name in names:
-        units = Units.of(cluster, True, focus=frozenset({name}), by_namespace=True)
-        sources = [u for u in units.all if u.namespace in (name, None)]
-        yield Listing(units, sources, None, probe, between, namespaces=[name])
+    for batch, units in _batches(cluster, names):
+        sources = [u for u in units.all if u.namespace is None or u.namespace in batch]
+        yield Listing(units, sources, None, probe, between, namespaces=batch)
     declared = {n.name for n in cluster.namespaces}  # the others stay named (only their name label), not "other"
     named = tuple(Namespace(NamespaceName(n), ((METADATA_NAME_LABEL, n),), declared=False)
                   for n in names if n not in declared)
@@ -510,3 +547,28 @@ def namespace_listings(cluster: Cluster, probe: tuple[Protocol, int] | None = No
     units = Units.of(replace(cluster, namespaces=kept, policies=()), True, by_namespace=True)
     rest = [u for u in units.all if u.namespace is None]
     yield Listing(units, rest, rest, probe, between)
+
+
+def _batches(cluster: Cluster, names: list[str]) -> Iterator[tuple[list[str], Units]]:
+    """The namespaces in order, in batches whose regions (cut for the batch: regions' focus) stay within
+    MAX_REGIONS, each with its units: a batch past the limit is halved and tried again, and the next batch
+    tries twice the size that fitted (a failed try costs at most the limit's regions, never a compile). One
+    namespace alone takes the focused limit without pods (its regions are all there is to compile) and
+    MAX_REGIONS with them; past that, RegionLimitError."""
+    from netpol.analyses.label_space import RegionLimitError
+    from netpol.analyses.regions import MAX_REGIONS
+
+    start, size = 0, len(names)
+    while start < len(names):
+        batch = names[start:start + size]
+        alone = len(batch) == 1 and not cluster.pods
+        try:
+            units = Units.of(cluster, True, focus=frozenset(batch), by_namespace=True,
+                             limit=None if alone else MAX_REGIONS)
+        except RegionLimitError:
+            if len(batch) == 1:
+                raise
+            size = len(batch) // 2
+            continue
+        yield batch, units
+        start, size = start + len(batch), 2 * len(batch)

@@ -44,26 +44,23 @@ class Exposure:
 
 
 def exposure(units: Units, targets: Iterable[Unit] | None = None) -> tuple[Exposure, ...]:
-    """The exposure of `units.subjects` (or of `targets`); their peers are every unit. For many targets
-    every link is computed once, in bulk; for a few, only their rows and columns."""
+    """The exposure of `units.subjects` (or of `targets`); their peers are every unit. For every unit's
+    exposure every link is computed once, in bulk; for some targets (or a few subjects), only their classes'
+    rows and columns (a few array operations each, where a pair at a time costs an evaluation per unit)."""
     chosen = [u for u in (units.subjects if targets is None else targets) if u.kind != "outside"]
     inbound: dict[int, list[Link]] = {id(t): [] for t in chosen}
     outbound: dict[int, list[Link]] = {id(t): [] for t in chosen}
-    if len(chosen) > FEW and targets is not None:  # many targets, not every unit: their rows and columns
+    if len(chosen) > FEW and targets is None:  # links between two regions only matter when a region is a target
+        for link in units.links(between_regions=any(t.kind == "region" for t in chosen)):
+            inbound.get(id(link.destination), []).append(link)
+            outbound.get(id(link.source), []).append(link)
+    elif chosen:  # their rows and columns
         from netpol.engine.slices import PortCodes, Slices
 
         classes = sorted({t.peer for t in chosen if isinstance(t.peer, int)})
         slices = Slices(units.engine, PortCodes.common(units.engine), classes, classes)
         for t in chosen:
             inbound[id(t)], outbound[id(t)] = _lines(units, slices, t)
-    elif len(chosen) > FEW:  # links between two regions only matter when a region is a target
-        for link in units.links(between_regions=any(t.kind == "region" for t in chosen)):
-            inbound.get(id(link.destination), []).append(link)
-            outbound.get(id(link.source), []).append(link)
-    else:
-        for t in chosen:
-            inbound[id(t)] = list(units.links(destinations=[t]))
-            outbound[id(t)] = list(units.links(sources=[t]))
     out = []
     for target in chosen:
         assert isinstance(target.peer, int)

@@ -114,11 +114,11 @@ class Analyzer:
     @classmethod
     def with_possible(cls, cluster: Cluster, scopes: Iterable[Scope] = (),
                       namespaces: Iterable[Namespace] = (), focus: Collection[str] | None = None,
-                      directions: Collection[Direction] = DIRECTIONS) -> Analyzer:
+                      directions: Collection[Direction] = DIRECTIONS, limit: int | None = None) -> Analyzer:
         """An analyzer of `cluster` plus every possible pod, regions split along `scopes`; `namespaces`: ones
         the input does not hold, taken to exist with their labels (an error for one it holds). `focus`: the
         namespaces whose pods' connections are asked about (regions' focus; None: every connection), in these
-        `directions` (into the focus pods: "ingress", out of them: "egress")."""
+        `directions` (into the focus pods: "ingress", out of them: "egress"); `limit`: regions' limit."""
         extra = tuple(namespaces)
         held = sorted({n.name for n in extra} & ({n.name for n in cluster.namespaces if n.declared}
                                                  | {p.namespace for p in (*cluster.pods, *cluster.policies)}))
@@ -128,7 +128,7 @@ class Analyzer:
         if extra:
             kept = tuple(n for n in cluster.namespaces if n.name not in {e.name for e in extra})
             cluster = replace(cluster, namespaces=tuple(sorted((*kept, *extra), key=lambda n: n.name)))
-        rs = regions(cluster, tuple(scopes), focus=focus, directions=directions)
+        rs = regions(cluster, tuple(scopes), focus=focus, directions=directions, limit=limit)
         return cls(rs.cluster, rs)
 
     def endpoints(self, text: str, namespace: str = "default") -> list[Endpoint]:

@@ -68,21 +68,20 @@ def list_connections(
 
             probe = (protocol.value, port_number(port))
         cluster = _load(inputs).cluster
-        # a repository (no pods) of every namespace: a namespace at a time if need be (with pods, each namespace
-        # would compile every pod again: the refusal names what narrows the list)
-        whole = not (asked or namespace or input_only or cluster.pods)
+        # every namespace: some namespaces at a time if need be (namespace_listings)
+        whole = not (asked or namespace or input_only)
         try:
             units = _units_of(cluster, input_only, asked, namespace,
                               lambda cluster: list_focus(cluster, asked, namespace), limited=whole)
         except RegionLimitError:
             _note("netpol: note: the possible pods of every namespace together are more than netpol enumerates at "
-                  "once, so the list is made a namespace at a time: the connections of each namespace's pods, then "
+                  "once, so the list is made some namespaces at a time: the connections of their pods, then "
                   "those between the namespaces the input does not name and outside addresses")
             listings: Callable[[], Iterator[Listing]] = partial(_hinted, partial(namespace_listings, cluster, probe))
             notes: dict[str, None] = {}
             count = 0
             if limit or output is not ListFormat.text:  # counted (each namespace twice) to refuse before writing,
-                with _phase("counting the connections, a namespace at a time"):  # and for the assumptions up front
+                with _phase("counting the connections, some namespaces at a time"):  # and for the assumptions up front
                     for listing in listings():
                         count += listing.line_count if folded else listing.link_count
                         notes.update(dict.fromkeys(listing.units.notes))
@@ -109,7 +108,7 @@ def list_connections(
                              "--from X, --to X or -n NS, or raise --max-lines (0: no limit)")
         if count > LARGE_LIST:
             _note(f"netpol: note: writing {count:,} {what}; --from X, --to X or -n NS narrow the list")
-    with _user_errors():  # a namespace at a time, one whose regions are too many is said when it comes
+    with _user_errors():  # some namespaces at a time, one whose regions are too many is said when it comes
         _write_listings(output, listings, list(notes))
 
 

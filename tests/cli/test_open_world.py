@@ -94,7 +94,7 @@ def test_too_many_possible_pods_is_said_never_a_fallback(tmp_path: Path, monkeyp
     from netpol.analyses.regions import regions
 
     monkeypatch.setattr(netpol.analyses.query, "regions",
-                        lambda cluster, scopes=(), **kw: regions(cluster, scopes, limit=1, **kw))
+                        lambda cluster, scopes=(), limit=None, **kw: regions(cluster, scopes, limit=1, **kw))
     manifests = bank(tmp_path, {"namespaceSelector": {}})
     for command in (["list"], ["exposure", "bank/vault"]):
         r = runner.invoke(app, [*command, "-f", manifests])
@@ -160,7 +160,7 @@ def test_graph_with_too_many_possible_pods_is_of_the_input_and_says_so(tmp_path:
     from netpol.analyses.regions import regions
 
     monkeypatch.setattr(netpol.analyses.query, "regions",
-                        lambda cluster, scopes=(), **kw: regions(cluster, scopes, limit=1, **kw))
+                        lambda cluster, scopes=(), limit=None, **kw: regions(cluster, scopes, limit=1, **kw))
     r = runner.invoke(app, ["graph", "-f", bank(tmp_path, {"namespaceSelector": {}})])
     assert r.exit_code == 0
     assert '"any-pod" [label="any pod of the input\n(any namespace)"' in r.stdout

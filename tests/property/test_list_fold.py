@@ -3,8 +3,9 @@ the fold is held to the pair-by-pair answer: every ordered pair of endpoints ask
 (`Units.link` with no ports given), folded as `netpol list` folded links before: per source, destinations on
 the same port text; then sources with the same destinations and port text, ordered by their first source.
 
-Both paths of a row are checked: the class rows of netpol.analyses.matrix (FEW lowered), and the pairs one by one
-(FEW raised).
+Every path of a row is checked: the class rows of netpol.analyses.matrix (FEW lowered), the rows of the sources'
+classes alone from netpol.engine.slices (SLICED lowered too, as for a listing of some namespaces), and the pairs one
+by one (FEW raised).
 """
 
 from __future__ import annotations
@@ -53,11 +54,12 @@ def folded(units: Units, links: list[Link]) -> list[Connection]:
     return sorted(out, key=lambda c: (first[id(c)], c.destinations, c.ports))
 
 
-@pytest.mark.parametrize("few", [10**9, -1], ids=["pairs", "class-rows"])
+@pytest.mark.parametrize(("few", "sliced"), [(10**9, 10**9), (-1, 10**9), (-1, 0)],
+                         ids=["pairs", "class-rows", "sliced-rows"])
 @pytest.mark.parametrize("clusters", [cluster(), tiered_cluster()], ids=["v1", "tiered"])
 @SETTINGS
 @given(data=st.data())
-def test_fold_is_the_pairwise_fold(clusters: Any, few: int, data: st.DataObject) -> None:
+def test_fold_is_the_pairwise_fold(clusters: Any, few: int, sliced: int, data: st.DataObject) -> None:
     objects = data.draw(clusters)
     c = load_objects(objects).cluster
     possible = data.draw(st.booleans()) or not c.pods
@@ -68,6 +70,7 @@ def test_fold_is_the_pairwise_fold(clusters: Any, few: int, data: st.DataObject)
     namespaces = frozenset(data.draw(st.lists(st.sampled_from(spaces), max_size=2)) if spaces else ())
     with pytest.MonkeyPatch.context() as mp:
         mp.setattr(connectivity, "FEW", few)
+        mp.setattr(connectivity, "SLICED", sliced)
         listing = Listing(units, probe=probe, between_regions=between_regions, namespaces=namespaces)
         links = list(listing.links())
         lines = list(listing.connections())

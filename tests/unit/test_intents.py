@@ -232,7 +232,7 @@ def test_too_many_possible_pods_is_an_error_of_the_only_expectations(tmp_path: P
     from netpol.analyses.regions import regions
 
     monkeypatch.setattr(netpol.analyses.query, "regions",
-                        lambda cluster, scopes=(), **kw: regions(cluster, scopes, limit=1, **kw))
+                        lambda cluster, scopes=(), limit=None, **kw: regions(cluster, scopes, limit=1, **kw))
     objects = _vault({"podSelector": {}})
     intent = load_intent_file(write(tmp_path, "- {only: {from: [{namespace: bank}], to: bank/vault}, port: 8443}\n"
                                               "- {from: bank/teller, to: bank/vault, port: 8443, expect: allow}\n"),

@@ -1,6 +1,6 @@
-"""`netpol list` of every namespace, a namespace at a time (connectivity.namespace_listings), where the regions of
-every namespace together are more than netpol enumerates at once: each connection between possible pods is in
-exactly one of the listings, with the ports the whole enumeration gives it."""
+"""`netpol list` of every namespace, some namespaces at a time (connectivity.namespace_listings), where the regions
+of every namespace together are more than netpol enumerates at once: each connection is in exactly one of the
+listings, with the ports the whole enumeration gives it, with pods or without."""
 
 from __future__ import annotations
 
@@ -46,17 +46,23 @@ def _where(units: Units, key: str, whole: Units) -> str:
     return units.regions.region_of(ns.name, dict(ns.labels), region.pod.label_map).key
 
 
+@pytest.mark.parametrize("limit", [None, 11])
 @pytest.mark.parametrize("with_pods", [False, True])
-def test_every_connection_is_in_one_listing_with_the_whole_enumerations_ports(with_pods: bool) -> None:
-    objects = OBJECTS + ([pod("client", "web", {"role": "client"}), pod("db", "db", {"app": "db"})] if with_pods
-                         else [])
+def test_every_connection_is_in_one_listing_with_the_whole_enumerations_ports(with_pods: bool, limit: int | None,
+                                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever the batches: all namespaces in one, or, with a lower limit of regions, db alone (11 regions), then
+    shop and web (11)."""
+    objects = OBJECTS + (PODS if with_pods else [])
     cluster: Cluster = load_objects(objects).cluster
-    whole = Units.of(cluster, True)
+    whole = Units.of(cluster, True, limit=10_000)
     want = _links(Listing(whole, between_regions=not with_pods))
     assert whole.regions is not None and len(want) > 20
+    if limit is not None:
+        monkeypatch.setattr(regions_module, "MAX_REGIONS", limit)
     parts = list(namespace_listings(cluster))
-    assert [sorted({u.namespace for u in p.sources if u.namespace}) for p in parts] == [["db"], ["shop"], ["web"], []]
-    named = {"db": 0, "shop": 1, "web": 2}
+    batches = [sorted({u.namespace for u in p.sources if u.namespace}) for p in parts]
+    assert batches == ([["db", "shop", "web"], []] if limit is None else [["db"], ["shop", "web"], []])
+    named = {name: i for i, batch in enumerate(batches) for name in batch}
     ends = [(r.key, r.namespace.name if r.namespace.named else None) for r in whole.regions.regions]
     ends += [(p.key, p.namespace) for p in cluster.pods]
     found: dict[tuple[str, str], str] = {}
@@ -70,17 +76,30 @@ def test_every_connection_is_in_one_listing_with_the_whole_enumerations_ports(wi
     assert found == want
 
 
-def test_list_without_a_focus_goes_a_namespace_at_a_time_past_the_limit(monkeypatch: pytest.MonkeyPatch,
-                                                                         tmp_path: Path) -> None:
-    """Past the limit of regions `netpol list` answers a namespace at a time, never refusing, and writes what the
-    listings give."""
-    monkeypatch.setattr(regions_module, "MAX_REGIONS", 8)
+PODS = [pod("client", "web", {"role": "client"}), pod("db", "db", {"app": "db"})]
+
+
+@pytest.mark.parametrize("with_pods", [False, True])
+def test_list_without_a_focus_goes_some_namespaces_at_a_time_past_the_limit(
+        with_pods: bool, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """Past the limit of regions `netpol list` answers some namespaces at a time, with pods or without, never
+    refusing, and writes what the listings give (in JSON, every link of the listings, whose links the test above
+    compares with the whole enumeration's)."""
+    objects = OBJECTS + (PODS if with_pods else [])
+    monkeypatch.setattr(regions_module, "MAX_REGIONS", 11)
     path = tmp_path / "in.json"
-    path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": OBJECTS}))
+    path.write_text(json.dumps({"apiVersion": "v1", "kind": "List", "items": objects}))
     result = CliRunner().invoke(app, ["list", "-f", str(path)])
     assert result.exit_code == 0, result.output
-    assert "so the list is made a namespace at a time" in result.output
-    cluster = load_objects(OBJECTS).cluster
+    assert "so the list is made some namespaces at a time" in result.output
+    cluster = load_objects(objects).cluster
+    listings = list(namespace_listings(cluster))
+    batches = [sorted({u.namespace for u in p.sources if u.namespace}) for p in listings]
+    assert batches == [["db"], ["shop", "web"], []]
     lines = [f"{'; '.join(c.sources)} => {'; '.join(c.destinations)} : {c.ports}"
-             for listing in namespace_listings(cluster) for c in listing.connections()]
+             for listing in listings for c in listing.connections()]
     assert [ln for ln in result.stdout.splitlines() if "=>" in ln] == lines
+    data = json.loads(CliRunner().invoke(app, ["list", "-f", str(path), "-o", "json"]).stdout)
+    assert [(row["source"], row["destination"], row["ports"]) for row in data["connections"]] == [
+        (listing.units.name(link.source), listing.units.name(link.destination), link.port_text)
+        for listing in listings for link in listing.links()]
