@@ -36,7 +36,7 @@ from netpol.analyses.calico_values import (
     string_tests,
     value_atoms,
 )
-from netpol.analyses.label_space import ABSENT, Atom, Atoms, Budget, Cube, NamespaceRegion, cube_order
+from netpol.analyses.label_space import ABSENT, Atom, Atoms, Budget, Cube, NamespaceRegion, cube_order, widened
 from netpol.analyses.placeholder_ports import placeholders
 from netpol.errors import QueryError
 from netpol.model import DIRECTIONS, METADATA_NAME_LABEL, Cluster, ContainerPort, Namespace, Pod
@@ -211,11 +211,7 @@ class _Space:
     def widened(self, cube: Cube, atoms: CalicoAtoms) -> Cube:
         """The same pods, said as simply as it goes: per key, the atoms no pod of this namespace region can take
         added where that is said in fewer words ("pcns.team notin (ops)" where every pod has pcns.team)."""
-        for key, held in cube.keys:
-            wide = held | (atoms.universe[key] - self.allowed[key])
-            if len(atoms.describe(Cube(((key, wide),)))) < len(atoms.describe(Cube(((key, held),)))):
-                cube = cube.with_key(key, wide, atoms.universe[key])
-        return cube
+        return widened(cube, atoms, {key: atoms.universe[key] - self.allowed[key] for key, _ in cube.keys})
 
 
 def _truth(node: Node, space: _Space, cube: Cube) -> bool | None:

@@ -428,7 +428,7 @@ def _scoped(cluster: Cluster, reach: _Reach | None) -> Cluster:
         return replace(cluster, pods=())
     if reach is None:
         return Cluster(namespaces=cluster.namespaces, policies=cluster.policies, tiered=cluster.tiered,
-                       cilium=cluster.cilium)
+                       cilium=cluster.cilium, dataplane=cluster.dataplane)  # the profile: what selectors read
     directions = reach.directions
     policies = tuple(p for p in cluster.policies if p.namespace in directions
                      and any(p.affects(d) for d in directions[p.namespace]))
@@ -436,7 +436,7 @@ def _scoped(cluster: Cluster, reach: _Reach | None) -> Cluster:
              if isinstance(peer, PodPeer) and peer.namespace_selector is not None
              for r in peer.namespace_selector.requirements if r.key == METADATA_NAME_LABEL for v in r.values}
     return Cluster(namespaces=tuple(n for n in cluster.namespaces if n.name in directions or n.name in named),
-                   policies=policies, tiered=cluster.tiered, cilium=cluster.cilium)
+                   policies=policies, tiered=cluster.tiered, cilium=cluster.cilium, dataplane=cluster.dataplane)
 
 
 def _grafted(cluster: Cluster, possible: RegionSet) -> Cluster:

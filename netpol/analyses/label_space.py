@@ -4,7 +4,7 @@ ABSENT), cubes of them, their splitting by selectors under a counted budget, and
 from __future__ import annotations
 
 from bisect import bisect_left
-from collections.abc import Collection, Iterable, Iterator
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from functools import cached_property, lru_cache
 from typing import NoReturn
@@ -288,6 +288,16 @@ class CubeSet:
 
 def cube_order(c: Cube) -> tuple[tuple[str, tuple[str, ...]], ...]:
     return c.order
+
+
+def widened(cube: Cube, atoms: Atoms, impossible: Mapping[str, frozenset[Atom]]) -> Cube:
+    """The same pods, said as simply as it goes: per key, the atoms no pod can take there (`impossible`) added
+    where that is said in fewer words ("team notin (ops)" where every pod has a team, not "... and team set")."""
+    for key, held in cube.keys:
+        wide = held | impossible.get(key, frozenset())
+        if wide != held and len(atoms.describe(Cube(((key, wide),)))) < len(atoms.describe(Cube(((key, held),)))):
+            cube = cube.with_key(key, wide, atoms.universe[key])
+    return cube
 
 
 def _split_size(cube: Cube, current: dict[str, frozenset[Atom]], wanted: dict[str, frozenset[Atom]]

@@ -32,7 +32,17 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 
-from netpol.analyses.label_space import OTHER, Atoms, Budget, Cube, CubeSet, NamespaceRegion, cube_order
+from netpol.analyses.label_space import (
+    ABSENT,
+    OTHER,
+    Atoms,
+    Budget,
+    Cube,
+    CubeSet,
+    NamespaceRegion,
+    cube_order,
+    widened,
+)
 from netpol.analyses.placeholder_ports import placeholders, spare_ports
 from netpol.analyses.region_selectors import Focus, PodSelectors, tier_selectors
 from netpol.bulk import paused_gc
@@ -48,16 +58,19 @@ from netpol.model import (
     Pod,
     PodPeer,
 )
+from netpol.model.calico import DEFAULT_ACCOUNT
 from netpol.model.portsets import PortSet, Protocol
 from netpol.model.selectors import LabelSelector, Scope
 from netpol.policies.calico import calico_compiles
-from netpol.policies.cilium import label_selectors
+from netpol.policies.cilium import label_selectors, service_account_key
 from netpol.progress import report
 
 MAX_REGIONS = 20_000  # hypothetical pods; beyond this the answer would not be readable anyway
 # with a focus (regions(focus=...)), a namespace outside it holds a few regions: the generator's repository of
 # 5,000 policies in 1,000 namespaces takes 9,000 of them for one namespace's exposure
 MAX_FOCUSED_REGIONS = 200_000
+ACCOUNT_NOTE = ("possible pods under Cilium: a pod may run under any service account, named as the identity label "
+                "io.cilium.k8s.policy.serviceaccount that Cilium's selectors read")
 NAMED_PORT_NOTE = ("named ports are taken as declared by the pod, under each protocol a rule resolves them "
                    "with, at a number no rule names; where a pod declares one at a number a rule names, that rule "
                    "applies there too (an Admin or Baseline rule on that number may decide before the name's)")
@@ -115,6 +128,8 @@ class RegionSet:
     implied: tuple[str, ...] = ()  # namespaces only a selector names, added with their name label only
     unknown: frozenset[str] = frozenset()  # namespaces only an endpoint (a scope) names: a typo, or not yet made
     assumed: tuple[str, ...] = ()  # what the family's possible pods assume besides (calico_regions.NOTE)
+    # the cube key that holds a possible pod's service account, not a label of it (policies.cilium.service_account_key)
+    account_key: str | None = None
 
     @cached_property
     def by_key(self) -> dict[str, Region]:
@@ -195,11 +210,14 @@ class RegionSet:
         """One endpoint's name: its region's description, or the key itself."""
         return self.describe([key])[0] if key in self.by_key else key
 
-    def region_of(self, namespace: str, namespace_labels: dict[str, str], labels: dict[str, str]) -> Region:
+    def region_of(self, namespace: str, namespace_labels: dict[str, str], labels: dict[str, str],
+                  service_account: str | None = None) -> Region:
         """The one region a concrete pod falls in: its namespace by name when the input names it, else
-        by labels; then its labels."""
+        by labels; then its labels, and its service account (None: `default`) where the regions tell them apart."""
         named = any(r.namespace.named and r.namespace.name == namespace for r in self.regions)
         ns_labels = {**namespace_labels, METADATA_NAME_LABEL: namespace}
+        if self.account_key is not None:
+            labels = {**labels, self.account_key: service_account or DEFAULT_ACCOUNT}
         found = [r for r in self.regions
                  if (r.namespace.name == namespace if named else
                      not r.namespace.named and r.namespace.cube.contains(ns_labels, self.namespace_atoms.universe))
@@ -311,13 +329,16 @@ def _regions(cluster: Cluster, scopes: Sequence[Scope], limit: int | None, other
                                c.namespaces_by_name[ns.name].label_map if ns.name in c.namespaces_by_name
                                else {METADATA_NAME_LABEL: ns.name} for c in versions]
     named_ports = placeholders(union)
+    account = service_account_key(cluster) if service_account_key(cluster) in pod_atoms.universe else None
+    # a pod always runs as some service account: its key is never absent (ACCOUNT_NOTE)
+    start = Cube() if account is None else Cube(((account, pod_atoms.universe[account] - {ABSENT}),))
     out: list[Region] = []
     toward = None if focus is None else selectors.focus(focus, {n: label_sets[n] for n in focus if n in label_sets},
                                                         directions)
     towards: dict[tuple[frozenset[str], frozenset[Direction]], Focus] = {}  # per marks' origins and sides, the focus
     for number, ns in enumerate(namespaces, start=1):
         report(f"namespace {number:,} of {len(namespaces):,}, {len(out):,} regions")
-        cubes = CubeSet(pod_atoms, Cube())
+        cubes = CubeSet(pod_atoms, start)
         budget.splitting(f"of pods in {'namespace ' if ns.named else ''}{ns.name}")
         inside = toward is None or (ns.named and ns.name in toward.namespaces)
         if marked is None:  # every connection with a focus pod
@@ -338,17 +359,20 @@ def _regions(cluster: Cluster, scopes: Sequence[Scope], limit: int | None, other
             for sel in sorted(mine):  # whatever the versions' order
                 cubes.split(sel, budget)
         for cube in sorted(cubes.cubes.values(), key=cube_order):
-            text = pod_atoms.describe(cube)
-            pod = Pod(namespace=ns.name, name="{" + text + "}", labels=cube.labels(), ports=named_ports,
-                      hypothetical=True)
-            out.append(Region(pod, ns, cube))
+            labels = dict(cube.labels())
+            said = cube if account is None else widened(cube, pod_atoms, {account: frozenset({ABSENT})})
+            pod = Pod(namespace=ns.name, name="{" + pod_atoms.describe(said) + "}",
+                      labels=tuple(kv for kv in labels.items() if kv[0] != account), ports=named_ports,
+                      hypothetical=True, service_account=labels[account] if account is not None else None)
+            out.append(Region(pod, ns, said))
     declared = {n.name for n in cluster.namespaces}
     extra_ns = tuple(Namespace(ns.name, ns.labels, declared=not ns.named)
                      for ns in namespaces if ns.name not in declared)
     grown = replace(cluster, namespaces=tuple(sorted((*cluster.namespaces, *extra_ns), key=lambda n: n.name)),
                     pods=(*cluster.pods, *(r.pod for r in out)))
     implied = tuple(ns.name for ns in extra_ns if not ns.declared and ns.name not in unknown)
-    return RegionSet(grown, tuple(out), pod_atoms, namespace_atoms, named_ports, implied, unknown)
+    return RegionSet(grown, tuple(out), pod_atoms, namespace_atoms, named_ports, implied, unknown,
+                     (ACCOUNT_NOTE,) if account is not None else (), account)
 
 
 def _marked_parts(cubes: CubeSet, marked: Sequence[Marked] | None, ns: NamespaceRegion,

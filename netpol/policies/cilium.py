@@ -596,8 +596,9 @@ def _runtime(cluster: Cluster, entry: CiliumEntry) -> Iterator[str]:
 def label_selectors(policies: Iterable[CiliumPolicy]) -> list[tuple[LabelSelector, LabelSelector]]:
     """The namespace part (namespace labels, and the name as kubernetes.io/metadata.name) and the pod-label part of
     every endpoint selector of these policies, as (namespace selector, pod selector): possible pods are cut where
-    Cilium's selectors tell pods apart. Service accounts and the cluster are no labels of a possible pod (it runs
-    as `default`, in this cluster)."""
+    Cilium's selectors tell pods apart. The service account is cut as the pod-label key SERVICE_ACCOUNT_LABEL (a
+    pod's own label of that key is no identity label: the key stands for the account, `service_account_key`); the
+    cluster is no label of a possible pod (it is in this cluster)."""
     out: list[tuple[LabelSelector, LabelSelector]] = []
     for policy in policies:
         for rule in policy.rules:
@@ -615,7 +616,7 @@ def _label_parts(selector: LabelSelector) -> tuple[set[Requirement], set[Require
     ns_part: set[Requirement] = set()
     for r in selector.requirements:
         source, key = split_key(r.key)
-        if source not in (K8S_SOURCE, "any") or key in (SERVICE_ACCOUNT_LABEL, CLUSTER_LABEL):
+        if source not in (K8S_SOURCE, "any") or key == CLUSTER_LABEL:
             continue
         if key == POD_NAMESPACE_LABEL:
             ns_part.add(requirement(METADATA_NAME_LABEL, r.operator, r.values))
@@ -624,3 +625,10 @@ def _label_parts(selector: LabelSelector) -> tuple[set[Requirement], set[Require
         else:
             pod_part.add(requirement(key, r.operator, r.values))
     return pod_part, ns_part
+
+
+def service_account_key(cluster: Cluster) -> str | None:
+    """Under the cilium profile, the pod-label key whose value is a possible pod's service account: Cilium's
+    selectors, a NetworkPolicy's pod selectors among them, read SERVICE_ACCOUNT_LABEL as the account (§2.1; the
+    identity drops a pod's own io.cilium.k8s labels). None elsewhere: there the key is a pod's own label."""
+    return SERVICE_ACCOUNT_LABEL if cluster.dataplane.profile == "cilium" else None
