@@ -18,13 +18,11 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from netpol.analyses.label_space import RegionLimitError
 from netpol.analyses.lint.context import _Context
 from netpol.analyses.lint.findings import Finding, finding
-from netpol.analyses.lint.walked import cells, walk
-from netpol.analyses.regions import regions
+from netpol.analyses.lint.walked import cells, possible_engine, walk
 from netpol.engine import Engine
-from netpol.errors import QueryError, name_list
+from netpol.errors import name_list
 from netpol.model import DIRECTIONS, Cluster
 from netpol.model.calico import EntityRule
 from netpol.model.portsets import NO_PORTS
@@ -117,11 +115,11 @@ def _types_unused(cluster: Cluster) -> Iterator[Finding]:
 # -- NP117, NP118: rules the walk never reaches, Passes that reach the profile -----------------------
 
 def _walked(cluster: Cluster) -> Iterator[Finding]:
-    try:
-        possible, scope = regions(cluster).cluster, "every pod that could exist"
-    except (RegionLimitError, QueryError):
-        possible, scope = cluster, "every pod of the input (the possible pods could not be built)"
-    engine = Engine(possible)
+    found = possible_engine(cluster)
+    if isinstance(found, str):
+        engine, scope = Engine(cluster), "every pod of the input (the possible pods could not be built)"
+    else:
+        engine, scope = found, "every pod that could exist"
     ctx = _Context(engine)
     for d in DIRECTIONS:
         matched: dict[Provenance, set[str]] = {}  # a rule whose peers match -> who took its ports first
