@@ -12,9 +12,9 @@ POLICY_ONLY = FIXTURES / "policy-only"  # inputs without pods, not scenarios
 
 
 def scenario_dirs() -> list[Path]:
-    """The course's scenarios: every fixture directory but the policy-only inputs and the Calico fixtures (their
-    truth tables and intents: tests/scenarios/test_calico_fixtures.py, until every command evaluates Calico)."""
-    return sorted(p for p in FIXTURES.iterdir() if p.is_dir() and p != POLICY_ONLY and not p.name.startswith("calico-"))
+    """The scenarios: every fixture directory but the policy-only inputs (the course's, the tiered ones and each
+    network plugin's, read under the profile their kinds select)."""
+    return sorted(p for p in FIXTURES.iterdir() if p.is_dir() and p != POLICY_ONLY)
 
 
 def namespace(name: str, **labels: str) -> dict[str, Any]:

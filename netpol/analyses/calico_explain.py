@@ -234,7 +234,11 @@ def _summary(written: object, direction: Direction) -> str:
     else:
         return str(written)
     on = ", ".join(str(p) for p in ports) if ports is not None else "all ports and ICMP"
-    return f"{'from' if direction == 'ingress' else 'to'} {', '.join(peers)}; on {on}"
+    text = f"{'from' if direction == 'ingress' else 'to'} {', '.join(peers)}; on {on}"
+    if isinstance(written, CompiledTierRule) and any(p.nodes is not None or p.domains or p.unknown is not None
+                                                     for p in written.peers):
+        return text + " (as Calico converts a rule with a nodes or domainNames peer: it matches everything)"
+    return text
 
 
 def _words(fields: tuple[tuple[str, object], ...]) -> list[str]:

@@ -140,12 +140,13 @@ def list_focus(cluster: Cluster, ends: list[str], namespaces: list[str] | None) 
 
 
 def _group(units: Units, links: list[Link], peer_of: Callable[[Link], Unit]) -> tuple[Peers, ...]:
-    by_way: dict[tuple[str, tuple[str, ...], tuple[str, ...]], list[Unit]] = {}
-    first: dict[str, Link] = {}  # per port text, a link with those ports
+    by_way: dict[tuple[str, tuple[str, ...], tuple[str, ...], tuple[str, ...]], list[Unit]] = {}
+    first: dict[tuple[str, tuple[str, ...]], Link] = {}  # per port text and named ports, a link with those ports
     for link in links:
-        by_way.setdefault((link.port_text, *units.rules(link)), []).append(peer_of(link))
-        first.setdefault(link.port_text, link)
-    groups = [Peers(tuple(units.names(peers)), ports, egress, ingress, first[ports].ports,
-                    first[ports].named_ports, tuple(n for u in peers for n in u.networks))
-              for (ports, egress, ingress), peers in by_way.items()]
+        # the named ports too: "all" to a region whose named ports are open reads as "all" to a pod
+        by_way.setdefault((link.port_text, link.named_ports, *units.rules(link)), []).append(peer_of(link))
+        first.setdefault((link.port_text, link.named_ports), link)
+    groups = [Peers(tuple(units.names(peers)), ports, egress, ingress, first[(ports, named)].ports,
+                    named, tuple(n for u in peers for n in u.networks))
+              for (ports, named, egress, ingress), peers in by_way.items()]
     return tuple(sorted(groups, key=lambda p: (p.names, p.ports)))

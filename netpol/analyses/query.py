@@ -235,10 +235,11 @@ class Analyzer:
         both = self.cluster.dataplane.own_node_egress_allowed  # else the plugin exempts ingress from it only
         name = self._possible_port_name(port, destination)
         cilium = self.cluster.dataplane.profile == "cilium"  # its own stages (netpol/policies/cilium.py)
+        calico = calico_compiles(self.cluster)  # Calico's tiers (netpol/policies/calico.py)
         e = side_verdict("egress", source, destination, egress, proto, number, NODE_RULE if both else None, name,
-                         cilium)
+                         cilium, calico)
         i = side_verdict("ingress", destination, source, ingress, proto, number,
-                         NODE_RULE if both else NODE_INGRESS_RULE, name, cilium)
+                         NODE_RULE if both else NODE_INGRESS_RULE, name, cilium, calico)
         same = (source.pod is not None and destination.pod is not None and source.pod.key == destination.pod.key
                 and source.pod.is_one_pod)
         assumptions = self.cluster.assumptions + self._assumptions(source, destination, egress, ingress, proto,
@@ -340,7 +341,10 @@ class Analyzer:
     # -- explain -----------------------------------------------------------
 
     def explain_tiers(self, namespaces: Iterable[str] | None = None) -> tuple[TierPolicySummary, ...]:
-        """Admin and Baseline policies in evaluation order; with `namespaces`, those that select a pod there."""
+        """Admin and Baseline policies in evaluation order; with `namespaces`, those that select a pod there. None
+        under Calico's tiers, which hold them as Calico converts them (explain_calico)."""
+        if calico_compiles(self.cluster):
+            return ()
         wanted = self._namespaces(namespaces)
         return tuple(s for s in summarize_tiers(self.engine)
                      if not wanted or any(t.split("/", 1)[0] in wanted for t in s.targets))

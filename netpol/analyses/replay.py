@@ -13,15 +13,19 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from itertools import islice, product
 from dataclasses import dataclass, field, replace
 from typing import Literal
 
+from netpol.analyses.calico_regions import CalicoAtoms
+from netpol.analyses.calico_walk import WalkStep
 from netpol.analyses.families import families
 from netpol.analyses.query import Analyzer
-from netpol.analyses.regions import regions
+from netpol.analyses.regions import Region, regions
 from netpol.analyses.verdicts import ASSUME_DOMAINS, ASSUME_NO_IP, Endpoint, Verdict
 from netpol.errors import QueryError
-from netpol.model import Cluster, IPAddress, Pod
+from netpol.model import METADATA_NAME_LABEL, Cluster, Direction, IPAddress, Pod
+from netpol.model.calico import NAME_LABEL, SERVICE_ACCOUNT_LABEL, endpoint_labels
 from netpol.model.portsets import Protocol
 from netpol.sources.flow_records import Flow, FlowEndpoint, Observed
 
@@ -36,6 +40,7 @@ DOMAINS_NOTE = ASSUME_DOMAINS.split("{pod}", 1)[1].split("{", 1)[0]  # "'s egres
 AGGREGATED_KINDS = ("statefulset", "daemonset", "replicaset", "job", "replicationcontroller")
 OWNER_KINDS = ("deployment", "cronjob")
 RECORDS_KEPT = 100  # record names kept per connection (the count is always exact): memory stays per connection
+MAX_ALTERNATIVES = 256  # kinds of pod pairs a connection's prediction is checked on; beyond, it is unknown
 MAX_BY_ID = 1 << 16  # connections remembered by their endpoints' identity; starts over when full (memory bounded)
 
 MEANS_BREAK = ("observed passing, but these policies deny it: applying them breaks this traffic (if they "
@@ -57,6 +62,9 @@ class Placed:
     group: str  # what a reviewer acts on: the pod's workload (ns/kind/name) where known, else `name`
     detail: str = ""  # possible pods: which; unmatched: why
     ip_unknown: bool = False  # the verdict may hang on an IP netpol does not have for this pod
+    # Under Calico: the other kinds of possible pod the record's endpoint may be (its service account, its
+    # namespace's or service account's labels unsaid): where their verdicts differ, the prediction is unknown.
+    alternatives: tuple[Endpoint, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -79,6 +87,7 @@ class Connection:
     assumptions: tuple[str, ...] = ()
     base_predicted: Predicted = None  # with a base version (--base): its prediction
     change: Change = None  # with a base version: what the change does to this observed connection
+    walk: tuple[tuple[Direction, tuple[WalkStep, ...]], ...] = ()  # under Calico's tiers: each side's walk
 
 
 @dataclass(frozen=True)
@@ -214,12 +223,14 @@ class Replayer:
                  else f"{ep.namespace}/{ep.prefix}*" if ep.prefix is not None
                  else str(ep.ip) if ep.ip is not None else None)
         if ep.namespace and ep.labels is not None and self.analyzer.possible is not None:
-            region = self.analyzer.possible.region_of(ep.namespace, dict(ep.namespace_labels), dict(ep.labels))
+            region, *others = self._regions_of(ep)
             self._used_possible = True
             name = named or f"{ep.namespace}/{{{','.join(f'{k}={v}' for k, v in ep.labels)}}}"
+            more = f" (or {len(others)} other kind(s) of pod: the record does not say all Calico's selectors " \
+                   "read)" if others else ""
             return Placed(name, "possible", Endpoint(pod=region.pod), name,
-                          f"not in the input: as {self.analyzer.possible.name(region.key)}",
-                          ip_unknown=self._ip_matters(ep.ip))
+                          f"not in the input: as {self.analyzer.possible.name(region.key)}{more}",
+                          ip_unknown=self._ip_matters(ep.ip), alternatives=tuple(Endpoint(pod=r.pod) for r in others))
         if ep.namespace is None and ep.ip is not None:
             return Placed(str(ep.ip), "outside", Endpoint(ip=ep.ip), str(ep.ip))
         if ep.namespace is None and ep.workload is not None:
@@ -229,6 +240,40 @@ class Replayer:
         why = ("not in the input, and the record carries no labels to place it by" if ep.namespace else
                "the record names no pod, namespace or address")
         return Placed(named or "(unnamed)", "unmatched", None, named or "(unnamed)", why)
+
+    def _regions_of(self, ep: FlowEndpoint) -> list[Region]:
+        """The regions of possible pods a record's endpoint may fall in. One, but under Calico, whose selectors
+        also read the pod's service account and its namespace's and service account's labels (`pcns.*`,
+        `pcsa.*`): every region that agrees with what the record and the input say of them."""
+        possible = self.analyzer.possible
+        assert possible is not None and ep.namespace is not None and ep.labels is not None
+        if not isinstance(possible.pod_atoms, CalicoAtoms):
+            return [possible.region_of(ep.namespace, dict(ep.namespace_labels), dict(ep.labels))]
+        cluster = self.analyzer.cluster
+        held = cluster.namespaces_by_name.get(ep.namespace)
+        ns_known = held is not None or bool(ep.namespace_labels)
+        ns_labels = held.label_map if held is not None else \
+            {**dict(ep.namespace_labels), METADATA_NAME_LABEL: ep.namespace}
+        accounts = {(a.namespace, a.name): a.labels for a in cluster.calico.service_accounts} if cluster.calico else {}
+        account = dict(accounts.get((ep.namespace, ep.service_account), ())) if ep.service_account else {}
+        own = dict(ep.labels)
+        seen = endpoint_labels(ep.namespace, own, ep.service_account, ns_labels, account)
+
+        def known(key: str) -> bool:  # what the record and the input say of this key of the pod's Calico labels
+            if key in own or key in (f"pcns.{NAME_LABEL}", f"pcns.{METADATA_NAME_LABEL}"):
+                return True
+            if key == SERVICE_ACCOUNT_LABEL or key.startswith("pcsa."):  # an account not in the input: no labels
+                return ep.service_account is not None
+            return ns_known or not key.startswith("pcns.")
+
+        atoms = possible.pod_atoms
+        named = any(r.namespace.named and r.namespace.name == ep.namespace for r in possible.regions)
+        found = [r for r in possible.regions
+                 if (r.namespace.name == ep.namespace if named else not r.namespace.named and (
+                     not ns_known or r.namespace.cube.contains(ns_labels, possible.namespace_atoms.universe)))
+                 and all(atoms.atom_of(k, seen.get(k)) in v for k, v in r.cube.keys if known(k))]
+        assert found, f"{ep.namespace}{seen} falls in no region"  # regions partition every namespace's pods
+        return found
 
     def _by_prefix(self, namespace: str, prefix: str) -> Placed | None:
         """Calico's aggregated pods (`web-5d9c7-*`): the input's workload whose pods get that name prefix, else
@@ -334,7 +379,7 @@ class Replayer:
         if isinstance(verdict, str):
             return Connection(**base, predicted=None, classification="unmatched",  # type: ignore[arg-type]
                               note=verdict)
-        unknown = self._unknown(verdict, seen)
+        unknown = self._unsaid(seen, protocol, port, verdict.allowed) or self._unknown(verdict, seen)
         predicted: Predicted = "unknown" if unknown else "allowed" if verdict.allowed else "denied"
         if unknown:
             classification: Classification = "unknown"
@@ -346,8 +391,24 @@ class Replayer:
             classification = "unchanged"
         note = unknown or (MEANS_BREAK if classification == "break" and observed == "allowed"
                            else MEANS_MISMATCH if classification == "mismatch" else "")
+        walk = tuple((side.direction, side.walk) for side in (verdict.egress, verdict.ingress) if side.walk)
         return Connection(**base, predicted=predicted, classification=classification,  # type: ignore[arg-type]
-                          decided_by=decided_by(verdict), note=note, assumptions=verdict.assumptions)
+                          decided_by=decided_by(verdict), note=note, assumptions=verdict.assumptions, walk=walk)
+
+    def _unsaid(self, seen: _Seen, protocol: Protocol, port: int, allowed: bool) -> str:
+        """Why the prediction hangs on what the records do not say of a possible pod under Calico ("" when every
+        kind of pod they may be gets the same verdict)."""
+        ends = [(p, (p.endpoint, *p.alternatives)) for p in (seen.source, seen.destination)]
+        vague = [p.name for p, options in ends if len(options) > 1]
+        if not vague:
+            return ""
+        pairs = list(islice(product(*(options for _, options in ends)), MAX_ALTERNATIVES + 1))
+        if len(pairs) <= MAX_ALTERNATIVES and all(
+                not isinstance(v := self._verdict(s, d, protocol, port), str) and v.allowed == allowed  # type: ignore
+                for s, d in pairs):
+            return ""
+        return (f"depends on what the records do not say of {' and '.join(vague)}: its service account, or its "
+                "namespace's or service account's labels, which Calico's selectors read")
 
     def _unknown(self, verdict: Verdict, seen: _Seen) -> str:
         """Why the prediction hangs on a fact netpol does not have ("" when it does not)."""
@@ -369,12 +430,15 @@ class Replayer:
 
 def decided_by(verdict: Verdict) -> tuple[str, ...]:
     """The rules that decided, without pod names (one verdict answers for every pod of its classes): for a
-    denial the denying sides, for an allow the allowing rules."""
+    denial the denying sides, for an allow the allowing rules; under Calico's tiers each such side's walk
+    (every Pass that handed on, then the rule, the tier's default action or the profile that decided)."""
     out = []
     for side in (verdict.egress, verdict.ingress):
         if not side.governed or side.allowed != verdict.allowed:
             continue
-        if side.decided_by is not None:
+        if side.walk:
+            out.append(f"{side.direction}: {side.reason}")
+        elif side.decided_by is not None:
             out.append(f"{side.direction}: {side.decided_by}")
         elif side.allowed_by:
             out.append(f"{side.direction}: " + ", ".join(str(r) for r in side.allowed_by))
@@ -383,6 +447,8 @@ def decided_by(verdict: Verdict) -> tuple[str, ...]:
                        f"{verdict.protocol}/{verdict.port}")
         elif not side.isolated_by:  # the node rule and hostNetwork pods say so in the assumptions
             out.append(f"{side.direction}: " + ("not isolated" if side.tier is None else "allowed by default"))
+        else:  # isolated, allowed by no rule: the pod's own node (verdicts._v1_side)
+            out.append(f"{side.direction}: the pod's own node, whose traffic the plugin always allows")
     return tuple(out)
 
 

@@ -200,19 +200,19 @@ class ServiceVerdict:
 
 def side_verdict(direction: Direction, subject: Endpoint, peer: Endpoint, result: DirectionResult | None,
           protocol: Protocol, port: int, node_rule: str | None = NODE_RULE,
-          port_name: str | None = None, cilium: bool = False) -> DirectionVerdict:
+          port_name: str | None = None, cilium: bool = False, calico: bool = False) -> DirectionVerdict:
     """`node_rule`: why traffic with the subject's own node is allowed whatever its policies say, or None where
     the plugin does not exempt it in this direction (model.Dataplane); `port_name`: as Verdict's; `cilium`: the
-    result of Cilium's stages."""
+    result of Cilium's stages; `calico`: of Calico's tiers (its walk names the own node, or the profile)."""
     if result is None:
         return DirectionVerdict(direction, True, False,
                                 reason=f"not governed: {subject} is outside the cluster")
     if subject.pod is not None and subject.pod.host_network:
         return DirectionVerdict(direction, True, True,
                                 reason=f"not isolated: {subject} uses hostNetwork (see assumptions)")
-    if is_calico(result):
+    if calico or is_calico(result):
         steps = calico_walk(result, protocol, port)
-        return DirectionVerdict(direction, steps[-1].action == "Allow", True, result.isolated_by,
+        return DirectionVerdict(direction, result.full_walk.at(protocol, port).allowed, True, result.isolated_by,
                                 reason=" -> ".join(str(s) for s in steps), tier=steps[-1].tier, walk=steps)
     if cilium:
         return _cilium_side(direction, subject, peer, result, protocol, port)

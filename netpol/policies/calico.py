@@ -122,7 +122,10 @@ def stage_name(tier: str) -> str:
 
 
 def calico_compiles(cluster: Cluster) -> bool:
-    """Under the calico profile, an input with Calico's own objects compiles as Calico walks its tiers."""
+    """Under the calico profile an input compiles as Calico walks its tiers, whether or not it holds Calico's own
+    objects (a NetworkPolicy in the default tier at order 1000, the network-policy-api kinds converted as Calico
+    converts them, the nodes' addresses): `cluster.calico` is set for every command that evaluates Calico
+    (profiles.apply; snapshot leaves it None and walks NetworkPolicy and the tiers as written)."""
     return cluster.dataplane.profile == PROFILE and cluster.calico is not None
 
 

@@ -135,9 +135,8 @@ _CALICO_ANSWERS = (
 _CALICO_DATAPLANE = Dataplane("calico", ip_block_matches_cluster=True, own_node_egress_allowed=False)
 _CALICO_ANP = Answer(
     "AdminNetworkPolicy named ports", "a namedPort entry of an AdminNetworkPolicy or BaselineAdminNetworkPolicy "
-    "makes Calico's rule match every port and protocol; netpol does so where it compiles Calico's tiers (the input "
-    "holds Calico's own objects), else resolves it on the destination pod",
-    f"calico v3.31 libcalico-go conversion.go unpackANPPorts; {_CALICO_BRIEF} §6, §8.10", modelled=False)
+    "makes Calico's rule match every port and protocol",
+    f"calico v3.31 libcalico-go conversion.go unpackANPPorts; {_CALICO_BRIEF} §6, §8.10")
 _CALICO_V1ALPHA1 = (
     (CNP, "Calico enforces ClusterNetworkPolicy from 3.32 on (projectcalico/calico#10810)"),)
 
@@ -152,9 +151,8 @@ CALICO = Profile("calico", "Calico", frozenset({"projectcalico.org", "crd.projec
         (BANP, "Calico 3.32 no longer enforces BaselineAdminNetworkPolicy v1alpha1 (projectcalico/calico#11144)"),
     ), (*_CALICO_ANSWERS, Answer(
         "ClusterNetworkPolicy nodes and domainNames", "Calico 3.32 drops a rule with such peers if it accepts, and "
-        "makes it deny everything if it denies or passes; netpol does so where it compiles Calico's tiers (the "
-        "input holds Calico's own objects), else evaluates the peers",
-        f"libcalico-go conversion/clusternetworkpolicy.go; {_CALICO_BRIEF} §6", modelled=False)),
+        "makes it deny everything if it denies or passes",
+        f"libcalico-go conversion/clusternetworkpolicy.go; {_CALICO_BRIEF} §6")),
         _CALICO_DATAPLANE),
 ))
 
@@ -250,6 +248,10 @@ def apply(result: LoadResult, cni: str | None, calico: bool = True, cni_options:
              f"open follow (docs/semantics.md §15)"]
     notes.extend(f"{chosen.title}: {a.question}: {a.answer}" if a.modelled else
                  f"not modelled under {chosen.title}: {a.question}: {a.answer}" for a in release.answers)
+    if chosen.profile is CALICO and not calico:
+        notes.append(f"not modelled under {chosen.title} by this command: Calico's tiers (it walks NetworkPolicy and "
+                     "the network-policy-api kinds as the API defines them, with the answers above but the nodes' "
+                     "status.hostIP addresses and Calico's conversion of the network-policy-api kinds)")
     why_not = dict(release.not_enforced)
     left_out = [p for p in cluster.tiered if (p.api_version, p.kind) not in release.enforces]
     for key in sorted({(p.api_version, p.kind) for p in left_out}):
@@ -271,8 +273,9 @@ def apply(result: LoadResult, cni: str | None, calico: bool = True, cni_options:
     cluster = replace(cluster, dataplane=dataplane, policies=policies,
                       tiered=tuple(p for p in cluster.tiered if (p.api_version, p.kind) in release.enforces),
                       assumptions=(*cluster.assumptions, *notes))
-    if chosen.profile is CALICO and calico:
+    if chosen.profile is CALICO and calico:  # Calico's tiers, whether or not the input holds Calico's own objects
         ignored = _calico_evaluated(result, ignored, diagnostics)
+        cluster = replace(cluster, calico=cluster.calico if cluster.calico is not None else result.calico)
     elif chosen.profile is CALICO:  # named as not evaluated: then the engine does not evaluate them either
         cluster = replace(cluster, calico=None)
     return replace(result, cluster=cluster, diagnostics=(*result.diagnostics, *diagnostics), ignored=ignored)
@@ -280,13 +283,15 @@ def apply(result: LoadResult, cni: str | None, calico: bool = True, cni_options:
 
 def _calico_evaluated(result: LoadResult, ignored: tuple[IgnoredObject, ...],
                       diagnostics: list[Diagnostic]) -> tuple[IgnoredObject, ...]:
-    """Under the calico profile Calico's projectcalico.org/v3 kinds are evaluated (netpol/policies/calico.py):
-    no longer ignored objects. The staged kinds are read and never enforced (--staged asks what if): said."""
+    """Under the calico profile Calico's projectcalico.org/v3 kinds are evaluated (netpol/policies/calico.py), and
+    ServiceAccounts read for their labels (`pcsa.*`): no longer ignored objects. The staged kinds are read and never
+    enforced (--staged asks what if): said."""
     staged = sorted(p.key for p in result.calico.policies if p.staged)
     if staged:
         diagnostics.append(Diagnostic("info", f"{len(staged)} staged Calico policies are read and not enforced (pass "
                                               f"--staged to evaluate them as if applied): {name_list(staged)}"))
-    return tuple(o for o in ignored if not (o.api_version == CALICO_API and o.kind in CALICO_KINDS))
+    return tuple(o for o in ignored if not (o.api_version == CALICO_API and o.kind in CALICO_KINDS)
+                 and (o.api_version, o.kind) != ("v1", "ServiceAccount"))
 
 
 def _rules_isolate(policy: NetworkPolicy, title: str, diagnostics: list[Diagnostic]) -> NetworkPolicy:

@@ -130,7 +130,8 @@ def _connection_json(c: Connection) -> dict[str, object]:
             "last_seen": c.last_seen, "observed": c.observed, "predicted": c.predicted,
             "classification": c.classification, "decided_by": list(c.decided_by), "note": c.note,
             "assumptions": list(c.assumptions), "base_predicted": c.base_predicted, "change": c.change,
-            "placed_as": {p.name: p.detail for p in (c.source, c.destination) if p.detail}}
+            "placed_as": {p.name: p.detail for p in (c.source, c.destination) if p.detail},
+            **({"walk": {d: [step.to_dict() for step in steps] for d, steps in c.walk}} if c.walk else {})}
 
 
 def replay_json(replay: Replay, stats: FlowStats) -> str:

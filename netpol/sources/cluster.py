@@ -43,6 +43,9 @@ class Resource:
     optional: bool = False  # a CRD that may not be installed: 404 means none of them, with a note
     # What a 403 at cluster scope leaves unknown: the answers go on and say so; None: a 403 is fatal
     if_forbidden: str | None = None
+    namespace: str | None = None  # listed in this namespace only, whatever the namespaces asked about
+    label_selector: str | None = None  # only the objects with these labels (the API server's labelSelector)
+    absent: str = "the CRD is not installed, so there are none"  # what a 404 of an optional resource means
 
     @property
     def base(self) -> str:
@@ -50,6 +53,7 @@ class Resource:
 
 
 NODES_UNKNOWN = "nodes"
+API_SERVER_UNKNOWN = "the API server's addresses"
 # Everything netpol reads, and so exactly what docs/rbac.yaml grants (list; get for namespaces).
 RESOURCES = (
     Resource("Namespace", "v1", "namespaces", namespaced=False),
@@ -70,6 +74,11 @@ RESOURCES = (
              namespaced=False, optional=True, if_forbidden="the Baseline tier (v1alpha1)"),
     Resource("ClusterNetworkPolicy", "policy.networking.k8s.io/v1alpha2", "clusternetworkpolicies",
              namespaced=False, optional=True, if_forbidden="the Admin and Baseline tiers (v1alpha2)"),
+    # The API server's addresses (Service default/kubernetes): what Cilium's kube-apiserver entity stands for. A
+    # cluster without discovery.k8s.io/v1 (before Kubernetes 1.21) has none to read, with a note; a 403 a warning.
+    Resource("EndpointSlice", "discovery.k8s.io/v1", "endpointslices", optional=True, if_forbidden=API_SERVER_UNKNOWN,
+             namespace="default", label_selector="kubernetes.io/service-name=kubernetes",
+             absent="Cilium's kube-apiserver entity stands for no address"),
 )
 # Calico's kinds (sources/calico.py), listed when the API server serves projectcalico.org (Calico's API server), and
 # the ServiceAccounts whose labels Calico's selectors see (pcsa.*). A kind it does not serve there is none, with a note.
@@ -130,15 +139,18 @@ def read_cluster(kubeconfig: str | None = None, context: str | None = None,
         objects = [obj for resource in (*RESOURCES, *calico, *unmodelled) for obj in reader.read(resource, scope)]
         origin = f"cluster {name}"
         result = assemble(_located(obj, origin) for obj in objects)
-    notes = tuple(Diagnostic("info", f"the API server does not serve {r.plural} ({r.api_version}): the CRD is not "
-                                     "installed, so there are none") for r in reader.absent)
+    notes = tuple(Diagnostic("info", f"the API server does not serve {r.plural} ({r.api_version}): {r.absent}")
+                  for r in reader.absent)
     unread = tuple(f"{r.plural} ({r.api_version}), forbidden (403), so {r.if_forbidden} could not be read"
-                   for r in reader.forbidden if r.if_forbidden != NODES_UNKNOWN)
+                   for r in reader.forbidden if r.if_forbidden not in (NODES_UNKNOWN, API_SERVER_UNKNOWN))
     cluster = result.cluster
     if any(r.if_forbidden == NODES_UNKNOWN for r in reader.forbidden):
         notes += (Diagnostic("warning", f"{NODES_FORBIDDEN}; netpol needs list on nodes for them (see "
                                         "docs/rbac.yaml)"),)
         cluster = replace(cluster, assumptions=(*cluster.assumptions, NODES_FORBIDDEN))
+    if any(r.if_forbidden == API_SERVER_UNKNOWN for r in reader.forbidden):  # a warning where Cilium is installed
+        cilium = any(r.api_version.startswith("cilium.io/") for r in unmodelled)
+        notes += (Diagnostic("warning" if cilium else "info", API_SERVER_FORBIDDEN),)
     served = tuple(sorted({r.api_version.rpartition("/")[0] for r in (*calico, *unmodelled)} - {""}))  # the plugin
     if not calico and "crd.projectcalico.org" in served:
         notes += (Diagnostic("info", CALICO_STORAGE_ONLY),)
@@ -148,6 +160,11 @@ def read_cluster(kubeconfig: str | None = None, context: str | None = None,
 
 NODES_FORBIDDEN = ("nodes could not be read (forbidden, 403): answers about host-network pods and `nodes` peers are "
                    "computed without any node's labels or addresses")
+
+
+API_SERVER_FORBIDDEN = ("endpointslices (discovery.k8s.io/v1) in namespace default could not be read (forbidden, "
+                        "403): Cilium's kube-apiserver entity stands for no address; netpol needs list on "
+                        "endpointslices in namespace default for it (see docs/rbac.yaml)")
 
 
 NO_CONFIG_HINT = "(to analyse manifests instead, pass -f PATH)"
@@ -249,7 +266,8 @@ class _Reader:
 
     def read(self, resource: Resource, scope: list[str]) -> Iterator[dict[str, Any]]:
         try:
-            yield from self._read(resource, scope if resource.namespaced or resource.kind == "Namespace" else [])
+            wanted = [resource.namespace] if resource.namespace is not None else scope
+            yield from self._read(resource, wanted if resource.namespaced or resource.kind == "Namespace" else [])
         except _Absent:
             self.absent.append(resource)
         except _Forbidden:
@@ -315,6 +333,8 @@ class _Reader:
                 started = time.monotonic()
                 while True:
                     query = [("limit", str(PAGE_SIZE))] + ([("continue", token)] if token else [])
+                    if resource.label_selector is not None:
+                        query.insert(0, ("labelSelector", resource.label_selector))
                     items, token = _page(self._get(resource, path, query, scope), self._server(path))
                     for item in items:
                         yield self._item(resource, item)

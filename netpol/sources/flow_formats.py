@@ -30,6 +30,7 @@ POLICY_DROP_CODES = frozenset({133, 181, 189})
 # Cilium's own identity labels, which are not the pod's labels (k8s: prefix removed).
 CILIUM_NAMESPACE_LABELS = "io.cilium.k8s.namespace.labels."
 CILIUM_KEYS = ("io.kubernetes.pod.namespace", "io.cilium.k8s.policy.", "io.cilium.k8s.namespace.labels.")
+CILIUM_ACCOUNT = "io.cilium.k8s.policy.serviceaccount="  # the pod's service account among Cilium's identity labels
 CSV_COLUMNS = ("source", "destination", "protocol", "port")
 CSV_OPTIONAL = ("verdict", "time")
 
@@ -169,8 +170,10 @@ def _parse_hubble_endpoint(ep: dict[str, Any], raw_labels: list[Any], workloads:
         if isinstance(workloads, list) else None
     namespace, pod = ep.get("namespace"), ep.get("pod_name")
     namespace = namespace if isinstance(namespace, str) and namespace else None
+    account = next((t[4 + len(CILIUM_ACCOUNT):] for t in raw_labels if isinstance(t, str)
+                    and t.startswith(f"k8s:{CILIUM_ACCOUNT}")), None)
     return FlowEndpoint(namespace, pod if isinstance(pod, str) and pod else None, workload,
-                        labels if namespace else None, ns_labels, parsed)
+                        labels if namespace else None, ns_labels, parsed, service_account=account or None)
 
 
 _ENDPOINTS: dict[tuple[object, ...], FlowEndpoint] = {}
@@ -206,6 +209,7 @@ CALICO_ACTIONS: dict[object, Observed] = {1: "allowed", 2: "denied", "Allow": "a
 CALICO_REPORTERS = {1: "source", 2: "destination", "Src": "source", "Dst": "destination"}
 CALICO_WORKLOAD = (1, "WorkloadEndpoint", None)  # endpoint types that are pods (Whisker gives no type)
 CALICO_OWN_LABELS = "projectcalico.org/"
+CALICO_ACCOUNT = "projectcalico.org/serviceaccount="  # the workload endpoint's service account, among its labels
 
 
 class _CalicoReader(_LineReader):
@@ -246,8 +250,9 @@ def _calico_endpoint(key: dict[str, Any], obj: dict[str, Any], side: str, where:
     if items is None or not all(isinstance(i, str) for i in items):
         raise InputError(where, f"{side}_labels", "not a list of key=value strings")
     labels = dict(i.partition("=")[::2] for i in items if i and not i.startswith(CALICO_OWN_LABELS))
+    account = next((i[len(CALICO_ACCOUNT):] for i in items if i.startswith(CALICO_ACCOUNT)), None)
     pod, aggregated = (None, name[:-1]) if name.endswith("*") else (name, None)
-    return FlowEndpoint(namespace, pod, None, tuple(sorted(labels.items())), (), None, aggregated)
+    return FlowEndpoint(namespace, pod, None, tuple(sorted(labels.items())), (), None, aggregated, account or None)
 
 
 def _epoch(seconds: float) -> str:

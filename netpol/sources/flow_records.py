@@ -26,6 +26,7 @@ class FlowEndpoint:
     namespace_labels: tuple[tuple[str, str], ...] = ()  # as the record carries them (Cilium: its own keys)
     ip: IPAddress | None = None
     prefix: str | None = None  # Calico: the aggregated pods' common name prefix ("web-5d9c7-" of "web-5d9c7-*")
+    service_account: str | None = None  # the pod's service account where the record names it (Calico selects by it)
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,9 @@ _STATUS: dict[str, dict[str, Any]] = {
     "Pod": {"phase": True, "podIP": True, "podIPs": {"ip": True}, "hostIP": True},
     "Node": {"addresses": {"type": True, "address": True}},  # what `nodes` peers and host-network pods match
 }
+# The API server's EndpointSlices (Service default/kubernetes, the only ones read): their addresses are what
+# Cilium's kube-apiserver entity stands for.
+_ENDPOINTS: dict[str, Any] = {"EndpointSlice": {"addresses": True}}
 CALICO_V3 = "projectcalico.org/v3"
 _OWNER = {"apiVersion": True, "kind": True, "name": True, "controller": True}
 
@@ -55,7 +58,7 @@ def shareable(obj: dict[str, Any]) -> dict[str, Any]:
     meta = obj.get("metadata")
     if isinstance(meta, dict):
         out["metadata"] = _metadata(meta)
-    for part, fields in (("spec", _SPEC), ("specs", _CILIUM), ("status", _STATUS)):
+    for part, fields in (("spec", _SPEC), ("specs", _CILIUM), ("status", _STATUS), ("endpoints", _ENDPOINTS)):
         kept = fields.get(kind) if isinstance(kind, str) else None
         if part == "spec" and obj.get("apiVersion") == CALICO_V3:
             kept = True  # Calico's kinds: their spec is nothing but the policy, the tier or the set

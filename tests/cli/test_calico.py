@@ -58,10 +58,13 @@ def test_matrix_evaluates_calico_policies() -> None:
 FLOW = "source,destination,protocol,port,verdict\nshop/fe,shop/web,TCP,81,allowed\n"  # web admits 80 alone
 
 
-def test_commands_that_do_not_read_tiers_yet_refuse_them() -> None:
-    r = runner.invoke(app, ["replay", "-", "-f", PASS], input=FLOW)
-    assert r.exit_code == 2 and "this command does not evaluate Calico's own policy kinds yet (every command but " \
-        "replay evaluates them)" in r.stderr
+def test_replay_reads_the_tiers_too() -> None:
+    """replay evaluates Calico's kinds like every other command (tests/cli/test_replay_calico.py has the rest)."""
+    r = runner.invoke(app, ["replay", "-", "-f", PASS, "-o", "json"], input=FLOW)
+    assert r.exit_code == 1, r.stderr
+    assert json.loads(r.stdout)["connections"][0]["decided_by"] == [
+        "ingress: tier security: GlobalNetworkPolicy quarantine (order 10) ingress[1]: Pass -> tier app: no rule "
+        "matched, the tier's default action: Deny"]
 
 
 STAGED = str(DATA / "staged-what-if.yaml")
@@ -114,7 +117,7 @@ spec: {stagedAction: Delete}
     f.write_text(delete)
     r = runner.invoke(app, ["can-reach", "shop/fe", "shop/web", "-p", "80", "-f", str(f), "--staged"])
     assert r.exit_code == 0 and r.stdout.splitlines()[2] == \
-        "  ingress of shop/web: not isolated: no NetworkPolicy selects shop/web for ingress"
+        "  ingress of shop/web: no tier decided: the namespace's profile allows"
 
 
 def test_staged_needs_calico() -> None:
@@ -126,9 +129,10 @@ def test_staged_needs_calico() -> None:
 
 
 def test_ignored_calico_policies_are_not_evaluated_either() -> None:
-    """A command that names Calico's kinds as not evaluated answers without them under --ignore-unmodelled:
-    the engine does not evaluate them behind its back (web would be isolated: fe's traffic on 81 would break)."""
-    r = runner.invoke(app, ["replay", "-", "-f", PASS, "--ignore-unmodelled", "-o", "json"],
+    """Under another profile Calico's kinds are named as not evaluated and, with --ignore-unmodelled, answered
+    without: the engine does not evaluate them behind its back (web would be isolated: fe's traffic on 81 would
+    break). (Every command evaluates them under the calico profile, replay too since issue 26.)"""
+    r = runner.invoke(app, ["replay", "-", "-f", PASS, "--cni", "generic", "--ignore-unmodelled", "-o", "json"],
                       input=FLOW)
     assert r.exit_code == 0, r.stderr
     assert json.loads(r.stdout)["summary"]["unchanged"] == 1  # allowed, as if no Calico policy were there

@@ -181,8 +181,8 @@ def test_check_answers_for_every_possible_pod_under_calico(tmp_path: Path) -> No
         "  expected: shop{app=api} -> shop/db on 22: deny (1 of 2 pairs wrong)",
         "    pods with app=api and pcns.team=ops in namespace shop -> shop/db should be denied but is allowed on TCP:22",
         "      ALLOWED: pods with app=api and pcns.team=ops in namespace shop -> shop/db TCP/22",
-        "        egress  of pods with app=api and pcns.team=ops in namespace shop: not isolated: no NetworkPolicy "
-        "selects pods with app=api and pcns.team=ops in namespace shop for egress",
+        "        egress  of pods with app=api and pcns.team=ops in namespace shop: no tier decided: the namespace's "
+        "profile allows",
         "        ingress of shop/db: tier default: NetworkPolicy shop/db (no order) ingress[1]: Allow",
         "3 passed, 1 failed"]
 

@@ -290,7 +290,7 @@ WRONG = FIXTURES.parent / "tests" / "data" / "limit-wrong.yaml"
 def test_check_all_fixture_intents_pass() -> None:
     r = run("check", *sorted(str(p) for p in INTENTS.glob("*.intent.yaml")))
     assert r.exit_code == 0, r.stdout
-    assert r.stdout.splitlines()[-1] == "89 passed, 0 failed"
+    assert r.stdout.splitlines()[-1] == "98 passed, 0 failed"
 
 
 def test_check_failures_explain_and_exit_1(tmp_path) -> None:  # type: ignore[no-untyped-def]

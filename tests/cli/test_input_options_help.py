@@ -24,7 +24,7 @@ LEFT_OUT: dict[str, set[str]] = {
     **{name: {"staged"} for name in ("list", "exposure", "graph", "report", "lint")},
     "explain": {"staged", "ignore_unmodelled"},  # it states no reachability: unmodelled objects are a warning
     "check": {*RENDERING, "staged"},  # its -f has its own wording (OWN_WORDING)
-    "replay": {*RENDERING, "staged"},
+    "replay": set(RENDERING),
     "diff": {"files", *RENDERING, *LIVE, "staged"},  # BASE and HEAD are the manifests
     "snapshot": GROUP - {*LIVE, "ignore_unmodelled", "verbose"},  # it records the live cluster as it is
 }

@@ -25,7 +25,7 @@ PLURALS = {
     "ServiceAccount": "serviceaccounts", "GlobalNetworkPolicy": "globalnetworkpolicies", "Tier": "tiers",
     "NetworkSet": "networksets", "GlobalNetworkSet": "globalnetworksets", "StagedNetworkPolicy": "stagednetworkpolicies",
     "StagedGlobalNetworkPolicy": "stagedglobalnetworkpolicies",
-    "StagedKubernetesNetworkPolicy": "stagedkubernetesnetworkpolicies",
+    "StagedKubernetesNetworkPolicy": "stagedkubernetesnetworkpolicies", "EndpointSlice": "endpointslices",
 }
 CLUSTER_SCOPED = {"Namespace", "Node", "AdminNetworkPolicy", "BaselineAdminNetworkPolicy", "ClusterNetworkPolicy",
                   "CiliumClusterwideNetworkPolicy", "GlobalNetworkPolicy", "Tier", "GlobalNetworkSet",
@@ -111,6 +111,9 @@ class FakeApi:
         items = [o for o in self.store.get((api_version, plural), [])
                  if namespace is None or o["metadata"].get("namespace", "default") == namespace]
         query = parse_qs(url.query)
+        for term in query.get("labelSelector", [""])[0].split(","):  # equality terms only: key=value
+            key, _, value = term.partition("=")
+            items = [o for o in items if not key or (o["metadata"].get("labels") or {}).get(key) == value]
         limit = int(query.get("limit", ["0"])[0]) or len(items) or 1
         start = int(query.get("continue", ["0"])[0])
         page = items[start:start + limit]

@@ -187,10 +187,19 @@ def test_snapshot_round_trips(api: FakeApi, tmp_path: Path, ext: str) -> None:
 
 def test_rbac_grants_exactly_what_is_read() -> None:
     docs = list(yaml.safe_load_all((FIXTURES.parent / "docs" / "rbac.yaml").read_text()))
-    granted = {(g, r, v) for rule in docs[0]["rules"] for g in rule["apiGroups"] for r in rule["resources"]
-               for v in rule["verbs"]}
+    granted = {(g, r, v) for doc in docs if doc["kind"] == "ClusterRole" for rule in doc["rules"]
+               for g in rule["apiGroups"] for r in rule["resources"] for v in rule["verbs"]}
+    in_namespace = {(doc["metadata"]["namespace"], g, r, v) for doc in docs if doc["kind"] == "Role"
+                    for rule in doc["rules"] for g in rule["apiGroups"] for r in rule["resources"]
+                    for v in rule["verbs"]}
     needed = {("" if res.api_version == "v1" else res.api_version.split("/")[0], res.plural, "list")
-              for res in (*live.RESOURCES, *live.CALICO_RESOURCES)} | {("", "namespaces", "get")}
+              for res in (*live.RESOURCES, *live.CALICO_RESOURCES) if res.namespace is None}
+    needed |= {("", "namespaces", "get")}
+    # a resource read in one namespace only (the API server's EndpointSlices) is granted there only, by a Role
+    assert in_namespace == {(res.namespace, res.api_version.split("/")[0], res.plural, "list")
+                            for res in live.RESOURCES if res.namespace is not None}
+    assert {(d["kind"], d["metadata"]["name"]) for d in docs if d["kind"].endswith("Binding")} == {
+        ("ClusterRoleBinding", "netpol-reader"), ("RoleBinding", "netpol-reader-api-server")}
     needed |= {(k.group, k.plural, "list") for k in CATALOGUE if k.group not in READ_GROUPS}  # when served
     needed |= {("cilium.io", "ciliumcidrgroups", "list")}  # what Cilium's cidrGroupRef names, when cilium.io is served
     assert granted == needed

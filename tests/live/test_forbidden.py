@@ -163,3 +163,54 @@ def test_a_live_cluster_s_cilium_cidr_groups_are_read(tmp_path: Path, version: s
         assert read_cluster(server.kubeconfig(tmp_path / "k")).result.unread == (
             "ciliumcidrgroups (cilium.io/v2alpha1), forbidden (403), so the CiliumCIDRGroup objects (Cilium) could not "
             "be read",)
+
+
+def _slice(name: str, namespace: str, service: str, address: str) -> dict[str, Any]:
+    return {"apiVersion": "discovery.k8s.io/v1", "kind": "EndpointSlice", "addressType": "IPv4",
+            "metadata": {"name": name, "namespace": namespace, "labels": {"kubernetes.io/service-name": service}},
+            "endpoints": [{"addresses": [address]}]}
+
+
+API_CNP = {"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy",
+           "metadata": {"name": "to-api", "namespace": "default"},
+           "spec": {"endpointSelector": {}, "egress": [{"toEntities": ["kube-apiserver"]}]}}
+SLICES = [_slice("kubernetes", "default", "kubernetes", "203.0.113.5"), _slice("web-x", "default", "web", "10.9.9.9"),
+          _slice("kubernetes", "other", "kubernetes", "203.0.113.6")]
+
+
+def test_a_live_cluster_s_api_server_endpointslices_are_read(tmp_path: Path) -> None:
+    """The kube-apiserver entity stands for the EndpointSlices of Service default/kubernetes, read live as from files
+    (only those: in default, by their service-name label, whatever -n asks); none served is none, with a note; a 403
+    is a warning (Cilium installed) and the entity stands for no address, never a failed read."""
+    other = {"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "other"}}
+    with FakeApi([*manifests("specific-port"), other, API_CNP, *SLICES]) as server:
+        kubeconfig = server.kubeconfig(tmp_path / "k")
+        read = read_cluster(kubeconfig, namespaces=["other"])
+        assert [str(ip) for ip in read.result.cluster.api_server] == ["203.0.113.5"]
+        assert [p for _, p in server.requests if "endpointslices" in p] == [
+            "/apis/discovery.k8s.io/v1/namespaces/default/endpointslices?labelSelector=kubernetes.io/service-name"
+            "%3Dkubernetes&limit=500"]
+        assert [o.kind for o in read.result.ignored] == []  # no other EndpointSlice is read, so none is ignored
+        question = ["can-reach", "default/test-1", "203.0.113.5", "-p", "443", "--kubeconfig", kubeconfig]
+        r = runner.invoke(app, question)
+        assert r.exit_code == 0, r.stderr
+        assert "  egress  of default/test-1: allowed by CNP default/to-api spec egress[0]" in r.stdout.splitlines()
+        out = tmp_path / "s.yaml"
+        assert runner.invoke(app, ["snapshot", "-o", str(out), "--kubeconfig", kubeconfig]).exit_code == 0
+        again = runner.invoke(app, [*question[:-2], "-f", str(out)]).stdout.splitlines()  # the snapshot keeps them
+        assert [line for line in again if "recognised" not in line] == [
+            line for line in r.stdout.splitlines() if "recognised" not in line]
+        server.fail["endpointslices"] = 403
+        read = read_cluster(kubeconfig)
+        assert (read.result.cluster.api_server, read.result.unread) == ((), ())
+        assert [(d.severity, d.message) for d in read.result.diagnostics if "endpointslices" in d.message] == [
+            ("warning", "endpointslices (discovery.k8s.io/v1) in namespace default could not be read (forbidden, 403): "
+                        "Cilium's kube-apiserver entity stands for no address; netpol needs list on endpointslices "
+                        "in namespace default for it (see docs/rbac.yaml)")]
+        r = runner.invoke(app, question)
+        assert r.exit_code == 1, r.stderr  # the entity stands for nothing: the address is denied
+        server.fail["endpointslices"] = 404  # a cluster before Kubernetes 1.21
+        read = read_cluster(kubeconfig)
+        assert [(d.severity, d.message) for d in read.result.diagnostics if "endpointslices" in d.message] == [
+            ("info", "the API server does not serve endpointslices (discovery.k8s.io/v1): Cilium's kube-apiserver "
+                     "entity stands for no address")]

@@ -1,7 +1,8 @@
 """The engine under --cni calico (netpol/policies/calico.py) against the Calico reference evaluator
 (netpol/reference/calico.py, written from the brief) on random clusters of Calico policies, tiers, network sets,
-service accounts and Kubernetes NetworkPolicies, with random selector expressions: every pair of pods and
-outside addresses, every probe port and ICMP type.
+service accounts and Kubernetes NetworkPolicies, with random selector expressions, and on random inputs without
+Calico's own objects (NetworkPolicies, the network-policy-api kinds, nodes): every pair of pods and outside
+addresses, every probe port and ICMP type.
 
 Seeded mutations of the compiler (Pass read as Allow; the end-of-tier default ignored; `types` defaulted as
 Kubernetes does; a NetworkPolicy's rule selector not scoped to its namespace; `serviceAccounts.names` ignored)
@@ -243,6 +244,19 @@ def test_engine_agrees_on_dual_stack_and_tiered_inputs(mode: str, data: st.DataO
     kinds in the release's admin and baseline tiers beside Calico policies there."""
     objects = data.draw(calico_cluster(mode))
     assert disagreements(objects, mode.removeprefix("tiered-") if mode.startswith("tiered-") else "3.32") == []
+
+
+@pytest.mark.parametrize("version", ["3.32", "3.31"])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data())
+def test_engine_agrees_without_calico_objects(version: str, data: st.DataObject) -> None:
+    """--cni calico on an input without Calico's own objects is Calico's semantics all the same: Kubernetes
+    NetworkPolicies in the default tier at order 1000, the network-policy-api kinds the release enforces in its
+    tiers as Calico converts them, traffic from a pod's own node (its pods' status.hostIP, host-network pods,
+    Nodes) not policed."""
+    objects = data.draw(st.one_of(cluster(), tiered_cluster()))
+    assert apply(load_objects(objects), f"calico:{version}").cluster.calico is not None  # Calico's tiers compile
+    assert disagreements(objects, version) == []
 
 
 # -- seeded mutations -------------------------------------------------------------------------------------------

@@ -95,8 +95,8 @@ def test_a_network_policy_and_its_cnp_agree(data: st.DataObject) -> None:
     _same_table(load_objects(data.draw(cluster())).cluster, [*PROBES, ("ICMP", icmp_value(8, 0))])
 
 
-@pytest.mark.parametrize("scenario", [d for d in scenario_dirs() if not d.name.startswith(("tiered-", "cilium-"))],
-                         ids=lambda d: d.name)
+@pytest.mark.parametrize("scenario", [d for d in scenario_dirs()
+                                      if not d.name.startswith(("tiered-", "cilium-", "calico-"))], ids=lambda d: d.name)
 def test_the_course_s_scenarios_as_cnp(scenario: Any) -> None:
     """fixtures/: every course scenario (NetworkPolicy only) has the same truth table written as CNPs."""
     _same_table(load_manifests([str(scenario)]).cluster, [("TCP", 80), ("UDP", 53), ("TCP", 53),

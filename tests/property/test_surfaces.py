@@ -5,7 +5,8 @@ the commands through typer's runner as a user would, parses what they print and 
 all-port matrix (`Analyzer.matrix`, which test_agreement.py holds to the reference evaluator) and, for
 outside addresses, with `Analyzer.allowed_ports`. The graph is compared on the possible pods (pods that could
 exist, not in the input) too, with the engine `netpol graph` draws; the other surfaces that may name possible
-pods are compared on the input's pods only: the lines about possible pods are left out when parsing. Covered:
+pods are compared on the input's pods here (the lines about possible pods are left out when parsing), and their
+possible-pod lines on concrete pods of the regions they name in test_surfaces_possible.py. Covered:
 can-reach, matrix (JSON, CSV), list, exposure, graph (DOT and Mermaid, and its isolation marks), the report's
 data, diff (JSON and text, between two random versions) and check (JSON and text).
 """

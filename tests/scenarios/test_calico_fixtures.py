@@ -1,20 +1,22 @@
 """The Calico fixtures (fixtures/calico-*) and their full truth tables, under the engine (--cni calico, recognised
 from the input) and the Calico reference evaluator alike: each row a source, each column a destination, in the
-order given; Y allowed, . denied, - the same pod."""
+order given; Y allowed, . denied, - the same pod. Their intents (intents/) pass `netpol check`, and lint finds
+exactly what is listed here."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
-import yaml
+from typer.testing import CliRunner
 
-from netpol import Analyzer, load_manifests
+from netpol import load_manifests
+from netpol.cli import app
 from netpol.engine import Engine
 from netpol.model import ip_address
 from netpol.policies.profiles import apply
 from netpol.reference.calico import calico_allowed
-from netpol.sources.intents import load_intent_file
 from tests.builders import FIXTURES
 
 PLATFORM = ["kube-system/coredns", "monitoring/prometheus", "payments/billing", "shop/api", "shop/web",
@@ -96,27 +98,33 @@ def test_reference_truth_table(name: str) -> None:
         assert got == rows, (protocol, port)
 
 
-INTENTS = Path(__file__).resolve().parents[1] / "data" / "calico-intents"
+INTENT = Path(__file__).resolve().parents[2] / "intents" / "calico-platform.intent.yaml"
 
 
-@pytest.mark.parametrize("path", sorted(INTENTS.glob("*.intent.yaml")), ids=lambda p: p.name)
-def test_intent_holds_pair_by_pair(path: Path) -> None:
-    """Each Calico fixture's intent file (tests/data/calico-intents: `netpol check` refuses Calico's kinds until it
-    evaluates them) is valid, names its fixture, and each of its expectations holds for every pair and port it
-    names, under can-reach."""
-    intent = load_intent_file(str(path))
-    name = path.name.removesuffix(".intent.yaml")
-    assert intent.manifests == (str(FIXTURES / name),)
-    analyzer = Analyzer(apply(load_manifests([str(FIXTURES / name)]), None).cluster)
-    for e in yaml.safe_load(path.read_text())["expectations"]:
-        ports = e.get("ports", [e.get("port")])
-        for src in _listed(e["from"]):
-            for dst in _listed(e["to"]):
-                for port in ports:
-                    number, protocol = (port["port"], port["protocol"]) if isinstance(port, dict) else (port, "TCP")
-                    got = analyzer.can_reach(src, dst, number, protocol).allowed
-                    assert got == (e["expect"] == "allow"), (e["name"], src, dst, port)
+def test_check_passes_the_intent() -> None:
+    """`netpol check` evaluates Calico's tiers (recognised from the input): every expectation passes, with the
+    pairs it names."""
+    r = CliRunner().invoke(app, ["check", str(INTENT)])
+    assert r.exit_code == 0, r.stdout
+    assert r.stdout.splitlines() == [
+        "PASS calico-platform: web is public on http, but not to blocked addresses (3 pairs)",
+        "PASS calico-platform: the blocklist reaches nothing (3 pairs)",
+        "PASS calico-platform: web calls api on http (1 pair)",
+        "PASS calico-platform: only api's account reaches billing's https (1 pair)",
+        "PASS calico-platform: nobody else reaches billing's https (4 pairs)",
+        "PASS calico-platform: prometheus scrapes metrics (3 pairs)",
+        "PASS calico-platform: DNS for everyone (4 pairs)",
+        "PASS calico-platform: billing alone reaches the partners' https (1 pair)",
+        "PASS calico-platform: no other namespace but kube-system reaches out (6 pairs)",
+        "9 passed, 0 failed"]
 
 
-def _listed(value: str | list[str]) -> list[str]:
-    return value if isinstance(value, list) else [value]
+def test_lint_finds_nothing() -> None:
+    """`netpol lint` under the calico profile (recognised): no finding, and the note of what it checks there."""
+    r = CliRunner().invoke(app, ["lint", "-f", str(FIXTURES / "calico-platform"), "-o", "json"])
+    assert r.exit_code == 0, r.stderr
+    out = json.loads(r.stdout)
+    assert (out["findings"], out["summary"]) == ([], {"error": 0, "warning": 0, "info": 0, "suppressed": 0})
+    assert [n.split(";")[0] for n in out["notes"]] == [
+        "under the calico profile only NP201 (a NetworkPolicy or tiered policy that selects no pod) and NP207 (pods "
+        "no tier isolates for ingress, as the engine answers) are checked against the pods"]

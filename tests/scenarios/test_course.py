@@ -169,11 +169,12 @@ SCENARIOS: dict[str, Scenario] = {
 
 def test_every_fixture_has_a_scenario() -> None:
     from tests.builders import scenario_dirs
+    from tests.scenarios.test_calico_fixtures import TABLES as CALICO
     from tests.scenarios.test_cilium_fixtures import CILIUM
     from tests.scenarios.test_tiered import TABLES
 
     tiered = {f"tiered-{name}-{v}" for name in TABLES for v in ("v1alpha1", "v1alpha2")}
-    assert [p.name for p in scenario_dirs()] == sorted(set(SCENARIOS) | tiered | set(CILIUM))
+    assert [p.name for p in scenario_dirs()] == sorted(set(SCENARIOS) | tiered | set(CILIUM) | set(CALICO))
 
 
 @pytest.fixture(scope="module", params=sorted(SCENARIOS))

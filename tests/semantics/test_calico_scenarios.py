@@ -30,6 +30,14 @@ TABLES: dict[str, tuple[list[str], dict[tuple[str, int, bool], list[str]]]] = {
                              ".-..",
                              "..-Y",
                              "..Y-"]}),
+    # no Calico object: the ClusterNetworkPolicy's Deny with a nodes peer denies all web's egress (Calico 3.32), the
+    # NetworkPolicy admits web to api at the default tier, and api's own node (its hostIP) is not policed
+    "np-only.yaml": (["shop/web", "shop/api", "192.168.0.1", "192.168.0.2", "203.0.113.9"], {
+        ("TCP", 8080, False): ["-....",
+                               "Y-YYY",
+                               "Y.-YY",
+                               "YYY-Y",
+                               "Y.YY-"]}),
     # security denies quarantined sources and Passes the rest; app allows fe -> web:80 and ends in Deny
     "security-tier-pass.yaml": (["shop/web", "shop/fe", "shop/bad", "203.0.113.9"], {
         ("TCP", 80, False): ["-YYY",

@@ -34,7 +34,7 @@ def test_hubble_sample_exact() -> None:
     test1 = FlowEndpoint("default", "test-1", None, (("run", "test-1"),), (), ip("10.244.2.11"))
     assert flows == [
         Flow(FlowEndpoint("default", "test-2", None, front, (("kubernetes.io/metadata.name", "default"),),
-                          ip("10.244.2.12")), api, "TCP", 80, "allowed", "hubble.json:1",
+                          ip("10.244.2.12"), service_account="default"), api, "TCP", 80, "allowed", "hubble.json:1",
              "2026-12-01T10:00:00.5Z", "kind-worker egress"),
         Flow(test1, api, "TCP", 80, "denied", "hubble.json:4", "2026-12-01T10:00:02.25Z", "kind-worker ingress"),
         Flow(test1, api, "TCP", 80, "allowed", "hubble.json:5", "2026-12-01T10:00:03Z", "kind-worker egress"),
@@ -86,7 +86,8 @@ def test_hubble_cilium_keys_are_not_pod_labels() -> None:
             '"k8s:io.cilium.k8s.policy.cluster=default","k8s:io.cilium.k8s.namespace.labels.team=t",'
             '"reserved:host","container:id=1"]},"destination":{"labels":["reserved:world"]}}}\n')
     flows, _ = read(line)
-    assert flows[0].source == FlowEndpoint("a", None, None, (("app", "x"),), (("team", "t"),), ip("10.0.0.1"))
+    assert flows[0].source == FlowEndpoint("a", None, None, (("app", "x"),), (("team", "t"),), ip("10.0.0.1"),
+                                           service_account="sa")  # Calico selects by it: kept apart
 
 
 @pytest.mark.parametrize(("text", "message"), [
