@@ -205,7 +205,10 @@ def test_lint_says_which_checks_read_calicos_tiers(tmp_path: Path) -> None:
     report = json.loads(out)
     assert [(f["id"], f["message"]) for f in report["findings"]] == [
         ("NP207", "Namespace shop: 1 of the 2 pods in namespace shop are not isolated for ingress by any policy: "
-                  "shop/web")]
+                  "shop/web"),
+        ("NP211", 'NetworkPolicy shop/db: ingress[1].source (namespaceSelector [team == "ops"]) matches none of the 1 '
+                  "namespaces in the input; it can only match namespaces the input does not declare, so their labels "
+                  "and pods are unknown here")]
     assert report["notes"] == [
         "NP204 (DNS blocked) was not checked: the input has no DNS pods (k8s-app=kube-dns in kube-system), and under "
         "the calico profile it needs them"]

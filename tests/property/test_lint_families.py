@@ -2,8 +2,9 @@
 
 - The walk lint reads per rule (netpol/analyses/lint/walked.py) allows exactly what the engine answers, for every
   class, direction and peer cell, under Calico's tiers and Cilium's stages.
-- What lint calls redundant (NP205, NP206) under --cni calico changes no verdict when it is removed: every pair of
-  pods and outside addresses on every probe, by the Calico reference evaluator (netpol/reference/calico.py)."""
+- What lint calls never reached (NP117) or redundant (NP205, NP206) under --cni calico changes no verdict when it is
+  removed, and a Pass lint says reaches the profile (NP118) changes no verdict when it is made an Allow: every pair
+  of pods and outside addresses on every probe, by the Calico reference evaluator (netpol/reference/calico.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ import re
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from netpol import load_objects
 from netpol.analyses.lint import lint
@@ -25,7 +27,7 @@ from tests.property.strategies import EXTERNAL, PROBES, cluster
 from tests.property.strategies_cilium import cilium_policies
 from tests.property.test_calico_agreement import calico_cluster
 
-CLAIMS = ("NP205", "NP206")
+CLAIMS = ("NP117", "NP118", "NP205", "NP206")
 
 
 def _walks_agree(objects: list[dict[str, Any]], cni: str) -> None:
@@ -98,3 +100,14 @@ def test_what_lint_claims_under_calico_changes_no_verdict(objects: list[dict[str
     claims = [f for f in lint(apply(load_objects(objects), "calico").cluster).findings if f.rule.id in CLAIMS]
     before = verdicts(objects) if claims else {}
     assert [f.message for f in claims if verdicts(changed(objects, f)) != before] == []
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data())
+def test_some_claims_are_made(data: st.DataObject) -> None:
+    """The comparison above is not empty: a Calico input with a rule after an unconditional Deny gets NP117."""
+    objects = data.draw(calico_cluster())
+    objects.append({"apiVersion": "projectcalico.org/v3", "kind": "GlobalNetworkPolicy", "metadata": {"name": "zz"},
+                    "spec": {"order": 0, "selector": "all()", "ingress": [{"action": "Deny"}, {"action": "Allow"}]}})
+    ids = {(f.rule.id, f.object, f.path) for f in lint(apply(load_objects(objects), "calico").cluster).findings}
+    assert ("NP117", "GlobalNetworkPolicy zz", "spec.ingress[1]") in ids

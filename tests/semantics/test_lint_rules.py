@@ -404,6 +404,52 @@ CALICO_DNS = pod("coredns", "kube-system", "x", "{containerPort: 53, protocol: U
 
 # Run under the calico profile: Calico's own checks (NP117-NP119, NP201 and NP202 of its selectors), exact.
 CALICO_CASES: dict[str, tuple[str, set[tuple[str, str, str | None]]]] = {
+    "NP117 a rule after an unconditional Deny of the same policy": (
+        docs(SHOP, calico("gate", "  selector: all()\n  ingress:\n  - action: Deny\n  - action: Allow\n"
+                                  "    protocol: TCP\n    destination: {ports: [80]}\n")),
+        {("NP117", GATE, "spec.ingress[1]")}),
+    "NP117 an earlier tier that denies everything first": (
+        docs(SHOP, SECURITY, DENY_ALL_GNP, DB_FROM_API), {("NP117", "NetworkPolicy shop/db", "spec.ingress[0]")}),
+    "NP117 a rule after an unconditional Pass of an earlier policy in its tier": (
+        docs(SHOP, calico("gate", "  order: 1\n  selector: all()\n  ingress:\n  - action: Pass\n"), DB_FROM_API),
+        {("NP117", "NetworkPolicy shop/db", "spec.ingress[0]"), ("NP118", GATE, "spec.ingress[0]")}),
+    "NP117 near miss: the earlier Deny names one port, the earlier tier's policy selects some pods only": (
+        docs(SHOP, SECURITY, calico("gate", "  tier: security\n  selector: app == 'web'\n  ingress:\n"
+                                            "  - action: Deny\n"),
+             calico("db2", "  selector: all()\n  ingress:\n  - action: Deny\n    protocol: TCP\n"
+                           "    destination: {ports: [80]}\n  - action: Allow\n", "shop")), set()),
+    "NP118 a Pass in a tier after which no tier selects the pods": (
+        docs(SHOP, SECURITY, PASS_ALL_GNP), {("NP118", GATE, "spec.ingress[0]")}),
+    "NP118 near miss: a policy of the default tier selects the pods after the Pass": (
+        docs(SHOP, SECURITY, PASS_ALL_GNP, DB_FROM_API.replace("app == 'db'", "all()")), set()),
+    "NP119 types leaves out the egress rules": (
+        docs(SHOP, calico("db", "  selector: app == 'db'\n  types: [Ingress]\n  egress:\n  - action: Deny\n",
+                          "shop")), {("NP119", "NetworkPolicy shop/db", "spec.types")}),
+    "NP119 near miss: types left out is defaulted from the rules, as Calico does": (
+        docs(SHOP, calico("db", "  selector: app == 'db'\n  egress:\n  - action: Deny\n", "shop")), set()),
+    "NP201 a Calico policy whose selector selects none of the namespace's pods": (
+        docs(SHOP, calico("db", "  selector: app == 'dbb'\n", "shop")),
+        {("NP201", "NetworkPolicy shop/db", "spec.selector")}),
+    "NP202 a Calico rule's source selector that matches no pod, namespace or network set": (
+        docs(SHOP, DB_FROM_API.replace("app == 'api'", "app == 'apii'")),
+        {("NP202", "NetworkPolicy shop/db", "spec.ingress[0].source")}),
+    "NP202 near miss: the selector matches a network set's labels": (
+        docs(SHOP, DB_FROM_API.replace("app == 'api'", "role == 'partner'"),
+             "apiVersion: projectcalico.org/v3\nkind: NetworkSet\nmetadata: {name: p, namespace: shop, labels: "
+             "{role: partner}}\nspec: {nets: [198.51.100.0/24]}\n"), set()),
+    "NP202 a namespaced policy's selector does not match a GlobalNetworkSet": (
+        docs(SHOP, DB_FROM_API.replace("app == 'api'", "role == 'partner'"),
+             "apiVersion: projectcalico.org/v3\nkind: GlobalNetworkSet\nmetadata: {name: p, labels: {role: partner}}\n"
+             "spec: {nets: [198.51.100.0/24]}\n"), {("NP202", "NetworkPolicy shop/db", "spec.ingress[0].source")}),
+    "NP110 under Calico: a tiered rule shadowed in its own policy is not also NP117": (
+        docs(SHOP, SECURITY, cnp("platform", "  egress:\n  - {action: Deny, to: [{networks: [169.254.0.0/16]}]}\n"
+                                             "  - {action: Deny, to: [{networks: [169.254.169.254/32]}]}\n")),
+        {("NP110", "ClusterNetworkPolicy platform", "spec.egress[1]")}),
+    "NP001 a misspelt id on a Calico policy; its own id suppresses": (
+        docs(SHOP, calico("gate", "  selector: all()\n  ingress:\n  - action: Deny\n  - action: Allow\n")
+             .replace("metadata: {name: gate}", "metadata: {name: gate, annotations: {netpol.io/lint-ignore: "
+                                                "'NP117,NP1l8'}}")),
+        {("NP001", GATE, "metadata.annotations")}),
     "NP204 under Calico: a GlobalNetworkPolicy default deny that also denies DNS": (
         docs(SHOP, CALICO_DNS, calico("default-deny", "  selector: projectcalico.org/namespace != 'kube-system'\n"
                                                       "  types: [Ingress, Egress]\n")),
@@ -430,7 +476,7 @@ CALICO_CASES: dict[str, tuple[str, set[tuple[str, str, str | None]]]] = {
                                             "  - action: Allow\n    protocol: TCP\n    destination: {ports: [80]}\n"),
              calico("web-isolated", "  selector: app == 'web'\n  types: [Ingress]\n"),
              netpol("web", ING + "  - ports: [{port: 80}]\n")),
-        {("NP206", NET + "web", "spec")}),
+        {("NP206", NET + "web", "spec"), ("NP117", NET + "web", "spec.ingress[0]")}),
     "NP212 under Calico: the other side denies": (
         docs(WEB, pod("db-1", app="db"), pod("api-1", app="api"), SECURITY, DB_ONLY_FROM_API, WEB_TO_DB),
         {("NP212", NET + "web-out", "spec.egress[0].to[0]")}),

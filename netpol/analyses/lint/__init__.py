@@ -87,12 +87,13 @@ def lint(cluster: Cluster, namespaces: Iterable[str] = (), disabled: Iterable[st
     `engine`: the cluster already compiled, if the caller has it; `unmodelled`: what the input holds that
     enforces traffic and that netpol does not evaluate (--ignore-unmodelled), one NP115 finding each."""
     from netpol.analyses.lint import cluster as cluster_checks
-    from netpol.analyses.lint import cilium, policies, tiered
+    from netpol.analyses.lint import calico, cilium, policies, tiered
     from netpol.engine import Engine
     from netpol.policies.profiles import CILIUM
 
     off = rule_ids(disabled) - rule_ids(enabled)
-    found: list[Finding] = [*policies.check(cluster), *tiered.check(cluster), *_not_evaluated(unmodelled)]
+    found: list[Finding] = [*policies.check(cluster), *tiered.check(cluster), *_not_evaluated(unmodelled),
+                            *calico.check(cluster)]
     if cluster.dataplane.profile == CILIUM.name:  # Cilium's own policies, evaluated only under its profile
         found.extend(cilium.check(cluster))
     has_pods = bool(cluster.pods)
@@ -101,11 +102,18 @@ def lint(cluster: Cluster, namespaces: Iterable[str] = (), disabled: Iterable[st
         engine = engine or Engine(cluster)
         found.extend(cluster_checks.check(engine, notes))
         found.extend(tiered.check_engine(engine))
+        found.extend(calico.check_engine(engine))
     else:
         found.extend(_possible_checks(cluster, notes))
     wanted = set(namespaces)
+    # a rule never reached for every pod (NP117) is not also redundant for the input's (NP205); a tiered rule NP110
+    # reports shadowed is not also never reached (NP117)
+    said = {(f.rule.id, f.object, f.path) for f in found if f.rule.id in ("NP110", "NP117")}
     out = []
     for f in found:
+        if (f.rule.id == "NP205" and ("NP117", f.object, f.path) in said) or (
+                f.rule.id == "NP117" and ("NP110", f.object, f.path) in said):
+            continue
         if wanted and f.namespace is not None and f.namespace not in wanted:
             continue
         if f.suppressed is None and f.rule.id in off:

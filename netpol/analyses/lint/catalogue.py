@@ -112,6 +112,22 @@ RULES: dict[str, LintRule] = _rules(
              "every peer and port it allows is denied by them, one or several together.",
              "Under Cilium a matching deny wins over every allow, in any policy, so the allow decides nothing, "
              "for every pod that could exist. Remove the allow, or narrow the deny."),
+    LintRule("NP117", "calico-rule-never-reached", "warning", "policy",
+             "A Calico rule is never reached: for every pod that could exist, whatever it matches is decided first "
+             "by earlier rules of its tier or by an earlier tier.",
+             "Calico walks tiers in order and a tier's policies and rules in order, first match: an Allow, Deny or "
+             "Pass before this rule (or an earlier tier that decides) takes every packet it names, so it decides "
+             "nothing. Reorder the rules or the policies' order, narrow the earlier rule, or delete this one."),
+    LintRule("NP118", "calico-pass-to-profile", "warning", "policy",
+             "A Calico Pass rule hands everything it matches past the last tier: no later tier decides it, so the "
+             "namespace profile allows it.",
+             "A Pass skips the rest of its tier; where no later tier selects the pods (or every later one passes "
+             "too), Calico's profile allows the traffic, so this Pass is an Allow. Write Allow if that is meant, "
+             "or add the policy of the later tier that should decide."),
+    LintRule("NP119", "calico-types-unused", "error", "policy",
+             "A Calico policy's `types` leaves out a direction it has rules for: those rules are ignored.",
+             "Calico obeys explicit `types`: the rules of an unlisted direction never apply, so the policy allows "
+             "or denies less than it reads. Add the direction to `types`, or delete the rules."),
     LintRule("NP201", "selects-no-pod", "warning", "cluster",
              "A policy selects none of the pods in the input.",
              "Usually a label typo or a podSelector written for another namespace: the policy protects nothing. "

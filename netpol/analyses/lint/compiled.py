@@ -16,14 +16,12 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from netpol.analyses.families import families
-from netpol.analyses.label_space import RegionLimitError
 from netpol.analyses.lint.context import _Context
 from netpol.analyses.lint.findings import PEERS_KEY, Finding, finding
-from netpol.analyses.lint.walked import Cell, Taker, Walked, cells, walk
-from netpol.analyses.regions import regions
+from netpol.analyses.lint.walked import Cell, Taker, Walked, cells, possible_engine, walk
 from netpol.engine import Engine
 from netpol.engine.bits import bit_ids
-from netpol.errors import QueryError, name_list
+from netpol.errors import name_list
 from netpol.model import DIRECTIONS, Direction, NetworkPolicy, PodPeer
 from netpol.model.portsets import NO_PORTS, PortSet
 from netpol.policies.networkpolicy import CompiledRule, RuleRef
@@ -132,10 +130,9 @@ def unprotected_namespaces(ctx: _Context, notes: list[str]) -> dict[str, list[st
     """Per namespace with pods in the input, some pods that could exist there (their regions' names) that no stage
     could deny anything to for ingress; {} with a note where the possible pods cannot be built."""
     cluster = ctx.engine.cluster
-    try:
-        possible = Engine(regions(cluster).cluster)
-    except (RegionLimitError, QueryError) as exc:
-        notes.append(f"NP208 (no default deny) was not checked: the possible pods could not be built ({exc})")
+    possible = possible_engine(cluster)
+    if isinstance(possible, str):
+        notes.append(f"NP208 (no default deny) was not checked: the possible pods could not be built ({possible})")
         return {}
     out: dict[str, list[str]] = {}
     for c in possible.classes:

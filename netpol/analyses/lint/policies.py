@@ -47,7 +47,8 @@ def covered_rules(policy: NetworkPolicy, labels: Mapping[str, str] | None) -> It
 
 
 def _unknown_ids(cluster: Cluster) -> Iterator[Finding]:
-    objects: list[Subject] = [*cluster.policies, *cluster.tiered, *cluster.namespaces, *cluster.pods]
+    objects: list[Subject] = [*cluster.policies, *cluster.tiered, *cluster.namespaces, *cluster.pods,
+                              *(cluster.calico.policies if cluster.calico is not None else ())]
     for obj in objects:
         unknown = [i for i in obj.lint_ignore if i.upper() not in RULES and i.lower() != "all"]
         if unknown:

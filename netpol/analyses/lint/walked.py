@@ -13,8 +13,11 @@ from __future__ import annotations
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass, field
 
+from netpol.analyses.label_space import RegionLimitError
+from netpol.analyses.regions import regions
 from netpol.engine import Engine, PeerRef
-from netpol.model import ContainerPort, Direction
+from netpol.errors import QueryError
+from netpol.model import Cluster, ContainerPort, Direction
 from netpol.model.portsets import ALL_PORTS, NO_PORTS, PortSet
 from netpol.policies.stages import Provenance, StageRule
 
@@ -113,3 +116,19 @@ def walk(engine: Engine, direction: Direction, cls: int, cell: Cell, without: Co
         if by is not None:
             out.to_default[by] = out.to_default.get(by, NO_PORTS).union(ports)
     return out
+
+
+_POSSIBLE: list[tuple[Cluster, Engine | str]] = []  # the last input's possible-pods engine (or why there is none)
+
+
+def possible_engine(cluster: Cluster) -> Engine | str:
+    """The engine over every pod that could exist (netpol.analyses.regions), or why it cannot be built (the region
+    limit, a selector the possible pods cannot cut exactly); built once per input, as several checks read it."""
+    if _POSSIBLE and _POSSIBLE[0][0] is cluster:
+        return _POSSIBLE[0][1]
+    try:
+        found: Engine | str = Engine(regions(cluster).cluster)
+    except (RegionLimitError, QueryError) as exc:
+        found = str(exc)
+    _POSSIBLE[:] = [(cluster, found)]
+    return found
