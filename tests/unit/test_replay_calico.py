@@ -5,6 +5,7 @@ unknown. Exact answers per flow."""
 
 from __future__ import annotations
 
+import io
 import json
 from typing import Any
 
@@ -63,8 +64,8 @@ def test_an_unsaid_service_account_that_no_verdict_hangs_on() -> None:
 def test_calico_records_name_the_service_account() -> None:
     line = json.dumps({"source_name": "gone-1", "source_namespace": "shop", "dest_name": "web", "dest_namespace":
                        "shop", "protocol": "tcp", "dest_port": 80, "action": "Allow", "reporter": "Dst",
-                       "source_labels": "app=fe | projectcalico.org/serviceaccount=api | projectcalico.org/namespace=shop",
+                       "source_labels": "app=fe | projectcalico.org/serviceaccount=api | "
+                                        "projectcalico.org/namespace=shop",
                        "dest_labels": "app=web"}) + "\n"
-    import io
     flows = list(read_flows("f", io.BytesIO(line.encode()), "auto", FlowStats()))
     assert flows[0].source == FlowEndpoint("shop", "gone-1", None, (("app", "fe"),), service_account="api")
