@@ -60,7 +60,7 @@ class ReplayFailOn(StrEnum):
     never = "never"
 
 
-@input_command(omit=[*RENDERING], calico=True)
+@input_command(omit=[*RENDERING])
 def replay(
     inputs: Source,
     flows: Annotated[list[str], typer.Argument(

@@ -233,10 +233,9 @@ def _daemonset(pod: Pod) -> str | None:
     return pod.name.partition("/")[2] if pod.workload == "DaemonSet" else None
 
 
-def apply(result: LoadResult, cni: str | None, calico: bool = True, cni_options: Sequence[str] = ()) -> LoadResult:
+def apply(result: LoadResult, cni: str | None, cni_options: Sequence[str] = ()) -> LoadResult:
     """The input as the chosen plugin enforces it: kinds it does not enforce left out (and named), its
     answers in the engine's switches and among every answer's assumptions. Generic changes nothing.
-    `calico` False: Calico's own kinds stay unmodelled (a command whose analyses do not read Calico's tiers).
     `cni_options`: the Cilium agent options (--cni-option KEY=VALUE), an error under any other plugin."""
     chosen = parse(cni) if cni is not None else recognise(result)
     if cni_options and chosen.profile is not CILIUM:
@@ -271,10 +270,8 @@ def apply(result: LoadResult, cni: str | None, calico: bool = True, cni_options:
     cluster = replace(cluster, dataplane=dataplane, policies=policies,
                       tiered=tuple(p for p in cluster.tiered if (p.api_version, p.kind) in release.enforces),
                       assumptions=(*cluster.assumptions, *notes))
-    if chosen.profile is CALICO and calico:
+    if chosen.profile is CALICO:
         ignored = _calico_evaluated(result, ignored, diagnostics)
-    elif chosen.profile is CALICO:  # named as not evaluated: then the engine does not evaluate them either
-        cluster = replace(cluster, calico=None)
     return replace(result, cluster=cluster, diagnostics=(*result.diagnostics, *diagnostics), ignored=ignored)
 
 

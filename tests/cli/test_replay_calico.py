@@ -128,3 +128,23 @@ def test_fail_on_mismatch_counts_a_policy_mismatch() -> None:
     assert r.stdout.splitlines()[1].endswith(
         ",,,destination side: Calico reports tier app: shop/app.web-in rule 1: allow; netpol: ingress: tier app: "
         "NetworkPolicy shop/web-in (order 10) ingress[0]: Allow")
+
+
+def test_calico_storage_objects_are_named_with_what_to_give_instead(tmp_path: Path) -> None:
+    """Every command evaluates Calico's v3 kinds now: what a refusal under the calico profile still names is the
+    storage form (crd.projectcalico.org/v1), and it says which form to give (before: "every command but replay")."""
+    (tmp_path / "m.yaml").write_text(
+        "apiVersion: v1\nkind: Pod\nmetadata: {name: web, namespace: shop}\nspec: {containers: [{name: c}]}\n"
+        "status: {podIP: 10.0.0.1}\n---\napiVersion: crd.projectcalico.org/v1\nkind: NetworkPolicy\n"
+        "metadata: {name: x, namespace: shop}\nspec: {}\n")
+    r = runner.invoke(app, ["replay", "-", "-f", str(tmp_path / "m.yaml"), "--cni", "calico"],
+                      input="source,destination,protocol,port\n10.1.1.1,shop/web,TCP,80\n")
+    assert r.exit_code == 2
+    assert r.stderr.splitlines()[-1] == (
+        "netpol: error: the answer cannot see everything that allows or denies traffic here: 1 NetworkPolicy "
+        "(crd.projectcalico.org/v1): shop/x, not evaluated by netpol. The calico profile answers the questions the "
+        "NetworkPolicy API leaves open as Calico does: every command evaluates Calico's projectcalico.org/v3 kinds; "
+        "crd.projectcalico.org/v1 objects are Calico's storage, which netpol does not read: give their "
+        "projectcalico.org/v3 form (calicoctl get -o yaml, or the Calico API server). netpol does not answer as if "
+        "they were absent; pass --ignore-unmodelled to answer without them (every answer then says what it "
+        "ignored), or remove them from the input")
