@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from itertools import islice, product
 from dataclasses import dataclass, field, replace
+from itertools import islice, product
 from typing import Literal
 
 from netpol.analyses.calico_regions import CalicoAtoms
