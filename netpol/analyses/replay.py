@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
-from itertools import islice, product
 from dataclasses import dataclass, field, replace
+from itertools import islice, product
 from typing import Literal
 
 from netpol.analyses.calico_regions import CalicoAtoms
@@ -27,7 +27,8 @@ from netpol.errors import QueryError
 from netpol.model import METADATA_NAME_LABEL, Cluster, Direction, IPAddress, Pod
 from netpol.model.calico import NAME_LABEL, SERVICE_ACCOUNT_LABEL, endpoint_labels
 from netpol.model.portsets import Protocol
-from netpol.sources.flow_records import Flow, FlowEndpoint, Observed
+from netpol.policies.calico import CalicoRuleRef
+from netpol.sources.flow_records import Flow, FlowEndpoint, Observed, ReportedRule
 
 Placement = Literal["pod", "workload", "possible", "outside", "unmatched"]
 Predicted = Literal["allowed", "denied", "unknown"] | None
@@ -39,8 +40,10 @@ DOMAINS_NOTE = ASSUME_DOMAINS.split("{pod}", 1)[1].split("{", 1)[0]  # "'s egres
 # those whose pods come through an owned object (Deployment -> ReplicaSet NAME-HASH, CronJob -> Job NAME-TIME).
 AGGREGATED_KINDS = ("statefulset", "daemonset", "replicaset", "job", "replicationcontroller")
 OWNER_KINDS = ("deployment", "cronjob")
+CALICO_OWN_KINDS = ("NetworkPolicy", "GlobalNetworkPolicy")  # rule indices as written (others: as Calico converts)
 RECORDS_KEPT = 100  # record names kept per connection (the count is always exact): memory stays per connection
 MAX_ALTERNATIVES = 256  # kinds of pod pairs a connection's prediction is checked on; beyond, it is unknown
+REPORTED_KEPT = 8  # distinct deciding rules a Calico flow log reports, kept per connection
 MAX_BY_ID = 1 << 16  # connections remembered by their endpoints' identity; starts over when full (memory bounded)
 
 MEANS_BREAK = ("observed passing, but these policies deny it: applying them breaks this traffic (if they "
@@ -88,6 +91,8 @@ class Connection:
     base_predicted: Predicted = None  # with a base version (--base): its prediction
     change: Change = None  # with a base version: what the change does to this observed connection
     walk: tuple[tuple[Direction, tuple[WalkStep, ...]], ...] = ()  # under Calico's tiers: each side's walk
+    reported: tuple[ReportedRule, ...] = ()  # what Calico's flow logs say decided, per reporting side
+    policy_mismatch: tuple[str, ...] = ()  # where that is not the rule netpol says decides
 
 
 @dataclass(frozen=True)
@@ -103,7 +108,7 @@ class Replay:
         for conn in self.connections:
             counts[conn.classification] += 1
         return {"connections": len(self.connections), "records": sum(c.record_count for c in self.connections),
-                **counts}
+                **counts, "policy_mismatch": sum(1 for c in self.connections if c.policy_mismatch)}
 
 
 @dataclass
@@ -122,6 +127,7 @@ class _Seen:
     denied: bool = False
     allowed: bool = False
     ip_unknown: tuple[bool, bool] = (False, False)
+    reported: set[ReportedRule] = field(default_factory=set)  # Calico's flow logs: what they say decided
 
 
 _FRACTION = re.compile(r"\.(\d{1,9})")
@@ -174,6 +180,8 @@ class Replayer:
             if flow.observed is not None:
                 seen.denied |= flow.observed == "denied"
                 seen.allowed |= flow.observed == "allowed"
+            if flow.reported is not None and len(seen.reported) < REPORTED_KEPT:
+                seen.reported.add(flow.reported)
             if flow.time is not None and flow.time != seen.first and flow.time != seen.last:
                 t = time_key(flow.time)
                 if seen.first is None or t < seen.first_key:
@@ -392,8 +400,11 @@ class Replayer:
         note = unknown or (MEANS_BREAK if classification == "break" and observed == "allowed"
                            else MEANS_MISMATCH if classification == "mismatch" else "")
         walk = tuple((side.direction, side.walk) for side in (verdict.egress, verdict.ingress) if side.walk)
+        reported = tuple(sorted(seen.reported, key=str))
+        differs = tuple(d for d in (policy_mismatch(verdict, r) for r in reported) if d) if not unknown else ()
         return Connection(**base, predicted=predicted, classification=classification,  # type: ignore[arg-type]
-                          decided_by=decided_by(verdict), note=note, assumptions=verdict.assumptions, walk=walk)
+                          decided_by=decided_by(verdict), note=note, assumptions=verdict.assumptions, walk=walk,
+                          reported=reported, policy_mismatch=differs)
 
     def _unsaid(self, seen: _Seen, protocol: Protocol, port: int, allowed: bool) -> str:
         """Why the prediction hangs on what the records do not say of a possible pod under Calico ("" when every
@@ -450,6 +461,30 @@ def decided_by(verdict: Verdict) -> tuple[str, ...]:
         else:  # isolated, allowed by no rule: the pod's own node (verdicts._v1_side)
             out.append(f"{side.direction}: the pod's own node, whose traffic the plugin always allows")
     return tuple(out)
+
+
+def policy_mismatch(verdict: Verdict, reported: ReportedRule) -> str:
+    """Where Calico's flow log names another deciding rule for its reporter's side than netpol's walk ends with
+    ("" when they agree): the action, the tier, the policy (Calico's names may carry the tier, `tier.name`, or
+    `knp.default.`) and, for Calico's own kinds, the rule's index (-2: Calico did not record it)."""
+    side = verdict.egress if reported.side == "source" else verdict.ingress
+    if not side.governed:
+        return ""
+    ours = "allow" if side.allowed else "deny"
+    last = side.walk[-1] if side.walk else None
+    profile = reported.tier in ("", "__PROFILE__")
+    if isinstance(last, WalkStep) and isinstance(last.rule, CalicoRuleRef):
+        namespace, _, name = last.rule.policy.rpartition("/")
+        rule_ok = reported.rule in (last.rule.index, -2) or last.rule.kind not in CALICO_OWN_KINDS
+        same = (reported.tier == last.tier and reported.namespace == namespace and rule_ok
+                and (reported.name == name or reported.name.endswith(f".{name}")))
+    elif last is not None and last.tier is not None and last.rule is None:  # the tier's default action
+        same = reported.tier == last.tier and reported.rule in (-1, -2)
+    else:  # the namespace profile (or a rule Calico reports no policy for: a node's, a host-network pod's)
+        same = profile or (last is not None and last.rule is not None)
+    if same and reported.action == ours:
+        return ""
+    return f"{reported.side} side: Calico reports {reported}; netpol: {side.direction}: {side.reason}"
 
 
 def replay(analyzer: Analyzer, flows: Iterable[Flow], base: Analyzer | None = None) -> Replay:

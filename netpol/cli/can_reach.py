@@ -41,7 +41,7 @@ def _endpoint_namespaces(endpoints: Iterable[str], default: str) -> list[str] | 
     return sorted(out)
 
 
-@input_command("can-reach", calico=True)
+@input_command("can-reach")
 def can_reach(
     inputs: Source,
     source: Annotated[

@@ -22,7 +22,7 @@ if TYPE_CHECKING:
     from netpol.model import Cluster
 
 
-@input_command(omit=["files", *RENDERING, "staged"], calico=True)  # -f: its own help; the intent files name what they read
+@input_command(omit=["files", *RENDERING, "staged"])  # -f: its own help; the intent files name what they read
 def check(
     inputs: Source,
     intents: Annotated[list[str], typer.Argument(

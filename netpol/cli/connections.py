@@ -26,7 +26,7 @@ if TYPE_CHECKING:
     from netpol.model.portsets import Protocol
 
 
-@input_command("list", omit=["staged"], calico=True)
+@input_command("list", omit=["staged"])
 def list_connections(
     inputs: Source,
     to: Annotated[str | None, typer.Option("--to", metavar="X", help="Only connections to X (an endpoint as "

@@ -22,7 +22,7 @@ class DiffFormat(StrEnum):
     html = "html"
 
 
-@input_command(omit=["files", *RENDERING, *LIVE, "staged"], calico=True)  # BASE and HEAD are the manifests
+@input_command(omit=["files", *RENDERING, *LIVE, "staged"])  # BASE and HEAD are the manifests
 def diff(
     inputs: Source,
     base: Annotated[str, typer.Argument(metavar="BASE", help="Manifests before: a file, a directory, or -.")],

@@ -19,7 +19,7 @@ class ExplainFormat(StrEnum):
     json = "json"
 
 
-@input_command(omit=["staged"], ignore_unmodelled=None, calico=True)  # explain states no reachability
+@input_command(omit=["staged"], ignore_unmodelled=None)  # explain states no reachability
 def explain(
     inputs: Source,
     namespace: Namespaces = None,

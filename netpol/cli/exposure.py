@@ -13,7 +13,7 @@ from netpol.cli.output import _write
 from netpol.cli.progress_line import _phase
 
 
-@input_command(omit=["staged"], calico=True)
+@input_command(omit=["staged"])
 def exposure(
     inputs: Source,
     target: Annotated[str | None, typer.Argument(

@@ -17,7 +17,7 @@ from netpol.cli.output import LARGE_GRAPH_EDGES, _note
 from netpol.cli.progress_line import _phase
 
 
-@input_command(omit=["staged"], calico=True)
+@input_command(omit=["staged"])
 def graph(
     inputs: Source,
     out: Annotated[

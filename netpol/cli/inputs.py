@@ -69,7 +69,6 @@ class Source:
     ignore_unmodelled: IgnoreUnmodelled = False
     verbose: Verbose = False
     keep_texts: bool = False  # keep each input's text for field positions (lint, report): no input is read twice
-    calico: bool = False  # the command evaluates Calico's own kinds under the calico profile (else: unmodelled)
 
     @property
     def rendering(self) -> Rendering:
@@ -112,7 +111,7 @@ def input_command(name: str | None = None, *, omit: Collection[str] = (), only: 
                   **fixed: Any) -> Callable[[Callable[..., None]], Callable[..., None]]:
     """Register a command that reads the input: it takes one `inputs: Source` parameter, and its command line
     offers Source's input options (all, those `only` names, or all but those it `omits` or sets in `fixed`)
-    after its own. `fixed` sets fields that are no option of this command (keep_texts, calico...)."""
+    after its own. `fixed` sets fields that are no option of this command (keep_texts...)."""
 
     def register(command: Callable[..., None]) -> Callable[..., None]:
         own = inspect.signature(command, eval_str=True)
@@ -157,7 +156,7 @@ def _load(source: Source, scope: list[str] | None = None) -> LoadResult:
             if source.default_namespace is not None:
                 raise QueryError("--default-namespace is for manifests that name no namespace: pass -f PATH")
             result = _read_live(source, scope).result
-    result = profiles.apply(result, source.cni, source.calico, tuple(source.cni_option or ()))
+    result = profiles.apply(result, source.cni, tuple(source.cni_option or ()))
     if source.staged:
         result = _staged(result)
     _report(result, source.verbose)

@@ -28,7 +28,7 @@ class FailOn(StrEnum):
     never = "never"
 
 
-@input_command(omit=["staged"], keep_texts=True, calico=True)
+@input_command(omit=["staged"], keep_texts=True)
 def lint(
     inputs: Source,
     paths: Annotated[list[str] | None, typer.Argument(

@@ -23,7 +23,7 @@ class MatrixFormat(StrEnum):
     md = "md"
 
 
-@input_command(calico=True)
+@input_command()
 def matrix(
     inputs: Source,
     port: Annotated[

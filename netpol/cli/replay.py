@@ -60,7 +60,7 @@ class ReplayFailOn(StrEnum):
     never = "never"
 
 
-@input_command(omit=[*RENDERING], calico=True)
+@input_command(omit=[*RENDERING])
 def replay(
     inputs: Source,
     flows: Annotated[list[str], typer.Argument(
@@ -73,7 +73,8 @@ def replay(
                                                help="Output format.")] = ListFormat.text,
     fail_on: Annotated[ReplayFailOn, typer.Option(
         "--fail-on", metavar="break|mismatch|never", help="Exit 1 when observed traffic would break (break), also "
-        "when an observed verdict disagrees with netpol's (mismatch), or never.")] = ReplayFailOn.break_,
+        "when an observed verdict (or the rule Calico's flow logs say decided) disagrees with netpol's (mismatch), "
+        "or never.")] = ReplayFailOn.break_,
     skip_invalid: Annotated[bool, typer.Option(
         "--skip-invalid", help="Count and report malformed flow lines instead of stopping at the first.")] = False,
     base: Annotated[list[str] | None, typer.Option(
@@ -148,6 +149,7 @@ def replay(
     else:
         _write(replay_markdown(result, stats))
     counts = result.summary()
-    found = counts["break"] + (counts["mismatch"] if fail_on is ReplayFailOn.mismatch else 0)
+    found = counts["break"] + (counts["mismatch"] + counts["policy_mismatch"] if fail_on is ReplayFailOn.mismatch
+                               else 0)
     if found and fail_on is not ReplayFailOn.never:
         raise typer.Exit(EXIT_DENIED)

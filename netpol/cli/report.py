@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from netpol.analyses.query import Analyzer
 
 
-@input_command(omit=["staged"], keep_texts=True, calico=True)
+@input_command(omit=["staged"], keep_texts=True)
 def report(
     inputs: Source,
     out: Annotated[str, typer.Option("--output", "-o", metavar="FILE.html", help="The page to write.")],

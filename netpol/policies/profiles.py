@@ -231,10 +231,9 @@ def _daemonset(pod: Pod) -> str | None:
     return pod.name.partition("/")[2] if pod.workload == "DaemonSet" else None
 
 
-def apply(result: LoadResult, cni: str | None, calico: bool = True, cni_options: Sequence[str] = ()) -> LoadResult:
+def apply(result: LoadResult, cni: str | None, cni_options: Sequence[str] = ()) -> LoadResult:
     """The input as the chosen plugin enforces it: kinds it does not enforce left out (and named), its
     answers in the engine's switches and among every answer's assumptions. Generic changes nothing.
-    `calico` False: Calico's own kinds stay unmodelled (a command whose analyses do not read Calico's tiers).
     `cni_options`: the Cilium agent options (--cni-option KEY=VALUE), an error under any other plugin."""
     chosen = parse(cni) if cni is not None else recognise(result)
     if cni_options and chosen.profile is not CILIUM:
@@ -248,10 +247,6 @@ def apply(result: LoadResult, cni: str | None, calico: bool = True, cni_options:
              f"open follow (docs/semantics.md §15)"]
     notes.extend(f"{chosen.title}: {a.question}: {a.answer}" if a.modelled else
                  f"not modelled under {chosen.title}: {a.question}: {a.answer}" for a in release.answers)
-    if chosen.profile is CALICO and not calico:
-        notes.append(f"not modelled under {chosen.title} by this command: Calico's tiers (it walks NetworkPolicy and "
-                     "the network-policy-api kinds as the API defines them, with the answers above but the nodes' "
-                     "status.hostIP addresses and Calico's conversion of the network-policy-api kinds)")
     why_not = dict(release.not_enforced)
     left_out = [p for p in cluster.tiered if (p.api_version, p.kind) not in release.enforces]
     for key in sorted({(p.api_version, p.kind) for p in left_out}):
@@ -273,11 +268,9 @@ def apply(result: LoadResult, cni: str | None, calico: bool = True, cni_options:
     cluster = replace(cluster, dataplane=dataplane, policies=policies,
                       tiered=tuple(p for p in cluster.tiered if (p.api_version, p.kind) in release.enforces),
                       assumptions=(*cluster.assumptions, *notes))
-    if chosen.profile is CALICO and calico:  # Calico's tiers, whether or not the input holds Calico's own objects
+    if chosen.profile is CALICO:  # Calico's tiers, whether or not the input holds Calico's own objects
         ignored = _calico_evaluated(result, ignored, diagnostics)
         cluster = replace(cluster, calico=cluster.calico if cluster.calico is not None else result.calico)
-    elif chosen.profile is CALICO:  # named as not evaluated: then the engine does not evaluate them either
-        cluster = replace(cluster, calico=None)
     return replace(result, cluster=cluster, diagnostics=(*result.diagnostics, *diagnostics), ignored=ignored)
 
 

@@ -12,7 +12,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 
 from netpol.analyses.replay import Classification, Connection, Replay, time_key
 from netpol.render.markdown import md_code, md_text
@@ -26,7 +26,8 @@ HEADINGS: dict[Classification, str] = {
     "unmatched": "UNMATCHED: an endpoint netpol cannot place",
 }
 CSV_HEADER = ["source", "destination", "protocol", "port", "records", "first_seen", "last_seen", "observed",
-              "predicted", "classification", "decided_by", "note", "base_predicted", "change"]
+              "predicted", "classification", "decided_by", "note", "base_predicted", "change", "policy_mismatch"]
+POLICY_MISMATCH = "POLICY MISMATCH: Calico's flow logs name another deciding rule than netpol"
 CHANGES = {"newly denied": "THE CHANGE DENIES observed traffic the base version allows",
            "newly allowed": "THE CHANGE ALLOWS observed traffic the base version denies"}
 
@@ -114,6 +115,13 @@ def replay_text(replay: Replay, stats: FlowStats) -> Iterator[str]:
             for placed in dict.fromkeys(p for c in g.connections for p in (c.source, c.destination)
                                         if p.placement == "possible"):
                 yield f"    {one_line(placed.name)}: {one_line(placed.detail)}\n"
+    differs = [c for c in replay.connections if c.policy_mismatch]
+    if differs:
+        yield f"{POLICY_MISMATCH} ({len(differs)})\n"
+        for c in differs:
+            yield f"  {one_line(c.source.name)} -> {one_line(c.destination.name)} {c.protocol}/{c.port}\n"
+            for line in c.policy_mismatch:
+                yield f"    {one_line(line)}\n"
     s = replay.summary()
     yield f"{s['unchanged']} connection(s) unchanged; {s['connections']} connection(s) from {s['records']} record(s)\n"
     for line in _stats_lines(stats):
@@ -131,7 +139,9 @@ def _connection_json(c: Connection) -> dict[str, object]:
             "classification": c.classification, "decided_by": list(c.decided_by), "note": c.note,
             "assumptions": list(c.assumptions), "base_predicted": c.base_predicted, "change": c.change,
             "placed_as": {p.name: p.detail for p in (c.source, c.destination) if p.detail},
-            **({"walk": {d: [step.to_dict() for step in steps] for d, steps in c.walk}} if c.walk else {})}
+            **({"walk": {d: [step.to_dict() for step in steps] for d, steps in c.walk}} if c.walk else {}),
+            **({"reported": [{**asdict(r), "text": str(r)} for r in c.reported],
+                "policy_mismatch": list(c.policy_mismatch)} if c.reported else {})}
 
 
 def replay_json(replay: Replay, stats: FlowStats) -> str:
@@ -148,7 +158,8 @@ def replay_csv(replay: Replay) -> str:
     for c in replay.connections:
         w.writerow([c.source.name, c.destination.name, c.protocol, c.port, c.record_count, c.first_seen or "",
                     c.last_seen or "", c.observed or "", c.predicted or "", c.classification,
-                    "; ".join(c.decided_by), c.note, c.base_predicted or "", c.change or ""])
+                    "; ".join(c.decided_by), c.note, c.base_predicted or "", c.change or "",
+                    "; ".join(c.policy_mismatch)])
     return buf.getvalue()
 
 
@@ -172,6 +183,14 @@ def replay_markdown(replay: Replay, stats: FlowStats) -> Iterator[str]:
                                                    *g.values("note")))
             yield (f"| {md_code(g.source)} | {md_code(g.destination)} | {g.protocol}/{g.port} | {g.records} | "
                    f"{md_text(g.seen)} | {_observed(g)} | {why} |\n")
+        yield "\n"
+    differs = [c for c in replay.connections if c.policy_mismatch]
+    if differs:
+        yield f"### {POLICY_MISMATCH} ({len(differs)})\n\n"
+        yield "| source | destination | port | what differs |\n|---|---|---|---|\n"
+        for c in differs:
+            yield (f"| {md_code(c.source.name)} | {md_code(c.destination.name)} | {c.protocol}/{c.port} | "
+                   f"{'<br>'.join(md_text(x) for x in c.policy_mismatch)} |\n")
         yield "\n"
     s = replay.summary()
     yield f"{s['unchanged']} connection(s) unchanged; {s['connections']} connection(s) from {s['records']} record(s).\n"

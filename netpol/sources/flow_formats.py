@@ -7,7 +7,7 @@ import csv
 import json
 import re
 from functools import lru_cache
-from typing import Any
+from typing import Any, Literal
 
 from netpol.errors import InputError, Location, clipped
 from netpol.model import IPAddress
@@ -16,6 +16,7 @@ from netpol.sources.flow_records import (
     Flow,
     FlowEndpoint,
     Observed,
+    ReportedRule,
     _address,
     _int,
     _json_object,
@@ -205,9 +206,14 @@ def _obj(flow: dict[str, Any], key: str, where: Location, prefix: str) -> dict[s
 
 # -- Calico -------------------------------------------------------------------------------------------
 
-CALICO_ACTIONS: dict[object, Observed] = {1: "allowed", 2: "denied", "Allow": "allowed", "Deny": "denied"}
-CALICO_REPORTERS = {1: "source", 2: "destination", "Src": "source", "Dst": "destination"}
-CALICO_WORKLOAD = (1, "WorkloadEndpoint", None)  # endpoint types that are pods (Whisker gives no type)
+CALICO_ACTIONS: dict[object, Observed] = {1: "allowed", 2: "denied", "Allow": "allowed", "Deny": "denied",
+                                          "allow": "allowed", "deny": "denied"}
+CALICO_REPORTERS: dict[object, Literal["source", "destination"]] = {
+    1: "source", 2: "destination", "Src": "source", "Dst": "destination", "src": "source", "dst": "destination"}
+CALICO_WORKLOAD = (1, "WorkloadEndpoint", "wep", None)  # endpoint types that are pods (Whisker gives no type)
+CALICO_FINAL = {1: "allow", 2: "deny", "Allow": "allow", "Deny": "deny", "allow": "allow", "deny": "deny"}
+CALICO_PROFILE_KINDS = (9, "Profile")  # Goldmane's PolicyKind of the namespace profile; 10 is EndOfTier
+CALICO_END_OF_TIER = (10, "EndOfTier")
 CALICO_OWN_LABELS = "projectcalico.org/"
 CALICO_ACCOUNT = "projectcalico.org/serviceaccount="  # the workload endpoint's service account, among its labels
 
@@ -232,27 +238,76 @@ class _CalicoReader(_LineReader):
         time = _epoch(start) if isinstance(start, int) and not isinstance(start, bool) else \
             start if isinstance(start, str) else None
         reporter = CALICO_REPORTERS.get(key.get("reporter"))  # type: ignore[arg-type]
+        reported = _calico_reported(key.get("policies"), reporter, where, f"{prefix}policies") if reporter else None
         return Flow(_calico_endpoint(key, obj, "source", where, prefix),
                     _calico_endpoint(key, obj, "dest", where, prefix), protocol.upper(),  # type: ignore[arg-type]
                     port, CALICO_ACTIONS.get(key.get("action")), record, time,  # type: ignore[arg-type]
-                    f"{reporter} side" if reporter else None)
+                    f"{reporter} side" if reporter else None, reported)
+
+
+def _calico_reported(policies: object, side: Literal["source", "destination"], where: Location, field: str
+                     ) -> ReportedRule | None:
+    """The last enforced policy hit that allowed or denied: Goldmane's and Whisker's PolicyHit objects
+    (`enforced_policies`, `enforced`), Calico Enterprise's "INDEX|TIER|NAME|ACTION|RULE" strings."""
+    if policies is None:
+        return None
+    hits = policies.get("enforced_policies", policies.get("enforced")) if isinstance(policies, dict) else None
+    if hits is None:
+        return None
+    if not isinstance(hits, list):
+        raise InputError(where, f"{field}.enforced_policies", "not a list")
+    found: list[tuple[int, ReportedRule]] = []
+    for i, hit in enumerate(hits):
+        if isinstance(hit, str):
+            parts = hit.split("|")
+            if len(parts) != 5 or not all(p.lstrip("-").isdigit() for p in (parts[0], parts[4])):
+                raise InputError(where, f"{field}.enforced_policies[{i}]",
+                                 f"{clipped(repr(hit))} is not INDEX|TIER|NAME|ACTION|RULE")
+            namespace, _, name = parts[2].rpartition("/")
+            order, tier, action, rule = int(parts[0]), parts[1], parts[3], int(parts[4])
+        elif isinstance(hit, dict):
+            namespace, name, tier = (str(hit.get(k) or "") for k in ("namespace", "name", "tier"))
+            kind, action = hit.get("kind"), hit.get("action")
+            order, rule = hit.get("policy_index", i), hit.get("rule_index", -2)
+            if not isinstance(order, int) or not isinstance(rule, int):
+                raise InputError(where, f"{field}.enforced_policies[{i}]", "policy_index or rule_index not a number")
+            tier = "" if kind in CALICO_PROFILE_KINDS else tier
+            rule = -1 if kind in CALICO_END_OF_TIER else rule
+        else:
+            raise InputError(where, f"{field}.enforced_policies[{i}]", "not a policy hit")
+        final = CALICO_FINAL.get(action)  # type: ignore[arg-type]
+        if final is not None:
+            found.append((order, ReportedRule(side, tier, namespace, name, final, rule)))  # type: ignore[arg-type]
+    return max(found, key=lambda f: f[0])[1] if found else None
 
 
 def _calico_endpoint(key: dict[str, Any], obj: dict[str, Any], side: str, where: Location, prefix: str
                      ) -> FlowEndpoint:
+    """Goldmane and Whisker name aggregated pods `web-5d9c7-*` in `_name`; Calico Enterprise writes `-` there and
+    the aggregate in `_name_aggr`, `-` for no namespace, the address in `_ip` (null when aggregated)."""
     name, namespace = key.get(f"{side}_name"), key.get(f"{side}_namespace")
+    if name in ("-", None) and isinstance(key.get(f"{side}_name_aggr"), str):
+        name = key[f"{side}_name_aggr"]
     if not isinstance(name, str) or not isinstance(namespace, str | None):
         raise InputError(where, f"{prefix}{side}_name", "missing or not a string")
+    namespace = None if namespace == "-" else namespace
+    address = key.get(f"{side}_ip")
+    ip = _address(address, where, f"{prefix}{side}_ip") if address is not None else None
     if key.get(f"{side}_type") not in CALICO_WORKLOAD or not namespace:
-        return FlowEndpoint(workload=name)  # pub, pvt, a host endpoint, a network set: no pod, no address
+        # pub, pvt, a host endpoint, a network set: no pod; outside at its address where the record gives it
+        return FlowEndpoint(ip=ip) if ip is not None else FlowEndpoint(workload=name)
     raw = obj.get(f"{side}_labels")
+    raw = raw.get("labels") if isinstance(raw, dict) else raw  # Enterprise: {"labels": [...]}
+    if raw == "-":  # Enterprise: aggregated, the labels unsaid
+        return FlowEndpoint(namespace, None if name.endswith("*") else name, ip=ip,
+                            prefix=name[:-1] if name.endswith("*") else None)
     items = raw.split(" | ") if isinstance(raw, str) else raw if isinstance(raw, list) else None
     if items is None or not all(isinstance(i, str) for i in items):
         raise InputError(where, f"{side}_labels", "not a list of key=value strings")
     labels = dict(i.partition("=")[::2] for i in items if i and not i.startswith(CALICO_OWN_LABELS))
     account = next((i[len(CALICO_ACCOUNT):] for i in items if i.startswith(CALICO_ACCOUNT)), None)
     pod, aggregated = (None, name[:-1]) if name.endswith("*") else (name, None)
-    return FlowEndpoint(namespace, pod, None, tuple(sorted(labels.items())), (), None, aggregated, account or None)
+    return FlowEndpoint(namespace, pod, None, tuple(sorted(labels.items())), (), ip, aggregated, account or None)
 
 
 def _epoch(seconds: float) -> str:

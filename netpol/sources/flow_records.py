@@ -30,6 +30,28 @@ class FlowEndpoint:
 
 
 @dataclass(frozen=True)
+class ReportedRule:
+    """What a Calico flow log says decided the connection on its reporter's side: the last enforced policy hit
+    that allowed or denied (docs/replay.md, "What Calico reports")."""
+
+    side: Literal["source", "destination"]  # the reporter: the source's egress, or the destination's ingress
+    tier: str  # "__PROFILE__" (Enterprise) or "" for the namespace profile
+    namespace: str  # the policy's, "" for a global one
+    name: str  # as Calico names it: "web", "tier.web", "knp.default.web", "staged:..." (Enterprise)
+    action: Literal["allow", "deny"]
+    rule: int  # the rule's index; -1: no rule matched, the tier's end
+
+    def __str__(self) -> str:
+        if self.tier in ("", "__PROFILE__"):
+            return f"the namespace's profile: {self.action}"
+        where = f"tier {self.tier}: "
+        if self.rule < 0:
+            return f"{where}no rule matched, the tier's end: {self.action}"
+        name = f"{self.namespace}/{self.name}" if self.namespace else self.name
+        return f"{where}{name} rule {self.rule}: {self.action}"
+
+
+@dataclass(frozen=True)
 class Flow:
     """One observed attempt to open a connection, from one record (line) of a flow file."""
 
@@ -41,6 +63,7 @@ class Flow:
     record: str  # FILE:LINE, 1-based; FILE as given ("-" for standard input)
     time: str | None = None
     reporter: str | None = None  # Hubble: node and traffic direction, e.g. "kind-worker ingress"
+    reported: ReportedRule | None = None  # Calico: the policy rule its flow log says decided, where it says
 
 
 

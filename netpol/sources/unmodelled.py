@@ -74,7 +74,10 @@ READ_GROUPS = frozenset({"networking.k8s.io", "extensions", "policy.networking.k
                          "projectcalico.org"})  # with the rest of Calico's kinds (sources/cluster.py)
 
 OPTION = "--ignore-unmodelled"
-CALICO_COMMANDS = "every command but replay evaluates them"  # which commands evaluate Calico's own kinds
+# What a refusal under the calico profile says of Calico's kinds it names: only the storage form is left unread.
+CALICO_STORAGE = ("every command evaluates Calico's projectcalico.org/v3 kinds; crd.projectcalico.org/v1 objects are "
+                  "Calico's storage, which netpol does not read: give their projectcalico.org/v3 form (calicoctl get "
+                  "-o yaml, or the Calico API server)")
 IGNORED = f"ignored ({OPTION}): "  # how an assumption about what the answer did not see begins
 
 
@@ -130,10 +133,10 @@ class Unmodelled:
         Under a plugin's profile (policies/profiles.py) its own kinds are not evaluated either, and it says so."""
         own = sorted({entry.product for o in self.objects if (entry := enforcing(o.kind, o.api_version))
                       and entry.product.lower() == profile})
-        which = "this command does not evaluate" if own and own[0] == "Calico" else "does not evaluate"
-        where = f" ({CALICO_COMMANDS})" if own and own[0] == "Calico" else ""
-        under = (f" The {profile} profile answers the questions the NetworkPolicy API leaves open as {own[0]} "
-                 f"does, but {which} {own[0]}'s own policy kinds yet{where}." if own else "")
+        under = (f" The {profile} profile answers the questions the NetworkPolicy API leaves open as Calico does: "
+                 f"{CALICO_STORAGE}." if own == ["Calico"] else
+                 f" The {profile} profile answers the questions the NetworkPolicy API leaves open as {own[0]} "
+                 f"does, but does not evaluate {own[0]}'s own policy kinds yet." if own else "")
         return UnmodelledError(
             "the answer cannot see everything that allows or denies traffic here: " + "; ".join(self.lines())
             + f".{under} netpol does not answer as if they were absent; pass {OPTION} to answer without them "

@@ -67,7 +67,7 @@ def test_json_contract() -> None:
         "records": ["-:2", "-:3"], "observed": "allowed", "predicted": "denied", "classification": "break",
         "decided_by": ["ingress: isolated by default/api-allow; no rule allows TCP/80"]}
     assert data["summary"] == {"connections": 2, "records": 4, "break": 1, "mismatch": 1, "unknown": 0,
-                               "unmatched": 0, "unchanged": 0, "skipped": {}, "invalid": 0}
+                               "unmatched": 0, "unchanged": 0, "policy_mismatch": 0, "skipped": {}, "invalid": 0}
 
 
 def test_csv_one_row_per_connection() -> None:
@@ -77,7 +77,7 @@ def test_csv_one_row_per_connection() -> None:
         "default/test-1,default/apiserver,TCP,80,2,2026-12-01T10:00:00Z,2026-12-01T10:00:09Z,allowed,denied,break,"
         "ingress: isolated by default/api-allow; no rule allows TCP/80,\"observed passing, but these policies deny "
         "it: applying them breaks this traffic (if they are applied already, the plugin does not enforce them as "
-        "written)\",,")
+        "written)\",,,")
     assert len(r.stdout.splitlines()) == 3
 
 

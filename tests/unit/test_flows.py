@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from netpol.errors import InputError
-from netpol.sources.flow_records import Flow, FlowEndpoint
+from netpol.sources.flow_records import Flow, FlowEndpoint, ReportedRule
 from netpol.sources.flows import MAX_LINE, FlowStats, read_flows
 
 DATA = Path(__file__).resolve().parent.parent / "data" / "flows"
@@ -177,10 +177,12 @@ def test_calico_goldmane_exact() -> None:
     client = FlowEndpoint("a", "client", None, (("app", "client"),))
     web = FlowEndpoint("a", "web", None, (("app", "web"),))
     assert flows == [
-        Flow(client, web, "TCP", 80, "allowed", "g.json:1", "2025-12-01T10:00:00Z", "source side"),
+        Flow(client, web, "TCP", 80, "allowed", "g.json:1", "2025-12-01T10:00:00Z", "source side",
+             ReportedRule("source", "default", "a", "client-out", "allow", 0)),
         Flow(client, web, "TCP", 80, "allowed", "g.json:2", "2025-12-01T10:00:15Z", "destination side"),
         Flow(FlowEndpoint("b", None, None, (("app", "api"),), prefix="api-7d4f9c-"), web, "TCP", 80, "denied",
-             "g.json:3", "2025-12-01T10:00:00Z", "destination side"),
+             "g.json:3", "2025-12-01T10:00:00Z", "destination side",
+             ReportedRule("destination", "default", "a", "", "deny", -1)),  # EndOfTier
         Flow(FlowEndpoint(workload="pub"), web, "TCP", 80, "denied", "g.json:4", "2025-12-01T10:00:00Z",
              "destination side"),
         Flow(FlowEndpoint("b", None, None, (("app", "x"), ("pod-template-hash", "5f6d7")), prefix="gone-5f6d7-"),

@@ -5,14 +5,20 @@ unknown. Exact answers per flow."""
 
 from __future__ import annotations
 
+import io
+import ipaddress
 import json
+from pathlib import Path
 from typing import Any
+
+import pytest
 
 from netpol import load_objects
 from netpol.analyses.query import Analyzer
 from netpol.analyses.replay import replay
 from netpol.policies.profiles import apply
-from netpol.sources.flow_records import Flow, FlowEndpoint
+from netpol.errors import InputError
+from netpol.sources.flow_records import Flow, FlowEndpoint, ReportedRule
 from netpol.sources.flows import FlowStats, read_flows
 from tests.builders import namespace, pod
 
@@ -63,8 +69,46 @@ def test_an_unsaid_service_account_that_no_verdict_hangs_on() -> None:
 def test_calico_records_name_the_service_account() -> None:
     line = json.dumps({"source_name": "gone-1", "source_namespace": "shop", "dest_name": "web", "dest_namespace":
                        "shop", "protocol": "tcp", "dest_port": 80, "action": "Allow", "reporter": "Dst",
-                       "source_labels": "app=fe | projectcalico.org/serviceaccount=api | projectcalico.org/namespace=shop",
+                       "source_labels": "app=fe | projectcalico.org/serviceaccount=api | "
+                                        "projectcalico.org/namespace=shop",
                        "dest_labels": "app=web"}) + "\n"
-    import io
     flows = list(read_flows("f", io.BytesIO(line.encode()), "auto", FlowStats()))
     assert flows[0].source == FlowEndpoint("shop", "gone-1", None, (("app", "fe"),), service_account="api")
+
+
+def _read(text: str) -> list[Flow]:
+    return list(read_flows("f", io.BytesIO(text.encode()), "auto", FlowStats()))
+
+
+def test_calico_enterprise_records_exact() -> None:
+    path = Path(__file__).resolve().parent.parent / "data" / "flows" / "calico-enterprise.json"
+    flows = _read(path.read_text())
+    ip = ipaddress.ip_address
+    assert [(f.source, f.destination, f.protocol, f.port, f.observed, f.reporter) for f in flows[2:6]] == [
+        (FlowEndpoint(ip=ip("203.0.113.5")), FlowEndpoint("shop", "web", None, (("app", "web"),), ip=ip("10.0.0.1")),
+         "TCP", 443, "allowed", "destination side"),
+        (FlowEndpoint(ip=ip("198.51.100.7")), FlowEndpoint("shop", "fe", None, (("app", "fe"),), ip=ip("10.0.0.3")),
+         "TCP", 80, "allowed", "destination side"),
+        (FlowEndpoint("shop", prefix="api-"), FlowEndpoint("shop", "web"), "TCP", 80, "allowed", "destination side"),
+        (FlowEndpoint("shop", "fe", None, (("app", "fe"),), ip=ip("10.0.0.3")),
+         FlowEndpoint("kube-system", "dns", None, (("k8s-app", "dns"),), ip=ip("10.0.9.9")), "UDP", 53, "allowed",
+         "source side")]
+    assert [f.reported for f in flows] == [  # the last allow or deny by index, whatever the list's order
+        ReportedRule("destination", "app", "shop", "app.web-in", "allow", 0),
+        ReportedRule("destination", "app", "shop", "app.web-in", "deny", -1),
+        ReportedRule("destination", "security", "", "security.sec", "allow", 2),
+        ReportedRule("destination", "__PROFILE__", "", "kns.shop", "allow", 0),
+        ReportedRule("destination", "app", "shop", "app.web-in", "allow", 1),
+        None]
+
+
+def test_a_malformed_policy_hit_names_the_line_and_field() -> None:
+    line = json.dumps({"source_name": "a", "source_namespace": "shop", "source_type": "wep", "source_labels": [],
+                       "dest_name": "b", "dest_namespace": "shop", "dest_type": "wep", "dest_labels": [],
+                       "proto": "tcp",
+                       "dest_port": 80, "action": "allow", "reporter": "dst",
+                       "policies": {"enforced_policies": ["0|app|web|allow"]}}) + "\n"
+    with pytest.raises(InputError) as info:
+        _read(line)
+    assert str(info.value) == "f: line 1: policies.enforced_policies[0]: '0|app|web|allow' is not " \
+                              "INDEX|TIER|NAME|ACTION|RULE"
