@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import bisect
 import ipaddress
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -82,11 +83,21 @@ def address_set_node(within: tuple[IPBlock, ...], family: int | None = None) -> 
 
 
 def block_membership(blocks: tuple[IPBlock, ...]) -> Callable[[tuple[IPAddress, ...]], tuple[bool, ...]]:
-    """Which blocks contain any of a pod's IPs; each IP is turned into an integer once, not per block."""
+    """Which blocks contain any of a pod's IPs. The blocks' edges cut each family's addresses into intervals
+    that every block holds whole or not at all; each IP finds its interval by bisection, so 150k pods cost
+    150k look-ups, not 150k x blocks tests."""
+    none = (False,) * len(blocks)
+    cuts: dict[int, list[int]] = {4: [], 6: []}
+    for b in blocks:
+        for net in (b.cidr, *b.excepts):
+            cuts[net.version] += [int(net.network_address), int(net.broadcast_address) + 1]
+    edges = {v: sorted(set(points)) for v, points in cuts.items()}
+    inside = {v: [tuple(b.contains_int(v, lo) for b in blocks) for lo in points] for v, points in edges.items()}
+
     def member(ips: tuple[IPAddress, ...]) -> tuple[bool, ...]:
-        if not ips:
-            return (False,) * len(blocks)
-        values = [(ip.version, int(ip)) for ip in ips]
-        return tuple(any(b.contains_int(v, n) for v, n in values) for b in blocks)
+        found = [inside[ip.version][i] for ip in ips if (i := bisect.bisect_right(edges[ip.version], int(ip)) - 1) >= 0]
+        if len(found) < 2:
+            return found[0] if found else none
+        return tuple(any(column) for column in zip(*found, strict=True))
 
     return member

@@ -12,7 +12,7 @@ Class key = (namespace name if any policy lives in it, else None;
              which ipBlocks contain the pod's IPs;
              hostNetwork;
              the node, for nodes that run hostNetwork pods or that the stages name (OnNode, NodePods);
-             per identity predicate that is no LabelSelector, whether the pod's identity satisfies it;
+             per kind of identity, which of its predicates that are no LabelSelector the pod satisfies;
              whether its addresses are all IPv6, where a condition names the family;
              per kind of identity, its labels projected onto keys the LabelSelectors on it use).
 Identities are the compiler's (stages.Identities): the partition only reads them.
@@ -31,7 +31,8 @@ from functools import cached_property
 from typing import NamedTuple
 
 from netpol.engine.addresses import block_membership
-from netpol.engine.bits import id_bits
+from netpol.engine.bits import bit_ids, id_bits
+from netpol.engine.predicates import PredicateTable, group_bits
 from netpol.model import DIRECTIONS, Cluster, ContainerPort, Direction, IPBlock, Pod
 from netpol.model.portsets import Protocol
 from netpol.model.selectors import LabelSelector
@@ -72,7 +73,7 @@ class _ClassKey(NamedTuple):
     in_blocks: tuple[bool, ...]
     host_network: bool
     node: str | None
-    predicates: tuple[bool, ...] = ()  # per identity predicate that is no LabelSelector, whether the pod satisfies it
+    predicates: tuple[int, ...] = ()  # per kind of identity, the predicates the pod satisfies (PredicateTable)
     ipv6_only: bool = False  # the pod's addresses are all IPv6 (kept only where a condition names the family)
     identities: tuple[Projection, ...] = ()  # per kind of identity LabelSelectors read, its labels they use
 
@@ -107,9 +108,7 @@ class Partition:
         self._ns_values = _referenced_values(terms.namespace_selectors)
         self._port_names = terms.port_names
         self._predicates = tuple(dict.fromkeys(terms.predicates))  # in first-named order, once each
-        self._predicate_kinds = tuple(dict.fromkeys(identities for identities, _ in self._predicates))
         self.names_family = terms.families  # some condition names the IP family: outside addresses split by it
-        self._predicate_cache: dict[tuple[object, ...], tuple[bool, ...]] = {}
         self._id_values = {identities: _referenced_values(selectors)
                            for identities, selectors in terms.identity_selectors.items()}
         self.blocks: tuple[IPBlock, ...] = tuple(sorted(terms.blocks, key=str))
@@ -131,7 +130,8 @@ class Partition:
         # A plugin that sees a host-network pod as its node resolves no named port on it.
         host_names = self.cluster.dataplane.host_network_named_ports
         in_none = (False,) * len(self.blocks)
-        for pod in self.cluster.pods:
+        self._table = PredicateTable(self._predicates, self.cluster.pods)
+        for pod, predicates in zip(self.cluster.pods, self._table.signatures, strict=True):
             key = _ClassKey(
                 pod.namespace if pod.namespace in self._policy_namespaces else None,
                 _project(ns_labels.get(pod.namespace, {}).items(), self._ns_values),
@@ -140,7 +140,8 @@ class Partition:
                 in_blocks(pod.ips) if (nodes_in_blocks if pod.host_network else pods_in_blocks) else in_none,
                 pod.host_network,
                 pod.node if pod.node in host_nodes else None,
-                *self._predicate_key(pod),
+                predicates,
+                self.names_family and bool(pod.ips) and all(ip.version == 6 for ip in pod.ips),
                 tuple(_project(identities.of(pod), values) for identities, values in self._id_values.items()),
             )
             groups.setdefault(key, []).append(pod)
@@ -182,8 +183,7 @@ class Partition:
                 for b, inside in zip(self.blocks, key.in_blocks, strict=True):
                     if inside:
                         self._block_bits[b] |= 1 << cid
-        self._predicate_bits = {predicate: sum(1 << cid for cid, key in enumerate(self._keys) if key.predicates[i])
-                                for i, predicate in enumerate(self._predicates)}
+        self._predicate_bits = self._predicate_classes()
         self._ipv6_bits = sum(1 << cid for cid, key in enumerate(self._keys) if key.ipv6_only)
 
     def select(self, kind: str | Identities, selector: LabelSelector) -> int:
@@ -252,21 +252,20 @@ class Partition:
             return self.all_bits & ~self.subject_bits(who.term)
         raise TypeError(f"no classes for {who!r}")
 
-    def _predicate_key(self, pod: Pod) -> tuple[tuple[bool, ...], bool]:
-        """What the identity predicates that are no LabelSelector, and the IP family, tell apart about a pod
-        (_ClassKey.predicates, ipv6_only): each predicate's result on its identity, computed once per distinct
-        identity. String operators (`starts with`, `contains`) cannot read a projection of unnamed
-        values, so the results are kept."""
-        if not self._predicates and not self.names_family:
-            return (), False
-        ipv6_only = self.names_family and bool(pod.ips) and all(ip.version == 6 for ip in pod.ips)
-        seen = tuple(kind.of(pod) for kind in self._predicate_kinds)
-        found = self._predicate_cache.get(seen)
-        if found is None:
-            labels = {kind: dict(identity) for kind, identity in zip(self._predicate_kinds, seen, strict=True)}
-            found = self._predicate_cache[seen] = tuple(predicate.evaluate(labels[kind])
-                                                        for kind, predicate in self._predicates)
-        return found, bool(ipv6_only)
+    def _predicate_classes(self) -> dict[tuple[Identities, Predicate], int]:
+        """Per identity predicate that is no LabelSelector, the classes whose pods satisfy it: each distinct
+        signature's set bits once (PredicateTable)."""
+        by_signature: dict[tuple[int, ...], list[int]] = {}
+        for cid, key in enumerate(self._keys):
+            by_signature.setdefault(key.predicates, []).append(cid)
+        found: dict[tuple[int, int], list[int]] = {}
+        for signature, cids in by_signature.items():
+            for k, kind_signature in enumerate(signature):
+                for j in bit_ids(kind_signature):
+                    found.setdefault((k, j), []).extend(cids)
+        kinds = {kind: k for k, kind in enumerate(self._table.kinds)}
+        return {predicate: group_bits(found.get((kinds[predicate[0]], self._table.bit[predicate]), []),
+                                      len(self._keys)) for predicate in self._predicates}
 
     def block_classes(self, block: IPBlock) -> int:
         """Classes whose pod IPs fall in `block` (a block some rule names)."""

@@ -23,6 +23,8 @@ otherwise cost many times its text in memory); the errors say so.
 
 from __future__ import annotations
 
+import functools
+import operator
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal
@@ -46,6 +48,13 @@ class CalicoSelectorError(ValueError):
 # -- the AST ------------------------------------------------------------------------------------------------
 
 Comparison = Literal["==", "!=", "contains", "starts with", "ends with"]
+Bits = Mapping[str, Mapping[str, int]]  # per label key, per value, a bitset of the label maps that hold it
+_NONE: frozenset[str] = frozenset()
+
+# Each node evaluates on one label map (`evaluate`) and on many at once (`select`: given, per key and value,
+# the bitset of the maps with that label, `keys` the maps with each key and `every` all of them, the maps that
+# satisfy it), which is how the engine reads it once for every group of pods (netpol/engine/predicates.py);
+# `keys` is the label keys it reads.
 
 
 def _quoted(value: str) -> str:
@@ -61,6 +70,12 @@ class All:
     def evaluate(self, labels: Mapping[str, str]) -> bool:
         return True
 
+    def keys(self) -> frozenset[str]:
+        return _NONE
+
+    def select(self, bits: Bits, keys: Mapping[str, int], every: int) -> int:
+        return every
+
     def __str__(self) -> str:
         return "all()"
 
@@ -72,6 +87,12 @@ class Global:
     def evaluate(self, labels: Mapping[str, str]) -> bool:
         return True
 
+    def keys(self) -> frozenset[str]:
+        return _NONE
+
+    def select(self, bits: Bits, keys: Mapping[str, int], every: int) -> int:
+        return every
+
     def __str__(self) -> str:
         return "global()"
 
@@ -82,6 +103,12 @@ class Has:
 
     def evaluate(self, labels: Mapping[str, str]) -> bool:
         return self.label in labels
+
+    def keys(self) -> frozenset[str]:
+        return frozenset((self.label,))
+
+    def select(self, bits: Bits, keys: Mapping[str, int], every: int) -> int:
+        return keys.get(self.label, 0)
 
     def __str__(self) -> str:
         return f"has({self.label})"
@@ -109,6 +136,16 @@ class Compare:
             return found.startswith(self.value)
         return found.endswith(self.value)
 
+    def keys(self) -> frozenset[str]:
+        return frozenset((self.label,))
+
+    def select(self, bits: Bits, keys: Mapping[str, int], every: int) -> int:
+        values = bits.get(self.label, {})
+        if self.op in ("==", "!="):
+            equal = values.get(self.value, 0)
+            return equal if self.op == "==" else every & ~equal
+        return functools.reduce(operator.or_, (b for v, b in values.items() if self.evaluate({self.label: v})), 0)
+
     def __str__(self) -> str:
         return f"{self.label} {self.op} {_quoted(self.value)}"
 
@@ -128,6 +165,14 @@ class InSet:
             return self.negated
         return (found in self.values) != self.negated
 
+    def keys(self) -> frozenset[str]:
+        return frozenset((self.label,))
+
+    def select(self, bits: Bits, keys: Mapping[str, int], every: int) -> int:
+        values = bits.get(self.label, {})
+        named = functools.reduce(operator.or_, (values.get(v, 0) for v in self.values), 0)
+        return every & ~named if self.negated else named
+
     def __str__(self) -> str:
         op = "not in" if self.negated else "in"
         return f"{self.label} {op} {{{', '.join(_quoted(v) for v in self.values)}}}"
@@ -140,6 +185,12 @@ class Not:
     def evaluate(self, labels: Mapping[str, str]) -> bool:
         return not self.operand.evaluate(labels)
 
+    def keys(self) -> frozenset[str]:
+        return self.operand.keys()
+
+    def select(self, bits: Bits, keys: Mapping[str, int], every: int) -> int:
+        return every & ~self.operand.select(bits, keys, every)
+
     def __str__(self) -> str:
         return f"!{self.operand}"
 
@@ -151,6 +202,12 @@ class And:
     def evaluate(self, labels: Mapping[str, str]) -> bool:
         return all(o.evaluate(labels) for o in self.operands)
 
+    def keys(self) -> frozenset[str]:
+        return frozenset().union(*(o.keys() for o in self.operands))
+
+    def select(self, bits: Bits, keys: Mapping[str, int], every: int) -> int:
+        return functools.reduce(operator.and_, (o.select(bits, keys, every) for o in self.operands), every)
+
     def __str__(self) -> str:
         return "(" + " && ".join(str(o) for o in self.operands) + ")"
 
@@ -161,6 +218,12 @@ class Or:
 
     def evaluate(self, labels: Mapping[str, str]) -> bool:
         return any(o.evaluate(labels) for o in self.operands)
+
+    def keys(self) -> frozenset[str]:
+        return frozenset().union(*(o.keys() for o in self.operands))
+
+    def select(self, bits: Bits, keys: Mapping[str, int], every: int) -> int:
+        return functools.reduce(operator.or_, (o.select(bits, keys, every) for o in self.operands), 0)
 
     def __str__(self) -> str:
         return "(" + " || ".join(str(o) for o in self.operands) + ")"

@@ -150,9 +150,17 @@ class Identities(ABC):
 
 
 class Predicate(Protocol):
-    """A test on identity labels other than a LabelSelector (Calico's selector language)."""
+    """A test on identity labels other than a LabelSelector (Calico's selector language): on one label map, and
+    on many at once as bitsets (the engine evaluates it once for all pods, netpol/engine/predicates.py)."""
 
     def evaluate(self, labels: Mapping[str, str]) -> bool: ...
+
+    def keys(self) -> frozenset[str]:
+        """The label keys it reads."""
+
+    def select(self, bits: Mapping[str, Mapping[str, int]], keys: Mapping[str, int], every: int) -> int:
+        """The label maps (bits) that satisfy it, given per key and value the maps with that label (`bits`), per
+        key the maps with it (`keys`) and all of them (`every`)."""
 
 
 @dataclass(frozen=True)
@@ -160,7 +168,8 @@ class Identified:
     """Endpoints (pods that are not host-network) whose identity labels (`identities`) satisfy `predicate`.
 
     A LabelSelector keeps Kubernetes' meaning, and the classes are cut at the values it names; any other
-    predicate is evaluated once per distinct identity. Never an address outside the cluster.
+    predicate is evaluated once, as a bitset over the pods grouped by the labels it reads
+    (netpol/engine/predicates.py). Never an address outside the cluster.
     """
 
     identities: Identities
