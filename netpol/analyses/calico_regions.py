@@ -18,11 +18,18 @@ by every selector the stages name (Calico's, and the Kubernetes kinds' pod selec
 each selector is true or false on the whole cube: one pod built from a cube's witnesses answers for every pod
 in it. Namespaces are cut as for the other families (netpol.analyses.regions), the other namespaces also by
 whether they have each label X a `pcns.X` test reads. What netpol cannot cut exactly it refuses in one line.
+
+Focus, as for the other families: a question about some namespaces (an exposure, a diff's changed policies, a
+check's destinations) needs exact answers only for connections with an end there. Those namespaces are cut by
+every selector; every other one only by what tells its pods apart for such a connection: the selectors of the
+subjects of its own walk in the direction asked about (a pod that sends to a focus pod: the egress policies'
+and rules' subjects; one that receives: the ingress ones') and the peers of the rules of the other direction
+whose subject can hold a pod of a focus namespace (the focus pod's own walk).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 from typing import TYPE_CHECKING
@@ -39,7 +46,7 @@ from netpol.analyses.calico_values import (
 from netpol.analyses.label_space import ABSENT, Atom, Atoms, Budget, Cube, NamespaceRegion, cube_order, widened
 from netpol.analyses.placeholder_ports import placeholders
 from netpol.errors import QueryError
-from netpol.model import DIRECTIONS, METADATA_NAME_LABEL, Cluster, ContainerPort, Namespace, Pod
+from netpol.model import DIRECTIONS, METADATA_NAME_LABEL, Cluster, ContainerPort, Direction, Namespace, Pod
 from netpol.model.calico import (
     DEFAULT_ACCOUNT,
     NAME_LABEL,
@@ -51,7 +58,7 @@ from netpol.model.calico import (
 from netpol.model.calico_selectors import And, Compare, Has, InSet, Node, Not, Or
 from netpol.model.selectors import LabelSelector, Requirement, Scope, valid_label_key, valid_namespace_name
 from netpol.policies.calico import calico_selector, calico_stages
-from netpol.policies.stages import AllOf, AnyOf, Identified, OnNode, Pods
+from netpol.policies.stages import AllOf, AnyOf, Identified, OnNode, Pods, Subject
 from netpol.policies.stages import Not as NotTerm
 from netpol.progress import report
 
@@ -86,51 +93,95 @@ def _atomic(node: Node) -> Iterator[Atomic]:
 
 
 @dataclass(frozen=True)
+class _Rule:
+    """One stage rule: its direction, its subject and the Calico selectors of its peers."""
+
+    direction: Direction
+    subject: Subject
+    peers: frozenset[Node]
+
+
+@dataclass(frozen=True)
 class _Selectors:
     """What the stages of every version name: Calico selectors (pod selectors converted), namespace selectors
-    and namespaces named."""
+    and namespaces named; per direction the selectors of the subjects (policies' and rules'), and the rules."""
 
     pods: tuple[Node, ...]
     namespaces: tuple[LabelSelector, ...]
     named: frozenset[str]
+    subjects: dict[Direction, frozenset[Node]]
+    rules: tuple[_Rule, ...]
+
+
+def _nodes(x: object, namespaces: set[LabelSelector], named: set[str]) -> Iterator[Node]:
+    """The Calico selectors a subject, peer or condition reads (pod selectors converted); the namespace selectors
+    and the namespaces it names go to `namespaces` and `named`."""
+    if isinstance(x, AllOf | AnyOf):
+        for term in x.terms:
+            yield from _nodes(term, namespaces, named)
+    elif isinstance(x, NotTerm):
+        yield from _nodes(x.term, namespaces, named)
+    elif isinstance(x, OnNode):
+        yield from _nodes(x.pods, namespaces, named)
+    elif isinstance(x, Identified):  # Calico's labels: a Kubernetes selector on them reads them as they are
+        yield x.predicate if not isinstance(x.predicate, LabelSelector) else calico_selector(x.predicate)
+    elif isinstance(x, Pods):
+        if x.namespace is not None:
+            named.add(x.namespace)
+        if x.namespace_selector is not None:
+            namespaces.add(x.namespace_selector)
+        if x.pod_selector is not None:
+            yield selector_node(x.pod_selector)
 
 
 def _collect(versions: Sequence[Cluster], scopes: Sequence[Scope]) -> _Selectors:
     pods: set[Node] = {selector_node(s.selector) for s in scopes}
     namespaces: set[LabelSelector] = set()
     named: set[str] = set()
-
-    def who(x: object) -> None:
-        if isinstance(x, AllOf | AnyOf):
-            for term in x.terms:
-                who(term)
-        elif isinstance(x, NotTerm):
-            who(x.term)
-        elif isinstance(x, OnNode):
-            who(x.pods)
-        elif isinstance(x, Identified):  # Calico's labels: a Kubernetes selector on them reads them as they are
-            pods.add(x.predicate if not isinstance(x.predicate, LabelSelector) else calico_selector(x.predicate))
-        elif isinstance(x, Pods):
-            if x.namespace is not None:
-                named.add(x.namespace)
-            if x.namespace_selector is not None:
-                namespaces.add(x.namespace_selector)
-            if x.pod_selector is not None:
-                pods.add(selector_node(x.pod_selector))
-
+    subjects: dict[Direction, set[Node]] = {d: set() for d in DIRECTIONS}
+    rules: set[_Rule] = set()
     for cluster in versions:
         stages = calico_stages(cluster)
         for d in DIRECTIONS:
             for stage in stages[d]:
                 for policy in stage.policies:
-                    who(policy.subject)
+                    subjects[d].update(_nodes(policy.subject, namespaces, named))
                 for rule in (*stage.rules, *stage.inert):
-                    who(rule.subject)
-                    for peer in rule.peers:
-                        who(peer)
+                    subjects[d].update(_nodes(rule.subject, namespaces, named))
+                    peers = frozenset(n for peer in rule.peers for n in _nodes(peer, namespaces, named))
+                    rules.add(_Rule(d, rule.subject, peers))
         calico = cluster.calico
         named.update(p.namespace for p in (calico.policies if calico else ()) if p.namespace is not None)
-    return _Selectors(tuple(sorted(pods, key=str)), tuple(sorted(namespaces)), frozenset(named))
+    pods.update(n for nodes in subjects.values() for n in nodes)
+    pods.update(n for r in rules for n in r.peers)
+    return _Selectors(tuple(sorted(pods, key=str)), tuple(sorted(namespaces)), frozenset(named),
+                      {d: frozenset(nodes) for d, nodes in subjects.items()}, tuple(rules))
+
+
+def _may_hold(subject: object, spaces: Sequence[_Space]) -> bool:
+    """Whether a rule's subject can hold a pod of one of these namespace regions (True where it cannot tell)."""
+    if isinstance(subject, AllOf):
+        return all(_may_hold(t, spaces) for t in subject.terms)
+    if isinstance(subject, Pods) and subject.namespace is not None:
+        return any(s.region.named and s.region.name == subject.namespace for s in spaces)
+    if isinstance(subject, Identified):
+        node = subject.predicate if not isinstance(subject.predicate, LabelSelector) else \
+            calico_selector(subject.predicate)
+        return any(_truth(node, s, Cube()) is not False for s in spaces)
+    return True
+
+
+def _toward(selectors: _Selectors, spaces: Sequence[_Space], scopes: Sequence[Scope],
+            directions: Collection[Direction]) -> tuple[Node, ...]:
+    """What cuts a namespace outside the focus (`spaces`: the focus namespaces' regions) for the connections
+    into the focus pods ("ingress" in `directions`) and out of them ("egress"): the subjects of its pods' own
+    walk in that direction, the peers of the focus pods' rules, and the scopes."""
+    other: dict[Direction, Direction] = {"ingress": "egress", "egress": "ingress"}
+    out = {selector_node(s.selector) for s in scopes}
+    for d in directions:
+        out |= selectors.subjects[other[d]]
+        out.update(n for r in selectors.rules if r.direction == d and _may_hold(r.subject, spaces) for n in r.peers)
+    return tuple(sorted(out, key=str))
 
 
 class CalicoAtoms(Atoms):
@@ -365,9 +416,11 @@ def _refuse_inexact(tests: Mapping[str, list[Atomic]]) -> None:
                          "than a label value; answer for the input's pods with --input-only")
 
 
-def calico_regions(cluster: Cluster, scopes: Sequence[Scope], limit: int, others: Sequence[Cluster]) -> RegionSet:
+def calico_regions(cluster: Cluster, scopes: Sequence[Scope], limit: int, others: Sequence[Cluster],
+                   focus: Collection[str] | None = None, directions: Collection[Direction] = DIRECTIONS) -> RegionSet:
     """regions() under Calico (netpol.analyses.regions): `cluster` plus one hypothetical pod per region of
-    every namespace the input names and of the other namespaces, exact for every connection."""
+    every namespace the input names and of the other namespaces, exact for every connection (with a `focus`:
+    every connection with an end in a focus namespace, in `directions` as seen from it)."""
     from netpol.analyses.regions import Region, RegionSet, _named_namespaces, _namespace_regions
 
     versions = (cluster, *others)
@@ -392,11 +445,15 @@ def calico_regions(cluster: Cluster, scopes: Sequence[Scope], limit: int, others
     namespaces = _namespace_regions(union, named, namespace_atoms, list(ns_selectors), budget)
     ports = placeholders(union)
     out: list[Region] = []
+    inside = None if focus is None else {*focus, *unknown}
+    toward = () if inside is None else _toward(
+        selectors, [builder.space(ns) for ns in namespaces if ns.named and ns.name in inside], scopes, directions)
     for number, ns in enumerate(namespaces, start=1):
         report(f"namespace {number:,} of {len(namespaces):,}, {len(out):,} regions")
         space = builder.space(ns)
         budget.splitting(f"of pods in {'namespace ' if ns.named else ''}{ns.name}")
-        cubes = _cut(space, selectors.pods, atoms, budget)
+        mine = selectors.pods if inside is None or (ns.named and ns.name in inside) else toward
+        cubes = _cut(space, mine, atoms, budget)
         for cube in sorted(cubes, key=cube_order):
             out.append(Region(builder.pod(space, cube, ports), ns, space.widened(cube, atoms)))
     declared = {n.name for n in cluster.namespaces}

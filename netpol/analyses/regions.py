@@ -290,12 +290,13 @@ def regions(cluster: Cluster, scopes: Sequence[Scope] = (), limit: int | None = 
     the marks' sides (Marked.side), and every other part is one region: an answer about the marked pods'
     connections with their origins needs no more.
     `limit` (default MAX_REGIONS, or MAX_FOCUSED_REGIONS with a focus): how many regions netpol builds at most.
-    Under Calico every namespace is cut by every selector (netpol.analyses.calico_regions): `focus` and `marked`
-    only narrow the cut, so they are not needed for exact answers."""
+    Under Calico (netpol.analyses.calico_regions) `focus` and `directions` narrow the cut as here; `marked` is
+    not read (the focus holds the marks' origins: every namespace inside it is cut by every selector)."""
     if calico_compiles(cluster):
         from netpol.analyses.calico_regions import calico_regions
 
-        return calico_regions(cluster, scopes, limit or MAX_REGIONS, others)
+        return calico_regions(cluster, scopes, limit or (MAX_REGIONS if focus is None else MAX_FOCUSED_REGIONS),
+                              others, focus, directions)
     with paused_gc():  # many small objects that stay alive: no collection walks them while they are built
         return _regions(cluster, scopes, limit, others, focus, marked, directions)
 

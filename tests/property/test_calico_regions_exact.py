@@ -6,6 +6,7 @@ engine gives for their regions' witness pods."""
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from hypothesis import HealthCheck, given, reject, settings
@@ -16,9 +17,10 @@ from netpol.analyses.calico_regions import calico_region_of
 from netpol.analyses.calico_values import LABEL_VALUE, Syntax, value_atoms
 from netpol.analyses.label_space import RegionLimitError
 from netpol.analyses.query import Analyzer
-from netpol.analyses.regions import regions
+from netpol.analyses.regions import MAX_REGIONS, RegionSet, regions
+from netpol.model import Cluster, Direction
 from netpol.model.calico_selectors import parse
-from netpol.model.portsets import PROTOCOLS, icmp_value
+from netpol.model.portsets import PROTOCOLS, Protocol, icmp_value
 from netpol.policies.profiles import apply
 from netpol.reference.calico import calico_allowed
 from tests.property.strategies import EXTERNAL, NAMESPACES
@@ -68,16 +70,63 @@ def test_every_concrete_pod_is_answered_by_its_region(data: st.DataObject) -> No
         rs = regions(apply(load_objects(policies), "calico").cluster)
     except RegionLimitError:  # netpol refuses, in one line, past the limit: no answer to compare
         reject()
-    regional = Analyzer(rs.cluster)
-    names = sorted({c.name for c in rs.named_ports if c.name is not None})
-    placeholder = {(c.name, c.protocol): c.port for c in rs.named_ports}
-    result = apply(load_objects(policies + data.draw(concrete(names))), "calico")
+    result = apply(load_objects(policies + data.draw(concrete(_names(rs)))), "calico")
+    for src, dst, proto, port, got in _answers(rs, result.cluster, lambda s, d: True):
+        assert got == calico_allowed(result.cluster, result.calico, src, dst, proto, port), (str(src), str(dst), proto,
+                                                                                           port)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(data=st.data(), directions=st.sampled_from([("ingress",), ("egress",), ("ingress", "egress")]))
+def test_focused_regions_answer_every_connection_with_an_end_in_the_focus(data: st.DataObject,
+                                                                           directions: tuple[Direction, ...]) -> None:
+    """Regions cut for a focus namespace (its pods' connections into them, out of them or both) answer as Calico
+    does, and as the unfocused regions do where both fit, for every connection with an end in the focus."""
+    policies = [o for o in data.draw(calico_cluster()) if o["kind"] in POLICY_KINDS]
+    cluster = apply(load_objects(policies), "calico").cluster
+    calico = cluster.calico.policies if cluster.calico else ()
+    named = sorted({n.name for n in cluster.namespaces} | {p.namespace for p in calico if p.namespace is not None})
+    if not named:
+        reject()
+    focus = data.draw(st.sampled_from(named))
+    try:
+        focused = regions(cluster, focus=frozenset({focus}), directions=directions, limit=MAX_REGIONS)
+    except RegionLimitError:
+        reject()
+    try:
+        unfocused = regions(cluster, limit=MAX_REGIONS)
+    except RegionLimitError:
+        unfocused = None
+    assert unfocused is None or len(focused.regions) <= len(unfocused.regions)
+    result = apply(load_objects(policies + data.draw(concrete(_names(focused)))), "calico")
     c = result.cluster
+
+    def asked(src: object, dst: object) -> bool:
+        return ("ingress" in directions and getattr(dst, "namespace", None) == focus) or \
+            ("egress" in directions and getattr(src, "namespace", None) == focus)
+
+    every = {} if unfocused is None else {(str(s), str(d), proto, port): got for s, d, proto, port, got in
+                                          _answers(unfocused, c, asked)}
+    for src, dst, proto, port, got in _answers(focused, c, asked):
+        assert got == calico_allowed(c, result.calico, src, dst, proto, port), (str(src), str(dst), proto, port)
+        assert every.get((str(src), str(dst), proto, port), got) == got
+
+
+def _names(rs: RegionSet) -> list[str]:
+    return sorted({c.name for c in rs.named_ports if c.name is not None})
+
+
+def _answers(rs: RegionSet, c: Cluster, asked: Callable[[Any, Any], bool]
+             ) -> Iterator[tuple[Any, Any, Protocol, int, bool]]:
+    """Per pair of concrete pods and outside addresses `asked` takes, and per probe (the random rules' ports and
+    the destination's named ports): whether the regions' engine allows it, on the ends' regions' witnesses."""
+    regional = Analyzer(rs.cluster)
+    placeholder = {(p.name, p.protocol): p.port for p in rs.named_ports}
     home = {p.key: regional.engine.class_of[calico_region_of(rs, c, p).key] for p in c.pods}
     outside = [ipaddress.ip_address(ip) for ip in EXTERNAL]
     for src in [*c.pods, *outside]:
         for dst in [*c.pods, *outside]:
-            if src is dst or not (hasattr(src, "key") or hasattr(dst, "key")):
+            if src is dst or not (hasattr(src, "key") or hasattr(dst, "key")) or not asked(src, dst):
                 continue
             s = home[src.key] if hasattr(src, "key") else src
             d = home[dst.key] if hasattr(dst, "key") else dst
@@ -86,9 +135,8 @@ def test_every_concrete_pod_is_answered_by_its_region(data: st.DataObject) -> No
             probes += [(p.protocol, p.port, placeholder.get((p.name, p.protocol), p.port))
                        for p in getattr(dst, "ports", ())]
             for proto, concrete_port, region_port in probes:
-                want = calico_allowed(c, result.calico, src, dst, proto, concrete_port)
                 value = icmp_value(region_port, 0) if proto == "ICMP" else region_port
-                assert got.contains(proto, value) == want, (str(src), str(dst), proto, concrete_port)
+                yield src, dst, proto, concrete_port, got.contains(proto, value)
 
 
 def _brute(tests: list[Any], syntax: Syntax, alphabet: str, length: int) -> set[tuple[bool, ...]]:
@@ -122,3 +170,30 @@ def test_value_atoms_are_every_realizable_combination(tests: list[tuple[str, str
     assert len(found) == len(set(found))
     assert all(LABEL_VALUE.valid(w) and w not in named for w in classes)
     assert _brute(atomic, LABEL_VALUE, "ab.-c", 6) <= set(found)
+
+
+def _calico_policy(namespace: str, selector: str, source: str) -> dict[str, Any]:
+    return {"apiVersion": "projectcalico.org/v3", "kind": "NetworkPolicy", "metadata": {"name": "p",
+                                                                                        "namespace": namespace},
+            "spec": {"selector": selector, "ingress": [{"action": "Allow", "source": {"selector": source}}]}}
+
+
+def test_a_focus_cuts_the_other_namespaces_only_for_its_connections() -> None:
+    """Namespace b's policy and its peers tell b's pods apart only for connections inside b: with a focus on a,
+    b is one region for connections into a (b's pods are sources: no egress policy tells them apart, and a's
+    rule reads only a's pods), and is cut by b's own policy for connections out of a (b's pods are destinations
+    of its ingress walk); a is cut by everything. Unfocused, b is cut by every selector."""
+    objects = [{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": n}} for n in ("a", "b")]
+    objects += [_calico_policy("a", "app == 'x'", "tier == 't'"), _calico_policy("b", "app == 'y'", "role == 'r'")]
+    cluster = apply(load_objects(objects), "calico").cluster
+
+    def count(rs: RegionSet) -> dict[str, int]:
+        found: dict[str, int] = {}
+        for r in rs.regions:
+            found[r.namespace.name] = found.get(r.namespace.name, 0) + 1
+        return {n: found[n] for n in ("a", "b")}
+
+    every = count(regions(cluster))
+    assert every["b"] > 2
+    assert count(regions(cluster, focus=frozenset({"a"}), directions=("ingress",))) == {"a": every["a"], "b": 1}
+    assert count(regions(cluster, focus=frozenset({"a"}), directions=("egress",))) == {"a": every["a"], "b": 2}
