@@ -9,14 +9,15 @@ the walk from it; Log does not). It is computed on the compiled stages over the 
 (netpol.analyses.regions; past the region limit no rule is marked): per subject class, the
 peer classes split into regions that the same rules match, and each set of outside addresses every rule treats
 alike, with the ports as intervals, never pod by pod. So several earlier rules may shadow a rule together, and a
-selector that implies another's shadows it. Possible pods carry no address (as in every open-world answer): a
-rule matched only through a pod's address is read on the input's pods and the outside addresses. A rule that
-matches nothing at all is not called shadowed."""
+selector that implies another's shadows it. Where a rule reads addresses (nets, notNets, network sets, the IP
+family), each possible pod is also taken once with an address of each set of addresses every rule treats alike
+(a pod's address may be any; one address at a time: a dual-stack pod's two addresses in two such sets are not
+combined). A rule that matches nothing at all is not called shadowed."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from netpol.analyses import explain, tier_explain
 from netpol.analyses.label_space import RegionLimitError
@@ -130,6 +131,9 @@ def shadowing(cluster: Cluster) -> dict[CalicoRuleRef, tuple[str, ...]]:
         return {}
     engine = Engine(possible)
     probes = list(engine.address_sets.values())
+    if engine.blocks or engine.names_family:  # a rule reads addresses: a possible pod may have any of them
+        engine = Engine(replace(possible, pods=(*possible.pods, *(
+            replace(p, name=f"{p.name}@{ip}", ips=(ip,)) for p in possible.pods if p.hypothetical for ip in probes))))
     reached: set[CalicoRuleRef] = set()
     deciders: dict[CalicoRuleRef, set[str]] = {}
     for d in DIRECTIONS:

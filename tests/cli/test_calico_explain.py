@@ -150,3 +150,27 @@ def test_only_the_possible_pods_keep_a_rule_reachable(monkeypatch: pytest.Monkey
         raise RegionLimitError("too many")
     monkeypatch.setattr(calico_explain, "regions", refuse)
     assert calico_explain.shadowing(loaded) == {}
+
+
+def test_a_possible_pod_may_have_any_address(tmp_path: Path) -> None:
+    """ingress[0] denies every address in 10.0.0.0/8 but those of pods of app y (a GlobalNetworkPolicy's
+    notSelector matches outside addresses too); no pod of app y is in the input, yet one may have an address there
+    and reach ingress[1]: not shadowed (with the possible pods taken without an address it was). ingress[2]
+    matches only what ingress[0] denies."""
+    path = tmp_path / "nets.yaml"
+    path.write_text("""apiVersion: projectcalico.org/v3
+kind: GlobalNetworkPolicy
+metadata: {name: outside}
+spec:
+  selector: role == 'db'
+  ingress:
+  - {action: Deny, source: {nets: [10.0.0.0/8], notSelector: app == 'y'}}
+  - {action: Allow, source: {nets: [10.0.0.0/8]}}
+  - {action: Allow, source: {nets: [10.0.0.0/8], selector: app == 'z'}}
+""")
+    r = runner.invoke(app, ["explain", "-f", str(path)])
+    assert r.stdout.splitlines()[-4:] == [
+        '    ingress[0] Deny: from notSelector app == "y" nets 10.0.0.0/8; to anywhere',
+        "    ingress[1] Allow: from nets 10.0.0.0/8; to anywhere",
+        '    ingress[2] Allow: from selector app == "z" nets 10.0.0.0/8; to anywhere',
+        "      shadowed: never reached, ingress[0] matches all its traffic first"]
