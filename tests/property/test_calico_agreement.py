@@ -338,7 +338,7 @@ def test_seeded_mutations_are_caught(mutation: Any, monkeypatch: pytest.MonkeyPa
         search()
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(objects=calico_cluster())
 def test_a_shadowed_rule_never_decides(objects: list[dict[str, Any]]) -> None:
     """explain's shadowed rules (netpol/analyses/calico_explain.py) never decide nor pass a connection the engine
