@@ -1,39 +1,34 @@
 """`explain` under the calico profile: Calico's tiers in evaluation order, each one's policies in evaluation order
 and each policy's rules, as the engine compiled them (netpol/policies/calico.py calico_tiers).
 
-A rule is marked shadowed where the walk can never let it decide, for every possible pod, peer and port: every
-packet it matches is matched first by one earlier rule with a first-match action (Allow, Deny, Pass) of its
-tier (of its own policy, or of an earlier policy of the tier), or is decided in an earlier tier that applies to
-every pod the rule governs and can only decide (no Pass rule, default action Deny). Coverage is read on the
-compiled conditions, for all pods at once: the earlier rule's subject and peer are conjunctions of a subset of
-the later rule's terms (a policy selector's `&&` split into its terms, `all()` dropped), its ports hold the later
-rule's. That is exact (never a rule that can decide) but not complete: a rule covered only by several earlier
-rules together, or by a selector that implies another without sharing its terms (`app == 'a'` and `has(app)`),
-is not marked; deciding those needs the label regions of every possible pod under Calico's selectors."""
+A rule is marked shadowed where the walk never reaches it for any pod that could exist: every connection it
+matches (subject, peer, protocol and port or ICMP message) is decided before it, by the union of what comes
+first: the earlier tiers that apply to the subject (an Allow or Deny rule, or a default action Deny at a tier's
+end; a Pass hands on), the own node's allow, and the earlier rules of its tier (Allow, Deny and Pass all keep
+the walk from it; Log does not). It is computed on the compiled stages over the possible pods
+(netpol.analyses.regions; past the region limit no rule is marked): per subject class, the
+peer classes split into regions that the same rules match, and each set of outside addresses every rule treats
+alike, with the ports as intervals, never pod by pod. So several earlier rules may shadow a rule together, and a
+selector that implies another's shadows it. Where a rule reads addresses (nets, notNets, network sets, the IP
+family), each possible pod is also taken once with an address of each set of addresses every rule treats alike
+(a pod's address may be any; one address at a time: a dual-stack pod's two addresses in two such sets are not
+combined). A rule that matches nothing at all is not called shadowed."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, replace
 
 from netpol.analyses import explain, tier_explain
-from netpol.engine import Engine
-from netpol.model import DIRECTIONS, Direction
+from netpol.analyses.label_space import RegionLimitError
+from netpol.analyses.regions import regions
+from netpol.engine import Engine, PeerMatch
+from netpol.model import DIRECTIONS, Cluster, ContainerPort, Direction, IPAddress
 from netpol.model.calico import CalicoRule, EntityRule, ICMPMatch, ServiceAccountMatch
-from netpol.model.portsets import bounds
+from netpol.model.portsets import NO_PORTS
 from netpol.policies.calico import CalicoRuleRef, CalicoTierEntries, calico_tiers
 from netpol.policies.networkpolicy import CompiledRule
-from netpol.model.calico_selectors import All, And
-from netpol.policies.stages import (
-    AllOf,
-    AnyOf,
-    Everything,
-    Identified,
-    Peer,
-    PortExcept,
-    PortMatch,
-    PortRange,
-    StageRule,
-)
+from netpol.policies.stages import NodeRule, StageRule
 from netpol.policies.tiered import CompiledTierRule
 
 _PROTOCOLS = {6: "TCP", 17: "UDP", 132: "SCTP", 1: "ICMP", 58: "ICMPv6"}
@@ -42,14 +37,15 @@ NEVER = " (never matches: netpol assumes the client's source port is outside `so
 
 @dataclass(frozen=True)
 class CalicoRuleSummary:
-    """One rule: direction, index in its policy, written action, a short summary, the catch-all rule before it."""
+    """One rule: direction, index in its policy, written action, a short summary, and what decides all it matches
+    first where nothing reaches it (module docstring)."""
 
     direction: Direction
     index: int
     action: str
     summary: str
-    shadowed_by: int | None = None  # the index of the earlier rule of the same policy and direction covering it
-    shadowed_across: str | None = None  # else an earlier policy's rule, or an earlier tier, that decides first
+    shadowed_by: int | None = None  # the one earlier rule of its policy and direction that decides all it matches
+    shadowed_across: str | None = None  # else what decides all it matches first: rules, tiers' ends, the own node
 
 
 @dataclass(frozen=True)
@@ -82,9 +78,9 @@ def summarize_calico(engine: Engine, wanted: set[str] | frozenset[str] = frozens
     written = {(p.kind, f"{p.namespace}/{p.name}" if p.namespace else p.name): p
                for p in (cluster.calico.policies if cluster.calico is not None else ()) if not p.staged}
     subjects = {(t.kind, t.name): tier_explain.describe_selector(t.subject) for t in cluster.tiered}
+    shadowed = shadowing(cluster)
     out = []
-    tiers = calico_tiers(cluster)
-    for k, tier in enumerate(tiers):
+    for tier in calico_tiers(cluster):
         policies = []
         for e in tier.entries:
             if wanted and "/" in e.policy and e.policy.split("/", 1)[0] not in wanted:
@@ -93,7 +89,7 @@ def summarize_calico(engine: Engine, wanted: set[str] | frozenset[str] = frozens
             own = written.get((e.kind, e.policy))
             rules = tuple(r for d in DIRECTIONS for r in _rules(d, e.rules[d], own.rules(d)
                                                                 if own is not None and own.applies(d) else (),
-                                                                _Earlier(tiers[:k], tier, e, d)))
+                                                                shadowed))
             policies.append(CalicoPolicySummary(e.kind, e.policy, e.order, directions,
                                                 e.selector or subjects.get((e.kind, e.policy), ""), rules))
         if policies:
@@ -101,125 +97,139 @@ def summarize_calico(engine: Engine, wanted: set[str] | frozenset[str] = frozens
     return tuple(out)
 
 
-@dataclass(frozen=True)
-class _Earlier:
-    """What the walk reads before a policy's rules in one direction: the earlier tiers, and the tier's rules of
-    the policies before it."""
-
-    tiers: tuple[CalicoTierEntries, ...]
-    tier: CalicoTierEntries
-    entry: object
-    direction: Direction
-
-    def first(self, rule: StageRule) -> str | None:
-        """An earlier policy's rule that matches all the rule's traffic first, or an earlier tier that decides it
-        all (module docstring); None: neither."""
-        d = self.direction
-        for t in self.tiers:
-            if t.default_action == "Deny" and not any(r.action == "Pass" for e in t.entries for r in e.rules[d]) \
-                    and any(_covers(m.subject, rule.subject) for e in t.entries for m in e.members[d]):
-                return f"tier {t.name} (it selects every pod the rule governs, has no Pass rule and ends in Deny)"
-        for e in self.tier.entries:
-            if e is self.entry:
-                return None
-            for r in e.rules[d]:
-                if isinstance(r.ref, CalicoRuleRef) and _decides_first(r, rule):
-                    return f"{r.ref.kind} {r.ref.policy} {d}[{r.ref.index}]"
-        return None
-
-
 def _rules(direction: Direction, compiled: tuple[StageRule, ...], written: tuple[CalicoRule, ...],
-           earlier: _Earlier) -> list[CalicoRuleSummary]:
-    """One summary per rule (a rule compiles to one stage rule per packet family and destination kind); a written
-    Calico rule that compiles to none (`source.ports`) is listed as never matching. A rule is shadowed where each
-    of its stage rules is matched first (module docstring)."""
-    by_index: dict[int, list[tuple[CalicoRuleRef, StageRule]]] = {}
+           shadowed: dict[CalicoRuleRef, tuple[str, ...]]) -> list[CalicoRuleSummary]:
+    """One summary per rule (a rule compiles to one stage rule per packet family and destination kind, all with its
+    ref); a written Calico rule that compiles to none (`source.ports`) is listed as never matching."""
+    refs: dict[int, CalicoRuleRef] = {}
+    summaries: dict[int, str] = {}
     for r in compiled:
-        if isinstance(r.ref, CalicoRuleRef):  # every rule of a tier (calico.py names them so)
-            by_index.setdefault(r.ref.index, []).append((r.ref, r))
+        if isinstance(r.ref, CalicoRuleRef) and r.ref.index not in refs:  # every rule of a tier (calico.py)
+            refs[r.ref.index], summaries[r.ref.index] = r.ref, _summary(r.written, direction)
     out: list[CalicoRuleSummary] = []
-    for index in sorted(set(by_index) | set(range(len(written)))):
-        parts = by_index.get(index, [])
-        if parts:
-            action, summary = parts[0][0].action, _summary(parts[0][1].written, direction)
-        else:
-            action, summary = written[index].action, calico_rule_text(written[index]) + NEVER
-        before = [r for i in sorted(by_index) if i < index for _, r in by_index[i]]
-        own = [next((r.ref.index for r in before if isinstance(r.ref, CalicoRuleRef) and _decides_first(r, p)),
-                    None) for _, p in parts]
-        across = [earlier.first(p) for _, p in parts]
-        shadowed = bool(parts) and all(o is not None or a is not None for o, a in zip(own, across, strict=True))
-        by = min((o for o in own if o is not None), default=None) if shadowed and all(
-            o is not None for o in own) else None
-        out.append(CalicoRuleSummary(direction, index, action, summary, by,
-                                     next(a for a in across if a is not None) if shadowed and by is None else None))
+    for index in sorted(set(refs) | set(range(len(written)))):
+        ref = refs.get(index)
+        if ref is None:
+            out.append(CalicoRuleSummary(direction, index, written[index].action,
+                                         calico_rule_text(written[index]) + NEVER))
+            continue
+        by = shadowed.get(ref, ())
+        mine = f"{ref.kind} {ref.policy} {direction}["
+        own = [int(b.removeprefix(mine).rstrip("]")) for b in by if b.startswith(mine)]
+        single = own[0] if len(by) == 1 and own else None
+        out.append(CalicoRuleSummary(direction, index, ref.action, summaries[index], single,
+                                     " and ".join(by) if by and single is None else None))
     return out
 
 
-def _decides_first(earlier: StageRule, rule: StageRule) -> bool:
-    """An earlier rule of the same tier with a first-match action matches every packet the rule matches."""
-    return earlier.action != "Log" and _covers(earlier.subject, rule.subject) and \
-        _peers_cover(earlier.peers, rule.peers) and _ports_cover(earlier.ports, rule.ports)
+def shadowing(cluster: Cluster) -> dict[CalicoRuleRef, tuple[str, ...]]:
+    """Each shadowed rule (module docstring), with what decides all it matches first: earlier rules as
+    `KIND POLICY DIRECTION[INDEX]`, tiers' ends as `tier NAME's default action (Deny)`, the own node's allow."""
+    try:
+        possible = regions(cluster).cluster
+    except RegionLimitError:  # the possible pods cannot be enumerated: no rule is claimed shadowed
+        return {}
+    engine = Engine(possible)
+    probes = list(engine.address_sets.values())
+    if engine.blocks or engine.names_family:  # a rule reads addresses: a possible pod may have any of them
+        engine = Engine(replace(possible, pods=(*possible.pods, *(
+            replace(p, name=f"{p.name}@{ip}", ips=(ip,)) for p in possible.pods if p.hypothetical for ip in probes))))
+    reached: set[CalicoRuleRef] = set()
+    deciders: dict[CalicoRuleRef, set[str]] = {}
+    for d in DIRECTIONS:
+        stages = engine.stages[d]
+        for cls in range(len(engine.classes)):
+            staged = engine.staged[d][cls]
+            ends = [bool(engine.selecting[d][cls][k]) and stage.end == "Deny" for k, stage in enumerate(stages)]
+            for k, entries in enumerate(staged):
+                for ref in dict.fromkeys(r.ref for r, _ in entries if isinstance(r.ref, CalicoRuleRef)):
+                    if ref in reached:
+                        continue
+                    first = next(i for i, (r, _) in enumerate(entries) if r.ref == ref)
+                    mine = [(r, pm) for r, pm in entries if r.ref == ref]
+                    before = [*(e for stage in staged[:k] for e in stage), *entries[:first]]
+                    walk = _Walk(engine, d, cls, [(staged[j], ends[j], stages[j].name) for j in range(k)],
+                                 [e for e in entries[:first] if e[0].action != "Log" and e[0].ref != ref])
+                    used = walk.decided(mine, before, probes)
+                    if used is None:
+                        reached.add(ref)
+                        deciders.pop(ref, None)
+                    else:
+                        deciders.setdefault(ref, set()).update(used)
+    return {ref: tuple(sorted(by)) for ref, by in deciders.items() if by and ref not in reached}
 
 
-def _terms(who: object) -> list[object]:
-    """A conjunction as its terms (`all()` dropped); Everything has none."""
-    if isinstance(who, Everything):
-        return []
-    if isinstance(who, AllOf):
-        return [t for t in who.terms if not (isinstance(t, Identified) and isinstance(t.predicate, All))]
-    return [who]
+@dataclass(frozen=True)
+class _Walk:
+    """The walk of one subject class up to one rule: the earlier stages (their entries, whether their end denies
+    what they leave undecided, their names) and the earlier first-match entries of the rule's own stage."""
+
+    engine: Engine
+    direction: Direction
+    cls: int
+    stages: list[tuple[list[tuple[StageRule, PeerMatch]], bool, str]]
+    earlier: list[tuple[StageRule, PeerMatch]]
+
+    def decided(self, mine: list[tuple[StageRule, PeerMatch]], before: list[tuple[StageRule, PeerMatch]],
+                probes: Sequence[IPAddress]) -> set[str] | None:
+        """What decides every port the rule matches towards every peer before the walk reaches it (empty: it
+        matches nothing), or None where some connection reaches it."""
+        engine, used = self.engine, set[str]()
+        peers = 0
+        for _, pm in mine:
+            peers |= pm.classes
+        for region, _ in engine.peer_regions(peers, [*before, *mine]):
+            peer = (region & -region).bit_length() - 1
+            table = engine.classes[self.cls if self.direction == "ingress" else peer].named_ports
+            if not self._before(table, lambda pm: pm.matches_class(peer), mine, used):
+                return None
+        table = engine.classes[self.cls].named_ports if self.direction == "ingress" else None
+        for ip in probes:
+            if not self._before(table, lambda pm: pm.matches_ip(ip), mine, used):
+                return None
+        return used
+
+    def _before(self, table: tuple[ContainerPort, ...] | None, test: Callable[[PeerMatch], bool],
+                mine: list[tuple[StageRule, PeerMatch]], used: set[str]) -> bool:
+        """Every port the rule matches towards this peer (those of `test`) is decided first (what decides it added
+        to `used`)."""
+        resolve = self.engine.resolve_ports
+        remaining = NO_PORTS
+        for rule, pm in mine:
+            if test(pm):
+                remaining = remaining.union(resolve(rule.ports, table))
+        for entries, end, name in self.stages:
+            left, passed = remaining, NO_PORTS
+            for rule, pm in entries:
+                if rule.action == "Log" or not left or not test(pm):
+                    continue
+                hit = resolve(rule.ports, table).intersection(left)
+                if not hit:
+                    continue
+                left = left.difference(hit)
+                if rule.action == "Pass":
+                    passed = passed.union(hit)
+                else:
+                    used.add(_decider(rule, self.direction))
+            if end and left:
+                used.add(f"{name}'s default action (Deny)")
+            remaining = passed if end else passed.union(left)
+        for rule, pm in self.earlier:
+            if remaining and test(pm):
+                hit = resolve(rule.ports, table).intersection(remaining)
+                if hit:
+                    remaining = remaining.difference(hit)
+                    used.add(_decider(rule, self.direction))
+        return not remaining
 
 
-def _conjuncts(node: object) -> set[object]:
-    """A Calico selector's `&&` terms (`all()` none)."""
-    if isinstance(node, All):
-        return set()
-    if isinstance(node, And):
-        return {c for o in node.operands for c in _conjuncts(o)}
-    return {node}
-
-
-def _implies(term: object, other: object) -> bool:
-    """Whatever `term` matches, `other` matches: the same condition; a selector with all of the other's `&&`
-    terms; something one alternative of a union implies, or a union each of whose alternatives does."""
-    if term == other:
-        return True
-    if isinstance(term, Identified) and isinstance(other, Identified):
-        return term.identities == other.identities and _conjuncts(other.predicate) <= _conjuncts(term.predicate)
-    if isinstance(other, AnyOf):
-        return any(_implies(term, t) for t in other.terms) or (
-            isinstance(term, AnyOf) and all(any(_implies(x, t) for t in other.terms) for x in term.terms))
-    return False
-
-
-def _covers(earlier: object, later: object) -> bool:
-    """Whatever `later` matches, `earlier` matches: each of its terms is implied by one of `later`'s."""
-    mine = _terms(earlier)
-    theirs = _terms(later)
-    return all(any(_implies(u, t) for u in theirs) for t in mine)
-
-
-def _peers_cover(earlier: tuple[Peer, ...], later: tuple[Peer, ...]) -> bool:
-    """Each peer of the later rule (a union) is covered by one of the earlier rule's."""
-    return all(any(_covers(e, p) for e in earlier) for p in later)
-
-
-def _ports_cover(earlier: PortMatch, later: PortMatch) -> bool:
-    if earlier is None:
-        return True
-    if later is None:  # every port of every protocol: covered only by each protocol's whole range
-        return {p.protocol for p in earlier if isinstance(p, PortRange) and (p.first, p.last) ==
-                bounds(p.protocol)} == set(_PROTOCOLS.values())
-    return all(any(_port_covers(e, p) for e in earlier) for p in later)
-
-
-def _port_covers(earlier: object, later: object) -> bool:
-    if isinstance(later, PortExcept):  # notPorts only narrow it
-        return earlier == later or (later.ports is not None and all(_port_covers(earlier, p) for p in later.ports))
-    if isinstance(earlier, PortRange) and isinstance(later, PortRange):
-        return earlier.protocol == later.protocol and earlier.first <= later.first and later.last <= earlier.last
-    return earlier == later
+def _decider(rule: StageRule, direction: Direction) -> str:
+    ref = rule.ref
+    if isinstance(ref, CalicoRuleRef):
+        return f"{ref.kind} {ref.policy} {direction}[{ref.index}]"
+    if isinstance(ref, NodeRule):
+        return "the own node's allow (Calico does not police a node's traffic to its own pods)"
+    return str(ref)
 
 
 def _summary(written: object, direction: Direction) -> str:

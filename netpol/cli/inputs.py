@@ -168,8 +168,8 @@ def _staged(result: LoadResult) -> LoadResult:
     from netpol.policies.calico import calico_compiles, what_if_staged
 
     if not calico_compiles(result.cluster):
-        raise QueryError("--staged answers as if Calico's staged policies were applied: it needs Calico objects "
-                         "under the calico profile (--cni calico)")
+        raise QueryError("--staged answers as if Calico's staged policies were applied: it needs the calico "
+                         "profile (--cni calico)")
     staged = sorted(p.key for p in result.calico.policies if p.staged)
     if not staged:
         _note("netpol: warning: --staged: the input holds no staged Calico policy")

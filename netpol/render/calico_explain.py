@@ -30,9 +30,8 @@ def calico_text(tiers: Iterable[CalicoTierSummary]) -> str:
                     lines.append(f"      shadowed: never reached, {r.direction}[{r.shadowed_by}] matches all its "
                                  "traffic first")
                 elif r.shadowed_across is not None:
-                    lines.append(f"      shadowed: never decides, {r.shadowed_across} "
-                                 + ("decides all its traffic first" if r.shadowed_across.startswith("tier ") else
-                                    "matches all its traffic first"))
+                    lines.append("      shadowed: never reached, all its traffic is decided first by "
+                                 + r.shadowed_across)
     return "\n".join(lines) + "\n"
 
 

@@ -124,8 +124,8 @@ def test_staged_needs_calico() -> None:
     r = runner.invoke(app, ["can-reach", "shop/fe", "shop/web", "-p", "80", "-f", STAGED, "--staged", "--cni",
                             "generic", "--ignore-unmodelled"])
     assert r.exit_code == 2
-    assert "--staged answers as if Calico's staged policies were applied: it needs Calico objects under the " \
-           "calico profile (--cni calico)" in r.stderr
+    assert "--staged answers as if Calico's staged policies were applied: it needs the calico profile " \
+           "(--cni calico)" in r.stderr
 
 
 def test_ignored_calico_policies_are_not_evaluated_either() -> None:

@@ -63,8 +63,8 @@ def test_check_and_diff(tmp_path) -> None:  # type: ignore[no-untyped-def]
     intents = sorted(str(p) for p in (FIXTURES.parent / "intents").glob("*.intent.yaml"))
     r = netpol("check", *intents, "--junit", str(tmp_path / "j.xml"))
     assert r.returncode == 0, r.stdout + r.stderr
-    assert r.stdout.endswith("89 passed, 0 failed\n")
-    assert (tmp_path / "j.xml").read_text().count("<testcase ") == 89
+    assert r.stdout.endswith("98 passed, 0 failed\n")
+    assert (tmp_path / "j.xml").read_text().count("<testcase ") == 98
     r = netpol("diff", str(FIXTURES / "deny-all"), str(FIXTURES / "allow-all"), "-o", "json", "--input-only")
     assert r.returncode == 1 and json.loads(r.stdout)["gained"] == 10  # pairs of the input's pods
     r = netpol("diff", str(FIXTURES / "deny-all"), str(FIXTURES / "allow-all"), "-o", "json")
