@@ -15,7 +15,9 @@ from netpol.policies.cilium import ALLOW_STAGE
 
 @lru_cache(maxsize=4096)  # a listing writes the same few port sets for millions of links
 def port_text(ports: PortSet, named: tuple[str, ...]) -> str:
-    if ports.is_all or not named:
+    if ports.is_all:  # every name is open too, but where a region's named port closes what the numbers open
+        named = tuple(n for n in named if n.startswith("not "))
+    if not named:
         return str(ports)
     return " ".join([*([] if ports.is_empty else [str(ports)]), *named])
 

@@ -1,5 +1,8 @@
-"""The port numbers a possible pod declares its named ports at: numbers no rule names, so that an answer
-reads the same for every number a real pod could use (netpol.analyses.regions.NAMED_PORT_NOTE)."""
+"""The port numbers a possible pod declares its named ports at: for each name, one number no rule names (for
+every number a real pod could use that no rule names), and one per stretch of the numbers the rules name that
+every rule treats alike, at a free number that the rules' port numbers match as they match that stretch
+(ContainerPort.stands_for), so that a pod declaring `http` at 80 has its answer too
+(netpol.analyses.regions.NAMED_PORT_NOTE)."""
 
 from __future__ import annotations
 
@@ -77,12 +80,23 @@ def placeholders(cluster: Cluster) -> tuple[ContainerPort, ...]:
     out = []
     for name in sorted(wanted):
         for proto in sorted(wanted[name]):
-            number = next(free[proto], None)
-            if number is None:
-                raise RegionLimitError(f"the rules name every {proto} port, so named port {name} cannot be "
-                                       "placed on a hypothetical pod")
-            out.append(ContainerPort(number, proto, name))
+            # first the number no rule names (Pod.port_named finds it), then one per stretch the rules name
+            for stands_for in (None, *named_stretches(spans, proto)):
+                number = next(free[proto], None)
+                if number is None:
+                    raise RegionLimitError(f"the rules name nearly every {proto} port, so named port {name} cannot "
+                                           "be placed on a hypothetical pod")
+                out.append(ContainerPort(number, proto, name, stands_for))
     return tuple(out)
+
+
+def named_stretches(spans: list[tuple[Protocol, int, int]], protocol: Protocol) -> list[tuple[int, int]]:
+    """The numbers of `protocol` that some rule names, cut where the rules that name them change: every
+    rule treats the numbers of one stretch alike."""
+    mine = [(lo, hi) for proto, lo, hi in spans if proto == protocol]
+    cuts = sorted({lo for lo, _ in mine} | {hi + 1 for _, hi in mine})
+    named = PortSet.of((protocol, lo, hi) for lo, hi in mine)
+    return [(lo, nxt - 1) for lo, nxt in zip(cuts, cuts[1:], strict=False) if named.contains(protocol, lo)]
 
 
 def spare_ports(cluster: Cluster, placeholders: tuple[ContainerPort, ...]) -> dict[Protocol, int]:

@@ -21,14 +21,16 @@ them, the Admin and Baseline selectors, and its own subjects that decide it), wh
 the full cut would be hundreds: the cost follows the question, not the repository.
 
 Named ports: a hypothetical pod declares every named port the rules use, under every protocol a rule
-can resolve it to, each at a port number that no rule names (`NAMED_PORT_NOTE`), so an answer reads
-"UDP:metrics" for wherever a pod declares metrics as UDP.
+can resolve it to, at a port number that no rule names and at one standing for each stretch of the numbers
+rules name (netpol.analyses.placeholder_ports, `NAMED_PORT_NOTE`), so an answer reads "UDP:metrics" for
+wherever a pod declares metrics as UDP, and "TCP:http@80" where only a pod declaring http at 80 is reached.
 """
 
 from __future__ import annotations
 
 import difflib
-from collections.abc import Collection, Iterable, Sequence
+import itertools
+from collections.abc import Collection, Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from functools import cached_property
 
@@ -72,8 +74,8 @@ MAX_FOCUSED_REGIONS = 200_000
 ACCOUNT_NOTE = ("possible pods under Cilium: a pod may run under any service account, named as the identity label "
                 "io.cilium.k8s.policy.serviceaccount that Cilium's selectors read")
 NAMED_PORT_NOTE = ("named ports are taken as declared by the pod, under each protocol a rule resolves them "
-                   "with, at a number no rule names; where a pod declares one at a number a rule names, that rule "
-                   "applies there too (an Admin or Baseline rule on that number may decide before the name's)")
+                   "with, at any number: TCP:http is open wherever the pod declares http, TCP:http@80 where it "
+                   "declares it at 80 (a number a rule names), not TCP:http@80 closed there")
 
 
 @dataclass(frozen=True)
@@ -254,8 +256,8 @@ class RegionSet:
     def _split_ports(self, ports: PortSet) -> tuple[PortSet, tuple[str, ...]]:
         """A region's allowed ports as numbers and named ports: the placeholders taken out (and the
         numbers they stand in for put back as their neighbours say), named ports listed apart."""
-        names = tuple(f"{c.protocol}:{c.name}" for c in self.named_ports if ports.contains(c.protocol, c.port))
         spare = self._spare
+        names = tuple(named_port_tokens(self.named_ports, ports, spare))
         numbers = ports.difference(PortSet.of((c.protocol, c.port, c.port) for c in self.named_ports))
         refill = [(c.protocol, c.port, c.port) for c in self.named_ports
                   if c.protocol in spare and ports.contains(c.protocol, spare[c.protocol])]
@@ -266,6 +268,31 @@ class RegionSet:
         """Per protocol, a port no rule names and no placeholder uses: it says how the placeholders'
         numbers are treated as numbers."""
         return spare_ports(self.cluster, self.named_ports)
+
+
+def named_port_tokens(placeholders: Sequence[ContainerPort], ports: PortSet, spare: dict[Protocol, int]
+                      ) -> Iterator[str]:
+    """A region's named ports, per name and protocol. `TCP:http`: open on whatever number a pod of the region
+    declares http at, but at the numbers `not TCP:http@80` names. Without it, where a pod declares http the
+    numbers decide, but `TCP:http@80` opens 80 (a number a rule names) and `not TCP:http@80` closes it there, and
+    `not TCP:http` closes the numbers no rule names."""
+    for (proto, name), group in itertools.groupby(placeholders, lambda c: (c.protocol, c.name)):
+        other, *stand_ins = group
+        anywhere = ports.contains(proto, other.port)
+        if anywhere:
+            yield f"{proto}:{name}"
+        elif proto in spare and ports.contains(proto, spare[proto]):
+            yield f"not {proto}:{name}"
+        odd: dict[bool, list[tuple[Protocol, int, int]]] = {True: [], False: []}  # opened, closed
+        for c in stand_ins:
+            held, (first, last) = ports.contains(proto, c.port), c.stands_for or (c.port, c.port)
+            if held != (anywhere or ports.contains(proto, first)):
+                odd[held].append((proto, first, last))
+        for held, stretches in odd.items():
+            if stretches:
+                numbers = ",".join(str(lo) if lo == hi else f"{lo}-{hi}"
+                                   for lo, hi in PortSet.of(stretches).intervals(proto))
+                yield f"{'' if held else 'not '}{proto}:{name}@{numbers}"
 
 
 def regions(cluster: Cluster, scopes: Sequence[Scope] = (), limit: int | None = None,

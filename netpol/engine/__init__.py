@@ -324,10 +324,10 @@ class Engine(Partition):
 
     def _tables(self, direction: Direction, cls: int) -> list[tuple[tuple[ContainerPort, ...], int]]:
         """The named-port tables the ports of `cls`'s rules resolve against, with the peers they hold:
-        ingress, its own; egress, each destination's where a rule names a port."""
+        ingress, its own; egress, each destination's where a rule names a port (or a table has stand-ins)."""
         if direction == "ingress":
             return [(self.classes[cls].named_ports, self.all_bits)]
-        if any(names_ports(rule.ports) for rule, _ in self._entries(direction, cls)):
+        if self.stand_ins or any(names_ports(rule.ports) for rule, _ in self._entries(direction, cls)):
             return list(self.by_named_ports.items())
         return [((), self.all_bits)]
 

@@ -279,6 +279,12 @@ class Partition:
             groups.setdefault(c.named_ports, []).append(c.id)
         return {table: id_bits(ids, len(self.classes)) for table, ids in groups.items()}
 
+    @cached_property
+    def stand_ins(self) -> bool:
+        """Some table holds a possible pod's named port at a number that rules' port numbers match as a number
+        they name (ContainerPort.stands_for): then numbered ports resolve per table too, not only named ones."""
+        return any(c.stands_for is not None for table in self.by_named_ports for c in table)
+
     def local_node_bits(self, subject: int, direction: Direction) -> int:
         """The hostNetwork classes on the subject's node: its node's own traffic, always allowed (egress to it
         only where the plugin exempts it)."""

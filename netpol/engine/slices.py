@@ -309,7 +309,7 @@ class Slices:
             spec = self._specs.setdefault(rule.ports, len(self._specs))
             if spec == len(self._spec_ports):
                 self._spec_ports.append(rule.ports)
-                self._spec_named.append(names_ports(rule.ports))
+                self._spec_named.append(names_ports(rule.ports) or self.engine.stand_ins)  # resolved per table
             self._spec_of[id(rule)] = spec
         return spec
 

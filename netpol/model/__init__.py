@@ -72,6 +72,9 @@ class ContainerPort:
     port: int
     protocol: PortProtocol = "TCP"
     name: str | None = None
+    # a possible pod's named port declared at a number rules name (first, last: the numbers every rule treats
+    # alike): `port` is a number no rule names, which the rules' port numbers match as if it were `first`
+    stands_for: tuple[int, int] | None = None
 
 
 @dataclass(frozen=True)

@@ -310,7 +310,9 @@ def resolve_ports(ports: PortMatch, destination: tuple[ContainerPort, ...] | Non
 
     Named ports resolve against the destination pod's container ports (with the
     same protocol, where the rule names one); an endpoint outside the cluster
-    (destination None) has no named ports, so a named port never matches it.
+    (destination None) has no named ports, so a named port never matches it. A
+    possible pod's port that stands for a number a rule names (ContainerPort.stands_for)
+    is matched by the port numbers that match that number.
     """
     if ports is None:
         return ALL_PORTS
@@ -319,6 +321,8 @@ def resolve_ports(ports: PortMatch, destination: tuple[ContainerPort, ...] | Non
     for p in ports:
         if isinstance(p, PortRange):
             items.append((p.protocol, p.first, p.last))
+            items.extend((c.protocol, c.port, c.port) for c in destination or () if c.stands_for is not None
+                         and c.protocol == p.protocol and p.first <= c.stands_for[0] <= p.last)
         elif isinstance(p, PortExcept):
             excepts = excepts.union(resolve_ports(p.ports, destination).difference(
                 resolve_ports(p.excluded, destination)))

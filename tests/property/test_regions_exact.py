@@ -8,11 +8,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from netpol import Analyzer, load_objects, reference_allowed
-from netpol.analyses.regions import regions
+from netpol.analyses.regions import RegionSet, regions
 from netpol.model import DIRECTIONS, Cluster, Pod
 from netpol.model.portsets import PROTOCOLS, PortSet
 from tests.property.strategies import EXTERNAL, LABEL_VALUES, NAMESPACES, PROBES, cluster, tiered_cluster
@@ -48,25 +48,46 @@ def concrete_pods(draw: st.DrawFn, names: list[str], numbers: list[int]) -> list
     return objects
 
 
-def _pairs(data: st.DataObject, policy_objects: list[dict[str, Any]], names: list[str] | None, numbers: list[int]
-           ) -> Iterator[tuple[Cluster, Pod, Pod, PortSet, dict[tuple[str | None, str], int]]]:
-    """Concrete pods drawn beside the policies (declaring `names`, default: every name a rule uses, at
-    `numbers`); per ordered pair, the concrete cluster, the pods, the ports their regions allow, and
-    the placeholders' numbers per (name, protocol)."""
+def region_port(rs: RegionSet, name: str | None, protocol: str, number: int) -> int:
+    """Where a region answers for a pod declaring `name` under `protocol` at `number`: the placeholder that stands
+    for the rules' numbers around `number`, else the one at a number no rule names; `number` itself for a name no
+    rule resolves under `protocol` (no named port to the policies)."""
+    mine = [c for c in rs.named_ports if (c.name, c.protocol) == (name, protocol)]
+    return next((c.port for c in mine if c.stands_for and c.stands_for[0] <= number <= c.stands_for[1]),
+                next((c.port for c in mine if c.stands_for is None), number))
+
+
+def _pairs(policy_objects: list[dict[str, Any]], pod_objects: list[dict[str, Any]]
+           ) -> Iterator[tuple[Cluster, Pod, Pod, PortSet, RegionSet]]:
+    """Concrete pods beside the policies; per ordered pair, the concrete cluster, the pods, the ports their
+    regions allow, and the regions."""
     rs = regions(load_objects(policy_objects).cluster)
     regional = Analyzer(rs.cluster)
-    if names is None:
-        names = sorted({c.name for c in rs.named_ports if c.name is not None} | {"unused"})
-    concrete = load_objects(policy_objects + data.draw(concrete_pods(names, numbers))).cluster
+    concrete = load_objects(policy_objects + pod_objects).cluster
     ns_labels = {n.name: n.label_map for n in concrete.namespaces}
     home = {p.key: rs.region_of(p.namespace, ns_labels.get(p.namespace, {}), p.label_map) for p in concrete.pods}
-    placeholder = {(c.name, c.protocol): c.port for c in rs.named_ports}
     for src in concrete.pods:
         for dst in concrete.pods:
             if src.key != dst.key:
                 yield concrete, src, dst, regional.engine.allowed_ports(
-                    regional.engine.class_of[home[src.key].key], regional.engine.class_of[home[dst.key].key]), \
-                    placeholder
+                    regional.engine.class_of[home[src.key].key], regional.engine.class_of[home[dst.key].key]), rs
+
+
+def _rule_names(policy_objects: list[dict[str, Any]]) -> list[str]:
+    """Every name a rule uses as a named port, and one none does."""
+    rs = regions(load_objects(policy_objects).cluster)
+    return sorted({c.name for c in rs.named_ports if c.name is not None} | {"unused"})
+
+
+def _answered_by_regions(policy_objects: list[dict[str, Any]], pod_objects: list[dict[str, Any]]) -> None:
+    """The reference on every pair of concrete pods, at the probe ports and at each named port the destination
+    declares, is its regions' answer there."""
+    for concrete, src, dst, got, rs in _pairs(policy_objects, pod_objects):
+        declared = {(c.protocol, c.port): c.name for c in dst.ports}
+        for proto, port in {*PROBES, *declared}:
+            want = reference_allowed(concrete, src, dst, proto, port)  # type: ignore[arg-type]
+            at = region_port(rs, declared.get((proto, port)), proto, port)
+            assert got.contains(proto, at) == want, (src.key, dst.key, proto, port)  # type: ignore[arg-type]
 
 
 @BOTH
@@ -75,28 +96,33 @@ def _pairs(data: st.DataObject, policy_objects: list[dict[str, Any]], names: lis
 def test_every_concrete_pod_is_answered_by_its_region(clusters: Any, data: st.DataObject) -> None:
     """Pods declaring the rules' named ports under any protocol, at numbers no rule names."""
     policy_objects = [o for o in data.draw(clusters) if o["kind"] in POLICIES_ONLY]
-    for concrete, src, dst, got, placeholder in _pairs(data, policy_objects, None,
-                                                       [FREE_PORT, FREE_PORT + 1, FREE_PORT + 9000]):
-        probes: list[tuple[Any, int, int]] = [(proto, port, port) for proto, port in PROBES]
-        # a name no rule resolves under that protocol is no named port to the policies
-        probes += [(c.protocol, c.port, placeholder.get((c.name, c.protocol), c.port)) for c in dst.ports]
-        for proto, concrete_port, region_port in probes:
-            want = reference_allowed(concrete, src, dst, proto, concrete_port)
-            assert got.contains(proto, region_port) == want, (src.key, dst.key, proto, concrete_port)
+    _answered_by_regions(policy_objects, data.draw(concrete_pods(_rule_names(policy_objects),
+                                                                 [FREE_PORT, FREE_PORT + 1, FREE_PORT + 9000])))
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(data=st.data())
-def test_named_ports_at_numbers_rules_name(data: st.DataObject) -> None:
-    """NetworkPolicies only (their rules add up): a pod declaring a named port at a number a rule names is
-    allowed there when its region is allowed on the name's placeholder or on that number."""
-    policy_objects = [o for o in data.draw(cluster()) if o["kind"] in POLICIES_ONLY]
-    for concrete, src, dst, got, placeholder in _pairs(data, policy_objects, ["dns", "http"],
-                                                       [53, 80, 443, 100, FREE_PORT]):
-        for c in dst.ports:
-            named = placeholder.get((c.name, c.protocol))
-            want = reference_allowed(concrete, src, dst, c.protocol, c.port)
-            assert (named is not None and got.contains(c.protocol, named) or got.contains(c.protocol, c.port)) == want
+GAP = [  # egress from namespace c on port 80, ingress to namespace a on `http`: a pod declaring http at 80 is reached
+    {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "client", "namespace": "c"},
+     "spec": {"podSelector": {}, "egress": [{"ports": [{"port": 80}]}]}},
+    {"apiVersion": "networking.k8s.io/v1", "kind": "NetworkPolicy", "metadata": {"name": "server", "namespace": "a"},
+     "spec": {"podSelector": {}, "ingress": [{"ports": [{"port": "http"}]}]}}]
+GAP_PODS = [{"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "c0", "namespace": "c"},
+             "spec": {"containers": [{"name": "c"}]}},
+            {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "c1", "namespace": "a"},
+             "spec": {"containers": [{"name": "c", "ports": [
+                 {"containerPort": 80, "protocol": "TCP", "name": "http"}]}]}}]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(policy_objects=st.one_of(cluster(), tiered_cluster()).map(
+    lambda objects: [o for o in objects if o["kind"] in POLICIES_ONLY]),
+    pod_objects=concrete_pods(["dns", "http"], [53, 80, 100, 443, 8080, 9000, FREE_PORT]))
+@example(policy_objects=GAP, pod_objects=GAP_PODS)
+def test_named_ports_at_numbers_rules_name(policy_objects: list[dict[str, Any]],
+                                           pod_objects: list[dict[str, Any]]) -> None:
+    """Pods declaring named ports at numbers rules name (inside and at the ends of their ranges), and at numbers
+    none names: a possible pod declares each name at one number of every stretch of the numbers that rules treat
+    alike too, so the region answers for each, NetworkPolicies and Admin and Baseline policies alike."""
+    _answered_by_regions(policy_objects, pod_objects)
 
 
 @BOTH

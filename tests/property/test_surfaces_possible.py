@@ -5,7 +5,7 @@ parsed back, is checked on concrete pods of the region it names.
 Per random cluster (v1 and tiered), the claims with a possible-pod end and an input's pod at the other are read
 from the JSON of both commands. Concrete pods are made inside each named region (in the namespace it names, or
 in namespaces the input does not name, with labels the phrase allows: named values, another value, none), and a
-few anywhere; each declares some of the named ports the rules use, at numbers no rule names. The pods are added
+few anywhere; each declares some of the named ports the rules use, at numbers rules name or not. The pods are added
 to the cluster (each new namespace with its labels), and for every such pod and every input pod, both ways, the
 ports the claims give it (the one claim whose phrase holds it; none: no connection) are exactly the ports of the
 enlarged cluster's matrix (held to the reference evaluator by test_agreement.py): no claim says more than the
@@ -33,6 +33,8 @@ from tests.property.strategies import LABEL_VALUES, NAMESPACES
 from tests.property.test_surfaces import fewer, run, written
 
 FREE_PORT = 40000  # up to 40099: numbers no random rule names
+# where concrete pods declare named ports: numbers rules name (53-8080 is a range of the strategies), or not
+NUMBERS = [53, 80, 100, 443, 8080, 9000]
 Labels = dict[str, str]
 # every label set a pod (or a namespace) can have that the selectors tell apart: each key with a value a
 # selector names, another value ("zz"), or absent
@@ -83,7 +85,8 @@ PHRASE = re.compile(r"(any pod|pods with (.+?)) in (namespace (\S+)|any namespac
 def phrase(text: str) -> Callable[[Place], bool]:
     """The pods a region phrase (`RegionSet.describe`) names, as a test on a concrete pod."""
     if text.startswith("any pod in any namespace except "):
-        rest = [phrase(p) for p in re.split(r" or (?=pods with |any pod )", text[len("any pod in any namespace except "):])]
+        listed = text[len("any pod in any namespace except "):]
+        rest = [phrase(p) for p in re.split(r" or (?=pods with |any pod )", listed)]
         return lambda place: not any(r(place) for r in rest)
     found = PHRASE.fullmatch(text)
     assert found is not None, text
@@ -150,16 +153,38 @@ def _port_set(ranges: dict[str, Any]) -> PortSet:
     return PortSet.of(items)
 
 
-def claimed(claim: Claim, declared: list[tuple[Protocol, int, str]]) -> PortSet:
-    """The ports a claim gives one pod: to a possible pod (an outbound claim), its numbers where the pod declares
-    no name the rules use, and the numbers where it declares a name the claim lists (`PROTOCOL:name`)."""
+def _numbers(token: str) -> PortSet:
+    """The numbers after `@` in a named-port token (`TCP:http@80,100-200`)."""
+    proto, _, rest = token.removeprefix("not ").partition(":")
+    numbers = rest.partition("@")[2]
+    spans = (n.partition("-") for n in numbers.split(","))
+    return PortSet.of((proto, int(a), int(b or a)) for a, _, b in spans)  # type: ignore[misc]
+
+
+def claimed(claim: Claim, declared: list[tuple[Protocol, int, str]], stretches: dict[tuple[str, str], PortSet]
+            ) -> PortSet:
+    """The ports a claim gives one pod: to a possible pod (an outbound claim), its numbers where it declares no
+    name the rules use; where it declares one (docs/exposure.md), `PROTOCOL:name` opens the name wherever the
+    pod declares it but at the numbers `not PROTOCOL:name@X` lists; without it the numbers decide where rules
+    name the number (`stretches`, per name and protocol), but `PROTOCOL:name@X` opens X and `not
+    PROTOCOL:name@X` closes it, and every number no rule names is closed."""
     ports = _port_set(claim.ranges)
     if claim.inbound:
         return ports
-    at = PortSet.of((proto, number, number) for proto, number, _ in declared)
-    named = PortSet.of((proto, number, number) for proto, number, name in declared
-                       if f"{proto}:{name}" in claim.named_ports)
-    return ports.difference(at).union(named)
+    out = ports.difference(PortSet.of((proto, number, number) for proto, number, _ in declared))
+    for proto, number, name in declared:
+        tokens = [t for t in claim.named_ports if t.removeprefix("not ").partition("@")[0] == f"{proto}:{name}"]
+        opened = any(_numbers(t).contains(proto, number) for t in tokens if "@" in t and not t.startswith("not "))
+        closed = any(_numbers(t).contains(proto, number) for t in tokens if "@" in t and t.startswith("not "))
+        if f"{proto}:{name}" in tokens:
+            open_ = not closed
+        elif stretches.get((name, proto), PortSet()).contains(proto, number):
+            open_ = opened or (ports.contains(proto, number) and not closed)
+        else:
+            open_ = False
+        if open_:
+            out = out.union(PortSet.of([(proto, number, number)]))
+    return out
 
 
 # -- concrete pods -----------------------------------------------------------------------------------------------
@@ -194,9 +219,11 @@ def concrete(rng: random.Random, claims: list[Claim], objects: list[dict[str, An
     out: list[dict[str, Any]] = []
     made: dict[str, tuple[Place, list[tuple[Protocol, int, str]]]] = {}
     for i, place in enumerate(chosen):
-        taken = {}
+        taken: dict[str, tuple[str, int, str]] = {}
         for name, proto in rng.sample(names, rng.randint(0, len(names))):
-            taken.setdefault(name, (proto, FREE_PORT + len(taken) + 10 * (i % 9), name))  # a name once per pod
+            number = rng.choice([*NUMBERS, FREE_PORT + i])  # a name once per pod, a number once per protocol
+            if name not in taken and (proto, number) not in {(p, n) for p, n, _ in taken.values()}:
+                taken[name] = (proto, number, name)
         declared: list[tuple[Protocol, int, str]] = list(taken.values())  # type: ignore[arg-type]
         key = f"{place.namespace}/possible{i}"
         made[key] = (place, declared)
@@ -213,7 +240,11 @@ def claims_hold(objects: list[dict[str, Any]], claims: list[Claim], seed: int, t
     """Every claim, on concrete pods of its region, is the enlarged cluster's matrix, and the matrix's every
     connection between such a pod and an input pod (of `targets`, default: every one) is claimed."""
     rng = random.Random(seed)
-    names = sorted({(c.name, c.protocol) for c in placeholders(load_objects(objects).cluster) if c.name})
+    named_ports = placeholders(load_objects(objects).cluster)
+    names = sorted({(c.name, c.protocol) for c in named_ports if c.name})
+    stretches = {(name, proto): PortSet.of((proto, *c.stands_for) for c in named_ports  # type: ignore[misc]
+                                           if (c.name, c.protocol) == (name, proto) and c.stands_for)
+                 for name, proto in names}
     extra, made = concrete(rng, claims, objects, names)
     a = Analyzer(load_objects(objects + extra).cluster)
     m = a.matrix()
@@ -225,7 +256,7 @@ def claims_hold(objects: list[dict[str, Any]], claims: list[Claim], seed: int, t
                 src, dst = (key, other) if inbound else (other, key)
                 found = [c for c in claims if c.pod == other and c.inbound is inbound and c.region(place)]
                 assert len(found) <= 1, ("a pod in two claims", src, dst, [c.text for c in found])
-                got = claimed(found[0], declared) if found else PortSet()
+                got = claimed(found[0], declared, stretches) if found else PortSet()
                 want = m.ports(pods[src], pods[dst])
                 assert got == want, (src, dst, place, declared, str(got), str(want), [c.text for c in found])
 
