@@ -61,6 +61,17 @@ def clipped(text: str) -> str:
     return _cut(text, LONG_MESSAGE) if len(text) > LONG_MESSAGE else text
 
 
+# what str.splitlines() breaks at, and the other C0 controls: escaped in an error, which is one line by contract
+_BREAKS = {c: f"\\x{c:02x}" for c in (*range(0x20), 0x7f, 0x85)} | {0x2028: "\\u2028", 0x2029: "\\u2029"}
+_BREAKS |= {ord("\n"): "\\n", ord("\r"): "\\r", ord("\t"): "\\t"}
+
+
+def one_line(text: str) -> str:
+    """An error with every line break and control character escaped: a value the input chose (a kind of "\\n",
+    a name) must not split the one line a user, a log or a CI annotation reads."""
+    return text if text.isprintable() else text.translate(_BREAKS)
+
+
 def _cut(text: str, limit: int) -> str:
     head, tail = limit * 3 // 5, limit // 5
     return f"{text[:head]}…[{len(text) - head - tail:,} characters]…{text[-tail:]}"
@@ -70,7 +81,7 @@ class NetpolError(Exception):
     """Base of every error a user can cause; never a bug in netpol."""
 
     def __str__(self) -> str:
-        return clipped(super().__str__())
+        return one_line(clipped(super().__str__()))
 
 
 class InputError(NetpolError):
@@ -89,7 +100,7 @@ class InputError(NetpolError):
         if self.field:
             parts.append(self.field)
         parts.append(self.message)
-        return clipped(": ".join(parts))
+        return one_line(clipped(": ".join(parts)))
 
 
 class QueryError(NetpolError):

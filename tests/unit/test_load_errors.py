@@ -348,3 +348,16 @@ def test_a_field_path_with_a_control_character_stays_on_one_line(tmp_path: Path,
     with pytest.raises(InputError) as exc:
         load_manifests([str(f)])
     assert "\n" not in str(exc.value) and f"{shown}: " in str(exc.value)
+
+
+@pytest.mark.parametrize(("kind", "shown"), [("\n", "(\\n default): "), ("Po\u2028d", "(Po\\u2028d default): "),
+                                             ("a\x00b", "(a\\x00b default): ")])
+def test_a_kind_with_a_line_break_stays_on_one_line(tmp_path: Path, kind: str, shown: str) -> None:
+    """The object's own name in the location (its kind, as the input wrote it) is escaped like a field path is;
+    found by tests/property/test_fuzz_loader.py."""
+    f = tmp_path / "f.json"
+    f.write_text('{"apiVersion": "v1", "kind": "List", "items": [{"kind": %s, "metadata": {"name": "default"}}]}'
+                 % json.dumps(kind))
+    with pytest.raises(InputError) as exc:
+        load_manifests([str(f)])
+    assert len(str(exc.value).splitlines()) == 1 and shown in str(exc.value), str(exc.value)
