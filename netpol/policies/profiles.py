@@ -202,6 +202,12 @@ def recognise(result: LoadResult) -> Chosen:
     kinds = {(o.api_version.rpartition("/")[0], o.kind) for o in result.ignored}
     kinds |= {("cilium.io", o.kind) for o in result.cluster.cilium}  # Cilium's kinds netpol reads
     kinds |= {("cilium.io", "CiliumCIDRGroup") for _ in result.cluster.cidr_groups[:1]}
+    first: dict[str, str] = {}  # each plugin's first object, so that the error below names a file
+    for group, location in [*((o.api_version.rpartition("/")[0], o.location) for o in result.ignored),
+                            *(("cilium.io", o.location) for o in result.cluster.cilium)]:
+        for profile in PROFILES:
+            if group in profile.groups and location is not None:
+                first.setdefault(profile.name, f", first at {location}")
     for profile in PROFILES:
         found = sorted(f"{kind} ({group})" for group, kind in kinds if group in profile.groups)
         if found:
@@ -215,7 +221,7 @@ def recognise(result: LoadResult) -> Chosen:
             evidence.setdefault(profile.name, []).append(f"the input runs {', '.join(agents)}")
     if len(evidence) > 1:
         raise ProfileError("the input shows two network plugins: " + "; ".join(
-            f"{name} ({'; '.join(why)})" for name, why in sorted(evidence.items()))
+            f"{name} ({'; '.join(why)}{first.get(name, '')})" for name, why in sorted(evidence.items()))
             + f". Pass {OPTION} NAME to say which one enforces the policies")
     if not evidence:
         return Chosen(GENERIC, GENERIC.newest, "the default")

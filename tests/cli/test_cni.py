@@ -64,11 +64,13 @@ def test_recognised_from_the_input(tmp_path: Path) -> None:
 
 
 def test_two_plugins_or_an_unknown_one_are_errors(tmp_path: Path) -> None:
-    r = runner.invoke(app, ["matrix", "-f", _write(tmp_path, CNP, GNP), "--ignore-unmodelled"])
+    path = _write(tmp_path, CNP, GNP)
+    r = runner.invoke(app, ["matrix", "-f", path, "--ignore-unmodelled"])
     assert r.exit_code == 2 and r.stdout == "" and r.stderr == (
         "netpol: error: the input shows two network plugins: calico (the input holds GlobalNetworkPolicy "
-        "(projectcalico.org)); cilium (the input holds CiliumNetworkPolicy (cilium.io)). Pass --cni NAME to say "
-        "which one enforces the policies\n")
+        f"(projectcalico.org), first at {path}: document 9, line 121 (GlobalNetworkPolicy g)); cilium (the input "
+        f"holds CiliumNetworkPolicy (cilium.io), first at {path}: document 8, line 111 (CiliumNetworkPolicy "
+        "shop/x)). Pass --cni NAME to say which one enforces the policies\n")
     r = runner.invoke(app, ["matrix", "-f", _write(tmp_path, CNP, GNP), "--cni", "calico:2"])
     assert r.exit_code == 2 and r.stderr == (
         "netpol: error: --cni 'calico:2': netpol knows no release '2' of calico; it knows 3.30, 3.31, 3.32\n")

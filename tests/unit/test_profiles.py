@@ -75,9 +75,10 @@ def test_recognise_from_files() -> None:
     with pytest.raises(ProfileError) as err:
         recognise(_load(CNP, GNP))
     assert str(err.value) == (
-        "the input shows two network plugins: calico (the input holds GlobalNetworkPolicy (projectcalico.org)); "
-        "cilium (the input holds CiliumNetworkPolicy (cilium.io)). Pass --cni NAME to say which one enforces the "
-        "policies")
+        "the input shows two network plugins: calico (the input holds GlobalNetworkPolicy (projectcalico.org), "
+        "first at <memory>: items[4] (GlobalNetworkPolicy g)); cilium (the input holds CiliumNetworkPolicy "
+        "(cilium.io), first at <memory>: items[3] (CiliumNetworkPolicy shop/x)). Pass --cni NAME to say which one "
+        "enforces the policies")
 
 
 def test_recognise_by_served_groups_and_agent() -> None:
