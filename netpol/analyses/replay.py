@@ -250,13 +250,14 @@ class Replayer:
         return Placed(named or "(unnamed)", "unmatched", None, named or "(unnamed)", why)
 
     def _regions_of(self, ep: FlowEndpoint) -> list[Region]:
-        """The regions of possible pods a record's endpoint may fall in. One, but under Calico, whose selectors
-        also read the pod's service account and its namespace's and service account's labels (`pcns.*`,
-        `pcsa.*`): every region that agrees with what the record and the input say of them."""
+        """The regions of possible pods a record's endpoint may fall in. One (under Cilium by its service account
+        too, which its identity labels name), but under Calico, whose selectors also read the pod's service account
+        and its namespace's and service account's labels (`pcns.*`, `pcsa.*`): every region that agrees with what
+        the record and the input say of them."""
         possible = self.analyzer.possible
         assert possible is not None and ep.namespace is not None and ep.labels is not None
         if not isinstance(possible.pod_atoms, CalicoAtoms):
-            return [possible.region_of(ep.namespace, dict(ep.namespace_labels), dict(ep.labels))]
+            return [possible.region_of(ep.namespace, dict(ep.namespace_labels), dict(ep.labels), ep.service_account)]
         cluster = self.analyzer.cluster
         held = cluster.namespaces_by_name.get(ep.namespace)
         ns_known = held is not None or bool(ep.namespace_labels)

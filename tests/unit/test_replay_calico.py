@@ -112,3 +112,22 @@ def test_a_malformed_policy_hit_names_the_line_and_field() -> None:
         _read(line)
     assert str(info.value) == "f: line 1: policies.enforced_policies[0]: '0|app|web|allow' is not " \
                               "INDEX|TIER|NAME|ACTION|RULE"
+
+
+CILIUM: list[dict[str, Any]] = [
+    namespace("shop"),
+    pod("web", "shop", {"app": "web"}, [80], ip="10.0.0.1"),
+    {"apiVersion": "cilium.io/v2", "kind": "CiliumNetworkPolicy", "metadata": {"name": "web-in", "namespace": "shop"},
+     "spec": {"endpointSelector": {"matchLabels": {"app": "web"}}, "ingress": [{"fromEndpoints": [
+         {"matchLabels": {"k8s:io.cilium.k8s.policy.serviceaccount": "robot"}}]}]}},
+]
+
+
+def test_cilium_possible_pods_are_placed_by_their_service_account() -> None:
+    """Under Cilium too the account is part of the identity (ciliumsa's regions): a Hubble record's pod that the
+    input does not hold runs as the account its labels name, not as `default`."""
+    analyzer = Analyzer.with_possible(apply(load_objects(CILIUM), "cilium").cluster)
+    flows = [Flow(client(a, n), WEB, "TCP", 80, "allowed", f"f:{i}")
+             for i, (a, n) in enumerate([("robot", "a"), ("other", "b")])]
+    got = {c.source.name: (c.predicted, c.classification) for c in replay(analyzer, flows).connections}
+    assert got == {"shop/a-*": ("allowed", "unchanged"), "shop/b-*": ("denied", "break")}
