@@ -401,16 +401,8 @@ class Listing:
     def _sliced_ports(self, cls: int, columns: npt.NDArray[np.int64]) -> list[tuple[PortSet, npt.NDArray[np.intp]]]:
         """As Matrix.ports_from, from the class's row of `_slices`: the destinations (indices into `columns`)
         grouped by the ports the class may reach them on."""
-        import numpy as np
-
         assert self._slices is not None
-        codes = self._slices.row(cls)[columns]
-        found = np.flatnonzero(codes.any(axis=1))
-        values, inverse = np.unique(codes[found], axis=0, return_inverse=True)
-        inverse = inverse.reshape(-1)
-        order = np.argsort(inverse, kind="stable")  # indices of one code together, in column order
-        bounds = np.searchsorted(inverse[order], np.arange(len(values) + 1))
-        return [(self._slices.codes.decode(v), found[order[bounds[k]:bounds[k + 1]]]) for k, v in enumerate(values)]
+        return self._slices.codes.groups(self._slices.row(cls)[columns])
 
     def _pairwise_row(self, s: Unit) -> list[tuple[PortSet, tuple[str, ...], list[int]]]:
         """A source's row pair by pair: for an outside source, or for few sources or destinations, where

@@ -28,7 +28,7 @@ if TYPE_CHECKING:
     import numpy.typing as npt
 
     from netpol.analyses.query import Analyzer
-    from netpol.engine.slices import PortCodes
+    from netpol.engine.slices import Codes, PortCodes
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,7 @@ class Matrix:
             if self.probe:
                 cached = np.unpackbits(self._rows.packed[cls], bitorder="little")[:n].astype(bool)
             elif self._atoms is not None:
-                cached = self.atom_codes(cls) != 0
+                cached = self.atom_codes(cls).any(axis=1)
             else:  # the any-port candidates, kept where the exact port set is not empty
                 cached = np.unpackbits(engine.candidates.packed[cls], bitorder="little")[:n].astype(bool)
                 for d in np.flatnonzero(cached).tolist():
@@ -156,14 +156,15 @@ class Matrix:
 
     @cached_property
     def _atoms(self) -> tuple[tuple[Protocol, int, int], ...] | None:
-        """The port atoms an all-port answer is built from, when they fit: one bit each in a 64-bit code,
-        and one class-level reachability matrix each within the memory budget. None: pair by pair."""
+        """The port atoms an all-port answer is built from, when they fit: one class-level reachability matrix
+        each within the memory budget (a code has one bit per atom, in as many 64-bit words as it takes).
+        None: pair by pair."""
         if self.probe:
             return None
         engine = self.analyzer.engine
         atoms = tuple(a for a in engine.port_atoms if self.protocol is None or a[0] == self.protocol)
         n = len(engine.classes)
-        if len(atoms) > 64 or len(atoms) * n * n / 8 > ATOM_MATRIX_BUDGET:
+        if len(atoms) * n * n / 8 > ATOM_MATRIX_BUDGET:
             return None
         return atoms
 
@@ -172,21 +173,22 @@ class Matrix:
         engine = self.analyzer.engine
         return [engine.reachability(proto, first) for proto, first, _ in self._atoms or ()]
 
-    def atom_codes(self, cls: int, columns: npt.NDArray[np.int64] | None = None) -> npt.NDArray[np.uint64]:
+    def atom_codes(self, cls: int, columns: npt.NDArray[np.int64] | None = None) -> Codes:
         """Per destination class (of `columns`, default every class), which atoms class `cls` may reach it
-        on, as bits of one integer: the reachability of one probe per atom is exact for the whole atom, so
-        these bits are the port set. Only the classes some atom reaches are unpacked (a row is mostly
-        empty: a listing's rows are millions of cells)."""
+        on, as the bits of a code (slices.PortCodes: atom k is bit k % 64 of word k // 64): the reachability
+        of one probe per atom is exact for the whole atom, so these bits are the port set. Only the classes
+        some atom reaches are unpacked (a row is mostly empty: a listing's rows are millions of cells)."""
         import numpy as np
 
         n = len(self.analyzer.engine.classes)
-        codes = np.zeros(n, dtype=np.uint64)
+        codes = self._port_codes.zeros(n)
         if self._atom_matrices:
             rows = np.stack([matrix.packed[cls] for matrix in self._atom_matrices])  # an atom's row per row
             found = np.flatnonzero(np.unpackbits(np.bitwise_or.reduce(rows, axis=0), count=n, bitorder="little"))
-            bits = (rows[:, found >> 3] >> (found & 7).astype(np.uint8)) & 1
-            shifts = np.arange(len(rows), dtype=np.uint64)[:, None]
-            codes[found] = np.bitwise_or.reduce(bits.astype(np.uint64) << shifts, axis=0)
+            bits = ((rows[:, found >> 3] >> (found & 7).astype(np.uint8)) & 1).astype(np.uint64)
+            shifted = bits << (np.arange(len(rows), dtype=np.uint64) % np.uint64(64))[:, None]
+            for word in range(codes.shape[1]):
+                codes[found, word] = np.bitwise_or.reduce(shifted[64 * word:64 * (word + 1)], axis=0)
         return codes if columns is None else codes[columns]
 
     @cached_property
@@ -194,9 +196,6 @@ class Matrix:
         from netpol.engine.slices import PortCodes
 
         return PortCodes(self._atoms or ())
-
-    def _code_ports(self, code: int) -> PortSet:
-        return self._port_codes.ports_of(code)
 
     def ports_from(self, cls: int, columns: npt.NDArray[np.int64] | None = None
                    ) -> list[tuple[PortSet, npt.NDArray[np.intp]]]:
@@ -209,12 +208,7 @@ class Matrix:
         if columns is None:
             columns = np.arange(len(self.analyzer.engine.classes), dtype=np.int64)
         if self._atoms is not None:
-            codes = self.atom_codes(cls, columns)
-            found = np.flatnonzero(codes)
-            values, inverse = np.unique(codes[found], return_inverse=True)
-            order = np.argsort(inverse, kind="stable")  # indices of one code together, in column order
-            bounds = np.searchsorted(inverse[order], np.arange(len(values) + 1))
-            return [(self._code_ports(int(v)), found[order[bounds[k]:bounds[k + 1]]]) for k, v in enumerate(values)]
+            return self._port_codes.groups(self.atom_codes(cls, columns))
         found = np.flatnonzero(self.class_row(cls)[columns])
         classes, inverse = np.unique(columns[found], return_inverse=True)
         groups: dict[PortSet, list[int]] = {}
@@ -237,7 +231,7 @@ class Matrix:
             codes = self._codes.get(src)
             if codes is None:
                 codes = self._codes[src] = self.atom_codes(src)
-            return self._code_ports(int(codes[dst]))
+            return self._port_codes.ports_at(codes, dst)
         key = (src, dst)
         if key not in self._cache:
             ports = self.analyzer.engine.allowed_ports(src, dst)

@@ -70,6 +70,25 @@ class PortCodes:
     def decode(self, code: Codes) -> PortSet:
         return self.ports_of(sum(int(word) << (64 * w) for w, word in enumerate(code.tolist())))
 
+    def ports_at(self, codes: Codes, row: int) -> PortSet:
+        """decode(codes[row]), without an array per call where a code is one word (a matrix asks per cell)."""
+        return self.ports_of(int(codes[row, 0])) if self.width == 1 else self.decode(codes[row])
+
+    def groups(self, codes: Codes) -> list[tuple[PortSet, npt.NDArray[np.intp]]]:
+        """The rows of `codes` that hold some port, grouped by their code: each group's port set and its row
+        indices, ascending. One word: grouped as integers; more: as rows (np.unique(axis=0))."""
+        found = np.flatnonzero(codes.any(axis=1))
+        if self.width == 1:
+            values, inverse = np.unique(codes[found, 0], return_inverse=True)
+            decoded = [self.ports_of(int(v)) for v in values.tolist()]
+        else:
+            values, inverse = np.unique(codes[found], axis=0, return_inverse=True)
+            decoded = [self.decode(v) for v in values]
+        inverse = inverse.reshape(-1)
+        order = np.argsort(inverse, kind="stable")  # indices of one code together, in row order
+        bounds = np.searchsorted(inverse[order], np.arange(len(values) + 1))
+        return [(ports, found[order[bounds[k]:bounds[k + 1]]]) for k, ports in enumerate(decoded)]
+
     def ports_of(self, value: int) -> PortSet:
         """The port set of a code as one integer (bit k: atom k)."""
         ports = self._decoded.get(value)

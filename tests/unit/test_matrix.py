@@ -133,3 +133,71 @@ def test_text_matrix_keeps_hostile_names_on_one_line() -> None:
     rows = [line.split("│")[1].strip() for line in text.splitlines() if line.startswith("│")]
     assert rows == [f"{i + 1} {name}" for i, name in enumerate(shown)]  # one row each, read back literally
     assert list(matrix_notes(m))[0] == "assumption: see | `x` <b>[y](z)</b>\\nnext\n"
+
+
+def _many_atoms() -> list[dict[str, object]]:
+    """Five servers, each open on its own 20 TCP ports and one range (some UDP too) to one of two clients,
+    and a client whose egress allows every other of those ports: over 200 port atoms, so a code takes
+    four 64-bit words, and the pairs' port sets differ in every word."""
+    from tests.builders import labels, pod, policy
+
+    objects: list[dict[str, object]] = [pod(f"c{k}", labels={"role": f"c{k}"}) for k in range(2)]
+    allowed = []
+    for i in range(5):
+        objects.append(pod(f"a{i}", labels={"app": f"a{i}"}))
+        ports: list[dict[str, object]] = [{"port": 100 + 10 * (5 * j + i)} for j in range(20)]
+        ports.append({"port": 5000 + 40 * i, "endPort": 5010 + 41 * i})
+        if i % 2:
+            ports.append({"protocol": "UDP", "port": 53 + i})
+        allowed.extend(p for p in ports[::2])
+        objects.append(policy(f"a{i}", selector=labels(app=f"a{i}"),
+                              ingress=[{"from": [{"podSelector": labels(role=f"c{i % 2}")}], "ports": ports},
+                                       {"from": [{"podSelector": labels(app=f"a{(i + 1) % 5}")}],
+                                        "ports": ports[i::3]}]))
+    objects.append(policy("c1", selector=labels(role="c1"), policyTypes=["Egress"], egress=[{"ports": allowed}]))
+    return objects
+
+
+@pytest.mark.parametrize("protocol", [None, "TCP"])
+def test_atoms_past_one_word_give_the_per_class_answer(protocol: str | None,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """More than 64 port atoms: the codes take several words, and every cell, row and group of destinations
+    is the per-class path's, exactly; so is a listing (possible pods included) built on either."""
+    import numpy as np
+
+    from netpol import load_objects
+    from netpol.analyses import connectivity
+    from netpol.analyses.connectivity import Listing, Units
+    from tests.builders import analyzer
+
+    budget = netpol.analyses.matrix.ATOM_MATRIX_BUDGET
+    a = analyzer(*_many_atoms())
+    fast = a.matrix(protocol=protocol)
+    assert fast._atoms is not None and len(fast._atoms) > 192 and fast._port_codes.width == 4
+    n = len(a.engine.classes)
+    columns = np.array([*range(n), *range(0, n, 2)], dtype=np.int64)
+    got = ({(s, d): fast.class_ports(s, d) for s in range(n) for d in range(n)},
+           {s: fast.class_row(s).tolist() for s in range(n)},
+           {s: {int(i): ports for ports, at in fast.ports_from(s, columns) for i in at} for s in range(n)})
+    assert len({p for p in got[0].values() if p}) > 10
+    monkeypatch.setattr(netpol.analyses.matrix, "ATOM_MATRIX_BUDGET", 0)
+    slow = a.matrix(protocol=protocol)
+    assert slow._atoms is None
+    assert got == ({(s, d): slow.class_ports(s, d) for s in range(n) for d in range(n)},
+                   {s: slow.class_row(s).tolist() for s in range(n)},
+                   {s: {int(i): ports for ports, at in slow.ports_from(s, columns) for i in at} for s in range(n)})
+
+    def listing(budget: int) -> tuple[bool, list[object], list[object]]:
+        monkeypatch.setattr(netpol.analyses.matrix, "ATOM_MATRIX_BUDGET", budget)
+        units = Units.of(load_objects(_many_atoms()).cluster, True)
+        found = Listing(units, probe=None, between_regions=True, namespaces=frozenset())
+        links = [(ln.source, ln.destination, ln.ports, ln.named_ports) for ln in found.links()]
+        return units._matrix._atoms is not None, links, list(found.connections())
+
+    monkeypatch.setattr(connectivity, "FEW", -1)
+    monkeypatch.setattr(connectivity, "SLICED", 10**9)  # the matrix's rows, not the sliced rows
+    used, *fast_lines = listing(budget)
+    unused, *slow_lines = listing(0)
+    assert (used, unused) == (True, False)
+    assert fast_lines == slow_lines
+    assert len(fast_lines[1]) > 10
