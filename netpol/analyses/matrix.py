@@ -227,7 +227,10 @@ class Matrix:
         return np.flatnonzero(mask).tolist()
 
     def class_ports(self, src: int, dst: int) -> PortSet:
-        if self._atoms is not None:  # no cache per pair: the codes are one array per source class
+        # Past one word of atoms, building every atom's class matrix for a few cells costs more than the per-class
+        # path (hundreds of atoms: minutes), unless a listing has built them already.
+        if self._atoms is not None and (len(self._atoms) <= 64 or "_atom_matrices" in self.__dict__):
+            # no cache per pair: the codes are one array per source class
             codes = self._codes.get(src)
             if codes is None:
                 codes = self._codes[src] = self.atom_codes(src)
