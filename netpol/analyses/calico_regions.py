@@ -242,8 +242,8 @@ class CalicoAtoms(Atoms):
         """The values a string-test combination holds: each test true or false, and none of the named values."""
         tests = string_tests(self.tests[key])
         parts = [f"{key} {'' if t.evaluate({key: witness}) else 'not '}{t.op} '{t.value}'" for t in tests]
-        alike = sorted(v for v in self.named[key]
-                       if tuple(t.evaluate({key: v}) for t in tests) == tuple(t.evaluate({key: witness}) for t in tests))
+        answers = tuple(t.evaluate({key: witness}) for t in tests)
+        alike = sorted(v for v in self.named[key] if tuple(t.evaluate({key: v}) for t in tests) == answers)
         if alike or not parts:
             parts.append(f"{key} notin ({','.join(alike)})" if alike else f"{key} set")
         return " and ".join(parts)
@@ -363,7 +363,8 @@ class _Builder:
         for x in self.inherited:
             if len({x in f for f in found}) > 1:
                 raise QueryError(f"possible pods under Calico: namespace {name} has label {x} in one version and not "
-                                 f"in the other, which a pcns.{x} test reads; compare the input's pods with --input-only")
+                                 f"in the other, which a pcns.{x} test reads; compare the input's pods with "
+                                 "--input-only")
         return {**found[0], NAME_LABEL: name}
 
     def pod(self, space: _Space, cube: Cube, ports: tuple[ContainerPort, ...]) -> Pod:
@@ -396,8 +397,8 @@ def _syntax(key: str) -> Syntax:
 
 def _refuse_inexact(tests: Mapping[str, list[Atomic]]) -> None:
     """What possible pods cannot answer exactly: string tests on the namespace's name (a namespace region of
-    every other namespace carries no name they could read), inherited keys no pod label can shadow, and on a service account's name label beyond a
-    label value's 63 characters (a long name drops the serviceaccount label, which ties the two keys)."""
+    every other namespace carries no name they could read), inherited keys no pod label can shadow, and on a
+    service account's name label beyond a label value's 63 characters (a long name drops the serviceaccount label, which ties the two keys)."""
     for t in string_tests(tests.get(NAMESPACE_LABEL, ())):
         raise QueryError(f"possible pods under Calico: the selector test {t} on the namespace's name is not cut "
                          "exactly; answer for the input's pods with --input-only")
@@ -457,7 +458,8 @@ def calico_regions(cluster: Cluster, scopes: Sequence[Scope], limit: int, others
         for cube in sorted(cubes, key=cube_order):
             out.append(Region(builder.pod(space, cube, ports), ns, space.widened(cube, atoms)))
     declared = {n.name for n in cluster.namespaces}
-    extra_ns = tuple(Namespace(ns.name, ns.labels, declared=not ns.named) for ns in namespaces if ns.name not in declared)
+    extra_ns = tuple(Namespace(ns.name, ns.labels, declared=not ns.named)
+                     for ns in namespaces if ns.name not in declared)
     grown = replace(cluster, namespaces=tuple(sorted((*cluster.namespaces, *extra_ns), key=lambda n: n.name)),
                     pods=(*cluster.pods, *(r.pod for r in out)))
     implied = tuple(ns.name for ns in extra_ns if not ns.declared and ns.name not in unknown)

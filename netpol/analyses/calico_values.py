@@ -38,7 +38,8 @@ class Syntax:
     def allowed(self, c: str) -> bool:
         if self.kind == "label value":
             return c.isascii() and (c.isalnum() or c in "-_.")
-        return c in string.ascii_lowercase or c in string.digits or c == "-" or (c == "." and self.kind == "DNS subdomain")
+        return (c in string.ascii_lowercase or c in string.digits or c == "-"
+                or (c == "." and self.kind == "DNS subdomain"))
 
     def step(self, state: str, c: str) -> str | None:
         """States: S start, A after an alphanumeric, M after another character, D after a subdomain's dot."""

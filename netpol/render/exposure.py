@@ -95,7 +95,8 @@ def exposure_markdown(items: Iterable[Exposure], notes: Iterable[str] = ()) -> I
     for note in notes:
         yield f"\n> {md_text(note)}\n"
     for e in items:
-        yield f"\n#### {md_text(e.target)}\n\n{md_text(_isolation(e))}\n\n| | peers | ports | rules |\n|---|---|---|---|\n"
+        yield (f"\n#### {md_text(e.target)}\n\n{md_text(_isolation(e))}\n\n"
+               "| | peers | ports | rules |\n|---|---|---|---|\n")
         for field in ("reached_by", "reaches"):
             for p in getattr(e, field):
                 yield (f"| {HEADINGS[field]} | {'<br>'.join(md_text(n) for n in p.names)} | {md_text(p.ports)} | "

@@ -102,7 +102,8 @@ def _no_pods(data: dict[str, Any]) -> str:
 
 def _of(part: dict[str, int], whole: dict[str, Any]) -> str:
     """"2 of 3 pods, 1 of 2 workloads": each count in the unit the summary counts it in."""
-    return ", ".join(f"{part[unit]:,} of {whole[unit]:,} {unit}" for unit in ("pods", "workloads") if whole[unit]) or "0"
+    return ", ".join(f"{part[unit]:,} of {whole[unit]:,} {unit}"
+                     for unit in ("pods", "workloads") if whole[unit]) or "0"
 
 
 def _policies(summaries: Iterable[PolicySummary], tiers: Iterable[TierPolicySummary]) -> str:
