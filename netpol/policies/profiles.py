@@ -199,12 +199,12 @@ def recognise(result: LoadResult) -> Chosen:
     DaemonSet: a live cluster, its snapshot, a rendered install), its CRDs among the API groups a live
     cluster serves; generic when none, an error when two."""
     evidence: dict[str, list[str]] = {}
-    kinds = {(o.api_version.rpartition("/")[0], o.kind) for o in result.ignored}
-    kinds |= {("cilium.io", o.kind) for o in result.cluster.cilium}  # Cilium's kinds netpol reads
-    kinds |= {("cilium.io", "CiliumCIDRGroup") for _ in result.cluster.cidr_groups[:1]}
+    objects = [*((o.api_version.rpartition("/")[0], o.kind, o.location) for o in result.ignored),
+               *(("cilium.io", o.kind, o.location) for o in result.cluster.cilium),  # Cilium's kinds netpol reads
+               *(("cilium.io", "CiliumCIDRGroup", None) for _ in result.cluster.cidr_groups[:1])]
+    kinds = {(group, kind) for group, kind, _ in objects}
     first: dict[str, str] = {}  # each plugin's first object, so that the error below names a file
-    for group, location in [*((o.api_version.rpartition("/")[0], o.location) for o in result.ignored),
-                            *(("cilium.io", o.location) for o in result.cluster.cilium)]:
+    for group, _, location in objects:
         for profile in PROFILES:
             if group in profile.groups and location is not None:
                 first.setdefault(profile.name, f", first at {location}")
